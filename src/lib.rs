@@ -2,7 +2,15 @@
 //!
 //! This crate composes the graph layer (`kgrec-kg`) with users, interactions, collaborative
 //! filtering, the model store and the command-line interface.
+//!
+//! Reading order: [`datadir`] (the folder that owns everything) → [`cli`] (the commands'
+//! names and arguments) → [`commands`] (what each command does).
 
+pub mod cli;
+pub mod commands;
+pub mod datadir;
+pub mod error;
 pub mod ids;
 
+pub use error::{Error, Result};
 pub use kgrec_kg as kg;

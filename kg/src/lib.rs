@@ -1,9 +1,27 @@
 //! `kgrec-kg`: the knowledge-graph layer of kgrec.
 //!
-//! It imports RDF and TSV triples into an oxigraph store, keeps a dense entity/relation dictionary,
-//! projects the graph into a compact adjacency structure, trains knowledge-graph embeddings and
-//! evaluates them. It knows nothing of users, items or interactions: `kgrec` composes it with those.
+//! It imports RDF and TSV triples into an oxigraph store, keeps a dense entity/relation dictionary
+//! and graph index in sled, and projects the graph into an in-memory adjacency structure for
+//! embeddings and path search. It knows nothing of users, items or interactions: `kgrec` composes
+//! it with those.
+//!
+//! Reading order: [`ids`] → [`source`] (one input file) → [`import`] (staging) → [`index`]
+//! (sled dictionary and edges) → [`store`] (oxigraph + index, atomic commits) → [`projection`].
 
+pub mod error;
 pub mod ids;
+pub mod import;
+pub mod index;
+pub mod projection;
+pub mod source;
+pub mod store;
 
+pub use error::{KgError, Location};
 pub use ids::{EntityId, RelationId, Triple};
+pub use import::{ImportOptions, ImportProgress};
+pub use index::{GraphCounts, GraphIndex};
+/// Re-exported so that callers use the same oxigraph as this crate.
+pub use oxigraph;
+pub use projection::{Projection, Step, Walk};
+pub use source::{InputFormat, SourceOptions};
+pub use store::{ImportReport, KgStore};

@@ -1,0 +1,123 @@
+//! Staging an import: every input file is parsed to the end before anything is written.
+//!
+//! A file that fails at line N therefore changes nothing; in lenient mode bad statements are
+//! skipped and counted instead. Staged statements are deduplicated in file order, which fixes the
+//! order in which new entities receive their ids.
+
+use crate::error::{KgError, Result};
+use crate::source::{self, SourceOptions};
+use indexmap::IndexSet;
+use oxigraph::model::Quad;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+
+/// How many skipped statements a lenient import reports by location.
+pub const REPORTED_SKIPS: usize = 5;
+
+/// Options of `import kg`.
+#[derive(Clone, Debug)]
+pub struct ImportOptions {
+    pub source: SourceOptions,
+    /// Skip statements that do not parse instead of failing the import.
+    pub lenient: bool,
+}
+
+/// Progress of an import, for a progress bar. The CLI draws it; other callers may ignore it.
+#[derive(Clone, Debug)]
+pub enum ImportProgress<'a> {
+    /// Reading `file`: raw bytes read of `bytes_total`, statements parsed so far.
+    Reading {
+        file: &'a Path,
+        bytes_read: u64,
+        bytes_total: u64,
+        statements: u64,
+    },
+    /// All files parsed; writing the store and the index.
+    Writing { statements: u64 },
+}
+
+/// What one input file contributed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FileReport {
+    pub file: PathBuf,
+    /// Statements read (including duplicates within the file).
+    pub read: u64,
+    /// Statements skipped as unparsable (lenient mode only).
+    pub skipped: u64,
+    /// Locations of the first skipped statements, as `FILE:LINE:COL: message`.
+    pub skipped_examples: Vec<String>,
+}
+
+/// The statements of all input files, parsed and deduplicated, not yet written anywhere.
+#[derive(Debug, Default)]
+pub(crate) struct Staged {
+    pub quads: IndexSet<Quad>,
+    pub files: Vec<FileReport>,
+}
+
+impl Staged {
+    pub fn read(&self) -> u64 {
+        self.files.iter().map(|f| f.read).sum()
+    }
+}
+
+/// A stable scope for the blank nodes of one file: the same path gives the same nodes.
+fn blank_node_scope(path: &Path) -> String {
+    let canonical = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
+    let mut hasher = DefaultHasher::new();
+    canonical.hash(&mut hasher);
+    format!("{:016x}", hasher.finish())
+}
+
+/// Parses every file completely. Fails on the first bad statement unless `lenient`.
+pub(crate) fn stage(
+    files: &[PathBuf],
+    options: &ImportOptions,
+    progress: &mut dyn FnMut(ImportProgress<'_>),
+) -> Result<Staged> {
+    let mut staged = Staged::default();
+    for path in files {
+        let opened = source::open(path, &options.source)?;
+        let bytes_read = std::sync::Arc::clone(&opened.bytes_read);
+        let bytes_total = opened.bytes_total;
+        let scope = blank_node_scope(path);
+        let mut report = FileReport {
+            file: path.clone(),
+            ..FileReport::default()
+        };
+        for statement in source::statements(opened, &options.source)? {
+            match statement {
+                Ok(quad) => {
+                    report.read += 1;
+                    staged.quads.insert(source::scope_blank_nodes(quad, &scope));
+                    if report.read.is_multiple_of(65_536) {
+                        progress(ImportProgress::Reading {
+                            file: path,
+                            bytes_read: bytes_read.load(Ordering::Relaxed),
+                            bytes_total,
+                            statements: report.read,
+                        });
+                    }
+                }
+                Err(error @ (KgError::Syntax { .. } | KgError::SyntaxWithoutLocation { .. }))
+                    if options.lenient =>
+                {
+                    report.skipped += 1;
+                    if report.skipped_examples.len() < REPORTED_SKIPS {
+                        report.skipped_examples.push(error.to_string());
+                    }
+                }
+                Err(error) => return Err(error),
+            }
+        }
+        progress(ImportProgress::Reading {
+            file: path,
+            bytes_read: bytes_read.load(Ordering::Relaxed),
+            bytes_total,
+            statements: report.read,
+        });
+        staged.files.push(report);
+    }
+    Ok(staged)
+}

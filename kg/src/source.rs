@@ -1,0 +1,430 @@
+//! Reading one input file of triples: format detection, gzip, located errors, TSV triples.
+//!
+//! This module turns a path into a stream of `Result<Quad, KgError>` whose errors carry the file,
+//! line and column. It owns no storage: `import` decides what to do with the statements.
+
+use crate::error::{KgError, Location, Result};
+use flate2::read::MultiGzDecoder;
+use oxigraph::io::{RdfFormat, RdfParseError, RdfParser};
+use oxigraph::model::{BlankNode, GraphName, NamedNode, NamedOrBlankNode, Quad, Term};
+use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// The base under which TSV tokens become IRIs when no `--base` is given.
+pub const DEFAULT_TSV_BASE: &str = "urn:kgrec:";
+
+/// The syntax of an input file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InputFormat {
+    /// One of oxigraph's RDF syntaxes.
+    Rdf(RdfFormat),
+    /// `head<TAB>relation<TAB>tail` lines (PyKEEN, RecBole `.kg`, KGAT `kg_final`).
+    Tsv,
+}
+
+impl InputFormat {
+    /// The format named on the command line (`--format`), or by a file extension.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Some(match name.to_ascii_lowercase().as_str() {
+            "nt" | "ntriples" | "n-triples" => Self::Rdf(RdfFormat::NTriples),
+            "ttl" | "turtle" => Self::Rdf(RdfFormat::Turtle),
+            "nq" | "nquads" | "n-quads" => Self::Rdf(RdfFormat::NQuads),
+            "trig" => Self::Rdf(RdfFormat::TriG),
+            "rdf" | "owl" | "xml" | "rdfxml" | "rdf/xml" => Self::Rdf(RdfFormat::RdfXml),
+            // `.txt` is how the link-prediction benchmarks (FB15k-237, UMLS...) ship their TSV;
+            // `.kg` is RecBole's atomic KG file.
+            "tsv" | "txt" | "kg" => Self::Tsv,
+            _ => return None,
+        })
+    }
+
+    /// The format and compression a path's extension announce, e.g. `kg.nt.gz`.
+    pub fn guess(path: &Path) -> (Option<Self>, bool) {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().to_ascii_lowercase())
+            .unwrap_or_default();
+        let (stem, gzipped) = match name.strip_suffix(".gz") {
+            Some(stem) => (stem.to_owned(), true),
+            None => (name, false),
+        };
+        let format = Path::new(&stem)
+            .extension()
+            .and_then(|e| e.to_str())
+            .and_then(Self::from_name);
+        (format, gzipped)
+    }
+}
+
+/// Options of one import that shape how a file is read.
+#[derive(Clone, Debug)]
+pub struct SourceOptions {
+    /// Overrides the format guessed from the extension.
+    pub format: Option<InputFormat>,
+    /// Base IRI for relative IRIs in RDF and for TSV tokens.
+    pub base: Option<String>,
+}
+
+/// An open input file: a decoded byte stream, its syntax, and a counter of raw bytes consumed.
+pub(crate) struct OpenedSource {
+    pub path: PathBuf,
+    pub format: InputFormat,
+    pub reader: Box<dyn BufRead + Send>,
+    pub bytes_read: Arc<AtomicU64>,
+    pub bytes_total: u64,
+}
+
+/// Counts the raw (possibly compressed) bytes read, for progress reporting.
+struct CountingReader<R> {
+    inner: R,
+    count: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for CountingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+
+pub(crate) fn open(path: &Path, options: &SourceOptions) -> Result<OpenedSource> {
+    let metadata = std::fs::metadata(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => KgError::bad_input(path, "no such file"),
+        std::io::ErrorKind::PermissionDenied => KgError::bad_input(path, "permission denied"),
+        _ => KgError::io(path, e),
+    })?;
+    if metadata.is_dir() {
+        return Err(KgError::bad_input(
+            path,
+            "is a directory, expected a file of triples",
+        ));
+    }
+    let (guessed, gz_extension) = InputFormat::guess(path);
+    let format = options.format.or(guessed).ok_or_else(|| {
+        KgError::bad_input(
+            path,
+            "unknown file extension: name the syntax with --format nt|ttl|nq|trig|rdf|tsv \
+             (extensions .nt .ttl .nq .trig .rdf .owl .tsv, each optionally .gz)",
+        )
+    })?;
+    let file = File::open(path).map_err(|e| KgError::io(path, e))?;
+    let bytes_read = Arc::new(AtomicU64::new(0));
+    let mut raw = BufReader::with_capacity(
+        1 << 16,
+        CountingReader {
+            inner: file,
+            count: Arc::clone(&bytes_read),
+        },
+    );
+    let head = raw.fill_buf().map_err(|e| KgError::io(path, e))?;
+    if head.is_empty() {
+        return Err(KgError::bad_input(path, "file is empty"));
+    }
+    let is_gzip = head.starts_with(&GZIP_MAGIC);
+    if gz_extension && !is_gzip {
+        return Err(KgError::bad_input(
+            path,
+            "named .gz but is not a gzip file (it does not start with the gzip magic bytes)",
+        ));
+    }
+    let reader: Box<dyn BufRead + Send> = if is_gzip {
+        Box::new(BufReader::with_capacity(1 << 16, MultiGzDecoder::new(raw)))
+    } else {
+        Box::new(raw)
+    };
+    Ok(OpenedSource {
+        path: path.to_owned(),
+        format,
+        reader,
+        bytes_read,
+        bytes_total: metadata.len(),
+    })
+}
+
+/// Turns an oxigraph parse error into a located error of this crate.
+fn located(path: &Path, error: RdfParseError) -> KgError {
+    match error {
+        RdfParseError::Syntax(e) => match e.location() {
+            Some(range) => KgError::Syntax {
+                file: path.to_owned(),
+                location: Location {
+                    line: range.start.line + 1,
+                    column: range.start.column + 1,
+                },
+                message: e.to_string(),
+            },
+            None => KgError::SyntaxWithoutLocation {
+                file: path.to_owned(),
+                message: e.to_string(),
+            },
+        },
+        // Invalid UTF-8 and truncated gzip streams surface as I/O errors of the decoded stream:
+        // they are the input's fault, not the machine's.
+        RdfParseError::Io(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::InvalidData | std::io::ErrorKind::UnexpectedEof
+            ) =>
+        {
+            KgError::bad_input(path, e.to_string())
+        }
+        RdfParseError::Io(e) => KgError::io(path, e),
+    }
+}
+
+/// Statements of one opened source, each a quad or a located error.
+pub(crate) fn statements(
+    source: OpenedSource,
+    options: &SourceOptions,
+) -> Result<Box<dyn Iterator<Item = Result<Quad>> + Send>> {
+    let path = source.path.clone();
+    match source.format {
+        InputFormat::Rdf(format) => {
+            let mut parser = RdfParser::from_format(format);
+            if let Some(base) = &options.base {
+                parser = parser.with_base_iri(base.as_str()).map_err(|e| {
+                    KgError::BadArgument(format!("--base {base}: not a valid IRI: {e}"))
+                })?;
+            }
+            let quads = parser.for_reader(source.reader);
+            Ok(Box::new(
+                quads.map(move |r| r.map_err(|e| located(&path, e))),
+            ))
+        }
+        InputFormat::Tsv => {
+            let base = options
+                .base
+                .clone()
+                .unwrap_or_else(|| DEFAULT_TSV_BASE.to_owned());
+            // Validate the base once, so that a bad base is one clear error, not one per line.
+            NamedNode::new(format!("{base}x")).map_err(|e| {
+                KgError::BadArgument(format!("--base {base}: not a valid IRI prefix: {e}"))
+            })?;
+            Ok(Box::new(TsvTriples {
+                path,
+                reader: source.reader,
+                base,
+                line: 0,
+                buffer: Vec::new(),
+                done: false,
+            }))
+        }
+    }
+}
+
+/// Characters a TSV token may not carry into an IRI as they are: they are percent-encoded.
+/// `%` itself is encoded so that the token can be recovered from the IRI.
+const NOT_IRI_SAFE: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'<')
+    .add(b'>')
+    .add(b'\\')
+    .add(b'^')
+    .add(b'`')
+    .add(b'{')
+    .add(b'|')
+    .add(b'}')
+    .add(b'%')
+    .add(b'#')
+    .add(b'?');
+
+/// The IRI a TSV token becomes under `base`.
+pub fn tsv_token_iri(base: &str, token: &str) -> String {
+    format!("{base}{}", utf8_percent_encode(token, NOT_IRI_SAFE))
+}
+
+/// The token of an IRI minted by [`tsv_token_iri`], if it is under `base`.
+pub fn tsv_token_of(base: &str, iri: &str) -> Option<String> {
+    let encoded = iri.strip_prefix(base)?;
+    percent_encoding::percent_decode_str(encoded)
+        .decode_utf8()
+        .ok()
+        .map(|c| c.into_owned())
+}
+
+struct TsvTriples {
+    path: PathBuf,
+    reader: Box<dyn BufRead + Send>,
+    base: String,
+    line: u64,
+    buffer: Vec<u8>,
+    done: bool,
+}
+
+impl TsvTriples {
+    fn error(&self, column: u64, message: impl Into<String>) -> KgError {
+        KgError::Syntax {
+            file: self.path.clone(),
+            location: Location {
+                line: self.line,
+                column,
+            },
+            message: message.into(),
+        }
+    }
+
+    /// A RecBole header names typed fields: `head_id:token<TAB>relation_id:token<TAB>tail_id:token`.
+    fn is_recbole_header(line: &str) -> bool {
+        line.split('\t').all(|field| {
+            field
+                .rsplit_once(':')
+                .is_some_and(|(_, kind)| kind.starts_with("token") || kind.starts_with("float"))
+        })
+    }
+
+    fn parse_line(&self, text: &str) -> Result<Quad> {
+        let fields: Vec<&str> = text.split('\t').collect();
+        if fields.len() != 3 {
+            let column = if fields.len() < 3 {
+                text.chars().count() as u64 + 1
+            } else {
+                fields[..3]
+                    .iter()
+                    .map(|f| f.chars().count() + 1)
+                    .sum::<usize>() as u64
+                    + 1
+            };
+            return Err(self.error(
+                column,
+                format!(
+                    "expected 3 tab-separated fields (head, relation, tail), found {}",
+                    fields.len()
+                ),
+            ));
+        }
+        let mut column = 1u64;
+        let mut iris = Vec::with_capacity(3);
+        for field in &fields {
+            let token = field.trim();
+            if token.is_empty() {
+                return Err(self.error(column, "empty token"));
+            }
+            let iri = tsv_token_iri(&self.base, token);
+            let node = NamedNode::new(iri)
+                .map_err(|e| self.error(column, format!("token {token:?}: not an IRI: {e}")))?;
+            iris.push(node);
+            column += field.chars().count() as u64 + 1;
+        }
+        let tail = iris.pop();
+        let relation = iris.pop();
+        let head = iris.pop();
+        match (head, relation, tail) {
+            (Some(h), Some(r), Some(t)) => Ok(Quad::new(h, r, t, GraphName::DefaultGraph)),
+            _ => Err(self.error(1, "expected 3 fields")),
+        }
+    }
+}
+
+impl Iterator for TsvTriples {
+    type Item = Result<Quad>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if self.done {
+                return None;
+            }
+            self.buffer.clear();
+            match self.reader.read_until(b'\n', &mut self.buffer) {
+                Ok(0) => {
+                    self.done = true;
+                    return None;
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    self.done = true;
+                    return Some(Err(match e.kind() {
+                        std::io::ErrorKind::InvalidData | std::io::ErrorKind::UnexpectedEof => {
+                            KgError::bad_input(&self.path, e.to_string())
+                        }
+                        _ => KgError::io(&self.path, e),
+                    }));
+                }
+            }
+            self.line += 1;
+            let bytes = self.buffer.strip_suffix(b"\n").unwrap_or(&self.buffer);
+            let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
+            let text = match std::str::from_utf8(bytes) {
+                Ok(text) => text,
+                Err(e) => {
+                    let valid = String::from_utf8_lossy(&bytes[..e.valid_up_to()]);
+                    return Some(Err(self.error(
+                        valid.chars().count() as u64 + 1,
+                        "invalid UTF-8 (TSV files must be UTF-8)",
+                    )));
+                }
+            };
+            if text.trim().is_empty() || text.starts_with('#') {
+                continue;
+            }
+            if self.line == 1 && Self::is_recbole_header(text) {
+                continue;
+            }
+            return Some(self.parse_line(text));
+        }
+    }
+}
+
+/// Rewrites blank nodes so that two files never share one by accident, while re-importing the
+/// same file yields the same nodes (and so adds nothing).
+pub(crate) fn scope_blank_nodes(quad: Quad, scope: &str) -> Quad {
+    let rename = |b: &BlankNode| BlankNode::new_unchecked(format!("k{scope}x{}", b.as_str()));
+    let subject = match &quad.subject {
+        NamedOrBlankNode::BlankNode(b) => NamedOrBlankNode::BlankNode(rename(b)),
+        other => other.clone(),
+    };
+    let object = match &quad.object {
+        Term::BlankNode(b) => Term::BlankNode(rename(b)),
+        other => other.clone(),
+    };
+    let graph_name = match &quad.graph_name {
+        GraphName::BlankNode(b) => GraphName::BlankNode(rename(b)),
+        other => other.clone(),
+    };
+    Quad::new(subject, quad.predicate, object, graph_name)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn guesses_format_and_compression_from_the_name() {
+        let (f, gz) = InputFormat::guess(Path::new("a/kg.nt.gz"));
+        assert_eq!(f, Some(InputFormat::Rdf(RdfFormat::NTriples)));
+        assert!(gz);
+        let (f, gz) = InputFormat::guess(Path::new("train.txt"));
+        assert_eq!(f, Some(InputFormat::Tsv));
+        assert!(!gz);
+        assert_eq!(
+            InputFormat::guess(Path::new("x.owl")).0,
+            Some(InputFormat::Rdf(RdfFormat::RdfXml))
+        );
+        assert_eq!(InputFormat::guess(Path::new("x.json")).0, None);
+    }
+
+    #[test]
+    fn tsv_tokens_round_trip_through_iris() {
+        for token in ["/m/027rn", "a b", "100%", "x#y?z", "Ω<>\"", "m.04ctbw8"] {
+            let iri = tsv_token_iri(DEFAULT_TSV_BASE, token);
+            assert!(NamedNode::new(iri.clone()).is_ok(), "{iri}");
+            assert_eq!(tsv_token_of(DEFAULT_TSV_BASE, &iri).as_deref(), Some(token));
+        }
+    }
+
+    #[test]
+    fn recbole_header_is_recognised_but_data_is_not() {
+        assert!(TsvTriples::is_recbole_header(
+            "head_id:token\trelation_id:token\ttail_id:token"
+        ));
+        assert!(!TsvTriples::is_recbole_header("m.1\tfilm.actor\tm.2"));
+    }
+}

@@ -1,0 +1,294 @@
+//! The knowledge-graph store of a data directory: oxigraph for the RDF, the sled index beside it.
+//!
+//! Two backends share one type, chosen at build time:
+//! - default (pure Rust): oxigraph's in-memory store, persisted as an N-Quads snapshot file per
+//!   generation. An import writes the new snapshot first, then switches the generation in the same
+//!   sled batch that commits the index. A crash before that batch leaves the old generation (the
+//!   orphan snapshot is removed at the next import); after it, the new one. Never a mix.
+//! - feature `rocksdb`: oxigraph's on-disk store, loaded with its bulk loader. RocksDB commits
+//!   first; a `pending` mark set before it tells the next open to re-derive the index from the
+//!   store if the process died between the two commits.
+
+use crate::error::{KgError, Result};
+use crate::import::{self, FileReport, ImportOptions, ImportProgress};
+use crate::index::{GraphCounts, GraphIndex, meta};
+use oxigraph::io::RdfFormat;
+use oxigraph::model::Quad;
+use oxigraph::sparql::{QueryResults, SparqlEvaluator};
+use oxigraph::store::Store;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// What an import did, for the summary line.
+#[derive(Clone, Debug, Default)]
+pub struct ImportReport {
+    pub files: Vec<FileReport>,
+    /// Statements read over all files.
+    pub read: u64,
+    /// Statements new to the store.
+    pub added: u64,
+    /// Statements the store already held (or that repeated within the input).
+    pub already_present: u64,
+    /// Counts after the import.
+    pub counts: GraphCounts,
+    pub seconds: f64,
+}
+
+/// The graph half of a data directory.
+#[derive(Debug)]
+pub struct KgStore {
+    dir: PathBuf,
+    index: GraphIndex,
+    #[cfg(feature = "rocksdb")]
+    store: Store,
+}
+
+impl KgStore {
+    /// Opens the graph store kept in `dir` (created if missing) with its index in `db`.
+    pub fn open(dir: &Path, db: &sled::Db) -> Result<Self> {
+        std::fs::create_dir_all(dir).map_err(|e| KgError::io(dir, e))?;
+        let index = GraphIndex::open(db)?;
+        #[cfg(feature = "rocksdb")]
+        {
+            let path = dir.join("rocksdb");
+            let store = Store::open(&path)?;
+            let this = Self {
+                dir: dir.to_owned(),
+                index,
+                store,
+            };
+            if this.index.meta(meta::PENDING)? != 0 {
+                this.recover_index()?;
+            }
+            Ok(this)
+        }
+        #[cfg(not(feature = "rocksdb"))]
+        Ok(Self {
+            dir: dir.to_owned(),
+            index,
+        })
+    }
+
+    /// The sled index: dictionary, edges, labels, counts.
+    pub fn index(&self) -> &GraphIndex {
+        &self.index
+    }
+
+    /// Counts as of the last committed import, without loading the store.
+    pub fn counts(&self) -> Result<GraphCounts> {
+        self.index.counts()
+    }
+
+    /// The RDF store, loaded from its snapshot in the default build.
+    pub fn rdf_store(&self) -> Result<Store> {
+        #[cfg(feature = "rocksdb")]
+        {
+            Ok(self.store.clone())
+        }
+        #[cfg(not(feature = "rocksdb"))]
+        {
+            let store = Store::new()?;
+            let generation = self.index.meta(meta::GENERATION)?;
+            if generation > 0 {
+                let path = self.snapshot_path(generation);
+                let file = std::fs::File::open(&path).map_err(|e| {
+                    KgError::corruption(format!("snapshot {} unreadable: {e}", path.display()))
+                })?;
+                let parser = oxigraph::io::RdfParser::from_format(RdfFormat::NQuads).lenient();
+                let quads = parser
+                    .for_reader(std::io::BufReader::with_capacity(1 << 20, file))
+                    .map(|q| {
+                        q.map_err(|e| {
+                            KgError::corruption(format!("snapshot {}: {e}", path.display()))
+                        })
+                    });
+                let mut loader = store.bulk_loader();
+                loader.load_ok_quads::<KgError, KgError>(quads)?;
+                loader.commit()?;
+            }
+            Ok(store)
+        }
+    }
+
+    #[cfg(not(feature = "rocksdb"))]
+    fn snapshot_path(&self, generation: u64) -> PathBuf {
+        self.dir.join(format!("snapshot-{generation:06}.nq"))
+    }
+
+    /// Imports `files` all or nothing: if any file fails, store and index stay as they were.
+    pub fn import(
+        &mut self,
+        files: &[PathBuf],
+        options: &ImportOptions,
+        progress: &mut dyn FnMut(ImportProgress<'_>),
+    ) -> Result<ImportReport> {
+        let start = Instant::now();
+        let staged = import::stage(files, options, progress)?;
+        let read = staged.read();
+        let store = self.rdf_store()?;
+        progress(ImportProgress::Writing {
+            statements: staged.quads.len() as u64,
+        });
+        let mut fresh: Vec<Quad> = Vec::new();
+        for quad in staged.quads {
+            if !store.contains(&quad)? {
+                fresh.push(quad);
+            }
+        }
+        let added = fresh.len() as u64;
+        let mut writer = self.index.writer()?;
+        for quad in &fresh {
+            writer.add(quad)?;
+        }
+        let before = self.index.counts()?;
+        writer.set_meta(meta::TRIPLES, before.triples + added);
+        writer.set_meta(meta::LITERALS, before.literals + writer.new_literals());
+
+        if added > 0 {
+            self.write_store(&store, fresh, &mut writer)?;
+        }
+        writer.commit()?;
+        #[cfg(not(feature = "rocksdb"))]
+        self.remove_stale_snapshots()?;
+        Ok(ImportReport {
+            files: staged.files,
+            read,
+            added,
+            already_present: read.saturating_sub(added),
+            counts: self.index.counts()?,
+            seconds: start.elapsed().as_secs_f64(),
+        })
+    }
+
+    #[cfg(not(feature = "rocksdb"))]
+    fn write_store(
+        &self,
+        store: &Store,
+        fresh: Vec<Quad>,
+        writer: &mut crate::index::IndexWriter<'_>,
+    ) -> Result<()> {
+        let mut loader = store.bulk_loader();
+        loader.load_quads(fresh)?;
+        loader.commit()?;
+        let generation = self.index.meta(meta::GENERATION)? + 1;
+        self.write_snapshot(store, generation)?;
+        writer.set_meta(meta::GENERATION, generation);
+        Ok(())
+    }
+
+    #[cfg(feature = "rocksdb")]
+    fn write_store(
+        &self,
+        store: &Store,
+        fresh: Vec<Quad>,
+        _writer: &mut crate::index::IndexWriter<'_>,
+    ) -> Result<()> {
+        // Mark first: if RocksDB commits and the process dies before the index batch, the next
+        // open sees the mark and re-derives the index from the store.
+        self.index.set_meta_now(meta::PENDING, 1)?;
+        let mut loader = store.bulk_loader();
+        loader.load_quads(fresh)?;
+        loader.commit()?;
+        store.flush()?;
+        _writer.set_meta(meta::PENDING, 0);
+        Ok(())
+    }
+
+    /// Writes the whole store as N-Quads to a temporary file, syncs it and renames it into place.
+    #[cfg(not(feature = "rocksdb"))]
+    fn write_snapshot(&self, store: &Store, generation: u64) -> Result<()> {
+        use std::io::Write;
+        let path = self.snapshot_path(generation);
+        let tmp = path.with_extension("nq.tmp");
+        let file = std::fs::File::create(&tmp).map_err(|e| KgError::io(&tmp, e))?;
+        let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
+        store
+            .dump_to_writer(RdfFormat::NQuads, &mut out)
+            .map_err(|e| match e {
+                oxigraph::store::SerializerError::Io(io) => KgError::io(&tmp, io),
+                oxigraph::store::SerializerError::Storage(s) => KgError::Store(s),
+                other => KgError::io(&tmp, std::io::Error::other(other)),
+            })?;
+        out.flush().map_err(|e| KgError::io(&tmp, e))?;
+        let file = out
+            .into_inner()
+            .map_err(|e| KgError::io(&tmp, e.into_error()))?;
+        file.sync_all().map_err(|e| KgError::io(&tmp, e))?;
+        drop(file);
+        std::fs::rename(&tmp, &path).map_err(|e| KgError::io(&path, e))?;
+        sync_dir(&self.dir)?;
+        Ok(())
+    }
+
+    /// Removes snapshots other than the current one: leftovers of replaced generations or of an
+    /// import that died before its commit.
+    #[cfg(not(feature = "rocksdb"))]
+    fn remove_stale_snapshots(&self) -> Result<()> {
+        let current = self.index.meta(meta::GENERATION)?;
+        let keep = self
+            .snapshot_path(current)
+            .file_name()
+            .map(|n| n.to_owned());
+        let entries = std::fs::read_dir(&self.dir).map_err(|e| KgError::io(&self.dir, e))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| KgError::io(&self.dir, e))?;
+            let name = entry.file_name();
+            let is_snapshot = name.to_string_lossy().starts_with("snapshot-");
+            if is_snapshot && Some(&name) != keep.as_ref() {
+                let path = entry.path();
+                std::fs::remove_file(&path).map_err(|e| KgError::io(&path, e))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Re-derives the index from the RocksDB store after an import died between the two commits.
+    #[cfg(feature = "rocksdb")]
+    fn recover_index(&self) -> Result<()> {
+        let mut writer = self.index.writer()?;
+        let mut triples = 0u64;
+        let mut literals = 0u64;
+        for quad in self.store.iter() {
+            let quad = quad?;
+            triples += 1;
+            if quad.object.is_literal() {
+                literals += 1;
+            }
+            writer.add(&quad)?;
+        }
+        writer.set_meta(meta::TRIPLES, triples);
+        writer.set_meta(meta::LITERALS, literals);
+        writer.set_meta(meta::PENDING, 0);
+        writer.commit()
+    }
+
+    /// Evaluates a read-only SPARQL query. Updates are refused.
+    pub fn query(&self, query: &str) -> Result<QueryResults<'static>> {
+        let prepared = match SparqlEvaluator::new().parse_query(query) {
+            Ok(prepared) => prepared,
+            Err(query_error) => {
+                return Err(if SparqlEvaluator::new().parse_update(query).is_ok() {
+                    KgError::BadQuery(
+                        "SPARQL UPDATE is refused: `kgrec sparql` is read-only; change the graph \
+                         with `kgrec import kg`"
+                            .to_owned(),
+                    )
+                } else {
+                    KgError::BadQuery(format!("SPARQL syntax error: {query_error}"))
+                });
+            }
+        };
+        let store = self.rdf_store()?;
+        Ok(prepared.on_store(&store).execute()?)
+    }
+}
+
+fn sync_dir(dir: &Path) -> Result<()> {
+    // A rename is durable only once the directory entry is; opening a directory for sync is
+    // supported on Unix, and elsewhere the rename is the best we can do.
+    #[cfg(unix)]
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| KgError::io(dir, e))?;
+    Ok(())
+}

@@ -1,0 +1,252 @@
+//! The data directory: one folder that owns the graph store, the sled database and a format marker.
+//!
+//! Layout: `FORMAT` (format version and backend), `lock` (holder's process id, exclusively
+//! locked while open), `sled/` (index, dictionaries, later interactions and models), `kg/` (the
+//! oxigraph store: snapshots in the default build, RocksDB with the `rocksdb` feature).
+//! One process owns the directory at a time; the lock is released when the process ends,
+//! however it ends.
+
+use crate::error::{Error, Result};
+use kgrec_kg::KgStore;
+use serde::{Deserialize, Serialize};
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, Write};
+use std::path::{Path, PathBuf};
+
+/// The on-disk format this build writes and reads. Bump it with an upgrade or a refusal path.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// The backend this build stores the graph with.
+pub const BACKEND: &str = if cfg!(feature = "rocksdb") {
+    "rocksdb"
+} else {
+    "memory-snapshot"
+};
+
+const FORMAT_FILE: &str = "FORMAT";
+const LOCK_FILE: &str = "lock";
+
+/// The contents of `FORMAT`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FormatMarker {
+    pub kgrec_data_format: u32,
+    pub backend: String,
+}
+
+/// Whether opening may create the directory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OpenMode {
+    /// Create the directory if it does not exist (commands that write).
+    CreateIfMissing,
+    /// Refuse a missing directory (commands that only read).
+    MustExist,
+}
+
+/// An open, exclusively held data directory.
+#[derive(Debug)]
+pub struct DataDir {
+    path: PathBuf,
+    db: sled::Db,
+    kg: KgStore,
+    // Held for the lifetime of the value: the OS releases the lock when the file closes.
+    _lock: File,
+}
+
+impl DataDir {
+    /// Opens the data directory at `path`, taking its lock.
+    pub fn open(path: &Path, mode: OpenMode) -> Result<Self> {
+        if !path.exists() {
+            if mode == OpenMode::MustExist {
+                return Err(Error::DataDir {
+                    dir: path.to_owned(),
+                    message:
+                        "no kgrec data directory here (create one with `kgrec import kg FILE`)"
+                            .to_owned(),
+                });
+            }
+            std::fs::create_dir_all(path).map_err(|e| Error::io(path, e))?;
+        } else if !path.is_dir() {
+            return Err(Error::DataDir {
+                dir: path.to_owned(),
+                message: "is not a directory".to_owned(),
+            });
+        }
+        let lock = take_lock(path)?;
+        check_or_write_format(path)?;
+        let db = sled::Config::new()
+            .path(path.join("sled"))
+            .mode(sled::Mode::HighThroughput)
+            .open()?;
+        let kg = KgStore::open(&path.join("kg"), &db)?;
+        Ok(Self {
+            path: path.to_owned(),
+            db,
+            kg,
+            _lock: lock,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn db(&self) -> &sled::Db {
+        &self.db
+    }
+
+    pub fn kg(&self) -> &KgStore {
+        &self.kg
+    }
+
+    pub fn kg_mut(&mut self) -> &mut KgStore {
+        &mut self.kg
+    }
+}
+
+fn take_lock(dir: &Path) -> Result<File> {
+    let path = dir.join(LOCK_FILE);
+    let mut file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(|e| Error::io(&path, e))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let mut holder = String::new();
+            // The holder wrote its id after locking; an empty file means it is just starting.
+            let _ = file.read_to_string(&mut holder);
+            let pid = match holder.trim() {
+                "" => "unknown".to_owned(),
+                pid => pid.to_owned(),
+            };
+            return Err(Error::InUse {
+                dir: dir.to_owned(),
+                pid,
+            });
+        }
+        Err(std::fs::TryLockError::Error(e)) => return Err(Error::io(&path, e)),
+    }
+    file.set_len(0).map_err(|e| Error::io(&path, e))?;
+    file.rewind().map_err(|e| Error::io(&path, e))?;
+    writeln!(file, "{}", std::process::id()).map_err(|e| Error::io(&path, e))?;
+    file.flush().map_err(|e| Error::io(&path, e))?;
+    Ok(file)
+}
+
+fn check_or_write_format(dir: &Path) -> Result<()> {
+    let path = dir.join(FORMAT_FILE);
+    let ours = FormatMarker {
+        kgrec_data_format: FORMAT_VERSION,
+        backend: BACKEND.to_owned(),
+    };
+    match std::fs::read(&path) {
+        Ok(bytes) => {
+            let found: FormatMarker =
+                serde_json::from_slice(&bytes).map_err(|e| Error::Corruption {
+                    what: format!("{}: not a kgrec format marker: {e}", path.display()),
+                })?;
+            if found.kgrec_data_format != FORMAT_VERSION {
+                return Err(Error::Version {
+                    dir: dir.to_owned(),
+                    message: format!(
+                        "written in data format {} but this kgrec reads format {FORMAT_VERSION}; \
+                         re-import into a new data directory (no upgrade path exists from {})",
+                        found.kgrec_data_format, found.kgrec_data_format
+                    ),
+                });
+            }
+            if found.backend != BACKEND {
+                return Err(Error::Version {
+                    dir: dir.to_owned(),
+                    message: format!(
+                        "written by a kgrec built with the {} backend; this one is built with {BACKEND} \
+                         (build with{} `--features rocksdb` to open it)",
+                        found.backend,
+                        if found.backend == "rocksdb" {
+                            ""
+                        } else {
+                            "out"
+                        }
+                    ),
+                });
+            }
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let foreign = std::fs::read_dir(dir)
+                .map_err(|e| Error::io(dir, e))?
+                .filter_map(|entry| entry.ok())
+                .any(|entry| entry.file_name() != LOCK_FILE);
+            if foreign {
+                return Err(Error::DataDir {
+                    dir: dir.to_owned(),
+                    message: "is not empty and has no kgrec FORMAT marker: refusing to use it as \
+                              a data directory"
+                        .to_owned(),
+                });
+            }
+            let tmp = dir.join("FORMAT.tmp");
+            let json = serde_json::to_vec_pretty(&ours).map_err(|e| Error::Corruption {
+                what: e.to_string(),
+            })?;
+            let mut file = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+            file.write_all(&json).map_err(|e| Error::io(&tmp, e))?;
+            file.sync_all().map_err(|e| Error::io(&tmp, e))?;
+            std::fs::rename(&tmp, &path).map_err(|e| Error::io(&path, e))?;
+            Ok(())
+        }
+        Err(e) => Err(Error::io(&path, e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn a_second_open_in_the_same_process_is_refused_while_the_first_holds() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("data");
+        let first = DataDir::open(&dir, OpenMode::CreateIfMissing).unwrap();
+        let second = DataDir::open(&dir, OpenMode::CreateIfMissing).unwrap_err();
+        assert!(
+            matches!(&second, Error::InUse { pid, .. } if *pid == std::process::id().to_string()),
+            "{second}"
+        );
+        drop(first);
+        DataDir::open(&dir, OpenMode::MustExist).unwrap();
+    }
+
+    #[test]
+    fn refuses_an_unknown_format_version_and_a_foreign_directory() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("data");
+        drop(DataDir::open(&dir, OpenMode::CreateIfMissing).unwrap());
+        std::fs::write(
+            dir.join(FORMAT_FILE),
+            format!(r#"{{"kgrec_data_format": 99, "backend": "{BACKEND}"}}"#),
+        )
+        .unwrap();
+        let err = DataDir::open(&dir, OpenMode::MustExist).unwrap_err();
+        assert!(err.to_string().contains("format 99"), "{err}");
+
+        let foreign = tmp.path().join("photos");
+        std::fs::create_dir(&foreign).unwrap();
+        std::fs::write(foreign.join("cat.jpg"), b"meow").unwrap();
+        let err = DataDir::open(&foreign, OpenMode::CreateIfMissing).unwrap_err();
+        assert!(matches!(err, Error::DataDir { .. }), "{err}");
+        assert!(foreign.join("cat.jpg").exists());
+    }
+
+    #[test]
+    fn a_missing_directory_is_not_created_by_readers() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("nothing");
+        assert!(DataDir::open(&dir, OpenMode::MustExist).is_err());
+        assert!(!dir.exists());
+    }
+}

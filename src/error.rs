@@ -1,0 +1,54 @@
+//! Errors of the engine crate, with the exit code each one deserves.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong above the graph layer.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    #[error(transparent)]
+    Kg(#[from] kgrec_kg::KgError),
+    /// Another process holds the data directory.
+    #[error("data directory {} is in use by process {pid}", dir.display())]
+    InUse { dir: PathBuf, pid: String },
+    /// The directory is missing or is not a kgrec data directory.
+    #[error("{}: {message}", dir.display())]
+    DataDir { dir: PathBuf, message: String },
+    /// A data directory written by another format version or backend.
+    #[error("{}: {message}", dir.display())]
+    Version { dir: PathBuf, message: String },
+    /// Bad arguments or input that is not a file of triples.
+    #[error("{0}")]
+    BadInput(String),
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("index database: {0}")]
+    Sled(#[from] sled::Error),
+    /// Bytes on disk that do not decode as what this version wrote.
+    #[error("corrupted data directory: {what}")]
+    Corruption { what: String },
+}
+
+impl Error {
+    /// 2 for the user's input or usage, 1 for any other failure (PRODUCT.md).
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Self::Kg(e) if e.is_bad_input() => 2,
+            Self::BadInput(_) | Self::DataDir { .. } => 2,
+            _ => 1,
+        }
+    }
+
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Self::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,89 @@
+//! Helpers shared by the end-to-end tests.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub fn kgrec(data: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kgrec"));
+    cmd.arg("--data").arg(data).env_remove("KGREC_DATA");
+    cmd
+}
+
+pub fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(name)
+}
+
+/// A file of `../shared/datasets`, or `None` (and a note) when the data sets are absent.
+pub fn shared_dataset(relative: &str) -> Option<PathBuf> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/datasets")
+        .join(relative);
+    if path.exists() {
+        Some(path)
+    } else {
+        eprintln!("skipped: {} is absent", path.display());
+        None
+    }
+}
+
+pub fn run(cmd: &mut Command) -> Output {
+    cmd.output().expect("kgrec runs")
+}
+
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Runs a command that must succeed and returns its stdout.
+pub fn ok(cmd: &mut Command) -> String {
+    let out = run(cmd);
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}\n{}",
+        out.status,
+        stderr(&out)
+    );
+    stdout(&out)
+}
+
+pub fn stats(data: &Path) -> serde_json::Value {
+    let text = ok(kgrec(data).args(["stats", "--format", "json"]));
+    serde_json::from_str(&text).unwrap()
+}
+
+pub fn triples(data: &Path) -> u64 {
+    stats(data)["triples"].as_u64().unwrap()
+}
+
+/// Writes `n` synthetic N-Triples statements: films with directors, genres and labels.
+pub fn write_synthetic_ntriples(path: &Path, n: usize) {
+    use std::fmt::Write;
+    let mut text = String::with_capacity(n * 90);
+    for i in 0..n {
+        let film = i / 3;
+        match i % 3 {
+            0 => writeln!(
+                text,
+                "<http://example.org/film/{film}> <http://example.org/director> <http://example.org/person/{}> .",
+                film % 997
+            ),
+            1 => writeln!(
+                text,
+                "<http://example.org/film/{film}> <http://example.org/genre> <http://example.org/genre/{}> .",
+                film % 31
+            ),
+            _ => writeln!(
+                text,
+                "<http://example.org/film/{film}> <http://www.w3.org/2000/01/rdf-schema#label> \"Film {film}\"@en ."
+            ),
+        }
+        .unwrap();
+    }
+    std::fs::write(path, text).unwrap();
+}

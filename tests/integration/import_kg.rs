@@ -1,0 +1,172 @@
+//! Importing knowledge graphs that are well formed.
+
+use crate::common::*;
+use kgrec_kg::oxigraph::io::{RdfFormat, RdfParser, RdfSerializer};
+
+#[test]
+fn imports_the_turtle_fixture_and_reports_counts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let out = ok(kgrec(&data)
+        .args(["import", "kg"])
+        .arg(fixture("movies.ttl")));
+    assert!(out.contains("added"), "{out}");
+    let s = stats(&data);
+    assert!(s["triples"].as_u64().unwrap() > 300, "{s}");
+    assert!(s["entities"].as_u64().unwrap() > 100, "{s}");
+    assert!(s["relations"].as_u64().unwrap() >= 5, "{s}");
+    assert!(s["literals"].as_u64().unwrap() > 100, "{s}");
+    for key in ["users", "items", "interactions", "models"] {
+        assert!(s.get(key).is_some(), "stats lacks {key}: {s}");
+    }
+}
+
+#[test]
+fn reimporting_adds_nothing_and_a_second_file_appends() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    ok(kgrec(&data)
+        .args(["import", "kg"])
+        .arg(fixture("movies.ttl")));
+    let first = stats(&data);
+    let out = ok(kgrec(&data)
+        .args(["import", "kg"])
+        .arg(fixture("movies.ttl")));
+    assert!(out.contains(" 0 added"), "{out}");
+    assert_eq!(stats(&data), first);
+
+    let extra = tmp.path().join("extra.nt");
+    std::fs::write(
+        &extra,
+        "<http://dbpedia.org/resource/Toy_Story> <http://example.org/rated> <http://example.org/G> .\n",
+    )
+    .unwrap();
+    ok(kgrec(&data).args(["import", "kg"]).arg(&extra));
+    let second = stats(&data);
+    assert_eq!(second["triples"], first["triples"].as_u64().unwrap() + 1);
+    assert_eq!(second["entities"], first["entities"].as_u64().unwrap() + 1);
+    assert_eq!(
+        second["relations"],
+        first["relations"].as_u64().unwrap() + 1
+    );
+    // Ids already given keep their meaning: the first entity still resolves to the same IRI.
+    let q = "SELECT (COUNT(*) AS ?n) WHERE { <http://dbpedia.org/resource/Toy_Story> ?p ?o }";
+    let n = ok(kgrec(&data).args(["sparql", "--format", "csv", q]));
+    assert!(
+        n.lines().nth(1).unwrap().trim().parse::<u64>().unwrap() > 3,
+        "{n}"
+    );
+}
+
+/// The same graph through N-Triples, gzip and Turtle gives the same counts.
+#[test]
+fn the_same_graph_in_three_syntaxes_gives_the_same_counts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ttl = fixture("movies.ttl");
+    let quads: Vec<_> = RdfParser::from_format(RdfFormat::Turtle)
+        .for_reader(std::fs::File::open(&ttl).unwrap())
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let nt = tmp.path().join("movies.nt");
+    let mut ser = RdfSerializer::from_format(RdfFormat::NTriples).for_writer(Vec::new());
+    for q in &quads {
+        ser.serialize_quad(q).unwrap();
+    }
+    let bytes = ser.finish().unwrap();
+    std::fs::write(&nt, &bytes).unwrap();
+    let gz = tmp.path().join("movies.nt.gz");
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut enc, &bytes).unwrap();
+    std::fs::write(&gz, enc.finish().unwrap()).unwrap();
+
+    let mut seen = Vec::new();
+    for (i, file) in [&ttl, &nt, &gz].into_iter().enumerate() {
+        let data = tmp.path().join(format!("data{i}"));
+        ok(kgrec(&data).args(["import", "kg"]).arg(file));
+        let mut s = stats(&data);
+        s.as_object_mut().unwrap().remove("data_dir");
+        seen.push(s);
+    }
+    assert_eq!(seen[0], seen[1]);
+    assert_eq!(seen[1], seen[2]);
+    assert_eq!(seen[0]["triples"].as_u64().unwrap(), quads.len() as u64);
+}
+
+#[test]
+fn tsv_triples_become_iris_under_the_base_and_a_recbole_header_is_skipped() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let kg = tmp.path().join("ml.kg");
+    std::fs::write(
+        &kg,
+        "head_id:token\trelation_id:token\ttail_id:token\n\
+         m.04ctbw8\tfilm.producer.film\tm.0bln8\n\
+         /m/027rn\t/location/country/form_of_government\tthe 100% film\n",
+    )
+    .unwrap();
+    ok(kgrec(&data)
+        .args(["import", "kg", "--base", "http://example.org/"])
+        .arg(&kg));
+    let s = stats(&data);
+    assert_eq!(s["triples"], 2);
+    assert_eq!(s["entities"], 4);
+    assert_eq!(s["relations"], 2);
+    let out = ok(kgrec(&data).args([
+        "sparql",
+        "--format",
+        "tsv",
+        "ASK { <http://example.org/m.04ctbw8> <http://example.org/film.producer.film> <http://example.org/m.0bln8> }",
+    ]));
+    assert_eq!(out.trim(), "true");
+    let out = ok(kgrec(&data).args([
+        "sparql",
+        "SELECT ?o WHERE { <http://example.org//m/027rn> ?p ?o }",
+    ]));
+    assert!(out.contains("the%20100%25%20film"), "{out}");
+}
+
+#[test]
+fn lenient_import_skips_bad_statements_and_says_where() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let nt = tmp.path().join("mixed.nt");
+    std::fs::write(
+        &nt,
+        "<http://e/a> <http://e/p> <http://e/b> .\n\
+         <http://e/a> <http://e/p> <not an iri> .\n\
+         <http://e/c> <http://e/p> <http://e/d> .\n",
+    )
+    .unwrap();
+    let out = run(kgrec(&data).args(["import", "kg", "--lenient"]).arg(&nt));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("skipped 1"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("mixed.nt:2:"), "{}", stderr(&out));
+    assert_eq!(triples(&data), 2);
+}
+
+#[test]
+fn dbpedia_graph_counts_match_the_acceptance_figures() {
+    let Some(nt) = shared_dataset("ml-100k/kg-dbpedia.nt") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    ok(kgrec(&data).args(["import", "kg"]).arg(&nt));
+    assert_eq!(triples(&data), 51186);
+    ok(kgrec(&data).args(["import", "kg"]).arg(&nt));
+    assert_eq!(triples(&data), 51186);
+}
+
+#[test]
+fn fb15k237_train_counts_match_the_acceptance_figures() {
+    let Some(train) = shared_dataset("kge/fb15k-237/train.txt") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    ok(kgrec(&data).args(["import", "kg"]).arg(&train));
+    let s = stats(&data);
+    assert_eq!(s["triples"], 272115);
+    assert_eq!(s["entities"], 14505);
+    assert_eq!(s["relations"], 237);
+}

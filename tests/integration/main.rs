@@ -1,0 +1,9 @@
+//! End-to-end tests: the real `kgrec` binary on `fixtures/` and on files the tests write.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+mod crash;
+mod import_bad_input;
+mod import_kg;
+mod lock;
+mod sparql;
