@@ -8,6 +8,7 @@
 //! Reading order: [`ids`] → [`source`] (one input file) → [`import`] (staging) → [`index`]
 //! (sled dictionary and edges) → [`store`] (oxigraph + index, atomic commits) → [`projection`].
 
+pub mod chunk;
 pub mod error;
 pub mod ids;
 pub mod import;

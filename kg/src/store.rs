@@ -32,6 +32,8 @@ pub struct ImportReport {
     /// Counts after the import.
     pub counts: GraphCounts,
     pub seconds: f64,
+    /// Seconds spent in each phase, in order: where the time goes.
+    pub phases: Vec<(&'static str, f64)>,
 }
 
 /// The graph half of a data directory.
@@ -123,9 +125,17 @@ impl KgStore {
         progress: &mut dyn FnMut(ImportProgress<'_>),
     ) -> Result<ImportReport> {
         let start = Instant::now();
+        let mut phases = Vec::new();
+        let mut lap = Instant::now();
+        let mut phase = |name: &'static str| {
+            phases.push((name, lap.elapsed().as_secs_f64()));
+            lap = Instant::now();
+        };
         let staged = import::stage(files, options, progress)?;
+        phase("parse");
         let read = staged.read();
         let store = self.rdf_store()?;
+        phase("load store");
         progress(ImportProgress::Writing {
             statements: staged.quads.len() as u64,
         });
@@ -136,10 +146,12 @@ impl KgStore {
             }
         }
         let added = fresh.len() as u64;
+        phase("find new");
         let mut writer = self.index.writer()?;
         for quad in &fresh {
             writer.add(quad)?;
         }
+        phase("index");
         let before = self.index.counts()?;
         writer.set_meta(meta::TRIPLES, before.triples + added);
         writer.set_meta(meta::LITERALS, before.literals + writer.new_literals());
@@ -147,9 +159,11 @@ impl KgStore {
         if added > 0 {
             self.write_store(&store, fresh, &mut writer)?;
         }
+        phase("write store");
         writer.commit()?;
         #[cfg(not(feature = "rocksdb"))]
         self.remove_stale_snapshots()?;
+        phase("commit index");
         Ok(ImportReport {
             files: staged.files,
             read,
@@ -157,6 +171,7 @@ impl KgStore {
             already_present: read.saturating_sub(added),
             counts: self.index.counts()?,
             seconds: start.elapsed().as_secs_f64(),
+            phases,
         })
     }
 
