@@ -4,5 +4,6 @@
 //! filtering, the model store and the command-line interface.
 
 pub mod ids;
+pub mod interactions;
 
 pub use kgrec_kg as kg;
