@@ -3,6 +3,7 @@
 //! This crate composes the graph layer (`kgrec-kg`) with users, interactions, collaborative
 //! filtering, the model store and the command-line interface.
 
+pub mod cf;
 pub mod ids;
 pub mod interactions;
 

@@ -1,0 +1,202 @@
+//! Collaborative filtering: this module owns the in-memory interaction matrix, the models learnt
+//! from it alone (implicit ALS, BPR-MF, popularity), the [`Recommender`] trait every model —
+//! including the later KG-fused one — implements, and exact top-K recommendation.
+//!
+//! Models follow a params → check → fit shape:
+//! `Als::params().factors(16).regularization(10.0).alpha(4.0).iterations(15).fit(&matrix, seed, |r| ...)`.
+
+mod als;
+mod bpr;
+mod linalg;
+mod matrix;
+mod popularity;
+mod topk;
+
+pub use als::{Als, AlsParams};
+pub use bpr::{Bpr, BprParams};
+pub use matrix::{Confidence, IdMap, IdOutOfRange, InteractionMatrix, TooManyIds};
+pub use popularity::Popularity;
+pub use topk::{Scored, recommend_all, recommend_user, top_k, write_batch};
+
+use std::time::Duration;
+
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
+
+use crate::ids::UserId;
+
+/// A model that scores every item for a user.
+pub trait Recommender: Send + Sync + std::fmt::Debug {
+    /// Number of users the model knows (dense ids `0..n_users`).
+    fn n_users(&self) -> usize;
+
+    /// Number of items the model scores (dense ids `0..n_items`).
+    fn n_items(&self) -> usize;
+
+    /// Writes the score of every item for `user` into `out` (length [`Recommender::n_items`]);
+    /// higher is better. A user the model does not know gets the model's user-independent part.
+    fn score_items(&self, user: UserId, out: &mut [f32]);
+
+    /// The factors behind the scores, when the score is `users[u] · items[i] (+ item_bias[i])`:
+    /// batch top-K then uses blocked matrix products instead of per-user calls.
+    fn factors(&self) -> Option<FactorView<'_>> {
+        None
+    }
+}
+
+/// Borrowed factor matrices of a dot-product model.
+#[derive(Debug, Clone, Copy)]
+pub struct FactorView<'a> {
+    /// One row per user.
+    pub users: ArrayView2<'a, f32>,
+    /// One row per item, as many columns as `users`.
+    pub items: ArrayView2<'a, f32>,
+    /// An additive per-item score, if the model has one.
+    pub item_bias: Option<ArrayView1<'a, f32>>,
+}
+
+/// A learnt dot-product model: the state ALS and BPR produce.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FactorModel {
+    /// One row per user.
+    pub users: Array2<f32>,
+    /// One row per item.
+    pub items: Array2<f32>,
+    /// An additive per-item score (BPR learns one; ALS has none).
+    pub item_bias: Option<Array1<f32>>,
+}
+
+impl Recommender for FactorModel {
+    fn n_users(&self) -> usize {
+        self.users.nrows()
+    }
+
+    fn n_items(&self) -> usize {
+        self.items.nrows()
+    }
+
+    fn score_items(&self, user: UserId, out: &mut [f32]) {
+        let bias = |i: usize| self.item_bias.as_ref().map_or(0.0, |b| b[i]);
+        match self.users.outer_iter().nth(user.index()) {
+            Some(u) => {
+                for ((o, item), i) in out.iter_mut().zip(self.items.outer_iter()).zip(0..) {
+                    *o = u.dot(&item) + bias(i);
+                }
+            }
+            None => out.iter_mut().enumerate().for_each(|(i, o)| *o = bias(i)),
+        }
+    }
+
+    fn factors(&self) -> Option<FactorView<'_>> {
+        Some(FactorView {
+            users: self.users.view(),
+            items: self.items.view(),
+            item_bias: self.item_bias.as_ref().map(|b| b.view()),
+        })
+    }
+}
+
+/// Implements [`Recommender`] for a model type by delegating to its `model: FactorModel` field.
+macro_rules! delegate_recommender {
+    ($ty:ty) => {
+        impl $crate::cf::Recommender for $ty {
+            fn n_users(&self) -> usize {
+                self.model.n_users()
+            }
+            fn n_items(&self) -> usize {
+                self.model.n_items()
+            }
+            fn score_items(&self, user: $crate::ids::UserId, out: &mut [f32]) {
+                self.model.score_items(user, out)
+            }
+            fn factors(&self) -> Option<$crate::cf::FactorView<'_>> {
+                self.model.factors()
+            }
+        }
+    };
+}
+pub(crate) use delegate_recommender;
+
+/// What a trainer reports after each epoch (the progress hook's argument).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EpochReport {
+    /// 1-based epoch number.
+    pub epoch: usize,
+    /// Total epochs of the fit.
+    pub epochs: usize,
+    /// The model's training loss after (ALS) or during (BPR) this epoch.
+    pub loss: f64,
+    /// Wall time since the fit started.
+    pub elapsed: Duration,
+}
+
+/// A hyper-parameter outside its valid range.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("invalid {name} = {value}: {expected}")]
+pub struct ParamError {
+    /// The parameter's name.
+    pub name: &'static str,
+    /// The value given.
+    pub value: String,
+    /// What is allowed.
+    pub expected: &'static str,
+}
+
+/// Why a fit could not run.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum FitError {
+    /// A hyper-parameter is out of range.
+    #[error(transparent)]
+    Params(#[from] ParamError),
+    /// The matrix has no positive to learn from.
+    #[error("the interaction matrix has no interactions")]
+    Empty,
+}
+
+/// Checks `ok`, else a [`ParamError`] naming the parameter.
+pub(crate) fn require(
+    ok: bool,
+    name: &'static str,
+    value: impl std::fmt::Display,
+    expected: &'static str,
+) -> Result<(), ParamError> {
+    if ok {
+        Ok(())
+    } else {
+        Err(ParamError {
+            name,
+            value: value.to_string(),
+            expected,
+        })
+    }
+}
+
+/// A generator for stream `stream` of a fit seeded with `seed`: independent streams per
+/// (epoch, shard) keep parallel fits reproducible whatever the scheduling.
+pub(crate) fn rng_for(seed: u64, stream: u64) -> rand_chacha::ChaCha8Rng {
+    use rand::SeedableRng;
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(stream);
+    rng
+}
+
+#[cfg(test)]
+pub(crate) mod testutil {
+    #![allow(clippy::unwrap_used)]
+    use super::InteractionMatrix;
+
+    /// Two disjoint communities: users 0-4 like items a0..a3, users 5-9 like b0..b3, each user
+    /// missing one item of their community.
+    pub(crate) fn two_blocks() -> InteractionMatrix {
+        let mut pairs = Vec::new();
+        for u in 0..10 {
+            let side = if u < 5 { "a" } else { "b" };
+            for i in 0..4 {
+                if i != u % 4 {
+                    pairs.push((format!("u{u}"), format!("{side}{i}")));
+                }
+            }
+        }
+        InteractionMatrix::from_pairs(pairs.iter().map(|(u, i)| (u.as_str(), i.as_str()))).unwrap()
+    }
+}
