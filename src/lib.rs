@@ -6,5 +6,6 @@
 pub mod cf;
 pub mod ids;
 pub mod interactions;
+pub mod metrics;
 
 pub use kgrec_kg as kg;
