@@ -206,15 +206,17 @@ fn main() {
             let (at10, at20) = (e.at(10).unwrap(), e.at(20).unwrap());
             println!(
                 "{name}\t{model_name}\t{fit_s:.3}\t{rec_s:.3}\t{:.4}\t{:.4}\t{:.4}\t{last_loss:.5}",
-                at10.ndcg, at10.map, at20.recall
+                at10.mean.ndcg, at10.mean.map, at20.mean.recall
             );
             let entry = sums.entry(model_name.clone()).or_insert((0, [0.0; 5]));
             entry.0 += 1;
-            for (s, v) in entry
-                .1
-                .iter_mut()
-                .zip([fit_s, rec_s, at10.ndcg, at10.map, at20.recall])
-            {
+            for (s, v) in entry.1.iter_mut().zip([
+                fit_s,
+                rec_s,
+                at10.mean.ndcg,
+                at10.mean.map,
+                at20.mean.recall,
+            ]) {
                 *s += v;
             }
         }

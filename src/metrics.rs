@@ -19,18 +19,8 @@ use std::hash::Hash;
 pub struct AtK {
     /// The cut-off.
     pub k: usize,
-    /// Mean precision@K.
-    pub precision: f64,
-    /// Mean recall@K.
-    pub recall: f64,
-    /// Mean nDCG@K.
-    pub ndcg: f64,
-    /// Mean average precision@K.
-    pub map: f64,
-    /// Share of users with a hit.
-    pub hit: f64,
-    /// Mean reciprocal rank of the first hit.
-    pub mrr: f64,
+    /// The per-user metrics averaged over the test users.
+    pub mean: RankScores,
     /// Catalogue coverage.
     pub coverage: f64,
 }
@@ -57,9 +47,9 @@ impl Evaluation {
     }
 }
 
-/// Per-user sums of one list at one K (before averaging).
+/// The per-user ranking metrics of one list at one K (and their means in [`AtK`]).
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct UserScores {
+pub struct RankScores {
     /// hits / K.
     pub precision: f64,
     /// hits / |relevant|.
@@ -74,10 +64,32 @@ pub struct UserScores {
     pub mrr: f64,
 }
 
+impl RankScores {
+    fn add(&mut self, o: &Self) {
+        self.precision += o.precision;
+        self.recall += o.recall;
+        self.ndcg += o.ndcg;
+        self.map += o.map;
+        self.hit += o.hit;
+        self.mrr += o.mrr;
+    }
+
+    fn scaled(self, f: f64) -> Self {
+        Self {
+            precision: self.precision * f,
+            recall: self.recall * f,
+            ndcg: self.ndcg * f,
+            map: self.map * f,
+            hit: self.hit * f,
+            mrr: self.mrr * f,
+        }
+    }
+}
+
 /// Scores one user's ranked `list` against the `relevant` set at cut-off `k` (`k > 0`, relevant non-empty).
-pub fn user_scores<T: Eq + Hash>(list: &[T], relevant: &HashSet<T>, k: usize) -> UserScores {
+pub fn user_scores<T: Eq + Hash>(list: &[T], relevant: &HashSet<T>, k: usize) -> RankScores {
     if k == 0 || relevant.is_empty() {
-        return UserScores::default();
+        return RankScores::default();
     }
     let hits: Vec<usize> = list
         .iter()
@@ -89,7 +101,7 @@ pub fn user_scores<T: Eq + Hash>(list: &[T], relevant: &HashSet<T>, k: usize) ->
     let discount = |i: usize| 1.0 / ((i + 2) as f64).log2();
     let idcg: f64 = (0..relevant.len().min(k)).map(discount).sum();
     let n_hits = hits.len() as f64;
-    UserScores {
+    RankScores {
         precision: n_hits / k as f64,
         recall: n_hits / relevant.len() as f64,
         ndcg: hits.iter().map(|&i| discount(i)).sum::<f64>() / idcg,
@@ -150,28 +162,16 @@ pub fn evaluate<T: Eq + Hash>(
     let at = ks
         .iter()
         .map(|&k| {
-            let mut sum = UserScores::default();
+            let mut sum = RankScores::default();
             let mut seen: HashSet<&T> = HashSet::new();
             for &(u, rel) in &test_users {
                 let list = recs.get(u).map_or(&[][..], Vec::as_slice);
                 seen.extend(list.iter().take(k));
-                let s = user_scores(list, rel, k);
-                sum.precision += s.precision;
-                sum.recall += s.recall;
-                sum.ndcg += s.ndcg;
-                sum.map += s.map;
-                sum.hit += s.hit;
-                sum.mrr += s.mrr;
+                sum.add(&user_scores(list, rel, k));
             }
-            let mean = |x: f64| if n == 0 { 0.0 } else { x / n as f64 };
             AtK {
                 k,
-                precision: mean(sum.precision),
-                recall: mean(sum.recall),
-                ndcg: mean(sum.ndcg),
-                map: mean(sum.map),
-                hit: mean(sum.hit),
-                mrr: mean(sum.mrr),
+                mean: sum.scaled(if n == 0 { 0.0 } else { 1.0 / n as f64 }),
                 coverage: seen.len() as f64 / catalog.len().max(1) as f64,
             }
         })
@@ -249,13 +249,15 @@ mod tests {
             "w has no test item; v has no list"
         );
         let at1 = e.at(1).unwrap();
-        assert!(close(at1.ndcg, 0.5) && close(at1.hit, 0.5) && close(at1.precision, 0.5));
+        assert!(
+            close(at1.mean.ndcg, 0.5) && close(at1.mean.hit, 0.5) && close(at1.mean.precision, 0.5)
+        );
         assert!(
             close(at1.coverage, 1.0 / 5.0),
             "catalogue a,b,c,d,e; u's top-1 is a; x is not a test user"
         );
         let at2 = e.at(2).unwrap();
-        assert!(close(at2.precision, 0.25) && close(at2.recall, 0.5));
+        assert!(close(at2.mean.precision, 0.25) && close(at2.mean.recall, 0.5));
         assert!(close(at2.coverage, 2.0 / 5.0));
         assert_eq!(e.train_leaks, 1, "d is u's train item");
         assert_eq!(e.duplicates, 1);

@@ -21,8 +21,8 @@ use rayon::prelude::*;
 
 use super::linalg::dot;
 use super::{
-    EpochReport, FactorModel, FitError, InteractionMatrix, ParamError, delegate_recommender,
-    require, rng_for,
+    EpochReport, FactorModel, FitError, InteractionMatrix, ParamError, at_least_one,
+    delegate_recommender, non_negative, require, rng_for, setters,
 };
 
 /// Hyper-parameters of [`Bpr`]; build with [`Bpr::params`].
@@ -64,28 +64,17 @@ impl Bpr {
 }
 
 impl BprParams {
-    /// Latent dimension.
-    pub fn factors(mut self, d: usize) -> Self {
-        self.factors = d;
-        self
-    }
-
-    /// SGD step size.
-    pub fn learning_rate(mut self, lr: f32) -> Self {
-        self.learning_rate = lr;
-        self
-    }
-
-    /// L2 weight λ.
-    pub fn regularization(mut self, l: f32) -> Self {
-        self.regularization = l;
-        self
-    }
-
-    /// Epochs; an epoch draws as many triples as there are positives.
-    pub fn iterations(mut self, n: usize) -> Self {
-        self.iterations = n;
-        self
+    setters! {
+        /// Latent dimension.
+        factors: usize,
+        /// SGD step size.
+        learning_rate: f32,
+        /// L2 weight λ.
+        regularization: f32,
+        /// Epochs; an epoch draws as many triples as there are positives.
+        iterations: usize,
+        /// Whether a sampled negative the user already has is skipped (as `implicit` does by default).
+        verify_negatives: bool,
     }
 
     /// Number of parallel shards (default: rayon's thread count). The model depends on it.
@@ -94,39 +83,18 @@ impl BprParams {
         self
     }
 
-    /// Whether a sampled negative the user already has is skipped (as `implicit` does by default).
-    pub fn verify_negatives(mut self, v: bool) -> Self {
-        self.verify_negatives = v;
-        self
-    }
-
     /// Checks the ranges.
     pub fn check(&self) -> Result<(), ParamError> {
-        require(self.factors >= 1, "factors", self.factors, "at least 1")?;
+        at_least_one("factors", self.factors)?;
         require(
             self.learning_rate.is_finite() && self.learning_rate > 0.0,
             "learning_rate",
             self.learning_rate,
             "finite and > 0",
         )?;
-        require(
-            self.regularization.is_finite() && self.regularization >= 0.0,
-            "regularization",
-            self.regularization,
-            "finite and >= 0",
-        )?;
-        require(
-            self.iterations >= 1,
-            "iterations",
-            self.iterations,
-            "at least 1",
-        )?;
-        require(
-            self.shards != Some(0),
-            "shards",
-            self.shards.unwrap_or(0),
-            "at least 1",
-        )
+        non_negative("regularization", self.regularization)?;
+        at_least_one("iterations", self.iterations)?;
+        at_least_one("shards", self.shards.unwrap_or(1))
     }
 
     /// Fits on `matrix`; `progress` gets the mean BPR loss of each epoch's triples.
@@ -444,8 +412,7 @@ impl Ctx<'_> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::cf::Recommender;
-    use crate::cf::testutil::two_blocks;
+    use crate::cf::testutil::{held_out_scores, two_blocks};
 
     #[test]
     fn learns_communities_and_loss_decreases() {
@@ -466,11 +433,11 @@ mod tests {
             losses[0],
             losses[199]
         );
-        let mut s = vec![0.0; m.n_items()];
-        bpr.score_items(m.user_id("u1").unwrap(), &mut s);
-        let a1 = s[m.item_id("a1").unwrap().index()];
-        let b1 = s[m.item_id("b1").unwrap().index()];
-        assert!(a1 > b1, "held-out in-community item a1={a1} vs b1={b1}");
+        let (a1, best_b) = held_out_scores(&bpr, &m);
+        assert!(
+            a1 > best_b,
+            "held-out in-community item a1={a1} vs best other-community item {best_b}"
+        );
     }
 
     #[test]

@@ -153,6 +153,35 @@ pub enum FitError {
     Empty,
 }
 
+/// Builder setters `pub fn name(mut self, value: T) -> Self` for plain hyper-parameter fields.
+macro_rules! setters {
+    ($($(#[$doc:meta])* $name:ident: $ty:ty),* $(,)?) => {
+        $(
+            $(#[$doc])*
+            pub fn $name(mut self, value: $ty) -> Self {
+                self.$name = value;
+                self
+            }
+        )*
+    };
+}
+pub(crate) use setters;
+
+/// A count parameter must be at least 1.
+pub(crate) fn at_least_one(name: &'static str, value: usize) -> Result<(), ParamError> {
+    require(value >= 1, name, value, "at least 1")
+}
+
+/// A weight must be finite and not negative.
+pub(crate) fn non_negative(name: &'static str, value: f32) -> Result<(), ParamError> {
+    require(
+        value.is_finite() && value >= 0.0,
+        name,
+        value,
+        "finite and >= 0",
+    )
+}
+
 /// Checks `ok`, else a [`ParamError`] naming the parameter.
 pub(crate) fn require(
     ok: bool,
@@ -183,7 +212,7 @@ pub(crate) fn rng_for(seed: u64, stream: u64) -> rand_chacha::ChaCha8Rng {
 #[cfg(test)]
 pub(crate) mod testutil {
     #![allow(clippy::unwrap_used)]
-    use super::InteractionMatrix;
+    use super::{InteractionMatrix, Recommender};
 
     /// Two disjoint communities: users 0-4 like items a0..a3, users 5-9 like b0..b3, each user
     /// missing one item of their community.
@@ -198,5 +227,17 @@ pub(crate) mod testutil {
             }
         }
         InteractionMatrix::from_pairs(pairs.iter().map(|(u, i)| (u.as_str(), i.as_str()))).unwrap()
+    }
+
+    /// User u1's score of its held-out item a1, and its best score over community b's items.
+    pub(crate) fn held_out_scores(model: &dyn Recommender, m: &InteractionMatrix) -> (f32, f32) {
+        let mut s = vec![0.0; m.n_items()];
+        model.score_items(m.user_id("u1").unwrap(), &mut s);
+        let score = |name: &str| s[m.item_id(name).unwrap().index()];
+        let best_b = ["b0", "b1", "b2", "b3"]
+            .map(score)
+            .into_iter()
+            .fold(f32::MIN, f32::max);
+        (score("a1"), best_b)
     }
 }
