@@ -217,9 +217,23 @@ fn errors_name_file_line_and_column() {
     .unwrap_err();
     assert!(matches!(e, ParseError::Malformed { line: 2, .. }), "{e:?}");
 
-    let e = parse("user_id,item_id\n1,\"2\n", Format::Csv);
-    // An unterminated quote swallows the rest of the file: the csv crate reads it as one field.
-    assert!(e.is_ok() || e.unwrap_err().line().is_some());
+    // CSV errors count physical lines: the quoted id spanning lines 2-3 puts the bad row on line 4.
+    let e = parse(
+        "user_id,item_id,rating\n\"a\nb\",x,5\nc,y,bad\n",
+        Format::Csv,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            ParseError::NotANumber {
+                line: 4,
+                column: 3,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
 }
 
 #[test]
@@ -370,4 +384,36 @@ proptest! {
         prop_assert_eq!(rows.len(), distinct.len());
         prop_assert_eq!(merge_duplicates(&mut rows), 0);
     }
+}
+
+/// The shared ml-100k files (run with `cargo test -p kgrec -- --ignored`; needs `../shared`).
+#[test]
+#[ignore = "reads ../shared/datasets/ml-100k"]
+fn reads_the_shared_ml100k_files() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/datasets/ml-100k");
+    let inter = parse_file(&dir.join("ml-100k.inter"), None).unwrap();
+    assert_eq!((inter.format, inter.rows.len()), (Format::RecBole, 100_000));
+    assert!(
+        inter
+            .rows
+            .iter()
+            .all(|r| r.rating.is_some() && r.timestamp.is_some())
+    );
+    let mut rows = inter.rows;
+    assert_eq!(
+        merge_duplicates(&mut rows),
+        0,
+        "ml-100k has one rating per (user, item)"
+    );
+    let kept = rows.len() - filter_min_rating(&mut rows, 4.0);
+    assert_eq!(kept, 55_375);
+    let fold = parse_file(&dir.join("folds/fold0/train.tsv"), None).unwrap();
+    assert_eq!(fold.rows.len(), 79_619);
+    assert!(
+        parse_link_file(&dir.join("link-dbpedia.tsv"))
+            .unwrap()
+            .len()
+            > 1000
+    );
+    assert!(parse_link_file(&dir.join("ml-100k.link")).unwrap().len() > 1000);
 }
