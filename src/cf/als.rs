@@ -108,8 +108,8 @@ impl AlsParams {
                 elapsed: start.elapsed(),
             });
         }
-        let users = Array2::from_shape_vec((n, d), x).map_err(|_| FitError::Empty)?;
-        let items = Array2::from_shape_vec((m, d), y).map_err(|_| FitError::Empty)?;
+        let users = Array2::from_shape_fn((n, d), |(r, c)| x[r * d + c]);
+        let items = Array2::from_shape_fn((m, d), |(r, c)| y[r * d + c]);
         Ok(Als {
             model: FactorModel {
                 users,
@@ -304,7 +304,17 @@ mod tests {
         let m = two_blocks();
         let p = Als::params().factors(3).iterations(3);
         let a = p.fit(&m, 1, |_| {}).unwrap();
-        assert_eq!(a, p.fit(&m, 1, |_| {}).unwrap());
+        for threads in [1, 3] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            assert_eq!(
+                a,
+                pool.install(|| p.fit(&m, 1, |_| {}).unwrap()),
+                "rows are solved independently"
+            );
+        }
         assert_ne!(a.model, p.fit(&m, 2, |_| {}).unwrap().model);
         assert!(
             matches!(Als::params().factors(0).fit(&m, 1, |_| {}), Err(FitError::Params(e)) if e.name == "factors")

@@ -198,15 +198,9 @@ impl BprParams {
             });
         }
 
-        let columns = |rows: &[f32], k: usize| {
-            rows.chunks_exact(stride)
-                .flat_map(|r| r[..k].iter().copied())
-                .collect::<Vec<f32>>()
-        };
-        let user_f =
-            Array2::from_shape_vec((n, d), columns(&users, d)).map_err(|_| FitError::Empty)?;
-        let item_f =
-            Array2::from_shape_vec((m, d), columns(&items, d)).map_err(|_| FitError::Empty)?;
+        // Drop the constant user column; the item column becomes the bias vector.
+        let user_f = Array2::from_shape_fn((n, d), |(r, c)| users[r * stride + c]);
+        let item_f = Array2::from_shape_fn((m, d), |(r, c)| items[r * stride + c]);
         let bias = Array1::from_iter(items.chunks_exact(stride).map(|r| r[d]));
         Ok(Bpr {
             model: FactorModel {

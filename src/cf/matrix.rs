@@ -22,10 +22,47 @@ pub struct TooManyIds {
     pub what: &'static str,
 }
 
+/// Why [`IdMap::from_names`] refused a list.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DictionaryError {
+    /// A name is listed twice.
+    #[error("id {name:?} is listed at positions {first} and {second}")]
+    Duplicate {
+        /// The repeated name.
+        name: String,
+        /// Its first position.
+        first: u32,
+        /// Its second position.
+        second: u32,
+    },
+    /// More names than dense ids.
+    #[error(transparent)]
+    TooMany(#[from] TooManyIds),
+}
+
 impl IdMap {
     /// An empty dictionary.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A dictionary whose dense ids are the positions in `names` (e.g. one loaded from a store).
+    pub fn from_names(names: Vec<String>) -> Result<Self, DictionaryError> {
+        if u32::try_from(names.len()).is_err() {
+            return Err(TooManyIds { what: "dictionary" }.into());
+        }
+        let mut index = HashMap::with_capacity(names.len());
+        for (id, name) in names.iter().enumerate() {
+            if let Some(first) = index.insert(name.clone(), id as u32) {
+                return Err(DictionaryError::Duplicate {
+                    name: name.clone(),
+                    first,
+                    second: id as u32,
+                });
+            }
+        }
+        Ok(Self { names, index })
     }
 
     /// The dense id of `name`, assigning the next one if it is new.
@@ -33,7 +70,7 @@ impl IdMap {
         if let Some(&id) = self.index.get(name) {
             return Ok(id);
         }
-        let id = u32::try_from(self.names.len()).map_err(|_| TooManyIds { what: "" })?;
+        let id = u32::try_from(self.names.len()).map_err(|_| TooManyIds { what: "dictionary" })?;
         self.names.push(name.to_owned());
         self.index.insert(name.to_owned(), id);
         Ok(id)
@@ -372,6 +409,12 @@ mod tests {
             let distinct: std::collections::HashSet<_> = names.iter().collect();
             prop_assert_eq!(map.len(), distinct.len());
             prop_assert!(ids.iter().all(|&id| (id as usize) < map.len()));
+            prop_assert_eq!(&IdMap::from_names(map.names().to_vec()).unwrap(), &map);
+            if let Some(first) = map.names().first() {
+                let mut dup = map.names().to_vec();
+                dup.push(first.clone());
+                prop_assert!(IdMap::from_names(dup).is_err());
+            }
         }
 
         #[test]

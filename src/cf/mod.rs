@@ -14,7 +14,7 @@ mod topk;
 
 pub use als::{Als, AlsParams};
 pub use bpr::{Bpr, BprParams};
-pub use matrix::{Confidence, IdMap, IdOutOfRange, InteractionMatrix, TooManyIds};
+pub use matrix::{Confidence, DictionaryError, IdMap, IdOutOfRange, InteractionMatrix, TooManyIds};
 pub use popularity::Popularity;
 pub use topk::{Scored, recommend_all, recommend_user, top_k, write_batch};
 
