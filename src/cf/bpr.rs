@@ -456,6 +456,21 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        #[test]
+        fn bounds_are_strictly_increasing(sizes in proptest::collection::vec(0usize..30, 1..40), shards in 1usize..8) {
+            let shards = shards.min(sizes.len());
+            let mut ptr = vec![0];
+            for s in &sizes {
+                ptr.push(ptr[ptr.len() - 1] + s);
+            }
+            let b = balanced_bounds(&ptr, shards);
+            proptest::prop_assert_eq!(b.len(), shards + 1);
+            proptest::prop_assert_eq!((b[0], b[shards]), (0, sizes.len()));
+            proptest::prop_assert!(b.windows(2).all(|w| w[0] < w[1]), "{:?}", b);
+        }
+    }
+
     #[test]
     fn helpers_split_rows_disjointly() {
         let ptr = [0, 5, 6, 7, 20];

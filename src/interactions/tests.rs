@@ -1,3 +1,5 @@
+//! Tests of the interaction parsers, the row clean-ups and the link file.
+
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::io::Cursor;
