@@ -11,15 +11,14 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use clap::Parser;
 use kgrec::cf::{
-    Als, Bpr, InteractionMatrix, Popularity, Recommender, Scored, recommend_all, top_k, write_batch,
+    Als, Bpr, InteractionMatrix, Popularity, Recommender, recommend_named, write_batch,
 };
-use kgrec::ids::UserId;
 use kgrec::interactions::{Format, parse_file};
 use kgrec::metrics::{by_user, evaluate};
 use rand::SeedableRng;
@@ -166,42 +165,21 @@ fn main() {
             let fit_s = t0.elapsed().as_secs_f64();
 
             let t0 = Instant::now();
-            let warm: Vec<UserId> = test_users
-                .iter()
-                .filter_map(|u| matrix.user_id(u))
-                .collect();
-            let lists = recommend_all(model.as_ref(), &matrix, &warm, a.k);
             // Users absent from train get the popularity list, as the peer script does.
-            let pop = Popularity::fit(&matrix);
-            let cold_list: Vec<Scored> = top_k(pop.counts(), a.k, &[], &mut Vec::new());
+            let lists = recommend_named(
+                model.as_ref(),
+                &matrix,
+                test_users.iter().map(|u| u.as_str()),
+                a.k,
+            );
             let rec_s = t0.elapsed().as_secs_f64();
 
             let path = a.out_dir.join(format!("{name}-{model_name}.tsv"));
-            let mut out = BufWriter::new(File::create(&path).unwrap());
-            let warm_lists: Vec<(UserId, Vec<Scored>)> = warm.iter().copied().zip(lists).collect();
-            write_batch(&mut out, &matrix, &warm_lists).unwrap();
-            let mut recs: HashMap<String, Vec<String>> = HashMap::new();
-            for (u, list) in &warm_lists {
-                let user = matrix.users().name(u.0).unwrap().to_owned();
-                recs.insert(
-                    user,
-                    list.iter()
-                        .map(|s| matrix.items().name(s.item.0).unwrap().to_owned())
-                        .collect(),
-                );
-            }
-            for u in test_users.iter().filter(|u| matrix.user_id(u).is_none()) {
-                let items: Vec<String> = cold_list
-                    .iter()
-                    .map(|s| matrix.items().name(s.item.0).unwrap().to_owned())
-                    .collect();
-                for (r, (it, s)) in items.iter().zip(&cold_list).enumerate() {
-                    writeln!(out, "{u}\t{it}\t{}\t{}", r + 1, s.score).unwrap();
-                }
-                recs.insert((*u).clone(), items);
-            }
-            out.flush().unwrap();
-
+            write_batch(BufWriter::new(File::create(&path).unwrap()), &lists).unwrap();
+            let recs: HashMap<String, Vec<String>> = lists
+                .into_iter()
+                .map(|r| (r.user, r.items.into_iter().map(|(i, _)| i).collect()))
+                .collect();
             let e = evaluate(&recs, &test, Some(&train), &[10, 20]);
             let (at10, at20) = (e.at(10).unwrap(), e.at(20).unwrap());
             println!(

@@ -16,7 +16,9 @@ pub use als::{Als, AlsParams};
 pub use bpr::{Bpr, BprParams};
 pub use matrix::{Confidence, DictionaryError, IdMap, IdOutOfRange, InteractionMatrix, TooManyIds};
 pub use popularity::Popularity;
-pub use topk::{Scored, recommend_all, recommend_user, top_k, write_batch};
+pub use topk::{
+    Scored, UserRecs, recommend_all, recommend_named, recommend_user, top_k, write_batch,
+};
 
 use std::time::Duration;
 

@@ -124,35 +124,64 @@ fn block_scores(model: &dyn Recommender, block: &[UserId]) -> Array2<f32> {
     scores
 }
 
-/// Writes the batch file: header `user_id<TAB>item_id<TAB>rank<TAB>score`, then each user's list
-/// (rank 1 = best) with the external ids of `train`'s dictionaries.
-pub fn write_batch<W: Write>(
-    mut out: W,
+/// One user's list with external ids, as the batch file holds it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserRecs {
+    /// The external user id.
+    pub user: String,
+    /// (external item id, score), best first.
+    pub items: Vec<(String, f32)>,
+}
+
+/// Top-K for users named by external id, in the given order: users `train` knows are scored by
+/// `model` (in blocks, their training items excluded); users it does not know get `train`'s most
+/// popular items (the answer for a user with no history, as the `implicit` peer gives).
+pub fn recommend_named<'a>(
+    model: &dyn Recommender,
     train: &InteractionMatrix,
-    lists: &[(UserId, Vec<Scored>)],
-) -> io::Result<()> {
+    users: impl IntoIterator<Item = &'a str>,
+    k: usize,
+) -> Vec<UserRecs> {
+    let users: Vec<&str> = users.into_iter().collect();
+    let known: Vec<UserId> = users.iter().filter_map(|u| train.user_id(u)).collect();
+    let mut lists = recommend_all(model, train, &known, k).into_iter();
+    let popularity = super::Popularity::fit(train);
+    let cold = top_k(popularity.counts(), k, &[], &mut Vec::new());
+    let name = |list: Vec<Scored>| -> Vec<(String, f32)> {
+        list.into_iter()
+            .filter_map(|s| {
+                train
+                    .items()
+                    .name(s.item.0)
+                    .map(|n| (n.to_owned(), s.score))
+            })
+            .collect()
+    };
+    users
+        .into_iter()
+        .map(|u| {
+            let list = match train.user_id(u) {
+                Some(_) => lists.next().unwrap_or_default(),
+                None => cold.clone(),
+            };
+            UserRecs {
+                user: u.to_owned(),
+                items: name(list),
+            }
+        })
+        .collect()
+}
+
+/// Writes the batch file of PRODUCT.md: header `user_id<TAB>item_id<TAB>rank<TAB>score`, then each
+/// user's list, rank 1 = best.
+pub fn write_batch<W: Write>(mut out: W, recs: &[UserRecs]) -> io::Result<()> {
     writeln!(out, "user_id\titem_id\trank\tscore")?;
-    for (user, list) in lists {
-        let user_name = train
-            .users()
-            .name(user.0)
-            .ok_or_else(|| unknown("user", user.0))?;
-        for (rank, s) in list.iter().enumerate() {
-            let item_name = train
-                .items()
-                .name(s.item.0)
-                .ok_or_else(|| unknown("item", s.item.0))?;
-            writeln!(out, "{user_name}\t{item_name}\t{}\t{}", rank + 1, s.score)?;
+    for r in recs {
+        for (rank, (item, score)) in r.items.iter().enumerate() {
+            writeln!(out, "{}\t{item}\t{}\t{score}", r.user, rank + 1)?;
         }
     }
     out.flush()
-}
-
-fn unknown(what: &str, id: u32) -> io::Error {
-    io::Error::new(
-        io::ErrorKind::InvalidInput,
-        format!("{what} id {id} is not in the dictionary"),
-    )
 }
 
 #[cfg(test)]
@@ -219,23 +248,35 @@ mod tests {
     }
 
     #[test]
-    fn writes_the_batch_file() {
-        let m = InteractionMatrix::from_pairs([("u 1", "é"), ("u 1", "b"), ("v", "c")]).unwrap();
-        let recs = vec![(
-            UserId(0),
-            vec![Scored {
-                item: ItemId(2),
-                score: 1.5,
-            }],
-        )];
+    fn names_lists_gives_cold_users_popularity_and_writes_the_batch_file() {
+        let m = InteractionMatrix::from_pairs([("u 1", "é"), ("u 1", "b"), ("v", "c"), ("w", "c")])
+            .unwrap();
+        let pop = Popularity::fit(&m);
+        let recs = recommend_named(&pop, &m, ["v", "new", "u 1"], 2);
+        fn items(r: &UserRecs) -> Vec<&str> {
+            r.items.iter().map(|(i, _)| i.as_str()).collect()
+        }
+        assert_eq!(
+            recs.iter().map(|r| r.user.as_str()).collect::<Vec<_>>(),
+            ["v", "new", "u 1"]
+        );
+        assert_eq!(
+            items(&recs[0]),
+            ["é", "b"],
+            "v's own c is excluded; ties by dense id"
+        );
+        assert_eq!(
+            items(&recs[1]),
+            ["c", "é"],
+            "an unknown user gets the most popular items"
+        );
+        assert_eq!(items(&recs[2]), ["c"]);
         let mut out = Vec::new();
-        write_batch(&mut out, &m, &recs).unwrap();
+        write_batch(&mut out, &recs[2..]).unwrap();
         assert_eq!(
             String::from_utf8(out).unwrap(),
-            "user_id\titem_id\trank\tscore\nu 1\tc\t1\t1.5\n"
+            "user_id\titem_id\trank\tscore\nu 1\tc\t1\t2\n"
         );
-        let bad = vec![(UserId(7), vec![])];
-        assert!(write_batch(Vec::new(), &m, &bad).is_err());
     }
 
     proptest! {
