@@ -90,6 +90,11 @@ impl<'a, R: BufRead> Lines<'a, R> {
                 ),
             }
         })?;
+        // A byte-order mark (spreadsheet exports) is not part of the first id or column name.
+        let text = match text.strip_prefix('\u{feff}') {
+            Some(rest) if self.line == 1 => rest.to_owned(),
+            _ => text,
+        };
         Ok(Some((self.line, text)))
     }
 
@@ -119,7 +124,6 @@ struct Columns {
 
 /// A header field's column name: BOM, RecBole's `:type` suffix, surrounding blanks and case removed.
 pub(crate) fn column_name(field: &str) -> String {
-    let field = field.trim_start_matches('\u{feff}');
     let base = field.rsplit_once(':').map_or(field, |(name, _)| name);
     base.trim().to_ascii_lowercase()
 }

@@ -93,6 +93,18 @@ fn movielens_udata_and_ratings_dat() {
 }
 
 #[test]
+fn a_byte_order_mark_is_dropped() {
+    let r = parse("\u{feff}1\t2\t5\t9\n", Format::MovieLens).unwrap();
+    assert_eq!(pairs(&r), [("1", "2")]);
+    let r = parse("\u{feff}user_id\titem_id\n\u{feff}a\tb\n", Format::Tsv).unwrap();
+    assert_eq!(
+        pairs(&r),
+        [("\u{feff}a", "b")],
+        "only the file's first character is a BOM"
+    );
+}
+
+#[test]
 fn kgat_lines() {
     let r = parse("0 1 2  3\n7\n1 4\n", Format::Kgat).unwrap();
     assert_eq!(pairs(&r), [("0", "1"), ("0", "2"), ("0", "3"), ("1", "4")]);
