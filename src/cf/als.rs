@@ -18,7 +18,7 @@ use super::{
 };
 
 /// Hyper-parameters of [`Als`]; build with [`Als::params`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlsParams {
     factors: usize,
     regularization: f32,

@@ -26,7 +26,7 @@ use super::{
 };
 
 /// Hyper-parameters of [`Bpr`]; build with [`Bpr::params`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct BprParams {
     factors: usize,
     learning_rate: f32,

@@ -67,6 +67,62 @@ pub struct FactorModel {
     pub item_bias: Option<Array1<f32>>,
 }
 
+/// A [`FactorModel`] as plain row-major vectors, for storing with serde (ndarray's own serde
+/// support is not enabled in this workspace).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct FactorParts {
+    /// Columns of both factor matrices.
+    pub dim: usize,
+    /// `n_users × dim`, row-major.
+    pub users: Vec<f32>,
+    /// `n_items × dim`, row-major.
+    pub items: Vec<f32>,
+    /// One value per item, if the model has a bias.
+    pub item_bias: Option<Vec<f32>>,
+}
+
+/// Stored factor parts whose lengths do not fit together.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("inconsistent factor parts: {0}")]
+pub struct BadParts(pub &'static str);
+
+impl FactorModel {
+    /// The model as plain vectors.
+    pub fn to_parts(&self) -> FactorParts {
+        FactorParts {
+            dim: self.items.ncols(),
+            users: self.users.iter().copied().collect(),
+            items: self.items.iter().copied().collect(),
+            item_bias: self.item_bias.as_ref().map(|b| b.to_vec()),
+        }
+    }
+
+    /// Rebuilds a model from [`FactorModel::to_parts`]'s output, checking the lengths.
+    pub fn from_parts(p: FactorParts) -> Result<Self, BadParts> {
+        let rows = |v: &[f32]| {
+            if p.dim == 0 {
+                Some(0)
+            } else {
+                v.len().is_multiple_of(p.dim).then_some(v.len() / p.dim)
+            }
+        };
+        let n = rows(&p.users).ok_or(BadParts("user factors are not a whole number of rows"))?;
+        let m = rows(&p.items).ok_or(BadParts("item factors are not a whole number of rows"))?;
+        if p.item_bias.as_ref().is_some_and(|b| b.len() != m) {
+            return Err(BadParts("one bias per item expected"));
+        }
+        let users =
+            Array2::from_shape_vec((n, p.dim), p.users).map_err(|_| BadParts("user shape"))?;
+        let items =
+            Array2::from_shape_vec((m, p.dim), p.items).map_err(|_| BadParts("item shape"))?;
+        Ok(Self {
+            users,
+            items,
+            item_bias: p.item_bias.map(Array1::from),
+        })
+    }
+}
+
 impl Recommender for FactorModel {
     fn n_users(&self) -> usize {
         self.users.nrows()
@@ -209,6 +265,34 @@ pub(crate) fn rng_for(seed: u64, stream: u64) -> rand_chacha::ChaCha8Rng {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     rng.set_stream(stream);
     rng
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn factor_parts_round_trip_through_json() {
+        let m = testutil::two_blocks();
+        let bpr = Bpr::params()
+            .factors(3)
+            .iterations(2)
+            .fit(&m, 1, |_| {})
+            .unwrap();
+        let json = serde_json::to_string(&bpr.model.to_parts()).unwrap();
+        let back = FactorModel::from_parts(serde_json::from_str(&json).unwrap()).unwrap();
+        assert_eq!(back, bpr.model);
+        let params: BprParams =
+            serde_json::from_str(&serde_json::to_string(&bpr.params).unwrap()).unwrap();
+        assert_eq!(params, bpr.params);
+        let mut parts = bpr.model.to_parts();
+        parts.users.pop();
+        assert!(FactorModel::from_parts(parts).is_err());
+        let mut parts = bpr.model.to_parts();
+        parts.item_bias = Some(vec![0.0]);
+        assert!(FactorModel::from_parts(parts).is_err());
+    }
 }
 
 #[cfg(test)]
