@@ -16,6 +16,7 @@ use super::{
     EpochReport, FactorModel, FitError, InteractionMatrix, ParamError, at_least_one,
     delegate_recommender, non_negative, rng_for, setters,
 };
+use crate::ids::ItemId;
 
 /// Hyper-parameters of [`Als`]; build with [`Als::params`].
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -49,6 +50,41 @@ impl Als {
             iterations: 15,
             cg_steps: 3,
         }
+    }
+
+    /// Factors for a user the model was not fitted on, from their positives `(item, r)` against
+    /// the learnt item factors: the least-squares problem of a user half-step, solved to
+    /// convergence (CG from zero, 2·d steps), so a user who arrives after training can be served
+    /// without refitting. Costs O(m·d² + n_u·d²); repeated items add up, unknown items are ignored.
+    /// Score with [`crate::cf::FactorModel::score_vector`].
+    pub fn fold_in(&self, positives: &[(ItemId, f32)]) -> Vec<f32> {
+        let (m, d) = self.model.items.dim();
+        let y: Vec<f32> = self.model.items.iter().copied().collect();
+        let mut row: Vec<(u32, f32)> = positives
+            .iter()
+            .filter(|(i, _)| i.index() < m)
+            .map(|&(i, v)| (i.0, v))
+            .collect();
+        row.sort_unstable_by_key(|&(i, _)| i);
+        row.dedup_by(|later, first| {
+            let same = later.0 == first.0;
+            if same {
+                first.1 += later.1;
+            }
+            same
+        });
+        let (cols, vals): (Vec<u32>, Vec<f32>) = row.into_iter().unzip();
+        let mut gram = gram(&y, d);
+        for k in 0..d {
+            gram[k * d + k] += self.params.regularization;
+        }
+        let solver = AlsParams {
+            cg_steps: 2 * d,
+            ..self.params.clone()
+        };
+        let mut x = vec![0.0f32; d];
+        solver.cg_row(&mut x, &y, &gram, &cols, &vals, &mut vec![0.0f32; 3 * d]);
+        x
     }
 }
 
@@ -238,7 +274,7 @@ mod tests {
     use super::*;
     use crate::cf::Recommender;
     use crate::cf::testutil::{held_out_scores, two_blocks};
-    use crate::ids::UserId;
+    use crate::ids::{ItemId, UserId};
 
     #[test]
     fn recovers_communities_and_loss_decreases() {
@@ -297,6 +333,45 @@ mod tests {
                 assert!((l - r).abs() < 1e-3, "user {u}: {lhs:?} vs {rhs:?}");
             }
         }
+    }
+
+    #[test]
+    fn folding_in_a_user_serves_them_like_a_trained_one() {
+        let m = two_blocks();
+        let als = Als::params()
+            .factors(2)
+            .regularization(1.0)
+            .alpha(10.0)
+            .iterations(10)
+            .fit(&m, 7, |_| {})
+            .unwrap();
+        let u1 = m.user_id("u1").unwrap();
+        let (items, vals) = m.user_row(u1);
+        let mut positives: Vec<(ItemId, f32)> = items
+            .iter()
+            .zip(vals)
+            .map(|(&i, &v)| (ItemId(i), v))
+            .collect();
+        positives.push((ItemId(999), 1.0));
+        let x = als.fold_in(&positives);
+        let trained = als.model.users.row(u1.index());
+        for (a, b) in x.iter().zip(trained.iter()) {
+            assert!(
+                (a - b).abs() < 0.05,
+                "folded-in {x:?} vs trained {trained:?}"
+            );
+        }
+        let mut s = vec![0.0; m.n_items()];
+        als.model.score_vector(&x, &mut s);
+        let best_b = ["b0", "b1", "b2", "b3"]
+            .map(|n| s[m.item_id(n).unwrap().index()])
+            .into_iter()
+            .fold(f32::MIN, f32::max);
+        assert!(s[m.item_id("a1").unwrap().index()] > best_b + 0.3);
+        assert!(
+            als.fold_in(&[]).iter().all(|&v| v == 0.0),
+            "no history, no preference"
+        );
     }
 
     #[test]

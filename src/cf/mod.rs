@@ -123,6 +123,22 @@ impl FactorModel {
     }
 }
 
+impl FactorModel {
+    /// Scores of every item for a user given by a factor vector (e.g. [`Als::fold_in`]); a vector
+    /// of another length than the model's is no preference, so only the item bias counts.
+    pub fn score_vector(&self, user: &[f32], out: &mut [f32]) {
+        let bias = |i: usize| self.item_bias.as_ref().map_or(0.0, |b| b[i]);
+        let user = ndarray::ArrayView1::from(user);
+        for ((o, item), i) in out.iter_mut().zip(self.items.outer_iter()).zip(0..) {
+            *o = if user.len() == item.len() {
+                user.dot(&item)
+            } else {
+                0.0
+            } + bias(i);
+        }
+    }
+}
+
 impl Recommender for FactorModel {
     fn n_users(&self) -> usize {
         self.users.nrows()
@@ -133,14 +149,10 @@ impl Recommender for FactorModel {
     }
 
     fn score_items(&self, user: UserId, out: &mut [f32]) {
-        let bias = |i: usize| self.item_bias.as_ref().map_or(0.0, |b| b[i]);
         match self.users.outer_iter().nth(user.index()) {
-            Some(u) => {
-                for ((o, item), i) in out.iter_mut().zip(self.items.outer_iter()).zip(0..) {
-                    *o = u.dot(&item) + bias(i);
-                }
-            }
-            None => out.iter_mut().enumerate().for_each(|(i, o)| *o = bias(i)),
+            Some(u) => self.score_vector(&u.to_vec(), out),
+            // An unknown user has no preference: only the bias ranks items.
+            None => self.score_vector(&[], out),
         }
     }
 
