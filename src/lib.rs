@@ -4,13 +4,17 @@
 //! filtering, the model store and the command-line interface.
 //!
 //! Reading order: [`datadir`] (the folder that owns everything) → [`cli`] (the commands'
-//! names and arguments) → [`commands`] (what each command does).
+//! names and arguments) → [`commands`] (what each command does) → [`interactions`] (reading
+//! feedback files) → [`cf`] (collaborative filtering and top-K) → [`metrics`] (evaluation).
 
+pub mod cf;
 pub mod cli;
 pub mod commands;
 pub mod datadir;
 pub mod error;
 pub mod ids;
+pub mod interactions;
+pub mod metrics;
 
 pub use error::{Error, Result};
 pub use kgrec_kg as kg;

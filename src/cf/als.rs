@@ -1,0 +1,407 @@
+//! Implicit-feedback ALS (Hu, Koren & Volinsky 2008): minimise
+//! `Σ_ui c_ui (p_ui − x_u·y_i)² + λ(Σ|x_u|² + Σ|y_i|²)` with `p_ui = 1` on positives, 0 elsewhere,
+//! and confidence `c_ui = 1 + α·r_ui`. Each half-step solves every row's normal equations
+//! `(YᵀY + Yᵀ(C_u − I)Y + λI) x_u = Yᵀ C_u p_u` by a few warm-started conjugate-gradient steps
+//! (Takács et al. 2011, as `implicit` does with `cg_steps = 3`): `YᵀY` is formed once per half-step
+//! and only the user's own positives add to it, so a step costs O(d² + n_u·d).
+
+use std::time::Instant;
+
+use ndarray::{Array2, ArrayView2};
+use rand::Rng;
+use rayon::prelude::*;
+
+use super::linalg::{axpy, dot, matvec};
+use super::{
+    EpochReport, FactorModel, FitError, InteractionMatrix, ParamError, at_least_one,
+    delegate_recommender, non_negative, rng_for, setters,
+};
+use crate::ids::ItemId;
+
+/// Hyper-parameters of [`Als`]; build with [`Als::params`].
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct AlsParams {
+    factors: usize,
+    regularization: f32,
+    alpha: f32,
+    iterations: usize,
+    cg_steps: usize,
+}
+
+/// A fitted implicit ALS model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Als {
+    /// The learnt factors (no item bias).
+    pub model: FactorModel,
+    /// The parameters it was fitted with.
+    pub params: AlsParams,
+}
+
+delegate_recommender!(Als);
+
+impl Als {
+    /// Default parameters: 16 factors, λ = 30, α = 4, 15 iterations, 3 CG steps — the best of a
+    /// grid on a validation split of ml-100k fold0's train (see `docs/cf-notes.md`).
+    pub fn params() -> AlsParams {
+        AlsParams {
+            factors: 16,
+            regularization: 30.0,
+            alpha: 4.0,
+            iterations: 15,
+            cg_steps: 3,
+        }
+    }
+
+    /// Factors for a user the model was not fitted on, from their positives `(item, r)` against
+    /// the learnt item factors: the least-squares problem of a user half-step, solved to
+    /// convergence (CG from zero, 2·d steps), so a user who arrives after training can be served
+    /// without refitting. Costs O(m·d² + n_u·d²); repeated items add up, unknown items are ignored.
+    /// Score with [`crate::cf::FactorModel::score_vector`].
+    pub fn fold_in(&self, positives: &[(ItemId, f32)]) -> Vec<f32> {
+        let (m, d) = self.model.items.dim();
+        let y: Vec<f32> = self.model.items.iter().copied().collect();
+        let mut row: Vec<(u32, f32)> = positives
+            .iter()
+            .filter(|(i, _)| i.index() < m)
+            .map(|&(i, v)| (i.0, v))
+            .collect();
+        row.sort_unstable_by_key(|&(i, _)| i);
+        row.dedup_by(|later, first| {
+            let same = later.0 == first.0;
+            if same {
+                first.1 += later.1;
+            }
+            same
+        });
+        let (cols, vals): (Vec<u32>, Vec<f32>) = row.into_iter().unzip();
+        let mut gram = gram(&y, d);
+        for k in 0..d {
+            gram[k * d + k] += self.params.regularization;
+        }
+        let solver = AlsParams {
+            cg_steps: 2 * d,
+            ..self.params.clone()
+        };
+        let mut x = vec![0.0f32; d];
+        solver.cg_row(&mut x, &y, &gram, &cols, &vals, &mut vec![0.0f32; 3 * d]);
+        x
+    }
+}
+
+impl AlsParams {
+    setters! {
+        /// Latent dimension.
+        factors: usize,
+        /// L2 weight λ.
+        regularization: f32,
+        /// Confidence slope α in `c = 1 + α·r`.
+        alpha: f32,
+        /// Number of alternating (user, item) sweeps.
+        iterations: usize,
+        /// Conjugate-gradient steps per row solve (warm-started from the previous sweep).
+        cg_steps: usize,
+    }
+
+    /// Checks the ranges.
+    pub fn check(&self) -> Result<(), ParamError> {
+        at_least_one("factors", self.factors)?;
+        non_negative("regularization", self.regularization)?;
+        non_negative("alpha", self.alpha)?;
+        at_least_one("iterations", self.iterations)?;
+        at_least_one("cg_steps", self.cg_steps)
+    }
+
+    /// Fits on `matrix`. Same seed ⇒ same model, whatever the thread count (rows are solved
+    /// independently). `progress` gets the normalised loss after every iteration.
+    pub fn fit(
+        &self,
+        matrix: &InteractionMatrix,
+        seed: u64,
+        mut progress: impl FnMut(&EpochReport),
+    ) -> Result<Als, FitError> {
+        self.check()?;
+        if matrix.nnz() == 0 {
+            return Err(FitError::Empty);
+        }
+        let start = Instant::now();
+        let d = self.factors;
+        let (n, m) = (matrix.n_users(), matrix.n_items());
+        // Small positive start, as `implicit` does; users are solved first, so only Y's start matters much.
+        let init = |rows: usize, stream: u64| -> Vec<f32> {
+            let mut rng = rng_for(seed, stream);
+            (0..rows * d).map(|_| rng.random::<f32>() * 0.01).collect()
+        };
+        let mut x = init(n, 0);
+        let mut y = init(m, 1);
+        for it in 0..self.iterations {
+            self.half_step(&mut x, &y, d, matrix.user_csr());
+            self.half_step(&mut y, &x, d, matrix.item_csr());
+            let loss = self.loss(&x, &y, d, matrix);
+            progress(&EpochReport {
+                epoch: it + 1,
+                epochs: self.iterations,
+                loss,
+                elapsed: start.elapsed(),
+            });
+        }
+        let users = Array2::from_shape_fn((n, d), |(r, c)| x[r * d + c]);
+        let items = Array2::from_shape_fn((m, d), |(r, c)| y[r * d + c]);
+        Ok(Als {
+            model: FactorModel {
+                users,
+                items,
+                item_bias: None,
+            },
+            params: self.clone(),
+        })
+    }
+
+    /// Re-solves every row of `x` against the fixed `y`.
+    fn half_step(
+        &self,
+        x: &mut [f32],
+        y: &[f32],
+        d: usize,
+        (ptr, cols, vals): (&[usize], &[u32], &[f32]),
+    ) {
+        let mut gram = gram(y, d);
+        for k in 0..d {
+            gram[k * d + k] += self.regularization;
+        }
+        let gram = &gram;
+        x.par_chunks_mut(d).enumerate().for_each_init(
+            || vec![0.0f32; 3 * d],
+            |scratch, (u, xu)| {
+                let (a, b) = (ptr[u], ptr[u + 1]);
+                self.cg_row(xu, y, gram, &cols[a..b], &vals[a..b], scratch);
+            },
+        );
+    }
+
+    /// Warm-started CG on one row's normal equations, never forming `YᵀC_uY`.
+    fn cg_row(
+        &self,
+        x: &mut [f32],
+        y: &[f32],
+        gram: &[f32],
+        cols: &[u32],
+        vals: &[f32],
+        scratch: &mut [f32],
+    ) {
+        let d = x.len();
+        let (r, rest) = scratch.split_at_mut(d);
+        let (p, ap) = rest.split_at_mut(d);
+        // r = b − A x = Σ c_i y_i − (YᵀY + λI) x − Σ (c_i − 1)(y_i·x) y_i
+        matvec(gram, x, r);
+        r.iter_mut().for_each(|v| *v = -*v);
+        for (&i, &v) in cols.iter().zip(vals) {
+            let yi = &y[i as usize * d..(i as usize + 1) * d];
+            let c = 1.0 + self.alpha * v;
+            axpy(c - (c - 1.0) * dot(yi, x), yi, r);
+        }
+        p.copy_from_slice(r);
+        let mut rs_old = dot(r, r);
+        if rs_old < 1e-20 {
+            return;
+        }
+        for _ in 0..self.cg_steps {
+            matvec(gram, p, ap);
+            for (&i, &v) in cols.iter().zip(vals) {
+                let yi = &y[i as usize * d..(i as usize + 1) * d];
+                axpy(self.alpha * v * dot(yi, p), yi, ap);
+            }
+            let pap = dot(p, ap);
+            if pap <= 0.0 {
+                break;
+            }
+            let step = rs_old / pap;
+            axpy(step, p, x);
+            axpy(-step, ap, r);
+            let rs_new = dot(r, r);
+            if rs_new < 1e-20 {
+                break;
+            }
+            let beta = rs_new / rs_old;
+            for (pk, rk) in p.iter_mut().zip(r.iter()) {
+                *pk = rk + beta * *pk;
+            }
+            rs_old = rs_new;
+        }
+    }
+
+    /// The objective divided by the total confidence `Σ_ui c_ui`, computed through `YᵀY` in
+    /// O((n + m)·d² + nnz·d) instead of over all n·m cells.
+    fn loss(&self, x: &[f32], y: &[f32], d: usize, matrix: &InteractionMatrix) -> f64 {
+        let gram = gram(y, d);
+        let (ptr, cols, vals) = matrix.user_csr();
+        let (err, conf) = x
+            .par_chunks(d)
+            .enumerate()
+            .map(|(u, xu)| {
+                let mut tmp = vec![0.0f32; d];
+                matvec(&gram, xu, &mut tmp);
+                let mut err = f64::from(dot(xu, &tmp));
+                let mut conf = 0.0f64;
+                for k in ptr[u]..ptr[u + 1] {
+                    let i = cols[k] as usize;
+                    let c = f64::from(1.0 + self.alpha * vals[k]);
+                    let s = f64::from(dot(xu, &y[i * d..(i + 1) * d]));
+                    // The cell's c(1 − s)² replaces the 1·s² counted in xᵀYᵀYx.
+                    err += c * (1.0 - s) * (1.0 - s) - s * s;
+                    conf += c - 1.0;
+                }
+                (err, conf)
+            })
+            .reduce(|| (0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1));
+        let norms: f64 = x.iter().chain(y).map(|v| f64::from(v * v)).sum();
+        let cells = (matrix.n_users() * matrix.n_items()) as f64;
+        (err + f64::from(self.regularization) * norms) / (cells + conf)
+    }
+}
+
+/// `YᵀY` of a row-major `rows×d` matrix, as a row-major `d×d` buffer.
+fn gram(y: &[f32], d: usize) -> Vec<f32> {
+    let rows = y.len() / d.max(1);
+    match ArrayView2::from_shape((rows, d), y) {
+        Ok(v) => v.t().dot(&v).iter().copied().collect(),
+        Err(_) => vec![0.0; d * d],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::cf::Recommender;
+    use crate::cf::testutil::{held_out_scores, two_blocks};
+    use crate::ids::{ItemId, UserId};
+
+    #[test]
+    fn recovers_communities_and_loss_decreases() {
+        let m = two_blocks();
+        let mut losses = Vec::new();
+        let als = Als::params()
+            .factors(2)
+            .regularization(1.0)
+            .alpha(10.0)
+            .iterations(10)
+            .fit(&m, 7, |r| losses.push(r.loss))
+            .unwrap();
+        assert_eq!(losses.len(), 10);
+        assert!(losses[9] < losses[0], "{losses:?}");
+        let (a1, best_b) = held_out_scores(&als, &m);
+        assert!(
+            a1 > 0.5 && best_b < 0.1,
+            "held-out in-community item a1={a1} vs best other-community item {best_b}"
+        );
+    }
+
+    /// With as many CG steps as dimensions, every row must satisfy its normal equations
+    /// `(YᵀY + λI + Σ (c_i − 1) y_i y_iᵀ) x = Σ c_i y_i`.
+    #[test]
+    fn cg_solves_the_normal_equations() {
+        let m = two_blocks();
+        let d = 3;
+        let p = Als::params()
+            .factors(d)
+            .regularization(0.5)
+            .alpha(2.0)
+            .cg_steps(12);
+        let y: Vec<f32> = (0..m.n_items() * d)
+            .map(|k| ((k * 7919) % 13) as f32 / 13.0 - 0.4)
+            .collect();
+        let mut x = vec![0.0f32; m.n_users() * d];
+        p.half_step(&mut x, &y, d, m.user_csr());
+        let (ptr, cols, vals) = m.user_csr();
+        for u in 0..m.n_users() {
+            let xu = &x[u * d..(u + 1) * d];
+            let mut lhs = vec![0.0f32; d];
+            let mut rhs = vec![0.0f32; d];
+            for i in 0..m.n_items() {
+                let yi = &y[i * d..(i + 1) * d];
+                let k = cols[ptr[u]..ptr[u + 1]]
+                    .iter()
+                    .position(|&c| c as usize == i);
+                let c = k.map_or(1.0, |k| 1.0 + 2.0 * vals[ptr[u] + k]);
+                axpy(c * dot(yi, xu), yi, &mut lhs);
+                if k.is_some() {
+                    axpy(c, yi, &mut rhs);
+                }
+            }
+            axpy(0.5, xu, &mut lhs);
+            for (l, r) in lhs.iter().zip(&rhs) {
+                assert!((l - r).abs() < 1e-3, "user {u}: {lhs:?} vs {rhs:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn folding_in_a_user_serves_them_like_a_trained_one() {
+        let m = two_blocks();
+        let als = Als::params()
+            .factors(2)
+            .regularization(1.0)
+            .alpha(10.0)
+            .iterations(10)
+            .fit(&m, 7, |_| {})
+            .unwrap();
+        let u1 = m.user_id("u1").unwrap();
+        let (items, vals) = m.user_row(u1);
+        let mut positives: Vec<(ItemId, f32)> = items
+            .iter()
+            .zip(vals)
+            .map(|(&i, &v)| (ItemId(i), v))
+            .collect();
+        positives.push((ItemId(999), 1.0));
+        let x = als.fold_in(&positives);
+        let trained = als.model.users.row(u1.index());
+        for (a, b) in x.iter().zip(trained.iter()) {
+            assert!(
+                (a - b).abs() < 0.05,
+                "folded-in {x:?} vs trained {trained:?}"
+            );
+        }
+        let mut s = vec![0.0; m.n_items()];
+        als.model.score_vector(&x, &mut s);
+        let best_b = ["b0", "b1", "b2", "b3"]
+            .map(|n| s[m.item_id(n).unwrap().index()])
+            .into_iter()
+            .fold(f32::MIN, f32::max);
+        assert!(s[m.item_id("a1").unwrap().index()] > best_b + 0.3);
+        assert!(
+            als.fold_in(&[]).iter().all(|&v| v == 0.0),
+            "no history, no preference"
+        );
+    }
+
+    #[test]
+    fn same_seed_same_model_and_params_checked() {
+        let m = two_blocks();
+        let p = Als::params().factors(3).iterations(3);
+        let a = p.fit(&m, 1, |_| {}).unwrap();
+        for threads in [1, 3] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            assert_eq!(
+                a,
+                pool.install(|| p.fit(&m, 1, |_| {}).unwrap()),
+                "rows are solved independently"
+            );
+        }
+        assert_ne!(a.model, p.fit(&m, 2, |_| {}).unwrap().model);
+        assert!(
+            matches!(Als::params().factors(0).fit(&m, 1, |_| {}), Err(FitError::Params(e)) if e.name == "factors")
+        );
+        assert!(Als::params().alpha(f32::NAN).check().is_err());
+        let empty = InteractionMatrix::from_pairs([]).unwrap();
+        assert_eq!(p.fit(&empty, 1, |_| {}), Err(FitError::Empty));
+        let mut s = vec![1.0; m.n_items()];
+        a.score_items(UserId(999), &mut s);
+        assert!(
+            s.iter().all(|&v| v == 0.0),
+            "an unknown user has no factors"
+        );
+    }
+}

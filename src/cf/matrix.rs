@@ -1,0 +1,441 @@
+//! The in-memory user×item interaction matrix: dense ids for the raw string ids, and the same
+//! positives stored twice in CSR form (by user for user solves, scoring exclusions and sampling;
+//! by item for item solves), each entry with a confidence value.
+
+use std::collections::HashMap;
+
+use crate::ids::{ItemId, UserId};
+use crate::interactions::RawInteraction;
+
+/// A dictionary between external string ids and dense `u32` ids, in first-seen order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IdMap {
+    names: Vec<String>,
+    index: HashMap<String, u32>,
+}
+
+/// More distinct ids than a `u32` dense id can hold.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("more than {} distinct {what} ids", u32::MAX)]
+pub struct TooManyIds {
+    /// `"user"` or `"item"`.
+    pub what: &'static str,
+}
+
+/// Why [`IdMap::from_names`] refused a list.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DictionaryError {
+    /// A name is listed twice.
+    #[error("id {name:?} is listed at positions {first} and {second}")]
+    Duplicate {
+        /// The repeated name.
+        name: String,
+        /// Its first position.
+        first: u32,
+        /// Its second position.
+        second: u32,
+    },
+    /// More names than dense ids.
+    #[error(transparent)]
+    TooMany(#[from] TooManyIds),
+}
+
+impl IdMap {
+    /// An empty dictionary.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A dictionary whose dense ids are the positions in `names` (e.g. one loaded from a store).
+    pub fn from_names(names: Vec<String>) -> Result<Self, DictionaryError> {
+        if u32::try_from(names.len()).is_err() {
+            return Err(TooManyIds { what: "dictionary" }.into());
+        }
+        let mut index = HashMap::with_capacity(names.len());
+        for (id, name) in names.iter().enumerate() {
+            if let Some(first) = index.insert(name.clone(), id as u32) {
+                return Err(DictionaryError::Duplicate {
+                    name: name.clone(),
+                    first,
+                    second: id as u32,
+                });
+            }
+        }
+        Ok(Self { names, index })
+    }
+
+    /// The dense id of `name`, assigning the next one if it is new.
+    pub fn intern(&mut self, name: &str) -> Result<u32, TooManyIds> {
+        if let Some(&id) = self.index.get(name) {
+            return Ok(id);
+        }
+        let id = u32::try_from(self.names.len()).map_err(|_| TooManyIds { what: "dictionary" })?;
+        self.names.push(name.to_owned());
+        self.index.insert(name.to_owned(), id);
+        Ok(id)
+    }
+
+    /// The dense id of `name`, if known.
+    pub fn get(&self, name: &str) -> Option<u32> {
+        self.index.get(name).copied()
+    }
+
+    /// The external id of dense id `id`.
+    pub fn name(&self, id: u32) -> Option<&str> {
+        self.names.get(id as usize).map(String::as_str)
+    }
+
+    /// How many ids are known.
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    /// Whether no id is known.
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+
+    /// The external ids in dense-id order.
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+}
+
+/// How a positive's confidence value `r_ui` is set (ALS weights it as `1 + alpha * r_ui`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Confidence {
+    /// Every positive counts 1, however often it was repeated.
+    #[default]
+    Binary,
+    /// A positive counts as often as it occurred (merged duplicates add up).
+    Counts,
+}
+
+/// Positives in compressed sparse rows: `ptr[r]..ptr[r + 1]` indexes `cols` and `vals`, columns sorted.
+#[derive(Debug, Clone, PartialEq)]
+struct Csr {
+    ptr: Vec<usize>,
+    cols: Vec<u32>,
+    vals: Vec<f32>,
+}
+
+impl Csr {
+    /// Builds from (row, col, value) triples, summing repeated cells.
+    fn build(n_rows: usize, mut triples: Vec<(u32, u32, f32)>) -> Self {
+        triples.sort_unstable_by_key(|&(r, c, _)| (r, c));
+        let mut ptr = vec![0usize; n_rows + 1];
+        let mut cols: Vec<u32> = Vec::with_capacity(triples.len());
+        let mut vals: Vec<f32> = Vec::with_capacity(triples.len());
+        let mut last: Option<(u32, u32)> = None;
+        for (r, c, v) in triples {
+            if last == Some((r, c)) {
+                if let Some(x) = vals.last_mut() {
+                    *x += v;
+                }
+                continue;
+            }
+            last = Some((r, c));
+            ptr[r as usize + 1] += 1;
+            cols.push(c);
+            vals.push(v);
+        }
+        for r in 0..n_rows {
+            ptr[r + 1] += ptr[r];
+        }
+        Self { ptr, cols, vals }
+    }
+
+    fn transpose(&self, n_cols: usize) -> Self {
+        let triples = (0..self.ptr.len() - 1)
+            .flat_map(|r| (self.ptr[r]..self.ptr[r + 1]).map(move |k| (r, k)))
+            .map(|(r, k)| (self.cols[k], r as u32, self.vals[k]))
+            .collect();
+        Self::build(n_cols, triples)
+    }
+
+    fn row(&self, r: usize) -> (&[u32], &[f32]) {
+        let (a, b) = (self.ptr[r], self.ptr[r + 1]);
+        (&self.cols[a..b], &self.vals[a..b])
+    }
+}
+
+/// Implicit-feedback positives of users on items, with both directions of access.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InteractionMatrix {
+    users: IdMap,
+    items: IdMap,
+    by_user: Csr,
+    by_item: Csr,
+}
+
+impl InteractionMatrix {
+    /// Builds from parsed rows; every row is a positive. Ids get dense numbers in first-seen order.
+    pub fn from_rows(rows: &[RawInteraction], confidence: Confidence) -> Result<Self, TooManyIds> {
+        let mut users = IdMap::new();
+        let mut items = IdMap::new();
+        let mut triples = Vec::with_capacity(rows.len());
+        for r in rows {
+            let u = users
+                .intern(&r.user)
+                .map_err(|_| TooManyIds { what: "user" })?;
+            let i = items
+                .intern(&r.item)
+                .map_err(|_| TooManyIds { what: "item" })?;
+            let v = match confidence {
+                Confidence::Binary => 1.0,
+                Confidence::Counts => r.count as f32,
+            };
+            triples.push((u, i, v));
+        }
+        let mut m = Self::from_triples(users, items, triples);
+        if confidence == Confidence::Binary {
+            // Repeated rows were summed while building; binary feedback caps them back to 1.
+            m.by_user
+                .vals
+                .iter_mut()
+                .chain(m.by_item.vals.iter_mut())
+                .for_each(|v| *v = 1.0);
+        }
+        Ok(m)
+    }
+
+    /// Builds from pairs of (external user, external item), each a positive of confidence 1.
+    pub fn from_pairs<'a>(
+        pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<Self, TooManyIds> {
+        let rows: Vec<RawInteraction> = pairs
+            .into_iter()
+            .map(|(u, i)| RawInteraction {
+                user: u.to_owned(),
+                item: i.to_owned(),
+                rating: None,
+                timestamp: None,
+                count: 1,
+            })
+            .collect();
+        Self::from_rows(&rows, Confidence::Binary)
+    }
+
+    /// Builds from dense ids already assigned elsewhere (e.g. the store's dictionaries); repeated
+    /// cells add up. Every id in `entries` must be below the dictionaries' lengths.
+    pub fn from_ids(
+        users: IdMap,
+        items: IdMap,
+        entries: &[(UserId, ItemId, f32)],
+    ) -> Result<Self, IdOutOfRange> {
+        for &(u, i, _) in entries {
+            if u.index() >= users.len() || i.index() >= items.len() {
+                return Err(IdOutOfRange { user: u, item: i });
+            }
+        }
+        let triples = entries.iter().map(|&(u, i, v)| (u.0, i.0, v)).collect();
+        Ok(Self::from_triples(users, items, triples))
+    }
+
+    fn from_triples(users: IdMap, items: IdMap, triples: Vec<(u32, u32, f32)>) -> Self {
+        let by_user = Csr::build(users.len(), triples);
+        let by_item = by_user.transpose(items.len());
+        Self {
+            users,
+            items,
+            by_user,
+            by_item,
+        }
+    }
+
+    /// Number of users.
+    pub fn n_users(&self) -> usize {
+        self.users.len()
+    }
+
+    /// Number of items.
+    pub fn n_items(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Number of distinct (user, item) positives.
+    pub fn nnz(&self) -> usize {
+        self.by_user.cols.len()
+    }
+
+    /// The user dictionary.
+    pub fn users(&self) -> &IdMap {
+        &self.users
+    }
+
+    /// The item dictionary.
+    pub fn items(&self) -> &IdMap {
+        &self.items
+    }
+
+    /// The dense id of an external user id.
+    pub fn user_id(&self, name: &str) -> Option<UserId> {
+        self.users.get(name).map(UserId)
+    }
+
+    /// The dense id of an external item id.
+    pub fn item_id(&self, name: &str) -> Option<ItemId> {
+        self.items.get(name).map(ItemId)
+    }
+
+    /// The user's items (ascending dense ids) and their confidence values. Empty for unknown users.
+    pub fn user_row(&self, user: UserId) -> (&[u32], &[f32]) {
+        if user.index() >= self.n_users() {
+            return (&[], &[]);
+        }
+        self.by_user.row(user.index())
+    }
+
+    /// The item's users (ascending dense ids) and their confidence values. Empty for unknown items.
+    pub fn item_row(&self, item: ItemId) -> (&[u32], &[f32]) {
+        if item.index() >= self.n_items() {
+            return (&[], &[]);
+        }
+        self.by_item.row(item.index())
+    }
+
+    /// Whether the user has the item among their positives.
+    pub fn contains(&self, user: UserId, item: ItemId) -> bool {
+        self.user_row(user).0.binary_search(&item.0).is_ok()
+    }
+
+    /// Number of positives of each item (the popularity counts).
+    pub fn item_degrees(&self) -> Vec<u32> {
+        self.by_item
+            .ptr
+            .windows(2)
+            .map(|w| (w[1] - w[0]) as u32)
+            .collect()
+    }
+
+    /// The CSR arrays by user: (`ptr`, `items`, `values`), for tight loops in the trainers.
+    pub(crate) fn user_csr(&self) -> (&[usize], &[u32], &[f32]) {
+        (&self.by_user.ptr, &self.by_user.cols, &self.by_user.vals)
+    }
+
+    /// The CSR arrays by item: (`ptr`, `users`, `values`).
+    pub(crate) fn item_csr(&self) -> (&[usize], &[u32], &[f32]) {
+        (&self.by_item.ptr, &self.by_item.cols, &self.by_item.vals)
+    }
+}
+
+/// An entry of [`InteractionMatrix::from_ids`] names an id outside its dictionary.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("entry ({user:?}, {item:?}) is outside the id dictionaries")]
+pub struct IdOutOfRange {
+    /// The entry's user.
+    pub user: UserId,
+    /// The entry's item.
+    pub item: ItemId,
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use proptest::prelude::*;
+
+    fn raw(u: &str, i: &str, count: u32) -> RawInteraction {
+        RawInteraction {
+            user: u.into(),
+            item: i.into(),
+            rating: None,
+            timestamp: None,
+            count,
+        }
+    }
+
+    #[test]
+    fn builds_both_directions() {
+        let m = InteractionMatrix::from_pairs([("u", "b"), ("v", "a"), ("u", "a"), ("u", "b")])
+            .unwrap();
+        assert_eq!((m.n_users(), m.n_items(), m.nnz()), (2, 2, 3));
+        let (u, b, a) = (
+            m.user_id("u").unwrap(),
+            m.item_id("b").unwrap(),
+            m.item_id("a").unwrap(),
+        );
+        assert_eq!(
+            m.user_row(u),
+            (&[b.0, a.0][..], &[1.0, 1.0][..]),
+            "binary caps a repeated pair at 1"
+        );
+        assert_eq!(m.item_row(a).0.len(), 2);
+        assert!(m.contains(u, b) && !m.contains(m.user_id("v").unwrap(), b));
+        assert_eq!(m.item_degrees(), vec![1, 2]);
+        assert_eq!(m.user_row(UserId(99)).0.len(), 0);
+    }
+
+    #[test]
+    fn counts_become_confidence() {
+        let m = InteractionMatrix::from_rows(
+            &[raw("u", "a", 3), raw("u", "a", 2), raw("u", "b", 1)],
+            Confidence::Counts,
+        )
+        .unwrap();
+        assert_eq!(m.user_row(UserId(0)).1, &[5.0, 1.0]);
+        assert_eq!(m.item_row(ItemId(0)).1, &[5.0]);
+    }
+
+    #[test]
+    fn from_ids_checks_ranges() {
+        let mut users = IdMap::new();
+        users.intern("x").unwrap();
+        let mut items = IdMap::new();
+        items.intern("y").unwrap();
+        assert!(
+            InteractionMatrix::from_ids(
+                users.clone(),
+                items.clone(),
+                &[(UserId(0), ItemId(1), 1.0)]
+            )
+            .is_err()
+        );
+        let m = InteractionMatrix::from_ids(users, items, &[(UserId(0), ItemId(0), 2.0)]).unwrap();
+        assert_eq!(m.user_row(UserId(0)).1, &[2.0]);
+    }
+
+    proptest! {
+        #[test]
+        fn dictionary_round_trips(names in prop::collection::vec("\\PC{0,8}", 0..50)) {
+            let mut map = IdMap::new();
+            let ids: Vec<u32> = names.iter().map(|n| map.intern(n).unwrap()).collect();
+            for (n, id) in names.iter().zip(&ids) {
+                prop_assert_eq!(map.name(*id), Some(n.as_str()));
+                prop_assert_eq!(map.get(n), Some(*id));
+            }
+            let distinct: std::collections::HashSet<_> = names.iter().collect();
+            prop_assert_eq!(map.len(), distinct.len());
+            prop_assert!(ids.iter().all(|&id| (id as usize) < map.len()));
+            prop_assert_eq!(&IdMap::from_names(map.names().to_vec()).unwrap(), &map);
+            if let Some(first) = map.names().first() {
+                let mut dup = map.names().to_vec();
+                dup.push(first.clone());
+                prop_assert!(IdMap::from_names(dup).is_err());
+            }
+        }
+
+        #[test]
+        fn csr_by_item_is_the_transpose(pairs in prop::collection::vec((0u8..6, 0u8..6), 1..60)) {
+            let names: Vec<(String, String)> = pairs.iter().map(|(u, i)| (u.to_string(), i.to_string())).collect();
+            let m = InteractionMatrix::from_pairs(names.iter().map(|(u, i)| (u.as_str(), i.as_str()))).unwrap();
+            let mut by_user = Vec::new();
+            for u in 0..m.n_users() as u32 {
+                let (items, _) = m.user_row(UserId(u));
+                prop_assert!(items.windows(2).all(|w| w[0] < w[1]));
+                by_user.extend(items.iter().map(|&i| (u, i)));
+            }
+            let mut by_item = Vec::new();
+            for i in 0..m.n_items() as u32 {
+                by_item.extend(m.item_row(ItemId(i)).0.iter().map(|&u| (u, i)));
+            }
+            by_item.sort_unstable();
+            prop_assert_eq!(&by_user, &by_item);
+            for (u, i) in &names {
+                prop_assert!(m.contains(m.user_id(u).unwrap(), m.item_id(i).unwrap()));
+            }
+        }
+    }
+}

@@ -1,0 +1,341 @@
+//! Collaborative filtering: this module owns the in-memory interaction matrix, the models learnt
+//! from it alone (implicit ALS, BPR-MF, popularity), the [`Recommender`] trait every model —
+//! including the later KG-fused one — implements, and exact top-K recommendation.
+//!
+//! Models follow a params → check → fit shape:
+//! `Als::params().factors(16).regularization(10.0).alpha(4.0).iterations(15).fit(&matrix, seed, |r| ...)`.
+
+mod als;
+mod bpr;
+mod linalg;
+mod matrix;
+mod popularity;
+mod topk;
+
+pub use als::{Als, AlsParams};
+pub use bpr::{Bpr, BprParams};
+pub use matrix::{Confidence, DictionaryError, IdMap, IdOutOfRange, InteractionMatrix, TooManyIds};
+pub use popularity::Popularity;
+pub use topk::{
+    Scored, UserRecs, recommend_all, recommend_named, recommend_user, top_k, write_batch,
+};
+
+use std::time::Duration;
+
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
+
+use crate::ids::UserId;
+
+/// A model that scores every item for a user.
+pub trait Recommender: Send + Sync + std::fmt::Debug {
+    /// Number of users the model knows (dense ids `0..n_users`).
+    fn n_users(&self) -> usize;
+
+    /// Number of items the model scores (dense ids `0..n_items`).
+    fn n_items(&self) -> usize;
+
+    /// Writes the score of every item for `user` into `out` (length [`Recommender::n_items`]);
+    /// higher is better. A user the model does not know gets the model's user-independent part.
+    fn score_items(&self, user: UserId, out: &mut [f32]);
+
+    /// The factors behind the scores, when the score is `users[u] · items[i] (+ item_bias[i])`:
+    /// batch top-K then uses blocked matrix products instead of per-user calls.
+    fn factors(&self) -> Option<FactorView<'_>> {
+        None
+    }
+}
+
+/// Borrowed factor matrices of a dot-product model.
+#[derive(Debug, Clone, Copy)]
+pub struct FactorView<'a> {
+    /// One row per user.
+    pub users: ArrayView2<'a, f32>,
+    /// One row per item, as many columns as `users`.
+    pub items: ArrayView2<'a, f32>,
+    /// An additive per-item score, if the model has one.
+    pub item_bias: Option<ArrayView1<'a, f32>>,
+}
+
+/// A learnt dot-product model: the state ALS and BPR produce.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FactorModel {
+    /// One row per user.
+    pub users: Array2<f32>,
+    /// One row per item.
+    pub items: Array2<f32>,
+    /// An additive per-item score (BPR learns one; ALS has none).
+    pub item_bias: Option<Array1<f32>>,
+}
+
+/// A [`FactorModel`] as plain row-major vectors, for storing with serde (ndarray's own serde
+/// support is not enabled in this workspace).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct FactorParts {
+    /// Columns of both factor matrices.
+    pub dim: usize,
+    /// `n_users × dim`, row-major.
+    pub users: Vec<f32>,
+    /// `n_items × dim`, row-major.
+    pub items: Vec<f32>,
+    /// One value per item, if the model has a bias.
+    pub item_bias: Option<Vec<f32>>,
+}
+
+/// Stored factor parts whose lengths do not fit together.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("inconsistent factor parts: {0}")]
+pub struct BadParts(pub &'static str);
+
+impl FactorModel {
+    /// The model as plain vectors.
+    pub fn to_parts(&self) -> FactorParts {
+        FactorParts {
+            dim: self.items.ncols(),
+            users: self.users.iter().copied().collect(),
+            items: self.items.iter().copied().collect(),
+            item_bias: self.item_bias.as_ref().map(|b| b.to_vec()),
+        }
+    }
+
+    /// Rebuilds a model from [`FactorModel::to_parts`]'s output, checking the lengths.
+    pub fn from_parts(p: FactorParts) -> Result<Self, BadParts> {
+        let rows = |v: &[f32]| {
+            if p.dim == 0 {
+                Some(0)
+            } else {
+                v.len().is_multiple_of(p.dim).then_some(v.len() / p.dim)
+            }
+        };
+        let n = rows(&p.users).ok_or(BadParts("user factors are not a whole number of rows"))?;
+        let m = rows(&p.items).ok_or(BadParts("item factors are not a whole number of rows"))?;
+        if p.item_bias.as_ref().is_some_and(|b| b.len() != m) {
+            return Err(BadParts("one bias per item expected"));
+        }
+        let users =
+            Array2::from_shape_vec((n, p.dim), p.users).map_err(|_| BadParts("user shape"))?;
+        let items =
+            Array2::from_shape_vec((m, p.dim), p.items).map_err(|_| BadParts("item shape"))?;
+        Ok(Self {
+            users,
+            items,
+            item_bias: p.item_bias.map(Array1::from),
+        })
+    }
+}
+
+impl FactorModel {
+    /// Scores of every item for a user given by a factor vector (e.g. [`Als::fold_in`]); a vector
+    /// of another length than the model's is no preference, so only the item bias counts.
+    pub fn score_vector(&self, user: &[f32], out: &mut [f32]) {
+        let bias = |i: usize| self.item_bias.as_ref().map_or(0.0, |b| b[i]);
+        let user = ndarray::ArrayView1::from(user);
+        for ((o, item), i) in out.iter_mut().zip(self.items.outer_iter()).zip(0..) {
+            *o = if user.len() == item.len() {
+                user.dot(&item)
+            } else {
+                0.0
+            } + bias(i);
+        }
+    }
+}
+
+impl Recommender for FactorModel {
+    fn n_users(&self) -> usize {
+        self.users.nrows()
+    }
+
+    fn n_items(&self) -> usize {
+        self.items.nrows()
+    }
+
+    fn score_items(&self, user: UserId, out: &mut [f32]) {
+        match self.users.outer_iter().nth(user.index()) {
+            Some(u) => self.score_vector(&u.to_vec(), out),
+            // An unknown user has no preference: only the bias ranks items.
+            None => self.score_vector(&[], out),
+        }
+    }
+
+    fn factors(&self) -> Option<FactorView<'_>> {
+        Some(FactorView {
+            users: self.users.view(),
+            items: self.items.view(),
+            item_bias: self.item_bias.as_ref().map(|b| b.view()),
+        })
+    }
+}
+
+/// Implements [`Recommender`] for a model type by delegating to its `model: FactorModel` field.
+macro_rules! delegate_recommender {
+    ($ty:ty) => {
+        impl $crate::cf::Recommender for $ty {
+            fn n_users(&self) -> usize {
+                self.model.n_users()
+            }
+            fn n_items(&self) -> usize {
+                self.model.n_items()
+            }
+            fn score_items(&self, user: $crate::ids::UserId, out: &mut [f32]) {
+                self.model.score_items(user, out)
+            }
+            fn factors(&self) -> Option<$crate::cf::FactorView<'_>> {
+                self.model.factors()
+            }
+        }
+    };
+}
+pub(crate) use delegate_recommender;
+
+/// What a trainer reports after each epoch (the progress hook's argument).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EpochReport {
+    /// 1-based epoch number.
+    pub epoch: usize,
+    /// Total epochs of the fit.
+    pub epochs: usize,
+    /// The model's training loss after (ALS) or during (BPR) this epoch.
+    pub loss: f64,
+    /// Wall time since the fit started.
+    pub elapsed: Duration,
+}
+
+/// A hyper-parameter outside its valid range.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("invalid {name} = {value}: {expected}")]
+pub struct ParamError {
+    /// The parameter's name.
+    pub name: &'static str,
+    /// The value given.
+    pub value: String,
+    /// What is allowed.
+    pub expected: &'static str,
+}
+
+/// Why a fit could not run.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum FitError {
+    /// A hyper-parameter is out of range.
+    #[error(transparent)]
+    Params(#[from] ParamError),
+    /// The matrix has no positive to learn from.
+    #[error("the interaction matrix has no interactions")]
+    Empty,
+}
+
+/// Builder setters `pub fn name(mut self, value: T) -> Self` for plain hyper-parameter fields.
+macro_rules! setters {
+    ($($(#[$doc:meta])* $name:ident: $ty:ty),* $(,)?) => {
+        $(
+            $(#[$doc])*
+            pub fn $name(mut self, value: $ty) -> Self {
+                self.$name = value;
+                self
+            }
+        )*
+    };
+}
+pub(crate) use setters;
+
+/// A count parameter must be at least 1.
+pub(crate) fn at_least_one(name: &'static str, value: usize) -> Result<(), ParamError> {
+    require(value >= 1, name, value, "at least 1")
+}
+
+/// A weight must be finite and not negative.
+pub(crate) fn non_negative(name: &'static str, value: f32) -> Result<(), ParamError> {
+    require(
+        value.is_finite() && value >= 0.0,
+        name,
+        value,
+        "finite and >= 0",
+    )
+}
+
+/// Checks `ok`, else a [`ParamError`] naming the parameter.
+pub(crate) fn require(
+    ok: bool,
+    name: &'static str,
+    value: impl std::fmt::Display,
+    expected: &'static str,
+) -> Result<(), ParamError> {
+    if ok {
+        Ok(())
+    } else {
+        Err(ParamError {
+            name,
+            value: value.to_string(),
+            expected,
+        })
+    }
+}
+
+/// A generator for stream `stream` of a fit seeded with `seed`: independent streams per
+/// (epoch, shard) keep parallel fits reproducible whatever the scheduling.
+pub(crate) fn rng_for(seed: u64, stream: u64) -> rand_chacha::ChaCha8Rng {
+    use rand::SeedableRng;
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(stream);
+    rng
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn factor_parts_round_trip_through_json() {
+        let m = testutil::two_blocks();
+        let bpr = Bpr::params()
+            .factors(3)
+            .iterations(2)
+            .fit(&m, 1, |_| {})
+            .unwrap();
+        let json = serde_json::to_string(&bpr.model.to_parts()).unwrap();
+        let back = FactorModel::from_parts(serde_json::from_str(&json).unwrap()).unwrap();
+        assert_eq!(back, bpr.model);
+        let params: BprParams =
+            serde_json::from_str(&serde_json::to_string(&bpr.params).unwrap()).unwrap();
+        assert_eq!(params, bpr.params);
+        let mut parts = bpr.model.to_parts();
+        parts.users.pop();
+        assert!(FactorModel::from_parts(parts).is_err());
+        let mut parts = bpr.model.to_parts();
+        parts.item_bias = Some(vec![0.0]);
+        assert!(FactorModel::from_parts(parts).is_err());
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod testutil {
+    #![allow(clippy::unwrap_used)]
+    use super::{InteractionMatrix, Recommender};
+
+    /// Two disjoint communities: users 0-4 like items a0..a3, users 5-9 like b0..b3, each user
+    /// missing one item of their community.
+    pub(crate) fn two_blocks() -> InteractionMatrix {
+        let mut pairs = Vec::new();
+        for u in 0..10 {
+            let side = if u < 5 { "a" } else { "b" };
+            for i in 0..4 {
+                if i != u % 4 {
+                    pairs.push((format!("u{u}"), format!("{side}{i}")));
+                }
+            }
+        }
+        InteractionMatrix::from_pairs(pairs.iter().map(|(u, i)| (u.as_str(), i.as_str()))).unwrap()
+    }
+
+    /// User u1's score of its held-out item a1, and its best score over community b's items.
+    pub(crate) fn held_out_scores(model: &dyn Recommender, m: &InteractionMatrix) -> (f32, f32) {
+        let mut s = vec![0.0; m.n_items()];
+        model.score_items(m.user_id("u1").unwrap(), &mut s);
+        let score = |name: &str| s[m.item_id(name).unwrap().index()];
+        let best_b = ["b0", "b1", "b2", "b3"]
+            .map(score)
+            .into_iter()
+            .fold(f32::MIN, f32::max);
+        (score("a1"), best_b)
+    }
+}

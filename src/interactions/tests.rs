@@ -1,0 +1,433 @@
+//! Tests of the interaction parsers, the row clean-ups and the link file.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::Cursor;
+use std::path::Path;
+
+use proptest::prelude::*;
+
+use super::*;
+
+fn parse(text: &str, format: Format) -> Result<RawInteractions, ParseError> {
+    parse_reader(Cursor::new(text.as_bytes()), Path::new("in.x"), format)
+}
+
+fn pairs(r: &RawInteractions) -> Vec<(&str, &str)> {
+    r.rows
+        .iter()
+        .map(|r| (r.user.as_str(), r.item.as_str()))
+        .collect()
+}
+
+#[test]
+fn tsv_with_all_columns_in_any_order() {
+    let r = parse(
+        "item_id\ttimestamp\tuser_id\trating\n10\t99\t1\t4.5\n11\t\t2\t3\n",
+        Format::Tsv,
+    )
+    .unwrap();
+    assert_eq!(pairs(&r), [("1", "10"), ("2", "11")]);
+    assert_eq!(r.rows[0].rating, Some(4.5));
+    assert_eq!(r.rows[0].timestamp, Some(99));
+    assert_eq!(
+        r.rows[1].timestamp, None,
+        "an empty timestamp is unknown, not an error"
+    );
+    assert_eq!(r.rows[0].count, 1);
+}
+
+#[test]
+fn tsv_without_optional_columns_and_with_crlf_and_blank_lines() {
+    let r = parse("user_id\titem_id\r\n\r\nu 1\ti 1\r\n", Format::Tsv).unwrap();
+    assert_eq!(
+        pairs(&r),
+        [("u 1", "i 1")],
+        "ids with spaces survive in TSV"
+    );
+    assert_eq!(r.rows[0].rating, None);
+}
+
+#[test]
+fn recbole_typed_header_and_float_timestamps() {
+    let text =
+        "user_id:token\titem_id:token\trating:float\ttimestamp:float\n196\t242\t3\t881250949.0\n";
+    let r = parse(text, Format::RecBole).unwrap();
+    assert_eq!(pairs(&r), [("196", "242")]);
+    assert_eq!(r.rows[0].timestamp, Some(881_250_949));
+}
+
+#[test]
+fn big_and_unicode_ids_stay_strings() {
+    let text = "user_id\titem_id\n1099511627776\tÉlodie 🎬\n01\t1099511627777\n";
+    let r = parse(text, Format::Tsv).unwrap();
+    assert_eq!(
+        pairs(&r),
+        [("1099511627776", "Élodie 🎬"), ("01", "1099511627777")],
+        "leading zeros are kept"
+    );
+}
+
+#[test]
+fn csv_quotes_and_movielens_names() {
+    let text = "userId,movieId,rating,timestamp\n\"a,b\",\"say \"\"hi\"\"\",4.0,1\n";
+    let r = parse(text, Format::Csv).unwrap();
+    assert_eq!(pairs(&r), [("a,b", "say \"hi\"")]);
+    assert_eq!(r.rows[0].rating, Some(4.0));
+}
+
+#[test]
+fn movielens_udata_and_ratings_dat() {
+    let r = parse(
+        "196\t242\t3\t881250949\n186\t302\t3\t891717742\n",
+        Format::MovieLens,
+    )
+    .unwrap();
+    assert_eq!(pairs(&r), [("196", "242"), ("186", "302")]);
+    let r = parse("1::1193::5::978300760\n", Format::MovieLens).unwrap();
+    assert_eq!(pairs(&r), [("1", "1193")]);
+    assert_eq!(
+        (r.rows[0].rating, r.rows[0].timestamp),
+        (Some(5.0), Some(978_300_760))
+    );
+}
+
+#[test]
+fn a_byte_order_mark_is_dropped() {
+    let r = parse("\u{feff}1\t2\t5\t9\n", Format::MovieLens).unwrap();
+    assert_eq!(pairs(&r), [("1", "2")]);
+    let r = parse("\u{feff}user_id\titem_id\n\u{feff}a\tb\n", Format::Tsv).unwrap();
+    assert_eq!(
+        pairs(&r),
+        [("\u{feff}a", "b")],
+        "only the file's first character is a BOM"
+    );
+}
+
+#[test]
+fn kgat_lines() {
+    let r = parse("0 1 2  3\n7\n1 4\n", Format::Kgat).unwrap();
+    assert_eq!(pairs(&r), [("0", "1"), ("0", "2"), ("0", "3"), ("1", "4")]);
+    assert!(matches!(
+        parse("3\n4\n", Format::Kgat),
+        Err(ParseError::NoInteractions { lines: 2, .. })
+    ));
+}
+
+#[test]
+fn errors_name_file_line_and_column() {
+    let e = parse(
+        "user_id\titem_id\trating\n1\t2\t5\n1\t3\tgood\n",
+        Format::Tsv,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&e, ParseError::NotANumber { line: 3, column: 3, field: "rating", value, .. } if value == "good"),
+        "{e:?}"
+    );
+    assert_eq!(
+        e.to_string(),
+        "in.x:3:3: `rating` is not a number: \"good\""
+    );
+
+    let e = parse("user\trating\n1\t2\n", Format::Tsv).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            ParseError::MissingColumn {
+                line: 1,
+                column: "item_id",
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    assert!(e.to_string().contains("user, rating"), "{e}");
+
+    let e = parse("user_id\titem_id\trating\n1\t2\n", Format::Tsv).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            ParseError::MissingField {
+                line: 2,
+                column: 3,
+                field: "rating",
+                found: 2,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+
+    let e = parse("user_id\titem_id\n\t2\n", Format::Tsv).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            ParseError::EmptyField {
+                line: 2,
+                column: 1,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+
+    assert!(matches!(
+        parse("", Format::Tsv),
+        Err(ParseError::Empty { .. })
+    ));
+    assert!(matches!(
+        parse("\n \n", Format::Csv),
+        Err(ParseError::Empty { .. })
+    ));
+    assert!(matches!(
+        parse("", Format::MovieLens),
+        Err(ParseError::Empty { .. })
+    ));
+    assert!(matches!(
+        parse("", Format::Kgat),
+        Err(ParseError::Empty { .. })
+    ));
+    assert!(matches!(
+        parse("user_id\titem_id\n", Format::Tsv),
+        Err(ParseError::HeaderOnly { line: 1, .. })
+    ));
+    assert!(matches!(
+        parse("user_id,item_id\n\n", Format::Csv),
+        Err(ParseError::HeaderOnly { line: 1, .. })
+    ));
+
+    let e = parse("1\t2\tNaN\n", Format::MovieLens).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            ParseError::NotANumber {
+                line: 1,
+                column: 3,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    let e = parse("1\t2\t3\tyesterday\n", Format::MovieLens).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            ParseError::NotANumber {
+                line: 1,
+                column: 4,
+                field: "timestamp",
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+
+    let e = parse_reader(
+        Cursor::new(b"user_id\titem_id\n1\t\xff\n".as_slice()),
+        Path::new("f"),
+        Format::Tsv,
+    )
+    .unwrap_err();
+    assert!(matches!(e, ParseError::Malformed { line: 2, .. }), "{e:?}");
+
+    // CSV errors count physical lines: the quoted id spanning lines 2-3 puts the bad row on line 4.
+    let e = parse(
+        "user_id,item_id,rating\n\"a\nb\",x,5\nc,y,bad\n",
+        Format::Csv,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            ParseError::NotANumber {
+                line: 4,
+                column: 3,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn file_level_errors() {
+    let e = parse_file(Path::new("/nonexistent/x.tsv"), None).unwrap_err();
+    assert!(matches!(e, ParseError::Io { .. }) && e.to_string().starts_with("/nonexistent/x.tsv"));
+    let e = parse_file(Path::new("/nonexistent/x.weird"), None).unwrap_err();
+    assert!(matches!(e, ParseError::UnknownFormat { .. }));
+}
+
+#[test]
+fn guessing_reads_a_real_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("u.data");
+    std::fs::write(&path, "1\t2\t5\t10\n").unwrap();
+    let r = parse_file(&path, None).unwrap();
+    assert_eq!(r.format, Format::MovieLens);
+    assert_eq!(pairs(&r), [("1", "2")]);
+}
+
+fn row(u: &str, i: &str, rating: Option<f32>, ts: Option<i64>) -> RawInteraction {
+    RawInteraction {
+        user: u.into(),
+        item: i.into(),
+        rating,
+        timestamp: ts,
+        count: 1,
+    }
+}
+
+#[test]
+fn min_rating_keeps_unrated_rows() {
+    let mut rows = vec![
+        row("a", "1", Some(3.0), None),
+        row("a", "2", Some(4.0), None),
+        row("b", "1", None, None),
+    ];
+    assert_eq!(filter_min_rating(&mut rows, 4.0), 1);
+    assert_eq!(
+        rows.iter().map(|r| r.item.as_str()).collect::<Vec<_>>(),
+        ["2", "1"]
+    );
+}
+
+#[test]
+fn merging_duplicates_counts_and_keeps_the_latest_rating() {
+    let mut rows = vec![
+        row("a", "1", Some(2.0), Some(5)),
+        row("b", "1", Some(1.0), Some(1)),
+        row("a", "1", Some(5.0), Some(9)),
+        row("a", "1", Some(3.0), Some(7)),
+    ];
+    assert_eq!(merge_duplicates(&mut rows), 2);
+    assert_eq!(rows.len(), 2);
+    assert_eq!(
+        (
+            rows[0].user.as_str(),
+            rows[0].count,
+            rows[0].rating,
+            rows[0].timestamp
+        ),
+        ("a", 3, Some(5.0), Some(9))
+    );
+    assert_eq!(rows[1].count, 1);
+    assert_eq!(merge_duplicates(&mut rows), 0);
+}
+
+#[test]
+fn link_files() {
+    let text = "item_id\tiri\n1\thttp://x/A\n2\thttp://x/A\n1\thttp://x/A\n";
+    let links = parse_link_reader(Cursor::new(text), Path::new("l.tsv")).unwrap();
+    assert_eq!(
+        links.len(),
+        2,
+        "a repeated identical link is folded; two items may share an IRI"
+    );
+    let recbole = "item_id:token\tentity_id:token\n476\tm.08gjyx\n";
+    assert_eq!(
+        parse_link_reader(Cursor::new(recbole), Path::new("l")).unwrap()[0].iri,
+        "m.08gjyx"
+    );
+    let e =
+        parse_link_reader(Cursor::new("item_id\tiri\n1\ta\n1\tb\n"), Path::new("l")).unwrap_err();
+    assert!(
+        matches!(e, ParseError::Malformed { line: 3, .. }) && e.to_string().contains("line 2"),
+        "{e}"
+    );
+    let e = parse_link_reader(Cursor::new("item_id\tlabel\n1\ta\n"), Path::new("l")).unwrap_err();
+    assert!(matches!(e, ParseError::MissingColumn { column: "iri", .. }));
+    let e = parse_link_reader(Cursor::new("item_id\tiri\n"), Path::new("l")).unwrap_err();
+    assert!(matches!(e, ParseError::HeaderOnly { .. }));
+    let e = parse_link_reader(Cursor::new("item_id\tiri\n7\n"), Path::new("l")).unwrap_err();
+    assert!(matches!(
+        e,
+        ParseError::MissingField {
+            line: 2,
+            column: 2,
+            ..
+        }
+    ));
+}
+
+/// An id any format's TSV writer can carry: no tab or line break, not blank.
+fn tsv_id() -> impl Strategy<Value = String> {
+    "[^\t\r\n]{1,12}".prop_filter("not blank", |s| !s.trim().is_empty())
+}
+
+proptest! {
+    #[test]
+    fn tsv_round_trip(rows in prop::collection::vec((tsv_id(), tsv_id(), -1000i32..1000, any::<i64>()), 1..20)) {
+        let mut text = String::from("user_id\titem_id\trating\ttimestamp\n");
+        for (u, i, r, t) in &rows {
+            text.push_str(&format!("{u}\t{i}\t{}\t{t}\n", *r as f32 / 4.0));
+        }
+        let parsed = parse(&text, Format::Tsv).unwrap();
+        prop_assert_eq!(parsed.rows.len(), rows.len());
+        for (p, (u, i, r, t)) in parsed.rows.iter().zip(&rows) {
+            prop_assert_eq!(&p.user, u);
+            prop_assert_eq!(&p.item, i);
+            prop_assert_eq!(p.rating, Some(*r as f32 / 4.0));
+            prop_assert_eq!(p.timestamp, Some(*t));
+        }
+    }
+
+    #[test]
+    fn csv_round_trip(rows in prop::collection::vec(("[^\r\n]{1,10}", "\\PC{1,10}"), 1..20)) {
+        let rows: Vec<(String, String)> = rows.into_iter().filter(|(u, i)| !u.trim().is_empty() && !i.trim().is_empty()).collect();
+        prop_assume!(!rows.is_empty());
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.write_record(["user_id", "item_id"]).unwrap();
+        for (u, i) in &rows {
+            w.write_record([u, i]).unwrap();
+        }
+        let bytes = w.into_inner().unwrap();
+        let parsed = parse_reader(Cursor::new(bytes), Path::new("p.csv"), Format::Csv).unwrap();
+        let got: Vec<(String, String)> = parsed.rows.into_iter().map(|r| (r.user, r.item)).collect();
+        prop_assert_eq!(got, rows);
+    }
+
+    #[test]
+    fn merge_is_idempotent_and_preserves_counts(pairs in prop::collection::vec((0u8..4, 0u8..4), 0..40)) {
+        let mut rows: Vec<RawInteraction> = pairs.iter().map(|(u, i)| row(&u.to_string(), &i.to_string(), None, None)).collect();
+        let n = rows.len();
+        let merged = merge_duplicates(&mut rows);
+        prop_assert_eq!(rows.len() + merged, n);
+        prop_assert_eq!(rows.iter().map(|r| r.count as usize).sum::<usize>(), n);
+        let distinct: std::collections::HashSet<_> = pairs.iter().collect();
+        prop_assert_eq!(rows.len(), distinct.len());
+        prop_assert_eq!(merge_duplicates(&mut rows), 0);
+    }
+}
+
+/// The shared ml-100k files (run with `cargo test -p kgrec -- --ignored`; needs `../shared`).
+#[test]
+#[ignore = "reads ../shared/datasets/ml-100k"]
+fn reads_the_shared_ml100k_files() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/datasets/ml-100k");
+    let inter = parse_file(&dir.join("ml-100k.inter"), None).unwrap();
+    assert_eq!((inter.format, inter.rows.len()), (Format::RecBole, 100_000));
+    assert!(
+        inter
+            .rows
+            .iter()
+            .all(|r| r.rating.is_some() && r.timestamp.is_some())
+    );
+    let mut rows = inter.rows;
+    assert_eq!(
+        merge_duplicates(&mut rows),
+        0,
+        "ml-100k has one rating per (user, item)"
+    );
+    let kept = rows.len() - filter_min_rating(&mut rows, 4.0);
+    assert_eq!(kept, 55_375);
+    let fold = parse_file(&dir.join("folds/fold0/train.tsv"), None).unwrap();
+    assert_eq!(fold.rows.len(), 79_619);
+    assert!(
+        parse_link_file(&dir.join("link-dbpedia.tsv"))
+            .unwrap()
+            .len()
+            > 1000
+    );
+    assert!(parse_link_file(&dir.join("ml-100k.link")).unwrap().len() > 1000);
+}
