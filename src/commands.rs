@@ -313,6 +313,7 @@ pub fn demo(data: Option<&Path>, args: &DemoArgs, output: &Output) -> Result<()>
         )));
     }
     let temp;
+    let temp_dir_used = data.is_none();
     let data = match data {
         Some(d) => d.to_owned(),
         None => {
@@ -363,9 +364,13 @@ pub fn demo(data: Option<&Path>, args: &DemoArgs, output: &Output) -> Result<()>
             println!("  {arrow} {}", name(step.to)?);
         }
     }
-    println!(
-        "\nquery it: kgrec --data {} sparql 'SELECT ...'",
-        data.display()
-    );
+    if temp_dir_used {
+        println!("\n(the temporary data directory goes away now; pass --data DIR to keep it)");
+    } else {
+        println!(
+            "\nquery it: kgrec --data {} sparql 'SELECT ...'",
+            data.display()
+        );
+    }
     Ok(())
 }

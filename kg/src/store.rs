@@ -307,3 +307,86 @@ fn sync_dir(dir: &Path) -> Result<()> {
         .map_err(|e| KgError::io(dir, e))?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::ids::EntityId;
+    use crate::projection::{Projection, Walk};
+    use crate::source::SourceOptions;
+
+    fn fixture_store() -> (tempfile::TempDir, KgStore) {
+        let tmp = tempfile::tempdir().unwrap();
+        let db = sled::open(tmp.path().join("sled")).unwrap();
+        let mut kg = KgStore::open(&tmp.path().join("kg"), &db).unwrap();
+        let options = ImportOptions {
+            source: SourceOptions {
+                format: None,
+                base: None,
+            },
+            lenient: false,
+        };
+        let movies = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/movies.ttl");
+        kg.import(&[movies], &options, &mut |_| {}).unwrap();
+        (tmp, kg)
+    }
+
+    #[test]
+    fn the_fixture_projects_to_walkable_labelled_edges() {
+        let (_tmp, kg) = fixture_store();
+        let index = kg.index();
+        let projection = Projection::from_index(index).unwrap();
+        let counts = kg.counts().unwrap();
+        assert_eq!(projection.n_entities() as u64, counts.entities);
+        assert_eq!(projection.n_edges() as u64, counts.edges);
+
+        let toy_story = index
+            .entity_id("http://dbpedia.org/resource/Toy_Story")
+            .unwrap()
+            .unwrap();
+        let director = index
+            .relation_id("http://dbpedia.org/ontology/director")
+            .unwrap()
+            .unwrap();
+        let lasseter = projection
+            .out_edges(toy_story)
+            .find(|(r, _)| *r == director)
+            .map(|(_, e)| e)
+            .unwrap();
+        assert_eq!(
+            index.label(lasseter).unwrap().as_deref(),
+            Some("John Lasseter")
+        );
+        // Walking back along `director` from a person reaches their films.
+        let films_of = |person: EntityId| -> Vec<String> {
+            projection
+                .steps(person)
+                .filter(|s| s.walk == Walk::Inverse && s.relation == director)
+                .map(|s| index.label(s.to).unwrap().unwrap_or_default())
+                .collect()
+        };
+        assert_eq!(films_of(lasseter), vec!["Toy Story".to_owned()]);
+        let spielberg = index
+            .entity_id("http://dbpedia.org/resource/Steven_Spielberg")
+            .unwrap()
+            .unwrap();
+        let films = films_of(spielberg);
+        assert!(films.contains(&"Jaws".to_owned()), "{films:?}");
+        assert!(films.len() >= 3, "{films:?}");
+        // Every projected edge is a statement of the RDF store.
+        let store = kg.rdf_store().unwrap();
+        let iris = index.entity_iris().unwrap();
+        let relations = index.relation_iris().unwrap();
+        for t in projection.triples() {
+            let node = |s: &str| oxigraph::model::NamedNode::new(s).unwrap();
+            let quad = oxigraph::model::Quad::new(
+                node(&iris[t.head.index()]),
+                node(&relations[t.relation.index()]),
+                node(&iris[t.tail.index()]),
+                oxigraph::model::GraphName::DefaultGraph,
+            );
+            assert!(store.contains(&quad).unwrap(), "{quad}");
+        }
+    }
+}

@@ -3,6 +3,8 @@
 
 mod common;
 mod crash;
+mod demo;
+mod frozen;
 mod import_bad_input;
 mod import_kg;
 mod lock;
