@@ -1,7 +1,4 @@
-//! The commands behind the CLI: each opens the data directory, calls the library, prints.
-//!
-//! Results go to stdout; progress bars go to stderr and only when stdout is a terminal, so that
-//! scripts and pipes see plain output.
+//! Graph commands: `import kg`, `stats`, `sparql`, `demo`.
 
 use crate::cli::{DemoArgs, ImportKgArgs, SparqlArgs, SparqlFormat, StatsArgs, TextOrJson};
 use crate::datadir::{DataDir, OpenMode};

@@ -1,0 +1,8 @@
+//! The commands behind the CLI: each opens the data directory, calls the library, prints.
+//!
+//! Results go to stdout; progress bars go to stderr and only when stdout is a terminal, so that
+//! scripts and pipes see plain output.
+
+mod kg;
+
+pub use kg::{Output, Stats, collect_stats, demo, import_kg, sparql, stats};
