@@ -62,10 +62,7 @@ pub fn import_kg(data: &Path, args: &ImportKgArgs, output: &Output) -> Result<()
         lenient: args.lenient,
     };
     let mut dir = DataDir::open(data, OpenMode::CreateIfMissing)?;
-    let bar = output.bar(
-        0,
-        "{spinner} {msg} [{bar:30}] {bytes}/{total_bytes} {wide_msg}",
-    );
+    let bar = output.bar(0, "{spinner} [{bar:30}] {bytes}/{total_bytes} {wide_msg}");
     let start = std::time::Instant::now();
     let mut progress = |event: ImportProgress<'_>| match event {
         ImportProgress::Reading {
