@@ -48,10 +48,9 @@ impl Error {
         match self {
             Self::Kg(e) if e.is_bad_input() => 2,
             Self::BadInput(_) | Self::DataDir { .. } | Self::Interactions(_) | Self::Fit(_) => 2,
-            Self::Store(e) => match e {
-                crate::store::StoreError::NoModel | crate::store::StoreError::NoInteractions => 2,
-                _ => 1,
-            },
+            Self::Store(
+                crate::store::StoreError::NoModel | crate::store::StoreError::NoInteractions,
+            ) => 2,
             _ => 1,
         }
     }

@@ -282,7 +282,7 @@ fn split_fixture(dir: &Path) -> (PathBuf, PathBuf, HashMap<String, HashSet<Strin
         let (user, item) = (fields.next().unwrap(), fields.next().unwrap());
         let n = seen.entry(user.to_owned()).or_default();
         *n += 1;
-        if *n % 5 == 0 {
+        if n.is_multiple_of(5) {
             test.push_str(line);
             test.push('\n');
             test_items
