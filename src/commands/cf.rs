@@ -245,12 +245,7 @@ fn fit(snapshot: &Snapshot, args: &FitArgs, quiet: bool) -> Result<Fitted> {
             p = apply(p, args.reg, AlsParams::regularization);
             p = apply(p, args.alpha, AlsParams::alpha);
             let fitted = p.fit(&matrix, args.seed, &mut on_epoch)?;
-            let dim = fitted.model.items.ncols();
-            (
-                Model::Factors(fitted.model),
-                params_json(&fitted.params)?,
-                dim,
-            )
+            factor_model(fitted.model, &fitted.params)?
         }
         ModelName::Bpr => {
             reject(args.alpha.is_some(), "--alpha", args.model)?;
@@ -260,12 +255,7 @@ fn fit(snapshot: &Snapshot, args: &FitArgs, quiet: bool) -> Result<Fitted> {
             p = apply(p, args.reg, BprParams::regularization);
             p = apply(p, args.lr, BprParams::learning_rate);
             let fitted = p.fit(&matrix, args.seed, &mut on_epoch)?;
-            let dim = fitted.model.items.ncols();
-            (
-                Model::Factors(fitted.model),
-                params_json(&fitted.params)?,
-                dim,
-            )
+            factor_model(fitted.model, &fitted.params)?
         }
         ModelName::Pop => {
             for (given, flag) in [
@@ -306,6 +296,15 @@ fn fit(snapshot: &Snapshot, args: &FitArgs, quiet: bool) -> Result<Fitted> {
         arrays: Vec::new(),
     };
     Ok(Fitted { header, model })
+}
+
+/// A fitted dot-product model, its parameters as JSON, and its dimension.
+fn factor_model(
+    model: crate::cf::FactorModel,
+    params: &impl Serialize,
+) -> Result<(Model, String, usize)> {
+    let dim = model.items.ncols();
+    Ok((Model::Factors(model), params_json(params)?, dim))
 }
 
 fn apply<P, T>(params: P, value: Option<T>, set: fn(P, T) -> P) -> P {

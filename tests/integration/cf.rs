@@ -61,7 +61,7 @@ fn json(text: &str) -> serde_json::Value {
     serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}: {text}"))
 }
 
-fn models(data: &Path) -> Vec<String> {
+pub fn models(data: &Path) -> Vec<String> {
     stats(data)["models"]
         .as_array()
         .unwrap()

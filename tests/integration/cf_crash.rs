@@ -1,18 +1,10 @@
 //! `kill -9` at any moment of `train`: the next command loads the previous complete model or the
 //! new complete one, never a part of one and never a corruption error.
 
+use crate::cf::models;
 use crate::common::*;
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
-
-fn model_versions(data: &std::path::Path) -> Vec<String> {
-    stats(data)["models"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m.as_str().unwrap().to_owned())
-        .collect()
-}
 
 #[cfg(unix)]
 #[test]
@@ -42,7 +34,7 @@ fn killing_train_leaves_the_previous_or_the_new_complete_model() {
 
     let mut killed = 0;
     for round in 0..12u32 {
-        let before = model_versions(&data);
+        let before = models(&data);
         let mut child = kgrec(&data).args(train_args).spawn().unwrap();
         // Spread kills over 5%..115% of a full run, in a fixed order.
         let fraction = 0.05 + 1.1 * f64::from((round * 5) % 12) / 12.0;
@@ -51,7 +43,7 @@ fn killing_train_leaves_the_previous_or_the_new_complete_model() {
         let status = child.wait().unwrap();
         killed += usize::from(!status.success());
 
-        let after = model_versions(&data);
+        let after = models(&data);
         let current: Vec<&String> = after.iter().filter(|m| m.ends_with("(current)")).collect();
         assert_eq!(current.len(), 1, "round {round}: {after:?}");
         if status.success() {
