@@ -154,6 +154,12 @@ pub struct EvalArgs {
     /// The interaction format of both files, overriding their extensions.
     #[arg(long)]
     pub input_format: Option<String>,
+    /// Knowledge-graph files to import into the temporary data directory (for `--link`).
+    #[arg(long, num_args = 1..)]
+    pub kg: Vec<PathBuf>,
+    /// A link file tying the training items to entities of `--kg`.
+    #[arg(long)]
+    pub link: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t)]
     pub format: TextOrJson,
 }

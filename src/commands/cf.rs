@@ -566,7 +566,9 @@ fn metric_map(e: &Evaluation) -> serde_json::Map<String, serde_json::Value> {
     m
 }
 
-/// `kgrec eval --train T --test S [-k 10,20] [--model als|bpr|pop] [--format text|json]`
+/// `kgrec eval --train T --test S [-k 10,20] [--model als|bpr|pop] [--format text|json]
+/// [--kg FILE...] [--link LINK.tsv]` (the graph is imported for the later KG-aware models; the
+/// collaborative-filtering models do not read it)
 pub fn eval(args: &EvalArgs, quiet: bool) -> Result<()> {
     if args.k.is_empty() || args.k.contains(&0) {
         return Err(Error::BadInput(
@@ -576,10 +578,22 @@ pub fn eval(args: &EvalArgs, quiet: bool) -> Result<()> {
     let format = interaction_format(args.input_format.as_deref(), "--input-format")?;
     let train_rows = read_rows(&args.train, format, None)?;
     let test_rows = parse_file(&args.test, format)?.rows;
+    let links = args.link.as_deref().map(parse_link_file).transpose()?;
 
     let tmp = tempfile::tempdir().map_err(|e| Error::io(std::env::temp_dir(), e))?;
-    let dir = DataDir::open(&tmp.path().join("data"), OpenMode::CreateIfMissing)?;
-    InteractionStore::open(dir.db())?.import(&train_rows.rows, &[])?;
+    let mut dir = DataDir::open(&tmp.path().join("data"), OpenMode::CreateIfMissing)?;
+    if !args.kg.is_empty() {
+        let options = kgrec_kg::ImportOptions {
+            source: kgrec_kg::SourceOptions {
+                format: None,
+                base: None,
+            },
+            lenient: false,
+        };
+        dir.kg_mut().import(&args.kg, &options, &mut |_| {})?;
+    }
+    let (links, _) = resolve_links(&dir, links.unwrap_or_default())?;
+    InteractionStore::open(dir.db())?.import(&train_rows.rows, &links)?;
     let snapshot = InteractionStore::open(dir.db())?.load()?;
     let fitted = fit(&snapshot, &args.fit, quiet)?;
     ModelStore::open(dir.db())?.write(fitted.header, &fitted.model, 1)?;

@@ -346,4 +346,15 @@ fn eval_prints_the_scorers_keys() {
         .arg("--test")
         .arg(&test));
     assert!(text.contains("ndcg") && text.lines().count() == 4, "{text}");
+    // The contract's graph flags are accepted.
+    let out = json(&ok(kgrec(tmp.path())
+        .args(["eval", "--format", "json", "--model", "pop", "--train"])
+        .arg(&train)
+        .arg("--test")
+        .arg(&test)
+        .arg("--kg")
+        .arg(fixture("movies.ttl"))
+        .arg("--link")
+        .arg(fixture("links.tsv"))));
+    assert_eq!(out["train_leaks"], 0);
 }
