@@ -407,6 +407,11 @@ fn load(dir: &DataDir) -> Result<Loaded> {
 /// `kgrec recommend --user ID [-k 10] [--format text|json]` and
 /// `kgrec recommend --all-users [-k 20] --out RECS.tsv`
 pub fn recommend(data: &Path, args: &RecommendArgs) -> Result<()> {
+    if args.k == Some(0) {
+        return Err(Error::BadInput(
+            "-k 0: ask for at least one item".to_owned(),
+        ));
+    }
     let dir = DataDir::open(data, OpenMode::MustExist)?;
     let loaded = load(&dir)?;
     if args.all_users {

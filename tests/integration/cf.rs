@@ -267,6 +267,15 @@ fn recommend_needs_a_model() {
     assert!(stderr(&out).contains("kgrec train"), "{}", stderr(&out));
     let out = run(kgrec(&tmp.path().join("absent")).args(["recommend", "--user", "1"]));
     assert_eq!(out.status.code(), Some(2));
+    ok(kgrec(&data).args(["train", "--model", "pop"]));
+    for bad in [
+        &["--user", "1", "-k", "0"][..],
+        &["--all-users"],
+        &["--user", "1", "--all-users"],
+    ] {
+        let out = run(kgrec(&data).arg("recommend").args(bad));
+        assert_eq!(out.status.code(), Some(2), "{bad:?}: {}", stderr(&out));
+    }
 }
 
 /// Splits the fixture per user: every fifth row of a user goes to test.
