@@ -397,6 +397,13 @@ fn load(dir: &DataDir) -> Result<Loaded> {
     let snapshot = InteractionStore::open(dir.db())?.load()?;
     let matrix = snapshot.matrix()?;
     let model = ModelStore::open(dir.db())?.load_current()?;
+    if model.header.fingerprint != snapshot.fingerprint {
+        eprintln!(
+            "note: interactions were imported after model v{} was trained; it does not know them \
+             yet (run `kgrec train`)",
+            model.header.version
+        );
+    }
     Ok(Loaded {
         snapshot,
         matrix,

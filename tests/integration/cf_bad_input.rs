@@ -166,6 +166,12 @@ fn links_to_unknown_items_and_iris_are_warnings() {
     );
     assert_eq!(s.count("items"), 1);
     ok(kgrec(&s.data).args(["train", "--model", "pop"]));
+    let fresh = run(kgrec(&s.data).args(["recommend", "--user", "1"]));
+    assert!(!stderr(&fresh).contains("note:"), "{}", stderr(&fresh));
+    let more = s.file("more.tsv", "user_id\titem_id\nz\t2\n");
+    s.accepts(&more, &[]);
+    let stale = run(kgrec(&s.data).args(["recommend", "--user", "1"]));
+    assert!(stderr(&stale).contains("kgrec train"), "{}", stderr(&stale));
     let out: serde_json::Value = serde_json::from_str(&ok(kgrec(&s.data).args([
         "recommend",
         "--user",
