@@ -191,3 +191,33 @@ fn links_to_unknown_items_and_iris_are_warnings() {
     assert_eq!(new_item["iri"], "http://example.org/not-in-graph");
     assert_eq!(new_item["label"], "not-in-graph", "the IRI's local name");
 }
+
+#[test]
+fn every_contract_format_imports() {
+    let s = setup();
+    let cases = [
+        (
+            "u.data",
+            "m1\tf1\t5\t881250949\nm1\tf2\t3\t881250950\n",
+            &[][..],
+        ),
+        ("r.csv", "user_id,item_id,rating\n\"c,1\",f1,4\n", &[][..]),
+        (
+            "x.inter",
+            "user_id:token\titem_id:token\trating:float\nr1\tf3\t4\n",
+            &[][..],
+        ),
+        ("train.txt", "k1 f1 f4\n", &[][..]),
+        (
+            "plain",
+            "user_id\titem_id\nt1\tf5\n",
+            &["--format", "tsv"][..],
+        ),
+    ];
+    for (name, text, extra) in cases {
+        s.accepts(&s.file(name, text), extra);
+    }
+    assert_eq!(s.count("users"), 5, "m1, \"c,1\", r1, k1, t1");
+    assert_eq!(s.count("items"), 5, "f1..f5");
+    assert_eq!(s.count("interactions"), 7);
+}
