@@ -34,15 +34,7 @@ impl Setup {
 
     /// Expects exit 2, every needle in the message, and an unchanged store.
     fn rejects(&self, file: &Path, extra: &[&str], needles: &[&str]) {
-        let out = self.import(file, extra);
-        let err = stderr(&out);
-        assert_eq!(out.status.code(), Some(2), "{file:?}: {err}");
-        for needle in needles {
-            assert!(
-                err.contains(needle),
-                "{file:?}: expected {needle:?} in {err:?}"
-            );
-        }
+        expect_bad_input(&self.import(file, extra), file, needles);
         assert_eq!(stats(&self.data), self.before, "{file:?} changed the store");
     }
 
