@@ -4,6 +4,7 @@
 //! (exit 2, `FILE:LINE: message`) leaves the directory exactly as it was.
 
 use std::collections::{HashMap, HashSet};
+use std::fmt::Write as _;
 use std::io::{BufWriter, IsTerminal, Write};
 use std::path::Path;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -41,6 +42,15 @@ fn progress_bar(quiet: bool, length: u64, template: &str) -> ProgressBar {
         bar.set_style(style.progress_chars("=> "));
     }
     bar
+}
+
+/// Writes command output to stdout; a reader that went away (`kgrec ... | head`) is not an error.
+fn emit(text: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        result => result.map_err(|e| Error::io("<stdout>", e)),
+    }
 }
 
 fn json_text(value: &impl Serialize) -> Result<String> {
@@ -122,8 +132,7 @@ pub fn import_interactions(data: &Path, args: &ImportInteractionsArgs, quiet: bo
         &report,
         not_in_graph,
         start.elapsed().as_secs_f64(),
-    );
-    Ok(())
+    )
 }
 
 /// Looks every linked IRI up in the graph; returns the links and how many IRIs it lacks.
@@ -152,7 +161,7 @@ fn print_import(
     report: &ImportReport,
     not_in_graph: usize,
     seconds: f64,
-) {
+) -> Result<()> {
     let mut stderr = std::io::stderr().lock();
     if let Some(link) = &args.link {
         if not_in_graph > 0 {
@@ -173,10 +182,10 @@ fn print_import(
         }
     }
     let c = report.counts;
-    println!(
+    emit(&format!(
         "imported {}: {} rows read, {} below --min-rating, {} duplicates merged; {} new \
          interactions, {} updated, {} already present; {} links set; store: {} users, {} items, \
-         {} interactions, {} linked items ({seconds:.2} s)",
+         {} interactions, {} linked items ({seconds:.2} s)\n",
         args.file.display(),
         rows.read,
         rows.below_min_rating,
@@ -189,7 +198,7 @@ fn print_import(
         c.items,
         c.interactions,
         c.linked,
-    );
+    ))
 }
 
 /// A fitted model with what the store records about it.
@@ -331,9 +340,9 @@ pub fn train(data: &Path, args: &TrainArgs, quiet: bool) -> Result<()> {
     let loss = h
         .final_loss
         .map_or(String::new(), |l| format!(", final loss {l:.5}"));
-    println!(
+    emit(&format!(
         "trained {} v{version} on {} users × {} items ({} interactions): dim {}, {} epochs{loss}, \
-         {:.2} s; current model v{version} (stored: {})",
+         {:.2} s; current model v{version} (stored: {})\n",
         h.kind.name(),
         h.users,
         h.items,
@@ -342,8 +351,7 @@ pub fn train(data: &Path, args: &TrainArgs, quiet: bool) -> Result<()> {
         h.epochs,
         h.fit_seconds,
         versions.join(" ")
-    );
-    Ok(())
+    ))
 }
 
 /// What `stats` reports about interactions and models: (users, items, interactions, models).
@@ -458,22 +466,24 @@ pub fn recommend(data: &Path, args: &RecommendArgs) -> Result<()> {
         fallback: list.fallback.then_some("popularity"),
     };
     match args.format {
-        TextOrJson::Json => println!("{}", json_text(&json)?),
-        TextOrJson::Text => print_list(&json, &loaded.model.header),
+        TextOrJson::Json => emit(&format!("{}\n", json_text(&json)?)),
+        TextOrJson::Text => emit(&list_text(&json, &loaded.model.header)),
     }
-    Ok(())
 }
 
-fn print_list(list: &JsonList<'_>, model: &ModelHeader) {
+fn list_text(list: &JsonList<'_>, model: &ModelHeader) -> String {
+    let mut out = String::new();
     if list.fallback.is_some() {
-        println!(
+        let _ = writeln!(
+            out,
             "user {} is not in the model (v{} {}): the most popular items",
             list.user,
             model.version,
             model.kind.name()
         );
     } else {
-        println!(
+        let _ = writeln!(
+            out,
             "recommendations for user {} (model v{} {})",
             list.user,
             model.version,
@@ -487,9 +497,10 @@ fn print_list(list: &JsonList<'_>, model: &ModelHeader) {
         .max()
         .unwrap_or(4)
         .max(4);
-    println!("rank  {:>9}  {:<width$}  label", "score", "item");
+    let _ = writeln!(out, "rank  {:>9}  {:<width$}  label", "score", "item");
     for i in &list.items {
-        println!(
+        let _ = writeln!(
+            out,
             "{:>4}  {:>9.4}  {:<width$}  {}",
             i.rank,
             i.score,
@@ -497,6 +508,7 @@ fn print_list(list: &JsonList<'_>, model: &ModelHeader) {
             i.label.as_deref().unwrap_or("")
         );
     }
+    out
 }
 
 fn recommend_all_users(loaded: &Loaded, k: usize, out: &Path) -> Result<()> {
@@ -514,14 +526,13 @@ fn recommend_all_users(loaded: &Loaded, k: usize, out: &Path) -> Result<()> {
     write_batch(BufWriter::new(file), &recs).map_err(|e| Error::io(&tmp, e))?;
     std::fs::rename(&tmp, out).map_err(|e| Error::io(out, e))?;
     let rows: usize = recs.iter().map(|r| r.items.len()).sum();
-    println!(
-        "wrote {} ({} users, {rows} rows, model v{} {})",
+    emit(&format!(
+        "wrote {} ({} users, {rows} rows, model v{} {})\n",
         out.display(),
         recs.len(),
         loaded.model.header.version,
         loaded.model.header.kind.name()
-    );
-    Ok(())
+    ))
 }
 
 /// Lists with external ids, for the batch file.
@@ -653,14 +664,15 @@ pub fn eval(args: &EvalArgs, quiet: bool) -> Result<()> {
         metrics: metric_map(&evaluation),
     };
     match args.format {
-        TextOrJson::Json => println!("{}", json_text(&report)?),
-        TextOrJson::Text => print_eval(&report, &evaluation),
+        TextOrJson::Json => emit(&format!("{}\n", json_text(&report)?)),
+        TextOrJson::Text => emit(&eval_text(&report, &evaluation)),
     }
-    Ok(())
 }
 
-fn print_eval(report: &EvalJson, e: &Evaluation) {
-    println!(
+fn eval_text(report: &EvalJson, e: &Evaluation) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
         "model {} {} (fit {:.2} s); {} test users, {} with a list; train leaks {}, duplicates {}",
         report.model,
         report.params,
@@ -670,15 +682,18 @@ fn print_eval(report: &EvalJson, e: &Evaluation) {
         e.train_leaks,
         e.duplicates
     );
-    println!(
+    let _ = writeln!(
+        out,
         "{:>4}  {:>9}  {:>7}  {:>7}  {:>7}  {:>7}  {:>7}  {:>8}",
         "K", "precision", "recall", "ndcg", "map", "hit", "mrr", "coverage"
     );
     for at in &e.at {
         let s = at.mean;
-        println!(
+        let _ = writeln!(
+            out,
             "{:>4}  {:>9.4}  {:>7.4}  {:>7.4}  {:>7.4}  {:>7.4}  {:>7.4}  {:>8.4}",
             at.k, s.precision, s.recall, s.ndcg, s.map, s.hit, s.mrr, at.coverage
         );
     }
+    out
 }
