@@ -38,12 +38,130 @@ pub enum Command {
     Sparql(SparqlArgs),
     /// Import the bundled fixtures into a temporary data directory and show what kgrec sees.
     Demo(DemoArgs),
+    /// Train a model on the imported interactions; it becomes the current model.
+    Train(TrainArgs),
+    /// Recommend items for one user, or for every user into a batch file.
+    Recommend(RecommendArgs),
+    /// Train on one interaction file and score top-K lists against another (temporary data directory).
+    Eval(EvalArgs),
 }
 
 #[derive(Debug, Subcommand)]
 pub enum ImportCommand {
     /// Import RDF (N-Triples, Turtle, N-Quads, TriG, RDF/XML, each optionally .gz) or TSV triples.
     Kg(ImportKgArgs),
+    /// Import user-item interactions (tsv, csv, movielens, recbole, kgat), optionally with item→IRI links.
+    Interactions(ImportInteractionsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportInteractionsArgs {
+    /// The interaction file; all or nothing.
+    pub file: PathBuf,
+    /// The format, overriding the file extension: tsv, csv, movielens, recbole, kgat.
+    #[arg(long)]
+    pub format: Option<String>,
+    /// A link file (`item_id<TAB>iri` with a header) tying items to knowledge-graph entities.
+    #[arg(long)]
+    pub link: Option<PathBuf>,
+    /// Keep only rows whose rating is at least R (rows without a rating are kept).
+    #[arg(long, value_name = "R")]
+    pub min_rating: Option<f32>,
+}
+
+/// The learners `train` and `eval` offer.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum ModelName {
+    /// Implicit ALS (default: 16 factors, 15 iterations, reg 30, alpha 4).
+    #[default]
+    Als,
+    /// BPR-MF (default: 64 factors, 300 epochs, lr 0.02, reg 0.02).
+    Bpr,
+    /// Item popularity.
+    #[value(alias = "popularity")]
+    Pop,
+}
+
+/// The model and its hyper-parameters; unset values take the tuned defaults of `docs/cf-notes.md`.
+#[derive(Clone, Debug, Args)]
+pub struct FitArgs {
+    #[arg(long, value_enum, default_value_t)]
+    pub model: ModelName,
+    /// Latent dimension [default: als 16, bpr 64].
+    #[arg(long)]
+    pub dim: Option<usize>,
+    /// Epochs (ALS iterations) [default: als 15, bpr 300].
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Random seed of the fit.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// L2 regularisation [default: als 30, bpr 0.02].
+    #[arg(long)]
+    pub reg: Option<f32>,
+    /// ALS confidence slope in c = 1 + alpha·r [default: 4].
+    #[arg(long)]
+    pub alpha: Option<f32>,
+    /// BPR learning rate [default: 0.02].
+    #[arg(long)]
+    pub lr: Option<f32>,
+}
+
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    #[command(flatten)]
+    pub fit: FitArgs,
+    /// How many model versions to keep (the new one included).
+    #[arg(long, default_value_t = 3)]
+    pub keep: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct RecommendArgs {
+    /// The user's id, as in the interaction file.
+    #[arg(
+        long,
+        required_unless_present = "all_users",
+        conflicts_with = "all_users"
+    )]
+    pub user: Option<String>,
+    /// Every user of the data directory, into the batch file `--out`.
+    #[arg(long, requires = "out")]
+    pub all_users: bool,
+    /// How many items per user [default: 10, with --all-users 20].
+    #[arg(short = 'k')]
+    pub k: Option<usize>,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: TextOrJson,
+    /// The batch file (`user_id<TAB>item_id<TAB>rank<TAB>score`).
+    #[arg(long, requires = "all_users")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// Training interactions.
+    #[arg(long)]
+    pub train: PathBuf,
+    /// Held-out interactions to score against.
+    #[arg(long)]
+    pub test: PathBuf,
+    /// Cut-offs, comma-separated.
+    #[arg(short = 'k', value_delimiter = ',', default_value = "10,20")]
+    pub k: Vec<usize>,
+    #[command(flatten)]
+    pub fit: FitArgs,
+    /// The interaction format of both files, overriding their extensions.
+    #[arg(long)]
+    pub input_format: Option<String>,
+    /// Knowledge-graph files to import into the temporary data directory (for `--link`).
+    #[arg(long, num_args = 1..)]
+    pub kg: Vec<PathBuf>,
+    /// A link file tying the training items to entities of `--kg`.
+    #[arg(long)]
+    pub link: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: TextOrJson,
 }
 
 #[derive(Debug, Args)]
@@ -121,5 +239,11 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Stats(args) => commands::stats(&data, &args),
         Command::Sparql(args) => commands::sparql(&data, &args),
         Command::Demo(args) => commands::demo(cli.data.as_deref(), &args, &output),
+        Command::Import(ImportCommand::Interactions(args)) => {
+            commands::import_interactions(&data, &args, cli.quiet)
+        }
+        Command::Train(args) => commands::train(&data, &args, cli.quiet),
+        Command::Recommend(args) => commands::recommend(&data, &args),
+        Command::Eval(args) => commands::eval(&args, cli.quiet),
     }
 }

@@ -28,6 +28,15 @@ pub enum Error {
     },
     #[error("index database: {0}")]
     Sled(#[from] sled::Error),
+    /// An interaction or link file that does not parse (names file, line and field).
+    #[error(transparent)]
+    Interactions(#[from] crate::interactions::ParseError),
+    /// The interaction or model store failed.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    /// A model could not be fitted (bad hyper-parameters, nothing to learn from).
+    #[error(transparent)]
+    Fit(#[from] crate::cf::FitError),
     /// Bytes on disk that do not decode as what this version wrote.
     #[error("corrupted data directory: {what}")]
     Corruption { what: String },
@@ -38,7 +47,10 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Self::Kg(e) if e.is_bad_input() => 2,
-            Self::BadInput(_) | Self::DataDir { .. } => 2,
+            Self::BadInput(_) | Self::DataDir { .. } | Self::Interactions(_) | Self::Fit(_) => 2,
+            Self::Store(
+                crate::store::StoreError::NoModel | crate::store::StoreError::NoInteractions,
+            ) => 2,
             _ => 1,
         }
     }

@@ -5,7 +5,8 @@
 //!
 //! Reading order: [`datadir`] (the folder that owns everything) → [`cli`] (the commands'
 //! names and arguments) → [`commands`] (what each command does) → [`interactions`] (reading
-//! feedback files) → [`cf`] (collaborative filtering and top-K) → [`metrics`] (evaluation).
+//! feedback files) → [`cf`] (collaborative filtering and top-K) → [`metrics`] (evaluation) →
+//! [`store`] (interactions and model versions in sled).
 
 pub mod cf;
 pub mod cli;
@@ -15,6 +16,8 @@ pub mod error;
 pub mod ids;
 pub mod interactions;
 pub mod metrics;
+pub mod recommend;
+pub mod store;
 
 pub use error::{Error, Result};
 pub use kgrec_kg as kg;

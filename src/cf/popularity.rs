@@ -24,6 +24,11 @@ impl Popularity {
         }
     }
 
+    /// A ranker from stored per-item scores (e.g. a model loaded from the model store).
+    pub fn from_counts(n_users: usize, counts: Vec<f32>) -> Self {
+        Self { n_users, counts }
+    }
+
     /// The per-item scores.
     pub fn counts(&self) -> &[f32] {
         &self.counts

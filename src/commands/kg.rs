@@ -130,18 +130,17 @@ pub struct Stats {
 
 pub fn collect_stats(dir: &DataDir) -> Result<Stats> {
     let c = dir.kg().counts()?;
+    let (users, items, interactions, models) = super::cf::cf_stats(dir)?;
     Ok(Stats {
         triples: c.triples,
         entities: c.entities,
         relations: c.relations,
         literals: c.literals,
         edges: c.edges,
-        // Interactions and models arrive with the collaborative-filtering work; until then a
-        // data directory holds none, and says so.
-        users: 0,
-        items: 0,
-        interactions: 0,
-        models: Vec::new(),
+        users,
+        items,
+        interactions,
+        models,
         data_dir: dir.path().to_owned(),
         backend: crate::datadir::BACKEND,
     })

@@ -52,6 +52,18 @@ pub fn ok(cmd: &mut Command) -> String {
     stdout(&out)
 }
 
+/// Checks that a command failed as bad input: exit code 2 and every needle in its message.
+pub fn expect_bad_input(out: &Output, what: &Path, needles: &[&str]) {
+    let err = stderr(out);
+    assert_eq!(out.status.code(), Some(2), "{what:?}: {err}");
+    for needle in needles {
+        assert!(
+            err.contains(needle),
+            "{what:?}: expected {needle:?} in {err:?}"
+        );
+    }
+}
+
 pub fn stats(data: &Path) -> serde_json::Value {
     let text = ok(kgrec(data).args(["stats", "--format", "json"]));
     serde_json::from_str(&text).unwrap()

@@ -34,14 +34,7 @@ impl Setup {
             .args(["import", "kg"])
             .args(extra)
             .arg(file));
-        let err = stderr(&out);
-        assert_eq!(out.status.code(), Some(2), "{file:?}: {err}");
-        for needle in expected {
-            assert!(
-                err.contains(needle),
-                "{file:?}: expected {needle:?} in {err:?}"
-            );
-        }
+        expect_bad_input(&out, file, expected);
         assert_eq!(stats(&self.data), self.before, "{file:?} changed the store");
         // The store itself must still load and agree with the index.
         let csv = ok(kgrec(&self.data).args([

@@ -1,6 +1,9 @@
 //! End-to-end tests: the real `kgrec` binary on `fixtures/` and on files the tests write.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod cf;
+mod cf_bad_input;
+mod cf_crash;
 mod common;
 mod crash;
 mod demo;

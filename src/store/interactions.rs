@@ -1,0 +1,599 @@
+//! The interaction store: users and items with dense ids, their interactions (count, rating,
+//! timestamp) and the item→KG-entity links, in the sled tree `interactions`.
+//!
+//! Dense ids are append-only and stable across imports: a user or item keeps the id it got first.
+//! Key layout (chunk numbers big-endian, values in `kgrec_kg::chunk`'s codec unless said):
+//! - `U` chunk → user names `chunk * NAMES_PER_CHUNK ..`
+//! - `I` chunk → item names, same numbering
+//! - `L` chunk → one entry per item of the same chunk: empty (no link) or the entity id
+//!   (`u32` little-endian, `u32::MAX` when the graph did not hold the IRI at import) then the IRI
+//! - `X` chunk → interactions `chunk * RECORDS_PER_CHUNK ..`, fixed 24-byte records (raw bytes)
+//! - `m:users`, `m:items`, `m:interactions`, `m:linked` → `u64` little-endian counts
+//!
+//! An import reads everything, merges in memory, and writes the touched chunks and the new counts
+//! in one `sled::Batch`; entries past the committed counts are never read, so readers see the
+//! store before the import or after it.
+
+use std::collections::HashMap;
+
+use kgrec_kg::EntityId;
+
+use super::{Fnv, Result, StoreError, read_run, read_u64, utf8, write_run};
+use crate::cf::{IdMap, InteractionMatrix};
+use crate::ids::{ItemId, UserId};
+use crate::interactions::RawInteraction;
+
+const TREE: &str = "interactions";
+const USERS: &[u8] = b"U";
+const ITEMS: &[u8] = b"I";
+const LINKS: &[u8] = b"L";
+const RECORDS: &[u8] = b"X";
+const META_USERS: &[u8] = b"m:users";
+const META_ITEMS: &[u8] = b"m:items";
+const META_INTERACTIONS: &[u8] = b"m:interactions";
+const META_LINKED: &[u8] = b"m:linked";
+
+/// Names (and links) per chunk. Tests use tiny chunks so that every boundary is crossed.
+#[cfg(not(test))]
+const NAMES_PER_CHUNK: usize = 4096;
+#[cfg(test)]
+const NAMES_PER_CHUNK: usize = 5;
+/// Interaction records per chunk (24 bytes each: 384 KiB per chunk).
+#[cfg(not(test))]
+const RECORDS_PER_CHUNK: usize = 16_384;
+#[cfg(test)]
+const RECORDS_PER_CHUNK: usize = 7;
+const RECORD_BYTES: usize = 24;
+const NO_ENTITY: u32 = u32::MAX;
+
+/// One stored interaction: a (user, item) pair, merged over every row that named it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Record {
+    /// The user.
+    pub user: UserId,
+    /// The item.
+    pub item: ItemId,
+    /// How many rows named the pair (the largest count any one import saw).
+    pub count: u32,
+    /// The most recent rating, if the rows had one.
+    pub rating: Option<f32>,
+    /// The most recent timestamp, if the rows had one.
+    pub timestamp: Option<i64>,
+}
+
+impl Record {
+    fn encode(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.user.0.to_le_bytes());
+        out.extend_from_slice(&self.item.0.to_le_bytes());
+        out.extend_from_slice(&self.count.to_le_bytes());
+        out.extend_from_slice(&self.rating.unwrap_or(f32::NAN).to_le_bytes());
+        out.extend_from_slice(&self.timestamp.unwrap_or(i64::MIN).to_le_bytes());
+    }
+
+    fn decode(b: &[u8; RECORD_BYTES]) -> Self {
+        let word = |i: usize| [b[i], b[i + 1], b[i + 2], b[i + 3]];
+        let rating = f32::from_le_bytes(word(12));
+        let mut ts = [0u8; 8];
+        ts.copy_from_slice(&b[16..24]);
+        let timestamp = i64::from_le_bytes(ts);
+        Self {
+            user: UserId(u32::from_le_bytes(word(0))),
+            item: ItemId(u32::from_le_bytes(word(4))),
+            count: u32::from_le_bytes(word(8)),
+            rating: (!rating.is_nan()).then_some(rating),
+            timestamp: (timestamp != i64::MIN).then_some(timestamp),
+        }
+    }
+
+    /// Folds a later row of the same pair in: the most recent rating and timestamp win (as
+    /// [`crate::interactions::merge_duplicates`] does within a file); the count is the larger one,
+    /// so importing the same file again changes nothing.
+    fn merged(&self, row: &RawInteraction) -> Self {
+        let mut out = *self;
+        out.count = self.count.max(row.count);
+        if row.timestamp >= self.timestamp {
+            out.timestamp = row.timestamp;
+            out.rating = row.rating;
+        }
+        out
+    }
+}
+
+/// An item's KG entity as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredLink {
+    /// The IRI the link file gave.
+    pub iri: String,
+    /// The entity, if the graph held the IRI when the link was imported.
+    pub entity: Option<EntityId>,
+}
+
+/// One row of a link file, resolved against the graph.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    /// The external item id.
+    pub item: String,
+    /// The IRI.
+    pub iri: String,
+    /// The entity the graph has for the IRI, if any.
+    pub entity: Option<EntityId>,
+}
+
+/// The committed counts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct InteractionCounts {
+    /// Distinct users.
+    pub users: u64,
+    /// Distinct items.
+    pub items: u64,
+    /// Distinct (user, item) pairs.
+    pub interactions: u64,
+    /// Items with a link to an IRI.
+    pub linked: u64,
+}
+
+/// Everything the store holds, read at once.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Snapshot {
+    /// User names by dense id.
+    pub users: Vec<String>,
+    /// Item names by dense id.
+    pub items: Vec<String>,
+    /// One entry per item.
+    pub links: Vec<Option<StoredLink>>,
+    /// The interactions, in the order they were first imported.
+    pub records: Vec<Record>,
+    /// A hash of all of the above: equal fingerprints mean equal training data.
+    pub fingerprint: u64,
+}
+
+impl Snapshot {
+    /// The implicit-feedback matrix of the store (every pair a positive of confidence 1), whose
+    /// dense ids are the store's.
+    pub fn matrix(&self) -> Result<InteractionMatrix> {
+        let dictionary = |names: &[String], what: &str| {
+            IdMap::from_names(names.to_vec())
+                .map_err(|e| StoreError::corruption(format!("{what} dictionary"), e))
+        };
+        let entries: Vec<(UserId, ItemId, f32)> =
+            self.records.iter().map(|r| (r.user, r.item, 1.0)).collect();
+        InteractionMatrix::from_ids(
+            dictionary(&self.users, "user")?,
+            dictionary(&self.items, "item")?,
+            &entries,
+        )
+        .map_err(|e| StoreError::corruption("interaction records", e))
+    }
+}
+
+/// What one import changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ImportReport {
+    /// Users seen for the first time.
+    pub new_users: u64,
+    /// Items seen for the first time.
+    pub new_items: u64,
+    /// Pairs seen for the first time.
+    pub new_interactions: u64,
+    /// Known pairs whose rating, timestamp or count changed.
+    pub updated_interactions: u64,
+    /// Known pairs the rows left as they were.
+    pub unchanged_interactions: u64,
+    /// Items whose link was set or changed.
+    pub links_set: u64,
+    /// Link rows naming an item the store does not have (ignored).
+    pub links_unknown_item: u64,
+    /// The counts after the import.
+    pub counts: InteractionCounts,
+}
+
+/// The sled-backed interaction store.
+#[derive(Debug, Clone)]
+pub struct InteractionStore {
+    tree: sled::Tree,
+}
+
+impl InteractionStore {
+    /// Opens (or creates) the store inside `db`.
+    pub fn open(db: &sled::Db) -> Result<Self> {
+        Ok(Self {
+            tree: db.open_tree(TREE)?,
+        })
+    }
+
+    /// The committed counts (cheap: four keys).
+    pub fn counts(&self) -> Result<InteractionCounts> {
+        Ok(InteractionCounts {
+            users: read_u64(&self.tree, META_USERS)?,
+            items: read_u64(&self.tree, META_ITEMS)?,
+            interactions: read_u64(&self.tree, META_INTERACTIONS)?,
+            linked: read_u64(&self.tree, META_LINKED)?,
+        })
+    }
+
+    /// Reads everything.
+    pub fn load(&self) -> Result<Snapshot> {
+        let counts = self.counts()?;
+        let (n_users, n_items) = (counts.users as usize, counts.items as usize);
+        let names = |prefix, n, what: &str| -> Result<Vec<String>> {
+            read_run(&self.tree, prefix, n, NAMES_PER_CHUNK, what)?
+                .into_iter()
+                .map(|b| utf8(b, what))
+                .collect()
+        };
+        let users = names(USERS, n_users, "user name")?;
+        let items = names(ITEMS, n_items, "item name")?;
+        let links = read_run(&self.tree, LINKS, n_items, NAMES_PER_CHUNK, "item link")?
+            .into_iter()
+            .map(decode_link)
+            .collect::<Result<Vec<_>>>()?;
+        let records = self.records(counts.interactions as usize, n_users, n_items)?;
+
+        let mut hash = Fnv::default();
+        for name in users.iter().chain(&items) {
+            hash.field(name.as_bytes());
+        }
+        for link in &links {
+            hash.field(&encode_link(link.as_ref()));
+        }
+        let mut bytes = Vec::with_capacity(RECORD_BYTES);
+        for r in &records {
+            bytes.clear();
+            r.encode(&mut bytes);
+            hash.bytes(&bytes);
+        }
+        Ok(Snapshot {
+            users,
+            items,
+            links,
+            records,
+            fingerprint: hash.finish(),
+        })
+    }
+
+    fn records(&self, n: usize, n_users: usize, n_items: usize) -> Result<Vec<Record>> {
+        let mut out = Vec::with_capacity(n);
+        for c in 0..n.div_ceil(RECORDS_PER_CHUNK) {
+            let what = || format!("interaction chunk {c}");
+            let bytes = self
+                .tree
+                .get(super::chunk_key(RECORDS, c))?
+                .ok_or_else(|| StoreError::corruption(what(), "missing"))?;
+            let want = (n - c * RECORDS_PER_CHUNK).min(RECORDS_PER_CHUNK);
+            let body = bytes.get(..want * RECORD_BYTES).ok_or_else(|| {
+                StoreError::corruption(
+                    what(),
+                    format!("{} bytes, {} expected", bytes.len(), want * RECORD_BYTES),
+                )
+            })?;
+            for raw in body.chunks_exact(RECORD_BYTES) {
+                let raw: &[u8; RECORD_BYTES] = raw
+                    .try_into()
+                    .map_err(|_| StoreError::corruption(what(), "short record"))?;
+                let r = Record::decode(raw);
+                if r.user.index() >= n_users || r.item.index() >= n_items {
+                    return Err(StoreError::corruption(
+                        what(),
+                        format!(
+                            "record ({}, {}) outside the dictionaries",
+                            r.user.0, r.item.0
+                        ),
+                    ));
+                }
+                out.push(r);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Adds `rows` (already filtered and merged by the caller) and `links`, in one atomic batch.
+    /// Users and items new to the store get the next dense ids in row order.
+    pub fn import(&self, rows: &[RawInteraction], links: &[Link]) -> Result<ImportReport> {
+        let snap = self.load()?;
+        let dictionary = |names: Vec<String>, what: &str| {
+            IdMap::from_names(names)
+                .map_err(|e| StoreError::corruption(format!("{what} dictionary"), e))
+        };
+        let mut users = dictionary(snap.users, "user")?;
+        let mut items = dictionary(snap.items, "item")?;
+        let (old_users, old_items) = (users.len(), items.len());
+        let mut records = snap.records;
+        let old_records = records.len();
+        let mut position: HashMap<(u32, u32), usize> = records
+            .iter()
+            .enumerate()
+            .map(|(k, r)| ((r.user.0, r.item.0), k))
+            .collect();
+        let mut report = ImportReport::default();
+        let mut first_dirty_record = old_records;
+        for row in rows {
+            let u = users
+                .intern(&row.user)
+                .map_err(|_| StoreError::TooMany { what: "users" })?;
+            let i = items
+                .intern(&row.item)
+                .map_err(|_| StoreError::TooMany { what: "items" })?;
+            match position.get(&(u, i)) {
+                Some(&k) => {
+                    let merged = records[k].merged(row);
+                    if merged == records[k] {
+                        report.unchanged_interactions += 1;
+                    } else {
+                        records[k] = merged;
+                        first_dirty_record = first_dirty_record.min(k);
+                        report.updated_interactions += 1;
+                    }
+                }
+                None => {
+                    position.insert((u, i), records.len());
+                    records.push(Record {
+                        user: UserId(u),
+                        item: ItemId(i),
+                        count: row.count,
+                        rating: row.rating,
+                        timestamp: row.timestamp,
+                    });
+                }
+            }
+        }
+
+        let mut item_links = snap.links;
+        item_links.resize(items.len(), None);
+        let mut first_dirty_link = old_items;
+        for link in links {
+            let Some(i) = items.get(&link.item) else {
+                report.links_unknown_item += 1;
+                continue;
+            };
+            let stored = Some(StoredLink {
+                iri: link.iri.clone(),
+                entity: link.entity,
+            });
+            if item_links[i as usize] != stored {
+                item_links[i as usize] = stored;
+                first_dirty_link = first_dirty_link.min(i as usize);
+                report.links_set += 1;
+            }
+        }
+
+        report.new_users = (users.len() - old_users) as u64;
+        report.new_items = (items.len() - old_items) as u64;
+        report.new_interactions = (records.len() - old_records) as u64;
+        report.counts = InteractionCounts {
+            users: users.len() as u64,
+            items: items.len() as u64,
+            interactions: records.len() as u64,
+            linked: item_links.iter().filter(|l| l.is_some()).count() as u64,
+        };
+        let changed = report.new_users
+            + report.new_items
+            + report.new_interactions
+            + report.updated_interactions
+            + report.links_set;
+        if changed == 0 {
+            return Ok(report);
+        }
+
+        let mut batch = sled::Batch::default();
+        let chunk_of = |n: usize| n / NAMES_PER_CHUNK;
+        write_run(
+            &mut batch,
+            USERS,
+            users.names(),
+            chunk_of(old_users),
+            NAMES_PER_CHUNK,
+            "user name",
+        )?;
+        write_run(
+            &mut batch,
+            ITEMS,
+            items.names(),
+            chunk_of(old_items),
+            NAMES_PER_CHUNK,
+            "item name",
+        )?;
+        let encoded_links: Vec<Vec<u8>> =
+            item_links.iter().map(|l| encode_link(l.as_ref())).collect();
+        write_run(
+            &mut batch,
+            LINKS,
+            &encoded_links,
+            chunk_of(first_dirty_link),
+            NAMES_PER_CHUNK,
+            "item link",
+        )?;
+        for (c, chunk) in records
+            .chunks(RECORDS_PER_CHUNK)
+            .enumerate()
+            .skip(first_dirty_record / RECORDS_PER_CHUNK)
+        {
+            let mut bytes = Vec::with_capacity(chunk.len() * RECORD_BYTES);
+            chunk.iter().for_each(|r| r.encode(&mut bytes));
+            batch.insert(super::chunk_key(RECORDS, c), bytes);
+        }
+        let c = report.counts;
+        for (key, value) in [
+            (META_USERS, c.users),
+            (META_ITEMS, c.items),
+            (META_INTERACTIONS, c.interactions),
+            (META_LINKED, c.linked),
+        ] {
+            batch.insert(key, &value.to_le_bytes());
+        }
+        self.tree.apply_batch(batch)?;
+        self.tree.flush()?;
+        Ok(report)
+    }
+}
+
+fn encode_link(link: Option<&StoredLink>) -> Vec<u8> {
+    match link {
+        None => Vec::new(),
+        Some(l) => {
+            let mut out = l.entity.map_or(NO_ENTITY, |e| e.0).to_le_bytes().to_vec();
+            out.extend_from_slice(l.iri.as_bytes());
+            out
+        }
+    }
+}
+
+fn decode_link(bytes: Vec<u8>) -> Result<Option<StoredLink>> {
+    if bytes.is_empty() {
+        return Ok(None);
+    }
+    let (head, iri) = bytes
+        .split_at_checked(4)
+        .ok_or_else(|| StoreError::corruption("item link", "shorter than its entity id"))?;
+    let entity = u32::from_le_bytes([head[0], head[1], head[2], head[3]]);
+    Ok(Some(StoredLink {
+        iri: utf8(iri.to_vec(), "item link IRI")?,
+        entity: (entity != NO_ENTITY).then_some(EntityId(entity)),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn row(user: &str, item: &str, rating: Option<f32>, ts: Option<i64>) -> RawInteraction {
+        RawInteraction {
+            user: user.to_owned(),
+            item: item.to_owned(),
+            rating,
+            timestamp: ts,
+            count: 1,
+        }
+    }
+
+    fn store() -> (sled::Db, InteractionStore) {
+        let db = sled::Config::new().temporary(true).open().unwrap();
+        let store = InteractionStore::open(&db).unwrap();
+        (db, store)
+    }
+
+    #[test]
+    fn ids_are_stable_across_imports_and_chunk_boundaries() {
+        let (_db, store) = store();
+        let first: Vec<RawInteraction> = (0..13)
+            .map(|k| row(&format!("u{}", k % 6), &format!("i{k}"), Some(4.5), Some(k)))
+            .collect();
+        let r = store.import(&first, &[]).unwrap();
+        assert_eq!((r.new_users, r.new_items, r.new_interactions), (6, 13, 13));
+        let before = store.load().unwrap();
+
+        let second = vec![
+            row("u 7 ✓", "i3", None, None),
+            row("u0", "i0", Some(1.0), Some(100)),
+            row("1099511627776", "i99", Some(2.0), Some(5)),
+        ];
+        let r = store.import(&second, &[]).unwrap();
+        assert_eq!(r.new_users, 2);
+        assert_eq!(r.new_items, 1);
+        assert_eq!(r.updated_interactions, 1);
+        assert_eq!(r.counts.interactions, 15);
+        let after = store.load().unwrap();
+        assert_eq!(after.users[..6], before.users[..]);
+        assert_eq!(after.items[..13], before.items[..]);
+        assert_eq!(after.users[6], "u 7 ✓");
+        assert_eq!(after.users[7], "1099511627776");
+        assert_eq!(after.records[0].rating, Some(1.0), "the later rating wins");
+        assert_eq!(after.records[1..13], before.records[1..]);
+        assert_ne!(after.fingerprint, before.fingerprint);
+        assert_eq!(store.counts().unwrap(), r.counts);
+        let m = after.matrix().unwrap();
+        assert_eq!((m.n_users(), m.n_items(), m.nnz()), (8, 14, 15));
+    }
+
+    #[test]
+    fn importing_the_same_rows_twice_changes_nothing() {
+        let (_db, store) = store();
+        let rows = vec![row("a", "x", Some(3.0), Some(1)), row("b", "x", None, None)];
+        let links = vec![Link {
+            item: "x".to_owned(),
+            iri: "http://e/x".to_owned(),
+            entity: Some(EntityId(7)),
+        }];
+        store.import(&rows, &links).unwrap();
+        let before = store.load().unwrap();
+        let r = store.import(&rows, &links).unwrap();
+        assert_eq!(r.unchanged_interactions, 2);
+        assert_eq!(r.new_interactions + r.updated_interactions + r.links_set, 0);
+        assert_eq!(store.load().unwrap(), before);
+        assert_eq!(
+            before.links[0],
+            Some(StoredLink {
+                iri: "http://e/x".to_owned(),
+                entity: Some(EntityId(7))
+            })
+        );
+    }
+
+    #[test]
+    fn links_to_unknown_items_are_counted_and_links_can_change() {
+        let (_db, store) = store();
+        let rows: Vec<RawInteraction> = (0..8)
+            .map(|k| row("u", &format!("i{k}"), None, None))
+            .collect();
+        let link = |item: &str, iri: &str, entity| Link {
+            item: item.to_owned(),
+            iri: iri.to_owned(),
+            entity,
+        };
+        let r = store
+            .import(
+                &rows,
+                &[
+                    link("i1", "http://e/a", None),
+                    link("i6", "http://e/a", Some(EntityId(0))),
+                    link("nope", "http://e/b", None),
+                ],
+            )
+            .unwrap();
+        assert_eq!(
+            (r.links_set, r.links_unknown_item, r.counts.linked),
+            (2, 1, 2)
+        );
+        store
+            .import(&[], &[link("i1", "http://e/c", Some(EntityId(3)))])
+            .unwrap();
+        let snap = store.load().unwrap();
+        assert_eq!(snap.links[1].as_ref().unwrap().iri, "http://e/c");
+        assert_eq!(snap.links[6].as_ref().unwrap().entity, Some(EntityId(0)));
+        assert!(snap.links[0].is_none());
+    }
+
+    #[test]
+    fn undecodable_bytes_are_corruption() {
+        let (_db, store) = store();
+        store
+            .import(&[row("a", "x", None, None), row("b", "y", None, None)], &[])
+            .unwrap();
+        store
+            .tree
+            .insert(super::super::chunk_key(RECORDS, 0), &[1u8; 10][..])
+            .unwrap();
+        assert!(matches!(
+            store.load().unwrap_err(),
+            StoreError::Corruption { .. }
+        ));
+        let mut bad = Vec::new();
+        Record {
+            user: UserId(9),
+            item: ItemId(0),
+            count: 1,
+            rating: None,
+            timestamp: None,
+        }
+        .encode(&mut bad);
+        bad.extend_from_slice(&bad.clone());
+        store
+            .tree
+            .insert(super::super::chunk_key(RECORDS, 0), bad)
+            .unwrap();
+        assert!(matches!(
+            store.load().unwrap_err(),
+            StoreError::Corruption { .. }
+        ));
+    }
+}

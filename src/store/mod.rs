@@ -1,0 +1,196 @@
+//! What the engine keeps in the data directory's sled database beside the graph index: the
+//! interaction store ([`interactions`]: user and item dictionaries, interactions, item→entity
+//! links) and the model store ([`models`]: versioned trained models and the `current` pointer).
+//!
+//! Both follow the graph index's rules (`kg/src/index.rs`): append-mostly data lives in a few large
+//! chunked values rather than millions of tiny keys, every change that readers can see is one
+//! atomic `sled::Batch` together with the counts (or pointer) that make it visible, and bytes that
+//! do not decode are a [`StoreError::Corruption`], never a panic.
+
+pub mod interactions;
+pub mod models;
+
+pub use interactions::{
+    ImportReport, InteractionCounts, InteractionStore, Link, Record, Snapshot, StoredLink,
+};
+pub use models::{Model, ModelHeader, ModelKind, ModelStore, StoredModel};
+
+/// Why the interaction or model store failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The sled database failed.
+    #[error("database: {0}")]
+    Sled(#[from] sled::Error),
+    /// Bytes on disk that do not decode as what this version wrote.
+    #[error("corrupted {what}: {detail}")]
+    Corruption {
+        /// Which value (e.g. `"user dictionary chunk 3"`).
+        what: String,
+        /// What is wrong with it.
+        detail: String,
+    },
+    /// More distinct users or items than a dense `u32` id holds.
+    #[error("more than {} distinct {what}", u32::MAX)]
+    TooMany {
+        /// `"users"` or `"items"`.
+        what: &'static str,
+    },
+    /// No model has been trained in this data directory.
+    #[error("no trained model in this data directory (run `kgrec train`)")]
+    NoModel,
+    /// The store holds no interactions to train on.
+    #[error("no interactions in this data directory (run `kgrec import interactions FILE`)")]
+    NoInteractions,
+}
+
+impl StoreError {
+    pub(crate) fn corruption(what: impl Into<String>, detail: impl std::fmt::Display) -> Self {
+        Self::Corruption {
+            what: what.into(),
+            detail: detail.to_string(),
+        }
+    }
+}
+
+/// Results of this module.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// The key of chunk `n` of the run under `prefix`: the prefix then `n` big-endian, so a prefix
+/// scan returns chunks in order.
+pub(crate) fn chunk_key(prefix: &[u8], n: usize) -> Vec<u8> {
+    let mut key = prefix.to_vec();
+    key.extend_from_slice(&(n as u32).to_be_bytes());
+    key
+}
+
+/// A `u64` bookkeeping value (0 when absent).
+pub(crate) fn read_u64(tree: &sled::Tree, key: &[u8]) -> Result<u64> {
+    match tree.get(key)? {
+        None => Ok(0),
+        Some(v) => {
+            let bytes: [u8; 8] = v.as_ref().try_into().map_err(|_| {
+                StoreError::corruption(
+                    String::from_utf8_lossy(key),
+                    format!("expected 8 bytes, found {}", v.len()),
+                )
+            })?;
+            Ok(u64::from_le_bytes(bytes))
+        }
+    }
+}
+
+/// The first `count` entries of the string run under `prefix` (chunks of `per_chunk` entries in
+/// `kgrec_kg::chunk`'s codec).
+pub(crate) fn read_run(
+    tree: &sled::Tree,
+    prefix: &[u8],
+    count: usize,
+    per_chunk: usize,
+    what: &str,
+) -> Result<Vec<Vec<u8>>> {
+    let mut out = Vec::with_capacity(count);
+    for c in 0..count.div_ceil(per_chunk) {
+        let name = || format!("{what} chunk {c}");
+        let bytes = tree
+            .get(chunk_key(prefix, c))?
+            .ok_or_else(|| StoreError::corruption(name(), "missing"))?;
+        let entries =
+            kgrec_kg::chunk::entries(&bytes).map_err(|e| StoreError::corruption(name(), e))?;
+        let want = (count - c * per_chunk).min(per_chunk);
+        if entries.len() < want {
+            return Err(StoreError::corruption(
+                name(),
+                format!("{} entries, {want} expected", entries.len()),
+            ));
+        }
+        out.extend(entries[..want].iter().map(|e| e.to_vec()));
+    }
+    Ok(out)
+}
+
+/// Puts chunks `first_chunk..` of `entries` (the whole run) into `batch`.
+pub(crate) fn write_run<T: AsRef<[u8]>>(
+    batch: &mut sled::Batch,
+    prefix: &[u8],
+    entries: &[T],
+    first_chunk: usize,
+    per_chunk: usize,
+    what: &str,
+) -> Result<()> {
+    for (c, chunk) in entries.chunks(per_chunk).enumerate().skip(first_chunk) {
+        let bytes = kgrec_kg::chunk::encode(chunk.iter().map(AsRef::as_ref))
+            .map_err(|e| StoreError::corruption(format!("{what} chunk {c}"), e))?;
+        batch.insert(chunk_key(prefix, c), bytes);
+    }
+    Ok(())
+}
+
+/// Decodes UTF-8 read from the store.
+pub(crate) fn utf8(bytes: Vec<u8>, what: &str) -> Result<String> {
+    String::from_utf8(bytes).map_err(|_| StoreError::corruption(what, "not UTF-8"))
+}
+
+/// FNV-1a, 64 bits: a stable content hash (std's hasher may change between Rust releases, and
+/// the fingerprint is stored with every model).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Self {
+        Self(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Fnv {
+    pub(crate) fn bytes(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 ^= u64::from(b);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+
+    /// Hashes a length-prefixed field, so that `("ab", "c")` and `("a", "bc")` differ.
+    pub(crate) fn field(&mut self, bytes: &[u8]) {
+        self.bytes(&(bytes.len() as u64).to_le_bytes());
+        self.bytes(bytes);
+    }
+
+    pub(crate) fn finish(self) -> u64 {
+        self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn runs_round_trip_across_chunks_and_report_missing_chunks() {
+        let db = sled::Config::new().temporary(true).open().unwrap();
+        let tree = db.open_tree("t").unwrap();
+        let entries: Vec<Vec<u8>> = (0..11).map(|i| format!("e{i}").into_bytes()).collect();
+        let mut batch = sled::Batch::default();
+        write_run(&mut batch, b"P", &entries, 0, 4, "test").unwrap();
+        tree.apply_batch(batch).unwrap();
+        assert_eq!(read_run(&tree, b"P", 11, 4, "test").unwrap(), entries);
+        assert_eq!(read_run(&tree, b"P", 5, 4, "test").unwrap(), entries[..5]);
+        let err = read_run(&tree, b"P", 13, 4, "test").unwrap_err();
+        assert!(matches!(err, StoreError::Corruption { .. }), "{err}");
+        tree.insert(chunk_key(b"P", 1), &b"\x09\x00"[..]).unwrap();
+        let err = read_run(&tree, b"P", 11, 4, "test").unwrap_err();
+        assert!(matches!(err, StoreError::Corruption { .. }), "{err}");
+    }
+
+    #[test]
+    fn fnv_separates_fields() {
+        let hash = |parts: &[&str]| {
+            let mut h = Fnv::default();
+            parts.iter().for_each(|p| h.field(p.as_bytes()));
+            h.finish()
+        };
+        assert_ne!(hash(&["ab", "c"]), hash(&["a", "bc"]));
+        assert_eq!(hash(&["ab", "c"]), hash(&["ab", "c"]));
+    }
+}

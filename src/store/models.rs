@@ -1,0 +1,553 @@
+//! The model store: trained models as numbered versions in the sled tree `models`, a `current`
+//! pointer that readers load, and pruning of old versions.
+//!
+//! Key layout:
+//! - `v` version (u64 big-endian) `h` → the [`ModelHeader`] (bincode 2, serde)
+//! - `v` version `a` array (u8) chunk (u32 big-endian) → raw little-endian `f32`s of one of the
+//!   model's arrays (user factors, item factors, item biases, popularity counts)
+//! - `m:current` → the version readers load (u64 little-endian)
+//! - `m:versions` → the complete versions, ascending (u64 little-endian each)
+//!
+//! Writing a version stages every chunk and the header first (invisible: no reader looks at a
+//! version that `versions` does not list), flushes, and only then switches `current` and
+//! `versions` in one atomic batch; old versions beyond `--keep` are removed afterwards, together
+//! with any version a killed writer left half-written. A crash at any moment therefore leaves the
+//! previous complete model or the new complete one.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Result, StoreError, read_u64};
+use crate::cf::{FactorModel, FactorParts, Popularity, Recommender};
+
+const TREE: &str = "models";
+const CURRENT: &[u8] = b"m:current";
+const VERSIONS: &[u8] = b"m:versions";
+const VERSION: u8 = b'v';
+const HEADER: u8 = b'h';
+const ARRAY: u8 = b'a';
+
+/// Floats per chunk (1 MiB); tests use tiny chunks so that every boundary is crossed.
+#[cfg(not(test))]
+const FLOATS_PER_CHUNK: usize = 1 << 18;
+#[cfg(test)]
+const FLOATS_PER_CHUNK: usize = 10;
+
+/// Which learner produced a model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ModelKind {
+    /// Implicit ALS.
+    Als,
+    /// BPR-MF.
+    Bpr,
+    /// Item popularity.
+    Popularity,
+}
+
+impl ModelKind {
+    /// The `--model` spelling.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Als => "als",
+            Self::Bpr => "bpr",
+            Self::Popularity => "pop",
+        }
+    }
+}
+
+/// One stored array of a model: its name and length in floats.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArrayInfo {
+    /// `users`, `items`, `item_bias` or `counts`.
+    pub name: String,
+    /// Number of floats.
+    pub len: u64,
+}
+
+/// What is known about a stored model besides its numbers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelHeader {
+    /// The version number (assigned by [`ModelStore::write`]).
+    pub version: u64,
+    /// The learner.
+    pub kind: ModelKind,
+    /// The hyper-parameters, as JSON.
+    pub params: String,
+    /// The seed of the fit.
+    pub seed: u64,
+    /// The fingerprint of the interaction store it was trained on.
+    pub fingerprint: u64,
+    /// Seconds since the Unix epoch when it was written.
+    pub created_unix: u64,
+    /// Users, items and interactions of the training data.
+    pub users: u64,
+    /// Items of the training data.
+    pub items: u64,
+    /// Interactions of the training data.
+    pub interactions: u64,
+    /// Latent dimension (0 for popularity).
+    pub dim: u64,
+    /// Epochs (iterations) run.
+    pub epochs: u64,
+    /// The loss after the last epoch, for learners that have one.
+    pub final_loss: Option<f64>,
+    /// Wall time of the fit.
+    pub fit_seconds: f64,
+    /// Evaluation metrics (`ndcg@10` → value) when they are known.
+    pub metrics: Vec<(String, f64)>,
+    /// The arrays, in storage order (assigned by [`ModelStore::write`]).
+    pub arrays: Vec<ArrayInfo>,
+}
+
+/// A trained model's numbers.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Model {
+    /// A dot-product model (ALS, BPR).
+    Factors(FactorModel),
+    /// Popularity counts.
+    Popularity(Popularity),
+}
+
+impl Model {
+    /// The model as a recommender.
+    pub fn recommender(&self) -> &dyn Recommender {
+        match self {
+            Self::Factors(m) => m,
+            Self::Popularity(m) => m,
+        }
+    }
+
+    fn arrays(&self) -> Vec<(&'static str, Vec<f32>)> {
+        match self {
+            Self::Factors(m) => {
+                let parts = m.to_parts();
+                let mut out = vec![("users", parts.users), ("items", parts.items)];
+                if let Some(bias) = parts.item_bias {
+                    out.push(("item_bias", bias));
+                }
+                out
+            }
+            Self::Popularity(p) => vec![("counts", p.counts().to_vec())],
+        }
+    }
+
+    fn from_arrays(header: &ModelHeader, mut arrays: Vec<(String, Vec<f32>)>) -> Result<Self> {
+        let mut take = |name: &str| {
+            arrays
+                .iter()
+                .position(|(n, _)| n == name)
+                .map(|k| arrays.swap_remove(k).1)
+        };
+        let bad =
+            |detail: &str| StoreError::corruption(format!("model v{}", header.version), detail);
+        match header.kind {
+            ModelKind::Popularity => {
+                let counts = take("counts").ok_or_else(|| bad("no counts array"))?;
+                Ok(Self::Popularity(Popularity::from_counts(
+                    header.users as usize,
+                    counts,
+                )))
+            }
+            ModelKind::Als | ModelKind::Bpr => {
+                let parts = FactorParts {
+                    dim: header.dim as usize,
+                    users: take("users").ok_or_else(|| bad("no user factors"))?,
+                    items: take("items").ok_or_else(|| bad("no item factors"))?,
+                    item_bias: take("item_bias"),
+                };
+                let model = FactorModel::from_parts(parts).map_err(|e| bad(&e.to_string()))?;
+                if model.users.nrows() as u64 != header.users
+                    || model.items.nrows() as u64 != header.items
+                {
+                    return Err(bad("factor rows do not match the header's counts"));
+                }
+                Ok(Self::Factors(model))
+            }
+        }
+    }
+}
+
+/// A loaded model with its header.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredModel {
+    /// What is known about it.
+    pub header: ModelHeader,
+    /// Its numbers.
+    pub model: Model,
+}
+
+/// The sled-backed model store.
+#[derive(Debug, Clone)]
+pub struct ModelStore {
+    tree: sled::Tree,
+}
+
+fn version_prefix(version: u64) -> Vec<u8> {
+    let mut k = vec![VERSION];
+    k.extend_from_slice(&version.to_be_bytes());
+    k
+}
+
+fn header_key(version: u64) -> Vec<u8> {
+    let mut k = version_prefix(version);
+    k.push(HEADER);
+    k
+}
+
+fn array_key(version: u64, array: usize, chunk: usize) -> Vec<u8> {
+    let mut k = version_prefix(version);
+    k.push(ARRAY);
+    k.push(array as u8);
+    k.extend_from_slice(&(chunk as u32).to_be_bytes());
+    k
+}
+
+fn bincode_config() -> impl bincode::config::Config {
+    bincode::config::standard()
+}
+
+impl ModelStore {
+    /// Opens (or creates) the store inside `db`.
+    pub fn open(db: &sled::Db) -> Result<Self> {
+        Ok(Self {
+            tree: db.open_tree(TREE)?,
+        })
+    }
+
+    /// The complete versions, ascending.
+    pub fn versions(&self) -> Result<Vec<u64>> {
+        let Some(bytes) = self.tree.get(VERSIONS)? else {
+            return Ok(Vec::new());
+        };
+        if !bytes.len().is_multiple_of(8) {
+            return Err(StoreError::corruption(
+                "model version list",
+                format!("{} bytes", bytes.len()),
+            ));
+        }
+        Ok(bytes
+            .chunks_exact(8)
+            .map(|b| {
+                let mut a = [0u8; 8];
+                a.copy_from_slice(b);
+                u64::from_le_bytes(a)
+            })
+            .collect())
+    }
+
+    /// The version readers load, if any model was written.
+    pub fn current(&self) -> Result<Option<u64>> {
+        Ok(match read_u64(&self.tree, CURRENT)? {
+            0 => None,
+            v => Some(v),
+        })
+    }
+
+    /// The header of a version.
+    pub fn header(&self, version: u64) -> Result<ModelHeader> {
+        let what = || format!("model v{version} header");
+        let bytes = self
+            .tree
+            .get(header_key(version))?
+            .ok_or_else(|| StoreError::corruption(what(), "missing"))?;
+        let (header, _): (ModelHeader, usize) =
+            bincode::serde::decode_from_slice(&bytes, bincode_config())
+                .map_err(|e| StoreError::corruption(what(), e))?;
+        Ok(header)
+    }
+
+    /// The headers of every complete version, ascending.
+    pub fn list(&self) -> Result<Vec<ModelHeader>> {
+        self.versions()?
+            .into_iter()
+            .map(|v| self.header(v))
+            .collect()
+    }
+
+    /// Loads the current model.
+    pub fn load_current(&self) -> Result<StoredModel> {
+        let version = self.current()?.ok_or(StoreError::NoModel)?;
+        self.load(version)
+    }
+
+    /// Loads a version.
+    pub fn load(&self, version: u64) -> Result<StoredModel> {
+        let header = self.header(version)?;
+        let mut arrays = Vec::with_capacity(header.arrays.len());
+        for (a, info) in header.arrays.iter().enumerate() {
+            let len = info.len as usize;
+            let mut values = Vec::with_capacity(len);
+            for c in 0..len.div_ceil(FLOATS_PER_CHUNK) {
+                let what = || format!("model v{version} {} chunk {c}", info.name);
+                let bytes = self
+                    .tree
+                    .get(array_key(version, a, c))?
+                    .ok_or_else(|| StoreError::corruption(what(), "missing"))?;
+                let want = (len - c * FLOATS_PER_CHUNK).min(FLOATS_PER_CHUNK);
+                if bytes.len() != want * 4 {
+                    return Err(StoreError::corruption(
+                        what(),
+                        format!("{} bytes, {} expected", bytes.len(), want * 4),
+                    ));
+                }
+                values.extend(
+                    bytes
+                        .chunks_exact(4)
+                        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])),
+                );
+            }
+            arrays.push((info.name.clone(), values));
+        }
+        let model = Model::from_arrays(&header, arrays)?;
+        Ok(StoredModel { header, model })
+    }
+
+    /// Writes `model` as a new version, makes it current, then keeps only the newest `keep`
+    /// versions (at least the new one). Returns the new version number.
+    pub fn write(&self, header: ModelHeader, model: &Model, keep: usize) -> Result<u64> {
+        let version = self.next_version()?;
+        self.stage(version, header, model)?;
+        self.publish(version)?;
+        self.prune(keep)?;
+        Ok(version)
+    }
+
+    /// One more than any version present, complete or not.
+    fn next_version(&self) -> Result<u64> {
+        let listed = self.versions()?.last().copied().unwrap_or(0);
+        let present = match self.tree.scan_prefix([VERSION]).next_back() {
+            Some(entry) => {
+                let (key, _) = entry?;
+                let mut a = [0u8; 8];
+                a.copy_from_slice(key.get(1..9).ok_or_else(|| {
+                    StoreError::corruption("model key", format!("{} bytes", key.len()))
+                })?);
+                u64::from_be_bytes(a)
+            }
+            None => 0,
+        };
+        Ok(listed.max(present) + 1)
+    }
+
+    /// Writes every chunk and the header of `version`, without making it visible.
+    pub(crate) fn stage(&self, version: u64, mut header: ModelHeader, model: &Model) -> Result<()> {
+        header.version = version;
+        header.arrays.clear();
+        for (a, (name, values)) in model.arrays().into_iter().enumerate() {
+            for (c, chunk) in values.chunks(FLOATS_PER_CHUNK).enumerate() {
+                let bytes: Vec<u8> = chunk.iter().flat_map(|x| x.to_le_bytes()).collect();
+                self.tree.insert(array_key(version, a, c), bytes)?;
+            }
+            header.arrays.push(ArrayInfo {
+                name: name.to_owned(),
+                len: values.len() as u64,
+            });
+        }
+        let bytes = bincode::serde::encode_to_vec(&header, bincode_config())
+            .map_err(|e| StoreError::corruption(format!("model v{version} header"), e))?;
+        self.tree.insert(header_key(version), bytes)?;
+        self.tree.flush()?;
+        Ok(())
+    }
+
+    /// Makes a staged version current, in one atomic batch.
+    pub(crate) fn publish(&self, version: u64) -> Result<()> {
+        let mut versions = self.versions()?;
+        versions.push(version);
+        let mut batch = sled::Batch::default();
+        batch.insert(CURRENT, &version.to_le_bytes());
+        batch.insert(VERSIONS, encode_versions(&versions));
+        self.tree.apply_batch(batch)?;
+        self.tree.flush()?;
+        Ok(())
+    }
+
+    /// Keeps the newest `keep` complete versions (and always the current one); removes the others
+    /// and whatever a killed writer left of an unlisted version.
+    pub fn prune(&self, keep: usize) -> Result<()> {
+        let versions = self.versions()?;
+        let current = self.current()?;
+        let cut = versions.len().saturating_sub(keep.max(1));
+        let kept: Vec<u64> = versions
+            .iter()
+            .enumerate()
+            .filter(|&(k, v)| k >= cut || Some(*v) == current)
+            .map(|(_, v)| *v)
+            .collect();
+        let mut batch = sled::Batch::default();
+        let mut removed = 0usize;
+        for entry in self.tree.scan_prefix([VERSION]) {
+            let (key, _) = entry?;
+            let version = key.get(1..9).map(|b| {
+                let mut a = [0u8; 8];
+                a.copy_from_slice(b);
+                u64::from_be_bytes(a)
+            });
+            if version.is_none_or(|v| !kept.contains(&v)) {
+                batch.remove(key);
+                removed += 1;
+            }
+        }
+        if removed == 0 && kept.len() == versions.len() {
+            return Ok(());
+        }
+        batch.insert(VERSIONS, encode_versions(&kept));
+        self.tree.apply_batch(batch)?;
+        self.tree.flush()?;
+        Ok(())
+    }
+}
+
+fn encode_versions(versions: &[u64]) -> Vec<u8> {
+    versions.iter().flat_map(|v| v.to_le_bytes()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use ndarray::{Array1, Array2};
+
+    fn header(kind: ModelKind, users: u64, items: u64, dim: u64) -> ModelHeader {
+        ModelHeader {
+            version: 0,
+            kind,
+            params: "{}".to_owned(),
+            seed: 1,
+            fingerprint: 42,
+            created_unix: 0,
+            users,
+            items,
+            interactions: 3,
+            dim,
+            epochs: 1,
+            final_loss: Some(0.5),
+            fit_seconds: 0.0,
+            metrics: vec![("ndcg@10".to_owned(), 0.25)],
+            arrays: Vec::new(),
+        }
+    }
+
+    /// A factor model whose every number depends on `seed`, with enough floats to span chunks.
+    fn factors(seed: f32, bias: bool) -> (ModelHeader, Model) {
+        let (n, m, d) = (4, 6, 3);
+        let model = FactorModel {
+            users: Array2::from_shape_fn((n, d), |(i, j)| seed + (i * d + j) as f32),
+            items: Array2::from_shape_fn((m, d), |(i, j)| seed - (i * d + j) as f32 / 7.0),
+            item_bias: bias.then(|| Array1::from_shape_fn(m, |i| seed * i as f32)),
+        };
+        (
+            header(ModelKind::Bpr, n as u64, m as u64, d as u64),
+            Model::Factors(model),
+        )
+    }
+
+    fn temp_db() -> (tempfile::TempDir, std::path::PathBuf) {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("sled");
+        (tmp, path)
+    }
+
+    #[test]
+    fn versions_round_trip_switch_and_prune() {
+        let db = sled::Config::new().temporary(true).open().unwrap();
+        let store = ModelStore::open(&db).unwrap();
+        assert!(matches!(store.load_current(), Err(StoreError::NoModel)));
+        let mut written = Vec::new();
+        for k in 0..5 {
+            let (h, m) = factors(k as f32, k % 2 == 0);
+            let v = store.write(h, &m, 3).unwrap();
+            written.push((v, m));
+            let loaded = store.load_current().unwrap();
+            assert_eq!(loaded.header.version, v);
+            assert_eq!(loaded.model, written.last().unwrap().1);
+            assert_eq!(loaded.header.metrics, vec![("ndcg@10".to_owned(), 0.25)]);
+        }
+        assert_eq!(store.versions().unwrap(), [3, 4, 5]);
+        assert!(store.load(1).is_err(), "pruned");
+        assert_eq!(store.load(3).unwrap().model, written[2].1);
+
+        let pop = Model::Popularity(Popularity::from_counts(2, vec![3.0, 0.0, 1.0]));
+        let v = store
+            .write(header(ModelKind::Popularity, 2, 3, 0), &pop, 1)
+            .unwrap();
+        assert_eq!(store.versions().unwrap(), [v]);
+        assert_eq!(store.load_current().unwrap().model, pop);
+        assert_eq!(
+            store.tree.scan_prefix([VERSION]).count(),
+            2,
+            "header + one chunk"
+        );
+    }
+
+    #[test]
+    fn a_version_written_but_not_switched_is_never_loaded_and_is_cleaned_up() {
+        let (_tmp, path) = temp_db();
+        let (h1, m1) = factors(1.0, true);
+        {
+            let db = sled::open(&path).unwrap();
+            let store = ModelStore::open(&db).unwrap();
+            store.write(h1, &m1, 3).unwrap();
+            // A writer killed mid-way: some chunks of version 2 on disk, no switch.
+            let (h2, m2) = factors(2.0, true);
+            for (a, (_, values)) in m2.arrays().into_iter().enumerate().take(2) {
+                for (c, chunk) in values.chunks(FLOATS_PER_CHUNK).enumerate().take(1) {
+                    let bytes: Vec<u8> = chunk.iter().flat_map(|x| x.to_le_bytes()).collect();
+                    store.tree.insert(array_key(2, a, c), bytes).unwrap();
+                }
+            }
+            // And a writer killed after staging everything but before the switch.
+            store.stage(3, h2, &m2).unwrap();
+            db.flush().unwrap();
+        }
+        let db = sled::open(&path).unwrap();
+        let store = ModelStore::open(&db).unwrap();
+        let loaded = store.load_current().unwrap();
+        assert_eq!(loaded.header.version, 1);
+        assert_eq!(loaded.model, m1);
+        assert_eq!(store.versions().unwrap(), [1]);
+
+        let (h4, m4) = factors(4.0, false);
+        let v = store.write(h4, &m4, 3).unwrap();
+        assert_eq!(v, 4, "numbers of half-written versions are not reused");
+        assert_eq!(store.versions().unwrap(), [1, 4]);
+        for orphan in [2u64, 3] {
+            assert_eq!(
+                store.tree.scan_prefix(version_prefix(orphan)).count(),
+                0,
+                "v{orphan} left behind"
+            );
+        }
+        assert_eq!(store.load(1).unwrap().model, m1);
+    }
+
+    #[test]
+    fn undecodable_bytes_are_corruption() {
+        let db = sled::Config::new().temporary(true).open().unwrap();
+        let store = ModelStore::open(&db).unwrap();
+        let (h, m) = factors(1.0, true);
+        let v = store.write(h, &m, 3).unwrap();
+        store
+            .tree
+            .insert(array_key(v, 1, 0), &[0u8; 6][..])
+            .unwrap();
+        assert!(matches!(
+            store.load_current(),
+            Err(StoreError::Corruption { .. })
+        ));
+        store.tree.insert(header_key(v), &[0xff; 3][..]).unwrap();
+        assert!(matches!(
+            store.load_current(),
+            Err(StoreError::Corruption { .. })
+        ));
+        store.tree.remove(header_key(v)).unwrap();
+        assert!(matches!(
+            store.load_current(),
+            Err(StoreError::Corruption { .. })
+        ));
+        store.tree.insert(VERSIONS, &[1u8; 5][..]).unwrap();
+        assert!(matches!(
+            store.versions(),
+            Err(StoreError::Corruption { .. })
+        ));
+    }
+}

@@ -1,0 +1,369 @@
+//! Interactions, training, recommending and evaluating through the binary, on the fixtures.
+
+use crate::common::*;
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+/// A data directory holding the fixture graph and the fixture interactions with their links.
+pub fn imported(tmp: &Path) -> PathBuf {
+    let data = tmp.join("data");
+    ok(kgrec(&data)
+        .args(["import", "kg"])
+        .arg(fixture("movies.ttl")));
+    ok(kgrec(&data)
+        .args(["import", "interactions"])
+        .arg(fixture("interactions.tsv"))
+        .arg("--link")
+        .arg(fixture("links.tsv")));
+    data
+}
+
+/// Rows of a headed TSV file as maps from column name to value.
+fn tsv(path: &Path) -> Vec<HashMap<String, String>> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<String> = lines
+        .next()
+        .unwrap()
+        .split('\t')
+        .map(str::to_owned)
+        .collect();
+    lines
+        .map(|l| {
+            header
+                .iter()
+                .cloned()
+                .zip(l.split('\t').map(str::to_owned))
+                .collect()
+        })
+        .collect()
+}
+
+/// Each user's items in the fixture.
+fn fixture_items_by_user() -> HashMap<String, HashSet<String>> {
+    let mut out: HashMap<String, HashSet<String>> = HashMap::new();
+    for row in tsv(&fixture("interactions.tsv")) {
+        out.entry(row["user_id"].clone())
+            .or_default()
+            .insert(row["item_id"].clone());
+    }
+    out
+}
+
+fn fixture_links() -> HashMap<String, String> {
+    tsv(&fixture("links.tsv"))
+        .into_iter()
+        .map(|r| (r["item_id"].clone(), r["iri"].clone()))
+        .collect()
+}
+
+fn json(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}: {text}"))
+}
+
+pub fn models(data: &Path) -> Vec<String> {
+    stats(data)["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m.as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn import_reports_the_fixture_counts_and_a_second_import_changes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = imported(tmp.path());
+    let by_user = fixture_items_by_user();
+    let items: HashSet<&String> = by_user.values().flatten().collect();
+    let pairs: usize = by_user.values().map(HashSet::len).sum();
+    let s = stats(&data);
+    assert_eq!(s["users"].as_u64().unwrap() as usize, by_user.len());
+    assert_eq!(s["items"].as_u64().unwrap() as usize, items.len());
+    assert_eq!(s["interactions"].as_u64().unwrap() as usize, pairs);
+    assert!(s["triples"].as_u64().unwrap() > 0);
+    assert_eq!(models(&data), Vec::<String>::new());
+
+    let out = ok(kgrec(&data)
+        .args(["import", "interactions"])
+        .arg(fixture("interactions.tsv"))
+        .arg("--link")
+        .arg(fixture("links.tsv")));
+    assert!(out.contains("0 new interactions"), "{out}");
+    assert_eq!(stats(&data), s);
+}
+
+#[test]
+fn train_then_recommend_one_user_all_users_and_an_unknown_user() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = imported(tmp.path());
+    let by_user = fixture_items_by_user();
+    let links = fixture_links();
+    let n_items = by_user.values().flatten().collect::<HashSet<_>>().len();
+
+    for (model, extra) in [("bpr", ["--epochs", "40"]), ("als", ["--seed", "3"])] {
+        let out = ok(kgrec(&data).args(["train", "--model", model]).args(extra));
+        assert!(out.contains(&format!("trained {model}")), "{out}");
+        let current: Vec<String> = models(&data)
+            .into_iter()
+            .filter(|m| m.ends_with("(current)"))
+            .collect();
+        assert_eq!(current.len(), 1);
+        assert!(current[0].contains(model), "{current:?}");
+
+        // The fixture is dense (every user has most items): take the user with the fewest.
+        let user = by_user
+            .iter()
+            .min_by_key(|(u, items)| (items.len(), u.to_string()))
+            .map(|(u, _)| u.as_str())
+            .unwrap();
+        let out = json(&ok(kgrec(&data).args([
+            "recommend",
+            "--user",
+            user,
+            "-k",
+            "3",
+            "--format",
+            "json",
+        ])));
+        assert_eq!(out["user"], user);
+        assert!(out.get("fallback").is_none(), "{out}");
+        let items = out["items"].as_array().unwrap();
+        assert_eq!(items.len(), 3.min(n_items - by_user[user].len()));
+        assert!(!items.is_empty());
+        let mut last = f64::INFINITY;
+        for (k, item) in items.iter().enumerate() {
+            let id = item["item"].as_str().unwrap();
+            assert_eq!(item["rank"].as_u64().unwrap() as usize, k + 1);
+            assert!(
+                !by_user[user].contains(id),
+                "training item {id} recommended"
+            );
+            let score = item["score"].as_f64().unwrap();
+            assert!(score <= last, "scores not descending: {out}");
+            last = score;
+            assert_eq!(item["iri"].as_str(), links.get(id).map(String::as_str));
+            let label = item["label"].as_str().unwrap();
+            assert!(!label.is_empty() && !label.starts_with("http"), "{label}");
+        }
+    }
+
+    // A label comes from rdfs:label when the graph has one.
+    let out = json(&ok(kgrec(&data).args([
+        "recommend",
+        "--user",
+        "1",
+        "-k",
+        "30",
+        "--format",
+        "json",
+    ])));
+    let labels: HashMap<&str, &str> = out["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| (i["item"].as_str().unwrap(), i["label"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        labels.len(),
+        n_items - by_user["1"].len(),
+        "-k beyond the catalogue"
+    );
+    if let Some(label) = labels.get("1") {
+        assert_eq!(*label, "Toy Story");
+    }
+
+    // An unknown user gets the most popular items, flagged.
+    let out = json(&ok(kgrec(&data).args([
+        "recommend",
+        "--user",
+        "no such user",
+        "--format",
+        "json",
+    ])));
+    assert_eq!(out["fallback"], "popularity");
+    assert_eq!(out["items"].as_array().unwrap().len(), 10);
+    let text = ok(kgrec(&data).args(["recommend", "--user", "no such user"]));
+    assert!(text.contains("most popular"), "{text}");
+    let text = ok(kgrec(&data).args(["recommend", "--user", "1", "-k", "3"]));
+    let rows = 3.min(n_items - by_user["1"].len());
+    assert_eq!(text.lines().count(), 2 + rows, "{text}");
+
+    // The batch file: header, K rows per user, ranks 1..K, never a training item.
+    let recs = tmp.path().join("recs.tsv");
+    ok(kgrec(&data)
+        .args(["recommend", "--all-users", "-k", "7", "--out"])
+        .arg(&recs));
+    let text = std::fs::read_to_string(&recs).unwrap();
+    assert_eq!(text.lines().next(), Some("user_id\titem_id\trank\tscore"));
+    let mut lists: HashMap<String, Vec<(String, usize, f64)>> = HashMap::new();
+    for row in tsv(&recs) {
+        lists.entry(row["user_id"].clone()).or_default().push((
+            row["item_id"].clone(),
+            row["rank"].parse().unwrap(),
+            row["score"].parse().unwrap(),
+        ));
+    }
+    assert!(lists.keys().all(|u| by_user.contains_key(u)));
+    for (user, seen) in &by_user {
+        // A user who has every item gets no row.
+        let list = lists.get(user).cloned().unwrap_or_default();
+        let want = 7.min(n_items - seen.len());
+        assert_eq!(list.len(), want, "user {user}");
+        for (k, (item, rank, _)) in list.iter().enumerate() {
+            assert_eq!(*rank, k + 1);
+            assert!(!by_user[user].contains(item), "{user} has {item}");
+        }
+        assert!(list.windows(2).all(|w| w[0].2 >= w[1].2));
+        let distinct: HashSet<&String> = list.iter().map(|(i, _, _)| i).collect();
+        assert_eq!(distinct.len(), list.len());
+    }
+}
+
+#[test]
+fn train_keeps_the_newest_versions_and_pop_trains() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = imported(tmp.path());
+    for seed in 0..3 {
+        ok(kgrec(&data)
+            .args(["train", "--model", "als", "--keep", "2", "--seed"])
+            .arg(seed.to_string()));
+    }
+    assert_eq!(models(&data), ["v2 als", "v3 als (current)"]);
+    ok(kgrec(&data).args(["train", "--model", "pop"]));
+    assert_eq!(models(&data), ["v2 als", "v3 als", "v4 pop (current)"]);
+    let out = json(&ok(kgrec(&data).args([
+        "recommend",
+        "--user",
+        "1",
+        "--format",
+        "json",
+    ])));
+    let scores: Vec<f64> = out["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["score"].as_f64().unwrap())
+        .collect();
+    // Popularity scores are training counts: whole numbers.
+    assert!(
+        scores.iter().all(|s| s.fract() == 0.0 && *s >= 1.0),
+        "{scores:?}"
+    );
+
+    let out = run(kgrec(&data).args(["train", "--model", "pop", "--dim", "8"]));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let out = run(kgrec(&data).args(["train", "--model", "als", "--dim", "0"]));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(models(&data).len(), 3);
+}
+
+#[test]
+fn recommend_needs_a_model() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = imported(tmp.path());
+    let out = run(kgrec(&data).args(["recommend", "--user", "1"]));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("kgrec train"), "{}", stderr(&out));
+    let out = run(kgrec(&tmp.path().join("absent")).args(["recommend", "--user", "1"]));
+    assert_eq!(out.status.code(), Some(2));
+    ok(kgrec(&data).args(["train", "--model", "pop"]));
+    for bad in [
+        &["--user", "1", "-k", "0"][..],
+        &["--all-users"],
+        &["--user", "1", "--all-users"],
+    ] {
+        let out = run(kgrec(&data).arg("recommend").args(bad));
+        assert_eq!(out.status.code(), Some(2), "{bad:?}: {}", stderr(&out));
+    }
+}
+
+/// Splits the fixture per user: every fifth row of a user goes to test.
+fn split_fixture(dir: &Path) -> (PathBuf, PathBuf, HashMap<String, HashSet<String>>) {
+    let text = std::fs::read_to_string(fixture("interactions.tsv")).unwrap();
+    let mut lines = text.lines();
+    let header = lines.next().unwrap();
+    let (mut train, mut test) = (format!("{header}\n"), format!("{header}\n"));
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    let mut test_items: HashMap<String, HashSet<String>> = HashMap::new();
+    for line in lines {
+        let mut fields = line.split('\t');
+        let (user, item) = (fields.next().unwrap(), fields.next().unwrap());
+        let n = seen.entry(user.to_owned()).or_default();
+        *n += 1;
+        if n.is_multiple_of(5) {
+            test.push_str(line);
+            test.push('\n');
+            test_items
+                .entry(user.to_owned())
+                .or_default()
+                .insert(item.to_owned());
+        } else {
+            train.push_str(line);
+            train.push('\n');
+        }
+    }
+    let (a, b) = (dir.join("train.tsv"), dir.join("test.tsv"));
+    std::fs::write(&a, train).unwrap();
+    std::fs::write(&b, test).unwrap();
+    (a, b, test_items)
+}
+
+#[test]
+fn eval_prints_the_scorers_keys() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (train, test, test_items) = split_fixture(tmp.path());
+    for model in ["als", "bpr", "pop"] {
+        let out = json(&ok(kgrec(&tmp.path().join("unused"))
+            .args(["eval", "--train"])
+            .arg(&train)
+            .arg("--test")
+            .arg(&test)
+            .args(["-k", "5,10", "--format", "json", "--model", model])
+            .args(if model == "pop" {
+                &[][..]
+            } else {
+                &["--epochs", "20"][..]
+            })));
+        assert_eq!(out["model"], model);
+        assert_eq!(out["users"].as_u64().unwrap() as usize, test_items.len());
+        assert_eq!(out["users_with_list"], out["users"]);
+        assert_eq!(out["train_leaks"], 0);
+        assert_eq!(out["duplicates"], 0);
+        for k in [5, 10] {
+            for m in [
+                "precision",
+                "recall",
+                "ndcg",
+                "map",
+                "hit",
+                "mrr",
+                "coverage",
+            ] {
+                let v = out[format!("{m}@{k}")].as_f64().unwrap();
+                assert!((0.0..=1.0).contains(&v), "{m}@{k} = {v}");
+            }
+        }
+        let r = |k: u32| out[format!("recall@{k}")].as_f64().unwrap();
+        assert!(r(10) >= r(5));
+        assert!(out["hit@10"].as_f64().unwrap() > 0.0, "{out}");
+    }
+    assert!(!tmp.path().join("unused").exists(), "eval touched --data");
+    let text = ok(kgrec(tmp.path())
+        .args(["eval", "--train"])
+        .arg(&train)
+        .arg("--test")
+        .arg(&test));
+    assert!(text.contains("ndcg") && text.lines().count() == 4, "{text}");
+    // The contract's graph flags are accepted.
+    let out = json(&ok(kgrec(tmp.path())
+        .args(["eval", "--format", "json", "--model", "pop", "--train"])
+        .arg(&train)
+        .arg("--test")
+        .arg(&test)
+        .arg("--kg")
+        .arg(fixture("movies.ttl"))
+        .arg("--link")
+        .arg(fixture("links.tsv"))));
+    assert_eq!(out["train_leaks"], 0);
+}
