@@ -5,13 +5,13 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
-use std::io::{BufWriter, IsTerminal, Write};
+use std::io::{BufWriter, Write};
 use std::path::Path;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
+use super::{emit, progress_bar};
 use crate::cf::{
     Als, AlsParams, Bpr, BprParams, EpochReport, InteractionMatrix, Popularity, UserRecs,
     write_batch,
@@ -31,27 +31,6 @@ use crate::store::{
     ImportReport, InteractionStore, Link, Model, ModelHeader, ModelKind, ModelStore, Snapshot,
     StoredModel,
 };
-
-/// A progress bar on stderr when both streams are terminals and `--quiet` is not given.
-fn progress_bar(quiet: bool, length: u64, template: &str) -> ProgressBar {
-    if quiet || !std::io::stdout().is_terminal() || !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::with_draw_target(Some(length), ProgressDrawTarget::stderr());
-    if let Ok(style) = ProgressStyle::with_template(template) {
-        bar.set_style(style.progress_chars("=> "));
-    }
-    bar
-}
-
-/// Writes command output to stdout; a reader that went away (`kgrec ... | head`) is not an error.
-fn emit(text: &str) -> Result<()> {
-    let mut out = std::io::stdout().lock();
-    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        result => result.map_err(|e| Error::io("<stdout>", e)),
-    }
-}
 
 fn json_text(value: &impl Serialize) -> Result<String> {
     serde_json::to_string_pretty(value).map_err(|e| Error::Corruption {

@@ -1,39 +1,30 @@
 //! Graph commands: `import kg`, `stats`, `sparql`, `demo`.
 
+use super::{emit, progress_bar};
 use crate::cli::{DemoArgs, ImportKgArgs, SparqlArgs, SparqlFormat, StatsArgs, TextOrJson};
 use crate::datadir::{DataDir, OpenMode};
 use crate::error::{Error, Result};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use kgrec_kg::oxigraph::io::{RdfFormat, RdfSerializer};
 use kgrec_kg::oxigraph::sparql::QueryResults;
 use kgrec_kg::oxigraph::sparql::results::{QueryResultsFormat, QueryResultsSerializer};
 use kgrec_kg::{ImportOptions, ImportProgress, InputFormat, SourceOptions};
 use serde::Serialize;
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// Where progress goes: a bar on a terminal, nothing otherwise.
 #[derive(Debug)]
 pub struct Output {
-    bars: bool,
+    quiet: bool,
 }
 
 impl Output {
     pub fn new(quiet: bool) -> Self {
-        Self {
-            bars: !quiet && std::io::stdout().is_terminal() && std::io::stderr().is_terminal(),
-        }
+        Self { quiet }
     }
 
-    fn bar(&self, length: u64, template: &str) -> ProgressBar {
-        if !self.bars {
-            return ProgressBar::hidden();
-        }
-        let bar = ProgressBar::with_draw_target(Some(length), ProgressDrawTarget::stderr());
-        if let Ok(style) = ProgressStyle::with_template(template) {
-            bar.set_style(style.progress_chars("=> "));
-        }
-        bar
+    fn bar(&self, length: u64, template: &str) -> indicatif::ProgressBar {
+        progress_bar(self.quiet, length, template)
     }
 }
 
@@ -96,9 +87,9 @@ pub fn import_kg(data: &Path, args: &ImportKgArgs, output: &Output) -> Result<()
         );
     }
     let c = report.counts;
-    println!(
+    emit(&format!(
         "imported {} file(s): {} read, {} added, {} already present; graph: {} triples, {} entities, \
-         {} relations, {} literals ({:.2} s)",
+         {} relations, {} literals ({:.2} s)\n",
         report.files.len(),
         report.read,
         report.added,
@@ -108,8 +99,7 @@ pub fn import_kg(data: &Path, args: &ImportKgArgs, output: &Output) -> Result<()
         c.relations,
         c.literals,
         report.seconds
-    );
-    Ok(())
+    ))
 }
 
 /// What `kgrec stats --format json` prints; key names are the contract.
@@ -155,24 +145,33 @@ pub fn stats(data: &Path, args: &StatsArgs) -> Result<()> {
             let json = serde_json::to_string_pretty(&stats).map_err(|e| Error::Corruption {
                 what: e.to_string(),
             })?;
-            println!("{json}");
+            emit(&format!("{json}\n"))
         }
         TextOrJson::Text => print_stats(&stats),
     }
-    Ok(())
 }
 
-fn print_stats(s: &Stats) {
-    println!("data directory  {} ({})", s.data_dir.display(), s.backend);
-    println!("triples         {}", s.triples);
-    println!("entities        {}", s.entities);
-    println!("relations       {}", s.relations);
-    println!("literals        {}", s.literals);
-    println!("entity edges    {}", s.edges);
-    println!("users           {}", s.users);
-    println!("items           {}", s.items);
-    println!("interactions    {}", s.interactions);
-    println!("models          {}", s.models.len());
+fn print_stats(s: &Stats) -> Result<()> {
+    let rows = [
+        (
+            "data directory",
+            format!("{} ({})", s.data_dir.display(), s.backend),
+        ),
+        ("triples", s.triples.to_string()),
+        ("entities", s.entities.to_string()),
+        ("relations", s.relations.to_string()),
+        ("literals", s.literals.to_string()),
+        ("entity edges", s.edges.to_string()),
+        ("users", s.users.to_string()),
+        ("items", s.items.to_string()),
+        ("interactions", s.interactions.to_string()),
+        ("models", s.models.len().to_string()),
+    ];
+    let text: String = rows
+        .iter()
+        .map(|(name, value)| format!("{name:<16}{value}\n"))
+        .collect();
+    emit(&text)
 }
 
 /// `kgrec sparql QUERY`
@@ -187,7 +186,11 @@ pub fn sparql(data: &Path, args: &SparqlArgs) -> Result<()> {
     let dir = DataDir::open(data, OpenMode::MustExist)?;
     let results = dir.kg().query(&query)?;
     let stdout = std::io::stdout().lock();
-    write_results(results, args.format, std::io::BufWriter::new(stdout))
+    match write_results(results, args.format, std::io::BufWriter::new(stdout)) {
+        // A reader that went away (`kgrec sparql ... | head`) is not a failure.
+        Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
 }
 
 fn write_results(
@@ -325,7 +328,7 @@ pub fn demo(data: Option<&Path>, args: &DemoArgs, output: &Output) -> Result<()>
     let dir = DataDir::open(&data, OpenMode::MustExist)?;
     let stats = collect_stats(&dir)?;
     println!();
-    print_stats(&stats);
+    print_stats(&stats)?;
 
     let index = dir.kg().index();
     let projection = kgrec_kg::Projection::from_index(index)?;
