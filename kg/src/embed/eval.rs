@@ -244,3 +244,72 @@ pub(crate) fn rank_of(dist: &[f32], target: EntityId, known: &[u32]) -> f64 {
     }
     1.0 + better as f64 + equal as f64 / 2.0
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use crate::embed::model::Norm;
+    use crate::ids::RelationId;
+
+    fn t(h: u32, r: u32, tl: u32) -> Triple {
+        Triple::new(EntityId(h), RelationId(r), EntityId(tl))
+    }
+
+    #[test]
+    fn realistic_rank_with_ties_and_filter() {
+        let dist = [0.5, 0.1, 0.5, 0.3, 0.5];
+        // Better: 1 and 3; tied: 2 and 4 → 1 + 2 + 2/2.
+        assert_eq!(rank_of(&dist, EntityId(0), &[]), 4.0);
+        // Filtering the known answers 1 (better) and 2 (tied) leaves 1 better and 1 tied.
+        assert_eq!(rank_of(&dist, EntityId(0), &[0, 1, 2]), 2.5);
+        assert_eq!(rank_of(&dist, EntityId(1), &[]), 1.0);
+        assert_eq!(rank_of(&[f32::NAN, 0.0], EntityId(0), &[]), 2.0);
+    }
+
+    /// Entities on a line at 0, 1, 2, 3 and one relation "+1" (TransE L1, dim 1).
+    fn line_model() -> KgeModel {
+        KgeModel::from_parts(
+            ModelKind::TransE { norm: Norm::L1 },
+            1,
+            Matrix::from_vec(4, 1, vec![0.0, 1.0, 2.0, 3.0]).unwrap(),
+            Matrix::from_vec(1, 1, vec![1.0]).unwrap(),
+            None,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn filtered_ranks_on_a_tiny_graph() {
+        let model = line_model();
+        // (0, r, 1) is exact on both sides.
+        let exact = t(0, 0, 1);
+        // (0, r, 2): tail query q = 1 → distances [1, 0, 1, 2]: entity 1 is better, entity 0 ties.
+        // Head query q = 2 - 1 = 1 → distances [1, 0, 1, 2] from the head's view: target 0 at
+        // distance 1, entity 1 better, entity 2 tied.
+        let tied = t(0, 0, 2);
+        let unfiltered = FilterIndex::new(&[]);
+        let ranks = filtered_ranks(&model, &[exact, tied], &unfiltered);
+        assert_eq!(ranks, vec![(1.0, 1.0), (2.5, 2.5)]);
+        // Knowing (0, r, 1) and (1, r, 2) removes the better candidate on each side.
+        let known = [exact, tied, t(1, 0, 2)];
+        let filter = FilterIndex::new(&known);
+        let ranks = filtered_ranks(&model, &[tied], &filter);
+        assert_eq!(ranks, vec![(1.5, 1.5)]);
+        let report = evaluate(&model, &[exact, tied], &filter);
+        assert_eq!(report.both.count, 4);
+        assert!((report.tail.mrr - (1.0 + 1.0 / 1.5) / 2.0).abs() < 1e-12);
+        assert_eq!(report.both.hits_at_1, 0.5);
+        assert_eq!(report.both.hits_at_3, 1.0);
+        assert!((report.both.mean_rank - 1.25).abs() < 1e-12);
+    }
+
+    #[test]
+    fn filter_index_answers() {
+        let f = FilterIndex::new(&[t(0, 0, 1), t(0, 0, 2), t(3, 0, 2), t(0, 0, 1)]);
+        assert_eq!(f.answers(&t(0, 0, 9), Side::Tail), &[1, 2]);
+        assert_eq!(f.answers(&t(9, 0, 2), Side::Head), &[0, 3]);
+        assert!(f.contains(&t(3, 0, 2)));
+        assert!(!f.contains(&t(2, 0, 3)));
+    }
+}

@@ -241,3 +241,128 @@ pub fn read_export(dir: &Path) -> Result<(KgeModel, Vocab, Vocab), ExportError> 
     let model = KgeModel::from_parts(kind, d, entity, relation, projection).ok_or_else(shape)?;
     Ok((model, entities, relations))
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha8Rng;
+
+    use super::*;
+    use crate::embed::dataset::Dataset;
+    use crate::embed::eval::{FilterIndex, evaluate};
+    use crate::embed::run::evaluate_export;
+    use crate::embed::train::{KgeParams, RotatE, TransE, TransR};
+
+    const TRAIN: &str = "a\tlikes\tb\nb\tlikes\tc\nc\tknows\ta\nd\tknows\tb\na\tknows\td\n";
+
+    fn dataset_dir() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("train.txt"), TRAIN).unwrap();
+        std::fs::write(dir.path().join("valid.txt"), "a\tlikes\tc\n").unwrap();
+        std::fs::write(dir.path().join("test.txt"), "b\tknows\ta\nd\tlikes\tc\n").unwrap();
+        dir
+    }
+
+    fn fit(params: KgeParams, data: &Dataset) -> KgeModel {
+        params
+            .dim(6)
+            .epochs(2)
+            .batch_size(4)
+            .check()
+            .unwrap()
+            .fit(data, &mut ChaCha8Rng::seed_from_u64(9), &mut |_| {})
+            .unwrap()
+            .model
+    }
+
+    #[test]
+    fn round_trip_every_model() {
+        let ds = dataset_dir();
+        let data = Dataset::load(ds.path()).unwrap();
+        for params in [
+            TransE::params(),
+            RotatE::params(),
+            TransR::params().rel_dim(3),
+        ] {
+            let model = fit(params, &data);
+            let out = tempfile::tempdir().unwrap();
+            write_export(out.path(), &model, &data.entities, &data.relations).unwrap();
+            let (back, ents, rels) = read_export(out.path()).unwrap();
+            assert_eq!(back, model);
+            assert_eq!(ents, data.entities);
+            assert_eq!(rels, data.relations);
+            let ent_tsv = std::fs::read_to_string(out.path().join("entities.tsv")).unwrap();
+            let first: Vec<&str> = ent_tsv.lines().next().unwrap().split('\t').collect();
+            assert_eq!(first[0], "a");
+            let rel_tsv = std::fs::read_to_string(out.path().join("relations.tsv")).unwrap();
+            let rel_width = rel_tsv.lines().next().unwrap().split('\t').count() - 1;
+            let meta: serde_json::Value = serde_json::from_str(
+                &std::fs::read_to_string(out.path().join("meta.json")).unwrap(),
+            )
+            .unwrap();
+            let peer_copy = out.path().join("entity_embeddings.tsv").exists();
+            match model.kind() {
+                ModelKind::TransE { .. } => {
+                    assert_eq!(
+                        meta,
+                        serde_json::json!({"model": "transe", "dim": 6, "norm": 1})
+                    );
+                    assert_eq!((first.len() - 1, rel_width), (6, 6));
+                    assert!(peer_copy);
+                }
+                ModelKind::RotatE => {
+                    assert_eq!(meta, serde_json::json!({"model": "rotate", "dim": 6}));
+                    // Real parts then imaginary parts; one phase per coordinate.
+                    assert_eq!((first.len() - 1, rel_width), (12, 6));
+                    assert!(!peer_copy);
+                }
+                ModelKind::TransR { .. } => {
+                    assert_eq!(meta["rel_dim"], 3);
+                    assert_eq!((first.len() - 1, rel_width), (6, 3 + 18));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn evaluate_export_matches_in_memory_evaluation() {
+        let ds = dataset_dir();
+        let data = Dataset::load(ds.path()).unwrap();
+        let model = fit(TransE::params(), &data);
+        let out = tempfile::tempdir().unwrap();
+        write_export(out.path(), &model, &data.entities, &data.relations).unwrap();
+        let from_disk = evaluate_export(ds.path(), out.path()).unwrap();
+        let in_memory = evaluate(&model, &data.test, &FilterIndex::new(data.all_triples()));
+        assert_eq!(from_disk, in_memory);
+        assert_eq!(from_disk.both.count, 4);
+    }
+
+    #[test]
+    fn bad_rows_name_file_and_line() {
+        let out = tempfile::tempdir().unwrap();
+        std::fs::write(
+            out.path().join("meta.json"),
+            r#"{"model":"transe","dim":2,"norm":1}"#,
+        )
+        .unwrap();
+        std::fs::write(out.path().join("entities.tsv"), "a\t1\t2\nb\t1\n").unwrap();
+        std::fs::write(out.path().join("relations.tsv"), "r\t1\t2\n").unwrap();
+        match read_export(out.path()) {
+            Err(ExportError::Parse { path, line, .. }) => {
+                assert!(path.ends_with("entities.tsv"));
+                assert_eq!(line, 2);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        std::fs::write(
+            out.path().join("meta.json"),
+            r#"{"model":"distmult","dim":2}"#,
+        )
+        .unwrap();
+        assert!(matches!(
+            read_export(out.path()),
+            Err(ExportError::Meta { .. })
+        ));
+    }
+}
