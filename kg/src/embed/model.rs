@@ -275,6 +275,20 @@ impl KgeModel {
         }
     }
 
+    /// RotatE: `[cos θ.., sin θ..]` of every relation, row after row (empty for other models);
+    /// training rotates by the same phases many times per step.
+    pub(crate) fn rotation_table(&self) -> Vec<f32> {
+        if self.kind != ModelKind::RotatE {
+            return Vec::new();
+        }
+        let d = self.relation.cols();
+        let mut table = vec![0.0; 2 * d * self.relation.rows()];
+        for (r, cs) in table.chunks_exact_mut(2 * d).enumerate() {
+            cos_sin(self.relation.row(r), cs);
+        }
+        table
+    }
+
     pub(crate) fn dist(&self, q: &[f32], c: &[f32]) -> f32 {
         match self.kind {
             ModelKind::TransE { norm } | ModelKind::TransR { norm, .. } => match norm {
@@ -318,15 +332,32 @@ fn translate(e: &[f32], r: &[f32], side: Side, q: &mut [f32]) {
 
 /// `q = e ∘ e^{±iθ}` with `e` laid out as real parts then imaginary parts.
 fn rotate(e: &[f32], phase: &[f32], side: Side, q: &mut [f32]) {
-    let d = phase.len();
+    let mut cs = vec![0.0; 2 * phase.len()];
+    cos_sin(phase, &mut cs);
+    rotate_cs(e, &cs, side, q);
+}
+
+/// Writes `[cos θ_1.., sin θ_1..]`.
+pub(crate) fn cos_sin(phase: &[f32], cs: &mut [f32]) {
+    let (c, s) = cs.split_at_mut(phase.len());
+    for ((c, s), p) in c.iter_mut().zip(s.iter_mut()).zip(phase) {
+        (*s, *c) = p.sin_cos();
+    }
+}
+
+/// [`rotate`] with precomputed `cs = [cos θ.., sin θ..]`.
+pub(crate) fn rotate_cs(e: &[f32], cs: &[f32], side: Side, q: &mut [f32]) {
+    let d = cs.len() / 2;
     let sign = match side {
         Side::Tail => 1.0,
         Side::Head => -1.0,
     };
-    let (ere, eim) = e.split_at(d);
+    let (ere, eim) = (&e[..d], &e[d..2 * d]);
+    let (cos, sin) = (&cs[..d], &cs[d..2 * d]);
     let (qre, qim) = q.split_at_mut(d);
+    let qim = &mut qim[..d];
     for k in 0..d {
-        let (s, c) = (sign * phase[k]).sin_cos();
+        let (c, s) = (cos[k], sign * sin[k]);
         qre[k] = ere[k] * c - eim[k] * s;
         qim[k] = ere[k] * s + eim[k] * c;
     }

@@ -132,3 +132,16 @@ fn umls_transe_learns() {
     // Random ranking gives MRR ≈ 0.04 on UMLS's 135 entities.
     assert!(report.both.mrr > 0.3, "{report:?}");
 }
+
+/// `KGE_DATASET=umls KGE_MODEL_DIR=/tmp/out cargo test -p kgrec-kg --release -- --ignored --nocapture kge_eval_export`
+#[test]
+#[ignore = "evaluates an export named by KGE_MODEL_DIR"]
+fn kge_eval_export() {
+    let name = std::env::var("KGE_DATASET").unwrap_or_else(|_| "umls".into());
+    let (Some(dir), Ok(model_dir)) = (benchmark_dir(&name), std::env::var("KGE_MODEL_DIR")) else {
+        eprintln!("skipping: set KGE_MODEL_DIR");
+        return;
+    };
+    let report = evaluate_export(&dir, std::path::Path::new(&model_dir)).unwrap();
+    eprintln!("export {}", serde_json::to_string(&report).unwrap());
+}

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use super::dataset::Dataset;
 use super::eval::{FilterIndex, evaluate};
-use super::model::{KgeModel, Matrix, ModelKind, Norm, Side, matvec};
+use super::model::{KgeModel, Matrix, ModelKind, Norm, Side, matvec, rotate_cs};
 use crate::ids::{EntityId, RelationId, Triple};
 
 /// The training objective.
@@ -450,6 +450,7 @@ impl CheckedParams {
             let mut loss = 0.0;
             for (b, batch) in order.chunks(p.batch_size).enumerate() {
                 let scale = 1.0 / batch.len() as f32;
+                let rot = model.rotation_table();
                 let grads: Vec<ChunkGrad> = batch
                     .par_chunks(p.chunk_size)
                     .enumerate()
@@ -460,7 +461,7 @@ impl CheckedParams {
                                 seed,
                                 &[epoch as u64, b as u64, c as u64],
                             ));
-                            chunk_gradient(&ctx, &model, data, chunk, scale, &mut rng, s)
+                            chunk_gradient(&ctx, &model, &rot, data, chunk, scale, &mut rng, s)
                         },
                     )
                     .collect();
@@ -755,6 +756,7 @@ fn loss_and_coefs(
 fn chunk_gradient(
     ctx: &Ctx<'_>,
     model: &KgeModel,
+    rot: &[f32],
     data: &Dataset,
     chunk: &[u32],
     scale: f32,
@@ -793,7 +795,14 @@ fn chunk_gradient(
             }
             None => model.entity.row(anchor.index()),
         };
-        model.query_from(side, anchor_vec, r, &mut s.q);
+        let cs = rot
+            .get(2 * model.dim * r.index()..2 * model.dim * (r.index() + 1))
+            .unwrap_or(&[]);
+        if cs.is_empty() {
+            model.query_from(side, anchor_vec, r, &mut s.q);
+        } else {
+            rotate_cs(anchor_vec, cs, side, &mut s.q);
+        }
         let target_vec: &[f32] = match proj {
             Some(m) => {
                 matvec(
@@ -900,6 +909,7 @@ fn chunk_gradient(
             side,
             anchor,
             r,
+            cs,
             &s.q,
             &s.gq,
             &mut s.g_anchor,
@@ -941,6 +951,7 @@ fn backprop_query(
     side: Side,
     anchor: EntityId,
     r: RelationId,
+    cs: &[f32],
     q: &[f32],
     gq: &[f32],
     g_anchor: &mut [f32],
@@ -975,14 +986,15 @@ fn backprop_query(
         ModelKind::RotatE => {
             // q = a ∘ e^{iσθ}: ∂a = conj-rotated ∂q; ∂θ_k = σ (q_re ∂q_im - q_im ∂q_re).
             let d = model.dim;
-            let phase = model.relation.row(r.index());
-            let (qre, qim) = q.split_at(d);
-            let (gre, gim) = gq.split_at(d);
+            let (qre, qim) = (&q[..d], &q[d..2 * d]);
+            let (gre, gim) = (&gq[..d], &gq[d..2 * d]);
+            let (cos, sin) = (&cs[..d], &cs[d..2 * d]);
             let (are, aim) = g_anchor.split_at_mut(d);
+            let (aim, g_rel) = (&mut aim[..d], &mut g_rel[..d]);
             for k in 0..d {
-                let (sn, cs) = (sign * phase[k]).sin_cos();
-                are[k] += gre[k] * cs + gim[k] * sn;
-                aim[k] += -gre[k] * sn + gim[k] * cs;
+                let (c, sn) = (cos[k], sign * sin[k]);
+                are[k] += gre[k] * c + gim[k] * sn;
+                aim[k] += -gre[k] * sn + gim[k] * c;
                 g_rel[k] += sign * (qre[k] * gim[k] - qim[k] * gre[k]);
             }
         }
@@ -1262,7 +1274,16 @@ mod tests {
                         num_entities: 6,
                     };
                     let mut s = Scratch::new(&model, &p);
-                    let g = chunk_gradient(&ctx, &model, &data, &[0], 1.0, &mut rng, &mut s);
+                    let g = chunk_gradient(
+                        &ctx,
+                        &model,
+                        &model.rotation_table(),
+                        &data,
+                        &[0],
+                        1.0,
+                        &mut rng,
+                        &mut s,
+                    );
                     let negs = s.negs.clone();
                     let pos = data.train[0];
                     let l0 = reference_loss(&model, loss, pos, side, &negs);
