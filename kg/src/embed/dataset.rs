@@ -132,16 +132,7 @@ impl Dataset {
             *split = read_split(&dir.join(name), &mut entities, &mut relations)?;
         }
         let [train, valid, test] = splits;
-        if train.is_empty() {
-            return Err(DatasetError::EmptyTrain);
-        }
-        Ok(Self {
-            entities,
-            relations,
-            train,
-            valid,
-            test,
-        })
+        Self::with_vocabs(entities, relations, train, valid, test)
     }
 
     /// Builds a data set from id triples (e.g. the data directory's graph); tokens are the decimal

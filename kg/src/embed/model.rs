@@ -374,50 +374,32 @@ pub(crate) fn matvec(m: &[f32], x: &[f32], out: &mut [f32]) {
 /// single running sum).
 const LANES: usize = 8;
 
-pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
+/// `Σ_i f(a_i, b_i)` in `LANES` partial sums.
+#[inline(always)]
+fn lane_sum(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32) -> f32 {
     let n = a.len().min(b.len());
-    let (a, b) = (&a[..n], &b[..n]);
-    let (ac, ar) = a.as_chunks::<LANES>();
-    let (bc, br) = b.as_chunks::<LANES>();
+    let (ac, ar) = a[..n].as_chunks::<LANES>();
+    let (bc, br) = b[..n].as_chunks::<LANES>();
     let mut acc = [0.0f32; LANES];
     for (x, y) in ac.iter().zip(bc) {
         for l in 0..LANES {
-            acc[l] += x[l] * y[l];
+            acc[l] += f(x[l], y[l]);
         }
     }
-    let tail: f32 = ar.iter().zip(br).map(|(x, y)| x * y).sum();
+    let tail: f32 = ar.iter().zip(br).map(|(x, y)| f(*x, *y)).sum();
     acc.iter().sum::<f32>() + tail
+}
+
+pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
+    lane_sum(a, b, |x, y| x * y)
 }
 
 pub(crate) fn l1(a: &[f32], b: &[f32]) -> f32 {
-    let n = a.len().min(b.len());
-    let (a, b) = (&a[..n], &b[..n]);
-    let (ac, ar) = a.as_chunks::<LANES>();
-    let (bc, br) = b.as_chunks::<LANES>();
-    let mut acc = [0.0f32; LANES];
-    for (x, y) in ac.iter().zip(bc) {
-        for l in 0..LANES {
-            acc[l] += (x[l] - y[l]).abs();
-        }
-    }
-    let tail: f32 = ar.iter().zip(br).map(|(x, y)| (x - y).abs()).sum();
-    acc.iter().sum::<f32>() + tail
+    lane_sum(a, b, |x, y| (x - y).abs())
 }
 
 pub(crate) fn l2(a: &[f32], b: &[f32]) -> f32 {
-    let n = a.len().min(b.len());
-    let (a, b) = (&a[..n], &b[..n]);
-    let (ac, ar) = a.as_chunks::<LANES>();
-    let (bc, br) = b.as_chunks::<LANES>();
-    let mut acc = [0.0f32; LANES];
-    for (x, y) in ac.iter().zip(bc) {
-        for l in 0..LANES {
-            let d = x[l] - y[l];
-            acc[l] += d * d;
-        }
-    }
-    let tail: f32 = ar.iter().zip(br).map(|(x, y)| (x - y) * (x - y)).sum();
-    (acc.iter().sum::<f32>() + tail).sqrt()
+    lane_sum(a, b, |x, y| (x - y) * (x - y)).sqrt()
 }
 
 /// `Σ_k |a_k - b_k|` over complex coordinates laid out as real parts then imaginary parts.
