@@ -916,6 +916,50 @@ fn chunk_gradient(
             &mut s.g_rel,
             &mut s.g_proj,
         );
+        if let Some(m) = proj {
+            // Lin et al.'s ‖M_r h‖ ≤ 1, ‖M_r t‖ ≤ 1 as the soft penalty of their code:
+            // max(0, ‖M_r e‖² - 1) for every entity of the positive and of its negatives.
+            let mrow = m.row(r.index());
+            let w = model.space_dim();
+            let mut penalise = |e: usize,
+                                projected: &[f32],
+                                g_e: &mut [f32],
+                                g_proj: &mut [f32],
+                                gc: &mut [f32]| {
+                let (l, active) = projection_penalty(projected);
+                if active {
+                    for (g, v) in gc.iter_mut().zip(projected) {
+                        *g = 2.0 * PROJECTION_PENALTY * scale * v;
+                    }
+                    backprop_projection(mrow, model.entity.row(e), gc, g_e, g_proj);
+                }
+                l
+            };
+            let mut penalty = penalise(
+                anchor.index(),
+                &s.anchor_space,
+                &mut s.g_anchor,
+                &mut s.g_proj,
+                &mut s.gc,
+            );
+            penalty += penalise(
+                target.index(),
+                &s.target_space,
+                &mut s.g_target,
+                &mut s.g_proj,
+                &mut s.gc,
+            );
+            for (j, &e) in s.negs.iter().enumerate() {
+                penalty += penalise(
+                    e as usize,
+                    &s.cand_space[j * w..(j + 1) * w],
+                    &mut s.neg_grad[j * ew..(j + 1) * ew],
+                    &mut s.g_proj,
+                    &mut s.gc,
+                );
+            }
+            out.loss += f64::from(penalty);
+        }
         out.entity.push(anchor.0, &s.g_anchor);
         out.entity.push(target.0, &s.g_target);
         out.relation.push(r.0, &s.g_rel);
@@ -943,6 +987,15 @@ fn backprop_projection(m: &[f32], e: &[f32], gc: &[f32], g_e: &mut [f32], g_m: &
             *gm += g * ev;
         }
     }
+}
+
+/// Weight of TransR's soft projection-norm penalty.
+const PROJECTION_PENALTY: f32 = 1.0;
+
+/// `PROJECTION_PENALTY · max(0, ‖v‖² - 1)` and whether it is active.
+fn projection_penalty(v: &[f32]) -> (f32, bool) {
+    let excess = v.iter().map(|x| x * x).sum::<f32>() - 1.0;
+    (PROJECTION_PENALTY * excess.max(0.0), excess > 0.0)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -1213,7 +1266,16 @@ mod tests {
             .collect();
         let valid: Vec<bool> = negs.iter().map(|&e| e != target.0).collect();
         let mut coef = vec![0.0; negs.len()];
-        f64::from(loss_and_coefs(loss, d_pos, &dist, &valid, &mut coef).0)
+        let mut l = f64::from(loss_and_coefs(loss, d_pos, &dist, &valid, &mut coef).0);
+        if model.projection.is_some() {
+            for e in [anchor.0, target.0].iter().chain(negs) {
+                let mut b = vec![0.0; w];
+                l += f64::from(
+                    projection_penalty(model.candidate(EntityId(*e), pos.relation, &mut b)).0,
+                );
+            }
+        }
+        l
     }
 
     fn dense(g: &SparseGrad, rows: usize, width: usize) -> Vec<f32> {
@@ -1265,6 +1327,10 @@ mod tests {
                         for v in proj.as_mut_slice() {
                             *v += rng.random_range(-0.5..0.5);
                         }
+                        // Long enough entities that the projection-norm penalty is active.
+                        for v in model.entity.as_mut_slice() {
+                            *v *= 3.0;
+                        }
                     }
                     let hp = [head_prob; 2];
                     let ctx = Ctx {
@@ -1287,6 +1353,13 @@ mod tests {
                     let negs = s.negs.clone();
                     let pos = data.train[0];
                     let l0 = reference_loss(&model, loss, pos, side, &negs);
+                    if model.projection.is_some() {
+                        // The soft ‖M_r e‖ ≤ 1 penalty is part of what is checked.
+                        let mut b = vec![0.0; 3];
+                        assert!(
+                            projection_penalty(model.candidate(pos.tail, pos.relation, &mut b)).1
+                        );
+                    }
                     assert!((g.loss - l0).abs() < 1e-4, "{kind:?} {loss:?} {side:?}");
                     let analytic = [
                         dense(&g.entity, 6, model.entity.cols()),
