@@ -921,7 +921,7 @@ fn chunk_gradient(
             // max(0, ‖M_r e‖² - 1) for every entity of the positive and of its negatives.
             let mrow = m.row(r.index());
             let w = model.space_dim();
-            let mut penalise = |e: usize,
+            let penalise = |e: usize,
                                 projected: &[f32],
                                 g_e: &mut [f32],
                                 g_proj: &mut [f32],
