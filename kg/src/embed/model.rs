@@ -428,54 +428,6 @@ pub(crate) fn complex_l1(a: &[f32], b: &[f32]) -> f32 {
 
 // The gradient kernels index equal-length re-slices so LLVM drops the bounds checks and
 // vectorises the selects.
-/// [`complex_l1`] that also writes each coordinate's unit direction `(a_k - b_k)/|a_k - b_k|`
-/// (real parts then imaginary parts; 0 for a zero modulus) into `dir`.
-pub(crate) fn complex_l1_dir(a: &[f32], b: &[f32], dir: &mut [f32]) -> f32 {
-    let d = a.len().min(b.len()).min(dir.len()) / 2;
-    let (are, aim) = (&a[..d], &a[d..2 * d]);
-    let (bre, bim) = (&b[..d], &b[d..2 * d]);
-    let (dre, dim) = dir.split_at_mut(d);
-    let dim = &mut dim[..d];
-    let unit = |dr: f32, di: f32, or: &mut f32, oi: &mut f32| {
-        let m = (dr * dr + di * di).sqrt();
-        let inv = if m > f32::EPSILON { 1.0 / m } else { 0.0 };
-        *or = dr * inv;
-        *oi = di * inv;
-        m
-    };
-    // Fixed-width blocks with one partial sum per lane, as in `lane_sum`, so the loop vectorises.
-    let full = d - d % LANES;
-    let mut acc = [0.0f32; LANES];
-    for base in (0..full).step_by(LANES) {
-        let (ar, ai, br, bi) = (
-            &are[base..base + LANES],
-            &aim[base..base + LANES],
-            &bre[base..base + LANES],
-            &bim[base..base + LANES],
-        );
-        let (or, oi) = (&mut dre[base..base + LANES], &mut dim[base..base + LANES]);
-        for l in 0..LANES {
-            acc[l] += unit(ar[l] - br[l], ai[l] - bi[l], &mut or[l], &mut oi[l]);
-        }
-    }
-    let mut tail = 0.0;
-    for k in full..d {
-        tail += unit(are[k] - bre[k], aim[k] - bim[k], &mut dre[k], &mut dim[k]);
-    }
-    acc.iter().sum::<f32>() + tail
-}
-
-/// `gq += coef · x`, `gc -= coef · x`.
-pub(crate) fn axpy_pair(coef: f32, x: &[f32], gq: &mut [f32], gc: &mut [f32]) {
-    let n = x.len().min(gq.len()).min(gc.len());
-    let (x, gq, gc) = (&x[..n], &mut gq[..n], &mut gc[..n]);
-    for i in 0..n {
-        let v = coef * x[i];
-        gq[i] += v;
-        gc[i] -= v;
-    }
-}
-
 fn l1_grad(q: &[f32], c: &[f32], coef: f32, gq: &mut [f32], gc: &mut [f32]) {
     let n = q.len().min(c.len()).min(gq.len()).min(gc.len());
     let (q, c, gq, gc) = (&q[..n], &c[..n], &mut gq[..n], &mut gc[..n]);
@@ -626,22 +578,6 @@ mod tests {
             KgeModel::from_parts(transr, 2, Matrix::zeros(3, 2), Matrix::zeros(1, 1), None)
                 .is_none()
         );
-    }
-
-    #[test]
-    fn saved_directions_give_the_rotate_gradient() {
-        // d = 11 complex coordinates: one full block of 8 and a tail of 3.
-        let a: Vec<f32> = (0..22).map(|i| (i as f32 * 0.37).sin()).collect();
-        let b: Vec<f32> = (0..22).map(|i| (i as f32 * 0.91).cos()).collect();
-        let mut dir = vec![0.0; 22];
-        assert!((complex_l1_dir(&a, &b, &mut dir) - complex_l1(&a, &b)).abs() < 1e-5);
-        let (mut gq1, mut gc1, mut gq2, mut gc2) =
-            (vec![0.0; 22], vec![0.0; 22], vec![0.0; 22], vec![0.0; 22]);
-        complex_l1_grad(&a, &b, 0.5, &mut gq1, &mut gc1);
-        axpy_pair(0.5, &dir, &mut gq2, &mut gc2);
-        for i in 0..22 {
-            assert!((gq1[i] - gq2[i]).abs() < 1e-6 && (gc1[i] - gc2[i]).abs() < 1e-6);
-        }
     }
 
     #[test]

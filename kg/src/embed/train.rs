@@ -19,9 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use super::dataset::Dataset;
 use super::eval::{FilterIndex, evaluate};
-use super::model::{
-    KgeModel, Matrix, ModelKind, Norm, Side, axpy_pair, complex_l1_dir, matvec, rotate_cs,
-};
+use super::model::{KgeModel, Matrix, ModelKind, Norm, Side, matvec, rotate_cs};
 use crate::ids::{EntityId, RelationId, Triple};
 
 /// The training objective.
@@ -663,9 +661,6 @@ struct Scratch {
     coef: Vec<f32>,
     valid: Vec<bool>,
     negs: Vec<u32>,
-    /// RotatE: each negative's per-coordinate unit directions, saved by the distance pass so the
-    /// gradient pass needs no second square root.
-    dir: Vec<f32>,
 }
 
 impl Scratch {
@@ -688,11 +683,6 @@ impl Scratch {
             coef: vec![0.0; p.negatives],
             valid: vec![true; p.negatives],
             negs: vec![0; p.negatives],
-            dir: if model.kind == ModelKind::RotatE {
-                vec![0.0; w * p.negatives]
-            } else {
-                Vec::new()
-            },
         }
     }
 }
@@ -834,10 +824,7 @@ fn chunk_gradient(
                 }
                 None => model.entity.row(e as usize),
             };
-            s.dist[j] = match s.dir.get_mut(j * w..(j + 1) * w) {
-                Some(dir) => complex_l1_dir(&s.q, c, dir),
-                None => model.dist(&s.q, c),
-            };
+            s.dist[j] = model.dist(&s.q, c);
             s.valid[j] = e != target.0
                 && ctx.train_filter.is_none_or(|f| {
                     let corrupted = match side {
@@ -902,14 +889,15 @@ fn chunk_gradient(
                     );
                 }
                 None => {
-                    let g_neg = &mut s.neg_grad[j * ew..(j + 1) * ew];
-                    match s.dir.get(j * w..(j + 1) * w) {
-                        Some(dir) => axpy_pair(coef, dir, &mut s.gq, g_neg),
-                        None => {
-                            let c = model.entity.row(e);
-                            model.dist_grad(&s.q, c, s.dist[j], coef, &mut s.gq, g_neg);
-                        }
-                    }
+                    let c = model.entity.row(e);
+                    model.dist_grad(
+                        &s.q,
+                        c,
+                        s.dist[j],
+                        coef,
+                        &mut s.gq,
+                        &mut s.neg_grad[j * ew..(j + 1) * ew],
+                    );
                 }
             }
         }
@@ -934,10 +922,10 @@ fn chunk_gradient(
             let mrow = m.row(r.index());
             let w = model.space_dim();
             let penalise = |e: usize,
-                            projected: &[f32],
-                            g_e: &mut [f32],
-                            g_proj: &mut [f32],
-                            gc: &mut [f32]| {
+                                projected: &[f32],
+                                g_e: &mut [f32],
+                                g_proj: &mut [f32],
+                                gc: &mut [f32]| {
                 let (l, active) = projection_penalty(projected);
                 if active {
                     for (g, v) in gc.iter_mut().zip(projected) {
