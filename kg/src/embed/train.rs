@@ -766,6 +766,14 @@ fn chunk_gradient(
     let p = ctx.p;
     let (w, ew) = (model.space_dim(), model.entity.cols());
     let mut out = ChunkGrad::default();
+    // Sized up front: growing by doubling showed up as reallocation copies in profiles.
+    let ent_rows = 2 * chunk.len() + s.negs.len();
+    out.entity.rows.reserve_exact(ent_rows);
+    out.entity.data.reserve_exact(ent_rows * ew);
+    out.relation.rows.reserve_exact(chunk.len());
+    out.relation
+        .data
+        .reserve_exact(chunk.len() * model.relation.cols());
     for n in s.negs.iter_mut() {
         *n = rng.random_range(0..ctx.num_entities as u32);
     }
@@ -922,10 +930,10 @@ fn chunk_gradient(
             let mrow = m.row(r.index());
             let w = model.space_dim();
             let penalise = |e: usize,
-                                projected: &[f32],
-                                g_e: &mut [f32],
-                                g_proj: &mut [f32],
-                                gc: &mut [f32]| {
+                            projected: &[f32],
+                            g_e: &mut [f32],
+                            g_proj: &mut [f32],
+                            gc: &mut [f32]| {
                 let (l, active) = projection_penalty(projected);
                 if active {
                     for (g, v) in gc.iter_mut().zip(projected) {
