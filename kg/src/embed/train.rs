@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use super::dataset::Dataset;
 use super::eval::{FilterIndex, evaluate};
-use super::model::{KgeModel, Matrix, ModelKind, Norm, Side, matvec, rotate_cs};
+use super::model::{KgeModel, Matrix, ModelKind, Norm, Side, rotate_cs};
 use crate::ids::{EntityId, RelationId, Triple};
 
 /// The training objective.
@@ -157,6 +157,19 @@ pub enum TrainError {
     Diverged { epoch: usize },
 }
 
+/// Builder setters that just store their argument in the field of the same name.
+macro_rules! setters {
+    ($($(#[$doc:meta])* $field:ident: $ty:ty;)*) => {
+        $(
+            $(#[$doc])*
+            pub fn $field(mut self, $field: $ty) -> Self {
+                self.$field = $field;
+                self
+            }
+        )*
+    };
+}
+
 impl KgeParams {
     fn new(kind: ModelKind) -> Self {
         Self {
@@ -211,32 +224,30 @@ impl KgeParams {
         self
     }
 
-    pub fn epochs(mut self, epochs: usize) -> Self {
-        self.epochs = epochs;
-        self
-    }
-
-    pub fn batch_size(mut self, batch_size: usize) -> Self {
-        self.batch_size = batch_size;
-        self
-    }
-
-    /// Negative entities per positive.
-    pub fn negatives(mut self, negatives: usize) -> Self {
-        self.negatives = negatives;
-        self
-    }
-
-    /// Positives per chunk; the positives of a chunk share their negative entities
-    /// (1 = independent negatives per positive).
-    pub fn chunk_size(mut self, chunk_size: usize) -> Self {
-        self.chunk_size = chunk_size;
-        self
-    }
-
-    pub fn loss(mut self, loss: Loss) -> Self {
-        self.loss = loss;
-        self
+    setters! {
+        epochs: usize;
+        batch_size: usize;
+        /// Negative entities per positive.
+        negatives: usize;
+        /// Positives per chunk; the positives of a chunk share their negative entities
+        /// (1 = independent negatives per positive).
+        chunk_size: usize;
+        loss: Loss;
+        sampler: Sampler;
+        /// Drop sampled negatives that are true training triples.
+        filtered_negatives: bool;
+        optimizer: Optimizer;
+        entity_constraint: RowConstraint;
+        /// Evaluate filtered MRR on the validation split every this many epochs (0 = never) and
+        /// keep the best model.
+        validate_every: usize;
+        /// Stop after this many validations without improvement.
+        patience: usize;
+        /// Validate on the first this many validation triples only (0 = all).
+        valid_max: usize;
+        /// Stop after the epoch that passes this many seconds (0 = no limit). Wall-clock stops
+        /// make the number of epochs, and so the model, depend on the machine.
+        max_seconds: f64;
     }
 
     /// Shorthand for the margin-ranking loss.
@@ -247,22 +258,6 @@ impl KgeParams {
     /// Shorthand for the self-adversarial loss.
     pub fn self_adversarial(self, gamma: f32, temperature: f32) -> Self {
         self.loss(Loss::SelfAdversarial { gamma, temperature })
-    }
-
-    pub fn sampler(mut self, sampler: Sampler) -> Self {
-        self.sampler = sampler;
-        self
-    }
-
-    /// Drop sampled negatives that are true training triples.
-    pub fn filtered_negatives(mut self, on: bool) -> Self {
-        self.filtered_negatives = on;
-        self
-    }
-
-    pub fn optimizer(mut self, optimizer: Optimizer) -> Self {
-        self.optimizer = optimizer;
-        self
     }
 
     /// Adam with the usual betas.
@@ -276,36 +271,6 @@ impl KgeParams {
 
     pub fn adagrad(self, lr: f32) -> Self {
         self.optimizer(Optimizer::Adagrad { lr })
-    }
-
-    pub fn entity_constraint(mut self, c: RowConstraint) -> Self {
-        self.entity_constraint = c;
-        self
-    }
-
-    /// Evaluate filtered MRR on the validation split every `n` epochs (0 = never) and keep the best model.
-    pub fn validate_every(mut self, n: usize) -> Self {
-        self.validate_every = n;
-        self
-    }
-
-    /// Stop after this many validations without improvement.
-    pub fn patience(mut self, patience: usize) -> Self {
-        self.patience = patience;
-        self
-    }
-
-    /// Validate on the first `n` validation triples only (0 = all).
-    pub fn valid_max(mut self, n: usize) -> Self {
-        self.valid_max = n;
-        self
-    }
-
-    /// Stop after the epoch that passes this many seconds (0 = no limit). Wall-clock stops make the
-    /// number of epochs, and so the model, depend on the machine.
-    pub fn max_seconds(mut self, s: f64) -> Self {
-        self.max_seconds = s;
-        self
     }
 
     pub fn check(self) -> Result<CheckedParams, ParamsError> {
@@ -792,17 +757,7 @@ fn chunk_gradient(
             Side::Head => (t.tail, t.head),
         };
         // Query and candidates in the scoring space.
-        let anchor_vec: &[f32] = match proj {
-            Some(m) => {
-                matvec(
-                    m.row(r.index()),
-                    model.entity.row(anchor.index()),
-                    &mut s.anchor_space,
-                );
-                &s.anchor_space
-            }
-            None => model.entity.row(anchor.index()),
-        };
+        let anchor_vec = model.candidate(anchor, r, &mut s.anchor_space);
         let cs = rot
             .get(2 * model.dim * r.index()..2 * model.dim * (r.index() + 1))
             .unwrap_or(&[]);
@@ -811,25 +766,11 @@ fn chunk_gradient(
         } else {
             rotate_cs(anchor_vec, cs, side, &mut s.q);
         }
-        let target_vec: &[f32] = match proj {
-            Some(m) => {
-                matvec(
-                    m.row(r.index()),
-                    model.entity.row(target.index()),
-                    &mut s.target_space,
-                );
-                &s.target_space
-            }
-            None => model.entity.row(target.index()),
-        };
+        let target_vec = model.candidate(target, r, &mut s.target_space);
         let d_pos = model.dist(&s.q, target_vec);
         for (j, &e) in s.negs.iter().enumerate() {
-            let c: &[f32] = match proj {
-                Some(m) => {
-                    let buf = &mut s.cand_space[j * w..(j + 1) * w];
-                    matvec(m.row(r.index()), model.entity.row(e as usize), buf);
-                    buf
-                }
+            let c: &[f32] = match s.cand_space.get_mut(j * w..(j + 1) * w) {
+                Some(buf) => model.candidate(EntityId(e), r, buf),
                 None => model.entity.row(e as usize),
             };
             s.dist[j] = model.dist(&s.q, c);
