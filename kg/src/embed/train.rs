@@ -171,6 +171,17 @@ macro_rules! setters {
 }
 
 impl KgeParams {
+    /// The defaults of the model named as on the command line and in `meta.json`
+    /// (`transe`, `rotate`, `transr`; case-insensitive).
+    pub fn named(model: &str) -> Option<Self> {
+        match model.to_ascii_lowercase().as_str() {
+            "transe" => Some(TransE::params()),
+            "rotate" => Some(RotatE::params()),
+            "transr" => Some(TransR::params()),
+            _ => None,
+        }
+    }
+
     fn new(kind: ModelKind) -> Self {
         Self {
             kind,
@@ -1459,6 +1470,11 @@ mod tests {
         assert!(TransE::params().chunk_size(0).check().is_err());
         assert!(TransR::params().rel_dim(0).check().is_err());
         assert!(TransE::params().check().is_ok());
+        for name in ["transe", "RotatE", "transr"] {
+            let p = KgeParams::named(name).unwrap().check().unwrap();
+            assert_eq!(p.kind().name(), name.to_ascii_lowercase());
+        }
+        assert!(KgeParams::named("distmult").is_none());
     }
 
     #[test]
