@@ -6,9 +6,11 @@
 //! it with those.
 //!
 //! Reading order: [`ids`] → [`source`] (one input file) → [`import`] (staging) → [`index`]
-//! (sled dictionary and edges) → [`store`] (oxigraph + index, atomic commits) → [`projection`].
+//! (sled dictionary and edges) → [`store`] (oxigraph + index, atomic commits) → [`projection`]
+//! → [`embed`] (TransE, RotatE, TransR and filtered link-prediction evaluation).
 
 pub mod chunk;
+pub mod embed;
 pub mod error;
 pub mod ids;
 pub mod import;

@@ -1,0 +1,319 @@
+//! Link-prediction data sets: the token dictionaries and the train/valid/test triples of a
+//! benchmark folder (`train.txt`, `valid.txt`, `test.txt`, `head<TAB>relation<TAB>tail`), or the
+//! same shape built from in-memory triples.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+
+use crate::ids::{EntityId, RelationId, Triple};
+
+/// Why a data set could not be loaded or built.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DatasetError {
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{}:{line}: expected 3 tab-separated fields, found {found}", path.display())]
+    BadLine {
+        path: PathBuf,
+        line: usize,
+        found: usize,
+    },
+    #[error("{}:{line}: empty token in field {field}", path.display())]
+    EmptyToken {
+        path: PathBuf,
+        line: usize,
+        field: usize,
+    },
+    #[error("too many distinct {kind} tokens for 32-bit ids")]
+    TooManyTokens { kind: &'static str },
+    #[error("{split} triple {index} uses {kind} id {id}, but there are only {count}")]
+    IdOutOfRange {
+        split: &'static str,
+        index: usize,
+        kind: &'static str,
+        id: u32,
+        count: u32,
+    },
+    #[error("the training split is empty")]
+    EmptyTrain,
+}
+
+/// A dense token dictionary: id `n` is the `n`-th distinct token seen.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Vocab {
+    tokens: Vec<String>,
+    index: HashMap<String, u32>,
+}
+
+impl Vocab {
+    /// A dictionary whose tokens are the decimal ids `0..count`, for graphs that come without names.
+    pub fn numbered(count: u32) -> Self {
+        let mut v = Self::default();
+        for n in 0..count {
+            v.tokens.push(n.to_string());
+            v.index.insert(n.to_string(), n);
+        }
+        v
+    }
+
+    /// Builds a dictionary from tokens in id order; `None` if a token repeats.
+    pub fn from_tokens(tokens: Vec<String>) -> Option<Self> {
+        let mut index = HashMap::with_capacity(tokens.len());
+        for (n, t) in tokens.iter().enumerate() {
+            let id = u32::try_from(n).ok()?;
+            if index.insert(t.clone(), id).is_some() {
+                return None;
+            }
+        }
+        Some(Self { tokens, index })
+    }
+
+    fn intern(&mut self, token: &str, kind: &'static str) -> Result<u32, DatasetError> {
+        if let Some(&id) = self.index.get(token) {
+            return Ok(id);
+        }
+        let id =
+            u32::try_from(self.tokens.len()).map_err(|_| DatasetError::TooManyTokens { kind })?;
+        self.tokens.push(token.to_owned());
+        self.index.insert(token.to_owned(), id);
+        Ok(id)
+    }
+
+    pub fn len(&self) -> usize {
+        self.tokens.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.tokens.is_empty()
+    }
+
+    pub fn get(&self, token: &str) -> Option<u32> {
+        self.index.get(token).copied()
+    }
+
+    pub fn token(&self, id: u32) -> Option<&str> {
+        self.tokens.get(id as usize).map(String::as_str)
+    }
+
+    pub fn tokens(&self) -> &[String] {
+        &self.tokens
+    }
+}
+
+/// A link-prediction benchmark: dictionaries and three splits of triples.
+#[derive(Clone, Debug)]
+pub struct Dataset {
+    pub entities: Vocab,
+    pub relations: Vocab,
+    pub train: Vec<Triple>,
+    pub valid: Vec<Triple>,
+    pub test: Vec<Triple>,
+}
+
+impl Dataset {
+    /// Loads `dir/{train,valid,test}.txt`. Ids are dense and given in first-seen order over train,
+    /// then valid, then test, so every entity of every split has a vector (the OpenKE convention;
+    /// PyKEEN instead drops valid/test triples whose tokens are absent from train).
+    pub fn load(dir: &Path) -> Result<Self, DatasetError> {
+        let mut entities = Vocab::default();
+        let mut relations = Vocab::default();
+        let mut splits: [Vec<Triple>; 3] = Default::default();
+        for (split, name) in splits
+            .iter_mut()
+            .zip(["train.txt", "valid.txt", "test.txt"])
+        {
+            *split = read_split(&dir.join(name), &mut entities, &mut relations)?;
+        }
+        let [train, valid, test] = splits;
+        Self::with_vocabs(entities, relations, train, valid, test)
+    }
+
+    /// Builds a data set from id triples (e.g. the data directory's graph); tokens are the decimal
+    /// ids. Every id must be below its count.
+    pub fn from_triples(
+        num_entities: u32,
+        num_relations: u32,
+        train: Vec<Triple>,
+        valid: Vec<Triple>,
+        test: Vec<Triple>,
+    ) -> Result<Self, DatasetError> {
+        Self::with_vocabs(
+            Vocab::numbered(num_entities),
+            Vocab::numbered(num_relations),
+            train,
+            valid,
+            test,
+        )
+    }
+
+    /// Builds a data set from id triples and named dictionaries; every id must have a token.
+    pub fn with_vocabs(
+        entities: Vocab,
+        relations: Vocab,
+        train: Vec<Triple>,
+        valid: Vec<Triple>,
+        test: Vec<Triple>,
+    ) -> Result<Self, DatasetError> {
+        if train.is_empty() {
+            return Err(DatasetError::EmptyTrain);
+        }
+        let (ne, nr) = (count_u32(entities.len()), count_u32(relations.len()));
+        for (split, triples) in [("train", &train), ("valid", &valid), ("test", &test)] {
+            for (index, t) in triples.iter().enumerate() {
+                for (kind, id, count) in [
+                    ("entity", t.head.0, ne),
+                    ("relation", t.relation.0, nr),
+                    ("entity", t.tail.0, ne),
+                ] {
+                    if id >= count {
+                        return Err(DatasetError::IdOutOfRange {
+                            split,
+                            index,
+                            kind,
+                            id,
+                            count,
+                        });
+                    }
+                }
+            }
+        }
+        Ok(Self {
+            entities,
+            relations,
+            train,
+            valid,
+            test,
+        })
+    }
+
+    pub fn num_entities(&self) -> usize {
+        self.entities.len()
+    }
+
+    pub fn num_relations(&self) -> usize {
+        self.relations.len()
+    }
+
+    /// Every known true triple (train, valid and test): the filter of the Bordes protocol.
+    pub fn all_triples(&self) -> impl Iterator<Item = &Triple> {
+        self.train.iter().chain(&self.valid).chain(&self.test)
+    }
+}
+
+fn count_u32(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+fn read_split(
+    path: &Path,
+    entities: &mut Vocab,
+    relations: &mut Vocab,
+) -> Result<Vec<Triple>, DatasetError> {
+    let io = |source| DatasetError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let reader = BufReader::new(File::open(path).map_err(io)?);
+    let mut out = Vec::new();
+    for (n, line) in reader.lines().enumerate() {
+        let line = line.map_err(io)?;
+        let line = line.trim_end_matches('\r');
+        if line.trim().is_empty() {
+            continue;
+        }
+        let fields: Vec<&str> = line.split('\t').collect();
+        if fields.len() != 3 {
+            return Err(DatasetError::BadLine {
+                path: path.to_owned(),
+                line: n + 1,
+                found: fields.len(),
+            });
+        }
+        if let Some(field) = fields.iter().position(|f| f.is_empty()) {
+            return Err(DatasetError::EmptyToken {
+                path: path.to_owned(),
+                line: n + 1,
+                field: field + 1,
+            });
+        }
+        let head = entities.intern(fields[0], "entity")?;
+        let relation = relations.intern(fields[1], "relation")?;
+        let tail = entities.intern(fields[2], "entity")?;
+        out.push(Triple::new(
+            EntityId(head),
+            RelationId(relation),
+            EntityId(tail),
+        ));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, name: &str, text: &str) {
+        std::fs::write(dir.join(name), text).unwrap();
+    }
+
+    #[test]
+    fn loads_first_seen_order_over_splits() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "train.txt", "a\tr\tb\nb\ts\tc\n");
+        write(dir.path(), "valid.txt", "c\tr\td\n");
+        write(dir.path(), "test.txt", "\ne\tt\ta\n");
+        let d = Dataset::load(dir.path()).unwrap();
+        assert_eq!(d.entities.tokens(), ["a", "b", "c", "d", "e"]);
+        assert_eq!(d.relations.tokens(), ["r", "s", "t"]);
+        assert_eq!(d.train.len(), 2);
+        assert_eq!(
+            d.test,
+            vec![Triple::new(EntityId(4), RelationId(2), EntityId(0))]
+        );
+        assert_eq!(d.all_triples().count(), 4);
+    }
+
+    #[test]
+    fn bad_line_names_file_and_line() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "train.txt", "a\tr\tb\n");
+        write(dir.path(), "valid.txt", "a\tr\tb\nx\ty\n");
+        write(dir.path(), "test.txt", "");
+        match Dataset::load(dir.path()) {
+            Err(DatasetError::BadLine { path, line, found }) => {
+                assert!(path.ends_with("valid.txt"));
+                assert_eq!((line, found), (2, 2));
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        assert!(matches!(
+            Dataset::load(&dir.path().join("missing")),
+            Err(DatasetError::Io { .. })
+        ));
+    }
+
+    #[test]
+    fn from_triples_checks_ids() {
+        let t = |h, r, t| Triple::new(EntityId(h), RelationId(r), EntityId(t));
+        let ok = Dataset::from_triples(3, 1, vec![t(0, 0, 1)], vec![], vec![t(2, 0, 0)]).unwrap();
+        assert_eq!(ok.entities.token(2), Some("2"));
+        let err = Dataset::from_triples(3, 1, vec![t(0, 0, 1)], vec![t(0, 1, 1)], vec![]);
+        assert!(matches!(
+            err,
+            Err(DatasetError::IdOutOfRange {
+                split: "valid",
+                kind: "relation",
+                id: 1,
+                ..
+            })
+        ));
+    }
+}

@@ -1,0 +1,29 @@
+//! Knowledge-graph embeddings: TransE, RotatE and TransR trained on a link-prediction data set,
+//! evaluated by filtered ranking, and exported as TSV tables.
+//!
+//! - [`dataset`]: benchmark folders and in-memory triples → dictionaries and splits.
+//! - [`model`]: the trained parameters and the distance kernels.
+//! - [`train`]: hyper-parameters (`TransE::params().dim(64)….check()?.fit(…)`), the parallel trainer.
+//! - [`eval`]: filtered link prediction (MRR, Hits@k, mean rank).
+//! - [`export`]: `entities.tsv` / `relations.tsv` / `meta.json`.
+//! - [`run`]: plain-data entry points for the CLI (`kge train`, `kge eval`).
+
+pub mod dataset;
+pub mod eval;
+pub mod export;
+pub mod model;
+pub mod run;
+pub mod train;
+
+pub use dataset::{Dataset, DatasetError, Vocab};
+pub use eval::{FilterIndex, LinkPredictionReport, RankMetrics, evaluate};
+pub use export::{ExportError, Meta, read_export, write_export};
+pub use model::{KgeModel, Matrix, ModelKind, Norm, Side};
+pub use run::{RunError, TrainOptions, TrainReport, evaluate_export, train_benchmark};
+pub use train::{
+    CheckedParams, EpochReport, FitResult, KgeParams, Loss, Optimizer, ParamsError, RotatE,
+    RowConstraint, Sampler, TrainError, TransE, TransR,
+};
+
+#[cfg(test)]
+mod tests;

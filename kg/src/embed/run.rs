@@ -1,0 +1,138 @@
+//! Plain-data entry points behind `kgrec kge train` and `kgrec kge eval`: load a benchmark folder,
+//! train, evaluate, export, or evaluate an existing export. No printing; progress goes to a callback.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use super::dataset::{Dataset, DatasetError};
+use super::eval::{FilterIndex, LinkPredictionReport, evaluate};
+use super::export::{ExportError, read_export, write_export};
+use super::train::{EpochReport, KgeParams, ParamsError, TrainError};
+use crate::ids::{EntityId, RelationId, Triple};
+
+/// What [`train_benchmark`] does.
+#[derive(Clone, Debug)]
+pub struct TrainOptions {
+    /// A folder with `train.txt`, `valid.txt`, `test.txt`.
+    pub dataset_dir: PathBuf,
+    /// Where to write the export; `None` to skip it.
+    pub out_dir: Option<PathBuf>,
+    pub params: KgeParams,
+    pub seed: u64,
+    /// Worker threads (0 = rayon's default pool).
+    pub threads: usize,
+    /// Evaluate the final model on the test split.
+    pub evaluate_test: bool,
+}
+
+/// The outcome of [`train_benchmark`].
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TrainReport {
+    pub model: String,
+    pub num_entities: usize,
+    pub num_relations: usize,
+    pub num_train: usize,
+    pub epochs: Vec<EpochReport>,
+    pub best_epoch: Option<usize>,
+    pub best_valid_mrr: Option<f64>,
+    pub train_seconds: f64,
+    pub test: Option<LinkPredictionReport>,
+    pub eval_seconds: Option<f64>,
+}
+
+/// Why a run failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RunError {
+    #[error(transparent)]
+    Dataset(#[from] DatasetError),
+    #[error(transparent)]
+    Params(#[from] ParamsError),
+    #[error(transparent)]
+    Train(#[from] TrainError),
+    #[error(transparent)]
+    Export(#[from] ExportError),
+    #[error("cannot start {threads} worker threads: {message}")]
+    Threads { threads: usize, message: String },
+}
+
+fn with_threads<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> Result<T, RunError> {
+    if threads == 0 {
+        return Ok(f());
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| RunError::Threads {
+            threads,
+            message: e.to_string(),
+        })?;
+    Ok(pool.install(f))
+}
+
+/// Loads the benchmark, trains, optionally evaluates on test and writes the export.
+pub fn train_benchmark(
+    opts: &TrainOptions,
+    on_epoch: &mut (dyn FnMut(&EpochReport) + Send),
+) -> Result<TrainReport, RunError> {
+    let data = Dataset::load(&opts.dataset_dir)?;
+    let params = opts.params.clone().check()?;
+    with_threads(opts.threads, || -> Result<TrainReport, RunError> {
+        let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
+        let fit = params.fit(&data, &mut rng, on_epoch)?;
+        let (test, eval_seconds) = if opts.evaluate_test {
+            let t0 = Instant::now();
+            let filter = FilterIndex::new(data.all_triples());
+            let report = evaluate(&fit.model, &data.test, &filter);
+            (Some(report), Some(t0.elapsed().as_secs_f64()))
+        } else {
+            (None, None)
+        };
+        if let Some(dir) = &opts.out_dir {
+            write_export(dir, &fit.model, &data.entities, &data.relations)?;
+        }
+        Ok(TrainReport {
+            model: params.kind().name().to_owned(),
+            num_entities: data.num_entities(),
+            num_relations: data.num_relations(),
+            num_train: data.train.len(),
+            epochs: fit.epochs,
+            best_epoch: fit.best_epoch,
+            best_valid_mrr: fit.best_valid_mrr,
+            train_seconds: fit.train_seconds,
+            test,
+            eval_seconds,
+        })
+    })?
+}
+
+/// Filtered test-split evaluation of an export against a benchmark folder. Tokens are matched by
+/// name; test triples with a token the export lacks are skipped (as PyKEEN does), and the filter
+/// keeps every known triple whose tokens the export has.
+pub fn evaluate_export(
+    dataset_dir: &Path,
+    model_dir: &Path,
+) -> Result<LinkPredictionReport, RunError> {
+    let data = Dataset::load(dataset_dir)?;
+    let (model, entities, relations) = read_export(model_dir)?;
+    let map = |t: &Triple| -> Option<Triple> {
+        let tok = |id: EntityId| data.entities.token(id.0).and_then(|s| entities.get(s));
+        let rel = data
+            .relations
+            .token(t.relation.0)
+            .and_then(|s| relations.get(s))?;
+        Some(Triple::new(
+            EntityId(tok(t.head)?),
+            RelationId(rel),
+            EntityId(tok(t.tail)?),
+        ))
+    };
+    let known: Vec<Triple> = data.all_triples().filter_map(map).collect();
+    let test: Vec<Triple> = data.test.iter().filter_map(map).collect();
+    let filter = FilterIndex::new(&known);
+    Ok(evaluate(&model, &test, &filter))
+}
