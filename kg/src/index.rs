@@ -70,6 +70,7 @@ pub(crate) mod meta {
     pub const RELATIONS: &str = "relations";
     pub const EDGES: &str = "edges";
     /// Which snapshot file holds the store (memory backend).
+    #[cfg_attr(feature = "rocksdb", allow(dead_code))]
     pub const GENERATION: &str = "generation";
     /// Set while the RocksDB store may hold statements the index has not seen.
     #[cfg_attr(not(feature = "rocksdb"), allow(dead_code))]

@@ -12,6 +12,7 @@
 use crate::error::{KgError, Result};
 use crate::import::{self, FileReport, ImportOptions, ImportProgress};
 use crate::index::{GraphCounts, GraphIndex, meta};
+#[cfg(not(feature = "rocksdb"))]
 use oxigraph::io::RdfFormat;
 use oxigraph::model::Quad;
 use oxigraph::sparql::{QueryResults, SparqlEvaluator};
@@ -37,12 +38,27 @@ pub struct ImportReport {
 }
 
 /// The graph half of a data directory.
-#[derive(Debug)]
 pub struct KgStore {
     dir: PathBuf,
     index: GraphIndex,
     #[cfg(feature = "rocksdb")]
     store: Store,
+}
+
+impl std::fmt::Debug for KgStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KgStore")
+            .field("dir", &self.dir)
+            .field(
+                "backend",
+                &if cfg!(feature = "rocksdb") {
+                    "rocksdb"
+                } else {
+                    "memory-snapshot"
+                },
+            )
+            .finish_non_exhaustive()
+    }
 }
 
 impl KgStore {
@@ -298,6 +314,7 @@ impl KgStore {
     }
 }
 
+#[cfg(not(feature = "rocksdb"))]
 fn sync_dir(dir: &Path) -> Result<()> {
     // A rename is durable only once the directory entry is; opening a directory for sync is
     // supported on Unix, and elsewhere the rename is the best we can do.
