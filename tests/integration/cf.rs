@@ -7,9 +7,7 @@ use std::path::{Path, PathBuf};
 /// A data directory holding the fixture graph and the fixture interactions with their links.
 pub fn imported(tmp: &Path) -> PathBuf {
     let data = tmp.join("data");
-    ok(kgrec(&data)
-        .args(["import", "kg"])
-        .arg(fixture("movies.ttl")));
+    import_movie_graph(&data);
     ok(kgrec(&data)
         .args(["import", "interactions"])
         .arg(fixture("interactions.tsv"))

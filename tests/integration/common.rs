@@ -64,6 +64,13 @@ pub fn expect_bad_input(out: &Output, what: &Path, needles: &[&str]) {
     }
 }
 
+/// Imports the fixture graph `movies.ttl` into `data` and returns the import's summary line.
+pub fn import_movie_graph(data: &Path) -> String {
+    ok(kgrec(data)
+        .args(["import", "kg"])
+        .arg(fixture("movies.ttl")))
+}
+
 pub fn stats(data: &Path) -> serde_json::Value {
     let text = ok(kgrec(data).args(["stats", "--format", "json"]));
     serde_json::from_str(&text).unwrap()

@@ -13,9 +13,7 @@ struct Setup {
 fn setup() -> Setup {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
-    ok(kgrec(&data)
-        .args(["import", "kg"])
-        .arg(fixture("movies.ttl")));
+    import_movie_graph(&data);
     let before = stats(&data);
     Setup { tmp, data, before }
 }

@@ -7,9 +7,7 @@ use kgrec_kg::oxigraph::io::{RdfFormat, RdfParser, RdfSerializer};
 fn imports_the_turtle_fixture_and_reports_counts() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
-    let out = ok(kgrec(&data)
-        .args(["import", "kg"])
-        .arg(fixture("movies.ttl")));
+    let out = import_movie_graph(&data);
     assert!(out.contains("added"), "{out}");
     let s = stats(&data);
     assert!(s["triples"].as_u64().unwrap() > 300, "{s}");
@@ -25,13 +23,9 @@ fn imports_the_turtle_fixture_and_reports_counts() {
 fn reimporting_adds_nothing_and_a_second_file_appends() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
-    ok(kgrec(&data)
-        .args(["import", "kg"])
-        .arg(fixture("movies.ttl")));
+    import_movie_graph(&data);
     let first = stats(&data);
-    let out = ok(kgrec(&data)
-        .args(["import", "kg"])
-        .arg(fixture("movies.ttl")));
+    let out = import_movie_graph(&data);
     assert!(out.contains(" 0 added"), "{out}");
     assert_eq!(stats(&data), first);
 

@@ -7,9 +7,7 @@ use std::time::{Duration, Instant};
 fn a_second_process_is_refused_while_an_import_holds_the_directory() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
-    ok(kgrec(&data)
-        .args(["import", "kg"])
-        .arg(fixture("movies.ttl")));
+    import_movie_graph(&data);
     let before = stats(&data);
     let big = tmp.path().join("big.nt");
     write_synthetic_ntriples(&big, 300_000);

@@ -5,9 +5,7 @@ use crate::common::*;
 fn data_with_fixture() -> (tempfile::TempDir, std::path::PathBuf) {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
-    ok(kgrec(&data)
-        .args(["import", "kg"])
-        .arg(fixture("movies.ttl")));
+    import_movie_graph(&data);
     (tmp, data)
 }
 
