@@ -17,8 +17,10 @@ use std::time::Instant;
 
 use clap::Parser;
 use kgrec::cf::{
-    Als, Bpr, InteractionMatrix, Popularity, Recommender, recommend_named, write_batch,
+    Als, Bpr, IdMap, InteractionMatrix, Popularity, Recommender, recommend_named, write_batch,
 };
+use kgrec::fused::{Attention, FusedParams, ItemGraph};
+use kgrec::ids::{ItemId, UserId};
 use kgrec::interactions::{Format, parse_file};
 use kgrec::metrics::{by_user, evaluate};
 use rand::SeedableRng;
@@ -61,6 +63,78 @@ struct Args {
     bpr_reg: f32,
     #[arg(long, default_value_t = 300)]
     bpr_iters: usize,
+    /// Knowledge graph for `cke` (N-Triples, Turtle, ...).
+    #[arg(long, default_value = "../shared/datasets/ml-100k/kg-dbpedia.nt")]
+    kg: PathBuf,
+    /// Item links for `cke` (`item_id<TAB>iri`); linked items without training rows become
+    /// candidates for every model (item cold start).
+    #[arg(long, default_value = "../shared/datasets/ml-100k/link-dbpedia.tsv")]
+    link: PathBuf,
+    /// Use these train/test files instead of the folds (e.g. folds/cold-items).
+    #[arg(long)]
+    split_dir: Option<PathBuf>,
+    /// Item cold-start validation: from `--split-dir`'s train (default: folds/cold-items), move
+    /// every interaction of a seeded 10% of the linked items to a validation set.
+    #[arg(long)]
+    cold_validate: bool,
+    #[arg(long, default_value_t = 10.0)]
+    cke_kg_weight: f32,
+    #[arg(long, default_value_t = 0.2)]
+    cke_coupling: f32,
+    #[arg(long, default_value_t = 1.0)]
+    cke_margin: f32,
+    #[arg(long, default_value_t = 3)]
+    cke_kg_epochs: usize,
+    #[arg(long, default_value_t = 0.05)]
+    cke_kg_lr: f32,
+    #[arg(long, default_value = "none")]
+    cke_attention: String,
+    #[arg(long, default_value_t = 5)]
+    cke_att_epochs: usize,
+    #[arg(long, default_value_t = 0.01)]
+    cke_att_lr: f32,
+    #[arg(long)]
+    cke_factors: Option<usize>,
+    #[arg(long, default_value_t = 0.5)]
+    cke_cold_scale: f32,
+    #[arg(long, default_value_t = 1)]
+    cke_candidates: usize,
+    #[arg(long, default_value_t = 1e-4)]
+    cke_att_reg: f32,
+}
+
+/// The graph of `--kg` in a temporary data directory: its triples, entity count, relation count,
+/// and the entity of every IRI of `--link`.
+struct Kg {
+    triples: Vec<kgrec::kg::Triple>,
+    entities: usize,
+    relations: usize,
+    links: Vec<(String, Option<kgrec::kg::EntityId>)>,
+}
+
+fn load_kg(kg: &Path, link: &Path) -> Kg {
+    let dir = tempfile::tempdir().unwrap();
+    let db = sled::open(dir.path().join("sled")).unwrap();
+    let mut store = kgrec::kg::KgStore::open(&dir.path().join("kg"), &db).unwrap();
+    store
+        .import(&[kg.to_path_buf()], &Default::default(), &mut |_| {})
+        .unwrap();
+    let counts = store.counts().unwrap();
+    let index = store.index();
+    let links = kgrec::interactions::parse_link_file(link)
+        .unwrap()
+        .into_iter()
+        .map(|l| {
+            let e = index.entity_id(&l.iri).unwrap();
+            (l.item, e)
+        })
+        .collect();
+    Kg {
+        triples: index.triples().unwrap(),
+        entities: counts.entities as usize,
+        relations: counts.relations as usize,
+        links,
+    }
 }
 
 /// (user, item) rows with external ids.
@@ -102,10 +176,131 @@ fn validation_split(rows: Pairs, seed: u64) -> (Pairs, Pairs) {
     (train, valid)
 }
 
+/// The KG item-to-item baseline: an item's score for a user is the summed Jaccard overlap of its
+/// graph neighbours (both directions) with those of each item in the user's history.
+#[derive(Debug)]
+struct KgJaccard {
+    neighbours: Vec<Vec<u32>>,
+    items_of: HashMap<u32, Vec<u32>>,
+    history: Vec<Vec<u32>>,
+}
+
+impl KgJaccard {
+    fn new(matrix: &InteractionMatrix, graph: &ItemGraph) -> Self {
+        let neighbours: Vec<Vec<u32>> = (0..matrix.n_items())
+            .map(|i| {
+                let mut n: Vec<u32> = graph.neighbourhood(i).iter().map(|&(_, e)| e).collect();
+                n.sort_unstable();
+                n.dedup();
+                n
+            })
+            .collect();
+        let mut items_of: HashMap<u32, Vec<u32>> = HashMap::new();
+        for (i, ns) in neighbours.iter().enumerate() {
+            for &n in ns {
+                items_of.entry(n).or_default().push(i as u32);
+            }
+        }
+        let history = (0..matrix.n_users())
+            .map(|u| matrix.user_row(UserId(u as u32)).0.to_vec())
+            .collect();
+        Self {
+            neighbours,
+            items_of,
+            history,
+        }
+    }
+}
+
+impl Recommender for KgJaccard {
+    fn n_users(&self) -> usize {
+        self.history.len()
+    }
+    fn n_items(&self) -> usize {
+        self.neighbours.len()
+    }
+    fn score_items(&self, user: UserId, out: &mut [f32]) {
+        out.iter_mut().for_each(|o| *o = 0.0);
+        let Some(history) = self.history.get(user.index()) else {
+            return;
+        };
+        let mut inter: HashMap<u32, u32> = HashMap::new();
+        for &j in history {
+            inter.clear();
+            let nj = &self.neighbours[j as usize];
+            for n in nj {
+                for &i in &self.items_of[n] {
+                    *inter.entry(i).or_default() += 1;
+                }
+            }
+            for (&i, &c) in &inter {
+                let union = self.neighbours[i as usize].len() + nj.len() - c as usize;
+                out[i as usize] += c as f32 / union as f32;
+            }
+        }
+    }
+}
+
+/// The training matrix with every linked item appended after the training items, so that items
+/// nobody interacted with are candidates.
+fn with_linked_items(rows: &Pairs, kg: &Kg) -> InteractionMatrix {
+    let mut users = IdMap::new();
+    let mut items = IdMap::new();
+    let mut entries = Vec::new();
+    for (u, i) in rows {
+        let u = users.intern(u).unwrap();
+        let i = items.intern(i).unwrap();
+        entries.push((UserId(u), ItemId(i), 1.0));
+    }
+    for (i, _) in &kg.links {
+        items.intern(i).unwrap();
+    }
+    InteractionMatrix::from_ids(users, items, &entries).unwrap()
+}
+
 fn main() {
     let a = Args::parse();
     std::fs::create_dir_all(&a.out_dir).unwrap();
-    let splits: Vec<(String, Pairs, Pairs)> = if a.validate {
+    let needs_kg = a.cold_validate
+        || a.models
+            .iter()
+            .any(|m| m.starts_with("cke") || m == "kgjac");
+    let kg = needs_kg.then(|| load_kg(&a.kg, &a.link));
+    let splits: Vec<(String, Pairs, Pairs)> = if a.cold_validate {
+        let dir = a
+            .split_dir
+            .clone()
+            .unwrap_or_else(|| a.folds.join("cold-items"));
+        let rows = pairs(&dir.join("train.tsv"));
+        let linked: HashSet<&str> = kg
+            .as_ref()
+            .map(|kg| {
+                kg.links
+                    .iter()
+                    .filter(|(_, e)| e.is_some())
+                    .map(|(i, _)| i.as_str())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut items: Vec<String> = rows
+            .iter()
+            .map(|(_, i)| i.clone())
+            .filter(|i| linked.contains(i.as_str()))
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        items.sort();
+        items.shuffle(&mut rand_chacha::ChaCha8Rng::seed_from_u64(777));
+        let cold: HashSet<String> = items[..items.len() / 10].iter().cloned().collect();
+        let (valid, train): (Pairs, Pairs) = rows.into_iter().partition(|(_, i)| cold.contains(i));
+        vec![("cold-valid".to_owned(), train, valid)]
+    } else if let Some(dir) = &a.split_dir {
+        vec![(
+            dir.file_name().unwrap().to_string_lossy().into_owned(),
+            pairs(&dir.join("train.tsv")),
+            pairs(&dir.join("test.tsv")),
+        )]
+    } else if a.validate {
         let (train, valid) = validation_split(pairs(&a.folds.join("fold0/train.tsv")), 12345);
         vec![("fold0-valid".to_owned(), train, valid)]
     } else {
@@ -125,9 +320,27 @@ fn main() {
     println!("split\tmodel\tfit_s\trecommend_s\tndcg@10\tmap@10\trecall@20\tfinal_loss");
     let mut sums: HashMap<String, (usize, [f64; 5])> = HashMap::new();
     for (name, train_rows, test_rows) in &splits {
-        let matrix =
-            InteractionMatrix::from_pairs(train_rows.iter().map(|(u, i)| (u.as_str(), i.as_str())))
-                .unwrap();
+        let matrix = match &kg {
+            None => InteractionMatrix::from_pairs(
+                train_rows.iter().map(|(u, i)| (u.as_str(), i.as_str())),
+            )
+            .unwrap(),
+            Some(kg) => with_linked_items(train_rows, kg),
+        };
+        let graph = kg.as_ref().map(|kg| {
+            let by_item: HashMap<&str, kgrec::kg::EntityId> = kg
+                .links
+                .iter()
+                .filter_map(|(i, e)| e.map(|e| (i.as_str(), e)))
+                .collect();
+            let item_entity = matrix
+                .items()
+                .names()
+                .iter()
+                .map(|n| by_item.get(n.as_str()).copied())
+                .collect();
+            ItemGraph::new(kg.entities, kg.relations, kg.triples.clone(), item_entity)
+        });
         let test = by_user(test_rows.iter().map(|(u, i)| (u.clone(), i.clone())));
         let train = by_user(train_rows.iter().map(|(u, i)| (u.clone(), i.clone())));
         let mut test_users: Vec<&String> = Vec::new();
@@ -160,6 +373,37 @@ fn main() {
                         .unwrap(),
                 ),
                 "pop" => Box::new(Popularity::fit(&matrix)),
+                "kgjac" => Box::new(KgJaccard::new(&matrix, graph.as_ref().unwrap())),
+                cke if cke.starts_with("cke") => {
+                    let attention = match cke {
+                        "cke-none" => Attention::None,
+                        "cke-uniform" => Attention::Uniform,
+                        "cke-learned" => Attention::Learned,
+                        _ => Attention::parse(&a.cke_attention).unwrap(),
+                    };
+                    Box::new(
+                        FusedParams::default()
+                            .factors(a.cke_factors.unwrap_or(a.als_factors))
+                            .regularization(a.als_reg)
+                            .alpha(a.als_alpha)
+                            .iterations(a.als_iters)
+                            .kg_weight(a.cke_kg_weight)
+                            .coupling(a.cke_coupling)
+                            .cold_scale(a.cke_cold_scale)
+                            .attention_candidates(a.cke_candidates)
+                            .attention_reg(a.cke_att_reg)
+                            .margin(a.cke_margin)
+                            .kg_epochs(a.cke_kg_epochs)
+                            .kg_lr(a.cke_kg_lr)
+                            .attention(attention)
+                            .attention_epochs(a.cke_att_epochs)
+                            .attention_lr(a.cke_att_lr)
+                            .fit(&matrix, graph.as_ref().unwrap(), a.seed, |r| {
+                                last_loss = r.loss
+                            })
+                            .unwrap(),
+                    )
+                }
                 other => panic!("unknown model {other}"),
             };
             let fit_s = t0.elapsed().as_secs_f64();
@@ -183,8 +427,8 @@ fn main() {
             let e = evaluate(&recs, &test, Some(&train), &[10, 20]);
             let (at10, at20) = (e.at(10).unwrap(), e.at(20).unwrap());
             println!(
-                "{name}\t{model_name}\t{fit_s:.3}\t{rec_s:.3}\t{:.4}\t{:.4}\t{:.4}\t{last_loss:.5}",
-                at10.mean.ndcg, at10.mean.map, at20.mean.recall
+                "{name}\t{model_name}\t{fit_s:.3}\t{rec_s:.3}\t{:.4}\t{:.4}\t{:.4}\t{last_loss:.5}\tndcg@20 {:.4}",
+                at10.mean.ndcg, at10.mean.map, at20.mean.recall, at20.mean.ndcg
             );
             let entry = sums.entry(model_name.clone()).or_insert((0, [0.0; 5]));
             entry.0 += 1;

@@ -72,8 +72,11 @@ pub struct ImportInteractionsArgs {
 /// The learners `train` and `eval` offer.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
 pub enum ModelName {
-    /// Implicit ALS (default: 16 factors, 15 iterations, reg 30, alpha 4).
+    /// The knowledge-aware model: implicit ALS fused with TransE graph embeddings and relation
+    /// attention (default; without a graph or links it is ALS).
     #[default]
+    Cke,
+    /// Implicit ALS (default: 16 factors, 15 iterations, reg 30, alpha 4).
     Als,
     /// BPR-MF (default: 64 factors, 300 epochs, lr 0.02, reg 0.02).
     Bpr,
@@ -105,6 +108,18 @@ pub struct FitArgs {
     /// BPR learning rate [default: 0.02].
     #[arg(long)]
     pub lr: Option<f32>,
+    /// cke: weight of the pull of a linked item's vector towards its entity's embedding
+    /// (0 turns the graph off) [default: see docs/model.md].
+    #[arg(long)]
+    pub kg_weight: Option<f32>,
+    /// cke: how an item's graph neighbourhood enters the score: none, uniform or learned.
+    #[arg(long)]
+    pub attention: Option<String>,
+    /// cke: scale of the vector of a linked item nobody has interacted with (its entity's
+    /// embedding times this): 1 recommends new catalogue items as readily as proven ones
+    /// [default: 0.5].
+    #[arg(long)]
+    pub cold_scale: Option<f32>,
 }
 
 #[derive(Debug, Args)]

@@ -4,9 +4,12 @@
 
 use kgrec_kg::{EntityId, GraphIndex};
 
-use crate::cf::{InteractionMatrix, Popularity, Recommender, Scored, recommend_all, top_k};
+use crate::cf::{
+    FactorModel, InteractionMatrix, Popularity, Recommender, Scored, recommend_all, top_k,
+};
+use crate::fused::{Fused, FusedParams, ItemGraph};
 use crate::ids::{ItemId, UserId};
-use crate::store::{Snapshot, StoreError};
+use crate::store::{Model, ModelHeader, Snapshot, StoreError, StoredModel};
 
 /// One user's list.
 #[derive(Debug, Clone, PartialEq)]
@@ -60,6 +63,86 @@ pub fn rank_users(
             },
         })
         .collect()
+}
+
+/// A stored model ready to score: the plain kinds as loaded, the fused model bound to the data
+/// directory's graph and links.
+#[derive(Debug)]
+pub struct Serving {
+    /// What the store records about the model.
+    pub header: ModelHeader,
+    model: ServingModel,
+}
+
+#[derive(Debug)]
+enum ServingModel {
+    Factors(FactorModel),
+    Popularity(Popularity),
+    Fused(Box<Fused>),
+}
+
+impl Serving {
+    /// The model as a recommender.
+    pub fn recommender(&self) -> &dyn Recommender {
+        match &self.model {
+            ServingModel::Factors(m) => m,
+            ServingModel::Popularity(m) => m,
+            ServingModel::Fused(m) => m.as_ref(),
+        }
+    }
+
+    /// The fused model, when that is what is served.
+    pub fn fused(&self) -> Option<&Fused> {
+        match &self.model {
+            ServingModel::Fused(f) => Some(f),
+            _ => None,
+        }
+    }
+}
+
+/// Makes a stored model servable. A fused model is bound to the graph index as it is now: the
+/// items' links (an IRI the graph did not hold at import is looked up again) and the triples;
+/// entities the graph gained after training are left out of its neighbourhoods.
+pub fn bind(
+    stored: StoredModel,
+    snapshot: &Snapshot,
+    index: &GraphIndex,
+) -> Result<Serving, crate::Error> {
+    let StoredModel { header, model } = stored;
+    let model = match model {
+        Model::Fused(parts) => {
+            let params: FusedParams = serde_json::from_str(&header.params).map_err(|e| {
+                StoreError::corruption(format!("model v{} parameters", header.version), e)
+            })?;
+            let d = parts.dim.max(1);
+            let (n_entities, n_relations) = (parts.entities.len() / d, parts.relations.len() / d);
+            let counts = index.counts()?;
+            let triples = index.triples()?;
+            let mut item_entity = Vec::with_capacity(header.items as usize);
+            for i in 0..header.items as usize {
+                let entity = match snapshot.links.get(i) {
+                    Some(Some(link)) => match link.entity {
+                        Some(e) => Some(e),
+                        None => index.entity_id(&link.iri)?,
+                    },
+                    _ => None,
+                };
+                item_entity.push(entity);
+            }
+            let graph = ItemGraph::new(
+                n_entities.min(counts.entities as usize),
+                n_relations.min(counts.relations as usize),
+                triples,
+                item_entity,
+            );
+            let fused = Fused::from_parts(parts, params, graph)
+                .map_err(|e| StoreError::corruption(format!("model v{}", header.version), e))?;
+            ServingModel::Fused(Box::new(fused))
+        }
+        Model::Factors(m) => ServingModel::Factors(m),
+        Model::Popularity(m) => ServingModel::Popularity(m),
+    };
+    Ok(Serving { header, model })
 }
 
 /// What a list shows about an item besides its id.

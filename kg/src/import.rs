@@ -16,7 +16,7 @@ use std::sync::atomic::Ordering;
 pub const REPORTED_SKIPS: usize = 5;
 
 /// Options of `import kg`.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct ImportOptions {
     pub source: SourceOptions,
     /// Skip statements that do not parse instead of failing the import.

@@ -61,7 +61,7 @@ impl InputFormat {
 }
 
 /// Options of one import that shape how a file is read.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct SourceOptions {
     /// Overrides the format guessed from the extension.
     pub format: Option<InputFormat>,

@@ -28,6 +28,17 @@ pub struct AlsParams {
     cg_steps: usize,
 }
 
+/// A per-row Gaussian prior for [`AlsParams::half_step_with_prior`]: row `r` (when `has[r]`) is
+/// pulled towards `means[r·d..(r+1)·d]` with weight `weight`. A row with a prior and no
+/// positives takes the mean itself: a row nobody interacted with (an item new to the catalogue)
+/// carries no evidence, not even the implicit zeros.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RowPrior<'a> {
+    pub(crate) means: &'a [f32],
+    pub(crate) has: &'a [bool],
+    pub(crate) weight: f32,
+}
+
 /// A fitted implicit ALS model.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Als {
@@ -157,12 +168,20 @@ impl AlsParams {
     }
 
     /// Re-solves every row of `x` against the fixed `y`.
-    fn half_step(
+    fn half_step(&self, x: &mut [f32], y: &[f32], d: usize, csr: (&[usize], &[u32], &[f32])) {
+        self.half_step_with_prior(x, y, d, csr, None);
+    }
+
+    /// Re-solves every row of `x` against the fixed `y`, pulling the rows that have a prior
+    /// towards its mean: row `r` minimises `Σ c (p − x·y)² + λ|x|² + w|x − μ_r|²`. A row with a
+    /// prior and no positives at all takes the prior's mean (see [`RowPrior`]).
+    pub(crate) fn half_step_with_prior(
         &self,
         x: &mut [f32],
         y: &[f32],
         d: usize,
         (ptr, cols, vals): (&[usize], &[u32], &[f32]),
+        prior: Option<&RowPrior<'_>>,
     ) {
         let mut gram = gram(y, d);
         for k in 0..d {
@@ -173,7 +192,12 @@ impl AlsParams {
             || vec![0.0f32; 3 * d],
             |scratch, (u, xu)| {
                 let (a, b) = (ptr[u], ptr[u + 1]);
-                self.cg_row(xu, y, gram, &cols[a..b], &vals[a..b], scratch);
+                let mean =
+                    prior.and_then(|p| p.has[u].then(|| (&p.means[u * d..(u + 1) * d], p.weight)));
+                match mean {
+                    Some((mu, _)) if a == b => xu.copy_from_slice(mu),
+                    _ => self.cg_row_prior(xu, y, gram, &cols[a..b], &vals[a..b], mean, scratch),
+                }
             },
         );
     }
@@ -188,12 +212,33 @@ impl AlsParams {
         vals: &[f32],
         scratch: &mut [f32],
     ) {
+        self.cg_row_prior(x, y, gram, cols, vals, None, scratch);
+    }
+
+    /// [`Self::cg_row`] with an optional prior `(μ, w)`: `w·I` joins the matrix and `w·μ` the
+    /// right-hand side.
+    #[allow(clippy::too_many_arguments)]
+    fn cg_row_prior(
+        &self,
+        x: &mut [f32],
+        y: &[f32],
+        gram: &[f32],
+        cols: &[u32],
+        vals: &[f32],
+        prior: Option<(&[f32], f32)>,
+        scratch: &mut [f32],
+    ) {
         let d = x.len();
         let (r, rest) = scratch.split_at_mut(d);
         let (p, ap) = rest.split_at_mut(d);
-        // r = b − A x = Σ c_i y_i − (YᵀY + λI) x − Σ (c_i − 1)(y_i·x) y_i
+        // r = b − A x = Σ c_i y_i − (YᵀY + λI) x − Σ (c_i − 1)(y_i·x) y_i (+ w(μ − x))
         matvec(gram, x, r);
         r.iter_mut().for_each(|v| *v = -*v);
+        if let Some((mu, w)) = prior {
+            for ((rk, mk), xk) in r.iter_mut().zip(mu).zip(x.iter()) {
+                *rk += w * (mk - xk);
+            }
+        }
         for (&i, &v) in cols.iter().zip(vals) {
             let yi = &y[i as usize * d..(i as usize + 1) * d];
             let c = 1.0 + self.alpha * v;
@@ -206,6 +251,9 @@ impl AlsParams {
         }
         for _ in 0..self.cg_steps {
             matvec(gram, p, ap);
+            if let Some((_, w)) = prior {
+                axpy(w, p, ap);
+            }
             for (&i, &v) in cols.iter().zip(vals) {
                 let yi = &y[i as usize * d..(i as usize + 1) * d];
                 axpy(self.alpha * v * dot(yi, p), yi, ap);
@@ -231,7 +279,7 @@ impl AlsParams {
 
     /// The objective divided by the total confidence `Σ_ui c_ui`, computed through `YᵀY` in
     /// O((n + m)·d² + nnz·d) instead of over all n·m cells.
-    fn loss(&self, x: &[f32], y: &[f32], d: usize, matrix: &InteractionMatrix) -> f64 {
+    pub(crate) fn loss(&self, x: &[f32], y: &[f32], d: usize, matrix: &InteractionMatrix) -> f64 {
         let gram = gram(y, d);
         let (ptr, cols, vals) = matrix.user_csr();
         let (err, conf) = x

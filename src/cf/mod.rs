@@ -7,11 +7,12 @@
 
 mod als;
 mod bpr;
-mod linalg;
+pub(crate) mod linalg;
 mod matrix;
 mod popularity;
 mod topk;
 
+pub(crate) use als::RowPrior;
 pub use als::{Als, AlsParams};
 pub use bpr::{Bpr, BprParams};
 pub use matrix::{Confidence, DictionaryError, IdMap, IdOutOfRange, InteractionMatrix, TooManyIds};

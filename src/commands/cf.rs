@@ -21,16 +21,17 @@ use crate::cli::{
 };
 use crate::datadir::{DataDir, OpenMode};
 use crate::error::{Error, Result};
+use crate::fused::{Attention, FusedParams, ItemGraph};
 use crate::ids::UserId;
 use crate::interactions::{
     Format, RawInteraction, filter_min_rating, merge_duplicates, parse_file, parse_link_file,
 };
 use crate::metrics::{Evaluation, by_user, evaluate};
-use crate::recommend::{RankedList, item_details, item_name, rank_users};
+use crate::recommend::{RankedList, Serving, bind, item_details, item_name, rank_users};
 use crate::store::{
     ImportReport, InteractionStore, Link, Model, ModelHeader, ModelKind, ModelStore, Snapshot,
-    StoredModel,
 };
+use kgrec_kg::GraphIndex;
 
 fn json_text(value: &impl Serialize) -> Result<String> {
     serde_json::to_string_pretty(value).map_err(|e| Error::Corruption {
@@ -151,12 +152,13 @@ fn print_import(
                 link.display()
             );
         }
-        if report.links_unknown_item > 0 {
+        if report.new_linked_items > 0 {
             let _ = writeln!(
                 stderr,
-                "warning: {}: {} link(s) name items without interactions (ignored)",
+                "note: {}: {} linked item(s) have no interactions yet; they join the catalogue \
+                 and the knowledge-graph model can recommend them",
                 link.display(),
-                report.links_unknown_item
+                report.new_linked_items
             );
         }
     }
@@ -199,6 +201,7 @@ fn reject(given: bool, flag: &str, model: ModelName) -> Result<()> {
 
 fn model_kind(model: ModelName) -> ModelKind {
     match model {
+        ModelName::Cke => ModelKind::Cke,
         ModelName::Als => ModelKind::Als,
         ModelName::Bpr => ModelKind::Bpr,
         ModelName::Pop => ModelKind::Popularity,
@@ -206,7 +209,7 @@ fn model_kind(model: ModelName) -> ModelKind {
 }
 
 /// Fits the model `args` asks for on the store's interactions, with a progress bar per epoch.
-fn fit(snapshot: &Snapshot, args: &FitArgs, quiet: bool) -> Result<Fitted> {
+fn fit(snapshot: &Snapshot, index: &GraphIndex, args: &FitArgs, quiet: bool) -> Result<Fitted> {
     if snapshot.records.is_empty() {
         return Err(crate::store::StoreError::NoInteractions.into());
     }
@@ -224,7 +227,45 @@ fn fit(snapshot: &Snapshot, args: &FitArgs, quiet: bool) -> Result<Fitted> {
         last = Some(*r);
     };
     let start = Instant::now();
+    if args.model != ModelName::Cke {
+        reject(args.kg_weight.is_some(), "--kg-weight", args.model)?;
+        reject(args.attention.is_some(), "--attention", args.model)?;
+        reject(args.cold_scale.is_some(), "--cold-scale", args.model)?;
+    }
     let (model, params, dim) = match args.model {
+        ModelName::Cke => {
+            reject(args.lr.is_some(), "--lr", args.model)?;
+            let mut p = FusedParams::default();
+            p = apply(p, args.dim, FusedParams::factors);
+            p = apply(p, args.epochs, FusedParams::iterations);
+            p = apply(p, args.reg, FusedParams::regularization);
+            p = apply(p, args.alpha, FusedParams::alpha);
+            p = apply(p, args.kg_weight, FusedParams::kg_weight);
+            p = apply(p, args.cold_scale, FusedParams::cold_scale);
+            if let Some(a) = &args.attention {
+                let mode = Attention::parse(a).ok_or_else(|| {
+                    Error::BadInput(format!(
+                        "--attention {a}: expected none, uniform or learned"
+                    ))
+                })?;
+                p = p.attention(mode);
+            }
+            let graph = item_graph(snapshot, index)?;
+            if graph.n_linked() == 0 || graph.triples().is_empty() {
+                eprintln!(
+                    "note: no item is linked to a knowledge-graph entity with edges; cke trains \
+                     as plain ALS (import a graph with `import kg` and links with `import \
+                     interactions --link`)"
+                );
+            }
+            let fitted = p.fit(&matrix, &graph, args.seed, &mut on_epoch)?;
+            let dim = fitted.params.factors;
+            (
+                Model::Fused(fitted.to_parts()),
+                params_json(&fitted.params)?,
+                dim,
+            )
+        }
         ModelName::Als => {
             reject(args.lr.is_some(), "--lr", args.model)?;
             let mut p = Als::params();
@@ -286,6 +327,28 @@ fn fit(snapshot: &Snapshot, args: &FitArgs, quiet: bool) -> Result<Fitted> {
     Ok(Fitted { header, model })
 }
 
+/// The store's items bound to the graph index: their linked entities (an IRI the graph did not
+/// hold at import is looked up again) and the graph's entity→entity triples.
+fn item_graph(snapshot: &Snapshot, index: &GraphIndex) -> Result<ItemGraph> {
+    let counts = index.counts()?;
+    let mut item_entity = Vec::with_capacity(snapshot.items.len());
+    for i in 0..snapshot.items.len() {
+        item_entity.push(match snapshot.links.get(i) {
+            Some(Some(link)) => match link.entity {
+                Some(e) => Some(e),
+                None => index.entity_id(&link.iri)?,
+            },
+            _ => None,
+        });
+    }
+    Ok(ItemGraph::new(
+        counts.entities as usize,
+        counts.relations as usize,
+        index.triples()?,
+        item_entity,
+    ))
+}
+
 /// A fitted dot-product model, its parameters as JSON, and its dimension.
 fn factor_model(
     model: crate::cf::FactorModel,
@@ -311,7 +374,7 @@ pub fn train(data: &Path, args: &TrainArgs, quiet: bool) -> Result<()> {
     }
     let dir = DataDir::open(data, OpenMode::MustExist)?;
     let snapshot = InteractionStore::open(dir.db())?.load()?;
-    let fitted = fit(&snapshot, &args.fit, quiet)?;
+    let fitted = fit(&snapshot, dir.kg().index(), &args.fit, quiet)?;
     let store = ModelStore::open(dir.db())?;
     let h = fitted.header.clone();
     let version = store.write(fitted.header, &fitted.model, args.keep)?;
@@ -377,13 +440,14 @@ struct JsonList<'a> {
 struct Loaded {
     snapshot: Snapshot,
     matrix: InteractionMatrix,
-    model: StoredModel,
+    model: Serving,
 }
 
 fn load(dir: &DataDir) -> Result<Loaded> {
     let snapshot = InteractionStore::open(dir.db())?.load()?;
     let matrix = snapshot.matrix()?;
-    let model = ModelStore::open(dir.db())?.load_current()?;
+    let stored = ModelStore::open(dir.db())?.load_current()?;
+    let model = bind(stored, &snapshot, dir.kg().index())?;
     if model.header.fingerprint != snapshot.fingerprint {
         eprintln!(
             "note: interactions were imported after model v{} was trained; it does not know them \
@@ -421,7 +485,7 @@ pub fn recommend(data: &Path, args: &RecommendArgs) -> Result<()> {
         .ok_or_else(|| Error::BadInput("give --user ID or --all-users".to_owned()))?;
     let k = args.k.unwrap_or(10);
     let id = loaded.matrix.user_id(user);
-    let list = rank_users(loaded.model.model.recommender(), &loaded.matrix, &[id], k)
+    let list = rank_users(loaded.model.recommender(), &loaded.matrix, &[id], k)
         .pop()
         .unwrap_or(RankedList {
             items: Vec::new(),
@@ -494,7 +558,7 @@ fn recommend_all_users(loaded: &Loaded, k: usize, out: &Path) -> Result<()> {
     let users: Vec<Option<UserId>> = (0..loaded.matrix.n_users())
         .map(|u| Some(UserId(u as u32)))
         .collect();
-    let lists = rank_users(loaded.model.model.recommender(), &loaded.matrix, &users, k);
+    let lists = rank_users(loaded.model.recommender(), &loaded.matrix, &users, k);
     let recs = named(&loaded.snapshot, &loaded.snapshot.users, lists)?;
     // Written beside the target and renamed, so a reader never sees half a file.
     let file_name = out
@@ -597,7 +661,7 @@ pub fn eval(args: &EvalArgs, quiet: bool) -> Result<()> {
     let (links, _) = resolve_links(&dir, links.unwrap_or_default())?;
     InteractionStore::open(dir.db())?.import(&train_rows.rows, &links)?;
     let snapshot = InteractionStore::open(dir.db())?.load()?;
-    let fitted = fit(&snapshot, &args.fit, quiet)?;
+    let fitted = fit(&snapshot, dir.kg().index(), &args.fit, quiet)?;
     ModelStore::open(dir.db())?.write(fitted.header, &fitted.model, 1)?;
     let loaded = load(&dir)?;
 
@@ -613,12 +677,7 @@ pub fn eval(args: &EvalArgs, quiet: bool) -> Result<()> {
         .map(|u| loaded.matrix.user_id(u))
         .collect();
     let max_k = args.k.iter().copied().max().unwrap_or(10);
-    let lists = rank_users(
-        loaded.model.model.recommender(),
-        &loaded.matrix,
-        &ids,
-        max_k,
-    );
+    let lists = rank_users(loaded.model.recommender(), &loaded.matrix, &ids, max_k);
     let mut recs: HashMap<String, Vec<String>> = HashMap::with_capacity(lists.len());
     for (user, list) in test_users.iter().zip(lists) {
         let items = list

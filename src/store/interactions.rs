@@ -181,8 +181,9 @@ pub struct ImportReport {
     pub unchanged_interactions: u64,
     /// Items whose link was set or changed.
     pub links_set: u64,
-    /// Link rows naming an item the store does not have (ignored).
-    pub links_unknown_item: u64,
+    /// Items the link file named that had no interactions: they join the catalogue (no
+    /// history, a graph entity), so the knowledge-aware model can recommend them (item cold start).
+    pub new_linked_items: u64,
     /// The counts after the import.
     pub counts: InteractionCounts,
 }
@@ -338,13 +339,20 @@ impl InteractionStore {
         }
 
         let mut item_links = snap.links;
-        item_links.resize(items.len(), None);
         let mut first_dirty_link = old_items;
         for link in links {
-            let Some(i) = items.get(&link.item) else {
-                report.links_unknown_item += 1;
-                continue;
+            let i = match items.get(&link.item) {
+                Some(i) => i,
+                None => {
+                    report.new_linked_items += 1;
+                    items
+                        .intern(&link.item)
+                        .map_err(|_| StoreError::TooMany { what: "items" })?
+                }
             };
+            if item_links.len() < items.len() {
+                item_links.resize(items.len(), None);
+            }
             let stored = Some(StoredLink {
                 iri: link.iri.clone(),
                 entity: link.entity,
@@ -356,6 +364,7 @@ impl InteractionStore {
             }
         }
 
+        item_links.resize(items.len(), None);
         report.new_users = (users.len() - old_users) as u64;
         report.new_items = (items.len() - old_items) as u64;
         report.new_interactions = (records.len() - old_records) as u64;
@@ -530,7 +539,7 @@ mod tests {
     }
 
     #[test]
-    fn links_to_unknown_items_are_counted_and_links_can_change() {
+    fn links_to_new_items_add_them_and_links_can_change() {
         let (_db, store) = store();
         let rows: Vec<RawInteraction> = (0..8)
             .map(|k| row("u", &format!("i{k}"), None, None))
@@ -551,9 +560,15 @@ mod tests {
             )
             .unwrap();
         assert_eq!(
-            (r.links_set, r.links_unknown_item, r.counts.linked),
-            (2, 1, 2)
+            (
+                r.links_set,
+                r.new_linked_items,
+                r.counts.linked,
+                r.counts.items
+            ),
+            (3, 1, 3, 9)
         );
+        assert_eq!(r.new_items, 9, "8 items with rows and 1 from the link file");
         store
             .import(&[], &[link("i1", "http://e/c", Some(EntityId(3)))])
             .unwrap();

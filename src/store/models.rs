@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Result, StoreError, read_u64};
 use crate::cf::{FactorModel, FactorParts, Popularity, Recommender};
+use crate::fused::FusedParts;
 
 const TREE: &str = "models";
 const CURRENT: &[u8] = b"m:current";
@@ -41,6 +42,8 @@ pub enum ModelKind {
     Bpr,
     /// Item popularity.
     Popularity,
+    /// The knowledge-aware model (CF fused with graph embeddings and relation attention).
+    Cke,
 }
 
 impl ModelKind {
@@ -50,6 +53,7 @@ impl ModelKind {
             Self::Als => "als",
             Self::Bpr => "bpr",
             Self::Popularity => "pop",
+            Self::Cke => "cke",
         }
     }
 }
@@ -105,14 +109,19 @@ pub enum Model {
     Factors(FactorModel),
     /// Popularity counts.
     Popularity(Popularity),
+    /// The fused model's tables; serving binds them to the data directory's graph
+    /// ([`crate::recommend::bind`]).
+    Fused(FusedParts),
 }
 
 impl Model {
-    /// The model as a recommender.
-    pub fn recommender(&self) -> &dyn Recommender {
+    /// The model as a recommender, for the kinds that need nothing else to score (the fused
+    /// model must first be bound to the graph: [`crate::recommend::bind`]).
+    pub fn recommender(&self) -> Option<&dyn Recommender> {
         match self {
-            Self::Factors(m) => m,
-            Self::Popularity(m) => m,
+            Self::Factors(m) => Some(m),
+            Self::Popularity(m) => Some(m),
+            Self::Fused(_) => None,
         }
     }
 
@@ -127,6 +136,14 @@ impl Model {
                 out
             }
             Self::Popularity(p) => vec![("counts", p.counts().to_vec())],
+            Self::Fused(f) => vec![
+                ("users", f.users.clone()),
+                ("offsets", f.offsets.clone()),
+                ("entities", f.entities.clone()),
+                ("relations", f.relations.clone()),
+                ("keys", f.keys.clone()),
+                ("beta", vec![f.beta]),
+            ],
         }
     }
 
@@ -161,6 +178,41 @@ impl Model {
                     return Err(bad("factor rows do not match the header's counts"));
                 }
                 Ok(Self::Factors(model))
+            }
+            ModelKind::Cke => {
+                let mut get =
+                    |name: &str| take(name).ok_or_else(|| bad(&format!("no {name} array")));
+                let parts = FusedParts {
+                    dim: header.dim as usize,
+                    users: get("users")?,
+                    offsets: get("offsets")?,
+                    entities: get("entities")?,
+                    relations: get("relations")?,
+                    keys: get("keys")?,
+                    beta: match get("beta")?.as_slice() {
+                        [b] => *b,
+                        _ => return Err(bad("beta is not one value")),
+                    },
+                };
+                let d = parts.dim.max(1);
+                let rows = |v: &[f32]| v.len() / d;
+                if parts.dim == 0
+                    || [
+                        &parts.users,
+                        &parts.offsets,
+                        &parts.entities,
+                        &parts.relations,
+                        &parts.keys,
+                    ]
+                    .iter()
+                    .any(|v| !v.len().is_multiple_of(d))
+                    || rows(&parts.users) as u64 != header.users
+                    || rows(&parts.offsets) as u64 != header.items
+                    || rows(&parts.keys) != 2 * rows(&parts.relations)
+                {
+                    return Err(bad("the tables do not match the header's sizes"));
+                }
+                Ok(Self::Fused(parts))
             }
         }
     }

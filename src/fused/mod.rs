@@ -1,0 +1,342 @@
+//! The knowledge-aware recommender (`--model cke`): collaborative filtering fused with knowledge-
+//! graph embeddings, CKE-style (Zhang et al., KDD 2016), plus relation attention over an item's
+//! neighbourhood (KGCN/KGAT-style). The maths is in `docs/model.md`; in short:
+//!
+//! - every entity `e` has an embedding `η_e` and every relation `r` a translation `t_r`, trained
+//!   by TransE's margin loss on the graph's triples;
+//! - an item's vector is `y_i = o_i + η_{e(i)}`: a collaborative offset plus its linked entity's
+//!   embedding (`o_i` alone for an unlinked item; `η_{e(i)}` alone for a linked item nobody has
+//!   interacted with — item cold start);
+//! - users and offsets are fitted by implicit ALS whose item rows are pulled towards their
+//!   entity's embedding, while the embeddings are pulled towards the items (joint training: the
+//!   two halves alternate and share `η`);
+//! - a user `u` weighs the relations around item `i` by `π_u(g) ∝ exp(x_u·ρ_g)` (one key `ρ_g`
+//!   per relation and direction) and adds `β · x_u·Σ_n π_u(g_n) η_n / Σ_n π_u(g_n)`, the
+//!   attention-weighted mean of the neighbours' embeddings, to the score.
+//!
+//! Score parts: `cf = x_u·o_i`, `kg = x_u·η_{e(i)} + β·x_u·agg_u(i)`.
+
+mod graph;
+mod train;
+
+pub use graph::{ItemGraph, group_of};
+pub use train::{Attention, FusedParams};
+
+use ndarray::{Array2, ArrayView1};
+
+use crate::cf::{Recommender, linalg::dot};
+use crate::ids::{ItemId, UserId};
+
+/// A fitted fused model bound to its item graph.
+#[derive(Debug, Clone)]
+pub struct Fused {
+    /// The hyper-parameters it was fitted with.
+    pub params: FusedParams,
+    users: Array2<f32>,
+    offsets: Array2<f32>,
+    entities: Array2<f32>,
+    relations: Array2<f32>,
+    keys: Array2<f32>,
+    beta: f32,
+    graph: ItemGraph,
+    /// `o_i + η_{e(i)}`, materialised for scoring.
+    items: Array2<f32>,
+    /// `η_{e(i)}` per item (zero when unlinked).
+    item_kg: Array2<f32>,
+}
+
+/// A [`Fused`] model's numbers as plain row-major vectors, for the model store.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FusedParts {
+    /// Columns of every table.
+    pub dim: usize,
+    /// `n_users × dim`.
+    pub users: Vec<f32>,
+    /// `n_items × dim` collaborative offsets.
+    pub offsets: Vec<f32>,
+    /// `n_entities × dim` entity embeddings.
+    pub entities: Vec<f32>,
+    /// `n_relations × dim` TransE translations.
+    pub relations: Vec<f32>,
+    /// `2·n_relations × dim` attention keys.
+    pub keys: Vec<f32>,
+    /// The weight of the neighbourhood term.
+    pub beta: f32,
+}
+
+/// Stored parts that do not fit together or do not fit the graph they are bound to.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("inconsistent fused model: {0}")]
+pub struct BadFusedParts(pub String);
+
+/// How much of one item's score came from each half of the model.
+#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize)]
+pub struct ScoreSplit {
+    /// The collaborative offset's part, `x_u·o_i`.
+    pub cf: f32,
+    /// The graph's part: the linked entity's embedding and the attention-weighted neighbourhood.
+    pub kg: f32,
+}
+
+fn rows_of(v: &[f32], dim: usize, what: &str) -> Result<usize, BadFusedParts> {
+    if dim == 0 || !v.len().is_multiple_of(dim) {
+        return Err(BadFusedParts(format!(
+            "{what}: {} values are not rows of {dim}",
+            v.len()
+        )));
+    }
+    Ok(v.len() / dim)
+}
+
+fn table(v: Vec<f32>, dim: usize, what: &str) -> Result<Array2<f32>, BadFusedParts> {
+    let rows = rows_of(&v, dim, what)?;
+    Array2::from_shape_vec((rows, dim), v).map_err(|e| BadFusedParts(format!("{what}: {e}")))
+}
+
+impl Fused {
+    /// Assembles a model from its tables and the graph binding (checked against each other).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn assemble(
+        params: FusedParams,
+        users: Array2<f32>,
+        offsets: Array2<f32>,
+        entities: Array2<f32>,
+        relations: Array2<f32>,
+        keys: Array2<f32>,
+        beta: f32,
+        graph: ItemGraph,
+    ) -> Result<Self, BadFusedParts> {
+        let d = users.ncols();
+        let bad = |what: &str| Err(BadFusedParts(what.to_owned()));
+        if [
+            offsets.ncols(),
+            entities.ncols(),
+            relations.ncols(),
+            keys.ncols(),
+        ]
+        .iter()
+        .any(|&c| c != d)
+        {
+            return bad("tables of different widths");
+        }
+        if graph.n_entities() > entities.nrows()
+            || graph.n_relations() > relations.nrows()
+            || graph.n_groups() > keys.nrows()
+        {
+            return bad("the graph binding is larger than the embedding tables");
+        }
+        if graph.n_items() != offsets.nrows() {
+            return bad("the graph binding and the offsets disagree on the number of items");
+        }
+        let mut item_kg = Array2::<f32>::zeros(offsets.dim());
+        for (i, mut row) in item_kg.outer_iter_mut().enumerate() {
+            if let Some(e) = graph.entity_of(i) {
+                row.assign(&entities.row(e.index()));
+            }
+        }
+        let items = &offsets + &item_kg;
+        Ok(Self {
+            params,
+            users,
+            offsets,
+            entities,
+            relations,
+            keys,
+            beta,
+            graph,
+            items,
+            item_kg,
+        })
+    }
+
+    /// The model as plain vectors.
+    pub fn to_parts(&self) -> FusedParts {
+        let flat = |a: &Array2<f32>| a.iter().copied().collect::<Vec<f32>>();
+        FusedParts {
+            dim: self.users.ncols(),
+            users: flat(&self.users),
+            offsets: flat(&self.offsets),
+            entities: flat(&self.entities),
+            relations: flat(&self.relations),
+            keys: flat(&self.keys),
+            beta: self.beta,
+        }
+    }
+
+    /// Rebuilds a model from stored parts, bound to `graph` (the links and triples of the data
+    /// directory when it is loaded; entities it gained since training are left out).
+    pub fn from_parts(
+        parts: FusedParts,
+        params: FusedParams,
+        graph: ItemGraph,
+    ) -> Result<Self, BadFusedParts> {
+        let d = parts.dim;
+        Self::assemble(
+            params,
+            table(parts.users, d, "users")?,
+            table(parts.offsets, d, "offsets")?,
+            table(parts.entities, d, "entities")?,
+            table(parts.relations, d, "relations")?,
+            table(parts.keys, d, "attention keys")?,
+            parts.beta,
+            graph,
+        )
+    }
+
+    /// Rows of the entity table: a graph bound to this model may not have more.
+    pub fn n_entities(&self) -> usize {
+        self.entities.nrows()
+    }
+
+    /// Rows of the relation table.
+    pub fn n_relations(&self) -> usize {
+        self.relations.nrows()
+    }
+
+    /// The graph binding.
+    pub fn graph(&self) -> &ItemGraph {
+        &self.graph
+    }
+
+    /// The neighbourhood term's weight `β`.
+    pub fn beta(&self) -> f32 {
+        self.beta
+    }
+
+    /// A user's factors (zeros for a user the model does not know).
+    pub fn user_vector(&self, user: UserId) -> Vec<f32> {
+        match self.users.outer_iter().nth(user.index()) {
+            Some(row) => row.to_vec(),
+            None => vec![0.0; self.users.ncols()],
+        }
+    }
+
+    /// The embedding of an entity, if the model has one.
+    pub fn entity_vector(&self, entity: kgrec_kg::EntityId) -> Option<ArrayView1<'_, f32>> {
+        (entity.index() < self.entities.nrows()).then(|| self.entities.row(entity.index()))
+    }
+
+    /// The translation of a relation, if the model has one.
+    pub fn relation_vector(&self, relation: kgrec_kg::RelationId) -> Option<ArrayView1<'_, f32>> {
+        (relation.index() < self.relations.nrows()).then(|| self.relations.row(relation.index()))
+    }
+
+    /// The user's attention weights over every group (relation and direction), unnormalised
+    /// (`exp(x·ρ_g − max)`, so the largest is 1).
+    pub fn attention(&self, x: &[f32]) -> Vec<f32> {
+        attention_weights(x, &self.keys)
+    }
+
+    /// The user-specific neighbourhood term `x·agg_u(i)` (before `β`) of one item.
+    fn neighbourhood_term(&self, x: &[f32], weights: &[f32], item: usize) -> f32 {
+        neighbourhood_term(x, weights, self.graph.neighbourhood(item), &self.entities)
+    }
+
+    /// Scores of every item for factor vector `x`.
+    fn score_vector(&self, x: &[f32], out: &mut [f32]) {
+        let weights = self.attention(x);
+        let x_view = ArrayView1::from(x);
+        let use_neighbours = self.beta != 0.0 && self.params.attention != Attention::None;
+        for (i, (o, item)) in out.iter_mut().zip(self.items.outer_iter()).enumerate() {
+            let mut s = item.dot(&x_view);
+            if use_neighbours {
+                s += self.beta * self.neighbourhood_term(x, &weights, i);
+            }
+            *o = s;
+        }
+    }
+
+    /// How much of user `user`'s score of `item` came from the collaborative offset and how much
+    /// from the graph.
+    pub fn split(&self, user: UserId, item: ItemId) -> ScoreSplit {
+        let x = self.user_vector(user);
+        let i = item.index();
+        if i >= self.offsets.nrows() {
+            return ScoreSplit::default();
+        }
+        let cf = dot(&x, &self.offsets.row(i).to_vec());
+        let mut kg = dot(&x, &self.item_kg.row(i).to_vec());
+        if self.beta != 0.0 && self.params.attention != Attention::None {
+            let weights = self.attention(&x);
+            kg += self.beta * self.neighbourhood_term(&x, &weights, i);
+        }
+        ScoreSplit { cf, kg }
+    }
+
+    /// The item vectors `o_i + η_{e(i)}` (without the neighbourhood term).
+    pub fn item_vectors(&self) -> &Array2<f32> {
+        &self.items
+    }
+
+    /// The users table.
+    pub fn users(&self) -> &Array2<f32> {
+        &self.users
+    }
+
+    /// The entity table.
+    pub fn entities(&self) -> &Array2<f32> {
+        &self.entities
+    }
+
+    /// The relation table.
+    pub fn relations(&self) -> &Array2<f32> {
+        &self.relations
+    }
+
+    /// The attention keys, one row per group.
+    pub fn keys(&self) -> &Array2<f32> {
+        &self.keys
+    }
+}
+
+/// `exp(x·ρ_g − max_g x·ρ_g)` for every row `ρ_g` of `keys`.
+pub(crate) fn attention_weights(x: &[f32], keys: &Array2<f32>) -> Vec<f32> {
+    let logits: Vec<f32> = keys
+        .outer_iter()
+        .map(|k| match k.as_slice() {
+            Some(k) => dot(x, k),
+            None => dot(x, &k.to_vec()),
+        })
+        .collect();
+    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    logits.iter().map(|l| (l - max).exp()).collect()
+}
+
+/// `x·Σ_n w(g_n) η_n / Σ_n w(g_n)` over one neighbourhood; 0 when it is empty.
+pub(crate) fn neighbourhood_term(
+    x: &[f32],
+    weights: &[f32],
+    neighbourhood: &[(u32, u32)],
+    entities: &Array2<f32>,
+) -> f32 {
+    let (mut num, mut den) = (0.0f32, 0.0f32);
+    for &(g, n) in neighbourhood {
+        let w = weights.get(g as usize).copied().unwrap_or(0.0);
+        let row = entities.row(n as usize);
+        let z = match row.as_slice() {
+            Some(r) => dot(x, r),
+            None => dot(x, &row.to_vec()),
+        };
+        num += w * z;
+        den += w;
+    }
+    if den > 0.0 { num / den } else { 0.0 }
+}
+
+impl Recommender for Fused {
+    fn n_users(&self) -> usize {
+        self.users.nrows()
+    }
+
+    fn n_items(&self) -> usize {
+        self.items.nrows()
+    }
+
+    fn score_items(&self, user: UserId, out: &mut [f32]) {
+        let x = self.user_vector(user);
+        self.score_vector(&x, out);
+    }
+}
+
+#[cfg(test)]
+mod tests;

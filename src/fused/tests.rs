@@ -1,0 +1,183 @@
+#![allow(clippy::unwrap_used)]
+use super::*;
+use crate::cf::{Als, InteractionMatrix};
+use kgrec_kg::{EntityId, RelationId, Triple};
+
+/// Two genres of films: films f0..f5 are `genre` → g0, films f6..f11 → g1. Users 0-5 watch
+/// genre-0 films, users 6-11 genre-1 films. Film f5 and f11 have no interactions at all (cold).
+fn world() -> (InteractionMatrix, ItemGraph) {
+    world_with(true)
+}
+
+fn world_with(cold: bool) -> (InteractionMatrix, ItemGraph) {
+    let mut pairs = Vec::new();
+    for u in 0..12 {
+        let base = if u < 6 { 0 } else { 6 };
+        for k in 0..5 {
+            if k != u % 5 {
+                pairs.push((format!("u{u}"), format!("f{}", base + k)));
+            }
+        }
+    }
+    // Register the cold films as items with no interactions.
+    let items: Vec<String> = (0..12)
+        .filter(|k| cold || (k % 6) != 5)
+        .map(|k| format!("f{k}"))
+        .collect();
+    let users: Vec<String> = (0..12).map(|u| format!("u{u}")).collect();
+    let user_map = crate::cf::IdMap::from_names(users).unwrap();
+    let item_map = crate::cf::IdMap::from_names(items).unwrap();
+    let entries: Vec<_> = pairs
+        .iter()
+        .map(|(u, i)| {
+            (
+                crate::ids::UserId(user_map.get(u).unwrap()),
+                crate::ids::ItemId(item_map.get(i).unwrap()),
+                1.0,
+            )
+        })
+        .collect();
+    let m = InteractionMatrix::from_ids(user_map, item_map, &entries).unwrap();
+    // Entities: films 0..12, genres 12 and 13, plus a shared hub 14 every film links to.
+    let mut triples = Vec::new();
+    for f in 0..12u32 {
+        let genre = if f < 6 { 12 } else { 13 };
+        triples.push(Triple::new(EntityId(f), RelationId(0), EntityId(genre)));
+        triples.push(Triple::new(EntityId(f), RelationId(1), EntityId(14)));
+    }
+    let links = (0..12)
+        .filter(|k| cold || (k % 6) != 5)
+        .map(|f| Some(EntityId(f)))
+        .collect();
+    (m, ItemGraph::new(15, 2, triples, links))
+}
+
+fn params() -> FusedParams {
+    FusedParams::default()
+        .factors(4)
+        .regularization(0.5)
+        .iterations(8)
+        .kg_weight(1.0)
+        .attention_epochs(20)
+        .attention_lr(0.05)
+}
+
+#[test]
+fn cold_items_get_vectors_from_their_genre() {
+    let (m, g) = world();
+    let model = params().cold_scale(1.0).fit(&m, &g, 7, |_| {}).unwrap();
+    let mut s = vec![0.0; m.n_items()];
+    // User 0 watches genre 0: cold film f5 (genre 0) must beat cold film f11 (genre 1).
+    model.score_items(m.user_id("u0").unwrap(), &mut s);
+    let score = |name: &str| s[m.item_id(name).unwrap().index()];
+    assert!(
+        score("f5") > score("f11"),
+        "{} vs {}",
+        score("f5"),
+        score("f11")
+    );
+    model.score_items(m.user_id("u7").unwrap(), &mut s);
+    let score = |name: &str| s[m.item_id(name).unwrap().index()];
+    assert!(
+        score("f11") > score("f5"),
+        "{} vs {}",
+        score("f11"),
+        score("f5")
+    );
+    // At cold scale 1 a cold item's score is all graph, and the parts add up to the score.
+    let (u0, f5) = (m.user_id("u0").unwrap(), m.item_id("f5").unwrap());
+    let split = model.split(u0, f5);
+    assert_eq!(split.cf, 0.0);
+    assert!(split.kg != 0.0);
+    model.score_items(u0, &mut s);
+    assert!((split.cf + split.kg - s[f5.index()]).abs() < 1e-5);
+    // At a smaller scale the score shrinks by that factor (the neighbourhood term aside).
+    let half = params()
+        .cold_scale(0.5)
+        .attention(Attention::None)
+        .fit(&m, &g, 7, |_| {})
+        .unwrap();
+    let full = params()
+        .cold_scale(1.0)
+        .attention(Attention::None)
+        .fit(&m, &g, 7, |_| {})
+        .unwrap();
+    let (a, b) = (half.split(u0, f5), full.split(u0, f5));
+    assert!(((a.cf + a.kg) - 0.5 * (b.cf + b.kg)).abs() < 1e-5);
+}
+
+#[test]
+fn without_the_graph_it_is_als() {
+    let (m, g) = world_with(false);
+    let fused = params().kg_weight(0.0).fit(&m, &g, 3, |_| {}).unwrap();
+    let als = Als::params()
+        .factors(4)
+        .regularization(0.5)
+        .iterations(8)
+        .fit(&m, 3, |_| {})
+        .unwrap();
+    assert_eq!(fused.beta(), 0.0);
+    let (a, b) = (fused.item_vectors(), &als.model.items);
+    for (i, (ra, rb)) in a.outer_iter().zip(b.outer_iter()).enumerate() {
+        for (p, q) in ra.iter().zip(rb.iter()) {
+            assert!((p - q).abs() < 1e-3, "item {i}: {p} vs {q}");
+        }
+    }
+}
+
+#[test]
+fn same_seed_same_model_and_parts_round_trip() {
+    let (m, g) = world();
+    let a = params().fit(&m, &g, 11, |_| {}).unwrap();
+    let b = params().fit(&m, &g, 11, |_| {}).unwrap();
+    assert_eq!(a.to_parts(), b.to_parts());
+    let back = Fused::from_parts(a.to_parts(), a.params.clone(), g.clone()).unwrap();
+    assert_eq!(back.to_parts(), a.to_parts());
+    let mut parts = a.to_parts();
+    parts.entities.pop();
+    assert!(Fused::from_parts(parts, a.params.clone(), g).is_err());
+}
+
+#[test]
+fn bad_parameters_are_refused() {
+    let (m, g) = world();
+    assert!(params().coupling(1.5).fit(&m, &g, 0, |_| {}).is_err());
+    assert!(params().warmup(8).fit(&m, &g, 0, |_| {}).is_err());
+    assert!(params().negatives(0).fit(&m, &g, 0, |_| {}).is_err());
+}
+
+#[test]
+fn attention_gradient_matches_finite_differences() {
+    let (m, g) = world();
+    let mut model = params().attention_epochs(0).fit(&m, &g, 5, |_| {}).unwrap();
+    model.beta = 0.7;
+    for (k, v) in model.keys.iter_mut().enumerate() {
+        *v = ((k * 37 % 11) as f32 - 5.0) * 0.1;
+    }
+    let (u, i, j) = (2usize, 1usize, 7usize);
+    let gk = model.keys.len();
+    let mut grad = vec![0.0f32; gk + 1];
+    super::train::attention_pair_for_tests(&model, u, i, j, &mut grad);
+    let loss_at = |model: &Fused| {
+        let mut sink = vec![0.0f32; gk + 1];
+        super::train::attention_pair_for_tests(model, u, i, j, &mut sink)
+    };
+    let h = 1e-3f32;
+    for k in (0..gk).step_by(3).chain([gk]) {
+        let mut plus = model.clone();
+        let mut minus = model.clone();
+        if k == gk {
+            plus.beta += h;
+            minus.beta -= h;
+        } else {
+            plus.keys.as_slice_mut().unwrap()[k] += h;
+            minus.keys.as_slice_mut().unwrap()[k] -= h;
+        }
+        let numeric = (loss_at(&plus) - loss_at(&minus)) / (2.0 * f64::from(h));
+        assert!(
+            (numeric - f64::from(grad[k])).abs() < 2e-3,
+            "parameter {k}: numeric {numeric} vs analytic {}",
+            grad[k]
+        );
+    }
+}
