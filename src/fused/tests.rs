@@ -139,6 +139,25 @@ fn same_seed_same_model_and_parts_round_trip() {
 }
 
 #[test]
+fn thread_count_does_not_change_the_model() {
+    let (m, g) = world();
+    let fit_on = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            params()
+                .attention(Attention::Learned)
+                .fit(&m, &g, 5, |_| {})
+                .unwrap()
+                .to_parts()
+        })
+    };
+    assert_eq!(fit_on(1), fit_on(4));
+}
+
+#[test]
 fn bad_parameters_are_refused() {
     let (m, g) = world();
     assert!(params().coupling(1.5).fit(&m, &g, 0, |_| {}).is_err());
