@@ -4,6 +4,7 @@
 mod cf;
 mod cf_bad_input;
 mod cf_crash;
+mod cke;
 mod common;
 mod crash;
 mod demo;

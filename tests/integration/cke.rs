@@ -1,0 +1,117 @@
+//! The knowledge-aware model through the binary: the default learner, deterministic, and able to
+//! recommend a linked item nobody has interacted with yet.
+
+use crate::cf::models;
+use crate::common::*;
+use std::path::Path;
+
+/// Fixture graph + interactions, with the fixture links plus `extra` link rows.
+fn imported_with_links(tmp: &Path, extra: &str) -> std::path::PathBuf {
+    let data = tmp.join("data");
+    import_movie_graph(&data);
+    let links = tmp.join("links.tsv");
+    let text = std::fs::read_to_string(fixture("links.tsv")).unwrap();
+    std::fs::write(&links, format!("{text}{extra}")).unwrap();
+    ok(kgrec(&data)
+        .args(["import", "interactions"])
+        .arg(fixture("interactions.tsv"))
+        .arg("--link")
+        .arg(&links));
+    data
+}
+
+fn batch(data: &Path, out: &Path) -> String {
+    ok(kgrec(data)
+        .args(["recommend", "--all-users", "-k", "5", "--out"])
+        .arg(out));
+    std::fs::read_to_string(out).unwrap()
+}
+
+#[test]
+fn train_defaults_to_cke_and_the_same_seed_gives_the_same_lists() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = imported_with_links(tmp.path(), "");
+    let out = ok(kgrec(&data).args(["train", "--seed", "4"]));
+    assert!(out.contains("trained cke"), "{out}");
+    let current: Vec<String> = models(&data)
+        .into_iter()
+        .filter(|m| m.ends_with("(current)"))
+        .collect();
+    assert_eq!(current.len(), 1);
+    assert!(current[0].contains("cke"), "{current:?}");
+    let first = batch(&data, &tmp.path().join("a.tsv"));
+
+    ok(kgrec(&data).args(["train", "--seed", "4"]));
+    assert_eq!(batch(&data, &tmp.path().join("b.tsv")), first);
+
+    // Every score is a finite number and ranks run 1..=5 per user.
+    for line in first.lines().skip(1) {
+        let cols: Vec<&str> = line.split('\t').collect();
+        assert_eq!(cols.len(), 4, "{line}");
+        let score: f32 = cols[3].parse().unwrap();
+        assert!(score.is_finite(), "{line}");
+        assert!(matches!(cols[2], "1" | "2" | "3" | "4" | "5"), "{line}");
+    }
+}
+
+#[test]
+fn a_linked_item_without_interactions_is_recommended_from_the_graph() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Item 9001 has no interactions; it is linked to a film of the graph (a new edition of Jaws,
+    // say: several items may share one entity).
+    let data = imported_with_links(
+        tmp.path(),
+        "9001\thttp://dbpedia.org/resource/Jaws_(film)\n",
+    );
+    assert_eq!(stats(&data)["items"], 25);
+
+    // CF alone cannot score it: ALS has no vector for it (score 0 wherever it shows up).
+    ok(kgrec(&data).args(["train", "--model", "als"]));
+    let als = batch(&data, &tmp.path().join("als.tsv"));
+    let als_rows = rows_of(&als, "9001");
+    assert!(!als_rows.is_empty(), "{als}");
+    assert!(als_rows.iter().all(|r| r.score.abs() < 1e-6), "{als}");
+
+    // The fused model gives it its entity's embedding: a real score, and for some user a place
+    // above an item with interactions.
+    ok(kgrec(&data).args(["train", "--model", "cke", "--cold-scale", "1"]));
+    let cke = batch(&data, &tmp.path().join("cke.tsv"));
+    let cke_rows = rows_of(&cke, "9001");
+    assert!(cke_rows.iter().any(|r| r.score.abs() > 1e-3), "{cke}");
+    let lists = cke
+        .lines()
+        .skip(1)
+        .map(|l| l.split('\t').collect::<Vec<_>>());
+    let mut above_a_warm_item = false;
+    for r in &cke_rows {
+        above_a_warm_item |= lists
+            .clone()
+            .any(|c| c[0] == r.user && c[1] != "9001" && c[2].parse::<usize>().unwrap() > r.rank);
+    }
+    assert!(above_a_warm_item, "{cke}");
+
+    // --cold-scale belongs to cke alone.
+    let out = run(kgrec(&data).args(["train", "--model", "als", "--cold-scale", "1"]));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+}
+
+struct Row {
+    user: String,
+    rank: usize,
+    score: f32,
+}
+
+/// The batch rows recommending `item`.
+fn rows_of(batch: &str, item: &str) -> Vec<Row> {
+    batch
+        .lines()
+        .skip(1)
+        .map(|l| l.split('\t').collect::<Vec<_>>())
+        .filter(|c| c[1] == item)
+        .map(|c| Row {
+            user: c[0].to_owned(),
+            rank: c[2].parse().unwrap(),
+            score: c[3].parse().unwrap(),
+        })
+        .collect()
+}
