@@ -125,7 +125,7 @@ fn load_kg(kg: &Path, link: &Path) -> Kg {
         .unwrap()
         .into_iter()
         .map(|l| {
-            let e = index.entity_id(&l.iri).unwrap();
+            let e = index.resolve_entity(&l.iri).unwrap().map(|(_, e)| e);
             (l.item, e)
         })
         .collect();

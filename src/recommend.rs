@@ -123,7 +123,7 @@ pub fn bind(
                 let entity = match snapshot.links.get(i) {
                     Some(Some(link)) => match link.entity {
                         Some(e) => Some(e),
-                        None => index.entity_id(&link.iri)?,
+                        None => index.resolve_entity(&link.iri)?.map(|(_, e)| e),
                     },
                     _ => None,
                 };
@@ -166,7 +166,7 @@ pub fn item_details(
     };
     let entity: Option<EntityId> = match link.entity {
         Some(e) => Some(e),
-        None => index.entity_id(&link.iri)?,
+        None => index.resolve_entity(&link.iri)?.map(|(_, e)| e),
     };
     let label = match entity {
         Some(e) => index.label(e)?,

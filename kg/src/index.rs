@@ -201,6 +201,20 @@ impl GraphIndex {
         Ok(self.entity_map()?.get(iri).copied())
     }
 
+    /// The entity a link names: the IRI itself, or — for a bare data-set token such as a RecBole
+    /// `.link`'s `m.0abc`, which is not an absolute IRI — the IRI a TSV import mints for that token
+    /// under the default base (`urn:kgrec:`). Returns the IRI found with its entity.
+    pub fn resolve_entity(&self, name: &str) -> Result<Option<(String, EntityId)>> {
+        if let Some(e) = self.entity_id(name)? {
+            return Ok(Some((name.to_owned(), e)));
+        }
+        if crate::source::is_absolute_iri(name) {
+            return Ok(None);
+        }
+        let iri = crate::source::tsv_token_iri(crate::source::DEFAULT_TSV_BASE, name);
+        Ok(self.entity_id(&iri)?.map(|e| (iri, e)))
+    }
+
     /// The relation an IRI names, if the graph has it.
     pub fn relation_id(&self, iri: &str) -> Result<Option<RelationId>> {
         Ok(self

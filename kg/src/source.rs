@@ -236,6 +236,17 @@ const NOT_IRI_SAFE: &AsciiSet = &CONTROLS
     .add(b'#')
     .add(b'?');
 
+/// Whether `s` looks like an absolute IRI (`scheme:rest`, RFC 3987: a letter, then letters,
+/// digits, `+`, `-` or `.`, then a colon).
+pub fn is_absolute_iri(s: &str) -> bool {
+    let Some((scheme, _)) = s.split_once(':') else {
+        return false;
+    };
+    let mut chars = scheme.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+}
+
 /// The IRI a TSV token becomes under `base`.
 pub fn tsv_token_iri(base: &str, token: &str) -> String {
     format!("{base}{}", utf8_percent_encode(token, NOT_IRI_SAFE))
@@ -417,6 +428,16 @@ mod tests {
             let iri = tsv_token_iri(DEFAULT_TSV_BASE, token);
             assert!(NamedNode::new(iri.clone()).is_ok(), "{iri}");
             assert_eq!(tsv_token_of(DEFAULT_TSV_BASE, &iri).as_deref(), Some(token));
+        }
+    }
+
+    #[test]
+    fn absolute_iris_are_told_from_bare_tokens() {
+        for iri in ["http://x/y", "urn:kgrec:m.1", "tag:a,2000:b", "a+b-c.d:e"] {
+            assert!(is_absolute_iri(iri), "{iri}");
+        }
+        for token in ["m.04ctbw8", "/m/027rn", "1:x", ":x", "", "a b:c", "é:x"] {
+            assert!(!is_absolute_iri(token), "{token}");
         }
     }
 

@@ -124,11 +124,15 @@ fn resolve_links(
     let mut missing = 0;
     let mut out = Vec::with_capacity(links.len());
     for link in links {
-        let entity = index.entity_id(&link.iri)?;
+        // A bare token resolves to the IRI its TSV import minted; that IRI is what is stored.
+        let (iri, entity) = match index.resolve_entity(&link.iri)? {
+            Some((iri, e)) => (iri, Some(e)),
+            None => (link.iri, None),
+        };
         missing += usize::from(entity.is_none());
         out.push(Link {
             item: link.item,
-            iri: link.iri,
+            iri,
             entity,
         });
     }
@@ -336,7 +340,7 @@ fn item_graph(snapshot: &Snapshot, index: &GraphIndex) -> Result<ItemGraph> {
         item_entity.push(match snapshot.links.get(i) {
             Some(Some(link)) => match link.entity {
                 Some(e) => Some(e),
-                None => index.entity_id(&link.iri)?,
+                None => index.resolve_entity(&link.iri)?.map(|(_, e)| e),
             },
             _ => None,
         });

@@ -115,3 +115,48 @@ fn rows_of(batch: &str, item: &str) -> Vec<Row> {
         })
         .collect()
 }
+
+#[test]
+fn recbole_links_name_tsv_tokens_and_reach_the_graph() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let kg = tmp.path().join("tiny.kg");
+    std::fs::write(
+        &kg,
+        "head_id:token\trelation_id:token\ttail_id:token\n\
+         m.film1\tfilm.director\tm.person1\n\
+         m.film2\tfilm.director\tm.person1\n\
+         m.film3\tfilm.genre\tm.genre1\n",
+    )
+    .unwrap();
+    let link = tmp.path().join("tiny.link");
+    std::fs::write(
+        &link,
+        "item_id:token\tentity_id:token\n1\tm.film1\n2\tm.film2\n3\tm.film3\n4\tm.nowhere\n",
+    )
+    .unwrap();
+    let inter = tmp.path().join("tiny.tsv");
+    std::fs::write(
+        &inter,
+        "user_id\titem_id\nu1\t1\nu1\t3\nu2\t2\nu2\t3\nu3\t1\n",
+    )
+    .unwrap();
+    ok(kgrec(&data).args(["import", "kg"]).arg(&kg));
+    let out = run(kgrec(&data)
+        .args(["import", "interactions"])
+        .arg(&inter)
+        .arg("--link")
+        .arg(&link));
+    assert!(out.status.success(), "{}", stderr(&out));
+    // Three tokens resolve under urn:kgrec:, the fourth is not in the graph.
+    assert!(
+        stderr(&out).contains("1 linked IRI(s) are not in the knowledge graph"),
+        "{}",
+        stderr(&out)
+    );
+    // Item 2's IRI is the one the TSV import minted for its token.
+    let recs = ok(kgrec(&data).args(["train", "--model", "cke", "--seed", "1"]));
+    assert!(recs.contains("trained cke"), "{recs}");
+    let out = ok(kgrec(&data).args(["recommend", "--user", "u3", "-k", "3", "--format", "json"]));
+    assert!(out.contains("urn:kgrec:m.film2"), "{out}");
+}
