@@ -7,6 +7,7 @@ mod cf_crash;
 mod common;
 mod crash;
 mod demo;
+mod explain;
 mod frozen;
 mod import_bad_input;
 mod import_kg;
