@@ -161,7 +161,7 @@ pub struct PathGraph {
 }
 
 impl PathGraph {
-    /// Builds the adjacency lists of `projection`.
+    /// Builds the adjacency lists of `projection` (repeated triples once).
     pub fn new(projection: &Projection) -> Self {
         let n = projection.n_entities();
         let mut offsets = Vec::with_capacity(n + 1);
@@ -174,7 +174,11 @@ impl PathGraph {
                     .steps(EntityId(e as u32))
                     .map(|s| (s.relation, s.walk, s.to)),
             );
-            hops[start..].sort_unstable_by_key(|&(r, w, t)| (r.0, walk_code(w), t.0));
+            let mut steps = hops.split_off(start);
+            steps.sort_unstable_by_key(|&(r, w, t)| (r.0, walk_code(w), t.0));
+            // A triple stated twice is one edge: one path, not two.
+            steps.dedup();
+            hops.extend(steps);
             offsets.push(hops.len());
         }
         Self { offsets, hops }
@@ -345,6 +349,16 @@ impl Layer {
         }
     }
 
+    /// A layer only walked in order (the target side): no index by end entity.
+    fn unindexed(partials: Vec<Partial>) -> Self {
+        let scores = partials.iter().map(|_| Cell::new(f32::NAN)).collect();
+        Self {
+            partials,
+            by_end: HashMap::new(),
+            scores,
+        }
+    }
+
     fn ending_at(&self, entity: EntityId) -> &[usize] {
         self.by_end.get(&entity).map_or(&[], Vec::as_slice)
     }
@@ -396,7 +410,6 @@ impl SourceSide<'_, '_> {
         let back1 = g.expand(&back0, hub);
         let mut found: Vec<GraphPath> = Vec::new();
         let is_start = |e: EntityId| self.starts.binary_search(&e).is_ok();
-        let middle_ok = |e: EntityId| g.degree(e) <= hub;
 
         // One hop: a source next to the target.
         for b in &back1 {
@@ -408,74 +421,43 @@ impl SourceSide<'_, '_> {
         }
         if self.options.max_hops >= 2 {
             // Two hops: a source-side hop and a target-side hop meeting at a middle entity.
-            let back1_scores: Vec<Cell<f32>> = back1.iter().map(|_| Cell::new(f32::NAN)).collect();
-            let back_score = |i: usize, layer: &[Partial], cache: &[Cell<f32>]| {
-                let c = cache[i].get();
-                if !c.is_nan() {
-                    return c;
-                }
-                let s = product(layer[i].hops(), scorer);
-                cache[i].set(s);
-                s
-            };
-            for (bi, b) in back1.iter().enumerate() {
-                let meet = b.end();
-                if !middle_ok(meet) {
-                    continue;
-                }
-                for &fi in self.layer1.ending_at(meet) {
-                    let f = &self.layer1.partials[fi];
-                    if let Some(hops) = join(f, b) {
-                        let score =
-                            self.layer1.score(fi, scorer) * back_score(bi, &back1, &back1_scores);
-                        found.push(GraphPath { hops, score });
-                    }
-                }
-            }
+            let back1 = Layer::unindexed(back1);
+            self.meet(&self.layer1, &back1, &mut found);
             if self.options.max_hops >= 3 {
                 let source_cost = g.frontier_cost(&self.layer1.partials, hub);
-                let target_cost = g.frontier_cost(&back1, hub);
+                let target_cost = g.frontier_cost(&back1.partials, hub);
                 if target_cost <= source_cost {
-                    // Grow the target side: source hop + two target hops.
-                    let back2 = g.expand(&back1, hub);
-                    let cache: Vec<Cell<f32>> = back2.iter().map(|_| Cell::new(f32::NAN)).collect();
-                    for (bi, b) in back2.iter().enumerate() {
-                        let meet = b.end();
-                        if !middle_ok(meet) {
-                            continue;
-                        }
-                        for &fi in self.layer1.ending_at(meet) {
-                            let f = &self.layer1.partials[fi];
-                            if let Some(hops) = join(f, b) {
-                                let score =
-                                    self.layer1.score(fi, scorer) * back_score(bi, &back2, &cache);
-                                found.push(GraphPath { hops, score });
-                            }
-                        }
-                    }
+                    // Grow the target side: one source hop and two target hops.
+                    let back2 = Layer::unindexed(g.expand(&back1.partials, hub));
+                    self.meet(&self.layer1, &back2, &mut found);
                 } else {
-                    // Grow the source side (once for every target): two source hops + one target hop.
+                    // Grow the source side (once for all targets): two source hops, one target hop.
                     let layer2 = self
                         .layer2
                         .get_or_init(|| Layer::new(g.expand(&self.layer1.partials, hub)));
-                    for (bi, b) in back1.iter().enumerate() {
-                        let meet = b.end();
-                        if !middle_ok(meet) {
-                            continue;
-                        }
-                        for &fi in layer2.ending_at(meet) {
-                            let f = &layer2.partials[fi];
-                            if let Some(hops) = join(f, b) {
-                                let score = layer2.score(fi, scorer)
-                                    * back_score(bi, &back1, &back1_scores);
-                                found.push(GraphPath { hops, score });
-                            }
-                        }
-                    }
+                    self.meet(layer2, &back1, &mut found);
                 }
             }
         }
         best(found, self.options.limit)
+    }
+}
+
+impl SourceSide<'_, '_> {
+    /// Joins source partials with target partials that end at the same middle entity.
+    fn meet(&self, sources: &Layer, targets: &Layer, found: &mut Vec<GraphPath>) {
+        for (bi, b) in targets.partials.iter().enumerate() {
+            let meet = b.end();
+            if self.graph.degree(meet) > self.options.hub_degree {
+                continue;
+            }
+            for &fi in sources.ending_at(meet) {
+                if let Some(hops) = join(&sources.partials[fi], b) {
+                    let score = sources.score(fi, self.scorer) * targets.score(bi, self.scorer);
+                    found.push(GraphPath { hops, score });
+                }
+            }
+        }
     }
 }
 

@@ -20,8 +20,14 @@ fn options(args: &PathArgs) -> ExplainOptions {
     }
 }
 
-fn json_line(value: &Explanation) -> Result<String> {
-    serde_json::to_string(value).map_err(|e| Error::Corruption {
+/// The explanation JSON: one line, or pretty-printed with a final newline.
+fn json(value: &Explanation, pretty: bool) -> Result<String> {
+    let text = if pretty {
+        serde_json::to_string_pretty(value).map(|t| t + "\n")
+    } else {
+        serde_json::to_string(value)
+    };
+    text.map_err(|e| Error::Corruption {
         what: e.to_string(),
     })
 }
@@ -64,12 +70,7 @@ pub(super) fn recommend_explained(
         .ok_or_else(|| Error::BadInput("give --user ID or --all-users".to_owned()))?;
     let explanation = explainer.recommend(user, args.k.unwrap_or(10), options)?;
     match args.format {
-        TextOrJson::Json => emit(&format!(
-            "{}\n",
-            serde_json::to_string_pretty(&explanation).map_err(|e| Error::Corruption {
-                what: e.to_string()
-            })?
-        )),
+        TextOrJson::Json => emit(&json(&explanation, true)?),
         TextOrJson::Text => emit(&explanation_text(&explanation, &model_name(loaded))),
     }
 }
@@ -93,7 +94,7 @@ fn explain_all_users(
         let e = explainer.recommend(user, k, options)?;
         items += e.items.len();
         with_path += e.items.iter().filter(|i| !i.paths.is_empty()).count();
-        writeln!(writer, "{}", json_line(&e)?).map_err(|e| Error::io(&tmp, e))?;
+        writeln!(writer, "{}", json(&e, false)?).map_err(|e| Error::io(&tmp, e))?;
     }
     writer.flush().map_err(|e| Error::io(&tmp, e))?;
     drop(writer);
@@ -113,12 +114,7 @@ pub fn explain(data: &Path, args: &ExplainArgs) -> Result<()> {
     let explainer = explainer(&dir, &loaded)?;
     let explanation = explainer.explain_item(&args.user, &args.item, options(&args.paths))?;
     match args.format {
-        ExplainFormat::Json => emit(&format!(
-            "{}\n",
-            serde_json::to_string_pretty(&explanation).map_err(|e| Error::Corruption {
-                what: e.to_string()
-            })?
-        )),
+        ExplainFormat::Json => emit(&json(&explanation, true)?),
         ExplainFormat::Text => emit(&explanation_text(&explanation, &model_name(&loaded))),
         ExplainFormat::Dot => emit(&explanation_dot(&explanation)),
         ExplainFormat::Svg => emit(&render_svg(&explanation_dot(&explanation))?),

@@ -176,9 +176,9 @@ pub fn path_text(steps: &[PathStep]) -> String {
         let to = step.to.name();
         let words = relation_words(&step.relation);
         let known = phrase(&words);
-        let after_same_forward = previous.is_some_and(|p| {
-            p.direction == Some(Direction::Forward) && p.relation == step.relation
-        });
+        let after_forward = previous.is_some_and(|p| p.direction == Some(Direction::Forward));
+        let after_same_forward =
+            after_forward && previous.is_some_and(|p| p.relation == step.relation);
         let prepositional = PREPOSITIONS
             .iter()
             .any(|p| words.ends_with(&format!(" {p}")));
@@ -195,7 +195,7 @@ pub fn path_text(steps: &[PathStep]) -> String {
                     person,
                     ..
                 }),
-            ) if after_same_forward => {
+            ) if after_forward => {
                 let who = if person { "who" } else { "which" };
                 format!("{who} also {verb} {to}")
             }
@@ -362,67 +362,75 @@ mod tests {
         }
     }
 
+    /// `(relation, direction, entity reached)`.
+    type TestHop<'a> = (&'a str, Direction, &'a str);
+
+    /// The interaction step, then one step per hop.
+    fn path(start: &str, hops: &[TestHop<'_>]) -> Vec<PathStep> {
+        let mut steps = vec![liked(start)];
+        let mut from = start;
+        for &(relation, direction, to) in hops {
+            steps.push(step(from, relation, direction, to));
+            from = to;
+        }
+        steps
+    }
+
     #[test]
     fn sentences_read_like_the_contract() {
-        let steps = [
-            liked("Toy Story"),
-            step("Toy Story", "director", Direction::Forward, "John Lasseter"),
-            step(
-                "John Lasseter",
-                "director",
-                Direction::Inverse,
-                "A Bug's Life",
+        use Direction::{Forward, Inverse};
+        let cases: [(&str, &[TestHop<'_>], &str); 7] = [
+            (
+                "Toy Story",
+                &[
+                    ("director", Forward, "John Lasseter"),
+                    ("director", Inverse, "A Bug's Life"),
+                ],
+                "You liked Toy Story, directed by John Lasseter, who also directed A Bug's Life",
             ),
-        ];
-        assert_eq!(
-            path_text(&steps),
-            "You liked Toy Story, directed by John Lasseter, who also directed A Bug's Life"
-        );
-        let steps = [
-            liked("Aladdin"),
-            step(
+            (
+                "Raising Arizona",
+                &[
+                    ("director", Forward, "Coen brothers"),
+                    ("producer", Inverse, "Fargo"),
+                ],
+                "You liked Raising Arizona, directed by Coen brothers, who also produced Fargo",
+            ),
+            (
+                "Jaws",
+                &[
+                    ("distributor", Forward, "Universal"),
+                    ("distributor", Inverse, "E.T."),
+                ],
+                "You liked Jaws, distributed by Universal, which also distributed E.T.",
+            ),
+            (
                 "Aladdin",
-                "subject",
-                Direction::Forward,
-                "1990s comedy films",
+                &[
+                    ("subject", Forward, "1990s comedy films"),
+                    ("subject", Inverse, "The Mask"),
+                ],
+                "You liked Aladdin, filed under 1990s comedy films, as is The Mask",
             ),
-            step(
-                "1990s comedy films",
-                "subject",
-                Direction::Inverse,
-                "The Mask",
+            (
+                "Toy Story",
+                &[("sequelOf", Inverse, "Toy Story 2")],
+                "You liked Toy Story, and Toy Story 2 is sequel of it",
+            ),
+            (
+                "A",
+                &[("basedOn", Forward, "B"), ("basedOn", Inverse, "C")],
+                "You liked A, based on B, and C is based on it",
+            ),
+            (
+                "A",
+                &[("homeTown", Forward, "B"), ("homeTown", Inverse, "C")],
+                "You liked A, whose home town is B, also the home town of C",
             ),
         ];
-        assert_eq!(
-            path_text(&steps),
-            "You liked Aladdin, filed under 1990s comedy films, as is The Mask"
-        );
-        let steps = [
-            liked("Toy Story"),
-            step("Toy Story", "sequelOf", Direction::Inverse, "Toy Story 2"),
-        ];
-        assert_eq!(
-            path_text(&steps),
-            "You liked Toy Story, and Toy Story 2 is sequel of it"
-        );
-        let steps = [
-            liked("A"),
-            step("A", "basedOn", Direction::Forward, "B"),
-            step("B", "basedOn", Direction::Inverse, "C"),
-        ];
-        assert_eq!(
-            path_text(&steps),
-            "You liked A, based on B, and C is based on it"
-        );
-        let steps = [
-            liked("A"),
-            step("A", "homeTown", Direction::Forward, "B"),
-            step("B", "homeTown", Direction::Inverse, "C"),
-        ];
-        assert_eq!(
-            path_text(&steps),
-            "You liked A, whose home town is B, also the home town of C"
-        );
+        for (start, hops, expected) in cases {
+            assert_eq!(path_text(&path(start, hops)), expected);
+        }
     }
 
     #[test]
@@ -455,16 +463,13 @@ mod tests {
                 paths: vec![ExplainedPath {
                     score: 0.5,
                     text: String::new(),
-                    steps: vec![
-                        liked("Toy Story"),
-                        step("Toy Story", "director", Direction::Forward, "John Lasseter"),
-                        step(
-                            "John Lasseter",
-                            "director",
-                            Direction::Inverse,
-                            "A Bug's Life",
-                        ),
-                    ],
+                    steps: path(
+                        "Toy Story",
+                        &[
+                            ("director", Direction::Forward, "John Lasseter"),
+                            ("director", Direction::Inverse, "A Bug's Life"),
+                        ],
+                    ),
                 }],
             }],
             fallback: None,

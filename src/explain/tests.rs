@@ -5,7 +5,7 @@ use super::*;
 use crate::cli::{FitArgs, ImportInteractionsArgs, ImportKgArgs, ModelName, TrainArgs};
 use crate::commands::{Output, import_interactions, import_kg, train};
 use crate::datadir::{DataDir, OpenMode};
-use crate::recommend::{bind, rank_users};
+use crate::recommend::bind;
 use crate::store::{InteractionStore, ModelStore};
 use kgrec_kg::{Hop, RelationId};
 use std::path::{Path, PathBuf};
@@ -78,19 +78,8 @@ fn explainer<'a>(l: &'a Loaded, model: &'a Serving) -> Explainer<'a> {
 }
 
 /// Top-10 of user "1", explained.
-fn explain_user_one(e: &Explainer<'_>, l: &Loaded, model: &Serving) -> Explanation {
-    let u = e.user_id("1").unwrap();
-    let list = rank_users(model.recommender(), &l.matrix, &[Some(u)], 10)
-        .pop()
-        .unwrap();
-    let ranked: Vec<(Scored, Option<usize>)> = list
-        .items
-        .iter()
-        .enumerate()
-        .map(|(r, s)| (*s, Some(r + 1)))
-        .collect();
-    e.explain("1", Some(u), &ranked, false, ExplainOptions::default())
-        .unwrap()
+fn explain_user_one(e: &Explainer<'_>) -> Explanation {
+    e.recommend("1", 10, ExplainOptions::default()).unwrap()
 }
 
 #[test]
@@ -98,7 +87,7 @@ fn fused_explanations_have_checked_paths_and_parts_that_add_up() {
     let tmp = fixture_dir(ModelName::Cke);
     let (l, model) = load(tmp.path());
     let e = explainer(&l, &model);
-    let explanation = explain_user_one(&e, &l, &model);
+    let explanation = explain_user_one(&e);
     // User 1 has 22 of the 24 fixture items: two are left to recommend.
     assert_eq!(explanation.items.len(), 2);
     let with_paths = explanation
@@ -131,7 +120,7 @@ fn fused_explanations_have_checked_paths_and_parts_that_add_up() {
         assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
     }
     // Deterministic.
-    assert_eq!(explain_user_one(&e, &l, &model), explanation);
+    assert_eq!(explain_user_one(&e), explanation);
 }
 
 #[test]
@@ -187,7 +176,7 @@ fn collaborative_models_split_nothing_and_still_find_paths() {
     let tmp = fixture_dir(ModelName::Als);
     let (l, model) = load(tmp.path());
     let e = explainer(&l, &model);
-    let explanation = explain_user_one(&e, &l, &model);
+    let explanation = explain_user_one(&e);
     assert!(explanation.items.iter().any(|i| !i.paths.is_empty()));
     for item in &explanation.items {
         assert_eq!(item.score_parts.kg, 0.0);

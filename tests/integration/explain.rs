@@ -12,13 +12,7 @@ const EXTRA: &str = "user_id\titem_id\trating\n900\t9999\t5\n900\t1\t5\n901\t999
 /// The fixtures (graph, interactions, links, plus [`EXTRA`]) and a trained `model`.
 fn data_with(model: &str) -> tempfile::TempDir {
     let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("data");
-    import_movie_graph(&data);
-    ok(kgrec(&data)
-        .args(["import", "interactions"])
-        .arg(fixture("interactions.tsv"))
-        .arg("--link")
-        .arg(fixture("links.tsv")));
+    let data = crate::cf::imported(tmp.path());
     let extra = tmp.path().join("extra.tsv");
     std::fs::write(&extra, EXTRA).unwrap();
     ok(kgrec(&data).args(["import", "interactions"]).arg(&extra));
