@@ -36,12 +36,15 @@ pub enum Command {
     Stats(StatsArgs),
     /// Run a read-only SPARQL query against the knowledge graph.
     Sparql(SparqlArgs),
-    /// Import the bundled fixtures into a temporary data directory and show what kgrec sees.
+    /// Import the bundled fixtures (into a temporary data directory unless --data is given),
+    /// train the default model and show explained recommendations.
     Demo(DemoArgs),
     /// Train a model on the imported interactions; it becomes the current model.
     Train(TrainArgs),
     /// Recommend items for one user, or for every user into a batch file.
     Recommend(RecommendArgs),
+    /// Why an item is recommended to a user: score parts and relation paths from their history.
+    Explain(ExplainArgs),
     /// Train on one interaction file and score top-K lists against another (temporary data directory).
     Eval(EvalArgs),
 }
@@ -86,7 +89,7 @@ pub enum ModelName {
 }
 
 /// The model and its hyper-parameters; unset values take the tuned defaults of `docs/cf-notes.md`.
-#[derive(Clone, Debug, Args)]
+#[derive(Clone, Debug, Default, Args)]
 pub struct FitArgs {
     #[arg(long, value_enum, default_value_t)]
     pub model: ModelName,
@@ -148,9 +151,53 @@ pub struct RecommendArgs {
     pub k: Option<usize>,
     #[arg(long, value_enum, default_value_t)]
     pub format: TextOrJson,
-    /// The batch file (`user_id<TAB>item_id<TAB>rank<TAB>score`).
+    /// The batch file (`user_id<TAB>item_id<TAB>rank<TAB>score`; with --explain one
+    /// explanation JSON per user and line).
     #[arg(long, requires = "all_users")]
     pub out: Option<PathBuf>,
+    /// Explain every item: score parts and relation paths from the user's history.
+    #[arg(long)]
+    pub explain: bool,
+    #[command(flatten)]
+    pub paths: PathArgs,
+}
+
+/// How explanations search for paths.
+#[derive(Clone, Copy, Debug, Args)]
+pub struct PathArgs {
+    /// Relation paths per item.
+    #[arg(long = "paths", value_name = "N", default_value_t = 3)]
+    pub paths: usize,
+    /// Graph hops per path after the user's own item (1 to 3).
+    #[arg(long, value_name = "H", default_value_t = 3)]
+    pub hops: usize,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum ExplainFormat {
+    /// Sentences ("You liked ..., directed by ..., who also directed ...").
+    #[default]
+    Text,
+    /// The explanation JSON of PRODUCT.md.
+    Json,
+    /// A Graphviz digraph of the paths.
+    Dot,
+    /// The Graphviz digraph rendered to SVG by Graphviz's `dot` program.
+    Svg,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// The user's id, as in the interaction file.
+    #[arg(long)]
+    pub user: String,
+    /// The item's id, as in the interaction file.
+    #[arg(long)]
+    pub item: String,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: ExplainFormat,
+    #[command(flatten)]
+    pub paths: PathArgs,
 }
 
 #[derive(Debug, Args)]
@@ -259,6 +306,7 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         Command::Train(args) => commands::train(&data, &args, cli.quiet),
         Command::Recommend(args) => commands::recommend(&data, &args),
+        Command::Explain(args) => commands::explain(&data, &args),
         Command::Eval(args) => commands::eval(&args, cli.quiet),
     }
 }

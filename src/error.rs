@@ -37,6 +37,9 @@ pub enum Error {
     /// A model could not be fitted (bad hyper-parameters, nothing to learn from).
     #[error(transparent)]
     Fit(#[from] crate::cf::FitError),
+    /// An explanation could not be given (unknown user or item, bad path limits, store).
+    #[error(transparent)]
+    Explain(#[from] crate::explain::ExplainError),
     /// Bytes on disk that do not decode as what this version wrote.
     #[error("corrupted data directory: {what}")]
     Corruption { what: String },
@@ -47,6 +50,7 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Self::Kg(e) if e.is_bad_input() => 2,
+            Self::Explain(e) if e.is_bad_input() => 2,
             Self::BadInput(_) | Self::DataDir { .. } | Self::Interactions(_) | Self::Fit(_) => 2,
             Self::Store(
                 crate::store::StoreError::NoModel | crate::store::StoreError::NoInteractions,

@@ -13,6 +13,7 @@ pub mod cli;
 pub mod commands;
 pub mod datadir;
 pub mod error;
+pub mod explain;
 pub mod fused;
 pub mod ids;
 pub mod interactions;

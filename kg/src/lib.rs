@@ -7,7 +7,7 @@
 //!
 //! Reading order: [`ids`] → [`source`] (one input file) → [`import`] (staging) → [`index`]
 //! (sled dictionary and edges) → [`store`] (oxigraph + index, atomic commits) → [`projection`]
-//! → [`embed`] (TransE, RotatE, TransR and filtered link-prediction evaluation).
+//! → [`paths`] (relation paths for explanations) → [`embed`] (TransE, RotatE, TransR and filtered link-prediction evaluation).
 
 pub mod chunk;
 pub mod embed;
@@ -15,6 +15,7 @@ pub mod error;
 pub mod ids;
 pub mod import;
 pub mod index;
+pub mod paths;
 pub mod projection;
 pub mod source;
 pub mod store;
@@ -25,6 +26,9 @@ pub use import::{ImportOptions, ImportProgress};
 pub use index::{GraphCounts, GraphIndex};
 /// Re-exported so that callers use the same oxigraph as this crate.
 pub use oxigraph;
+pub use paths::{
+    GraphPath, Hop, HopScorer, PathError, PathGraph, PathOptions, SourceSide, Specificity,
+};
 pub use projection::{Projection, Step, Walk};
 pub use source::{InputFormat, SourceOptions};
 pub use store::{ImportReport, KgStore};

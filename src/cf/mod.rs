@@ -25,7 +25,18 @@ use std::time::Duration;
 
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
 
-use crate::ids::UserId;
+use crate::ids::{ItemId, UserId};
+
+/// How much of one score came from the collaborative part of a model and how much from the
+/// knowledge graph: `cf + kg` is the score. What "kg" covers is the model's definition (see
+/// [`Recommender::score_parts`]); a model without a graph puts everything in `cf`.
+#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize)]
+pub struct ScoreParts {
+    /// The collaborative part.
+    pub cf: f32,
+    /// The knowledge-graph part.
+    pub kg: f32,
+}
 
 /// A model that scores every item for a user.
 pub trait Recommender: Send + Sync + std::fmt::Debug {
@@ -43,6 +54,18 @@ pub trait Recommender: Send + Sync + std::fmt::Debug {
     /// batch top-K then uses blocked matrix products instead of per-user calls.
     fn factors(&self) -> Option<FactorView<'_>> {
         None
+    }
+
+    /// How `user`'s score of `item` splits into collaborative and graph parts. The default is
+    /// for models without a graph: the whole score is `cf` (computed through
+    /// [`Recommender::score_items`]; 0 for an item outside the model).
+    fn score_parts(&self, user: UserId, item: ItemId) -> ScoreParts {
+        let mut scores = vec![0.0; self.n_items()];
+        self.score_items(user, &mut scores);
+        ScoreParts {
+            cf: scores.get(item.index()).copied().unwrap_or(0.0),
+            kg: 0.0,
+        }
     }
 }
 

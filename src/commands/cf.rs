@@ -441,13 +441,13 @@ struct JsonList<'a> {
 }
 
 /// The store's interactions and the current model, as every reader needs them.
-struct Loaded {
-    snapshot: Snapshot,
-    matrix: InteractionMatrix,
-    model: Serving,
+pub(super) struct Loaded {
+    pub(super) snapshot: Snapshot,
+    pub(super) matrix: InteractionMatrix,
+    pub(super) model: Serving,
 }
 
-fn load(dir: &DataDir) -> Result<Loaded> {
+pub(super) fn load(dir: &DataDir) -> Result<Loaded> {
     let snapshot = InteractionStore::open(dir.db())?.load()?;
     let matrix = snapshot.matrix()?;
     let stored = ModelStore::open(dir.db())?.load_current()?;
@@ -467,7 +467,8 @@ fn load(dir: &DataDir) -> Result<Loaded> {
 }
 
 /// `kgrec recommend --user ID [-k 10] [--format text|json]` and
-/// `kgrec recommend --all-users [-k 20] --out RECS.tsv`
+/// `kgrec recommend --all-users [-k 20] --out RECS.tsv` (with `--explain`, see
+/// [`super::explain`])
 pub fn recommend(data: &Path, args: &RecommendArgs) -> Result<()> {
     if args.k == Some(0) {
         return Err(Error::BadInput(
@@ -476,6 +477,9 @@ pub fn recommend(data: &Path, args: &RecommendArgs) -> Result<()> {
     }
     let dir = DataDir::open(data, OpenMode::MustExist)?;
     let loaded = load(&dir)?;
+    if args.explain {
+        return super::explain::recommend_explained(&dir, &loaded, args);
+    }
     if args.all_users {
         let out = args
             .out

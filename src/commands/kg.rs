@@ -1,7 +1,10 @@
 //! Graph commands: `import kg`, `stats`, `sparql`, `demo`.
 
 use super::{emit, progress_bar};
-use crate::cli::{DemoArgs, ImportKgArgs, SparqlArgs, SparqlFormat, StatsArgs, TextOrJson};
+use crate::cli::{
+    DemoArgs, FitArgs, ImportInteractionsArgs, ImportKgArgs, SparqlArgs, SparqlFormat, StatsArgs,
+    TextOrJson, TrainArgs,
+};
 use crate::datadir::{DataDir, OpenMode};
 use crate::error::{Error, Result};
 use kgrec_kg::oxigraph::io::{RdfFormat, RdfSerializer};
@@ -298,7 +301,8 @@ fn default_fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures")
 }
 
-/// `kgrec demo`: imports the fixtures and shows what the graph layer sees.
+/// `kgrec demo`: imports the fixtures (graph, interactions, links), shows what the graph layer
+/// sees, trains the default model and explains the recommendations of two users.
 pub fn demo(data: Option<&Path>, args: &DemoArgs, output: &Output) -> Result<()> {
     let fixtures = args.fixtures.clone().unwrap_or_else(default_fixtures);
     let kg_file = fixtures.join("movies.ttl");
@@ -325,7 +329,36 @@ pub fn demo(data: Option<&Path>, args: &DemoArgs, output: &Output) -> Result<()>
         lenient: false,
     };
     import_kg(&data, &import_args, output)?;
-    let dir = DataDir::open(&data, OpenMode::MustExist)?;
+    show_graph(&data)?;
+    let interactions = ImportInteractionsArgs {
+        file: fixtures.join("interactions.tsv"),
+        format: None,
+        link: Some(fixtures.join("links.tsv")),
+        min_rating: None,
+    };
+    println!();
+    super::cf::import_interactions(&data, &interactions, true)?;
+    let train = TrainArgs {
+        fit: FitArgs::default(),
+        keep: 3,
+    };
+    super::cf::train(&data, &train, true)?;
+    super::explain::demo_explanations(&data, 2)?;
+    if temp_dir_used {
+        println!("\n(the temporary data directory goes away now; pass --data DIR to keep it)");
+    } else {
+        println!(
+            "\nquery it: kgrec --data {} sparql 'SELECT ...'; explain: kgrec --data {} explain --user ID --item ID",
+            data.display(),
+            data.display()
+        );
+    }
+    Ok(())
+}
+
+/// The demo's look at the graph: counts and two films' neighbours.
+fn show_graph(data: &Path) -> Result<()> {
+    let dir = DataDir::open(data, OpenMode::MustExist)?;
     let stats = collect_stats(&dir)?;
     println!();
     print_stats(&stats)?;
@@ -359,14 +392,6 @@ pub fn demo(data: Option<&Path>, args: &DemoArgs, output: &Output) -> Result<()>
             };
             println!("  {arrow} {}", name(step.to)?);
         }
-    }
-    if temp_dir_used {
-        println!("\n(the temporary data directory goes away now; pass --data DIR to keep it)");
-    } else {
-        println!(
-            "\nquery it: kgrec --data {} sparql 'SELECT ...'",
-            data.display()
-        );
     }
     Ok(())
 }

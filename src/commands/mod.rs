@@ -4,9 +4,11 @@
 //! scripts and pipes see plain output.
 
 mod cf;
+mod explain;
 mod kg;
 
 pub use cf::{eval, import_interactions, recommend, train};
+pub use explain::explain;
 pub use kg::{Output, Stats, collect_stats, demo, import_kg, sparql, stats};
 
 use crate::error::{Error, Result};

@@ -69,14 +69,11 @@ pub struct FusedParts {
 #[error("inconsistent fused model: {0}")]
 pub struct BadFusedParts(pub String);
 
-/// How much of one item's score came from each half of the model.
-#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize)]
-pub struct ScoreSplit {
-    /// The collaborative offset's part, `x_u·o_i`.
-    pub cf: f32,
-    /// The graph's part: the linked entity's embedding and the attention-weighted neighbourhood.
-    pub kg: f32,
-}
+/// How much of one item's score came from each half of the model: `cf = x_u·o_i` (the
+/// collaborative offset's part) and `kg = x_u·η_{e(i)} + β·x_u·agg_u(i)` (the linked entity's
+/// embedding and the attention-weighted neighbourhood). The item vector `o_i + η_{e(i)}` holds
+/// both, so the split is by the two terms of that sum, not by two separately trained models.
+pub type ScoreSplit = crate::cf::ScoreParts;
 
 fn rows_of(v: &[f32], dim: usize, what: &str) -> Result<usize, BadFusedParts> {
     if dim == 0 || !v.len().is_multiple_of(dim) {
@@ -335,6 +332,10 @@ impl Recommender for Fused {
     fn score_items(&self, user: UserId, out: &mut [f32]) {
         let x = self.user_vector(user);
         self.score_vector(&x, out);
+    }
+
+    fn score_parts(&self, user: UserId, item: ItemId) -> crate::cf::ScoreParts {
+        self.split(user, item)
     }
 }
 

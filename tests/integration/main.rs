@@ -8,6 +8,7 @@ mod cke;
 mod common;
 mod crash;
 mod demo;
+mod explain;
 mod frozen;
 mod import_bad_input;
 mod import_kg;

@@ -1,0 +1,188 @@
+//! Explanation commands: `explain --user ID --item ID`, `recommend --explain` (one user, or every
+//! user into a JSON-lines file) and the explained part of `demo`.
+
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use super::cf::{Loaded, load};
+use super::emit;
+use crate::cli::{ExplainArgs, ExplainFormat, PathArgs, RecommendArgs, TextOrJson};
+use crate::datadir::{DataDir, OpenMode};
+use crate::error::{Error, Result};
+use crate::explain::{ExplainOptions, Explainer, Explanation, explanation_dot, explanation_text};
+
+fn options(args: &PathArgs) -> ExplainOptions {
+    ExplainOptions {
+        paths: args.paths,
+        hops: args.hops,
+        ..ExplainOptions::default()
+    }
+}
+
+/// The explanation JSON: one line, or pretty-printed with a final newline.
+fn json(value: &Explanation, pretty: bool) -> Result<String> {
+    let text = if pretty {
+        serde_json::to_string_pretty(value).map(|t| t + "\n")
+    } else {
+        serde_json::to_string(value)
+    };
+    text.map_err(|e| Error::Corruption {
+        what: e.to_string(),
+    })
+}
+
+/// The explainer of a data directory's current model.
+pub(super) fn explainer<'a>(dir: &'a DataDir, loaded: &'a Loaded) -> Result<Explainer<'a>> {
+    let rdf = dir.kg().rdf_store()?;
+    Ok(Explainer::new(
+        dir.kg().index(),
+        rdf,
+        &loaded.snapshot,
+        &loaded.matrix,
+        &loaded.model,
+    )?)
+}
+
+fn model_name(loaded: &Loaded) -> String {
+    let h = &loaded.model.header;
+    format!("model v{} {}", h.version, h.kind.name())
+}
+
+/// `kgrec recommend --explain`: one user as text or JSON, or `--all-users --out F.jsonl`.
+pub(super) fn recommend_explained(
+    dir: &DataDir,
+    loaded: &Loaded,
+    args: &RecommendArgs,
+) -> Result<()> {
+    let options = options(&args.paths);
+    let explainer = explainer(dir, loaded)?;
+    if args.all_users {
+        let out = args
+            .out
+            .as_deref()
+            .ok_or_else(|| Error::BadInput("--all-users needs --out FILE.jsonl".to_owned()))?;
+        return explain_all_users(&explainer, loaded, args.k.unwrap_or(20), options, out);
+    }
+    let user = args
+        .user
+        .as_deref()
+        .ok_or_else(|| Error::BadInput("give --user ID or --all-users".to_owned()))?;
+    let explanation = explainer.recommend(user, args.k.unwrap_or(10), options)?;
+    match args.format {
+        TextOrJson::Json => emit(&json(&explanation, true)?),
+        TextOrJson::Text => emit(&explanation_text(&explanation, &model_name(loaded))),
+    }
+}
+
+/// One explanation JSON per line for every user of the store, written beside `out` and renamed.
+fn explain_all_users(
+    explainer: &Explainer<'_>,
+    loaded: &Loaded,
+    k: usize,
+    options: ExplainOptions,
+    out: &Path,
+) -> Result<()> {
+    let file_name = out
+        .file_name()
+        .ok_or_else(|| Error::BadInput(format!("--out {}: not a file name", out.display())))?;
+    let tmp = out.with_file_name(format!(".{}.tmp", file_name.to_string_lossy()));
+    let file = std::fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+    let mut writer = BufWriter::new(file);
+    let (mut items, mut with_path) = (0usize, 0usize);
+    for user in &loaded.snapshot.users {
+        let e = explainer.recommend(user, k, options)?;
+        items += e.items.len();
+        with_path += e.items.iter().filter(|i| !i.paths.is_empty()).count();
+        writeln!(writer, "{}", json(&e, false)?).map_err(|e| Error::io(&tmp, e))?;
+    }
+    writer.flush().map_err(|e| Error::io(&tmp, e))?;
+    drop(writer);
+    std::fs::rename(&tmp, out).map_err(|e| Error::io(out, e))?;
+    emit(&format!(
+        "wrote {} ({} users, {items} items, {with_path} with a path, {})\n",
+        out.display(),
+        loaded.snapshot.users.len(),
+        model_name(loaded)
+    ))
+}
+
+/// `kgrec explain --user ID --item ID [--format text|json|dot|svg] [--paths N] [--hops H]`
+pub fn explain(data: &Path, args: &ExplainArgs) -> Result<()> {
+    let dir = DataDir::open(data, OpenMode::MustExist)?;
+    let loaded = load(&dir)?;
+    let explainer = explainer(&dir, &loaded)?;
+    let explanation = explainer.explain_item(&args.user, &args.item, options(&args.paths))?;
+    match args.format {
+        ExplainFormat::Json => emit(&json(&explanation, true)?),
+        ExplainFormat::Text => emit(&explanation_text(&explanation, &model_name(&loaded))),
+        ExplainFormat::Dot => emit(&explanation_dot(&explanation)),
+        ExplainFormat::Svg => emit(&render_svg(&explanation_dot(&explanation))?),
+    }
+}
+
+/// Graphviz's `dot` on PATH, if any.
+fn find_dot() -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join("dot"))
+        .find(|candidate| candidate.is_file())
+}
+
+/// SVG from Graphviz's `dot`; without it, a hint how to get it.
+fn render_svg(dot: &str) -> Result<String> {
+    let Some(program) = find_dot() else {
+        return Err(Error::BadInput(
+            "--format svg needs Graphviz's `dot` program, which is not on PATH: install Graphviz \
+             (e.g. `apt-get install graphviz`), or write the graph with `--format dot` and render \
+             it elsewhere (`dot -Tsvg paths.dot > paths.svg`)"
+                .to_owned(),
+        ));
+    };
+    let mut child = Command::new(&program)
+        .arg("-Tsvg")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| Error::io(&program, e))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin
+            .write_all(dot.as_bytes())
+            .map_err(|e| Error::io(&program, e))?;
+    }
+    let output = child
+        .wait_with_output()
+        .map_err(|e| Error::io(&program, e))?;
+    if !output.status.success() {
+        return Err(Error::io(
+            &program,
+            std::io::Error::other(String::from_utf8_lossy(&output.stderr).into_owned()),
+        ));
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+/// The demo's finale: the explained top 5 of the first `users` users (in store order) with at
+/// least one path.
+pub(super) fn demo_explanations(data: &Path, users: usize) -> Result<()> {
+    let dir = DataDir::open(data, OpenMode::MustExist)?;
+    let loaded = load(&dir)?;
+    let explainer = explainer(&dir, &loaded)?;
+    let options = ExplainOptions {
+        paths: 2,
+        ..ExplainOptions::default()
+    };
+    let mut shown = 0;
+    for user in &loaded.snapshot.users {
+        if shown == users {
+            break;
+        }
+        let e = explainer.recommend(user, 5, options)?;
+        if e.items.iter().any(|i| !i.paths.is_empty()) {
+            emit(&format!("\n{}", explanation_text(&e, &model_name(&loaded))))?;
+            shown += 1;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,440 @@
+//! Explanations: why an item is recommended to a user. This module composes the user's history
+//! (the interaction store), the served model (score parts, hop scores) and the graph (path
+//! search in `kgrec_kg::paths`, labels from the graph index, triples from the RDF store).
+//!
+//! For each item: the model's score split into collaborative and graph parts, and up to N
+//! relation paths from an item of the user's history to the item, at most H graph hops, ranked
+//! by the model. Every step is checked before it is returned: the first against the user's
+//! interactions and the item's link, every later one against the oxigraph store (the RDF the
+//! user imported, not the projection the search walked); a path with a step that fails is
+//! dropped, never shown.
+
+mod render;
+mod scorer;
+
+pub use render::{
+    Direction, ExplainedItem, ExplainedPath, Explanation, Node, PathStep, explanation_dot,
+    explanation_text, path_text, relation_words,
+};
+pub use scorer::{FusedHops, distance_scale};
+
+use std::collections::HashMap;
+
+use kgrec_kg::oxigraph::model::{NamedNodeRef, Term};
+use kgrec_kg::oxigraph::store::Store;
+use kgrec_kg::{
+    EntityId, GraphIndex, GraphPath, HopScorer, KgError, PathError, PathGraph, PathOptions,
+    Projection, Specificity, Walk,
+};
+
+use crate::cf::{InteractionMatrix, ScoreParts, Scored};
+use crate::ids::{ItemId, UserId};
+use crate::recommend::{RankedList, Serving, item_name, local_name, rank_users};
+use crate::store::Snapshot;
+
+/// Why an explanation could not be given.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ExplainError {
+    /// The user is not in the interaction store.
+    #[error("unknown user {user:?}: the data directory has no interactions of this user")]
+    UnknownUser { user: String },
+    /// The item is not in the interaction store.
+    #[error("unknown item {item:?}: the data directory has no such item")]
+    UnknownItem { item: String },
+    /// The path limits are out of range.
+    #[error(transparent)]
+    Path(#[from] PathError),
+    /// Reading the graph index failed.
+    #[error(transparent)]
+    Kg(#[from] KgError),
+    /// Reading the RDF store failed.
+    #[error("graph store: {0}")]
+    Store(#[from] kgrec_kg::oxigraph::store::StorageError),
+    /// A stored id that points nowhere.
+    #[error("corrupted data directory: {what}")]
+    Corruption { what: String },
+}
+
+impl ExplainError {
+    /// Whether the caller asked for something that is not there (exit code 2).
+    pub fn is_bad_input(&self) -> bool {
+        matches!(
+            self,
+            Self::UnknownUser { .. } | Self::UnknownItem { .. } | Self::Path(_)
+        )
+    }
+}
+
+/// How many paths, how long, through which entities.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExplainOptions {
+    /// Paths per item (0: score parts only).
+    pub paths: usize,
+    /// Graph hops per path after the history step (1..=3).
+    pub hops: usize,
+    /// Entities with more edges are never walked through (see `kgrec_kg::paths`).
+    pub hub_degree: usize,
+}
+
+impl Default for ExplainOptions {
+    fn default() -> Self {
+        Self {
+            paths: 3,
+            hops: 3,
+            hub_degree: PathOptions::default().hub_degree,
+        }
+    }
+}
+
+/// Paths asked of the search beyond the ones shown, in case some fail the store check.
+const SPARE_PATHS: usize = 4;
+
+/// Everything an explanation reads, loaded once and reused across users and items.
+pub struct Explainer<'a> {
+    index: &'a GraphIndex,
+    rdf: Store,
+    graph: PathGraph,
+    relations: Vec<String>,
+    snapshot: &'a Snapshot,
+    matrix: &'a InteractionMatrix,
+    model: &'a Serving,
+    /// The linked entity of every item of the store.
+    item_entity: Vec<Option<EntityId>>,
+    /// TransE distance scale of a fused model.
+    scale: f32,
+}
+
+impl std::fmt::Debug for Explainer<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Explainer")
+            .field("entities", &self.graph.n_entities())
+            .field("relations", &self.relations.len())
+            .field("items", &self.item_entity.len())
+            .field("model", &self.model.header.kind)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> Explainer<'a> {
+    /// Binds the graph index, the RDF store (`KgStore::rdf_store`), the interaction store and
+    /// the served model; builds the search graph from the index.
+    pub fn new(
+        index: &'a GraphIndex,
+        rdf: Store,
+        snapshot: &'a Snapshot,
+        matrix: &'a InteractionMatrix,
+        model: &'a Serving,
+    ) -> Result<Self, ExplainError> {
+        let graph = PathGraph::new(&Projection::from_index(index)?);
+        let relations = index.relation_iris()?;
+        let mut item_entity = Vec::with_capacity(snapshot.items.len());
+        for link in &snapshot.links {
+            item_entity.push(match link {
+                Some(link) => match link.entity {
+                    Some(e) => Some(e),
+                    None => index.entity_id(&link.iri)?,
+                },
+                None => None,
+            });
+        }
+        item_entity.resize(snapshot.items.len(), None);
+        let scale = model.fused().map_or(1.0, distance_scale);
+        Ok(Self {
+            index,
+            rdf,
+            graph,
+            relations,
+            snapshot,
+            matrix,
+            model,
+            item_entity,
+            scale,
+        })
+    }
+
+    /// The search graph.
+    pub fn graph(&self) -> &PathGraph {
+        &self.graph
+    }
+
+    /// The dense id of a user named in the store.
+    pub fn user_id(&self, user: &str) -> Result<UserId, ExplainError> {
+        self.matrix
+            .user_id(user)
+            .ok_or_else(|| ExplainError::UnknownUser {
+                user: user.to_owned(),
+            })
+    }
+
+    /// The dense id of an item named in the store.
+    pub fn item_id(&self, item: &str) -> Result<ItemId, ExplainError> {
+        self.matrix
+            .item_id(item)
+            .ok_or_else(|| ExplainError::UnknownItem {
+                item: item.to_owned(),
+            })
+    }
+
+    /// The top-`k` list of a user (by name; a user the store does not know gets the popular
+    /// items, with no paths) with its explanations: `recommend --explain`.
+    pub fn recommend(
+        &self,
+        user: &str,
+        k: usize,
+        options: ExplainOptions,
+    ) -> Result<Explanation, ExplainError> {
+        let id = self.matrix.user_id(user);
+        let list = rank_users(self.model.recommender(), self.matrix, &[id], k)
+            .pop()
+            .unwrap_or(RankedList {
+                items: Vec::new(),
+                fallback: true,
+            });
+        let ranked: Vec<(Scored, Option<usize>)> = list
+            .items
+            .iter()
+            .enumerate()
+            .map(|(r, s)| (*s, Some(r + 1)))
+            .collect();
+        self.explain(user, id, &ranked, list.fallback, options)
+    }
+
+    /// One item for one user, both named in the store: `explain --user --item`. The item's rank
+    /// is its place in the user's full list (absent for an item of the user's own history).
+    pub fn explain_item(
+        &self,
+        user: &str,
+        item: &str,
+        options: ExplainOptions,
+    ) -> Result<Explanation, ExplainError> {
+        let user_id = self.user_id(user)?;
+        let item_id = self.item_id(item)?;
+        let model = self.model.recommender();
+        let list = rank_users(model, self.matrix, &[Some(user_id)], self.matrix.n_items())
+            .pop()
+            .unwrap_or(RankedList {
+                items: Vec::new(),
+                fallback: true,
+            });
+        let entry = match list.items.iter().position(|s| s.item == item_id) {
+            Some(p) => (list.items[p], Some(p + 1)),
+            None => {
+                let mut scores = vec![0.0; model.n_items()];
+                model.score_items(user_id, &mut scores);
+                let score = scores.get(item_id.index()).copied().unwrap_or(0.0);
+                (
+                    Scored {
+                        item: item_id,
+                        score,
+                    },
+                    None,
+                )
+            }
+        };
+        self.explain(user, Some(user_id), &[entry], list.fallback, options)
+    }
+
+    /// Explains `list` (best first, as ranked for `user`; `ranks[i]` is the rank shown for
+    /// `list[i]`, `None` for an item of the user's history). `user` is `None` for a user the
+    /// store does not know (no history, so no paths). `fallback`: the list is the popularity
+    /// fallback, whose scores have no graph part.
+    pub fn explain(
+        &self,
+        user_name: &str,
+        user: Option<UserId>,
+        list: &[(Scored, Option<usize>)],
+        fallback: bool,
+        options: ExplainOptions,
+    ) -> Result<Explanation, ExplainError> {
+        let path_options = PathOptions {
+            max_hops: options.hops,
+            hub_degree: options.hub_degree,
+            limit: options.paths + SPARE_PATHS,
+        };
+        path_options.check()?;
+        // Each source entity speaks for the first item of the user's history linked to it.
+        let mut history: HashMap<EntityId, ItemId> = HashMap::new();
+        if let Some(u) = user {
+            let (items, _) = self.matrix.user_row(u);
+            for &i in items {
+                if let Some(Some(e)) = self.item_entity.get(i as usize) {
+                    history.entry(*e).or_insert(ItemId(i));
+                }
+            }
+        }
+        let mut sources: Vec<EntityId> = history.keys().copied().collect();
+        sources.sort_unstable();
+        let specificity = Specificity::new(&self.graph);
+        let fused_hops = match (self.model.fused(), user) {
+            (Some(f), Some(u)) => Some(FusedHops::new(f, u, self.scale, &self.graph)),
+            _ => None,
+        };
+        let scorer: &dyn HopScorer = match &fused_hops {
+            Some(h) => h,
+            None => &specificity,
+        };
+        let side = self.graph.from_sources(&sources, path_options, scorer)?;
+        let mut items = Vec::with_capacity(list.len());
+        for (scored, rank) in list {
+            let item = scored.item;
+            let details = self.entity_node(self.entity_of(item))?;
+            let score_parts = match user {
+                Some(u) if !fallback && u.index() < self.model.recommender().n_users() => {
+                    self.model.recommender().score_parts(u, item)
+                }
+                _ => ScoreParts {
+                    cf: scored.score,
+                    kg: 0.0,
+                },
+            };
+            let mut paths = Vec::new();
+            if let (Some(u), Some(target), true) = (user, self.entity_of(item), options.paths > 0) {
+                for found in side.paths_to(target) {
+                    if paths.len() == options.paths {
+                        break;
+                    }
+                    if let Some(p) = self.checked_path(user_name, u, &history, &found)? {
+                        paths.push(p);
+                    }
+                }
+            }
+            items.push(ExplainedItem {
+                item: self.item_name(item)?.to_owned(),
+                iri: details.iri,
+                label: details.label,
+                rank: *rank,
+                score: scored.score,
+                score_parts,
+                paths,
+            });
+        }
+        Ok(Explanation {
+            user: user_name.to_owned(),
+            items,
+            fallback: fallback.then_some("popularity"),
+        })
+    }
+
+    fn entity_of(&self, item: ItemId) -> Option<EntityId> {
+        self.item_entity.get(item.index()).copied().flatten()
+    }
+
+    fn item_name(&self, item: ItemId) -> Result<&str, ExplainError> {
+        item_name(self.snapshot, item).map_err(|e| ExplainError::Corruption {
+            what: e.to_string(),
+        })
+    }
+
+    /// The IRI and label of an entity (label from the index, else the IRI's local name).
+    fn entity_node(&self, entity: Option<EntityId>) -> Result<Node, ExplainError> {
+        let Some(e) = entity else {
+            return Ok(Node::default());
+        };
+        let iri = self
+            .index
+            .entity_iri(e)?
+            .ok_or_else(|| ExplainError::Corruption {
+                what: format!("entity {} is not in the dictionary", e.0),
+            })?;
+        let label = match self.index.label(e)? {
+            Some(l) => l,
+            None => local_name(&iri).to_owned(),
+        };
+        Ok(Node {
+            iri: Some(iri),
+            label: Some(label),
+            ..Node::default()
+        })
+    }
+
+    /// The path as JSON steps, if every step holds: the user has the history item, the item is
+    /// linked to the path's first entity, and every hop is a triple of the RDF store.
+    fn checked_path(
+        &self,
+        user_name: &str,
+        user: UserId,
+        history: &HashMap<EntityId, ItemId>,
+        path: &GraphPath,
+    ) -> Result<Option<ExplainedPath>, ExplainError> {
+        let Some(start) = path.start() else {
+            return Ok(None);
+        };
+        let Some(&liked) = history.get(&start) else {
+            return Ok(None);
+        };
+        if !self.matrix.contains(user, liked) || self.entity_of(liked) != Some(start) {
+            return Ok(None);
+        }
+        let mut liked_node = self.entity_node(Some(start))?;
+        liked_node.item = Some(self.item_name(liked)?.to_owned());
+        let mut steps = vec![PathStep {
+            from: Node {
+                user: Some(user_name.to_owned()),
+                ..Node::default()
+            },
+            relation: "interacted".to_owned(),
+            direction: None,
+            to: liked_node,
+        }];
+        let mut from = self.entity_node(Some(start))?;
+        for hop in &path.hops {
+            let relation = self
+                .relations
+                .get(hop.relation.index())
+                .ok_or_else(|| ExplainError::Corruption {
+                    what: format!("relation {} is not in the dictionary", hop.relation.0),
+                })?
+                .clone();
+            let to = self.entity_node(Some(hop.to))?;
+            let (head, tail) = match hop.walk {
+                Walk::Forward => (&from, &to),
+                Walk::Inverse => (&to, &from),
+            };
+            if !self.store_has(head, &relation, tail)? {
+                return Ok(None);
+            }
+            steps.push(PathStep {
+                from: from.clone(),
+                relation,
+                direction: Some(match hop.walk {
+                    Walk::Forward => Direction::Forward,
+                    Walk::Inverse => Direction::Inverse,
+                }),
+                to: to.clone(),
+            });
+            from = to;
+        }
+        Ok(Some(ExplainedPath {
+            score: path.score,
+            text: path_text(&steps),
+            steps,
+        }))
+    }
+
+    /// Whether the RDF store holds `(head, relation, tail)` in any graph.
+    fn store_has(&self, head: &Node, relation: &str, tail: &Node) -> Result<bool, ExplainError> {
+        let (Some(h), Some(t)) = (head.iri.as_deref(), tail.iri.as_deref()) else {
+            return Ok(false);
+        };
+        let (Ok(h), Ok(r), Ok(t)) = (
+            NamedNodeRef::new(h),
+            NamedNodeRef::new(relation),
+            NamedNodeRef::new(t),
+        ) else {
+            return Ok(false);
+        };
+        let object: Term = t.into_owned().into();
+        match self
+            .rdf
+            .quads_for_pattern(Some(h.into()), Some(r), Some(object.as_ref()), None)
+            .next()
+        {
+            Some(quad) => quad.map(|_| true).map_err(ExplainError::from),
+            None => Ok(false),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,486 @@
+//! Explanations as people read them: the JSON of PRODUCT.md (serde types), one sentence per path,
+//! and a Graphviz graph of the paths. Rendering reads only these values, never the stores.
+
+use std::collections::HashSet;
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::cf::ScoreParts;
+use crate::recommend::local_name;
+
+/// One user's explained list (PRODUCT.md, "Explanation JSON").
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Explanation {
+    pub user: String,
+    pub items: Vec<ExplainedItem>,
+    /// `"popularity"` when the model does not know the user and the list is the popular items.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fallback: Option<&'static str>,
+}
+
+/// One recommended (or asked-about) item with its score parts and paths.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ExplainedItem {
+    pub item: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iri: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// Position in the user's list; absent for an item of the user's own history.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rank: Option<usize>,
+    pub score: f32,
+    pub score_parts: ScoreParts,
+    /// Best first; empty when no path of the allowed length exists.
+    pub paths: Vec<ExplainedPath>,
+}
+
+/// One relation path from the user's history to the item.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ExplainedPath {
+    pub score: f32,
+    pub text: String,
+    pub steps: Vec<PathStep>,
+}
+
+/// One step: the user's interaction first, then triples of the graph.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PathStep {
+    pub from: Node,
+    /// `"interacted"` for the first step, else the relation's IRI.
+    pub relation: String,
+    /// `"forward"`: (from, relation, to) is a triple; `"inverse"`: (to, relation, from) is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub direction: Option<Direction>,
+    pub to: Node,
+}
+
+/// The direction a triple is walked in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    Forward,
+    Inverse,
+}
+
+/// A user, an item of their history, or an entity of the graph.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct Node {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub item: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iri: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+}
+
+impl Node {
+    /// The label, else the IRI's local name, else the item or user id.
+    pub fn name(&self) -> &str {
+        self.label
+            .as_deref()
+            .or(self.iri.as_deref().map(local_name))
+            .or(self.item.as_deref())
+            .or(self.user.as_deref())
+            .unwrap_or("?")
+    }
+}
+
+/// The words of a relation's local name: `musicComposer` → `music composer`, `based_on` →
+/// `based on`.
+pub fn relation_words(iri: &str) -> String {
+    let mut words = String::new();
+    let mut previous_lower = false;
+    for c in local_name(iri).chars() {
+        if c == '_' || c == '-' {
+            words.push(' ');
+            previous_lower = false;
+        } else if c.is_uppercase() && previous_lower {
+            words.push(' ');
+            words.extend(c.to_lowercase());
+            previous_lower = false;
+        } else {
+            words.extend(c.to_lowercase());
+            previous_lower = c.is_lowercase() || c.is_ascii_digit();
+        }
+    }
+    words
+}
+
+/// How a relation reads: `forward` before the entity reached along the triple ("directed by"),
+/// `inverse` after "who also" against it ("directed"), or `None` for "as is" (relations that
+/// file things under a shared value).
+struct Phrase {
+    forward: &'static str,
+    inverse: Option<&'static str>,
+    /// The entity reached forward is a person ("who also"), else an organisation ("which also").
+    person: bool,
+}
+
+/// Phrases for relation names common to general-purpose ontologies (DBpedia, Wikidata,
+/// schema.org); any other relation reads as "whose R is X" / "the R of X".
+fn phrase(words: &str) -> Option<Phrase> {
+    let (forward, inverse) = match words {
+        "director" | "directed by" => ("directed by", Some("directed")),
+        "producer" | "executive producer" | "produced by" => ("produced by", Some("produced")),
+        "writer" | "author" | "screenwriter" | "screenplay" | "written by" => {
+            ("written by", Some("wrote"))
+        }
+        "composer" | "music composer" | "music by" => ("with music by", Some("wrote music for")),
+        "editor" | "editing" | "film editor" => ("edited by", Some("edited")),
+        "cinematography" | "cinematographer" | "director of photography" => {
+            ("shot by", Some("shot"))
+        }
+        "starring" | "actor" | "cast member" => ("starring", Some("starred in")),
+        "distributor" | "distributed by" => ("distributed by", Some("distributed")),
+        "creator" | "created by" => ("created by", Some("created")),
+        "narrator" => ("narrated by", Some("narrated")),
+        "publisher" => ("published by", Some("published")),
+        "developer" => ("developed by", Some("developed")),
+        "designer" => ("designed by", Some("designed")),
+        "founder" | "founded by" => ("founded by", Some("founded")),
+        "subject" | "category" => ("filed under", None),
+        "genre" => ("in the genre", None),
+        "type" => ("a", None),
+        "country" | "country of origin" => ("from", None),
+        "language" | "original language" => ("in", None),
+        _ => return None,
+    };
+    let person = !matches!(
+        words,
+        "distributor" | "distributed by" | "publisher" | "developer"
+    );
+    Some(Phrase {
+        forward,
+        inverse,
+        person,
+    })
+}
+
+/// Relation names ending in one of these read as "X, <relation> Y" (`sequelOf`, `basedOn`).
+const PREPOSITIONS: [&str; 9] = ["of", "by", "on", "in", "for", "from", "to", "with", "at"];
+
+/// The sentence of one path: "You liked Toy Story, directed by John Lasseter, who also directed
+/// A Bug's Life". `steps[0]` is the interaction step.
+pub fn path_text(steps: &[PathStep]) -> String {
+    let mut text = String::from("You liked ");
+    let Some(first) = steps.first() else {
+        return String::new();
+    };
+    text.push_str(first.to.name());
+    let mut previous: Option<&PathStep> = None;
+    for step in &steps[1..] {
+        let to = step.to.name();
+        let words = relation_words(&step.relation);
+        let known = phrase(&words);
+        let after_forward = previous.is_some_and(|p| p.direction == Some(Direction::Forward));
+        let after_same_forward =
+            after_forward && previous.is_some_and(|p| p.relation == step.relation);
+        let prepositional = PREPOSITIONS
+            .iter()
+            .any(|p| words.ends_with(&format!(" {p}")));
+        let part = match (step.direction, known) {
+            (Some(Direction::Forward), Some(p)) => format!("{} {to}", p.forward),
+            (Some(Direction::Forward), None) if prepositional => format!("{words} {to}"),
+            (Some(Direction::Forward), None) => format!("whose {words} is {to}"),
+            (_, None) if prepositional => format!("and {to} is {words} it"),
+            (_, Some(Phrase { inverse: None, .. })) => format!("as is {to}"),
+            (
+                _,
+                Some(Phrase {
+                    inverse: Some(verb),
+                    person,
+                    ..
+                }),
+            ) if after_forward => {
+                let who = if person { "who" } else { "which" };
+                format!("{who} also {verb} {to}")
+            }
+            (_, _) if after_same_forward => format!("also the {words} of {to}"),
+            (_, _) => format!("the {words} of {to}"),
+        };
+        text.push_str(", ");
+        text.push_str(&part);
+        previous = Some(step);
+    }
+    text
+}
+
+/// The text form of an explanation: each item, its score parts and its paths' sentences.
+pub fn explanation_text(e: &Explanation, model: &str) -> String {
+    let mut out = String::new();
+    match e.fallback {
+        Some(_) => {
+            let _ = writeln!(
+                out,
+                "user {} is not in the model ({model}): the most popular items",
+                e.user
+            );
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "explained recommendations for user {} ({model})",
+                e.user
+            );
+        }
+    }
+    for item in &e.items {
+        let rank = item.rank.map_or("-".to_owned(), |r| r.to_string());
+        let _ = writeln!(
+            out,
+            "{rank:>3}. {} (item {}): score {:.4} = cf {:.4} + kg {:.4}",
+            item.label.as_deref().unwrap_or(&item.item),
+            item.item,
+            item.score,
+            item.score_parts.cf,
+            item.score_parts.kg
+        );
+        if item.paths.is_empty() {
+            let _ = writeln!(out, "     (no path within the hop limit)");
+        }
+        for p in &item.paths {
+            let _ = writeln!(out, "     [{:.3}] {}", p.score, p.text);
+        }
+    }
+    out
+}
+
+fn dot_escape(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('"', "\\\"")
+}
+
+/// A node's Graphviz id: the user, else the IRI, else the item.
+fn dot_id(n: &Node) -> String {
+    match (&n.user, &n.iri, &n.item) {
+        (Some(u), _, _) => format!("user:{u}"),
+        (None, Some(iri), _) => iri.clone(),
+        (None, None, Some(item)) => format!("item:{item}"),
+        (None, None, None) => "?".to_owned(),
+    }
+}
+
+/// The paths of an explanation as one Graphviz digraph: edges point the way the triples do
+/// (an inverse step is drawn from `to` to `from`), recommended items have a double border.
+pub fn explanation_dot(e: &Explanation) -> String {
+    let mut out = String::from(
+        "digraph explanation {\n  rankdir=LR;\n  node [shape=box, style=rounded, fontname=\"Helvetica\"];\n  edge [fontname=\"Helvetica\", fontsize=10];\n",
+    );
+    let mut nodes: HashSet<String> = HashSet::new();
+    let mut edges: HashSet<(String, String, String)> = HashSet::new();
+    let mut node = |out: &mut String, n: &Node, extra: &str| {
+        let id = dot_id(n);
+        if nodes.insert(id.clone()) {
+            let label = match &n.user {
+                Some(u) => format!("user {u}"),
+                None => n.name().to_owned(),
+            };
+            let _ = writeln!(
+                out,
+                "  \"{}\" [label=\"{}\"{extra}];",
+                dot_escape(&id),
+                dot_escape(&label)
+            );
+        }
+        id
+    };
+    for item in &e.items {
+        let target = Node {
+            item: Some(item.item.clone()),
+            iri: item.iri.clone(),
+            label: item.label.clone(),
+            ..Node::default()
+        };
+        node(&mut out, &target, ", peripheries=2");
+        for p in &item.paths {
+            for step in &p.steps {
+                let shape = if step.from.user.is_some() {
+                    ", shape=ellipse"
+                } else {
+                    ""
+                };
+                let from = node(&mut out, &step.from, shape);
+                let to = node(&mut out, &step.to, "");
+                let label = if step.direction.is_some() {
+                    relation_words(&step.relation)
+                } else {
+                    step.relation.clone()
+                };
+                let (a, b) = match step.direction {
+                    Some(Direction::Inverse) => (to, from),
+                    _ => (from, to),
+                };
+                if edges.insert((a.clone(), b.clone(), label.clone())) {
+                    let _ = writeln!(
+                        out,
+                        "  \"{}\" -> \"{}\" [label=\"{}\"];",
+                        dot_escape(&a),
+                        dot_escape(&b),
+                        dot_escape(&label)
+                    );
+                }
+            }
+        }
+    }
+    out.push_str("}\n");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entity(label: &str) -> Node {
+        Node {
+            iri: Some(format!("http://e.org/{}", label.replace(' ', "_"))),
+            label: Some(label.to_owned()),
+            ..Node::default()
+        }
+    }
+
+    fn step(from: &str, relation: &str, direction: Direction, to: &str) -> PathStep {
+        PathStep {
+            from: entity(from),
+            relation: format!("http://dbpedia.org/ontology/{relation}"),
+            direction: Some(direction),
+            to: entity(to),
+        }
+    }
+
+    fn liked(label: &str) -> PathStep {
+        PathStep {
+            from: Node {
+                user: Some("7".to_owned()),
+                ..Node::default()
+            },
+            relation: "interacted".to_owned(),
+            direction: None,
+            to: entity(label),
+        }
+    }
+
+    /// `(relation, direction, entity reached)`.
+    type TestHop<'a> = (&'a str, Direction, &'a str);
+
+    /// The interaction step, then one step per hop.
+    fn path(start: &str, hops: &[TestHop<'_>]) -> Vec<PathStep> {
+        let mut steps = vec![liked(start)];
+        let mut from = start;
+        for &(relation, direction, to) in hops {
+            steps.push(step(from, relation, direction, to));
+            from = to;
+        }
+        steps
+    }
+
+    #[test]
+    fn sentences_read_like_the_contract() {
+        use Direction::{Forward, Inverse};
+        let cases: [(&str, &[TestHop<'_>], &str); 7] = [
+            (
+                "Toy Story",
+                &[
+                    ("director", Forward, "John Lasseter"),
+                    ("director", Inverse, "A Bug's Life"),
+                ],
+                "You liked Toy Story, directed by John Lasseter, who also directed A Bug's Life",
+            ),
+            (
+                "Raising Arizona",
+                &[
+                    ("director", Forward, "Coen brothers"),
+                    ("producer", Inverse, "Fargo"),
+                ],
+                "You liked Raising Arizona, directed by Coen brothers, who also produced Fargo",
+            ),
+            (
+                "Jaws",
+                &[
+                    ("distributor", Forward, "Universal"),
+                    ("distributor", Inverse, "E.T."),
+                ],
+                "You liked Jaws, distributed by Universal, which also distributed E.T.",
+            ),
+            (
+                "Aladdin",
+                &[
+                    ("subject", Forward, "1990s comedy films"),
+                    ("subject", Inverse, "The Mask"),
+                ],
+                "You liked Aladdin, filed under 1990s comedy films, as is The Mask",
+            ),
+            (
+                "Toy Story",
+                &[("sequelOf", Inverse, "Toy Story 2")],
+                "You liked Toy Story, and Toy Story 2 is sequel of it",
+            ),
+            (
+                "A",
+                &[("basedOn", Forward, "B"), ("basedOn", Inverse, "C")],
+                "You liked A, based on B, and C is based on it",
+            ),
+            (
+                "A",
+                &[("homeTown", Forward, "B"), ("homeTown", Inverse, "C")],
+                "You liked A, whose home town is B, also the home town of C",
+            ),
+        ];
+        for (start, hops, expected) in cases {
+            assert_eq!(path_text(&path(start, hops)), expected);
+        }
+    }
+
+    #[test]
+    fn relation_words_split_names() {
+        assert_eq!(
+            relation_words("http://dbpedia.org/ontology/musicComposer"),
+            "music composer"
+        );
+        assert_eq!(
+            relation_words("http://purl.org/dc/terms/subject"),
+            "subject"
+        );
+        assert_eq!(
+            relation_words("urn:kgrec:film.film.directed_by"),
+            "film.film.directed by"
+        );
+    }
+
+    #[test]
+    fn dot_draws_triples_the_way_they_point() {
+        let e = Explanation {
+            user: "7".to_owned(),
+            items: vec![ExplainedItem {
+                item: "2".to_owned(),
+                iri: Some("http://e.org/A_Bug's_Life".to_owned()),
+                label: Some("A Bug's Life".to_owned()),
+                rank: Some(1),
+                score: 1.0,
+                score_parts: ScoreParts { cf: 0.5, kg: 0.5 },
+                paths: vec![ExplainedPath {
+                    score: 0.5,
+                    text: String::new(),
+                    steps: path(
+                        "Toy Story",
+                        &[
+                            ("director", Direction::Forward, "John Lasseter"),
+                            ("director", Direction::Inverse, "A Bug's Life"),
+                        ],
+                    ),
+                }],
+            }],
+            fallback: None,
+        };
+        let dot = explanation_dot(&e);
+        assert!(dot.starts_with("digraph explanation {"), "{dot}");
+        assert!(dot.contains("\"user:7\" -> \"http://e.org/Toy_Story\" [label=\"interacted\"]"));
+        assert!(dot.contains(
+            "\"http://e.org/A_Bug's_Life\" -> \"http://e.org/John_Lasseter\" [label=\"director\"]"
+        ));
+        assert_eq!(dot.matches("[label=\"A Bug's Life\"").count(), 1, "{dot}");
+        assert!(dot.trim_end().ends_with('}'));
+    }
+}
