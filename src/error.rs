@@ -37,6 +37,10 @@ pub enum Error {
     /// A model could not be fitted (bad hyper-parameters, nothing to learn from).
     #[error(transparent)]
     Fit(#[from] crate::cf::FitError),
+    /// Knowledge-graph embeddings: a benchmark folder or an export that does not read, a bad
+    /// hyper-parameter, a failed fit.
+    #[error(transparent)]
+    Kge(#[from] kgrec_kg::embed::RunError),
     /// Bytes on disk that do not decode as what this version wrote.
     #[error("corrupted data directory: {what}")]
     Corruption { what: String },
@@ -47,6 +51,7 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Self::Kg(e) if e.is_bad_input() => 2,
+            Self::Kge(e) if e.is_bad_input() => 2,
             Self::BadInput(_) | Self::DataDir { .. } | Self::Interactions(_) | Self::Fit(_) => 2,
             Self::Store(
                 crate::store::StoreError::NoModel | crate::store::StoreError::NoInteractions,

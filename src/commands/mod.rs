@@ -5,9 +5,11 @@
 
 mod cf;
 mod kg;
+mod kge;
 
 pub use cf::{eval, import_interactions, recommend, train};
 pub use kg::{Output, Stats, collect_stats, demo, import_kg, sparql, stats};
+pub use kge::{export_embeddings, kge_eval, kge_train};
 
 use crate::error::{Error, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
