@@ -10,5 +10,6 @@ mod demo;
 mod frozen;
 mod import_bad_input;
 mod import_kg;
+mod kge;
 mod lock;
 mod sparql;
