@@ -102,13 +102,13 @@ pub struct KgeFitArgs {
     /// Positives per mini-batch [default: 256].
     #[arg(long)]
     pub batch_size: Option<usize>,
-    /// Adam learning rate [default: 0.01].
+    /// Adam learning rate [default: transe 0.01, rotate 0.005, transr 0.01].
     #[arg(long)]
     pub lr: Option<f32>,
-    /// Self-adversarial loss margin γ [default: 6].
+    /// Use the self-adversarial loss with this margin γ [default: transe 6, rotate 9].
     #[arg(long, conflicts_with = "margin")]
     pub gamma: Option<f32>,
-    /// Use the margin-ranking loss with this margin instead of the self-adversarial loss.
+    /// Use the margin-ranking loss with this margin [default: transr 3].
     #[arg(long)]
     pub margin: Option<f32>,
     /// TransE/TransR distance norm, 1 or 2 [default: 1].
@@ -258,7 +258,7 @@ pub struct FitArgs {
     /// ALS confidence slope in c = 1 + alpha·r [default: 4].
     #[arg(long)]
     pub alpha: Option<f32>,
-    /// BPR learning rate [default: 0.02]; transe/rotate/transr: Adam learning rate [default: 0.01].
+    /// BPR learning rate [default: 0.02]; transe/rotate/transr: Adam learning rate (see `kge train --help`).
     #[arg(long)]
     pub lr: Option<f32>,
     /// cke: weight of the pull of a linked item's vector towards its entity's embedding
