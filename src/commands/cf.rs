@@ -367,7 +367,8 @@ fn factor_model(
     Ok((Model::Factors(model), params_json(params)?, dim))
 }
 
-fn apply<P, T>(params: P, value: Option<T>, set: fn(P, T) -> P) -> P {
+/// `set(params, v)` when a flag gave `v`, else `params` unchanged.
+pub(super) fn apply<P, T>(params: P, value: Option<T>, set: fn(P, T) -> P) -> P {
     match value {
         Some(v) => set(params, v),
         None => params,

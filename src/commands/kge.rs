@@ -18,6 +18,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
+use super::cf::apply;
 use super::{emit, progress_bar};
 use crate::cli::{
     ExportEmbeddingsArgs, KgeEvalArgs, KgeFitArgs, KgeModelName, KgeTrainArgs, TextOrJson,
@@ -48,18 +49,10 @@ fn kge_params(model: KgeModelName, fit: &KgeFitArgs) -> Result<KgeParams> {
         }
         p = p.rel_dim(r);
     }
-    if let Some(n) = fit.epochs {
-        p = p.epochs(n);
-    }
-    if let Some(n) = fit.negatives {
-        p = p.negatives(n);
-    }
-    if let Some(n) = fit.batch_size {
-        p = p.batch_size(n);
-    }
-    if let Some(lr) = fit.lr {
-        p = p.adam(lr);
-    }
+    p = apply(p, fit.epochs, KgeParams::epochs);
+    p = apply(p, fit.negatives, KgeParams::negatives);
+    p = apply(p, fit.batch_size, KgeParams::batch_size);
+    p = apply(p, fit.lr, KgeParams::adam);
     if let Some(g) = fit.gamma {
         p = p.self_adversarial(g, 1.0);
     }
@@ -150,18 +143,10 @@ struct TrainJson<'a> {
 pub fn kge_train(args: &KgeTrainArgs, quiet: bool) -> Result<()> {
     check_dataset_dir(&args.dataset)?;
     let mut params = kge_params(args.model, &args.fit)?;
-    if let Some(n) = args.validate_every {
-        params = params.validate_every(n);
-    }
-    if let Some(n) = args.patience {
-        params = params.patience(n);
-    }
-    if let Some(n) = args.valid_max {
-        params = params.valid_max(n);
-    }
-    if let Some(s) = args.max_seconds {
-        params = params.max_seconds(s);
-    }
+    params = apply(params, args.validate_every, KgeParams::validate_every);
+    params = apply(params, args.patience, KgeParams::patience);
+    params = apply(params, args.valid_max, KgeParams::valid_max);
+    params = apply(params, args.max_seconds, KgeParams::max_seconds);
     let (dim, epochs) = (params.entity_dim(), params.epoch_limit());
     let opts = TrainOptions {
         dataset_dir: args.dataset.clone(),
