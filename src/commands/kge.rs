@@ -28,7 +28,8 @@ use crate::datadir::{DataDir, OpenMode};
 use crate::error::{Error, Result};
 use crate::store::{Model, ModelHeader, ModelKind, ModelStore, StoreError};
 
-const BAR_TEMPLATE: &str = "{spinner} {prefix} [{bar:30}] epoch {pos}/{len} {wide_msg}";
+/// Short enough that loss, speed and both MRRs fit an 80-column terminal.
+const BAR_TEMPLATE: &str = "{prefix} [{bar:12}] {pos}/{len} {wide_msg}";
 
 /// The tuned defaults of `model` with the flags of `fit` applied.
 fn kge_params(model: KgeModelName, fit: &KgeFitArgs) -> Result<KgeParams> {
@@ -85,15 +86,19 @@ fn epoch_callback(bar: &ProgressBar) -> impl FnMut(&EpochReport) + Send + '_ {
     let mut best: Option<(f64, usize)> = None;
     move |e: &EpochReport| {
         bar.set_position(e.epoch as u64);
-        let mut msg = format!("loss {:.4}  {:.0} triples/s", e.loss, e.triples_per_sec);
+        let mut msg = format!(
+            "loss {:.4} {:.0}k triples/s",
+            e.loss,
+            e.triples_per_sec / 1000.0
+        );
         if let Some(m) = e.valid_mrr {
             if best.is_none_or(|(b, _)| m > b) {
                 best = Some((m, e.epoch));
             }
-            let _ = write!(msg, "  valid MRR {m:.4}");
+            let _ = write!(msg, " MRR {m:.4}");
         }
         if let Some((b, at)) = best {
-            let _ = write!(msg, " (best {b:.4} at {at})");
+            let _ = write!(msg, " (best {b:.4}@{at})");
         }
         bar.set_message(msg);
     }
