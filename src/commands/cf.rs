@@ -189,7 +189,8 @@ struct Fitted {
     model: Model,
 }
 
-fn reject(given: bool, flag: &str, model: ModelName) -> Result<()> {
+/// Refuses a flag that the chosen model does not use.
+pub(super) fn reject(given: bool, flag: &str, model: ModelName) -> Result<()> {
     if given {
         return Err(Error::BadInput(format!(
             "{flag} does not apply to --model {}",

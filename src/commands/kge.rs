@@ -18,7 +18,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
-use super::cf::apply;
+use super::cf::{apply, reject};
 use super::{emit, progress_bar};
 use crate::cli::{
     ExportEmbeddingsArgs, KgeEvalArgs, KgeFitArgs, KgeModelName, KgeTrainArgs, TextOrJson,
@@ -316,12 +316,7 @@ pub(crate) fn train_on_graph(
         (f.attention.is_some(), "--attention"),
         (f.cold_scale.is_some(), "--cold-scale"),
     ] {
-        if given {
-            return Err(Error::BadInput(format!(
-                "{flag} does not apply to --model {}",
-                model.name()
-            )));
-        }
+        reject(given, flag, f.model)?;
     }
     let fit_args = KgeFitArgs {
         dim: f.dim,
