@@ -47,6 +47,141 @@ pub enum Command {
     Explain(ExplainArgs),
     /// Train on one interaction file and score top-K lists against another (temporary data directory).
     Eval(EvalArgs),
+    /// Knowledge-graph embeddings on a link-prediction benchmark folder (train/valid/test.txt).
+    #[command(subcommand)]
+    Kge(KgeCommand),
+    /// Write a stored model's graph embeddings as TSV tables.
+    #[command(subcommand)]
+    Export(ExportCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KgeCommand {
+    /// Train TransE, RotatE or TransR with early stopping on validation MRR; write the export.
+    Train(KgeTrainArgs),
+    /// Filtered link prediction of an export on the folder's test split (MRR, Hits@1/3/10, mean rank).
+    Eval(KgeEvalArgs),
+}
+
+/// The graph-embedding models.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum KgeModelName {
+    /// Translations (Bordes et al. 2013).
+    #[default]
+    Transe,
+    /// Rotations in the complex plane (Sun et al. 2019).
+    Rotate,
+    /// Translations in a relation-specific projected space (Lin et al. 2015).
+    Transr,
+}
+
+impl KgeModelName {
+    /// The name of `meta.json` and of `KgeParams::tuned`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Transe => "transe",
+            Self::Rotate => "rotate",
+            Self::Transr => "transr",
+        }
+    }
+}
+
+/// Hyper-parameters of a graph embedding; unset values take the tuned defaults of
+/// `docs/kge-notes.md` ("CLI defaults").
+#[derive(Clone, Debug, Args)]
+pub struct KgeFitArgs {
+    /// Entity dimension (RotatE: complex coordinates) [default: transe 64, rotate 64, transr 32].
+    #[arg(long)]
+    pub dim: Option<usize>,
+    /// TransR: relation-space dimension [default: the entity dimension].
+    #[arg(long)]
+    pub rel_dim: Option<usize>,
+    /// Most epochs (early stopping may end sooner) [default: 200].
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Negative entities per positive [default: 32].
+    #[arg(long)]
+    pub negatives: Option<usize>,
+    /// Positives per mini-batch [default: 256].
+    #[arg(long)]
+    pub batch_size: Option<usize>,
+    /// Adam learning rate [default: transe 0.01, rotate 0.005, transr 0.01].
+    #[arg(long)]
+    pub lr: Option<f32>,
+    /// Use the self-adversarial loss with this margin γ [default: transe 6, rotate 9].
+    #[arg(long, conflicts_with = "margin")]
+    pub gamma: Option<f32>,
+    /// Use the margin-ranking loss with this margin [default: transr 3].
+    #[arg(long)]
+    pub margin: Option<f32>,
+    /// TransE/TransR distance norm, 1 or 2 [default: 1].
+    #[arg(long)]
+    pub norm: Option<u8>,
+}
+
+#[derive(Debug, Args)]
+pub struct KgeTrainArgs {
+    /// A folder with train.txt, valid.txt and test.txt (`head<TAB>relation<TAB>tail`).
+    #[arg(long)]
+    pub dataset: PathBuf,
+    #[arg(long, value_enum, default_value_t)]
+    pub model: KgeModelName,
+    #[command(flatten)]
+    pub fit: KgeFitArgs,
+    /// Random seed; the same seed gives the same model for any thread count.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Worker threads (0: one per core).
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+    /// Validate every N epochs (0: no validation, no early stopping) [default: 10].
+    #[arg(long)]
+    pub validate_every: Option<usize>,
+    /// Stop after this many validations without a better MRR [default: 3].
+    #[arg(long)]
+    pub patience: Option<usize>,
+    /// Validate on the first N triples of valid.txt only (0: all) [default: 0].
+    #[arg(long)]
+    pub valid_max: Option<usize>,
+    /// Stop after the epoch that passes this many seconds (0: no limit).
+    #[arg(long)]
+    pub max_seconds: Option<f64>,
+    /// Also evaluate the kept model on test.txt and print the figures.
+    #[arg(long)]
+    pub eval_test: bool,
+    /// Where to write entities.tsv, relations.tsv and meta.json.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: TextOrJson,
+}
+
+#[derive(Debug, Args)]
+pub struct KgeEvalArgs {
+    /// The benchmark folder (train.txt, valid.txt, test.txt; all three filter the ranking).
+    #[arg(long)]
+    pub dataset: PathBuf,
+    /// A folder written by `kge train --out` or `export embeddings` (meta.json, entities.tsv, relations.tsv).
+    #[arg(long)]
+    pub model_dir: PathBuf,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: TextOrJson,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExportCommand {
+    /// The entity and relation embeddings of a transe, rotate, transr or cke model (IRIs first).
+    Embeddings(ExportEmbeddingsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExportEmbeddingsArgs {
+    /// The folder to write entities.tsv, relations.tsv and meta.json into (created if missing).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// The model version [default: the current one].
+    #[arg(long)]
+    pub version: Option<u64>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -86,6 +221,24 @@ pub enum ModelName {
     /// Item popularity.
     #[value(alias = "popularity")]
     Pop,
+    /// TransE embeddings of the data directory's graph (`train` only; not a recommender).
+    Transe,
+    /// RotatE embeddings of the data directory's graph (`train` only; not a recommender).
+    Rotate,
+    /// TransR embeddings of the data directory's graph (`train` only; not a recommender).
+    Transr,
+}
+
+impl ModelName {
+    /// The graph-embedding model this name selects, if it is one.
+    pub fn graph_embedding(self) -> Option<KgeModelName> {
+        match self {
+            Self::Transe => Some(KgeModelName::Transe),
+            Self::Rotate => Some(KgeModelName::Rotate),
+            Self::Transr => Some(KgeModelName::Transr),
+            Self::Cke | Self::Als | Self::Bpr | Self::Pop => None,
+        }
+    }
 }
 
 /// The model and its hyper-parameters; unset values take the tuned defaults of `docs/cf-notes.md`.
@@ -108,7 +261,7 @@ pub struct FitArgs {
     /// ALS confidence slope in c = 1 + alpha·r [default: 4].
     #[arg(long)]
     pub alpha: Option<f32>,
-    /// BPR learning rate [default: 0.02].
+    /// BPR learning rate [default: 0.02]; transe/rotate/transr: Adam learning rate (see `kge train --help`).
     #[arg(long)]
     pub lr: Option<f32>,
     /// cke: weight of the pull of a linked item's vector towards its entity's embedding
@@ -308,5 +461,10 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Recommend(args) => commands::recommend(&data, &args),
         Command::Explain(args) => commands::explain(&data, &args),
         Command::Eval(args) => commands::eval(&args, cli.quiet),
+        Command::Kge(KgeCommand::Train(args)) => commands::kge_train(&args, cli.quiet),
+        Command::Kge(KgeCommand::Eval(args)) => commands::kge_eval(&args),
+        Command::Export(ExportCommand::Embeddings(args)) => {
+            commands::export_embeddings(&data, &args)
+        }
     }
 }

@@ -40,6 +40,10 @@ pub enum Error {
     /// An explanation could not be given (unknown user or item, bad path limits, store).
     #[error(transparent)]
     Explain(#[from] crate::explain::ExplainError),
+    /// Knowledge-graph embeddings: a benchmark folder or an export that does not read, a bad
+    /// hyper-parameter, a failed fit.
+    #[error(transparent)]
+    Kge(#[from] kgrec_kg::embed::RunError),
     /// Bytes on disk that do not decode as what this version wrote.
     #[error("corrupted data directory: {what}")]
     Corruption { what: String },
@@ -51,6 +55,7 @@ impl Error {
         match self {
             Self::Kg(e) if e.is_bad_input() => 2,
             Self::Explain(e) if e.is_bad_input() => 2,
+            Self::Kge(e) if e.is_bad_input() => 2,
             Self::BadInput(_) | Self::DataDir { .. } | Self::Interactions(_) | Self::Fit(_) => 2,
             Self::Store(
                 crate::store::StoreError::NoModel | crate::store::StoreError::NoInteractions,

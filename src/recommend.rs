@@ -141,6 +141,13 @@ pub fn bind(
         }
         Model::Factors(m) => ServingModel::Factors(m),
         Model::Popularity(m) => ServingModel::Popularity(m),
+        Model::Kge(_) => {
+            return Err(crate::Error::BadInput(format!(
+                "current model {} is a graph embedding; train a recommender (cke, als, bpr, pop) \
+                 first",
+                header.kind.name()
+            )));
+        }
     };
     Ok(Serving { header, model })
 }

@@ -193,7 +193,8 @@ struct Fitted {
     model: Model,
 }
 
-fn reject(given: bool, flag: &str, model: ModelName) -> Result<()> {
+/// Refuses a flag that the chosen model does not use.
+pub(super) fn reject(given: bool, flag: &str, model: ModelName) -> Result<()> {
     if given {
         return Err(Error::BadInput(format!(
             "{flag} does not apply to --model {}",
@@ -209,6 +210,9 @@ fn model_kind(model: ModelName) -> ModelKind {
         ModelName::Als => ModelKind::Als,
         ModelName::Bpr => ModelKind::Bpr,
         ModelName::Pop => ModelKind::Popularity,
+        ModelName::Transe => ModelKind::TransE,
+        ModelName::Rotate => ModelKind::RotatE,
+        ModelName::Transr => ModelKind::TransR,
     }
 }
 
@@ -237,6 +241,12 @@ fn fit(snapshot: &Snapshot, index: &GraphIndex, args: &FitArgs, quiet: bool) -> 
         reject(args.cold_scale.is_some(), "--cold-scale", args.model)?;
     }
     let (model, params, dim) = match args.model {
+        ModelName::Transe | ModelName::Rotate | ModelName::Transr => {
+            return Err(Error::BadInput(format!(
+                "--model {} is a graph embedding, not a recommender; use cke, als, bpr or pop",
+                model_kind(args.model).name()
+            )));
+        }
         ModelName::Cke => {
             reject(args.lr.is_some(), "--lr", args.model)?;
             let mut p = FusedParams::default();
@@ -362,14 +372,15 @@ fn factor_model(
     Ok((Model::Factors(model), params_json(params)?, dim))
 }
 
-fn apply<P, T>(params: P, value: Option<T>, set: fn(P, T) -> P) -> P {
+/// `set(params, v)` when a flag gave `v`, else `params` unchanged.
+pub(super) fn apply<P, T>(params: P, value: Option<T>, set: fn(P, T) -> P) -> P {
     match value {
         Some(v) => set(params, v),
         None => params,
     }
 }
 
-/// `kgrec train [--model als|bpr|pop] [--dim D] [--epochs N] [--seed S] [--keep N] ...`
+/// `kgrec train [--model cke|als|bpr|pop|transe|rotate|transr] [--dim D] [--epochs N] [--seed S] [--keep N] ...`
 pub fn train(data: &Path, args: &TrainArgs, quiet: bool) -> Result<()> {
     if args.keep == 0 {
         return Err(Error::BadInput(
@@ -377,6 +388,9 @@ pub fn train(data: &Path, args: &TrainArgs, quiet: bool) -> Result<()> {
         ));
     }
     let dir = DataDir::open(data, OpenMode::MustExist)?;
+    if let Some(model) = args.fit.model.graph_embedding() {
+        return super::kge::train_on_graph(&dir, args, model, quiet);
+    }
     let snapshot = InteractionStore::open(dir.db())?.load()?;
     let fitted = fit(&snapshot, dir.kg().index(), &args.fit, quiet)?;
     let store = ModelStore::open(dir.db())?;

@@ -6,10 +6,12 @@
 mod cf;
 mod explain;
 mod kg;
+mod kge;
 
 pub use cf::{eval, import_interactions, recommend, train};
 pub use explain::explain;
 pub use kg::{Output, Stats, collect_stats, demo, import_kg, sparql, stats};
+pub use kge::{export_embeddings, kge_eval, kge_train};
 
 use crate::error::{Error, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};

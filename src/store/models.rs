@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use super::{Result, StoreError, read_u64};
 use crate::cf::{FactorModel, FactorParts, Popularity, Recommender};
 use crate::fused::FusedParts;
+use kgrec_kg::embed::{KgeModel, Matrix, Meta, ModelKind as KgeKind};
 
 const TREE: &str = "models";
 const CURRENT: &[u8] = b"m:current";
@@ -33,7 +34,8 @@ const FLOATS_PER_CHUNK: usize = 1 << 18;
 #[cfg(test)]
 const FLOATS_PER_CHUNK: usize = 10;
 
-/// Which learner produced a model.
+/// Which learner produced a model. Stored headers hold the variant's index, so new learners are
+/// appended and none is ever reordered (`model_kind_bytes_are_frozen`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ModelKind {
     /// Implicit ALS.
@@ -44,6 +46,12 @@ pub enum ModelKind {
     Popularity,
     /// The knowledge-aware model (CF fused with graph embeddings and relation attention).
     Cke,
+    /// TransE embeddings of the data directory's graph (no recommender).
+    TransE,
+    /// RotatE embeddings of the data directory's graph (no recommender).
+    RotatE,
+    /// TransR embeddings of the data directory's graph (no recommender).
+    TransR,
 }
 
 impl ModelKind {
@@ -54,7 +62,15 @@ impl ModelKind {
             Self::Bpr => "bpr",
             Self::Popularity => "pop",
             Self::Cke => "cke",
+            Self::TransE => "transe",
+            Self::RotatE => "rotate",
+            Self::TransR => "transr",
         }
+    }
+
+    /// Whether the model is a knowledge-graph embedding alone, which cannot recommend.
+    pub fn is_graph_embedding(self) -> bool {
+        matches!(self, Self::TransE | Self::RotatE | Self::TransR)
     }
 }
 
@@ -112,6 +128,9 @@ pub enum Model {
     /// The fused model's tables; serving binds them to the data directory's graph
     /// ([`crate::recommend::bind`]).
     Fused(FusedParts),
+    /// Graph embeddings (TransE, RotatE, TransR) whose rows are the graph index's entity and
+    /// relation ids; the header's `params` hold the `meta.json` fields that give the shape.
+    Kge(KgeModel),
 }
 
 impl Model {
@@ -121,7 +140,7 @@ impl Model {
         match self {
             Self::Factors(m) => Some(m),
             Self::Popularity(m) => Some(m),
-            Self::Fused(_) => None,
+            Self::Fused(_) | Self::Kge(_) => None,
         }
     }
 
@@ -144,6 +163,16 @@ impl Model {
                 ("keys", f.keys.clone()),
                 ("beta", vec![f.beta]),
             ],
+            Self::Kge(m) => {
+                let mut out = vec![
+                    ("entities", m.entity_matrix().as_slice().to_vec()),
+                    ("relations", m.relation_matrix().as_slice().to_vec()),
+                ];
+                if let Some(p) = m.projection_matrix() {
+                    out.push(("projection", p.as_slice().to_vec()));
+                }
+                out
+            }
         }
     }
 
@@ -213,6 +242,37 @@ impl Model {
                     return Err(bad("the tables do not match the header's sizes"));
                 }
                 Ok(Self::Fused(parts))
+            }
+            ModelKind::TransE | ModelKind::RotatE | ModelKind::TransR => {
+                let meta: Meta = serde_json::from_str(&header.params)
+                    .map_err(|e| bad(&format!("parameters: {e}")))?;
+                let kind = meta
+                    .kind()
+                    .filter(|k| k.name() == header.kind.name())
+                    .ok_or_else(|| bad("the parameters do not describe the header's model"))?;
+                let d = meta.dim;
+                let (ent_w, rel_w, proj_w) = match kind {
+                    KgeKind::TransE { .. } => (d, d, 0),
+                    KgeKind::RotatE => (2 * d, d, 0),
+                    KgeKind::TransR { rel_dim, .. } => (d, rel_dim, rel_dim * d),
+                };
+                let mut matrix = |name: &str, width: usize| {
+                    let values = take(name).ok_or_else(|| bad(&format!("no {name} array")))?;
+                    if width == 0 || !values.len().is_multiple_of(width) {
+                        return Err(bad(&format!("{name}: not rows of {width}")));
+                    }
+                    Matrix::from_vec(values.len() / width, width, values)
+                        .ok_or_else(|| bad(&format!("{name}: not rows of {width}")))
+                };
+                let entity = matrix("entities", ent_w)?;
+                let relation = matrix("relations", rel_w)?;
+                let projection = match proj_w {
+                    0 => None,
+                    w => Some(matrix("projection", w)?),
+                };
+                KgeModel::from_parts(kind, d, entity, relation, projection)
+                    .map(Self::Kge)
+                    .ok_or_else(|| bad("the embedding tables do not fit together"))
             }
         }
     }
@@ -570,6 +630,102 @@ mod tests {
             );
         }
         assert_eq!(store.load(1).unwrap().model, m1);
+    }
+
+    /// The bincode 2 bytes of a header, frozen: a reordered `ModelKind` or a changed field
+    /// would make every stored model unreadable, so such a change must fail here first.
+    #[test]
+    fn model_kind_bytes_are_frozen() {
+        #[rustfmt::skip]
+        let golden: Vec<u8> = [
+            &[0u8][..],                 // version
+            &[3],                       // kind (patched below)
+            &[2, b'{', b'}'],           // params
+            &[1, 42, 0],                // seed, fingerprint, created_unix
+            &[2, 3, 3, 4, 1],           // users, items, interactions, dim, epochs
+            &[1], &0.5f64.to_le_bytes(),   // final_loss: Some(0.5)
+            &0.0f64.to_le_bytes(),      // fit_seconds
+            &[1, 7], b"ndcg@10", &0.25f64.to_le_bytes(), // metrics
+            &[0],                       // arrays
+        ]
+        .concat();
+        for (kind, index) in [
+            (ModelKind::Als, 0u8),
+            (ModelKind::Bpr, 1),
+            (ModelKind::Popularity, 2),
+            (ModelKind::Cke, 3),
+            (ModelKind::TransE, 4),
+            (ModelKind::RotatE, 5),
+            (ModelKind::TransR, 6),
+        ] {
+            let bytes =
+                bincode::serde::encode_to_vec(header(kind, 2, 3, 4), bincode_config()).unwrap();
+            let mut want = golden.clone();
+            want[1] = index;
+            assert_eq!(bytes, want, "{kind:?}");
+            let (back, _): (ModelHeader, usize) =
+                bincode::serde::decode_from_slice(&want, bincode_config()).unwrap();
+            assert_eq!(back.kind, kind);
+        }
+    }
+
+    fn kge_header(model: &KgeModel) -> ModelHeader {
+        let kind = match model.kind() {
+            KgeKind::TransE { .. } => ModelKind::TransE,
+            KgeKind::RotatE => ModelKind::RotatE,
+            KgeKind::TransR { .. } => ModelKind::TransR,
+        };
+        let mut h = header(kind, 0, 0, model.dim() as u64);
+        h.params = serde_json::to_string(&Meta::of(model)).unwrap();
+        h
+    }
+
+    #[test]
+    fn graph_embeddings_round_trip_across_chunks() {
+        use kgrec_kg::embed::Norm;
+        let m = |rows: usize, cols: usize, seed: f32| {
+            let v = (0..rows * cols).map(|i| seed + i as f32 / 8.0).collect();
+            Matrix::from_vec(rows, cols, v).unwrap()
+        };
+        let models = [
+            KgeModel::from_parts(
+                KgeKind::TransE { norm: Norm::L1 },
+                3,
+                m(5, 3, 0.0),
+                m(2, 3, 1.0),
+                None,
+            ),
+            KgeModel::from_parts(KgeKind::RotatE, 3, m(5, 6, 2.0), m(2, 3, 3.0), None),
+            KgeModel::from_parts(
+                KgeKind::TransR {
+                    norm: Norm::L2,
+                    rel_dim: 2,
+                },
+                3,
+                m(5, 3, 4.0),
+                m(2, 2, 5.0),
+                Some(m(2, 6, 6.0)),
+            ),
+        ];
+        let db = sled::Config::new().temporary(true).open().unwrap();
+        let store = ModelStore::open(&db).unwrap();
+        for model in models {
+            let model = model.unwrap();
+            let v = store
+                .write(kge_header(&model), &Model::Kge(model.clone()), 3)
+                .unwrap();
+            let loaded = store.load(v).unwrap();
+            assert_eq!(loaded.model, Model::Kge(model.clone()));
+            assert!(loaded.header.kind.is_graph_embedding());
+            assert!(loaded.model.recommender().is_none());
+        }
+        // A header whose parameters name another model is corruption, not a wrong model.
+        let model =
+            KgeModel::from_parts(KgeKind::RotatE, 3, m(5, 6, 2.0), m(2, 3, 3.0), None).unwrap();
+        let mut h = kge_header(&model);
+        h.kind = ModelKind::TransE;
+        let v = store.write(h, &Model::Kge(model), 3).unwrap();
+        assert!(matches!(store.load(v), Err(StoreError::Corruption { .. })));
     }
 
     #[test]

@@ -3,8 +3,16 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// The binary under test: `KGREC_TEST_BIN` when set, else cargo's. Worktrees that share one
+/// `CARGO_TARGET_DIR` overwrite each other's `target/debug/kgrec`; pointing this at the
+/// worktree's own `target/debug/deps/kgrec-<hash>` keeps a test run on the code it was built from.
+pub fn binary() -> PathBuf {
+    std::env::var_os("KGREC_TEST_BIN")
+        .map_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_kgrec")), PathBuf::from)
+}
+
 pub fn kgrec(data: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kgrec"));
+    let mut cmd = Command::new(binary());
     cmd.arg("--data").arg(data).env_remove("KGREC_DATA");
     cmd
 }

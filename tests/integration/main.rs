@@ -12,5 +12,6 @@ mod explain;
 mod frozen;
 mod import_bad_input;
 mod import_kg;
+mod kge;
 mod lock;
 mod sparql;

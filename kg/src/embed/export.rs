@@ -71,7 +71,9 @@ impl Meta {
         }
     }
 
-    fn kind(&self) -> Option<ModelKind> {
+    /// The scoring function `meta.json` describes; `None` for an unknown model, norm or a TransR
+    /// without `rel_dim`.
+    pub fn kind(&self) -> Option<ModelKind> {
         let norm = || Norm::from_p(u64::from(self.norm.unwrap_or(1)));
         match self.model.as_str() {
             "transe" => Some(ModelKind::TransE { norm: norm()? }),

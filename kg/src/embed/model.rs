@@ -40,7 +40,7 @@ impl Norm {
 }
 
 /// Which scoring function a model uses.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
 pub enum ModelKind {
     /// Bordes et al. 2013.
     TransE { norm: Norm },

@@ -60,6 +60,31 @@ pub enum RunError {
     Threads { threads: usize, message: String },
 }
 
+impl RunError {
+    /// Whether the user's input is at fault (a missing or malformed data set or export, a bad
+    /// hyper-parameter) rather than the machine.
+    pub fn is_bad_input(&self) -> bool {
+        use std::io::ErrorKind;
+        let missing = |e: &std::io::Error| {
+            matches!(
+                e.kind(),
+                ErrorKind::NotFound | ErrorKind::NotADirectory | ErrorKind::IsADirectory
+            )
+        };
+        match self {
+            Self::Dataset(DatasetError::Io { source, .. }) => missing(source),
+            Self::Dataset(_) | Self::Params(_) => true,
+            Self::Export(ExportError::Io { source, .. }) => missing(source),
+            Self::Export(
+                ExportError::Parse { .. }
+                | ExportError::Meta { .. }
+                | ExportError::VocabMismatch { .. },
+            ) => true,
+            _ => false,
+        }
+    }
+}
+
 fn with_threads<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> Result<T, RunError> {
     if threads == 0 {
         return Ok(f());
