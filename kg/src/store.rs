@@ -151,7 +151,7 @@ impl KgStore {
         phase("parse");
         let read = staged.read();
         let store = self.rdf_store()?;
-        phase("load store");
+        phase("open store");
         progress(ImportProgress::Writing {
             statements: staged.quads.len() as u64,
         });
@@ -173,9 +173,8 @@ impl KgStore {
         writer.set_meta(meta::LITERALS, before.literals + writer.new_literals());
 
         if added > 0 {
-            self.write_store(&store, fresh, &mut writer)?;
+            self.write_store(&store, fresh, &mut writer, &mut phase)?;
         }
-        phase("write store");
         writer.commit()?;
         #[cfg(not(feature = "rocksdb"))]
         self.remove_stale_snapshots()?;
@@ -197,12 +196,15 @@ impl KgStore {
         store: &Store,
         fresh: Vec<Quad>,
         writer: &mut crate::index::IndexWriter<'_>,
+        phase: &mut dyn FnMut(&'static str),
     ) -> Result<()> {
         let mut loader = store.bulk_loader();
         loader.load_quads(fresh)?;
         loader.commit()?;
+        phase("bulk load");
         let generation = self.index.meta(meta::GENERATION)? + 1;
         self.write_snapshot(store, generation)?;
+        phase("snapshot");
         writer.set_meta(meta::GENERATION, generation);
         Ok(())
     }
@@ -213,6 +215,7 @@ impl KgStore {
         store: &Store,
         fresh: Vec<Quad>,
         _writer: &mut crate::index::IndexWriter<'_>,
+        phase: &mut dyn FnMut(&'static str),
     ) -> Result<()> {
         // Mark first: if RocksDB commits and the process dies before the index batch, the next
         // open sees the mark and re-derives the index from the store.
@@ -220,7 +223,9 @@ impl KgStore {
         let mut loader = store.bulk_loader();
         loader.load_quads(fresh)?;
         loader.commit()?;
+        phase("bulk load");
         store.flush()?;
+        phase("flush");
         _writer.set_meta(meta::PENDING, 0);
         Ok(())
     }
