@@ -151,16 +151,23 @@ impl KgStore {
         phase("parse");
         let read = staged.read();
         let store = self.rdf_store()?;
-        phase("load store");
+        phase("open store");
         progress(ImportProgress::Writing {
             statements: staged.quads.len() as u64,
         });
-        let mut fresh: Vec<Quad> = Vec::new();
-        for quad in staged.quads {
-            if !store.contains(&quad)? {
-                fresh.push(quad);
+        // The staged set holds each statement once: into an empty store (a first import) every
+        // one is new, and a lookup per statement would only cost time.
+        let fresh: Vec<Quad> = if store.is_empty()? {
+            staged.quads.into_iter().collect()
+        } else {
+            let mut fresh = Vec::new();
+            for quad in staged.quads {
+                if !store.contains(&quad)? {
+                    fresh.push(quad);
+                }
             }
-        }
+            fresh
+        };
         let added = fresh.len() as u64;
         phase("find new");
         let mut writer = self.index.writer()?;
@@ -173,9 +180,8 @@ impl KgStore {
         writer.set_meta(meta::LITERALS, before.literals + writer.new_literals());
 
         if added > 0 {
-            self.write_store(&store, fresh, &mut writer)?;
+            self.write_store(&store, fresh, &mut writer, &mut phase)?;
         }
-        phase("write store");
         writer.commit()?;
         #[cfg(not(feature = "rocksdb"))]
         self.remove_stale_snapshots()?;
@@ -197,12 +203,15 @@ impl KgStore {
         store: &Store,
         fresh: Vec<Quad>,
         writer: &mut crate::index::IndexWriter<'_>,
+        phase: &mut dyn FnMut(&'static str),
     ) -> Result<()> {
         let mut loader = store.bulk_loader();
         loader.load_quads(fresh)?;
         loader.commit()?;
+        phase("bulk load");
         let generation = self.index.meta(meta::GENERATION)? + 1;
         self.write_snapshot(store, generation)?;
+        phase("snapshot");
         writer.set_meta(meta::GENERATION, generation);
         Ok(())
     }
@@ -213,6 +222,7 @@ impl KgStore {
         store: &Store,
         fresh: Vec<Quad>,
         _writer: &mut crate::index::IndexWriter<'_>,
+        phase: &mut dyn FnMut(&'static str),
     ) -> Result<()> {
         // Mark first: if RocksDB commits and the process dies before the index batch, the next
         // open sees the mark and re-derives the index from the store.
@@ -220,7 +230,9 @@ impl KgStore {
         let mut loader = store.bulk_loader();
         loader.load_quads(fresh)?;
         loader.commit()?;
+        phase("bulk load");
         store.flush()?;
+        phase("flush");
         _writer.set_meta(meta::PENDING, 0);
         Ok(())
     }
@@ -347,6 +359,35 @@ mod tests {
         let movies = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/movies.ttl");
         kg.import(&[movies], &options, &mut |_| {}).unwrap();
         (tmp, kg)
+    }
+
+    #[test]
+    fn first_and_later_imports_count_new_and_present_statements() {
+        let tmp = tempfile::tempdir().unwrap();
+        let db = sled::open(tmp.path().join("sled")).unwrap();
+        let mut kg = KgStore::open(&tmp.path().join("kg"), &db).unwrap();
+        let write = |name: &str, lines: &[&str]| {
+            let path = tmp.path().join(name);
+            std::fs::write(&path, lines.join("\n")).unwrap();
+            path
+        };
+        let (a, b, c) = (
+            "<urn:x:a> <urn:x:r> <urn:x:b> .",
+            "<urn:x:b> <urn:x:r> <urn:x:c> .",
+            "<urn:x:c> <urn:x:r> <urn:x:a> .",
+        );
+        let first = write("first.nt", &[a, b, a]);
+        let second = write("second.nt", &[b, c]);
+        let options = ImportOptions::default();
+        // Empty store: no lookups, the repeat within the file still counts as present.
+        let r = kg.import(&[first.clone()], &options, &mut |_| {}).unwrap();
+        assert_eq!((r.read, r.added, r.already_present), (3, 2, 1));
+        let r = kg.import(&[first], &options, &mut |_| {}).unwrap();
+        assert_eq!((r.read, r.added, r.already_present), (3, 0, 3));
+        let r = kg.import(&[second], &options, &mut |_| {}).unwrap();
+        assert_eq!((r.read, r.added, r.already_present), (2, 1, 1));
+        assert_eq!(r.counts.triples, 3);
+        assert_eq!(kg.rdf_store().unwrap().len().unwrap(), 3);
     }
 
     #[test]
