@@ -140,6 +140,10 @@ pub struct KgeTrainArgs {
     /// Stop after this many validations without a better MRR [default: 3].
     #[arg(long)]
     pub patience: Option<usize>,
+    /// On such a plateau, divide the learning rate by 10 and go on, up to N times, before
+    /// stopping [default: 0].
+    #[arg(long)]
+    pub lr_decays: Option<usize>,
     /// Validate on the first N triples of valid.txt only (0: all) [default: 0].
     #[arg(long)]
     pub valid_max: Option<usize>,

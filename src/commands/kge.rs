@@ -150,6 +150,7 @@ pub fn kge_train(args: &KgeTrainArgs, quiet: bool) -> Result<()> {
     let mut params = kge_params(args.model, &args.fit)?;
     params = apply(params, args.validate_every, KgeParams::validate_every);
     params = apply(params, args.patience, KgeParams::patience);
+    params = apply(params, args.lr_decays, KgeParams::lr_decays);
     params = apply(params, args.valid_max, KgeParams::valid_max);
     params = apply(params, args.max_seconds, KgeParams::max_seconds);
     let (dim, epochs) = (params.entity_dim(), params.epoch_limit());

@@ -71,6 +71,7 @@ fn params_from_env(default_model: &str) -> KgeParams {
         .validate_every(env_or("KGE_VALID_EVERY", 0))
         .valid_max(env_or("KGE_VALID_MAX", 0))
         .patience(env_or("KGE_PATIENCE", 3))
+        .lr_decays(env_or("KGE_DECAYS", 0))
         .max_seconds(env_or("KGE_MAX_SECONDS", 0.0))
 }
 
