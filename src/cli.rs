@@ -58,9 +58,19 @@ pub enum Command {
 #[derive(Debug, Subcommand)]
 pub enum KgeCommand {
     /// Train TransE, RotatE or TransR with early stopping on validation MRR; write the export.
-    Train(KgeTrainArgs),
+    Train(Box<KgeTrainArgs>),
     /// Filtered link prediction of an export on the folder's test split (MRR, Hits@1/3/10, mean rank).
     Eval(KgeEvalArgs),
+}
+
+/// Which side of a training triple a negative replaces.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum CorruptionName {
+    /// Head or tail with probability ½.
+    Uniform,
+    /// The head more often for relations with many tails per head (Wang et al. 2014).
+    #[default]
+    Bernoulli,
 }
 
 /// The graph-embedding models.
@@ -144,6 +154,13 @@ pub struct KgeTrainArgs {
     /// stopping [default: 0].
     #[arg(long)]
     pub lr_decays: Option<usize>,
+    /// Positives that share one draw of negative entities (1: independent negatives per
+    /// positive, slower on large graphs) [default: 32].
+    #[arg(long)]
+    pub chunk_size: Option<usize>,
+    /// Which side a negative replaces.
+    #[arg(long, value_enum, default_value_t)]
+    pub corrupt: CorruptionName,
     /// Validate on the first N triples of valid.txt only (0: all) [default: 0].
     #[arg(long)]
     pub valid_max: Option<usize>,

@@ -11,8 +11,8 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use indicatif::ProgressBar;
 use kgrec_kg::embed::{
     self, Dataset, EpochReport, KgeModel, KgeParams, LinkPredictionReport, Matrix, Meta,
-    ModelKind as KgeKind, Norm, RankMetrics, RowConstraint, RunError, TrainOptions, TrainReport,
-    Vocab,
+    ModelKind as KgeKind, Norm, RankMetrics, RowConstraint, RunError, Sampler, TrainOptions,
+    TrainReport, Vocab,
 };
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -21,8 +21,8 @@ use serde::Serialize;
 use super::cf::{apply, reject};
 use super::{emit, progress_bar};
 use crate::cli::{
-    ExportEmbeddingsArgs, KgeEvalArgs, KgeFitArgs, KgeModelName, KgeTrainArgs, TextOrJson,
-    TrainArgs,
+    CorruptionName, ExportEmbeddingsArgs, KgeEvalArgs, KgeFitArgs, KgeModelName, KgeTrainArgs,
+    TextOrJson, TrainArgs,
 };
 use crate::datadir::{DataDir, OpenMode};
 use crate::error::{Error, Result};
@@ -151,6 +151,11 @@ pub fn kge_train(args: &KgeTrainArgs, quiet: bool) -> Result<()> {
     params = apply(params, args.validate_every, KgeParams::validate_every);
     params = apply(params, args.patience, KgeParams::patience);
     params = apply(params, args.lr_decays, KgeParams::lr_decays);
+    params = apply(params, args.chunk_size, KgeParams::chunk_size);
+    params = params.sampler(match args.corrupt {
+        CorruptionName::Uniform => Sampler::Uniform,
+        CorruptionName::Bernoulli => Sampler::Bernoulli,
+    });
     params = apply(params, args.valid_max, KgeParams::valid_max);
     params = apply(params, args.max_seconds, KgeParams::max_seconds);
     let (dim, epochs) = (params.entity_dim(), params.epoch_limit());

@@ -166,6 +166,52 @@ fn kge_train_same_seed_same_export_for_any_thread_count() {
 }
 
 #[test]
+fn kge_train_sampling_and_decay_flags_take_effect() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ds = groups_dataset(tmp.path());
+    let train = |name: &str, extra: &[&str]| {
+        let out = tmp.path().join(name);
+        let json_out = ok(kge(tmp.path())
+            .args(["train", "--dim", "8", "--epochs", "40", "--seed", "3"])
+            .args([
+                "--validate-every",
+                "2",
+                "--patience",
+                "1",
+                "--format",
+                "json",
+            ])
+            .args(extra)
+            .arg("--dataset")
+            .arg(&ds)
+            .arg("--out")
+            .arg(&out));
+        let entities = std::fs::read_to_string(out.join("entities.tsv")).unwrap();
+        (json(&json_out), entities)
+    };
+    let (plain, plain_rows) = train("default", &[]);
+    let (independent, independent_rows) = train(
+        "independent",
+        &["--chunk-size", "1", "--corrupt", "uniform"],
+    );
+    let (_, again_rows) = train("again", &["--chunk-size", "1", "--corrupt", "uniform"]);
+    assert_ne!(plain_rows, independent_rows);
+    assert_eq!(independent_rows, again_rows);
+    assert!(independent["best_valid_mrr"].as_f64().unwrap() > 0.0);
+    // Patience 1: the plain run stops at its first validation without improvement; with decays
+    // it goes on at a tenth (then a hundredth) of the step instead.
+    let (decayed, _) = train("decayed", &["--lr-decays", "2"]);
+    let epochs = |v: &serde_json::Value| v["epochs"].as_array().unwrap().len();
+    assert!(epochs(&plain) < 40, "{plain}");
+    assert!(epochs(&decayed) > epochs(&plain), "{decayed}");
+
+    let bad = run(kge(tmp.path())
+        .args(["train", "--chunk-size", "0", "--dataset"])
+        .arg(&ds));
+    expect_bad_input(&bad, &ds, &["chunk_size"]);
+}
+
+#[test]
 fn kge_rotate_and_transr_exports_have_their_row_layouts() {
     let tmp = tempfile::tempdir().unwrap();
     let ds = groups_dataset(tmp.path());
