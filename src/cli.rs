@@ -64,12 +64,11 @@ pub enum KgeCommand {
 }
 
 /// Which side of a training triple a negative replaces.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum CorruptionName {
     /// Head or tail with probability ½.
     Uniform,
     /// The head more often for relations with many tails per head (Wang et al. 2014).
-    #[default]
     Bernoulli,
 }
 
@@ -158,9 +157,9 @@ pub struct KgeTrainArgs {
     /// positive, slower on large graphs) [default: 32].
     #[arg(long)]
     pub chunk_size: Option<usize>,
-    /// Which side a negative replaces.
-    #[arg(long, value_enum, default_value_t)]
-    pub corrupt: CorruptionName,
+    /// Which side a negative replaces [default: bernoulli].
+    #[arg(long, value_enum)]
+    pub corrupt: Option<CorruptionName>,
     /// Validate on the first N triples of valid.txt only (0: all) [default: 0].
     #[arg(long)]
     pub valid_max: Option<usize>,

@@ -152,10 +152,11 @@ pub fn kge_train(args: &KgeTrainArgs, quiet: bool) -> Result<()> {
     params = apply(params, args.patience, KgeParams::patience);
     params = apply(params, args.lr_decays, KgeParams::lr_decays);
     params = apply(params, args.chunk_size, KgeParams::chunk_size);
-    params = params.sampler(match args.corrupt {
+    let sampler = args.corrupt.map(|c| match c {
         CorruptionName::Uniform => Sampler::Uniform,
         CorruptionName::Bernoulli => Sampler::Bernoulli,
     });
+    params = apply(params, sampler, KgeParams::sampler);
     params = apply(params, args.valid_max, KgeParams::valid_max);
     params = apply(params, args.max_seconds, KgeParams::max_seconds);
     let (dim, epochs) = (params.entity_dim(), params.epoch_limit());
