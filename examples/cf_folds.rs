@@ -95,8 +95,9 @@ struct Args {
     cke_att_lr: f32,
     #[arg(long)]
     cke_factors: Option<usize>,
-    #[arg(long, default_value_t = 0.5)]
-    cke_cold_scale: f32,
+    /// Cold items' vectors `s·η` (unset: the learnt map from the graph neighbourhood).
+    #[arg(long)]
+    cke_cold_scale: Option<f32>,
     #[arg(long, default_value_t = 1)]
     cke_candidates: usize,
     #[arg(long, default_value_t = 1e-4)]
@@ -381,15 +382,18 @@ fn main() {
                         "cke-learned" => Attention::Learned,
                         _ => Attention::parse(&a.cke_attention).unwrap(),
                     };
+                    let params = FusedParams {
+                        cold_scale: a.cke_cold_scale,
+                        ..FusedParams::default()
+                    };
                     Box::new(
-                        FusedParams::default()
+                        params
                             .factors(a.cke_factors.unwrap_or(a.als_factors))
                             .regularization(a.als_reg)
                             .alpha(a.als_alpha)
                             .iterations(a.als_iters)
                             .kg_weight(a.cke_kg_weight)
                             .coupling(a.cke_coupling)
-                            .cold_scale(a.cke_cold_scale)
                             .attention_candidates(a.cke_candidates)
                             .attention_reg(a.cke_att_reg)
                             .margin(a.cke_margin)

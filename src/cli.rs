@@ -291,9 +291,9 @@ pub struct FitArgs {
     /// cke: how an item's graph neighbourhood enters the score: none, uniform or learned.
     #[arg(long)]
     pub attention: Option<String>,
-    /// cke: scale of the vector of a linked item nobody has interacted with (its entity's
-    /// embedding times this): 1 recommends new catalogue items as readily as proven ones
-    /// [default: 0.5].
+    /// cke: give a linked item nobody has interacted with its entity's embedding times this
+    /// (1 recommends new catalogue items as readily as proven ones) instead of the default, a
+    /// vector learnt from where items with the same graph neighbours sit [default: learnt map].
     #[arg(long)]
     pub cold_scale: Option<f32>,
 }

@@ -5,7 +5,7 @@ run so that the machine's load falls on both.
 
 usage: kge_side_by_side.py --kgrec target/release/kgrec [--dataset umls] [--seeds 1,2,3,4,5]
                            [--dim 64] [--neg 32] [--gamma 6] [--lr 0.01] [--batch 256]
-                           [--epochs 100] [--kgrec-sampling independent|chunked]
+                           [--epochs 100] [--kgrec-sampling independent[,chunked]]
                            [--peer ../shared/peers/pykeen_peer.py] [--out-dir /tmp/kge-sbs]
 
 Run with the Python that has PyKEEN (e.g. /tmp/peers/bin/python). Both train TransE L1 with the
@@ -14,8 +14,9 @@ stopping, 2 threads, and rank every test triple filtered against train, valid an
 mean ("realistic") rank of ties. PyKEEN draws independent negatives, head or tail with probability
 1/2; so does kgrec with the default `--kgrec-sampling independent` (`--chunk-size 1 --corrupt
 uniform`), while `chunked` keeps kgrec's own defaults (Bernoulli sides, negatives shared by chunks
-of 32 positives). Prints every run and a table of means and standard deviations. The data set comes from `../shared/datasets/kge/NAME`; absent, the script says
-so and exits 0.
+of 32 positives); `--kgrec-sampling independent,chunked` runs both after each PyKEEN run. Prints
+every run and a table of means and standard deviations. The data set comes from
+`../shared/datasets/kge/NAME`; absent, the script says so and exits 0.
 """
 import argparse, json, os, statistics, subprocess, sys
 from pathlib import Path
@@ -34,19 +35,20 @@ def run_pykeen(a, seed, out):
             "--dim", str(a.dim), "--epochs", str(a.epochs), "--batch", str(a.batch), "--lr", str(a.lr),
             "--neg", str(a.neg), "--loss", "nssa", "--margin", str(a.gamma), "--adv-temp", "1",
             "--norm", "1", "--threads", "2", "--seed", str(seed), "--out", str(out)]
-    subprocess.run(args, check=True, capture_output=True, text=True)
+    with open(out / "peer.log", "w") as log:  # follow a long run with tail -f
+        subprocess.run(args, check=True, stdout=log, stderr=subprocess.STDOUT, text=True)
     m = json.loads((out / "metrics.json").read_text())
     n = m["triples_used"]["train"] * m["epochs_run"]
     return {"train_s": m["train_s"], "triples_per_s": n / m["train_s"], "mrr": m["mrr"],
             "hits@10": m["hits@10"]}
 
 
-def run_kgrec(a, seed):
+def run_kgrec(a, seed, sampling):
     args = [a.kgrec, "--quiet", "kge", "train", "--dataset", str(DATASETS / a.dataset), "--model", "transe",
             "--dim", str(a.dim), "--negatives", str(a.neg), "--gamma", str(a.gamma), "--lr", str(a.lr),
             "--batch-size", str(a.batch), "--epochs", str(a.epochs), "--validate-every", "0",
             "--threads", "2", "--seed", str(seed), "--eval-test", "--format", "json"]
-    if a.kgrec_sampling == "independent":
+    if sampling == "independent":
         args += ["--chunk-size", "1", "--corrupt", "uniform"]
     out = subprocess.run(args, check=True, capture_output=True, text=True)
     r = json.loads(out.stdout)
@@ -67,18 +69,25 @@ def main():
     ap.add_argument("--lr", type=float, default=0.01)
     ap.add_argument("--batch", type=int, default=256)
     ap.add_argument("--epochs", type=int, default=100)
-    ap.add_argument("--kgrec-sampling", choices=["independent", "chunked"], default="independent")
+    ap.add_argument("--kgrec-sampling", default="independent",
+                    help="comma-separated: independent (PyKEEN's sampling), chunked (kgrec's defaults)")
     ap.add_argument("--peer", default=str(CRATE / "../shared/peers/pykeen_peer.py"))
     ap.add_argument("--out-dir", default="/tmp/kge-sbs")
     a = ap.parse_args()
     if not (DATASETS / a.dataset / "train.txt").is_file():
         print(f"{DATASETS / a.dataset}: not present, nothing to compare")
         return
-    rows = {"pykeen": [], "kgrec": []}
+    samplings = a.kgrec_sampling.split(",")
+    if not set(samplings) <= {"independent", "chunked"}:
+        ap.error(f"--kgrec-sampling: expected independent and/or chunked, got {a.kgrec_sampling}")
+    names = {s: "kgrec" if samplings == [s] else f"kgrec-{s}" for s in samplings}
+    rows = {"pykeen": [], **{names[s]: [] for s in samplings}}
     for seed in [int(s) for s in a.seeds.split(",")]:
         out = Path(a.out_dir) / f"pykeen-seed{seed}"
         out.mkdir(parents=True, exist_ok=True)
-        for name, run in (("pykeen", lambda: run_pykeen(a, seed, out)), ("kgrec", lambda: run_kgrec(a, seed))):
+        runs = [("pykeen", lambda: run_pykeen(a, seed, out))]
+        runs += [(names[s], lambda s=s: run_kgrec(a, seed, s)) for s in samplings]
+        for name, run in runs:
             before = loadavg()
             r = run()
             rows[name].append(r)
@@ -92,9 +101,10 @@ def main():
         print(f"| {name} | {len(rs)} | {statistics.mean(r['train_s'] for r in rs):.2f} | "
               f"{statistics.mean(r['triples_per_s'] for r in rs):,.0f} | {statistics.mean(mrr):.4f} ± {sd:.4f} | "
               f"{statistics.mean(r['hits@10'] for r in rs):.4f} |")
-    ratio = statistics.mean(r["triples_per_s"] for r in rows["kgrec"]) / statistics.mean(
-        r["triples_per_s"] for r in rows["pykeen"])
-    print(f"\nthroughput ratio kgrec / PyKEEN: {ratio:.1f}x")
+    peer = statistics.mean(r["triples_per_s"] for r in rows["pykeen"])
+    for s in samplings:
+        ratio = statistics.mean(r["triples_per_s"] for r in rows[names[s]]) / peer
+        print(f"\nthroughput ratio {names[s]} / PyKEEN: {ratio:.1f}x")
 
 
 if __name__ == "__main__":

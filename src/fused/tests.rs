@@ -107,6 +107,33 @@ fn cold_items_get_vectors_from_their_genre() {
 }
 
 #[test]
+fn by_default_a_cold_item_sits_where_items_with_its_neighbourhood_sit() {
+    let (m, g) = world();
+    // Default: no cold scale, the learnt map. f5 shares its whole neighbourhood (g0 and the hub)
+    // with the warm films f0..f4, so the map places it at their mean vector.
+    let model = params().fit(&m, &g, 7, |_| {}).unwrap();
+    assert_eq!(model.params.cold_scale, None);
+    let mut s = vec![0.0; m.n_items()];
+    for (user, genre) in [("u0", 0), ("u7", 6)] {
+        model.score_items(m.user_id(user).unwrap(), &mut s);
+        let score = |k: usize| s[m.item_id(&format!("f{k}")).unwrap().index()];
+        let warm_mean = (genre..genre + 5).map(score).sum::<f32>() / 5.0;
+        let (own, other) = if genre == 0 { (5, 11) } else { (11, 5) };
+        assert!(
+            (score(own) - warm_mean).abs() <= 0.02 * warm_mean.abs(),
+            "{user}: cold film {} vs warm mean {warm_mean}",
+            score(own)
+        );
+        assert!(
+            score(own) > score(other),
+            "{user}: {} vs {}",
+            score(own),
+            score(other)
+        );
+    }
+}
+
+#[test]
 fn without_the_graph_it_is_als() {
     let (m, g) = world_with(false);
     let fused = params().kg_weight(0.0).fit(&m, &g, 3, |_| {}).unwrap();
