@@ -6,7 +6,7 @@
 
 use std::time::Instant;
 
-use nalgebra::DMatrix;
+use nalgebra::{DMatrix, DVector};
 use ndarray::Array2;
 use rand::Rng;
 use rand::seq::SliceRandom;
@@ -654,9 +654,8 @@ fn rms(v: &[f32], rows: &[bool], d: usize) -> f32 {
 /// neighbourhood sit, instead of at a fixed scale of its own embedding.
 #[derive(Debug, Clone)]
 pub(crate) struct ColdMap {
-    /// `(d + 2) × d`, row-major: `y = Wᵀ φ`.
-    weights: Vec<f64>,
-    d: usize,
+    /// `W`, `(d + 2) × d`: `y = Wᵀ φ`.
+    weights: DMatrix<f64>,
 }
 
 impl ColdMap {
@@ -712,28 +711,20 @@ impl ColdMap {
         }
         // With the ridge the Gram matrix is positive definite; should rounding still defeat the
         // factorisation, the map stays zero (cold items then score 0) rather than failing.
-        let weights = DMatrix::from_row_slice(p, p, &gram)
-            .cholesky()
-            .map(|chol| {
-                let x = chol.solve(&DMatrix::from_row_slice(p, d, &cross));
-                (0..p)
-                    .flat_map(|a| (0..d).map(move |c| (a, c)))
-                    .map(|(a, c)| x[(a, c)])
-                    .collect()
-            })
-            .unwrap_or_else(|| vec![0.0; p * d]);
-        Self { weights, d }
+        let weights = DMatrix::from_row_slice(p, p, &gram).cholesky().map_or_else(
+            || DMatrix::zeros(p, d),
+            |chol| chol.solve(&DMatrix::from_row_slice(p, d, &cross)),
+        );
+        Self { weights }
     }
 
     /// The vector of an item with this neighbourhood.
     pub(crate) fn vector(&self, neighbourhood: &[(u32, u32)], entities: &[f32], out: &mut [f32]) {
-        let (d, p) = (self.d, self.d + 2);
-        let mut phi = vec![0.0f64; p];
-        Self::features(neighbourhood, entities, d, &mut phi);
-        for (c, o) in out.iter_mut().enumerate().take(d) {
-            *o = (0..p)
-                .map(|a| phi[a] * self.weights[a * d + c])
-                .sum::<f64>() as f32;
+        let d = self.weights.ncols();
+        let mut phi = DVector::zeros(d + 2);
+        Self::features(neighbourhood, entities, d, phi.as_mut_slice());
+        for (o, v) in out.iter_mut().zip(self.weights.tr_mul(&phi).iter()) {
+            *o = *v as f32;
         }
     }
 }
