@@ -95,9 +95,12 @@ struct Args {
     cke_att_lr: f32,
     #[arg(long)]
     cke_factors: Option<usize>,
-    /// Cold items' vectors `s·η` (unset: the learnt map from the graph neighbourhood).
+    /// Cold items' vectors `s·η` (unset: placed among their nearest warm items in the graph).
     #[arg(long)]
     cke_cold_scale: Option<f32>,
+    /// Nearest warm items that place a cold item.
+    #[arg(long, default_value_t = 5)]
+    cke_cold_neighbours: usize,
     #[arg(long, default_value_t = 1)]
     cke_candidates: usize,
     #[arg(long, default_value_t = 1e-4)]
@@ -394,6 +397,7 @@ fn main() {
                             .iterations(a.als_iters)
                             .kg_weight(a.cke_kg_weight)
                             .coupling(a.cke_coupling)
+                            .cold_neighbours(a.cke_cold_neighbours)
                             .attention_candidates(a.cke_candidates)
                             .attention_reg(a.cke_att_reg)
                             .margin(a.cke_margin)

@@ -292,10 +292,14 @@ pub struct FitArgs {
     #[arg(long)]
     pub attention: Option<String>,
     /// cke: give a linked item nobody has interacted with its entity's embedding times this
-    /// (1 recommends new catalogue items as readily as proven ones) instead of the default, a
-    /// vector learnt from where items with the same graph neighbours sit [default: learnt map].
+    /// instead of the default, a place among the items most like it in the graph (see
+    /// --cold-neighbours).
     #[arg(long)]
     pub cold_scale: Option<f32>,
+    /// cke: a linked item nobody has interacted with is placed where this many of the items
+    /// with interactions that share the most graph neighbours with it sit [default: 5].
+    #[arg(long)]
+    pub cold_neighbours: Option<usize>,
 }
 
 #[derive(Debug, Args)]

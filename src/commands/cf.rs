@@ -239,6 +239,11 @@ fn fit(snapshot: &Snapshot, index: &GraphIndex, args: &FitArgs, quiet: bool) -> 
         reject(args.kg_weight.is_some(), "--kg-weight", args.model)?;
         reject(args.attention.is_some(), "--attention", args.model)?;
         reject(args.cold_scale.is_some(), "--cold-scale", args.model)?;
+        reject(
+            args.cold_neighbours.is_some(),
+            "--cold-neighbours",
+            args.model,
+        )?;
     }
     let (model, params, dim) = match args.model {
         ModelName::Transe | ModelName::Rotate | ModelName::Transr => {
@@ -256,6 +261,13 @@ fn fit(snapshot: &Snapshot, index: &GraphIndex, args: &FitArgs, quiet: bool) -> 
             p = apply(p, args.alpha, FusedParams::alpha);
             p = apply(p, args.kg_weight, FusedParams::kg_weight);
             p = apply(p, args.cold_scale, FusedParams::cold_scale);
+            p = apply(p, args.cold_neighbours, FusedParams::cold_neighbours);
+            if args.cold_scale.is_some() && args.cold_neighbours.is_some() {
+                return Err(Error::BadInput(
+                    "--cold-neighbours places cold items only without --cold-scale; give one"
+                        .to_owned(),
+                ));
+            }
             if let Some(a) = &args.attention {
                 let mode = Attention::parse(a).ok_or_else(|| {
                     Error::BadInput(format!(

@@ -322,6 +322,7 @@ pub(crate) fn train_on_graph(
         (f.kg_weight.is_some(), "--kg-weight"),
         (f.attention.is_some(), "--attention"),
         (f.cold_scale.is_some(), "--cold-scale"),
+        (f.cold_neighbours.is_some(), "--cold-neighbours"),
     ] {
         reject(given, flag, f.model)?;
     }

@@ -45,6 +45,7 @@ fn fixture_dir(model: ModelName) -> tempfile::TempDir {
         kg_weight: None,
         attention: None,
         cold_scale: None,
+        cold_neighbours: None,
     };
     train(data, &TrainArgs { fit, keep: 1 }, true).unwrap();
     tmp

@@ -5,8 +5,8 @@
 //! - every entity `e` has an embedding `η_e` and every relation `r` a translation `t_r`, trained
 //!   by TransE's margin loss on the graph's triples;
 //! - an item's vector is `y_i = o_i + η_{e(i)}`: a collaborative offset plus its linked entity's
-//!   embedding (`o_i` alone for an unlinked item; `η_{e(i)}` alone for a linked item nobody has
-//!   interacted with — item cold start);
+//!   embedding (`o_i` alone for an unlinked item); a linked item nobody has interacted with (item
+//!   cold start) is placed where its nearest items in the graph sit (`cold.rs`);
 //! - users and offsets are fitted by implicit ALS whose item rows are pulled towards their
 //!   entity's embedding, while the embeddings are pulled towards the items (joint training: the
 //!   two halves alternate and share `η`);
@@ -16,6 +16,7 @@
 //!
 //! Score parts: `cf = x_u·o_i`, `kg = x_u·η_{e(i)} + β·x_u·agg_u(i)`.
 
+mod cold;
 mod graph;
 mod train;
 

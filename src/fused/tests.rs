@@ -109,18 +109,22 @@ fn cold_items_get_vectors_from_their_genre() {
 #[test]
 fn by_default_a_cold_item_sits_where_items_with_its_neighbourhood_sit() {
     let (m, g) = world();
-    // Default: no cold scale, the learnt map. f5 shares its whole neighbourhood (g0 and the hub)
-    // with the warm films f0..f4, so the map places it at their mean vector.
+    // Default: no cold scale. f5's neighbours (g0 and the hub) are exactly those of the warm films
+    // f0..f4 and overlap a third with f6..f10's, so its 5 nearest are f0..f4, equally weighted:
+    // it takes the direction of their mean vector and their mean norm, and so scores at least
+    // their mean score (for a user they please) and close to it (they point alike).
     let model = params().fit(&m, &g, 7, |_| {}).unwrap();
     assert_eq!(model.params.cold_scale, None);
+    assert_eq!(model.params.cold_neighbours, 5);
     let mut s = vec![0.0; m.n_items()];
     for (user, genre) in [("u0", 0), ("u7", 6)] {
         model.score_items(m.user_id(user).unwrap(), &mut s);
         let score = |k: usize| s[m.item_id(&format!("f{k}")).unwrap().index()];
         let warm_mean = (genre..genre + 5).map(score).sum::<f32>() / 5.0;
         let (own, other) = if genre == 0 { (5, 11) } else { (11, 5) };
+        assert!(warm_mean > 0.0, "{user}: warm mean {warm_mean}");
         assert!(
-            (score(own) - warm_mean).abs() <= 0.02 * warm_mean.abs(),
+            score(own) >= warm_mean * (1.0 - 1e-5) && score(own) <= 1.1 * warm_mean,
             "{user}: cold film {} vs warm mean {warm_mean}",
             score(own)
         );
@@ -131,6 +135,16 @@ fn by_default_a_cold_item_sits_where_items_with_its_neighbourhood_sit() {
             score(other)
         );
     }
+    // With one neighbour, f5 copies its nearest warm film (f0: the tie goes to the lower id).
+    let one = params().cold_neighbours(1).fit(&m, &g, 7, |_| {}).unwrap();
+    one.score_items(m.user_id("u0").unwrap(), &mut s);
+    let score = |k: usize| s[m.item_id(&format!("f{k}")).unwrap().index()];
+    assert!(
+        (score(5) - score(0)).abs() < 1e-5,
+        "{} vs {}",
+        score(5),
+        score(0)
+    );
 }
 
 #[test]
@@ -190,6 +204,7 @@ fn bad_parameters_are_refused() {
     assert!(params().coupling(1.5).fit(&m, &g, 0, |_| {}).is_err());
     assert!(params().warmup(8).fit(&m, &g, 0, |_| {}).is_err());
     assert!(params().negatives(0).fit(&m, &g, 0, |_| {}).is_err());
+    assert!(params().cold_neighbours(0).fit(&m, &g, 0, |_| {}).is_err());
 }
 
 #[test]

@@ -6,7 +6,6 @@
 
 use std::time::Instant;
 
-use nalgebra::{DMatrix, DVector};
 use ndarray::Array2;
 use rand::Rng;
 use rand::seq::SliceRandom;
@@ -71,10 +70,14 @@ pub struct FusedParams {
     /// Corrupted triples per true triple.
     pub negatives: usize,
     /// How a linked item nobody has interacted with gets its vector. `None` (the default): from
-    /// its graph neighbourhood through a map learnt on the items that have interactions (see
-    /// [`ColdMap`]). `Some(s)`: `y_i = s·η_{e(i)}`, its entity's embedding scaled by `s`.
+    /// its `cold_neighbours` nearest items with interactions in the graph (see `cold.rs`).
+    /// `Some(s)`: `y_i = s·η_{e(i)}`, its entity's embedding scaled by `s`.
     #[serde(default)]
     pub cold_scale: Option<f32>,
+    /// How many of the most similar items with interactions (Jaccard overlap of graph
+    /// neighbours) place a cold item.
+    #[serde(default = "default_cold_neighbours")]
+    pub cold_neighbours: usize,
     /// How far each sweep moves a linked entity towards the mean of its items (0..=1).
     pub coupling: f32,
     /// Triples per mini-batch.
@@ -93,6 +96,10 @@ pub struct FusedParams {
     pub attention_holdout: f32,
 }
 
+fn default_cold_neighbours() -> usize {
+    5
+}
+
 impl Default for FusedParams {
     fn default() -> Self {
         Self {
@@ -109,6 +116,7 @@ impl Default for FusedParams {
             margin: 1.0,
             negatives: 2,
             cold_scale: None,
+            cold_neighbours: default_cold_neighbours(),
             coupling: 0.2,
             batch_size: 1024,
             attention: Attention::None,
@@ -150,6 +158,8 @@ impl FusedParams {
         negatives: usize,
         /// Entity-to-item coupling per sweep.
         coupling: f32,
+        /// Nearest items with interactions that place a cold item.
+        cold_neighbours: usize,
         /// How the neighbourhood enters the score.
         attention: Attention,
         /// BPR epochs of the attention stage.
@@ -164,7 +174,8 @@ impl FusedParams {
         attention_holdout: f32,
     }
 
-    /// Gives a never-interacted linked item the vector `s·η_{e(i)}` instead of the learnt map.
+    /// Gives a never-interacted linked item the vector `s·η_{e(i)}` instead of placing it among
+    /// its nearest items with interactions.
     pub fn cold_scale(mut self, s: f32) -> Self {
         self.cold_scale = Some(s);
         self
@@ -173,6 +184,7 @@ impl FusedParams {
     /// Checks the ranges.
     pub fn check(&self) -> Result<(), ParamError> {
         at_least_one("factors", self.factors)?;
+        at_least_one("cold_neighbours", self.cold_neighbours)?;
         non_negative("regularization", self.regularization)?;
         non_negative("alpha", self.alpha)?;
         at_least_one("iterations", self.iterations)?;
@@ -364,27 +376,31 @@ impl FusedParams {
         if !use_graph {
             prior.iter_mut().for_each(|v| *v = 0.0);
         }
-        // A linked item nobody interacted with: y_i from the learnt map, or s·η.
-        let cold_map = (use_graph && self.cold_scale.is_none())
-            .then(|| ColdMap::fit(&y, &entities, graph, &has_positives, d));
+        // A linked item nobody interacted with: y_i from its nearest warm items, or s·η.
+        let cold: Vec<bool> = (0..m).map(|i| linked[i] && !has_positives[i]).collect();
+        let placed = if use_graph && self.cold_scale.is_none() {
+            super::cold::place(graph, &y, &has_positives, &cold, self.cold_neighbours, d)
+        } else {
+            Vec::new()
+        };
         // o_i = y_i − η_{e(i)}; an unlinked item never interacted with keeps o_i = 0.
         let mut offsets = y;
-        let mut mapped = vec![0.0f32; d];
         for i in 0..m {
             if use_graph && linked[i] {
                 let (o, p) = (&mut offsets[i * d..(i + 1) * d], &prior[i * d..(i + 1) * d]);
-                if has_positives[i] {
-                    o.iter_mut().zip(p).for_each(|(o, p)| *o -= p);
-                } else if let Some(map) = &cold_map {
-                    map.vector(graph.neighbourhood(i), &entities, &mut mapped);
-                    o.iter_mut()
-                        .zip(p)
-                        .zip(&mapped)
-                        .for_each(|((o, p), v)| *o = v - p);
-                } else {
+                match (has_positives[i], self.cold_scale) {
+                    (true, _) => o.iter_mut().zip(p).for_each(|(o, p)| *o -= p),
                     // y_i = s·η: the offset carries the shrinkage.
-                    let s = self.cold_scale.unwrap_or(1.0);
-                    o.iter_mut().zip(p).for_each(|(o, p)| *o = (s - 1.0) * p);
+                    (false, Some(s)) => o.iter_mut().zip(p).for_each(|(o, p)| *o = (s - 1.0) * p),
+                    (false, None) => match placed.get(i).and_then(Option::as_ref) {
+                        Some(v) => o
+                            .iter_mut()
+                            .zip(p)
+                            .zip(v)
+                            .for_each(|((o, p), v)| *o = v - p),
+                        // Nothing in the graph relates it to an item with interactions: y_i = 0.
+                        None => o.iter_mut().zip(p).for_each(|(o, p)| *o = -p),
+                    },
                 }
             }
         }
@@ -644,91 +660,6 @@ fn rms(v: &[f32], rows: &[bool], d: usize) -> f32 {
     }
 }
 
-/// The map from an item's place in the graph to an item vector, learnt on the items that have
-/// interactions (an attribute-to-factor map in the manner of Gantner et al., ICDM 2010): ridge
-/// regression of each warm linked item's vector `y_i` on its features
-/// `φ(i) = [mean of its neighbours' embeddings η_n, ln(1 + its degree), 1]`. The neighbours
-/// (directors, actors, categories...) are shared by items with and without interactions, so the
-/// features mean the same for both, and the degree carries how much the graph knows of an item,
-/// which goes with how well known it is. A new item is then placed where the items with that
-/// neighbourhood sit, instead of at a fixed scale of its own embedding.
-#[derive(Debug, Clone)]
-pub(crate) struct ColdMap {
-    /// `W`, `(d + 2) × d`: `y = Wᵀ φ`.
-    weights: DMatrix<f64>,
-}
-
-impl ColdMap {
-    /// Ridge weight, relative to the mean diagonal of `ΦᵀΦ`.
-    const RIDGE: f64 = 1e-3;
-
-    fn features(neighbourhood: &[(u32, u32)], entities: &[f32], d: usize, out: &mut [f64]) {
-        out.iter_mut().for_each(|v| *v = 0.0);
-        for &(_, n) in neighbourhood {
-            let row = &entities[n as usize * d..(n as usize + 1) * d];
-            for (o, &v) in out.iter_mut().zip(row) {
-                *o += f64::from(v);
-            }
-        }
-        let k = neighbourhood.len();
-        if k > 0 {
-            out[..d].iter_mut().for_each(|v| *v /= k as f64);
-        }
-        out[d] = (1.0 + k as f64).ln();
-        out[d + 1] = 1.0;
-    }
-
-    /// Fits on the warm linked items. With none, the map is zero (such items then score 0).
-    pub(crate) fn fit(
-        y: &[f32],
-        entities: &[f32],
-        graph: &ItemGraph,
-        warm: &[bool],
-        d: usize,
-    ) -> Self {
-        let p = d + 2;
-        let mut gram = vec![0.0f64; p * p];
-        let mut cross = vec![0.0f64; p * d];
-        let mut phi = vec![0.0f64; p];
-        for (i, &w) in warm.iter().enumerate() {
-            if !w || graph.entity_of(i).is_none() {
-                continue;
-            }
-            Self::features(graph.neighbourhood(i), entities, d, &mut phi);
-            for a in 0..p {
-                for b in 0..p {
-                    gram[a * p + b] += phi[a] * phi[b];
-                }
-                for (c, &t) in y[i * d..(i + 1) * d].iter().enumerate() {
-                    cross[a * d + c] += phi[a] * f64::from(t);
-                }
-            }
-        }
-        let mean_diag = (0..p).map(|a| gram[a * p + a]).sum::<f64>() / p as f64;
-        let ridge = Self::RIDGE * mean_diag.max(1e-12);
-        for a in 0..p {
-            gram[a * p + a] += ridge;
-        }
-        // With the ridge the Gram matrix is positive definite; should rounding still defeat the
-        // factorisation, the map stays zero (cold items then score 0) rather than failing.
-        let weights = DMatrix::from_row_slice(p, p, &gram).cholesky().map_or_else(
-            || DMatrix::zeros(p, d),
-            |chol| chol.solve(&DMatrix::from_row_slice(p, d, &cross)),
-        );
-        Self { weights }
-    }
-
-    /// The vector of an item with this neighbourhood.
-    pub(crate) fn vector(&self, neighbourhood: &[(u32, u32)], entities: &[f32], out: &mut [f32]) {
-        let d = self.weights.ncols();
-        let mut phi = DVector::zeros(d + 2);
-        Self::features(neighbourhood, entities, d, phi.as_mut_slice());
-        for (o, v) in out.iter_mut().zip(self.weights.tr_mul(&phi).iter()) {
-            *o = *v as f32;
-        }
-    }
-}
-
 /// Moves every linked entity a share `rate` of the way to the mean vector of its items that have
 /// interactions.
 fn couple(entities: &mut [f32], y: &[f32], graph: &ItemGraph, warm: &[bool], d: usize, rate: f32) {
@@ -920,57 +851,4 @@ pub(super) fn attention_pair_for_tests(
     grad: &mut [f32],
 ) -> f64 {
     attention_pair(model, u, i, j, true, grad)
-}
-
-#[cfg(test)]
-mod cold_map_tests {
-    use kgrec_kg::{EntityId, RelationId, Triple};
-
-    use super::{ColdMap, ItemGraph};
-
-    /// Items whose vectors are an exact linear function of their features: the fitted map must
-    /// give a held-out item the vector that function gives it.
-    #[test]
-    fn the_map_recovers_a_linear_rule_for_an_item_it_never_saw() {
-        let (items, attributes, d) = (40usize, 7usize, 3usize);
-        let mut triples = Vec::new();
-        for i in 0..items {
-            // 1 to 3 attributes per item, spread so the neighbourhoods differ.
-            for k in 0..1 + i % 3 {
-                let a = items + (i * 5 + k * 3) % attributes;
-                triples.push(Triple {
-                    head: EntityId(i as u32),
-                    relation: RelationId(k as u32),
-                    tail: EntityId(a as u32),
-                });
-            }
-        }
-        let links = (0..items).map(|i| Some(EntityId(i as u32))).collect();
-        let graph = ItemGraph::new(items + attributes, 3, triples, links);
-        let entities: Vec<f32> = (0..(items + attributes) * d)
-            .map(|k| ((k * 37 % 101) as f32 / 50.0) - 1.0)
-            .collect();
-        let p = d + 2;
-        let truth: Vec<f64> = (0..p * d).map(|k| (k as f64 * 0.7).sin()).collect();
-        let rule = |i: usize| {
-            let mut phi = vec![0.0; p];
-            ColdMap::features(graph.neighbourhood(i), &entities, d, &mut phi);
-            (0..d)
-                .map(|c| (0..p).map(|a| phi[a] * truth[a * d + c]).sum::<f64>() as f32)
-                .collect::<Vec<f32>>()
-        };
-        let y: Vec<f32> = (0..items).flat_map(rule).collect();
-        let held_out = 13;
-        let warm: Vec<bool> = (0..items).map(|i| i != held_out).collect();
-        let map = ColdMap::fit(&y, &entities, &graph, &warm, d);
-        let mut got = vec![0.0f32; d];
-        map.vector(graph.neighbourhood(held_out), &entities, &mut got);
-        for (g, w) in got.iter().zip(rule(held_out)) {
-            assert!(
-                (g - w).abs() < 0.02,
-                "got {got:?}, want {:?}",
-                rule(held_out)
-            );
-        }
-    }
 }

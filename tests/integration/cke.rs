@@ -93,6 +93,48 @@ fn a_linked_item_without_interactions_is_recommended_from_the_graph() {
     // --cold-scale belongs to cke alone.
     let out = run(kgrec(&data).args(["train", "--model", "als", "--cold-scale", "1"]));
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+
+    // By default 9001 sits where its nearest items in the graph sit. Jaws (item 234) shares its
+    // entity and so its whole neighbourhood: with one neighbour, 9001 scores as Jaws for everyone.
+    ok(kgrec(&data).args(["train", "--model", "cke", "--cold-neighbours", "1"]));
+    ok(kgrec(&data)
+        .args(["recommend", "--all-users", "-k", "25", "--out"])
+        .arg(tmp.path().join("all.tsv")));
+    let all = std::fs::read_to_string(tmp.path().join("all.tsv")).unwrap();
+    let (new, jaws) = (rows_of(&all, "9001"), rows_of(&all, "234"));
+    let mut compared = 0;
+    for r in &new {
+        if let Some(j) = jaws.iter().find(|j| j.user == r.user) {
+            assert!(
+                (r.score - j.score).abs() < 1e-4,
+                "{}: {} vs {}",
+                r.user,
+                r.score,
+                j.score
+            );
+            compared += 1;
+        }
+    }
+    assert!(
+        compared > 0 && new.iter().any(|r| r.score.abs() > 1e-3),
+        "{all}"
+    );
+    for bad in [
+        &["--model", "als", "--cold-neighbours", "3"][..],
+        &[
+            "--model",
+            "cke",
+            "--cold-neighbours",
+            "3",
+            "--cold-scale",
+            "1",
+        ][..],
+        &["--model", "cke", "--cold-neighbours", "0"][..],
+    ] {
+        let out = run(kgrec(&data).arg("train").args(bad));
+        assert_eq!(out.status.code(), Some(2), "{bad:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains("cold"), "{bad:?}: {}", stderr(&out));
+    }
 }
 
 struct Row {
