@@ -101,6 +101,12 @@ struct Args {
     /// Nearest warm items that place a cold item.
     #[arg(long, default_value_t = 5)]
     cke_cold_neighbours: usize,
+    /// Weight of the pull of linked items towards the place of their nearest items.
+    #[arg(long, default_value_t = 10.0)]
+    cke_neighbour_weight: f32,
+    /// Nearest items that mark that place.
+    #[arg(long, default_value_t = 20)]
+    cke_neighbours: usize,
     #[arg(long, default_value_t = 1)]
     cke_candidates: usize,
     #[arg(long, default_value_t = 1e-4)]
@@ -398,6 +404,8 @@ fn main() {
                             .kg_weight(a.cke_kg_weight)
                             .coupling(a.cke_coupling)
                             .cold_neighbours(a.cke_cold_neighbours)
+                            .neighbour_weight(a.cke_neighbour_weight)
+                            .neighbours(a.cke_neighbours)
                             .attention_candidates(a.cke_candidates)
                             .attention_reg(a.cke_att_reg)
                             .margin(a.cke_margin)

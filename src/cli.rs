@@ -285,9 +285,13 @@ pub struct FitArgs {
     #[arg(long)]
     pub lr: Option<f32>,
     /// cke: weight of the pull of a linked item's vector towards its entity's embedding
-    /// (0 turns the graph off) [default: see docs/model.md].
+    /// (0 with --neighbour-weight 0 turns the graph off) [default: see docs/model.md].
     #[arg(long)]
     pub kg_weight: Option<f32>,
+    /// cke: weight of the pull of a linked item's vector towards where its nearest items in the
+    /// graph sit (0: none) [default: see docs/model.md].
+    #[arg(long)]
+    pub neighbour_weight: Option<f32>,
     /// cke: how an item's graph neighbourhood enters the score: none, uniform or learned.
     #[arg(long)]
     pub attention: Option<String>,

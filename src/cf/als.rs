@@ -28,15 +28,14 @@ pub struct AlsParams {
     cg_steps: usize,
 }
 
-/// A per-row Gaussian prior for [`AlsParams::half_step_with_prior`]: row `r` (when `has[r]`) is
-/// pulled towards `means[r·d..(r+1)·d]` with weight `weight`. A row with a prior and no
+/// A per-row Gaussian prior for [`AlsParams::half_step_with_prior`]: row `r` is pulled towards
+/// `means[r·d..(r+1)·d]` with weight `weights[r]` (0: no prior). A row with a prior and no
 /// positives takes the mean itself: a row nobody interacted with (an item new to the catalogue)
 /// carries no evidence, not even the implicit zeros.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct RowPrior<'a> {
     pub(crate) means: &'a [f32],
-    pub(crate) has: &'a [bool],
-    pub(crate) weight: f32,
+    pub(crate) weights: &'a [f32],
 }
 
 /// A fitted implicit ALS model.
@@ -192,8 +191,10 @@ impl AlsParams {
             || vec![0.0f32; 3 * d],
             |scratch, (u, xu)| {
                 let (a, b) = (ptr[u], ptr[u + 1]);
-                let mean =
-                    prior.and_then(|p| p.has[u].then(|| (&p.means[u * d..(u + 1) * d], p.weight)));
+                let mean = prior.and_then(|p| {
+                    let w = p.weights.get(u).copied().unwrap_or(0.0);
+                    (w > 0.0).then(|| (&p.means[u * d..(u + 1) * d], w))
+                });
                 match mean {
                     Some((mu, _)) if a == b => xu.copy_from_slice(mu),
                     _ => self.cg_row_prior(xu, y, gram, &cols[a..b], &vals[a..b], mean, scratch),

@@ -237,6 +237,11 @@ fn fit(snapshot: &Snapshot, index: &GraphIndex, args: &FitArgs, quiet: bool) -> 
     let start = Instant::now();
     if args.model != ModelName::Cke {
         reject(args.kg_weight.is_some(), "--kg-weight", args.model)?;
+        reject(
+            args.neighbour_weight.is_some(),
+            "--neighbour-weight",
+            args.model,
+        )?;
         reject(args.attention.is_some(), "--attention", args.model)?;
         reject(args.cold_scale.is_some(), "--cold-scale", args.model)?;
         reject(
@@ -260,6 +265,7 @@ fn fit(snapshot: &Snapshot, index: &GraphIndex, args: &FitArgs, quiet: bool) -> 
             p = apply(p, args.reg, FusedParams::regularization);
             p = apply(p, args.alpha, FusedParams::alpha);
             p = apply(p, args.kg_weight, FusedParams::kg_weight);
+            p = apply(p, args.neighbour_weight, FusedParams::neighbour_weight);
             p = apply(p, args.cold_scale, FusedParams::cold_scale);
             p = apply(p, args.cold_neighbours, FusedParams::cold_neighbours);
             if args.cold_scale.is_some() && args.cold_neighbours.is_some() {

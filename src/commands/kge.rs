@@ -320,6 +320,7 @@ pub(crate) fn train_on_graph(
         (f.reg.is_some(), "--reg"),
         (f.alpha.is_some(), "--alpha"),
         (f.kg_weight.is_some(), "--kg-weight"),
+        (f.neighbour_weight.is_some(), "--neighbour-weight"),
         (f.attention.is_some(), "--attention"),
         (f.cold_scale.is_some(), "--cold-scale"),
         (f.cold_neighbours.is_some(), "--cold-neighbours"),

@@ -43,6 +43,7 @@ fn fixture_dir(model: ModelName) -> tempfile::TempDir {
         alpha: None,
         lr: None,
         kg_weight: None,
+        neighbour_weight: None,
         attention: None,
         cold_scale: None,
         cold_neighbours: None,

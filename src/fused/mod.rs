@@ -6,7 +6,7 @@
 //!   by TransE's margin loss on the graph's triples;
 //! - an item's vector is `y_i = o_i + η_{e(i)}`: a collaborative offset plus its linked entity's
 //!   embedding (`o_i` alone for an unlinked item); a linked item nobody has interacted with (item
-//!   cold start) is placed where its nearest items in the graph sit (`cold.rs`);
+//!   cold start) is placed where its nearest items in the graph sit (`nearest.rs`);
 //! - users and offsets are fitted by implicit ALS whose item rows are pulled towards their
 //!   entity's embedding, while the embeddings are pulled towards the items (joint training: the
 //!   two halves alternate and share `η`);
@@ -16,8 +16,8 @@
 //!
 //! Score parts: `cf = x_u·o_i`, `kg = x_u·η_{e(i)} + β·x_u·agg_u(i)`.
 
-mod cold;
 mod graph;
+mod nearest;
 mod train;
 
 pub use graph::{ItemGraph, group_of};

@@ -10,7 +10,15 @@ fn world() -> (InteractionMatrix, ItemGraph) {
 }
 
 fn world_with(cold: bool) -> (InteractionMatrix, ItemGraph) {
-    let mut pairs = Vec::new();
+    world_plus(cold, &[])
+}
+
+/// [`world_with`] plus the interactions `extra` (user, film).
+fn world_plus(cold: bool, extra: &[(usize, usize)]) -> (InteractionMatrix, ItemGraph) {
+    let mut pairs: Vec<(String, String)> = extra
+        .iter()
+        .map(|&(u, f)| (format!("u{u}"), format!("f{f}")))
+        .collect();
     for u in 0..12 {
         let base = if u < 6 { 0 } else { 6 };
         for k in 0..5 {
@@ -148,9 +156,38 @@ fn by_default_a_cold_item_sits_where_items_with_its_neighbourhood_sit() {
 }
 
 #[test]
+fn the_neighbour_prior_pulls_a_little_known_item_towards_its_look_alikes() {
+    // f5 (genre 0) has one interaction, from u7, a genre-1 user. On its own evidence it looks
+    // like a genre-1 film; its look-alikes in the graph are the genre-0 films f0..f4.
+    let (m, g) = world_plus(true, &[(7, 5)]);
+    let fit = |w: f32| {
+        params()
+            .kg_weight(0.0)
+            .neighbour_weight(w)
+            .attention(Attention::None)
+            .fit(&m, &g, 7, |_| {})
+            .unwrap()
+    };
+    let margin = |model: &Fused| {
+        let mut s = vec![0.0; m.n_items()];
+        model.score_items(m.user_id("u0").unwrap(), &mut s);
+        let u0 = s[m.item_id("f5").unwrap().index()];
+        model.score_items(m.user_id("u8").unwrap(), &mut s);
+        u0 - s[m.item_id("f5").unwrap().index()]
+    };
+    // How much more a genre-0 user (u0) than a genre-1 user (u8) likes f5.
+    let (without, with) = (margin(&fit(0.0)), margin(&fit(20.0)));
+    assert!(with > without + 0.05, "with {with}, without {without}");
+}
+
+#[test]
 fn without_the_graph_it_is_als() {
     let (m, g) = world_with(false);
-    let fused = params().kg_weight(0.0).fit(&m, &g, 3, |_| {}).unwrap();
+    let fused = params()
+        .kg_weight(0.0)
+        .neighbour_weight(0.0)
+        .fit(&m, &g, 3, |_| {})
+        .unwrap();
     let als = Als::params()
         .factors(4)
         .regularization(0.5)

@@ -11,6 +11,7 @@ use rand::Rng;
 use rand::seq::SliceRandom;
 use rayon::prelude::*;
 
+use super::nearest::NearestItems;
 use super::{Fused, ItemGraph, attention_weights, neighbourhood_term};
 use crate::cf::linalg::{axpy, dot};
 use crate::cf::{
@@ -70,7 +71,7 @@ pub struct FusedParams {
     /// Corrupted triples per true triple.
     pub negatives: usize,
     /// How a linked item nobody has interacted with gets its vector. `None` (the default): from
-    /// its `cold_neighbours` nearest items with interactions in the graph (see `cold.rs`).
+    /// its `cold_neighbours` nearest items with interactions in the graph (see `nearest.rs`).
     /// `Some(s)`: `y_i = s·η_{e(i)}`, its entity's embedding scaled by `s`.
     #[serde(default)]
     pub cold_scale: Option<f32>,
@@ -78,6 +79,14 @@ pub struct FusedParams {
     /// neighbours) place a cold item.
     #[serde(default = "default_cold_neighbours")]
     pub cold_neighbours: usize,
+    /// Weight `v` of the prior `v|y_i − n_i|²` on linked item rows, `n_i` the place the item's
+    /// `neighbours` nearest items in the graph mark (see `nearest.rs`; 0: no such prior).
+    /// Models stored before it existed had none.
+    #[serde(default)]
+    pub neighbour_weight: f32,
+    /// How many of the most similar items with interactions mark `n_i`.
+    #[serde(default = "default_neighbours")]
+    pub neighbours: usize,
     /// How far each sweep moves a linked entity towards the mean of its items (0..=1).
     pub coupling: f32,
     /// Triples per mini-batch.
@@ -100,6 +109,10 @@ fn default_cold_neighbours() -> usize {
     5
 }
 
+fn default_neighbours() -> usize {
+    20
+}
+
 impl Default for FusedParams {
     fn default() -> Self {
         Self {
@@ -117,6 +130,8 @@ impl Default for FusedParams {
             negatives: 2,
             cold_scale: None,
             cold_neighbours: default_cold_neighbours(),
+            neighbour_weight: 10.0,
+            neighbours: default_neighbours(),
             coupling: 0.2,
             batch_size: 1024,
             attention: Attention::None,
@@ -160,6 +175,10 @@ impl FusedParams {
         coupling: f32,
         /// Nearest items with interactions that place a cold item.
         cold_neighbours: usize,
+        /// Weight of the prior towards the place of an item's nearest items.
+        neighbour_weight: f32,
+        /// Nearest items that mark that place.
+        neighbours: usize,
         /// How the neighbourhood enters the score.
         attention: Attention,
         /// BPR epochs of the attention stage.
@@ -185,6 +204,8 @@ impl FusedParams {
     pub fn check(&self) -> Result<(), ParamError> {
         at_least_one("factors", self.factors)?;
         at_least_one("cold_neighbours", self.cold_neighbours)?;
+        at_least_one("neighbours", self.neighbours)?;
+        non_negative("neighbour_weight", self.neighbour_weight)?;
         non_negative("regularization", self.regularization)?;
         non_negative("alpha", self.alpha)?;
         at_least_one("iterations", self.iterations)?;
@@ -314,8 +335,24 @@ impl FusedParams {
             .map(|i| !matrix.item_row(crate::ids::ItemId(i as u32)).0.is_empty())
             .collect();
         let linked: Vec<bool> = (0..m).map(|i| graph.entity_of(i).is_some()).collect();
-        let use_graph = self.kg_weight > 0.0 && graph.n_linked() > 0 && !graph.triples().is_empty();
+        let use_graph = (self.kg_weight > 0.0 || self.neighbour_weight > 0.0)
+            && graph.n_linked() > 0
+            && !graph.triples().is_empty();
         let mut prior = vec![0.0f32; m * d];
+        let nearest = if use_graph {
+            let k = if self.neighbour_weight > 0.0 {
+                self.neighbours.max(self.cold_neighbours)
+            } else {
+                self.cold_neighbours
+            };
+            NearestItems::build(graph, &has_positives, &linked, k)
+        } else {
+            NearestItems::default()
+        };
+        // The item half-step's prior: per linked row, the weighted mean of η_{e(i)} and the
+        // place n_i of its nearest items, with their summed weight.
+        let mut step_means = vec![0.0f32; m * d];
+        let mut step_weights = vec![0.0f32; m];
 
         for it in 0..self.iterations {
             let graph_on = use_graph && it >= self.warmup;
@@ -359,10 +396,19 @@ impl FusedParams {
                 }
             }
             als.half_step_with_prior(&mut x, &y_seen, d, matrix.user_csr(), None);
+            if graph_on {
+                self.step_prior(
+                    &prior,
+                    &y,
+                    &linked,
+                    &nearest,
+                    &mut step_means,
+                    &mut step_weights,
+                );
+            }
             let row_prior = RowPrior {
-                means: &prior,
-                has: &linked,
-                weight: self.kg_weight,
+                means: &step_means,
+                weights: &step_weights,
             };
             als.half_step_with_prior(
                 &mut y,
@@ -378,11 +424,13 @@ impl FusedParams {
         }
         // A linked item nobody interacted with: y_i from its nearest warm items, or s·η.
         let cold: Vec<bool> = (0..m).map(|i| linked[i] && !has_positives[i]).collect();
-        let placed = if use_graph && self.cold_scale.is_none() {
-            super::cold::place(graph, &y, &has_positives, &cold, self.cold_neighbours, d)
-        } else {
-            Vec::new()
-        };
+        let placed: Vec<Option<Vec<f32>>> = (0..m)
+            .map(|i| {
+                (use_graph && cold[i] && self.cold_scale.is_none())
+                    .then(|| nearest.place(i, self.cold_neighbours, &y, d))
+                    .flatten()
+            })
+            .collect();
         // o_i = y_i − η_{e(i)}; an unlinked item never interacted with keeps o_i = 0.
         let mut offsets = y;
         for i in 0..m {
@@ -419,6 +467,47 @@ impl FusedParams {
             graph.clone(),
         )
         .map_err(|_| FitError::Empty)
+    }
+
+    /// The item rows' prior for one sweep: a linked row is pulled towards `η_{e(i)}` (`prior`)
+    /// with `kg_weight` and towards the place its nearest items mark in `y` with
+    /// `neighbour_weight`; the two Gaussian pulls are one, towards their weighted mean with
+    /// their summed weight. Unlinked rows get none.
+    fn step_prior(
+        &self,
+        prior: &[f32],
+        y: &[f32],
+        linked: &[bool],
+        nearest: &NearestItems,
+        means: &mut [f32],
+        weights: &mut [f32],
+    ) {
+        let d = self.factors;
+        let (w_eta, w_near) = (self.kg_weight, self.neighbour_weight);
+        means
+            .par_chunks_mut(d)
+            .zip(weights.par_iter_mut())
+            .enumerate()
+            .for_each(|(i, (mean, weight))| {
+                let eta = &prior[i * d..(i + 1) * d];
+                let place = (linked[i] && w_near > 0.0)
+                    .then(|| nearest.place(i, self.neighbours, y, d))
+                    .flatten();
+                match (linked[i], place) {
+                    (false, _) => *weight = 0.0,
+                    (true, None) => {
+                        mean.copy_from_slice(eta);
+                        *weight = w_eta;
+                    }
+                    (true, Some(n)) => {
+                        let total = w_eta + w_near;
+                        for ((m, e), v) in mean.iter_mut().zip(eta).zip(&n) {
+                            *m = (w_eta * e + w_near * v) / total;
+                        }
+                        *weight = total;
+                    }
+                }
+            });
     }
 
     /// BPR on the attention keys and `β` with everything else fixed: mini-batches of positives,
