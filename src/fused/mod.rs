@@ -8,8 +8,9 @@
 //!   embedding (`o_i` alone for an unlinked item); a linked item nobody has interacted with (item
 //!   cold start) is placed where its nearest items in the graph sit (`nearest.rs`);
 //! - users and offsets are fitted by implicit ALS whose item rows are pulled towards their
-//!   entity's embedding, while the embeddings are pulled towards the items (joint training: the
-//!   two halves alternate and share `η`);
+//!   entity's embedding and towards where the items most like them in the graph sit, while the
+//!   embeddings are pulled towards the items (joint training: the two halves alternate and share
+//!   `η`);
 //! - a user `u` weighs the relations around item `i` by `π_u(g) ∝ exp(x_u·ρ_g)` (one key `ρ_g`
 //!   per relation and direction) and adds `β · x_u·Σ_n π_u(g_n) η_n / Σ_n π_u(g_n)`, the
 //!   attention-weighted mean of the neighbours' embeddings, to the score.
