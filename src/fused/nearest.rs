@@ -53,20 +53,27 @@ impl NearestItems {
                 if k == 0 || !wanted.get(i).copied().unwrap_or(false) || sets[i].is_empty() {
                     return Vec::new();
                 }
-                let mut candidates: Vec<u32> = sets[i]
+                // Every warm item once per proposing neighbour it shares with i (run lengths
+                // are overlaps), plus the hubs it shares, looked up in its own set.
+                let (proposing, hubs): (Vec<u32>, Vec<u32>) = sets[i]
                     .iter()
-                    .map(|&e| &postings[e as usize])
-                    .filter(|p| p.len() <= Self::HUB)
-                    .flat_map(|p| p.iter().copied())
+                    .partition(|&&e| postings[e as usize].len() <= Self::HUB);
+                let mut shared: Vec<u32> = proposing
+                    .iter()
+                    .flat_map(|&e| postings[e as usize].iter().copied())
                     .filter(|&j| j as usize != i)
                     .collect();
-                candidates.sort_unstable();
-                candidates.dedup();
-                let mut nearest: Vec<(f32, u32)> = candidates
-                    .into_iter()
-                    .map(|j| {
+                shared.sort_unstable();
+                let mut nearest: Vec<(f32, u32)> = shared
+                    .chunk_by(|a, b| a == b)
+                    .map(|run| {
+                        let j = run[0];
                         let other = &sets[j as usize];
-                        let overlap = overlap(&sets[i], other);
+                        let overlap = run.len()
+                            + hubs
+                                .iter()
+                                .filter(|h| other.binary_search(h).is_ok())
+                                .count();
                         let union = sets[i].len() + other.len() - overlap;
                         (overlap as f32 / union as f32, j)
                     })
@@ -101,23 +108,6 @@ impl NearestItems {
         }
         Some(mean)
     }
-}
-
-/// Size of the intersection of two sorted sets.
-fn overlap(a: &[u32], b: &[u32]) -> usize {
-    let (mut i, mut j, mut n) = (0, 0, 0);
-    while i < a.len() && j < b.len() {
-        match a[i].cmp(&b[j]) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => {
-                n += 1;
-                i += 1;
-                j += 1;
-            }
-        }
-    }
-    n
 }
 
 #[cfg(test)]
