@@ -198,12 +198,7 @@ struct KgJaccard {
 impl KgJaccard {
     fn new(matrix: &InteractionMatrix, graph: &ItemGraph) -> Self {
         let neighbours: Vec<Vec<u32>> = (0..matrix.n_items())
-            .map(|i| {
-                let mut n: Vec<u32> = graph.neighbourhood(i).iter().map(|&(_, e)| e).collect();
-                n.sort_unstable();
-                n.dedup();
-                n
-            })
+            .map(|i| graph.neighbour_entities(i))
             .collect();
         let mut items_of: HashMap<u32, Vec<u32>> = HashMap::new();
         for (i, ns) in neighbours.iter().enumerate() {

@@ -128,6 +128,15 @@ impl ItemGraph {
             None => &[],
         }
     }
+
+    /// The distinct neighbour entities of item `item`'s entity, both directions, sorted; empty
+    /// for an unlinked item.
+    pub fn neighbour_entities(&self, item: usize) -> Vec<u32> {
+        let mut n: Vec<u32> = self.neighbourhood(item).iter().map(|&(_, e)| e).collect();
+        n.sort_unstable();
+        n.dedup();
+        n
+    }
 }
 
 #[cfg(test)]
@@ -159,6 +168,7 @@ mod tests {
         );
         assert_eq!(g.triples().len(), 3);
         assert_eq!(g.neighbourhood(0), &[(0, 2), (3, 3)]);
+        assert_eq!(g.neighbour_entities(0), vec![2, 3]);
         assert_eq!(g.neighbourhood(1), &[(0, 2)]);
         assert!(g.neighbourhood(2).is_empty());
         assert_eq!(g.entity_of(3), None, "a link beyond the graph is dropped");

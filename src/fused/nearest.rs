@@ -32,12 +32,7 @@ impl NearestItems {
     /// neighbour. Deterministic: ties in similarity go to the lower item id.
     pub(crate) fn build(graph: &ItemGraph, warm: &[bool], wanted: &[bool], k: usize) -> Self {
         let sets: Vec<Vec<u32>> = (0..graph.n_items())
-            .map(|i| {
-                let mut n: Vec<u32> = graph.neighbourhood(i).iter().map(|&(_, e)| e).collect();
-                n.sort_unstable();
-                n.dedup();
-                n
-            })
+            .map(|i| graph.neighbour_entities(i))
             .collect();
         let mut postings: Vec<Vec<u32>> = vec![Vec::new(); graph.n_entities()];
         for (j, set) in sets.iter().enumerate() {

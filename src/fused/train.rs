@@ -423,10 +423,9 @@ impl FusedParams {
             prior.iter_mut().for_each(|v| *v = 0.0);
         }
         // A linked item nobody interacted with: y_i from its nearest warm items, or s·η.
-        let cold: Vec<bool> = (0..m).map(|i| linked[i] && !has_positives[i]).collect();
         let placed: Vec<Option<Vec<f32>>> = (0..m)
             .map(|i| {
-                (use_graph && cold[i] && self.cold_scale.is_none())
+                (use_graph && linked[i] && !has_positives[i] && self.cold_scale.is_none())
                     .then(|| nearest.place(i, self.cold_neighbours, &y, d))
                     .flatten()
             })
