@@ -1,5 +1,5 @@
 //! Batch top-K for every user, K = 20, training items excluded: the path behind
-//! `kgrec recommend --all-users` (`recommend::rank_users` → blocked matrix products + partial
+//! `kgrec recommend --all-users` (`serving::rank_users` → blocked matrix products + partial
 //! sort), on ALS models fitted to ml-100k fold0 at 64 and 128 factors.
 //!
 //! ```text
@@ -20,7 +20,7 @@ use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use kgrec::cf::{Als, Confidence, InteractionMatrix};
 use kgrec::ids::UserId;
 use kgrec::interactions::{Format, parse_file};
-use kgrec::recommend::rank_users;
+use kgrec::serving::rank_users;
 
 const K: usize = 20;
 const FACTORS: [usize; 2] = [64, 128];
@@ -68,7 +68,7 @@ fn batch_recommend(c: &mut Criterion) {
         let lists = rank_users(&als, &matrix, &users, K);
         for (u, list) in users.iter().flatten().zip(&lists) {
             assert_eq!(list.items.len(), K);
-            assert!(!list.fallback);
+            assert!(!list.is_fallback());
             assert!(list.items.iter().all(|s| !matrix.contains(*u, s.item)));
         }
         group.bench_with_input(BenchmarkId::new("als", factors), &als, |b, als| {

@@ -15,12 +15,9 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use criterion::Criterion;
-use kgrec::cli::{FitArgs, ImportInteractionsArgs, ImportKgArgs, TrainArgs};
-use kgrec::commands::{Output, import_interactions, import_kg, train};
-use kgrec::datadir::{DataDir, OpenMode};
-use kgrec::explain::{ExplainOptions, Explainer};
-use kgrec::recommend::bind;
-use kgrec::store::{InteractionStore, ModelStore};
+use kgrec::explain::ExplainOptions;
+use kgrec::kg::ImportOptions;
+use kgrec::{Engine, InteractionFile, TrainRequest};
 
 fn dataset() -> Option<PathBuf> {
     let here = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -45,44 +42,46 @@ fn main() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
     let start = Instant::now();
-    let kg = ImportKgArgs {
-        files: vec![ml.join("kg-dbpedia.nt")],
-        format: None,
-        base: None,
-        lenient: false,
-    };
-    import_kg(&data, &kg, &Output::new(true)).unwrap();
-    let interactions = ImportInteractionsArgs {
-        file: ml.join("folds/fold0/train.tsv"),
-        format: None,
-        link: Some(ml.join("link-dbpedia.tsv")),
-        min_rating: None,
-    };
-    import_interactions(&data, &interactions, true).unwrap();
-    let fit = TrainArgs {
-        fit: FitArgs::default(),
+    let engine = Engine::create(&data).unwrap();
+    engine
+        .import_kg(
+            &[ml.join("kg-dbpedia.nt")],
+            &ImportOptions::default(),
+            &mut |_| {},
+        )
+        .unwrap();
+    engine
+        .import_interactions(&InteractionFile {
+            file: ml.join("folds/fold0/train.tsv"),
+            link: Some(ml.join("link-dbpedia.tsv")),
+            ..InteractionFile::default()
+        })
+        .unwrap();
+    let request = TrainRequest {
         keep: 1,
+        ..TrainRequest::default()
     };
-    train(&data, &fit, true).unwrap();
+    engine
+        .train(
+            &request,
+            &mut |_| {},
+            &std::sync::atomic::AtomicBool::new(false),
+        )
+        .unwrap();
     println!(
         "setup (import, train cke): {:.1} s",
         start.elapsed().as_secs_f64()
     );
 
-    let dir = DataDir::open(&data, OpenMode::MustExist).unwrap();
-    let snapshot = InteractionStore::open(dir.db()).unwrap().load().unwrap();
-    let matrix = snapshot.matrix().unwrap();
-    let stored = ModelStore::open(dir.db()).unwrap().load_current().unwrap();
-    let model = bind(stored, &snapshot, dir.kg().index()).unwrap();
-    let rdf = dir.kg().rdf_store().unwrap();
     let start = Instant::now();
-    let explainer = Explainer::new(dir.kg().index(), rdf, &snapshot, &matrix, &model).unwrap();
+    let explainer = engine.explainer(None).unwrap();
     println!(
         "explainer (search graph, labels, scale): {:.1} ms",
         start.elapsed().as_secs_f64() * 1e3
     );
+    let users = engine.users().unwrap();
+    let users = &users;
     let options = ExplainOptions::default();
-    let users = &snapshot.users;
 
     // One request per user, each timed alone.
     let mut millis = Vec::with_capacity(users.len());

@@ -44,6 +44,12 @@ pub enum Error {
     /// hyper-parameter, a failed fit.
     #[error(transparent)]
     Kge(#[from] kgrec_kg::embed::RunError),
+    /// A training was cancelled before its version was written; nothing changed.
+    #[error("cancelled: nothing was written")]
+    Cancelled,
+    /// A broken internal invariant (a bug, not bad input or bad data on disk).
+    #[error("internal error: {what}")]
+    Internal { what: String },
     /// Bytes on disk that do not decode as what this version wrote.
     #[error("corrupted data directory: {what}")]
     Corruption { what: String },
@@ -64,7 +70,8 @@ impl Error {
         }
     }
 
-    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+    /// An I/O failure on `path`.
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Self::Io {
             path: path.into(),
             source,

@@ -1,25 +1,34 @@
 //! `kgrec`: a knowledge-graph-enhanced recommendation engine.
 //!
 //! This crate composes the graph layer (`kgrec-kg`) with users, interactions, collaborative
-//! filtering, the model store and the command-line interface.
+//! filtering, the knowledge-aware models and the model store. Everything outside it — the
+//! command line, the examples, the tests, the HTTP service — calls [`Engine`].
 //!
-//! Reading order: [`datadir`] (the folder that owns everything) → [`cli`] (the commands'
-//! names and arguments) → [`commands`] (what each command does) → [`interactions`] (reading
-//! feedback files) → [`cf`] (collaborative filtering and top-K) → [`metrics`] (evaluation) →
-//! [`store`] (interactions and model versions in sled).
+//! Reading order: [`engine`] (the handle on a data directory and its operations) →
+//! [`learners`] (the model registry: every learner, its parameters, fit and load) →
+//! [`serving`] (a stored model bound for requests: top-K, fold-in, item details) →
+//! [`explain`] (why an item is recommended) → [`datadir`] and [`store`] (what is kept on disk)
+//! → [`interactions`] (reading feedback files) → [`cf`] and [`fused`] (the models' maths) →
+//! [`metrics`] (evaluation).
 
 pub mod cf;
-pub mod cli;
-pub mod commands;
 pub mod datadir;
+pub mod engine;
 pub mod error;
 pub mod explain;
 pub mod fused;
 pub mod ids;
 pub mod interactions;
+pub mod learners;
 pub mod metrics;
-pub mod recommend;
+pub mod serving;
 pub mod store;
 
+pub use engine::{
+    Access, BatchRecommendations, EmbeddingsExported, Engine, EvalOutcome, EvalRequest,
+    InteractionFile, InteractionsImported, Neighbourhood, RecommendRequest, Recommendations,
+    RecommendedItem, Stats, TrainRequest, Trained,
+};
 pub use error::{Error, Result};
 pub use kgrec_kg as kg;
+pub use learners::{ModelKind, ModelSpec, Overrides};

@@ -1,11 +1,14 @@
-//! The `kgrec` binary: parse the command line, run it, turn errors into exit codes.
+//! The `kgrec` binary: parse the command line, run it, turn errors into exit codes. The
+//! commands themselves live in `cli/`; the engine in the library.
+
+mod cli;
 
 use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let cli = kgrec::cli::Cli::parse();
-    match kgrec::cli::run(cli) {
+    let args = cli::args::Cli::parse();
+    match cli::run(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             let code = error.exit_code();

@@ -13,12 +13,13 @@ mod popularity;
 mod topk;
 
 pub(crate) use als::RowPrior;
-pub use als::{Als, AlsParams};
+pub use als::{Als, AlsParams, FoldIn};
 pub use bpr::{Bpr, BprParams};
 pub use matrix::{Confidence, DictionaryError, IdMap, IdOutOfRange, InteractionMatrix, TooManyIds};
 pub use popularity::Popularity;
 pub use topk::{
-    Scored, UserRecs, recommend_all, recommend_named, recommend_user, top_k, write_batch,
+    Scored, UserRecs, recommend_all, recommend_named, recommend_user, top_k, user_scores,
+    write_batch,
 };
 
 use std::time::Duration;
@@ -38,6 +39,56 @@ pub struct ScoreParts {
     pub kg: f32,
 }
 
+/// A user as the serving side knows them: their dense id in the interaction store and their
+/// items there now (sorted dense item ids with their confidence values). A model trained before
+/// the user arrived has no row for them (`user.index() >= n_users()`), but may fold them in from
+/// these items; a neighbourhood model scores from them directly.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct UserRow<'a> {
+    /// The dense id of the interaction store.
+    pub user: UserId,
+    /// The user's items, ascending dense ids.
+    pub items: &'a [u32],
+    /// One value per item (the matrix's confidence values).
+    pub values: &'a [f32],
+}
+
+impl<'a> UserRow<'a> {
+    /// The user's row of `matrix` (empty for an id outside it).
+    pub fn of(matrix: &'a InteractionMatrix, user: UserId) -> Self {
+        let (items, values) = if user.index() < matrix.n_users() {
+            matrix.user_row(user)
+        } else {
+            (&[][..], &[][..])
+        };
+        Self {
+            user,
+            items,
+            values,
+        }
+    }
+
+    /// The positives `(item, value)` of the row.
+    pub fn positives(&self) -> Vec<(ItemId, f32)> {
+        self.items
+            .iter()
+            .zip(self.values)
+            .map(|(&i, &v)| (ItemId(i), v))
+            .collect()
+    }
+}
+
+/// What a user's scores rest on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Basis {
+    /// The model was trained with the user.
+    Trained,
+    /// The user arrived after training; the model folded them in from their items.
+    FoldedIn,
+    /// The model knows nothing of the user: the scores are its user-independent part.
+    NoPreference,
+}
+
 /// A model that scores every item for a user.
 pub trait Recommender: Send + Sync + std::fmt::Debug {
     /// Number of users the model knows (dense ids `0..n_users`).
@@ -49,6 +100,19 @@ pub trait Recommender: Send + Sync + std::fmt::Debug {
     /// Writes the score of every item for `user` into `out` (length [`Recommender::n_items`]);
     /// higher is better. A user the model does not know gets the model's user-independent part.
     fn score_items(&self, user: UserId, out: &mut [f32]);
+
+    /// Scores every item for a user given with their current items: the entry point serving
+    /// uses. The default scores a user the model was trained with by [`Recommender::score_items`]
+    /// and has no preference for anyone else; models that can fold a new user in (ALS, `cke`)
+    /// or that score from a history (neighbourhood models) override it.
+    fn score_user(&self, user: UserRow<'_>, out: &mut [f32]) -> Basis {
+        self.score_items(user.user, out);
+        if user.user.index() < self.n_users() {
+            Basis::Trained
+        } else {
+            Basis::NoPreference
+        }
+    }
 
     /// The factors behind the scores, when the score is `users[u] · items[i] (+ item_bias[i])`:
     /// batch top-K then uses blocked matrix products instead of per-user calls.
@@ -62,6 +126,27 @@ pub trait Recommender: Send + Sync + std::fmt::Debug {
     fn score_parts(&self, user: UserId, item: ItemId) -> ScoreParts {
         let mut scores = vec![0.0; self.n_items()];
         self.score_items(user, &mut scores);
+        ScoreParts {
+            cf: scores.get(item.index()).copied().unwrap_or(0.0),
+            kg: 0.0,
+        }
+    }
+
+    /// The fused knowledge-aware model behind the scores, if that is what this is (the
+    /// explanations score hops with its embeddings).
+    fn fused(&self) -> Option<&crate::fused::Fused> {
+        None
+    }
+
+    /// [`Recommender::score_parts`] for a user given with their current items (a folded-in user
+    /// gets the split of their folded-in scores). The default: the model's split for a trained
+    /// user, else the whole [`Recommender::score_user`] score as `cf`.
+    fn score_parts_user(&self, user: UserRow<'_>, item: ItemId) -> ScoreParts {
+        if user.user.index() < self.n_users() {
+            return self.score_parts(user.user, item);
+        }
+        let mut scores = vec![0.0; self.n_items()];
+        self.score_user(user, &mut scores);
         ScoreParts {
             cf: scores.get(item.index()).copied().unwrap_or(0.0),
             kg: 0.0,

@@ -97,6 +97,12 @@ pub fn recommend_all(
         .collect()
 }
 
+/// Scores of every item for one user the model was trained with, computed as the batch path
+/// computes them (so one user's list equals their line of the batch file, to the last bit).
+pub fn user_scores(model: &dyn Recommender, user: UserId) -> Vec<f32> {
+    block_scores(model, &[user]).row(0).to_vec()
+}
+
 /// Scores of every item for a block of users, one row per user.
 fn block_scores(model: &dyn Recommender, block: &[UserId]) -> Array2<f32> {
     let n_items = model.n_items();

@@ -19,6 +19,7 @@ pub use render::{
 pub use scorer::{FusedHops, distance_scale};
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use kgrec_kg::oxigraph::model::{NamedNodeRef, Term};
 use kgrec_kg::oxigraph::store::Store;
@@ -27,10 +28,9 @@ use kgrec_kg::{
     Projection, Specificity, Walk,
 };
 
-use crate::cf::{InteractionMatrix, ScoreParts, Scored};
+use crate::cf::{ScoreParts, Scored, UserRow};
 use crate::ids::{ItemId, UserId};
-use crate::recommend::{RankedList, Serving, item_name, local_name, rank_users};
-use crate::store::Snapshot;
+use crate::serving::{ListSource, RankedList, Served, item_name, local_name, rank_user};
 
 /// Why an explanation could not be given.
 #[derive(Debug, thiserror::Error)]
@@ -90,66 +90,34 @@ impl Default for ExplainOptions {
 /// Paths asked of the search beyond the ones shown, in case some fail the store check.
 const SPARE_PATHS: usize = 4;
 
-/// Everything an explanation reads, loaded once and reused across users and items.
-pub struct Explainer<'a> {
-    index: &'a GraphIndex,
+/// The graph side of explanations: the search graph, the relation IRIs and the RDF store the
+/// steps are checked against. It depends on the graph alone, so it is built once per import of
+/// the graph and shared by every model version and request.
+pub struct PathIndex {
+    index: GraphIndex,
     rdf: Store,
     graph: PathGraph,
     relations: Vec<String>,
-    snapshot: &'a Snapshot,
-    matrix: &'a InteractionMatrix,
-    model: &'a Serving,
-    /// The linked entity of every item of the store.
-    item_entity: Vec<Option<EntityId>>,
-    /// TransE distance scale of a fused model.
-    scale: f32,
 }
 
-impl std::fmt::Debug for Explainer<'_> {
+impl std::fmt::Debug for PathIndex {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Explainer")
+        f.debug_struct("PathIndex")
             .field("entities", &self.graph.n_entities())
             .field("relations", &self.relations.len())
-            .field("items", &self.item_entity.len())
-            .field("model", &self.model.header.kind)
             .finish_non_exhaustive()
     }
 }
 
-impl<'a> Explainer<'a> {
-    /// Binds the graph index, the RDF store (`KgStore::rdf_store`), the interaction store and
-    /// the served model; builds the search graph from the index.
-    pub fn new(
-        index: &'a GraphIndex,
-        rdf: Store,
-        snapshot: &'a Snapshot,
-        matrix: &'a InteractionMatrix,
-        model: &'a Serving,
-    ) -> Result<Self, ExplainError> {
-        let graph = PathGraph::new(&Projection::from_index(index)?);
-        let relations = index.relation_iris()?;
-        let mut item_entity = Vec::with_capacity(snapshot.items.len());
-        for link in &snapshot.links {
-            item_entity.push(match link {
-                Some(link) => match link.entity {
-                    Some(e) => Some(e),
-                    None => index.entity_id(&link.iri)?,
-                },
-                None => None,
-            });
-        }
-        item_entity.resize(snapshot.items.len(), None);
-        let scale = model.fused().map_or(1.0, distance_scale);
+impl PathIndex {
+    /// Builds the search graph from the graph index; `rdf` is the store the steps are checked
+    /// against (`KgStore::rdf_store`).
+    pub fn new(index: &GraphIndex, rdf: Store) -> Result<Self, ExplainError> {
         Ok(Self {
-            index,
+            graph: PathGraph::new(&Projection::from_index(index)?),
+            relations: index.relation_iris()?,
+            index: index.clone(),
             rdf,
-            graph,
-            relations,
-            snapshot,
-            matrix,
-            model,
-            item_entity,
-            scale,
         })
     }
 
@@ -157,10 +125,49 @@ impl<'a> Explainer<'a> {
     pub fn graph(&self) -> &PathGraph {
         &self.graph
     }
+}
+
+/// Explanations of one served state: the path index and the model with its interaction
+/// snapshot, both shared, so an explainer is cheap to make per request and can move between
+/// threads.
+#[derive(Clone)]
+pub struct Explainer {
+    paths: Arc<PathIndex>,
+    served: Arc<Served>,
+    /// TransE distance scale of a fused model.
+    scale: f32,
+}
+
+impl std::fmt::Debug for Explainer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Explainer")
+            .field("paths", &self.paths)
+            .field("items", &self.served.item_entity.len())
+            .field("model", &self.served.model.header.kind)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Explainer {
+    /// Explanations of `served` over `paths`.
+    pub fn new(paths: Arc<PathIndex>, served: Arc<Served>) -> Self {
+        let scale = served.model.fused().map_or(1.0, distance_scale);
+        Self {
+            paths,
+            served,
+            scale,
+        }
+    }
+
+    /// The search graph.
+    pub fn graph(&self) -> &PathGraph {
+        &self.paths.graph
+    }
 
     /// The dense id of a user named in the store.
     pub fn user_id(&self, user: &str) -> Result<UserId, ExplainError> {
-        self.matrix
+        self.served
+            .matrix
             .user_id(user)
             .ok_or_else(|| ExplainError::UnknownUser {
                 user: user.to_owned(),
@@ -169,7 +176,8 @@ impl<'a> Explainer<'a> {
 
     /// The dense id of an item named in the store.
     pub fn item_id(&self, item: &str) -> Result<ItemId, ExplainError> {
-        self.matrix
+        self.served
+            .matrix
             .item_id(item)
             .ok_or_else(|| ExplainError::UnknownItem {
                 item: item.to_owned(),
@@ -184,20 +192,32 @@ impl<'a> Explainer<'a> {
         k: usize,
         options: ExplainOptions,
     ) -> Result<Explanation, ExplainError> {
-        let id = self.matrix.user_id(user);
-        let list = rank_users(self.model.recommender(), self.matrix, &[id], k)
-            .pop()
-            .unwrap_or(RankedList {
-                items: Vec::new(),
-                fallback: true,
-            });
+        let id = self.served.matrix.user_id(user);
+        let list = rank_user(
+            self.served.model.recommender(),
+            &self.served.matrix,
+            id,
+            k,
+            &[],
+        );
+        self.explain_list(user, &list, options)
+    }
+
+    /// Explains a list ranked for `user` (by name), ranks 1, 2, ...
+    pub fn explain_list(
+        &self,
+        user: &str,
+        list: &RankedList,
+        options: ExplainOptions,
+    ) -> Result<Explanation, ExplainError> {
+        let id = self.served.matrix.user_id(user);
         let ranked: Vec<(Scored, Option<usize>)> = list
             .items
             .iter()
             .enumerate()
             .map(|(r, s)| (*s, Some(r + 1)))
             .collect();
-        self.explain(user, id, &ranked, list.fallback, options)
+        self.explain(user, id, &ranked, list.source, options)
     }
 
     /// One item for one user, both named in the store: `explain --user --item`. The item's rank
@@ -210,18 +230,14 @@ impl<'a> Explainer<'a> {
     ) -> Result<Explanation, ExplainError> {
         let user_id = self.user_id(user)?;
         let item_id = self.item_id(item)?;
-        let model = self.model.recommender();
-        let list = rank_users(model, self.matrix, &[Some(user_id)], self.matrix.n_items())
-            .pop()
-            .unwrap_or(RankedList {
-                items: Vec::new(),
-                fallback: true,
-            });
+        let model = self.served.model.recommender();
+        let matrix = &self.served.matrix;
+        let list = rank_user(model, matrix, Some(user_id), matrix.n_items(), &[]);
         let entry = match list.items.iter().position(|s| s.item == item_id) {
             Some(p) => (list.items[p], Some(p + 1)),
             None => {
                 let mut scores = vec![0.0; model.n_items()];
-                model.score_items(user_id, &mut scores);
+                model.score_user(UserRow::of(matrix, user_id), &mut scores);
                 let score = scores.get(item_id.index()).copied().unwrap_or(0.0);
                 (
                     Scored {
@@ -232,19 +248,19 @@ impl<'a> Explainer<'a> {
                 )
             }
         };
-        self.explain(user, Some(user_id), &[entry], list.fallback, options)
+        self.explain(user, Some(user_id), &[entry], list.source, options)
     }
 
     /// Explains `list` (best first, as ranked for `user`; `ranks[i]` is the rank shown for
     /// `list[i]`, `None` for an item of the user's history). `user` is `None` for a user the
-    /// store does not know (no history, so no paths). `fallback`: the list is the popularity
-    /// fallback, whose scores have no graph part.
+    /// store does not know (no history, so no paths). `source`: what the list rests on (the
+    /// popularity fallback's scores have no graph part).
     pub fn explain(
         &self,
         user_name: &str,
         user: Option<UserId>,
         list: &[(Scored, Option<usize>)],
-        fallback: bool,
+        source: ListSource,
         options: ExplainOptions,
     ) -> Result<Explanation, ExplainError> {
         let path_options = PathOptions {
@@ -253,36 +269,38 @@ impl<'a> Explainer<'a> {
             limit: options.paths + SPARE_PATHS,
         };
         path_options.check()?;
+        let fallback = source == ListSource::Popularity;
+        let matrix = &self.served.matrix;
+        let model = self.served.model.recommender();
+        let graph = &self.paths.graph;
         // Each source entity speaks for the first item of the user's history linked to it.
         let mut history: HashMap<EntityId, ItemId> = HashMap::new();
         if let Some(u) = user {
-            let (items, _) = self.matrix.user_row(u);
+            let items = UserRow::of(matrix, u).items;
             for &i in items {
-                if let Some(Some(e)) = self.item_entity.get(i as usize) {
+                if let Some(Some(e)) = self.served.item_entity.get(i as usize) {
                     history.entry(*e).or_insert(ItemId(i));
                 }
             }
         }
         let mut sources: Vec<EntityId> = history.keys().copied().collect();
         sources.sort_unstable();
-        let specificity = Specificity::new(&self.graph);
-        let fused_hops = match (self.model.fused(), user) {
-            (Some(f), Some(u)) => Some(FusedHops::new(f, u, self.scale, &self.graph)),
+        let specificity = Specificity::new(graph);
+        let fused_hops = match (model.fused(), user) {
+            (Some(f), Some(u)) => Some(FusedHops::new(f, u, self.scale, graph)),
             _ => None,
         };
         let scorer: &dyn HopScorer = match &fused_hops {
             Some(h) => h,
             None => &specificity,
         };
-        let side = self.graph.from_sources(&sources, path_options, scorer)?;
+        let side = graph.from_sources(&sources, path_options, scorer)?;
         let mut items = Vec::with_capacity(list.len());
         for (scored, rank) in list {
             let item = scored.item;
             let details = self.entity_node(self.entity_of(item))?;
             let score_parts = match user {
-                Some(u) if !fallback && u.index() < self.model.recommender().n_users() => {
-                    self.model.recommender().score_parts(u, item)
-                }
+                Some(u) if !fallback => model.score_parts_user(UserRow::of(matrix, u), item),
                 _ => ScoreParts {
                     cf: scored.score,
                     kg: 0.0,
@@ -313,15 +331,16 @@ impl<'a> Explainer<'a> {
             user: user_name.to_owned(),
             items,
             fallback: fallback.then_some("popularity"),
+            folded_in: source == ListSource::FoldedIn,
         })
     }
 
     fn entity_of(&self, item: ItemId) -> Option<EntityId> {
-        self.item_entity.get(item.index()).copied().flatten()
+        self.served.item_entity.get(item.index()).copied().flatten()
     }
 
     fn item_name(&self, item: ItemId) -> Result<&str, ExplainError> {
-        item_name(self.snapshot, item).map_err(|e| ExplainError::Corruption {
+        item_name(&self.served.snapshot, item).map_err(|e| ExplainError::Corruption {
             what: e.to_string(),
         })
     }
@@ -332,12 +351,13 @@ impl<'a> Explainer<'a> {
             return Ok(Node::default());
         };
         let iri = self
+            .paths
             .index
             .entity_iri(e)?
             .ok_or_else(|| ExplainError::Corruption {
                 what: format!("entity {} is not in the dictionary", e.0),
             })?;
-        let label = match self.index.label(e)? {
+        let label = match self.paths.index.label(e)? {
             Some(l) => l,
             None => local_name(&iri).to_owned(),
         };
@@ -363,7 +383,7 @@ impl<'a> Explainer<'a> {
         let Some(&liked) = history.get(&start) else {
             return Ok(None);
         };
-        if !self.matrix.contains(user, liked) || self.entity_of(liked) != Some(start) {
+        if !self.served.matrix.contains(user, liked) || self.entity_of(liked) != Some(start) {
             return Ok(None);
         }
         let mut liked_node = self.entity_node(Some(start))?;
@@ -380,6 +400,7 @@ impl<'a> Explainer<'a> {
         let mut from = self.entity_node(Some(start))?;
         for hop in &path.hops {
             let relation = self
+                .paths
                 .relations
                 .get(hop.relation.index())
                 .ok_or_else(|| ExplainError::Corruption {
@@ -426,6 +447,7 @@ impl<'a> Explainer<'a> {
         };
         let object: Term = t.into_owned().into();
         match self
+            .paths
             .rdf
             .quads_for_pattern(Some(h.into()), Some(r), Some(object.as_ref()), None)
             .next()

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use crate::cf::ScoreParts;
-use crate::recommend::local_name;
+use crate::serving::local_name;
 
 /// One user's explained list (PRODUCT.md, "Explanation JSON").
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -17,6 +17,9 @@ pub struct Explanation {
     /// `"popularity"` when the model does not know the user and the list is the popular items.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fallback: Option<&'static str>,
+    /// The user arrived after the model was trained and was folded in from their interactions.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub folded_in: bool,
 }
 
 /// One recommended (or asked-about) item with its score parts and paths.
@@ -473,6 +476,7 @@ mod tests {
                 }],
             }],
             fallback: None,
+            folded_in: false,
         };
         let dot = explanation_dot(&e);
         assert!(dot.starts_with("digraph explanation {"), "{dot}");

@@ -2,93 +2,19 @@
 //! The explainer on the fixtures, in a real data directory (sled + oxigraph, no mocks).
 
 use super::*;
-use crate::cli::{FitArgs, ImportInteractionsArgs, ImportKgArgs, ModelName, TrainArgs};
-use crate::commands::{Output, import_interactions, import_kg, train};
-use crate::datadir::{DataDir, OpenMode};
-use crate::recommend::bind;
-use crate::store::{InteractionStore, ModelStore};
+use crate::engine::testutil::engine_with_fixtures as fixture_engine;
 use kgrec_kg::{Hop, RelationId};
-use std::path::{Path, PathBuf};
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures")
-        .join(name)
-}
-
-/// A data directory holding the fixtures and a trained model of kind `model`.
-fn fixture_dir(model: ModelName) -> tempfile::TempDir {
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path();
-    let kg = ImportKgArgs {
-        files: vec![fixture("movies.ttl")],
-        format: None,
-        base: None,
-        lenient: false,
-    };
-    import_kg(data, &kg, &Output::new(true)).unwrap();
-    let interactions = ImportInteractionsArgs {
-        file: fixture("interactions.tsv"),
-        format: None,
-        link: Some(fixture("links.tsv")),
-        min_rating: None,
-    };
-    import_interactions(data, &interactions, true).unwrap();
-    let fit = FitArgs {
-        model,
-        dim: None,
-        epochs: None,
-        seed: 0,
-        reg: None,
-        alpha: None,
-        lr: None,
-        kg_weight: None,
-        neighbour_weight: None,
-        attention: None,
-        cold_scale: None,
-        cold_neighbours: None,
-    };
-    train(data, &TrainArgs { fit, keep: 1 }, true).unwrap();
-    tmp
-}
-
-struct Loaded {
-    dir: DataDir,
-    snapshot: Snapshot,
-    matrix: InteractionMatrix,
-}
-
-fn load(data: &Path) -> (Loaded, Serving) {
-    let dir = DataDir::open(data, OpenMode::MustExist).unwrap();
-    let snapshot = InteractionStore::open(dir.db()).unwrap().load().unwrap();
-    let matrix = snapshot.matrix().unwrap();
-    let stored = ModelStore::open(dir.db()).unwrap().load_current().unwrap();
-    let serving = bind(stored, &snapshot, dir.kg().index()).unwrap();
-    (
-        Loaded {
-            dir,
-            snapshot,
-            matrix,
-        },
-        serving,
-    )
-}
-
-fn explainer<'a>(l: &'a Loaded, model: &'a Serving) -> Explainer<'a> {
-    let rdf = l.dir.kg().rdf_store().unwrap();
-    Explainer::new(l.dir.kg().index(), rdf, &l.snapshot, &l.matrix, model).unwrap()
-}
 
 /// Top-10 of user "1", explained.
-fn explain_user_one(e: &Explainer<'_>) -> Explanation {
+fn explain_user_one(e: &Explainer) -> Explanation {
     e.recommend("1", 10, ExplainOptions::default()).unwrap()
 }
 
 #[test]
 fn fused_explanations_have_checked_paths_and_parts_that_add_up() {
-    let tmp = fixture_dir(ModelName::Cke);
-    let (l, model) = load(tmp.path());
-    let e = explainer(&l, &model);
+    let (_tmp, engine) = fixture_engine("cke");
+    let e = engine.explainer(None).unwrap();
+    let served = engine.served().unwrap();
     let explanation = explain_user_one(&e);
     // User 1 has 22 of the 24 fixture items: two are left to recommend.
     assert_eq!(explanation.items.len(), 2);
@@ -110,8 +36,8 @@ fn fused_explanations_have_checked_paths_and_parts_that_add_up() {
             assert_eq!(p.steps[0].relation, "interacted");
             assert_eq!(p.steps[0].from.user.as_deref(), Some("1"));
             let liked = p.steps[0].to.item.as_deref().unwrap();
-            let liked = l.matrix.item_id(liked).unwrap();
-            assert!(l.matrix.contains(UserId(0), liked));
+            let liked = served.matrix.item_id(liked).unwrap();
+            assert!(served.matrix.contains(UserId(0), liked));
             assert_eq!(p.steps.last().unwrap().to.iri, item.iri);
             assert!(p.text.starts_with("You liked "), "{}", p.text);
             for w in p.steps.windows(2) {
@@ -127,10 +53,10 @@ fn fused_explanations_have_checked_paths_and_parts_that_add_up() {
 
 #[test]
 fn a_step_that_is_not_a_triple_of_the_store_drops_the_path() {
-    let tmp = fixture_dir(ModelName::Pop);
-    let (l, model) = load(tmp.path());
-    let e = explainer(&l, &model);
-    let index = l.dir.kg().index();
+    let (_tmp, engine) = fixture_engine("pop");
+    let e = engine.explainer(None).unwrap();
+    let served = engine.served().unwrap();
+    let index = &served.index;
     let entity = |iri: &str| index.entity_id(iri).unwrap().unwrap();
     let relation = |iri: &str| index.relation_id(iri).unwrap().unwrap();
     let toy_story = entity("http://dbpedia.org/resource/Toy_Story");
@@ -165,7 +91,7 @@ fn a_step_that_is_not_a_triple_of_the_store_drops_the_path() {
     }
     // A history item the user does not have: dropped.
     let stranger = e.user_id("551").unwrap();
-    assert!(!l.matrix.contains(stranger, e.item_id("1").unwrap()));
+    assert!(!served.matrix.contains(stranger, e.item_id("1").unwrap()));
     assert_eq!(
         e.checked_path("551", stranger, &history, &path(director, Walk::Forward))
             .unwrap(),
@@ -175,9 +101,8 @@ fn a_step_that_is_not_a_triple_of_the_store_drops_the_path() {
 
 #[test]
 fn collaborative_models_split_nothing_and_still_find_paths() {
-    let tmp = fixture_dir(ModelName::Als);
-    let (l, model) = load(tmp.path());
-    let e = explainer(&l, &model);
+    let (_tmp, engine) = fixture_engine("als");
+    let e = engine.explainer(None).unwrap();
     let explanation = explain_user_one(&e);
     assert!(explanation.items.iter().any(|i| !i.paths.is_empty()));
     for item in &explanation.items {
@@ -189,7 +114,7 @@ fn collaborative_models_split_nothing_and_still_find_paths() {
         ..ExplainOptions::default()
     };
     let err = e
-        .explain("1", Some(UserId(0)), &[], false, bad)
+        .explain("1", Some(UserId(0)), &[], ListSource::Model, bad)
         .unwrap_err();
     assert!(err.is_bad_input(), "{err}");
     assert!(e.user_id("nobody").unwrap_err().is_bad_input());

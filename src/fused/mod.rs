@@ -231,8 +231,8 @@ impl Fused {
         neighbourhood_term(x, weights, self.graph.neighbourhood(item), &self.entities)
     }
 
-    /// Scores of every item for factor vector `x`.
-    fn score_vector(&self, x: &[f32], out: &mut [f32]) {
+    /// Scores of every item for factor vector `x` (a user's row, or a folded-in user's vector).
+    pub fn score_vector(&self, x: &[f32], out: &mut [f32]) {
         let weights = self.attention(x);
         let x_view = ArrayView1::from(x);
         let use_neighbours = self.beta != 0.0 && self.params.attention != Attention::None;
@@ -248,18 +248,39 @@ impl Fused {
     /// How much of user `user`'s score of `item` came from the collaborative offset and how much
     /// from the graph.
     pub fn split(&self, user: UserId, item: ItemId) -> ScoreSplit {
-        let x = self.user_vector(user);
+        self.split_vector(&self.user_vector(user), item)
+    }
+
+    /// [`Fused::split`] for a factor vector `x` (e.g. a folded-in user's).
+    pub fn split_vector(&self, x: &[f32], item: ItemId) -> ScoreSplit {
         let i = item.index();
-        if i >= self.offsets.nrows() {
+        if i >= self.offsets.nrows() || x.len() != self.offsets.ncols() {
             return ScoreSplit::default();
         }
-        let cf = dot(&x, &self.offsets.row(i).to_vec());
-        let mut kg = dot(&x, &self.item_kg.row(i).to_vec());
+        let cf = dot(x, &self.offsets.row(i).to_vec());
+        let mut kg = dot(x, &self.item_kg.row(i).to_vec());
         if self.beta != 0.0 && self.params.attention != Attention::None {
-            let weights = self.attention(&x);
-            kg += self.beta * self.neighbourhood_term(&x, &weights, i);
+            let weights = self.attention(x);
+            kg += self.beta * self.neighbourhood_term(x, &weights, i);
         }
         ScoreSplit { cf, kg }
+    }
+
+    /// The fold-in of users who arrived after training: the user half-step of the fit (implicit
+    /// ALS with the model's λ and α) against the item vectors `o_i + η_{e(i)}`, where items
+    /// without interactions (`has_positives[i]` false) are no implicit negatives, as in the fit.
+    pub fn fold_in_solver(&self, has_positives: &[bool]) -> crate::cf::FoldIn {
+        let mut y = self.items.clone();
+        for (mut row, seen) in y.outer_iter_mut().zip(has_positives) {
+            if !seen {
+                row.fill(0.0);
+            }
+        }
+        let params = crate::cf::Als::params()
+            .factors(self.params.factors)
+            .regularization(self.params.regularization)
+            .alpha(self.params.alpha);
+        crate::cf::FoldIn::new(&params, &y)
     }
 
     /// The item vectors `o_i + η_{e(i)}` (without the neighbourhood term).
@@ -338,6 +359,10 @@ impl Recommender for Fused {
 
     fn score_parts(&self, user: UserId, item: ItemId) -> crate::cf::ScoreParts {
         self.split(user, item)
+    }
+
+    fn fused(&self) -> Option<&Fused> {
+        Some(self)
     }
 }
 

@@ -13,7 +13,7 @@ pub mod models;
 pub use interactions::{
     ImportReport, InteractionCounts, InteractionStore, Link, Record, Snapshot, StoredLink,
 };
-pub use models::{Model, ModelHeader, ModelKind, ModelStore, StoredModel};
+pub use models::{ModelHeader, ModelKind, ModelStore, StoredModel};
 
 /// Why the interaction or model store failed.
 #[derive(Debug, thiserror::Error)]

@@ -17,9 +17,6 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Result, StoreError, read_u64};
-use crate::cf::{FactorModel, FactorParts, Popularity, Recommender};
-use crate::fused::FusedParts;
-use kgrec_kg::embed::{KgeModel, Matrix, Meta, ModelKind as KgeKind};
 
 const TREE: &str = "models";
 const CURRENT: &[u8] = b"m:current";
@@ -34,45 +31,7 @@ const FLOATS_PER_CHUNK: usize = 1 << 18;
 #[cfg(test)]
 const FLOATS_PER_CHUNK: usize = 10;
 
-/// Which learner produced a model. Stored headers hold the variant's index, so new learners are
-/// appended and none is ever reordered (`model_kind_bytes_are_frozen`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum ModelKind {
-    /// Implicit ALS.
-    Als,
-    /// BPR-MF.
-    Bpr,
-    /// Item popularity.
-    Popularity,
-    /// The knowledge-aware model (CF fused with graph embeddings and relation attention).
-    Cke,
-    /// TransE embeddings of the data directory's graph (no recommender).
-    TransE,
-    /// RotatE embeddings of the data directory's graph (no recommender).
-    RotatE,
-    /// TransR embeddings of the data directory's graph (no recommender).
-    TransR,
-}
-
-impl ModelKind {
-    /// The `--model` spelling.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Als => "als",
-            Self::Bpr => "bpr",
-            Self::Popularity => "pop",
-            Self::Cke => "cke",
-            Self::TransE => "transe",
-            Self::RotatE => "rotate",
-            Self::TransR => "transr",
-        }
-    }
-
-    /// Whether the model is a knowledge-graph embedding alone, which cannot recommend.
-    pub fn is_graph_embedding(self) -> bool {
-        matches!(self, Self::TransE | Self::RotatE | Self::TransR)
-    }
-}
+pub use crate::learners::ModelKind;
 
 /// One stored array of a model: its name and length in floats.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -118,173 +77,14 @@ pub struct ModelHeader {
     pub arrays: Vec<ArrayInfo>,
 }
 
-/// A trained model's numbers.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Model {
-    /// A dot-product model (ALS, BPR).
-    Factors(FactorModel),
-    /// Popularity counts.
-    Popularity(Popularity),
-    /// The fused model's tables; serving binds them to the data directory's graph
-    /// ([`crate::recommend::bind`]).
-    Fused(FusedParts),
-    /// Graph embeddings (TransE, RotatE, TransR) whose rows are the graph index's entity and
-    /// relation ids; the header's `params` hold the `meta.json` fields that give the shape.
-    Kge(KgeModel),
-}
-
-impl Model {
-    /// The model as a recommender, for the kinds that need nothing else to score (the fused
-    /// model must first be bound to the graph: [`crate::recommend::bind`]).
-    pub fn recommender(&self) -> Option<&dyn Recommender> {
-        match self {
-            Self::Factors(m) => Some(m),
-            Self::Popularity(m) => Some(m),
-            Self::Fused(_) | Self::Kge(_) => None,
-        }
-    }
-
-    fn arrays(&self) -> Vec<(&'static str, Vec<f32>)> {
-        match self {
-            Self::Factors(m) => {
-                let parts = m.to_parts();
-                let mut out = vec![("users", parts.users), ("items", parts.items)];
-                if let Some(bias) = parts.item_bias {
-                    out.push(("item_bias", bias));
-                }
-                out
-            }
-            Self::Popularity(p) => vec![("counts", p.counts().to_vec())],
-            Self::Fused(f) => vec![
-                ("users", f.users.clone()),
-                ("offsets", f.offsets.clone()),
-                ("entities", f.entities.clone()),
-                ("relations", f.relations.clone()),
-                ("keys", f.keys.clone()),
-                ("beta", vec![f.beta]),
-            ],
-            Self::Kge(m) => {
-                let mut out = vec![
-                    ("entities", m.entity_matrix().as_slice().to_vec()),
-                    ("relations", m.relation_matrix().as_slice().to_vec()),
-                ];
-                if let Some(p) = m.projection_matrix() {
-                    out.push(("projection", p.as_slice().to_vec()));
-                }
-                out
-            }
-        }
-    }
-
-    fn from_arrays(header: &ModelHeader, mut arrays: Vec<(String, Vec<f32>)>) -> Result<Self> {
-        let mut take = |name: &str| {
-            arrays
-                .iter()
-                .position(|(n, _)| n == name)
-                .map(|k| arrays.swap_remove(k).1)
-        };
-        let bad =
-            |detail: &str| StoreError::corruption(format!("model v{}", header.version), detail);
-        match header.kind {
-            ModelKind::Popularity => {
-                let counts = take("counts").ok_or_else(|| bad("no counts array"))?;
-                Ok(Self::Popularity(Popularity::from_counts(
-                    header.users as usize,
-                    counts,
-                )))
-            }
-            ModelKind::Als | ModelKind::Bpr => {
-                let parts = FactorParts {
-                    dim: header.dim as usize,
-                    users: take("users").ok_or_else(|| bad("no user factors"))?,
-                    items: take("items").ok_or_else(|| bad("no item factors"))?,
-                    item_bias: take("item_bias"),
-                };
-                let model = FactorModel::from_parts(parts).map_err(|e| bad(&e.to_string()))?;
-                if model.users.nrows() as u64 != header.users
-                    || model.items.nrows() as u64 != header.items
-                {
-                    return Err(bad("factor rows do not match the header's counts"));
-                }
-                Ok(Self::Factors(model))
-            }
-            ModelKind::Cke => {
-                let mut get =
-                    |name: &str| take(name).ok_or_else(|| bad(&format!("no {name} array")));
-                let parts = FusedParts {
-                    dim: header.dim as usize,
-                    users: get("users")?,
-                    offsets: get("offsets")?,
-                    entities: get("entities")?,
-                    relations: get("relations")?,
-                    keys: get("keys")?,
-                    beta: match get("beta")?.as_slice() {
-                        [b] => *b,
-                        _ => return Err(bad("beta is not one value")),
-                    },
-                };
-                let d = parts.dim.max(1);
-                let rows = |v: &[f32]| v.len() / d;
-                if parts.dim == 0
-                    || [
-                        &parts.users,
-                        &parts.offsets,
-                        &parts.entities,
-                        &parts.relations,
-                        &parts.keys,
-                    ]
-                    .iter()
-                    .any(|v| !v.len().is_multiple_of(d))
-                    || rows(&parts.users) as u64 != header.users
-                    || rows(&parts.offsets) as u64 != header.items
-                    || rows(&parts.keys) != 2 * rows(&parts.relations)
-                {
-                    return Err(bad("the tables do not match the header's sizes"));
-                }
-                Ok(Self::Fused(parts))
-            }
-            ModelKind::TransE | ModelKind::RotatE | ModelKind::TransR => {
-                let meta: Meta = serde_json::from_str(&header.params)
-                    .map_err(|e| bad(&format!("parameters: {e}")))?;
-                let kind = meta
-                    .kind()
-                    .filter(|k| k.name() == header.kind.name())
-                    .ok_or_else(|| bad("the parameters do not describe the header's model"))?;
-                let d = meta.dim;
-                let (ent_w, rel_w, proj_w) = match kind {
-                    KgeKind::TransE { .. } => (d, d, 0),
-                    KgeKind::RotatE => (2 * d, d, 0),
-                    KgeKind::TransR { rel_dim, .. } => (d, rel_dim, rel_dim * d),
-                };
-                let mut matrix = |name: &str, width: usize| {
-                    let values = take(name).ok_or_else(|| bad(&format!("no {name} array")))?;
-                    if width == 0 || !values.len().is_multiple_of(width) {
-                        return Err(bad(&format!("{name}: not rows of {width}")));
-                    }
-                    Matrix::from_vec(values.len() / width, width, values)
-                        .ok_or_else(|| bad(&format!("{name}: not rows of {width}")))
-                };
-                let entity = matrix("entities", ent_w)?;
-                let relation = matrix("relations", rel_w)?;
-                let projection = match proj_w {
-                    0 => None,
-                    w => Some(matrix("projection", w)?),
-                };
-                KgeModel::from_parts(kind, d, entity, relation, projection)
-                    .map(Self::Kge)
-                    .ok_or_else(|| bad("the embedding tables do not fit together"))
-            }
-        }
-    }
-}
-
-/// A loaded model with its header.
+/// A loaded version: its header and its named arrays, in storage order. The learner of
+/// `header.kind` decodes them (`crate::learners`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredModel {
     /// What is known about it.
     pub header: ModelHeader,
-    /// Its numbers.
-    pub model: Model,
+    /// `(name, values)` of every array.
+    pub arrays: Vec<(String, Vec<f32>)>,
 }
 
 /// The sled-backed model store.
@@ -409,15 +209,19 @@ impl ModelStore {
             }
             arrays.push((info.name.clone(), values));
         }
-        let model = Model::from_arrays(&header, arrays)?;
-        Ok(StoredModel { header, model })
+        Ok(StoredModel { header, arrays })
     }
 
     /// Writes `model` as a new version, makes it current, then keeps only the newest `keep`
     /// versions (at least the new one). Returns the new version number.
-    pub fn write(&self, header: ModelHeader, model: &Model, keep: usize) -> Result<u64> {
+    pub fn write(
+        &self,
+        header: ModelHeader,
+        arrays: &[(String, Vec<f32>)],
+        keep: usize,
+    ) -> Result<u64> {
         let version = self.next_version()?;
-        self.stage(version, header, model)?;
+        self.stage(version, header, arrays)?;
         self.publish(version)?;
         self.prune(keep)?;
         Ok(version)
@@ -441,16 +245,27 @@ impl ModelStore {
     }
 
     /// Writes every chunk and the header of `version`, without making it visible.
-    pub(crate) fn stage(&self, version: u64, mut header: ModelHeader, model: &Model) -> Result<()> {
+    pub(crate) fn stage(
+        &self,
+        version: u64,
+        mut header: ModelHeader,
+        arrays: &[(String, Vec<f32>)],
+    ) -> Result<()> {
         header.version = version;
         header.arrays.clear();
-        for (a, (name, values)) in model.arrays().into_iter().enumerate() {
+        if arrays.len() > usize::from(u8::MAX) {
+            return Err(StoreError::corruption(
+                format!("model v{version}"),
+                format!("{} arrays, at most 255 fit the key layout", arrays.len()),
+            ));
+        }
+        for (a, (name, values)) in arrays.iter().enumerate() {
             for (c, chunk) in values.chunks(FLOATS_PER_CHUNK).enumerate() {
                 let bytes: Vec<u8> = chunk.iter().flat_map(|x| x.to_le_bytes()).collect();
                 self.tree.insert(array_key(version, a, c), bytes)?;
             }
             header.arrays.push(ArrayInfo {
-                name: name.to_owned(),
+                name: name.clone(),
                 len: values.len() as u64,
             });
         }
@@ -517,7 +332,6 @@ fn encode_versions(versions: &[u64]) -> Vec<u8> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use ndarray::{Array1, Array2};
 
     fn header(kind: ModelKind, users: u64, items: u64, dim: u64) -> ModelHeader {
         ModelHeader {
@@ -539,18 +353,29 @@ mod tests {
         }
     }
 
-    /// A factor model whose every number depends on `seed`, with enough floats to span chunks.
-    fn factors(seed: f32, bias: bool) -> (ModelHeader, Model) {
-        let (n, m, d) = (4, 6, 3);
-        let model = FactorModel {
-            users: Array2::from_shape_fn((n, d), |(i, j)| seed + (i * d + j) as f32),
-            items: Array2::from_shape_fn((m, d), |(i, j)| seed - (i * d + j) as f32 / 7.0),
-            item_bias: bias.then(|| Array1::from_shape_fn(m, |i| seed * i as f32)),
-        };
-        (
-            header(ModelKind::Bpr, n as u64, m as u64, d as u64),
-            Model::Factors(model),
-        )
+    type Arrays = Vec<(String, Vec<f32>)>;
+
+    /// Factor-model arrays whose every number depends on `seed`, with enough floats to span
+    /// chunks.
+    fn factors(seed: f32, bias: bool) -> (ModelHeader, Arrays) {
+        let (n, m, d) = (4usize, 6usize, 3usize);
+        let mut arrays = vec![
+            (
+                "users".to_owned(),
+                (0..n * d).map(|k| seed + k as f32).collect(),
+            ),
+            (
+                "items".to_owned(),
+                (0..m * d).map(|k| seed - k as f32 / 7.0).collect(),
+            ),
+        ];
+        if bias {
+            arrays.push((
+                "item_bias".to_owned(),
+                (0..m).map(|i| seed * i as f32).collect(),
+            ));
+        }
+        (header(ModelKind::Bpr, n as u64, m as u64, d as u64), arrays)
     }
 
     fn temp_db() -> (tempfile::TempDir, std::path::PathBuf) {
@@ -571,19 +396,19 @@ mod tests {
             written.push((v, m));
             let loaded = store.load_current().unwrap();
             assert_eq!(loaded.header.version, v);
-            assert_eq!(loaded.model, written.last().unwrap().1);
+            assert_eq!(loaded.arrays, written.last().unwrap().1);
             assert_eq!(loaded.header.metrics, vec![("ndcg@10".to_owned(), 0.25)]);
         }
         assert_eq!(store.versions().unwrap(), [3, 4, 5]);
         assert!(store.load(1).is_err(), "pruned");
-        assert_eq!(store.load(3).unwrap().model, written[2].1);
+        assert_eq!(store.load(3).unwrap().arrays, written[2].1);
 
-        let pop = Model::Popularity(Popularity::from_counts(2, vec![3.0, 0.0, 1.0]));
+        let pop = vec![("counts".to_owned(), vec![3.0, 0.0, 1.0])];
         let v = store
             .write(header(ModelKind::Popularity, 2, 3, 0), &pop, 1)
             .unwrap();
         assert_eq!(store.versions().unwrap(), [v]);
-        assert_eq!(store.load_current().unwrap().model, pop);
+        assert_eq!(store.load_current().unwrap().arrays, pop);
         assert_eq!(
             store.tree.scan_prefix([VERSION]).count(),
             2,
@@ -601,7 +426,7 @@ mod tests {
             store.write(h1, &m1, 3).unwrap();
             // A writer killed mid-way: some chunks of version 2 on disk, no switch.
             let (h2, m2) = factors(2.0, true);
-            for (a, (_, values)) in m2.arrays().into_iter().enumerate().take(2) {
+            for (a, (_, values)) in m2.iter().enumerate().take(2) {
                 for (c, chunk) in values.chunks(FLOATS_PER_CHUNK).enumerate().take(1) {
                     let bytes: Vec<u8> = chunk.iter().flat_map(|x| x.to_le_bytes()).collect();
                     store.tree.insert(array_key(2, a, c), bytes).unwrap();
@@ -615,7 +440,7 @@ mod tests {
         let store = ModelStore::open(&db).unwrap();
         let loaded = store.load_current().unwrap();
         assert_eq!(loaded.header.version, 1);
-        assert_eq!(loaded.model, m1);
+        assert_eq!(loaded.arrays, m1);
         assert_eq!(store.versions().unwrap(), [1]);
 
         let (h4, m4) = factors(4.0, false);
@@ -629,7 +454,7 @@ mod tests {
                 "v{orphan} left behind"
             );
         }
-        assert_eq!(store.load(1).unwrap().model, m1);
+        assert_eq!(store.load(1).unwrap().arrays, m1);
     }
 
     /// The bincode 2 bytes of a header, frozen: a reordered `ModelKind` or a changed field
@@ -667,65 +492,6 @@ mod tests {
                 bincode::serde::decode_from_slice(&want, bincode_config()).unwrap();
             assert_eq!(back.kind, kind);
         }
-    }
-
-    fn kge_header(model: &KgeModel) -> ModelHeader {
-        let kind = match model.kind() {
-            KgeKind::TransE { .. } => ModelKind::TransE,
-            KgeKind::RotatE => ModelKind::RotatE,
-            KgeKind::TransR { .. } => ModelKind::TransR,
-        };
-        let mut h = header(kind, 0, 0, model.dim() as u64);
-        h.params = serde_json::to_string(&Meta::of(model)).unwrap();
-        h
-    }
-
-    #[test]
-    fn graph_embeddings_round_trip_across_chunks() {
-        use kgrec_kg::embed::Norm;
-        let m = |rows: usize, cols: usize, seed: f32| {
-            let v = (0..rows * cols).map(|i| seed + i as f32 / 8.0).collect();
-            Matrix::from_vec(rows, cols, v).unwrap()
-        };
-        let models = [
-            KgeModel::from_parts(
-                KgeKind::TransE { norm: Norm::L1 },
-                3,
-                m(5, 3, 0.0),
-                m(2, 3, 1.0),
-                None,
-            ),
-            KgeModel::from_parts(KgeKind::RotatE, 3, m(5, 6, 2.0), m(2, 3, 3.0), None),
-            KgeModel::from_parts(
-                KgeKind::TransR {
-                    norm: Norm::L2,
-                    rel_dim: 2,
-                },
-                3,
-                m(5, 3, 4.0),
-                m(2, 2, 5.0),
-                Some(m(2, 6, 6.0)),
-            ),
-        ];
-        let db = sled::Config::new().temporary(true).open().unwrap();
-        let store = ModelStore::open(&db).unwrap();
-        for model in models {
-            let model = model.unwrap();
-            let v = store
-                .write(kge_header(&model), &Model::Kge(model.clone()), 3)
-                .unwrap();
-            let loaded = store.load(v).unwrap();
-            assert_eq!(loaded.model, Model::Kge(model.clone()));
-            assert!(loaded.header.kind.is_graph_embedding());
-            assert!(loaded.model.recommender().is_none());
-        }
-        // A header whose parameters name another model is corruption, not a wrong model.
-        let model =
-            KgeModel::from_parts(KgeKind::RotatE, 3, m(5, 6, 2.0), m(2, 3, 3.0), None).unwrap();
-        let mut h = kge_header(&model);
-        h.kind = ModelKind::TransE;
-        let v = store.write(h, &Model::Kge(model), 3).unwrap();
-        assert!(matches!(store.load(v), Err(StoreError::Corruption { .. })));
     }
 
     #[test]

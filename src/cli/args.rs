@@ -1,14 +1,11 @@
-//! The command line: argument definitions (clap) and dispatch to the commands.
-//!
-//! Names are the contract of PRODUCT.md; the acceptance checks call them exactly.
+//! The command line's arguments (clap). Names are the contract of PRODUCT.md; the acceptance
+//! checks call them exactly. Learner names, their help and which flags they take come from the
+//! library's model registry (`kgrec::learners`).
 
-use crate::commands;
-use crate::error::Result;
+use clap::builder::{PossibleValue, PossibleValuesParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use kgrec::learners::{LEARNERS, Overrides};
 use std::path::PathBuf;
-
-/// Where the data directory is when neither `--data` nor `KGREC_DATA` names one.
-pub const DEFAULT_DATA_DIR: &str = "./kgrec-data";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -53,6 +50,20 @@ pub enum Command {
     /// Write a stored model's graph embeddings as TSV tables.
     #[command(subcommand)]
     Export(ExportCommand),
+    /// Items like a given item, by the cosine of the current model's item vectors.
+    Similar(SimilarArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SimilarArgs {
+    /// The item's id, as in the interaction file.
+    #[arg(long)]
+    pub item: String,
+    /// How many items.
+    #[arg(short = 'k', default_value_t = 10)]
+    pub k: usize,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: TextOrJson,
 }
 
 #[derive(Debug, Subcommand)]
@@ -227,45 +238,21 @@ pub struct ImportInteractionsArgs {
     pub min_rating: Option<f32>,
 }
 
-/// The learners `train` and `eval` offer.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
-pub enum ModelName {
-    /// The knowledge-aware model: implicit ALS fused with TransE graph embeddings and relation
-    /// attention (default; without a graph or links it is ALS).
-    #[default]
-    Cke,
-    /// Implicit ALS (default: 16 factors, 15 iterations, reg 30, alpha 4).
-    Als,
-    /// BPR-MF (default: 64 factors, 300 epochs, lr 0.02, reg 0.02).
-    Bpr,
-    /// Item popularity.
-    #[value(alias = "popularity")]
-    Pop,
-    /// TransE embeddings of the data directory's graph (`train` only; not a recommender).
-    Transe,
-    /// RotatE embeddings of the data directory's graph (`train` only; not a recommender).
-    Rotate,
-    /// TransR embeddings of the data directory's graph (`train` only; not a recommender).
-    Transr,
-}
-
-impl ModelName {
-    /// The graph-embedding model this name selects, if it is one.
-    pub fn graph_embedding(self) -> Option<KgeModelName> {
-        match self {
-            Self::Transe => Some(KgeModelName::Transe),
-            Self::Rotate => Some(KgeModelName::Rotate),
-            Self::Transr => Some(KgeModelName::Transr),
-            Self::Cke | Self::Als | Self::Bpr | Self::Pop => None,
-        }
-    }
+/// `--model`'s values: the registry's learners with their help and aliases.
+fn learner_names() -> PossibleValuesParser {
+    PossibleValuesParser::new(
+        LEARNERS
+            .iter()
+            .map(|l| PossibleValue::new(l.name).help(l.about).aliases(l.aliases)),
+    )
 }
 
 /// The model and its hyper-parameters; unset values take the tuned defaults of `docs/cf-notes.md`.
-#[derive(Clone, Debug, Default, Args)]
+#[derive(Clone, Debug, Args)]
 pub struct FitArgs {
-    #[arg(long, value_enum, default_value_t)]
-    pub model: ModelName,
+    /// The learner.
+    #[arg(long, default_value = "cke", value_parser = learner_names())]
+    pub model: String,
     /// Latent dimension [default: als 16, bpr 64].
     #[arg(long)]
     pub dim: Option<usize>,
@@ -292,7 +279,8 @@ pub struct FitArgs {
     /// graph sit (0: none) [default: see docs/model.md].
     #[arg(long)]
     pub neighbour_weight: Option<f32>,
-    /// cke: how an item's graph neighbourhood enters the score: none, uniform or learned.
+    /// cke: how an item's graph neighbourhood enters the score: none (default), uniform or
+    /// learned.
     #[arg(long)]
     pub attention: Option<String>,
     /// cke: give a linked item nobody has interacted with its entity's embedding times this
@@ -304,6 +292,24 @@ pub struct FitArgs {
     /// with interactions that share the most graph neighbours with it sit [default: 5].
     #[arg(long)]
     pub cold_neighbours: Option<usize>,
+}
+
+impl FitArgs {
+    /// The knobs given, for the model registry.
+    pub fn overrides(&self) -> Overrides {
+        Overrides {
+            dim: self.dim,
+            epochs: self.epochs,
+            reg: self.reg,
+            alpha: self.alpha,
+            lr: self.lr,
+            kg_weight: self.kg_weight,
+            neighbour_weight: self.neighbour_weight,
+            attention: self.attention.clone(),
+            cold_scale: self.cold_scale,
+            cold_neighbours: self.cold_neighbours,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -341,6 +347,12 @@ pub struct RecommendArgs {
     pub explain: bool,
     #[command(flatten)]
     pub paths: PathArgs,
+    /// Items never to recommend (comma-separated ids).
+    #[arg(long, value_delimiter = ',', conflicts_with = "all_users")]
+    pub exclude: Vec<String>,
+    /// Serve this stored model version instead of the current one (see `stats`).
+    #[arg(long, value_name = "V")]
+    pub model_version: Option<u64>,
 }
 
 /// How explanations search for paths.
@@ -379,6 +391,9 @@ pub struct ExplainArgs {
     pub format: ExplainFormat,
     #[command(flatten)]
     pub paths: PathArgs,
+    /// Explain with this stored model version instead of the current one.
+    #[arg(long, value_name = "V")]
+    pub model_version: Option<u64>,
 }
 
 #[derive(Debug, Args)]
@@ -465,34 +480,8 @@ pub struct SparqlArgs {
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
-    /// The fixtures folder (default: the `fixtures/` of this source tree).
+    /// A fixtures folder (movies.ttl, interactions.tsv, links.tsv) instead of the ones built
+    /// into the binary.
     #[arg(long)]
     pub fixtures: Option<PathBuf>,
-}
-
-/// Runs the parsed command line.
-pub fn run(cli: Cli) -> Result<()> {
-    let output = commands::Output::new(cli.quiet);
-    let data = cli
-        .data
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
-    match cli.command {
-        Command::Import(ImportCommand::Kg(args)) => commands::import_kg(&data, &args, &output),
-        Command::Stats(args) => commands::stats(&data, &args),
-        Command::Sparql(args) => commands::sparql(&data, &args),
-        Command::Demo(args) => commands::demo(cli.data.as_deref(), &args, &output),
-        Command::Import(ImportCommand::Interactions(args)) => {
-            commands::import_interactions(&data, &args, cli.quiet)
-        }
-        Command::Train(args) => commands::train(&data, &args, cli.quiet),
-        Command::Recommend(args) => commands::recommend(&data, &args),
-        Command::Explain(args) => commands::explain(&data, &args),
-        Command::Eval(args) => commands::eval(&args, cli.quiet),
-        Command::Kge(KgeCommand::Train(args)) => commands::kge_train(&args, cli.quiet),
-        Command::Kge(KgeCommand::Eval(args)) => commands::kge_eval(&args),
-        Command::Export(ExportCommand::Embeddings(args)) => {
-            commands::export_embeddings(&data, &args)
-        }
-    }
 }

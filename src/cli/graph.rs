@@ -1,42 +1,24 @@
 //! Graph commands: `import kg`, `stats`, `sparql`, `demo`.
 
-use super::{emit, progress_bar};
-use crate::cli::{
-    DemoArgs, FitArgs, ImportInteractionsArgs, ImportKgArgs, SparqlArgs, SparqlFormat, StatsArgs,
-    TextOrJson, TrainArgs,
-};
-use crate::datadir::{DataDir, OpenMode};
-use crate::error::{Error, Result};
-use kgrec_kg::oxigraph::io::{RdfFormat, RdfSerializer};
-use kgrec_kg::oxigraph::sparql::QueryResults;
-use kgrec_kg::oxigraph::sparql::results::{QueryResultsFormat, QueryResultsSerializer};
-use kgrec_kg::{ImportOptions, ImportProgress, InputFormat, SourceOptions};
-use serde::Serialize;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
 
-/// Where progress goes: a bar on a terminal, nothing otherwise.
-#[derive(Debug)]
-pub struct Output {
-    quiet: bool,
-}
+use kgrec::kg::oxigraph::io::{RdfFormat, RdfSerializer};
+use kgrec::kg::oxigraph::sparql::QueryResults;
+use kgrec::kg::oxigraph::sparql::results::{QueryResultsFormat, QueryResultsSerializer};
+use kgrec::kg::{ImportOptions, ImportProgress, InputFormat, SourceOptions};
+use kgrec::{Engine, Error, InteractionFile, Result, Stats, TrainRequest};
 
-impl Output {
-    pub fn new(quiet: bool) -> Self {
-        Self { quiet }
-    }
-
-    fn bar(&self, length: u64, template: &str) -> indicatif::ProgressBar {
-        progress_bar(self.quiet, length, template)
-    }
-}
+use super::args::{DemoArgs, ImportKgArgs, SparqlArgs, SparqlFormat, StatsArgs, TextOrJson};
+use super::{emit, json_text, notes, progress_bar};
 
 fn stdout_error(e: std::io::Error) -> Error {
     Error::io("<stdout>", e)
 }
 
 /// `kgrec import kg FILE...`
-pub fn import_kg(data: &Path, args: &ImportKgArgs, output: &Output) -> Result<()> {
+pub fn import_kg(data: &Path, args: &ImportKgArgs, quiet: bool) -> Result<()> {
     let format = args
         .format
         .as_deref()
@@ -55,8 +37,21 @@ pub fn import_kg(data: &Path, args: &ImportKgArgs, output: &Output) -> Result<()
         },
         lenient: args.lenient,
     };
-    let mut dir = DataDir::open(data, OpenMode::CreateIfMissing)?;
-    let bar = output.bar(0, "{spinner} [{bar:30}] {bytes}/{total_bytes} {wide_msg}");
+    let engine = Engine::create(data)?;
+    import_kg_into(&engine, &args.files, &options, quiet)
+}
+
+fn import_kg_into(
+    engine: &Engine,
+    files: &[PathBuf],
+    options: &ImportOptions,
+    quiet: bool,
+) -> Result<()> {
+    let bar = progress_bar(
+        quiet,
+        0,
+        "{spinner} [{bar:30}] {bytes}/{total_bytes} {wide_msg}",
+    );
     let start = std::time::Instant::now();
     let mut progress = |event: ImportProgress<'_>| match event {
         ImportProgress::Reading {
@@ -77,7 +72,7 @@ pub fn import_kg(data: &Path, args: &ImportKgArgs, output: &Output) -> Result<()
             bar.set_message(format!("writing {statements} statements"));
         }
     };
-    let report = dir.kg_mut().import(&args.files, &options, &mut progress)?;
+    let report = engine.import_kg(files, options, &mut progress)?;
     bar.finish_and_clear();
     let mut stderr = std::io::stderr().lock();
     for file in report.files.iter().filter(|f| f.skipped > 0) {
@@ -105,56 +100,16 @@ pub fn import_kg(data: &Path, args: &ImportKgArgs, output: &Output) -> Result<()
     ))
 }
 
-/// What `kgrec stats --format json` prints; key names are the contract.
-#[derive(Debug, Serialize)]
-pub struct Stats {
-    pub triples: u64,
-    pub entities: u64,
-    pub relations: u64,
-    pub literals: u64,
-    pub edges: u64,
-    pub users: u64,
-    pub items: u64,
-    pub interactions: u64,
-    pub models: Vec<String>,
-    pub data_dir: PathBuf,
-    pub backend: &'static str,
-}
-
-pub fn collect_stats(dir: &DataDir) -> Result<Stats> {
-    let c = dir.kg().counts()?;
-    let (users, items, interactions, models) = super::cf::cf_stats(dir)?;
-    Ok(Stats {
-        triples: c.triples,
-        entities: c.entities,
-        relations: c.relations,
-        literals: c.literals,
-        edges: c.edges,
-        users,
-        items,
-        interactions,
-        models,
-        data_dir: dir.path().to_owned(),
-        backend: crate::datadir::BACKEND,
-    })
-}
-
 /// `kgrec stats`
 pub fn stats(data: &Path, args: &StatsArgs) -> Result<()> {
-    let dir = DataDir::open(data, OpenMode::MustExist)?;
-    let stats = collect_stats(&dir)?;
+    let stats = Engine::open(data)?.stats()?;
     match args.format {
-        TextOrJson::Json => {
-            let json = serde_json::to_string_pretty(&stats).map_err(|e| Error::Corruption {
-                what: e.to_string(),
-            })?;
-            emit(&format!("{json}\n"))
-        }
-        TextOrJson::Text => print_stats(&stats),
+        TextOrJson::Json => emit(&json_text(&stats)?),
+        TextOrJson::Text => emit(&stats_text(&stats)),
     }
 }
 
-fn print_stats(s: &Stats) -> Result<()> {
+fn stats_text(s: &Stats) -> String {
     let rows = [
         (
             "data directory",
@@ -170,11 +125,9 @@ fn print_stats(s: &Stats) -> Result<()> {
         ("interactions", s.interactions.to_string()),
         ("models", s.models.len().to_string()),
     ];
-    let text: String = rows
-        .iter()
+    rows.iter()
         .map(|(name, value)| format!("{name:<16}{value}\n"))
-        .collect();
-    emit(&text)
+        .collect()
 }
 
 /// `kgrec sparql QUERY`
@@ -186,8 +139,8 @@ pub fn sparql(data: &Path, args: &SparqlArgs) -> Result<()> {
         })?,
         (None, None) => return Err(Error::BadInput("give a QUERY or --file Q.rq".to_owned())),
     };
-    let dir = DataDir::open(data, OpenMode::MustExist)?;
-    let results = dir.kg().query(&query)?;
+    let engine = Engine::open(data)?;
+    let results = engine.sparql(&query)?;
     let stdout = std::io::stdout().lock();
     match write_results(results, args.format, std::io::BufWriter::new(stdout)) {
         // A reader that went away (`kgrec sparql ... | head`) is not a failure.
@@ -296,55 +249,76 @@ fn write_table(
     )
 }
 
-/// The fixtures of this source tree, where `cargo run -- demo` finds them.
-fn default_fixtures() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures")
-}
+/// The fixtures built into the binary, so that `kgrec demo` runs from an installed binary
+/// anywhere: (file name, contents).
+const FIXTURES: [(&str, &str); 3] = [
+    ("movies.ttl", include_str!("../../fixtures/movies.ttl")),
+    (
+        "interactions.tsv",
+        include_str!("../../fixtures/interactions.tsv"),
+    ),
+    ("links.tsv", include_str!("../../fixtures/links.tsv")),
+];
 
 /// `kgrec demo`: imports the fixtures (graph, interactions, links), shows what the graph layer
 /// sees, trains the default model and explains the recommendations of two users.
-pub fn demo(data: Option<&Path>, args: &DemoArgs, output: &Output) -> Result<()> {
-    let fixtures = args.fixtures.clone().unwrap_or_else(default_fixtures);
-    let kg_file = fixtures.join("movies.ttl");
-    if !kg_file.is_file() {
-        return Err(Error::BadInput(format!(
-            "{}: fixtures not found (run from the source tree or pass --fixtures DIR)",
-            kg_file.display()
-        )));
-    }
-    let temp;
-    let temp_dir_used = data.is_none();
-    let data = match data {
-        Some(d) => d.to_owned(),
+pub fn demo(data: Option<&Path>, args: &DemoArgs) -> Result<()> {
+    let temp = tempfile::tempdir().map_err(|e| Error::io(std::env::temp_dir(), e))?;
+    let fixtures = match &args.fixtures {
+        Some(dir) => {
+            let kg_file = dir.join("movies.ttl");
+            if !kg_file.is_file() {
+                return Err(Error::BadInput(format!(
+                    "{}: fixtures not found (--fixtures DIR needs movies.ttl, interactions.tsv \
+                     and links.tsv; without --fixtures the demo uses its built-in copy)",
+                    kg_file.display()
+                )));
+            }
+            dir.clone()
+        }
         None => {
-            temp = tempfile::tempdir().map_err(|e| Error::io(std::env::temp_dir(), e))?;
-            temp.path().join("kgrec-data")
+            let dir = temp.path().join("fixtures");
+            std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+            for (name, text) in FIXTURES {
+                let path = dir.join(name);
+                std::fs::write(&path, text).map_err(|e| Error::io(&path, e))?;
+            }
+            dir
         }
     };
+    let data = match data {
+        Some(d) => d.to_owned(),
+        None => temp.path().join("kgrec-data"),
+    };
     println!("kgrec demo: data directory {}", data.display());
-    let import_args = ImportKgArgs {
-        files: vec![kg_file],
-        format: None,
-        base: None,
-        lenient: false,
-    };
-    import_kg(&data, &import_args, output)?;
-    show_graph(&data)?;
-    let interactions = ImportInteractionsArgs {
-        file: fixtures.join("interactions.tsv"),
-        format: None,
-        link: Some(fixtures.join("links.tsv")),
-        min_rating: None,
-    };
+    let engine = Engine::create(&data)?;
+    import_kg_into(
+        &engine,
+        &[fixtures.join("movies.ttl")],
+        &ImportOptions::default(),
+        false,
+    )?;
+    show_graph(&engine)?;
     println!();
-    super::cf::import_interactions(&data, &interactions, true)?;
-    let train = TrainArgs {
-        fit: FitArgs::default(),
-        keep: 3,
-    };
-    super::cf::train(&data, &train, true)?;
-    super::explain::demo_explanations(&data, 2)?;
-    if temp_dir_used {
+    let imported = engine.import_interactions(&InteractionFile {
+        file: fixtures.join("interactions.tsv"),
+        link: Some(fixtures.join("links.tsv")),
+        ..InteractionFile::default()
+    })?;
+    super::models::print_import(
+        &fixtures.join("interactions.tsv"),
+        Some(&fixtures.join("links.tsv")),
+        &imported,
+    )?;
+    let trained = engine.train(
+        &TrainRequest::default(),
+        &mut |_| {},
+        &AtomicBool::new(false),
+    )?;
+    notes(&trained.notes);
+    super::models::print_trained(&trained)?;
+    super::explain::demo_explanations(&engine, 2)?;
+    if data.starts_with(temp.path()) {
         println!("\n(the temporary data directory goes away now; pass --data DIR to keep it)");
     } else {
         println!(
@@ -357,40 +331,24 @@ pub fn demo(data: Option<&Path>, args: &DemoArgs, output: &Output) -> Result<()>
 }
 
 /// The demo's look at the graph: counts and two films' neighbours.
-fn show_graph(data: &Path) -> Result<()> {
-    let dir = DataDir::open(data, OpenMode::MustExist)?;
-    let stats = collect_stats(&dir)?;
+fn show_graph(engine: &Engine) -> Result<()> {
     println!();
-    print_stats(&stats)?;
-
-    let index = dir.kg().index();
-    let projection = kgrec_kg::Projection::from_index(index)?;
-    let name = |id: kgrec_kg::EntityId| -> Result<String> {
-        Ok(match index.label(id)? {
-            Some(label) => label,
-            None => index.entity_iri(id)?.unwrap_or_default(),
-        })
-    };
+    emit(&stats_text(&engine.stats()?))?;
     for iri in [
         "http://dbpedia.org/resource/Toy_Story",
         "http://dbpedia.org/resource/Star_Wars_(film)",
     ] {
-        let Some(film) = index.entity_id(iri)? else {
+        let Some(n) = engine.neighbourhood(iri, 8)? else {
             continue;
         };
-        println!("\n{} is linked to:", name(film)?);
-        for step in projection.steps(film).take(8) {
-            let relation = index.relation_iri(step.relation)?.unwrap_or_default();
-            let relation = relation
-                .rsplit(['/', '#'])
-                .next()
-                .unwrap_or_default()
-                .to_owned();
-            let arrow = match step.walk {
-                kgrec_kg::Walk::Forward => format!("-{relation}->"),
-                kgrec_kg::Walk::Inverse => format!("<-{relation}-"),
+        println!("\n{} is linked to:", n.name);
+        for (relation, forward, to) in n.steps {
+            let arrow = if forward {
+                format!("-{relation}->")
+            } else {
+                format!("<-{relation}-")
             };
-            println!("  {arrow} {}", name(step.to)?);
+            println!("  {arrow} {to}");
         }
     }
     Ok(())

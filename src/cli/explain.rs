@@ -5,12 +5,12 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use super::cf::{Loaded, load};
-use super::emit;
-use crate::cli::{ExplainArgs, ExplainFormat, PathArgs, RecommendArgs, TextOrJson};
-use crate::datadir::{DataDir, OpenMode};
-use crate::error::{Error, Result};
-use crate::explain::{ExplainOptions, Explainer, Explanation, explanation_dot, explanation_text};
+use kgrec::explain::{ExplainOptions, Explainer, Explanation, explanation_dot, explanation_text};
+use kgrec::store::ModelHeader;
+use kgrec::{Engine, Error, RecommendRequest, Result};
+
+use super::args::{ExplainArgs, ExplainFormat, PathArgs, RecommendArgs, TextOrJson};
+use super::{emit, stale_note};
 
 fn options(args: &PathArgs) -> ExplainOptions {
     ExplainOptions {
@@ -27,58 +27,65 @@ fn json(value: &Explanation, pretty: bool) -> Result<String> {
     } else {
         serde_json::to_string(value)
     };
-    text.map_err(|e| Error::Corruption {
-        what: e.to_string(),
+    text.map_err(|e| Error::Internal {
+        what: format!("the explanation does not serialise as JSON: {e}"),
     })
 }
 
-/// The explainer of a data directory's current model.
-pub(super) fn explainer<'a>(dir: &'a DataDir, loaded: &'a Loaded) -> Result<Explainer<'a>> {
-    let rdf = dir.kg().rdf_store()?;
-    Ok(Explainer::new(
-        dir.kg().index(),
-        rdf,
-        &loaded.snapshot,
-        &loaded.matrix,
-        &loaded.model,
-    )?)
-}
-
-fn model_name(loaded: &Loaded) -> String {
-    let h = &loaded.model.header;
+fn model_name(h: &ModelHeader) -> String {
     format!("model v{} {}", h.version, h.kind.name())
 }
 
 /// `kgrec recommend --explain`: one user as text or JSON, or `--all-users --out F.jsonl`.
-pub(super) fn recommend_explained(
-    dir: &DataDir,
-    loaded: &Loaded,
-    args: &RecommendArgs,
-) -> Result<()> {
+pub(super) fn recommend_explained(engine: &Engine, args: &RecommendArgs) -> Result<()> {
     let options = options(&args.paths);
-    let explainer = explainer(dir, loaded)?;
     if args.all_users {
         let out = args
             .out
             .as_deref()
             .ok_or_else(|| Error::BadInput("--all-users needs --out FILE.jsonl".to_owned()))?;
-        return explain_all_users(&explainer, loaded, args.k.unwrap_or(20), options, out);
+        let explainer = engine.explainer(args.model_version)?;
+        let served = engine.served_version(args.model_version)?;
+        if served.stale {
+            stale_note(&served.model.header);
+        }
+        return explain_all_users(
+            &explainer,
+            &served.snapshot.users,
+            &served.model.header,
+            args.k.unwrap_or(20),
+            options,
+            out,
+        );
     }
     let user = args
         .user
         .as_deref()
         .ok_or_else(|| Error::BadInput("give --user ID or --all-users".to_owned()))?;
-    let explanation = explainer.recommend(user, args.k.unwrap_or(10), options)?;
+    let request = RecommendRequest {
+        exclude: args.exclude.clone(),
+        model_version: args.model_version,
+        explain: Some(options),
+        ..RecommendRequest::new(user, args.k.unwrap_or(10))
+    };
+    let recs = engine.recommend(&request)?;
+    if recs.stale {
+        stale_note(&recs.model);
+    }
+    let explanation = recs.explanation.ok_or_else(|| Error::Internal {
+        what: "an explained recommendation came back without its explanation".to_owned(),
+    })?;
     match args.format {
         TextOrJson::Json => emit(&json(&explanation, true)?),
-        TextOrJson::Text => emit(&explanation_text(&explanation, &model_name(loaded))),
+        TextOrJson::Text => emit(&explanation_text(&explanation, &model_name(&recs.model))),
     }
 }
 
 /// One explanation JSON per line for every user of the store, written beside `out` and renamed.
 fn explain_all_users(
-    explainer: &Explainer<'_>,
-    loaded: &Loaded,
+    explainer: &Explainer,
+    users: &[String],
+    model: &ModelHeader,
     k: usize,
     options: ExplainOptions,
     out: &Path,
@@ -90,7 +97,7 @@ fn explain_all_users(
     let file = std::fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
     let mut writer = BufWriter::new(file);
     let (mut items, mut with_path) = (0usize, 0usize);
-    for user in &loaded.snapshot.users {
+    for user in users {
         let e = explainer.recommend(user, k, options)?;
         items += e.items.len();
         with_path += e.items.iter().filter(|i| !i.paths.is_empty()).count();
@@ -102,20 +109,27 @@ fn explain_all_users(
     emit(&format!(
         "wrote {} ({} users, {items} items, {with_path} with a path, {})\n",
         out.display(),
-        loaded.snapshot.users.len(),
-        model_name(loaded)
+        users.len(),
+        model_name(model)
     ))
 }
 
 /// `kgrec explain --user ID --item ID [--format text|json|dot|svg] [--paths N] [--hops H]`
 pub fn explain(data: &Path, args: &ExplainArgs) -> Result<()> {
-    let dir = DataDir::open(data, OpenMode::MustExist)?;
-    let loaded = load(&dir)?;
-    let explainer = explainer(&dir, &loaded)?;
-    let explanation = explainer.explain_item(&args.user, &args.item, options(&args.paths))?;
+    let engine = Engine::open(data)?;
+    let served = engine.served_version(args.model_version)?;
+    if served.stale {
+        stale_note(&served.model.header);
+    }
+    let (explanation, model) = engine.explain(
+        &args.user,
+        &args.item,
+        options(&args.paths),
+        args.model_version,
+    )?;
     match args.format {
         ExplainFormat::Json => emit(&json(&explanation, true)?),
-        ExplainFormat::Text => emit(&explanation_text(&explanation, &model_name(&loaded))),
+        ExplainFormat::Text => emit(&explanation_text(&explanation, &model_name(&model))),
         ExplainFormat::Dot => emit(&explanation_dot(&explanation)),
         ExplainFormat::Svg => emit(&render_svg(&explanation_dot(&explanation))?),
     }
@@ -165,22 +179,24 @@ fn render_svg(dot: &str) -> Result<String> {
 
 /// The demo's finale: the explained top 5 of the first `users` users (in store order) with at
 /// least one path.
-pub(super) fn demo_explanations(data: &Path, users: usize) -> Result<()> {
-    let dir = DataDir::open(data, OpenMode::MustExist)?;
-    let loaded = load(&dir)?;
-    let explainer = explainer(&dir, &loaded)?;
+pub(super) fn demo_explanations(engine: &Engine, users: usize) -> Result<()> {
+    let explainer = engine.explainer(None)?;
+    let served = engine.served()?;
     let options = ExplainOptions {
         paths: 2,
         ..ExplainOptions::default()
     };
     let mut shown = 0;
-    for user in &loaded.snapshot.users {
+    for user in &served.snapshot.users {
         if shown == users {
             break;
         }
         let e = explainer.recommend(user, 5, options)?;
         if e.items.iter().any(|i| !i.paths.is_empty()) {
-            emit(&format!("\n{}", explanation_text(&e, &model_name(&loaded))))?;
+            emit(&format!(
+                "\n{}",
+                explanation_text(&e, &model_name(&served.model.header))
+            ))?;
             shown += 1;
         }
     }

@@ -1,0 +1,252 @@
+//! Graph-embedding commands on link-prediction benchmark folders: `kge train` and `kge eval`.
+//! No data directory is involved: `kgrec_kg::embed` trains, ranks and writes the export, the
+//! library's registry gives the tuned parameters; this module draws the progress bar and prints.
+//! Arguments are checked before any work.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use indicatif::ProgressBar;
+use kgrec::kg::embed::{
+    self, EpochReport, KgeParams, LinkPredictionReport, Meta, RankMetrics, Sampler, TrainOptions,
+    TrainReport,
+};
+use kgrec::learners::{KgeKnobs, apply, kge_params};
+use kgrec::{Error, Result};
+use serde::Serialize;
+
+use super::args::{CorruptionName, KgeEvalArgs, KgeFitArgs, KgeTrainArgs, TextOrJson};
+use super::{emit, json_text, progress_bar};
+
+/// Short enough that loss, speed and both MRRs fit an 80-column terminal.
+const BAR_TEMPLATE: &str = "{prefix} [{bar:12}] {pos}/{len} {wide_msg}";
+
+/// The knobs `kge train` gives.
+fn knobs(fit: &KgeFitArgs) -> KgeKnobs {
+    KgeKnobs {
+        dim: fit.dim,
+        rel_dim: fit.rel_dim,
+        epochs: fit.epochs,
+        negatives: fit.negatives,
+        batch_size: fit.batch_size,
+        lr: fit.lr,
+        gamma: fit.gamma,
+        margin: fit.margin,
+        norm: fit.norm,
+    }
+}
+
+/// A per-epoch bar: loss, triples/s, and the validation MRR when the epoch validated.
+fn epoch_bar(quiet: bool, epochs: usize, model: &str) -> ProgressBar {
+    let bar = progress_bar(quiet, epochs as u64, BAR_TEMPLATE);
+    bar.set_prefix(model.to_owned());
+    bar
+}
+
+fn epoch_callback(bar: &ProgressBar) -> impl FnMut(&EpochReport) + Send + '_ {
+    let mut best: Option<(f64, usize)> = None;
+    move |e: &EpochReport| {
+        bar.set_position(e.epoch as u64);
+        let mut msg = format!(
+            "loss {:.4} {:.0}k triples/s",
+            e.loss,
+            e.triples_per_sec / 1000.0
+        );
+        if let Some(m) = e.valid_mrr {
+            if best.is_none_or(|(b, _)| m > b) {
+                best = Some((m, e.epoch));
+            }
+            let _ = write!(msg, " MRR {m:.4}");
+        }
+        if let Some((b, at)) = best {
+            let _ = write!(msg, " (best {b:.4}@{at})");
+        }
+        bar.set_message(msg);
+    }
+}
+
+fn check_dataset_dir(dir: &Path) -> Result<()> {
+    if !dir.is_dir() {
+        return Err(Error::BadInput(format!(
+            "--dataset {}: no such directory (expected train.txt, valid.txt, test.txt)",
+            dir.display()
+        )));
+    }
+    Ok(())
+}
+
+fn check_export_dir(dir: &Path) -> Result<()> {
+    if !dir.join("meta.json").is_file() {
+        return Err(Error::BadInput(format!(
+            "--model-dir {}: not an embedding export (no meta.json; `kge train --out` and \
+             `export embeddings` write entities.tsv, relations.tsv and meta.json)",
+            dir.display()
+        )));
+    }
+    Ok(())
+}
+
+/// What `kge train --format json` prints.
+#[derive(Debug, Serialize)]
+struct TrainJson<'a> {
+    dataset: &'a Path,
+    out: Option<&'a Path>,
+    dim: usize,
+    seed: u64,
+    #[serde(flatten)]
+    report: &'a TrainReport,
+}
+
+/// `kgrec kge train --dataset DIR [--model transe|rotate|transr] [--dim D] ... [--out DIR]`
+pub fn kge_train(args: &KgeTrainArgs, quiet: bool) -> Result<()> {
+    check_dataset_dir(&args.dataset)?;
+    let mut params = kge_params(args.model.name(), &knobs(&args.fit))?;
+    params = apply(params, args.validate_every, KgeParams::validate_every);
+    params = apply(params, args.patience, KgeParams::patience);
+    params = apply(params, args.lr_decays, KgeParams::lr_decays);
+    params = apply(params, args.chunk_size, KgeParams::chunk_size);
+    let sampler = args.corrupt.map(|c| match c {
+        CorruptionName::Uniform => Sampler::Uniform,
+        CorruptionName::Bernoulli => Sampler::Bernoulli,
+    });
+    params = apply(params, sampler, KgeParams::sampler);
+    params = apply(params, args.valid_max, KgeParams::valid_max);
+    params = apply(params, args.max_seconds, KgeParams::max_seconds);
+    let (dim, epochs) = (params.entity_dim(), params.epoch_limit());
+    let opts = TrainOptions {
+        dataset_dir: args.dataset.clone(),
+        out_dir: args.out.clone(),
+        params,
+        seed: args.seed,
+        threads: args.threads,
+        evaluate_test: args.eval_test,
+    };
+    let bar = epoch_bar(quiet, epochs, args.model.name());
+    let report = embed::train_benchmark(&opts, &mut epoch_callback(&bar));
+    bar.finish_and_clear();
+    let report = report?;
+    match args.format {
+        TextOrJson::Json => emit(&json_text(&TrainJson {
+            dataset: &args.dataset,
+            out: args.out.as_deref(),
+            dim,
+            seed: args.seed,
+            report: &report,
+        })?),
+        TextOrJson::Text => emit(&train_text(args, dim, &report)),
+    }
+}
+
+fn train_text(args: &KgeTrainArgs, dim: usize, r: &TrainReport) -> String {
+    let mut out = String::new();
+    let seconds: f64 = r.epochs.iter().map(|e| e.seconds).sum();
+    let rate = (r.num_train * r.epochs.len()) as f64 / seconds.max(1e-9);
+    let _ = write!(
+        out,
+        "trained {} (dim {dim}, seed {}) on {}: {} entities, {} relations, {} training triples; \
+         {} epochs in {:.2} s ({rate:.0} triples/s)",
+        r.model,
+        args.seed,
+        args.dataset.display(),
+        r.num_entities,
+        r.num_relations,
+        r.num_train,
+        r.epochs.len(),
+        r.train_seconds,
+    );
+    match (r.best_valid_mrr, r.best_epoch) {
+        (Some(m), Some(e)) => {
+            let _ = writeln!(out, "; best validation MRR {m:.4} at epoch {e} (kept)");
+        }
+        _ => {
+            let _ = writeln!(out, "; no validation (the last epoch is kept)");
+        }
+    }
+    if let Some(dir) = &args.out {
+        let _ = writeln!(
+            out,
+            "wrote {}: entities.tsv, relations.tsv, meta.json",
+            dir.display()
+        );
+    }
+    if let Some(test) = &r.test {
+        let _ = writeln!(out, "test ({:.2} s):", r.eval_seconds.unwrap_or_default());
+        out.push_str(&metrics_table(test));
+    }
+    out
+}
+
+fn metrics_table(r: &LinkPredictionReport) -> String {
+    let mut out = format!(
+        "{:<5} {:>7} {:>7} {:>7} {:>7} {:>9} {:>7}\n",
+        "side", "MRR", "Hits@1", "Hits@3", "Hits@10", "mean rank", "ranks"
+    );
+    for (side, m) in [("head", r.head), ("tail", r.tail), ("both", r.both)] {
+        let _ = writeln!(
+            out,
+            "{side:<5} {:>7.4} {:>7.4} {:>7.4} {:>7.4} {:>9.2} {:>7}",
+            m.mrr, m.hits_at_1, m.hits_at_3, m.hits_at_10, m.mean_rank, m.count
+        );
+    }
+    out
+}
+
+/// What `kge eval --format json` prints: the pooled figures at the top, then each side.
+#[derive(Debug, Serialize)]
+struct EvalJson<'a> {
+    dataset: &'a Path,
+    model_dir: &'a Path,
+    model: String,
+    dim: usize,
+    mrr: f64,
+    #[serde(rename = "hits@1")]
+    hits_at_1: f64,
+    #[serde(rename = "hits@3")]
+    hits_at_3: f64,
+    #[serde(rename = "hits@10")]
+    hits_at_10: f64,
+    mean_rank: f64,
+    head: RankMetrics,
+    tail: RankMetrics,
+    both: RankMetrics,
+}
+
+/// `kgrec kge eval --dataset DIR --model-dir DIR [--format text|json]`
+pub fn kge_eval(args: &KgeEvalArgs) -> Result<()> {
+    check_dataset_dir(&args.dataset)?;
+    check_export_dir(&args.model_dir)?;
+    let report = embed::evaluate_export(&args.dataset, &args.model_dir)?;
+    let meta_path = args.model_dir.join("meta.json");
+    let meta: Meta = std::fs::read_to_string(&meta_path)
+        .map_err(|e| Error::io(&meta_path, e))
+        .and_then(|text| {
+            serde_json::from_str(&text)
+                .map_err(|e| Error::BadInput(format!("{}: {e}", meta_path.display())))
+        })?;
+    let b = report.both;
+    match args.format {
+        TextOrJson::Json => emit(&json_text(&EvalJson {
+            dataset: &args.dataset,
+            model_dir: &args.model_dir,
+            model: meta.model,
+            dim: meta.dim,
+            mrr: b.mrr,
+            hits_at_1: b.hits_at_1,
+            hits_at_3: b.hits_at_3,
+            hits_at_10: b.hits_at_10,
+            mean_rank: b.mean_rank,
+            head: report.head,
+            tail: report.tail,
+            both: report.both,
+        })?),
+        TextOrJson::Text => emit(&format!(
+            "filtered link prediction on {} ({} triples ranked on both sides), {} dim {} from {}\n{}",
+            args.dataset.join("test.txt").display(),
+            report.head.count,
+            meta.model,
+            meta.dim,
+            args.model_dir.display(),
+            metrics_table(&report)
+        )),
+    }
+}

@@ -1,0 +1,95 @@
+//! The command line: arguments ([`args`]), one small adapter per command that calls the
+//! library's [`kgrec::Engine`] and prints, progress bars on a terminal.
+//!
+//! Results go to stdout; progress bars go to stderr and only when both streams are terminals,
+//! so that scripts and pipes see plain output; notes and warnings go to stderr.
+
+pub mod args;
+mod explain;
+mod graph;
+mod kge;
+mod models;
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use kgrec::{Error, Result};
+
+use args::{Cli, Command, ExportCommand, ImportCommand, KgeCommand};
+
+/// Where the data directory is when neither `--data` nor `KGREC_DATA` names one.
+pub const DEFAULT_DATA_DIR: &str = "./kgrec-data";
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> Result<()> {
+    let quiet = cli.quiet;
+    let data = cli
+        .data
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+    match cli.command {
+        Command::Import(ImportCommand::Kg(args)) => graph::import_kg(&data, &args, quiet),
+        Command::Stats(args) => graph::stats(&data, &args),
+        Command::Sparql(args) => graph::sparql(&data, &args),
+        Command::Demo(args) => graph::demo(cli.data.as_deref(), &args),
+        Command::Import(ImportCommand::Interactions(args)) => {
+            models::import_interactions(&data, &args, quiet)
+        }
+        Command::Train(args) => models::train(&data, &args, quiet),
+        Command::Recommend(args) => models::recommend(&data, &args),
+        Command::Explain(args) => explain::explain(&data, &args),
+        Command::Eval(args) => models::eval(&args, quiet),
+        Command::Kge(KgeCommand::Train(args)) => kge::kge_train(&args, quiet),
+        Command::Kge(KgeCommand::Eval(args)) => kge::kge_eval(&args),
+        Command::Export(ExportCommand::Embeddings(args)) => models::export_embeddings(&data, &args),
+        Command::Similar(args) => models::similar(&data, &args),
+    }
+}
+
+/// A progress bar on stderr when both streams are terminals and `--quiet` is not given.
+fn progress_bar(quiet: bool, length: u64, template: &str) -> ProgressBar {
+    if quiet || !std::io::stdout().is_terminal() || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(length), ProgressDrawTarget::stderr());
+    if let Ok(style) = ProgressStyle::with_template(template) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar
+}
+
+/// Writes command output to stdout; a reader that went away (`kgrec ... | head`) is not an error.
+fn emit(text: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        result => result.map_err(|e| Error::io("<stdout>", e)),
+    }
+}
+
+/// Pretty JSON with a final newline.
+fn json_text(value: &impl serde::Serialize) -> Result<String> {
+    serde_json::to_string_pretty(value)
+        .map(|s| s + "\n")
+        .map_err(|e| Error::Internal {
+            what: format!("output does not serialise as JSON: {e}"),
+        })
+}
+
+/// Notes of the library for the user, on stderr.
+fn notes(notes: &[String]) {
+    let mut stderr = std::io::stderr().lock();
+    for note in notes {
+        let _ = writeln!(stderr, "note: {note}");
+    }
+}
+
+/// The note for a model trained before the latest interactions.
+fn stale_note(model: &kgrec::store::ModelHeader) {
+    eprintln!(
+        "note: interactions were imported after model v{} was trained; it does not know them \
+         yet (run `kgrec train`)",
+        model.version
+    );
+}

@@ -1,0 +1,459 @@
+//! Interaction and model commands: `import interactions`, `train`, `recommend`, `eval`,
+//! `export embeddings`, `similar`.
+
+use std::fmt::Write as _;
+use std::io::{BufWriter, Write};
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+
+use kgrec::cf::{EpochReport, write_batch};
+use kgrec::engine::BatchRecommendations;
+use kgrec::interactions::Format;
+use kgrec::metrics::Evaluation;
+use kgrec::serving::ListSource;
+use kgrec::store::ModelHeader;
+use kgrec::{
+    Engine, Error, EvalRequest, InteractionFile, InteractionsImported, ModelSpec, RecommendRequest,
+    Recommendations, Result, TrainRequest, Trained,
+};
+use serde::Serialize;
+
+use super::args::{
+    EvalArgs, ExportEmbeddingsArgs, ImportInteractionsArgs, RecommendArgs, SimilarArgs, TextOrJson,
+    TrainArgs,
+};
+use super::{emit, json_text, notes, progress_bar, stale_note};
+
+fn interaction_format(name: Option<&str>, flag: &str) -> Result<Option<Format>> {
+    name.map(|n| {
+        n.parse::<Format>()
+            .map_err(|e| Error::BadInput(format!("{flag} {n}: {e}")))
+    })
+    .transpose()
+}
+
+/// `kgrec import interactions FILE [--format F] [--link LINK.tsv] [--min-rating R]`
+pub fn import_interactions(data: &Path, args: &ImportInteractionsArgs, quiet: bool) -> Result<()> {
+    let format = interaction_format(args.format.as_deref(), "--format")?;
+    let bar = progress_bar(quiet, 0, "{spinner} {wide_msg}");
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    bar.set_message(format!("importing {}", args.file.display()));
+    let request = InteractionFile {
+        file: args.file.clone(),
+        format,
+        link: args.link.clone(),
+        min_rating: args.min_rating,
+    };
+    // Every file is parsed to the end before the data directory is opened (or created), so a
+    // bad file leaves nothing behind.
+    let imported = kgrec::engine::parse_interaction_file(&request)
+        .and_then(|parsed| Engine::create(data)?.import_parsed(parsed));
+    bar.finish_and_clear();
+    print_import(&args.file, args.link.as_deref(), &imported?)
+}
+
+/// The summary of an interaction import (stdout) and its warnings (stderr).
+pub(super) fn print_import(
+    file: &Path,
+    link: Option<&Path>,
+    imported: &InteractionsImported,
+) -> Result<()> {
+    let report = &imported.report;
+    let mut stderr = std::io::stderr().lock();
+    if let Some(link) = link {
+        if imported.not_in_graph > 0 {
+            let _ = writeln!(
+                stderr,
+                "warning: {}: {} linked IRI(s) are not in the knowledge graph \
+                 (the items stay collaborative-filtering only until the graph has them)",
+                link.display(),
+                imported.not_in_graph
+            );
+        }
+        if report.new_linked_items > 0 {
+            let _ = writeln!(
+                stderr,
+                "note: {}: {} linked item(s) have no interactions yet; they join the catalogue \
+                 and the knowledge-graph model can recommend them",
+                link.display(),
+                report.new_linked_items
+            );
+        }
+    }
+    let c = report.counts;
+    emit(&format!(
+        "imported {}: {} rows read, {} below --min-rating, {} duplicates merged; {} new \
+         interactions, {} updated, {} already present; {} links set; store: {} users, {} items, \
+         {} interactions, {} linked items ({:.2} s)\n",
+        file.display(),
+        imported.read,
+        imported.below_min_rating,
+        imported.merged,
+        report.new_interactions,
+        report.updated_interactions,
+        report.unchanged_interactions,
+        report.links_set,
+        c.users,
+        c.items,
+        c.interactions,
+        c.linked,
+        imported.seconds,
+    ))
+}
+
+/// A per-epoch training bar.
+fn epoch_progress(quiet: bool) -> (indicatif::ProgressBar, impl FnMut(&EpochReport)) {
+    let bar = progress_bar(
+        quiet,
+        0,
+        "{spinner} training [{bar:30}] epoch {pos}/{len} {wide_msg}",
+    );
+    let hook = {
+        let bar = bar.clone();
+        move |r: &EpochReport| {
+            bar.set_length(r.epochs as u64);
+            bar.set_position(r.epoch as u64);
+            bar.set_message(format!("loss {:.5}", r.loss));
+        }
+    };
+    (bar, hook)
+}
+
+/// `kgrec train [--model M] [--dim D] [--epochs N] [--seed S] [--keep N] ...`
+pub fn train(data: &Path, args: &TrainArgs, quiet: bool) -> Result<()> {
+    if args.keep == 0 {
+        return Err(Error::BadInput(
+            "--keep 0: keep at least 1 version".to_owned(),
+        ));
+    }
+    let spec = ModelSpec::new(&args.fit.model, &args.fit.overrides())?;
+    let engine = Engine::open(data)?;
+    let request = TrainRequest {
+        spec,
+        seed: args.fit.seed,
+        keep: args.keep,
+    };
+    let (bar, mut hook) = epoch_progress(quiet);
+    let trained = engine.train(&request, &mut hook, &AtomicBool::new(false));
+    bar.finish_and_clear();
+    let trained = trained?;
+    notes(&trained.notes);
+    print_trained(&trained)
+}
+
+/// The summary line of a training.
+pub(super) fn print_trained(t: &Trained) -> Result<()> {
+    let h = &t.header;
+    let versions: Vec<String> = t.versions.iter().map(|v| format!("v{v}")).collect();
+    let loss = h
+        .final_loss
+        .map_or(String::new(), |l| format!(", final loss {l:.5}"));
+    let on = if h.kind.is_graph_embedding() {
+        "the knowledge graph".to_owned()
+    } else {
+        format!(
+            "{} users × {} items ({} interactions)",
+            h.users, h.items, h.interactions
+        )
+    };
+    emit(&format!(
+        "trained {} v{} on {on}: dim {}, {} epochs{loss}, {:.2} s; current model v{} (stored: \
+         {})\n",
+        h.kind.name(),
+        h.version,
+        h.dim,
+        h.epochs,
+        h.fit_seconds,
+        h.version,
+        versions.join(" ")
+    ))
+}
+
+/// The JSON list of one user: the fields of PRODUCT.md's explanation JSON minus paths and parts.
+#[derive(Debug, Serialize)]
+struct JsonList<'a> {
+    user: &'a str,
+    items: &'a [kgrec::RecommendedItem],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fallback: Option<&'static str>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    folded_in: bool,
+}
+
+/// `kgrec recommend --user ID [-k 10] [--format text|json]` and
+/// `kgrec recommend --all-users [-k 20] --out RECS.tsv` (with `--explain`, see
+/// [`super::explain`])
+pub fn recommend(data: &Path, args: &RecommendArgs) -> Result<()> {
+    if args.k == Some(0) {
+        return Err(Error::BadInput(
+            "-k 0: ask for at least one item".to_owned(),
+        ));
+    }
+    let engine = Engine::open(data)?;
+    if args.explain {
+        return super::explain::recommend_explained(&engine, args);
+    }
+    if args.all_users {
+        let out = args
+            .out
+            .as_deref()
+            .ok_or_else(|| Error::BadInput("--all-users needs --out RECS.tsv".to_owned()))?;
+        let batch = engine.recommend_all(args.k.unwrap_or(20), args.model_version)?;
+        if batch.stale {
+            stale_note(&batch.model);
+        }
+        return write_all_users(&batch, out);
+    }
+    let user = args
+        .user
+        .as_deref()
+        .ok_or_else(|| Error::BadInput("give --user ID or --all-users".to_owned()))?;
+    let request = RecommendRequest {
+        exclude: args.exclude.clone(),
+        model_version: args.model_version,
+        ..RecommendRequest::new(user, args.k.unwrap_or(10))
+    };
+    let recs = engine.recommend(&request)?;
+    if recs.stale {
+        stale_note(&recs.model);
+    }
+    let json = JsonList {
+        user,
+        items: &recs.items,
+        fallback: (recs.source == ListSource::Popularity).then_some("popularity"),
+        folded_in: recs.source == ListSource::FoldedIn,
+    };
+    match args.format {
+        TextOrJson::Json => emit(&json_text(&json)?),
+        TextOrJson::Text => emit(&list_text(&recs)),
+    }
+}
+
+fn list_text(recs: &Recommendations) -> String {
+    let mut out = String::new();
+    let model = &recs.model;
+    match recs.source {
+        ListSource::Popularity => {
+            let _ = writeln!(
+                out,
+                "user {} is not in the model (v{} {}): the most popular items",
+                recs.user,
+                model.version,
+                model.kind.name()
+            );
+        }
+        ListSource::FoldedIn => {
+            let _ = writeln!(
+                out,
+                "recommendations for user {} (model v{} {}; the user arrived after training and \
+                 was folded in from their interactions)",
+                recs.user,
+                model.version,
+                model.kind.name()
+            );
+        }
+        ListSource::Model => {
+            let _ = writeln!(
+                out,
+                "recommendations for user {} (model v{} {})",
+                recs.user,
+                model.version,
+                model.kind.name()
+            );
+        }
+    }
+    let width = recs
+        .items
+        .iter()
+        .map(|i| i.item.chars().count())
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    let _ = writeln!(out, "rank  {:>9}  {:<width$}  label", "score", "item");
+    for i in &recs.items {
+        let _ = writeln!(
+            out,
+            "{:>4}  {:>9.4}  {:<width$}  {}",
+            i.rank,
+            i.score,
+            i.item,
+            i.label.as_deref().unwrap_or("")
+        );
+    }
+    out
+}
+
+fn write_all_users(batch: &BatchRecommendations, out: &Path) -> Result<()> {
+    // Written beside the target and renamed, so a reader never sees half a file.
+    let file_name = out
+        .file_name()
+        .ok_or_else(|| Error::BadInput(format!("--out {}: not a file name", out.display())))?;
+    let tmp = out.with_file_name(format!(".{}.tmp", file_name.to_string_lossy()));
+    let file = std::fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+    write_batch(BufWriter::new(file), &batch.users).map_err(|e| Error::io(&tmp, e))?;
+    std::fs::rename(&tmp, out).map_err(|e| Error::io(out, e))?;
+    let rows: usize = batch.users.iter().map(|r| r.items.len()).sum();
+    emit(&format!(
+        "wrote {} ({} users, {rows} rows, model v{} {})\n",
+        out.display(),
+        batch.users.len(),
+        batch.model.version,
+        batch.model.kind.name()
+    ))
+}
+
+/// The JSON of `kgrec eval`: the keys of `score_recs.py --json`, plus the model.
+#[derive(Debug, Serialize)]
+struct EvalJson {
+    model: &'static str,
+    params: serde_json::Value,
+    train: String,
+    test: String,
+    fit_seconds: f64,
+    #[serde(flatten)]
+    metrics: serde_json::Map<String, serde_json::Value>,
+}
+
+fn metric_map(e: &Evaluation) -> serde_json::Map<String, serde_json::Value> {
+    let mut m = serde_json::Map::new();
+    m.insert("users".into(), e.users.into());
+    m.insert("users_with_list".into(), e.users_with_list.into());
+    for at in &e.at {
+        let s = at.mean;
+        for (name, v) in [
+            ("precision", s.precision),
+            ("recall", s.recall),
+            ("ndcg", s.ndcg),
+            ("map", s.map),
+            ("hit", s.hit),
+            ("mrr", s.mrr),
+            ("coverage", at.coverage),
+        ] {
+            m.insert(format!("{name}@{}", at.k), v.into());
+        }
+    }
+    m.insert("train_leaks".into(), e.train_leaks.into());
+    m.insert("duplicates".into(), e.duplicates.into());
+    m
+}
+
+/// `kgrec eval --train T --test S [-k 10,20] [--model M] [--format text|json]
+/// [--kg FILE...] [--link LINK.tsv]`
+pub fn eval(args: &EvalArgs, quiet: bool) -> Result<()> {
+    if args.k.is_empty() || args.k.contains(&0) {
+        return Err(Error::BadInput(
+            "-k: give cut-offs of at least 1".to_owned(),
+        ));
+    }
+    let format = interaction_format(args.input_format.as_deref(), "--input-format")?;
+    let spec = ModelSpec::new(&args.fit.model, &args.fit.overrides())?;
+    let request = EvalRequest {
+        train: args.train.clone(),
+        test: args.test.clone(),
+        format,
+        kg: args.kg.clone(),
+        link: args.link.clone(),
+        train_request: TrainRequest {
+            spec,
+            seed: args.fit.seed,
+            keep: 1,
+        },
+        ks: args.k.clone(),
+    };
+    let (bar, mut hook) = epoch_progress(quiet);
+    let outcome = Engine::evaluate(&request, &mut hook);
+    bar.finish_and_clear();
+    let outcome = outcome?;
+    notes(&outcome.notes);
+    let header: &ModelHeader = &outcome.model;
+    let params = serde_json::from_str(&header.params).unwrap_or(serde_json::Value::Null);
+    let report = EvalJson {
+        model: header.kind.name(),
+        params,
+        train: args.train.display().to_string(),
+        test: args.test.display().to_string(),
+        fit_seconds: header.fit_seconds,
+        metrics: metric_map(&outcome.evaluation),
+    };
+    match args.format {
+        TextOrJson::Json => emit(&json_text(&report)?),
+        TextOrJson::Text => emit(&eval_text(&report, &outcome.evaluation)),
+    }
+}
+
+fn eval_text(report: &EvalJson, e: &Evaluation) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "model {} {} (fit {:.2} s); {} test users, {} with a list; train leaks {}, duplicates {}",
+        report.model,
+        report.params,
+        report.fit_seconds,
+        e.users,
+        e.users_with_list,
+        e.train_leaks,
+        e.duplicates
+    );
+    let _ = writeln!(
+        out,
+        "{:>4}  {:>9}  {:>7}  {:>7}  {:>7}  {:>7}  {:>7}  {:>8}",
+        "K", "precision", "recall", "ndcg", "map", "hit", "mrr", "coverage"
+    );
+    for at in &e.at {
+        let s = at.mean;
+        let _ = writeln!(
+            out,
+            "{:>4}  {:>9.4}  {:>7.4}  {:>7.4}  {:>7.4}  {:>7.4}  {:>7.4}  {:>8.4}",
+            at.k, s.precision, s.recall, s.ndcg, s.map, s.hit, s.mrr, at.coverage
+        );
+    }
+    out
+}
+
+/// `kgrec export embeddings --out DIR [--version V]`
+pub fn export_embeddings(data: &Path, args: &ExportEmbeddingsArgs) -> Result<()> {
+    let engine = Engine::open(data)?;
+    let e = engine.export_embeddings(args.version, &args.out)?;
+    emit(&format!(
+        "wrote {}: {} entities, {} relations of model v{} {} ({} dim {}): entities.tsv, \
+         relations.tsv, meta.json\n",
+        args.out.display(),
+        e.entities,
+        e.relations,
+        e.version,
+        e.kind.name(),
+        e.model,
+        e.dim
+    ))
+}
+
+/// `kgrec similar --item ID [-k 10] [--format text|json]`
+pub fn similar(data: &Path, args: &SimilarArgs) -> Result<()> {
+    if args.k == 0 {
+        return Err(Error::BadInput(
+            "-k 0: ask for at least one item".to_owned(),
+        ));
+    }
+    let engine = Engine::open(data)?;
+    let items = engine.similar(&args.item, args.k)?;
+    match args.format {
+        TextOrJson::Json => emit(&json_text(&serde_json::json!({
+            "item": args.item,
+            "similar": items,
+        }))?),
+        TextOrJson::Text => {
+            let mut out = format!("items like {}\n", args.item);
+            for (rank, i) in items.iter().enumerate() {
+                let _ = writeln!(
+                    out,
+                    "{:>4}  {:>7.4}  {}  {}",
+                    rank + 1,
+                    i.score,
+                    i.item,
+                    i.label.as_deref().unwrap_or("")
+                );
+            }
+            emit(&out)
+        }
+    }
+}

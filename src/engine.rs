@@ -1,0 +1,1091 @@
+//! The engine: one handle on a data directory, the only thing the command line, the examples,
+//! the tests and (later) the HTTP service call.
+//!
+//! An [`Engine`] owns the open data directory (its lock, the sled database, the graph store)
+//! and the served state: the current model bound to the interactions and the graph
+//! ([`Served`]), kept behind an atomically swapped pointer. Requests take the pointer once and
+//! finish on the state they started with, so a training or an import that swaps it never
+//! disturbs a request in flight. The engine is `Clone` + `Send` + `Sync` (the state is owned
+//! through `Arc`s): one engine serves many threads. Writers (imports, training) run one at a
+//! time. The library prints nothing: progress goes to callbacks, remarks come back in results.
+//!
+//! sled 0.34 is a single-process database, so opening takes the directory's lock whatever the
+//! access; a read-only engine refuses every write and never creates anything.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Instant;
+
+use arc_swap::ArcSwapOption;
+use kgrec_kg::oxigraph::sparql::QueryResults;
+use kgrec_kg::{EntityId, GraphIndex, ImportOptions, ImportProgress, Projection, Walk};
+use serde::Serialize;
+
+use crate::cf::{EpochReport, Scored, UserRecs};
+use crate::datadir::{DataDir, OpenMode};
+use crate::error::{Error, Result};
+use crate::explain::{ExplainOptions, Explainer, Explanation, PathIndex};
+use crate::ids::UserId;
+use crate::interactions::{
+    Format, ItemLink, RawInteraction, filter_min_rating, merge_duplicates, parse_file,
+    parse_link_file,
+};
+use crate::learners::{self, Binding, ModelSpec, TrainInput};
+use crate::metrics::{Evaluation, by_user, evaluate};
+use crate::serving::{
+    ItemDetails, ListSource, Served, bind, item_details, item_entities, item_name, local_name,
+    rank_user, rank_users,
+};
+use crate::store::{
+    ImportReport, InteractionStore, Link, ModelHeader, ModelStore, StoreError, StoredModel,
+};
+
+/// Whether an engine may write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Imports and training allowed.
+    ReadWrite,
+    /// Every write is refused.
+    ReadOnly,
+}
+
+/// A handle on one data directory. Cheap to clone; every clone is the same engine.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    dir: RwLock<DataDir>,
+    access: Access,
+    /// One writer at a time.
+    writer: Mutex<()>,
+    /// The current model's served state; empty until first asked for, and after a write that
+    /// changed what it rests on.
+    served: ArcSwapOption<Served>,
+    /// The explanation graph, built on first use and dropped when the graph changes.
+    paths: Mutex<Option<Arc<PathIndex>>>,
+}
+
+impl std::fmt::Debug for Inner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("access", &self.access)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A poisoned lock: a thread panicked while holding it.
+fn poisoned<T>(_: T) -> Error {
+    Error::Internal {
+        what: "a lock of the engine was poisoned by a panicking thread".to_owned(),
+    }
+}
+
+/// What `import interactions` reads besides the file.
+#[derive(Debug, Clone, Default)]
+pub struct InteractionFile {
+    /// The interaction file.
+    pub file: PathBuf,
+    /// The format, overriding the extension.
+    pub format: Option<Format>,
+    /// A link file tying items to graph entities.
+    pub link: Option<PathBuf>,
+    /// Keep only rows rated at least this.
+    pub min_rating: Option<f32>,
+}
+
+/// What an interaction import did.
+#[derive(Debug, Clone)]
+pub struct InteractionsImported {
+    /// Rows read from the file (or given).
+    pub read: usize,
+    /// Rows dropped by the rating threshold.
+    pub below_min_rating: usize,
+    /// Repeated pairs merged.
+    pub merged: usize,
+    /// What the store did.
+    pub report: ImportReport,
+    /// Linked IRIs the graph does not hold.
+    pub not_in_graph: usize,
+    /// Wall time.
+    pub seconds: f64,
+}
+
+/// A training request: a learner with its parameters, a seed, and how many versions to keep.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct TrainRequest {
+    /// The learner and its parameters.
+    pub spec: ModelSpec,
+    /// The seed of every random choice of the fit.
+    pub seed: u64,
+    /// Versions to keep, the new one included.
+    pub keep: usize,
+}
+
+impl Default for TrainRequest {
+    fn default() -> Self {
+        Self {
+            spec: ModelSpec::default(),
+            seed: 0,
+            keep: 3,
+        }
+    }
+}
+
+/// What a training stored.
+#[derive(Debug, Clone)]
+pub struct Trained {
+    /// The new version's header.
+    pub header: ModelHeader,
+    /// The stored versions after it, ascending.
+    pub versions: Vec<u64>,
+    /// Remarks of the fit for the user.
+    pub notes: Vec<String>,
+}
+
+/// One recommendation request.
+#[derive(Debug, Clone)]
+pub struct RecommendRequest {
+    /// The user's external id.
+    pub user: String,
+    /// How many items.
+    pub k: usize,
+    /// Items (external ids) never to recommend; unknown ids are ignored.
+    pub exclude: Vec<String>,
+    /// Explain every item with these limits.
+    pub explain: Option<ExplainOptions>,
+    /// Serve this stored version instead of the current one.
+    pub model_version: Option<u64>,
+}
+
+impl RecommendRequest {
+    /// The top `k` of `user` from the current model, unexplained.
+    pub fn new(user: impl Into<String>, k: usize) -> Self {
+        Self {
+            user: user.into(),
+            k,
+            exclude: Vec::new(),
+            explain: None,
+            model_version: None,
+        }
+    }
+}
+
+/// One recommended item.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RecommendedItem {
+    /// The external item id.
+    pub item: String,
+    /// 1 = best.
+    pub rank: usize,
+    /// The model's score.
+    pub score: f32,
+    /// The linked IRI.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iri: Option<String>,
+    /// The entity's label.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+}
+
+/// A user's list.
+#[derive(Debug, Clone)]
+pub struct Recommendations {
+    /// The user's external id.
+    pub user: String,
+    /// Best first.
+    pub items: Vec<RecommendedItem>,
+    /// What the list rests on (the model, a fold-in, or the popularity fallback).
+    pub source: ListSource,
+    /// The model that ranked it.
+    pub model: ModelHeader,
+    /// Interactions were imported after the model was trained.
+    pub stale: bool,
+    /// The explanations, when asked for.
+    pub explanation: Option<Explanation>,
+}
+
+/// Every user's list (the batch file).
+#[derive(Debug, Clone)]
+pub struct BatchRecommendations {
+    /// One entry per user of the store, store order.
+    pub users: Vec<UserRecs>,
+    /// The model that ranked them.
+    pub model: ModelHeader,
+    /// Interactions were imported after the model was trained.
+    pub stale: bool,
+}
+
+/// Counts of what a data directory holds; `stats --format json` prints it, key names are the
+/// contract.
+#[derive(Debug, Clone, Serialize)]
+pub struct Stats {
+    /// RDF triples (statements) of the graph.
+    pub triples: u64,
+    /// Entities (IRIs and blank nodes as subjects or objects).
+    pub entities: u64,
+    /// Relations between entities.
+    pub relations: u64,
+    /// Literal objects.
+    pub literals: u64,
+    /// Entity-to-entity edges.
+    pub edges: u64,
+    /// Users of the interaction store.
+    pub users: u64,
+    /// Items of the interaction store.
+    pub items: u64,
+    /// Interactions (distinct user-item pairs).
+    pub interactions: u64,
+    /// `v3 cke (current)`, ...
+    pub models: Vec<String>,
+    /// The data directory.
+    pub data_dir: PathBuf,
+    /// The graph backend of this build.
+    pub backend: &'static str,
+}
+
+/// What an embedding export wrote.
+#[derive(Debug, Clone)]
+pub struct EmbeddingsExported {
+    /// The version exported.
+    pub version: u64,
+    /// Its learner.
+    pub kind: learners::ModelKind,
+    /// The embedding model written (`transe`, `rotate`, `transr`).
+    pub model: &'static str,
+    /// Entity rows.
+    pub entities: usize,
+    /// Relation rows.
+    pub relations: usize,
+    /// Dimension.
+    pub dim: usize,
+}
+
+/// An offline evaluation: train on one file, rank the other file's users, score the lists.
+#[derive(Debug, Clone)]
+pub struct EvalRequest {
+    /// Training interactions.
+    pub train: PathBuf,
+    /// Held-out interactions.
+    pub test: PathBuf,
+    /// The format of both files, overriding their extensions.
+    pub format: Option<Format>,
+    /// Graph files to import first.
+    pub kg: Vec<PathBuf>,
+    /// Links of the training items.
+    pub link: Option<PathBuf>,
+    /// What to train.
+    pub train_request: TrainRequest,
+    /// Cut-offs.
+    pub ks: Vec<usize>,
+}
+
+/// What an evaluation measured.
+#[derive(Debug, Clone)]
+pub struct EvalOutcome {
+    /// The metrics.
+    pub evaluation: Evaluation,
+    /// The model evaluated.
+    pub model: ModelHeader,
+    /// Remarks of the fit.
+    pub notes: Vec<String>,
+}
+
+/// An entity's neighbours in the graph, for a look at it.
+#[derive(Debug, Clone)]
+pub struct Neighbourhood {
+    /// The entity's label (or IRI).
+    pub name: String,
+    /// `(relation local name, forward?, neighbour's label)`.
+    pub steps: Vec<(String, bool, String)>,
+}
+
+impl Engine {
+    /// Opens an existing data directory for reading and writing (takes its lock).
+    pub fn open(path: &Path) -> Result<Self> {
+        Self::with(path, OpenMode::MustExist, Access::ReadWrite)
+    }
+
+    /// Opens the data directory, creating it if missing (for imports).
+    pub fn create(path: &Path) -> Result<Self> {
+        Self::with(path, OpenMode::CreateIfMissing, Access::ReadWrite)
+    }
+
+    /// Opens an existing data directory for reading only: every write is refused.
+    pub fn open_read_only(path: &Path) -> Result<Self> {
+        Self::with(path, OpenMode::MustExist, Access::ReadOnly)
+    }
+
+    fn with(path: &Path, mode: OpenMode, access: Access) -> Result<Self> {
+        let dir = DataDir::open(path, mode)?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                dir: RwLock::new(dir),
+                access,
+                writer: Mutex::new(()),
+                served: ArcSwapOption::empty(),
+                paths: Mutex::new(None),
+            }),
+        })
+    }
+
+    /// The data directory's path.
+    pub fn path(&self) -> Result<PathBuf> {
+        Ok(self.inner.dir.read().map_err(poisoned)?.path().to_owned())
+    }
+
+    fn check_writable(&self) -> Result<()> {
+        match self.inner.access {
+            Access::ReadWrite => Ok(()),
+            Access::ReadOnly => Err(Error::BadInput(
+                "the data directory was opened read-only".to_owned(),
+            )),
+        }
+    }
+
+    /// Runs `f` with the data directory for reading.
+    fn read<T>(&self, f: impl FnOnce(&DataDir) -> Result<T>) -> Result<T> {
+        let dir = self.inner.dir.read().map_err(poisoned)?;
+        f(&dir)
+    }
+
+    /// Imports graph files all or nothing; `progress` hears the reading and writing.
+    pub fn import_kg(
+        &self,
+        files: &[PathBuf],
+        options: &ImportOptions,
+        progress: &mut dyn FnMut(ImportProgress<'_>),
+    ) -> Result<kgrec_kg::ImportReport> {
+        self.check_writable()?;
+        let _writer = self.inner.writer.lock().map_err(poisoned)?;
+        let report = {
+            let mut dir = self.inner.dir.write().map_err(poisoned)?;
+            dir.kg_mut().import(files, options, progress)?
+        };
+        // The graph changed: links may resolve now, neighbourhoods grew.
+        self.inner.served.store(None);
+        *self.inner.paths.lock().map_err(poisoned)? = None;
+        Ok(report)
+    }
+
+    /// Imports an interaction file (and its links): the file is parsed to the end, filtered and
+    /// de-duplicated before anything is written, so a bad file changes nothing.
+    pub fn import_interactions(&self, request: &InteractionFile) -> Result<InteractionsImported> {
+        self.check_writable()?;
+        self.import_parsed(parse_interaction_file(request)?)
+    }
+
+    /// Writes interactions read by [`parse_interaction_file`] (which a caller runs before
+    /// opening the data directory, so that a bad file does not even create it).
+    pub fn import_parsed(&self, parsed: ParsedInteractions) -> Result<InteractionsImported> {
+        self.check_writable()?;
+        let ParsedInteractions { rows, links, start } = parsed;
+        let (report, not_in_graph) = self.write_interactions(&rows.rows, links)?;
+        Ok(InteractionsImported {
+            read: rows.read,
+            below_min_rating: rows.below_min_rating,
+            merged: rows.merged,
+            report,
+            not_in_graph,
+            seconds: start.elapsed().as_secs_f64(),
+        })
+    }
+
+    /// Adds interactions given in memory (feedback arriving online), with optional links.
+    /// Repeated pairs merge as in a file import. Users new to the store are folded in by the
+    /// served model from then on (where the model can), without retraining.
+    pub fn add_interactions(
+        &self,
+        rows: Vec<RawInteraction>,
+        links: Vec<ItemLink>,
+    ) -> Result<InteractionsImported> {
+        self.check_writable()?;
+        let start = Instant::now();
+        let read = rows.len();
+        let mut rows = rows;
+        let merged = merge_duplicates(&mut rows);
+        let (report, not_in_graph) = self.write_interactions(&rows, links)?;
+        Ok(InteractionsImported {
+            read,
+            below_min_rating: 0,
+            merged,
+            report,
+            not_in_graph,
+            seconds: start.elapsed().as_secs_f64(),
+        })
+    }
+
+    fn write_interactions(
+        &self,
+        rows: &[RawInteraction],
+        links: Vec<ItemLink>,
+    ) -> Result<(ImportReport, usize)> {
+        let _writer = self.inner.writer.lock().map_err(poisoned)?;
+        let result = self.read(|dir| {
+            let (links, missing) = resolve_links(dir.kg().index(), links)?;
+            let report = InteractionStore::open(dir.db())?.import(rows, &links)?;
+            Ok((report, missing))
+        })?;
+        // The served model stays; it is re-bound to the new interactions on next use.
+        self.inner.served.store(None);
+        Ok(result)
+    }
+
+    /// Fits `request.spec` on the store's interactions (and graph), stores it as a new version
+    /// and makes it current; requests in flight finish on the previous version. `progress`
+    /// hears every epoch; a `cancel` raised before the version is written stops the training
+    /// with nothing written.
+    pub fn train(
+        &self,
+        request: &TrainRequest,
+        progress: &mut dyn FnMut(&EpochReport),
+        cancel: &AtomicBool,
+    ) -> Result<Trained> {
+        self.check_writable()?;
+        if request.keep == 0 {
+            return Err(Error::BadInput(
+                "--keep 0: keep at least 1 version".to_owned(),
+            ));
+        }
+        let _writer = self.inner.writer.lock().map_err(poisoned)?;
+        let cancelled = || Error::Cancelled;
+        let trained = self.read(|dir| {
+            let snapshot = InteractionStore::open(dir.db())?.load()?;
+            let index = dir.kg().index();
+            let graph_only = request.spec.kind().is_graph_embedding();
+            if !graph_only && snapshot.records.is_empty() {
+                return Err(StoreError::NoInteractions.into());
+            }
+            let matrix = snapshot.matrix()?;
+            let item_entity = item_entities(&snapshot, index)?;
+            let input = TrainInput {
+                snapshot: &snapshot,
+                matrix: &matrix,
+                index,
+                item_entity: &item_entity,
+            };
+            if cancel.load(Ordering::Relaxed) {
+                return Err(cancelled());
+            }
+            request.spec.fit(&input, request.seed, progress)
+        })?;
+        if cancel.load(Ordering::Relaxed) {
+            return Err(cancelled());
+        }
+        let (header, versions) = self.read(|dir| {
+            let store = ModelStore::open(dir.db())?;
+            let version = store.write(trained.header.clone(), &trained.arrays, request.keep)?;
+            Ok((store.header(version)?, store.versions()?))
+        })?;
+        self.inner.served.store(None);
+        Ok(Trained {
+            header,
+            versions,
+            notes: trained.notes,
+        })
+    }
+
+    /// The served state of the current model (bound on first use after a change).
+    pub fn served(&self) -> Result<Arc<Served>> {
+        if let Some(served) = self.inner.served.load_full() {
+            return Ok(served);
+        }
+        let served = Arc::new(self.bind_version(None)?);
+        self.inner.served.store(Some(Arc::clone(&served)));
+        Ok(served)
+    }
+
+    /// The served state of `version`, or of the current model.
+    pub fn served_version(&self, version: Option<u64>) -> Result<Arc<Served>> {
+        match version {
+            None => self.served(),
+            Some(v) => {
+                let current = self.served()?;
+                if current.model.header.version == v {
+                    return Ok(current);
+                }
+                Ok(Arc::new(self.bind_version(Some(v))?))
+            }
+        }
+    }
+
+    fn bind_version(&self, version: Option<u64>) -> Result<Served> {
+        self.read(|dir| {
+            let snapshot = InteractionStore::open(dir.db())?.load()?;
+            let matrix = snapshot.matrix()?;
+            let store = ModelStore::open(dir.db())?;
+            let stored = match version {
+                None => store.load_current()?,
+                Some(v) => {
+                    let versions = store.versions()?;
+                    if !versions.contains(&v) {
+                        return Err(Error::BadInput(format!(
+                            "--model-version {v}: no such model version (stored: {})",
+                            version_list(&versions)
+                        )));
+                    }
+                    store.load(v)?
+                }
+            };
+            if stored.header.kind.is_graph_embedding() {
+                let which = match version {
+                    None => "current model".to_owned(),
+                    Some(v) => format!("model v{v}"),
+                };
+                return Err(Error::BadInput(format!(
+                    "{which} {} is a graph embedding; train a recommender (cke, als, bpr, pop) \
+                     first",
+                    stored.header.kind.name()
+                )));
+            }
+            let index = dir.kg().index().clone();
+            let item_entity = item_entities(&snapshot, &index)?;
+            let model = bind(
+                stored,
+                &Binding {
+                    snapshot: &snapshot,
+                    matrix: &matrix,
+                    index: &index,
+                    item_entity: &item_entity,
+                },
+            )?;
+            let stale = model.header.fingerprint != snapshot.fingerprint;
+            Ok(Served {
+                snapshot,
+                matrix,
+                model,
+                item_entity,
+                index,
+                stale,
+            })
+        })
+    }
+
+    /// The explanation graph (built on first use).
+    fn paths(&self) -> Result<Arc<PathIndex>> {
+        let mut cache = self.inner.paths.lock().map_err(poisoned)?;
+        if let Some(p) = cache.as_ref() {
+            return Ok(Arc::clone(p));
+        }
+        let paths = self.read(|dir| {
+            let rdf = dir.kg().rdf_store()?;
+            Ok(Arc::new(PathIndex::new(dir.kg().index(), rdf)?))
+        })?;
+        *cache = Some(Arc::clone(&paths));
+        Ok(paths)
+    }
+
+    /// An explainer of the current model (or of `version`).
+    pub fn explainer(&self, version: Option<u64>) -> Result<Explainer> {
+        let served = self.served_version(version)?;
+        Ok(Explainer::new(self.paths()?, served))
+    }
+
+    /// A user's top-K: from the model when it was trained with the user, folded in when the
+    /// user arrived later (and the model can), else the most popular items; never an item the
+    /// user has or excluded; explained when asked.
+    pub fn recommend(&self, request: &RecommendRequest) -> Result<Recommendations> {
+        if request.k == 0 {
+            return Err(Error::BadInput(
+                "-k 0: ask for at least one item".to_owned(),
+            ));
+        }
+        let served = self.served_version(request.model_version)?;
+        let mut exclude: Vec<u32> = request
+            .exclude
+            .iter()
+            .filter_map(|i| served.matrix.item_id(i).map(|i| i.0))
+            .collect();
+        exclude.sort_unstable();
+        exclude.dedup();
+        let user = served.matrix.user_id(&request.user);
+        let list = rank_user(
+            served.model.recommender(),
+            &served.matrix,
+            user,
+            request.k,
+            &exclude,
+        );
+        let items = describe(&served, &list.items)?;
+        let explanation = match request.explain {
+            Some(options) => Some(
+                Explainer::new(self.paths()?, Arc::clone(&served)).explain_list(
+                    &request.user,
+                    &list,
+                    options,
+                )?,
+            ),
+            None => None,
+        };
+        Ok(Recommendations {
+            user: request.user.clone(),
+            items,
+            source: list.source,
+            model: served.model.header.clone(),
+            stale: served.stale,
+            explanation,
+        })
+    }
+
+    /// Every user's top-K (the batch file's contents), users in store order.
+    pub fn recommend_all(&self, k: usize, version: Option<u64>) -> Result<BatchRecommendations> {
+        if k == 0 {
+            return Err(Error::BadInput(
+                "-k 0: ask for at least one item".to_owned(),
+            ));
+        }
+        let served = self.served_version(version)?;
+        let users: Vec<Option<UserId>> = (0..served.matrix.n_users())
+            .map(|u| Some(UserId(u as u32)))
+            .collect();
+        let lists = rank_users(served.model.recommender(), &served.matrix, &users, k);
+        let users = served
+            .snapshot
+            .users
+            .iter()
+            .zip(lists)
+            .map(|(user, list)| {
+                let items = list
+                    .items
+                    .iter()
+                    .map(|s| Ok((item_name(&served.snapshot, s.item)?.to_owned(), s.score)))
+                    .collect::<Result<Vec<_>>>()?;
+                Ok(UserRecs {
+                    user: user.clone(),
+                    items,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(BatchRecommendations {
+            users,
+            model: served.model.header.clone(),
+            stale: served.stale,
+        })
+    }
+
+    /// Why `item` is (or would be) recommended to `user`: score parts and relation paths.
+    pub fn explain(
+        &self,
+        user: &str,
+        item: &str,
+        options: ExplainOptions,
+        version: Option<u64>,
+    ) -> Result<(Explanation, ModelHeader)> {
+        let explainer = self.explainer(version)?;
+        let served = self.served_version(version)?;
+        Ok((
+            explainer.explain_item(user, item, options)?,
+            served.model.header.clone(),
+        ))
+    }
+
+    /// The `k` items most like `item` by the cosine of the served model's item vectors (the
+    /// score is the cosine).
+    pub fn similar(&self, item: &str, k: usize) -> Result<Vec<RecommendedItem>> {
+        let served = self.served()?;
+        let id = served
+            .matrix
+            .item_id(item)
+            .ok_or_else(|| Error::BadInput(format!("unknown item {item:?}")))?;
+        let model = served.model.recommender();
+        let vectors = match (model.factors(), model.fused()) {
+            (Some(f), _) => f.items.to_owned(),
+            (None, Some(f)) => f.item_vectors().clone(),
+            (None, None) => {
+                return Err(Error::BadInput(format!(
+                    "model v{} {} has no item vectors; similar items need als, bpr or cke",
+                    served.model.header.version,
+                    served.model.header.kind.name()
+                )));
+            }
+        };
+        if id.index() >= vectors.nrows() {
+            return Ok(Vec::new());
+        }
+        let norm = |r: ndarray::ArrayView1<'_, f32>| r.dot(&r).sqrt();
+        let target = vectors.row(id.index());
+        let tn = norm(target);
+        let scores: Vec<f32> = vectors
+            .outer_iter()
+            .map(|r| {
+                let d = tn * norm(r);
+                if d > 0.0 { r.dot(&target) / d } else { 0.0 }
+            })
+            .collect();
+        let top = crate::cf::top_k(&scores, k, &[id.0], &mut Vec::new());
+        describe(&served, &top)
+    }
+
+    /// Counts of the graph, the interactions and the models.
+    pub fn stats(&self) -> Result<Stats> {
+        self.read(|dir| {
+            let c = dir.kg().counts()?;
+            let counts = InteractionStore::open(dir.db())?.counts()?;
+            let store = ModelStore::open(dir.db())?;
+            let current = store.current()?;
+            let models = store
+                .list()?
+                .into_iter()
+                .map(|h| {
+                    let mark = if Some(h.version) == current {
+                        " (current)"
+                    } else {
+                        ""
+                    };
+                    format!("v{} {}{mark}", h.version, h.kind.name())
+                })
+                .collect();
+            Ok(Stats {
+                triples: c.triples,
+                entities: c.entities,
+                relations: c.relations,
+                literals: c.literals,
+                edges: c.edges,
+                users: counts.users,
+                items: counts.items,
+                interactions: counts.interactions,
+                models,
+                data_dir: dir.path().to_owned(),
+                backend: crate::datadir::BACKEND,
+            })
+        })
+    }
+
+    /// The stored versions' headers, ascending, and the current version.
+    pub fn models(&self) -> Result<(Vec<ModelHeader>, Option<u64>)> {
+        self.read(|dir| {
+            let store = ModelStore::open(dir.db())?;
+            Ok((store.list()?, store.current()?))
+        })
+    }
+
+    /// A read-only SPARQL query over the graph.
+    pub fn sparql(&self, query: &str) -> Result<QueryResults<'static>> {
+        self.read(|dir| Ok(dir.kg().query(query)?))
+    }
+
+    /// Writes the graph embeddings of `version` (default: the current one) to `out` as
+    /// `entities.tsv`, `relations.tsv` and `meta.json`, the graph's IRIs as first column.
+    pub fn export_embeddings(
+        &self,
+        version: Option<u64>,
+        out: &Path,
+    ) -> Result<EmbeddingsExported> {
+        self.read(|dir| {
+            let store = ModelStore::open(dir.db())?;
+            let versions = store.versions()?;
+            let version = match version {
+                Some(v) if versions.contains(&v) => v,
+                Some(v) => {
+                    return Err(Error::BadInput(format!(
+                        "--version {v}: no such model version (stored: {})",
+                        version_list(&versions)
+                    )));
+                }
+                None => store.current()?.ok_or(StoreError::NoModel)?,
+            };
+            let stored: StoredModel = store.load(version)?;
+            let kind = stored.header.kind;
+            let Some(model) = learners::embeddings_of(&stored)? else {
+                return Err(Error::BadInput(format!(
+                    "model v{version} {} has no graph embeddings; train transe, rotate, transr \
+                     or cke (or give --version)",
+                    kind.name()
+                )));
+            };
+            let index = dir.kg().index();
+            let entities = iri_vocab(index.entity_iris()?, model.num_entities(), "entity")?;
+            let relations = iri_vocab(index.relation_iris()?, model.num_relations(), "relation")?;
+            kgrec_kg::embed::write_export(out, &model, &entities, &relations)
+                .map_err(kgrec_kg::embed::RunError::from)?;
+            Ok(EmbeddingsExported {
+                version,
+                kind,
+                model: model.kind().name(),
+                entities: model.num_entities(),
+                relations: model.num_relations(),
+                dim: model.dim(),
+            })
+        })
+    }
+
+    /// An entity's label and its first `limit` neighbours (forward and inverse), by IRI.
+    pub fn neighbourhood(&self, iri: &str, limit: usize) -> Result<Option<Neighbourhood>> {
+        self.read(|dir| {
+            let index = dir.kg().index();
+            let Some(entity) = index.entity_id(iri)? else {
+                return Ok(None);
+            };
+            let projection = Projection::from_index(index)?;
+            let name = |id: EntityId| -> Result<String> {
+                Ok(match index.label(id)? {
+                    Some(label) => label,
+                    None => index.entity_iri(id)?.unwrap_or_default(),
+                })
+            };
+            let mut steps = Vec::new();
+            for step in projection.steps(entity).take(limit) {
+                let relation = index.relation_iri(step.relation)?.unwrap_or_default();
+                steps.push((
+                    local_name(&relation).to_owned(),
+                    step.walk == Walk::Forward,
+                    name(step.to)?,
+                ));
+            }
+            Ok(Some(Neighbourhood {
+                name: name(entity)?,
+                steps,
+            }))
+        })
+    }
+
+    /// The external ids of every user of the store, store order.
+    pub fn users(&self) -> Result<Vec<String>> {
+        Ok(self.served()?.snapshot.users.clone())
+    }
+
+    /// Trains on `request.train` in a temporary data directory (with `request.kg` and
+    /// `request.link`), ranks the users of `request.test` at the largest cut-off and scores the
+    /// lists (`metrics::evaluate`, as `score_recs.py`).
+    pub fn evaluate(
+        request: &EvalRequest,
+        progress: &mut dyn FnMut(&EpochReport),
+    ) -> Result<EvalOutcome> {
+        if request.ks.is_empty() || request.ks.contains(&0) {
+            return Err(Error::BadInput(
+                "-k: give cut-offs of at least 1".to_owned(),
+            ));
+        }
+        let kind = request.train_request.spec.kind();
+        if kind.is_graph_embedding() {
+            return Err(Error::BadInput(format!(
+                "--model {} is a graph embedding, not a recommender; use cke, als, bpr or pop",
+                kind.name()
+            )));
+        }
+        let train_rows = read_rows(&request.train, request.format, None)?;
+        let test_rows = parse_file(&request.test, request.format)?.rows;
+        let links = request
+            .link
+            .as_deref()
+            .map(parse_link_file)
+            .transpose()?
+            .unwrap_or_default();
+        let tmp = tempfile::tempdir().map_err(|e| Error::io(std::env::temp_dir(), e))?;
+        let engine = Engine::create(&tmp.path().join("data"))?;
+        if !request.kg.is_empty() {
+            engine.import_kg(&request.kg, &ImportOptions::default(), &mut |_| {})?;
+        }
+        engine.write_interactions(&train_rows.rows, links)?;
+        let mut train_request = request.train_request.clone();
+        train_request.keep = 1;
+        let trained = engine.train(&train_request, progress, &AtomicBool::new(false))?;
+        let served = engine.served()?;
+
+        let mut test_users: Vec<&str> = Vec::new();
+        let mut seen = HashSet::new();
+        for r in &test_rows {
+            if seen.insert(r.user.as_str()) {
+                test_users.push(&r.user);
+            }
+        }
+        let ids: Vec<Option<UserId>> = test_users
+            .iter()
+            .map(|u| served.matrix.user_id(u))
+            .collect();
+        let max_k = request.ks.iter().copied().max().unwrap_or(10);
+        let lists = rank_users(served.model.recommender(), &served.matrix, &ids, max_k);
+        let mut recs: HashMap<String, Vec<String>> = HashMap::with_capacity(lists.len());
+        for (user, list) in test_users.iter().zip(lists) {
+            let items = list
+                .items
+                .iter()
+                .map(|s| item_name(&served.snapshot, s.item).map(str::to_owned))
+                .collect::<Result<Vec<_>, _>>()?;
+            recs.insert((*user).to_owned(), items);
+        }
+        let test = by_user(test_rows.into_iter().map(|r| (r.user, r.item)));
+        let train = by_user(train_rows.rows.into_iter().map(|r| (r.user, r.item)));
+        Ok(EvalOutcome {
+            evaluation: evaluate(&recs, &test, Some(&train), &request.ks),
+            model: served.model.header.clone(),
+            notes: trained.notes,
+        })
+    }
+}
+
+/// Output fields of ranked items.
+fn describe(served: &Served, items: &[Scored]) -> Result<Vec<RecommendedItem>> {
+    let mut out = Vec::with_capacity(items.len());
+    for (rank, s) in items.iter().enumerate() {
+        let entity = served.item_entity.get(s.item.index()).copied().flatten();
+        let ItemDetails { iri, label } =
+            item_details(&served.snapshot, &served.index, entity, s.item)?;
+        out.push(RecommendedItem {
+            item: item_name(&served.snapshot, s.item)?.to_owned(),
+            rank: rank + 1,
+            score: s.score,
+            iri,
+            label,
+        });
+    }
+    Ok(out)
+}
+
+/// `v1 v2 ...` or `none`.
+fn version_list(versions: &[u64]) -> String {
+    if versions.is_empty() {
+        return "none".to_owned();
+    }
+    versions
+        .iter()
+        .map(|v| format!("v{v}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The first `rows` IRIs of a dictionary of the graph index, as the export's first column.
+fn iri_vocab(mut iris: Vec<String>, rows: usize, what: &str) -> Result<kgrec_kg::embed::Vocab> {
+    if iris.len() < rows {
+        return Err(Error::Corruption {
+            what: format!(
+                "the model has {rows} {what} rows but the graph index only {} {what} IRIs",
+                iris.len()
+            ),
+        });
+    }
+    iris.truncate(rows);
+    kgrec_kg::embed::Vocab::from_tokens(iris).ok_or_else(|| Error::Corruption {
+        what: format!("the {what} dictionary holds an IRI twice"),
+    })
+}
+
+/// Looks every linked IRI up in the graph; returns the links and how many IRIs it lacks.
+fn resolve_links(index: &GraphIndex, links: Vec<ItemLink>) -> Result<(Vec<Link>, usize)> {
+    let mut missing = 0;
+    let mut out = Vec::with_capacity(links.len());
+    for link in links {
+        // A bare token resolves to the IRI its TSV import minted; that IRI is what is stored.
+        let (iri, entity) = match index.resolve_entity(&link.iri)? {
+            Some((iri, e)) => (iri, Some(e)),
+            None => (link.iri, None),
+        };
+        missing += usize::from(entity.is_none());
+        out.push(Link {
+            item: link.item,
+            iri,
+            entity,
+        });
+    }
+    Ok((out, missing))
+}
+
+/// An interaction file (and its link file) read to the end and cleaned, not yet written.
+#[derive(Debug)]
+pub struct ParsedInteractions {
+    rows: Rows,
+    links: Vec<ItemLink>,
+    start: Instant,
+}
+
+/// Reads an interaction file and its link file to the end: `--min-rating` applied, repeated
+/// pairs merged. Errors locate the bad line; nothing is written.
+pub fn parse_interaction_file(request: &InteractionFile) -> Result<ParsedInteractions> {
+    let start = Instant::now();
+    let rows = read_rows(&request.file, request.format, request.min_rating)?;
+    let links = request
+        .link
+        .as_deref()
+        .map(parse_link_file)
+        .transpose()?
+        .unwrap_or_default();
+    Ok(ParsedInteractions { rows, links, start })
+}
+
+/// Rows of an interaction file after the import's clean-ups.
+#[derive(Debug)]
+struct Rows {
+    rows: Vec<RawInteraction>,
+    read: usize,
+    below_min_rating: usize,
+    merged: usize,
+}
+
+/// Parses `file` to the end, keeps rows rated at least `min_rating`, merges repeated pairs.
+fn read_rows(file: &Path, format: Option<Format>, min_rating: Option<f32>) -> Result<Rows> {
+    let mut rows = parse_file(file, format)?.rows;
+    let read = rows.len();
+    let below_min_rating = match min_rating {
+        Some(r) if !r.is_finite() => {
+            return Err(Error::BadInput(format!(
+                "--min-rating {r}: expected a finite number"
+            )));
+        }
+        Some(r) => filter_min_rating(&mut rows, r),
+        None => 0,
+    };
+    if rows.is_empty() {
+        return Err(Error::BadInput(format!(
+            "{}: no row has a rating of at least {} ({read} rows read)",
+            file.display(),
+            min_rating.unwrap_or_default()
+        )));
+    }
+    let merged = merge_duplicates(&mut rows);
+    Ok(Rows {
+        rows,
+        read,
+        below_min_rating,
+        merged,
+    })
+}
+
+#[cfg(test)]
+pub(crate) mod testutil {
+    #![allow(clippy::unwrap_used)]
+    //! A data directory with the fixtures, for the unit tests of the engine and its parts.
+    use super::*;
+    use crate::learners::Overrides;
+
+    /// A fixture file of this source tree.
+    pub(crate) fn fixture(name: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures")
+            .join(name)
+    }
+
+    /// An engine on a temporary data directory holding the fixtures and a trained model of
+    /// learner `model` (seed 0).
+    pub(crate) fn engine_with_fixtures(model: &str) -> (tempfile::TempDir, Engine) {
+        let tmp = tempfile::tempdir().unwrap();
+        let engine = Engine::create(&tmp.path().join("data")).unwrap();
+        engine
+            .import_kg(
+                &[fixture("movies.ttl")],
+                &ImportOptions::default(),
+                &mut |_| {},
+            )
+            .unwrap();
+        engine
+            .import_interactions(&InteractionFile {
+                file: fixture("interactions.tsv"),
+                link: Some(fixture("links.tsv")),
+                ..InteractionFile::default()
+            })
+            .unwrap();
+        let request = TrainRequest {
+            spec: ModelSpec::new(model, &Overrides::default()).unwrap(),
+            ..TrainRequest::default()
+        };
+        engine
+            .train(&request, &mut |_| {}, &AtomicBool::new(false))
+            .unwrap();
+        (tmp, engine)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,148 @@
+//! The engine on the fixtures, in a real data directory (sled and oxigraph, no mocks): fold-in of
+//! users who arrive after training, atomic swaps while other threads read, read-only opens.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use super::testutil::engine_with_fixtures;
+use super::*;
+use crate::learners::Overrides;
+
+fn row(user: &str, item: &str) -> RawInteraction {
+    RawInteraction {
+        user: user.to_owned(),
+        item: item.to_owned(),
+        rating: None,
+        timestamp: None,
+        count: 1,
+    }
+}
+
+/// A user who arrives after training is folded in by ALS and cke (flagged), never offered
+/// their own items, and ranked differently from the popularity list.
+#[test]
+fn new_users_are_folded_in_by_als_and_cke() {
+    for model in ["als", "cke"] {
+        let (_tmp, engine) = engine_with_fixtures(model);
+        let served = engine.served().unwrap();
+        let items: Vec<String> = served.snapshot.items.iter().take(6).cloned().collect();
+        let rows = items.iter().take(3).map(|i| row("newcomer", i)).collect();
+        engine.add_interactions(rows, Vec::new()).unwrap();
+        let recs = engine
+            .recommend(&RecommendRequest::new("newcomer", 5))
+            .unwrap();
+        assert_eq!(recs.source, ListSource::FoldedIn, "{model}");
+        assert!(recs.stale, "{model}: the model predates the newcomer");
+        assert_eq!(recs.items.len(), 5);
+        for i in &recs.items {
+            assert!(
+                !items[..3].contains(&i.item),
+                "{model}: {} is theirs",
+                i.item
+            );
+        }
+        // Someone nobody has heard of gets the popularity fallback.
+        let stranger = engine
+            .recommend(&RecommendRequest::new("stranger", 5))
+            .unwrap();
+        assert_eq!(stranger.source, ListSource::Popularity);
+        // Explanations work for the folded-in user too.
+        let request = RecommendRequest {
+            explain: Some(ExplainOptions::default()),
+            ..RecommendRequest::new("newcomer", 3)
+        };
+        let explained = engine.recommend(&request).unwrap().explanation.unwrap();
+        assert!(explained.folded_in);
+        for item in &explained.items {
+            let p = item.score_parts;
+            assert!((p.cf + p.kg - item.score).abs() < 1e-3, "{model}: {item:?}");
+        }
+    }
+}
+
+/// The exclude list is honoured and unknown ids in it are ignored.
+#[test]
+fn excluded_items_never_come_back() {
+    let (_tmp, engine) = engine_with_fixtures("als");
+    let first = engine.recommend(&RecommendRequest::new("1", 2)).unwrap();
+    assert_eq!(first.source, ListSource::Model);
+    let top = first.items[0].item.clone();
+    let request = RecommendRequest {
+        exclude: vec![top.clone(), "no-such-item".to_owned()],
+        ..RecommendRequest::new("1", 2)
+    };
+    let second = engine.recommend(&request).unwrap();
+    assert!(second.items.iter().all(|i| i.item != top));
+    assert_eq!(
+        second.items.first().map(|i| &i.item),
+        first.items.get(1).map(|i| &i.item)
+    );
+}
+
+/// Readers on other threads keep getting complete answers while a training swaps the model.
+#[test]
+fn requests_run_on_many_threads_while_a_training_swaps_the_model() {
+    let (_tmp, engine) = engine_with_fixtures("als");
+    let users = engine.users().unwrap();
+    std::thread::scope(|scope| {
+        for t in 0..3 {
+            let engine = engine.clone();
+            let users = users.clone();
+            scope.spawn(move || {
+                for user in users.iter().skip(t).step_by(3).cycle().take(60) {
+                    let recs = engine.recommend(&RecommendRequest::new(user, 3)).unwrap();
+                    let served = engine.served().unwrap();
+                    let id = served.matrix.user_id(user).unwrap();
+                    let left = served.matrix.n_items() - served.matrix.user_row(id).0.len();
+                    assert_eq!(recs.items.len(), left.min(3), "{user}");
+                }
+            });
+        }
+        let request = TrainRequest {
+            spec: ModelSpec::new("pop", &Overrides::default()).unwrap(),
+            ..TrainRequest::default()
+        };
+        engine
+            .train(&request, &mut |_| {}, &AtomicBool::new(false))
+            .unwrap();
+    });
+    let (headers, current) = engine.models().unwrap();
+    assert_eq!(headers.len(), 2);
+    assert_eq!(
+        engine.served().unwrap().model.header.version,
+        current.unwrap()
+    );
+    assert_eq!(
+        engine.served().unwrap().model.header.kind,
+        crate::learners::ModelKind::Popularity
+    );
+}
+
+/// A cancelled training writes nothing; a read-only engine refuses writes.
+#[test]
+fn cancelled_trainings_and_read_only_engines_write_nothing() {
+    let (tmp, engine) = engine_with_fixtures("pop");
+    let before = engine.models().unwrap();
+    let err = engine
+        .train(
+            &TrainRequest::default(),
+            &mut |_| {},
+            &AtomicBool::new(true),
+        )
+        .unwrap_err();
+    assert!(matches!(err, Error::Cancelled), "{err}");
+    assert_eq!(engine.models().unwrap().0.len(), before.0.len());
+    drop(engine);
+    let ro = Engine::open_read_only(&tmp.path().join("data")).unwrap();
+    assert!(
+        ro.add_interactions(vec![row("a", "b")], Vec::new())
+            .is_err()
+    );
+    assert!(
+        ro.train(
+            &TrainRequest::default(),
+            &mut |_| {},
+            &AtomicBool::new(false)
+        )
+        .is_err()
+    );
+    assert_eq!(ro.stats().unwrap().users, 40);
+}

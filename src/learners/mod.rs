@@ -1,0 +1,478 @@
+//! The model registry: every learner kgrec trains and serves, one entry each.
+//!
+//! A learner is one module of this folder. It owns:
+//! - its hyper-parameters (serde) and which of the generic knobs ([`Overrides`]: `--dim`,
+//!   `--epochs`, `--reg`, ...) set them;
+//! - `fit`: parameters and the training data ([`TrainInput`]) → the stored form ([`Trained`]:
+//!   a [`ModelHeader`] and named float arrays);
+//! - `load`: a stored version and the data directory as it is now ([`Binding`]) → a servable
+//!   model ([`Loaded`]).
+//!
+//! This file is the registry: [`ModelKind`] (what a stored header says; the variant index is
+//! on disk), [`ModelSpec`] (a learner with its parameters: what `train` is asked for, what the
+//! HTTP service and the tuner will pass) and [`LEARNERS`] (names, help, knobs, loaders).
+//! "How to add a learner" in `docs/architecture.md` walks through the steps.
+
+mod cke;
+mod factors;
+mod graph_embedding;
+mod pop;
+
+pub use graph_embedding::{GraphEmbeddingSpec, KgeKnobs, embeddings_of, kge_params};
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use kgrec_kg::{EntityId, GraphIndex};
+use serde::{Deserialize, Serialize};
+
+use crate::cf::{AlsParams, BprParams, EpochReport, InteractionMatrix, Recommender};
+use crate::error::{Error, Result};
+use crate::fused::FusedParams;
+use crate::store::{ModelHeader, Snapshot, StoredModel};
+
+/// Which learner produced a stored model. Headers hold the variant's index, so new learners are
+/// appended and none is ever reordered (`model_kind_bytes_are_frozen` in `store::models`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ModelKind {
+    /// Implicit ALS.
+    Als,
+    /// BPR-MF.
+    Bpr,
+    /// Item popularity.
+    Popularity,
+    /// The knowledge-aware model (CF fused with graph embeddings and relation attention).
+    Cke,
+    /// TransE embeddings of the data directory's graph (no recommender).
+    TransE,
+    /// RotatE embeddings of the data directory's graph (no recommender).
+    RotatE,
+    /// TransR embeddings of the data directory's graph (no recommender).
+    TransR,
+}
+
+impl ModelKind {
+    /// The registry entry of this kind.
+    pub fn learner(self) -> &'static Learner {
+        // Every kind has exactly one entry (`every_kind_has_one_entry`).
+        LEARNERS
+            .iter()
+            .find(|l| l.kind == self)
+            .unwrap_or(&LEARNERS[0])
+    }
+
+    /// The `--model` spelling.
+    pub fn name(self) -> &'static str {
+        self.learner().name
+    }
+
+    /// Whether the model is a knowledge-graph embedding alone, which cannot recommend.
+    pub fn is_graph_embedding(self) -> bool {
+        !self.learner().recommender
+    }
+}
+
+/// A generic hyper-parameter knob: one `train` flag that several learners understand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Knob {
+    /// cke: weight of the entity prior.
+    KgWeight,
+    /// cke: weight of the nearest-items prior.
+    NeighbourWeight,
+    /// cke: how the neighbourhood enters the score.
+    Attention,
+    /// cke: cold items at `s·η` instead of among their nearest items.
+    ColdScale,
+    /// cke: nearest items that place a cold item.
+    ColdNeighbours,
+    /// Latent dimension.
+    Dim,
+    /// Epochs or iterations.
+    Epochs,
+    /// L2 regularisation.
+    Reg,
+    /// Confidence slope.
+    Alpha,
+    /// Learning rate.
+    Lr,
+}
+
+impl Knob {
+    /// Every knob, in the order a rejection names them.
+    pub const ALL: [Knob; 10] = [
+        Knob::KgWeight,
+        Knob::NeighbourWeight,
+        Knob::Attention,
+        Knob::ColdScale,
+        Knob::ColdNeighbours,
+        Knob::Dim,
+        Knob::Epochs,
+        Knob::Reg,
+        Knob::Alpha,
+        Knob::Lr,
+    ];
+
+    /// The flag that sets it.
+    pub fn flag(self) -> &'static str {
+        match self {
+            Self::KgWeight => "--kg-weight",
+            Self::NeighbourWeight => "--neighbour-weight",
+            Self::Attention => "--attention",
+            Self::ColdScale => "--cold-scale",
+            Self::ColdNeighbours => "--cold-neighbours",
+            Self::Dim => "--dim",
+            Self::Epochs => "--epochs",
+            Self::Reg => "--reg",
+            Self::Alpha => "--alpha",
+            Self::Lr => "--lr",
+        }
+    }
+}
+
+/// Hyper-parameters given for any learner (`train`'s flags); unset values keep the learner's
+/// defaults. [`ModelSpec::new`] refuses a knob the chosen learner does not use.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Overrides {
+    /// Latent dimension.
+    pub dim: Option<usize>,
+    /// Epochs (ALS iterations).
+    pub epochs: Option<usize>,
+    /// L2 regularisation.
+    pub reg: Option<f32>,
+    /// ALS confidence slope.
+    pub alpha: Option<f32>,
+    /// Learning rate.
+    pub lr: Option<f32>,
+    /// cke: entity prior weight.
+    pub kg_weight: Option<f32>,
+    /// cke: nearest-items prior weight.
+    pub neighbour_weight: Option<f32>,
+    /// cke: `none`, `uniform` or `learned`.
+    pub attention: Option<String>,
+    /// cke: cold items at `s·η`.
+    pub cold_scale: Option<f32>,
+    /// cke: nearest items that place a cold item.
+    pub cold_neighbours: Option<usize>,
+}
+
+impl Overrides {
+    fn given(&self, knob: Knob) -> bool {
+        match knob {
+            Knob::KgWeight => self.kg_weight.is_some(),
+            Knob::NeighbourWeight => self.neighbour_weight.is_some(),
+            Knob::Attention => self.attention.is_some(),
+            Knob::ColdScale => self.cold_scale.is_some(),
+            Knob::ColdNeighbours => self.cold_neighbours.is_some(),
+            Knob::Dim => self.dim.is_some(),
+            Knob::Epochs => self.epochs.is_some(),
+            Knob::Reg => self.reg.is_some(),
+            Knob::Alpha => self.alpha.is_some(),
+            Knob::Lr => self.lr.is_some(),
+        }
+    }
+
+    /// Refuses the first given knob that `learner` does not list.
+    fn only(&self, learner: &Learner) -> Result<()> {
+        match Knob::ALL
+            .iter()
+            .find(|k| self.given(**k) && !learner.knobs.contains(k))
+        {
+            Some(k) => Err(Error::BadInput(format!(
+                "{} does not apply to --model {}",
+                k.flag(),
+                learner.name
+            ))),
+            None => Ok(()),
+        }
+    }
+}
+
+/// `set(params, v)` when a knob gave `v`, else `params` unchanged.
+pub fn apply<P, T>(params: P, value: Option<T>, set: fn(P, T) -> P) -> P {
+    match value {
+        Some(v) => set(params, v),
+        None => params,
+    }
+}
+
+/// A learner with its hyper-parameters: what `train` fits.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "model", content = "params", rename_all = "lowercase")]
+pub enum ModelSpec {
+    /// The knowledge-aware model.
+    Cke(FusedParams),
+    /// Implicit ALS.
+    Als(AlsParams),
+    /// BPR-MF.
+    Bpr(BprParams),
+    /// Item popularity.
+    Pop,
+    /// TransE embeddings of the graph.
+    Transe(GraphEmbeddingSpec),
+    /// RotatE embeddings of the graph.
+    Rotate(GraphEmbeddingSpec),
+    /// TransR embeddings of the graph.
+    Transr(GraphEmbeddingSpec),
+}
+
+impl Default for ModelSpec {
+    /// The default learner, `cke`, with its defaults.
+    fn default() -> Self {
+        Self::Cke(FusedParams::default())
+    }
+}
+
+impl ModelSpec {
+    /// The learner named `model` (a `--model` spelling or alias) with `overrides` applied;
+    /// a knob the learner does not use is refused.
+    pub fn new(model: &str, overrides: &Overrides) -> Result<Self> {
+        let learner = learner(model).ok_or_else(|| {
+            Error::BadInput(format!(
+                "--model {model}: no such learner (expected one of {})",
+                names().join(", ")
+            ))
+        })?;
+        overrides.only(learner)?;
+        (learner.spec)(overrides)
+    }
+
+    /// Which learner it is.
+    pub fn kind(&self) -> ModelKind {
+        match self {
+            Self::Cke(_) => ModelKind::Cke,
+            Self::Als(_) => ModelKind::Als,
+            Self::Bpr(_) => ModelKind::Bpr,
+            Self::Pop => ModelKind::Popularity,
+            Self::Transe(_) => ModelKind::TransE,
+            Self::Rotate(_) => ModelKind::RotatE,
+            Self::Transr(_) => ModelKind::TransR,
+        }
+    }
+
+    /// Fits the model on `input`; `progress` hears every epoch. The header's version is
+    /// assigned when the model store writes it.
+    pub fn fit(
+        &self,
+        input: &TrainInput<'_>,
+        seed: u64,
+        progress: &mut dyn FnMut(&EpochReport),
+    ) -> Result<Trained> {
+        match self {
+            Self::Cke(p) => cke::fit(p, input, seed, progress),
+            Self::Als(p) => factors::fit_als(p, input, seed, progress),
+            Self::Bpr(p) => factors::fit_bpr(p, input, seed, progress),
+            Self::Pop => pop::fit(input, seed),
+            Self::Transe(s) | Self::Rotate(s) | Self::Transr(s) => {
+                graph_embedding::fit(self.kind(), s, input, seed, progress)
+            }
+        }
+    }
+}
+
+/// One learner of the registry.
+#[derive(Debug)]
+pub struct Learner {
+    /// The `--model` spelling.
+    pub name: &'static str,
+    /// Other accepted spellings.
+    pub aliases: &'static [&'static str],
+    /// What stored headers call it.
+    pub kind: ModelKind,
+    /// One line for `--help`.
+    pub about: &'static str,
+    /// The knobs it understands.
+    pub knobs: &'static [Knob],
+    /// Whether it recommends (graph embeddings alone do not).
+    pub recommender: bool,
+    /// Its spec from the knobs (already checked against `knobs`).
+    spec: fn(&Overrides) -> Result<ModelSpec>,
+    /// A stored version made servable.
+    load: fn(StoredModel, &Binding<'_>) -> Result<Loaded>,
+}
+
+/// The registry, the default learner first.
+pub static LEARNERS: [Learner; 7] = [
+    cke::LEARNER,
+    factors::ALS,
+    factors::BPR,
+    pop::LEARNER,
+    graph_embedding::TRANSE,
+    graph_embedding::ROTATE,
+    graph_embedding::TRANSR,
+];
+
+/// The learner a `--model` spelling names.
+pub fn learner(name: &str) -> Option<&'static Learner> {
+    LEARNERS
+        .iter()
+        .find(|l| l.name == name || l.aliases.contains(&name))
+}
+
+/// The `--model` spellings, registry order.
+pub fn names() -> Vec<&'static str> {
+    LEARNERS.iter().map(|l| l.name).collect()
+}
+
+/// What a fit reads: the interaction store as of the fit, its matrix, the graph index and
+/// every item's linked entity ([`crate::serving::item_entities`]).
+#[derive(Debug, Clone, Copy)]
+pub struct TrainInput<'a> {
+    /// The interaction store.
+    pub snapshot: &'a Snapshot,
+    /// Its implicit-feedback matrix.
+    pub matrix: &'a InteractionMatrix,
+    /// The graph index.
+    pub index: &'a GraphIndex,
+    /// Every item's entity, by dense item id.
+    pub item_entity: &'a [Option<EntityId>],
+}
+
+/// A fitted model in its stored form, with what the fit wants the user told.
+#[derive(Debug, Clone)]
+pub struct Trained {
+    /// The header (version 0 until written).
+    pub header: ModelHeader,
+    /// The named arrays, in storage order.
+    pub arrays: Vec<(String, Vec<f32>)>,
+    /// Remarks for the user (e.g. "no item is linked: cke trains as plain ALS").
+    pub notes: Vec<String>,
+}
+
+/// The data directory as serving sees it now, to bind a stored model to.
+#[derive(Debug, Clone, Copy)]
+pub struct Binding<'a> {
+    /// The interaction store.
+    pub snapshot: &'a Snapshot,
+    /// Its matrix.
+    pub matrix: &'a InteractionMatrix,
+    /// The graph index.
+    pub index: &'a GraphIndex,
+    /// Every item's entity, by dense item id.
+    pub item_entity: &'a [Option<EntityId>],
+}
+
+/// A stored model made servable.
+#[derive(Debug)]
+pub enum Loaded {
+    /// A recommender.
+    Recommender(Box<dyn Recommender>),
+    /// Graph embeddings alone (not a recommender).
+    Embeddings(kgrec_kg::embed::KgeModel),
+}
+
+/// Makes a stored version servable through its learner's loader.
+pub fn load(stored: StoredModel, binding: &Binding<'_>) -> Result<Loaded> {
+    (stored.header.kind.learner().load)(stored, binding)
+}
+
+/// A header for a model fitted now.
+pub(crate) fn new_header(kind: ModelKind, params: String, seed: u64) -> ModelHeader {
+    ModelHeader {
+        version: 0,
+        kind,
+        params,
+        seed,
+        fingerprint: 0,
+        created_unix: SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
+        users: 0,
+        items: 0,
+        interactions: 0,
+        dim: 0,
+        epochs: 0,
+        final_loss: None,
+        fit_seconds: 0.0,
+        metrics: Vec::new(),
+        arrays: Vec::new(),
+    }
+}
+
+/// The header of a recommender fitted on `input`: its sizes and fingerprint, the last epoch's
+/// number and loss, the time since `start`.
+pub(crate) fn trained_header(
+    kind: ModelKind,
+    params: String,
+    seed: u64,
+    input: &TrainInput<'_>,
+    last: Option<EpochReport>,
+    start: std::time::Instant,
+    dim: usize,
+) -> ModelHeader {
+    let mut header = new_header(kind, params, seed);
+    header.dim = dim as u64;
+    header.epochs = last.map_or(0, |r| r.epoch as u64);
+    header.final_loss = last.map(|r| r.loss);
+    header.fit_seconds = start.elapsed().as_secs_f64();
+    header.fingerprint = input.snapshot.fingerprint;
+    header.users = input.matrix.n_users() as u64;
+    header.items = input.matrix.n_items() as u64;
+    header.interactions = input.matrix.nnz() as u64;
+    header
+}
+
+/// Parameters as the header's JSON.
+pub(crate) fn params_json(params: &impl Serialize) -> Result<String> {
+    serde_json::to_string(params).map_err(|e| Error::Internal {
+        what: format!("model parameters do not serialise: {e}"),
+    })
+}
+
+/// Takes the array `name` out of a stored model's arrays.
+pub(crate) fn take(arrays: &mut Vec<(String, Vec<f32>)>, name: &str) -> Option<Vec<f32>> {
+    arrays
+        .iter()
+        .position(|(n, _)| n == name)
+        .map(|k| arrays.swap_remove(k).1)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn every_kind_has_one_entry_and_names_are_unique() {
+        for kind in [
+            ModelKind::Als,
+            ModelKind::Bpr,
+            ModelKind::Popularity,
+            ModelKind::Cke,
+            ModelKind::TransE,
+            ModelKind::RotatE,
+            ModelKind::TransR,
+        ] {
+            assert_eq!(LEARNERS.iter().filter(|l| l.kind == kind).count(), 1);
+            assert_eq!(learner(kind.name()).unwrap().kind, kind);
+        }
+        let mut names = names();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), LEARNERS.len());
+        assert_eq!(learner("popularity").unwrap().kind, ModelKind::Popularity);
+    }
+
+    #[test]
+    fn specs_apply_knobs_and_refuse_foreign_ones() {
+        let o = Overrides {
+            dim: Some(8),
+            reg: Some(1.5),
+            ..Overrides::default()
+        };
+        let spec = ModelSpec::new("als", &o).unwrap();
+        assert_eq!(spec.kind(), ModelKind::Als);
+        let json = serde_json::to_string(&spec).unwrap();
+        assert!(json.contains(r#""model":"als""#), "{json}");
+        assert_eq!(serde_json::from_str::<ModelSpec>(&json).unwrap(), spec);
+
+        let lr = Overrides {
+            lr: Some(0.1),
+            ..Overrides::default()
+        };
+        let err = ModelSpec::new("als", &lr).unwrap_err().to_string();
+        assert_eq!(err, "--lr does not apply to --model als");
+        let err = ModelSpec::new("pop", &o).unwrap_err().to_string();
+        assert_eq!(err, "--dim does not apply to --model pop");
+        assert!(ModelSpec::new("ease", &Overrides::default()).is_err());
+        assert_eq!(ModelSpec::default().kind(), ModelKind::Cke);
+    }
+}

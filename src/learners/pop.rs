@@ -1,0 +1,56 @@
+//! Item popularity (`pop`): score = the item's training positives. Stored as the array `counts`.
+
+use std::time::Instant;
+
+use super::{
+    Binding, Learner, Loaded, ModelKind, ModelSpec, Overrides, TrainInput, Trained, take,
+    trained_header,
+};
+use crate::cf::Popularity;
+use crate::error::Result;
+use crate::store::{StoreError, StoredModel};
+
+pub(super) const LEARNER: Learner = Learner {
+    name: "pop",
+    aliases: &["popularity"],
+    kind: ModelKind::Popularity,
+    about: "Item popularity",
+    knobs: &[],
+    recommender: true,
+    spec,
+    load,
+};
+
+fn spec(_: &Overrides) -> Result<ModelSpec> {
+    Ok(ModelSpec::Pop)
+}
+
+pub(super) fn fit(input: &TrainInput<'_>, seed: u64) -> Result<Trained> {
+    let start = Instant::now();
+    let model = Popularity::fit(input.matrix);
+    let header = trained_header(
+        ModelKind::Popularity,
+        "{}".to_owned(),
+        seed,
+        input,
+        None,
+        start,
+        0,
+    );
+    Ok(Trained {
+        header,
+        arrays: vec![("counts".to_owned(), model.counts().to_vec())],
+        notes: Vec::new(),
+    })
+}
+
+fn load(stored: StoredModel, _: &Binding<'_>) -> Result<Loaded> {
+    let StoredModel { header, mut arrays } = stored;
+    let counts = take(&mut arrays, "counts").ok_or_else(|| {
+        StoreError::corruption(format!("model v{}", header.version), "no counts array")
+    })?;
+    Ok(Loaded::Recommender(Box::new(Popularity::from_counts(
+        header.users as usize,
+        counts,
+    ))))
+}

@@ -1,0 +1,315 @@
+//! Serving recommendations from a stored model: the model bound to the data directory as it
+//! is now ([`Serving`]), top-K lists for users named by dense id (trained users scored by the
+//! model, users who arrived after training folded in where the model can, everyone else the
+//! most popular items), the one link→entity resolution every part uses ([`item_entities`]),
+//! and the item details (IRI, label) that outputs show.
+
+use kgrec_kg::{EntityId, GraphIndex};
+
+use crate::cf::{
+    Basis, InteractionMatrix, Popularity, Recommender, Scored, UserRow, recommend_all, top_k,
+    user_scores,
+};
+use crate::fused::Fused;
+use crate::ids::{ItemId, UserId};
+use crate::learners::{self, Binding, Loaded};
+use crate::store::{ModelHeader, Snapshot, StoreError, StoredModel};
+
+/// What a list rests on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListSource {
+    /// The model was trained with the user.
+    Model,
+    /// The user arrived after training; the model folded them in from their interactions.
+    FoldedIn,
+    /// The model cannot score the user: the most popular items.
+    Popularity,
+}
+
+/// One user's list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RankedList {
+    /// Best first; never an item the user has in `train` nor one they asked to exclude.
+    pub items: Vec<Scored>,
+    /// What the list rests on.
+    pub source: ListSource,
+}
+
+impl RankedList {
+    /// The model does not know the user: the list is the most popular items.
+    pub fn is_fallback(&self) -> bool {
+        self.source == ListSource::Popularity
+    }
+}
+
+/// Top-`k` lists for `users` (dense ids of `train`, or `None` for a user `train` does not know),
+/// in the given order. Users the model was trained on are scored by it (in blocks); users of
+/// `train` who arrived after training are folded in when the model can
+/// ([`Recommender::score_user`]), else they get `train`'s most popular items, as do unknown
+/// users (flagged as a fallback). Every list excludes the user's items in `train`.
+pub fn rank_users(
+    model: &dyn Recommender,
+    train: &InteractionMatrix,
+    users: &[Option<UserId>],
+    k: usize,
+) -> Vec<RankedList> {
+    let known: Vec<UserId> = users
+        .iter()
+        .flatten()
+        .copied()
+        .filter(|u| u.index() < model.n_users())
+        .collect();
+    let mut scored = recommend_all(model, train, &known, k).into_iter();
+    let popularity = Popularity::fit(train);
+    let cold = top_k(popularity.counts(), k, &[], &mut Vec::new());
+    users
+        .iter()
+        .map(|user| match user {
+            Some(u) if u.index() < model.n_users() => RankedList {
+                items: scored.next().unwrap_or_default(),
+                source: ListSource::Model,
+            },
+            Some(u) => rank_new_user(model, train, &popularity, *u, k, &[]),
+            None => RankedList {
+                items: cold.clone(),
+                source: ListSource::Popularity,
+            },
+        })
+        .collect()
+}
+
+/// One user's top-`k`, excluding their items in `train` and the sorted dense ids `exclude`.
+pub fn rank_user(
+    model: &dyn Recommender,
+    train: &InteractionMatrix,
+    user: Option<UserId>,
+    k: usize,
+    exclude: &[u32],
+) -> RankedList {
+    let popularity = Popularity::fit(train);
+    let Some(u) = user else {
+        return RankedList {
+            items: top_k(popularity.counts(), k, exclude, &mut Vec::new()),
+            source: ListSource::Popularity,
+        };
+    };
+    if u.index() >= model.n_users() {
+        return rank_new_user(model, train, &popularity, u, k, exclude);
+    }
+    let scores = user_scores(model, u);
+    RankedList {
+        items: top_k(&scores, k, &merged(train, u, exclude), &mut Vec::new()),
+        source: ListSource::Model,
+    }
+}
+
+/// The user's items in `train` and `exclude`, sorted and distinct.
+fn merged(train: &InteractionMatrix, user: UserId, exclude: &[u32]) -> Vec<u32> {
+    let mut all: Vec<u32> = UserRow::of(train, user).items.to_vec();
+    all.extend_from_slice(exclude);
+    all.sort_unstable();
+    all.dedup();
+    all
+}
+
+/// A user of `train` the model was not trained with: folded in if the model can, else the
+/// popular items they do not have.
+fn rank_new_user(
+    model: &dyn Recommender,
+    train: &InteractionMatrix,
+    popularity: &Popularity,
+    user: UserId,
+    k: usize,
+    exclude: &[u32],
+) -> RankedList {
+    let mut scores = vec![0.0f32; model.n_items()];
+    let exclude = merged(train, user, exclude);
+    match model.score_user(UserRow::of(train, user), &mut scores) {
+        Basis::Trained | Basis::FoldedIn => RankedList {
+            items: top_k(&scores, k, &exclude, &mut Vec::new()),
+            source: ListSource::FoldedIn,
+        },
+        Basis::NoPreference => RankedList {
+            items: top_k(popularity.counts(), k, &exclude, &mut Vec::new()),
+            source: ListSource::Popularity,
+        },
+    }
+}
+
+/// A stored model ready to score, bound to the data directory as it was when it was loaded.
+#[derive(Debug)]
+pub struct Serving {
+    /// What the store records about the model.
+    pub header: ModelHeader,
+    model: Box<dyn Recommender>,
+}
+
+impl Serving {
+    /// The model as a recommender.
+    pub fn recommender(&self) -> &dyn Recommender {
+        self.model.as_ref()
+    }
+
+    /// The fused model, when that is what is served.
+    pub fn fused(&self) -> Option<&Fused> {
+        self.model.fused()
+    }
+}
+
+/// Everything a request reads, bound once per model version and interaction snapshot: shared
+/// (`Arc`) by concurrent requests and replaced whole, never changed, when either changes.
+#[derive(Debug)]
+pub struct Served {
+    /// The interaction store as of binding.
+    pub snapshot: Snapshot,
+    /// Its matrix (dense ids are the store's).
+    pub matrix: InteractionMatrix,
+    /// The model.
+    pub model: Serving,
+    /// Every item's entity ([`item_entities`]).
+    pub item_entity: Vec<Option<EntityId>>,
+    /// The graph index (labels).
+    pub index: GraphIndex,
+    /// Interactions were imported after the model was trained (it folds in or falls back for
+    /// the users it does not know).
+    pub stale: bool,
+}
+
+/// Makes a stored model servable through its learner (a `cke` model is bound to the graph
+/// index and links as they are now). A graph-embedding version is refused: it is no
+/// recommender.
+pub fn bind(stored: StoredModel, binding: &Binding<'_>) -> Result<Serving, crate::Error> {
+    let header = stored.header.clone();
+    match learners::load(stored, binding)? {
+        Loaded::Recommender(model) => Ok(Serving { header, model }),
+        Loaded::Embeddings(_) => Err(crate::Error::BadInput(format!(
+            "model v{} {} is a graph embedding, not a recommender; train a recommender (cke, \
+             als, bpr, pop) first, or name one with --model-version",
+            header.version,
+            header.kind.name()
+        ))),
+    }
+}
+
+/// Every item's linked entity, by dense item id: the one link resolution that training,
+/// serving and explanations share. The entity stored at import when the graph held the IRI;
+/// else the IRI looked up again (the graph may have been imported since), a bare data-set
+/// token through the IRI a TSV import mints for it ([`GraphIndex::resolve_entity`]).
+pub fn item_entities(
+    snapshot: &Snapshot,
+    index: &GraphIndex,
+) -> Result<Vec<Option<EntityId>>, crate::Error> {
+    let mut out = Vec::with_capacity(snapshot.items.len());
+    for i in 0..snapshot.items.len() {
+        out.push(match snapshot.links.get(i) {
+            Some(Some(link)) => match link.entity {
+                Some(e) => Some(e),
+                None => index.resolve_entity(&link.iri)?.map(|(_, e)| e),
+            },
+            _ => None,
+        });
+    }
+    Ok(out)
+}
+
+/// What a list shows about an item besides its id.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ItemDetails {
+    /// The linked IRI.
+    pub iri: Option<String>,
+    /// The entity's label (or the IRI's local name when the graph gives none).
+    pub label: Option<String>,
+}
+
+/// The IRI and label of an item, from its stored link, its resolved entity
+/// ([`item_entities`]) and the graph index.
+pub fn item_details(
+    snapshot: &Snapshot,
+    index: &GraphIndex,
+    entity: Option<EntityId>,
+    item: ItemId,
+) -> Result<ItemDetails, crate::Error> {
+    let Some(Some(link)) = snapshot.links.get(item.index()) else {
+        return Ok(ItemDetails::default());
+    };
+    let label = match entity {
+        Some(e) => index.label(e)?,
+        None => None,
+    }
+    .unwrap_or_else(|| local_name(&link.iri).to_owned());
+    Ok(ItemDetails {
+        iri: Some(link.iri.clone()),
+        label: Some(label),
+    })
+}
+
+/// The last segment of an IRI (after `/`, `#` or `:`), as labels fall back to.
+pub fn local_name(iri: &str) -> &str {
+    let trimmed = iri.trim_end_matches(['/', '#']);
+    trimmed.rsplit(['/', '#', ':']).next().unwrap_or(trimmed)
+}
+
+/// The external name of an item, for output; a dense id outside the store is corruption.
+pub fn item_name(snapshot: &Snapshot, item: ItemId) -> Result<&str, StoreError> {
+    snapshot
+        .items
+        .get(item.index())
+        .map(String::as_str)
+        .ok_or_else(|| {
+            StoreError::corruption(
+                "model",
+                format!("item {} is not in the item dictionary", item.0),
+            )
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::cf::FactorModel;
+    use ndarray::array;
+
+    #[test]
+    fn model_users_new_users_and_unknown_users() {
+        let train = InteractionMatrix::from_pairs([
+            ("a", "x"),
+            ("a", "y"),
+            ("b", "y"),
+            ("c", "z"),
+            ("c", "y"),
+        ])
+        .unwrap();
+        // Trained when only a and b existed: c arrived later.
+        let model = FactorModel {
+            users: array![[1.0, 0.0], [0.0, 1.0]],
+            items: array![[0.0, 1.0], [1.0, 1.0], [2.0, 0.0]],
+            item_bias: None,
+        };
+        let lists = rank_users(
+            &model,
+            &train,
+            &[Some(UserId(1)), Some(UserId(2)), None, Some(UserId(0))],
+            2,
+        );
+        let ids = |l: &RankedList| l.items.iter().map(|s| s.item.0).collect::<Vec<_>>();
+        assert_eq!(ids(&lists[0]), [0, 2], "b: x scores 1, z 0; y is b's own");
+        assert_eq!(lists[0].source, ListSource::Model);
+        assert_eq!(ids(&lists[1]), [0], "c: popularity without c's own y and z");
+        assert!(lists[1].is_fallback());
+        assert_eq!(ids(&lists[2]), [1, 0], "unknown: the most popular items");
+        assert!(lists[2].is_fallback());
+        assert_eq!(ids(&lists[3]), [2]);
+    }
+
+    #[test]
+    fn local_names() {
+        assert_eq!(
+            local_name("http://dbpedia.org/resource/Star_Wars_(film)"),
+            "Star_Wars_(film)"
+        );
+        assert_eq!(local_name("http://e.org/o#Thing"), "Thing");
+        assert_eq!(local_name("urn:kgrec:m.0abc"), "m.0abc");
+        assert_eq!(local_name("http://e.org/x/"), "x");
+    }
+}
