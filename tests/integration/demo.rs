@@ -23,3 +23,27 @@ fn demo_imports_the_fixtures_and_shows_graph_paths() {
     let again = ok(kgrec(&data).args(["explain", "--user", "1", "--item", "318"]));
     assert!(again.contains("(item 318)"), "{again}");
 }
+
+/// The demo's fixtures travel inside the binary: a copy of it run from `/`, away from the source
+/// tree, with no data directory given, still imports, trains and explains (the installed-binary
+/// case; `.ci/run` also runs `cargo install` and the installed `kgrec demo` from `/`).
+#[test]
+fn demo_runs_from_a_copied_binary_anywhere() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bin = tmp.path().join("bin").join("kgrec");
+    std::fs::create_dir_all(bin.parent().unwrap()).unwrap();
+    std::fs::copy(binary(), &bin).unwrap();
+    let out = ok(std::process::Command::new(&bin)
+        .arg("demo")
+        .current_dir("/")
+        .env_remove("KGREC_DATA"));
+    assert!(out.contains("Toy Story is linked to"), "{out}");
+    assert!(out.contains("trained cke"), "{out}");
+    assert!(out.contains("You liked "), "{out}");
+    assert!(out.contains("temporary data directory goes away"), "{out}");
+    // A --fixtures folder that lacks the files is refused clearly.
+    let out = run(std::process::Command::new(&bin)
+        .args(["demo", "--fixtures"])
+        .arg(tmp.path()));
+    expect_bad_input(&out, tmp.path(), &["movies.ttl", "fixtures not found"]);
+}
