@@ -502,13 +502,10 @@ impl Engine {
     pub fn served_version(&self, version: Option<u64>) -> Result<Arc<Served>> {
         match version {
             None => self.served(),
-            Some(v) => {
-                let current = self.served()?;
-                if current.model.header.version == v {
-                    return Ok(current);
-                }
-                Ok(Arc::new(self.bind_version(Some(v))?))
-            }
+            Some(v) => match self.inner.served.load_full() {
+                Some(current) if current.model.header.version == v => Ok(current),
+                _ => Ok(Arc::new(self.bind_version(Some(v))?)),
+            },
         }
     }
 
@@ -518,7 +515,10 @@ impl Engine {
             let matrix = snapshot.matrix()?;
             let store = ModelStore::open(dir.db())?;
             let stored = match version {
-                None => store.load_current()?,
+                None => match store.current()? {
+                    Some(v) => store.load(v)?,
+                    None => return Err(no_recommender(&store)?),
+                },
                 Some(v) => {
                     let versions = store.versions()?;
                     if !versions.contains(&v) {
@@ -785,7 +785,9 @@ impl Engine {
                         version_list(&versions)
                     )));
                 }
-                None => store.current()?.ok_or(StoreError::NoModel)?,
+                None => newest_with_embeddings(&store)?
+                    .or(store.current()?)
+                    .ok_or(StoreError::NoModel)?,
             };
             let stored: StoredModel = store.load(version)?;
             let kind = stored.header.kind;
@@ -933,6 +935,33 @@ fn describe(served: &Served, items: &[Scored]) -> Result<Vec<RecommendedItem>> {
         });
     }
     Ok(out)
+}
+
+/// Why nothing can be served: no version at all, or only graph embeddings.
+fn no_recommender(store: &ModelStore) -> Result<Error> {
+    let headers = store.list()?;
+    if headers.is_empty() {
+        return Ok(StoreError::NoModel.into());
+    }
+    let listed: Vec<String> = headers
+        .iter()
+        .map(|h| format!("v{} {}", h.version, h.kind.name()))
+        .collect();
+    Ok(Error::BadInput(format!(
+        "no recommender trained yet: the stored versions are graph embeddings ({}); train a \
+         recommender (cke, als, bpr, pop) first",
+        listed.join(", ")
+    )))
+}
+
+/// The newest version with graph embeddings (its own, or a `cke` model's), if any.
+fn newest_with_embeddings(store: &ModelStore) -> Result<Option<u64>> {
+    Ok(store
+        .list()?
+        .iter()
+        .rev()
+        .find(|h| h.kind.is_graph_embedding() || h.kind == learners::ModelKind::Cke)
+        .map(|h| h.version))
 }
 
 /// `v1 v2 ...` or `none`.

@@ -148,23 +148,27 @@ pub(super) fn print_trained(t: &Trained) -> Result<()> {
     let loss = h
         .final_loss
         .map_or(String::new(), |l| format!(", final loss {l:.5}"));
-    let on = if h.kind.is_graph_embedding() {
-        "the knowledge graph".to_owned()
+    let (on, role) = if h.kind.is_graph_embedding() {
+        (
+            "the knowledge graph".to_owned(),
+            "kept beside the recommenders, whose current model it does not replace".to_owned(),
+        )
     } else {
-        format!(
-            "{} users × {} items ({} interactions)",
-            h.users, h.items, h.interactions
+        (
+            format!(
+                "{} users × {} items ({} interactions)",
+                h.users, h.items, h.interactions
+            ),
+            format!("current model v{}", h.version),
         )
     };
     emit(&format!(
-        "trained {} v{} on {on}: dim {}, {} epochs{loss}, {:.2} s; current model v{} (stored: \
-         {})\n",
+        "trained {} v{} on {on}: dim {}, {} epochs{loss}, {:.2} s; {role} (stored: {})\n",
         h.kind.name(),
         h.version,
         h.dim,
         h.epochs,
         h.fit_seconds,
-        h.version,
         versions.join(" ")
     ))
 }

@@ -219,7 +219,7 @@ pub(super) fn fit(
     let arrays = kge_arrays(&fitted.model);
     let notes = vec![format!(
         "{} is a graph embedding, not a recommender: `kgrec export embeddings --out DIR` writes \
-         it; train cke, als, bpr or pop before `recommend` ({} entities, {} relations, {} \
+         it, `recommend` keeps serving the current recommender ({} entities, {} relations, {} \
          triples)",
         kind.name(),
         data.num_entities(),

@@ -212,8 +212,10 @@ impl ModelStore {
         Ok(StoredModel { header, arrays })
     }
 
-    /// Writes `model` as a new version, makes it current, then keeps only the newest `keep`
-    /// versions (at least the new one). Returns the new version number.
+    /// Writes a new version and keeps only the newest `keep` versions of its family (at least
+    /// the new one). A recommender becomes current; a graph embedding (which cannot recommend)
+    /// never displaces the current recommender, and the two families are pruned separately, so
+    /// embedding runs never take the served model away. Returns the new version number.
     pub fn write(
         &self,
         header: ModelHeader,
@@ -221,8 +223,9 @@ impl ModelStore {
         keep: usize,
     ) -> Result<u64> {
         let version = self.next_version()?;
+        let recommender = !header.kind.is_graph_embedding();
         self.stage(version, header, arrays)?;
-        self.publish(version)?;
+        self.publish(version, recommender)?;
         self.prune(keep)?;
         Ok(version)
     }
@@ -276,30 +279,48 @@ impl ModelStore {
         Ok(())
     }
 
-    /// Makes a staged version current, in one atomic batch.
-    pub(crate) fn publish(&self, version: u64) -> Result<()> {
+    /// Lists a staged version (and makes it current), in one atomic batch.
+    pub(crate) fn publish(&self, version: u64, make_current: bool) -> Result<()> {
         let mut versions = self.versions()?;
         versions.push(version);
         let mut batch = sled::Batch::default();
-        batch.insert(CURRENT, &version.to_le_bytes());
+        if make_current {
+            batch.insert(CURRENT, &version.to_le_bytes());
+        }
         batch.insert(VERSIONS, encode_versions(&versions));
         self.tree.apply_batch(batch)?;
         self.tree.flush()?;
         Ok(())
     }
 
-    /// Keeps the newest `keep` complete versions (and always the current one); removes the others
-    /// and whatever a killed writer left of an unlisted version.
+    /// Keeps the newest `keep` complete versions of each family (recommenders, graph
+    /// embeddings) and always the current one; removes the others and whatever a killed writer
+    /// left of an unlisted version.
     pub fn prune(&self, keep: usize) -> Result<()> {
         let versions = self.versions()?;
         let current = self.current()?;
-        let cut = versions.len().saturating_sub(keep.max(1));
-        let kept: Vec<u64> = versions
-            .iter()
-            .enumerate()
-            .filter(|&(k, v)| k >= cut || Some(*v) == current)
-            .map(|(_, v)| *v)
-            .collect();
+        let mut family = Vec::with_capacity(versions.len());
+        for &v in &versions {
+            family.push(self.header(v)?.kind.is_graph_embedding());
+        }
+        let mut kept: Vec<u64> = Vec::with_capacity(versions.len());
+        for embeddings in [false, true] {
+            let of_family: Vec<u64> = versions
+                .iter()
+                .zip(&family)
+                .filter(|&(_, &f)| f == embeddings)
+                .map(|(v, _)| *v)
+                .collect();
+            let cut = of_family.len().saturating_sub(keep.max(1));
+            kept.extend(
+                of_family
+                    .iter()
+                    .enumerate()
+                    .filter(|&(k, v)| k >= cut || Some(*v) == current)
+                    .map(|(_, v)| *v),
+            );
+        }
+        kept.sort_unstable();
         let mut batch = sled::Batch::default();
         let mut removed = 0usize;
         for entry in self.tree.scan_prefix([VERSION]) {
@@ -414,6 +435,27 @@ mod tests {
             2,
             "header + one chunk"
         );
+    }
+
+    /// Graph embeddings never become current and are pruned apart from the recommenders.
+    #[test]
+    fn graph_embeddings_neither_displace_nor_prune_the_recommenders() {
+        let db = sled::Config::new().temporary(true).open().unwrap();
+        let store = ModelStore::open(&db).unwrap();
+        let (h, m) = factors(1.0, false);
+        let als = store.write(h, &m, 1).unwrap();
+        let embedding = vec![("entities".to_owned(), vec![0.5; 4])];
+        for _ in 0..3 {
+            store
+                .write(header(ModelKind::TransE, 0, 0, 2), &embedding, 1)
+                .unwrap();
+        }
+        assert_eq!(store.current().unwrap(), Some(als));
+        assert_eq!(store.versions().unwrap(), [als, 4]);
+        let (h, m) = factors(2.0, false);
+        let next = store.write(h, &m, 1).unwrap();
+        assert_eq!(store.current().unwrap(), Some(next));
+        assert_eq!(store.versions().unwrap(), [4, next]);
     }
 
     #[test]

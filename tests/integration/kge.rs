@@ -285,10 +285,8 @@ fn train_transe_on_the_fixture_graph_then_export_embeddings() {
         text.contains("trained transe v1 on the knowledge graph"),
         "{text}"
     );
-    assert_eq!(
-        stats(&data)["models"],
-        serde_json::json!(["v1 transe (current)"])
-    );
+    // A graph embedding never becomes the current (served) model.
+    assert_eq!(stats(&data)["models"], serde_json::json!(["v1 transe"]));
 
     // A graph embedding cannot recommend: a clear refusal, not a panic.
     let refused = run(kgrec(&data).args(["recommend", "--user", "1"]));
@@ -296,8 +294,15 @@ fn train_transe_on_the_fixture_graph_then_export_embeddings() {
         &refused,
         &data,
         &[
-            "current model transe is a graph embedding; train a recommender (cke, als, bpr, pop) first",
+            "no recommender trained yet: the stored versions are graph embeddings (v1 transe); \
+             train a recommender (cke, als, bpr, pop) first",
         ],
+    );
+    let refused = run(kgrec(&data).args(["recommend", "--user", "1", "--model-version", "1"]));
+    expect_bad_input(
+        &refused,
+        &data,
+        &["model v1 transe is a graph embedding; train a recommender"],
     );
 
     let out = tmp.path().join("emb");
@@ -440,6 +445,45 @@ fn kge_bad_inputs_exit_2_with_a_located_message() {
         .arg("--model-dir")
         .arg(&export));
     expect_bad_input(&out, &export, &["meta.json", "unsupported"]);
+}
+
+/// Training graph embeddings between two `recommend`s changes nothing the user is served, even
+/// with `--keep 1`: embeddings are kept and pruned beside the recommenders.
+#[test]
+fn a_graph_embedding_training_does_not_take_the_recommender_away() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = crate::cf::imported(tmp.path());
+    ok(kgrec(&data).args(["train", "--model", "als"]));
+    let before = ok(kgrec(&data).args(["recommend", "--user", "1", "--format", "json"]));
+    for _ in 0..2 {
+        ok(kgrec(&data).args([
+            "train", "--model", "transe", "--dim", "4", "--epochs", "2", "--keep", "1",
+        ]));
+    }
+    let after = ok(kgrec(&data).args(["recommend", "--user", "1", "--format", "json"]));
+    assert_eq!(before, after);
+    assert_eq!(
+        stats(&data)["models"],
+        serde_json::json!(["v1 als (current)", "v3 transe"])
+    );
+    // The embeddings export without naming the version; an older recommender is served on
+    // request.
+    let out = tmp.path().join("emb");
+    let text = ok(kgrec(&data)
+        .args(["export", "embeddings", "--out"])
+        .arg(&out));
+    assert!(text.contains("model v3 transe"), "{text}");
+    ok(kgrec(&data).args(["train", "--model", "pop"]));
+    let old = ok(kgrec(&data).args([
+        "recommend",
+        "--user",
+        "1",
+        "--format",
+        "json",
+        "--model-version",
+        "1",
+    ]));
+    assert_eq!(old, before);
 }
 
 #[test]
