@@ -32,7 +32,7 @@ use crate::interactions::{
     Format, ItemLink, RawInteraction, filter_min_rating, merge_duplicates, parse_file,
     parse_link_file,
 };
-use crate::learners::{self, Binding, ModelSpec, TrainInput};
+use crate::learners::{self, Binding, GraphData, ModelSpec, TrainInput};
 use crate::metrics::{Evaluation, by_user, evaluate};
 use crate::serving::{
     ItemDetails, ListSource, Served, bind, item_details, item_entities, item_name, local_name,
@@ -49,6 +49,17 @@ pub enum Access {
     ReadWrite,
     /// Every write is refused.
     ReadOnly,
+}
+
+/// How [`Engine::open_with`] opens a data directory.
+#[derive(Debug, Clone, Default)]
+pub struct OpenOptions {
+    /// Create the directory if it is missing.
+    pub create: bool,
+    /// Refuse writes.
+    pub read_only: bool,
+    /// How long to wait for another process to release the directory.
+    pub wait: Option<std::time::Duration>,
 }
 
 /// A handle on one data directory. Cheap to clone; every clone is the same engine.
@@ -319,6 +330,30 @@ impl Engine {
         Self::with(path, OpenMode::MustExist, Access::ReadOnly)
     }
 
+    /// Opens with `options`: while another process holds the directory, retries until
+    /// `options.wait` has passed (no wait: refuse at once, naming the holder).
+    pub fn open_with(path: &Path, options: &OpenOptions) -> Result<Self> {
+        let mode = if options.create {
+            OpenMode::CreateIfMissing
+        } else {
+            OpenMode::MustExist
+        };
+        let deadline = options.wait.map(|w| Instant::now() + w);
+        loop {
+            let access = if options.read_only {
+                Access::ReadOnly
+            } else {
+                Access::ReadWrite
+            };
+            match Self::with(path, mode, access) {
+                Err(Error::InUse { .. }) if deadline.is_some_and(|d| Instant::now() < d) => {
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                other => return other,
+            }
+        }
+    }
+
     fn with(path: &Path, mode: OpenMode, access: Access) -> Result<Self> {
         let dir = DataDir::open(path, mode)?;
         Ok(Self {
@@ -437,54 +472,70 @@ impl Engine {
     /// Fits `request.spec` on the store's interactions (and graph), stores it as a new version
     /// and makes it current; requests in flight finish on the previous version. `progress`
     /// hears every epoch; a `cancel` raised before the version is written stops the training
-    /// with nothing written.
+    /// with nothing written. The three stages are also offered apart ([`Engine::training_data`],
+    /// [`TrainingData::fit`], [`Engine::commit`]) for a caller that must not hold the data
+    /// directory during the fit (the command line lets other processes read meanwhile).
     pub fn train(
         &self,
         request: &TrainRequest,
         progress: &mut dyn FnMut(&EpochReport),
         cancel: &AtomicBool,
     ) -> Result<Trained> {
+        let data = self.training_data(request)?;
+        let fitted = data.fit(request, progress, cancel)?;
+        self.commit(fitted, request.keep, cancel)
+    }
+
+    /// Reads what `request` trains on out of the data directory.
+    pub fn training_data(&self, request: &TrainRequest) -> Result<TrainingData> {
         self.check_writable()?;
         if request.keep == 0 {
             return Err(Error::BadInput(
                 "--keep 0: keep at least 1 version".to_owned(),
             ));
         }
-        let _writer = self.inner.writer.lock().map_err(poisoned)?;
-        let cancelled = || Error::Cancelled;
-        let trained = self.read(|dir| {
+        self.read(|dir| {
             let snapshot = InteractionStore::open(dir.db())?.load()?;
             let index = dir.kg().index();
-            let graph_only = request.spec.kind().is_graph_embedding();
-            if !graph_only && snapshot.records.is_empty() {
+            let kind = request.spec.kind();
+            if !kind.is_graph_embedding() && snapshot.records.is_empty() {
                 return Err(StoreError::NoInteractions.into());
             }
             let matrix = snapshot.matrix()?;
             let item_entity = item_entities(&snapshot, index)?;
-            let input = TrainInput {
-                snapshot: &snapshot,
-                matrix: &matrix,
-                index,
-                item_entity: &item_entity,
-            };
-            if cancel.load(Ordering::Relaxed) {
-                return Err(cancelled());
-            }
-            request.spec.fit(&input, request.seed, progress)
-        })?;
+            let graph = GraphData::read(index, kind)?;
+            Ok(TrainingData {
+                snapshot,
+                matrix,
+                item_entity,
+                graph,
+            })
+        })
+    }
+
+    /// Stores a fitted model as a new version (see [`ModelStore::write`]: a recommender becomes
+    /// current) and drops the served state, so the next request binds it.
+    pub fn commit(
+        &self,
+        fitted: learners::Trained,
+        keep: usize,
+        cancel: &AtomicBool,
+    ) -> Result<Trained> {
+        self.check_writable()?;
+        let _writer = self.inner.writer.lock().map_err(poisoned)?;
         if cancel.load(Ordering::Relaxed) {
-            return Err(cancelled());
+            return Err(Error::Cancelled);
         }
         let (header, versions) = self.read(|dir| {
             let store = ModelStore::open(dir.db())?;
-            let version = store.write(trained.header.clone(), &trained.arrays, request.keep)?;
+            let version = store.write(fitted.header.clone(), &fitted.arrays, keep.max(1))?;
             Ok((store.header(version)?, store.versions()?))
         })?;
         self.inner.served.store(None);
         Ok(Trained {
             header,
             versions,
-            notes: trained.notes,
+            notes: fitted.notes,
         })
     }
 
@@ -916,6 +967,40 @@ impl Engine {
             model: served.model.header.clone(),
             notes: trained.notes,
         })
+    }
+}
+
+/// A training's inputs, read out of the data directory: the fit needs nothing else.
+#[derive(Debug)]
+pub struct TrainingData {
+    snapshot: crate::store::Snapshot,
+    matrix: crate::cf::InteractionMatrix,
+    item_entity: Vec<Option<EntityId>>,
+    graph: GraphData,
+}
+
+impl TrainingData {
+    /// Fits `request.spec` (the data directory is not needed: another process may hold it).
+    pub fn fit(
+        &self,
+        request: &TrainRequest,
+        progress: &mut dyn FnMut(&EpochReport),
+        cancel: &AtomicBool,
+    ) -> Result<learners::Trained> {
+        if cancel.load(Ordering::Relaxed) {
+            return Err(Error::Cancelled);
+        }
+        let input = TrainInput {
+            snapshot: &self.snapshot,
+            matrix: &self.matrix,
+            graph: &self.graph,
+            item_entity: &self.item_entity,
+        };
+        let fitted = request.spec.fit(&input, request.seed, progress)?;
+        if cancel.load(Ordering::Relaxed) {
+            return Err(Error::Cancelled);
+        }
+        Ok(fitted)
     }
 }
 

@@ -26,8 +26,8 @@ pub mod store;
 
 pub use engine::{
     Access, BatchRecommendations, EmbeddingsExported, Engine, EvalOutcome, EvalRequest,
-    InteractionFile, InteractionsImported, Neighbourhood, RecommendRequest, Recommendations,
-    RecommendedItem, Stats, TrainRequest, Trained,
+    InteractionFile, InteractionsImported, Neighbourhood, OpenOptions, RecommendRequest,
+    Recommendations, RecommendedItem, Stats, TrainRequest, Trained,
 };
 pub use error::{Error, Result};
 pub use kgrec_kg as kg;

@@ -20,6 +20,16 @@ pub struct Cli {
     /// No progress bars or summaries on stderr.
     #[arg(long, short, global = true)]
     pub quiet: bool,
+    /// When another kgrec process holds the data directory, wait up to SECONDS for it (600
+    /// when no number is given) instead of failing at once.
+    #[arg(
+        long,
+        global = true,
+        value_name = "SECONDS",
+        num_args = 0..=1,
+        default_missing_value = "600"
+    )]
+    pub wait: Option<f64>,
     #[command(subcommand)]
     pub command: Command,
 }

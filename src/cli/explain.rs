@@ -116,7 +116,7 @@ fn explain_all_users(
 
 /// `kgrec explain --user ID --item ID [--format text|json|dot|svg] [--paths N] [--hops H]`
 pub fn explain(data: &Path, args: &ExplainArgs) -> Result<()> {
-    let engine = Engine::open(data)?;
+    let engine = super::open_engine(data)?;
     let served = engine.served_version(args.model_version)?;
     if served.stale {
         stale_note(&served.model.header);

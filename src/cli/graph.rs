@@ -37,8 +37,9 @@ pub fn import_kg(data: &Path, args: &ImportKgArgs, quiet: bool) -> Result<()> {
         },
         lenient: args.lenient,
     };
-    let engine = Engine::create(data)?;
-    import_kg_into(&engine, &args.files, &options, quiet)
+    super::with_new_engine(data, |engine| {
+        import_kg_into(engine, &args.files, &options, quiet)
+    })
 }
 
 fn import_kg_into(
@@ -102,7 +103,7 @@ fn import_kg_into(
 
 /// `kgrec stats`
 pub fn stats(data: &Path, args: &StatsArgs) -> Result<()> {
-    let stats = Engine::open(data)?.stats()?;
+    let stats = super::open_engine(data)?.stats()?;
     match args.format {
         TextOrJson::Json => emit(&json_text(&stats)?),
         TextOrJson::Text => emit(&stats_text(&stats)),
@@ -139,7 +140,7 @@ pub fn sparql(data: &Path, args: &SparqlArgs) -> Result<()> {
         })?,
         (None, None) => return Err(Error::BadInput("give a QUERY or --file Q.rq".to_owned())),
     };
-    let engine = Engine::open(data)?;
+    let engine = super::open_engine(data)?;
     let results = engine.sparql(&query)?;
     let stdout = std::io::stdout().lock();
     match write_results(results, args.format, std::io::BufWriter::new(stdout)) {

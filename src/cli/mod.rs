@@ -11,19 +11,66 @@ mod kge;
 mod models;
 
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use kgrec::{Error, Result};
+use kgrec::{Engine, Error, OpenOptions, Result};
 
 use args::{Cli, Command, ExportCommand, ImportCommand, KgeCommand};
 
 /// Where the data directory is when neither `--data` nor `KGREC_DATA` names one.
 pub const DEFAULT_DATA_DIR: &str = "./kgrec-data";
 
+/// How long to wait for a data directory another process holds (`--wait`).
+static WAIT: OnceLock<Option<Duration>> = OnceLock::new();
+
+fn wait() -> Option<Duration> {
+    WAIT.get().copied().flatten()
+}
+
+/// Opens an existing data directory (waiting as `--wait` says).
+fn open_engine(data: &Path) -> Result<Engine> {
+    Engine::open_with(
+        data,
+        &OpenOptions {
+            wait: wait(),
+            ..OpenOptions::default()
+        },
+    )
+}
+
+/// Opens a data directory, creating it if missing; when `run` fails and the directory did not
+/// exist before, it is removed again, so a command that fails leaves no directory behind.
+fn with_new_engine<T>(data: &Path, run: impl FnOnce(&Engine) -> Result<T>) -> Result<T> {
+    let existed = data.exists();
+    let result = Engine::open_with(
+        data,
+        &OpenOptions {
+            create: true,
+            wait: wait(),
+            ..OpenOptions::default()
+        },
+    )
+    .and_then(|engine| run(&engine));
+    if result.is_err() && !existed && data.is_dir() {
+        let _ = std::fs::remove_dir_all(data);
+    }
+    result
+}
+
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> Result<()> {
     let quiet = cli.quiet;
+    if let Some(seconds) = cli.wait {
+        if !(seconds.is_finite() && seconds >= 0.0) {
+            return Err(Error::BadInput(format!(
+                "--wait {seconds}: expected a number of seconds of at least 0"
+            )));
+        }
+        let _ = WAIT.set(Some(Duration::from_secs_f64(seconds)));
+    }
     let data = cli
         .data
         .clone()

@@ -47,7 +47,7 @@ pub fn import_interactions(data: &Path, args: &ImportInteractionsArgs, quiet: bo
     // Every file is parsed to the end before the data directory is opened (or created), so a
     // bad file leaves nothing behind.
     let imported = kgrec::engine::parse_interaction_file(&request)
-        .and_then(|parsed| Engine::create(data)?.import_parsed(parsed));
+        .and_then(|parsed| super::with_new_engine(data, |engine| engine.import_parsed(parsed)));
     bar.finish_and_clear();
     print_import(&args.file, args.link.as_deref(), &imported?)
 }
@@ -127,16 +127,44 @@ pub fn train(data: &Path, args: &TrainArgs, quiet: bool) -> Result<()> {
         ));
     }
     let spec = ModelSpec::new(&args.fit.model, &args.fit.overrides())?;
-    let engine = Engine::open(data)?;
     let request = TrainRequest {
         spec,
         seed: args.fit.seed,
         keep: args.keep,
     };
+    // The data directory is held only while the inputs are read and while the new version is
+    // written: other kgrec processes (recommend, stats, sparql, imports) work during the fit.
+    // Short readers (a `recommend`, a `stats`) may hold it for a moment: wait for them.
+    let inputs = Engine::open_with(
+        data,
+        &kgrec::OpenOptions {
+            wait: Some(super::wait().unwrap_or(std::time::Duration::from_secs(10))),
+            ..kgrec::OpenOptions::default()
+        },
+    )?
+    .training_data(&request)?;
+    let cancel = AtomicBool::new(false);
     let (bar, mut hook) = epoch_progress(quiet);
-    let trained = engine.train(&request, &mut hook, &AtomicBool::new(false));
+    let fitted = inputs.fit(&request, &mut hook, &cancel);
     bar.finish_and_clear();
-    let trained = trained?;
+    let fitted = fitted?;
+    let engine = match super::open_engine(data) {
+        Err(Error::InUse { pid, .. }) => {
+            eprintln!(
+                "note: waiting for process {pid} to release {} to store the model",
+                data.display()
+            );
+            Engine::open_with(
+                data,
+                &kgrec::OpenOptions {
+                    wait: Some(super::wait().unwrap_or(std::time::Duration::from_secs(3600))),
+                    ..kgrec::OpenOptions::default()
+                },
+            )?
+        }
+        other => other?,
+    };
+    let trained = engine.commit(fitted, args.keep, &cancel)?;
     notes(&trained.notes);
     print_trained(&trained)
 }
@@ -193,7 +221,7 @@ pub fn recommend(data: &Path, args: &RecommendArgs) -> Result<()> {
             "-k 0: ask for at least one item".to_owned(),
         ));
     }
-    let engine = Engine::open(data)?;
+    let engine = super::open_engine(data)?;
     if args.explain {
         return super::explain::recommend_explained(&engine, args);
     }
@@ -416,7 +444,7 @@ fn eval_text(report: &EvalJson, e: &Evaluation) -> String {
 
 /// `kgrec export embeddings --out DIR [--version V]`
 pub fn export_embeddings(data: &Path, args: &ExportEmbeddingsArgs) -> Result<()> {
-    let engine = Engine::open(data)?;
+    let engine = super::open_engine(data)?;
     let e = engine.export_embeddings(args.version, &args.out)?;
     emit(&format!(
         "wrote {}: {} entities, {} relations of model v{} {} ({} dim {}): entities.tsv, \
@@ -438,7 +466,7 @@ pub fn similar(data: &Path, args: &SimilarArgs) -> Result<()> {
             "-k 0: ask for at least one item".to_owned(),
         ));
     }
-    let engine = Engine::open(data)?;
+    let engine = super::open_engine(data)?;
     let items = engine.similar(&args.item, args.k)?;
     match args.format {
         TextOrJson::Json => emit(&json_text(&serde_json::json!({

@@ -72,11 +72,11 @@ pub(super) fn fit(
     progress: &mut dyn FnMut(&EpochReport),
 ) -> Result<Trained> {
     let start = Instant::now();
-    let counts = input.index.counts()?;
+    let counts = input.graph.counts;
     let graph = ItemGraph::new(
         counts.entities as usize,
         counts.relations as usize,
-        input.index.triples()?,
+        input.graph.triples.clone(),
         input.item_entity.to_vec(),
     );
     let mut notes = Vec::new();

@@ -157,8 +157,8 @@ struct StoredParams<'a> {
 
 /// The data directory's graph as a training set: the index's IRIs as dictionaries.
 fn graph_dataset(input: &TrainInput<'_>) -> Result<Dataset> {
-    let index = input.index;
-    let triples = index.triples()?;
+    let graph = input.graph;
+    let triples = graph.triples.clone();
     if triples.is_empty() {
         return Err(Error::BadInput(
             "the knowledge graph has no entity-to-entity triples to embed; import one with \
@@ -169,9 +169,10 @@ fn graph_dataset(input: &TrainInput<'_>) -> Result<Dataset> {
     let duplicate = |what: &str| Error::Corruption {
         what: format!("the {what} dictionary holds an IRI twice"),
     };
-    let entities = Vocab::from_tokens(index.entity_iris()?).ok_or_else(|| duplicate("entity"))?;
+    let entities =
+        Vocab::from_tokens(graph.entity_iris.clone()).ok_or_else(|| duplicate("entity"))?;
     let relations =
-        Vocab::from_tokens(index.relation_iris()?).ok_or_else(|| duplicate("relation"))?;
+        Vocab::from_tokens(graph.relation_iris.clone()).ok_or_else(|| duplicate("relation"))?;
     Ok(
         Dataset::with_vocabs(entities, relations, triples, Vec::new(), Vec::new())
             .map_err(RunError::from)?,

@@ -312,18 +312,52 @@ pub fn names() -> Vec<&'static str> {
     LEARNERS.iter().map(|l| l.name).collect()
 }
 
-/// What a fit reads: the interaction store as of the fit, its matrix, the graph index and
-/// every item's linked entity ([`crate::serving::item_entities`]).
+/// What a fit reads: the interaction store as of the fit, its matrix, what it needs of the
+/// graph and every item's linked entity ([`crate::serving::item_entities`]). All of it is read
+/// out of the data directory first, so the fit itself runs without holding the directory.
 #[derive(Debug, Clone, Copy)]
 pub struct TrainInput<'a> {
     /// The interaction store.
     pub snapshot: &'a Snapshot,
     /// Its implicit-feedback matrix.
     pub matrix: &'a InteractionMatrix,
-    /// The graph index.
-    pub index: &'a GraphIndex,
+    /// The graph, as far as the learner reads it.
+    pub graph: &'a GraphData,
     /// Every item's entity, by dense item id.
     pub item_entity: &'a [Option<EntityId>],
+}
+
+/// What learners read of the graph index, copied out of it.
+#[derive(Debug, Clone, Default)]
+pub struct GraphData {
+    /// The committed counts.
+    pub counts: kgrec_kg::GraphCounts,
+    /// Every entity-to-entity triple (empty when the learner does not read the graph).
+    pub triples: Vec<kgrec_kg::Triple>,
+    /// Entity IRIs by id (graph-embedding learners only).
+    pub entity_iris: Vec<String>,
+    /// Relation IRIs by id (graph-embedding learners only).
+    pub relation_iris: Vec<String>,
+}
+
+impl GraphData {
+    /// Reads what learner `kind` needs of `index`.
+    pub fn read(index: &GraphIndex, kind: ModelKind) -> Result<Self> {
+        let mut data = Self {
+            counts: index.counts()?,
+            ..Self::default()
+        };
+        match kind {
+            ModelKind::Cke => data.triples = index.triples()?,
+            ModelKind::TransE | ModelKind::RotatE | ModelKind::TransR => {
+                data.triples = index.triples()?;
+                data.entity_iris = index.entity_iris()?;
+                data.relation_iris = index.relation_iris()?;
+            }
+            ModelKind::Als | ModelKind::Bpr | ModelKind::Popularity => {}
+        }
+        Ok(data)
+    }
 }
 
 /// A fitted model in its stored form, with what the fit wants the user told.

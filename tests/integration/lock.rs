@@ -45,3 +45,50 @@ fn a_second_process_is_refused_while_an_import_holds_the_directory() {
         "the import ended before the second process could try"
     );
 }
+
+/// `train` holds the data directory only while it reads its inputs and while it writes the new
+/// version: `recommend` and `stats` answer while it fits, and the new version lands after.
+#[test]
+fn readers_are_served_while_a_train_fits() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = crate::cf::imported(tmp.path());
+    ok(kgrec(&data).args(["train", "--model", "als"]));
+    let mut trainer = kgrec(&data)
+        .args(["train", "--model", "bpr", "--epochs", "20000"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut served_during_fit = 0;
+    while trainer.try_wait().unwrap().is_none() && Instant::now() < deadline {
+        let out = run(kgrec(&data).args(["recommend", "--user", "1", "--format", "json"]));
+        let still_fitting = trainer.try_wait().unwrap().is_none();
+        if out.status.success() && still_fitting {
+            served_during_fit += 1;
+            assert!(stdout(&out).contains("\"user\": \"1\""), "{}", stdout(&out));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(trainer.wait().unwrap().success());
+    assert!(
+        served_during_fit > 0,
+        "no recommend was answered while the train was fitting"
+    );
+    let models = stats(&data)["models"].clone();
+    assert_eq!(models, serde_json::json!(["v1 als", "v2 bpr (current)"]));
+}
+
+/// A failed import into a path that did not exist leaves no directory behind; `--wait` rejects
+/// nonsense.
+#[test]
+fn a_failed_first_import_leaves_no_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("new");
+    let bad = tmp.path().join("bad.nt");
+    std::fs::write(&bad, "<http://e/a> <http://e/p> .\n").unwrap();
+    let out = run(kgrec(&data).args(["import", "kg"]).arg(&bad));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(!data.exists(), "a directory was left behind");
+    let out = run(kgrec(&data).args(["--wait", "-1", "stats"]));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+}
