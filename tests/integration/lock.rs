@@ -53,9 +53,11 @@ fn readers_are_served_while_a_train_fits() {
     let tmp = tempfile::tempdir().unwrap();
     let data = crate::cf::imported(tmp.path());
     ok(kgrec(&data).args(["train", "--model", "als"]));
+    let log = std::fs::File::create(tmp.path().join("train.err")).unwrap();
     let mut trainer = kgrec(&data)
         .args(["train", "--model", "bpr", "--epochs", "20000"])
         .stdout(std::process::Stdio::null())
+        .stderr(log)
         .spawn()
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(120);
@@ -69,7 +71,11 @@ fn readers_are_served_while_a_train_fits() {
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-    assert!(trainer.wait().unwrap().success());
+    assert!(
+        trainer.wait().unwrap().success(),
+        "{}",
+        std::fs::read_to_string(tmp.path().join("train.err")).unwrap()
+    );
     assert!(
         served_during_fit > 0,
         "no recommend was answered while the train was fitting"
