@@ -45,6 +45,35 @@ impl Evaluation {
     pub fn at(&self, k: usize) -> Option<&AtK> {
         self.at.iter().find(|a| a.k == k)
     }
+
+    /// The metrics under the keys of `score_recs.py --json` (`precision@10`, `recall@10`,
+    /// `ndcg@10`, `map@10`, `hit@10`, `mrr@10`, `coverage@10`, then the next cut-off), cut-offs
+    /// in request order.
+    pub fn named(&self) -> Vec<(String, f64)> {
+        let mut out = Vec::with_capacity(7 * self.at.len());
+        for at in &self.at {
+            let s = at.mean;
+            for (name, v) in [
+                ("precision", s.precision),
+                ("recall", s.recall),
+                ("ndcg", s.ndcg),
+                ("map", s.map),
+                ("hit", s.hit),
+                ("mrr", s.mrr),
+                ("coverage", at.coverage),
+            ] {
+                out.push((format!("{name}@{}", at.k), v));
+            }
+        }
+        out
+    }
+
+    /// The metric of key `key` of [`Evaluation::named`] (`ndcg@10`), if it was measured.
+    pub fn get(&self, key: &str) -> Option<f64> {
+        self.named()
+            .into_iter()
+            .find_map(|(k, v)| (k == key).then_some(v))
+    }
 }
 
 /// The per-user ranking metrics of one list at one K (and their means in [`AtK`]).
@@ -262,6 +291,15 @@ mod tests {
         assert_eq!(e.train_leaks, 1, "d is u's train item");
         assert_eq!(e.duplicates, 1);
         assert!(e.at(3).is_none());
+        let keys: Vec<String> = e.named().into_iter().map(|(k, _)| k).collect();
+        assert_eq!(keys.len(), 14);
+        assert_eq!(
+            (keys[0].as_str(), keys[13].as_str()),
+            ("precision@1", "coverage@2")
+        );
+        assert_eq!(e.get("recall@2"), Some(at2.mean.recall));
+        assert_eq!(e.get("mrr@1"), Some(at1.mean.mrr));
+        assert_eq!(e.get("ndcg@3"), None);
         let without_train = evaluate(&recs, &test, None, &[1]);
         assert!(close(without_train.at[0].coverage, 1.0 / 3.0));
         assert_eq!(without_train.train_leaks, 0);

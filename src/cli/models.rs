@@ -350,19 +350,8 @@ fn metric_map(e: &Evaluation) -> serde_json::Map<String, serde_json::Value> {
     let mut m = serde_json::Map::new();
     m.insert("users".into(), e.users.into());
     m.insert("users_with_list".into(), e.users_with_list.into());
-    for at in &e.at {
-        let s = at.mean;
-        for (name, v) in [
-            ("precision", s.precision),
-            ("recall", s.recall),
-            ("ndcg", s.ndcg),
-            ("map", s.map),
-            ("hit", s.hit),
-            ("mrr", s.mrr),
-            ("coverage", at.coverage),
-        ] {
-            m.insert(format!("{name}@{}", at.k), v.into());
-        }
+    for (key, v) in e.named() {
+        m.insert(key, v.into());
     }
     m.insert("train_leaks".into(), e.train_leaks.into());
     m.insert("duplicates".into(), e.duplicates.into());
