@@ -813,9 +813,20 @@ impl Engine {
         })
     }
 
-    /// A read-only SPARQL query over the graph.
+    /// A read-only SPARQL query over the graph. Errors say what is wrong in the user's terms:
+    /// an empty query, an unknown query form, an undeclared prefix.
     pub fn sparql(&self, query: &str) -> Result<QueryResults<'static>> {
-        self.read(|dir| Ok(dir.kg().query(query)?))
+        if crate::sparql_hints::is_blank(query) {
+            return Err(Error::BadInput(
+                "empty SPARQL query: give a SELECT, ASK, CONSTRUCT or DESCRIBE query".to_owned(),
+            ));
+        }
+        self.read(|dir| match dir.kg().query(query) {
+            Err(kgrec_kg::KgError::BadQuery(message)) => Err(Error::BadInput(
+                crate::sparql_hints::explain(query, &message),
+            )),
+            other => Ok(other?),
+        })
     }
 
     /// Writes the graph embeddings of `version` (default: the current one) to `out` as

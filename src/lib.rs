@@ -22,6 +22,7 @@ pub mod interactions;
 pub mod learners;
 pub mod metrics;
 pub mod serving;
+mod sparql_hints;
 pub mod store;
 
 pub use engine::{

@@ -17,7 +17,7 @@ pub struct Cli {
     /// The data directory [env: KGREC_DATA; default: ./kgrec-data; `demo`: a temporary one].
     #[arg(long, global = true, env = "KGREC_DATA", hide_env = true)]
     pub data: Option<PathBuf>,
-    /// No progress bars or summaries on stderr.
+    /// Nothing but results and errors: no progress bars, summaries, notes or warnings.
     #[arg(long, short, global = true)]
     pub quiet: bool,
     /// When another kgrec process holds the data directory, wait up to SECONDS for it (600

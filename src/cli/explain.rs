@@ -106,7 +106,7 @@ fn explain_all_users(
     writer.flush().map_err(|e| Error::io(&tmp, e))?;
     drop(writer);
     std::fs::rename(&tmp, out).map_err(|e| Error::io(out, e))?;
-    emit(&format!(
+    super::summary(&format!(
         "wrote {} ({} users, {items} items, {with_path} with a path, {})\n",
         out.display(),
         users.len(),

@@ -75,18 +75,16 @@ fn import_kg_into(
     };
     let report = engine.import_kg(files, options, &mut progress)?;
     bar.finish_and_clear();
-    let mut stderr = std::io::stderr().lock();
     for file in report.files.iter().filter(|f| f.skipped > 0) {
-        let _ = writeln!(
-            stderr,
+        super::warn(&format!(
             "{}: skipped {} bad statement(s); first: {}",
             file.file.display(),
             file.skipped,
             file.skipped_examples.join("; ")
-        );
+        ));
     }
     let c = report.counts;
-    emit(&format!(
+    super::summary(&format!(
         "imported {} file(s): {} read, {} added, {} already present; graph: {} triples, {} entities, \
          {} relations, {} literals ({:.2} s)\n",
         report.files.len(),
@@ -126,9 +124,14 @@ fn stats_text(s: &Stats) -> String {
         ("interactions", s.interactions.to_string()),
         ("models", s.models.len().to_string()),
     ];
-    rows.iter()
+    let mut text: String = rows
+        .iter()
         .map(|(name, value)| format!("{name:<16}{value}\n"))
-        .collect()
+        .collect();
+    for model in &s.models {
+        text.push_str(&format!("{:<16}{model}\n", ""));
+    }
+    text
 }
 
 /// `kgrec sparql QUERY`
@@ -164,6 +167,11 @@ fn write_results(
         SparqlFormat::Xml => Some(QueryResultsFormat::Xml),
     };
     match results {
+        QueryResults::Graph(_) if results_format.is_some() => Err(Error::BadInput(format!(
+            "--format {}: that is a format of SELECT and ASK results; a CONSTRUCT or DESCRIBE \
+             query returns triples, which `--format table` (the default) writes as N-Triples",
+            format_name(format)
+        ))),
         QueryResults::Graph(triples) => {
             let mut serializer = RdfSerializer::from_format(RdfFormat::NTriples).for_writer(out);
             for triple in triples {
@@ -214,6 +222,16 @@ fn write_results(
             write_table(&header, &rows, &mut out).map_err(stdout_error)?;
             out.flush().map_err(stdout_error)
         }
+    }
+}
+
+fn format_name(format: SparqlFormat) -> &'static str {
+    match format {
+        SparqlFormat::Table => "table",
+        SparqlFormat::Json => "json",
+        SparqlFormat::Csv => "csv",
+        SparqlFormat::Tsv => "tsv",
+        SparqlFormat::Xml => "xml",
     }
 }
 

@@ -100,6 +100,13 @@ struct TrainJson<'a> {
 /// `kgrec kge train --dataset DIR [--model transe|rotate|transr] [--dim D] ... [--out DIR]`
 pub fn kge_train(args: &KgeTrainArgs, quiet: bool) -> Result<()> {
     check_dataset_dir(&args.dataset)?;
+    if args.out.is_none() && !args.eval_test {
+        return Err(Error::BadInput(
+            "kge train without --out DIR or --eval-test would train and keep nothing: give \
+             --out DIR to write the embeddings, --eval-test to score them on test.txt, or both"
+                .to_owned(),
+        ));
+    }
     let mut params = kge_params(args.model.name(), &knobs(&args.fit))?;
     params = apply(params, args.validate_every, KgeParams::validate_every);
     params = apply(params, args.patience, KgeParams::patience);

@@ -23,6 +23,18 @@ use args::{Cli, Command, ExportCommand, ImportCommand, KgeCommand};
 /// Where the data directory is when neither `--data` nor `KGREC_DATA` names one.
 pub const DEFAULT_DATA_DIR: &str = "./kgrec-data";
 
+/// `--quiet`: nothing but results and errors, on either stream.
+static QUIET: OnceLock<bool> = OnceLock::new();
+
+fn quiet() -> bool {
+    QUIET.get().copied().unwrap_or(false)
+}
+
+/// A summary of what a command did (not its result): stdout, unless `--quiet`.
+fn summary(text: &str) -> Result<()> {
+    if quiet() { Ok(()) } else { emit(text) }
+}
+
 /// How long to wait for a data directory another process holds (`--wait`).
 static WAIT: OnceLock<Option<Duration>> = OnceLock::new();
 
@@ -63,6 +75,7 @@ fn with_new_engine<T>(data: &Path, run: impl FnOnce(&Engine) -> Result<T>) -> Re
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> Result<()> {
     let quiet = cli.quiet;
+    let _ = QUIET.set(quiet);
     if let Some(seconds) = cli.wait {
         if !(seconds.is_finite() && seconds >= 0.0) {
             return Err(Error::BadInput(format!(
@@ -106,6 +119,13 @@ fn progress_bar(quiet: bool, length: u64, template: &str) -> ProgressBar {
     bar
 }
 
+/// A warning on stderr (not with `--quiet`).
+fn warn(text: &str) {
+    if !quiet() {
+        eprintln!("{text}");
+    }
+}
+
 /// Writes command output to stdout; a reader that went away (`kgrec ... | head`) is not an error.
 fn emit(text: &str) -> Result<()> {
     let mut out = std::io::stdout().lock();
@@ -124,8 +144,11 @@ fn json_text(value: &impl serde::Serialize) -> Result<String> {
         })
 }
 
-/// Notes of the library for the user, on stderr.
+/// Notes of the library for the user, on stderr (not with `--quiet`).
 fn notes(notes: &[String]) {
+    if quiet() {
+        return;
+    }
     let mut stderr = std::io::stderr().lock();
     for note in notes {
         let _ = writeln!(stderr, "note: {note}");
@@ -134,6 +157,9 @@ fn notes(notes: &[String]) {
 
 /// The note for a model trained before the latest interactions.
 fn stale_note(model: &kgrec::store::ModelHeader) {
+    if quiet() {
+        return;
+    }
     eprintln!(
         "note: interactions were imported after model v{} was trained; it does not know them \
          yet (run `kgrec train`)",

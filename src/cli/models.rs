@@ -2,7 +2,7 @@
 //! `export embeddings`, `similar`.
 
 use std::fmt::Write as _;
-use std::io::{BufWriter, Write};
+use std::io::BufWriter;
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
 
@@ -59,29 +59,26 @@ pub(super) fn print_import(
     imported: &InteractionsImported,
 ) -> Result<()> {
     let report = &imported.report;
-    let mut stderr = std::io::stderr().lock();
     if let Some(link) = link {
         if imported.not_in_graph > 0 {
-            let _ = writeln!(
-                stderr,
+            super::warn(&format!(
                 "warning: {}: {} linked IRI(s) are not in the knowledge graph \
                  (the items stay collaborative-filtering only until the graph has them)",
                 link.display(),
                 imported.not_in_graph
-            );
+            ));
         }
         if report.new_linked_items > 0 {
-            let _ = writeln!(
-                stderr,
+            super::warn(&format!(
                 "note: {}: {} linked item(s) have no interactions yet; they join the catalogue \
                  and the knowledge-graph model can recommend them",
                 link.display(),
                 report.new_linked_items
-            );
+            ));
         }
     }
     let c = report.counts;
-    emit(&format!(
+    super::summary(&format!(
         "imported {}: {} rows read, {} below --min-rating, {} duplicates merged; {} new \
          interactions, {} updated, {} already present; {} links set; store: {} users, {} items, \
          {} interactions, {} linked items ({:.2} s)\n",
@@ -190,7 +187,7 @@ pub(super) fn print_trained(t: &Trained) -> Result<()> {
             format!("current model v{}", h.version),
         )
     };
-    emit(&format!(
+    super::summary(&format!(
         "trained {} v{} on {on}: dim {}, {} epochs{loss}, {:.2} s; {role} (stored: {})\n",
         h.kind.name(),
         h.version,
@@ -325,7 +322,7 @@ fn write_all_users(batch: &BatchRecommendations, out: &Path) -> Result<()> {
     write_batch(BufWriter::new(file), &batch.users).map_err(|e| Error::io(&tmp, e))?;
     std::fs::rename(&tmp, out).map_err(|e| Error::io(out, e))?;
     let rows: usize = batch.users.iter().map(|r| r.items.len()).sum();
-    emit(&format!(
+    super::summary(&format!(
         "wrote {} ({} users, {rows} rows, model v{} {})\n",
         out.display(),
         batch.users.len(),
@@ -435,7 +432,7 @@ fn eval_text(report: &EvalJson, e: &Evaluation) -> String {
 pub fn export_embeddings(data: &Path, args: &ExportEmbeddingsArgs) -> Result<()> {
     let engine = super::open_engine(data)?;
     let e = engine.export_embeddings(args.version, &args.out)?;
-    emit(&format!(
+    super::summary(&format!(
         "wrote {}: {} entities, {} relations of model v{} {} ({} dim {}): entities.tsv, \
          relations.tsv, meta.json\n",
         args.out.display(),

@@ -325,6 +325,7 @@ impl Explainer {
                 score: scored.score,
                 score_parts,
                 paths,
+                in_history: user.is_some_and(|u| matrix.contains(u, item)),
             });
         }
         Ok(Explanation {

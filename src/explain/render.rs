@@ -37,6 +37,10 @@ pub struct ExplainedItem {
     pub score_parts: ScoreParts,
     /// Best first; empty when no path of the allowed length exists.
     pub paths: Vec<ExplainedPath>,
+    /// The user already has the item (`explain` of an item of their history): never
+    /// recommended to them, explained as the model sees it.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub in_history: bool,
 }
 
 /// One relation path from the user's history to the item.
@@ -219,7 +223,16 @@ pub fn explanation_text(e: &Explanation, model: &str) -> String {
         Some(_) => {
             let _ = writeln!(
                 out,
-                "user {} is not in the model ({model}): the most popular items",
+                "user {} is not in the model ({model}): the most popular items; the paths show \
+                 how they connect to the user's history, they did not rank them",
+                e.user
+            );
+        }
+        None if e.folded_in => {
+            let _ = writeln!(
+                out,
+                "explained recommendations for user {} ({model}; the user arrived after training \
+                 and was folded in from their interactions)",
                 e.user
             );
         }
@@ -233,15 +246,28 @@ pub fn explanation_text(e: &Explanation, model: &str) -> String {
     }
     for item in &e.items {
         let rank = item.rank.map_or("-".to_owned(), |r| r.to_string());
-        let _ = writeln!(
-            out,
-            "{rank:>3}. {} (item {}): score {:.4} = cf {:.4} + kg {:.4}",
-            item.label.as_deref().unwrap_or(&item.item),
-            item.item,
-            item.score,
-            item.score_parts.cf,
-            item.score_parts.kg
-        );
+        let name = item.label.as_deref().unwrap_or(&item.item);
+        let _ = if e.fallback.is_some() {
+            writeln!(
+                out,
+                "{rank:>3}. {name} (item {}): popularity {:.0} (no model score for this user)",
+                item.item, item.score,
+            )
+        } else {
+            writeln!(
+                out,
+                "{rank:>3}. {name} (item {}): score {:.4} = cf {:.4} + kg {:.4}{}",
+                item.item,
+                item.score,
+                item.score_parts.cf,
+                item.score_parts.kg,
+                if item.in_history {
+                    " (already in the user's history: never recommended to them)"
+                } else {
+                    ""
+                }
+            )
+        };
         if item.paths.is_empty() {
             let _ = writeln!(out, "     (no path within the hop limit)");
         }
@@ -463,6 +489,7 @@ mod tests {
                 rank: Some(1),
                 score: 1.0,
                 score_parts: ScoreParts { cf: 0.5, kg: 0.5 },
+                in_history: false,
                 paths: vec![ExplainedPath {
                     score: 0.5,
                     text: String::new(),

@@ -14,4 +14,5 @@ mod import_bad_input;
 mod import_kg;
 mod kge;
 mod lock;
+mod messages;
 mod sparql;

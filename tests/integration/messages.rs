@@ -1,0 +1,102 @@
+//! Messages that say what happened (issue 21, "messages that mislead"): SPARQL mistakes in plain
+//! words, `kge` runs that would keep nothing, `explain` of an item the user has, `--quiet`,
+//! `stats` listing its models.
+
+use crate::common::*;
+
+#[test]
+fn sparql_mistakes_are_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    import_movie_graph(&data);
+    let bad = |query: &str, needles: &[&str]| {
+        let out = run(kgrec(&data).args(["sparql", query]));
+        expect_bad_input(&out, &data, needles);
+        assert!(!stderr(&out).contains("\\u{"), "{}", stderr(&out));
+    };
+    bad("", &["empty SPARQL query"]);
+    bad("  # just a comment\n", &["empty SPARQL query"]);
+    bad(
+        "SELEC ?s WHERE { ?s ?p ?o }",
+        &[
+            "unknown query form \"SELEC\"",
+            "SELECT, ASK, CONSTRUCT or DESCRIBE",
+        ],
+    );
+    bad(
+        "SELECT ?d WHERE { dbr:Toy_Story dbo:director ?d }",
+        &[
+            "undeclared prefixes dbr:, dbo:",
+            "PREFIX dbo: <http://dbpedia.org/ontology/>",
+        ],
+    );
+    bad("CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o } LIMIT 1", &[]);
+}
+
+#[test]
+fn graph_results_are_not_written_as_solutions() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    import_movie_graph(&data);
+    let out = run(kgrec(&data).args([
+        "sparql",
+        "--format",
+        "json",
+        "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o } LIMIT 1",
+    ]));
+    expect_bad_input(
+        &out,
+        &data,
+        &["--format json", "CONSTRUCT or DESCRIBE", "N-Triples"],
+    );
+    let nt = ok(kgrec(&data).args([
+        "sparql",
+        "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o } LIMIT 1",
+    ]));
+    assert!(nt.trim_end().ends_with(" ."), "{nt}");
+}
+
+#[test]
+fn kge_train_that_would_keep_nothing_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ds = tmp.path().join("ds");
+    std::fs::create_dir_all(&ds).unwrap();
+    for split in ["train", "valid", "test"] {
+        std::fs::write(ds.join(format!("{split}.txt")), "a\tr\tb\nb\tr\tc\n").unwrap();
+    }
+    let out = run(std::process::Command::new(binary())
+        .args(["kge", "train", "--epochs", "1", "--dataset"])
+        .arg(&ds));
+    expect_bad_input(&out, &ds, &["--out DIR", "--eval-test", "keep nothing"]);
+}
+
+#[test]
+fn explain_says_when_the_user_already_has_the_item_and_quiet_is_quiet() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = crate::cf::imported(tmp.path());
+    let trained = run(kgrec(&data).args(["--quiet", "train", "--model", "als"]));
+    assert!(trained.status.success());
+    assert_eq!(stdout(&trained), "", "--quiet prints no summary");
+    assert_eq!(stderr(&trained), "", "--quiet prints no notes");
+    // User 1 has item 172 in their history.
+    let json = json_of(&ok(kgrec(&data).args([
+        "explain", "--user", "1", "--item", "172", "--format", "json",
+    ])));
+    let item = &json["items"][0];
+    assert_eq!(item["in_history"], true, "{item}");
+    assert!(item.get("rank").is_none(), "{item}");
+    let text = ok(kgrec(&data).args(["explain", "--user", "1", "--item", "172"]));
+    assert!(text.contains("already in the user's history"), "{text}");
+    // An item they do not have is not marked.
+    let json_other = json_of(&ok(kgrec(&data).args([
+        "explain", "--user", "1", "--item", "318", "--format", "json",
+    ])));
+    assert!(json_other["items"][0].get("in_history").is_none());
+    // stats lists its models in text too.
+    let stats = ok(kgrec(&data).args(["stats"]));
+    assert!(stats.contains("v1 als (current)"), "{stats}");
+}
+
+fn json_of(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).unwrap()
+}
