@@ -21,6 +21,8 @@ pub mod paths;
 pub mod projection;
 pub mod source;
 pub mod store;
+#[doc(hidden)]
+pub mod testdata;
 
 pub use error::{KgError, Location};
 pub use ids::{EntityId, RelationId, Triple};
