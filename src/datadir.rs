@@ -7,7 +7,7 @@
 //! however it ends.
 
 use crate::error::{Error, Result};
-use kgrec_kg::KgStore;
+use kgrec_kg::{KgStore, fsutil};
 use serde::{Deserialize, Serialize};
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, Write};
@@ -176,10 +176,18 @@ fn check_or_write_format(dir: &Path) -> Result<()> {
             Ok(())
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let foreign = std::fs::read_dir(dir)
-                .map_err(|e| Error::io(dir, e))?
-                .filter_map(|entry| entry.ok())
-                .any(|entry| entry.file_name() != LOCK_FILE);
+            let mut foreign = false;
+            for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
+                let entry = entry.map_err(|e| Error::io(dir, e))?;
+                let name = entry.file_name();
+                if fsutil::is_leftover_temp(&name) {
+                    // The marker of a first open that was killed before its rename.
+                    let temp = entry.path();
+                    std::fs::remove_file(&temp).map_err(|e| Error::io(&temp, e))?;
+                } else if name != LOCK_FILE {
+                    foreign = true;
+                }
+            }
             if foreign {
                 return Err(Error::DataDir {
                     dir: dir.to_owned(),
@@ -188,14 +196,10 @@ fn check_or_write_format(dir: &Path) -> Result<()> {
                         .to_owned(),
                 });
             }
-            let tmp = dir.join("FORMAT.tmp");
             let json = serde_json::to_vec_pretty(&ours).map_err(|e| Error::Corruption {
                 what: e.to_string(),
             })?;
-            let mut file = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
-            file.write_all(&json).map_err(|e| Error::io(&tmp, e))?;
-            file.sync_all().map_err(|e| Error::io(&tmp, e))?;
-            std::fs::rename(&tmp, &path).map_err(|e| Error::io(&path, e))?;
+            fsutil::write_atomic(&path, |w| w.write_all(&json)).map_err(|e| Error::Kg(e.into()))?;
             Ok(())
         }
         Err(e) => Err(Error::io(&path, e)),
@@ -240,6 +244,21 @@ mod tests {
         let err = DataDir::open(&foreign, OpenMode::CreateIfMissing).unwrap_err();
         assert!(matches!(err, Error::DataDir { .. }), "{err}");
         assert!(foreign.join("cat.jpg").exists());
+    }
+
+    #[test]
+    fn a_marker_killed_before_its_rename_does_not_make_the_directory_foreign() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("data");
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::write(dir.join(LOCK_FILE), "").unwrap();
+        let half = dir.join(".FORMAT.4242.0.kgrec-tmp");
+        std::fs::write(&half, "{\"kgrec_data").unwrap();
+        drop(DataDir::open(&dir, OpenMode::CreateIfMissing).unwrap());
+        assert!(!half.exists());
+        let marker: FormatMarker =
+            serde_json::from_slice(&std::fs::read(dir.join(FORMAT_FILE)).unwrap()).unwrap();
+        assert_eq!(marker.kgrec_data_format, FORMAT_VERSION);
     }
 
     #[test]

@@ -49,6 +49,9 @@ pub enum KgError {
         #[source]
         source: std::io::Error,
     },
+    /// A file that could not be written whole (see [`crate::fsutil`]).
+    #[error(transparent)]
+    Write(#[from] crate::fsutil::FsError),
     /// A failure of oxigraph's storage.
     #[error("graph store: {0}")]
     Store(#[from] oxigraph::store::StorageError),
@@ -66,14 +69,15 @@ pub enum KgError {
 impl KgError {
     /// Whether the error is the user's input (exit code 2) rather than a failure (exit code 1).
     pub fn is_bad_input(&self) -> bool {
-        matches!(
-            self,
+        match self {
             Self::Syntax { .. }
-                | Self::SyntaxWithoutLocation { .. }
-                | Self::BadInput { .. }
-                | Self::BadArgument(_)
-                | Self::BadQuery(_)
-        )
+            | Self::SyntaxWithoutLocation { .. }
+            | Self::BadInput { .. }
+            | Self::BadArgument(_)
+            | Self::BadQuery(_) => true,
+            Self::Write(e) => e.is_bad_input(),
+            _ => false,
+        }
     }
 
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {

@@ -8,10 +8,12 @@
 //! Reading order: [`ids`] → [`source`] (one input file) → [`import`] (staging) → [`index`]
 //! (sled dictionary and edges) → [`store`] (oxigraph + index, atomic commits) → [`projection`]
 //! → [`paths`] (relation paths for explanations) → [`embed`] (TransE, RotatE, TransR and filtered link-prediction evaluation).
+//! [`fsutil`] writes every file that must appear whole (snapshots, exports, user-named outputs).
 
 pub mod chunk;
 pub mod embed;
 pub mod error;
+pub mod fsutil;
 pub mod ids;
 pub mod import;
 pub mod index;
@@ -19,6 +21,8 @@ pub mod paths;
 pub mod projection;
 pub mod source;
 pub mod store;
+#[doc(hidden)]
+pub mod testdata;
 
 pub use error::{KgError, Location};
 pub use ids::{EntityId, RelationId, Triple};

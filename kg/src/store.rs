@@ -237,34 +237,24 @@ impl KgStore {
         Ok(())
     }
 
-    /// Writes the whole store as N-Quads to a temporary file, syncs it and renames it into place.
+    /// Writes the whole store as N-Quads, atomically ([`crate::fsutil::AtomicFile`]).
     #[cfg(not(feature = "rocksdb"))]
     fn write_snapshot(&self, store: &Store, generation: u64) -> Result<()> {
-        use std::io::Write;
         let path = self.snapshot_path(generation);
-        let tmp = path.with_extension("nq.tmp");
-        let file = std::fs::File::create(&tmp).map_err(|e| KgError::io(&tmp, e))?;
-        let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
+        let mut file = crate::fsutil::AtomicFile::create(&path)?;
         store
-            .dump_to_writer(RdfFormat::NQuads, &mut out)
+            .dump_to_writer(RdfFormat::NQuads, &mut file)
             .map_err(|e| match e {
-                oxigraph::store::SerializerError::Io(io) => KgError::io(&tmp, io),
+                oxigraph::store::SerializerError::Io(io) => KgError::io(&path, io),
                 oxigraph::store::SerializerError::Storage(s) => KgError::Store(s),
-                other => KgError::io(&tmp, std::io::Error::other(other)),
+                other => KgError::io(&path, std::io::Error::other(other)),
             })?;
-        out.flush().map_err(|e| KgError::io(&tmp, e))?;
-        let file = out
-            .into_inner()
-            .map_err(|e| KgError::io(&tmp, e.into_error()))?;
-        file.sync_all().map_err(|e| KgError::io(&tmp, e))?;
-        drop(file);
-        std::fs::rename(&tmp, &path).map_err(|e| KgError::io(&path, e))?;
-        sync_dir(&self.dir)?;
+        file.commit()?;
         Ok(())
     }
 
     /// Removes snapshots other than the current one: leftovers of replaced generations or of an
-    /// import that died before its commit.
+    /// import that died before its commit (a snapshot, or the temporary file of one).
     #[cfg(not(feature = "rocksdb"))]
     fn remove_stale_snapshots(&self) -> Result<()> {
         let current = self.index.meta(meta::GENERATION)?;
@@ -276,7 +266,8 @@ impl KgStore {
         for entry in entries {
             let entry = entry.map_err(|e| KgError::io(&self.dir, e))?;
             let name = entry.file_name();
-            let is_snapshot = name.to_string_lossy().starts_with("snapshot-");
+            let is_snapshot = name.to_string_lossy().starts_with("snapshot-")
+                || crate::fsutil::is_leftover_temp(&name);
             if is_snapshot && Some(&name) != keep.as_ref() {
                 let path = entry.path();
                 std::fs::remove_file(&path).map_err(|e| KgError::io(&path, e))?;
@@ -326,17 +317,6 @@ impl KgStore {
     }
 }
 
-#[cfg(not(feature = "rocksdb"))]
-fn sync_dir(dir: &Path) -> Result<()> {
-    // A rename is durable only once the directory entry is; opening a directory for sync is
-    // supported on Unix, and elsewhere the rename is the best we can do.
-    #[cfg(unix)]
-    std::fs::File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| KgError::io(dir, e))?;
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -380,7 +360,9 @@ mod tests {
         let second = write("second.nt", &[b, c]);
         let options = ImportOptions::default();
         // Empty store: no lookups, the repeat within the file still counts as present.
-        let r = kg.import(&[first.clone()], &options, &mut |_| {}).unwrap();
+        let r = kg
+            .import(std::slice::from_ref(&first), &options, &mut |_| {})
+            .unwrap();
         assert_eq!((r.read, r.added, r.already_present), (3, 2, 1));
         let r = kg.import(&[first], &options, &mut |_| {}).unwrap();
         assert_eq!((r.read, r.added, r.already_present), (3, 0, 3));
@@ -388,6 +370,31 @@ mod tests {
         assert_eq!((r.read, r.added, r.already_present), (2, 1, 1));
         assert_eq!(r.counts.triples, 3);
         assert_eq!(kg.rdf_store().unwrap().len().unwrap(), 3);
+    }
+
+    #[cfg(not(feature = "rocksdb"))]
+    #[test]
+    fn an_import_keeps_one_snapshot_and_removes_what_a_killed_import_left() {
+        let tmp = tempfile::tempdir().unwrap();
+        let db = sled::open(tmp.path().join("sled")).unwrap();
+        let dir = tmp.path().join("kg");
+        let mut kg = KgStore::open(&dir, &db).unwrap();
+        // A snapshot written but never committed, and one killed while being written.
+        std::fs::write(dir.join("snapshot-000007.nq"), "").unwrap();
+        let half = dir.join(".snapshot-000001.nq.4242.0.kgrec-tmp");
+        std::fs::write(&half, "<urn:x:a> <urn:x:r").unwrap();
+        let nt = tmp.path().join("g.nt");
+        std::fs::write(&nt, "<urn:x:a> <urn:x:r> <urn:x:b> .\n").unwrap();
+        kg.import(&[nt], &ImportOptions::default(), &mut |_| {})
+            .unwrap();
+        let mut names: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["snapshot-000001.nq"]);
+        let snapshot = std::fs::read_to_string(dir.join(&names[0])).unwrap();
+        assert_eq!(snapshot.lines().count(), 1, "{snapshot}");
     }
 
     #[test]

@@ -23,18 +23,9 @@ pub fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// A file of `../shared/datasets`, or `None` (and a note) when the data sets are absent.
-pub fn shared_dataset(relative: &str) -> Option<PathBuf> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/datasets")
-        .join(relative);
-    if path.exists() {
-        Some(path)
-    } else {
-        eprintln!("skipped: {} is absent", path.display());
-        None
-    }
-}
+/// A file of `../shared/datasets`, or `None` (and a note) when the data sets are absent; under
+/// `KGREC_REQUIRE_DATA=1` a missing one fails the test instead.
+pub use kgrec_kg::testdata::shared_dataset;
 
 pub fn run(cmd: &mut Command) -> Output {
     cmd.output().expect("kgrec runs")

@@ -11,13 +11,14 @@
 
 use std::fmt::Write as _;
 use std::fs::{self, File};
-use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use super::dataset::Vocab;
 use super::model::{KgeModel, Matrix, ModelKind, Norm};
+use crate::fsutil::write_output;
 
 /// Why an export could not be written or read.
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +38,9 @@ pub enum ExportError {
     },
     #[error("{}: {message}", path.display())]
     Meta { path: PathBuf, message: String },
+    /// A file of the export that could not be written whole.
+    #[error(transparent)]
+    Write(#[from] crate::fsutil::FsError),
     #[error("the {what} vocabulary has {vocab} tokens but the model has {rows} rows")]
     VocabMismatch {
         what: &'static str,
@@ -87,7 +91,9 @@ impl Meta {
     }
 }
 
-/// Writes the export of `model` into `dir` (created if missing).
+/// Writes the export of `model` into `dir` (created if missing). Each file is written whole or
+/// not at all, by the output rules of [`crate::fsutil::write_output`] (a symbolic link in `dir`
+/// is followed, not replaced).
 pub fn write_export(
     dir: &Path,
     model: &KgeModel,
@@ -134,7 +140,8 @@ pub fn write_export(
         path: path.clone(),
         message: e.to_string(),
     })?;
-    fs::write(&path, json + "\n").map_err(io(&path))
+    write_output(&path, |w| w.write_all((json + "\n").as_bytes()))?;
+    Ok(())
 }
 
 fn io(path: &Path) -> impl Fn(std::io::Error) -> ExportError + '_ {
@@ -149,19 +156,21 @@ fn write_table(
     vocab: &Vocab,
     mut row: impl FnMut(usize, &mut Vec<f32>),
 ) -> Result<(), ExportError> {
-    let mut w = BufWriter::new(File::create(path).map_err(io(path))?);
-    let (mut line, mut values) = (String::new(), Vec::new());
-    for (i, token) in vocab.tokens().iter().enumerate() {
-        line.clear();
-        line.push_str(token);
-        row(i, &mut values);
-        for v in &values {
-            let _ = write!(line, "\t{v}");
+    write_output(path, |w| {
+        let (mut line, mut values) = (String::new(), Vec::new());
+        for (i, token) in vocab.tokens().iter().enumerate() {
+            line.clear();
+            line.push_str(token);
+            row(i, &mut values);
+            for v in &values {
+                let _ = write!(line, "\t{v}");
+            }
+            line.push('\n');
+            w.write_all(line.as_bytes())?;
         }
-        line.push('\n');
-        w.write_all(line.as_bytes()).map_err(io(path))?;
-    }
-    w.flush().map_err(io(path))
+        Ok(())
+    })?;
+    Ok(())
 }
 
 fn read_table(path: &Path, width: usize) -> Result<(Vec<String>, Vec<f32>), ExportError> {

@@ -75,6 +75,7 @@ impl RunError {
             Self::Dataset(DatasetError::Io { source, .. }) => missing(source),
             Self::Dataset(_) | Self::Params(_) => true,
             Self::Export(ExportError::Io { source, .. }) => missing(source),
+            Self::Export(ExportError::Write(e)) => e.is_bad_input(),
             Self::Export(
                 ExportError::Parse { .. }
                 | ExportError::Meta { .. }

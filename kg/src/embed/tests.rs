@@ -1,5 +1,6 @@
 //! End-to-end tests of the embedding pipeline on the shared benchmark folders (skipped when the
-//! folders are absent), plus the ignored release-mode benchmark used for `docs/kge-notes.md`.
+//! folders are absent, failed under `KGREC_REQUIRE_DATA=1`: [`crate::testdata`]), plus the
+//! ignored release-mode benchmark used for `docs/kge-notes.md`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -11,15 +12,7 @@ use rand_chacha::ChaCha8Rng;
 use super::*;
 
 fn benchmark_dir(name: &str) -> Option<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/datasets/kge")
-        .join(name);
-    if dir.join("train.txt").exists() {
-        Some(dir)
-    } else {
-        eprintln!("skipping: {} is absent", dir.display());
-        None
-    }
+    crate::testdata::shared_dataset(&format!("kge/{name}"))
 }
 
 fn env_or<T: std::str::FromStr>(key: &str, default: T) -> T {
