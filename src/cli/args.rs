@@ -346,19 +346,20 @@ pub struct RecommendArgs {
     /// How many items per user [default: 10, with --all-users 20].
     #[arg(short = 'k')]
     pub k: Option<usize>,
-    #[arg(long, value_enum, default_value_t)]
-    pub format: TextOrJson,
-    /// The batch file (`user_id<TAB>item_id<TAB>rank<TAB>score`; with --explain one
-    /// explanation JSON per user and line).
-    #[arg(long, requires = "all_users")]
+    /// One user's list as text or JSON [default: text].
+    #[arg(long, value_enum)]
+    pub format: Option<TextOrJson>,
+    /// The batch file of --all-users (`user_id<TAB>item_id<TAB>rank<TAB>score`; with --explain
+    /// one explanation JSON per user and line); `-` is standard output.
+    #[arg(long)]
     pub out: Option<PathBuf>,
     /// Explain every item: score parts and relation paths from the user's history.
     #[arg(long)]
     pub explain: bool,
     #[command(flatten)]
     pub paths: PathArgs,
-    /// Items never to recommend (comma-separated ids).
-    #[arg(long, value_delimiter = ',', conflicts_with = "all_users")]
+    /// Items never to recommend to this user (comma-separated ids).
+    #[arg(long, value_delimiter = ',')]
     pub exclude: Vec<String>,
     /// Serve this stored model version instead of the current one (see `stats`).
     #[arg(long, value_name = "V")]
@@ -368,12 +369,12 @@ pub struct RecommendArgs {
 /// How explanations search for paths.
 #[derive(Clone, Copy, Debug, Args)]
 pub struct PathArgs {
-    /// Relation paths per item.
-    #[arg(long = "paths", value_name = "N", default_value_t = 3)]
-    pub paths: usize,
-    /// Graph hops per path after the user's own item (1 to 3).
-    #[arg(long, value_name = "H", default_value_t = 3)]
-    pub hops: usize,
+    /// Relation paths per item [default: 3].
+    #[arg(long = "paths", value_name = "N")]
+    pub paths: Option<usize>,
+    /// Graph hops per path after the user's own item, 1 to 3 [default: 3].
+    #[arg(long, value_name = "H")]
+    pub hops: Option<usize>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]

@@ -1,7 +1,7 @@
 //! Explanation commands: `explain --user ID --item ID`, `recommend --explain` (one user, or every
 //! user into a JSON-lines file) and the explained part of `demo`.
 
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -13,10 +13,11 @@ use super::args::{ExplainArgs, ExplainFormat, PathArgs, RecommendArgs, TextOrJso
 use super::{emit, stale_note};
 
 fn options(args: &PathArgs) -> ExplainOptions {
+    let default = ExplainOptions::default();
     ExplainOptions {
-        paths: args.paths,
-        hops: args.hops,
-        ..ExplainOptions::default()
+        paths: args.paths.unwrap_or(default.paths),
+        hops: args.hops.unwrap_or(default.hops),
+        ..default
     }
 }
 
@@ -75,7 +76,7 @@ pub(super) fn recommend_explained(engine: &Engine, args: &RecommendArgs) -> Resu
     let explanation = recs.explanation.ok_or_else(|| Error::Internal {
         what: "an explained recommendation came back without its explanation".to_owned(),
     })?;
-    match args.format {
+    match args.format.unwrap_or_default() {
         TextOrJson::Json => emit(&json(&explanation, true)?),
         TextOrJson::Text => emit(&explanation_text(&explanation, &model_name(&recs.model))),
     }
@@ -90,25 +91,30 @@ fn explain_all_users(
     options: ExplainOptions,
     out: &Path,
 ) -> Result<()> {
-    let file_name = out
-        .file_name()
-        .ok_or_else(|| Error::BadInput(format!("--out {}: not a file name", out.display())))?;
-    let tmp = out.with_file_name(format!(".{}.tmp", file_name.to_string_lossy()));
-    let file = std::fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
-    let mut writer = BufWriter::new(file);
     let (mut items, mut with_path) = (0usize, 0usize);
-    for user in users {
-        let e = explainer.recommend(user, k, options)?;
-        items += e.items.len();
-        with_path += e.items.iter().filter(|i| !i.paths.is_empty()).count();
-        writeln!(writer, "{}", json(&e, false)?).map_err(|e| Error::io(&tmp, e))?;
+    let mut failure = None;
+    let shown = super::write_out(out, |writer| {
+        for user in users {
+            let e = match explainer.recommend(user, k, options) {
+                Ok(e) => e,
+                Err(e) => {
+                    failure = Some(e);
+                    return Err(std::io::Error::other("explanation failed"));
+                }
+            };
+            items += e.items.len();
+            with_path += e.items.iter().filter(|i| !i.paths.is_empty()).count();
+            let line = serde_json::to_string(&e).map_err(std::io::Error::other)?;
+            writeln!(writer, "{line}")?;
+        }
+        Ok(())
+    });
+    if let Some(e) = failure {
+        return Err(e.into());
     }
-    writer.flush().map_err(|e| Error::io(&tmp, e))?;
-    drop(writer);
-    std::fs::rename(&tmp, out).map_err(|e| Error::io(out, e))?;
+    let shown = shown?;
     super::summary(&format!(
-        "wrote {} ({} users, {items} items, {with_path} with a path, {})\n",
-        out.display(),
+        "wrote {shown} ({} users, {items} items, {with_path} with a path, {})\n",
         users.len(),
         model_name(model)
     ))

@@ -135,6 +135,24 @@ fn emit(text: &str) -> Result<()> {
     }
 }
 
+/// Writes a user-named output file (`--out`): `-` is stdout, a special file or a link to one
+/// is written through, a symlink keeps being a link, a regular file or a new path is replaced
+/// whole (`kgrec_kg::fsutil`). Returns the path written, for the summary.
+fn write_out(
+    out: &Path,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<String> {
+    let fs_error = |e: kgrec::kg::fsutil::FsError| Error::Kg(e.into());
+    let mut file = kgrec::kg::fsutil::open_output(out).map_err(fs_error)?;
+    let shown = match file.target() {
+        kgrec::kg::fsutil::OutputTarget::Stdout => "standard output".to_owned(),
+        target => target.path().display().to_string(),
+    };
+    write(&mut file).map_err(|e| Error::io(out, e))?;
+    file.commit().map_err(fs_error)?;
+    Ok(shown)
+}
+
 /// Pretty JSON with a final newline.
 fn json_text(value: &impl serde::Serialize) -> Result<String> {
     serde_json::to_string_pretty(value)

@@ -2,7 +2,6 @@
 //! `export embeddings`, `similar`.
 
 use std::fmt::Write as _;
-use std::io::BufWriter;
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
 
@@ -218,6 +217,7 @@ pub fn recommend(data: &Path, args: &RecommendArgs) -> Result<()> {
             "-k 0: ask for at least one item".to_owned(),
         ));
     }
+    check_recommend_flags(args)?;
     let engine = super::open_engine(data)?;
     if args.explain {
         return super::explain::recommend_explained(&engine, args);
@@ -252,10 +252,38 @@ pub fn recommend(data: &Path, args: &RecommendArgs) -> Result<()> {
         fallback: (recs.source == ListSource::Popularity).then_some("popularity"),
         folded_in: recs.source == ListSource::FoldedIn,
     };
-    match args.format {
+    match args.format.unwrap_or_default() {
         TextOrJson::Json => emit(&json_text(&json)?),
         TextOrJson::Text => emit(&list_text(&recs)),
     }
+}
+
+/// A flag the chosen form of `recommend` would ignore is an error, not silence.
+fn check_recommend_flags(args: &RecommendArgs) -> Result<()> {
+    let refuse = |message: &str| Err(Error::BadInput(message.to_owned()));
+    if args.all_users {
+        if args.format.is_some() {
+            return refuse(
+                "--format sets how one user's list is printed; --all-users writes the batch file \
+                 (TSV, or JSON lines with --explain)",
+            );
+        }
+        if !args.exclude.is_empty() {
+            return refuse("--exclude applies to one user (--user ID), not to --all-users");
+        }
+        if args.out.is_none() {
+            return refuse("--all-users needs --out FILE (`--out -` for standard output)");
+        }
+    } else if args.out.is_some() {
+        return refuse(
+            "--out writes the batch file of --all-users; one user's list goes to standard output \
+             (redirect it, or give --all-users)",
+        );
+    }
+    if !args.explain && (args.paths.paths.is_some() || args.paths.hops.is_some()) {
+        return refuse("--paths and --hops shape explanations: give --explain");
+    }
+    Ok(())
 }
 
 fn list_text(recs: &Recommendations) -> String {
@@ -313,18 +341,10 @@ fn list_text(recs: &Recommendations) -> String {
 }
 
 fn write_all_users(batch: &BatchRecommendations, out: &Path) -> Result<()> {
-    // Written beside the target and renamed, so a reader never sees half a file.
-    let file_name = out
-        .file_name()
-        .ok_or_else(|| Error::BadInput(format!("--out {}: not a file name", out.display())))?;
-    let tmp = out.with_file_name(format!(".{}.tmp", file_name.to_string_lossy()));
-    let file = std::fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
-    write_batch(BufWriter::new(file), &batch.users).map_err(|e| Error::io(&tmp, e))?;
-    std::fs::rename(&tmp, out).map_err(|e| Error::io(out, e))?;
+    let shown = super::write_out(out, |w| write_batch(w, &batch.users))?;
     let rows: usize = batch.users.iter().map(|r| r.items.len()).sum();
     super::summary(&format!(
-        "wrote {} ({} users, {rows} rows, model v{} {})\n",
-        out.display(),
+        "wrote {shown} ({} users, {rows} rows, model v{} {})\n",
         batch.users.len(),
         batch.model.version,
         batch.model.kind.name()
