@@ -594,12 +594,13 @@ impl Engine {
             }
             let index = dir.kg().index().clone();
             let item_entity = item_entities(&snapshot, &index)?;
+            let graph = GraphData::read(&index, stored.header.kind)?;
             let model = bind(
                 stored,
                 &Binding {
                     snapshot: &snapshot,
                     matrix: &matrix,
-                    index: &index,
+                    graph: &graph,
                     item_entity: &item_entity,
                 },
             )?;
@@ -1007,12 +1008,76 @@ impl TrainingData {
             graph: &self.graph,
             item_entity: &self.item_entity,
         };
-        let fitted = request.spec.fit(&input, request.seed, progress)?;
+        let mut fitted = request.spec.fit(&input, request.seed, progress)?;
         if cancel.load(Ordering::Relaxed) {
             return Err(Error::Cancelled);
         }
+        if let Some(note) = self.collapse_note(&fitted)? {
+            fitted.notes.push(note);
+        }
         Ok(fitted)
     }
+
+    /// A note when the fitted model's scores barely differ for any user (a regularisation far
+    /// too strong for a small catalogue shrinks every factor towards zero): its lists would be
+    /// in arbitrary order.
+    fn collapse_note(&self, fitted: &learners::Trained) -> Result<Option<String>> {
+        if fitted.header.kind.is_graph_embedding()
+            || fitted.header.kind == learners::ModelKind::Popularity
+        {
+            return Ok(None);
+        }
+        let stored = StoredModel {
+            header: fitted.header.clone(),
+            arrays: fitted.arrays.clone(),
+        };
+        let binding = Binding {
+            snapshot: &self.snapshot,
+            matrix: &self.matrix,
+            graph: &self.graph,
+            item_entity: &self.item_entity,
+        };
+        let learners::Loaded::Recommender(model) = learners::load(stored, &binding)? else {
+            return Ok(None);
+        };
+        let users = model.n_users().min(COLLAPSE_SAMPLE);
+        let mut scores = vec![0.0f32; model.n_items()];
+        let mut widest = 0.0f32;
+        for u in 0..users {
+            model.score_items(UserId(u as u32), &mut scores);
+            let (lo, hi) = scores
+                .iter()
+                .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &s| {
+                    (lo.min(s), hi.max(s))
+                });
+            widest = widest.max(hi - lo);
+        }
+        if users == 0 || widest >= COLLAPSED_SPREAD {
+            return Ok(None);
+        }
+        Ok(Some(format!(
+            "the model's scores differ by at most {widest:.1e} for any of {users} users: its lists \
+             are in near-arbitrary order. The regularisation is too strong for {} users × {} \
+             items; train again with a smaller --reg (e.g. {})",
+            self.matrix.n_users(),
+            self.matrix.n_items(),
+            suggested_reg(&fitted.header.params),
+        )))
+    }
+}
+
+/// Users whose score spread the collapse check looks at.
+const COLLAPSE_SAMPLE: usize = 200;
+
+/// Below this spread of one user's scores (max − min), a list's order means nothing.
+const COLLAPSED_SPREAD: f32 = 1e-3;
+
+/// A tenth of the `regularization` of a learner's parameters JSON (1 when absent).
+fn suggested_reg(params: &str) -> String {
+    serde_json::from_str::<serde_json::Value>(params)
+        .ok()
+        .and_then(|v| v.get("regularization").and_then(serde_json::Value::as_f64))
+        .map_or_else(|| "1".to_owned(), |r| format!("{}", r / 10.0))
 }
 
 /// Output fields of ranked items.

@@ -496,3 +496,88 @@ pub struct DemoArgs {
     #[arg(long)]
     pub fixtures: Option<PathBuf>,
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic)]
+    use super::*;
+
+    /// Words of a shell command line: whitespace-separated, with '...' and "..." quoting.
+    fn shell_words(line: &str) -> Vec<String> {
+        let (mut words, mut word, mut quote, mut any) = (Vec::new(), String::new(), None, false);
+        for c in line.chars() {
+            match (quote, c) {
+                (Some(q), c) if c == q => quote = None,
+                (Some(_), c) => word.push(c),
+                (None, '\'' | '"') => {
+                    quote = Some(c);
+                    any = true;
+                }
+                (None, c) if c.is_whitespace() => {
+                    if any || !word.is_empty() {
+                        words.push(std::mem::take(&mut word));
+                        any = false;
+                    }
+                }
+                (None, c) => word.push(c),
+            }
+        }
+        if any || !word.is_empty() {
+            words.push(word);
+        }
+        words
+    }
+
+    /// Every `kgrec ...` (and `cargo run --release -- ...`) command in the README's code blocks
+    /// parses with today's arguments: the docs cannot drift from the flags.
+    #[test]
+    fn every_command_in_the_readme_parses() {
+        let readme = include_str!("../../README.md");
+        let mut commands = Vec::new();
+        let mut in_block = false;
+        let mut pending = String::new();
+        for line in readme.lines() {
+            if line.trim_start().starts_with("```") {
+                in_block = !in_block;
+                continue;
+            }
+            if !in_block {
+                continue;
+            }
+            let line = line.split(" # ").next().unwrap_or("").trim_end();
+            if let Some(head) = line.strip_suffix('\\') {
+                pending.push_str(head);
+                pending.push(' ');
+                continue;
+            }
+            pending.push_str(line);
+            let full = std::mem::take(&mut pending);
+            for part in full.split("&&") {
+                let part = part.split(" > ").next().unwrap_or("").trim();
+                let args = if let Some(rest) = part.strip_prefix("cargo run --release -- ") {
+                    format!("kgrec {rest}")
+                } else if part.starts_with("kgrec ") {
+                    part.to_owned()
+                } else {
+                    continue;
+                };
+                commands.push(args);
+            }
+        }
+        assert!(commands.len() >= 10, "{commands:?}");
+        for command in commands {
+            let words = shell_words(&command);
+            if let Err(e) = Cli::try_parse_from(&words) {
+                panic!("README: `{command}` does not parse: {e}");
+            }
+        }
+    }
+
+    #[test]
+    fn shell_words_keep_quoted_spaces() {
+        assert_eq!(
+            shell_words("kgrec sparql 'SELECT ?d { }' --format json"),
+            ["kgrec", "sparql", "SELECT ?d { }", "--format", "json"]
+        );
+    }
+}

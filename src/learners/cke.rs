@@ -167,7 +167,7 @@ pub(super) fn bind(stored: StoredModel, binding: &Binding<'_>) -> Result<Fused> 
     let parts = decode(&header, arrays)?;
     let d = parts.dim.max(1);
     let (n_entities, n_relations) = (parts.entities.len() / d, parts.relations.len() / d);
-    let counts = binding.index.counts()?;
+    let counts = binding.graph.counts;
     let mut item_entity: Vec<_> = binding
         .item_entity
         .iter()
@@ -178,7 +178,7 @@ pub(super) fn bind(stored: StoredModel, binding: &Binding<'_>) -> Result<Fused> 
     let graph = ItemGraph::new(
         n_entities.min(counts.entities as usize),
         n_relations.min(counts.relations as usize),
-        binding.index.triples()?,
+        binding.graph.triples.clone(),
         item_entity,
     );
     Fused::from_parts(parts, params, graph)

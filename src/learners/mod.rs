@@ -378,8 +378,8 @@ pub struct Binding<'a> {
     pub snapshot: &'a Snapshot,
     /// Its matrix.
     pub matrix: &'a InteractionMatrix,
-    /// The graph index.
-    pub index: &'a GraphIndex,
+    /// The graph as far as the learner reads it ([`GraphData::read`]).
+    pub graph: &'a GraphData,
     /// Every item's entity, by dense item id.
     pub item_entity: &'a [Option<EntityId>],
 }

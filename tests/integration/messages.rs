@@ -174,3 +174,46 @@ fn outputs_respect_links_special_files_and_dashes() {
     );
     assert!(!Path::new("one.tsv").exists());
 }
+
+/// On a 5 × 8 catalogue the default regularisation shrinks every score to nothing: `train`
+/// says so and names the remedy, which then gives scores that differ.
+#[test]
+fn collapsed_scores_on_a_tiny_catalogue_are_reported() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let file = tmp.path().join("tiny.tsv");
+    let mut rows = String::from("user_id\titem_id\n");
+    for u in 0..5 {
+        for i in 0..8 {
+            if (u * 3 + i * 5) % 7 < 4 {
+                rows.push_str(&format!("u{u}\ti{i}\n"));
+            }
+        }
+    }
+    std::fs::write(&file, rows).unwrap();
+    ok(kgrec(&data).args(["import", "interactions"]).arg(&file));
+    for model in ["als", "cke"] {
+        let out = run(kgrec(&data).args(["train", "--model", model]));
+        assert!(out.status.success());
+        assert!(
+            stderr(&out).contains("near-arbitrary order") && stderr(&out).contains("--reg"),
+            "{model}: {}",
+            stderr(&out)
+        );
+    }
+    let out = run(kgrec(&data).args(["train", "--model", "als", "--reg", "0.5"]));
+    assert!(out.status.success());
+    assert!(!stderr(&out).contains("near-arbitrary"), "{}", stderr(&out));
+    let list = ok(kgrec(&data).args(["recommend", "--user", "u0", "--format", "json"]));
+    let list: serde_json::Value = serde_json::from_str(&list).unwrap();
+    let scores: Vec<f64> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["score"].as_f64().unwrap())
+        .collect();
+    assert!(
+        scores.first().unwrap() - scores.last().unwrap() > 1e-3,
+        "{scores:?}"
+    );
+}
