@@ -29,8 +29,8 @@ use crate::error::{Error, Result};
 use crate::explain::{ExplainOptions, Explainer, Explanation, PathIndex};
 use crate::ids::UserId;
 use crate::interactions::{
-    Format, ItemLink, RawInteraction, filter_min_rating, merge_duplicates, parse_file,
-    parse_link_file,
+    ColumnMap, Delimiter, Format, ItemLink, RawInteraction, ReadOptions, filter_min_rating,
+    merge_duplicates, parse_link_file, read_file, source,
 };
 use crate::learners::{self, Binding, GraphData, ModelSpec, TrainInput};
 use crate::metrics::{Evaluation, by_user, evaluate};
@@ -106,6 +106,10 @@ pub struct InteractionFile {
     pub link: Option<PathBuf>,
     /// Keep only rows rated at least this.
     pub min_rating: Option<f32>,
+    /// Which columns hold what (`--user-col`, `--item-col`, `--rating-col`, `--time-col`).
+    pub columns: ColumnMap,
+    /// The delimiter of a tsv or csv file (`--delimiter`), detected when `None`.
+    pub delimiter: Option<Delimiter>,
 }
 
 /// What an interaction import did.
@@ -121,6 +125,11 @@ pub struct InteractionsImported {
     pub report: ImportReport,
     /// Linked IRIs the graph does not hold.
     pub not_in_graph: usize,
+    /// The links whose IRI the graph does not hold, in link-file order.
+    pub missing: Vec<ItemLink>,
+    /// What the reader chose without being told (a guessed format, a detected delimiter,
+    /// ignored columns), one sentence each, for the caller to show.
+    pub notes: Vec<String>,
     /// Wall time.
     pub seconds: f64,
 }
@@ -418,13 +427,36 @@ impl Engine {
     pub fn import_parsed(&self, parsed: ParsedInteractions) -> Result<InteractionsImported> {
         self.check_writable()?;
         let ParsedInteractions { rows, links, start } = parsed;
-        let (report, not_in_graph) = self.write_interactions(&rows.rows, links)?;
+        let (report, missing) = self.write_interactions(&rows.rows, links)?;
         Ok(InteractionsImported {
             read: rows.read,
             below_min_rating: rows.below_min_rating,
             merged: rows.merged,
             report,
-            not_in_graph,
+            not_in_graph: missing.len(),
+            missing,
+            notes: rows.notes,
+            seconds: start.elapsed().as_secs_f64(),
+        })
+    }
+
+    /// Adds catalogue items with their links and no interactions (`import links`; `read` counts
+    /// the links given): items new
+    /// to the store join it (the knowledge-aware model can recommend them), known items get
+    /// the link. An item whose stored IRI changes is listed in `report.relinked`.
+    pub fn import_links(&self, links: Vec<ItemLink>) -> Result<InteractionsImported> {
+        self.check_writable()?;
+        let start = Instant::now();
+        let read = links.len();
+        let (report, missing) = self.write_interactions(&[], links)?;
+        Ok(InteractionsImported {
+            read,
+            below_min_rating: 0,
+            merged: 0,
+            report,
+            not_in_graph: missing.len(),
+            missing,
+            notes: Vec::new(),
             seconds: start.elapsed().as_secs_f64(),
         })
     }
@@ -442,26 +474,36 @@ impl Engine {
         let read = rows.len();
         let mut rows = rows;
         let merged = merge_duplicates(&mut rows);
-        let (report, not_in_graph) = self.write_interactions(&rows, links)?;
+        let (report, missing) = self.write_interactions(&rows, links)?;
         Ok(InteractionsImported {
             read,
             below_min_rating: 0,
             merged,
             report,
-            not_in_graph,
+            not_in_graph: missing.len(),
+            missing,
+            notes: Vec::new(),
             seconds: start.elapsed().as_secs_f64(),
         })
     }
 
+    /// Writes rows and links; returns the store's report and the links the graph lacks.
     fn write_interactions(
         &self,
         rows: &[RawInteraction],
         links: Vec<ItemLink>,
-    ) -> Result<(ImportReport, usize)> {
+    ) -> Result<(ImportReport, Vec<ItemLink>)> {
         let _writer = self.inner.writer.lock().map_err(poisoned)?;
         let result = self.read(|dir| {
-            let (links, missing) = resolve_links(dir.kg().index(), links)?;
-            let report = InteractionStore::open(dir.db())?.import(rows, &links)?;
+            let index = dir.kg().index();
+            let (links, missing) = resolve_links(index, links)?;
+            let mut report = InteractionStore::open(dir.db())?.import(rows, &links)?;
+            // A bare token stored before the graph minted its IRI is the same link, not a new one.
+            let mut relinked = std::mem::take(&mut report.relinked);
+            relinked.retain(
+                |r| !matches!(index.resolve_entity(&r.old), Ok(Some((iri, _))) if iri == r.new),
+            );
+            report.relinked = relinked;
             Ok((report, missing))
         })?;
         // The served model stays; it is re-bound to the new interactions on next use.
@@ -931,8 +973,11 @@ impl Engine {
                 kind.name()
             )));
         }
-        let train_rows = read_rows(&request.train, request.format, None)?;
-        let test_rows = parse_file(&request.test, request.format)?.rows;
+        let train_rows = read_rows(&request.train, &ReadOptions::format(request.format), None)?;
+        let test = read_file(&request.test, &ReadOptions::format(request.format))?;
+        let mut notes = train_rows.notes.clone();
+        notes.extend(test.notes());
+        let test_rows = test.rows;
         let links = request
             .link
             .as_deref()
@@ -977,7 +1022,7 @@ impl Engine {
         Ok(EvalOutcome {
             evaluation: evaluate(&recs, &test, Some(&train), &request.ks),
             model: served.model.header.clone(),
-            notes: trained.notes,
+            notes: notes.into_iter().chain(trained.notes).collect(),
         })
     }
 }
@@ -1153,17 +1198,19 @@ fn iri_vocab(mut iris: Vec<String>, rows: usize, what: &str) -> Result<kgrec_kg:
     })
 }
 
-/// Looks every linked IRI up in the graph; returns the links and how many IRIs it lacks.
-fn resolve_links(index: &GraphIndex, links: Vec<ItemLink>) -> Result<(Vec<Link>, usize)> {
-    let mut missing = 0;
+/// Looks every linked IRI up in the graph; returns the links and those whose IRI it lacks.
+fn resolve_links(index: &GraphIndex, links: Vec<ItemLink>) -> Result<(Vec<Link>, Vec<ItemLink>)> {
+    let mut missing = Vec::new();
     let mut out = Vec::with_capacity(links.len());
     for link in links {
         // A bare token resolves to the IRI its TSV import minted; that IRI is what is stored.
         let (iri, entity) = match index.resolve_entity(&link.iri)? {
             Some((iri, e)) => (iri, Some(e)),
-            None => (link.iri, None),
+            None => {
+                missing.push(link.clone());
+                (link.iri, None)
+            }
         };
-        missing += usize::from(entity.is_none());
         out.push(Link {
             item: link.item,
             iri,
@@ -1185,7 +1232,17 @@ pub struct ParsedInteractions {
 /// pairs merged. Errors locate the bad line; nothing is written.
 pub fn parse_interaction_file(request: &InteractionFile) -> Result<ParsedInteractions> {
     let start = Instant::now();
-    let rows = read_rows(&request.file, request.format, request.min_rating)?;
+    if source::is_stdin(&request.file) && request.link.as_deref().is_some_and(source::is_stdin) {
+        return Err(Error::BadInput(
+            "FILE and --link cannot both be `-`: standard input holds one file".to_owned(),
+        ));
+    }
+    let options = ReadOptions {
+        format: request.format,
+        columns: request.columns.clone(),
+        delimiter: request.delimiter,
+    };
+    let rows = read_rows(&request.file, &options, request.min_rating)?;
     let links = request
         .link
         .as_deref()
@@ -1202,11 +1259,16 @@ struct Rows {
     read: usize,
     below_min_rating: usize,
     merged: usize,
+    /// The reader's notes.
+    notes: Vec<String>,
 }
 
 /// Parses `file` to the end, keeps rows rated at least `min_rating`, merges repeated pairs.
-fn read_rows(file: &Path, format: Option<Format>, min_rating: Option<f32>) -> Result<Rows> {
-    let mut rows = parse_file(file, format)?.rows;
+fn read_rows(file: &Path, options: &ReadOptions, min_rating: Option<f32>) -> Result<Rows> {
+    let parsed = read_file(file, options)?;
+    let notes = parsed.notes();
+    let file = parsed.file.as_path();
+    let mut rows = parsed.rows;
     let read = rows.len();
     let below_min_rating = match min_rating {
         Some(r) if !r.is_finite() => {
@@ -1230,6 +1292,7 @@ fn read_rows(file: &Path, format: Option<Format>, min_rating: Option<f32>) -> Re
         read,
         below_min_rating,
         merged,
+        notes,
     })
 }
 

@@ -4,6 +4,7 @@
 
 use clap::builder::{PossibleValue, PossibleValuesParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use kgrec::interactions::{ColumnRef, Delimiter};
 use kgrec::learners::{LEARNERS, Overrides};
 use std::path::PathBuf;
 
@@ -231,21 +232,47 @@ pub enum ImportCommand {
     Kg(ImportKgArgs),
     /// Import user-item interactions (tsv, csv, movielens, recbole, kgat), optionally with item→IRI links.
     Interactions(ImportInteractionsArgs),
+    /// Add catalogue items with their links (`item_id<TAB>iri`) and no interactions.
+    Links(ImportLinksArgs),
 }
 
 #[derive(Debug, Args)]
 pub struct ImportInteractionsArgs {
-    /// The interaction file; all or nothing.
+    /// The interaction file (`-`: standard input; gzip recognised); all or nothing.
     pub file: PathBuf,
-    /// The format, overriding the file extension: tsv, csv, movielens, recbole, kgat.
+    /// The format, overriding the guess from the extension and the first lines: tsv, csv,
+    /// movielens, recbole, kgat.
     #[arg(long)]
     pub format: Option<String>,
-    /// A link file (`item_id<TAB>iri` with a header) tying items to knowledge-graph entities.
+    /// A link file (`item_id<TAB>iri` with a header; `-`: standard input) tying items to
+    /// knowledge-graph entities.
     #[arg(long)]
     pub link: Option<PathBuf>,
     /// Keep only rows whose rating is at least R (rows without a rating are kept).
     #[arg(long, value_name = "R")]
     pub min_rating: Option<f32>,
+    /// tsv/csv/recbole: the user column, by header name or 1-based position.
+    #[arg(long, value_name = "NAME|N")]
+    pub user_col: Option<ColumnRef>,
+    /// tsv/csv/recbole: the item column, by header name or 1-based position.
+    #[arg(long, value_name = "NAME|N")]
+    pub item_col: Option<ColumnRef>,
+    /// tsv/csv/recbole: the rating column, by header name or 1-based position.
+    #[arg(long, value_name = "NAME|N")]
+    pub rating_col: Option<ColumnRef>,
+    /// tsv/csv/recbole: the time column (seconds since the epoch or ISO 8601), by header name or
+    /// 1-based position.
+    #[arg(long, value_name = "NAME|N")]
+    pub time_col: Option<ColumnRef>,
+    /// tsv/csv: the field delimiter (`,` `;` `|` `tab`, ...) [default: detected from the header].
+    #[arg(long, value_name = "CHAR")]
+    pub delimiter: Option<Delimiter>,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportLinksArgs {
+    /// The link file (`item_id<TAB>iri` with a header; `-`: standard input; gzip recognised).
+    pub file: PathBuf,
 }
 
 /// `--model`'s values: the registry's learners with their help and aliases.

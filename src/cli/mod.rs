@@ -96,6 +96,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Import(ImportCommand::Interactions(args)) => {
             models::import_interactions(&data, &args, quiet)
         }
+        Command::Import(ImportCommand::Links(args)) => models::import_links(&data, &args),
         Command::Train(args) => models::train(&data, &args, quiet),
         Command::Recommend(args) => models::recommend(&data, &args),
         Command::Explain(args) => explain::explain(&data, &args),

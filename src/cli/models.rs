@@ -7,7 +7,8 @@ use std::sync::atomic::AtomicBool;
 
 use kgrec::cf::{EpochReport, write_batch};
 use kgrec::engine::BatchRecommendations;
-use kgrec::interactions::Format;
+use kgrec::interactions::source::display_name;
+use kgrec::interactions::{ColumnMap, Format, parse_link_file};
 use kgrec::metrics::Evaluation;
 use kgrec::serving::ListSource;
 use kgrec::store::ModelHeader;
@@ -18,8 +19,8 @@ use kgrec::{
 use serde::Serialize;
 
 use super::args::{
-    EvalArgs, ExportEmbeddingsArgs, ImportInteractionsArgs, RecommendArgs, SimilarArgs, TextOrJson,
-    TrainArgs,
+    EvalArgs, ExportEmbeddingsArgs, ImportInteractionsArgs, ImportLinksArgs, RecommendArgs,
+    SimilarArgs, TextOrJson, TrainArgs,
 };
 use super::{emit, json_text, notes, progress_bar, stale_note};
 
@@ -31,7 +32,8 @@ fn interaction_format(name: Option<&str>, flag: &str) -> Result<Option<Format>> 
     .transpose()
 }
 
-/// `kgrec import interactions FILE [--format F] [--link LINK.tsv] [--min-rating R]`
+/// `kgrec import interactions FILE [--format F] [--link LINK.tsv] [--min-rating R]
+/// [--user-col C] [--item-col C] [--rating-col C] [--time-col C] [--delimiter D]`
 pub fn import_interactions(data: &Path, args: &ImportInteractionsArgs, quiet: bool) -> Result<()> {
     let format = interaction_format(args.format.as_deref(), "--format")?;
     let bar = progress_bar(quiet, 0, "{spinner} {wide_msg}");
@@ -42,6 +44,13 @@ pub fn import_interactions(data: &Path, args: &ImportInteractionsArgs, quiet: bo
         format,
         link: args.link.clone(),
         min_rating: args.min_rating,
+        columns: ColumnMap {
+            user: args.user_col.clone(),
+            item: args.item_col.clone(),
+            rating: args.rating_col.clone(),
+            time: args.time_col.clone(),
+        },
+        delimiter: args.delimiter,
     };
     // Every file is parsed to the end before the data directory is opened (or created), so a
     // bad file leaves nothing behind.
@@ -51,22 +60,91 @@ pub fn import_interactions(data: &Path, args: &ImportInteractionsArgs, quiet: bo
     print_import(&args.file, args.link.as_deref(), &imported?)
 }
 
-/// The summary of an interaction import (stdout) and its warnings (stderr).
+/// `kgrec import links LINK.tsv`: catalogue items and their links, no interactions.
+pub fn import_links(data: &Path, args: &ImportLinksArgs) -> Result<()> {
+    // Parsed to the end before the data directory is opened, as interactions are.
+    let links = parse_link_file(&args.file)?;
+    let imported = super::with_new_engine(data, |engine| engine.import_links(links))?;
+    let name = display_name(&args.file);
+    link_warnings(&name, &imported);
+    let report = &imported.report;
+    let c = report.counts;
+    emit(&format!(
+        "imported links {}: {} links read; {} links set, {} new catalogue items, {} relinked; \
+         store: {} users, {} items, {} interactions, {} linked items ({:.2} s)\n",
+        name.display(),
+        imported.read,
+        report.links_set,
+        report.new_linked_items,
+        report.relinked.len(),
+        c.users,
+        c.items,
+        c.interactions,
+        c.linked,
+        imported.seconds,
+    ))
+}
+
+/// How many IRIs or items a warning names before it says "and N more".
+const NAMED: usize = 5;
+
+/// `a, b, c and 4 more`.
+fn named_list(names: impl ExactSizeIterator<Item = String>) -> String {
+    let total = names.len();
+    let mut text = names.take(NAMED).collect::<Vec<_>>().join(", ");
+    if total > NAMED {
+        let _ = write!(text, " and {} more", total - NAMED);
+    }
+    text
+}
+
+/// The warnings of a link file: IRIs the graph lacks (named), items whose IRI changed.
+fn link_warnings(link: &Path, imported: &InteractionsImported) {
+    if imported.not_in_graph > 0 {
+        super::warn(&format!(
+            "warning: {}: {} linked IRI(s) are not in the knowledge graph (the items stay \
+             collaborative-filtering only until the graph has them): {}",
+            link.display(),
+            imported.not_in_graph,
+            named_list(
+                imported
+                    .missing
+                    .iter()
+                    .map(|l| format!("<{}> (item {})", l.iri, l.item))
+            )
+        ));
+    }
+    let relinked = &imported.report.relinked;
+    for r in relinked.iter().take(NAMED) {
+        super::warn(&format!(
+            "warning: {}: item {} was linked to <{}>; it is now linked to <{}> (the new link \
+             replaces the stored one)",
+            link.display(),
+            r.item,
+            r.old,
+            r.new
+        ));
+    }
+    if relinked.len() > NAMED {
+        super::warn(&format!(
+            "warning: {}: and {} more items linked to another IRI than before",
+            link.display(),
+            relinked.len() - NAMED
+        ));
+    }
+}
+
+/// The summary of an interaction import (stdout), its notes and its warnings (stderr).
 pub(super) fn print_import(
     file: &Path,
     link: Option<&Path>,
     imported: &InteractionsImported,
 ) -> Result<()> {
+    notes(&imported.notes);
     let report = &imported.report;
     if let Some(link) = link {
-        if imported.not_in_graph > 0 {
-            super::warn(&format!(
-                "warning: {}: {} linked IRI(s) are not in the knowledge graph \
-                 (the items stay collaborative-filtering only until the graph has them)",
-                link.display(),
-                imported.not_in_graph
-            ));
-        }
+        let link = display_name(link);
+        link_warnings(&link, imported);
         if report.new_linked_items > 0 {
             super::warn(&format!(
                 "note: {}: {} linked item(s) have no interactions yet; they join the catalogue \
@@ -81,7 +159,7 @@ pub(super) fn print_import(
         "imported {}: {} rows read, {} below --min-rating, {} duplicates merged; {} new \
          interactions, {} updated, {} already present; {} links set; store: {} users, {} items, \
          {} interactions, {} linked items ({:.2} s)\n",
-        file.display(),
+        display_name(file).display(),
         imported.read,
         imported.below_min_rating,
         imported.merged,
@@ -146,10 +224,10 @@ pub fn train(data: &Path, args: &TrainArgs, quiet: bool) -> Result<()> {
     let fitted = fitted?;
     let engine = match super::open_engine(data) {
         Err(Error::InUse { pid, .. }) => {
-            eprintln!(
+            super::warn(&format!(
                 "note: waiting for process {pid} to release {} to store the model",
                 data.display()
-            );
+            ));
             Engine::open_with(
                 data,
                 &kgrec::OpenOptions {

@@ -3,25 +3,49 @@
 
 use std::path::PathBuf;
 
+use super::Format;
+use super::columns::Role;
+
 /// Why an interaction or link file could not be read.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ParseError {
     /// The file could not be opened or read.
-    #[error("{}: cannot read: {source}", file.display())]
+    #[error("{}: cannot read: {error}", file.display())]
     Io {
         /// The file.
         file: PathBuf,
-        /// The underlying error.
-        #[source]
-        source: std::io::Error,
+        /// The underlying error (in the message, so not also a `source`).
+        error: std::io::Error,
     },
-    /// The format was not given and the extension does not name one.
+    /// The format was not given and neither the name nor the first lines tell it.
     #[error(
-        "{}: cannot guess the interaction format from the file name; pass --format (tsv, csv, movielens, recbole, kgat)",
+        "{}: cannot guess the interaction format from the file name or its first lines; pass \
+         --format (tsv, csv, movielens, recbole, kgat)",
         file.display()
     )]
     UnknownFormat {
+        /// The file.
+        file: PathBuf,
+    },
+    /// The format was not given and the first lines read as more than one format.
+    #[error("{}: {}", file.display(), ambiguity(*columns, *lines, candidates))]
+    AmbiguousFormat {
+        /// The file.
+        file: PathBuf,
+        /// How many numeric columns every line has (3 or 4).
+        columns: usize,
+        /// How many lines were looked at.
+        lines: usize,
+        /// The formats it could be.
+        candidates: Vec<Format>,
+    },
+    /// The name ends in `.gz` but the bytes are not gzip.
+    #[error(
+        "{}: named .gz but is not a gzip file (it does not start with the gzip magic bytes)",
+        file.display()
+    )]
+    NotGzip {
         /// The file.
         file: PathBuf,
     },
@@ -48,7 +72,13 @@ pub enum ParseError {
         lines: usize,
     },
     /// The header does not name a required column.
-    #[error("{}:{line}: the header has no `{column}` column (found: {found})", file.display())]
+    #[error(
+        "{}:{line}: the header has no `{column}` column (found: {found}); accepted names: \
+         {}{}{hint}",
+        file.display(),
+        role.aliases.join(", "),
+        role.flag.map(|f| format!("; or name the column with {f} NAME|N")).unwrap_or_default()
+    )]
     MissingColumn {
         /// The file.
         file: PathBuf,
@@ -58,6 +88,52 @@ pub enum ParseError {
         column: &'static str,
         /// The header's fields, comma-separated.
         found: String,
+        /// What the column is for: the names it is found by, the flag that maps it.
+        role: &'static Role,
+        /// A hint (starting with `; `) when the header looks like something else, or empty.
+        hint: &'static str,
+    },
+    /// A column flag names no column of the header.
+    #[error(
+        "{}:{line}: {flag} {value}: the header has no such column (found: {found})",
+        file.display()
+    )]
+    NoSuchColumn {
+        /// The file.
+        file: PathBuf,
+        /// The header's line.
+        line: usize,
+        /// The flag (`--user-col`, ...).
+        flag: &'static str,
+        /// Its value.
+        value: String,
+        /// The header's fields, comma-separated.
+        found: String,
+    },
+    /// Two column flags name the same column.
+    #[error(
+        "{}:{line}: {first} and {second} both name column {column}",
+        file.display()
+    )]
+    SameColumn {
+        /// The file.
+        file: PathBuf,
+        /// The header's line.
+        line: usize,
+        /// The 1-based column.
+        column: usize,
+        /// The first flag.
+        first: &'static str,
+        /// The second flag.
+        second: &'static str,
+    },
+    /// An option that does not apply to the file's format.
+    #[error("{}: {message}", file.display())]
+    Unsupported {
+        /// The file.
+        file: PathBuf,
+        /// What does not apply.
+        message: String,
     },
     /// A data line has fewer fields than the column it needs.
     #[error(
@@ -88,8 +164,12 @@ pub enum ParseError {
         /// The field's name.
         field: &'static str,
     },
-    /// A numeric field does not hold a (finite) number.
-    #[error("{}:{line}:{column}: `{field}` is not a number: {value:?}", file.display())]
+    /// A numeric field does not hold a (finite) number (a timestamp: nor an ISO 8601 date).
+    #[error(
+        "{}:{line}:{column}: `{field}` is not a number{}: {value:?}",
+        file.display(),
+        if *field == "timestamp" { " nor an ISO 8601 date" } else { "" }
+    )]
     NotANumber {
         /// The file.
         file: PathBuf,
@@ -120,14 +200,38 @@ impl ParseError {
         match self {
             Self::HeaderOnly { line, .. }
             | Self::MissingColumn { line, .. }
+            | Self::NoSuchColumn { line, .. }
+            | Self::SameColumn { line, .. }
             | Self::MissingField { line, .. }
             | Self::EmptyField { line, .. }
             | Self::NotANumber { line, .. }
             | Self::Malformed { line, .. } => Some(*line),
             Self::Io { .. }
             | Self::UnknownFormat { .. }
+            | Self::AmbiguousFormat { .. }
+            | Self::NotGzip { .. }
+            | Self::Unsupported { .. }
             | Self::Empty { .. }
             | Self::NoInteractions { .. } => None,
         }
     }
+}
+
+/// The message of [`ParseError::AmbiguousFormat`].
+fn ambiguity(columns: usize, lines: usize, candidates: &[Format]) -> String {
+    let what = if columns == 4 {
+        "4 numeric columns, the 3rd like a rating and the 4th like a timestamp"
+    } else {
+        "3 numeric columns, the 3rd like a rating"
+    };
+    let readings: Vec<String> = candidates
+        .iter()
+        .map(|f| format!("{} (--format {f})", f.shape()))
+        .collect();
+    let flags: Vec<String> = candidates.iter().map(|f| format!("--format {f}")).collect();
+    format!(
+        "ambiguous format: every line looked at ({lines}) has {what}; it may be {}; pass {}",
+        readings.join(" or "),
+        flags.join(" or ")
+    )
 }

@@ -41,11 +41,22 @@ impl Format {
         }
     }
 
-    /// Guesses the format from the file name: `.tsv`, `.csv`, `.inter` (RecBole), `.data`/`.dat`/
-    /// `.base` (MovieLens: `u.data`, `ratings.dat`, `u1.base`), `.txt` (KGAT's `train.txt`).
-    pub fn from_path(path: &Path) -> Option<Format> {
-        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
-        match ext.as_str() {
+    /// What a file of the format looks like, for messages.
+    pub fn shape(self) -> &'static str {
+        match self {
+            Self::Tsv => "a tab-separated table with a header",
+            Self::Csv => "a comma-separated table with a header",
+            Self::MovieLens => "`user item rating timestamp` lines without a header",
+            Self::RecBole => "a RecBole atomic file with a typed header",
+            Self::Kgat => "`user item item ...` lines",
+        }
+    }
+
+    /// The format an extension (lower-case, no dot) names: `tsv`, `csv`, `inter` (RecBole),
+    /// `data`/`dat`/`base` (MovieLens: `u.data`, `ratings.dat`, `u1.base`), `txt` (KGAT's
+    /// `train.txt`, which the content may overrule: see `guess`).
+    pub fn from_extension(ext: &str) -> Option<Format> {
+        match ext {
             "tsv" | "tab" => Some(Self::Tsv),
             "csv" => Some(Self::Csv),
             "inter" => Some(Self::RecBole),
@@ -53,6 +64,13 @@ impl Format {
             "txt" => Some(Self::Kgat),
             _ => None,
         }
+    }
+
+    /// Guesses the format from the file name alone (a `.gz` suffix aside).
+    pub fn from_path(path: &Path) -> Option<Format> {
+        let name = path.file_name()?.to_str()?.to_ascii_lowercase();
+        let name = name.strip_suffix(".gz").unwrap_or(&name);
+        Self::from_extension(name.rsplit_once('.')?.1)
     }
 }
 
@@ -109,7 +127,9 @@ mod tests {
             Format::from_path(Path::new("train.txt")),
             Some(Format::Kgat)
         );
+        assert_eq!(Format::from_path(Path::new("r.csv.GZ")), Some(Format::Csv));
         assert_eq!(Format::from_path(Path::new("README")), None);
+        assert_eq!(Format::from_path(Path::new("x.gz")), None);
         assert_eq!(Format::from_path(Path::new("x.parquet")), None);
     }
 

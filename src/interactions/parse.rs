@@ -2,25 +2,38 @@
 //! (no trimming inside a field, no numeric conversion) so `2^40`, unicode and space-bearing ids
 //! survive; only the line terminator (`\n`, `\r\n`) is removed.
 
-use std::fs::File;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, Cursor, Read};
 use std::path::Path;
 
-use super::{Format, ParseError, RawInteraction, RawInteractions};
+use super::columns::{self, ColumnMap, Columns, Delimiter};
+use super::source::{self, Source};
+use super::{Format, ParseError, RawInteraction, RawInteractions, datetime, guess};
 
-/// Reads an interaction file; the format is guessed from the file name when `format` is `None`.
+/// How to read an interaction file.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReadOptions {
+    /// The format (`--format`); guessed from the name and the first lines when `None`.
+    pub format: Option<Format>,
+    /// Which columns hold what (`--user-col`, ...), for the headed formats.
+    pub columns: ColumnMap,
+    /// The field delimiter of a `tsv` or `csv` file (`--delimiter`); detected when `None`.
+    pub delimiter: Option<Delimiter>,
+}
+
+impl ReadOptions {
+    /// Options naming only a format (or none).
+    pub fn format(format: Option<Format>) -> Self {
+        Self {
+            format,
+            ..Self::default()
+        }
+    }
+}
+
+/// Reads an interaction file (`-`: standard input; gzip by its magic bytes); the format is
+/// guessed from the file name and its first lines when `format` is `None`.
 pub fn parse_file(path: &Path, format: Option<Format>) -> Result<RawInteractions, ParseError> {
-    let format = match format {
-        Some(f) => f,
-        None => Format::from_path(path).ok_or_else(|| ParseError::UnknownFormat {
-            file: path.to_owned(),
-        })?,
-    };
-    let file = File::open(path).map_err(|source| ParseError::Io {
-        file: path.to_owned(),
-        source,
-    })?;
-    parse_reader(BufReader::new(file), path, format)
+    read_file(path, &ReadOptions::format(format))
 }
 
 /// Reads interactions in `format` from `reader`; `file` is only used to name the source in errors.
@@ -29,16 +42,91 @@ pub fn parse_reader<R: BufRead>(
     file: &Path,
     format: Format,
 ) -> Result<RawInteractions, ParseError> {
-    let rows = match format {
-        Format::Tsv | Format::RecBole => parse_delimited(Lines::new(reader, file), file)?,
-        Format::Csv => parse_csv(reader, file)?,
-        Format::MovieLens => parse_movielens(Lines::new(reader, file), file)?,
-        Format::Kgat => parse_kgat(Lines::new(reader, file), file)?,
+    read_reader(reader, file, &ReadOptions::format(Some(format)))
+}
+
+/// Reads an interaction file (`-`: standard input) as `options` say.
+pub fn read_file(path: &Path, options: &ReadOptions) -> Result<RawInteractions, ParseError> {
+    read_source(source::open(path)?, options)
+}
+
+/// Reads interactions from `reader` (gzip by its magic bytes) as `options` say; `file` names the
+/// source in messages and, when the format is not given, in guessing.
+pub fn read_reader<R: BufRead>(
+    reader: R,
+    file: &Path,
+    options: &ReadOptions,
+) -> Result<RawInteractions, ParseError> {
+    let file_name = file
+        .file_name()
+        .and_then(|n| n.to_str())
+        .map(str::to_ascii_lowercase);
+    read_source(source::wrap(reader, file, file_name)?, options)
+}
+
+fn read_source(
+    mut source: Source<'_>,
+    options: &ReadOptions,
+) -> Result<RawInteractions, ParseError> {
+    let (format, guess) = match options.format {
+        Some(f) => (f, None),
+        None => {
+            let sample = source.sample()?;
+            let g = guess::guess(&source.name, source.file_name.as_deref(), &sample)?;
+            (g.format, Some(g))
+        }
     };
-    Ok(RawInteractions {
-        file: file.to_owned(),
+    check_options(format, options, &source.name, guess.as_ref())?;
+    let file = source.name.clone();
+    let mut out = RawInteractions {
+        file: file.clone(),
         format,
-        rows,
+        rows: Vec::new(),
+        guess,
+        gzip: source.gzip,
+        gzip_unannounced: source.gzip_unannounced,
+        header_line: None,
+        delimiter: None,
+        ignored_columns: Vec::new(),
+    };
+    match format {
+        Format::Tsv | Format::Csv | Format::RecBole => {
+            let headed = parse_headed(source.reader, &file, format, options)?;
+            out.rows = headed.rows;
+            out.header_line = Some(headed.header_line);
+            out.delimiter = headed.detected;
+            out.ignored_columns = headed.ignored;
+        }
+        Format::MovieLens => out.rows = parse_movielens(Lines::new(source.reader, &file), &file)?,
+        Format::Kgat => out.rows = parse_kgat(Lines::new(source.reader, &file), &file)?,
+    }
+    Ok(out)
+}
+
+/// Column flags apply to the headed formats, `--delimiter` to tsv and csv.
+fn check_options(
+    format: Format,
+    options: &ReadOptions,
+    file: &Path,
+    guess: Option<&guess::Guess>,
+) -> Result<(), ParseError> {
+    let flags = options.columns.flags();
+    let message =
+        if !flags.is_empty() && !matches!(format, Format::Tsv | Format::Csv | Format::RecBole) {
+            format!(
+                "{} {} to files with a header (tsv, csv, recbole), not to {format}",
+                flags.join(", "),
+                if flags.len() == 1 { "applies" } else { "apply" }
+            )
+        } else if options.delimiter.is_some() && !matches!(format, Format::Tsv | Format::Csv) {
+            format!("--delimiter applies to tsv and csv files, not to {format}")
+        } else {
+            return Ok(());
+        };
+    let how = guess.map(|g| format!(" ({g})")).unwrap_or_default();
+    Err(ParseError::Unsupported {
+        file: file.to_owned(),
+        message: message + &how,
     })
 }
 
@@ -68,7 +156,7 @@ impl<'a, R: BufRead> Lines<'a, R> {
             .read_until(b'\n', &mut self.buf)
             .map_err(|source| ParseError::Io {
                 file: self.file.to_owned(),
-                source,
+                error: source,
             })?;
         if n == 0 {
             return Ok(None);
@@ -111,52 +199,6 @@ impl<'a, R: BufRead> Lines<'a, R> {
     pub(crate) fn lines_read(&self) -> usize {
         self.line
     }
-}
-
-/// Positions of the known columns in a header.
-#[derive(Debug, Clone, Copy)]
-struct Columns {
-    user: usize,
-    item: usize,
-    rating: Option<usize>,
-    timestamp: Option<usize>,
-}
-
-/// A header field's column name: BOM, RecBole's `:type` suffix, surrounding blanks and case removed.
-pub(crate) fn column_name(field: &str) -> String {
-    let base = field.rsplit_once(':').map_or(field, |(name, _)| name);
-    base.trim().to_ascii_lowercase()
-}
-
-/// The index of the first header field whose name is one of `names`.
-pub(crate) fn find_column(names: &[String], wanted: &[&str]) -> Option<usize> {
-    names.iter().position(|n| wanted.contains(&n.as_str()))
-}
-
-fn header_columns(fields: &[&str], file: &Path, line: usize) -> Result<Columns, ParseError> {
-    let names: Vec<String> = fields.iter().map(|f| column_name(f)).collect();
-    let missing = |column| ParseError::MissingColumn {
-        file: file.to_owned(),
-        line,
-        column,
-        found: fields.join(", "),
-    };
-    // MovieLens' own CSV (`userId,movieId,rating,timestamp`) is accepted under its names too.
-    let user =
-        find_column(&names, &["user_id", "userid", "user"]).ok_or_else(|| missing("user_id"))?;
-    let item = find_column(
-        &names,
-        &["item_id", "itemid", "item", "movie_id", "movieid"],
-    )
-    .ok_or_else(|| missing("item_id"))?;
-    let rating = find_column(&names, &["rating", "ratings"]);
-    let timestamp = find_column(&names, &["timestamp", "ts", "time"]);
-    Ok(Columns {
-        user,
-        item,
-        rating,
-        timestamp,
-    })
 }
 
 /// Builds one row from a line's fields (`fields[i]` is 1-based column `i + 1`).
@@ -232,9 +274,13 @@ fn parse_rating(text: &str, col: usize, file: &Path, line: usize) -> Result<f32,
     }
 }
 
-/// Seconds since the epoch; RecBole declares timestamps `:float`, so `881250949.0` is accepted too.
+/// Seconds since the epoch; RecBole declares timestamps `:float`, so `881250949.0` is accepted
+/// too, and so are ISO 8601 dates and date-times (`2015-03-04`, `2015-03-04T12:30:00Z`).
 fn parse_timestamp(text: &str, col: usize, file: &Path, line: usize) -> Result<i64, ParseError> {
     if let Ok(t) = text.parse::<i64>() {
+        return Ok(t);
+    }
+    if let Some(t) = datetime::parse_iso(text) {
         return Ok(t);
     }
     match text.parse::<f64>() {
@@ -250,40 +296,122 @@ fn parse_timestamp(text: &str, col: usize, file: &Path, line: usize) -> Result<i
     }
 }
 
-/// TSV and RecBole: a header line, then tab-separated rows.
-fn parse_delimited<R: BufRead>(
-    mut lines: Lines<'_, R>,
+/// A headed file read.
+struct Headed {
+    rows: Vec<RawInteraction>,
+    header_line: usize,
+    /// The delimiter, when it was detected rather than the format's own.
+    detected: Option<Delimiter>,
+    ignored: Vec<String>,
+}
+
+/// The bytes up to and including the first non-blank line, and that line (BOM removed).
+fn first_line<R: BufRead>(
+    reader: &mut R,
     file: &Path,
-) -> Result<Vec<RawInteraction>, ParseError> {
-    let Some((header_line, header)) = lines.next_nonblank()? else {
+) -> Result<(Vec<u8>, Option<String>), ParseError> {
+    let mut prefix = Vec::new();
+    loop {
+        let start = prefix.len();
+        let n = reader
+            .read_until(b'\n', &mut prefix)
+            .map_err(|source| ParseError::Io {
+                file: file.to_owned(),
+                error: source,
+            })?;
+        if n == 0 {
+            return Ok((prefix, None));
+        }
+        let line = String::from_utf8_lossy(&prefix[start..]);
+        let line = line
+            .trim_start_matches('\u{feff}')
+            .trim_end_matches(['\r', '\n']);
+        if !line.trim().is_empty() {
+            let line = line.to_owned();
+            return Ok((prefix, Some(line)));
+        }
+    }
+}
+
+/// TSV, CSV and RecBole: a header line, then rows. Tab-separated `tsv` and `recbole` files are
+/// split on tabs (no quoting: ids may hold quotes); every other delimiter is read as CSV (RFC 4180
+/// quoting), so quoted fields with delimiters, quotes or newlines are read right.
+fn parse_headed<R: BufRead>(
+    mut reader: R,
+    file: &Path,
+    format: Format,
+    options: &ReadOptions,
+) -> Result<Headed, ParseError> {
+    let (prefix, header) = first_line(&mut reader, file)?;
+    let Some(header) = header else {
         return Err(ParseError::Empty {
             file: file.to_owned(),
         });
     };
-    let header_fields: Vec<&str> = header.split('\t').collect();
-    let cols = header_columns(&header_fields, file, header_line)?;
-    let mut rows = Vec::new();
-    while let Some((n, text)) = lines.next_nonblank()? {
-        let fields: Vec<&str> = text.split('\t').collect();
-        rows.push(row_from_fields(&fields, cols, file, n)?);
-    }
+    let default = match format {
+        Format::Csv => Delimiter::COMMA,
+        _ => Delimiter::TAB,
+    };
+    let (delimiter, detected) = match format {
+        Format::RecBole => (Delimiter::TAB, false),
+        _ => columns::delimiter(&header, options.delimiter, default),
+    };
+    let reader = Cursor::new(prefix).chain(reader);
+    let (header_line, header, rows) = if format == Format::Csv || delimiter != Delimiter::TAB {
+        parse_quoted(reader, file, delimiter, &options.columns)?
+    } else {
+        parse_tabbed(Lines::new(reader, file), file, &options.columns)?
+    };
     if rows.is_empty() {
         return Err(ParseError::HeaderOnly {
             file: file.to_owned(),
             line: header_line,
         });
     }
-    Ok(rows)
+    Ok(Headed {
+        rows,
+        header_line,
+        detected: detected.then_some(delimiter),
+        ignored: header.ignored,
+    })
 }
 
-/// CSV through the `csv` crate, so quoted fields (with commas, quotes or newlines) are read right.
-fn parse_csv<R: Read>(reader: R, file: &Path) -> Result<Vec<RawInteraction>, ParseError> {
+type HeadedRows = (usize, columns::Header, Vec<RawInteraction>);
+
+fn parse_tabbed<R: BufRead>(
+    mut lines: Lines<'_, R>,
+    file: &Path,
+    map: &ColumnMap,
+) -> Result<HeadedRows, ParseError> {
+    let Some((header_line, text)) = lines.next_nonblank()? else {
+        return Err(ParseError::Empty {
+            file: file.to_owned(),
+        });
+    };
+    let fields: Vec<&str> = text.split('\t').collect();
+    let header = columns::header(&fields, map, file, header_line)?;
+    let mut rows = Vec::new();
+    while let Some((n, text)) = lines.next_nonblank()? {
+        let fields: Vec<&str> = text.split('\t').collect();
+        rows.push(row_from_fields(&fields, header.columns, file, n)?);
+    }
+    Ok((header_line, header, rows))
+}
+
+/// CSV through the `csv` crate.
+fn parse_quoted<R: Read>(
+    reader: R,
+    file: &Path,
+    delimiter: Delimiter,
+    map: &ColumnMap,
+) -> Result<HeadedRows, ParseError> {
     let mut csv = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
+        .delimiter(delimiter.byte())
         .from_reader(reader);
     let mut record = csv::StringRecord::new();
-    let mut header: Option<(usize, Columns)> = None;
+    let mut header: Option<(usize, columns::Header)> = None;
     let mut rows = Vec::new();
     loop {
         let more = csv
@@ -297,20 +425,16 @@ fn parse_csv<R: Read>(reader: R, file: &Path) -> Result<Vec<RawInteraction>, Par
         if fields.iter().all(|f| f.trim().is_empty()) {
             continue;
         }
-        match header {
-            None => header = Some((line, header_columns(&fields, file, line)?)),
-            Some((_, cols)) => rows.push(row_from_fields(&fields, cols, file, line)?),
+        match &header {
+            None => header = Some((line, columns::header(&fields, map, file, line)?)),
+            Some((_, h)) => rows.push(row_from_fields(&fields, h.columns, file, line)?),
         }
     }
     match header {
         None => Err(ParseError::Empty {
             file: file.to_owned(),
         }),
-        Some((line, _)) if rows.is_empty() => Err(ParseError::HeaderOnly {
-            file: file.to_owned(),
-            line,
-        }),
-        Some(_) => Ok(rows),
+        Some((line, h)) => Ok((line, h, rows)),
     }
 }
 
@@ -319,7 +443,7 @@ fn csv_error(e: csv::Error, file: &Path) -> ParseError {
     match e.into_kind() {
         csv::ErrorKind::Io(source) => ParseError::Io {
             file: file.to_owned(),
-            source,
+            error: source,
         },
         kind => ParseError::Malformed {
             file: file.to_owned(),
@@ -329,7 +453,8 @@ fn csv_error(e: csv::Error, file: &Path) -> ParseError {
     }
 }
 
-/// MovieLens: `u.data` (tab-separated) or `ratings.dat` (`::`-separated), `user item rating [ts]`.
+/// MovieLens: `u.data` (tab-separated), `ratings.dat` (`::`-separated) or the same lines split by
+/// spaces: `user item rating [ts]`.
 fn parse_movielens<R: BufRead>(
     mut lines: Lines<'_, R>,
     file: &Path,
@@ -344,8 +469,10 @@ fn parse_movielens<R: BufRead>(
     while let Some((n, text)) = lines.next_nonblank()? {
         let fields: Vec<&str> = if text.contains("::") {
             text.split("::").collect()
-        } else {
+        } else if text.contains('\t') {
             text.split('\t').collect()
+        } else {
+            text.split_whitespace().collect()
         };
         rows.push(row_from_fields(&fields, cols, file, n)?);
     }

@@ -254,8 +254,16 @@ fn errors_name_file_line_and_column() {
 fn file_level_errors() {
     let e = parse_file(Path::new("/nonexistent/x.tsv"), None).unwrap_err();
     assert!(matches!(e, ParseError::Io { .. }) && e.to_string().starts_with("/nonexistent/x.tsv"));
-    let e = parse_file(Path::new("/nonexistent/x.weird"), None).unwrap_err();
-    assert!(matches!(e, ParseError::UnknownFormat { .. }));
+    let dir = tempfile::tempdir().unwrap();
+    let weird = dir.path().join("x.weird");
+    std::fs::write(&weird, "a\tb\n").unwrap();
+    let e = parse_file(&weird, None).unwrap_err();
+    assert!(matches!(e, ParseError::UnknownFormat { .. }), "{e:?}");
+    let e = parse_file(dir.path(), None).unwrap_err();
+    assert!(
+        matches!(e, ParseError::Io { .. }) && e.to_string().contains("is a directory"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -348,6 +356,251 @@ fn link_files() {
             ..
         }
     ));
+}
+
+fn read(text: &str, name: &str, options: &ReadOptions) -> Result<RawInteractions, ParseError> {
+    read_reader(
+        Cursor::new(text.as_bytes().to_vec()),
+        Path::new(name),
+        options,
+    )
+}
+
+fn gzip(text: &str) -> Vec<u8> {
+    use std::io::Write;
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    enc.write_all(text.as_bytes()).unwrap();
+    enc.finish().unwrap()
+}
+
+#[test]
+fn a_guess_comes_back_as_a_note() {
+    let r = read("user_id\titem_id\n1\t2\n", "r.tsv", &ReadOptions::default()).unwrap();
+    assert_eq!(
+        r.notes(),
+        [
+            "r.tsv: format tsv (a tab-separated table with a header) guessed from the extension \
+          .tsv; --format overrides"
+        ]
+    );
+    let r = read("0 1 2\n1 3\n", "train.txt", &ReadOptions::default()).unwrap();
+    assert_eq!(r.format, Format::Kgat);
+    assert!(
+        r.notes()[0].contains("guessed from the extension .txt"),
+        "{:?}",
+        r.notes()
+    );
+    let r = read(
+        "user_id\titem_id\n1\t2\n",
+        "r.tsv",
+        &ReadOptions::format(Some(Format::Tsv)),
+    )
+    .unwrap();
+    assert_eq!(
+        r.notes(),
+        Vec::<String>::new(),
+        "--format given: nothing guessed"
+    );
+}
+
+#[test]
+fn rating_tables_named_txt_are_refused_and_read_with_format() {
+    let text = "196 242 3 881250949\n186 302 3 891717742\n";
+    let e = read(text, "ratings.txt", &ReadOptions::default()).unwrap_err();
+    assert!(
+        matches!(e, ParseError::AmbiguousFormat { columns: 4, .. }),
+        "{e:?}"
+    );
+    let r = read(
+        text,
+        "ratings.txt",
+        &ReadOptions::format(Some(Format::MovieLens)),
+    )
+    .unwrap();
+    assert_eq!(pairs(&r), [("196", "242"), ("186", "302")]);
+    assert_eq!(
+        (r.rows[1].rating, r.rows[1].timestamp),
+        (Some(3.0), Some(891_717_742))
+    );
+}
+
+#[test]
+fn unused_columns_and_detected_delimiters_are_noted() {
+    let r = read(
+        "customer_id;sku;quantity\n\"c;1\";s1;2\n",
+        "orders.csv",
+        &ReadOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        pairs(&r),
+        [("c;1", "s1")],
+        "quoted delimiters stay in the id"
+    );
+    assert_eq!(r.delimiter.map(Delimiter::byte), Some(b';'));
+    assert_eq!(r.ignored_columns, ["quantity"]);
+    let notes = r.notes();
+    assert_eq!(notes.len(), 3, "{notes:?}");
+    assert_eq!(
+        notes[1],
+        "orders.csv:1: the header is split by `;`, not by `,`: the file is read with `;` \
+         (--delimiter overrides)"
+    );
+    assert_eq!(notes[2], "orders.csv:1: column quantity ignored");
+    // A tsv that is really comma-separated, and a pipe given by --delimiter.
+    let r = read("user,item,a,b\nu,i,1,2\n", "x.tsv", &ReadOptions::default()).unwrap();
+    assert_eq!(pairs(&r), [("u", "i")]);
+    assert!(
+        r.notes()[2].ends_with("columns a, b ignored"),
+        "{:?}",
+        r.notes()
+    );
+    let options = ReadOptions {
+        delimiter: Some("|".parse().unwrap()),
+        ..ReadOptions::format(Some(Format::Csv))
+    };
+    let r = read("user|item\nu|i,j\n", "p", &options).unwrap();
+    assert_eq!(pairs(&r), [("u", "i,j")]);
+    assert_eq!(r.delimiter, None, "given, not detected");
+}
+
+#[test]
+fn columns_are_mapped_by_name_or_position() {
+    let options = ReadOptions {
+        columns: ColumnMap {
+            user: Some("who".parse().unwrap()),
+            item: Some("2".parse().unwrap()),
+            rating: Some("stars given".parse().unwrap()),
+            time: Some("4".parse().unwrap()),
+        },
+        ..ReadOptions::default()
+    };
+    let r = read(
+        "who\twhat\tstars given\twhen\nann\tbook\t4\t2015-03-04T00:00:00Z\n",
+        "x.tsv",
+        &options,
+    )
+    .unwrap();
+    assert_eq!(pairs(&r), [("ann", "book")]);
+    assert_eq!(
+        (r.rows[0].rating, r.rows[0].timestamp),
+        (Some(4.0), Some(1_425_427_200))
+    );
+    assert!(r.ignored_columns.is_empty());
+    let e = read("a b c\n", "train.txt", &options).unwrap_err();
+    assert!(matches!(e, ParseError::Unsupported { .. }), "{e:?}");
+    assert!(
+        e.to_string().contains(
+            "--user-col, --item-col, --rating-col, --time-col apply to files with a header"
+        ),
+        "{e}"
+    );
+    let e = read(
+        "user_id\titem_id\tdate\n1\t2\tlast week\n",
+        "d.tsv",
+        &ReadOptions::default(),
+    )
+    .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "d.tsv:2:3: `timestamp` is not a number nor an ISO 8601 date: \"last week\""
+    );
+}
+
+#[test]
+fn gzip_streams_read_like_plain_ones() {
+    let text = "user_id,item_id\nu,i\n";
+    let r = read_reader(
+        Cursor::new(gzip(text)),
+        Path::new("r.csv.gz"),
+        &ReadOptions::default(),
+    )
+    .unwrap();
+    assert_eq!((r.format, r.gzip), (Format::Csv, true));
+    assert_eq!(pairs(&r), [("u", "i")]);
+    assert!(
+        !r.notes().iter().any(|n| n.contains("gzip")),
+        "the name said so"
+    );
+    let r = read_reader(
+        Cursor::new(gzip(text)),
+        Path::new("r.csv"),
+        &ReadOptions::default(),
+    )
+    .unwrap();
+    assert!(
+        r.notes().iter().any(|n| n.contains("gzip")),
+        "{:?}",
+        r.notes()
+    );
+    let links = parse_link_reader(
+        Cursor::new(gzip("item_id\tiri\n1\t<http://x/a>\n")),
+        Path::new("l.tsv.gz"),
+    )
+    .unwrap();
+    assert_eq!(links[0].iri, "http://x/a");
+    let mut truncated = gzip(text);
+    truncated.truncate(truncated.len() - 6);
+    let e = read_reader(
+        Cursor::new(truncated),
+        Path::new("t.csv.gz"),
+        &ReadOptions::default(),
+    )
+    .unwrap_err();
+    assert!(matches!(e, ParseError::Io { .. }), "{e:?}");
+}
+
+#[test]
+fn link_iris_may_be_bracketed() {
+    assert_eq!(strip_angle_brackets(" <http://x/a> "), Some("http://x/a"));
+    assert_eq!(strip_angle_brackets("m.08gjyx"), Some("m.08gjyx"));
+    assert_eq!(strip_angle_brackets("<http://x/a"), None);
+    let text = "item_id\tiri\n1\t<http://x/A>\n2\thttp://x/B\n1\thttp://x/A\n";
+    let links = parse_link_reader(Cursor::new(text), Path::new("l")).unwrap();
+    assert_eq!(
+        links,
+        [
+            ItemLink {
+                item: "1".into(),
+                iri: "http://x/A".into()
+            },
+            ItemLink {
+                item: "2".into(),
+                iri: "http://x/B".into()
+            }
+        ],
+        "the same IRI with and without brackets is one link"
+    );
+    let e =
+        parse_link_reader(Cursor::new("item_id\tiri\n1\t<http://x\n"), Path::new("l")).unwrap_err();
+    assert!(matches!(e, ParseError::Malformed { line: 2, .. }), "{e:?}");
+    let e = parse_link_reader(Cursor::new("item_id\tiri\n1\t<>\n"), Path::new("l")).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            ParseError::EmptyField {
+                line: 2,
+                column: 2,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    let e = parse_link_reader(
+        Cursor::new("item_id\tiri\n1\t<http://x/a>\n\n1\t<http://x/b>\n"),
+        Path::new("l.tsv"),
+    )
+    .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "l.tsv:4: item \"1\" is linked to <http://x/b> here and to <http://x/a> on line 2; an \
+         item has one IRI"
+    );
+    let e = parse_link_reader(Cursor::new("item_id,iri\n1,a\n"), Path::new("l")).unwrap_err();
+    assert!(
+        e.to_string().contains("link files are tab-separated"),
+        "{e}"
+    );
 }
 
 /// An id any format's TSV writer can carry: no tab or line break, not blank.

@@ -166,8 +166,19 @@ impl Snapshot {
     }
 }
 
+/// An item whose stored link an import replaced with another IRI.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Relink {
+    /// The external item id.
+    pub item: String,
+    /// The IRI stored before.
+    pub old: String,
+    /// The IRI stored now.
+    pub new: String,
+}
+
 /// What one import changed.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ImportReport {
     /// Users seen for the first time.
     pub new_users: u64,
@@ -184,6 +195,8 @@ pub struct ImportReport {
     /// Items the link file named that had no interactions: they join the catalogue (no
     /// history, a graph entity), so the knowledge-aware model can recommend them (item cold start).
     pub new_linked_items: u64,
+    /// Items whose stored IRI the links replaced with another (the new link wins).
+    pub relinked: Vec<Relink>,
     /// The counts after the import.
     pub counts: InteractionCounts,
 }
@@ -358,6 +371,15 @@ impl InteractionStore {
                 entity: link.entity,
             });
             if item_links[i as usize] != stored {
+                if let Some(old) = &item_links[i as usize]
+                    && old.iri != link.iri
+                {
+                    report.relinked.push(Relink {
+                        item: link.item.clone(),
+                        old: old.iri.clone(),
+                        new: link.iri.clone(),
+                    });
+                }
                 item_links[i as usize] = stored;
                 first_dirty_link = first_dirty_link.min(i as usize);
                 report.links_set += 1;
@@ -569,12 +591,28 @@ mod tests {
             (3, 1, 3, 9)
         );
         assert_eq!(r.new_items, 9, "8 items with rows and 1 from the link file");
-        store
-            .import(&[], &[link("i1", "http://e/c", Some(EntityId(3)))])
+        assert_eq!(r.relinked, [], "the first links replace nothing");
+        let r = store
+            .import(
+                &[],
+                &[
+                    link("i1", "http://e/c", Some(EntityId(3))),
+                    link("i6", "http://e/a", Some(EntityId(5))),
+                ],
+            )
             .unwrap();
+        assert_eq!(
+            r.relinked,
+            [Relink {
+                item: "i1".to_owned(),
+                old: "http://e/a".to_owned(),
+                new: "http://e/c".to_owned()
+            }],
+            "a new entity for the same IRI (i6) is no relink"
+        );
         let snap = store.load().unwrap();
         assert_eq!(snap.links[1].as_ref().unwrap().iri, "http://e/c");
-        assert_eq!(snap.links[6].as_ref().unwrap().entity, Some(EntityId(0)));
+        assert_eq!(snap.links[6].as_ref().unwrap().entity, Some(EntityId(5)));
         assert!(snap.links[0].is_none());
     }
 

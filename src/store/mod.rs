@@ -11,7 +11,7 @@ pub mod interactions;
 pub mod models;
 
 pub use interactions::{
-    ImportReport, InteractionCounts, InteractionStore, Link, Record, Snapshot, StoredLink,
+    ImportReport, InteractionCounts, InteractionStore, Link, Record, Relink, Snapshot, StoredLink,
 };
 pub use models::{ModelHeader, ModelKind, ModelStore, StoredModel};
 

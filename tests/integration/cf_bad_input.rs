@@ -62,7 +62,8 @@ fn bad_files_are_refused_with_their_location() {
     s.rejects(&f, &[], &["header.tsv:1", "no data rows"]);
     let f = s.file("short.tsv", "user_id\titem_id\trating\n7\t1\t4\n8\n");
     s.rejects(&f, &[], &["short.tsv:3:2", "item_id"]);
-    let f = s.file("noext", "user_id\titem_id\n7\t1\n");
+    // No extension and no header: nothing to guess the format from.
+    let f = s.file("noext", "7\t1\n8\t2\n");
     s.rejects(&f, &[], &["--format"]);
     s.rejects(&f, &["--format", "parquet"], &["parquet"]);
     let f = s.file("high.tsv", "user_id\titem_id\trating\n7\t1\t4\n");

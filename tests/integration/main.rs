@@ -11,6 +11,7 @@ mod demo;
 mod explain;
 mod frozen;
 mod import_bad_input;
+mod import_interactions;
 mod import_kg;
 mod kge;
 mod lock;

@@ -1,0 +1,284 @@
+//! Guessing an interaction file's format when `--format` does not name it: from the file name's
+//! extension (`.gz` aside), else from its first lines; `.txt`, which KGAT uses but which says
+//! little, is looked into too. A guess is always reported ([`Guess`]); a file that reads as two
+//! formats (lines of 4 numbers: `user item rating timestamp`, or a KGAT user with 3 items?) is
+//! refused with both `--format`s named.
+
+use std::fmt;
+use std::path::Path;
+
+use super::columns::{Delimiter, ITEM, RATING, TIME, USER, normalised};
+use super::{Format, ParseError};
+
+/// How a format was chosen without `--format`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Guess {
+    /// The format chosen.
+    pub format: Format,
+    /// What it was chosen from.
+    pub basis: GuessBasis,
+}
+
+/// What a [`Guess`] rests on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GuessBasis {
+    /// The file name's extension (without the dot, lower-case).
+    Extension(String),
+    /// The first lines, described.
+    Content(&'static str),
+}
+
+impl fmt::Display for Guess {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "format {} ({}) guessed from ",
+            self.format,
+            self.format.shape()
+        )?;
+        match &self.basis {
+            GuessBasis::Extension(ext) => write!(f, "the extension .{ext}"),
+            GuessBasis::Content(what) => write!(f, "the content: {what}"),
+        }?;
+        f.write_str("; --format overrides")
+    }
+}
+
+/// What the first lines look like.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    /// A header line: names, not numbers.
+    Header { delimiter: Delimiter, typed: bool },
+    /// `::`-separated lines (MovieLens `ratings.dat`).
+    DoubleColon,
+    /// Lines of 3 or 4 numbers, the 3rd like a rating and the 4th like a timestamp.
+    RatingTable { columns: usize },
+    /// Whitespace-separated tokens and nothing else.
+    Lists,
+    /// None of the above.
+    Other,
+}
+
+fn number(s: &str) -> Option<f64> {
+    s.trim().parse::<f64>().ok().filter(|x| x.is_finite())
+}
+
+/// Ratings are small numbers (stars, 1-10 scales, 0/1).
+fn rating_like(s: &str) -> bool {
+    number(s).is_some_and(|x| (0.0..=10.0).contains(&x))
+}
+
+/// Seconds (or milliseconds) since the epoch after 1973.
+fn timestamp_like(s: &str) -> bool {
+    number(s).is_some_and(|x| x >= 1e8 && x.fract() == 0.0)
+}
+
+fn shape(sample: &[String]) -> Shape {
+    let Some(first) = sample.first() else {
+        return Shape::Other;
+    };
+    if first.contains("::") {
+        return Shape::DoubleColon;
+    }
+    if let Some(header) = header_shape(first, sample.get(1)) {
+        return header;
+    }
+    let rows: Vec<Vec<&str>> = sample
+        .iter()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    let columns = rows[0].len();
+    let table = (columns == 3 || columns == 4)
+        && rows.iter().all(|r| {
+            r.len() == columns
+                && r.iter().all(|f| number(f).is_some())
+                && rating_like(r[2])
+                && (columns == 3 || timestamp_like(r[3]))
+        });
+    if table {
+        return Shape::RatingTable { columns };
+    }
+    if !sample.iter().any(|l| l.contains(['\t', ',', ';', '|'])) {
+        return Shape::Lists;
+    }
+    Shape::Other
+}
+
+/// A first line of names split by a delimiter: some name is an accepted column name, or the
+/// second line holds a number where the first holds names.
+fn header_shape(first: &str, second: Option<&String>) -> Option<Shape> {
+    let (delimiter, fields) = Delimiter::DETECTED
+        .into_iter()
+        .map(|d| (d, first.split(char::from(d.byte())).collect::<Vec<_>>()))
+        .fold(None::<(Delimiter, Vec<&str>)>, |best, (d, f)| match best {
+            Some((_, ref b)) if b.len() >= f.len() => best,
+            _ => Some((d, f)),
+        })?;
+    if fields.len() < 2 || fields.iter().any(|f| number(f).is_some()) {
+        return None;
+    }
+    let known = fields.iter().any(|f| {
+        let name = normalised(f);
+        [&USER, &ITEM, &RATING, &TIME]
+            .iter()
+            .any(|role| role.aliases.iter().any(|a| normalised(a) == name))
+    });
+    let data_below = second.is_some_and(|l| {
+        l.split(char::from(delimiter.byte()))
+            .any(|f| number(f).is_some())
+    });
+    if !known && !data_below {
+        return None;
+    }
+    let typed = fields.iter().any(|f| {
+        f.rsplit_once(':')
+            .is_some_and(|(_, t)| t.contains("token") || t.contains("float"))
+    });
+    Some(Shape::Header { delimiter, typed })
+}
+
+/// The format of a file named `file_name` (lower-case, `.gz` removed) whose first non-blank
+/// lines are `sample`.
+pub(crate) fn guess(
+    name: &Path,
+    file_name: Option<&str>,
+    sample: &[String],
+) -> Result<Guess, ParseError> {
+    let ext = file_name.and_then(|n| n.rsplit_once('.')).map(|(_, e)| e);
+    let by_extension = ext.and_then(Format::from_extension);
+    if let (Some(format), Some(ext)) = (by_extension, ext)
+        && format != Format::Kgat
+    {
+        return Ok(Guess {
+            format,
+            basis: GuessBasis::Extension(ext.to_owned()),
+        });
+    }
+    if sample.is_empty() {
+        return Err(ParseError::Empty {
+            file: name.to_owned(),
+        });
+    }
+    let content = |format, what| {
+        Ok(Guess {
+            format,
+            basis: GuessBasis::Content(what),
+        })
+    };
+    match shape(sample) {
+        Shape::Header { delimiter, typed } => match (delimiter == Delimiter::TAB, typed) {
+            (true, true) => content(Format::RecBole, "a tab-separated header of typed names"),
+            (true, false) => content(Format::Tsv, "a tab-separated header"),
+            (false, _) => content(Format::Csv, "a header of delimited names"),
+        },
+        Shape::DoubleColon => content(Format::MovieLens, "`::`-separated lines"),
+        Shape::RatingTable { columns } => Err(ParseError::AmbiguousFormat {
+            file: name.to_owned(),
+            columns,
+            lines: sample.len(),
+            candidates: vec![Format::MovieLens, Format::Kgat],
+        }),
+        // `.txt` (KGAT's `train.txt`) is KGAT unless its content says otherwise.
+        _ if by_extension == Some(Format::Kgat) => Ok(Guess {
+            format: Format::Kgat,
+            basis: GuessBasis::Extension(ext.unwrap_or("txt").to_owned()),
+        }),
+        Shape::Lists => content(Format::Kgat, "space-separated ids without a header"),
+        Shape::Other => Err(ParseError::UnknownFormat {
+            file: name.to_owned(),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn g(name: &str, text: &str) -> Result<Guess, ParseError> {
+        let sample: Vec<String> = text.lines().map(str::to_owned).collect();
+        guess(Path::new(name), Some(name), &sample)
+    }
+
+    fn format(name: &str, text: &str) -> Format {
+        g(name, text).unwrap().format
+    }
+
+    #[test]
+    fn extensions_decide_except_txt() {
+        let r = g("r.tsv", "1 2 3 881250949\n").unwrap();
+        assert_eq!(
+            r,
+            Guess {
+                format: Format::Tsv,
+                basis: GuessBasis::Extension("tsv".into())
+            }
+        );
+        assert_eq!(
+            r.to_string(),
+            "format tsv (a tab-separated table with a header) guessed from the extension .tsv; \
+             --format overrides"
+        );
+        assert_eq!(format("u.data", ""), Format::MovieLens);
+        assert_eq!(format("x.inter", ""), Format::RecBole);
+        assert_eq!(format("x.csv", "a;b\n"), Format::Csv);
+    }
+
+    #[test]
+    fn txt_is_kgat_unless_the_content_says_otherwise() {
+        let r = g("train.txt", "0 1 2 3 4\n1 5\n2 6 7 8\n").unwrap();
+        assert_eq!(r.format, Format::Kgat);
+        assert_eq!(r.basis, GuessBasis::Extension("txt".into()));
+        assert_eq!(format("t.txt", "user_id\titem_id\n1\t2\n"), Format::Tsv);
+        assert_eq!(format("t.txt", "customer_id;sku\n1;2\n"), Format::Csv);
+        assert_eq!(format("t.txt", "1::2::5::978300760\n"), Format::MovieLens);
+    }
+
+    #[test]
+    fn rating_tables_are_ambiguous() {
+        let text = "196 242 3 881250949\n186 302 3 891717742\n22 377 1 878887116\n";
+        for name in ["ratings.txt", "ratings"] {
+            let e = g(name, text).unwrap_err();
+            assert!(
+                matches!(&e, ParseError::AmbiguousFormat { columns: 4, lines: 3, candidates, .. } if *candidates == [Format::MovieLens, Format::Kgat]),
+                "{e:?}"
+            );
+            let msg = e.to_string();
+            for needle in ["--format movielens", "--format kgat", "rating", "timestamp"] {
+                assert!(msg.contains(needle), "{needle}: {msg}");
+            }
+        }
+        let e = g("r.txt", "1\t2\t4.5\n3\t4\t1\n").unwrap_err();
+        assert!(
+            matches!(e, ParseError::AmbiguousFormat { columns: 3, .. }),
+            "{e:?}"
+        );
+        // A 4th column that is no timestamp, or a 3rd that is no rating: KGAT lists.
+        assert_eq!(format("k.txt", "0 1 2 3\n1 4 5 6\n"), Format::Kgat);
+        assert_eq!(format("k.txt", "0 1 200\n1 4 500\n"), Format::Kgat);
+        assert_eq!(format("k.txt", "0 1 2 881250949\n1 4\n"), Format::Kgat);
+    }
+
+    #[test]
+    fn unknown_names_and_stdin_go_by_content() {
+        let stdin = |text: &str| {
+            let sample: Vec<String> = text.lines().map(str::to_owned).collect();
+            guess(Path::new("<stdin>"), None, &sample)
+        };
+        let r = stdin("user_id:token\titem_id:token\n1\t2\n").unwrap();
+        assert_eq!(r.format, Format::RecBole);
+        assert!(matches!(r.basis, GuessBasis::Content(_)));
+        assert_eq!(stdin("userId,movieId\n1,2\n").unwrap().format, Format::Csv);
+        assert_eq!(stdin("who|what|qty\nu|i|3\n").unwrap().format, Format::Csv);
+        assert_eq!(stdin("u1 i1 i2\nu2 i3\n").unwrap().format, Format::Kgat);
+        assert!(matches!(
+            stdin("u1\ti1\nu2\ti2\n"),
+            Err(ParseError::UnknownFormat { .. })
+        ));
+        assert!(matches!(stdin(""), Err(ParseError::Empty { .. })));
+        assert!(matches!(
+            g("x.weird", "a\tb\n"),
+            Err(ParseError::UnknownFormat { .. })
+        ));
+    }
+}
