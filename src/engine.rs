@@ -865,9 +865,11 @@ impl Engine {
             ));
         }
         self.read(|dir| match dir.kg().query(query) {
-            Err(kgrec_kg::KgError::BadQuery(message)) => Err(Error::BadInput(
-                crate::sparql_hints::explain(query, &message),
-            )),
+            Err(kgrec_kg::KgError::BadQuery(message)) if message.starts_with("SPARQL syntax") => {
+                Err(Error::BadInput(crate::sparql_hints::explain(
+                    query, &message,
+                )))
+            }
             other => Ok(other?),
         })
     }

@@ -100,13 +100,7 @@ struct TrainJson<'a> {
 /// `kgrec kge train --dataset DIR [--model transe|rotate|transr] [--dim D] ... [--out DIR]`
 pub fn kge_train(args: &KgeTrainArgs, quiet: bool) -> Result<()> {
     check_dataset_dir(&args.dataset)?;
-    if args.out.is_none() && !args.eval_test {
-        return Err(Error::BadInput(
-            "kge train without --out DIR or --eval-test would train and keep nothing: give \
-             --out DIR to write the embeddings, --eval-test to score them on test.txt, or both"
-                .to_owned(),
-        ));
-    }
+    let keeps_nothing = args.out.is_none() && !args.eval_test;
     let mut params = kge_params(args.model.name(), &knobs(&args.fit))?;
     params = apply(params, args.validate_every, KgeParams::validate_every);
     params = apply(params, args.patience, KgeParams::patience);
@@ -119,6 +113,16 @@ pub fn kge_train(args: &KgeTrainArgs, quiet: bool) -> Result<()> {
     params = apply(params, sampler, KgeParams::sampler);
     params = apply(params, args.valid_max, KgeParams::valid_max);
     params = apply(params, args.max_seconds, KgeParams::max_seconds);
+    if keeps_nothing {
+        // Bad parameters and a broken data set are reported as such first.
+        params.clone().check().map_err(embed::RunError::from)?;
+        embed::Dataset::load(&args.dataset).map_err(embed::RunError::from)?;
+        return Err(Error::BadInput(
+            "kge train without --out DIR or --eval-test would train and keep nothing: give \
+             --out DIR to write the embeddings, --eval-test to score them on test.txt, or both"
+                .to_owned(),
+        ));
+    }
     let (dim, epochs) = (params.entity_dim(), params.epoch_limit());
     let opts = TrainOptions {
         dataset_dir: args.dataset.clone(),
