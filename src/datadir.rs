@@ -196,8 +196,8 @@ fn check_or_write_format(dir: &Path) -> Result<()> {
                         .to_owned(),
                 });
             }
-            let json = serde_json::to_vec_pretty(&ours).map_err(|e| Error::Corruption {
-                what: e.to_string(),
+            let json = serde_json::to_vec_pretty(&ours).map_err(|e| Error::Internal {
+                what: format!("the format marker does not serialise: {e}"),
             })?;
             fsutil::write_atomic(&path, |w| w.write_all(&json)).map_err(|e| Error::Kg(e.into()))?;
             Ok(())

@@ -62,6 +62,7 @@ impl Error {
             Self::Kg(e) if e.is_bad_input() => 2,
             Self::Explain(e) if e.is_bad_input() => 2,
             Self::Kge(e) if e.is_bad_input() => 2,
+            Self::Fit(crate::cf::FitError::Internal(_)) => 1,
             Self::BadInput(_) | Self::DataDir { .. } | Self::Interactions(_) | Self::Fit(_) => 2,
             Self::Store(
                 crate::store::StoreError::NoModel | crate::store::StoreError::NoInteractions,

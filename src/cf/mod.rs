@@ -330,6 +330,9 @@ pub enum FitError {
     /// The matrix has no positive to learn from.
     #[error("the interaction matrix has no interactions")]
     Empty,
+    /// A broken invariant of the fit (tables of inconsistent shapes): a bug, not bad input.
+    #[error("internal error in the fit: {0}")]
+    Internal(String),
 }
 
 /// Builder setters `pub fn name(mut self, value: T) -> Self` for plain hyper-parameter fields.
