@@ -380,7 +380,9 @@ mod tests {
         let second = write("second.nt", &[b, c]);
         let options = ImportOptions::default();
         // Empty store: no lookups, the repeat within the file still counts as present.
-        let r = kg.import(&[first.clone()], &options, &mut |_| {}).unwrap();
+        let r = kg
+            .import(std::slice::from_ref(&first), &options, &mut |_| {})
+            .unwrap();
         assert_eq!((r.read, r.added, r.already_present), (3, 2, 1));
         let r = kg.import(&[first], &options, &mut |_| {}).unwrap();
         assert_eq!((r.read, r.added, r.already_present), (3, 0, 3));
