@@ -8,6 +8,7 @@
 //! Reading order: [`ids`] → [`source`] (one input file) → [`import`] (staging) → [`index`]
 //! (sled dictionary and edges) → [`store`] (oxigraph + index, atomic commits) → [`projection`]
 //! → [`paths`] (relation paths for explanations) → [`embed`] (TransE, RotatE, TransR and filtered link-prediction evaluation).
+//! [`numeric`] holds what every trainer of the workspace shares: seed derivation.
 
 pub mod chunk;
 pub mod embed;
@@ -15,6 +16,7 @@ pub mod error;
 pub mod ids;
 pub mod import;
 pub mod index;
+pub mod numeric;
 pub mod paths;
 pub mod projection;
 pub mod source;

@@ -16,8 +16,9 @@ use super::{Fused, ItemGraph, attention_weights, neighbourhood_term};
 use crate::cf::linalg::{axpy, dot};
 use crate::cf::{
     Als, EpochReport, FitError, InteractionMatrix, ParamError, RowPrior, at_least_one,
-    non_negative, require, rng_for, setters,
+    non_negative, require, setters,
 };
+use kgrec_kg::numeric::seed::{rng_for, stream};
 
 /// How an item's neighbourhood enters the score.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -537,7 +538,7 @@ impl FusedParams {
                     .enumerate()
                     .map(|(c, chunk)| {
                         let mut rng =
-                            rng_for(seed, mix(&[0x0a77, epoch as u64, b as u64, c as u64]));
+                            rng_for(seed, stream(&[0x0a77, epoch as u64, b as u64, c as u64]));
                         let mut grad = vec![0.0f32; n_params];
                         let mut loss = 0.0f64;
                         for &(u, i) in chunk {
@@ -711,7 +712,7 @@ fn hold_out(
             .copied()
             .zip(vals[ptr[u]..ptr[u + 1]].iter().copied())
             .collect();
-        row.shuffle(&mut rng_for(seed, mix(&[0x401d, u as u64])));
+        row.shuffle(&mut rng_for(seed, stream(&[0x401d, u as u64])));
         let n = row.len();
         let take = if n >= 2 {
             ((n as f32 * rate) as usize).clamp(1, n - 1)
@@ -767,13 +768,6 @@ fn couple(entities: &mut [f32], y: &[f32], graph: &ItemGraph, warm: &[bool], d: 
     }
 }
 
-/// Mixes stream ids into one.
-fn mix(parts: &[u64]) -> u64 {
-    parts.iter().fold(0x9e37_79b9_7f4a_7c15u64, |h, &p| {
-        (h ^ p).wrapping_mul(0xbf58_476d_1ce4_e5b9).rotate_left(31)
-    })
-}
-
 /// Adagrad state of the TransE half.
 #[derive(Debug)]
 struct KgState {
@@ -814,7 +808,7 @@ impl KgState {
         let triples = graph.triples();
         let ne = graph.n_entities();
         let mut order: Vec<u32> = (0..triples.len() as u32).collect();
-        order.shuffle(&mut rng_for(seed, mix(&[0x7e, round])));
+        order.shuffle(&mut rng_for(seed, stream(&[0x7e, round])));
         let mut total = 0.0;
         for (b, batch) in order.chunks(p.batch_size).enumerate() {
             let (ent_ref, rel_ref) = (&*entities, &*relations);
@@ -822,7 +816,7 @@ impl KgState {
                 .par_chunks(CHUNK)
                 .enumerate()
                 .map(|(c, chunk)| {
-                    let mut rng = rng_for(seed, mix(&[0x7e, round, b as u64, c as u64]));
+                    let mut rng = rng_for(seed, stream(&[0x7e, round, b as u64, c as u64]));
                     let mut out = KgGrad::default();
                     let row = |t: &[f32], k: u32| t[k as usize * d..(k as usize + 1) * d].to_vec();
                     for &k in chunk {

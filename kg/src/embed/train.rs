@@ -12,7 +12,7 @@
 use std::time::Instant;
 
 use rand::seq::SliceRandom;
-use rand::{Rng, RngCore, SeedableRng};
+use rand::{Rng, RngCore};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -21,6 +21,7 @@ use super::dataset::Dataset;
 use super::eval::{FilterIndex, evaluate};
 use super::model::{KgeModel, Matrix, ModelKind, Norm, Side, rotate_cs};
 use crate::ids::{EntityId, RelationId, Triple};
+use crate::numeric::seed::rng_from;
 
 /// The training objective.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -449,7 +450,7 @@ impl CheckedParams {
             return Err(TrainError::EmptyDataset);
         }
         let seed = rng.next_u64();
-        let mut init_rng = ChaCha8Rng::seed_from_u64(mix(seed, &[0x1417]));
+        let mut init_rng = rng_from(seed, &[0x1417]);
         let mut model = init_model(p, ne, nr, &mut init_rng);
         let mut state = OptState::new(&model, p.optimizer);
         let head_prob = corruption_probabilities(data, p.sampler);
@@ -474,10 +475,7 @@ impl CheckedParams {
         let start = Instant::now();
         for epoch in 1..=p.epochs {
             let t0 = Instant::now();
-            order.shuffle(&mut ChaCha8Rng::seed_from_u64(mix(
-                seed,
-                &[epoch as u64, 0x5eed],
-            )));
+            order.shuffle(&mut rng_from(seed, &[epoch as u64, 0x5eed]));
             let mut loss = 0.0;
             for (b, batch) in order.chunks(p.batch_size).enumerate() {
                 let scale = 1.0 / batch.len() as f32;
@@ -488,10 +486,7 @@ impl CheckedParams {
                     .map_init(
                         || Scratch::new(&model, p),
                         |s, (c, chunk)| {
-                            let mut rng = ChaCha8Rng::seed_from_u64(mix(
-                                seed,
-                                &[epoch as u64, b as u64, c as u64],
-                            ));
+                            let mut rng = rng_from(seed, &[epoch as u64, b as u64, c as u64]);
                             chunk_gradient(&ctx, &model, &rot, data, chunk, scale, &mut rng, s)
                         },
                     )
@@ -544,19 +539,6 @@ impl CheckedParams {
             train_seconds: start.elapsed().as_secs_f64(),
         })
     }
-}
-
-/// SplitMix64 finaliser folded over `parts`: independent, reproducible seeds per (epoch, batch, chunk).
-fn mix(seed: u64, parts: &[u64]) -> u64 {
-    let mut x = seed;
-    for &p in parts {
-        x ^= p.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        x ^= x >> 31;
-    }
-    x
 }
 
 fn init_model(p: &KgeParams, ne: usize, nr: usize, rng: &mut ChaCha8Rng) -> KgeModel {
@@ -1274,6 +1256,8 @@ impl OptState {
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
+    use rand::SeedableRng;
+
     use super::*;
 
     fn t(h: u32, r: u32, tl: u32) -> Triple {
