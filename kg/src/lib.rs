@@ -8,7 +8,7 @@
 //! Reading order: [`ids`] → [`source`] (one input file) → [`import`] (staging) → [`index`]
 //! (sled dictionary and edges) → [`store`] (oxigraph + index, atomic commits) → [`projection`]
 //! → [`paths`] (relation paths for explanations) → [`embed`] (TransE, RotatE, TransR and filtered link-prediction evaluation).
-//! [`numeric`] holds what every trainer of the workspace shares: seed derivation.
+//! [`numeric`] holds what every trainer of the workspace shares: seed derivation and the optimisers.
 
 pub mod chunk;
 pub mod embed;

@@ -18,6 +18,7 @@ use crate::cf::{
     Als, EpochReport, FitError, InteractionMatrix, ParamError, RowPrior, at_least_one,
     non_negative, require, setters,
 };
+use kgrec_kg::numeric::optim::{Moments, Rule};
 use kgrec_kg::numeric::seed::{rng_for, stream};
 
 /// How an item's neighbourhood enters the score.
@@ -526,7 +527,9 @@ impl FusedParams {
         let g = model.keys.nrows();
         let learn_keys = self.attention == Attention::Learned;
         let n_params = g * d + 1;
-        let mut adam = Adam::new(n_params);
+        // Adam on one row holding every parameter of the stage.
+        let mut adam = Moments::new(n_params, n_params, true);
+        let mut step = 0;
         let m = matrix.n_items();
         for epoch in 0..self.attention_epochs {
             pairs.shuffle(&mut rng_for(seed, 0x0a77_0000 + epoch as u64));
@@ -571,7 +574,9 @@ impl FusedParams {
                 }
                 let mut params: Vec<f32> = model.keys.iter().copied().collect();
                 params.push(model.beta);
-                adam.step(&mut params, &grad, self.attention_lr);
+                step += 1;
+                let rule = Rule::adam_corrected(self.attention_lr, 0.9, 0.999, 1e-8, step);
+                adam.update_row(rule, &mut params, 0, &grad);
                 model.beta = params[g * d];
                 if learn_keys {
                     for (k, p) in model.keys.iter_mut().zip(&params) {
@@ -771,8 +776,8 @@ fn couple(entities: &mut [f32], y: &[f32], graph: &ItemGraph, warm: &[bool], d: 
 /// Adagrad state of the TransE half.
 #[derive(Debug)]
 struct KgState {
-    ent_acc: Vec<f32>,
-    rel_acc: Vec<f32>,
+    entities: Moments,
+    relations: Moments,
 }
 
 /// One chunk's sparse gradient: `(row, values)` for entities and relations, and its loss.
@@ -786,8 +791,8 @@ struct KgGrad {
 impl KgState {
     fn new(ne: usize, nr: usize, d: usize) -> Self {
         Self {
-            ent_acc: vec![0.0; ne * d],
-            rel_acc: vec![0.0; nr * d],
+            entities: Moments::new(ne * d, d, false),
+            relations: Moments::new(nr * d, d, false),
         }
     }
 
@@ -852,13 +857,15 @@ impl KgState {
                     out
                 })
                 .collect();
+            // Every gradient row is applied as it comes, in chunk order.
+            let rule = Rule::adagrad(p.kg_lr, 1e-8);
             for g in grads {
                 total += g.loss;
                 for (k, gv) in &g.ent {
-                    adagrad(entities, &mut self.ent_acc, *k as usize, d, gv, p.kg_lr);
+                    self.entities.update_row(rule, entities, *k as usize, gv);
                 }
                 for (k, gv) in &g.rel {
-                    adagrad(relations, &mut self.rel_acc, *k as usize, d, gv, p.kg_lr);
+                    self.relations.update_row(rule, relations, *k as usize, gv);
                 }
             }
         }
@@ -876,51 +883,6 @@ fn diff(h: &[f32], r: &[f32], t: &[f32]) -> Vec<f32> {
 
 fn norm(v: &[f32]) -> f32 {
     dot(v, v).sqrt()
-}
-
-fn adagrad(table: &mut [f32], acc: &mut [f32], row: usize, d: usize, g: &[f32], lr: f32) {
-    let (t, a) = (
-        &mut table[row * d..(row + 1) * d],
-        &mut acc[row * d..(row + 1) * d],
-    );
-    for ((t, a), g) in t.iter_mut().zip(a.iter_mut()).zip(g) {
-        *a += g * g;
-        *t -= lr * g / (a.sqrt() + 1e-8);
-    }
-}
-
-/// Adam on a flat parameter vector.
-#[derive(Debug)]
-struct Adam {
-    m: Vec<f32>,
-    v: Vec<f32>,
-    t: i32,
-}
-
-impl Adam {
-    fn new(n: usize) -> Self {
-        Self {
-            m: vec![0.0; n],
-            v: vec![0.0; n],
-            t: 0,
-        }
-    }
-
-    fn step(&mut self, params: &mut [f32], grad: &[f32], lr: f32) {
-        const B1: f32 = 0.9;
-        const B2: f32 = 0.999;
-        self.t += 1;
-        let (c1, c2) = (1.0 - B1.powi(self.t), 1.0 - B2.powi(self.t));
-        for ((p, g), (m, v)) in params
-            .iter_mut()
-            .zip(grad)
-            .zip(self.m.iter_mut().zip(self.v.iter_mut()))
-        {
-            *m = B1 * *m + (1.0 - B1) * g;
-            *v = B2 * *v + (1.0 - B2) * g * g;
-            *p -= lr * (*m / c1) / ((*v / c2).sqrt() + 1e-8);
-        }
-    }
 }
 
 /// [`attention_pair`] with learnt keys, for the gradient check.

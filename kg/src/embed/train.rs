@@ -21,6 +21,7 @@ use super::dataset::Dataset;
 use super::eval::{FilterIndex, evaluate};
 use super::model::{KgeModel, Matrix, ModelKind, Norm, Side, rotate_cs};
 use crate::ids::{EntityId, RelationId, Triple};
+use crate::numeric::optim::{LazyTable, Rule};
 use crate::numeric::seed::rng_from;
 
 /// The training objective.
@@ -1056,155 +1057,44 @@ fn backprop_query(
     }
 }
 
-/// Optimiser moments for one parameter matrix, plus the row-merge buffers of a step.
-#[derive(Debug)]
-struct ParamState {
-    m: Vec<f32>,
-    v: Vec<f32>,
-    slot: Vec<u32>,
-    touched: Vec<u32>,
-    acc: Vec<f32>,
-}
-
-const NO_SLOT: u32 = u32::MAX;
-
-impl ParamState {
-    fn new(m: &Matrix, adam: bool) -> Self {
-        let n = m.as_slice().len();
-        Self {
-            m: if adam { vec![0.0; n] } else { Vec::new() },
-            v: vec![0.0; n],
-            slot: vec![NO_SLOT; m.rows()],
-            touched: Vec::new(),
-            acc: Vec::new(),
-        }
-    }
-
-    /// Sums the chunks' rows in chunk order (so the sum is the same for any thread count).
-    fn merge<'a>(&mut self, width: usize, grads: impl Iterator<Item = &'a SparseGrad>) {
-        for g in grads {
-            for (&row, gr) in g.rows.iter().zip(g.data.chunks_exact(width)) {
-                let slot = &mut self.slot[row as usize];
-                if *slot == NO_SLOT {
-                    *slot = self.touched.len() as u32;
-                    self.touched.push(row);
-                    self.acc.extend_from_slice(gr);
-                } else {
-                    let s = *slot as usize * width;
-                    for (a, b) in self.acc[s..s + width].iter_mut().zip(gr) {
-                        *a += b;
-                    }
-                }
-            }
-        }
-    }
-
-    fn apply(
-        &mut self,
-        params: &mut Matrix,
-        opt: Optimizer,
-        lr_scale: f32,
-        step: u64,
-        constraint: RowConstraint,
-    ) {
-        let width = params.cols();
-        if width == 0 || self.touched.is_empty() {
-            return;
-        }
-        let (slot, acc) = (&self.slot, &self.acc);
-        let step_size = StepSize::new(opt, lr_scale, step);
-        let update = |i: usize, p: &mut [f32], m: &mut [f32], v: &mut [f32]| {
-            let s = slot[i];
-            if s == NO_SLOT {
-                return;
-            }
-            let g = &acc[s as usize * width..(s as usize + 1) * width];
-            let n = p.len().min(g.len()).min(v.len());
-            let (p, g, v) = (&mut p[..n], &g[..n], &mut v[..n]);
-            match step_size {
-                StepSize::Adagrad { lr } => {
-                    for i in 0..n {
-                        v[i] += g[i] * g[i];
-                        p[i] -= lr * g[i] / (v[i].sqrt() + 1e-10);
-                    }
-                }
-                StepSize::Adam { lr, beta1, beta2 } => {
-                    let m = &mut m[..n];
-                    for i in 0..n {
-                        m[i] = beta1 * m[i] + (1.0 - beta1) * g[i];
-                        v[i] = beta2 * v[i] + (1.0 - beta2) * g[i] * g[i];
-                        p[i] -= lr * m[i] / (v[i].sqrt() + 1e-8);
-                    }
-                }
-            }
-            constrain(p, constraint);
-        };
-        let rows = params.as_mut_slice().par_chunks_mut(width);
-        if self.m.is_empty() {
-            rows.zip(self.v.par_chunks_mut(width))
-                .enumerate()
-                .for_each(|(i, (p, v))| update(i, p, &mut [], v));
-        } else {
-            rows.zip(self.m.par_chunks_mut(width))
-                .zip(self.v.par_chunks_mut(width))
-                .enumerate()
-                .for_each(|(i, ((p, m), v))| update(i, p, m, v));
-        }
-        for &r in &self.touched {
-            self.slot[r as usize] = NO_SLOT;
-        }
-        self.touched.clear();
-        self.acc.clear();
-    }
-}
-
-/// The optimiser with this step's bias corrections folded into the learning rate.
-#[derive(Clone, Copy)]
-enum StepSize {
-    Adagrad { lr: f32 },
-    Adam { lr: f32, beta1: f32, beta2: f32 },
-}
-
-impl StepSize {
-    fn new(opt: Optimizer, lr_scale: f32, step: u64) -> Self {
-        match opt {
-            Optimizer::Adagrad { lr } => StepSize::Adagrad { lr: lr * lr_scale },
-            Optimizer::Adam { lr, beta1, beta2 } => {
-                let t = i32::try_from(step).unwrap_or(i32::MAX);
-                let c1 = 1.0 - beta1.powi(t);
-                let c2 = 1.0 - beta2.powi(t);
-                StepSize::Adam {
-                    lr: lr * lr_scale * c2.sqrt() / c1,
-                    beta1,
-                    beta2,
-                }
-            }
-        }
-    }
-}
-
+/// The optimiser state of a model: one [`LazyTable`] per parameter matrix and the global step.
 #[derive(Debug)]
 struct OptState {
     step: u64,
     /// Every plateau decay divides it by [`LR_DECAY`].
     lr_scale: f32,
-    entity: ParamState,
-    relation: ParamState,
-    projection: Option<ParamState>,
+    entity: LazyTable,
+    relation: LazyTable,
+    projection: Option<LazyTable>,
 }
 
 impl OptState {
     fn new(model: &KgeModel, opt: Optimizer) -> Self {
         let adam = matches!(opt, Optimizer::Adam { .. });
+        let table = |m: &Matrix| LazyTable::new(m.rows(), m.cols(), adam);
         Self {
             step: 0,
             lr_scale: 1.0,
-            entity: ParamState::new(&model.entity, adam),
-            relation: ParamState::new(&model.relation, adam),
-            projection: model.projection.as_ref().map(|p| ParamState::new(p, adam)),
+            entity: table(&model.entity),
+            relation: table(&model.relation),
+            projection: model.projection.as_ref().map(table),
         }
     }
 
+    /// The update rule of this step for a learning rate scaled by `lr_scale`: Adagrad (ε 1e-10)
+    /// or Adam with the global step's bias corrections folded into the step size (ε 1e-8).
+    fn rule(&self, opt: Optimizer, lr_scale: f32) -> Rule {
+        match opt {
+            Optimizer::Adagrad { lr } => Rule::adagrad(lr * lr_scale, 1e-10),
+            Optimizer::Adam { lr, beta1, beta2 } => {
+                let t = i32::try_from(self.step).unwrap_or(i32::MAX);
+                Rule::adam_folded(lr * lr_scale, beta1, beta2, 1e-8, t)
+            }
+        }
+    }
+
+    /// Sums the chunks' gradients row by row in chunk order (so the sum is the same for any
+    /// thread count) and updates every touched row once.
     fn apply(&mut self, model: &mut KgeModel, grads: &[ChunkGrad], p: &KgeParams) {
         self.step += 1;
         let (ent_c, rel_c, rel_scale) = match (p.kind, p.loss) {
@@ -1222,35 +1112,48 @@ impl OptState {
             (ModelKind::TransR { .. }, _) => (p.entity_constraint, RowConstraint::UnitBall, 1.0),
             (ModelKind::TransE { .. }, _) => (p.entity_constraint, RowConstraint::None, 1.0),
         };
-        self.entity
-            .merge(model.entity.cols(), grads.iter().map(|g| &g.entity));
-        self.entity.apply(
+        let ent_rule = self.rule(p.optimizer, self.lr_scale);
+        let rel_rule = self.rule(p.optimizer, rel_scale * self.lr_scale);
+        step_table(
+            &mut self.entity,
             &mut model.entity,
-            p.optimizer,
-            self.lr_scale,
-            self.step,
+            grads,
+            |g| &g.entity,
+            ent_rule,
             ent_c,
         );
-        self.relation
-            .merge(model.relation.cols(), grads.iter().map(|g| &g.relation));
-        self.relation.apply(
+        step_table(
+            &mut self.relation,
             &mut model.relation,
-            p.optimizer,
-            rel_scale * self.lr_scale,
-            self.step,
+            grads,
+            |g| &g.relation,
+            rel_rule,
             rel_c,
         );
         if let (Some(state), Some(proj)) = (&mut self.projection, &mut model.projection) {
-            state.merge(proj.cols(), grads.iter().map(|g| &g.projection));
-            state.apply(
-                proj,
-                p.optimizer,
-                self.lr_scale,
-                self.step,
-                RowConstraint::None,
-            );
+            let none = RowConstraint::None;
+            step_table(state, proj, grads, |g| &g.projection, ent_rule, none);
         }
     }
+}
+
+/// One step of one parameter matrix: its part of every chunk's gradient, in chunk order, then
+/// the update of every touched row and its norm constraint.
+fn step_table(
+    state: &mut LazyTable,
+    params: &mut Matrix,
+    grads: &[ChunkGrad],
+    part: fn(&ChunkGrad) -> &SparseGrad,
+    rule: Rule,
+    constraint: RowConstraint,
+) {
+    for g in grads {
+        let g = part(g);
+        state.add(&g.rows, &g.data);
+    }
+    state.step(rule, params.as_mut_slice(), |row| {
+        constrain(row, constraint)
+    });
 }
 
 #[cfg(test)]
