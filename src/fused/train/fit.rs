@@ -1,8 +1,6 @@
-//! Fitting the fused model: alternating implicit-ALS half-steps (item rows pulled towards their
-//! entity's embedding) with epochs of TransE on the graph (entity embeddings pulled towards the
-//! items), then BPR on the attention keys and `β`. Every random choice derives from the seed and
-//! a fixed partition of the work into chunks, so the same seed gives the same model on any
-//! thread count.
+//! The alternating loop: implicit-ALS half-steps whose item rows are pulled towards their
+//! entity's embedding and their nearest items' place, TransE epochs on the graph, the coupling of
+//! entities to their items, and the attention stage; optimiser steps through the shared core.
 
 use std::time::Instant;
 
@@ -11,246 +9,20 @@ use rand::Rng;
 use rand::seq::SliceRandom;
 use rayon::prelude::*;
 
-use super::nearest::NearestItems;
-use super::{Fused, ItemGraph, attention_weights, neighbourhood_term};
-use crate::cf::linalg::{axpy, dot};
-use crate::cf::{
-    Als, EpochReport, FitError, InteractionMatrix, ParamError, RowPrior, at_least_one,
-    non_negative, require, setters,
-};
+use super::super::nearest::NearestItems;
+use super::super::{Fused, ItemGraph};
+use super::gradients::{KgGrad, TransEHalf, attention_pair};
+use super::params::{Attention, FusedParams};
+use super::sampling::{hard_negative, hold_out};
+use crate::cf::linalg::axpy;
+use crate::cf::{EpochReport, FitError, InteractionMatrix, RowPrior};
 use kgrec_kg::numeric::optim::{Moments, Rule};
 use kgrec_kg::numeric::seed::{rng_for, stream};
-
-/// How an item's neighbourhood enters the score.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Attention {
-    /// No neighbourhood term: the graph acts through the entity embeddings only.
-    None,
-    /// The plain mean of the neighbours' embeddings, with a learnt weight `β`.
-    Uniform,
-    /// User-specific relation weights `π_u(g) ∝ exp(x_u·ρ_g)`, keys and `β` learnt by BPR.
-    Learned,
-}
-
-impl Attention {
-    /// Parses the `--attention` spelling.
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "none" | "off" => Some(Self::None),
-            "uniform" | "mean" => Some(Self::Uniform),
-            "learned" | "on" => Some(Self::Learned),
-            _ => None,
-        }
-    }
-}
-
-/// Hyper-parameters of the fused model; build with [`FusedParams::default`] and the setters.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct FusedParams {
-    /// Latent dimension of users, items, entities and relations.
-    pub factors: usize,
-    /// ALS L2 weight λ on users and item rows.
-    pub regularization: f32,
-    /// ALS confidence slope α in `c = 1 + α·r`.
-    pub alpha: f32,
-    /// Alternating sweeps.
-    pub iterations: usize,
-    /// Plain ALS sweeps before the graph joins (they place the items the embeddings start from).
-    pub warmup: usize,
-    /// Conjugate-gradient steps per row solve.
-    pub cg_steps: usize,
-    /// Weight `w` of the prior `w|y_i − η_{e(i)}|²` on linked item rows (0: no graph in the CF half).
-    pub kg_weight: f32,
-    /// TransE epochs per sweep.
-    pub kg_epochs: usize,
-    /// TransE epochs when the graph joins.
-    pub kg_warmup_epochs: usize,
-    /// Adagrad learning rate of the TransE half.
-    pub kg_lr: f32,
-    /// TransE margin, as a multiple of the root-mean-square norm of the item vectors.
-    pub margin: f32,
-    /// Corrupted triples per true triple.
-    pub negatives: usize,
-    /// How a linked item nobody has interacted with gets its vector. `None` (the default): from
-    /// its `cold_neighbours` nearest items with interactions in the graph (see `nearest.rs`).
-    /// `Some(s)`: `y_i = s·η_{e(i)}`, its entity's embedding scaled by `s`.
-    #[serde(default)]
-    pub cold_scale: Option<f32>,
-    /// How many of the most similar items with interactions (Jaccard overlap of graph
-    /// neighbours) place a cold item.
-    #[serde(default = "default_cold_neighbours")]
-    pub cold_neighbours: usize,
-    /// Weight `v` of the prior `v|y_i − n_i|²` on linked item rows, `n_i` the place the item's
-    /// `neighbours` nearest items in the graph mark (see `nearest.rs`; 0: no such prior).
-    /// Models stored before it existed had none.
-    #[serde(default)]
-    pub neighbour_weight: f32,
-    /// How many of the most similar items with interactions mark `n_i`.
-    #[serde(default = "default_neighbours")]
-    pub neighbours: usize,
-    /// How far each sweep moves a linked entity towards the mean of its items (0..=1).
-    pub coupling: f32,
-    /// Triples per mini-batch.
-    pub batch_size: usize,
-    /// How an item's neighbourhood enters the score.
-    pub attention: Attention,
-    /// BPR epochs over the positives for the attention keys and `β`.
-    pub attention_epochs: usize,
-    /// Adam learning rate of the attention stage.
-    pub attention_lr: f32,
-    /// L2 weight on the attention keys.
-    pub attention_reg: f32,
-    /// Uniform draws per negative of the attention stage; the best-scored one is used.
-    pub attention_candidates: usize,
-    /// Share of every user's positives held out to fit the attention on.
-    pub attention_holdout: f32,
-}
-
-fn default_cold_neighbours() -> usize {
-    5
-}
-
-fn default_neighbours() -> usize {
-    20
-}
-
-impl Default for FusedParams {
-    fn default() -> Self {
-        Self {
-            factors: 16,
-            regularization: 30.0,
-            alpha: 4.0,
-            iterations: 15,
-            warmup: 2,
-            cg_steps: 3,
-            kg_weight: 10.0,
-            kg_epochs: 3,
-            kg_warmup_epochs: 20,
-            kg_lr: 0.05,
-            margin: 1.0,
-            negatives: 2,
-            cold_scale: None,
-            cold_neighbours: default_cold_neighbours(),
-            neighbour_weight: 10.0,
-            neighbours: default_neighbours(),
-            coupling: 0.2,
-            batch_size: 1024,
-            attention: Attention::None,
-            attention_epochs: 5,
-            attention_lr: 0.01,
-            attention_reg: 1e-4,
-            attention_candidates: 1,
-            attention_holdout: 0.1,
-        }
-    }
-}
 
 /// Work items per parallel chunk: fixed, so the model does not depend on the thread count.
 const CHUNK: usize = 128;
 
 impl FusedParams {
-    setters! {
-        /// Latent dimension.
-        factors: usize,
-        /// ALS L2 weight.
-        regularization: f32,
-        /// ALS confidence slope.
-        alpha: f32,
-        /// Alternating sweeps.
-        iterations: usize,
-        /// Plain ALS sweeps first.
-        warmup: usize,
-        /// Weight of the entity prior on item rows.
-        kg_weight: f32,
-        /// TransE epochs per sweep.
-        kg_epochs: usize,
-        /// TransE epochs when the graph joins.
-        kg_warmup_epochs: usize,
-        /// TransE learning rate.
-        kg_lr: f32,
-        /// TransE margin (relative).
-        margin: f32,
-        /// Negatives per triple.
-        negatives: usize,
-        /// Entity-to-item coupling per sweep.
-        coupling: f32,
-        /// Nearest items with interactions that place a cold item.
-        cold_neighbours: usize,
-        /// Weight of the prior towards the place of an item's nearest items.
-        neighbour_weight: f32,
-        /// Nearest items that mark that place.
-        neighbours: usize,
-        /// How the neighbourhood enters the score.
-        attention: Attention,
-        /// BPR epochs of the attention stage.
-        attention_epochs: usize,
-        /// Learning rate of the attention stage.
-        attention_lr: f32,
-        /// L2 on the attention keys.
-        attention_reg: f32,
-        /// Draws per hard negative.
-        attention_candidates: usize,
-        /// Held-out share for the attention.
-        attention_holdout: f32,
-    }
-
-    /// Gives a never-interacted linked item the vector `s·η_{e(i)}` instead of placing it among
-    /// its nearest items with interactions.
-    pub fn cold_scale(mut self, s: f32) -> Self {
-        self.cold_scale = Some(s);
-        self
-    }
-
-    /// Checks the ranges.
-    pub fn check(&self) -> Result<(), ParamError> {
-        at_least_one("factors", self.factors)?;
-        at_least_one("cold_neighbours", self.cold_neighbours)?;
-        at_least_one("neighbours", self.neighbours)?;
-        non_negative("neighbour_weight", self.neighbour_weight)?;
-        non_negative("regularization", self.regularization)?;
-        non_negative("alpha", self.alpha)?;
-        at_least_one("iterations", self.iterations)?;
-        require(
-            self.warmup < self.iterations,
-            "warmup",
-            self.warmup,
-            "fewer than iterations",
-        )?;
-        at_least_one("cg_steps", self.cg_steps)?;
-        non_negative("kg_weight", self.kg_weight)?;
-        non_negative("kg_lr", self.kg_lr)?;
-        non_negative("margin", self.margin)?;
-        at_least_one("negatives", self.negatives)?;
-        if let Some(s) = self.cold_scale {
-            non_negative("cold_scale", s)?;
-        }
-        require(
-            (0.0..=1.0).contains(&self.coupling),
-            "coupling",
-            self.coupling,
-            "between 0 and 1",
-        )?;
-        at_least_one("batch_size", self.batch_size)?;
-        non_negative("attention_lr", self.attention_lr)?;
-        require(
-            self.attention_holdout > 0.0 && self.attention_holdout < 1.0,
-            "attention_holdout",
-            self.attention_holdout,
-            "strictly between 0 and 1",
-        )?;
-        non_negative("attention_reg", self.attention_reg)
-    }
-
-    fn als(&self) -> crate::cf::AlsParams {
-        Als::params()
-            .factors(self.factors)
-            .regularization(self.regularization)
-            .alpha(self.alpha)
-            .iterations(self.iterations)
-            .cg_steps(self.cg_steps)
-    }
-
     /// Fits on `matrix` (whose item ids are `graph`'s) with `seed`. `progress` gets one report
     /// per sweep (the ALS loss) and one per attention epoch (the BPR loss).
     ///
@@ -589,155 +361,6 @@ impl FusedParams {
     }
 }
 
-/// Dynamic negative sampling (Zhang et al., SIGIR 2013): of `candidates` items drawn uniformly
-/// among those `u` has not interacted with, the one the model scores highest. Training the
-/// attention against such negatives teaches it to re-rank the top of the list rather than to
-/// separate positives from arbitrary items (which popularity alone already does).
-fn hard_negative(
-    model: &Fused,
-    matrix: &InteractionMatrix,
-    u: u32,
-    m: usize,
-    candidates: usize,
-    rng: &mut impl Rng,
-) -> usize {
-    let x = model.users.row(u as usize);
-    let mut best = (f32::NEG_INFINITY, 0usize);
-    for _ in 0..candidates.max(1) {
-        let mut j = rng.random_range(0..m);
-        for _ in 0..8 {
-            if !matrix.contains(crate::ids::UserId(u), crate::ids::ItemId(j as u32)) {
-                break;
-            }
-            j = rng.random_range(0..m);
-        }
-        let s = model.items.row(j).dot(&x);
-        if s > best.0 {
-            best = (s, j);
-        }
-    }
-    best.1
-}
-
-/// Adds the gradient of `−ln σ(s_ui − s_uj)` (w.r.t. the keys and `β`, the last entry) to `grad`;
-/// returns the loss. Only the neighbourhood term depends on them.
-fn attention_pair(
-    model: &Fused,
-    u: usize,
-    i: usize,
-    j: usize,
-    learn_keys: bool,
-    grad: &mut [f32],
-) -> f64 {
-    let d = model.users.ncols();
-    let x = model.users.row(u).to_vec();
-    let weights = attention_weights(&x, &model.keys);
-    let base = |k: usize| dot(&x, &model.items.row(k).to_vec());
-    let term =
-        |k: usize| neighbourhood_term(&x, &weights, model.graph.neighbourhood(k), &model.entities);
-    let (ai, aj) = (term(i), term(j));
-    let diff = base(i) - base(j) + model.beta * (ai - aj);
-    let sig = 1.0 / (1.0 + (-diff).exp());
-    let loss = -f64::from(sig.max(1e-12)).ln();
-    // d(−ln σ(diff))/d diff = −(1 − σ)
-    let coef = -(1.0 - sig);
-    let g = weights.len();
-    grad[g * d] += coef * (ai - aj);
-    if learn_keys && model.beta != 0.0 {
-        for (k, sign) in [(i, 1.0f32), (j, -1.0f32)] {
-            key_gradient(
-                model,
-                &x,
-                &weights,
-                k,
-                coef * sign * model.beta,
-                &mut grad[..g * d],
-            );
-        }
-    }
-    loss
-}
-
-/// Adds `scale · ∂(x·agg(item))/∂ρ_g` for every group: `w_g (q_g − c_g a)/B · x` where
-/// `q_g = Σ_{n∈g} x·η_n`, `c_g` the group's size, `B = Σ_g w_g c_g` and `a` the term itself.
-fn key_gradient(
-    model: &Fused,
-    x: &[f32],
-    weights: &[f32],
-    item: usize,
-    scale: f32,
-    grad: &mut [f32],
-) {
-    let d = x.len();
-    let nb = model.graph.neighbourhood(item);
-    if nb.is_empty() {
-        return;
-    }
-    let (mut num, mut den) = (0.0f32, 0.0f32);
-    // Groups are contiguous (sorted): (group, q_g, c_g).
-    let mut groups: Vec<(u32, f32, f32)> = Vec::new();
-    for &(g, n) in nb {
-        let z = dot(x, &model.entities.row(n as usize).to_vec());
-        let w = weights[g as usize];
-        num += w * z;
-        den += w;
-        match groups.last_mut() {
-            Some(last) if last.0 == g => {
-                last.1 += z;
-                last.2 += 1.0;
-            }
-            _ => groups.push((g, z, 1.0)),
-        }
-    }
-    if den <= 0.0 {
-        return;
-    }
-    let a = num / den;
-    for (g, q, c) in groups {
-        let w = weights[g as usize];
-        let coef = scale * w * (q - c * a) / den;
-        axpy(coef, x, &mut grad[g as usize * d..(g as usize + 1) * d]);
-    }
-}
-
-/// Splits `matrix` into a matrix without a seeded share `rate` of every user's positives (at
-/// least one held out for users with two or more, none for users with one) and the held-out
-/// `(user, item)` pairs. Dictionaries are unchanged, so ids agree.
-fn hold_out(
-    matrix: &InteractionMatrix,
-    rate: f32,
-    seed: u64,
-) -> Result<(InteractionMatrix, Vec<(u32, u32)>), FitError> {
-    let (ptr, cols, vals) = matrix.user_csr();
-    let mut kept = Vec::with_capacity(matrix.nnz());
-    let mut held = Vec::new();
-    for u in 0..matrix.n_users() {
-        let mut row: Vec<(u32, f32)> = cols[ptr[u]..ptr[u + 1]]
-            .iter()
-            .copied()
-            .zip(vals[ptr[u]..ptr[u + 1]].iter().copied())
-            .collect();
-        row.shuffle(&mut rng_for(seed, stream(&[0x401d, u as u64])));
-        let n = row.len();
-        let take = if n >= 2 {
-            ((n as f32 * rate) as usize).clamp(1, n - 1)
-        } else {
-            0
-        };
-        for (k, (i, v)) in row.into_iter().enumerate() {
-            if k < take {
-                held.push((u as u32, i));
-            } else {
-                kept.push((crate::ids::UserId(u as u32), crate::ids::ItemId(i), v));
-            }
-        }
-    }
-    let fit_part =
-        InteractionMatrix::from_ids(matrix.users().clone(), matrix.items().clone(), &kept)
-            .map_err(|_| FitError::Empty)?;
-    Ok((fit_part, held))
-}
-
 /// Root-mean-square norm of the rows of `v` flagged in `rows` (1 when none is).
 fn rms(v: &[f32], rows: &[bool], d: usize) -> f32 {
     let (mut sum, mut count) = (0.0f64, 0usize);
@@ -780,14 +403,6 @@ struct KgState {
     relations: Moments,
 }
 
-/// One chunk's sparse gradient: `(row, values)` for entities and relations, and its loss.
-#[derive(Debug, Default)]
-struct KgGrad {
-    ent: Vec<(u32, Vec<f32>)>,
-    rel: Vec<(u32, Vec<f32>)>,
-    loss: f64,
-}
-
 impl KgState {
     fn new(ne: usize, nr: usize, d: usize) -> Self {
         Self {
@@ -809,52 +424,28 @@ impl KgState {
         seed: u64,
         round: u64,
     ) -> f64 {
-        let d = p.factors;
         let triples = graph.triples();
-        let ne = graph.n_entities();
         let mut order: Vec<u32> = (0..triples.len() as u32).collect();
         order.shuffle(&mut rng_for(seed, stream(&[0x7e, round])));
         let mut total = 0.0;
         for (b, batch) in order.chunks(p.batch_size).enumerate() {
-            let (ent_ref, rel_ref) = (&*entities, &*relations);
+            let half = TransEHalf {
+                entities: &*entities,
+                relations: &*relations,
+                triples,
+                d: p.factors,
+                n_entities: graph.n_entities(),
+                negatives: p.negatives,
+                margin,
+            };
             let grads: Vec<KgGrad> = batch
                 .par_chunks(CHUNK)
                 .enumerate()
                 .map(|(c, chunk)| {
-                    let mut rng = rng_for(seed, stream(&[0x7e, round, b as u64, c as u64]));
-                    let mut out = KgGrad::default();
-                    let row = |t: &[f32], k: u32| t[k as usize * d..(k as usize + 1) * d].to_vec();
-                    for &k in chunk {
-                        let t = triples[k as usize];
-                        let (h, r, tl) = (t.head.0, t.relation.0, t.tail.0);
-                        let pos = diff(&row(ent_ref, h), &row(rel_ref, r), &row(ent_ref, tl));
-                        let dp = norm(&pos);
-                        for _ in 0..p.negatives {
-                            let corrupt = rng.random_range(0..ne) as u32;
-                            let (nh, nt) = if rng.random::<bool>() {
-                                (corrupt, tl)
-                            } else {
-                                (h, corrupt)
-                            };
-                            let neg = diff(&row(ent_ref, nh), &row(rel_ref, r), &row(ent_ref, nt));
-                            let dn = norm(&neg);
-                            let l = margin + dp - dn;
-                            if l <= 0.0 {
-                                continue;
-                            }
-                            out.loss += f64::from(l);
-                            let gp: Vec<f32> = pos.iter().map(|v| v / dp.max(1e-9)).collect();
-                            let gn: Vec<f32> = neg.iter().map(|v| -v / dn.max(1e-9)).collect();
-                            // ∂d/∂h = u, ∂d/∂r = u, ∂d/∂t = −u with u = (h + r − t)/d.
-                            out.ent.push((h, gp.clone()));
-                            out.ent.push((tl, gp.iter().map(|v| -v).collect()));
-                            out.rel
-                                .push((r, gp.iter().zip(&gn).map(|(a, b)| a + b).collect()));
-                            out.ent.push((nh, gn.clone()));
-                            out.ent.push((nt, gn.iter().map(|v| -v).collect()));
-                        }
-                    }
-                    out
+                    half.chunk(
+                        chunk,
+                        &mut rng_for(seed, stream(&[0x7e, round, b as u64, c as u64])),
+                    )
                 })
                 .collect();
             // Every gradient row is applied as it comes, in chunk order.
@@ -871,28 +462,4 @@ impl KgState {
         }
         total / triples.len().max(1) as f64
     }
-}
-
-fn diff(h: &[f32], r: &[f32], t: &[f32]) -> Vec<f32> {
-    h.iter()
-        .zip(r)
-        .zip(t)
-        .map(|((h, r), t)| h + r - t)
-        .collect()
-}
-
-fn norm(v: &[f32]) -> f32 {
-    dot(v, v).sqrt()
-}
-
-/// [`attention_pair`] with learnt keys, for the gradient check.
-#[cfg(test)]
-pub(super) fn attention_pair_for_tests(
-    model: &Fused,
-    u: usize,
-    i: usize,
-    j: usize,
-    grad: &mut [f32],
-) -> f64 {
-    attention_pair(model, u, i, j, true, grad)
 }
