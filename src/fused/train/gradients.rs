@@ -3,9 +3,9 @@
 
 use rand::Rng;
 
-use super::super::{Fused, attention_weights, neighbourhood_term};
 use super::sampling::corrupt;
 use crate::cf::linalg::{axpy, dot};
+use crate::fused::{Fused, attention_weights, neighbourhood_term};
 use kgrec_kg::Triple;
 
 /// One chunk's sparse gradient: `(row, values)` for entities and relations, and its loss.

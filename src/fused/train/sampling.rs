@@ -4,8 +4,8 @@
 use rand::Rng;
 use rand::seq::SliceRandom;
 
-use super::super::Fused;
 use crate::cf::{FitError, InteractionMatrix};
+use crate::fused::Fused;
 use kgrec_kg::numeric::seed::{rng_for, stream};
 
 /// Dynamic negative sampling (Zhang et al., SIGIR 2013): of `candidates` items drawn uniformly
