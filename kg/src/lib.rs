@@ -9,6 +9,7 @@
 //! (sled dictionary and edges) → [`store`] (oxigraph + index, atomic commits) → [`projection`]
 //! → [`paths`] (relation paths for explanations) → [`embed`] (TransE, RotatE, TransR and filtered link-prediction evaluation).
 //! [`fsutil`] writes every file that must appear whole (snapshots, exports, user-named outputs).
+//! [`numeric`] holds what every trainer of the workspace shares: seed derivation and the optimisers.
 
 pub mod chunk;
 pub mod embed;
@@ -17,6 +18,7 @@ pub mod fsutil;
 pub mod ids;
 pub mod import;
 pub mod index;
+pub mod numeric;
 pub mod paths;
 pub mod projection;
 pub mod source;

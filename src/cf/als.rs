@@ -14,9 +14,10 @@ use rayon::prelude::*;
 use super::linalg::{axpy, dot, matvec};
 use super::{
     EpochReport, FactorModel, FitError, InteractionMatrix, ParamError, at_least_one,
-    delegate_recommender, non_negative, rng_for, setters,
+    delegate_recommender, non_negative, setters,
 };
 use crate::ids::ItemId;
+use kgrec_kg::numeric::seed::rng_for;
 
 /// Hyper-parameters of [`Als`]; build with [`Als::params`].
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]

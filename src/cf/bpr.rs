@@ -22,8 +22,9 @@ use rayon::prelude::*;
 use super::linalg::dot;
 use super::{
     EpochReport, FactorModel, FitError, InteractionMatrix, ParamError, at_least_one,
-    delegate_recommender, non_negative, require, rng_for, setters,
+    delegate_recommender, non_negative, require, setters,
 };
+use kgrec_kg::numeric::seed::rng_for;
 
 /// Hyper-parameters of [`Bpr`]; build with [`Bpr::params`].
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]

@@ -382,15 +382,6 @@ pub(crate) fn require(
     }
 }
 
-/// A generator for stream `stream` of a fit seeded with `seed`: independent streams per
-/// (epoch, shard) keep parallel fits reproducible whatever the scheduling.
-pub(crate) fn rng_for(seed: u64, stream: u64) -> rand_chacha::ChaCha8Rng {
-    use rand::SeedableRng;
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-    rng.set_stream(stream);
-    rng
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]

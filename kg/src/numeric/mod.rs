@@ -1,0 +1,9 @@
+//! Numerical building blocks shared by every trainer of the workspace (the graph embeddings here,
+//! the recommenders of `kgrec`): one place for each.
+//!
+//! - [`seed`]: how a fit's seed becomes independent, reproducible random streams.
+//! - [`optim`]: Adagrad and Adam on the rows of a parameter table, updated lazily (only the rows a
+//!   step has gradients for), one row at a time or a whole step's sparse rows at once.
+
+pub mod optim;
+pub mod seed;
