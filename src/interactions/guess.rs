@@ -28,6 +28,21 @@ pub enum GuessBasis {
     Content(&'static str),
 }
 
+impl Guess {
+    /// Whether the guess is worth a note: an extension that names its own format (`.tsv`,
+    /// `.tab`, `.csv`, `.inter`) is no guess a user needs to hear about; a content guess, or an
+    /// extension shared by formats (`.txt`, `.dat`, ...), is.
+    pub fn is_worth_a_note(&self) -> bool {
+        match &self.basis {
+            GuessBasis::Extension(ext) => !matches!(
+                (ext.as_str(), self.format),
+                ("tsv" | "tab", Format::Tsv) | ("csv", Format::Csv) | ("inter", Format::RecBole)
+            ),
+            GuessBasis::Content(_) => true,
+        }
+    }
+}
+
 impl fmt::Display for Guess {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(

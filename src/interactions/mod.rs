@@ -77,7 +77,7 @@ impl RawInteractions {
             None => file.to_string(),
         };
         let mut notes = Vec::new();
-        if let Some(guess) = &self.guess {
+        if let Some(guess) = self.guess.as_ref().filter(|g| g.is_worth_a_note()) {
             notes.push(format!("{file}: {guess}"));
         }
         if self.gzip_unannounced {
