@@ -155,15 +155,17 @@ pub fn by_user<T: Eq + Hash>(pairs: impl IntoIterator<Item = (T, T)>) -> HashMap
 }
 
 /// Evaluates ranked lists (`recs[user]`, best first) against `test` at each of `ks`; `train`, when
-/// given, widens the coverage catalogue and is checked for leaks.
-pub fn evaluate<T: Eq + Hash>(
+/// given, widens the coverage catalogue and is checked for leaks. Users are summed in their
+/// order, so the same lists give the same figures to the last bit.
+pub fn evaluate<T: Eq + Hash + Ord>(
     recs: &HashMap<T, Vec<T>>,
     test: &HashMap<T, HashSet<T>>,
     train: Option<&HashMap<T, HashSet<T>>>,
     ks: &[usize],
 ) -> Evaluation {
-    let test_users: Vec<(&T, &HashSet<T>)> =
+    let mut test_users: Vec<(&T, &HashSet<T>)> =
         test.iter().filter(|(_, rel)| !rel.is_empty()).collect();
+    test_users.sort_unstable_by(|a, b| a.0.cmp(b.0));
     let n = test_users.len();
     let mut catalog: HashSet<&T> = test.values().flatten().collect();
     if let Some(train) = train {
