@@ -5,15 +5,13 @@
 //! (Takács et al. 2011, as `implicit` does with `cg_steps = 3`): `YᵀY` is formed once per half-step
 //! and only the user's own positives add to it, so a step costs O(d² + n_u·d).
 
-use std::time::Instant;
-
 use ndarray::{Array2, ArrayView2};
 use rand::Rng;
 use rayon::prelude::*;
 
 use super::linalg::{axpy, dot, matvec};
 use super::{
-    EpochReport, FactorModel, FitError, InteractionMatrix, ParamError, at_least_one,
+    EpochClock, EpochReport, FactorModel, FitError, InteractionMatrix, ParamError, at_least_one,
     delegate_recommender, non_negative, setters,
 };
 use crate::ids::ItemId;
@@ -191,7 +189,7 @@ impl AlsParams {
         if matrix.nnz() == 0 {
             return Err(FitError::Empty);
         }
-        let start = Instant::now();
+        let mut clock = EpochClock::new(self.iterations);
         let d = self.factors;
         let (n, m) = (matrix.n_users(), matrix.n_items());
         // Small positive start, as `implicit` does; users are solved first, so only Y's start matters much.
@@ -205,12 +203,7 @@ impl AlsParams {
             self.half_step(&mut x, &y, d, matrix.user_csr());
             self.half_step(&mut y, &x, d, matrix.item_csr());
             let loss = self.loss(&x, &y, d, matrix);
-            progress(&EpochReport {
-                epoch: it + 1,
-                epochs: self.iterations,
-                loss,
-                elapsed: start.elapsed(),
-            });
+            progress(&clock.report(it + 1, loss));
         }
         let users = Array2::from_shape_fn((n, d), |(r, c)| x[r * d + c]);
         let items = Array2::from_shape_fn((m, d), |(r, c)| y[r * d + c]);

@@ -12,8 +12,6 @@
 //! same model on any number of threads. Reshuffling the item shards every epoch keeps each
 //! positive's negatives uniform over the catalogue across epochs.
 
-use std::time::Instant;
-
 use ndarray::{Array1, Array2};
 use rand::Rng;
 use rand::seq::SliceRandom;
@@ -21,7 +19,7 @@ use rayon::prelude::*;
 
 use super::linalg::dot;
 use super::{
-    EpochReport, FactorModel, FitError, InteractionMatrix, ParamError, at_least_one,
+    EpochClock, EpochReport, FactorModel, FitError, InteractionMatrix, ParamError, at_least_one,
     delegate_recommender, non_negative, require, setters,
 };
 use kgrec_kg::numeric::seed::rng_for;
@@ -109,7 +107,7 @@ impl BprParams {
         if matrix.nnz() == 0 {
             return Err(FitError::Empty);
         }
-        let start = Instant::now();
+        let mut clock = EpochClock::new(self.iterations);
         let (n, m, d) = (matrix.n_users(), matrix.n_items(), self.factors);
         let stride = d + 1;
         let shards = self
@@ -191,12 +189,7 @@ impl BprParams {
                     .copy_from_slice(&shuffled[p * stride..(p + 1) * stride]);
             }
             let loss = if count > 0 { loss / count as f64 } else { 0.0 };
-            progress(&EpochReport {
-                epoch: epoch + 1,
-                epochs: self.iterations,
-                loss,
-                elapsed: start.elapsed(),
-            });
+            progress(&clock.report(epoch + 1, loss));
         }
 
         // Drop the constant user column; the item column becomes the bias vector.

@@ -22,8 +22,6 @@ pub use topk::{
     write_batch,
 };
 
-use std::time::Duration;
-
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
 
 use crate::ids::{ItemId, UserId};
@@ -295,18 +293,9 @@ macro_rules! delegate_recommender {
 }
 pub(crate) use delegate_recommender;
 
-/// What a trainer reports after each epoch (the progress hook's argument).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct EpochReport {
-    /// 1-based epoch number.
-    pub epoch: usize,
-    /// Total epochs of the fit.
-    pub epochs: usize,
-    /// The model's training loss after (ALS) or during (BPR) this epoch.
-    pub loss: f64,
-    /// Wall time since the fit started.
-    pub elapsed: Duration,
-}
+/// What a trainer reports after each epoch (the progress hook's argument): one type for every
+/// learner of the workspace.
+pub use kgrec_kg::numeric::{EpochClock, EpochReport};
 
 /// A hyper-parameter outside its valid range.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

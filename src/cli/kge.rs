@@ -50,7 +50,7 @@ fn epoch_callback(bar: &ProgressBar) -> impl FnMut(&EpochReport) + Send + '_ {
         let mut msg = format!(
             "loss {:.4} {:.0}k triples/s",
             e.loss,
-            e.triples_per_sec / 1000.0
+            e.triples_per_sec.unwrap_or(0.0) / 1000.0
         );
         if let Some(m) = e.valid_mrr {
             if best.is_none_or(|(b, _)| m > b) {

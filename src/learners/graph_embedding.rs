@@ -8,8 +8,8 @@
 use std::time::Instant;
 
 use kgrec_kg::embed::{
-    Dataset, EpochReport as KgeEpoch, KgeModel, KgeParams, Matrix, Meta, ModelKind as KgeKind,
-    Norm, RowConstraint, RunError, Vocab,
+    Dataset, KgeModel, KgeParams, Matrix, Meta, ModelKind as KgeKind, Norm, RowConstraint,
+    RunError, Vocab,
 };
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -193,20 +193,12 @@ pub(super) fn fit(
         ..KgeKnobs::default()
     };
     let params = kge_params(kind.name(), &knobs)?.validate_every(0);
-    let epochs = params.epoch_limit();
     let checked = params.clone().check().map_err(RunError::from)?;
     let data = graph_dataset(input)?;
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let start = Instant::now();
     let fitted = checked
-        .fit(&data, &mut rng, &mut |e: &KgeEpoch| {
-            progress(&EpochReport {
-                epoch: e.epoch,
-                epochs,
-                loss: e.loss,
-                elapsed: start.elapsed(),
-            });
-        })
+        .fit(&data, &mut rng, &mut |e: &EpochReport| progress(e))
         .map_err(RunError::from)?;
     let stored = StoredParams {
         meta: Meta::of(&fitted.model),

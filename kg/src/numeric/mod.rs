@@ -4,6 +4,10 @@
 //! - [`seed`]: how a fit's seed becomes independent, reproducible random streams.
 //! - [`optim`]: Adagrad and Adam on the rows of a parameter table, updated lazily (only the rows a
 //!   step has gradients for), one row at a time or a whole step's sparse rows at once.
+//! - [`progress`]: the one `EpochReport` every fit's progress hook receives.
 
 pub mod optim;
+pub mod progress;
 pub mod seed;
+
+pub use progress::{EpochClock, EpochReport};

@@ -2,8 +2,6 @@
 //! entity's embedding and their nearest items' place, TransE epochs on the graph, the coupling of
 //! entities to their items, and the attention stage; optimiser steps through the shared core.
 
-use std::time::Instant;
-
 use ndarray::Array2;
 use rand::Rng;
 use rand::seq::SliceRandom;
@@ -13,7 +11,7 @@ use super::gradients::{KgGrad, TransEHalf, attention_pair};
 use super::params::{Attention, FusedParams};
 use super::sampling::{hard_negative, hold_out};
 use crate::cf::linalg::axpy;
-use crate::cf::{EpochReport, FitError, InteractionMatrix, RowPrior};
+use crate::cf::{EpochClock, EpochReport, FitError, InteractionMatrix, RowPrior};
 use crate::fused::nearest::NearestItems;
 use crate::fused::{Fused, ItemGraph};
 use kgrec_kg::numeric::optim::{Moments, Rule};
@@ -42,7 +40,6 @@ impl FusedParams {
         if matrix.nnz() == 0 {
             return Err(FitError::Empty);
         }
-        let start = Instant::now();
         let with_attention = self.attention != Attention::None
             && self.attention_epochs > 0
             && self.kg_weight > 0.0
@@ -53,14 +50,8 @@ impl FusedParams {
         } else {
             self.iterations
         };
-        let mut report = |epoch: usize, loss: f64| {
-            progress(&EpochReport {
-                epoch,
-                epochs,
-                loss,
-                elapsed: start.elapsed(),
-            })
-        };
+        let mut clock = EpochClock::new(epochs);
+        let mut report = |epoch: usize, loss: f64| progress(&clock.report(epoch, loss));
         if !with_attention {
             return self.alternate(matrix, graph, seed, &mut |e, l| report(e, l));
         }

@@ -7,7 +7,6 @@ use std::time::Instant;
 use rand::RngCore;
 use rand::seq::SliceRandom;
 use rayon::prelude::*;
-use serde::{Deserialize, Serialize};
 
 use super::gradients::{ChunkGrad, Ctx, Scratch, chunk_gradient};
 use super::init::init_model;
@@ -19,19 +18,7 @@ use crate::embed::eval::{FilterIndex, evaluate};
 use crate::embed::model::KgeModel;
 use crate::numeric::seed::rng_from;
 
-/// One epoch's progress.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub struct EpochReport {
-    /// 1-based.
-    pub epoch: usize,
-    /// Mean loss per positive triple.
-    pub loss: f64,
-    /// Positive training triples processed per second in this epoch (each with its negatives).
-    pub triples_per_sec: f64,
-    pub seconds: f64,
-    /// Filtered validation MRR, when this epoch validated.
-    pub valid_mrr: Option<f64>,
-}
+pub use crate::numeric::EpochReport;
 
 /// What [`CheckedParams::fit`] returns.
 #[derive(Clone, Debug)]
@@ -119,9 +106,11 @@ impl CheckedParams {
             let seconds = t0.elapsed().as_secs_f64();
             let mut report = EpochReport {
                 epoch,
+                epochs: p.epochs,
                 loss,
-                triples_per_sec: data.train.len() as f64 / seconds.max(1e-9),
+                triples_per_sec: Some(data.train.len() as f64 / seconds.max(1e-9)),
                 seconds,
+                elapsed_seconds: start.elapsed().as_secs_f64(),
                 valid_mrr: None,
             };
             let mut stop = p.max_seconds > 0.0 && start.elapsed().as_secs_f64() >= p.max_seconds;
