@@ -71,6 +71,21 @@ impl DataDir {
                 message: "is not a directory".to_owned(),
             });
         }
+        // Before the lock file is created or written: a folder that is not a kgrec data
+        // directory is refused untouched (its own file called `lock`, if any, included).
+        if !path.join(FORMAT_FILE).exists() {
+            if mode == OpenMode::MustExist {
+                return Err(Error::DataDir {
+                    dir: path.to_owned(),
+                    message: "is not a kgrec data directory (no FORMAT marker; create one with \
+                              `kgrec import kg FILE`)"
+                        .to_owned(),
+                });
+            }
+            if holds_foreign_files(path)? {
+                return Err(foreign(path));
+            }
+        }
         let lock = take_lock(path)?;
         check_or_write_format(path)?;
         let db = sled::Config::new()
@@ -136,6 +151,26 @@ fn take_lock(dir: &Path) -> Result<File> {
     Ok(file)
 }
 
+/// Whether `dir` holds anything but what a kgrec first open leaves (its lock, temporary files).
+fn holds_foreign_files(dir: &Path) -> Result<bool> {
+    for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
+        let name = entry.map_err(|e| Error::io(dir, e))?.file_name();
+        if name != LOCK_FILE && !fsutil::is_leftover_temp(&name) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+fn foreign(dir: &Path) -> Error {
+    Error::DataDir {
+        dir: dir.to_owned(),
+        message: "is not empty and has no kgrec FORMAT marker: refusing to use it as a data \
+                  directory"
+            .to_owned(),
+    }
+}
+
 fn check_or_write_format(dir: &Path) -> Result<()> {
     let path = dir.join(FORMAT_FILE);
     let ours = FormatMarker {
@@ -189,12 +224,7 @@ fn check_or_write_format(dir: &Path) -> Result<()> {
                 }
             }
             if foreign {
-                return Err(Error::DataDir {
-                    dir: dir.to_owned(),
-                    message: "is not empty and has no kgrec FORMAT marker: refusing to use it as \
-                              a data directory"
-                        .to_owned(),
-                });
+                return Err(self::foreign(dir));
             }
             let json = serde_json::to_vec_pretty(&ours).map_err(|e| Error::Internal {
                 what: format!("the format marker does not serialise: {e}"),
@@ -244,6 +274,12 @@ mod tests {
         let err = DataDir::open(&foreign, OpenMode::CreateIfMissing).unwrap_err();
         assert!(matches!(err, Error::DataDir { .. }), "{err}");
         assert!(foreign.join("cat.jpg").exists());
+        // Untouched: no lock file left behind, and a file of its own called `lock` kept.
+        assert!(!foreign.join("lock").exists());
+        std::fs::write(foreign.join("lock"), b"my notes").unwrap();
+        assert!(DataDir::open(&foreign, OpenMode::MustExist).is_err());
+        assert!(DataDir::open(&foreign, OpenMode::CreateIfMissing).is_err());
+        assert_eq!(std::fs::read(foreign.join("lock")).unwrap(), b"my notes");
     }
 
     #[test]

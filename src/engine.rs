@@ -162,8 +162,20 @@ pub struct Trained {
     pub header: ModelHeader,
     /// The stored versions after it, ascending.
     pub versions: Vec<u64>,
+    /// Whether the new version is the current (served) one: a graph embedding never is, nor is
+    /// a recommender whose training another one overtook (see [`Engine::commit`]).
+    pub current: bool,
     /// Remarks of the fit for the user.
     pub notes: Vec<String>,
+}
+
+/// A fitted model not yet stored, with the current version its inputs were read under.
+#[derive(Debug, Clone)]
+pub struct Fitted {
+    /// The model in its stored form.
+    pub trained: learners::Trained,
+    /// The current version when the inputs were read.
+    base_current: Option<u64>,
 }
 
 /// One recommendation request.
@@ -546,38 +558,62 @@ impl Engine {
             let matrix = snapshot.matrix()?;
             let item_entity = item_entities(&snapshot, index)?;
             let graph = GraphData::read(index, kind)?;
+            let base_current = ModelStore::open(dir.db())?.current()?;
             Ok(TrainingData {
                 snapshot,
                 matrix,
                 item_entity,
                 graph,
+                base_current,
             })
         })
     }
 
-    /// Stores a fitted model as a new version (see [`ModelStore::write`]: a recommender becomes
-    /// current) and drops the served state, so the next request binds it.
-    pub fn commit(
-        &self,
-        fitted: learners::Trained,
-        keep: usize,
-        cancel: &AtomicBool,
-    ) -> Result<Trained> {
+    /// Stores a fitted model as a new version and drops the served state, so the next request
+    /// binds it. A recommender becomes current unless another recommender was made current
+    /// after this one's inputs were read (two trainings overlapping: the one that started later
+    /// saw fresher data and stays served; this one is stored beside it, with a note).
+    pub fn commit(&self, fitted: Fitted, keep: usize, cancel: &AtomicBool) -> Result<Trained> {
         self.check_writable()?;
         let _writer = self.inner.writer.lock().map_err(poisoned)?;
         if cancel.load(Ordering::Relaxed) {
             return Err(Error::Cancelled);
         }
-        let (header, versions) = self.read(|dir| {
+        let Fitted {
+            trained,
+            base_current,
+        } = fitted;
+        let mut notes = trained.notes;
+        let (header, versions, current) = self.read(|dir| {
             let store = ModelStore::open(dir.db())?;
-            let version = store.write(fitted.header.clone(), &fitted.arrays, keep.max(1))?;
-            Ok((store.header(version)?, store.versions()?))
+            let now = store.current()?;
+            let recommender = !trained.header.kind.is_graph_embedding();
+            let overtaken = recommender && now != base_current;
+            let version = store.write_version(
+                trained.header,
+                &trained.arrays,
+                keep.max(1),
+                recommender && !overtaken,
+            )?;
+            if overtaken && let Some(now) = now {
+                notes.push(format!(
+                    "model v{now} was trained while this one was (on interactions as new or \
+                     newer) and stays current; v{version} is stored beside it (serve it with \
+                     --model-version {version})"
+                ));
+            }
+            Ok((
+                store.header(version)?,
+                store.versions()?,
+                recommender && !overtaken,
+            ))
         })?;
         self.inner.served.store(None);
         Ok(Trained {
             header,
             versions,
-            notes: fitted.notes,
+            current,
+            notes,
         })
     }
 
@@ -1036,6 +1072,8 @@ pub struct TrainingData {
     matrix: crate::cf::InteractionMatrix,
     item_entity: Vec<Option<EntityId>>,
     graph: GraphData,
+    /// The current version when the inputs were read.
+    base_current: Option<u64>,
 }
 
 impl TrainingData {
@@ -1045,7 +1083,7 @@ impl TrainingData {
         request: &TrainRequest,
         progress: &mut dyn FnMut(&EpochReport),
         cancel: &AtomicBool,
-    ) -> Result<learners::Trained> {
+    ) -> Result<Fitted> {
         if cancel.load(Ordering::Relaxed) {
             return Err(Error::Cancelled);
         }
@@ -1062,7 +1100,10 @@ impl TrainingData {
         if let Some(note) = self.collapse_note(&fitted)? {
             fitted.notes.push(note);
         }
-        Ok(fitted)
+        Ok(Fitted {
+            trained: fitted,
+            base_current: self.base_current,
+        })
     }
 
     /// A note when the fitted model's scores barely differ for any user (a regularisation far

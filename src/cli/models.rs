@@ -250,7 +250,15 @@ pub(super) fn print_trained(t: &Trained) -> Result<()> {
     let loss = h
         .final_loss
         .map_or(String::new(), |l| format!(", final loss {l:.5}"));
-    let (on, role) = if h.kind.is_graph_embedding() {
+    let (on, role) = if !t.current && !h.kind.is_graph_embedding() {
+        (
+            format!(
+                "{} users × {} items ({} interactions)",
+                h.users, h.items, h.interactions
+            ),
+            "stored beside the current model, which it does not replace".to_owned(),
+        )
+    } else if h.kind.is_graph_embedding() {
         (
             "the knowledge graph".to_owned(),
             "kept beside the recommenders, whose current model it does not replace".to_owned(),

@@ -222,11 +222,25 @@ impl ModelStore {
         arrays: &[(String, Vec<f32>)],
         keep: usize,
     ) -> Result<u64> {
-        let version = self.next_version()?;
         let recommender = !header.kind.is_graph_embedding();
+        self.write_version(header, arrays, keep, recommender)
+    }
+
+    /// [`ModelStore::write`] that makes the new version current only when `make_current` (a
+    /// recommender that another, newer fit superseded while it trained is stored beside it).
+    /// Pruning keeps the newest `keep` versions of the new version's family, and the current.
+    pub fn write_version(
+        &self,
+        header: ModelHeader,
+        arrays: &[(String, Vec<f32>)],
+        keep: usize,
+        make_current: bool,
+    ) -> Result<u64> {
+        let version = self.next_version()?;
+        let family = header.kind.is_graph_embedding();
         self.stage(version, header, arrays)?;
-        self.publish(version, recommender)?;
-        self.prune(keep)?;
+        self.publish(version, make_current)?;
+        self.prune_family(keep, Some(family))?;
         Ok(version)
     }
 
@@ -297,6 +311,12 @@ impl ModelStore {
     /// embeddings) and always the current one; removes the others and whatever a killed writer
     /// left of an unlisted version.
     pub fn prune(&self, keep: usize) -> Result<()> {
+        self.prune_family(keep, None)
+    }
+
+    /// [`ModelStore::prune`] of one family only (`Some(true)`: graph embeddings, `Some(false)`:
+    /// recommenders), the other kept whole; unlisted leftovers are removed either way.
+    fn prune_family(&self, keep: usize, only: Option<bool>) -> Result<()> {
         let versions = self.versions()?;
         let current = self.current()?;
         let mut family = Vec::with_capacity(versions.len());
@@ -311,7 +331,11 @@ impl ModelStore {
                 .filter(|&(_, &f)| f == embeddings)
                 .map(|(v, _)| *v)
                 .collect();
-            let cut = of_family.len().saturating_sub(keep.max(1));
+            let cut = if only.is_none_or(|f| f == embeddings) {
+                of_family.len().saturating_sub(keep.max(1))
+            } else {
+                0
+            };
             kept.extend(
                 of_family
                     .iter()
@@ -456,6 +480,22 @@ mod tests {
         let next = store.write(h, &m, 1).unwrap();
         assert_eq!(store.current().unwrap(), Some(next));
         assert_eq!(store.versions().unwrap(), [4, next]);
+        // An embedding written with --keep 1 leaves the recommenders alone, and the reverse.
+        store
+            .write(header(ModelKind::TransE, 0, 0, 2), &embedding, 1)
+            .unwrap();
+        assert_eq!(store.versions().unwrap(), [next, 6]);
+        let (h, m) = factors(3.0, false);
+        store.write(h, &m, 5).unwrap();
+        store
+            .write(header(ModelKind::TransE, 0, 0, 2), &embedding, 1)
+            .unwrap();
+        assert_eq!(store.versions().unwrap(), [next, 7, 8]);
+        // A superseded fit is stored but not made current.
+        let (h, m) = factors(4.0, false);
+        let beside = store.write_version(h, &m, 5, false).unwrap();
+        assert_eq!(store.current().unwrap(), Some(7));
+        assert_eq!(store.versions().unwrap(), [next, 7, 8, beside]);
     }
 
     #[test]

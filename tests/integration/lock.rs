@@ -98,3 +98,32 @@ fn a_failed_first_import_leaves_no_directory() {
     let out = run(kgrec(&data).args(["--wait", "-1", "stats"]));
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
 }
+
+/// Two trainings overlap: the one that started later (on data as new or newer) finishes first
+/// and stays current; the slower one is stored beside it, not made current, and `--keep 1`
+/// never deletes the current model.
+#[test]
+fn an_overtaken_training_does_not_replace_the_newer_model() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = crate::cf::imported(tmp.path());
+    let mut slow = kgrec(&data)
+        .args(["train", "--model", "bpr", "--epochs", "20000", "--keep", "1"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Let the slow one read its inputs (it holds the directory only while it does).
+    std::thread::sleep(Duration::from_millis(500));
+    let fast = ok(kgrec(&data).args(["--wait", "30", "train", "--model", "als"]));
+    assert!(fast.contains("current model v"), "{fast}");
+    let out = slow.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("stored beside the current model"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(stderr(&out).contains("stays current"), "{}", stderr(&out));
+    let models = stats(&data)["models"].clone();
+    assert_eq!(models, serde_json::json!(["v1 als (current)", "v2 bpr"]));
+}

@@ -88,7 +88,11 @@ fn kge_benchmark() {
     let report = train_benchmark(&opts, &mut |e: &EpochReport| {
         eprintln!(
             "epoch {} loss {:.4} {:.0} triples/s {:.2} s valid_mrr {:?}",
-            e.epoch, e.loss, e.triples_per_sec.unwrap_or_default(), e.seconds, e.valid_mrr
+            e.epoch,
+            e.loss,
+            e.triples_per_sec.unwrap_or_default(),
+            e.seconds,
+            e.valid_mrr
         );
     })
     .unwrap();
