@@ -238,6 +238,8 @@ pub struct Recommendations {
     pub stale: bool,
     /// The explanations, when asked for.
     pub explanation: Option<Explanation>,
+    /// Ids of the exclude list that name no item of the store (ignored).
+    pub unknown_excluded: Vec<String>,
 }
 
 /// Every user's list (the batch file).
@@ -724,11 +726,14 @@ impl Engine {
             ));
         }
         let served = self.served_version(request.model_version)?;
-        let mut exclude: Vec<u32> = request
-            .exclude
-            .iter()
-            .filter_map(|i| served.matrix.item_id(i).map(|i| i.0))
-            .collect();
+        let mut exclude: Vec<u32> = Vec::with_capacity(request.exclude.len());
+        let mut unknown_excluded = Vec::new();
+        for id in &request.exclude {
+            match served.matrix.item_id(id) {
+                Some(item) => exclude.push(item.0),
+                None => unknown_excluded.push(id.clone()),
+            }
+        }
         exclude.sort_unstable();
         exclude.dedup();
         let user = served.matrix.user_id(&request.user);
@@ -757,6 +762,7 @@ impl Engine {
             model: served.model.header.clone(),
             stale: served.stale,
             explanation,
+            unknown_excluded,
         })
     }
 

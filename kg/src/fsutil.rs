@@ -48,15 +48,23 @@ pub enum FsError {
     /// The path to write has no file name (`/`, `..`, the empty path).
     #[error("{}: not a file name", path.display())]
     NotAFileName { path: PathBuf },
+    /// The file to replace is read-only: its owner protected it.
+    #[error(
+        "{}: the file is read-only; kgrec does not replace a protected file (make it writable, \
+         or write elsewhere)",
+        path.display()
+    )]
+    ReadOnly { path: PathBuf },
 }
 
 impl FsError {
     /// The path the error is about.
     pub fn path(&self) -> &Path {
         match self {
-            Self::Io { path, .. } | Self::IsDirectory { path } | Self::NotAFileName { path } => {
-                path
-            }
+            Self::Io { path, .. }
+            | Self::IsDirectory { path }
+            | Self::NotAFileName { path }
+            | Self::ReadOnly { path } => path,
         }
     }
 
@@ -250,8 +258,17 @@ pub fn resolve_output(path: &Path) -> Result<OutputTarget, FsError> {
     }
 }
 
-/// An existing regular file: renamed over where it really is.
+/// An existing regular file: renamed over where it really is; a read-only file is refused, and
+/// a file with several hard links is written in place (a rename would split the links).
 fn regular_target(path: &Path, meta: &fs::Metadata) -> Result<OutputTarget, FsError> {
+    if meta.permissions().readonly() {
+        return Err(FsError::ReadOnly {
+            path: path.to_owned(),
+        });
+    }
+    if hard_links(meta) > 1 {
+        return Ok(OutputTarget::Direct(path.to_owned()));
+    }
     let is_link = fs::symlink_metadata(path)
         .map_err(|e| FsError::io(path, e))?
         .file_type()
@@ -266,6 +283,17 @@ fn regular_target(path: &Path, meta: &fs::Metadata) -> Result<OutputTarget, FsEr
     } else {
         OutputTarget::Direct(path.to_owned())
     })
+}
+
+#[cfg(unix)]
+fn hard_links(meta: &fs::Metadata) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    meta.nlink()
+}
+
+#[cfg(not(unix))]
+fn hard_links(_: &fs::Metadata) -> u64 {
+    1
 }
 
 #[cfg(unix)]
@@ -650,6 +678,31 @@ mod tests {
         assert_eq!(
             resolve_output(&dash).unwrap(),
             OutputTarget::Atomic(dash.clone())
+        );
+    }
+
+    #[test]
+    fn a_read_only_file_is_refused_and_hard_links_are_written_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let protected = dir.path().join("protected.tsv");
+        fs::write(&protected, "keep\n").unwrap();
+        let mut perms = fs::metadata(&protected).unwrap().permissions();
+        perms.set_readonly(true);
+        fs::set_permissions(&protected, perms).unwrap();
+        let err = write_output(&protected, |w| w.write_all(b"new\n")).unwrap_err();
+        assert!(matches!(err, FsError::ReadOnly { .. }), "{err}");
+        assert!(err.is_bad_input());
+        assert_eq!(fs::read_to_string(&protected).unwrap(), "keep\n");
+
+        let original = dir.path().join("original.tsv");
+        let linked = dir.path().join("linked.tsv");
+        fs::write(&original, "old\n").unwrap();
+        fs::hard_link(&original, &linked).unwrap();
+        write_output(&linked, |w| w.write_all(b"new\n")).unwrap();
+        assert_eq!(
+            fs::read_to_string(&original).unwrap(),
+            "new\n",
+            "still one file"
         );
     }
 

@@ -51,6 +51,7 @@ pub(super) fn recommend_explained(engine: &Engine, args: &RecommendArgs) -> Resu
             stale_note(&served.model.header);
         }
         return explain_all_users(
+            &engine.path()?,
             &explainer,
             &served.snapshot.users,
             &served.model.header,
@@ -73,6 +74,7 @@ pub(super) fn recommend_explained(engine: &Engine, args: &RecommendArgs) -> Resu
     if recs.stale {
         stale_note(&recs.model);
     }
+    super::models::warn_unknown_excluded(&recs.unknown_excluded);
     let explanation = recs.explanation.ok_or_else(|| Error::Internal {
         what: "an explained recommendation came back without its explanation".to_owned(),
     })?;
@@ -84,6 +86,7 @@ pub(super) fn recommend_explained(engine: &Engine, args: &RecommendArgs) -> Resu
 
 /// One explanation JSON per line for every user of the store, written beside `out` and renamed.
 fn explain_all_users(
+    data: &Path,
     explainer: &Explainer,
     users: &[String],
     model: &ModelHeader,
@@ -93,7 +96,7 @@ fn explain_all_users(
 ) -> Result<()> {
     let (mut items, mut with_path) = (0usize, 0usize);
     let mut failure = None;
-    let shown = super::write_out(out, |writer| {
+    let shown = super::write_out(out, data, |writer| {
         for user in users {
             let e = match explainer.recommend(user, k, options) {
                 Ok(e) => e,

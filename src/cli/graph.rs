@@ -306,7 +306,18 @@ pub fn demo(data: Option<&Path>, args: &DemoArgs) -> Result<()> {
         }
     };
     let data = match data {
-        Some(d) => d.to_owned(),
+        Some(d) => {
+            let occupied = std::fs::read_dir(d).is_ok_and(|mut entries| entries.next().is_some());
+            if occupied {
+                return Err(Error::BadInput(format!(
+                    "{}: the demo imports its fixtures into a new or empty data directory, and \
+                     this one is not empty (--data or KGREC_DATA); give another --data DIR, or \
+                     none for a temporary one",
+                    d.display()
+                )));
+            }
+            d.to_owned()
+        }
         None => temp.path().join("kgrec-data"),
     };
     println!("kgrec demo: data directory {}", data.display());

@@ -141,8 +141,10 @@ fn emit(text: &str) -> Result<()> {
 /// whole (`kgrec_kg::fsutil`). Returns the path written, for the summary.
 fn write_out(
     out: &Path,
+    data: &Path,
     write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> Result<String> {
+    refuse_inside_data_dir(out, data)?;
     let fs_error = |e: kgrec::kg::fsutil::FsError| Error::Kg(e.into());
     let mut file = kgrec::kg::fsutil::open_output(out).map_err(fs_error)?;
     let shown = match file.target() {
@@ -152,6 +154,44 @@ fn write_out(
     write(&mut file).map_err(|e| Error::io(out, e))?;
     file.commit().map_err(fs_error)?;
     Ok(shown)
+}
+
+/// Refuses an output that lands inside the data directory (directly or through symlinks): it
+/// would overwrite the store's own files.
+fn refuse_inside_data_dir(out: &Path, data: &Path) -> Result<()> {
+    if out == Path::new("-") {
+        return Ok(());
+    }
+    let Ok(data) = data.canonicalize() else {
+        return Ok(());
+    };
+    let resolved = match out.canonicalize() {
+        Ok(path) => path,
+        Err(_) => match (out.parent(), out.file_name()) {
+            (Some(parent), Some(name)) => {
+                let parent = if parent.as_os_str().is_empty() {
+                    Path::new(".")
+                } else {
+                    parent
+                };
+                match parent.canonicalize() {
+                    Ok(p) => p.join(name),
+                    Err(_) => return Ok(()),
+                }
+            }
+            _ => return Ok(()),
+        },
+    };
+    if resolved.starts_with(&data) {
+        return Err(Error::BadInput(format!(
+            "--out {}: that is inside the data directory {} ({}), whose files it would overwrite; \
+             write the output elsewhere",
+            out.display(),
+            data.display(),
+            resolved.display()
+        )));
+    }
+    Ok(())
 }
 
 /// Pretty JSON with a final newline.

@@ -317,7 +317,7 @@ pub fn recommend(data: &Path, args: &RecommendArgs) -> Result<()> {
         if batch.stale {
             stale_note(&batch.model);
         }
-        return write_all_users(&batch, out);
+        return write_all_users(&batch, out, data);
     }
     let user = args
         .user
@@ -332,6 +332,7 @@ pub fn recommend(data: &Path, args: &RecommendArgs) -> Result<()> {
     if recs.stale {
         stale_note(&recs.model);
     }
+    warn_unknown_excluded(&recs.unknown_excluded);
     let json = JsonList {
         user,
         items: &recs.items,
@@ -341,6 +342,19 @@ pub fn recommend(data: &Path, args: &RecommendArgs) -> Result<()> {
     match args.format.unwrap_or_default() {
         TextOrJson::Json => emit(&json_text(&json)?),
         TextOrJson::Text => emit(&list_text(&recs)),
+    }
+}
+
+/// `--exclude` ids that name no item: probably a typo, said aloud.
+pub(super) fn warn_unknown_excluded(ids: &[String]) {
+    if !ids.is_empty() {
+        super::warn(&format!(
+            "warning: --exclude: no item {} in the data directory (ignored)",
+            ids.iter()
+                .map(|i| format!("{i:?}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
     }
 }
 
@@ -426,8 +440,8 @@ fn list_text(recs: &Recommendations) -> String {
     out
 }
 
-fn write_all_users(batch: &BatchRecommendations, out: &Path) -> Result<()> {
-    let shown = super::write_out(out, |w| write_batch(w, &batch.users))?;
+fn write_all_users(batch: &BatchRecommendations, out: &Path, data: &Path) -> Result<()> {
+    let shown = super::write_out(out, data, |w| write_batch(w, &batch.users))?;
     let rows: usize = batch.users.iter().map(|r| r.items.len()).sum();
     super::summary(&format!(
         "wrote {shown} ({} users, {rows} rows, model v{} {})\n",

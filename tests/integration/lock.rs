@@ -106,8 +106,10 @@ fn a_failed_first_import_leaves_no_directory() {
 fn an_overtaken_training_does_not_replace_the_newer_model() {
     let tmp = tempfile::tempdir().unwrap();
     let data = crate::cf::imported(tmp.path());
-    let mut slow = kgrec(&data)
-        .args(["train", "--model", "bpr", "--epochs", "20000", "--keep", "1"])
+    let slow = kgrec(&data)
+        .args([
+            "train", "--model", "bpr", "--epochs", "20000", "--keep", "1",
+        ])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()

@@ -217,3 +217,65 @@ fn collapsed_scores_on_a_tiny_catalogue_are_reported() {
         "{scores:?}"
     );
 }
+
+/// The fresh-eyes findings on outputs and the demo: `--out` into the data directory (directly or
+/// through a link) is refused, a read-only file is not replaced, `demo --data` refuses a store
+/// that holds data, a stale TransE copy does not outlive a re-export, an unknown `--exclude` id
+/// is named.
+#[test]
+fn outputs_never_land_in_the_store_nor_replace_protected_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = crate::cf::imported(tmp.path());
+    ok(kgrec(&data).args(["train", "--model", "pop"]));
+    let before = std::fs::read(data.join("FORMAT")).unwrap();
+    let out = run(kgrec(&data)
+        .args(["recommend", "--all-users", "--out"])
+        .arg(data.join("FORMAT")));
+    expect_bad_input(&out, &data, &["inside the data directory"]);
+    let sneaky = tmp.path().join("sneaky");
+    std::os::unix::fs::symlink(data.join("kg"), &sneaky).unwrap();
+    let out = run(kgrec(&data)
+        .args(["recommend", "--all-users", "--out"])
+        .arg(sneaky.join("recs.tsv")));
+    expect_bad_input(&out, &data, &["inside the data directory"]);
+    assert_eq!(std::fs::read(data.join("FORMAT")).unwrap(), before);
+    ok(kgrec(&data).args(["stats"]));
+
+    let protected = tmp.path().join("protected.tsv");
+    std::fs::write(&protected, "mine\n").unwrap();
+    let mut perms = std::fs::metadata(&protected).unwrap().permissions();
+    perms.set_readonly(true);
+    std::fs::set_permissions(&protected, perms).unwrap();
+    let out = run(kgrec(&data)
+        .args(["recommend", "--all-users", "--out"])
+        .arg(&protected));
+    expect_bad_input(&out, &data, &["read-only"]);
+    assert_eq!(std::fs::read_to_string(&protected).unwrap(), "mine\n");
+
+    let out = run(kgrec(&data).arg("demo"));
+    expect_bad_input(&out, &data, &["new or empty data directory"]);
+    assert_eq!(stats(&data)["users"], 40, "the store is untouched");
+
+    let warned = run(kgrec(&data).args(["recommend", "--user", "1", "--exclude", "318,nope"]));
+    assert!(warned.status.success());
+    assert!(
+        stderr(&warned).contains("no item \"nope\""),
+        "{}",
+        stderr(&warned)
+    );
+
+    let emb = tmp.path().join("emb");
+    ok(kgrec(&data).args(["train", "--model", "transe", "--dim", "4", "--epochs", "2"]));
+    ok(kgrec(&data)
+        .args(["export", "embeddings", "--out"])
+        .arg(&emb));
+    assert!(emb.join("entity_embeddings.tsv").exists());
+    ok(kgrec(&data).args(["train", "--model", "rotate", "--dim", "4", "--epochs", "2"]));
+    ok(kgrec(&data)
+        .args(["export", "embeddings", "--out"])
+        .arg(&emb));
+    assert!(
+        !emb.join("entity_embeddings.tsv").exists(),
+        "a stale TransE copy"
+    );
+}

@@ -125,6 +125,16 @@ pub fn write_export(
     if let ModelKind::TransE { .. } = model.kind() {
         ent_names.push("entity_embeddings.tsv");
         rel_names.push("relation_embeddings.tsv");
+    } else {
+        // An earlier TransE export into the same folder must not outlive it: its copies would
+        // sit beside a meta.json that names another model.
+        for stale in ["entity_embeddings.tsv", "relation_embeddings.tsv"] {
+            let path = dir.join(stale);
+            match fs::remove_file(&path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(&path)(e)),
+                _ => {}
+            }
+        }
     }
     for name in ent_names {
         write_table(&dir.join(name), entities, |e, buf| {

@@ -58,6 +58,21 @@ pub enum RunError {
     Export(#[from] ExportError),
     #[error("cannot start {threads} worker threads: {message}")]
     Threads { threads: usize, message: String },
+    /// Nothing to rank: the test split is empty, or no test triple's entities and relation are
+    /// all in the export (an export of another graph).
+    #[error(
+        "{}: none of the {test} test triples can be ranked with the export in {} ({unknown} name \
+         an entity or relation the export lacks): an export of another graph, or an empty test \
+         split",
+        dataset.display(),
+        export.display()
+    )]
+    NothingToRank {
+        dataset: std::path::PathBuf,
+        export: std::path::PathBuf,
+        test: usize,
+        unknown: usize,
+    },
 }
 
 impl RunError {
@@ -73,7 +88,7 @@ impl RunError {
         };
         match self {
             Self::Dataset(DatasetError::Io { source, .. }) => missing(source),
-            Self::Dataset(_) | Self::Params(_) => true,
+            Self::Dataset(_) | Self::Params(_) | Self::NothingToRank { .. } => true,
             Self::Export(ExportError::Io { source, .. }) => missing(source),
             Self::Export(ExportError::Write(e)) => e.is_bad_input(),
             Self::Export(
@@ -159,6 +174,14 @@ pub fn evaluate_export(
     };
     let known: Vec<Triple> = data.all_triples().filter_map(map).collect();
     let test: Vec<Triple> = data.test.iter().filter_map(map).collect();
+    if test.is_empty() {
+        return Err(RunError::NothingToRank {
+            dataset: dataset_dir.to_owned(),
+            export: model_dir.to_owned(),
+            test: data.test.len(),
+            unknown: data.test.len(),
+        });
+    }
     let filter = FilterIndex::new(&known);
     Ok(evaluate(&model, &test, &filter))
 }

@@ -327,6 +327,7 @@ impl KgeParams {
             return bad("rel_dim", "positive", "0".into());
         }
         for (name, v) in [
+            ("epochs", self.epochs),
             ("batch_size", self.batch_size),
             ("negatives", self.negatives),
             ("chunk_size", self.chunk_size),
