@@ -28,6 +28,19 @@ pub enum ParseError {
         /// The file.
         file: PathBuf,
     },
+    /// The first line is a header whose names are separated by spaces, which no format reads.
+    #[error(
+        "{}:1: the first line looks like a header of space-separated names ({names}); headers \
+         are read split by tab, `,`, `;` or `|`: convert the separators, or drop the header \
+         and pass --format",
+        file.display()
+    )]
+    SpaceSeparatedHeader {
+        /// The file.
+        file: PathBuf,
+        /// The names found.
+        names: String,
+    },
     /// The format was not given and the first lines read as more than one format.
     #[error("{}: {}", file.display(), ambiguity(*columns, *lines, candidates))]
     AmbiguousFormat {
@@ -209,6 +222,7 @@ impl ParseError {
             Self::Io { .. }
             | Self::UnknownFormat { .. }
             | Self::AmbiguousFormat { .. }
+            | Self::SpaceSeparatedHeader { .. }
             | Self::NotGzip { .. }
             | Self::Unsupported { .. }
             | Self::Empty { .. }
@@ -220,9 +234,9 @@ impl ParseError {
 /// The message of [`ParseError::AmbiguousFormat`].
 fn ambiguity(columns: usize, lines: usize, candidates: &[Format]) -> String {
     let what = if columns == 4 {
-        "4 numeric columns, the 3rd like a rating and the 4th like a timestamp"
+        "4 columns, the 3rd like a rating and the 4th like a timestamp"
     } else {
-        "3 numeric columns, the 3rd like a rating"
+        "3 columns, the 3rd like a rating"
     };
     let readings: Vec<String> = candidates
         .iter()

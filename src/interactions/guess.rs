@@ -70,6 +70,8 @@ enum Shape {
     RatingTable { columns: usize },
     /// Whitespace-separated tokens and nothing else.
     Lists,
+    /// A header of space-separated column names, then data.
+    SpaceHeader,
     /// None of the above.
     Other,
 }
@@ -103,20 +105,43 @@ fn shape(sample: &[String]) -> Shape {
         .map(|l| l.split_whitespace().collect())
         .collect();
     let columns = rows[0].len();
+    // Four columns ending in a rating and a timestamp read as ratings whatever the ids are;
+    // three read as ratings when the ids are all numbers (a KGAT list of numeric ids could be
+    // anything) or are not numbers while the third is (a KGAT list does not mix the two).
+    let ids_numeric = |r: &Vec<&str>| number(r[0]).is_some() && number(r[1]).is_some();
     let table = (columns == 3 || columns == 4)
         && rows.iter().all(|r| {
             r.len() == columns
-                && r.iter().all(|f| number(f).is_some())
                 && rating_like(r[2])
-                && (columns == 3 || timestamp_like(r[3]))
+                && match columns {
+                    4 => timestamp_like(r[3]),
+                    _ => ids_numeric(r) || (number(r[0]).is_none() && number(r[1]).is_none()),
+                }
         });
     if table {
         return Shape::RatingTable { columns };
     }
     if !sample.iter().any(|l| l.contains(['\t', ',', ';', '|'])) {
+        if known_names(&rows[0])
+            && sample
+                .get(1)
+                .is_some_and(|l| l.split_whitespace().any(|f| number(f).is_some()))
+        {
+            return Shape::SpaceHeader;
+        }
         return Shape::Lists;
     }
     Shape::Other
+}
+
+/// Whether some field is an accepted column name.
+fn known_names(fields: &[&str]) -> bool {
+    fields.iter().any(|f| {
+        let name = normalised(f);
+        [&USER, &ITEM, &RATING, &TIME]
+            .iter()
+            .any(|role| role.aliases.iter().any(|a| normalised(a) == name))
+    })
 }
 
 /// A first line of names split by a delimiter: some name is an accepted column name, or the
@@ -132,12 +157,7 @@ fn header_shape(first: &str, second: Option<&String>) -> Option<Shape> {
     if fields.len() < 2 || fields.iter().any(|f| number(f).is_some()) {
         return None;
     }
-    let known = fields.iter().any(|f| {
-        let name = normalised(f);
-        [&USER, &ITEM, &RATING, &TIME]
-            .iter()
-            .any(|role| role.aliases.iter().any(|a| normalised(a) == name))
-    });
+    let known = known_names(&fields);
     let data_below = second.is_some_and(|l| {
         l.split(char::from(delimiter.byte()))
             .any(|f| number(f).is_some())
@@ -187,6 +207,10 @@ pub(crate) fn guess(
             (false, _) => content(Format::Csv, "a header of delimited names"),
         },
         Shape::DoubleColon => content(Format::MovieLens, "`::`-separated lines"),
+        Shape::SpaceHeader => Err(ParseError::SpaceSeparatedHeader {
+            file: name.to_owned(),
+            names: sample[0].split_whitespace().collect::<Vec<_>>().join(", "),
+        }),
         Shape::RatingTable { columns } => Err(ParseError::AmbiguousFormat {
             file: name.to_owned(),
             columns,
@@ -295,5 +319,35 @@ mod tests {
             g("x.weird", "a\tb\n"),
             Err(ParseError::UnknownFormat { .. })
         ));
+    }
+
+    #[test]
+    fn ratings_with_named_ids_and_space_separated_headers_are_not_read_as_lists() {
+        let err = g(
+            "shop.txt",
+            "alice SKU-1 5 1700000000\nbob SKU-2 3 1700000100\n",
+        )
+        .unwrap_err();
+        assert!(
+            matches!(err, ParseError::AmbiguousFormat { columns: 4, .. }),
+            "{err}"
+        );
+        let err = g("shop.txt", "alice SKU-1 5\nbob SKU-2 3\n").unwrap_err();
+        assert!(
+            matches!(err, ParseError::AmbiguousFormat { columns: 3, .. }),
+            "{err}"
+        );
+        let err = g("r.txt", "user_id item_id rating\n1 2 5\n").unwrap_err();
+        assert!(
+            matches!(err, ParseError::SpaceSeparatedHeader { .. }),
+            "{err}"
+        );
+        assert!(
+            err.to_string().contains("user_id, item_id, rating"),
+            "{err}"
+        );
+        // KGAT lists stay KGAT.
+        let ok = g("train.txt", "0 1 2 3\n1 3\n2 7 9 11 12\n").unwrap();
+        assert_eq!(ok.format, Format::Kgat);
     }
 }
