@@ -96,7 +96,7 @@ fn a_txt_rating_table_is_refused_not_read_as_kgat_lists() {
         &f,
         &[
             "ratings.txt: ambiguous format",
-            "4 numeric columns, the 3rd like a rating and the 4th like a timestamp",
+            "4 columns, the 3rd like a rating and the 4th like a timestamp",
             "--format movielens",
             "--format kgat",
         ],
