@@ -320,7 +320,7 @@ pub fn demo(data: Option<&Path>, args: &DemoArgs) -> Result<()> {
         }
         None => temp.path().join("kgrec-data"),
     };
-    println!("kgrec demo: data directory {}", data.display());
+    emit(&format!("kgrec demo: data directory {}\n", data.display()))?;
     let engine = Engine::create(&data)?;
     import_kg_into(
         &engine,
@@ -329,7 +329,7 @@ pub fn demo(data: Option<&Path>, args: &DemoArgs) -> Result<()> {
         false,
     )?;
     show_graph(&engine)?;
-    println!();
+    emit("\n")?;
     let imported = engine.import_interactions(&InteractionFile {
         file: fixtures.join("interactions.tsv"),
         link: Some(fixtures.join("links.tsv")),
@@ -349,20 +349,21 @@ pub fn demo(data: Option<&Path>, args: &DemoArgs) -> Result<()> {
     super::models::print_trained(&trained)?;
     super::explain::demo_explanations(&engine, 2)?;
     if data.starts_with(temp.path()) {
-        println!("\n(the temporary data directory goes away now; pass --data DIR to keep it)");
+        emit("\n(the temporary data directory goes away now; pass --data DIR to keep it)\n")?;
     } else {
-        println!(
-            "\nquery it: kgrec --data {} sparql 'SELECT ...'; explain: kgrec --data {} explain --user ID --item ID",
+        emit(&format!(
+            "\nquery it: kgrec --data {} sparql 'SELECT ...'; explain: kgrec --data {} explain \
+             --user ID --item ID\n",
             data.display(),
             data.display()
-        );
+        ))?;
     }
     Ok(())
 }
 
 /// The demo's look at the graph: counts and two films' neighbours.
 fn show_graph(engine: &Engine) -> Result<()> {
-    println!();
+    emit("\n")?;
     emit(&stats_text(&engine.stats()?))?;
     for iri in [
         "http://dbpedia.org/resource/Toy_Story",
@@ -371,14 +372,14 @@ fn show_graph(engine: &Engine) -> Result<()> {
         let Some(n) = engine.neighbourhood(iri, 8)? else {
             continue;
         };
-        println!("\n{} is linked to:", n.name);
+        emit(&format!("\n{} is linked to:\n", n.name))?;
         for (relation, forward, to) in n.steps {
             let arrow = if forward {
                 format!("-{relation}->")
             } else {
                 format!("<-{relation}-")
             };
-            println!("  {arrow} {to}");
+            emit(&format!("  {arrow} {to}\n"))?;
         }
     }
     Ok(())

@@ -100,6 +100,9 @@ struct TrainJson<'a> {
 /// `kgrec kge train --dataset DIR [--model transe|rotate|transr] [--dim D] ... [--out DIR]`
 pub fn kge_train(args: &KgeTrainArgs, quiet: bool) -> Result<()> {
     check_dataset_dir(&args.dataset)?;
+    if let Some(out) = &args.out {
+        super::folder_out(out)?;
+    }
     let keeps_nothing = args.out.is_none() && !args.eval_test;
     let mut params = kge_params(args.model.name(), &knobs(&args.fit))?;
     params = apply(params, args.validate_every, KgeParams::validate_every);

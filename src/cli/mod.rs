@@ -194,6 +194,18 @@ fn refuse_inside_data_dir(out: &Path, data: &Path) -> Result<()> {
     Ok(())
 }
 
+/// An `--out` that names a folder of files (an embedding export): `-` cannot be one.
+fn folder_out(out: &Path) -> Result<()> {
+    if out == Path::new("-") {
+        return Err(Error::BadInput(
+            "--out -: an embedding export is a folder (entities.tsv, relations.tsv, meta.json), \
+             not a stream; give a folder"
+                .to_owned(),
+        ));
+    }
+    Ok(())
+}
+
 /// Pretty JSON with a final newline.
 fn json_text(value: &impl serde::Serialize) -> Result<String> {
     serde_json::to_string_pretty(value)

@@ -69,7 +69,7 @@ pub fn import_links(data: &Path, args: &ImportLinksArgs) -> Result<()> {
     link_warnings(&name, &imported);
     let report = &imported.report;
     let c = report.counts;
-    emit(&format!(
+    super::summary(&format!(
         "imported links {}: {} links read; {} links set, {} new catalogue items, {} relinked; \
          store: {} users, {} items, {} interactions, {} linked items ({:.2} s)\n",
         name.display(),
@@ -550,6 +550,7 @@ fn eval_text(report: &EvalJson, e: &Evaluation) -> String {
 
 /// `kgrec export embeddings --out DIR [--version V]`
 pub fn export_embeddings(data: &Path, args: &ExportEmbeddingsArgs) -> Result<()> {
+    super::folder_out(&args.out)?;
     let engine = super::open_engine(data)?;
     let e = engine.export_embeddings(args.version, &args.out)?;
     super::summary(&format!(

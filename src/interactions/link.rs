@@ -99,6 +99,18 @@ fn parse_links<R: BufRead>(reader: R, file: &Path) -> Result<Vec<ItemLink>, Pars
                     field: "iri",
                 });
             }
+            Some(iri) if iri.contains(|c: char| c.is_whitespace() || "\"{}|^`\\".contains(c)) => {
+                return Err(ParseError::Malformed {
+                    file: file.to_owned(),
+                    line: n,
+                    message: format!(
+                        "column {}: {iri:?} is not an IRI (an IRI holds no spaces, quotes, braces, \
+                         `|`, `^`, backquotes or backslashes; write such characters \
+                         percent-encoded)",
+                        iri_col + 1
+                    ),
+                });
+            }
             Some(iri) => iri.to_owned(),
         };
         if let Some(&(line, idx)) = seen.get(&item) {

@@ -679,3 +679,22 @@ fn reads_the_shared_ml100k_files() {
     );
     assert!(parse_link_file(&dir.join("ml-100k.link")).unwrap().len() > 1000);
 }
+
+#[test]
+fn link_iris_with_spaces_or_quotes_are_refused_with_their_line() {
+    for bad in ["toy story", "\"http://e/a\"", "http://e/a b", "a\\b"] {
+        let text = format!("item_id\tiri\n1\thttp://e/ok\n2\t{bad}\n");
+        let err = parse_link_reader(text.as_bytes(), Path::new("l.tsv")).unwrap_err();
+        let message = err.to_string();
+        assert!(message.starts_with("l.tsv:3"), "{bad}: {message}");
+        assert!(message.contains("is not an IRI"), "{bad}: {message}");
+    }
+    // Bare tokens and absolute IRIs pass.
+    let text = "item_id\tiri\n1\tm.0abc\n2\t<http://e/b>\n";
+    assert_eq!(
+        parse_link_reader(text.as_bytes(), Path::new("l.tsv"))
+            .unwrap()
+            .len(),
+        2
+    );
+}
