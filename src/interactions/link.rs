@@ -79,7 +79,7 @@ fn parse_links<R: BufRead>(reader: R, file: &Path) -> Result<Vec<ItemLink>, Pars
             Some(s) => Ok(*s),
         };
         let item = get(item_col, "item_id")?.to_owned();
-        let iri = match strip_angle_brackets(get(iri_col, "iri")?) {
+        let iri = match strip_angle_brackets(get(iri_col, "iri")?.trim()) {
             None => {
                 return Err(ParseError::Malformed {
                     file: file.to_owned(),
