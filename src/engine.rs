@@ -76,6 +76,13 @@ struct Inner {
     /// The current model's served state; empty until first asked for, and after a write that
     /// changed what it rests on.
     served: ArcSwapOption<Served>,
+    /// Counts the writes that dropped `served`. A state bound from data read before a write
+    /// must not be published after it: the binder compares this number before and after, under
+    /// the lock, and only publishes what no write has overtaken.
+    served_generation: Mutex<u64>,
+    /// One binder at a time: after a write, concurrent requests wait for one binding instead
+    /// of each binding the same state.
+    binding: Mutex<()>,
     /// The explanation graph, built on first use and dropped when the graph changes.
     paths: Mutex<Option<Arc<PathIndex>>>,
 }
@@ -185,6 +192,9 @@ pub struct RecommendRequest {
     pub user: String,
     /// How many items.
     pub k: usize,
+    /// Skip the best `offset` items: the list holds ranks `offset + 1 ..= offset + k` (a page
+    /// of the full list; only the page is explained).
+    pub offset: usize,
     /// Items (external ids) never to recommend; unknown ids are ignored.
     pub exclude: Vec<String>,
     /// Explain every item with these limits.
@@ -199,6 +209,7 @@ impl RecommendRequest {
         Self {
             user: user.into(),
             k,
+            offset: 0,
             exclude: Vec::new(),
             explain: None,
             model_version: None,
@@ -240,6 +251,34 @@ pub struct Recommendations {
     pub explanation: Option<Explanation>,
     /// Ids of the exclude list that name no item of the store (ignored).
     pub unknown_excluded: Vec<String>,
+}
+
+impl Recommendations {
+    /// The list as JSON (`recommend --format json`, the HTTP service): the fields of the
+    /// explanation JSON (PRODUCT.md) without paths and score parts.
+    pub fn list_json(&self) -> ListJson<'_> {
+        ListJson {
+            user: &self.user,
+            items: &self.items,
+            fallback: (self.source == ListSource::Popularity).then_some("popularity"),
+            folded_in: self.source == ListSource::FoldedIn,
+        }
+    }
+}
+
+/// One user's list as JSON; see [`Recommendations::list_json`].
+#[derive(Debug, Clone, Serialize)]
+pub struct ListJson<'a> {
+    /// The user's external id.
+    pub user: &'a str,
+    /// Best first.
+    pub items: &'a [RecommendedItem],
+    /// `"popularity"` when the model does not know the user.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fallback: Option<&'static str>,
+    /// The user arrived after training and was folded in.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub folded_in: bool,
 }
 
 /// Every user's list (the batch file).
@@ -385,6 +424,8 @@ impl Engine {
                 access,
                 writer: Mutex::new(()),
                 served: ArcSwapOption::empty(),
+                served_generation: Mutex::new(0),
+                binding: Mutex::new(()),
                 paths: Mutex::new(None),
             }),
         })
@@ -424,7 +465,7 @@ impl Engine {
             dir.kg_mut().import(files, options, progress)?
         };
         // The graph changed: links may resolve now, neighbourhoods grew.
-        self.inner.served.store(None);
+        self.invalidate_served()?;
         *self.inner.paths.lock().map_err(poisoned)? = None;
         Ok(report)
     }
@@ -477,13 +518,20 @@ impl Engine {
 
     /// Adds interactions given in memory (feedback arriving online), with optional links.
     /// Repeated pairs merge as in a file import. Users new to the store are folded in by the
-    /// served model from then on (where the model can), without retraining.
+    /// served model from then on (where the model can), without retraining. The rows are
+    /// checked first (ids neither empty nor holding control characters, ratings finite; a bad
+    /// row refuses them all) and are on disk (flushed) when this returns.
+    ///
+    /// Each call reads the whole interaction store and rewrites the chunks it touches, and the
+    /// next request binds the served state again: meant for batches, not for one row at a time
+    /// under load.
     pub fn add_interactions(
         &self,
         rows: Vec<RawInteraction>,
         links: Vec<ItemLink>,
     ) -> Result<InteractionsImported> {
         self.check_writable()?;
+        check_rows(&rows)?;
         let start = Instant::now();
         let read = rows.len();
         let mut rows = rows;
@@ -521,7 +569,7 @@ impl Engine {
             Ok((report, missing))
         })?;
         // The served model stays; it is re-bound to the new interactions on next use.
-        self.inner.served.store(None);
+        self.invalidate_served()?;
         Ok(result)
     }
 
@@ -610,7 +658,7 @@ impl Engine {
                 recommender && !overtaken,
             ))
         })?;
-        self.inner.served.store(None);
+        self.invalidate_served()?;
         Ok(Trained {
             header,
             versions,
@@ -619,14 +667,33 @@ impl Engine {
         })
     }
 
-    /// The served state of the current model (bound on first use after a change).
+    /// The served state of the current model (bound on first use after a change). Once a
+    /// write has returned, every call made after it gets a state that includes the write.
     pub fn served(&self) -> Result<Arc<Served>> {
         if let Some(served) = self.inner.served.load_full() {
             return Ok(served);
         }
+        let _binding = self.inner.binding.lock().map_err(poisoned)?;
+        if let Some(served) = self.inner.served.load_full() {
+            return Ok(served);
+        }
+        let generation = *self.inner.served_generation.lock().map_err(poisoned)?;
         let served = Arc::new(self.bind_version(None)?);
-        self.inner.served.store(Some(Arc::clone(&served)));
+        let current = self.inner.served_generation.lock().map_err(poisoned)?;
+        // A write that ended while this state was bound may not be in it: answer this one
+        // request with it (the request overlapped the write) but leave the slot empty.
+        if *current == generation {
+            self.inner.served.store(Some(Arc::clone(&served)));
+        }
         Ok(served)
+    }
+
+    /// Drops the served state after a write, so that the next request binds the new data.
+    fn invalidate_served(&self) -> Result<()> {
+        let mut generation = self.inner.served_generation.lock().map_err(poisoned)?;
+        *generation += 1;
+        self.inner.served.store(None);
+        Ok(())
     }
 
     /// The served state of `version`, or of the current model.
@@ -737,22 +804,35 @@ impl Engine {
         exclude.sort_unstable();
         exclude.dedup();
         let user = served.matrix.user_id(&request.user);
-        let list = rank_user(
+        let mut list = rank_user(
             served.model.recommender(),
             &served.matrix,
             user,
-            request.k,
+            request.k.saturating_add(request.offset),
             &exclude,
         );
-        let items = describe(&served, &list.items)?;
+        let skipped = request.offset.min(list.items.len());
+        list.items.drain(..skipped);
+        let mut items = describe(&served, &list.items)?;
+        for item in &mut items {
+            item.rank += skipped;
+        }
         let explanation = match request.explain {
-            Some(options) => Some(
-                Explainer::new(self.paths()?, Arc::clone(&served)).explain_list(
+            Some(options) => {
+                let ranked: Vec<(Scored, Option<usize>)> = list
+                    .items
+                    .iter()
+                    .zip(&items)
+                    .map(|(s, i)| (*s, Some(i.rank)))
+                    .collect();
+                Some(Explainer::new(self.paths()?, Arc::clone(&served)).explain(
                     &request.user,
-                    &list,
+                    user,
+                    &ranked,
+                    list.source,
                     options,
-                )?,
-            ),
+                )?)
+            }
             None => None,
         };
         Ok(Recommendations {
@@ -810,12 +890,10 @@ impl Engine {
         options: ExplainOptions,
         version: Option<u64>,
     ) -> Result<(Explanation, ModelHeader)> {
-        let explainer = self.explainer(version)?;
         let served = self.served_version(version)?;
-        Ok((
-            explainer.explain_item(user, item, options)?,
-            served.model.header.clone(),
-        ))
+        let header = served.model.header.clone();
+        let explainer = Explainer::new(self.paths()?, served);
+        Ok((explainer.explain_item(user, item, options)?, header))
     }
 
     /// The `k` items most like `item` by the cosine of the served model's item vectors (the
@@ -825,7 +903,9 @@ impl Engine {
         let id = served
             .matrix
             .item_id(item)
-            .ok_or_else(|| Error::BadInput(format!("unknown item {item:?}")))?;
+            .ok_or_else(|| Error::UnknownItem {
+                item: item.to_owned(),
+            })?;
         let model = served.model.recommender();
         let vectors = match (model.factors(), model.fused()) {
             (Some(f), _) => f.items.to_owned(),
@@ -1174,6 +1254,36 @@ fn suggested_reg(params: &str) -> String {
         .map_or_else(|| "1".to_owned(), |r| format!("{}", r / 10.0))
 }
 
+/// Refuses the first row given in memory with an empty id, an id holding a control character
+/// (a tab or a line break would break the batch file) or a rating that is not a finite number.
+fn check_rows(rows: &[RawInteraction]) -> Result<()> {
+    for (n, row) in rows.iter().enumerate() {
+        for (what, id) in [("user", &row.user), ("item", &row.item)] {
+            if id.is_empty() {
+                return Err(Error::BadInput(format!(
+                    "interaction {}: the {what} id is empty",
+                    n + 1
+                )));
+            }
+            if id.chars().any(char::is_control) {
+                return Err(Error::BadInput(format!(
+                    "interaction {}: the {what} id {id:?} holds a control character",
+                    n + 1
+                )));
+            }
+        }
+        if let Some(r) = row.rating
+            && !r.is_finite()
+        {
+            return Err(Error::BadInput(format!(
+                "interaction {}: rating {r} is not a finite number",
+                n + 1
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Output fields of ranked items.
 fn describe(served: &Served, items: &[Scored]) -> Result<Vec<RecommendedItem>> {
     let mut out = Vec::with_capacity(items.len());
@@ -1202,7 +1312,7 @@ fn no_recommender(store: &ModelStore) -> Result<Error> {
         .iter()
         .map(|h| format!("v{} {}", h.version, h.kind.name()))
         .collect();
-    Ok(Error::BadInput(format!(
+    Ok(Error::NoRecommender(format!(
         "no recommender trained yet: the stored versions are graph embeddings ({}); train a \
          recommender (cke, als, bpr, pop) first",
         listed.join(", ")

@@ -20,6 +20,12 @@ pub enum Error {
     /// Bad arguments or input that is not a file of triples.
     #[error("{0}")]
     BadInput(String),
+    /// The request names an item the data directory does not hold.
+    #[error("unknown item {item:?}: the data directory has no such item")]
+    UnknownItem { item: String },
+    /// Models are stored, but none of them can recommend (graph embeddings only).
+    #[error("{0}")]
+    NoRecommender(String),
     #[error("{}: {source}", path.display())]
     Io {
         path: PathBuf,
@@ -63,12 +69,39 @@ impl Error {
             Self::Explain(e) if e.is_bad_input() => 2,
             Self::Kge(e) if e.is_bad_input() => 2,
             Self::Fit(crate::cf::FitError::Internal(_)) => 1,
-            Self::BadInput(_) | Self::DataDir { .. } | Self::Interactions(_) | Self::Fit(_) => 2,
+            Self::BadInput(_)
+            | Self::UnknownItem { .. }
+            | Self::NoRecommender(_)
+            | Self::DataDir { .. }
+            | Self::Interactions(_)
+            | Self::Fit(_) => 2,
             Self::Store(
                 crate::store::StoreError::NoModel | crate::store::StoreError::NoInteractions,
             ) => 2,
             _ => 1,
         }
+    }
+
+    /// The request names a user or an item the data directory does not hold (an adapter's
+    /// "not found"; for the command line, bad input like any other).
+    pub fn is_not_found(&self) -> bool {
+        matches!(
+            self,
+            Self::UnknownItem { .. }
+                | Self::Explain(
+                    crate::explain::ExplainError::UnknownUser { .. }
+                        | crate::explain::ExplainError::UnknownItem { .. }
+                )
+        )
+    }
+
+    /// Nothing can be served yet: no model is stored, or only graph embeddings (an adapter's
+    /// "unavailable": it goes away with a training, not with another request).
+    pub fn is_no_model(&self) -> bool {
+        matches!(
+            self,
+            Self::NoRecommender(_) | Self::Store(crate::store::StoreError::NoModel)
+        )
     }
 
     /// An I/O failure on `path`.

@@ -27,7 +27,7 @@ pub mod store;
 
 pub use engine::{
     Access, BatchRecommendations, EmbeddingsExported, Engine, EvalOutcome, EvalRequest,
-    InteractionFile, InteractionsImported, Neighbourhood, OpenOptions, RecommendRequest,
+    InteractionFile, InteractionsImported, ListJson, Neighbourhood, OpenOptions, RecommendRequest,
     Recommendations, RecommendedItem, Stats, TrainRequest, Trained,
 };
 pub use error::{Error, Result};

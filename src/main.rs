@@ -1,7 +1,9 @@
 //! The `kgrec` binary: parse the command line, run it, turn errors into exit codes. The
-//! commands themselves live in `cli/`; the engine in the library.
+//! commands themselves live in `cli/`, the HTTP service (`kgrec serve`) in `server/`; the
+//! engine in the library.
 
 mod cli;
+mod server;
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -12,8 +14,15 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             let code = error.exit_code();
+            let hint = match &error {
+                kgrec::Error::InUse { pid, .. } => Some(cli::in_use_hint(pid)),
+                _ => None,
+            };
             let error = anyhow::Error::from(error);
             eprintln!("error: {error:#}");
+            if let Some(hint) = hint {
+                eprintln!("{hint}");
+            }
             ExitCode::from(u8::try_from(code).unwrap_or(1))
         }
     }

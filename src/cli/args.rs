@@ -63,6 +63,27 @@ pub enum Command {
     Export(ExportCommand),
     /// Items like a given item, by the cosine of the current model's item vectors.
     Similar(SimilarArgs),
+    /// Serve the data directory over HTTP (JSON): recommendations with explanations, feedback,
+    /// rebuilds, SPARQL, metrics. The server holds the directory until SIGTERM or Ctrl-C.
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The address to listen on (port 0: any free port; the bound address is printed). There is
+    /// no authentication: listen on loopback unless something in front guards the port.
+    #[arg(long, default_value = "127.0.0.1:7878")]
+    pub addr: std::net::SocketAddr,
+    /// The largest request body accepted, in bytes (larger: 413).
+    #[arg(long, default_value_t = 2 * 1024 * 1024)]
+    pub max_body: usize,
+    /// Requests worked on at once (health and metrics aside); more wait their turn.
+    #[arg(long, default_value_t = 64)]
+    pub max_in_flight: usize,
+    /// On SIGTERM or Ctrl-C, how long requests in flight may take to finish before the server
+    /// exits anyway.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
+    pub shutdown_grace: f64,
 }
 
 #[derive(Debug, Args)]

@@ -5,8 +5,10 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
 use kgrec::kg::oxigraph::io::{RdfFormat, RdfSerializer};
-use kgrec::kg::oxigraph::sparql::QueryResults;
 use kgrec::kg::oxigraph::sparql::results::{QueryResultsFormat, QueryResultsSerializer};
+use kgrec::kg::oxigraph::sparql::{
+    QueryEvaluationError, QueryResults, QuerySolutionIter, QueryTripleIter,
+};
 use kgrec::kg::{ImportOptions, ImportProgress, InputFormat, SourceOptions};
 use kgrec::{Engine, Error, InteractionFile, Result, Stats, TrainRequest};
 
@@ -158,7 +160,6 @@ fn write_results(
     format: SparqlFormat,
     mut out: impl Write,
 ) -> Result<()> {
-    let eval = |e| Error::Kg(kgrec_kg::KgError::Evaluation(e));
     let results_format = match format {
         SparqlFormat::Table => None,
         SparqlFormat::Json => Some(QueryResultsFormat::Json),
@@ -166,51 +167,21 @@ fn write_results(
         SparqlFormat::Tsv => Some(QueryResultsFormat::Tsv),
         SparqlFormat::Xml => Some(QueryResultsFormat::Xml),
     };
-    match results {
-        QueryResults::Graph(_) if results_format.is_some() => Err(Error::BadInput(format!(
+    match (results, results_format) {
+        (QueryResults::Graph(_), Some(_)) => Err(Error::BadInput(format!(
             "--format {}: that is a format of SELECT and ASK results; a CONSTRUCT or DESCRIBE \
              query returns triples, which `--format table` (the default) writes as N-Triples",
             format_name(format)
         ))),
-        QueryResults::Graph(triples) => {
-            let mut serializer = RdfSerializer::from_format(RdfFormat::NTriples).for_writer(out);
-            for triple in triples {
-                serializer
-                    .serialize_triple(&triple.map_err(eval)?)
-                    .map_err(stdout_error)?;
-            }
-            serializer
-                .finish()
-                .map_err(stdout_error)?
-                .flush()
-                .map_err(stdout_error)
-        }
-        QueryResults::Boolean(value) => match results_format {
-            Some(f) => {
-                QueryResultsSerializer::from_format(f)
-                    .serialize_boolean_to_writer(&mut out, value)
-                    .map_err(stdout_error)?;
-                out.flush().map_err(stdout_error)
-            }
-            None => writeln!(out, "{value}").map_err(stdout_error),
-        },
-        QueryResults::Solutions(solutions) => {
+        (QueryResults::Graph(triples), None) => write_graph(triples, RdfFormat::NTriples, &mut out),
+        (QueryResults::Boolean(value), Some(f)) => write_boolean(value, f, &mut out),
+        (QueryResults::Boolean(value), None) => writeln!(out, "{value}").map_err(stdout_error),
+        (QueryResults::Solutions(solutions), Some(f)) => write_solutions(solutions, f, &mut out),
+        (QueryResults::Solutions(solutions), None) => {
             let variables = solutions.variables().to_vec();
-            if let Some(f) = results_format {
-                let mut serializer = QueryResultsSerializer::from_format(f)
-                    .serialize_solutions_to_writer(&mut out, variables)
-                    .map_err(stdout_error)?;
-                for solution in solutions {
-                    serializer
-                        .serialize(&solution.map_err(eval)?)
-                        .map_err(stdout_error)?;
-                }
-                serializer.finish().map_err(stdout_error)?;
-                return out.flush().map_err(stdout_error);
-            }
             let mut rows: Vec<Vec<String>> = Vec::new();
             for solution in solutions {
-                let solution = solution.map_err(eval)?;
+                let solution = solution.map_err(evaluation_error)?;
                 rows.push(
                     variables
                         .iter()
@@ -223,6 +194,60 @@ fn write_results(
             out.flush().map_err(stdout_error)
         }
     }
+}
+
+fn evaluation_error(e: QueryEvaluationError) -> Error {
+    Error::Kg(kgrec_kg::KgError::Evaluation(e))
+}
+
+/// Writes SELECT solutions in a SPARQL results format (`kgrec sparql --format`, `/sparql`).
+pub(crate) fn write_solutions(
+    solutions: QuerySolutionIter<'_>,
+    format: QueryResultsFormat,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let variables = solutions.variables().to_vec();
+    let mut serializer = QueryResultsSerializer::from_format(format)
+        .serialize_solutions_to_writer(&mut *out, variables)
+        .map_err(stdout_error)?;
+    for solution in solutions {
+        serializer
+            .serialize(&solution.map_err(evaluation_error)?)
+            .map_err(stdout_error)?;
+    }
+    serializer.finish().map_err(stdout_error)?;
+    out.flush().map_err(stdout_error)
+}
+
+/// Writes an ASK answer in a SPARQL results format.
+pub(crate) fn write_boolean(
+    value: bool,
+    format: QueryResultsFormat,
+    out: &mut dyn Write,
+) -> Result<()> {
+    QueryResultsSerializer::from_format(format)
+        .serialize_boolean_to_writer(&mut *out, value)
+        .map_err(stdout_error)?;
+    out.flush().map_err(stdout_error)
+}
+
+/// Writes the triples of a CONSTRUCT or DESCRIBE query in an RDF format.
+pub(crate) fn write_graph(
+    triples: QueryTripleIter<'_>,
+    format: RdfFormat,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let mut serializer = RdfSerializer::from_format(format).for_writer(&mut *out);
+    for triple in triples {
+        serializer
+            .serialize_triple(&triple.map_err(evaluation_error)?)
+            .map_err(stdout_error)?;
+    }
+    serializer
+        .finish()
+        .map_err(stdout_error)?
+        .flush()
+        .map_err(stdout_error)
 }
 
 fn format_name(format: SparqlFormat) -> &'static str {

@@ -6,7 +6,7 @@
 
 pub mod args;
 mod explain;
-mod graph;
+pub(crate) mod graph;
 mod kge;
 mod models;
 
@@ -43,7 +43,7 @@ fn wait() -> Option<Duration> {
 }
 
 /// Opens an existing data directory (waiting as `--wait` says).
-fn open_engine(data: &Path) -> Result<Engine> {
+pub(crate) fn open_engine(data: &Path) -> Result<Engine> {
     Engine::open_with(
         data,
         &OpenOptions {
@@ -105,6 +105,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Kge(KgeCommand::Eval(args)) => kge::kge_eval(&args),
         Command::Export(ExportCommand::Embeddings(args)) => models::export_embeddings(&data, &args),
         Command::Similar(args) => models::similar(&data, &args),
+        Command::Serve(args) => crate::server::serve(&data, &args),
     }
 }
 
@@ -121,7 +122,7 @@ fn progress_bar(quiet: bool, length: u64, template: &str) -> ProgressBar {
 }
 
 /// A warning on stderr (not with `--quiet`).
-fn warn(text: &str) {
+pub(crate) fn warn(text: &str) {
     if !quiet() {
         eprintln!("{text}");
     }
@@ -236,4 +237,60 @@ fn stale_note(model: &kgrec::store::ModelHeader) {
          yet (run `kgrec train`)",
         model.version
     );
+}
+
+/// What to do about a data directory process `pid` holds: when it is a `kgrec serve` (Linux:
+/// its command line in `/proc`), its HTTP API is the way in while it runs.
+pub fn in_use_hint(pid: &str) -> String {
+    match holder(pid) {
+        Holder::Serve(Some(addr)) => format!(
+            "hint: process {pid} is `kgrec serve` on http://{addr}: while it runs, use its HTTP \
+             API (docs/http.md; e.g. `curl http://{addr}/v1/models`), or stop it (SIGTERM) to \
+             use this command"
+        ),
+        Holder::Serve(None) => format!(
+            "hint: process {pid} is `kgrec serve`: while it runs, use its HTTP API (docs/http.md; \
+             the address is the one it printed when it started), or stop it (SIGTERM) to use \
+             this command"
+        ),
+        Holder::Other => "hint: wait for it to finish (--wait SECONDS)".to_owned(),
+        Holder::Unknown => "hint: if that process is a `kgrec serve`, use its HTTP API while it \
+                            runs (docs/http.md); otherwise wait for it (--wait SECONDS)"
+            .to_owned(),
+    }
+}
+
+/// What holds a data directory.
+enum Holder {
+    /// `kgrec serve`, on this address (`None`: it chose its port itself).
+    Serve(Option<String>),
+    /// Another command.
+    Other,
+    /// Nothing can tell (no `/proc`, or the process is gone).
+    Unknown,
+}
+
+fn holder(pid: &str) -> Holder {
+    let Ok(cmdline) = std::fs::read(format!("/proc/{}/cmdline", pid.trim())) else {
+        return Holder::Unknown;
+    };
+    let args: Vec<String> = cmdline
+        .split(|&b| b == 0)
+        .map(|a| String::from_utf8_lossy(a).into_owned())
+        .collect();
+    let Some(serve) = args.iter().skip(1).position(|a| a == "serve") else {
+        return Holder::Other;
+    };
+    let after = args.get(serve + 2..).unwrap_or_default();
+    let addr = after
+        .iter()
+        .position(|a| a == "--addr")
+        .and_then(|i| after.get(i + 1).cloned())
+        .or_else(|| {
+            after
+                .iter()
+                .find_map(|a| a.strip_prefix("--addr=").map(str::to_owned))
+        })
+        .unwrap_or_else(|| "127.0.0.1:7878".to_owned());
+    Holder::Serve((!addr.ends_with(":0")).then_some(addr))
 }

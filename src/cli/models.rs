@@ -283,17 +283,6 @@ pub(super) fn print_trained(t: &Trained) -> Result<()> {
     ))
 }
 
-/// The JSON list of one user: the fields of PRODUCT.md's explanation JSON minus paths and parts.
-#[derive(Debug, Serialize)]
-struct JsonList<'a> {
-    user: &'a str,
-    items: &'a [kgrec::RecommendedItem],
-    #[serde(skip_serializing_if = "Option::is_none")]
-    fallback: Option<&'static str>,
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    folded_in: bool,
-}
-
 /// `kgrec recommend --user ID [-k 10] [--format text|json]` and
 /// `kgrec recommend --all-users [-k 20] --out RECS.tsv` (with `--explain`, see
 /// [`super::explain`])
@@ -333,14 +322,8 @@ pub fn recommend(data: &Path, args: &RecommendArgs) -> Result<()> {
         stale_note(&recs.model);
     }
     warn_unknown_excluded(&recs.unknown_excluded);
-    let json = JsonList {
-        user,
-        items: &recs.items,
-        fallback: (recs.source == ListSource::Popularity).then_some("popularity"),
-        folded_in: recs.source == ListSource::FoldedIn,
-    };
     match args.format.unwrap_or_default() {
-        TextOrJson::Json => emit(&json_text(&json)?),
+        TextOrJson::Json => emit(&json_text(&recs.list_json())?),
         TextOrJson::Text => emit(&list_text(&recs)),
     }
 }

@@ -146,3 +146,109 @@ fn cancelled_trainings_and_read_only_engines_write_nothing() {
     );
     assert_eq!(ro.stats().unwrap().users, 40);
 }
+
+/// `offset` pages through the full list: ranks continue, and only the page is explained.
+#[test]
+fn offset_pages_through_the_list() {
+    let (_tmp, engine) = engine_with_fixtures("cke");
+    // Fixture user 1 has 22 of the 24 items: 2 are left to recommend.
+    let full = engine.recommend(&RecommendRequest::new("1", 5)).unwrap();
+    assert_eq!(full.items.len(), 2);
+    let request = RecommendRequest {
+        offset: 1,
+        explain: Some(ExplainOptions::default()),
+        ..RecommendRequest::new("1", 5)
+    };
+    let page = engine.recommend(&request).unwrap();
+    assert_eq!(page.items, full.items[1..].to_vec());
+    let explained = page.explanation.unwrap();
+    let ranks: Vec<Option<usize>> = explained.items.iter().map(|i| i.rank).collect();
+    assert_eq!(ranks, vec![Some(2)]);
+    let names: Vec<&str> = explained.items.iter().map(|i| i.item.as_str()).collect();
+    let expected: Vec<&str> = full.items[1..].iter().map(|i| i.item.as_str()).collect();
+    assert_eq!(names, expected);
+    // Past the end: an empty page, not an error.
+    let request = RecommendRequest {
+        offset: 10_000,
+        ..RecommendRequest::new("1", 3)
+    };
+    assert!(engine.recommend(&request).unwrap().items.is_empty());
+}
+
+/// Once `add_interactions` has returned, the served state includes the rows, even while other
+/// threads keep binding and reading it (a state bound from older data is never published
+/// after the write).
+#[test]
+fn a_returned_write_is_served_at_once_under_concurrent_readers() {
+    let (_tmp, engine) = engine_with_fixtures("als");
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        for _ in 0..3 {
+            let engine = engine.clone();
+            let stop = &stop;
+            scope.spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    engine.recommend(&RecommendRequest::new("1", 3)).unwrap();
+                }
+            });
+        }
+        for n in 0..15 {
+            let user = format!("online-{n}");
+            engine
+                .add_interactions(vec![row(&user, "1"), row(&user, "2")], Vec::new())
+                .unwrap();
+            let served = engine.served().unwrap();
+            assert!(served.matrix.user_id(&user).is_some(), "{user} not served");
+            let recs = engine.recommend(&RecommendRequest::new(&user, 30)).unwrap();
+            assert!(recs.items.iter().all(|i| i.item != "1" && i.item != "2"));
+        }
+        stop.store(true, Ordering::Relaxed);
+    });
+}
+
+/// Rows given in memory are checked before anything is written.
+#[test]
+fn bad_online_rows_are_refused_whole() {
+    let (_tmp, engine) = engine_with_fixtures("pop");
+    let before = engine.stats().unwrap();
+    let nan = RawInteraction {
+        rating: Some(f32::NAN),
+        ..row("a", "b")
+    };
+    for (rows, needle) in [
+        (
+            vec![row("ok", "1"), row("", "1")],
+            "interaction 2: the user id is empty",
+        ),
+        (vec![row("a", "x\ty")], "holds a control character"),
+        (vec![nan], "not a finite number"),
+    ] {
+        let err = engine.add_interactions(rows, Vec::new()).unwrap_err();
+        assert!(err.to_string().contains(needle), "{err}");
+        assert_eq!(err.exit_code(), 2);
+    }
+    let after = engine.stats().unwrap();
+    assert_eq!(
+        (after.users, after.interactions),
+        (before.users, before.interactions)
+    );
+}
+
+/// Errors say whether the request named something missing or nothing can be served yet.
+#[test]
+fn errors_classify_missing_things_and_missing_models() {
+    let (_tmp, engine) = engine_with_fixtures("als");
+    let err = engine.similar("no-such-item", 3).unwrap_err();
+    assert!(err.is_not_found(), "{err}");
+    let err = engine
+        .explain("no-such-user", "1", ExplainOptions::default(), None)
+        .unwrap_err();
+    assert!(err.is_not_found(), "{err}");
+    assert!(!err.is_no_model());
+
+    let tmp = tempfile::tempdir().unwrap();
+    let empty = Engine::create(&tmp.path().join("data")).unwrap();
+    let err = empty.served().unwrap_err();
+    assert!(err.is_no_model(), "{err}");
+    assert!(!err.is_not_found());
+}

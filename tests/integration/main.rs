@@ -16,4 +16,5 @@ mod import_kg;
 mod kge;
 mod lock;
 mod messages;
+mod serve;
 mod sparql;

@@ -1,0 +1,520 @@
+//! The JSON routes: health, models, recommendations, explanations, similar items, interactions,
+//! rebuilds and their jobs, metrics and the OpenAPI document.
+
+use std::collections::HashSet;
+
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, PathRejection};
+use axum::extract::{Path, RawQuery, State};
+use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use kgrec::explain::ExplainOptions;
+use kgrec::interactions::RawInteraction;
+use kgrec::store::ModelHeader;
+use kgrec::{ModelSpec, Overrides, RecommendRequest, TrainRequest};
+use serde::{Deserialize, Serialize};
+
+use super::error::ApiError;
+use super::params::{MAX_EXPLAINED_K, MAX_K, MAX_OFFSET, Query, check_id};
+use super::{Shared, blocking, body_bytes, media_type};
+
+/// The header naming the model version that answered.
+const MODEL_VERSION: &str = "kgrec-model-version";
+
+/// A JSON answer with `status`.
+fn json(status: StatusCode, value: &impl Serialize) -> Result<Response, ApiError> {
+    let body = serde_json::to_string(value)
+        .map_err(|e| ApiError::internal(format!("the answer does not serialise: {e}")))?;
+    let mut response = (status, body).into_response();
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    Ok(response)
+}
+
+/// An answer's fields followed by the version of the model that gave it.
+#[derive(Debug, Serialize)]
+struct Versioned<'a, T: Serialize> {
+    #[serde(flatten)]
+    answer: &'a T,
+    model_version: u64,
+}
+
+/// A JSON object answer from `answer` with `"model_version"` added, and the version's header.
+fn with_version(answer: &impl Serialize, version: u64) -> Result<Response, ApiError> {
+    let mut response = json(
+        StatusCode::OK,
+        &Versioned {
+            answer,
+            model_version: version,
+        },
+    )?;
+    response
+        .headers_mut()
+        .insert(MODEL_VERSION, HeaderValue::from(version));
+    Ok(response)
+}
+
+/// Path segments, or a 400 that says what is wrong with them.
+fn segments<T>(path: Result<Path<T>, PathRejection>) -> Result<T, ApiError> {
+    path.map(|Path(p)| p)
+        .map_err(|e| ApiError::bad_parameter(format!("bad path: {}", e.body_text())))
+}
+
+/// The route's one id (checked; `what` names it) and its query string (`allowed` parameters,
+/// `repeatable` ones more than once).
+fn id_and_query(
+    what: &str,
+    path: Result<Path<String>, PathRejection>,
+    raw: Option<&str>,
+    allowed: &[&str],
+    repeatable: &[&str],
+) -> Result<(String, Query), ApiError> {
+    let id = segments(path)?;
+    check_id(what, &id)?;
+    Ok((id, Query::parse(raw, allowed, repeatable)?))
+}
+
+/// `GET /health/live`: the process answers.
+pub async fn live() -> Result<Response, ApiError> {
+    json(StatusCode::OK, &serde_json::json!({"status": "live"}))
+}
+
+/// `GET /health/ready`: a model is bound and requests can be served (503 until then).
+pub async fn ready(State(state): State<Shared>) -> Result<Response, ApiError> {
+    let served = blocking(move || Ok(state.engine.served())).await?;
+    match served {
+        Ok(served) => json(
+            StatusCode::OK,
+            &serde_json::json!({
+                "status": "ready",
+                "model": {
+                    "version": served.model.header.version,
+                    "model": served.model.header.kind.name(),
+                },
+            }),
+        ),
+        Err(e) => {
+            let mut error = ApiError::from(e);
+            error.status = StatusCode::SERVICE_UNAVAILABLE;
+            Err(error)
+        }
+    }
+}
+
+/// One stored version as `/v1/models` shows it.
+#[derive(Debug, Serialize)]
+struct ModelJson {
+    version: u64,
+    model: &'static str,
+    /// Whether it can recommend (graph embeddings cannot).
+    recommender: bool,
+    current: bool,
+    params: serde_json::Value,
+    seed: u64,
+    created_unix: u64,
+    users: u64,
+    items: u64,
+    interactions: u64,
+    dim: u64,
+    epochs: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    final_loss: Option<f64>,
+    fit_seconds: f64,
+    metrics: serde_json::Map<String, serde_json::Value>,
+}
+
+impl ModelJson {
+    fn of(h: &ModelHeader, current: Option<u64>) -> Self {
+        Self {
+            version: h.version,
+            model: h.kind.name(),
+            recommender: !h.kind.is_graph_embedding(),
+            current: current == Some(h.version),
+            params: serde_json::from_str(&h.params).unwrap_or(serde_json::Value::Null),
+            seed: h.seed,
+            created_unix: h.created_unix,
+            users: h.users,
+            items: h.items,
+            interactions: h.interactions,
+            dim: h.dim,
+            epochs: h.epochs,
+            final_loss: h.final_loss,
+            fit_seconds: h.fit_seconds,
+            metrics: h
+                .metrics
+                .iter()
+                .map(|(k, v)| (k.clone(), (*v).into()))
+                .collect(),
+        }
+    }
+}
+
+/// `GET /v1/models`: the stored versions (oldest first), the current one, their training
+/// metadata.
+pub async fn models(
+    State(state): State<Shared>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    Query::parse(raw.as_deref(), &[], &[])?;
+    let (headers, current) = blocking(move || Ok(state.engine.models()?)).await?;
+    let versions: Vec<ModelJson> = headers.iter().map(|h| ModelJson::of(h, current)).collect();
+    json(
+        StatusCode::OK,
+        &serde_json::json!({"current": current, "versions": versions}),
+    )
+}
+
+/// `paths=` and `hops=` of explained answers.
+fn explain_options(query: &Query) -> Result<ExplainOptions, ApiError> {
+    let default = ExplainOptions::default();
+    Ok(ExplainOptions {
+        paths: query.number("paths", default.paths, 0..=10)?,
+        hops: query.number("hops", default.hops, 1..=3)?,
+        ..default
+    })
+}
+
+/// `GET /v1/users/{id}/recommendations?k=10&offset=0&explain=false&exclude=ID,ID&paths=3&hops=3`
+pub async fn recommendations(
+    State(state): State<Shared>,
+    path: Result<Path<String>, PathRejection>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let (user, query) = id_and_query(
+        "user",
+        path,
+        raw.as_deref(),
+        &[
+            "k", "offset", "explain", "exclude", "paths", "hops", "filter",
+        ],
+        &["exclude"],
+    )?;
+    if query.has("filter") {
+        return Err(ApiError::bad_parameter(
+            "filter= is not supported yet: recommendations cannot be filtered by graph facts in \
+             this version",
+        ));
+    }
+    let explain = query.flag("explain", false)?;
+    if !explain && (query.has("paths") || query.has("hops")) {
+        return Err(ApiError::bad_parameter(
+            "paths= and hops= shape explanations: give explain=true",
+        ));
+    }
+    let max_k = if explain { MAX_EXPLAINED_K } else { MAX_K };
+    let k = query.number("k", 10, 1..=max_k)?;
+    let offset = query.number("offset", 0, 0..=MAX_OFFSET)?;
+    let exclude = query.list("exclude");
+    for item in &exclude {
+        check_id("excluded item", item)?;
+    }
+    let request = RecommendRequest {
+        offset,
+        exclude,
+        explain: explain.then(|| explain_options(&query)).transpose()?,
+        ..RecommendRequest::new(user, k)
+    };
+    let recs = blocking(move || Ok(state.engine.recommend(&request)?)).await?;
+    let version = recs.model.version;
+    match &recs.explanation {
+        Some(explanation) => with_version(explanation, version),
+        None => with_version(&recs.list_json(), version),
+    }
+}
+
+/// `GET /v1/users/{id}/explanations/{item}?paths=3&hops=3`: `Engine::explain`.
+pub async fn explanation(
+    State(state): State<Shared>,
+    path: Result<Path<(String, String)>, PathRejection>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let (user, item) = segments(path)?;
+    check_id("user", &user)?;
+    check_id("item", &item)?;
+    let query = Query::parse(raw.as_deref(), &["paths", "hops"], &[])?;
+    let options = explain_options(&query)?;
+    let (explanation, header) =
+        blocking(move || Ok(state.engine.explain(&user, &item, options, None)?)).await?;
+    with_version(&explanation, header.version)
+}
+
+/// `GET /v1/items/{id}/similar?k=10`: `Engine::similar`.
+pub async fn similar(
+    State(state): State<Shared>,
+    path: Result<Path<String>, PathRejection>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let (item, query) = id_and_query("item", path, raw.as_deref(), &["k"], &[])?;
+    let k = query.number("k", 10, 1..=MAX_K)?;
+    let (item, similar) = blocking(move || {
+        let similar = state.engine.similar(&item, k)?;
+        Ok((item, similar))
+    })
+    .await?;
+    json(
+        StatusCode::OK,
+        &serde_json::json!({"item": item, "similar": similar}),
+    )
+}
+
+/// An id given as a JSON string or a whole number.
+#[derive(Debug)]
+struct Id(String);
+
+impl<'de> Deserialize<'de> for Id {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = Id;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an id: a string or a whole number")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Id, E> {
+                Ok(Id(v.to_owned()))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Id, E> {
+                Ok(Id(v.to_string()))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Id, E> {
+                Ok(Id(v.to_string()))
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
+}
+
+/// One posted interaction.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InteractionJson {
+    user: Id,
+    item: Id,
+    rating: Option<f32>,
+    /// Seconds since the Unix epoch.
+    timestamp: Option<i64>,
+}
+
+/// A JSON body, or 415 for another media type (no `Content-Type` is taken as JSON).
+fn json_body(headers: &HeaderMap) -> Result<(), ApiError> {
+    match media_type(headers).as_deref() {
+        None | Some("application/json") => Ok(()),
+        Some(other) if other.ends_with("+json") => Ok(()),
+        Some(other) => Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            format!("Content-Type {other}: send application/json"),
+        )),
+    }
+}
+
+/// 400 for a body that is not the JSON expected, with serde's line and column.
+fn bad_json(e: &serde_json::Error, expected: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "bad_json",
+        format!("the body is not {expected}: {e}"),
+    )
+}
+
+/// `POST /v1/interactions`: a JSON array of `{user, item, rating?, timestamp?}`, written (and
+/// flushed to disk) before the answer; the users' lists leave the items at once and users new to
+/// the store are folded in on their next request.
+pub async fn interactions(
+    State(state): State<Shared>,
+    RawQuery(raw): RawQuery,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    Query::parse(raw.as_deref(), &[], &[])?;
+    json_body(&headers)?;
+    let body = body_bytes(&state, body)?;
+    let expected = "a JSON array of {\"user\", \"item\", \"rating\"?, \"timestamp\"?}";
+    let rows: Vec<InteractionJson> =
+        serde_json::from_slice(&body).map_err(|e| bad_json(&e, expected))?;
+    if rows.is_empty() {
+        return Err(ApiError::bad_parameter(
+            "the array is empty: post at least one interaction",
+        ));
+    }
+    let mut raw_rows = Vec::with_capacity(rows.len());
+    for (n, row) in rows.into_iter().enumerate() {
+        check_id(&format!("interaction {}: user", n + 1), &row.user.0)?;
+        check_id(&format!("interaction {}: item", n + 1), &row.item.0)?;
+        raw_rows.push(RawInteraction {
+            user: row.user.0,
+            item: row.item.0,
+            rating: row.rating,
+            timestamp: row.timestamp,
+            count: 1,
+        });
+    }
+    let received = raw_rows.len();
+    let metrics = std::sync::Arc::clone(&state.metrics);
+    let imported =
+        blocking(move || Ok(state.engine.add_interactions(raw_rows, Vec::new())?)).await?;
+    metrics.interactions(received as u64);
+    let r = &imported.report;
+    json(
+        StatusCode::OK,
+        &serde_json::json!({
+            "received": received,
+            "merged": imported.merged,
+            "new_interactions": r.new_interactions,
+            "updated_interactions": r.updated_interactions,
+            "unchanged_interactions": r.unchanged_interactions,
+            "new_users": r.new_users,
+            "new_items": r.new_items,
+            "store": {
+                "users": r.counts.users,
+                "items": r.counts.items,
+                "interactions": r.counts.interactions,
+            },
+        }),
+    )
+}
+
+/// The optional body of `POST /v1/admin/rebuild`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RebuildJson {
+    /// A learner by its `--model` name, with `train`'s knobs in `overrides`.
+    model: Option<String>,
+    overrides: Option<serde_json::Value>,
+    /// A whole `ModelSpec` (`{"model": ..., "params": {...}}`) instead.
+    spec: Option<serde_json::Value>,
+    seed: Option<u64>,
+    keep: Option<usize>,
+}
+
+/// Deserialises `value` as `T` and refuses keys of an object (at the top and in `"params"`)
+/// that `T` does not write back: serde would drop a misspelt knob silently.
+fn strict<T: serde::de::DeserializeOwned + Serialize>(
+    value: serde_json::Value,
+    what: &str,
+) -> Result<T, ApiError> {
+    let parsed: T = serde_json::from_value(value.clone()).map_err(|e| bad_json(&e, what))?;
+    let back = serde_json::to_value(&parsed)
+        .map_err(|e| ApiError::internal(format!("{what} does not serialise: {e}")))?;
+    let unknown = |given: &serde_json::Value, known: &serde_json::Value| -> Option<String> {
+        let (Some(given), Some(known)) = (given.as_object(), known.as_object()) else {
+            return None;
+        };
+        let known: HashSet<&String> = known.keys().collect();
+        given.keys().find(|k| !known.contains(k)).cloned()
+    };
+    let field = unknown(&value, &back).or_else(|| unknown(&value["params"], &back["params"]));
+    match field {
+        Some(field) => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_json",
+            format!("{what}: unknown field {field:?}"),
+        )),
+        None => Ok(parsed),
+    }
+}
+
+/// `POST /v1/admin/rebuild` (optional body `{"model", "overrides", "seed", "keep"}` or
+/// `{"spec", "seed", "keep"}`; default: the default learner) → `202 {"id": ...}`; `409` while
+/// one runs.
+pub async fn rebuild(
+    State(state): State<Shared>,
+    RawQuery(raw): RawQuery,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    Query::parse(raw.as_deref(), &[], &[])?;
+    let body = body_bytes(&state, body)?;
+    let expected = "a JSON object {\"model\"?, \"overrides\"?, \"spec\"?, \"seed\"?, \"keep\"?}";
+    let given: RebuildJson = if body.iter().all(u8::is_ascii_whitespace) {
+        RebuildJson::default()
+    } else {
+        json_body(&headers)?;
+        serde_json::from_slice(&body).map_err(|e| bad_json(&e, expected))?
+    };
+    let spec = match (given.model, given.overrides, given.spec) {
+        (Some(_), _, Some(_)) | (None, Some(_), Some(_)) => {
+            return Err(ApiError::bad_parameter(
+                "give \"model\" (with \"overrides\") or \"spec\", not both",
+            ));
+        }
+        (None, Some(_), None) => {
+            return Err(ApiError::bad_parameter(
+                "\"overrides\" applies to a \"model\": name the learner",
+            ));
+        }
+        (None, None, Some(spec)) => strict::<ModelSpec>(spec, "spec")?,
+        (model, overrides, None) => {
+            let overrides = match overrides {
+                Some(o) => strict::<Overrides>(o, "overrides")?,
+                None => Overrides::default(),
+            };
+            let model = model.unwrap_or_else(|| ModelSpec::default().kind().name().to_owned());
+            ModelSpec::new(&model, &overrides)?
+        }
+    };
+    let default = TrainRequest::default();
+    let request = TrainRequest {
+        spec,
+        seed: given.seed.unwrap_or(default.seed),
+        keep: given.keep.unwrap_or(default.keep),
+    };
+    if request.keep == 0 {
+        return Err(ApiError::bad_parameter("keep: keep at least 1 version"));
+    }
+    let id = state.jobs.start(
+        state.engine.clone(),
+        std::sync::Arc::clone(&state.metrics),
+        request,
+    )?;
+    let mut response = json(
+        StatusCode::ACCEPTED,
+        &serde_json::json!({"id": id, "status": "running"}),
+    )?;
+    if let Ok(location) = HeaderValue::from_str(&format!("/v1/admin/jobs/{id}")) {
+        response
+            .headers_mut()
+            .insert(axum::http::header::LOCATION, location);
+    }
+    Ok(response)
+}
+
+/// `GET /v1/admin/jobs/{id}` → `{"status": "running|done|failed", ...}`.
+pub async fn job(
+    State(state): State<Shared>,
+    path: Result<Path<String>, PathRejection>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let id = segments(path)?;
+    Query::parse(raw.as_deref(), &[], &[])?;
+    match state.jobs.get(&id)? {
+        Some(job) => json(StatusCode::OK, &job),
+        None => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "unknown_job",
+            format!(
+                "no job {:?} (jobs are numbered from 1 and kept in memory while the server runs)",
+                id.chars().take(64).collect::<String>()
+            ),
+        )),
+    }
+}
+
+/// `GET /metrics`: Prometheus text.
+pub async fn metrics(State(state): State<Shared>) -> Result<Response, ApiError> {
+    let engine = state.engine.clone();
+    let current = blocking(move || Ok(engine.models()?.1)).await?;
+    let text = state.metrics.render(current, state.jobs.running());
+    let mut response = text.into_response();
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    Ok(response)
+}
+
+/// `GET /openapi.json`.
+pub async fn openapi() -> Result<Response, ApiError> {
+    json(StatusCode::OK, &super::openapi::document())
+}

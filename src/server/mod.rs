@@ -1,0 +1,367 @@
+//! `kgrec serve`: the HTTP service (axum on tokio), a module of the binary. The process owns the
+//! data directory through one [`Engine`]; every handler calls the library's `Engine` API on
+//! tokio's blocking pool, so requests in flight finish on the served state they started with
+//! while a rebuild or new interactions swap it.
+//!
+//! Modules: [`api`] (recommendations, explanations, similar items, interactions, models,
+//! rebuilds), [`sparql`] (the SPARQL 1.1 Protocol), [`metrics`] (Prometheus text), [`openapi`]
+//! (the API's description), [`jobs`] (rebuilds on a thread of their own), [`params`] (query
+//! strings, ids, limits), [`error`] (the error JSON and statuses). `docs/http.md` is the
+//! reference for users.
+
+mod api;
+mod error;
+mod jobs;
+mod metrics;
+mod openapi;
+mod params;
+mod sparql;
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use axum::http::{HeaderMap, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use kgrec::{Engine, Error, Result};
+use tokio::sync::Semaphore;
+
+use crate::cli::args::ServeArgs;
+use error::ApiError;
+
+/// What every handler shares.
+#[derive(Debug)]
+pub struct AppState {
+    engine: Engine,
+    jobs: Arc<jobs::Jobs>,
+    metrics: Arc<metrics::Metrics>,
+    /// Requests worked on at once (the API's routes).
+    in_flight: Semaphore,
+    /// The largest body accepted.
+    max_body: usize,
+}
+
+type Shared = Arc<AppState>;
+
+/// The routes, in the order `openapi.json` lists them.
+pub const ROUTES: [&str; 12] = [
+    "/health/live",
+    "/health/ready",
+    "/metrics",
+    "/openapi.json",
+    "/v1/models",
+    "/v1/users/{id}/recommendations",
+    "/v1/users/{id}/explanations/{item}",
+    "/v1/items/{id}/similar",
+    "/v1/interactions",
+    "/v1/admin/rebuild",
+    "/v1/admin/jobs/{id}",
+    "/sparql",
+];
+
+/// The service's router over `state`.
+fn router(state: Shared) -> Router {
+    let [
+        live,
+        ready,
+        metrics,
+        openapi,
+        models,
+        recs,
+        explain,
+        similar,
+        interactions,
+        rebuild,
+        job,
+        sparql,
+    ] = ROUTES;
+    let api = Router::new()
+        .route(models, get(api::models))
+        .route(recs, get(api::recommendations))
+        .route(explain, get(api::explanation))
+        .route(similar, get(api::similar))
+        .route(interactions, post(api::interactions))
+        .route(rebuild, post(api::rebuild))
+        .route(job, get(api::job))
+        .route(sparql, get(sparql::get).post(sparql::post))
+        .route_layer(middleware::from_fn_with_state(Arc::clone(&state), limit));
+    let ops = Router::new()
+        .route(live, get(api::live))
+        .route(ready, get(api::ready))
+        .route(metrics, get(api::metrics))
+        .route(openapi, get(api::openapi));
+    ops.merge(api)
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(Arc::clone(&state), track))
+        .layer(DefaultBodyLimit::max(state.max_body))
+        .with_state(state)
+}
+
+async fn not_found(request: Request) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        format!(
+            "no route {} (the routes are listed at /openapi.json)",
+            request.uri().path()
+        ),
+    )
+}
+
+async fn method_not_allowed(request: Request) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!(
+            "{} is not a method of {} (see /openapi.json)",
+            request.method(),
+            request.uri().path()
+        ),
+    )
+}
+
+/// Counts and times every request by route template, method and status; refuses a body whose
+/// declared length is over the limit before it is read.
+async fn track(State(state): State<Shared>, request: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned());
+    let method = request.method().as_str().to_owned();
+    let declared = request
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let response = match declared {
+        Some(n) if n > state.max_body as u64 => ApiError::too_large(state.max_body).into_response(),
+        _ => next.run(request).await,
+    };
+    state
+        .metrics
+        .request(&route, &method, response.status().as_u16(), start.elapsed());
+    response
+}
+
+/// At most `--max-in-flight` API requests are worked on at once; the others wait their turn.
+async fn limit(State(state): State<Shared>, request: Request, next: Next) -> Response {
+    match state.in_flight.acquire().await {
+        Ok(_permit) => next.run(request).await,
+        Err(_) => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "shutting_down",
+            "the server is shutting down",
+        )
+        .into_response(),
+    }
+}
+
+/// Runs `f` (engine work, which blocks) on tokio's blocking pool.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> std::result::Result<T, ApiError> + Send + 'static,
+) -> std::result::Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError::internal(format!("the request's worker failed: {e}")))?
+}
+
+/// A request body, or the error its reading deserves (413 over the limit).
+fn body_bytes(
+    state: &AppState,
+    body: std::result::Result<Bytes, BytesRejection>,
+) -> std::result::Result<Bytes, ApiError> {
+    body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::too_large(state.max_body)
+        } else {
+            ApiError::new(
+                rejection.status(),
+                "bad_body",
+                format!(
+                    "the request body could not be read: {}",
+                    rejection.body_text()
+                ),
+            )
+        }
+    })
+}
+
+/// The media type of the request's `Content-Type`, lower case, without parameters.
+fn media_type(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(CONTENT_TYPE)?.to_str().ok()?;
+    let media = value.split(';').next()?.trim().to_ascii_lowercase();
+    (!media.is_empty()).then_some(media)
+}
+
+/// `kgrec serve`: opens the data directory, binds the model, listens until SIGTERM or SIGINT,
+/// then stops accepting, lets requests in flight finish (up to `--shutdown-grace`) and returns.
+pub fn serve(data: &Path, args: &ServeArgs) -> Result<()> {
+    if args.max_body == 0 || args.max_in_flight == 0 {
+        return Err(Error::BadInput(
+            "--max-body and --max-in-flight must be at least 1".to_owned(),
+        ));
+    }
+    if !(args.shutdown_grace.is_finite() && args.shutdown_grace >= 0.0) {
+        return Err(Error::BadInput(format!(
+            "--shutdown-grace {}: expected a number of seconds of at least 0",
+            args.shutdown_grace
+        )));
+    }
+    let engine = crate::cli::open_engine(data)?;
+    // Bind the current model and build the explanation graph before listening: the first
+    // requests do not pay for them, and a directory that cannot be served fails here.
+    match engine.explainer(None) {
+        Ok(explainer) => drop(explainer),
+        Err(e) if e.is_no_model() => {
+            crate::cli::warn(&format!(
+                "note: {e}; /health/ready answers 503 until a model exists (POST /v1/admin/rebuild)"
+            ));
+        }
+        Err(e) => return Err(e),
+    }
+    let state = Arc::new(AppState {
+        engine,
+        jobs: Arc::default(),
+        metrics: Arc::default(),
+        in_flight: Semaphore::new(args.max_in_flight),
+        max_body: args.max_body,
+    });
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("kgrec-http")
+        .build()
+        .map_err(|e| Error::Internal {
+            what: format!("cannot start the HTTP runtime: {e}"),
+        })?;
+    let grace = Duration::from_secs_f64(args.shutdown_grace);
+    let result = runtime.block_on(run(Arc::clone(&state), args.addr, data, grace));
+    if let Some((id, stage)) = state.jobs.shutdown(Duration::from_secs(10)) {
+        crate::cli::warn(&match stage {
+            jobs::Stage::Committing => format!(
+                "note: rebuild {id} was writing its version when the server stopped; the data \
+                 directory holds the previous version or the new one, complete"
+            ),
+            _ => format!("note: rebuild {id} was cancelled by the shutdown; nothing was written"),
+        });
+    }
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    result
+}
+
+async fn run(state: Shared, addr: SocketAddr, data: &Path, grace: Duration) -> Result<()> {
+    let mut signals = Signals::register()?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| Error::BadInput(format!("--addr {addr}: cannot listen: {e}")))?;
+    let bound = listener
+        .local_addr()
+        .map_err(|e| Error::BadInput(format!("--addr {addr}: {e}")))?;
+    // The first line of standard output is the address, for scripts and tests (port 0).
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "listening on http://{bound}");
+    let _ = stdout.flush();
+    drop(stdout);
+    if !bound.ip().is_loopback() {
+        crate::cli::warn(&format!(
+            "warning: listening on {bound}, beyond this machine: the API has no authentication \
+             (anyone who reaches the port can add interactions and start rebuilds)"
+        ));
+    }
+    crate::cli::warn(&format!(
+        "note: serving {} until SIGTERM or Ctrl-C",
+        data.display()
+    ));
+    let stop = Arc::new(tokio::sync::Notify::new());
+    let stopped = Arc::clone(&stop);
+    let server = axum::serve(listener, router(state))
+        .with_graceful_shutdown(async move { stopped.notified().await });
+    let mut server = tokio::spawn(async move { server.await });
+    let ended = tokio::select! {
+        ended = &mut server => Some(ended),
+        () = signals.recv() => None,
+    };
+    let ended = match ended {
+        Some(ended) => ended,
+        None => {
+            // Stop accepting; requests in flight finish (within the grace period).
+            stop.notify_one();
+            match tokio::time::timeout(grace, &mut server).await {
+                Ok(ended) => ended,
+                Err(_) => {
+                    crate::cli::warn(&format!(
+                        "warning: requests still in flight after {} s; exiting anyway",
+                        grace.as_secs_f64()
+                    ));
+                    Ok(Ok(()))
+                }
+            }
+        }
+    };
+    match ended {
+        Ok(Ok(())) => {
+            crate::cli::warn("note: stopped");
+            Ok(())
+        }
+        Ok(Err(e)) => Err(Error::Internal {
+            what: format!("the HTTP server failed: {e}"),
+        }),
+        Err(e) => Err(Error::Internal {
+            what: format!("the HTTP server's task failed: {e}"),
+        }),
+    }
+}
+
+/// SIGTERM and SIGINT (Ctrl-C), caught from the moment they are registered (before the
+/// address is printed, so that a signal sent as soon as the server is up is never missed).
+#[cfg(unix)]
+struct Signals {
+    term: tokio::signal::unix::Signal,
+    interrupt: tokio::signal::unix::Signal,
+}
+
+#[cfg(unix)]
+impl Signals {
+    fn register() -> Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        let failed = |e: std::io::Error| Error::Internal {
+            what: format!("cannot catch SIGTERM and SIGINT: {e}"),
+        };
+        Ok(Self {
+            term: signal(SignalKind::terminate()).map_err(failed)?,
+            interrupt: signal(SignalKind::interrupt()).map_err(failed)?,
+        })
+    }
+
+    async fn recv(&mut self) {
+        tokio::select! {
+            _ = self.term.recv() => {}
+            _ = self.interrupt.recv() => {}
+        }
+    }
+}
+
+/// Ctrl-C, elsewhere.
+#[cfg(not(unix))]
+struct Signals;
+
+#[cfg(not(unix))]
+impl Signals {
+    fn register() -> Result<Self> {
+        Ok(Self)
+    }
+
+    async fn recv(&mut self) {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

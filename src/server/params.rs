@@ -1,0 +1,187 @@
+//! Query strings and path segments, checked: an unknown or repeated parameter, a number out of
+//! range or an over-long id is a `400` that names it, never silently ignored.
+
+use std::ops::RangeInclusive;
+
+use super::error::ApiError;
+
+/// The longest user or item id accepted, in bytes.
+pub const MAX_ID_BYTES: usize = 512;
+
+/// Most items of one recommendation page (`k`).
+pub const MAX_K: usize = 1000;
+
+/// Most items of an explained page (explanations search paths for every item).
+pub const MAX_EXPLAINED_K: usize = 100;
+
+/// The deepest page start (`offset`).
+pub const MAX_OFFSET: usize = 10_000;
+
+/// A parsed query string.
+#[derive(Debug, Default)]
+pub struct Query {
+    pairs: Vec<(String, String)>,
+}
+
+impl Query {
+    /// Parses `raw` (`a=1&b=2`, percent-decoded); refuses names not in `allowed` and, except
+    /// for those in `repeatable`, names given twice.
+    pub fn parse(
+        raw: Option<&str>,
+        allowed: &[&str],
+        repeatable: &[&str],
+    ) -> Result<Self, ApiError> {
+        let pairs: Vec<(String, String)> = form_urlencoded::parse(raw.unwrap_or("").as_bytes())
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        for (n, (name, _)) in pairs.iter().enumerate() {
+            if !allowed.contains(&name.as_str()) {
+                return Err(ApiError::bad_parameter(format!(
+                    "unknown query parameter {name:?} (this route takes: {})",
+                    if allowed.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        allowed.join(", ")
+                    }
+                )));
+            }
+            if !repeatable.contains(&name.as_str()) && pairs[..n].iter().any(|(k, _)| k == name) {
+                return Err(ApiError::bad_parameter(format!(
+                    "query parameter {name:?} is given more than once"
+                )));
+            }
+        }
+        Ok(Self { pairs })
+    }
+
+    /// The value of `name`, if given.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Whether `name` is given.
+    pub fn has(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+
+    /// A whole number in `range`, or `default` when absent.
+    pub fn number(
+        &self,
+        name: &str,
+        default: usize,
+        range: RangeInclusive<usize>,
+    ) -> Result<usize, ApiError> {
+        let Some(text) = self.get(name) else {
+            return Ok(default);
+        };
+        let out_of_range = || {
+            ApiError::bad_parameter(format!(
+                "{name}={text}: expected a whole number from {} to {}",
+                range.start(),
+                range.end()
+            ))
+        };
+        let value: usize = text.trim().parse().map_err(|_| out_of_range())?;
+        if range.contains(&value) {
+            Ok(value)
+        } else {
+            Err(out_of_range())
+        }
+    }
+
+    /// `true`/`false` (also `1`/`0`, `yes`/`no`), or `default` when absent.
+    pub fn flag(&self, name: &str, default: bool) -> Result<bool, ApiError> {
+        match self.get(name).map(str::trim) {
+            None => Ok(default),
+            Some("true" | "1" | "yes" | "") => Ok(true),
+            Some("false" | "0" | "no") => Ok(false),
+            Some(other) => Err(ApiError::bad_parameter(format!(
+                "{name}={other}: expected true or false"
+            ))),
+        }
+    }
+
+    /// Every comma-separated value of every `name` parameter, empty ones dropped.
+    pub fn list(&self, name: &str) -> Vec<String> {
+        self.pairs
+            .iter()
+            .filter(|(k, _)| k == name)
+            .flat_map(|(_, v)| v.split(','))
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
+/// Refuses an empty or over-long user or item id (`what` names it in the message).
+pub fn check_id(what: &str, id: &str) -> Result<(), ApiError> {
+    if id.is_empty() {
+        return Err(ApiError::bad_parameter(format!("the {what} id is empty")));
+    }
+    if id.len() > MAX_ID_BYTES {
+        return Err(ApiError::bad_parameter(format!(
+            "the {what} id is {} bytes long; ids are at most {MAX_ID_BYTES} bytes",
+            id.len()
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn parameters_are_checked() {
+        let q = Query::parse(
+            Some("k=5&exclude=a,b&exclude=c&explain=true"),
+            &["k", "exclude", "explain"],
+            &["exclude"],
+        )
+        .unwrap();
+        assert_eq!(q.number("k", 10, 1..=1000).unwrap(), 5);
+        assert_eq!(q.number("offset", 0, 0..=10).unwrap(), 0);
+        assert!(q.flag("explain", false).unwrap());
+        assert_eq!(q.list("exclude"), ["a", "b", "c"]);
+
+        let err = Query::parse(Some("kk=5"), &["k"], &[]).unwrap_err();
+        assert!(
+            err.message.contains("unknown query parameter \"kk\""),
+            "{}",
+            err.message
+        );
+        let err = Query::parse(Some("k=5&k=6"), &["k"], &[]).unwrap_err();
+        assert!(err.message.contains("more than once"), "{}", err.message);
+        for bad in [
+            "k=-1",
+            "k=0",
+            "k=1001",
+            "k=ten",
+            "k=99999999999999999999999",
+        ] {
+            let q = Query::parse(Some(bad), &["k"], &[]).unwrap();
+            let err = q.number("k", 10, 1..=1000).unwrap_err();
+            assert!(
+                err.message.contains("from 1 to 1000"),
+                "{bad}: {}",
+                err.message
+            );
+        }
+        let q = Query::parse(Some("explain=maybe"), &["explain"], &[]).unwrap();
+        assert!(q.flag("explain", false).is_err());
+    }
+
+    #[test]
+    fn ids_are_bounded() {
+        assert!(check_id("user", "196").is_ok());
+        assert!(check_id("user", "").is_err());
+        let long = "x".repeat(MAX_ID_BYTES + 1);
+        let err = check_id("item", &long).unwrap_err();
+        assert!(err.message.contains("at most 512 bytes"), "{}", err.message);
+    }
+}

@@ -1,0 +1,300 @@
+//! `GET|POST /sparql`: the SPARQL 1.1 Protocol's query operation, read-only. The query comes as
+//! `query=` (URL or form body) or as an `application/sparql-query` body; an update (`update=`,
+//! `application/sparql-update`, or update text as the query) is a `400`. Results are negotiated
+//! by `Accept`: SELECT and ASK as SPARQL results JSON (default), XML, CSV or TSV; CONSTRUCT and
+//! DESCRIBE as N-Triples (default) or Turtle.
+
+use axum::body::Bytes;
+use axum::http::header::{ACCEPT, CONTENT_TYPE};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use kgrec::kg::oxigraph::io::RdfFormat;
+use kgrec::kg::oxigraph::sparql::results::QueryResultsFormat;
+use kgrec::kg::oxigraph::sparql::{QueryResults, SparqlEvaluator};
+
+use super::error::ApiError;
+use super::params::Query;
+use super::{Shared, blocking, body_bytes, media_type};
+
+/// Media types of SELECT and ASK results, the server's preference first; aliases after.
+const SOLUTION_TYPES: [(&str, QueryResultsFormat); 7] = [
+    ("application/sparql-results+json", QueryResultsFormat::Json),
+    ("application/sparql-results+xml", QueryResultsFormat::Xml),
+    ("text/csv", QueryResultsFormat::Csv),
+    ("text/tab-separated-values", QueryResultsFormat::Tsv),
+    ("application/json", QueryResultsFormat::Json),
+    ("application/xml", QueryResultsFormat::Xml),
+    ("text/xml", QueryResultsFormat::Xml),
+];
+
+/// Media types of CONSTRUCT and DESCRIBE results.
+const GRAPH_TYPES: [(&str, RdfFormat); 3] = [
+    ("application/n-triples", RdfFormat::NTriples),
+    ("text/turtle", RdfFormat::Turtle),
+    ("text/plain", RdfFormat::NTriples),
+];
+
+/// The parameters the protocol's query operation takes that kgrec serves.
+const PARAMETERS: [&str; 3] = ["query", "default-graph-uri", "named-graph-uri"];
+
+fn read_only() -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "read_only",
+        "SPARQL Update is refused: this endpoint is read-only; the graph changes with `kgrec \
+         import kg` while the server is stopped",
+    )
+}
+
+/// The query of a URL query string or a form body.
+fn query_of_form(raw: Option<&str>) -> Result<String, ApiError> {
+    // `update=` is refused as read-only before anything else is said of the request.
+    if form_urlencoded::parse(raw.unwrap_or("").as_bytes()).any(|(k, _)| k == "update") {
+        return Err(read_only());
+    }
+    let params = Query::parse(raw, &PARAMETERS, &[])?;
+    if params.has("default-graph-uri") || params.has("named-graph-uri") {
+        return Err(ApiError::bad_parameter(
+            "default-graph-uri and named-graph-uri are not supported: queries run over the \
+             union of the graph's statements",
+        ));
+    }
+    params.get("query").map(str::to_owned).ok_or_else(|| {
+        ApiError::bad_parameter(
+            "give the query as query=... (or POST it as application/sparql-query)",
+        )
+    })
+}
+
+/// `GET /sparql?query=...`
+pub async fn get(
+    axum::extract::State(state): axum::extract::State<Shared>,
+    axum::extract::RawQuery(raw): axum::extract::RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let query = query_of_form(raw.as_deref())?;
+    run(state, query, &headers).await
+}
+
+/// `POST /sparql` with a form (`query=...`) or an `application/sparql-query` body.
+pub async fn post(
+    axum::extract::State(state): axum::extract::State<Shared>,
+    axum::extract::RawQuery(raw): axum::extract::RawQuery,
+    headers: HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Response, ApiError> {
+    let body = body_bytes(&state, body)?;
+    let query = match media_type(&headers).as_deref() {
+        Some("application/x-www-form-urlencoded") => {
+            Query::parse(raw.as_deref(), &[], &[])?;
+            let text = std::str::from_utf8(&body)
+                .map_err(|_| ApiError::bad_parameter("the form body is not UTF-8"))?;
+            query_of_form(Some(text))?
+        }
+        Some("application/sparql-query") => {
+            let params = Query::parse(raw.as_deref(), &PARAMETERS[1..], &[])?;
+            if params.has("default-graph-uri") || params.has("named-graph-uri") {
+                return Err(ApiError::bad_parameter(
+                    "default-graph-uri and named-graph-uri are not supported",
+                ));
+            }
+            String::from_utf8(body.to_vec())
+                .map_err(|_| ApiError::bad_parameter("the query is not UTF-8"))?
+        }
+        Some("application/sparql-update") => return Err(read_only()),
+        other => {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                format!(
+                    "Content-Type {}: POST the query as application/sparql-query or as a form \
+                     (application/x-www-form-urlencoded, query=...)",
+                    other.unwrap_or("(none)")
+                ),
+            ));
+        }
+    };
+    run(state, query, &headers).await
+}
+
+/// Runs `query` and writes its results in the negotiated format.
+async fn run(state: Shared, query: String, headers: &HeaderMap) -> Result<Response, ApiError> {
+    let accept = headers
+        .get(ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let (content_type, bytes) = blocking(move || {
+        let results = match state.engine.sparql(&query) {
+            Ok(results) => results,
+            Err(e) if e.exit_code() == 2 && is_update(&query) => return Err(read_only()),
+            Err(e) if e.exit_code() == 2 => {
+                let mut error = ApiError::from(e);
+                error.code = "bad_query";
+                return Err(error);
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let mut out = Vec::new();
+        let content_type = match results {
+            QueryResults::Graph(triples) => {
+                let (name, format) = negotiate(accept.as_deref(), &GRAPH_TYPES)?;
+                crate::cli::graph::write_graph(triples, format, &mut out)?;
+                name
+            }
+            QueryResults::Boolean(value) => {
+                let (name, format) = negotiate(accept.as_deref(), &SOLUTION_TYPES)?;
+                crate::cli::graph::write_boolean(value, format, &mut out)?;
+                name
+            }
+            QueryResults::Solutions(solutions) => {
+                let (name, format) = negotiate(accept.as_deref(), &SOLUTION_TYPES)?;
+                crate::cli::graph::write_solutions(solutions, format, &mut out)?;
+                name
+            }
+        };
+        Ok((content_type, out))
+    })
+    .await?;
+    let mut response = bytes.into_response();
+    let value = match content_type {
+        "text/csv" | "text/tab-separated-values" | "text/turtle" | "text/plain" => {
+            format!("{content_type}; charset=utf-8")
+        }
+        other => other.to_owned(),
+    };
+    if let Ok(value) = HeaderValue::from_str(&value) {
+        response.headers_mut().insert(CONTENT_TYPE, value);
+    }
+    Ok(response)
+}
+
+/// Whether `text` parses as a SPARQL Update (it did not parse as a query).
+fn is_update(text: &str) -> bool {
+    SparqlEvaluator::new().parse_update(text).is_ok()
+}
+
+/// One media range of an `Accept` header: `type/subtype` (either may be `*`) and its `q`.
+fn media_ranges(accept: &str) -> Vec<(String, String, f32)> {
+    accept
+        .split(',')
+        .filter_map(|range| {
+            let mut parts = range.split(';');
+            let (kind, sub) = parts.next()?.trim().split_once('/')?;
+            let q = parts
+                .filter_map(|p| p.trim().strip_prefix("q="))
+                .find_map(|q| q.trim().parse::<f32>().ok())
+                .unwrap_or(1.0);
+            Some((
+                kind.trim().to_ascii_lowercase(),
+                sub.trim().to_ascii_lowercase(),
+                q,
+            ))
+        })
+        .collect()
+}
+
+/// The offered type the `Accept` header prefers (the most specific range that matches an
+/// offer gives its `q`; ties go to the server's order); no header: the first offer. `406`
+/// when nothing offered is acceptable.
+fn negotiate<F: Copy>(
+    accept: Option<&str>,
+    offered: &[(&'static str, F)],
+) -> Result<(&'static str, F), ApiError> {
+    let ranges = match accept.map(str::trim) {
+        None | Some("") => {
+            return offered
+                .first()
+                .copied()
+                .ok_or_else(|| ApiError::internal("nothing offered"));
+        }
+        Some(accept) => media_ranges(accept),
+    };
+    let mut best: Option<(f32, usize)> = None;
+    for (n, (name, _)) in offered.iter().enumerate() {
+        let Some((kind, sub)) = name.split_once('/') else {
+            continue;
+        };
+        let q = ranges
+            .iter()
+            .filter_map(|(k, s, q)| {
+                let specificity = match (k.as_str(), s.as_str()) {
+                    (k, s) if k == kind && s == sub => 2,
+                    (k, "*") if k == kind => 1,
+                    ("*", "*") => 0,
+                    _ => return None,
+                };
+                Some((specificity, *q))
+            })
+            .max_by_key(|(specificity, _)| *specificity)
+            .map(|(_, q)| q);
+        if let Some(q) = q
+            && q > 0.0
+            && best.is_none_or(|(b, _)| q > b)
+        {
+            best = Some((q, n));
+        }
+    }
+    match best {
+        Some((_, n)) => Ok(offered[n]),
+        None => Err(ApiError::new(
+            StatusCode::NOT_ACCEPTABLE,
+            "not_acceptable",
+            format!(
+                "Accept {}: these results come as {}",
+                accept.unwrap_or(""),
+                offered
+                    .iter()
+                    .map(|(name, _)| *name)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn accept_headers_are_negotiated() {
+        let pick = |accept: Option<&str>| negotiate(accept, &SOLUTION_TYPES).map(|(n, _)| n);
+        assert_eq!(pick(None).unwrap(), "application/sparql-results+json");
+        assert_eq!(
+            pick(Some("*/*")).unwrap(),
+            "application/sparql-results+json"
+        );
+        assert_eq!(pick(Some("text/csv")).unwrap(), "text/csv");
+        assert_eq!(
+            pick(Some("text/csv;q=0.5, application/sparql-results+xml")).unwrap(),
+            "application/sparql-results+xml"
+        );
+        assert_eq!(pick(Some("text/*")).unwrap(), "text/csv");
+        assert_eq!(pick(Some("application/json")).unwrap(), "application/json");
+        assert_eq!(
+            pick(Some("text/csv;q=0, */*;q=0.1")).unwrap(),
+            "application/sparql-results+json"
+        );
+        let refused = pick(Some("image/png")).unwrap_err();
+        assert_eq!(refused.status, StatusCode::NOT_ACCEPTABLE);
+        let graph = negotiate(Some("text/turtle, */*;q=0.1"), &GRAPH_TYPES).unwrap();
+        assert_eq!(graph.0, "text/turtle");
+    }
+
+    #[test]
+    fn forms_give_the_query_and_refuse_updates() {
+        assert_eq!(query_of_form(Some("query=ASK%20%7B%7D")).unwrap(), "ASK {}");
+        assert_eq!(
+            query_of_form(Some("update=CLEAR%20ALL")).unwrap_err().code,
+            "read_only"
+        );
+        assert_eq!(query_of_form(None).unwrap_err().code, "bad_parameter");
+        assert_eq!(
+            query_of_form(Some("query=ASK%7B%7D&default-graph-uri=x"))
+                .unwrap_err()
+                .code,
+            "bad_parameter"
+        );
+    }
+}
