@@ -9,12 +9,12 @@ use ndarray::{Array2, ArrayView2};
 use rand::Rng;
 use rayon::prelude::*;
 
-use super::linalg::{axpy, dot, matvec};
 use super::{
     EpochClock, EpochReport, FactorModel, FitError, InteractionMatrix, ParamError, at_least_one,
     delegate_recommender, non_negative, setters,
 };
 use crate::ids::ItemId;
+use kgrec_kg::numeric::kernel::{axpy, dot, matvec};
 use kgrec_kg::numeric::seed::rng_for;
 
 /// Hyper-parameters of [`Als`]; build with [`Als::params`].

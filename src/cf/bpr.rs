@@ -17,11 +17,11 @@ use rand::Rng;
 use rand::seq::SliceRandom;
 use rayon::prelude::*;
 
-use super::linalg::dot;
 use super::{
     EpochClock, EpochReport, FactorModel, FitError, InteractionMatrix, ParamError, at_least_one,
     delegate_recommender, non_negative, require, setters,
 };
+use kgrec_kg::numeric::kernel::dot;
 use kgrec_kg::numeric::seed::rng_for;
 
 /// Hyper-parameters of [`Bpr`]; build with [`Bpr::params`].

@@ -7,7 +7,6 @@
 
 mod als;
 mod bpr;
-pub(crate) mod linalg;
 mod matrix;
 mod popularity;
 mod topk;

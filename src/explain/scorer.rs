@@ -5,9 +5,13 @@
 //! the graph's [`Specificity`] of the entity reached. Models without graph embeddings use the
 //! specificity alone, which prefers short paths through rare entities.
 
+use std::borrow::Cow;
+
+use ndarray::ArrayView1;
+
+use kgrec_kg::numeric::kernel::{Norm, transe_distance as kernel_distance};
 use kgrec_kg::{Hop, HopScorer, PathGraph, Specificity, Walk};
 
-use crate::cf::linalg::dot;
 use crate::fused::{Fused, group_of};
 use crate::ids::UserId;
 
@@ -43,13 +47,18 @@ fn transe_distance(
     let h = fused.entity_vector(head)?;
     let r = fused.relation_vector(relation)?;
     let t = fused.entity_vector(tail)?;
-    let diff: Vec<f32> = h
-        .iter()
-        .zip(r.iter())
-        .zip(t.iter())
-        .map(|((h, r), t)| h + r - t)
-        .collect();
-    Some(dot(&diff, &diff).sqrt())
+    Some(kernel_distance(
+        Norm::L2,
+        &as_row(&h),
+        &as_row(&r),
+        &as_row(&t),
+    ))
+}
+
+/// A row as a slice, copied only if its view is not contiguous.
+fn as_row<'a>(v: &'a ArrayView1<'_, f32>) -> Cow<'a, [f32]> {
+    v.as_slice()
+        .map_or_else(|| Cow::Owned(v.to_vec()), Cow::Borrowed)
 }
 
 /// The fused model's hop score for one user.

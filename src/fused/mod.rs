@@ -26,8 +26,9 @@ pub use train::{Attention, FusedParams};
 
 use ndarray::{Array2, ArrayView1};
 
-use crate::cf::{Recommender, linalg::dot};
+use crate::cf::Recommender;
 use crate::ids::{ItemId, UserId};
+use kgrec_kg::numeric::kernel::dot;
 
 /// A fitted fused model bound to its item graph.
 #[derive(Debug, Clone)]

@@ -12,7 +12,7 @@
 use rayon::prelude::*;
 
 use super::ItemGraph;
-use crate::cf::linalg::{axpy, dot};
+use kgrec_kg::numeric::kernel::{axpy, dot};
 
 /// Every linked item's nearest warm items, most similar first.
 #[derive(Debug, Clone, Default)]

@@ -8,36 +8,16 @@
 //!   relation has modulus 1), candidates are complex entity rows, `Σ_k |q_k - c_k|`.
 //! - TransR: like TransE in the relation space, with candidates projected by `M_r`.
 //!
-//! Scores are negative distances; ranking compares distances directly.
+//! Scores are negative distances; ranking compares distances directly. The translation, the
+//! L1/L2 distance and its gradient, and `dot`/`matvec` are the workspace's one TransE kernel in
+//! [`crate::numeric::kernel`]; RotatE's complex distance is here.
 
 use ndarray::Array2;
 use rand::Rng;
 
 use crate::ids::{EntityId, RelationId, Triple};
-
-/// The `p` of a Minkowski distance.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-pub enum Norm {
-    L1,
-    L2,
-}
-
-impl Norm {
-    pub fn p(self) -> u8 {
-        match self {
-            Norm::L1 => 1,
-            Norm::L2 => 2,
-        }
-    }
-
-    pub fn from_p(p: u64) -> Option<Self> {
-        match p {
-            1 => Some(Norm::L1),
-            2 => Some(Norm::L2),
-            _ => None,
-        }
-    }
-}
+pub use crate::numeric::kernel::Norm;
+use crate::numeric::kernel::{self, LANES, matvec};
 
 /// Which scoring function a model uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
@@ -291,10 +271,9 @@ impl KgeModel {
 
     pub(crate) fn dist(&self, q: &[f32], c: &[f32]) -> f32 {
         match self.kind {
-            ModelKind::TransE { norm } | ModelKind::TransR { norm, .. } => match norm {
-                Norm::L1 => l1(q, c),
-                Norm::L2 => l2(q, c),
-            },
+            ModelKind::TransE { norm } | ModelKind::TransR { norm, .. } => {
+                kernel::distance(norm, q, c)
+            }
             ModelKind::RotatE => complex_l1(q, c),
         }
     }
@@ -310,10 +289,9 @@ impl KgeModel {
         gc: &mut [f32],
     ) {
         match self.kind {
-            ModelKind::TransE { norm } | ModelKind::TransR { norm, .. } => match norm {
-                Norm::L1 => l1_grad(q, c, coef, gq, gc),
-                Norm::L2 => l2_grad(q, c, d, coef, gq, gc),
-            },
+            ModelKind::TransE { norm } | ModelKind::TransR { norm, .. } => {
+                kernel::distance_grad(norm, q, c, d, coef, gq, gc)
+            }
             ModelKind::RotatE => complex_l1_grad(q, c, coef, gq, gc),
         }
     }
@@ -325,9 +303,7 @@ fn translate(e: &[f32], r: &[f32], side: Side, q: &mut [f32]) {
         Side::Tail => 1.0,
         Side::Head => -1.0,
     };
-    for ((qi, ei), ri) in q.iter_mut().zip(e).zip(r) {
-        *qi = ei + sign * ri;
-    }
+    kernel::translate(e, r, sign, q);
 }
 
 /// `q = e ∘ e^{±iθ}` with `e` laid out as real parts then imaginary parts.
@@ -363,45 +339,6 @@ pub(crate) fn rotate_cs(e: &[f32], cs: &[f32], side: Side, q: &mut [f32]) {
     }
 }
 
-/// `out = M x` with `M` row-major `out.len() × x.len()`.
-pub(crate) fn matvec(m: &[f32], x: &[f32], out: &mut [f32]) {
-    for (o, row) in out.iter_mut().zip(m.chunks_exact(x.len())) {
-        *o = dot(row, x);
-    }
-}
-
-/// Eight independent accumulators let LLVM vectorise the float reductions (it may not reorder a
-/// single running sum).
-const LANES: usize = 8;
-
-/// `Σ_i f(a_i, b_i)` in `LANES` partial sums.
-#[inline(always)]
-fn lane_sum(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32) -> f32 {
-    let n = a.len().min(b.len());
-    let (ac, ar) = a[..n].as_chunks::<LANES>();
-    let (bc, br) = b[..n].as_chunks::<LANES>();
-    let mut acc = [0.0f32; LANES];
-    for (x, y) in ac.iter().zip(bc) {
-        for l in 0..LANES {
-            acc[l] += f(x[l], y[l]);
-        }
-    }
-    let tail: f32 = ar.iter().zip(br).map(|(x, y)| f(*x, *y)).sum();
-    acc.iter().sum::<f32>() + tail
-}
-
-pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
-    lane_sum(a, b, |x, y| x * y)
-}
-
-pub(crate) fn l1(a: &[f32], b: &[f32]) -> f32 {
-    lane_sum(a, b, |x, y| (x - y).abs())
-}
-
-pub(crate) fn l2(a: &[f32], b: &[f32]) -> f32 {
-    lane_sum(a, b, |x, y| (x - y) * (x - y)).sqrt()
-}
-
 /// `Σ_k |a_k - b_k|` over complex coordinates laid out as real parts then imaginary parts.
 pub(crate) fn complex_l1(a: &[f32], b: &[f32]) -> f32 {
     let d = a.len() / 2;
@@ -424,33 +361,6 @@ pub(crate) fn complex_l1(a: &[f32], b: &[f32]) -> f32 {
         tail += (dr * dr + di * di).sqrt();
     }
     acc.iter().sum::<f32>() + tail
-}
-
-// The gradient kernels index equal-length re-slices so LLVM drops the bounds checks and
-// vectorises the selects.
-fn l1_grad(q: &[f32], c: &[f32], coef: f32, gq: &mut [f32], gc: &mut [f32]) {
-    let n = q.len().min(c.len()).min(gq.len()).min(gc.len());
-    let (q, c, gq, gc) = (&q[..n], &c[..n], &mut gq[..n], &mut gc[..n]);
-    for i in 0..n {
-        // sign(0) is taken as +1: exact ties are measure-zero and a branch-free copysign vectorises.
-        let x = coef * 1.0f32.copysign(q[i] - c[i]);
-        gq[i] += x;
-        gc[i] -= x;
-    }
-}
-
-fn l2_grad(q: &[f32], c: &[f32], d: f32, coef: f32, gq: &mut [f32], gc: &mut [f32]) {
-    if d <= f32::EPSILON {
-        return;
-    }
-    let k = coef / d;
-    let n = q.len().min(c.len()).min(gq.len()).min(gc.len());
-    let (q, c, gq, gc) = (&q[..n], &c[..n], &mut gq[..n], &mut gc[..n]);
-    for i in 0..n {
-        let x = k * (q[i] - c[i]);
-        gq[i] += x;
-        gc[i] -= x;
-    }
 }
 
 fn complex_l1_grad(q: &[f32], c: &[f32], coef: f32, gq: &mut [f32], gc: &mut [f32]) {
@@ -578,22 +488,5 @@ mod tests {
             KgeModel::from_parts(transr, 2, Matrix::zeros(3, 2), Matrix::zeros(1, 1), None)
                 .is_none()
         );
-    }
-
-    #[test]
-    fn kernels_handle_odd_lengths() {
-        let a: Vec<f32> = (0..11).map(|i| i as f32).collect();
-        let b: Vec<f32> = (0..11).map(|i| (i * i) as f32 * 0.1).collect();
-        let l1_ref: f32 = a.iter().zip(&b).map(|(x, y)| (x - y).abs()).sum();
-        let l2_ref: f32 = a
-            .iter()
-            .zip(&b)
-            .map(|(x, y)| (x - y) * (x - y))
-            .sum::<f32>()
-            .sqrt();
-        let dot_ref: f32 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
-        assert!((l1(&a, &b) - l1_ref).abs() < 1e-3);
-        assert!((l2(&a, &b) - l2_ref).abs() < 1e-3);
-        assert!((dot(&a, &b) - dot_ref).abs() < 1e-2);
     }
 }

@@ -10,10 +10,10 @@ use rayon::prelude::*;
 use super::gradients::{KgGrad, TransEHalf, attention_pair};
 use super::params::{Attention, FusedParams};
 use super::sampling::{hard_negative, hold_out};
-use crate::cf::linalg::axpy;
 use crate::cf::{EpochClock, EpochReport, FitError, InteractionMatrix, RowPrior};
 use crate::fused::nearest::NearestItems;
 use crate::fused::{Fused, ItemGraph};
+use kgrec_kg::numeric::kernel::axpy;
 use kgrec_kg::numeric::optim::{Moments, Rule};
 use kgrec_kg::numeric::seed::{rng_for, stream};
 

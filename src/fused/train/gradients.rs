@@ -4,9 +4,9 @@
 use rand::Rng;
 
 use super::sampling::corrupt;
-use crate::cf::linalg::{axpy, dot};
 use crate::fused::{Fused, attention_weights, neighbourhood_term};
 use kgrec_kg::Triple;
+use kgrec_kg::numeric::kernel::{Norm, axpy, distance, distance_grad, dot, translate};
 
 /// One chunk's sparse gradient: `(row, values)` for entities and relations, and its loss.
 #[derive(Debug, Default)]
@@ -16,7 +16,8 @@ pub(super) struct KgGrad {
     pub(super) loss: f64,
 }
 
-/// The TransE half's objective on fixed embeddings: the L2 distance, the margin loss against
+/// The TransE half's objective on fixed embeddings: the L2 distance `‖h + r − t‖` (the
+/// workspace's one TransE kernel, `kgrec_kg::numeric::kernel`), the margin loss against
 /// `negatives` corruptions per triple.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct TransEHalf<'a> {
@@ -31,36 +32,51 @@ pub(super) struct TransEHalf<'a> {
     pub(super) margin: f32,
 }
 
-impl TransEHalf<'_> {
+/// The TransE half's norm.
+const NORM: Norm = Norm::L2;
+
+impl<'a> TransEHalf<'a> {
     /// The loss and gradient rows of the triples `chunk` (indices into `triples`), each against
     /// its corruptions drawn from `rng`.
     pub(super) fn chunk(&self, chunk: &[u32], rng: &mut impl Rng) -> KgGrad {
         let (d, ent, rel) = (self.d, self.entities, self.relations);
         let mut out = KgGrad::default();
-        let row = |t: &[f32], k: u32| t[k as usize * d..(k as usize + 1) * d].to_vec();
+        let row = |t: &'a [f32], k: u32| &t[k as usize * d..(k as usize + 1) * d];
+        // Queries `h + r` of the positive and of a corruption.
+        let (mut q_pos, mut q_neg) = (vec![0.0; d], vec![0.0; d]);
         for &k in chunk {
             let t = self.triples[k as usize];
             let (h, r, tl) = (t.head.0, t.relation.0, t.tail.0);
-            let pos = diff(&row(ent, h), &row(rel, r), &row(ent, tl));
-            let dp = norm(&pos);
+            translate(row(ent, h), row(rel, r), 1.0, &mut q_pos);
+            let dp = distance(NORM, &q_pos, row(ent, tl));
             for _ in 0..self.negatives {
                 let (nh, nt) = corrupt(rng, self.n_entities, h, tl);
-                let neg = diff(&row(ent, nh), &row(rel, r), &row(ent, nt));
-                let dn = norm(&neg);
+                translate(row(ent, nh), row(rel, r), 1.0, &mut q_neg);
+                let dn = distance(NORM, &q_neg, row(ent, nt));
                 let l = self.margin + dp - dn;
                 if l <= 0.0 {
                     continue;
                 }
                 out.loss += f64::from(l);
-                let gp: Vec<f32> = pos.iter().map(|v| v / dp.max(1e-9)).collect();
-                let gn: Vec<f32> = neg.iter().map(|v| -v / dn.max(1e-9)).collect();
-                // ∂d/∂h = u, ∂d/∂r = u, ∂d/∂t = −u with u = (h + r − t)/d.
-                out.ent.push((h, gp.clone()));
-                out.ent.push((tl, gp.iter().map(|v| -v).collect()));
-                out.rel
-                    .push((r, gp.iter().zip(&gn).map(|(a, b)| a + b).collect()));
-                out.ent.push((nh, gn.clone()));
-                out.ent.push((nt, gn.iter().map(|v| -v).collect()));
+                // ∂l/∂dp = 1, ∂l/∂dn = −1; through q = h + r: ∂h = ∂r = ∂q, ∂t = −∂q.
+                let (mut g_pos, mut g_tail) = (vec![0.0; d], vec![0.0; d]);
+                let (mut g_neg, mut g_neg_tail) = (vec![0.0; d], vec![0.0; d]);
+                distance_grad(NORM, &q_pos, row(ent, tl), dp, 1.0, &mut g_pos, &mut g_tail);
+                distance_grad(
+                    NORM,
+                    &q_neg,
+                    row(ent, nt),
+                    dn,
+                    -1.0,
+                    &mut g_neg,
+                    &mut g_neg_tail,
+                );
+                let g_rel = g_pos.iter().zip(&g_neg).map(|(a, b)| a + b).collect();
+                out.ent.push((h, g_pos));
+                out.ent.push((tl, g_tail));
+                out.rel.push((r, g_rel));
+                out.ent.push((nh, g_neg));
+                out.ent.push((nt, g_neg_tail));
             }
         }
         out
@@ -146,18 +162,6 @@ fn key_gradient(
         let coef = scale * w * (q - c * a) / den;
         axpy(coef, x, &mut grad[g as usize * d..(g as usize + 1) * d]);
     }
-}
-
-fn diff(h: &[f32], r: &[f32], t: &[f32]) -> Vec<f32> {
-    h.iter()
-        .zip(r)
-        .zip(t)
-        .map(|((h, r), t)| h + r - t)
-        .collect()
-}
-
-fn norm(v: &[f32]) -> f32 {
-    dot(v, v).sqrt()
 }
 
 /// [`attention_pair`] with learnt keys, for the gradient check.
