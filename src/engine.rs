@@ -1179,7 +1179,7 @@ impl TrainingData {
             graph: &self.graph,
             item_entity: &self.item_entity,
         };
-        let mut fitted = request.spec.fit(&input, request.seed, progress)?;
+        let mut fitted = request.spec.fit(&input, request.seed, progress, cancel)?;
         if cancel.load(Ordering::Relaxed) {
             return Err(Error::Cancelled);
         }

@@ -8,6 +8,7 @@
 use ndarray::{Array2, ArrayView2};
 use rand::Rng;
 use rayon::prelude::*;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::{
     EpochClock, EpochReport, FactorModel, FitError, InteractionMatrix, ParamError, at_least_one,
@@ -183,7 +184,19 @@ impl AlsParams {
         &self,
         matrix: &InteractionMatrix,
         seed: u64,
+        progress: impl FnMut(&EpochReport),
+    ) -> Result<Als, FitError> {
+        self.fit_cancellable(matrix, seed, progress, &AtomicBool::new(false))
+    }
+
+    /// [`Self::fit`] that stops with [`FitError::Cancelled`] at the first epoch boundary after
+    /// `cancel` is raised.
+    pub fn fit_cancellable(
+        &self,
+        matrix: &InteractionMatrix,
+        seed: u64,
         mut progress: impl FnMut(&EpochReport),
+        cancel: &AtomicBool,
     ) -> Result<Als, FitError> {
         self.check()?;
         if matrix.nnz() == 0 {
@@ -204,6 +217,9 @@ impl AlsParams {
             self.half_step(&mut y, &x, d, matrix.item_csr());
             let loss = self.loss(&x, &y, d, matrix);
             progress(&clock.report(it + 1, loss));
+            if cancel.load(Ordering::Relaxed) {
+                return Err(FitError::Cancelled);
+            }
         }
         let users = Array2::from_shape_fn((n, d), |(r, c)| x[r * d + c]);
         let items = Array2::from_shape_fn((m, d), |(r, c)| y[r * d + c]);

@@ -16,6 +16,7 @@ use ndarray::{Array1, Array2};
 use rand::Rng;
 use rand::seq::SliceRandom;
 use rayon::prelude::*;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::{
     EpochClock, EpochReport, FactorModel, FitError, InteractionMatrix, ParamError, at_least_one,
@@ -101,7 +102,19 @@ impl BprParams {
         &self,
         matrix: &InteractionMatrix,
         seed: u64,
+        progress: impl FnMut(&EpochReport),
+    ) -> Result<Bpr, FitError> {
+        self.fit_cancellable(matrix, seed, progress, &AtomicBool::new(false))
+    }
+
+    /// [`Self::fit`] that stops with [`FitError::Cancelled`] at the first epoch boundary after
+    /// `cancel` is raised.
+    pub fn fit_cancellable(
+        &self,
+        matrix: &InteractionMatrix,
+        seed: u64,
         mut progress: impl FnMut(&EpochReport),
+        cancel: &AtomicBool,
     ) -> Result<Bpr, FitError> {
         self.check()?;
         if matrix.nnz() == 0 {
@@ -190,6 +203,9 @@ impl BprParams {
             }
             let loss = if count > 0 { loss / count as f64 } else { 0.0 };
             progress(&clock.report(epoch + 1, loss));
+            if cancel.load(Ordering::Relaxed) {
+                return Err(FitError::Cancelled);
+            }
         }
 
         // Drop the constant user column; the item column becomes the bias vector.

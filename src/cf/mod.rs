@@ -318,6 +318,9 @@ pub enum FitError {
     /// The matrix has no positive to learn from.
     #[error("the interaction matrix has no interactions")]
     Empty,
+    /// The caller's cancel flag was raised: the fit stopped between two epochs.
+    #[error("the fit was cancelled")]
+    Cancelled,
     /// A broken invariant of the fit (tables of inconsistent shapes): a bug, not bad input.
     #[error("internal error in the fit: {0}")]
     Internal(String),

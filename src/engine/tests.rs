@@ -252,3 +252,38 @@ fn errors_classify_missing_things_and_missing_models() {
     assert!(err.is_no_model(), "{err}");
     assert!(!err.is_not_found());
 }
+
+/// A cancel raised during the fit stops every learner at the next epoch boundary, with nothing
+/// written.
+#[test]
+fn a_cancel_during_the_fit_stops_it_between_epochs() {
+    let (_tmp, engine) = engine_with_fixtures("pop");
+    let before = engine.models().unwrap().0.len();
+    for model in ["als", "bpr", "cke", "transe"] {
+        let cancel = AtomicBool::new(false);
+        let mut seen = 0;
+        let request = TrainRequest {
+            spec: ModelSpec::new(model, &Overrides::default()).unwrap(),
+            ..TrainRequest::default()
+        };
+        let err = engine
+            .train(
+                &request,
+                &mut |r| {
+                    seen = r.epoch;
+                    if r.epoch == 2 {
+                        cancel.store(true, Ordering::Relaxed);
+                    }
+                },
+                &cancel,
+            )
+            .unwrap_err();
+        assert!(matches!(err, Error::Cancelled), "{model}: {err}");
+        assert_eq!(seen, 2, "{model}: stopped after the epoch that raised it");
+        assert_eq!(
+            engine.models().unwrap().0.len(),
+            before,
+            "{model}: nothing written"
+        );
+    }
+}

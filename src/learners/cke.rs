@@ -4,6 +4,7 @@
 //! `offsets`, `entities`, `relations`, `keys` and `beta`; served bound to the data directory's
 //! graph and links as they are when it is loaded, folding in users who arrived after training.
 
+use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 use super::{
@@ -70,6 +71,7 @@ pub(super) fn fit(
     input: &TrainInput<'_>,
     seed: u64,
     progress: &mut dyn FnMut(&EpochReport),
+    cancel: &AtomicBool,
 ) -> Result<Trained> {
     let start = Instant::now();
     let counts = input.graph.counts;
@@ -88,10 +90,16 @@ pub(super) fn fit(
         );
     }
     let mut last: Option<EpochReport> = None;
-    let fitted = p.fit(input.matrix, &graph, seed, |r| {
-        last = Some(*r);
-        progress(r);
-    })?;
+    let fitted = p.fit_cancellable(
+        input.matrix,
+        &graph,
+        seed,
+        |r| {
+            last = Some(*r);
+            progress(r);
+        },
+        cancel,
+    )?;
     let header = trained_header(
         ModelKind::Cke,
         params_json(&fitted.params)?,

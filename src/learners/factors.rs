@@ -1,6 +1,7 @@
 //! Dot-product learners: implicit ALS (`als`, which folds new users in) and BPR-MF (`bpr`).
 //! Stored as the arrays `users`, `items` and (BPR) `item_bias`.
 
+use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 use super::{
@@ -94,9 +95,10 @@ pub(super) fn fit_als(
     input: &TrainInput<'_>,
     seed: u64,
     progress: &mut dyn FnMut(&EpochReport),
+    cancel: &AtomicBool,
 ) -> Result<Trained> {
     fit_factors(ModelKind::Als, input, seed, progress, |hook| {
-        let fitted = p.fit(input.matrix, seed, hook)?;
+        let fitted = p.fit_cancellable(input.matrix, seed, hook, cancel)?;
         Ok((fitted.model, params_json(&fitted.params)?))
     })
 }
@@ -106,9 +108,10 @@ pub(super) fn fit_bpr(
     input: &TrainInput<'_>,
     seed: u64,
     progress: &mut dyn FnMut(&EpochReport),
+    cancel: &AtomicBool,
 ) -> Result<Trained> {
     fit_factors(ModelKind::Bpr, input, seed, progress, |hook| {
-        let fitted = p.fit(input.matrix, seed, hook)?;
+        let fitted = p.fit_cancellable(input.matrix, seed, hook, cancel)?;
         Ok((fitted.model, params_json(&fitted.params)?))
     })
 }

@@ -5,6 +5,7 @@
 //! `projection`), rows in the graph index's id order; the header's `params` hold the
 //! `meta.json` fields and the full settings.
 
+use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 use kgrec_kg::embed::{
@@ -185,6 +186,7 @@ pub(super) fn fit(
     input: &TrainInput<'_>,
     seed: u64,
     progress: &mut dyn FnMut(&EpochReport),
+    cancel: &AtomicBool,
 ) -> Result<Trained> {
     let knobs = KgeKnobs {
         dim: spec.dim,
@@ -198,7 +200,7 @@ pub(super) fn fit(
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let start = Instant::now();
     let fitted = checked
-        .fit(&data, &mut rng, &mut |e: &EpochReport| progress(e))
+        .fit_cancellable(&data, &mut rng, &mut |e: &EpochReport| progress(e), cancel)
         .map_err(RunError::from)?;
     let stored = StoredParams {
         meta: Meta::of(&fitted.model),

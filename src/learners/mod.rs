@@ -248,22 +248,31 @@ impl ModelSpec {
         }
     }
 
-    /// Fits the model on `input`; `progress` hears every epoch. The header's version is
-    /// assigned when the model store writes it.
+    /// Fits the model on `input`; `progress` hears every epoch; raising `cancel` stops the
+    /// fit at the next epoch boundary ([`Error::Cancelled`]). The header's version is assigned
+    /// when the model store writes it.
     pub fn fit(
         &self,
         input: &TrainInput<'_>,
         seed: u64,
         progress: &mut dyn FnMut(&EpochReport),
+        cancel: &std::sync::atomic::AtomicBool,
     ) -> Result<Trained> {
-        match self {
-            Self::Cke(p) => cke::fit(p, input, seed, progress),
-            Self::Als(p) => factors::fit_als(p, input, seed, progress),
-            Self::Bpr(p) => factors::fit_bpr(p, input, seed, progress),
+        let fitted = match self {
+            Self::Cke(p) => cke::fit(p, input, seed, progress, cancel),
+            Self::Als(p) => factors::fit_als(p, input, seed, progress, cancel),
+            Self::Bpr(p) => factors::fit_bpr(p, input, seed, progress, cancel),
             Self::Pop => pop::fit(input, seed),
             Self::Transe(s) | Self::Rotate(s) | Self::Transr(s) => {
-                graph_embedding::fit(self.kind(), s, input, seed, progress)
+                graph_embedding::fit(self.kind(), s, input, seed, progress, cancel)
             }
+        };
+        match fitted {
+            Err(Error::Fit(crate::cf::FitError::Cancelled))
+            | Err(Error::Kge(kgrec_kg::embed::RunError::Train(
+                kgrec_kg::embed::TrainError::Cancelled,
+            ))) => Err(Error::Cancelled),
+            other => other,
         }
     }
 }

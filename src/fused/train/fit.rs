@@ -6,6 +6,7 @@ use ndarray::Array2;
 use rand::Rng;
 use rand::seq::SliceRandom;
 use rayon::prelude::*;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::gradients::{KgGrad, TransEHalf, attention_pair};
 use super::params::{Attention, FusedParams};
@@ -34,7 +35,20 @@ impl FusedParams {
         matrix: &InteractionMatrix,
         graph: &ItemGraph,
         seed: u64,
+        progress: impl FnMut(&EpochReport),
+    ) -> Result<Fused, FitError> {
+        self.fit_cancellable(matrix, graph, seed, progress, &AtomicBool::new(false))
+    }
+
+    /// [`Self::fit`] that stops with [`FitError::Cancelled`] at the first epoch boundary after
+    /// `cancel` is raised.
+    pub fn fit_cancellable(
+        &self,
+        matrix: &InteractionMatrix,
+        graph: &ItemGraph,
+        seed: u64,
         mut progress: impl FnMut(&EpochReport),
+        cancel: &AtomicBool,
     ) -> Result<Fused, FitError> {
         self.check()?;
         if matrix.nnz() == 0 {
@@ -51,7 +65,11 @@ impl FusedParams {
             self.iterations
         };
         let mut clock = EpochClock::new(epochs);
-        let mut report = |epoch: usize, loss: f64| progress(&clock.report(epoch, loss));
+        // Each epoch reports, then says whether to go on.
+        let mut report = |epoch: usize, loss: f64| {
+            progress(&clock.report(epoch, loss));
+            !cancel.load(Ordering::Relaxed)
+        };
         if !with_attention {
             return self.alternate(matrix, graph, seed, &mut |e, l| report(e, l));
         }
@@ -59,7 +77,7 @@ impl FusedParams {
         let mut first = self.alternate(&fit_part, graph, seed, &mut |e, l| report(e, l))?;
         self.fit_attention(&mut first, matrix, held_out, seed, |e, l| {
             report(self.iterations + e, l)
-        });
+        })?;
         let mut model = self.alternate(matrix, graph, seed, &mut |e, l| {
             report(self.iterations + self.attention_epochs + e, l)
         })?;
@@ -74,7 +92,7 @@ impl FusedParams {
         matrix: &InteractionMatrix,
         graph: &ItemGraph,
         seed: u64,
-        progress: &mut dyn FnMut(usize, f64),
+        progress: &mut dyn FnMut(usize, f64) -> bool,
     ) -> Result<Fused, FitError> {
         let d = self.factors;
         let (n, m) = (matrix.n_users(), matrix.n_items());
@@ -182,7 +200,9 @@ impl FusedParams {
                 matrix.item_csr(),
                 graph_on.then_some(&row_prior),
             );
-            progress(it + 1, als.loss(&x, &y, d, matrix));
+            if !progress(it + 1, als.loss(&x, &y, d, matrix)) {
+                return Err(FitError::Cancelled);
+            }
         }
         if !use_graph {
             prior.iter_mut().for_each(|v| *v = 0.0);
@@ -285,8 +305,8 @@ impl FusedParams {
         matrix: &InteractionMatrix,
         mut pairs: Vec<(u32, u32)>,
         seed: u64,
-        mut progress: impl FnMut(usize, f64),
-    ) {
+        mut progress: impl FnMut(usize, f64) -> bool,
+    ) -> Result<(), FitError> {
         let d = self.factors;
         let g = model.keys.nrows();
         let learn_keys = self.attention == Attention::Learned;
@@ -348,8 +368,11 @@ impl FusedParams {
                     }
                 }
             }
-            progress(epoch + 1, total / pairs.len().max(1) as f64);
+            if !progress(epoch + 1, total / pairs.len().max(1) as f64) {
+                return Err(FitError::Cancelled);
+            }
         }
+        Ok(())
     }
 }
 

@@ -11,6 +11,8 @@ use rayon::prelude::*;
 use super::gradients::{ChunkGrad, Ctx, Scratch, chunk_gradient};
 use super::init::init_model;
 use super::optimizer::OptState;
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use super::params::{CheckedParams, LR_DECAY};
 use super::sampling::corruption_probabilities;
 use crate::embed::dataset::Dataset;
@@ -39,6 +41,9 @@ pub enum TrainError {
     EmptyDataset,
     #[error("the loss became non-finite in epoch {epoch}; lower the learning rate")]
     Diverged { epoch: usize },
+    /// The caller's cancel flag was raised: the fit stopped between two epochs.
+    #[error("the fit was cancelled")]
+    Cancelled,
 }
 
 impl CheckedParams {
@@ -48,6 +53,18 @@ impl CheckedParams {
         data: &Dataset,
         rng: &mut dyn RngCore,
         on_epoch: &mut dyn FnMut(&EpochReport),
+    ) -> Result<FitResult, TrainError> {
+        self.fit_cancellable(data, rng, on_epoch, &AtomicBool::new(false))
+    }
+
+    /// [`Self::fit`] that stops with [`TrainError::Cancelled`] at the first epoch boundary
+    /// after `cancel` is raised.
+    pub fn fit_cancellable(
+        &self,
+        data: &Dataset,
+        rng: &mut dyn RngCore,
+        on_epoch: &mut dyn FnMut(&EpochReport),
+        cancel: &AtomicBool,
     ) -> Result<FitResult, TrainError> {
         let p = &self.0;
         let (ne, nr) = (data.num_entities(), data.num_relations());
@@ -133,6 +150,9 @@ impl CheckedParams {
                 }
             }
             on_epoch(&report);
+            if cancel.load(Ordering::Relaxed) {
+                return Err(TrainError::Cancelled);
+            }
             reports.push(report);
             if stop {
                 break;
