@@ -1143,10 +1143,26 @@ impl Engine {
         }
         let test = by_user(test_rows.into_iter().map(|r| (r.user, r.item)));
         let train = by_user(train_rows.rows.into_iter().map(|r| (r.user, r.item)));
+        let mut notes: Vec<String> = notes.into_iter().chain(trained.notes).collect();
+        let (pairs, seen) = test.iter().fold((0usize, 0usize), |(n, s), (u, items)| {
+            let known = train.get(u);
+            let in_train = items
+                .iter()
+                .filter(|i| known.is_some_and(|k| k.contains(*i)))
+                .count();
+            (n + items.len(), s + in_train)
+        });
+        if pairs > 0 && seen == pairs {
+            notes.push(format!(
+                "every one of the {pairs} test interactions is also in the training file: lists \
+                 never hold a user's training items, so nothing can be found (was the same file \
+                 given twice?)"
+            ));
+        }
         Ok(EvalOutcome {
             evaluation: evaluate(&recs, &test, Some(&train), &request.ks),
             model: served.model.header.clone(),
-            notes: notes.into_iter().chain(trained.notes).collect(),
+            notes,
         })
     }
 }

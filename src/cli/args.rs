@@ -242,7 +242,8 @@ pub struct ExportEmbeddingsArgs {
     /// The folder to write entities.tsv, relations.tsv and meta.json into (created if missing).
     #[arg(long)]
     pub out: PathBuf,
-    /// The model version [default: the current one].
+    /// The model version [default: the newest version that has graph embeddings (transe,
+    /// rotate, transr or cke), else the current one].
     #[arg(long)]
     pub version: Option<u64>,
 }

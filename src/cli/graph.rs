@@ -140,6 +140,13 @@ fn stats_text(s: &Stats) -> String {
 pub fn sparql(data: &Path, args: &SparqlArgs) -> Result<()> {
     let query = match (&args.query, &args.file) {
         (Some(q), _) => q.clone(),
+        (None, Some(file)) if file == Path::new("-") => {
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin().lock(), &mut text).map_err(
+                |e| Error::BadInput(format!("standard input: cannot read the query: {e}")),
+            )?;
+            text
+        }
         (None, Some(file)) => std::fs::read_to_string(file).map_err(|e| {
             Error::BadInput(format!("{}: cannot read the query: {e}", file.display()))
         })?,

@@ -279,3 +279,41 @@ fn outputs_never_land_in_the_store_nor_replace_protected_files() {
         "a stale TransE copy"
     );
 }
+
+/// `eval` with the test file equal to the training file says why every figure is zero; a
+/// SPARQL query can come from standard input.
+#[test]
+fn eval_of_the_training_file_itself_and_sparql_from_stdin() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = run(std::process::Command::new(binary())
+        .args(["eval", "--model", "pop", "--train"])
+        .arg(fixture("interactions.tsv"))
+        .arg("--test")
+        .arg(fixture("interactions.tsv")));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("also in the training file"),
+        "{}",
+        stderr(&out)
+    );
+
+    let data = tmp.path().join("data");
+    import_movie_graph(&data);
+    let mut child = kgrec(&data)
+        .args(["sparql", "--format", "tsv", "--file", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write as _;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"ASK { ?s ?p ?o }")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("true"), "{}", stderr(&out));
+}
