@@ -60,15 +60,9 @@ pub(super) fn recommend_explained(engine: &Engine, args: &RecommendArgs) -> Resu
             out,
         );
     }
-    let user = args
-        .user
-        .as_deref()
-        .ok_or_else(|| Error::BadInput("give --user ID or --all-users".to_owned()))?;
     let request = RecommendRequest {
-        exclude: args.exclude.clone(),
-        model_version: args.model_version,
         explain: Some(options),
-        ..RecommendRequest::new(user, args.k.unwrap_or(10))
+        ..super::models::one_user_request(args)?
     };
     let recs = engine.recommend(&request)?;
     if recs.stale {

@@ -308,16 +308,7 @@ pub fn recommend(data: &Path, args: &RecommendArgs) -> Result<()> {
         }
         return write_all_users(&batch, out, data);
     }
-    let user = args
-        .user
-        .as_deref()
-        .ok_or_else(|| Error::BadInput("give --user ID or --all-users".to_owned()))?;
-    let request = RecommendRequest {
-        exclude: args.exclude.clone(),
-        model_version: args.model_version,
-        ..RecommendRequest::new(user, args.k.unwrap_or(10))
-    };
-    let recs = engine.recommend(&request)?;
+    let recs = engine.recommend(&one_user_request(args)?)?;
     if recs.stale {
         stale_note(&recs.model);
     }
@@ -326,6 +317,19 @@ pub fn recommend(data: &Path, args: &RecommendArgs) -> Result<()> {
         TextOrJson::Json => emit(&json_text(&recs.list_json())?),
         TextOrJson::Text => emit(&list_text(&recs)),
     }
+}
+
+/// The request of `recommend --user ID` (k, exclude list, model version; unexplained).
+pub(super) fn one_user_request(args: &RecommendArgs) -> Result<RecommendRequest> {
+    let user = args
+        .user
+        .as_deref()
+        .ok_or_else(|| Error::BadInput("give --user ID or --all-users".to_owned()))?;
+    Ok(RecommendRequest {
+        exclude: args.exclude.clone(),
+        model_version: args.model_version,
+        ..RecommendRequest::new(user, args.k.unwrap_or(10))
+    })
 }
 
 /// `--exclude` ids that name no item: probably a typo, said aloud.
