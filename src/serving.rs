@@ -69,7 +69,7 @@ pub fn rank_users(
                 items: scored.next().unwrap_or_default(),
                 source: ListSource::Model,
             },
-            Some(u) => rank_new_user(model, train, &popularity, *u, k, &[]),
+            Some(u) => rank_new_user(model, train, Some(&popularity), *u, k, &[]),
             None => RankedList {
                 items: cold.clone(),
                 source: ListSource::Popularity,
@@ -86,15 +86,15 @@ pub fn rank_user(
     k: usize,
     exclude: &[u32],
 ) -> RankedList {
-    let popularity = Popularity::fit(train);
+    // The popularity counts (a pass over every interaction) only for the users who need them.
     let Some(u) = user else {
         return RankedList {
-            items: top_k(popularity.counts(), k, exclude, &mut Vec::new()),
+            items: top_k(Popularity::fit(train).counts(), k, exclude, &mut Vec::new()),
             source: ListSource::Popularity,
         };
     };
     if u.index() >= model.n_users() {
-        return rank_new_user(model, train, &popularity, u, k, exclude);
+        return rank_new_user(model, train, None, u, k, exclude);
     }
     let scores = user_scores(model, u);
     RankedList {
@@ -113,11 +113,11 @@ fn merged(train: &InteractionMatrix, user: UserId, exclude: &[u32]) -> Vec<u32> 
 }
 
 /// A user of `train` the model was not trained with: folded in if the model can, else the
-/// popular items they do not have.
+/// popular items they do not have (`popularity`: the counts when the caller has them already).
 fn rank_new_user(
     model: &dyn Recommender,
     train: &InteractionMatrix,
-    popularity: &Popularity,
+    popularity: Option<&Popularity>,
     user: UserId,
     k: usize,
     exclude: &[u32],
@@ -129,10 +129,20 @@ fn rank_new_user(
             items: top_k(&scores, k, &exclude, &mut Vec::new()),
             source: ListSource::FoldedIn,
         },
-        Basis::NoPreference => RankedList {
-            items: top_k(popularity.counts(), k, &exclude, &mut Vec::new()),
-            source: ListSource::Popularity,
-        },
+        Basis::NoPreference => {
+            let fitted;
+            let popularity = match popularity {
+                Some(p) => p,
+                None => {
+                    fitted = Popularity::fit(train);
+                    &fitted
+                }
+            };
+            RankedList {
+                items: top_k(popularity.counts(), k, &exclude, &mut Vec::new()),
+                source: ListSource::Popularity,
+            }
+        }
     }
 }
 
