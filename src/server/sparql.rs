@@ -28,14 +28,61 @@ const SOLUTION_TYPES: [(&str, QueryResultsFormat); 7] = [
 ];
 
 /// Media types of CONSTRUCT and DESCRIBE results.
-const GRAPH_TYPES: [(&str, RdfFormat); 3] = [
+const GRAPH_TYPES: [(&str, RdfFormat); 4] = [
     ("application/n-triples", RdfFormat::NTriples),
     ("text/turtle", RdfFormat::Turtle),
+    ("application/rdf+xml", RdfFormat::RdfXml),
     ("text/plain", RdfFormat::NTriples),
 ];
 
-/// The parameters the protocol's query operation takes that kgrec serves.
-const PARAMETERS: [&str; 3] = ["query", "default-graph-uri", "named-graph-uri"];
+/// The parameters the protocol's query operation takes that kgrec serves, then the result
+/// format hints that common clients and servers add (SPARQLWrapper sends all three; Fuseki and
+/// Virtuoso honour them): a hint takes the place of `Accept`.
+const PARAMETERS: [&str; 6] = [
+    "query",
+    "default-graph-uri",
+    "named-graph-uri",
+    "format",
+    "output",
+    "results",
+];
+
+/// A format hint's value (a short name or a media type) as the `Accept` it stands for.
+fn hinted_accept(params: &Query) -> Result<Option<&'static str>, ApiError> {
+    let Some((name, value)) = PARAMETERS[3..]
+        .iter()
+        .find_map(|name| params.get(name).map(|value| (*name, value)))
+    else {
+        return Ok(None);
+    };
+    let accept = match value.trim().to_ascii_lowercase().as_str() {
+        "json" | "srj" | "application/sparql-results+json" | "application/json" => {
+            "application/sparql-results+json"
+        }
+        "xml"
+        | "srx"
+        | "application/sparql-results+xml"
+        | "application/xml"
+        | "text/xml"
+        | "rdf"
+        | "rdfxml"
+        | "rdf+xml"
+        | "application/rdf+xml" => "application/sparql-results+xml, application/rdf+xml",
+        "csv" | "text/csv" => "text/csv",
+        "tsv" | "text/tab-separated-values" => "text/tab-separated-values",
+        "turtle" | "ttl" | "n3" | "text/turtle" | "text/n3" => "text/turtle",
+        "nt" | "ntriples" | "n-triples" | "application/n-triples" | "text/plain" => {
+            "application/n-triples"
+        }
+        other => {
+            return Err(ApiError::bad_parameter(format!(
+                "{name}={other}: the result formats are json, xml, csv, tsv, turtle and \
+                 ntriples (or leave it out and send an Accept header)"
+            )));
+        }
+    };
+    Ok(Some(accept))
+}
 
 fn read_only() -> ApiError {
     ApiError::new(
@@ -46,8 +93,8 @@ fn read_only() -> ApiError {
     )
 }
 
-/// The query of a URL query string or a form body.
-fn query_of_form(raw: Option<&str>) -> Result<String, ApiError> {
+/// The query of a URL query string or a form body, and the `Accept` its format hint stands for.
+fn query_of_form(raw: Option<&str>) -> Result<(String, Option<&'static str>), ApiError> {
     // `update=` is refused as read-only before anything else is said of the request.
     if form_urlencoded::parse(raw.unwrap_or("").as_bytes()).any(|(k, _)| k == "update") {
         return Err(read_only());
@@ -59,11 +106,12 @@ fn query_of_form(raw: Option<&str>) -> Result<String, ApiError> {
              union of the graph's statements",
         ));
     }
-    params.get("query").map(str::to_owned).ok_or_else(|| {
+    let query = params.get("query").map(str::to_owned).ok_or_else(|| {
         ApiError::bad_parameter(
             "give the query as query=... (or POST it as application/sparql-query)",
         )
-    })
+    })?;
+    Ok((query, hinted_accept(&params)?))
 }
 
 /// `GET /sparql?query=...`
@@ -72,8 +120,8 @@ pub async fn get(
     axum::extract::RawQuery(raw): axum::extract::RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let query = query_of_form(raw.as_deref())?;
-    run(state, query, &headers).await
+    let (query, hint) = query_of_form(raw.as_deref())?;
+    run(state, query, hint, &headers).await
 }
 
 /// `POST /sparql` with a form (`query=...`) or an `application/sparql-query` body.
@@ -84,7 +132,7 @@ pub async fn post(
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Response, ApiError> {
     let body = body_bytes(&state, body)?;
-    let query = match media_type(&headers).as_deref() {
+    let (query, hint) = match media_type(&headers).as_deref() {
         Some("application/x-www-form-urlencoded") => {
             Query::parse(raw.as_deref(), &[], &[])?;
             let text = std::str::from_utf8(&body)
@@ -98,8 +146,9 @@ pub async fn post(
                     "default-graph-uri and named-graph-uri are not supported",
                 ));
             }
-            String::from_utf8(body.to_vec())
-                .map_err(|_| ApiError::bad_parameter("the query is not UTF-8"))?
+            let query = String::from_utf8(body.to_vec())
+                .map_err(|_| ApiError::bad_parameter("the query is not UTF-8"))?;
+            (query, hinted_accept(&params)?)
         }
         Some("application/sparql-update") => return Err(read_only()),
         other => {
@@ -114,15 +163,24 @@ pub async fn post(
             ));
         }
     };
-    run(state, query, &headers).await
+    run(state, query, hint, &headers).await
 }
 
-/// Runs `query` and writes its results in the negotiated format.
-async fn run(state: Shared, query: String, headers: &HeaderMap) -> Result<Response, ApiError> {
-    let accept = headers
-        .get(ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+/// Runs `query` and writes its results in the format negotiated from `hint` (a format
+/// parameter's `Accept`) or else the `Accept` header.
+async fn run(
+    state: Shared,
+    query: String,
+    hint: Option<&'static str>,
+    headers: &HeaderMap,
+) -> Result<Response, ApiError> {
+    let accept = match hint {
+        Some(accept) => Some(accept.to_owned()),
+        None => headers
+            .get(ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+    };
     let (content_type, bytes) = blocking(move || {
         let results = match state.engine.sparql(&query) {
             Ok(results) => results,
@@ -157,7 +215,11 @@ async fn run(state: Shared, query: String, headers: &HeaderMap) -> Result<Respon
     .await?;
     let mut response = bytes.into_response();
     let value = match content_type {
-        "text/csv" | "text/tab-separated-values" | "text/turtle" | "text/plain" => {
+        "text/csv"
+        | "text/tab-separated-values"
+        | "text/turtle"
+        | "text/plain"
+        | "application/rdf+xml" => {
             format!("{content_type}; charset=utf-8")
         }
         other => other.to_owned(),
@@ -284,7 +346,20 @@ mod tests {
 
     #[test]
     fn forms_give_the_query_and_refuse_updates() {
-        assert_eq!(query_of_form(Some("query=ASK%20%7B%7D")).unwrap(), "ASK {}");
+        assert_eq!(
+            query_of_form(Some("query=ASK%20%7B%7D")).unwrap(),
+            ("ASK {}".to_owned(), None)
+        );
+        assert_eq!(
+            query_of_form(Some("query=ASK%7B%7D&format=json&output=json&results=json")).unwrap(),
+            ("ASK{}".to_owned(), Some("application/sparql-results+json"))
+        );
+        assert_eq!(
+            query_of_form(Some("query=ASK%7B%7D&output=png"))
+                .unwrap_err()
+                .code,
+            "bad_parameter"
+        );
         assert_eq!(
             query_of_form(Some("update=CLEAR%20ALL")).unwrap_err().code,
             "read_only"

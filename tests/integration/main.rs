@@ -18,3 +18,4 @@ mod lock;
 mod messages;
 mod serve;
 mod sparql;
+mod sparql_client;
