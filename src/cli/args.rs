@@ -70,8 +70,8 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// The address to listen on (port 0: any free port; the bound address is printed). There is
-    /// no authentication: listen on loopback unless something in front guards the port.
+    /// The address to listen on (port 0: any free port; the bound address is printed). An
+    /// address beyond loopback needs --api-key (or --allow-open-writes).
     #[arg(long, default_value = "127.0.0.1:7878")]
     pub addr: std::net::SocketAddr,
     /// The largest request body accepted, in bytes (larger: 413).
@@ -84,6 +84,70 @@ pub struct ServeArgs {
     /// exits anyway.
     #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
     pub shutdown_grace: f64,
+    /// The key that writes (POST /v1/interactions) and admin routes need, sent as
+    /// `Authorization: Bearer KEY` or `X-API-Key: KEY` (at least 16 characters). Without it
+    /// writes are open, which `serve` allows on loopback only.
+    #[arg(
+        long,
+        env = "KGREC_API_KEY",
+        hide_env_values = true,
+        value_name = "KEY"
+    )]
+    pub api_key: Option<String>,
+    /// Read the API key from a file (keeps it out of the process list).
+    #[arg(long, value_name = "PATH")]
+    pub api_key_file: Option<std::path::PathBuf>,
+    /// A key for reads (recommendations, explanations, similar items, models, SPARQL); the API
+    /// key opens them too. Without it reads are open.
+    #[arg(
+        long,
+        env = "KGREC_READ_KEY",
+        hide_env_values = true,
+        value_name = "KEY"
+    )]
+    pub read_key: Option<String>,
+    /// Read the read key from a file.
+    #[arg(long, value_name = "PATH")]
+    pub read_key_file: Option<std::path::PathBuf>,
+    /// Routes that are open by default but should need a key too (a read key, or the API key).
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "ROUTES")]
+    pub guard: Vec<GuardedRoutes>,
+    /// Listen beyond loopback although writes need no key (anyone who reaches the port can
+    /// add interactions and start rebuilds).
+    #[arg(long)]
+    pub allow_open_writes: bool,
+    /// Requests a second each client address may send (a burst of as many); more get 429 with
+    /// Retry-After. 0: no limit. Health checks are not counted.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub rate_limit: u32,
+    /// Log every request (one line each: request id, method, route, status, milliseconds).
+    /// Without it only failures, rejections and server events are logged.
+    #[arg(long)]
+    pub access_log: bool,
+    /// Log lines as text or as JSON objects (one a line), on standard error.
+    #[arg(long, value_enum, default_value_t)]
+    pub log_format: LogFormat,
+    /// Put the request's path, with the user and item ids in it, in log lines; without it they
+    /// carry the route's template (`/v1/users/{id}/recommendations`).
+    #[arg(long)]
+    pub log_user_ids: bool,
+}
+
+/// Routes `--guard` can close.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum GuardedRoutes {
+    /// `/health/live`, `/health/ready` and `/openapi.json`.
+    Health,
+    /// `/metrics`.
+    Metrics,
+}
+
+/// How log lines are written.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
 }
 
 #[derive(Debug, Args)]

@@ -19,6 +19,8 @@ pub struct ApiError {
     pub message: String,
     /// The job a `409` is about.
     pub id: Option<String>,
+    /// A header the answer carries (`WWW-Authenticate`, `Retry-After`).
+    pub header: Option<(&'static str, String)>,
 }
 
 /// The body of an error answer.
@@ -45,6 +47,32 @@ impl ApiError {
             code,
             message: message.into(),
             id: None,
+            header: None,
+        }
+    }
+
+    /// 401 for a missing or wrong key (the same answer for both).
+    pub fn unauthorized() -> Self {
+        Self {
+            header: Some(("www-authenticate", "Bearer".to_owned())),
+            ..Self::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "this route needs a valid key: send it as `Authorization: Bearer KEY` or \
+                 `X-API-Key: KEY`",
+            )
+        }
+    }
+
+    /// 429 for a client over its `--rate-limit`; try again after `seconds`.
+    pub fn rate_limited(seconds: u64) -> Self {
+        Self {
+            header: Some(("retry-after", seconds.to_string())),
+            ..Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                format!("too many requests from this address: try again in {seconds} s"),
+            )
         }
     }
 
@@ -106,10 +134,16 @@ impl From<kgrec::Error> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut response = (self.status, self.body()).into_response();
-        response.headers_mut().insert(
+        let headers = response.headers_mut();
+        headers.insert(
             CONTENT_TYPE,
             axum::http::HeaderValue::from_static("application/json"),
         );
+        if let Some((name, value)) = &self.header
+            && let Ok(value) = axum::http::HeaderValue::from_str(value)
+        {
+            headers.insert(*name, value);
+        }
         response
     }
 }

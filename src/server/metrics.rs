@@ -70,6 +70,9 @@ pub struct Metrics {
     /// `"done"` / `"failed"` → rebuild durations.
     rebuilds: Mutex<BTreeMap<&'static str, Histogram>>,
     interactions_written: AtomicU64,
+    /// Reason → requests turned away before their handler (`unauthorized`, `rate_limited`,
+    /// `body_too_large`).
+    rejected: Mutex<BTreeMap<&'static str, u64>>,
 }
 
 impl Metrics {
@@ -80,6 +83,13 @@ impl Metrics {
                 .entry((route.to_owned(), method.to_owned(), status))
                 .or_default()
                 .observe(&LATENCY_BUCKETS, elapsed.as_secs_f64());
+        }
+    }
+
+    /// One request turned away for `reason`.
+    pub fn rejected(&self, reason: &'static str) {
+        if let Ok(mut rejected) = self.rejected.lock() {
+            *rejected.entry(reason).or_default() += 1;
         }
     }
 
@@ -161,6 +171,15 @@ impl Metrics {
             "kgrec_interactions_written_total {}",
             self.interactions_written.load(Ordering::Relaxed)
         );
+        out.push_str(
+            "# HELP kgrec_http_rejected_total Requests turned away before their handler, by \
+             reason.\n\
+             # TYPE kgrec_http_rejected_total counter\n",
+        );
+        let rejected = self.rejected.lock().map(|r| r.clone()).unwrap_or_default();
+        for (reason, n) in &rejected {
+            let _ = writeln!(out, "kgrec_http_rejected_total{{reason=\"{reason}\"}} {n}");
+        }
         out
     }
 }
@@ -198,7 +217,13 @@ mod tests {
         );
         m.rebuild("done", 1.5);
         m.interactions(5);
+        m.rejected("unauthorized");
+        m.rejected("unauthorized");
         let text = m.render(Some(3), false);
+        assert!(
+            text.contains("kgrec_http_rejected_total{reason=\"unauthorized\"} 2\n"),
+            "{text}"
+        );
         assert!(
             text.contains(
                 "kgrec_http_requests_total{route=\"/health/live\",method=\"GET\",status=\"200\"} 2"

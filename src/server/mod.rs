@@ -9,6 +9,7 @@
 //! strings, ids, limits), [`error`] (the error JSON and statuses). `docs/http.md` is the
 //! reference for users.
 
+mod access;
 mod api;
 mod error;
 mod jobs;
@@ -26,7 +27,7 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use axum::http::{HeaderMap, StatusCode};
 use axum::middleware::{self, Next};
@@ -34,8 +35,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use kgrec::{Engine, Error, Result};
 use tokio::sync::Semaphore;
+use tower_http::request_id::{
+    MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
 
-use crate::cli::args::ServeArgs;
+use crate::cli::args::{GuardedRoutes, LogFormat, ServeArgs};
+use access::{ClientLimits, Policy, Role, Verdict};
 use error::ApiError;
 
 /// What every handler shares.
@@ -48,6 +53,14 @@ pub struct AppState {
     in_flight: Semaphore,
     /// The largest body accepted.
     max_body: usize,
+    /// Which keys open which routes.
+    access: Policy,
+    /// Requests a second per client, when limited.
+    client_limits: Option<ClientLimits>,
+    /// Every request is logged, not only failures and rejections.
+    access_log: bool,
+    /// Log lines carry paths with ids, not route templates.
+    log_user_ids: bool,
 }
 
 type Shared = Arc<AppState>;
@@ -93,16 +106,20 @@ fn router(state: Shared) -> Router {
         .route(rebuild, post(api::rebuild))
         .route(job, get(api::job))
         .route(sparql, get(sparql::get).post(sparql::post))
-        .route_layer(middleware::from_fn_with_state(Arc::clone(&state), limit));
+        .route_layer(middleware::from_fn_with_state(Arc::clone(&state), limit))
+        .route_layer(middleware::from_fn_with_state(Arc::clone(&state), guard));
     let ops = Router::new()
         .route(live, get(api::live))
         .route(ready, get(api::ready))
         .route(metrics, get(api::metrics))
-        .route(openapi, get(api::openapi));
+        .route(openapi, get(api::openapi))
+        .route_layer(middleware::from_fn_with_state(Arc::clone(&state), guard));
     ops.merge(api)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(Arc::clone(&state), track))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .layer(DefaultBodyLimit::max(state.max_body))
         .with_state(state)
 }
@@ -130,8 +147,9 @@ async fn method_not_allowed(request: Request) -> ApiError {
     )
 }
 
-/// Counts and times every request by route template, method and status; refuses a body whose
-/// declared length is over the limit before it is read.
+/// Counts, times and logs every request by route template, method and status (failures and
+/// rejections always, every request with `--access-log`); refuses a body whose declared length
+/// is over the limit before it is read.
 async fn track(State(state): State<Shared>, request: Request, next: Next) -> Response {
     let start = Instant::now();
     let route = request
@@ -139,19 +157,66 @@ async fn track(State(state): State<Shared>, request: Request, next: Next) -> Res
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned());
     let method = request.method().as_str().to_owned();
+    let request_id = request
+        .extensions()
+        .get::<RequestId>()
+        .and_then(|id| id.header_value().to_str().ok())
+        .unwrap_or("-")
+        .to_owned();
+    let path = state.log_user_ids.then(|| request.uri().path().to_owned());
     let declared = request
         .headers()
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     let response = match declared {
-        Some(n) if n > state.max_body as u64 => ApiError::too_large(state.max_body).into_response(),
+        Some(n) if n > state.max_body as u64 => {
+            state.metrics.rejected("body_too_large");
+            ApiError::too_large(state.max_body).into_response()
+        }
         _ => next.run(request).await,
     };
-    state
-        .metrics
-        .request(&route, &method, response.status().as_u16(), start.elapsed());
+    let elapsed = start.elapsed();
+    let status = response.status().as_u16();
+    state.metrics.request(&route, &method, status, elapsed);
+    let target = path.as_deref().unwrap_or(&route);
+    let ms = elapsed.as_secs_f64() * 1e3;
+    if status >= 500 && status != 503 {
+        tracing::error!(request_id, method, target, status, ms, "request failed");
+    } else if matches!(status, 401 | 413 | 429 | 503) {
+        tracing::warn!(request_id, method, target, status, ms, "request rejected");
+    } else if state.access_log {
+        tracing::info!(request_id, method, target, status, ms, "request");
+    }
     response
+}
+
+/// Per-client rate limits, then keys: a request the policy does not let in gets 429 or 401 and
+/// goes no further.
+async fn guard(State(state): State<Shared>, request: Request, next: Next) -> Response {
+    let role = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or(Role::Read, |m| Role::of(m.as_str(), request.method()));
+    if role != Role::Health
+        && let Some(limits) = &state.client_limits
+    {
+        let client = request
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map_or(std::net::IpAddr::from([0, 0, 0, 0]), |c| c.0.ip());
+        if let Err(wait) = limits.check(client) {
+            state.metrics.rejected("rate_limited");
+            return ApiError::rate_limited(wait).into_response();
+        }
+    }
+    match state.access.check(role, request.headers()) {
+        Verdict::Allowed => next.run(request).await,
+        Verdict::Unauthorized => {
+            state.metrics.rejected("unauthorized");
+            ApiError::unauthorized().into_response()
+        }
+    }
 }
 
 /// At most `--max-in-flight` API requests are worked on at once; the others wait their turn.
@@ -218,6 +283,24 @@ pub fn serve(data: &Path, args: &ServeArgs) -> Result<()> {
             args.shutdown_grace
         )));
     }
+    let access = Policy::new(
+        access::load_key(
+            args.api_key.as_deref(),
+            args.api_key_file.as_deref(),
+            "api-key",
+        )?
+        .as_deref(),
+        access::load_key(
+            args.read_key.as_deref(),
+            args.read_key_file.as_deref(),
+            "read-key",
+        )?
+        .as_deref(),
+        args.guard.contains(&GuardedRoutes::Health),
+        args.guard.contains(&GuardedRoutes::Metrics),
+    );
+    access::check_bind(args.addr, &access, args.allow_open_writes)?;
+    init_logs(args.log_format);
     let engine = crate::cli::open_engine(data)?;
     // Bind the current model and build the explanation graph before listening: the first
     // requests do not pay for them, and a directory that cannot be served fails here.
@@ -236,6 +319,10 @@ pub fn serve(data: &Path, args: &ServeArgs) -> Result<()> {
         metrics: Arc::default(),
         in_flight: Semaphore::new(args.max_in_flight),
         max_body: args.max_body,
+        access,
+        client_limits: ClientLimits::new(args.rate_limit),
+        access_log: args.access_log,
+        log_user_ids: args.log_user_ids,
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -272,11 +359,26 @@ async fn run(state: Shared, addr: SocketAddr, data: &Path, grace: Duration) -> R
     let _ = writeln!(stdout, "listening on http://{bound}");
     let _ = stdout.flush();
     drop(stdout);
-    if !bound.ip().is_loopback() {
+    crate::cli::warn(&format!("note: {}", state.access.describe()));
+    if !bound.ip().is_loopback() && !state.access.writes_guarded() {
         crate::cli::warn(&format!(
-            "warning: listening on {bound}, beyond this machine: the API has no authentication \
-             (anyone who reaches the port can add interactions and start rebuilds)"
+            "WARNING: listening on {bound}, beyond this machine, with writes open \
+             (--allow-open-writes): anyone who reaches the port can add interactions and start \
+             rebuilds"
         ));
+    }
+    if state.client_limits.is_some() {
+        // The limiter keeps one entry per client address seen; forget the idle ones.
+        let forget = Arc::clone(&state);
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                every.tick().await;
+                if let Some(limits) = &forget.client_limits {
+                    limits.forget_idle();
+                }
+            }
+        });
     }
     crate::cli::warn(&format!(
         "note: serving {} until SIGTERM or Ctrl-C",
@@ -284,8 +386,9 @@ async fn run(state: Shared, addr: SocketAddr, data: &Path, grace: Duration) -> R
     ));
     let stop = Arc::new(tokio::sync::Notify::new());
     let stopped = Arc::clone(&stop);
-    let server = axum::serve(listener, router(state))
-        .with_graceful_shutdown(async move { stopped.notified().await });
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let server =
+        axum::serve(listener, app).with_graceful_shutdown(async move { stopped.notified().await });
     let mut server = tokio::spawn(async move { server.await });
     let ended = tokio::select! {
         ended = &mut server => Some(ended),
@@ -320,6 +423,22 @@ async fn run(state: Shared, addr: SocketAddr, data: &Path, grace: Duration) -> R
             what: format!("the HTTP server's task failed: {e}"),
         }),
     }
+}
+
+/// Log lines (request failures and rejections, `--access-log` lines) on standard error, as
+/// text or JSON; `KGREC_LOG` (an `EnvFilter` directive, default `info`) picks the level.
+fn init_logs(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("KGREC_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false);
+    // A second subscriber (tests start servers in one process) is not an error worth failing.
+    let _ = match format {
+        LogFormat::Text => logs.try_init(),
+        LogFormat::Json => logs.json().try_init(),
+    };
 }
 
 /// SIGTERM and SIGINT (Ctrl-C), caught from the moment they are registered (before the

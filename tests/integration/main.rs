@@ -17,5 +17,6 @@ mod kge;
 mod lock;
 mod messages;
 mod serve;
+mod serve_access;
 mod sparql;
 mod sparql_client;

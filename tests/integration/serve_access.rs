@@ -1,0 +1,172 @@
+//! `kgrec serve`'s guards end to end: keys by role, the bind check, per-client rate limits,
+//! request ids and the rejected-request metrics.
+
+use std::path::PathBuf;
+
+use crate::common::*;
+
+const API_KEY: &str = "api-key-for-the-tests-0123456789";
+const READ_KEY: &str = "read-key-for-the-tests-987654321";
+
+fn trained(tmp: &std::path::Path) -> PathBuf {
+    let data = crate::cf::imported(tmp);
+    ok(kgrec(&data).args(["train", "--quiet"]));
+    data
+}
+
+fn interactions(data: &std::path::Path) -> u64 {
+    stats(data)["interactions"].as_u64().unwrap()
+}
+
+/// Writes and admin without the API key (none, wrong, or the read key) are 401 and change
+/// nothing; reads need the read key or the API key; health stays open; metrics, guarded,
+/// need a key and count the rejections; every answer carries a request id.
+#[test]
+fn keys_open_what_their_role_allows_and_nothing_else() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = trained(tmp.path());
+    let before = interactions(&data);
+    let key_file = tmp.path().join("api.key");
+    std::fs::write(&key_file, format!("{API_KEY}\n")).unwrap();
+    let server = Server::start(
+        &data,
+        &[
+            "--api-key-file",
+            key_file.to_str().unwrap(),
+            "--read-key",
+            READ_KEY,
+            "--guard",
+            "metrics",
+        ],
+    );
+    assert!(
+        server.log().contains("writes and admin need the API key"),
+        "{}",
+        server.log()
+    );
+    let bearer = |key: &str| format!("Bearer {key}");
+    let body = br#"[{"user": "intruder", "item": "1"}]"#;
+    let wrong = bearer("api-key-for-the-tests-0123456780");
+    let read = bearer(READ_KEY);
+    for auth in [None, Some(wrong.as_str()), Some(read.as_str())] {
+        let mut headers = vec![("Content-Type", "application/json")];
+        headers.extend(auth.map(|a| ("Authorization", a)));
+        let post = server.request("POST", "/v1/interactions", &headers, body);
+        assert_eq!(post.status, 401, "{auth:?}: {}", post.text());
+        assert_eq!(post.error_code(), "unauthorized");
+        assert_eq!(post.header("www-authenticate"), Some("Bearer"));
+        let rebuild = server.request("POST", "/v1/admin/rebuild", &headers, b"");
+        assert_eq!(rebuild.status, 401, "{auth:?}: {}", rebuild.text());
+        let job = server.request("GET", "/v1/admin/jobs/1", &headers, b"");
+        assert_eq!(job.status, 401, "{auth:?}");
+    }
+    // The same answer whether the key is missing or wrong: nothing tells which.
+    let missing = server.request("POST", "/v1/interactions", &[], body);
+    let wrong_one = server.request("POST", "/v1/interactions", &[("X-API-Key", "x")], body);
+    assert_eq!(missing.body, wrong_one.body);
+
+    let recs = "/v1/users/1/recommendations?k=3";
+    assert_eq!(server.get(recs).status, 401);
+    assert_eq!(
+        server
+            .request("GET", recs, &[("Authorization", &read)], b"")
+            .status,
+        200
+    );
+    assert_eq!(
+        server
+            .request("GET", recs, &[("X-API-Key", API_KEY)], b"")
+            .status,
+        200
+    );
+    let sparql = "/sparql?query=ASK%20%7B%20%3Fs%20%3Fp%20%3Fo%20%7D";
+    assert_eq!(server.get(sparql).status, 401);
+    assert_eq!(
+        server
+            .request("GET", sparql, &[("X-API-Key", READ_KEY)], b"")
+            .status,
+        200
+    );
+    assert_eq!(server.get("/health/ready").status, 200);
+    assert_eq!(server.get("/metrics").status, 401);
+
+    // With the API key, a write goes through.
+    let post = server.request(
+        "POST",
+        "/v1/interactions",
+        &[
+            ("Content-Type", "application/json"),
+            ("Authorization", &bearer(API_KEY)),
+        ],
+        br#"[{"user": "welcome", "item": "1"}]"#,
+    );
+    assert_eq!(post.status, 200, "{}", post.text());
+
+    let metrics = server.request("GET", "/metrics", &[("X-API-Key", READ_KEY)], b"");
+    assert_eq!(metrics.status, 200);
+    let text = metrics.text();
+    let rejected = text
+        .lines()
+        .find_map(|l| l.strip_prefix("kgrec_http_rejected_total{reason=\"unauthorized\"} "))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert_eq!(rejected, "14", "{text}");
+
+    // Request ids: made up when absent, kept when given.
+    let made = server.get("/health/live");
+    let id = made.header("x-request-id").unwrap();
+    assert!(id.len() >= 16, "{id}");
+    assert_ne!(server.get("/health/live").header("x-request-id"), Some(id));
+    let kept = server.request("GET", "/health/live", &[("X-Request-Id", "trace-42")], b"");
+    assert_eq!(kept.header("x-request-id"), Some("trace-42"));
+    assert!(server.terminate(30).success());
+    assert_eq!(
+        interactions(&data),
+        before + 1,
+        "only the keyed write landed"
+    );
+}
+
+/// Beyond loopback, writes need a key: `serve` refuses to start without one (before it binds).
+#[test]
+fn an_open_service_is_refused_beyond_loopback() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = crate::cf::imported(tmp.path());
+    let out = run(kgrec(&data).args(["serve", "--addr", "0.0.0.0:0"]));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("refusing to listen on 0.0.0.0:0 without --api-key"),
+        "{err}"
+    );
+    assert!(err.contains("--allow-open-writes"), "{err}");
+    let short = run(kgrec(&data).args(["serve", "--api-key", "short"]));
+    assert_eq!(short.status.code(), Some(2));
+    assert!(stderr(&short).contains("at least 16"), "{}", stderr(&short));
+    // The key never shows in --help, even when it comes from the environment.
+    let help = run(kgrec(&data)
+        .args(["serve", "--help"])
+        .env("KGREC_API_KEY", API_KEY));
+    assert!(!stdout(&help).contains(API_KEY));
+    assert!(stdout(&help).contains("KGREC_API_KEY"));
+}
+
+/// `--rate-limit N`: a client over N requests a second gets 429 with Retry-After; health checks
+/// are not counted.
+#[test]
+fn clients_over_their_rate_get_429() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = trained(tmp.path());
+    let server = Server::start(&data, &["--rate-limit", "3"]);
+    let statuses: Vec<u16> = (0..12)
+        .map(|_| server.get("/v1/users/1/recommendations?k=2").status)
+        .collect();
+    assert!(statuses.contains(&200), "{statuses:?}");
+    let limited = server.get("/v1/users/1/recommendations?k=2");
+    assert_eq!(limited.status, 429, "{statuses:?}");
+    assert_eq!(limited.error_code(), "rate_limited");
+    assert!(limited.header("retry-after").is_some());
+    for _ in 0..10 {
+        assert_eq!(server.get("/health/live").status, 200);
+    }
+    assert!(server.terminate(30).success());
+}
