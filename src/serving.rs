@@ -8,7 +8,7 @@ use kgrec_kg::{EntityId, GraphIndex};
 
 use crate::cf::{
     Basis, InteractionMatrix, Popularity, Recommender, Scored, UserRow, recommend_all, top_k,
-    user_scores,
+    top_k_among, user_scores,
 };
 use crate::fused::Fused;
 use crate::ids::{ItemId, UserId};
@@ -69,7 +69,7 @@ pub fn rank_users(
                 items: scored.next().unwrap_or_default(),
                 source: ListSource::Model,
             },
-            Some(u) => rank_new_user(model, train, Some(&popularity), *u, k, &[]),
+            Some(u) => rank_new_user(model, train, Some(&popularity), *u, k, &[], None),
             None => RankedList {
                 items: cold.clone(),
                 source: ListSource::Popularity,
@@ -78,28 +78,38 @@ pub fn rank_users(
         .collect()
 }
 
-/// One user's top-`k`, excluding their items in `train` and the sorted dense ids `exclude`.
+/// One user's top-`k`, excluding their items in `train` and the sorted dense ids `exclude`;
+/// with `only`, among those sorted dense ids alone (a filter's candidates).
 pub fn rank_user(
     model: &dyn Recommender,
     train: &InteractionMatrix,
     user: Option<UserId>,
     k: usize,
     exclude: &[u32],
+    only: Option<&[u32]>,
 ) -> RankedList {
     // The popularity counts (a pass over every interaction) only for the users who need them.
     let Some(u) = user else {
         return RankedList {
-            items: top_k(Popularity::fit(train).counts(), k, exclude, &mut Vec::new()),
+            items: best(Popularity::fit(train).counts(), k, only, exclude),
             source: ListSource::Popularity,
         };
     };
     if u.index() >= model.n_users() {
-        return rank_new_user(model, train, None, u, k, exclude);
+        return rank_new_user(model, train, None, u, k, exclude, only);
     }
     let scores = user_scores(model, u);
     RankedList {
-        items: top_k(&scores, k, &merged(train, u, exclude), &mut Vec::new()),
+        items: best(&scores, k, only, &merged(train, u, exclude)),
         source: ListSource::Model,
+    }
+}
+
+/// The `k` best of `scores`, among `only` if given, never one of the sorted ids `exclude`.
+fn best(scores: &[f32], k: usize, only: Option<&[u32]>, exclude: &[u32]) -> Vec<Scored> {
+    match only {
+        Some(among) => top_k_among(scores, k, among, exclude, &mut Vec::new()),
+        None => top_k(scores, k, exclude, &mut Vec::new()),
     }
 }
 
@@ -121,12 +131,13 @@ fn rank_new_user(
     user: UserId,
     k: usize,
     exclude: &[u32],
+    only: Option<&[u32]>,
 ) -> RankedList {
     let mut scores = vec![0.0f32; model.n_items()];
     let exclude = merged(train, user, exclude);
     match model.score_user(UserRow::of(train, user), &mut scores) {
         Basis::Trained | Basis::FoldedIn => RankedList {
-            items: top_k(&scores, k, &exclude, &mut Vec::new()),
+            items: best(&scores, k, only, &exclude),
             source: ListSource::FoldedIn,
         },
         Basis::NoPreference => {
@@ -139,7 +150,7 @@ fn rank_new_user(
                 }
             };
             RankedList {
-                items: top_k(popularity.counts(), k, &exclude, &mut Vec::new()),
+                items: best(popularity.counts(), k, only, &exclude),
                 source: ListSource::Popularity,
             }
         }
@@ -254,10 +265,7 @@ pub fn item_details(
 }
 
 /// The last segment of an IRI (after `/`, `#` or `:`), as labels fall back to.
-pub fn local_name(iri: &str) -> &str {
-    let trimmed = iri.trim_end_matches(['/', '#']);
-    trimmed.rsplit(['/', '#', ':']).next().unwrap_or(trimmed)
-}
+pub use kgrec_kg::filter::local_name;
 
 /// The external name of an item, for output; a dense id outside the store is corruption.
 pub fn item_name(snapshot: &Snapshot, item: ItemId) -> Result<&str, StoreError> {
@@ -310,16 +318,5 @@ mod tests {
         assert_eq!(ids(&lists[2]), [1, 0], "unknown: the most popular items");
         assert!(lists[2].is_fallback());
         assert_eq!(ids(&lists[3]), [2]);
-    }
-
-    #[test]
-    fn local_names() {
-        assert_eq!(
-            local_name("http://dbpedia.org/resource/Star_Wars_(film)"),
-            "Star_Wars_(film)"
-        );
-        assert_eq!(local_name("http://e.org/o#Thing"), "Thing");
-        assert_eq!(local_name("urn:kgrec:m.0abc"), "m.0abc");
-        assert_eq!(local_name("http://e.org/x/"), "x");
     }
 }

@@ -48,6 +48,10 @@ pub struct AppState {
     in_flight: Semaphore,
     /// The largest body accepted.
     max_body: usize,
+    /// The time budget of one explained answer's path search.
+    explain_budget: Duration,
+    /// How long one SPARQL query may run.
+    sparql_timeout: Duration,
 }
 
 type Shared = Arc<AppState>;
@@ -207,9 +211,9 @@ fn media_type(headers: &HeaderMap) -> Option<String> {
 /// `kgrec serve`: opens the data directory, binds the model, listens until SIGTERM or SIGINT,
 /// then stops accepting, lets requests in flight finish (up to `--shutdown-grace`) and returns.
 pub fn serve(data: &Path, args: &ServeArgs) -> Result<()> {
-    if args.max_body == 0 || args.max_in_flight == 0 {
+    if args.max_body == 0 || args.max_in_flight == 0 || args.sparql_timeout_ms == 0 {
         return Err(Error::BadInput(
-            "--max-body and --max-in-flight must be at least 1".to_owned(),
+            "--max-body, --max-in-flight and --sparql-timeout-ms must be at least 1".to_owned(),
         ));
     }
     if !(args.shutdown_grace.is_finite() && args.shutdown_grace >= 0.0) {
@@ -236,6 +240,8 @@ pub fn serve(data: &Path, args: &ServeArgs) -> Result<()> {
         metrics: Arc::default(),
         in_flight: Semaphore::new(args.max_in_flight),
         max_body: args.max_body,
+        explain_budget: Duration::from_millis(args.explain_timeout_ms),
+        sparql_timeout: Duration::from_millis(args.sparql_timeout_ms),
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
