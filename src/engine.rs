@@ -35,8 +35,8 @@ use crate::interactions::{
 use crate::learners::{self, Binding, GraphData, ModelSpec, TrainInput};
 use crate::metrics::{Evaluation, by_user, evaluate};
 use crate::serving::{
-    ItemDetails, ListSource, Served, bind, item_details, item_entities, item_name, local_name,
-    rank_user, rank_users,
+    ItemDetails, ListSource, Served, bind, entity_items, item_details, item_entities, item_name,
+    local_name, rank_user, rank_users,
 };
 use crate::store::{
     ImportReport, InteractionStore, Link, ModelHeader, ModelStore, StoreError, StoredModel,
@@ -856,6 +856,7 @@ impl Engine {
                 snapshot,
                 matrix,
                 model,
+                entity_items: entity_items(&item_entity),
                 item_entity,
                 index,
                 stale,
@@ -971,15 +972,8 @@ impl Engine {
     fn filter_items(&self, served: &Served, filter: &Filter) -> Result<Candidates> {
         let paths = self.paths()?;
         let entities = paths.facts().matching(filter)?.unwrap_or_default();
-        let items = served
-            .item_entity
-            .iter()
-            .enumerate()
-            .filter(|(_, e)| e.is_some_and(|e| entities.binary_search(&e).is_ok()))
-            .map(|(i, _)| i as u32)
-            .collect();
         Ok(Candidates {
-            items,
+            items: served.items_of(&entities),
             entities: entities.len(),
         })
     }

@@ -189,11 +189,62 @@ pub struct Served {
     pub model: Serving,
     /// Every item's entity ([`item_entities`]).
     pub item_entity: Vec<Option<EntityId>>,
+    /// The same links the other way: `(entity, item)` for every linked item, ascending.
+    pub entity_items: Vec<(EntityId, ItemId)>,
     /// The graph index (labels).
     pub index: GraphIndex,
     /// Interactions were imported after the model was trained (it folds in or falls back for
     /// the users it does not know).
     pub stale: bool,
+}
+
+impl Served {
+    /// The items linked to any of the ascending `entities`, as ascending dense ids. A few
+    /// entities are looked up in the links by entity (a filter costs what it matches, not the
+    /// catalogue); many are looked up item by item (no sort of the result).
+    pub fn items_of(&self, entities: &[EntityId]) -> Vec<u32> {
+        if entities.len().saturating_mul(SPARSE_FILTER) < self.item_entity.len() {
+            items_linked(&self.entity_items, entities)
+        } else {
+            self.item_entity
+                .iter()
+                .enumerate()
+                .filter(|(_, e)| e.is_some_and(|e| entities.binary_search(&e).is_ok()))
+                .map(|(i, _)| i as u32)
+                .collect()
+        }
+    }
+}
+
+/// Below one matched entity per this many items, [`Served::items_of`] looks entities up; above,
+/// items. (On ml-100k, 1,682 items: a filter of 1,211 entities takes 0.06 ms item by item and
+/// 0.12 ms entity by entity, whose result must be sorted.)
+const SPARSE_FILTER: usize = 16;
+
+/// The items of the ascending `(entity, item)` pairs `links` whose entity is one of the
+/// ascending `entities`, as ascending dense ids.
+fn items_linked(links: &[(EntityId, ItemId)], entities: &[EntityId]) -> Vec<u32> {
+    let mut items = Vec::new();
+    let mut from = 0;
+    for e in entities {
+        let start = from + links[from..].partition_point(|(linked, _)| linked < e);
+        let end = start + links[start..].partition_point(|(linked, _)| linked == e);
+        items.extend(links[start..end].iter().map(|(_, item)| item.0));
+        from = end;
+    }
+    items.sort_unstable();
+    items
+}
+
+/// The `(entity, item)` pairs of `item_entity`, ascending ([`Served::entity_items`]).
+pub fn entity_items(item_entity: &[Option<EntityId>]) -> Vec<(EntityId, ItemId)> {
+    let mut pairs: Vec<(EntityId, ItemId)> = item_entity
+        .iter()
+        .enumerate()
+        .filter_map(|(i, e)| e.map(|e| (e, ItemId(i as u32))))
+        .collect();
+    pairs.sort_unstable();
+    pairs
 }
 
 /// Makes a stored model servable through its learner (a `cke` model is bound to the graph
@@ -287,6 +338,30 @@ mod tests {
     use super::*;
     use crate::cf::FactorModel;
     use ndarray::array;
+
+    #[test]
+    fn links_the_other_way_find_every_item_of_an_entity() {
+        let e = |i: u32| Some(EntityId(i));
+        // Items 1 and 3 share entity 7; item 2 has no link.
+        let item_entity = [e(5), e(7), None, e(7), e(2)];
+        let pairs = entity_items(&item_entity);
+        assert_eq!(
+            pairs,
+            [
+                (EntityId(2), ItemId(4)),
+                (EntityId(5), ItemId(0)),
+                (EntityId(7), ItemId(1)),
+                (EntityId(7), ItemId(3)),
+            ]
+        );
+        let items_of = |entities: &[u32]| -> Vec<u32> {
+            let entities: Vec<EntityId> = entities.iter().copied().map(EntityId).collect();
+            items_linked(&pairs, &entities)
+        };
+        assert_eq!(items_of(&[7]), [1, 3]);
+        assert_eq!(items_of(&[2, 3, 7]), [1, 3, 4]);
+        assert!(items_of(&[0, 6, 9]).is_empty());
+    }
 
     #[test]
     fn model_users_new_users_and_unknown_users() {
