@@ -87,6 +87,19 @@ struct Inner {
     paths: Mutex<Option<Arc<PathIndex>>>,
 }
 
+impl Drop for Inner {
+    /// The served state and the explanation graph hold trees of the sled database, which keep
+    /// its file lock: they go before the data directory (whose fields are dropped first, and
+    /// whose own lock goes last), so that another process let in by the directory's lock finds
+    /// sled's released too, not still held for the moment these take to drop.
+    fn drop(&mut self) {
+        self.served.store(None);
+        if let Ok(paths) = self.paths.get_mut() {
+            *paths = None;
+        }
+    }
+}
+
 impl std::fmt::Debug for Inner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Engine")
