@@ -11,67 +11,19 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
 use std::hint::black_box;
-use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use criterion::Criterion;
 use kgrec::explain::ExplainOptions;
-use kgrec::kg::ImportOptions;
-use kgrec::{Engine, InteractionFile, TrainRequest};
 
-fn dataset() -> Option<PathBuf> {
-    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
-    [
-        here.join("../shared/datasets/ml-100k"),
-        PathBuf::from("/work/shared/datasets/ml-100k"),
-    ]
-    .into_iter()
-    .find(|p| p.join("kg-dbpedia.nt").is_file())
-}
-
-fn percentile(sorted: &[f64], q: f64) -> f64 {
-    let i = ((sorted.len() as f64 - 1.0) * q).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
-}
+mod common;
 
 fn main() {
-    let Some(ml) = dataset() else {
+    let Some(ml) = common::dataset() else {
         println!("explain_latency skipped: ../shared/datasets/ml-100k is absent");
         return;
     };
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("data");
-    let start = Instant::now();
-    let engine = Engine::create(&data).unwrap();
-    engine
-        .import_kg(
-            &[ml.join("kg-dbpedia.nt")],
-            &ImportOptions::default(),
-            &mut |_| {},
-        )
-        .unwrap();
-    engine
-        .import_interactions(&InteractionFile {
-            file: ml.join("folds/fold0/train.tsv"),
-            link: Some(ml.join("link-dbpedia.tsv")),
-            ..InteractionFile::default()
-        })
-        .unwrap();
-    let request = TrainRequest {
-        keep: 1,
-        ..TrainRequest::default()
-    };
-    engine
-        .train(
-            &request,
-            &mut |_| {},
-            &std::sync::atomic::AtomicBool::new(false),
-        )
-        .unwrap();
-    println!(
-        "setup (import, train cke): {:.1} s",
-        start.elapsed().as_secs_f64()
-    );
+    let (_tmp, engine) = common::ml100k_engine(&ml);
 
     let start = Instant::now();
     let explainer = engine.explainer(None).unwrap();
@@ -93,17 +45,11 @@ fn main() {
         items += e.items.len();
         with_path += e.items.iter().filter(|i| !i.paths.is_empty()).count();
     }
-    millis.sort_by(f64::total_cmp);
-    let mean = millis.iter().sum::<f64>() / millis.len() as f64;
     println!(
-        "recommend --explain -k 10 --paths 3 --hops 3, {} users: p50 {:.2} ms, p90 {:.2} ms, \
-         p99 {:.2} ms, max {:.2} ms, mean {:.2} ms ({items} items, {with_path} with a path)",
+        "recommend --explain -k 10 --paths 3 --hops 3, {} users: {} ({items} items, {with_path} \
+         with a path)",
         users.len(),
-        percentile(&millis, 0.5),
-        percentile(&millis, 0.9),
-        percentile(&millis, 0.99),
-        millis[millis.len() - 1],
-        mean
+        common::summary(&mut millis),
     );
 
     let mut criterion = Criterion::default().configure_from_args();

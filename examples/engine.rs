@@ -1,7 +1,8 @@
 //! The library API end to end, as an application embeds kgrec: open a temporary data directory,
 //! import the bundled fixtures (a DBpedia graph of 24 films, interactions, item links), train
 //! the default model, print explained recommendations, then add interactions for a user the
-//! model has never seen and print that user's folded-in recommendations — no retraining.
+//! model has never seen and print that user's folded-in recommendations — no retraining —
+//! and the same restricted to one category of the graph (a filter).
 //!
 //! ```text
 //! cargo run --example engine
@@ -14,7 +15,7 @@ use kgrec::explain::{ExplainOptions, explanation_text};
 use kgrec::interactions::RawInteraction;
 use kgrec::kg::ImportOptions;
 use kgrec::serving::ListSource;
-use kgrec::{Engine, InteractionFile, RecommendRequest, TrainRequest};
+use kgrec::{Engine, Filter, InteractionFile, RecommendRequest, Recommendations, TrainRequest};
 
 fn main() -> anyhow::Result<()> {
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
@@ -94,6 +95,24 @@ fn main() -> anyhow::Result<()> {
         ListSource::Popularity => "the popular items (the model cannot fold them in)",
     };
     println!("\nrecommendations for {newcomer}, who liked {liked:?} ({how}):");
+    print_items(&recs);
+
+    // Only 1980s science-fiction films: a category filter is a fact of the graph.
+    let request = RecommendRequest {
+        filter: Filter::parse(["dct:subject=dbc:1980s_science_fiction_films"])?,
+        ..RecommendRequest::new(newcomer, 3)
+    };
+    let recs = engine.recommend(&request)?;
+    println!(
+        "
+the same, 1980s science-fiction films only:"
+    );
+    print_items(&recs);
+    Ok(())
+}
+
+/// One line per item: rank, id, score, label.
+fn print_items(recs: &Recommendations) {
     for item in &recs.items {
         println!(
             "{:>3}. {:<6} {:>8.4}  {}",
@@ -103,5 +122,4 @@ fn main() -> anyhow::Result<()> {
             item.label.as_deref().unwrap_or("")
         );
     }
-    Ok(())
 }

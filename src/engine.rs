@@ -19,8 +19,8 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 
 use arc_swap::ArcSwapOption;
-use kgrec_kg::oxigraph::sparql::QueryResults;
-use kgrec_kg::{EntityId, GraphIndex, ImportOptions, ImportProgress, Projection, Walk};
+use kgrec_kg::oxigraph::sparql::{CancellationToken, QueryResults};
+use kgrec_kg::{EntityId, Filter, GraphIndex, ImportOptions, ImportProgress, Projection, Walk};
 use serde::Serialize;
 
 use crate::cf::{EpochReport, Scored, UserRecs};
@@ -35,8 +35,8 @@ use crate::interactions::{
 use crate::learners::{self, Binding, GraphData, ModelSpec, TrainInput};
 use crate::metrics::{Evaluation, by_user, evaluate};
 use crate::serving::{
-    ItemDetails, ListSource, Served, bind, item_details, item_entities, item_name, local_name,
-    rank_user, rank_users,
+    ItemDetails, ListSource, Served, bind, entity_items, item_details, item_entities, item_name,
+    local_name, rank_user, rank_users,
 };
 use crate::store::{
     ImportReport, InteractionStore, Link, ModelHeader, ModelStore, StoreError, StoredModel,
@@ -85,6 +85,19 @@ struct Inner {
     binding: Mutex<()>,
     /// The explanation graph, built on first use and dropped when the graph changes.
     paths: Mutex<Option<Arc<PathIndex>>>,
+}
+
+impl Drop for Inner {
+    /// The served state and the explanation graph hold trees of the sled database, which keep
+    /// its file lock: they go before the data directory (whose fields are dropped first, and
+    /// whose own lock goes last), so that another process let in by the directory's lock finds
+    /// sled's released too, not still held for the moment these take to drop.
+    fn drop(&mut self) {
+        self.served.store(None);
+        if let Ok(paths) = self.paths.get_mut() {
+            *paths = None;
+        }
+    }
 }
 
 impl std::fmt::Debug for Inner {
@@ -197,6 +210,9 @@ pub struct RecommendRequest {
     pub offset: usize,
     /// Items (external ids) never to recommend; unknown ids are ignored.
     pub exclude: Vec<String>,
+    /// Only items whose linked entity has these graph facts ([`Filter::parse`]: conditions
+    /// `PREDICATE=VALUE[|VALUE...]`, all of which must hold); empty: every item.
+    pub filter: Filter,
     /// Explain every item with these limits.
     pub explain: Option<ExplainOptions>,
     /// Serve this stored version instead of the current one.
@@ -211,10 +227,21 @@ impl RecommendRequest {
             k,
             offset: 0,
             exclude: Vec::new(),
+            filter: Filter::default(),
             explain: None,
             model_version: None,
         }
     }
+}
+
+/// What a filter of a [`RecommendRequest`] let through; JSON answers show it as `"filter"`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FilterSummary {
+    /// The conditions with full IRIs (`<p>=<o>|...`), in the order given.
+    pub conditions: Vec<String>,
+    /// Items of the store whose linked entity satisfies every condition (the user's own and
+    /// excluded items included).
+    pub matching_items: usize,
 }
 
 /// One recommended item.
@@ -251,6 +278,10 @@ pub struct Recommendations {
     pub explanation: Option<Explanation>,
     /// Ids of the exclude list that name no item of the store (ignored).
     pub unknown_excluded: Vec<String>,
+    /// What the request's filter let through, when it had one.
+    pub filter: Option<FilterSummary>,
+    /// Why the list is empty or shorter than asked (a filter that few items pass).
+    pub note: Option<String>,
 }
 
 impl Recommendations {
@@ -262,7 +293,20 @@ impl Recommendations {
             items: &self.items,
             fallback: (self.source == ListSource::Popularity).then_some("popularity"),
             folded_in: self.source == ListSource::FoldedIn,
+            filter: self.filter.as_ref(),
+            note: self.note.as_deref(),
         }
+    }
+
+    /// The explained list as JSON (`recommend --explain --format json`, the HTTP service): the
+    /// explanation JSON of PRODUCT.md with the filter and the note beside it; `None` when the
+    /// request asked for no explanation.
+    pub fn explained_json(&self) -> Option<ExplainedJson<'_>> {
+        Some(ExplainedJson {
+            explanation: self.explanation.as_ref()?,
+            filter: self.filter.as_ref(),
+            note: self.note.as_deref(),
+        })
     }
 }
 
@@ -279,6 +323,75 @@ pub struct ListJson<'a> {
     /// The user arrived after training and was folded in.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub folded_in: bool,
+    /// What the filter let through, when the request had one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filter: Option<&'a FilterSummary>,
+    /// Why the list is empty or short.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<&'a str>,
+}
+
+/// One user's explained list as JSON; see [`Recommendations::explained_json`].
+#[derive(Debug, Clone, Serialize)]
+pub struct ExplainedJson<'a> {
+    /// The explanation JSON's fields.
+    #[serde(flatten)]
+    pub explanation: &'a Explanation,
+    /// What the filter let through, when the request had one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filter: Option<&'a FilterSummary>,
+    /// Why the list is empty or short.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<&'a str>,
+}
+
+/// The items a filter lets through.
+#[derive(Debug)]
+struct Candidates {
+    /// Dense item ids, ascending.
+    items: Vec<u32>,
+    /// Entities of the graph that satisfy the filter.
+    entities: usize,
+}
+
+impl Candidates {
+    /// Why a filtered page holds `shown` items when `ranked` were ranked before the offset:
+    /// nothing when the page is full.
+    fn note(&self, ranked: usize, shown: usize, request: &RecommendRequest) -> Option<String> {
+        if shown >= request.k {
+            return None;
+        }
+        let matching = self.items.len();
+        let count = |n: usize, one: &str, many: &str| match n {
+            1 => format!("1 {one}"),
+            n => format!("{n} {many}"),
+        };
+        Some(if self.entities == 0 {
+            "no entity of the graph satisfies the filter".to_owned()
+        } else if matching == 0 {
+            format!(
+                "no item is linked to the entities that satisfy the filter ({} of the graph)",
+                count(self.entities, "entity", "entities")
+            )
+        } else if ranked == 0 {
+            format!(
+                "every item that satisfies the filter ({}) is in the user's history or excluded",
+                count(matching, "item", "items")
+            )
+        } else if shown == 0 {
+            format!(
+                "offset {} is past the end of the filtered list ({} outside the user's history \
+                 and the excluded ones)",
+                request.offset,
+                count(ranked, "item", "items")
+            )
+        } else {
+            format!(
+                "only {} the filter outside the user's history and the excluded ones",
+                count(ranked, "item satisfies", "items satisfy")
+            )
+        })
+    }
 }
 
 /// Every user's list (the batch file).
@@ -756,6 +869,7 @@ impl Engine {
                 snapshot,
                 matrix,
                 model,
+                entity_items: entity_items(&item_entity),
                 item_entity,
                 index,
                 stale,
@@ -803,6 +917,10 @@ impl Engine {
         }
         exclude.sort_unstable();
         exclude.dedup();
+        let candidates = match request.filter.is_empty() {
+            true => None,
+            false => Some(self.filter_items(&served, &request.filter)?),
+        };
         let user = served.matrix.user_id(&request.user);
         let mut list = rank_user(
             served.model.recommender(),
@@ -810,9 +928,23 @@ impl Engine {
             user,
             request.k.saturating_add(request.offset),
             &exclude,
+            candidates.as_ref().map(|c| c.items.as_slice()),
         );
-        let skipped = request.offset.min(list.items.len());
+        let ranked = list.items.len();
+        let skipped = request.offset.min(ranked);
         list.items.drain(..skipped);
+        let note = candidates
+            .as_ref()
+            .and_then(|c| c.note(ranked, list.items.len(), request));
+        let filter = candidates.map(|c| FilterSummary {
+            conditions: request
+                .filter
+                .conditions()
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+            matching_items: c.items.len(),
+        });
         let mut items = describe(&served, &list.items)?;
         for item in &mut items {
             item.rank += skipped;
@@ -843,6 +975,19 @@ impl Engine {
             stale: served.stale,
             explanation,
             unknown_excluded,
+            filter,
+            note,
+        })
+    }
+
+    /// The items of `served` whose linked entity satisfies `filter` (resolved against the
+    /// graph: an unknown predicate or value is an error naming it).
+    fn filter_items(&self, served: &Served, filter: &Filter) -> Result<Candidates> {
+        let paths = self.paths()?;
+        let entities = paths.facts().matching(filter)?.unwrap_or_default();
+        Ok(Candidates {
+            items: served.items_of(&entities),
+            entities: entities.len(),
         })
     }
 
@@ -981,12 +1126,22 @@ impl Engine {
     /// A read-only SPARQL query over the graph. Errors say what is wrong in the user's terms:
     /// an empty query, an unknown query form, an undeclared prefix.
     pub fn sparql(&self, query: &str) -> Result<QueryResults<'static>> {
+        self.sparql_cancellable(query, CancellationToken::new())
+    }
+
+    /// [`Engine::sparql`] that stops once `cancel` is cancelled (by another thread, at a time
+    /// limit): reading the results then fails with `QueryEvaluationError::Cancelled`.
+    pub fn sparql_cancellable(
+        &self,
+        query: &str,
+        cancel: CancellationToken,
+    ) -> Result<QueryResults<'static>> {
         if crate::sparql_hints::is_blank(query) {
             return Err(Error::BadInput(
                 "empty SPARQL query: give a SELECT, ASK, CONSTRUCT or DESCRIBE query".to_owned(),
             ));
         }
-        self.read(|dir| match dir.kg().query(query) {
+        self.read(|dir| match dir.kg().query_cancellable(query, cancel) {
             Err(kgrec_kg::KgError::BadQuery(message)) if message.starts_with("SPARQL syntax") => {
                 Err(Error::BadInput(crate::sparql_hints::explain(
                     query, &message,

@@ -46,6 +46,9 @@ pub enum Error {
     /// An explanation could not be given (unknown user or item, bad path limits, store).
     #[error(transparent)]
     Explain(#[from] crate::explain::ExplainError),
+    /// A graph-fact filter that does not parse or names what the graph does not hold.
+    #[error(transparent)]
+    Filter(#[from] kgrec_kg::FilterError),
     /// Knowledge-graph embeddings: a benchmark folder or an export that does not read, a bad
     /// hyper-parameter, a failed fit.
     #[error(transparent)]
@@ -67,6 +70,7 @@ impl Error {
         match self {
             Self::Kg(e) if e.is_bad_input() => 2,
             Self::Explain(e) if e.is_bad_input() => 2,
+            Self::Filter(e) if e.is_bad_input() => 2,
             Self::Kge(e) if e.is_bad_input() => 2,
             Self::Fit(crate::cf::FitError::Internal(_)) => 1,
             Self::BadInput(_)

@@ -27,9 +27,10 @@ pub mod store;
 
 pub use engine::{
     Access, BatchRecommendations, EmbeddingsExported, Engine, EvalOutcome, EvalRequest,
-    InteractionFile, InteractionsImported, ListJson, Neighbourhood, OpenOptions, RecommendRequest,
-    Recommendations, RecommendedItem, Stats, TrainRequest, Trained,
+    ExplainedJson, FilterSummary, InteractionFile, InteractionsImported, ListJson, Neighbourhood,
+    OpenOptions, RecommendRequest, Recommendations, RecommendedItem, Stats, TrainRequest, Trained,
 };
 pub use error::{Error, Result};
 pub use kgrec_kg as kg;
+pub use kgrec_kg::{Filter, FilterError};
 pub use learners::{ModelKind, ModelSpec, Overrides};

@@ -8,7 +8,7 @@ use kgrec_kg::{EntityId, GraphIndex};
 
 use crate::cf::{
     Basis, InteractionMatrix, Popularity, Recommender, Scored, UserRow, recommend_all, top_k,
-    user_scores,
+    top_k_among, user_scores,
 };
 use crate::fused::Fused;
 use crate::ids::{ItemId, UserId};
@@ -69,7 +69,7 @@ pub fn rank_users(
                 items: scored.next().unwrap_or_default(),
                 source: ListSource::Model,
             },
-            Some(u) => rank_new_user(model, train, Some(&popularity), *u, k, &[]),
+            Some(u) => rank_new_user(model, train, Some(&popularity), *u, k, &[], None),
             None => RankedList {
                 items: cold.clone(),
                 source: ListSource::Popularity,
@@ -78,28 +78,38 @@ pub fn rank_users(
         .collect()
 }
 
-/// One user's top-`k`, excluding their items in `train` and the sorted dense ids `exclude`.
+/// One user's top-`k`, excluding their items in `train` and the sorted dense ids `exclude`;
+/// with `only`, among those sorted dense ids alone (a filter's candidates).
 pub fn rank_user(
     model: &dyn Recommender,
     train: &InteractionMatrix,
     user: Option<UserId>,
     k: usize,
     exclude: &[u32],
+    only: Option<&[u32]>,
 ) -> RankedList {
     // The popularity counts (a pass over every interaction) only for the users who need them.
     let Some(u) = user else {
         return RankedList {
-            items: top_k(Popularity::fit(train).counts(), k, exclude, &mut Vec::new()),
+            items: best(Popularity::fit(train).counts(), k, only, exclude),
             source: ListSource::Popularity,
         };
     };
     if u.index() >= model.n_users() {
-        return rank_new_user(model, train, None, u, k, exclude);
+        return rank_new_user(model, train, None, u, k, exclude, only);
     }
     let scores = user_scores(model, u);
     RankedList {
-        items: top_k(&scores, k, &merged(train, u, exclude), &mut Vec::new()),
+        items: best(&scores, k, only, &merged(train, u, exclude)),
         source: ListSource::Model,
+    }
+}
+
+/// The `k` best of `scores`, among `only` if given, never one of the sorted ids `exclude`.
+fn best(scores: &[f32], k: usize, only: Option<&[u32]>, exclude: &[u32]) -> Vec<Scored> {
+    match only {
+        Some(among) => top_k_among(scores, k, among, exclude, &mut Vec::new()),
+        None => top_k(scores, k, exclude, &mut Vec::new()),
     }
 }
 
@@ -121,12 +131,13 @@ fn rank_new_user(
     user: UserId,
     k: usize,
     exclude: &[u32],
+    only: Option<&[u32]>,
 ) -> RankedList {
     let mut scores = vec![0.0f32; model.n_items()];
     let exclude = merged(train, user, exclude);
     match model.score_user(UserRow::of(train, user), &mut scores) {
         Basis::Trained | Basis::FoldedIn => RankedList {
-            items: top_k(&scores, k, &exclude, &mut Vec::new()),
+            items: best(&scores, k, only, &exclude),
             source: ListSource::FoldedIn,
         },
         Basis::NoPreference => {
@@ -139,7 +150,7 @@ fn rank_new_user(
                 }
             };
             RankedList {
-                items: top_k(popularity.counts(), k, &exclude, &mut Vec::new()),
+                items: best(popularity.counts(), k, only, &exclude),
                 source: ListSource::Popularity,
             }
         }
@@ -178,11 +189,62 @@ pub struct Served {
     pub model: Serving,
     /// Every item's entity ([`item_entities`]).
     pub item_entity: Vec<Option<EntityId>>,
+    /// The same links the other way: `(entity, item)` for every linked item, ascending.
+    pub entity_items: Vec<(EntityId, ItemId)>,
     /// The graph index (labels).
     pub index: GraphIndex,
     /// Interactions were imported after the model was trained (it folds in or falls back for
     /// the users it does not know).
     pub stale: bool,
+}
+
+impl Served {
+    /// The items linked to any of the ascending `entities`, as ascending dense ids. A few
+    /// entities are looked up in the links by entity (a filter costs what it matches, not the
+    /// catalogue); many are looked up item by item (no sort of the result).
+    pub fn items_of(&self, entities: &[EntityId]) -> Vec<u32> {
+        if entities.len().saturating_mul(SPARSE_FILTER) < self.item_entity.len() {
+            items_linked(&self.entity_items, entities)
+        } else {
+            self.item_entity
+                .iter()
+                .enumerate()
+                .filter(|(_, e)| e.is_some_and(|e| entities.binary_search(&e).is_ok()))
+                .map(|(i, _)| i as u32)
+                .collect()
+        }
+    }
+}
+
+/// Below one matched entity per this many items, [`Served::items_of`] looks entities up; above,
+/// items. (On ml-100k, 1,682 items: a filter of 1,211 entities takes 0.06 ms item by item and
+/// 0.12 ms entity by entity, whose result must be sorted.)
+const SPARSE_FILTER: usize = 16;
+
+/// The items of the ascending `(entity, item)` pairs `links` whose entity is one of the
+/// ascending `entities`, as ascending dense ids.
+fn items_linked(links: &[(EntityId, ItemId)], entities: &[EntityId]) -> Vec<u32> {
+    let mut items = Vec::new();
+    let mut from = 0;
+    for e in entities {
+        let start = from + links[from..].partition_point(|(linked, _)| linked < e);
+        let end = start + links[start..].partition_point(|(linked, _)| linked == e);
+        items.extend(links[start..end].iter().map(|(_, item)| item.0));
+        from = end;
+    }
+    items.sort_unstable();
+    items
+}
+
+/// The `(entity, item)` pairs of `item_entity`, ascending ([`Served::entity_items`]).
+pub fn entity_items(item_entity: &[Option<EntityId>]) -> Vec<(EntityId, ItemId)> {
+    let mut pairs: Vec<(EntityId, ItemId)> = item_entity
+        .iter()
+        .enumerate()
+        .filter_map(|(i, e)| e.map(|e| (e, ItemId(i as u32))))
+        .collect();
+    pairs.sort_unstable();
+    pairs
 }
 
 /// Makes a stored model servable through its learner (a `cke` model is bound to the graph
@@ -254,10 +316,7 @@ pub fn item_details(
 }
 
 /// The last segment of an IRI (after `/`, `#` or `:`), as labels fall back to.
-pub fn local_name(iri: &str) -> &str {
-    let trimmed = iri.trim_end_matches(['/', '#']);
-    trimmed.rsplit(['/', '#', ':']).next().unwrap_or(trimmed)
-}
+pub use kgrec_kg::filter::local_name;
 
 /// The external name of an item, for output; a dense id outside the store is corruption.
 pub fn item_name(snapshot: &Snapshot, item: ItemId) -> Result<&str, StoreError> {
@@ -279,6 +338,30 @@ mod tests {
     use super::*;
     use crate::cf::FactorModel;
     use ndarray::array;
+
+    #[test]
+    fn links_the_other_way_find_every_item_of_an_entity() {
+        let e = |i: u32| Some(EntityId(i));
+        // Items 1 and 3 share entity 7; item 2 has no link.
+        let item_entity = [e(5), e(7), None, e(7), e(2)];
+        let pairs = entity_items(&item_entity);
+        assert_eq!(
+            pairs,
+            [
+                (EntityId(2), ItemId(4)),
+                (EntityId(5), ItemId(0)),
+                (EntityId(7), ItemId(1)),
+                (EntityId(7), ItemId(3)),
+            ]
+        );
+        let items_of = |entities: &[u32]| -> Vec<u32> {
+            let entities: Vec<EntityId> = entities.iter().copied().map(EntityId).collect();
+            items_linked(&pairs, &entities)
+        };
+        assert_eq!(items_of(&[7]), [1, 3]);
+        assert_eq!(items_of(&[2, 3, 7]), [1, 3, 4]);
+        assert!(items_of(&[0, 6, 9]).is_empty());
+    }
 
     #[test]
     fn model_users_new_users_and_unknown_users() {
@@ -310,16 +393,5 @@ mod tests {
         assert_eq!(ids(&lists[2]), [1, 0], "unknown: the most popular items");
         assert!(lists[2].is_fallback());
         assert_eq!(ids(&lists[3]), [2]);
-    }
-
-    #[test]
-    fn local_names() {
-        assert_eq!(
-            local_name("http://dbpedia.org/resource/Star_Wars_(film)"),
-            "Star_Wars_(film)"
-        );
-        assert_eq!(local_name("http://e.org/o#Thing"), "Thing");
-        assert_eq!(local_name("urn:kgrec:m.0abc"), "m.0abc");
-        assert_eq!(local_name("http://e.org/x/"), "x");
     }
 }

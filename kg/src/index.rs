@@ -215,6 +215,36 @@ impl GraphIndex {
         Ok(self.entity_id(&iri)?.map(|e| (iri, e)))
     }
 
+    /// The IRIs of `ids`, in the given order (each chunk read once); an id outside the
+    /// dictionary is corruption.
+    pub fn entity_iris_of(&self, ids: &[EntityId]) -> Result<Vec<String>> {
+        let n = self.meta(meta::ENTITIES)? as usize;
+        let mut chunks: HashMap<usize, Vec<Vec<u8>>> = HashMap::new();
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            let i = id.index();
+            if i >= n {
+                return Err(KgError::corruption(format!(
+                    "entity {} is not in the dictionary of {n}",
+                    id.0
+                )));
+            }
+            let c = i / ENTITY_CHUNK;
+            let entries = match chunks.entry(c) {
+                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    let count = (n - c * ENTITY_CHUNK).min(ENTITY_CHUNK);
+                    e.insert(self.run_chunk(ENTITIES, c, count)?)
+                }
+            };
+            let entry = entries
+                .get(i % ENTITY_CHUNK)
+                .ok_or_else(|| KgError::corruption(format!("missing index chunk {c}")))?;
+            out.push(text(entry, "entity IRI")?);
+        }
+        Ok(out)
+    }
+
     /// The relation an IRI names, if the graph has it.
     pub fn relation_id(&self, iri: &str) -> Result<Option<RelationId>> {
         Ok(self

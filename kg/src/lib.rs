@@ -7,13 +7,14 @@
 //!
 //! Reading order: [`ids`] → [`source`] (one input file) → [`import`] (staging) → [`index`]
 //! (sled dictionary and edges) → [`store`] (oxigraph + index, atomic commits) → [`projection`]
-//! → [`paths`] (relation paths for explanations) → [`embed`] (TransE, RotatE, TransR and filtered link-prediction evaluation).
+//! → [`paths`] (relation paths for explanations) → [`filter`] (which entities have given facts) → [`embed`] (TransE, RotatE, TransR and filtered link-prediction evaluation).
 //! [`fsutil`] writes every file that must appear whole (snapshots, exports, user-named outputs).
 //! [`numeric`] holds what every trainer of the workspace shares: seed derivation and the optimisers.
 
 pub mod chunk;
 pub mod embed;
 pub mod error;
+pub mod filter;
 pub mod fsutil;
 pub mod ids;
 pub mod import;
@@ -27,6 +28,7 @@ pub mod store;
 pub mod testdata;
 
 pub use error::{KgError, Location};
+pub use filter::{Condition, Facts, Filter, FilterError};
 pub use ids::{EntityId, RelationId, Triple};
 pub use import::{ImportOptions, ImportProgress};
 pub use index::{GraphCounts, GraphIndex};

@@ -16,10 +16,13 @@
 //!   fewer edges, and the two sides are joined on their common entities. The source side does
 //!   not depend on the target, so [`SourceSide`] is built once and joined with many targets;
 //! - scores a path as the product of its hops' scores and returns the best `limit`, ties broken
-//!   by the hops themselves, so the output is deterministic.
+//!   by the hops themselves, so the output is deterministic;
+//! - stops growing either side once the optional `deadline` has passed: the paths found so far
+//!   are returned and the side says it was cut short ([`SourceSide::truncated`]).
 
 use std::cell::{Cell, OnceCell};
 use std::collections::HashMap;
+use std::time::Instant;
 
 use crate::ids::{EntityId, RelationId, Triple};
 use crate::projection::{Projection, Walk};
@@ -126,6 +129,8 @@ pub struct PathOptions {
     pub hub_degree: usize,
     /// How many paths to return at most.
     pub limit: usize,
+    /// When to stop searching (the paths found by then are returned); `None`: no clock.
+    pub deadline: Option<Instant>,
 }
 
 impl Default for PathOptions {
@@ -134,7 +139,55 @@ impl Default for PathOptions {
             max_hops: MAX_HOPS,
             hub_degree: 500,
             limit: 3,
+            deadline: None,
         }
+    }
+}
+
+/// Partial paths grown between two looks at the clock: a look costs tens of nanoseconds, a
+/// partial a few, so the deadline is overrun by microseconds at most.
+const CLOCK_EVERY: u32 = 64;
+
+/// The search's deadline, looked at every [`CLOCK_EVERY`] steps (and at the first); once it has
+/// passed, it stays passed.
+#[derive(Debug)]
+struct Budget {
+    deadline: Option<Instant>,
+    ticks: Cell<u32>,
+    expired: Cell<bool>,
+}
+
+impl Budget {
+    fn new(deadline: Option<Instant>) -> Self {
+        Self {
+            deadline,
+            ticks: Cell::new(0),
+            expired: Cell::new(false),
+        }
+    }
+
+    /// Whether the deadline has passed, looking at the clock every [`CLOCK_EVERY`] calls.
+    fn tick(&self) -> bool {
+        if self.expired.get() {
+            return true;
+        }
+        let Some(deadline) = self.deadline else {
+            return false;
+        };
+        let n = self.ticks.get();
+        self.ticks.set(n.wrapping_add(1));
+        if n.is_multiple_of(CLOCK_EVERY) && Instant::now() >= deadline {
+            self.expired.set(true);
+        }
+        self.expired.get()
+    }
+
+    /// Whether the deadline has passed, looking at the clock now.
+    fn check(&self) -> bool {
+        if !self.expired.get() && self.deadline.is_some_and(|d| Instant::now() >= d) {
+            self.expired.set(true);
+        }
+        self.expired.get()
     }
 }
 
@@ -214,6 +267,31 @@ impl PathGraph {
             })
     }
 
+    /// The heads of the edges `(head, relation, tail)` that arrive at `tail`, ascending.
+    pub fn heads(
+        &self,
+        relation: RelationId,
+        tail: EntityId,
+    ) -> impl Iterator<Item = EntityId> + '_ {
+        let steps = self.steps(tail);
+        let key = |&(r, w, _): &(RelationId, Walk, EntityId)| (r.0, walk_code(w));
+        let wanted = (relation.0, walk_code(Walk::Inverse));
+        let start = steps.partition_point(|s| key(s) < wanted);
+        let end = steps.partition_point(|s| key(s) <= wanted);
+        steps[start..end].iter().map(|&(_, _, head)| head)
+    }
+
+    /// Every edge, once, as a triple (in head order).
+    pub fn triples(&self) -> impl Iterator<Item = Triple> + '_ {
+        (0..self.n_entities()).flat_map(move |e| {
+            let head = EntityId(e as u32);
+            self.steps(head)
+                .iter()
+                .filter(|(_, w, _)| *w == Walk::Forward)
+                .map(move |&(r, _, tail)| Triple::new(head, r, tail))
+        })
+    }
+
     /// Whether `(head, relation, tail)` is an edge of the graph.
     pub fn contains(&self, triple: Triple) -> bool {
         self.steps(triple.head)
@@ -240,9 +318,10 @@ impl PathGraph {
             .collect();
         starts.sort_unstable();
         starts.dedup();
+        let budget = Budget::new(options.deadline);
         let layer0: Vec<Partial> = starts.iter().map(|&e| Partial::start(e)).collect();
         let layer1 = if options.max_hops >= 2 {
-            Layer::new(self.expand(&layer0, options.hub_degree))
+            Layer::new(self.expand(&layer0, options.hub_degree, &budget))
         } else {
             Layer::default()
         };
@@ -253,13 +332,18 @@ impl PathGraph {
             starts,
             layer1,
             layer2: OnceCell::new(),
+            budget,
         })
     }
 
-    /// Every one-hop extension of `partials` that stays simple, from endpoints and non-hubs only.
-    fn expand(&self, partials: &[Partial], hub_degree: usize) -> Vec<Partial> {
+    /// Every one-hop extension of `partials` that stays simple, from endpoints and non-hubs
+    /// only; fewer once the budget has run out.
+    fn expand(&self, partials: &[Partial], hub_degree: usize, budget: &Budget) -> Vec<Partial> {
         let mut out = Vec::new();
         for p in partials {
+            if budget.tick() {
+                break;
+            }
             let end = p.end();
             if p.len > 0 && self.degree(end) > hub_degree {
                 continue;
@@ -388,6 +472,8 @@ pub struct SourceSide<'g, 's> {
     layer1: Layer,
     /// Grown only when a target's side is the more expensive one to grow.
     layer2: OnceCell<Layer>,
+    /// The deadline of every search from this side.
+    budget: Budget,
 }
 
 impl std::fmt::Debug for dyn HopScorer + '_ {
@@ -397,17 +483,31 @@ impl std::fmt::Debug for dyn HopScorer + '_ {
 }
 
 impl SourceSide<'_, '_> {
-    /// The best paths (at most `options.limit`) from the sources to `target`, best first.
+    /// Whether the deadline has passed (looking at the clock now): a search from now on finds
+    /// nothing, and [`SourceSide::truncated`] is set.
+    pub fn expired(&self) -> bool {
+        self.budget.check()
+    }
+
+    /// Whether a search from this side was cut short by the deadline (its paths, and those of
+    /// every later search, may be fewer or worse than without one).
+    pub fn truncated(&self) -> bool {
+        self.budget.expired.get()
+    }
+
+    /// The best paths (at most `options.limit`) from the sources to `target`, best first; once
+    /// the deadline has passed, the best of those found by then.
     pub fn paths_to(&self, target: EntityId) -> Vec<GraphPath> {
         let g = self.graph;
         let hub = self.options.hub_degree;
         let scorer = self.scorer;
-        if target.index() >= g.n_entities() || self.starts.is_empty() {
+        let budget = &self.budget;
+        if target.index() >= g.n_entities() || self.starts.is_empty() || budget.check() {
             return Vec::new();
         }
         // Target-side partials are walked from the target; reversed, they end at it.
         let back0 = [Partial::start(target)];
-        let back1 = g.expand(&back0, hub);
+        let back1 = g.expand(&back0, hub, budget);
         let mut found: Vec<GraphPath> = Vec::new();
         let is_start = |e: EntityId| self.starts.binary_search(&e).is_ok();
 
@@ -428,13 +528,13 @@ impl SourceSide<'_, '_> {
                 let target_cost = g.frontier_cost(&back1.partials, hub);
                 if target_cost <= source_cost {
                     // Grow the target side: one source hop and two target hops.
-                    let back2 = Layer::unindexed(g.expand(&back1.partials, hub));
+                    let back2 = Layer::unindexed(g.expand(&back1.partials, hub, budget));
                     self.meet(&self.layer1, &back2, &mut found);
                 } else {
                     // Grow the source side (once for all targets): two source hops, one target hop.
                     let layer2 = self
                         .layer2
-                        .get_or_init(|| Layer::new(g.expand(&self.layer1.partials, hub)));
+                        .get_or_init(|| Layer::new(g.expand(&self.layer1.partials, hub, budget)));
                     self.meet(layer2, &back1, &mut found);
                 }
             }
@@ -447,6 +547,9 @@ impl SourceSide<'_, '_> {
     /// Joins source partials with target partials that end at the same middle entity.
     fn meet(&self, sources: &Layer, targets: &Layer, found: &mut Vec<GraphPath>) {
         for (bi, b) in targets.partials.iter().enumerate() {
+            if self.budget.tick() {
+                return;
+            }
             let meet = b.end();
             if self.graph.degree(meet) > self.options.hub_degree {
                 continue;
@@ -569,6 +672,7 @@ mod tests {
             max_hops,
             hub_degree,
             limit,
+            deadline: None,
         }
     }
 
@@ -679,6 +783,52 @@ mod tests {
         // Lasseter (2 edges) before Pixar (3) before Film (4).
         let middles: Vec<u32> = paths.iter().map(|p| p.hops[0].to.0).collect();
         assert_eq!(middles, [1, 3, 5]);
+    }
+
+    #[test]
+    fn heads_lists_the_edges_arriving_by_one_relation() {
+        let g = movies();
+        let heads = |r: u32, tail: u32| -> Vec<u32> {
+            g.heads(RelationId(r), EntityId(tail))
+                .map(|e| e.0)
+                .collect()
+        };
+        assert_eq!(heads(2, 5), [0, 2, 4, 7], "every Film");
+        assert_eq!(heads(0, 1), [0, 2], "directed by Lasseter");
+        assert!(heads(1, 1).is_empty(), "Lasseter is no studio");
+        assert!(heads(0, 0).is_empty(), "Toy Story is a head, not a tail");
+        assert!(heads(0, 99).is_empty());
+        let mut triples: Vec<Triple> = g.triples().collect();
+        triples.sort_by_key(|t| (t.head.0, t.relation.0, t.tail.0));
+        assert_eq!(triples.len(), 11);
+        assert!(triples.iter().all(|t| g.contains(*t)));
+    }
+
+    #[test]
+    fn a_passed_deadline_stops_the_search_and_says_so() {
+        let g = movies();
+        let unbounded = g
+            .from_sources(&[EntityId(0)], options(3, 10, 10), &Uniform)
+            .unwrap();
+        let all = unbounded.paths_to(EntityId(2));
+        assert_eq!(all.len(), 3);
+        assert!(!unbounded.truncated() && !unbounded.expired());
+
+        let far = PathOptions {
+            deadline: Some(Instant::now() + std::time::Duration::from_secs(3600)),
+            ..options(3, 10, 10)
+        };
+        let side = g.from_sources(&[EntityId(0)], far, &Uniform).unwrap();
+        assert_eq!(side.paths_to(EntityId(2)), all);
+        assert!(!side.truncated());
+
+        let passed = PathOptions {
+            deadline: Some(Instant::now()),
+            ..options(3, 10, 10)
+        };
+        let side = g.from_sources(&[EntityId(0)], passed, &Uniform).unwrap();
+        assert!(side.paths_to(EntityId(2)).is_empty());
+        assert!(side.truncated() && side.expired());
     }
 
     proptest! {

@@ -15,7 +15,7 @@ use crate::index::{GraphCounts, GraphIndex, meta};
 #[cfg(not(feature = "rocksdb"))]
 use oxigraph::io::RdfFormat;
 use oxigraph::model::Quad;
-use oxigraph::sparql::{QueryResults, SparqlEvaluator};
+use oxigraph::sparql::{CancellationToken, QueryResults, SparqlEvaluator};
 use oxigraph::store::Store;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -298,7 +298,18 @@ impl KgStore {
 
     /// Evaluates a read-only SPARQL query. Updates are refused.
     pub fn query(&self, query: &str) -> Result<QueryResults<'static>> {
-        let prepared = match SparqlEvaluator::new().parse_query(query) {
+        self.query_cancellable(query, CancellationToken::new())
+    }
+
+    /// [`KgStore::query`] that stops when `cancel` is cancelled: the evaluation looks at it at
+    /// every statement it reads, and from then on yields `QueryEvaluationError::Cancelled`.
+    pub fn query_cancellable(
+        &self,
+        query: &str,
+        cancel: CancellationToken,
+    ) -> Result<QueryResults<'static>> {
+        let evaluator = SparqlEvaluator::new().with_cancellation_token(cancel);
+        let prepared = match evaluator.parse_query(query) {
             Ok(prepared) => prepared,
             Err(query_error) => {
                 return Err(if SparqlEvaluator::new().parse_update(query).is_ok() {
@@ -395,6 +406,31 @@ mod tests {
         assert_eq!(names, ["snapshot-000001.nq"]);
         let snapshot = std::fs::read_to_string(dir.join(&names[0])).unwrap();
         assert_eq!(snapshot.lines().count(), 1, "{snapshot}");
+    }
+
+    #[test]
+    fn a_cancelled_query_stops_with_cancelled() {
+        let (_tmp, kg) = fixture_store();
+        let cross_join = "SELECT * WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }";
+        let cancel = CancellationToken::new();
+        let results = kg.query_cancellable(cross_join, cancel.clone()).unwrap();
+        let QueryResults::Solutions(mut solutions) = results else {
+            unreachable!("a SELECT gives solutions");
+        };
+        assert!(solutions.next().unwrap().is_ok(), "not cancelled yet");
+        cancel.cancel();
+        let stopped = solutions.find_map(Result::err);
+        assert!(
+            matches!(
+                stopped,
+                Some(oxigraph::sparql::QueryEvaluationError::Cancelled)
+            ),
+            "{stopped:?}"
+        );
+        assert!(matches!(
+            kg.query("ASK { ?s ?p ?o }").unwrap(),
+            QueryResults::Boolean(true)
+        ));
     }
 
     #[test]

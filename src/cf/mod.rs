@@ -17,8 +17,8 @@ pub use bpr::{Bpr, BprParams};
 pub use matrix::{Confidence, DictionaryError, IdMap, IdOutOfRange, InteractionMatrix, TooManyIds};
 pub use popularity::Popularity;
 pub use topk::{
-    Scored, UserRecs, recommend_all, recommend_named, recommend_user, top_k, user_scores,
-    write_batch,
+    Scored, UserRecs, recommend_all, recommend_named, recommend_user, top_k, top_k_among,
+    user_scores, write_batch,
 };
 
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2};

@@ -49,6 +49,39 @@ pub fn top_k(scores: &[f32], k: usize, exclude: &[u32], buf: &mut Vec<Scored>) -
             score,
         });
     }
+    select(buf, k)
+}
+
+/// The `k` best of `scores` among the sorted item ids `among` (ids beyond `scores` are
+/// skipped), skipping the sorted item ids in `exclude`: a filtered list costs a pass over the
+/// candidates, not over the catalogue.
+pub fn top_k_among(
+    scores: &[f32],
+    k: usize,
+    among: &[u32],
+    exclude: &[u32],
+    buf: &mut Vec<Scored>,
+) -> Vec<Scored> {
+    buf.clear();
+    let mut skip = exclude.iter().peekable();
+    for &i in among {
+        let Some(&score) = scores.get(i as usize) else {
+            break;
+        };
+        while skip.next_if(|&&e| e < i).is_some() {}
+        if skip.peek() == Some(&&i) {
+            continue;
+        }
+        buf.push(Scored {
+            item: ItemId(i),
+            score,
+        });
+    }
+    select(buf, k)
+}
+
+/// The `k` best of `buf`, best first.
+fn select(buf: &mut Vec<Scored>, k: usize) -> Vec<Scored> {
     if k == 0 {
         return Vec::new();
     }
@@ -296,6 +329,21 @@ mod tests {
             all.sort_by(better);
             all.truncate(k);
             prop_assert_eq!(top_k(&scores, k, &exclude, &mut Vec::new()), all);
+        }
+
+        #[test]
+        fn top_k_among_equals_top_k_over_the_candidates(scores in prop::collection::vec(-5i32..5, 1..60), k in 0usize..20, among in prop::collection::btree_set(0u32..70, 0..30), ex in prop::collection::btree_set(0u32..60, 0..10)) {
+            let scores: Vec<f32> = scores.into_iter().map(|s| s as f32).collect();
+            let among: Vec<u32> = among.into_iter().collect();
+            let exclude: Vec<u32> = ex.into_iter().collect();
+            // Everything outside the candidates excluded, through the unfiltered path.
+            let outside: Vec<u32> = (0..scores.len() as u32)
+                .filter(|i| !among.contains(i) || exclude.contains(i))
+                .collect();
+            prop_assert_eq!(
+                top_k_among(&scores, k, &among, &exclude, &mut Vec::new()),
+                top_k(&scores, k, &outside, &mut Vec::new())
+            );
         }
     }
 }

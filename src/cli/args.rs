@@ -84,6 +84,14 @@ pub struct ServeArgs {
     /// exits anyway.
     #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
     pub shutdown_grace: f64,
+    /// How long the path search of one explained answer may take, in milliseconds; when it
+    /// runs out, the paths found by then are given and the answer says "truncated": true.
+    #[arg(long, value_name = "MS", default_value_t = 1000)]
+    pub explain_timeout_ms: u64,
+    /// How long one SPARQL query may run, in milliseconds; past it the query is cancelled and
+    /// answered 503 (query_timeout).
+    #[arg(long, value_name = "MS", default_value_t = 30_000)]
+    pub sparql_timeout_ms: u64,
     /// The key that writes (POST /v1/interactions) and admin routes need, sent as
     /// `Authorization: Bearer KEY` or `X-API-Key: KEY` (at least 16 characters). Without it
     /// writes are open, which `serve` allows on loopback only.
@@ -474,6 +482,14 @@ pub struct RecommendArgs {
     /// Items never to recommend to this user (comma-separated ids).
     #[arg(long, value_delimiter = ',')]
     pub exclude: Vec<String>,
+    /// Only items whose linked entity has this graph fact: PREDICATE=VALUE, any of several
+    /// values as PREDICATE=VALUE|VALUE; repeat the flag for facts that must all hold. Terms are
+    /// IRIs in <...>, prefixed names (rdf, rdfs, owl, xsd, skos, dct, dcterms, dc, foaf,
+    /// schema, dbo, dbr, dbc, dbp, wd, wdt), literals in quotes ("1995"^^xsd:gYear,
+    /// "Drama"@en) or tokens of a TSV graph. Example: --filter
+    /// 'dct:subject=dbc:1990s_comedy_films' --filter 'rdf:type=dbo:Film'.
+    #[arg(long, value_name = "PREDICATE=VALUE")]
+    pub filter: Vec<String>,
     /// Serve this stored model version instead of the current one (see `stats`).
     #[arg(long, value_name = "V")]
     pub model_version: Option<u64>,
@@ -488,6 +504,11 @@ pub struct PathArgs {
     /// Graph hops per path after the user's own item, 1 to 3 [default: 3].
     #[arg(long, value_name = "H")]
     pub hops: Option<usize>,
+    /// How long the path search may take, in milliseconds; when it runs out, the paths found
+    /// by then are shown and the explanation says it was cut short ("truncated": true)
+    /// [default: no limit].
+    #[arg(long, value_name = "MS")]
+    pub explain_timeout_ms: Option<u64>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]

@@ -4,10 +4,12 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::time::Duration;
 
-use kgrec::explain::{ExplainOptions, Explainer, Explanation, explanation_dot, explanation_text};
+use kgrec::explain::{ExplainOptions, Explainer, explanation_dot, explanation_text};
 use kgrec::store::ModelHeader;
 use kgrec::{Engine, Error, RecommendRequest, Result};
+use serde::Serialize;
 
 use super::args::{ExplainArgs, ExplainFormat, PathArgs, RecommendArgs, TextOrJson};
 use super::{emit, stale_note};
@@ -17,12 +19,13 @@ fn options(args: &PathArgs) -> ExplainOptions {
     ExplainOptions {
         paths: args.paths.unwrap_or(default.paths),
         hops: args.hops.unwrap_or(default.hops),
+        budget: args.explain_timeout_ms.map(Duration::from_millis),
         ..default
     }
 }
 
 /// The explanation JSON: one line, or pretty-printed with a final newline.
-fn json(value: &Explanation, pretty: bool) -> Result<String> {
+fn json(value: &impl Serialize, pretty: bool) -> Result<String> {
     let text = if pretty {
         serde_json::to_string_pretty(value).map(|t| t + "\n")
     } else {
@@ -69,12 +72,16 @@ pub(super) fn recommend_explained(engine: &Engine, args: &RecommendArgs) -> Resu
         stale_note(&recs.model);
     }
     super::models::warn_unknown_excluded(&recs.unknown_excluded);
-    let explanation = recs.explanation.ok_or_else(|| Error::Internal {
+    super::models::filter_notes(&recs, &args.filter);
+    let missing = || Error::Internal {
         what: "an explained recommendation came back without its explanation".to_owned(),
-    })?;
+    };
     match args.format.unwrap_or_default() {
-        TextOrJson::Json => emit(&json(&explanation, true)?),
-        TextOrJson::Text => emit(&explanation_text(&explanation, &model_name(&recs.model))),
+        TextOrJson::Json => emit(&json(&recs.explained_json().ok_or_else(missing)?, true)?),
+        TextOrJson::Text => {
+            let explanation = recs.explanation.as_ref().ok_or_else(missing)?;
+            emit(&explanation_text(explanation, &model_name(&recs.model)))
+        }
     }
 }
 

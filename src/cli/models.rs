@@ -13,8 +13,8 @@ use kgrec::metrics::Evaluation;
 use kgrec::serving::ListSource;
 use kgrec::store::ModelHeader;
 use kgrec::{
-    Engine, Error, EvalRequest, InteractionFile, InteractionsImported, ModelSpec, RecommendRequest,
-    Recommendations, Result, TrainRequest, Trained,
+    Engine, Error, EvalRequest, Filter, InteractionFile, InteractionsImported, ModelSpec,
+    RecommendRequest, Recommendations, Result, TrainRequest, Trained,
 };
 use serde::Serialize;
 
@@ -313,6 +313,7 @@ pub fn recommend(data: &Path, args: &RecommendArgs) -> Result<()> {
         stale_note(&recs.model);
     }
     warn_unknown_excluded(&recs.unknown_excluded);
+    filter_notes(&recs, &args.filter);
     match args.format.unwrap_or_default() {
         TextOrJson::Json => emit(&json_text(&recs.list_json())?),
         TextOrJson::Text => emit(&list_text(&recs)),
@@ -327,9 +328,28 @@ pub(super) fn one_user_request(args: &RecommendArgs) -> Result<RecommendRequest>
         .ok_or_else(|| Error::BadInput("give --user ID or --all-users".to_owned()))?;
     Ok(RecommendRequest {
         exclude: args.exclude.clone(),
+        filter: Filter::parse(&args.filter)?,
         model_version: args.model_version,
         ..RecommendRequest::new(user, args.k.unwrap_or(10))
     })
+}
+
+/// The filter (as given) and why the list is short, on standard error: the list itself stays
+/// as it is.
+pub(super) fn filter_notes(recs: &Recommendations, given: &[String]) {
+    if let Some(filter) = &recs.filter {
+        super::warn(&format!(
+            "note: filtered by {}: {} of the data directory match",
+            given.join(" and "),
+            match filter.matching_items {
+                1 => "1 item".to_owned(),
+                n => format!("{n} items"),
+            }
+        ));
+    }
+    if let Some(note) = &recs.note {
+        super::warn(&format!("note: {note}"));
+    }
 }
 
 /// `--exclude` ids that name no item: probably a typo, said aloud.
@@ -358,6 +378,9 @@ fn check_recommend_flags(args: &RecommendArgs) -> Result<()> {
         if !args.exclude.is_empty() {
             return refuse("--exclude applies to one user (--user ID), not to --all-users");
         }
+        if !args.filter.is_empty() {
+            return refuse("--filter applies to one user (--user ID), not to --all-users");
+        }
         if args.out.is_none() {
             return refuse("--all-users needs --out FILE (`--out -` for standard output)");
         }
@@ -367,8 +390,14 @@ fn check_recommend_flags(args: &RecommendArgs) -> Result<()> {
              (redirect it, or give --all-users)",
         );
     }
-    if !args.explain && (args.paths.paths.is_some() || args.paths.hops.is_some()) {
-        return refuse("--paths and --hops shape explanations: give --explain");
+    if !args.explain
+        && (args.paths.paths.is_some()
+            || args.paths.hops.is_some()
+            || args.paths.explain_timeout_ms.is_some())
+    {
+        return refuse(
+            "--paths, --hops and --explain-timeout-ms shape explanations: give --explain",
+        );
     }
     Ok(())
 }

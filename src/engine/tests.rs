@@ -287,3 +287,224 @@ fn a_cancel_during_the_fit_stops_it_between_epochs() {
         );
     }
 }
+
+/// The ids of a list, in order.
+fn ids(recs: &Recommendations) -> Vec<String> {
+    recs.items.iter().map(|i| i.item.clone()).collect()
+}
+
+/// The ids of a list, sorted.
+fn sorted(recs: &Recommendations) -> Vec<String> {
+    let mut ids = ids(recs);
+    ids.sort();
+    ids
+}
+
+/// A top-10 request for `user` restricted by `filter`.
+fn filtered(user: &str, filter: &[&str]) -> RecommendRequest {
+    RecommendRequest {
+        filter: Filter::parse(filter).unwrap(),
+        ..RecommendRequest::new(user, 10)
+    }
+}
+
+const ANIMATED: &str = "dct:subject=dbc:1990s_American_animated_films";
+const COMEDY: &str = "dct:subject=dbc:1990s_comedy_films";
+
+/// The fixture's 1990s American animated films are Toy Story (item 1), The Lion King (71) and
+/// Aladdin (95); the comedies among them Toy Story and Aladdin. User 653 has Toy Story, not the
+/// other two.
+#[test]
+fn filters_keep_the_items_with_the_graph_facts_in_the_model_order() {
+    let (_tmp, engine) = engine_with_fixtures("cke");
+    let recs = engine.recommend(&filtered("653", &[ANIMATED])).unwrap();
+    let got = sorted(&recs);
+    assert_eq!(got, ["71", "95"]);
+    let summary = recs.filter.as_ref().unwrap();
+    assert_eq!(summary.matching_items, 3);
+    assert_eq!(
+        summary.conditions,
+        [
+            "<http://purl.org/dc/terms/subject>=<http://dbpedia.org/resource/Category:1990s_American_animated_films>"
+        ]
+    );
+    assert_eq!(
+        recs.note.as_deref(),
+        Some("only 2 items satisfy the filter outside the user's history and the excluded ones")
+    );
+    // The same order and scores as the unfiltered list.
+    let all = engine.recommend(&RecommendRequest::new("653", 24)).unwrap();
+    let kept: Vec<&RecommendedItem> = all.items.iter().filter(|i| got.contains(&i.item)).collect();
+    assert_eq!(recs.items.len(), kept.len());
+    for (mine, theirs) in recs.items.iter().zip(kept) {
+        assert_eq!((&mine.item, mine.score), (&theirs.item, theirs.score));
+    }
+    assert_eq!(recs.items[0].rank, 1);
+    let json = serde_json::to_value(recs.list_json()).unwrap();
+    assert_eq!(json["filter"]["matching_items"], 3, "{json}");
+    assert!(json["note"].is_string(), "{json}");
+    // Unfiltered answers carry neither.
+    let json = serde_json::to_value(all.list_json()).unwrap();
+    assert!(
+        json.get("filter").is_none() && json.get("note").is_none(),
+        "{json}"
+    );
+
+    // Conditions AND together; values of one condition OR together.
+    let both = engine
+        .recommend(&filtered("653", &[ANIMATED, COMEDY]))
+        .unwrap();
+    assert_eq!(ids(&both), ["95"]);
+    assert_eq!(both.filter.as_ref().unwrap().matching_items, 2);
+    let either = engine
+        .recommend(&filtered(
+            "653",
+            &["dct:subject=dbc:1990s_comedy_films|dbc:1990s_adventure_films"],
+        ))
+        .unwrap();
+    let got = sorted(&either);
+    assert_eq!(got, ["71", "95"], "653 has Toy Story and Jurassic Park");
+    let stranger_either = engine
+        .recommend(&filtered(
+            "stranger",
+            &["dct:subject=dbc:1990s_comedy_films|dbc:1990s_adventure_films"],
+        ))
+        .unwrap();
+    assert_eq!(
+        sorted(&stranger_either),
+        ["1", "71", "82", "95"],
+        "Jurassic Park is an adventure"
+    );
+
+    // With exclude, offset and explanations.
+    let request = RecommendRequest {
+        exclude: vec!["95".to_owned()],
+        explain: Some(ExplainOptions::default()),
+        ..filtered("653", &[ANIMATED])
+    };
+    let explained = engine.recommend(&request).unwrap();
+    assert_eq!(ids(&explained), ["71"]);
+    let explanation = explained.explanation.as_ref().unwrap();
+    assert_eq!(explanation.items.len(), 1);
+    assert_eq!(explanation.items[0].item, "71");
+    let json = serde_json::to_value(explained.explained_json().unwrap()).unwrap();
+    assert_eq!(json["items"][0]["item"], "71", "{json}");
+    assert_eq!(json["filter"]["matching_items"], 3, "{json}");
+    let second = RecommendRequest {
+        offset: 1,
+        k: 1,
+        ..filtered("653", &[ANIMATED])
+    };
+    let second = engine.recommend(&second).unwrap();
+    assert_eq!(ids(&second), [ids(&recs)[1].clone()]);
+    assert_eq!(second.items[0].rank, 2);
+    assert_eq!(second.note, None, "a full page needs no note");
+
+    // The popularity fallback is filtered too.
+    let stranger = engine
+        .recommend(&filtered("stranger", &[ANIMATED]))
+        .unwrap();
+    assert_eq!(stranger.source, ListSource::Popularity);
+    let got = sorted(&stranger);
+    assert_eq!(got, ["1", "71", "95"]);
+}
+
+#[test]
+fn a_filter_that_matches_nothing_is_an_empty_list_and_an_unknown_name_an_error() {
+    let (_tmp, engine) = engine_with_fixtures("als");
+    let none = engine
+        .recommend(&filtered("653", &["dbo:director=dbr:Al_Pacino"]))
+        .unwrap();
+    assert!(none.items.is_empty());
+    assert_eq!(
+        none.note.as_deref(),
+        Some("no entity of the graph satisfies the filter")
+    );
+    assert_eq!(none.filter.as_ref().unwrap().matching_items, 0);
+    // User 1 has all three animated films.
+    let theirs = engine.recommend(&filtered("1", &[ANIMATED])).unwrap();
+    assert!(theirs.items.is_empty());
+    assert_eq!(
+        theirs.note.as_deref(),
+        Some("every item that satisfies the filter (3 items) is in the user's history or excluded")
+    );
+    // Films are linked; their directors are not.
+    let directors = engine
+        .recommend(&filtered("653", &["rdfs:label=\"John Lasseter\"@en"]))
+        .unwrap();
+    assert!(directors.items.is_empty());
+    assert!(
+        directors
+            .note
+            .as_deref()
+            .unwrap()
+            .starts_with("no item is linked to the entities that satisfy the filter (1 entity"),
+        "{:?}",
+        directors.note
+    );
+    for (filter, needle) in [
+        (
+            "dbo:genre=dbr:Comedy_film",
+            "the graph has no predicate dbo:genre",
+        ),
+        (
+            "dct:subject=dbc:Comedy",
+            "the graph has no entity dbc:Comedy",
+        ),
+    ] {
+        let err = engine.recommend(&filtered("653", &[filter])).unwrap_err();
+        assert_eq!(err.exit_code(), 2, "{err}");
+        assert!(err.to_string().contains(needle), "{err}");
+    }
+}
+
+/// A user who arrives after training is folded in, and the filter applies to their list.
+#[test]
+fn folded_in_users_get_filtered_lists() {
+    let (_tmp, engine) = engine_with_fixtures("als");
+    engine
+        .add_interactions(
+            vec![row("newcomer", "1"), row("newcomer", "50")],
+            Vec::new(),
+        )
+        .unwrap();
+    let recs = engine
+        .recommend(&filtered("newcomer", &[ANIMATED]))
+        .unwrap();
+    assert_eq!(recs.source, ListSource::FoldedIn);
+    let got = sorted(&recs);
+    assert_eq!(got, ["71", "95"]);
+}
+
+#[test]
+fn an_exhausted_explain_budget_truncates_the_explanation_instead_of_failing() {
+    let (_tmp, engine) = engine_with_fixtures("cke");
+    let explain = |budget: Option<std::time::Duration>| {
+        let request = RecommendRequest {
+            explain: Some(ExplainOptions {
+                budget,
+                ..ExplainOptions::default()
+            }),
+            ..RecommendRequest::new("653", 2)
+        };
+        engine.recommend(&request).unwrap().explanation.unwrap()
+    };
+    let full = explain(None);
+    assert!(!full.truncated);
+    assert!(full.items.iter().any(|i| !i.paths.is_empty()), "{full:?}");
+    assert_eq!(explain(Some(std::time::Duration::from_secs(3600))), full);
+    let cut = explain(Some(std::time::Duration::ZERO));
+    assert!(cut.truncated);
+    assert!(cut.items.iter().all(|i| i.paths.is_empty()));
+    let scored = |e: &crate::explain::Explanation| -> Vec<(String, f32)> {
+        e.items.iter().map(|i| (i.item.clone(), i.score)).collect()
+    };
+    assert_eq!(scored(&cut), scored(&full), "the list itself is the same");
+    assert_eq!(serde_json::to_value(&cut).unwrap()["truncated"], true);
+    assert!(
+        serde_json::to_value(&full)
+            .unwrap()
+            .get("truncated")
+            .is_none()
+    );
+}

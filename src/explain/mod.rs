@@ -20,11 +20,12 @@ pub use scorer::{FusedHops, distance_scale};
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use kgrec_kg::oxigraph::model::{NamedNodeRef, Term};
 use kgrec_kg::oxigraph::store::Store;
 use kgrec_kg::{
-    EntityId, GraphIndex, GraphPath, HopScorer, KgError, PathError, PathGraph, PathOptions,
+    EntityId, Facts, GraphIndex, GraphPath, HopScorer, KgError, PathError, PathGraph, PathOptions,
     Projection, Specificity, Walk,
 };
 
@@ -66,7 +67,7 @@ impl ExplainError {
     }
 }
 
-/// How many paths, how long, through which entities.
+/// How many paths, how long, through which entities, for how long.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ExplainOptions {
     /// Paths per item (0: score parts only).
@@ -75,6 +76,10 @@ pub struct ExplainOptions {
     pub hops: usize,
     /// Entities with more edges are never walked through (see `kgrec_kg::paths`).
     pub hub_degree: usize,
+    /// How long the path search of one explanation may take, from its start; when it runs out,
+    /// the paths found so far are given and the explanation is flagged `truncated`. `None`:
+    /// no clock (the search is bounded by hops, hub degree and path counts alone).
+    pub budget: Option<Duration>,
 }
 
 impl Default for ExplainOptions {
@@ -83,6 +88,7 @@ impl Default for ExplainOptions {
             paths: 3,
             hops: 3,
             hub_degree: PathOptions::default().hub_degree,
+            budget: None,
         }
     }
 }
@@ -124,6 +130,16 @@ impl PathIndex {
     /// The search graph.
     pub fn graph(&self) -> &PathGraph {
         &self.graph
+    }
+
+    /// The graph's facts, for filters (`kgrec_kg::filter`).
+    pub fn facts(&self) -> Facts<'_> {
+        Facts {
+            index: &self.index,
+            graph: &self.graph,
+            relations: &self.relations,
+            rdf: &self.rdf,
+        }
     }
 }
 
@@ -199,6 +215,7 @@ impl Explainer {
             id,
             k,
             &[],
+            None,
         );
         self.explain_list(user, &list, options)
     }
@@ -232,7 +249,7 @@ impl Explainer {
         let item_id = self.item_id(item)?;
         let model = self.served.model.recommender();
         let matrix = &self.served.matrix;
-        let list = rank_user(model, matrix, Some(user_id), matrix.n_items(), &[]);
+        let list = rank_user(model, matrix, Some(user_id), matrix.n_items(), &[], None);
         let entry = match list.items.iter().position(|s| s.item == item_id) {
             Some(p) => (list.items[p], Some(p + 1)),
             None => {
@@ -267,6 +284,7 @@ impl Explainer {
             max_hops: options.hops,
             hub_degree: options.hub_degree,
             limit: options.paths + SPARE_PATHS,
+            deadline: options.budget.map(|b| Instant::now() + b),
         };
         path_options.check()?;
         let fallback = source == ListSource::Popularity;
@@ -307,7 +325,9 @@ impl Explainer {
                 },
             };
             let mut paths = Vec::new();
-            if let (Some(u), Some(target), true) = (user, self.entity_of(item), options.paths > 0) {
+            if let (Some(u), Some(target), true) = (user, self.entity_of(item), options.paths > 0)
+                && !side.expired()
+            {
                 for found in side.paths_to(target) {
                     if paths.len() == options.paths {
                         break;
@@ -333,6 +353,7 @@ impl Explainer {
             items,
             fallback: fallback.then_some("popularity"),
             folded_in: source == ListSource::FoldedIn,
+            truncated: side.truncated(),
         })
     }
 

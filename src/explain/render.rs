@@ -20,6 +20,10 @@ pub struct Explanation {
     /// The user arrived after the model was trained and was folded in from their interactions.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub folded_in: bool,
+    /// The path search ran out of its time budget (`ExplainOptions::budget`): the paths shown
+    /// are those found by then, and items may lack paths they would otherwise have.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub truncated: bool,
 }
 
 /// One recommended (or asked-about) item with its score parts and paths.
@@ -269,11 +273,25 @@ pub fn explanation_text(e: &Explanation, model: &str) -> String {
             )
         };
         if item.paths.is_empty() {
-            let _ = writeln!(out, "     (no path within the hop limit)");
+            let _ = writeln!(
+                out,
+                "     {}",
+                if e.truncated {
+                    "(no path found within the time budget)"
+                } else {
+                    "(no path within the hop limit)"
+                }
+            );
         }
         for p in &item.paths {
             let _ = writeln!(out, "     [{:.3}] {}", p.score, p.text);
         }
+    }
+    if e.truncated {
+        let _ = writeln!(
+            out,
+            "(the path search ran out of its time budget: paths may be missing or not the best)"
+        );
     }
     out
 }
@@ -504,6 +522,7 @@ mod tests {
             }],
             fallback: None,
             folded_in: false,
+            truncated: false,
         };
         let dot = explanation_dot(&e);
         assert!(dot.starts_with("digraph explanation {"), "{dot}");

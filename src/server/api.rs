@@ -12,12 +12,14 @@ use axum::response::{IntoResponse, Response};
 use kgrec::explain::ExplainOptions;
 use kgrec::interactions::RawInteraction;
 use kgrec::store::ModelHeader;
-use kgrec::{ModelSpec, Overrides, RecommendRequest, TrainRequest};
+use kgrec::{Filter, ModelSpec, Overrides, RecommendRequest, TrainRequest};
 use serde::{Deserialize, Serialize};
 
 use super::error::ApiError;
-use super::params::{MAX_EXPLAINED_K, MAX_K, MAX_OFFSET, Query, check_id};
-use super::{Shared, blocking, body_bytes, media_type};
+use super::params::{
+    MAX_EXPLAINED_K, MAX_FILTER_VALUES, MAX_FILTERS, MAX_K, MAX_OFFSET, Query, check_id,
+};
+use super::{AppState, Shared, blocking, body_bytes, media_type};
 
 /// The header naming the model version that answered.
 const MODEL_VERSION: &str = "kgrec-model-version";
@@ -166,17 +168,42 @@ pub async fn models(
     )
 }
 
-/// `paths=` and `hops=` of explained answers.
-fn explain_options(query: &Query) -> Result<ExplainOptions, ApiError> {
+/// `paths=` and `hops=` of explained answers, within the server's time budget.
+fn explain_options(query: &Query, state: &AppState) -> Result<ExplainOptions, ApiError> {
     let default = ExplainOptions::default();
     Ok(ExplainOptions {
         paths: query.number("paths", default.paths, 0..=10)?,
         hops: query.number("hops", default.hops, 1..=3)?,
+        budget: Some(state.explain_budget),
         ..default
     })
 }
 
-/// `GET /v1/users/{id}/recommendations?k=10&offset=0&explain=false&exclude=ID,ID&paths=3&hops=3`
+/// The `filter=` conditions (one per parameter, all of which must hold), parsed and bounded.
+fn filter(query: &Query) -> Result<Filter, ApiError> {
+    let texts = query.all("filter");
+    if texts.len() > MAX_FILTERS {
+        return Err(ApiError::bad_parameter(format!(
+            "{} filter= conditions: at most {MAX_FILTERS} (each may list several values,              PREDICATE=V1|V2)",
+            texts.len()
+        )));
+    }
+    let filter = Filter::parse(&texts).map_err(|e| ApiError::from(kgrec::Error::from(e)))?;
+    if let Some(c) = filter
+        .conditions()
+        .iter()
+        .find(|c| c.values().count() > MAX_FILTER_VALUES)
+    {
+        return Err(ApiError::bad_parameter(format!(
+            "filter {:?} lists {} values: at most {MAX_FILTER_VALUES}",
+            c.text(),
+            c.values().count()
+        )));
+    }
+    Ok(filter)
+}
+
+/// `GET /v1/users/{id}/recommendations?k=10&offset=0&explain=false&exclude=ID,ID&paths=3&hops=3&filter=P=V`
 pub async fn recommendations(
     State(state): State<Shared>,
     path: Result<Path<String>, PathRejection>,
@@ -189,14 +216,8 @@ pub async fn recommendations(
         &[
             "k", "offset", "explain", "exclude", "paths", "hops", "filter",
         ],
-        &["exclude"],
+        &["exclude", "filter"],
     )?;
-    if query.has("filter") {
-        return Err(ApiError::bad_parameter(
-            "filter= is not supported yet: recommendations cannot be filtered by graph facts in \
-             this version",
-        ));
-    }
     let explain = query.flag("explain", false)?;
     if !explain && (query.has("paths") || query.has("hops")) {
         return Err(ApiError::bad_parameter(
@@ -213,13 +234,16 @@ pub async fn recommendations(
     let request = RecommendRequest {
         offset,
         exclude,
-        explain: explain.then(|| explain_options(&query)).transpose()?,
+        filter: filter(&query)?,
+        explain: explain
+            .then(|| explain_options(&query, &state))
+            .transpose()?,
         ..RecommendRequest::new(user, k)
     };
     let recs = blocking(move || Ok(state.engine.recommend(&request)?)).await?;
     let version = recs.model.version;
-    match &recs.explanation {
-        Some(explanation) => with_version(explanation, version),
+    match recs.explained_json() {
+        Some(explained) => with_version(&explained, version),
         None => with_version(&recs.list_json(), version),
     }
 }
@@ -234,7 +258,7 @@ pub async fn explanation(
     check_id("user", &user)?;
     check_id("item", &item)?;
     let query = Query::parse(raw.as_deref(), &["paths", "hops"], &[])?;
-    let options = explain_options(&query)?;
+    let options = explain_options(&query, &state)?;
     let (explanation, header) =
         blocking(move || Ok(state.engine.explain(&user, &item, options, None)?)).await?;
     with_version(&explanation, header.version)

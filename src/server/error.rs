@@ -120,6 +120,7 @@ impl From<kgrec::Error> for ApiError {
             }
             kgrec::Error::Explain(ExplainError::UnknownItem { .. })
             | kgrec::Error::UnknownItem { .. } => (StatusCode::NOT_FOUND, "unknown_item"),
+            kgrec::Error::Filter(e) if e.is_bad_input() => (StatusCode::BAD_REQUEST, "bad_filter"),
             e if e.is_not_found() => (StatusCode::NOT_FOUND, "not_found"),
             e if e.is_no_model() => (StatusCode::SERVICE_UNAVAILABLE, "no_model"),
             e if e.exit_code() == 2 => (StatusCode::BAD_REQUEST, "bad_request"),

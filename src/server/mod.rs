@@ -61,6 +61,10 @@ pub struct AppState {
     access_log: bool,
     /// Log lines carry paths with ids, not route templates.
     log_user_ids: bool,
+    /// The time budget of one explained answer's path search.
+    explain_budget: Duration,
+    /// How long one SPARQL query may run.
+    sparql_timeout: Duration,
 }
 
 type Shared = Arc<AppState>;
@@ -272,9 +276,9 @@ fn media_type(headers: &HeaderMap) -> Option<String> {
 /// `kgrec serve`: opens the data directory, binds the model, listens until SIGTERM or SIGINT,
 /// then stops accepting, lets requests in flight finish (up to `--shutdown-grace`) and returns.
 pub fn serve(data: &Path, args: &ServeArgs) -> Result<()> {
-    if args.max_body == 0 || args.max_in_flight == 0 {
+    if args.max_body == 0 || args.max_in_flight == 0 || args.sparql_timeout_ms == 0 {
         return Err(Error::BadInput(
-            "--max-body and --max-in-flight must be at least 1".to_owned(),
+            "--max-body, --max-in-flight and --sparql-timeout-ms must be at least 1".to_owned(),
         ));
     }
     if !(args.shutdown_grace.is_finite() && args.shutdown_grace >= 0.0) {
@@ -323,6 +327,8 @@ pub fn serve(data: &Path, args: &ServeArgs) -> Result<()> {
         client_limits: ClientLimits::new(args.rate_limit),
         access_log: args.access_log,
         log_user_ids: args.log_user_ids,
+        explain_budget: Duration::from_millis(args.explain_timeout_ms),
+        sparql_timeout: Duration::from_millis(args.sparql_timeout_ms),
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -354,12 +360,13 @@ async fn run(state: Shared, addr: SocketAddr, data: &Path, grace: Duration) -> R
     let bound = listener
         .local_addr()
         .map_err(|e| Error::BadInput(format!("--addr {addr}: {e}")))?;
+    // Said before the address, so that whoever waits for the address has read it too.
+    crate::cli::warn(&format!("note: {}", state.access.describe()));
     // The first line of standard output is the address, for scripts and tests (port 0).
     let mut stdout = std::io::stdout().lock();
     let _ = writeln!(stdout, "listening on http://{bound}");
     let _ = stdout.flush();
     drop(stdout);
-    crate::cli::warn(&format!("note: {}", state.access.describe()));
     if !bound.ip().is_loopback() && !state.access.writes_guarded() {
         crate::cli::warn(&format!(
             "WARNING: listening on {bound}, beyond this machine, with writes open \

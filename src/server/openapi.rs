@@ -3,7 +3,9 @@
 
 use serde_json::{Value, json};
 
-use super::params::{MAX_EXPLAINED_K, MAX_ID_BYTES, MAX_K, MAX_OFFSET};
+use super::params::{
+    MAX_EXPLAINED_K, MAX_FILTER_VALUES, MAX_FILTERS, MAX_ID_BYTES, MAX_K, MAX_OFFSET,
+};
 
 /// A reference to a schema of `components`.
 fn schema(name: &str) -> Value {
@@ -90,11 +92,18 @@ fn paths() -> Value {
             "Item ids never to recommend, comma-separated (repeatable); unknown ids are ignored.",
             json!({"type": "string"}),
         ),
-        query(
-            "filter",
-            "Not supported yet: refused with 400.",
-            json!({"type": "string"}),
-        ),
+        json!({"name": "filter", "in": "query", "required": false,
+               "description": format!(
+                   "Only items whose linked entity has a graph fact: PREDICATE=VALUE, several values as \
+                    PREDICATE=V1|V2 (any of them). Repeat the parameter for facts that must all hold (at most \
+                    {MAX_FILTERS}, of at most {MAX_FILTER_VALUES} values each). Terms: an IRI in <...>, a prefixed \
+                    name (rdf, rdfs, owl, xsd, skos, dct, dcterms, dc, foaf, schema, dbo, dbr, dbc, dbp, wd, wdt), \
+                    a literal in quotes (\"1995\"^^xsd:gYear, \"Drama\"@en) or a bare token of a TSV graph. \
+                    An unknown predicate or value is a 400 (bad_filter); a filter no item satisfies gives an \
+                    empty list and a note."),
+               "schema": {"type": "array", "items": {"type": "string"}},
+               "style": "form", "explode": true,
+               "example": ["dct:subject=dbc:1990s_comedy_films|dbc:1990s_drama_films", "rdf:type=dbo:Film"]}),
     ];
     recommendation_parameters.extend(explain_parameters());
     let mut explanation_parameters = vec![
@@ -115,6 +124,10 @@ fn paths() -> Value {
         ("406", "No acceptable result format."),
         ("413", "The body is too large."),
         ("415", "Neither a form nor application/sparql-query."),
+        (
+            "503",
+            "The query ran past --sparql-timeout-ms and was cancelled (query_timeout).",
+        ),
     ];
     json!({
         "/health/live": {"get": operation("The process answers.", vec![],
@@ -131,7 +144,7 @@ fn paths() -> Value {
             "One user's recommendations (the explanation JSON with explain=true); unknown users get the popular items, flagged fallback; users who arrived after training are folded in, flagged folded_in.",
             recommendation_parameters,
             ("200", json_answer("The list.", schema("Recommendations"))),
-            &[bad, no_model])},
+            &[("400", "Bad parameters, or a filter naming a predicate or value the graph does not hold (bad_filter)."), no_model])},
         "/v1/users/{id}/explanations/{item}": {"get": operation(
             "Why an item is (or would be) recommended to a user: score parts and relation paths.",
             explanation_parameters,
@@ -201,6 +214,11 @@ fn schemas() -> Value {
             "items": {"type": "array", "items": {"$ref": "#/components/schemas/Item"}},
             "fallback": {"type": "string", "enum": ["popularity"]},
             "folded_in": {"type": "boolean"},
+            "truncated": {"type": "boolean", "description": "The path search ran out of its time budget (--explain-timeout-ms): paths may be missing or not the best. Absent when it finished."},
+            "filter": {"type": "object", "description": "What the request's filter= let through.", "properties": {
+                "conditions": {"type": "array", "items": {"type": "string"}, "description": "The conditions with full IRIs."},
+                "matching_items": {"type": "integer", "description": "Items whose entity satisfies every condition (the user's own and excluded ones included)."}}},
+            "note": {"type": "string", "description": "Why a filtered page is empty or shorter than k."},
             "model_version": {"type": "integer"}}},
         "Interaction": {"type": "object", "required": ["user", "item"], "additionalProperties": false, "properties": {
             "user": {"type": ["string", "integer"]}, "item": {"type": ["string", "integer"]},

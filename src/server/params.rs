@@ -17,6 +17,12 @@ pub const MAX_EXPLAINED_K: usize = 100;
 /// The deepest page start (`offset`).
 pub const MAX_OFFSET: usize = 10_000;
 
+/// Most `filter=` conditions of one request.
+pub const MAX_FILTERS: usize = 16;
+
+/// Most values of one `filter=` condition (`PREDICATE=V1|V2|...`).
+pub const MAX_FILTER_VALUES: usize = 64;
+
 /// A parsed query string.
 #[derive(Debug, Default)]
 pub struct Query {
@@ -102,6 +108,15 @@ impl Query {
                 "{name}={other}: expected true or false"
             ))),
         }
+    }
+
+    /// Every value of every `name` parameter, in order.
+    pub fn all(&self, name: &str) -> Vec<&str> {
+        self.pairs
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .collect()
     }
 
     /// Every comma-separated value of every `name` parameter, empty ones dropped.

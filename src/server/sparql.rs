@@ -2,7 +2,8 @@
 //! `query=` (URL or form body) or as an `application/sparql-query` body; an update (`update=`,
 //! `application/sparql-update`, or update text as the query) is a `400`. Results are negotiated
 //! by `Accept`: SELECT and ASK as SPARQL results JSON (default), XML, CSV or TSV; CONSTRUCT and
-//! DESCRIBE as N-Triples (default) or Turtle.
+//! DESCRIBE as N-Triples (default) or Turtle. A query runs at most `--sparql-timeout-ms`: then
+//! its cancellation token stops the evaluation and the answer is a `503` (`query_timeout`).
 
 use axum::body::Bytes;
 use axum::http::header::{ACCEPT, CONTENT_TYPE};
@@ -10,11 +11,12 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use kgrec::kg::oxigraph::io::RdfFormat;
 use kgrec::kg::oxigraph::sparql::results::QueryResultsFormat;
-use kgrec::kg::oxigraph::sparql::{QueryResults, SparqlEvaluator};
+use kgrec::kg::oxigraph::sparql::{CancellationToken, QueryResults, SparqlEvaluator};
+use std::time::Duration;
 
 use super::error::ApiError;
 use super::params::Query;
-use super::{Shared, blocking, body_bytes, media_type};
+use super::{AppState, Shared, blocking, body_bytes, media_type};
 
 /// Media types of SELECT and ASK results, the server's preference first; aliases after.
 const SOLUTION_TYPES: [(&str, QueryResultsFormat); 7] = [
@@ -166,8 +168,27 @@ pub async fn post(
     run(state, query, hint, &headers).await
 }
 
+/// How long past `--sparql-timeout-ms` the answer waits for a cancelled query to notice: the
+/// evaluation looks at its token at every statement it reads, but a sort or an aggregate over
+/// what it has read already runs on until it reads again.
+const CANCEL_GRACE: Duration = Duration::from_secs(1);
+
+/// 503 for a query stopped at the time limit.
+fn timed_out(limit: Duration) -> ApiError {
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "query_timeout",
+        format!(
+            "the query ran longer than the limit of {} ms (kgrec serve --sparql-timeout-ms) and \
+             was cancelled; narrow it (LIMIT, more specific patterns)",
+            limit.as_millis()
+        ),
+    )
+}
+
 /// Runs `query` and writes its results in the format negotiated from `hint` (a format
-/// parameter's `Accept`) or else the `Accept` header.
+/// parameter's `Accept`) or else the `Accept` header, within the time limit: past it, the
+/// query's cancellation token is cancelled and the answer is a 503.
 async fn run(
     state: Shared,
     query: String,
@@ -181,38 +202,35 @@ async fn run(
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned),
     };
-    let (content_type, bytes) = blocking(move || {
-        let results = match state.engine.sparql(&query) {
-            Ok(results) => results,
-            Err(e) if e.exit_code() == 2 && is_update(&query) => return Err(read_only()),
-            Err(e) if e.exit_code() == 2 => {
-                let mut error = ApiError::from(e);
-                error.code = "bad_query";
-                return Err(error);
+    let limit = state.sparql_timeout;
+    let cancel = CancellationToken::new();
+    let watchdog = {
+        let cancel = cancel.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(limit).await;
+            cancel.cancel();
+        })
+    };
+    let work = blocking({
+        let cancel = cancel.clone();
+        move || {
+            let answer = evaluate(&state, &query, accept.as_deref(), cancel.clone());
+            match answer {
+                Err(_) if cancel.is_cancelled() => Err(timed_out(limit)),
+                other => other,
             }
-            Err(e) => return Err(e.into()),
-        };
-        let mut out = Vec::new();
-        let content_type = match results {
-            QueryResults::Graph(triples) => {
-                let (name, format) = negotiate(accept.as_deref(), &GRAPH_TYPES)?;
-                crate::cli::graph::write_graph(triples, format, &mut out)?;
-                name
-            }
-            QueryResults::Boolean(value) => {
-                let (name, format) = negotiate(accept.as_deref(), &SOLUTION_TYPES)?;
-                crate::cli::graph::write_boolean(value, format, &mut out)?;
-                name
-            }
-            QueryResults::Solutions(solutions) => {
-                let (name, format) = negotiate(accept.as_deref(), &SOLUTION_TYPES)?;
-                crate::cli::graph::write_solutions(solutions, format, &mut out)?;
-                name
-            }
-        };
-        Ok((content_type, out))
-    })
-    .await?;
+        }
+    });
+    let answer = tokio::time::timeout(limit + CANCEL_GRACE, work).await;
+    watchdog.abort();
+    let (content_type, bytes) = match answer {
+        Ok(answer) => answer?,
+        // The worker has not noticed yet; it stops at its next read of the store.
+        Err(_) => {
+            cancel.cancel();
+            return Err(timed_out(limit));
+        }
+    };
     let mut response = bytes.into_response();
     let value = match content_type {
         "text/csv"
@@ -228,6 +246,45 @@ async fn run(
         response.headers_mut().insert(CONTENT_TYPE, value);
     }
     Ok(response)
+}
+
+/// Evaluates `query` (on the calling thread, which blocks) and writes its results as `accept`
+/// prefers: the content type and the bytes.
+fn evaluate(
+    state: &AppState,
+    query: &str,
+    accept: Option<&str>,
+    cancel: CancellationToken,
+) -> Result<(&'static str, Vec<u8>), ApiError> {
+    let results = match state.engine.sparql_cancellable(query, cancel) {
+        Ok(results) => results,
+        Err(e) if e.exit_code() == 2 && is_update(query) => return Err(read_only()),
+        Err(e) if e.exit_code() == 2 => {
+            let mut error = ApiError::from(e);
+            error.code = "bad_query";
+            return Err(error);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let mut out = Vec::new();
+    let content_type = match results {
+        QueryResults::Graph(triples) => {
+            let (name, format) = negotiate(accept, &GRAPH_TYPES)?;
+            crate::cli::graph::write_graph(triples, format, &mut out)?;
+            name
+        }
+        QueryResults::Boolean(value) => {
+            let (name, format) = negotiate(accept, &SOLUTION_TYPES)?;
+            crate::cli::graph::write_boolean(value, format, &mut out)?;
+            name
+        }
+        QueryResults::Solutions(solutions) => {
+            let (name, format) = negotiate(accept, &SOLUTION_TYPES)?;
+            crate::cli::graph::write_solutions(solutions, format, &mut out)?;
+            name
+        }
+    };
+    Ok((content_type, out))
 }
 
 /// Whether `text` parses as a SPARQL Update (it did not parse as a query).

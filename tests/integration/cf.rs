@@ -276,6 +276,99 @@ fn recommend_needs_a_model() {
     }
 }
 
+/// `recommend --filter` (repeatable) keeps the items whose entity has the graph facts, says
+/// what it kept on standard error, refuses an unknown predicate naming it, and applies to one
+/// user only. (Fixtures: the 1990s American animated films are items 1, 71 and 95, the comedies
+/// among them 1 and 95; user 653 has item 1.)
+#[test]
+fn recommend_filter_keeps_items_with_the_graph_facts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = imported(tmp.path());
+    ok(kgrec(&data).args(["train", "--model", "als", "--quiet"]));
+    let animated = "dct:subject=dbc:1990s_American_animated_films";
+    let comedy = "dct:subject=dbc:1990s_comedy_films";
+    let list = json(&ok(kgrec(&data).args([
+        "recommend",
+        "--user",
+        "653",
+        "--filter",
+        animated,
+        "--format",
+        "json",
+    ])));
+    let mut items: Vec<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["item"].as_str().unwrap())
+        .collect();
+    items.sort_unstable();
+    assert_eq!(items, ["71", "95"], "{list}");
+    assert_eq!(list["filter"]["matching_items"], 3, "{list}");
+
+    let out = run(kgrec(&data).args([
+        "recommend",
+        "--user",
+        "653",
+        "--filter",
+        animated,
+        "--filter",
+        comedy,
+    ]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("Aladdin") && !text.contains("Lion King"),
+        "{text}"
+    );
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!(
+            "note: filtered by {animated} and {comedy}: 2 items"
+        )),
+        "{err}"
+    );
+
+    let explained = json(&ok(kgrec(&data).args([
+        "recommend",
+        "--user",
+        "653",
+        "--filter",
+        animated,
+        "--explain",
+        "--explain-timeout-ms",
+        "0",
+        "--format",
+        "json",
+    ])));
+    assert_eq!(explained["truncated"], true, "{explained}");
+    assert_eq!(explained["filter"]["matching_items"], 3, "{explained}");
+
+    let out = run(kgrec(&data).args([
+        "recommend",
+        "--user",
+        "653",
+        "--filter",
+        "dbo:genre=dbr:Comedy_film",
+    ]));
+    expect_bad_input(
+        &out,
+        &data,
+        &[
+            "the graph has no predicate dbo:genre",
+            "relations in the graph include dbo:starring",
+        ],
+    );
+    for bad in [
+        &["--all-users", "--out", "-", "--filter", animated][..],
+        &["--user", "653", "--filter", "dct:subject"],
+        &["--user", "653", "--explain-timeout-ms", "5"],
+    ] {
+        let out = run(kgrec(&data).arg("recommend").args(bad));
+        assert_eq!(out.status.code(), Some(2), "{bad:?}: {}", stderr(&out));
+    }
+}
+
 /// Splits the fixture per user: every fifth row of a user goes to test.
 fn split_fixture(dir: &Path) -> (PathBuf, PathBuf, HashMap<String, HashSet<String>>) {
     let text = std::fs::read_to_string(fixture("interactions.tsv")).unwrap();

@@ -52,6 +52,13 @@ fn items(answer: &serde_json::Value) -> Vec<String> {
         .collect()
 }
 
+/// Items of a recommendation answer, sorted.
+fn sorted_items(answer: &serde_json::Value) -> Vec<String> {
+    let mut items = items(answer);
+    items.sort();
+    items
+}
+
 /// A JSON answer without the service's `model_version`, to compare with the command line's.
 fn without_version(mut answer: serde_json::Value) -> serde_json::Value {
     answer.as_object_mut().unwrap().remove("model_version");
@@ -529,7 +536,24 @@ fn bad_requests_get_clear_errors_and_the_server_keeps_serving() {
         get("/v1/users/1/recommendations?explain=perhaps", 400, bad),
         get("/v1/users/1/recommendations?kk=3", 400, bad),
         get("/v1/users/1/recommendations?paths=2", 400, bad),
-        get("/v1/users/1/recommendations?filter=genre:Comedy", 400, bad),
+        get(
+            "/v1/users/1/recommendations?filter=genre:Comedy",
+            400,
+            "bad_filter",
+        ),
+        get(
+            "/v1/users/1/recommendations?filter=nope:x=y",
+            400,
+            "bad_filter",
+        ),
+        get(
+            &format!(
+                "/v1/users/1/recommendations?{}",
+                vec!["filter=rdf:type=dbo:Film"; 17].join("&")
+            ),
+            400,
+            bad,
+        ),
         get(&format!("/v1/users/{long_id}/recommendations"), 400, bad),
         get(&format!("/v1/items/{long_id}/similar"), 400, bad),
         get("/v1/items/1/similar?k=100000", 400, bad),
@@ -703,6 +727,176 @@ fn sparql_protocol_answers_as_the_command_line() {
         b"",
     );
     assert_eq!(refused.status, 406, "{}", refused.text());
+    assert!(server.terminate(30).success());
+}
+
+const ANIMATED: &str = "dct:subject=dbc:1990s_American_animated_films";
+const COMEDY: &str = "dct:subject=dbc:1990s_comedy_films";
+
+/// A recommendation path with `filter=` parameters (encoded) after `query`.
+fn filtered(user: &str, query: &str, filters: &[&str]) -> String {
+    let mut path = format!("/v1/users/{user}/recommendations?{query}");
+    for f in filters {
+        path.push_str(&format!("&filter={}", form_encode(f)));
+    }
+    path
+}
+
+/// `filter=` keeps the items whose entity has the graph facts: two conditions at once (AND),
+/// several values of one (OR), with exclude and explain, as the command line answers; a filter
+/// that matches nothing is an empty 200 with a note; an unknown predicate or value a 400 that
+/// names it. (Fixtures: the 1990s American animated films are items 1, 71 and 95, the comedies
+/// among them 1 and 95; user 653 has item 1.)
+#[test]
+fn filters_restrict_recommendations_by_graph_facts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = trained(tmp.path());
+    let cli: serde_json::Value = serde_json::from_str(&ok(kgrec(&data).args([
+        "recommend",
+        "--user",
+        "653",
+        "--filter",
+        ANIMATED,
+        "--filter",
+        COMEDY,
+        "--format",
+        "json",
+    ])))
+    .unwrap();
+    let server = Server::start(&data, &[]);
+
+    let both = server.get(&filtered("653", "k=5", &[ANIMATED, COMEDY]));
+    assert_eq!(both.status, 200, "{}", both.text());
+    let both = both.json();
+    assert_eq!(items(&both), ["95"], "{both}");
+    assert_eq!(both["filter"]["matching_items"], 2, "{both}");
+    assert_eq!(
+        both["filter"]["conditions"][1],
+        "<http://purl.org/dc/terms/subject>=<http://dbpedia.org/resource/Category:1990s_comedy_films>"
+    );
+    assert!(
+        both["note"].as_str().unwrap().contains("only 1 item"),
+        "{both}"
+    );
+    assert_eq!(without_version(both.clone()), cli);
+
+    let either = server
+        .get(&filtered(
+            "653",
+            "k=5",
+            &["dct:subject=dbc:1990s_comedy_films|dbc:1990s_adventure_films"],
+        ))
+        .json();
+    let got = sorted_items(&either);
+    assert_eq!(got, ["71", "95"], "{either}");
+    // Full IRIs in angle brackets work as well as prefixed names.
+    let full = server
+        .get(&filtered(
+            "653",
+            "k=5",
+            &["<http://purl.org/dc/terms/subject>=<http://dbpedia.org/resource/Category:1990s_American_animated_films>"],
+        ))
+        .json();
+    let got = sorted_items(&full);
+    assert_eq!(got, ["71", "95"], "{full}");
+
+    let explained = server.get(&filtered("653", "k=5&explain=true&exclude=95", &[ANIMATED]));
+    assert_eq!(explained.status, 200, "{}", explained.text());
+    let explained = explained.json();
+    assert_eq!(items(&explained), ["71"], "{explained}");
+    assert!(
+        explained["items"][0]["score_parts"].is_object(),
+        "{explained}"
+    );
+    assert_eq!(explained["filter"]["matching_items"], 3, "{explained}");
+    assert!(explained.get("truncated").is_none(), "{explained}");
+
+    let stranger = server.get(&filtered("stranger", "k=5", &[ANIMATED])).json();
+    assert_eq!(stranger["fallback"], "popularity", "{stranger}");
+    let got = sorted_items(&stranger);
+    assert_eq!(got, ["1", "71", "95"], "{stranger}");
+
+    let nothing = server.get(&filtered("653", "k=5", &["dbo:director=dbr:Al_Pacino"]));
+    assert_eq!(nothing.status, 200, "{}", nothing.text());
+    let nothing = nothing.json();
+    assert_eq!(nothing["items"], serde_json::json!([]), "{nothing}");
+    assert_eq!(
+        nothing["note"], "no entity of the graph satisfies the filter",
+        "{nothing}"
+    );
+
+    for (filter, needles) in [
+        (
+            "dbo:genre=dbr:Comedy_film",
+            &[
+                "the graph has no predicate dbo:genre",
+                "relations in the graph include",
+            ][..],
+        ),
+        (
+            "dct:subject=dbc:Comedy_films",
+            &[
+                "the graph has no entity dbc:Comedy_films",
+                "values of dct:subject include dbc:1990s_comedy_films",
+            ][..],
+        ),
+    ] {
+        let refused = server.get(&filtered("653", "k=5", &[ANIMATED, filter]));
+        assert_eq!(refused.status, 400, "{filter}: {}", refused.text());
+        assert_eq!(refused.error_code(), "bad_filter");
+        let text = refused.text();
+        for needle in needles {
+            assert!(text.contains(needle), "{filter}: {text}");
+        }
+    }
+    assert!(server.terminate(30).success());
+}
+
+/// An explain budget of 0 ms answers 200 with score parts, no paths and "truncated": true; a
+/// SPARQL query past its time limit is cancelled and answered 503, and the server serves on.
+#[test]
+fn time_limits_truncate_explanations_and_cancel_sparql_queries() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = trained(tmp.path());
+    let server = Server::start(
+        &data,
+        &["--explain-timeout-ms", "0", "--sparql-timeout-ms", "1"],
+    );
+    let explained = server.get("/v1/users/653/recommendations?k=3&explain=true");
+    assert_eq!(explained.status, 200, "{}", explained.text());
+    let explained = explained.json();
+    assert_eq!(explained["truncated"], true, "{explained}");
+    assert_eq!(
+        explained["items"].as_array().unwrap().len(),
+        2,
+        "{explained}"
+    );
+    for item in explained["items"].as_array().unwrap() {
+        assert_eq!(item["paths"], serde_json::json!([]), "{item}");
+        assert!(item["score_parts"]["cf"].is_number(), "{item}");
+    }
+    let one = server.get("/v1/users/653/explanations/71").json();
+    assert_eq!(one["truncated"], true, "{one}");
+
+    let cross_join = "SELECT * WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }";
+    let started = Instant::now();
+    let slow = server.get(&format!("/sparql?query={}", form_encode(cross_join)));
+    assert_eq!(slow.status, 503, "{}", slow.text());
+    assert_eq!(slow.error_code(), "query_timeout");
+    assert!(
+        slow.text().contains("--sparql-timeout-ms"),
+        "{}",
+        slow.text()
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "answered after {:?}",
+        started.elapsed()
+    );
+    let live = server.get("/health/live");
+    assert_eq!(live.status, 200);
+    let recs = server.get("/v1/users/653/recommendations?k=1");
+    assert_eq!(recs.status, 200, "{}", recs.text());
     assert!(server.terminate(30).success());
 }
 
