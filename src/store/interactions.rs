@@ -435,6 +435,16 @@ impl StoreState {
         self.users.names()
     }
 
+    /// Item names by dense id.
+    pub fn items(&self) -> &[String] {
+        self.items.names()
+    }
+
+    /// Whether [`StoreState::apply`] changed anything not written yet.
+    pub fn has_unwritten_changes(&self) -> bool {
+        self.unwritten.changed
+    }
+
     /// The interactions, in the order they were first imported (a new pair is always appended,
     /// so the pairs added since a snapshot of `n` records are `records()[n..]`).
     pub fn records(&self) -> &[Record] {

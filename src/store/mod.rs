@@ -11,7 +11,8 @@ pub mod interactions;
 pub mod models;
 
 pub use interactions::{
-    ImportReport, InteractionCounts, InteractionStore, Link, Record, Relink, Snapshot, StoredLink,
+    ImportReport, InteractionCounts, InteractionStore, Link, Record, Relink, Snapshot, StoreState,
+    StoredLink,
 };
 pub use models::{ModelHeader, ModelKind, ModelStore, StoredModel};
 
