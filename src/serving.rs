@@ -1,8 +1,9 @@
 //! Serving recommendations from a stored model: the model bound to the data directory as it
-//! is now ([`Serving`]), top-K lists for users named by dense id (trained users scored by the
-//! model, users who arrived after training folded in where the model can, everyone else the
-//! most popular items), the one link→entity resolution every part uses ([`item_entities`]),
-//! and the item details (IRI, label) that outputs show.
+//! is now ([`Serving`]), the state requests share ([`Served`], with the overlay of interactions
+//! written since it was bound), top-K lists for users named by dense id (trained users scored
+//! by the model, users who arrived after training folded in where the model can, everyone else
+//! the most popular items), the one link→entity resolution every part uses
+//! ([`item_entities`]), and the item details (IRI, label) that outputs show.
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};

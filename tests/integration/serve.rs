@@ -303,11 +303,26 @@ fn a_new_user_is_folded_in_at_once() {
     assert!(after.get("folded_in").is_none(), "{after}");
     assert_eq!(items(&after), before[1..], "{before:?} -> {after}");
 
+    // An item new to the store is stored, but the served model learns of it at the next
+    // rebuild: never recommended, and its explanation says why.
+    let answer = server.post_json("/v1/interactions", r#"[{"user": 1, "item": "brand-new"}]"#);
+    assert_eq!(answer.json()["new_items"], 1);
+    assert_eq!(
+        items(&server.get("/v1/users/1/recommendations?k=2").json()),
+        before[1..]
+    );
+    let why = server.get("/v1/users/1/explanations/brand-new");
+    assert_eq!(
+        (why.status, why.error_code().as_str()),
+        (400, "bad_request")
+    );
+    assert!(why.text().contains("rebuild"), "{}", why.text());
+
     let metrics = server.get("/metrics").text();
     for line in [
-        "kgrec_interactions_written_total 6\n",
-        "kgrec_interaction_writes_total 2\n",
-        "kgrec_interaction_flushes_total 2\n",
+        "kgrec_interactions_written_total 7\n",
+        "kgrec_interaction_writes_total 3\n",
+        "kgrec_interaction_flushes_total 3\n",
     ] {
         assert!(metrics.contains(line), "{line} in {metrics}");
     }
