@@ -14,7 +14,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 
@@ -35,12 +35,17 @@ use crate::interactions::{
 use crate::learners::{self, Binding, GraphData, ModelSpec, TrainInput};
 use crate::metrics::{Evaluation, by_user, evaluate};
 use crate::serving::{
-    ItemDetails, ListSource, Served, bind, entity_items, item_details, item_entities, item_name,
+    History, ItemDetails, ListSource, Served, bind, item_details, item_entities, item_name,
     local_name, rank_user, rank_users,
 };
 use crate::store::{
-    ImportReport, InteractionStore, Link, ModelHeader, ModelStore, StoreError, StoredModel,
+    ImportReport, InteractionStore, Link, ModelHeader, ModelStore, StoreError, StoreState,
+    StoredModel,
 };
+
+mod ingest;
+
+use ingest::GroupCommit;
 
 /// Whether an engine may write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,10 +76,15 @@ pub struct Engine {
 struct Inner {
     dir: RwLock<DataDir>,
     access: Access,
-    /// One writer at a time.
-    writer: Mutex<()>,
+    /// One writer at a time; it keeps the interaction store's state between writes.
+    writer: Mutex<Writer>,
+    /// Interaction writes waiting for (or in) a group commit.
+    ingest: GroupCommit<WriteJob, Result<(ImportReport, Vec<ItemLink>)>>,
+    /// What the interaction writes did, for metrics and tests.
+    ingest_counts: IngestCounters,
     /// The current model's served state; empty until first asked for, and after a write that
-    /// changed what it rests on.
+    /// changed what it rests on (a training, the graph, links). Interactions written while it
+    /// is there go into its overlay ([`Served::catch_up`]) under the writer's lock.
     served: ArcSwapOption<Served>,
     /// Counts the writes that dropped `served`. A state bound from data read before a write
     /// must not be published after it: the binder compares this number before and after, under
@@ -98,6 +108,60 @@ impl Drop for Inner {
             *paths = None;
         }
     }
+}
+
+/// What the one writer keeps between writes.
+#[derive(Debug, Default)]
+struct Writer {
+    /// The interaction store as last read or written (the engine holds the directory's lock, so
+    /// nothing else changes it; still checked against the stored counts before each use, and
+    /// dropped after a failed write).
+    interactions: Option<StoreState>,
+    /// Interaction writes that changed the store (a binder compares it before and after).
+    revision: u64,
+}
+
+impl Writer {
+    /// The interaction store's state: the kept one if the store's counts still match it, else
+    /// read again. The caller puts it back after a successful write.
+    fn take_state(&mut self, store: &InteractionStore) -> Result<StoreState> {
+        match self.interactions.take() {
+            Some(state) if state.counts() == store.counts()? => Ok(state),
+            _ => Ok(store.state()?),
+        }
+    }
+}
+
+/// One caller's interaction write, queued for a group commit.
+#[derive(Debug)]
+struct WriteJob {
+    rows: Vec<RawInteraction>,
+    links: Vec<ItemLink>,
+    /// Drop the served state after it (bulk imports and links), rather than adding the rows to
+    /// its overlay.
+    rebind: bool,
+}
+
+/// Counters of the interaction writes ([`Engine::ingest_stats`]).
+#[derive(Debug, Default)]
+struct IngestCounters {
+    writes: AtomicU64,
+    rows: AtomicU64,
+    groups: AtomicU64,
+    flushes: AtomicU64,
+}
+
+/// What the interaction writes of an engine did since it was opened.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct IngestStats {
+    /// Writes acknowledged ([`Engine::add_interactions`] and imports that returned `Ok`).
+    pub writes: u64,
+    /// Rows those writes carried (after merging repeated pairs).
+    pub rows: u64,
+    /// Group commits: each wrote the jobs queued at once together.
+    pub groups: u64,
+    /// Group commits that changed the store: one sled batch and one flush each.
+    pub flushes: u64,
 }
 
 impl std::fmt::Debug for Inner {
@@ -535,7 +599,9 @@ impl Engine {
             inner: Arc::new(Inner {
                 dir: RwLock::new(dir),
                 access,
-                writer: Mutex::new(()),
+                writer: Mutex::new(Writer::default()),
+                ingest: GroupCommit::default(),
+                ingest_counts: IngestCounters::default(),
                 served: ArcSwapOption::empty(),
                 served_generation: Mutex::new(0),
                 binding: Mutex::new(()),
@@ -595,7 +661,7 @@ impl Engine {
     pub fn import_parsed(&self, parsed: ParsedInteractions) -> Result<InteractionsImported> {
         self.check_writable()?;
         let ParsedInteractions { rows, links, start } = parsed;
-        let (report, missing) = self.write_interactions(&rows.rows, links)?;
+        let (report, missing) = self.write_interactions(rows.rows, links, true)?;
         Ok(InteractionsImported {
             read: rows.read,
             below_min_rating: rows.below_min_rating,
@@ -616,7 +682,7 @@ impl Engine {
         self.check_writable()?;
         let start = Instant::now();
         let read = links.len();
-        let (report, missing) = self.write_interactions(&[], links)?;
+        let (report, missing) = self.write_interactions(Vec::new(), links, true)?;
         Ok(InteractionsImported {
             read,
             below_min_rating: 0,
@@ -630,14 +696,18 @@ impl Engine {
     }
 
     /// Adds interactions given in memory (feedback arriving online), with optional links.
-    /// Repeated pairs merge as in a file import. Users new to the store are folded in by the
-    /// served model from then on (where the model can), without retraining. The rows are
-    /// checked first (ids neither empty nor holding control characters, ratings finite; a bad
-    /// row refuses them all) and are on disk (flushed) when this returns.
+    /// Repeated pairs merge as in a file import. The rows are checked first (ids neither empty
+    /// nor holding control characters, ratings finite; a bad row refuses this call's rows, and
+    /// only this call's) and are on disk (flushed) when this returns.
     ///
-    /// Each call reads the whole interaction store and rewrites the chunks it touches, and the
-    /// next request binds the served state again: meant for batches, not for one row at a time
-    /// under load.
+    /// Built for many small concurrent calls: the engine keeps the interaction store in memory
+    /// between writes (a write costs its rows and the chunks they touch, not the store), and
+    /// concurrent calls are committed together, one sled batch and one flush for all of them
+    /// ([`Engine::ingest_stats`] counts both). The served state is kept: the users' new items
+    /// leave their lists at once and users new to the store are folded in from them (where the
+    /// model can), without retraining. Items new to the store are stored, but the served model
+    /// knows them only after the next training. Links given here change what the model is bound
+    /// to: the served state is then bound again on the next request.
     pub fn add_interactions(
         &self,
         rows: Vec<RawInteraction>,
@@ -649,7 +719,8 @@ impl Engine {
         let read = rows.len();
         let mut rows = rows;
         let merged = merge_duplicates(&mut rows);
-        let (report, missing) = self.write_interactions(&rows, links)?;
+        let rebind = !links.is_empty();
+        let (report, missing) = self.write_interactions(rows, links, rebind)?;
         Ok(InteractionsImported {
             read,
             below_min_rating: 0,
@@ -662,28 +733,110 @@ impl Engine {
         })
     }
 
-    /// Writes rows and links; returns the store's report and the links the graph lacks.
+    /// What the interaction writes did since the engine was opened.
+    pub fn ingest_stats(&self) -> IngestStats {
+        let c = &self.inner.ingest_counts;
+        IngestStats {
+            writes: c.writes.load(Ordering::Relaxed),
+            rows: c.rows.load(Ordering::Relaxed),
+            groups: c.groups.load(Ordering::Relaxed),
+            flushes: c.flushes.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Writes rows and links through the group commit; returns the store's report and the links
+    /// the graph lacks once they are on disk. `rebind`: drop the served state after.
     fn write_interactions(
         &self,
-        rows: &[RawInteraction],
+        rows: Vec<RawInteraction>,
         links: Vec<ItemLink>,
+        rebind: bool,
     ) -> Result<(ImportReport, Vec<ItemLink>)> {
-        let _writer = self.inner.writer.lock().map_err(poisoned)?;
-        let result = self.read(|dir| {
+        let n_rows = rows.len() as u64;
+        let job = WriteJob {
+            rows,
+            links,
+            rebind,
+        };
+        let result = self
+            .inner
+            .ingest
+            .submit(job, |jobs| self.commit_group(jobs))
+            .map_err(|_| Error::Internal {
+                what: "an interaction write was lost by a panicking group commit".to_owned(),
+            })?;
+        if result.is_ok() {
+            let c = &self.inner.ingest_counts;
+            c.writes.fetch_add(1, Ordering::Relaxed);
+            c.rows.fetch_add(n_rows, Ordering::Relaxed);
+        }
+        result
+    }
+
+    /// Commits queued interaction writes together: each job is applied to the kept store state
+    /// in turn (a job that fails, e.g. on a link, fails alone), then one batch and one flush
+    /// write them all; then the served state takes them in, or is dropped if a job asked for it.
+    /// A failed write fails every job of the group and drops the kept state.
+    fn commit_group(&self, jobs: Vec<WriteJob>) -> Vec<Result<(ImportReport, Vec<ItemLink>)>> {
+        let n_jobs = jobs.len();
+        let mut writer = match self.inner.writer.lock() {
+            Ok(w) => w,
+            Err(e) => return (0..n_jobs).map(|_| Err(poisoned(&e))).collect(),
+        };
+        self.inner
+            .ingest_counts
+            .groups
+            .fetch_add(1, Ordering::Relaxed);
+        let mut rebind = false;
+        let written = self.read(|dir| {
             let index = dir.kg().index();
-            let (links, missing) = resolve_links(index, links)?;
-            let mut report = InteractionStore::open(dir.db())?.import(rows, &links)?;
-            // A bare token stored before the graph minted its IRI is the same link, not a new one.
-            let mut relinked = std::mem::take(&mut report.relinked);
-            relinked.retain(
-                |r| !matches!(index.resolve_entity(&r.old), Ok(Some((iri, _))) if iri == r.new),
-            );
-            report.relinked = relinked;
-            Ok((report, missing))
-        })?;
-        // The served model stays; it is re-bound to the new interactions on next use.
-        self.invalidate_served()?;
-        Ok(result)
+            let store = InteractionStore::open(dir.db())?;
+            let mut state = writer.take_state(&store)?;
+            let results: Vec<_> = jobs
+                .into_iter()
+                .map(|job| {
+                    let result = apply_job(index, &mut state, &job.rows, job.links);
+                    rebind |= job.rebind && result.is_ok();
+                    result
+                })
+                .collect();
+            let changed = state.has_unwritten_changes();
+            let state = store.write(state)?;
+            Ok((state, results, changed))
+        });
+        let (state, results, changed) = match written {
+            Ok(w) => w,
+            Err(e) if n_jobs == 1 => return vec![Err(e)],
+            Err(e) => {
+                let shared = Arc::new(e);
+                return (0..n_jobs)
+                    .map(|_| Err(Error::Shared(Arc::clone(&shared))))
+                    .collect();
+            }
+        };
+        if changed {
+            self.inner
+                .ingest_counts
+                .flushes
+                .fetch_add(1, Ordering::Relaxed);
+            writer.revision += 1;
+            let served = self.inner.served.load_full();
+            let caught_up = match served {
+                Some(served) if !rebind => served.catch_up(&state, true),
+                _ => Ok(()),
+            };
+            // Dropped, the next request binds the store as it is now.
+            if (rebind || caught_up.is_err())
+                && let Err(e) = self.invalidate_served()
+            {
+                let what = e.to_string();
+                return (0..n_jobs)
+                    .map(|_| Err(Error::Internal { what: what.clone() }))
+                    .collect();
+            }
+        }
+        writer.interactions = Some(state);
+        results
     }
 
     /// Fits `request.spec` on the store's interactions (and graph), stores it as a new version
@@ -783,6 +936,11 @@ impl Engine {
     /// The served state of the current model (bound on first use after a change). Once a
     /// write has returned, every call made after it gets a state that includes the write.
     pub fn served(&self) -> Result<Arc<Served>> {
+        self.served_bound_by(|| self.bind_version(None))
+    }
+
+    /// [`Engine::served`], with `bind` binding the current model when none is published.
+    fn served_bound_by(&self, bind: impl FnOnce() -> Result<Served>) -> Result<Arc<Served>> {
         if let Some(served) = self.inner.served.load_full() {
             return Ok(served);
         }
@@ -790,14 +948,25 @@ impl Engine {
         if let Some(served) = self.inner.served.load_full() {
             return Ok(served);
         }
+        let revision = self.inner.writer.lock().map_err(poisoned)?.revision;
         let generation = *self.inner.served_generation.lock().map_err(poisoned)?;
-        let served = Arc::new(self.bind_version(None)?);
+        let served = Arc::new(bind()?);
+        // Published under the writer's lock: interaction writes that ended while this state
+        // was bound are taken into its overlay now, later ones by the writer itself.
+        let mut writer = self.inner.writer.lock().map_err(poisoned)?;
         let current = self.inner.served_generation.lock().map_err(poisoned)?;
-        // A write that ended while this state was bound may not be in it: answer this one
-        // request with it (the request overlapped the write) but leave the slot empty.
-        if *current == generation {
-            self.inner.served.store(Some(Arc::clone(&served)));
+        // A write that dropped the served state (a training, the graph, links) while this one
+        // was bound may not be in it: answer this one request with it (the request overlapped
+        // the write) but leave the slot empty.
+        if *current != generation {
+            return Ok(served);
         }
+        if writer.revision != revision {
+            let state = self.read(|dir| writer.take_state(&InteractionStore::open(dir.db())?))?;
+            served.catch_up(&state, true)?;
+            writer.interactions = Some(state);
+        }
+        self.inner.served.store(Some(Arc::clone(&served)));
         Ok(served)
     }
 
@@ -864,16 +1033,7 @@ impl Engine {
                     item_entity: &item_entity,
                 },
             )?;
-            let stale = model.header.fingerprint != snapshot.fingerprint;
-            Ok(Served {
-                snapshot,
-                matrix,
-                model,
-                entity_items: entity_items(&item_entity),
-                item_entity,
-                index,
-                stale,
-            })
+            Ok(Served::new(snapshot, matrix, model, item_entity, index))
         })
     }
 
@@ -912,6 +1072,8 @@ impl Engine {
         for id in &request.exclude {
             match served.matrix.item_id(id) {
                 Some(item) => exclude.push(item.0),
+                // Stored since binding: the served model cannot recommend it anyway.
+                None if served.is_new_item(id) => {}
                 None => unknown_excluded.push(id.clone()),
             }
         }
@@ -921,11 +1083,12 @@ impl Engine {
             true => None,
             false => Some(self.filter_items(&served, &request.filter)?),
         };
-        let user = served.matrix.user_id(&request.user);
+        let user = served.user_id(&request.user);
+        let history = user.map(|u| served.history(u));
         let mut list = rank_user(
             served.model.recommender(),
             &served.matrix,
-            user,
+            history.as_ref().map(History::row),
             request.k.saturating_add(request.offset),
             &exclude,
             candidates.as_ref().map(|c| c.items.as_slice()),
@@ -972,7 +1135,7 @@ impl Engine {
             items,
             source: list.source,
             model: served.model.header.clone(),
-            stale: served.stale,
+            stale: served.stale(),
             explanation,
             unknown_excluded,
             filter,
@@ -999,13 +1162,14 @@ impl Engine {
             ));
         }
         let served = self.served_version(version)?;
-        let users: Vec<Option<UserId>> = (0..served.matrix.n_users())
+        let matrix = served.current_matrix()?;
+        let users: Vec<Option<UserId>> = (0..matrix.n_users())
             .map(|u| Some(UserId(u as u32)))
             .collect();
-        let lists = rank_users(served.model.recommender(), &served.matrix, &users, k);
-        let users = served
-            .snapshot
-            .users
+        let lists = rank_users(served.model.recommender(), &matrix, &users, k);
+        let users = matrix
+            .users()
+            .names()
             .iter()
             .zip(lists)
             .map(|(user, list)| {
@@ -1023,7 +1187,7 @@ impl Engine {
         Ok(BatchRecommendations {
             users,
             model: served.model.header.clone(),
-            stale: served.stale,
+            stale: served.stale(),
         })
     }
 
@@ -1045,12 +1209,16 @@ impl Engine {
     /// score is the cosine).
     pub fn similar(&self, item: &str, k: usize) -> Result<Vec<RecommendedItem>> {
         let served = self.served()?;
-        let id = served
-            .matrix
-            .item_id(item)
-            .ok_or_else(|| Error::UnknownItem {
-                item: item.to_owned(),
-            })?;
+        let id = match served.matrix.item_id(item) {
+            Some(id) => id,
+            // Stored since binding: no vector until the next training.
+            None if served.is_new_item(item) => return Ok(Vec::new()),
+            None => {
+                return Err(Error::UnknownItem {
+                    item: item.to_owned(),
+                });
+            }
+        };
         let model = served.model.recommender();
         let vectors = match (model.factors(), model.fused()) {
             (Some(f), _) => f.items.to_owned(),
@@ -1230,7 +1398,7 @@ impl Engine {
 
     /// The external ids of every user of the store, store order.
     pub fn users(&self) -> Result<Vec<String>> {
-        Ok(self.served()?.snapshot.users.clone())
+        Ok(self.served()?.users())
     }
 
     /// Trains on `request.train` in a temporary data directory (with `request.kg` and
@@ -1268,7 +1436,13 @@ impl Engine {
         if !request.kg.is_empty() {
             engine.import_kg(&request.kg, &ImportOptions::default(), &mut |_| {})?;
         }
-        engine.write_interactions(&train_rows.rows, links)?;
+        let train = by_user(
+            train_rows
+                .rows
+                .iter()
+                .map(|r| (r.user.clone(), r.item.clone())),
+        );
+        engine.write_interactions(train_rows.rows, links, true)?;
         let mut train_request = request.train_request.clone();
         train_request.keep = 1;
         let trained = engine.train(&train_request, progress, &AtomicBool::new(false))?;
@@ -1297,7 +1471,6 @@ impl Engine {
             recs.insert((*user).to_owned(), items);
         }
         let test = by_user(test_rows.into_iter().map(|r| (r.user, r.item)));
-        let train = by_user(train_rows.rows.into_iter().map(|r| (r.user, r.item)));
         let mut notes: Vec<String> = notes.into_iter().chain(trained.notes).collect();
         let (pairs, seen) = test.iter().fold((0usize, 0usize), |(n, s), (u, items)| {
             let known = train.get(u);
@@ -1453,6 +1626,23 @@ fn check_rows(rows: &[RawInteraction]) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// One job of a group commit applied to the store's state: its links resolved against the
+/// graph, then its rows and links merged, all or nothing.
+fn apply_job(
+    index: &GraphIndex,
+    state: &mut StoreState,
+    rows: &[RawInteraction],
+    links: Vec<ItemLink>,
+) -> Result<(ImportReport, Vec<ItemLink>)> {
+    let (links, missing) = resolve_links(index, links)?;
+    let mut report = state.apply(rows, &links)?;
+    // A bare token stored before the graph minted its IRI is the same link, not a new one.
+    report
+        .relinked
+        .retain(|r| !matches!(index.resolve_entity(&r.old), Ok(Some((iri, _))) if iri == r.new));
+    Ok((report, missing))
 }
 
 /// Output fields of ranked items.

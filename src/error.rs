@@ -62,12 +62,19 @@ pub enum Error {
     /// Bytes on disk that do not decode as what this version wrote.
     #[error("corrupted data directory: {what}")]
     Corruption { what: String },
+    /// A write committed together with concurrent ones (one batch, one flush) failed for all
+    /// of them; each caller gets the same error.
+    #[error(
+        "{0} (a group commit of concurrent interaction writes failed; none of them is acknowledged)"
+    )]
+    Shared(std::sync::Arc<Error>),
 }
 
 impl Error {
     /// 2 for the user's input or usage, 1 for any other failure (PRODUCT.md).
     pub fn exit_code(&self) -> i32 {
         match self {
+            Self::Shared(e) => e.exit_code(),
             Self::Kg(e) if e.is_bad_input() => 2,
             Self::Explain(e) if e.is_bad_input() => 2,
             Self::Filter(e) if e.is_bad_input() => 2,

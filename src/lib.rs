@@ -27,8 +27,9 @@ pub mod store;
 
 pub use engine::{
     Access, BatchRecommendations, EmbeddingsExported, Engine, EvalOutcome, EvalRequest,
-    ExplainedJson, FilterSummary, InteractionFile, InteractionsImported, ListJson, Neighbourhood,
-    OpenOptions, RecommendRequest, Recommendations, RecommendedItem, Stats, TrainRequest, Trained,
+    ExplainedJson, FilterSummary, IngestStats, InteractionFile, InteractionsImported, ListJson,
+    Neighbourhood, OpenOptions, RecommendRequest, Recommendations, RecommendedItem, Stats,
+    TrainRequest, Trained,
 };
 pub use error::{Error, Result};
 pub use kgrec_kg as kg;

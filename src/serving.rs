@@ -1,19 +1,24 @@
 //! Serving recommendations from a stored model: the model bound to the data directory as it
-//! is now ([`Serving`]), top-K lists for users named by dense id (trained users scored by the
-//! model, users who arrived after training folded in where the model can, everyone else the
-//! most popular items), the one link→entity resolution every part uses ([`item_entities`]),
-//! and the item details (IRI, label) that outputs show.
+//! is now ([`Serving`]), the state requests share ([`Served`], with the overlay of interactions
+//! written since it was bound), top-K lists for users named by dense id (trained users scored
+//! by the model, users who arrived after training folded in where the model can, everyone else
+//! the most popular items), the one link→entity resolution every part uses
+//! ([`item_entities`]), and the item details (IRI, label) that outputs show.
+
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
+use std::sync::RwLock;
 
 use kgrec_kg::{EntityId, GraphIndex};
 
 use crate::cf::{
-    Basis, InteractionMatrix, Popularity, Recommender, Scored, UserRow, recommend_all, top_k,
-    top_k_among, user_scores,
+    Basis, IdMap, InteractionMatrix, Popularity, Recommender, Scored, UserRow, recommend_all,
+    top_k, top_k_among, user_scores,
 };
 use crate::fused::Fused;
 use crate::ids::{ItemId, UserId};
 use crate::learners::{self, Binding, Loaded};
-use crate::store::{ModelHeader, Snapshot, StoreError, StoredModel};
+use crate::store::{ModelHeader, Snapshot, StoreError, StoreState, StoredModel};
 
 /// What a list rests on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,7 +74,15 @@ pub fn rank_users(
                 items: scored.next().unwrap_or_default(),
                 source: ListSource::Model,
             },
-            Some(u) => rank_new_user(model, train, Some(&popularity), *u, k, &[], None),
+            Some(u) => rank_new_user(
+                model,
+                train,
+                Some(&popularity),
+                UserRow::of(train, *u),
+                k,
+                &[],
+                None,
+            ),
             None => RankedList {
                 items: cold.clone(),
                 source: ListSource::Popularity,
@@ -78,29 +91,33 @@ pub fn rank_users(
         .collect()
 }
 
-/// One user's top-`k`, excluding their items in `train` and the sorted dense ids `exclude`;
-/// with `only`, among those sorted dense ids alone (a filter's candidates).
+/// One user's top-`k`: `user` is the user's row as it is now (their dense id and their items,
+/// e.g. [`Served::history`]), `None` for a user the store does not know. Their items and the
+/// sorted dense ids `exclude` are never in the list. A user the model was trained with is scored
+/// by it; a user who arrived later is folded in where the model can; anyone else gets `train`'s
+/// most popular items.
+/// With `only`, the list is among those sorted dense ids alone (a filter's candidates).
 pub fn rank_user(
     model: &dyn Recommender,
     train: &InteractionMatrix,
-    user: Option<UserId>,
+    user: Option<UserRow<'_>>,
     k: usize,
     exclude: &[u32],
     only: Option<&[u32]>,
 ) -> RankedList {
     // The popularity counts (a pass over every interaction) only for the users who need them.
-    let Some(u) = user else {
+    let Some(row) = user else {
         return RankedList {
             items: best(Popularity::fit(train).counts(), k, only, exclude),
             source: ListSource::Popularity,
         };
     };
-    if u.index() >= model.n_users() {
-        return rank_new_user(model, train, None, u, k, exclude, only);
+    if row.user.index() >= model.n_users() {
+        return rank_new_user(model, train, None, row, k, exclude, only);
     }
-    let scores = user_scores(model, u);
+    let scores = user_scores(model, row.user);
     RankedList {
-        items: best(&scores, k, only, &merged(train, u, exclude)),
+        items: best(&scores, k, only, &merged(row.items, exclude)),
         source: ListSource::Model,
     }
 }
@@ -113,29 +130,30 @@ fn best(scores: &[f32], k: usize, only: Option<&[u32]>, exclude: &[u32]) -> Vec<
     }
 }
 
-/// The user's items in `train` and `exclude`, sorted and distinct.
-fn merged(train: &InteractionMatrix, user: UserId, exclude: &[u32]) -> Vec<u32> {
-    let mut all: Vec<u32> = UserRow::of(train, user).items.to_vec();
+/// The user's items and `exclude`, sorted and distinct.
+fn merged(items: &[u32], exclude: &[u32]) -> Vec<u32> {
+    let mut all: Vec<u32> = items.to_vec();
     all.extend_from_slice(exclude);
     all.sort_unstable();
     all.dedup();
     all
 }
 
-/// A user of `train` the model was not trained with: folded in if the model can, else the
-/// popular items they do not have (`popularity`: the counts when the caller has them already).
+/// A user the model was not trained with (`row`: their items now): folded in if the model can,
+/// else the popular items of `train` they do not have (`popularity`: the counts when the caller
+/// has them already).
 fn rank_new_user(
     model: &dyn Recommender,
     train: &InteractionMatrix,
     popularity: Option<&Popularity>,
-    user: UserId,
+    row: UserRow<'_>,
     k: usize,
     exclude: &[u32],
     only: Option<&[u32]>,
 ) -> RankedList {
     let mut scores = vec![0.0f32; model.n_items()];
-    let exclude = merged(train, user, exclude);
-    match model.score_user(UserRow::of(train, user), &mut scores) {
+    let exclude = merged(row.items, exclude);
+    match model.score_user(row, &mut scores) {
         Basis::Trained | Basis::FoldedIn => RankedList {
             items: best(&scores, k, only, &exclude),
             source: ListSource::FoldedIn,
@@ -177,8 +195,14 @@ impl Serving {
     }
 }
 
-/// Everything a request reads, bound once per model version and interaction snapshot: shared
-/// (`Arc`) by concurrent requests and replaced whole, never changed, when either changes.
+/// Everything a request reads, bound once per model version and interaction snapshot, shared
+/// (`Arc`) by concurrent requests and replaced whole when the model, the graph or the links
+/// change. Interactions added since binding do not replace it: they go into its overlay
+/// ([`Served::catch_up`]), which [`Served::user_id`], [`Served::history`] and
+/// [`Served::current_matrix`] consult, so a user's new items leave their lists at once and a
+/// user new since binding is folded in from them. Items new to the store since binding are
+/// stored but unknown to the bound model: they are neither recommended nor explained until the
+/// state is bound again (after the next training).
 #[derive(Debug)]
 pub struct Served {
     /// The interaction store as of binding.
@@ -193,9 +217,211 @@ pub struct Served {
     pub entity_items: Vec<(EntityId, ItemId)>,
     /// The graph index (labels).
     pub index: GraphIndex,
-    /// Interactions were imported after the model was trained (it folds in or falls back for
-    /// the users it does not know).
-    pub stale: bool,
+    /// The model was trained on other interactions than the snapshot's.
+    stale: bool,
+    /// What the store gained since binding.
+    overlay: RwLock<Overlay>,
+}
+
+/// Interactions written since a [`Served`] was bound, as the store numbers them (the store's
+/// dense ids are append-only and a new pair's record is appended, so what is new since a
+/// snapshot is a suffix of the store).
+#[derive(Debug, Default)]
+struct Overlay {
+    /// Users, items and records of the store taken in so far (the snapshot's, then each write's).
+    users_seen: usize,
+    items_seen: usize,
+    records_seen: usize,
+    /// Users new since binding, by name.
+    new_users: HashMap<String, UserId>,
+    /// Their names, in store order.
+    new_user_names: Vec<String>,
+    /// Items new since binding (stored, unknown to the model).
+    new_items: HashSet<String>,
+    /// Per user, the items of the snapshot's catalogue they got since binding (sorted).
+    added: HashMap<UserId, Vec<u32>>,
+    /// Whether the store changed since binding (new or updated interactions).
+    changed: bool,
+}
+
+/// A user's items as they are now: the snapshot's row, plus what they added since binding.
+#[derive(Debug, Clone)]
+pub struct History<'a> {
+    user: UserId,
+    items: Cow<'a, [u32]>,
+    values: Cow<'a, [f32]>,
+}
+
+impl History<'_> {
+    /// The row the recommenders take.
+    pub fn row(&self) -> UserRow<'_> {
+        UserRow {
+            user: self.user,
+            items: &self.items,
+            values: &self.values,
+        }
+    }
+
+    /// The user's dense id.
+    pub fn user(&self) -> UserId {
+        self.user
+    }
+
+    /// Whether the user has the item.
+    pub fn contains(&self, item: ItemId) -> bool {
+        self.items.binary_search(&item.0).is_ok()
+    }
+}
+
+impl Served {
+    /// A state bound from `snapshot` and its `matrix`, with nothing written since.
+    pub fn new(
+        snapshot: Snapshot,
+        matrix: InteractionMatrix,
+        model: Serving,
+        item_entity: Vec<Option<EntityId>>,
+        index: GraphIndex,
+    ) -> Self {
+        let stale = model.header.fingerprint != snapshot.fingerprint;
+        let overlay = Overlay {
+            users_seen: snapshot.users.len(),
+            items_seen: snapshot.items.len(),
+            records_seen: snapshot.records.len(),
+            ..Overlay::default()
+        };
+        Self {
+            snapshot,
+            matrix,
+            model,
+            entity_items: entity_items(&item_entity),
+            item_entity,
+            index,
+            stale,
+            overlay: RwLock::new(overlay),
+        }
+    }
+
+    /// Whether the model was trained on other interactions than the store holds now (it folds
+    /// in or falls back for the users it does not know).
+    pub fn stale(&self) -> bool {
+        self.stale || self.read_overlay(|o| o.changed)
+    }
+
+    /// The dense id of a user of the store, including users new since binding.
+    pub fn user_id(&self, name: &str) -> Option<UserId> {
+        self.matrix
+            .user_id(name)
+            .or_else(|| self.read_overlay(|o| o.new_users.get(name).copied()))
+    }
+
+    /// Whether `name` is an item that arrived after binding (stored, unknown to the model).
+    pub fn is_new_item(&self, name: &str) -> bool {
+        self.matrix.item_id(name).is_none() && self.read_overlay(|o| o.new_items.contains(name))
+    }
+
+    /// The user's items now: the snapshot's row and the items of its catalogue added since.
+    pub fn history(&self, user: UserId) -> History<'_> {
+        let (items, values) = self.matrix.user_row(user);
+        let added = self.read_overlay(|o| o.added.get(&user).cloned());
+        match added {
+            None => History {
+                user,
+                items: Cow::Borrowed(items),
+                values: Cow::Borrowed(values),
+            },
+            Some(added) => {
+                let mut row: Vec<(u32, f32)> =
+                    items.iter().copied().zip(values.iter().copied()).collect();
+                row.extend(added.iter().map(|&i| (i, 1.0)));
+                row.sort_unstable_by_key(|&(i, _)| i);
+                row.dedup_by_key(|(i, _)| *i);
+                let (items, values): (Vec<u32>, Vec<f32>) = row.into_iter().unzip();
+                History {
+                    user,
+                    items: Cow::Owned(items),
+                    values: Cow::Owned(values),
+                }
+            }
+        }
+    }
+
+    /// Every user of the store by dense id: the snapshot's, then those new since binding.
+    pub fn users(&self) -> Vec<String> {
+        let mut users = self.snapshot.users.clone();
+        self.read_overlay(|o| users.extend_from_slice(&o.new_user_names));
+        users
+    }
+
+    /// The snapshot's matrix with the interactions added since binding (users new since
+    /// binding appended, items new since binding left out): what batch ranking excludes.
+    pub fn current_matrix(&self) -> Result<Cow<'_, InteractionMatrix>, crate::Error> {
+        let overlay = self.overlay.read().map_err(|_| poisoned_overlay())?;
+        if overlay.added.is_empty() && overlay.new_user_names.is_empty() {
+            return Ok(Cow::Borrowed(&self.matrix));
+        }
+        let mut names = self.snapshot.users.clone();
+        names.extend_from_slice(&overlay.new_user_names);
+        let users =
+            IdMap::from_names(names).map_err(|e| StoreError::corruption("user dictionary", e))?;
+        let (ptr, cols, vals) = self.matrix.user_csr();
+        let mut entries: Vec<(UserId, ItemId, f32)> = Vec::with_capacity(cols.len());
+        for u in 0..ptr.len().saturating_sub(1) {
+            for k in ptr[u]..ptr[u + 1] {
+                entries.push((UserId(u as u32), ItemId(cols[k]), vals[k]));
+            }
+        }
+        for (&u, items) in &overlay.added {
+            entries.extend(items.iter().map(|&i| (u, ItemId(i), 1.0)));
+        }
+        let matrix = InteractionMatrix::from_ids(users, self.matrix.items().clone(), &entries)
+            .map_err(|e| StoreError::corruption("interactions added since binding", e))?;
+        Ok(Cow::Owned(matrix))
+    }
+
+    /// Takes in what `store` (the interaction store as it is now, this state's snapshot being
+    /// an earlier version of it) gained since this state last looked; `changed`: whether the
+    /// store changed at all meanwhile (updated interactions add nothing to the overlay, but make
+    /// the model stale).
+    pub(crate) fn catch_up(&self, store: &StoreState, changed: bool) -> Result<(), crate::Error> {
+        let mut overlay = self.overlay.write().map_err(|_| poisoned_overlay())?;
+        let o = &mut *overlay;
+        o.changed |= changed;
+        let users = store.users();
+        for (id, name) in users.iter().enumerate().skip(o.users_seen) {
+            o.new_users.insert(name.clone(), UserId(id as u32));
+            o.new_user_names.push(name.clone());
+        }
+        o.users_seen = o.users_seen.max(users.len());
+        let items = store.items();
+        o.new_items.extend(items.iter().skip(o.items_seen).cloned());
+        o.items_seen = o.items_seen.max(items.len());
+        let known_items = self.matrix.n_items();
+        for r in store.records().iter().skip(o.records_seen) {
+            if r.item.index() < known_items {
+                let row = o.added.entry(r.user).or_default();
+                if let Err(at) = row.binary_search(&r.item.0) {
+                    row.insert(at, r.item.0);
+                }
+            }
+        }
+        o.records_seen = o.records_seen.max(store.records().len());
+        Ok(())
+    }
+
+    /// Runs `f` on the overlay (a poisoned lock, which only a panic in `catch_up` leaves, reads
+    /// as it was left: the overlay only grows).
+    fn read_overlay<T>(&self, f: impl FnOnce(&Overlay) -> T) -> T {
+        match self.overlay.read() {
+            Ok(o) => f(&o),
+            Err(poisoned) => f(&poisoned.into_inner()),
+        }
+    }
+}
+
+fn poisoned_overlay() -> crate::Error {
+    crate::Error::Internal {
+        what: "the served state's overlay was poisoned by a panicking thread".to_owned(),
+    }
 }
 
 impl Served {

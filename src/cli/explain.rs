@@ -50,13 +50,13 @@ pub(super) fn recommend_explained(engine: &Engine, args: &RecommendArgs) -> Resu
             .ok_or_else(|| Error::BadInput("--all-users needs --out FILE.jsonl".to_owned()))?;
         let explainer = engine.explainer(args.model_version)?;
         let served = engine.served_version(args.model_version)?;
-        if served.stale {
+        if served.stale() {
             stale_note(&served.model.header);
         }
         return explain_all_users(
             &engine.path()?,
             &explainer,
-            &served.snapshot.users,
+            &served.users(),
             &served.model.header,
             args.k.unwrap_or(20),
             options,
@@ -128,7 +128,7 @@ fn explain_all_users(
 pub fn explain(data: &Path, args: &ExplainArgs) -> Result<()> {
     let engine = super::open_engine(data)?;
     let served = engine.served_version(args.model_version)?;
-    if served.stale {
+    if served.stale() {
         stale_note(&served.model.header);
     }
     let (explanation, model) = engine.explain(
@@ -197,7 +197,7 @@ pub(super) fn demo_explanations(engine: &Engine, users: usize) -> Result<()> {
         ..ExplainOptions::default()
     };
     let mut shown = 0;
-    for user in &served.snapshot.users {
+    for user in &served.users() {
         if shown == users {
             break;
         }

@@ -175,15 +175,26 @@ fn offset_pages_through_the_list() {
     assert!(engine.recommend(&request).unwrap().items.is_empty());
 }
 
+/// Raises its flag when dropped, so that threads looping until it is raised stop even when an
+/// assertion of the scope's body fails (the scope waits for them before it panics).
+struct StopOnDrop<'a>(&'a AtomicBool);
+
+impl Drop for StopOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
 /// Once `add_interactions` has returned, the served state includes the rows, even while other
-/// threads keep binding and reading it (a state bound from older data is never published
-/// after the write).
+/// threads keep reading and trainings keep dropping the served state (a state bound from older
+/// data takes in the writes that ended while it was bound before it is published).
 #[test]
-fn a_returned_write_is_served_at_once_under_concurrent_readers() {
+fn a_returned_write_is_served_at_once_under_concurrent_readers_and_rebinds() {
     let (_tmp, engine) = engine_with_fixtures("als");
+    let fixture_users = engine.users().unwrap();
     let stop = AtomicBool::new(false);
     std::thread::scope(|scope| {
-        for _ in 0..3 {
+        for _ in 0..2 {
             let engine = engine.clone();
             let stop = &stop;
             scope.spawn(move || {
@@ -192,18 +203,290 @@ fn a_returned_write_is_served_at_once_under_concurrent_readers() {
                 }
             });
         }
-        for n in 0..15 {
+        let trainer = engine.clone();
+        let stop_training = &stop;
+        scope.spawn(move || {
+            let request = TrainRequest {
+                spec: ModelSpec::new("als", &Overrides::default()).unwrap(),
+                ..TrainRequest::default()
+            };
+            while !stop_training.load(Ordering::Relaxed) {
+                trainer
+                    .train(&request, &mut |_| {}, &AtomicBool::new(false))
+                    .unwrap();
+            }
+        });
+        let _stop = StopOnDrop(&stop);
+        for n in 0..40 {
             let user = format!("online-{n}");
             engine
                 .add_interactions(vec![row(&user, "1"), row(&user, "2")], Vec::new())
                 .unwrap();
             let served = engine.served().unwrap();
-            assert!(served.matrix.user_id(&user).is_some(), "{user} not served");
+            assert!(served.user_id(&user).is_some(), "{user} not served");
             let recs = engine.recommend(&RecommendRequest::new(&user, 30)).unwrap();
             assert!(recs.items.iter().all(|i| i.item != "1" && i.item != "2"));
+            assert_eq!(recs.source, ListSource::FoldedIn, "{user}");
+            // A trained user's new item leaves their list at once too.
+            let trained = &fixture_users[n % fixture_users.len()];
+            let top = engine
+                .recommend(&RecommendRequest::new(trained, 1))
+                .unwrap();
+            if let Some(item) = top.items.first() {
+                engine
+                    .add_interactions(vec![row(trained, &item.item)], Vec::new())
+                    .unwrap();
+                let next = engine
+                    .recommend(&RecommendRequest::new(trained, 30))
+                    .unwrap();
+                assert!(
+                    next.items.iter().all(|i| i.item != item.item),
+                    "{}",
+                    item.item
+                );
+            }
         }
-        stop.store(true, Ordering::Relaxed);
     });
+}
+
+/// A state bound while interactions were written takes them in before it is published; one
+/// bound while a training committed is used once and not published.
+#[test]
+fn a_binding_overtaken_by_writes_catches_up_or_is_not_published() {
+    let (_tmp, engine) = engine_with_fixtures("als");
+    let retrain = || {
+        engine
+            .train(
+                &TrainRequest::default(),
+                &mut |_| {},
+                &AtomicBool::new(false),
+            )
+            .unwrap()
+    };
+    retrain();
+    let served = engine
+        .served_bound_by(|| {
+            let bound = engine.bind_version(None)?;
+            engine.add_interactions(vec![row("late", "1"), row("1", "2")], Vec::new())?;
+            Ok(bound)
+        })
+        .unwrap();
+    assert!(
+        served.snapshot.users.iter().all(|u| u != "late"),
+        "bound before the write"
+    );
+    assert!(Arc::ptr_eq(&served, &engine.served().unwrap()), "published");
+    let late = served.user_id("late").expect("the write was taken in");
+    assert!(
+        served
+            .history(late)
+            .contains(served.matrix.item_id("1").unwrap())
+    );
+    assert!(served.stale());
+
+    retrain();
+    let overtaken = engine
+        .served_bound_by(|| {
+            let bound = engine.bind_version(None)?;
+            retrain();
+            Ok(bound)
+        })
+        .unwrap();
+    let current = engine.served().unwrap();
+    assert!(!Arc::ptr_eq(&overtaken, &current), "not published");
+    assert_ne!(overtaken.model.header.version, current.model.header.version);
+}
+
+/// Written rows go into the served state's overlay: the same state keeps serving (no rebind),
+/// a trained user's new items leave their list, a new user is folded in, the batch lists see
+/// both; an item new to the store is stored but neither recommended nor explained until a
+/// training binds it; links and trainings bind again.
+#[test]
+fn writes_update_the_served_state_without_rebinding_it() {
+    let (_tmp, engine) = engine_with_fixtures("cke");
+    let before = engine.served().unwrap();
+    assert!(!before.stale());
+    // Fixture user 1 was trained on and has 2 of the 24 items left to recommend.
+    let top = engine.recommend(&RecommendRequest::new("1", 3)).unwrap();
+    let taken = top.items[0].item.clone();
+    let newcomer: Vec<String> = before.snapshot.items.iter().take(5).cloned().collect();
+    let mut rows: Vec<RawInteraction> = newcomer.iter().map(|i| row("newcomer", i)).collect();
+    rows.push(row("1", &taken));
+    rows.push(row("1", "brand-new-item"));
+    let written = engine.add_interactions(rows, Vec::new()).unwrap();
+    assert_eq!((written.report.new_users, written.report.new_items), (1, 1));
+    let served = engine.served().unwrap();
+    assert!(
+        Arc::ptr_eq(&before, &served),
+        "the served state was bound again"
+    );
+    assert!(served.stale(), "the model predates the rows");
+
+    let after = engine.recommend(&RecommendRequest::new("1", 3)).unwrap();
+    assert_eq!(after.source, ListSource::Model);
+    assert!(
+        after.items.iter().all(|i| i.item != taken),
+        "{taken} is theirs now"
+    );
+    assert_eq!(after.items[0].item, top.items[1].item);
+    let folded = engine
+        .recommend(&RecommendRequest::new("newcomer", 30))
+        .unwrap();
+    assert_eq!(folded.source, ListSource::FoldedIn);
+    assert!(folded.items.iter().all(|i| !newcomer.contains(&i.item)));
+    assert!(folded.items.iter().all(|i| i.item != "brand-new-item"));
+    let (explained, _) = engine
+        .explain(
+            "newcomer",
+            &folded.items[0].item,
+            ExplainOptions::default(),
+            None,
+        )
+        .unwrap();
+    assert!(explained.folded_in);
+
+    let batch = engine.recommend_all(30, None).unwrap();
+    let lists: HashMap<&str, Vec<&str>> = batch
+        .users
+        .iter()
+        .map(|u| {
+            (
+                u.user.as_str(),
+                u.items.iter().map(|(i, _)| i.as_str()).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(lists.len(), 41, "the 40 fixture users and the newcomer");
+    assert!(!lists["1"].contains(&taken.as_str()));
+    assert!(
+        lists["newcomer"]
+            .iter()
+            .all(|i| !newcomer.iter().any(|n| n == i))
+    );
+    assert!(engine.users().unwrap().contains(&"newcomer".to_owned()));
+
+    // The new item: stored, known to be new, not an unknown id.
+    assert!(engine.similar("brand-new-item", 3).unwrap().is_empty());
+    let err = engine
+        .explain("1", "brand-new-item", ExplainOptions::default(), None)
+        .unwrap_err();
+    assert!(err.to_string().contains("arrived after"), "{err}");
+    assert_eq!(err.exit_code(), 2);
+    let excluding = RecommendRequest {
+        exclude: vec!["brand-new-item".to_owned()],
+        ..RecommendRequest::new("1", 3)
+    };
+    assert!(
+        engine
+            .recommend(&excluding)
+            .unwrap()
+            .unknown_excluded
+            .is_empty()
+    );
+
+    // A training binds again, and then the new item is the model's.
+    engine
+        .train(
+            &TrainRequest::default(),
+            &mut |_| {},
+            &AtomicBool::new(false),
+        )
+        .unwrap();
+    let rebound = engine.served().unwrap();
+    assert!(!Arc::ptr_eq(&served, &rebound));
+    assert!(rebound.matrix.item_id("brand-new-item").is_some());
+    assert!(!rebound.stale());
+    // Links change what the model is bound to: they bind again too.
+    let link = ItemLink {
+        item: "brand-new-item".to_owned(),
+        iri: "http://dbpedia.org/resource/Toy_Story".to_owned(),
+    };
+    engine
+        .add_interactions(vec![row("3", "brand-new-item")], vec![link])
+        .unwrap();
+    assert!(!Arc::ptr_eq(&rebound, &engine.served().unwrap()));
+}
+
+/// Many threads writing single rows at once: every acknowledged row is stored (and survives
+/// reopening), the writes were committed in groups (fewer flushes than writes), and a bad row
+/// fails only its own caller.
+#[test]
+fn concurrent_writers_share_group_commits_and_every_acknowledged_row_is_stored() {
+    let (tmp, engine) = engine_with_fixtures("als");
+    let items = engine.served().unwrap().snapshot.items.clone();
+    assert_eq!(items.len(), 24);
+    let before = engine.stats().unwrap().interactions;
+    let start = engine.ingest_stats();
+    let (threads, per_thread) = (16, 24);
+    let acknowledged: Vec<(String, String)> = std::thread::scope(|scope| {
+        let writers: Vec<_> = (0..threads)
+            .map(|t| {
+                let engine = engine.clone();
+                let items = &items;
+                scope.spawn(move || {
+                    let mut mine = Vec::new();
+                    for n in 0..per_thread {
+                        let user = format!("w{t}");
+                        let item = items[(n * 7 + t) % 24].clone();
+                        if n % 10 == 3 && t % 4 == 0 {
+                            let bad = engine.add_interactions(vec![row(&user, "")], Vec::new());
+                            assert_eq!(bad.unwrap_err().exit_code(), 2);
+                        }
+                        let r = engine
+                            .add_interactions(vec![row(&user, &item)], Vec::new())
+                            .unwrap();
+                        assert_eq!(r.report.new_interactions, 1, "{user} {item}");
+                        mine.push((user, item));
+                    }
+                    mine
+                })
+            })
+            .collect();
+        writers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap())
+            .collect()
+    });
+    let stats = engine.ingest_stats();
+    let writes = stats.writes - start.writes;
+    assert_eq!(writes, (threads * per_thread) as u64);
+    assert_eq!(stats.rows - start.rows, writes);
+    let flushes = stats.flushes - start.flushes;
+    assert!(
+        flushes >= 1 && flushes < writes,
+        "{flushes} flushes for {writes} writes"
+    );
+    assert_eq!(
+        engine.stats().unwrap().interactions,
+        before + acknowledged.len() as u64
+    );
+    let served = engine.served().unwrap();
+    for (user, item) in &acknowledged {
+        let u = served.user_id(user).unwrap();
+        let i = served.matrix.item_id(item).unwrap();
+        assert!(served.history(u).contains(i), "{user} {item} not served");
+    }
+    drop((served, engine));
+    let reopened = Engine::open(&tmp.path().join("data")).unwrap();
+    let snapshot = reopened
+        .read(|dir| Ok(InteractionStore::open(dir.db())?.load()?))
+        .unwrap();
+    let stored: HashSet<(&str, &str)> = snapshot
+        .records
+        .iter()
+        .map(|r| {
+            (
+                snapshot.users[r.user.index()].as_str(),
+                snapshot.items[r.item.index()].as_str(),
+            )
+        })
+        .collect();
+    for (user, item) in &acknowledged {
+        assert!(
+            stored.contains(&(user.as_str(), item.as_str())),
+            "{user} {item} lost"
+        );
+    }
 }
 
 /// Rows given in memory are checked before anything is written.

@@ -29,9 +29,9 @@ use kgrec_kg::{
     Projection, Specificity, Walk,
 };
 
-use crate::cf::{ScoreParts, Scored, UserRow};
+use crate::cf::{ScoreParts, Scored};
 use crate::ids::{ItemId, UserId};
-use crate::serving::{ListSource, RankedList, Served, item_name, local_name, rank_user};
+use crate::serving::{History, ListSource, RankedList, Served, item_name, local_name, rank_user};
 
 /// Why an explanation could not be given.
 #[derive(Debug, thiserror::Error)]
@@ -43,6 +43,12 @@ pub enum ExplainError {
     /// The item is not in the interaction store.
     #[error("unknown item {item:?}: the data directory has no such item")]
     UnknownItem { item: String },
+    /// The item was stored after the served model was bound: the model knows nothing of it.
+    #[error(
+        "item {item:?} arrived after the served model was trained: it can be explained once a \
+         training (a rebuild) includes it"
+    )]
+    NewItem { item: String },
     /// The path limits are out of range.
     #[error(transparent)]
     Path(#[from] PathError),
@@ -62,7 +68,10 @@ impl ExplainError {
     pub fn is_bad_input(&self) -> bool {
         matches!(
             self,
-            Self::UnknownUser { .. } | Self::UnknownItem { .. } | Self::Path(_)
+            Self::UnknownUser { .. }
+                | Self::UnknownItem { .. }
+                | Self::NewItem { .. }
+                | Self::Path(_)
         )
     }
 }
@@ -180,24 +189,26 @@ impl Explainer {
         &self.paths.graph
     }
 
-    /// The dense id of a user named in the store.
+    /// The dense id of a user named in the store (users new since binding included).
     pub fn user_id(&self, user: &str) -> Result<UserId, ExplainError> {
         self.served
-            .matrix
             .user_id(user)
             .ok_or_else(|| ExplainError::UnknownUser {
                 user: user.to_owned(),
             })
     }
 
-    /// The dense id of an item named in the store.
+    /// The dense id of an item named in the store (and known to the served model).
     pub fn item_id(&self, item: &str) -> Result<ItemId, ExplainError> {
-        self.served
-            .matrix
-            .item_id(item)
-            .ok_or_else(|| ExplainError::UnknownItem {
+        match self.served.matrix.item_id(item) {
+            Some(id) => Ok(id),
+            None if self.served.is_new_item(item) => Err(ExplainError::NewItem {
                 item: item.to_owned(),
-            })
+            }),
+            None => Err(ExplainError::UnknownItem {
+                item: item.to_owned(),
+            }),
+        }
     }
 
     /// The top-`k` list of a user (by name; a user the store does not know gets the popular
@@ -208,11 +219,11 @@ impl Explainer {
         k: usize,
         options: ExplainOptions,
     ) -> Result<Explanation, ExplainError> {
-        let id = self.served.matrix.user_id(user);
+        let history = self.served.user_id(user).map(|u| self.served.history(u));
         let list = rank_user(
             self.served.model.recommender(),
             &self.served.matrix,
-            id,
+            history.as_ref().map(History::row),
             k,
             &[],
             None,
@@ -227,7 +238,7 @@ impl Explainer {
         list: &RankedList,
         options: ExplainOptions,
     ) -> Result<Explanation, ExplainError> {
-        let id = self.served.matrix.user_id(user);
+        let id = self.served.user_id(user);
         let ranked: Vec<(Scored, Option<usize>)> = list
             .items
             .iter()
@@ -248,13 +259,21 @@ impl Explainer {
         let user_id = self.user_id(user)?;
         let item_id = self.item_id(item)?;
         let model = self.served.model.recommender();
-        let matrix = &self.served.matrix;
-        let list = rank_user(model, matrix, Some(user_id), matrix.n_items(), &[], None);
+        let history = self.served.history(user_id);
+        let all = self.served.matrix.n_items();
+        let list = rank_user(
+            model,
+            &self.served.matrix,
+            Some(history.row()),
+            all,
+            &[],
+            None,
+        );
         let entry = match list.items.iter().position(|s| s.item == item_id) {
             Some(p) => (list.items[p], Some(p + 1)),
             None => {
                 let mut scores = vec![0.0; model.n_items()];
-                model.score_user(UserRow::of(matrix, user_id), &mut scores);
+                model.score_user(history.row(), &mut scores);
                 let score = scores.get(item_id.index()).copied().unwrap_or(0.0);
                 (
                     Scored {
@@ -288,14 +307,13 @@ impl Explainer {
         };
         path_options.check()?;
         let fallback = source == ListSource::Popularity;
-        let matrix = &self.served.matrix;
         let model = self.served.model.recommender();
         let graph = &self.paths.graph;
+        let user_items = user.map(|u| self.served.history(u));
         // Each source entity speaks for the first item of the user's history linked to it.
         let mut history: HashMap<EntityId, ItemId> = HashMap::new();
-        if let Some(u) = user {
-            let items = UserRow::of(matrix, u).items;
-            for &i in items {
+        if let Some(items) = &user_items {
+            for &i in items.row().items {
                 if let Some(Some(e)) = self.served.item_entity.get(i as usize) {
                     history.entry(*e).or_insert(ItemId(i));
                 }
@@ -317,22 +335,23 @@ impl Explainer {
         for (scored, rank) in list {
             let item = scored.item;
             let details = self.entity_node(self.entity_of(item))?;
-            let score_parts = match user {
-                Some(u) if !fallback => model.score_parts_user(UserRow::of(matrix, u), item),
+            let score_parts = match &user_items {
+                Some(items) if !fallback => model.score_parts_user(items.row(), item),
                 _ => ScoreParts {
                     cf: scored.score,
                     kg: 0.0,
                 },
             };
             let mut paths = Vec::new();
-            if let (Some(u), Some(target), true) = (user, self.entity_of(item), options.paths > 0)
+            if let (Some(items), Some(target), true) =
+                (&user_items, self.entity_of(item), options.paths > 0)
                 && !side.expired()
             {
                 for found in side.paths_to(target) {
                     if paths.len() == options.paths {
                         break;
                     }
-                    if let Some(p) = self.checked_path(user_name, u, &history, &found)? {
+                    if let Some(p) = self.checked_path(user_name, items, &history, &found)? {
                         paths.push(p);
                     }
                 }
@@ -345,7 +364,7 @@ impl Explainer {
                 score: scored.score,
                 score_parts,
                 paths,
-                in_history: user.is_some_and(|u| matrix.contains(u, item)),
+                in_history: user_items.as_ref().is_some_and(|h| h.contains(item)),
             });
         }
         Ok(Explanation {
@@ -395,7 +414,7 @@ impl Explainer {
     fn checked_path(
         &self,
         user_name: &str,
-        user: UserId,
+        user: &History<'_>,
         history: &HashMap<EntityId, ItemId>,
         path: &GraphPath,
     ) -> Result<Option<ExplainedPath>, ExplainError> {
@@ -405,7 +424,7 @@ impl Explainer {
         let Some(&liked) = history.get(&start) else {
             return Ok(None);
         };
-        if !self.served.matrix.contains(user, liked) || self.entity_of(liked) != Some(start) {
+        if !user.contains(liked) || self.entity_of(liked) != Some(start) {
             return Ok(None);
         }
         let mut liked_node = self.entity_node(Some(start))?;

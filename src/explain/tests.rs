@@ -63,7 +63,7 @@ fn a_step_that_is_not_a_triple_of_the_store_drops_the_path() {
     let lasseter = entity("http://dbpedia.org/resource/John_Lasseter");
     let director = relation("http://dbpedia.org/ontology/director");
     let starring: RelationId = relation("http://dbpedia.org/ontology/starring");
-    let user = e.user_id("1").unwrap();
+    let user = served.history(e.user_id("1").unwrap());
     let history: HashMap<EntityId, ItemId> =
         [(toy_story, e.item_id("1").unwrap())].into_iter().collect();
     let path = |relation, walk| GraphPath {
@@ -76,7 +76,7 @@ fn a_step_that_is_not_a_triple_of_the_store_drops_the_path() {
         score: 1.0,
     };
     let real = e
-        .checked_path("1", user, &history, &path(director, Walk::Forward))
+        .checked_path("1", &user, &history, &path(director, Walk::Forward))
         .unwrap()
         .expect("Toy Story is directed by John Lasseter");
     assert_eq!(real.text, "You liked Toy Story, directed by John Lasseter");
@@ -84,16 +84,16 @@ fn a_step_that_is_not_a_triple_of_the_store_drops_the_path() {
     // The same edge the wrong way round, and a relation the pair does not have: dropped.
     for (r, w) in [(director, Walk::Inverse), (starring, Walk::Forward)] {
         assert_eq!(
-            e.checked_path("1", user, &history, &path(r, w)).unwrap(),
+            e.checked_path("1", &user, &history, &path(r, w)).unwrap(),
             None,
             "{r:?} {w:?}"
         );
     }
     // A history item the user does not have: dropped.
-    let stranger = e.user_id("551").unwrap();
-    assert!(!served.matrix.contains(stranger, e.item_id("1").unwrap()));
+    let stranger = served.history(e.user_id("551").unwrap());
+    assert!(!stranger.contains(e.item_id("1").unwrap()));
     assert_eq!(
-        e.checked_path("551", stranger, &history, &path(director, Walk::Forward))
+        e.checked_path("551", &stranger, &history, &path(director, Walk::Forward))
             .unwrap(),
         None
     );

@@ -529,7 +529,9 @@ pub async fn job(
 pub async fn metrics(State(state): State<Shared>) -> Result<Response, ApiError> {
     let engine = state.engine.clone();
     let current = blocking(move || Ok(engine.models()?.1)).await?;
-    let text = state.metrics.render(current, state.jobs.running());
+    let text = state
+        .metrics
+        .render(current, state.jobs.running(), &state.engine.ingest_stats());
     let mut response = text.into_response();
     response.headers_mut().insert(
         CONTENT_TYPE,

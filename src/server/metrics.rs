@@ -1,12 +1,14 @@
 //! `GET /metrics`: Prometheus text exposition (format 0.0.4), written by hand: requests and
 //! their latency by route, method and status; the current model version; rebuilds and their
-//! durations; interactions written.
+//! durations; interactions written, and the group commits that wrote them.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
+
+use kgrec::IngestStats;
 
 /// Upper bounds of the latency histograms, in seconds.
 const LATENCY_BUCKETS: [f64; 14] = [
@@ -109,8 +111,14 @@ impl Metrics {
     }
 
     /// The exposition text; `model_version` is the current version (absent: none yet),
-    /// `rebuild_running` whether a rebuild runs now.
-    pub fn render(&self, model_version: Option<u64>, rebuild_running: bool) -> String {
+    /// `rebuild_running` whether a rebuild runs now, `ingest` what the engine's interaction
+    /// writes did.
+    pub fn render(
+        &self,
+        model_version: Option<u64>,
+        rebuild_running: bool,
+        ingest: &IngestStats,
+    ) -> String {
         let mut out = String::new();
         out.push_str(
             "# HELP kgrec_http_requests_total HTTP requests answered, by route, method and status.\n\
@@ -180,6 +188,30 @@ impl Metrics {
         for (reason, n) in &rejected {
             let _ = writeln!(out, "kgrec_http_rejected_total{{reason=\"{reason}\"}} {n}");
         }
+        for (name, help, value) in [
+            (
+                "kgrec_interaction_writes_total",
+                "Interaction writes acknowledged (each POST /v1/interactions is one), on disk \
+                 before the answer.",
+                ingest.writes,
+            ),
+            (
+                "kgrec_interaction_group_commits_total",
+                "Group commits: each wrote the interaction writes waiting at once together.",
+                ingest.groups,
+            ),
+            (
+                "kgrec_interaction_flushes_total",
+                "Group commits that changed the store: one sled batch and one flush (fsync) \
+                 each; writes / flushes is the batching.",
+                ingest.flushes,
+            ),
+        ] {
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}"
+            );
+        }
         out
     }
 }
@@ -219,7 +251,13 @@ mod tests {
         m.interactions(5);
         m.rejected("unauthorized");
         m.rejected("unauthorized");
-        let text = m.render(Some(3), false);
+        let ingest = IngestStats {
+            writes: 4,
+            rows: 5,
+            groups: 2,
+            flushes: 1,
+        };
+        let text = m.render(Some(3), false, &ingest);
         assert!(
             text.contains("kgrec_http_rejected_total{reason=\"unauthorized\"} 2\n"),
             "{text}"
@@ -246,6 +284,14 @@ mod tests {
             text.contains("kgrec_interactions_written_total 5\n"),
             "{text}"
         );
+        for line in [
+            "kgrec_interaction_writes_total 4\n",
+            "kgrec_interaction_group_commits_total 2\n",
+            "kgrec_interaction_flushes_total 1\n",
+            "# TYPE kgrec_interaction_flushes_total counter\n",
+        ] {
+            assert!(text.contains(line), "{line} in {text}");
+        }
         assert_eq!(escape("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
     }
 }

@@ -134,7 +134,7 @@ fn paths() -> Value {
             ("200", json_answer("Live.", json!({"type": "object"}))), &[])},
         "/health/ready": {"get": operation("A model is loaded and requests can be served.", vec![],
             ("200", json_answer("Ready.", json!({"type": "object"}))), &[("503", "Not ready: no model yet.")])},
-        "/metrics": {"get": {"summary": "Prometheus text: requests and latency by route and status, model version, rebuilds, interactions written.",
+        "/metrics": {"get": {"summary": "Prometheus text: requests and latency by route and status, model version, rebuilds, interactions written and the group commits (flushes) that wrote them.",
             "responses": {"200": {"description": "Exposition format 0.0.4.", "content": {"text/plain": {}}}}}},
         "/openapi.json": {"get": operation("This document.", vec![],
             ("200", json_answer("OpenAPI 3.1.", json!({"type": "object"}))), &[])},

@@ -10,15 +10,16 @@
 //! - `X` chunk → interactions `chunk * RECORDS_PER_CHUNK ..`, fixed 24-byte records (raw bytes)
 //! - `m:users`, `m:items`, `m:interactions`, `m:linked` → `u64` little-endian counts
 //!
-//! An import reads everything, merges in memory, and writes the touched chunks and the new counts
-//! in one `sled::Batch`; entries past the committed counts are never read, so readers see the
-//! store before the import or after it.
+//! An import merges in memory ([`StoreState`]: read whole by [`InteractionStore::state`], or kept
+//! by the writer between imports) and writes only the touched chunks and the new counts in one
+//! `sled::Batch`, flushed before it returns; entries past the committed counts are never read, so
+//! readers see the store before the import or after it.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use kgrec_kg::EntityId;
 
-use super::{Fnv, Result, StoreError, read_run, read_u64, utf8, write_run};
+use super::{Fnv, Result, StoreError, read_run, read_u64, utf8, write_chunk, write_run};
 use crate::cf::{IdMap, InteractionMatrix};
 use crate::ids::{ItemId, UserId};
 use crate::interactions::RawInteraction;
@@ -227,22 +228,12 @@ impl InteractionStore {
 
     /// Reads everything.
     pub fn load(&self) -> Result<Snapshot> {
-        let counts = self.counts()?;
-        let (n_users, n_items) = (counts.users as usize, counts.items as usize);
-        let names = |prefix, n, what: &str| -> Result<Vec<String>> {
-            read_run(&self.tree, prefix, n, NAMES_PER_CHUNK, what)?
-                .into_iter()
-                .map(|b| utf8(b, what))
-                .collect()
-        };
-        let users = names(USERS, n_users, "user name")?;
-        let items = names(ITEMS, n_items, "item name")?;
-        let links = read_run(&self.tree, LINKS, n_items, NAMES_PER_CHUNK, "item link")?
-            .into_iter()
-            .map(decode_link)
-            .collect::<Result<Vec<_>>>()?;
-        let records = self.records(counts.interactions as usize, n_users, n_items)?;
-
+        let Stored {
+            users,
+            items,
+            links,
+            records,
+        } = self.read_all()?;
         let mut hash = Fnv::default();
         for name in users.iter().chain(&items) {
             hash.field(name.as_bytes());
@@ -262,6 +253,66 @@ impl InteractionStore {
             links,
             records,
             fingerprint: hash.finish(),
+        })
+    }
+
+    /// Reads everything into the state that imports update ([`StoreState`]).
+    pub fn state(&self) -> Result<StoreState> {
+        let Stored {
+            users,
+            items,
+            links,
+            records,
+        } = self.read_all()?;
+        let dictionary = |names: Vec<String>, what: &str| {
+            IdMap::from_names(names)
+                .map_err(|e| StoreError::corruption(format!("{what} dictionary"), e))
+        };
+        let users = dictionary(users, "user")?;
+        let items = dictionary(items, "item")?;
+        let position = records
+            .iter()
+            .enumerate()
+            .map(|(k, r)| ((r.user.0, r.item.0), k))
+            .collect();
+        let linked = links.iter().filter(|l| l.is_some()).count() as u64;
+        let unwritten = Unwritten {
+            users_on_disk: users.len(),
+            items_on_disk: items.len(),
+            ..Unwritten::default()
+        };
+        Ok(StoreState {
+            users,
+            items,
+            links,
+            records,
+            position,
+            linked,
+            unwritten,
+        })
+    }
+
+    fn read_all(&self) -> Result<Stored> {
+        let counts = self.counts()?;
+        let (n_users, n_items) = (counts.users as usize, counts.items as usize);
+        let names = |prefix, n, what: &str| -> Result<Vec<String>> {
+            read_run(&self.tree, prefix, n, NAMES_PER_CHUNK, what)?
+                .into_iter()
+                .map(|b| utf8(b, what))
+                .collect()
+        };
+        let users = names(USERS, n_users, "user name")?;
+        let items = names(ITEMS, n_items, "item name")?;
+        let links = read_run(&self.tree, LINKS, n_items, NAMES_PER_CHUNK, "item link")?
+            .into_iter()
+            .map(decode_link)
+            .collect::<Result<Vec<_>>>()?;
+        let records = self.records(counts.interactions as usize, n_users, n_items)?;
+        Ok(Stored {
+            users,
+            items,
+            links,
+            records,
         })
     }
 
@@ -300,149 +351,274 @@ impl InteractionStore {
         Ok(out)
     }
 
-    /// Adds `rows` (already filtered and merged by the caller) and `links`, in one atomic batch.
+    /// Adds `rows` (already filtered and merged by the caller) and `links`, in one atomic batch:
+    /// reads the whole store first ([`InteractionStore::state`]); a writer that keeps the state
+    /// between imports calls [`StoreState::apply`] and [`InteractionStore::write`] instead.
     /// Users and items new to the store get the next dense ids in row order.
     pub fn import(&self, rows: &[RawInteraction], links: &[Link]) -> Result<ImportReport> {
-        let snap = self.load()?;
-        let dictionary = |names: Vec<String>, what: &str| {
-            IdMap::from_names(names)
-                .map_err(|e| StoreError::corruption(format!("{what} dictionary"), e))
+        let mut state = self.state()?;
+        let report = state.apply(rows, links)?;
+        self.write(state)?;
+        Ok(report)
+    }
+
+    /// Writes what [`StoreState::apply`] changed since the state was read or last written (the
+    /// touched chunks and the counts) in one `sled::Batch`, then flushes it to disk; returns the
+    /// state, now equal to the store. Nothing changed, nothing is written. On an error the
+    /// state is gone: the store may or may not hold the batch, so read it again.
+    pub fn write(&self, mut state: StoreState) -> Result<StoreState> {
+        let Some(batch) = state.batch()? else {
+            return Ok(state);
         };
-        let mut users = dictionary(snap.users, "user")?;
-        let mut items = dictionary(snap.items, "item")?;
-        let (old_users, old_items) = (users.len(), items.len());
-        let mut records = snap.records;
-        let old_records = records.len();
-        let mut position: HashMap<(u32, u32), usize> = records
-            .iter()
-            .enumerate()
-            .map(|(k, r)| ((r.user.0, r.item.0), k))
-            .collect();
+        self.tree.apply_batch(batch)?;
+        self.tree.flush()?;
+        state.unwritten = Unwritten {
+            users_on_disk: state.users.len(),
+            items_on_disk: state.items.len(),
+            ..Unwritten::default()
+        };
+        Ok(state)
+    }
+}
+
+/// The store's contents as read.
+struct Stored {
+    users: Vec<String>,
+    items: Vec<String>,
+    links: Vec<Option<StoredLink>>,
+    records: Vec<Record>,
+}
+
+/// The interaction store in memory, as a writer keeps it between imports: the dictionaries,
+/// the links, the records and where each pair's record is, plus what changed since it was last
+/// written. Valid while nothing else writes the store (the engine holds the data directory's
+/// lock and is the one writer); [`InteractionStore::write`] turns the changes into the same
+/// bytes an import that read the whole store would write.
+#[derive(Debug, Clone)]
+pub struct StoreState {
+    users: IdMap,
+    items: IdMap,
+    links: Vec<Option<StoredLink>>,
+    records: Vec<Record>,
+    position: HashMap<(u32, u32), usize>,
+    linked: u64,
+    unwritten: Unwritten,
+}
+
+/// What [`StoreState::apply`] changed that is not on disk yet.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Unwritten {
+    /// Names on disk; those after are new.
+    users_on_disk: usize,
+    items_on_disk: usize,
+    /// Link chunks with a link set.
+    link_chunks: BTreeSet<usize>,
+    /// Record chunks with a record added or changed.
+    record_chunks: BTreeSet<usize>,
+    /// Whether anything changed at all.
+    changed: bool,
+}
+
+impl StoreState {
+    /// The counts as the state has them (the committed ones once written).
+    pub fn counts(&self) -> InteractionCounts {
+        InteractionCounts {
+            users: self.users.len() as u64,
+            items: self.items.len() as u64,
+            interactions: self.records.len() as u64,
+            linked: self.linked,
+        }
+    }
+
+    /// User names by dense id.
+    pub fn users(&self) -> &[String] {
+        self.users.names()
+    }
+
+    /// Item names by dense id.
+    pub fn items(&self) -> &[String] {
+        self.items.names()
+    }
+
+    /// Whether [`StoreState::apply`] changed anything not written yet.
+    pub fn has_unwritten_changes(&self) -> bool {
+        self.unwritten.changed
+    }
+
+    /// The interactions, in the order they were first imported (a new pair is always appended,
+    /// so the pairs added since a snapshot of `n` records are `records()[n..]`).
+    pub fn records(&self) -> &[Record] {
+        &self.records
+    }
+
+    /// Adds `rows` and `links` in memory, all or nothing: an error leaves the state as it was.
+    /// Users and items new to the store get the next dense ids in row order, then the items
+    /// only the links name. Nothing is written until [`InteractionStore::write`].
+    pub fn apply(&mut self, rows: &[RawInteraction], links: &[Link]) -> Result<ImportReport> {
+        self.check_capacity(rows, links, u32::MAX as usize)?;
+        let (old_users, old_items, old_records) =
+            (self.users.len(), self.items.len(), self.records.len());
         let mut report = ImportReport::default();
-        let mut first_dirty_record = old_records;
         for row in rows {
-            let u = users
-                .intern(&row.user)
-                .map_err(|_| StoreError::TooMany { what: "users" })?;
-            let i = items
-                .intern(&row.item)
-                .map_err(|_| StoreError::TooMany { what: "items" })?;
-            match position.get(&(u, i)) {
+            let u = intern(&mut self.users, &row.user, "users")?;
+            let i = intern(&mut self.items, &row.item, "items")?;
+            match self.position.get(&(u, i)) {
                 Some(&k) => {
-                    let merged = records[k].merged(row);
-                    if merged == records[k] {
+                    let merged = self.records[k].merged(row);
+                    if merged == self.records[k] {
                         report.unchanged_interactions += 1;
                     } else {
-                        records[k] = merged;
-                        first_dirty_record = first_dirty_record.min(k);
+                        self.records[k] = merged;
+                        self.unwritten.record_chunks.insert(k / RECORDS_PER_CHUNK);
                         report.updated_interactions += 1;
                     }
                 }
                 None => {
-                    position.insert((u, i), records.len());
-                    records.push(Record {
+                    let k = self.records.len();
+                    self.position.insert((u, i), k);
+                    self.records.push(Record {
                         user: UserId(u),
                         item: ItemId(i),
                         count: row.count,
                         rating: row.rating,
                         timestamp: row.timestamp,
                     });
+                    self.unwritten.record_chunks.insert(k / RECORDS_PER_CHUNK);
                 }
             }
         }
 
-        let mut item_links = snap.links;
-        let mut first_dirty_link = old_items;
         for link in links {
-            let i = match items.get(&link.item) {
+            let i = match self.items.get(&link.item) {
                 Some(i) => i,
                 None => {
                     report.new_linked_items += 1;
-                    items
-                        .intern(&link.item)
-                        .map_err(|_| StoreError::TooMany { what: "items" })?
+                    intern(&mut self.items, &link.item, "items")?
                 }
-            };
-            if item_links.len() < items.len() {
-                item_links.resize(items.len(), None);
+            } as usize;
+            if self.links.len() < self.items.len() {
+                self.links.resize(self.items.len(), None);
             }
             let stored = Some(StoredLink {
                 iri: link.iri.clone(),
                 entity: link.entity,
             });
-            if item_links[i as usize] != stored {
-                if let Some(old) = &item_links[i as usize]
-                    && old.iri != link.iri
-                {
-                    report.relinked.push(Relink {
+            if self.links[i] != stored {
+                match &self.links[i] {
+                    Some(old) if old.iri != link.iri => report.relinked.push(Relink {
                         item: link.item.clone(),
                         old: old.iri.clone(),
                         new: link.iri.clone(),
-                    });
+                    }),
+                    Some(_) => {}
+                    None => self.linked += 1,
                 }
-                item_links[i as usize] = stored;
-                first_dirty_link = first_dirty_link.min(i as usize);
+                self.links[i] = stored;
+                self.unwritten.link_chunks.insert(i / NAMES_PER_CHUNK);
                 report.links_set += 1;
             }
         }
 
-        item_links.resize(items.len(), None);
-        report.new_users = (users.len() - old_users) as u64;
-        report.new_items = (items.len() - old_items) as u64;
-        report.new_interactions = (records.len() - old_records) as u64;
-        report.counts = InteractionCounts {
-            users: users.len() as u64,
-            items: items.len() as u64,
-            interactions: records.len() as u64,
-            linked: item_links.iter().filter(|l| l.is_some()).count() as u64,
-        };
-        let changed = report.new_users
+        self.links.resize(self.items.len(), None);
+        report.new_users = (self.users.len() - old_users) as u64;
+        report.new_items = (self.items.len() - old_items) as u64;
+        report.new_interactions = (self.records.len() - old_records) as u64;
+        report.counts = self.counts();
+        self.unwritten.changed |= report.new_users
             + report.new_items
             + report.new_interactions
             + report.updated_interactions
-            + report.links_set;
-        if changed == 0 {
-            return Ok(report);
-        }
+            + report.links_set
+            > 0;
+        Ok(report)
+    }
 
+    /// Refuses rows and links that would take a dictionary past `id_space` names (`u32` ids)
+    /// before anything changes, so that [`StoreState::apply`] is all or nothing.
+    fn check_capacity(
+        &self,
+        rows: &[RawInteraction],
+        links: &[Link],
+        id_space: usize,
+    ) -> Result<()> {
+        let room = |map: &IdMap| id_space.saturating_sub(map.len());
+        if rows.len() + links.len() <= room(&self.users).min(room(&self.items)) {
+            return Ok(());
+        }
+        let unknown = |map: &IdMap, names: &mut dyn Iterator<Item = &String>| {
+            names
+                .filter(|n| map.get(n).is_none())
+                .collect::<HashSet<_>>()
+                .len()
+        };
+        if unknown(&self.users, &mut rows.iter().map(|r| &r.user)) > room(&self.users) {
+            return Err(StoreError::TooMany { what: "users" });
+        }
+        let mut item_names = rows
+            .iter()
+            .map(|r| &r.item)
+            .chain(links.iter().map(|l| &l.item));
+        if unknown(&self.items, &mut item_names) > room(&self.items) {
+            return Err(StoreError::TooMany { what: "items" });
+        }
+        Ok(())
+    }
+
+    /// The batch that writes the changes since the last write, if there are any.
+    fn batch(&self) -> Result<Option<sled::Batch>> {
+        let unwritten = &self.unwritten;
+        if !unwritten.changed {
+            return Ok(None);
+        }
         let mut batch = sled::Batch::default();
         let chunk_of = |n: usize| n / NAMES_PER_CHUNK;
-        write_run(
-            &mut batch,
-            USERS,
-            users.names(),
-            chunk_of(old_users),
-            NAMES_PER_CHUNK,
-            "user name",
-        )?;
-        write_run(
-            &mut batch,
-            ITEMS,
-            items.names(),
-            chunk_of(old_items),
-            NAMES_PER_CHUNK,
-            "item name",
-        )?;
-        let encoded_links: Vec<Vec<u8>> =
-            item_links.iter().map(|l| encode_link(l.as_ref())).collect();
-        write_run(
-            &mut batch,
-            LINKS,
-            &encoded_links,
-            chunk_of(first_dirty_link),
-            NAMES_PER_CHUNK,
-            "item link",
-        )?;
-        for (c, chunk) in records
-            .chunks(RECORDS_PER_CHUNK)
-            .enumerate()
-            .skip(first_dirty_record / RECORDS_PER_CHUNK)
-        {
+        let names = [
+            (
+                USERS,
+                self.users.names(),
+                unwritten.users_on_disk,
+                "user name",
+            ),
+            (
+                ITEMS,
+                self.items.names(),
+                unwritten.items_on_disk,
+                "item name",
+            ),
+        ];
+        for (prefix, names, on_disk, what) in names {
+            if names.len() > on_disk {
+                write_run(
+                    &mut batch,
+                    prefix,
+                    names,
+                    chunk_of(on_disk),
+                    NAMES_PER_CHUNK,
+                    what,
+                )?;
+            }
+        }
+        // The link run covers every item: new items add (empty) entries.
+        let mut link_chunks = unwritten.link_chunks.clone();
+        if self.items.len() > unwritten.items_on_disk {
+            link_chunks.extend(chunk_of(unwritten.items_on_disk)..=chunk_of(self.items.len() - 1));
+        }
+        for c in link_chunks {
+            let end = ((c + 1) * NAMES_PER_CHUNK).min(self.links.len());
+            let encoded: Vec<Vec<u8>> = self.links[c * NAMES_PER_CHUNK..end]
+                .iter()
+                .map(|l| encode_link(l.as_ref()))
+                .collect();
+            write_chunk(&mut batch, LINKS, c, &encoded, "item link")?;
+        }
+        for &c in &unwritten.record_chunks {
+            let end = ((c + 1) * RECORDS_PER_CHUNK).min(self.records.len());
+            let chunk = &self.records[c * RECORDS_PER_CHUNK..end];
             let mut bytes = Vec::with_capacity(chunk.len() * RECORD_BYTES);
             chunk.iter().for_each(|r| r.encode(&mut bytes));
             batch.insert(super::chunk_key(RECORDS, c), bytes);
         }
-        let c = report.counts;
+        let c = self.counts();
         for (key, value) in [
             (META_USERS, c.users),
             (META_ITEMS, c.items),
@@ -451,10 +627,13 @@ impl InteractionStore {
         ] {
             batch.insert(key, &value.to_le_bytes());
         }
-        self.tree.apply_batch(batch)?;
-        self.tree.flush()?;
-        Ok(report)
+        Ok(Some(batch))
     }
+}
+
+/// The dense id of `name`, the next one if it is new.
+fn intern(map: &mut IdMap, name: &str, what: &'static str) -> Result<u32> {
+    map.intern(name).map_err(|_| StoreError::TooMany { what })
 }
 
 fn encode_link(link: Option<&StoredLink>) -> Vec<u8> {
@@ -486,6 +665,7 @@ fn decode_link(bytes: Vec<u8>) -> Result<Option<StoredLink>> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use proptest::prelude::Strategy;
 
     fn row(user: &str, item: &str, rating: Option<f32>, ts: Option<i64>) -> RawInteraction {
         RawInteraction {
@@ -614,6 +794,110 @@ mod tests {
         assert_eq!(snap.links[1].as_ref().unwrap().iri, "http://e/c");
         assert_eq!(snap.links[6].as_ref().unwrap().entity, Some(EntityId(5)));
         assert!(snap.links[0].is_none());
+    }
+
+    /// Every key and value of the store's tree.
+    fn contents(store: &InteractionStore) -> Vec<(Vec<u8>, Vec<u8>)> {
+        store
+            .tree
+            .iter()
+            .map(|kv| {
+                let (k, v) = kv.unwrap();
+                (k.to_vec(), v.to_vec())
+            })
+            .collect()
+    }
+
+    /// One import of the generated sequence: rows over a small universe (so pairs repeat and
+    /// update) and the odd link, some to items no row names.
+    fn import_strategy() -> impl Strategy<Value = (Vec<RawInteraction>, Vec<Link>)> {
+        let row = (
+            0u8..12,
+            0u8..20,
+            proptest::option::of(0u8..6),
+            proptest::option::of(0i64..4),
+            1u32..3,
+        )
+            .prop_map(|(u, i, rating, timestamp, count)| RawInteraction {
+                user: format!("u{u}"),
+                item: format!("i{i}"),
+                rating: rating.map(f32::from),
+                timestamp,
+                count,
+            });
+        let link =
+            (0u8..24, 0u8..3, proptest::option::of(0u32..5)).prop_map(|(i, iri, entity)| Link {
+                item: format!("i{i}"),
+                iri: format!("http://e/{iri}"),
+                entity: entity.map(EntityId),
+            });
+        (
+            proptest::collection::vec(row, 0..25),
+            proptest::collection::vec(link, 0..3),
+        )
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        /// A writer that keeps its state between imports, and writes several imports at once,
+        /// leaves the same bytes as one that reads the whole store for every import; its state
+        /// stays what reading the store gives, and every import reports the same.
+        #[test]
+        fn kept_state_writes_the_bytes_of_the_full_path(
+            imports in proptest::collection::vec(import_strategy(), 1..12),
+            group in 1usize..4,
+        ) {
+            let (_full_db, full) = store();
+            let (_kept_db, kept) = store();
+            let mut state = kept.state().unwrap();
+            for (n, (rows, links)) in imports.iter().enumerate() {
+                let expected = full.import(rows, links).unwrap();
+                proptest::prop_assert_eq!(state.apply(rows, links).unwrap(), expected);
+                if (n + 1) % group == 0 || n + 1 == imports.len() {
+                    state = kept.write(state).unwrap();
+                    proptest::prop_assert_eq!(contents(&kept), contents(&full));
+                    let reread = kept.state().unwrap();
+                    proptest::prop_assert_eq!(&state.users, &reread.users);
+                    proptest::prop_assert_eq!(&state.items, &reread.items);
+                    proptest::prop_assert_eq!(&state.links, &reread.links);
+                    proptest::prop_assert_eq!(&state.records, &reread.records);
+                    proptest::prop_assert_eq!(&state.position, &reread.position);
+                    proptest::prop_assert_eq!(state.counts(), kept.counts().unwrap());
+                    proptest::prop_assert_eq!(&state.unwritten, &reread.unwritten);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_capacity_check_counts_distinct_new_names() {
+        let (_db, store) = store();
+        let mut state = store.state().unwrap();
+        state.apply(&[row("a", "x", None, None)], &[]).unwrap();
+        let rows = vec![
+            row("a", "y", None, None),
+            row("b", "y", None, None),
+            row("b", "z", None, None),
+        ];
+        // Users: b is the one new name; items: y and z.
+        assert!(state.check_capacity(&rows, &[], 3).is_ok());
+        assert!(matches!(
+            state.check_capacity(&rows, &[], 2),
+            Err(StoreError::TooMany { what: "items" })
+        ));
+        assert!(matches!(
+            state.check_capacity(&rows, &[], 1),
+            Err(StoreError::TooMany { what: "users" })
+        ));
+        let link = Link {
+            item: "w".to_owned(),
+            iri: "http://e/w".to_owned(),
+            entity: None,
+        };
+        assert!(matches!(
+            state.check_capacity(&rows, &[link], 3),
+            Err(StoreError::TooMany { what: "items" })
+        ));
     }
 
     #[test]

@@ -11,7 +11,8 @@ pub mod interactions;
 pub mod models;
 
 pub use interactions::{
-    ImportReport, InteractionCounts, InteractionStore, Link, Record, Relink, Snapshot, StoredLink,
+    ImportReport, InteractionCounts, InteractionStore, Link, Record, Relink, Snapshot, StoreState,
+    StoredLink,
 };
 pub use models::{ModelHeader, ModelKind, ModelStore, StoredModel};
 
@@ -119,10 +120,22 @@ pub(crate) fn write_run<T: AsRef<[u8]>>(
     what: &str,
 ) -> Result<()> {
     for (c, chunk) in entries.chunks(per_chunk).enumerate().skip(first_chunk) {
-        let bytes = kgrec_kg::chunk::encode(chunk.iter().map(AsRef::as_ref))
-            .map_err(|e| StoreError::corruption(format!("{what} chunk {c}"), e))?;
-        batch.insert(chunk_key(prefix, c), bytes);
+        write_chunk(batch, prefix, c, chunk, what)?;
     }
+    Ok(())
+}
+
+/// Puts chunk `c` of a run, whose entries are `chunk`, into `batch`.
+pub(crate) fn write_chunk<T: AsRef<[u8]>>(
+    batch: &mut sled::Batch,
+    prefix: &[u8],
+    c: usize,
+    chunk: &[T],
+    what: &str,
+) -> Result<()> {
+    let bytes = kgrec_kg::chunk::encode(chunk.iter().map(AsRef::as_ref))
+        .map_err(|e| StoreError::corruption(format!("{what} chunk {c}"), e))?;
+    batch.insert(chunk_key(prefix, c), bytes);
     Ok(())
 }
 

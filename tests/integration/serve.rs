@@ -294,58 +294,123 @@ fn a_new_user_is_folded_in_at_once() {
         .json();
     assert_eq!(explained["folded_in"], true, "{explained}");
 
-    // An existing user's top item, posted (ids may be numbers), is gone from the next list.
-    let before = items(&server.get("/v1/users/2/recommendations?k=2").json());
+    // A trained user's top item, posted (ids may be numbers), is gone from the next list, and
+    // the model still ranks the rest (user 1 has 2 of the 24 fixture items left).
+    let before = server.get("/v1/users/1/recommendations?k=2").json();
+    assert!(before.get("folded_in").is_none(), "{before}");
+    let before = items(&before);
+    assert_eq!(before.len(), 2);
     let top: u64 = before[0].parse().unwrap();
     let answer = server.post_json(
         "/v1/interactions",
-        &format!(r#"[{{"user": 2, "item": {top}}}]"#),
+        &format!(r#"[{{"user": 1, "item": {top}}}]"#),
     );
     assert_eq!(answer.status, 200, "{}", answer.text());
-    let after = items(&server.get("/v1/users/2/recommendations?k=2").json());
-    assert!(!after.contains(&before[0]), "{before:?} -> {after:?}");
+    let after = server.get("/v1/users/1/recommendations?k=2").json();
+    assert!(after.get("folded_in").is_none(), "{after}");
+    assert_eq!(items(&after), before[1..], "{before:?} -> {after}");
+
+    // An item new to the store is stored, but the served model learns of it at the next
+    // rebuild: never recommended, and its explanation says why.
+    let answer = server.post_json("/v1/interactions", r#"[{"user": 1, "item": "brand-new"}]"#);
+    assert_eq!(answer.json()["new_items"], 1);
+    assert_eq!(
+        items(&server.get("/v1/users/1/recommendations?k=2").json()),
+        before[1..]
+    );
+    let why = server.get("/v1/users/1/explanations/brand-new");
+    assert_eq!(
+        (why.status, why.error_code().as_str()),
+        (400, "bad_request")
+    );
+    assert!(why.text().contains("rebuild"), "{}", why.text());
 
     let metrics = server.get("/metrics").text();
-    assert!(
-        metrics.contains("kgrec_interactions_written_total 6\n"),
-        "{metrics}"
-    );
+    for line in [
+        "kgrec_interactions_written_total 7\n",
+        "kgrec_interaction_writes_total 3\n",
+        "kgrec_interaction_flushes_total 3\n",
+    ] {
+        assert!(metrics.contains(line), "{line} in {metrics}");
+    }
     assert!(server.terminate(30).success());
 }
 
-/// Interactions acknowledged with 200 survive `kill -9`: the store has them after a restart.
+/// Interactions acknowledged with 200 survive `kill -9`: 8 clients post single interactions at
+/// once (so the server commits them in groups) and the server is killed while they still post;
+/// after a restart every acknowledged interaction is there (and none that was never posted).
 #[test]
 fn acknowledged_interactions_survive_kill_9() {
     let tmp = tempfile::tempdir().unwrap();
     let data = trained(tmp.path());
-    let before = stats(&data)["interactions"].as_u64().unwrap();
+    let catalogue: Vec<String> = std::fs::read_to_string(fixture("interactions.tsv"))
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| l.split('\t').nth(1).unwrap().to_owned())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    assert_eq!(catalogue.len(), 24);
     let server = Server::start(&data, &[]);
-    let mut acknowledged = 0;
-    for batch in 0..10 {
-        let rows: Vec<serde_json::Value> = (0..3)
-            .map(|i| {
-                let item = ["1", "50", "181"][i];
-                serde_json::json!({"user": format!("durable-{batch}"), "item": item})
+    let addr = server.addr.clone();
+    let clients = 8;
+    let acknowledged = AtomicUsize::new(0);
+    let posted: Vec<(Vec<String>, Vec<String>)> = std::thread::scope(|scope| {
+        let threads: Vec<_> = (0..clients)
+            .map(|c| {
+                let (addr, catalogue, acknowledged) = (&addr, &catalogue, &acknowledged);
+                scope.spawn(move || {
+                    let (mut attempted, mut acked) = (Vec::new(), Vec::new());
+                    for item in catalogue.iter().cycle().skip(c * 3).take(catalogue.len()) {
+                        let body = format!(r#"[{{"user": "durable-{c}", "item": "{item}"}}]"#);
+                        attempted.push(item.clone());
+                        let headers = [("Content-Type", "application/json")];
+                        match http(addr, "POST", "/v1/interactions", &headers, body.as_bytes()) {
+                            Ok(answer) if answer.status == 200 => {
+                                acked.push(item.clone());
+                                acknowledged.fetch_add(1, Ordering::SeqCst);
+                            }
+                            Ok(answer) => panic!("{}: {}", answer.status, answer.text()),
+                            Err(_) => break,
+                        }
+                    }
+                    (attempted, acked)
+                })
             })
             .collect();
-        let answer = server.post_json("/v1/interactions", &serde_json::to_string(&rows).unwrap());
-        assert_eq!(answer.status, 200, "{}", answer.text());
-        acknowledged += 3;
-    }
-    server.kill9();
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while acknowledged.load(Ordering::SeqCst) < 60 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        server.kill9();
+        threads.into_iter().map(|t| t.join().unwrap()).collect()
+    });
+    let acked: usize = posted.iter().map(|(_, a)| a.len()).sum();
+    assert!(acked >= 60, "only {acked} acknowledged");
 
-    assert_eq!(
-        stats(&data)["interactions"].as_u64().unwrap(),
-        before + acknowledged
-    );
     let server = Server::start(&data, &[]);
-    for batch in 0..10 {
+    for (c, (attempted, acked)) in posted.iter().enumerate() {
         let recs = server
-            .get(&format!("/v1/users/durable-{batch}/recommendations?k=5"))
+            .get(&format!("/v1/users/durable-{c}/recommendations?k=24"))
             .json();
-        assert_eq!(recs["folded_in"], true, "{recs}");
-        for item in items(&recs) {
-            assert!(!["1", "50", "181"].contains(&item.as_str()), "{recs}");
+        // The list is every catalogue item the user does not have: the rest is stored.
+        let listed = items(&recs);
+        let stored: BTreeSet<&String> = catalogue.iter().filter(|i| !listed.contains(i)).collect();
+        for item in acked {
+            assert!(
+                stored.contains(item),
+                "durable-{c} {item} acknowledged, lost: {recs}"
+            );
+        }
+        for item in &stored {
+            assert!(
+                attempted.contains(item),
+                "durable-{c} {item} never posted: {recs}"
+            );
+        }
+        if !acked.is_empty() {
+            assert_eq!(recs["folded_in"], true, "{recs}");
         }
     }
     assert!(server.terminate(30).success());
