@@ -43,6 +43,10 @@ pub struct KgStore {
     index: GraphIndex,
     #[cfg(feature = "rocksdb")]
     store: Store,
+    /// The snapshot last loaded, by generation: a process that queries again (the HTTP
+    /// service) does not parse the snapshot again until an import writes a new one.
+    #[cfg(not(feature = "rocksdb"))]
+    loaded: std::sync::Mutex<Option<(u64, Store)>>,
 }
 
 impl std::fmt::Debug for KgStore {
@@ -84,6 +88,7 @@ impl KgStore {
         Ok(Self {
             dir: dir.to_owned(),
             index,
+            loaded: std::sync::Mutex::default(),
         })
     }
 
@@ -97,7 +102,8 @@ impl KgStore {
         self.index.counts()
     }
 
-    /// The RDF store, loaded from its snapshot in the default build.
+    /// The RDF store for reading, loaded from its snapshot in the default build (once per
+    /// generation: the loaded store is kept for the next reader).
     pub fn rdf_store(&self) -> Result<Store> {
         #[cfg(feature = "rocksdb")]
         {
@@ -105,27 +111,56 @@ impl KgStore {
         }
         #[cfg(not(feature = "rocksdb"))]
         {
-            let store = Store::new()?;
             let generation = self.index.meta(meta::GENERATION)?;
-            if generation > 0 {
-                let path = self.snapshot_path(generation);
-                let file = std::fs::File::open(&path).map_err(|e| {
-                    KgError::corruption(format!("snapshot {} unreadable: {e}", path.display()))
-                })?;
-                let parser = oxigraph::io::RdfParser::from_format(RdfFormat::NQuads).lenient();
-                let quads = parser
-                    .for_reader(std::io::BufReader::with_capacity(1 << 20, file))
-                    .map(|q| {
-                        q.map_err(|e| {
-                            KgError::corruption(format!("snapshot {}: {e}", path.display()))
-                        })
-                    });
-                let mut loader = store.bulk_loader();
-                loader.load_ok_quads::<KgError, KgError>(quads)?;
-                loader.commit()?;
+            // A poisoned cache is only a cache: load again.
+            let mut loaded = self
+                .loaded
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if let Some((g, store)) = loaded.as_ref()
+                && *g == generation
+            {
+                return Ok(store.clone());
             }
+            let store = self.load_snapshot(generation)?;
+            *loaded = Some((generation, store.clone()));
             Ok(store)
         }
+    }
+
+    /// The RDF store to import into: in the default build a store of its own, loaded from the
+    /// snapshot (never the readers' kept one, which an import that fails must not change).
+    fn rdf_store_to_write(&self) -> Result<Store> {
+        #[cfg(feature = "rocksdb")]
+        {
+            Ok(self.store.clone())
+        }
+        #[cfg(not(feature = "rocksdb"))]
+        {
+            self.load_snapshot(self.index.meta(meta::GENERATION)?)
+        }
+    }
+
+    /// A new in-memory store holding snapshot `generation` (0: none yet, an empty store).
+    #[cfg(not(feature = "rocksdb"))]
+    fn load_snapshot(&self, generation: u64) -> Result<Store> {
+        let store = Store::new()?;
+        if generation > 0 {
+            let path = self.snapshot_path(generation);
+            let file = std::fs::File::open(&path).map_err(|e| {
+                KgError::corruption(format!("snapshot {} unreadable: {e}", path.display()))
+            })?;
+            let parser = oxigraph::io::RdfParser::from_format(RdfFormat::NQuads).lenient();
+            let quads = parser
+                .for_reader(std::io::BufReader::with_capacity(1 << 20, file))
+                .map(|q| {
+                    q.map_err(|e| KgError::corruption(format!("snapshot {}: {e}", path.display())))
+                });
+            let mut loader = store.bulk_loader();
+            loader.load_ok_quads::<KgError, KgError>(quads)?;
+            loader.commit()?;
+        }
+        Ok(store)
     }
 
     #[cfg(not(feature = "rocksdb"))]
@@ -150,7 +185,7 @@ impl KgStore {
         let staged = import::stage(files, options, progress)?;
         phase("parse");
         let read = staged.read();
-        let store = self.rdf_store()?;
+        let store = self.rdf_store_to_write()?;
         phase("open store");
         progress(ImportProgress::Writing {
             statements: staged.quads.len() as u64,

@@ -92,6 +92,17 @@ pub struct ServeArgs {
     /// answered 503 (query_timeout).
     #[arg(long, value_name = "MS", default_value_t = 30_000)]
     pub sparql_timeout_ms: u64,
+    /// The most rows (SELECT) or triples (CONSTRUCT, DESCRIBE) one SPARQL answer may have; a
+    /// query with more gets a 400 (result_too_large) that says to add a LIMIT.
+    #[arg(long, value_name = "N", default_value_t = 100_000)]
+    pub sparql_max_rows: usize,
+    /// Threads that run SPARQL queries, at the lowest priority, apart from the request
+    /// threads: a heavy query takes only what recommendations leave.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub sparql_threads: usize,
+    /// SPARQL queries that may wait for a thread; more get 503 (sparql_busy).
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    pub sparql_queue: usize,
     /// The key that writes (POST /v1/interactions) and admin routes need, sent as
     /// `Authorization: Bearer KEY` or `X-API-Key: KEY` (at least 16 characters). Without it
     /// writes are open, which `serve` allows on loopback only.

@@ -65,6 +65,10 @@ pub struct AppState {
     explain_budget: Duration,
     /// How long one SPARQL query may run.
     sparql_timeout: Duration,
+    /// The most rows (or triples) one SPARQL answer may have.
+    sparql_max_rows: usize,
+    /// Where SPARQL queries run.
+    sparql: sparql::Pool,
 }
 
 type Shared = Arc<AppState>;
@@ -276,9 +280,16 @@ fn media_type(headers: &HeaderMap) -> Option<String> {
 /// `kgrec serve`: opens the data directory, binds the model, listens until SIGTERM or SIGINT,
 /// then stops accepting, lets requests in flight finish (up to `--shutdown-grace`) and returns.
 pub fn serve(data: &Path, args: &ServeArgs) -> Result<()> {
-    if args.max_body == 0 || args.max_in_flight == 0 || args.sparql_timeout_ms == 0 {
+    if args.max_body == 0
+        || args.max_in_flight == 0
+        || args.sparql_timeout_ms == 0
+        || args.sparql_max_rows == 0
+        || args.sparql_threads == 0
+    {
         return Err(Error::BadInput(
-            "--max-body, --max-in-flight and --sparql-timeout-ms must be at least 1".to_owned(),
+            "--max-body, --max-in-flight, --sparql-timeout-ms, --sparql-max-rows and \
+             --sparql-threads must be at least 1"
+                .to_owned(),
         ));
     }
     if !(args.shutdown_grace.is_finite() && args.shutdown_grace >= 0.0) {
@@ -329,6 +340,8 @@ pub fn serve(data: &Path, args: &ServeArgs) -> Result<()> {
         log_user_ids: args.log_user_ids,
         explain_budget: Duration::from_millis(args.explain_timeout_ms),
         sparql_timeout: Duration::from_millis(args.sparql_timeout_ms),
+        sparql_max_rows: args.sparql_max_rows,
+        sparql: sparql::Pool::new(args.sparql_threads, args.sparql_queue)?,
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

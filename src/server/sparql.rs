@@ -11,12 +11,118 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use kgrec::kg::oxigraph::io::RdfFormat;
 use kgrec::kg::oxigraph::sparql::results::QueryResultsFormat;
-use kgrec::kg::oxigraph::sparql::{CancellationToken, QueryResults, SparqlEvaluator};
+use kgrec::kg::oxigraph::sparql::{
+    CancellationToken, QueryResults, QuerySolutionIter, QueryTripleIter, SparqlEvaluator,
+};
+use std::cell::Cell;
+use std::rc::Rc;
+use std::sync::Arc;
 use std::time::Duration;
+use thread_priority::unix::{
+    NormalThreadSchedulePolicy, ThreadSchedulePolicy, set_thread_priority_and_policy,
+    thread_native_id,
+};
+use tokio::sync::Semaphore;
 
 use super::error::ApiError;
 use super::params::Query;
-use super::{AppState, Shared, blocking, body_bytes, media_type};
+use super::{AppState, Shared, body_bytes, media_type};
+
+/// The threads SPARQL queries run on, apart from the request threads and at the lowest
+/// priority (`SCHED_BATCH`, nice 19), so that a heavy query takes what recommendations leave;
+/// with a bounded queue: a query that finds every thread busy and the queue full is a 503.
+#[derive(Debug)]
+pub struct Pool {
+    threads: rayon::ThreadPool,
+    /// One permit per query running or waiting, held until the query's work ends (past its
+    /// answer, when the time limit answered first).
+    slots: Arc<Semaphore>,
+}
+
+impl Pool {
+    /// `threads` workers and `queue` more queries waiting.
+    pub fn new(threads: usize, queue: usize) -> kgrec::Result<Pool> {
+        let threads = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .thread_name(|i| format!("kgrec-sparql-{i}"))
+            .start_handler(|_| {
+                let lowest = set_thread_priority_and_policy(
+                    thread_native_id(),
+                    thread_priority::ThreadPriority::Min,
+                    ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Batch),
+                );
+                if let Err(e) = lowest {
+                    tracing::warn!("SPARQL worker keeps the normal priority: {e:?}");
+                }
+            })
+            .build()
+            .map_err(|e| kgrec::Error::Internal {
+                what: format!("cannot start the SPARQL threads: {e}"),
+            })?;
+        Ok(Pool {
+            slots: Arc::new(Semaphore::new(threads.current_num_threads() + queue)),
+            threads,
+        })
+    }
+
+    /// Runs `f` on a SPARQL thread; 503 (`sparql_busy`) when the queue is full.
+    async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let permit = Arc::clone(&self.slots)
+            .try_acquire_owned()
+            .map_err(|_| ApiError {
+                header: Some(("retry-after", "1".to_owned())),
+                ..ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "sparql_busy",
+                    "every SPARQL worker is busy and the queue is full (kgrec serve \
+                     --sparql-threads, --sparql-queue): try again shortly",
+                )
+            })?;
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.threads.spawn(move || {
+            let _ = tx.send(f());
+            drop(permit);
+        });
+        rx.await
+            .map_err(|_| ApiError::internal("the SPARQL worker stopped before answering"))?
+    }
+}
+
+/// An iterator cut after `left` items; `over` says whether there was more.
+struct Capped<I> {
+    inner: I,
+    left: usize,
+    over: Rc<Cell<bool>>,
+}
+
+impl<I: Iterator> Iterator for Capped<I> {
+    type Item = I::Item;
+
+    fn next(&mut self) -> Option<I::Item> {
+        let item = self.inner.next()?;
+        if self.left == 0 {
+            self.over.set(true);
+            return None;
+        }
+        self.left -= 1;
+        Some(item)
+    }
+}
+
+/// 400 for results over `--sparql-max-rows`.
+fn too_many(max: usize) -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "result_too_large",
+        format!(
+            "the results have more than {max} rows (kgrec serve --sparql-max-rows): add a LIMIT, \
+             or page with LIMIT and OFFSET"
+        ),
+    )
+}
 
 /// Media types of SELECT and ASK results, the server's preference first; aliases after.
 const SOLUTION_TYPES: [(&str, QueryResultsFormat); 7] = [
@@ -211,7 +317,8 @@ async fn run(
             cancel.cancel();
         })
     };
-    let work = blocking({
+    let pool = Arc::clone(&state);
+    let work = pool.sparql.run({
         let cancel = cancel.clone();
         move || {
             let answer = evaluate(&state, &query, accept.as_deref(), cancel.clone());
@@ -266,10 +373,17 @@ fn evaluate(
         }
         Err(e) => return Err(e.into()),
     };
+    let max = state.sparql_max_rows;
+    let over = Rc::new(Cell::new(false));
     let mut out = Vec::new();
     let content_type = match results {
         QueryResults::Graph(triples) => {
             let (name, format) = negotiate(accept, &GRAPH_TYPES)?;
+            let triples = QueryTripleIter::new(Capped {
+                inner: triples,
+                left: max,
+                over: Rc::clone(&over),
+            });
             crate::cli::graph::write_graph(triples, format, &mut out)?;
             name
         }
@@ -280,10 +394,20 @@ fn evaluate(
         }
         QueryResults::Solutions(solutions) => {
             let (name, format) = negotiate(accept, &SOLUTION_TYPES)?;
+            let variables: Arc<[_]> = solutions.variables().into();
+            let capped = Capped {
+                inner: solutions,
+                left: max,
+                over: Rc::clone(&over),
+            };
+            let solutions = QuerySolutionIter::new(variables, capped);
             crate::cli::graph::write_solutions(solutions, format, &mut out)?;
             name
         }
     };
+    if over.get() {
+        return Err(too_many(max));
+    }
     Ok((content_type, out))
 }
 

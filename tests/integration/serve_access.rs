@@ -170,3 +170,88 @@ fn clients_over_their_rate_get_429() {
     }
     assert!(server.terminate(30).success());
 }
+
+fn sparql_get(server: &Server, query: &str) -> HttpResponse {
+    server.get(&format!("/sparql?query={}", encode(query)))
+}
+
+const EXPLODING: &str =
+    "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }";
+
+/// A query built to explode (every triple joined with every triple, four times) is answered
+/// 503 at `--sparql-timeout-ms`, recommendations are answered all the while, and a second query
+/// that finds the one worker busy and no queue gets 503 `sparql_busy`.
+#[test]
+fn an_exploding_query_is_bounded_and_recommendations_go_on() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = trained(tmp.path());
+    let server = Server::start(
+        &data,
+        &[
+            "--sparql-timeout-ms",
+            "1500",
+            "--sparql-threads",
+            "1",
+            "--sparql-queue",
+            "0",
+        ],
+    );
+    let addr = server.addr.clone();
+    let heavy = std::thread::spawn(move || {
+        let start = std::time::Instant::now();
+        let path = format!("/sparql?query={}", encode(EXPLODING));
+        let answer = http(&addr, "GET", &path, &[], b"").unwrap();
+        (answer, start.elapsed())
+    });
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let busy = sparql_get(&server, "ASK { ?s ?p ?o }");
+    assert_eq!(busy.status, 503, "{}", busy.text());
+    assert_eq!(busy.error_code(), "sparql_busy");
+    assert_eq!(busy.header("retry-after"), Some("1"));
+    let mut answered = 0;
+    while !heavy.is_finished() {
+        let recs = server.get("/v1/users/1/recommendations?k=5");
+        assert_eq!(recs.status, 200, "{}", recs.text());
+        answered += 1;
+    }
+    let (answer, took) = heavy.join().unwrap();
+    assert_eq!(answer.status, 503, "{}", answer.text());
+    assert_eq!(answer.error_code(), "query_timeout");
+    assert!(took.as_secs_f64() < 6.0, "{took:?}");
+    assert!(answered > 5, "{answered} recommendations during the query");
+    assert!(server.terminate(30).success());
+}
+
+/// An answer over `--sparql-max-rows` is refused with a 400 that says to add a LIMIT; within it,
+/// it is answered.
+#[test]
+fn answers_over_the_row_limit_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = crate::cf::imported(tmp.path());
+    let server = Server::start(&data, &["--sparql-max-rows", "5"]);
+    let all = sparql_get(&server, "SELECT * WHERE { ?s ?p ?o }");
+    assert_eq!(all.status, 400, "{}", all.text());
+    assert_eq!(all.error_code(), "result_too_large");
+    assert!(all.text().contains("LIMIT"));
+    let triples = sparql_get(&server, "CONSTRUCT WHERE { ?s ?p ?o }");
+    assert_eq!(triples.error_code(), "result_too_large");
+    let five = sparql_get(&server, "SELECT * WHERE { ?s ?p ?o } LIMIT 5");
+    assert_eq!(five.status, 200, "{}", five.text());
+    assert_eq!(
+        five.json()["results"]["bindings"].as_array().unwrap().len(),
+        5
+    );
+    assert!(server.terminate(30).success());
+}
+
+fn encode(query: &str) -> String {
+    query
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
