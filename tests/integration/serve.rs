@@ -965,19 +965,6 @@ fn time_limits_truncate_explanations_and_cancel_sparql_queries() {
     assert!(server.terminate(30).success());
 }
 
-/// `application/x-www-form-urlencoded` encoding of a value.
-fn form_encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 /// SIGTERM while a request is in flight (its body half sent): the server stops accepting, the
 /// request finishes with 200 and is written, and the server exits with status 0.
 #[test]

@@ -172,7 +172,7 @@ fn clients_over_their_rate_get_429() {
 }
 
 fn sparql_get(server: &Server, query: &str) -> HttpResponse {
-    server.get(&format!("/sparql?query={}", encode(query)))
+    server.get(&format!("/sparql?query={}", form_encode(query)))
 }
 
 const EXPLODING: &str =
@@ -199,7 +199,7 @@ fn an_exploding_query_is_bounded_and_recommendations_go_on() {
     let addr = server.addr.clone();
     let heavy = std::thread::spawn(move || {
         let start = std::time::Instant::now();
-        let path = format!("/sparql?query={}", encode(EXPLODING));
+        let path = format!("/sparql?query={}", form_encode(EXPLODING));
         let answer = http(&addr, "GET", &path, &[], b"").unwrap();
         (answer, start.elapsed())
     });
@@ -242,16 +242,4 @@ fn answers_over_the_row_limit_are_refused() {
         5
     );
     assert!(server.terminate(30).success());
-}
-
-fn encode(query: &str) -> String {
-    query
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
