@@ -41,7 +41,7 @@ def kgrec_eval(a, fold, model):
 
 
 def metric(report, name, k):
-    value = report["metrics"].get(f"{name}@{k}")
+    value = report.get(f"{name}@{k}")
     if value is None:
         sys.exit(f"no {name}@{k} in kgrec eval's report: {report}")
     return value
