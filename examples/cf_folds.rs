@@ -19,6 +19,7 @@ use clap::Parser;
 use kgrec::cf::{
     Als, Bpr, IdMap, InteractionMatrix, Popularity, Recommender, recommend_named, write_batch,
 };
+use kgrec::ease::{EaseParams, ItemToItem, KgEaseParams, Regularization};
 use kgrec::fused::{Attention, FusedParams, ItemGraph};
 use kgrec::ids::{ItemId, UserId};
 use kgrec::interactions::{Format, parse_file};
@@ -34,7 +35,7 @@ struct Args {
     /// Folds to run.
     #[arg(long, value_delimiter = ',', default_value = "0,1,2,3,4")]
     fold: Vec<usize>,
-    /// Models to fit: als, bpr, pop.
+    /// Models to fit: als, bpr, pop, kgjac, cke, cke-none, cke-uniform, cke-learned, ease, kg-ease.
     #[arg(long, value_delimiter = ',', default_value = "als,bpr")]
     models: Vec<String>,
     /// Instead of the test files, hold out 10% of each user's fold0 train rows and score on those.
@@ -111,6 +112,82 @@ struct Args {
     cke_candidates: usize,
     #[arg(long, default_value_t = 1e-4)]
     cke_att_reg: f32,
+    /// ease / kg-ease: λ as multiples of the mean item degree, one model per value (the models
+    /// are named `ease@s`, `kg-ease@s,w,p` unless one value is given each).
+    #[arg(long, value_delimiter = ',', default_value = "8")]
+    ease_reg_scale: Vec<f32>,
+    /// ease / kg-ease: λ itself instead (one model per value).
+    #[arg(long, value_delimiter = ',')]
+    ease_reg: Vec<f32>,
+    /// kg-ease: weights α of the feature rows.
+    #[arg(long, value_delimiter = ',', default_value = "2")]
+    kg_ease_weight: Vec<f32>,
+    /// kg-ease: exponents of the idf in a feature's weight.
+    #[arg(long, value_delimiter = ',', default_value = "0")]
+    kg_ease_idf: Vec<f32>,
+    /// kg-ease: a fact becomes a feature when this many items share it.
+    #[arg(long, default_value_t = 2)]
+    kg_ease_min_items: usize,
+    /// With --validate: carve the validation rows from every fold of --fold, not fold0 alone.
+    #[arg(long)]
+    validate_all: bool,
+    /// Keep only this fraction of the users (seeded), to see how settings move with the data's
+    /// size.
+    #[arg(long)]
+    subsample_users: Option<f64>,
+}
+
+/// The ease / kg-ease grid of the flags: (name, λ rule, α, idf power).
+fn ease_grid(a: &Args, graph: bool) -> Vec<(String, Regularization, f32, f32)> {
+    let regs: Vec<(String, Regularization)> = if a.ease_reg.is_empty() {
+        a.ease_reg_scale
+            .iter()
+            .map(|&s| (format!("s{s}"), Regularization::Scaled(s)))
+            .collect()
+    } else {
+        a.ease_reg
+            .iter()
+            .map(|&l| (format!("l{l}"), Regularization::Absolute(l)))
+            .collect()
+    };
+    let (weights, idfs) = if graph {
+        (a.kg_ease_weight.clone(), a.kg_ease_idf.clone())
+    } else {
+        (vec![0.0], vec![0.0])
+    };
+    let single = regs.len() == 1 && weights.len() == 1 && idfs.len() == 1;
+    let mut grid = Vec::new();
+    for (rn, r) in &regs {
+        for &w in &weights {
+            for &p in &idfs {
+                let base = if graph { "kg-ease" } else { "ease" };
+                let name = match (single, graph) {
+                    (true, _) => base.to_owned(),
+                    (false, false) => format!("{base}@{rn}"),
+                    (false, true) => format!("{base}@{rn},w{w},p{p}"),
+                };
+                grid.push((name, *r, w, p));
+            }
+        }
+    }
+    grid
+}
+
+/// Keeps the rows of a seeded `fraction` of the users.
+fn subsample(rows: Pairs, fraction: f64, seed: u64) -> Pairs {
+    let mut users: Vec<String> = rows
+        .iter()
+        .map(|(u, _)| u.clone())
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    users.sort();
+    users.shuffle(&mut rand_chacha::ChaCha8Rng::seed_from_u64(seed));
+    let kept: HashSet<String> = users[..(users.len() as f64 * fraction).round() as usize]
+        .iter()
+        .cloned()
+        .collect();
+    rows.into_iter().filter(|(u, _)| kept.contains(u)).collect()
 }
 
 /// The graph of `--kg` in a temporary data directory: its triples, entity count, relation count,
@@ -269,7 +346,7 @@ fn main() {
     let needs_kg = a.cold_validate
         || a.models
             .iter()
-            .any(|m| m.starts_with("cke") || m == "kgjac");
+            .any(|m| m.starts_with("cke") || m == "kgjac" || m == "kg-ease");
     let kg = needs_kg.then(|| load_kg(&a.kg, &a.link));
     let splits: Vec<(String, Pairs, Pairs)> = if a.cold_validate {
         let dir = a
@@ -305,6 +382,15 @@ fn main() {
             pairs(&dir.join("train.tsv")),
             pairs(&dir.join("test.tsv")),
         )]
+    } else if a.validate && a.validate_all {
+        a.fold
+            .iter()
+            .map(|k| {
+                let rows = pairs(&a.folds.join(format!("fold{k}/train.tsv")));
+                let (train, valid) = validation_split(rows, 12345 + *k as u64);
+                (format!("fold{k}-valid"), train, valid)
+            })
+            .collect()
     } else if a.validate {
         let (train, valid) = validation_split(pairs(&a.folds.join("fold0/train.tsv")), 12345);
         vec![("fold0-valid".to_owned(), train, valid)]
@@ -321,6 +407,33 @@ fn main() {
             })
             .collect()
     };
+    let splits: Vec<(String, Pairs, Pairs)> = match a.subsample_users {
+        None => splits,
+        Some(f) => splits
+            .into_iter()
+            .map(|(name, train, test)| {
+                let train = subsample(train, f, 99);
+                let users: HashSet<&String> = train.iter().map(|(u, _)| u).collect();
+                let test = test
+                    .into_iter()
+                    .filter(|(u, _)| users.contains(u))
+                    .collect();
+                (name, train, test)
+            })
+            .collect(),
+    };
+    // Every model of the grid, in the order given.
+    let mut models: Vec<(String, String)> = Vec::new();
+    for m in &a.models {
+        match m.as_str() {
+            "ease" | "kg-ease" => {
+                for (name, ..) in ease_grid(&a, m == "kg-ease") {
+                    models.push((m.clone(), name));
+                }
+            }
+            _ => models.push((m.clone(), m.clone())),
+        }
+    }
     println!("threads {}", rayon::current_num_threads());
     println!("split\tmodel\tfit_s\trecommend_s\tndcg@10\tmap@10\trecall@20\tfinal_loss");
     let mut sums: HashMap<String, (usize, [f64; 5])> = HashMap::new();
@@ -355,10 +468,36 @@ fn main() {
                 test_users.push(u);
             }
         }
-        for model_name in &a.models {
+        for (kind, model_name) in &models {
             let mut last_loss = f64::NAN;
             let t0 = Instant::now();
-            let model: Box<dyn Recommender> = match model_name.as_str() {
+            let model: Box<dyn Recommender> = match kind.as_str() {
+                "ease" | "kg-ease" => {
+                    let (_, regularization, weight, idf) = ease_grid(&a, kind == "kg-ease")
+                        .into_iter()
+                        .find(|(n, ..)| n == model_name)
+                        .unwrap();
+                    let stop = std::sync::atomic::AtomicBool::new(false);
+                    let weights = if kind == "ease" {
+                        EaseParams { regularization }
+                            .fit(&matrix, &stop)
+                            .unwrap()
+                            .weights
+                    } else {
+                        let p = KgEaseParams {
+                            regularization,
+                            graph_weight: weight,
+                            idf_power: idf,
+                            min_items: a.kg_ease_min_items,
+                        };
+                        let fitted = p
+                            .fit(&matrix, graph.as_ref().unwrap(), false, &stop)
+                            .unwrap();
+                        last_loss = fitted.features as f64;
+                        fitted.weights
+                    };
+                    Box::new(ItemToItem::new(weights, None, &matrix, matrix.n_users()))
+                }
                 "als" => Box::new(
                     Als::params()
                         .factors(a.als_factors)
@@ -454,7 +593,7 @@ fn main() {
             }
         }
     }
-    for m in &a.models {
+    for (_, m) in &models {
         if let Some((n, s)) = sums.get(m) {
             let n = *n as f64;
             println!(

@@ -1205,8 +1205,10 @@ impl Engine {
         Ok((explainer.explain_item(user, item, options)?, header))
     }
 
-    /// The `k` items most like `item` by the cosine of the served model's item vectors (the
-    /// score is the cosine).
+    /// The `k` items most like `item`: for an item-to-item model (`ease`, `kg-ease`) the items
+    /// whose presence in a history adds most to `item`'s score (the score is that weight,
+    /// `B[j, item]`); for the others the cosine of the served model's item vectors (the score is
+    /// the cosine).
     pub fn similar(&self, item: &str, k: usize) -> Result<Vec<RecommendedItem>> {
         let served = self.served()?;
         let id = match served.matrix.item_id(item) {
@@ -1220,12 +1222,18 @@ impl Engine {
             }
         };
         let model = served.model.recommender();
+        let mut scores = vec![0.0f32; model.n_items()];
+        if id.index() < model.n_items() && model.item_similarities(id, &mut scores) {
+            let top = crate::cf::top_k(&scores, k, &[id.0], &mut Vec::new());
+            return describe(&served, &top);
+        }
         let vectors = match (model.factors(), model.fused()) {
             (Some(f), _) => f.items.to_owned(),
             (None, Some(f)) => f.item_vectors().clone(),
             (None, None) => {
                 return Err(Error::BadInput(format!(
-                    "model v{} {} has no item vectors; similar items need als, bpr or cke",
+                    "model v{} {} has no item vectors; similar items need als, bpr, cke, ease or \
+                     kg-ease",
                     served.model.header.version,
                     served.model.header.kind.name()
                 )));

@@ -8,11 +8,12 @@
 //! [`learners`] (the model registry: every learner, its parameters, fit and load) →
 //! [`serving`] (a stored model bound for requests: top-K, fold-in, item details) →
 //! [`explain`] (why an item is recommended) → [`datadir`] and [`store`] (what is kept on disk)
-//! → [`interactions`] (reading feedback files) → [`cf`] and [`fused`] (the models' maths) →
+//! → [`interactions`] (reading feedback files) → [`cf`], [`ease`] and [`fused`] (the models' maths) →
 //! [`metrics`] (evaluation).
 
 pub mod cf;
 pub mod datadir;
+pub mod ease;
 pub mod engine;
 pub mod error;
 pub mod explain;

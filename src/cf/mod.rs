@@ -135,6 +135,21 @@ pub trait Recommender: Send + Sync + std::fmt::Debug {
         None
     }
 
+    /// The item-to-item weights behind the scores, if the model is one (`ease`, `kg-ease`): a
+    /// score is the sum of `B[j, i]` over the user's items `j`, which the explanations name.
+    fn item_to_item(&self) -> Option<&crate::ease::ItemWeights> {
+        None
+    }
+
+    /// Writes how much the model relates every item to `item` into `out` (one value per item,
+    /// higher is closer) and returns `true`, when the model has its own notion of that (an
+    /// item-to-item model's weights); `false` leaves `out` alone, and similar items are then
+    /// the cosine of the item vectors.
+    fn item_similarities(&self, item: ItemId, out: &mut [f32]) -> bool {
+        let _ = (item, out);
+        false
+    }
+
     /// [`Recommender::score_parts`] for a user given with their current items (a folded-in user
     /// gets the split of their folded-in scores). The default: the model's split for a trained
     /// user, else the whole [`Recommender::score_user`] score as `cf`.
@@ -324,6 +339,17 @@ pub enum FitError {
     /// A broken invariant of the fit (tables of inconsistent shapes): a bug, not bad input.
     #[error("internal error in the fit: {0}")]
     Internal(String),
+    /// The catalogue is too large for a dense item×item model.
+    #[error(
+        "{items} items: the dense item-to-item closed form takes at most {limit} (its memory \
+         grows with the square of the catalogue)"
+    )]
+    TooManyItems {
+        /// Items of the matrix.
+        items: usize,
+        /// The largest catalogue taken.
+        limit: usize,
+    },
 }
 
 /// Builder setters `pub fn name(mut self, value: T) -> Self` for plain hyper-parameter fields.

@@ -404,7 +404,8 @@ pub struct FitArgs {
     /// Random seed of the fit.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// L2 regularisation [default: als 30, bpr 0.02].
+    /// L2 regularisation [default: als 30, bpr 0.02]; ease, kg-ease: λ [default: 55 × the
+    /// square root of the mean number of interactions of an item, see --reg-scale].
     #[arg(long)]
     pub reg: Option<f32>,
     /// ALS confidence slope in c = 1 + alpha·r [default: 4].
@@ -414,7 +415,8 @@ pub struct FitArgs {
     #[arg(long)]
     pub lr: Option<f32>,
     /// cke: weight of the pull of a linked item's vector towards its entity's embedding
-    /// (0 with --neighbour-weight 0 turns the graph off) [default: see docs/model.md].
+    /// (0 with --neighbour-weight 0 turns the graph off); kg-ease: weight α of the graph's
+    /// feature rows (0: plain EASE) [default: see docs/model.md].
     #[arg(long)]
     pub kg_weight: Option<f32>,
     /// cke: weight of the pull of a linked item's vector towards where its nearest items in the
@@ -434,6 +436,14 @@ pub struct FitArgs {
     /// with interactions that share the most graph neighbours with it sit [default: 5].
     #[arg(long)]
     pub cold_neighbours: Option<usize>,
+    /// ease, kg-ease: λ as this multiple of the square root of the mean number of interactions
+    /// of an item [default: 55]; --reg sets λ itself instead.
+    #[arg(long)]
+    pub reg_scale: Option<f32>,
+    /// kg-ease: a graph feature's weight is --kg-weight × idf^p, idf = ln(described items /
+    /// items sharing the feature) [default: 0.5].
+    #[arg(long, value_name = "P")]
+    pub idf_power: Option<f32>,
 }
 
 impl FitArgs {
@@ -450,6 +460,8 @@ impl FitArgs {
             attention: self.attention.clone(),
             cold_scale: self.cold_scale,
             cold_neighbours: self.cold_neighbours,
+            reg_scale: self.reg_scale,
+            idf_power: self.idf_power,
         }
     }
 }

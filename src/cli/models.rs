@@ -272,12 +272,16 @@ pub(super) fn print_trained(t: &Trained) -> Result<()> {
             format!("current model v{}", h.version),
         )
     };
+    // A closed form (ease, kg-ease) or a count (pop) has neither a dimension nor epochs.
+    let shape = if h.dim == 0 && h.epochs == 0 {
+        String::new()
+    } else {
+        format!("dim {}, {} epochs{loss}, ", h.dim, h.epochs)
+    };
     super::summary(&format!(
-        "trained {} v{} on {on}: dim {}, {} epochs{loss}, {:.2} s; {role} (stored: {})\n",
+        "trained {} v{} on {on}: {shape}{:.2} s; {role} (stored: {})\n",
         h.kind.name(),
         h.version,
-        h.dim,
-        h.epochs,
         h.fit_seconds,
         versions.join(" ")
     ))

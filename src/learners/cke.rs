@@ -74,13 +74,7 @@ pub(super) fn fit(
     cancel: &AtomicBool,
 ) -> Result<Trained> {
     let start = Instant::now();
-    let counts = input.graph.counts;
-    let graph = ItemGraph::new(
-        counts.entities as usize,
-        counts.relations as usize,
-        input.graph.triples.clone(),
-        input.item_entity.to_vec(),
-    );
+    let graph = input.item_graph();
     let mut notes = Vec::new();
     if graph.n_linked() == 0 || graph.triples().is_empty() {
         notes.push(

@@ -321,7 +321,11 @@ pub fn embeddings_of(stored: &StoredModel) -> Result<Option<KgeModel>> {
             .map(Some)
             .ok_or_else(bad)
         }
-        ModelKind::Als | ModelKind::Bpr | ModelKind::Popularity => Ok(None),
+        ModelKind::Als
+        | ModelKind::Bpr
+        | ModelKind::Popularity
+        | ModelKind::Ease
+        | ModelKind::KgEase => Ok(None),
     }
 }
 

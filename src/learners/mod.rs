@@ -14,6 +14,7 @@
 //! "How to add a learner" in `docs/architecture.md` walks through the steps.
 
 mod cke;
+mod ease;
 mod factors;
 mod graph_embedding;
 mod pop;
@@ -48,6 +49,10 @@ pub enum ModelKind {
     RotatE,
     /// TransR embeddings of the data directory's graph (no recommender).
     TransR,
+    /// EASE, the closed-form item-to-item model.
+    Ease,
+    /// EASE with the graph's item facts as extra rows.
+    KgEase,
 }
 
 impl ModelKind {
@@ -94,11 +99,15 @@ pub enum Knob {
     Alpha,
     /// Learning rate.
     Lr,
+    /// ease, kg-ease: λ relative to the mean item degree.
+    RegScale,
+    /// kg-ease: exponent of a graph feature's inverse document frequency in its weight.
+    IdfPower,
 }
 
 impl Knob {
     /// Every knob, in the order a rejection names them.
-    pub const ALL: [Knob; 10] = [
+    pub const ALL: [Knob; 12] = [
         Knob::KgWeight,
         Knob::NeighbourWeight,
         Knob::Attention,
@@ -109,6 +118,8 @@ impl Knob {
         Knob::Reg,
         Knob::Alpha,
         Knob::Lr,
+        Knob::RegScale,
+        Knob::IdfPower,
     ];
 
     /// The flag that sets it.
@@ -124,6 +135,8 @@ impl Knob {
             Self::Reg => "--reg",
             Self::Alpha => "--alpha",
             Self::Lr => "--lr",
+            Self::RegScale => "--reg-scale",
+            Self::IdfPower => "--idf-power",
         }
     }
 }
@@ -152,6 +165,12 @@ pub struct Overrides {
     pub cold_scale: Option<f32>,
     /// cke: nearest items that place a cold item.
     pub cold_neighbours: Option<usize>,
+    /// ease, kg-ease: λ as a multiple of the mean item degree.
+    #[serde(default)]
+    pub reg_scale: Option<f32>,
+    /// kg-ease: exponent of a feature's inverse document frequency in its weight.
+    #[serde(default)]
+    pub idf_power: Option<f32>,
 }
 
 impl Overrides {
@@ -167,6 +186,8 @@ impl Overrides {
             Knob::Reg => self.reg.is_some(),
             Knob::Alpha => self.alpha.is_some(),
             Knob::Lr => self.lr.is_some(),
+            Knob::RegScale => self.reg_scale.is_some(),
+            Knob::IdfPower => self.idf_power.is_some(),
         }
     }
 
@@ -212,6 +233,11 @@ pub enum ModelSpec {
     Rotate(GraphEmbeddingSpec),
     /// TransR embeddings of the graph.
     Transr(GraphEmbeddingSpec),
+    /// EASE.
+    Ease(crate::ease::EaseParams),
+    /// EASE with the graph's item facts.
+    #[serde(rename = "kg-ease")]
+    KgEase(crate::ease::KgEaseParams),
 }
 
 impl Default for ModelSpec {
@@ -245,6 +271,8 @@ impl ModelSpec {
             Self::Transe(_) => ModelKind::TransE,
             Self::Rotate(_) => ModelKind::RotatE,
             Self::Transr(_) => ModelKind::TransR,
+            Self::Ease(_) => ModelKind::Ease,
+            Self::KgEase(_) => ModelKind::KgEase,
         }
     }
 
@@ -263,6 +291,8 @@ impl ModelSpec {
             Self::Als(p) => factors::fit_als(p, input, seed, progress, cancel),
             Self::Bpr(p) => factors::fit_bpr(p, input, seed, progress, cancel),
             Self::Pop => pop::fit(input, seed),
+            Self::Ease(p) => ease::fit_ease(p, input, seed, cancel),
+            Self::KgEase(p) => ease::fit_kg_ease(p, input, seed, cancel),
             Self::Transe(s) | Self::Rotate(s) | Self::Transr(s) => {
                 graph_embedding::fit(self.kind(), s, input, seed, progress, cancel)
             }
@@ -299,7 +329,7 @@ pub struct Learner {
 }
 
 /// The registry, the default learner first.
-pub static LEARNERS: [Learner; 7] = [
+pub static LEARNERS: [Learner; 9] = [
     cke::LEARNER,
     factors::ALS,
     factors::BPR,
@@ -307,6 +337,8 @@ pub static LEARNERS: [Learner; 7] = [
     graph_embedding::TRANSE,
     graph_embedding::ROTATE,
     graph_embedding::TRANSR,
+    ease::EASE,
+    ease::KG_EASE,
 ];
 
 /// The learner a `--model` spelling names.
@@ -336,6 +368,19 @@ pub struct TrainInput<'a> {
     pub item_entity: &'a [Option<EntityId>],
 }
 
+impl TrainInput<'_> {
+    /// The items bound to the graph: their links and the entity-to-entity triples.
+    pub(crate) fn item_graph(&self) -> crate::fused::ItemGraph {
+        let counts = self.graph.counts;
+        crate::fused::ItemGraph::new(
+            counts.entities as usize,
+            counts.relations as usize,
+            self.graph.triples.clone(),
+            self.item_entity.to_vec(),
+        )
+    }
+}
+
 /// What learners read of the graph index, copied out of it.
 #[derive(Debug, Clone, Default)]
 pub struct GraphData {
@@ -357,13 +402,13 @@ impl GraphData {
             ..Self::default()
         };
         match kind {
-            ModelKind::Cke => data.triples = index.triples()?,
+            ModelKind::Cke | ModelKind::KgEase => data.triples = index.triples()?,
             ModelKind::TransE | ModelKind::RotatE | ModelKind::TransR => {
                 data.triples = index.triples()?;
                 data.entity_iris = index.entity_iris()?;
                 data.relation_iris = index.relation_iris()?;
             }
-            ModelKind::Als | ModelKind::Bpr | ModelKind::Popularity => {}
+            ModelKind::Als | ModelKind::Bpr | ModelKind::Popularity | ModelKind::Ease => {}
         }
         Ok(data)
     }
@@ -483,6 +528,8 @@ mod tests {
             ModelKind::TransE,
             ModelKind::RotatE,
             ModelKind::TransR,
+            ModelKind::Ease,
+            ModelKind::KgEase,
         ] {
             assert_eq!(LEARNERS.iter().filter(|l| l.kind == kind).count(), 1);
             assert_eq!(learner(kind.name()).unwrap().kind, kind);
@@ -515,7 +562,7 @@ mod tests {
         assert_eq!(err, "--lr does not apply to --model als");
         let err = ModelSpec::new("pop", &o).unwrap_err().to_string();
         assert_eq!(err, "--dim does not apply to --model pop");
-        assert!(ModelSpec::new("ease", &Overrides::default()).is_err());
+        assert!(ModelSpec::new("no-such-model", &Overrides::default()).is_err());
         assert_eq!(ModelSpec::default().kind(), ModelKind::Cke);
     }
 }

@@ -564,6 +564,8 @@ mod tests {
             (ModelKind::TransE, 4),
             (ModelKind::RotatE, 5),
             (ModelKind::TransR, 6),
+            (ModelKind::Ease, 7),
+            (ModelKind::KgEase, 8),
         ] {
             let bytes =
                 bincode::serde::encode_to_vec(header(kind, 2, 3, 4), bincode_config()).unwrap();

@@ -8,6 +8,7 @@ mod cke;
 mod common;
 mod crash;
 mod demo;
+mod ease;
 mod explain;
 mod frozen;
 mod import_bad_input;

@@ -1,0 +1,255 @@
+//! The dense linear algebra of the closed form: the Gram matrix of weighted sparse rows and
+//! `B = I − P·diag(1/diag P)` with `P = (G + λI)⁻¹`, through faer's Cholesky factorisation.
+//! Knows nothing of users, graphs or the store.
+
+use faer::dyn_stack::{MemBuffer, MemStack};
+use faer::linalg::cholesky::llt::factor::{LltRegularization, cholesky_in_place_scratch};
+use faer::linalg::matmul::triangular::BlockStructure;
+use faer::{Accum, MatMut, MatRef, Par};
+use rayon::prelude::*;
+
+use crate::cf::FitError;
+
+/// Sparse 0/1 rows over the items in both directions, each row with a weight: the rows of
+/// `A` in `G = AᵀA = Σ_r w_r² a_r a_rᵀ`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct WeightedRows<'a> {
+    /// CSR by row: row `r`'s items are `row_items[row_ptr[r]..row_ptr[r + 1]]`.
+    pub(crate) row_ptr: &'a [usize],
+    pub(crate) row_items: &'a [u32],
+    /// CSR by item: item `i`'s rows are `item_rows[item_ptr[i]..item_ptr[i + 1]]`.
+    pub(crate) item_ptr: &'a [usize],
+    pub(crate) item_rows: &'a [u32],
+    /// `w_r²` per row; `None`: every row weighs 1.
+    pub(crate) weight_sq: Option<&'a [f64]>,
+}
+
+/// Adds `Σ_r w_r² a_r a_rᵀ` to the column-major `n × n` matrix `gram`. Each column is summed by
+/// one task in a fixed order, so the result does not depend on the thread count.
+pub(crate) fn add_gram(gram: &mut [f64], n: usize, rows: WeightedRows<'_>) {
+    gram.par_chunks_mut(n.max(1))
+        .enumerate()
+        .for_each(|(a, column)| {
+            let (lo, hi) = match (rows.item_ptr.get(a), rows.item_ptr.get(a + 1)) {
+                (Some(&lo), Some(&hi)) => (lo, hi),
+                _ => return,
+            };
+            for &r in &rows.item_rows[lo..hi] {
+                let r = r as usize;
+                let w = rows.weight_sq.map_or(1.0, |w| w[r]);
+                for &b in &rows.row_items[rows.row_ptr[r]..rows.row_ptr[r + 1]] {
+                    column[b as usize] += w;
+                }
+            }
+        });
+}
+
+/// The EASE weights from the Gram matrix `gram` (column-major `n × n`, consumed): `P = (G +
+/// λI)⁻¹`, `B[i, j] = −P[i, j] / P[j, j]` off the diagonal, `0` on it. Returned row-major as
+/// `f32` (row `i` holds what item `i` in a history adds to every item's score). The
+/// factorisation, inverse and products run on rayon's threads (faer).
+pub(crate) fn closed_form(mut gram: Vec<f64>, n: usize, lambda: f64) -> Result<Vec<f32>, FitError> {
+    if gram.len() != n * n {
+        return Err(FitError::Internal(format!(
+            "a Gram matrix of {} values for {n} items",
+            gram.len()
+        )));
+    }
+    if n == 0 {
+        return Ok(Vec::new());
+    }
+    for i in 0..n {
+        gram[i * n + i] += lambda;
+    }
+    let par = Par::rayon(0);
+    {
+        let g = MatMut::from_column_major_slice_mut(&mut gram, n, n);
+        let mut buffer =
+            MemBuffer::new(cholesky_in_place_scratch::<f64>(n, par, Default::default()));
+        faer::linalg::cholesky::llt::factor::cholesky_in_place(
+            g,
+            LltRegularization::default(),
+            par,
+            MemStack::new(&mut buffer),
+            Default::default(),
+        )
+        .map_err(|e| {
+            FitError::Internal(format!(
+                "G + λI is not positive definite ({e}); λ = {lambda}"
+            ))
+        })?;
+    }
+    // P = L⁻ᵀ L⁻¹, written over the lower triangle of the factor.
+    let mut l_inv = vec![0.0f64; n * n];
+    faer::linalg::triangular_inverse::invert_lower_triangular(
+        MatMut::from_column_major_slice_mut(&mut l_inv, n, n),
+        MatRef::from_column_major_slice(&gram, n, n),
+        par,
+    );
+    {
+        let l_inv = MatRef::from_column_major_slice(&l_inv, n, n);
+        faer::linalg::matmul::triangular::matmul(
+            MatMut::from_column_major_slice_mut(&mut gram, n, n),
+            BlockStructure::TriangularLower,
+            Accum::Replace,
+            l_inv.transpose(),
+            BlockStructure::TriangularUpper,
+            l_inv,
+            BlockStructure::TriangularLower,
+            1.0,
+            par,
+        );
+    }
+    drop(l_inv);
+    let p = gram;
+    // P is symmetric and only its lower triangle is written: P[i, j] for i ≥ j is at j·n + i.
+    let at = |i: usize, j: usize| if i >= j { p[j * n + i] } else { p[i * n + j] };
+    let mut b = vec![0.0f32; n * n];
+    b.par_chunks_mut(n).enumerate().for_each(|(i, row)| {
+        for (j, w) in row.iter_mut().enumerate() {
+            if i != j {
+                *w = (-at(i, j) / at(j, j)) as f32;
+            }
+        }
+    });
+    Ok(b)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// `(G + λI)⁻¹` by Gauss-Jordan elimination: the reference for small matrices.
+    fn inverse(g: &[f64], n: usize, lambda: f64) -> Vec<f64> {
+        let mut a: Vec<f64> = g.to_vec();
+        for i in 0..n {
+            a[i * n + i] += lambda;
+        }
+        let mut inv: Vec<f64> = (0..n * n)
+            .map(|k| if k / n == k % n { 1.0 } else { 0.0 })
+            .collect();
+        for c in 0..n {
+            let pivot = a[c * n + c];
+            for k in 0..n {
+                a[c * n + k] /= pivot;
+                inv[c * n + k] /= pivot;
+            }
+            for r in 0..n {
+                if r != c {
+                    let f = a[r * n + c];
+                    for k in 0..n {
+                        a[r * n + k] -= f * a[c * n + k];
+                        inv[r * n + k] -= f * inv[c * n + k];
+                    }
+                }
+            }
+        }
+        inv
+    }
+
+    fn rows_of(sets: &[&[u32]], n: usize) -> (Vec<usize>, Vec<u32>, Vec<usize>, Vec<u32>) {
+        let mut row_ptr = vec![0];
+        let mut row_items = Vec::new();
+        for s in sets {
+            row_items.extend_from_slice(s);
+            row_ptr.push(row_items.len());
+        }
+        let mut item_ptr = vec![0];
+        let mut item_rows = Vec::new();
+        for i in 0..n as u32 {
+            for (r, s) in sets.iter().enumerate() {
+                if s.contains(&i) {
+                    item_rows.push(r as u32);
+                }
+            }
+            item_ptr.push(item_rows.len());
+        }
+        (row_ptr, row_items, item_ptr, item_rows)
+    }
+
+    #[test]
+    fn gram_and_closed_form_match_a_direct_computation() {
+        let n = 5;
+        let sets: [&[u32]; 4] = [&[0, 1, 2], &[1, 2], &[2, 3, 4], &[0, 4]];
+        let (rp, ri, ip, ir) = rows_of(&sets, n);
+        let weights = [1.0, 4.0, 0.25, 1.0];
+        let mut g = vec![0.0; n * n];
+        add_gram(
+            &mut g,
+            n,
+            WeightedRows {
+                row_ptr: &rp,
+                row_items: &ri,
+                item_ptr: &ip,
+                item_rows: &ir,
+                weight_sq: Some(&weights),
+            },
+        );
+        // G[1, 2]: rows 0 (w² 1) and 1 (w² 4) hold both.
+        assert_eq!(g[2 * n + 1], 5.0);
+        assert_eq!(g[n + 2], 5.0);
+        assert_eq!(g[0], 2.0);
+        let lambda = 0.7;
+        let p = inverse(&g, n, lambda);
+        let b = closed_form(g, n, lambda).unwrap();
+        for i in 0..n {
+            assert_eq!(b[i * n + i], 0.0);
+            for j in 0..n {
+                if i != j {
+                    let want = -p[i * n + j] / p[j * n + j];
+                    assert!((f64::from(b[i * n + j]) - want).abs() < 1e-6, "B[{i},{j}]");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn closed_form_is_the_same_on_one_thread_and_on_two() {
+        let n = 600;
+        let mut g = vec![0.0; n * n];
+        let mut state = 7u64;
+        let sets: Vec<Vec<u32>> = (0..200)
+            .map(|_| {
+                (0..n as u32)
+                    .filter(|_| {
+                        state = state
+                            .wrapping_mul(6_364_136_223_846_793_005)
+                            .wrapping_add(1_442_695_040_888_963_407);
+                        (state >> 33).is_multiple_of(10)
+                    })
+                    .collect()
+            })
+            .collect();
+        let refs: Vec<&[u32]> = sets.iter().map(Vec::as_slice).collect();
+        let (rp, ri, ip, ir) = rows_of(&refs, n);
+        add_gram(
+            &mut g,
+            n,
+            WeightedRows {
+                row_ptr: &rp,
+                row_items: &ri,
+                item_ptr: &ip,
+                item_rows: &ir,
+                weight_sq: None,
+            },
+        );
+        let run = |threads: usize| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap()
+                .install(|| closed_form(g.clone(), n, 3.0).unwrap())
+        };
+        assert_eq!(run(1), run(2));
+    }
+
+    #[test]
+    fn a_gram_of_the_wrong_size_is_an_internal_error() {
+        assert!(matches!(
+            closed_form(vec![0.0; 3], 2, 1.0),
+            Err(FitError::Internal(_))
+        ));
+        assert!(closed_form(Vec::new(), 0, 1.0).unwrap().is_empty());
+    }
+}

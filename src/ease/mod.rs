@@ -1,0 +1,434 @@
+//! Item-to-item models in closed form: EASE (Steck, WWW 2019) and `kg-ease`, EASE with the
+//! knowledge graph's item facts stacked under the interactions as weighted rows (the collective
+//! side-information EASE of Jeunen, Van Balen and Goethals, RecSys 2020). Maths in
+//! `docs/model.md`, "Item-to-item models".
+//!
+//! Both learn one item×item matrix `B` with a zero diagonal; a user's score of item `i` is
+//! `Σ_{j ∈ history} B[j, i]`, so any user is scored from their items alone, trained or not.
+//! This module owns the parameters, the fit (`gram.rs`: the dense linear algebra through faer;
+//! `features.rs`: the graph's item features) and the fitted weights ([`ItemWeights`]); the
+//! store and serving live in `learners/ease.rs`.
+
+mod features;
+mod gram;
+
+pub use features::GraphFeatures;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use serde::{Deserialize, Serialize};
+
+use crate::cf::{
+    Basis, FitError, InteractionMatrix, ParamError, Recommender, ScoreParts, UserRow, non_negative,
+    require,
+};
+use crate::fused::ItemGraph;
+use crate::ids::{ItemId, UserId};
+use gram::{WeightedRows, add_gram, closed_form};
+
+/// The default `λ`, as a multiple of the square root of the mean diagonal of `XᵀX` (the mean
+/// number of positives of an item that has any). Chosen on validation rows carved from the
+/// ml-100k folds' training files, on all users and on a half and a quarter of them: the best `λ`
+/// falls with the data, by about the square root of the mean diagonal (`docs/model.md`).
+pub const DEFAULT_REG_SCALE: f32 = 55.0;
+
+/// The largest catalogue the dense closed form takes: its working memory is about
+/// `20·n²` bytes (two `f64` matrices and the `f32` weights), 2 GiB at this size.
+pub const MAX_DENSE_ITEMS: usize = 10_000;
+
+/// How `λ` is set.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Regularization {
+    /// `λ` itself.
+    Absolute(f32),
+    /// `λ = s · √(mean diag XᵀX)`.
+    Scaled(f32),
+}
+
+impl Default for Regularization {
+    fn default() -> Self {
+        Self::Scaled(DEFAULT_REG_SCALE)
+    }
+}
+
+impl Regularization {
+    fn check(self) -> Result<(), ParamError> {
+        let (name, v) = match self {
+            Self::Absolute(v) => ("regularization", v),
+            Self::Scaled(v) => ("regularization scale", v),
+        };
+        require(v.is_finite() && v > 0.0, name, v, "finite and > 0")
+    }
+
+    /// `λ` for a matrix whose mean diagonal of `XᵀX` is `mean_diagonal`.
+    pub fn lambda(self, mean_diagonal: f64) -> f64 {
+        match self {
+            Self::Absolute(v) => f64::from(v),
+            // An empty matrix still gets a positive λ, so G + λI stays invertible.
+            Self::Scaled(s) => f64::from(s) * mean_diagonal.max(1.0).sqrt(),
+        }
+    }
+}
+
+/// Hyper-parameters of EASE.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct EaseParams {
+    /// `λ` on the diagonal of `XᵀX`.
+    pub regularization: Regularization,
+}
+
+/// Hyper-parameters of `kg-ease`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct KgEaseParams {
+    /// `λ` on the diagonal of `XᵀX + TᵀT` (scaled by the interactions' mean diagonal alone).
+    pub regularization: Regularization,
+    /// The graph's weight `α`: the feature rows weigh `α · idf^p`.
+    pub graph_weight: f32,
+    /// A fact becomes a feature when at least this many items share it.
+    pub min_items: usize,
+    /// The exponent `p` of a feature's inverse document frequency in its weight (0: flat).
+    pub idf_power: f32,
+}
+
+impl Default for KgEaseParams {
+    fn default() -> Self {
+        Self {
+            regularization: Regularization::default(),
+            graph_weight: 0.7,
+            min_items: 2,
+            idf_power: 0.5,
+        }
+    }
+}
+
+impl EaseParams {
+    /// Range checks.
+    pub fn check(&self) -> Result<(), ParamError> {
+        self.regularization.check()
+    }
+
+    /// Fits on `matrix` (every positive counts 1). Deterministic, whatever the thread count.
+    pub fn fit(&self, matrix: &InteractionMatrix, cancel: &AtomicBool) -> Result<Ease, FitError> {
+        self.check()?;
+        let n = checked_items(matrix)?;
+        let gram = interaction_gram(matrix, n);
+        let lambda = self.regularization.lambda(mean_diagonal(matrix));
+        stop_if(cancel)?;
+        let weights = closed_form(gram, n, lambda)?;
+        Ok(Ease {
+            lambda,
+            weights: ItemWeights { n, weights },
+        })
+    }
+}
+
+impl KgEaseParams {
+    /// Range checks.
+    pub fn check(&self) -> Result<(), ParamError> {
+        self.regularization.check()?;
+        non_negative("graph weight", self.graph_weight)?;
+        non_negative("idf power", self.idf_power)
+    }
+
+    /// The feature rows' squared weights `(α · idf^p)²`.
+    pub fn feature_weights(&self, features: &GraphFeatures) -> Vec<f64> {
+        let alpha = f64::from(self.graph_weight);
+        (0..features.len())
+            .map(|f| {
+                let w = alpha * features.idf(f).powf(f64::from(self.idf_power));
+                w * w
+            })
+            .collect()
+    }
+
+    /// Fits on `matrix` with the features of `graph` (bound to the same dense item ids).
+    /// With `interaction_part`, also fits plain EASE at the same `λ`, which splits every score
+    /// into an interaction part and the graph's contribution.
+    pub fn fit(
+        &self,
+        matrix: &InteractionMatrix,
+        graph: &ItemGraph,
+        interaction_part: bool,
+        cancel: &AtomicBool,
+    ) -> Result<KgEase, FitError> {
+        self.check()?;
+        let n = checked_items(matrix)?;
+        let features = GraphFeatures::new(graph, n, self.min_items);
+        let weight_sq = self.feature_weights(&features);
+        let lambda = self.regularization.lambda(mean_diagonal(matrix));
+        let interactions = interaction_gram(matrix, n);
+        stop_if(cancel)?;
+        let plain = if interaction_part {
+            let weights = closed_form(interactions.clone(), n, lambda)?;
+            stop_if(cancel)?;
+            Some(ItemWeights { n, weights })
+        } else {
+            None
+        };
+        let mut gram = interactions;
+        add_gram(
+            &mut gram,
+            n,
+            WeightedRows {
+                row_ptr: &features.feature_ptr,
+                row_items: &features.items,
+                item_ptr: &features.item_ptr,
+                item_rows: &features.features,
+                weight_sq: Some(&weight_sq),
+            },
+        );
+        let weights = closed_form(gram, n, lambda)?;
+        Ok(KgEase {
+            lambda,
+            features: features.len(),
+            weights: ItemWeights { n, weights },
+            interaction_weights: plain,
+        })
+    }
+}
+
+/// The item count, refused above [`MAX_DENSE_ITEMS`] and for an empty matrix.
+fn checked_items(matrix: &InteractionMatrix) -> Result<usize, FitError> {
+    if matrix.nnz() == 0 {
+        return Err(FitError::Empty);
+    }
+    let n = matrix.n_items();
+    if n > MAX_DENSE_ITEMS {
+        return Err(FitError::TooManyItems {
+            items: n,
+            limit: MAX_DENSE_ITEMS,
+        });
+    }
+    Ok(n)
+}
+
+fn stop_if(cancel: &AtomicBool) -> Result<(), FitError> {
+    if cancel.load(Ordering::Relaxed) {
+        Err(FitError::Cancelled)
+    } else {
+        Ok(())
+    }
+}
+
+/// The mean diagonal of `XᵀX` over the items that have a positive.
+pub fn mean_diagonal(matrix: &InteractionMatrix) -> f64 {
+    let active = matrix.item_degrees().iter().filter(|&&d| d > 0).count();
+    matrix.nnz() as f64 / active.max(1) as f64
+}
+
+/// `XᵀX` of the 0/1 matrix, column-major.
+fn interaction_gram(matrix: &InteractionMatrix, n: usize) -> Vec<f64> {
+    let (row_ptr, row_items, _) = matrix.user_csr();
+    let (item_ptr, item_rows, _) = matrix.item_csr();
+    let mut gram = vec![0.0f64; n * n];
+    add_gram(
+        &mut gram,
+        n,
+        WeightedRows {
+            row_ptr,
+            row_items,
+            item_ptr,
+            item_rows,
+            weight_sq: None,
+        },
+    );
+    gram
+}
+
+/// A fitted EASE model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ease {
+    /// The `λ` used.
+    pub lambda: f64,
+    /// `B`.
+    pub weights: ItemWeights,
+}
+
+/// A fitted `kg-ease` model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KgEase {
+    /// The `λ` used.
+    pub lambda: f64,
+    /// Feature rows stacked under the interactions.
+    pub features: usize,
+    /// `B` of interactions and graph.
+    pub weights: ItemWeights,
+    /// `B` of the interactions alone at the same `λ`, when asked for.
+    pub interaction_weights: Option<ItemWeights>,
+}
+
+/// An item×item weight matrix `B` with a zero diagonal: a history's score of item `i` is
+/// `Σ_{j ∈ history} B[j, i]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ItemWeights {
+    n: usize,
+    /// Row-major: row `j` is what item `j` in a history adds to every item.
+    weights: Vec<f32>,
+}
+
+/// Stored weights whose length is not a square of the item count.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{values} item weights for {items} items (expected items²)")]
+pub struct BadWeights {
+    /// Values found.
+    pub values: usize,
+    /// Items expected.
+    pub items: usize,
+}
+
+impl ItemWeights {
+    /// `B` from its row-major values.
+    pub fn from_row_major(items: usize, weights: Vec<f32>) -> Result<Self, BadWeights> {
+        if items.checked_mul(items) != Some(weights.len()) {
+            return Err(BadWeights {
+                values: weights.len(),
+                items,
+            });
+        }
+        Ok(Self { n: items, weights })
+    }
+
+    /// The row-major values.
+    pub fn as_row_major(&self) -> &[f32] {
+        &self.weights
+    }
+
+    /// Items.
+    pub fn n_items(&self) -> usize {
+        self.n
+    }
+
+    /// `B[from, to]`: what `from` in a history adds to the score of `to` (0 outside).
+    pub fn weight(&self, from: usize, to: usize) -> f32 {
+        if from < self.n && to < self.n {
+            self.weights[from * self.n + to]
+        } else {
+            0.0
+        }
+    }
+
+    /// Writes `Σ_{j ∈ history} B[j, ·]` into `out` (length [`ItemWeights::n_items`]); items of
+    /// `history` outside the model add nothing.
+    pub fn score(&self, history: &[u32], out: &mut [f32]) {
+        out.iter_mut().for_each(|o| *o = 0.0);
+        for &j in history {
+            let j = j as usize;
+            if j < self.n {
+                let row = &self.weights[j * self.n..(j + 1) * self.n];
+                out.iter_mut().zip(row).for_each(|(o, w)| *o += w);
+            }
+        }
+    }
+
+    /// `Σ_{j ∈ history} B[j, item]`.
+    pub fn score_one(&self, history: &[u32], item: usize) -> f32 {
+        history.iter().map(|&j| self.weight(j as usize, item)).sum()
+    }
+
+    /// Column `item` of `B` into `out`: what each item in a history adds to `item`.
+    pub fn column(&self, item: usize, out: &mut [f32]) {
+        for (j, o) in out.iter_mut().enumerate() {
+            *o = self.weight(j, item);
+        }
+    }
+}
+
+/// An item-to-item model ready to serve: `B` (and, for `kg-ease`, its interaction part) and
+/// the trained users' items as the interaction matrix held them when the model was bound.
+#[derive(Debug)]
+pub struct ItemToItem {
+    weights: ItemWeights,
+    interaction: Option<ItemWeights>,
+    /// CSR of the items of users `0..n_users`.
+    ptr: Vec<usize>,
+    items: Vec<u32>,
+}
+
+impl ItemToItem {
+    /// Binds `weights` (and the interaction part `interaction`) to the items of users
+    /// `0..n_users` of `matrix`; other users are scored from the items they come with.
+    pub fn new(
+        weights: ItemWeights,
+        interaction: Option<ItemWeights>,
+        matrix: &InteractionMatrix,
+        n_users: usize,
+    ) -> Self {
+        let mut ptr = Vec::with_capacity(n_users + 1);
+        ptr.push(0);
+        let mut items = Vec::new();
+        for u in 0..n_users {
+            items.extend_from_slice(UserRow::of(matrix, UserId(u as u32)).items);
+            ptr.push(items.len());
+        }
+        Self {
+            weights,
+            interaction,
+            ptr,
+            items,
+        }
+    }
+
+    fn history(&self, user: UserId) -> &[u32] {
+        match (self.ptr.get(user.index()), self.ptr.get(user.index() + 1)) {
+            (Some(&lo), Some(&hi)) => &self.items[lo..hi],
+            _ => &[],
+        }
+    }
+
+    fn parts(&self, history: &[u32], item: ItemId) -> ScoreParts {
+        let total = self.weights.score_one(history, item.index());
+        match &self.interaction {
+            Some(plain) => {
+                let cf = plain.score_one(history, item.index());
+                ScoreParts { cf, kg: total - cf }
+            }
+            None => ScoreParts { cf: total, kg: 0.0 },
+        }
+    }
+}
+
+impl Recommender for ItemToItem {
+    fn n_users(&self) -> usize {
+        self.ptr.len() - 1
+    }
+
+    fn n_items(&self) -> usize {
+        self.weights.n_items()
+    }
+
+    fn score_items(&self, user: UserId, out: &mut [f32]) {
+        self.weights.score(self.history(user), out);
+    }
+
+    fn score_user(&self, user: UserRow<'_>, out: &mut [f32]) -> Basis {
+        self.weights.score(user.items, out);
+        if user.user.index() < self.n_users() {
+            Basis::Trained
+        } else if user.items.is_empty() {
+            Basis::NoPreference
+        } else {
+            Basis::FoldedIn
+        }
+    }
+
+    fn score_parts(&self, user: UserId, item: ItemId) -> ScoreParts {
+        self.parts(self.history(user), item)
+    }
+
+    fn score_parts_user(&self, user: UserRow<'_>, item: ItemId) -> ScoreParts {
+        self.parts(user.items, item)
+    }
+
+    fn item_similarities(&self, item: ItemId, out: &mut [f32]) -> bool {
+        self.weights.column(item.index(), out);
+        true
+    }
+
+    fn item_to_item(&self) -> Option<&ItemWeights> {
+        Some(&self.weights)
+    }
+}
+
+#[cfg(test)]
+mod tests;

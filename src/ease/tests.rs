@@ -1,0 +1,213 @@
+#![allow(clippy::unwrap_used)]
+use super::*;
+use crate::cf::testutil::two_blocks;
+use crate::cf::{IdMap, InteractionMatrix};
+use crate::ids::{ItemId, UserId};
+use kgrec_kg::{EntityId, RelationId, Triple};
+
+fn go() -> AtomicBool {
+    AtomicBool::new(false)
+}
+
+fn history(m: &InteractionMatrix, user: &str) -> Vec<u32> {
+    m.user_row(m.user_id(user).unwrap()).0.to_vec()
+}
+
+#[test]
+fn ease_ranks_the_missing_item_of_the_users_community_first() {
+    let m = two_blocks();
+    let ease = EaseParams::default().fit(&m, &go()).unwrap();
+    let b = &ease.weights;
+    assert_eq!(b.n_items(), 8);
+    for i in 0..8 {
+        assert_eq!(b.weight(i, i), 0.0);
+    }
+    let mut s = vec![0.0; 8];
+    b.score(&history(&m, "u1"), &mut s);
+    let a1 = m.item_id("a1").unwrap().index();
+    let best_b = ["b0", "b1", "b2", "b3"]
+        .map(|n| s[m.item_id(n).unwrap().index()])
+        .into_iter()
+        .fold(f32::MIN, f32::max);
+    assert!(s[a1] > best_b, "{} vs {best_b}", s[a1]);
+    assert!((b.score_one(&history(&m, "u1"), a1) - s[a1]).abs() < 1e-6);
+    // λ = 55 × √(the mean item degree) (30 positives over 8 items).
+    assert!((ease.lambda - 55.0 * (30.0f64 / 8.0).sqrt()).abs() < 1e-4);
+    let again = EaseParams::default().fit(&m, &go()).unwrap();
+    assert_eq!(again, ease);
+}
+
+#[test]
+fn a_larger_lambda_shrinks_the_weights() {
+    let m = two_blocks();
+    let fit = |l: f32| {
+        EaseParams {
+            regularization: Regularization::Absolute(l),
+        }
+        .fit(&m, &go())
+        .unwrap()
+    };
+    let norm = |e: &Ease| -> f32 { e.weights.as_row_major().iter().map(|w| w * w).sum() };
+    assert!(norm(&fit(100.0)) < norm(&fit(1.0)));
+    assert_eq!(fit(5.0).lambda, 5.0);
+}
+
+#[test]
+fn bad_parameters_empty_matrices_and_cancels_are_refused() {
+    let m = two_blocks();
+    for bad in [0.0, -1.0, f32::NAN] {
+        let p = EaseParams {
+            regularization: Regularization::Absolute(bad),
+        };
+        assert!(matches!(p.fit(&m, &go()), Err(FitError::Params(_))));
+        let p = EaseParams {
+            regularization: Regularization::Scaled(bad),
+        };
+        assert!(matches!(p.fit(&m, &go()), Err(FitError::Params(_))));
+    }
+    let cancelled = AtomicBool::new(true);
+    assert!(matches!(
+        EaseParams::default().fit(&m, &cancelled),
+        Err(FitError::Cancelled)
+    ));
+    let kg = KgEaseParams {
+        graph_weight: -1.0,
+        ..KgEaseParams::default()
+    };
+    assert!(matches!(
+        kg.fit(&m, &ItemGraph::default(), false, &go()),
+        Err(FitError::Params(_))
+    ));
+    let empty = InteractionMatrix::from_ids(IdMap::new(), IdMap::new(), &[]).unwrap();
+    assert!(matches!(
+        EaseParams::default().fit(&empty, &go()),
+        Err(FitError::Empty)
+    ));
+}
+
+#[test]
+fn a_catalogue_beyond_the_dense_limit_is_refused_before_any_allocation() {
+    let mut items = IdMap::new();
+    for i in 0..=MAX_DENSE_ITEMS {
+        items.intern(&format!("i{i}")).unwrap();
+    }
+    let mut users = IdMap::new();
+    users.intern("u").unwrap();
+    let m = InteractionMatrix::from_ids(users, items, &[(UserId(0), ItemId(0), 1.0)]).unwrap();
+    let err = EaseParams::default().fit(&m, &go()).unwrap_err();
+    assert_eq!(
+        err,
+        FitError::TooManyItems {
+            items: MAX_DENSE_ITEMS + 1,
+            limit: MAX_DENSE_ITEMS
+        }
+    );
+    assert!(err.to_string().contains("10001 items"), "{err}");
+}
+
+/// two_blocks plus an item `c` nobody has, linked to an entity that shares a director with
+/// `a0` and `a2`'s entities; the b items are unlinked.
+fn with_cold_item() -> (InteractionMatrix, ItemGraph) {
+    let base = two_blocks();
+    let mut items = IdMap::from_names(base.items().names().to_vec()).unwrap();
+    let c = items.intern("c").unwrap();
+    let users = IdMap::from_names(base.users().names().to_vec()).unwrap();
+    let mut entries = Vec::new();
+    for u in 0..base.n_users() {
+        for &i in base.user_row(UserId(u as u32)).0 {
+            entries.push((UserId(u as u32), ItemId(i), 1.0));
+        }
+    }
+    let m = InteractionMatrix::from_ids(users, items, &entries).unwrap();
+    let entity = |name: &str| Some(EntityId(m.item_id(name).unwrap().0));
+    let mut links = vec![None; m.n_items()];
+    for name in ["a0", "a2"] {
+        links[m.item_id(name).unwrap().index()] = entity(name);
+    }
+    links[c as usize] = Some(EntityId(c));
+    let director = EntityId(100);
+    let triples = ["a0", "a2"]
+        .iter()
+        .map(|n| m.item_id(n).unwrap().0)
+        .chain([c])
+        .map(|e| Triple::new(EntityId(e), RelationId(0), director))
+        .collect();
+    let graph = ItemGraph::new(101, 1, triples, links);
+    (m, graph)
+}
+
+#[test]
+fn graph_rows_reach_an_item_nobody_has_and_weight_zero_is_ease() {
+    let (m, graph) = with_cold_item();
+    let c = m.item_id("c").unwrap().index();
+    // Flat weights: the director is the only fact, so its idf is 0.
+    let flat = KgEaseParams {
+        graph_weight: 2.0,
+        idf_power: 0.0,
+        ..KgEaseParams::default()
+    };
+    let kg = flat.fit(&m, &graph, true, &go()).unwrap();
+    assert_eq!(kg.features, 1, "the shared director");
+    let mut s = vec![0.0; m.n_items()];
+    kg.weights.score(&history(&m, "u1"), &mut s);
+    assert!(
+        s[c] > 0.0,
+        "u1 has a0 and a2, which share c's director: {}",
+        s[c]
+    );
+    let mut other = vec![0.0; m.n_items()];
+    kg.weights.score(&history(&m, "u6"), &mut other);
+    assert!(other[c].abs() < s[c] / 10.0, "u6 has only b items");
+
+    let plain = EaseParams::default().fit(&m, &go()).unwrap();
+    assert_eq!(kg.interaction_weights.as_ref(), Some(&plain.weights));
+    assert_eq!(
+        plain.weights.weight(m.item_id("a0").unwrap().index(), c),
+        0.0
+    );
+    let off = KgEaseParams {
+        graph_weight: 0.0,
+        ..KgEaseParams::default()
+    }
+    .fit(&m, &graph, false, &go())
+    .unwrap();
+    assert_eq!(off.weights, plain.weights);
+    assert_eq!(off.interaction_weights, None);
+}
+
+#[test]
+fn idf_weights_leave_a_fact_every_item_shares_without_weight() {
+    let (m, graph) = with_cold_item();
+    let features = GraphFeatures::new(&graph, m.n_items(), 2);
+    let p = KgEaseParams {
+        idf_power: 1.0,
+        ..KgEaseParams::default()
+    };
+    assert_eq!(
+        p.feature_weights(&features),
+        vec![0.0],
+        "all three described items share it"
+    );
+    let flat = KgEaseParams {
+        graph_weight: 2.0,
+        idf_power: 0.0,
+        ..KgEaseParams::default()
+    }
+    .feature_weights(&features);
+    assert_eq!(flat, vec![4.0]);
+}
+
+#[test]
+fn stored_weights_must_be_square() {
+    assert!(ItemWeights::from_row_major(2, vec![0.0; 4]).is_ok());
+    let err = ItemWeights::from_row_major(2, vec![0.0; 3]).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "3 item weights for 2 items (expected items²)"
+    );
+    let w = ItemWeights::from_row_major(2, vec![0.0, 1.0, 2.0, 0.0]).unwrap();
+    let mut col = vec![9.0; 2];
+    w.column(0, &mut col);
+    assert_eq!(col, vec![0.0, 2.0]);
+    assert_eq!(w.weight(5, 0), 0.0);
+}

@@ -1,0 +1,173 @@
+//! The item-to-item learners in closed form (`crate::ease`, maths in `docs/model.md`): `ease`
+//! (EASE on the interactions) and `kg-ease` (with the graph's item facts stacked under them).
+//! Stored as the array `weights` (`B`, row-major) and, for `kg-ease`, `interaction_weights`
+//! (plain EASE at the same `λ`, which splits a score into its interaction and graph parts).
+//! Served from each user's current items: users who arrived after training are scored the same
+//! way, and so is every interaction added since.
+
+use std::sync::atomic::AtomicBool;
+use std::time::Instant;
+
+use super::{
+    Binding, Knob, Learner, Loaded, ModelKind, ModelSpec, Overrides, TrainInput, Trained,
+    params_json, take, trained_header,
+};
+use crate::ease::{EaseParams, ItemToItem, ItemWeights, KgEaseParams, Regularization};
+use crate::error::{Error, Result};
+use crate::store::{ModelHeader, StoreError, StoredModel};
+
+pub(super) const EASE: Learner = Learner {
+    name: "ease",
+    aliases: &[],
+    kind: ModelKind::Ease,
+    about: "EASE, the closed-form item-to-item model (default: λ = 55 × √(mean interactions of \
+            an item); --reg sets λ, --reg-scale the multiple); scores any user from their items",
+    knobs: &[Knob::Reg, Knob::RegScale],
+    recommender: true,
+    spec: ease_spec,
+    load,
+};
+
+pub(super) const KG_EASE: Learner = Learner {
+    name: "kg-ease",
+    aliases: &["kgease"],
+    kind: ModelKind::KgEase,
+    about: "EASE with the graph: each linked item's facts (relation, neighbour) shared by two or \
+            more items stacked under the interactions as rows weighing --kg-weight × idf^p \
+            (default 0.7, p = --idf-power 0.5); reaches items nobody has interacted with",
+    knobs: &[Knob::Reg, Knob::RegScale, Knob::KgWeight, Knob::IdfPower],
+    recommender: true,
+    spec: kg_ease_spec,
+    load,
+};
+
+fn regularization(o: &Overrides) -> Result<Regularization> {
+    match (o.reg, o.reg_scale) {
+        (Some(_), Some(_)) => Err(Error::BadInput(
+            "--reg sets λ and --reg-scale sets it relative to the data: give one".to_owned(),
+        )),
+        (Some(l), None) => Ok(Regularization::Absolute(l)),
+        (None, Some(s)) => Ok(Regularization::Scaled(s)),
+        (None, None) => Ok(Regularization::default()),
+    }
+}
+
+fn ease_spec(o: &Overrides) -> Result<ModelSpec> {
+    let p = EaseParams {
+        regularization: regularization(o)?,
+    };
+    p.check().map_err(crate::cf::FitError::from)?;
+    Ok(ModelSpec::Ease(p))
+}
+
+fn kg_ease_spec(o: &Overrides) -> Result<ModelSpec> {
+    let defaults = KgEaseParams::default();
+    let p = KgEaseParams {
+        regularization: regularization(o)?,
+        graph_weight: o.kg_weight.unwrap_or(defaults.graph_weight),
+        idf_power: o.idf_power.unwrap_or(defaults.idf_power),
+        ..defaults
+    };
+    p.check().map_err(crate::cf::FitError::from)?;
+    Ok(ModelSpec::KgEase(p))
+}
+
+pub(super) fn fit_ease(
+    p: &EaseParams,
+    input: &TrainInput<'_>,
+    seed: u64,
+    cancel: &AtomicBool,
+) -> Result<Trained> {
+    let start = Instant::now();
+    let fitted = p.fit(input.matrix, cancel)?;
+    let header = trained_header(
+        ModelKind::Ease,
+        params_json(p)?,
+        seed,
+        input,
+        None,
+        start,
+        0,
+    );
+    Ok(Trained {
+        header,
+        arrays: vec![("weights".to_owned(), fitted.weights.as_row_major().to_vec())],
+        notes: Vec::new(),
+    })
+}
+
+pub(super) fn fit_kg_ease(
+    p: &KgEaseParams,
+    input: &TrainInput<'_>,
+    seed: u64,
+    cancel: &AtomicBool,
+) -> Result<Trained> {
+    let start = Instant::now();
+    let graph = input.item_graph();
+    let fitted = p.fit(input.matrix, &graph, true, cancel)?;
+    let mut notes = Vec::new();
+    if fitted.features == 0 {
+        notes.push(
+            "no graph fact is shared by two linked items: kg-ease is plain EASE here (import a \
+             graph with `import kg` and links with `import interactions --link`)"
+                .to_owned(),
+        );
+    }
+    let header = trained_header(
+        ModelKind::KgEase,
+        params_json(p)?,
+        seed,
+        input,
+        None,
+        start,
+        0,
+    );
+    let mut arrays = vec![("weights".to_owned(), fitted.weights.as_row_major().to_vec())];
+    if let Some(plain) = &fitted.interaction_weights {
+        arrays.push((
+            "interaction_weights".to_owned(),
+            plain.as_row_major().to_vec(),
+        ));
+    }
+    Ok(Trained {
+        header,
+        arrays,
+        notes,
+    })
+}
+
+fn load(stored: StoredModel, binding: &Binding<'_>) -> Result<Loaded> {
+    let StoredModel { header, mut arrays } = stored;
+    let items = header.items as usize;
+    let weights = decode(&header, take(&mut arrays, "weights"), "weights")?
+        .ok_or_else(|| corrupt(&header, "no weights array"))?;
+    let interaction = decode(
+        &header,
+        take(&mut arrays, "interaction_weights"),
+        "interaction_weights",
+    )?;
+    debug_assert_eq!(weights.n_items(), items);
+    Ok(Loaded::Recommender(Box::new(ItemToItem::new(
+        weights,
+        interaction,
+        binding.matrix,
+        header.users as usize,
+    ))))
+}
+
+fn corrupt(header: &ModelHeader, detail: impl std::fmt::Display) -> Error {
+    StoreError::corruption(format!("model v{}", header.version), detail).into()
+}
+
+fn decode(
+    header: &ModelHeader,
+    values: Option<Vec<f32>>,
+    name: &str,
+) -> Result<Option<ItemWeights>> {
+    values
+        .map(|v| {
+            ItemWeights::from_row_major(header.items as usize, v)
+                .map_err(|e| corrupt(header, format!("{name}: {e}")))
+        })
+        .transpose()
+}

@@ -1,0 +1,177 @@
+//! `ease` and `kg-ease` through the binary on the fixtures: training, lists, a user added after
+//! training scored from their items, similar items from `B`, score parts, the graph reaching an
+//! item nobody has, determinism, and the flags each refuses.
+
+use crate::cf::imported;
+use crate::common::*;
+use std::path::Path;
+
+fn json(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}: {text}"))
+}
+
+fn recommend(data: &Path, user: &str, k: &str) -> serde_json::Value {
+    json(&ok(kgrec(data).args([
+        "recommend",
+        "--user",
+        user,
+        "-k",
+        k,
+        "--format",
+        "json",
+    ])))
+}
+
+/// `explain --user --item` as JSON: the item's entry.
+fn explained(data: &Path, user: &str, item: &str) -> serde_json::Value {
+    let out = json(&ok(kgrec(data).args([
+        "explain", "--user", user, "--item", item, "--format", "json",
+    ])));
+    out["items"][0].clone()
+}
+
+fn ids(list: &serde_json::Value) -> Vec<String> {
+    list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["item"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn ease_trains_recommends_folds_in_a_new_user_and_lists_similar_items() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = imported(tmp.path());
+    let out = ok(kgrec(&data).args(["train", "--model", "ease"]));
+    assert!(out.contains("trained ease"), "{out}");
+    assert!(
+        !out.contains("epochs"),
+        "a closed form has no epochs: {out}"
+    );
+    // The fixture is dense: user 1 has 22 of its 24 items.
+    let first = recommend(&data, "1", "5");
+    assert!(first.get("fallback").is_none(), "{first}");
+    assert_eq!(first["items"].as_array().unwrap().len(), 2);
+    let item = explained(&data, "1", first["items"][0]["item"].as_str().unwrap());
+    assert_eq!(item["score_parts"]["kg"].as_f64(), Some(0.0), "{item}");
+
+    // The same data and flags give the same lists.
+    ok(kgrec(&data).args(["train", "--model", "ease"]));
+    assert_eq!(recommend(&data, "1", "5"), first);
+
+    // A user who arrives after training is scored from their items, not given popular ones.
+    let extra = tmp.path().join("new.tsv");
+    std::fs::write(&extra, "user_id\titem_id\nnewcomer\t1\nnewcomer\t50\n").unwrap();
+    ok(kgrec(&data).args(["import", "interactions"]).arg(&extra));
+    let newcomer = recommend(&data, "newcomer", "5");
+    assert!(newcomer.get("fallback").is_none(), "{newcomer}");
+    let got = ids(&newcomer);
+    assert_eq!(got.len(), 5);
+    assert!(!got.contains(&"1".to_owned()) && !got.contains(&"50".to_owned()));
+
+    // Similar items: the items whose presence adds most to item 1's score, item 1 itself left out.
+    let similar =
+        json(&ok(kgrec(&data).args([
+            "similar", "--item", "1", "-k", "3", "--format", "json",
+        ])));
+    let similar = similar["similar"].as_array().unwrap();
+    assert_eq!(similar.len(), 3);
+    assert!(similar.iter().all(|s| s["item"] != "1"));
+    let scores: Vec<f64> = similar
+        .iter()
+        .map(|s| s["score"].as_f64().unwrap())
+        .collect();
+    assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
+}
+
+#[test]
+fn kg_ease_splits_scores_and_reaches_a_linked_item_nobody_has() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = imported(tmp.path());
+    // Item 1 (Toy Story) loses every interaction: it stays a linked catalogue item.
+    let rows = std::fs::read_to_string(fixture("interactions.tsv")).unwrap();
+    let mut lines = rows.lines();
+    let mut kept = vec![lines.next().unwrap().to_owned()];
+    kept.extend(
+        lines
+            .filter(|l| l.split('\t').nth(1) != Some("1"))
+            .map(str::to_owned),
+    );
+    let warm = tmp.path().join("warm.tsv");
+    std::fs::write(&warm, kept.join("\n") + "\n").unwrap();
+    let cold = tmp.path().join("cold");
+    import_movie_graph(&cold);
+    ok(kgrec(&cold)
+        .args(["import", "interactions"])
+        .arg(&warm)
+        .arg("--link")
+        .arg(fixture("links.tsv")));
+    for dir in [&data, &cold] {
+        let out = ok(kgrec(dir).args(["train", "--model", "kg-ease"]));
+        assert!(out.contains("trained kg-ease"), "{out}");
+    }
+    // Scores split into an interaction part and the graph's, adding up to the score.
+    let mut graph_moved = false;
+    for item in ["423", "318", "50", "100"] {
+        let e = explained(&data, "109", item);
+        let (score, cf, kg) = (
+            e["score"].as_f64().unwrap(),
+            e["score_parts"]["cf"].as_f64().unwrap(),
+            e["score_parts"]["kg"].as_f64().unwrap(),
+        );
+        assert!((cf + kg - score).abs() < 1e-3, "{e}");
+        graph_moved |= kg.abs() > 1e-4;
+    }
+    assert!(graph_moved, "the graph changed no score");
+
+    // The cold item gets a score from the graph alone; plain EASE gives it 0 for everyone.
+    let cold_score = explained(&cold, "109", "1");
+    assert!(cold_score["score"].as_f64().unwrap() > 0.0, "{cold_score}");
+    assert_eq!(
+        cold_score["score_parts"]["cf"].as_f64(),
+        Some(0.0),
+        "{cold_score}"
+    );
+    ok(kgrec(&cold).args(["train", "--model", "ease"]));
+    assert_eq!(explained(&cold, "109", "1")["score"].as_f64(), Some(0.0));
+}
+
+#[test]
+fn ease_flags_are_checked() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = imported(tmp.path());
+    let cases: [(&[&str], &str); 5] = [
+        (&["--model", "ease", "--reg", "0"], "regularization"),
+        (
+            &["--model", "ease", "--reg-scale=-1"],
+            "regularization scale",
+        ),
+        (
+            &["--model", "ease", "--reg", "5", "--reg-scale", "5"],
+            "give one",
+        ),
+        (
+            &["--model", "ease", "--idf-power", "1"],
+            "--idf-power does not apply",
+        ),
+        (&["--model", "kg-ease", "--kg-weight=-2"], "graph weight"),
+    ];
+    for (args, needle) in cases {
+        let out = run(kgrec(&data).arg("train").args(args));
+        expect_bad_input(&out, Path::new("train"), &[needle]);
+    }
+    assert_eq!(crate::cf::models(&data).len(), 0, "nothing was trained");
+    let out = ok(kgrec(&data).args([
+        "train",
+        "--model",
+        "kg-ease",
+        "--reg",
+        "40",
+        "--kg-weight",
+        "0.5",
+        "--idf-power",
+        "1",
+    ]));
+    assert!(out.contains("trained kg-ease"), "{out}");
+}
