@@ -165,27 +165,39 @@ fn located(path: &Path, error: RdfParseError) -> KgError {
                 message: e.to_string(),
             },
         },
-        // Invalid UTF-8 and truncated gzip streams surface as I/O errors of the decoded stream:
-        // they are the input's fault, not the machine's.
-        RdfParseError::Io(e)
-            if matches!(
-                e.kind(),
-                std::io::ErrorKind::InvalidData | std::io::ErrorKind::UnexpectedEof
-            ) =>
-        {
-            KgError::bad_input(path, e.to_string())
-        }
-        RdfParseError::Io(e) => KgError::io(path, e),
+        // Invalid UTF-8 and truncated gzip streams surface as I/O errors of the decoded stream.
+        RdfParseError::Io(e) => read_error(path, e),
     }
 }
 
-/// Statements of one opened source, each a quad or a located error.
+/// A failure to read the decoded stream: invalid UTF-8 and truncated gzip streams are the
+/// input's fault, anything else the machine's.
+pub(crate) fn read_error(path: &Path, e: std::io::Error) -> KgError {
+    match e.kind() {
+        std::io::ErrorKind::InvalidData | std::io::ErrorKind::UnexpectedEof => {
+            KgError::bad_input(path, e.to_string())
+        }
+        _ => KgError::io(path, e),
+    }
+}
+
+/// Statements of one opened source, each a quad or a located error. `lenient` Turtle and TriG
+/// are cut into statements first, so that a bad one is skipped alone ([`crate::lenient`]).
 pub(crate) fn statements(
     source: OpenedSource,
     options: &SourceOptions,
+    lenient: bool,
 ) -> Result<Box<dyn Iterator<Item = Result<Quad>> + Send>> {
     let path = source.path.clone();
     match source.format {
+        InputFormat::Rdf(format @ (RdfFormat::Turtle | RdfFormat::TriG)) if lenient => {
+            Ok(Box::new(crate::lenient::LenientQuads::new(
+                path,
+                source.reader,
+                format == RdfFormat::TriG,
+                options.base.clone(),
+            )?))
+        }
         InputFormat::Rdf(format) => {
             let mut parser = RdfParser::from_format(format);
             if let Some(base) = &options.base {
@@ -351,12 +363,7 @@ impl Iterator for TsvTriples {
                 Ok(_) => {}
                 Err(e) => {
                     self.done = true;
-                    return Some(Err(match e.kind() {
-                        std::io::ErrorKind::InvalidData | std::io::ErrorKind::UnexpectedEof => {
-                            KgError::bad_input(&self.path, e.to_string())
-                        }
-                        _ => KgError::io(&self.path, e),
-                    }));
+                    return Some(Err(read_error(&self.path, e)));
                 }
             }
             self.line += 1;

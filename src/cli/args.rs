@@ -493,7 +493,10 @@ pub struct ImportKgArgs {
     /// Base IRI for relative IRIs, and the prefix of TSV tokens (default `urn:kgrec:`).
     #[arg(long)]
     pub base: Option<String>,
-    /// Skip statements that do not parse instead of failing; report how many and where.
+    /// Skip statements that do not parse instead of failing; report how many, and the first 5
+    /// as FILE:LINE:COL with the lines skipped. Turtle and TriG are cut into statements first, so
+    /// a bad statement costs only itself (a long string never closed takes the rest of the file,
+    /// and the warning says so).
     #[arg(long)]
     pub lenient: bool,
 }

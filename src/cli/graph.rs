@@ -78,12 +78,20 @@ fn import_kg_into(
     let report = engine.import_kg(files, options, &mut progress)?;
     bar.finish_and_clear();
     for file in report.files.iter().filter(|f| f.skipped > 0) {
-        super::warn(&format!(
-            "{}: skipped {} bad statement(s); first: {}",
+        let mut text = format!(
+            "warning: {}: --lenient skipped {} bad statement(s):",
             file.file.display(),
-            file.skipped,
-            file.skipped_examples.join("; ")
-        ));
+            file.skipped
+        );
+        for example in &file.skipped_examples {
+            text.push_str("\n  ");
+            text.push_str(example);
+        }
+        let unnamed = file.skipped - file.skipped_examples.len() as u64;
+        if unnamed > 0 {
+            text.push_str(&format!("\n  and {unnamed} more"));
+        }
+        super::warn(&text);
     }
     let c = report.counts;
     super::summary(&format!(
