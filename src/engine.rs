@@ -43,13 +43,7 @@ use crate::store::{
 };
 
 /// Whether an engine may write.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Access {
-    /// Imports and training allowed.
-    ReadWrite,
-    /// Every write is refused.
-    ReadOnly,
-}
+pub use crate::datadir::Access;
 
 /// How [`Engine::open_with`] opens a data directory.
 #[derive(Debug, Clone, Default)]
@@ -232,6 +226,35 @@ pub struct RecommendedItem {
     /// The entity's label.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
+    /// The item had no interactions when the model was trained: its vector comes from the
+    /// graph alone (`cke`; set by [`Engine::similar`]).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub graph_only: bool,
+}
+
+/// The items like one item ([`Engine::similar`]); `kgrec similar --format json` and the HTTP
+/// route print it as it serialises.
+#[derive(Debug, Clone, Serialize)]
+pub struct SimilarItems {
+    /// The item asked about.
+    pub item: String,
+    /// It had no interactions when the model was trained: its vector, and so every
+    /// similarity here, comes from the graph alone.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub graph_only: bool,
+    /// Closest first.
+    pub similar: Vec<RecommendedItem>,
+    /// Items left out because the model learnt nothing about them (no interactions when it
+    /// was trained and no graph to place them, or added since).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub left_out: usize,
+    /// The model whose vectors were compared.
+    #[serde(skip)]
+    pub model: ModelHeader,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// A user's list.
@@ -417,7 +440,7 @@ impl Engine {
     }
 
     fn with(path: &Path, mode: OpenMode, access: Access) -> Result<Self> {
-        let dir = DataDir::open(path, mode)?;
+        let dir = DataDir::open_as(path, mode, access)?;
         Ok(Self {
             inner: Arc::new(Inner {
                 dir: RwLock::new(dir),
@@ -434,6 +457,18 @@ impl Engine {
     /// The data directory's path.
     pub fn path(&self) -> Result<PathBuf> {
         Ok(self.inner.dir.read().map_err(poisoned)?.path().to_owned())
+    }
+
+    /// Whether the data directory is read through a temporary copy of its database, because
+    /// this process may not write it (opened read-only; see [`crate::datadir`]).
+    pub fn reads_a_copy(&self) -> Result<bool> {
+        Ok(self
+            .inner
+            .dir
+            .read()
+            .map_err(poisoned)?
+            .read_through_copy()
+            .is_some())
     }
 
     fn check_writable(&self) -> Result<()> {
@@ -896,9 +931,13 @@ impl Engine {
         Ok((explainer.explain_item(user, item, options)?, header))
     }
 
-    /// The `k` items most like `item` by the cosine of the served model's item vectors (the
-    /// score is the cosine).
-    pub fn similar(&self, item: &str, k: usize) -> Result<Vec<RecommendedItem>> {
+    /// The `k` items closest to `item` by the cosine of the model's item vectors. Only items the
+    /// model learnt something about take part: an item with no interactions when the model was
+    /// trained has a vector that means nothing (ALS and BPR never moved it from where it
+    /// started), unless a `cke` model placed it from the graph (flagged `graph_only`); an item
+    /// added since has none. Those are left out (and counted); asked about one, the answer is
+    /// an error that says why.
+    pub fn similar(&self, item: &str, k: usize) -> Result<SimilarItems> {
         let served = self.served()?;
         let id = served
             .matrix
@@ -907,19 +946,50 @@ impl Engine {
                 item: item.to_owned(),
             })?;
         let model = served.model.recommender();
+        let header = &served.model.header;
         let vectors = match (model.factors(), model.fused()) {
             (Some(f), _) => f.items.to_owned(),
             (None, Some(f)) => f.item_vectors().clone(),
             (None, None) => {
                 return Err(Error::BadInput(format!(
                     "model v{} {} has no item vectors; similar items need als, bpr or cke",
-                    served.model.header.version,
-                    served.model.header.kind.name()
+                    header.version,
+                    header.kind.name()
                 )));
             }
         };
-        if id.index() >= vectors.nrows() {
-            return Ok(Vec::new());
+        let bases = item_bases(&served, vectors.nrows());
+        let cke = header.kind == learners::ModelKind::Cke;
+        let learnt_nothing = |why: &str, advice: &str| {
+            Error::BadInput(format!(
+                "item {item:?} {why}: model v{} {} learnt nothing about it, so no item can be \
+                 said to be like it; {advice}",
+                header.version,
+                header.kind.name(),
+            ))
+        };
+        match bases.get(id.index()) {
+            Some(Basis::Interactions | Basis::Graph) => {}
+            Some(Basis::Nothing) if id.index() < vectors.nrows() => {
+                return Err(if cke {
+                    learnt_nothing(
+                        "had no interactions when the model was trained and no linked entity \
+                         in the graph",
+                        "train again once it has interactions or a link to an entity of the graph",
+                    )
+                } else {
+                    learnt_nothing(
+                        "had no interactions when the model was trained",
+                        "train again once it has interactions",
+                    )
+                });
+            }
+            _ => {
+                return Err(learnt_nothing(
+                    "was added after the model was trained",
+                    "train again to include it",
+                ));
+            }
         }
         let norm = |r: ndarray::ArrayView1<'_, f32>| r.dot(&r).sqrt();
         let target = vectors.row(id.index());
@@ -931,8 +1001,27 @@ impl Engine {
                 if d > 0.0 { r.dot(&target) / d } else { 0.0 }
             })
             .collect();
-        let top = crate::cf::top_k(&scores, k, &[id.0], &mut Vec::new());
-        describe(&served, &top)
+        // Ascending, as `top_k` wants its exclusions.
+        let exclude: Vec<u32> = (0..scores.len() as u32)
+            .filter(|&i| i == id.0 || bases[i as usize] == Basis::Nothing)
+            .collect();
+        let left_out = bases
+            .iter()
+            .enumerate()
+            .filter(|&(i, b)| i != id.index() && *b == Basis::Nothing)
+            .count();
+        let top = crate::cf::top_k(&scores, k, &exclude, &mut Vec::new());
+        let mut similar = describe(&served, &top)?;
+        for (found, scored) in similar.iter_mut().zip(&top) {
+            found.graph_only = bases[scored.item.index()] == Basis::Graph;
+        }
+        Ok(SimilarItems {
+            item: item.to_owned(),
+            graph_only: bases[id.index()] == Basis::Graph,
+            similar,
+            left_out,
+            model: header.clone(),
+        })
     }
 
     /// Counts of the graph, the interactions and the models.
@@ -1313,9 +1402,51 @@ fn describe(served: &Served, items: &[Scored]) -> Result<Vec<RecommendedItem>> {
             score: s.score,
             iri,
             label,
+            graph_only: false,
         });
     }
     Ok(out)
+}
+
+/// What a model learnt an item's vector from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Basis {
+    /// The item had interactions when the model was trained.
+    Interactions,
+    /// None, but a `cke` model placed it from its linked entity in the graph.
+    Graph,
+    /// Nothing: no interactions at training (and, for `cke`, no entity), or added since.
+    Nothing,
+}
+
+/// Every item's [`Basis`] under the served model, whose item vectors have `rows` rows. The
+/// interaction records are kept in the order they were first imported and never removed, so
+/// the model's training data is the first `header.interactions` of them.
+fn item_bases(served: &Served, rows: usize) -> Vec<Basis> {
+    let header = &served.model.header;
+    let trained = usize::try_from(header.interactions).unwrap_or(usize::MAX);
+    let mut had = vec![false; served.snapshot.items.len()];
+    for record in served.snapshot.records.iter().take(trained) {
+        if let Some(h) = had.get_mut(record.item.index()) {
+            *h = true;
+        }
+    }
+    had.iter()
+        .enumerate()
+        .map(|(i, &had)| {
+            if i >= rows {
+                Basis::Nothing
+            } else if had {
+                Basis::Interactions
+            } else if header.kind == learners::ModelKind::Cke
+                && served.item_entity.get(i).copied().flatten().is_some()
+            {
+                Basis::Graph
+            } else {
+                Basis::Nothing
+            }
+        })
+        .collect()
 }
 
 /// Why nothing can be served: no version at all, or only graph embeddings.

@@ -28,7 +28,7 @@ pub mod store;
 pub use engine::{
     Access, BatchRecommendations, EmbeddingsExported, Engine, EvalOutcome, EvalRequest,
     InteractionFile, InteractionsImported, ListJson, Neighbourhood, OpenOptions, RecommendRequest,
-    Recommendations, RecommendedItem, Stats, TrainRequest, Trained,
+    Recommendations, RecommendedItem, SimilarItems, Stats, TrainRequest, Trained,
 };
 pub use error::{Error, Result};
 pub use kgrec_kg as kg;

@@ -119,7 +119,7 @@ fn explain_all_users(
 
 /// `kgrec explain --user ID --item ID [--format text|json|dot|svg] [--paths N] [--hops H]`
 pub fn explain(data: &Path, args: &ExplainArgs) -> Result<()> {
-    let engine = super::open_engine(data)?;
+    let engine = super::open_reader(data)?;
     let served = engine.served_version(args.model_version)?;
     if served.stale {
         stale_note(&served.model.header);

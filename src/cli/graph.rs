@@ -111,7 +111,7 @@ fn import_kg_into(
 
 /// `kgrec stats`
 pub fn stats(data: &Path, args: &StatsArgs) -> Result<()> {
-    let stats = super::open_engine(data)?.stats()?;
+    let stats = super::open_reader(data)?.stats()?;
     match args.format {
         TextOrJson::Json => emit(&json_text(&stats)?),
         TextOrJson::Text => emit(&stats_text(&stats)),
@@ -160,7 +160,7 @@ pub fn sparql(data: &Path, args: &SparqlArgs) -> Result<()> {
         })?,
         (None, None) => return Err(Error::BadInput("give a QUERY or --file Q.rq".to_owned())),
     };
-    let engine = super::open_engine(data)?;
+    let engine = super::open_reader(data)?;
     let results = engine.sparql(&query)?;
     let stdout = std::io::stdout().lock();
     match write_results(results, args.format, std::io::BufWriter::new(stdout)) {

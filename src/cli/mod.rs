@@ -53,6 +53,28 @@ pub(crate) fn open_engine(data: &Path) -> Result<Engine> {
     )
 }
 
+/// Opens an existing data directory for reading only (waiting as `--wait` says): a directory
+/// this process may not write (a read-only mount, `chmod -R a-w`) is read through a temporary
+/// copy of its database, and nothing is written to it.
+pub(crate) fn open_reader(data: &Path) -> Result<Engine> {
+    let engine = Engine::open_with(
+        data,
+        &OpenOptions {
+            read_only: true,
+            wait: wait(),
+            ..OpenOptions::default()
+        },
+    )?;
+    if engine.reads_a_copy()? {
+        warn(&format!(
+            "note: {} is not writable by this process: reading a temporary copy of its database \
+             (nothing is written to it)",
+            data.display()
+        ));
+    }
+    Ok(engine)
+}
+
 /// Opens a data directory, creating it if missing; when `run` fails and the directory did not
 /// exist before, it is removed again, so a command that fails leaves no directory behind.
 fn with_new_engine<T>(data: &Path, run: impl FnOnce(&Engine) -> Result<T>) -> Result<T> {
@@ -119,6 +141,23 @@ fn progress_bar(quiet: bool, length: u64, template: &str) -> ProgressBar {
         bar.set_style(style.progress_chars("=> "));
     }
     bar
+}
+
+/// The error and its causes, each said once: most messages already quote their cause (`PATH:
+/// CAUSE`), and printing the chain as well said "Permission denied (os error 13): Permission
+/// denied (os error 13)".
+pub(crate) fn error_text(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let said = cause.to_string();
+        if !text.contains(&said) {
+            text.push_str(": ");
+            text.push_str(&said);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 /// A warning on stderr (not with `--quiet`).
@@ -203,6 +242,13 @@ fn folder_out(out: &Path) -> Result<()> {
              not a stream; give a folder"
                 .to_owned(),
         ));
+    }
+    if out.exists() && !out.is_dir() {
+        return Err(Error::BadInput(format!(
+            "--out {}: is a file, not a folder; an embedding export is a folder (entities.tsv, \
+             relations.tsv, meta.json): give a folder, new or existing",
+            out.display()
+        )));
     }
     Ok(())
 }

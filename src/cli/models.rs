@@ -293,7 +293,7 @@ pub fn recommend(data: &Path, args: &RecommendArgs) -> Result<()> {
         ));
     }
     check_recommend_flags(args)?;
-    let engine = super::open_engine(data)?;
+    let engine = super::open_reader(data)?;
     if args.explain {
         return super::explain::recommend_explained(&engine, args);
     }
@@ -538,7 +538,7 @@ fn eval_text(report: &EvalJson, e: &Evaluation) -> String {
 /// `kgrec export embeddings --out DIR [--version V]`
 pub fn export_embeddings(data: &Path, args: &ExportEmbeddingsArgs) -> Result<()> {
     super::folder_out(&args.out)?;
-    let engine = super::open_engine(data)?;
+    let engine = super::open_reader(data)?;
     let e = engine.export_embeddings(args.version, &args.out)?;
     super::summary(&format!(
         "wrote {}: {} entities, {} relations of model v{} {} ({} dim {}): entities.tsv, \
@@ -560,24 +560,49 @@ pub fn similar(data: &Path, args: &SimilarArgs) -> Result<()> {
             "-k 0: ask for at least one item".to_owned(),
         ));
     }
-    let engine = super::open_engine(data)?;
-    let items = engine.similar(&args.item, args.k)?;
+    let engine = super::open_reader(data)?;
+    let found = engine.similar(&args.item, args.k)?;
+    let model = format!("model v{} {}", found.model.version, found.model.kind.name());
+    if found.graph_only {
+        super::warn(&format!(
+            "note: item {} had no interactions when {model} was trained: its vector, and so \
+             these similarities, come from the graph alone",
+            found.item
+        ));
+    }
+    if found.left_out > 0 {
+        super::warn(&format!(
+            "note: {} item(s) left out: {model} learnt nothing about them (no interactions when \
+             it was trained{}, or added since)",
+            found.left_out,
+            if found.model.kind == kgrec::ModelKind::Cke {
+                " and no linked entity in the graph"
+            } else {
+                ""
+            }
+        ));
+    }
     match args.format {
-        TextOrJson::Json => emit(&json_text(&serde_json::json!({
-            "item": args.item,
-            "similar": items,
-        }))?),
+        TextOrJson::Json => emit(&json_text(&found)?),
         TextOrJson::Text => {
-            let mut out = format!("items like {}\n", args.item);
-            for (rank, i) in items.iter().enumerate() {
+            let mut out = format!("items like {} ({model})\n", found.item);
+            for i in &found.similar {
                 let _ = writeln!(
                     out,
-                    "{:>4}  {:>7.4}  {}  {}",
-                    rank + 1,
+                    "{:>4}  {:>7.4}  {}  {}{}",
+                    i.rank,
                     i.score,
                     i.item,
-                    i.label.as_deref().unwrap_or("")
+                    i.label.as_deref().unwrap_or(""),
+                    if i.graph_only {
+                        "  (from the graph alone)"
+                    } else {
+                        ""
+                    }
                 );
+            }
+            if found.similar.is_empty() {
+                out.push_str("(no other item the model learnt)\n");
             }
             emit(&out)
         }

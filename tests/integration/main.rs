@@ -16,5 +16,6 @@ mod import_kg;
 mod kge;
 mod lock;
 mod messages;
+mod read_only;
 mod serve;
 mod sparql;

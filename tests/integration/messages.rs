@@ -317,3 +317,36 @@ fn eval_of_the_training_file_itself_and_sparql_from_stdin() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stdout(&out).contains("true"), "{}", stderr(&out));
 }
+
+/// An error is said once with its cause (`PATH: CAUSE`), not "CAUSE: CAUSE"; an export folder
+/// that is a file says so before any training.
+#[test]
+fn errors_say_their_cause_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = crate::cf::imported(tmp.path());
+    ok(kgrec(&data).args(["train", "--model", "pop", "-q"]));
+    let file = tmp.path().join("afile");
+    std::fs::write(&file, "mine\n").unwrap();
+    let out = run(kgrec(&data)
+        .args(["recommend", "--all-users", "--out"])
+        .arg(file.join("recs.tsv")));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out).matches("Not a directory").count(),
+        1,
+        "{}",
+        stderr(&out)
+    );
+    let dataset = tmp.path().join("kg");
+    std::fs::create_dir(&dataset).unwrap();
+    for split in ["train.txt", "valid.txt", "test.txt"] {
+        std::fs::write(dataset.join(split), "a\tr\tb\nb\tr\tc\n").unwrap();
+    }
+    let out = run(kgrec(&data)
+        .args(["kge", "train", "--epochs", "1", "--dataset"])
+        .arg(&dataset)
+        .arg("--out")
+        .arg(&file));
+    expect_bad_input(&out, &file, &["is a file, not a folder"]);
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "mine\n");
+}
