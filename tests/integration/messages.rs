@@ -27,9 +27,22 @@ fn sparql_mistakes_are_named() {
     bad(
         "SELECT ?d WHERE { dbr:Toy_Story dbo:director ?d }",
         &[
-            "undeclared prefixes dbr:, dbo:",
+            "undeclared prefixes dbr:, dbo: (at 1:19)",
             "PREFIX dbo: <http://dbpedia.org/ontology/>",
         ],
+    );
+    // Located where the mistake is: the parser said 1:10, 1:36 and 3:11.
+    bad(
+        "ASKK { ?s ?p ?o }",
+        &["unknown query form \"ASKK\" (at 1:1)"],
+    );
+    bad(
+        "SELECT ?s WHERE { ?s ?p ?o } LIMT 2",
+        &["unknown word \"LIMT\" (at 1:30): did you mean LIMIT?"],
+    );
+    bad(
+        "SELECT ?s WHERE {\n  ?s ?p ?o .\n  FILTR(?s)\n}",
+        &["unknown word \"FILTR\" (at 3:3): did you mean FILTER?"],
     );
 }
 
