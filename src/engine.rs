@@ -1548,14 +1548,26 @@ pub fn parse_interaction_file(request: &InteractionFile) -> Result<ParsedInterac
         columns: request.columns.clone(),
         delimiter: request.delimiter,
     };
-    let rows = read_rows(&request.file, &options, request.min_rating)?;
-    let links = request
-        .link
-        .as_deref()
-        .map(parse_link_file)
-        .transpose()?
-        .unwrap_or_default();
+    let mut rows = read_rows(&request.file, &options, request.min_rating)?;
+    let links = match request.link.as_deref() {
+        Some(file) => {
+            let links = parse_link_file(file)?;
+            rows.notes.extend(link_notes(file, &links));
+            links
+        }
+        None => Vec::new(),
+    };
     Ok(ParsedInteractions { rows, links, start })
+}
+
+/// What a link file's reader noticed: item ids that start or end with white space.
+pub fn link_notes(file: &Path, links: &[ItemLink]) -> Option<String> {
+    crate::interactions::spaced_ids_note(
+        file,
+        links
+            .iter()
+            .map(|l| (crate::interactions::IdKind::Item, l.item.as_str())),
+    )
 }
 
 /// Rows of an interaction file after the import's clean-ups.

@@ -64,8 +64,13 @@ pub fn import_interactions(data: &Path, args: &ImportInteractionsArgs, quiet: bo
 pub fn import_links(data: &Path, args: &ImportLinksArgs) -> Result<()> {
     // Parsed to the end before the data directory is opened, as interactions are.
     let links = parse_link_file(&args.file)?;
-    let imported = super::with_new_engine(data, |engine| engine.import_links(links))?;
     let name = display_name(&args.file);
+    notes(
+        &kgrec::engine::link_notes(&name, &links)
+            .into_iter()
+            .collect::<Vec<_>>(),
+    );
+    let imported = super::with_new_engine(data, |engine| engine.import_links(links))?;
     link_warnings(&name, &imported);
     let report = &imported.report;
     let c = report.counts;
