@@ -129,10 +129,7 @@ impl DataDir {
             Some(copy) => copy.path().join("sled"),
             None => path.join("sled"),
         };
-        let db = sled::Config::new()
-            .path(sled_dir)
-            .mode(sled::Mode::HighThroughput)
-            .open()?;
+        let db = open_sled(&sled_dir)?;
         let kg = if scratch.is_some() {
             KgStore::open_read_only(&path.join("kg"), &db)?
         } else {
@@ -167,6 +164,32 @@ impl DataDir {
 
     pub fn kg_mut(&mut self) -> &mut KgStore {
         &mut self.kg
+    }
+}
+
+/// How long sled's own lock may outlive the previous holder's `lock`.
+const SLED_LOCK_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Opens the sled database in `dir`. The caller holds the directory's lock, so a sled file
+/// lock still held is the previous holder's, on its way out: it released `lock` when its
+/// handle dropped, but sled's lock on its file goes with the last of sled's threads, a moment
+/// later (a `train` committing right after a `recommend` met it). Retried for a few seconds.
+fn open_sled(dir: &Path) -> Result<sled::Db> {
+    let deadline = std::time::Instant::now() + SLED_LOCK_GRACE;
+    loop {
+        match sled::Config::new()
+            .path(dir)
+            .mode(sled::Mode::HighThroughput)
+            .open()
+        {
+            Err(sled::Error::Io(e))
+                if e.to_string().contains("could not acquire lock")
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            other => return Ok(other?),
+        }
     }
 }
 

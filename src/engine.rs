@@ -335,12 +335,27 @@ pub struct Stats {
     pub items: u64,
     /// Interactions (distinct user-item pairs).
     pub interactions: u64,
-    /// `v3 cke (current)`, ...
+    /// `v3 cke (current)`, ... (as the first data directories recorded it; for programs,
+    /// [`Stats::model_versions`]).
     pub models: Vec<String>,
+    /// The same list as data: version, learner, whether it is the current model.
+    pub model_versions: Vec<ModelVersion>,
     /// The data directory.
     pub data_dir: PathBuf,
     /// The graph backend of this build.
     pub backend: &'static str,
+}
+
+/// One stored model version, as `stats --format json` lists it under `model_versions`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ModelVersion {
+    pub version: u64,
+    /// The learner (`--model` spelling).
+    pub model: &'static str,
+    /// The served model.
+    pub current: bool,
+    /// Graph embeddings only: kept beside the recommenders, never served.
+    pub graph_embedding: bool,
 }
 
 /// What an embedding export wrote.
@@ -1031,16 +1046,21 @@ impl Engine {
             let counts = InteractionStore::open(dir.db())?.counts()?;
             let store = ModelStore::open(dir.db())?;
             let current = store.current()?;
-            let models = store
+            let model_versions: Vec<ModelVersion> = store
                 .list()?
                 .into_iter()
-                .map(|h| {
-                    let mark = if Some(h.version) == current {
-                        " (current)"
-                    } else {
-                        ""
-                    };
-                    format!("v{} {}{mark}", h.version, h.kind.name())
+                .map(|h| ModelVersion {
+                    version: h.version,
+                    model: h.kind.name(),
+                    current: Some(h.version) == current,
+                    graph_embedding: h.kind.is_graph_embedding(),
+                })
+                .collect();
+            let models = model_versions
+                .iter()
+                .map(|m| {
+                    let mark = if m.current { " (current)" } else { "" };
+                    format!("v{} {}{mark}", m.version, m.model)
                 })
                 .collect();
             Ok(Stats {
@@ -1053,6 +1073,7 @@ impl Engine {
                 items: counts.items,
                 interactions: counts.interactions,
                 models,
+                model_versions,
                 data_dir: dir.path().to_owned(),
                 backend: crate::datadir::BACKEND,
             })
@@ -1080,6 +1101,9 @@ impl Engine {
                 Err(Error::BadInput(crate::sparql_hints::explain(
                     query, &message,
                 )))
+            }
+            Ok(QueryResults::Solutions(solutions)) => {
+                Ok(QueryResults::Solutions(in_query_order(query, solutions)))
             }
             other => Ok(other?),
         })
@@ -1406,6 +1430,34 @@ fn describe(served: &Served, items: &[Scored]) -> Result<Vec<RecommendedItem>> {
         });
     }
     Ok(out)
+}
+
+/// The solutions with their variables in the order the query first names them: `SELECT *`
+/// came back as `?o ?p ?s` (the evaluator's order), the query's own is `?s ?p ?o`.
+fn in_query_order(
+    query: &str,
+    solutions: kgrec_kg::oxigraph::sparql::QuerySolutionIter<'static>,
+) -> kgrec_kg::oxigraph::sparql::QuerySolutionIter<'static> {
+    use kgrec_kg::oxigraph::sparql::{QuerySolution, QuerySolutionIter, Variable};
+    let given: Vec<Variable> = solutions.variables().to_vec();
+    let first_use = |v: &Variable| crate::sparql_hints::first_use(query, v.as_str());
+    let mut ordered = given.clone();
+    // Stable: variables the text never names (none, in practice) keep their place at the end.
+    ordered.sort_by_key(|v| first_use(v).unwrap_or(usize::MAX));
+    if ordered == given {
+        return solutions;
+    }
+    let variables: std::sync::Arc<[Variable]> = ordered.into();
+    let shared = std::sync::Arc::clone(&variables);
+    QuerySolutionIter::new(
+        variables,
+        solutions.map(move |solution| {
+            solution.map(|s| {
+                let values: Vec<_> = shared.iter().map(|v| s.get(v).cloned()).collect();
+                QuerySolution::from((std::sync::Arc::clone(&shared), values))
+            })
+        }),
+    )
 }
 
 /// What a model learnt an item's vector from.

@@ -27,8 +27,8 @@ pub mod store;
 
 pub use engine::{
     Access, BatchRecommendations, EmbeddingsExported, Engine, EvalOutcome, EvalRequest,
-    InteractionFile, InteractionsImported, ListJson, Neighbourhood, OpenOptions, RecommendRequest,
-    Recommendations, RecommendedItem, SimilarItems, Stats, TrainRequest, Trained,
+    InteractionFile, InteractionsImported, ListJson, ModelVersion, Neighbourhood, OpenOptions,
+    RecommendRequest, Recommendations, RecommendedItem, SimilarItems, Stats, TrainRequest, Trained,
 };
 pub use error::{Error, Result};
 pub use kgrec_kg as kg;

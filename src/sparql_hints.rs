@@ -368,6 +368,19 @@ fn words(query: &str) -> Vec<(usize, &str)> {
     out
 }
 
+/// The byte offset where the query first names variable `name` (`?name` or `$name`), outside
+/// IRIs, strings and comments.
+pub(crate) fn first_use(query: &str, name: &str) -> Option<usize> {
+    words(query).into_iter().find_map(|(offset, word)| {
+        let at = word.find(['?', '$'])?;
+        let rest = &word[at + 1..];
+        let end = rest
+            .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .unwrap_or(rest.len());
+        (&rest[..end] == name).then_some(offset + at)
+    })
+}
+
 /// The first word after the prologue (`PREFIX p: <...>` and `BASE <...>` declarations), with
 /// its offset.
 fn first_form_word<'a>(words: &[(usize, &'a str)]) -> Option<(usize, &'a str)> {

@@ -158,7 +158,7 @@ fn located(path: &Path, error: RdfParseError) -> KgError {
                     line: range.start.line + 1,
                     column: range.start.column + 1,
                 },
-                message: e.to_string(),
+                message: without_location(&e.to_string()).to_owned(),
             },
             None => KgError::SyntaxWithoutLocation {
                 file: path.to_owned(),
@@ -167,6 +167,15 @@ fn located(path: &Path, error: RdfParseError) -> KgError {
         },
         // Invalid UTF-8 and truncated gzip streams surface as I/O errors of the decoded stream.
         RdfParseError::Io(e) => read_error(path, e),
+    }
+}
+
+/// oxttl's message without its own "Parser error at line L column C: " (the error is shown as
+/// `FILE:LINE:COL: message`, which says it already).
+fn without_location(message: &str) -> &str {
+    match message.strip_prefix("Parser error ") {
+        Some(rest) => rest.split_once(": ").map_or(message, |(_, said)| said),
+        None => message,
     }
 }
 
@@ -446,6 +455,19 @@ mod tests {
         for token in ["m.04ctbw8", "/m/027rn", "1:x", ":x", "", "a b:c", "é:x"] {
             assert!(!is_absolute_iri(token), "{token}");
         }
+    }
+
+    #[test]
+    fn parser_messages_lose_the_location_the_error_shows_anyway() {
+        assert_eq!(
+            without_location("Parser error at line 3 column 11: . is not a valid RDF object"),
+            ". is not a valid RDF object"
+        );
+        assert_eq!(
+            without_location("Parser error between line 1 column 1 and line 2 column 4: EOF"),
+            "EOF"
+        );
+        assert_eq!(without_location("no scheme: x"), "no scheme: x");
     }
 
     #[test]

@@ -5,7 +5,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use kgrec::explain::{ExplainOptions, Explainer, Explanation, explanation_dot, explanation_text};
+use kgrec::explain::{
+    ExplainOptions, Explainer, Explanation, TextOptions, explanation_dot, explanation_text,
+};
 use kgrec::store::ModelHeader;
 use kgrec::{Engine, Error, RecommendRequest, Result};
 
@@ -74,7 +76,14 @@ pub(super) fn recommend_explained(engine: &Engine, args: &RecommendArgs) -> Resu
     })?;
     match args.format.unwrap_or_default() {
         TextOrJson::Json => emit(&json(&explanation, true)?),
-        TextOrJson::Text => emit(&explanation_text(&explanation, &model_name(&recs.model))),
+        TextOrJson::Text => emit(&explanation_text(
+            &explanation,
+            TextOptions {
+                model: &recs.model,
+                single_item: false,
+                paths: options.paths,
+            },
+        )),
     }
 }
 
@@ -132,7 +141,14 @@ pub fn explain(data: &Path, args: &ExplainArgs) -> Result<()> {
     )?;
     match args.format {
         ExplainFormat::Json => emit(&json(&explanation, true)?),
-        ExplainFormat::Text => emit(&explanation_text(&explanation, &model_name(&model))),
+        ExplainFormat::Text => emit(&explanation_text(
+            &explanation,
+            TextOptions {
+                model: &model,
+                single_item: true,
+                paths: options(&args.paths).paths,
+            },
+        )),
         ExplainFormat::Dot => emit(&explanation_dot(&explanation)),
         ExplainFormat::Svg => emit(&render_svg(&explanation_dot(&explanation))?),
     }
@@ -198,7 +214,14 @@ pub(super) fn demo_explanations(engine: &Engine, users: usize) -> Result<()> {
         if e.items.iter().any(|i| !i.paths.is_empty()) {
             emit(&format!(
                 "\n{}",
-                explanation_text(&e, &model_name(&served.model.header))
+                explanation_text(
+                    &e,
+                    TextOptions {
+                        model: &served.model.header,
+                        single_item: false,
+                        paths: options.paths,
+                    }
+                )
             ))?;
             shown += 1;
         }

@@ -13,7 +13,7 @@ use kgrec::metrics::Evaluation;
 use kgrec::serving::ListSource;
 use kgrec::store::ModelHeader;
 use kgrec::{
-    Engine, Error, EvalRequest, InteractionFile, InteractionsImported, ModelSpec, RecommendRequest,
+    Engine, Error, EvalRequest, InteractionFile, InteractionsImported, RecommendRequest,
     Recommendations, Result, TrainRequest, Trained,
 };
 use serde::Serialize;
@@ -205,10 +205,10 @@ pub fn train(data: &Path, args: &TrainArgs, quiet: bool) -> Result<()> {
             "--keep 0: keep at least 1 version".to_owned(),
         ));
     }
-    let spec = ModelSpec::new(&args.fit.model, &args.fit.overrides())?;
+    let spec = args.fit.spec()?;
     let request = TrainRequest {
         spec,
-        seed: args.fit.seed,
+        seed: args.fit.seed(),
         keep: args.keep,
     };
     // The data directory is held only while the inputs are read and while the new version is
@@ -277,12 +277,16 @@ pub(super) fn print_trained(t: &Trained) -> Result<()> {
             format!("current model v{}", h.version),
         )
     };
+    // Popularity has no dimension nor epochs: it counts.
+    let fit = if h.kind == kgrec::ModelKind::Popularity {
+        "item popularity counted".to_owned()
+    } else {
+        format!("dim {}, {} epochs{loss}", h.dim, h.epochs)
+    };
     super::summary(&format!(
-        "trained {} v{} on {on}: dim {}, {} epochs{loss}, {:.2} s; {role} (stored: {})\n",
+        "trained {} v{} on {on}: {fit}, {:.2} s; {role} (stored: {})\n",
         h.kind.name(),
         h.version,
-        h.dim,
-        h.epochs,
         h.fit_seconds,
         versions.join(" ")
     ))
@@ -318,9 +322,31 @@ pub fn recommend(data: &Path, args: &RecommendArgs) -> Result<()> {
         stale_note(&recs.model);
     }
     warn_unknown_excluded(&recs.unknown_excluded);
+    collapsed_note(&recs);
     match args.format.unwrap_or_default() {
         TextOrJson::Json => emit(&json_text(&recs.list_json())?),
         TextOrJson::Text => emit(&list_text(&recs)),
+    }
+}
+
+/// Below this, every score of a list is zero as far as its order goes.
+const COLLAPSED: f32 = 1e-3;
+
+/// A note when a model's list holds nothing but scores next to zero (a regularisation far too
+/// strong for the catalogue shrank every vector; `train` warned): its order is arbitrary.
+fn collapsed_note(recs: &kgrec::Recommendations) {
+    let collapsed = recs.model.kind != kgrec::ModelKind::Popularity
+        && recs.source != ListSource::Popularity
+        && recs.items.len() > 1
+        && recs.items.iter().all(|i| i.score.abs() < COLLAPSED);
+    if collapsed {
+        super::warn(&format!(
+            "note: every score of this list is within {COLLAPSED:.0e} of zero: model v{} {} \
+             collapsed (its regularisation is too strong for this catalogue) and the order is \
+             near-arbitrary; train again with a smaller --reg",
+            recs.model.version,
+            recs.model.kind.name()
+        ));
     }
 }
 
@@ -476,7 +502,7 @@ pub fn eval(args: &EvalArgs, quiet: bool) -> Result<()> {
         ));
     }
     let format = interaction_format(args.input_format.as_deref(), "--input-format")?;
-    let spec = ModelSpec::new(&args.fit.model, &args.fit.overrides())?;
+    let spec = args.fit.spec()?;
     let request = EvalRequest {
         train: args.train.clone(),
         test: args.test.clone(),
@@ -485,7 +511,7 @@ pub fn eval(args: &EvalArgs, quiet: bool) -> Result<()> {
         link: args.link.clone(),
         train_request: TrainRequest {
             spec,
-            seed: args.fit.seed,
+            seed: args.fit.seed(),
             keep: 1,
         },
         ks: args.k.clone(),

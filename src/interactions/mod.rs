@@ -100,6 +100,15 @@ impl RawInteractions {
             [one] => notes.push(format!("{at}: column {one} ignored")),
             many => notes.push(format!("{at}: columns {} ignored", many.join(", "))),
         }
+        if let Some(latest) = self.rows.iter().filter_map(|r| r.timestamp).max()
+            && latest < PLAUSIBLE_TIMESTAMP
+        {
+            notes.push(format!(
+                "{file}: every timestamp is below {PLAUSIBLE_TIMESTAMP} (the latest is {latest}, \
+                 which as seconds since 1970 is before March 1973): is the column read as the \
+                 timestamp really one? (--time-col names another)"
+            ));
+        }
         let ids = self.rows.iter().flat_map(|r| {
             [
                 (IdKind::User, r.user.as_str()),
@@ -110,6 +119,10 @@ impl RawInteractions {
         notes
     }
 }
+
+/// Seconds since 1970 of 3 March 1973: a file whose timestamps all fall before it probably
+/// holds something else (a quantity, a rating) in the column read as the timestamp.
+const PLAUSIBLE_TIMESTAMP: i64 = 100_000_000;
 
 /// What an external id names, in messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

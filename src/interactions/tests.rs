@@ -498,7 +498,8 @@ fn columns_are_mapped_by_name_or_position() {
     .unwrap_err();
     assert_eq!(
         e.to_string(),
-        "d.tsv:2:3: `timestamp` is not a number nor an ISO 8601 date: \"last week\""
+        "d.tsv:2:3: `date` (read as the timestamp) is not a number nor an ISO 8601 date: \
+         \"last week\""
     );
 }
 
