@@ -11,7 +11,7 @@
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
 
-use kgrec::explain::{ExplainOptions, explanation_text};
+use kgrec::explain::{ExplainOptions, TextOptions, explanation_text};
 use kgrec::interactions::RawInteraction;
 use kgrec::kg::ImportOptions;
 use kgrec::serving::ListSource;
@@ -71,7 +71,12 @@ fn main() -> anyhow::Result<()> {
     };
     let recs = engine.recommend(&request)?;
     if let Some(explanation) = &recs.explanation {
-        print!("\n{}", explanation_text(explanation, "cke"));
+        let text = TextOptions {
+            model: &recs.model,
+            single_item: false,
+            paths: 2,
+        };
+        print!("\n{}", explanation_text(explanation, text));
     }
 
     // Someone new: three films, arriving after training.

@@ -2,7 +2,13 @@
 """Checks the explanations of `kgrec recommend --all-users --explain --out F.jsonl`.
 
 usage: scripts/check_paths.py --explanations F.jsonl --kg KG.nt --train TRAIN.tsv [--link LINK.tsv]
-                              [--min-coverage 0.8]
+                              [--user-col C] [--item-col C] [--min-coverage 0.8]
+
+The training and link files are read as kgrec reads them: tab, comma, semicolon or pipe
+separated (read off the header), gzip or not, columns found by the names kgrec accepts
+(`user_id`, `customer`, `sku`, ...; `--user-col`/`--item-col` name others), link IRIs with or
+without `<...>`. The graph must be N-Triples (for another syntax, dump what kgrec stored:
+`kgrec --data DIR sparql 'CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }' > kg.nt`).
 
 Reports the share of recommended linked items (items with an "iri") that carry at least one
 path, and counts every invalid step: a first step that is not the user's own training
@@ -11,31 +17,91 @@ not a triple of the N-Triples file in its direction, a broken chain, a path that
 the item or has more than 3 graph hops. Exits 1 if any step is invalid or the coverage is below
 --min-coverage.
 """
-import argparse, csv, json, re, sys
+import argparse, csv, gzip, io, json, re, sys
 
 NT = re.compile(r'^<([^>]*)>\s+<([^>]*)>\s+<([^>]*)>\s*\.\s*$')
 
+# The header names kgrec finds its columns by (src/interactions/columns.rs), compared as kgrec
+# compares them: case, quotes, a RecBole `:type` suffix and all but letters and digits ignored.
+USER = ["user_id", "user", "userId", "uid", "customer_id", "customer", "client_id", "member_id",
+        "account_id", "visitor_id", "reviewer_id", "person_id", "buyer_id"]
+ITEM = ["item_id", "item", "itemId", "iid", "sku", "product_id", "product", "movie_id", "movie",
+        "book_id", "isbn", "asin", "article_id", "track_id", "song_id", "artist_id",
+        "business_id", "video_id", "content_id", "recipe_id", "anime_id", "game_id"]
+IRI = ["iri", "uri", "url", "entity", "entity_id", "entity_iri", "resource"]
+
+
+def normalised(field):
+    field = field.strip().lstrip("\ufeff").strip('"')
+    field = field.rsplit(":", 1)[0] if ":" in field else field
+    return "".join(c.lower() for c in field if c.isalnum())
+
+
+def open_text(path):
+    """A text file, gunzipped when it starts with the gzip magic bytes (as kgrec reads it)."""
+    with open(path, "rb") as f:
+        gz = f.read(2) == b"\x1f\x8b"
+    raw = gzip.open(path, "rb") if gz else open(path, "rb")
+    return io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+
 
 def read_triples(path):
-    triples = set()
-    with open(path, encoding="utf-8") as f:
+    triples, lines = set(), 0
+    with open_text(path) as f:
         for line in f:
+            lines += line.strip() != "" and not line.startswith("#")
             m = NT.match(line)
             if m:
                 triples.add(m.groups())
+    if lines and not triples:
+        sys.exit(f"{path}: no N-Triples statement found; give the graph as N-Triples, e.g. "
+                 f"kgrec --data DIR sparql 'CONSTRUCT {{ ?s ?p ?o }} WHERE {{ ?s ?p ?o }}' > kg.nt")
     return triples
 
 
-def read_pairs(path):
-    with open(path, encoding="utf-8", newline="") as f:
-        rows = csv.DictReader(f, delimiter="\t")
-        return {(r["user_id"], r["item_id"]) for r in rows}
+def column(path, header, names, given, what):
+    """The index of a column: `given` (a name or a 1-based number), else the first known name."""
+    if given:
+        if given.isdigit() and 1 <= int(given) <= len(header):
+            return int(given) - 1
+        for k, field in enumerate(header):
+            if field.strip() == given or normalised(field) == normalised(given):
+                return k
+        sys.exit(f"{path}: no column {given!r} (columns: {', '.join(header)})")
+    found = [normalised(h) for h in header]
+    for name in names:
+        if normalised(name) in found:
+            return found.index(normalised(name))
+    sys.exit(f"{path}: no {what} column among {', '.join(header)}; name it with the option "
+             f"for it (accepted names: {', '.join(names)})")
+
+
+def read_table(path, wanted):
+    """Rows of a headed file as tuples of the `wanted` columns, each `(names, given, what)`. The
+    delimiter (tab, comma, semicolon or pipe) is read off the header, as kgrec reads it."""
+    with open_text(path) as f:
+        first = f.readline()
+        delimiter = max("\t,;|", key=first.count)
+        header = next(csv.reader([first], delimiter=delimiter))
+        at = [column(path, header, *w) for w in wanted]
+        for row in csv.reader(f, delimiter=delimiter):
+            if row and len(row) > max(at):
+                yield tuple(row[k].strip() for k in at)
+
+
+def read_pairs(path, user_col, item_col):
+    return set(read_table(path, [(USER, user_col, "user"), (ITEM, item_col, "item")]))
 
 
 def read_links(path):
-    with open(path, encoding="utf-8", newline="") as f:
-        rows = csv.DictReader(f, delimiter="\t")
-        return {r["item_id"]: r["iri"] for r in rows}
+    """Item -> IRI; an IRI may be written `<http://...>`, as kgrec accepts it."""
+    links = {}
+    for item, iri in read_table(path, [(ITEM, None, "item"), (IRI, None, "IRI")]):
+        iri = iri.strip()
+        if iri.startswith("<") and iri.endswith(">"):
+            iri = iri[1:-1].strip()
+        links[item] = iri
+    return links
 
 
 def main():
@@ -43,12 +109,14 @@ def main():
     ap.add_argument("--explanations", required=True)
     ap.add_argument("--kg", required=True)
     ap.add_argument("--train", required=True)
+    ap.add_argument("--user-col", help="the user column of --train (name or 1-based number)")
+    ap.add_argument("--item-col", help="the item column of --train (name or 1-based number)")
     ap.add_argument("--link")
     ap.add_argument("--max-hops", type=int, default=3)
     ap.add_argument("--min-coverage", type=float, default=0.0)
     a = ap.parse_args()
     triples = read_triples(a.kg)
-    train = read_pairs(a.train)
+    train = read_pairs(a.train, a.user_col, a.item_col)
     links = read_links(a.link) if a.link else None
 
     users = items = linked = covered = paths = steps = 0

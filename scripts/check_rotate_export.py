@@ -91,8 +91,8 @@ def main():
 
     def metrics(r):
         r = np.array(r, dtype=np.float64)
-        return {"count": len(r), "mrr": float(np.mean(1 / r)), "hits_at_1": float(np.mean(r <= 1)),
-                "hits_at_3": float(np.mean(r <= 3)), "hits_at_10": float(np.mean(r <= 10)),
+        return {"count": len(r), "mrr": float(np.mean(1 / r)), "hits@1": float(np.mean(r <= 1)),
+                "hits@3": float(np.mean(r <= 3)), "hits@10": float(np.mean(r <= 10)),
                 "mean_rank": float(np.mean(r))}
 
     report = {"skipped": skipped, "head": metrics(ranks["head"]), "tail": metrics(ranks["tail"]),

@@ -5,6 +5,12 @@
 //! oxigraph store: snapshots in the default build, RocksDB with the `rocksdb` feature).
 //! One process owns the directory at a time; the lock is released when the process ends,
 //! however it ends.
+//!
+//! A directory the process may not write (a read-only mount, `chmod -R a-w`, another user's)
+//! can still be read: opened for reading only, it takes a shared lock on `lock` without writing
+//! it, and since sled 0.34 has no read-only mode (it opens its file for writing and locks it),
+//! its sled database is read from a temporary copy that is removed on close. Nothing is
+//! written to the directory. Opened for writing, such a directory is refused, saying why.
 
 use crate::error::{Error, Result};
 use kgrec_kg::{KgStore, fsutil};
@@ -42,19 +48,39 @@ pub enum OpenMode {
     MustExist,
 }
 
-/// An open, exclusively held data directory.
+/// Whether an opened data directory may be written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Imports and training allowed.
+    ReadWrite,
+    /// Every write is refused; a directory the process may not write can be read.
+    ReadOnly,
+}
+
+/// An open data directory: held exclusively, or (read-only, when the process may not write it)
+/// shared with other readers.
 #[derive(Debug)]
 pub struct DataDir {
     path: PathBuf,
+    // Declared before `scratch`: the database closes before its copy is removed.
     db: sled::Db,
     kg: KgStore,
     // Held for the lifetime of the value: the OS releases the lock when the file closes.
-    _lock: File,
+    // `None` only for an unwritable directory that has no lock file.
+    _lock: Option<File>,
+    /// The temporary copy of the sled database of a directory the process may not write.
+    scratch: Option<tempfile::TempDir>,
 }
 
 impl DataDir {
     /// Opens the data directory at `path`, taking its lock.
     pub fn open(path: &Path, mode: OpenMode) -> Result<Self> {
+        Self::open_as(path, mode, Access::ReadWrite)
+    }
+
+    /// Opens the data directory at `path` for `access`. Read-only, a directory the process
+    /// may not write is read through a temporary copy of its sled database.
+    pub fn open_as(path: &Path, mode: OpenMode, access: Access) -> Result<Self> {
         if !path.exists() {
             if mode == OpenMode::MustExist {
                 return Err(Error::DataDir {
@@ -86,19 +112,42 @@ impl DataDir {
                 return Err(foreign(path));
             }
         }
-        let lock = take_lock(path)?;
-        check_or_write_format(path)?;
-        let db = sled::Config::new()
-            .path(path.join("sled"))
-            .mode(sled::Mode::HighThroughput)
-            .open()?;
-        let kg = KgStore::open(&path.join("kg"), &db)?;
+        let (lock, scratch) = match take_lock(path) {
+            Ok(lock) => (Some(lock), None),
+            Err(LockFailure::Unwritable(_)) if access == Access::ReadOnly => {
+                let lock = take_shared_lock(path)?;
+                check_format(path)?;
+                (lock, Some(copy_database(path)?))
+            }
+            Err(LockFailure::Unwritable(e)) => return Err(unwritable(path, &e)),
+            Err(LockFailure::Other(e)) => return Err(e),
+        };
+        if scratch.is_none() {
+            check_or_write_format(path)?;
+        }
+        let sled_dir = match &scratch {
+            Some(copy) => copy.path().join("sled"),
+            None => path.join("sled"),
+        };
+        let db = open_sled(&sled_dir)?;
+        let kg = if scratch.is_some() {
+            KgStore::open_read_only(&path.join("kg"), &db)?
+        } else {
+            KgStore::open(&path.join("kg"), &db)?
+        };
         Ok(Self {
             path: path.to_owned(),
             db,
             kg,
             _lock: lock,
+            scratch,
         })
+    }
+
+    /// Whether the directory is read through a temporary copy of its database (the process may
+    /// not write it): the copy's folder.
+    pub fn read_through_copy(&self) -> Option<&Path> {
+        self.scratch.as_ref().map(tempfile::TempDir::path)
     }
 
     pub fn path(&self) -> &Path {
@@ -118,37 +167,150 @@ impl DataDir {
     }
 }
 
-fn take_lock(dir: &Path) -> Result<File> {
+/// How long sled's own lock may outlive the previous holder's `lock`.
+const SLED_LOCK_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Opens the sled database in `dir`. The caller holds the directory's lock, so a sled file
+/// lock still held is the previous holder's, on its way out: it released `lock` when its
+/// handle dropped, but sled's lock on its file goes with the last of sled's threads, a moment
+/// later (a `train` committing right after a `recommend` met it). Retried for a few seconds.
+fn open_sled(dir: &Path) -> Result<sled::Db> {
+    let deadline = std::time::Instant::now() + SLED_LOCK_GRACE;
+    loop {
+        match sled::Config::new()
+            .path(dir)
+            .mode(sled::Mode::HighThroughput)
+            .open()
+        {
+            Err(sled::Error::Io(e))
+                if e.to_string().contains("could not acquire lock")
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            other => return Ok(other?),
+        }
+    }
+}
+
+/// Why the exclusive lock was not taken.
+enum LockFailure {
+    /// The process may not write the lock file (read-only file system, permissions).
+    Unwritable(std::io::Error),
+    Other(Error),
+}
+
+fn is_unwritable(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem
+    )
+}
+
+fn take_lock(dir: &Path) -> std::result::Result<File, LockFailure> {
     let path = dir.join(LOCK_FILE);
-    let mut file = OpenOptions::new()
+    let mut file = match OpenOptions::new()
         .read(true)
         .write(true)
         .create(true)
         .truncate(false)
         .open(&path)
-        .map_err(|e| Error::io(&path, e))?;
+    {
+        Ok(file) => file,
+        Err(e) if is_unwritable(&e) => return Err(LockFailure::Unwritable(e)),
+        Err(e) => return Err(LockFailure::Other(Error::io(&path, e))),
+    };
+    let io = |e| LockFailure::Other(Error::io(&path, e));
     match file.try_lock() {
         Ok(()) => {}
         Err(std::fs::TryLockError::WouldBlock) => {
-            let mut holder = String::new();
-            // The holder wrote its id after locking; an empty file means it is just starting.
-            let _ = file.read_to_string(&mut holder);
-            let pid = match holder.trim() {
-                "" => "unknown".to_owned(),
-                pid => pid.to_owned(),
-            };
-            return Err(Error::InUse {
-                dir: dir.to_owned(),
-                pid,
-            });
+            return Err(LockFailure::Other(in_use(dir, &mut file)));
         }
-        Err(std::fs::TryLockError::Error(e)) => return Err(Error::io(&path, e)),
+        Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
     }
-    file.set_len(0).map_err(|e| Error::io(&path, e))?;
-    file.rewind().map_err(|e| Error::io(&path, e))?;
-    writeln!(file, "{}", std::process::id()).map_err(|e| Error::io(&path, e))?;
-    file.flush().map_err(|e| Error::io(&path, e))?;
+    file.set_len(0).map_err(io)?;
+    file.rewind().map_err(io)?;
+    writeln!(file, "{}", std::process::id()).map_err(io)?;
+    file.flush().map_err(io)?;
     Ok(file)
+}
+
+/// The holder of `dir`'s lock file, as it wrote itself there.
+fn in_use(dir: &Path, lock: &mut File) -> Error {
+    let mut holder = String::new();
+    // The holder wrote its id after locking; an empty file means it is just starting.
+    let _ = lock.read_to_string(&mut holder);
+    let pid = match holder.trim() {
+        "" => "unknown".to_owned(),
+        pid => pid.to_owned(),
+    };
+    Error::InUse {
+        dir: dir.to_owned(),
+        pid,
+    }
+}
+
+/// A shared lock on the lock file of a directory the process may not write: readers together,
+/// never beside a writer. A directory without a lock file (so never written by a kgrec that
+/// could not also write it now) needs none.
+fn take_shared_lock(dir: &Path) -> Result<Option<File>> {
+    let path = dir.join(LOCK_FILE);
+    let mut file = match File::open(&path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io(&path, e)),
+    };
+    match file.try_lock_shared() {
+        Ok(()) => Ok(Some(file)),
+        Err(std::fs::TryLockError::WouldBlock) => Err(in_use(dir, &mut file)),
+        Err(std::fs::TryLockError::Error(e)) => Err(Error::io(&path, e)),
+    }
+}
+
+/// A command that writes, on a directory the process may not write.
+fn unwritable(dir: &Path, e: &std::io::Error) -> Error {
+    Error::DataDir {
+        dir: dir.to_owned(),
+        message: format!(
+            "cannot write to this data directory ({}: {e}); commands that only read it (stats, \
+             sparql, recommend, explain, similar, export embeddings) work, imports and training \
+             need write access",
+            dir.join(LOCK_FILE).display()
+        ),
+    }
+}
+
+/// Copies the sled database of `dir` into a new temporary folder, for reading a directory the
+/// process may not write (sled opens its files for writing).
+fn copy_database(dir: &Path) -> Result<tempfile::TempDir> {
+    let scratch = tempfile::Builder::new()
+        .prefix("kgrec-read-only-")
+        .tempdir()
+        .map_err(|e| Error::io(std::env::temp_dir(), e))?;
+    copy_tree(&dir.join("sled"), &scratch.path().join("sled"))?;
+    Ok(scratch)
+}
+
+fn copy_tree(from: &Path, to: &Path) -> Result<()> {
+    std::fs::create_dir_all(to).map_err(|e| Error::io(to, e))?;
+    for entry in std::fs::read_dir(from).map_err(|e| Error::io(from, e))? {
+        let entry = entry.map_err(|e| Error::io(from, e))?;
+        let source = entry.path();
+        let target = to.join(entry.file_name());
+        if entry
+            .file_type()
+            .map_err(|e| Error::io(&source, e))?
+            .is_dir()
+        {
+            copy_tree(&source, &target)?;
+        } else {
+            // Not `fs::copy`: it keeps the source's permissions, and sled must write its copy.
+            let mut reader = File::open(&source).map_err(|e| Error::io(&source, e))?;
+            let mut writer = File::create(&target).map_err(|e| Error::io(&target, e))?;
+            std::io::copy(&mut reader, &mut writer).map_err(|e| Error::io(&target, e))?;
+        }
+    }
+    Ok(())
 }
 
 /// Whether `dir` holds anything but what a kgrec first open leaves (its lock, temporary files).
@@ -171,6 +333,45 @@ fn foreign(dir: &Path) -> Error {
     }
 }
 
+/// Checks the format marker of a directory that must have one (it is only read).
+fn check_format(dir: &Path) -> Result<()> {
+    let path = dir.join(FORMAT_FILE);
+    let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+    check_marker(dir, &path, &bytes)
+}
+
+fn check_marker(dir: &Path, path: &Path, bytes: &[u8]) -> Result<()> {
+    let found: FormatMarker = serde_json::from_slice(bytes).map_err(|e| Error::Corruption {
+        what: format!("{}: not a kgrec format marker: {e}", path.display()),
+    })?;
+    if found.kgrec_data_format != FORMAT_VERSION {
+        return Err(Error::Version {
+            dir: dir.to_owned(),
+            message: format!(
+                "written in data format {} but this kgrec reads format {FORMAT_VERSION}; \
+                 re-import into a new data directory (no upgrade path exists from {})",
+                found.kgrec_data_format, found.kgrec_data_format
+            ),
+        });
+    }
+    if found.backend != BACKEND {
+        return Err(Error::Version {
+            dir: dir.to_owned(),
+            message: format!(
+                "written by a kgrec built with the {} backend; this one is built with {BACKEND} \
+                 (build with{} `--features rocksdb` to open it)",
+                found.backend,
+                if found.backend == "rocksdb" {
+                    ""
+                } else {
+                    "out"
+                }
+            ),
+        });
+    }
+    Ok(())
+}
+
 fn check_or_write_format(dir: &Path) -> Result<()> {
     let path = dir.join(FORMAT_FILE);
     let ours = FormatMarker {
@@ -178,38 +379,7 @@ fn check_or_write_format(dir: &Path) -> Result<()> {
         backend: BACKEND.to_owned(),
     };
     match std::fs::read(&path) {
-        Ok(bytes) => {
-            let found: FormatMarker =
-                serde_json::from_slice(&bytes).map_err(|e| Error::Corruption {
-                    what: format!("{}: not a kgrec format marker: {e}", path.display()),
-                })?;
-            if found.kgrec_data_format != FORMAT_VERSION {
-                return Err(Error::Version {
-                    dir: dir.to_owned(),
-                    message: format!(
-                        "written in data format {} but this kgrec reads format {FORMAT_VERSION}; \
-                         re-import into a new data directory (no upgrade path exists from {})",
-                        found.kgrec_data_format, found.kgrec_data_format
-                    ),
-                });
-            }
-            if found.backend != BACKEND {
-                return Err(Error::Version {
-                    dir: dir.to_owned(),
-                    message: format!(
-                        "written by a kgrec built with the {} backend; this one is built with {BACKEND} \
-                         (build with{} `--features rocksdb` to open it)",
-                        found.backend,
-                        if found.backend == "rocksdb" {
-                            ""
-                        } else {
-                            "out"
-                        }
-                    ),
-                });
-            }
-            Ok(())
-        }
+        Ok(bytes) => check_marker(dir, &path, &bytes),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let mut foreign = false;
             for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {

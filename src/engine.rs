@@ -48,13 +48,7 @@ mod ingest;
 use ingest::GroupCommit;
 
 /// Whether an engine may write.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Access {
-    /// Imports and training allowed.
-    ReadWrite,
-    /// Every write is refused.
-    ReadOnly,
-}
+pub use crate::datadir::Access;
 
 /// How [`Engine::open_with`] opens a data directory.
 #[derive(Debug, Clone, Default)]
@@ -323,6 +317,35 @@ pub struct RecommendedItem {
     /// The entity's label.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
+    /// The item had no interactions when the model was trained: its vector comes from the
+    /// graph alone (`cke`; set by [`Engine::similar`]).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub graph_only: bool,
+}
+
+/// The items like one item ([`Engine::similar`]); `kgrec similar --format json` and the HTTP
+/// route print it as it serialises.
+#[derive(Debug, Clone, Serialize)]
+pub struct SimilarItems {
+    /// The item asked about.
+    pub item: String,
+    /// It had no interactions when the model was trained: its vector, and so every
+    /// similarity here, comes from the graph alone.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub graph_only: bool,
+    /// Closest first.
+    pub similar: Vec<RecommendedItem>,
+    /// Items left out because the model learnt nothing about them (no interactions when it
+    /// was trained and no graph to place them, or added since).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub left_out: usize,
+    /// The model whose vectors were compared.
+    #[serde(skip)]
+    pub model: ModelHeader,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// A user's list.
@@ -489,12 +512,27 @@ pub struct Stats {
     pub items: u64,
     /// Interactions (distinct user-item pairs).
     pub interactions: u64,
-    /// `v3 cke (current)`, ...
+    /// `v3 cke (current)`, ... (as the first data directories recorded it; for programs,
+    /// [`Stats::model_versions`]).
     pub models: Vec<String>,
+    /// The same list as data: version, learner, whether it is the current model.
+    pub model_versions: Vec<ModelVersion>,
     /// The data directory.
     pub data_dir: PathBuf,
     /// The graph backend of this build.
     pub backend: &'static str,
+}
+
+/// One stored model version, as `stats --format json` lists it under `model_versions`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ModelVersion {
+    pub version: u64,
+    /// The learner (`--model` spelling).
+    pub model: &'static str,
+    /// The served model.
+    pub current: bool,
+    /// Graph embeddings only: kept beside the recommenders, never served.
+    pub graph_embedding: bool,
 }
 
 /// What an embedding export wrote.
@@ -594,7 +632,7 @@ impl Engine {
     }
 
     fn with(path: &Path, mode: OpenMode, access: Access) -> Result<Self> {
-        let dir = DataDir::open(path, mode)?;
+        let dir = DataDir::open_as(path, mode, access)?;
         Ok(Self {
             inner: Arc::new(Inner {
                 dir: RwLock::new(dir),
@@ -613,6 +651,18 @@ impl Engine {
     /// The data directory's path.
     pub fn path(&self) -> Result<PathBuf> {
         Ok(self.inner.dir.read().map_err(poisoned)?.path().to_owned())
+    }
+
+    /// Whether the data directory is read through a temporary copy of its database, because
+    /// this process may not write it (opened read-only; see [`crate::datadir`]).
+    pub fn reads_a_copy(&self) -> Result<bool> {
+        Ok(self
+            .inner
+            .dir
+            .read()
+            .map_err(poisoned)?
+            .read_through_copy()
+            .is_some())
     }
 
     fn check_writable(&self) -> Result<()> {
@@ -1207,14 +1257,27 @@ impl Engine {
 
     /// The `k` items most like `item`: for an item-to-item model (`ease`, `kg-ease`) the items
     /// whose presence in a history adds most to `item`'s score (the score is that weight,
-    /// `B[j, item]`); for the others the cosine of the served model's item vectors (the score is
-    /// the cosine).
-    pub fn similar(&self, item: &str, k: usize) -> Result<Vec<RecommendedItem>> {
+    /// `B[j, item]`); for the others the items closest by the cosine of the model's item
+    /// vectors. Only items the model learnt something about take part: an item with no
+    /// interactions when the model was trained has a vector that means nothing (ALS and BPR
+    /// never moved it from where it started), unless a `cke` model placed it from the graph
+    /// (flagged `graph_only`); an item added since has none. Those are left out (and counted);
+    /// asked about one, the answer is an error that says why.
+    pub fn similar(&self, item: &str, k: usize) -> Result<SimilarItems> {
         let served = self.served()?;
+        let header = &served.model.header;
         let id = match served.matrix.item_id(item) {
             Some(id) => id,
-            // Stored since binding: no vector until the next training.
-            None if served.is_new_item(item) => return Ok(Vec::new()),
+            // Stored since binding: nothing learnt until the next training.
+            None if served.is_new_item(item) => {
+                return Err(Error::BadInput(format!(
+                    "item {item:?} was added after the model was trained: model v{} {} learnt \
+                     nothing about it, so no item can be said to be like it; train again to \
+                     include it",
+                    header.version,
+                    header.kind.name(),
+                )));
+            }
             None => {
                 return Err(Error::UnknownItem {
                     item: item.to_owned(),
@@ -1222,10 +1285,16 @@ impl Engine {
             }
         };
         let model = served.model.recommender();
-        let mut scores = vec![0.0f32; model.n_items()];
-        if id.index() < model.n_items() && model.item_similarities(id, &mut scores) {
-            let top = crate::cf::top_k(&scores, k, &[id.0], &mut Vec::new());
-            return describe(&served, &top);
+        let mut weights = vec![0.0f32; model.n_items()];
+        if id.index() < model.n_items() && model.item_similarities(id, &mut weights) {
+            let top = crate::cf::top_k(&weights, k, &[id.0], &mut Vec::new());
+            return Ok(SimilarItems {
+                item: item.to_owned(),
+                graph_only: false,
+                similar: describe(&served, &top)?,
+                left_out: 0,
+                model: header.clone(),
+            });
         }
         let vectors = match (model.factors(), model.fused()) {
             (Some(f), _) => f.items.to_owned(),
@@ -1234,13 +1303,43 @@ impl Engine {
                 return Err(Error::BadInput(format!(
                     "model v{} {} has no item vectors; similar items need als, bpr, cke, ease or \
                      kg-ease",
-                    served.model.header.version,
-                    served.model.header.kind.name()
+                    header.version,
+                    header.kind.name()
                 )));
             }
         };
-        if id.index() >= vectors.nrows() {
-            return Ok(Vec::new());
+        let bases = item_bases(&served, vectors.nrows());
+        let cke = header.kind == learners::ModelKind::Cke;
+        let learnt_nothing = |why: &str, advice: &str| {
+            Error::BadInput(format!(
+                "item {item:?} {why}: model v{} {} learnt nothing about it, so no item can be \
+                 said to be like it; {advice}",
+                header.version,
+                header.kind.name(),
+            ))
+        };
+        match bases.get(id.index()) {
+            Some(Basis::Interactions | Basis::Graph) => {}
+            Some(Basis::Nothing) if id.index() < vectors.nrows() => {
+                return Err(if cke {
+                    learnt_nothing(
+                        "had no interactions when the model was trained and no linked entity \
+                         in the graph",
+                        "train again once it has interactions or a link to an entity of the graph",
+                    )
+                } else {
+                    learnt_nothing(
+                        "had no interactions when the model was trained",
+                        "train again once it has interactions",
+                    )
+                });
+            }
+            _ => {
+                return Err(learnt_nothing(
+                    "was added after the model was trained",
+                    "train again to include it",
+                ));
+            }
         }
         let norm = |r: ndarray::ArrayView1<'_, f32>| r.dot(&r).sqrt();
         let target = vectors.row(id.index());
@@ -1252,8 +1351,27 @@ impl Engine {
                 if d > 0.0 { r.dot(&target) / d } else { 0.0 }
             })
             .collect();
-        let top = crate::cf::top_k(&scores, k, &[id.0], &mut Vec::new());
-        describe(&served, &top)
+        // Ascending, as `top_k` wants its exclusions.
+        let exclude: Vec<u32> = (0..scores.len() as u32)
+            .filter(|&i| i == id.0 || bases[i as usize] == Basis::Nothing)
+            .collect();
+        let left_out = bases
+            .iter()
+            .enumerate()
+            .filter(|&(i, b)| i != id.index() && *b == Basis::Nothing)
+            .count();
+        let top = crate::cf::top_k(&scores, k, &exclude, &mut Vec::new());
+        let mut similar = describe(&served, &top)?;
+        for (found, scored) in similar.iter_mut().zip(&top) {
+            found.graph_only = bases[scored.item.index()] == Basis::Graph;
+        }
+        Ok(SimilarItems {
+            item: item.to_owned(),
+            graph_only: bases[id.index()] == Basis::Graph,
+            similar,
+            left_out,
+            model: header.clone(),
+        })
     }
 
     /// Counts of the graph, the interactions and the models.
@@ -1263,16 +1381,21 @@ impl Engine {
             let counts = InteractionStore::open(dir.db())?.counts()?;
             let store = ModelStore::open(dir.db())?;
             let current = store.current()?;
-            let models = store
+            let model_versions: Vec<ModelVersion> = store
                 .list()?
                 .into_iter()
-                .map(|h| {
-                    let mark = if Some(h.version) == current {
-                        " (current)"
-                    } else {
-                        ""
-                    };
-                    format!("v{} {}{mark}", h.version, h.kind.name())
+                .map(|h| ModelVersion {
+                    version: h.version,
+                    model: h.kind.name(),
+                    current: Some(h.version) == current,
+                    graph_embedding: h.kind.is_graph_embedding(),
+                })
+                .collect();
+            let models = model_versions
+                .iter()
+                .map(|m| {
+                    let mark = if m.current { " (current)" } else { "" };
+                    format!("v{} {}{mark}", m.version, m.model)
                 })
                 .collect();
             Ok(Stats {
@@ -1285,6 +1408,7 @@ impl Engine {
                 items: counts.items,
                 interactions: counts.interactions,
                 models,
+                model_versions,
                 data_dir: dir.path().to_owned(),
                 backend: crate::datadir::BACKEND,
             })
@@ -1322,6 +1446,9 @@ impl Engine {
                 Err(Error::BadInput(crate::sparql_hints::explain(
                     query, &message,
                 )))
+            }
+            Ok(QueryResults::Solutions(solutions)) => {
+                Ok(QueryResults::Solutions(in_query_order(query, solutions)))
             }
             other => Ok(other?),
         })
@@ -1666,9 +1793,79 @@ fn describe(served: &Served, items: &[Scored]) -> Result<Vec<RecommendedItem>> {
             score: s.score,
             iri,
             label,
+            graph_only: false,
         });
     }
     Ok(out)
+}
+
+/// The solutions with their variables in the order the query first names them: `SELECT *`
+/// came back as `?o ?p ?s` (the evaluator's order), the query's own is `?s ?p ?o`.
+fn in_query_order(
+    query: &str,
+    solutions: kgrec_kg::oxigraph::sparql::QuerySolutionIter<'static>,
+) -> kgrec_kg::oxigraph::sparql::QuerySolutionIter<'static> {
+    use kgrec_kg::oxigraph::sparql::{QuerySolution, QuerySolutionIter, Variable};
+    let given: Vec<Variable> = solutions.variables().to_vec();
+    let first_use = |v: &Variable| crate::sparql_hints::first_use(query, v.as_str());
+    let mut ordered = given.clone();
+    // Stable: variables the text never names (none, in practice) keep their place at the end.
+    ordered.sort_by_key(|v| first_use(v).unwrap_or(usize::MAX));
+    if ordered == given {
+        return solutions;
+    }
+    let variables: std::sync::Arc<[Variable]> = ordered.into();
+    let shared = std::sync::Arc::clone(&variables);
+    QuerySolutionIter::new(
+        variables,
+        solutions.map(move |solution| {
+            solution.map(|s| {
+                let values: Vec<_> = shared.iter().map(|v| s.get(v).cloned()).collect();
+                QuerySolution::from((std::sync::Arc::clone(&shared), values))
+            })
+        }),
+    )
+}
+
+/// What a model learnt an item's vector from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Basis {
+    /// The item had interactions when the model was trained.
+    Interactions,
+    /// None, but a `cke` model placed it from its linked entity in the graph.
+    Graph,
+    /// Nothing: no interactions at training (and, for `cke`, no entity), or added since.
+    Nothing,
+}
+
+/// Every item's [`Basis`] under the served model, whose item vectors have `rows` rows. The
+/// interaction records are kept in the order they were first imported and never removed, so
+/// the model's training data is the first `header.interactions` of them.
+fn item_bases(served: &Served, rows: usize) -> Vec<Basis> {
+    let header = &served.model.header;
+    let trained = usize::try_from(header.interactions).unwrap_or(usize::MAX);
+    let mut had = vec![false; served.snapshot.items.len()];
+    for record in served.snapshot.records.iter().take(trained) {
+        if let Some(h) = had.get_mut(record.item.index()) {
+            *h = true;
+        }
+    }
+    had.iter()
+        .enumerate()
+        .map(|(i, &had)| {
+            if i >= rows {
+                Basis::Nothing
+            } else if had {
+                Basis::Interactions
+            } else if header.kind == learners::ModelKind::Cke
+                && served.item_entity.get(i).copied().flatten().is_some()
+            {
+                Basis::Graph
+            } else {
+                Basis::Nothing
+            }
+        })
+        .collect()
 }
 
 /// Why nothing can be served: no version at all, or only graph embeddings.
@@ -1770,14 +1967,26 @@ pub fn parse_interaction_file(request: &InteractionFile) -> Result<ParsedInterac
         columns: request.columns.clone(),
         delimiter: request.delimiter,
     };
-    let rows = read_rows(&request.file, &options, request.min_rating)?;
-    let links = request
-        .link
-        .as_deref()
-        .map(parse_link_file)
-        .transpose()?
-        .unwrap_or_default();
+    let mut rows = read_rows(&request.file, &options, request.min_rating)?;
+    let links = match request.link.as_deref() {
+        Some(file) => {
+            let links = parse_link_file(file)?;
+            rows.notes.extend(link_notes(file, &links));
+            links
+        }
+        None => Vec::new(),
+    };
     Ok(ParsedInteractions { rows, links, start })
+}
+
+/// What a link file's reader noticed: item ids that start or end with white space.
+pub fn link_notes(file: &Path, links: &[ItemLink]) -> Option<String> {
+    crate::interactions::spaced_ids_note(
+        file,
+        links
+            .iter()
+            .map(|l| (crate::interactions::IdKind::Item, l.item.as_str())),
+    )
 }
 
 /// Rows of an interaction file after the import's clean-ups.

@@ -29,8 +29,8 @@ pub mod store;
 pub use engine::{
     Access, BatchRecommendations, EmbeddingsExported, Engine, EvalOutcome, EvalRequest,
     ExplainedJson, FilterSummary, IngestStats, InteractionFile, InteractionsImported, ListJson,
-    Neighbourhood, OpenOptions, RecommendRequest, Recommendations, RecommendedItem, Stats,
-    TrainRequest, Trained,
+    ModelVersion, Neighbourhood, OpenOptions, RecommendRequest, Recommendations, RecommendedItem,
+    SimilarItems, Stats, TrainRequest, Trained,
 };
 pub use error::{Error, Result};
 pub use kgrec_kg as kg;

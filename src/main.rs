@@ -18,8 +18,7 @@ fn main() -> ExitCode {
                 kgrec::Error::InUse { pid, .. } => Some(cli::in_use_hint(pid)),
                 _ => None,
             };
-            let error = anyhow::Error::from(error);
-            eprintln!("error: {error:#}");
+            eprintln!("error: {}", cli::error_text(&error));
             if let Some(hint) = hint {
                 eprintln!("{hint}");
             }

@@ -1,8 +1,9 @@
 //! Plain-words reasons for SPARQL queries that do not parse. oxigraph's parser reports what
-//! token it expected where; the two mistakes people make most (a misspelt query form, a prefix
-//! used without its `PREFIX` line) deserve a sentence that names them. These checks run only
-//! after the parser refused a query, so a heuristic that is wrong costs a less precise message,
-//! never a refused valid query.
+//! token it expected where its furthest attempt failed, often past the mistake; the mistakes
+//! people make most (a misspelt query form or keyword, a prefix used without its `PREFIX` line,
+//! `GROUP`/`ORDER` without `BY`) deserve a sentence that names them, located where they are.
+//! These checks run only after the parser refused a query, so a heuristic that is wrong costs a
+//! less precise message, never a refused valid query.
 
 /// Prefixes people use without declaring, with the IRI to declare.
 const WELL_KNOWN: [(&str, &str); 10] = [
@@ -28,45 +29,177 @@ pub(crate) fn is_blank(query: &str) -> bool {
         .all(|l| l.is_empty() || l.starts_with('#'))
 }
 
-/// ` (at line:column)` from the parser's message, when it gives one.
-fn location(message: &str) -> String {
-    let Some(at) = message.find("error at ") else {
-        return String::new();
-    };
-    let rest = &message[at + "error at ".len()..];
-    let end = rest
-        .find(|c: char| !(c.is_ascii_digit() || c == ':'))
-        .unwrap_or(rest.len());
-    let position = rest[..end].trim_end_matches(':');
-    if position.is_empty() {
-        String::new()
-    } else {
-        format!(" (at {position})")
-    }
+/// Every word SPARQL spells out (spargebra's grammar, any case), for telling a misspelt
+/// keyword from one the query may use.
+const KEYWORDS: &[&str] = &[
+    "a",
+    "ABS",
+    "ADD",
+    "ADJUST",
+    "ALL",
+    "AS",
+    "ASC",
+    "ASK",
+    "AVG",
+    "BASE",
+    "BIND",
+    "BNODE",
+    "BOUND",
+    "BY",
+    "CEIL",
+    "CLEAR",
+    "COALESCE",
+    "CONCAT",
+    "CONSTRUCT",
+    "CONTAINS",
+    "COPY",
+    "COUNT",
+    "CREATE",
+    "DATA",
+    "DATATYPE",
+    "DAY",
+    "DEFAULT",
+    "DELETE",
+    "DESC",
+    "DESCRIBE",
+    "DISTINCT",
+    "DROP",
+    "ENCODE_FOR_URI",
+    "EXISTS",
+    "false",
+    "FILTER",
+    "FLOOR",
+    "FROM",
+    "GRAPH",
+    "GROUP",
+    "GROUP_CONCAT",
+    "hasLang",
+    "hasLangDir",
+    "HAVING",
+    "HOURS",
+    "IF",
+    "IN",
+    "INSERT",
+    "INTO",
+    "IRI",
+    "isBLANK",
+    "isIRI",
+    "isLITERAL",
+    "isNUMERIC",
+    "isTriple",
+    "isURI",
+    "LANG",
+    "LANGDIR",
+    "LANGMATCHES",
+    "LATERAL",
+    "LCASE",
+    "LIMIT",
+    "LOAD",
+    "MAX",
+    "MD5",
+    "MIN",
+    "MINUS",
+    "MINUTES",
+    "MONTH",
+    "MOVE",
+    "NAMED",
+    "NOT",
+    "NOW",
+    "OBJECT",
+    "OFFSET",
+    "OPTIONAL",
+    "ORDER",
+    "PREDICATE",
+    "PREFIX",
+    "RAND",
+    "REDUCED",
+    "REGEX",
+    "REPLACE",
+    "ROUND",
+    "sameTerm",
+    "SAMPLE",
+    "SECONDS",
+    "SELECT",
+    "SEPARATOR",
+    "SERVICE",
+    "SHA1",
+    "SHA256",
+    "SHA384",
+    "SHA512",
+    "SILENT",
+    "STR",
+    "STRAFTER",
+    "STRBEFORE",
+    "STRDT",
+    "STRENDS",
+    "STRLANG",
+    "STRLANGDIR",
+    "STRLEN",
+    "STRSTARTS",
+    "STRUUID",
+    "SUBJECT",
+    "SUBSTR",
+    "SUM",
+    "TIMEZONE",
+    "TO",
+    "TRIPLE",
+    "true",
+    "TZ",
+    "UCASE",
+    "UNDEF",
+    "UNION",
+    "URI",
+    "USING",
+    "UUID",
+    "VALUES",
+    "VERSION",
+    "WHERE",
+    "WITH",
+    "YEAR",
+];
+
+/// `line:column` of byte `offset` in `query`, both 1-based, columns in characters (as the
+/// parser counts them).
+fn position(query: &str, offset: usize) -> String {
+    let before = query.get(..offset).unwrap_or(query);
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    format!("{line}:{column}")
 }
 
-/// The message for a query the parser refused with `message`: the mistake in words with the
-/// parser's position, or the parser's own message when no common mistake is recognised.
+/// The message for a query the parser refused with `message`: the mistake in words, located
+/// where it is in the query, or the parser's own message when no common mistake is recognised.
+///
+/// The parser's position is where its furthest attempt failed, which for a misspelt word is
+/// often past it (`LIMT` at 1:30 was reported at 1:36); a mistake found here is located by
+/// its own offset. The earliest mistake in the text wins, as it is the one that stopped the
+/// parser.
 pub(crate) fn explain(query: &str, message: &str) -> String {
-    let at = location(message);
     let words = words(query);
-    let declared: Vec<String> = words
+    let declared: Vec<&str> = words
         .windows(2)
-        .filter(|w| w[0].eq_ignore_ascii_case("PREFIX"))
-        .filter_map(|w| w[1].strip_suffix(':').map(str::to_owned))
+        .filter(|w| w[0].1.eq_ignore_ascii_case("PREFIX"))
+        .filter_map(|w| w[1].1.strip_suffix(':'))
         .collect();
-    if let Some(form) = first_form_word(&words)
+    let mut mistakes: Vec<(usize, String)> = Vec::new();
+    if let Some((offset, form)) = first_form_word(&words)
         && !FORMS.iter().any(|f| f.eq_ignore_ascii_case(form))
         && form.chars().all(|c| c.is_ascii_alphabetic())
     {
-        return format!(
-            "SPARQL syntax error: unknown query form {form:?}{at}: a query starts with SELECT, ASK, CONSTRUCT or \
-             DESCRIBE (after PREFIX and BASE declarations)"
-        );
+        mistakes.push((
+            offset,
+            format!(
+                "unknown query form {form:?} (at {}): a query starts with SELECT, ASK, \
+                 CONSTRUCT or DESCRIBE (after PREFIX and BASE declarations)",
+                position(query, offset)
+            ),
+        ));
     }
-    let mut undeclared: Vec<&str> = Vec::new();
-    for w in &words {
-        if let Some((prefix, local)) = w.split_once(':')
+    let mut undeclared: Vec<(usize, &str)> = Vec::new();
+    for &(offset, w) in &words {
+        let name = w.trim_start_matches(['^', '!']);
+        let offset = offset + (w.len() - name.len());
+        if let Some((prefix, local)) = name.split_once(':')
             && !prefix.is_empty()
             && prefix != "_"
             && !local.is_empty()
@@ -74,41 +207,113 @@ pub(crate) fn explain(query: &str, message: &str) -> String {
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
             && prefix.starts_with(|c: char| c.is_ascii_alphabetic())
-            && !declared.iter().any(|d| d == prefix)
-            && !undeclared.contains(&prefix)
+            && !declared.contains(&prefix)
+            && !undeclared.iter().any(|(_, p)| *p == prefix)
         {
-            undeclared.push(prefix);
+            undeclared.push((offset, prefix));
         }
     }
-    if !undeclared.is_empty() {
+    if let Some(&(first, _)) = undeclared.first() {
         let hints: Vec<String> = undeclared
             .iter()
-            .map(|p| match WELL_KNOWN.iter().find(|(name, _)| name == p) {
-                Some((_, iri)) => format!("PREFIX {p}: <{iri}>"),
-                None => format!("PREFIX {p}: <...>"),
-            })
+            .map(
+                |(_, p)| match WELL_KNOWN.iter().find(|(name, _)| name == p) {
+                    Some((_, iri)) => format!("PREFIX {p}: <{iri}>"),
+                    None => format!("PREFIX {p}: <...>"),
+                },
+            )
             .collect();
-        return format!(
-            "SPARQL syntax error: undeclared prefix{} {}{at}: declare {} before the query",
-            if undeclared.len() == 1 { "" } else { "es" },
-            undeclared
-                .iter()
-                .map(|p| format!("{p}:"))
-                .collect::<Vec<_>>()
-                .join(", "),
-            hints.join(" and ")
-        );
+        mistakes.push((
+            first,
+            format!(
+                "undeclared prefix{} {} (at {}): declare {} before the query",
+                if undeclared.len() == 1 { "" } else { "es" },
+                undeclared
+                    .iter()
+                    .map(|(_, p)| format!("{p}:"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                position(query, first),
+                hints.join(" and ")
+            ),
+        ));
     }
-    message.to_owned()
+    if let Some(&(offset, word)) = words.iter().find(|(offset, w)| {
+        Some(*offset) != first_form_word(&words).map(|(o, _)| o) && is_unknown_word(w)
+    }) {
+        let bare = word.trim_start_matches('!');
+        let (offset, word) = (offset + (word.len() - bare.len()), bare);
+        let advice = match nearest_keyword(word) {
+            Some(keyword) => format!("did you mean {keyword}?"),
+            None => "not a SPARQL keyword (IRIs are written <...> or prefix:name, variables \
+                     ?name, strings \"...\")"
+                .to_owned(),
+        };
+        mistakes.push((
+            offset,
+            format!(
+                "unknown word {word:?} (at {}): {advice}",
+                position(query, offset)
+            ),
+        ));
+    }
+    // `GROUP` and `ORDER` without `BY`: the parser locates the missing word after the next.
+    for pair in words.windows(2) {
+        let (keyword, (next, after)) = (pair[0].1, pair[1]);
+        if (keyword.eq_ignore_ascii_case("GROUP") || keyword.eq_ignore_ascii_case("ORDER"))
+            && !after.eq_ignore_ascii_case("BY")
+        {
+            mistakes.push((
+                next,
+                format!(
+                    "{} must be followed by BY (at {})",
+                    keyword.to_ascii_uppercase(),
+                    position(query, next)
+                ),
+            ));
+        }
+    }
+    match mistakes.into_iter().min_by_key(|(offset, _)| *offset) {
+        Some((_, words)) => format!("SPARQL syntax error: {words}"),
+        None => message.to_owned(),
+    }
 }
 
-/// The query's words outside IRIs (`<...>`), strings and comments.
-fn words(query: &str) -> Vec<&str> {
-    fn push<'q>(query: &'q str, start: &mut Option<usize>, end: usize, out: &mut Vec<&'q str>) {
+/// A bare word (letters, digits, `_`) that is no SPARQL keyword: a misspelt keyword or a name
+/// written without its prefix.
+fn is_unknown_word(word: &str) -> bool {
+    let word = word.trim_start_matches('!');
+    word.starts_with(|c: char| c.is_ascii_alphabetic())
+        && word.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !KEYWORDS.iter().any(|k| k.eq_ignore_ascii_case(word))
+}
+
+/// The keyword `word` most likely misspells: at most two edits away (one for short words),
+/// an exchange of two neighbours counting as one (`OPTINOAL`).
+fn nearest_keyword(word: &str) -> Option<&'static str> {
+    let word = word.to_ascii_uppercase();
+    let allowed = if word.chars().count() <= 4 { 1 } else { 2 };
+    KEYWORDS
+        .iter()
+        .filter(|k| k.len() > 1)
+        .map(|k| (strsim::osa_distance(&word, &k.to_ascii_uppercase()), *k))
+        .filter(|(d, _)| *d <= allowed)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k)
+}
+
+/// The query's words outside IRIs (`<...>`), strings and comments, with their byte offsets.
+fn words(query: &str) -> Vec<(usize, &str)> {
+    fn push<'q>(
+        query: &'q str,
+        start: &mut Option<usize>,
+        end: usize,
+        out: &mut Vec<(usize, &'q str)>,
+    ) {
         if let Some(s) = start.take()
             && let Some(w) = query.get(s..end)
         {
-            out.push(w);
+            out.push((s, w));
         }
     }
     let mut out = Vec::new();
@@ -140,6 +345,14 @@ fn words(query: &str) -> Vec<&str> {
                     i += 1;
                 }
             }
+            // A dot inside a prefixed name (`ex:a.b`) does not end it.
+            b'.' if start.is_some_and(|s| {
+                query
+                    .get(s..i)
+                    .is_some_and(|w| w.contains(':') && !w.starts_with(['?', '$']))
+            }) && bytes
+                .get(i + 1)
+                .is_some_and(|n| n.is_ascii_alphanumeric() || *n == b'_') => {}
             c if c.is_ascii_whitespace() || b"{}().,;".contains(&c) => {
                 push(query, &mut start, i, &mut out);
             }
@@ -155,16 +368,30 @@ fn words(query: &str) -> Vec<&str> {
     out
 }
 
-/// The first word after the prologue (`PREFIX p: <...>` and `BASE <...>` declarations).
-fn first_form_word<'a>(words: &[&'a str]) -> Option<&'a str> {
+/// The byte offset where the query first names variable `name` (`?name` or `$name`), outside
+/// IRIs, strings and comments.
+pub(crate) fn first_use(query: &str, name: &str) -> Option<usize> {
+    words(query).into_iter().find_map(|(offset, word)| {
+        let at = word.find(['?', '$'])?;
+        let rest = &word[at + 1..];
+        let end = rest
+            .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .unwrap_or(rest.len());
+        (&rest[..end] == name).then_some(offset + at)
+    })
+}
+
+/// The first word after the prologue (`PREFIX p: <...>` and `BASE <...>` declarations), with
+/// its offset.
+fn first_form_word<'a>(words: &[(usize, &'a str)]) -> Option<(usize, &'a str)> {
     let mut i = 0;
-    while let Some(w) = words.get(i) {
+    while let Some(&(offset, w)) = words.get(i) {
         if w.eq_ignore_ascii_case("PREFIX") {
             i += 2;
         } else if w.eq_ignore_ascii_case("BASE") {
             i += 1;
         } else {
-            return Some(w);
+            return Some((offset, w));
         }
     }
     None
@@ -182,15 +409,14 @@ mod tests {
     }
 
     #[test]
-    fn a_misspelt_form_is_named() {
+    fn a_misspelt_form_is_named_where_it_is() {
         let m = explain(
             "SELEC ?s WHERE { ?s ?p ?o }",
             "SPARQL syntax error: error at 1:10: expected CONSTRUCT",
         );
-        assert!(
-            m.contains("unknown query form \"SELEC\" (at 1:10): "),
-            "{m}"
-        );
+        assert!(m.contains("unknown query form \"SELEC\" (at 1:1): "), "{m}");
+        let m = explain("# why\n  ASKK { ?s ?p ?o }", "error at 2:10");
+        assert!(m.contains("\"ASKK\" (at 2:3)"), "{m}");
         assert!(!m.contains("expected CONSTRUCT"), "{m}");
         let m = explain("PREFIX a: <http://e/> BASE <http://b/> selec ?s {}", "X");
         assert!(m.contains("\"selec\""), "{m}");
@@ -215,5 +441,61 @@ mod tests {
         assert!(m.contains("PREFIX ex: <...>"), "{m}");
         // Nothing recognisable: the parser's own words.
         assert_eq!(explain("SELECT ?s WHERE { ?s ?p }", "X"), "X");
+        // Located at the first use, in characters, on its line.
+        let m = explain(
+            "SELECT ?é WHERE {\n  ?é ?p ?d .\n  ?d rdfs:label ?l }",
+            "error at 3:16",
+        );
+        assert!(m.contains("undeclared prefix rdfs: (at 3:6)"), "{m}");
+        let m = explain("SELECT ?é WHERE { ?é ^xsd:p ?o }", "X");
+        assert!(m.contains("undeclared prefix xsd: (at 1:23)"), "{m}");
+    }
+
+    /// The parser reported these past the word (LIMT at 1:36, FILTR at 3:11, OPTINAL at 1:37).
+    #[test]
+    fn misspelt_keywords_are_located_at_the_word_with_the_keyword_meant() {
+        let cases = [
+            (
+                "SELECT ?s WHERE { ?s ?p ?o } LIMT 2",
+                "\"LIMT\" (at 1:30): did you mean LIMIT?",
+            ),
+            (
+                "SELECT ?s WHERE {\n  ?s ?p ?o .\n  FILTR(?s)\n}",
+                "\"FILTR\" (at 3:3): did you mean FILTER?",
+            ),
+            (
+                "SELECT ?s { ?s a ?o . OPTINOAL { ?s ?p ?q } }",
+                "\"OPTINOAL\" (at 1:23): did you mean OPTIONAL?",
+            ),
+            (
+                "select distinc ?s where {?s ?p ?o}",
+                "\"distinc\" (at 1:8): did you mean DISTINCT?",
+            ),
+            (
+                "SELECT ?é WHERE { ?é ?p ?o } ORDER BY ?é OFSET 3",
+                "\"OFSET\" (at 1:42): did you mean OFFSET?",
+            ),
+            (
+                "SELECT ?s WHERE { ?s ?p foo }",
+                "\"foo\" (at 1:25): not a SPARQL keyword",
+            ),
+        ];
+        for (query, needle) in cases {
+            let m = explain(query, "SPARQL syntax error: error at 9:99: expected X");
+            assert!(
+                m.starts_with("SPARQL syntax error: unknown word "),
+                "{query}: {m}"
+            );
+            assert!(m.contains(needle), "{query}: {m}");
+        }
+        let m = explain(
+            "SELECT ?s WHERE { ?s ?p ?o } GROUP ?s",
+            "error at 1:38: expected BY",
+        );
+        assert!(m.contains("GROUP must be followed by BY (at 1:36)"), "{m}");
+        // Keywords in any case, names with dots, language tags, functions: nothing to say.
+        let valid = "PREFIX ex: <http://e/> select ?s where { ?s a ex:a.b ; ex:p \"x\"@en-GB . \
+                     filter(!bound(?s) && strStarts(str(?s), 'a')) } order by desc(?s) limit 1";
+        assert_eq!(explain(valid, "X"), "X");
     }
 }

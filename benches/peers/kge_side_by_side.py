@@ -55,7 +55,7 @@ def run_kgrec(a, seed, sampling):
     n = r["num_train"] * len(r["epochs"])
     both = r["test"]["both"]
     return {"train_s": r["train_seconds"], "triples_per_s": n / r["train_seconds"], "mrr": both["mrr"],
-            "hits@10": both["hits_at_10"]}
+            "hits@10": both["hits@10"]}
 
 
 def main():

@@ -86,7 +86,7 @@ pub(crate) fn stage(
             file: path.clone(),
             ..FileReport::default()
         };
-        for statement in source::statements(opened, &options.source)? {
+        for statement in source::statements(opened, &options.source, options.lenient)? {
             match statement {
                 Ok(quad) => {
                     report.read += 1;

@@ -19,6 +19,7 @@ pub mod fsutil;
 pub mod ids;
 pub mod import;
 pub mod index;
+mod lenient;
 pub mod numeric;
 pub mod paths;
 pub mod projection;

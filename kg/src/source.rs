@@ -158,34 +158,55 @@ fn located(path: &Path, error: RdfParseError) -> KgError {
                     line: range.start.line + 1,
                     column: range.start.column + 1,
                 },
-                message: e.to_string(),
+                message: without_location(&e.to_string()).to_owned(),
             },
             None => KgError::SyntaxWithoutLocation {
                 file: path.to_owned(),
                 message: e.to_string(),
             },
         },
-        // Invalid UTF-8 and truncated gzip streams surface as I/O errors of the decoded stream:
-        // they are the input's fault, not the machine's.
-        RdfParseError::Io(e)
-            if matches!(
-                e.kind(),
-                std::io::ErrorKind::InvalidData | std::io::ErrorKind::UnexpectedEof
-            ) =>
-        {
-            KgError::bad_input(path, e.to_string())
-        }
-        RdfParseError::Io(e) => KgError::io(path, e),
+        // Invalid UTF-8 and truncated gzip streams surface as I/O errors of the decoded stream.
+        RdfParseError::Io(e) => read_error(path, e),
     }
 }
 
-/// Statements of one opened source, each a quad or a located error.
+/// oxttl's message without its own "Parser error at line L column C: " (the error is shown as
+/// `FILE:LINE:COL: message`, which says it already).
+fn without_location(message: &str) -> &str {
+    match message.strip_prefix("Parser error ") {
+        Some(rest) => rest.split_once(": ").map_or(message, |(_, said)| said),
+        None => message,
+    }
+}
+
+/// A failure to read the decoded stream: invalid UTF-8 and truncated gzip streams are the
+/// input's fault, anything else the machine's.
+pub(crate) fn read_error(path: &Path, e: std::io::Error) -> KgError {
+    match e.kind() {
+        std::io::ErrorKind::InvalidData | std::io::ErrorKind::UnexpectedEof => {
+            KgError::bad_input(path, e.to_string())
+        }
+        _ => KgError::io(path, e),
+    }
+}
+
+/// Statements of one opened source, each a quad or a located error. `lenient` Turtle and TriG
+/// are cut into statements first, so that a bad one is skipped alone ([`crate::lenient`]).
 pub(crate) fn statements(
     source: OpenedSource,
     options: &SourceOptions,
+    lenient: bool,
 ) -> Result<Box<dyn Iterator<Item = Result<Quad>> + Send>> {
     let path = source.path.clone();
     match source.format {
+        InputFormat::Rdf(format @ (RdfFormat::Turtle | RdfFormat::TriG)) if lenient => {
+            Ok(Box::new(crate::lenient::LenientQuads::new(
+                path,
+                source.reader,
+                format == RdfFormat::TriG,
+                options.base.clone(),
+            )?))
+        }
         InputFormat::Rdf(format) => {
             let mut parser = RdfParser::from_format(format);
             if let Some(base) = &options.base {
@@ -351,12 +372,7 @@ impl Iterator for TsvTriples {
                 Ok(_) => {}
                 Err(e) => {
                     self.done = true;
-                    return Some(Err(match e.kind() {
-                        std::io::ErrorKind::InvalidData | std::io::ErrorKind::UnexpectedEof => {
-                            KgError::bad_input(&self.path, e.to_string())
-                        }
-                        _ => KgError::io(&self.path, e),
-                    }));
+                    return Some(Err(read_error(&self.path, e)));
                 }
             }
             self.line += 1;
@@ -439,6 +455,19 @@ mod tests {
         for token in ["m.04ctbw8", "/m/027rn", "1:x", ":x", "", "a b:c", "é:x"] {
             assert!(!is_absolute_iri(token), "{token}");
         }
+    }
+
+    #[test]
+    fn parser_messages_lose_the_location_the_error_shows_anyway() {
+        assert_eq!(
+            without_location("Parser error at line 3 column 11: . is not a valid RDF object"),
+            ". is not a valid RDF object"
+        );
+        assert_eq!(
+            without_location("Parser error between line 1 column 1 and line 2 column 4: EOF"),
+            "EOF"
+        );
+        assert_eq!(without_location("no scheme: x"), "no scheme: x");
     }
 
     #[test]

@@ -69,27 +69,47 @@ impl KgStore {
     /// Opens the graph store kept in `dir` (created if missing) with its index in `db`.
     pub fn open(dir: &Path, db: &sled::Db) -> Result<Self> {
         std::fs::create_dir_all(dir).map_err(|e| KgError::io(dir, e))?;
+        Self::open_existing(dir, db, false)
+    }
+
+    /// Opens the graph store kept in `dir` without writing to it (the directory may be on a
+    /// read-only file system); `db` may be a copy of the data directory's database.
+    pub fn open_read_only(dir: &Path, db: &sled::Db) -> Result<Self> {
+        Self::open_existing(dir, db, true)
+    }
+
+    fn open_existing(dir: &Path, db: &sled::Db, read_only: bool) -> Result<Self> {
         let index = GraphIndex::open(db)?;
         #[cfg(feature = "rocksdb")]
         {
             let path = dir.join("rocksdb");
-            let store = Store::open(&path)?;
+            let store = if read_only {
+                Store::open_read_only(&path)?
+            } else {
+                Store::open(&path)?
+            };
             let this = Self {
                 dir: dir.to_owned(),
                 index,
                 store,
             };
+            // An import that died between its two commits: the index is derived again from
+            // the store (read-only, into `db`, which is then a copy).
             if this.index.meta(meta::PENDING)? != 0 {
                 this.recover_index()?;
             }
             Ok(this)
         }
         #[cfg(not(feature = "rocksdb"))]
-        Ok(Self {
-            dir: dir.to_owned(),
-            index,
-            loaded: std::sync::Mutex::default(),
-        })
+        {
+            // The snapshot is only read when the store is loaded, for readers and writers alike.
+            let _ = read_only;
+            Ok(Self {
+                dir: dir.to_owned(),
+                index,
+                loaded: std::sync::Mutex::default(),
+            })
+        }
     }
 
     /// The sled index: dictionary, edges, labels, counts.

@@ -241,13 +241,13 @@ pub struct KgeFitArgs {
     #[arg(long)]
     pub batch_size: Option<usize>,
     /// Adam learning rate [default: transe 0.01, rotate 0.005, transr 0.01].
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub lr: Option<f32>,
     /// Use the self-adversarial loss with this margin γ [default: transe 6, rotate 9].
-    #[arg(long, conflicts_with = "margin")]
+    #[arg(long, conflicts_with = "margin", allow_negative_numbers = true)]
     pub gamma: Option<f32>,
     /// Use the margin-ranking loss with this margin [default: transr 3].
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub margin: Option<f32>,
     /// TransE/TransR distance norm, 1 or 2 [default: 1].
     #[arg(long)]
@@ -354,7 +354,7 @@ pub struct ImportInteractionsArgs {
     #[arg(long)]
     pub link: Option<PathBuf>,
     /// Keep only rows whose rating is at least R (rows without a rating are kept).
-    #[arg(long, value_name = "R")]
+    #[arg(long, value_name = "R", allow_negative_numbers = true)]
     pub min_rating: Option<f32>,
     /// tsv/csv/recbole: the user column, by header name or 1-based position.
     #[arg(long, value_name = "NAME|N")]
@@ -401,27 +401,27 @@ pub struct FitArgs {
     /// Epochs (ALS iterations) [default: als 15, bpr 300].
     #[arg(long)]
     pub epochs: Option<usize>,
-    /// Random seed of the fit.
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
+    /// Random seed of the fit [default: 0] (pop has no randomness and refuses it).
+    #[arg(long)]
+    pub seed: Option<u64>,
     /// L2 regularisation [default: als 30, bpr 0.02]; ease, kg-ease: λ [default: 55 × the
     /// square root of the mean number of interactions of an item, see --reg-scale].
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub reg: Option<f32>,
     /// ALS confidence slope in c = 1 + alpha·r [default: 4].
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub alpha: Option<f32>,
     /// BPR learning rate [default: 0.02]; transe/rotate/transr: Adam learning rate (see `kge train --help`).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub lr: Option<f32>,
     /// cke: weight of the pull of a linked item's vector towards its entity's embedding
     /// (0 with --neighbour-weight 0 turns the graph off); kg-ease: weight α of the graph's
     /// feature rows (0: plain EASE) [default: see docs/model.md].
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub kg_weight: Option<f32>,
     /// cke: weight of the pull of a linked item's vector towards where its nearest items in the
     /// graph sit (0: none) [default: see docs/model.md].
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub neighbour_weight: Option<f32>,
     /// cke: how an item's graph neighbourhood enters the score: none (default), uniform or
     /// learned.
@@ -430,7 +430,7 @@ pub struct FitArgs {
     /// cke: give a linked item nobody has interacted with its entity's embedding times this
     /// instead of the default, a place among the items most like it in the graph (see
     /// --cold-neighbours).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub cold_scale: Option<f32>,
     /// cke: a linked item nobody has interacted with is placed where this many of the items
     /// with interactions that share the most graph neighbours with it sit [default: 5].
@@ -447,6 +447,24 @@ pub struct FitArgs {
 }
 
 impl FitArgs {
+    /// The learner with the knobs given; a knob or a `--seed` the learner does not use is
+    /// refused.
+    pub fn spec(&self) -> kgrec::Result<kgrec::ModelSpec> {
+        let spec = kgrec::ModelSpec::new(&self.model, &self.overrides())?;
+        if self.seed.is_some() && spec.kind() == kgrec::ModelKind::Popularity {
+            return Err(kgrec::Error::BadInput(
+                "--seed does not apply to --model pop: popularity counts have no randomness"
+                    .to_owned(),
+            ));
+        }
+        Ok(spec)
+    }
+
+    /// The seed of the fit.
+    pub fn seed(&self) -> u64 {
+        self.seed.unwrap_or(0)
+    }
+
     /// The knobs given, for the model registry.
     pub fn overrides(&self) -> Overrides {
         Overrides {
@@ -601,7 +619,10 @@ pub struct ImportKgArgs {
     /// Base IRI for relative IRIs, and the prefix of TSV tokens (default `urn:kgrec:`).
     #[arg(long)]
     pub base: Option<String>,
-    /// Skip statements that do not parse instead of failing; report how many and where.
+    /// Skip statements that do not parse instead of failing; report how many, and the first 5
+    /// as FILE:LINE:COL with the lines skipped. Turtle and TriG are cut into statements first, so
+    /// a bad statement costs only itself (a long string never closed takes the rest of the file,
+    /// and the warning says so).
     #[arg(long)]
     pub lenient: bool,
 }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use kgrec::explain::{ExplainOptions, Explainer, explanation_dot, explanation_text};
+use kgrec::explain::{ExplainOptions, Explainer, TextOptions, explanation_dot, explanation_text};
 use kgrec::store::ModelHeader;
 use kgrec::{Engine, Error, RecommendRequest, Result};
 use serde::Serialize;
@@ -80,7 +80,14 @@ pub(super) fn recommend_explained(engine: &Engine, args: &RecommendArgs) -> Resu
         TextOrJson::Json => emit(&json(&recs.explained_json().ok_or_else(missing)?, true)?),
         TextOrJson::Text => {
             let explanation = recs.explanation.as_ref().ok_or_else(missing)?;
-            emit(&explanation_text(explanation, &model_name(&recs.model)))
+            emit(&explanation_text(
+                explanation,
+                TextOptions {
+                    model: &recs.model,
+                    single_item: false,
+                    paths: options.paths,
+                },
+            ))
         }
     }
 }
@@ -126,7 +133,7 @@ fn explain_all_users(
 
 /// `kgrec explain --user ID --item ID [--format text|json|dot|svg] [--paths N] [--hops H]`
 pub fn explain(data: &Path, args: &ExplainArgs) -> Result<()> {
-    let engine = super::open_engine(data)?;
+    let engine = super::open_reader(data)?;
     let served = engine.served_version(args.model_version)?;
     if served.stale() {
         stale_note(&served.model.header);
@@ -139,7 +146,14 @@ pub fn explain(data: &Path, args: &ExplainArgs) -> Result<()> {
     )?;
     match args.format {
         ExplainFormat::Json => emit(&json(&explanation, true)?),
-        ExplainFormat::Text => emit(&explanation_text(&explanation, &model_name(&model))),
+        ExplainFormat::Text => emit(&explanation_text(
+            &explanation,
+            TextOptions {
+                model: &model,
+                single_item: true,
+                paths: options(&args.paths).paths,
+            },
+        )),
         ExplainFormat::Dot => emit(&explanation_dot(&explanation)),
         ExplainFormat::Svg => emit(&render_svg(&explanation_dot(&explanation))?),
     }
@@ -205,7 +219,14 @@ pub(super) fn demo_explanations(engine: &Engine, users: usize) -> Result<()> {
         if e.items.iter().any(|i| !i.paths.is_empty()) {
             emit(&format!(
                 "\n{}",
-                explanation_text(&e, &model_name(&served.model.header))
+                explanation_text(
+                    &e,
+                    TextOptions {
+                        model: &served.model.header,
+                        single_item: false,
+                        paths: options.paths,
+                    }
+                )
             ))?;
             shown += 1;
         }

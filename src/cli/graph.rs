@@ -78,12 +78,20 @@ fn import_kg_into(
     let report = engine.import_kg(files, options, &mut progress)?;
     bar.finish_and_clear();
     for file in report.files.iter().filter(|f| f.skipped > 0) {
-        super::warn(&format!(
-            "{}: skipped {} bad statement(s); first: {}",
+        let mut text = format!(
+            "warning: {}: --lenient skipped {} bad statement(s):",
             file.file.display(),
-            file.skipped,
-            file.skipped_examples.join("; ")
-        ));
+            file.skipped
+        );
+        for example in &file.skipped_examples {
+            text.push_str("\n  ");
+            text.push_str(example);
+        }
+        let unnamed = file.skipped - file.skipped_examples.len() as u64;
+        if unnamed > 0 {
+            text.push_str(&format!("\n  and {unnamed} more"));
+        }
+        super::warn(&text);
     }
     let c = report.counts;
     super::summary(&format!(
@@ -103,7 +111,7 @@ fn import_kg_into(
 
 /// `kgrec stats`
 pub fn stats(data: &Path, args: &StatsArgs) -> Result<()> {
-    let stats = super::open_engine(data)?.stats()?;
+    let stats = super::open_reader(data)?.stats()?;
     match args.format {
         TextOrJson::Json => emit(&json_text(&stats)?),
         TextOrJson::Text => emit(&stats_text(&stats)),
@@ -152,17 +160,61 @@ pub fn sparql(data: &Path, args: &SparqlArgs) -> Result<()> {
         })?,
         (None, None) => return Err(Error::BadInput("give a QUERY or --file Q.rq".to_owned())),
     };
-    let engine = super::open_engine(data)?;
+    let engine = super::open_reader(data)?;
     let results = engine.sparql(&query)?;
-    let stdout = std::io::stdout().lock();
-    match write_results(results, args.format, std::io::BufWriter::new(stdout)) {
+    let stdout = EndsWithNewline::new(std::io::BufWriter::new(std::io::stdout().lock()));
+    match write_results(results, args.format, stdout) {
         // A reader that went away (`kgrec sparql ... | head`) is not a failure.
         Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         other => other,
     }
 }
 
-fn write_results(
+/// A writer that can end its output with a line break if the last byte written was not one:
+/// the results formats end JSON, XML and a CSV/TSV boolean without one, and a terminal prompt
+/// then starts on the last line.
+struct EndsWithNewline<W: Write> {
+    inner: W,
+    last: Option<u8>,
+}
+
+impl<W: Write> EndsWithNewline<W> {
+    fn new(inner: W) -> Self {
+        Self { inner, last: None }
+    }
+
+    fn finish_line(&mut self) -> std::io::Result<()> {
+        if self.last.is_some_and(|b| b != b'\n') {
+            self.write_all(b"\n")?;
+        }
+        self.inner.flush()
+    }
+}
+
+impl<W: Write> Write for EndsWithNewline<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        if n > 0 {
+            self.last = Some(buf[n - 1]);
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+fn write_results<W: Write>(
+    results: QueryResults<'_>,
+    format: SparqlFormat,
+    mut out: EndsWithNewline<W>,
+) -> Result<()> {
+    write_results_to(results, format, &mut out)?;
+    out.finish_line().map_err(stdout_error)
+}
+
+fn write_results_to(
     results: QueryResults<'_>,
     format: SparqlFormat,
     mut out: impl Write,
@@ -180,7 +232,16 @@ fn write_results(
              query returns triples, which `--format table` (the default) writes as N-Triples",
             format_name(format)
         ))),
-        (QueryResults::Graph(triples), None) => write_graph(triples, RdfFormat::NTriples, &mut out),
+        (QueryResults::Graph(triples), None) => {
+            // Said on stderr: standard output stays a valid (empty) N-Triples file.
+            if write_graph(triples, RdfFormat::NTriples, &mut out)? == 0 {
+                super::warn(
+                    "note: no triple matched (a DESCRIBE of an IRI the graph does not hold, or a \
+                     CONSTRUCT whose pattern found nothing)",
+                );
+            }
+            Ok(())
+        }
         (QueryResults::Boolean(value), Some(f)) => write_boolean(value, f, &mut out),
         (QueryResults::Boolean(value), None) => writeln!(out, "{value}").map_err(stdout_error),
         (QueryResults::Solutions(solutions), Some(f)) => write_solutions(solutions, f, &mut out),
@@ -239,22 +300,26 @@ pub(crate) fn write_boolean(
 }
 
 /// Writes the triples of a CONSTRUCT or DESCRIBE query in an RDF format.
+/// Returns how many triples it wrote.
 pub(crate) fn write_graph(
     triples: QueryTripleIter<'_>,
     format: RdfFormat,
     out: &mut dyn Write,
-) -> Result<()> {
+) -> Result<u64> {
     let mut serializer = RdfSerializer::from_format(format).for_writer(&mut *out);
+    let mut written = 0;
     for triple in triples {
         serializer
             .serialize_triple(&triple.map_err(evaluation_error)?)
             .map_err(stdout_error)?;
+        written += 1;
     }
     serializer
         .finish()
         .map_err(stdout_error)?
         .flush()
-        .map_err(stdout_error)
+        .map_err(stdout_error)?;
+    Ok(written)
 }
 
 fn format_name(format: SparqlFormat) -> &'static str {

@@ -147,6 +147,11 @@ pub fn kge_train(args: &KgeTrainArgs, quiet: bool) -> Result<()> {
             seed: args.seed,
             report: &report,
         })?),
+        // --quiet: the test figures are a result, the training's summary is not.
+        TextOrJson::Text if quiet => match &report.test {
+            Some(test) => emit(&metrics_table(test)),
+            None => Ok(()),
+        },
         TextOrJson::Text => emit(&train_text(args, dim, &report)),
     }
 }

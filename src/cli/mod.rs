@@ -53,10 +53,39 @@ pub(crate) fn open_engine(data: &Path) -> Result<Engine> {
     )
 }
 
+/// Opens an existing data directory for reading only (waiting as `--wait` says): a directory
+/// this process may not write (a read-only mount, `chmod -R a-w`) is read through a temporary
+/// copy of its database, and nothing is written to it.
+pub(crate) fn open_reader(data: &Path) -> Result<Engine> {
+    let engine = Engine::open_with(
+        data,
+        &OpenOptions {
+            read_only: true,
+            wait: wait(),
+            ..OpenOptions::default()
+        },
+    )?;
+    if engine.reads_a_copy()? {
+        warn(&format!(
+            "note: {} is not writable by this process: reading a temporary copy of its database \
+             (nothing is written to it)",
+            data.display()
+        ));
+    }
+    Ok(engine)
+}
+
 /// Opens a data directory, creating it if missing; when `run` fails and the directory did not
 /// exist before, it is removed again, so a command that fails leaves no directory behind.
 fn with_new_engine<T>(data: &Path, run: impl FnOnce(&Engine) -> Result<T>) -> Result<T> {
     let existed = data.exists();
+    // The outermost folder the open will create (`new/sub/data`: `new`), removed on failure
+    // with everything under it, so that no parent folder is left behind either.
+    let created = data
+        .ancestors()
+        .take_while(|p| !p.as_os_str().is_empty() && !p.exists())
+        .last()
+        .map(Path::to_owned);
     let result = Engine::open_with(
         data,
         &OpenOptions {
@@ -66,8 +95,12 @@ fn with_new_engine<T>(data: &Path, run: impl FnOnce(&Engine) -> Result<T>) -> Re
         },
     )
     .and_then(|engine| run(&engine));
-    if result.is_err() && !existed && data.is_dir() {
-        let _ = std::fs::remove_dir_all(data);
+    if result.is_err()
+        && !existed
+        && let Some(created) = created
+        && created.is_dir()
+    {
+        let _ = std::fs::remove_dir_all(created);
     }
     result
 }
@@ -97,16 +130,44 @@ pub fn run(cli: Cli) -> Result<()> {
             models::import_interactions(&data, &args, quiet)
         }
         Command::Import(ImportCommand::Links(args)) => models::import_links(&data, &args),
-        Command::Train(args) => models::train(&data, &args, quiet),
+        Command::Train(args) => models::train(&data, &args, quiet).map_err(in_flag_words),
         Command::Recommend(args) => models::recommend(&data, &args),
         Command::Explain(args) => explain::explain(&data, &args),
-        Command::Eval(args) => models::eval(&args, quiet),
+        Command::Eval(args) => models::eval(&args, quiet).map_err(in_flag_words),
         Command::Kge(KgeCommand::Train(args)) => kge::kge_train(&args, quiet),
         Command::Kge(KgeCommand::Eval(args)) => kge::kge_eval(&args),
         Command::Export(ExportCommand::Embeddings(args)) => models::export_embeddings(&data, &args),
         Command::Similar(args) => models::similar(&data, &args),
         Command::Serve(args) => crate::server::serve(&data, &args),
     }
+}
+
+/// A hyper-parameter out of range, in the words of the command line: `--epochs 0: at least 1`
+/// rather than the learner's `invalid iterations = 0`.
+fn in_flag_words(error: Error) -> Error {
+    let Error::Fit(kgrec::cf::FitError::Params(p)) = &error else {
+        return error;
+    };
+    let flag = match p.name {
+        "factors" => "--dim",
+        "iterations" => "--epochs",
+        "regularization" => "--reg",
+        "alpha" => "--alpha",
+        "learning_rate" => "--lr",
+        "kg_weight" => "--kg-weight",
+        "neighbour_weight" => "--neighbour-weight",
+        "cold_scale" => "--cold-scale",
+        "cold_neighbours" => "--cold-neighbours",
+        "warmup" => {
+            return Error::BadInput(format!(
+                "--epochs: cke needs more than {0} epochs (its first {0} are plain ALS sweeps \
+                 that place the items before the graph joins)",
+                p.value
+            ));
+        }
+        _ => return error,
+    };
+    Error::BadInput(format!("{flag} {}: expected {}", p.value, p.expected))
 }
 
 /// A progress bar on stderr when both streams are terminals and `--quiet` is not given.
@@ -119,6 +180,23 @@ fn progress_bar(quiet: bool, length: u64, template: &str) -> ProgressBar {
         bar.set_style(style.progress_chars("=> "));
     }
     bar
+}
+
+/// The error and its causes, each said once: most messages already quote their cause (`PATH:
+/// CAUSE`), and printing the chain as well said "Permission denied (os error 13): Permission
+/// denied (os error 13)".
+pub(crate) fn error_text(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let said = cause.to_string();
+        if !text.contains(&said) {
+            text.push_str(": ");
+            text.push_str(&said);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 /// A warning on stderr (not with `--quiet`).
@@ -204,6 +282,13 @@ fn folder_out(out: &Path) -> Result<()> {
                 .to_owned(),
         ));
     }
+    if out.exists() && !out.is_dir() {
+        return Err(Error::BadInput(format!(
+            "--out {}: is a file, not a folder; an embedding export is a folder (entities.tsv, \
+             relations.tsv, meta.json): give a folder, new or existing",
+            out.display()
+        )));
+    }
     Ok(())
 }
 
@@ -233,8 +318,8 @@ fn stale_note(model: &kgrec::store::ModelHeader) {
         return;
     }
     eprintln!(
-        "note: interactions were imported after model v{} was trained; it does not know them \
-         yet (run `kgrec train`)",
+        "note: interactions or links were imported after model v{} was trained; it does not \
+         know them yet (run `kgrec train`)",
         model.version
     );
 }

@@ -13,8 +13,8 @@ use kgrec::metrics::Evaluation;
 use kgrec::serving::ListSource;
 use kgrec::store::ModelHeader;
 use kgrec::{
-    Engine, Error, EvalRequest, Filter, InteractionFile, InteractionsImported, ModelSpec,
-    RecommendRequest, Recommendations, Result, TrainRequest, Trained,
+    Engine, Error, EvalRequest, Filter, InteractionFile, InteractionsImported, RecommendRequest,
+    Recommendations, Result, TrainRequest, Trained,
 };
 use serde::Serialize;
 
@@ -64,8 +64,13 @@ pub fn import_interactions(data: &Path, args: &ImportInteractionsArgs, quiet: bo
 pub fn import_links(data: &Path, args: &ImportLinksArgs) -> Result<()> {
     // Parsed to the end before the data directory is opened, as interactions are.
     let links = parse_link_file(&args.file)?;
-    let imported = super::with_new_engine(data, |engine| engine.import_links(links))?;
     let name = display_name(&args.file);
+    notes(
+        &kgrec::engine::link_notes(&name, &links)
+            .into_iter()
+            .collect::<Vec<_>>(),
+    );
+    let imported = super::with_new_engine(data, |engine| engine.import_links(links))?;
     link_warnings(&name, &imported);
     let report = &imported.report;
     let c = report.counts;
@@ -200,10 +205,10 @@ pub fn train(data: &Path, args: &TrainArgs, quiet: bool) -> Result<()> {
             "--keep 0: keep at least 1 version".to_owned(),
         ));
     }
-    let spec = ModelSpec::new(&args.fit.model, &args.fit.overrides())?;
+    let spec = args.fit.spec()?;
     let request = TrainRequest {
         spec,
-        seed: args.fit.seed,
+        seed: args.fit.seed(),
         keep: args.keep,
     };
     // The data directory is held only while the inputs are read and while the new version is
@@ -272,8 +277,10 @@ pub(super) fn print_trained(t: &Trained) -> Result<()> {
             format!("current model v{}", h.version),
         )
     };
-    // A closed form (ease, kg-ease) or a count (pop) has neither a dimension nor epochs.
-    let shape = if h.dim == 0 && h.epochs == 0 {
+    // A closed form (ease, kg-ease) has neither a dimension nor epochs; popularity counts.
+    let shape = if h.kind == kgrec::ModelKind::Popularity {
+        "item popularity counted, ".to_owned()
+    } else if h.dim == 0 && h.epochs == 0 {
         String::new()
     } else {
         format!("dim {}, {} epochs{loss}, ", h.dim, h.epochs)
@@ -297,7 +304,7 @@ pub fn recommend(data: &Path, args: &RecommendArgs) -> Result<()> {
         ));
     }
     check_recommend_flags(args)?;
-    let engine = super::open_engine(data)?;
+    let engine = super::open_reader(data)?;
     if args.explain {
         return super::explain::recommend_explained(&engine, args);
     }
@@ -318,9 +325,31 @@ pub fn recommend(data: &Path, args: &RecommendArgs) -> Result<()> {
     }
     warn_unknown_excluded(&recs.unknown_excluded);
     filter_notes(&recs, &args.filter);
+    collapsed_note(&recs);
     match args.format.unwrap_or_default() {
         TextOrJson::Json => emit(&json_text(&recs.list_json())?),
         TextOrJson::Text => emit(&list_text(&recs)),
+    }
+}
+
+/// Below this, every score of a list is zero as far as its order goes.
+const COLLAPSED: f32 = 1e-3;
+
+/// A note when a model's list holds nothing but scores next to zero (a regularisation far too
+/// strong for the catalogue shrank every vector; `train` warned): its order is arbitrary.
+fn collapsed_note(recs: &kgrec::Recommendations) {
+    let collapsed = recs.model.kind != kgrec::ModelKind::Popularity
+        && recs.source != ListSource::Popularity
+        && recs.items.len() > 1
+        && recs.items.iter().all(|i| i.score.abs() < COLLAPSED);
+    if collapsed {
+        super::warn(&format!(
+            "note: every score of this list is within {COLLAPSED:.0e} of zero: model v{} {} \
+             collapsed (its regularisation is too strong for this catalogue) and the order is \
+             near-arbitrary; train again with a smaller --reg",
+            recs.model.version,
+            recs.model.kind.name()
+        ));
     }
 }
 
@@ -504,7 +533,7 @@ pub fn eval(args: &EvalArgs, quiet: bool) -> Result<()> {
         ));
     }
     let format = interaction_format(args.input_format.as_deref(), "--input-format")?;
-    let spec = ModelSpec::new(&args.fit.model, &args.fit.overrides())?;
+    let spec = args.fit.spec()?;
     let request = EvalRequest {
         train: args.train.clone(),
         test: args.test.clone(),
@@ -513,7 +542,7 @@ pub fn eval(args: &EvalArgs, quiet: bool) -> Result<()> {
         link: args.link.clone(),
         train_request: TrainRequest {
             spec,
-            seed: args.fit.seed,
+            seed: args.fit.seed(),
             keep: 1,
         },
         ks: args.k.clone(),
@@ -571,7 +600,7 @@ fn eval_text(report: &EvalJson, e: &Evaluation) -> String {
 /// `kgrec export embeddings --out DIR [--version V]`
 pub fn export_embeddings(data: &Path, args: &ExportEmbeddingsArgs) -> Result<()> {
     super::folder_out(&args.out)?;
-    let engine = super::open_engine(data)?;
+    let engine = super::open_reader(data)?;
     let e = engine.export_embeddings(args.version, &args.out)?;
     super::summary(&format!(
         "wrote {}: {} entities, {} relations of model v{} {} ({} dim {}): entities.tsv, \
@@ -593,24 +622,49 @@ pub fn similar(data: &Path, args: &SimilarArgs) -> Result<()> {
             "-k 0: ask for at least one item".to_owned(),
         ));
     }
-    let engine = super::open_engine(data)?;
-    let items = engine.similar(&args.item, args.k)?;
+    let engine = super::open_reader(data)?;
+    let found = engine.similar(&args.item, args.k)?;
+    let model = format!("model v{} {}", found.model.version, found.model.kind.name());
+    if found.graph_only {
+        super::warn(&format!(
+            "note: item {} had no interactions when {model} was trained: its vector, and so \
+             these similarities, come from the graph alone",
+            found.item
+        ));
+    }
+    if found.left_out > 0 {
+        super::warn(&format!(
+            "note: {} item(s) left out: {model} learnt nothing about them (no interactions when \
+             it was trained{}, or added since)",
+            found.left_out,
+            if found.model.kind == kgrec::ModelKind::Cke {
+                " and no linked entity in the graph"
+            } else {
+                ""
+            }
+        ));
+    }
     match args.format {
-        TextOrJson::Json => emit(&json_text(&serde_json::json!({
-            "item": args.item,
-            "similar": items,
-        }))?),
+        TextOrJson::Json => emit(&json_text(&found)?),
         TextOrJson::Text => {
-            let mut out = format!("items like {}\n", args.item);
-            for (rank, i) in items.iter().enumerate() {
+            let mut out = format!("items like {} ({model})\n", found.item);
+            for i in &found.similar {
                 let _ = writeln!(
                     out,
-                    "{:>4}  {:>7.4}  {}  {}",
-                    rank + 1,
+                    "{:>4}  {:>7.4}  {}  {}{}",
+                    i.rank,
                     i.score,
                     i.item,
-                    i.label.as_deref().unwrap_or("")
+                    i.label.as_deref().unwrap_or(""),
+                    if i.graph_only {
+                        "  (from the graph alone)"
+                    } else {
+                        ""
+                    }
                 );
+            }
+            if found.similar.is_empty() {
+                out.push_str("(no other item the model learnt)\n");
             }
             emit(&out)
         }

@@ -366,7 +366,8 @@ fn writes_update_the_served_state_without_rebinding_it() {
     assert!(engine.users().unwrap().contains(&"newcomer".to_owned()));
 
     // The new item: stored, known to be new, not an unknown id.
-    assert!(engine.similar("brand-new-item", 3).unwrap().is_empty());
+    let err = engine.similar("brand-new-item", 3).unwrap_err().to_string();
+    assert!(err.contains("added after the model was trained"), "{err}");
     let err = engine
         .explain("1", "brand-new-item", ExplainOptions::default(), None)
         .unwrap_err();

@@ -13,8 +13,8 @@ mod render;
 mod scorer;
 
 pub use render::{
-    Direction, ExplainedItem, ExplainedPath, Explanation, Node, PathStep, explanation_dot,
-    explanation_text, path_text, relation_words,
+    Direction, ExplainedItem, ExplainedPath, Explanation, Node, PathStep, TextOptions,
+    explanation_dot, explanation_text, path_text, relation_words,
 };
 pub use scorer::{FusedHops, distance_scale};
 
@@ -365,6 +365,7 @@ impl Explainer {
                 score_parts,
                 paths,
                 in_history: user_items.as_ref().is_some_and(|h| h.contains(item)),
+                not_in_model: item.index() >= model.n_items(),
             });
         }
         Ok(Explanation {

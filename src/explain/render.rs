@@ -45,6 +45,10 @@ pub struct ExplainedItem {
     /// recommended to them, explained as the model sees it.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub in_history: bool,
+    /// The item joined the store after the model was trained: the model has no score for it
+    /// (its paths still show how it connects to the user's history).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub not_in_model: bool,
 }
 
 /// One relation path from the user's history to the item.
@@ -220,8 +224,22 @@ pub fn path_text(steps: &[PathStep]) -> String {
     text
 }
 
+/// What the text form of an explanation needs besides the explanation.
+#[derive(Debug, Clone, Copy)]
+pub struct TextOptions<'a> {
+    /// The model that scored the items.
+    pub model: &'a crate::store::ModelHeader,
+    /// One item asked about (`explain`), not a list (`recommend --explain`).
+    pub single_item: bool,
+    /// How many paths were asked for per item (0: none, so none is missing).
+    pub paths: usize,
+}
+
 /// The text form of an explanation: each item, its score parts and its paths' sentences.
-pub fn explanation_text(e: &Explanation, model: &str) -> String {
+pub fn explanation_text(e: &Explanation, options: TextOptions<'_>) -> String {
+    let header = options.model;
+    let model = format!("model v{} {}", header.version, header.kind.name());
+    let popularity = header.kind == crate::learners::ModelKind::Popularity;
     let mut out = String::new();
     match e.fallback {
         Some(_) => {
@@ -240,6 +258,9 @@ pub fn explanation_text(e: &Explanation, model: &str) -> String {
                 e.user
             );
         }
+        None if options.single_item => {
+            let _ = writeln!(out, "explained item for user {} ({model})", e.user);
+        }
         None => {
             let _ = writeln!(
                 out,
@@ -249,30 +270,48 @@ pub fn explanation_text(e: &Explanation, model: &str) -> String {
         }
     }
     for item in &e.items {
-        let rank = item.rank.map_or("-".to_owned(), |r| r.to_string());
+        let rank = item.rank.map_or("  -".to_owned(), |r| format!("{r:>2}."));
         let name = item.label.as_deref().unwrap_or(&item.item);
         let _ = if e.fallback.is_some() {
             writeln!(
                 out,
-                "{rank:>3}. {name} (item {}): popularity {:.0} (no model score for this user)",
+                "{rank:>3} {name} (item {}): popularity {:.0} (no model score for this user)",
                 item.item, item.score,
             )
         } else {
-            writeln!(
-                out,
-                "{rank:>3}. {name} (item {}): score {:.4} = cf {:.4} + kg {:.4}{}",
-                item.item,
-                item.score,
-                item.score_parts.cf,
-                item.score_parts.kg,
-                if item.in_history {
-                    " (already in the user's history: never recommended to them)"
-                } else {
-                    ""
-                }
-            )
+            let score = if popularity {
+                // A popularity model's score is a count, not a collaborative part.
+                format!(
+                    "popularity {:.0} (users who have the item)",
+                    item.score_parts.cf
+                )
+            } else {
+                format!(
+                    "score {:.4} = cf {:.4} + kg {:.4}",
+                    item.score, item.score_parts.cf, item.score_parts.kg
+                )
+            };
+            if item.not_in_model {
+                writeln!(
+                    out,
+                    "{rank:>3} {name} (item {}): no score: the item joined the store after {model} \
+                     was trained (train again to rank it)",
+                    item.item
+                )
+            } else {
+                writeln!(
+                    out,
+                    "{rank:>3} {name} (item {}): {score}{}",
+                    item.item,
+                    if item.in_history {
+                        " (already in the user's history: never recommended to them)"
+                    } else {
+                        ""
+                    }
+                )
+            }
         };
-        if item.paths.is_empty() {
+        if item.paths.is_empty() && options.paths > 0 {
             let _ = writeln!(
                 out,
                 "     {}",
@@ -508,6 +547,7 @@ mod tests {
                 score: 1.0,
                 score_parts: ScoreParts { cf: 0.5, kg: 0.5 },
                 in_history: false,
+                not_in_model: false,
                 paths: vec![ExplainedPath {
                     score: 0.5,
                     text: String::new(),

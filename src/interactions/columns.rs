@@ -287,6 +287,8 @@ pub(crate) struct Columns {
 pub(crate) struct Header {
     pub columns: Columns,
     pub ignored: Vec<String>,
+    /// Every column's name as the header writes it.
+    pub names: Vec<String>,
 }
 
 /// Finds a role's column among `names` (normalised), skipping `taken` columns: the best alias
@@ -398,6 +400,7 @@ pub(crate) fn header(
             timestamp,
         },
         ignored,
+        names: fields.iter().map(|f| f.trim().to_owned()).collect(),
     })
 }
 

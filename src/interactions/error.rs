@@ -179,8 +179,12 @@ pub enum ParseError {
     },
     /// A numeric field does not hold a (finite) number (a timestamp: nor an ISO 8601 date).
     #[error(
-        "{}:{line}:{column}: `{field}` is not a number{}: {value:?}",
+        "{}:{line}:{column}: {} is not a number{}: {value:?}",
         file.display(),
+        match header {
+            Some(name) => format!("`{name}` (read as the {field})"),
+            None => format!("`{field}`"),
+        },
         if *field == "timestamp" { " nor an ISO 8601 date" } else { "" }
     )]
     NotANumber {
@@ -190,8 +194,10 @@ pub enum ParseError {
         line: usize,
         /// The 1-based field number.
         column: usize,
-        /// The field's name.
+        /// The field's role (`rating`, `timestamp`).
         field: &'static str,
+        /// The column's own name in the header, when it is not the role's.
+        header: Option<String>,
         /// The text found.
         value: String,
     },

@@ -100,8 +100,93 @@ impl RawInteractions {
             [one] => notes.push(format!("{at}: column {one} ignored")),
             many => notes.push(format!("{at}: columns {} ignored", many.join(", "))),
         }
+        if let Some(latest) = self.rows.iter().filter_map(|r| r.timestamp).max()
+            && latest < PLAUSIBLE_TIMESTAMP
+        {
+            notes.push(format!(
+                "{file}: every timestamp is below {PLAUSIBLE_TIMESTAMP} (the latest is {latest}, \
+                 which as seconds since 1970 is before March 1973): is the column read as the \
+                 timestamp really one? (--time-col names another)"
+            ));
+        }
+        let ids = self.rows.iter().flat_map(|r| {
+            [
+                (IdKind::User, r.user.as_str()),
+                (IdKind::Item, r.item.as_str()),
+            ]
+        });
+        notes.extend(spaced_ids_note(&self.file, ids));
         notes
     }
+}
+
+/// Seconds since 1970 of 3 March 1973: a file whose timestamps all fall before it probably
+/// holds something else (a quantity, a rating) in the column read as the timestamp.
+const PLAUSIBLE_TIMESTAMP: i64 = 100_000_000;
+
+/// What an external id names, in messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum IdKind {
+    User,
+    Item,
+}
+
+impl IdKind {
+    fn name(self) -> &'static str {
+        match self {
+            Self::User => "user",
+            Self::Item => "item",
+        }
+    }
+}
+
+/// How many ids with surrounding white space a note names.
+const SPACED_NAMED: usize = 3;
+
+/// A note on the ids of `file` that start or end with white space. Ids are kept exactly as
+/// written (they round-trip: what is imported is what `recommend` prints), so `"alice "` and
+/// `"alice"` are two users; a spreadsheet export rarely means that, so the note names the first
+/// few (with the trimmed twin when the file has one too) and counts them.
+pub fn spaced_ids_note<'a>(
+    file: &std::path::Path,
+    ids: impl Iterator<Item = (IdKind, &'a str)>,
+) -> Option<String> {
+    let mut all = std::collections::HashSet::new();
+    let mut spaced = Vec::new();
+    for (kind, id) in ids {
+        if all.insert((kind, id)) && id.trim() != id {
+            spaced.push((kind, id));
+        }
+    }
+    let first = spaced.first()?;
+    let named: Vec<String> = spaced
+        .iter()
+        .take(SPACED_NAMED)
+        .map(|&(kind, id)| {
+            if all.contains(&(kind, id.trim())) {
+                format!("{} {id:?} (the file also has {:?})", kind.name(), id.trim())
+            } else {
+                format!("{} {id:?}", kind.name())
+            }
+        })
+        .collect();
+    let more = spaced.len().saturating_sub(SPACED_NAMED);
+    Some(format!(
+        "{}: {} id(s) start or end with white space and are kept as written, so {:?} and {:?} \
+         are different {}s: {}{}; remove the spaces from the file if they are not part of the \
+         ids",
+        file.display(),
+        spaced.len(),
+        first.1,
+        first.1.trim(),
+        first.0.name(),
+        named.join(", "),
+        if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        }
+    ))
 }
 
 #[cfg(test)]

@@ -269,6 +269,7 @@ fn parse_rating(text: &str, col: usize, file: &Path, line: usize) -> Result<f32,
             line,
             column: col + 1,
             field: "rating",
+            header: None,
             value: text.to_owned(),
         }),
     }
@@ -291,6 +292,7 @@ fn parse_timestamp(text: &str, col: usize, file: &Path, line: usize) -> Result<i
             line,
             column: col + 1,
             field: "timestamp",
+            header: None,
             value: text.to_owned(),
         }),
     }
@@ -393,7 +395,10 @@ fn parse_tabbed<R: BufRead>(
     let mut rows = Vec::new();
     while let Some((n, text)) = lines.next_nonblank()? {
         let fields: Vec<&str> = text.split('\t').collect();
-        rows.push(row_from_fields(&fields, header.columns, file, n)?);
+        rows.push(
+            row_from_fields(&fields, header.columns, file, n)
+                .map_err(|e| with_column_name(e, &header))?,
+        );
     }
     Ok((header_line, header, rows))
 }
@@ -427,7 +432,10 @@ fn parse_quoted<R: Read>(
         }
         match &header {
             None => header = Some((line, columns::header(&fields, map, file, line)?)),
-            Some((_, h)) => rows.push(row_from_fields(&fields, h.columns, file, line)?),
+            Some((_, h)) => rows.push(
+                row_from_fields(&fields, h.columns, file, line)
+                    .map_err(|e| with_column_name(e, h))?,
+            ),
         }
     }
     match header {
@@ -435,6 +443,36 @@ fn parse_quoted<R: Read>(
             file: file.to_owned(),
         }),
         Some((line, h)) => Ok((line, h, rows)),
+    }
+}
+
+/// A number that does not parse, named by its column's own header name too when that is not
+/// the role's (`date`, read as the timestamp).
+fn with_column_name(e: ParseError, header: &columns::Header) -> ParseError {
+    match e {
+        ParseError::NotANumber {
+            file,
+            line,
+            column,
+            field,
+            header: None,
+            value,
+        } => {
+            let name = column
+                .checked_sub(1)
+                .and_then(|c| header.names.get(c))
+                .filter(|n| !n.is_empty() && columns::normalised(n) != columns::normalised(field))
+                .cloned();
+            ParseError::NotANumber {
+                file,
+                line,
+                column,
+                field,
+                header: name,
+                value,
+            }
+        }
+        other => other,
     }
 }
 

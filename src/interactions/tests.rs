@@ -498,7 +498,8 @@ fn columns_are_mapped_by_name_or_position() {
     .unwrap_err();
     assert_eq!(
         e.to_string(),
-        "d.tsv:2:3: `timestamp` is not a number nor an ISO 8601 date: \"last week\""
+        "d.tsv:2:3: `date` (read as the timestamp) is not a number nor an ISO 8601 date: \
+         \"last week\""
     );
 }
 
@@ -697,4 +698,42 @@ fn link_iris_with_spaces_or_quotes_are_refused_with_their_line() {
             .len(),
         2
     );
+}
+
+/// Ids round-trip exactly, spaces included; a note names those that start or end with white
+/// space, the first three with their trimmed twin when the file has it, and counts them.
+#[test]
+fn ids_with_surrounding_spaces_are_kept_and_named_in_a_note() {
+    let r = read(
+        "user_id,item_id\nalice,SKU-1\nalice ,SKU-2\n bob,SKU-3\n\"carol \",\"SKU-4 \"\ndan\t,x\n",
+        "sp.csv",
+        &ReadOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        pairs(&r),
+        [
+            ("alice", "SKU-1"),
+            ("alice ", "SKU-2"),
+            (" bob", "SKU-3"),
+            ("carol ", "SKU-4 "),
+            ("dan\t", "x")
+        ]
+    );
+    let notes = r.notes();
+    let note = notes.iter().find(|n| n.contains("white space")).unwrap();
+    assert_eq!(
+        note,
+        "sp.csv: 5 id(s) start or end with white space and are kept as written, so \"alice \" \
+         and \"alice\" are different users: user \"alice \" (the file also has \"alice\"), user \
+         \" bob\", user \"carol \" and 2 more; remove the spaces from the file if they are not \
+         part of the ids"
+    );
+    let clean = read(
+        "user_id,item_id\nalice,SKU-1\n",
+        "ok.csv",
+        &ReadOptions::default(),
+    )
+    .unwrap();
+    assert!(clean.notes().iter().all(|n| !n.contains("white space")));
 }

@@ -272,15 +272,8 @@ pub async fn similar(
 ) -> Result<Response, ApiError> {
     let (item, query) = id_and_query("item", path, raw.as_deref(), &["k"], &[])?;
     let k = query.number("k", 10, 1..=MAX_K)?;
-    let (item, similar) = blocking(move || {
-        let similar = state.engine.similar(&item, k)?;
-        Ok((item, similar))
-    })
-    .await?;
-    json(
-        StatusCode::OK,
-        &serde_json::json!({"item": item, "similar": similar}),
-    )
+    let similar = blocking(move || Ok(state.engine.similar(&item, k)?)).await?;
+    json(StatusCode::OK, &similar)
 }
 
 /// An id given as a JSON string or a whole number.

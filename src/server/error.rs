@@ -127,7 +127,7 @@ impl From<kgrec::Error> for ApiError {
             _ => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         };
         // The message with its sources, as the command line prints it.
-        let message = format!("{:#}", anyhow::Error::from(error));
+        let message = crate::cli::error_text(&error);
         Self::new(status, code, message)
     }
 }

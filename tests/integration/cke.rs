@@ -208,3 +208,100 @@ fn recbole_links_name_tsv_tokens_and_reach_the_graph() {
     let out = ok(kgrec(&data).args(["recommend", "--user", "u3", "-k", "3", "--format", "json"]));
     assert!(out.contains("urn:kgrec:m.film2"), "{out}");
 }
+
+/// `similar` compares only vectors the model learnt: an item with no interactions when the
+/// model was trained keeps the vector it started with under ALS (its cosines mean nothing),
+/// unless cke placed it from its entity in the graph (flagged); an item added since has none.
+#[test]
+fn similar_leaves_out_items_the_model_never_learnt_and_flags_those_from_the_graph() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = imported_with_links(
+        tmp.path(),
+        "9001\thttp://dbpedia.org/resource/Jaws_(film)\n9002\thttp://example.org/not-in-the-graph\n",
+    );
+    let similar = |item: &str| {
+        run(kgrec(&data).args(["similar", "-k", "30", "--format", "json", "--item", item]))
+    };
+    let listed = |out: &std::process::Output| -> serde_json::Value {
+        assert!(out.status.success(), "{}", stderr(out));
+        serde_json::from_str(&stdout(out)).unwrap()
+    };
+    let ids = |v: &serde_json::Value| -> Vec<String> {
+        v["similar"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["item"].as_str().unwrap().to_owned())
+            .collect()
+    };
+
+    ok(kgrec(&data).args(["train", "--model", "als", "-q"]));
+    for item in ["9001", "9002"] {
+        let out = similar(item);
+        expect_bad_input(
+            &out,
+            &data,
+            &[&format!(
+                "item \"{item}\" had no interactions when the model was trained: model v1 als learnt nothing about it"
+            )],
+        );
+    }
+    let out = similar("234");
+    let jaws = listed(&out);
+    assert_eq!(jaws["left_out"], 2, "{jaws}");
+    assert!(
+        stderr(&out).contains("note: 2 item(s) left out: model v1 als learnt nothing about them"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(ids(&jaws).len(), 23, "{jaws}");
+    assert!(!ids(&jaws).iter().any(|i| i.starts_with("900")), "{jaws}");
+
+    ok(kgrec(&data).args(["train", "--model", "cke", "-q"]));
+    let out = similar("9001");
+    let new = listed(&out);
+    assert_eq!(new["graph_only"], true, "{new}");
+    assert!(
+        stderr(&out).contains("its vector, and so these similarities, come from the graph alone"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(new["left_out"], 1, "{new}");
+    assert!(!ids(&new).contains(&"9002".to_owned()), "{new}");
+    expect_bad_input(
+        &similar("9002"),
+        &data,
+        &["had no interactions when the model was trained and no linked entity in the graph"],
+    );
+    let jaws = listed(&similar("234"));
+    let flagged: Vec<&serde_json::Value> = jaws["similar"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["graph_only"] == true)
+        .collect();
+    assert_eq!(flagged.len(), 1, "{jaws}");
+    assert_eq!(flagged[0]["item"], "9001", "{jaws}");
+    let text = ok(kgrec(&data).args(["similar", "--item", "234", "-k", "30"]));
+    assert!(
+        text.lines()
+            .any(|l| l.contains("9001") && l.ends_with("(from the graph alone)")),
+        "{text}"
+    );
+
+    let late = tmp.path().join("late.tsv");
+    std::fs::write(
+        &late,
+        "item_id\tiri\n9003\thttp://dbpedia.org/resource/Jaws_(film)\n",
+    )
+    .unwrap();
+    ok(kgrec(&data).args(["import", "links", "-q"]).arg(&late));
+    expect_bad_input(
+        &similar("9003"),
+        &data,
+        &[
+            "was added after the model was trained",
+            "train again to include it",
+        ],
+    );
+}

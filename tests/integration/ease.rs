@@ -142,7 +142,7 @@ fn ease_flags_are_checked() {
     let tmp = tempfile::tempdir().unwrap();
     let data = imported(tmp.path());
     let cases: [(&[&str], &str); 5] = [
-        (&["--model", "ease", "--reg", "0"], "regularization"),
+        (&["--model", "ease", "--reg", "0"], "--reg 0"),
         (
             &["--model", "ease", "--reg-scale=-1"],
             "regularization scale",

@@ -331,3 +331,78 @@ fn bare_token_links_imported_before_their_tsv_graph_get_paths() {
         "{ask}"
     );
 }
+
+/// `scripts/check_paths.py` reads the files as kgrec reads them: a CSV training file with its
+/// own column names (it wanted `user_id` and stopped with a KeyError), link IRIs written
+/// `<http://...>` (it reported every first step as "not linked to its IRI").
+#[test]
+fn check_paths_reads_csv_interactions_and_bracketed_links() {
+    if std::process::Command::new("python3")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipped: no python3 to run scripts/check_paths.py");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    import_movie_graph(&data);
+    let tsv = std::fs::read_to_string(fixture("interactions.tsv")).unwrap();
+    let mut csv = String::from("customer,product,stars,when\n");
+    for line in tsv.lines().skip(1) {
+        csv.push_str(&line.replace('\t', ","));
+        csv.push('\n');
+    }
+    let links_tsv = std::fs::read_to_string(fixture("links.tsv")).unwrap();
+    let mut links = String::from("item_id\tiri\n");
+    for line in links_tsv.lines().skip(1) {
+        let (item, iri) = line.split_once('\t').unwrap();
+        links.push_str(&format!("{item}\t<{iri}>\n"));
+    }
+    let (train, link) = (tmp.path().join("sales.csv"), tmp.path().join("links.tsv"));
+    std::fs::write(&train, csv).unwrap();
+    std::fs::write(&link, links).unwrap();
+    ok(kgrec(&data)
+        .args(["import", "interactions", "--time-col", "when", "-q"])
+        .arg(&train)
+        .arg("--link")
+        .arg(&link));
+    ok(kgrec(&data).args(["train", "--model", "als", "-q"]));
+    let explained = tmp.path().join("explained.jsonl");
+    ok(kgrec(&data)
+        .args([
+            "recommend",
+            "--all-users",
+            "-k",
+            "5",
+            "--explain",
+            "-q",
+            "--out",
+        ])
+        .arg(&explained));
+    let nt = tmp.path().join("kg.nt");
+    let graph = ok(kgrec(&data).args(["sparql", "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }"]));
+    std::fs::write(&nt, graph).unwrap();
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/check_paths.py");
+    let out = run(std::process::Command::new("python3")
+        .arg(script)
+        .arg("--explanations")
+        .arg(&explained)
+        .arg("--kg")
+        .arg(&nt)
+        .arg("--train")
+        .arg(&train)
+        .arg("--link")
+        .arg(&link));
+    assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+    let report = stdout(&out);
+    assert!(report.contains("invalid steps 0"), "{report}");
+    let paths: u64 = report
+        .split("paths ")
+        .nth(1)
+        .and_then(|r| r.split(',').next())
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap();
+    assert!(paths > 0, "{report}");
+}

@@ -512,3 +512,42 @@ fn import_links_adds_catalogue_items_without_interactions() {
     );
     assert!(stderr(&out).contains("1 linked IRI(s)"), "{}", stderr(&out));
 }
+
+/// Ids with surrounding spaces are kept exactly (they come back out as they went in), and a
+/// note says so, naming them; in a link file too.
+#[test]
+fn ids_with_surrounding_spaces_round_trip_and_are_named() {
+    let d = dir();
+    let file = d.file(
+        "spaced.csv",
+        "user_id,item_id\nalice,SKU-1\nalice ,SKU-2\nbob,SKU-2\nbob,SKU-3\n",
+    );
+    let (_, err) = d.accepts(&file, &[]);
+    assert!(
+        err.contains(&format!(
+            "note: {}: 1 id(s) start or end with white space and are kept as written, so \
+             \"alice \" and \"alice\" are different users: user \"alice \" (the file also has \
+             \"alice\")",
+            file.display()
+        )),
+        "{err}"
+    );
+    assert_eq!(d.count("users"), 3);
+    ok(kgrec(&d.data).args(["train", "--model", "pop", "-q"]));
+    let recs = d.tmp.path().join("recs.tsv");
+    ok(kgrec(&d.data)
+        .args(["recommend", "--all-users", "-k", "1", "--out"])
+        .arg(&recs));
+    let text = std::fs::read_to_string(&recs).unwrap();
+    assert!(text.lines().any(|l| l.starts_with("alice \t")), "{text:?}");
+    assert!(text.lines().any(|l| l.starts_with("alice\t")), "{text:?}");
+    let links = d.file("spaced.tsv", "item_id\tiri\n SKU-9\thttp://e/9\n");
+    let out = d.import_links(&links);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("spaced.tsv: 1 id(s) start or end with white space")
+            && stderr(&out).contains("item \" SKU-9\""),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -138,6 +138,99 @@ fn lenient_import_skips_bad_statements_and_says_where() {
     assert_eq!(triples(&data), 2);
 }
 
+/// oxttl's own recovery skips to the next `.` after an error, which took the valid statement
+/// after `ex:a ex:b .` with it, and an unterminated string took the rest of the file while the
+/// report said "skipped 1".
+#[test]
+fn lenient_turtle_keeps_every_valid_statement_and_names_each_skipped_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let ttl = tmp.path().join("shop.ttl");
+    std::fs::write(
+        &ttl,
+        "@prefix ex: <http://e/> .\n\
+         ex:a ex:b ex:c .\n\
+         ex:a ex:b .\n\
+         ex:d ex:e ex:f .\n\
+         ex:g ex:h \"unterminated .\n\
+         ex:j ex:k ex:l .\n\
+         ex:m ex:n \"\"\"never closed .\n\
+         ex:p ex:q ex:r .\n",
+    )
+    .unwrap();
+    let out = run(kgrec(&data).args(["import", "kg", "--lenient"]).arg(&ttl));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    let file = ttl.display();
+    for needle in [
+        format!("{file}: --lenient skipped 3 bad statement(s):"),
+        format!("{file}:3:11: . is not a valid RDF object; skipped the statement on line 3"),
+        format!(
+            "{file}:5:11: string not closed before the end of its line; skipped the statement \
+             on line 5"
+        ),
+        format!(
+            "{file}:7:11: long string not closed before the end of the file; skipped the \
+             statement on lines 7-8"
+        ),
+    ] {
+        assert!(err.contains(&needle), "{needle}\n---\n{err}");
+    }
+    let rows = ok(kgrec(&data).args([
+        "sparql",
+        "--format",
+        "csv",
+        "SELECT ?s WHERE { ?s ?p ?o } ORDER BY ?s",
+    ]));
+    assert_eq!(
+        rows.split_whitespace().collect::<Vec<_>>(),
+        ["s", "http://e/a", "http://e/d", "http://e/j"],
+        "{rows}"
+    );
+}
+
+/// A bad statement inside a TriG graph block costs itself only; the rest of the block stays in
+/// its graph (oxttl's recovery put it in the default graph, or dropped it).
+#[test]
+fn lenient_trig_keeps_the_rest_of_a_graph_block_in_its_graph() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let trig = tmp.path().join("shop.trig");
+    std::fs::write(
+        &trig,
+        "PREFIX ex: <http://e/>\n\
+         ex:g1 {\n  ex:a ex:b ex:c .\n  ex:a ex:b .\n  ex:d ex:e ex:f\n}\n\
+         ex:g2 { ex:h ex:i ex:j }\n",
+    )
+    .unwrap();
+    let out = run(kgrec(&data).args(["import", "kg", "--lenient"]).arg(&trig));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!(
+            "{}:4:13: . is not a valid RDF object; skipped the statement on line 4",
+            trig.display()
+        )),
+        "{}",
+        stderr(&out)
+    );
+    let rows = ok(kgrec(&data).args([
+        "sparql",
+        "--format",
+        "csv",
+        "SELECT ?g ?s WHERE { GRAPH ?g { ?s ?p ?o } } ORDER BY ?s",
+    ]));
+    assert_eq!(
+        rows.split_whitespace().collect::<Vec<_>>(),
+        [
+            "g,s",
+            "http://e/g1,http://e/a",
+            "http://e/g1,http://e/d",
+            "http://e/g2,http://e/h"
+        ],
+        "{rows}"
+    );
+}
+
 #[test]
 fn dbpedia_graph_counts_match_the_acceptance_figures() {
     let Some(nt) = shared_dataset("ml-100k/kg-dbpedia.nt") else {

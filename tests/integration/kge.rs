@@ -108,6 +108,18 @@ fn kge_train_then_eval_on_a_tiny_dataset() {
     assert_eq!(eval["mrr"].as_f64().unwrap(), test_mrr);
     assert_eq!(eval["both"], trained["test"]["both"]);
     assert_eq!(eval["head"]["count"], 4);
+    // One spelling of the keys, pooled and per side (the sides said `hits_at_10`).
+    for side in [
+        &eval,
+        &eval["head"],
+        &eval["both"],
+        &trained["test"]["both"],
+    ] {
+        assert!(
+            side["hits@10"].is_number() && side.get("hits_at_10").is_none(),
+            "{side}"
+        );
+    }
     let text = ok(kge(tmp.path())
         .args(["eval", "--dataset"])
         .arg(&ds)

@@ -27,9 +27,22 @@ fn sparql_mistakes_are_named() {
     bad(
         "SELECT ?d WHERE { dbr:Toy_Story dbo:director ?d }",
         &[
-            "undeclared prefixes dbr:, dbo:",
+            "undeclared prefixes dbr:, dbo: (at 1:19)",
             "PREFIX dbo: <http://dbpedia.org/ontology/>",
         ],
+    );
+    // Located where the mistake is: the parser said 1:10, 1:36 and 3:11.
+    bad(
+        "ASKK { ?s ?p ?o }",
+        &["unknown query form \"ASKK\" (at 1:1)"],
+    );
+    bad(
+        "SELECT ?s WHERE { ?s ?p ?o } LIMT 2",
+        &["unknown word \"LIMT\" (at 1:30): did you mean LIMIT?"],
+    );
+    bad(
+        "SELECT ?s WHERE {\n  ?s ?p ?o .\n  FILTR(?s)\n}",
+        &["unknown word \"FILTR\" (at 3:3): did you mean FILTER?"],
     );
 }
 
@@ -200,10 +213,19 @@ fn collapsed_scores_on_a_tiny_catalogue_are_reported() {
             "{model}: {}",
             stderr(&out)
         );
+        // The list of a collapsed model says so too, not only the training.
+        let out = run(kgrec(&data).args(["recommend", "--user", "u0", "-k", "3"]));
+        assert!(
+            stderr(&out).contains("collapsed") && stderr(&out).contains("near-arbitrary"),
+            "{model}: {}",
+            stderr(&out)
+        );
     }
     let out = run(kgrec(&data).args(["train", "--model", "als", "--reg", "0.5"]));
     assert!(out.status.success());
     assert!(!stderr(&out).contains("near-arbitrary"), "{}", stderr(&out));
+    let out = run(kgrec(&data).args(["recommend", "--user", "u0", "-k", "3"]));
+    assert!(!stderr(&out).contains("collapsed"), "{}", stderr(&out));
     let list = ok(kgrec(&data).args(["recommend", "--user", "u0", "--format", "json"]));
     let list: serde_json::Value = serde_json::from_str(&list).unwrap();
     let scores: Vec<f64> = list["items"]
@@ -316,4 +338,210 @@ fn eval_of_the_training_file_itself_and_sparql_from_stdin() {
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stdout(&out).contains("true"), "{}", stderr(&out));
+}
+
+/// An error is said once with its cause (`PATH: CAUSE`), not "CAUSE: CAUSE"; an export folder
+/// that is a file says so before any training.
+#[test]
+fn errors_say_their_cause_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = crate::cf::imported(tmp.path());
+    ok(kgrec(&data).args(["train", "--model", "pop", "-q"]));
+    let file = tmp.path().join("afile");
+    std::fs::write(&file, "mine\n").unwrap();
+    let out = run(kgrec(&data)
+        .args(["recommend", "--all-users", "--out"])
+        .arg(file.join("recs.tsv")));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out).matches("Not a directory").count(),
+        1,
+        "{}",
+        stderr(&out)
+    );
+    let dataset = tmp.path().join("kg");
+    std::fs::create_dir(&dataset).unwrap();
+    for split in ["train.txt", "valid.txt", "test.txt"] {
+        std::fs::write(dataset.join(split), "a\tr\tb\nb\tr\tc\n").unwrap();
+    }
+    let out = run(kgrec(&data)
+        .args(["kge", "train", "--epochs", "1", "--dataset"])
+        .arg(&dataset)
+        .arg("--out")
+        .arg(&file));
+    expect_bad_input(&out, &file, &["is a file, not a folder"]);
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "mine\n");
+}
+
+/// The small things of a first afternoon (issue 21's journey, "cosmetic"): flag names in
+/// parameter errors, negative numbers as values, `--seed` for pop, pop's own words, the
+/// single-item explain heading, `--paths 0`, `stats` as data, SPARQL column order, final line
+/// breaks and empty DESCRIBEs, kge eval's key names, a date column named as itself, timestamps
+/// that are no timestamps, a failed first import that leaves no parent folder, parser messages
+/// that say their location once.
+#[test]
+fn small_things_say_what_the_user_typed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = crate::cf::imported(tmp.path());
+    for (args, said) in [
+        (&["--epochs", "0"][..], "--epochs 0: expected at least 1"),
+        (&["--dim", "0"], "--dim 0: expected at least 1"),
+        (
+            &["--model", "als", "--reg", "-1"],
+            "--reg -1: expected finite and >= 0",
+        ),
+        (
+            &["--cold-neighbours", "0"],
+            "--cold-neighbours 0: expected at least 1",
+        ),
+        (&["--epochs", "2"], "--epochs: cke needs more than 2 epochs"),
+        (
+            &["--model", "pop", "--seed", "4"],
+            "--seed does not apply to --model pop",
+        ),
+    ] {
+        let out = run(kgrec(&data).arg("train").args(args));
+        expect_bad_input(&out, &data, &[said]);
+    }
+    let trained = ok(kgrec(&data).args(["train", "--model", "pop"]));
+    assert!(trained.contains("item popularity counted"), "{trained}");
+    assert!(!trained.contains("dim 0"), "{trained}");
+
+    // explain: pop's score is a count; one item is not "recommendations"; --paths 0 misses none.
+    let one = ok(kgrec(&data).args(["explain", "--user", "1", "--item", "50"]));
+    assert!(
+        one.starts_with("explained item for user 1 (model v1 pop)"),
+        "{one}"
+    );
+    assert!(one.contains("popularity ") && !one.contains("cf "), "{one}");
+    let none = ok(kgrec(&data).args(["recommend", "--user", "1", "--explain", "--paths", "0"]));
+    assert!(!none.contains("no path"), "{none}");
+
+    let s = stats(&data);
+    assert_eq!(s["model_versions"][0]["model"], "pop", "{s}");
+    assert_eq!(s["model_versions"][0]["current"], true, "{s}");
+    assert_eq!(s["models"][0], "v1 pop (current)", "{s}");
+
+    // SPARQL: the query's variable order, a last line break, an empty DESCRIBE said.
+    let table = ok(kgrec(&data).args(["sparql", "SELECT * WHERE { ?s ?p ?o } LIMIT 1"]));
+    assert!(table.starts_with("?s "), "{table}");
+    for format in ["json", "xml", "csv", "tsv"] {
+        let out = ok(kgrec(&data).args(["sparql", "--format", format, "ASK { ?s ?p ?o }"]));
+        assert!(out.ends_with('\n'), "{format}: {out:?}");
+    }
+    let json = ok(kgrec(&data).args([
+        "sparql",
+        "--format",
+        "json",
+        "SELECT * { ?s ?p ?o } LIMIT 1",
+    ]));
+    assert!(
+        json.starts_with(r#"{"head":{"vars":["s","p","o"]}"#),
+        "{json}"
+    );
+    let out = run(kgrec(&data).args(["sparql", "DESCRIBE <http://example.org/nothing>"]));
+    assert!(out.status.success() && stdout(&out).is_empty());
+    assert!(
+        stderr(&out).contains("no triple matched"),
+        "{}",
+        stderr(&out)
+    );
+
+    // A date column is named as itself; quantities read as timestamps are doubted.
+    let dated = tmp.path().join("dated.csv");
+    std::fs::write(
+        &dated,
+        "customer,product,qty,date\na,b,1,2024-01-01\na,c,2,03/01/2024\n",
+    )
+    .unwrap();
+    let out = run(kgrec(&data).args(["import", "interactions"]).arg(&dated));
+    expect_bad_input(
+        &out,
+        &dated,
+        &[":3:4: `date` (read as the timestamp) is not a number nor an ISO 8601 date"],
+    );
+    let qty = tmp.path().join("qty.csv");
+    std::fs::write(&qty, "customer,product,qty\na,b,1\na,c,3\n").unwrap();
+    let out = run(kgrec(&data)
+        .args(["import", "interactions", "--time-col", "qty"])
+        .arg(&qty));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("every timestamp is below 100000000"),
+        "{}",
+        stderr(&out)
+    );
+
+    // A failed first import into new/sub/data leaves no `new` behind; the parser's message
+    // says its location once.
+    let bad = tmp.path().join("bad.nt");
+    std::fs::write(&bad, "<a> <b> .\n").unwrap();
+    let fresh = tmp.path().join("new").join("sub").join("data");
+    let out = run(kgrec(&fresh).args(["import", "kg"]).arg(&bad));
+    expect_bad_input(&out, &bad, &["bad.nt:1:1: "]);
+    assert!(!stderr(&out).contains("Parser error"), "{}", stderr(&out));
+    assert!(!tmp.path().join("new").exists());
+
+    // An item that joined after training: no score, said so (it printed "-." and 0.0000), and
+    // the note names links as well as interactions.
+    let late = tmp.path().join("late.tsv");
+    std::fs::write(
+        &late,
+        "item_id\tiri\n9010\thttp://dbpedia.org/resource/Toy_Story\n",
+    )
+    .unwrap();
+    ok(kgrec(&data).args(["import", "links", "-q"]).arg(&late));
+    let out = run(kgrec(&data).args(["explain", "--user", "1", "--item", "9010"]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("no score: the item joined the store after model v")
+            && !stdout(&out).contains("-."),
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        stderr(&out).contains("interactions or links were imported after model"),
+        "{}",
+        stderr(&out)
+    );
+    let json = ok(kgrec(&data).args([
+        "explain", "--user", "1", "--item", "9010", "--format", "json",
+    ]));
+    assert!(json.contains("\"not_in_model\": true"), "{json}");
+}
+
+/// `-q` keeps results only: `kge train` without `--eval-test` prints nothing, with it only the
+/// test figures.
+#[test]
+fn quiet_kge_train_prints_its_results_only() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dataset = tmp.path().join("kg");
+    std::fs::create_dir(&dataset).unwrap();
+    let mut triples = String::new();
+    for i in 0..20 {
+        triples.push_str(&format!("e{i}\tr\te{}\n", (i + 1) % 20));
+    }
+    for split in ["train.txt", "valid.txt", "test.txt"] {
+        std::fs::write(dataset.join(split), &triples).unwrap();
+    }
+    let kge = |extra: &[&str]| {
+        ok(kgrec(&tmp.path().join("unused"))
+            .args([
+                "-q",
+                "kge",
+                "train",
+                "--epochs",
+                "2",
+                "--dim",
+                "8",
+                "--dataset",
+            ])
+            .arg(&dataset)
+            .args(extra))
+    };
+    let out = kge(&["--out", tmp.path().join("emb").to_str().unwrap()]);
+    assert_eq!(out, "");
+    let out = kge(&["--eval-test"]);
+    assert!(out.starts_with("side ") && out.contains("both"), "{out}");
+    assert!(!out.contains("trained"), "{out}");
 }

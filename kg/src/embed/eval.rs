@@ -62,8 +62,12 @@ impl FilterIndex {
 pub struct RankMetrics {
     pub count: usize,
     pub mrr: f64,
+    /// Written `hits@1` (as `kge eval` writes its pooled figures); `hits_at_1` is read too.
+    #[serde(rename = "hits@1", alias = "hits_at_1")]
     pub hits_at_1: f64,
+    #[serde(rename = "hits@3", alias = "hits_at_3")]
     pub hits_at_3: f64,
+    #[serde(rename = "hits@10", alias = "hits_at_10")]
     pub hits_at_10: f64,
     pub mean_rank: f64,
 }

@@ -1,0 +1,190 @@
+//! A data directory this process may not write is read (through a temporary copy of its sled
+//! database, which sled 0.34 cannot open read-only) and never written; commands that write are
+//! refused, saying why.
+//!
+//! Two ways to make the directory unwritable, each proving its own path:
+//! - a read-only bind mount, made in a user and mount namespace (`unshare -rm`): the kernel
+//!   refuses every write with EROFS, to root too. This is the "read-only mount" case.
+//! - `chmod -R a-w`, with kgrec run as user 65534 when the tests run as root (root ignores
+//!   permission bits): EACCES. This is the "write-protected, or another user's, directory" case.
+//!
+//! Where the environment allows neither (no `unshare`, or no permission to use it; root
+//! without a way to run as another user), the test prints why and checks nothing more.
+
+use crate::common::*;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// A data directory with the fixtures and an `als` model; the id of a user and of an item.
+fn trained(tmp: &Path) -> PathBuf {
+    let data = crate::cf::imported(tmp);
+    ok(kgrec(&data).args(["train", "--model", "als", "-q"]));
+    data
+}
+
+/// The commands that only read, as the contract names them.
+const READS: &[&[&str]] = &[
+    &["stats", "--format", "json"],
+    &["recommend", "--user", "1", "-k", "5", "--format", "json"],
+    &["explain", "--user", "1", "--item", "50", "--format", "json"],
+    &["similar", "--item", "50", "-k", "3", "--format", "json"],
+    &[
+        "sparql",
+        "--format",
+        "csv",
+        "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }",
+    ],
+];
+
+/// Every file under `dir` with its length, modification time and mode: a directory that was
+/// not written has the same fingerprint.
+fn fingerprint(dir: &Path) -> Vec<(PathBuf, u64, std::time::SystemTime, u32)> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(next) = stack.pop() {
+        for entry in std::fs::read_dir(&next).unwrap() {
+            let entry = entry.unwrap();
+            let meta = entry.metadata().unwrap();
+            if meta.is_dir() {
+                stack.push(entry.path());
+            }
+            found.push((
+                entry.path(),
+                meta.len(),
+                meta.modified().unwrap(),
+                meta.permissions().mode(),
+            ));
+        }
+    }
+    found.sort();
+    found
+}
+
+/// A folder anyone may write (as /tmp is), for kgrec's temporary copy: the test then sees that
+/// the copy is removed.
+fn scratch(tmp: &Path) -> PathBuf {
+    let scratch = tmp.join("scratch");
+    std::fs::create_dir(&scratch).unwrap();
+    std::fs::set_permissions(&scratch, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    scratch
+}
+
+/// Runs every read and two writes through `runner` on the unwritable `data`, and checks them
+/// against the answers the writable directory gave.
+fn check_reads_and_refused_writes(
+    data: &Path,
+    scratch: &Path,
+    expected: &[String],
+    runner: &dyn Fn(&[&str]) -> Output,
+) {
+    let before = fingerprint(data);
+    for (args, expected) in READS.iter().zip(expected) {
+        let out = runner(args);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        assert_eq!(&stdout(&out), expected, "{args:?}");
+        assert!(
+            stderr(&out).contains("is not writable by this process: reading a temporary copy"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+    let movies = fixture("movies.ttl");
+    let movies = movies.to_str().unwrap();
+    for args in [&["import", "kg", movies][..], &["train", "--model", "als"]] {
+        let out = runner(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("cannot write to this data directory")
+                && stderr(&out).contains("imports and training need write access"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+    assert_eq!(fingerprint(data), before, "the directory was written");
+    let left: Vec<_> = std::fs::read_dir(scratch).unwrap().collect();
+    assert!(left.is_empty(), "temporary copies left behind: {left:?}");
+}
+
+fn answers(data: &Path) -> Vec<String> {
+    READS
+        .iter()
+        .map(|args| ok(kgrec(data).args(*args)))
+        .collect()
+}
+
+#[test]
+fn a_data_directory_on_a_read_only_mount_is_read_and_never_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = trained(tmp.path());
+    let expected = answers(&data);
+    let scratch = scratch(tmp.path());
+    let mount =
+        "mount --bind \"$1\" \"$1\" && mount -o remount,ro,bind \"$1\" && shift && exec \"$@\"";
+    let in_mount = |args: &[&str]| -> Output {
+        Command::new("unshare")
+            .args(["-rm", "sh", "-c", mount, "sh"])
+            .arg(&data)
+            .arg(binary())
+            .arg("--data")
+            .arg(&data)
+            .args(args)
+            .env_remove("KGREC_DATA")
+            .env("TMPDIR", &scratch)
+            .output()
+            .unwrap()
+    };
+    // Can this machine make a read-only mount? `touch` must fail inside it.
+    let probe = Command::new("unshare")
+        .args(["-rm", "sh", "-c", mount, "sh"])
+        .arg(&data)
+        .args(["touch", data.join("probe").to_str().unwrap()])
+        .output();
+    match probe {
+        Ok(out) if !out.status.success() && stderr(&out).contains("Read-only file system") => {}
+        other => {
+            eprintln!("skipped: no read-only bind mount here (unshare -rm): {other:?}");
+            return;
+        }
+    }
+    check_reads_and_refused_writes(&data, &scratch, &expected, &in_mount);
+}
+
+#[test]
+fn a_write_protected_data_directory_is_read_and_never_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = trained(tmp.path());
+    let expected = answers(&data);
+    let scratch = scratch(tmp.path());
+    // Root ignores permission bits: run kgrec as another user, who must be able to reach the
+    // directory and the binary.
+    let root = std::fs::metadata("/proc/self")
+        .map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
+        .unwrap_or(false);
+    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let as_user = |args: &[&str]| -> Output {
+        let mut cmd = kgrec(&data);
+        cmd.args(args).env("TMPDIR", &scratch);
+        if root {
+            cmd.uid(65534).gid(65534);
+        }
+        cmd.output().unwrap()
+    };
+    if root && !as_user(&["--version"]).status.success() {
+        eprintln!("skipped: user 65534 cannot run {}", binary().display());
+        return;
+    }
+    Command::new("chmod")
+        .args(["-R", "a-w"])
+        .arg(&data)
+        .status()
+        .unwrap();
+    check_reads_and_refused_writes(&data, &scratch, &expected, &as_user);
+    // Writable again, for the temporary directory's removal.
+    Command::new("chmod")
+        .args(["-R", "u+w"])
+        .arg(&data)
+        .status()
+        .unwrap();
+}
