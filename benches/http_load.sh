@@ -10,6 +10,7 @@
 #   3. POST /v1/interactions, one new interaction per request, 32 connections, as fast as acked
 #   4. GET recommendations at KGREC_LOAD_REBUILD_RPS (1000) while POST /v1/admin/rebuild runs:
 #      every response must be 2xx and the served version must change
+# KGREC_LOAD_RUNS picks runs by name (default: "recommendations explained interactions rebuild").
 # oha's JSON for each run is kept in KGREC_LOAD_OUT (default target/http-load). Skips (exit 0)
 # when ../shared/datasets/ml-100k (or KGREC_DATASETS/ml-100k) is absent; installs oha with
 # `cargo install oha --locked` when it is not on PATH.
@@ -21,6 +22,8 @@ rps="${KGREC_LOAD_RPS:-5000}"
 explain_rps="${KGREC_LOAD_EXPLAIN_RPS:-500}"
 rebuild_rps="${KGREC_LOAD_REBUILD_RPS:-1000}"
 out="${KGREC_LOAD_OUT:-target/http-load}"
+runs=" ${KGREC_LOAD_RUNS:-recommendations explained interactions rebuild} "
+wanted() { [[ "$runs" == *" $1 "* ]]; }
 ml="${KGREC_DATASETS:-../shared/datasets}/ml-100k"
 if [ ! -d "$ml" ]; then
   echo "skipped: $ml is absent (the ml-100k data set is not committed)"
@@ -114,9 +117,16 @@ version() {
 
 echo "kgrec serve at $base; ml-100k fold0, $(version | head -c 40) current; ${secs} s per run"
 oha --no-tui --output-format quiet -z 5s -q 2000 --urls-from-file "$work/recs.txt"
-load recommendations -z "${secs}s" -q "$rps" --latency-correction --urls-from-file "$work/recs.txt"
-load explained -z "${secs}s" -q "$explain_rps" --latency-correction --urls-from-file "$work/explained.txt"
-load interactions -z "${secs}s" -c 32 -m POST -T application/json -Z "$work/bodies.txt" "$base/v1/interactions"
+if wanted recommendations; then
+  load recommendations -z "${secs}s" -q "$rps" --latency-correction --urls-from-file "$work/recs.txt"
+fi
+if wanted explained; then
+  load explained -z "${secs}s" -q "$explain_rps" --latency-correction --urls-from-file "$work/explained.txt"
+fi
+if wanted interactions; then
+  load interactions -z "${secs}s" -c 32 -m POST -T application/json -Z "$work/bodies.txt" "$base/v1/interactions"
+fi
+wanted rebuild || exit 0
 
 before="$(version)"
 oha --no-tui -w --output-format json -o "$out/rebuild.json" -z "${secs}s" -q "$rebuild_rps" \

@@ -221,6 +221,9 @@ pub struct Served {
     stale: bool,
     /// What the store gained since binding.
     overlay: RwLock<Overlay>,
+    /// The explanations' TransE distance scale of a fused model, computed by the first
+    /// explanation (a pass over a sample of the graph's triples: once per state, not per request).
+    pub(crate) explain_scale: std::sync::OnceLock<f32>,
 }
 
 /// Interactions written since a [`Served`] was bound, as the store numbers them (the store's
@@ -298,6 +301,7 @@ impl Served {
             index,
             stale,
             overlay: RwLock::new(overlay),
+            explain_scale: std::sync::OnceLock::new(),
         }
     }
 

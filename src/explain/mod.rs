@@ -176,7 +176,9 @@ impl std::fmt::Debug for Explainer {
 impl Explainer {
     /// Explanations of `served` over `paths`.
     pub fn new(paths: Arc<PathIndex>, served: Arc<Served>) -> Self {
-        let scale = served.model.fused().map_or(1.0, distance_scale);
+        let scale = *served
+            .explain_scale
+            .get_or_init(|| served.model.fused().map_or(1.0, distance_scale));
         Self {
             paths,
             served,
