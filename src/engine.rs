@@ -1066,8 +1066,9 @@ impl Engine {
                     Some(v) => format!("model v{v}"),
                 };
                 return Err(Error::BadInput(format!(
-                    "{which} {} is a graph embedding; train a recommender (cke, als, bpr, pop) \
-                     first",
+                    "{which} {} is a graph embedding, not a recommender: name a recommender's \
+                     version (`kgrec stats` lists them) or train one (cke, als, bpr, pop, ease, \
+                     kg-ease)",
                     stored.header.kind.name()
                 )));
             }
@@ -1287,6 +1288,15 @@ impl Engine {
         let model = served.model.recommender();
         let mut weights = vec![0.0f32; model.n_items()];
         if id.index() < model.n_items() && model.item_similarities(id, &mut weights) {
+            if weights.iter().all(|w| *w == 0.0) {
+                return Err(Error::BadInput(format!(
+                    "item {item:?} had no interactions when the model was trained and nothing \
+                     in the graph ties it to other items: model v{} {} learnt nothing about it, \
+                     so no item can be said to be like it; train again once it has interactions",
+                    header.version,
+                    header.kind.name(),
+                )));
+            }
             let top = crate::cf::top_k(&weights, k, &[id.0], &mut Vec::new());
             return Ok(SimilarItems {
                 item: item.to_owned(),

@@ -244,8 +244,16 @@ pub enum OutputTarget {
 
 /// Decides how the output path `path` is written, following its symbolic links.
 pub fn resolve_output(path: &Path) -> Result<OutputTarget, FsError> {
-    if path.as_os_str() == "-" {
+    if matches!(
+        path.to_str(),
+        Some("-" | "/dev/stdout" | "/dev/fd/1" | "/proc/self/fd/1")
+    ) {
         return Ok(OutputTarget::Stdout);
+    }
+    // Another of the process's own descriptors: written through as it was opened (by the shell,
+    // perhaps with `>>`), never replaced by a new file where the link points.
+    if names_own_descriptor(path) {
+        return Ok(OutputTarget::Direct(path.to_owned()));
     }
     match fs::metadata(path) {
         Ok(meta) if meta.is_dir() => Err(FsError::IsDirectory {
@@ -256,6 +264,17 @@ pub fn resolve_output(path: &Path) -> Result<OutputTarget, FsError> {
         Err(e) if e.kind() == io::ErrorKind::NotFound => new_target(path),
         Err(e) => Err(FsError::io(path, e)),
     }
+}
+
+/// Whether `path` names one of the process's open descriptors (`/dev/stderr`, `/dev/fd/N`,
+/// `/proc/self/fd/N`): what it resolves to is whatever the descriptor was opened on.
+fn names_own_descriptor(path: &Path) -> bool {
+    path.to_str().is_some_and(|p| {
+        matches!(p, "/dev/stdout" | "/dev/stderr")
+            || p.strip_prefix("/dev/fd/")
+                .or_else(|| p.strip_prefix("/proc/self/fd/"))
+                .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+    })
 }
 
 /// An existing regular file: renamed over where it really is; a read-only file is refused, and
@@ -357,9 +376,16 @@ impl OutputTarget {
         let sink = match &self {
             Self::Stdout => Sink::Stdout(BufWriter::with_capacity(BUFFER, io::stdout())),
             Self::Direct(path) => {
-                // No `create`: the file exists, and a device or FIFO must not become a file.
+                // No `create`: the file exists, and a device or FIFO must not become a file. A
+                // descriptor of the process is appended to (the shell truncated it already for
+                // `>`, and must not lose what is there for `>>`); a regular file written in
+                // place (several hard links) is rewritten whole.
+                let own = names_own_descriptor(path);
+                let regular = fs::metadata(path).is_ok_and(|m| m.is_file());
                 let file = OpenOptions::new()
                     .write(true)
+                    .append(own)
+                    .truncate(regular && !own)
                     .open(path)
                     .map_err(|e| FsError::io(path, e))?;
                 Sink::Direct(BufWriter::with_capacity(BUFFER, file))
@@ -609,6 +635,26 @@ mod tests {
         );
         assert_eq!(names(&out), ["hop", "later.tsv", "recs.tsv"]);
         assert_eq!(names(&real), ["later.tsv", "recs.tsv"]);
+    }
+
+    #[test]
+    fn the_process_descriptors_are_written_as_opened() {
+        for stdout in ["-", "/dev/stdout", "/dev/fd/1", "/proc/self/fd/1"] {
+            assert_eq!(
+                resolve_output(Path::new(stdout)).unwrap(),
+                OutputTarget::Stdout
+            );
+        }
+        for own in ["/dev/stderr", "/dev/fd/2", "/proc/self/fd/7"] {
+            assert!(names_own_descriptor(Path::new(own)), "{own}");
+            assert_eq!(
+                resolve_output(Path::new(own)).unwrap(),
+                OutputTarget::Direct(PathBuf::from(own))
+            );
+        }
+        for other in ["/dev/fd/", "/dev/fd/x", "/dev/null", "fd/1", "/proc/1/fd/1"] {
+            assert!(!names_own_descriptor(Path::new(other)), "{other}");
+        }
     }
 
     #[cfg(unix)]

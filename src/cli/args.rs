@@ -327,7 +327,7 @@ pub struct ExportEmbeddingsArgs {
     pub out: PathBuf,
     /// The model version [default: the newest version that has graph embeddings (transe,
     /// rotate, transr or cke), else the current one].
-    #[arg(long)]
+    #[arg(long, value_parser = parse_version)]
     pub version: Option<u64>,
 }
 
@@ -532,7 +532,7 @@ pub struct RecommendArgs {
     #[arg(long, value_name = "PREDICATE=VALUE")]
     pub filter: Vec<String>,
     /// Serve this stored model version instead of the current one (see `stats`).
-    #[arg(long, value_name = "V")]
+    #[arg(long, value_name = "V", value_parser = parse_version)]
     pub model_version: Option<u64>,
 }
 
@@ -578,7 +578,7 @@ pub struct ExplainArgs {
     #[command(flatten)]
     pub paths: PathArgs,
     /// Explain with this stored model version instead of the current one.
-    #[arg(long, value_name = "V")]
+    #[arg(long, value_name = "V", value_parser = parse_version)]
     pub model_version: Option<u64>,
 }
 
@@ -673,6 +673,14 @@ pub struct DemoArgs {
     /// into the binary.
     #[arg(long)]
     pub fixtures: Option<PathBuf>,
+}
+
+/// A model version as `stats` prints it (`v3`) or as a number (`3`).
+fn parse_version(text: &str) -> std::result::Result<u64, String> {
+    let digits = text.strip_prefix(['v', 'V']).unwrap_or(text);
+    digits
+        .parse::<u64>()
+        .map_err(|_| format!("{text:?}: expected a version such as 3 or v3 (see `kgrec stats`)"))
 }
 
 #[cfg(test)]

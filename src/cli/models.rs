@@ -600,6 +600,7 @@ fn eval_text(report: &EvalJson, e: &Evaluation) -> String {
 /// `kgrec export embeddings --out DIR [--version V]`
 pub fn export_embeddings(data: &Path, args: &ExportEmbeddingsArgs) -> Result<()> {
     super::folder_out(&args.out)?;
+    super::refuse_inside_data_dir(&args.out, data)?;
     let engine = super::open_reader(data)?;
     let e = engine.export_embeddings(args.version, &args.out)?;
     super::summary(&format!(

@@ -314,7 +314,7 @@ fn train_transe_on_the_fixture_graph_then_export_embeddings() {
     expect_bad_input(
         &refused,
         &data,
-        &["model v1 transe is a graph embedding; train a recommender"],
+        &["model v1 transe is a graph embedding, not a recommender: name a recommender's version"],
     );
 
     let out = tmp.path().join("emb");

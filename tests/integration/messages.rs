@@ -4,6 +4,7 @@
 
 use crate::common::*;
 use std::path::Path;
+use std::process::Command;
 
 #[test]
 fn sparql_mistakes_are_named() {
@@ -544,4 +545,52 @@ fn quiet_kge_train_prints_its_results_only() {
     let out = kge(&["--eval-test"]);
     assert!(out.starts_with("side ") && out.contains("both"), "{out}");
     assert!(!out.contains("trained"), "{out}");
+}
+
+/// Found by a fresh look at the first afternoon: `--out /dev/stdout` after `>>` keeps what the
+/// file held; `export embeddings --out` into the data directory is refused; `--model-version`
+/// takes `v1` as `stats` prints it; `similar` of an `ease` model says an item without
+/// interactions has no similar items rather than listing zeros.
+#[test]
+fn fresh_look_outputs_versions_and_similar() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = crate::cf::imported(tmp.path());
+    ok(kgrec(&data).args(["train", "--quiet"]));
+    let log = tmp.path().join("log.txt");
+    std::fs::write(&log, "earlier line\n").unwrap();
+    let script = format!(
+        "{} --data {} recommend --all-users -k 1 --out /dev/stdout >> {}",
+        binary().display(),
+        data.display(),
+        log.display()
+    );
+    let out = run(Command::new("sh").args(["-c", &script]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.starts_with("earlier line\nuser_id\titem_id"), "{text}");
+
+    let export = run(kgrec(&data)
+        .args(["export", "embeddings", "--out"])
+        .arg(&data));
+    assert_eq!(export.status.code(), Some(2), "{}", stderr(&export));
+    assert!(
+        stderr(&export).contains("data directory"),
+        "{}",
+        stderr(&export)
+    );
+
+    let v1 = ok(kgrec(&data).args(["recommend", "--user", "1", "--model-version", "v1"]));
+    assert!(v1.contains("model v1"), "{v1}");
+
+    let links = tmp.path().join("lonely.tsv");
+    std::fs::write(&links, "item_id\tiri\nlonely\thttp://example.org/nowhere\n").unwrap();
+    run(kgrec(&data).args(["import", "links"]).arg(&links));
+    ok(kgrec(&data).args(["train", "--model", "ease", "--quiet"]));
+    let similar = run(kgrec(&data).args(["similar", "--item", "lonely"]));
+    assert_eq!(similar.status.code(), Some(2), "{}", stdout(&similar));
+    assert!(
+        stderr(&similar).contains("learnt nothing about it"),
+        "{}",
+        stderr(&similar)
+    );
 }
