@@ -1267,18 +1267,24 @@ impl Engine {
     pub fn similar(&self, item: &str, k: usize) -> Result<SimilarItems> {
         let served = self.served()?;
         let header = &served.model.header;
+        let learnt_nothing = |why: &str, advice: &str| {
+            Error::BadInput(format!(
+                "item {item:?} {why}: model v{} {} learnt nothing about it, so no item can be \
+                 said to be like it; {advice}",
+                header.version,
+                header.kind.name(),
+            ))
+        };
+        let added_since = || {
+            learnt_nothing(
+                "was added after the model was trained",
+                "train again to include it",
+            )
+        };
         let id = match served.matrix.item_id(item) {
             Some(id) => id,
             // Stored since binding: nothing learnt until the next training.
-            None if served.is_new_item(item) => {
-                return Err(Error::BadInput(format!(
-                    "item {item:?} was added after the model was trained: model v{} {} learnt \
-                     nothing about it, so no item can be said to be like it; train again to \
-                     include it",
-                    header.version,
-                    header.kind.name(),
-                )));
-            }
+            None if served.is_new_item(item) => return Err(added_since()),
             None => {
                 return Err(Error::UnknownItem {
                     item: item.to_owned(),
@@ -1289,13 +1295,11 @@ impl Engine {
         let mut weights = vec![0.0f32; model.n_items()];
         if id.index() < model.n_items() && model.item_similarities(id, &mut weights) {
             if weights.iter().all(|w| *w == 0.0) {
-                return Err(Error::BadInput(format!(
-                    "item {item:?} had no interactions when the model was trained and nothing \
-                     in the graph ties it to other items: model v{} {} learnt nothing about it, \
-                     so no item can be said to be like it; train again once it has interactions",
-                    header.version,
-                    header.kind.name(),
-                )));
+                return Err(learnt_nothing(
+                    "had no interactions when the model was trained and nothing in the graph \
+                     ties it to other items",
+                    "train again once it has interactions",
+                ));
             }
             let top = crate::cf::top_k(&weights, k, &[id.0], &mut Vec::new());
             return Ok(SimilarItems {
@@ -1320,14 +1324,6 @@ impl Engine {
         };
         let bases = item_bases(&served, vectors.nrows());
         let cke = header.kind == learners::ModelKind::Cke;
-        let learnt_nothing = |why: &str, advice: &str| {
-            Error::BadInput(format!(
-                "item {item:?} {why}: model v{} {} learnt nothing about it, so no item can be \
-                 said to be like it; {advice}",
-                header.version,
-                header.kind.name(),
-            ))
-        };
         match bases.get(id.index()) {
             Some(Basis::Interactions | Basis::Graph) => {}
             Some(Basis::Nothing) if id.index() < vectors.nrows() => {
@@ -1344,12 +1340,7 @@ impl Engine {
                     )
                 });
             }
-            _ => {
-                return Err(learnt_nothing(
-                    "was added after the model was trained",
-                    "train again to include it",
-                ));
-            }
+            _ => return Err(added_since()),
         }
         let norm = |r: ndarray::ArrayView1<'_, f32>| r.dot(&r).sqrt();
         let target = vectors.row(id.index());

@@ -13,7 +13,7 @@ fn untrained(tmp: &Path) -> PathBuf {
 }
 
 /// The fixtures imported and the default model (cke) trained: version 1.
-fn trained(tmp: &Path) -> PathBuf {
+pub fn trained(tmp: &Path) -> PathBuf {
     let data = untrained(tmp);
     ok(kgrec(&data).args(["train", "--quiet"]));
     data

@@ -1,18 +1,11 @@
 //! `kgrec serve`'s guards end to end: keys by role, the bind check, per-client rate limits,
 //! request ids and the rejected-request metrics.
 
-use std::path::PathBuf;
-
 use crate::common::*;
+use crate::serve::trained;
 
 const API_KEY: &str = "api-key-for-the-tests-0123456789";
 const READ_KEY: &str = "read-key-for-the-tests-987654321";
-
-fn trained(tmp: &std::path::Path) -> PathBuf {
-    let data = crate::cf::imported(tmp);
-    ok(kgrec(&data).args(["train", "--quiet"]));
-    data
-}
 
 fn interactions(data: &std::path::Path) -> u64 {
     stats(data)["interactions"].as_u64().unwrap()
