@@ -534,6 +534,15 @@ pub fn eval(args: &EvalArgs, quiet: bool) -> Result<()> {
     }
     let format = interaction_format(args.input_format.as_deref(), "--input-format")?;
     let spec = args.fit.spec()?;
+    // Accepted with every model (the contract's command line passes them to any), but only cke
+    // reads a graph: said rather than ignored in silence.
+    if spec.kind() != kgrec::ModelKind::Cke && (!args.kg.is_empty() || args.link.is_some()) {
+        super::warn(&format!(
+            "note: --kg and --link give cke its knowledge graph; --model {} uses neither \
+             (ignored)",
+            spec.kind().name()
+        ));
+    }
     let request = EvalRequest {
         train: args.train.clone(),
         test: args.test.clone(),

@@ -77,11 +77,10 @@ pub(super) fn fit(
     let graph = input.item_graph();
     let mut notes = Vec::new();
     if graph.n_linked() == 0 || graph.triples().is_empty() {
-        notes.push(
-            "no item is linked to a knowledge-graph entity with edges; cke trains as plain ALS \
-             (import a graph with `import kg` and links with `import interactions --link`)"
-                .to_owned(),
-        );
+        notes.push(plain_als_note(
+            input.snapshot.links.iter().flatten().count(),
+            graph.triples().is_empty(),
+        ));
     }
     let mut last: Option<EpochReport> = None;
     let fitted = p.fit_cancellable(
@@ -242,4 +241,26 @@ impl Recommender for ServedCke {
     fn fused(&self) -> Option<&Fused> {
         Some(&self.fused)
     }
+}
+
+/// Why cke has no graph to learn from, and what would give it one: `linked` items carry a
+/// link; the graph has no entity-to-entity edge when `no_graph`.
+fn plain_als_note(linked: usize, no_graph: bool) -> String {
+    let what = match (linked, no_graph) {
+        (0, true) => "there is no knowledge graph and no item is linked (import a graph with \
+                      `import kg FILE` and links with `import links LINK.tsv`)"
+            .to_owned(),
+        (n, true) => format!(
+            "{n} items are linked, but the knowledge graph has no edges (import it with \
+             `import kg FILE`)"
+        ),
+        (0, false) => "no item is linked to the knowledge graph (link items to its entities \
+                       with `import links LINK.tsv` or `import interactions --link`)"
+            .to_owned(),
+        (n, false) => format!(
+            "none of the {n} linked items is an entity of the knowledge graph with edges (check \
+             the links' IRIs against the graph: `kgrec sparql`)"
+        ),
+    };
+    format!("{what}; cke trains as plain ALS")
 }

@@ -446,8 +446,8 @@ fn eval_prints_the_scorers_keys() {
         .arg("--test")
         .arg(&test));
     assert!(text.contains("ndcg") && text.lines().count() == 4, "{text}");
-    // The contract's graph flags are accepted.
-    let out = json(&ok(kgrec(tmp.path())
+    // The contract's graph flags are accepted, and pop says it does not use them.
+    let out = run(kgrec(tmp.path())
         .args(["eval", "--format", "json", "--model", "pop", "--train"])
         .arg(&train)
         .arg("--test")
@@ -455,6 +455,13 @@ fn eval_prints_the_scorers_keys() {
         .arg("--kg")
         .arg(fixture("movies.ttl"))
         .arg("--link")
-        .arg(fixture("links.tsv"))));
+        .arg(fixture("links.tsv")));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("--model pop uses neither (ignored)"),
+        "{}",
+        stderr(&out)
+    );
+    let out = json(&stdout(&out));
     assert_eq!(out["train_leaks"], 0);
 }

@@ -511,6 +511,29 @@ fn small_things_say_what_the_user_typed() {
     assert!(json.contains("\"not_in_model\": true"), "{json}");
 }
 
+/// cke without a graph says which half is missing: links were imported, the graph was not (it
+/// said "import a graph ... and links", naming links that were there).
+#[test]
+fn cke_without_a_graph_says_what_is_missing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    ok(kgrec(&data)
+        .args(["import", "interactions", "-q"])
+        .arg(fixture("interactions.tsv"))
+        .arg("--link")
+        .arg(fixture("links.tsv")));
+    let out = run(kgrec(&data).args(["train", "--model", "cke"]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(
+            "items are linked, but the knowledge graph has no edges (import it with `import kg \
+             FILE`); cke trains as plain ALS"
+        ),
+        "{}",
+        stderr(&out)
+    );
+}
+
 /// `-q` keeps results only: `kge train` without `--eval-test` prints nothing, with it only the
 /// test figures.
 #[test]
