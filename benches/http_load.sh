@@ -8,9 +8,14 @@
 #   1. GET recommendations, k=10, no explanation, fixed rate KGREC_LOAD_RPS (5000), random users
 #   2. GET recommendations, k=10, explain=true, fixed rate KGREC_LOAD_EXPLAIN_RPS (500)
 #   3. POST /v1/interactions, one new interaction per request, 32 connections, as fast as acked
-#   4. GET recommendations at KGREC_LOAD_REBUILD_RPS (1000) while POST /v1/admin/rebuild runs:
+#   4. GET recommendations at KGREC_LOAD_RPS while a SPARQL query built to explode (every triple
+#      joined with every triple three times, counted) is sent again and again: each must be
+#      answered 503 within --sparql-timeout-ms (KGREC_LOAD_SPARQL_MS, 10000); compare the
+#      recommendations' p99 with run 1's
+#   5. GET recommendations at KGREC_LOAD_REBUILD_RPS (1000) while POST /v1/admin/rebuild runs:
 #      every response must be 2xx and the served version must change
-# KGREC_LOAD_RUNS picks runs by name (default: "recommendations explained interactions rebuild").
+# KGREC_LOAD_RUNS picks runs by name (default: "recommendations explained interactions explosion
+# rebuild").
 # oha's JSON for each run is kept in KGREC_LOAD_OUT (default target/http-load). Skips (exit 0)
 # when ../shared/datasets/ml-100k (or KGREC_DATASETS/ml-100k) is absent; installs oha with
 # `cargo install oha --locked` when it is not on PATH.
@@ -22,7 +27,8 @@ rps="${KGREC_LOAD_RPS:-5000}"
 explain_rps="${KGREC_LOAD_EXPLAIN_RPS:-500}"
 rebuild_rps="${KGREC_LOAD_REBUILD_RPS:-1000}"
 out="${KGREC_LOAD_OUT:-target/http-load}"
-runs=" ${KGREC_LOAD_RUNS:-recommendations explained interactions rebuild} "
+sparql_ms="${KGREC_LOAD_SPARQL_MS:-10000}"
+runs=" ${KGREC_LOAD_RUNS:-recommendations explained interactions explosion rebuild} "
 wanted() { [[ "$runs" == *" $1 "* ]]; }
 ml="${KGREC_DATASETS:-../shared/datasets}/ml-100k"
 if [ ! -d "$ml" ]; then
@@ -51,7 +57,7 @@ train="$ml/folds/fold0/train.tsv"
 "$bin" --data "$data" -q import interactions "$train" --link "$ml/link-dbpedia.tsv"
 "$bin" --data "$data" -q train
 
-"$bin" --data "$data" serve --addr 127.0.0.1:0 >"$work/stdout" 2>"$work/server.log" &
+"$bin" --data "$data" serve --addr 127.0.0.1:0 --sparql-timeout-ms "$sparql_ms" >"$work/stdout" 2>"$work/server.log" &
 server=$!
 for _ in $(seq 100); do
   grep -q '^listening on' "$work/stdout" 2>/dev/null && break
@@ -125,6 +131,29 @@ if wanted explained; then
 fi
 if wanted interactions; then
   load interactions -z "${secs}s" -c 32 -m POST -T application/json -Z "$work/bodies.txt" "$base/v1/interactions"
+fi
+if wanted explosion; then
+  oha --no-tui -w --output-format json -o "$out/explosion.json" -z "${secs}s" -q "$rps" \
+    --latency-correction --urls-from-file "$work/recs.txt" &
+  load_pid=$!
+  query='SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }'
+  : >"$work/sparql.txt"
+  while kill -0 "$load_pid" 2>/dev/null; do
+    curl -s -o /dev/null -w '%{http_code} %{time_total}\n' -G "$base/sparql" \
+      --data-urlencode "query=$query" >>"$work/sparql.txt" || true
+  done
+  wait "$load_pid"
+  echo "explosion: $(summary "$out/explosion.json")"
+  python3 - "$work/sparql.txt" "$sparql_ms" <<'EOF'
+import sys
+rows = [line.split() for line in open(sys.argv[1]) if line.strip()]
+limit = int(sys.argv[2]) / 1000
+codes = sorted({c for c, _ in rows})
+took = [float(t) for _, t in rows]
+print(f"explosion: {len(rows)} exploding queries answered {codes} in {min(took):.2f}-{max(took):.2f} s "
+      f"(limit {limit:g} s)")
+sys.exit(0 if rows and codes == ["503"] else 1)
+EOF
 fi
 wanted rebuild || exit 0
 

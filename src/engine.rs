@@ -989,6 +989,13 @@ impl Engine {
         self.served_bound_by(|| self.bind_version(None))
     }
 
+    /// Whether the current model's served state is bound: then [`Engine::recommend`] without
+    /// explanations or a stored version only reads memory (tens of microseconds), and a caller
+    /// on an async runtime may run it in place instead of handing it to another thread.
+    pub fn is_served(&self) -> bool {
+        self.inner.served.load().is_some()
+    }
+
     /// [`Engine::served`], with `bind` binding the current model when none is published.
     fn served_bound_by(&self, bind: impl FnOnce() -> Result<Served>) -> Result<Arc<Served>> {
         if let Some(served) = self.inner.served.load_full() {
@@ -1437,22 +1444,51 @@ impl Engine {
         query: &str,
         cancel: CancellationToken,
     ) -> Result<QueryResults<'static>> {
-        if crate::sparql_hints::is_blank(query) {
-            return Err(Error::BadInput(
-                "empty SPARQL query: give a SELECT, ASK, CONSTRUCT or DESCRIBE query".to_owned(),
-            ));
+        self.read(|dir| worded(query, |query| dir.kg().query_cancellable(query, cancel)))
+    }
+
+    /// The IRIs `query` names that no statement of the graph mentions (as subject, predicate or
+    /// object), each with the graph's nearest IRI when one is a typo or two away (predicates
+    /// first): why a query found nothing. A query that does not parse names none.
+    pub fn sparql_absent_iris(&self, query: &str) -> Result<Vec<AbsentIri>> {
+        let named = crate::sparql_hints::named_iris(query);
+        if named.is_empty() {
+            return Ok(Vec::new());
         }
-        self.read(|dir| match dir.kg().query_cancellable(query, cancel) {
-            Err(kgrec_kg::KgError::BadQuery(message)) if message.starts_with("SPARQL syntax") => {
-                Err(Error::BadInput(crate::sparql_hints::explain(
-                    query, &message,
-                )))
+        self.read(|dir| {
+            let index = dir.kg().index();
+            let mut candidates: Option<(Vec<String>, Vec<String>)> = None;
+            let mut absent = Vec::new();
+            for iri in named {
+                if index.relation_id(&iri)?.is_some() || index.entity_id(&iri)?.is_some() {
+                    continue;
+                }
+                let (relations, entities) = match &mut candidates {
+                    Some(known) => known,
+                    empty => empty.insert((
+                        index.relation_iris()?,
+                        // Beyond this many, the search would take longer than the answer is
+                        // worth; predicates are the usual typo.
+                        if index.counts()?.entities <= MAX_ENTITIES_FOR_HINTS {
+                            index.entity_iris()?
+                        } else {
+                            Vec::new()
+                        },
+                    )),
+                };
+                let nearest = crate::sparql_hints::nearest_iri(&iri, relations.iter())
+                    .or_else(|| crate::sparql_hints::nearest_iri(&iri, entities.iter()))
+                    .map(|(_, near)| near.clone());
+                absent.push(AbsentIri { iri, nearest });
             }
-            Ok(QueryResults::Solutions(solutions)) => {
-                Ok(QueryResults::Solutions(in_query_order(query, solutions)))
-            }
-            other => Ok(other?),
+            Ok(absent)
         })
+    }
+
+    /// Where another process can open the graph's RDF store, read-only, as it is now (see
+    /// [`kgrec_kg::KgStore::detached`]); [`sparql_on`] runs queries on what it opens.
+    pub fn detached_graph(&self) -> Result<kgrec_kg::Detached> {
+        self.read(|dir| Ok(dir.kg().detached()?))
     }
 
     /// Writes the graph embeddings of `version` (default: the current one) to `out` as
@@ -1798,6 +1834,52 @@ fn describe(served: &Served, items: &[Scored]) -> Result<Vec<RecommendedItem>> {
         });
     }
     Ok(out)
+}
+
+/// An IRI a SPARQL query names that the graph does not hold ([`Engine::sparql_absent_iris`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AbsentIri {
+    pub iri: String,
+    /// The graph's nearest IRI, when it is a typo or two away.
+    pub nearest: Option<String>,
+}
+
+/// Graphs with more entities than this get absent-IRI hints from their predicates only.
+const MAX_ENTITIES_FOR_HINTS: u64 = 200_000;
+
+/// [`Engine::sparql_cancellable`] on a store of the caller's own (one that
+/// [`kgrec_kg::Detached::open`] opened in another process): the same errors, the same order of
+/// variables.
+pub fn sparql_on(
+    store: &kgrec_kg::oxigraph::store::Store,
+    query: &str,
+    cancel: CancellationToken,
+) -> Result<QueryResults<'static>> {
+    worded(query, |query| {
+        kgrec_kg::store::query_store(store, query, cancel)
+    })
+}
+
+/// Runs `query` through `evaluate` with kgrec's wording: an empty query and syntax errors
+/// explained, solutions in the query's variable order.
+fn worded(
+    query: &str,
+    evaluate: impl FnOnce(&str) -> kgrec_kg::error::Result<QueryResults<'static>>,
+) -> Result<QueryResults<'static>> {
+    if crate::sparql_hints::is_blank(query) {
+        return Err(Error::BadInput(
+            "empty SPARQL query: give a SELECT, ASK, CONSTRUCT or DESCRIBE query".to_owned(),
+        ));
+    }
+    match evaluate(query) {
+        Err(kgrec_kg::KgError::BadQuery(message)) if message.starts_with("SPARQL syntax") => Err(
+            Error::BadInput(crate::sparql_hints::explain(query, &message)),
+        ),
+        Ok(QueryResults::Solutions(solutions)) => {
+            Ok(QueryResults::Solutions(in_query_order(query, solutions)))
+        }
+        other => Ok(other?),
+    }
 }
 
 /// The solutions with their variables in the order the query first names them: `SELECT *`

@@ -21,6 +21,48 @@ const WELL_KNOWN: [(&str, &str); 10] = [
 
 const FORMS: [&str; 4] = ["SELECT", "ASK", "CONSTRUCT", "DESCRIBE"];
 
+/// The IRIs a query names, each once in order of first use, datatypes left out: what a query
+/// that found nothing may have misspelt. Empty for a query that does not parse.
+pub(crate) fn named_iris(query: &str) -> Vec<String> {
+    let Ok(parsed) = spargebra::SparqlParser::new().parse_query(query) else {
+        return Vec::new();
+    };
+    // The parsed query written back has every prefixed name expanded to `<IRI>`.
+    let text = parsed.to_string();
+    let mut iris: Vec<String> = Vec::new();
+    let mut rest = text.as_str();
+    while let Some(start) = rest.find('<') {
+        let datatype = rest[..start].ends_with("^^");
+        let after = &rest[start + 1..];
+        // An IRI holds no whitespace; `?x < 3` is a comparison.
+        match after.find(|c: char| c == '>' || c.is_whitespace()) {
+            Some(end) if after[end..].starts_with('>') => {
+                let iri = &after[..end];
+                if !datatype && iri.contains(':') && !iris.iter().any(|known| known == iri) {
+                    iris.push(iri.to_owned());
+                }
+                rest = &after[end + 1..];
+            }
+            _ => rest = after,
+        }
+    }
+    iris
+}
+
+/// The candidate nearest to `iri` by edit distance, if it is close (a typo or two, at most a
+/// tenth of its length).
+pub(crate) fn nearest_iri<'a>(
+    iri: &str,
+    candidates: impl IntoIterator<Item = &'a String>,
+) -> Option<(usize, &'a String)> {
+    let most = (iri.chars().count() / 10).max(2);
+    candidates
+        .into_iter()
+        .map(|c| (strsim::levenshtein(iri, c), c))
+        .filter(|(d, _)| *d <= most)
+        .min_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(b.1)))
+}
+
 /// Whether the query holds nothing but whitespace and comments.
 pub(crate) fn is_blank(query: &str) -> bool {
     query
@@ -497,5 +539,33 @@ mod tests {
         let valid = "PREFIX ex: <http://e/> select ?s where { ?s a ex:a.b ; ex:p \"x\"@en-GB . \
                      filter(!bound(?s) && strStarts(str(?s), 'a')) } order by desc(?s) limit 1";
         assert_eq!(explain(valid, "X"), "X");
+    }
+
+    #[test]
+    fn named_iris_are_the_query_s_own_and_expanded() {
+        let iris = named_iris(
+            "PREFIX dbo: <http://dbpedia.org/ontology/>\n\
+             SELECT ?d WHERE { ?m dbo:director ?d ; a <urn:x:Film> . \
+             FILTER(?d != \"3\"^^<http://www.w3.org/2001/XMLSchema#integer> && 1 < 2) \
+             ?m dbo:director ?e }",
+        );
+        assert_eq!(
+            iris,
+            [
+                "http://dbpedia.org/ontology/director",
+                "http://www.w3.org/1999/02/22-rdf-syntax-ns#type",
+                "urn:x:Film",
+            ]
+        );
+        assert!(named_iris("SELEC ?s").is_empty());
+        let known = [
+            "http://x/director".to_owned(),
+            "http://x/producer".to_owned(),
+        ];
+        assert_eq!(
+            nearest_iri("http://x/directr", known.iter()).map(|(d, n)| (d, n.as_str())),
+            Some((1, "http://x/director"))
+        );
+        assert_eq!(nearest_iri("http://x/writer", known.iter()), None);
     }
 }

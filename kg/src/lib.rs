@@ -40,4 +40,4 @@ pub use paths::{
 };
 pub use projection::{Projection, Step, Walk};
 pub use source::{InputFormat, SourceOptions};
-pub use store::{ImportReport, KgStore};
+pub use store::{Detached, ImportReport, KgStore};

@@ -94,7 +94,49 @@ impl<R: Read> Read for CountingReader<R> {
 
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
+/// The name standard input goes by in messages (`import kg -`).
+pub const STDIN_NAME: &str = "<stdin>";
+
+/// Opens standard input (`-`): the syntax must be named, there is no extension to go by.
+fn open_stdin(options: &SourceOptions) -> Result<OpenedSource> {
+    let path = PathBuf::from(STDIN_NAME);
+    let format = options.format.ok_or_else(|| {
+        KgError::bad_input(
+            &path,
+            "standard input has no file extension: name the syntax with --format \
+             nt|ttl|nq|trig|rdf|tsv",
+        )
+    })?;
+    let bytes_read = Arc::new(AtomicU64::new(0));
+    let mut raw = BufReader::with_capacity(
+        1 << 16,
+        CountingReader {
+            inner: std::io::stdin(),
+            count: Arc::clone(&bytes_read),
+        },
+    );
+    let head = raw.fill_buf().map_err(|e| KgError::io(&path, e))?;
+    if head.is_empty() {
+        return Err(KgError::bad_input(&path, "standard input is empty"));
+    }
+    let reader: Box<dyn BufRead + Send> = if head.starts_with(&GZIP_MAGIC) {
+        Box::new(BufReader::with_capacity(1 << 16, MultiGzDecoder::new(raw)))
+    } else {
+        Box::new(raw)
+    };
+    Ok(OpenedSource {
+        path,
+        format,
+        reader,
+        bytes_read,
+        bytes_total: 0,
+    })
+}
+
 pub(crate) fn open(path: &Path, options: &SourceOptions) -> Result<OpenedSource> {
+    if path == Path::new("-") {
+        return open_stdin(options);
+    }
     let metadata = std::fs::metadata(path).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => KgError::bad_input(path, "no such file"),
         std::io::ErrorKind::PermissionDenied => KgError::bad_input(path, "permission denied"),

@@ -37,6 +37,86 @@ pub struct ImportReport {
     pub phases: Vec<(&'static str, f64)>,
 }
 
+/// A graph's RDF store as another process opens it ([`KgStore::detached`]): the SPARQL
+/// service's worker processes, which a query that runs away can be killed with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Detached {
+    /// No graph imported yet: an empty store.
+    Empty,
+    /// An N-Quads snapshot (the default build), loaded into memory.
+    Snapshot(PathBuf),
+    /// A RocksDB store directory (feature `rocksdb`), opened read-only.
+    RocksDb(PathBuf),
+}
+
+impl Detached {
+    /// Opens the store, read-only: a snapshot is loaded into a store of the caller's own.
+    pub fn open(&self) -> Result<Store> {
+        match self {
+            Detached::Empty => Ok(Store::new()?),
+            Detached::Snapshot(path) => load_snapshot_file(path),
+            #[cfg(feature = "rocksdb")]
+            Detached::RocksDb(path) => Ok(Store::open_read_only(path)?),
+            #[cfg(not(feature = "rocksdb"))]
+            Detached::RocksDb(path) => Err(KgError::BadInput {
+                file: path.clone(),
+                message: "a RocksDB graph store needs a kgrec built with --features rocksdb"
+                    .to_owned(),
+            }),
+        }
+    }
+}
+
+/// A new in-memory store holding the N-Quads snapshot at `path`.
+fn load_snapshot_file(path: &Path) -> Result<Store> {
+    let store = Store::new()?;
+    let file = std::fs::File::open(path)
+        .map_err(|e| KgError::corruption(format!("snapshot {} unreadable: {e}", path.display())))?;
+    let parser = oxigraph::io::RdfParser::from_format(oxigraph::io::RdfFormat::NQuads).lenient();
+    let quads = parser
+        .for_reader(std::io::BufReader::with_capacity(1 << 20, file))
+        .map(|q| q.map_err(|e| KgError::corruption(format!("snapshot {}: {e}", path.display()))));
+    let mut loader = store.bulk_loader();
+    loader.load_ok_quads::<KgError, KgError>(quads)?;
+    loader.commit()?;
+    Ok(store)
+}
+
+/// Evaluates a read-only SPARQL query on `store`, stopping when `cancel` is cancelled (the
+/// evaluation looks at it at every statement it reads). Updates are refused.
+pub fn query_store(
+    store: &Store,
+    query: &str,
+    cancel: CancellationToken,
+) -> Result<QueryResults<'static>> {
+    evaluate(query, cancel, || Ok(store.clone()))
+}
+
+/// Parses `query`, then evaluates it on the store `store` gives (called only for a query that
+/// parses).
+fn evaluate(
+    query: &str,
+    cancel: CancellationToken,
+    store: impl FnOnce() -> Result<Store>,
+) -> Result<QueryResults<'static>> {
+    let evaluator = SparqlEvaluator::new().with_cancellation_token(cancel);
+    let prepared = match evaluator.parse_query(query) {
+        Ok(prepared) => prepared,
+        Err(query_error) => {
+            return Err(if SparqlEvaluator::new().parse_update(query).is_ok() {
+                KgError::BadQuery(
+                    "SPARQL UPDATE is refused: `kgrec sparql` is read-only; change the graph \
+                     with `kgrec import kg`"
+                        .to_owned(),
+                )
+            } else {
+                KgError::BadQuery(format!("SPARQL syntax error: {query_error}"))
+            });
+        }
+    };
+    Ok(prepared.on_store(&store()?).execute()?)
+}
+
 /// The graph half of a data directory.
 pub struct KgStore {
     dir: PathBuf,
@@ -164,23 +244,28 @@ impl KgStore {
     /// A new in-memory store holding snapshot `generation` (0: none yet, an empty store).
     #[cfg(not(feature = "rocksdb"))]
     fn load_snapshot(&self, generation: u64) -> Result<Store> {
-        let store = Store::new()?;
-        if generation > 0 {
-            let path = self.snapshot_path(generation);
-            let file = std::fs::File::open(&path).map_err(|e| {
-                KgError::corruption(format!("snapshot {} unreadable: {e}", path.display()))
-            })?;
-            let parser = oxigraph::io::RdfParser::from_format(RdfFormat::NQuads).lenient();
-            let quads = parser
-                .for_reader(std::io::BufReader::with_capacity(1 << 20, file))
-                .map(|q| {
-                    q.map_err(|e| KgError::corruption(format!("snapshot {}: {e}", path.display())))
-                });
-            let mut loader = store.bulk_loader();
-            loader.load_ok_quads::<KgError, KgError>(quads)?;
-            loader.commit()?;
+        if generation == 0 {
+            return Ok(Store::new()?);
         }
-        Ok(store)
+        load_snapshot_file(&self.snapshot_path(generation))
+    }
+
+    /// Where another process can open this graph's RDF store, read-only, as it is now: the
+    /// current generation's snapshot file, or the RocksDB directory. It stays valid while this
+    /// store is open and no import runs (an import is a write, and a data directory has one
+    /// writer).
+    pub fn detached(&self) -> Result<Detached> {
+        #[cfg(feature = "rocksdb")]
+        {
+            Ok(Detached::RocksDb(self.dir.join("rocksdb")))
+        }
+        #[cfg(not(feature = "rocksdb"))]
+        {
+            Ok(match self.index.meta(meta::GENERATION)? {
+                0 => Detached::Empty,
+                generation => Detached::Snapshot(self.snapshot_path(generation)),
+            })
+        }
     }
 
     #[cfg(not(feature = "rocksdb"))]
@@ -363,23 +448,7 @@ impl KgStore {
         query: &str,
         cancel: CancellationToken,
     ) -> Result<QueryResults<'static>> {
-        let evaluator = SparqlEvaluator::new().with_cancellation_token(cancel);
-        let prepared = match evaluator.parse_query(query) {
-            Ok(prepared) => prepared,
-            Err(query_error) => {
-                return Err(if SparqlEvaluator::new().parse_update(query).is_ok() {
-                    KgError::BadQuery(
-                        "SPARQL UPDATE is refused: `kgrec sparql` is read-only; change the graph \
-                         with `kgrec import kg`"
-                            .to_owned(),
-                    )
-                } else {
-                    KgError::BadQuery(format!("SPARQL syntax error: {query_error}"))
-                });
-            }
-        };
-        let store = self.rdf_store()?;
-        Ok(prepared.on_store(&store).execute()?)
+        evaluate(query, cancel, || self.rdf_store())
     }
 }
 
@@ -436,6 +505,39 @@ mod tests {
         assert_eq!((r.read, r.added, r.already_present), (2, 1, 1));
         assert_eq!(r.counts.triples, 3);
         assert_eq!(kg.rdf_store().unwrap().len().unwrap(), 3);
+    }
+
+    /// The store as another process opens it holds what the store holds, while the store is
+    /// open (RocksDB: a read-only instance beside the writer); before any import, nothing.
+    #[test]
+    fn a_detached_store_answers_as_the_store_does() {
+        let tmp = tempfile::tempdir().unwrap();
+        let db = sled::open(tmp.path().join("sled")).unwrap();
+        let empty = KgStore::open(&tmp.path().join("empty"), &db).unwrap();
+        if cfg!(not(feature = "rocksdb")) {
+            assert_eq!(empty.detached().unwrap(), Detached::Empty);
+        }
+        assert_eq!(empty.detached().unwrap().open().unwrap().len().unwrap(), 0);
+        drop(empty);
+        let (_tmp, kg) = fixture_store();
+        let count = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }";
+        let n = |results: QueryResults<'static>| match results {
+            QueryResults::Solutions(mut rows) => rows.next().unwrap().unwrap().get("n").cloned(),
+            _ => None,
+        };
+        let detached = kg.detached().unwrap().open().unwrap();
+        let there = n(query_store(&detached, count, CancellationToken::new()).unwrap());
+        let here = n(kg.query(count).unwrap());
+        assert!(here.is_some());
+        assert_eq!(there, here);
+        assert!(
+            query_store(
+                &detached,
+                "INSERT DATA { <urn:a> <urn:b> <urn:c> }",
+                CancellationToken::new()
+            )
+            .is_err()
+        );
     }
 
     #[cfg(not(feature = "rocksdb"))]

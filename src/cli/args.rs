@@ -66,6 +66,9 @@ pub enum Command {
     /// Serve the data directory over HTTP (JSON): recommendations with explanations, feedback,
     /// rebuilds, SPARQL, metrics. The server holds the directory until SIGTERM or Ctrl-C.
     Serve(ServeArgs),
+    /// Runs the SPARQL queries of `kgrec serve` in a process of their own (started by serve).
+    #[command(hide = true)]
+    SparqlWorker(crate::server::worker::WorkerArgs),
 }
 
 #[derive(Debug, Args)]
@@ -96,11 +99,21 @@ pub struct ServeArgs {
     /// query with more gets a 400 (result_too_large) that says to add a LIMIT.
     #[arg(long, value_name = "N", default_value_t = 100_000)]
     pub sparql_max_rows: usize,
-    /// Threads that run SPARQL queries, at the lowest priority, apart from the request
-    /// threads: a heavy query takes only what recommendations leave.
-    #[arg(long, value_name = "N", default_value_t = 1)]
-    pub sparql_threads: usize,
-    /// SPARQL queries that may wait for a thread; more get 503 (sparql_busy).
+    /// Worker processes that run SPARQL queries, one query each at a time, at the lowest
+    /// priority: a heavy query takes only what recommendations leave, and one that runs past
+    /// its limit ends with its process. Each holds a copy of the graph in memory (default build).
+    #[arg(
+        long,
+        visible_alias = "sparql-threads",
+        value_name = "N",
+        default_value_t = 1
+    )]
+    pub sparql_workers: usize,
+    /// The memory one SPARQL query may take beyond the loaded graph, in MiB; a query that needs
+    /// more is stopped and answered 503 (query_out_of_memory). 0: no cap.
+    #[arg(long, value_name = "MIB", default_value_t = 2048)]
+    pub sparql_memory_mb: u64,
+    /// SPARQL queries that may wait for a worker; more get 503 (sparql_busy).
     #[arg(long, value_name = "N", default_value_t = 8)]
     pub sparql_queue: usize,
     /// The key that writes (POST /v1/interactions) and admin routes need, sent as
@@ -610,7 +623,8 @@ pub struct EvalArgs {
 
 #[derive(Debug, Args)]
 pub struct ImportKgArgs {
-    /// Files to import; all or nothing.
+    /// Files to import; all or nothing. `-` reads standard input (name its syntax with
+    /// --format; gzip is recognised by its magic bytes).
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
     /// The syntax, overriding the file extension: nt, ttl, nq, trig, rdf, tsv.

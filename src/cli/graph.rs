@@ -166,7 +166,21 @@ pub fn sparql(data: &Path, args: &SparqlArgs) -> Result<()> {
     match write_results(results, args.format, stdout) {
         // A reader that went away (`kgrec sparql ... | head`) is not a failure.
         Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        other => other,
+        Ok(false) => {
+            // Nothing found: say which of the query's IRIs the graph does not hold.
+            for absent in engine.sparql_absent_iris(&query)? {
+                super::warn(&match absent.nearest {
+                    Some(near) => format!(
+                        "note: the graph has no <{}>: did you mean <{near}>?",
+                        absent.iri
+                    ),
+                    None => format!("note: the graph has no <{}>", absent.iri),
+                });
+            }
+            Ok(())
+        }
+        Ok(true) => Ok(()),
+        Err(e) => Err(e),
     }
 }
 
@@ -205,20 +219,22 @@ impl<W: Write> Write for EndsWithNewline<W> {
     }
 }
 
+/// Writes the results; whether they held anything (a row, a triple, `true`).
 fn write_results<W: Write>(
     results: QueryResults<'_>,
     format: SparqlFormat,
     mut out: EndsWithNewline<W>,
-) -> Result<()> {
-    write_results_to(results, format, &mut out)?;
-    out.finish_line().map_err(stdout_error)
+) -> Result<bool> {
+    let found = write_results_to(results, format, &mut out)?;
+    out.finish_line().map_err(stdout_error)?;
+    Ok(found)
 }
 
 fn write_results_to(
     results: QueryResults<'_>,
     format: SparqlFormat,
     mut out: impl Write,
-) -> Result<()> {
+) -> Result<bool> {
     let results_format = match format {
         SparqlFormat::Table => None,
         SparqlFormat::Json => Some(QueryResultsFormat::Json),
@@ -234,17 +250,26 @@ fn write_results_to(
         ))),
         (QueryResults::Graph(triples), None) => {
             // Said on stderr: standard output stays a valid (empty) N-Triples file.
-            if write_graph(triples, RdfFormat::NTriples, &mut out)? == 0 {
+            let written = write_graph(triples, RdfFormat::NTriples, &mut out)?;
+            if written == 0 {
                 super::warn(
                     "note: no triple matched (a DESCRIBE of an IRI the graph does not hold, or a \
                      CONSTRUCT whose pattern found nothing)",
                 );
             }
-            Ok(())
+            Ok(written > 0)
         }
-        (QueryResults::Boolean(value), Some(f)) => write_boolean(value, f, &mut out),
-        (QueryResults::Boolean(value), None) => writeln!(out, "{value}").map_err(stdout_error),
-        (QueryResults::Solutions(solutions), Some(f)) => write_solutions(solutions, f, &mut out),
+        (QueryResults::Boolean(value), Some(f)) => {
+            write_boolean(value, f, &mut out)?;
+            Ok(value)
+        }
+        (QueryResults::Boolean(value), None) => {
+            writeln!(out, "{value}").map_err(stdout_error)?;
+            Ok(value)
+        }
+        (QueryResults::Solutions(solutions), Some(f)) => {
+            Ok(write_solutions(solutions, f, &mut out)? > 0)
+        }
         (QueryResults::Solutions(solutions), None) => {
             let variables = solutions.variables().to_vec();
             let mut rows: Vec<Vec<String>> = Vec::new();
@@ -259,7 +284,8 @@ fn write_results_to(
             }
             let header: Vec<String> = variables.iter().map(|v| v.to_string()).collect();
             write_table(&header, &rows, &mut out).map_err(stdout_error)?;
-            out.flush().map_err(stdout_error)
+            out.flush().map_err(stdout_error)?;
+            Ok(!rows.is_empty())
         }
     }
 }
@@ -268,23 +294,27 @@ fn evaluation_error(e: QueryEvaluationError) -> Error {
     Error::Kg(kgrec_kg::KgError::Evaluation(e))
 }
 
-/// Writes SELECT solutions in a SPARQL results format (`kgrec sparql --format`, `/sparql`).
+/// Writes SELECT solutions in a SPARQL results format (`kgrec sparql --format`, `/sparql`);
+/// returns how many it wrote.
 pub(crate) fn write_solutions(
     solutions: QuerySolutionIter<'_>,
     format: QueryResultsFormat,
     out: &mut dyn Write,
-) -> Result<()> {
+) -> Result<u64> {
     let variables = solutions.variables().to_vec();
     let mut serializer = QueryResultsSerializer::from_format(format)
         .serialize_solutions_to_writer(&mut *out, variables)
         .map_err(stdout_error)?;
+    let mut written = 0;
     for solution in solutions {
         serializer
             .serialize(&solution.map_err(evaluation_error)?)
             .map_err(stdout_error)?;
+        written += 1;
     }
     serializer.finish().map_err(stdout_error)?;
-    out.flush().map_err(stdout_error)
+    out.flush().map_err(stdout_error)?;
+    Ok(written)
 }
 
 /// Writes an ASK answer in a SPARQL results format.

@@ -117,6 +117,21 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         let _ = WAIT.set(Some(Duration::from_secs_f64(seconds)));
     }
+    if let Some((name, works)) = data_blind(&cli.command) {
+        // Given on the command line (an exported KGREC_DATA is for the other commands).
+        let from_env = std::env::var_os("KGREC_DATA").map(PathBuf::from);
+        if cli.data.is_some() && cli.data != from_env {
+            warn(&format!(
+                "note: {name} {works} and leaves the data directory alone: --data is not used"
+            ));
+        }
+        if cli.wait.is_some() {
+            warn(&format!(
+                "note: {name} holds no data directory, so there is nothing to wait for: --wait \
+                 is not used"
+            ));
+        }
+    }
     let data = cli
         .data
         .clone()
@@ -139,6 +154,18 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Export(ExportCommand::Embeddings(args)) => models::export_embeddings(&data, &args),
         Command::Similar(args) => models::similar(&data, &args),
         Command::Serve(args) => crate::server::serve(&data, &args),
+        Command::SparqlWorker(args) => crate::server::worker::run(&args),
+    }
+}
+
+/// A command that reads and writes no data directory, and what it works on instead.
+fn data_blind(command: &Command) -> Option<(&'static str, &'static str)> {
+    let benchmark = "works on the benchmark folder given by --dataset";
+    match command {
+        Command::Eval(_) => Some(("eval", "trains in a temporary directory")),
+        Command::Kge(KgeCommand::Train(_)) => Some(("kge train", benchmark)),
+        Command::Kge(KgeCommand::Eval(_)) => Some(("kge eval", benchmark)),
+        _ => None,
     }
 }
 

@@ -240,7 +240,16 @@ pub async fn recommendations(
             .transpose()?,
         ..RecommendRequest::new(user, k)
     };
-    let recs = blocking(move || Ok(state.engine.recommend(&request)?)).await?;
+    // A plain request on a bound model reads memory only: answered in place, it saves two
+    // thread hand-offs (which, with the CPUs busy, cost more than the answer); anything that
+    // may bind a model or search paths goes to the blocking pool.
+    let recs =
+        if request.explain.is_none() && request.model_version.is_none() && state.engine.is_served()
+        {
+            state.engine.recommend(&request)?
+        } else {
+            blocking(move || Ok(state.engine.recommend(&request)?)).await?
+        };
     let version = recs.model.version;
     match recs.explained_json() {
         Some(explained) => with_version(&explained, version),

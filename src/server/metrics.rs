@@ -72,8 +72,9 @@ pub struct Metrics {
     /// `"done"` / `"failed"` → rebuild durations.
     rebuilds: Mutex<BTreeMap<&'static str, Histogram>>,
     interactions_written: AtomicU64,
-    /// Reason → requests turned away before their handler (`unauthorized`, `rate_limited`,
-    /// `body_too_large`).
+    /// Reason → requests turned away by a guard or a limit (`unauthorized`, `rate_limited`,
+    /// `body_too_large`; SPARQL's `sparql_busy`, `query_timeout`, `query_out_of_memory`,
+    /// `result_too_large`).
     rejected: Mutex<BTreeMap<&'static str, u64>>,
 }
 
@@ -180,7 +181,7 @@ impl Metrics {
             self.interactions_written.load(Ordering::Relaxed)
         );
         out.push_str(
-            "# HELP kgrec_http_rejected_total Requests turned away before their handler, by \
+            "# HELP kgrec_http_rejected_total Requests turned away by a guard or a limit, by \
              reason.\n\
              # TYPE kgrec_http_rejected_total counter\n",
         );

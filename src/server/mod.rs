@@ -17,6 +17,7 @@ mod metrics;
 mod openapi;
 mod params;
 mod sparql;
+pub mod worker;
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -68,7 +69,7 @@ pub struct AppState {
     /// The most rows (or triples) one SPARQL answer may have.
     sparql_max_rows: usize,
     /// Where SPARQL queries run.
-    sparql: sparql::Pool,
+    sparql: worker::Pool,
 }
 
 type Shared = Arc<AppState>;
@@ -284,11 +285,11 @@ pub fn serve(data: &Path, args: &ServeArgs) -> Result<()> {
         || args.max_in_flight == 0
         || args.sparql_timeout_ms == 0
         || args.sparql_max_rows == 0
-        || args.sparql_threads == 0
+        || args.sparql_workers == 0
     {
         return Err(Error::BadInput(
             "--max-body, --max-in-flight, --sparql-timeout-ms, --sparql-max-rows and \
-             --sparql-threads must be at least 1"
+             --sparql-workers must be at least 1"
                 .to_owned(),
         ));
     }
@@ -341,7 +342,11 @@ pub fn serve(data: &Path, args: &ServeArgs) -> Result<()> {
         explain_budget: Duration::from_millis(args.explain_timeout_ms),
         sparql_timeout: Duration::from_millis(args.sparql_timeout_ms),
         sparql_max_rows: args.sparql_max_rows,
-        sparql: sparql::Pool::new(args.sparql_threads, args.sparql_queue)?,
+        sparql: worker::Pool::new(
+            args.sparql_workers,
+            args.sparql_queue,
+            args.sparql_memory_mb,
+        ),
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -400,6 +405,8 @@ async fn run(state: Shared, addr: SocketAddr, data: &Path, grace: Duration) -> R
             }
         });
     }
+    let warm = Arc::clone(&state);
+    tokio::spawn(async move { warm.sparql.warm(&warm.engine).await });
     crate::cli::warn(&format!(
         "note: serving {} until SIGTERM or Ctrl-C",
         data.display()

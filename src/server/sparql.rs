@@ -2,8 +2,8 @@
 //! `query=` (URL or form body) or as an `application/sparql-query` body; an update (`update=`,
 //! `application/sparql-update`, or update text as the query) is a `400`. Results are negotiated
 //! by `Accept`: SELECT and ASK as SPARQL results JSON (default), XML, CSV or TSV; CONSTRUCT and
-//! DESCRIBE as N-Triples (default) or Turtle. A query runs at most `--sparql-timeout-ms`: then
-//! its cancellation token stops the evaluation and the answer is a `503` (`query_timeout`).
+//! DESCRIBE as N-Triples (default) or Turtle. Queries run in worker processes ([`worker`]), at
+//! most `--sparql-timeout-ms` each: then the answer is a `503` (`query_timeout`).
 
 use axum::body::Bytes;
 use axum::http::header::{ACCEPT, CONTENT_TYPE};
@@ -14,82 +14,15 @@ use kgrec::kg::oxigraph::sparql::results::QueryResultsFormat;
 use kgrec::kg::oxigraph::sparql::{
     CancellationToken, QueryResults, QuerySolutionIter, QueryTripleIter, SparqlEvaluator,
 };
+use kgrec::kg::oxigraph::store::Store;
 use std::cell::Cell;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
-use thread_priority::unix::{
-    NormalThreadSchedulePolicy, ThreadSchedulePolicy, set_thread_priority_and_policy,
-    thread_native_id,
-};
-use tokio::sync::Semaphore;
 
 use super::error::ApiError;
 use super::params::Query;
-use super::{AppState, Shared, body_bytes, media_type};
-
-/// The threads SPARQL queries run on, apart from the request threads and at the lowest
-/// priority (`SCHED_BATCH`, nice 19), so that a heavy query takes what recommendations leave;
-/// with a bounded queue: a query that finds every thread busy and the queue full is a 503.
-#[derive(Debug)]
-pub struct Pool {
-    threads: rayon::ThreadPool,
-    /// One permit per query running or waiting, held until the query's work ends (past its
-    /// answer, when the time limit answered first).
-    slots: Arc<Semaphore>,
-}
-
-impl Pool {
-    /// `threads` workers and `queue` more queries waiting.
-    pub fn new(threads: usize, queue: usize) -> kgrec::Result<Pool> {
-        let threads = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .thread_name(|i| format!("kgrec-sparql-{i}"))
-            .start_handler(|_| {
-                let lowest = set_thread_priority_and_policy(
-                    thread_native_id(),
-                    thread_priority::ThreadPriority::Min,
-                    ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Batch),
-                );
-                if let Err(e) = lowest {
-                    tracing::warn!("SPARQL worker keeps the normal priority: {e:?}");
-                }
-            })
-            .build()
-            .map_err(|e| kgrec::Error::Internal {
-                what: format!("cannot start the SPARQL threads: {e}"),
-            })?;
-        Ok(Pool {
-            slots: Arc::new(Semaphore::new(threads.current_num_threads() + queue)),
-            threads,
-        })
-    }
-
-    /// Runs `f` on a SPARQL thread; 503 (`sparql_busy`) when the queue is full.
-    async fn run<T: Send + 'static>(
-        &self,
-        f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
-    ) -> Result<T, ApiError> {
-        let permit = Arc::clone(&self.slots)
-            .try_acquire_owned()
-            .map_err(|_| ApiError {
-                header: Some(("retry-after", "1".to_owned())),
-                ..ApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "sparql_busy",
-                    "every SPARQL worker is busy and the queue is full (kgrec serve \
-                     --sparql-threads, --sparql-queue): try again shortly",
-                )
-            })?;
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        self.threads.spawn(move || {
-            let _ = tx.send(f());
-            drop(permit);
-        });
-        rx.await
-            .map_err(|_| ApiError::internal("the SPARQL worker stopped before answering"))?
-    }
-}
+use super::{Shared, body_bytes, media_type, worker};
 
 /// An iterator cut after `left` items; `over` says whether there was more.
 struct Capped<I> {
@@ -274,13 +207,8 @@ pub async fn post(
     run(state, query, hint, &headers).await
 }
 
-/// How long past `--sparql-timeout-ms` the answer waits for a cancelled query to notice: the
-/// evaluation looks at its token at every statement it reads, but a sort or an aggregate over
-/// what it has read already runs on until it reads again.
-const CANCEL_GRACE: Duration = Duration::from_secs(1);
-
 /// 503 for a query stopped at the time limit.
-fn timed_out(limit: Duration) -> ApiError {
+pub(super) fn timed_out(limit: Duration) -> ApiError {
     ApiError::new(
         StatusCode::SERVICE_UNAVAILABLE,
         "query_timeout",
@@ -292,9 +220,9 @@ fn timed_out(limit: Duration) -> ApiError {
     )
 }
 
-/// Runs `query` and writes its results in the format negotiated from `hint` (a format
-/// parameter's `Accept`) or else the `Accept` header, within the time limit: past it, the
-/// query's cancellation token is cancelled and the answer is a 503.
+/// Runs `query` on a SPARQL worker process and writes its results in the format negotiated
+/// from `hint` (a format parameter's `Accept`) or else the `Accept` header, within the time
+/// limit: past it, the answer is a 503 and a query that does not stop ends with its worker.
 async fn run(
     state: Shared,
     query: String,
@@ -308,38 +236,32 @@ async fn run(
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned),
     };
-    let limit = state.sparql_timeout;
-    let cancel = CancellationToken::new();
-    let watchdog = {
-        let cancel = cancel.clone();
-        tokio::spawn(async move {
-            tokio::time::sleep(limit).await;
-            cancel.cancel();
-        })
+    let ask = worker::Ask {
+        query,
+        accept,
+        max_rows: u64::try_from(state.sparql_max_rows).unwrap_or(u64::MAX),
+        timeout_ms: u64::try_from(state.sparql_timeout.as_millis()).unwrap_or(u64::MAX),
     };
-    let pool = Arc::clone(&state);
-    let work = pool.sparql.run({
-        let cancel = cancel.clone();
-        move || {
-            let answer = evaluate(&state, &query, accept.as_deref(), cancel.clone());
-            match answer {
-                Err(_) if cancel.is_cancelled() => Err(timed_out(limit)),
-                other => other,
-            }
-        }
-    });
-    let answer = tokio::time::timeout(limit + CANCEL_GRACE, work).await;
-    watchdog.abort();
-    let (content_type, bytes) = match answer {
-        Ok(answer) => answer?,
-        // The worker has not noticed yet; it stops at its next read of the store.
-        Err(_) => {
-            cancel.cancel();
-            return Err(timed_out(limit));
-        }
+    // A task of its own: a client that hangs up does not drop the worker mid-query.
+    let task = {
+        let state = Arc::clone(&state);
+        tokio::spawn(async move { state.sparql.ask(&state.engine, ask).await })
     };
+    let answer = task
+        .await
+        .map_err(|_| ApiError::internal("the SPARQL task stopped before answering"))?;
+    let (content_type, bytes) = answer.inspect_err(|error| {
+        // The limits that turned a query away, for /metrics.
+        if let code @ ("sparql_busy"
+        | "query_timeout"
+        | "query_out_of_memory"
+        | "result_too_large") = error.code
+        {
+            state.metrics.rejected(code);
+        }
+    })?;
     let mut response = bytes.into_response();
-    let value = match content_type {
+    let value = match content_type.as_str() {
         "text/csv"
         | "text/tab-separated-values"
         | "text/turtle"
@@ -355,15 +277,16 @@ async fn run(
     Ok(response)
 }
 
-/// Evaluates `query` (on the calling thread, which blocks) and writes its results as `accept`
-/// prefers: the content type and the bytes.
-fn evaluate(
-    state: &AppState,
+/// Evaluates `query` on `store` (on the calling thread, which blocks) and writes its results
+/// as `accept` prefers, at most `max` rows: the content type and the bytes.
+pub(super) fn evaluate_on(
+    store: &Store,
     query: &str,
     accept: Option<&str>,
     cancel: CancellationToken,
+    max: usize,
 ) -> Result<(&'static str, Vec<u8>), ApiError> {
-    let results = match state.engine.sparql_cancellable(query, cancel) {
+    let results = match kgrec::engine::sparql_on(store, query, cancel) {
         Ok(results) => results,
         Err(e) if e.exit_code() == 2 && is_update(query) => return Err(read_only()),
         Err(e) if e.exit_code() == 2 => {
@@ -373,7 +296,6 @@ fn evaluate(
         }
         Err(e) => return Err(e.into()),
     };
-    let max = state.sparql_max_rows;
     let over = Rc::new(Cell::new(false));
     let mut out = Vec::new();
     let content_type = match results {

@@ -7,7 +7,7 @@
 use crate::common::*;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 struct Dir {
     tmp: tempfile::TempDir,
@@ -58,18 +58,6 @@ impl Dir {
     fn count(&self, key: &str) -> u64 {
         stats(&self.data)[key].as_u64().unwrap()
     }
-}
-
-/// Runs `cmd` with `input` on its standard input.
-fn run_stdin(cmd: &mut Command, input: &[u8]) -> Output {
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("kgrec runs");
-    child.stdin.take().unwrap().write_all(input).unwrap();
-    child.wait_with_output().unwrap()
 }
 
 fn gzip(text: &str) -> Vec<u8> {

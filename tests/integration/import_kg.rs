@@ -53,6 +53,39 @@ fn reimporting_adds_nothing_and_a_second_file_appends() {
 }
 
 /// The same graph through N-Triples, gzip and Turtle gives the same counts.
+/// `import kg -` reads standard input in the syntax --format names (gzip by its magic bytes);
+/// without --format it says to name one, and a syntax error is located in `<stdin>`.
+#[test]
+fn a_graph_may_come_on_standard_input() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let triple = "<urn:x:a> <urn:x:r> <urn:x:b> .\n<urn:x:b> <urn:x:r> <urn:x:c> .\n";
+    let out = run_stdin(
+        kgrec(&data).args(["import", "kg", "-", "--format", "nt"]),
+        triple.as_bytes(),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(triples(&data), 2);
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut gz, b"urn:x:c\tr\turn:x:d\n").unwrap();
+    let out = run_stdin(
+        kgrec(&data).args(["import", "kg", "-", "--format", "tsv"]),
+        &gz.finish().unwrap(),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(triples(&data), 3);
+    let out = run_stdin(kgrec(&data).args(["import", "kg", "-"]), triple.as_bytes());
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--format"), "{}", stderr(&out));
+    let out = run_stdin(
+        kgrec(&data).args(["import", "kg", "-", "--format", "nt"]),
+        b"<urn:x:a> <urn:x:r> <urn:x:b> .\n<urn:x:a> <urn:x:r .\n",
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("<stdin>:2:"), "{}", stderr(&out));
+    assert_eq!(triples(&data), 3);
+}
+
 #[test]
 fn the_same_graph_in_three_syntaxes_gives_the_same_counts() {
     let tmp = tempfile::tempdir().unwrap();

@@ -47,6 +47,86 @@ fn sparql_mistakes_are_named() {
     );
 }
 
+/// A query that finds nothing is told which of its IRIs the graph does not hold, with the
+/// nearest one it does when that is a typo away; a query that finds something is told nothing.
+#[test]
+fn a_query_that_finds_nothing_names_the_iris_the_graph_lacks() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    import_movie_graph(&data);
+    let sparql = |query: &str| {
+        let out = run(kgrec(&data).args(["sparql", query]));
+        assert!(out.status.success(), "{}", stderr(&out));
+        stderr(&out)
+    };
+    let dbo =
+        "PREFIX dbo: <http://dbpedia.org/ontology/> PREFIX dbr: <http://dbpedia.org/resource/>";
+    let said = sparql(&format!("{dbo} SELECT ?d WHERE {{ ?m dbo:directr ?d }}"));
+    assert!(
+        said.contains(
+            "the graph has no <http://dbpedia.org/ontology/directr>: did you mean \
+             <http://dbpedia.org/ontology/director>?"
+        ),
+        "{said}"
+    );
+    let said = sparql(&format!(
+        "{dbo} ASK {{ dbr:Toy_Stry dbo:director ?d . FILTER(?d != \"x\"^^<http://www.w3.org/2001/XMLSchema#string>) }}"
+    ));
+    assert!(
+        said.contains("did you mean <http://dbpedia.org/resource/Toy_Story>?"),
+        "{said}"
+    );
+    assert!(
+        !said.contains("XMLSchema"),
+        "a datatype is not a graph IRI: {said}"
+    );
+    let said = sparql("SELECT ?s WHERE { ?s <http://example.org/nothing> ?o }");
+    assert!(
+        said.contains("the graph has no <http://example.org/nothing>\n"),
+        "{said}"
+    );
+    let said = sparql(&format!(
+        "{dbo} SELECT ?d WHERE {{ ?m dbo:director ?d }} LIMIT 1"
+    ));
+    assert!(!said.contains("the graph has no"), "{said}");
+}
+
+/// A link-prediction folder of two triples (train, valid and test alike).
+fn tiny_benchmark(dir: &std::path::Path) -> std::path::PathBuf {
+    let ds = dir.join("ds");
+    std::fs::create_dir_all(&ds).unwrap();
+    for split in ["train", "valid", "test"] {
+        std::fs::write(ds.join(format!("{split}.txt")), "a\tr\tb\nb\tr\tc\n").unwrap();
+    }
+    ds
+}
+
+/// `eval` and `kge` hold no data directory: a --data or --wait given to them is said to be
+/// unused (an exported KGREC_DATA is not).
+#[test]
+fn commands_without_a_data_directory_say_data_is_not_used() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ds = tiny_benchmark(tmp.path());
+    let kge = |extra: &[&str], env: Option<&str>| {
+        let mut cmd = std::process::Command::new(binary());
+        cmd.env_remove("KGREC_DATA");
+        if let Some(dir) = env {
+            cmd.env("KGREC_DATA", dir);
+        }
+        cmd.args(extra)
+            .args(["kge", "train", "--epochs", "1", "--eval-test", "--dataset"])
+            .arg(&ds);
+        let out = run(&mut cmd);
+        assert!(out.status.success(), "{}", stderr(&out));
+        stderr(&out)
+    };
+    let said = kge(&["--data", "somewhere", "--wait", "5"], None);
+    assert!(said.contains("note: kge train works on the benchmark folder given by --dataset and leaves the data directory alone: --data is not used"), "{said}");
+    assert!(said.contains("--wait is not used"), "{said}");
+    let said = kge(&[], Some("somewhere"));
+    assert!(!said.contains("is not used"), "{said}");
+}
+
 #[test]
 fn graph_results_are_not_written_as_solutions() {
     let tmp = tempfile::tempdir().unwrap();
@@ -73,11 +153,7 @@ fn graph_results_are_not_written_as_solutions() {
 #[test]
 fn kge_train_that_would_keep_nothing_is_refused() {
     let tmp = tempfile::tempdir().unwrap();
-    let ds = tmp.path().join("ds");
-    std::fs::create_dir_all(&ds).unwrap();
-    for split in ["train", "valid", "test"] {
-        std::fs::write(ds.join(format!("{split}.txt")), "a\tr\tb\nb\tr\tc\n").unwrap();
-    }
+    let ds = tiny_benchmark(tmp.path());
     let out = run(std::process::Command::new(binary())
         .args(["kge", "train", "--epochs", "1", "--dataset"])
         .arg(&ds));
