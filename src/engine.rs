@@ -1451,22 +1451,45 @@ impl Engine {
     /// object), each with the graph's nearest IRI when one is a typo or two away (predicates
     /// first): why a query found nothing. A query that does not parse names none.
     pub fn sparql_absent_iris(&self, query: &str) -> Result<Vec<AbsentIri>> {
+        use kgrec_kg::oxigraph::model::NamedNodeRef;
         let named = crate::sparql_hints::named_iris(query);
         if named.is_empty() {
             return Ok(Vec::new());
         }
         self.read(|dir| {
+            let store = dir.kg().rdf_store()?;
+            let holds = |iri: &str| -> Result<bool> {
+                let Ok(node) = NamedNodeRef::new(iri) else {
+                    return Ok(false);
+                };
+                for quad in [
+                    store.quads_for_pattern(None, Some(node), None, None).next(),
+                    store
+                        .quads_for_pattern(Some(node.into()), None, None, None)
+                        .next(),
+                    store
+                        .quads_for_pattern(None, None, Some(node.into()), None)
+                        .next(),
+                ] {
+                    match quad {
+                        Some(Ok(_)) => return Ok(true),
+                        Some(Err(e)) => return Err(kgrec_kg::KgError::from(e).into()),
+                        None => {}
+                    }
+                }
+                Ok(false)
+            };
             let index = dir.kg().index();
             let mut candidates: Option<(Vec<String>, Vec<String>)> = None;
             let mut absent = Vec::new();
             for iri in named {
-                if index.relation_id(&iri)?.is_some() || index.entity_id(&iri)?.is_some() {
+                if holds(&iri)? {
                     continue;
                 }
-                let (relations, entities) = match &mut candidates {
+                let (predicates, entities) = match &mut candidates {
                     Some(known) => known,
                     empty => empty.insert((
-                        index.relation_iris()?,
+                        distinct_predicates(&store)?,
                         // Beyond this many, the search would take longer than the answer is
                         // worth; predicates are the usual typo.
                         if index.counts()?.entities <= MAX_ENTITIES_FOR_HINTS {
@@ -1476,7 +1499,7 @@ impl Engine {
                         },
                     )),
                 };
-                let nearest = crate::sparql_hints::nearest_iri(&iri, relations.iter())
+                let nearest = crate::sparql_hints::nearest_iri(&iri, predicates.iter())
                     .or_else(|| crate::sparql_hints::nearest_iri(&iri, entities.iter()))
                     .map(|(_, near)| near.clone());
                 absent.push(AbsentIri { iri, nearest });
@@ -1846,6 +1869,23 @@ pub struct AbsentIri {
 
 /// Graphs with more entities than this get absent-IRI hints from their predicates only.
 const MAX_ENTITIES_FOR_HINTS: u64 = 200_000;
+
+/// Every predicate of the store (literal-valued ones too), for "did you mean" hints.
+fn distinct_predicates(store: &kgrec_kg::oxigraph::store::Store) -> Result<Vec<String>> {
+    let query = "SELECT DISTINCT ?p WHERE { ?s ?p ?o }";
+    let mut predicates = Vec::new();
+    if let QueryResults::Solutions(rows) =
+        kgrec_kg::store::query_store(store, query, CancellationToken::new())?
+    {
+        for row in rows {
+            let row = row.map_err(kgrec_kg::KgError::from)?;
+            if let Some(kgrec_kg::oxigraph::model::Term::NamedNode(p)) = row.get("p") {
+                predicates.push(p.as_str().to_owned());
+            }
+        }
+    }
+    Ok(predicates)
+}
 
 /// [`Engine::sparql_cancellable`] on a store of the caller's own (one that
 /// [`kgrec_kg::Detached::open`] opened in another process): the same errors, the same order of

@@ -153,7 +153,14 @@ fn rank_new_user(
 ) -> RankedList {
     let mut scores = vec![0.0f32; model.n_items()];
     let exclude = merged(row.items, exclude);
-    match model.score_user(row, &mut scores) {
+    // Items the model knows nothing of (new since it was trained) say nothing of the user to
+    // it: with none it knows, a fold-in would rank from zeros in arbitrary order.
+    let basis = if row.items.iter().any(|&i| (i as usize) < model.n_items()) {
+        model.score_user(row, &mut scores)
+    } else {
+        Basis::NoPreference
+    };
+    match basis {
         Basis::Trained | Basis::FoldedIn => RankedList {
             items: best(&scores, k, only, &exclude),
             source: ListSource::FoldedIn,

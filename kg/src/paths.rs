@@ -498,6 +498,28 @@ impl SourceSide<'_, '_> {
     /// The best paths (at most `options.limit`) from the sources to `target`, best first; once
     /// the deadline has passed, the best of those found by then.
     pub fn paths_to(&self, target: EntityId) -> Vec<GraphPath> {
+        self.paths_to_weighted(target, |_| 1.0)
+    }
+
+    /// [`SourceSide::paths_to`] with each path's score multiplied by `weight` of its source
+    /// entity (how much that source speaks for this target, which a caller may know better
+    /// than the graph does); paths whose weight is 0 or less are left out.
+    pub fn paths_to_weighted(
+        &self,
+        target: EntityId,
+        weight: impl Fn(EntityId) -> f32,
+    ) -> Vec<GraphPath> {
+        let mut found = self.all_paths_to(target);
+        found.retain_mut(|path| {
+            let w = path.start().map_or(0.0, &weight);
+            path.score *= w;
+            w > 0.0
+        });
+        best(found, self.options.limit)
+    }
+
+    /// Every path the search finds from the sources to `target`, unranked.
+    fn all_paths_to(&self, target: EntityId) -> Vec<GraphPath> {
         let g = self.graph;
         let hub = self.options.hub_degree;
         let scorer = self.scorer;
@@ -539,7 +561,7 @@ impl SourceSide<'_, '_> {
                 }
             }
         }
-        best(found, self.options.limit)
+        found
     }
 }
 

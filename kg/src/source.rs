@@ -124,6 +124,7 @@ fn open_stdin(options: &SourceOptions) -> Result<OpenedSource> {
     } else {
         Box::new(raw)
     };
+    let reader = without_bom(reader).map_err(|e| KgError::io(&path, e))?;
     Ok(OpenedSource {
         path,
         format,
@@ -131,6 +132,15 @@ fn open_stdin(options: &SourceOptions) -> Result<OpenedSource> {
         bytes_read,
         bytes_total: 0,
     })
+}
+
+/// The reader past a UTF-8 byte-order mark at its start: editors on Windows write one, and the
+/// RDF parsers would take it for the first statement's first character.
+fn without_bom(mut reader: Box<dyn BufRead + Send>) -> std::io::Result<Box<dyn BufRead + Send>> {
+    if reader.fill_buf()?.starts_with(&[0xEF, 0xBB, 0xBF]) {
+        reader.consume(3);
+    }
+    Ok(reader)
 }
 
 pub(crate) fn open(path: &Path, options: &SourceOptions) -> Result<OpenedSource> {
@@ -181,6 +191,7 @@ pub(crate) fn open(path: &Path, options: &SourceOptions) -> Result<OpenedSource>
     } else {
         Box::new(raw)
     };
+    let reader = without_bom(reader).map_err(|e| KgError::io(path, e))?;
     Ok(OpenedSource {
         path: path.to_owned(),
         format,

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::{
     EpochClock, EpochReport, FactorModel, FitError, InteractionMatrix, ParamError, at_least_one,
-    delegate_recommender, non_negative, setters,
+    delegate_recommender, dimension, non_negative, setters,
 };
 use crate::ids::ItemId;
 use kgrec_kg::numeric::kernel::{axpy, dot, matvec};
@@ -171,7 +171,7 @@ impl AlsParams {
 
     /// Checks the ranges.
     pub fn check(&self) -> Result<(), ParamError> {
-        at_least_one("factors", self.factors)?;
+        dimension("factors", self.factors)?;
         non_negative("regularization", self.regularization)?;
         non_negative("alpha", self.alpha)?;
         at_least_one("iterations", self.iterations)?;

@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::{
     EpochClock, EpochReport, FactorModel, FitError, InteractionMatrix, ParamError, at_least_one,
-    delegate_recommender, non_negative, require, setters,
+    delegate_recommender, dimension, non_negative, require, setters,
 };
 use kgrec_kg::numeric::kernel::dot;
 use kgrec_kg::numeric::seed::rng_for;
@@ -85,7 +85,7 @@ impl BprParams {
 
     /// Checks the ranges.
     pub fn check(&self) -> Result<(), ParamError> {
-        at_least_one("factors", self.factors)?;
+        dimension("factors", self.factors)?;
         require(
             self.learning_rate.is_finite() && self.learning_rate > 0.0,
             "learning_rate",

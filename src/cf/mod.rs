@@ -367,6 +367,20 @@ macro_rules! setters {
 pub(crate) use setters;
 
 /// A count parameter must be at least 1.
+/// The largest latent dimension accepted: beyond it one user's Gram matrix alone is 64 MiB and
+/// the fit runs out of memory or time long before it could help.
+pub const MAX_FACTORS: usize = 4096;
+
+/// A latent dimension: from 1 to [`MAX_FACTORS`].
+pub(crate) fn dimension(name: &'static str, value: usize) -> Result<(), ParamError> {
+    require(
+        (1..=MAX_FACTORS).contains(&value),
+        name,
+        value,
+        "from 1 to 4096",
+    )
+}
+
 pub(crate) fn at_least_one(name: &'static str, value: usize) -> Result<(), ParamError> {
     require(value >= 1, name, value, "at least 1")
 }

@@ -28,11 +28,23 @@ pub struct Cli {
         global = true,
         value_name = "SECONDS",
         num_args = 0..=1,
-        default_missing_value = "600"
+        default_missing_value = "600",
+        value_parser = seconds_to_wait
     )]
     pub wait: Option<f64>,
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// `--wait`'s value. A word there is most likely the command, taken as the value because
+/// `--wait` came first without a number: say how to write that.
+fn seconds_to_wait(value: &str) -> Result<f64, String> {
+    value.parse::<f64>().map_err(|_| {
+        format!(
+            "expected a number of seconds; to wait the default 600 s, put --wait after the \
+             command (`kgrec {value} --wait`) or write --wait=600"
+        )
+    })
 }
 
 #[derive(Debug, Subcommand)]
@@ -385,6 +397,11 @@ pub struct ImportInteractionsArgs {
     /// tsv/csv: the field delimiter (`,` `;` `|` `tab`, ...) [default: detected from the header].
     #[arg(long, value_name = "CHAR")]
     pub delimiter: Option<Delimiter>,
+    /// tsv/csv: the file has no header line; columns go by position (user 1 and item 2 unless
+    /// --user-col N and --item-col N say otherwise; a rating or time only with --rating-col N,
+    /// --time-col N).
+    #[arg(long)]
+    pub no_header: bool,
 }
 
 #[derive(Debug, Args)]

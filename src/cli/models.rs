@@ -49,6 +49,7 @@ pub fn import_interactions(data: &Path, args: &ImportInteractionsArgs, quiet: bo
             item: args.item_col.clone(),
             rating: args.rating_col.clone(),
             time: args.time_col.clone(),
+            headerless: args.no_header,
         },
         delimiter: args.delimiter,
     };

@@ -44,6 +44,16 @@ fn new_users_are_folded_in_by_als_and_cke() {
             .recommend(&RecommendRequest::new("stranger", 5))
             .unwrap();
         assert_eq!(stranger.source, ListSource::Popularity);
+        // So does a newcomer whose only item is new since training: the model knows nothing
+        // of it, and a fold-in would rank from zeros.
+        engine
+            .add_interactions(vec![row("ghost", "an-item-new-since-training")], Vec::new())
+            .unwrap();
+        let ghost = engine
+            .recommend(&RecommendRequest::new("ghost", 5))
+            .unwrap();
+        assert_eq!(ghost.source, ListSource::Popularity, "{model}");
+        assert_eq!(ghost.items.len(), 5, "{model}");
         // Explanations work for the folded-in user too.
         let request = RecommendRequest {
             explain: Some(ExplainOptions::default()),

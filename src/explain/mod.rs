@@ -349,7 +349,18 @@ impl Explainer {
                 (&user_items, self.entity_of(item), options.paths > 0)
                 && !side.expired()
             {
-                for found in side.paths_to(target) {
+                // An item-to-item model's score is Σ B[j, item] over the history items j: a
+                // path speaks as much as its history item contributes, and one from an item
+                // that does not count for this one (B ≤ 0) is no reason for it.
+                let found = match model.item_to_item() {
+                    Some(weights) => side.paths_to_weighted(target, |start| {
+                        history
+                            .get(&start)
+                            .map_or(0.0, |j| weights.weight(j.index(), item.index()))
+                    }),
+                    None => side.paths_to(target),
+                };
+                for found in found {
                     if paths.len() == options.paths {
                         break;
                     }

@@ -64,6 +64,9 @@ pub struct ColumnMap {
     pub rating: Option<ColumnRef>,
     /// `--time-col`.
     pub time: Option<ColumnRef>,
+    /// `--no-header`: the first line is data; columns go by position (user 1 and item 2
+    /// unless given).
+    pub headerless: bool,
 }
 
 impl ColumnMap {
@@ -420,8 +423,9 @@ pub(crate) fn missing(
         "; the header has a single column: if the columns are separated by something else \
          than tab , ; or |, pass --delimiter"
     } else if numeric && role.flag.is_some() {
-        "; the first line looks like data, not a header: for lines of `user item rating \
-         timestamp` without a header pass --format movielens"
+        "; the first line looks like data, not a header: pass --no-header (columns by \
+         position: user 1 and item 2 unless --user-col N, --item-col N say otherwise), or \
+         --format movielens for lines of `user item rating timestamp`"
     } else {
         ""
     };
@@ -530,6 +534,7 @@ mod tests {
             item: Some("2".parse().unwrap()),
             rating: Some("qty".parse().unwrap()),
             time: None,
+            headerless: false,
         };
         let h = read(&["who", "what", "qty", "when"], &map).unwrap();
         assert_eq!(

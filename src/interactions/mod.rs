@@ -64,6 +64,9 @@ pub struct RawInteractions {
     pub delimiter: Option<Delimiter>,
     /// Header columns nothing reads (names, or `N (unnamed)`).
     pub ignored_columns: Vec<String>,
+    /// The header's fields, when the user and item columns were both given by position: the
+    /// line may have been data (a file without a header wants `--no-header`).
+    pub header_by_position: Option<String>,
 }
 
 impl RawInteractions {
@@ -93,6 +96,12 @@ impl RawInteractions {
             notes.push(format!(
                 "{at}: the header is split by {d}, not by {own}: the file is read with {d} \
                  (--delimiter overrides)"
+            ));
+        }
+        if let Some(fields) = &self.header_by_position {
+            notes.push(format!(
+                "{at}: read as the header ({fields}); if that line is data, import again with \
+                 --no-header"
             ));
         }
         match self.ignored_columns.as_slice() {

@@ -5,7 +5,7 @@
 use std::io::{BufRead, Cursor, Read};
 use std::path::Path;
 
-use super::columns::{self, ColumnMap, Columns, Delimiter};
+use super::columns::{self, ColumnMap, ColumnRef, Columns, Delimiter};
 use super::source::{self, Source};
 use super::{Format, ParseError, RawInteraction, RawInteractions, datetime, guess};
 
@@ -88,6 +88,7 @@ fn read_source(
         header_line: None,
         delimiter: None,
         ignored_columns: Vec::new(),
+        header_by_position: None,
     };
     match format {
         Format::Tsv | Format::Csv | Format::RecBole => {
@@ -96,6 +97,13 @@ fn read_source(
             out.header_line = Some(headed.header_line);
             out.delimiter = headed.detected;
             out.ignored_columns = headed.ignored;
+            let by_position = |r: &Option<ColumnRef>| matches!(r, Some(ColumnRef::Index(_)));
+            if !options.columns.headerless
+                && by_position(&options.columns.user)
+                && by_position(&options.columns.item)
+            {
+                out.header_by_position = Some(headed.names.join(", "));
+            }
         }
         Format::MovieLens => out.rows = parse_movielens(Lines::new(source.reader, &file), &file)?,
         Format::Kgat => out.rows = parse_kgat(Lines::new(source.reader, &file), &file)?,
@@ -120,6 +128,8 @@ fn check_options(
             )
         } else if options.delimiter.is_some() && !matches!(format, Format::Tsv | Format::Csv) {
             format!("--delimiter applies to tsv and csv files, not to {format}")
+        } else if options.columns.headerless && !matches!(format, Format::Tsv | Format::Csv) {
+            format!("--no-header applies to tsv and csv files, not to {format}")
         } else {
             return Ok(());
         };
@@ -305,6 +315,8 @@ struct Headed {
     /// The delimiter, when it was detected rather than the format's own.
     detected: Option<Delimiter>,
     ignored: Vec<String>,
+    /// The header's fields as written.
+    names: Vec<String>,
 }
 
 /// The bytes up to and including the first non-blank line, and that line (BOM removed).
@@ -375,6 +387,7 @@ fn parse_headed<R: BufRead>(
         header_line,
         detected: detected.then_some(delimiter),
         ignored: header.ignored,
+        names: header.names,
     })
 }
 
@@ -391,8 +404,17 @@ fn parse_tabbed<R: BufRead>(
         });
     };
     let fields: Vec<&str> = text.split('\t').collect();
-    let header = columns::header(&fields, map, file, header_line)?;
     let mut rows = Vec::new();
+    let header = if map.headerless {
+        let header = positional_header(fields.len(), map, file, header_line)?;
+        rows.push(
+            row_from_fields(&fields, header.columns, file, header_line)
+                .map_err(|e| with_column_name(e, &header))?,
+        );
+        header
+    } else {
+        columns::header(&fields, map, file, header_line)?
+    };
     while let Some((n, text)) = lines.next_nonblank()? {
         let fields: Vec<&str> = text.split('\t').collect();
         rows.push(
@@ -401,6 +423,22 @@ fn parse_tabbed<R: BufRead>(
         );
     }
     Ok((header_line, header, rows))
+}
+
+/// The columns of a file without a header (`--no-header`) whose first line has `n` fields:
+/// named by their positions, the user in 1 and the item in 2 unless the flags say otherwise.
+fn positional_header(
+    n: usize,
+    map: &ColumnMap,
+    file: &Path,
+    line: usize,
+) -> Result<columns::Header, ParseError> {
+    let names: Vec<String> = (1..=n).map(|k| k.to_string()).collect();
+    let fields: Vec<&str> = names.iter().map(String::as_str).collect();
+    let mut map = map.clone();
+    map.user.get_or_insert(ColumnRef::Index(1));
+    map.item.get_or_insert(ColumnRef::Index(2));
+    columns::header(&fields, &map, file, line)
 }
 
 /// CSV through the `csv` crate.
@@ -431,6 +469,14 @@ fn parse_quoted<R: Read>(
             continue;
         }
         match &header {
+            None if map.headerless => {
+                let h = positional_header(fields.len(), map, file, line)?;
+                rows.push(
+                    row_from_fields(&fields, h.columns, file, line)
+                        .map_err(|e| with_column_name(e, &h))?,
+                );
+                header = Some((line, h));
+            }
             None => header = Some((line, columns::header(&fields, map, file, line)?)),
             Some((_, h)) => rows.push(
                 row_from_fields(&fields, h.columns, file, line)

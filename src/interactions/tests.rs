@@ -467,6 +467,7 @@ fn columns_are_mapped_by_name_or_position() {
             item: Some("2".parse().unwrap()),
             rating: Some("stars given".parse().unwrap()),
             time: Some("4".parse().unwrap()),
+            headerless: false,
         },
         ..ReadOptions::default()
     };

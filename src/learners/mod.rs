@@ -248,6 +248,24 @@ impl Default for ModelSpec {
 }
 
 impl ModelSpec {
+    /// The learner and hyper-parameters a stored model was fitted with: what a refresh of it
+    /// fits again.
+    pub fn of_header(header: &ModelHeader) -> Result<Self> {
+        let corrupt = |e: serde_json::Error| Error::Corruption {
+            what: format!(
+                "model v{} {}: its stored hyper-parameters do not read: {e}",
+                header.version,
+                header.kind.name()
+            ),
+        };
+        if header.kind == ModelKind::Popularity {
+            return Ok(Self::Pop);
+        }
+        let params: serde_json::Value = serde_json::from_str(&header.params).map_err(corrupt)?;
+        serde_json::from_value(serde_json::json!({"model": header.kind.name(), "params": params}))
+            .map_err(corrupt)
+    }
+
     /// The learner named `model` (a `--model` spelling or alias) with `overrides` applied;
     /// a knob the learner does not use is refused.
     pub fn new(model: &str, overrides: &Overrides) -> Result<Self> {

@@ -442,8 +442,8 @@ fn strict<T: serde::de::DeserializeOwned + Serialize>(
 }
 
 /// `POST /v1/admin/rebuild` (optional body `{"model", "overrides", "seed", "keep"}` or
-/// `{"spec", "seed", "keep"}`; default: the default learner) → `202 {"id": ...}`; `409` while
-/// one runs.
+/// `{"spec", "seed", "keep"}`; default: the current model's learner and hyper-parameters, the
+/// default learner when there is no model yet) → `202 {"id": ...}`; `409` while one runs.
 pub async fn rebuild(
     State(state): State<Shared>,
     RawQuery(raw): RawQuery,
@@ -476,8 +476,22 @@ pub async fn rebuild(
                 Some(o) => strict::<Overrides>(o, "overrides")?,
                 None => Overrides::default(),
             };
-            let model = model.unwrap_or_else(|| ModelSpec::default().kind().name().to_owned());
-            ModelSpec::new(&model, &overrides)?
+            match model {
+                Some(model) => ModelSpec::new(&model, &overrides)?,
+                // A refresh: the current model's learner and hyper-parameters again (the
+                // default learner when there is none yet).
+                None => {
+                    let engine = state.engine.clone();
+                    blocking(move || {
+                        let (headers, current) = engine.models()?;
+                        Ok(match headers.iter().find(|h| Some(h.version) == current) {
+                            Some(header) => ModelSpec::of_header(header)?,
+                            None => ModelSpec::default(),
+                        })
+                    })
+                    .await?
+                }
+            }
         }
     };
     let default = TrainRequest::default();

@@ -189,7 +189,8 @@ async fn track(State(state): State<Shared>, request: Request, next: Next) -> Res
     let status = response.status().as_u16();
     state.metrics.request(&route, &method, status, elapsed);
     let target = path.as_deref().unwrap_or(&route);
-    let ms = elapsed.as_secs_f64() * 1e3;
+    // Milliseconds to the microsecond: `0.277`, not `0.27654999999999996`.
+    let ms = (elapsed.as_secs_f64() * 1e6).round() / 1e3;
     if status >= 500 && status != 503 {
         tracing::error!(request_id, method, target, status, ms, "request failed");
     } else if matches!(status, 401 | 413 | 429 | 503) {
@@ -460,6 +461,8 @@ fn init_logs(format: LogFormat) {
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        // Colours for a terminal only: a log file gets plain text.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false);
     // A second subscriber (tests start servers in one process) is not an error worth failing.
     let _ = match format {

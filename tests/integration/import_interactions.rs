@@ -155,6 +155,40 @@ fn every_guessed_format_is_noted() {
     assert!(!err.contains("guessed"), "{err}");
 }
 
+/// A file without a header: `--no-header` reads its first line as data (columns by position);
+/// columns given by position without it read the first line as the header and say so; the
+/// error for a data-like first line names `--no-header`.
+#[test]
+fn a_file_without_a_header_keeps_its_first_row() {
+    let d = dir();
+    let csv = d.file("nohdr.csv", "alice,SKU-1\nbob,SKU-2\n");
+    let (out, _) = d.accepts(&csv, &["--no-header"]);
+    assert!(out.contains("2 rows read"), "{out}");
+    let tsv = d.file("h.tsv", "196\t242\t3\t881250949\n186\t302\t5\t891717742\n");
+    let (out, err) = d.accepts(
+        &tsv,
+        &["--no-header", "--rating-col", "3", "--time-col", "4"],
+    );
+    assert!(out.contains("2 rows read"), "{out}");
+    assert!(!err.contains("ignored"), "{err}");
+    let other = dir();
+    let (out, err) = other.accepts(&csv, &["--user-col", "1", "--item-col", "2"]);
+    assert!(out.contains("1 rows read"), "{out}");
+    assert!(
+        err.contains("nohdr.csv:1: read as the header (alice, SKU-1); if that line is data, import again with --no-header"),
+        "{err}"
+    );
+    let third = dir();
+    let out = third.import(&d.file("n.csv", "1,2\n3,4\n"), &[]);
+    third.rejects(&out, Path::new("n.csv"), &["--no-header"]);
+    let out = third.import(&tsv, &["--no-header", "--format", "movielens"]);
+    third.rejects(
+        &out,
+        Path::new("h.tsv"),
+        &["--no-header applies to tsv and csv"],
+    );
+}
+
 #[test]
 fn header_aliases_are_accepted_and_unused_columns_named() {
     let d = dir();

@@ -86,6 +86,30 @@ fn a_graph_may_come_on_standard_input() {
     assert_eq!(triples(&data), 3);
 }
 
+/// A UTF-8 byte-order mark (as Windows editors write) before Turtle or N-Triples, plain or
+/// gzipped, with Windows line ends, is not content.
+#[test]
+fn a_byte_order_mark_is_not_read_as_content() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let ttl = tmp.path().join("g.ttl");
+    std::fs::write(
+        &ttl,
+        "\u{feff}@prefix ex: <http://shop.example/> .\r\nex:p1 ex:brand ex:Acme .\r\n",
+    )
+    .unwrap();
+    let nt = tmp.path().join("g.nt.gz");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(
+        &mut gz,
+        "\u{feff}<urn:x:a> <urn:x:r> <urn:x:b> .\n".as_bytes(),
+    )
+    .unwrap();
+    std::fs::write(&nt, gz.finish().unwrap()).unwrap();
+    ok(kgrec(&data).args(["import", "kg"]).arg(&ttl).arg(&nt));
+    assert_eq!(triples(&data), 2);
+}
+
 #[test]
 fn the_same_graph_in_three_syntaxes_gives_the_same_counts() {
     let tmp = tempfile::tempdir().unwrap();

@@ -80,6 +80,17 @@ fn a_query_that_finds_nothing_names_the_iris_the_graph_lacks() {
         !said.contains("XMLSchema"),
         "a datatype is not a graph IRI: {said}"
     );
+    // A predicate whose objects are literals is in the graph too; its typo is one.
+    let rdfs = "PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>";
+    let said = sparql(&format!(
+        "{rdfs} SELECT ?m WHERE {{ ?m rdfs:label \"Toy Storyy\"@en }}"
+    ));
+    assert!(!said.contains("the graph has no"), "{said}");
+    let said = sparql(&format!("{rdfs} SELECT ?m WHERE {{ ?m rdfs:labl ?l }}"));
+    assert!(
+        said.contains("did you mean <http://www.w3.org/2000/01/rdf-schema#label>?"),
+        "{said}"
+    );
     let said = sparql("SELECT ?s WHERE { ?s <http://example.org/nothing> ?o }");
     assert!(
         said.contains("the graph has no <http://example.org/nothing>\n"),

@@ -472,6 +472,14 @@ fn a_rebuild_swaps_the_model_under_load_without_errors() {
     assert_eq!(models["current"], 2, "{models}");
     assert_eq!(models["versions"][1]["model"], "als", "{models}");
     assert_eq!(models["versions"][1]["seed"], 7, "{models}");
+    // A rebuild with no body refreshes the current learner (als here, not the default cke).
+    let refresh = server.request("POST", "/v1/admin/rebuild", &[], b"");
+    assert_eq!(refresh.status, 202, "{}", refresh.text());
+    let job = wait_for_job(&server, refresh.json()["id"].as_str().unwrap());
+    assert_eq!(job["status"], "done", "{job}");
+    assert_eq!(job["model"], "als", "{job}");
+    let models = server.get("/v1/models").json();
+    assert_eq!(models["current"], 3, "{models}");
     assert!(server.terminate(30).success());
 }
 

@@ -1,7 +1,7 @@
 //! The fused model's hyper-parameters: [`FusedParams`] (defaults, setters, range checks) and how
 //! an item's neighbourhood enters the score ([`Attention`]).
 
-use crate::cf::{Als, ParamError, at_least_one, non_negative, require, setters};
+use crate::cf::{Als, ParamError, at_least_one, dimension, non_negative, require, setters};
 
 /// How an item's neighbourhood enters the score.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -183,7 +183,7 @@ impl FusedParams {
 
     /// Checks the ranges.
     pub fn check(&self) -> Result<(), ParamError> {
-        at_least_one("factors", self.factors)?;
+        dimension("factors", self.factors)?;
         at_least_one("cold_neighbours", self.cold_neighbours)?;
         at_least_one("neighbours", self.neighbours)?;
         non_negative("neighbour_weight", self.neighbour_weight)?;

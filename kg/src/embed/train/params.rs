@@ -6,6 +6,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::embed::model::{ModelKind, Norm};
 
+/// The largest embedding dimension accepted.
+pub const MAX_DIM: usize = 4096;
+
 /// The training objective.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Loss {
@@ -312,6 +315,8 @@ impl KgeParams {
         self.optimizer(Optimizer::Adagrad { lr })
     }
 
+    /// Checks the ranges (a dimension of at most [`MAX_DIM`]: beyond it the tables are
+    /// gigabytes per thousand entities, far past any use).
     pub fn check(self) -> Result<CheckedParams, ParamsError> {
         let bad = |name, requirement, value: String| {
             Err(ParamsError::Invalid {
@@ -320,11 +325,13 @@ impl KgeParams {
                 value,
             })
         };
-        if self.dim == 0 {
-            return bad("dim", "positive", self.dim.to_string());
+        if !(1..=MAX_DIM).contains(&self.dim) {
+            return bad("dim", "from 1 to 4096", self.dim.to_string());
         }
-        if let ModelKind::TransR { rel_dim: 0, .. } = self.kind {
-            return bad("rel_dim", "positive", "0".into());
+        if let ModelKind::TransR { rel_dim, .. } = self.kind
+            && !(1..=MAX_DIM).contains(&rel_dim)
+        {
+            return bad("rel_dim", "from 1 to 4096", rel_dim.to_string());
         }
         for (name, v) in [
             ("epochs", self.epochs),
