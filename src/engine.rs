@@ -1611,8 +1611,9 @@ impl Engine {
         let kind = request.train_request.spec.kind();
         if kind.is_graph_embedding() {
             return Err(Error::BadInput(format!(
-                "--model {} is a graph embedding, not a recommender; use cke, als, bpr or pop",
-                kind.name()
+                "--model {} is a graph embedding, not a recommender; use {}",
+                kind.name(),
+                learners::recommender_names().join(", ")
             )));
         }
         let train_rows = read_rows(&request.train, &ReadOptions::format(request.format), None)?;
@@ -1666,7 +1667,29 @@ impl Engine {
             recs.insert((*user).to_owned(), items);
         }
         let test = by_user(test_rows.into_iter().map(|r| (r.user, r.item)));
-        let mut notes: Vec<String> = notes.into_iter().chain(trained.notes).collect();
+        // The training's notes name the data-directory commands that give a model its graph;
+        // here the graph comes from eval's own flags.
+        let eval_words = |note: String| {
+            note.replace("`import kg FILE`", "eval --kg FILE")
+                .replace(
+                    "`import links LINK.tsv` or `import interactions --link`",
+                    "eval --link LINK.tsv",
+                )
+                .replace("`import links LINK.tsv`", "eval --link LINK.tsv")
+        };
+        let mut notes: Vec<String> = notes
+            .into_iter()
+            .chain(trained.notes.into_iter().map(eval_words))
+            .collect();
+        let train_items: HashSet<&String> = train.values().flatten().collect();
+        if !test.is_empty() && test.values().flatten().all(|i| !train_items.contains(i)) {
+            notes.push(
+                "no item of the test file is in the training file: a model that learns from \
+                 interactions alone has nothing to rank them by (cke, with --kg and --link, \
+                 places such items from the graph)"
+                    .to_owned(),
+            );
+        }
         let (pairs, seen) = test.iter().fold((0usize, 0usize), |(n, s), (u, items)| {
             let known = train.get(u);
             let in_train = items

@@ -76,6 +76,21 @@ impl KgError {
             | Self::BadArgument(_)
             | Self::BadQuery(_) => true,
             Self::Write(e) => e.is_bad_input(),
+            // What the query asked for that no store could do (a SERVICE, an unknown
+            // function), not a failure of the store.
+            Self::Evaluation(e) => {
+                use oxigraph::sparql::QueryEvaluationError as E;
+                matches!(
+                    e,
+                    E::Service(_)
+                        | E::UnsupportedService(_)
+                        | E::UnboundService
+                        | E::InvalidServiceName(_)
+                        | E::UnsupportedCustomFunction(_)
+                        | E::UnsupportedCustomFunctionArity { .. }
+                        | E::NotExistingSubstitutedVariable(_)
+                )
+            }
             _ => false,
         }
     }

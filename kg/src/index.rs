@@ -203,10 +203,21 @@ impl GraphIndex {
 
     /// The entity a link names: the IRI itself, or — for a bare data-set token such as a RecBole
     /// `.link`'s `m.0abc`, which is not an absolute IRI — the IRI a TSV import mints for that token
-    /// under the default base (`urn:kgrec:`). Returns the IRI found with its entity.
+    /// under the default base (`urn:kgrec:`), or for a prefixed name with a well-known prefix
+    /// (`dbr:Toy_Story`, the prefixes of [`crate::filter::PREFIXES`]) its expansion. Returns the
+    /// IRI found with its entity.
     pub fn resolve_entity(&self, name: &str) -> Result<Option<(String, EntityId)>> {
         if let Some(e) = self.entity_id(name)? {
             return Ok(Some((name.to_owned(), e)));
+        }
+        if let Some((prefix, local)) = name.split_once(':')
+            && !local.starts_with("//")
+            && let Some((_, namespace)) = crate::filter::PREFIXES.iter().find(|(p, _)| *p == prefix)
+        {
+            let iri = format!("{namespace}{local}");
+            if let Some(e) = self.entity_id(&iri)? {
+                return Ok(Some((iri, e)));
+            }
         }
         if crate::source::is_absolute_iri(name) {
             return Ok(None);

@@ -124,7 +124,8 @@ fn open_stdin(options: &SourceOptions) -> Result<OpenedSource> {
     } else {
         Box::new(raw)
     };
-    let reader = without_bom(reader).map_err(|e| KgError::io(&path, e))?;
+    let mut reader = without_bom(reader).map_err(|e| KgError::io(&path, e))?;
+    check_not_turtle(format, &mut reader, &path)?;
     Ok(OpenedSource {
         path,
         format,
@@ -132,6 +133,41 @@ fn open_stdin(options: &SourceOptions) -> Result<OpenedSource> {
         bytes_read,
         bytes_total: 0,
     })
+}
+
+/// Refuses a line-based file (N-Triples, N-Quads) whose first statement is a Turtle or TriG
+/// directive (`@prefix`, `PREFIX`, `@base`, `BASE`): a Turtle file named `.nt` would otherwise
+/// fail on its first line with a message about subjects.
+fn check_not_turtle(
+    format: InputFormat,
+    reader: &mut Box<dyn BufRead + Send>,
+    path: &Path,
+) -> Result<()> {
+    let name = match format {
+        InputFormat::Rdf(RdfFormat::NTriples) => "N-Triples",
+        InputFormat::Rdf(RdfFormat::NQuads) => "N-Quads",
+        _ => return Ok(()),
+    };
+    let head = reader.fill_buf().map_err(|e| KgError::io(path, e))?;
+    let text = String::from_utf8_lossy(&head[..head.len().min(4096)]);
+    let first = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with('#'))
+        .unwrap_or("");
+    let word = first.split_whitespace().next().unwrap_or("");
+    if ["@prefix", "@base"].contains(&word)
+        || ["prefix", "base"].contains(&word.to_ascii_lowercase().as_str())
+    {
+        return Err(KgError::bad_input(
+            path,
+            format!(
+                "read as {name} (by its name or --format) but it starts with `{word}`, a \
+                 Turtle directive: name the syntax with --format ttl (or trig), or rename the file"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// The reader past a UTF-8 byte-order mark at its start: editors on Windows write one, and the
@@ -191,7 +227,8 @@ pub(crate) fn open(path: &Path, options: &SourceOptions) -> Result<OpenedSource>
     } else {
         Box::new(raw)
     };
-    let reader = without_bom(reader).map_err(|e| KgError::io(path, e))?;
+    let mut reader = without_bom(reader).map_err(|e| KgError::io(path, e))?;
+    check_not_turtle(format, &mut reader, path)?;
     Ok(OpenedSource {
         path: path.to_owned(),
         format,

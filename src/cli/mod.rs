@@ -251,6 +251,21 @@ fn write_out(
     write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> Result<String> {
     refuse_inside_data_dir(out, data)?;
+    if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty())
+        && out != Path::new("-")
+        && !parent.is_dir()
+    {
+        return Err(Error::BadInput(format!(
+            "--out {}: {} {}",
+            out.display(),
+            parent.display(),
+            if parent.exists() {
+                "is a file, not a folder"
+            } else {
+                "does not exist (kgrec creates the file, not its folder)"
+            }
+        )));
+    }
     let fs_error = |e: kgrec::kg::fsutil::FsError| Error::Kg(e.into());
     let mut file = kgrec::kg::fsutil::open_output(out).map_err(fs_error)?;
     let shown = match file.target() {

@@ -482,7 +482,7 @@ fn list_text(recs: &Recommendations) -> String {
             out,
             "{:>4}  {:>9.4}  {:<width$}  {}",
             i.rank,
-            i.score,
+            kgrec::explain::four_places(i.score),
             i.item,
             i.label.as_deref().unwrap_or("")
         );
@@ -536,8 +536,12 @@ pub fn eval(args: &EvalArgs, quiet: bool) -> Result<()> {
     let format = interaction_format(args.input_format.as_deref(), "--input-format")?;
     let spec = args.fit.spec()?;
     // Accepted with every model (the contract's command line passes them to any), but only cke
-    // reads a graph: said rather than ignored in silence.
-    if spec.kind() != kgrec::ModelKind::Cke && (!args.kg.is_empty() || args.link.is_some()) {
+    // and kg-ease read a graph: said rather than ignored in silence.
+    let reads_graph = matches!(
+        spec.kind(),
+        kgrec::ModelKind::Cke | kgrec::ModelKind::KgEase
+    );
+    if !reads_graph && (!args.kg.is_empty() || args.link.is_some()) {
         super::warn(&format!(
             "note: --kg and --link give cke its knowledge graph; --model {} uses neither \
              (ignored)",
@@ -555,7 +559,13 @@ pub fn eval(args: &EvalArgs, quiet: bool) -> Result<()> {
             seed: args.fit.seed(),
             keep: 1,
         },
-        ks: args.k.clone(),
+        // `-k 10,10` asks for one cut-off.
+        ks: args.k.iter().fold(Vec::new(), |mut ks, &k| {
+            if !ks.contains(&k) {
+                ks.push(k);
+            }
+            ks
+        }),
     };
     let (bar, mut hook) = epoch_progress(quiet);
     let outcome = Engine::evaluate(&request, &mut hook);
@@ -659,12 +669,18 @@ pub fn similar(data: &Path, args: &SimilarArgs) -> Result<()> {
         TextOrJson::Json => emit(&json_text(&found)?),
         TextOrJson::Text => {
             let mut out = format!("items like {} ({model})\n", found.item);
+            let width = found
+                .similar
+                .iter()
+                .map(|i| i.item.len())
+                .max()
+                .unwrap_or(0);
             for i in &found.similar {
                 let _ = writeln!(
                     out,
-                    "{:>4}  {:>7.4}  {}  {}{}",
+                    "{:>4}  {:>7.4}  {:<width$}  {}{}",
                     i.rank,
-                    i.score,
+                    kgrec::explain::four_places(i.score),
                     i.item,
                     i.label.as_deref().unwrap_or(""),
                     if i.graph_only {

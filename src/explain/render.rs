@@ -288,7 +288,9 @@ pub fn explanation_text(e: &Explanation, options: TextOptions<'_>) -> String {
             } else {
                 format!(
                     "score {:.4} = cf {:.4} + kg {:.4}",
-                    item.score, item.score_parts.cf, item.score_parts.kg
+                    four_places(item.score),
+                    four_places(item.score_parts.cf),
+                    four_places(item.score_parts.kg)
                 )
             };
             if item.not_in_model {
@@ -413,6 +415,12 @@ pub fn explanation_dot(e: &Explanation) -> String {
     }
     out.push_str("}\n");
     out
+}
+
+/// `x` for printing with four decimals: a value that rounds to zero is printed `0.0000`, not
+/// `-0.0000`.
+pub fn four_places(x: f32) -> f32 {
+    if x.abs() < 5e-5 { 0.0 } else { x }
 }
 
 #[cfg(test)]

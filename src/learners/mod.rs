@@ -366,6 +366,15 @@ pub fn learner(name: &str) -> Option<&'static Learner> {
         .find(|l| l.name == name || l.aliases.contains(&name))
 }
 
+/// The `--model` names of the learners that recommend (not the graph embeddings).
+pub fn recommender_names() -> Vec<&'static str> {
+    LEARNERS
+        .iter()
+        .filter(|l| l.recommender)
+        .map(|l| l.name)
+        .collect()
+}
+
 /// The `--model` spellings, registry order.
 pub fn names() -> Vec<&'static str> {
     LEARNERS.iter().map(|l| l.name).collect()

@@ -58,6 +58,23 @@ fn import_rejects_a_truncated_line_and_keeps_the_store() {
     s.rejects(&f, &[], &["cut.nt:3:"]);
 }
 
+/// Turtle saved under an N-Triples name is named as such, with the flag that reads it.
+#[test]
+fn turtle_named_nt_is_refused_with_the_format_to_use() {
+    let s = setup();
+    let nt = s.file(
+        "cat.nt",
+        b"# a catalogue\n@prefix ex: <http://x.org/> .\nex:a ex:b ex:c .\n",
+    );
+    s.rejects(
+        &nt,
+        &[],
+        &["starts with `@prefix`, a Turtle directive", "--format ttl"],
+    );
+    let nq = s.file("cat.nq", b"PREFIX ex: <http://x.org/>\nex:a ex:b ex:c .\n");
+    s.rejects(&nq, &[], &["read as N-Quads", "--format ttl"]);
+}
+
 #[test]
 fn import_rejects_an_unknown_prefix() {
     let s = setup();

@@ -383,6 +383,15 @@ fn link_files_may_be_gzipped_or_on_stdin_and_iris_bracketed() {
         "{}",
         stdout(&out)
     );
+    // A well-known prefix (as filters take them) is expanded.
+    let prefixed = d.file("prefixed.tsv", "item_id\tiri\n4\tdbr:Fargo_(film)\n");
+    let out = d.import_links(&prefixed);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        !stderr(&out).contains("not in the knowledge graph"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]

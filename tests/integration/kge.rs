@@ -33,8 +33,9 @@ fn json(text: &str) -> serde_json::Value {
 }
 
 fn kge(tmp: &Path) -> std::process::Command {
-    let mut cmd = kgrec(&tmp.join("unused-data"));
-    cmd.arg("kge");
+    // No --data: kge holds no data directory (and says so when given one).
+    let mut cmd = std::process::Command::new(binary());
+    cmd.env_remove("KGREC_DATA").current_dir(tmp).arg("kge");
     cmd
 }
 
@@ -413,7 +414,7 @@ fn kge_bad_inputs_exit_2_with_a_located_message() {
             vec!["--rel-dim", "4"],
             "--rel-dim does not apply to --model transe",
         ),
-        (vec!["--dim", "0"], "dim must be positive"),
+        (vec!["--dim", "0"], "dim must be from 1 to 4096"),
         (vec!["--lr=-1"], "learning rate"),
     ] {
         let out = run(kge(tmp.path())

@@ -102,6 +102,64 @@ fn a_query_that_finds_nothing_names_the_iris_the_graph_lacks() {
     assert!(!said.contains("the graph has no"), "{said}");
 }
 
+/// `eval` says when no test item was seen in training, asks for a repeated cut-off once, and
+/// names every recommender when given a graph embedding.
+#[test]
+fn eval_notes_cold_test_items_and_lists_its_models() {
+    let tmp = tempfile::tempdir().unwrap();
+    let train = tmp.path().join("train.tsv");
+    let test = tmp.path().join("test.tsv");
+    std::fs::write(
+        &train,
+        "user_id\titem_id\nu1\ta\nu1\tb\nu2\ta\nu2\tb\nu3\tb\n",
+    )
+    .unwrap();
+    std::fs::write(&test, "user_id\titem_id\nu1\tc\nu3\td\n").unwrap();
+    let eval = |extra: &[&str]| {
+        run(std::process::Command::new(binary())
+            .args(["eval", "--train"])
+            .arg(&train)
+            .arg("--test")
+            .arg(&test)
+            .args(extra))
+    };
+    let out = eval(&["--model", "pop", "-k", "5,5"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no item of the test file is in the training file"),
+        "{}",
+        stderr(&out)
+    );
+    let rows = stdout(&out)
+        .lines()
+        .filter(|l| l.trim_start().starts_with("5 "))
+        .count();
+    assert_eq!(rows, 1, "{}", stdout(&out));
+    let out = eval(&["--model", "transe"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("ease, kg-ease"), "{}", stderr(&out));
+}
+
+/// An `--out` whose folder does not exist and a SPARQL SERVICE are the user's input (exit 2),
+/// said in their words.
+#[test]
+fn missing_out_folders_and_services_are_bad_input() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = crate::cf::imported(tmp.path());
+    ok(kgrec(&data).args(["train", "--model", "pop"]));
+    let out = run(kgrec(&data)
+        .args(["recommend", "--all-users", "--out"])
+        .arg(tmp.path().join("no/such/folder/recs.tsv")));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("does not exist"), "{}", stderr(&out));
+    let out = run(kgrec(&data).args([
+        "sparql",
+        "SELECT * WHERE { SERVICE <http://example.org/sparql> { ?s ?p ?o } }",
+    ]));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("not supported"), "{}", stderr(&out));
+}
+
 /// A link-prediction folder of two triples (train, valid and test alike).
 fn tiny_benchmark(dir: &std::path::Path) -> std::path::PathBuf {
     let ds = dir.join("ds");
@@ -440,9 +498,10 @@ fn errors_say_their_cause_once() {
     let out = run(kgrec(&data)
         .args(["recommend", "--all-users", "--out"])
         .arg(file.join("recs.tsv")));
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    // The user's path, so bad input (exit 2), said once.
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert_eq!(
-        stderr(&out).matches("Not a directory").count(),
+        stderr(&out).matches("is a file, not a folder").count(),
         1,
         "{}",
         stderr(&out)
@@ -473,7 +532,12 @@ fn small_things_say_what_the_user_typed() {
     let data = crate::cf::imported(tmp.path());
     for (args, said) in [
         (&["--epochs", "0"][..], "--epochs 0: expected at least 1"),
-        (&["--dim", "0"], "--dim 0: expected at least 1"),
+        (&["--dim", "0"], "--dim 0: expected from 1 to 4096"),
+        // Past the cap the Gram matrices alone would not fit in memory (a crash before).
+        (
+            &["--model", "als", "--dim", "100000"],
+            "--dim 100000: expected from 1 to 4096",
+        ),
         (
             &["--model", "als", "--reg", "-1"],
             "--reg -1: expected finite and >= 0",
