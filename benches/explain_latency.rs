@@ -5,7 +5,8 @@
 //! cargo bench --bench explain_latency
 //!
 //! Builds a temporary data directory outside the timed part (import the graph, the training
-//! fold with its links, train the default model, cke, seed 0), then times one request per user
+//! fold with its links, train the default model, cke, seed 0, or the learner named by
+//! `KGREC_BENCH_MODEL`, e.g. `KGREC_BENCH_MODEL=kg-ease`), then times one request per user
 //! of the fold and prints p50/p90/p99/max, then lets criterion time requests cycling through the
 //! users. Skips with a note when `../shared/datasets/ml-100k` is absent.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]

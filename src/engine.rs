@@ -2149,10 +2149,19 @@ struct Rows {
 /// Parses `file` to the end, keeps rows rated at least `min_rating`, merges repeated pairs.
 fn read_rows(file: &Path, options: &ReadOptions, min_rating: Option<f32>) -> Result<Rows> {
     let parsed = read_file(file, options)?;
-    let notes = parsed.notes();
+    let mut notes = parsed.notes();
     let file = parsed.file.as_path();
     let mut rows = parsed.rows;
     let read = rows.len();
+    if let Some(r) = min_rating
+        && rows.iter().all(|row| row.rating.is_none())
+    {
+        notes.push(format!(
+            "{}: no row has a rating, so --min-rating {r} kept every row (a rating column is \
+             found by its name, or named with --rating-col)",
+            file.display()
+        ));
+    }
     let below_min_rating = match min_rating {
         Some(r) if !r.is_finite() => {
             return Err(Error::BadInput(format!(

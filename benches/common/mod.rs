@@ -60,7 +60,10 @@ pub fn ml100k_engine(ml: &Path) -> (tempfile::TempDir, Engine) {
             ..InteractionFile::default()
         })
         .unwrap();
+    // KGREC_BENCH_MODEL picks the learner (default: the default one, cke), with its defaults.
+    let model = std::env::var("KGREC_BENCH_MODEL").unwrap_or_else(|_| "cke".to_owned());
     let request = TrainRequest {
+        spec: kgrec::ModelSpec::new(&model, &kgrec::Overrides::default()).unwrap(),
         keep: 1,
         ..TrainRequest::default()
     };
@@ -68,7 +71,7 @@ pub fn ml100k_engine(ml: &Path) -> (tempfile::TempDir, Engine) {
         .train(&request, &mut |_| {}, &AtomicBool::new(false))
         .unwrap();
     println!(
-        "setup (import, train cke): {:.1} s",
+        "setup (import, train {model}): {:.1} s",
         start.elapsed().as_secs_f64()
     );
     (tmp, engine)

@@ -67,6 +67,8 @@ pub struct RawInteractions {
     /// The header's fields, when the user and item columns were both given by position: the
     /// line may have been data (a file without a header wants `--no-header`).
     pub header_by_position: Option<String>,
+    /// Rows with more fields than the header: the first's line, how many, the header's width.
+    pub longer_rows: Option<(usize, usize, usize)>,
 }
 
 impl RawInteractions {
@@ -102,6 +104,12 @@ impl RawInteractions {
             notes.push(format!(
                 "{at}: read as the header ({fields}); if that line is data, import again with \
                  --no-header"
+            ));
+        }
+        if let Some((line, n, width)) = self.longer_rows {
+            notes.push(format!(
+                "{file}:{line}: {n} row(s) have more fields than the header's {width}; the extra \
+                 fields were ignored (is a field's delimiter unquoted?)"
             ));
         }
         match self.ignored_columns.as_slice() {

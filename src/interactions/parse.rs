@@ -89,6 +89,7 @@ fn read_source(
         delimiter: None,
         ignored_columns: Vec::new(),
         header_by_position: None,
+        longer_rows: None,
     };
     match format {
         Format::Tsv | Format::Csv | Format::RecBole => {
@@ -97,6 +98,7 @@ fn read_source(
             out.header_line = Some(headed.header_line);
             out.delimiter = headed.detected;
             out.ignored_columns = headed.ignored;
+            out.longer_rows = headed.longer.map(|(line, n)| (line, n, headed.names.len()));
             let by_position = |r: &Option<ColumnRef>| matches!(r, Some(ColumnRef::Index(_)));
             if !options.columns.headerless
                 && by_position(&options.columns.user)
@@ -317,6 +319,8 @@ struct Headed {
     ignored: Vec<String>,
     /// The header's fields as written.
     names: Vec<String>,
+    /// Rows with more fields than the header: the first's line, how many.
+    longer: Option<(usize, usize)>,
 }
 
 /// The bytes up to and including the first non-blank line, and that line (BOM removed).
@@ -371,11 +375,12 @@ fn parse_headed<R: BufRead>(
         _ => columns::delimiter(&header, options.delimiter, default),
     };
     let reader = Cursor::new(prefix).chain(reader);
-    let (header_line, header, rows) = if format == Format::Csv || delimiter != Delimiter::TAB {
-        parse_quoted(reader, file, delimiter, &options.columns)?
-    } else {
-        parse_tabbed(Lines::new(reader, file), file, &options.columns)?
-    };
+    let (header_line, header, rows, longer) =
+        if format == Format::Csv || delimiter != Delimiter::TAB {
+            parse_quoted(reader, file, delimiter, &options.columns)?
+        } else {
+            parse_tabbed(Lines::new(reader, file), file, &options.columns)?
+        };
     if rows.is_empty() {
         return Err(ParseError::HeaderOnly {
             file: file.to_owned(),
@@ -388,10 +393,30 @@ fn parse_headed<R: BufRead>(
         detected: detected.then_some(delimiter),
         ignored: header.ignored,
         names: header.names,
+        longer,
     })
 }
 
-type HeadedRows = (usize, columns::Header, Vec<RawInteraction>);
+/// The header's line, the header, the rows, and the rows longer than the header: (first
+/// line, how many).
+type HeadedRows = (
+    usize,
+    columns::Header,
+    Vec<RawInteraction>,
+    Option<(usize, usize)>,
+);
+
+/// Counts a row of `len` fields on `line` when it is longer than the header.
+fn count_longer(
+    longer: &mut Option<(usize, usize)>,
+    header: &columns::Header,
+    len: usize,
+    line: usize,
+) {
+    if len > header.names.len() {
+        longer.get_or_insert((line, 0)).1 += 1;
+    }
+}
 
 fn parse_tabbed<R: BufRead>(
     mut lines: Lines<'_, R>,
@@ -415,14 +440,16 @@ fn parse_tabbed<R: BufRead>(
     } else {
         columns::header(&fields, map, file, header_line)?
     };
+    let mut longer = None;
     while let Some((n, text)) = lines.next_nonblank()? {
         let fields: Vec<&str> = text.split('\t').collect();
+        count_longer(&mut longer, &header, fields.len(), n);
         rows.push(
             row_from_fields(&fields, header.columns, file, n)
                 .map_err(|e| with_column_name(e, &header))?,
         );
     }
-    Ok((header_line, header, rows))
+    Ok((header_line, header, rows, longer))
 }
 
 /// The columns of a file without a header (`--no-header`) whose first line has `n` fields:
@@ -456,6 +483,7 @@ fn parse_quoted<R: Read>(
     let mut record = csv::StringRecord::new();
     let mut header: Option<(usize, columns::Header)> = None;
     let mut rows = Vec::new();
+    let mut longer = None;
     loop {
         let more = csv
             .read_record(&mut record)
@@ -478,17 +506,20 @@ fn parse_quoted<R: Read>(
                 header = Some((line, h));
             }
             None => header = Some((line, columns::header(&fields, map, file, line)?)),
-            Some((_, h)) => rows.push(
-                row_from_fields(&fields, h.columns, file, line)
-                    .map_err(|e| with_column_name(e, h))?,
-            ),
+            Some((_, h)) => {
+                count_longer(&mut longer, h, fields.len(), line);
+                rows.push(
+                    row_from_fields(&fields, h.columns, file, line)
+                        .map_err(|e| with_column_name(e, h))?,
+                );
+            }
         }
     }
     match header {
         None => Err(ParseError::Empty {
             file: file.to_owned(),
         }),
-        Some((line, h)) => Ok((line, h, rows)),
+        Some((line, h)) => Ok((line, h, rows, longer)),
     }
 }
 

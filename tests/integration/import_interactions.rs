@@ -189,6 +189,27 @@ fn a_file_without_a_header_keeps_its_first_row() {
     );
 }
 
+/// Nothing is dropped in silence: fields beyond the header's and a --min-rating that a file
+/// without ratings cannot apply are both said.
+#[test]
+fn surplus_fields_and_an_idle_min_rating_are_noted() {
+    let d = dir();
+    let csv = d.file(
+        "longer.csv",
+        "user_id,item_id\nu1,A\nu2,B,extra\nu3,C,x,y\n",
+    );
+    let (out, err) = d.accepts(&csv, &["--min-rating", "4"]);
+    assert!(out.contains("3 rows read"), "{out}");
+    assert!(
+        err.contains("longer.csv:3: 2 row(s) have more fields than the header's 2"),
+        "{err}"
+    );
+    assert!(
+        err.contains("no row has a rating, so --min-rating 4 kept every row"),
+        "{err}"
+    );
+}
+
 #[test]
 fn header_aliases_are_accepted_and_unused_columns_named() {
     let d = dir();
