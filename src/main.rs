@@ -9,7 +9,7 @@ use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let args = cli::args::Cli::parse();
+    let args = cli::args::Cli::parse_from(cli::args::with_bare_wait(std::env::args_os()));
     match cli::run(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

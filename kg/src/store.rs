@@ -100,7 +100,7 @@ fn evaluate(
     store: impl FnOnce() -> Result<Store>,
 ) -> Result<QueryResults<'static>> {
     let evaluator = SparqlEvaluator::new().with_cancellation_token(cancel);
-    let prepared = match evaluator.parse_query(query) {
+    let mut prepared = match evaluator.parse_query(query) {
         Ok(prepared) => prepared,
         Err(query_error) => {
             return Err(if SparqlEvaluator::new().parse_update(query).is_ok() {
@@ -114,6 +114,12 @@ fn evaluate(
             });
         }
     };
+    // The default graph is the union of every graph imported (N-Quads and TriG statements
+    // keep their named graphs, and the recommendation graph uses them all), unless the query
+    // names its own dataset with FROM.
+    if prepared.dataset().is_default_dataset() {
+        prepared.dataset_mut().set_default_graph_as_union();
+    }
     Ok(prepared.on_store(&store()?).execute()?)
 }
 
@@ -505,6 +511,42 @@ mod tests {
         assert_eq!((r.read, r.added, r.already_present), (2, 1, 1));
         assert_eq!(r.counts.triples, 3);
         assert_eq!(kg.rdf_store().unwrap().len().unwrap(), 3);
+    }
+
+    /// Statements in named graphs (N-Quads, TriG) are in the default graph SPARQL sees, as
+    /// they are in the recommendation graph; `GRAPH ?g` still finds their graphs.
+    #[test]
+    fn queries_see_named_graphs_in_the_default_graph() {
+        let tmp = tempfile::tempdir().unwrap();
+        let db = sled::open(tmp.path().join("sled")).unwrap();
+        let mut kg = KgStore::open(&tmp.path().join("kg"), &db).unwrap();
+        let nq = tmp.path().join("g.nq");
+        std::fs::write(
+            &nq,
+            "<urn:a> <urn:p> <urn:b> <urn:g1> .\n<urn:c> <urn:p> <urn:d> .\n",
+        )
+        .unwrap();
+        kg.import(&[nq], &ImportOptions::default(), &mut |_| {})
+            .unwrap();
+        let count = |query: &str| match kg.query(query).unwrap() {
+            QueryResults::Solutions(mut rows) => rows
+                .next()
+                .unwrap()
+                .unwrap()
+                .get("n")
+                .map(ToString::to_string),
+            _ => None,
+        };
+        let n = |v: u32| {
+            Some(format!(
+                "\"{v}\"^^<http://www.w3.org/2001/XMLSchema#integer>"
+            ))
+        };
+        assert_eq!(count("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"), n(2));
+        assert_eq!(
+            count("SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }"),
+            n(1)
+        );
     }
 
     /// The store as another process opens it holds what the store holds, while the store is

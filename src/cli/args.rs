@@ -36,6 +36,28 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// The command line with a bare `--wait` (one followed by something that is not a number of
+/// seconds, such as the command: `kgrec --wait import kg x.nt`) written `--wait=600`, so that
+/// the parser does not take the next word for its value.
+pub fn with_bare_wait(
+    args: impl IntoIterator<Item = std::ffi::OsString>,
+) -> Vec<std::ffi::OsString> {
+    let args: Vec<std::ffi::OsString> = args.into_iter().collect();
+    let mut out = Vec::with_capacity(args.len());
+    for (i, arg) in args.iter().enumerate() {
+        let next_is_seconds = args
+            .get(i + 1)
+            .and_then(|next| next.to_str())
+            .is_some_and(|next| next.parse::<f64>().is_ok());
+        if i > 0 && arg == "--wait" && !next_is_seconds {
+            out.push(std::ffi::OsString::from("--wait=600"));
+        } else {
+            out.push(arg.clone());
+        }
+    }
+    out
+}
+
 /// `--wait`'s value. A word there is most likely the command, taken as the value because
 /// `--wait` came first without a number: say how to write that.
 fn seconds_to_wait(value: &str) -> Result<f64, String> {
@@ -796,5 +818,18 @@ mod tests {
             shell_words("kgrec sparql 'SELECT ?d { }' --format json"),
             ["kgrec", "sparql", "SELECT ?d { }", "--format", "json"]
         );
+    }
+
+    #[test]
+    fn a_bare_wait_before_the_command_waits_the_default() {
+        let words = |line: &str| -> Vec<std::ffi::OsString> {
+            line.split(' ').map(std::ffi::OsString::from).collect()
+        };
+        let parsed = |line: &str| Cli::try_parse_from(with_bare_wait(words(line))).unwrap();
+        assert_eq!(parsed("kgrec --wait import kg x.nt").wait, Some(600.0));
+        assert_eq!(parsed("kgrec --wait recommend --user 1").wait, Some(600.0));
+        assert_eq!(parsed("kgrec --wait 5 stats").wait, Some(5.0));
+        assert_eq!(parsed("kgrec stats --wait").wait, Some(600.0));
+        assert_eq!(parsed("kgrec stats").wait, None);
     }
 }

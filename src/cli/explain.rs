@@ -104,7 +104,7 @@ fn explain_all_users(
 ) -> Result<()> {
     let (mut items, mut with_path) = (0usize, 0usize);
     let mut failure = None;
-    let shown = super::write_out(out, data, |writer| {
+    let written = super::write_out(out, data, |writer| {
         for user in users {
             let e = match explainer.recommend(user, k, options) {
                 Ok(e) => e,
@@ -123,12 +123,16 @@ fn explain_all_users(
     if let Some(e) = failure {
         return Err(e.into());
     }
-    let shown = shown?;
-    super::summary(&format!(
-        "wrote {shown} ({} users, {items} items, {with_path} with a path, {})\n",
-        users.len(),
-        model_name(model)
-    ))
+    let written = written?;
+    let shown = &written.shown;
+    super::written_summary(
+        &written,
+        &format!(
+            "wrote {shown} ({} users, {items} items, {with_path} with a path, {})\n",
+            users.len(),
+            model_name(model)
+        ),
+    )
 }
 
 /// `kgrec explain --user ID --item ID [--format text|json|dot|svg] [--paths N] [--hops H]`

@@ -35,6 +35,25 @@ fn summary(text: &str) -> Result<()> {
     if quiet() { Ok(()) } else { emit(text) }
 }
 
+/// The summary of an output written by [`write_out`]: on standard output, unless the output
+/// itself went there (`--out -`), where it would end the results with a line that is not one.
+fn written_summary(written: &Written, text: &str) -> Result<()> {
+    if written.to_stdout {
+        if !quiet() {
+            eprint!("{text}");
+        }
+        Ok(())
+    } else {
+        summary(text)
+    }
+}
+
+/// Where [`write_out`] wrote: the path as shown, and whether that is standard output.
+pub(crate) struct Written {
+    pub shown: String,
+    pub to_stdout: bool,
+}
+
 /// How long to wait for a data directory another process holds (`--wait`).
 static WAIT: OnceLock<Option<Duration>> = OnceLock::new();
 
@@ -249,7 +268,7 @@ fn write_out(
     out: &Path,
     data: &Path,
     write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
-) -> Result<String> {
+) -> Result<Written> {
     refuse_inside_data_dir(out, data)?;
     if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty())
         && out != Path::new("-")
@@ -268,13 +287,15 @@ fn write_out(
     }
     let fs_error = |e: kgrec::kg::fsutil::FsError| Error::Kg(e.into());
     let mut file = kgrec::kg::fsutil::open_output(out).map_err(fs_error)?;
-    let shown = match file.target() {
-        kgrec::kg::fsutil::OutputTarget::Stdout => "standard output".to_owned(),
-        target => target.path().display().to_string(),
+    let to_stdout = matches!(file.target(), kgrec::kg::fsutil::OutputTarget::Stdout);
+    let shown = if to_stdout {
+        "standard output".to_owned()
+    } else {
+        file.target().path().display().to_string()
     };
     write(&mut file).map_err(|e| Error::io(out, e))?;
     file.commit().map_err(fs_error)?;
-    Ok(shown)
+    Ok(Written { shown, to_stdout })
 }
 
 /// Refuses an output that lands inside the data directory (directly or through symlinks): it

@@ -491,14 +491,18 @@ fn list_text(recs: &Recommendations) -> String {
 }
 
 fn write_all_users(batch: &BatchRecommendations, out: &Path, data: &Path) -> Result<()> {
-    let shown = super::write_out(out, data, |w| write_batch(w, &batch.users))?;
+    let written = super::write_out(out, data, |w| write_batch(w, &batch.users))?;
     let rows: usize = batch.users.iter().map(|r| r.items.len()).sum();
-    super::summary(&format!(
-        "wrote {shown} ({} users, {rows} rows, model v{} {})\n",
-        batch.users.len(),
-        batch.model.version,
-        batch.model.kind.name()
-    ))
+    let shown = &written.shown;
+    super::written_summary(
+        &written,
+        &format!(
+            "wrote {shown} ({} users, {rows} rows, model v{} {})\n",
+            batch.users.len(),
+            batch.model.version,
+            batch.model.kind.name()
+        ),
+    )
 }
 
 /// The JSON of `kgrec eval`: the keys of `score_recs.py --json`, plus the model.

@@ -160,6 +160,34 @@ fn missing_out_folders_and_services_are_bad_input() {
     assert!(stderr(&out).contains("not supported"), "{}", stderr(&out));
 }
 
+/// With `--out -` the results alone are on standard output; the summary goes to standard
+/// error (it used to end the TSV, and the JSON lines, with a line that was neither).
+#[test]
+fn a_batch_on_standard_output_is_only_results() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = crate::cf::imported(tmp.path());
+    ok(kgrec(&data).args(["train", "--model", "pop", "-q"]));
+    for extra in [&[][..], &["--explain"]] {
+        let out = run(kgrec(&data)
+            .args(["recommend", "--all-users", "-k", "2", "--out", "-"])
+            .args(extra));
+        assert!(out.status.success(), "{}", stderr(&out));
+        for line in stdout(&out).lines() {
+            let whole = if extra.is_empty() {
+                line.split('\t').count() == 4
+            } else {
+                serde_json::from_str::<serde_json::Value>(line).is_ok()
+            };
+            assert!(whole, "not a result: {line:?}");
+        }
+        assert!(
+            stderr(&out).contains("wrote standard output"),
+            "{}",
+            stderr(&out)
+        );
+    }
+}
+
 /// A link-prediction folder of two triples (train, valid and test alike).
 fn tiny_benchmark(dir: &std::path::Path) -> std::path::PathBuf {
     let ds = dir.join("ds");
