@@ -1135,6 +1135,9 @@ impl Engine {
                 None => unknown_excluded.push(id.clone()),
             }
         }
+        // Items the model learnt nothing about would be ranked by a score of nothing (0, ahead
+        // of every negative score): left out, as `similar` leaves them out.
+        exclude.extend_from_slice(unlearnt_items(&served));
         exclude.sort_unstable();
         exclude.dedup();
         let candidates = match request.filter.is_empty() {
@@ -1982,6 +1985,28 @@ enum Basis {
     Graph,
     /// Nothing: no interactions at training (and, for `cke`, no entity), or added since.
     Nothing,
+}
+
+/// The items the served model learnt nothing about: no interactions in its training data and,
+/// for the models that read the graph (cke, kg-ease), no linked entity.
+fn unlearnt_items(served: &Served) -> &[u32] {
+    served.unlearnt.get_or_init(|| {
+        let rows = served.model.recommender().n_items();
+        let reads_graph = matches!(
+            served.model.header.kind,
+            learners::ModelKind::Cke | learners::ModelKind::KgEase
+        );
+        item_bases(served, rows)
+            .iter()
+            .enumerate()
+            .filter(|&(i, b)| {
+                *b == Basis::Nothing
+                    && i < rows
+                    && !(reads_graph && served.item_entity.get(i).copied().flatten().is_some())
+            })
+            .map(|(i, _)| i as u32)
+            .collect()
+    })
 }
 
 /// Every item's [`Basis`] under the served model, whose item vectors have `rows` rows. The

@@ -231,6 +231,9 @@ pub struct Served {
     /// The explanations' TransE distance scale of a fused model, computed by the first
     /// explanation (a pass over a sample of the graph's triples: once per state, not per request).
     pub(crate) explain_scale: std::sync::OnceLock<f32>,
+    /// The items the model learnt nothing about (sorted dense ids), computed on first use:
+    /// recommendations leave them out, as similar items do.
+    pub(crate) unlearnt: std::sync::OnceLock<Vec<u32>>,
 }
 
 /// Interactions written since a [`Served`] was bound, as the store numbers them (the store's
@@ -309,6 +312,7 @@ impl Served {
             stale,
             overlay: RwLock::new(overlay),
             explain_scale: std::sync::OnceLock::new(),
+            unlearnt: std::sync::OnceLock::new(),
         }
     }
 

@@ -129,6 +129,10 @@ pub struct KgStore {
     index: GraphIndex,
     #[cfg(feature = "rocksdb")]
     store: Store,
+    /// A checkpoint of `store` for other processes to open (`detached`), made on first use and
+    /// dropped by an import: its directory, and the folder that removes it on drop.
+    #[cfg(feature = "rocksdb")]
+    checkpoint: std::sync::Mutex<Option<(PathBuf, tempfile::TempDir)>>,
     /// The snapshot last loaded, by generation: a process that queries again (the HTTP
     /// service) does not parse the snapshot again until an import writes a new one.
     #[cfg(not(feature = "rocksdb"))]
@@ -178,6 +182,7 @@ impl KgStore {
                 dir: dir.to_owned(),
                 index,
                 store,
+                checkpoint: std::sync::Mutex::default(),
             };
             // An import that died between its two commits: the index is derived again from
             // the store (read-only, into `db`, which is then a copy).
@@ -263,7 +268,25 @@ impl KgStore {
     pub fn detached(&self) -> Result<Detached> {
         #[cfg(feature = "rocksdb")]
         {
-            Ok(Detached::RocksDb(self.dir.join("rocksdb")))
+            // oxigraph: opening RocksDB read-only beside a process that writes it (the server's
+            // store may compact) is undefined behaviour. A checkpoint is a store of its own,
+            // made of hard links to the immutable table files when on the same file system.
+            let mut kept = self
+                .checkpoint
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if let Some((path, _)) = kept.as_ref() {
+                return Ok(Detached::RocksDb(path.clone()));
+            }
+            let folder = tempfile::Builder::new()
+                .prefix(".worker-checkpoint-")
+                .tempdir_in(&self.dir)
+                .or_else(|_| tempfile::Builder::new().prefix("kgrec-checkpoint-").tempdir())
+                .map_err(|e| KgError::io(&self.dir, e))?;
+            let path = folder.path().join("store");
+            self.store.backup(&path)?;
+            *kept = Some((path.clone(), folder));
+            Ok(Detached::RocksDb(path))
         }
         #[cfg(not(feature = "rocksdb"))]
         {
@@ -286,6 +309,12 @@ impl KgStore {
         options: &ImportOptions,
         progress: &mut dyn FnMut(ImportProgress<'_>),
     ) -> Result<ImportReport> {
+        // Workers opened after this import must see it: the next `detached` checkpoints again.
+        #[cfg(feature = "rocksdb")]
+        self.checkpoint
+            .get_mut()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
         let start = Instant::now();
         let mut phases = Vec::new();
         let mut lap = Instant::now();

@@ -802,3 +802,39 @@ fn an_exhausted_explain_budget_truncates_the_explanation_instead_of_failing() {
             .is_none()
     );
 }
+
+/// A catalogue item with no interactions and no entity in the graph gets no score from any
+/// model: it is never recommended (it used to rank at 0, ahead of every negative score), while
+/// a linked one stays a candidate of the models that read the graph.
+#[test]
+fn items_the_model_learnt_nothing_about_are_not_recommended() {
+    for model in ["als", "bpr", "ease", "cke"] {
+        let (_tmp, engine) = engine_with_fixtures(model);
+        engine
+            .import_links(vec![crate::interactions::ItemLink {
+                item: "nothing-known".to_owned(),
+                iri: "http://example.org/not-in-the-graph".to_owned(),
+            }])
+            .unwrap();
+        let request = TrainRequest {
+            spec: ModelSpec::new(model, &Overrides::default()).unwrap(),
+            ..TrainRequest::default()
+        };
+        engine
+            .train(&request, &mut |_| {}, &AtomicBool::new(false))
+            .unwrap();
+        let served = engine.served().unwrap();
+        assert!(served.matrix.item_id("nothing-known").is_some(), "{model}");
+        let n_items = served.snapshot.items.len();
+        for user in engine.users().unwrap().iter().take(20) {
+            let recs = engine
+                .recommend(&RecommendRequest::new(user, n_items))
+                .unwrap();
+            assert!(
+                recs.items.iter().all(|i| i.item != "nothing-known"),
+                "{model}: {user} was recommended an item the model knows nothing of"
+            );
+            assert!(!recs.items.is_empty(), "{model}: {user}");
+        }
+    }
+}

@@ -77,7 +77,12 @@ pub enum ParseError {
         line: usize,
     },
     /// The file has lines but not one interaction (e.g. KGAT lines naming a user and no item).
-    #[error("{}: no interaction found in {lines} lines", file.display())]
+    #[error(
+        "{}: no interaction found in {lines} lines read as kgat (`user item item ...`, split by \
+         white space): every line holds a single token. If the fields are split by `;`, `,` or \
+         `|`, pass --format csv (and --no-header when the first line is data)",
+        file.display()
+    )]
     NoInteractions {
         /// The file.
         file: PathBuf,
