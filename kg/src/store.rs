@@ -281,7 +281,11 @@ impl KgStore {
             let folder = tempfile::Builder::new()
                 .prefix(".worker-checkpoint-")
                 .tempdir_in(&self.dir)
-                .or_else(|_| tempfile::Builder::new().prefix("kgrec-checkpoint-").tempdir())
+                .or_else(|_| {
+                    tempfile::Builder::new()
+                        .prefix("kgrec-checkpoint-")
+                        .tempdir()
+                })
                 .map_err(|e| KgError::io(&self.dir, e))?;
             let path = folder.path().join("store");
             self.store.backup(&path)?;
