@@ -1227,7 +1227,13 @@ impl Engine {
         let users: Vec<Option<UserId>> = (0..matrix.n_users())
             .map(|u| Some(UserId(u as u32)))
             .collect();
-        let lists = rank_users(served.model.recommender(), &matrix, &users, k);
+        let lists = rank_users(
+            served.model.recommender(),
+            &matrix,
+            &users,
+            k,
+            unlearnt_items(&served),
+        );
         let users = matrix
             .users()
             .names()
@@ -1242,6 +1248,7 @@ impl Engine {
                 Ok(UserRecs {
                     user: user.clone(),
                     items,
+                    fallback: list.is_fallback(),
                 })
             })
             .collect::<Result<Vec<_>>>()?;
@@ -1659,7 +1666,13 @@ impl Engine {
             .map(|u| served.matrix.user_id(u))
             .collect();
         let max_k = request.ks.iter().copied().max().unwrap_or(10);
-        let lists = rank_users(served.model.recommender(), &served.matrix, &ids, max_k);
+        let lists = rank_users(
+            served.model.recommender(),
+            &served.matrix,
+            &ids,
+            max_k,
+            unlearnt_items(&served),
+        );
         let mut recs: HashMap<String, Vec<String>> = HashMap::with_capacity(lists.len());
         for (user, list) in test_users.iter().zip(lists) {
             let items = list

@@ -51,12 +51,14 @@ impl RankedList {
 /// in the given order. Users the model was trained on are scored by it (in blocks); users of
 /// `train` who arrived after training are folded in when the model can
 /// ([`Recommender::score_user`]), else they get `train`'s most popular items, as do unknown
-/// users (flagged as a fallback). Every list excludes the user's items in `train`.
+/// users (flagged as a fallback). Every list excludes the user's items in `train` and the
+/// sorted dense ids `exclude`.
 pub fn rank_users(
     model: &dyn Recommender,
     train: &InteractionMatrix,
     users: &[Option<UserId>],
     k: usize,
+    exclude: &[u32],
 ) -> Vec<RankedList> {
     let known: Vec<UserId> = users
         .iter()
@@ -64,9 +66,9 @@ pub fn rank_users(
         .copied()
         .filter(|u| u.index() < model.n_users())
         .collect();
-    let mut scored = recommend_all(model, train, &known, k).into_iter();
+    let mut scored = recommend_all(model, train, &known, k, exclude).into_iter();
     let popularity = Popularity::fit(train);
-    let cold = top_k(popularity.counts(), k, &[], &mut Vec::new());
+    let cold = top_k(popularity.counts(), k, exclude, &mut Vec::new());
     users
         .iter()
         .map(|user| match user {
@@ -80,7 +82,7 @@ pub fn rank_users(
                 Some(&popularity),
                 UserRow::of(train, *u),
                 k,
-                &[],
+                exclude,
                 None,
             ),
             None => RankedList {
@@ -625,6 +627,7 @@ mod tests {
             &train,
             &[Some(UserId(1)), Some(UserId(2)), None, Some(UserId(0))],
             2,
+            &[],
         );
         let ids = |l: &RankedList| l.items.iter().map(|s| s.item.0).collect::<Vec<_>>();
         assert_eq!(ids(&lists[0]), [0, 2], "b: x scores 1, z 0; y is b's own");

@@ -105,25 +105,41 @@ pub fn recommend_user(
     top_k(&scores, k, train.user_row(user).0, &mut Vec::new())
 }
 
-/// The top `k` items for each of `users` (same order), excluding each user's positives in `train`.
+/// The top `k` items for each of `users` (same order), excluding each user's positives in `train`
+/// and the sorted dense ids `exclude` (items no user may get).
 pub fn recommend_all(
     model: &dyn Recommender,
     train: &InteractionMatrix,
     users: &[UserId],
     k: usize,
+    exclude: &[u32],
 ) -> Vec<Vec<Scored>> {
     let n_items = model.n_items();
     users
         .par_chunks(BLOCK)
         .flat_map_iter(|block| {
             let mut buf = Vec::with_capacity(n_items);
+            let mut merged = Vec::new();
             let scores = block_scores(model, block);
             block
                 .iter()
                 .zip(scores.axis_iter(Axis(0)))
-                .map(|(&u, row)| match row.as_slice() {
-                    Some(s) => top_k(s, k, train.user_row(u).0, &mut buf),
-                    None => top_k(&row.to_vec(), k, train.user_row(u).0, &mut buf),
+                .map(|(&u, row)| {
+                    let own = train.user_row(u).0;
+                    let skip = if exclude.is_empty() {
+                        own
+                    } else {
+                        merged.clear();
+                        merged.extend_from_slice(own);
+                        merged.extend_from_slice(exclude);
+                        merged.sort_unstable();
+                        merged.dedup();
+                        &merged
+                    };
+                    match row.as_slice() {
+                        Some(s) => top_k(s, k, skip, &mut buf),
+                        None => top_k(&row.to_vec(), k, skip, &mut buf),
+                    }
                 })
                 .collect::<Vec<_>>()
         })
@@ -170,6 +186,9 @@ pub struct UserRecs {
     pub user: String,
     /// (external item id, score), best first.
     pub items: Vec<(String, f32)>,
+    /// The model could not score the user: the items are the most popular, their scores
+    /// interaction counts.
+    pub fallback: bool,
 }
 
 /// Top-K for users named by external id, in the given order: users `train` knows are scored by
@@ -183,7 +202,7 @@ pub fn recommend_named<'a>(
 ) -> Vec<UserRecs> {
     let users: Vec<&str> = users.into_iter().collect();
     let known: Vec<UserId> = users.iter().filter_map(|u| train.user_id(u)).collect();
-    let mut lists = recommend_all(model, train, &known, k).into_iter();
+    let mut lists = recommend_all(model, train, &known, k, &[]).into_iter();
     let popularity = super::Popularity::fit(train);
     let cold = top_k(popularity.counts(), k, &[], &mut Vec::new());
     let name = |list: Vec<Scored>| -> Vec<(String, f32)> {
@@ -199,13 +218,14 @@ pub fn recommend_named<'a>(
     users
         .into_iter()
         .map(|u| {
-            let list = match train.user_id(u) {
-                Some(_) => lists.next().unwrap_or_default(),
-                None => cold.clone(),
+            let (list, fallback) = match train.user_id(u) {
+                Some(_) => (lists.next().unwrap_or_default(), false),
+                None => (cold.clone(), true),
             };
             UserRecs {
                 user: u.to_owned(),
                 items: name(list),
+                fallback,
             }
         })
         .collect()
@@ -265,7 +285,7 @@ mod tests {
             item_bias: Some(Array1::from(vec![0.0, 0.1, 0.0, -2.0])),
         };
         let users: Vec<UserId> = (0..3).map(UserId).collect();
-        let all = recommend_all(&model, &m, &users, 2);
+        let all = recommend_all(&model, &m, &users, 2, &[]);
         for (&u, list) in users.iter().zip(&all) {
             assert_eq!(list, &recommend_user(&model, &m, u, 2));
             assert!(
@@ -280,7 +300,7 @@ mod tests {
         );
         let pop = Popularity::fit(&m);
         assert_eq!(
-            items(&recommend_all(&pop, &m, &[UserId(1)], 4)[0]),
+            items(&recommend_all(&pop, &m, &[UserId(1)], 4, &[])[0]),
             [0, 2, 3],
             "popularity: y excluded, ties by id"
         );

@@ -494,10 +494,19 @@ fn write_all_users(batch: &BatchRecommendations, out: &Path, data: &Path) -> Res
     let written = super::write_out(out, data, |w| write_batch(w, &batch.users))?;
     let rows: usize = batch.users.iter().map(|r| r.items.len()).sum();
     let shown = &written.shown;
+    let fallback = batch.users.iter().filter(|r| r.fallback).count();
+    let fallback = match fallback {
+        0 => String::new(),
+        n => format!(
+            "; {n} of them arrived after the model was trained and could not be folded in: \
+             their lists are the most popular items, scored by interaction count, not by the \
+             model"
+        ),
+    };
     super::written_summary(
         &written,
         &format!(
-            "wrote {shown} ({} users, {rows} rows, model v{} {})\n",
+            "wrote {shown} ({} users, {rows} rows, model v{} {}{fallback})\n",
             batch.users.len(),
             batch.model.version,
             batch.model.kind.name()

@@ -842,5 +842,13 @@ fn items_the_model_learnt_nothing_about_are_not_recommended() {
                 .len();
             assert_eq!(recs.items.len(), n_items - 1 - had, "{model}: {user}");
         }
+        let batch = engine.recommend_all(n_items, None).unwrap();
+        assert!(
+            batch
+                .users
+                .iter()
+                .all(|u| u.items.iter().all(|(i, _)| i != "nothing-known")),
+            "{model}: the batch file ranks it"
+        );
     }
 }

@@ -184,6 +184,45 @@ fn links_to_unknown_items_and_iris_are_warnings() {
         .expect("the new item is recommended to user 1");
     assert_eq!(new_item["iri"], "http://example.org/not-in-graph");
     assert_eq!(new_item["label"], "not-in-graph", "the IRI's local name");
+    // "ghost" has no interactions and no entity: nothing ranks it, not even at score 0.
+    assert!(
+        out["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["item"] != "ghost"),
+        "{out}"
+    );
+}
+
+/// A batch file mixes model scores with the popularity counts of users the model cannot score:
+/// the summary says how many such users there are and what their scores are.
+#[test]
+fn batch_summary_counts_the_users_given_popular_items() {
+    let s = setup();
+    let f = s.file(
+        "few.tsv",
+        "user_id\titem_id\na\t1\na\t2\nb\t2\nb\t3\nc\t1\nc\t3\n",
+    );
+    s.accepts(&f, &[]);
+    ok(kgrec(&s.data).args(["train", "--model", "als"]));
+    let recs = s.tmp.path().join("recs.tsv");
+    let quiet = ok(kgrec(&s.data)
+        .args(["recommend", "--all-users", "--out"])
+        .arg(&recs));
+    assert!(!quiet.contains("popular"), "{quiet}");
+    let late = s.file("late.tsv", "user_id\titem_id\nlate\tbrand new\n");
+    s.accepts(&late, &[]);
+    let summary = ok(kgrec(&s.data)
+        .args(["recommend", "--all-users", "--out"])
+        .arg(&recs));
+    assert!(
+        summary.contains("1 of them arrived after the model was trained")
+            && summary.contains("interaction count"),
+        "{summary}"
+    );
+    let text = std::fs::read_to_string(&recs).unwrap();
+    assert!(text.lines().any(|l| l.starts_with("late\t")), "{text}");
 }
 
 #[test]
