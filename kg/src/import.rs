@@ -5,8 +5,9 @@
 //! order in which new entities receive their ids.
 
 use crate::error::{KgError, Result};
-use crate::source::{self, SourceOptions};
+use crate::source::{self, InputFormat, SourceOptions};
 use indexmap::IndexSet;
+use oxigraph::io::RdfFormat;
 use oxigraph::model::Quad;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::{Path, PathBuf};
@@ -54,6 +55,8 @@ pub struct FileReport {
 pub(crate) struct Staged {
     pub quads: IndexSet<Quad>,
     pub files: Vec<FileReport>,
+    /// Distinct statements with a blank node as subject or object.
+    pub blank_node_statements: u64,
 }
 
 impl Staged {
@@ -76,6 +79,7 @@ pub(crate) fn stage(
     options: &ImportOptions,
     progress: &mut dyn FnMut(ImportProgress<'_>),
 ) -> Result<Staged> {
+    check_base_is_used(files, &options.source)?;
     let mut staged = Staged::default();
     for path in files {
         let opened = source::open(path, &options.source)?;
@@ -86,6 +90,11 @@ pub(crate) fn stage(
             file: path.clone(),
             ..FileReport::default()
         };
+        if opened.empty {
+            // An empty graph in any syntax (RDF/XML would call it a syntax error).
+            staged.files.push(report);
+            continue;
+        }
         for statement in source::statements(opened, &options.source, options.lenient)? {
             match statement {
                 Ok(quad) => {
@@ -119,5 +128,46 @@ pub(crate) fn stage(
         });
         staged.files.push(report);
     }
+    let skipped: u64 = staged.files.iter().map(|f| f.skipped).sum();
+    if staged.quads.is_empty() && skipped == 0 {
+        // Nothing to import at all: most likely the wrong file or a failed export, refused
+        // rather than reported as a successful import of nothing. (An empty file among others
+        // is only noted, by the caller, from its report.)
+        let what = match files {
+            [one] if one.as_os_str() == "-" => "standard input holds no statement".to_owned(),
+            [_] => "no statement in the file (it is empty, or holds only comments and \
+                    directives)"
+                .to_owned(),
+            _ => format!("no statement in any of the {} files", files.len()),
+        };
+        let first = files.first().map_or_else(PathBuf::new, Clone::clone);
+        return Err(KgError::bad_input(&first, what));
+    }
+    staged.blank_node_statements = staged
+        .quads
+        .iter()
+        .filter(|q| q.subject.is_blank_node() || q.object.is_blank_node())
+        .count() as u64;
     Ok(staged)
+}
+
+/// Refuses `--base` when every file is N-Triples or N-Quads: they hold absolute IRIs only, so
+/// the option would be ignored.
+fn check_base_is_used(files: &[PathBuf], options: &SourceOptions) -> Result<()> {
+    let Some(base) = &options.base else {
+        return Ok(());
+    };
+    let line_based = |path: &PathBuf| {
+        matches!(
+            options.format.or_else(|| InputFormat::guess(path).0),
+            Some(InputFormat::Rdf(RdfFormat::NTriples | RdfFormat::NQuads))
+        )
+    };
+    if !files.is_empty() && files.iter().all(line_based) {
+        return Err(KgError::BadArgument(format!(
+            "--base {base}: N-Triples and N-Quads hold absolute IRIs only, so there is nothing \
+             for --base to resolve (it applies to Turtle, TriG, RDF/XML and TSV)"
+        )));
+    }
+    Ok(())
 }

@@ -76,6 +76,8 @@ pub(crate) struct OpenedSource {
     pub reader: Box<dyn BufRead + Send>,
     pub bytes_read: Arc<AtomicU64>,
     pub bytes_total: u64,
+    /// Not one byte: an empty graph, read as no statements in any syntax.
+    pub empty: bool,
 }
 
 /// Counts the raw (possibly compressed) bytes read, for progress reporting.
@@ -116,40 +118,64 @@ fn open_stdin(options: &SourceOptions) -> Result<OpenedSource> {
         },
     );
     let head = raw.fill_buf().map_err(|e| KgError::io(&path, e))?;
-    if head.is_empty() {
-        return Err(KgError::bad_input(&path, "standard input is empty"));
-    }
+    let empty = head.is_empty();
     let reader: Box<dyn BufRead + Send> = if head.starts_with(&GZIP_MAGIC) {
         Box::new(BufReader::with_capacity(1 << 16, MultiGzDecoder::new(raw)))
     } else {
         Box::new(raw)
     };
     let mut reader = without_bom(reader).map_err(|e| KgError::io(&path, e))?;
-    check_not_turtle(format, &mut reader, &path)?;
+    check_syntax(format, &mut reader, &path)?;
     Ok(OpenedSource {
         path,
         format,
         reader,
         bytes_read,
         bytes_total: 0,
+        empty,
     })
 }
 
-/// Refuses a line-based file (N-Triples, N-Quads) whose first statement is a Turtle or TriG
-/// directive (`@prefix`, `PREFIX`, `@base`, `BASE`): a Turtle file named `.nt` would otherwise
-/// fail on its first line with a message about subjects.
-fn check_not_turtle(
+/// Refuses a file whose start shows another syntax than the one it is read as: a line-based
+/// file (N-Triples, N-Quads) whose first statement is a Turtle or TriG directive (`@prefix`,
+/// `PREFIX`, `@base`, `BASE`), which would otherwise fail on its first line with a message about
+/// subjects, and an RDF/XML file that does not start with `<`, which the XML parser refuses with
+/// no location.
+fn check_syntax(
     format: InputFormat,
     reader: &mut Box<dyn BufRead + Send>,
     path: &Path,
 ) -> Result<()> {
+    let head = reader.fill_buf().map_err(|e| KgError::io(path, e))?;
+    let text = String::from_utf8_lossy(&head[..head.len().min(4096)]);
+    if format == InputFormat::Rdf(RdfFormat::RdfXml) {
+        let start = text.trim_start();
+        return match start.chars().next() {
+            None | Some('<') => Ok(()),
+            Some(_) => {
+                let shown: String = start
+                    .lines()
+                    .next()
+                    .unwrap_or_default()
+                    .chars()
+                    .take(40)
+                    .collect();
+                Err(KgError::bad_input(
+                    path,
+                    format!(
+                        "read as RDF/XML (by its name or --format), but it does not start with \
+                         `<`: it starts with `{shown}`. If it is Turtle, N-Triples or TriG, name \
+                         the syntax with --format ttl, nt or trig"
+                    ),
+                ))
+            }
+        };
+    }
     let name = match format {
         InputFormat::Rdf(RdfFormat::NTriples) => "N-Triples",
         InputFormat::Rdf(RdfFormat::NQuads) => "N-Quads",
         _ => return Ok(()),
     };
-    let head = reader.fill_buf().map_err(|e| KgError::io(path, e))?;
-    let text = String::from_utf8_lossy(&head[..head.len().min(4096)]);
     let first = text
         .lines()
         .map(str::trim)
@@ -212,9 +238,7 @@ pub(crate) fn open(path: &Path, options: &SourceOptions) -> Result<OpenedSource>
         },
     );
     let head = raw.fill_buf().map_err(|e| KgError::io(path, e))?;
-    if head.is_empty() {
-        return Err(KgError::bad_input(path, "file is empty"));
-    }
+    let empty = head.is_empty();
     let is_gzip = head.starts_with(&GZIP_MAGIC);
     if gz_extension && !is_gzip {
         return Err(KgError::bad_input(
@@ -228,18 +252,19 @@ pub(crate) fn open(path: &Path, options: &SourceOptions) -> Result<OpenedSource>
         Box::new(raw)
     };
     let mut reader = without_bom(reader).map_err(|e| KgError::io(path, e))?;
-    check_not_turtle(format, &mut reader, path)?;
+    check_syntax(format, &mut reader, path)?;
     Ok(OpenedSource {
         path: path.to_owned(),
         format,
         reader,
         bytes_read,
         bytes_total: metadata.len(),
+        empty,
     })
 }
 
 /// Turns an oxigraph parse error into a located error of this crate.
-fn located(path: &Path, error: RdfParseError) -> KgError {
+fn located(path: &Path, format: RdfFormat, base: bool, error: RdfParseError) -> KgError {
     match error {
         RdfParseError::Syntax(e) => match e.location() {
             Some(range) => KgError::Syntax {
@@ -248,16 +273,39 @@ fn located(path: &Path, error: RdfParseError) -> KgError {
                     line: range.start.line + 1,
                     column: range.start.column + 1,
                 },
-                message: without_location(&e.to_string()).to_owned(),
+                message: with_hint(without_location(&e.to_string()), format, base),
             },
             None => KgError::SyntaxWithoutLocation {
                 file: path.to_owned(),
-                message: e.to_string(),
+                message: with_hint(&e.to_string(), format, base),
             },
         },
         // Invalid UTF-8 and truncated gzip streams surface as I/O errors of the decoded stream.
         RdfParseError::Io(e) => read_error(path, e),
     }
+}
+
+/// The parser's message, with the way out when it is about a relative IRI (oxiri says only "No
+/// scheme found in an absolute IRI").
+fn with_hint(message: &str, format: RdfFormat, base: bool) -> String {
+    if !message.contains("No scheme found") {
+        return message.to_owned();
+    }
+    let hint = match format {
+        RdfFormat::NTriples | RdfFormat::NQuads => {
+            "a relative IRI. N-Triples and N-Quads hold absolute IRIs only, such as \
+             <http://example.org/a>: write it in full, or read the file as Turtle (--format ttl) \
+             with --base IRI"
+        }
+        RdfFormat::RdfXml if !base => {
+            "a relative IRI. Give the file an xml:base, or pass --base IRI to resolve it against"
+        }
+        _ if !base => {
+            "a relative IRI. Declare @base in the file, or pass --base IRI to resolve it against"
+        }
+        _ => return message.to_owned(),
+    };
+    format!("{message}: {hint}")
 }
 
 /// oxttl's message without its own "Parser error at line L column C: " (the error is shown as
@@ -304,10 +352,11 @@ pub(crate) fn statements(
                     KgError::BadArgument(format!("--base {base}: not a valid IRI: {e}"))
                 })?;
             }
+            let base = options.base.is_some();
             let quads = parser.for_reader(source.reader);
-            Ok(Box::new(
-                quads.map(move |r| r.map_err(|e| located(&path, e))),
-            ))
+            Ok(Box::new(quads.map(move |r| {
+                r.map_err(|e| located(&path, format, base, e))
+            })))
         }
         InputFormat::Tsv => {
             let base = options

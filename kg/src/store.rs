@@ -35,6 +35,9 @@ pub struct ImportReport {
     pub seconds: f64,
     /// Seconds spent in each phase, in order: where the time goes.
     pub phases: Vec<(&'static str, f64)>,
+    /// Statements read with a blank node as subject or object: the store (SPARQL) holds them,
+    /// the recommendation graph, whose entities are IRIs, does not.
+    pub blank_node_statements: u64,
 }
 
 /// A graph's RDF store as another process opens it ([`KgStore::detached`]): the SPARQL
@@ -329,6 +332,7 @@ impl KgStore {
         let staged = import::stage(files, options, progress)?;
         phase("parse");
         let read = staged.read();
+        let blank_node_statements = staged.blank_node_statements;
         let store = self.rdf_store_to_write()?;
         phase("open store");
         progress(ImportProgress::Writing {
@@ -373,6 +377,7 @@ impl KgStore {
             counts: self.index.counts()?,
             seconds: start.elapsed().as_secs_f64(),
             phases,
+            blank_node_statements,
         })
     }
 

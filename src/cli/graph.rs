@@ -93,6 +93,24 @@ fn import_kg_into(
         }
         super::warn(&text);
     }
+    for file in report
+        .files
+        .iter()
+        .filter(|f| f.read == 0 && f.skipped == 0)
+    {
+        super::warn(&format!(
+            "note: {}: no statement (the file is empty, or holds only comments and directives)",
+            file.file.display()
+        ));
+    }
+    if report.blank_node_statements > 0 {
+        super::warn(&format!(
+            "note: {} statement(s) have a blank node as subject or object: SPARQL sees them, but \
+             the recommendation graph, whose entities are IRIs, leaves them out (give those \
+             nodes IRIs to have recommendations and explanations use them)",
+            report.blank_node_statements
+        ));
+    }
     let c = report.counts;
     super::summary(&format!(
         "imported {} file(s): {} read, {} added, {} already present; graph: {} triples, {} entities, \

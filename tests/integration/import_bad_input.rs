@@ -123,6 +123,53 @@ fn import_rejects_an_empty_file() {
     let s = setup();
     let f = s.file("empty.nt", b"");
     s.rejects(&f, &[], &["empty.nt", "empty"]);
+    // Beside a file with statements an empty one is an empty graph, and a note says so; a
+    // statement with a blank node is counted as left out of the recommendation graph.
+    let good = s.file(
+        "good.nt",
+        b"<http://e/a> <http://e/p> _:x .\n_:x <http://e/q> <http://e/b> .\n",
+    );
+    let out = run(kgrec(&s.data).args(["import", "kg"]).arg(&f).arg(&good));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("empty.nt: no statement"), "{err}");
+    assert!(err.contains("2 statement(s) have a blank node"), "{err}");
+}
+
+/// A relative IRI gets the way out of its syntax; --base on files that cannot use it is refused.
+#[test]
+fn relative_iris_and_a_base_nothing_uses() {
+    let s = setup();
+    let nt = s.file("rel.nt", b"<a> <http://e/p> <http://e/b> .\n");
+    s.rejects(
+        &nt,
+        &[],
+        &["rel.nt:1:1", "absolute IRIs only", "--format ttl"],
+    );
+    s.rejects(
+        &nt,
+        &["--base", "http://e/"],
+        &["--base http://e/", "nothing for --base to resolve"],
+    );
+    let ttl = s.file("rel.ttl", b"<a> <http://e/p> <http://e/b> .\n");
+    s.rejects(&ttl, &[], &["rel.ttl:1:1", "pass --base IRI"]);
+    s.rejects(
+        &ttl,
+        &["--base", "not an iri"],
+        &["--base not an iri", "not a valid IRI"],
+    );
+}
+
+/// Turtle in a file named .rdf is refused by what it starts with, not by a bare XML error.
+#[test]
+fn turtle_named_rdf_says_what_it_starts_with() {
+    let s = setup();
+    let f = s.file("shop.rdf", b"@prefix : <http://e/> .\n:a :p :b .\n");
+    s.rejects(
+        &f,
+        &[],
+        &["shop.rdf", "starts with `@prefix", "--format ttl"],
+    );
 }
 
 #[test]
