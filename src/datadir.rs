@@ -247,6 +247,7 @@ fn in_use(dir: &Path, lock: &mut File) -> Error {
     Error::InUse {
         dir: dir.to_owned(),
         pid,
+        waited: None,
     }
 }
 

@@ -626,6 +626,13 @@ impl Engine {
                 Err(Error::InUse { .. }) if deadline.is_some_and(|d| Instant::now() < d) => {
                     std::thread::sleep(std::time::Duration::from_millis(50));
                 }
+                Err(Error::InUse { dir, pid, .. }) => {
+                    return Err(Error::InUse {
+                        dir,
+                        pid,
+                        waited: options.wait,
+                    });
+                }
                 other => return other,
             }
         }

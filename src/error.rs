@@ -8,9 +8,17 @@ use std::path::PathBuf;
 pub enum Error {
     #[error(transparent)]
     Kg(#[from] kgrec_kg::KgError),
-    /// Another process holds the data directory.
-    #[error("data directory {} is in use by process {pid}", dir.display())]
-    InUse { dir: PathBuf, pid: String },
+    /// Another process holds the data directory (still, after `waited`, when the caller waited).
+    #[error(
+        "data directory {} is in use by process {pid}{}",
+        dir.display(),
+        waited.map(|w| format!(" (still, after waiting {} s for it)", w.as_secs_f64().round())).unwrap_or_default()
+    )]
+    InUse {
+        dir: PathBuf,
+        pid: String,
+        waited: Option<std::time::Duration>,
+    },
     /// The directory is missing or is not a kgrec data directory.
     #[error("{}: {message}", dir.display())]
     DataDir { dir: PathBuf, message: String },

@@ -15,7 +15,7 @@ fn main() -> ExitCode {
         Err(error) => {
             let code = error.exit_code();
             let hint = match &error {
-                kgrec::Error::InUse { pid, .. } => Some(cli::in_use_hint(pid)),
+                kgrec::Error::InUse { pid, waited, .. } => Some(cli::in_use_hint(pid, *waited)),
                 _ => None,
             };
             eprintln!("error: {}", cli::error_text(&error));

@@ -389,7 +389,7 @@ fn stale_note(model: &kgrec::store::ModelHeader) {
 
 /// What to do about a data directory process `pid` holds: when it is a `kgrec serve` (Linux:
 /// its command line in `/proc`), its HTTP API is the way in while it runs.
-pub fn in_use_hint(pid: &str) -> String {
+pub fn in_use_hint(pid: &str, waited: Option<std::time::Duration>) -> String {
     match holder(pid) {
         Holder::Serve(Some(addr)) => format!(
             "hint: process {pid} is `kgrec serve` on http://{addr}: while it runs, use its HTTP \
@@ -401,6 +401,10 @@ pub fn in_use_hint(pid: &str) -> String {
              the address is the one it printed when it started), or stop it (SIGTERM) to use \
              this command"
         ),
+        Holder::Other if waited.is_some() => {
+            "hint: it did not finish in time: wait longer (--wait SECONDS; a bare --wait is 600)"
+                .to_owned()
+        }
         Holder::Other => "hint: wait for it to finish (--wait SECONDS)".to_owned(),
         Holder::Unknown => "hint: if that process is a `kgrec serve`, use its HTTP API while it \
                             runs (docs/http.md); otherwise wait for it (--wait SECONDS)"

@@ -328,6 +328,7 @@ fn by_ref(
             .or_else(|| names.iter().position(|n| *n == normalised(name))),
     };
     found.ok_or_else(|| ParseError::NoSuchColumn {
+        headerless: false,
         file: at.0.to_owned(),
         line: at.1,
         flag,

@@ -113,12 +113,21 @@ pub enum ParseError {
         /// A hint (starting with `; `) when the header looks like something else, or empty.
         hint: &'static str,
     },
-    /// A column flag names no column of the header.
+    /// A column flag names no column of the header (or, with `--no-header`, of the first line).
     #[error(
-        "{}:{line}: {flag} {value}: the header has no such column (found: {found})",
-        file.display()
+        "{}:{line}: {flag} {value}: {}",
+        file.display(),
+        match headerless {
+            false => format!("the header has no such column (found: {found})"),
+            true => format!(
+                "the first line has no such column (--no-header: its {} field(s) are columns {found})",
+                found.split(", ").count()
+            ),
+        }
     )]
     NoSuchColumn {
+        /// Read with `--no-header`: the columns are the first line's positions.
+        headerless: bool,
         /// The file.
         file: PathBuf,
         /// The header's line.
@@ -221,6 +230,29 @@ pub enum ParseError {
 }
 
 impl ParseError {
+    /// The error as read with `--no-header` (a column flag then names a position of the first
+    /// line, not a header's column).
+    pub(crate) fn headerless(self) -> Self {
+        match self {
+            Self::NoSuchColumn {
+                file,
+                line,
+                flag,
+                value,
+                found,
+                ..
+            } => Self::NoSuchColumn {
+                headerless: true,
+                file,
+                line,
+                flag,
+                value,
+                found,
+            },
+            e => e,
+        }
+    }
+
     /// The line the error points at, when there is one (for exit-code 2 messages and tests).
     pub fn line(&self) -> Option<usize> {
         match self {

@@ -69,6 +69,8 @@ pub struct RawInteractions {
     pub header_by_position: Option<String>,
     /// Rows with more fields than the header: the first's line, how many, the header's width.
     pub longer_rows: Option<(usize, usize, usize)>,
+    /// Read with `--no-header`: the first line was data, and widths are the first line's.
+    pub headerless: bool,
 }
 
 impl RawInteractions {
@@ -107,8 +109,12 @@ impl RawInteractions {
             ));
         }
         if let Some((line, n, width)) = self.longer_rows {
+            let first = match self.headerless {
+                true => "first line's",
+                false => "header's",
+            };
             notes.push(format!(
-                "{file}:{line}: {n} row(s) have more fields than the header's {width}; the extra \
+                "{file}:{line}: {n} row(s) have more fields than the {first} {width}; the extra \
                  fields were ignored (is a field's delimiter unquoted?)"
             ));
         }

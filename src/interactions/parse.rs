@@ -90,6 +90,7 @@ fn read_source(
         ignored_columns: Vec::new(),
         header_by_position: None,
         longer_rows: None,
+        headerless: false,
     };
     match format {
         Format::Tsv | Format::Csv | Format::RecBole => {
@@ -99,6 +100,7 @@ fn read_source(
             out.delimiter = headed.detected;
             out.ignored_columns = headed.ignored;
             out.longer_rows = headed.longer.map(|(line, n)| (line, n, headed.names.len()));
+            out.headerless = options.columns.headerless;
             let by_position = |r: &Option<ColumnRef>| matches!(r, Some(ColumnRef::Index(_)));
             if !options.columns.headerless
                 && by_position(&options.columns.user)
@@ -431,11 +433,8 @@ fn parse_tabbed<R: BufRead>(
     let fields: Vec<&str> = text.split('\t').collect();
     let mut rows = Vec::new();
     let header = if map.headerless {
-        let header = positional_header(fields.len(), map, file, header_line)?;
-        rows.push(
-            row_from_fields(&fields, header.columns, file, header_line)
-                .map_err(|e| with_column_name(e, &header))?,
-        );
+        let (header, first) = headerless_start(&fields, map, file, header_line)?;
+        rows.push(first);
         header
     } else {
         columns::header(&fields, map, file, header_line)?
@@ -452,20 +451,27 @@ fn parse_tabbed<R: BufRead>(
     Ok((header_line, header, rows, longer))
 }
 
-/// The columns of a file without a header (`--no-header`) whose first line has `n` fields:
-/// named by their positions, the user in 1 and the item in 2 unless the flags say otherwise.
-fn positional_header(
-    n: usize,
+/// The start of a file without a header (`--no-header`) whose first line, `line`, has `first`
+/// for its fields: its columns, named by their positions (the user in 1 and the item in 2 unless
+/// the flags say otherwise), and that line's row.
+fn headerless_start(
+    first: &[&str],
     map: &ColumnMap,
     file: &Path,
     line: usize,
-) -> Result<columns::Header, ParseError> {
-    let names: Vec<String> = (1..=n).map(|k| k.to_string()).collect();
+) -> Result<(columns::Header, RawInteraction), ParseError> {
+    let names: Vec<String> = (1..=first.len()).map(|k| k.to_string()).collect();
     let fields: Vec<&str> = names.iter().map(String::as_str).collect();
     let mut map = map.clone();
     map.user.get_or_insert(ColumnRef::Index(1));
     map.item.get_or_insert(ColumnRef::Index(2));
-    columns::header(&fields, &map, file, line)
+    let header = columns::header(&fields, &map, file, line).map_err(|e| match e {
+        ParseError::NoSuchColumn { .. } => e.headerless(),
+        e => e,
+    })?;
+    let row = row_from_fields(first, header.columns, file, line)
+        .map_err(|e| with_column_name(e, &header))?;
+    Ok((header, row))
 }
 
 /// CSV through the `csv` crate.
@@ -498,11 +504,8 @@ fn parse_quoted<R: Read>(
         }
         match &header {
             None if map.headerless => {
-                let h = positional_header(fields.len(), map, file, line)?;
-                rows.push(
-                    row_from_fields(&fields, h.columns, file, line)
-                        .map_err(|e| with_column_name(e, &h))?,
-                );
+                let (h, first) = headerless_start(&fields, map, file, line)?;
+                rows.push(first);
                 header = Some((line, h));
             }
             None => header = Some((line, columns::header(&fields, map, file, line)?)),

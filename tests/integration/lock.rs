@@ -34,6 +34,13 @@ fn a_second_process_is_refused_while_an_import_holds_the_directory() {
         );
         assert!(stderr(&out).contains(&expected), "{}", stderr(&out));
     }
+    // A reader that waited says so, and is not told to wait.
+    let waited = run(kgrec(&data).args(["--wait", "1", "stats"]));
+    if holder.try_wait().unwrap().is_none() {
+        let err = stderr(&waited);
+        assert!(err.contains("still, after waiting 1 s"), "{err}");
+        assert!(err.contains("wait longer"), "{err}");
+    }
     assert!(holder.wait().unwrap().success());
     let after = stats(&data);
     assert_eq!(
