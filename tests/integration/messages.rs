@@ -796,3 +796,37 @@ fn fresh_look_outputs_versions_and_similar() {
         stderr(&similar)
     );
 }
+
+/// An empty list says why, and a popularity list says how its ties were ranked.
+#[test]
+fn empty_lists_and_popularity_ties_are_explained() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let file = tmp.path().join("s.tsv");
+    std::fs::write(
+        &file,
+        "user_id\titem_id\na\t1\na\t2\nb\t2\nb\t3\nc\t1\nc\t3\nd\t1\nd\t2\nd\t3\n",
+    )
+    .unwrap();
+    ok(kgrec(&data).args(["import", "interactions"]).arg(&file));
+    ok(kgrec(&data).args(["train", "--model", "als"]));
+    let out = run(kgrec(&data).args(["recommend", "--user", "d"]));
+    assert!(out.status.success());
+    assert!(
+        stderr(&out).contains("nothing to recommend to d: they already have every item"),
+        "{}",
+        stderr(&out)
+    );
+    let out = run(kgrec(&data).args(["recommend", "--user", "a"]));
+    assert!(
+        !stderr(&out).contains("nothing to recommend"),
+        "{}",
+        stderr(&out)
+    );
+    let out = run(kgrec(&data).args(["recommend", "--user", "nobody"]));
+    assert!(
+        stderr(&out).contains("2 item(s) of this list tie with the one above"),
+        "{}",
+        stderr(&out)
+    );
+}
