@@ -709,9 +709,9 @@ pub enum SparqlFormat {
 }
 
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("the_query").required(true).args(["query", "file"])))]
 pub struct SparqlArgs {
-    /// The query text.
-    #[arg(required_unless_present = "file", conflicts_with = "file")]
+    /// The query text (or --file FILE).
     pub query: Option<String>,
     /// Read the query from a file.
     #[arg(long)]
