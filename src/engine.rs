@@ -30,7 +30,7 @@ use crate::explain::{ExplainOptions, Explainer, Explanation, PathIndex};
 use crate::ids::UserId;
 use crate::interactions::{
     ColumnMap, Delimiter, Format, ItemLink, RawInteraction, ReadOptions, filter_min_rating,
-    merge_duplicates, parse_link_file, read_file, source,
+    merge_duplicates, parse_link_file, read_file, read_link_file, source,
 };
 use crate::learners::{self, Binding, GraphData, ModelSpec, TrainInput};
 use crate::metrics::{Evaluation, by_user, evaluate};
@@ -2161,9 +2161,10 @@ pub fn parse_interaction_file(request: &InteractionFile) -> Result<ParsedInterac
     let mut rows = read_rows(&request.file, &options, request.min_rating)?;
     let links = match request.link.as_deref() {
         Some(file) => {
-            let links = parse_link_file(file)?;
-            rows.notes.extend(link_notes(file, &links));
-            links
+            let read = read_link_file(file)?;
+            rows.notes.extend(read.note(&source::display_name(file)));
+            rows.notes.extend(link_notes(file, &read.links));
+            read.links
         }
         None => Vec::new(),
     };

@@ -8,7 +8,7 @@ use std::sync::atomic::AtomicBool;
 use kgrec::cf::{EpochReport, write_batch};
 use kgrec::engine::BatchRecommendations;
 use kgrec::interactions::source::display_name;
-use kgrec::interactions::{ColumnMap, Format, parse_link_file};
+use kgrec::interactions::{ColumnMap, Format, read_link_file};
 use kgrec::metrics::Evaluation;
 use kgrec::serving::ListSource;
 use kgrec::store::ModelHeader;
@@ -64,13 +64,15 @@ pub fn import_interactions(data: &Path, args: &ImportInteractionsArgs, quiet: bo
 /// `kgrec import links LINK.tsv`: catalogue items and their links, no interactions.
 pub fn import_links(data: &Path, args: &ImportLinksArgs) -> Result<()> {
     // Parsed to the end before the data directory is opened, as interactions are.
-    let links = parse_link_file(&args.file)?;
+    let read = read_link_file(&args.file)?;
     let name = display_name(&args.file);
-    notes(
-        &kgrec::engine::link_notes(&name, &links)
-            .into_iter()
-            .collect::<Vec<_>>(),
-    );
+    let said: Vec<String> = read
+        .note(&name)
+        .into_iter()
+        .chain(kgrec::engine::link_notes(&name, &read.links))
+        .collect();
+    notes(&said);
+    let links = read.links;
     let imported = super::with_new_engine(data, |engine| engine.import_links(links))?;
     link_warnings(&name, &imported);
     let report = &imported.report;

@@ -21,9 +21,44 @@ pub struct ItemLink {
     pub iri: String,
 }
 
+/// A link file's links, and what its reader noticed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkFile {
+    /// The links, in file order, one per item.
+    pub links: Vec<ItemLink>,
+    /// Header columns other than the item's and the IRI's, which nothing reads (names, or
+    /// `N (unnamed)`), and the header's line.
+    pub ignored_columns: (usize, Vec<String>),
+}
+
+impl LinkFile {
+    /// The note on ignored columns, if any, naming `file`.
+    pub fn note(&self, file: &Path) -> Option<String> {
+        let (line, ignored) = &self.ignored_columns;
+        let at = format!("{}:{line}", file.display());
+        match ignored.as_slice() {
+            [] => None,
+            [one] => Some(format!(
+                "{at}: column {one} ignored (a link file gives each item its IRI; other columns \
+                 are not read)"
+            )),
+            many => Some(format!(
+                "{at}: columns {} ignored (a link file gives each item its IRI; other columns are \
+                 not read)",
+                many.join(", ")
+            )),
+        }
+    }
+}
+
 /// Reads a link file (`-`: standard input; gzip by its magic bytes). Several items may share one
 /// IRI; one item linked to two IRIs is an error naming both lines.
 pub fn parse_link_file(path: &Path) -> Result<Vec<ItemLink>, ParseError> {
+    read_link_file(path).map(|f| f.links)
+}
+
+/// [`parse_link_file`], with what the reader noticed.
+pub fn read_link_file(path: &Path) -> Result<LinkFile, ParseError> {
     let source = source::open(path)?;
     let name = source.name.clone();
     parse_links(source.reader, &name)
@@ -32,7 +67,7 @@ pub fn parse_link_file(path: &Path) -> Result<Vec<ItemLink>, ParseError> {
 /// Reads link rows from `reader` (gzip by its magic bytes); `file` names the source in errors.
 pub fn parse_link_reader<R: BufRead>(reader: R, file: &Path) -> Result<Vec<ItemLink>, ParseError> {
     let source = source::wrap(reader, file, None)?;
-    parse_links(source.reader, file)
+    parse_links(source.reader, file).map(|f| f.links)
 }
 
 /// `<http://x>` → `http://x`; a bare IRI or token is returned as it is (surrounding blanks
@@ -46,7 +81,7 @@ pub fn strip_angle_brackets(text: &str) -> Option<&str> {
     }
 }
 
-fn parse_links<R: BufRead>(reader: R, file: &Path) -> Result<Vec<ItemLink>, ParseError> {
+fn parse_links<R: BufRead>(reader: R, file: &Path) -> Result<LinkFile, ParseError> {
     let mut lines = Lines::new(reader, file);
     let Some((header_line, header)) = lines.next_nonblank()? else {
         return Err(ParseError::Empty {
@@ -57,6 +92,15 @@ fn parse_links<R: BufRead>(reader: R, file: &Path) -> Result<Vec<ItemLink>, Pars
     let missing = |role| columns::missing(role, &fields, file, header_line);
     let item_col = columns::find(&fields, &LINK_ITEM).ok_or_else(|| missing(&LINK_ITEM))?;
     let iri_col = columns::find(&fields, &LINK_IRI).ok_or_else(|| missing(&LINK_IRI))?;
+    let ignored: Vec<String> = fields
+        .iter()
+        .enumerate()
+        .filter(|&(k, _)| k != item_col && k != iri_col)
+        .map(|(k, name)| match name.trim() {
+            "" => format!("{} (unnamed)", k + 1),
+            name => name.to_owned(),
+        })
+        .collect();
 
     let mut links = Vec::new();
     let mut seen: HashMap<String, (usize, usize)> = HashMap::new();
@@ -137,5 +181,8 @@ fn parse_links<R: BufRead>(reader: R, file: &Path) -> Result<Vec<ItemLink>, Pars
             line: header_line,
         });
     }
-    Ok(links)
+    Ok(LinkFile {
+        links,
+        ignored_columns: (header_line, ignored),
+    })
 }

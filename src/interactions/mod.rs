@@ -23,7 +23,9 @@ pub use columns::{ColumnMap, ColumnRef, Delimiter};
 pub use error::ParseError;
 pub use format::{Format, UnknownFormatName};
 pub use guess::{Guess, GuessBasis};
-pub use link::{ItemLink, parse_link_file, parse_link_reader, strip_angle_brackets};
+pub use link::{
+    ItemLink, LinkFile, parse_link_file, parse_link_reader, read_link_file, strip_angle_brackets,
+};
 pub use parse::{ReadOptions, parse_file, parse_reader, read_file, read_reader};
 
 use std::path::PathBuf;

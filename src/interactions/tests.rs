@@ -738,3 +738,28 @@ fn ids_with_surrounding_spaces_are_kept_and_named_in_a_note() {
     .unwrap();
     assert!(clean.notes().iter().all(|n| !n.contains("white space")));
 }
+
+#[test]
+fn a_link_files_other_columns_are_named_as_ignored() {
+    let text = "item_id\tlabel\tiri\t\n1\tA\thttp://x/a\t\n";
+    let file = super::link::LinkFile {
+        links: parse_link_reader(Cursor::new(text), Path::new("l.tsv")).unwrap(),
+        ignored_columns: (1, vec!["label".to_owned(), "4 (unnamed)".to_owned()]),
+    };
+    let path = std::env::temp_dir().join(format!("kgrec-link-{}.tsv", std::process::id()));
+    std::fs::write(&path, text).unwrap();
+    let read = read_link_file(&path).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    assert_eq!(read, file);
+    let note = read.note(Path::new("l.tsv")).unwrap();
+    assert!(
+        note.starts_with("l.tsv:1: columns label, 4 (unnamed) ignored"),
+        "{note}"
+    );
+    let plain = "item_id\tiri\n1\thttp://x/a\n";
+    let path = std::env::temp_dir().join(format!("kgrec-link2-{}.tsv", std::process::id()));
+    std::fs::write(&path, plain).unwrap();
+    let read = read_link_file(&path).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    assert_eq!(read.note(Path::new("l.tsv")), None);
+}
