@@ -343,7 +343,7 @@ const COLLAPSED: f32 = 1e-3;
 /// strong for the catalogue shrank every vector; `train` warned): its order is arbitrary.
 /// Why a list is empty when no filter or offset explains it, and how the ties of a popularity
 /// list were broken.
-fn list_notes(recs: &kgrec::Recommendations, args: &RecommendArgs) {
+pub(super) fn list_notes(recs: &kgrec::Recommendations, args: &RecommendArgs) {
     if recs.items.is_empty() && args.filter.is_empty() {
         super::warn(&format!(
             "note: nothing to recommend to {}: they already have every item model v{} {} can \
@@ -372,7 +372,7 @@ fn list_notes(recs: &kgrec::Recommendations, args: &RecommendArgs) {
     }
 }
 
-fn collapsed_note(recs: &kgrec::Recommendations) {
+pub(super) fn collapsed_note(recs: &kgrec::Recommendations) {
     let collapsed = recs.model.kind != kgrec::ModelKind::Popularity
         && recs.source != ListSource::Popularity
         && recs.items.len() > 1
