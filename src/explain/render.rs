@@ -194,13 +194,15 @@ pub fn path_text(steps: &[PathStep]) -> String {
         let after_forward = previous.is_some_and(|p| p.direction == Some(Direction::Forward));
         let after_same_forward =
             after_forward && previous.is_some_and(|p| p.relation == step.relation);
+        // `sequel of`, or the bare preposition (`ex:by`).
         let prepositional = PREPOSITIONS
             .iter()
-            .any(|p| words.ends_with(&format!(" {p}")));
+            .any(|p| words == *p || words.ends_with(&format!(" {p}")));
         let part = match (step.direction, known) {
             (Some(Direction::Forward), Some(p)) => format!("{} {to}", p.forward),
             (Some(Direction::Forward), None) if prepositional => format!("{words} {to}"),
             (Some(Direction::Forward), None) => format!("whose {words} is {to}"),
+            (_, None) if prepositional && after_same_forward => format!("as is {to}"),
             (_, None) if prepositional => format!("and {to} is {words} it"),
             (_, Some(Phrase { inverse: None, .. })) => format!("as is {to}"),
             (
@@ -473,7 +475,7 @@ mod tests {
     #[test]
     fn sentences_read_like_the_contract() {
         use Direction::{Forward, Inverse};
-        let cases: [(&str, &[TestHop<'_>], &str); 7] = [
+        let cases: [(&str, &[TestHop<'_>], &str); 9] = [
             (
                 "Toy Story",
                 &[
@@ -514,7 +516,17 @@ mod tests {
             (
                 "A",
                 &[("basedOn", Forward, "B"), ("basedOn", Inverse, "C")],
-                "You liked A, based on B, and C is based on it",
+                "You liked A, based on B, as is C",
+            ),
+            (
+                "Kid A",
+                &[("by", Forward, "Radiohead"), ("by", Inverse, "OK Computer")],
+                "You liked Kid A, by Radiohead, as is OK Computer",
+            ),
+            (
+                "Kid A",
+                &[("by", Inverse, "Radiohead")],
+                "You liked Kid A, and Radiohead is by it",
             ),
             (
                 "A",
