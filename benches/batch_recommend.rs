@@ -65,14 +65,14 @@ fn batch_recommend(c: &mut Criterion) {
             .fit(&matrix, 0, |_| {})
             .unwrap();
         // The lists the bench times are complete and never hold a training item.
-        let lists = rank_users(&als, &matrix, &users, K);
+        let lists = rank_users(&als, &matrix, &users, K, &[]);
         for (u, list) in users.iter().flatten().zip(&lists) {
             assert_eq!(list.items.len(), K);
             assert!(!list.is_fallback());
             assert!(list.items.iter().all(|s| !matrix.contains(*u, s.item)));
         }
         group.bench_with_input(BenchmarkId::new("als", factors), &als, |b, als| {
-            b.iter(|| black_box(rank_users(als, &matrix, black_box(&users), K)))
+            b.iter(|| black_box(rank_users(als, &matrix, black_box(&users), K, &[])))
         });
     }
     group.finish();
