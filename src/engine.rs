@@ -1276,6 +1276,24 @@ impl Engine {
     ) -> Result<(Explanation, ModelHeader)> {
         let served = self.served_version(version)?;
         let header = served.model.header.clone();
+        if let Some(id) = served.matrix.item_id(item)
+            && unlearnt_items(&served).binary_search(&id.0).is_ok()
+        {
+            let graph = match matches!(
+                header.kind,
+                learners::ModelKind::Cke | learners::ModelKind::KgEase
+            ) {
+                true => " and no entity in the graph",
+                false => "",
+            };
+            return Err(Error::BadInput(format!(
+                "item {item:?} had no interactions when model v{} {} was trained{graph}: the \
+                 model learnt nothing about it, so it is never recommended and has no score to \
+                 explain; train again once it has interactions",
+                header.version,
+                header.kind.name(),
+            )));
+        }
         let explainer = Explainer::new(self.paths()?, served);
         Ok((explainer.explain_item(user, item, options)?, header))
     }
@@ -2205,6 +2223,20 @@ fn read_rows(file: &Path, options: &ReadOptions, min_rating: Option<f32>) -> Res
         notes.push(format!(
             "{}: no row has a rating, so --min-rating {r} kept every row (a rating column is \
              found by its name, or named with --rating-col)",
+            file.display()
+        ));
+    }
+    let (lowest, highest) = rows
+        .iter()
+        .filter_map(|row| row.rating)
+        .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), r| {
+            (lo.min(r), hi.max(r))
+        });
+    if min_rating.is_none() && lowest < highest {
+        notes.push(format!(
+            "{}: ratings from {lowest} to {highest}, and every row counts as an item the user \
+             liked, whatever its rating (explanations say \"You liked\"); --min-rating R keeps \
+             only the rows rated R or more",
             file.display()
         ));
     }

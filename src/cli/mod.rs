@@ -333,7 +333,40 @@ fn refuse_inside_data_dir(out: &Path, data: &Path) -> Result<()> {
             resolved.display()
         )));
     }
+    // A file with several hard links is written in place: one of them may be a store file.
+    if let Ok(meta) = std::fs::metadata(&resolved) {
+        use std::os::unix::fs::MetadataExt;
+        if meta.is_file()
+            && meta.nlink() > 1
+            && let Some(twin) = same_file_under(&data, (meta.dev(), meta.ino()))
+        {
+            return Err(Error::BadInput(format!(
+                "--out {}: that file is a hard link of {}, a file of the data directory, which \
+                 writing it would overwrite; write the output elsewhere",
+                out.display(),
+                twin.display()
+            )));
+        }
+    }
     Ok(())
+}
+
+/// The file under `dir` (recursively, symbolic links not followed) with this device and inode.
+fn same_file_under(dir: &Path, id: (u64, u64)) -> Option<PathBuf> {
+    use std::os::unix::fs::MetadataExt;
+    for entry in std::fs::read_dir(dir).ok()?.flatten() {
+        let Ok(meta) = entry.metadata() else {
+            continue;
+        };
+        if meta.is_dir() {
+            if let Some(found) = same_file_under(&entry.path(), id) {
+                return Some(found);
+            }
+        } else if meta.is_file() && (meta.dev(), meta.ino()) == id {
+            return Some(entry.path());
+        }
+    }
+    None
 }
 
 /// An `--out` that names a folder of files (an embedding export): `-` cannot be one.

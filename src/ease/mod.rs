@@ -9,9 +9,13 @@
 //! `features.rs`: the graph's item features) and the fitted weights ([`ItemWeights`]); the
 //! store and serving live in `learners/ease.rs`.
 
+mod choose;
+mod cold;
 mod features;
 mod gram;
 
+pub use choose::{CANDIDATE_WEIGHTS, WeightChoice, WeightTrial, choose_graph_weight};
+pub use cold::{COLD_NEIGHBOURS, place_cold_items};
 pub use features::GraphFeatures;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -89,6 +93,10 @@ pub struct KgEaseParams {
     pub min_items: usize,
     /// The exponent `p` of a feature's inverse document frequency in its weight (0: flat).
     pub idf_power: f32,
+    /// `train` chooses `α` among [`CANDIDATE_WEIGHTS`] on validation rows carved from the
+    /// training data ([`choose_graph_weight`]); `graph_weight` then records the choice.
+    #[serde(default)]
+    pub choose_weight: bool,
 }
 
 impl Default for KgEaseParams {
@@ -98,6 +106,7 @@ impl Default for KgEaseParams {
             graph_weight: 0.7,
             min_items: 2,
             idf_power: 0.5,
+            choose_weight: false,
         }
     }
 }

@@ -842,6 +842,16 @@ fn items_the_model_learnt_nothing_about_are_not_recommended() {
                 .len();
             assert_eq!(recs.items.len(), n_items - 1 - had, "{model}: {user}");
         }
+        let err = engine
+            .explain(
+                "1",
+                "nothing-known",
+                crate::explain::ExplainOptions::default(),
+                None,
+            )
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("learnt nothing about it"), "{model}: {err}");
         let batch = engine.recommend_all(n_items, None).unwrap();
         assert!(
             batch

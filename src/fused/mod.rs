@@ -18,7 +18,7 @@
 //! Score parts: `cf = x_u·o_i`, `kg = x_u·η_{e(i)} + β·x_u·agg_u(i)`.
 
 mod graph;
-mod nearest;
+pub(crate) mod nearest;
 mod train;
 
 pub use graph::{ItemGraph, group_of};

@@ -81,6 +81,11 @@ impl NearestItems {
         Self { lists }
     }
 
+    /// Item `i`'s nearest warm items, `(Jaccard similarity, item)`, most similar first.
+    pub(crate) fn of(&self, i: usize) -> &[(f32, u32)] {
+        self.lists.get(i).map_or(&[], Vec::as_slice)
+    }
+
     /// The place item `i`'s `k` nearest items mark among the rows of `y` (`d` wide): their
     /// weighted mean direction at their weighted mean norm. `None` when it has none.
     pub(crate) fn place(&self, i: usize, k: usize, y: &[f32], d: usize) -> Option<Vec<f32>> {

@@ -66,6 +66,8 @@ fn kg_ease_spec(o: &Overrides) -> Result<ModelSpec> {
         regularization: regularization(o)?,
         graph_weight: o.kg_weight.unwrap_or(defaults.graph_weight),
         idf_power: o.idf_power.unwrap_or(defaults.idf_power),
+        // Without --kg-weight, the fit chooses α on validation rows.
+        choose_weight: o.kg_weight.is_none(),
         ..defaults
     };
     p.check().map_err(crate::cf::FitError::from)?;
@@ -104,8 +106,24 @@ pub(super) fn fit_kg_ease(
 ) -> Result<Trained> {
     let start = Instant::now();
     let graph = input.item_graph();
-    let fitted = p.fit(input.matrix, &graph, true, cancel)?;
     let mut notes = Vec::new();
+    let mut p = *p;
+    if p.choose_weight
+        && let Some(choice) =
+            crate::ease::choose_graph_weight(&p, input.matrix, &graph, seed, cancel)?
+    {
+        p.graph_weight = choice.weight;
+        notes.push(choice.note());
+    }
+    let mut fitted = p.fit(input.matrix, &graph, true, cancel)?;
+    let placed = crate::ease::place_cold_items(&mut fitted.weights, input.matrix, &graph);
+    if placed > 0 {
+        notes.push(format!(
+            "{placed} linked item(s) without interactions placed among their {} nearest items \
+             in the graph",
+            crate::ease::COLD_NEIGHBOURS
+        ));
+    }
     if fitted.features == 0 {
         notes.push(
             "no graph fact is shared by two linked items: kg-ease is plain EASE here (import a \
@@ -115,7 +133,7 @@ pub(super) fn fit_kg_ease(
     }
     let header = trained_header(
         ModelKind::KgEase,
-        params_json(p)?,
+        params_json(&p)?,
         seed,
         input,
         None,

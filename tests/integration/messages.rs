@@ -434,6 +434,13 @@ fn outputs_never_land_in_the_store_nor_replace_protected_files() {
         .args(["recommend", "--all-users", "--out"])
         .arg(sneaky.join("recs.tsv")));
     expect_bad_input(&out, &data, &["inside the data directory"]);
+    // A hard link is written in place (a rename would split it): one into the store is refused.
+    let twin = tmp.path().join("hard.tsv");
+    std::fs::hard_link(data.join("FORMAT"), &twin).unwrap();
+    let out = run(kgrec(&data)
+        .args(["recommend", "--all-users", "--out"])
+        .arg(&twin));
+    expect_bad_input(&out, &data, &["hard link of", "FORMAT"]);
     assert_eq!(std::fs::read(data.join("FORMAT")).unwrap(), before);
     ok(kgrec(&data).args(["stats"]));
 
