@@ -489,6 +489,7 @@ fn main() {
                             graph_weight: weight,
                             idf_power: idf,
                             min_items: a.kg_ease_min_items,
+                            ..KgEaseParams::default()
                         };
                         let fitted = p
                             .fit(&matrix, graph.as_ref().unwrap(), false, &stop)

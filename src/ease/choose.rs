@@ -12,6 +12,7 @@ use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
+use super::cold::{ColdColumn, Placement, cold_columns};
 use super::{GraphFeatures, KgEaseParams, checked_items};
 use crate::cf::{FitError, InteractionMatrix, top_k};
 use crate::fused::ItemGraph;
@@ -30,6 +31,13 @@ const MIN_USER_ITEMS: usize = 5;
 /// The cut-off of the validation metric.
 const CUTOFF: usize = 10;
 
+/// The warm accuracy a cold-item rule may cost, relative to the best (0.5 %): within it, the
+/// pair that finds the held-out whole items best is chosen.
+const WARM_TOLERANCE: f64 = 0.005;
+
+/// The cut-off of the cold items' recall.
+const COLD_CUTOFF: usize = 20;
+
 /// Fewer validation users than this and the choice would be noise: the weight stays as given.
 const MIN_VALIDATION_USERS: usize = 20;
 
@@ -38,79 +46,182 @@ const MIN_VALIDATION_USERS: usize = 20;
 pub struct WeightTrial {
     /// `α`.
     pub weight: f32,
-    /// Mean nDCG@10 of the validation users.
+    /// The cold-item rule.
+    pub placement: Placement,
+    /// Mean nDCG@10 of the validation users on their held-out items with interactions left
+    /// in training (warm).
     pub ndcg: f64,
+    /// Mean recall@20 of the users of the items held out whole (cold); 0 when none was.
+    pub cold_recall: f64,
 }
 
-/// The weight chosen, and how every candidate did.
+/// The pair chosen, and how every candidate did.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WeightChoice {
-    /// The best candidate (the smaller on a tie).
+    /// The best weight.
     pub weight: f32,
-    /// Every candidate, ascending by weight.
+    /// The best placement at that weight.
+    pub placement: Placement,
+    /// Every candidate pair, ascending by weight, then in [`Placement::ALL`] order.
     pub trials: Vec<WeightTrial>,
     /// Users with held-out items.
     pub users: usize,
     /// Held-out interactions.
     pub held_out: usize,
+    /// Linked items with interactions held out whole (as many, in share, as the catalogue's
+    /// linked items without interactions).
+    pub held_items: usize,
 }
 
 impl WeightChoice {
     /// One line for `train`'s notes.
     pub fn note(&self) -> String {
-        let table: Vec<String> = self
+        let best = |keep: &dyn Fn(&WeightTrial) -> bool| {
+            self.trials
+                .iter()
+                .filter(|t| keep(t))
+                .map(|t| t.ndcg)
+                .fold(f64::NEG_INFINITY, f64::max)
+        };
+        let mut tried: Vec<f32> = self.trials.iter().map(|t| t.weight).collect();
+        tried.dedup();
+        let weights: Vec<String> = tried
+            .iter()
+            .map(|&w| format!("{w} → {:.4}", best(&|t| t.weight == w)))
+            .collect();
+        let placements: Vec<String> = self
             .trials
             .iter()
-            .map(|t| format!("{} → {:.4}", t.weight, t.ndcg))
+            .filter(|t| t.weight == self.weight)
+            .map(|t| {
+                format!(
+                    "{} {:.4} (new items' recall@{COLD_CUTOFF} {:.4})",
+                    t.placement.name(),
+                    t.ndcg,
+                    t.cold_recall
+                )
+            })
             .collect();
         format!(
-            "kg-ease chose graph weight α = {} on validation rows carved from the training data \
-             ({} interactions of {} users held out; nDCG@{CUTOFF}: {}); --kg-weight fixes it",
+            "kg-ease chose graph weight α = {} and cold-item placement {} on validation rows \
+             carved from the training data ({} interactions of {} users held out, {} linked \
+             items whole; warm nDCG@{CUTOFF} by weight: {}; by placement at α = {}: {}); \
+             --kg-weight fixes the weight",
             self.weight,
+            self.placement.name(),
             self.held_out,
             self.users,
-            table.join(", ")
+            self.held_items,
+            weights.join(", "),
+            self.weight,
+            placements.join(", ")
         )
     }
 }
 
-/// A training matrix with some of each user's items held out.
+/// A training matrix with some of each user's items, and some items whole, held out.
 struct Carved {
     train: InteractionMatrix,
-    /// (user, held-out items).
-    held: Vec<(UserId, HashSet<u32>)>,
+    /// (user, held-out warm items, held-out items of those held out whole).
+    held: Vec<(UserId, HashSet<u32>, HashSet<u32>)>,
+    /// Items held out whole.
+    held_items: usize,
 }
 
-/// Holds out `HOLDOUT` of the items of every user with at least `MIN_USER_ITEMS`, chosen by a
-/// generator seeded with `seed`.
-fn carve(matrix: &InteractionMatrix, seed: u64) -> Result<Carved, FitError> {
+/// Holds out, chosen by a generator seeded with `seed`: with `whole_items` (a placement to
+/// choose), as large a share of the linked items with interactions as the catalogue's share of
+/// linked items without any (whole), then `HOLDOUT` of the remaining items of every user with at
+/// least `MIN_USER_ITEMS`.
+fn carve(
+    matrix: &InteractionMatrix,
+    graph: &ItemGraph,
+    whole_items: bool,
+    seed: u64,
+) -> Result<Carved, FitError> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x6b67_6561_7365_5f61);
+    let n = matrix.n_items();
+    let degrees = matrix.item_degrees();
+    let linked: Vec<usize> = (0..n).filter(|&i| graph.entity_of(i).is_some()).collect();
+    let mut warm_linked: Vec<usize> = linked
+        .iter()
+        .copied()
+        .filter(|&i| degrees.get(i).is_some_and(|&d| d > 0))
+        .collect();
+    let cold_share = match whole_items {
+        true => 1.0 - warm_linked.len() as f64 / linked.len().max(1) as f64,
+        false => 0.0,
+    };
+    let n_whole = (warm_linked.len() as f64 * cold_share).round() as usize;
+    if n_whole > 0 {
+        warm_linked.shuffle(&mut rng);
+    }
+    let mut whole = vec![false; n];
+    for &i in &warm_linked[..n_whole.min(warm_linked.len())] {
+        whole[i] = true;
+    }
     let mut entries = Vec::with_capacity(matrix.nnz());
     let mut held = Vec::new();
     for u in 0..matrix.n_users() {
         let user = UserId(u as u32);
         let (items, values) = matrix.user_row(user);
-        let mut order: Vec<usize> = (0..items.len()).collect();
-        let n_held = if items.len() >= MIN_USER_ITEMS {
-            ((items.len() as f64 * HOLDOUT).round() as usize).max(1)
+        let mut cold: HashSet<u32> = HashSet::new();
+        let mut rest: Vec<usize> = Vec::with_capacity(items.len());
+        for (k, &i) in items.iter().enumerate() {
+            if whole[i as usize] {
+                cold.insert(i);
+            } else {
+                rest.push(k);
+            }
+        }
+        let n_held = if rest.len() >= MIN_USER_ITEMS {
+            ((rest.len() as f64 * HOLDOUT).round() as usize).max(1)
         } else {
             0
         };
-        order.shuffle(&mut rng);
-        let (out, kept) = order.split_at(n_held);
+        rest.shuffle(&mut rng);
+        let (picked, kept) = rest.split_at(n_held);
+        let warm: HashSet<u32> = picked.iter().map(|&k| items[k]).collect();
         entries.extend(kept.iter().map(|&k| (user, ItemId(items[k]), values[k])));
-        if !out.is_empty() {
-            held.push((user, out.iter().map(|&k| items[k]).collect()));
+        if !warm.is_empty() || !cold.is_empty() {
+            held.push((user, warm, cold));
         }
     }
     let train =
         InteractionMatrix::from_ids(matrix.users().clone(), matrix.items().clone(), &entries)
             .map_err(|e| FitError::Internal(format!("carving validation rows: {e}")))?;
-    Ok(Carved { train, held })
+    Ok(Carved {
+        train,
+        held,
+        held_items: n_whole,
+    })
 }
 
-/// Chooses `α` among [`CANDIDATE_WEIGHTS`] for `params` on `matrix` and `graph`, or `None` when
-/// the graph gives no feature or too few users have items to hold out.
+/// One user's list under `placement`: `B`'s scores, with the placed cold items' scores in place
+/// of the fit's.
+fn validation_list(
+    scores: &mut [f32],
+    buf: &mut Vec<crate::cf::Scored>,
+    history: &[u32],
+    columns: &[ColdColumn],
+    placement: Placement,
+) -> Vec<u32> {
+    for column in columns {
+        if let Some(scale) = column.scale(placement) {
+            let sum: f32 = history
+                .iter()
+                .filter_map(|&j| column.mean.get(j as usize))
+                .sum();
+            scores[column.item] = scale * sum;
+        }
+    }
+    top_k(scores, CUTOFF.max(COLD_CUTOFF), history, buf)
+        .into_iter()
+        .map(|s| s.item.0)
+        .collect()
+}
+
+/// Chooses `α` among [`CANDIDATE_WEIGHTS`] and a [`Placement`] for `params` on `matrix` and
+/// `graph`, or `None` when the graph gives no feature or too few users have items to hold out.
 pub fn choose_graph_weight(
     params: &KgEaseParams,
     matrix: &InteractionMatrix,
@@ -119,49 +230,87 @@ pub fn choose_graph_weight(
     cancel: &AtomicBool,
 ) -> Result<Option<WeightChoice>, FitError> {
     let n = checked_items(matrix)?;
-    if GraphFeatures::new(graph, n, params.min_items).len() == 0 {
+    if GraphFeatures::new(graph, n, params.min_items).is_empty() {
         return Ok(None);
     }
-    let carved = carve(matrix, seed)?;
+    let carved = carve(matrix, graph, params.choose_placement, seed)?;
     if carved.held.len() < MIN_VALIDATION_USERS {
         return Ok(None);
     }
-    let mut trials = Vec::with_capacity(CANDIDATE_WEIGHTS.len());
-    for weight in CANDIDATE_WEIGHTS {
+    let weights: Vec<f32> = match params.choose_weight {
+        true => CANDIDATE_WEIGHTS.to_vec(),
+        false => vec![params.graph_weight],
+    };
+    let allowed = |p: Placement| params.choose_placement || p == params.placement;
+    let mut trials = Vec::with_capacity(weights.len() * Placement::ALL.len());
+    for weight in weights {
         let candidate = KgEaseParams {
             graph_weight: weight,
             ..*params
         };
         let fitted = candidate.fit(&carved.train, graph, false, cancel)?;
+        let columns = cold_columns(&fitted.weights, &carved.train, graph);
         // Per user in parallel, summed in user order: the same mean on any thread count.
-        let per_user: Vec<f64> = carved
+        // (warm nDCG, cold recall) per user and placement; `None` where the user holds none.
+        let per_user: Vec<[(Option<f64>, Option<f64>); 3]> = carved
             .held
             .par_iter()
             .map_init(
                 || (vec![0.0f32; n], Vec::new()),
-                |(scores, buf), (user, relevant)| {
+                |(scores, buf), (user, warm, cold)| {
                     let history = carved.train.user_row(*user).0;
                     fitted.weights.score(history, scores);
-                    let list: Vec<u32> = top_k(scores, CUTOFF, history, buf)
-                        .into_iter()
-                        .map(|s| s.item.0)
-                        .collect();
-                    user_scores(&list, relevant, CUTOFF).ndcg
+                    Placement::ALL.map(|placement| {
+                        let list = validation_list(scores, buf, history, &columns, placement);
+                        (
+                            (!warm.is_empty()).then(|| user_scores(&list, warm, CUTOFF).ndcg),
+                            (!cold.is_empty())
+                                .then(|| user_scores(&list, cold, COLD_CUTOFF).recall),
+                        )
+                    })
                 },
             )
             .collect();
-        let ndcg = per_user.iter().sum::<f64>() / per_user.len() as f64;
-        trials.push(WeightTrial { weight, ndcg });
+        let mean = |values: Vec<f64>| values.iter().sum::<f64>() / values.len().max(1) as f64;
+        for (k, placement) in Placement::ALL.into_iter().enumerate() {
+            if !allowed(placement) {
+                continue;
+            }
+            trials.push(WeightTrial {
+                weight,
+                placement,
+                ndcg: mean(per_user.iter().filter_map(|u| u[k].0).collect()),
+                cold_recall: mean(per_user.iter().filter_map(|u| u[k].1).collect()),
+            });
+        }
     }
-    let best = trials
+    // The best warm accuracy; within WARM_TOLERANCE of it, the best cold recall (then warm).
+    let best_warm = trials
+        .iter()
+        .map(|t| t.ndcg)
+        .fold(f64::NEG_INFINITY, f64::max);
+    let Some(best) = trials
         .iter()
         .copied()
-        .reduce(|best, t| if t.ndcg > best.ndcg { t } else { best })
-        .map_or(params.graph_weight, |t| t.weight);
+        .filter(|t| t.ndcg >= best_warm * (1.0 - WARM_TOLERANCE))
+        .reduce(|best, t| {
+            let better = t.cold_recall > best.cold_recall
+                || (t.cold_recall == best.cold_recall && t.ndcg > best.ndcg);
+            if better { t } else { best }
+        })
+    else {
+        return Ok(None);
+    };
     Ok(Some(WeightChoice {
-        weight: best,
+        weight: best.weight,
+        placement: best.placement,
         trials,
         users: carved.held.len(),
-        held_out: carved.held.iter().map(|(_, h)| h.len()).sum(),
+        held_out: carved
+            .held
+            .iter()
+            .map(|(_, warm, cold)| warm.len() + cold.len())
+            .sum(),
+        held_items: carved.held_items,
     }))
 }

@@ -1,8 +1,13 @@
 //! Item cold start for the item-to-item models: a linked item nobody has interacted with gets
 //! its column of `B` (what every history item adds to its score) from its nearest warm items
-//! in the graph, as `cke` places its vector (`fused/nearest.rs`): the similarity-weighted mean of
-//! their columns, scaled to their weighted mean norm, since a plain mean is smaller than any of
-//! its parts and would rank the new item below every item it resembles.
+//! in the graph, found as `cke` finds them (`fused/nearest.rs`): the similarity-weighted mean of
+//! their columns ([`Placement::Mean`]), or that mean scaled up to their weighted mean norm
+//! ([`Placement::Restored`]: a mean is smaller than its parts, so `Mean` keeps a new item below
+//! the items it resembles and `Restored` ranks it among them). Which one, or none, is chosen
+//! with the graph weight on validation rows (`choose.rs`), since it trades warm accuracy for
+//! new items' reach.
+
+use serde::{Deserialize, Serialize};
 
 use super::ItemWeights;
 use crate::cf::InteractionMatrix;
@@ -13,13 +18,67 @@ use crate::ids::ItemId;
 /// How many nearest warm items place a cold item (`cke`'s default).
 pub const COLD_NEIGHBOURS: usize = 5;
 
-/// Gives every linked item without interactions in `matrix` the column its nearest warm items
-/// mark; returns how many items were placed.
-pub fn place_cold_items(
-    weights: &mut ItemWeights,
+/// How a linked item without interactions gets its column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Placement {
+    /// Its column stays what the fit gave it (the graph rows alone).
+    #[default]
+    Off,
+    /// The similarity-weighted mean of its nearest warm items' columns.
+    Mean,
+    /// That mean at their weighted mean norm.
+    Restored,
+}
+
+impl Placement {
+    /// Every rule, in the order the choice tries them (ties keep the earlier).
+    pub const ALL: [Placement; 3] = [Placement::Off, Placement::Mean, Placement::Restored];
+
+    /// The rule a `--cold-placement` name gives.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.name() == name)
+    }
+
+    /// The name notes and `--help` use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Off => "off",
+            Self::Mean => "mean",
+            Self::Restored => "restored",
+        }
+    }
+}
+
+/// A cold item's placed column, before a [`Placement`] scales it.
+#[derive(Debug, Clone)]
+pub(crate) struct ColdColumn {
+    /// The item.
+    pub item: usize,
+    /// The weighted mean of its nearest warm items' columns (`n` values, its own entry 0).
+    pub mean: Vec<f32>,
+    /// The factor that brings `mean` to their weighted mean norm.
+    pub restore: f32,
+}
+
+impl ColdColumn {
+    /// The factor `placement` applies to `mean`; `None` for [`Placement::Off`].
+    pub fn scale(&self, placement: Placement) -> Option<f32> {
+        match placement {
+            Placement::Off => None,
+            Placement::Mean => Some(1.0),
+            Placement::Restored => Some(self.restore),
+        }
+    }
+}
+
+/// The columns of every linked item without interactions in `matrix` that has warm items near
+/// it in the graph.
+pub(crate) fn cold_columns(
+    weights: &ItemWeights,
     matrix: &InteractionMatrix,
     graph: &ItemGraph,
-) -> usize {
+) -> Vec<ColdColumn> {
     let n = weights.n;
     let warm: Vec<bool> = (0..n)
         .map(|i| !matrix.item_row(ItemId(i as u32)).0.is_empty())
@@ -28,34 +87,56 @@ pub fn place_cold_items(
         .map(|i| !warm[i] && graph.entity_of(i).is_some())
         .collect();
     if !cold.contains(&true) {
-        return 0;
+        return Vec::new();
     }
     let nearest = NearestItems::build(graph, &warm, &cold, COLD_NEIGHBOURS);
-    let mut placed = 0;
-    for i in (0..n).filter(|&i| cold[i]) {
-        let list = nearest.of(i);
-        let total: f32 = list.iter().map(|&(w, _)| w).sum();
-        if list.is_empty() || total <= 0.0 {
-            continue;
-        }
-        let b = &weights.weights;
-        let mut mean = vec![0.0f32; n];
-        let mut norm = 0.0f32;
-        for &(w, j) in list {
-            let share = w / total;
-            let mut sq = 0.0f32;
-            for (r, m) in mean.iter_mut().enumerate() {
-                let v = b[r * n + j as usize];
-                *m += share * v;
-                sq += v * v;
+    let b = &weights.weights;
+    (0..n)
+        .filter(|&i| cold[i])
+        .filter_map(|i| {
+            let list = nearest.of(i);
+            let total: f32 = list.iter().map(|&(w, _)| w).sum();
+            if list.is_empty() || total <= 0.0 {
+                return None;
             }
-            norm += share * sq.sqrt();
-        }
-        mean[i] = 0.0;
-        let length = mean.iter().map(|v| v * v).sum::<f32>().sqrt();
-        let scale = if length > 0.0 { norm / length } else { 0.0 };
-        for (r, m) in mean.iter().enumerate() {
-            weights.weights[r * n + i] = m * scale;
+            let mut mean = vec![0.0f32; n];
+            let mut norm = 0.0f32;
+            for &(w, j) in list {
+                let share = w / total;
+                let mut sq = 0.0f32;
+                for (r, m) in mean.iter_mut().enumerate() {
+                    let v = b[r * n + j as usize];
+                    *m += share * v;
+                    sq += v * v;
+                }
+                norm += share * sq.sqrt();
+            }
+            mean[i] = 0.0;
+            let length = mean.iter().map(|v| v * v).sum::<f32>().sqrt();
+            let restore = if length > 0.0 { norm / length } else { 0.0 };
+            Some(ColdColumn {
+                item: i,
+                mean,
+                restore,
+            })
+        })
+        .collect()
+}
+
+/// Writes the columns `placement` gives into `weights`; returns how many items were placed.
+pub(crate) fn place(
+    weights: &mut ItemWeights,
+    columns: &[ColdColumn],
+    placement: Placement,
+) -> usize {
+    let n = weights.n;
+    let mut placed = 0;
+    for column in columns {
+        let Some(scale) = column.scale(placement) else {
+            continue;
+        };
+        for (r, m) in column.mean.iter().enumerate() {
+            weights.weights[r * n + column.item] = m * scale;
         }
         placed += 1;
     }

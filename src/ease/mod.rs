@@ -15,7 +15,7 @@ mod features;
 mod gram;
 
 pub use choose::{CANDIDATE_WEIGHTS, WeightChoice, WeightTrial, choose_graph_weight};
-pub use cold::{COLD_NEIGHBOURS, place_cold_items};
+pub use cold::{COLD_NEIGHBOURS, Placement};
 pub use features::GraphFeatures;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -97,6 +97,12 @@ pub struct KgEaseParams {
     /// training data ([`choose_graph_weight`]); `graph_weight` then records the choice.
     #[serde(default)]
     pub choose_weight: bool,
+    /// How linked items without interactions get their column of `B`.
+    #[serde(default)]
+    pub placement: Placement,
+    /// `train` chooses the placement with `α` ([`choose_graph_weight`]).
+    #[serde(default)]
+    pub choose_placement: bool,
 }
 
 impl Default for KgEaseParams {
@@ -107,6 +113,8 @@ impl Default for KgEaseParams {
             min_items: 2,
             idf_power: 0.5,
             choose_weight: false,
+            placement: Placement::Off,
+            choose_placement: false,
         }
     }
 }
@@ -187,12 +195,23 @@ impl KgEaseParams {
                 weight_sq: Some(&weight_sq),
             },
         );
-        let weights = closed_form(gram, n, lambda)?;
+        let mut weights = ItemWeights {
+            n,
+            weights: closed_form(gram, n, lambda)?,
+        };
+        let placed = match self.placement {
+            Placement::Off => 0,
+            p => {
+                let columns = cold::cold_columns(&weights, matrix, graph);
+                cold::place(&mut weights, &columns, p)
+            }
+        };
         Ok(KgEase {
             lambda,
             features: features.len(),
-            weights: ItemWeights { n, weights },
+            weights,
             interaction_weights: plain,
+            placed,
         })
     }
 }
@@ -265,6 +284,8 @@ pub struct KgEase {
     pub weights: ItemWeights,
     /// `B` of the interactions alone at the same `λ`, when asked for.
     pub interaction_weights: Option<ItemWeights>,
+    /// Linked items without interactions whose column was placed ([`Placement`]).
+    pub placed: usize,
 }
 
 /// An item×item weight matrix `B` with a zero diagonal: a history's score of item `i` is

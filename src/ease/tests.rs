@@ -211,3 +211,55 @@ fn stored_weights_must_be_square() {
     assert_eq!(col, vec![0.0, 2.0]);
     assert_eq!(w.weight(5, 0), 0.0);
 }
+
+#[test]
+fn a_cold_item_is_placed_from_its_nearest_items_columns() {
+    let (m, graph) = with_cold_item();
+    let n = m.n_items();
+    let (c, a0, a2) = ["c", "a0", "a2"]
+        .map(|name| m.item_id(name).unwrap().index())
+        .into();
+    let fit = |placement| {
+        KgEaseParams {
+            placement,
+            ..KgEaseParams::default()
+        }
+        .fit(&m, &graph, false, &go())
+        .unwrap()
+    };
+    let off = fit(Placement::Off);
+    assert_eq!(off.placed, 0);
+    let mean = fit(Placement::Mean);
+    assert_eq!(mean.placed, 1, "c alone has no interactions and a link");
+    // c shares its one neighbour with a0 and a2 alike: the plain mean of their columns.
+    let norm =
+        |w: &ItemWeights, i: usize| (0..n).map(|r| w.weight(r, i).powi(2)).sum::<f32>().sqrt();
+    for r in (0..n).filter(|&r| r != c) {
+        let expected = 0.5 * (off.weights.weight(r, a0) + off.weights.weight(r, a2));
+        assert!(
+            (mean.weights.weight(r, c) - expected).abs() < 1e-6,
+            "row {r}"
+        );
+        // Every other column is the fit's.
+        assert_eq!(mean.weights.weight(r, a0), off.weights.weight(r, a0));
+    }
+    assert_eq!(mean.weights.weight(c, c), 0.0);
+    let restored = fit(Placement::Restored);
+    let target = 0.5 * (norm(&off.weights, a0) + norm(&off.weights, a2));
+    assert!((norm(&restored.weights, c) - target).abs() < 1e-4 * target.max(1.0));
+    assert!(norm(&restored.weights, c) >= norm(&mean.weights, c));
+    // Too few users to hold any out: no choice is made, the given values stand.
+    let chosen = choose_graph_weight(
+        &KgEaseParams {
+            choose_weight: true,
+            choose_placement: true,
+            ..KgEaseParams::default()
+        },
+        &m,
+        &graph,
+        0,
+        &go(),
+    )
+    .unwrap();
+    assert_eq!(chosen, None);
+}

@@ -12,7 +12,7 @@ use super::{
     Binding, Knob, Learner, Loaded, ModelKind, ModelSpec, Overrides, TrainInput, Trained,
     params_json, take, trained_header,
 };
-use crate::ease::{EaseParams, ItemToItem, ItemWeights, KgEaseParams, Regularization};
+use crate::ease::{EaseParams, ItemToItem, ItemWeights, KgEaseParams, Placement, Regularization};
 use crate::error::{Error, Result};
 use crate::store::{ModelHeader, StoreError, StoredModel};
 
@@ -33,9 +33,16 @@ pub(super) const KG_EASE: Learner = Learner {
     aliases: &["kgease"],
     kind: ModelKind::KgEase,
     about: "EASE with the graph: each linked item's facts (relation, neighbour) shared by two or \
-            more items stacked under the interactions as rows weighing --kg-weight × idf^p \
-            (default 0.7, p = --idf-power 0.5); reaches items nobody has interacted with",
-    knobs: &[Knob::Reg, Knob::RegScale, Knob::KgWeight, Knob::IdfPower],
+            more items stacked under the interactions as rows weighing α × idf^p (α chosen on \
+            validation rows unless --kg-weight; p = --idf-power 0.5); --cold-placement for items \
+            nobody has interacted with",
+    knobs: &[
+        Knob::Reg,
+        Knob::RegScale,
+        Knob::KgWeight,
+        Knob::IdfPower,
+        Knob::ColdPlacement,
+    ],
     recommender: true,
     spec: kg_ease_spec,
     load,
@@ -66,8 +73,18 @@ fn kg_ease_spec(o: &Overrides) -> Result<ModelSpec> {
         regularization: regularization(o)?,
         graph_weight: o.kg_weight.unwrap_or(defaults.graph_weight),
         idf_power: o.idf_power.unwrap_or(defaults.idf_power),
-        // Without --kg-weight, the fit chooses α on validation rows.
+        // Without --kg-weight, the fit chooses α on validation rows; --cold-placement auto
+        // chooses the rule too.
         choose_weight: o.kg_weight.is_none(),
+        placement: match o.cold_placement.as_deref() {
+            None | Some("auto") => defaults.placement,
+            Some(name) => Placement::from_name(name).ok_or_else(|| {
+                Error::BadInput(format!(
+                    "--cold-placement {name}: expected off, mean, restored or auto"
+                ))
+            })?,
+        },
+        choose_placement: o.cold_placement.as_deref() == Some("auto"),
         ..defaults
     };
     p.check().map_err(crate::cf::FitError::from)?;
@@ -108,20 +125,22 @@ pub(super) fn fit_kg_ease(
     let graph = input.item_graph();
     let mut notes = Vec::new();
     let mut p = *p;
-    if p.choose_weight
+    if (p.choose_weight || p.choose_placement)
         && let Some(choice) =
             crate::ease::choose_graph_weight(&p, input.matrix, &graph, seed, cancel)?
     {
         p.graph_weight = choice.weight;
+        p.placement = choice.placement;
         notes.push(choice.note());
     }
-    let mut fitted = p.fit(input.matrix, &graph, true, cancel)?;
-    let placed = crate::ease::place_cold_items(&mut fitted.weights, input.matrix, &graph);
-    if placed > 0 {
+    let fitted = p.fit(input.matrix, &graph, true, cancel)?;
+    if fitted.placed > 0 {
         notes.push(format!(
-            "{placed} linked item(s) without interactions placed among their {} nearest items \
-             in the graph",
-            crate::ease::COLD_NEIGHBOURS
+            "{} linked item(s) without interactions placed from their {} nearest items in the \
+             graph (placement {})",
+            fitted.placed,
+            crate::ease::COLD_NEIGHBOURS,
+            p.placement.name()
         ));
     }
     if fitted.features == 0 {

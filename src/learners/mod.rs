@@ -103,11 +103,13 @@ pub enum Knob {
     RegScale,
     /// kg-ease: exponent of a graph feature's inverse document frequency in its weight.
     IdfPower,
+    /// kg-ease: how linked items without interactions get their weights.
+    ColdPlacement,
 }
 
 impl Knob {
     /// Every knob, in the order a rejection names them.
-    pub const ALL: [Knob; 12] = [
+    pub const ALL: [Knob; 13] = [
         Knob::KgWeight,
         Knob::NeighbourWeight,
         Knob::Attention,
@@ -120,6 +122,7 @@ impl Knob {
         Knob::Lr,
         Knob::RegScale,
         Knob::IdfPower,
+        Knob::ColdPlacement,
     ];
 
     /// The flag that sets it.
@@ -137,6 +140,7 @@ impl Knob {
             Self::Lr => "--lr",
             Self::RegScale => "--reg-scale",
             Self::IdfPower => "--idf-power",
+            Self::ColdPlacement => "--cold-placement",
         }
     }
 }
@@ -171,6 +175,9 @@ pub struct Overrides {
     /// kg-ease: exponent of a feature's inverse document frequency in its weight.
     #[serde(default)]
     pub idf_power: Option<f32>,
+    /// kg-ease: `off`, `mean` or `restored`.
+    #[serde(default)]
+    pub cold_placement: Option<String>,
 }
 
 impl Overrides {
@@ -188,6 +195,7 @@ impl Overrides {
             Knob::Lr => self.lr.is_some(),
             Knob::RegScale => self.reg_scale.is_some(),
             Knob::IdfPower => self.idf_power.is_some(),
+            Knob::ColdPlacement => self.cold_placement.is_some(),
         }
     }
 
