@@ -95,6 +95,7 @@ pub(crate) fn stage(
             staged.files.push(report);
             continue;
         }
+        let mut last_skipped_line = None;
         for statement in source::statements(opened, &options.source, options.lenient)? {
             match statement {
                 Ok(quad) => {
@@ -109,9 +110,15 @@ pub(crate) fn stage(
                         });
                     }
                 }
+                // The parser may stop several times on one bad line (N-Triples): one skip.
+                Err(KgError::Syntax { location, .. })
+                    if options.lenient && last_skipped_line == Some(location.line) => {}
                 Err(error @ (KgError::Syntax { .. } | KgError::SyntaxWithoutLocation { .. }))
                     if options.lenient =>
                 {
+                    if let KgError::Syntax { location, .. } = &error {
+                        last_skipped_line = Some(location.line);
+                    }
                     report.skipped += 1;
                     if report.skipped_examples.len() < REPORTED_SKIPS {
                         report.skipped_examples.push(error.to_string());

@@ -463,10 +463,21 @@ impl TsvTriples {
                     .sum::<usize>() as u64
                     + 1
             };
+            let trimmed = text.trim_start();
+            let looks_like = if trimmed.starts_with('<') && trimmed.trim_end().ends_with('.') {
+                "; the line looks like N-Triples: name the syntax with --format nt"
+            } else if trimmed.starts_with('@') || trimmed.to_ascii_lowercase().starts_with("prefix")
+            {
+                "; the line looks like Turtle: name the syntax with --format ttl"
+            } else if fields.len() < 3 && text.contains(',') {
+                "; the line looks comma-separated: a TSV graph splits its fields by tabs"
+            } else {
+                ""
+            };
             return Err(self.error(
                 column,
                 format!(
-                    "expected 3 tab-separated fields (head, relation, tail), found {}",
+                    "expected 3 tab-separated fields (head, relation, tail), found {}{looks_like}",
                     fields.len()
                 ),
             ));

@@ -77,6 +77,20 @@ fn import_kg_into(
     };
     let report = engine.import_kg(files, options, &mut progress)?;
     bar.finish_and_clear();
+    // `.txt` and `.kg` name no syntax of their own: say how they were read.
+    if options.source.format.is_none() {
+        for file in files {
+            let name = file.to_string_lossy().to_ascii_lowercase();
+            let name = name.strip_suffix(".gz").unwrap_or(&name);
+            if name.ends_with(".txt") || name.ends_with(".kg") {
+                super::warn(&format!(
+                    "note: {}: read as TSV triples (head, relation, tail) by its extension; \
+                     --format names another syntax",
+                    file.display()
+                ));
+            }
+        }
+    }
     for file in report.files.iter().filter(|f| f.skipped > 0) {
         let mut text = format!(
             "warning: {}: --lenient skipped {} bad statement(s):",
@@ -165,6 +179,18 @@ fn stats_text(s: &Stats) -> String {
 /// `kgrec sparql QUERY`
 pub fn sparql(data: &Path, args: &SparqlArgs) -> Result<()> {
     let query = match (&args.query, &args.file) {
+        // A file's name where the query goes (`kgrec sparql q.rq`).
+        (Some(q), _)
+            if !q.trim().contains(char::is_whitespace)
+                && (Path::new(q.trim()).is_file()
+                    || [".rq", ".sparql", ".txt"]
+                        .iter()
+                        .any(|e| q.trim().ends_with(e))) =>
+        {
+            return Err(Error::BadInput(format!(
+                "{q:?} is a file name, not a query: read a query from a file with --file {q}"
+            )));
+        }
         (Some(q), _) => q.clone(),
         (None, Some(file)) if file == Path::new("-") => {
             let mut text = String::new();

@@ -155,8 +155,9 @@ pub(super) fn print_import(
         link_warnings(&link, imported);
         if report.new_linked_items > 0 {
             super::warn(&format!(
-                "note: {}: {} linked item(s) have no interactions yet; they join the catalogue \
-                 and the knowledge-graph model can recommend them",
+                "note: {}: {} linked item(s) have no interactions yet; they join the catalogue, \
+                 and the models that read the graph (cke, kg-ease) can recommend those whose IRI \
+                 the graph holds",
                 link.display(),
                 report.new_linked_items
             ));
@@ -364,6 +365,13 @@ pub(super) fn list_notes(recs: &kgrec::Recommendations, args: &RecommendArgs) {
         .windows(2)
         .filter(|w| w[0].score == w[1].score)
         .count();
+    let zeros = recs.items.iter().filter(|i| i.score == 0.0).count();
+    if !popular && zeros > 1 {
+        super::warn(&format!(
+            "note: {zeros} item(s) of this list score exactly 0: nothing the user has ties them \
+             to this model's items; they are ranked in the order the items were first imported"
+        ));
+    }
     if popular && ties > 0 {
         super::warn(&format!(
             "note: {ties} item(s) of this list tie with the one above on interaction count; \
@@ -407,11 +415,15 @@ pub(super) fn one_user_request(args: &RecommendArgs) -> Result<RecommendRequest>
 pub(super) fn filter_notes(recs: &Recommendations, given: &[String]) {
     if let Some(filter) = &recs.filter {
         super::warn(&format!(
-            "note: filtered by {}: {} of the data directory match",
+            "note: filtered by {}: {} of the data directory {}",
             given.join(" and "),
             match filter.matching_items {
                 1 => "1 item".to_owned(),
                 n => format!("{n} items"),
+            },
+            match filter.matching_items {
+                1 => "matches",
+                _ => "match",
             }
         ));
     }
@@ -669,17 +681,40 @@ pub fn export_embeddings(data: &Path, args: &ExportEmbeddingsArgs) -> Result<()>
     super::folder_out(&args.out)?;
     super::refuse_inside_data_dir(&args.out, data)?;
     let engine = super::open_reader(data)?;
+    // The files an export may write (the last two: TransE's copies under the peers' names).
+    const FILES: [&str; 5] = [
+        "entities.tsv",
+        "relations.tsv",
+        "meta.json",
+        "entity_embeddings.tsv",
+        "relation_embeddings.tsv",
+    ];
+    let present = || -> Vec<&str> {
+        FILES
+            .into_iter()
+            .filter(|name| args.out.join(name).is_file())
+            .collect()
+    };
+    let before = present();
     let e = engine.export_embeddings(args.version, &args.out)?;
+    let written = present();
+    if !before.is_empty() {
+        super::warn(&format!(
+            "note: {}: replaced {} that the folder already held",
+            args.out.display(),
+            before.join(", ")
+        ));
+    }
     super::summary(&format!(
-        "wrote {}: {} entities, {} relations of model v{} {} ({} dim {}): entities.tsv, \
-         relations.tsv, meta.json\n",
+        "wrote {}: {} entities, {} relations of model v{} {} ({} dim {}): {}\n",
         args.out.display(),
         e.entities,
         e.relations,
         e.version,
         e.kind.name(),
         e.model,
-        e.dim
+        e.dim,
+        written.join(", ")
     ))
 }
 

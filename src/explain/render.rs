@@ -109,7 +109,14 @@ impl Node {
 pub fn relation_words(iri: &str) -> String {
     let mut words = String::new();
     let mut previous_lower = false;
-    for c in local_name(iri).chars() {
+    // Freebase names properties `domain.type.property` (`film.film.written_by`).
+    let name = local_name(iri);
+    let name = name
+        .rsplit('.')
+        .next()
+        .filter(|p| !p.is_empty())
+        .unwrap_or(name);
+    for c in name.chars() {
         if c == '_' || c == '-' {
             words.push(' ');
             previous_lower = false;
@@ -122,7 +129,11 @@ pub fn relation_words(iri: &str) -> String {
             previous_lower = c.is_lowercase() || c.is_ascii_digit();
         }
     }
-    words
+    // `hasHost` reads as its noun: "whose host is", not "whose has host is".
+    match words.strip_prefix("has ") {
+        Some(noun) if !noun.is_empty() => noun.to_owned(),
+        _ => words,
+    }
 }
 
 /// How a relation reads: `forward` before the entity reached along the triple ("directed by"),
@@ -551,8 +562,10 @@ mod tests {
         );
         assert_eq!(
             relation_words("urn:kgrec:film.film.directed_by"),
-            "film.film.directed by"
+            "directed by"
         );
+        assert_eq!(relation_words("http://pod.example/hasHost"), "host");
+        assert_eq!(relation_words("http://pod.example/has"), "has");
     }
 
     #[test]

@@ -134,6 +134,15 @@ impl RawInteractions {
                  timestamp really one? (--time-col names another)"
             ));
         }
+        if let Some(earliest) = self.rows.iter().filter_map(|r| r.timestamp).min()
+            && earliest > MILLISECONDS
+        {
+            notes.push(format!(
+                "{file}: every timestamp is above {MILLISECONDS} (the earliest is {earliest}, \
+                 which as seconds since 1970 is after the year 5138): they look like \
+                 milliseconds; they are stored as they are (kgrec only compares them)"
+            ));
+        }
         let ids = self.rows.iter().flat_map(|r| {
             [
                 (IdKind::User, r.user.as_str()),
@@ -148,6 +157,9 @@ impl RawInteractions {
 /// Seconds since 1970 of 3 March 1973: a file whose timestamps all fall before it probably
 /// holds something else (a quantity, a rating) in the column read as the timestamp.
 const PLAUSIBLE_TIMESTAMP: i64 = 100_000_000;
+
+/// Seconds since 1970 of the year 5138: timestamps all beyond it are probably milliseconds.
+const MILLISECONDS: i64 = 100_000_000_000;
 
 /// What an external id names, in messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

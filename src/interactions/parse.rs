@@ -563,10 +563,27 @@ fn csv_error(e: csv::Error, file: &Path) -> ParseError {
             file: file.to_owned(),
             error: source,
         },
+        csv::ErrorKind::Utf8 { err, .. } => ParseError::Malformed {
+            file: file.to_owned(),
+            line,
+            message: format!(
+                "field {}: not valid UTF-8 (byte {} of the field); the file must be UTF-8: \
+                 convert it, e.g. `iconv -f latin1 -t utf-8`",
+                err.field() + 1,
+                err.valid_up_to() + 1
+            ),
+        },
+        csv::ErrorKind::UnequalLengths {
+            expected_len, len, ..
+        } => ParseError::Malformed {
+            file: file.to_owned(),
+            line,
+            message: format!("{len} fields where the first line has {expected_len}"),
+        },
         kind => ParseError::Malformed {
             file: file.to_owned(),
             line,
-            message: format!("{kind:?}"),
+            message: format!("not readable as CSV: {kind:?}"),
         },
     }
 }

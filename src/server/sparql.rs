@@ -333,9 +333,14 @@ pub(super) fn evaluate_on(
     Ok((content_type, out))
 }
 
-/// Whether `text` parses as a SPARQL Update (it did not parse as a query).
+/// Whether `text` parses as a SPARQL Update (it did not parse as a query). An empty text parses
+/// as an empty update, but it is an empty query (said as such by the engine).
 fn is_update(text: &str) -> bool {
-    SparqlEvaluator::new().parse_update(text).is_ok()
+    let blank = text.lines().all(|l| {
+        let l = l.trim();
+        l.is_empty() || l.starts_with('#')
+    });
+    !blank && SparqlEvaluator::new().parse_update(text).is_ok()
 }
 
 /// One media range of an `Accept` header: `type/subtype` (either may be `*`) and its `q`.
@@ -467,6 +472,10 @@ mod tests {
             query_of_form(Some("update=CLEAR%20ALL")).unwrap_err().code,
             "read_only"
         );
+        // An empty text parses as an empty update, but it is an empty query.
+        assert!(!is_update(""));
+        assert!(!is_update("  # nothing\n"));
+        assert!(is_update("CLEAR ALL"));
         assert_eq!(query_of_form(None).unwrap_err().code, "bad_parameter");
         assert_eq!(
             query_of_form(Some("query=ASK%7B%7D&default-graph-uri=x"))

@@ -837,3 +837,61 @@ fn empty_lists_and_popularity_ties_are_explained() {
         stderr(&out)
     );
 }
+
+/// The third fresh-eyes pass: messages that now say what happened.
+#[test]
+fn third_pass_messages_say_what_happened() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = |name: &str, bytes: &[u8]| {
+        let path = tmp.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        path
+    };
+    let data = tmp.path().join("data");
+    // Latin-1 in a CSV: the line and field, and how to convert, not a debug dump.
+    let latin = file("latin1.csv", b"user_id,item_id\nJos\xe9,R1\n");
+    let out = run(kgrec(&data).args(["import", "interactions"]).arg(&latin));
+    expect_bad_input(
+        &out,
+        &latin,
+        &["latin1.csv:2", "field 1: not valid UTF-8", "iconv"],
+    );
+    assert!(!stderr(&out).contains("Utf8Error"), "{}", stderr(&out));
+    // Ratings from 1 to 5 all count as liked, and milliseconds are named.
+    let rated = file(
+        "rated.csv",
+        b"user_id,item_id,rating,timestamp\nu1,a,1,1704067200000\nu1,b,5,1704067300000\n\
+          u2,a,4,1704067400000\nu2,c,2,1704067500000\n",
+    );
+    let out = run(kgrec(&data).args(["import", "interactions"]).arg(&rated));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("ratings from 1 to 5"), "{err}");
+    assert!(err.contains("look like milliseconds"), "{err}");
+    // A graph in .txt is said to be read as TSV; N-Triples in it gets the way out.
+    let tsv = file("facts.txt", b"a\tp\tb\n");
+    let out = run(kgrec(&data).args(["import", "kg"]).arg(&tsv));
+    assert!(
+        stderr(&out).contains("read as TSV triples"),
+        "{}",
+        stderr(&out)
+    );
+    let nt = file("facts2.txt", b"<http://e/a> <http://e/p> <http://e/b> .\n");
+    let out = run(kgrec(&data).args(["import", "kg"]).arg(&nt));
+    expect_bad_input(&out, &nt, &["looks like N-Triples", "--format nt"]);
+    // One bad N-Triples line is one skipped statement, however often the parser stops on it.
+    let bad = file(
+        "bad.nt",
+        b"<http://e/a> <http://e/p> <http://e/b> .\n<http://e/a> <http://e/p> http://e/c .\n",
+    );
+    let out = run(kgrec(&data).args(["import", "kg", "--lenient"]).arg(&bad));
+    assert!(
+        stderr(&out).contains("skipped 1 bad statement"),
+        "{}",
+        stderr(&out)
+    );
+    // A file's name where the query goes.
+    let query = file("q.rq", b"ASK { ?s ?p ?o }");
+    let out = run(kgrec(&data).arg("sparql").arg(&query));
+    expect_bad_input(&out, &query, &["is a file name", "--file"]);
+}
