@@ -1164,9 +1164,13 @@ impl Engine {
         let ranked = list.items.len();
         let skipped = request.offset.min(ranked);
         list.items.drain(..skipped);
-        let note = candidates
+        let filtered = candidates
             .as_ref()
             .and_then(|c| c.note(ranked, list.items.len(), request));
+        let note = match (filtered, collapsed_note(&served, &list)) {
+            (Some(a), Some(b)) => Some(format!("{a}; {b}")),
+            (a, b) => a.or(b),
+        };
         let filter = candidates.map(|c| FilterSummary {
             conditions: request
                 .filter
@@ -2023,6 +2027,28 @@ enum Basis {
     Graph,
     /// Nothing: no interactions at training (and, for `cke`, no entity), or added since.
     Nothing,
+}
+
+/// Scores this close to zero, all of them, mean the model collapsed.
+const COLLAPSED: f32 = 1e-3;
+
+/// Why a list's order means little: every score is within [`COLLAPSED`] of zero, as a model
+/// whose regularisation is too strong for a small catalogue gives.
+fn collapsed_note(served: &Served, list: &crate::serving::RankedList) -> Option<String> {
+    let header = &served.model.header;
+    let collapsed = header.kind != learners::ModelKind::Popularity
+        && list.source != ListSource::Popularity
+        && list.items.len() > 1
+        && list.items.iter().all(|s| s.score.abs() < COLLAPSED);
+    collapsed.then(|| {
+        format!(
+            "every score of this list is within {COLLAPSED:.0e} of zero: model v{} {} collapsed \
+             (its regularisation is too strong for this catalogue) and the order is \
+             near-arbitrary; train again with a smaller --reg",
+            header.version,
+            header.kind.name()
+        )
+    })
 }
 
 /// The items the served model learnt nothing about: no interactions in its training data and,

@@ -329,7 +329,6 @@ pub fn recommend(data: &Path, args: &RecommendArgs) -> Result<()> {
     }
     warn_unknown_excluded(&recs.unknown_excluded);
     filter_notes(&recs, &args.filter);
-    collapsed_note(&recs);
     list_notes(&recs, args);
     match args.format.unwrap_or_default() {
         TextOrJson::Json => emit(&json_text(&recs.list_json())?),
@@ -337,11 +336,6 @@ pub fn recommend(data: &Path, args: &RecommendArgs) -> Result<()> {
     }
 }
 
-/// Below this, every score of a list is zero as far as its order goes.
-const COLLAPSED: f32 = 1e-3;
-
-/// A note when a model's list holds nothing but scores next to zero (a regularisation far too
-/// strong for the catalogue shrank every vector; `train` warned): its order is arbitrary.
 /// Why a list is empty when no filter or offset explains it, and how the ties of a popularity
 /// list were broken.
 pub(super) fn list_notes(recs: &kgrec::Recommendations, args: &RecommendArgs) {
@@ -366,7 +360,8 @@ pub(super) fn list_notes(recs: &kgrec::Recommendations, args: &RecommendArgs) {
         .filter(|w| w[0].score == w[1].score)
         .count();
     let zeros = recs.items.iter().filter(|i| i.score == 0.0).count();
-    if !popular && zeros > 1 {
+    let collapsed = recs.items.iter().all(|i| i.score.abs() < 1e-3);
+    if !popular && zeros > 1 && !collapsed {
         super::warn(&format!(
             "note: {zeros} item(s) of this list score exactly 0: nothing the user has ties them \
              to this model's items; they are ranked in the order the items were first imported"
@@ -376,22 +371,6 @@ pub(super) fn list_notes(recs: &kgrec::Recommendations, args: &RecommendArgs) {
         super::warn(&format!(
             "note: {ties} item(s) of this list tie with the one above on interaction count; \
              ties are ranked in the order the items were first imported"
-        ));
-    }
-}
-
-pub(super) fn collapsed_note(recs: &kgrec::Recommendations) {
-    let collapsed = recs.model.kind != kgrec::ModelKind::Popularity
-        && recs.source != ListSource::Popularity
-        && recs.items.len() > 1
-        && recs.items.iter().all(|i| i.score.abs() < COLLAPSED);
-    if collapsed {
-        super::warn(&format!(
-            "note: every score of this list is within {COLLAPSED:.0e} of zero: model v{} {} \
-             collapsed (its regularisation is too strong for this catalogue) and the order is \
-             near-arbitrary; train again with a smaller --reg",
-            recs.model.version,
-            recs.model.kind.name()
         ));
     }
 }

@@ -19,7 +19,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use kgrec_kg::EntityId;
 
-use super::{Fnv, Result, StoreError, read_run, read_u64, utf8, write_chunk, write_run};
+use super::{Fnv, Result, StoreError, read_run, utf8, write_chunk, write_run};
 use crate::cf::{IdMap, InteractionMatrix};
 use crate::ids::{ItemId, UserId};
 use crate::interactions::RawInteraction;
@@ -218,11 +218,15 @@ impl InteractionStore {
 
     /// The committed counts (cheap: four keys).
     pub fn counts(&self) -> Result<InteractionCounts> {
+        let [users, items, interactions, linked] = super::read_u64s(
+            &self.tree,
+            [META_USERS, META_ITEMS, META_INTERACTIONS, META_LINKED],
+        )?;
         Ok(InteractionCounts {
-            users: read_u64(&self.tree, META_USERS)?,
-            items: read_u64(&self.tree, META_ITEMS)?,
-            interactions: read_u64(&self.tree, META_INTERACTIONS)?,
-            linked: read_u64(&self.tree, META_LINKED)?,
+            users,
+            items,
+            interactions,
+            linked,
         })
     }
 

@@ -67,7 +67,36 @@ pub(crate) fn chunk_key(prefix: &[u8], n: usize) -> Vec<u8> {
 
 /// A `u64` bookkeeping value (0 when absent).
 pub(crate) fn read_u64(tree: &sled::Tree, key: &[u8]) -> Result<u64> {
-    match tree.get(key)? {
+    decode_u64(key, tree.get(key)?)
+}
+
+/// The values of `keys` as one consistent view: a sled transaction waits for any batch being
+/// applied, so counts written together in one batch are read together (separate `get`s could
+/// see a user count from before a batch and an interaction count from after it).
+pub(crate) fn read_u64s<const N: usize>(tree: &sled::Tree, keys: [&[u8]; N]) -> Result<[u64; N]> {
+    let values = tree
+        .transaction(|tx| {
+            let mut values: [Option<sled::IVec>; N] = std::array::from_fn(|_| None);
+            for (value, key) in values.iter_mut().zip(keys) {
+                *value = tx.get(key)?;
+            }
+            Ok(values)
+        })
+        .map_err(|e: sled::transaction::TransactionError<()>| match e {
+            sled::transaction::TransactionError::Storage(e) => StoreError::from(e),
+            sled::transaction::TransactionError::Abort(()) => {
+                StoreError::corruption("counts", "the read was aborted")
+            }
+        })?;
+    let mut out = [0u64; N];
+    for ((slot, key), value) in out.iter_mut().zip(keys).zip(values) {
+        *slot = decode_u64(key, value)?;
+    }
+    Ok(out)
+}
+
+fn decode_u64(key: &[u8], value: Option<sled::IVec>) -> Result<u64> {
+    match value {
         None => Ok(0),
         Some(v) => {
             let bytes: [u8; 8] = v.as_ref().try_into().map_err(|_| {
