@@ -2115,8 +2115,9 @@ fn no_recommender(store: &ModelStore) -> Result<Error> {
         .collect();
     Ok(Error::NoRecommender(format!(
         "no recommender trained yet: the stored versions are graph embeddings ({}); train a \
-         recommender (cke, als, bpr, pop) first",
-        listed.join(", ")
+         recommender ({}) first",
+        listed.join(", "),
+        learners::recommender_names().join(", ")
     )))
 }
 

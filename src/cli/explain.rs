@@ -174,12 +174,16 @@ fn find_dot() -> Option<PathBuf> {
 
 /// SVG from Graphviz's `dot`; without it, a hint how to get it.
 fn render_svg(dot: &str) -> Result<String> {
+    // A missing program is not the user's input at fault: exit code 1, not 2.
     let Some(program) = find_dot() else {
-        return Err(Error::BadInput(
-            "--format svg needs Graphviz's `dot` program, which is not on PATH: install Graphviz \
-             (e.g. `apt-get install graphviz`), or write the graph with `--format dot` and render \
-             it elsewhere (`dot -Tsvg paths.dot > paths.svg`)"
-                .to_owned(),
+        return Err(Error::io(
+            "dot",
+            std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "--format svg needs Graphviz's `dot` program, which is not on PATH: install \
+                 Graphviz (e.g. `apt-get install graphviz`), or write the graph with `--format \
+                 dot` and render it elsewhere (`dot -Tsvg paths.dot > paths.svg`)",
+            ),
         ));
     };
     let mut child = Command::new(&program)

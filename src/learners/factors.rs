@@ -45,6 +45,8 @@ fn als_spec(o: &Overrides) -> Result<ModelSpec> {
     p = apply(p, o.epochs, AlsParams::iterations);
     p = apply(p, o.reg, AlsParams::regularization);
     p = apply(p, o.alpha, AlsParams::alpha);
+    // Refused when asked for (an HTTP rebuild answers 400), not when the fit starts.
+    p.check().map_err(crate::cf::FitError::from)?;
     Ok(ModelSpec::Als(p))
 }
 
@@ -54,6 +56,7 @@ fn bpr_spec(o: &Overrides) -> Result<ModelSpec> {
     p = apply(p, o.epochs, BprParams::iterations);
     p = apply(p, o.reg, BprParams::regularization);
     p = apply(p, o.lr, BprParams::learning_rate);
+    p.check().map_err(crate::cf::FitError::from)?;
     Ok(ModelSpec::Bpr(p))
 }
 

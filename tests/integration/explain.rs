@@ -162,12 +162,13 @@ fn explain_one_item_as_json_dot_and_svg() {
     assert!(dot.contains("[label=\"interacted\"]"), "{dot}");
     assert!(dot.trim_end().ends_with('}'));
 
-    // No Graphviz on this PATH: a hint, exit 2.
+    // No Graphviz on this PATH: a hint, exit 1 (a missing program, not bad input).
     let empty = tempfile::tempdir().unwrap();
     let out = run(kgrec(&data)
         .args(["explain", "--user", "13", "--item", &top, "--format", "svg"])
         .env("PATH", empty.path()));
-    expect_bad_input(&out, &data, &["Graphviz", "--format dot"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("Graphviz") && stderr(&out).contains("--format dot"));
 }
 
 #[test]
