@@ -285,6 +285,7 @@ fn write_out(
             }
         )));
     }
+    let replaced = foreign_file(out);
     let fs_error = |e: kgrec::kg::fsutil::FsError| Error::Kg(e.into());
     let mut file = kgrec::kg::fsutil::open_output(out).map_err(fs_error)?;
     let to_stdout = matches!(file.target(), kgrec::kg::fsutil::OutputTarget::Stdout);
@@ -295,7 +296,29 @@ fn write_out(
     };
     write(&mut file).map_err(|e| Error::io(out, e))?;
     file.commit().map_err(fs_error)?;
+    if let Some(bytes) = replaced {
+        warn(&format!(
+            "note: --out {}: replaced a file of {bytes} bytes that was not a kgrec output \
+             (--out replaces the file it names, as `cp` would)",
+            out.display()
+        ));
+    }
     Ok(Written { shown, to_stdout })
+}
+
+/// The size of the regular file at `out` when it holds something other than a kgrec output
+/// (a batch file's header, or JSON lines): replacing it is worth a note.
+fn foreign_file(out: &Path) -> Option<u64> {
+    use std::io::Read;
+    let meta = std::fs::metadata(out).ok()?;
+    if !meta.is_file() || meta.len() == 0 {
+        return None;
+    }
+    let mut head = [0u8; 28];
+    let n = std::fs::File::open(out).ok()?.read(&mut head).ok()?;
+    let head = &head[..n];
+    let ours = head.starts_with(b"user_id\titem_id\trank\tscore") || head.starts_with(b"{");
+    (!ours).then_some(meta.len())
 }
 
 /// Refuses an output that lands inside the data directory (directly or through symlinks): it

@@ -443,6 +443,19 @@ fn outputs_never_land_in_the_store_nor_replace_protected_files() {
     expect_bad_input(&out, &data, &["hard link of", "FORMAT"]);
     assert_eq!(std::fs::read(data.join("FORMAT")).unwrap(), before);
     ok(kgrec(&data).args(["stats"]));
+    // A file that was not a kgrec output is replaced, as cp would, and the note says so; a
+    // batch file written before is replaced without a word.
+    let mine = tmp.path().join("mine.txt");
+    std::fs::write(&mine, "precious\n").unwrap();
+    let recs = |path: &std::path::Path| {
+        run(kgrec(&data)
+            .args(["recommend", "--all-users", "-k", "1", "--out"])
+            .arg(path))
+    };
+    assert!(
+        stderr(&recs(&mine)).contains("replaced a file of 9 bytes that was not a kgrec output")
+    );
+    assert!(!stderr(&recs(&mine)).contains("replaced"));
 
     let protected = tmp.path().join("protected.tsv");
     std::fs::write(&protected, "mine\n").unwrap();
