@@ -20,7 +20,7 @@ use crate::ids::{ItemId, UserId};
 use crate::metrics::user_scores;
 
 /// The weights tried, ascending (the fixed default, 0.7, among them).
-pub const CANDIDATE_WEIGHTS: [f32; 5] = [0.1, 0.25, 0.45, 0.7, 1.0];
+pub const CANDIDATE_WEIGHTS: [f32; 6] = [0.0, 0.1, 0.25, 0.45, 0.7, 1.0];
 
 /// The share of a user's items held out for validation.
 const HOLDOUT: f64 = 0.2;
