@@ -2040,14 +2040,23 @@ fn collapsed_note(served: &Served, list: &crate::serving::RankedList) -> Option<
         && list.source != ListSource::Popularity
         && list.items.len() > 1
         && list.items.iter().all(|s| s.score.abs() < COLLAPSED);
-    collapsed.then(|| {
-        format!(
+    collapsed.then(|| match header.kind {
+        // An item-to-item model scores from the user's items: all but nothing means they tie
+        // the user to nothing, whatever λ.
+        learners::ModelKind::Ease | learners::ModelKind::KgEase => format!(
+            "every score of this list is within {COLLAPSED:.0e} of zero: under model v{} {} \
+             the user's items tie them to almost nothing (few other users have them), so the \
+             order is near-arbitrary",
+            header.version,
+            header.kind.name()
+        ),
+        _ => format!(
             "every score of this list is within {COLLAPSED:.0e} of zero: model v{} {} collapsed \
              (its regularisation is too strong for this catalogue) and the order is \
              near-arbitrary; train again with a smaller --reg",
             header.version,
             header.kind.name()
-        )
+        ),
     })
 }
 

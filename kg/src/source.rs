@@ -442,13 +442,32 @@ impl TsvTriples {
         }
     }
 
-    /// A RecBole header names typed fields: `head_id:token<TAB>relation_id:token<TAB>tail_id:token`.
+    /// A header line: RecBole's typed fields (`head_id:token<TAB>relation_id:token<TAB>
+    /// tail_id:token`), or the three columns' usual names (`head relation tail`, `h r t`,
+    /// `subject predicate object`, `s p o`, with or without `_id`), which would otherwise
+    /// become a triple of their own.
     fn is_recbole_header(line: &str) -> bool {
-        line.split('\t').all(|field| {
+        let typed = line.split('\t').all(|field| {
             field
                 .rsplit_once(':')
                 .is_some_and(|(_, kind)| kind.starts_with("token") || kind.starts_with("float"))
-        })
+        });
+        let names: Vec<String> = line
+            .split('\t')
+            .map(|f| {
+                let f = f.trim().to_ascii_lowercase();
+                f.strip_suffix("_id").map_or(f.clone(), str::to_owned)
+            })
+            .collect();
+        let named = [
+            ["head", "relation", "tail"],
+            ["h", "r", "t"],
+            ["subject", "predicate", "object"],
+            ["s", "p", "o"],
+        ]
+        .iter()
+        .any(|header| names == header);
+        typed || named
     }
 
     fn parse_line(&self, text: &str) -> Result<Quad> {
@@ -626,5 +645,11 @@ mod tests {
             "head_id:token\trelation_id:token\ttail_id:token"
         ));
         assert!(!TsvTriples::is_recbole_header("m.1\tfilm.actor\tm.2"));
+        assert!(TsvTriples::is_recbole_header("head\trelation\ttail"));
+        assert!(TsvTriples::is_recbole_header("Subject\tPredicate\tObject"));
+        assert!(TsvTriples::is_recbole_header(
+            "head_id\trelation_id\ttail_id"
+        ));
+        assert!(!TsvTriples::is_recbole_header("head\trelation\tsomething"));
     }
 }

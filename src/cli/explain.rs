@@ -60,7 +60,7 @@ pub(super) fn recommend_explained(engine: &Engine, args: &RecommendArgs) -> Resu
             &served.model.header,
             args.k.unwrap_or(20),
             options,
-            out,
+            (out, args.force),
         );
     }
     let request = RecommendRequest {
@@ -101,11 +101,11 @@ fn explain_all_users(
     model: &ModelHeader,
     k: usize,
     options: ExplainOptions,
-    out: &Path,
+    (out, force): (&Path, bool),
 ) -> Result<()> {
     let (mut items, mut with_path) = (0usize, 0usize);
     let mut failure = None;
-    let written = super::write_out(out, data, |writer| {
+    let written = super::write_out(out, force, data, |writer| {
         for user in users {
             let e = match explainer.recommend(user, k, options) {
                 Ok(e) => e,

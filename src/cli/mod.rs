@@ -38,7 +38,9 @@ fn summary(text: &str) -> Result<()> {
 /// The summary of an output written by [`write_out`]: on standard output, unless the output
 /// itself went there (`--out -`), where it would end the results with a line that is not one.
 fn written_summary(written: &Written, text: &str) -> Result<()> {
-    if written.to_stdout {
+    if written.reader_left {
+        Ok(())
+    } else if written.to_stdout {
         if !quiet() {
             eprint!("{text}");
         }
@@ -52,6 +54,9 @@ fn written_summary(written: &Written, text: &str) -> Result<()> {
 pub(crate) struct Written {
     pub shown: String,
     pub to_stdout: bool,
+    /// Standard output's reader went away before the end (`--out - | head`): not a failure,
+    /// and nothing to report.
+    pub reader_left: bool,
 }
 
 /// How long to wait for a data directory another process holds (`--wait`).
@@ -263,9 +268,11 @@ fn emit(text: &str) -> Result<()> {
 
 /// Writes a user-named output file (`--out`): `-` is stdout, a special file or a link to one
 /// is written through, a symlink keeps being a link, a regular file or a new path is replaced
-/// whole (`kgrec_kg::fsutil`). Returns the path written, for the summary.
+/// whole (`kgrec_kg::fsutil`); a file that holds something other than a kgrec output only
+/// with `force`. Returns the path written, for the summary.
 fn write_out(
     out: &Path,
+    force: bool,
     data: &Path,
     write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> Result<Written> {
@@ -286,6 +293,15 @@ fn write_out(
         )));
     }
     let replaced = foreign_file(out);
+    if let Some(bytes) = replaced
+        && !force
+    {
+        return Err(Error::BadInput(format!(
+            "--out {}: that file holds {bytes} bytes that are not a kgrec output (an input file?), \
+             and writing would replace them: write elsewhere, or pass --force to replace it",
+            out.display()
+        )));
+    }
     let fs_error = |e: kgrec::kg::fsutil::FsError| Error::Kg(e.into());
     let mut file = kgrec::kg::fsutil::open_output(out).map_err(fs_error)?;
     let to_stdout = matches!(file.target(), kgrec::kg::fsutil::OutputTarget::Stdout);
@@ -294,16 +310,39 @@ fn write_out(
     } else {
         file.target().path().display().to_string()
     };
-    write(&mut file).map_err(|e| Error::io(out, e))?;
-    file.commit().map_err(fs_error)?;
+    let broken = |e: &std::io::Error| to_stdout && e.kind() == std::io::ErrorKind::BrokenPipe;
+    match write(&mut file) {
+        Err(e) if broken(&e) => {
+            return Ok(Written {
+                shown,
+                to_stdout,
+                reader_left: true,
+            });
+        }
+        other => other.map_err(|e| Error::io(out, e))?,
+    }
+    match file.commit() {
+        Err(kgrec::kg::fsutil::FsError::Io { source, .. }) if broken(&source) => {
+            return Ok(Written {
+                shown,
+                to_stdout,
+                reader_left: true,
+            });
+        }
+        other => other.map_err(fs_error)?,
+    }
     if let Some(bytes) = replaced {
         warn(&format!(
-            "note: --out {}: replaced a file of {bytes} bytes that was not a kgrec output \
-             (--out replaces the file it names, as `cp` would)",
+            "note: --out {}: replaced (--force) a file of {bytes} bytes that was not a kgrec \
+             output",
             out.display()
         ));
     }
-    Ok(Written { shown, to_stdout })
+    Ok(Written {
+        shown,
+        to_stdout,
+        reader_left: false,
+    })
 }
 
 /// The size of the regular file at `out` when it holds something other than a kgrec output

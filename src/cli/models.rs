@@ -321,7 +321,7 @@ pub fn recommend(data: &Path, args: &RecommendArgs) -> Result<()> {
         if batch.stale {
             stale_note(&batch.model);
         }
-        return write_all_users(&batch, out, data);
+        return write_all_users(&batch, out, args.force, data);
     }
     let recs = engine.recommend(&one_user_request(args)?)?;
     if recs.stale {
@@ -515,8 +515,13 @@ fn list_text(recs: &Recommendations) -> String {
     out
 }
 
-fn write_all_users(batch: &BatchRecommendations, out: &Path, data: &Path) -> Result<()> {
-    let written = super::write_out(out, data, |w| write_batch(w, &batch.users))?;
+fn write_all_users(
+    batch: &BatchRecommendations,
+    out: &Path,
+    force: bool,
+    data: &Path,
+) -> Result<()> {
+    let written = super::write_out(out, force, data, |w| write_batch(w, &batch.users))?;
     let rows: usize = batch.users.iter().map(|r| r.items.len()).sum();
     let shown = &written.shown;
     let fallback = batch.users.iter().filter(|r| r.fallback).count();

@@ -26,7 +26,7 @@ pub const CANDIDATE_WEIGHTS: [f32; 6] = [0.0, 0.1, 0.25, 0.45, 0.7, 1.0];
 const HOLDOUT: f64 = 0.2;
 
 /// Users with fewer items keep them all for training.
-const MIN_USER_ITEMS: usize = 5;
+pub const MIN_USER_ITEMS: usize = 5;
 
 /// The cut-off of the validation metric.
 const CUTOFF: usize = 10;
@@ -39,7 +39,7 @@ const WARM_TOLERANCE: f64 = 0.005;
 const COLD_CUTOFF: usize = 20;
 
 /// Fewer validation users than this and the choice would be noise: the weight stays as given.
-const MIN_VALIDATION_USERS: usize = 20;
+pub const MIN_VALIDATION_USERS: usize = 20;
 
 /// One candidate's validation score.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -71,6 +71,10 @@ pub struct WeightChoice {
     /// Linked items with interactions held out whole (as many, in share, as the catalogue's
     /// linked items without interactions).
     pub held_items: usize,
+    /// The weight was chosen (not given with `--kg-weight`).
+    pub chose_weight: bool,
+    /// The placement was chosen (`--cold-placement auto`).
+    pub chose_placement: bool,
 }
 
 impl WeightChoice {
@@ -102,20 +106,35 @@ impl WeightChoice {
                 )
             })
             .collect();
-        format!(
-            "kg-ease chose graph weight α = {} and cold-item placement {} on validation rows \
-             carved from the training data ({} interactions of {} users held out, {} linked \
-             items whole; warm nDCG@{CUTOFF} by weight: {}; by placement at α = {}: {}); \
-             --kg-weight fixes the weight",
+        let carved = format!(
+            "on validation rows carved from the training data ({} interactions of {} users held \
+             out",
+            self.held_out, self.users
+        );
+        let weight = format!(
+            "graph weight α = {} (warm nDCG@{CUTOFF} by weight: {}; --kg-weight fixes it)",
             self.weight,
-            self.placement.name(),
-            self.held_out,
-            self.users,
-            self.held_items,
-            weights.join(", "),
-            self.weight,
-            placements.join(", ")
-        )
+            weights.join(", ")
+        );
+        let placement = match self.held_items {
+            // No linked item lacks interactions: no new item to place, and none to learn from.
+            0 => format!(
+                "cold-item placement {}: the catalogue has no linked item without interactions, \
+                 so there was nothing to choose on",
+                self.placement.name()
+            ),
+            n => format!(
+                "cold-item placement {} ({n} linked items held out whole; at α = {}: {})",
+                self.placement.name(),
+                self.weight,
+                placements.join(", ")
+            ),
+        };
+        match (self.chose_weight, self.chose_placement) {
+            (true, true) => format!("kg-ease chose {weight} and {placement} {carved})"),
+            (true, false) => format!("kg-ease chose {weight} {carved})"),
+            _ => format!("kg-ease chose {placement} {carved})"),
+        }
     }
 }
 
@@ -271,7 +290,8 @@ pub fn choose_graph_weight(
                 },
             )
             .collect();
-        let mean = |values: Vec<f64>| values.iter().sum::<f64>() / values.len().max(1) as f64;
+        // `+ 0.0`: an empty sum is -0.0, which would print as "-0.0000".
+        let mean = |values: Vec<f64>| values.iter().sum::<f64>() / values.len().max(1) as f64 + 0.0;
         for (k, placement) in Placement::ALL.into_iter().enumerate() {
             if !allowed(placement) {
                 continue;
@@ -312,5 +332,7 @@ pub fn choose_graph_weight(
             .map(|(_, warm, cold)| warm.len() + cold.len())
             .sum(),
         held_items: carved.held_items,
+        chose_weight: params.choose_weight,
+        chose_placement: params.choose_placement,
     }))
 }

@@ -14,7 +14,10 @@ mod cold;
 mod features;
 mod gram;
 
-pub use choose::{CANDIDATE_WEIGHTS, WeightChoice, WeightTrial, choose_graph_weight};
+pub use choose::{
+    CANDIDATE_WEIGHTS, MIN_USER_ITEMS, MIN_VALIDATION_USERS, WeightChoice, WeightTrial,
+    choose_graph_weight,
+};
 pub use cold::{COLD_NEIGHBOURS, Placement};
 pub use features::GraphFeatures;
 

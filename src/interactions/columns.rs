@@ -387,6 +387,33 @@ pub(crate) fn header(
         let role = if user.is_none() { &USER } else { &ITEM };
         return Err(missing(role, fields, file, line));
     };
+    // `user_id,user_id,item_id`: which one is the user's is a guess; refused, unless a flag
+    // named the column.
+    for (role, col) in [
+        (&USER, Some(user)),
+        (&ITEM, Some(item)),
+        (&RATING, rating),
+        (&TIME, timestamp),
+    ] {
+        let Some(col) = col else { continue };
+        if given.iter().any(|(r, _)| r.field == role.field) {
+            continue;
+        }
+        if let Some(twin) = (0..names.len()).find(|&k| k != col && names[k] == names[col]) {
+            return Err(ParseError::Malformed {
+                file: file.to_owned(),
+                line,
+                message: format!(
+                    "columns {} and {} are both named `{}`: say which holds the {} with {} N",
+                    col.min(twin) + 1,
+                    col.max(twin) + 1,
+                    fields[col].trim(),
+                    role.field,
+                    role.flag.unwrap_or("--*-col")
+                ),
+            });
+        }
+    }
     let ignored = fields
         .iter()
         .enumerate()

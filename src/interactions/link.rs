@@ -70,6 +70,17 @@ pub fn parse_link_reader<R: BufRead>(reader: R, file: &Path) -> Result<Vec<ItemL
     parse_links(source.reader, file).map(|f| f.links)
 }
 
+/// Whether `iri` starts with a scheme (`http:`, `urn:`, RFC 3986: a letter, then letters,
+/// digits, `+`, `-` or `.`, then `:`).
+fn has_scheme(iri: &str) -> bool {
+    let Some((scheme, _)) = iri.split_once(':') else {
+        return false;
+    };
+    let mut chars = scheme.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+}
+
 /// `<http://x>` → `http://x`; a bare IRI or token is returned as it is (surrounding blanks
 /// removed). `None` for a bracket without its pair.
 pub fn strip_angle_brackets(text: &str) -> Option<&str> {
@@ -151,6 +162,19 @@ fn parse_links<R: BufRead>(reader: R, file: &Path) -> Result<LinkFile, ParseErro
                         "column {}: {iri:?} is not an IRI (an IRI holds no spaces, quotes, braces, \
                          `|`, `^`, backquotes or backslashes; write such characters \
                          percent-encoded)",
+                        iri_col + 1
+                    ),
+                });
+            }
+            // `news/a/4`: a path, which no graph entity is named by (a TSV graph's tokens
+            // hold no `/`; the graph importer refuses relative IRIs too).
+            Some(iri) if !has_scheme(iri) && iri.contains(['/', '#']) => {
+                return Err(ParseError::Malformed {
+                    file: file.to_owned(),
+                    line: n,
+                    message: format!(
+                        "column {}: {iri:?} is a relative IRI (it has no scheme such as \
+                         `http:`): write the entity's IRI in full, as the graph names it",
                         iri_col + 1
                     ),
                 });

@@ -763,3 +763,38 @@ fn a_link_files_other_columns_are_named_as_ignored() {
     std::fs::remove_file(&path).unwrap();
     assert_eq!(read.note(Path::new("l.tsv")), None);
 }
+
+#[test]
+fn a_relative_link_iri_is_refused_and_tokens_pass() {
+    let e = parse_link_reader(Cursor::new("item_id\tiri\nA4\tnews/a/4\n"), Path::new("l"))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("l:2") && e.contains("relative IRI"), "{e}");
+    let ok = parse_link_reader(
+        Cursor::new("item_id\tiri\n1\tm.04ctbw\n2\turn:x:y\n3\thttp://e/a#b\n"),
+        Path::new("l"),
+    )
+    .unwrap();
+    assert_eq!(ok.len(), 3);
+}
+
+#[test]
+fn two_columns_of_one_name_are_refused_unless_a_flag_picks_one() {
+    let e = parse("user_id,user_id,item_id\nu3,u4,A1\n", Format::Csv)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("columns 1 and 2 are both named `user_id`") && e.contains("--user-col"),
+        "{e}"
+    );
+    let options = ReadOptions {
+        format: Some(Format::Csv),
+        columns: ColumnMap {
+            user: Some("2".parse().unwrap()),
+            ..ColumnMap::default()
+        },
+        ..ReadOptions::default()
+    };
+    let r = read("user_id,user_id,item_id\nu3,u4,A1\n", "d.csv", &options).unwrap();
+    assert_eq!(pairs(&r), [("u4", "A1")]);
+}

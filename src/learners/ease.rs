@@ -125,13 +125,30 @@ pub(super) fn fit_kg_ease(
     let graph = input.item_graph();
     let mut notes = Vec::new();
     let mut p = *p;
-    if (p.choose_weight || p.choose_placement)
-        && let Some(choice) =
-            crate::ease::choose_graph_weight(&p, input.matrix, &graph, seed, cancel)?
-    {
-        p.graph_weight = choice.weight;
-        p.placement = choice.placement;
-        notes.push(choice.note());
+    if p.choose_weight || p.choose_placement {
+        match crate::ease::choose_graph_weight(&p, input.matrix, &graph, seed, cancel)? {
+            Some(choice) => {
+                p.graph_weight = choice.weight;
+                p.placement = choice.placement;
+                notes.push(choice.note());
+            }
+            // Said, not silent: with no graph fact the note below says so instead.
+            None if crate::ease::GraphFeatures::new(
+                &graph,
+                input.matrix.n_items(),
+                p.min_items,
+            )
+            .is_empty() => {}
+            None => notes.push(format!(
+                "kg-ease kept graph weight α = {} and cold-item placement {}: fewer than {} \
+                 users have the {} items or more that validation rows are carved from, too few \
+                 to choose on",
+                p.graph_weight,
+                p.placement.name(),
+                crate::ease::MIN_VALIDATION_USERS,
+                crate::ease::MIN_USER_ITEMS
+            )),
+        }
     }
     let fitted = p.fit(input.matrix, &graph, true, cancel)?;
     if fitted.placed > 0 {

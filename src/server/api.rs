@@ -503,6 +503,12 @@ pub async fn rebuild(
     if request.keep == 0 {
         return Err(ApiError::bad_parameter("keep: keep at least 1 version"));
     }
+    // As `train --seed` with pop: refused, not ignored.
+    if given.seed.is_some() && request.spec.kind() == kgrec::ModelKind::Popularity {
+        return Err(ApiError::bad_parameter(
+            "seed: the pop learner has no randomness, so a seed does not apply to it",
+        ));
+    }
     let id = state.jobs.start(
         state.engine.clone(),
         std::sync::Arc::clone(&state.metrics),

@@ -443,19 +443,27 @@ fn outputs_never_land_in_the_store_nor_replace_protected_files() {
     expect_bad_input(&out, &data, &["hard link of", "FORMAT"]);
     assert_eq!(std::fs::read(data.join("FORMAT")).unwrap(), before);
     ok(kgrec(&data).args(["stats"]));
-    // A file that was not a kgrec output is replaced, as cp would, and the note says so; a
-    // batch file written before is replaced without a word.
+    // A file that is not a kgrec output is not replaced without --force (then a note says
+    // so); a batch file written before is replaced without a word.
     let mine = tmp.path().join("mine.txt");
     std::fs::write(&mine, "precious\n").unwrap();
-    let recs = |path: &std::path::Path| {
+    let recs = |path: &std::path::Path, extra: &[&str]| {
         run(kgrec(&data)
-            .args(["recommend", "--all-users", "-k", "1", "--out"])
+            .args(["recommend", "--all-users", "-k", "1"])
+            .args(extra)
+            .arg("--out")
             .arg(path))
     };
-    assert!(
-        stderr(&recs(&mine)).contains("replaced a file of 9 bytes that was not a kgrec output")
+    let refused = recs(&mine, &[]);
+    expect_bad_input(
+        &refused,
+        &mine,
+        &["9 bytes that are not a kgrec output", "--force"],
     );
-    assert!(!stderr(&recs(&mine)).contains("replaced"));
+    assert_eq!(std::fs::read_to_string(&mine).unwrap(), "precious\n");
+    assert!(stderr(&recs(&mine, &["--force"])).contains("replaced (--force) a file of 9 bytes"));
+    let again = recs(&mine, &[]);
+    assert!(again.status.success() && !stderr(&again).contains("replaced"));
 
     let protected = tmp.path().join("protected.tsv");
     std::fs::write(&protected, "mine\n").unwrap();
@@ -463,7 +471,7 @@ fn outputs_never_land_in_the_store_nor_replace_protected_files() {
     perms.set_readonly(true);
     std::fs::set_permissions(&protected, perms).unwrap();
     let out = run(kgrec(&data)
-        .args(["recommend", "--all-users", "--out"])
+        .args(["recommend", "--all-users", "--force", "--out"])
         .arg(&protected));
     expect_bad_input(&out, &data, &["read-only"]);
     assert_eq!(std::fs::read_to_string(&protected).unwrap(), "mine\n");

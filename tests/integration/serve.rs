@@ -516,6 +516,8 @@ fn one_rebuild_at_a_time_and_shutdown_abandons_it() {
         ),
         (r#"{"model": "als", "colour": 1}"#, "unknown field `colour`"),
         (r#"{"keep": 0}"#, "keep at least 1"),
+        (r#"{"model": "pop", "seed": 4}"#, "a seed does not apply"),
+        (r#"{"model": "als", "overrides": {"dim": 0}}"#, "factors"),
     ] {
         let refused = server.post_json("/v1/admin/rebuild", body);
         assert_eq!(refused.status, 400, "{body}: {}", refused.text());
