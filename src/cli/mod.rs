@@ -292,7 +292,17 @@ fn write_out(
             }
         )));
     }
-    let replaced = foreign_file(out);
+    // Only a file the output replaces or overwrites: standard output and the process's own
+    // descriptors (`/dev/stdout` redirected to a file) are written through as opened.
+    let replaced = match kgrec::kg::fsutil::resolve_output(out) {
+        Ok(kgrec::kg::fsutil::OutputTarget::Atomic(path)) => foreign_file(&path),
+        Ok(kgrec::kg::fsutil::OutputTarget::Direct(path))
+            if !path.starts_with("/dev") && !path.starts_with("/proc") =>
+        {
+            foreign_file(&path)
+        }
+        _ => None,
+    };
     if let Some(bytes) = replaced
         && !force
     {
