@@ -488,6 +488,9 @@ impl TsvTriples {
             } else if trimmed.starts_with('@') || trimmed.to_ascii_lowercase().starts_with("prefix")
             {
                 "; the line looks like Turtle: name the syntax with --format ttl"
+            } else if trimmed.starts_with(['{', '[']) {
+                "; the line looks like JSON, which kgrec does not read as a graph: convert it to \
+                 N-Triples, Turtle or tab-separated triples"
             } else if fields.len() < 3 && text.contains(',') {
                 "; the line looks comma-separated: a TSV graph splits its fields by tabs"
             } else {

@@ -294,7 +294,21 @@ fn write_out(
     }
     // Only a file the output replaces or overwrites: standard output and the process's own
     // descriptors (`/dev/stdout` redirected to a file) are written through as opened.
-    let replaced = match kgrec::kg::fsutil::resolve_output(out) {
+    let target = kgrec::kg::fsutil::resolve_output(out);
+    // A symbolic link to a path in a folder that does not exist (a dangling link).
+    if let Ok(kgrec::kg::fsutil::OutputTarget::Atomic(path)) = &target
+        && let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty())
+        && !folder.is_dir()
+    {
+        return Err(Error::BadInput(format!(
+            "--out {}: it leads to {}, whose folder {} does not exist (kgrec creates the file, \
+             not its folder)",
+            out.display(),
+            path.display(),
+            folder.display()
+        )));
+    }
+    let replaced = match target {
         Ok(kgrec::kg::fsutil::OutputTarget::Atomic(path)) => foreign_file(&path),
         Ok(kgrec::kg::fsutil::OutputTarget::Direct(path))
             if !path.starts_with("/dev") && !path.starts_with("/proc") =>

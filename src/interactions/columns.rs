@@ -450,6 +450,10 @@ pub(crate) fn missing(
     } else if fields.len() == 1 {
         "; the header has a single column: if the columns are separated by something else \
          than tab , ; or |, pass --delimiter"
+    } else if role.flag.is_none() && fields.iter().any(|f| f.contains("://")) {
+        // A link file whose first line is a link.
+        "; the first line looks like data, not a header: a link file starts with the line \
+         `item_id<TAB>iri`"
     } else if numeric && role.flag.is_some() {
         "; the first line looks like data, not a header: pass --no-header (columns by \
          position: user 1 and item 2 unless --user-col N, --item-col N say otherwise), or \

@@ -366,8 +366,20 @@ pub async fn interactions(
     }
     let mut raw_rows = Vec::with_capacity(rows.len());
     for (n, row) in rows.into_iter().enumerate() {
-        check_id(&format!("interaction {}: user", n + 1), &row.user.0)?;
-        check_id(&format!("interaction {}: item", n + 1), &row.item.0)?;
+        check_id(&format!("user of interaction {}", n + 1), &row.user.0)?;
+        check_id(&format!("item of interaction {}", n + 1), &row.item.0)?;
+        // Seconds since 1970 is the contract; milliseconds would be read as dates after the
+        // year 5000 (a file import notes them; a posted row is refused, saying why).
+        if let Some(t) = row.timestamp
+            && t > 100_000_000_000
+        {
+            return Err(ApiError::bad_parameter(format!(
+                "interaction {}: timestamp {t} looks like milliseconds; send seconds since \
+                 1970 (e.g. {})",
+                n + 1,
+                t / 1000
+            )));
+        }
         raw_rows.push(RawInteraction {
             user: row.user.0,
             item: row.item.0,

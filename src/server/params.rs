@@ -135,11 +135,13 @@ impl Query {
 /// Refuses an empty or over-long user or item id (`what` names it in the message).
 pub fn check_id(what: &str, id: &str) -> Result<(), ApiError> {
     if id.is_empty() {
-        return Err(ApiError::bad_parameter(format!("the {what} id is empty")));
+        return Err(ApiError::bad_parameter(format!(
+            "the id of the {what} is empty"
+        )));
     }
     if id.len() > MAX_ID_BYTES {
         return Err(ApiError::bad_parameter(format!(
-            "the {what} id is {} bytes long; ids are at most {MAX_ID_BYTES} bytes",
+            "the id of the {what} is {} bytes long; ids are at most {MAX_ID_BYTES} bytes",
             id.len()
         )));
     }

@@ -916,4 +916,23 @@ fn third_pass_messages_say_what_happened() {
     let query = file("q.rq", b"ASK { ?s ?p ?o }");
     let out = run(kgrec(&data).arg("sparql").arg(&query));
     expect_bad_input(&out, &query, &["is a file name", "--file"]);
+    // JSON given as a graph, and a link file without its header line.
+    let json = file("facts.txt", b"{\"h\": \"a\"}\n");
+    let out = run(kgrec(&data).args(["import", "kg"]).arg(&json));
+    expect_bad_input(&out, &json, &["looks like JSON"]);
+    let links = file("links.tsv", b"A3\thttp://e/a\n");
+    let out = run(kgrec(&data).args(["import", "links"]).arg(&links));
+    expect_bad_input(
+        &out,
+        &links,
+        &["looks like data, not a header", "item_id<TAB>iri"],
+    );
+    // A dangling symbolic link as --out: its missing folder is named, exit 2.
+    let dangling = tmp.path().join("dangling.tsv");
+    std::os::unix::fs::symlink(tmp.path().join("nowhere/recs.tsv"), &dangling).unwrap();
+    ok(kgrec(&data).args(["train", "--model", "pop"]));
+    let out = run(kgrec(&data)
+        .args(["recommend", "--all-users", "--out"])
+        .arg(&dangling));
+    expect_bad_input(&out, &dangling, &["leads to", "does not exist"]);
 }

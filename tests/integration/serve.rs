@@ -595,6 +595,11 @@ fn bad_requests_get_clear_errors_and_the_server_keeps_serving() {
             "bad_json",
         ),
         json(br#"[{"user": "", "item": "1"}]"#, 400, bad),
+        json(
+            br#"[{"user": "a", "item": "1", "timestamp": 1709287200000}]"#,
+            400,
+            bad,
+        ),
         json(b"[]", 400, bad),
         json(b"[]", 415, "unsupported_media_type").header("Content-Type", "text/plain"),
         json(
