@@ -1167,10 +1167,12 @@ impl Engine {
         let filtered = candidates
             .as_ref()
             .and_then(|c| c.note(ranked, list.items.len(), request));
-        let note = match (filtered, collapsed_note(&served, &list)) {
-            (Some(a), Some(b)) => Some(format!("{a}; {b}")),
-            (a, b) => a.or(b),
-        };
+        let notes: Vec<String> = filtered
+            .into_iter()
+            .chain(collapsed_note(&served, &list))
+            .chain(list_notes(&served, &list, request))
+            .collect();
+        let note = (!notes.is_empty()).then(|| notes.join("; "));
         let filter = candidates.map(|c| FilterSummary {
             conditions: request
                 .filter
@@ -2058,6 +2060,50 @@ fn collapsed_note(served: &Served, list: &crate::serving::RankedList) -> Option<
             header.kind.name()
         ),
     })
+}
+
+/// Why a list is empty when no filter or offset explains it, and how its ties were ranked.
+fn list_notes(
+    served: &Served,
+    list: &crate::serving::RankedList,
+    request: &RecommendRequest,
+) -> Vec<String> {
+    let header = &served.model.header;
+    let mut notes = Vec::new();
+    if list.items.is_empty() && request.filter.is_empty() && request.offset == 0 {
+        notes.push(format!(
+            "nothing to recommend to {}: they already have every item model v{} {} can rank{}",
+            request.user,
+            header.version,
+            header.kind.name(),
+            match request.exclude.is_empty() {
+                true => "",
+                false => ", but for those the exclude list names",
+            }
+        ));
+    }
+    let popular =
+        list.source == ListSource::Popularity || header.kind == learners::ModelKind::Popularity;
+    let ties = list
+        .items
+        .windows(2)
+        .filter(|w| w[0].score == w[1].score)
+        .count();
+    let zeros = list.items.iter().filter(|s| s.score == 0.0).count();
+    let collapsed = list.items.iter().all(|s| s.score.abs() < COLLAPSED);
+    if !popular && zeros > 1 && !collapsed {
+        notes.push(format!(
+            "{zeros} item(s) of this list score exactly 0: nothing the user has ties them to \
+             this model's items; they are ranked in the order the items were first imported"
+        ));
+    }
+    if popular && ties > 0 {
+        notes.push(format!(
+            "{ties} item(s) of this list tie with the one above on interaction count; ties are \
+             ranked in the order the items were first imported"
+        ));
+    }
+    notes
 }
 
 /// The items the served model learnt nothing about: no interactions in its training data and,

@@ -329,49 +329,9 @@ pub fn recommend(data: &Path, args: &RecommendArgs) -> Result<()> {
     }
     warn_unknown_excluded(&recs.unknown_excluded);
     filter_notes(&recs, &args.filter);
-    list_notes(&recs, args);
     match args.format.unwrap_or_default() {
         TextOrJson::Json => emit(&json_text(&recs.list_json())?),
         TextOrJson::Text => emit(&list_text(&recs)),
-    }
-}
-
-/// Why a list is empty when no filter or offset explains it, and how the ties of a popularity
-/// list were broken.
-pub(super) fn list_notes(recs: &kgrec::Recommendations, args: &RecommendArgs) {
-    if recs.items.is_empty() && args.filter.is_empty() {
-        super::warn(&format!(
-            "note: nothing to recommend to {}: they already have every item model v{} {} can \
-             rank{}",
-            recs.user,
-            recs.model.version,
-            recs.model.kind.name(),
-            match args.exclude.is_empty() {
-                true => "",
-                false => ", but for those --exclude names",
-            }
-        ));
-    }
-    let popular =
-        recs.source == ListSource::Popularity || recs.model.kind == kgrec::ModelKind::Popularity;
-    let ties = recs
-        .items
-        .windows(2)
-        .filter(|w| w[0].score == w[1].score)
-        .count();
-    let zeros = recs.items.iter().filter(|i| i.score == 0.0).count();
-    let collapsed = recs.items.iter().all(|i| i.score.abs() < 1e-3);
-    if !popular && zeros > 1 && !collapsed {
-        super::warn(&format!(
-            "note: {zeros} item(s) of this list score exactly 0: nothing the user has ties them \
-             to this model's items; they are ranked in the order the items were first imported"
-        ));
-    }
-    if popular && ties > 0 {
-        super::warn(&format!(
-            "note: {ties} item(s) of this list tie with the one above on interaction count; \
-             ties are ranked in the order the items were first imported"
-        ));
     }
 }
 
