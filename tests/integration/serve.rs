@@ -257,6 +257,18 @@ fn recommendations_explanations_and_similar_items() {
     // A user the store does not know: the popular items, flagged.
     let stranger = server.get("/v1/users/stranger/recommendations?k=3").json();
     assert_eq!(stranger["fallback"], "popularity", "{stranger}");
+    // Its note says how ties on interaction count were ranked, as the command line does.
+    let scores: Vec<f64> = stranger["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["score"].as_f64().unwrap())
+        .collect();
+    let tied = scores.windows(2).any(|w| w[0] == w[1]);
+    let says_ties = stranger["note"]
+        .as_str()
+        .is_some_and(|n| n.contains("tie with"));
+    assert_eq!(says_ties, tied, "{stranger}");
     assert!(server.terminate(30).success());
 }
 
