@@ -1169,7 +1169,6 @@ impl Engine {
             .and_then(|c| c.note(ranked, list.items.len(), request));
         let notes: Vec<String> = filtered
             .into_iter()
-            .chain(collapsed_note(&served, &list))
             .chain(list_notes(&served, &list, request))
             .collect();
         let note = (!notes.is_empty()).then(|| notes.join("; "));
@@ -1285,10 +1284,7 @@ impl Engine {
         if let Some(id) = served.matrix.item_id(item)
             && unlearnt_items(&served).binary_search(&id.0).is_ok()
         {
-            let graph = match matches!(
-                header.kind,
-                learners::ModelKind::Cke | learners::ModelKind::KgEase
-            ) {
+            let graph = match header.kind.reads_graph() {
                 true => " and no entity in the graph",
                 false => "",
             };
@@ -2062,14 +2058,17 @@ fn collapsed_note(served: &Served, list: &crate::serving::RankedList) -> Option<
     })
 }
 
-/// Why a list is empty when no filter or offset explains it, and how its ties were ranked.
+/// What a list's order rests on, when it is worth saying: every score near zero
+/// ([`collapsed_note`]), an empty list no filter or offset explains, and how ties were ranked.
 fn list_notes(
     served: &Served,
     list: &crate::serving::RankedList,
     request: &RecommendRequest,
 ) -> Vec<String> {
     let header = &served.model.header;
-    let mut notes = Vec::new();
+    let collapsed = collapsed_note(served, list);
+    let said_collapsed = collapsed.is_some();
+    let mut notes: Vec<String> = collapsed.into_iter().collect();
     if list.items.is_empty() && request.filter.is_empty() && request.offset == 0 {
         notes.push(format!(
             "nothing to recommend to {}: they already have every item model v{} {} can rank{}",
@@ -2090,8 +2089,7 @@ fn list_notes(
         .filter(|w| w[0].score == w[1].score)
         .count();
     let zeros = list.items.iter().filter(|s| s.score == 0.0).count();
-    let collapsed = list.items.iter().all(|s| s.score.abs() < COLLAPSED);
-    if !popular && zeros > 1 && !collapsed {
+    if !popular && zeros > 1 && !said_collapsed {
         notes.push(format!(
             "{zeros} item(s) of this list score exactly 0: nothing the user has ties them to \
              this model's items; they are ranked in the order the items were first imported"
@@ -2111,10 +2109,7 @@ fn list_notes(
 fn unlearnt_items(served: &Served) -> &[u32] {
     served.unlearnt.get_or_init(|| {
         let rows = served.model.recommender().n_items();
-        let reads_graph = matches!(
-            served.model.header.kind,
-            learners::ModelKind::Cke | learners::ModelKind::KgEase
-        );
+        let reads_graph = served.model.header.kind.reads_graph();
         item_bases(served, rows)
             .iter()
             .enumerate()
@@ -2381,6 +2376,12 @@ pub(crate) mod testutil {
                 ..InteractionFile::default()
             })
             .unwrap();
+        train_default(&engine, model);
+        (tmp, engine)
+    }
+
+    /// Trains `model` with its defaults (seed 0, nothing pruned beyond the default keep).
+    pub(crate) fn train_default(engine: &Engine, model: &str) {
         let request = TrainRequest {
             spec: ModelSpec::new(model, &Overrides::default()).unwrap(),
             ..TrainRequest::default()
@@ -2388,7 +2389,6 @@ pub(crate) mod testutil {
         engine
             .train(&request, &mut |_| {}, &AtomicBool::new(false))
             .unwrap();
-        (tmp, engine)
     }
 }
 

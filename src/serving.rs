@@ -134,10 +134,8 @@ fn best(scores: &[f32], k: usize, only: Option<&[u32]>, exclude: &[u32]) -> Vec<
 
 /// The user's items and `exclude`, sorted and distinct.
 fn merged(items: &[u32], exclude: &[u32]) -> Vec<u32> {
-    let mut all: Vec<u32> = items.to_vec();
-    all.extend_from_slice(exclude);
-    all.sort_unstable();
-    all.dedup();
+    let mut all = Vec::with_capacity(items.len() + exclude.len());
+    crate::cf::merge_sorted(items, exclude, &mut all);
     all
 }
 

@@ -446,7 +446,7 @@ impl TsvTriples {
     /// tail_id:token`), or the three columns' usual names (`head relation tail`, `h r t`,
     /// `subject predicate object`, `s p o`, with or without `_id`), which would otherwise
     /// become a triple of their own.
-    fn is_recbole_header(line: &str) -> bool {
+    fn is_header_line(line: &str) -> bool {
         let typed = line.split('\t').all(|field| {
             field
                 .rsplit_once(':')
@@ -563,7 +563,7 @@ impl Iterator for TsvTriples {
             if text.trim().is_empty() || text.starts_with('#') {
                 continue;
             }
-            if self.line == 1 && Self::is_recbole_header(text) {
+            if self.line == 1 && Self::is_header_line(text) {
                 continue;
             }
             return Some(self.parse_line(text));
@@ -644,15 +644,13 @@ mod tests {
 
     #[test]
     fn recbole_header_is_recognised_but_data_is_not() {
-        assert!(TsvTriples::is_recbole_header(
+        assert!(TsvTriples::is_header_line(
             "head_id:token\trelation_id:token\ttail_id:token"
         ));
-        assert!(!TsvTriples::is_recbole_header("m.1\tfilm.actor\tm.2"));
-        assert!(TsvTriples::is_recbole_header("head\trelation\ttail"));
-        assert!(TsvTriples::is_recbole_header("Subject\tPredicate\tObject"));
-        assert!(TsvTriples::is_recbole_header(
-            "head_id\trelation_id\ttail_id"
-        ));
-        assert!(!TsvTriples::is_recbole_header("head\trelation\tsomething"));
+        assert!(!TsvTriples::is_header_line("m.1\tfilm.actor\tm.2"));
+        assert!(TsvTriples::is_header_line("head\trelation\ttail"));
+        assert!(TsvTriples::is_header_line("Subject\tPredicate\tObject"));
+        assert!(TsvTriples::is_header_line("head_id\trelation_id\ttail_id"));
+        assert!(!TsvTriples::is_header_line("head\trelation\tsomething"));
     }
 }

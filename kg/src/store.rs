@@ -35,8 +35,8 @@ pub struct ImportReport {
     pub seconds: f64,
     /// Seconds spent in each phase, in order: where the time goes.
     pub phases: Vec<(&'static str, f64)>,
-    /// Statements read with a blank node as subject or object: the store (SPARQL) holds them,
-    /// the recommendation graph, whose entities are IRIs, does not.
+    /// Distinct statements read with a blank node as subject or object: the store (SPARQL)
+    /// holds them, the recommendation graph, whose entities are IRIs, does not.
     pub blank_node_statements: u64,
 }
 
@@ -132,10 +132,10 @@ pub struct KgStore {
     index: GraphIndex,
     #[cfg(feature = "rocksdb")]
     store: Store,
-    /// A checkpoint of `store` for other processes to open (`detached`), made on first use and
-    /// dropped by an import: its directory, and the folder that removes it on drop.
+    /// The folder of a checkpoint of `store` for other processes to open (`detached`, its
+    /// `store` subfolder), made on first use, removed on drop and dropped by an import.
     #[cfg(feature = "rocksdb")]
-    checkpoint: std::sync::Mutex<Option<(PathBuf, tempfile::TempDir)>>,
+    checkpoint: std::sync::Mutex<Option<tempfile::TempDir>>,
     /// The snapshot last loaded, by generation: a process that queries again (the HTTP
     /// service) does not parse the snapshot again until an import writes a new one.
     #[cfg(not(feature = "rocksdb"))]
@@ -278,8 +278,9 @@ impl KgStore {
                 .checkpoint
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            if let Some((path, _)) = kept.as_ref() {
-                return Ok(Detached::RocksDb(path.clone()));
+            let store_of = |folder: &tempfile::TempDir| folder.path().join("store");
+            if let Some(folder) = kept.as_ref() {
+                return Ok(Detached::RocksDb(store_of(folder)));
             }
             let folder = tempfile::Builder::new()
                 .prefix(".worker-checkpoint-")
@@ -290,9 +291,9 @@ impl KgStore {
                         .tempdir()
                 })
                 .map_err(|e| KgError::io(&self.dir, e))?;
-            let path = folder.path().join("store");
+            let path = store_of(&folder);
             self.store.backup(&path)?;
-            *kept = Some((path.clone(), folder));
+            *kept = Some(folder);
             Ok(Detached::RocksDb(path))
         }
         #[cfg(not(feature = "rocksdb"))]

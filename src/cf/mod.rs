@@ -10,6 +10,7 @@ mod bpr;
 mod matrix;
 mod popularity;
 mod topk;
+pub(crate) use topk::merge_sorted;
 
 pub(crate) use als::RowPrior;
 pub use als::{Als, AlsParams, FoldIn};

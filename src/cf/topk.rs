@@ -129,11 +129,7 @@ pub fn recommend_all(
                     let skip = if exclude.is_empty() {
                         own
                     } else {
-                        merged.clear();
-                        merged.extend_from_slice(own);
-                        merged.extend_from_slice(exclude);
-                        merged.sort_unstable();
-                        merged.dedup();
+                        merge_sorted(own, exclude, &mut merged);
                         &merged
                     };
                     match row.as_slice() {
@@ -144,6 +140,16 @@ pub fn recommend_all(
                 .collect::<Vec<_>>()
         })
         .collect()
+}
+
+/// `a` and `b`, sorted and distinct, into `out` (cleared first): the ids a list skips when a
+/// user's own items and a request's exclusions both apply.
+pub(crate) fn merge_sorted(a: &[u32], b: &[u32], out: &mut Vec<u32>) {
+    out.clear();
+    out.extend_from_slice(a);
+    out.extend_from_slice(b);
+    out.sort_unstable();
+    out.dedup();
 }
 
 /// Scores of every item for one user the model was trained with, computed as the batch path

@@ -292,11 +292,11 @@ fn write_out(
             }
         )));
     }
-    // Only a file the output replaces or overwrites: standard output and the process's own
-    // descriptors (`/dev/stdout` redirected to a file) are written through as opened.
-    let target = kgrec::kg::fsutil::resolve_output(out);
+    use kgrec::kg::fsutil::{FsError, OutputTarget};
+    let fs_error = |e: FsError| Error::Kg(e.into());
+    let target = kgrec::kg::fsutil::resolve_output(out).map_err(fs_error)?;
     // A symbolic link to a path in a folder that does not exist (a dangling link).
-    if let Ok(kgrec::kg::fsutil::OutputTarget::Atomic(path)) = &target
+    if let OutputTarget::Atomic(path) = &target
         && let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty())
         && !folder.is_dir()
     {
@@ -308,12 +308,12 @@ fn write_out(
             folder.display()
         )));
     }
-    let replaced = match target {
-        Ok(kgrec::kg::fsutil::OutputTarget::Atomic(path)) => foreign_file(&path),
-        Ok(kgrec::kg::fsutil::OutputTarget::Direct(path))
-            if !path.starts_with("/dev") && !path.starts_with("/proc") =>
-        {
-            foreign_file(&path)
+    // Only a file the output replaces or overwrites: standard output and the process's own
+    // descriptors (`/dev/stdout` redirected to a file) are written through as opened.
+    let replaced = match &target {
+        OutputTarget::Atomic(path) => foreign_file(path),
+        OutputTarget::Direct(path) if !path.starts_with("/dev") && !path.starts_with("/proc") => {
+            foreign_file(path)
         }
         _ => None,
     };
@@ -326,35 +326,28 @@ fn write_out(
             out.display()
         )));
     }
-    let fs_error = |e: kgrec::kg::fsutil::FsError| Error::Kg(e.into());
-    let mut file = kgrec::kg::fsutil::open_output(out).map_err(fs_error)?;
-    let to_stdout = matches!(file.target(), kgrec::kg::fsutil::OutputTarget::Stdout);
+    let to_stdout = matches!(target, OutputTarget::Stdout);
     let shown = if to_stdout {
         "standard output".to_owned()
     } else {
-        file.target().path().display().to_string()
+        target.path().display().to_string()
     };
+    let mut file = target.open().map_err(fs_error)?;
+    // Standard output's reader going away (`--out - | head`) ends the output, quietly.
     let broken = |e: &std::io::Error| to_stdout && e.kind() == std::io::ErrorKind::BrokenPipe;
-    match write(&mut file) {
-        Err(e) if broken(&e) => {
-            return Ok(Written {
-                shown,
-                to_stdout,
-                reader_left: true,
-            });
+    let reader_left = match write(&mut file) {
+        Err(e) if broken(&e) => true,
+        written => {
+            written.map_err(|e| Error::io(out, e))?;
+            match file.commit() {
+                Err(FsError::Io { source, .. }) if broken(&source) => true,
+                committed => {
+                    committed.map_err(fs_error)?;
+                    false
+                }
+            }
         }
-        other => other.map_err(|e| Error::io(out, e))?,
-    }
-    match file.commit() {
-        Err(kgrec::kg::fsutil::FsError::Io { source, .. }) if broken(&source) => {
-            return Ok(Written {
-                shown,
-                to_stdout,
-                reader_left: true,
-            });
-        }
-        other => other.map_err(fs_error)?,
-    }
+    };
     if let Some(bytes) = replaced {
         warn(&format!(
             "note: --out {}: replaced (--force) a file of {bytes} bytes that was not a kgrec \
@@ -365,7 +358,7 @@ fn write_out(
     Ok(Written {
         shown,
         to_stdout,
-        reader_left: false,
+        reader_left,
     })
 }
 

@@ -354,15 +354,11 @@ pub(super) fn one_user_request(args: &RecommendArgs) -> Result<RecommendRequest>
 pub(super) fn filter_notes(recs: &Recommendations, given: &[String]) {
     if let Some(filter) = &recs.filter {
         super::warn(&format!(
-            "note: filtered by {}: {} of the data directory {}",
+            "note: filtered by {}: {}",
             given.join(" and "),
             match filter.matching_items {
-                1 => "1 item".to_owned(),
-                n => format!("{n} items"),
-            },
-            match filter.matching_items {
-                1 => "matches",
-                _ => "match",
+                1 => "1 item of the data directory matches".to_owned(),
+                n => format!("{n} items of the data directory match"),
             }
         ));
     }
@@ -540,11 +536,7 @@ pub fn eval(args: &EvalArgs, quiet: bool) -> Result<()> {
     let spec = args.fit.spec()?;
     // Accepted with every model (the contract's command line passes them to any), but only cke
     // and kg-ease read a graph: said rather than ignored in silence.
-    let reads_graph = matches!(
-        spec.kind(),
-        kgrec::ModelKind::Cke | kgrec::ModelKind::KgEase
-    );
-    if !reads_graph && (!args.kg.is_empty() || args.link.is_some()) {
+    if !spec.kind().reads_graph() && (!args.kg.is_empty() || args.link.is_some()) {
         super::warn(&format!(
             "note: --kg and --link give cke its knowledge graph; --model {} uses neither \
              (ignored)",

@@ -88,10 +88,11 @@ pub struct WeightChoice {
 impl WeightChoice {
     /// One line for `train`'s notes.
     pub fn note(&self) -> String {
-        let best = |keep: &dyn Fn(&WeightTrial) -> bool| {
+        // The best warm nDCG of each weight tried (over its placements).
+        let best = |w: f32| {
             self.trials
                 .iter()
-                .filter(|t| keep(t))
+                .filter(|t| t.weight == w)
                 .map(|t| t.ndcg)
                 .fold(f64::NEG_INFINITY, f64::max)
         };
@@ -99,7 +100,7 @@ impl WeightChoice {
         tried.dedup();
         let weights: Vec<String> = tried
             .iter()
-            .map(|&w| format!("{w} → {:.4}", best(&|t| t.weight == w)))
+            .map(|&w| format!("{w} → {:.4}", best(w)))
             .collect();
         let placements: Vec<String> = self
             .trials

@@ -2,7 +2,7 @@
 //! users who arrive after training, atomic swaps while other threads read, read-only opens.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use super::testutil::engine_with_fixtures;
+use super::testutil::{engine_with_fixtures, train_default};
 use super::*;
 use crate::learners::Overrides;
 
@@ -106,13 +106,7 @@ fn requests_run_on_many_threads_while_a_training_swaps_the_model() {
                 }
             });
         }
-        let request = TrainRequest {
-            spec: ModelSpec::new("pop", &Overrides::default()).unwrap(),
-            ..TrainRequest::default()
-        };
-        engine
-            .train(&request, &mut |_| {}, &AtomicBool::new(false))
-            .unwrap();
+        train_default(&engine, "pop");
     });
     let (headers, current) = engine.models().unwrap();
     assert_eq!(headers.len(), 2);
@@ -816,13 +810,7 @@ fn items_the_model_learnt_nothing_about_are_not_recommended() {
                 iri: "http://example.org/not-in-the-graph".to_owned(),
             }])
             .unwrap();
-        let request = TrainRequest {
-            spec: ModelSpec::new(model, &Overrides::default()).unwrap(),
-            ..TrainRequest::default()
-        };
-        engine
-            .train(&request, &mut |_| {}, &AtomicBool::new(false))
-            .unwrap();
+        train_default(&engine, model);
         let served = engine.served().unwrap();
         assert!(served.matrix.item_id("nothing-known").is_some(), "{model}");
         let n_items = served.snapshot.items.len();

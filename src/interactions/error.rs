@@ -230,29 +230,6 @@ pub enum ParseError {
 }
 
 impl ParseError {
-    /// The error as read with `--no-header` (a column flag then names a position of the first
-    /// line, not a header's column).
-    pub(crate) fn headerless(self) -> Self {
-        match self {
-            Self::NoSuchColumn {
-                file,
-                line,
-                flag,
-                value,
-                found,
-                ..
-            } => Self::NoSuchColumn {
-                headerless: true,
-                file,
-                line,
-                flag,
-                value,
-                found,
-            },
-            e => e,
-        }
-    }
-
     /// The line the error points at, when there is one (for exit-code 2 messages and tests).
     pub fn line(&self) -> Option<usize> {
         match self {

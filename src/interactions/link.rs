@@ -35,19 +35,17 @@ impl LinkFile {
     /// The note on ignored columns, if any, naming `file`.
     pub fn note(&self, file: &Path) -> Option<String> {
         let (line, ignored) = &self.ignored_columns;
-        let at = format!("{}:{line}", file.display());
-        match ignored.as_slice() {
-            [] => None,
-            [one] => Some(format!(
-                "{at}: column {one} ignored (a link file gives each item its IRI; other columns \
-                 are not read)"
-            )),
-            many => Some(format!(
-                "{at}: columns {} ignored (a link file gives each item its IRI; other columns are \
-                 not read)",
-                many.join(", ")
-            )),
-        }
+        let noun = match ignored.len() {
+            0 => return None,
+            1 => "column",
+            _ => "columns",
+        };
+        Some(format!(
+            "{}:{line}: {noun} {} ignored (a link file gives each item its IRI; other columns \
+             are not read)",
+            file.display(),
+            ignored.join(", ")
+        ))
     }
 }
 

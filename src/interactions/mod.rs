@@ -158,8 +158,9 @@ impl RawInteractions {
 /// holds something else (a quantity, a rating) in the column read as the timestamp.
 const PLAUSIBLE_TIMESTAMP: i64 = 100_000_000;
 
-/// Seconds since 1970 of the year 5138: timestamps all beyond it are probably milliseconds.
-const MILLISECONDS: i64 = 100_000_000_000;
+/// Seconds since 1970 of the year 5138: timestamps beyond it are probably milliseconds (a file
+/// import notes them when all are; the HTTP service refuses a posted one).
+pub const MILLISECONDS: i64 = 100_000_000_000;
 
 /// What an external id names, in messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -465,9 +465,12 @@ fn headerless_start(
     let mut map = map.clone();
     map.user.get_or_insert(ColumnRef::Index(1));
     map.item.get_or_insert(ColumnRef::Index(2));
-    let header = columns::header(&fields, &map, file, line).map_err(|e| match e {
-        ParseError::NoSuchColumn { .. } => e.headerless(),
-        e => e,
+    // A column flag then names a position of the first line, not a header's column.
+    let header = columns::header(&fields, &map, file, line).map_err(|mut e| {
+        if let ParseError::NoSuchColumn { headerless, .. } = &mut e {
+            *headerless = true;
+        }
+        e
     })?;
     let row = row_from_fields(first, header.columns, file, line)
         .map_err(|e| with_column_name(e, &header))?;

@@ -125,6 +125,7 @@ pub(super) fn fit_kg_ease(
     let graph = input.item_graph();
     let mut notes = Vec::new();
     let mut p = *p;
+    let mut unchosen = false;
     if p.choose_weight || p.choose_placement {
         match crate::ease::choose_graph_weight(&p, input.matrix, &graph, seed, cancel)? {
             Some(choice) => {
@@ -132,25 +133,22 @@ pub(super) fn fit_kg_ease(
                 p.placement = choice.placement;
                 notes.push(choice.note());
             }
-            // Said, not silent: with no graph fact the note below says so instead.
-            None if crate::ease::GraphFeatures::new(
-                &graph,
-                input.matrix.n_items(),
-                p.min_items,
-            )
-            .is_empty() => {}
-            None => notes.push(format!(
-                "kg-ease kept graph weight α = {} and cold-item placement {}: fewer than {} \
-                 users have the {} items or more that validation rows are carved from, too few \
-                 to choose on",
-                p.graph_weight,
-                p.placement.name(),
-                crate::ease::MIN_VALIDATION_USERS,
-                crate::ease::MIN_USER_ITEMS
-            )),
+            None => unchosen = true,
         }
     }
     let fitted = p.fit(input.matrix, &graph, true, cancel)?;
+    // No choice without graph features (the note below says so) or with too few users.
+    if unchosen && fitted.features > 0 {
+        notes.push(format!(
+            "kg-ease kept graph weight α = {} and cold-item placement {}: fewer than {} users \
+             have the {} items or more that validation rows are carved from, too few to choose \
+             on",
+            p.graph_weight,
+            p.placement.name(),
+            crate::ease::MIN_VALIDATION_USERS,
+            crate::ease::MIN_USER_ITEMS
+        ));
+    }
     if fitted.placed > 0 {
         notes.push(format!(
             "{} linked item(s) without interactions placed from their {} nearest items in the \

@@ -74,6 +74,12 @@ impl ModelKind {
     pub fn is_graph_embedding(self) -> bool {
         !self.learner().recommender
     }
+
+    /// Whether the recommender reads the graph through the items' links (`cke`, `kg-ease`):
+    /// a linked item is something it learnt about even without interactions.
+    pub fn reads_graph(self) -> bool {
+        matches!(self, Self::Cke | Self::KgEase)
+    }
 }
 
 /// A generic hyper-parameter knob: one `train` flag that several learners understand.

@@ -371,7 +371,7 @@ pub async fn interactions(
         // Seconds since 1970 is the contract; milliseconds would be read as dates after the
         // year 5000 (a file import notes them; a posted row is refused, saying why).
         if let Some(t) = row.timestamp
-            && t > 100_000_000_000
+            && t > kgrec::interactions::MILLISECONDS
         {
             return Err(ApiError::bad_parameter(format!(
                 "interaction {}: timestamp {t} looks like milliseconds; send seconds since \
