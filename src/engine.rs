@@ -1307,9 +1307,10 @@ impl Engine {
     /// interactions when the model was trained has a vector that means nothing (ALS and BPR
     /// never moved it from where it started), unless a `cke` model placed it from the graph
     /// (flagged `graph_only`); an item added since has none. Those are left out (and counted);
-    /// asked about one, the answer is an error that says why.
-    pub fn similar(&self, item: &str, k: usize) -> Result<SimilarItems> {
-        let served = self.served()?;
+    /// asked about one, the answer is an error that says why. `version` picks a stored model
+    /// version instead of the current one.
+    pub fn similar(&self, item: &str, k: usize, version: Option<u64>) -> Result<SimilarItems> {
+        let served = self.served_version(version)?;
         let header = &served.model.header;
         let learnt_nothing = |why: &str, advice: &str| {
             Error::BadInput(format!(

@@ -85,7 +85,7 @@ pub(crate) fn stage(
         let opened = source::open(path, &options.source)?;
         let bytes_read = std::sync::Arc::clone(&opened.bytes_read);
         let bytes_total = opened.bytes_total;
-        let scope = blank_node_scope(path);
+        let mut blanks = source::BlankScope::new(blank_node_scope(path));
         let mut report = FileReport {
             file: path.clone(),
             ..FileReport::default()
@@ -100,7 +100,7 @@ pub(crate) fn stage(
             match statement {
                 Ok(quad) => {
                     report.read += 1;
-                    staged.quads.insert(source::scope_blank_nodes(quad, &scope));
+                    staged.quads.insert(blanks.apply(quad));
                     if report.read.is_multiple_of(65_536) {
                         progress(ImportProgress::Reading {
                             file: path,

@@ -8,6 +8,7 @@ use flate2::read::MultiGzDecoder;
 use oxigraph::io::{RdfFormat, RdfParseError, RdfParser};
 use oxigraph::model::{BlankNode, GraphName, NamedNode, NamedOrBlankNode, Quad, Term};
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -571,23 +572,45 @@ impl Iterator for TsvTriples {
     }
 }
 
-/// Rewrites blank nodes so that two files never share one by accident, while re-importing the
-/// same file yields the same nodes (and so adds nothing).
-pub(crate) fn scope_blank_nodes(quad: Quad, scope: &str) -> Quad {
-    let rename = |b: &BlankNode| BlankNode::new_unchecked(format!("k{scope}x{}", b.as_str()));
-    let subject = match &quad.subject {
-        NamedOrBlankNode::BlankNode(b) => NamedOrBlankNode::BlankNode(rename(b)),
-        other => other.clone(),
-    };
-    let object = match &quad.object {
-        Term::BlankNode(b) => Term::BlankNode(rename(b)),
-        other => other.clone(),
-    };
-    let graph_name = match &quad.graph_name {
-        GraphName::BlankNode(b) => GraphName::BlankNode(rename(b)),
-        other => other.clone(),
-    };
-    Quad::new(subject, quad.predicate, object, graph_name)
+/// Rewrites the blank nodes of one file so that two files never share one by accident, while
+/// re-importing the same file yields the same nodes (and so adds nothing). A node is renamed by
+/// its order of first appearance in the file: anonymous nodes (`[ ... ]` in Turtle), which the
+/// parser names at random on every read, get the same name on every import too.
+#[derive(Debug)]
+pub(crate) struct BlankScope {
+    scope: String,
+    names: HashMap<String, usize>,
+}
+
+impl BlankScope {
+    pub(crate) fn new(scope: String) -> Self {
+        Self {
+            scope,
+            names: HashMap::new(),
+        }
+    }
+
+    fn rename(&mut self, b: &BlankNode) -> BlankNode {
+        let next = self.names.len();
+        let n = *self.names.entry(b.as_str().to_owned()).or_insert(next);
+        BlankNode::new_unchecked(format!("k{}x{n}", self.scope))
+    }
+
+    pub(crate) fn apply(&mut self, quad: Quad) -> Quad {
+        let subject = match &quad.subject {
+            NamedOrBlankNode::BlankNode(b) => NamedOrBlankNode::BlankNode(self.rename(b)),
+            other => other.clone(),
+        };
+        let object = match &quad.object {
+            Term::BlankNode(b) => Term::BlankNode(self.rename(b)),
+            other => other.clone(),
+        };
+        let graph_name = match &quad.graph_name {
+            GraphName::BlankNode(b) => GraphName::BlankNode(self.rename(b)),
+            other => other.clone(),
+        };
+        Quad::new(subject, quad.predicate, object, graph_name)
+    }
 }
 
 #[cfg(test)]

@@ -226,6 +226,9 @@ pub struct SimilarArgs {
     pub k: usize,
     #[arg(long, value_enum, default_value_t)]
     pub format: TextOrJson,
+    /// Use this stored model version instead of the current one (see `stats`).
+    #[arg(long, value_name = "V", value_parser = parse_version)]
+    pub model_version: Option<u64>,
 }
 
 #[derive(Debug, Subcommand)]

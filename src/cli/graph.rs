@@ -322,7 +322,7 @@ fn write_results_to(
                 rows.push(
                     variables
                         .iter()
-                        .map(|v| solution.get(v).map(|t| t.to_string()).unwrap_or_default())
+                        .map(|v| solution.get(v).map(table_cell).unwrap_or_default())
                         .collect(),
                 );
             }
@@ -403,6 +403,29 @@ fn format_name(format: SparqlFormat) -> &'static str {
         SparqlFormat::Csv => "csv",
         SparqlFormat::Tsv => "tsv",
         SparqlFormat::Xml => "xml",
+    }
+}
+
+/// A term as the table shows it: numbers and booleans bare (`10`, not
+/// `"10"^^<http://www.w3.org/2001/XMLSchema#integer>`), anything else as N-Triples writes it.
+fn table_cell(term: &kgrec::kg::oxigraph::model::Term) -> String {
+    use kgrec::kg::oxigraph::model::{Term, vocab::xsd};
+    match term {
+        Term::Literal(l)
+            if [
+                xsd::INTEGER,
+                xsd::DECIMAL,
+                xsd::DOUBLE,
+                xsd::FLOAT,
+                xsd::INT,
+                xsd::LONG,
+                xsd::BOOLEAN,
+            ]
+            .contains(&l.datatype()) =>
+        {
+            l.value().to_owned()
+        }
+        other => other.to_string(),
     }
 }
 

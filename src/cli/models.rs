@@ -662,7 +662,7 @@ pub fn similar(data: &Path, args: &SimilarArgs) -> Result<()> {
         ));
     }
     let engine = super::open_reader(data)?;
-    let found = engine.similar(&args.item, args.k)?;
+    let found = engine.similar(&args.item, args.k, args.model_version)?;
     let model = format!("model v{} {}", found.model.version, found.model.kind.name());
     if found.graph_only {
         super::warn(&format!(

@@ -370,7 +370,10 @@ fn writes_update_the_served_state_without_rebinding_it() {
     assert!(engine.users().unwrap().contains(&"newcomer".to_owned()));
 
     // The new item: stored, known to be new, not an unknown id.
-    let err = engine.similar("brand-new-item", 3).unwrap_err().to_string();
+    let err = engine
+        .similar("brand-new-item", 3, None)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("added after the model was trained"), "{err}");
     let err = engine
         .explain("1", "brand-new-item", ExplainOptions::default(), None)
@@ -526,7 +529,7 @@ fn bad_online_rows_are_refused_whole() {
 #[test]
 fn errors_classify_missing_things_and_missing_models() {
     let (_tmp, engine) = engine_with_fixtures("als");
-    let err = engine.similar("no-such-item", 3).unwrap_err();
+    let err = engine.similar("no-such-item", 3, None).unwrap_err();
     assert!(err.is_not_found(), "{err}");
     let err = engine
         .explain("no-such-user", "1", ExplainOptions::default(), None)

@@ -189,6 +189,57 @@ fn phrase(words: &str) -> Option<Phrase> {
 /// Relation names ending in one of these read as "X, <relation> Y" (`sequelOf`, `basedOn`).
 const PREPOSITIONS: [&str; 9] = ["of", "by", "on", "in", "for", "from", "to", "with", "at"];
 
+/// Relation names starting with one of these verbs read as "X, which <relation> Y" (`fits`,
+/// `isPartOf`, `belongsTo`): "whose fits is Y" would read as if the relation were a noun.
+const VERBS: [&str; 40] = [
+    "is",
+    "was",
+    "are",
+    "were",
+    "contains",
+    "includes",
+    "features",
+    "fits",
+    "uses",
+    "requires",
+    "covers",
+    "teaches",
+    "mentions",
+    "cites",
+    "references",
+    "follows",
+    "likes",
+    "knows",
+    "owns",
+    "supports",
+    "influences",
+    "produces",
+    "depicts",
+    "describes",
+    "replaces",
+    "succeeds",
+    "precedes",
+    "extends",
+    "implements",
+    "targets",
+    "treats",
+    "causes",
+    "prevents",
+    "affects",
+    "interacts",
+    "belongs",
+    "sells",
+    "employs",
+    "borders",
+    "plays",
+];
+
+/// The verb a relation's words start with, if they read as a verb phrase.
+fn verb(words: &str) -> Option<&str> {
+    let first = words.split(' ').next()?;
+    VERBS.contains(&first).then_some(first)
+}
+
 /// The sentence of one path: "You liked Toy Story, directed by John Lasseter, who also directed
 /// A Bug's Life". `steps[0]` is the interaction step.
 pub fn path_text(steps: &[PathStep]) -> String {
@@ -209,8 +260,18 @@ pub fn path_text(steps: &[PathStep]) -> String {
         let prepositional = PREPOSITIONS
             .iter()
             .any(|p| words == *p || words.ends_with(&format!(" {p}")));
+        let verb = verb(&words).filter(|_| known.is_none());
         let part = match (step.direction, known) {
             (Some(Direction::Forward), Some(p)) => format!("{} {to}", p.forward),
+            (Some(Direction::Forward), None) if verb.is_some() => format!("which {words} {to}"),
+            (_, None) if after_same_forward && matches!(verb, Some("is" | "was")) => {
+                format!("as is {to}")
+            }
+            (_, None) if after_same_forward && matches!(verb, Some("are" | "were")) => {
+                format!("as are {to}")
+            }
+            (_, None) if after_same_forward && verb.is_some() => format!("as does {to}"),
+            (_, None) if verb.is_some() => format!("and {to} {words} it"),
             (Some(Direction::Forward), None) if prepositional => format!("{words} {to}"),
             (Some(Direction::Forward), None) => format!("whose {words} is {to}"),
             (_, None) if prepositional && after_same_forward => format!("as is {to}"),
@@ -486,7 +547,7 @@ mod tests {
     #[test]
     fn sentences_read_like_the_contract() {
         use Direction::{Forward, Inverse};
-        let cases: [(&str, &[TestHop<'_>], &str); 9] = [
+        let cases: [(&str, &[TestHop<'_>], &str); 12] = [
             (
                 "Toy Story",
                 &[
@@ -543,6 +604,27 @@ mod tests {
                 "A",
                 &[("homeTown", Forward, "B"), ("homeTown", Inverse, "C")],
                 "You liked A, whose home town is B, also the home town of C",
+            ),
+            (
+                "Trail shoe",
+                &[
+                    ("fits", Forward, "Wide foot"),
+                    ("fits", Inverse, "Hiking boot"),
+                ],
+                "You liked Trail shoe, which fits Wide foot, as does Hiking boot",
+            ),
+            (
+                "Chapter 2",
+                &[
+                    ("isPartOf", Forward, "Course"),
+                    ("isPartOf", Inverse, "Chapter 5"),
+                ],
+                "You liked Chapter 2, which is part of Course, as is Chapter 5",
+            ),
+            (
+                "Flour",
+                &[("contains", Inverse, "Bread")],
+                "You liked Flour, and Bread contains it",
             ),
         ];
         for (start, hops, expected) in cases {

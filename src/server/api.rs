@@ -281,7 +281,7 @@ pub async fn similar(
 ) -> Result<Response, ApiError> {
     let (item, query) = id_and_query("item", path, raw.as_deref(), &["k"], &[])?;
     let k = query.number("k", 10, 1..=MAX_K)?;
-    let similar = blocking(move || Ok(state.engine.similar(&item, k)?)).await?;
+    let similar = blocking(move || Ok(state.engine.similar(&item, k, None)?)).await?;
     json(StatusCode::OK, &similar)
 }
 

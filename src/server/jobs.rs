@@ -140,7 +140,11 @@ impl Jobs {
             }
             inner.next += 1;
             let id = inner.next;
-            let spec = serde_json::to_value(&request.spec).unwrap_or(serde_json::Value::Null);
+            // Through text: `to_value` widens an f32 to the f64 nearest it (0.1 would read
+            // 0.10000000149011612); its shortest text reads back as the number given.
+            let spec = serde_json::to_string(&request.spec)
+                .and_then(|text| serde_json::from_str(&text))
+                .unwrap_or(serde_json::Value::Null);
             inner.jobs.insert(
                 id,
                 Job {

@@ -497,6 +497,12 @@ fn a_graph_embedding_training_does_not_take_the_recommender_away() {
         "1",
     ]));
     assert_eq!(old, before);
+    // `similar` serves a chosen version too: the als vectors, not the current popularity model
+    // (which has none).
+    let refused = run(kgrec(&data).args(["similar", "--item", "172"]));
+    assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
+    let like = ok(kgrec(&data).args(["similar", "--item", "172", "--model-version", "1"]));
+    assert!(like.contains("items like 172 (model v1 als)"), "{like}");
 }
 
 #[test]

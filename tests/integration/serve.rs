@@ -514,6 +514,8 @@ fn one_rebuild_at_a_time_and_shutdown_abandons_it() {
     assert_eq!(recs.json()["model_version"], 1);
     let job = server.get(&format!("/v1/admin/jobs/{id}")).json();
     assert_eq!(job["status"], "running", "{job}");
+    // The record shows the defaults as they were given (0.02), not as an f32 widened (0.0199999...).
+    assert_eq!(job["spec"]["params"]["learning_rate"], 0.02, "{job}");
     assert_eq!(server.get("/v1/admin/jobs/999").status, 404);
     // Bad specs are refused before any job starts.
     for (body, needle) in [
