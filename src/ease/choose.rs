@@ -9,8 +9,9 @@
 //! the catalogue has linked items nobody has interacted with, as large a share of the linked
 //! items with interactions held out whole: the validation then holds as many unproven items as
 //! the catalogue does. The pair with the best warm nDCG@10 wins, except that a placement within
-//! 0.5 % of it that finds more of the whole-held items wins instead. The carving is seeded; ties
-//! keep the smaller weight and the earlier placement (off first).
+//! 0.5 % of it that finds more of the whole-held items wins instead. Candidate weights are fitted
+//! in `f32` from Gram matrices built once ([`super::CandidateGrams`]). The carving is seeded;
+//! ties keep the smaller weight and the earlier placement (off first).
 
 use std::collections::HashSet;
 use std::sync::atomic::AtomicBool;
@@ -21,7 +22,7 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
 use super::cold::{ColdColumn, Placement, cold_columns};
-use super::{GraphFeatures, KgEaseParams, checked_items};
+use super::{CandidateGrams, GraphFeatures, KgEaseParams, checked_items, stop_if};
 use crate::cf::{FitError, InteractionMatrix, top_k};
 use crate::fused::ItemGraph;
 use crate::ids::{ItemId, UserId};
@@ -271,13 +272,11 @@ pub fn choose_graph_weight(
     };
     let allowed = |p: Placement| params.choose_placement || p == params.placement;
     let mut trials = Vec::with_capacity(weights.len() * Placement::ALL.len());
+    let grams = CandidateGrams::new(params, &carved.train, graph)?;
     for weight in weights {
-        let candidate = KgEaseParams {
-            graph_weight: weight,
-            ..*params
-        };
-        let fitted = candidate.fit(&carved.train, graph, false, cancel)?;
-        let columns = cold_columns(&fitted.weights, &carved.train, graph);
+        stop_if(cancel)?;
+        let fitted = grams.weights(weight)?;
+        let columns = cold_columns(&fitted, &carved.train, graph);
         // Per user in parallel, summed in user order: the same mean on any thread count.
         // (warm nDCG, cold recall) per user and placement; `None` where the user holds none.
         let per_user: Vec<[(Option<f64>, Option<f64>); 3]> = carved
@@ -287,7 +286,7 @@ pub fn choose_graph_weight(
                 || (vec![0.0f32; n], Vec::new()),
                 |(scores, buf), (user, warm, cold)| {
                     let history = carved.train.user_row(*user).0;
-                    fitted.weights.score(history, scores);
+                    fitted.score(history, scores);
                     Placement::ALL.map(|placement| {
                         let list = validation_list(scores, buf, history, &columns, placement);
                         (

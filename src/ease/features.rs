@@ -23,6 +23,17 @@ pub struct GraphFeatures {
 }
 
 impl GraphFeatures {
+    /// The feature rows with squared weights `weight_sq`, for [`super::gram::add_gram`].
+    pub(crate) fn rows<'a>(&'a self, weight_sq: &'a [f64]) -> super::gram::WeightedRows<'a> {
+        super::gram::WeightedRows {
+            row_ptr: &self.feature_ptr,
+            row_items: &self.items,
+            item_ptr: &self.item_ptr,
+            item_rows: &self.features,
+            weight_sq: Some(weight_sq),
+        }
+    }
+
     /// The features of the first `n_items` items of `graph` shared by at least `min_items` of
     /// them, numbered in order of first appearance (item order, then the neighbourhood's
     /// order), so the same graph always gives the same rows.

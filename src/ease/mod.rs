@@ -31,7 +31,7 @@ use crate::cf::{
 };
 use crate::fused::ItemGraph;
 use crate::ids::{ItemId, UserId};
-use gram::{WeightedRows, add_gram, closed_form};
+use gram::{Scalar, WeightedRows, add_gram, closed_form};
 
 /// The default `λ`, as a multiple of the square root of the mean diagonal of `XᵀX` (the mean
 /// number of positives of an item that has any). Chosen on validation rows carved from the
@@ -39,8 +39,10 @@ use gram::{WeightedRows, add_gram, closed_form};
 /// falls with the data, by about the square root of the mean diagonal (`docs/model.md`).
 pub const DEFAULT_REG_SCALE: f32 = 55.0;
 
-/// The largest catalogue the dense closed form takes: its working memory is about
-/// `20·n²` bytes (two `f64` matrices and the `f32` weights), 2 GiB at this size.
+/// The largest catalogue the dense closed form takes: its working memory is about `20·n²`
+/// bytes at most (five `f32` matrices while `kg-ease` chooses its weight), 2 GiB at this size.
+/// The closed form runs in `f32`: on the ml-100k folds its lists score as the `f64` ones did
+/// to the fourth decimal, in half the time (`docs/benchmarks.md`).
 pub const MAX_DENSE_ITEMS: usize = 10_000;
 
 /// How `λ` is set.
@@ -132,7 +134,7 @@ impl EaseParams {
     pub fn fit(&self, matrix: &InteractionMatrix, cancel: &AtomicBool) -> Result<Ease, FitError> {
         self.check()?;
         let n = checked_items(matrix)?;
-        let gram = interaction_gram(matrix, n);
+        let gram = interaction_gram::<f32>(matrix, n);
         let lambda = self.regularization.lambda(mean_diagonal(matrix));
         stop_if(cancel)?;
         let weights = closed_form(gram, n, lambda)?;
@@ -177,9 +179,11 @@ impl KgEaseParams {
         let features = GraphFeatures::new(graph, n, self.min_items);
         let weight_sq = self.feature_weights(&features);
         let lambda = self.regularization.lambda(mean_diagonal(matrix));
-        let interactions = interaction_gram(matrix, n);
+        let interactions = interaction_gram::<f32>(matrix, n);
         stop_if(cancel)?;
-        let plain = if interaction_part {
+        // At α = 0 (or without features) `B` is the interactions' own: no second inverse.
+        let graph_free = weight_sq.iter().all(|&w| w == 0.0);
+        let plain = if interaction_part && !graph_free {
             let weights = closed_form(interactions.clone(), n, lambda)?;
             stop_if(cancel)?;
             Some(ItemWeights { n, weights })
@@ -187,20 +191,14 @@ impl KgEaseParams {
             None
         };
         let mut gram = interactions;
-        add_gram(
-            &mut gram,
-            n,
-            WeightedRows {
-                row_ptr: &features.feature_ptr,
-                row_items: &features.items,
-                item_ptr: &features.item_ptr,
-                item_rows: &features.features,
-                weight_sq: Some(&weight_sq),
-            },
-        );
+        add_gram(&mut gram, n, features.rows(&weight_sq));
         let mut weights = ItemWeights {
             n,
             weights: closed_form(gram, n, lambda)?,
+        };
+        let plain = match (interaction_part && graph_free, plain) {
+            (true, _) => Some(weights.clone()),
+            (false, plain) => plain,
         };
         let placed = match self.placement {
             Placement::Off => 0,
@@ -215,6 +213,57 @@ impl KgEaseParams {
             weights,
             interaction_weights: plain,
             placed,
+        })
+    }
+}
+
+/// What the candidate fits of a weight choice on the same rows share, built once: `XᵀX` and
+/// the feature rows' Gram matrix at `α = 1`, and `λ`. A candidate `α` then costs one
+/// factorisation of `G = XᵀX + α²·F` instead of a fit from scratch.
+pub(crate) struct CandidateGrams {
+    n: usize,
+    lambda: f64,
+    interactions: Vec<f32>,
+    features: Vec<f32>,
+}
+
+impl CandidateGrams {
+    /// Built for `params` (all but its graph weight) on `matrix`.
+    pub(crate) fn new(
+        params: &KgEaseParams,
+        matrix: &InteractionMatrix,
+        graph: &ItemGraph,
+    ) -> Result<Self, FitError> {
+        params.check()?;
+        let n = checked_items(matrix)?;
+        let features = GraphFeatures::new(graph, n, params.min_items);
+        let unit = KgEaseParams {
+            graph_weight: 1.0,
+            ..*params
+        }
+        .feature_weights(&features);
+        let mut feature_gram = vec![0.0f32; n * n];
+        add_gram(&mut feature_gram, n, features.rows(&unit));
+        Ok(Self {
+            n,
+            lambda: params.regularization.lambda(mean_diagonal(matrix)),
+            interactions: interaction_gram::<f32>(matrix, n),
+            features: feature_gram,
+        })
+    }
+
+    /// `B` at graph weight `weight` (no cold-item placement).
+    pub(crate) fn weights(&self, weight: f32) -> Result<ItemWeights, FitError> {
+        let square = weight * weight;
+        let gram: Vec<f32> = self
+            .interactions
+            .iter()
+            .zip(&self.features)
+            .map(|(x, f)| x + square * f)
+            .collect();
+        Ok(ItemWeights {
+            n: self.n,
+            weights: closed_form(gram, self.n, self.lambda)?,
         })
     }
 }
@@ -249,10 +298,10 @@ pub fn mean_diagonal(matrix: &InteractionMatrix) -> f64 {
 }
 
 /// `XᵀX` of the 0/1 matrix, column-major.
-fn interaction_gram(matrix: &InteractionMatrix, n: usize) -> Vec<f64> {
+fn interaction_gram<T: Scalar>(matrix: &InteractionMatrix, n: usize) -> Vec<T> {
     let (row_ptr, row_items, _) = matrix.user_csr();
     let (item_ptr, item_rows, _) = matrix.item_csr();
-    let mut gram = vec![0.0f64; n * n];
+    let mut gram = vec![T::of(0.0); n * n];
     add_gram(
         &mut gram,
         n,
