@@ -84,6 +84,9 @@ pub struct WeightChoice {
     pub chose_weight: bool,
     /// The placement was chosen (`--cold-placement auto`).
     pub chose_placement: bool,
+    /// The weight that scored best but whose gain over `α = 0` was within the validation's
+    /// noise, so plain EASE was kept.
+    pub turned_down: Option<f32>,
 }
 
 impl WeightChoice {
@@ -122,9 +125,16 @@ impl WeightChoice {
             self.held_out, self.users
         );
         let weight = format!(
-            "graph weight α = {} (warm nDCG@{CUTOFF} by weight: {}; --kg-weight fixes it)",
+            "graph weight α = {} (warm nDCG@{CUTOFF} by weight: {}{}; --kg-weight fixes it)",
             self.weight,
-            weights.join(", ")
+            weights.join(", "),
+            match self.turned_down {
+                Some(w) => format!(
+                    "; {w} scored best, but by less than one standard error of the per-user \
+                     differences from α = 0, so the graph is not weighted"
+                ),
+                None => String::new(),
+            }
         );
         let placement = match self.held_items {
             // No linked item lacks interactions: no new item to place, and none to learn from.
@@ -249,6 +259,40 @@ fn validation_list(
         .collect()
 }
 
+/// `best`, unless the graph's gain there is noise: then the trial with the same placement at
+/// `α = 0` (plain EASE). The gain is the mean over the validation users of `best`'s warm
+/// nDCG@10 minus that trial's, paired per user; it must exceed one standard error of those
+/// differences. A graph whose facts do not help (ml-100k's Freebase graph) otherwise gets a
+/// small weight on some carvings by chance, and costs a little on the test rows.
+fn proven(best: usize, trials: &[WeightTrial], warm_by_trial: &[Vec<Option<f64>>]) -> usize {
+    let chosen = &trials[best];
+    let Some(plain) = trials
+        .iter()
+        .position(|t| t.weight == 0.0 && t.placement == chosen.placement)
+    else {
+        return best;
+    };
+    if plain == best {
+        return best;
+    }
+    let gains: Vec<f64> = warm_by_trial[best]
+        .iter()
+        .zip(&warm_by_trial[plain])
+        .filter_map(|(a, b)| Some((*a)? - (*b)?))
+        .collect();
+    if gains.len() < 2 {
+        return best;
+    }
+    let n = gains.len() as f64;
+    let mean = gains.iter().sum::<f64>() / n;
+    let variance = gains.iter().map(|g| (g - mean).powi(2)).sum::<f64>() / (n - 1.0);
+    if mean > (variance / n).sqrt() {
+        best
+    } else {
+        plain
+    }
+}
+
 /// Chooses `α` among [`CANDIDATE_WEIGHTS`] and a [`Placement`] for `params` on `matrix` and
 /// `graph`, or `None` when the graph gives no feature or too few users have items to hold out.
 pub fn choose_graph_weight(
@@ -272,6 +316,8 @@ pub fn choose_graph_weight(
     };
     let allowed = |p: Placement| params.choose_placement || p == params.placement;
     let mut trials = Vec::with_capacity(weights.len() * Placement::ALL.len());
+    // Each trial's warm nDCG per validation user (`None`: the user holds no warm item).
+    let mut warm_by_trial: Vec<Vec<Option<f64>>> = Vec::with_capacity(trials.capacity());
     let grams = CandidateGrams::new(params, &carved.train, graph)?;
     for weight in weights {
         stop_if(cancel)?;
@@ -310,6 +356,7 @@ pub fn choose_graph_weight(
                 ndcg: mean(per_user.iter().filter_map(|u| u[k].0).collect()),
                 cold_recall: mean(per_user.iter().filter_map(|u| u[k].1).collect()),
             });
+            warm_by_trial.push(per_user.iter().map(|u| u[k].0).collect());
         }
     }
     // The best warm accuracy; within WARM_TOLERANCE of it, the best cold recall (then warm).
@@ -317,18 +364,20 @@ pub fn choose_graph_weight(
         .iter()
         .map(|t| t.ndcg)
         .fold(f64::NEG_INFINITY, f64::max);
-    let Some(best) = trials
-        .iter()
-        .copied()
-        .filter(|t| t.ndcg >= best_warm * (1.0 - WARM_TOLERANCE))
-        .reduce(|best, t| {
-            let better = t.cold_recall > best.cold_recall
-                || (t.cold_recall == best.cold_recall && t.ndcg > best.ndcg);
-            if better { t } else { best }
+    let Some(best) = (0..trials.len())
+        .filter(|&k| trials[k].ndcg >= best_warm * (1.0 - WARM_TOLERANCE))
+        .reduce(|best, k| {
+            let (b, t) = (&trials[best], &trials[k]);
+            let better = t.cold_recall > b.cold_recall
+                || (t.cold_recall == b.cold_recall && t.ndcg > b.ndcg);
+            if better { k } else { best }
         })
     else {
         return Ok(None);
     };
+    let proven_best = proven(best, &trials, &warm_by_trial);
+    let turned_down = (proven_best != best).then_some(trials[best].weight);
+    let best = trials[proven_best];
     Ok(Some(WeightChoice {
         weight: best.weight,
         placement: best.placement,
@@ -342,5 +391,44 @@ pub fn choose_graph_weight(
         held_items: carved.held_items,
         chose_weight: params.choose_weight,
         chose_placement: params.choose_placement,
+        turned_down,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn trial(weight: f32) -> WeightTrial {
+        WeightTrial {
+            weight,
+            placement: Placement::Off,
+            ndcg: 0.0,
+            cold_recall: 0.0,
+        }
+    }
+
+    #[test]
+    fn a_graph_gain_within_the_noise_falls_back_to_plain_ease() {
+        let trials = [trial(0.0), trial(0.45)];
+        let plain: Vec<Option<f64>> = (0..100).map(|u| Some(0.3 + 0.001 * u as f64)).collect();
+        // Every user gains 0.01: proven.
+        let steady: Vec<Option<f64>> = plain.iter().map(|v| v.map(|v| v + 0.01)).collect();
+        assert_eq!(proven(1, &trials, &[plain.clone(), steady]), 1);
+        // A mean gain of 0.002 from users swinging ±0.1: noise, so α = 0.
+        let swinging: Vec<Option<f64>> = plain
+            .iter()
+            .enumerate()
+            .map(|(u, v)| v.map(|v| v + if u % 2 == 0 { 0.102 } else { -0.098 }))
+            .collect();
+        assert_eq!(proven(1, &trials, &[plain.clone(), swinging]), 0);
+        // Users without warm items are left out of the pairing; α = 0 itself stands.
+        let sparse: Vec<Option<f64>> = plain
+            .iter()
+            .enumerate()
+            .map(|(u, v)| if u < 98 { None } else { v.map(|v| v + 0.5) })
+            .collect();
+        assert_eq!(proven(1, &trials, &[plain.clone(), sparse]), 1);
+        assert_eq!(proven(0, &trials, &[plain.clone(), plain]), 0);
+    }
 }
