@@ -479,10 +479,13 @@ fn main() {
                         .unwrap();
                     let stop = std::sync::atomic::AtomicBool::new(false);
                     let weights = if kind == "ease" {
-                        EaseParams { regularization }
-                            .fit(&matrix, &stop)
-                            .unwrap()
-                            .weights
+                        EaseParams {
+                            regularization,
+                            neighbours: None,
+                        }
+                        .fit(&matrix, &stop)
+                        .unwrap()
+                        .weights
                     } else {
                         let p = KgEaseParams {
                             regularization,

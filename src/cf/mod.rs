@@ -340,17 +340,6 @@ pub enum FitError {
     /// A broken invariant of the fit (tables of inconsistent shapes): a bug, not bad input.
     #[error("internal error in the fit: {0}")]
     Internal(String),
-    /// The catalogue is too large for a dense item×item model.
-    #[error(
-        "{items} items: the dense item-to-item closed form takes at most {limit} (its memory \
-         grows with the square of the catalogue)"
-    )]
-    TooManyItems {
-        /// Items of the matrix.
-        items: usize,
-        /// The largest catalogue taken.
-        limit: usize,
-    },
 }
 
 /// Builder setters `pub fn name(mut self, value: T) -> Self` for plain hyper-parameter fields.

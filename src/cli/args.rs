@@ -506,6 +506,11 @@ pub struct FitArgs {
     /// or auto (chosen on validation rows, within 0.5 % of the best warm nDCG@10).
     #[arg(long, value_name = "RULE")]
     pub cold_placement: Option<String>,
+    /// ease, kg-ease: fit the sparse approximation, keeping N weights per item (each item
+    /// regressed on its N most co-occurring items) [default: the exact dense form up to 10,000
+    /// items, 256 above].
+    #[arg(long, value_name = "N")]
+    pub neighbours: Option<usize>,
 }
 
 impl FitArgs {
@@ -543,6 +548,7 @@ impl FitArgs {
             reg_scale: self.reg_scale,
             idf_power: self.idf_power,
             cold_placement: self.cold_placement.clone(),
+            neighbours: self.neighbours,
         }
     }
 }

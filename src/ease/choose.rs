@@ -22,7 +22,10 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
 use super::cold::{ColdColumn, Placement, cold_columns};
-use super::{CandidateGrams, GraphFeatures, KgEaseParams, checked_items, stop_if};
+use super::{
+    CandidateGrams, GraphFeatures, KgEaseParams, Solver, checked_items, interaction_rows,
+    mean_diagonal, stop_if,
+};
 use crate::cf::{FitError, InteractionMatrix, top_k};
 use crate::fused::ItemGraph;
 use crate::ids::{ItemId, UserId};
@@ -306,6 +309,7 @@ pub fn choose_graph_weight(
     if GraphFeatures::new(graph, n, params.min_items).is_empty() {
         return Ok(None);
     }
+    super::check_placement(Solver::for_items(params.neighbours, n), params)?;
     let carved = carve(matrix, graph, params.choose_placement, seed)?;
     if carved.held.len() < MIN_VALIDATION_USERS {
         return Ok(None);
@@ -318,10 +322,27 @@ pub fn choose_graph_weight(
     let mut trials = Vec::with_capacity(weights.len() * Placement::ALL.len());
     // Each trial's warm nDCG per validation user (`None`: the user holds no warm item).
     let mut warm_by_trial: Vec<Vec<Option<f64>>> = Vec::with_capacity(trials.capacity());
-    let grams = CandidateGrams::new(params, &carved.train, graph)?;
+    let solver = Solver::for_items(params.neighbours, n);
+    let grams = match solver {
+        Solver::Dense => Some(CandidateGrams::new(params, &carved.train, graph)?),
+        Solver::Sparse(_) => None,
+    };
+    let features = GraphFeatures::new(graph, n, params.min_items);
+    let lambda = params.regularization.lambda(mean_diagonal(&carved.train));
     for weight in weights {
         stop_if(cancel)?;
-        let fitted = grams.weights(weight)?;
+        let fitted = match &grams {
+            Some(grams) => grams.weights(weight)?,
+            None => {
+                let weight_sq = KgEaseParams {
+                    graph_weight: weight,
+                    ..*params
+                }
+                .feature_weights(&features);
+                let sets = [interaction_rows(&carved.train), features.rows(&weight_sq)];
+                solver.fit(&sets, n, lambda, cancel)?
+            }
+        };
         let columns = cold_columns(&fitted, &carved.train, graph);
         // Per user in parallel, summed in user order: the same mean on any thread count.
         // (warm nDCG, cold recall) per user and placement; `None` where the user holds none.

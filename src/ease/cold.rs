@@ -80,6 +80,10 @@ pub(crate) fn cold_columns(
     graph: &ItemGraph,
 ) -> Vec<ColdColumn> {
     let n = weights.n;
+    // The sparse approximation places nothing (`check_placement` refuses a rule with it).
+    let Some(b) = weights.dense() else {
+        return Vec::new();
+    };
     let warm: Vec<bool> = (0..n)
         .map(|i| !matrix.item_row(ItemId(i as u32)).0.is_empty())
         .collect();
@@ -90,7 +94,6 @@ pub(crate) fn cold_columns(
         return Vec::new();
     }
     let nearest = NearestItems::build(graph, &warm, &cold, COLD_NEIGHBOURS);
-    let b = &weights.weights;
     (0..n)
         .filter(|&i| cold[i])
         .filter_map(|i| {
@@ -130,13 +133,16 @@ pub(crate) fn place(
     placement: Placement,
 ) -> usize {
     let n = weights.n;
+    let Some(b) = weights.dense_mut() else {
+        return 0;
+    };
     let mut placed = 0;
     for column in columns {
         let Some(scale) = column.scale(placement) else {
             continue;
         };
         for (r, m) in column.mean.iter().enumerate() {
-            weights.weights[r * n + column.item] = m * scale;
+            b[r * n + column.item] = m * scale;
         }
         placed += 1;
     }

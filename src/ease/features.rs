@@ -73,21 +73,7 @@ impl GraphFeatures {
             features[item_ptr[item]..].sort_unstable();
             item_ptr[item + 1] = features.len();
         }
-        let mut feature_ptr = vec![0usize; keys.len() + 1];
-        for &f in &features {
-            feature_ptr[f as usize + 1] += 1;
-        }
-        for f in 1..feature_ptr.len() {
-            feature_ptr[f] += feature_ptr[f - 1];
-        }
-        let mut fill = feature_ptr.clone();
-        let mut items = vec![0u32; features.len()];
-        for item in 0..n_items {
-            for &f in &features[item_ptr[item]..item_ptr[item + 1]] {
-                items[fill[f as usize]] = item as u32;
-                fill[f as usize] += 1;
-            }
-        }
+        let (feature_ptr, items) = transpose(&item_ptr, &features, keys.len());
         Self {
             feature_ptr,
             items,
@@ -141,6 +127,27 @@ impl GraphFeatures {
             .sum();
         total / self.n_described.max(1) as f64
     }
+}
+
+/// The transpose of a CSR pattern: rows `0..ptr.len() - 1` holding `idx[ptr[r]..ptr[r + 1]]`
+/// (each below `n`) become `n` rows holding the old row numbers, ascending.
+pub(crate) fn transpose(ptr: &[usize], idx: &[u32], n: usize) -> (Vec<usize>, Vec<u32>) {
+    let mut out_ptr = vec![0usize; n + 1];
+    for &c in idx {
+        out_ptr[c as usize + 1] += 1;
+    }
+    for c in 1..out_ptr.len() {
+        out_ptr[c] += out_ptr[c - 1];
+    }
+    let mut fill = out_ptr.clone();
+    let mut out = vec![0u32; idx.len()];
+    for r in 0..ptr.len().saturating_sub(1) {
+        for &c in &idx[ptr[r]..ptr[r + 1]] {
+            out[fill[c as usize]] = r as u32;
+            fill[c as usize] += 1;
+        }
+    }
+    (out_ptr, out)
 }
 
 #[cfg(test)]

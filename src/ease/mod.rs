@@ -13,6 +13,7 @@ mod choose;
 mod cold;
 mod features;
 mod gram;
+mod sparse;
 
 pub use choose::{
     CANDIDATE_WEIGHTS, MIN_USER_ITEMS, MIN_VALIDATION_USERS, WeightChoice, WeightTrial,
@@ -32,6 +33,7 @@ use crate::cf::{
 use crate::fused::ItemGraph;
 use crate::ids::{ItemId, UserId};
 use gram::{Scalar, WeightedRows, add_gram, closed_form};
+use sparse::{SparseWeights, local_closed_form};
 
 /// The default `λ`, as a multiple of the square root of the mean diagonal of `XᵀX` (the mean
 /// number of positives of an item that has any). Chosen on validation rows carved from the
@@ -85,6 +87,84 @@ impl Regularization {
 pub struct EaseParams {
     /// `λ` on the diagonal of `XᵀX`.
     pub regularization: Regularization,
+    /// The sparse approximation with this many weights per item; `None`: the exact closed
+    /// form up to [`MAX_DENSE_ITEMS`] items, the approximation with [`DEFAULT_NEIGHBOURS`]
+    /// above ([`Solver::for_items`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub neighbours: Option<usize>,
+}
+
+/// The weights per item the sparse approximation keeps by default.
+pub const DEFAULT_NEIGHBOURS: usize = 256;
+
+/// How `B` is computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Solver {
+    /// The exact closed form, dense.
+    Dense,
+    /// The sparse approximation keeping this many weights per item (`sparse.rs`).
+    Sparse(usize),
+}
+
+impl Solver {
+    /// The solver for `n` items when `neighbours` was given (or not).
+    pub fn for_items(neighbours: Option<usize>, n: usize) -> Self {
+        match neighbours {
+            Some(m) => Self::Sparse(m),
+            None if n > MAX_DENSE_ITEMS => Self::Sparse(DEFAULT_NEIGHBOURS),
+            None => Self::Dense,
+        }
+    }
+
+    /// `B` of the row sets `sets` over `n` items at ridge `lambda`.
+    pub(crate) fn fit(
+        self,
+        sets: &[WeightedRows<'_>],
+        n: usize,
+        lambda: f64,
+        cancel: &AtomicBool,
+    ) -> Result<ItemWeights, FitError> {
+        match self {
+            Self::Sparse(m) => Ok(ItemWeights::sparse(
+                n,
+                local_closed_form(sets, n, lambda, m, cancel)?,
+            )),
+            Self::Dense => {
+                let mut gram = vec![0.0f32; n * n];
+                for set in sets {
+                    add_gram(&mut gram, n, *set);
+                }
+                stop_if(cancel)?;
+                ItemWeights::from_row_major(n, closed_form(gram, n, lambda)?)
+                    .map_err(|e| FitError::Internal(e.to_string()))
+            }
+        }
+    }
+}
+
+/// Cold-item placement writes whole columns of `B`, which only the dense form holds.
+fn check_placement(solver: Solver, params: &KgEaseParams) -> Result<(), ParamError> {
+    match solver {
+        Solver::Sparse(_) if params.placement != Placement::Off || params.choose_placement => {
+            Err(ParamError {
+                name: "cold placement",
+                value: match params.choose_placement {
+                    true => "auto".to_owned(),
+                    false => params.placement.name().to_owned(),
+                },
+                expected: "off with the sparse approximation (--neighbours, or a catalogue of \
+                           more than 10,000 items)",
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
+fn check_neighbours(neighbours: Option<usize>) -> Result<(), ParamError> {
+    match neighbours {
+        Some(m) => require(m >= 1, "neighbours", m as f32, ">= 1"),
+        None => Ok(()),
+    }
 }
 
 /// Hyper-parameters of `kg-ease`.
@@ -108,6 +188,9 @@ pub struct KgEaseParams {
     /// `train` chooses the placement with `α` ([`choose_graph_weight`]).
     #[serde(default)]
     pub choose_placement: bool,
+    /// As [`EaseParams::neighbours`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub neighbours: Option<usize>,
 }
 
 impl Default for KgEaseParams {
@@ -120,6 +203,7 @@ impl Default for KgEaseParams {
             choose_weight: false,
             placement: Placement::Off,
             choose_placement: false,
+            neighbours: None,
         }
     }
 }
@@ -127,21 +211,22 @@ impl Default for KgEaseParams {
 impl EaseParams {
     /// Range checks.
     pub fn check(&self) -> Result<(), ParamError> {
-        self.regularization.check()
+        self.regularization.check()?;
+        check_neighbours(self.neighbours)
     }
 
     /// Fits on `matrix` (every positive counts 1). Deterministic, whatever the thread count.
     pub fn fit(&self, matrix: &InteractionMatrix, cancel: &AtomicBool) -> Result<Ease, FitError> {
         self.check()?;
         let n = checked_items(matrix)?;
-        let gram = interaction_gram::<f32>(matrix, n);
         let lambda = self.regularization.lambda(mean_diagonal(matrix));
-        stop_if(cancel)?;
-        let weights = closed_form(gram, n, lambda)?;
-        Ok(Ease {
+        let weights = Solver::for_items(self.neighbours, n).fit(
+            &[interaction_rows(matrix)],
+            n,
             lambda,
-            weights: ItemWeights { n, weights },
-        })
+            cancel,
+        )?;
+        Ok(Ease { lambda, weights })
     }
 }
 
@@ -150,7 +235,8 @@ impl KgEaseParams {
     pub fn check(&self) -> Result<(), ParamError> {
         self.regularization.check()?;
         non_negative("graph weight", self.graph_weight)?;
-        non_negative("idf power", self.idf_power)
+        non_negative("idf power", self.idf_power)?;
+        check_neighbours(self.neighbours)
     }
 
     /// The feature rows' squared weights `(α · idf^p)²`.
@@ -179,23 +265,24 @@ impl KgEaseParams {
         let features = GraphFeatures::new(graph, n, self.min_items);
         let weight_sq = self.feature_weights(&features);
         let lambda = self.regularization.lambda(mean_diagonal(matrix));
-        let interactions = interaction_gram::<f32>(matrix, n);
-        stop_if(cancel)?;
-        // At α = 0 (or without features) `B` is the interactions' own: no second inverse.
+        let solver = Solver::for_items(self.neighbours, n);
+        check_placement(solver, self)?;
+        let interactions = interaction_rows(matrix);
+        // At α = 0 (or without features) `B` is the interactions' own: no second fit.
         let graph_free = weight_sq.iter().all(|&w| w == 0.0);
         let plain = if interaction_part && !graph_free {
-            let weights = closed_form(interactions.clone(), n, lambda)?;
+            let weights = solver.fit(&[interactions], n, lambda, cancel)?;
             stop_if(cancel)?;
-            Some(ItemWeights { n, weights })
+            Some(weights)
         } else {
             None
         };
-        let mut gram = interactions;
-        add_gram(&mut gram, n, features.rows(&weight_sq));
-        let mut weights = ItemWeights {
+        let mut weights = solver.fit(
+            &[interactions, features.rows(&weight_sq)],
             n,
-            weights: closed_form(gram, n, lambda)?,
-        };
+            lambda,
+            cancel,
+        )?;
         let plain = match (interaction_part && graph_free, plain) {
             (true, _) => Some(weights.clone()),
             (false, plain) => plain,
@@ -261,26 +348,17 @@ impl CandidateGrams {
             .zip(&self.features)
             .map(|(x, f)| x + square * f)
             .collect();
-        Ok(ItemWeights {
-            n: self.n,
-            weights: closed_form(gram, self.n, self.lambda)?,
-        })
+        ItemWeights::from_row_major(self.n, closed_form(gram, self.n, self.lambda)?)
+            .map_err(|e| FitError::Internal(e.to_string()))
     }
 }
 
-/// The item count, refused above [`MAX_DENSE_ITEMS`] and for an empty matrix.
+/// The item count; an empty matrix is refused.
 fn checked_items(matrix: &InteractionMatrix) -> Result<usize, FitError> {
     if matrix.nnz() == 0 {
         return Err(FitError::Empty);
     }
-    let n = matrix.n_items();
-    if n > MAX_DENSE_ITEMS {
-        return Err(FitError::TooManyItems {
-            items: n,
-            limit: MAX_DENSE_ITEMS,
-        });
-    }
-    Ok(n)
+    Ok(matrix.n_items())
 }
 
 fn stop_if(cancel: &AtomicBool) -> Result<(), FitError> {
@@ -297,22 +375,23 @@ pub fn mean_diagonal(matrix: &InteractionMatrix) -> f64 {
     matrix.nnz() as f64 / active.max(1) as f64
 }
 
-/// `XᵀX` of the 0/1 matrix, column-major.
-fn interaction_gram<T: Scalar>(matrix: &InteractionMatrix, n: usize) -> Vec<T> {
+/// The interaction matrix's users as 0/1 rows.
+fn interaction_rows(matrix: &InteractionMatrix) -> WeightedRows<'_> {
     let (row_ptr, row_items, _) = matrix.user_csr();
     let (item_ptr, item_rows, _) = matrix.item_csr();
+    WeightedRows {
+        row_ptr,
+        row_items,
+        item_ptr,
+        item_rows,
+        weight_sq: None,
+    }
+}
+
+/// `XᵀX` of the 0/1 matrix, column-major.
+fn interaction_gram<T: Scalar>(matrix: &InteractionMatrix, n: usize) -> Vec<T> {
     let mut gram = vec![T::of(0.0); n * n];
-    add_gram(
-        &mut gram,
-        n,
-        WeightedRows {
-            row_ptr,
-            row_items,
-            item_ptr,
-            item_rows,
-            weight_sq: None,
-        },
-    );
+    add_gram(&mut gram, n, interaction_rows(matrix));
     gram
 }
 
@@ -341,39 +420,134 @@ pub struct KgEase {
 }
 
 /// An item×item weight matrix `B` with a zero diagonal: a history's score of item `i` is
-/// `Σ_{j ∈ history} B[j, i]`.
+/// `Σ_{j ∈ history} B[j, i]`. Dense (the exact closed form) or sparse by row (the
+/// approximation of `sparse.rs`, for large catalogues).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ItemWeights {
     n: usize,
-    /// Row-major: row `j` is what item `j` in a history adds to every item.
-    weights: Vec<f32>,
+    storage: Storage,
 }
 
-/// Stored weights whose length is not a square of the item count.
+#[derive(Debug, Clone, PartialEq)]
+enum Storage {
+    /// Row-major: row `j` is what item `j` in a history adds to every item.
+    Dense(Vec<f32>),
+    Sparse(SparseWeights),
+}
+
+/// Stored weights that do not make a `B` for the model's items.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{values} item weights for {items} items (expected items²)")]
-pub struct BadWeights {
-    /// Values found.
-    pub values: usize,
-    /// Items expected.
-    pub items: usize,
+pub enum BadWeights {
+    /// A dense array of the wrong length.
+    #[error("{values} item weights for {items} items (expected items²)")]
+    DenseSize {
+        /// Values found.
+        values: usize,
+        /// Items expected.
+        items: usize,
+    },
+    /// Sparse arrays that do not hold together.
+    #[error("sparse item weights for {items} items: {detail}")]
+    Sparse {
+        /// Items expected.
+        items: usize,
+        /// What is wrong.
+        detail: String,
+    },
 }
 
 impl ItemWeights {
     /// `B` from its row-major values.
     pub fn from_row_major(items: usize, weights: Vec<f32>) -> Result<Self, BadWeights> {
         if items.checked_mul(items) != Some(weights.len()) {
-            return Err(BadWeights {
+            return Err(BadWeights::DenseSize {
                 values: weights.len(),
                 items,
             });
         }
-        Ok(Self { n: items, weights })
+        Ok(Self {
+            n: items,
+            storage: Storage::Dense(weights),
+        })
     }
 
-    /// The row-major values.
-    pub fn as_row_major(&self) -> &[f32] {
-        &self.weights
+    fn sparse(n: usize, weights: SparseWeights) -> Self {
+        Self {
+            n,
+            storage: Storage::Sparse(weights),
+        }
+    }
+
+    /// The arrays a model stores `B` in, named from `name`: `name` itself for dense weights;
+    /// `name.ptr`, `name.cols` (both `u32` in `f32` bits) and `name.vals` for sparse ones.
+    pub fn to_arrays(&self, name: &str) -> Vec<(String, Vec<f32>)> {
+        let bits = |v: &mut dyn Iterator<Item = u32>| v.map(f32::from_bits).collect::<Vec<_>>();
+        match &self.storage {
+            Storage::Dense(w) => vec![(name.to_owned(), w.clone())],
+            Storage::Sparse(s) => vec![
+                (
+                    format!("{name}.ptr"),
+                    bits(&mut s.ptr.iter().map(|&p| p as u32)),
+                ),
+                (format!("{name}.cols"), bits(&mut s.cols.iter().copied())),
+                (format!("{name}.vals"), s.vals.clone()),
+            ],
+        }
+    }
+
+    /// `B` of `items` items from the arrays [`ItemWeights::to_arrays`] wrote under `name`
+    /// (taken out of `arrays`); `None` when there are none. Sparse arrays are checked whole:
+    /// offsets that rise to the value count, items in range and ascending in every row.
+    pub fn from_arrays(
+        items: usize,
+        arrays: &mut Vec<(String, Vec<f32>)>,
+        name: &str,
+    ) -> Result<Option<Self>, BadWeights> {
+        let mut take = |key: &str| {
+            arrays
+                .iter()
+                .position(|(n, _)| n == key)
+                .map(|k| arrays.swap_remove(k).1)
+        };
+        if let Some(dense) = take(name) {
+            return Self::from_row_major(items, dense).map(Some);
+        }
+        let (ptr, cols, vals) = match (
+            take(&format!("{name}.ptr")),
+            take(&format!("{name}.cols")),
+            take(&format!("{name}.vals")),
+        ) {
+            (None, None, None) => return Ok(None),
+            (Some(p), Some(c), Some(v)) => (p, c, v),
+            _ => {
+                return Err(BadWeights::Sparse {
+                    items,
+                    detail: "some of its three arrays are missing".to_owned(),
+                });
+            }
+        };
+        let bad = |detail: &str| BadWeights::Sparse {
+            items,
+            detail: detail.to_owned(),
+        };
+        let ptr: Vec<usize> = ptr.iter().map(|v| v.to_bits() as usize).collect();
+        let cols: Vec<u32> = cols.iter().map(|v| v.to_bits()).collect();
+        if ptr.len() != items + 1 || ptr.first() != Some(&0) {
+            return Err(bad("row offsets of the wrong length"));
+        }
+        if ptr.windows(2).any(|w| w[0] > w[1]) || ptr.last() != Some(&cols.len()) {
+            return Err(bad("row offsets that do not rise to the value count"));
+        }
+        if cols.len() != vals.len() {
+            return Err(bad("as many items as values expected"));
+        }
+        for row in ptr.windows(2) {
+            let row = &cols[row[0]..row[1]];
+            if row.windows(2).any(|w| w[0] >= w[1]) || row.iter().any(|&c| c as usize >= items) {
+                return Err(bad("a row's items out of range or not ascending"));
+            }
+        }
+        Ok(Some(Self::sparse(items, SparseWeights { ptr, cols, vals })))
     }
 
     /// Items.
@@ -381,12 +555,36 @@ impl ItemWeights {
         self.n
     }
 
+    /// Whether `B` is the sparse approximation.
+    pub fn is_sparse(&self) -> bool {
+        matches!(self.storage, Storage::Sparse(_))
+    }
+
+    /// Weights held: `n²` dense, fewer sparse.
+    pub fn stored_weights(&self) -> usize {
+        match &self.storage {
+            Storage::Dense(w) => w.len(),
+            Storage::Sparse(s) => s.vals.len(),
+        }
+    }
+
+    /// Row `from` of a sparse `B`: its items and weights.
+    fn sparse_row(s: &SparseWeights, from: usize) -> (&[u32], &[f32]) {
+        let (lo, hi) = (s.ptr[from], s.ptr[from + 1]);
+        (&s.cols[lo..hi], &s.vals[lo..hi])
+    }
+
     /// `B[from, to]`: what `from` in a history adds to the score of `to` (0 outside).
     pub fn weight(&self, from: usize, to: usize) -> f32 {
-        if from < self.n && to < self.n {
-            self.weights[from * self.n + to]
-        } else {
-            0.0
+        if from >= self.n || to >= self.n {
+            return 0.0;
+        }
+        match &self.storage {
+            Storage::Dense(w) => w[from * self.n + to],
+            Storage::Sparse(s) => {
+                let (cols, vals) = Self::sparse_row(s, from);
+                cols.binary_search(&(to as u32)).map_or(0.0, |k| vals[k])
+            }
         }
     }
 
@@ -396,9 +594,20 @@ impl ItemWeights {
         out.iter_mut().for_each(|o| *o = 0.0);
         for &j in history {
             let j = j as usize;
-            if j < self.n {
-                let row = &self.weights[j * self.n..(j + 1) * self.n];
-                out.iter_mut().zip(row).for_each(|(o, w)| *o += w);
+            if j >= self.n {
+                continue;
+            }
+            match &self.storage {
+                Storage::Dense(w) => {
+                    let row = &w[j * self.n..(j + 1) * self.n];
+                    out.iter_mut().zip(row).for_each(|(o, w)| *o += w);
+                }
+                Storage::Sparse(s) => {
+                    let (cols, vals) = Self::sparse_row(s, j);
+                    for (&c, &v) in cols.iter().zip(vals) {
+                        out[c as usize] += v;
+                    }
+                }
             }
         }
     }
@@ -412,6 +621,23 @@ impl ItemWeights {
     pub fn column(&self, item: usize, out: &mut [f32]) {
         for (j, o) in out.iter_mut().enumerate() {
             *o = self.weight(j, item);
+        }
+    }
+
+    /// The dense row-major values, `None` for sparse weights (cold-item placement reads and
+    /// writes whole columns, which only the dense form holds).
+    fn dense(&self) -> Option<&[f32]> {
+        match &self.storage {
+            Storage::Dense(w) => Some(w),
+            Storage::Sparse(_) => None,
+        }
+    }
+
+    /// [`ItemWeights::dense`], mutable.
+    fn dense_mut(&mut self) -> Option<&mut Vec<f32>> {
+        match &mut self.storage {
+            Storage::Dense(w) => Some(w),
+            Storage::Sparse(_) => None,
         }
     }
 }

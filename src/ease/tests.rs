@@ -43,11 +43,17 @@ fn a_larger_lambda_shrinks_the_weights() {
     let fit = |l: f32| {
         EaseParams {
             regularization: Regularization::Absolute(l),
+            neighbours: None,
         }
         .fit(&m, &go())
         .unwrap()
     };
-    let norm = |e: &Ease| -> f32 { e.weights.as_row_major().iter().map(|w| w * w).sum() };
+    let norm = |e: &Ease| -> f32 {
+        let n = e.weights.n_items();
+        (0..n * n)
+            .map(|k| e.weights.weight(k / n, k % n).powi(2))
+            .sum()
+    };
     assert!(norm(&fit(100.0)) < norm(&fit(1.0)));
     assert_eq!(fit(5.0).lambda, 5.0);
 }
@@ -58,10 +64,12 @@ fn bad_parameters_empty_matrices_and_cancels_are_refused() {
     for bad in [0.0, -1.0, f32::NAN] {
         let p = EaseParams {
             regularization: Regularization::Absolute(bad),
+            neighbours: None,
         };
         assert!(matches!(p.fit(&m, &go()), Err(FitError::Params(_))));
         let p = EaseParams {
             regularization: Regularization::Scaled(bad),
+            neighbours: None,
         };
         assert!(matches!(p.fit(&m, &go()), Err(FitError::Params(_))));
     }
@@ -86,23 +94,96 @@ fn bad_parameters_empty_matrices_and_cancels_are_refused() {
 }
 
 #[test]
-fn a_catalogue_beyond_the_dense_limit_is_refused_before_any_allocation() {
+fn a_catalogue_beyond_the_dense_limit_gets_the_sparse_approximation() {
     let mut items = IdMap::new();
     for i in 0..=MAX_DENSE_ITEMS {
         items.intern(&format!("i{i}")).unwrap();
     }
     let mut users = IdMap::new();
     users.intern("u").unwrap();
-    let m = InteractionMatrix::from_ids(users, items, &[(UserId(0), ItemId(0), 1.0)]).unwrap();
-    let err = EaseParams::default().fit(&m, &go()).unwrap_err();
+    users.intern("v").unwrap();
+    let m = InteractionMatrix::from_ids(
+        users,
+        items,
+        &[
+            (UserId(0), ItemId(0), 1.0),
+            (UserId(0), ItemId(1), 1.0),
+            (UserId(1), ItemId(1), 1.0),
+        ],
+    )
+    .unwrap();
     assert_eq!(
-        err,
-        FitError::TooManyItems {
-            items: MAX_DENSE_ITEMS + 1,
-            limit: MAX_DENSE_ITEMS
-        }
+        Solver::for_items(None, MAX_DENSE_ITEMS + 1),
+        Solver::Sparse(DEFAULT_NEIGHBOURS)
     );
-    assert!(err.to_string().contains("10001 items"), "{err}");
+    let fitted = EaseParams::default().fit(&m, &go()).unwrap();
+    assert!(fitted.weights.is_sparse());
+    // Item 0 and item 1 share a user: each weighs on the other, and nothing else is kept.
+    assert!(fitted.weights.weight(0, 1) > 0.0);
+    assert!(fitted.weights.weight(1, 0) > 0.0);
+    assert_eq!(fitted.weights.stored_weights(), 2);
+}
+
+#[test]
+fn sparse_weights_round_trip_through_the_stored_arrays_and_bad_ones_are_refused() {
+    let (m, _) = with_cold_item();
+    let n = m.n_items();
+    let fitted = EaseParams {
+        neighbours: Some(2),
+        ..EaseParams::default()
+    }
+    .fit(&m, &go())
+    .unwrap();
+    let mut arrays = fitted.weights.to_arrays("weights");
+    assert_eq!(arrays.len(), 3);
+    let back = ItemWeights::from_arrays(n, &mut arrays, "weights")
+        .unwrap()
+        .unwrap();
+    assert_eq!(back, fitted.weights);
+    assert!(arrays.is_empty(), "taken out");
+    assert_eq!(
+        ItemWeights::from_arrays(n, &mut arrays, "weights"),
+        Ok(None)
+    );
+    // Each way the arrays can break: a missing array, short offsets, an item out of range,
+    // a value too many.
+    for case in 0..4 {
+        let mut arrays = fitted.weights.to_arrays("weights");
+        let at = |arrays: &Vec<(String, Vec<f32>)>, name: &str| {
+            arrays.iter().position(|(k, _)| k == name).unwrap()
+        };
+        match case {
+            0 => {
+                let k = at(&arrays, "weights.vals");
+                arrays.remove(k);
+            }
+            1 => {
+                let k = at(&arrays, "weights.ptr");
+                arrays[k].1.pop();
+            }
+            2 => {
+                let k = at(&arrays, "weights.cols");
+                arrays[k].1[0] = f32::from_bits(n as u32);
+            }
+            _ => {
+                let k = at(&arrays, "weights.vals");
+                arrays[k].1.push(1.0);
+            }
+        }
+        let err = ItemWeights::from_arrays(n, &mut arrays, "weights").unwrap_err();
+        assert!(
+            matches!(err, BadWeights::Sparse { .. }),
+            "case {case}: {err}"
+        );
+    }
+    // The dense form is named by its one array.
+    let dense = EaseParams::default().fit(&m, &go()).unwrap();
+    let mut arrays = dense.weights.to_arrays("weights");
+    assert_eq!(arrays.len(), 1);
+    assert_eq!(
+        ItemWeights::from_arrays(n, &mut arrays, "weights"),
+        Ok(Some(dense.weights.clone()))
+    );
 }
 
 /// two_blocks plus an item `c` nobody has, linked to an entity that shares a director with

@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use super::{
     Binding, Knob, Learner, Loaded, ModelKind, ModelSpec, Overrides, TrainInput, Trained,
-    params_json, take, trained_header,
+    params_json, trained_header,
 };
 use crate::ease::{EaseParams, ItemToItem, ItemWeights, KgEaseParams, Placement, Regularization};
 use crate::error::{Error, Result};
@@ -22,7 +22,7 @@ pub(super) const EASE: Learner = Learner {
     kind: ModelKind::Ease,
     about: "EASE, the closed-form item-to-item model (default: λ = 55 × √(mean interactions of \
             an item); --reg sets λ, --reg-scale the multiple); scores any user from their items",
-    knobs: &[Knob::Reg, Knob::RegScale],
+    knobs: &[Knob::Reg, Knob::RegScale, Knob::Neighbours],
     recommender: true,
     spec: ease_spec,
     load,
@@ -42,6 +42,7 @@ pub(super) const KG_EASE: Learner = Learner {
         Knob::KgWeight,
         Knob::IdfPower,
         Knob::ColdPlacement,
+        Knob::Neighbours,
     ],
     recommender: true,
     spec: kg_ease_spec,
@@ -62,6 +63,7 @@ fn regularization(o: &Overrides) -> Result<Regularization> {
 fn ease_spec(o: &Overrides) -> Result<ModelSpec> {
     let p = EaseParams {
         regularization: regularization(o)?,
+        neighbours: o.neighbours,
     };
     p.check().map_err(crate::cf::FitError::from)?;
     Ok(ModelSpec::Ease(p))
@@ -85,6 +87,7 @@ fn kg_ease_spec(o: &Overrides) -> Result<ModelSpec> {
             })?,
         },
         choose_placement: o.cold_placement.as_deref() == Some("auto"),
+        neighbours: o.neighbours,
         ..defaults
     };
     p.check().map_err(crate::cf::FitError::from)?;
@@ -110,9 +113,28 @@ pub(super) fn fit_ease(
     );
     Ok(Trained {
         header,
-        arrays: vec![("weights".to_owned(), fitted.weights.as_row_major().to_vec())],
-        notes: Vec::new(),
+        arrays: fitted.weights.to_arrays("weights"),
+        notes: sparse_note(&fitted.weights, p.neighbours)
+            .into_iter()
+            .collect(),
     })
+}
+
+/// What `train` says of a sparse `B`: how it was fitted and how much it keeps.
+fn sparse_note(weights: &ItemWeights, neighbours: Option<usize>) -> Option<String> {
+    let n = weights.n_items();
+    match crate::ease::Solver::for_items(neighbours, n) {
+        crate::ease::Solver::Sparse(m) if weights.is_sparse() => Some(format!(
+            "B is the sparse approximation{}: each of the {n} items regressed on its {m} most              similar items at most ({} weights kept, against {} for the exact form)",
+            match neighbours {
+                Some(_) => " (--neighbours)",
+                None => ", the form for catalogues of more than 10,000 items",
+            },
+            weights.stored_weights(),
+            n * n
+        )),
+        _ => None,
+    }
 }
 
 pub(super) fn fit_kg_ease(
@@ -174,12 +196,10 @@ pub(super) fn fit_kg_ease(
         start,
         0,
     );
-    let mut arrays = vec![("weights".to_owned(), fitted.weights.as_row_major().to_vec())];
+    notes.extend(sparse_note(&fitted.weights, p.neighbours));
+    let mut arrays = fitted.weights.to_arrays("weights");
     if let Some(plain) = &fitted.interaction_weights {
-        arrays.push((
-            "interaction_weights".to_owned(),
-            plain.as_row_major().to_vec(),
-        ));
+        arrays.extend(plain.to_arrays("interaction_weights"));
     }
     Ok(Trained {
         header,
@@ -191,13 +211,9 @@ pub(super) fn fit_kg_ease(
 fn load(stored: StoredModel, binding: &Binding<'_>) -> Result<Loaded> {
     let StoredModel { header, mut arrays } = stored;
     let items = header.items as usize;
-    let weights = decode(&header, take(&mut arrays, "weights"), "weights")?
+    let weights = decode(&header, &mut arrays, "weights")?
         .ok_or_else(|| corrupt(&header, "no weights array"))?;
-    let interaction = decode(
-        &header,
-        take(&mut arrays, "interaction_weights"),
-        "interaction_weights",
-    )?;
+    let interaction = decode(&header, &mut arrays, "interaction_weights")?;
     debug_assert_eq!(weights.n_items(), items);
     Ok(Loaded::Recommender(Box::new(ItemToItem::new(
         weights,
@@ -213,13 +229,9 @@ fn corrupt(header: &ModelHeader, detail: impl std::fmt::Display) -> Error {
 
 fn decode(
     header: &ModelHeader,
-    values: Option<Vec<f32>>,
+    arrays: &mut Vec<(String, Vec<f32>)>,
     name: &str,
 ) -> Result<Option<ItemWeights>> {
-    values
-        .map(|v| {
-            ItemWeights::from_row_major(header.items as usize, v)
-                .map_err(|e| corrupt(header, format!("{name}: {e}")))
-        })
-        .transpose()
+    ItemWeights::from_arrays(header.items as usize, arrays, name)
+        .map_err(|e| corrupt(header, format!("{name}: {e}")))
 }

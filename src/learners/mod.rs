@@ -111,11 +111,13 @@ pub enum Knob {
     IdfPower,
     /// kg-ease: how linked items without interactions get their weights.
     ColdPlacement,
+    /// ease, kg-ease: the sparse approximation's weights per item.
+    Neighbours,
 }
 
 impl Knob {
     /// Every knob, in the order a rejection names them.
-    pub const ALL: [Knob; 13] = [
+    pub const ALL: [Knob; 14] = [
         Knob::KgWeight,
         Knob::NeighbourWeight,
         Knob::Attention,
@@ -129,6 +131,7 @@ impl Knob {
         Knob::RegScale,
         Knob::IdfPower,
         Knob::ColdPlacement,
+        Knob::Neighbours,
     ];
 
     /// The flag that sets it.
@@ -147,6 +150,7 @@ impl Knob {
             Self::RegScale => "--reg-scale",
             Self::IdfPower => "--idf-power",
             Self::ColdPlacement => "--cold-placement",
+            Self::Neighbours => "--neighbours",
         }
     }
 }
@@ -184,6 +188,9 @@ pub struct Overrides {
     /// kg-ease: `off`, `mean` or `restored`.
     #[serde(default)]
     pub cold_placement: Option<String>,
+    /// ease, kg-ease: the sparse approximation with this many weights per item.
+    #[serde(default)]
+    pub neighbours: Option<usize>,
 }
 
 impl Overrides {
@@ -202,6 +209,7 @@ impl Overrides {
             Knob::RegScale => self.reg_scale.is_some(),
             Knob::IdfPower => self.idf_power.is_some(),
             Knob::ColdPlacement => self.cold_placement.is_some(),
+            Knob::Neighbours => self.neighbours.is_some(),
         }
     }
 

@@ -139,6 +139,60 @@ fn kg_ease_splits_scores_and_reaches_a_linked_item_nobody_has() {
     expect_bad_input(&out, &cold, &["learnt nothing about it"]);
 }
 
+/// `--neighbours` fits the sparse approximation: stored, reloaded by another process and served
+/// like the exact form; with every other item as a neighbour it ranks as the exact form does.
+/// Cold-item placement needs the dense form and is refused with it.
+#[test]
+fn the_sparse_approximation_trains_serves_and_explains() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = imported(tmp.path());
+    ok(kgrec(&data).args(["train", "--model", "ease"]));
+    let exact = recommend(&data, "109", "10");
+    let out = run(kgrec(&data).args(["train", "--model", "ease", "--neighbours", "1000"]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("sparse approximation (--neighbours)"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(ids(&recommend(&data, "109", "10")), ids(&exact));
+    // Few neighbours: a different, still full list, with explanations whose parts add up.
+    ok(kgrec(&data).args(["train", "--model", "kg-ease", "--neighbours", "3"]));
+    let few = recommend(&data, "109", "10");
+    assert_eq!(ids(&few).len(), ids(&exact).len(), "{few}");
+    let item = few["items"][0]["item"].as_str().unwrap().to_owned();
+    let e = explained(&data, "109", &item);
+    let (score, cf, kg) = (
+        e["score"].as_f64().unwrap(),
+        e["score_parts"]["cf"].as_f64().unwrap(),
+        e["score_parts"]["kg"].as_f64().unwrap(),
+    );
+    assert!((cf + kg - score).abs() < 1e-3, "{e}");
+    let similar = ok(kgrec(&data).args(["similar", "--item", &item, "-k", "2"]));
+    assert!(similar.contains("items like"), "{similar}");
+    for (args, needle) in [
+        (
+            &[
+                "--model",
+                "kg-ease",
+                "--neighbours",
+                "3",
+                "--cold-placement",
+                "mean",
+            ][..],
+            "cold placement",
+        ),
+        (&["--model", "ease", "--neighbours", "0"][..], "neighbours"),
+        (
+            &["--model", "als", "--neighbours", "5"][..],
+            "--neighbours does not apply",
+        ),
+    ] {
+        let out = run(kgrec(&data).arg("train").args(args));
+        expect_bad_input(&out, Path::new("train"), &[needle]);
+    }
+}
+
 #[test]
 fn ease_flags_are_checked() {
     let tmp = tempfile::tempdir().unwrap();
