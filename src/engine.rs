@@ -339,9 +339,40 @@ pub struct SimilarItems {
     /// was trained and no graph to place them, or added since).
     #[serde(skip_serializing_if = "is_zero")]
     pub left_out: usize,
+    /// Why the order means little, when it does: every item is about as similar as every
+    /// other (a model whose regularisation was too strong for the catalogue).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
     /// The model whose vectors were compared.
     #[serde(skip)]
     pub model: ModelHeader,
+}
+
+/// [`SimilarItems::note`]: the similarities of every item but `excluded` ones lie within
+/// [`COLLAPSED_SPREAD`] of each other.
+fn flat_similarities_note(
+    scores: &[f32],
+    excluded: &[u32],
+    header: &ModelHeader,
+) -> Option<String> {
+    let (lo, hi, n) = scores
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| excluded.binary_search(&(*i as u32)).is_err())
+        .fold(
+            (f32::INFINITY, f32::NEG_INFINITY, 0),
+            |(lo, hi, n), (_, &s)| (lo.min(s), hi.max(s), n + 1),
+        );
+    (n > 1 && hi - lo < COLLAPSED_SPREAD).then(|| {
+        format!(
+            "every item's similarity lies within {:.0e} of every other's under model v{} {}: its \
+             item vectors collapsed (the regularisation is too strong for this catalogue) and the \
+             order is near-arbitrary; train again with a smaller --reg",
+            COLLAPSED_SPREAD,
+            header.version,
+            header.kind.name()
+        )
+    })
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -1352,6 +1383,7 @@ impl Engine {
                 graph_only: false,
                 similar: describe(&served, &top)?,
                 left_out: 0,
+                note: flat_similarities_note(&weights, &[id.0], header),
                 model: header.clone(),
             });
         }
@@ -1416,6 +1448,7 @@ impl Engine {
             graph_only: bases[id.index()] == Basis::Graph,
             similar,
             left_out,
+            note: flat_similarities_note(&scores, &exclude, header),
             model: header.clone(),
         })
     }

@@ -345,9 +345,14 @@ pub struct KgeTrainArgs {
     /// Also evaluate the kept model on test.txt and print the figures.
     #[arg(long)]
     pub eval_test: bool,
-    /// Where to write entities.tsv, relations.tsv and meta.json.
+    /// Where to write entities.tsv, relations.tsv and meta.json (TransE also writes
+    /// entity_embeddings.tsv and relation_embeddings.tsv, the peers' names).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Replace export files in --out that no earlier export's meta.json vouches for (links and
+    /// special files are refused all the same).
+    #[arg(long)]
+    pub force: bool,
     #[arg(long, value_enum, default_value_t)]
     pub format: TextOrJson,
 }
@@ -379,6 +384,10 @@ pub struct ExportEmbeddingsArgs {
     /// rotate, transr or cke), else the current one].
     #[arg(long, value_parser = parse_version)]
     pub version: Option<u64>,
+    /// Replace export files in --out that no earlier export's meta.json vouches for (links and
+    /// special files are refused all the same).
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -557,7 +566,8 @@ impl FitArgs {
 pub struct TrainArgs {
     #[command(flatten)]
     pub fit: FitArgs,
-    /// How many model versions to keep (the new one included).
+    /// How many model versions of the new one's kind to keep, the new one included:
+    /// recommenders and graph embeddings (transe, rotate, transr) are kept and pruned apart.
     #[arg(long, default_value_t = 3)]
     pub keep: usize,
 }
@@ -687,7 +697,8 @@ pub struct ImportKgArgs {
     /// --format; gzip is recognised by its magic bytes).
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
-    /// The syntax, overriding the file extension: nt, ttl, nq, trig, rdf, tsv.
+    /// The syntax, overriding the file extension: nt, ttl, nq, trig, rdf (RDF/XML; also xml,
+    /// owl), tsv (also txt, kg).
     #[arg(long)]
     pub format: Option<String>,
     /// Base IRI for relative IRIs, and the prefix of TSV tokens (default `urn:kgrec:`).

@@ -100,9 +100,10 @@ struct TrainJson<'a> {
 /// `kgrec kge train --dataset DIR [--model transe|rotate|transr] [--dim D] ... [--out DIR]`
 pub fn kge_train(args: &KgeTrainArgs, quiet: bool) -> Result<()> {
     check_dataset_dir(&args.dataset)?;
-    if let Some(out) = &args.out {
-        super::folder_out(out)?;
-    }
+    let replaced = match &args.out {
+        Some(out) => super::folder_out(out, args.force)?,
+        None => Vec::new(),
+    };
     let keeps_nothing = args.out.is_none() && !args.eval_test;
     let mut params = kge_params(args.model.name(), &knobs(&args.fit))?;
     params = apply(params, args.validate_every, KgeParams::validate_every);
@@ -139,6 +140,13 @@ pub fn kge_train(args: &KgeTrainArgs, quiet: bool) -> Result<()> {
     let report = embed::train_benchmark(&opts, &mut epoch_callback(&bar));
     bar.finish_and_clear();
     let report = report?;
+    if let (Some(out), false) = (&args.out, replaced.is_empty()) {
+        super::warn(&format!(
+            "note: {}: replaced {} that the folder already held",
+            out.display(),
+            replaced.join(", ")
+        ));
+    }
     match args.format {
         TextOrJson::Json => emit(&json_text(&TrainJson {
             dataset: &args.dataset,
@@ -184,8 +192,9 @@ fn train_text(args: &KgeTrainArgs, dim: usize, r: &TrainReport) -> String {
     if let Some(dir) = &args.out {
         let _ = writeln!(
             out,
-            "wrote {}: entities.tsv, relations.tsv, meta.json",
-            dir.display()
+            "wrote {}: {}",
+            dir.display(),
+            super::export_files(dir).join(", ")
         );
     }
     if let Some(test) = &r.test {

@@ -449,7 +449,10 @@ fn same_file_under(dir: &Path, id: (u64, u64)) -> Option<PathBuf> {
 }
 
 /// An `--out` that names a folder of files (an embedding export): `-` cannot be one.
-fn folder_out(out: &Path) -> Result<()> {
+/// Checks `--out` of an embedding export before anything is trained or written, and returns the
+/// files of an earlier export it will replace ([`kgrec::kg::embed::check_export_dir`]: links,
+/// special files and someone else's files are refused, the last unless `force`).
+fn folder_out(out: &Path, force: bool) -> Result<Vec<&'static str>> {
     if out == Path::new("-") {
         return Err(Error::BadInput(
             "--out -: an embedding export is a folder (entities.tsv, relations.tsv, meta.json), \
@@ -464,7 +467,18 @@ fn folder_out(out: &Path) -> Result<()> {
             out.display()
         )));
     }
-    Ok(())
+    if !out.is_dir() {
+        return Ok(Vec::new());
+    }
+    kgrec::kg::embed::check_export_dir(out, force).map_err(|e| Error::BadInput(e.to_string()))
+}
+
+/// The files of an embedding export now in `dir`, for the summary.
+fn export_files(dir: &Path) -> Vec<&'static str> {
+    kgrec::kg::embed::EXPORT_FILES
+        .into_iter()
+        .filter(|name| dir.join(name).is_file())
+        .collect()
 }
 
 /// Pretty JSON with a final newline.

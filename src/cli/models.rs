@@ -587,7 +587,8 @@ fn eval_text(report: &EvalJson, e: &Evaluation) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "model {} {} (fit {:.2} s); {} test users, {} with a list; train leaks {}, duplicates {}",
+        "model {} {} (fit {:.2} s); {} test users, {} with a list; training items in the \
+         lists {}, repeated items {}",
         report.model,
         report.params,
         report.fit_seconds,
@@ -614,26 +615,11 @@ fn eval_text(report: &EvalJson, e: &Evaluation) -> String {
 
 /// `kgrec export embeddings --out DIR [--version V]`
 pub fn export_embeddings(data: &Path, args: &ExportEmbeddingsArgs) -> Result<()> {
-    super::folder_out(&args.out)?;
+    let before = super::folder_out(&args.out, args.force)?;
     super::refuse_inside_data_dir(&args.out, data)?;
     let engine = super::open_reader(data)?;
-    // The files an export may write (the last two: TransE's copies under the peers' names).
-    const FILES: [&str; 5] = [
-        "entities.tsv",
-        "relations.tsv",
-        "meta.json",
-        "entity_embeddings.tsv",
-        "relation_embeddings.tsv",
-    ];
-    let present = || -> Vec<&str> {
-        FILES
-            .into_iter()
-            .filter(|name| args.out.join(name).is_file())
-            .collect()
-    };
-    let before = present();
     let e = engine.export_embeddings(args.version, &args.out)?;
-    let written = present();
+    let written = super::export_files(&args.out);
     if !before.is_empty() {
         super::warn(&format!(
             "note: {}: replaced {} that the folder already held",
@@ -670,6 +656,9 @@ pub fn similar(data: &Path, args: &SimilarArgs) -> Result<()> {
              these similarities, come from the graph alone",
             found.item
         ));
+    }
+    if let Some(note) = &found.note {
+        super::warn(&format!("note: {note}"));
     }
     if found.left_out > 0 {
         super::warn(&format!(

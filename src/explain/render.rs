@@ -253,6 +253,15 @@ pub fn path_text(steps: &[PathStep]) -> String {
         let to = step.to.name();
         let words = relation_words(&step.relation);
         let known = phrase(&words);
+        // `byArtist` (schema.org), `inAlbum`: the preposition says it; "whose by artist is"
+        // would not.
+        let words = match PREPOSITIONS
+            .iter()
+            .find(|p| words.starts_with(&format!("{p} ")))
+        {
+            Some(p) if known.is_none() => (*p).to_owned(),
+            _ => words,
+        };
         let after_forward = previous.is_some_and(|p| p.direction == Some(Direction::Forward));
         let after_same_forward =
             after_forward && previous.is_some_and(|p| p.relation == step.relation);
@@ -547,7 +556,7 @@ mod tests {
     #[test]
     fn sentences_read_like_the_contract() {
         use Direction::{Forward, Inverse};
-        let cases: [(&str, &[TestHop<'_>], &str); 12] = [
+        let cases: [(&str, &[TestHop<'_>], &str); 13] = [
             (
                 "Toy Story",
                 &[
@@ -625,6 +634,14 @@ mod tests {
                 "Flour",
                 &[("contains", Inverse, "Bread")],
                 "You liked Flour, and Bread contains it",
+            ),
+            (
+                "Track 1",
+                &[
+                    ("byArtist", Forward, "Artist 3"),
+                    ("byArtist", Inverse, "Track 27"),
+                ],
+                "You liked Track 1, by Artist 3, as is Track 27",
             ),
         ];
         for (start, hops, expected) in cases {

@@ -448,8 +448,9 @@ pub(crate) fn missing(
     let hint = if fields.len() == 1 && role.flag.is_none() {
         "; link files are tab-separated: `item_id<TAB>iri`"
     } else if fields.len() == 1 {
-        "; the header has a single column: if the columns are separated by something else \
-         than tab , ; or |, pass --delimiter"
+        "; the header has a single column, so the delimiter read does not separate its \
+         columns (without --delimiter, tab , ; and | are tried): pass --delimiter with the one \
+         the file uses"
     } else if role.flag.is_none() && fields.iter().any(|f| f.contains("://")) {
         // A link file whose first line is a link.
         "; the first line looks like data, not a header: a link file starts with the line \

@@ -79,6 +79,12 @@ fn has_scheme(iri: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
 }
 
+/// Whether `text` holds none of the characters an IRI cannot (blanks, quotes, braces, `|`,
+/// `^`, backquotes, backslashes).
+fn is_iri_text(text: &str) -> bool {
+    !text.contains(|c: char| c.is_whitespace() || "\"{}|^`\\".contains(c))
+}
+
 /// `<http://x>` → `http://x`; a bare IRI or token is returned as it is (surrounding blanks
 /// removed). `None` for a bracket without its pair.
 pub fn strip_angle_brackets(text: &str) -> Option<&str> {
@@ -152,7 +158,16 @@ fn parse_links<R: BufRead>(reader: R, file: &Path) -> Result<LinkFile, ParseErro
                     field: "iri",
                 });
             }
-            Some(iri) if iri.contains(|c: char| c.is_whitespace() || "\"{}|^`\\".contains(c)) => {
+            // A token of a TSV graph with blanks in it (`blade runner`): the IRI its import
+            // minted. Quotes, braces and the like stay refused: more likely a mistyped IRI.
+            Some(token)
+                if !has_scheme(token)
+                    && token.contains(' ')
+                    && is_iri_text(&token.replace(' ', "")) =>
+            {
+                kgrec_kg::source::tsv_token_iri(kgrec_kg::source::DEFAULT_TSV_BASE, token)
+            }
+            Some(iri) if !is_iri_text(iri) => {
                 return Err(ParseError::Malformed {
                     file: file.to_owned(),
                     line: n,

@@ -214,7 +214,7 @@ pub(super) fn fit(
     let arrays = kge_arrays(&fitted.model);
     let notes = vec![format!(
         "{} is a graph embedding, not a recommender: `kgrec export embeddings --out DIR` writes \
-         it, `recommend` keeps serving the current recommender ({} entities, {} relations, {} \
+         it, and it never becomes the model `recommend` serves ({} entities, {} relations, {} \
          triples)",
         kind.name(),
         data.num_entities(),

@@ -86,6 +86,8 @@ pub enum Verdict {
     Allowed,
     /// No key, or not the right one: 401 (the same answer for both).
     Unauthorized,
+    /// The read key on a write or admin route: 403 (the key is valid, the right is not its).
+    Forbidden,
 }
 
 impl Policy {
@@ -131,10 +133,10 @@ impl Policy {
             Role::Write => write_ok,
             _ => write_ok | read_ok,
         };
-        if allowed {
-            Verdict::Allowed
-        } else {
-            Verdict::Unauthorized
+        match (allowed, read_ok) {
+            (true, _) => Verdict::Allowed,
+            (false, true) => Verdict::Forbidden,
+            (false, false) => Verdict::Unauthorized,
         }
     }
 
@@ -322,7 +324,7 @@ mod tests {
         assert_eq!(both.check(Role::Read, &none), Verdict::Unauthorized);
         assert_eq!(both.check(Role::Read, &x(READ)), Verdict::Allowed);
         assert_eq!(both.check(Role::Read, &x(WRITE)), Verdict::Allowed);
-        assert_eq!(both.check(Role::Write, &x(READ)), Verdict::Unauthorized);
+        assert_eq!(both.check(Role::Write, &x(READ)), Verdict::Forbidden);
         assert_eq!(both.check(Role::Metrics, &none), Verdict::Unauthorized);
         assert_eq!(both.check(Role::Health, &bearer(READ)), Verdict::Allowed);
         assert_eq!(

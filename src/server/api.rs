@@ -453,6 +453,20 @@ fn strict<T: serde::de::DeserializeOwned + Serialize>(
     }
 }
 
+/// A message of [`ModelSpec::new`] in the request's words: its `--flag`s become the keys of
+/// `"overrides"` (`--reg-scale` → `"reg_scale"`), `--model` the `"model"` key.
+fn in_request_words(message: &str) -> String {
+    let mut out = message.replace("--model ", "\"model\" ");
+    // Longest first: `--reg` must not eat the start of `--reg-scale`.
+    let mut flags = kgrec::learners::Knob::ALL.map(kgrec::learners::Knob::flag);
+    flags.sort_by_key(|f| std::cmp::Reverse(f.len()));
+    for flag in flags {
+        let key = flag.trim_start_matches('-').replace('-', "_");
+        out = out.replace(flag, &format!("\"{key}\""));
+    }
+    out
+}
+
 /// `POST /v1/admin/rebuild` (optional body `{"model", "overrides", "seed", "keep"}` or
 /// `{"spec", "seed", "keep"}`; default: the current model's learner and hyper-parameters, the
 /// default learner when there is no model yet) → `202 {"id": ...}`; `409` while one runs.
@@ -489,7 +503,19 @@ pub async fn rebuild(
                 None => Overrides::default(),
             };
             match model {
-                Some(model) => ModelSpec::new(&model, &overrides)?,
+                // Named as the request names it (the engine's message names `--model`).
+                Some(model) if kgrec::learners::learner(&model).is_none() => {
+                    return Err(ApiError::bad_parameter(format!(
+                        "model {model:?}: no such learner (expected one of {})",
+                        kgrec::learners::names().join(", ")
+                    )));
+                }
+                Some(model) => ModelSpec::new(&model, &overrides).map_err(|e| match e {
+                    kgrec::Error::BadInput(message) => {
+                        ApiError::bad_parameter(in_request_words(&message))
+                    }
+                    other => other.into(),
+                })?,
                 // A refresh: the current model's learner and hyper-parameters again (the
                 // default learner when there is none yet).
                 None => {

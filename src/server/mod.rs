@@ -226,6 +226,15 @@ async fn guard(State(state): State<Shared>, request: Request, next: Next) -> Res
             state.metrics.rejected("unauthorized");
             ApiError::unauthorized().into_response()
         }
+        Verdict::Forbidden => {
+            state.metrics.rejected("forbidden");
+            ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "the read key reads only: writes and admin routes need the API key (--api-key)",
+            )
+            .into_response()
+        }
     }
 }
 

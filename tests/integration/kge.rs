@@ -547,3 +547,75 @@ fn graph_embedding_commands_refuse_what_they_cannot_do() {
         .arg(fixture("interactions.tsv")));
     expect_bad_input(&out, &data, &["graph embedding, not a recommender"]);
 }
+
+/// An export folder's files are the export's own: a link among them is refused (never written
+/// through into the file it points at), a file no earlier export's meta.json vouches for is
+/// refused unless --force, and an earlier export is replaced with a note. `kge train --out`
+/// checks the folder before it trains.
+#[test]
+fn an_export_never_writes_through_links_or_over_someone_elses_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = crate::cf::imported(tmp.path());
+    ok(kgrec(&data).args(["train", "--model", "transe", "--dim", "4", "--epochs", "2"]));
+    let victim = tmp.path().join("victim.csv");
+    std::fs::write(&victim, "customer,isbn\n1,978\n").unwrap();
+    let linked = tmp.path().join("linked");
+    std::fs::create_dir(&linked).unwrap();
+    std::os::unix::fs::symlink(&victim, linked.join("relations.tsv")).unwrap();
+    let out = run(kgrec(&data)
+        .args(["export", "embeddings", "--force", "--out"])
+        .arg(&linked));
+    expect_bad_input(&out, &linked.join("relations.tsv"), &["a symbolic link"]);
+    assert_eq!(
+        std::fs::read_to_string(&victim).unwrap(),
+        "customer,isbn\n1,978\n"
+    );
+    assert!(!linked.join("entities.tsv").exists(), "nothing written");
+
+    // Someone's own file: refused, then replaced with --force.
+    let own = tmp.path().join("own");
+    std::fs::create_dir(&own).unwrap();
+    std::fs::write(own.join("entities.tsv"), "keep\n").unwrap();
+    let out = run(kgrec(&data)
+        .args(["export", "embeddings", "--out"])
+        .arg(&own));
+    expect_bad_input(&out, &own, &["entities.tsv", "--force"]);
+    assert_eq!(
+        std::fs::read_to_string(own.join("entities.tsv")).unwrap(),
+        "keep\n"
+    );
+    let out = run(kgrec(&data)
+        .args(["export", "embeddings", "--force", "--out"])
+        .arg(&own));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("replaced entities.tsv"),
+        "{}",
+        stderr(&out)
+    );
+    // The summary names every file written, the TransE copies included.
+    assert!(
+        stdout(&out).contains("entity_embeddings.tsv, relation_embeddings.tsv"),
+        "{}",
+        stdout(&out)
+    );
+    // An earlier export: replaced without --force.
+    let again = run(kgrec(&data)
+        .args(["export", "embeddings", "--out"])
+        .arg(&own));
+    assert!(again.status.success(), "{}", stderr(&again));
+
+    // kge train --out: the folder is checked before any training.
+    let ds = groups_dataset(tmp.path());
+    let out = run(kge(tmp.path())
+        .args(["train", "--epochs", "1", "--dataset"])
+        .arg(&ds)
+        .arg("--out")
+        .arg(&linked));
+    expect_bad_input(&out, &linked.join("relations.tsv"), &["a symbolic link"]);
+    assert!(!stdout(&out).contains("epoch"), "{}", stdout(&out));
+    assert_eq!(
+        std::fs::read_to_string(&victim).unwrap(),
+        "customer,isbn\n1,978\n"
+    );
+}

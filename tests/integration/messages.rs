@@ -388,19 +388,34 @@ fn collapsed_scores_on_a_tiny_catalogue_are_reported() {
             "{model}: {}",
             stderr(&out)
         );
-        // The list of a collapsed model says so too, not only the training.
-        let out = run(kgrec(&data).args(["recommend", "--user", "u0", "-k", "3"]));
-        assert!(
-            stderr(&out).contains("collapsed") && stderr(&out).contains("near-arbitrary"),
-            "{model}: {}",
-            stderr(&out)
-        );
+        // The list of a collapsed model says so too, not only the training, and so do its
+        // similar items (every cosine about 1).
+        for args in [
+            &["recommend", "--user", "u0", "-k", "3"][..],
+            &["similar", "--item", "i0", "-k", "3"][..],
+        ] {
+            let out = run(kgrec(&data).args(args));
+            assert!(
+                stderr(&out).contains("collapsed") && stderr(&out).contains("near-arbitrary"),
+                "{model} {args:?}: {}",
+                stderr(&out)
+            );
+        }
     }
     let out = run(kgrec(&data).args(["train", "--model", "als", "--reg", "0.5"]));
     assert!(out.status.success());
     assert!(!stderr(&out).contains("near-arbitrary"), "{}", stderr(&out));
-    let out = run(kgrec(&data).args(["recommend", "--user", "u0", "-k", "3"]));
-    assert!(!stderr(&out).contains("collapsed"), "{}", stderr(&out));
+    for args in [
+        &["recommend", "--user", "u0", "-k", "3"][..],
+        &["similar", "--item", "i0", "-k", "3"][..],
+    ] {
+        let out = run(kgrec(&data).args(args));
+        assert!(
+            !stderr(&out).contains("collapsed"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
     let list = ok(kgrec(&data).args(["recommend", "--user", "u0", "--format", "json"]));
     let list: serde_json::Value = serde_json::from_str(&list).unwrap();
     let scores: Vec<f64> = list["items"]

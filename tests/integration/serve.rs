@@ -526,7 +526,7 @@ fn one_rebuild_at_a_time_and_shutdown_abandons_it() {
         ),
         (
             r#"{"model": "pop", "overrides": {"dim": 3}}"#,
-            "--dim does not apply",
+            "\"dim\" does not apply to \"model\" pop",
         ),
         (r#"{"model": "als", "colour": 1}"#, "unknown field `colour`"),
         (r#"{"keep": 0}"#, "keep at least 1"),

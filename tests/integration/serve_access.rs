@@ -11,7 +11,7 @@ fn interactions(data: &std::path::Path) -> u64 {
     stats(data)["interactions"].as_u64().unwrap()
 }
 
-/// Writes and admin without the API key (none, wrong, or the read key) are 401 and change
+/// Writes and admin without the API key (none or wrong: 401; the read key: 403) change
 /// nothing; reads need the read key or the API key; health stays open; metrics, guarded,
 /// need a key and count the rejections; every answer carries a request id.
 #[test]
@@ -44,14 +44,22 @@ fn keys_open_what_their_role_allows_and_nothing_else() {
     for auth in [None, Some(wrong.as_str()), Some(read.as_str())] {
         let mut headers = vec![("Content-Type", "application/json")];
         headers.extend(auth.map(|a| ("Authorization", a)));
+        // The read key is a valid key without the right: 403 says so; no key or a wrong one
+        // is 401.
+        let (status, code) = match auth == Some(read.as_str()) {
+            true => (403, "forbidden"),
+            false => (401, "unauthorized"),
+        };
         let post = server.request("POST", "/v1/interactions", &headers, body);
-        assert_eq!(post.status, 401, "{auth:?}: {}", post.text());
-        assert_eq!(post.error_code(), "unauthorized");
-        assert_eq!(post.header("www-authenticate"), Some("Bearer"));
+        assert_eq!(post.status, status, "{auth:?}: {}", post.text());
+        assert_eq!(post.error_code(), code);
+        if status == 401 {
+            assert_eq!(post.header("www-authenticate"), Some("Bearer"));
+        }
         let rebuild = server.request("POST", "/v1/admin/rebuild", &headers, b"");
-        assert_eq!(rebuild.status, 401, "{auth:?}: {}", rebuild.text());
+        assert_eq!(rebuild.status, status, "{auth:?}: {}", rebuild.text());
         let job = server.request("GET", "/v1/admin/jobs/1", &headers, b"");
-        assert_eq!(job.status, 401, "{auth:?}");
+        assert_eq!(job.status, status, "{auth:?}");
     }
     // The same answer whether the key is missing or wrong: nothing tells which.
     let missing = server.request("POST", "/v1/interactions", &[], body);
@@ -98,11 +106,15 @@ fn keys_open_what_their_role_allows_and_nothing_else() {
     let metrics = server.request("GET", "/metrics", &[("X-API-Key", READ_KEY)], b"");
     assert_eq!(metrics.status, 200);
     let text = metrics.text();
-    let rejected = text
-        .lines()
-        .find_map(|l| l.strip_prefix("kgrec_http_rejected_total{reason=\"unauthorized\"} "))
-        .unwrap_or_else(|| panic!("{text}"));
-    assert_eq!(rejected, "14", "{text}");
+    let rejected = |reason: &str| {
+        let prefix = format!("kgrec_http_rejected_total{{reason=\"{reason}\"}} ");
+        text.lines()
+            .find_map(|l| l.strip_prefix(prefix.as_str()))
+            .unwrap_or_else(|| panic!("{text}"))
+            .to_owned()
+    };
+    assert_eq!(rejected("unauthorized"), "11", "{text}");
+    assert_eq!(rejected("forbidden"), "3", "{text}");
 
     // Request ids: made up when absent, kept when given.
     let made = server.get("/health/live");

@@ -47,6 +47,66 @@ pub enum ExportError {
         vocab: usize,
         rows: usize,
     },
+    /// A file of the folder that an export would replace, and must not.
+    #[error("{}: {reason}", path.display())]
+    Refused { path: PathBuf, reason: String },
+}
+
+/// The files an export writes (the last two: TransE's copies under the peers' names).
+pub const EXPORT_FILES: [&str; 5] = [
+    "entities.tsv",
+    "relations.tsv",
+    "meta.json",
+    "entity_embeddings.tsv",
+    "relation_embeddings.tsv",
+];
+
+/// What an export into `dir` would replace, checked before anything is trained or written: the
+/// names of [`EXPORT_FILES`] already in `dir`. A name that is a symbolic link or not a regular
+/// file is refused: an export writes its own files and never writes through a link into
+/// another file. Regular files are refused too, unless `dir` holds the `meta.json` of an
+/// earlier export (then they are that export's) or `force`.
+pub fn check_export_dir(dir: &Path, force: bool) -> Result<Vec<&'static str>, ExportError> {
+    let mut present = Vec::new();
+    for name in EXPORT_FILES {
+        let path = dir.join(name);
+        let meta = match fs::symlink_metadata(&path) {
+            Ok(meta) => meta,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(io(&path)(e)),
+        };
+        let refuse = |what: &str| ExportError::Refused {
+            path: path.clone(),
+            reason: format!(
+                "{what}: an export writes its own files, never through it; remove it or export \
+                 into another folder"
+            ),
+        };
+        if meta.file_type().is_symlink() {
+            return Err(refuse("a symbolic link"));
+        }
+        if !meta.is_file() {
+            return Err(refuse("not a regular file"));
+        }
+        present.push(name);
+    }
+    let earlier_export = || {
+        fs::read_to_string(dir.join("meta.json"))
+            .ok()
+            .and_then(|text| serde_json::from_str::<Meta>(&text).ok())
+            .is_some_and(|meta| meta.kind().is_some())
+    };
+    if !present.is_empty() && !force && !earlier_export() {
+        return Err(ExportError::Refused {
+            path: dir.to_owned(),
+            reason: format!(
+                "holds {} but no meta.json of an earlier embedding export, so they may be \
+                 someone's own files: export into another folder, or pass --force to replace them",
+                present.join(", ")
+            ),
+        });
+    }
+    Ok(present)
 }
 
 /// `meta.json`.
@@ -92,8 +152,8 @@ impl Meta {
 }
 
 /// Writes the export of `model` into `dir` (created if missing). Each file is written whole or
-/// not at all, by the output rules of [`crate::fsutil::write_output`] (a symbolic link in `dir`
-/// is followed, not replaced).
+/// not at all, by the output rules of [`crate::fsutil::write_output`]; callers check the
+/// folder first with [`check_export_dir`], which refuses links and files of someone else's.
 pub fn write_export(
     dir: &Path,
     model: &KgeModel,
