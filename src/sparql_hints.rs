@@ -315,10 +315,82 @@ pub(crate) fn explain(query: &str, message: &str) -> String {
             ));
         }
     }
+    if let Some(mistake) = short_triple(query, message) {
+        mistakes.push(mistake);
+    }
     match mistakes.into_iter().min_by_key(|(offset, _)| *offset) {
         Some((_, words)) => format!("SPARQL syntax error: {words}"),
         None => message.to_owned(),
     }
+}
+
+/// The byte offset of the parser's `at LINE:COLUMN` in `message`.
+fn parser_offset(query: &str, message: &str) -> Option<usize> {
+    let at = message.find(" at ")? + 4;
+    let (line, rest) = message[at..].split_once(':')?;
+    let column: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    let (line, column) = (line.parse::<usize>().ok()?, column.parse::<usize>().ok()?);
+    let start: usize = query
+        .split_inclusive('\n')
+        .take(line.checked_sub(1)?)
+        .map(str::len)
+        .sum();
+    let in_line = query
+        .get(start..)?
+        .char_indices()
+        .nth(column.checked_sub(1)?)?
+        .0;
+    Some(start + in_line)
+}
+
+/// A triple pattern of one or two terms where the parser stopped at its end (`{ ?x ?y }`):
+/// the parser lists what could come next, which does not say that the object is missing. The
+/// parser's position is at the `}` or `.` that ends the pattern or just past it.
+fn short_triple(query: &str, message: &str) -> Option<(usize, String)> {
+    let reported = parser_offset(query, message)
+        .unwrap_or(query.len())
+        .min(query.len());
+    // The `}` or `.` at or just before the reported position.
+    let end = query
+        .get(..(reported + 1).min(query.len()))?
+        .trim_end()
+        .char_indices()
+        .next_back()
+        .filter(|&(_, c)| c == '}' || c == '.')?
+        .0;
+    // A `.` just before a `}` ends the pattern: the pattern is before the `.`.
+    let mut before = query.get(..end)?.trim_end();
+    if query[end..].starts_with('}') && before.ends_with('.') {
+        before = &before[..before.len() - 1];
+    }
+    // The pattern starts after the last `{`, or after a `.` that ends a triple (followed by a
+    // blank: not the dot of a number or a prefixed name); IRIs hold neither blanks nor `{`.
+    let start = before
+        .char_indices()
+        .filter(|&(i, c)| {
+            c == '{'
+                || (c == '.'
+                    && before[i + 1..].starts_with(char::is_whitespace)
+                    && !before[..i].ends_with(|p: char| p.is_ascii_digit()))
+        })
+        .map(|(i, _)| i + 1)
+        .next_back()?;
+    let terms = before[start..].split_whitespace().count();
+    let missing = match terms {
+        1 => "its predicate and object",
+        2 => "its object",
+        _ => return None,
+    };
+    let at = start + before[start..].trim_end().len();
+    Some((
+        at,
+        format!(
+            "a triple pattern is subject, predicate and object; the one ending at {} has {terms} \
+             term{}: add {missing}",
+            position(query, at),
+            if terms == 1 { "" } else { "s" }
+        ),
+    ))
 }
 
 /// A bare word (letters, digits, `_`) that is no SPARQL keyword: a misspelt keyword or a name
@@ -444,6 +516,37 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_triple_without_its_object_is_named() {
+        let m = explain(
+            "SELECT ?x WHERE { ?x ?y }",
+            "SPARQL syntax error: error at 1:26: expected one of LATERAL, SERVICE, [_]",
+        );
+        assert!(
+            m.contains("the one ending at 1:24 has 2 terms: add its object"),
+            "{m}"
+        );
+        let m = explain(
+            "SELECT ?x WHERE {
+  ?x <http://e/p.q> 1.5 .
+  ?x }",
+            "error at 3:6: expected one of",
+        );
+        assert!(
+            m.contains("ending at 3:5 has 1 term: add its predicate"),
+            "{m}"
+        );
+        // `{ ?x ?y . }`: the parser stops at the `}`.
+        let m = explain(
+            "SELECT ?x WHERE { ?x ?y . }",
+            "error at 1:27: expected OPTIONAL",
+        );
+        assert!(m.contains("has 2 terms: add its object"), "{m}");
+        // Complete triples: the parser's own words.
+        let m = explain("SELECT ?x WHERE { ?x ?y ?z }", "error at 1:28: x");
+        assert_eq!(m, "error at 1:28: x");
+    }
+
+    #[test]
     fn blank_queries_and_comments() {
         assert!(is_blank(""));
         assert!(is_blank("  \n# only a comment\n\t"));
@@ -482,7 +585,7 @@ mod tests {
         assert!(m.contains("undeclared prefix ex:"), "{m}");
         assert!(m.contains("PREFIX ex: <...>"), "{m}");
         // Nothing recognisable: the parser's own words.
-        assert_eq!(explain("SELECT ?s WHERE { ?s ?p }", "X"), "X");
+        assert_eq!(explain("SELECT ?s WHERE { ?s ?p ?o FILTER }", "X"), "X");
         // Located at the first use, in characters, on its line.
         let m = explain(
             "SELECT ?é WHERE {\n  ?é ?p ?d .\n  ?d rdfs:label ?l }",

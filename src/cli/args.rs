@@ -109,7 +109,7 @@ pub enum Command {
 pub struct ServeArgs {
     /// The address to listen on (port 0: any free port; the bound address is printed). An
     /// address beyond loopback needs --api-key (or --allow-open-writes).
-    #[arg(long, default_value = "127.0.0.1:7878")]
+    #[arg(long, default_value = "127.0.0.1:7878", value_parser = parse_addr)]
     pub addr: std::net::SocketAddr,
     /// The largest request body accepted, in bytes (larger: 413).
     #[arg(long, default_value_t = 2 * 1024 * 1024)]
@@ -761,6 +761,25 @@ pub struct DemoArgs {
 }
 
 /// A model version as `stats` prints it (`v3`) or as a number (`3`).
+/// `IP:PORT`, or `HOST:PORT` with a name the system resolves (`localhost:7878`); of a name's
+/// addresses the first IPv4 one.
+fn parse_addr(text: &str) -> std::result::Result<std::net::SocketAddr, String> {
+    use std::net::ToSocketAddrs;
+    if let Ok(addr) = text.parse() {
+        return Ok(addr);
+    }
+    let addrs: Vec<std::net::SocketAddr> = text
+        .to_socket_addrs()
+        .map_err(|e| format!("{text:?}: expected HOST:PORT, as 127.0.0.1:7878 ({e})"))?
+        .collect();
+    addrs
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or(addrs.first())
+        .copied()
+        .ok_or_else(|| format!("{text:?}: the name resolves to no address"))
+}
+
 fn parse_version(text: &str) -> std::result::Result<u64, String> {
     let digits = text.strip_prefix(['v', 'V']).unwrap_or(text);
     digits
@@ -772,6 +791,16 @@ fn parse_version(text: &str) -> std::result::Result<u64, String> {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::panic)]
     use super::*;
+
+    #[test]
+    fn serve_addresses_take_a_host_name() {
+        assert_eq!(
+            parse_addr("localhost:18138").unwrap(),
+            "127.0.0.1:18138".parse::<std::net::SocketAddr>().unwrap()
+        );
+        assert_eq!(parse_addr("[::1]:80").unwrap().port(), 80);
+        assert!(parse_addr("localhost").unwrap_err().contains("HOST:PORT"));
+    }
 
     /// Words of a shell command line: whitespace-separated, with '...' and "..." quoting.
     fn shell_words(line: &str) -> Vec<String> {
