@@ -160,6 +160,9 @@ pub fn run(cli: Cli) -> Result<()> {
         .data
         .clone()
         .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+    if let Some(name) = data_writer(&cli.command) {
+        say_where_an_interrupt_leaves(name, &data);
+    }
     match cli.command {
         Command::Import(ImportCommand::Kg(args)) => graph::import_kg(&data, &args, quiet),
         Command::Stats(args) => graph::stats(&data, &args),
@@ -180,6 +183,33 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Serve(args) => crate::server::serve(&data, &args),
         Command::SparqlWorker(args) => crate::server::worker::run(&args),
     }
+}
+
+/// The name of a command that writes the data directory.
+fn data_writer(command: &Command) -> Option<&'static str> {
+    match command {
+        Command::Import(ImportCommand::Kg(_)) => Some("import kg"),
+        Command::Import(ImportCommand::Interactions(_)) => Some("import interactions"),
+        Command::Import(ImportCommand::Links(_)) => Some("import links"),
+        Command::Train(_) => Some("train"),
+        _ => None,
+    }
+}
+
+/// On Ctrl-C (SIGINT), says before exiting (130, as the shell's own) what the interrupted
+/// write left: a write commits whole or not at all, and near its end it may have committed
+/// before the signal came. Without this the process ended silently, and an import that had
+/// committed looked lost.
+fn say_where_an_interrupt_leaves(name: &'static str, data: &Path) {
+    let data = data.display().to_string();
+    // Not installed (another handler, a platform without signals): the default, silent exit.
+    let _ = ctrlc::set_handler(move || {
+        eprintln!(
+            "\ninterrupted: {data} holds all of what `{name}` was writing or none of it (writes \
+             commit whole); `kgrec --data {data} stats` shows which"
+        );
+        std::process::exit(130);
+    });
 }
 
 /// A command that reads and writes no data directory, and what it works on instead.

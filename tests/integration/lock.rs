@@ -136,3 +136,32 @@ fn an_overtaken_training_does_not_replace_the_newer_model() {
     let models = stats(&data)["models"].clone();
     assert_eq!(models, serde_json::json!(["v1 als (current)", "v2 bpr"]));
 }
+
+/// Ctrl-C during a write says what the data directory holds (the write commits whole or not at
+/// all) and exits 130; an interrupted `train` stores nothing.
+#[test]
+fn an_interrupted_write_says_what_it_left() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = crate::cf::imported(tmp.path());
+    let child = kgrec(&data)
+        .args(["train", "--model", "bpr", "--epochs", "2000000"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Past reading its inputs: fitting, for minutes at this many epochs.
+    std::thread::sleep(Duration::from_millis(800));
+    let signal = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(signal.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("interrupted:") && stderr(&out).contains("or none of it"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(stats(&data)["models"], serde_json::json!([]));
+}
