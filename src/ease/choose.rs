@@ -305,11 +305,14 @@ pub fn choose_graph_weight(
     seed: u64,
     cancel: &AtomicBool,
 ) -> Result<Option<WeightChoice>, FitError> {
+    params.check()?;
     let n = checked_items(matrix)?;
-    if GraphFeatures::new(graph, n, params.min_items).is_empty() {
+    let features = GraphFeatures::new(graph, n, params.min_items);
+    if features.is_empty() {
         return Ok(None);
     }
-    super::check_placement(Solver::for_items(params.neighbours, n), params)?;
+    let solver = Solver::for_items(params.neighbours, n);
+    super::check_placement(solver, params)?;
     let carved = carve(matrix, graph, params.choose_placement, seed)?;
     if carved.held.len() < MIN_VALIDATION_USERS {
         return Ok(None);
@@ -322,13 +325,17 @@ pub fn choose_graph_weight(
     let mut trials = Vec::with_capacity(weights.len() * Placement::ALL.len());
     // Each trial's warm nDCG per validation user (`None`: the user holds no warm item).
     let mut warm_by_trial: Vec<Vec<Option<f64>>> = Vec::with_capacity(trials.capacity());
-    let solver = Solver::for_items(params.neighbours, n);
+    let lambda = params.regularization.lambda(mean_diagonal(&carved.train));
     let grams = match solver {
-        Solver::Dense => Some(CandidateGrams::new(params, &carved.train, graph)?),
+        Solver::Dense => Some(CandidateGrams::new(
+            params,
+            &carved.train,
+            &features,
+            n,
+            lambda,
+        )),
         Solver::Sparse(_) => None,
     };
-    let features = GraphFeatures::new(graph, n, params.min_items);
-    let lambda = params.regularization.lambda(mean_diagonal(&carved.train));
     for weight in weights {
         stop_if(cancel)?;
         let fitted = match &grams {

@@ -32,7 +32,7 @@ use crate::cf::{
 };
 use crate::fused::ItemGraph;
 use crate::ids::{ItemId, UserId};
-use gram::{Scalar, WeightedRows, add_gram, closed_form};
+use gram::{WeightedRows, add_gram, closed_form};
 use sparse::{SparseWeights, local_closed_form};
 
 /// The default `λ`, as a multiple of the square root of the mean diagonal of `XᵀX` (the mean
@@ -315,28 +315,30 @@ pub(crate) struct CandidateGrams {
 }
 
 impl CandidateGrams {
-    /// Built for `params` (all but its graph weight) on `matrix`.
+    /// Built for `params` (all but its graph weight) on `matrix`, whose `n` items `features`
+    /// describe, at ridge `lambda`.
     pub(crate) fn new(
         params: &KgEaseParams,
         matrix: &InteractionMatrix,
-        graph: &ItemGraph,
-    ) -> Result<Self, FitError> {
-        params.check()?;
-        let n = checked_items(matrix)?;
-        let features = GraphFeatures::new(graph, n, params.min_items);
+        features: &GraphFeatures,
+        n: usize,
+        lambda: f64,
+    ) -> Self {
         let unit = KgEaseParams {
             graph_weight: 1.0,
             ..*params
         }
-        .feature_weights(&features);
+        .feature_weights(features);
         let mut feature_gram = vec![0.0f32; n * n];
         add_gram(&mut feature_gram, n, features.rows(&unit));
-        Ok(Self {
+        let mut interactions = vec![0.0f32; n * n];
+        add_gram(&mut interactions, n, interaction_rows(matrix));
+        Self {
             n,
-            lambda: params.regularization.lambda(mean_diagonal(matrix)),
-            interactions: interaction_gram::<f32>(matrix, n),
+            lambda,
+            interactions,
             features: feature_gram,
-        })
+        }
     }
 
     /// `B` at graph weight `weight` (no cold-item placement).
@@ -386,13 +388,6 @@ fn interaction_rows(matrix: &InteractionMatrix) -> WeightedRows<'_> {
         item_rows,
         weight_sq: None,
     }
-}
-
-/// `XᵀX` of the 0/1 matrix, column-major.
-fn interaction_gram<T: Scalar>(matrix: &InteractionMatrix, n: usize) -> Vec<T> {
-    let mut gram = vec![T::of(0.0); n * n];
-    add_gram(&mut gram, n, interaction_rows(matrix));
-    gram
 }
 
 /// A fitted EASE model.
