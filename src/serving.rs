@@ -549,7 +549,7 @@ pub fn item_details(
         Some(e) => index.label(e)?,
         None => None,
     }
-    .unwrap_or_else(|| local_name(&link.iri).to_owned());
+    .unwrap_or_else(|| readable_name(&link.iri));
     Ok(ItemDetails {
         iri: Some(link.iri.clone()),
         label: Some(label),
@@ -557,7 +557,7 @@ pub fn item_details(
 }
 
 /// The last segment of an IRI (after `/`, `#` or `:`), as labels fall back to.
-pub use kgrec_kg::filter::local_name;
+pub use kgrec_kg::filter::{local_name, readable_name};
 
 /// The external name of an item, for output; a dense id outside the store is corruption.
 pub fn item_name(snapshot: &Snapshot, item: ItemId) -> Result<&str, StoreError> {

@@ -387,7 +387,9 @@ fn bare_name(token: &str, condition: &str) -> Result<NamedNode, FilterError> {
                 let advice = if local.starts_with("//") || prefix.eq_ignore_ascii_case("urn") {
                     format!("write a full IRI in angle brackets: <{token}>")
                 } else {
-                    "write the full IRI in angle brackets, <...>".to_owned()
+                    "filters do not read the prefixes your files declare: write the full IRI \
+                     in angle brackets, <...>"
+                        .to_owned()
                 };
                 return Err(FilterError::UnknownPrefix {
                     condition: condition.to_owned(),
@@ -436,6 +438,19 @@ pub fn compact(iri: &str) -> String {
 pub fn local_name(iri: &str) -> &str {
     let trimmed = iri.trim_end_matches(['/', '#']);
     trimmed.rsplit(['/', '#', ':']).next().unwrap_or(trimmed)
+}
+
+/// A name for an entity without a label: the token a TSV import minted its IRI from, else its
+/// IRI's local name percent-decoded (`sci%20fi` → `sci fi`; kept as it is when the escapes are
+/// not UTF-8).
+pub fn readable_name(iri: &str) -> String {
+    if let Some(token) = tsv_token_of(DEFAULT_TSV_BASE, iri) {
+        return token;
+    }
+    let local = local_name(iri);
+    percent_encoding::percent_decode_str(local)
+        .decode_utf8()
+        .map_or_else(|_| local.to_owned(), |name| name.into_owned())
 }
 
 /// How near a name is to the one asked for: the same local name (ignoring case) first, then one
@@ -972,5 +987,9 @@ mod tests {
         assert_eq!(local_name("http://e.org/o#Thing"), "Thing");
         assert_eq!(local_name("urn:kgrec:m.0abc"), "m.0abc");
         assert_eq!(local_name("http://e.org/x/"), "x");
+        assert_eq!(readable_name("http://e.org/genre/sci%20fi"), "sci fi");
+        assert_eq!(readable_name("http://e.org/bad%FF"), "bad%FF");
+        let minted = tsv_token_iri(DEFAULT_TSV_BASE, "a/b c");
+        assert_eq!(readable_name(&minted), "a/b c");
     }
 }

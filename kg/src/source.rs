@@ -151,6 +151,15 @@ fn check_syntax(
     let text = String::from_utf8_lossy(&head[..head.len().min(4096)]);
     if format == InputFormat::Rdf(RdfFormat::RdfXml) {
         let start = text.trim_start();
+        let first_line = start.lines().next().unwrap_or_default();
+        if looks_like_ntriples(first_line) {
+            return Err(KgError::bad_input(
+                path,
+                "read as RDF/XML (by its name or --format), but its first line is an N-Triples \
+                 statement (`<subject> <predicate> object .`): name the syntax with --format nt \
+                 (or ttl), or rename the file",
+            ));
+        }
         return match start.chars().next() {
             None | Some('<') => Ok(()),
             Some(_) => {
@@ -171,6 +180,22 @@ fn check_syntax(
                 ))
             }
         };
+    }
+    if looks_like_xml(&text) {
+        let name = match format {
+            InputFormat::Rdf(RdfFormat::NTriples) => "N-Triples",
+            InputFormat::Rdf(RdfFormat::NQuads) => "N-Quads",
+            InputFormat::Rdf(RdfFormat::Turtle) => "Turtle",
+            InputFormat::Rdf(RdfFormat::TriG) => "TriG",
+            _ => "TSV",
+        };
+        return Err(KgError::bad_input(
+            path,
+            format!(
+                "read as {name} (by its name or --format) but it starts as an XML document: if it \
+                 is RDF/XML, name the syntax with --format rdf, or rename the file .rdf"
+            ),
+        ));
     }
     let name = match format {
         InputFormat::Rdf(RdfFormat::NTriples) => "N-Triples",
@@ -195,6 +220,27 @@ fn check_syntax(
         ));
     }
     Ok(())
+}
+
+/// Whether `line` reads as an N-Triples or N-Quads statement: IRI or blank-node terms and a
+/// final `.` (an RDF/XML document starts with `<?xml`, a comment or an element, never so).
+fn looks_like_ntriples(line: &str) -> bool {
+    let line = line.trim();
+    let mut terms = line.split_whitespace();
+    let subject_ok = terms.next().is_some_and(|t| {
+        (t.starts_with('<') && t.ends_with('>') && !t.contains('=') && !t.starts_with("<?"))
+            || t.starts_with("_:")
+    });
+    let predicate_ok = terms
+        .next()
+        .is_some_and(|t| t.starts_with('<') && t.ends_with('>'));
+    subject_ok && predicate_ok && line.ends_with('.')
+}
+
+/// Whether the start of a file is an XML declaration or an `rdf:RDF` root element.
+fn looks_like_xml(head: &str) -> bool {
+    let start = head.trim_start();
+    start.starts_with("<?xml") || start.starts_with("<rdf:RDF") || start.starts_with("<!DOCTYPE")
 }
 
 /// The reader past a UTF-8 byte-order mark at its start: editors on Windows write one, and the
@@ -276,14 +322,69 @@ fn located(path: &Path, format: RdfFormat, base: bool, error: RdfParseError) -> 
                 },
                 message: with_hint(without_location(&e.to_string()), format, base),
             },
-            None => KgError::SyntaxWithoutLocation {
-                file: path.to_owned(),
-                message: with_hint(&e.to_string(), format, base),
+            None => match (format, xml_error_location(path, format)) {
+                (RdfFormat::RdfXml, Some(location)) => KgError::Syntax {
+                    file: path.to_owned(),
+                    location,
+                    message: with_hint(&e.to_string(), format, base),
+                },
+                _ => KgError::SyntaxWithoutLocation {
+                    file: path.to_owned(),
+                    message: with_hint(&e.to_string(), format, base),
+                },
             },
         },
         // Invalid UTF-8 and truncated gzip streams surface as I/O errors of the decoded stream.
         RdfParseError::Io(e) => read_error(path, e),
     }
+}
+
+/// Where an RDF/XML file stops being well-formed XML. oxigraph's RDF/XML parser reports no
+/// position, so the file is read again with quick-xml (the reader that parser is built on) up to
+/// its first error; `None` for other syntaxes, standard input, and files whose XML is well formed
+/// (an error of RDF itself, such as a bad `rdf:about`).
+fn xml_error_location(path: &Path, format: RdfFormat) -> Option<Location> {
+    if format != RdfFormat::RdfXml || path == Path::new(STDIN_NAME) {
+        return None;
+    }
+    let mut xml = quick_xml::Reader::from_reader(decoded(path)?);
+    let mut buf = Vec::new();
+    let offset = loop {
+        match xml.read_event_into(&mut buf) {
+            Ok(quick_xml::events::Event::Eof) => return None,
+            Ok(_) => buf.clear(),
+            Err(_) => break xml.error_position(),
+        }
+    };
+    location_of(decoded(path)?, offset)
+}
+
+/// A file's bytes, gunzipped when they are gzip.
+fn decoded(path: &Path) -> Option<Box<dyn BufRead>> {
+    let mut raw = BufReader::new(File::open(path).ok()?);
+    let gzip = raw.fill_buf().ok()?.starts_with(&GZIP_MAGIC);
+    Some(if gzip {
+        Box::new(BufReader::new(MultiGzDecoder::new(raw)))
+    } else {
+        Box::new(raw)
+    })
+}
+
+/// The line and column (1-based, columns in characters) of byte `offset` of `reader`.
+fn location_of(reader: impl BufRead, offset: u64) -> Option<Location> {
+    let mut line = 1;
+    let mut line_start = Vec::new();
+    for byte in reader.bytes().take(usize::try_from(offset).ok()?) {
+        let byte = byte.ok()?;
+        if byte == b'\n' {
+            line += 1;
+            line_start.clear();
+        } else {
+            line_start.push(byte);
+        }
+    }
+    let column = String::from_utf8_lossy(&line_start).chars().count() as u64 + 1;
+    Some(Location { line, column })
 }
 
 /// The parser's message, with the way out when it is about a relative IRI (oxiri says only "No
@@ -663,6 +764,61 @@ mod tests {
             "EOF"
         );
         assert_eq!(without_location("no scheme: x"), "no scheme: x");
+    }
+
+    /// `name` with `text` in a fresh directory, opened as `open` would (format from the name).
+    fn open_text(name: &str, text: &str) -> (tempfile::TempDir, Result<OpenedSource>) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        let opened = open(&path, &SourceOptions::default());
+        (dir, opened)
+    }
+
+    #[test]
+    fn a_file_whose_start_shows_another_syntax_is_refused_with_the_right_flag() {
+        let nt = "<http://ex.org/a> <http://ex.org/p> <http://ex.org/b> .\n";
+        let (_dir, opened) = open_text("kg.rdf", nt);
+        let message = opened.err().unwrap().to_string();
+        assert!(message.contains("N-Triples statement"), "{message}");
+        assert!(message.contains("--format nt"), "{message}");
+        let xml = "<?xml version=\"1.0\"?>\n<rdf:RDF/>\n";
+        for name in ["kg.ttl", "kg.nt", "kg.tsv"] {
+            let (_dir, opened) = open_text(name, xml);
+            let message = opened.err().unwrap().to_string();
+            assert!(message.contains("--format rdf"), "{name}: {message}");
+        }
+        // An RDF/XML document and a Turtle file starting with an IRI are not mistaken.
+        assert!(open_text("kg.rdf", xml).1.is_ok());
+        assert!(open_text("kg.ttl", nt).1.is_ok());
+        assert!(!looks_like_ntriples("<rdf:RDF xmlns:rdf=\"http://x/\">"));
+        assert!(looks_like_ntriples("_:b0 <http://ex.org/p> \"x\" ."));
+    }
+
+    #[test]
+    fn rdf_xml_errors_get_the_line_and_column_where_the_xml_breaks() {
+        let xml = "<?xml version=\"1.0\"?>\n<rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\"\n\
+                   xmlns:ex=\"http://ex.org/\">\n  <rdf:Description rdf:about=\"http://ex.org/a\">\n\
+                   <ex:q>unclosed\n  </rdf:Description>\n</rdf:RDF>\n";
+        let (dir, opened) = open_text("kg.rdf", xml);
+        let error = statements(opened.unwrap(), &SourceOptions::default(), false)
+            .unwrap()
+            .find_map(Result::err)
+            .unwrap();
+        assert!(
+            matches!(
+                error,
+                KgError::Syntax {
+                    location: Location { line: 6, column: 3 },
+                    ..
+                }
+            ),
+            "{error}"
+        );
+        // Well-formed XML has no XML error to point at.
+        let good = dir.path().join("good.rdf");
+        std::fs::write(&good, "<rdf:RDF/>").unwrap();
+        assert_eq!(xml_error_location(&good, RdfFormat::RdfXml), None);
     }
 
     #[test]

@@ -329,6 +329,7 @@ pub fn recommend(data: &Path, args: &RecommendArgs) -> Result<()> {
     }
     warn_unknown_excluded(&recs.unknown_excluded);
     filter_notes(&recs, &args.filter);
+    short_list_note(&recs, args);
     match args.format.unwrap_or_default() {
         TextOrJson::Json => emit(&json_text(&recs.list_json())?),
         TextOrJson::Text => emit(&list_text(&recs)),
@@ -365,6 +366,29 @@ pub(super) fn filter_notes(recs: &Recommendations, given: &[String]) {
     if let Some(note) = &recs.note {
         super::warn(&format!("note: {note}"));
     }
+}
+
+/// A list shorter than `-k` that no other note explains: the user has the rest (or excluded it).
+pub(super) fn short_list_note(recs: &Recommendations, args: &RecommendArgs) {
+    let k = args.k.unwrap_or(10);
+    let shown = recs.items.len();
+    if recs.note.is_some() || shown == 0 || shown >= k || !args.filter.is_empty() {
+        return;
+    }
+    super::warn(&format!(
+        "note: {} of the {k} asked: every other item model v{} {} can rank is in {}'s history{}",
+        match shown {
+            1 => "1 item".to_owned(),
+            n => format!("{n} items"),
+        },
+        recs.model.version,
+        recs.model.kind.name(),
+        recs.user,
+        match args.exclude.is_empty() {
+            true => "",
+            false => " or excluded",
+        }
+    ));
 }
 
 /// `--exclude` ids that name no item: probably a typo, said aloud.

@@ -31,7 +31,9 @@ use kgrec_kg::{
 
 use crate::cf::{ScoreParts, Scored};
 use crate::ids::{ItemId, UserId};
-use crate::serving::{History, ListSource, RankedList, Served, item_name, local_name, rank_user};
+use crate::serving::{
+    History, ListSource, RankedList, Served, item_name, rank_user, readable_name,
+};
 
 /// Why an explanation could not be given.
 #[derive(Debug, thiserror::Error)]
@@ -414,7 +416,7 @@ impl Explainer {
             })?;
         let label = match self.paths.index.label(e)? {
             Some(l) => l,
-            None => local_name(&iri).to_owned(),
+            None => readable_name(&iri),
         };
         Ok(Node {
             iri: Some(iri),

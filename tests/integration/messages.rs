@@ -867,6 +867,16 @@ fn empty_lists_and_popularity_ties_are_explained() {
         "{}",
         stderr(&out)
     );
+    // A list shorter than -k says why (a has 2 of the 3 items: 1 left of the 10 asked).
+    assert!(
+        stderr(&out).contains(
+            "1 item of the 10 asked: every other item model v1 als can rank is in a's history"
+        ),
+        "{}",
+        stderr(&out)
+    );
+    let out = run(kgrec(&data).args(["recommend", "--user", "a", "-k", "1"]));
+    assert!(!stderr(&out).contains("asked"), "{}", stderr(&out));
     let out = run(kgrec(&data).args(["recommend", "--user", "nobody"]));
     assert!(
         stderr(&out).contains("2 item(s) of this list tie with the one above"),
