@@ -44,8 +44,10 @@ use crate::store::{
 };
 
 mod ingest;
+mod tune;
 
 use ingest::GroupCommit;
+pub use tune::{MIN_TUNING_USERS, TuneOutcome, TuningData};
 
 /// Whether an engine may write.
 pub use crate::datadir::Access;
@@ -552,6 +554,31 @@ pub struct Stats {
     pub data_dir: PathBuf,
     /// The graph backend of this build.
     pub backend: &'static str,
+    /// What `kgrec tune` chose, per learner.
+    pub tuned: Vec<TunedSummary>,
+}
+
+/// One tuned learner, as `stats` shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct TunedSummary {
+    /// The learner.
+    pub learner: String,
+    /// Whether tuning found it best (what `train` trains without `--model`).
+    pub best: bool,
+    /// The validation metric.
+    pub metric: String,
+    /// Its value with the chosen hyper-parameters.
+    pub value: f64,
+    /// Its value with the defaults.
+    pub default_value: f64,
+    /// The choice as `train` flags (empty: the defaults).
+    pub flags: String,
+    /// Trials run.
+    pub trials: usize,
+    /// The fingerprint of the interactions it was tuned on (hex).
+    pub fingerprint: String,
+    /// When the tuning ended (seconds since the Unix epoch).
+    pub created_unix: u64,
 }
 
 /// One stored model version, as `stats --format json` lists it under `model_versions`.
@@ -600,6 +627,9 @@ pub struct EvalRequest {
     pub train_request: TrainRequest,
     /// Cut-offs.
     pub ks: Vec<usize>,
+    /// Tune on the training file first (validation rows carved from it, never the test file);
+    /// the tuned choice replaces `train_request.spec`.
+    pub tune: Option<crate::tune::TuneRequest>,
 }
 
 /// What an evaluation measured.
@@ -1477,7 +1507,25 @@ impl Engine {
                     format!("v{} {}{mark}", m.version, m.model)
                 })
                 .collect();
+            let tuning = crate::store::TuningStore::open(dir.db())?;
+            let best = tuning.best()?;
+            let tuned = tuning
+                .all()?
+                .into_iter()
+                .map(|t| TunedSummary {
+                    best: best.as_deref() == Some(t.learner.as_str()),
+                    flags: t.overrides.flags(),
+                    fingerprint: format!("{:016x}", t.fingerprint),
+                    trials: t.trials.len(),
+                    learner: t.learner,
+                    metric: t.metric,
+                    value: t.value,
+                    default_value: t.default_value,
+                    created_unix: t.created_unix,
+                })
+                .collect();
             Ok(Stats {
+                tuned,
                 triples: c.triples,
                 entities: c.entities,
                 relations: c.relations,
@@ -1712,6 +1760,25 @@ impl Engine {
         engine.write_interactions(train_rows.rows, links, true)?;
         let mut train_request = request.train_request.clone();
         train_request.keep = 1;
+        if let Some(tune) = &request.tune {
+            let outcome = engine.tune(tune, &mut |_| {}, &AtomicBool::new(false))?;
+            if let Some(best) = outcome.best() {
+                train_request.spec = ModelSpec::new(&best.learner, &best.overrides)?;
+                notes.push(format!(
+                    "tuned on the training file for {:.0} s: {} with {} ({} {:.4} on validation \
+                     rows carved from it, {:.4} with the defaults)",
+                    outcome.seconds,
+                    best.learner,
+                    match best.overrides.flags() {
+                        f if f.is_empty() => "its defaults".to_owned(),
+                        f => f,
+                    },
+                    best.metric,
+                    best.value,
+                    best.default_value
+                ));
+            }
+        }
         let trained = engine.train(&train_request, progress, &AtomicBool::new(false))?;
         let served = engine.served()?;
 

@@ -25,6 +25,7 @@ pub mod metrics;
 pub mod serving;
 mod sparql_hints;
 pub mod store;
+pub mod tune;
 
 pub use engine::{
     Access, BatchRecommendations, EmbeddingsExported, Engine, EvalOutcome, EvalRequest,

@@ -83,6 +83,9 @@ pub enum Command {
     Demo(DemoArgs),
     /// Train a model on the imported interactions; it becomes the current model.
     Train(TrainArgs),
+    /// Choose hyper-parameters (and the learner) on validation rows carved from the imported
+    /// interactions; `train` uses them from then on.
+    Tune(TuneArgs),
     /// Recommend items for one user, or for every user into a batch file.
     Recommend(RecommendArgs),
     /// Why an item is recommended to a user: score parts and relation paths from their history.
@@ -456,9 +459,10 @@ fn learner_names() -> PossibleValuesParser {
 /// The model and its hyper-parameters; unset values take the tuned defaults of `docs/cf-notes.md`.
 #[derive(Clone, Debug, Args)]
 pub struct FitArgs {
-    /// The learner.
-    #[arg(long, default_value = "cke", value_parser = learner_names())]
-    pub model: String,
+    /// The learner [default: cke; for `train`, the learner `kgrec tune` found best when the
+    /// data directory was tuned].
+    #[arg(long, value_parser = learner_names())]
+    pub model: Option<String>,
     /// Latent dimension [default: als 16, bpr 64].
     #[arg(long)]
     pub dim: Option<usize>,
@@ -527,7 +531,12 @@ impl FitArgs {
     /// The learner with the knobs given; a knob or a `--seed` the learner does not use is
     /// refused.
     pub fn spec(&self) -> kgrec::Result<kgrec::ModelSpec> {
-        let spec = kgrec::ModelSpec::new(&self.model, &self.overrides())?;
+        self.spec_with(self.model.as_deref().unwrap_or("cke"), &self.overrides())
+    }
+
+    /// The spec of `model` with `overrides` (the flags, laid over a tuned draw by `train`).
+    pub fn spec_with(&self, model: &str, overrides: &Overrides) -> kgrec::Result<kgrec::ModelSpec> {
+        let spec = kgrec::ModelSpec::new(model, overrides)?;
         if self.seed.is_some() && spec.kind() == kgrec::ModelKind::Popularity {
             return Err(kgrec::Error::BadInput(
                 "--seed does not apply to --model pop: popularity counts have no randomness"
@@ -571,6 +580,95 @@ pub struct TrainArgs {
     /// recommenders and graph embeddings (transe, rotate, transr) are kept and pruned apart.
     #[arg(long, default_value_t = 3)]
     pub keep: usize,
+    /// Train with the learner's defaults even when `kgrec tune` chose hyper-parameters for it
+    /// (flags given are laid over the tuned ones otherwise).
+    #[arg(long)]
+    pub untuned: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TuneArgs {
+    /// The learners to tune, comma-separated [default: als and ease, and cke and kg-ease when
+    /// items are linked to a graph].
+    #[arg(long, value_delimiter = ',')]
+    pub models: Vec<String>,
+    /// Wall time for the whole search, shared evenly by the learners: `90s`, `10m`, `1h`, or
+    /// seconds.
+    #[arg(long, default_value = "10m", value_parser = parse_budget)]
+    pub budget: std::time::Duration,
+    /// At most this many draws per learner, besides its defaults [default: as many as the
+    /// budget allows].
+    #[arg(long)]
+    pub trials: Option<usize>,
+    /// The validation metric to maximise (NAME@K: ndcg, recall, precision, map, hit, mrr).
+    #[arg(long, default_value = "ndcg@10")]
+    pub metric: String,
+    /// Seed of the validation carving, the draws and the fits.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// How validation rows are carved from each user's items: `random` (a share of them) or
+    /// `time` (their latest; every interaction needs a timestamp).
+    #[arg(long, value_enum, default_value_t = SplitArg::Random)]
+    pub split: SplitArg,
+    /// The share of each user's items held out for validation (users with 5 items or more).
+    #[arg(long, default_value_t = 0.2)]
+    pub holdout: f64,
+    /// `halving`: successive halving on epochs (many draws fitted briefly, the best third
+    /// longer) for learners with epochs, random draws for the others; `random`: random draws,
+    /// each fitted in full.
+    #[arg(long, value_enum, default_value_t = SearchArg::Halving)]
+    pub search: SearchArg,
+    /// Store what was found without training the best learner afterwards.
+    #[arg(long)]
+    pub no_train: bool,
+    /// Model versions to keep when the best learner is trained (as `train --keep`).
+    #[arg(long, default_value_t = 3)]
+    pub keep: usize,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: TextOrJson,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SplitArg {
+    Random,
+    Time,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SearchArg {
+    Halving,
+    Random,
+}
+
+/// `90s`, `10m`, `1h`, `1h30m` or plain seconds.
+fn parse_budget(text: &str) -> Result<std::time::Duration, String> {
+    let bad = || format!("{text:?}: expected a duration such as 90s, 10m, 1h or 1h30m");
+    if let Ok(seconds) = text.trim().parse::<f64>() {
+        return (seconds.is_finite() && seconds > 0.0)
+            .then(|| std::time::Duration::from_secs_f64(seconds))
+            .ok_or_else(bad);
+    }
+    let mut total = 0.0f64;
+    let mut number = String::new();
+    for c in text.trim().chars() {
+        if c.is_ascii_digit() || c == '.' {
+            number.push(c);
+            continue;
+        }
+        let unit = match c {
+            's' => 1.0,
+            'm' => 60.0,
+            'h' => 3600.0,
+            _ => return Err(bad()),
+        };
+        let n: f64 = number.parse().map_err(|_| bad())?;
+        total += n * unit;
+        number.clear();
+    }
+    if !number.is_empty() || total <= 0.0 {
+        return Err(bad());
+    }
+    Ok(std::time::Duration::from_secs_f64(total))
 }
 
 #[derive(Debug, Args)]
@@ -688,6 +786,11 @@ pub struct EvalArgs {
     /// A link file tying the training items to entities of `--kg`.
     #[arg(long)]
     pub link: Option<PathBuf>,
+    /// Tune for this long on validation rows carved from the training file (as `kgrec tune`;
+    /// --model: that learner only, else the learners `tune` tries), then train the choice on
+    /// the whole training file and score it on the test file: `90s`, `10m`, `1h`.
+    #[arg(long, value_name = "BUDGET", value_parser = parse_budget)]
+    pub tune: Option<std::time::Duration>,
     #[arg(long, value_enum, default_value_t)]
     pub format: TextOrJson,
 }

@@ -173,6 +173,23 @@ fn stats_text(s: &Stats) -> String {
     for model in &s.models {
         text.push_str(&format!("{:<16}{model}\n", ""));
     }
+    for (i, t) in s.tuned.iter().enumerate() {
+        text.push_str(&format!(
+            "{:<16}{}{}: {} {:.4} on validation ({:.4} with the defaults), {} trials: {}\n",
+            if i == 0 { "tuned" } else { "" },
+            t.learner,
+            if t.best { " (best)" } else { "" },
+            t.metric,
+            t.value,
+            t.default_value,
+            t.trials,
+            if t.flags.is_empty() {
+                "the defaults"
+            } else {
+                &t.flags
+            }
+        ));
+    }
     text
 }
 

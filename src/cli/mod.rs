@@ -9,6 +9,7 @@ mod explain;
 pub(crate) mod graph;
 mod kge;
 mod models;
+mod tune;
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -173,6 +174,7 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         Command::Import(ImportCommand::Links(args)) => models::import_links(&data, &args),
         Command::Train(args) => models::train(&data, &args, quiet).map_err(in_flag_words),
+        Command::Tune(args) => tune::tune(&data, &args, quiet).map_err(in_flag_words),
         Command::Recommend(args) => models::recommend(&data, &args),
         Command::Explain(args) => explain::explain(&data, &args),
         Command::Eval(args) => models::eval(&args, quiet).map_err(in_flag_words),
@@ -192,6 +194,7 @@ fn data_writer(command: &Command) -> Option<&'static str> {
         Command::Import(ImportCommand::Interactions(_)) => Some("import interactions"),
         Command::Import(ImportCommand::Links(_)) => Some("import links"),
         Command::Train(_) => Some("train"),
+        Command::Tune(_) => Some("tune"),
         _ => None,
     }
 }

@@ -11,7 +11,7 @@ use kgrec::interactions::source::display_name;
 use kgrec::interactions::{ColumnMap, Format, read_link_file};
 use kgrec::metrics::Evaluation;
 use kgrec::serving::ListSource;
-use kgrec::store::ModelHeader;
+use kgrec::store::{ModelHeader, TunedLearner};
 use kgrec::{
     Engine, Error, EvalRequest, Filter, InteractionFile, InteractionsImported, RecommendRequest,
     Recommendations, Result, TrainRequest, Trained,
@@ -202,19 +202,70 @@ fn epoch_progress(quiet: bool) -> (indicatif::ProgressBar, impl FnMut(&EpochRepo
     (bar, hook)
 }
 
-/// `kgrec train [--model M] [--dim D] [--epochs N] [--seed S] [--keep N] ...`
+/// `kgrec train [--model M] [--dim D] [--epochs N] [--seed S] [--keep N] [--untuned] ...`
 pub fn train(data: &Path, args: &TrainArgs, quiet: bool) -> Result<()> {
     if args.keep == 0 {
         return Err(Error::BadInput(
             "--keep 0: keep at least 1 version".to_owned(),
         ));
     }
-    let spec = args.fit.spec()?;
+    let (spec, tuned) = train_spec(data, args)?;
     let request = TrainRequest {
         spec,
         seed: args.fit.seed(),
         keep: args.keep,
     };
+    let trained = fit_and_commit(data, &request, quiet)?;
+    notes(&trained.notes);
+    if let Some(tuned) = tuned {
+        super::warn(&tuned_note(&tuned, &trained.header));
+    }
+    print_trained(&trained)
+}
+
+/// The spec `train` fits: the flags over what `kgrec tune` chose for the learner (the learner it
+/// found best when `--model` is not given), or over the defaults with `--untuned` or without a
+/// tuning; and the tuning record used, if any.
+fn train_spec(data: &Path, args: &TrainArgs) -> Result<(kgrec::ModelSpec, Option<TunedLearner>)> {
+    let explicit = args.fit.overrides();
+    let tuned = match args.untuned {
+        true => None,
+        false => super::open_reader(data)?.tuned(args.fit.model.as_deref())?,
+    };
+    match tuned {
+        Some(t) => {
+            let spec = args
+                .fit
+                .spec_with(&t.learner, &t.overrides.over(&explicit))?;
+            Ok((spec, Some(t)))
+        }
+        None => Ok((args.fit.spec()?, None)),
+    }
+}
+
+/// What `train` says when it used a tuning.
+pub(super) fn tuned_note(t: &TunedLearner, trained: &ModelHeader) -> String {
+    let flags = match t.overrides.flags() {
+        f if f.is_empty() => "its defaults, which no draw beat".to_owned(),
+        f => f,
+    };
+    let stale = match t.fingerprint == trained.fingerprint {
+        true => "",
+        false => {
+            "; the interactions changed since: `kgrec tune` again to follow them (--untuned: \
+             the defaults)"
+        }
+    };
+    format!(
+        "note: {} with the hyper-parameters `kgrec tune` chose: {flags} ({} {:.4} on validation \
+         rows, against {:.4} with the defaults){stale}",
+        t.learner, t.metric, t.value, t.default_value
+    )
+}
+
+/// Reads the inputs (holding the data directory only meanwhile), fits, and commits the new
+/// version (waiting for other processes to release the directory).
+pub(super) fn fit_and_commit(data: &Path, request: &TrainRequest, quiet: bool) -> Result<Trained> {
     // The data directory is held only while the inputs are read and while the new version is
     // written: other kgrec processes (recommend, stats, sparql, imports) work during the fit.
     // Short readers (a `recommend`, a `stats`) may hold it for a moment: wait for them.
@@ -225,16 +276,23 @@ pub fn train(data: &Path, args: &TrainArgs, quiet: bool) -> Result<()> {
             ..kgrec::OpenOptions::default()
         },
     )?
-    .training_data(&request)?;
+    .training_data(request)?;
     let cancel = AtomicBool::new(false);
     let (bar, mut hook) = epoch_progress(quiet);
-    let fitted = inputs.fit(&request, &mut hook, &cancel);
+    let fitted = inputs.fit(request, &mut hook, &cancel);
     bar.finish_and_clear();
     let fitted = fitted?;
-    let engine = match super::open_engine(data) {
+    let engine = reopen_to_store(data)?;
+    engine.commit(fitted, request.keep, &cancel)
+}
+
+/// The data directory opened to store a result computed without it, waiting for a process
+/// that holds it (as `--wait` says, else up to an hour) and saying so.
+pub(super) fn reopen_to_store(data: &Path) -> Result<Engine> {
+    match super::open_engine(data) {
         Err(Error::InUse { pid, .. }) => {
             super::warn(&format!(
-                "note: waiting for process {pid} to release {} to store the model",
+                "note: waiting for process {pid} to release {} to store the result",
                 data.display()
             ));
             Engine::open_with(
@@ -243,13 +301,10 @@ pub fn train(data: &Path, args: &TrainArgs, quiet: bool) -> Result<()> {
                     wait: Some(super::wait().unwrap_or(std::time::Duration::from_secs(3600))),
                     ..kgrec::OpenOptions::default()
                 },
-            )?
+            )
         }
-        other => other?,
-    };
-    let trained = engine.commit(fitted, args.keep, &cancel)?;
-    notes(&trained.notes);
-    print_trained(&trained)
+        other => other,
+    }
 }
 
 /// The summary line of a training.
@@ -558,6 +613,18 @@ pub fn eval(args: &EvalArgs, quiet: bool) -> Result<()> {
     }
     let format = interaction_format(args.input_format.as_deref(), "--input-format")?;
     let spec = args.fit.spec()?;
+    if args.tune.is_some() && !args.fit.overrides().is_empty() {
+        return Err(Error::BadInput(format!(
+            "--tune chooses the hyper-parameters itself: drop {} (or drop --tune)",
+            args.fit.overrides().flags()
+        )));
+    }
+    let tune = args.tune.map(|budget| kgrec::tune::TuneRequest {
+        models: args.fit.model.iter().cloned().collect(),
+        budget,
+        seed: args.fit.seed(),
+        ..kgrec::tune::TuneRequest::default()
+    });
     // Accepted with every model (the contract's command line passes them to any), but only cke
     // and kg-ease read a graph: said rather than ignored in silence.
     if !spec.kind().reads_graph() && (!args.kg.is_empty() || args.link.is_some()) {
@@ -585,6 +652,7 @@ pub fn eval(args: &EvalArgs, quiet: bool) -> Result<()> {
             }
             ks
         }),
+        tune,
     };
     let (bar, mut hook) = epoch_progress(quiet);
     let outcome = Engine::evaluate(&request, &mut hook);

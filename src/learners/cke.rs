@@ -36,6 +36,7 @@ pub(super) const LEARNER: Learner = Learner {
         Knob::Alpha,
     ],
     recommender: true,
+    space: super::space::CKE,
     spec,
     load,
 };

@@ -24,6 +24,7 @@ pub(super) const EASE: Learner = Learner {
             an item); --reg sets λ, --reg-scale the multiple); scores any user from their items",
     knobs: &[Knob::Reg, Knob::RegScale, Knob::Neighbours],
     recommender: true,
+    space: super::space::EASE,
     spec: ease_spec,
     load,
 };
@@ -45,6 +46,7 @@ pub(super) const KG_EASE: Learner = Learner {
         Knob::Neighbours,
     ],
     recommender: true,
+    space: super::space::KG_EASE,
     spec: kg_ease_spec,
     load,
 };

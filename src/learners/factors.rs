@@ -24,6 +24,7 @@ pub(super) const ALS: Learner = Learner {
             who arrive after training",
     knobs: &[Knob::Dim, Knob::Epochs, Knob::Reg, Knob::Alpha],
     recommender: true,
+    space: super::space::ALS,
     spec: als_spec,
     load: load_als,
 };
@@ -35,6 +36,7 @@ pub(super) const BPR: Learner = Learner {
     about: "BPR-MF (default: 64 factors, 300 epochs, lr 0.02, reg 0.02)",
     knobs: &[Knob::Dim, Knob::Epochs, Knob::Reg, Knob::Lr],
     recommender: true,
+    space: super::space::BPR,
     spec: bpr_spec,
     load: load_bpr,
 };

@@ -33,6 +33,7 @@ pub(super) const TRANSE: Learner = Learner {
     about: "TransE embeddings of the data directory's graph (`train` only; not a recommender)",
     knobs: KNOBS,
     recommender: false,
+    space: super::space::NONE,
     spec: |o| Ok(ModelSpec::Transe(GraphEmbeddingSpec::from(o))),
     load,
 };
@@ -44,6 +45,7 @@ pub(super) const ROTATE: Learner = Learner {
     about: "RotatE embeddings of the data directory's graph (`train` only; not a recommender)",
     knobs: KNOBS,
     recommender: false,
+    space: super::space::NONE,
     spec: |o| Ok(ModelSpec::Rotate(GraphEmbeddingSpec::from(o))),
     load,
 };
@@ -55,6 +57,7 @@ pub(super) const TRANSR: Learner = Learner {
     about: "TransR embeddings of the data directory's graph (`train` only; not a recommender)",
     knobs: KNOBS,
     recommender: false,
+    space: super::space::NONE,
     spec: |o| Ok(ModelSpec::Transr(GraphEmbeddingSpec::from(o))),
     load,
 };

@@ -18,6 +18,7 @@ mod ease;
 mod factors;
 mod graph_embedding;
 mod pop;
+pub mod space;
 
 pub use graph_embedding::{GraphEmbeddingSpec, KgeKnobs, embeddings_of, kge_params};
 
@@ -362,6 +363,8 @@ pub struct Learner {
     pub knobs: &'static [Knob],
     /// Whether it recommends (graph embeddings alone do not).
     pub recommender: bool,
+    /// The ranges `kgrec tune` draws its knobs from (empty: nothing to tune).
+    pub space: &'static [space::Param],
     /// Its spec from the knobs (already checked against `knobs`).
     spec: fn(&Overrides) -> Result<ModelSpec>,
     /// A stored version made servable.

@@ -17,6 +17,7 @@ pub(super) const LEARNER: Learner = Learner {
     about: "Item popularity",
     knobs: &[],
     recommender: true,
+    space: super::space::NONE,
     spec,
     load,
 };

@@ -9,12 +9,14 @@
 
 pub mod interactions;
 pub mod models;
+pub mod tuning;
 
 pub use interactions::{
     ImportReport, InteractionCounts, InteractionStore, Link, Record, Relink, Snapshot, StoreState,
     StoredLink,
 };
 pub use models::{ModelHeader, ModelKind, ModelStore, StoredModel};
+pub use tuning::{TrialRecord, TunedLearner, TuningStore};
 
 /// Why the interaction or model store failed.
 #[derive(Debug, thiserror::Error)]

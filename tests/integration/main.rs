@@ -22,3 +22,4 @@ mod serve;
 mod serve_access;
 mod sparql;
 mod sparql_client;
+mod tune;

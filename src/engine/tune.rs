@@ -1,0 +1,300 @@
+//! `Engine::tune`: reads the data directory's interactions, graph and links once, carves the
+//! validation rows ([`crate::tune::carve`]), searches every learner's space on them
+//! ([`crate::tune::search_space`]) and stores what it found (`store::tuning`), so that `train`
+//! uses it. The fits run without holding the data directory.
+
+use std::collections::HashSet;
+use std::sync::atomic::AtomicBool;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use super::{Engine, TrainRequest, TrainingData, poisoned};
+use crate::error::{Error, Result};
+use crate::ids::ItemId;
+use crate::learners::{
+    self, Binding, Learner, Loaded, ModelKind, ModelSpec, Overrides, TrainInput,
+};
+use crate::metrics::user_scores;
+use crate::serving::rank_users;
+use crate::store::{InteractionStore, StoredModel, TunedLearner, TuningStore};
+use crate::tune::{Carved, Metric, TrialReport, TuneRequest, carve, search_space};
+
+/// Fewer validation users than this and a choice would be noise.
+pub const MIN_TUNING_USERS: usize = crate::ease::MIN_VALIDATION_USERS;
+
+/// What a tuning found.
+#[derive(Debug, Clone)]
+pub struct TuneOutcome {
+    /// Every learner tuned, in the order it was tuned.
+    pub learners: Vec<TunedLearner>,
+    /// The learner with the best validation metric.
+    pub best: String,
+    /// Users with validation rows.
+    pub validation_users: usize,
+    /// Wall time of the whole tuning.
+    pub seconds: f64,
+}
+
+impl TuneOutcome {
+    /// The best learner's record.
+    pub fn best(&self) -> Option<&TunedLearner> {
+        self.learners.iter().find(|l| l.learner == self.best)
+    }
+}
+
+impl Engine {
+    /// The learners `tune` tries when none is named: ALS and EASE, and the graph's two
+    /// (`cke`, `kg-ease`) when items are linked to a graph.
+    pub fn default_tune_models(&self) -> Result<Vec<String>> {
+        let (triples, linked) = self.read(|dir| {
+            let triples = dir.kg().counts()?.triples;
+            Ok((triples, InteractionStore::open(dir.db())?.counts()?.linked))
+        })?;
+        let mut models = vec!["als".to_owned(), "ease".to_owned()];
+        if triples > 0 && linked > 0 {
+            models.extend(["cke".to_owned(), "kg-ease".to_owned()]);
+        }
+        Ok(models)
+    }
+
+    /// Tunes `request.models` on validation rows carved from the data directory's own
+    /// interactions and stores the result; `report` hears every trial; raising `cancel` stops it
+    /// ([`Error::Cancelled`], nothing stored). The same as [`Engine::tuning_data`], then
+    /// [`TuningData::search`] and [`Engine::store_tuning`], which a caller that should not hold
+    /// the data directory during the search (the CLI) calls one by one.
+    pub fn tune(
+        &self,
+        request: &TuneRequest,
+        report: &mut dyn FnMut(&TrialReport<'_>),
+        cancel: &AtomicBool,
+    ) -> Result<TuneOutcome> {
+        let data = self.tuning_data(request)?;
+        let outcome = data.search(request, report, cancel)?;
+        self.store_tuning(&outcome)?;
+        Ok(outcome)
+    }
+
+    /// Reads what `request` tunes on out of the data directory and carves the validation rows.
+    pub fn tuning_data(&self, request: &TuneRequest) -> Result<TuningData> {
+        let models = match request.models.is_empty() {
+            true => self.default_tune_models()?,
+            false => request.models.clone(),
+        };
+        let mut learners = Vec::new();
+        for name in &models {
+            let learner = learners::learner(name).ok_or_else(|| {
+                Error::BadInput(format!(
+                    "--models {name}: no such learner (expected some of {})",
+                    learners::recommender_names().join(", ")
+                ))
+            })?;
+            if !learner.recommender {
+                return Err(Error::BadInput(format!(
+                    "--models {name}: graph embeddings are not tuned by `kgrec tune` (they do not \
+                     recommend); tune a recommender: {}",
+                    learners::recommender_names().join(", ")
+                )));
+            }
+            if !learners.iter().any(|l: &&Learner| l.kind == learner.kind) {
+                learners.push(learner);
+            }
+        }
+        // One read of the inputs, with the graph when any learner reads it.
+        let probe = match learners.iter().any(|l| l.kind.reads_graph()) {
+            true => ModelKind::Cke,
+            false => ModelKind::Als,
+        };
+        let data = self.training_data(&TrainRequest {
+            spec: ModelSpec::new(probe.name(), &Overrides::default())?,
+            seed: request.seed,
+            keep: 1,
+        })?;
+        let carved = carve(&data.snapshot, request.split, request.holdout, request.seed)?;
+        if carved.validation.len() < MIN_TUNING_USERS {
+            return Err(Error::BadInput(format!(
+                "too few users to tune on: {} of them have the {} items or more that validation \
+                 rows are carved from, and tuning needs {MIN_TUNING_USERS}; train with the \
+                 defaults (or your own flags) instead",
+                carved.validation.len(),
+                crate::tune::split::MIN_USER_ITEMS
+            )));
+        }
+        Ok(TuningData {
+            data,
+            carved,
+            learners,
+        })
+    }
+
+    /// Stores what a search found: `train` uses it from now on.
+    pub fn store_tuning(&self, outcome: &TuneOutcome) -> Result<()> {
+        self.check_writable()?;
+        let _writer = self.inner.writer.lock().map_err(poisoned)?;
+        self.read(|dir| Ok(TuningStore::open(dir.db())?.put(&outcome.learners, &outcome.best)?))
+    }
+
+    /// What the last tuning found for `learner`, or for the best learner when `None`.
+    pub fn tuned(&self, learner: Option<&str>) -> Result<Option<TunedLearner>> {
+        self.read(|dir| {
+            let store = TuningStore::open(dir.db())?;
+            let name = match learner {
+                Some(name) => Some(name.to_owned()),
+                None => store.best()?,
+            };
+            Ok(match name {
+                Some(name) => store.get(&name)?,
+                None => None,
+            })
+        })
+    }
+
+    /// Every learner the last tunings tuned, and the best one's name.
+    pub fn tuning(&self) -> Result<(Vec<TunedLearner>, Option<String>)> {
+        self.read(|dir| {
+            let store = TuningStore::open(dir.db())?;
+            Ok((store.all()?, store.best()?))
+        })
+    }
+}
+
+/// A tuning's inputs, read out of the data directory and carved: the search needs nothing else.
+#[derive(Debug)]
+pub struct TuningData {
+    data: TrainingData,
+    carved: Carved,
+    learners: Vec<&'static Learner>,
+}
+
+impl TuningData {
+    /// The learners it tunes, in order.
+    pub fn learners(&self) -> Vec<&'static str> {
+        self.learners.iter().map(|l| l.name).collect()
+    }
+
+    /// Searches every learner's space (the budget shared evenly); nothing is stored.
+    pub fn search(
+        &self,
+        request: &TuneRequest,
+        report: &mut dyn FnMut(&TrialReport<'_>),
+        cancel: &AtomicBool,
+    ) -> Result<TuneOutcome> {
+        let started = Instant::now();
+        let (data, carved) = (&self.data, &self.carved);
+        let share = request.budget / self.learners.len().max(1) as u32;
+        let mut tuned = Vec::new();
+        for learner in &self.learners {
+            let name = learner.name;
+            let learner_started = Instant::now();
+            let mut evaluate = |o: &Overrides, epochs: Option<usize>, stop: &AtomicBool| {
+                let o = Overrides {
+                    epochs: epochs.or(o.epochs),
+                    ..o.clone()
+                };
+                let spec = ModelSpec::new(name, &o)?;
+                validate(&spec, carved, data, request.metric, request.seed, stop)
+            };
+            let result = search_space(
+                name,
+                learner.space,
+                request.search,
+                share,
+                request.trials,
+                request.seed,
+                &mut evaluate,
+                report,
+                cancel,
+            )?;
+            tuned.push(TunedLearner {
+                learner: name.to_owned(),
+                overrides: result.best,
+                metric: request.metric.to_string(),
+                value: result.value,
+                default_value: result.default_value,
+                trials: result.trials,
+                fingerprint: data.snapshot.fingerprint,
+                seed: request.seed,
+                split: request.split.name().to_owned(),
+                search: request.search.name().to_owned(),
+                validation_users: carved.validation.len(),
+                created_unix: SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs()),
+                seconds: learner_started.elapsed().as_secs_f64(),
+            });
+        }
+        // The best learner; ties keep the one asked first.
+        let best = tuned
+            .iter()
+            .fold(None::<&TunedLearner>, |best, t| match best {
+                Some(b) if b.value >= t.value => Some(b),
+                _ => Some(t),
+            })
+            .map(|t| t.learner.clone())
+            .unwrap_or_default();
+        Ok(TuneOutcome {
+            learners: tuned,
+            best,
+            validation_users: carved.validation.len(),
+            seconds: started.elapsed().as_secs_f64(),
+        })
+    }
+}
+
+/// Fits `spec` on the carved training rows and scores it on the validation rows; `None` when
+/// `stop` ended the fit.
+fn validate(
+    spec: &ModelSpec,
+    carved: &Carved,
+    data: &TrainingData,
+    metric: Metric,
+    seed: u64,
+    stop: &AtomicBool,
+) -> Result<Option<f64>> {
+    let input = TrainInput {
+        snapshot: &carved.snapshot,
+        matrix: &carved.matrix,
+        graph: &data.graph,
+        item_entity: &data.item_entity,
+    };
+    let trained = match spec.fit(&input, seed, &mut |_| {}, stop) {
+        Err(Error::Cancelled) => return Ok(None),
+        other => other?,
+    };
+    let kind = trained.header.kind;
+    let stored = StoredModel {
+        header: trained.header,
+        arrays: trained.arrays,
+    };
+    let binding = Binding {
+        snapshot: &carved.snapshot,
+        matrix: &carved.matrix,
+        graph: &data.graph,
+        item_entity: &data.item_entity,
+    };
+    let Loaded::Recommender(model) = learners::load(stored, &binding)? else {
+        return Err(Error::Internal {
+            what: format!("{} did not load as a recommender", kind.name()),
+        });
+    };
+    // As serving does: an item the fit learnt nothing about (no interaction left, and no
+    // linked entity for the graph's learners) is not ranked.
+    let unlearnt: Vec<u32> = (0..carved.matrix.n_items())
+        .filter(|&i| {
+            carved.matrix.item_row(ItemId(i as u32)).0.is_empty()
+                && !(kind.reads_graph() && data.item_entity.get(i).is_some_and(Option::is_some))
+        })
+        .map(|i| i as u32)
+        .collect();
+    let users: Vec<_> = carved.validation.iter().map(|(u, _)| Some(*u)).collect();
+    let lists = rank_users(model.as_ref(), &carved.matrix, &users, metric.k, &unlearnt);
+    let total: f64 = carved
+        .validation
+        .iter()
+        .zip(&lists)
+        .map(|((_, held), list)| {
+            let relevant: HashSet<ItemId> = held.iter().copied().collect();
+            let ranked: Vec<ItemId> = list.items.iter().map(|s| s.item).collect();
+            metric.of(&user_scores(&ranked, &relevant, metric.k))
+        })
+        .sum();
+    Ok(Some(total / carved.validation.len().max(1) as f64))
+}

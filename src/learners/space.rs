@@ -1,0 +1,395 @@
+//! Search spaces: every learner declares, beside its knobs, the range the tuner (`crate::tune`)
+//! draws each knob from. A draw is an [`Overrides`], so a tuned learner is built exactly as
+//! `train --dim 32 --reg 12.5` would build it ([`super::ModelSpec::new`]), and explicit flags can
+//! be laid over a tuned draw ([`Overrides::over`]).
+
+use super::{Knob, Overrides};
+use rand::Rng;
+
+/// How one knob is drawn.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Range {
+    /// A real number, log-uniform in `[lo, hi]` (regularisation, learning rates, weights).
+    Log(f32, f32),
+    /// A real number, uniform in `[lo, hi]`.
+    Linear(f32, f32),
+    /// 0 (that part of the model off) with probability `zero`, else log-uniform in `[lo, hi]`:
+    /// the graph weights, so that the tuner can turn a graph down that does not pay.
+    LogOrZero {
+        /// Smallest non-zero value.
+        lo: f32,
+        /// Largest value.
+        hi: f32,
+        /// Probability of 0.
+        zero: f64,
+    },
+    /// An integer, log-uniform in `[lo, hi]` (dimensions, epochs).
+    LogInt(usize, usize),
+    /// One of these names (categorical choices).
+    Choice(&'static [&'static str]),
+}
+
+/// One knob of a learner's search space.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Param {
+    /// The knob.
+    pub knob: Knob,
+    /// How it is drawn.
+    pub range: Range,
+}
+
+/// A drawn value.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Value {
+    /// A real number.
+    Real(f32),
+    /// An integer.
+    Int(usize),
+    /// A name.
+    Name(&'static str),
+}
+
+impl Range {
+    /// A value from this range.
+    pub fn draw(&self, rng: &mut impl Rng) -> Value {
+        let log_uniform = |rng: &mut dyn rand::RngCore, lo: f64, hi: f64| -> f64 {
+            let (a, b) = (lo.max(f64::MIN_POSITIVE).ln(), hi.max(lo).ln());
+            (a + (b - a) * rng.random::<f64>()).exp()
+        };
+        match *self {
+            Self::Log(lo, hi) => Value::Real(log_uniform(rng, lo.into(), hi.into()) as f32),
+            Self::Linear(lo, hi) => Value::Real(lo + (hi - lo).max(0.0) * rng.random::<f32>()),
+            Self::LogOrZero { lo, hi, zero } => {
+                if rng.random::<f64>() < zero {
+                    Value::Real(0.0)
+                } else {
+                    Value::Real(log_uniform(rng, lo.into(), hi.into()) as f32)
+                }
+            }
+            Self::LogInt(lo, hi) => {
+                let lo = lo.max(1);
+                let v = log_uniform(rng, lo as f64, hi.max(lo) as f64 + 0.999).floor();
+                Value::Int((v as usize).clamp(lo, hi.max(lo)))
+            }
+            Self::Choice(names) => match names.len() {
+                0 => Value::Name(""),
+                n => Value::Name(names[rng.random_range(0..n)]),
+            },
+        }
+    }
+}
+
+/// Rounds a real draw to 3 significant digits: trials tables read better, and nothing tuned
+/// depends on the fourth digit.
+fn round3(v: f32) -> f32 {
+    if v == 0.0 || !v.is_finite() {
+        return v;
+    }
+    let scale = 10f32.powi(2 - v.abs().log10().floor() as i32);
+    (v * scale).round() / scale
+}
+
+impl Overrides {
+    /// Sets `knob` to `value` (a value of the wrong kind for the knob is ignored: the spaces
+    /// below are checked by `every_space_draws_valid_specs`).
+    pub fn set(&mut self, knob: Knob, value: Value) {
+        let real = match value {
+            Value::Real(v) => Some(round3(v)),
+            _ => None,
+        };
+        let int = match value {
+            Value::Int(v) => Some(v),
+            _ => None,
+        };
+        let name = match value {
+            Value::Name(v) => Some(v.to_owned()),
+            _ => None,
+        };
+        match knob {
+            Knob::KgWeight => self.kg_weight = real.or(self.kg_weight),
+            Knob::NeighbourWeight => self.neighbour_weight = real.or(self.neighbour_weight),
+            Knob::Attention => self.attention = name.or(self.attention.take()),
+            Knob::ColdScale => self.cold_scale = real.or(self.cold_scale),
+            Knob::ColdNeighbours => self.cold_neighbours = int.or(self.cold_neighbours),
+            Knob::Dim => self.dim = int.or(self.dim),
+            Knob::Epochs => self.epochs = int.or(self.epochs),
+            Knob::Reg => self.reg = real.or(self.reg),
+            Knob::Alpha => self.alpha = real.or(self.alpha),
+            Knob::Lr => self.lr = real.or(self.lr),
+            Knob::RegScale => self.reg_scale = real.or(self.reg_scale),
+            Knob::IdfPower => self.idf_power = real.or(self.idf_power),
+            Knob::ColdPlacement => self.cold_placement = name.or(self.cold_placement.take()),
+            Knob::Neighbours => self.neighbours = int.or(self.neighbours),
+        }
+    }
+
+    /// A draw from `space`.
+    pub fn draw(space: &[Param], rng: &mut impl Rng) -> Self {
+        let mut o = Self::default();
+        for p in space {
+            o.set(p.knob, p.range.draw(rng));
+        }
+        o
+    }
+
+    /// These overrides with every knob `explicit` gives replaced by its value: flags laid over
+    /// a tuned draw.
+    pub fn over(&self, explicit: &Overrides) -> Self {
+        Self {
+            dim: explicit.dim.or(self.dim),
+            epochs: explicit.epochs.or(self.epochs),
+            reg: explicit.reg.or(self.reg),
+            alpha: explicit.alpha.or(self.alpha),
+            lr: explicit.lr.or(self.lr),
+            kg_weight: explicit.kg_weight.or(self.kg_weight),
+            neighbour_weight: explicit.neighbour_weight.or(self.neighbour_weight),
+            attention: explicit.attention.clone().or(self.attention.clone()),
+            cold_scale: explicit.cold_scale.or(self.cold_scale),
+            cold_neighbours: explicit.cold_neighbours.or(self.cold_neighbours),
+            // λ is one quantity: an explicit λ or multiple replaces the tuned one, whichever
+            // form the tuner used.
+            reg_scale: match (explicit.reg, explicit.reg_scale) {
+                (Some(_), None) => None,
+                (_, given) => given.or(self.reg_scale),
+            },
+            idf_power: explicit.idf_power.or(self.idf_power),
+            cold_placement: explicit
+                .cold_placement
+                .clone()
+                .or(self.cold_placement.clone()),
+            neighbours: explicit.neighbours.or(self.neighbours),
+        }
+    }
+
+    /// Whether no knob is given.
+    pub fn is_empty(&self) -> bool {
+        Knob::ALL.iter().all(|k| !self.given(*k))
+    }
+
+    /// The given knobs as `--flag value` words, in [`Knob::ALL`] order (`--dim 32 --reg 12.5`).
+    pub fn flags(&self) -> String {
+        let value = |k: Knob| -> Option<String> {
+            Some(match k {
+                Knob::KgWeight => self.kg_weight?.to_string(),
+                Knob::NeighbourWeight => self.neighbour_weight?.to_string(),
+                Knob::Attention => self.attention.clone()?,
+                Knob::ColdScale => self.cold_scale?.to_string(),
+                Knob::ColdNeighbours => self.cold_neighbours?.to_string(),
+                Knob::Dim => self.dim?.to_string(),
+                Knob::Epochs => self.epochs?.to_string(),
+                Knob::Reg => self.reg?.to_string(),
+                Knob::Alpha => self.alpha?.to_string(),
+                Knob::Lr => self.lr?.to_string(),
+                Knob::RegScale => self.reg_scale?.to_string(),
+                Knob::IdfPower => self.idf_power?.to_string(),
+                Knob::ColdPlacement => self.cold_placement.clone()?,
+                Knob::Neighbours => self.neighbours?.to_string(),
+            })
+        };
+        Knob::ALL
+            .iter()
+            .filter_map(|k| Some(format!("{} {}", k.flag(), value(*k)?)))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+/// Which knob is the tuner's resource (successive halving gives the survivors more of it).
+pub const RESOURCE: Knob = Knob::Epochs;
+
+/// ALS: dimension, regularisation, confidence slope, sweeps.
+pub const ALS: &[Param] = &[
+    Param {
+        knob: Knob::Dim,
+        range: Range::LogInt(8, 128),
+    },
+    Param {
+        knob: Knob::Reg,
+        range: Range::Log(0.3, 1000.0),
+    },
+    Param {
+        knob: Knob::Alpha,
+        range: Range::Log(0.3, 50.0),
+    },
+    Param {
+        knob: Knob::Epochs,
+        range: Range::LogInt(5, 30),
+    },
+];
+
+/// BPR: dimension, learning rate, regularisation, epochs.
+pub const BPR: &[Param] = &[
+    Param {
+        knob: Knob::Dim,
+        range: Range::LogInt(16, 128),
+    },
+    Param {
+        knob: Knob::Lr,
+        range: Range::Log(0.002, 0.1),
+    },
+    Param {
+        knob: Knob::Reg,
+        range: Range::Log(0.0001, 0.1),
+    },
+    Param {
+        knob: Knob::Epochs,
+        range: Range::LogInt(30, 300),
+    },
+];
+
+/// cke: ALS's space and the graph's two prior weights (0: that prior off; both 0: plain ALS),
+/// and the neighbourhood's place in the score.
+pub const CKE: &[Param] = &[
+    Param {
+        knob: Knob::Dim,
+        range: Range::LogInt(8, 64),
+    },
+    Param {
+        knob: Knob::Reg,
+        range: Range::Log(1.0, 300.0),
+    },
+    Param {
+        knob: Knob::Alpha,
+        range: Range::Log(0.5, 30.0),
+    },
+    Param {
+        knob: Knob::Epochs,
+        range: Range::LogInt(5, 25),
+    },
+    Param {
+        knob: Knob::KgWeight,
+        range: Range::LogOrZero {
+            lo: 0.1,
+            hi: 100.0,
+            zero: 0.2,
+        },
+    },
+    Param {
+        knob: Knob::NeighbourWeight,
+        range: Range::LogOrZero {
+            lo: 0.1,
+            hi: 100.0,
+            zero: 0.2,
+        },
+    },
+    Param {
+        knob: Knob::Attention,
+        range: Range::Choice(&["none", "uniform"]),
+    },
+];
+
+/// EASE: λ relative to the data.
+pub const EASE: &[Param] = &[Param {
+    knob: Knob::RegScale,
+    range: Range::Log(3.0, 1000.0),
+}];
+
+/// kg-ease: λ, the graph's weight (0: plain EASE) and the idf exponent.
+pub const KG_EASE: &[Param] = &[
+    Param {
+        knob: Knob::RegScale,
+        range: Range::Log(3.0, 1000.0),
+    },
+    Param {
+        knob: Knob::KgWeight,
+        range: Range::LogOrZero {
+            lo: 0.05,
+            hi: 3.0,
+            zero: 0.2,
+        },
+    },
+    Param {
+        knob: Knob::IdfPower,
+        range: Range::Linear(0.0, 1.0),
+    },
+];
+
+/// Nothing to tune (popularity, and the graph embeddings until `kge train --tune`).
+pub const NONE: &[Param] = &[];
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic)]
+    use super::*;
+    use crate::learners::{LEARNERS, ModelSpec};
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha8Rng;
+
+    #[test]
+    fn every_space_draws_valid_specs() {
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        for learner in &LEARNERS {
+            for knob in learner.space.iter().map(|p| p.knob) {
+                assert!(
+                    learner.knobs.contains(&knob),
+                    "{}: {} is in its space but not among its knobs",
+                    learner.name,
+                    knob.flag()
+                );
+            }
+            for _ in 0..200 {
+                let draw = Overrides::draw(learner.space, &mut rng);
+                ModelSpec::new(learner.name, &draw)
+                    .unwrap_or_else(|e| panic!("{}: {} -> {e}", learner.name, draw.flags()));
+            }
+        }
+    }
+
+    #[test]
+    fn draws_stay_in_range_and_log_ranges_cover_their_decades() {
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        let range = Range::Log(0.1, 1000.0);
+        let draws: Vec<f32> = (0..4000)
+            .map(|_| match range.draw(&mut rng) {
+                Value::Real(v) => v,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert!(draws.iter().all(|v| (0.1..=1000.0).contains(v)));
+        // Four decades, about a quarter of the draws each.
+        for (lo, hi) in [(0.1, 1.0), (1.0, 10.0), (10.0, 100.0), (100.0, 1000.0)] {
+            let share = draws.iter().filter(|v| (lo..hi).contains(*v)).count() as f64 / 4000.0;
+            assert!((0.2..0.3).contains(&share), "[{lo}, {hi}): {share}");
+        }
+        let zeroed = Range::LogOrZero {
+            lo: 1.0,
+            hi: 2.0,
+            zero: 0.5,
+        };
+        let zeros = (0..2000)
+            .filter(|_| zeroed.draw(&mut rng) == Value::Real(0.0))
+            .count();
+        assert!((850..1150).contains(&zeros), "{zeros}");
+        for _ in 0..500 {
+            match Range::LogInt(5, 30).draw(&mut rng) {
+                Value::Int(v) => assert!((5..=30).contains(&v)),
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn explicit_flags_win_over_a_tuned_draw() {
+        let tuned = Overrides {
+            dim: Some(48),
+            reg_scale: Some(80.0),
+            kg_weight: Some(0.5),
+            ..Overrides::default()
+        };
+        let explicit = Overrides {
+            dim: Some(8),
+            reg: Some(10.0),
+            ..Overrides::default()
+        };
+        let merged = tuned.over(&explicit);
+        assert_eq!(merged.dim, Some(8));
+        assert_eq!(merged.reg, Some(10.0));
+        // An explicit λ replaces the tuned multiple, which would otherwise conflict with it.
+        assert_eq!(merged.reg_scale, None);
+        assert_eq!(merged.kg_weight, Some(0.5));
+        assert_eq!(merged.flags(), "--kg-weight 0.5 --dim 8 --reg 10");
+        assert!(Overrides::default().is_empty());
+        assert_eq!(round3(123.456), 123.0);
+        assert_eq!(round3(0.0012345), 0.00123);
+    }
+}

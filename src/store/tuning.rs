@@ -1,0 +1,204 @@
+//! What `kgrec tune` found, in the sled tree `tuning`: per learner, the draw of its knobs that
+//! did best on the validation rows (an [`Overrides`], so `train` rebuilds the learner from it as
+//! from its own flags), the defaults' figure beside it and every trial; and which learner did
+//! best of all.
+//!
+//! Key layout: `l:` learner name → [`TunedLearner`] (JSON: read by people through `stats` and
+//! `tune --format json` as much as by kgrec); `best` → the best learner's name. A tuning run
+//! writes all of its learners and `best` in one atomic batch.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Result, StoreError};
+use crate::learners::Overrides;
+
+const TREE: &str = "tuning";
+const LEARNER: &[u8] = b"l:";
+const BEST: &[u8] = b"best";
+
+/// One trial: a draw of the knobs fitted on the training rows and scored on the validation rows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrialRecord {
+    /// The knobs drawn (the learner's defaults for the rest); empty for the defaults' trial.
+    pub params: Overrides,
+    /// Epochs it was fitted with, when successive halving gave it fewer than its draw.
+    pub epochs: Option<usize>,
+    /// The validation metric.
+    pub value: f64,
+    /// Wall time of the fit and its scoring.
+    pub fit_seconds: f64,
+    /// The rung of successive halving (0 first; the last rung is the full draw).
+    pub rung: u32,
+    /// Whether the draw was fitted in full (the only trials the choice is made among).
+    pub full: bool,
+}
+
+/// What tuning found for one learner.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TunedLearner {
+    /// The `--model` name.
+    pub learner: String,
+    /// The best full trial's knobs (empty: the defaults did best).
+    pub overrides: Overrides,
+    /// The validation metric, e.g. `ndcg@10`.
+    pub metric: String,
+    /// Its value for [`Self::overrides`].
+    pub value: f64,
+    /// Its value for the learner's defaults (the first trial of every tuning).
+    pub default_value: f64,
+    /// Every trial, in the order it ran.
+    pub trials: Vec<TrialRecord>,
+    /// The fingerprint of the interactions it was tuned on.
+    pub fingerprint: u64,
+    /// The seed of the validation carving, the draws and the fits.
+    pub seed: u64,
+    /// How the validation rows were carved (`random` or `time`).
+    pub split: String,
+    /// `halving` or `random`.
+    pub search: String,
+    /// Users with validation rows.
+    pub validation_users: usize,
+    /// Seconds since the Unix epoch when the tuning ended.
+    pub created_unix: u64,
+    /// Wall time spent on this learner.
+    pub seconds: f64,
+}
+
+/// The sled-backed tuning record.
+#[derive(Debug, Clone)]
+pub struct TuningStore {
+    tree: sled::Tree,
+}
+
+fn learner_key(name: &str) -> Vec<u8> {
+    [LEARNER, name.as_bytes()].concat()
+}
+
+impl TuningStore {
+    /// Opens (or creates) the record inside `db`.
+    pub fn open(db: &sled::Db) -> Result<Self> {
+        Ok(Self {
+            tree: db.open_tree(TREE)?,
+        })
+    }
+
+    /// Replaces the record of every learner in `tuned` and names `best`, atomically.
+    pub fn put(&self, tuned: &[TunedLearner], best: &str) -> Result<()> {
+        let mut batch = sled::Batch::default();
+        for t in tuned {
+            let bytes =
+                serde_json::to_vec(t).map_err(|e| StoreError::corruption("tuning record", e))?;
+            batch.insert(learner_key(&t.learner), bytes);
+        }
+        batch.insert(BEST, best.as_bytes());
+        self.tree.apply_batch(batch)?;
+        self.tree.flush()?;
+        Ok(())
+    }
+
+    /// What tuning found for `learner`, if it was tuned.
+    pub fn get(&self, learner: &str) -> Result<Option<TunedLearner>> {
+        let Some(bytes) = self.tree.get(learner_key(learner))? else {
+            return Ok(None);
+        };
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| StoreError::corruption(format!("tuning record of {learner}"), e))
+    }
+
+    /// The learner the last tuning found best.
+    pub fn best(&self) -> Result<Option<String>> {
+        let Some(bytes) = self.tree.get(BEST)? else {
+            return Ok(None);
+        };
+        String::from_utf8(bytes.to_vec())
+            .map(Some)
+            .map_err(|e| StoreError::corruption("best tuned learner", e))
+    }
+
+    /// Every tuned learner, by name.
+    pub fn all(&self) -> Result<Vec<TunedLearner>> {
+        self.tree
+            .scan_prefix(LEARNER)
+            .map(|entry| {
+                let (key, bytes) = entry?;
+                serde_json::from_slice(&bytes).map_err(|e| {
+                    StoreError::corruption(
+                        format!("tuning record {}", String::from_utf8_lossy(&key)),
+                        e,
+                    )
+                })
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn record(learner: &str, value: f64) -> TunedLearner {
+        TunedLearner {
+            learner: learner.to_owned(),
+            overrides: Overrides {
+                dim: Some(32),
+                reg: Some(12.5),
+                ..Overrides::default()
+            },
+            metric: "ndcg@10".to_owned(),
+            value,
+            default_value: value / 2.0,
+            trials: vec![TrialRecord {
+                params: Overrides::default(),
+                epochs: None,
+                value: value / 2.0,
+                fit_seconds: 0.1,
+                rung: 0,
+                full: true,
+            }],
+            fingerprint: 7,
+            seed: 0,
+            split: "random".to_owned(),
+            search: "halving".to_owned(),
+            validation_users: 10,
+            created_unix: 1,
+            seconds: 2.0,
+        }
+    }
+
+    #[test]
+    fn a_tuning_round_trips_and_replaces_the_last() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = sled::open(dir.path()).unwrap();
+        let store = TuningStore::open(&db).unwrap();
+        assert_eq!(store.best().unwrap(), None);
+        assert_eq!(store.get("als").unwrap(), None);
+        store
+            .put(&[record("als", 0.3), record("ease", 0.4)], "ease")
+            .unwrap();
+        assert_eq!(store.best().unwrap().as_deref(), Some("ease"));
+        assert_eq!(store.get("als").unwrap(), Some(record("als", 0.3)));
+        store.put(&[record("als", 0.35)], "als").unwrap();
+        assert_eq!(store.best().unwrap().as_deref(), Some("als"));
+        let all = store.all().unwrap();
+        assert_eq!(all.len(), 2);
+        assert_eq!(all[0].value, 0.35);
+    }
+
+    #[test]
+    fn bytes_that_do_not_decode_are_corruption() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = sled::open(dir.path()).unwrap();
+        let store = TuningStore::open(&db).unwrap();
+        store
+            .tree
+            .insert(learner_key("als"), &b"{not json"[..])
+            .unwrap();
+        assert!(matches!(
+            store.get("als"),
+            Err(StoreError::Corruption { .. })
+        ));
+        assert!(store.all().is_err());
+    }
+}

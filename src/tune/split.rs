@@ -1,0 +1,205 @@
+//! Validation rows carved from a data directory's own interactions, seeded: per user with at
+//! least [`MIN_USER_ITEMS`] items, a share of their items at random (`random`) or their latest
+//! ones by timestamp (`time`); users with fewer keep every item for training. Dense ids stay the
+//! store's, so a model fitted on the carved rows ranks the same items under the same ids.
+
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
+
+use crate::cf::InteractionMatrix;
+use crate::error::{Error, Result};
+use crate::ids::{ItemId, UserId};
+use crate::store::Snapshot;
+
+/// Users with fewer items keep them all for training (as `kg-ease`'s own choice does).
+pub const MIN_USER_ITEMS: usize = crate::ease::MIN_USER_ITEMS;
+
+/// How validation rows are chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SplitKind {
+    /// A random share of each user's items.
+    #[default]
+    Random,
+    /// Each user's latest items (every interaction needs a timestamp).
+    Time,
+}
+
+impl SplitKind {
+    /// The `--split` spelling.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Random => "random",
+            Self::Time => "time",
+        }
+    }
+}
+
+/// The training rows and the validation rows of one carving.
+#[derive(Debug, Clone)]
+pub struct Carved {
+    /// The store with the validation rows taken out (same users, items and links).
+    pub snapshot: Snapshot,
+    /// Its matrix.
+    pub matrix: InteractionMatrix,
+    /// Each validation user's held-out items, users ascending.
+    pub validation: Vec<(UserId, Vec<ItemId>)>,
+}
+
+/// Carves `share` of every user's items (at least one) out of `snapshot`.
+pub fn carve(snapshot: &Snapshot, kind: SplitKind, share: f64, seed: u64) -> Result<Carved> {
+    if !(share > 0.0 && share < 1.0) {
+        return Err(Error::BadInput(format!(
+            "a validation share of {share}: expected a share between 0 and 1, e.g. 0.2"
+        )));
+    }
+    if kind == SplitKind::Time
+        && let Some(r) = snapshot.records.iter().find(|r| r.timestamp.is_none())
+    {
+        let user = snapshot
+            .users
+            .get(r.user.index())
+            .map_or("?", String::as_str);
+        let item = snapshot
+            .items
+            .get(r.item.index())
+            .map_or("?", String::as_str);
+        return Err(Error::BadInput(format!(
+            "--split time needs a timestamp on every interaction, and user {user:?} with item \
+             {item:?} has none: import a file with a timestamp column, or use --split random"
+        )));
+    }
+    let mut by_user: Vec<Vec<usize>> = vec![Vec::new(); snapshot.users.len()];
+    for (i, r) in snapshot.records.iter().enumerate() {
+        if let Some(list) = by_user.get_mut(r.user.index()) {
+            list.push(i);
+        }
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut held = vec![false; snapshot.records.len()];
+    let mut validation = Vec::new();
+    for (user, rows) in by_user.iter_mut().enumerate() {
+        if rows.len() < MIN_USER_ITEMS {
+            continue;
+        }
+        let n = ((rows.len() as f64 * share).round() as usize).clamp(1, rows.len() - 1);
+        match kind {
+            SplitKind::Random => rows.shuffle(&mut rng),
+            // Latest last; ties in import order.
+            SplitKind::Time => {
+                rows.sort_by_key(|&i| (snapshot.records[i].timestamp, i));
+                rows.reverse();
+            }
+        }
+        let mut items: Vec<ItemId> = rows[..n]
+            .iter()
+            .map(|&i| {
+                held[i] = true;
+                snapshot.records[i].item
+            })
+            .collect();
+        items.sort_unstable();
+        validation.push((UserId(user as u32), items));
+    }
+    let records = snapshot
+        .records
+        .iter()
+        .zip(&held)
+        .filter(|(_, held)| !**held)
+        .map(|(r, _)| *r)
+        .collect();
+    let snapshot = Snapshot {
+        users: snapshot.users.clone(),
+        items: snapshot.items.clone(),
+        links: snapshot.links.clone(),
+        records,
+        fingerprint: snapshot.fingerprint,
+    };
+    let matrix = snapshot.matrix()?;
+    Ok(Carved {
+        snapshot,
+        matrix,
+        validation,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::store::Record;
+
+    fn snapshot(timestamps: bool) -> Snapshot {
+        let users: Vec<String> = (0..4).map(|u| format!("u{u}")).collect();
+        let items: Vec<String> = (0..10).map(|i| format!("i{i}")).collect();
+        let mut records = Vec::new();
+        // u0: 10 items, u1: 5, u2: 4 (kept whole), u3: 6.
+        for (u, n) in [(0u32, 10u32), (1, 5), (2, 4), (3, 6)] {
+            for i in 0..n {
+                records.push(Record {
+                    user: UserId(u),
+                    item: ItemId(i),
+                    count: 1,
+                    rating: None,
+                    timestamp: timestamps.then_some(i64::from(100 - i)),
+                });
+            }
+        }
+        Snapshot {
+            users,
+            links: vec![None; items.len()],
+            items,
+            records,
+            fingerprint: 1,
+        }
+    }
+
+    #[test]
+    fn a_share_of_each_user_with_enough_items_is_held_out_and_nothing_is_lost() {
+        let s = snapshot(false);
+        let carved = carve(&s, SplitKind::Random, 0.2, 5).unwrap();
+        let held: Vec<(u32, usize)> = carved
+            .validation
+            .iter()
+            .map(|(u, items)| (u.0, items.len()))
+            .collect();
+        assert_eq!(held, [(0, 2), (1, 1), (3, 1)]);
+        let total: usize = carved.validation.iter().map(|(_, i)| i.len()).sum();
+        assert_eq!(carved.snapshot.records.len() + total, s.records.len());
+        // Held-out pairs are not in training.
+        for (u, items) in &carved.validation {
+            for i in items {
+                assert!(
+                    !carved
+                        .snapshot
+                        .records
+                        .iter()
+                        .any(|r| r.user == *u && r.item == *i)
+                );
+            }
+        }
+        // Seeded: the same seed carves the same rows, another seed others.
+        let again = carve(&s, SplitKind::Random, 0.2, 5).unwrap();
+        assert_eq!(again.validation, carved.validation);
+        let other: Vec<_> = (6..12)
+            .map(|seed| carve(&s, SplitKind::Random, 0.2, seed).unwrap().validation)
+            .collect();
+        assert!(other.iter().any(|v| *v != carved.validation));
+    }
+
+    #[test]
+    fn the_time_split_holds_out_the_latest_and_needs_timestamps() {
+        // Item i has timestamp 100 - i: the latest are the smallest ids.
+        let carved = carve(&snapshot(true), SplitKind::Time, 0.2, 0).unwrap();
+        assert_eq!(
+            carved.validation[0],
+            (UserId(0), vec![ItemId(0), ItemId(1)])
+        );
+        let err = carve(&snapshot(false), SplitKind::Time, 0.2, 0)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("--split time needs a timestamp"), "{err}");
+        assert!(err.contains("\"u0\""), "{err}");
+        assert!(carve(&snapshot(false), SplitKind::Random, 1.0, 0).is_err());
+    }
+}

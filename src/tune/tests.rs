@@ -1,0 +1,140 @@
+#![allow(clippy::unwrap_used)]
+use super::*;
+use crate::learners::space::{ALS, EASE};
+
+/// A toy objective: best at reg 10 and dim 64, and better with more epochs (up to the draw's).
+fn objective(o: &Overrides, epochs: Option<usize>) -> f64 {
+    let reg = f64::from(o.reg.unwrap_or(30.0));
+    let dim = o.dim.unwrap_or(16) as f64;
+    let full = o.epochs.unwrap_or(15) as f64;
+    let ran = epochs.map_or(full, |e| e as f64);
+    1.0 - (reg / 10.0).ln().powi(2) * 0.05 - (dim / 64.0).ln().powi(2) * 0.05 - 0.1 / ran.max(1.0)
+}
+
+fn run(search: Search, seed: u64, trials: Option<usize>) -> SearchResult {
+    let mut evaluate = |o: &Overrides, e: Option<usize>, _: &AtomicBool| Ok(Some(objective(o, e)));
+    search_space(
+        "als",
+        ALS,
+        search,
+        Duration::from_secs(60),
+        trials,
+        seed,
+        &mut evaluate,
+        &mut |_| {},
+        &AtomicBool::new(false),
+    )
+    .unwrap()
+}
+
+#[test]
+fn the_defaults_run_first_and_the_best_full_trial_wins() {
+    let result = run(Search::Halving, 1, Some(27));
+    let first = &result.trials[0];
+    assert!(first.params.is_empty() && first.full);
+    assert_eq!(result.default_value, first.value);
+    let best_full = result
+        .trials
+        .iter()
+        .filter(|t| t.full)
+        .map(|t| t.value)
+        .fold(f64::NEG_INFINITY, f64::max);
+    assert_eq!(result.value, best_full);
+    assert!(result.value >= result.default_value);
+    // Partial fits never decide: a trial with fewer epochs is never `full`.
+    assert!(result.trials.iter().all(|t| t.full == t.epochs.is_none()));
+    // 27 draws in brackets of 9: 9 + 3 + 1 fits each, plus the defaults.
+    assert_eq!(result.trials.len(), 1 + 3 * 13);
+}
+
+#[test]
+fn the_search_is_deterministic_for_a_seed() {
+    // Everything but the fit times.
+    let trials = |r: SearchResult| -> Vec<(Overrides, Option<usize>, f64)> {
+        r.trials
+            .into_iter()
+            .map(|t| (t.params, t.epochs, t.value))
+            .collect()
+    };
+    assert_eq!(
+        trials(run(Search::Halving, 4, Some(18))),
+        trials(run(Search::Halving, 4, Some(18)))
+    );
+    assert_ne!(
+        trials(run(Search::Random, 4, Some(8))),
+        trials(run(Search::Random, 5, Some(8)))
+    );
+}
+
+#[test]
+fn halving_spends_full_fits_on_the_better_draws() {
+    // With the same number of draws, halving fits few in full, and those are the best draws.
+    let halving = run(Search::Halving, 2, Some(9));
+    let full = halving.trials.iter().filter(|t| t.full).count();
+    assert_eq!(full, 2, "the defaults and one survivor");
+    let random = run(Search::Random, 2, Some(9));
+    assert_eq!(random.trials.len(), 10);
+    // Same draws (same seed): the survivor is the best of the nine, as the random search finds.
+    assert_eq!(halving.value, random.value);
+}
+
+#[test]
+fn the_budget_stops_the_search_and_a_stopped_fit_is_not_a_trial() {
+    let mut calls = 0;
+    let mut evaluate = |_: &Overrides, _: Option<usize>, stop: &AtomicBool| {
+        calls += 1;
+        if calls == 1 {
+            return Ok(Some(0.5));
+        }
+        // Every draw runs until the deadline stops it.
+        while !stop.load(Ordering::Relaxed) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        Ok(None)
+    };
+    let started = Instant::now();
+    let result = search_space(
+        "ease",
+        EASE,
+        Search::Random,
+        Duration::from_millis(200),
+        None,
+        0,
+        &mut evaluate,
+        &mut |_| {},
+        &AtomicBool::new(false),
+    )
+    .unwrap();
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(result.trials.len(), 1);
+    assert_eq!(result.value, 0.5);
+    assert!(result.best.is_empty(), "the defaults stay");
+}
+
+#[test]
+fn cancel_ends_the_search_with_cancelled() {
+    let cancel = AtomicBool::new(true);
+    let mut evaluate = |_: &Overrides, _: Option<usize>, _: &AtomicBool| Ok(Some(0.1));
+    let outcome = search_space(
+        "ease",
+        EASE,
+        Search::Random,
+        Duration::from_secs(10),
+        None,
+        0,
+        &mut evaluate,
+        &mut |_| {},
+        &cancel,
+    );
+    assert!(matches!(outcome, Err(Error::Cancelled)), "{outcome:?}");
+}
+
+#[test]
+fn metrics_parse_as_score_recs_names_them() {
+    assert_eq!(Metric::parse("ndcg@10").unwrap(), Metric::default());
+    assert_eq!(Metric::parse("Recall@20").unwrap().to_string(), "recall@20");
+    for bad in ["ndcg", "ndcg@0", "auc@10", "ndcg@x"] {
+        let err = Metric::parse(bad).unwrap_err().to_string();
+        assert!(err.contains("NAME@K"), "{bad}: {err}");
+    }
+}
