@@ -2133,13 +2133,44 @@ const COLLAPSED: f32 = 1e-3;
 
 /// Why a list's order means little: every score is within [`COLLAPSED`] of zero, as a model
 /// whose regularisation is too strong for a small catalogue gives.
-fn collapsed_note(served: &Served, list: &crate::serving::RankedList) -> Option<String> {
+fn collapsed_note(
+    served: &Served,
+    list: &crate::serving::RankedList,
+    user: &str,
+) -> Option<String> {
     let header = &served.model.header;
     let collapsed = header.kind != learners::ModelKind::Popularity
         && list.source != ListSource::Popularity
         && list.items.len() > 1
         && list.items.iter().all(|s| s.score.abs() < COLLAPSED);
-    collapsed.then(|| match header.kind {
+    if !collapsed {
+        return None;
+    }
+    // A model that collapsed scores the user's own items near zero too; one that did not, but
+    // whose remaining items share nothing with the user's, scores their own items well.
+    let model = served.model.recommender();
+    let own_best = served
+        .user_id(user)
+        .filter(|u| u.index() < model.n_users())
+        .and_then(|u| {
+            let mut scores = vec![0.0f32; model.n_items()];
+            model.score_items(u, &mut scores);
+            let (items, _) = served.matrix.user_row(u);
+            items
+                .iter()
+                .filter_map(|&i| scores.get(i as usize))
+                .map(|s| s.abs())
+                .reduce(f32::max)
+        })
+        .unwrap_or(0.0);
+    Some(match header.kind {
+        _ if own_best >= 10.0 * COLLAPSED => format!(
+            "every score of this list is within {COLLAPSED:.0e} of zero: the items left for \
+             {user} share nothing under model v{} {} with the ones they have (those score up to \
+             {own_best:.3}), so the order of these is near-arbitrary",
+            header.version,
+            header.kind.name()
+        ),
         // An item-to-item model scores from the user's items: all but nothing means they tie
         // the user to nothing, whatever λ.
         learners::ModelKind::Ease | learners::ModelKind::KgEase => format!(
@@ -2167,7 +2198,7 @@ fn list_notes(
     request: &RecommendRequest,
 ) -> Vec<String> {
     let header = &served.model.header;
-    let collapsed = collapsed_note(served, list);
+    let collapsed = collapsed_note(served, list, &request.user);
     let said_collapsed = collapsed.is_some();
     let mut notes: Vec<String> = collapsed.into_iter().collect();
     if list.items.is_empty() && request.filter.is_empty() && request.offset == 0 {

@@ -104,6 +104,7 @@ fn explain_all_users(
     (out, force): (&Path, bool),
 ) -> Result<()> {
     let (mut items, mut with_path) = (0usize, 0usize);
+    let mut widest: Option<f32> = None;
     let mut failure = None;
     let written = super::write_out(out, force, data, |writer| {
         for user in users {
@@ -115,6 +116,11 @@ fn explain_all_users(
                 }
             };
             items += e.items.len();
+            if e.fallback.is_none() {
+                for item in &e.items {
+                    widest = Some(widest.unwrap_or(0.0).max(item.score.abs()));
+                }
+            }
             with_path += e.items.iter().filter(|i| !i.paths.is_empty()).count();
             let line = serde_json::to_string(&e).map_err(std::io::Error::other)?;
             writeln!(writer, "{line}")?;
@@ -125,6 +131,7 @@ fn explain_all_users(
         return Err(e.into());
     }
     let written = written?;
+    super::models::collapsed_batch_note(widest, model);
     let shown = &written.shown;
     super::written_summary(
         &written,

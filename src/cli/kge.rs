@@ -243,7 +243,17 @@ struct EvalJson<'a> {
 pub fn kge_eval(args: &KgeEvalArgs) -> Result<()> {
     check_dataset_dir(&args.dataset)?;
     check_export_dir(&args.model_dir)?;
-    let report = embed::evaluate_export(&args.dataset, &args.model_dir)?;
+    let counted = embed::evaluate_export_counted(&args.dataset, &args.model_dir)?;
+    let report = counted.report;
+    if counted.ranked < counted.test {
+        super::warn(&format!(
+            "note: {} of the {} test triples were skipped: the export has no embedding for \
+             their head, relation or tail (the figures are over the {} ranked)",
+            counted.test - counted.ranked,
+            counted.test,
+            counted.ranked
+        ));
+    }
     let meta_path = args.model_dir.join("meta.json");
     let meta: Meta = std::fs::read_to_string(&meta_path)
         .map_err(|e| Error::io(&meta_path, e))

@@ -557,6 +557,13 @@ fn write_all_users(
     data: &Path,
 ) -> Result<()> {
     let written = super::write_out(out, force, data, |w| write_batch(w, &batch.users))?;
+    let widest = batch
+        .users
+        .iter()
+        .filter(|r| !r.fallback)
+        .flat_map(|r| r.items.iter().map(|(_, s)| s.abs()))
+        .reduce(f32::max);
+    collapsed_batch_note(widest, &batch.model);
     let rows: usize = batch.users.iter().map(|r| r.items.len()).sum();
     let shown = &written.shown;
     let fallback = batch.users.iter().filter(|r| r.fallback).count();
@@ -577,6 +584,21 @@ fn write_all_users(
             batch.model.kind.name()
         ),
     )
+}
+
+/// A batch whose every model score is near zero came from a collapsed model: said, as one
+/// user's list says it (`widest`: the largest score's magnitude; `None`: no model score).
+pub(super) fn collapsed_batch_note(widest: Option<f32>, model: &ModelHeader) {
+    if model.kind == kgrec::ModelKind::Popularity || widest.is_none_or(|w| w >= 1e-3) {
+        return;
+    }
+    super::warn(&format!(
+        "warning: every score of the batch is within 1e-3 of zero: model v{} {} collapsed (its \
+         regularisation is too strong for this catalogue) and the lists are in near-arbitrary \
+         order; train again with a smaller --reg",
+        model.version,
+        model.kind.name()
+    ));
 }
 
 /// The JSON of `kgrec eval`: the keys of `score_recs.py --json`, plus the model.

@@ -181,8 +181,12 @@ pub(crate) fn guess(
 ) -> Result<Guess, ParseError> {
     let ext = file_name.and_then(|n| n.rsplit_once('.')).map(|(_, e)| e);
     let by_extension = ext.and_then(Format::from_extension);
+    // MovieLens files have no header: a `.dat` (`.data`, `.base`) that starts with one is a
+    // table with its own column names, read by its content.
+    let headed = matches!(shape(sample), Shape::Header { .. });
     if let (Some(format), Some(ext)) = (by_extension, ext)
         && format != Format::Kgat
+        && !(format == Format::MovieLens && headed)
     {
         return Ok(Guess {
             format,
@@ -259,6 +263,16 @@ mod tests {
              --format overrides"
         );
         assert_eq!(format("u.data", ""), Format::MovieLens);
+        assert_eq!(
+            format("u.data", "196\t242\t3\t881250949\n"),
+            Format::MovieLens
+        );
+        // A header says it is not MovieLens, whatever the extension.
+        assert_eq!(format("std.dat", "user_id,item_id\nx,y\n"), Format::Csv);
+        assert_eq!(
+            format("tab.dat", "customer_id\tsku\tscore\nc\ts\t1\n"),
+            Format::Tsv
+        );
         assert_eq!(format("x.inter", ""), Format::RecBole);
         assert_eq!(format("x.csv", "a;b\n"), Format::Csv);
     }

@@ -488,7 +488,7 @@ fn parse_quoted<R: Read>(
         .has_headers(false)
         .flexible(true)
         .delimiter(delimiter.byte())
-        .from_reader(reader);
+        .from_reader(CrlfToLf::new(std::io::BufReader::new(reader)));
     let mut record = csv::StringRecord::new();
     let mut header: Option<(usize, columns::Header)> = None;
     let mut rows = Vec::new();
@@ -513,6 +513,7 @@ fn parse_quoted<R: Read>(
             }
             None => header = Some((line, columns::header(&fields, map, file, line)?)),
             Some((_, h)) => {
+                unclosed_quote(&fields, &h.columns, file, line)?;
                 count_longer(&mut longer, h, fields.len(), line);
                 rows.push(
                     row_from_fields(&fields, h.columns, file, line)
@@ -527,6 +528,106 @@ fn parse_quoted<R: Read>(
         }),
         Some((line, h)) => Ok((line, h, rows, longer)),
     }
+}
+
+/// Reads `\r\n` as `\n`: the `csv` crate counts a CRLF file's lines one short (a record's
+/// position is taken before the `\n` of the line above is read), and error messages must name
+/// the line an editor shows. A lone `\r` is kept.
+struct CrlfToLf<R> {
+    inner: R,
+    pending_cr: bool,
+}
+
+impl<R: BufRead> CrlfToLf<R> {
+    fn new(inner: R) -> Self {
+        Self {
+            inner,
+            pending_cr: false,
+        }
+    }
+}
+
+impl<R: BufRead> Read for CrlfToLf<R> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        let mut n = 0;
+        while n < out.len() {
+            let buf = self.inner.fill_buf()?;
+            if buf.is_empty() {
+                if std::mem::take(&mut self.pending_cr) {
+                    out[n] = b'\r';
+                    n += 1;
+                }
+                break;
+            }
+            if std::mem::take(&mut self.pending_cr) && buf[0] != b'\n' {
+                out[n] = b'\r';
+                n += 1;
+                continue;
+            }
+            let mut used = 0;
+            while used < buf.len() && n < out.len() {
+                let byte = buf[used];
+                used += 1;
+                if byte == b'\r' {
+                    match buf.get(used) {
+                        // Decided by the next buffer's first byte.
+                        None => self.pending_cr = true,
+                        Some(b'\n') => {}
+                        Some(_) => {
+                            out[n] = byte;
+                            n += 1;
+                        }
+                    }
+                } else {
+                    out[n] = byte;
+                    n += 1;
+                }
+            }
+            self.inner.consume(used);
+            if n > 0 {
+                break;
+            }
+        }
+        Ok(n)
+    }
+}
+
+/// Refuses a row whose id, rating or time holds a line break: RFC 4180 lets a quoted field run
+/// over lines, so a double quote that is never closed makes the rest of the file one field, and
+/// every later row would be lost without a word. No id of a catalogue holds a line break.
+fn unclosed_quote(
+    fields: &[&str],
+    columns: &columns::Columns,
+    file: &Path,
+    line: usize,
+) -> Result<(), ParseError> {
+    let used = [
+        Some(columns.user),
+        Some(columns.item),
+        columns.rating,
+        columns.timestamp,
+    ];
+    let Some((column, field)) = used
+        .into_iter()
+        .flatten()
+        .filter_map(|c| Some((c, *fields.get(c)?)))
+        .find(|(_, f)| f.contains(['\n', '\r']))
+    else {
+        return Ok(());
+    };
+    let lines = field.matches('\n').count();
+    Err(ParseError::Malformed {
+        file: file.to_owned(),
+        line,
+        message: format!(
+            "field {} is quoted and runs over {} more line(s), to line {}, but ids, ratings \
+             and times cannot hold line breaks: if its double quote was meant to close on this \
+             line, close it (an unclosed quote reads every later row into this field)",
+            column + 1,
+            lines,
+            line + lines
+        ),
+    })
 }
 
 /// A number that does not parse, named by its column's own header name too when that is not
@@ -653,4 +754,22 @@ fn parse_kgat<R: BufRead>(
         });
     }
     Ok(rows)
+}
+
+#[cfg(test)]
+mod crlf_tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn crlf_becomes_lf_across_every_buffer_boundary_and_lone_cr_stays() {
+        let text = b"a,b\r\nc,d\r\n\re\r\r\nf\r";
+        for capacity in 1..8 {
+            let mut out = Vec::new();
+            CrlfToLf::new(std::io::BufReader::with_capacity(capacity, &text[..]))
+                .read_to_end(&mut out)
+                .unwrap();
+            assert_eq!(out, b"a,b\nc,d\n\re\r\nf\r", "capacity {capacity}");
+        }
+    }
 }

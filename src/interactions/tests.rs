@@ -231,9 +231,10 @@ fn errors_name_file_line_and_column() {
     .unwrap_err();
     assert!(matches!(e, ParseError::Malformed { line: 2, .. }), "{e:?}");
 
-    // CSV errors count physical lines: the quoted id spanning lines 2-3 puts the bad row on line 4.
+    // CSV errors count physical lines: the quoted note spanning lines 2-3 puts the bad row on
+    // line 4.
     let e = parse(
-        "user_id,item_id,rating\n\"a\nb\",x,5\nc,y,bad\n",
+        "user_id,item_id,rating,note\na,x,5,\"two\nlines\"\nc,y,bad,z\n",
         Format::Csv,
     )
     .unwrap_err();
@@ -801,4 +802,35 @@ fn two_columns_of_one_name_are_refused_unless_a_flag_picks_one() {
     };
     let r = read("user_id,user_id,item_id\nu3,u4,A1\n", "d.csv", &options).unwrap();
     assert_eq!(pairs(&r), [("u4", "A1")]);
+}
+
+#[test]
+fn an_unclosed_quote_is_refused_instead_of_swallowing_the_rest() {
+    for text in [
+        "user_id,item_id\nu1,\"i1\nu2,i2\nu3,i3\nu4,i4\n",
+        "user_id,item_id,rating\nu0,i0,5\nu1,\"i1,4\nu2,i2,3\n",
+    ] {
+        let err = parse(text, Format::Csv).unwrap_err().to_string();
+        assert!(
+            err.contains("an unclosed quote reads every later row"),
+            "{err}"
+        );
+        assert!(err.contains("in.x:"), "{err}");
+    }
+    // A quoted line break in a column nothing reads is the CSV's own business.
+    let r = parse(
+        "user_id,item_id,comment\nu1,i1,\"two\nlines\"\nu2,i2,x\n",
+        Format::Csv,
+    )
+    .unwrap();
+    assert_eq!(pairs(&r), [("u1", "i1"), ("u2", "i2")]);
+}
+
+#[test]
+fn csv_errors_name_the_same_line_with_crlf_as_with_lf() {
+    let lf = "customer_id,product_id,rating\nx,P1,5\ny,P2,4\nz,P2,3\nbob,P1,\n";
+    let crlf = lf.replace('\n', "\r\n");
+    let at = |text: &str| parse(text, Format::Csv).unwrap_err().to_string();
+    assert!(at(lf).contains("in.x:5:"), "{}", at(lf));
+    assert_eq!(at(&crlf), at(lf));
 }

@@ -619,3 +619,53 @@ fn an_export_never_writes_through_links_or_over_someone_elses_files() {
         "customer,isbn\n1,978\n"
     );
 }
+
+/// A benchmark's own TSV graph imported into a data directory and trained there exports its
+/// tokens as `urn:kgrec:` IRIs: `kge eval` against the same folder matches them to the bare
+/// tokens; an export missing some tokens ranks the rest and says how many it skipped.
+#[test]
+fn kge_eval_matches_a_data_directory_export_of_the_same_tsv_graph() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ds = groups_dataset(tmp.path());
+    let data = tmp.path().join("data");
+    ok(kgrec(&data)
+        .args(["import", "kg"])
+        .arg(ds.join("train.txt"))
+        .arg(ds.join("valid.txt")));
+    ok(kgrec(&data).args(["train", "--model", "transe", "--dim", "8", "--epochs", "5"]));
+    let out = tmp.path().join("emb");
+    ok(kgrec(&data)
+        .args(["export", "embeddings", "--out"])
+        .arg(&out));
+    let eval = run(kge(tmp.path())
+        .args(["eval", "--format", "json", "--dataset"])
+        .arg(&ds)
+        .arg("--model-dir")
+        .arg(&out));
+    assert!(eval.status.success(), "{}", stderr(&eval));
+    let report = json(&stdout(&eval));
+    // p1..p23 with j % 6 == 4 are the test heads: every one is in train or valid.
+    assert_eq!(report["both"]["count"].as_u64(), Some(8), "{report}");
+    assert!(!stderr(&eval).contains("skipped"), "{}", stderr(&eval));
+
+    // Without p4 in the export, its test triple is skipped, and said to be.
+    let entities = std::fs::read_to_string(out.join("entities.tsv")).unwrap();
+    let kept: String = entities
+        .lines()
+        .filter(|l| !l.starts_with("urn:kgrec:p4\t"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_ne!(kept, entities);
+    std::fs::write(out.join("entities.tsv"), kept).unwrap();
+    let eval = run(kge(tmp.path())
+        .args(["eval", "--dataset"])
+        .arg(&ds)
+        .arg("--model-dir")
+        .arg(&out));
+    assert!(eval.status.success(), "{}", stderr(&eval));
+    assert!(
+        stderr(&eval).contains("1 of the 4 test triples were skipped"),
+        "{}",
+        stderr(&eval)
+    );
+}

@@ -393,6 +393,17 @@ fn collapsed_scores_on_a_tiny_catalogue_are_reported() {
         for args in [
             &["recommend", "--user", "u0", "-k", "3"][..],
             &["similar", "--item", "i0", "-k", "3"][..],
+            // The batch files too.
+            &["recommend", "--all-users", "--out", "-", "-k", "2"][..],
+            &[
+                "recommend",
+                "--all-users",
+                "--explain",
+                "--out",
+                "-",
+                "-k",
+                "2",
+            ][..],
         ] {
             let out = run(kgrec(&data).args(args));
             assert!(
@@ -408,6 +419,7 @@ fn collapsed_scores_on_a_tiny_catalogue_are_reported() {
     for args in [
         &["recommend", "--user", "u0", "-k", "3"][..],
         &["similar", "--item", "i0", "-k", "3"][..],
+        &["recommend", "--all-users", "--out", "-", "-k", "2"][..],
     ] {
         let out = run(kgrec(&data).args(args));
         assert!(
@@ -960,4 +972,37 @@ fn third_pass_messages_say_what_happened() {
         .args(["recommend", "--all-users", "--out"])
         .arg(&dangling));
     expect_bad_input(&out, &dangling, &["leads to", "does not exist"]);
+}
+
+/// A user whose remaining items share nothing with theirs gets near-zero scores from a model
+/// that did not collapse: the note says that, not that the model collapsed.
+#[test]
+fn a_list_of_unrelated_items_is_not_called_a_collapse() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let file = tmp.path().join("two.tsv");
+    let mut rows = String::from("user_id\titem_id\n");
+    for group in ["a", "b"] {
+        for u in 0..6 {
+            for i in 0..5 {
+                if (u + i) % 3 != 0 {
+                    rows.push_str(&format!("{group}{u}\t{group}-item{i}\n"));
+                }
+            }
+        }
+    }
+    for i in 0..5 {
+        rows.push_str(&format!("full\ta-item{i}\n"));
+    }
+    std::fs::write(&file, rows).unwrap();
+    ok(kgrec(&data).args(["import", "interactions"]).arg(&file));
+    ok(kgrec(&data).args(["train", "--model", "als", "--reg", "0.5", "--quiet"]));
+    let out = run(kgrec(&data).args(["recommend", "--user", "full", "-k", "3"]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(!err.contains("collapsed"), "{err}");
+    assert!(
+        err.contains("the items left for full share nothing under model v1 als"),
+        "{err}"
+    );
 }

@@ -19,7 +19,10 @@ pub use dataset::{Dataset, DatasetError, Vocab};
 pub use eval::{FilterIndex, LinkPredictionReport, RankMetrics, evaluate};
 pub use export::{EXPORT_FILES, ExportError, Meta, check_export_dir, read_export, write_export};
 pub use model::{KgeModel, Matrix, ModelKind, Norm, Side};
-pub use run::{RunError, TrainOptions, TrainReport, evaluate_export, train_benchmark};
+pub use run::{
+    ExportEvaluation, RunError, TrainOptions, TrainReport, evaluate_export,
+    evaluate_export_counted, train_benchmark,
+};
 pub use train::{
     CheckedParams, EpochReport, FitResult, KgeParams, Loss, Optimizer, ParamsError, RotatE,
     RowConstraint, Sampler, TrainError, TransE, TransR,

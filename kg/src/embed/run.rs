@@ -13,6 +13,7 @@ use super::eval::{FilterIndex, LinkPredictionReport, evaluate};
 use super::export::{ExportError, read_export, write_export};
 use super::train::{EpochReport, KgeParams, ParamsError, TrainError};
 use crate::ids::{EntityId, RelationId, Triple};
+use crate::source::{DEFAULT_TSV_BASE, tsv_token_iri};
 
 /// What [`train_benchmark`] does.
 #[derive(Clone, Debug)]
@@ -152,20 +153,45 @@ pub fn train_benchmark(
 }
 
 /// Filtered test-split evaluation of an export against a benchmark folder. Tokens are matched by
-/// name; test triples with a token the export lacks are skipped (as PyKEEN does), and the filter
-/// keeps every known triple whose tokens the export has.
+/// name (a TSV graph imported into a data directory exports its tokens as `urn:kgrec:` IRIs,
+/// matched to the bare tokens too); test triples with a token the export lacks are skipped (as
+/// PyKEEN does), and the filter keeps every known triple whose tokens the export has.
 pub fn evaluate_export(
     dataset_dir: &Path,
     model_dir: &Path,
 ) -> Result<LinkPredictionReport, RunError> {
+    evaluate_export_counted(dataset_dir, model_dir).map(|e| e.report)
+}
+
+/// [`evaluate_export`] with how many test triples it ranked.
+#[derive(Debug, Clone)]
+pub struct ExportEvaluation {
+    /// The metrics.
+    pub report: LinkPredictionReport,
+    /// Test triples whose tokens the export has (those ranked).
+    pub ranked: usize,
+    /// Test triples of the benchmark.
+    pub test: usize,
+}
+
+/// [`evaluate_export`], also saying how many test triples were skipped.
+pub fn evaluate_export_counted(
+    dataset_dir: &Path,
+    model_dir: &Path,
+) -> Result<ExportEvaluation, RunError> {
     let data = Dataset::load(dataset_dir)?;
     let (model, entities, relations) = read_export(model_dir)?;
+    let find = |vocab: &super::dataset::Vocab, token: &str| {
+        vocab
+            .get(token)
+            .or_else(|| vocab.get(&tsv_token_iri(DEFAULT_TSV_BASE, token)))
+    };
     let map = |t: &Triple| -> Option<Triple> {
-        let tok = |id: EntityId| data.entities.token(id.0).and_then(|s| entities.get(s));
+        let tok = |id: EntityId| data.entities.token(id.0).and_then(|s| find(&entities, s));
         let rel = data
             .relations
             .token(t.relation.0)
-            .and_then(|s| relations.get(s))?;
+            .and_then(|s| find(&relations, s))?;
         Some(Triple::new(
             EntityId(tok(t.head)?),
             RelationId(rel),
@@ -183,5 +209,9 @@ pub fn evaluate_export(
         });
     }
     let filter = FilterIndex::new(&known);
-    Ok(evaluate(&model, &test, &filter))
+    Ok(ExportEvaluation {
+        report: evaluate(&model, &test, &filter),
+        ranked: test.len(),
+        test: data.test.len(),
+    })
 }
