@@ -617,8 +617,10 @@ pub struct EvalRequest {
     pub train: PathBuf,
     /// Held-out interactions.
     pub test: PathBuf,
-    /// The format of both files, overriding their extensions.
-    pub format: Option<Format>,
+    /// How both files are read (format, columns, delimiter).
+    pub read: ReadOptions,
+    /// Keep only rows rated at least this (both files).
+    pub min_rating: Option<f32>,
     /// Graph files to import first.
     pub kg: Vec<PathBuf>,
     /// Links of the training items.
@@ -1735,11 +1737,15 @@ impl Engine {
                 learners::recommender_names().join(", ")
             )));
         }
-        let train_rows = read_rows(&request.train, &ReadOptions::format(request.format), None)?;
-        let test = read_file(&request.test, &ReadOptions::format(request.format))?;
+        let train_rows = read_rows(&request.train, &request.read, request.min_rating)?;
+        let test = read_file(&request.test, &request.read)?;
         let mut notes = train_rows.notes.clone();
         notes.extend(test.notes());
-        let test_rows = test.rows;
+        let mut test_rows = test.rows;
+        // What the training keeps as liked is what the test counts as relevant.
+        if let Some(r) = request.min_rating {
+            filter_min_rating(&mut test_rows, r);
+        }
         let links = request
             .link
             .as_deref()

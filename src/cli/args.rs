@@ -415,6 +415,13 @@ pub struct ImportInteractionsArgs {
     /// knowledge-graph entities.
     #[arg(long)]
     pub link: Option<PathBuf>,
+    #[command(flatten)]
+    pub read: ReadArgs,
+}
+
+/// How the rows of an interaction file are read (`import interactions`, `eval`).
+#[derive(Clone, Debug, Args)]
+pub struct ReadArgs {
     /// Keep only rows whose rating is at least R (rows without a rating are kept).
     #[arg(long, value_name = "R", allow_negative_numbers = true)]
     pub min_rating: Option<f32>,
@@ -439,6 +446,19 @@ pub struct ImportInteractionsArgs {
     /// --time-col N).
     #[arg(long)]
     pub no_header: bool,
+}
+
+impl ReadArgs {
+    /// The column map these flags give.
+    pub fn columns(&self) -> kgrec::interactions::ColumnMap {
+        kgrec::interactions::ColumnMap {
+            user: self.user_col.clone(),
+            item: self.item_col.clone(),
+            rating: self.rating_col.clone(),
+            time: self.time_col.clone(),
+            headerless: self.no_header,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -780,6 +800,8 @@ pub struct EvalArgs {
     /// The interaction format of both files, overriding their extensions.
     #[arg(long)]
     pub input_format: Option<String>,
+    #[command(flatten)]
+    pub read: ReadArgs,
     /// Knowledge-graph files to import into the temporary data directory (for `--link`).
     #[arg(long, num_args = 1..)]
     pub kg: Vec<PathBuf>,

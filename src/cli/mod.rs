@@ -104,6 +104,8 @@ pub(crate) fn open_reader(data: &Path) -> Result<Engine> {
 /// exist before, it is removed again, so a command that fails leaves no directory behind.
 fn with_new_engine<T>(data: &Path, run: impl FnOnce(&Engine) -> Result<T>) -> Result<T> {
     let existed = data.exists();
+    // An empty folder given as the data directory is left empty again by a failure.
+    let was_empty = existed && data.read_dir().is_ok_and(|mut d| d.next().is_none());
     // The outermost folder the open will create (`new/sub/data`: `new`), removed on failure
     // with everything under it, so that no parent folder is left behind either.
     let created = data
@@ -111,6 +113,15 @@ fn with_new_engine<T>(data: &Path, run: impl FnOnce(&Engine) -> Result<T>) -> Re
         .take_while(|p| !p.as_os_str().is_empty() && !p.exists())
         .last()
         .map(Path::to_owned);
+    let undo = match (existed, &created) {
+        (false, Some(created)) => Some(Undo::Remove(created.clone())),
+        (true, _) if was_empty => Some(Undo::Empty(data.to_owned())),
+        _ => None,
+    };
+    // A Ctrl-C before the write returns undoes the creation too (`say_where_an_interrupt_leaves`).
+    if let Ok(mut pending) = PENDING_UNDO.lock() {
+        pending.clone_from(&undo);
+    }
     let result = Engine::open_with(
         data,
         &OpenOptions {
@@ -120,15 +131,48 @@ fn with_new_engine<T>(data: &Path, run: impl FnOnce(&Engine) -> Result<T>) -> Re
         },
     )
     .and_then(|engine| run(&engine));
+    if let Ok(mut pending) = PENDING_UNDO.lock() {
+        *pending = None;
+    }
     if result.is_err()
-        && !existed
-        && let Some(created) = created
-        && created.is_dir()
+        && let Some(undo) = undo
     {
-        let _ = std::fs::remove_dir_all(created);
+        undo.apply();
     }
     result
 }
+
+/// How to take back a data directory a failed first write created.
+#[derive(Clone, Debug)]
+enum Undo {
+    /// Remove this folder (the outermost one the open created) with everything under it.
+    Remove(PathBuf),
+    /// Empty this folder, which was empty before.
+    Empty(PathBuf),
+}
+
+impl Undo {
+    fn apply(&self) {
+        match self {
+            Self::Remove(dir) if dir.is_dir() => {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            Self::Empty(dir) => {
+                for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                    let path = entry.path();
+                    let _ = match path.is_dir() && !path.is_symlink() {
+                        true => std::fs::remove_dir_all(&path),
+                        false => std::fs::remove_file(&path),
+                    };
+                }
+            }
+            Self::Remove(_) => {}
+        }
+    }
+}
+
+/// The undo of the first write running now, for the Ctrl-C handler.
+static PENDING_UNDO: std::sync::Mutex<Option<Undo>> = std::sync::Mutex::new(None);
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> Result<()> {
@@ -207,10 +251,24 @@ fn say_where_an_interrupt_leaves(name: &'static str, data: &Path) {
     let data = data.display().to_string();
     // Not installed (another handler, a platform without signals): the default, silent exit.
     let _ = ctrlc::set_handler(move || {
-        eprintln!(
-            "\ninterrupted: {data} holds all of what `{name}` was writing or none of it (writes \
-             commit whole); `kgrec --data {data} stats` shows which"
-        );
+        let undo = PENDING_UNDO.lock().ok().and_then(|mut p| p.take());
+        match undo {
+            Some(undo) => {
+                undo.apply();
+                eprintln!(
+                    "\ninterrupted: `{name}` was the first write into {data}, and nothing of it \
+                     is kept: {}",
+                    match undo {
+                        Undo::Remove(dir) => format!("{} was removed", dir.display()),
+                        Undo::Empty(dir) => format!("{} is empty again", dir.display()),
+                    }
+                );
+            }
+            None => eprintln!(
+                "\ninterrupted: {data} holds all of what `{name}` was writing or none of it \
+                 (writes commit whole); `kgrec --data {data} stats` shows which"
+            ),
+        }
         std::process::exit(130);
     });
 }

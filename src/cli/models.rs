@@ -8,7 +8,7 @@ use std::sync::atomic::AtomicBool;
 use kgrec::cf::{EpochReport, write_batch};
 use kgrec::engine::BatchRecommendations;
 use kgrec::interactions::source::display_name;
-use kgrec::interactions::{ColumnMap, Format, read_link_file};
+use kgrec::interactions::{Format, read_link_file};
 use kgrec::metrics::Evaluation;
 use kgrec::serving::ListSource;
 use kgrec::store::{ModelHeader, TunedLearner};
@@ -43,15 +43,9 @@ pub fn import_interactions(data: &Path, args: &ImportInteractionsArgs, quiet: bo
         file: args.file.clone(),
         format,
         link: args.link.clone(),
-        min_rating: args.min_rating,
-        columns: ColumnMap {
-            user: args.user_col.clone(),
-            item: args.item_col.clone(),
-            rating: args.rating_col.clone(),
-            time: args.time_col.clone(),
-            headerless: args.no_header,
-        },
-        delimiter: args.delimiter,
+        min_rating: args.read.min_rating,
+        columns: args.read.columns(),
+        delimiter: args.read.delimiter,
     };
     // Every file is parsed to the end before the data directory is opened (or created), so a
     // bad file leaves nothing behind.
@@ -659,7 +653,12 @@ pub fn eval(args: &EvalArgs, quiet: bool) -> Result<()> {
     let request = EvalRequest {
         train: args.train.clone(),
         test: args.test.clone(),
-        format,
+        read: kgrec::interactions::ReadOptions {
+            format,
+            columns: args.read.columns(),
+            delimiter: args.read.delimiter,
+        },
+        min_rating: args.read.min_rating,
         kg: args.kg.clone(),
         link: args.link.clone(),
         train_request: TrainRequest {
@@ -679,8 +678,14 @@ pub fn eval(args: &EvalArgs, quiet: bool) -> Result<()> {
     let (bar, mut hook) = epoch_progress(quiet);
     let outcome = Engine::evaluate(&request, &mut hook);
     bar.finish_and_clear();
-    let outcome = outcome?;
-    notes(&outcome.notes);
+    // The readers' messages name `import interactions`' --format; eval's is --input-format.
+    let eval_flag = |text: &str| text.replace("--format ", "--input-format ");
+    let outcome = outcome.map_err(|e| match e.exit_code() == 2 {
+        true => Error::BadInput(eval_flag(&super::error_text(&e))),
+        false => e,
+    })?;
+    let eval_notes: Vec<String> = outcome.notes.iter().map(|n| eval_flag(n)).collect();
+    notes(&eval_notes);
     let header: &ModelHeader = &outcome.model;
     let params = serde_json::from_str(&header.params).unwrap_or(serde_json::Value::Null);
     let report = EvalJson {

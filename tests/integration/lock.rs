@@ -104,6 +104,54 @@ fn a_failed_first_import_leaves_no_directory() {
     assert!(!data.exists(), "a directory was left behind");
     let out = run(kgrec(&data).args(["--wait", "-1", "stats"]));
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    // An empty folder given as the data directory is left empty.
+    std::fs::create_dir(&data).unwrap();
+    let out = run(kgrec(&data).args(["import", "kg"]).arg(&bad));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(std::fs::read_dir(&data).unwrap().count(), 0);
+}
+
+/// Ctrl-C during the first write into a new data directory takes the directory back, and
+/// says so.
+#[test]
+fn an_interrupted_first_import_leaves_no_directory() {
+    use std::io::Write as _;
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("new").join("data");
+    let mut child = kgrec(&data)
+        .args(["import", "kg", "-", "--format", "nt"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin
+        .write_all(b"<http://e/a> <http://e/p> <http://e/b> .\n")
+        .unwrap();
+    // The import has created the directory and waits for more of standard input.
+    let started = std::time::Instant::now();
+    while !data.join("sled").exists() && started.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(data.exists(), "the import did not start");
+    let signal = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(signal.success());
+    let out = child.wait_with_output().unwrap();
+    drop(stdin);
+    assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("nothing of it is kept"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        !tmp.path().join("new").exists(),
+        "a directory was left behind"
+    );
 }
 
 /// Two trainings overlap: the one that started later (on data as new or newer) finishes first

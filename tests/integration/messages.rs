@@ -1006,3 +1006,62 @@ fn a_list_of_unrelated_items_is_not_called_a_collapse() {
         "{err}"
     );
 }
+
+/// `eval` reads files with their own column names as `import interactions` does, and its
+/// messages name its own flags (`--input-format`, not `--format`).
+#[test]
+fn eval_maps_columns_and_names_its_own_flags() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut train = String::from("client;article;score\n");
+    let mut test = train.clone();
+    for u in 0..6 {
+        for i in 0..6 {
+            let row = format!("c{u};a{i};{}\n", 1 + (u + i) % 5);
+            if (u + i) % 4 == 0 {
+                test.push_str(&row);
+            } else {
+                train.push_str(&row);
+            }
+        }
+    }
+    let (tr, te) = (tmp.path().join("train.csv"), tmp.path().join("test.csv"));
+    std::fs::write(&tr, &train).unwrap();
+    std::fs::write(&te, &test).unwrap();
+    let out = run(std::process::Command::new(binary())
+        .args(["eval", "--model", "pop", "--format", "json", "--train"])
+        .arg(&tr)
+        .arg("--test")
+        .arg(&te)
+        .args([
+            "--user-col",
+            "client",
+            "--item-col",
+            "article",
+            "--min-rating",
+            "2",
+        ]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(report["users"].as_u64(), Some(6), "{report}");
+    // Without the mapping: the accepted names, and eval's flag for the format.
+    let out = run(std::process::Command::new(binary())
+        .args(["eval", "--model", "pop", "--train"])
+        .arg(&tr)
+        .arg("--test")
+        .arg(&te));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--user-col"), "{}", stderr(&out));
+    let ambiguous = tmp.path().join("lists.txt");
+    std::fs::write(&ambiguous, "1 2 5 881250949\n1 3 4 881250950\n").unwrap();
+    let out = run(std::process::Command::new(binary())
+        .args(["eval", "--model", "pop", "--train"])
+        .arg(&ambiguous)
+        .arg("--test")
+        .arg(&ambiguous));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("--input-format") && !stderr(&out).contains(" --format "),
+        "{}",
+        stderr(&out)
+    );
+}
