@@ -91,7 +91,7 @@ pub enum Command {
     /// Why an item is recommended to a user: score parts and relation paths from their history.
     Explain(ExplainArgs),
     /// Train on one interaction file and score top-K lists against another (temporary data directory).
-    Eval(EvalArgs),
+    Eval(Box<EvalArgs>),
     /// Knowledge-graph embeddings on a link-prediction benchmark folder (train/valid/test.txt).
     #[command(subcommand)]
     Kge(KgeCommand),
