@@ -312,6 +312,7 @@ pub struct RecommendedItem {
     /// 1 = best.
     pub rank: usize,
     /// The model's score.
+    #[serde(serialize_with = "crate::cf::without_negative_zero")]
     pub score: f32,
     /// The linked IRI.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -1566,6 +1567,23 @@ impl Engine {
         cancel: CancellationToken,
     ) -> Result<QueryResults<'static>> {
         self.read(|dir| worded(query, |query| dir.kg().query_cancellable(query, cancel)))
+    }
+
+    /// Notes on a query that ran: variables it selects that nothing binds (their columns come
+    /// back empty), each with the nearest variable it does bind.
+    pub fn sparql_notes(query: &str) -> Vec<String> {
+        crate::sparql_hints::unbound_selected(query)
+            .into_iter()
+            .map(|(name, near)| match near {
+                Some(near) => format!(
+                    "?{name} is selected but nothing in the query binds it (its column is empty): \
+                     did you mean ?{near}?"
+                ),
+                None => format!(
+                    "?{name} is selected but nothing in the query binds it (its column is empty)"
+                ),
+            })
+            .collect()
     }
 
     /// The IRIs `query` names that no statement of the graph mentions (as subject, predicate or

@@ -320,8 +320,154 @@ pub(crate) fn explain(query: &str, message: &str) -> String {
     }
     match mistakes.into_iter().min_by_key(|(offset, _)| *offset) {
         Some((_, words)) => format!("SPARQL syntax error: {words}"),
-        None => message.to_owned(),
+        None => plain_syntax_error(query, message).unwrap_or_else(|| message.to_owned()),
     }
+}
+
+/// The parser's "expected one of ..." (a list of keywords and character classes that says
+/// little) in words: where it stopped, what it found there, and an open bracket or quote when
+/// the query ended inside one.
+fn plain_syntax_error(query: &str, message: &str) -> Option<String> {
+    if !message.contains("expected") {
+        return None;
+    }
+    let offset = parser_offset(query, message)?;
+    let at = position(query, offset);
+    let rest = query.get(offset..)?.trim_start();
+    let found = if rest.is_empty() {
+        "the query ends there".to_owned()
+    } else {
+        let token: String = rest
+            .chars()
+            .take_while(|c| !c.is_whitespace())
+            .take(30)
+            .collect();
+        format!("unexpected `{token}`")
+    };
+    let mut open = Vec::new();
+    let mut in_string = None;
+    let mut chars = query.chars();
+    while let Some(c) = chars.next() {
+        match (in_string, c) {
+            (Some(_), '\\') => {
+                chars.next();
+            }
+            (Some(q), c) if c == q => in_string = None,
+            (Some(_), _) => {}
+            (None, '"' | '\'') => in_string = Some(c),
+            (None, '{' | '(' | '[') => open.push(c),
+            (None, '}' | ')' | ']') => {
+                let opener = match c {
+                    '}' => '{',
+                    ')' => '(',
+                    _ => '[',
+                };
+                match open.last() {
+                    Some(&o) if o == opener => {
+                        open.pop();
+                    }
+                    Some(&o) => {
+                        return Some(format!(
+                            "SPARQL syntax error at {at}: {found}; a `{c}` comes while a `{o}` \
+                             is still open"
+                        ));
+                    }
+                    None => {
+                        return Some(format!(
+                            "SPARQL syntax error at {at}: {found}; a `{c}` closes nothing that \
+                             is open"
+                        ));
+                    }
+                }
+            }
+            (None, '#') => {
+                // A comment runs to the end of its line.
+                for c in chars.by_ref() {
+                    if c == '\n' {
+                        break;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let unclosed = match (in_string, open.last()) {
+        (Some(q), _) => format!("; a string opened with {q} is not closed"),
+        (None, Some(c)) => format!("; a `{c}` is not closed"),
+        (None, None) => String::new(),
+    };
+    let previous = query
+        .get(..offset)
+        .and_then(|b| b.split_whitespace().last())
+        .unwrap_or("");
+    let number = match previous.to_ascii_uppercase().as_str() {
+        "LIMIT" | "OFFSET" => format!(" ({previous} takes a whole number of 0 or more)"),
+        _ => String::new(),
+    };
+    Some(format!(
+        "SPARQL syntax error at {at}: {found}{number}{unclosed}"
+    ))
+}
+
+/// Variables a SELECT lists that nothing in the query binds (no pattern, BIND, VALUES or `AS`
+/// names them): their columns come back empty, which reads like data missing rather than a
+/// typo. Each with the query's nearest variable when one is a letter or two away.
+pub(crate) fn unbound_selected(query: &str) -> Vec<(String, Option<String>)> {
+    let words = words(query);
+    let Some(select) = words
+        .iter()
+        .position(|(_, w)| w.eq_ignore_ascii_case("SELECT"))
+    else {
+        return Vec::new();
+    };
+    let body = words[select..]
+        .iter()
+        .position(|(_, w)| w.eq_ignore_ascii_case("WHERE"))
+        .map(|p| p + select)
+        .or_else(|| {
+            // `SELECT ?x { ... }`: the projection ends where the braces begin.
+            let brace = query.get(words[select].0..)?.find('{')? + words[select].0;
+            words.iter().position(|(o, _)| *o > brace)
+        });
+    let Some(body) = body else {
+        return Vec::new();
+    };
+    let var = |w: &str| {
+        let name = w.trim_start_matches(['?', '$']);
+        (name.len() < w.len() && !name.is_empty()).then(|| name.to_owned())
+    };
+    let selected: Vec<String> = words[select + 1..body]
+        .iter()
+        .filter_map(|(_, w)| var(w))
+        .collect();
+    // Aliases (`(COUNT(?x) AS ?n)`) are bound by the projection itself.
+    let aliases: Vec<String> = words[select + 1..body]
+        .windows(2)
+        .filter(|p| p[0].1.eq_ignore_ascii_case("AS"))
+        .filter_map(|p| var(p[1].1))
+        .collect();
+    let used: Vec<String> = words[body..].iter().filter_map(|(_, w)| var(w)).collect();
+    let mut out: Vec<(String, Option<String>)> = Vec::new();
+    for name in selected {
+        if aliases.contains(&name) || used.contains(&name) || out.iter().any(|(n, _)| *n == name) {
+            continue;
+        }
+        let near = used
+            .iter()
+            .filter(|u| !selected_contains(&words[select + 1..body], u))
+            .map(|u| (strsim::osa_distance(&name, u), u))
+            .filter(|(d, _)| *d <= 2)
+            .min_by_key(|(d, _)| *d)
+            .map(|(_, u)| u.clone());
+        out.push((name, near));
+    }
+    out
+}
+
+fn selected_contains(projection: &[(usize, &str)], name: &str) -> bool {
+    projection
+        .iter()
+        .any(|(_, w)| w.trim_start_matches(['?', '$']) == name)
 }
 
 /// The byte offset of the parser's `at LINE:COLUMN` in `message`.
@@ -335,11 +481,13 @@ fn parser_offset(query: &str, message: &str) -> Option<usize> {
         .take(line.checked_sub(1)?)
         .map(str::len)
         .sum();
-    let in_line = query
-        .get(start..)?
+    let tail = query.get(start..)?;
+    // The column just past the last character is the end of the query.
+    let in_line = tail
         .char_indices()
-        .nth(column.checked_sub(1)?)?
-        .0;
+        .map(|(i, _)| i)
+        .chain(std::iter::once(tail.len()))
+        .nth(column.checked_sub(1)?)?;
     Some(start + in_line)
 }
 
@@ -544,6 +692,51 @@ mod tests {
         // Complete triples: the parser's own words.
         let m = explain("SELECT ?x WHERE { ?x ?y ?z }", "error at 1:28: x");
         assert_eq!(m, "error at 1:28: x");
+    }
+
+    #[test]
+    fn selected_variables_nothing_binds_are_named_with_the_nearest() {
+        let q = "PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>\n\
+                 SELECT ?s ?name WHERE { ?s rdfs:label ?nme }";
+        assert_eq!(
+            unbound_selected(q),
+            [("name".to_owned(), Some("nme".to_owned()))]
+        );
+        assert!(unbound_selected("SELECT ?s { ?s ?p ?o }").is_empty());
+        assert!(unbound_selected("SELECT (COUNT(?s) AS ?n) WHERE { ?s ?p ?o }").is_empty());
+        assert!(unbound_selected("SELECT * WHERE { ?s ?p ?o }").is_empty());
+        assert_eq!(
+            unbound_selected("SELECT ?zzz { ?s ?p ?o }"),
+            [("zzz".to_owned(), None)]
+        );
+    }
+
+    #[test]
+    fn parser_lists_become_words() {
+        let dump = |q: &str, at: &str| {
+            explain(
+                q,
+                &format!("error at {at}: expected one of \",\", \".\", ['0' ..= '9'], [_]"),
+            )
+        };
+        let said = dump("SELECT ?s WHERE { ?s ?p ?o", "1:27");
+        assert_eq!(
+            said,
+            "SPARQL syntax error at 1:27: the query ends there; a `{` is not closed"
+        );
+        let said = dump("SELECT ?s WHERE { ?s ?p ?o } }", "1:30");
+        assert!(said.contains("a `}` closes nothing"), "{said}");
+        let said = dump("SELECT ?s WHERE { ?s <http://e/p> \"Acme }", "1:41");
+        assert!(
+            said.contains("a string opened with \" is not closed"),
+            "{said}"
+        );
+        let said = dump("SELECT ?s WHERE { ?s ?p ?o } LIMIT -1", "1:36");
+        assert!(
+            said.contains("unexpected `-1` (LIMIT takes a whole number"),
+            "{said}"
+        );
+        assert!(!said.contains("['0'"), "{said}");
     }
 
     #[test]

@@ -207,6 +207,16 @@ fn check_syntax(
         .map(str::trim)
         .find(|l| !l.is_empty() && !l.starts_with('#'))
         .unwrap_or("");
+    if let Some(other) = line_based_lookalike(first, format) {
+        return Err(KgError::bad_input(
+            path,
+            format!(
+                "read as {name} (by its name or --format), but its first statement `{}` looks \
+                 like {other}",
+                first.chars().take(60).collect::<String>()
+            ),
+        ));
+    }
     let word = first.split_whitespace().next().unwrap_or("");
     if ["@prefix", "@base"].contains(&word)
         || ["prefix", "base"].contains(&word.to_ascii_lowercase().as_str())
@@ -235,6 +245,29 @@ fn looks_like_ntriples(line: &str) -> bool {
         .next()
         .is_some_and(|t| t.starts_with('<') && t.ends_with('>'));
     subject_ok && predicate_ok && line.ends_with('.')
+}
+
+/// What a line-based file's first statement looks like when it is not its announced syntax: TSV
+/// triples (tab-separated bare tokens), or a quad in an N-Triples file.
+fn line_based_lookalike(first: &str, format: InputFormat) -> Option<&'static str> {
+    let fields: Vec<&str> = first.split('\t').collect();
+    if fields.len() == 3 && !first.starts_with('<') && !first.starts_with("_:") {
+        return Some("TSV (head, relation, tail): name the syntax with --format tsv");
+    }
+    let terms: Vec<&str> = first.split_whitespace().collect();
+    let term = |t: &str| (t.starts_with('<') && t.ends_with('>')) || t.starts_with("_:");
+    if format == InputFormat::Rdf(RdfFormat::NTriples)
+        && terms.len() == 5
+        && terms[4] == "."
+        && term(terms[0])
+        && term(terms[1])
+        && term(terms[3])
+    {
+        return Some(
+            "an N-Quads statement (a fourth term, its graph): name the syntax with --format nq",
+        );
+    }
+    None
 }
 
 /// Whether the start of a file is an XML declaration or an `rdf:RDF` root element.
@@ -390,6 +423,12 @@ fn location_of(reader: impl BufRead, offset: u64) -> Option<Location> {
 /// The parser's message, with the way out when it is about a relative IRI (oxiri says only "No
 /// scheme found in an absolute IRI").
 fn with_hint(message: &str, format: RdfFormat, base: bool) -> String {
+    if format == RdfFormat::Turtle && message.contains('{') {
+        return format!(
+            "{message}: Turtle has no `{{ }}` blocks; if the file is TriG (named graphs), name \
+             the syntax with --format trig (or rename it .trig)"
+        );
+    }
     if !message.contains("No scheme found") {
         return message.to_owned();
     }
@@ -788,6 +827,26 @@ mod tests {
             let message = opened.err().unwrap().to_string();
             assert!(message.contains("--format rdf"), "{name}: {message}");
         }
+        for (name, text, flag) in [
+            ("g.nt", "a\tknows\tb\n", "--format tsv"),
+            (
+                "q.nt",
+                "<http://e/a> <http://e/p> <http://e/b> <http://e/g> .\n",
+                "--format nq",
+            ),
+        ] {
+            let (_dir, opened) = open_text(name, text);
+            let message = opened.err().unwrap().to_string();
+            assert!(message.contains(flag), "{name}: {message}");
+        }
+        assert!(
+            open_text(
+                "q.nq",
+                "<http://e/a> <http://e/p> <http://e/b> <http://e/g> .\n"
+            )
+            .1
+            .is_ok()
+        );
         // An RDF/XML document and a Turtle file starting with an IRI are not mistaken.
         assert!(open_text("kg.rdf", xml).1.is_ok());
         assert!(open_text("kg.ttl", nt).1.is_ok());

@@ -32,9 +32,17 @@ use crate::ids::{ItemId, UserId};
 #[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize)]
 pub struct ScoreParts {
     /// The collaborative part.
+    #[serde(serialize_with = "without_negative_zero")]
     pub cf: f32,
     /// The knowledge-graph part.
+    #[serde(serialize_with = "without_negative_zero")]
     pub kg: f32,
+}
+
+/// `-0.0` as `0.0`: a part that is nothing is written `0`, not `-0` (a product of a zero and a
+/// negative number is a negative zero in IEEE arithmetic).
+pub fn without_negative_zero<S: serde::Serializer>(v: &f32, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f32(*v + 0.0)
 }
 
 /// A user as the serving side knows them: their dense id in the interaction store and their
@@ -407,6 +415,15 @@ pub(crate) fn require(
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn score_parts_never_print_a_negative_zero() {
+        let parts = ScoreParts { cf: -0.0, kg: -1.5 };
+        assert_eq!(
+            serde_json::to_string(&parts).unwrap(),
+            r#"{"cf":0.0,"kg":-1.5}"#
+        );
+    }
 
     #[test]
     fn factor_parts_round_trip_through_json() {

@@ -223,6 +223,9 @@ pub fn sparql(data: &Path, args: &SparqlArgs) -> Result<()> {
     };
     let engine = super::open_reader(data)?;
     let results = engine.sparql(&query)?;
+    for note in Engine::sparql_notes(&query) {
+        super::warn(&format!("note: {note}"));
+    }
     let stdout = EndsWithNewline::new(std::io::BufWriter::new(std::io::stdout().lock()));
     match write_results(results, args.format, stdout) {
         // A reader that went away (`kgrec sparql ... | head`) is not a failure.

@@ -222,7 +222,13 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Recommend(args) => models::recommend(&data, &args),
         Command::Explain(args) => explain::explain(&data, &args),
         Command::Eval(args) => models::eval(&args, quiet).map_err(in_flag_words),
-        Command::Kge(KgeCommand::Train(args)) => kge::kge_train(&args, quiet),
+        Command::Kge(KgeCommand::Train(args)) => {
+            // kge uses no data directory, but must not write into one either.
+            if let Some(out) = &args.out {
+                refuse_inside_data_dir(out, &data)?;
+            }
+            kge::kge_train(&args, quiet)
+        }
         Command::Kge(KgeCommand::Eval(args)) => kge::kge_eval(&args),
         Command::Export(ExportCommand::Embeddings(args)) => models::export_embeddings(&data, &args),
         Command::Similar(args) => models::similar(&data, &args),

@@ -37,6 +37,7 @@ pub struct ExplainedItem {
     /// Position in the user's list; absent for an item of the user's own history.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rank: Option<usize>,
+    #[serde(serialize_with = "crate::cf::without_negative_zero")]
     pub score: f32,
     pub score_parts: ScoreParts,
     /// Best first; empty when no path of the allowed length exists.

@@ -517,6 +517,19 @@ fn graph_embedding_commands_refuse_what_they_cannot_do() {
     expect_bad_input(&out, &data, &["no entity-to-entity triples"]);
     let out = run(kgrec(&data).args(["train", "--model", "rotate", "--reg", "1"]));
     expect_bad_input(&out, &data, &["--reg does not apply to --model rotate"]);
+    // `kge train` uses no data directory, and does not write into the one named either.
+    let ds = groups_dataset(tmp.path());
+    let out = run(kgrec(&data)
+        .args(["kge", "train", "--epochs", "1", "--dataset"])
+        .arg(&ds)
+        .arg("--out")
+        .arg(data.join("kg")));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("inside the data directory"),
+        "{}",
+        stderr(&out)
+    );
 
     // No model yet, then a model without graph embeddings, then a version that does not exist.
     let emb = tmp.path().join("emb");
