@@ -2413,7 +2413,7 @@ pub fn parse_interaction_file(request: &InteractionFile) -> Result<ParsedInterac
     let links = match request.link.as_deref() {
         Some(file) => {
             let read = read_link_file(file)?;
-            rows.notes.extend(read.note(&source::display_name(file)));
+            rows.notes.extend(read.notes(&source::display_name(file)));
             rows.notes.extend(link_notes(file, &read.links));
             read.links
         }
@@ -2423,13 +2423,42 @@ pub fn parse_interaction_file(request: &InteractionFile) -> Result<ParsedInterac
 }
 
 /// What a link file's reader noticed: item ids that start or end with white space.
-pub fn link_notes(file: &Path, links: &[ItemLink]) -> Option<String> {
-    crate::interactions::spaced_ids_note(
+pub fn link_notes(file: &Path, links: &[ItemLink]) -> Vec<String> {
+    let spaced = crate::interactions::spaced_ids_note(
         file,
         links
             .iter()
             .map(|l| (crate::interactions::IdKind::Item, l.item.as_str())),
-    )
+    );
+    // Several items on one entity is allowed (editions of one film), but two ids typed for one
+    // product look the same in every list: said, with the first such IRI.
+    let mut by_iri: HashMap<&str, Vec<&str>> = HashMap::new();
+    for l in links {
+        by_iri
+            .entry(l.iri.as_str())
+            .or_default()
+            .push(l.item.as_str());
+    }
+    let mut shared: Vec<(&str, Vec<&str>)> = by_iri
+        .into_iter()
+        .filter(|(_, items)| items.len() > 1)
+        .collect();
+    shared.sort_unstable();
+    let shared = shared.first().map(|(iri, items)| {
+        format!(
+            "{}: {} IRI(s) are linked to more than one item, e.g. <{iri}> to {} (such items \
+             share the entity's label and graph paths)",
+            file.display(),
+            shared.len(),
+            items
+                .iter()
+                .take(3)
+                .map(|i| format!("{i:?}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    });
+    spaced.into_iter().chain(shared).collect()
 }
 
 /// Rows of an interaction file after the import's clean-ups.

@@ -81,7 +81,8 @@ pub enum Command {
     /// Import the bundled fixtures (into a temporary data directory unless --data is given),
     /// train the default model and show explained recommendations.
     Demo(DemoArgs),
-    /// Train a model on the imported interactions; it becomes the current model.
+    /// Train a recommender on the imported interactions (it becomes the current model), or
+    /// graph embeddings of the imported graph (--model transe|rotate|transr: kept beside it).
     Train(TrainArgs),
     /// Choose hyper-parameters (and the learner) on validation rows carved from the imported
     /// interactions; `train` uses them from then on.
@@ -483,10 +484,12 @@ pub struct FitArgs {
     /// data directory was tuned].
     #[arg(long, value_parser = learner_names())]
     pub model: Option<String>,
-    /// Latent dimension [default: als 16, bpr 64].
+    /// Latent dimension [default: als and cke 16, bpr 64; transe, rotate, transr as `kge
+    /// train --help` says].
     #[arg(long)]
     pub dim: Option<usize>,
-    /// Epochs (ALS iterations) [default: als 15, bpr 300].
+    /// Epochs (ALS iterations) [default: als and cke 15, bpr 300; transe, rotate, transr as
+    /// `kge train --help` says].
     #[arg(long)]
     pub epochs: Option<usize>,
     /// Random seed of the fit [default: 0] (pop has no randomness and refuses it).

@@ -61,7 +61,7 @@ pub fn import_links(data: &Path, args: &ImportLinksArgs) -> Result<()> {
     let read = read_link_file(&args.file)?;
     let name = display_name(&args.file);
     let said: Vec<String> = read
-        .note(&name)
+        .notes(&name)
         .into_iter()
         .chain(kgrec::engine::link_notes(&name, &read.links))
         .collect();

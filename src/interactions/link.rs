@@ -29,9 +29,24 @@ pub struct LinkFile {
     /// Header columns other than the item's and the IRI's, which nothing reads (names, or
     /// `N (unnamed)`), and the header's line.
     pub ignored_columns: (usize, Vec<String>),
+    /// The item column's name when it is none of the accepted names (read as the item's
+    /// because it is the only column beside the IRI's).
+    pub item_column: Option<String>,
 }
 
 impl LinkFile {
+    /// The notes on how the header was read, naming `file`.
+    pub fn notes(&self, file: &Path) -> Vec<String> {
+        let named = self.item_column.as_ref().map(|name| {
+            format!(
+                "{}:{}: column `{name}` read as the item id (the one column beside the IRI's)",
+                file.display(),
+                self.ignored_columns.0
+            )
+        });
+        named.into_iter().chain(self.note(file)).collect()
+    }
+
     /// The note on ignored columns, if any, naming `file`.
     pub fn note(&self, file: &Path) -> Option<String> {
         let (line, ignored) = &self.ignored_columns;
@@ -105,8 +120,17 @@ fn parse_links<R: BufRead>(reader: R, file: &Path) -> Result<LinkFile, ParseErro
     };
     let fields: Vec<&str> = header.split('\t').collect();
     let missing = |role| columns::missing(role, &fields, file, header_line);
-    let item_col = columns::find(&fields, &LINK_ITEM).ok_or_else(|| missing(&LINK_ITEM))?;
     let iri_col = columns::find(&fields, &LINK_IRI).ok_or_else(|| missing(&LINK_IRI))?;
+    // Two columns, one of them the IRI's: the other is the item's, whatever its name (the
+    // interaction file's own, `article`, `sku`...), and the note says so.
+    let (item_col, item_named) = match columns::find(&fields, &LINK_ITEM) {
+        Some(col) => (col, None),
+        None if fields.len() == 2 => {
+            let col = 1 - iri_col;
+            (col, Some(fields[col].trim().to_owned()))
+        }
+        None => return Err(missing(&LINK_ITEM)),
+    };
     let ignored: Vec<String> = fields
         .iter()
         .enumerate()
@@ -221,5 +245,6 @@ fn parse_links<R: BufRead>(reader: R, file: &Path) -> Result<LinkFile, ParseErro
     Ok(LinkFile {
         links,
         ignored_columns: (header_line, ignored),
+        item_column: item_named,
     })
 }

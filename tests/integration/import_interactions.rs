@@ -603,3 +603,42 @@ fn ids_with_surrounding_spaces_round_trip_and_are_named() {
         stderr(&out)
     );
 }
+
+/// A link file whose item column has the shop's own name is read when it is the only column
+/// beside the IRI's (and said); two items on one IRI are allowed, and said.
+#[test]
+fn link_files_with_their_own_item_column_and_shared_iris_are_read_and_said() {
+    let d = dir();
+    let purchases = d.file(
+        "purchases.csv",
+        "client,article\nc1,SKU1\nc1,SKU2\nc2,SKU2\nc2,SKU3\n",
+    );
+    let links = d.file(
+        "links.tsv",
+        "article\tiri\nSKU1\thttp://e.org/p1\nSKU2\thttp://e.org/p2\nSKU3\thttp://e.org/p2\n",
+    );
+    let (out, err) = d.accepts(
+        &purchases,
+        &[
+            "--user-col",
+            "client",
+            "--item-col",
+            "article",
+            "--link",
+            links.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(linked(&out), 3, "{out}");
+    assert!(
+        err.contains("column `article` read as the item id"),
+        "{err}"
+    );
+    assert!(
+        err.contains("1 IRI(s) are linked to more than one item, e.g. <http://e.org/p2> to \"SKU2\", \"SKU3\""),
+        "{err}"
+    );
+    // Three columns, none of them an item's: refused, naming the accepted names.
+    let wide = d.file("wide.tsv", "article\tname\tiri\nSKU1\tx\thttp://e.org/p1\n");
+    let out = d.import_links(&wide);
+    d.rejects(&out, &wide, &["no `item_id` column"]);
+}
