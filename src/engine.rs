@@ -1663,6 +1663,7 @@ impl Engine {
         self.read(|dir| {
             let store = ModelStore::open(dir.db())?;
             let versions = store.versions()?;
+            let asked = version.is_some();
             let version = match version {
                 Some(v) if versions.contains(&v) => v,
                 Some(v) => {
@@ -1679,9 +1680,12 @@ impl Engine {
             let kind = stored.header.kind;
             let Some(model) = learners::embeddings_of(&stored)? else {
                 return Err(Error::BadInput(format!(
-                    "model v{version} {} has no graph embeddings; train transe, rotate, transr \
-                     or cke (or give --version)",
-                    kind.name()
+                    "model v{version} {} has no graph embeddings; {}",
+                    kind.name(),
+                    match asked {
+                        true => "give the --version of a transe, rotate, transr or cke model",
+                        false => "train transe, rotate, transr or cke (or give --version)",
+                    }
                 )));
             };
             let index = dir.kg().index();

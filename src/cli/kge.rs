@@ -72,6 +72,18 @@ fn check_dataset_dir(dir: &Path) -> Result<()> {
             dir.display()
         )));
     }
+    let missing: Vec<&str> = ["train.txt", "valid.txt", "test.txt"]
+        .into_iter()
+        .filter(|f| !dir.join(f).is_file())
+        .collect();
+    if !missing.is_empty() {
+        return Err(Error::BadInput(format!(
+            "--dataset {}: a link-prediction benchmark folder holds train.txt, valid.txt and \
+             test.txt (head<TAB>relation<TAB>tail lines); this one lacks {}",
+            dir.display(),
+            missing.join(", ")
+        )));
+    }
     Ok(())
 }
 
