@@ -2462,7 +2462,25 @@ pub fn link_notes(file: &Path, links: &[ItemLink]) -> Vec<String> {
                 .join(", ")
         )
     });
-    spaced.into_iter().chain(shared).collect()
+    // A value with blanks is read as a TSV graph's token (`blade runner`), which may as well
+    // be a typo for an IRI: said, with the first such.
+    let tokens: Vec<&ItemLink> = links
+        .iter()
+        .filter(|l| l.iri.starts_with(kgrec_kg::source::DEFAULT_TSV_BASE) && l.iri.contains("%20"))
+        .collect();
+    let tokens = tokens.first().map(|l| {
+        format!(
+            "{}: {} link value(s) with blanks are read as tokens of a TSV graph, not IRIs, e.g. \
+             {:?} for item {:?} as <{}>",
+            file.display(),
+            tokens.len(),
+            kgrec_kg::source::tsv_token_of(kgrec_kg::source::DEFAULT_TSV_BASE, &l.iri)
+                .unwrap_or_default(),
+            l.item,
+            l.iri
+        )
+    });
+    spaced.into_iter().chain(shared).chain(tokens).collect()
 }
 
 /// Rows of an interaction file after the import's clean-ups.

@@ -750,6 +750,7 @@ fn a_link_files_other_columns_are_named_as_ignored() {
     let file = super::link::LinkFile {
         links: parse_link_reader(Cursor::new(text), Path::new("l.tsv")).unwrap(),
         ignored_columns: (1, vec!["label".to_owned(), "4 (unnamed)".to_owned()]),
+        item_column: None,
     };
     let path = std::env::temp_dir().join(format!("kgrec-link-{}.tsv", std::process::id()));
     std::fs::write(&path, text).unwrap();

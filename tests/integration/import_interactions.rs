@@ -637,6 +637,15 @@ fn link_files_with_their_own_item_column_and_shared_iris_are_read_and_said() {
         err.contains("1 IRI(s) are linked to more than one item, e.g. <http://e.org/p2> to \"SKU2\", \"SKU3\""),
         "{err}"
     );
+    // A value with blanks is a TSV graph's token, and said to be.
+    let tokens = d.file("tokens.tsv", "item_id\tiri\nSKU9\tnot an iri\n");
+    let out = d.import_links(&tokens);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("1 link value(s) with blanks are read as tokens of a TSV graph"),
+        "{}",
+        stderr(&out)
+    );
     // Three columns, none of them an item's: refused, naming the accepted names.
     let wide = d.file("wide.tsv", "article\tname\tiri\nSKU1\tx\thttp://e.org/p1\n");
     let out = d.import_links(&wide);
