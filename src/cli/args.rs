@@ -276,7 +276,11 @@ impl KgeModelName {
 }
 
 /// Hyper-parameters of a graph embedding; unset values take the tuned defaults of
-/// `docs/kge-notes.md` ("CLI defaults").
+/// `docs/kge-notes.md` ("CLI defaults"). The defaults below are a small graph's (UMLS); from
+/// 5,000 entities in train.txt on, transe and rotate take the settings validated on FB15k-237:
+/// dim 256, batch 1024, Adam 1e-3, validation on 3,000 triples every 10 epochs, and transe 64
+/// negatives, γ 9, 150 epochs, patience 3; rotate 32 negatives, γ 12, 400 epochs, patience 2,
+/// two plateau decays.
 #[derive(Clone, Debug, Args)]
 pub struct KgeFitArgs {
     /// Entity dimension (RotatE: complex coordinates) [default: transe 64, rotate 64, transr 32].

@@ -11,7 +11,7 @@ use kgrec::kg::embed::{
     self, EpochReport, KgeParams, LinkPredictionReport, Meta, RankMetrics, Sampler, TrainOptions,
     TrainReport,
 };
-use kgrec::learners::{KgeKnobs, apply, kge_params};
+use kgrec::learners::{KgeKnobs, apply, kge_params_for};
 use kgrec::{Error, Result};
 use serde::Serialize;
 
@@ -87,6 +87,23 @@ fn check_dataset_dir(dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Distinct heads and tails of a benchmark's `train.txt` (0 when it cannot be read: loading
+/// the data set then says why): the size the defaults scale with.
+fn training_entities(dataset: &Path) -> usize {
+    let Ok(file) = std::fs::File::open(dataset.join("train.txt")) else {
+        return 0;
+    };
+    let mut seen = std::collections::HashSet::new();
+    for line in std::io::BufRead::lines(std::io::BufReader::new(file)).map_while(Result::ok) {
+        let mut fields = line.split('\t');
+        if let (Some(head), Some(_), Some(tail)) = (fields.next(), fields.next(), fields.next()) {
+            seen.insert(head.to_owned());
+            seen.insert(tail.to_owned());
+        }
+    }
+    seen.len()
+}
+
 fn check_export_dir(dir: &Path) -> Result<()> {
     if !dir.join("meta.json").is_file() {
         return Err(Error::BadInput(format!(
@@ -117,7 +134,11 @@ pub fn kge_train(args: &KgeTrainArgs, quiet: bool) -> Result<()> {
         None => Vec::new(),
     };
     let keeps_nothing = args.out.is_none() && !args.eval_test;
-    let mut params = kge_params(args.model.name(), &knobs(&args.fit))?;
+    let mut params = kge_params_for(
+        args.model.name(),
+        &knobs(&args.fit),
+        training_entities(&args.dataset),
+    )?;
     params = apply(params, args.validate_every, KgeParams::validate_every);
     params = apply(params, args.patience, KgeParams::patience);
     params = apply(params, args.lr_decays, KgeParams::lr_decays);

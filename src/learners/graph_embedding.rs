@@ -109,12 +109,18 @@ pub struct KgeKnobs {
 /// The tuned defaults of graph-embedding model `model` (`transe`, `rotate`, `transr`) with
 /// `knobs` applied; a knob the model has no use for is refused.
 pub fn kge_params(model: &str, knobs: &KgeKnobs) -> Result<KgeParams> {
+    kge_params_for(model, knobs, 0)
+}
+
+/// [`kge_params`] for a graph of `entities` entities: the defaults scale with it
+/// ([`KgeParams::tuned_for`]); flags still win.
+pub fn kge_params_for(model: &str, knobs: &KgeKnobs, entities: usize) -> Result<KgeParams> {
     let bad = |flag: &str| {
         Err(Error::BadInput(format!(
             "{flag} does not apply to --model {model}"
         )))
     };
-    let mut p = KgeParams::tuned(model)
+    let mut p = KgeParams::tuned_for(model, entities)
         .ok_or_else(|| Error::BadInput(format!("--model {model}: no such model")))?;
     if let Some(d) = knobs.dim {
         p = p.dim(d);

@@ -20,7 +20,9 @@ mod graph_embedding;
 mod pop;
 pub mod space;
 
-pub use graph_embedding::{GraphEmbeddingSpec, KgeKnobs, embeddings_of, kge_params};
+pub use graph_embedding::{
+    GraphEmbeddingSpec, KgeKnobs, embeddings_of, kge_params, kge_params_for,
+};
 
 use std::time::{SystemTime, UNIX_EPOCH};
 

@@ -24,8 +24,8 @@ pub use run::{
     evaluate_export_counted, train_benchmark,
 };
 pub use train::{
-    CheckedParams, EpochReport, FitResult, KgeParams, Loss, Optimizer, ParamsError, RotatE,
-    RowConstraint, Sampler, TrainError, TransE, TransR,
+    CheckedParams, EpochReport, FitResult, KgeParams, LARGE_GRAPH_ENTITIES, Loss, Optimizer,
+    ParamsError, RotatE, RowConstraint, Sampler, TrainError, TransE, TransR,
 };
 
 #[cfg(test)]

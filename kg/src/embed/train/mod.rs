@@ -28,8 +28,8 @@ mod sampling;
 
 pub use fit::{EpochReport, FitResult, TrainError};
 pub use params::{
-    CheckedParams, KgeParams, LR_DECAY, Loss, Optimizer, ParamsError, RotatE, RowConstraint,
-    Sampler, TransE, TransR,
+    CheckedParams, KgeParams, LARGE_GRAPH_ENTITIES, LR_DECAY, Loss, Optimizer, ParamsError, RotatE,
+    RowConstraint, Sampler, TransE, TransR,
 };
 
 #[cfg(test)]

@@ -65,6 +65,33 @@ fn dense(g: &SparseGrad, rows: usize, width: usize) -> Vec<f32> {
 }
 
 #[test]
+fn large_graphs_get_the_settings_validated_on_fb15k_237() {
+    let small = KgeParams::tuned("transe").unwrap();
+    assert_eq!(KgeParams::tuned_for("transe", 135), Some(small.clone()));
+    let large = KgeParams::tuned_for("transe", 14_541).unwrap();
+    assert_eq!(large.dim, 256);
+    assert_eq!(large.negatives, 64);
+    assert_eq!(large.valid_max, 3000);
+    assert_eq!(large.epochs, 150);
+    assert_eq!(
+        large.loss,
+        Loss::SelfAdversarial {
+            gamma: 9.0,
+            temperature: 1.0
+        }
+    );
+    large.check().unwrap();
+    let rotate = KgeParams::tuned_for("rotate", LARGE_GRAPH_ENTITIES).unwrap();
+    assert_eq!((rotate.dim, rotate.lr_decays, rotate.patience), (256, 2, 2));
+    rotate.check().unwrap();
+    // TransR was not validated on a large graph: its settings stay.
+    assert_eq!(
+        KgeParams::tuned_for("transr", 50_000),
+        KgeParams::tuned("transr")
+    );
+}
+
+#[test]
 fn tuned_defaults_exist_for_every_model_and_validate() {
     for (name, kind) in [
         ("transe", "transe"),
