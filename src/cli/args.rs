@@ -642,7 +642,8 @@ pub struct TuneArgs {
     pub holdout: f64,
     /// `halving`: successive halving on epochs (many draws fitted briefly, the best third
     /// longer) for learners with epochs, random draws for the others; `random`: random draws,
-    /// each fitted in full.
+    /// each fitted in full; `refine`: random draws, then mostly draws near the five best so
+    /// far, each fitted in full.
     #[arg(long, value_enum, default_value_t = SearchArg::Halving)]
     pub search: SearchArg,
     /// Store what was found without training the best learner afterwards.
@@ -665,6 +666,7 @@ pub enum SplitArg {
 pub enum SearchArg {
     Halving,
     Random,
+    Refine,
 }
 
 /// `90s`, `10m`, `1h`, `1h30m` or plain seconds.

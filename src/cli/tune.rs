@@ -52,6 +52,7 @@ pub fn tune(data: &Path, args: &TuneArgs, quiet: bool) -> Result<()> {
         search: match args.search {
             SearchArg::Halving => Search::Halving,
             SearchArg::Random => Search::Random,
+            SearchArg::Refine => Search::Refine,
         },
     };
     // Held while the inputs are read, not during the search.

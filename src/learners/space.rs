@@ -79,6 +79,59 @@ impl Range {
     }
 }
 
+impl Range {
+    /// A value near `value` (a draw of this range): log-normal steps of `scale` (a share of the
+    /// range's width, in log units for the log ranges), clamped to the range; a zero stays
+    /// zero or, now and then, takes a value of the range; a name stays, now and then changes.
+    /// `None` (the learner's default, outside the space's terms): a fresh draw.
+    pub fn near(&self, value: Option<Value>, scale: f64, rng: &mut impl Rng) -> Value {
+        let gauss = |rng: &mut dyn rand::RngCore| -> f64 {
+            // Box-Muller.
+            let u1: f64 = rng.random::<f64>().max(f64::MIN_POSITIVE);
+            let u2: f64 = rng.random();
+            (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+        };
+        let log_step = |rng: &mut dyn rand::RngCore, v: f64, lo: f64, hi: f64| -> f64 {
+            let width = (hi.max(lo) / lo.max(f64::MIN_POSITIVE)).ln();
+            (v.max(lo).ln() + gauss(rng) * scale * width)
+                .exp()
+                .clamp(lo, hi)
+        };
+        match (*self, value) {
+            (_, None) => self.draw(rng),
+            (Self::Log(lo, hi), Some(Value::Real(v))) => {
+                Value::Real(log_step(rng, v.into(), lo.into(), hi.into()) as f32)
+            }
+            (Self::Linear(lo, hi), Some(Value::Real(v))) => {
+                let step = gauss(rng) * scale * f64::from(hi - lo);
+                Value::Real((f64::from(v) + step).clamp(lo.into(), hi.into()) as f32)
+            }
+            (Self::LogOrZero { lo, hi, zero }, Some(Value::Real(v))) => {
+                if v == 0.0 {
+                    match rng.random::<f64>() < zero {
+                        true => self.draw(rng),
+                        false => Value::Real(0.0),
+                    }
+                } else if rng.random::<f64>() < zero * scale {
+                    Value::Real(0.0)
+                } else {
+                    Value::Real(log_step(rng, v.into(), lo.into(), hi.into()) as f32)
+                }
+            }
+            (Self::LogInt(lo, hi), Some(Value::Int(v))) => {
+                let n = log_step(rng, v as f64, lo.max(1) as f64, hi.max(lo) as f64).round();
+                Value::Int((n as usize).clamp(lo.max(1), hi.max(lo)))
+            }
+            (Self::Choice(_), Some(Value::Name(name))) => match rng.random::<f64>() < scale {
+                true => self.draw(rng),
+                false => Value::Name(name),
+            },
+            // A value of another kind than the range's: a fresh draw.
+            _ => self.draw(rng),
+        }
+    }
+}
+
 /// Rounds a real draw to 3 significant digits: trials tables read better, and nothing tuned
 /// depends on the fourth digit.
 fn round3(v: f32) -> f32 {
@@ -121,6 +174,47 @@ impl Overrides {
             Knob::ColdPlacement => self.cold_placement = name.or(self.cold_placement.take()),
             Knob::Neighbours => self.neighbours = int.or(self.neighbours),
         }
+    }
+
+    /// `knob`'s value, if given, as a draw of `range` would hold it.
+    pub fn get(&self, knob: Knob, range: &Range) -> Option<Value> {
+        let real = |v: Option<f32>| v.map(Value::Real);
+        let int = |v: Option<usize>| v.map(Value::Int);
+        let name = |v: &Option<String>| {
+            let v = v.as_deref()?;
+            match range {
+                Range::Choice(names) => names.iter().find(|n| **n == v).map(|n| Value::Name(n)),
+                _ => None,
+            }
+        };
+        match knob {
+            Knob::KgWeight => real(self.kg_weight),
+            Knob::NeighbourWeight => real(self.neighbour_weight),
+            Knob::Attention => name(&self.attention),
+            Knob::ColdScale => real(self.cold_scale),
+            Knob::ColdNeighbours => int(self.cold_neighbours),
+            Knob::Dim => int(self.dim),
+            Knob::Epochs => int(self.epochs),
+            Knob::Reg => real(self.reg),
+            Knob::Alpha => real(self.alpha),
+            Knob::Lr => real(self.lr),
+            Knob::RegScale => real(self.reg_scale),
+            Knob::IdfPower => real(self.idf_power),
+            Knob::ColdPlacement => name(&self.cold_placement),
+            Knob::Neighbours => int(self.neighbours),
+        }
+    }
+
+    /// A draw near `parent` in `space` ([`Range::near`] for every knob).
+    pub fn near(parent: &Overrides, space: &[Param], scale: f64, rng: &mut impl Rng) -> Self {
+        let mut o = Self::default();
+        for p in space {
+            o.set(
+                p.knob,
+                p.range.near(parent.get(p.knob, &p.range), scale, rng),
+            );
+        }
+        o
     }
 
     /// A draw from `space`.
@@ -366,6 +460,34 @@ mod tests {
                 other => panic!("{other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn draws_near_a_parent_stay_in_range_and_mostly_near_it() {
+        let mut rng = ChaCha8Rng::seed_from_u64(11);
+        let parent = Overrides {
+            dim: Some(32),
+            reg: Some(10.0),
+            alpha: Some(2.0),
+            epochs: Some(15),
+            ..Overrides::default()
+        };
+        let mut near = 0;
+        for _ in 0..500 {
+            let child = Overrides::near(&parent, ALS, 0.1, &mut rng);
+            let reg = child.reg.unwrap();
+            assert!((0.3..=1000.0).contains(&reg));
+            assert!((8..=128).contains(&child.dim.unwrap()));
+            near += usize::from((3.0..30.0).contains(&reg));
+        }
+        assert!(near > 400, "{near} of 500 within a factor of 3");
+        // A knob the parent leaves at the learner's default is drawn afresh.
+        let child = Overrides::near(&Overrides::default(), ALS, 0.1, &mut rng);
+        assert!(child.reg.is_some() && child.dim.is_some());
+        assert_eq!(
+            parent.get(Knob::Reg, &Range::Log(0.3, 1000.0)),
+            Some(Value::Real(10.0))
+        );
     }
 
     #[test]

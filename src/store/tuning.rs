@@ -23,7 +23,8 @@ pub struct TrialRecord {
     pub params: Overrides,
     /// Epochs it was fitted with, when successive halving gave it fewer than its draw.
     pub epochs: Option<usize>,
-    /// The validation metric.
+    /// The validation metric (−∞ for a draw the learner refused; stored as `null`).
+    #[serde(with = "failed_as_null")]
     pub value: f64,
     /// Wall time of the fit and its scoring.
     pub fit_seconds: f64,
@@ -43,8 +44,10 @@ pub struct TunedLearner {
     /// The validation metric, e.g. `ndcg@10`.
     pub metric: String,
     /// Its value for [`Self::overrides`].
+    #[serde(with = "failed_as_null")]
     pub value: f64,
     /// Its value for the learner's defaults (the first trial of every tuning).
+    #[serde(with = "failed_as_null")]
     pub default_value: f64,
     /// Every trial, in the order it ran.
     pub trials: Vec<TrialRecord>,
@@ -62,6 +65,23 @@ pub struct TunedLearner {
     pub created_unix: u64,
     /// Wall time spent on this learner.
     pub seconds: f64,
+}
+
+/// A metric that is not a number (a failed trial, −∞) as JSON `null`, and back: JSON has no
+/// infinities, and `serde_json` would write one as `null` it cannot read back as a number.
+mod failed_as_null {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+        match v.is_finite() {
+            true => s.serialize_f64(*v),
+            false => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NEG_INFINITY))
+    }
 }
 
 /// The sled-backed tuning record.
@@ -184,6 +204,17 @@ mod tests {
         let all = store.all().unwrap();
         assert_eq!(all.len(), 2);
         assert_eq!(all[0].value, 0.35);
+    }
+
+    #[test]
+    fn a_failed_trial_round_trips_as_null() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = sled::open(dir.path()).unwrap();
+        let store = TuningStore::open(&db).unwrap();
+        let mut r = record("als", 0.3);
+        r.trials[0].value = f64::NEG_INFINITY;
+        store.put(&[r.clone()], "als").unwrap();
+        assert_eq!(store.get("als").unwrap(), Some(r));
     }
 
     #[test]

@@ -15,7 +15,7 @@ pub mod split;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use rand::SeedableRng;
+use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
@@ -33,6 +33,23 @@ const ETA: usize = 3;
 /// Rungs of one bracket: draws start at `1/ETA^(RUNGS-1)` of their epochs.
 const RUNGS: u32 = 3;
 
+/// The fewest epochs a partial fit of successive halving gets (`cke` spends its first two on
+/// plain ALS sweeps).
+const MIN_RUNG_EPOCHS: usize = 3;
+
+/// `refine`: random draws before any draw is made near the best ones.
+const REFINE_AFTER: usize = 10;
+
+/// `refine`: the share of later draws that are random still (so a better region elsewhere can
+/// be found).
+const REFINE_EXPLORE: f64 = 0.2;
+
+/// `refine`: parents are drawn among this many best full trials.
+const REFINE_PARENTS: usize = 5;
+
+/// `refine`: the step of a draw near a parent, as a share of each range's (log) width.
+const REFINE_STEP: f64 = 0.08;
+
 /// How the tuner searches a learner's space.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -42,6 +59,9 @@ pub enum Search {
     Halving,
     /// Independent random draws, each fitted in full.
     Random,
+    /// Random draws first, then mostly draws near the best full trials so far (each knob a
+    /// small log-normal step from one of the five best), each fitted in full.
+    Refine,
 }
 
 impl Search {
@@ -50,6 +70,7 @@ impl Search {
         match self {
             Self::Halving => "halving",
             Self::Random => "random",
+            Self::Refine => "refine",
         }
     }
 }
@@ -260,7 +281,24 @@ pub fn search_space(
             return Err(Error::Cancelled);
         }
         if !halving {
-            let draw = Overrides::draw(space, &mut rng);
+            let explore = search != Search::Refine
+                || drawn < REFINE_AFTER.max(3 * space.len())
+                || rng.random::<f64>() < REFINE_EXPLORE;
+            let draw = match explore {
+                true => Overrides::draw(space, &mut rng),
+                false => {
+                    let mut full: Vec<&TrialRecord> =
+                        state.trials.iter().filter(|t| t.full).collect();
+                    full.sort_by(|a, b| b.value.total_cmp(&a.value));
+                    full.truncate(REFINE_PARENTS);
+                    match full.get(rng.random_range(0..full.len().max(1))) {
+                        Some(parent) => {
+                            Overrides::near(&parent.params, space, REFINE_STEP, &mut rng)
+                        }
+                        None => Overrides::draw(space, &mut rng),
+                    }
+                }
+            };
             drawn += 1;
             let done = run_trial(
                 &mut state,
@@ -289,7 +327,7 @@ pub fn search_space(
             for entry in alive.iter_mut() {
                 let epochs = entry.0.epochs.unwrap_or(1);
                 let shrink = ETA.pow(RUNGS - 1 - rung);
-                let given = (!full).then(|| epochs.div_ceil(shrink).max(1));
+                let given = (!full).then(|| epochs.div_ceil(shrink).max(MIN_RUNG_EPOCHS));
                 match run_trial(
                     &mut state,
                     evaluate,
@@ -368,6 +406,9 @@ fn run_trial(
         Ok(Some(v)) => v,
         Ok(None) | Err(Error::Cancelled) if !cancel.load(Ordering::Relaxed) => return Ok(None),
         Ok(None) => return Err(Error::Cancelled),
+        // A draw the learner refuses (a combination of knobs it cannot fit) is a failed trial,
+        // ranked last, not the end of the search.
+        Err(e) if e.exit_code() == 2 && !draw.is_empty() => f64::NEG_INFINITY,
         Err(e) => return Err(e),
     };
     // A draw whose scores are not numbers (a diverged fit) ranks last.

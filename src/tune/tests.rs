@@ -138,3 +138,38 @@ fn metrics_parse_as_score_recs_names_them() {
         assert!(err.contains("NAME@K"), "{bad}: {err}");
     }
 }
+
+#[test]
+fn a_draw_the_learner_refuses_is_a_failed_trial_not_the_end() {
+    let mut calls = 0;
+    let mut evaluate = |o: &Overrides, _: Option<usize>, _: &AtomicBool| {
+        calls += 1;
+        match o.is_empty() {
+            true => Ok(Some(0.3)),
+            false if calls % 2 == 0 => Err(Error::BadInput("no such combination".to_owned())),
+            false => Ok(Some(0.2)),
+        }
+    };
+    let result = search_space(
+        "ease",
+        EASE,
+        Search::Random,
+        Duration::from_secs(10),
+        Some(6),
+        0,
+        &mut evaluate,
+        &mut |_| {},
+        &AtomicBool::new(false),
+    )
+    .unwrap();
+    assert_eq!(result.trials.len(), 7);
+    assert_eq!(
+        result
+            .trials
+            .iter()
+            .filter(|t| t.value == f64::NEG_INFINITY)
+            .count(),
+        3
+    );
+    assert_eq!(result.value, 0.3);
+}
