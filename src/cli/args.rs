@@ -541,10 +541,11 @@ pub struct FitArgs {
     #[arg(long, value_name = "P")]
     pub idf_power: Option<f32>,
     /// kg-ease: how a linked item nobody has interacted with is scored: off (its graph rows
-    /// alone; the default), mean (the mean of the weights of the 5 items with interactions most
-    /// like it in the graph), restored (that mean at their strength: new items rank among the
-    /// items they resemble, for a catalogue that adds items before their first interactions),
-    /// or auto (chosen on validation rows, within 0.5 % of the best warm nDCG@10).
+    /// alone), mean (the mean of the weights of the 5 items with interactions most like it in
+    /// the graph), restored (that mean at their strength: new items rank among the items they
+    /// resemble), halfway (between the two), or auto (the default: chosen on validation rows
+    /// that hold out whole as many items as the catalogue's items without interactions hold new
+    /// ones, beyond what rarity explains; none on a catalogue whose such items are merely rare).
     #[arg(long, value_name = "RULE")]
     pub cold_placement: Option<String>,
     /// ease, kg-ease: fit the sparse approximation, keeping N weights per item (each item

@@ -1,11 +1,13 @@
 //! Item cold start for the item-to-item models: a linked item nobody has interacted with gets
 //! its column of `B` (what every history item adds to its score) from its nearest warm items
 //! in the graph, found as `cke` finds them (`fused/nearest.rs`): the similarity-weighted mean of
-//! their columns ([`Placement::Mean`]), or that mean scaled up to their weighted mean norm
+//! their columns ([`Placement::Mean`]), that mean scaled up to their weighted mean norm
 //! ([`Placement::Restored`]: a mean is smaller than its parts, so `Mean` keeps a new item below
-//! the items it resembles and `Restored` ranks it among them). Which one, or none, is chosen
-//! with the graph weight on validation rows (`choose.rs`), since it trades warm accuracy for
-//! new items' reach.
+//! the items it resembles and `Restored` ranks it among them), or halfway between the two
+//! ([`Placement::Halfway`]). Which one, or none, is chosen with the graph weight on validation
+//! rows (`choose.rs`), since it trades warm accuracy for new items' reach; how many of the
+//! catalogue's items without interactions are new rather than rare ([`new_items`]) sets how
+//! many new items the validation holds.
 
 use serde::{Deserialize, Serialize};
 
@@ -27,13 +29,20 @@ pub enum Placement {
     Off,
     /// The similarity-weighted mean of its nearest warm items' columns.
     Mean,
+    /// That mean halfway (geometrically) between its own norm and theirs.
+    Halfway,
     /// That mean at their weighted mean norm.
     Restored,
 }
 
 impl Placement {
     /// Every rule, in the order the choice tries them (ties keep the earlier).
-    pub const ALL: [Placement; 3] = [Placement::Off, Placement::Mean, Placement::Restored];
+    pub const ALL: [Placement; 4] = [
+        Placement::Off,
+        Placement::Mean,
+        Placement::Halfway,
+        Placement::Restored,
+    ];
 
     /// The rule a `--cold-placement` name gives.
     pub fn from_name(name: &str) -> Option<Self> {
@@ -45,6 +54,7 @@ impl Placement {
         match self {
             Self::Off => "off",
             Self::Mean => "mean",
+            Self::Halfway => "halfway",
             Self::Restored => "restored",
         }
     }
@@ -67,23 +77,16 @@ impl ColdColumn {
         match placement {
             Placement::Off => None,
             Placement::Mean => Some(1.0),
+            Placement::Halfway => Some(self.restore.sqrt()),
             Placement::Restored => Some(self.restore),
         }
     }
 }
 
-/// The columns of every linked item without interactions in `matrix` that has warm items near
-/// it in the graph.
-pub(crate) fn cold_columns(
-    weights: &ItemWeights,
-    matrix: &InteractionMatrix,
-    graph: &ItemGraph,
-) -> Vec<ColdColumn> {
-    let n = weights.n;
-    // The sparse approximation places nothing (`check_placement` refuses a rule with it).
-    let Some(b) = weights.dense() else {
-        return Vec::new();
-    };
+/// The linked items without interactions in `matrix` and their nearest warm items in the
+/// graph (which a weight choice's candidate fits share).
+pub(crate) fn cold_neighbours(matrix: &InteractionMatrix, graph: &ItemGraph) -> Vec<ColdItem> {
+    let n = matrix.n_items();
     let warm: Vec<bool> = (0..n)
         .map(|i| !matrix.item_row(ItemId(i as u32)).0.is_empty())
         .collect();
@@ -96,8 +99,30 @@ pub(crate) fn cold_columns(
     let nearest = NearestItems::build(graph, &warm, &cold, COLD_NEIGHBOURS);
     (0..n)
         .filter(|&i| cold[i])
-        .filter_map(|i| {
-            let list = nearest.of(i);
+        .map(|i| ColdItem {
+            item: i,
+            nearest: nearest.of(i).to_vec(),
+        })
+        .collect()
+}
+
+/// A linked item without interactions and up to [`COLD_NEIGHBOURS`] `(similarity, warm item)`.
+#[derive(Debug, Clone)]
+pub(crate) struct ColdItem {
+    item: usize,
+    nearest: Vec<(f32, u32)>,
+}
+
+/// The columns of the cold items `cold` ([`cold_neighbours`]) that have warm items near them.
+pub(crate) fn cold_columns(weights: &ItemWeights, cold: &[ColdItem]) -> Vec<ColdColumn> {
+    let n = weights.n;
+    // The sparse approximation places nothing (`check_placement` refuses a rule with it).
+    let Some(b) = weights.dense() else {
+        return Vec::new();
+    };
+    cold.iter()
+        .filter_map(|ColdItem { item, nearest }| {
+            let (i, list) = (*item, nearest);
             let total: f32 = list.iter().map(|&(w, _)| w).sum();
             if list.is_empty() || total <= 0.0 {
                 return None;
@@ -147,4 +172,22 @@ pub(crate) fn place(
         placed += 1;
     }
     placed
+}
+
+/// The estimated number of the catalogue's linked items without interactions in `matrix` that
+/// are new (as popular as any, waiting for their first interactions) rather than rare (too
+/// unpopular to have drawn one yet), and how many lack interactions. Rarity explains about
+/// `f₁(f₁ − 1) / (2(f₂ + 1))` of them (Chao's bias-corrected estimate of the unseen, from the
+/// `f₁` linked items with one interaction and the `f₂` with two); the new ones are what the
+/// observed count `f₀` has beyond that.
+pub(crate) fn new_items(matrix: &InteractionMatrix, graph: &ItemGraph) -> (f64, usize) {
+    let mut counts = [0usize; 3];
+    for (i, &d) in matrix.item_degrees().iter().enumerate() {
+        if d < 3 && graph.entity_of(i).is_some() {
+            counts[d as usize] += 1;
+        }
+    }
+    let [f0, f1, f2] = counts.map(|c| c as f64);
+    let rare = f1 * (f1 - 1.0).max(0.0) / (2.0 * (f2 + 1.0));
+    ((f0 - rare).max(0.0), counts[0])
 }

@@ -142,20 +142,16 @@ impl Solver {
     }
 }
 
-/// Cold-item placement writes whole columns of `B`, which only the dense form holds.
+/// Cold-item placement writes whole columns of `B`, which only the dense form holds: a rule
+/// given is refused with the sparse approximation, and a choice keeps `off` there.
 fn check_placement(solver: Solver, params: &KgEaseParams) -> Result<(), ParamError> {
     match solver {
-        Solver::Sparse(_) if params.placement != Placement::Off || params.choose_placement => {
-            Err(ParamError {
-                name: "cold placement",
-                value: match params.choose_placement {
-                    true => "auto".to_owned(),
-                    false => params.placement.name().to_owned(),
-                },
-                expected: "off with the sparse approximation (--neighbours, or a catalogue of \
-                           more than 10,000 items)",
-            })
-        }
+        Solver::Sparse(_) if params.placement != Placement::Off => Err(ParamError {
+            name: "cold placement",
+            value: params.placement.name().to_owned(),
+            expected: "off or auto with the sparse approximation (--neighbours, or a catalogue \
+                       of more than 10,000 items)",
+        }),
         _ => Ok(()),
     }
 }
@@ -290,7 +286,7 @@ impl KgEaseParams {
         let placed = match self.placement {
             Placement::Off => 0,
             p => {
-                let columns = cold::cold_columns(&weights, matrix, graph);
+                let columns = cold::cold_columns(&weights, &cold::cold_neighbours(matrix, graph));
                 cold::place(&mut weights, &columns, p)
             }
         };

@@ -329,6 +329,11 @@ fn a_cold_item_is_placed_from_its_nearest_items_columns() {
     let target = 0.5 * (norm(&off.weights, a0) + norm(&off.weights, a2));
     assert!((norm(&restored.weights, c) - target).abs() < 1e-4 * target.max(1.0));
     assert!(norm(&restored.weights, c) >= norm(&mean.weights, c));
+    // Halfway: the geometric mean of the two norms, in the same direction.
+    let halfway = fit(Placement::Halfway);
+    let between = (norm(&mean.weights, c) * norm(&restored.weights, c)).sqrt();
+    assert!((norm(&halfway.weights, c) - between).abs() < 1e-4 * between.max(1.0));
+    assert!(norm(&halfway.weights, c) > norm(&mean.weights, c) + 1e-6);
     // Too few users to hold any out: no choice is made, the given values stand.
     let chosen = choose_graph_weight(
         &KgEaseParams {

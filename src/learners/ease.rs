@@ -35,8 +35,9 @@ pub(super) const KG_EASE: Learner = Learner {
     kind: ModelKind::KgEase,
     about: "EASE with the graph: each linked item's facts (relation, neighbour) shared by two or \
             more items stacked under the interactions as rows weighing α × idf^p (α chosen on \
-            validation rows unless --kg-weight; p = --idf-power 0.5); --cold-placement for items \
-            nobody has interacted with",
+            validation rows unless --kg-weight; p = --idf-power 0.5); items nobody has \
+            interacted with placed from their nearest items as validation rows choose \
+            (--cold-placement)",
     knobs: &[
         Knob::Reg,
         Knob::RegScale,
@@ -77,18 +78,18 @@ fn kg_ease_spec(o: &Overrides) -> Result<ModelSpec> {
         regularization: regularization(o)?,
         graph_weight: o.kg_weight.unwrap_or(defaults.graph_weight),
         idf_power: o.idf_power.unwrap_or(defaults.idf_power),
-        // Without --kg-weight, the fit chooses α on validation rows; --cold-placement auto
-        // chooses the rule too.
+        // Without --kg-weight, the fit chooses α on validation rows; without --cold-placement
+        // (or with auto) it chooses the cold-item rule too.
         choose_weight: o.kg_weight.is_none(),
         placement: match o.cold_placement.as_deref() {
             None | Some("auto") => defaults.placement,
             Some(name) => Placement::from_name(name).ok_or_else(|| {
                 Error::BadInput(format!(
-                    "--cold-placement {name}: expected off, mean, restored or auto"
+                    "--cold-placement {name}: expected off, mean, halfway, restored or auto"
                 ))
             })?,
         },
-        choose_placement: o.cold_placement.as_deref() == Some("auto"),
+        choose_placement: matches!(o.cold_placement.as_deref(), None | Some("auto")),
         neighbours: o.neighbours,
         ..defaults
     };
