@@ -641,11 +641,11 @@ pub struct TuneArgs {
     /// The share of each user's items held out for validation (users with 5 items or more).
     #[arg(long, default_value_t = 0.2)]
     pub holdout: f64,
-    /// `halving`: successive halving on epochs (many draws fitted briefly, the best third
-    /// longer) for learners with epochs, random draws for the others; `random`: random draws,
-    /// each fitted in full; `refine`: random draws, then mostly draws near the five best so
-    /// far, each fitted in full.
-    #[arg(long, value_enum, default_value_t = SearchArg::Halving)]
+    /// `refine`: random draws, then mostly draws near the five best so far, each fitted in
+    /// full; `random`: random draws, each fitted in full; `halving`: successive halving on
+    /// epochs (many draws fitted briefly, the best third longer) for learners with epochs,
+    /// random draws for the others.
+    #[arg(long, value_enum, default_value_t = SearchArg::Refine)]
     pub search: SearchArg,
     /// Store what was found without training the best learner afterwards.
     #[arg(long)]

@@ -55,12 +55,12 @@ const REFINE_STEP: f64 = 0.08;
 #[serde(rename_all = "lowercase")]
 pub enum Search {
     /// Successive halving on epochs where the learner has them, else random draws.
-    #[default]
     Halving,
     /// Independent random draws, each fitted in full.
     Random,
     /// Random draws first, then mostly draws near the best full trials so far (each knob a
     /// small log-normal step from one of the five best), each fitted in full.
+    #[default]
     Refine,
 }
 
@@ -198,7 +198,7 @@ impl Default for TuneRequest {
             seed: 0,
             split: SplitKind::Random,
             holdout: 0.2,
-            search: Search::Halving,
+            search: Search::Refine,
         }
     }
 }

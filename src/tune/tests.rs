@@ -173,3 +173,26 @@ fn a_draw_the_learner_refuses_is_a_failed_trial_not_the_end() {
     );
     assert_eq!(result.value, 0.3);
 }
+
+#[test]
+fn refine_draws_near_the_best_after_its_random_start() {
+    let result = run(Search::Refine, 3, Some(60));
+    assert_eq!(result.trials.len(), 61);
+    assert!(result.trials.iter().all(|t| t.full));
+    // On a smooth objective the draws near the best do better than random draws: compare
+    // the mean of the last 20 trials with the first 10 random ones.
+    let mean = |ts: &[TrialRecord]| ts.iter().map(|t| t.value).sum::<f64>() / ts.len() as f64;
+    assert!(
+        mean(&result.trials[41..]) > mean(&result.trials[1..11]),
+        "{} vs {}",
+        mean(&result.trials[41..]),
+        mean(&result.trials[1..11])
+    );
+    let random = run(Search::Random, 3, Some(60));
+    assert!(
+        result.value >= random.value,
+        "{} < {}",
+        result.value,
+        random.value
+    );
+}

@@ -22,7 +22,7 @@ fn tune_stores_its_choice_and_train_uses_it() {
     assert!(out["validation_users"].as_u64().unwrap() >= 20, "{out}");
     for l in learners {
         let trials = l["trials"].as_array().unwrap();
-        // The defaults first, then at most 3 draws (ALS: in successive-halving rungs).
+        // The defaults first, then at most 3 draws.
         assert!(trials[0]["full"].as_bool().unwrap(), "{l}");
         assert!(trials.len() >= 2, "{l}");
         assert!(l["value"].as_f64().unwrap() >= l["default_value"].as_f64().unwrap());
