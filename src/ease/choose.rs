@@ -23,8 +23,7 @@ use rayon::prelude::*;
 
 use super::cold::{ColdColumn, Placement, cold_columns};
 use super::{
-    CandidateGrams, GraphFeatures, KgEaseParams, Solver, checked_items, interaction_rows,
-    mean_diagonal, stop_if,
+    CandidateGrams, KgEaseParams, Solver, checked_items, interaction_rows, mean_diagonal, stop_if,
 };
 use crate::cf::{FitError, InteractionMatrix, top_k};
 use crate::fused::ItemGraph;
@@ -307,7 +306,7 @@ pub fn choose_graph_weight(
 ) -> Result<Option<WeightChoice>, FitError> {
     params.check()?;
     let n = checked_items(matrix)?;
-    let features = GraphFeatures::new(graph, n, params.min_items);
+    let features = params.features(graph, n);
     if features.is_empty() {
         return Ok(None);
     }
