@@ -553,6 +553,20 @@ pub struct FitArgs {
     /// items, 256 above].
     #[arg(long, value_name = "N")]
     pub neighbours: Option<usize>,
+    /// kg-ease: also stack two-hop graph features (relation, relation, entity reached through a
+    /// middle entity of at most 50 edges), weighing this times a one-hop feature's weight
+    /// [default: 0, none].
+    #[arg(long, value_name = "BETA")]
+    pub two_hop: Option<f32>,
+    /// kg-ease: scale each relation type's feature rows by (mean total / its total)^Q, a type's
+    /// total being its squared weights times items summed: 1 gives every relation the same total
+    /// weight [default: 0, weights as they are].
+    #[arg(long, value_name = "Q")]
+    pub relation_balance: Option<f32>,
+    /// kg-ease: pull B towards GAMMA times each item's cosine with its 20 most similar items in
+    /// the graph (weighted features), with the strength λ of the ridge [default: 0, none].
+    #[arg(long, value_name = "GAMMA")]
+    pub graph_prior: Option<f32>,
 }
 
 impl FitArgs {
@@ -596,6 +610,9 @@ impl FitArgs {
             idf_power: self.idf_power,
             cold_placement: self.cold_placement.clone(),
             neighbours: self.neighbours,
+            two_hop: self.two_hop,
+            relation_balance: self.relation_balance,
+            graph_prior: self.graph_prior,
         }
     }
 }

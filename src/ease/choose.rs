@@ -514,7 +514,7 @@ pub fn choose_graph_weight(
 ) -> Result<Option<WeightChoice>, FitError> {
     params.check()?;
     let n = checked_items(matrix)?;
-    let features = GraphFeatures::new(graph, n, params.min_items);
+    let features = params.features(graph, n);
     if features.is_empty() {
         return Ok(None);
     }

@@ -67,6 +67,84 @@ pub(crate) fn add_gram<T: Scalar>(gram: &mut [T], n: usize, rows: WeightedRows<'
         });
 }
 
+/// A sparse prior `S` for `B`, by column: column `j` holds `(rows[k], values[k])` for `k` in
+/// `ptr[j]..ptr[j + 1]`, never `j` itself.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Prior {
+    pub(crate) ptr: Vec<usize>,
+    pub(crate) rows: Vec<u32>,
+    pub(crate) values: Vec<f32>,
+}
+
+/// [`closed_form`] with `B` pulled towards `prior`: the minimum of `‖X − XB‖² + λ‖B − S‖²` with
+/// `diag(B) = 0` is `B_EASE + λ·(P·S − P·diag(d))`, `d_j = (P·S)[j, j] / P[j, j]`.
+pub(crate) fn closed_form_with_prior<T: Scalar>(
+    mut gram: Vec<T>,
+    n: usize,
+    lambda: f64,
+    prior: Option<&Prior>,
+) -> Result<Vec<f32>, FitError> {
+    let Some(prior) = prior else {
+        return closed_form(gram, n, lambda);
+    };
+    if gram.len() != n * n || prior.ptr.len() != n + 1 {
+        return Err(FitError::Internal(format!(
+            "a Gram matrix of {} values and a prior of {} columns for {n} items",
+            gram.len(),
+            prior.ptr.len().saturating_sub(1)
+        )));
+    }
+    for i in 0..n {
+        gram[i * n + i] += T::of(lambda);
+    }
+    let mut p = inverse_lower(gram, n).map_err(|e| {
+        FitError::Internal(format!(
+            "G + λI is not positive definite ({e}); λ = {lambda}"
+        ))
+    })?;
+    let mut b = weights_of_inverse(&p, n);
+    // P whole (its upper triangle from the lower), so that its columns are contiguous.
+    for k in 0..n {
+        for i in 0..k {
+            p[k * n + i] = p[i * n + k];
+        }
+    }
+    let p = &p;
+    // Column j of λ·(P·S − P·diag(d)), empty where S's column is.
+    let updates: Vec<Vec<f32>> = (0..n)
+        .into_par_iter()
+        .map(|j| {
+            let (lo, hi) = (prior.ptr[j], prior.ptr[j + 1]);
+            if lo == hi {
+                return Vec::new();
+            }
+            // In single precision, as the models' closed form runs: S has a few terms a column.
+            let mut ps = vec![0.0f32; n];
+            for (&k, &s) in prior.rows[lo..hi].iter().zip(&prior.values[lo..hi]) {
+                let column = &p[k as usize * n..(k as usize + 1) * n];
+                for (o, &v) in ps.iter_mut().zip(column) {
+                    *o += s * (v.into() as f32);
+                }
+            }
+            let pj = &p[j * n..(j + 1) * n];
+            let d = ps[j] / (pj[j].into() as f32);
+            let lambda = lambda as f32;
+            ps.iter()
+                .zip(pj)
+                .map(|(&ps, &pij)| lambda * (ps - (pij.into() as f32) * d))
+                .collect()
+        })
+        .collect();
+    b.par_chunks_mut(n).enumerate().for_each(|(i, row)| {
+        for (j, w) in row.iter_mut().enumerate() {
+            if let Some(u) = updates[j].get(i).filter(|_| i != j) {
+                *w += u;
+            }
+        }
+    });
+    Ok(b)
+}
+
 /// The EASE weights from the Gram matrix `gram` (column-major `n × n`, consumed): `P = (G +
 /// λI)⁻¹`, `B[i, j] = −P[i, j] / P[j, j]` off the diagonal, `0` on it. Returned row-major as
 /// `f32` (row `i` holds what item `i` in a history adds to every item's score). The
@@ -204,12 +282,10 @@ mod tests {
         (row_ptr, row_items, item_ptr, item_rows)
     }
 
-    #[test]
-    fn gram_and_closed_form_match_a_direct_computation() {
-        let n = 5;
-        let sets: [&[u32]; 4] = [&[0, 1, 2], &[1, 2], &[2, 3, 4], &[0, 4]];
-        let (rp, ri, ip, ir) = rows_of(&sets, n);
-        let weights = [1.0, 4.0, 0.25, 1.0];
+    /// `G = Σ_r w_r² a_r a_rᵀ` of the 0/1 rows `sets` over `n` items (`w_r² = 1` without
+    /// `weight_sq`).
+    fn gram_of(sets: &[&[u32]], n: usize, weight_sq: Option<&[f64]>) -> Vec<f64> {
+        let (rp, ri, ip, ir) = rows_of(sets, n);
         let mut g = vec![0.0; n * n];
         add_gram(
             &mut g,
@@ -219,9 +295,17 @@ mod tests {
                 row_items: &ri,
                 item_ptr: &ip,
                 item_rows: &ir,
-                weight_sq: Some(&weights),
+                weight_sq,
             },
         );
+        g
+    }
+
+    #[test]
+    fn gram_and_closed_form_match_a_direct_computation() {
+        let n = 5;
+        let sets: [&[u32]; 4] = [&[0, 1, 2], &[1, 2], &[2, 3, 4], &[0, 4]];
+        let g = gram_of(&sets, n, Some(&[1.0, 4.0, 0.25, 1.0]));
         // G[1, 2]: rows 0 (w² 1) and 1 (w² 4) hold both.
         assert_eq!(g[2 * n + 1], 5.0);
         assert_eq!(g[n + 2], 5.0);
@@ -247,9 +331,65 @@ mod tests {
     }
 
     #[test]
+    fn a_prior_on_b_is_the_constrained_ridge_solution_column_by_column() {
+        let n = 5;
+        let g = gram_of(
+            &[&[0, 1, 2], &[1, 2], &[2, 3, 4], &[0, 4], &[1, 3]],
+            n,
+            None,
+        );
+        // S: column 0 holds items 3 (0.5) and 4 (0.25); column 3 holds item 0 (1.0).
+        let prior = Prior {
+            ptr: vec![0, 2, 2, 2, 3, 3],
+            rows: vec![3, 4, 0],
+            values: vec![0.5, 0.25, 1.0],
+        };
+        let s = |k: usize, j: usize| match (k, j) {
+            (3, 0) => 0.5,
+            (4, 0) => 0.25,
+            (0, 3) => 1.0,
+            _ => 0.0,
+        };
+        let lambda = 0.7;
+        let b = closed_form_with_prior(g.clone(), n, lambda, Some(&prior)).unwrap();
+        for j in 0..n {
+            // Column j without item j: (G₋ⱼ + λI) b = XᵀX[₋ⱼ, j] + λ S[₋ⱼ, j].
+            let others: Vec<usize> = (0..n).filter(|&k| k != j).collect();
+            let m = others.len();
+            let sub: Vec<f64> = others
+                .iter()
+                .flat_map(|&r| others.iter().map(move |&c| (r, c)))
+                .map(|(r, c)| g[r * n + c])
+                .collect();
+            let inv = inverse(&sub, m, lambda);
+            let rhs: Vec<f64> = others
+                .iter()
+                .map(|&k| g[k * n + j] + lambda * s(k, j))
+                .collect();
+            assert_eq!(b[j * n + j], 0.0);
+            for (r, &k) in others.iter().enumerate() {
+                let want: f64 = (0..m).map(|c| inv[r * m + c] * rhs[c]).sum();
+                assert!(
+                    (f64::from(b[k * n + j]) - want).abs() < 1e-5,
+                    "B[{k},{j}] {} against {want}",
+                    b[k * n + j]
+                );
+            }
+        }
+        let empty = Prior {
+            ptr: vec![0; n + 1],
+            ..Prior::default()
+        };
+        assert_eq!(
+            closed_form_with_prior(g.clone(), n, lambda, Some(&empty)).unwrap(),
+            closed_form(g.clone(), n, lambda).unwrap()
+        );
+        assert_ne!(b, closed_form(g, n, lambda).unwrap());
+    }
+
+    #[test]
     fn closed_form_is_the_same_on_one_thread_and_on_two() {
         let n = 600;
-        let mut g = vec![0.0; n * n];
         let mut state = 7u64;
         let sets: Vec<Vec<u32>> = (0..200)
             .map(|_| {
@@ -264,18 +404,7 @@ mod tests {
             })
             .collect();
         let refs: Vec<&[u32]> = sets.iter().map(Vec::as_slice).collect();
-        let (rp, ri, ip, ir) = rows_of(&refs, n);
-        add_gram(
-            &mut g,
-            n,
-            WeightedRows {
-                row_ptr: &rp,
-                row_items: &ri,
-                item_ptr: &ip,
-                item_rows: &ir,
-                weight_sq: None,
-            },
-        );
+        let g = gram_of(&refs, n, None);
         let single: Vec<f32> = g.iter().map(|&v| v as f32).collect();
         let run = |threads: usize| {
             rayon::ThreadPoolBuilder::new()

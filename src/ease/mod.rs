@@ -20,7 +20,7 @@ pub use choose::{
     choose_graph_weight,
 };
 pub use cold::{COLD_NEIGHBOURS, Placement};
-pub use features::GraphFeatures;
+pub use features::{FeatureKey, FeatureOptions, GraphFeatures, TWO_HOP_MAX_DEGREE};
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -32,7 +32,7 @@ use crate::cf::{
 };
 use crate::fused::ItemGraph;
 use crate::ids::{ItemId, UserId};
-use gram::{WeightedRows, add_gram, closed_form};
+use gram::{Prior, WeightedRows, add_gram, closed_form, closed_form_with_prior};
 use sparse::{SparseWeights, local_closed_form};
 
 /// The default `λ`, as a multiple of the square root of the mean diagonal of `XᵀX` (the mean
@@ -187,6 +187,39 @@ pub struct KgEaseParams {
     /// As [`EaseParams::neighbours`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub neighbours: Option<usize>,
+    /// `β`: two-hop features weigh `β · α · idf^p`; 0 builds none.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub two_hop_weight: f32,
+    /// A two-hop path's middle entity has at most this many edges.
+    #[serde(
+        default = "two_hop_max_degree",
+        skip_serializing_if = "is_default_degree"
+    )]
+    pub two_hop_max_degree: usize,
+    /// `q`: each relation type's rows are scaled by `(mean total / its total)^(q/2)`, where a
+    /// type's total is `Σ w_f² df_f` over its features; 1 gives every type the same total weight,
+    /// 0 leaves the weights as they are.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub relation_balance: f32,
+    /// `γ`: `B` is pulled towards `γ` times the graph's item-item cosine (the
+    /// [`GRAPH_PRIOR_NEIGHBOURS`] most similar items of each), with strength `λ`; 0: no prior.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub graph_prior: f32,
+}
+
+/// The items of each column of the graph prior on `B`.
+pub const GRAPH_PRIOR_NEIGHBOURS: usize = 20;
+
+fn is_zero(v: &f32) -> bool {
+    *v == 0.0
+}
+
+fn two_hop_max_degree() -> usize {
+    TWO_HOP_MAX_DEGREE
+}
+
+fn is_default_degree(v: &usize) -> bool {
+    *v == TWO_HOP_MAX_DEGREE
 }
 
 impl Default for KgEaseParams {
@@ -200,6 +233,10 @@ impl Default for KgEaseParams {
             placement: Placement::Off,
             choose_placement: false,
             neighbours: None,
+            two_hop_weight: 0.0,
+            two_hop_max_degree: TWO_HOP_MAX_DEGREE,
+            relation_balance: 0.0,
+            graph_prior: 0.0,
         }
     }
 }
@@ -232,18 +269,82 @@ impl KgEaseParams {
         self.regularization.check()?;
         non_negative("graph weight", self.graph_weight)?;
         non_negative("idf power", self.idf_power)?;
+        non_negative("two-hop weight", self.two_hop_weight)?;
+        non_negative("graph prior", self.graph_prior)?;
+        require(
+            (0.0..=1.0).contains(&self.relation_balance),
+            "relation balance",
+            self.relation_balance,
+            "between 0 and 1",
+        )?;
         check_neighbours(self.neighbours)
     }
 
-    /// The feature rows' squared weights `(α · idf^p)²`.
+    /// The graph prior on `B` ([`GraphFeatures::prior`] at `α = 1`), `None` without one; the
+    /// sparse approximation takes none.
+    fn prior(
+        &self,
+        features: &GraphFeatures,
+        n: usize,
+        solver: Solver,
+    ) -> Result<Option<Prior>, FitError> {
+        if self.graph_prior <= 0.0 {
+            return Ok(None);
+        }
+        if solver != Solver::Dense {
+            return Err(FitError::from(ParamError {
+                name: "graph prior",
+                value: self.graph_prior.to_string(),
+                expected: "0 with the sparse approximation",
+            }));
+        }
+        let unit = KgEaseParams {
+            graph_weight: 1.0,
+            ..*self
+        }
+        .feature_weights(features);
+        Ok(Some(features.prior(
+            &unit,
+            n,
+            GRAPH_PRIOR_NEIGHBOURS,
+            f64::from(self.graph_prior),
+        )))
+    }
+
+    /// The graph features of the first `n` items of `graph` these parameters ask for.
+    pub fn features(&self, graph: &ItemGraph, n: usize) -> GraphFeatures {
+        GraphFeatures::with_options(
+            graph,
+            n,
+            FeatureOptions {
+                min_items: self.min_items,
+                two_hop: self.two_hop_weight > 0.0,
+                max_middle_degree: self.two_hop_max_degree,
+            },
+        )
+    }
+
+    /// The feature rows' squared weights `(α · idf^p)²` (`(β · α · idf^p)²` for a two-hop
+    /// feature), each relation type's then scaled by `(T̄ / T_t)^q` with `T_t = Σ_{f ∈ t} w_f²
+    /// df_f` and `T̄` its mean over the types with weight.
     pub fn feature_weights(&self, features: &GraphFeatures) -> Vec<f64> {
         let alpha = f64::from(self.graph_weight);
-        (0..features.len())
+        let beta = f64::from(self.two_hop_weight);
+        let mut weight_sq: Vec<f64> = (0..features.len())
             .map(|f| {
-                let w = alpha * features.idf(f).powf(f64::from(self.idf_power));
+                let hop = if features.key(f).is_two_hop() {
+                    beta
+                } else {
+                    1.0
+                };
+                let w = hop * alpha * features.idf(f).powf(f64::from(self.idf_power));
                 w * w
             })
-            .collect()
+            .collect();
+        if self.relation_balance > 0.0 {
+            balance_relation_types(features, &mut weight_sq, f64::from(self.relation_balance));
+        }
+        weight_sq
     }
 
     /// Fits on `matrix` with the features of `graph` (bound to the same dense item ids).
@@ -258,14 +359,15 @@ impl KgEaseParams {
     ) -> Result<KgEase, FitError> {
         self.check()?;
         let n = checked_items(matrix)?;
-        let features = GraphFeatures::new(graph, n, self.min_items);
+        let features = self.features(graph, n);
         let weight_sq = self.feature_weights(&features);
         let lambda = self.regularization.lambda(mean_diagonal(matrix));
         let solver = Solver::for_items(self.neighbours, n);
         check_placement(solver, self)?;
         let interactions = interaction_rows(matrix);
+        let prior = self.prior(&features, n, solver)?;
         // At α = 0 (or without features) `B` is the interactions' own: no second fit.
-        let graph_free = weight_sq.iter().all(|&w| w == 0.0);
+        let graph_free = weight_sq.iter().all(|&w| w == 0.0) && prior.is_none();
         let plain = if interaction_part && !graph_free {
             let weights = solver.fit(&[interactions], n, lambda, cancel)?;
             stop_if(cancel)?;
@@ -273,12 +375,22 @@ impl KgEaseParams {
         } else {
             None
         };
-        let mut weights = solver.fit(
-            &[interactions, features.rows(&weight_sq)],
-            n,
-            lambda,
-            cancel,
-        )?;
+        let sets = [interactions, features.rows(&weight_sq)];
+        let mut weights = match &prior {
+            None => solver.fit(&sets, n, lambda, cancel)?,
+            Some(prior) => {
+                let mut gram = vec![0.0f32; n * n];
+                for set in sets {
+                    add_gram(&mut gram, n, set);
+                }
+                stop_if(cancel)?;
+                ItemWeights::from_row_major(
+                    n,
+                    closed_form_with_prior(gram, n, lambda, Some(prior))?,
+                )
+                .map_err(|e| FitError::Internal(e.to_string()))?
+            }
+        };
         let plain = match (interaction_part && graph_free, plain) {
             (true, _) => Some(weights.clone()),
             (false, plain) => plain,
@@ -293,6 +405,7 @@ impl KgEaseParams {
         Ok(KgEase {
             lambda,
             features: features.len(),
+            two_hop_features: features.two_hop_len(),
             weights,
             interaction_weights: plain,
             placed,
@@ -308,6 +421,7 @@ pub(crate) struct CandidateGrams {
     lambda: f64,
     interactions: Vec<f32>,
     features: Vec<f32>,
+    prior: Option<Prior>,
 }
 
 impl CandidateGrams {
@@ -320,6 +434,8 @@ impl CandidateGrams {
         n: usize,
         lambda: f64,
     ) -> Self {
+        let mut interactions = vec![0.0f32; n * n];
+        add_gram(&mut interactions, n, interaction_rows(matrix));
         let unit = KgEaseParams {
             graph_weight: 1.0,
             ..*params
@@ -327,13 +443,14 @@ impl CandidateGrams {
         .feature_weights(features);
         let mut feature_gram = vec![0.0f32; n * n];
         add_gram(&mut feature_gram, n, features.rows(&unit));
-        let mut interactions = vec![0.0f32; n * n];
-        add_gram(&mut interactions, n, interaction_rows(matrix));
+        // The dense form always takes the prior: no error to pass on.
+        let prior = params.prior(features, n, Solver::Dense).ok().flatten();
         Self {
             n,
             lambda,
             interactions,
             features: feature_gram,
+            prior,
         }
     }
 
@@ -346,8 +463,33 @@ impl CandidateGrams {
             .zip(&self.features)
             .map(|(x, f)| x + square * f)
             .collect();
-        ItemWeights::from_row_major(self.n, closed_form(gram, self.n, self.lambda)?)
-            .map_err(|e| FitError::Internal(e.to_string()))
+        ItemWeights::from_row_major(
+            self.n,
+            closed_form_with_prior(gram, self.n, self.lambda, self.prior.as_ref())?,
+        )
+        .map_err(|e| FitError::Internal(e.to_string()))
+    }
+}
+
+/// Scales each relation type's squared weights by `(T̄ / T_t)^q`, `T_t` the type's total
+/// `Σ w_f² df_f` (its share of the trace of `TᵀWᵀWT`), `T̄` the mean total of the types that
+/// have weight. Types are visited in order of first appearance: the same features always give
+/// the same weights.
+fn balance_relation_types(features: &GraphFeatures, weight_sq: &mut [f64], q: f64) {
+    let (types, n_types) = features.relation_types();
+    let mut totals = vec![0.0f64; n_types];
+    for (f, &t) in types.iter().enumerate() {
+        totals[t] += weight_sq[f] * features.items_of(f).len() as f64;
+    }
+    let weighted: Vec<f64> = totals.iter().copied().filter(|&t| t > 0.0).collect();
+    if weighted.is_empty() {
+        return;
+    }
+    let mean = weighted.iter().sum::<f64>() / weighted.len() as f64;
+    for (w, t) in weight_sq.iter_mut().zip(types) {
+        if totals[t] > 0.0 {
+            *w *= (mean / totals[t]).powf(q);
+        }
     }
 }
 
@@ -402,6 +544,8 @@ pub struct KgEase {
     pub lambda: f64,
     /// Feature rows stacked under the interactions.
     pub features: usize,
+    /// How many of them are two-hop paths.
+    pub two_hop_features: usize,
     /// `B` of interactions and graph.
     pub weights: ItemWeights,
     /// `B` of the interactions alone at the same `λ`, when asked for.

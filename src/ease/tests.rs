@@ -278,6 +278,98 @@ fn idf_weights_leave_a_fact_every_item_shares_without_weight() {
     assert_eq!(flat, vec![4.0]);
 }
 
+/// Two relation types: relation 0 with features of 4 and of 3 items, relation 1 with one of 2.
+fn two_relation_types() -> GraphFeatures {
+    let triples = vec![
+        Triple::new(EntityId(0), RelationId(0), EntityId(10)),
+        Triple::new(EntityId(1), RelationId(0), EntityId(10)),
+        Triple::new(EntityId(2), RelationId(0), EntityId(10)),
+        Triple::new(EntityId(3), RelationId(0), EntityId(10)),
+        Triple::new(EntityId(0), RelationId(0), EntityId(11)),
+        Triple::new(EntityId(1), RelationId(0), EntityId(11)),
+        Triple::new(EntityId(2), RelationId(0), EntityId(11)),
+        Triple::new(EntityId(4), RelationId(1), EntityId(12)),
+        Triple::new(EntityId(5), RelationId(1), EntityId(12)),
+    ];
+    let links = (0..6).map(|e| Some(EntityId(e))).collect();
+    GraphFeatures::new(&ItemGraph::new(13, 2, triples, links), 6, 2)
+}
+
+#[test]
+fn relation_balance_gives_every_relation_the_same_total_weight() {
+    let features = two_relation_types();
+    let flat = KgEaseParams {
+        graph_weight: 1.0,
+        idf_power: 0.0,
+        ..KgEaseParams::default()
+    };
+    let total = |w: &[f64], group: u32| -> f64 {
+        (0..features.len())
+            .filter(|&f| features.key(f).relation_type().0 == group)
+            .map(|f| w[f] * features.items_of(f).len() as f64)
+            .sum()
+    };
+    let before = flat.feature_weights(&features);
+    assert_eq!(before, vec![1.0; 3]);
+    assert_eq!((total(&before, 0), total(&before, 2)), (7.0, 2.0));
+    let equal = KgEaseParams {
+        relation_balance: 1.0,
+        ..flat
+    }
+    .feature_weights(&features);
+    assert!((total(&equal, 0) - 4.5).abs() < 1e-12, "{equal:?}");
+    assert!((total(&equal, 2) - 4.5).abs() < 1e-12, "{equal:?}");
+    assert_eq!(
+        equal[0], equal[1],
+        "within a type, weights keep their ratios"
+    );
+    let half = KgEaseParams {
+        relation_balance: 0.5,
+        ..flat
+    }
+    .feature_weights(&features);
+    assert!(half[2] > before[2] && half[2] < equal[2]);
+    let bad = KgEaseParams {
+        relation_balance: 1.5,
+        ..flat
+    };
+    assert!(bad.check().is_err());
+}
+
+#[test]
+fn two_hop_features_weigh_beta_times_one_hop_ones() {
+    let (m, graph) = with_cold_item();
+    let p = KgEaseParams {
+        graph_weight: 2.0,
+        idf_power: 0.0,
+        two_hop_weight: 0.5,
+        ..KgEaseParams::default()
+    };
+    let features = p.features(&graph, m.n_items());
+    // a0, a2 and c share the director: each reaches the two others through it.
+    assert_eq!((features.len(), features.two_hop_len()), (4, 3));
+    let w = p.feature_weights(&features);
+    for (f, w) in w.iter().enumerate() {
+        let expected = if features.key(f).is_two_hop() {
+            1.0
+        } else {
+            4.0
+        };
+        assert_eq!(*w, expected);
+    }
+    let fitted = p.fit(&m, &graph, false, &go()).unwrap();
+    assert_eq!((fitted.features, fitted.two_hop_features), (4, 3));
+    let one_hop = KgEaseParams {
+        two_hop_weight: 0.0,
+        ..p
+    };
+    assert_eq!(one_hop.features(&graph, m.n_items()).len(), 1);
+    assert_ne!(
+        fitted.weights,
+        one_hop.fit(&m, &graph, false, &go()).unwrap().weights
+    );
+}
+
 #[test]
 fn stored_weights_must_be_square() {
     assert!(ItemWeights::from_row_major(2, vec![0.0; 4]).is_ok());

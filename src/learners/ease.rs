@@ -45,6 +45,9 @@ pub(super) const KG_EASE: Learner = Learner {
         Knob::IdfPower,
         Knob::ColdPlacement,
         Knob::Neighbours,
+        Knob::TwoHop,
+        Knob::RelationBalance,
+        Knob::GraphPrior,
     ],
     recommender: true,
     space: super::space::KG_EASE,
@@ -91,6 +94,9 @@ fn kg_ease_spec(o: &Overrides) -> Result<ModelSpec> {
         },
         choose_placement: matches!(o.cold_placement.as_deref(), None | Some("auto")),
         neighbours: o.neighbours,
+        two_hop_weight: o.two_hop.unwrap_or(defaults.two_hop_weight),
+        relation_balance: o.relation_balance.unwrap_or(defaults.relation_balance),
+        graph_prior: o.graph_prior.unwrap_or(defaults.graph_prior),
         ..defaults
     };
     p.check().map_err(crate::cf::FitError::from)?;
@@ -172,6 +178,12 @@ pub(super) fn fit_kg_ease(
             p.placement.name(),
             crate::ease::MIN_VALIDATION_USERS,
             crate::ease::MIN_USER_ITEMS
+        ));
+    }
+    if p.two_hop_weight > 0.0 {
+        notes.push(format!(
+            "kg-ease stacked {} graph feature rows, {} of them two-hop paths (weight β = {})",
+            fitted.features, fitted.two_hop_features, p.two_hop_weight
         ));
     }
     if fitted.placed > 0 {

@@ -116,11 +116,17 @@ pub enum Knob {
     ColdPlacement,
     /// ease, kg-ease: the sparse approximation's weights per item.
     Neighbours,
+    /// kg-ease: weight of two-hop graph features relative to one-hop ones.
+    TwoHop,
+    /// kg-ease: how far each relation type's feature rows are brought to the same total weight.
+    RelationBalance,
+    /// kg-ease: weight of the graph's item-item prior on `B`.
+    GraphPrior,
 }
 
 impl Knob {
     /// Every knob, in the order a rejection names them.
-    pub const ALL: [Knob; 14] = [
+    pub const ALL: [Knob; 17] = [
         Knob::KgWeight,
         Knob::NeighbourWeight,
         Knob::Attention,
@@ -135,6 +141,9 @@ impl Knob {
         Knob::IdfPower,
         Knob::ColdPlacement,
         Knob::Neighbours,
+        Knob::TwoHop,
+        Knob::RelationBalance,
+        Knob::GraphPrior,
     ];
 
     /// The flag that sets it.
@@ -154,6 +163,9 @@ impl Knob {
             Self::IdfPower => "--idf-power",
             Self::ColdPlacement => "--cold-placement",
             Self::Neighbours => "--neighbours",
+            Self::TwoHop => "--two-hop",
+            Self::RelationBalance => "--relation-balance",
+            Self::GraphPrior => "--graph-prior",
         }
     }
 }
@@ -194,6 +206,15 @@ pub struct Overrides {
     /// ease, kg-ease: the sparse approximation with this many weights per item.
     #[serde(default)]
     pub neighbours: Option<usize>,
+    /// kg-ease: weight `β` of two-hop graph features relative to one-hop ones (0: none).
+    #[serde(default)]
+    pub two_hop: Option<f32>,
+    /// kg-ease: `q` in [0, 1], how far each relation type's rows are brought to the same total.
+    #[serde(default)]
+    pub relation_balance: Option<f32>,
+    /// kg-ease: weight `γ` of the graph's item-item prior on `B` (0: none).
+    #[serde(default)]
+    pub graph_prior: Option<f32>,
 }
 
 impl Overrides {
@@ -213,6 +234,9 @@ impl Overrides {
             Knob::IdfPower => self.idf_power.is_some(),
             Knob::ColdPlacement => self.cold_placement.is_some(),
             Knob::Neighbours => self.neighbours.is_some(),
+            Knob::TwoHop => self.two_hop.is_some(),
+            Knob::RelationBalance => self.relation_balance.is_some(),
+            Knob::GraphPrior => self.graph_prior.is_some(),
         }
     }
 

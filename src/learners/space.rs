@@ -173,6 +173,9 @@ impl Overrides {
             Knob::IdfPower => self.idf_power = real.or(self.idf_power),
             Knob::ColdPlacement => self.cold_placement = name.or(self.cold_placement.take()),
             Knob::Neighbours => self.neighbours = int.or(self.neighbours),
+            Knob::TwoHop => self.two_hop = real.or(self.two_hop),
+            Knob::RelationBalance => self.relation_balance = real.or(self.relation_balance),
+            Knob::GraphPrior => self.graph_prior = real.or(self.graph_prior),
         }
     }
 
@@ -202,6 +205,9 @@ impl Overrides {
             Knob::IdfPower => real(self.idf_power),
             Knob::ColdPlacement => name(&self.cold_placement),
             Knob::Neighbours => int(self.neighbours),
+            Knob::TwoHop => real(self.two_hop),
+            Knob::RelationBalance => real(self.relation_balance),
+            Knob::GraphPrior => real(self.graph_prior),
         }
     }
 
@@ -252,6 +258,9 @@ impl Overrides {
                 .clone()
                 .or(self.cold_placement.clone()),
             neighbours: explicit.neighbours.or(self.neighbours),
+            two_hop: explicit.two_hop.or(self.two_hop),
+            relation_balance: explicit.relation_balance.or(self.relation_balance),
+            graph_prior: explicit.graph_prior.or(self.graph_prior),
         }
     }
 
@@ -278,6 +287,9 @@ impl Overrides {
                 Knob::IdfPower => self.idf_power?.to_string(),
                 Knob::ColdPlacement => self.cold_placement.clone()?,
                 Knob::Neighbours => self.neighbours?.to_string(),
+                Knob::TwoHop => self.two_hop?.to_string(),
+                Knob::RelationBalance => self.relation_balance?.to_string(),
+                Knob::GraphPrior => self.graph_prior?.to_string(),
             })
         };
         Knob::ALL

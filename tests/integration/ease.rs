@@ -214,7 +214,7 @@ fn the_sparse_approximation_trains_serves_and_explains() {
 fn ease_flags_are_checked() {
     let tmp = tempfile::tempdir().unwrap();
     let data = imported(tmp.path());
-    let cases: [(&[&str], &str); 5] = [
+    let cases: [(&[&str], &str); 8] = [
         (&["--model", "ease", "--reg", "0"], "--reg 0"),
         (
             &["--model", "ease", "--reg-scale=-1"],
@@ -229,6 +229,25 @@ fn ease_flags_are_checked() {
             "--idf-power does not apply",
         ),
         (&["--model", "kg-ease", "--kg-weight=-2"], "graph weight"),
+        (
+            &["--model", "ease", "--two-hop", "0.5"],
+            "--two-hop does not apply",
+        ),
+        (
+            &["--model", "kg-ease", "--relation-balance", "2"],
+            "relation balance",
+        ),
+        (
+            &[
+                "--model",
+                "kg-ease",
+                "--neighbours",
+                "4",
+                "--graph-prior",
+                "0.1",
+            ],
+            "graph prior",
+        ),
     ];
     for (args, needle) in cases {
         let out = run(kgrec(&data).arg("train").args(args));
@@ -247,4 +266,22 @@ fn ease_flags_are_checked() {
         "1",
     ]));
     assert!(out.contains("trained kg-ease"), "{out}");
+    // The variants validation did not keep still train (docs/model.md).
+    let out = run(kgrec(&data).args([
+        "train",
+        "--model",
+        "kg-ease",
+        "--two-hop",
+        "0.5",
+        "--relation-balance",
+        "1",
+        "--graph-prior",
+        "0.05",
+    ]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("two-hop paths (weight β = 0.5)"),
+        "{}",
+        stderr(&out)
+    );
 }
