@@ -436,8 +436,16 @@ pub(crate) fn unbound_selected(query: &str) -> Vec<(String, Option<String>)> {
         let name = w.trim_start_matches(['?', '$']);
         (name.len() < w.len() && !name.is_empty()).then(|| name.to_owned())
     };
+    // A variable inside an expression of the projection (`(SUM(?x) AS ?t)`) is read there,
+    // not selected.
+    let depth = |offset: usize| -> i64 {
+        query.get(..offset).map_or(0, |before| {
+            before.matches('(').count() as i64 - before.matches(')').count() as i64
+        })
+    };
     let selected: Vec<String> = words[select + 1..body]
         .iter()
+        .filter(|(offset, _)| depth(*offset) <= 0)
         .filter_map(|(_, w)| var(w))
         .collect();
     // Aliases (`(COUNT(?x) AS ?n)`) are bound by the projection itself.
@@ -705,6 +713,7 @@ mod tests {
         assert!(unbound_selected("SELECT ?s { ?s ?p ?o }").is_empty());
         assert!(unbound_selected("SELECT (COUNT(?s) AS ?n) WHERE { ?s ?p ?o }").is_empty());
         assert!(unbound_selected("SELECT * WHERE { ?s ?p ?o }").is_empty());
+        assert!(unbound_selected("SELECT (SUM(?x) AS ?t) WHERE { ?s ?p ?o }").is_empty());
         assert_eq!(
             unbound_selected("SELECT ?zzz { ?s ?p ?o }"),
             [("zzz".to_owned(), None)]

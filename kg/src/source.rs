@@ -197,6 +197,28 @@ fn check_syntax(
             ),
         ));
     }
+    if matches!(
+        format,
+        InputFormat::Rdf(RdfFormat::Turtle | RdfFormat::TriG)
+    ) {
+        let first = text
+            .lines()
+            .map(str::trim)
+            .find(|l| !l.is_empty() && !l.starts_with('#'))
+            .unwrap_or("");
+        let fields: Vec<&str> = first.split('\t').collect();
+        if fields.len() == 3 && !first.starts_with(['<', '@', '_']) && !first.ends_with('.') {
+            return Err(KgError::bad_input(
+                path,
+                format!(
+                    "read as Turtle (by its name or --format), but its first line `{}` looks \
+                     like TSV (head, relation, tail): name the syntax with --format tsv",
+                    first.chars().take(60).collect::<String>()
+                ),
+            ));
+        }
+        return Ok(());
+    }
     let name = match format {
         InputFormat::Rdf(RdfFormat::NTriples) => "N-Triples",
         InputFormat::Rdf(RdfFormat::NQuads) => "N-Quads",
@@ -256,6 +278,23 @@ fn line_based_lookalike(first: &str, format: InputFormat) -> Option<&'static str
     }
     let terms: Vec<&str> = first.split_whitespace().collect();
     let term = |t: &str| (t.starts_with('<') && t.ends_with('>')) || t.starts_with("_:");
+    // Turtle's shorthands: `;` and `,` lists, `a`, prefixed names.
+    let prefixed = |t: &str| {
+        !t.starts_with(['<', '"', '_'])
+            && t.split_once(':').is_some_and(|(p, l)| {
+                !p.contains('/') && !l.starts_with("//") && p.chars().all(char::is_alphanumeric)
+            })
+    };
+    if terms.len() >= 2
+        && (terms.contains(&";")
+            || terms.contains(&",")
+            || first.ends_with(';')
+            || terms[1] == "a"
+            || prefixed(terms[0])
+            || prefixed(terms[1]))
+    {
+        return Some("Turtle (`;`, `,`, `a` or prefixed names): name the syntax with --format ttl");
+    }
     if format == InputFormat::Rdf(RdfFormat::NTriples)
         && terms.len() == 5
         && terms[4] == "."
@@ -423,6 +462,12 @@ fn location_of(reader: impl BufRead, offset: u64) -> Option<Location> {
 /// The parser's message, with the way out when it is about a relative IRI (oxiri says only "No
 /// scheme found in an absolute IRI").
 fn with_hint(message: &str, format: RdfFormat, base: bool) -> String {
+    if message.contains("Unexpected end of file") {
+        return format!(
+            "{message}: the parser read on to the end looking for the end of what starts here; \
+             a string, IRI or bracket opened here may not be closed (--lenient names it)"
+        );
+    }
     if format == RdfFormat::Turtle && message.contains('{') {
         return format!(
             "{message}: Turtle has no `{{ }}` blocks; if the file is TriG (named graphs), name \
@@ -652,7 +697,23 @@ impl TsvTriples {
             if token.is_empty() {
                 return Err(self.error(column, "empty token"));
             }
-            let iri = tsv_token_iri(&self.base, token);
+            // A token written as an IRI (`http://e.org/a`, or `<http://e.org/a>` as N-Triples
+            // and `kgrec sparql --format tsv` write it) is that IRI; any other token is minted
+            // under the base.
+            let bracketed = token
+                .strip_prefix('<')
+                .and_then(|t| t.strip_suffix('>'))
+                .filter(|t| is_absolute_iri(t));
+            let iri = match bracketed {
+                Some(iri) => iri.to_owned(),
+                None if token.contains("://")
+                    && is_absolute_iri(token)
+                    && !token.contains(char::is_whitespace) =>
+                {
+                    token.to_owned()
+                }
+                None => tsv_token_iri(&self.base, token),
+            };
             let node = NamedNode::new(iri)
                 .map_err(|e| self.error(column, format!("token {token:?}: not an IRI: {e}")))?;
             iris.push(node);
@@ -783,6 +844,20 @@ mod tests {
     }
 
     #[test]
+    fn tsv_tokens_written_as_iris_are_those_iris() {
+        let text = "http://e.org/a\t<http://e.org/p>\tplain token\n";
+        let (_dir, opened) = open_text("g.tsv", text);
+        let quads: Vec<Quad> = statements(opened.unwrap(), &SourceOptions::default(), false)
+            .unwrap()
+            .collect::<Result<_>>()
+            .unwrap();
+        assert_eq!(quads.len(), 1);
+        assert_eq!(quads[0].subject.to_string(), "<http://e.org/a>");
+        assert_eq!(quads[0].predicate.to_string(), "<http://e.org/p>");
+        assert_eq!(quads[0].object.to_string(), "<urn:kgrec:plain%20token>");
+    }
+
+    #[test]
     fn absolute_iris_are_told_from_bare_tokens() {
         for iri in ["http://x/y", "urn:kgrec:m.1", "tag:a,2000:b", "a+b-c.d:e"] {
             assert!(is_absolute_iri(iri), "{iri}");
@@ -847,6 +922,22 @@ mod tests {
             .1
             .is_ok()
         );
+        for (name, text, flag) in [
+            (
+                "semi.nt",
+                "<http://e/a> <http://e/p> <http://e/b> ;\n",
+                "--format ttl",
+            ),
+            ("a.nt", "<http://e/a> a <http://e/C> .\n", "--format ttl"),
+            ("p.nt", "ex:a ex:p ex:b .\n", "--format ttl"),
+            ("t.ttl", "CS101\tteaches\tAlice\n", "--format tsv"),
+        ] {
+            let (_dir, opened) = open_text(name, text);
+            let message = opened.err().unwrap().to_string();
+            assert!(message.contains(flag), "{name}: {message}");
+        }
+        let turtle = "@prefix ex: <http://e/> .\nex:a ex:p ex:b .\n";
+        assert!(open_text("ok.ttl", turtle).1.is_ok());
         // An RDF/XML document and a Turtle file starting with an IRI are not mistaken.
         assert!(open_text("kg.rdf", xml).1.is_ok());
         assert!(open_text("kg.ttl", nt).1.is_ok());

@@ -175,7 +175,7 @@ fn stats_text(s: &Stats) -> String {
     }
     for (i, t) in s.tuned.iter().enumerate() {
         text.push_str(&format!(
-            "{:<16}{}{}: {} {:.4} on validation ({:.4} with the defaults), {} trials: {}\n",
+            "{:<16}{}{}: {} {:.4} on validation ({:.4} with the defaults), {} trial(s): {}\n",
             if i == 0 { "tuned" } else { "" },
             t.learner,
             if t.best { " (best)" } else { "" },

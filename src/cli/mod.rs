@@ -567,6 +567,12 @@ fn folder_out(out: &Path, force: bool) -> Result<Vec<&'static str>> {
     if !out.is_dir() {
         return Ok(Vec::new());
     }
+    if out.join("FORMAT").is_file() && out.join("sled").is_dir() {
+        return Err(Error::BadInput(format!(
+            "--out {}: is a kgrec data directory; an export goes into a folder of its own",
+            out.display()
+        )));
+    }
     kgrec::kg::embed::check_export_dir(out, force).map_err(|e| Error::BadInput(e.to_string()))
 }
 

@@ -213,6 +213,13 @@ pub fn train(data: &Path, args: &TrainArgs, quiet: bool) -> Result<()> {
     notes(&trained.notes);
     if let Some(tuned) = tuned {
         super::warn(&tuned_note(&tuned, &trained.header));
+        let explicit = args.fit.overrides();
+        if !explicit.is_empty() {
+            super::warn(&format!(
+                "note: laid over them as given: {}",
+                explicit.flags()
+            ));
+        }
     }
     print_trained(&trained)
 }

@@ -122,10 +122,20 @@ fn shape(sample: &[String]) -> Shape {
         return Shape::RatingTable { columns };
     }
     if !sample.iter().any(|l| l.contains(['\t', ',', ';', '|'])) {
-        if known_names(&rows[0])
-            && sample
-                .get(1)
-                .is_some_and(|l| l.split_whitespace().any(|f| number(f).is_some()))
+        // A first line of words over rows of the same width that hold numbers where it holds
+        // words: a header (KGAT lists hold ids only, and rows of every length).
+        let words = rows[0].iter().all(|f| number(f).is_none());
+        let rectangular = rows.len() > 1 && rows.iter().all(|r| r.len() == rows[0].len());
+        let numbers_below = rows
+            .iter()
+            .skip(1)
+            .any(|r| r.iter().zip(&rows[0]).any(|(f, _)| number(f).is_some()));
+        if words
+            && (known_names(&rows[0])
+                && sample
+                    .get(1)
+                    .is_some_and(|l| l.split_whitespace().any(|f| number(f).is_some()))
+                || rectangular && rows[0].len() >= 2 && numbers_below)
         {
             return Shape::SpaceHeader;
         }
@@ -221,6 +231,13 @@ pub(crate) fn guess(
             lines: sample.len(),
             candidates: vec![Format::MovieLens, Format::Kgat],
         }),
+        // A tab, comma or semicolon on the first lines: a table, not KGAT's space-separated
+        // lists, whatever the extension.
+        Shape::Other
+            if by_extension == Some(Format::Kgat) && sample.iter().any(|l| l.contains('\t')) =>
+        {
+            content(Format::Tsv, "tab-separated lines")
+        }
         // `.txt` (KGAT's `train.txt`) is KGAT unless its content says otherwise.
         _ if by_extension == Some(Format::Kgat) => Ok(Guess {
             format: Format::Kgat,
@@ -269,6 +286,21 @@ mod tests {
         );
         // A header says it is not MovieLens, whatever the extension.
         assert_eq!(format("std.dat", "user_id,item_id\nx,y\n"), Format::Csv);
+        // Tabs are no KGAT list, and words over numbers are a header.
+        assert_eq!(format("k7.txt", "kunde\tartikel\nk7\tDAR\n"), Format::Tsv);
+        assert!(
+            guess(
+                Path::new("plays.log"),
+                Some("plays.log"),
+                &[
+                    "listener track plays".to_owned(),
+                    "u1 t1 3".to_owned(),
+                    "u2 t2 5".to_owned()
+                ]
+            )
+            .is_err()
+        );
+        assert_eq!(format("train.txt", "0 1 2 3\n1 5 6\n"), Format::Kgat);
         assert_eq!(
             format("tab.dat", "customer_id\tsku\tscore\nc\ts\t1\n"),
             Format::Tsv

@@ -72,7 +72,28 @@ fn read_source(
         Some(f) => (f, None),
         None => {
             let sample = source.sample()?;
-            let g = guess::guess(&source.name, source.file_name.as_deref(), &sample)?;
+            let named = |c: &Option<ColumnRef>| matches!(c, Some(ColumnRef::Name(_)));
+            let columns = &options.columns;
+            let delimited = sample
+                .first()
+                .is_some_and(|l| l.contains(['\t', ',', ';', '|']));
+            let g = match delimited
+                && !columns.headerless
+                && (named(&columns.user) || named(&columns.item))
+            {
+                // Columns named by their header names: a headed table, whatever the extension
+                // or the names (a header of names nobody accepts is a header all the same).
+                true => guess::Guess {
+                    format: match sample.first().is_some_and(|l| l.contains('\t')) {
+                        true => Format::Tsv,
+                        false => Format::Csv,
+                    },
+                    basis: guess::GuessBasis::Content(
+                        "a header, its columns named by --user-col/--item-col",
+                    ),
+                },
+                false => guess::guess(&source.name, source.file_name.as_deref(), &sample)?,
+            };
             (g.format, Some(g))
         }
     };
@@ -493,6 +514,8 @@ fn parse_quoted<R: Read>(
     let mut header: Option<(usize, columns::Header)> = None;
     let mut rows = Vec::new();
     let mut longer = None;
+    // The last record's field that runs over lines, if any: (line, column, the field).
+    let mut spanning: Option<(usize, usize, String)> = None;
     loop {
         let more = csv
             .read_record(&mut record)
@@ -502,6 +525,11 @@ fn parse_quoted<R: Read>(
         }
         let line = record.position().map_or(0, |p| p.line() as usize);
         let fields: Vec<&str> = record.iter().collect();
+        spanning = fields
+            .iter()
+            .enumerate()
+            .find(|(_, f)| f.contains('\n'))
+            .map(|(c, f)| (line, c, (*f).to_owned()));
         if fields.iter().all(|f| f.trim().is_empty()) {
             continue;
         }
@@ -520,6 +548,27 @@ fn parse_quoted<R: Read>(
                         .map_err(|e| with_column_name(e, h))?,
                 );
             }
+        }
+    }
+    // A quote never closed runs to the end of the file, through rows of the delimiter: said,
+    // even in a column nothing reads, since every row after it is lost.
+    if let Some((line, column, field)) = spanning {
+        let swallowed = field
+            .lines()
+            .skip(1)
+            .any(|l| l.contains(char::from(delimiter.byte())));
+        if field.ends_with('\n') || swallowed {
+            return Err(ParseError::Malformed {
+                file: file.to_owned(),
+                line,
+                message: format!(
+                    "field {} opens a double quote that is never closed: it runs to the end of \
+                     the file ({} more line(s)), and every row after it would be lost. Close \
+                     the quote, or remove it",
+                    column + 1,
+                    field.matches('\n').count()
+                ),
+            });
         }
     }
     match header {

@@ -818,6 +818,14 @@ fn an_unclosed_quote_is_refused_instead_of_swallowing_the_rest() {
         );
         assert!(err.contains("in.x:"), "{err}");
     }
+    // In a column nothing reads too: a quote never closed loses every later row.
+    for text in [
+        "customer_id,sku,note\nc1,A,\"hello\nc1,B,ok\nc2,A,ok\nc2,C,ok\n",
+        "customer_id;sku;note\nc1;A;ok\nc1;B;\"hi\nc2;A;ok",
+    ] {
+        let err = parse(text, Format::Csv).unwrap_err().to_string();
+        assert!(err.contains("never closed"), "{err}");
+    }
     // A quoted line break in a column nothing reads is the CSV's own business.
     let r = parse(
         "user_id,item_id,comment\nu1,i1,\"two\nlines\"\nu2,i2,x\n",

@@ -185,6 +185,10 @@ pub fn evaluate_export_counted(
         vocab
             .get(token)
             .or_else(|| vocab.get(&tsv_token_iri(DEFAULT_TSV_BASE, token)))
+            .or_else(|| {
+                let bare = token.strip_prefix('<')?.strip_suffix('>')?;
+                vocab.get(bare)
+            })
     };
     let map = |t: &Triple| -> Option<Triple> {
         let tok = |id: EntityId| data.entities.token(id.0).and_then(|s| find(&entities, s));
