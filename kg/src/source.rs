@@ -272,6 +272,11 @@ fn looks_like_ntriples(line: &str) -> bool {
 /// What a line-based file's first statement looks like when it is not its announced syntax: TSV
 /// triples (tab-separated bare tokens), or a quad in an N-Triples file.
 fn line_based_lookalike(first: &str, format: InputFormat) -> Option<&'static str> {
+    // A directive (`@prefix`, `PREFIX`) has a message of its own.
+    let word = first.split_whitespace().next().unwrap_or("");
+    if word.starts_with('@') || ["prefix", "base"].contains(&word.to_ascii_lowercase().as_str()) {
+        return None;
+    }
     let fields: Vec<&str> = first.split('\t').collect();
     if fields.len() == 3 && !first.starts_with('<') && !first.starts_with("_:") {
         return Some("TSV (head, relation, tail): name the syntax with --format tsv");

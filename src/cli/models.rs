@@ -269,11 +269,12 @@ pub(super) fn tuned_note(t: &TunedLearner, trained: &ModelHeader) -> String {
 pub(super) fn fit_and_commit(data: &Path, request: &TrainRequest, quiet: bool) -> Result<Trained> {
     // The data directory is held only while the inputs are read and while the new version is
     // written: other kgrec processes (recommend, stats, sparql, imports) work during the fit.
-    // Short readers (a `recommend`, a `stats`) may hold it for a moment: wait for them.
+    // Short readers (a `recommend`, a `stats`) may hold it for a moment: wait for them (up to a
+    // minute: on a loaded machine a stream of readers can hold it for seconds).
     let inputs = Engine::open_with(
         data,
         &kgrec::OpenOptions {
-            wait: Some(super::wait().unwrap_or(std::time::Duration::from_secs(10))),
+            wait: Some(super::wait().unwrap_or(std::time::Duration::from_secs(60))),
             ..kgrec::OpenOptions::default()
         },
     )?

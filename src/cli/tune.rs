@@ -77,9 +77,13 @@ pub fn tune(data: &Path, args: &TuneArgs, quiet: bool) -> Result<()> {
     let outcome = outcome?;
     drop(inputs);
     let engine = reopen_to_store(data)?;
-    engine.store_tuning(&outcome)?;
+    // The best stored record: this run's, or an earlier one on the same validation rows.
+    let best = engine.store_tuning(&outcome)?;
     drop(engine);
-    let best = outcome.best().cloned();
+    let mut outcome = outcome;
+    if let Some(best) = &best {
+        outcome.best = best.learner.clone();
+    }
     let trained = match (&best, args.no_train) {
         (Some(best), false) => {
             let spec = kgrec::ModelSpec::new(&best.learner, &best.overrides)?;

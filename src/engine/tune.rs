@@ -68,8 +68,10 @@ impl Engine {
         cancel: &AtomicBool,
     ) -> Result<TuneOutcome> {
         let data = self.tuning_data(request)?;
-        let outcome = data.search(request, report, cancel)?;
-        self.store_tuning(&outcome)?;
+        let mut outcome = data.search(request, report, cancel)?;
+        if let Some(best) = self.store_tuning(&outcome)? {
+            outcome.best = best.learner;
+        }
         Ok(outcome)
     }
 
@@ -125,11 +127,55 @@ impl Engine {
         })
     }
 
-    /// Stores what a search found: `train` uses it from now on.
-    pub fn store_tuning(&self, outcome: &TuneOutcome) -> Result<()> {
+    /// Stores what a search found: `train` uses it from now on. A learner's earlier record on
+    /// the same validation rows (same interactions, carving and metric) that did better is kept
+    /// (a short run does not undo a long one), and the best learner is chosen among every
+    /// record on those rows, not only the ones this run tuned.
+    pub fn store_tuning(&self, outcome: &TuneOutcome) -> Result<Option<TunedLearner>> {
         self.check_writable()?;
         let _writer = self.inner.writer.lock().map_err(poisoned)?;
-        self.read(|dir| Ok(TuningStore::open(dir.db())?.put(&outcome.learners, &outcome.best)?))
+        self.read(|dir| {
+            let store = TuningStore::open(dir.db())?;
+            let earlier = store.all()?;
+            let same_rows = |a: &TunedLearner, b: &TunedLearner| {
+                a.fingerprint == b.fingerprint
+                    && a.seed == b.seed
+                    && a.split == b.split
+                    && a.metric == b.metric
+                    && a.validation_users == b.validation_users
+            };
+            let kept: Vec<TunedLearner> = outcome
+                .learners
+                .iter()
+                .map(|new| {
+                    earlier
+                        .iter()
+                        .find(|old| {
+                            old.learner == new.learner
+                                && same_rows(old, new)
+                                && old.value > new.value
+                        })
+                        .unwrap_or(new)
+                        .clone()
+                })
+                .collect();
+            let comparable = earlier
+                .iter()
+                .filter(|old| !kept.iter().any(|k| k.learner == old.learner))
+                .filter(|old| kept.first().is_some_and(|k| same_rows(old, k)))
+                .chain(&kept);
+            let best = comparable
+                .fold(None::<&TunedLearner>, |best, t| match best {
+                    Some(b) if b.value >= t.value => Some(b),
+                    _ => Some(t),
+                })
+                .cloned();
+            let name = best
+                .as_ref()
+                .map_or_else(|| outcome.best.clone(), |t| t.learner.clone());
+            store.put(&kept, &name)?;
+            Ok(best)
+        })
     }
 
     /// What the last tuning found for `learner`, or for the best learner when `None`.

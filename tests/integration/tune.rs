@@ -48,6 +48,48 @@ fn tune_stores_its_choice_and_train_uses_it() {
     );
     let text = ok(kgrec(&data).arg("stats"));
     assert!(text.contains("tuned"), "{text}");
+    // A narrower run on the same validation rows does not undo a better earlier choice.
+    let value_of = |stats: &serde_json::Value, learner: &str| {
+        stats["tuned"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["learner"] == learner)
+            .map(|t| t["value"].as_f64().unwrap())
+            .unwrap()
+    };
+    let before = value_of(&stats, &best);
+    let other = if best == "als" { "ease" } else { "als" };
+    ok(kgrec(&data).args([
+        "tune",
+        "--models",
+        other,
+        "--trials",
+        "1",
+        "--no-train",
+        "--format",
+        "json",
+    ]));
+    let after = json(&ok(kgrec(&data).args(["stats", "--format", "json"])));
+    assert!(value_of(&after, &best) >= before);
+    let best_after = after["tuned"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["best"].as_bool().unwrap())
+        .unwrap()["learner"]
+        .clone();
+    let top = after["tuned"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["value"].as_f64().unwrap())
+        .fold(f64::NEG_INFINITY, f64::max);
+    assert_eq!(
+        value_of(&after, best_after.as_str().unwrap()),
+        top,
+        "{after}"
+    );
 
     // `train` without --model trains the best learner with its choice, and says so.
     let out = run(kgrec(&data).arg("train"));
