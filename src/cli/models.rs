@@ -203,13 +203,17 @@ pub fn train(data: &Path, args: &TrainArgs, quiet: bool) -> Result<()> {
             "--keep 0: keep at least 1 version".to_owned(),
         ));
     }
-    let (spec, tuned) = train_spec(data, args)?;
+    // One open reads the tuning and the inputs (waiting for short readers).
+    let engine = open_for_inputs(data)?;
+    let (spec, tuned) = train_spec(&engine, args)?;
     let request = TrainRequest {
         spec,
         seed: args.fit.seed(),
         keep: args.keep,
     };
-    let trained = fit_and_commit(data, &request, quiet)?;
+    let inputs = engine.training_data(&request)?;
+    drop(engine);
+    let trained = fit_and_commit_inputs(data, &inputs, &request, quiet)?;
     notes(&trained.notes);
     if let Some(tuned) = tuned {
         super::warn(&tuned_note(&tuned, &trained.header));
@@ -227,11 +231,14 @@ pub fn train(data: &Path, args: &TrainArgs, quiet: bool) -> Result<()> {
 /// The spec `train` fits: the flags over what `kgrec tune` chose for the learner (the learner it
 /// found best when `--model` is not given), or over the defaults with `--untuned` or without a
 /// tuning; and the tuning record used, if any.
-fn train_spec(data: &Path, args: &TrainArgs) -> Result<(kgrec::ModelSpec, Option<TunedLearner>)> {
+fn train_spec(
+    engine: &Engine,
+    args: &TrainArgs,
+) -> Result<(kgrec::ModelSpec, Option<TunedLearner>)> {
     let explicit = args.fit.overrides();
     let tuned = match args.untuned {
         true => None,
-        false => super::open_reader(data)?.tuned(args.fit.model.as_deref())?,
+        false => engine.tuned(args.fit.model.as_deref())?,
     };
     match tuned {
         Some(t) => {
@@ -267,18 +274,32 @@ pub(super) fn tuned_note(t: &TunedLearner, trained: &ModelHeader) -> String {
 /// Reads the inputs (holding the data directory only meanwhile), fits, and commits the new
 /// version (waiting for other processes to release the directory).
 pub(super) fn fit_and_commit(data: &Path, request: &TrainRequest, quiet: bool) -> Result<Trained> {
-    // The data directory is held only while the inputs are read and while the new version is
-    // written: other kgrec processes (recommend, stats, sparql, imports) work during the fit.
-    // Short readers (a `recommend`, a `stats`) may hold it for a moment: wait for them (up to a
-    // minute: on a loaded machine a stream of readers can hold it for seconds).
-    let inputs = Engine::open_with(
+    let inputs = open_for_inputs(data)?.training_data(request)?;
+    fit_and_commit_inputs(data, &inputs, request, quiet)
+}
+
+/// The data directory opened to read a training's inputs. It is held only while the inputs are
+/// read and while the new version is written: other kgrec processes (recommend, stats, sparql,
+/// imports) work during the fit. Short readers (a `recommend`, a `stats`) may hold it for a
+/// moment: wait for them (up to a minute: on a loaded machine a stream of readers can hold it
+/// for seconds).
+fn open_for_inputs(data: &Path) -> Result<Engine> {
+    Engine::open_with(
         data,
         &kgrec::OpenOptions {
             wait: Some(super::wait().unwrap_or(std::time::Duration::from_secs(60))),
             ..kgrec::OpenOptions::default()
         },
-    )?
-    .training_data(request)?;
+    )
+}
+
+/// Fits `inputs` (the directory is not held) and commits the new version.
+fn fit_and_commit_inputs(
+    data: &Path,
+    inputs: &kgrec::engine::TrainingData,
+    request: &TrainRequest,
+    quiet: bool,
+) -> Result<Trained> {
     let cancel = AtomicBool::new(false);
     let (bar, mut hook) = epoch_progress(quiet);
     let fitted = inputs.fit(request, &mut hook, &cancel);
