@@ -1510,10 +1510,16 @@ impl Engine {
                     format!("v{} {}{mark}", m.version, m.model)
                 })
                 .collect();
-            let tuning = crate::store::TuningStore::open(dir.db())?;
-            let best = tuning.best()?;
-            let tuned = tuning
-                .all()?
+            let tuning = crate::store::TuningStore::open_existing(dir.db())?;
+            let best = match &tuning {
+                Some(t) => t.best()?,
+                None => None,
+            };
+            let records = match &tuning {
+                Some(t) => t.all()?,
+                None => Vec::new(),
+            };
+            let tuned = records
                 .into_iter()
                 .map(|t| TunedSummary {
                     best: best.as_deref() == Some(t.learner.as_str()),

@@ -181,7 +181,9 @@ impl Engine {
     /// What the last tuning found for `learner`, or for the best learner when `None`.
     pub fn tuned(&self, learner: Option<&str>) -> Result<Option<TunedLearner>> {
         self.read(|dir| {
-            let store = TuningStore::open(dir.db())?;
+            let Some(store) = TuningStore::open_existing(dir.db())? else {
+                return Ok(None);
+            };
             let name = match learner {
                 Some(name) => Some(name.to_owned()),
                 None => store.best()?,
@@ -195,9 +197,9 @@ impl Engine {
 
     /// Every learner the last tunings tuned, and the best one's name.
     pub fn tuning(&self) -> Result<(Vec<TunedLearner>, Option<String>)> {
-        self.read(|dir| {
-            let store = TuningStore::open(dir.db())?;
-            Ok((store.all()?, store.best()?))
+        self.read(|dir| match TuningStore::open_existing(dir.db())? {
+            Some(store) => Ok((store.all()?, store.best()?)),
+            None => Ok((Vec::new(), None)),
         })
     }
 }

@@ -102,6 +102,20 @@ impl TuningStore {
         })
     }
 
+    /// The record inside `db` if a tuning ever stored one. Readers use this rather than
+    /// [`Self::open`]: opening a tree that does not exist creates it, a write that a reader
+    /// (`stats`, a `train` reading its inputs) must not make.
+    pub fn open_existing(db: &sled::Db) -> Result<Option<Self>> {
+        if !db
+            .tree_names()
+            .iter()
+            .any(|name| name.as_ref() == TREE.as_bytes())
+        {
+            return Ok(None);
+        }
+        Self::open(db).map(Some)
+    }
+
     /// Replaces the record of every learner in `tuned` and names `best`, atomically.
     pub fn put(&self, tuned: &[TunedLearner], best: &str) -> Result<()> {
         let mut batch = sled::Batch::default();
@@ -204,6 +218,24 @@ mod tests {
         let all = store.all().unwrap();
         assert_eq!(all.len(), 2);
         assert_eq!(all[0].value, 0.35);
+    }
+
+    #[test]
+    fn readers_do_not_create_the_tree() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = sled::open(dir.path()).unwrap();
+        assert!(TuningStore::open_existing(&db).unwrap().is_none());
+        assert!(
+            !db.tree_names()
+                .iter()
+                .any(|n| n.as_ref() == TREE.as_bytes())
+        );
+        TuningStore::open(&db)
+            .unwrap()
+            .put(&[record("als", 0.3)], "als")
+            .unwrap();
+        let store = TuningStore::open_existing(&db).unwrap().unwrap();
+        assert_eq!(store.best().unwrap().as_deref(), Some("als"));
     }
 
     #[test]
