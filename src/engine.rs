@@ -2163,7 +2163,7 @@ enum Basis {
 }
 
 /// Scores this close to zero, all of them, mean the model collapsed.
-const COLLAPSED: f32 = 1e-3;
+pub const COLLAPSED: f32 = 1e-3;
 
 /// Why a list's order means little: every score is within [`COLLAPSED`] of zero, as a model
 /// whose regularisation is too strong for a small catalogue gives.

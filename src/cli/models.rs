@@ -612,11 +612,12 @@ fn write_all_users(
 /// A batch whose every model score is near zero came from a collapsed model: said, as one
 /// user's list says it (`widest`: the largest score's magnitude; `None`: no model score).
 pub(super) fn collapsed_batch_note(widest: Option<f32>, model: &ModelHeader) {
-    if model.kind == kgrec::ModelKind::Popularity || widest.is_none_or(|w| w >= 1e-3) {
+    let collapsed = kgrec::engine::COLLAPSED;
+    if model.kind == kgrec::ModelKind::Popularity || widest.is_none_or(|w| w >= collapsed) {
         return;
     }
     super::warn(&format!(
-        "warning: every score of the batch is within 1e-3 of zero: model v{} {} collapsed (its \
+        "warning: every score of the batch is within {collapsed:.0e} of zero: model v{} {} collapsed (its \
          regularisation is too strong for this catalogue) and the lists are in near-arbitrary \
          order; train again with a smaller --reg",
         model.version,

@@ -164,12 +164,7 @@ impl Engine {
                 .filter(|old| !kept.iter().any(|k| k.learner == old.learner))
                 .filter(|old| kept.first().is_some_and(|k| same_rows(old, k)))
                 .chain(&kept);
-            let best = comparable
-                .fold(None::<&TunedLearner>, |best, t| match best {
-                    Some(b) if b.value >= t.value => Some(b),
-                    _ => Some(t),
-                })
-                .cloned();
+            let best = best_of(comparable).cloned();
             let name = best
                 .as_ref()
                 .map_or_else(|| outcome.best.clone(), |t| t.learner.clone());
@@ -269,13 +264,7 @@ impl TuningData {
                 seconds: learner_started.elapsed().as_secs_f64(),
             });
         }
-        // The best learner; ties keep the one asked first.
-        let best = tuned
-            .iter()
-            .fold(None::<&TunedLearner>, |best, t| match best {
-                Some(b) if b.value >= t.value => Some(b),
-                _ => Some(t),
-            })
+        let best = best_of(&tuned)
             .map(|t| t.learner.clone())
             .unwrap_or_default();
         Ok(TuneOutcome {
@@ -285,6 +274,14 @@ impl TuningData {
             seconds: started.elapsed().as_secs_f64(),
         })
     }
+}
+
+/// The record with the best validation figure; ties keep the earlier one.
+fn best_of<'a>(records: impl IntoIterator<Item = &'a TunedLearner>) -> Option<&'a TunedLearner> {
+    records.into_iter().fold(None, |best, t| match best {
+        Some(b) if b.value >= t.value => Some(b),
+        _ => Some(t),
+    })
 }
 
 /// Fits `spec` on the carved training rows and scores it on the validation rows; `None` when
