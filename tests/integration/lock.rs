@@ -135,11 +135,7 @@ fn an_interrupted_first_import_leaves_no_directory() {
         std::thread::sleep(Duration::from_millis(50));
     }
     assert!(data.exists(), "the import did not start");
-    let signal = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(signal.success());
+    interrupt(&child);
     let out = child.wait_with_output().unwrap();
     drop(stdin);
     assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
@@ -199,11 +195,7 @@ fn an_interrupted_write_says_what_it_left() {
         .unwrap();
     // Past reading its inputs: fitting, for minutes at this many epochs.
     std::thread::sleep(Duration::from_millis(800));
-    let signal = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(signal.success());
+    interrupt(&child);
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
     assert!(
@@ -212,4 +204,13 @@ fn an_interrupted_write_says_what_it_left() {
         stderr(&out)
     );
     assert_eq!(stats(&data)["models"], serde_json::json!([]));
+}
+
+/// Sends SIGINT (Ctrl-C) to `child`.
+fn interrupt(child: &std::process::Child) {
+    let signal = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(signal.success());
 }
