@@ -2224,6 +2224,40 @@ fn collapsed_note(
     })
 }
 
+/// Why one item's score (`kgrec explain`) means little: the model scores every item within
+/// [`COLLAPSED`] of zero for `user`, its own items included. `None` for a user the model does
+/// not know (their list is the popular items) and for the popularity model.
+pub fn collapsed_user_note(served: &Served, user: &str) -> Option<String> {
+    let header = &served.model.header;
+    if header.kind == learners::ModelKind::Popularity {
+        return None;
+    }
+    let model = served.model.recommender();
+    let u = served
+        .user_id(user)
+        .filter(|u| u.index() < model.n_users())?;
+    let mut scores = vec![0.0f32; model.n_items()];
+    model.score_items(u, &mut scores);
+    let flat = scores.len() > 1 && scores.iter().all(|s| s.abs() < COLLAPSED);
+    flat.then(|| {
+        format!(
+            "model v{} {} scores every item within {COLLAPSED:.0e} of zero for {user}, their own \
+             items too: {}, so this item's score and rank are near-arbitrary",
+            header.version,
+            header.kind.name(),
+            match header.kind {
+                learners::ModelKind::Ease | learners::ModelKind::KgEase => {
+                    "their items tie them to almost nothing (few other users have them)"
+                }
+                _ => {
+                    "the model collapsed (its regularisation is too strong for this catalogue; \
+                     train again with a smaller --reg)"
+                }
+            }
+        )
+    })
+}
+
 /// What a list's order rests on, when it is worth saying: every score near zero
 /// ([`collapsed_note`]), an empty list no filter or offset explains, and how ties were ranked.
 fn list_notes(

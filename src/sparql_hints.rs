@@ -318,6 +318,7 @@ pub(crate) fn explain(query: &str, message: &str) -> String {
     if let Some(mistake) = short_triple(query, message) {
         mistakes.push(mistake);
     }
+    mistakes.extend(unclosed_iri_or_missing_operand(query));
     match mistakes.into_iter().min_by_key(|(offset, _)| *offset) {
         Some((_, words)) => format!("SPARQL syntax error: {words}"),
         None => plain_syntax_error(query, message).unwrap_or_else(|| message.to_owned()),
@@ -549,6 +550,82 @@ fn short_triple(query: &str, message: &str) -> Option<(usize, String)> {
     ))
 }
 
+/// An IRI opened with `<scheme:` that a blank or the end of the query reaches before its `>`
+/// (the parser reports the end of the query), or a comparison or logical operator with nothing
+/// after it (`FILTER(?o = )`, which the parser also reports further on). Strings and comments
+/// are skipped; the first such mistake only.
+fn unclosed_iri_or_missing_operand(query: &str) -> Option<(usize, String)> {
+    let bytes = query.as_bytes();
+    let mut i = 0;
+    let mut quote: Option<u8> = None;
+    while i < bytes.len() {
+        let c = bytes[i];
+        match (quote, c) {
+            (Some(_), b'\\') => i += 1,
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, b'"' | b'\'') => quote = Some(c),
+            (None, b'#') => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            (None, b'<') if iri_start(query.get(i + 1..).unwrap_or("")) => {
+                let rest = query.get(i + 1..).unwrap_or("");
+                let end = rest.find(|c: char| c == '>' || c.is_whitespace());
+                match end.map(|e| rest.as_bytes()[e]) {
+                    Some(b'>') => i += end.unwrap_or(0) + 1,
+                    _ => {
+                        return Some((
+                            i,
+                            format!(
+                                "the IRI opened with `<` at {} is not closed by `>` (an IRI \
+                                 holds no blanks)",
+                                position(query, i)
+                            ),
+                        ));
+                    }
+                }
+            }
+            (None, _) => {
+                // Operators are ASCII: a byte inside a wider character starts none.
+                let here = query.get(i..).unwrap_or("");
+                let op = ["!=", "<=", ">=", "&&", "||", "="]
+                    .into_iter()
+                    .find(|op| here.starts_with(op));
+                if let Some(op) = op {
+                    let after = here[op.len()..].trim_start();
+                    if after.is_empty() || after.starts_with([')', '}', '.', ',']) {
+                        return Some((
+                            i,
+                            format!(
+                                "`{op}` at {} has nothing after it: it compares or joins two \
+                                 expressions",
+                                position(query, i)
+                            ),
+                        ));
+                    }
+                    i += op.len();
+                    continue;
+                }
+            }
+        }
+        i += 1;
+    }
+    None
+}
+
+/// Whether `rest` (the text after a `<`) starts like an absolute IRI: a scheme (a letter, then
+/// letters, digits, `+`, `-` or `.`) and a `:`; a less-than sign is followed by a blank, a
+/// variable or a number.
+fn iri_start(rest: &str) -> bool {
+    let scheme: &str = rest
+        .split(|c: char| !(c.is_ascii_alphanumeric() || "+-.".contains(c)))
+        .next()
+        .unwrap_or("");
+    scheme.starts_with(|c: char| c.is_ascii_alphabetic()) && rest[scheme.len()..].starts_with(':')
+}
+
 /// A bare word (letters, digits, `_`) that is no SPARQL keyword: a misspelt keyword or a name
 /// written without its prefix.
 fn is_unknown_word(word: &str) -> bool {
@@ -746,6 +823,23 @@ mod tests {
             "{said}"
         );
         assert!(!said.contains("['0'"), "{said}");
+        // The two the parser locates at the end of the query: where they are instead.
+        let said = dump("SELECT ?s WHERE { ?s ?p ?o FILTER(?o = ) }", "1:43");
+        assert!(said.contains("`=` at 1:38 has nothing after it"), "{said}");
+        let said = dump("SELECT ?s WHERE { ?s <http://x/p ?o }", "1:38");
+        assert!(
+            said.contains("the IRI opened with `<` at 1:22 is not closed"),
+            "{said}"
+        );
+        // A less-than sign, a closed IRI with `=` in it and `<=` are none of these.
+        let said = dump(
+            "SELECT ?s WHERE { ?s <http://x/p?a=b> ?o FILTER(?o<3 && ?o <= 4) } LIMT 1",
+            "1:70",
+        );
+        assert!(
+            !said.contains("nothing after it") && !said.contains("is not closed by"),
+            "{said}"
+        );
     }
 
     #[test]

@@ -150,6 +150,9 @@ pub fn explain(data: &Path, args: &ExplainArgs) -> Result<()> {
     if served.stale() {
         stale_note(&served.model.header);
     }
+    if let Some(note) = kgrec::engine::collapsed_user_note(&served, &args.user) {
+        super::warn(&format!("warning: {note}"));
+    }
     let (explanation, model) = engine.explain(
         &args.user,
         &args.item,

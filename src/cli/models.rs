@@ -134,6 +134,30 @@ fn link_warnings(link: &Path, imported: &InteractionsImported) {
             relinked.len() - NAMED
         ));
     }
+    let shared = &imported.report.shared;
+    if !shared.is_empty() {
+        let items = |names: &[String]| {
+            names
+                .iter()
+                .take(3)
+                .map(|n| format!("{n:?}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        super::warn(&format!(
+            "note: {}: {} IRI(s) linked here were already linked to other stored items: {} \
+             (allowed, e.g. editions of one film; such items share the entity's label and graph \
+             paths, so a list can show both, and a twin of a history item can be recommended)",
+            link.display(),
+            shared.len(),
+            named_list(shared.iter().map(|s| format!(
+                "<{}> (here: {}; stored: {})",
+                s.iri,
+                items(&s.items),
+                items(&s.others)
+            )))
+        ));
+    }
 }
 
 /// The summary of an interaction import (stdout), its notes and its warnings (stderr).
@@ -656,6 +680,22 @@ pub fn eval(args: &EvalArgs, quiet: bool) -> Result<()> {
         return Err(Error::BadInput(
             "-k: give cut-offs of at least 1".to_owned(),
         ));
+    }
+    let stdin = Path::new("-");
+    let from_stdin: Vec<&str> = [("--train", &args.train), ("--test", &args.test)]
+        .into_iter()
+        .chain(args.kg.iter().map(|f| ("--kg", f)))
+        .chain(args.link.as_ref().map(|f| ("--link", f)))
+        .filter(|(_, f)| f.as_path() == stdin)
+        .map(|(flag, _)| flag)
+        .collect();
+    if from_stdin.len() > 1 {
+        return Err(Error::BadInput(format!(
+            "{} {} read standard input (`-`), which can be read once: give files for all but \
+             one",
+            from_stdin.join(" and "),
+            if from_stdin.len() == 2 { "both" } else { "all" }
+        )));
     }
     let format = interaction_format(args.input_format.as_deref(), "--input-format")?;
     let spec = args.fit.spec()?;

@@ -337,8 +337,12 @@ pub fn explanation_text(e: &Explanation, options: TextOptions<'_>) -> String {
         None if e.folded_in => {
             let _ = writeln!(
                 out,
-                "explained recommendations for user {} ({model}; the user arrived after training \
-                 and was folded in from their interactions)",
+                "explained {} for user {} ({model}; the user arrived after training and was \
+                 folded in from their interactions)",
+                match options.single_item {
+                    true => "item",
+                    false => "recommendations",
+                },
                 e.user
             );
         }

@@ -446,7 +446,8 @@ pub(crate) fn missing(
         .iter()
         .all(|f| f.trim().parse::<f64>().is_ok() || f.trim().is_empty());
     let hint = if fields.len() == 1 && role.flag.is_none() {
-        "; link files are tab-separated: `item_id<TAB>iri`"
+        "; a link file's header names the item and IRI columns, separated by a tab, `,`, `;` \
+         or `|`: `item_id<TAB>iri`"
     } else if fields.len() == 1 {
         "; the header has a single column, so the delimiter read does not separate its \
          columns (without --delimiter, tab , ; and | are tried): pass --delimiter with the one \

@@ -8,7 +8,7 @@ use std::io::BufRead;
 use std::path::Path;
 
 use super::ParseError;
-use super::columns::{self, LINK_IRI, LINK_ITEM};
+use super::columns::{self, Delimiter, LINK_IRI, LINK_ITEM};
 use super::parse::Lines;
 use super::source;
 
@@ -111,6 +111,28 @@ pub fn strip_angle_brackets(text: &str) -> Option<&str> {
     }
 }
 
+/// The fields of one line: split at tabs as they are, or read as a CSV record with
+/// `delimiter` (quoted fields unquoted).
+fn split_row(line: &str, delimiter: Delimiter) -> Vec<String> {
+    if delimiter == Delimiter::TAB {
+        return line.split('\t').map(str::to_owned).collect();
+    }
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(delimiter.byte())
+        .from_reader(line.as_bytes());
+    let mut record = csv::StringRecord::new();
+    match reader.read_record(&mut record) {
+        Ok(true) => record.iter().map(str::to_owned).collect(),
+        // Not UTF-8 cannot happen (`line` is a str); an empty line has no record.
+        _ => line
+            .split(char::from(delimiter.byte()))
+            .map(str::to_owned)
+            .collect(),
+    }
+}
+
 fn parse_links<R: BufRead>(reader: R, file: &Path) -> Result<LinkFile, ParseError> {
     let mut lines = Lines::new(reader, file);
     let Some((header_line, header)) = lines.next_nonblank()? else {
@@ -118,7 +140,10 @@ fn parse_links<R: BufRead>(reader: R, file: &Path) -> Result<LinkFile, ParseErro
             file: file.to_owned(),
         });
     };
-    let fields: Vec<&str> = header.split('\t').collect();
+    // Tab-separated, or the comma, semicolon or pipe that splits the header (quotes as in CSV).
+    let (delimiter, _) = columns::delimiter(&header, None, Delimiter::TAB);
+    let header_fields = split_row(&header, delimiter);
+    let fields: Vec<&str> = header_fields.iter().map(String::as_str).collect();
     let missing = |role| columns::missing(role, &fields, file, header_line);
     let iri_col = columns::find(&fields, &LINK_IRI).ok_or_else(|| missing(&LINK_IRI))?;
     // Two columns, one of them the IRI's: the other is the item's, whatever its name (the
@@ -143,8 +168,18 @@ fn parse_links<R: BufRead>(reader: R, file: &Path) -> Result<LinkFile, ParseErro
 
     let mut links = Vec::new();
     let mut seen: HashMap<String, (usize, usize)> = HashMap::new();
+    let width = fields.len();
     while let Some((n, text)) = lines.next_nonblank()? {
-        let fields: Vec<&str> = text.split('\t').collect();
+        let mut row = split_row(&text, delimiter);
+        // An IRI with the delimiter in it, unquoted, in the last column: the rest of the line
+        // (`…/Crouching_Tiger,_Hidden_Dragon` in a comma-separated file).
+        if delimiter != Delimiter::TAB && row.len() > width && iri_col + 1 == width {
+            let rest = row
+                .split_off(iri_col)
+                .join(&char::from(delimiter.byte()).to_string());
+            row.push(rest);
+        }
+        let fields: Vec<&str> = row.iter().map(String::as_str).collect();
         let get = |col: usize, field: &'static str| match fields.get(col) {
             None => Err(ParseError::MissingField {
                 file: file.to_owned(),

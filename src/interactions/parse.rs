@@ -754,6 +754,7 @@ fn parse_movielens<R: BufRead>(
         timestamp: Some(3),
     };
     let mut rows = Vec::new();
+    let mut header_skipped = false;
     while let Some((n, text)) = lines.next_nonblank()? {
         let fields: Vec<&str> = if text.contains("::") {
             text.split("::").collect()
@@ -762,6 +763,15 @@ fn parse_movielens<R: BufRead>(
         } else {
             text.split_whitespace().collect()
         };
+        // A first line of names only (`UserID::MovieID::Rating::Timestamp`) is a header.
+        let names = fields.len() >= 2
+            && fields
+                .iter()
+                .all(|f| !f.trim().is_empty() && f.trim().parse::<f64>().is_err());
+        if rows.is_empty() && names && !header_skipped {
+            header_skipped = true;
+            continue;
+        }
         rows.push(row_from_fields(&fields, cols, file, n)?);
     }
     if rows.is_empty() {

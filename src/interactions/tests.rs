@@ -90,6 +90,19 @@ fn movielens_udata_and_ratings_dat() {
         (r.rows[0].rating, r.rows[0].timestamp),
         (Some(5.0), Some(978_300_760))
     );
+    // A header line of names is skipped, and only a first line.
+    let r = parse(
+        "UserID::MovieID::Rating::Timestamp\n1::1193::5::978300760\n",
+        Format::MovieLens,
+    )
+    .unwrap();
+    assert_eq!(pairs(&r), [("1", "1193")]);
+    let e = parse(
+        "1::1193::5::978300760\nUserID::MovieID::Rating::Timestamp\n",
+        Format::MovieLens,
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains(":2:"), "{e}");
 }
 
 #[test]
@@ -594,11 +607,50 @@ fn link_iris_may_be_bracketed() {
         "l.tsv:4: item \"1\" is linked to <http://x/b> here and to <http://x/a> on line 2; an \
          item has one IRI"
     );
-    let e = parse_link_reader(Cursor::new("item_id,iri\n1,a\n"), Path::new("l")).unwrap_err();
+    let e = parse_link_reader(Cursor::new("item_id iri\n1 a\n"), Path::new("l")).unwrap_err();
     assert!(
-        e.to_string().contains("link files are tab-separated"),
+        e.to_string()
+            .contains("separated by a tab, `,`, `;` or `|`"),
         "{e}"
     );
+}
+
+#[test]
+fn link_files_may_be_comma_semicolon_or_pipe_separated() {
+    let base = "http://dbpedia.org/resource/";
+    for text in [
+        format!("item_id,iri\n1,{base}Toy_Story\n2,\"{base}Crouching_Tiger,_Hidden_Dragon\"\n"),
+        // Unquoted, an IRI with commas in the last column is the rest of the line.
+        format!("item_id,iri\n1,{base}Toy_Story\n2,{base}Crouching_Tiger,_Hidden_Dragon\n"),
+        format!(
+            "\"item_id\";\"iri\"\n1;<{base}Toy_Story>\n2;{base}Crouching_Tiger,_Hidden_Dragon\n"
+        ),
+        format!("item_id|iri\n1|{base}Toy_Story\n2|{base}Crouching_Tiger,_Hidden_Dragon\n"),
+    ] {
+        let links = parse_link_reader(Cursor::new(text.clone()), Path::new("l.csv")).unwrap();
+        let got: Vec<(&str, &str)> = links
+            .iter()
+            .map(|l| (l.item.as_str(), l.iri.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("1", format!("{base}Toy_Story").as_str()),
+                (
+                    "2",
+                    format!("{base}Crouching_Tiger,_Hidden_Dragon").as_str()
+                )
+            ],
+            "{text}"
+        );
+    }
+    // Only the last column takes the rest of the line: with the IRI first, a field too many
+    // is a column nothing reads, as in a tab-separated file.
+    let e = parse_link_reader(
+        Cursor::new("iri,item_id\nhttp://x/a,1,2\n"),
+        Path::new("l.csv"),
+    );
+    assert!(e.is_ok_and(|l| l[0].item == "1" && l[0].iri == "http://x/a"));
 }
 
 /// An id any format's TSV writer can carry: no tab or line break, not blank.

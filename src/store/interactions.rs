@@ -15,7 +15,7 @@
 //! `sled::Batch`, flushed before it returns; entries past the committed counts are never read, so
 //! readers see the store before the import or after it.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use kgrec_kg::EntityId;
 
@@ -178,6 +178,17 @@ pub struct Relink {
     pub new: String,
 }
 
+/// An IRI this import linked items to that other stored items already had.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SharedIri {
+    /// The IRI.
+    pub iri: String,
+    /// The items this import linked to it.
+    pub items: Vec<String>,
+    /// The stored items, not in this import's links, that already had it.
+    pub others: Vec<String>,
+}
+
 /// What one import changed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ImportReport {
@@ -198,6 +209,9 @@ pub struct ImportReport {
     pub new_linked_items: u64,
     /// Items whose stored IRI the links replaced with another (the new link wins).
     pub relinked: Vec<Relink>,
+    /// IRIs this import linked items to that other stored items (not in this import's links)
+    /// had already: allowed (editions of one film), but all show the entity's label in lists.
+    pub shared: Vec<SharedIri>,
     /// The counts after the import.
     pub counts: InteractionCounts,
 }
@@ -455,6 +469,46 @@ impl StoreState {
         &self.records
     }
 
+    /// The IRIs of `links` that items outside `links` have too: one scan of the stored links,
+    /// done only when links are given.
+    fn shared_iris(&self, links: &[Link]) -> Vec<SharedIri> {
+        if links.is_empty() {
+            return Vec::new();
+        }
+        let mut given: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for l in links {
+            given
+                .entry(l.iri.as_str())
+                .or_default()
+                .push(l.item.as_str());
+        }
+        let named: HashSet<&str> = links.iter().map(|l| l.item.as_str()).collect();
+        let mut others: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for (i, link) in self.links.iter().enumerate() {
+            let Some(link) = link else { continue };
+            let Some((iri, _)) = given.get_key_value(link.iri.as_str()) else {
+                continue;
+            };
+            match self.items.name(i as u32) {
+                Some(other) if !named.contains(other) => {
+                    others.entry(iri).or_default().push(other);
+                }
+                _ => {}
+            }
+        }
+        others
+            .into_iter()
+            .map(|(iri, others)| SharedIri {
+                iri: iri.to_owned(),
+                items: given
+                    .get(iri)
+                    .map(|items| items.iter().map(|i| (*i).to_owned()).collect())
+                    .unwrap_or_default(),
+                others: others.into_iter().map(str::to_owned).collect(),
+            })
+            .collect()
+    }
+
     /// Adds `rows` and `links` in memory, all or nothing: an error leaves the state as it was.
     /// Users and items new to the store get the next dense ids in row order, then the items
     /// only the links name. Nothing is written until [`InteractionStore::write`].
@@ -524,6 +578,7 @@ impl StoreState {
         }
 
         self.links.resize(self.items.len(), None);
+        report.shared = self.shared_iris(links);
         report.new_users = (self.users.len() - old_users) as u64;
         report.new_items = (self.items.len() - old_items) as u64;
         report.new_interactions = (self.records.len() - old_records) as u64;
@@ -776,6 +831,11 @@ mod tests {
         );
         assert_eq!(r.new_items, 9, "8 items with rows and 1 from the link file");
         assert_eq!(r.relinked, [], "the first links replace nothing");
+        assert_eq!(
+            r.shared,
+            [],
+            "items sharing an IRI within one import are not stored twins"
+        );
         let r = store
             .import(
                 &[],
@@ -798,6 +858,25 @@ mod tests {
         assert_eq!(snap.links[1].as_ref().unwrap().iri, "http://e/c");
         assert_eq!(snap.links[6].as_ref().unwrap().entity, Some(EntityId(5)));
         assert!(snap.links[0].is_none());
+        // A later import linking two more items to i6's IRI names the stored twin, once.
+        let r = store
+            .import(
+                &[],
+                &[
+                    link("i2", "http://e/a", None),
+                    link("i3", "http://e/a", None),
+                    link("i4", "http://e/z", None),
+                ],
+            )
+            .unwrap();
+        assert_eq!(
+            r.shared,
+            [SharedIri {
+                iri: "http://e/a".to_owned(),
+                items: vec!["i2".to_owned(), "i3".to_owned()],
+                others: vec!["i6".to_owned()],
+            }]
+        );
     }
 
     /// Every key and value of the store's tree.

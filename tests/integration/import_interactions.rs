@@ -637,6 +637,19 @@ fn link_files_with_their_own_item_column_and_shared_iris_are_read_and_said() {
         err.contains("1 IRI(s) are linked to more than one item, e.g. <http://e.org/p2> to \"SKU2\", \"SKU3\""),
         "{err}"
     );
+    // A later comma-separated link file giving a stored item's IRI to another item names the
+    // stored twin.
+    let later = d.file("later.csv", "item_id,iri\nSKU7,http://e.org/p1\n");
+    let out = d.import_links(&later);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(
+            "1 IRI(s) linked here were already linked to other stored items: <http://e.org/p1> \
+             (here: \"SKU7\"; stored: \"SKU1\")"
+        ),
+        "{}",
+        stderr(&out)
+    );
     // A value with blanks is a TSV graph's token, and said to be.
     let tokens = d.file("tokens.tsv", "item_id\tiri\nSKU9\tnot an iri\n");
     let out = d.import_links(&tokens);

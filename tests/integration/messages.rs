@@ -393,6 +393,8 @@ fn collapsed_scores_on_a_tiny_catalogue_are_reported() {
         for args in [
             &["recommend", "--user", "u0", "-k", "3"][..],
             &["similar", "--item", "i0", "-k", "3"][..],
+            // One item's explanation too.
+            &["explain", "--user", "u0", "--item", "i1"][..],
             // The batch files too.
             &["recommend", "--all-users", "--out", "-", "-k", "2"][..],
             &[
@@ -419,6 +421,7 @@ fn collapsed_scores_on_a_tiny_catalogue_are_reported() {
     for args in [
         &["recommend", "--user", "u0", "-k", "3"][..],
         &["similar", "--item", "i0", "-k", "3"][..],
+        &["explain", "--user", "u0", "--item", "i1"][..],
         &["recommend", "--all-users", "--out", "-", "-k", "2"][..],
     ] {
         let out = run(kgrec(&data).args(args));
@@ -545,6 +548,15 @@ fn eval_of_the_training_file_itself_and_sparql_from_stdin() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("also in the training file"),
+        "{}",
+        stderr(&out)
+    );
+    // Standard input is read once: two files from it are refused before either is read.
+    let out = run(std::process::Command::new(binary())
+        .args(["eval", "--model", "pop", "--train", "-", "--test", "-"]));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("--train and --test both read standard input"),
         "{}",
         stderr(&out)
     );
