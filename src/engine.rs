@@ -566,6 +566,10 @@ pub struct TunedSummary {
     pub learner: String,
     /// Whether tuning found it best (what `train` trains without `--model`).
     pub best: bool,
+    /// Whether it was scored on the best one's validation rows (the same interactions,
+    /// carving and metric), so its value compares with the best's; a record from a tuning of
+    /// other interactions does not.
+    pub compared: bool,
     /// The validation metric.
     pub metric: String,
     /// Its value with the chosen hyper-parameters.
@@ -1481,7 +1485,8 @@ impl Engine {
             graph_only: bases[id.index()] == Basis::Graph,
             similar,
             left_out,
-            note: flat_similarities_note(&scores, &exclude, header),
+            note: flat_similarities_note(&scores, &exclude, header)
+                .or_else(|| collapsed_model_note(&served)),
             model: header.clone(),
         })
     }
@@ -1519,10 +1524,15 @@ impl Engine {
                 Some(t) => t.all()?,
                 None => Vec::new(),
             };
+            let best_record = records
+                .iter()
+                .find(|t| best.as_deref() == Some(t.learner.as_str()))
+                .cloned();
             let tuned = records
                 .into_iter()
                 .map(|t| TunedSummary {
                     best: best.as_deref() == Some(t.learner.as_str()),
+                    compared: best_record.as_ref().is_some_and(|b| b.same_rows(&t)),
                     flags: t.overrides.flags(),
                     fingerprint: format!("{:016x}", t.fingerprint),
                     trials: t.trials.len(),
@@ -2254,6 +2264,34 @@ pub fn collapsed_user_note(served: &Served, user: &str) -> Option<String> {
                      train again with a smaller --reg)"
                 }
             }
+        )
+    })
+}
+
+/// Why item vectors' cosines mean little: the model scores every item within [`COLLAPSED`] of
+/// zero for every one of up to 32 users spread over its users (a collapsed model, whose
+/// near-zero vectors still have directions). `None` for the popularity model.
+fn collapsed_model_note(served: &Served) -> Option<String> {
+    let header = &served.model.header;
+    let model = served.model.recommender();
+    let n_users = model.n_users();
+    if header.kind == learners::ModelKind::Popularity || n_users == 0 || model.n_items() < 2 {
+        return None;
+    }
+    let mut scores = vec![0.0f32; model.n_items()];
+    let step = n_users.div_ceil(32).max(1);
+    let flat = (0..n_users).step_by(step).all(|u| {
+        model.score_items(UserId(u as u32), &mut scores);
+        scores.iter().all(|s| s.abs() < COLLAPSED)
+    });
+    flat.then(|| {
+        format!(
+            "model v{} {} scores every item within {COLLAPSED:.0e} of zero for its users: it \
+             collapsed (its regularisation is too strong for this catalogue), so its item vectors \
+             are near zero and their cosines near-arbitrary; train again with a smaller --reg, or \
+             run `kgrec tune`",
+            header.version,
+            header.kind.name()
         )
     })
 }

@@ -464,6 +464,9 @@ fn nearness(asked: &str, name: &str) -> u8 {
         0
     } else if !a.is_empty() && !b.is_empty() && (a.contains(&b) || b.contains(&a)) {
         1
+    } else if strsim::osa_distance(&a, &b) <= (a.chars().count() / 4).max(1) {
+        // A typo or two away (`directr` for `director`).
+        1
     } else {
         2
     }
@@ -948,6 +951,11 @@ mod tests {
         assert!(
             m.contains("relations in the graph include dct:subject ("),
             "the same local name comes first: {m}"
+        );
+        let m = message(&["dbo:directr=dbr:Steven_Spielberg"]);
+        assert!(
+            m.contains("relations in the graph include dbo:director ("),
+            "a typo away comes first: {m}"
         );
         let m = message(&["dct:subject=dbc:Comedy_films"]);
         assert!(

@@ -6,7 +6,7 @@
 use crate::error::{KgError, Location, Result};
 use flate2::read::MultiGzDecoder;
 use oxigraph::io::{RdfFormat, RdfParseError, RdfParser};
-use oxigraph::model::{BlankNode, GraphName, NamedNode, NamedOrBlankNode, Quad, Term};
+use oxigraph::model::{BlankNode, GraphName, Literal, NamedNode, NamedOrBlankNode, Quad, Term};
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 use std::collections::HashMap;
 use std::fs::File;
@@ -662,7 +662,14 @@ impl TsvTriples {
     }
 
     fn parse_line(&self, text: &str) -> Result<Quad> {
-        let fields: Vec<&str> = text.split('\t').collect();
+        let mut fields: Vec<&str> = text.split('\t').collect();
+        // No tab at all and three blank-separated tokens: KGAT's `kg_final.txt` (`0 1 5`).
+        if fields.len() == 1 {
+            let spaced: Vec<&str> = text.split_whitespace().collect();
+            if spaced.len() == 3 && !text.trim_start().starts_with(['<', '"', '@']) {
+                fields = spaced;
+            }
+        }
         if fields.len() != 3 {
             let column = if fields.len() < 3 {
                 text.chars().count() as u64 + 1
@@ -697,10 +704,32 @@ impl TsvTriples {
         }
         let mut column = 1u64;
         let mut iris = Vec::with_capacity(3);
-        for field in &fields {
+        let mut literal = None;
+        for (k, field) in fields.iter().enumerate() {
             let token = field.trim();
             if token.is_empty() {
                 return Err(self.error(column, "empty token"));
+            }
+            // A quoted tail is a literal, in N-Triples syntax: `"Toy Story"`, `"Toy Story"@en`,
+            // `"1995"^^<http://www.w3.org/2001/XMLSchema#gYear>`.
+            if token.starts_with('"') {
+                if k != 2 {
+                    return Err(self.error(
+                        column,
+                        format!("token {token:?}: a literal (in quotes) can only be the tail"),
+                    ));
+                }
+                let parsed: Literal = token.parse().map_err(|e| {
+                    self.error(
+                        column,
+                        format!(
+                            "token {token:?}: not a literal: {e} (a TSV graph's literal is written \
+                             as in N-Triples: \"text\", \"text\"@en or \"1995\"^^<datatype IRI>)"
+                        ),
+                    )
+                })?;
+                literal = Some(parsed);
+                continue;
             }
             // A token written as an IRI (`http://e.org/a`, or `<http://e.org/a>` as N-Triples
             // and `kgrec sparql --format tsv` write it) is that IRI; any other token is minted
@@ -724,7 +753,10 @@ impl TsvTriples {
             iris.push(node);
             column += field.chars().count() as u64 + 1;
         }
-        let tail = iris.pop();
+        let tail: Option<Term> = match literal {
+            Some(l) => Some(l.into()),
+            None => iris.pop().map(Term::from),
+        };
         let relation = iris.pop();
         let head = iris.pop();
         match (head, relation, tail) {
@@ -860,6 +892,40 @@ mod tests {
         assert_eq!(quads[0].subject.to_string(), "<http://e.org/a>");
         assert_eq!(quads[0].predicate.to_string(), "<http://e.org/p>");
         assert_eq!(quads[0].object.to_string(), "<urn:kgrec:plain%20token>");
+    }
+
+    #[test]
+    fn tsv_tails_in_quotes_are_literals_and_blank_separated_lines_are_triples() {
+        let text = "toy_story\ttitle\t\"Toy Story\"@en\n\
+                    toy_story\tyear\t\"1995\"^^<http://www.w3.org/2001/XMLSchema#gYear>\n\
+                    0 1 5\n";
+        let (_dir, opened) = open_text("g.tsv", text);
+        let quads: Vec<Quad> = statements(opened.unwrap(), &SourceOptions::default(), false)
+            .unwrap()
+            .collect::<Result<_>>()
+            .unwrap();
+        let objects: Vec<String> = quads.iter().map(|q| q.object.to_string()).collect();
+        assert_eq!(
+            objects,
+            [
+                "\"Toy Story\"@en",
+                "\"1995\"^^<http://www.w3.org/2001/XMLSchema#gYear>",
+                "<urn:kgrec:5>"
+            ]
+        );
+        assert_eq!(quads[2].subject.to_string(), "<urn:kgrec:0>");
+        for (bad, needle) in [
+            ("\"a\"\tp\tb\n", "can only be the tail"),
+            ("a\tp\t\"unclosed\n", "not a literal"),
+            ("a b c d\n", "expected 3 tab-separated fields"),
+        ] {
+            let (_dir, opened) = open_text("g.tsv", bad);
+            let e = statements(opened.unwrap(), &SourceOptions::default(), false)
+                .unwrap()
+                .collect::<Result<Vec<_>>>()
+                .unwrap_err();
+            assert!(e.to_string().contains(needle), "{bad:?}: {e}");
+        }
     }
 
     #[test]

@@ -404,7 +404,7 @@ pub enum ImportCommand {
     Kg(ImportKgArgs),
     /// Import user-item interactions (tsv, csv, movielens, recbole, kgat), optionally with item→IRI links.
     Interactions(ImportInteractionsArgs),
-    /// Add catalogue items with their links (`item_id<TAB>iri`) and no interactions.
+    /// Add catalogue items with their links (`item_id<TAB>iri`, or `,` `;` `|`) and no interactions.
     Links(ImportLinksArgs),
 }
 
@@ -416,8 +416,8 @@ pub struct ImportInteractionsArgs {
     /// movielens, recbole, kgat.
     #[arg(long)]
     pub format: Option<String>,
-    /// A link file (`item_id<TAB>iri` with a header; `-`: standard input) tying items to
-    /// knowledge-graph entities.
+    /// A link file tying items to knowledge-graph entities: `item_id<TAB>iri` with a header, or
+    /// split by `,` `;` `|` (`-`: standard input).
     #[arg(long)]
     pub link: Option<PathBuf>,
     #[command(flatten)]
@@ -468,7 +468,8 @@ impl ReadArgs {
 
 #[derive(Debug, Args)]
 pub struct ImportLinksArgs {
-    /// The link file (`item_id<TAB>iri` with a header; `-`: standard input; gzip recognised).
+    /// The link file: `item_id<TAB>iri` with a header, or split by `,` `;` `|` (`-`: standard
+    /// input; gzip recognised).
     pub file: PathBuf,
 }
 
@@ -668,7 +669,7 @@ pub struct TuneArgs {
     #[arg(long)]
     pub no_train: bool,
     /// Model versions to keep when the best learner is trained (as `train --keep`).
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 3, conflicts_with = "no_train")]
     pub keep: usize,
     #[arg(long, value_enum, default_value_t)]
     pub format: TextOrJson,

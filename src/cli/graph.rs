@@ -178,7 +178,14 @@ fn stats_text(s: &Stats) -> String {
             "{:<16}{}{}: {} {:.4} on validation ({:.4} with the defaults), {} trial(s): {}\n",
             if i == 0 { "tuned" } else { "" },
             t.learner,
-            if t.best { " (best)" } else { "" },
+            match (t.best, t.compared) {
+                (true, _) => " (best)",
+                (false, true) => "",
+                (false, false) => {
+                    " (tuned on other validation rows, e.g. before interactions changed: not \
+                     compared with the best)"
+                }
+            },
             t.metric,
             t.value,
             t.default_value,

@@ -202,6 +202,15 @@ pub(super) fn print_import(
     ))
 }
 
+/// A cke model's joint iterations (what `--epochs` sets), read from its stored parameters.
+fn cke_iterations(h: &ModelHeader) -> Option<u64> {
+    if h.kind != kgrec::ModelKind::Cke {
+        return None;
+    }
+    let params: serde_json::Value = serde_json::from_str(&h.params).ok()?;
+    params.get("iterations")?.as_u64()
+}
+
 /// A per-epoch training bar.
 fn epoch_progress(quiet: bool) -> (indicatif::ProgressBar, impl FnMut(&EpochReport)) {
     let bar = progress_bar(
@@ -388,6 +397,13 @@ pub(super) fn print_trained(t: &Trained) -> Result<()> {
         "item popularity counted, ".to_owned()
     } else if h.dim == 0 && h.epochs == 0 {
         String::new()
+    } else if let Some(iterations) = cke_iterations(h) {
+        // `--epochs` sets cke's joint iterations; the graph embedding's own epochs (its
+        // warm-up, then a few per iteration) count in the header's epochs too.
+        format!(
+            "dim {}, {iterations} iterations ({} epochs counting the graph embedding's){loss}, ",
+            h.dim, h.epochs
+        )
     } else {
         format!("dim {}, {} epochs{loss}, ", h.dim, h.epochs)
     };

@@ -111,7 +111,12 @@ pub fn tune(data: &Path, args: &TuneArgs, quiet: bool) -> Result<()> {
             trained_version: trained.as_ref().map(|t| t.header.version),
         })?),
         TextOrJson::Text => {
-            emit(&tuning_text(&outcome.learners, &outcome.best, &request))?;
+            emit(&tuning_text(
+                &outcome.learners,
+                &outcome.best,
+                best.as_ref(),
+                &request,
+            ))?;
             match (&trained, &best) {
                 (Some(trained), Some(best)) => {
                     super::warn(&tuned_note(best, &trained.header));
@@ -124,7 +129,12 @@ pub fn tune(data: &Path, args: &TuneArgs, quiet: bool) -> Result<()> {
 }
 
 /// The table of `tune`: per learner the defaults' and the tuned figure, then the choice.
-fn tuning_text(learners: &[TunedLearner], best: &str, request: &TuneRequest) -> String {
+fn tuning_text(
+    learners: &[TunedLearner],
+    best: &str,
+    record: Option<&TunedLearner>,
+    request: &TuneRequest,
+) -> String {
     let mut out = String::new();
     let users = learners.first().map_or(0, |l| l.validation_users);
     let _ = writeln!(
@@ -157,10 +167,19 @@ fn tuning_text(learners: &[TunedLearner], best: &str, request: &TuneRequest) -> 
             l.seconds
         );
     }
+    // A learner of an earlier run on the same validation rows can stay best: said with its
+    // figure, since the table above does not show it.
+    let earlier = match record {
+        Some(r) if !learners.iter().any(|l| l.learner == r.learner) => format!(
+            " ({} {:.4} on the same validation rows, from an earlier tuning)",
+            r.metric, r.value
+        ),
+        _ => String::new(),
+    };
     let _ = writeln!(
         out,
-        "best: {best}; `kgrec train` now trains it with these (train --model M: that learner's \
-         choice; --untuned: the defaults)"
+        "best: {best}{earlier}; `kgrec train` now trains it with these (train --model M: that \
+         learner's choice; --untuned: the defaults)"
     );
     out
 }

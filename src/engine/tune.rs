@@ -137,13 +137,6 @@ impl Engine {
         self.read(|dir| {
             let store = TuningStore::open(dir.db())?;
             let earlier = store.all()?;
-            let same_rows = |a: &TunedLearner, b: &TunedLearner| {
-                a.fingerprint == b.fingerprint
-                    && a.seed == b.seed
-                    && a.split == b.split
-                    && a.metric == b.metric
-                    && a.validation_users == b.validation_users
-            };
             let kept: Vec<TunedLearner> = outcome
                 .learners
                 .iter()
@@ -152,7 +145,7 @@ impl Engine {
                         .iter()
                         .find(|old| {
                             old.learner == new.learner
-                                && same_rows(old, new)
+                                && old.same_rows(new)
                                 && old.value > new.value
                         })
                         .unwrap_or(new)
@@ -162,7 +155,7 @@ impl Engine {
             let comparable = earlier
                 .iter()
                 .filter(|old| !kept.iter().any(|k| k.learner == old.learner))
-                .filter(|old| kept.first().is_some_and(|k| same_rows(old, k)))
+                .filter(|old| kept.first().is_some_and(|k| old.same_rows(k)))
                 .chain(&kept);
             let best = best_of(comparable).cloned();
             let name = best

@@ -128,8 +128,19 @@ impl fmt::Display for Delimiter {
 
 /// Why a `--delimiter` value is not one.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0:?} is not a delimiter: give one character such as , ; | or `tab`")]
+#[error("{}", bad_delimiter(.0))]
 pub struct BadDelimiter(pub String);
+
+fn bad_delimiter(given: &str) -> String {
+    if !given.is_empty() && given.trim().is_empty() {
+        return format!(
+            "{given:?}: blanks are not a --delimiter (runs of them would make empty columns); \
+             lines of `user item rating [timestamp]` split by blanks read with --format \
+             movielens, lists of `user item item ...` with --format kgat"
+        );
+    }
+    format!("{given:?} is not a delimiter: give one character such as , ; | or `tab`")
+}
 
 impl FromStr for Delimiter {
     type Err = BadDelimiter;

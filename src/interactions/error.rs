@@ -42,12 +42,14 @@ pub enum ParseError {
         names: String,
     },
     /// The format was not given and the first lines read as more than one format.
-    #[error("{}: {}", file.display(), ambiguity(*columns, *lines, candidates))]
+    #[error("{}: {}", file.display(), ambiguity(*columns, *rating, *lines, candidates))]
     AmbiguousFormat {
         /// The file.
         file: PathBuf,
         /// How many numeric columns every line has (3 or 4).
         columns: usize,
+        /// Whether the 3rd column looks like a rating (else it is some other number: a count).
+        rating: bool,
         /// How many lines were looked at.
         lines: usize,
         /// The formats it could be.
@@ -254,11 +256,14 @@ impl ParseError {
 }
 
 /// The message of [`ParseError::AmbiguousFormat`].
-fn ambiguity(columns: usize, lines: usize, candidates: &[Format]) -> String {
-    let what = if columns == 4 {
-        "4 columns, the 3rd like a rating and the 4th like a timestamp"
-    } else {
-        "3 columns, the 3rd like a rating"
+fn ambiguity(columns: usize, rating: bool, lines: usize, candidates: &[Format]) -> String {
+    let what = match (columns, rating) {
+        (4, true) => "4 columns, the 3rd like a rating and the 4th like a timestamp",
+        (4, false) => {
+            "4 columns, the 3rd a number (a count? --format movielens reads it as the rating) \
+             and the 4th like a timestamp"
+        }
+        _ => "3 columns, the 3rd like a rating",
     };
     let readings: Vec<String> = candidates
         .iter()

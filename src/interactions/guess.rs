@@ -66,8 +66,9 @@ enum Shape {
     Header { delimiter: Delimiter, typed: bool },
     /// `::`-separated lines (MovieLens `ratings.dat`).
     DoubleColon,
-    /// Lines of 3 or 4 numbers, the 3rd like a rating and the 4th like a timestamp.
-    RatingTable { columns: usize },
+    /// Lines of 3 or 4 columns, the 3rd like a rating (or, with 4, any number: a count) and the
+    /// 4th like a timestamp.
+    RatingTable { columns: usize, rating: bool },
     /// Whitespace-separated tokens and nothing else.
     Lists,
     /// A header of space-separated column names, then data.
@@ -119,7 +120,23 @@ fn shape(sample: &[String]) -> Shape {
                 }
         });
     if table {
-        return Shape::RatingTable { columns };
+        return Shape::RatingTable {
+            columns,
+            rating: true,
+        };
+    }
+    // Every line `user item N timestamp` with N no rating (a count, a dwell time): a table of
+    // one width, which KGAT's lists of every length are not.
+    let counted = columns == 4
+        && rows.len() > 1
+        && rows
+            .iter()
+            .all(|r| r.len() == 4 && number(r[2]).is_some() && timestamp_like(r[3]));
+    if counted {
+        return Shape::RatingTable {
+            columns,
+            rating: false,
+        };
     }
     if !sample.iter().any(|l| l.contains(['\t', ',', ';', '|'])) {
         // A first line of words over rows of the same width that hold numbers where it holds
@@ -225,9 +242,10 @@ pub(crate) fn guess(
             file: name.to_owned(),
             names: sample[0].split_whitespace().collect::<Vec<_>>().join(", "),
         }),
-        Shape::RatingTable { columns } => Err(ParseError::AmbiguousFormat {
+        Shape::RatingTable { columns, rating } => Err(ParseError::AmbiguousFormat {
             file: name.to_owned(),
             columns,
+            rating,
             lines: sample.len(),
             candidates: vec![Format::MovieLens, Format::Kgat],
         }),
@@ -342,6 +360,24 @@ mod tests {
         assert_eq!(format("k.txt", "0 1 2 3\n1 4 5 6\n"), Format::Kgat);
         assert_eq!(format("k.txt", "0 1 200\n1 4 500\n"), Format::Kgat);
         assert_eq!(format("k.txt", "0 1 2 881250949\n1 4\n"), Format::Kgat);
+        // `user item count timestamp` on every line: no KGAT list, and said how it would read.
+        let e = g(
+            "clicks.txt",
+            "r0 a038 267 1743671582\nr1 a007 12 1743671590\n",
+        )
+        .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                ParseError::AmbiguousFormat {
+                    columns: 4,
+                    rating: false,
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+        assert!(e.to_string().contains("the 3rd a number"), "{e}");
     }
 
     #[test]

@@ -68,6 +68,7 @@ fn read_source(
     mut source: Source<'_>,
     options: &ReadOptions,
 ) -> Result<RawInteractions, ParseError> {
+    let mut double_colon = false;
     let (format, guess) = match options.format {
         Some(f) => (f, None),
         None => {
@@ -81,6 +82,17 @@ fn read_source(
                 && !columns.headerless
                 && (named(&columns.user) || named(&columns.item))
             {
+                // `UserID::MovieID::Rating::Timestamp`: a header, so a table whose columns are
+                // found by their names, read with `::` between them.
+                _ if double_colon_header(&sample) => {
+                    double_colon = true;
+                    guess::Guess {
+                        format: Format::Tsv,
+                        basis: guess::GuessBasis::Content(
+                            "a `::`-separated header (columns found by their names)",
+                        ),
+                    }
+                }
                 // Columns named by their header names: a headed table, whatever the extension
                 // or the names (a header of names nobody accepts is a header all the same).
                 true => guess::Guess {
@@ -115,7 +127,15 @@ fn read_source(
     };
     match format {
         Format::Tsv | Format::Csv | Format::RecBole => {
-            let headed = parse_headed(source.reader, &file, format, options)?;
+            let headed = match double_colon {
+                true => parse_headed(
+                    std::io::BufReader::new(DoubleColonToTab::new(source.reader)),
+                    &file,
+                    format,
+                    options,
+                )?,
+                false => parse_headed(source.reader, &file, format, options)?,
+            };
             out.rows = headed.rows;
             out.header_line = Some(headed.header_line);
             out.delimiter = headed.detected;
@@ -134,6 +154,61 @@ fn read_source(
         Format::Kgat => out.rows = parse_kgat(Lines::new(source.reader, &file), &file)?,
     }
     Ok(out)
+}
+
+/// Whether the first line is `::`-separated names only (a MovieLens-style file with a header).
+fn double_colon_header(sample: &[String]) -> bool {
+    sample.first().is_some_and(|first| {
+        let fields: Vec<&str> = first.split("::").collect();
+        fields.len() >= 2
+            && fields
+                .iter()
+                .all(|f| !f.trim().is_empty() && f.trim().parse::<f64>().is_err())
+    })
+}
+
+/// A reader that turns every `::` into a tab, line by line, so a `::`-separated table reads as
+/// a tab-separated one (ids of such files hold no tabs).
+struct DoubleColonToTab<R> {
+    inner: R,
+    line: Vec<u8>,
+    pos: usize,
+}
+
+impl<R: BufRead> DoubleColonToTab<R> {
+    fn new(inner: R) -> Self {
+        Self {
+            inner,
+            line: Vec::new(),
+            pos: 0,
+        }
+    }
+}
+
+impl<R: BufRead> Read for DoubleColonToTab<R> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        if self.pos == self.line.len() {
+            let mut raw = Vec::new();
+            if self.inner.read_until(b'\n', &mut raw)? == 0 {
+                return Ok(0);
+            }
+            self.line.clear();
+            self.pos = 0;
+            let mut bytes = raw.iter().peekable();
+            while let Some(&b) = bytes.next() {
+                if b == b':' && bytes.peek() == Some(&&b':') {
+                    bytes.next();
+                    self.line.push(b'\t');
+                } else {
+                    self.line.push(b);
+                }
+            }
+        }
+        let n = out.len().min(self.line.len() - self.pos);
+        out[..n].copy_from_slice(&self.line[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
 }
 
 /// Column flags apply to the headed formats, `--delimiter` to tsv and csv.

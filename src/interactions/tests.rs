@@ -895,3 +895,31 @@ fn csv_errors_name_the_same_line_with_crlf_as_with_lf() {
     assert!(at(lf).contains("in.x:5:"), "{}", at(lf));
     assert_eq!(at(&crlf), at(lf));
 }
+
+/// A `::`-separated file whose first line names its columns is a table read by those names
+/// (here the item column comes first), and the column flags apply to it.
+#[test]
+fn a_double_colon_file_with_a_header_is_read_by_its_names() {
+    let text = "item_id::user_id::rating::timestamp\nc1::s1::5::978300760\nc2::s1::3::978300761\n";
+    let r = read(text, "swapped.dat", &ReadOptions::default()).unwrap();
+    assert_eq!(pairs(&r), [("s1", "c1"), ("s1", "c2")]);
+    assert_eq!(r.rows[1].rating, Some(3.0));
+    assert!(
+        r.guess
+            .as_ref()
+            .is_some_and(|g| g.to_string().contains("`::`-separated header")),
+        "{:?}",
+        r.guess
+    );
+    let text = "StudentID::CourseID::Grade\ns1::c1::4\n";
+    let options = ReadOptions {
+        columns: ColumnMap {
+            user: Some(ColumnRef::Name("StudentID".into())),
+            item: Some(ColumnRef::Name("CourseID".into())),
+            ..ColumnMap::default()
+        },
+        ..ReadOptions::default()
+    };
+    let r = read(text, "grades.dat", &options).unwrap();
+    assert_eq!(pairs(&r), [("s1", "c1")]);
+}

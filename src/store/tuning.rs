@@ -67,6 +67,18 @@ pub struct TunedLearner {
     pub seconds: f64,
 }
 
+impl TunedLearner {
+    /// Whether `other` was scored on the same validation rows with the same metric (the same
+    /// interactions, carving, seed and users), so that their values compare.
+    pub fn same_rows(&self, other: &TunedLearner) -> bool {
+        self.fingerprint == other.fingerprint
+            && self.seed == other.seed
+            && self.split == other.split
+            && self.metric == other.metric
+            && self.validation_users == other.validation_users
+    }
+}
+
 /// A metric that is not a number (a failed trial, −∞) as JSON `null`, and back: JSON has no
 /// infinities, and `serde_json` would write one as `null` it cannot read back as a number.
 mod failed_as_null {
