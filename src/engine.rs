@@ -1370,7 +1370,8 @@ impl Engine {
 
     /// The `k` items most like `item`: for an item-to-item model (`ease`, `kg-ease`) the items
     /// whose presence in a history adds most to `item`'s score (the score is that weight,
-    /// `B[j, item]`); for the others the items closest by the cosine of the model's item
+    /// `B[j, item]`); for `itemknn` the item's neighbours (the score is their similarity); for
+    /// `userknn`, which has neither, an error that says so; for the others the items closest by the cosine of the model's item
     /// vectors. Only items the model learnt something about take part: an item with no
     /// interactions when the model was trained has a vector that means nothing (ALS and BPR
     /// never moved it from where it started), unless a `cke` model placed it from the graph
@@ -1427,10 +1428,18 @@ impl Engine {
         let vectors = match (model.factors(), model.fused()) {
             (Some(f), _) => f.items.to_owned(),
             (None, Some(f)) => f.item_vectors().clone(),
+            (None, None) if header.kind == learners::ModelKind::UserKnn => {
+                return Err(Error::BadInput(format!(
+                    "model v{} userknn relates users to users: it has neither item vectors nor \
+                     item neighbours, so it recommends (and explains) but cannot say which items \
+                     are like an item; similar items need itemknn, ease, kg-ease, als, bpr or cke",
+                    header.version
+                )));
+            }
             (None, None) => {
                 return Err(Error::BadInput(format!(
-                    "model v{} {} has no item vectors; similar items need als, bpr, cke, ease or \
-                     kg-ease",
+                    "model v{} {} has no item vectors; similar items need itemknn, ease, \
+                     kg-ease, als, bpr or cke",
                     header.version,
                     header.kind.name()
                 )));

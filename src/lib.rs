@@ -20,6 +20,7 @@ pub mod explain;
 pub mod fused;
 pub mod ids;
 pub mod interactions;
+pub mod knn;
 pub mod learners;
 pub mod metrics;
 pub mod serving;

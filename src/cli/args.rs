@@ -551,7 +551,8 @@ pub struct FitArgs {
     pub cold_placement: Option<String>,
     /// ease, kg-ease: fit the sparse approximation, keeping N weights per item (each item
     /// regressed on its N most co-occurring items) [default: the exact dense form up to 10,000
-    /// items, 256 above].
+    /// items, 256 above]; itemknn, userknn: the neighbours each item (user) keeps [default:
+    /// itemknn 300, userknn 100].
     #[arg(long, value_name = "N")]
     pub neighbours: Option<usize>,
     /// kg-ease: also stack two-hop graph features (relation, relation, entity reached through a
@@ -568,6 +569,14 @@ pub struct FitArgs {
     /// the graph (weighted features), with the strength λ of the ridge [default: 0, none].
     #[arg(long, value_name = "GAMMA")]
     pub graph_prior: Option<f32>,
+    /// itemknn, userknn: how two items (users) are compared: cosine, jaccard or bm25 [default:
+    /// bm25].
+    #[arg(long, value_name = "KERNEL")]
+    pub similarity: Option<String>,
+    /// itemknn, userknn: a similarity supported by c shared users (items) is multiplied by
+    /// c / (c + S) [default: itemknn 25, userknn 0].
+    #[arg(long, value_name = "S")]
+    pub shrink: Option<f32>,
 }
 
 impl FitArgs {
@@ -614,6 +623,8 @@ impl FitArgs {
             two_hop: self.two_hop,
             relation_balance: self.relation_balance,
             graph_prior: self.graph_prior,
+            similarity: self.similarity.clone(),
+            shrink: self.shrink,
         }
     }
 }

@@ -306,6 +306,8 @@ fn in_flag_words(error: Error) -> Error {
         "neighbour_weight" => "--neighbour-weight",
         "cold_scale" => "--cold-scale",
         "cold_neighbours" => "--cold-neighbours",
+        "neighbours" => "--neighbours",
+        "shrink" => "--shrink",
         "warmup" => {
             return Error::BadInput(format!(
                 "--epochs: cke needs more than {0} epochs (its first {0} are plain ALS sweeps \

@@ -613,6 +613,36 @@ impl ItemWeights {
         }
     }
 
+    /// Sparse weights from their rows (row `j`: `cols[ptr[j]..ptr[j + 1]]`, ascending, with
+    /// `vals` beside them), as a neighbourhood model keeps them; the caller built them whole.
+    pub(crate) fn from_sparse_rows(
+        n: usize,
+        ptr: Vec<usize>,
+        cols: Vec<u32>,
+        vals: Vec<f32>,
+    ) -> Self {
+        Self::sparse(n, SparseWeights { ptr, cols, vals })
+    }
+
+    /// Row `from`'s non-zero entries `(to, B[from, to])`, ascending `to` (empty outside).
+    pub fn row_entries(&self, from: usize) -> Vec<(u32, f32)> {
+        if from >= self.n {
+            return Vec::new();
+        }
+        match &self.storage {
+            Storage::Dense(w) => w[from * self.n..(from + 1) * self.n]
+                .iter()
+                .enumerate()
+                .filter(|(_, v)| **v != 0.0)
+                .map(|(k, v)| (k as u32, *v))
+                .collect(),
+            Storage::Sparse(s) => {
+                let (cols, vals) = Self::sparse_row(s, from);
+                cols.iter().copied().zip(vals.iter().copied()).collect()
+            }
+        }
+    }
+
     /// The arrays a model stores `B` in, named from `name`: `name` itself for dense weights;
     /// `name.ptr`, `name.cols` (both `u32` in `f32` bits) and `name.vals` for sparse ones.
     pub fn to_arrays(&self, name: &str) -> Vec<(String, Vec<f32>)> {
@@ -786,6 +816,9 @@ pub struct ItemToItem {
     /// CSR of the items of users `0..n_users`.
     ptr: Vec<usize>,
     items: Vec<u32>,
+    /// Row `j` of `B` lists `j`'s neighbours (item-kNN): items like `j` are its row, not
+    /// its column.
+    by_row: bool,
 }
 
 impl ItemToItem {
@@ -809,6 +842,16 @@ impl ItemToItem {
             interaction,
             ptr,
             items,
+            by_row: false,
+        }
+    }
+
+    /// An item-kNN model: `weights` row `j` holds `j`'s neighbours, which are the items like
+    /// `j` ([`Recommender::item_similarities`]).
+    pub fn neighbourhood(weights: ItemWeights, matrix: &InteractionMatrix, n_users: usize) -> Self {
+        Self {
+            by_row: true,
+            ..Self::new(weights, None, matrix, n_users)
         }
     }
 
@@ -864,7 +907,16 @@ impl Recommender for ItemToItem {
     }
 
     fn item_similarities(&self, item: ItemId, out: &mut [f32]) -> bool {
-        self.weights.column(item.index(), out);
+        if self.by_row {
+            out.iter_mut().for_each(|o| *o = 0.0);
+            for (to, w) in self.weights.row_entries(item.index()) {
+                if let Some(o) = out.get_mut(to as usize) {
+                    *o = w;
+                }
+            }
+        } else {
+            self.weights.column(item.index(), out);
+        }
         true
     }
 

@@ -334,7 +334,9 @@ pub fn embeddings_of(stored: &StoredModel) -> Result<Option<KgeModel>> {
         | ModelKind::Bpr
         | ModelKind::Popularity
         | ModelKind::Ease
-        | ModelKind::KgEase => Ok(None),
+        | ModelKind::KgEase
+        | ModelKind::ItemKnn
+        | ModelKind::UserKnn => Ok(None),
     }
 }
 

@@ -17,6 +17,7 @@ mod cke;
 mod ease;
 mod factors;
 mod graph_embedding;
+mod knn;
 mod pop;
 pub mod space;
 
@@ -56,6 +57,10 @@ pub enum ModelKind {
     Ease,
     /// EASE with the graph's item facts as extra rows.
     KgEase,
+    /// Item-kNN.
+    ItemKnn,
+    /// User-kNN.
+    UserKnn,
 }
 
 impl ModelKind {
@@ -122,11 +127,15 @@ pub enum Knob {
     RelationBalance,
     /// kg-ease: weight of the graph's item-item prior on `B`.
     GraphPrior,
+    /// itemknn, userknn: the similarity kernel.
+    Similarity,
+    /// itemknn, userknn: shrinkage of a similarity by its support.
+    Shrink,
 }
 
 impl Knob {
     /// Every knob, in the order a rejection names them.
-    pub const ALL: [Knob; 17] = [
+    pub const ALL: [Knob; 19] = [
         Knob::KgWeight,
         Knob::NeighbourWeight,
         Knob::Attention,
@@ -144,6 +153,8 @@ impl Knob {
         Knob::TwoHop,
         Knob::RelationBalance,
         Knob::GraphPrior,
+        Knob::Similarity,
+        Knob::Shrink,
     ];
 
     /// The flag that sets it.
@@ -166,6 +177,8 @@ impl Knob {
             Self::TwoHop => "--two-hop",
             Self::RelationBalance => "--relation-balance",
             Self::GraphPrior => "--graph-prior",
+            Self::Similarity => "--similarity",
+            Self::Shrink => "--shrink",
         }
     }
 }
@@ -215,6 +228,12 @@ pub struct Overrides {
     /// kg-ease: weight `γ` of the graph's item-item prior on `B` (0: none).
     #[serde(default)]
     pub graph_prior: Option<f32>,
+    /// itemknn, userknn: `cosine`, `jaccard` or `bm25`.
+    #[serde(default)]
+    pub similarity: Option<String>,
+    /// itemknn, userknn: shrinkage `s` of a similarity by its support `c`: `c / (c + s)`.
+    #[serde(default)]
+    pub shrink: Option<f32>,
 }
 
 impl Overrides {
@@ -237,6 +256,8 @@ impl Overrides {
             Knob::TwoHop => self.two_hop.is_some(),
             Knob::RelationBalance => self.relation_balance.is_some(),
             Knob::GraphPrior => self.graph_prior.is_some(),
+            Knob::Similarity => self.similarity.is_some(),
+            Knob::Shrink => self.shrink.is_some(),
         }
     }
 
@@ -287,6 +308,10 @@ pub enum ModelSpec {
     /// EASE with the graph's item facts.
     #[serde(rename = "kg-ease")]
     KgEase(crate::ease::KgEaseParams),
+    /// Item-kNN.
+    ItemKnn(crate::knn::KnnParams),
+    /// User-kNN.
+    UserKnn(crate::knn::KnnParams),
 }
 
 impl Default for ModelSpec {
@@ -340,6 +365,8 @@ impl ModelSpec {
             Self::Transr(_) => ModelKind::TransR,
             Self::Ease(_) => ModelKind::Ease,
             Self::KgEase(_) => ModelKind::KgEase,
+            Self::ItemKnn(_) => ModelKind::ItemKnn,
+            Self::UserKnn(_) => ModelKind::UserKnn,
         }
     }
 
@@ -360,6 +387,7 @@ impl ModelSpec {
             Self::Pop => pop::fit(input, seed),
             Self::Ease(p) => ease::fit_ease(p, input, seed, cancel),
             Self::KgEase(p) => ease::fit_kg_ease(p, input, seed, cancel),
+            Self::ItemKnn(p) | Self::UserKnn(p) => knn::fit(self.kind(), p, input, seed, cancel),
             Self::Transe(s) | Self::Rotate(s) | Self::Transr(s) => {
                 graph_embedding::fit(self.kind(), s, input, seed, progress, cancel)
             }
@@ -398,7 +426,7 @@ pub struct Learner {
 }
 
 /// The registry, the default learner first.
-pub static LEARNERS: [Learner; 9] = [
+pub static LEARNERS: [Learner; 11] = [
     cke::LEARNER,
     factors::ALS,
     factors::BPR,
@@ -408,6 +436,8 @@ pub static LEARNERS: [Learner; 9] = [
     graph_embedding::TRANSR,
     ease::EASE,
     ease::KG_EASE,
+    knn::ITEM_KNN,
+    knn::USER_KNN,
 ];
 
 /// The learner a `--model` spelling names.
@@ -486,7 +516,12 @@ impl GraphData {
                 data.entity_iris = index.entity_iris()?;
                 data.relation_iris = index.relation_iris()?;
             }
-            ModelKind::Als | ModelKind::Bpr | ModelKind::Popularity | ModelKind::Ease => {}
+            ModelKind::Als
+            | ModelKind::Bpr
+            | ModelKind::Popularity
+            | ModelKind::Ease
+            | ModelKind::ItemKnn
+            | ModelKind::UserKnn => {}
         }
         Ok(data)
     }
@@ -608,6 +643,8 @@ mod tests {
             ModelKind::TransR,
             ModelKind::Ease,
             ModelKind::KgEase,
+            ModelKind::ItemKnn,
+            ModelKind::UserKnn,
         ] {
             assert_eq!(LEARNERS.iter().filter(|l| l.kind == kind).count(), 1);
             assert_eq!(learner(kind.name()).unwrap().kind, kind);

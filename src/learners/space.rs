@@ -176,6 +176,8 @@ impl Overrides {
             Knob::TwoHop => self.two_hop = real.or(self.two_hop),
             Knob::RelationBalance => self.relation_balance = real.or(self.relation_balance),
             Knob::GraphPrior => self.graph_prior = real.or(self.graph_prior),
+            Knob::Similarity => self.similarity = name.or(self.similarity.take()),
+            Knob::Shrink => self.shrink = real.or(self.shrink),
         }
     }
 
@@ -208,6 +210,8 @@ impl Overrides {
             Knob::TwoHop => real(self.two_hop),
             Knob::RelationBalance => real(self.relation_balance),
             Knob::GraphPrior => real(self.graph_prior),
+            Knob::Similarity => name(&self.similarity),
+            Knob::Shrink => real(self.shrink),
         }
     }
 
@@ -261,6 +265,8 @@ impl Overrides {
             two_hop: explicit.two_hop.or(self.two_hop),
             relation_balance: explicit.relation_balance.or(self.relation_balance),
             graph_prior: explicit.graph_prior.or(self.graph_prior),
+            similarity: explicit.similarity.clone().or(self.similarity.clone()),
+            shrink: explicit.shrink.or(self.shrink),
         }
     }
 
@@ -290,6 +296,8 @@ impl Overrides {
                 Knob::TwoHop => self.two_hop?.to_string(),
                 Knob::RelationBalance => self.relation_balance?.to_string(),
                 Knob::GraphPrior => self.graph_prior?.to_string(),
+                Knob::Similarity => self.similarity.clone()?,
+                Knob::Shrink => self.shrink?.to_string(),
             })
         };
         Knob::ALL
@@ -407,6 +415,27 @@ pub const KG_EASE: &[Param] = &[
     Param {
         knob: Knob::IdfPower,
         range: Range::Linear(0.0, 1.0),
+    },
+];
+
+/// itemknn, userknn: the kernel, the neighbours kept (a count, not a share of the catalogue)
+/// and the shrinkage.
+pub const KNN: &[Param] = &[
+    Param {
+        knob: Knob::Similarity,
+        range: Range::Choice(&crate::knn::Similarity::NAMES),
+    },
+    Param {
+        knob: Knob::Neighbours,
+        range: Range::LogInt(10, 800),
+    },
+    Param {
+        knob: Knob::Shrink,
+        range: Range::LogOrZero {
+            lo: 1.0,
+            hi: 300.0,
+            zero: 0.2,
+        },
     },
 ];
 

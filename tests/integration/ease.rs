@@ -6,7 +6,7 @@ use crate::cf::imported;
 use crate::common::*;
 use std::path::Path;
 
-fn json(text: &str) -> serde_json::Value {
+pub fn json(text: &str) -> serde_json::Value {
     serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}: {text}"))
 }
 
@@ -30,7 +30,7 @@ fn explained(data: &Path, user: &str, item: &str) -> serde_json::Value {
     out["items"][0].clone()
 }
 
-fn ids(list: &serde_json::Value) -> Vec<String> {
+pub fn ids(list: &serde_json::Value) -> Vec<String> {
     list["items"]
         .as_array()
         .unwrap()

@@ -15,6 +15,7 @@ mod import_bad_input;
 mod import_interactions;
 mod import_kg;
 mod kge;
+mod knn;
 mod lock;
 mod messages;
 mod read_only;
