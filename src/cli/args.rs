@@ -659,7 +659,7 @@ pub struct TuneArgs {
     #[arg(long, default_value_t = 0.2)]
     pub holdout: f64,
     /// `refine`: random draws, then mostly draws near the five best so far, each fitted in
-    /// full (graph weights held at 0 for the first 30% of the budget); `random`: random draws, each fitted in full; `halving`: successive halving on
+    /// full; `random`: random draws, each fitted in full; `halving`: successive halving on
     /// epochs (many draws fitted briefly, the best third longer) for learners with epochs,
     /// random draws for the others.
     #[arg(long, value_enum, default_value_t = SearchArg::Refine)]

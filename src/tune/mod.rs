@@ -5,10 +5,9 @@
 //! are drawn from the space it declares beside them (`learners::space`); each draw is fitted on
 //! the rest and scored by the chosen metric on the validation rows. The learner's defaults are
 //! always the first trial, so tuning can only keep or improve on them (on validation). The
-//! default search (`refine`) draws at random, then mostly near the best full trials, with a
-//! learner's graph weights held at 0 for the first share of its budget (the fits are then as
-//! fast as without the graph); successive halving on epochs and plain random draws are the
-//! others; all stop at the wall-time budget. The data-directory side
+//! default search (`refine`) draws at random, then mostly near the best full trials;
+//! successive halving on epochs and plain random draws are the others; all stop at the
+//! wall-time budget. The data-directory side
 //! (reading the inputs, storing the result) is `Engine::tune`.
 
 pub mod split;
@@ -21,7 +20,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::learners::space::{Param, RESOURCE, Range, Value};
+use crate::learners::space::{Param, RESOURCE};
 use crate::learners::{Knob, Overrides};
 use crate::metrics::RankScores;
 use crate::store::TrialRecord;
@@ -50,13 +49,6 @@ const REFINE_PARENTS: usize = 5;
 
 /// `refine`: the step of a draw near a parent, as a share of each range's (log) width.
 const REFINE_STEP: f64 = 0.08;
-
-/// `refine`: the share of a learner's budget (and of `--trials`) searched with its graph weights
-/// 0 first.
-const GRAPH_OFF_SHARE: f64 = 0.3;
-
-/// A graph weight's "off".
-const ZERO: Value = Value::Real(0.0);
 
 /// How the tuner searches a learner's space.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -283,27 +275,16 @@ pub fn search_space(
         false => trials.unwrap_or(usize::MAX),
     };
     let halving = search == Search::Halving && space.iter().any(|p| p.knob == RESOURCE);
-    // The graph's weights (the knobs whose 0 turns a part of the model off): the first share
-    // of the budget searches with them 0, where the fits are as fast as the model without the
-    // graph, so the rest starts near well-tuned other knobs.
-    let graph_knobs: Vec<&Param> = space
-        .iter()
-        .filter(|p| matches!(p.range, Range::LogOrZero { .. }))
-        .collect();
-    let graph_off_until = (!halving && search == Search::Refine && !graph_knobs.is_empty())
-        .then(|| start + budget.mul_f64(GRAPH_OFF_SHARE));
     let mut drawn = 0usize;
     while drawn < max_draws && Instant::now() < deadline {
         if cancel.load(Ordering::Relaxed) {
             return Err(Error::Cancelled);
         }
         if !halving {
-            let graph_off = graph_off_until.is_some_and(|t| Instant::now() < t)
-                && trials.is_none_or(|n| (drawn as f64) < n as f64 * GRAPH_OFF_SHARE);
             let explore = search != Search::Refine
                 || drawn < REFINE_AFTER.max(3 * space.len())
                 || rng.random::<f64>() < REFINE_EXPLORE;
-            let mut draw = match explore {
+            let draw = match explore {
                 true => Overrides::draw(space, &mut rng),
                 false => {
                     let mut full: Vec<&TrialRecord> =
@@ -312,29 +293,12 @@ pub fn search_space(
                     full.truncate(REFINE_PARENTS);
                     match full.get(rng.random_range(0..full.len().max(1))) {
                         Some(parent) => {
-                            let mut child =
-                                Overrides::near(&parent.params, space, REFINE_STEP, &mut rng);
-                            // Near a parent with the graph off, the graph is tried on at
-                            // random half the time (else the search would rarely leave it off).
-                            let off = graph_knobs
-                                .iter()
-                                .all(|p| parent.params.get(p.knob, &p.range) == Some(ZERO));
-                            if !graph_off && off && rng.random::<f64>() < 0.5 {
-                                for p in &graph_knobs {
-                                    child.set(p.knob, p.range.draw(&mut rng));
-                                }
-                            }
-                            child
+                            Overrides::near(&parent.params, space, REFINE_STEP, &mut rng)
                         }
                         None => Overrides::draw(space, &mut rng),
                     }
                 }
             };
-            if graph_off {
-                for p in &graph_knobs {
-                    draw.set(p.knob, ZERO);
-                }
-            }
             drawn += 1;
             let done = run_trial(
                 &mut state,

@@ -1,6 +1,6 @@
 #![allow(clippy::unwrap_used)]
 use super::*;
-use crate::learners::space::{ALS, CKE, EASE};
+use crate::learners::space::{ALS, EASE};
 
 /// A toy objective: best at reg 10 and dim 64, and better with more epochs (up to the draw's).
 fn objective(o: &Overrides, epochs: Option<usize>) -> f64 {
@@ -13,25 +13,14 @@ fn objective(o: &Overrides, epochs: Option<usize>) -> f64 {
 
 fn run(search: Search, seed: u64, trials: Option<usize>) -> SearchResult {
     let mut evaluate = |o: &Overrides, e: Option<usize>, _: &AtomicBool| Ok(Some(objective(o, e)));
-    searched(("als", ALS), search, trials, seed, &mut evaluate)
-}
-
-/// `search_space` with a minute's budget, nothing reported and no cancel.
-fn searched(
-    (learner, space): (&str, &[Param]),
-    search: Search,
-    trials: Option<usize>,
-    seed: u64,
-    evaluate: &mut Evaluate<'_>,
-) -> SearchResult {
     search_space(
-        learner,
-        space,
+        "als",
+        ALS,
         search,
         Duration::from_secs(60),
         trials,
         seed,
-        evaluate,
+        &mut evaluate,
         &mut |_| {},
         &AtomicBool::new(false),
     )
@@ -161,7 +150,18 @@ fn a_draw_the_learner_refuses_is_a_failed_trial_not_the_end() {
             false => Ok(Some(0.2)),
         }
     };
-    let result = searched(("ease", EASE), Search::Random, Some(6), 0, &mut evaluate);
+    let result = search_space(
+        "ease",
+        EASE,
+        Search::Random,
+        Duration::from_secs(10),
+        Some(6),
+        0,
+        &mut evaluate,
+        &mut |_| {},
+        &AtomicBool::new(false),
+    )
+    .unwrap();
     assert_eq!(result.trials.len(), 7);
     assert_eq!(
         result
@@ -194,29 +194,5 @@ fn refine_draws_near_the_best_after_its_random_start() {
         "{} < {}",
         result.value,
         random.value
-    );
-}
-
-#[test]
-fn refine_searches_with_the_graph_off_first_then_tries_it_on() {
-    // The toy objective, and a graph worth 0.05 when its entity weight is on.
-    let mut evaluate = |o: &Overrides, e: Option<usize>, _: &AtomicBool| {
-        let graph = if o.kg_weight.is_some_and(|w| w > 0.0) {
-            0.05
-        } else {
-            0.0
-        };
-        Ok(Some(objective(o, e) + graph))
-    };
-    let result = searched(("cke", CKE), Search::Refine, Some(40), 3, &mut evaluate);
-    let off =
-        |t: &TrialRecord| t.params.kg_weight == Some(0.0) && t.params.neighbour_weight == Some(0.0);
-    // The defaults, then 12 draws (30 % of 40) with both weights 0.
-    assert!(result.trials[1..13].iter().all(off));
-    assert!(!result.trials[13..].iter().all(off));
-    assert!(
-        result.best.kg_weight.is_some_and(|w| w > 0.0),
-        "{}",
-        result.best.flags()
     );
 }
