@@ -1819,7 +1819,7 @@ impl Engine {
                 train_request.spec = ModelSpec::new(&best.learner, &best.overrides)?;
                 notes.push(format!(
                     "tuned on the training file for {:.0} s: {} with {} ({} {:.4} on validation \
-                     rows carved from it, {:.4} with the defaults)",
+                     rows carved from it{}, {:.4} with the defaults)",
                     outcome.seconds,
                     best.learner,
                     match best.overrides.flags() {
@@ -1828,6 +1828,7 @@ impl Engine {
                     },
                     best.metric,
                     best.value,
+                    outcome.whole_items_clause(),
                     best.default_value
                 ));
             }

@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
 
+use kgrec::engine::TuneOutcome;
 use kgrec::store::TunedLearner;
 use kgrec::tune::{Metric, Search, SplitKind, TrialReport, TuneRequest};
 use kgrec::{Error, Result, TrainRequest};
@@ -19,6 +20,12 @@ use super::{emit, json_text, notes, progress_bar};
 struct TuneJson<'a> {
     metric: String,
     validation_users: usize,
+    /// Items held out whole (every interaction to validation), so the cold-item rule is chosen
+    /// on cold items.
+    whole_items: usize,
+    /// The catalogue's linked items without interactions, and how many look new.
+    unplaced_items: usize,
+    new_items: f64,
     seconds: f64,
     best: &'a str,
     learners: &'a [TunedLearner],
@@ -105,18 +112,16 @@ pub fn tune(data: &Path, args: &TuneArgs, quiet: bool) -> Result<()> {
         TextOrJson::Json => emit(&json_text(&TuneJson {
             metric: request.metric.to_string(),
             validation_users: outcome.validation_users,
+            whole_items: outcome.whole_items.0,
+            unplaced_items: outcome.whole_items.1,
+            new_items: outcome.whole_items.2,
             seconds: outcome.seconds,
             best: &outcome.best,
             learners: &outcome.learners,
             trained_version: trained.as_ref().map(|t| t.header.version),
         })?),
         TextOrJson::Text => {
-            emit(&tuning_text(
-                &outcome.learners,
-                &outcome.best,
-                best.as_ref(),
-                &request,
-            ))?;
+            emit(&tuning_text(&outcome, best.as_ref(), &request))?;
             match (&trained, &best) {
                 (Some(trained), Some(best)) => {
                     super::warn(&tuned_note(best, &trained.header));
@@ -130,17 +135,18 @@ pub fn tune(data: &Path, args: &TuneArgs, quiet: bool) -> Result<()> {
 
 /// The table of `tune`: per learner the defaults' and the tuned figure, then the choice.
 fn tuning_text(
-    learners: &[TunedLearner],
-    best: &str,
+    outcome: &TuneOutcome,
     record: Option<&TunedLearner>,
     request: &TuneRequest,
 ) -> String {
+    let (learners, best) = (&outcome.learners, &outcome.best);
     let mut out = String::new();
     let users = learners.first().map_or(0, |l| l.validation_users);
+    let whole = outcome.whole_items_clause();
     let _ = writeln!(
         out,
         "tuned on validation rows of {users} users ({:.0}% of each one's items, {} split, seed \
-         {}), {} search, {}:",
+         {}{whole}), {} search, {}:",
         request.holdout * 100.0,
         request.split.name(),
         request.seed,

@@ -23,12 +23,14 @@
 use std::collections::HashSet;
 use std::sync::atomic::AtomicBool;
 
+use rand::SeedableRng;
 use rand::seq::SliceRandom;
-use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
-use super::cold::{ColdColumn, Placement, cold_columns, cold_neighbours, new_items};
+use super::cold::{
+    ColdColumn, Placement, WholeItems, cold_columns, cold_neighbours, hold_out_whole, new_items,
+};
 use super::{
     CandidateGrams, GraphFeatures, KgEaseParams, Solver, checked_items, interaction_rows,
     mean_diagonal, stop_if,
@@ -225,33 +227,20 @@ fn carve(
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x6b67_6561_7365_5f61);
     let n = matrix.n_items();
     let degrees = matrix.item_degrees();
-    let linked: Vec<usize> = (0..n).filter(|&i| graph.entity_of(i).is_some()).collect();
-    let mut warm_linked: Vec<usize> = linked
-        .iter()
-        .copied()
-        .filter(|&i| degrees.get(i).is_some_and(|&d| d > 0))
-        .collect();
-    // As large a share of the warm linked items as the catalogue's linked items that are new
-    // (not merely rare) are of its linked items.
-    let (new, unplaced) = new_items(matrix, graph);
-    let cold_share = match whole_items {
-        true => new / linked.len().max(1) as f64,
-        false => 0.0,
-    };
-    let n_whole = ((warm_linked.len() as f64 * cold_share).round() as usize).min(warm_linked.len());
-    let mut whole = vec![false; n];
-    if n_whole > 0 {
-        // New items are typical items: every popularity alike. So they are drawn evenly along
-        // the items ordered by interactions (ties shuffled), one from each of `n_whole` equal
-        // runs, which keeps a few of the most popular items from making or breaking a draw.
-        warm_linked.shuffle(&mut rng);
-        warm_linked.sort_by_key(|&i| degrees[i]);
-        let step = warm_linked.len() as f64 / n_whole as f64;
-        for k in 0..n_whole {
-            let at = ((k as f64 + rng.random::<f64>()) * step) as usize;
-            whole[warm_linked[at.min(warm_linked.len() - 1)]] = true;
+    let linked: Vec<bool> = (0..n).map(|i| graph.entity_of(i).is_some()).collect();
+    let held_whole = match whole_items {
+        true => hold_out_whole(matrix, &linked, &mut rng),
+        false => {
+            let (new_items, unplaced) = new_items(matrix, &linked);
+            WholeItems {
+                whole: vec![false; n],
+                count: 0,
+                unplaced,
+                new_items,
+            }
         }
-    }
+    };
+    let whole = &held_whole.whole;
     let mut entries = Vec::with_capacity(matrix.nnz());
     let mut held = Vec::new();
     for u in 0..matrix.n_users() {
@@ -288,9 +277,9 @@ fn carve(
     Ok(Carved {
         train,
         held,
-        held_items: n_whole,
-        unplaced,
-        new_items: new,
+        held_items: held_whole.count,
+        unplaced: held_whole.unplaced,
+        new_items: held_whole.new_items,
         known,
     })
 }
@@ -745,14 +734,14 @@ mod tests {
     #[test]
     fn items_without_interactions_beyond_what_rarity_explains_are_new() {
         // f₁ = 4, f₂ = 2: rarity explains 4·3 / (2·3) = 2 of them.
-        let (m, graph) = catalogue(&degrees(10), 40);
-        assert_eq!(new_items(&m, &graph), (8.0, 10));
-        let (m, graph) = catalogue(&degrees(1), 40);
-        assert_eq!(new_items(&m, &graph), (0.0, 1));
+        let linked = |m: &InteractionMatrix| vec![true; m.n_items()];
+        let (m, _) = catalogue(&degrees(10), 40);
+        assert_eq!(new_items(&m, &linked(&m)), (8.0, 10));
+        let (m, _) = catalogue(&degrees(1), 40);
+        assert_eq!(new_items(&m, &linked(&m)), (0.0, 1));
         // Unlinked items count for nothing.
         let (m, _) = catalogue(&degrees(10), 40);
-        let unlinked = ItemGraph::new(1, 1, Vec::new(), vec![None; m.n_items()]);
-        assert_eq!(new_items(&m, &unlinked), (0.0, 0));
+        assert_eq!(new_items(&m, &vec![false; m.n_items()]), (0.0, 0));
     }
 
     #[test]

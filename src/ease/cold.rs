@@ -9,6 +9,8 @@
 //! catalogue's items without interactions are new rather than rare ([`new_items`]) sets how
 //! many new items the validation holds.
 
+use rand::Rng;
+use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
 use super::ItemWeights;
@@ -174,20 +176,73 @@ pub(crate) fn place(
     placed
 }
 
-/// The estimated number of the catalogue's linked items without interactions in `matrix` that
-/// are new (as popular as any, waiting for their first interactions) rather than rare (too
-/// unpopular to have drawn one yet), and how many lack interactions. Rarity explains about
-/// `f₁(f₁ − 1) / (2(f₂ + 1))` of them (Chao's bias-corrected estimate of the unseen, from the
-/// `f₁` linked items with one interaction and the `f₂` with two); the new ones are what the
-/// observed count `f₀` has beyond that.
-pub(crate) fn new_items(matrix: &InteractionMatrix, graph: &ItemGraph) -> (f64, usize) {
+/// The estimated number of the catalogue's linked items (`linked`, by item) without
+/// interactions in `matrix` that are new (as popular as any, waiting for their first
+/// interactions) rather than rare (too unpopular to have drawn one yet), and how many lack
+/// interactions. Rarity explains about `f₁(f₁ − 1) / (2(f₂ + 1))` of them (Chao's
+/// bias-corrected estimate of the unseen, from the `f₁` linked items with one interaction and
+/// the `f₂` with two); the new ones are what the observed count `f₀` has beyond that.
+pub(crate) fn new_items(matrix: &InteractionMatrix, linked: &[bool]) -> (f64, usize) {
     let mut counts = [0usize; 3];
     for (i, &d) in matrix.item_degrees().iter().enumerate() {
-        if d < 3 && graph.entity_of(i).is_some() {
+        if d < 3 && linked.get(i).copied().unwrap_or(false) {
             counts[d as usize] += 1;
         }
     }
     let [f0, f1, f2] = counts.map(|c| c as f64);
     let rare = f1 * (f1 - 1.0).max(0.0) / (2.0 * (f2 + 1.0));
     ((f0 - rare).max(0.0), counts[0])
+}
+
+/// Which items a validation holds out whole ([`hold_out_whole`]), and why that many.
+#[derive(Debug, Clone)]
+pub struct WholeItems {
+    /// By item: held out whole.
+    pub whole: Vec<bool>,
+    /// How many are.
+    pub count: usize,
+    /// The catalogue's linked items without interactions.
+    pub unplaced: usize,
+    /// How many of them are estimated new ([`new_items`]).
+    pub new_items: f64,
+}
+
+/// Chooses the linked items with interactions (`linked`, by item) a validation holds out whole
+/// so that it mimics the catalogue: as large a share of them as the catalogue's linked items
+/// estimated new ([`new_items`]) are of its linked items (none when no item is new), drawn
+/// evenly along popularity with `rng`.
+pub fn hold_out_whole(
+    matrix: &InteractionMatrix,
+    linked: &[bool],
+    rng: &mut impl Rng,
+) -> WholeItems {
+    let n = matrix.n_items();
+    let degrees = matrix.item_degrees();
+    let is_linked = |i: usize| linked.get(i).copied().unwrap_or(false);
+    let mut warm_linked: Vec<usize> = (0..n)
+        .filter(|&i| is_linked(i) && degrees.get(i).is_some_and(|&d| d > 0))
+        .collect();
+    let n_linked = (0..n).filter(|&i| is_linked(i)).count();
+    let (new, unplaced) = new_items(matrix, linked);
+    let share = new / n_linked.max(1) as f64;
+    let count = ((warm_linked.len() as f64 * share).round() as usize).min(warm_linked.len());
+    let mut whole = vec![false; n];
+    if count > 0 {
+        // New items are typical items: every popularity alike. So they are drawn evenly along
+        // the items ordered by interactions (ties shuffled), one from each of `count` equal
+        // runs, which keeps a few of the most popular items from making or breaking a draw.
+        warm_linked.shuffle(rng);
+        warm_linked.sort_by_key(|&i| degrees[i]);
+        let step = warm_linked.len() as f64 / count as f64;
+        for k in 0..count {
+            let at = ((k as f64 + rng.random::<f64>()) * step) as usize;
+            whole[warm_linked[at.min(warm_linked.len() - 1)]] = true;
+        }
+    }
+    WholeItems {
+        whole,
+        count,
+        unplaced,
+        new_items: new,
+    }
 }

@@ -16,6 +16,7 @@ use crate::learners::{
 use crate::metrics::user_scores;
 use crate::serving::rank_users;
 use crate::store::{InteractionStore, StoredModel, TunedLearner, TuningStore};
+use crate::tune::split::whole_items;
 use crate::tune::{Carved, Metric, TrialReport, TuneRequest, carve, search_space};
 
 /// Fewer validation users than this and a choice would be noise.
@@ -30,6 +31,9 @@ pub struct TuneOutcome {
     pub best: String,
     /// Users with validation rows.
     pub validation_users: usize,
+    /// Items held out whole, the catalogue's linked items without interactions, and how many
+    /// of those were estimated new.
+    pub whole_items: (usize, usize, f64),
     /// Wall time of the whole tuning.
     pub seconds: f64,
 }
@@ -38,6 +42,19 @@ impl TuneOutcome {
     /// The best learner's record.
     pub fn best(&self) -> Option<&TunedLearner> {
         self.learners.iter().find(|l| l.learner == self.best)
+    }
+
+    /// The items the validation held out whole, as a clause to follow what it held out per
+    /// user (`, and every interaction of 64 linked items ...`); empty when it held none.
+    pub fn whole_items_clause(&self) -> String {
+        match self.whole_items {
+            (0, _, _) => String::new(),
+            (whole, unplaced, new) => format!(
+                ", and every interaction of {whole} linked items held out whole (of the \
+                 catalogue's {unplaced} linked items without interactions, {new:.0} look new \
+                 rather than rare)"
+            ),
+        }
     }
 }
 
@@ -110,7 +127,30 @@ impl Engine {
             seed: request.seed,
             keep: 1,
         })?;
-        let carved = carve(&data.snapshot, request.split, request.holdout, request.seed)?;
+        // Items held out whole when the catalogue's linked items without interactions look new
+        // (whatever learners are tuned, so every learner is scored on the same rows).
+        let linked: Vec<bool> = match data.graph.counts.triples > 0 {
+            true => data.item_entity.iter().map(Option::is_some).collect(),
+            false => Vec::new(),
+        };
+        let whole = whole_items(&data.matrix, &linked, request.seed);
+        let carved = carve(
+            &data.snapshot,
+            request.split,
+            request.holdout,
+            request.seed,
+            &whole.whole,
+        )?;
+        // With items held out whole, they stand for the catalogue's own items without
+        // interactions, about which no validation row can say anything: lists leave those out
+        // (as `kg-ease`'s own choice does).
+        let unseen: Vec<u32> = match carved.whole_items {
+            0 => Vec::new(),
+            _ => (0..data.matrix.n_items())
+                .filter(|&i| data.matrix.item_row(ItemId(i as u32)).0.is_empty())
+                .map(|i| i as u32)
+                .collect(),
+        };
         if carved.validation.len() < MIN_TUNING_USERS {
             return Err(Error::BadInput(format!(
                 "too few users to tune on: {} of them have the {} items or more that validation \
@@ -124,6 +164,9 @@ impl Engine {
             data,
             carved,
             learners,
+            unseen,
+            new_items: whole.new_items,
+            unplaced: whole.unplaced,
         })
     }
 
@@ -198,12 +241,25 @@ pub struct TuningData {
     data: TrainingData,
     carved: Carved,
     learners: Vec<&'static Learner>,
+    /// Items left out of validation lists: with items held out whole, the catalogue's own
+    /// items without interactions.
+    unseen: Vec<u32>,
+    /// The catalogue's linked items without interactions estimated new.
+    new_items: f64,
+    /// The catalogue's linked items without interactions.
+    unplaced: usize,
 }
 
 impl TuningData {
     /// The learners it tunes, in order.
     pub fn learners(&self) -> Vec<&'static str> {
         self.learners.iter().map(|l| l.name).collect()
+    }
+
+    /// Items held out whole, the catalogue's linked items without interactions, and how many
+    /// of those are estimated new (what decided the first).
+    pub fn whole_items(&self) -> (usize, usize, f64) {
+        (self.carved.whole_items, self.unplaced, self.new_items)
     }
 
     /// Searches every learner's space (the budget shared evenly); nothing is stored.
@@ -214,7 +270,7 @@ impl TuningData {
         cancel: &AtomicBool,
     ) -> Result<TuneOutcome> {
         let started = Instant::now();
-        let (data, carved) = (&self.data, &self.carved);
+        let (data, carved, unseen) = (&self.data, &self.carved, &self.unseen);
         let share = request.budget / self.learners.len().max(1) as u32;
         let mut tuned = Vec::new();
         for learner in &self.learners {
@@ -226,11 +282,20 @@ impl TuningData {
                     ..o.clone()
                 };
                 let spec = ModelSpec::new(name, &o)?;
-                validate(&spec, carved, data, request.metric, request.seed, stop)
+                validate(
+                    &spec,
+                    carved,
+                    data,
+                    unseen,
+                    request.metric,
+                    request.seed,
+                    stop,
+                )
             };
+            let space = learner.tuning_space(carved.whole_items > 0);
             let result = search_space(
                 name,
-                learner.space,
+                &space,
                 request.search,
                 share,
                 request.trials,
@@ -251,6 +316,7 @@ impl TuningData {
                 split: request.split.name().to_owned(),
                 search: request.search.name().to_owned(),
                 validation_users: carved.validation.len(),
+                whole_items: carved.whole_items,
                 created_unix: SystemTime::now()
                     .duration_since(UNIX_EPOCH)
                     .map_or(0, |d| d.as_secs()),
@@ -264,6 +330,7 @@ impl TuningData {
             learners: tuned,
             best,
             validation_users: carved.validation.len(),
+            whole_items: self.whole_items(),
             seconds: started.elapsed().as_secs_f64(),
         })
     }
@@ -283,6 +350,7 @@ fn validate(
     spec: &ModelSpec,
     carved: &Carved,
     data: &TrainingData,
+    unseen: &[u32],
     metric: Metric,
     seed: u64,
     stop: &AtomicBool,
@@ -315,13 +383,16 @@ fn validate(
     };
     // As serving does: an item the fit learnt nothing about (no interaction left, and no
     // linked entity for the graph's learners) is not ranked.
-    let unlearnt: Vec<u32> = (0..carved.matrix.n_items())
+    let mut unlearnt: Vec<u32> = (0..carved.matrix.n_items())
         .filter(|&i| {
             carved.matrix.item_row(ItemId(i as u32)).0.is_empty()
                 && !(kind.reads_graph() && data.item_entity.get(i).is_some_and(Option::is_some))
         })
         .map(|i| i as u32)
+        .chain(unseen.iter().copied())
         .collect();
+    unlearnt.sort_unstable();
+    unlearnt.dedup();
     let users: Vec<_> = carved.validation.iter().map(|(u, _)| Some(*u)).collect();
     let lists = rank_users(model.as_ref(), &carved.matrix, &users, metric.k, &unlearnt);
     let total: f64 = carved

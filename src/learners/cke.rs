@@ -37,6 +37,7 @@ pub(super) const LEARNER: Learner = Learner {
     ],
     recommender: true,
     space: super::space::CKE,
+    cold_space: super::space::CKE_COLD,
     spec,
     load,
 };

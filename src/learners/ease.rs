@@ -25,6 +25,7 @@ pub(super) const EASE: Learner = Learner {
     knobs: &[Knob::Reg, Knob::RegScale, Knob::Neighbours],
     recommender: true,
     space: super::space::EASE,
+    cold_space: super::space::NONE,
     spec: ease_spec,
     load,
 };
@@ -51,6 +52,7 @@ pub(super) const KG_EASE: Learner = Learner {
     ],
     recommender: true,
     space: super::space::KG_EASE,
+    cold_space: super::space::NONE,
     spec: kg_ease_spec,
     load,
 };

@@ -25,6 +25,7 @@ pub(super) const ALS: Learner = Learner {
     knobs: &[Knob::Dim, Knob::Epochs, Knob::Reg, Knob::Alpha],
     recommender: true,
     space: super::space::ALS,
+    cold_space: super::space::NONE,
     spec: als_spec,
     load: load_als,
 };
@@ -37,6 +38,7 @@ pub(super) const BPR: Learner = Learner {
     knobs: &[Knob::Dim, Knob::Epochs, Knob::Reg, Knob::Lr],
     recommender: true,
     space: super::space::BPR,
+    cold_space: super::space::NONE,
     spec: bpr_spec,
     load: load_bpr,
 };

@@ -34,6 +34,7 @@ pub(super) const TRANSE: Learner = Learner {
     knobs: KNOBS,
     recommender: false,
     space: super::space::NONE,
+    cold_space: super::space::NONE,
     spec: |o| Ok(ModelSpec::Transe(GraphEmbeddingSpec::from(o))),
     load,
 };
@@ -46,6 +47,7 @@ pub(super) const ROTATE: Learner = Learner {
     knobs: KNOBS,
     recommender: false,
     space: super::space::NONE,
+    cold_space: super::space::NONE,
     spec: |o| Ok(ModelSpec::Rotate(GraphEmbeddingSpec::from(o))),
     load,
 };
@@ -58,6 +60,7 @@ pub(super) const TRANSR: Learner = Learner {
     knobs: KNOBS,
     recommender: false,
     space: super::space::NONE,
+    cold_space: super::space::NONE,
     spec: |o| Ok(ModelSpec::Transr(GraphEmbeddingSpec::from(o))),
     load,
 };

@@ -28,6 +28,7 @@ pub(super) const ITEM_KNN: Learner = Learner {
     knobs: KNOBS,
     recommender: true,
     space: super::space::KNN,
+    cold_space: super::space::NONE,
     spec: item_spec,
     load: load_items,
 };
@@ -42,6 +43,7 @@ pub(super) const USER_KNN: Learner = Learner {
     knobs: KNOBS,
     recommender: true,
     space: super::space::KNN,
+    cold_space: super::space::NONE,
     spec: user_spec,
     load: load_users,
 };

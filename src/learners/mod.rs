@@ -419,10 +419,21 @@ pub struct Learner {
     pub recommender: bool,
     /// The ranges `kgrec tune` draws its knobs from (empty: nothing to tune).
     pub space: &'static [space::Param],
+    /// More ranges, searched when the validation holds items out whole (its cold-item rule).
+    pub cold_space: &'static [space::Param],
     /// Its spec from the knobs (already checked against `knobs`).
     spec: fn(&Overrides) -> Result<ModelSpec>,
     /// A stored version made servable.
     load: fn(StoredModel, &Binding<'_>) -> Result<Loaded>,
+}
+
+impl Learner {
+    /// The space `kgrec tune` searches: [`Learner::space`], and [`Learner::cold_space`] when
+    /// the validation holds items out whole.
+    pub fn tuning_space(&self, whole_items: bool) -> Vec<space::Param> {
+        let cold = if whole_items { self.cold_space } else { &[] };
+        self.space.iter().chain(cold).copied().collect()
+    }
 }
 
 /// The registry, the default learner first.

@@ -18,6 +18,7 @@ pub(super) const LEARNER: Learner = Learner {
     knobs: &[],
     recommender: true,
     space: super::space::NONE,
+    cold_space: super::space::NONE,
     spec,
     load,
 };

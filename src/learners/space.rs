@@ -27,6 +27,18 @@ pub enum Range {
     LogInt(usize, usize),
     /// One of these names (categorical choices).
     Choice(&'static [&'static str]),
+    /// Not given (the learner's own default) with probability `unset`, else a draw of `of`: a
+    /// knob whose absence is itself a choice (`--cold-scale` absent: cold items at their
+    /// nearest items).
+    OrUnset {
+        /// Probability of leaving the knob out.
+        unset: f64,
+        /// The range of a given value.
+        of: &'static Range,
+    },
+    /// A draw of the range, drawn only when the draw holds no value of the knob (earlier in the
+    /// space): two knobs of which the learner takes one.
+    Without(Knob, &'static Range),
 }
 
 /// One knob of a learner's search space.
@@ -47,6 +59,8 @@ pub enum Value {
     Int(usize),
     /// A name.
     Name(&'static str),
+    /// Not given: the learner's default.
+    Unset,
 }
 
 impl Range {
@@ -75,6 +89,11 @@ impl Range {
                 0 => Value::Name(""),
                 n => Value::Name(names[rng.random_range(0..n)]),
             },
+            Self::OrUnset { unset, of } => match rng.random::<f64>() < unset {
+                true => Value::Unset,
+                false => of.draw(rng),
+            },
+            Self::Without(_, of) => of.draw(rng),
         }
     }
 }
@@ -98,6 +117,18 @@ impl Range {
                 .clamp(lo, hi)
         };
         match (*self, value) {
+            // Absent stays absent, now and then takes a value; a value now and then goes.
+            (Self::OrUnset { of, .. }, None | Some(Value::Unset)) => {
+                match rng.random::<f64>() < scale {
+                    true => of.draw(rng),
+                    false => Value::Unset,
+                }
+            }
+            (Self::OrUnset { unset, of }, value) => match rng.random::<f64>() < unset * scale {
+                true => Value::Unset,
+                false => of.near(value, scale, rng),
+            },
+            (Self::Without(_, of), value) => of.near(value, scale, rng),
             (_, None) => self.draw(rng),
             (Self::Log(lo, hi), Some(Value::Real(v))) => {
                 Value::Real(log_step(rng, v.into(), lo.into(), hi.into()) as f32)
@@ -187,10 +218,16 @@ impl Overrides {
         let int = |v: Option<usize>| v.map(Value::Int);
         let name = |v: &Option<String>| {
             let v = v.as_deref()?;
-            match range {
-                Range::Choice(names) => names.iter().find(|n| **n == v).map(|n| Value::Name(n)),
-                _ => None,
-            }
+            let names = match range {
+                Range::Choice(names)
+                | Range::OrUnset {
+                    of: Range::Choice(names),
+                    ..
+                }
+                | Range::Without(_, Range::Choice(names)) => names,
+                _ => return None,
+            };
+            names.iter().find(|n| **n == v).map(|n| Value::Name(n))
         };
         match knob {
             Knob::KgWeight => real(self.kg_weight),
@@ -219,10 +256,10 @@ impl Overrides {
     pub fn near(parent: &Overrides, space: &[Param], scale: f64, rng: &mut impl Rng) -> Self {
         let mut o = Self::default();
         for p in space {
-            o.set(
-                p.knob,
-                p.range.near(parent.get(p.knob, &p.range), scale, rng),
-            );
+            let value = p.range.near(parent.get(p.knob, &p.range), scale, rng);
+            if o.drawn(&p.range) {
+                o.set(p.knob, value);
+            }
         }
         o
     }
@@ -231,9 +268,22 @@ impl Overrides {
     pub fn draw(space: &[Param], rng: &mut impl Rng) -> Self {
         let mut o = Self::default();
         for p in space {
-            o.set(p.knob, p.range.draw(rng));
+            let value = p.range.draw(rng);
+            if o.drawn(&p.range) {
+                o.set(p.knob, value);
+            }
         }
         o
+    }
+
+    /// Whether a knob of `range` is drawn given what these overrides hold so far (a
+    /// [`Range::Without`] only when its other knob is not given). The value is drawn either way,
+    /// so the draws after it do not depend on it.
+    fn drawn(&self, range: &Range) -> bool {
+        match range {
+            Range::Without(other, _) => !self.given(*other),
+            _ => true,
+        }
     }
 
     /// These overrides with every knob `explicit` gives replaced by its value: flags laid over
@@ -392,6 +442,28 @@ pub const CKE: &[Param] = &[
     },
 ];
 
+/// cke's cold-item rule, searched when the validation holds items out whole (the catalogue's
+/// items without interactions look new): the nearest items' placement (`--cold-scale` absent)
+/// with 1 to 30 of them, or the entity's embedding scaled by `--cold-scale` (0: cold items off,
+/// never placed). The graph weights of [`CKE`], 0 among them, decide with it.
+pub const CKE_COLD: &[Param] = &[
+    Param {
+        knob: Knob::ColdScale,
+        range: Range::OrUnset {
+            unset: 0.5,
+            of: &Range::LogOrZero {
+                lo: 0.25,
+                hi: 2.0,
+                zero: 0.2,
+            },
+        },
+    },
+    Param {
+        knob: Knob::ColdNeighbours,
+        range: Range::Without(Knob::ColdScale, &Range::LogInt(1, 30)),
+    },
+];
+
 /// EASE: λ relative to the data.
 pub const EASE: &[Param] = &[Param {
     knob: Knob::RegScale,
@@ -454,7 +526,7 @@ mod tests {
     fn every_space_draws_valid_specs() {
         let mut rng = ChaCha8Rng::seed_from_u64(3);
         for learner in &LEARNERS {
-            for knob in learner.space.iter().map(|p| p.knob) {
+            for knob in learner.tuning_space(true).iter().map(|p| p.knob) {
                 assert!(
                     learner.knobs.contains(&knob),
                     "{}: {} is in its space but not among its knobs",
@@ -463,7 +535,7 @@ mod tests {
                 );
             }
             for _ in 0..200 {
-                let draw = Overrides::draw(learner.space, &mut rng);
+                let draw = Overrides::draw(&learner.tuning_space(true), &mut rng);
                 ModelSpec::new(learner.name, &draw)
                     .unwrap_or_else(|e| panic!("{}: {} -> {e}", learner.name, draw.flags()));
             }
@@ -554,5 +626,39 @@ mod tests {
         assert!(Overrides::default().is_empty());
         assert_eq!(round3(123.456), 123.0);
         assert_eq!(round3(0.0012345), 0.00123);
+    }
+
+    #[test]
+    fn the_cold_rule_is_one_of_two_and_may_be_off() {
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        let (mut scale, mut zero, mut nearest) = (0, 0, 0);
+        let mut parent = Overrides::default();
+        for k in 0..600 {
+            let draw = match k % 2 {
+                0 => Overrides::draw(CKE_COLD, &mut rng),
+                _ => Overrides::near(&parent, CKE_COLD, 0.3, &mut rng),
+            };
+            assert!(
+                draw.cold_scale.is_none() || draw.cold_neighbours.is_none(),
+                "{}",
+                draw.flags()
+            );
+            assert!(draw.cold_scale.is_some() || draw.cold_neighbours.is_some());
+            scale += usize::from(draw.cold_scale.is_some_and(|s| s > 0.0));
+            zero += usize::from(draw.cold_scale == Some(0.0));
+            if let Some(n) = draw.cold_neighbours {
+                assert!((1..=30).contains(&n));
+                nearest += 1;
+            }
+            parent = draw;
+        }
+        assert!(
+            scale > 100 && zero > 20 && nearest > 150,
+            "{scale} {zero} {nearest}"
+        );
+        // Searched only when items are held out whole.
+        let cke = crate::learners::learner("cke").unwrap();
+        assert_eq!(cke.tuning_space(false), CKE);
+        assert_eq!(cke.tuning_space(true).len(), CKE.len() + CKE_COLD.len());
     }
 }

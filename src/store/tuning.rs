@@ -61,6 +61,10 @@ pub struct TunedLearner {
     pub search: String,
     /// Users with validation rows.
     pub validation_users: usize,
+    /// Items the validation held out whole (the catalogue's items without interactions looked
+    /// new); records stored before there were any hold 0.
+    #[serde(default)]
+    pub whole_items: usize,
     /// Seconds since the Unix epoch when the tuning ended.
     pub created_unix: u64,
     /// Wall time spent on this learner.
@@ -76,6 +80,7 @@ impl TunedLearner {
             && self.split == other.split
             && self.metric == other.metric
             && self.validation_users == other.validation_users
+            && self.whole_items == other.whole_items
     }
 }
 
@@ -208,6 +213,7 @@ mod tests {
             split: "random".to_owned(),
             search: "halving".to_owned(),
             validation_users: 10,
+            whole_items: 0,
             created_unix: 1,
             seconds: 2.0,
         }

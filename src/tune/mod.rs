@@ -5,9 +5,9 @@
 //! are drawn from the space it declares beside them (`learners::space`); each draw is fitted on
 //! the rest and scored by the chosen metric on the validation rows. The learner's defaults are
 //! always the first trial, so tuning can only keep or improve on them (on validation). The
-//! search is successive halving on epochs for the learners that have epochs (many draws fitted
-//! briefly, the best third fitted three times as long, and so on up to each draw's own epochs)
-//! and random draws for the others; both stop at the wall-time budget. The data-directory side
+//! default search (`refine`) draws at random, then mostly near the best full trials;
+//! successive halving on epochs and plain random draws are the others; all stop at the
+//! wall-time budget. The data-directory side
 //! (reading the inputs, storing the result) is `Engine::tune`.
 
 pub mod split;

@@ -2,12 +2,17 @@
 //! least [`MIN_USER_ITEMS`] items, a share of their items at random (`random`) or their latest
 //! ones by timestamp (`time`); users with fewer keep every item for training. Dense ids stay the
 //! store's, so a model fitted on the carved rows ranks the same items under the same ids.
+//! When the catalogue's linked items without interactions are estimated to be new ones rather
+//! than rare ones ([`crate::ease::hold_out_whole`], the estimate `kg-ease` chooses its cold rule
+//! with), as many linked items with interactions are held out whole, every interaction of
+//! theirs to validation: a cold-item rule is then chosen on cold items.
 
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
 use crate::cf::InteractionMatrix;
+use crate::ease::{WholeItems, hold_out_whole};
 use crate::error::{Error, Result};
 use crate::ids::{ItemId, UserId};
 use crate::store::Snapshot;
@@ -42,12 +47,31 @@ pub struct Carved {
     pub snapshot: Snapshot,
     /// Its matrix.
     pub matrix: InteractionMatrix,
-    /// Each validation user's held-out items, users ascending.
+    /// Each validation user's held-out items (those held out whole among them), users
+    /// ascending.
     pub validation: Vec<(UserId, Vec<ItemId>)>,
+    /// How many items are held out whole.
+    pub whole_items: usize,
 }
 
-/// Carves `share` of every user's items (at least one) out of `snapshot`.
-pub fn carve(snapshot: &Snapshot, kind: SplitKind, share: f64, seed: u64) -> Result<Carved> {
+/// The items [`carve`] holds out whole for a snapshot whose items `linked` (by item) are linked
+/// to a graph: none without a linked item estimated new ([`crate::ease::hold_out_whole`]).
+/// Seeded.
+pub fn whole_items(matrix: &InteractionMatrix, linked: &[bool], seed: u64) -> WholeItems {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x7475_6e65_5f77_686f);
+    hold_out_whole(matrix, linked, &mut rng)
+}
+
+/// Carves every interaction of the items `whole` marks (by item; empty: none), then `share` of
+/// every user's other items (at least one, from users with at least [`MIN_USER_ITEMS`] of
+/// them) out of `snapshot`.
+pub fn carve(
+    snapshot: &Snapshot,
+    kind: SplitKind,
+    share: f64,
+    seed: u64,
+    whole: &[bool],
+) -> Result<Carved> {
     if !(share > 0.0 && share < 1.0) {
         return Err(Error::BadInput(format!(
             "a validation share of {share}: expected a share between 0 and 1, e.g. 0.2"
@@ -69,17 +93,27 @@ pub fn carve(snapshot: &Snapshot, kind: SplitKind, share: f64, seed: u64) -> Res
              {item:?} has none: import a file with a timestamp column, or use --split random"
         )));
     }
+    let is_whole = |item: ItemId| whole.get(item.index()).copied().unwrap_or(false);
     let mut by_user: Vec<Vec<usize>> = vec![Vec::new(); snapshot.users.len()];
+    let mut whole_by_user: Vec<Vec<ItemId>> = vec![Vec::new(); snapshot.users.len()];
+    let mut held = vec![false; snapshot.records.len()];
     for (i, r) in snapshot.records.iter().enumerate() {
-        if let Some(list) = by_user.get_mut(r.user.index()) {
+        if is_whole(r.item) {
+            held[i] = true;
+            if let Some(list) = whole_by_user.get_mut(r.user.index()) {
+                list.push(r.item);
+            }
+        } else if let Some(list) = by_user.get_mut(r.user.index()) {
             list.push(i);
         }
     }
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut held = vec![false; snapshot.records.len()];
     let mut validation = Vec::new();
-    for (user, rows) in by_user.iter_mut().enumerate() {
+    for (user, (rows, whole)) in by_user.iter_mut().zip(whole_by_user).enumerate() {
         if rows.len() < MIN_USER_ITEMS {
+            if !whole.is_empty() {
+                validation.push((UserId(user as u32), sorted(whole)));
+            }
             continue;
         }
         let n = ((rows.len() as f64 * share).round() as usize).clamp(1, rows.len() - 1);
@@ -98,8 +132,8 @@ pub fn carve(snapshot: &Snapshot, kind: SplitKind, share: f64, seed: u64) -> Res
                 snapshot.records[i].item
             })
             .collect();
-        items.sort_unstable();
-        validation.push((UserId(user as u32), items));
+        items.extend(whole);
+        validation.push((UserId(user as u32), sorted(items)));
     }
     let records = snapshot
         .records
@@ -120,7 +154,15 @@ pub fn carve(snapshot: &Snapshot, kind: SplitKind, share: f64, seed: u64) -> Res
         snapshot,
         matrix,
         validation,
+        whole_items: whole.iter().filter(|w| **w).count(),
     })
+}
+
+/// `items` ascending, each once.
+fn sorted(mut items: Vec<ItemId>) -> Vec<ItemId> {
+    items.sort_unstable();
+    items.dedup();
+    items
 }
 
 #[cfg(test)]
@@ -157,7 +199,7 @@ mod tests {
     #[test]
     fn a_share_of_each_user_with_enough_items_is_held_out_and_nothing_is_lost() {
         let s = snapshot(false);
-        let carved = carve(&s, SplitKind::Random, 0.2, 5).unwrap();
+        let carved = carve(&s, SplitKind::Random, 0.2, 5, &[]).unwrap();
         let held: Vec<(u32, usize)> = carved
             .validation
             .iter()
@@ -179,10 +221,14 @@ mod tests {
             }
         }
         // Seeded: the same seed carves the same rows, another seed others.
-        let again = carve(&s, SplitKind::Random, 0.2, 5).unwrap();
+        let again = carve(&s, SplitKind::Random, 0.2, 5, &[]).unwrap();
         assert_eq!(again.validation, carved.validation);
         let other: Vec<_> = (6..12)
-            .map(|seed| carve(&s, SplitKind::Random, 0.2, seed).unwrap().validation)
+            .map(|seed| {
+                carve(&s, SplitKind::Random, 0.2, seed, &[])
+                    .unwrap()
+                    .validation
+            })
             .collect();
         assert!(other.iter().any(|v| *v != carved.validation));
     }
@@ -190,16 +236,47 @@ mod tests {
     #[test]
     fn the_time_split_holds_out_the_latest_and_needs_timestamps() {
         // Item i has timestamp 100 - i: the latest are the smallest ids.
-        let carved = carve(&snapshot(true), SplitKind::Time, 0.2, 0).unwrap();
+        let carved = carve(&snapshot(true), SplitKind::Time, 0.2, 0, &[]).unwrap();
         assert_eq!(
             carved.validation[0],
             (UserId(0), vec![ItemId(0), ItemId(1)])
         );
-        let err = carve(&snapshot(false), SplitKind::Time, 0.2, 0)
+        let err = carve(&snapshot(false), SplitKind::Time, 0.2, 0, &[])
             .unwrap_err()
             .to_string();
         assert!(err.contains("--split time needs a timestamp"), "{err}");
         assert!(err.contains("\"u0\""), "{err}");
-        assert!(carve(&snapshot(false), SplitKind::Random, 1.0, 0).is_err());
+        assert!(carve(&snapshot(false), SplitKind::Random, 1.0, 0, &[]).is_err());
+    }
+
+    #[test]
+    fn items_held_out_whole_give_every_interaction_to_validation() {
+        let s = snapshot(false);
+        // Items 0 and 1 whole: every user has them.
+        let mut whole = vec![false; 10];
+        whole[0] = true;
+        whole[1] = true;
+        let carved = carve(&s, SplitKind::Random, 0.2, 5, &whole).unwrap();
+        assert_eq!(carved.whole_items, 2);
+        assert!(carved.snapshot.records.iter().all(|r| r.item.index() > 1));
+        // u2 (4 items, 2 left) holds only its whole items; u1 (5, 3 left) too; u0 (10, 8 left)
+        // and u3 (6, 4 left): u0 also a share of the rest.
+        let by_user: Vec<(u32, Vec<u32>)> = carved
+            .validation
+            .iter()
+            .map(|(u, items)| (u.0, items.iter().map(|i| i.0).collect()))
+            .collect();
+        for (u, items) in &by_user {
+            assert!(items.starts_with(&[0, 1]), "{u}: {items:?}");
+        }
+        assert_eq!(
+            by_user
+                .iter()
+                .map(|(u, i)| (*u, i.len()))
+                .collect::<Vec<_>>(),
+            [(0, 4), (1, 2), (2, 2), (3, 2)]
+        );
+        let total: usize = carved.validation.iter().map(|(_, i)| i.len()).sum();
+        assert_eq!(carved.snapshot.records.len() + total, s.records.len());
     }
 }

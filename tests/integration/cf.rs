@@ -5,6 +5,29 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 /// A data directory holding the fixture graph and the fixture interactions with their links.
+/// The fixtures imported into `tmp/name` with every interaction of `items` left out: linked
+/// catalogue items nobody has interacted with.
+pub fn imported_without(tmp: &Path, name: &str, items: &[&str]) -> PathBuf {
+    let rows = std::fs::read_to_string(fixture("interactions.tsv")).unwrap();
+    let mut lines = rows.lines();
+    let mut kept = vec![lines.next().unwrap().to_owned()];
+    kept.extend(
+        lines
+            .filter(|l| !l.split('\t').nth(1).is_some_and(|i| items.contains(&i)))
+            .map(str::to_owned),
+    );
+    let file = tmp.join(format!("{name}.tsv"));
+    std::fs::write(&file, kept.join("\n") + "\n").unwrap();
+    let data = tmp.join(name);
+    import_movie_graph(&data);
+    ok(kgrec(&data)
+        .args(["import", "interactions"])
+        .arg(&file)
+        .arg("--link")
+        .arg(fixture("links.tsv")));
+    data
+}
+
 pub fn imported(tmp: &Path) -> PathBuf {
     let data = tmp.join("data");
     import_movie_graph(&data);

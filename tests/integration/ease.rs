@@ -2,7 +2,7 @@
 //! training scored from their items, similar items from `B`, score parts, the graph reaching an
 //! item nobody has, determinism, and the flags each refuses.
 
-use crate::cf::imported;
+use crate::cf::{imported, imported_without};
 use crate::common::*;
 use std::path::Path;
 
@@ -90,27 +90,10 @@ fn kg_ease_splits_scores_and_reaches_a_linked_item_nobody_has() {
     let tmp = tempfile::tempdir().unwrap();
     let data = imported(tmp.path());
     // Item 1 (Toy Story) loses every interaction: it stays a linked catalogue item.
-    let rows = std::fs::read_to_string(fixture("interactions.tsv")).unwrap();
-    let mut lines = rows.lines();
-    let mut kept = vec![lines.next().unwrap().to_owned()];
-    kept.extend(
-        lines
-            .filter(|l| l.split('\t').nth(1) != Some("1"))
-            .map(str::to_owned),
-    );
-    let warm = tmp.path().join("warm.tsv");
-    std::fs::write(&warm, kept.join("\n") + "\n").unwrap();
-    let cold = tmp.path().join("cold");
-    import_movie_graph(&cold);
-    ok(kgrec(&cold)
-        .args(["import", "interactions"])
-        .arg(&warm)
-        .arg("--link")
-        .arg(fixture("links.tsv")));
+    let cold = imported_without(tmp.path(), "cold", &["1"]);
     for dir in [&data, &cold] {
         let out = run(kgrec(dir).args(["train", "--model", "kg-ease"]));
         assert!(stdout(&out).contains("trained kg-ease"), "{}", stderr(&out));
-        // The cold-item rule is chosen by default, and the note says on what.
         // The cold-item rule is chosen by default, and the note says on what.
         let needle = match dir == &cold {
             true => "of the catalogue's 1 linked items without interactions",

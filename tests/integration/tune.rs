@@ -2,7 +2,7 @@
 //! says so) unless told otherwise, flags are laid over it, `stats` shows it, and bad requests
 //! are refused before anything is read or written.
 
-use crate::cf::imported;
+use crate::cf::{imported, imported_without};
 use crate::common::*;
 
 fn json(text: &str) -> serde_json::Value {
@@ -150,4 +150,63 @@ fn tune_refuses_bad_requests_and_leaves_nothing() {
     let out = run(kgrec(&small).args(["tune", "--split", "time"]));
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("timestamp"), "{}", stderr(&out));
+}
+
+#[test]
+fn tune_holds_linked_items_out_whole_when_the_catalogue_has_new_ones() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Items 1 and 2 lose every interaction: linked items without any, and no item with one or
+    // two interactions to explain them as rare, so they look new.
+    let cold = imported_without(tmp.path(), "cold", &["1", "2"]);
+    let args = [
+        "tune",
+        "--models",
+        "cke",
+        "--trials",
+        "12",
+        "--budget",
+        "90s",
+        "--no-train",
+    ];
+    let out = json(&ok(kgrec(&cold).args(args).args(["--format", "json"])));
+    // 22 warm linked items of 24, 2 of them new: round(22 · 2 / 24) = 2 held out whole.
+    assert_eq!(out["whole_items"], 2, "{out}");
+    assert_eq!(out["unplaced_items"], 2, "{out}");
+    assert_eq!(out["learners"][0]["whole_items"], 2, "{out}");
+    // The cold rule is in cke's space: draws name one rule or the other, never both.
+    let trials = out["learners"][0]["trials"].as_array().unwrap();
+    let given = |t: &serde_json::Value, key: &str| !t["params"][key].is_null();
+    assert!(
+        trials
+            .iter()
+            .any(|t| given(t, "cold_scale") || given(t, "cold_neighbours")),
+        "{out}"
+    );
+    assert!(
+        trials
+            .iter()
+            .all(|t| !(given(t, "cold_scale") && given(t, "cold_neighbours"))),
+        "{out}"
+    );
+    // The text says what was held out whole.
+    let text = ok(kgrec(&cold).args(args));
+    assert!(
+        text.contains("every interaction of 2 linked items held out whole"),
+        "{text}"
+    );
+
+    // A catalogue whose every linked item has interactions holds none out whole, and cke's
+    // cold rule is not searched.
+    let data = imported(tmp.path());
+    let out = json(&ok(kgrec(&data)
+        .args(["tune", "--models", "cke", "--trials", "4", "--no-train"])
+        .args(["--format", "json"])));
+    assert_eq!(out["whole_items"], 0, "{out}");
+    let trials = out["learners"][0]["trials"].as_array().unwrap();
+    assert!(
+        trials.iter().all(
+            |t| t["params"]["cold_scale"].is_null() && t["params"]["cold_neighbours"].is_null()
+        ),
+        "{out}"
+    );
 }
