@@ -315,10 +315,14 @@ pub(crate) fn explain(query: &str, message: &str) -> String {
             ));
         }
     }
-    if let Some(mistake) = short_triple(query, message) {
-        mistakes.push(mistake);
+    // A bracket left open makes any count of a pattern's terms a guess.
+    match mismatched_bracket(query) {
+        Some(mistake) => mistakes.push(mistake),
+        None => mistakes.extend(short_triple(query, message)),
     }
     mistakes.extend(unclosed_iri_or_missing_operand(query));
+    mistakes.extend(missing_dot(query));
+    mistakes.extend(ungrouped_selected(query, message));
     match mistakes.into_iter().min_by_key(|(offset, _)| *offset) {
         Some((_, words)) => format!("SPARQL syntax error: {words}"),
         None => plain_syntax_error(query, message).unwrap_or_else(|| message.to_owned()),
@@ -345,57 +349,27 @@ fn plain_syntax_error(query: &str, message: &str) -> Option<String> {
             .collect();
         format!("unexpected `{token}`")
     };
-    let mut open = Vec::new();
-    let mut in_string = None;
-    let mut chars = query.chars();
-    while let Some(c) = chars.next() {
-        match (in_string, c) {
-            (Some(_), '\\') => {
-                chars.next();
-            }
-            (Some(q), c) if c == q => in_string = None,
-            (Some(_), _) => {}
-            (None, '"' | '\'') => in_string = Some(c),
-            (None, '{' | '(' | '[') => open.push(c),
-            (None, '}' | ')' | ']') => {
-                let opener = match c {
-                    '}' => '{',
-                    ')' => '(',
-                    _ => '[',
-                };
-                match open.last() {
-                    Some(&o) if o == opener => {
-                        open.pop();
-                    }
-                    Some(&o) => {
-                        return Some(format!(
-                            "SPARQL syntax error at {at}: {found}; a `{c}` comes while a `{o}` \
-                             is still open"
-                        ));
-                    }
-                    None => {
-                        return Some(format!(
-                            "SPARQL syntax error at {at}: {found}; a `{c}` closes nothing that \
-                             is open"
-                        ));
-                    }
-                }
-            }
-            (None, '#') => {
-                // A comment runs to the end of its line.
-                for c in chars.by_ref() {
-                    if c == '\n' {
-                        break;
-                    }
-                }
-            }
-            _ => {}
+    let unclosed = match brackets(query) {
+        Brackets::Mismatch {
+            closer,
+            open: Some((o, _)),
+            ..
+        } => {
+            return Some(format!(
+                "SPARQL syntax error at {at}: {found}; a `{closer}` comes while a `{o}` is still \
+                 open"
+            ));
         }
-    }
-    let unclosed = match (in_string, open.last()) {
-        (Some(q), _) => format!("; a string opened with {q} is not closed"),
-        (None, Some(c)) => format!("; a `{c}` is not closed"),
-        (None, None) => String::new(),
+        Brackets::Mismatch {
+            closer, open: None, ..
+        } => {
+            return Some(format!(
+                "SPARQL syntax error at {at}: {found}; a `{closer}` closes nothing that is open"
+            ));
+        }
+        Brackets::InString(q) => format!("; a string opened with {q} is not closed"),
+        Brackets::Unclosed(Some(c)) => format!("; a `{c}` is not closed"),
+        Brackets::Unclosed(None) => String::new(),
     };
     let previous = query
         .get(..offset)
@@ -479,6 +453,125 @@ fn selected_contains(projection: &[(usize, &str)], name: &str) -> bool {
         .any(|(_, w)| w.trim_start_matches(['?', '$']) == name)
 }
 
+/// A variable selected beside an aggregate or a `GROUP BY` that neither groups by it nor
+/// aggregates it, which the parser refuses with "The SELECT contains a variable that is
+/// unbound" at the end of the query (where nothing is wrong).
+fn ungrouped_selected(query: &str, message: &str) -> Option<(usize, String)> {
+    if !message.contains("The SELECT contains a variable that is unbound") {
+        return None;
+    }
+    let words = words(query);
+    let braces: Vec<(usize, bool)> = tokens(query)
+        .into_iter()
+        .filter_map(|(o, _)| match query.as_bytes()[o] {
+            b'{' => Some((o, true)),
+            b'}' => Some((o, false)),
+            _ => None,
+        })
+        .collect();
+    let var = |w: &str| w.starts_with(['?', '$']).then(|| w[1..].to_owned());
+    let upper = |w: &str| w.to_ascii_uppercase();
+    for &(select, _) in words.iter().filter(|(_, w)| upper(w) == "SELECT") {
+        let Some(first) = braces.iter().position(|&(o, _)| o > select) else {
+            continue;
+        };
+        // The `}` that closes the WHERE block, then the one that closes a sub-SELECT (or the
+        // end of the query): the solution modifiers are between.
+        let mut depth = 0i64;
+        let mut close = None;
+        let mut end = query.len();
+        for &(o, opens) in &braces[first..] {
+            depth += if opens { 1 } else { -1 };
+            if depth == 0 && close.is_none() {
+                close = Some(o);
+            } else if depth < 0 {
+                end = o;
+                break;
+            }
+        }
+        let Some(close) = close else {
+            continue;
+        };
+        let open = braces[first].0;
+        let depth_at = |offset: usize| -> i64 {
+            query.get(select..offset).map_or(0, |between| {
+                between.matches('(').count() as i64 - between.matches(')').count() as i64
+            })
+        };
+        let projection: Vec<&str> = words
+            .iter()
+            .filter(|(o, _)| *o > select && *o < open)
+            .map(|(_, w)| *w)
+            .collect();
+        let aggregate = projection.iter().any(|w| {
+            [
+                "COUNT",
+                "SUM",
+                "MIN",
+                "MAX",
+                "AVG",
+                "SAMPLE",
+                "GROUP_CONCAT",
+            ]
+            .contains(&upper(w).as_str())
+        });
+        let modifiers: Vec<(usize, &str)> = words
+            .iter()
+            .filter(|(o, _)| *o > close && *o < end)
+            .copied()
+            .collect();
+        let group = modifiers
+            .windows(2)
+            .position(|p| upper(p[0].1) == "GROUP" && upper(p[1].1) == "BY");
+        let clause: Vec<(usize, &str)> = group.map_or(Vec::new(), |g| {
+            modifiers[g + 2..]
+                .iter()
+                .take_while(|(_, w)| {
+                    !["HAVING", "ORDER", "LIMIT", "OFFSET", "VALUES"].contains(&upper(w).as_str())
+                })
+                .copied()
+                .collect()
+        });
+        let grouped: Vec<String> = clause.iter().filter_map(|(_, w)| var(w)).collect();
+        let aliases: Vec<String> = projection
+            .windows(2)
+            .filter(|p| upper(p[0]) == "AS")
+            .filter_map(|p| var(p[1]))
+            .collect();
+        if group.is_none() && !aggregate {
+            continue;
+        }
+        let Some((at, name)) = words
+            .iter()
+            .filter(|(o, _)| *o > select && *o < open && depth_at(*o) <= 0)
+            .filter_map(|(o, w)| var(w).map(|v| (*o, v)))
+            .find(|(_, v)| !grouped.contains(v) && !aliases.contains(v))
+        else {
+            continue;
+        };
+        let instead = format!(
+            "or select an aggregate of it instead, such as (SAMPLE(?{name}) AS ?any_{name}) or \
+             (COUNT(?{name}) AS ?n_{name})"
+        );
+        let said = match (clause.first(), clause.last()) {
+            (Some(&(from, _)), Some(&(last, w))) => format!(
+                "?{name} is selected (at {}) but neither grouped nor aggregated (GROUP BY {}): \
+                 add it to GROUP BY, {instead}",
+                position(query, at),
+                query.get(from..last + w.len()).unwrap_or("").trim(),
+            ),
+            _ => format!(
+                "?{name} is selected (at {}) beside an aggregate, which makes one group of all \
+                 solutions, but is not aggregated: add GROUP BY ?{name} after the WHERE block, \
+                 {instead}",
+                position(query, at)
+            ),
+        };
+        return Some((at, said));
+    }
+    None
+}
+
 /// The byte offset of the parser's `at LINE:COLUMN` in `message`.
 fn parser_offset(query: &str, message: &str) -> Option<usize> {
     let at = message.find(" at ")? + 4;
@@ -498,6 +591,102 @@ fn parser_offset(query: &str, message: &str) -> Option<usize> {
         .chain(std::iter::once(tail.len()))
         .nth(column.checked_sub(1)?)?;
     Some(start + in_line)
+}
+
+/// How the query's brackets (`{}`, `()`, `[]`, outside strings and comments) pair up.
+enum Brackets {
+    /// A closing bracket at byte `at` that does not close the innermost open one (`open`, with
+    /// its offset), or closes nothing.
+    Mismatch {
+        closer: char,
+        at: usize,
+        open: Option<(char, usize)>,
+    },
+    /// The query ends inside a string opened with this quote.
+    InString(char),
+    /// The query ends with this bracket innermost open, or none.
+    Unclosed(Option<char>),
+}
+
+fn brackets(query: &str) -> Brackets {
+    let mut open: Vec<(char, usize)> = Vec::new();
+    let mut in_string = None;
+    let mut chars = query.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        match (in_string, c) {
+            (Some(_), '\\') => {
+                chars.next();
+            }
+            (Some(q), c) if c == q => in_string = None,
+            (Some(_), _) => {}
+            (None, '"' | '\'') => in_string = Some(c),
+            // An IRI (`<http://e/a#b>`): its `#` starts no comment, its brackets pair nothing.
+            (None, '<') if iri_length(&query[i..]).is_some() => {
+                let length = iri_length(&query[i..]).unwrap_or(1);
+                while chars.next_if(|&(j, _)| j < i + length).is_some() {}
+            }
+            (None, '{' | '(' | '[') => open.push((c, i)),
+            (None, '}' | ')' | ']') => {
+                let opener = match c {
+                    '}' => '{',
+                    ')' => '(',
+                    _ => '[',
+                };
+                match open.last() {
+                    Some(&(o, _)) if o == opener => {
+                        open.pop();
+                    }
+                    last => {
+                        return Brackets::Mismatch {
+                            closer: c,
+                            at: i,
+                            open: last.copied(),
+                        };
+                    }
+                }
+            }
+            (None, '#') => {
+                // A comment runs to the end of its line.
+                for (_, c) in chars.by_ref() {
+                    if c == '\n' {
+                        break;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    match in_string {
+        Some(q) => Brackets::InString(q),
+        None => Brackets::Unclosed(open.last().map(|&(c, _)| c)),
+    }
+}
+
+/// A closing bracket that comes while another is open (`FILTER(regex(?o, "a") }`): located at
+/// the bracket left open, which the parser's position (at the `}` or past it) does not name.
+fn mismatched_bracket(query: &str) -> Option<(usize, String)> {
+    let Brackets::Mismatch {
+        closer,
+        at,
+        open: Some((opener, from)),
+    } = brackets(query)
+    else {
+        return None;
+    };
+    let wanted = match opener {
+        '{' => '}',
+        '(' => ')',
+        _ => ']',
+    };
+    Some((
+        from,
+        format!(
+            "the `{opener}` opened at {} is not closed: a `{closer}` comes (at {}) while it is \
+             open; add a `{wanted}` before it",
+            position(query, from),
+            position(query, at)
+        ),
+    ))
 }
 
 /// A triple pattern of one or two terms where the parser stopped at its end (`{ ?x ?y }`):
@@ -548,6 +737,239 @@ fn short_triple(query: &str, message: &str) -> Option<(usize, String)> {
             if terms == 1 { "" } else { "s" }
         ),
     ))
+}
+
+/// The query's tokens as byte ranges, for counting the terms of triple patterns: `{`, `}`,
+/// `.`, `;`, `,`, `)` and `]` alone, anything else up to a blank or one of those, an IRI, a
+/// string (with `"""`), a `(...)` or `[...]` (a collection, a blank node with its properties,
+/// a function's arguments) each read whole inside its token. Comments are left out.
+fn tokens(query: &str) -> Vec<(usize, usize)> {
+    let bytes = query.as_bytes();
+    let name_char = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80;
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        let c = bytes[i];
+        if c.is_ascii_whitespace() {
+            i += 1;
+        } else if c == b'#' {
+            while i < bytes.len() && bytes[i] != b'\n' {
+                i += 1;
+            }
+        } else if b"{}.;,)]".contains(&c) {
+            out.push((i, i + 1));
+            i += 1;
+        } else {
+            let start = i;
+            let mut nested = 0usize;
+            while i < bytes.len() {
+                let c = bytes[i];
+                if let Some(length) = query.get(i..).and_then(iri_length) {
+                    i += length;
+                    continue;
+                }
+                match c {
+                    b'"' | b'\'' => {
+                        let long = bytes.get(i..i + 3) == Some(&[c, c, c][..]);
+                        i += if long { 3 } else { 1 };
+                        while i < bytes.len() {
+                            if bytes[i] == b'\\' {
+                                i += 2;
+                            } else if bytes[i] == c
+                                && (!long || bytes.get(i..i + 3) == Some(&[c, c, c][..]))
+                            {
+                                i += if long { 3 } else { 1 };
+                                break;
+                            } else {
+                                i += 1;
+                            }
+                        }
+                        continue;
+                    }
+                    // A quoted triple `<< ?s ?p ?o >>` is one term too.
+                    b'<' if bytes.get(i + 1) == Some(&b'<') => {
+                        nested += 1;
+                        i += 1;
+                    }
+                    b'>' if nested > 0 && bytes.get(i + 1) == Some(&b'>') => {
+                        nested -= 1;
+                        i += 1;
+                    }
+                    b'(' | b'[' => nested += 1,
+                    b')' | b']' if nested > 0 => nested -= 1,
+                    b'#' if nested == 0 => break,
+                    // A `.` between digits or inside a prefixed name (`ex:a.b`) ends nothing.
+                    b'.' if nested == 0
+                        && !(i > start
+                            && bytes.get(i + 1).is_some_and(|&n| name_char(n))
+                            && (bytes[i - 1].is_ascii_digit()
+                                || query[start..i].contains(':') && name_char(bytes[i - 1]))) =>
+                    {
+                        break;
+                    }
+                    _ if nested == 0 && (c.is_ascii_whitespace() || b"{}.;,)]".contains(&c)) => {
+                        break;
+                    }
+                    _ => {}
+                }
+                i += 1;
+            }
+            let end = i.min(bytes.len());
+            out.push((start, end));
+        }
+    }
+    out
+}
+
+/// Four terms in a row in a group pattern (`{ ?t o:genre ?g ?t o:label ?l }`): the `.` that
+/// ends a triple pattern is missing, which the parser reports further on, inside the next
+/// pattern. Lists (`;`, `,`), paths written with blanks (`o:p / o:q`, `o:p *`), datatypes and
+/// language tags after a blank, and the blocks that need no `.` around them (FILTER, BIND,
+/// OPTIONAL, MINUS, UNION, GRAPH, SERVICE, VALUES, sub-SELECTs) are read as such.
+fn missing_dot(query: &str) -> Option<(usize, String)> {
+    let tokens = tokens(query);
+    let text = |t: (usize, usize)| query.get(t.0..t.1).unwrap_or("");
+    let word = |t: (usize, usize)| {
+        let w = text(t);
+        w.split('(').next().unwrap_or(w).to_ascii_uppercase()
+    };
+    // The index just past the `}` that closes the `{` at `open`.
+    let past_block = |open: usize| {
+        let mut depth = 0usize;
+        for (k, &t) in tokens.iter().enumerate().skip(open) {
+            match text(t) {
+                "{" => depth += 1,
+                "}" => {
+                    depth = depth.saturating_sub(1);
+                    if depth == 0 {
+                        return k + 1;
+                    }
+                }
+                _ => {}
+            }
+        }
+        tokens.len()
+    };
+    let mut depth = 0usize;
+    // Terms of the current triple pattern so far (a `;` leaves the subject, a `,` the
+    // subject and predicate), and the last.
+    let mut terms = 0usize;
+    let mut last: Option<(usize, usize)> = None;
+    let mut k = 0;
+    while let Some(&t) = tokens.get(k) {
+        k += 1;
+        let w = text(t);
+        match w {
+            "{" => {
+                // A sub-SELECT's projection is no triple pattern.
+                if tokens.get(k).is_some_and(|&n| word(n) == "SELECT") {
+                    k = past_block(k - 1);
+                } else {
+                    depth += 1;
+                }
+                terms = 0;
+                continue;
+            }
+            "}" | "." | ")" | "]" | ";" | "," => {
+                terms = match w {
+                    ";" => terms.min(1),
+                    "," => terms.min(2),
+                    _ => 0,
+                };
+                if w == "}" {
+                    depth = depth.saturating_sub(1);
+                }
+                last = None;
+                continue;
+            }
+            _ => {}
+        }
+        match word(t).as_str() {
+            "VALUES" => {
+                // Its data block: `{ (1 2) (3 4) }`, no patterns.
+                while tokens.get(k).is_some_and(|&n| text(n) != "{") {
+                    k += 1;
+                }
+                k = past_block(k);
+                terms = 0;
+                continue;
+            }
+            "FILTER" | "BIND" => {
+                // Its expression, when not read with it: `FILTER regex(...)`, `BIND (...)`.
+                if !w.contains('(')
+                    && tokens
+                        .get(k)
+                        .is_some_and(|&n| !matches!(word(n).as_str(), "NOT" | "EXISTS"))
+                {
+                    k += 1;
+                }
+                terms = 0;
+                continue;
+            }
+            "GRAPH" | "SERVICE" => {
+                while tokens.get(k).is_some_and(|&n| text(n) != "{") {
+                    k += 1;
+                }
+                terms = 0;
+                continue;
+            }
+            "OPTIONAL" | "MINUS" | "UNION" | "LATERAL" | "NOT" | "EXISTS" => {
+                terms = 0;
+                continue;
+            }
+            _ => {}
+        }
+        if depth == 0 {
+            continue;
+        }
+        // Pieces of one term written with blanks: a path's `/`, `|`, `^`, `!` or modifier, a
+        // literal's `^^datatype` or `@tag`.
+        let joined = last.is_some_and(|l| {
+            text(l).ends_with(['/', '|', '^', '!'])
+                || w.starts_with(['/', '|', '@'])
+                || w.starts_with("^^")
+                || matches!(w, "*" | "+" | "?")
+        });
+        if joined {
+            last = last.map(|l| (l.0, t.1));
+            continue;
+        }
+        terms += 1;
+        if terms == 4
+            && let Some(after) = last
+        {
+            // What follows says which separator fits: a whole pattern wants `.`, a predicate
+            // and object `;`, an object `,`.
+            let rest = tokens[k - 1..]
+                .iter()
+                .take_while(|&&n| !(text(n).len() == 1 && "{}.;,)]".contains(text(n))))
+                .count();
+            let (separator, role) = match rest {
+                1 => (',', "another object of the same predicate"),
+                2 => (';', "another predicate and object of the same subject"),
+                _ => ('.', "the next triple pattern"),
+            };
+            let shown = |t: (usize, usize)| {
+                let s = text(t);
+                match s.char_indices().nth(40) {
+                    Some((cut, _)) => format!("{}...", &s[..cut]),
+                    None => s.to_owned(),
+                }
+            };
+            return Some((
+                after.1,
+                format!(
+                    "four terms in a row: a `{separator}` is missing after `{}` (at {}), \
+                     before `{}` ({role}); a triple pattern is subject, predicate and object",
+                    shown(after),
+                    position(query, after.0),
+                    shown(t),
+                ),
+            ));
+        }
+        last = Some(t);
+    }
+    None
 }
 
 /// An IRI opened with `<scheme:` that a blank or the end of the query reaches before its `>`
@@ -613,6 +1035,17 @@ fn unclosed_iri_or_missing_operand(query: &str) -> Option<(usize, String)> {
         i += 1;
     }
     None
+}
+
+/// The length in bytes of the IRI `text` starts with (`<` to `>`, no blanks, `<` or `"`
+/// between), if it starts with one; `?a<?b && ?c>1` and `<=` are none.
+fn iri_length(text: &str) -> Option<usize> {
+    let rest = text.strip_prefix('<')?;
+    if rest.starts_with('=') {
+        return None;
+    }
+    let end = rest.find(|c: char| c == '>' || c == '<' || c == '"' || c.is_whitespace())?;
+    rest[end..].starts_with('>').then_some(end + 2)
 }
 
 /// Whether `rest` (the text after a `<`) starts like an absolute IRI: a scheme (a letter, then
@@ -777,6 +1210,115 @@ mod tests {
         // Complete triples: the parser's own words.
         let m = explain("SELECT ?x WHERE { ?x ?y ?z }", "error at 1:28: x");
         assert_eq!(m, "error at 1:28: x");
+    }
+
+    /// The parser reported these inside the next pattern (`://x/l>` at 1:46, `el` at 1:81).
+    #[test]
+    fn a_missing_dot_between_triple_patterns_is_located_after_the_third_term() {
+        let m = explain(
+            "SELECT ?t WHERE { ?t <http://x/g> ?g ?t <http://x/l> ?l }",
+            "SPARQL syntax error: error at 1:46: expected one of",
+        );
+        assert!(
+            m.starts_with(
+                "SPARQL syntax error: four terms in a row: a `.` is missing after `?g` (at 1:35), \
+                 before `?t` (the next triple pattern)"
+            ),
+            "{m}"
+        );
+        let m = explain(
+            "PREFIX o: <http://x/o/> SELECT ?t WHERE { ?t o:genre ?g ?t o:label ?l }",
+            "error at 1:81: expected",
+        );
+        assert!(m.contains("a `.` is missing after `?g` (at 1:54)"), "{m}");
+        let m = explain(
+            "PREFIX o: <http://x/o/>\nSELECT ?t WHERE {\n  ?t o:genre \"a b . c\"@en-GB\n  \
+             ?t o:label 1.5 .\n}",
+            "error at 4:7: expected",
+        );
+        assert!(
+            m.contains("a `.` is missing after `\"a b . c\"@en-GB` (at 3:14)"),
+            "{m}"
+        );
+        // Two terms follow: a `;` fits; one: a `,`.
+        let m = explain("SELECT ?t { ?t ?p ?g ?q ?l }", "X");
+        assert!(m.contains("a `;` is missing after `?g`"), "{m}");
+        let m = explain("SELECT ?t { ?t ?p ?g ?l }", "X");
+        assert!(m.contains("a `,` is missing after `?g`"), "{m}");
+        // Patterns that are not four terms in a row (in a query the parser refused for another
+        // reason, a misspelt LIMIT).
+        let valid = [
+            "?t o:p ?a ; o:q ?b , ?c ; a o:Film .",
+            "?t o:p [ o:q ?x ; o:r ?y ] . [ o:s ?z ] o:t ?w .",
+            "?t a o:Film ; o:p \"one two\" ; o:q 'x y'@en ; o:r \"3\" ^^ xsd:int .",
+            "?t o:p 1.5 , -2 , 3e4 . ?t o:q ex:a.b",
+            "?t o:p ?o FILTER(regex(?o, \"a b c\")) ?t o:q ?r FILTER regex(?r, 'x')",
+            "?t o:p ?o OPTIONAL { ?o o:q ?r } ?t o:s ?u MINUS { ?t o:v ?w }",
+            "{ ?t o:p ?o } UNION { ?t o:q ?o } ?t o:r ?s",
+            "?t o:p ?o BIND(STR(?o) AS ?s) BIND (1 AS ?one) VALUES ?x { 1 2 3 4 }",
+            "VALUES (?a ?b) { (1 2) (UNDEF 3) } GRAPH ?g { ?t o:p ?o } ?t o:q ?r",
+            "SERVICE SILENT <http://e/sparql> { ?t o:p ?o } ?t o:q ?r",
+            "?t o:p/o:q ?o . ?t ^o:p ?s . ?t o:p* ?x . ?t o:p / o:q + ?y . ?t (o:p|o:q)? ?z",
+            "?t !o:p ?o . ?t ! (o:p|^o:q) ?o . ?t o:list ( ?a ?b ?c ?d ) .",
+            "{ SELECT ?t ?a ?b ?c WHERE { ?t ?p ?o } } ?t o:p ?o",
+            "?t o:p ?o FILTER NOT EXISTS { ?t o:q ?r } FILTER EXISTS { ?t a ?c } # a b c d\n",
+            "?t <http://e/a#b> ?o .\n?t <http://e/(c)> ?o .\n?t o:p \"\"\"a \"b\" c\"\"\" .",
+        ];
+        for body in valid {
+            let q = format!("PREFIX o: <http://x/o/> SELECT * WHERE {{ {body} }} LIMT 1");
+            assert_eq!(missing_dot(&q), None, "{q}");
+            assert!(mismatched_bracket(&q).is_none(), "{q}");
+        }
+    }
+
+    #[test]
+    fn a_bracket_left_open_wins_over_a_short_triple() {
+        let q = "SELECT ?t WHERE { ?t ?p ?o . FILTER(regex(?o, \"a\") }";
+        let m = explain(q, "SPARQL syntax error: error at 1:53: expected one of");
+        assert_eq!(
+            m,
+            "SPARQL syntax error: the `(` opened at 1:36 is not closed: a `}` comes (at 1:52) \
+             while it is open; add a `)` before it"
+        );
+        // An IRI's `#` starts no comment that would hide the brackets after it.
+        let m = explain(
+            "SELECT ?t WHERE { ?t <http://e/a#b> ?o . FILTER(regex(?o, \"a\") }",
+            "error at 1:65: expected",
+        );
+        assert!(m.contains("the `(` opened at 1:48 is not closed"), "{m}");
+    }
+
+    #[test]
+    fn a_selected_variable_neither_grouped_nor_aggregated_is_named() {
+        let refused = "SPARQL syntax error: error at 1:41: expected one of \"HAVING\", \
+                       The SELECT contains a variable that is unbound";
+        let m = explain("SELECT ?t WHERE { ?t ?p ?o } GROUP BY ?p", refused);
+        assert_eq!(
+            m,
+            "SPARQL syntax error: ?t is selected (at 1:8) but neither grouped nor aggregated \
+             (GROUP BY ?p): add it to GROUP BY, or select an aggregate of it instead, such as \
+             (SAMPLE(?t) AS ?any_t) or (COUNT(?t) AS ?n_t)"
+        );
+        let m = explain("SELECT (COUNT(?t) AS ?n) ?p WHERE { ?t ?p ?o }", refused);
+        assert!(
+            m.contains("?p is selected (at 1:26) beside an aggregate")
+                && m.contains("add GROUP BY ?p after the WHERE block"),
+            "{m}"
+        );
+        // In a sub-SELECT, with the grouped variables and aliases left out.
+        let m = explain(
+            "SELECT ?n WHERE { { SELECT ?p (COUNT(?t) AS ?n) ?o WHERE { ?t ?p ?o } \
+             GROUP BY ?p ORDER BY ?p } } LIMIT 3",
+            refused,
+        );
+        assert!(m.contains("?o is selected (at 1:49)"), "{m}");
+        assert!(m.contains("(GROUP BY ?p)"), "{m}");
+        // Another refusal: not this.
+        let m = explain(
+            "SELECT ?t WHERE { ?t ?p ?o } GROUP BY ?p",
+            "error at 1:1: x",
+        );
+        assert_eq!(m, "error at 1:1: x");
     }
 
     #[test]

@@ -45,6 +45,32 @@ fn sparql_mistakes_are_named() {
         "SELECT ?s WHERE {\n  ?s ?p ?o .\n  FILTR(?s)\n}",
         &["unknown word \"FILTR\" (at 3:3): did you mean FILTER?"],
     );
+    // The parser said 1:46 (`://x/l>`), 4:11 (`el`), "the query ends there" twice and "the one
+    // ending at 1:51 has 2 terms".
+    bad(
+        "SELECT ?t WHERE { ?t <http://x/g> ?g ?t <http://x/l> ?l }",
+        &["four terms in a row: a `.` is missing after `?g` (at 1:35)"],
+    );
+    let file = tmp.path().join("q.rq");
+    std::fs::write(
+        &file,
+        "PREFIX o: <http://x/o/>\nSELECT ?t WHERE {\n  ?t o:genre ?g\n  ?t o:label ?l\n}\n",
+    )
+    .unwrap();
+    let out = run(kgrec(&data).args(["sparql", "--file"]).arg(&file));
+    expect_bad_input(&out, &data, &["a `.` is missing after `?g` (at 3:14)"]);
+    bad(
+        "SELECT ?t WHERE { ?t ?p ?o } GROUP BY ?p",
+        &["?t is selected (at 1:8) but neither grouped nor aggregated (GROUP BY ?p)"],
+    );
+    bad(
+        "SELECT (COUNT(?t) AS ?n) ?p WHERE { ?t ?p ?o }",
+        &["add GROUP BY ?p"],
+    );
+    bad(
+        "SELECT ?t WHERE { ?t ?p ?o . FILTER(regex(?o, \"a\") }",
+        &["the `(` opened at 1:36 is not closed: a `}` comes (at 1:52)"],
+    );
 }
 
 /// A query that finds nothing is told which of its IRIs the graph does not hold, with the
