@@ -18,6 +18,7 @@ mod ease;
 mod factors;
 mod graph_embedding;
 mod pop;
+mod rating;
 pub mod space;
 
 pub use graph_embedding::{
@@ -56,6 +57,10 @@ pub enum ModelKind {
     Ease,
     /// EASE with the graph's item facts as extra rows.
     KgEase,
+    /// Biased MF on the ratings.
+    Svd,
+    /// SVD++ on the ratings.
+    SvdPp,
 }
 
 impl ModelKind {
@@ -76,6 +81,11 @@ impl ModelKind {
     /// Whether the model is a knowledge-graph embedding alone, which cannot recommend.
     pub fn is_graph_embedding(self) -> bool {
         !self.learner().recommender
+    }
+
+    /// Whether the model predicts ratings (`predict`, `eval --task rating`).
+    pub fn predicts_ratings(self) -> bool {
+        self.learner().feedback == Feedback::Explicit
     }
 
     /// Whether the recommender reads the graph through the items' links (`cke`, `kg-ease`):
@@ -287,6 +297,10 @@ pub enum ModelSpec {
     /// EASE with the graph's item facts.
     #[serde(rename = "kg-ease")]
     KgEase(crate::ease::KgEaseParams),
+    /// Biased MF on the ratings.
+    Svd(crate::cf::SvdParams),
+    /// SVD++ on the ratings.
+    Svdpp(crate::cf::SvdParams),
 }
 
 impl Default for ModelSpec {
@@ -340,6 +354,8 @@ impl ModelSpec {
             Self::Transr(_) => ModelKind::TransR,
             Self::Ease(_) => ModelKind::Ease,
             Self::KgEase(_) => ModelKind::KgEase,
+            Self::Svd(_) => ModelKind::Svd,
+            Self::Svdpp(_) => ModelKind::SvdPp,
         }
     }
 
@@ -360,6 +376,7 @@ impl ModelSpec {
             Self::Pop => pop::fit(input, seed),
             Self::Ease(p) => ease::fit_ease(p, input, seed, cancel),
             Self::KgEase(p) => ease::fit_kg_ease(p, input, seed, cancel),
+            Self::Svd(p) | Self::Svdpp(p) => rating::fit(p, input, seed, progress, cancel),
             Self::Transe(s) | Self::Rotate(s) | Self::Transr(s) => {
                 graph_embedding::fit(self.kind(), s, input, seed, progress, cancel)
             }
@@ -389,6 +406,8 @@ pub struct Learner {
     pub knobs: &'static [Knob],
     /// Whether it recommends (graph embeddings alone do not).
     pub recommender: bool,
+    /// How it uses the stored feedback the matrix carries.
+    pub feedback: Feedback,
     /// The ranges `kgrec tune` draws its knobs from (empty: nothing to tune).
     pub space: &'static [space::Param],
     /// Its spec from the knobs (already checked against `knobs`).
@@ -397,8 +416,32 @@ pub struct Learner {
     load: fn(StoredModel, &Binding<'_>) -> Result<Loaded>,
 }
 
+/// How a learner uses the feedback stored with each interaction ([`InteractionMatrix`] carries
+/// every pair's rating and count).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Feedback {
+    /// Every interaction is a positive of weight 1; ratings and counts are not read.
+    Binary,
+    /// Every interaction is a positive of confidence `1 + α·r`, `r` the matrix's value (1 per
+    /// pair: the stored counts and ratings are not read yet).
+    Confidence,
+    /// The stored ratings are the targets (interactions without one are not learnt from).
+    Explicit,
+}
+
+impl Feedback {
+    /// How `models` and `--help` say it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::Binary => "binary",
+            Self::Confidence => "confidence 1 + alpha*r",
+            Self::Explicit => "explicit ratings",
+        }
+    }
+}
+
 /// The registry, the default learner first.
-pub static LEARNERS: [Learner; 9] = [
+pub static LEARNERS: [Learner; 11] = [
     cke::LEARNER,
     factors::ALS,
     factors::BPR,
@@ -408,6 +451,8 @@ pub static LEARNERS: [Learner; 9] = [
     graph_embedding::TRANSR,
     ease::EASE,
     ease::KG_EASE,
+    rating::SVD,
+    rating::SVDPP,
 ];
 
 /// The learner a `--model` spelling names.
@@ -422,6 +467,15 @@ pub fn recommender_names() -> Vec<&'static str> {
     LEARNERS
         .iter()
         .filter(|l| l.recommender)
+        .map(|l| l.name)
+        .collect()
+}
+
+/// The `--model` names of the learners that predict ratings.
+pub fn rating_names() -> Vec<&'static str> {
+    LEARNERS
+        .iter()
+        .filter(|l| l.feedback == Feedback::Explicit)
         .map(|l| l.name)
         .collect()
 }
@@ -486,7 +540,12 @@ impl GraphData {
                 data.entity_iris = index.entity_iris()?;
                 data.relation_iris = index.relation_iris()?;
             }
-            ModelKind::Als | ModelKind::Bpr | ModelKind::Popularity | ModelKind::Ease => {}
+            ModelKind::Als
+            | ModelKind::Bpr
+            | ModelKind::Popularity
+            | ModelKind::Ease
+            | ModelKind::Svd
+            | ModelKind::SvdPp => {}
         }
         Ok(data)
     }
@@ -608,6 +667,8 @@ mod tests {
             ModelKind::TransR,
             ModelKind::Ease,
             ModelKind::KgEase,
+            ModelKind::Svd,
+            ModelKind::SvdPp,
         ] {
             assert_eq!(LEARNERS.iter().filter(|l| l.kind == kind).count(), 1);
             assert_eq!(learner(kind.name()).unwrap().kind, kind);

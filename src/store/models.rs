@@ -566,6 +566,8 @@ mod tests {
             (ModelKind::TransR, 6),
             (ModelKind::Ease, 7),
             (ModelKind::KgEase, 8),
+            (ModelKind::Svd, 9),
+            (ModelKind::SvdPp, 10),
         ] {
             let bytes =
                 bincode::serde::encode_to_vec(header(kind, 2, 3, 4), bincode_config()).unwrap();

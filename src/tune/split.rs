@@ -114,6 +114,7 @@ pub fn carve(snapshot: &Snapshot, kind: SplitKind, share: f64, seed: u64) -> Res
         links: snapshot.links.clone(),
         records,
         fingerprint: snapshot.fingerprint,
+        scale: snapshot.scale,
     };
     let matrix = snapshot.matrix()?;
     Ok(Carved {
@@ -151,6 +152,7 @@ mod tests {
             items,
             records,
             fingerprint: 1,
+            scale: None,
         }
     }
 

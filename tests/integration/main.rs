@@ -17,6 +17,7 @@ mod import_kg;
 mod kge;
 mod lock;
 mod messages;
+mod rating;
 mod read_only;
 mod serve;
 mod serve_access;
