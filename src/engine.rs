@@ -1235,9 +1235,9 @@ impl Engine {
                 };
                 return Err(Error::BadInput(format!(
                     "{which} {} is a graph embedding, not a recommender: name a recommender's \
-                     version (`kgrec stats` lists them) or train one (cke, als, bpr, pop, ease, \
-                     kg-ease)",
-                    stored.header.kind.name()
+                     version (`kgrec stats` lists them) or train one ({})",
+                    stored.header.kind.name(),
+                    learners::recommender_names().join(", ")
                 )));
             }
             let index = dir.kg().index().clone();
