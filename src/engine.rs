@@ -29,8 +29,8 @@ use crate::error::{Error, Result};
 use crate::explain::{ExplainOptions, Explainer, Explanation, PathIndex};
 use crate::ids::UserId;
 use crate::interactions::{
-    ColumnMap, Delimiter, Format, ItemLink, RawInteraction, ReadOptions, filter_min_rating,
-    merge_duplicates, parse_link_file, read_file, read_link_file, source,
+    ColumnMap, Delimiter, Format, ItemLink, RatingScale, RawInteraction, ReadOptions,
+    filter_min_rating, merge_duplicates, parse_link_file, read_file, read_link_file, source,
 };
 use crate::learners::{self, Binding, GraphData, ModelSpec, TrainInput};
 use crate::metrics::{Evaluation, by_user, evaluate};
@@ -133,6 +133,8 @@ impl Writer {
 struct WriteJob {
     rows: Vec<RawInteraction>,
     links: Vec<ItemLink>,
+    /// A rating scale the rows declare (checked against the stored one, then stored).
+    scale: Option<RatingScale>,
     /// Drop the served state after it (bulk imports and links), rather than adding the rows to
     /// its overlay.
     rebind: bool,
@@ -190,6 +192,8 @@ pub struct InteractionFile {
     pub columns: ColumnMap,
     /// The delimiter of a tsv or csv file (`--delimiter`), detected when `None`.
     pub delimiter: Option<Delimiter>,
+    /// The declared rating scale (`--rating-scale`): checked line by line, then stored.
+    pub rating_scale: Option<RatingScale>,
 }
 
 /// What an interaction import did.
@@ -324,6 +328,26 @@ pub struct RecommendedItem {
     /// graph alone (`cke`; set by [`Engine::similar`]).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub graph_only: bool,
+}
+
+/// A predicted rating ([`Engine::predict`]); `kgrec predict --format json` prints it as it
+/// serialises.
+#[derive(Debug, Clone, Serialize)]
+pub struct PredictedRating {
+    /// The user asked about.
+    pub user: String,
+    /// The item asked about.
+    pub item: String,
+    /// The predicted rating, clipped to the scale; never NaN.
+    pub rating: f32,
+    /// What it rests on: `trained`, or `unknown_user` (the global mean plus the item's bias),
+    /// `unknown_item` (the mean plus the user's bias), `unknown` (the mean).
+    pub basis: crate::cf::PredictionBasis,
+    /// The scale, `[min, max]`.
+    pub scale: (f32, f32),
+    /// The model that predicted it.
+    #[serde(skip)]
+    pub model: ModelHeader,
 }
 
 /// The items like one item ([`Engine::similar`]); `kgrec similar --format json` and the HTTP
@@ -557,6 +581,20 @@ pub struct Stats {
     pub backend: &'static str,
     /// What `kgrec tune` chose, per learner.
     pub tuned: Vec<TunedSummary>,
+    /// The ratings' scale: declared at import, else the lowest and highest stored rating
+    /// (`None`: no rating stored).
+    pub rating_scale: Option<ScaleSummary>,
+}
+
+/// The rating scale as `stats` shows it.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct ScaleSummary {
+    /// The lowest rating.
+    pub min: f32,
+    /// The highest rating.
+    pub max: f32,
+    /// Declared with `--rating-scale` (else inferred from the stored ratings).
+    pub declared: bool,
 }
 
 /// One tuned learner, as `stats` shows it.
@@ -637,6 +675,33 @@ pub struct EvalRequest {
     /// Tune on the training file first (validation rows carved from it, never the test file);
     /// the tuned choice replaces `train_request.spec`.
     pub tune: Option<crate::tune::TuneRequest>,
+    /// What is scored: the top-K lists, or the predicted ratings of the test pairs.
+    pub task: EvalTask,
+}
+
+/// What `eval` scores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EvalTask {
+    /// Top-K lists against the test positives.
+    #[default]
+    Ranking,
+    /// Predicted ratings against the test ratings (RMSE, MAE); a rating model only.
+    Rating,
+}
+
+/// Rating prediction scored on the test file's ratings.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct RatingMetrics {
+    /// Root mean squared error.
+    pub rmse: f64,
+    /// Mean absolute error.
+    pub mae: f64,
+    /// Test rows scored (those with a rating).
+    pub rated: usize,
+    /// Of those, rows whose user the model was not trained with (global mean + item bias).
+    pub unknown_users: usize,
+    /// Of those, rows whose item the model was not trained with.
+    pub unknown_items: usize,
 }
 
 /// What an evaluation measured.
@@ -648,6 +713,8 @@ pub struct EvalOutcome {
     pub model: ModelHeader,
     /// Remarks of the fit.
     pub notes: Vec<String>,
+    /// The rating metrics (`EvalTask::Rating`).
+    pub rating: Option<RatingMetrics>,
 }
 
 /// An entity's neighbours in the graph, for a look at it.
@@ -785,8 +852,29 @@ impl Engine {
     /// opening the data directory, so that a bad file does not even create it).
     pub fn import_parsed(&self, parsed: ParsedInteractions) -> Result<InteractionsImported> {
         self.check_writable()?;
-        let ParsedInteractions { rows, links, start } = parsed;
-        let (report, missing) = self.write_interactions(rows.rows, links, true)?;
+        let ParsedInteractions {
+            rows,
+            links,
+            start,
+            file,
+            options,
+        } = parsed;
+        // A rating outside the scale an earlier import declared: the file is read again with
+        // that scale, so that the error names its line (standard input cannot be).
+        let stored = self.read(|dir| Ok(InteractionStore::open(dir.db())?.scale()?))?;
+        if let Some(scale) = stored.filter(|_| options.rating_scale.is_none())
+            && rows
+                .rows
+                .iter()
+                .any(|r| r.rating.is_some_and(|x| !scale.contains(x)))
+            && !source::is_stdin(&file)
+        {
+            let mut options = options.clone();
+            options.rating_scale = Some(scale);
+            read_file(&file, &options)?;
+        }
+        let (report, missing) =
+            self.write_interactions(rows.rows, links, options.rating_scale, true)?;
         Ok(InteractionsImported {
             read: rows.read,
             below_min_rating: rows.below_min_rating,
@@ -807,7 +895,7 @@ impl Engine {
         self.check_writable()?;
         let start = Instant::now();
         let read = links.len();
-        let (report, missing) = self.write_interactions(Vec::new(), links, true)?;
+        let (report, missing) = self.write_interactions(Vec::new(), links, None, true)?;
         Ok(InteractionsImported {
             read,
             below_min_rating: 0,
@@ -845,7 +933,7 @@ impl Engine {
         let mut rows = rows;
         let merged = merge_duplicates(&mut rows);
         let rebind = !links.is_empty();
-        let (report, missing) = self.write_interactions(rows, links, rebind)?;
+        let (report, missing) = self.write_interactions(rows, links, None, rebind)?;
         Ok(InteractionsImported {
             read,
             below_min_rating: 0,
@@ -875,12 +963,14 @@ impl Engine {
         &self,
         rows: Vec<RawInteraction>,
         links: Vec<ItemLink>,
+        scale: Option<RatingScale>,
         rebind: bool,
     ) -> Result<(ImportReport, Vec<ItemLink>)> {
         let n_rows = rows.len() as u64;
         let job = WriteJob {
             rows,
             links,
+            scale,
             rebind,
         };
         let result = self
@@ -920,7 +1010,7 @@ impl Engine {
             let results: Vec<_> = jobs
                 .into_iter()
                 .map(|job| {
-                    let result = apply_job(index, &mut state, &job.rows, job.links);
+                    let result = apply_job(index, &mut state, &job.rows, job.links, job.scale);
                     rebind |= job.rebind && result.is_ok();
                     result
                 })
@@ -1149,9 +1239,9 @@ impl Engine {
                 };
                 return Err(Error::BadInput(format!(
                     "{which} {} is a graph embedding, not a recommender: name a recommender's \
-                     version (`kgrec stats` lists them) or train one (cke, als, bpr, pop, ease, \
-                     kg-ease)",
-                    stored.header.kind.name()
+                     version (`kgrec stats` lists them) or train one ({})",
+                    stored.header.kind.name(),
+                    learners::recommender_names().join(", ")
                 )));
             }
             let index = dir.kg().index().clone();
@@ -1378,6 +1468,33 @@ impl Engine {
     /// (flagged `graph_only`); an item added since has none. Those are left out (and counted);
     /// asked about one, the answer is an error that says why. `version` picks a stored model
     /// version instead of the current one.
+    /// The rating the current model (or `version`) predicts for `user` and `item`, on the
+    /// data's scale (clipped). A user or item the model was not trained with still gets a
+    /// finite rating (the global mean plus the known side's bias), flagged in `basis`. The model
+    /// must predict ratings (`svd`, `svdpp`).
+    pub fn predict(&self, user: &str, item: &str, version: Option<u64>) -> Result<PredictedRating> {
+        let served = self.served_version(version)?;
+        let header = &served.model.header;
+        let Some(model) = served.model.recommender().rating_model() else {
+            return Err(Error::BadInput(format!(
+                "model v{} {} ranks items but does not predict ratings: train a rating model \
+                 (`kgrec train --model svd` or `--model svdpp`) or name its version with \
+                 --model-version",
+                header.version,
+                header.kind.name()
+            )));
+        };
+        let prediction = model.predict(served.matrix.user_id(user), served.matrix.item_id(item));
+        Ok(PredictedRating {
+            user: user.to_owned(),
+            item: item.to_owned(),
+            rating: prediction.rating,
+            basis: prediction.basis,
+            scale: (model.scale.min(), model.scale.max()),
+            model: header.clone(),
+        })
+    }
+
     pub fn similar(&self, item: &str, k: usize, version: Option<u64>) -> Result<SimilarItems> {
         let served = self.served_version(version)?;
         let header = &served.model.header;
@@ -1504,7 +1621,18 @@ impl Engine {
     pub fn stats(&self) -> Result<Stats> {
         self.read(|dir| {
             let c = dir.kg().counts()?;
-            let counts = InteractionStore::open(dir.db())?.counts()?;
+            let interactions = InteractionStore::open(dir.db())?;
+            let counts = interactions.counts()?;
+            let rating_scale = match interactions.scale()? {
+                Some(s) => Some((s, true)),
+                None if counts.interactions > 0 => interactions.load()?.rating_scale(),
+                None => None,
+            }
+            .map(|(s, declared)| ScaleSummary {
+                min: s.min(),
+                max: s.max(),
+                declared,
+            });
             let store = ModelStore::open(dir.db())?;
             let current = store.current()?;
             let model_versions: Vec<ModelVersion> = store
@@ -1566,6 +1694,7 @@ impl Engine {
                 model_versions,
                 data_dir: dir.path().to_owned(),
                 backend: crate::datadir::BACKEND,
+                rating_scale,
             })
         })
     }
@@ -1810,7 +1939,7 @@ impl Engine {
                 .iter()
                 .map(|r| (r.user.clone(), r.item.clone())),
         );
-        engine.write_interactions(train_rows.rows, links, true)?;
+        engine.write_interactions(train_rows.rows, links, request.read.rating_scale, true)?;
         let mut train_request = request.train_request.clone();
         train_request.keep = 1;
         if let Some(tune) = &request.tune {
@@ -1833,8 +1962,25 @@ impl Engine {
                 ));
             }
         }
+        if request.task == EvalTask::Rating && !train_request.spec.kind().predicts_ratings() {
+            return Err(Error::BadInput(format!(
+                "--task rating: --model {} ranks items but does not predict ratings (use {})",
+                train_request.spec.kind().name(),
+                learners::rating_names().join(", ")
+            )));
+        }
         let trained = engine.train(&train_request, progress, &AtomicBool::new(false))?;
         let served = engine.served()?;
+        if request.task == EvalTask::Rating {
+            let rating = rating_metrics(&served, &test_rows, &request.test)?;
+            notes.extend(trained.notes);
+            return Ok(EvalOutcome {
+                evaluation: Evaluation::default(),
+                model: served.model.header.clone(),
+                notes,
+                rating: Some(rating),
+            });
+        }
 
         let mut test_users: Vec<&str> = Vec::new();
         let mut seen = HashSet::new();
@@ -1907,8 +2053,49 @@ impl Engine {
             evaluation: evaluate(&recs, &test, Some(&train), &request.ks),
             model: served.model.header.clone(),
             notes,
+            rating: None,
         })
     }
+}
+
+/// RMSE and MAE of the served rating model on the rated rows of a test file.
+fn rating_metrics(served: &Served, rows: &[RawInteraction], file: &Path) -> Result<RatingMetrics> {
+    let model = served
+        .model
+        .recommender()
+        .rating_model()
+        .ok_or_else(|| Error::Internal {
+            what: "a rating learner served a model without ratings".to_owned(),
+        })?;
+    let (mut se, mut ae, mut n, mut unknown_users, mut unknown_items) = (0.0, 0.0, 0, 0, 0);
+    for row in rows {
+        let Some(r) = row.rating else { continue };
+        let p = model.predict(
+            served.matrix.user_id(&row.user),
+            served.matrix.item_id(&row.item),
+        );
+        let e = f64::from(p.rating) - f64::from(r);
+        se += e * e;
+        ae += e.abs();
+        n += 1;
+        use crate::cf::PredictionBasis::{Unknown, UnknownItem, UnknownUser};
+        unknown_users += usize::from(matches!(p.basis, UnknownUser | Unknown));
+        unknown_items += usize::from(matches!(p.basis, UnknownItem | Unknown));
+    }
+    if n == 0 {
+        return Err(Error::BadInput(format!(
+            "--task rating: {} has no ratings to score (a rating column is found by its name, \
+             or named with --rating-col)",
+            file.display()
+        )));
+    }
+    Ok(RatingMetrics {
+        rmse: (se / n as f64).sqrt(),
+        mae: ae / n as f64,
+        rated: n,
+        unknown_users,
+        unknown_items,
+    })
 }
 
 /// A training's inputs, read out of the data directory: the fit needs nothing else.
@@ -2051,14 +2238,62 @@ fn apply_job(
     state: &mut StoreState,
     rows: &[RawInteraction],
     links: Vec<ItemLink>,
+    scale: Option<RatingScale>,
 ) -> Result<(ImportReport, Vec<ItemLink>)> {
+    check_scale(state, scale, rows)?;
     let (links, missing) = resolve_links(index, links)?;
     let mut report = state.apply(rows, &links)?;
+    if let Some(scale) = scale {
+        state.declare_scale(scale);
+    }
     // A bare token stored before the graph minted its IRI is the same link, not a new one.
     report
         .relinked
         .retain(|r| !matches!(index.resolve_entity(&r.old), Ok(Some((iri, _))) if iri == r.new));
     Ok((report, missing))
+}
+
+/// Refuses a declared scale other than the stored one, a declared scale that a stored rating
+/// falls outside, and a row rated outside the scale in force (declared, else stored).
+fn check_scale(
+    state: &StoreState,
+    declared: Option<RatingScale>,
+    rows: &[RawInteraction],
+) -> Result<()> {
+    let outside = |scale: RatingScale, r: Option<f32>| r.is_some_and(|x| !scale.contains(x));
+    match (declared, state.scale()) {
+        (Some(d), Some(s)) if d != s => {
+            return Err(Error::BadInput(format!(
+                "--rating-scale {d}: this data directory's ratings are on the scale {s}, \
+                 declared by an earlier import"
+            )));
+        }
+        (Some(d), None) => {
+            if let Some(r) = state.records().iter().find(|r| outside(d, r.rating)) {
+                let name = |names: &[String], k: usize| names.get(k).cloned().unwrap_or_default();
+                return Err(Error::BadInput(format!(
+                    "--rating-scale {d}: the data directory already holds rating {} (user {:?}, \
+                     item {:?}), outside it",
+                    r.rating.unwrap_or_default(),
+                    name(state.users(), r.user.index()),
+                    name(state.items(), r.item.index())
+                )));
+            }
+        }
+        _ => {}
+    }
+    let Some(scale) = declared.or(state.scale()) else {
+        return Ok(());
+    };
+    match rows.iter().find(|r| outside(scale, r.rating)) {
+        Some(r) => Err(Error::BadInput(format!(
+            "rating {} (user {:?}, item {:?}) is outside the data's rating scale {scale}",
+            r.rating.unwrap_or_default(),
+            r.user,
+            r.item
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// Output fields of ranked items.
@@ -2485,6 +2720,9 @@ pub struct ParsedInteractions {
     rows: Rows,
     links: Vec<ItemLink>,
     start: Instant,
+    /// The file and how it was read, to read it again for a line number.
+    file: PathBuf,
+    options: ReadOptions,
 }
 
 /// Reads an interaction file and its link file to the end: `--min-rating` applied, repeated
@@ -2500,6 +2738,7 @@ pub fn parse_interaction_file(request: &InteractionFile) -> Result<ParsedInterac
         format: request.format,
         columns: request.columns.clone(),
         delimiter: request.delimiter,
+        rating_scale: request.rating_scale,
     };
     let mut rows = read_rows(&request.file, &options, request.min_rating)?;
     let links = match request.link.as_deref() {
@@ -2511,7 +2750,13 @@ pub fn parse_interaction_file(request: &InteractionFile) -> Result<ParsedInterac
         }
         None => Vec::new(),
     };
-    Ok(ParsedInteractions { rows, links, start })
+    Ok(ParsedInteractions {
+        rows,
+        links,
+        start,
+        file: request.file.clone(),
+        options,
+    })
 }
 
 /// What a link file's reader noticed: item ids that start or end with white space.

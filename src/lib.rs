@@ -29,7 +29,7 @@ pub mod store;
 pub mod tune;
 
 pub use engine::{
-    Access, BatchRecommendations, EmbeddingsExported, Engine, EvalOutcome, EvalRequest,
+    Access, BatchRecommendations, EmbeddingsExported, Engine, EvalOutcome, EvalRequest, EvalTask,
     ExplainedJson, FilterSummary, IngestStats, InteractionFile, InteractionsImported, ListJson,
     ModelVersion, Neighbourhood, OpenOptions, RecommendRequest, Recommendations, RecommendedItem,
     SimilarItems, Stats, TrainRequest, Trained,

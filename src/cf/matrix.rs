@@ -1,6 +1,7 @@
 //! The in-memory user×item interaction matrix: dense ids for the raw string ids, and the same
 //! positives stored twice in CSR form (by user for user solves, scoring exclusions and sampling;
-//! by item for item solves), each entry with a confidence value.
+//! by item for item solves), each entry with a confidence value and, when the matrix comes from
+//! the interaction store, the pair's stored rating and count ([`InteractionMatrix::feedback`]).
 
 use std::collections::HashMap;
 
@@ -168,6 +169,49 @@ pub struct InteractionMatrix {
     items: IdMap,
     by_user: Csr,
     by_item: Csr,
+    feedback: Option<Feedback>,
+}
+
+/// The stored rating (NaN: none) and count of every entry, aligned with both CSR arrays.
+#[derive(Debug, Clone)]
+struct Feedback {
+    user_ratings: Vec<f32>,
+    user_counts: Vec<u32>,
+    item_ratings: Vec<f32>,
+    rated: usize,
+}
+
+impl PartialEq for Feedback {
+    /// Ratings compare by their bits, so that the NaN of "no rating" equals itself.
+    fn eq(&self, other: &Self) -> bool {
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        self.user_counts == other.user_counts
+            && self.rated == other.rated
+            && bits(&self.user_ratings) == bits(&other.user_ratings)
+            && bits(&self.item_ratings) == bits(&other.item_ratings)
+    }
+}
+
+/// What a positive's stored feedback says: its rating, if it had one, and how many rows named it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PairFeedback {
+    /// The explicit rating.
+    pub rating: Option<f32>,
+    /// Rows that named the pair.
+    pub count: u32,
+}
+
+/// Which stored value a matrix's confidence values are made of ([`InteractionMatrix::valued`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Value {
+    /// 1 for every positive.
+    #[default]
+    Binary,
+    /// The pair's count.
+    Count,
+    /// The pair's rating (1 where it has none).
+    Rating,
 }
 
 impl InteractionMatrix {
@@ -242,7 +286,103 @@ impl InteractionMatrix {
             items,
             by_user,
             by_item,
+            feedback: None,
         }
+    }
+
+    /// The matrix with each pair's stored feedback: `stored[k]` is the rating (NaN: none) and
+    /// count of `entries[k]` as given to [`InteractionMatrix::from_ids`] (a pair given twice
+    /// keeps its last).
+    pub fn with_feedback(
+        mut self,
+        entries: &[(UserId, ItemId)],
+        stored: &[PairFeedback],
+    ) -> Result<Self, IdOutOfRange> {
+        let n = self.nnz();
+        let mut fb = Feedback {
+            user_ratings: vec![f32::NAN; n],
+            user_counts: vec![1; n],
+            item_ratings: vec![f32::NAN; n],
+            rated: 0,
+        };
+        let at = |csr: &Csr, r: u32, c: u32| {
+            let (a, b) = (*csr.ptr.get(r as usize)?, *csr.ptr.get(r as usize + 1)?);
+            csr.cols[a..b].binary_search(&c).ok().map(|k| a + k)
+        };
+        for (&(u, i), s) in entries.iter().zip(stored) {
+            let (Some(ku), Some(ki)) = (at(&self.by_user, u.0, i.0), at(&self.by_item, i.0, u.0))
+            else {
+                return Err(IdOutOfRange { user: u, item: i });
+            };
+            let r = s.rating.filter(|r| r.is_finite()).unwrap_or(f32::NAN);
+            fb.user_ratings[ku] = r;
+            fb.item_ratings[ki] = r;
+            fb.user_counts[ku] = s.count;
+        }
+        fb.rated = fb.user_ratings.iter().filter(|r| !r.is_nan()).count();
+        self.feedback = Some(fb);
+        Ok(self)
+    }
+
+    /// How many positives carry a rating.
+    pub fn rated(&self) -> usize {
+        self.feedback.as_ref().map_or(0, |f| f.rated)
+    }
+
+    /// The user's stored ratings, aligned with [`InteractionMatrix::user_row`]'s items (NaN: the
+    /// pair has none; empty when the matrix carries no feedback).
+    pub fn user_ratings(&self, user: UserId) -> &[f32] {
+        match &self.feedback {
+            Some(f) => &f.user_ratings[span(&self.by_user, user.index())],
+            None => &[],
+        }
+    }
+
+    /// The item's stored ratings, aligned with [`InteractionMatrix::item_row`]'s users.
+    pub fn item_ratings(&self, item: ItemId) -> &[f32] {
+        match &self.feedback {
+            Some(f) => &f.item_ratings[span(&self.by_item, item.index())],
+            None => &[],
+        }
+    }
+
+    /// The user's stored counts, aligned with [`InteractionMatrix::user_row`]'s items (empty
+    /// when the matrix carries no feedback).
+    pub fn user_counts(&self, user: UserId) -> &[u32] {
+        match &self.feedback {
+            Some(f) => &f.user_counts[span(&self.by_user, user.index())],
+            None => &[],
+        }
+    }
+
+    /// The same positives with `value` as their confidence values (the feedback kept): what a
+    /// learner weighting confidence `1 + α·r` by counts or ratings trains on. Without stored
+    /// feedback, or for [`Value::Binary`], every value is 1.
+    pub fn valued(&self, value: Value) -> Self {
+        let mut out = self.clone();
+        let Some(fb) = &self.feedback else {
+            return out;
+        };
+        let pick = |r: f32, c: u32| match value {
+            Value::Binary => 1.0,
+            Value::Count => c as f32,
+            Value::Rating if r.is_nan() => 1.0,
+            Value::Rating => r,
+        };
+        for (k, v) in out.by_user.vals.iter_mut().enumerate() {
+            *v = pick(fb.user_ratings[k], fb.user_counts[k]);
+        }
+        // The by-item array holds the same entries transposed: find each one's by-user twin.
+        for i in 0..self.n_items() {
+            for k in self.by_item.ptr[i]..self.by_item.ptr[i + 1] {
+                let u = self.by_item.cols[k] as usize;
+                let (a, b) = (self.by_user.ptr[u], self.by_user.ptr[u + 1]);
+                if let Ok(j) = self.by_user.cols[a..b].binary_search(&(i as u32)) {
+                    out.by_item.vals[k] = out.by_user.vals[a + j];
+                }
+            }
+        }
+        out
     }
 
     /// Number of users.
@@ -321,6 +461,14 @@ impl InteractionMatrix {
     }
 }
 
+/// The entries of row `r` of `csr` (empty for a row outside it).
+fn span(csr: &Csr, r: usize) -> std::ops::Range<usize> {
+    match (csr.ptr.get(r), csr.ptr.get(r + 1)) {
+        (Some(&a), Some(&b)) => a..b,
+        _ => 0..0,
+    }
+}
+
 /// An entry of [`InteractionMatrix::from_ids`] names an id outside its dictionary.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("entry ({user:?}, {item:?}) is outside the id dictionaries")]
@@ -377,6 +525,65 @@ mod tests {
         .unwrap();
         assert_eq!(m.user_row(UserId(0)).1, &[5.0, 1.0]);
         assert_eq!(m.item_row(ItemId(0)).1, &[5.0]);
+    }
+
+    #[test]
+    fn feedback_is_aligned_with_both_directions_and_becomes_values_on_request() {
+        let names =
+            |p: &str, n: u32| IdMap::from_names((0..n).map(|k| format!("{p}{k}")).collect());
+        let entries = [
+            (UserId(1), ItemId(0), 1.0),
+            (UserId(0), ItemId(2), 1.0),
+            (UserId(0), ItemId(1), 1.0),
+        ];
+        let pairs: Vec<(UserId, ItemId)> = entries.iter().map(|&(u, i, _)| (u, i)).collect();
+        let stored = [
+            PairFeedback {
+                rating: Some(4.0),
+                count: 2,
+            },
+            PairFeedback {
+                rating: None,
+                count: 1,
+            },
+            PairFeedback {
+                rating: Some(2.5),
+                count: 3,
+            },
+        ];
+        let m =
+            InteractionMatrix::from_ids(names("u", 2).unwrap(), names("i", 3).unwrap(), &entries)
+                .unwrap()
+                .with_feedback(&pairs, &stored)
+                .unwrap();
+        assert_eq!(m.rated(), 2);
+        // User 0's items are 1 then 2 (sorted): ratings 2.5 then none.
+        assert_eq!(m.user_row(UserId(0)).0, &[1, 2]);
+        assert_eq!(m.user_ratings(UserId(0))[0], 2.5);
+        assert!(m.user_ratings(UserId(0))[1].is_nan());
+        assert_eq!(m.user_counts(UserId(0)), &[3, 1]);
+        assert_eq!(m.item_ratings(ItemId(0)), &[4.0]);
+        assert_eq!(
+            m.user_row(UserId(0)).1,
+            &[1.0, 1.0],
+            "confidence stays binary"
+        );
+        let by_rating = m.valued(Value::Rating);
+        assert_eq!(by_rating.user_row(UserId(0)).1, &[2.5, 1.0]);
+        assert_eq!(by_rating.item_row(ItemId(1)).1, &[2.5]);
+        let by_count = m.valued(Value::Count);
+        assert_eq!(by_count.user_row(UserId(1)).1, &[2.0]);
+        assert_eq!(by_count.item_row(ItemId(0)).1, &[2.0]);
+        assert_eq!(m.valued(Value::Binary), m);
+        // A pair outside the matrix is refused.
+        let plain =
+            InteractionMatrix::from_ids(names("u", 2).unwrap(), names("i", 3).unwrap(), &entries)
+                .unwrap();
+        assert!(
+            plain
+                .with_feedback(&[(UserId(1), ItemId(2))], &stored[..1])
+                .is_err()
+        );
     }
 
     #[test]

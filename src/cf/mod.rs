@@ -9,14 +9,19 @@ mod als;
 mod bpr;
 mod matrix;
 mod popularity;
+mod svd;
 mod topk;
 pub(crate) use topk::merge_sorted;
 
 pub(crate) use als::RowPrior;
 pub use als::{Als, AlsParams, FoldIn};
 pub use bpr::{Bpr, BprParams};
-pub use matrix::{Confidence, DictionaryError, IdMap, IdOutOfRange, InteractionMatrix, TooManyIds};
+pub use matrix::{
+    Confidence, DictionaryError, IdMap, IdOutOfRange, InteractionMatrix, PairFeedback, TooManyIds,
+    Value,
+};
 pub use popularity::Popularity;
+pub use svd::{Prediction, PredictionBasis, RatingModel, SvdParams};
 pub use topk::{
     Scored, UserRecs, recommend_all, recommend_named, recommend_user, top_k, top_k_among,
     user_scores, write_batch,
@@ -157,6 +162,11 @@ pub trait Recommender: Send + Sync + std::fmt::Debug {
     fn item_similarities(&self, item: ItemId, out: &mut [f32]) -> bool {
         let _ = (item, out);
         false
+    }
+
+    /// The rating model behind the scores, if the model predicts ratings (`svd`, `svdpp`).
+    fn rating_model(&self) -> Option<&RatingModel> {
+        None
     }
 
     /// [`Recommender::score_parts`] for a user given with their current items (a folded-in user
@@ -345,6 +355,20 @@ pub enum FitError {
     /// The caller's cancel flag was raised: the fit stopped between two epochs.
     #[error("the fit was cancelled")]
     Cancelled,
+    /// A rating learner was given interactions without a rating.
+    #[error(
+        "no interaction has a rating: this model learns ratings (import a file with a rating \
+         column, or name it with --rating-col)"
+    )]
+    NoRatings,
+    /// SGD diverged (the training error is not finite).
+    #[error(
+        "the fit diverged (training error not finite): lower the learning rate, now {learning_rate}"
+    )]
+    Diverged {
+        /// The step size that diverged.
+        learning_rate: f32,
+    },
     /// A broken invariant of the fit (tables of inconsistent shapes): a bug, not bad input.
     #[error("internal error in the fit: {0}")]
     Internal(String),

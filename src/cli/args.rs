@@ -101,6 +101,9 @@ pub enum Command {
     Export(ExportCommand),
     /// Items like a given item, by the cosine of the current model's item vectors.
     Similar(SimilarArgs),
+    /// The rating a rating model (svd, svdpp) predicts for a user and an item, on the data's
+    /// scale.
+    Predict(PredictArgs),
     /// Serve the data directory over HTTP (JSON): recommendations with explanations, feedback,
     /// rebuilds, SPARQL, metrics. The server holds the directory until SIGTERM or Ctrl-C.
     Serve(ServeArgs),
@@ -228,6 +231,21 @@ pub struct SimilarArgs {
     /// How many items.
     #[arg(short = 'k', default_value_t = 10)]
     pub k: usize,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: TextOrJson,
+    /// Use this stored model version instead of the current one (see `stats`).
+    #[arg(long, value_name = "V", value_parser = parse_version)]
+    pub model_version: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct PredictArgs {
+    /// The user's id, as in the interaction file.
+    #[arg(long)]
+    pub user: String,
+    /// The item's id, as in the interaction file.
+    #[arg(long)]
+    pub item: String,
     #[arg(long, value_enum, default_value_t)]
     pub format: TextOrJson,
     /// Use this stored model version instead of the current one (see `stats`).
@@ -451,6 +469,11 @@ pub struct ReadArgs {
     /// --time-col N).
     #[arg(long)]
     pub no_header: bool,
+    /// The ratings' scale, MIN:MAX (e.g. 1:5): a rating outside it is an error naming its file
+    /// and line; stored by `import interactions`, so later imports are checked against it, and
+    /// predicted ratings are clipped to it [default: inferred from the ratings, see `stats`].
+    #[arg(long, value_name = "MIN:MAX")]
+    pub rating_scale: Option<kgrec::interactions::RatingScale>,
 }
 
 impl ReadArgs {
@@ -489,25 +512,26 @@ pub struct FitArgs {
     /// data directory was tuned].
     #[arg(long, value_parser = learner_names())]
     pub model: Option<String>,
-    /// Latent dimension [default: als and cke 16, bpr 64; transe, rotate, transr as `kge
-    /// train --help` says].
+    /// Latent dimension [default: als and cke 16, bpr 64, svd 50, svdpp 20; transe, rotate,
+    /// transr as `kge train --help` says].
     #[arg(long)]
     pub dim: Option<usize>,
-    /// Epochs (ALS iterations) [default: als and cke 15, bpr 300; transe, rotate, transr as
-    /// `kge train --help` says].
+    /// Epochs (ALS iterations) [default: als and cke 15, bpr 300, svd 40, svdpp 20; transe,
+    /// rotate, transr as `kge train --help` says].
     #[arg(long)]
     pub epochs: Option<usize>,
     /// Random seed of the fit [default: 0] (pop has no randomness and refuses it).
     #[arg(long)]
     pub seed: Option<u64>,
-    /// L2 regularisation [default: als 30, bpr 0.02]; ease, kg-ease: λ [default: 55 × the
+    /// L2 regularisation [default: als 30, bpr 0.02, svd and svdpp 0.1 (factors and biases)]; ease, kg-ease: λ [default: 55 × the
     /// square root of the mean number of interactions of an item, see --reg-scale].
     #[arg(long, allow_negative_numbers = true)]
     pub reg: Option<f32>,
     /// ALS confidence slope in c = 1 + alpha·r [default: 4].
     #[arg(long, allow_negative_numbers = true)]
     pub alpha: Option<f32>,
-    /// BPR learning rate [default: 0.02]; transe/rotate/transr: Adam learning rate (see `kge train --help`).
+    /// BPR learning rate [default: 0.02]; svd, svdpp: SGD step [default: svd 0.01, svdpp 0.007];
+    /// transe/rotate/transr: Adam learning rate (see `kge train --help`).
     #[arg(long, allow_negative_numbers = true)]
     pub lr: Option<f32>,
     /// cke: weight of the pull of a linked item's vector towards its entity's embedding
@@ -852,8 +876,22 @@ pub struct EvalArgs {
     /// the whole training file and score it on the test file: `90s`, `10m`, `1h`.
     #[arg(long, value_name = "BUDGET", value_parser = parse_budget)]
     pub tune: Option<std::time::Duration>,
+    /// What to score: `ranking` (top-K lists against the test positives) or `rating` (RMSE and
+    /// MAE of the predicted ratings against the test file's ratings; svd, svdpp).
+    #[arg(long, value_enum, default_value_t)]
+    pub task: TaskName,
     #[arg(long, value_enum, default_value_t)]
     pub format: TextOrJson,
+}
+
+/// `eval --task`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum TaskName {
+    /// Top-K lists: precision, recall, nDCG, MAP, hit rate, MRR, coverage.
+    #[default]
+    Ranking,
+    /// Predicted ratings: RMSE and MAE.
+    Rating,
 }
 
 #[derive(Debug, Args)]

@@ -164,6 +164,14 @@ fn stats_text(s: &Stats) -> String {
         ("users", s.users.to_string()),
         ("items", s.items.to_string()),
         ("interactions", s.interactions.to_string()),
+        (
+            "rating scale",
+            match s.rating_scale {
+                Some(r) if r.declared => format!("{}:{} (declared)", r.min, r.max),
+                Some(r) => format!("{}:{} (inferred from the ratings)", r.min, r.max),
+                None => "none (no rating stored)".to_owned(),
+            },
+        ),
         ("models", s.models.len().to_string()),
     ];
     let mut text: String = rows

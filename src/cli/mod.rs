@@ -232,6 +232,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Kge(KgeCommand::Eval(args)) => kge::kge_eval(&args),
         Command::Export(ExportCommand::Embeddings(args)) => models::export_embeddings(&data, &args),
         Command::Similar(args) => models::similar(&data, &args),
+        Command::Predict(args) => models::predict(&data, &args),
         Command::Serve(args) => crate::server::serve(&data, &args),
         Command::SparqlWorker(args) => crate::server::worker::run(&args),
     }

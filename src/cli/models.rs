@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
 
+use kgrec::cf::PredictionBasis;
 use kgrec::cf::{EpochReport, write_batch};
 use kgrec::engine::BatchRecommendations;
 use kgrec::interactions::source::display_name;
@@ -13,14 +14,14 @@ use kgrec::metrics::Evaluation;
 use kgrec::serving::ListSource;
 use kgrec::store::{ModelHeader, TunedLearner};
 use kgrec::{
-    Engine, Error, EvalRequest, Filter, InteractionFile, InteractionsImported, RecommendRequest,
-    Recommendations, Result, TrainRequest, Trained,
+    Engine, Error, EvalRequest, EvalTask, Filter, InteractionFile, InteractionsImported,
+    RecommendRequest, Recommendations, Result, TrainRequest, Trained,
 };
 use serde::Serialize;
 
 use super::args::{
-    EvalArgs, ExportEmbeddingsArgs, ImportInteractionsArgs, ImportLinksArgs, RecommendArgs,
-    SimilarArgs, TextOrJson, TrainArgs,
+    EvalArgs, ExportEmbeddingsArgs, ImportInteractionsArgs, ImportLinksArgs, PredictArgs,
+    RecommendArgs, SimilarArgs, TaskName, TextOrJson, TrainArgs,
 };
 use super::{emit, json_text, notes, progress_bar, stale_note};
 
@@ -46,6 +47,7 @@ pub fn import_interactions(data: &Path, args: &ImportInteractionsArgs, quiet: bo
         min_rating: args.read.min_rating,
         columns: args.read.columns(),
         delimiter: args.read.delimiter,
+        rating_scale: args.read.rating_scale,
     };
     // Every file is parsed to the end before the data directory is opened (or created), so a
     // bad file leaves nothing behind.
@@ -743,6 +745,7 @@ pub fn eval(args: &EvalArgs, quiet: bool) -> Result<()> {
             format,
             columns: args.read.columns(),
             delimiter: args.read.delimiter,
+            rating_scale: args.read.rating_scale,
         },
         min_rating: args.read.min_rating,
         kg: args.kg.clone(),
@@ -760,6 +763,10 @@ pub fn eval(args: &EvalArgs, quiet: bool) -> Result<()> {
             ks
         }),
         tune,
+        task: match args.task {
+            TaskName::Ranking => EvalTask::Ranking,
+            TaskName::Rating => EvalTask::Rating,
+        },
     };
     let (bar, mut hook) = epoch_progress(quiet);
     let outcome = Engine::evaluate(&request, &mut hook);
@@ -774,14 +781,35 @@ pub fn eval(args: &EvalArgs, quiet: bool) -> Result<()> {
     notes(&eval_notes);
     let header: &ModelHeader = &outcome.model;
     let params = serde_json::from_str(&header.params).unwrap_or(serde_json::Value::Null);
+    let metrics = match &outcome.rating {
+        Some(r) => match serde_json::to_value(r) {
+            Ok(serde_json::Value::Object(m)) => m,
+            _ => serde_json::Map::new(),
+        },
+        None => metric_map(&outcome.evaluation),
+    };
     let report = EvalJson {
         model: header.kind.name(),
         params,
         train: args.train.display().to_string(),
         test: args.test.display().to_string(),
         fit_seconds: header.fit_seconds,
-        metrics: metric_map(&outcome.evaluation),
+        metrics,
     };
+    if let (Some(r), TextOrJson::Text) = (&outcome.rating, args.format) {
+        return emit(&format!(
+            "model {} {} (fit {:.2} s); {} rated test rows ({} of unknown users, {} of unknown \
+             items)\n  RMSE {:.4}  MAE {:.4}\n",
+            report.model,
+            report.params,
+            report.fit_seconds,
+            r.rated,
+            r.unknown_users,
+            r.unknown_items,
+            r.rmse,
+            r.mae
+        ));
+    }
     match args.format {
         TextOrJson::Json => emit(&json_text(&report)?),
         TextOrJson::Text => emit(&eval_text(&report, &outcome.evaluation)),
@@ -843,6 +871,43 @@ pub fn export_embeddings(data: &Path, args: &ExportEmbeddingsArgs) -> Result<()>
         e.dim,
         written.join(", ")
     ))
+}
+
+/// `kgrec predict --user ID --item ID [--format text|json]`
+pub fn predict(data: &Path, args: &PredictArgs) -> Result<()> {
+    let engine = super::open_reader(data)?;
+    let p = engine.predict(&args.user, &args.item, args.model_version)?;
+    let model = format!("model v{} {}", p.model.version, p.model.kind.name());
+    let flag = match p.basis {
+        PredictionBasis::Trained => None,
+        PredictionBasis::UnknownUser => Some(format!(
+            "user {} is unknown to {model}: the global mean plus the item's bias",
+            p.user
+        )),
+        PredictionBasis::UnknownItem => Some(format!(
+            "item {} is unknown to {model}: the global mean plus the user's bias",
+            p.item
+        )),
+        PredictionBasis::Unknown => Some(format!(
+            "user {} and item {} are unknown to {model}: the global mean",
+            p.user, p.item
+        )),
+    };
+    if let Some(flag) = &flag {
+        super::warn(&format!("note: {flag}"));
+    }
+    match args.format {
+        TextOrJson::Json => emit(&json_text(&p)?),
+        TextOrJson::Text => emit(&format!(
+            "user {} item {}: predicted rating {:.3} on the scale {}:{} ({model}{})\n",
+            p.user,
+            p.item,
+            p.rating,
+            p.scale.0,
+            p.scale.1,
+            if flag.is_some() { ", flagged" } else { "" }
+        )),
+    }
 }
 
 /// `kgrec similar --item ID [-k 10] [--format text|json]`

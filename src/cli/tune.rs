@@ -151,7 +151,17 @@ fn tuning_text(
         request.split.name(),
         request.seed,
         request.search.name(),
-        request.metric
+        // Rating learners are scored by -rmse on the held-out ratings, the others by the metric.
+        learners
+            .iter()
+            .map(|l| l.metric.clone())
+            .fold(Vec::<String>::new(), |mut names, m| {
+                if !names.contains(&m) {
+                    names.push(m);
+                }
+                names
+            })
+            .join(", ")
     );
     let _ = writeln!(
         out,

@@ -3,7 +3,7 @@
 //! ([`crate::tune::search_space`]) and stores what it found (`store::tuning`), so that `train`
 //! uses it. The fits run without holding the data directory.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::AtomicBool;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -273,21 +273,32 @@ impl TuningData {
         let (data, carved, unseen) = (&self.data, &self.carved, &self.unseen);
         let share = request.budget / self.learners.len().max(1) as u32;
         let mut tuned = Vec::new();
+        // The held-out rows' ratings, for the learners that predict ratings.
+        let ratings: HashMap<(u32, u32), f32> = data
+            .snapshot
+            .records
+            .iter()
+            .filter_map(|r| r.rating.map(|x| ((r.user.0, r.item.0), x)))
+            .collect();
         for learner in &self.learners {
             let name = learner.name;
             let learner_started = Instant::now();
+            let explicit = learner.feedback == learners::Feedback::Explicit;
             let mut evaluate = |o: &Overrides, epochs: Option<usize>, stop: &AtomicBool| {
                 let o = Overrides {
                     epochs: epochs.or(o.epochs),
                     ..o.clone()
                 };
                 let spec = ModelSpec::new(name, &o)?;
+                let ratings = explicit.then_some(&ratings);
                 validate(
                     &spec,
-                    carved,
-                    data,
-                    unseen,
-                    request.metric,
+                    (carved, data),
+                    Scoring {
+                        unseen,
+                        metric: request.metric,
+                        ratings,
+                    },
                     request.seed,
                     stop,
                 )
@@ -307,7 +318,10 @@ impl TuningData {
             tuned.push(TunedLearner {
                 learner: name.to_owned(),
                 overrides: result.best,
-                metric: request.metric.to_string(),
+                metric: match explicit {
+                    true => NEGATED_RMSE.to_owned(),
+                    false => request.metric.to_string(),
+                },
                 value: result.value,
                 default_value: result.default_value,
                 trials: result.trials,
@@ -336,25 +350,45 @@ impl TuningData {
     }
 }
 
-/// The record with the best validation figure; ties keep the earlier one.
+/// The validation figure of the learners that predict ratings: minus the RMSE of the held-out
+/// rows' ratings (the search maximises).
+pub const NEGATED_RMSE: &str = "-rmse";
+
+/// The record with the best validation figure; ties keep the earlier one. A ranking learner's
+/// figure and a rating learner's (`-rmse`) do not compare: the ranking learners come first.
 fn best_of<'a>(records: impl IntoIterator<Item = &'a TunedLearner>) -> Option<&'a TunedLearner> {
+    let key = |t: &TunedLearner| (t.metric != NEGATED_RMSE, t.value);
     records.into_iter().fold(None, |best, t| match best {
-        Some(b) if b.value >= t.value => Some(b),
+        Some(b) if key(b) >= key(t) => Some(b),
         _ => Some(t),
     })
+}
+
+/// How [`validate`] scores a fit.
+struct Scoring<'a> {
+    /// Items no list ranks (the catalogue's own items without interactions, when items are
+    /// held out whole).
+    unseen: &'a [u32],
+    /// The ranking metric.
+    metric: Metric,
+    /// The held-out ratings of a rating learner: scored by −RMSE instead.
+    ratings: Option<&'a HashMap<(u32, u32), f32>>,
 }
 
 /// Fits `spec` on the carved training rows and scores it on the validation rows; `None` when
 /// `stop` ended the fit.
 fn validate(
     spec: &ModelSpec,
-    carved: &Carved,
-    data: &TrainingData,
-    unseen: &[u32],
-    metric: Metric,
+    (carved, data): (&Carved, &TrainingData),
+    scoring: Scoring<'_>,
     seed: u64,
     stop: &AtomicBool,
 ) -> Result<Option<f64>> {
+    let Scoring {
+        unseen,
+        metric,
+        ratings,
+    } = scoring;
     let input = TrainInput {
         snapshot: &carved.snapshot,
         matrix: &carved.matrix,
@@ -381,6 +415,19 @@ fn validate(
             what: format!("{} did not load as a recommender", kind.name()),
         });
     };
+    if let (Some(ratings), Some(rating)) = (ratings, model.rating_model()) {
+        let (mut se, mut n) = (0.0f64, 0usize);
+        for (user, held) in &carved.validation {
+            for item in held {
+                if let Some(&r) = ratings.get(&(user.0, item.0)) {
+                    let p = rating.predict(Some(*user), Some(*item));
+                    se += (f64::from(p.rating) - f64::from(r)).powi(2);
+                    n += 1;
+                }
+            }
+        }
+        return Ok(Some(-(se / n.max(1) as f64).sqrt()));
+    }
     // As serving does: an item the fit learnt nothing about (no interaction left, and no
     // linked entity for the graph's learners) is not ranked.
     let mut unlearnt: Vec<u32> = (0..carved.matrix.n_items())

@@ -16,6 +16,7 @@ mod format;
 pub mod guess;
 mod link;
 pub mod parse;
+mod scale;
 pub mod source;
 
 pub use clean::{filter_min_rating, merge_duplicates};
@@ -27,6 +28,7 @@ pub use link::{
     ItemLink, LinkFile, parse_link_file, parse_link_reader, read_link_file, strip_angle_brackets,
 };
 pub use parse::{ReadOptions, parse_file, parse_reader, read_file, read_reader};
+pub use scale::{BadScale, RatingScale};
 
 use std::path::PathBuf;
 

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use super::columns::{self, ColumnMap, ColumnRef, Columns, Delimiter};
 use super::source::{self, Source};
-use super::{Format, ParseError, RawInteraction, RawInteractions, datetime, guess};
+use super::{Format, ParseError, RatingScale, RawInteraction, RawInteractions, datetime, guess};
 
 /// How to read an interaction file.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -18,6 +18,9 @@ pub struct ReadOptions {
     pub columns: ColumnMap,
     /// The field delimiter of a `tsv` or `csv` file (`--delimiter`); detected when `None`.
     pub delimiter: Option<Delimiter>,
+    /// The data's rating scale (`--rating-scale`): a rating outside it is an error naming its
+    /// line.
+    pub rating_scale: Option<RatingScale>,
 }
 
 impl ReadOptions {
@@ -150,7 +153,13 @@ fn read_source(
                 out.header_by_position = Some(headed.names.join(", "));
             }
         }
-        Format::MovieLens => out.rows = parse_movielens(Lines::new(source.reader, &file), &file)?,
+        Format::MovieLens => {
+            out.rows = parse_movielens(
+                Lines::new(source.reader, &file),
+                &file,
+                options.rating_scale,
+            )?
+        }
         Format::Kgat => out.rows = parse_kgat(Lines::new(source.reader, &file), &file)?,
     }
     Ok(out)
@@ -315,18 +324,27 @@ impl<'a, R: BufRead> Lines<'a, R> {
 fn row_from_fields(
     fields: &[&str],
     cols: Columns,
+    scale: Option<RatingScale>,
     file: &Path,
     line: usize,
 ) -> Result<RawInteraction, ParseError> {
     let user = required(fields, cols.user, "user_id", file, line)?;
     let item = required(fields, cols.item, "item_id", file, line)?;
     let rating = match cols.rating {
-        Some(c) => Some(parse_rating(
-            required(fields, c, "rating", file, line)?,
-            c,
-            file,
-            line,
-        )?),
+        Some(c) => {
+            let r = parse_rating(required(fields, c, "rating", file, line)?, c, file, line)?;
+            if let Some(scale) = scale.filter(|s| !s.contains(r)) {
+                return Err(ParseError::Malformed {
+                    file: file.to_owned(),
+                    line,
+                    message: format!(
+                        "rating {r} (field {}) is outside the rating scale {scale}",
+                        c + 1
+                    ),
+                });
+            }
+            Some(r)
+        }
         None => None,
     };
     let timestamp = match cols.timestamp {
@@ -475,9 +493,9 @@ fn parse_headed<R: BufRead>(
     let reader = Cursor::new(prefix).chain(reader);
     let (header_line, header, rows, longer) =
         if format == Format::Csv || delimiter != Delimiter::TAB {
-            parse_quoted(reader, file, delimiter, &options.columns)?
+            parse_quoted(reader, file, delimiter, options)?
         } else {
-            parse_tabbed(Lines::new(reader, file), file, &options.columns)?
+            parse_tabbed(Lines::new(reader, file), file, options)?
         };
     if rows.is_empty() {
         return Err(ParseError::HeaderOnly {
@@ -519,8 +537,9 @@ fn count_longer(
 fn parse_tabbed<R: BufRead>(
     mut lines: Lines<'_, R>,
     file: &Path,
-    map: &ColumnMap,
+    options: &ReadOptions,
 ) -> Result<HeadedRows, ParseError> {
+    let (map, scale) = (&options.columns, options.rating_scale);
     let Some((header_line, text)) = lines.next_nonblank()? else {
         return Err(ParseError::Empty {
             file: file.to_owned(),
@@ -529,7 +548,7 @@ fn parse_tabbed<R: BufRead>(
     let fields: Vec<&str> = text.split('\t').collect();
     let mut rows = Vec::new();
     let header = if map.headerless {
-        let (header, first) = headerless_start(&fields, map, file, header_line)?;
+        let (header, first) = headerless_start(&fields, map, scale, file, header_line)?;
         rows.push(first);
         header
     } else {
@@ -540,7 +559,7 @@ fn parse_tabbed<R: BufRead>(
         let fields: Vec<&str> = text.split('\t').collect();
         count_longer(&mut longer, &header, fields.len(), n);
         rows.push(
-            row_from_fields(&fields, header.columns, file, n)
+            row_from_fields(&fields, header.columns, scale, file, n)
                 .map_err(|e| with_column_name(e, &header))?,
         );
     }
@@ -553,6 +572,7 @@ fn parse_tabbed<R: BufRead>(
 fn headerless_start(
     first: &[&str],
     map: &ColumnMap,
+    scale: Option<RatingScale>,
     file: &Path,
     line: usize,
 ) -> Result<(columns::Header, RawInteraction), ParseError> {
@@ -568,7 +588,7 @@ fn headerless_start(
         }
         e
     })?;
-    let row = row_from_fields(first, header.columns, file, line)
+    let row = row_from_fields(first, header.columns, scale, file, line)
         .map_err(|e| with_column_name(e, &header))?;
     Ok((header, row))
 }
@@ -578,8 +598,9 @@ fn parse_quoted<R: Read>(
     reader: R,
     file: &Path,
     delimiter: Delimiter,
-    map: &ColumnMap,
+    options: &ReadOptions,
 ) -> Result<HeadedRows, ParseError> {
+    let (map, scale) = (&options.columns, options.rating_scale);
     let mut csv = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -610,7 +631,7 @@ fn parse_quoted<R: Read>(
         }
         match &header {
             None if map.headerless => {
-                let (h, first) = headerless_start(&fields, map, file, line)?;
+                let (h, first) = headerless_start(&fields, map, scale, file, line)?;
                 rows.push(first);
                 header = Some((line, h));
             }
@@ -619,7 +640,7 @@ fn parse_quoted<R: Read>(
                 unclosed_quote(&fields, &h.columns, file, line)?;
                 count_longer(&mut longer, h, fields.len(), line);
                 rows.push(
-                    row_from_fields(&fields, h.columns, file, line)
+                    row_from_fields(&fields, h.columns, scale, file, line)
                         .map_err(|e| with_column_name(e, h))?,
                 );
             }
@@ -821,6 +842,7 @@ fn csv_error(e: csv::Error, file: &Path) -> ParseError {
 fn parse_movielens<R: BufRead>(
     mut lines: Lines<'_, R>,
     file: &Path,
+    scale: Option<RatingScale>,
 ) -> Result<Vec<RawInteraction>, ParseError> {
     let cols = Columns {
         user: 0,
@@ -847,7 +869,7 @@ fn parse_movielens<R: BufRead>(
             header_skipped = true;
             continue;
         }
-        rows.push(row_from_fields(&fields, cols, file, n)?);
+        rows.push(row_from_fields(&fields, cols, scale, file, n)?);
     }
     if rows.is_empty() {
         return Err(ParseError::Empty {

@@ -8,8 +8,8 @@ use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 use super::{
-    Binding, Knob, Learner, Loaded, ModelKind, ModelSpec, Overrides, TrainInput, Trained, apply,
-    params_json, take, trained_header,
+    Binding, Feedback, Knob, Learner, Loaded, ModelKind, ModelSpec, Overrides, TrainInput, Trained,
+    apply, params_json, take, trained_header,
 };
 use crate::cf::{Basis, EpochReport, FoldIn, Recommender, ScoreParts, UserRow};
 use crate::error::{Error, Result};
@@ -36,6 +36,7 @@ pub(super) const LEARNER: Learner = Learner {
         Knob::Alpha,
     ],
     recommender: true,
+    feedback: Feedback::Confidence,
     space: super::space::CKE,
     cold_space: super::space::CKE_COLD,
     spec,

@@ -9,7 +9,7 @@ use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 use super::{
-    Binding, Knob, Learner, Loaded, ModelKind, ModelSpec, Overrides, TrainInput, Trained,
+    Binding, Feedback, Knob, Learner, Loaded, ModelKind, ModelSpec, Overrides, TrainInput, Trained,
     params_json, trained_header,
 };
 use crate::ease::{EaseParams, ItemToItem, ItemWeights, KgEaseParams, Placement, Regularization};
@@ -24,6 +24,7 @@ pub(super) const EASE: Learner = Learner {
             an item); --reg sets λ, --reg-scale the multiple); scores any user from their items",
     knobs: &[Knob::Reg, Knob::RegScale, Knob::Neighbours],
     recommender: true,
+    feedback: Feedback::Binary,
     space: super::space::EASE,
     cold_space: super::space::NONE,
     spec: ease_spec,
@@ -51,6 +52,7 @@ pub(super) const KG_EASE: Learner = Learner {
         Knob::GraphPrior,
     ],
     recommender: true,
+    feedback: Feedback::Binary,
     space: super::space::KG_EASE,
     cold_space: super::space::NONE,
     spec: kg_ease_spec,

@@ -5,8 +5,8 @@ use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 use super::{
-    Binding, Knob, Learner, Loaded, ModelKind, ModelSpec, Overrides, TrainInput, Trained, apply,
-    params_json, take, trained_header,
+    Binding, Feedback, Knob, Learner, Loaded, ModelKind, ModelSpec, Overrides, TrainInput, Trained,
+    apply, params_json, take, trained_header,
 };
 use crate::cf::{
     Als, AlsParams, Basis, Bpr, BprParams, EpochReport, FactorModel, FactorParts, FactorView,
@@ -24,6 +24,7 @@ pub(super) const ALS: Learner = Learner {
             who arrive after training",
     knobs: &[Knob::Dim, Knob::Epochs, Knob::Reg, Knob::Alpha],
     recommender: true,
+    feedback: Feedback::Confidence,
     space: super::space::ALS,
     cold_space: super::space::NONE,
     spec: als_spec,
@@ -37,6 +38,7 @@ pub(super) const BPR: Learner = Learner {
     about: "BPR-MF (default: 64 factors, 300 epochs, lr 0.02, reg 0.02)",
     knobs: &[Knob::Dim, Knob::Epochs, Knob::Reg, Knob::Lr],
     recommender: true,
+    feedback: Feedback::Binary,
     space: super::space::BPR,
     cold_space: super::space::NONE,
     spec: bpr_spec,

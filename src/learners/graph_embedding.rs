@@ -17,8 +17,8 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    Binding, Knob, Learner, Loaded, ModelKind, ModelSpec, Overrides, TrainInput, Trained, apply,
-    new_header, params_json, take,
+    Binding, Feedback, Knob, Learner, Loaded, ModelKind, ModelSpec, Overrides, TrainInput, Trained,
+    apply, new_header, params_json, take,
 };
 use crate::cf::EpochReport;
 use crate::error::{Error, Result};
@@ -33,6 +33,7 @@ pub(super) const TRANSE: Learner = Learner {
     about: "TransE embeddings of the data directory's graph (`train` only; not a recommender)",
     knobs: KNOBS,
     recommender: false,
+    feedback: Feedback::Binary,
     space: super::space::NONE,
     cold_space: super::space::NONE,
     spec: |o| Ok(ModelSpec::Transe(GraphEmbeddingSpec::from(o))),
@@ -46,6 +47,7 @@ pub(super) const ROTATE: Learner = Learner {
     about: "RotatE embeddings of the data directory's graph (`train` only; not a recommender)",
     knobs: KNOBS,
     recommender: false,
+    feedback: Feedback::Binary,
     space: super::space::NONE,
     cold_space: super::space::NONE,
     spec: |o| Ok(ModelSpec::Rotate(GraphEmbeddingSpec::from(o))),
@@ -59,6 +61,7 @@ pub(super) const TRANSR: Learner = Learner {
     about: "TransR embeddings of the data directory's graph (`train` only; not a recommender)",
     knobs: KNOBS,
     recommender: false,
+    feedback: Feedback::Binary,
     space: super::space::NONE,
     cold_space: super::space::NONE,
     spec: |o| Ok(ModelSpec::Transr(GraphEmbeddingSpec::from(o))),
@@ -339,7 +342,9 @@ pub fn embeddings_of(stored: &StoredModel) -> Result<Option<KgeModel>> {
         | ModelKind::Ease
         | ModelKind::KgEase
         | ModelKind::ItemKnn
-        | ModelKind::UserKnn => Ok(None),
+        | ModelKind::UserKnn
+        | ModelKind::Svd
+        | ModelKind::SvdPp => Ok(None),
     }
 }
 

@@ -19,6 +19,7 @@ mod factors;
 mod graph_embedding;
 mod knn;
 mod pop;
+mod rating;
 pub mod space;
 
 pub use graph_embedding::{
@@ -61,6 +62,10 @@ pub enum ModelKind {
     ItemKnn,
     /// User-kNN.
     UserKnn,
+    /// Biased MF on the ratings.
+    Svd,
+    /// SVD++ on the ratings.
+    SvdPp,
 }
 
 impl ModelKind {
@@ -81,6 +86,11 @@ impl ModelKind {
     /// Whether the model is a knowledge-graph embedding alone, which cannot recommend.
     pub fn is_graph_embedding(self) -> bool {
         !self.learner().recommender
+    }
+
+    /// Whether the model predicts ratings (`predict`, `eval --task rating`).
+    pub fn predicts_ratings(self) -> bool {
+        self.learner().feedback == Feedback::Explicit
     }
 
     /// Whether the recommender reads the graph through the items' links (`cke`, `kg-ease`):
@@ -312,6 +322,10 @@ pub enum ModelSpec {
     ItemKnn(crate::knn::KnnParams),
     /// User-kNN.
     UserKnn(crate::knn::KnnParams),
+    /// Biased MF on the ratings.
+    Svd(crate::cf::SvdParams),
+    /// SVD++ on the ratings.
+    Svdpp(crate::cf::SvdParams),
 }
 
 impl Default for ModelSpec {
@@ -367,6 +381,8 @@ impl ModelSpec {
             Self::KgEase(_) => ModelKind::KgEase,
             Self::ItemKnn(_) => ModelKind::ItemKnn,
             Self::UserKnn(_) => ModelKind::UserKnn,
+            Self::Svd(_) => ModelKind::Svd,
+            Self::Svdpp(_) => ModelKind::SvdPp,
         }
     }
 
@@ -388,6 +404,7 @@ impl ModelSpec {
             Self::Ease(p) => ease::fit_ease(p, input, seed, cancel),
             Self::KgEase(p) => ease::fit_kg_ease(p, input, seed, cancel),
             Self::ItemKnn(p) | Self::UserKnn(p) => knn::fit(self.kind(), p, input, seed, cancel),
+            Self::Svd(p) | Self::Svdpp(p) => rating::fit(p, input, seed, progress, cancel),
             Self::Transe(s) | Self::Rotate(s) | Self::Transr(s) => {
                 graph_embedding::fit(self.kind(), s, input, seed, progress, cancel)
             }
@@ -417,6 +434,8 @@ pub struct Learner {
     pub knobs: &'static [Knob],
     /// Whether it recommends (graph embeddings alone do not).
     pub recommender: bool,
+    /// How it uses the stored feedback the matrix carries.
+    pub feedback: Feedback,
     /// The ranges `kgrec tune` draws its knobs from (empty: nothing to tune).
     pub space: &'static [space::Param],
     /// More ranges, searched when the validation holds items out whole (its cold-item rule).
@@ -436,8 +455,32 @@ impl Learner {
     }
 }
 
+/// How a learner uses the feedback stored with each interaction ([`InteractionMatrix`] carries
+/// every pair's rating and count).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Feedback {
+    /// Every interaction is a positive of weight 1; ratings and counts are not read.
+    Binary,
+    /// Every interaction is a positive of confidence `1 + α·r`, `r` the matrix's value (1 per
+    /// pair: the stored counts and ratings are not read yet).
+    Confidence,
+    /// The stored ratings are the targets (interactions without one are not learnt from).
+    Explicit,
+}
+
+impl Feedback {
+    /// How `models` and `--help` say it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::Binary => "binary",
+            Self::Confidence => "confidence 1 + alpha*r",
+            Self::Explicit => "explicit ratings",
+        }
+    }
+}
+
 /// The registry, the default learner first.
-pub static LEARNERS: [Learner; 11] = [
+pub static LEARNERS: [Learner; 13] = [
     cke::LEARNER,
     factors::ALS,
     factors::BPR,
@@ -449,6 +492,8 @@ pub static LEARNERS: [Learner; 11] = [
     ease::KG_EASE,
     knn::ITEM_KNN,
     knn::USER_KNN,
+    rating::SVD,
+    rating::SVDPP,
 ];
 
 /// The learner a `--model` spelling names.
@@ -463,6 +508,15 @@ pub fn recommender_names() -> Vec<&'static str> {
     LEARNERS
         .iter()
         .filter(|l| l.recommender)
+        .map(|l| l.name)
+        .collect()
+}
+
+/// The `--model` names of the learners that predict ratings.
+pub fn rating_names() -> Vec<&'static str> {
+    LEARNERS
+        .iter()
+        .filter(|l| l.feedback == Feedback::Explicit)
         .map(|l| l.name)
         .collect()
 }
@@ -532,7 +586,9 @@ impl GraphData {
             | ModelKind::Popularity
             | ModelKind::Ease
             | ModelKind::ItemKnn
-            | ModelKind::UserKnn => {}
+            | ModelKind::UserKnn
+            | ModelKind::Svd
+            | ModelKind::SvdPp => {}
         }
         Ok(data)
     }
@@ -656,6 +712,8 @@ mod tests {
             ModelKind::KgEase,
             ModelKind::ItemKnn,
             ModelKind::UserKnn,
+            ModelKind::Svd,
+            ModelKind::SvdPp,
         ] {
             assert_eq!(LEARNERS.iter().filter(|l| l.kind == kind).count(), 1);
             assert_eq!(learner(kind.name()).unwrap().kind, kind);

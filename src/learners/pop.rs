@@ -3,7 +3,7 @@
 use std::time::Instant;
 
 use super::{
-    Binding, Learner, Loaded, ModelKind, ModelSpec, Overrides, TrainInput, Trained, take,
+    Binding, Feedback, Learner, Loaded, ModelKind, ModelSpec, Overrides, TrainInput, Trained, take,
     trained_header,
 };
 use crate::cf::Popularity;
@@ -17,6 +17,7 @@ pub(super) const LEARNER: Learner = Learner {
     about: "Item popularity",
     knobs: &[],
     recommender: true,
+    feedback: Feedback::Binary,
     space: super::space::NONE,
     cold_space: super::space::NONE,
     spec,

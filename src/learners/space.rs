@@ -381,6 +381,26 @@ pub const ALS: &[Param] = &[
     },
 ];
 
+/// svd and svdpp: dimension, learning rate, regularisation (factors and biases), epochs.
+pub const RATING: &[Param] = &[
+    Param {
+        knob: Knob::Dim,
+        range: Range::LogInt(8, 128),
+    },
+    Param {
+        knob: Knob::Lr,
+        range: Range::Log(0.002, 0.03),
+    },
+    Param {
+        knob: Knob::Reg,
+        range: Range::Log(0.005, 0.3),
+    },
+    Param {
+        knob: Knob::Epochs,
+        range: Range::LogInt(10, 100),
+    },
+];
+
 /// BPR: dimension, learning rate, regularisation, epochs.
 pub const BPR: &[Param] = &[
     Param {

@@ -9,6 +9,7 @@
 //!   (`u32` little-endian, `u32::MAX` when the graph did not hold the IRI at import) then the IRI
 //! - `X` chunk → interactions `chunk * RECORDS_PER_CHUNK ..`, fixed 24-byte records (raw bytes)
 //! - `m:users`, `m:items`, `m:interactions`, `m:linked` → `u64` little-endian counts
+//! - `m:scale` → the declared rating scale, two `f32` little-endian (absent: none declared)
 //!
 //! An import merges in memory ([`StoreState`]: read whole by [`InteractionStore::state`], or kept
 //! by the writer between imports) and writes only the touched chunks and the new counts in one
@@ -20,9 +21,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use kgrec_kg::EntityId;
 
 use super::{Fnv, Result, StoreError, read_run, utf8, write_chunk, write_run};
-use crate::cf::{IdMap, InteractionMatrix};
+use crate::cf::{IdMap, InteractionMatrix, PairFeedback};
 use crate::ids::{ItemId, UserId};
-use crate::interactions::RawInteraction;
+use crate::interactions::{RatingScale, RawInteraction};
 
 const TREE: &str = "interactions";
 const USERS: &[u8] = b"U";
@@ -33,6 +34,7 @@ const META_USERS: &[u8] = b"m:users";
 const META_ITEMS: &[u8] = b"m:items";
 const META_INTERACTIONS: &[u8] = b"m:interactions";
 const META_LINKED: &[u8] = b"m:linked";
+const META_SCALE: &[u8] = b"m:scale";
 
 /// Names (and links) per chunk. Tests use tiny chunks so that every boundary is crossed.
 #[cfg(not(test))]
@@ -146,11 +148,14 @@ pub struct Snapshot {
     pub records: Vec<Record>,
     /// A hash of all of the above: equal fingerprints mean equal training data.
     pub fingerprint: u64,
+    /// The rating scale declared at import (`--rating-scale`), if any.
+    pub scale: Option<RatingScale>,
 }
 
 impl Snapshot {
-    /// The implicit-feedback matrix of the store (every pair a positive of confidence 1), whose
-    /// dense ids are the store's.
+    /// The interaction matrix of the store, whose dense ids are the store's: every pair a
+    /// positive of confidence 1, carrying its stored rating and count
+    /// ([`InteractionMatrix::feedback`]) for the learners that read them.
     pub fn matrix(&self) -> Result<InteractionMatrix> {
         let dictionary = |names: &[String], what: &str| {
             IdMap::from_names(names.to_vec())
@@ -158,12 +163,33 @@ impl Snapshot {
         };
         let entries: Vec<(UserId, ItemId, f32)> =
             self.records.iter().map(|r| (r.user, r.item, 1.0)).collect();
+        let pairs: Vec<(UserId, ItemId)> = self.records.iter().map(|r| (r.user, r.item)).collect();
+        let stored: Vec<PairFeedback> = self
+            .records
+            .iter()
+            .map(|r| PairFeedback {
+                rating: r.rating,
+                count: r.count,
+            })
+            .collect();
         InteractionMatrix::from_ids(
             dictionary(&self.users, "user")?,
             dictionary(&self.items, "item")?,
             &entries,
         )
+        .and_then(|m| m.with_feedback(&pairs, &stored))
         .map_err(|e| StoreError::corruption("interaction records", e))
+    }
+
+    /// The data's rating scale: the declared one (`true`), else the lowest and highest stored
+    /// rating (`false`); `None` when neither exists.
+    pub fn rating_scale(&self) -> Option<(RatingScale, bool)> {
+        match self.scale {
+            Some(s) => Some((s, true)),
+            None => {
+                RatingScale::infer(self.records.iter().filter_map(|r| r.rating)).map(|s| (s, false))
+            }
+        }
     }
 }
 
@@ -271,7 +297,26 @@ impl InteractionStore {
             links,
             records,
             fingerprint: hash.finish(),
+            scale: self.scale()?,
         })
+    }
+
+    /// The declared rating scale, if any.
+    pub fn scale(&self) -> Result<Option<RatingScale>> {
+        let Some(bytes) = self.tree.get(META_SCALE)? else {
+            return Ok(None);
+        };
+        let bad = || StoreError::corruption("rating scale", format!("{} bytes", bytes.len()));
+        let word = |k: usize| -> Result<f32> {
+            let b: [u8; 4] = bytes
+                .get(k..k + 4)
+                .and_then(|b| b.try_into().ok())
+                .ok_or_else(bad)?;
+            Ok(f32::from_le_bytes(b))
+        };
+        RatingScale::new(word(0)?, word(4)?)
+            .map(Some)
+            .ok_or_else(bad)
     }
 
     /// Reads everything into the state that imports update ([`StoreState`]).
@@ -306,6 +351,7 @@ impl InteractionStore {
             records,
             position,
             linked,
+            scale: self.scale()?,
             unwritten,
         })
     }
@@ -420,6 +466,7 @@ pub struct StoreState {
     records: Vec<Record>,
     position: HashMap<(u32, u32), usize>,
     linked: u64,
+    scale: Option<RatingScale>,
     unwritten: Unwritten,
 }
 
@@ -433,6 +480,8 @@ struct Unwritten {
     link_chunks: BTreeSet<usize>,
     /// Record chunks with a record added or changed.
     record_chunks: BTreeSet<usize>,
+    /// The rating scale was declared.
+    scale: bool,
     /// Whether anything changed at all.
     changed: bool,
 }
@@ -456,6 +505,21 @@ impl StoreState {
     /// Item names by dense id.
     pub fn items(&self) -> &[String] {
         self.items.names()
+    }
+
+    /// The declared rating scale, if any.
+    pub fn scale(&self) -> Option<RatingScale> {
+        self.scale
+    }
+
+    /// Declares the rating scale (written with the next batch); the caller has checked every
+    /// stored and incoming rating against it.
+    pub fn declare_scale(&mut self, scale: RatingScale) {
+        if self.scale != Some(scale) {
+            self.scale = Some(scale);
+            self.unwritten.scale = true;
+            self.unwritten.changed = true;
+        }
     }
 
     /// Whether [`StoreState::apply`] changed anything not written yet.
@@ -685,6 +749,11 @@ impl StoreState {
             (META_LINKED, c.linked),
         ] {
             batch.insert(key, &value.to_le_bytes());
+        }
+        if let Some(scale) = self.scale.filter(|_| unwritten.scale) {
+            let mut bytes = scale.min().to_le_bytes().to_vec();
+            bytes.extend_from_slice(&scale.max().to_le_bytes());
+            batch.insert(META_SCALE, bytes);
         }
         Ok(Some(batch))
     }

@@ -568,6 +568,8 @@ mod tests {
             (ModelKind::KgEase, 8),
             (ModelKind::ItemKnn, 9),
             (ModelKind::UserKnn, 10),
+            (ModelKind::Svd, 11),
+            (ModelKind::SvdPp, 12),
         ] {
             let bytes =
                 bincode::serde::encode_to_vec(header(kind, 2, 3, 4), bincode_config()).unwrap();

@@ -148,6 +148,7 @@ pub fn carve(
         links: snapshot.links.clone(),
         records,
         fingerprint: snapshot.fingerprint,
+        scale: snapshot.scale,
     };
     let matrix = snapshot.matrix()?;
     Ok(Carved {
@@ -193,6 +194,7 @@ mod tests {
             items,
             records,
             fingerprint: 1,
+            scale: None,
         }
     }
 

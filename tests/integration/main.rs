@@ -18,6 +18,7 @@ mod kge;
 mod knn;
 mod lock;
 mod messages;
+mod rating;
 mod read_only;
 mod serve;
 mod serve_access;

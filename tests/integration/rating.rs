@@ -1,0 +1,162 @@
+//! Rating prediction through the binary: the rating scale at import (declared, stored, checked,
+//! inferred), `train --model svd|svdpp`, `predict` for a known pair, an unknown user and an
+//! unknown item, and `eval --task rating`.
+
+use crate::common::*;
+use std::path::Path;
+
+fn json(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}: {text}"))
+}
+
+fn write(path: &Path, text: &str) {
+    std::fs::write(path, text).unwrap();
+}
+
+/// The fixture interactions (ratings 1 to 5) imported with a declared scale.
+fn rated(tmp: &Path) -> std::path::PathBuf {
+    let data = tmp.join("data");
+    ok(kgrec(&data)
+        .args(["import", "interactions"])
+        .arg(fixture("interactions.tsv"))
+        .args(["--rating-scale", "1:5"]));
+    data
+}
+
+#[test]
+fn a_rating_outside_the_scale_names_file_and_line_and_later_imports_are_checked() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bad = tmp.path().join("bad.tsv");
+    write(&bad, "user_id\titem_id\trating\nu1\ti1\t3\nu2\ti2\t7\n");
+    let data = tmp.path().join("fresh");
+    let out = run(kgrec(&data)
+        .args(["import", "interactions"])
+        .arg(&bad)
+        .args(["--rating-scale", "1:5"]));
+    expect_bad_input(&out, &bad, &["bad.tsv:3", "rating 7", "1:5"]);
+    assert!(
+        !data.join("sled").exists(),
+        "a refused file leaves nothing behind"
+    );
+
+    // Declared once, stored: a later import without the flag is checked against it.
+    let data = rated(tmp.path());
+    let s = stats(&data);
+    assert_eq!(s["rating_scale"]["declared"], true, "{s}");
+    assert_eq!(s["rating_scale"]["max"], 5.0);
+    let before = s["interactions"].clone();
+    let out = run(kgrec(&data).args(["import", "interactions"]).arg(&bad));
+    expect_bad_input(&out, &bad, &["bad.tsv:3", "outside the rating scale 1:5"]);
+    assert_eq!(stats(&data)["interactions"], before, "nothing was written");
+    let out = run(kgrec(&data)
+        .args(["import", "interactions"])
+        .arg(fixture("interactions.tsv"))
+        .args(["--rating-scale", "0:10"]));
+    expect_bad_input(&out, &fixture("interactions.tsv"), &["0:10", "1:5"]);
+
+    // Without a declaration the scale is inferred and said so.
+    let other = tmp.path().join("inferred");
+    ok(kgrec(&other).args(["import", "interactions"]).arg(&bad));
+    let s = stats(&other);
+    assert_eq!(s["rating_scale"]["declared"], false, "{s}");
+    assert_eq!(
+        (
+            s["rating_scale"]["min"].as_f64(),
+            s["rating_scale"]["max"].as_f64()
+        ),
+        (Some(3.0), Some(7.0))
+    );
+    let text = ok(kgrec(&other).arg("stats"));
+    assert!(text.contains("3:7 (inferred"), "{text}");
+}
+
+#[test]
+fn svd_and_svdpp_predict_known_pairs_unknown_users_and_unknown_items() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = rated(tmp.path());
+    for model in ["svd", "svdpp"] {
+        ok(kgrec(&data).args(["train", "--model", model, "--quiet"]));
+        let known = json(&ok(kgrec(&data).args([
+            "predict", "--user", "1", "--item", "172", "--format", "json",
+        ])));
+        assert_eq!(known["basis"], "trained", "{known}");
+        let r = known["rating"].as_f64().unwrap();
+        assert!((1.0..=5.0).contains(&r), "{model}: {known}");
+        // The same model, the same answer; a trained model ranks too.
+        let again = json(&ok(kgrec(&data).args([
+            "predict", "--user", "1", "--item", "172", "--format", "json",
+        ])));
+        assert_eq!(again["rating"], known["rating"]);
+        ok(kgrec(&data).args(["recommend", "--user", "1", "-k", "3"]));
+
+        let out = run(kgrec(&data).args([
+            "predict", "--user", "nobody", "--item", "172", "--format", "json",
+        ]));
+        assert!(out.status.success(), "{}", stderr(&out));
+        let unknown_user = json(&stdout(&out));
+        assert_eq!(unknown_user["basis"], "unknown_user", "{unknown_user}");
+        assert!(unknown_user["rating"].as_f64().unwrap().is_finite());
+        assert!(
+            stderr(&out).contains("global mean plus the item's bias"),
+            "{}",
+            stderr(&out)
+        );
+
+        let out = run(kgrec(&data).args(["predict", "--user", "1", "--item", "no-such-item"]));
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert!(stdout(&out).contains("flagged"), "{}", stdout(&out));
+        assert!(!stdout(&out).contains("NaN"), "{}", stdout(&out));
+        assert!(
+            stderr(&out).contains("item no-such-item is unknown"),
+            "{}",
+            stderr(&out)
+        );
+    }
+    // A ranking model does not predict ratings.
+    ok(kgrec(&data).args(["train", "--model", "pop", "--quiet"]));
+    let out = run(kgrec(&data).args(["predict", "--user", "1", "--item", "172"]));
+    expect_bad_input(&out, &data, &["does not predict ratings", "svd"]);
+}
+
+#[test]
+fn eval_task_rating_prints_finite_rmse_and_mae() {
+    let tmp = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(fixture("interactions.tsv")).unwrap();
+    let mut lines = text.lines();
+    let header = lines.next().unwrap();
+    let (mut train, mut test) = (vec![header.to_owned()], vec![header.to_owned()]);
+    for (k, line) in lines.enumerate() {
+        if k % 5 == 0 {
+            test.push(line.to_owned())
+        } else {
+            train.push(line.to_owned())
+        }
+    }
+    let (train_file, test_file) = (tmp.path().join("train.tsv"), tmp.path().join("test.tsv"));
+    write(&train_file, &(train.join("\n") + "\n"));
+    write(&test_file, &(test.join("\n") + "\n"));
+    let eval = |model: &str| {
+        json(&ok(kgrec(&tmp.path().join("unused"))
+            .args([
+                "eval", "--task", "rating", "--model", model, "--format", "json", "--quiet",
+            ])
+            .arg("--train")
+            .arg(&train_file)
+            .arg("--test")
+            .arg(&test_file)))
+    };
+    for model in ["svd", "svdpp"] {
+        let r = eval(model);
+        let (rmse, mae) = (r["rmse"].as_f64().unwrap(), r["mae"].as_f64().unwrap());
+        assert!(rmse.is_finite() && rmse > 0.0 && rmse < 2.0, "{model}: {r}");
+        assert!(mae <= rmse, "{model}: {r}");
+        assert_eq!(r["rated"].as_u64().unwrap() as usize, test.len() - 1);
+    }
+    let out = run(kgrec(&tmp.path().join("unused"))
+        .args(["eval", "--task", "rating", "--model", "als", "--quiet"])
+        .arg("--train")
+        .arg(&train_file)
+        .arg("--test")
+        .arg(&test_file));
+    expect_bad_input(&out, &train_file, &["does not predict ratings"]);
+}
