@@ -2827,6 +2827,28 @@ struct Rows {
     notes: Vec<String>,
 }
 
+/// Timestamps that are not seconds since 1970 as kgrec reads them: milliseconds (from 10¹²,
+/// the year 33658 in seconds) or negative ones, kept as they are but said, since a store that
+/// mixes them with seconds orders its time split wrongly.
+fn timestamp_note(file: &Path, rows: &[RawInteraction]) -> Option<String> {
+    let stamps = rows.iter().filter_map(|r| r.timestamp);
+    let millis = stamps.clone().filter(|t| *t >= 1_000_000_000_000).count();
+    let negative = stamps.filter(|t| *t < 0).count();
+    let what = match (millis, negative) {
+        (0, 0) => return None,
+        (m, 0) => format!("{m} timestamp(s) look like milliseconds (10^12 or more)"),
+        (0, n) => format!("{n} timestamp(s) are negative (before 1970)"),
+        (m, n) => {
+            format!("{m} timestamp(s) look like milliseconds (10^12 or more) and {n} are negative")
+        }
+    };
+    Some(format!(
+        "{}: {what}; kgrec keeps timestamps as given and reads them as seconds since 1970, so \
+         the time split orders them correctly only if every file of the store uses the same unit",
+        file.display()
+    ))
+}
+
 /// Parses `file` to the end, keeps rows rated at least `min_rating`, merges repeated pairs.
 fn read_rows(file: &Path, options: &ReadOptions, min_rating: Option<f32>) -> Result<Rows> {
     let parsed = read_file(file, options)?;
@@ -2857,6 +2879,7 @@ fn read_rows(file: &Path, options: &ReadOptions, min_rating: Option<f32>) -> Res
             file.display()
         ));
     }
+    notes.extend(timestamp_note(file, &rows));
     let below_min_rating = match min_rating {
         Some(r) if !r.is_finite() => {
             return Err(Error::BadInput(format!(

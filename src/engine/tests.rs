@@ -853,3 +853,23 @@ fn items_the_model_learnt_nothing_about_are_not_recommended() {
         );
     }
 }
+
+#[test]
+fn millisecond_and_negative_timestamps_are_said() {
+    let row = |t: i64| RawInteraction {
+        user: "u".to_owned(),
+        item: "i".to_owned(),
+        rating: None,
+        timestamp: Some(t),
+        count: 1,
+    };
+    let file = Path::new("t.tsv");
+    assert_eq!(timestamp_note(file, &[row(978_300_760)]), None);
+    let note = timestamp_note(file, &[row(1_700_000_000_000), row(5)]).unwrap();
+    assert!(
+        note.contains("1 timestamp(s) look like milliseconds"),
+        "{note}"
+    );
+    let note = timestamp_note(file, &[row(-5)]).unwrap();
+    assert!(note.contains("1 timestamp(s) are negative"), "{note}");
+}

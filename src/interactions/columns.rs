@@ -396,6 +396,27 @@ pub(crate) fn header(
     let timestamp = find(&TIME);
     let (Some(user), Some(item)) = (user, item) else {
         let role = if user.is_none() { &USER } else { &ITEM };
+        // The column the names would give the role, taken by another role's flag
+        // (`--rating-col 2` on `member_id,product_id,stars`): said so, not "no such column".
+        if let Some(col) = by_alias(&names, role, &[])
+            && let Some((other, _)) = given.iter().find(|(_, c)| *c == col)
+        {
+            return Err(ParseError::Malformed {
+                file: file.to_owned(),
+                line,
+                message: format!(
+                    "column {} (`{}`) would be the {} column, but {} takes it: give {} another \
+                     column, or name the {} column with {}",
+                    col + 1,
+                    fields[col].trim(),
+                    role.field,
+                    other.flag.unwrap_or(other.field),
+                    other.flag.unwrap_or(other.field),
+                    role.field,
+                    role.flag.unwrap_or(role.field),
+                ),
+            });
+        }
         return Err(missing(role, fields, file, line));
     };
     // `user_id,user_id,item_id`: which one is the user's is a guess; refused, unless a flag
@@ -521,6 +542,21 @@ mod tests {
 
     fn read(fields: &[&str], map: &ColumnMap) -> Result<Header, ParseError> {
         header(fields, map, Path::new("h.csv"), 1)
+    }
+
+    #[test]
+    fn a_flag_taking_the_column_a_name_would_give_another_role_is_said() {
+        let map = ColumnMap {
+            rating: Some(ColumnRef::Index(2)),
+            ..ColumnMap::default()
+        };
+        let e = read(&["member_id", "product_id", "stars"], &map).unwrap_err();
+        assert!(
+            e.to_string().contains(
+                "column 2 (`product_id`) would be the item_id column, but --rating-col takes it"
+            ),
+            "{e}"
+        );
     }
 
     #[test]
