@@ -345,6 +345,11 @@ pub struct PredictedRating {
     pub basis: crate::cf::PredictionBasis,
     /// The scale, `[min, max]`.
     pub scale: (f32, f32),
+    /// Whether the data directory holds the user (unknown to the model, it may have arrived
+    /// since training; absent from the store too, it may be a typo).
+    pub user_stored: bool,
+    /// Whether the data directory holds the item.
+    pub item_stored: bool,
     /// The model that predicted it.
     #[serde(skip)]
     pub model: ModelHeader,
@@ -392,12 +397,12 @@ fn flat_similarities_note(
         );
     (n > 1 && hi - lo < COLLAPSED_SPREAD).then(|| {
         format!(
-            "every item's similarity lies within {:.0e} of every other's under model v{} {}: its \
-             item vectors collapsed (the regularisation is too strong for this catalogue) and the \
-             order is near-arbitrary; train again with a smaller --reg",
+            "every item's similarity lies within {:.0e} of every other's under model v{} {}: it \
+             collapsed and the order is near-arbitrary ({})",
             COLLAPSED_SPREAD,
             header.version,
-            header.kind.name()
+            header.kind.name(),
+            collapse_advice(header.kind)
         )
     })
 }
@@ -1477,15 +1482,25 @@ impl Engine {
         let header = &served.model.header;
         let Some(model) = served.model.recommender().rating_model() else {
             return Err(Error::BadInput(format!(
-                "model v{} {} ranks items but does not predict ratings: train a rating model \
-                 (`kgrec train --model svd` or `--model svdpp`) or name its version with \
-                 --model-version",
+                "model v{} {} ranks items but does not predict ratings: {}",
                 header.version,
-                header.kind.name()
+                header.kind.name(),
+                match version {
+                    Some(_) =>
+                        "name the version of a rating model (svd, svdpp; `kgrec models` \
+                                lists them), or train one",
+                    None =>
+                        "train a rating model (`kgrec train --model svd` or `--model \
+                             svdpp`), or name a stored one's version with --model-version",
+                }
             )));
         };
         let prediction = model.predict(served.matrix.user_id(user), served.matrix.item_id(item));
+        let user_stored = served.matrix.user_id(user).is_some() || served.user_id(user).is_some();
+        let item_stored = served.matrix.item_id(item).is_some() || served.is_new_item(item);
         Ok(PredictedRating {
+            user_stored,
+            item_stored,
             user: user.to_owned(),
             item: item.to_owned(),
             rating: prediction.rating,
@@ -1549,14 +1564,14 @@ impl Engine {
                 return Err(Error::BadInput(format!(
                     "model v{} userknn relates users to users: it has neither item vectors nor \
                      item neighbours, so it recommends (and explains) but cannot say which items \
-                     are like an item; similar items need itemknn, ease, kg-ease, als, bpr or cke",
+                     are like an item; similar items need itemknn, ease, kg-ease, als, bpr, cke, svd or svdpp",
                     header.version
                 )));
             }
             (None, None) => {
                 return Err(Error::BadInput(format!(
                     "model v{} {} has no item vectors; similar items need itemknn, ease, \
-                     kg-ease, als, bpr or cke",
+                     kg-ease, als, bpr, cke, svd or svdpp",
                     header.version,
                     header.kind.name()
                 )));
@@ -2176,13 +2191,23 @@ impl TrainingData {
         if users == 0 || widest >= COLLAPSED_SPREAD {
             return Ok(None);
         }
+        let advice = match fitted.header.kind {
+            learners::ModelKind::ItemKnn | learners::ModelKind::UserKnn => {
+                collapse_advice(fitted.header.kind).to_owned()
+            }
+            _ => format!(
+                "the regularisation is too strong for {} users × {} items; train again with a \
+                 smaller --reg (e.g. {})",
+                self.matrix.n_users(),
+                self.matrix.n_items(),
+                suggested_reg(&fitted.header.params),
+            ),
+        };
         Ok(Some(format!(
             "the model's scores differ by at most {widest:.1e} for any of {users} users: its lists \
-             are in near-arbitrary order. The regularisation is too strong for {} users × {} \
-             items; train again with a smaller --reg (e.g. {})",
-            self.matrix.n_users(),
-            self.matrix.n_items(),
-            suggested_reg(&fitted.header.params),
+             are in near-arbitrary order. {}{}",
+            advice[..1].to_uppercase(),
+            &advice[1..],
         )))
     }
 }
@@ -2417,6 +2442,22 @@ enum Basis {
     Nothing,
 }
 
+/// Why a model's scores collapse, and what to train instead: a neighbourhood model's
+/// similarities vanish (BM25 weighs an item most users have at zero or less), the others'
+/// regularisation is too strong.
+pub fn collapse_advice(kind: learners::ModelKind) -> &'static str {
+    match kind {
+        learners::ModelKind::ItemKnn | learners::ModelKind::UserKnn => {
+            "its similarities vanish on this catalogue, as BM25 weighs an item that nearly every \
+             user has at zero or less; train again with --similarity cosine"
+        }
+        _ => {
+            "its regularisation is too strong for this catalogue; train again with a smaller \
+             --reg"
+        }
+    }
+}
+
 /// Scores this close to zero, all of them, mean the model collapsed.
 pub const COLLAPSED: f32 = 1e-3;
 
@@ -2471,10 +2512,10 @@ fn collapsed_note(
         ),
         _ => format!(
             "every score of this list is within {COLLAPSED:.0e} of zero: model v{} {} collapsed \
-             (its regularisation is too strong for this catalogue) and the order is \
-             near-arbitrary; train again with a smaller --reg",
+             and the order is near-arbitrary ({})",
             header.version,
-            header.kind.name()
+            header.kind.name(),
+            collapse_advice(header.kind)
         ),
     })
 }
@@ -2497,17 +2538,18 @@ pub fn collapsed_user_note(served: &Served, user: &str) -> Option<String> {
     flat.then(|| {
         format!(
             "model v{} {} scores every item within {COLLAPSED:.0e} of zero for {user}, their own \
-             items too: {}, so this item's score and rank are near-arbitrary",
+             items too: {}, so this item's score and rank are near-arbitrary{}",
             header.version,
             header.kind.name(),
             match header.kind {
                 learners::ModelKind::Ease | learners::ModelKind::KgEase => {
                     "their items tie them to almost nothing (few other users have them)"
                 }
-                _ => {
-                    "the model collapsed (its regularisation is too strong for this catalogue; \
-                     train again with a smaller --reg)"
-                }
+                _ => "it collapsed",
+            },
+            match header.kind {
+                learners::ModelKind::Ease | learners::ModelKind::KgEase => String::new(),
+                kind => format!(" ({})", collapse_advice(kind)),
             }
         )
     })

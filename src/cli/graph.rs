@@ -577,15 +577,16 @@ pub fn demo(data: Option<&Path>, args: &DemoArgs) -> Result<()> {
     notes(&trained.notes);
     super::models::print_trained(&trained)?;
     super::explain::demo_explanations(&engine, 2)?;
+    // Advice, not results: on standard error, and silent under -q.
     if data.starts_with(temp.path()) {
-        emit("\n(the temporary data directory goes away now; pass --data DIR to keep it)\n")?;
+        super::warn("note: the temporary data directory goes away now; pass --data DIR to keep it");
     } else {
-        emit(&format!(
-            "\nquery it: kgrec --data {} sparql 'SELECT ...'; explain: kgrec --data {} explain \
-             --user ID --item ID\n",
+        super::warn(&format!(
+            "note: query it: kgrec --data {} sparql 'SELECT ...'; explain: kgrec --data {} \
+             explain --user ID --item ID",
             data.display(),
             data.display()
-        ))?;
+        ));
     }
     Ok(())
 }

@@ -659,11 +659,11 @@ pub(super) fn collapsed_batch_note(widest: Option<f32>, model: &ModelHeader) {
         return;
     }
     super::warn(&format!(
-        "warning: every score of the batch is within {collapsed:.0e} of zero: model v{} {} collapsed (its \
-         regularisation is too strong for this catalogue) and the lists are in near-arbitrary \
-         order; train again with a smaller --reg",
+        "warning: every score of the batch is within {collapsed:.0e} of zero: model v{} {} \
+         collapsed and the lists are in near-arbitrary order ({})",
         model.version,
-        model.kind.name()
+        model.kind.name(),
+        kgrec::engine::collapse_advice(model.kind)
     ));
 }
 
@@ -895,6 +895,17 @@ pub fn predict(data: &Path, args: &PredictArgs) -> Result<()> {
     };
     if let Some(flag) = &flag {
         super::warn(&format!("note: {flag}"));
+    }
+    for (kind, id, stored) in [
+        ("user", &p.user, p.user_stored),
+        ("item", &p.item, p.item_stored),
+    ] {
+        if !stored {
+            super::warn(&format!(
+                "warning: the data directory has no {kind} {id:?} at all (a typo?); the \
+                 prediction is for an unknown {kind}"
+            ));
+        }
     }
     match args.format {
         TextOrJson::Json => emit(&json_text(&p)?),

@@ -147,11 +147,15 @@ fn shape(sample: &[String]) -> Shape {
             .iter()
             .skip(1)
             .any(|r| r.iter().zip(&rows[0]).any(|(f, _)| number(f).is_some()));
+        // Every word of the first line an accepted column name (`user_id item_id`): a header,
+        // whatever is below it; no KGAT list starts with a user called `user_id`.
+        let all_names = rows[0].len() >= 2 && rows[0].iter().all(|f| known_names(&[f]));
         if words
-            && (known_names(&rows[0])
-                && sample
-                    .get(1)
-                    .is_some_and(|l| l.split_whitespace().any(|f| number(f).is_some()))
+            && (all_names
+                || known_names(&rows[0])
+                    && sample
+                        .get(1)
+                        .is_some_and(|l| l.split_whitespace().any(|f| number(f).is_some()))
                 || rectangular && rows[0].len() >= 2 && numbers_below)
         {
             return Shape::SpaceHeader;
@@ -360,6 +364,14 @@ mod tests {
         assert_eq!(format("k.txt", "0 1 2 3\n1 4 5 6\n"), Format::Kgat);
         assert_eq!(format("k.txt", "0 1 200\n1 4 500\n"), Format::Kgat);
         assert_eq!(format("k.txt", "0 1 2 881250949\n1 4\n"), Format::Kgat);
+        // A header of accepted names over ids that are words: a header, refused as spaced.
+        for name in ["hdr.txt", "hdr"] {
+            let e = g(name, "user_id item_id\nu1 ep1\nu2 ep2\n").unwrap_err();
+            assert!(
+                matches!(e, ParseError::SpaceSeparatedHeader { .. }),
+                "{e:?}"
+            );
+        }
         // `user item count timestamp` on every line: no KGAT list, and said how it would read.
         let e = g(
             "clicks.txt",

@@ -99,7 +99,7 @@ pub(super) fn fit(
     if !declared {
         notes.push(format!(
             "predictions are clipped to the rating scale {scale}, inferred from the stored \
-             ratings (import with --rating-scale MIN:MAX to declare it)"
+             ratings (declare it with --rating-scale MIN:MAX on `import interactions` or `eval`)"
         ));
     }
     let unrated = input.matrix.nnz() - input.matrix.rated();

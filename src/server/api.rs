@@ -510,21 +510,36 @@ pub async fn rebuild(
                         kgrec::learners::names().join(", ")
                     )));
                 }
-                Some(model) => ModelSpec::new(&model, &overrides).map_err(|e| match e {
-                    kgrec::Error::BadInput(message) => {
-                        ApiError::bad_parameter(in_request_words(&message))
-                    }
-                    other => other.into(),
-                })?,
-                // A refresh: the current model's learner and hyper-parameters again (the
-                // default learner when there is none yet).
+                // As `kgrec train --model M`: what `kgrec tune` chose for M, if it was tuned,
+                // with the request's overrides laid over it.
+                Some(model) => {
+                    let engine = state.engine.clone();
+                    let name = model.clone();
+                    let tuned = blocking(move || Ok(engine.tuned(Some(&name))?)).await?;
+                    let overrides = match &tuned {
+                        Some(t) => t.overrides.over(&overrides),
+                        None => overrides,
+                    };
+                    ModelSpec::new(&model, &overrides).map_err(|e| match e {
+                        kgrec::Error::BadInput(message) => {
+                            ApiError::bad_parameter(in_request_words(&message))
+                        }
+                        other => other.into(),
+                    })?
+                }
+                // A refresh: the current model's learner and hyper-parameters again; when there
+                // is none yet, the learner `kgrec tune` found best with its choice, else the
+                // default learner.
                 None => {
                     let engine = state.engine.clone();
                     blocking(move || {
                         let (headers, current) = engine.models()?;
                         Ok(match headers.iter().find(|h| Some(h.version) == current) {
                             Some(header) => ModelSpec::of_header(header)?,
-                            None => ModelSpec::default(),
+                            None => match engine.tuned(None)? {
+                                Some(t) => ModelSpec::new(&t.learner, &t.overrides)?,
+                                None => ModelSpec::default(),
+                            },
                         })
                     })
                     .await?

@@ -1038,3 +1038,47 @@ fn sigterm_lets_the_request_in_flight_finish() {
     assert!(status.success(), "{status}");
     assert_eq!(stats(&data)["interactions"].as_u64().unwrap(), before + 2);
 }
+
+/// A rebuild naming a tuned learner trains it with the tuning's choice, as `kgrec train
+/// --model M` does; with no model yet, a bodiless rebuild trains the learner tuning found best.
+#[test]
+fn a_rebuild_uses_what_tune_chose() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = untrained(tmp.path());
+    let tuned: serde_json::Value = serde_json::from_str(&ok(kgrec(&data).args([
+        "tune",
+        "--models",
+        "als",
+        "--trials",
+        "6",
+        "--budget",
+        "60s",
+        "--no-train",
+        "--format",
+        "json",
+    ])))
+    .unwrap();
+    ok(kgrec(&data).args(["train", "--model", "als", "--quiet"]));
+    let server = Server::start(&data, &[]);
+    let started = server.post_json("/v1/admin/rebuild", r#"{"model": "als"}"#);
+    assert_eq!(started.status, 202, "{}", started.text());
+    let job = wait_for_job(&server, started.json()["id"].as_str().unwrap());
+    assert_eq!(job["status"], "done", "{job}");
+    let models = server.get("/v1/models").json();
+    assert!(server.terminate(30).success());
+    let params = |m: &serde_json::Value, version: u64| {
+        m["versions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["version"] == version)
+            .map(|v| v["params"].clone())
+            .unwrap()
+    };
+    assert_eq!(
+        params(&models, 2),
+        params(&models, 1),
+        "HTTP and CLI train the same tuned spec; tuning chose {}",
+        tuned["learners"][0]["overrides"]
+    );
+}
