@@ -608,19 +608,21 @@ impl FitArgs {
     /// The learner with the knobs given; a knob or a `--seed` the learner does not use is
     /// refused.
     pub fn spec(&self) -> kgrec::Result<kgrec::ModelSpec> {
-        self.spec_with(self.model.as_deref().unwrap_or("cke"), &self.overrides())
+        let model = self.model.as_deref().unwrap_or("cke");
+        let spec = kgrec::ModelSpec::new(model, &self.overrides())?;
+        self.check_seed(spec.kind())?;
+        Ok(spec)
     }
 
-    /// The spec of `model` with `overrides` (the flags, laid over a tuned draw by `train`).
-    pub fn spec_with(&self, model: &str, overrides: &Overrides) -> kgrec::Result<kgrec::ModelSpec> {
-        let spec = kgrec::ModelSpec::new(model, overrides)?;
-        if self.seed.is_some() && spec.kind() == kgrec::ModelKind::Popularity {
-            return Err(kgrec::Error::BadInput(
+    /// `--seed` is refused for a learner without randomness.
+    pub fn check_seed(&self, kind: kgrec::ModelKind) -> kgrec::Result<()> {
+        match self.seed.is_some() && kind == kgrec::ModelKind::Popularity {
+            true => Err(kgrec::Error::BadInput(
                 "--seed does not apply to --model pop: popularity counts have no randomness"
                     .to_owned(),
-            ));
+            )),
+            false => Ok(()),
         }
-        Ok(spec)
     }
 
     /// The seed of the fit.

@@ -263,27 +263,20 @@ pub fn train(data: &Path, args: &TrainArgs, quiet: bool) -> Result<()> {
     print_trained(&trained)
 }
 
-/// The spec `train` fits: the flags over what `kgrec tune` chose for the learner (the learner it
-/// found best when `--model` is not given), or over the defaults with `--untuned` or without a
-/// tuning; and the tuning record used, if any.
+/// The spec `train` fits ([`Engine::train_spec`]: the flags over what `kgrec tune` chose, or
+/// over the defaults with `--untuned` or without a tuning), checked as the flags are; and the
+/// tuning record used, if any.
 fn train_spec(
     engine: &Engine,
     args: &TrainArgs,
 ) -> Result<(kgrec::ModelSpec, Option<TunedLearner>)> {
-    let explicit = args.fit.overrides();
-    let tuned = match args.untuned {
-        true => None,
-        false => engine.tuned(args.fit.model.as_deref())?,
-    };
-    match tuned {
-        Some(t) => {
-            let spec = args
-                .fit
-                .spec_with(&t.learner, &t.overrides.over(&explicit))?;
-            Ok((spec, Some(t)))
-        }
-        None => Ok((args.fit.spec()?, None)),
-    }
+    let (spec, tuned) = engine.train_spec(
+        args.fit.model.as_deref(),
+        &args.fit.overrides(),
+        !args.untuned,
+    )?;
+    args.fit.check_seed(spec.kind())?;
+    Ok((spec, tuned))
 }
 
 /// What `train` says when it used a tuning.

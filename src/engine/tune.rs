@@ -226,6 +226,33 @@ impl Engine {
         })
     }
 
+    /// The spec a training fits: `explicit` laid over what `kgrec tune` chose for `learner` (for
+    /// the learner it found best when `None`), or over the learner's defaults when it was not
+    /// tuned or `use_tuning` is false (the default learner when none is named or tuned); and
+    /// the tuning record used, if any. The CLI's `train` and the HTTP rebuild both ask here, so
+    /// both lay a request's knobs over a tuning the same way.
+    pub fn train_spec(
+        &self,
+        learner: Option<&str>,
+        explicit: &Overrides,
+        use_tuning: bool,
+    ) -> Result<(ModelSpec, Option<TunedLearner>)> {
+        let tuned = match use_tuning {
+            true => self.tuned(learner)?,
+            false => None,
+        };
+        Ok(match tuned {
+            Some(t) => (
+                ModelSpec::new(&t.learner, &t.overrides.over(explicit))?,
+                Some(t),
+            ),
+            None => {
+                let name = learner.unwrap_or_else(|| ModelSpec::default().kind().name());
+                (ModelSpec::new(name, explicit)?, None)
+            }
+        })
+    }
+
     /// Every learner the last tunings tuned, and the best one's name.
     pub fn tuning(&self) -> Result<(Vec<TunedLearner>, Option<String>)> {
         self.read(|dir| match TuningStore::open_existing(dir.db())? {

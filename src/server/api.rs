@@ -514,18 +514,17 @@ pub async fn rebuild(
                 // with the request's overrides laid over it.
                 Some(model) => {
                     let engine = state.engine.clone();
-                    let name = model.clone();
-                    let tuned = blocking(move || Ok(engine.tuned(Some(&name))?)).await?;
-                    let overrides = match &tuned {
-                        Some(t) => t.overrides.over(&overrides),
-                        None => overrides,
-                    };
-                    ModelSpec::new(&model, &overrides).map_err(|e| match e {
-                        kgrec::Error::BadInput(message) => {
-                            ApiError::bad_parameter(in_request_words(&message))
-                        }
-                        other => other.into(),
-                    })?
+                    let built =
+                        blocking(move || Ok(engine.train_spec(Some(&model), &overrides, true)))
+                            .await?;
+                    built
+                        .map_err(|e| match e {
+                            kgrec::Error::BadInput(message) => {
+                                ApiError::bad_parameter(in_request_words(&message))
+                            }
+                            other => other.into(),
+                        })?
+                        .0
                 }
                 // A refresh: the current model's learner and hyper-parameters again; when there
                 // is none yet, the learner `kgrec tune` found best with its choice, else the
@@ -536,10 +535,7 @@ pub async fn rebuild(
                         let (headers, current) = engine.models()?;
                         Ok(match headers.iter().find(|h| Some(h.version) == current) {
                             Some(header) => ModelSpec::of_header(header)?,
-                            None => match engine.tuned(None)? {
-                                Some(t) => ModelSpec::new(&t.learner, &t.overrides)?,
-                                None => ModelSpec::default(),
-                            },
+                            None => engine.train_spec(None, &Overrides::default(), true)?.0,
                         })
                     })
                     .await?

@@ -351,6 +351,7 @@ impl InteractionStore {
             records,
             position,
             linked,
+            by_iri: None,
             scale: self.scale()?,
             unwritten,
         })
@@ -466,6 +467,10 @@ pub struct StoreState {
     records: Vec<Record>,
     position: HashMap<(u32, u32), usize>,
     linked: u64,
+    /// The items linked to each IRI, in item order: built by the first write that brings links
+    /// (one scan) and kept up to date after, so a server's later writes with links do not scan
+    /// every stored link.
+    by_iri: Option<HashMap<String, Vec<u32>>>,
     scale: Option<RatingScale>,
     unwritten: Unwritten,
 }
@@ -533,12 +538,22 @@ impl StoreState {
         &self.records
     }
 
-    /// The IRIs of `links` that items outside `links` have too: one scan of the stored links,
-    /// done only when links are given.
-    fn shared_iris(&self, links: &[Link]) -> Vec<SharedIri> {
+    /// The IRIs of `links` that items outside `links` have too, from the IRI index (built here
+    /// the first time links are given).
+    fn shared_iris(&mut self, links: &[Link]) -> Vec<SharedIri> {
         if links.is_empty() {
             return Vec::new();
         }
+        let stored = &self.links;
+        let by_iri = self.by_iri.get_or_insert_with(|| {
+            let mut index: HashMap<String, Vec<u32>> = HashMap::new();
+            for (i, link) in stored.iter().enumerate() {
+                if let Some(link) = link {
+                    index.entry(link.iri.clone()).or_default().push(i as u32);
+                }
+            }
+            index
+        });
         let mut given: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
         for l in links {
             given
@@ -547,30 +562,43 @@ impl StoreState {
                 .push(l.item.as_str());
         }
         let named: HashSet<&str> = links.iter().map(|l| l.item.as_str()).collect();
-        let mut others: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-        for (i, link) in self.links.iter().enumerate() {
-            let Some(link) = link else { continue };
-            let Some((iri, _)) = given.get_key_value(link.iri.as_str()) else {
-                continue;
-            };
-            match self.items.name(i as u32) {
-                Some(other) if !named.contains(other) => {
-                    others.entry(iri).or_default().push(other);
-                }
-                _ => {}
-            }
-        }
-        others
-            .into_iter()
-            .map(|(iri, others)| SharedIri {
-                iri: iri.to_owned(),
-                items: given
-                    .get(iri)
-                    .map(|items| items.iter().map(|i| (*i).to_owned()).collect())
-                    .unwrap_or_default(),
-                others: others.into_iter().map(str::to_owned).collect(),
+        given
+            .iter()
+            .filter_map(|(iri, items)| {
+                let others: Vec<String> = by_iri
+                    .get(*iri)?
+                    .iter()
+                    .filter_map(|&i| self.items.name(i))
+                    .filter(|other| !named.contains(other))
+                    .map(str::to_owned)
+                    .collect();
+                (!others.is_empty()).then(|| SharedIri {
+                    iri: (*iri).to_owned(),
+                    items: items.iter().map(|i| (*i).to_owned()).collect(),
+                    others,
+                })
             })
             .collect()
+    }
+
+    /// Keeps the IRI index, once built, in step with item `i`'s link changing from `old` to
+    /// `new` (each list stays in item order).
+    fn reindex(&mut self, i: u32, old: Option<&str>, new: &str) {
+        let Some(index) = &mut self.by_iri else {
+            return;
+        };
+        if let Some(old) = old
+            && let Some(items) = index.get_mut(old)
+        {
+            items.retain(|&j| j != i);
+            if items.is_empty() {
+                index.remove(old);
+            }
+        }
+        let items = index.entry(new.to_owned()).or_default();
+        if let Err(at) = items.binary_search(&i) {
+            items.insert(at, i);
+        }
     }
 
     /// Adds `rows` and `links` in memory, all or nothing: an error leaves the state as it was.
@@ -626,14 +654,18 @@ impl StoreState {
                 entity: link.entity,
             });
             if self.links[i] != stored {
-                match &self.links[i] {
-                    Some(old) if old.iri != link.iri => report.relinked.push(Relink {
+                let old = self.links[i].as_ref().map(|l| l.iri.clone());
+                match &old {
+                    Some(old) if *old != link.iri => report.relinked.push(Relink {
                         item: link.item.clone(),
-                        old: old.iri.clone(),
+                        old: old.clone(),
                         new: link.iri.clone(),
                     }),
                     Some(_) => {}
                     None => self.linked += 1,
+                }
+                if old.as_deref() != Some(link.iri.as_str()) {
+                    self.reindex(i as u32, old.as_deref(), &link.iri);
                 }
                 self.links[i] = stored;
                 self.unwritten.link_chunks.insert(i / NAMES_PER_CHUNK);
