@@ -61,6 +61,10 @@ pub enum Error {
     /// hyper-parameter, a failed fit.
     #[error(transparent)]
     Kge(#[from] kgrec_kg::embed::RunError),
+    /// Fetching a graph from a SPARQL endpoint stopped (what was fetched stays in its
+    /// checkpoint).
+    #[error(transparent)]
+    Endpoint(#[from] kgrec_kg::endpoint::EndpointError),
     /// A training was cancelled before its version was written; nothing changed.
     #[error("cancelled: nothing was written")]
     Cancelled,
@@ -87,6 +91,10 @@ impl Error {
             Self::Explain(e) if e.is_bad_input() => 2,
             Self::Filter(e) if e.is_bad_input() => 2,
             Self::Kge(e) if e.is_bad_input() => 2,
+            Self::Endpoint(
+                kgrec_kg::endpoint::EndpointError::BadRequest(_)
+                | kgrec_kg::endpoint::EndpointError::OtherCheckpoint { .. },
+            ) => 2,
             Self::Fit(crate::cf::FitError::Internal(_)) => 1,
             Self::BadInput(_)
             | Self::UnknownItem { .. }

@@ -898,11 +898,63 @@ pub enum TaskName {
 }
 
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["files", "endpoint"])))]
 pub struct ImportKgArgs {
     /// Files to import; all or nothing. `-` reads standard input (name its syntax with
     /// --format; gzip is recognised by its magic bytes).
-    #[arg(required = true)]
+    #[arg(conflicts_with = "endpoint")]
     pub files: Vec<PathBuf>,
+    /// Fetch the graph around the linked items from this SPARQL 1.1 endpoint instead of files
+    /// (CONSTRUCT queries over batches of items, retried with backoff, split when an answer
+    /// reaches the endpoint's row cap; resumable: what was fetched is kept in --checkpoint
+    /// until the import succeeds, and the same command continues it).
+    #[arg(long, value_name = "URL", requires = "around")]
+    pub endpoint: Option<String>,
+    /// --endpoint: the link file (item, IRI) whose IRIs to start from.
+    #[arg(long, value_name = "LINKS", requires = "endpoint")]
+    pub around: Option<PathBuf>,
+    /// --endpoint: hops out from the linked entities: 1 or 2 (the second hop does not expand
+    /// classes reached by rdf:type).
+    #[arg(long, default_value_t = 1, requires = "endpoint")]
+    pub hops: u8,
+    /// --endpoint: also the triples pointing at an entity, not only those from it.
+    #[arg(long, requires = "endpoint")]
+    pub both_directions: bool,
+    /// --endpoint: follow only the predicates listed in FILE (one IRI per line, `#` comments).
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "endpoint",
+        conflicts_with = "exclude_predicates"
+    )]
+    pub predicates: Option<PathBuf>,
+    /// --endpoint: follow every predicate but those listed in FILE.
+    #[arg(long, value_name = "FILE", requires = "endpoint")]
+    pub exclude_predicates: Option<PathBuf>,
+    /// --endpoint: which literal objects to keep: none, labels (rdfs:label, skos:prefLabel,
+    /// schema:name, foaf:name) or all.
+    #[arg(long, value_enum, default_value_t = LiteralsArg::Labels, requires = "endpoint")]
+    pub literals: LiteralsArg,
+    /// --endpoint: IRIs per query.
+    #[arg(long, default_value_t = 50, requires = "endpoint")]
+    pub batch: usize,
+    /// --endpoint: an answer this long is taken as cut at the endpoint's row cap (when it does
+    /// not send X-SPARQL-MaxRows): the batch is split, a single item paged.
+    #[arg(long, default_value_t = 10_000, requires = "endpoint")]
+    pub max_rows: usize,
+    /// --endpoint: seconds allowed per request.
+    #[arg(long, default_value_t = 60, requires = "endpoint")]
+    pub timeout: u64,
+    /// --endpoint: retries of a request after a 429, a 5xx, a timeout or a refused connection
+    /// (exponential backoff from 0.5 s; a Retry-After in seconds is honoured).
+    #[arg(long, default_value_t = 5, requires = "endpoint")]
+    pub retries: u32,
+    /// --endpoint: the least milliseconds between two requests (politeness).
+    #[arg(long, default_value_t = 250, requires = "endpoint")]
+    pub interval_ms: u64,
+    /// --endpoint: the checkpoint folder [default: the data directory's path + `.fetch`].
+    #[arg(long, value_name = "DIR", requires = "endpoint")]
+    pub checkpoint: Option<PathBuf>,
     /// The syntax, overriding the file extension: nt, ttl, nq, trig, rdf (RDF/XML; also xml,
     /// owl), tsv (also txt, kg).
     #[arg(long)]
@@ -916,6 +968,14 @@ pub struct ImportKgArgs {
     /// and the warning says so).
     #[arg(long)]
     pub lenient: bool,
+}
+
+/// `import kg --literals`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LiteralsArg {
+    None,
+    Labels,
+    All,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]

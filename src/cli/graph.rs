@@ -12,7 +12,9 @@ use kgrec::kg::oxigraph::sparql::{
 use kgrec::kg::{ImportOptions, ImportProgress, InputFormat, SourceOptions};
 use kgrec::{Engine, Error, InteractionFile, Result, Stats, TrainRequest};
 
-use super::args::{DemoArgs, ImportKgArgs, SparqlArgs, SparqlFormat, StatsArgs, TextOrJson};
+use super::args::{
+    DemoArgs, ImportKgArgs, LiteralsArg, SparqlArgs, SparqlFormat, StatsArgs, TextOrJson,
+};
 use super::{emit, json_text, notes, progress_bar};
 
 fn stdout_error(e: std::io::Error) -> Error {
@@ -39,9 +41,158 @@ pub fn import_kg(data: &Path, args: &ImportKgArgs, quiet: bool) -> Result<()> {
         },
         lenient: args.lenient,
     };
+    if let Some(url) = &args.endpoint {
+        return import_from_endpoint(data, url, args, options, quiet);
+    }
     super::with_new_engine(data, |engine| {
         import_kg_into(engine, &args.files, &options, quiet)
     })
+}
+
+/// `kgrec import kg --endpoint URL --around LINKS`: fetches the linked items' neighbourhood
+/// into a checkpoint folder beside the data directory (the data directory is not touched, so
+/// readers go on and a failed fetch leaves nothing in it), then imports what was fetched as one
+/// N-Triples file, all or nothing, and removes the checkpoint.
+fn import_from_endpoint(
+    data: &Path,
+    url: &str,
+    args: &ImportKgArgs,
+    mut options: ImportOptions,
+    quiet: bool,
+) -> Result<()> {
+    use kgrec::kg::endpoint::{FetchRequest, Literals, Predicates, fetch};
+    let Some(around) = &args.around else {
+        return Err(Error::BadInput(
+            "--endpoint needs --around LINKS.tsv: the items whose graph to fetch".to_owned(),
+        ));
+    };
+    let links = kgrec::interactions::parse_link_file(around)?;
+    let seeds: Vec<String> = links.into_iter().map(|l| l.iri).collect();
+    let predicates = match (&args.predicates, &args.exclude_predicates) {
+        (Some(file), _) => Predicates::Only(predicate_file(file)?),
+        (None, Some(file)) => Predicates::Except(predicate_file(file)?),
+        (None, None) => Predicates::All,
+    };
+    let defaults = FetchRequest::new(url, seeds);
+    let request = FetchRequest {
+        hops: args.hops,
+        both_directions: args.both_directions,
+        predicates,
+        literals: match args.literals {
+            LiteralsArg::None => Literals::None,
+            LiteralsArg::Labels => Literals::Labels,
+            LiteralsArg::All => Literals::All,
+        },
+        batch: args.batch,
+        max_rows: args.max_rows,
+        timeout: std::time::Duration::from_secs(args.timeout),
+        retries: args.retries,
+        interval: std::time::Duration::from_millis(args.interval_ms),
+        ..defaults
+    };
+    let checkpoint = args.checkpoint.clone().unwrap_or_else(|| {
+        let mut name = data.as_os_str().to_owned();
+        name.push(".fetch");
+        PathBuf::from(name)
+    });
+    super::set_fetch_checkpoint(Some(&checkpoint));
+    let bar = progress_bar(quiet, 0, "{spinner} [{bar:30}] {pos}/{len} {wide_msg}");
+    let cancel = AtomicBool::new(false);
+    let fetched = fetch(
+        &request,
+        &checkpoint,
+        &mut |p| {
+            bar.set_length(p.total as u64);
+            bar.set_position(p.done as u64);
+            bar.set_message(format!(
+                "hop {}: {} triples, {} requests, {} retries",
+                p.hop, p.triples, p.requests, p.retries
+            ));
+        },
+        &cancel,
+    );
+    bar.finish_and_clear();
+    let fetched = match fetched {
+        Ok(fetched) => fetched,
+        Err(e) => {
+            use kgrec::kg::endpoint::EndpointError as E;
+            if !matches!(e, E::BadRequest(_) | E::OtherCheckpoint { .. }) && checkpoint.exists() {
+                super::warn(&format!(
+                    "note: what was fetched is kept in {}: the same command continues from there",
+                    checkpoint.display()
+                ));
+            }
+            return Err(e.into());
+        }
+    };
+    if fetched.resumed > 0 {
+        super::warn(&format!(
+            "note: continued the fetch kept in {}: {} IRI(s) were fetched by an earlier run",
+            checkpoint.display(),
+            fetched.resumed
+        ));
+    }
+    super::warn(&format!(
+        "note: fetched {} triple(s) around {} IRI(s) (per hop: {}) from {url} in {} request(s), \
+         {} retried, {} batch(es) split at the row cap, {} entit(ies) paged",
+        fetched.triples,
+        fetched.expanded.first().copied().unwrap_or(0),
+        fetched
+            .expanded
+            .iter()
+            .map(usize::to_string)
+            .collect::<Vec<_>>()
+            .join(", "),
+        fetched.requests,
+        fetched.retries,
+        fetched.splits,
+        fetched.paged
+    ));
+    options.source.format = Some(InputFormat::Rdf(
+        kgrec::kg::oxigraph::io::RdfFormat::NTriples,
+    ));
+    super::with_new_engine(data, |engine| {
+        import_kg_into(
+            engine,
+            std::slice::from_ref(&fetched.triples_file),
+            &options,
+            quiet,
+        )
+    })?;
+    super::set_fetch_checkpoint(None);
+    std::fs::remove_dir_all(&checkpoint).map_err(|e| Error::io(&checkpoint, e))
+}
+
+/// A predicate list: one IRI per line, angle brackets optional, blank lines and `#` comments
+/// skipped.
+fn predicate_file(path: &Path) -> Result<Vec<String>> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let mut iris = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let iri = line
+            .strip_prefix('<')
+            .and_then(|l| l.strip_suffix('>'))
+            .unwrap_or(line);
+        if iri.contains(char::is_whitespace) || !iri.contains(':') {
+            return Err(Error::BadInput(format!(
+                "{}:{}: {line:?} is not an IRI (one predicate IRI per line)",
+                path.display(),
+                n + 1
+            )));
+        }
+        iris.push(iri.to_owned());
+    }
+    if iris.is_empty() {
+        return Err(Error::BadInput(format!(
+            "{}: no predicate IRI in the file",
+            path.display()
+        )));
+    }
+    Ok(iris)
 }
 
 fn import_kg_into(

@@ -174,6 +174,16 @@ impl Undo {
 /// The undo of the first write running now, for the Ctrl-C handler.
 static PENDING_UNDO: std::sync::Mutex<Option<Undo>> = std::sync::Mutex::new(None);
 
+/// The checkpoint of an `import kg --endpoint` fetch under way, for the Ctrl-C message.
+static FETCH_CHECKPOINT: std::sync::Mutex<Option<PathBuf>> = std::sync::Mutex::new(None);
+
+/// Records (or clears) the checkpoint of a fetch under way.
+fn set_fetch_checkpoint(dir: Option<&Path>) {
+    if let Ok(mut c) = FETCH_CHECKPOINT.lock() {
+        *c = dir.map(Path::to_owned);
+    }
+}
+
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> Result<()> {
     let quiet = cli.quiet;
@@ -258,6 +268,13 @@ fn say_where_an_interrupt_leaves(name: &'static str, data: &Path) {
     let data = data.display().to_string();
     // Not installed (another handler, a platform without signals): the default, silent exit.
     let _ = ctrlc::set_handler(move || {
+        if let Some(dir) = FETCH_CHECKPOINT.lock().ok().and_then(|c| c.clone()) {
+            eprintln!(
+                "\ninterrupted: what was fetched from the endpoint is kept in {} (the same \
+                 command continues from there)",
+                dir.display()
+            );
+        }
         let undo = PENDING_UNDO.lock().ok().and_then(|mut p| p.take());
         match undo {
             Some(undo) => {

@@ -9,6 +9,7 @@ mod common;
 mod crash;
 mod demo;
 mod ease;
+mod endpoint;
 mod explain;
 mod frozen;
 mod import_bad_input;
