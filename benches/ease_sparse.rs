@@ -9,71 +9,32 @@
 //! - `quality`: 10,000 items, 60,000 users, 20 % of each user's items held out, exact against
 //!   sparse (at 128, 256 and 512 weights per item): nDCG@10 and recall@20 of the held-out items.
 //!
-//! The catalogues are seeded: items have Zipf-like popularity and belong to one of 200 topics;
-//! a user draws most items from two topics, the rest from the whole catalogue.
+//! The catalogues are seeded (`common/synth.rs`, shared with `examples/synth.rs`): items have
+//! Zipf-like popularity and belong to one of 200 topics; a user draws most items from two
+//! topics, the rest from the whole catalogue.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use kgrec::cf::{IdMap, InteractionMatrix};
 use kgrec::ease::{EaseParams, ItemWeights, Solver};
 use kgrec::ids::{ItemId, UserId};
 use kgrec::metrics::user_scores;
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
 use std::collections::HashSet;
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
-const TOPICS: usize = 200;
+#[path = "common/synth.rs"]
+mod synth;
 
-/// `(user, item)` pairs, distinct per user.
+/// `(user, item)` pairs, distinct per user (`common/synth.rs`, 200 topics).
 fn synthetic(users: usize, items: usize, interactions: usize, seed: u64) -> Vec<(u32, u32)> {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    // Zipf-like popularity within the catalogue and within each topic: item i's weight 1/(i+10).
-    let weight = |i: usize| 1.0 / (i as f64 + 10.0);
-    let cumulative = |ids: &[usize]| {
-        let mut total = 0.0;
-        ids.iter()
-            .map(|&i| {
-                total += weight(i);
-                total
-            })
-            .collect::<Vec<f64>>()
-    };
-    let all: Vec<usize> = (0..items).collect();
-    let all_cdf = cumulative(&all);
-    let topics: Vec<Vec<usize>> = (0..TOPICS)
-        .map(|t| (0..items).filter(|i| i % TOPICS == t).collect())
-        .collect();
-    let topic_cdf: Vec<Vec<f64>> = topics.iter().map(|t| cumulative(t)).collect();
-    let draw = |rng: &mut ChaCha8Rng, ids: &[usize], cdf: &[f64]| {
-        let x = rng.random::<f64>() * cdf[cdf.len() - 1];
-        ids[cdf.partition_point(|&c| c < x).min(ids.len() - 1)]
-    };
-    // A little above the target: a user drawing an item twice keeps it once.
-    let per_user = 1.05 * interactions as f64 / users as f64;
-    let mut pairs = Vec::with_capacity(interactions + users);
-    let mut seen = HashSet::new();
-    for u in 0..users {
-        // 1 + geometric: many users with one or two items, a few with dozens.
-        let mut n = 1;
-        while rng.random::<f64>() < 1.0 - 1.0 / per_user && n < items / 4 {
-            n += 1;
-        }
-        let own = [rng.random_range(0..TOPICS), rng.random_range(0..TOPICS)];
-        seen.clear();
-        for _ in 0..n {
-            let item = if rng.random::<f64>() < 0.8 {
-                let t = own[rng.random_range(0..2)];
-                draw(&mut rng, &topics[t], &topic_cdf[t])
-            } else {
-                draw(&mut rng, &all, &all_cdf)
-            };
-            if seen.insert(item) {
-                pairs.push((u as u32, item as u32));
-            }
-        }
-    }
-    pairs
+    synth::Generator::new(synth::Spec {
+        users,
+        items,
+        interactions,
+        topics: synth::TOPICS,
+        seed,
+    })
+    .pairs()
 }
 
 fn matrix(users: usize, items: usize, pairs: &[(u32, u32)]) -> InteractionMatrix {

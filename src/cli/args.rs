@@ -372,6 +372,18 @@ pub struct KgeTrainArgs {
     /// Also evaluate the kept model on test.txt and print the figures.
     #[arg(long)]
     pub eval_test: bool,
+    /// Search dimension, negatives, margin (γ for transe and rotate, the ranking margin for
+    /// transr), learning rate, epochs and patience for this long (90s, 10m, 1h) on valid.txt,
+    /// starting from the defaults, then train the best draw and keep it as without --tune.
+    /// Flags given are kept fixed. test.txt is read only by --eval-test, after the search.
+    #[arg(long, value_name = "BUDGET", value_parser = parse_budget)]
+    pub tune: Option<std::time::Duration>,
+    /// --tune: at most this many draws besides the defaults.
+    #[arg(long, requires = "tune")]
+    pub trials: Option<usize>,
+    /// --tune: how the space is searched (as `kgrec tune --search`).
+    #[arg(long, value_enum, default_value_t = SearchArg::Refine, requires = "tune")]
+    pub search: SearchArg,
     /// Where to write entities.tsv, relations.tsv and meta.json (TransE also writes
     /// entity_embeddings.tsv and relation_embeddings.tsv, the peers' names).
     #[arg(long)]
@@ -652,6 +664,11 @@ impl FitArgs {
             graph_prior: self.graph_prior,
             similarity: self.similarity.clone(),
             shrink: self.shrink,
+            // Graph-embedding knobs: `kge train` has its own flags (`KgeFitArgs`).
+            negatives: None,
+            gamma: None,
+            margin: None,
+            patience: None,
         }
     }
 }
@@ -724,6 +741,16 @@ pub enum SearchArg {
     Halving,
     Random,
     Refine,
+}
+
+impl From<SearchArg> for kgrec::tune::Search {
+    fn from(s: SearchArg) -> Self {
+        match s {
+            SearchArg::Halving => Self::Halving,
+            SearchArg::Random => Self::Random,
+            SearchArg::Refine => Self::Refine,
+        }
+    }
 }
 
 /// `90s`, `10m`, `1h`, `1h30m` or plain seconds.

@@ -5,13 +5,18 @@
 
 use std::fmt::Write as _;
 use std::path::Path;
+use std::sync::atomic::AtomicBool;
+use std::time::{Duration, Instant};
 
 use indicatif::ProgressBar;
 use kgrec::kg::embed::{
     self, EpochReport, KgeParams, LinkPredictionReport, Meta, RankMetrics, Sampler, TrainOptions,
     TrainReport,
 };
-use kgrec::learners::{KgeKnobs, apply, kge_params_for};
+use kgrec::learners::{KgeKnobs, Overrides, apply, kge_params_for};
+use kgrec::store::TrialRecord;
+use kgrec::tune::kge::{KgeTuneRequest, kge_space, knobs_over, tune_kge};
+use kgrec::tune::{SearchResult, TrialReport};
 use kgrec::{Error, Result};
 use serde::Serialize;
 
@@ -122,25 +127,35 @@ struct TrainJson<'a> {
     out: Option<&'a Path>,
     dim: usize,
     seed: u64,
+    /// `--tune`: the search (every trial, the best draw, its and the defaults' validation MRR).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tuning: Option<TuningJson<'a>>,
     #[serde(flatten)]
     report: &'a TrainReport,
 }
 
-/// `kgrec kge train --dataset DIR [--model transe|rotate|transr] [--dim D] ... [--out DIR]`
-pub fn kge_train(args: &KgeTrainArgs, quiet: bool) -> Result<()> {
-    check_dataset_dir(&args.dataset)?;
-    let replaced = match &args.out {
-        Some(out) => super::folder_out(out, args.force)?,
-        None => Vec::new(),
-    };
-    let keeps_nothing = args.out.is_none() && !args.eval_test;
-    let mut params = kge_params_for(
-        args.model.name(),
-        &knobs(&args.fit),
-        training_entities(&args.dataset),
-    )?;
+/// The search of `kge train --tune`.
+#[derive(Debug, Serialize)]
+struct TuningJson<'a> {
+    search: &'static str,
+    /// The best draw as `kge train` flags (empty: the defaults did best).
+    best: String,
+    best_valid_mrr: f64,
+    default_valid_mrr: f64,
+    trials: &'a [TrialRecord],
+}
+
+/// `kge train`'s parameters for `knobs` (a draw with the flags laid over it, or the flags
+/// alone), the other flags applied.
+fn params_of(
+    args: &KgeTrainArgs,
+    knobs: &KgeKnobs,
+    patience: Option<usize>,
+    entities: usize,
+) -> Result<KgeParams> {
+    let mut params = kge_params_for(args.model.name(), knobs, entities)?;
     params = apply(params, args.validate_every, KgeParams::validate_every);
-    params = apply(params, args.patience, KgeParams::patience);
+    params = apply(params, args.patience.or(patience), KgeParams::patience);
     params = apply(params, args.lr_decays, KgeParams::lr_decays);
     params = apply(params, args.chunk_size, KgeParams::chunk_size);
     let sampler = args.corrupt.map(|c| match c {
@@ -149,7 +164,75 @@ pub fn kge_train(args: &KgeTrainArgs, quiet: bool) -> Result<()> {
     });
     params = apply(params, sampler, KgeParams::sampler);
     params = apply(params, args.valid_max, KgeParams::valid_max);
-    params = apply(params, args.max_seconds, KgeParams::max_seconds);
+    Ok(apply(params, args.max_seconds, KgeParams::max_seconds))
+}
+
+/// `kge train --tune`: searches on valid.txt within the budget, a bar showing the best so far.
+fn tune(
+    args: &KgeTrainArgs,
+    budget: Duration,
+    entities: usize,
+    quiet: bool,
+) -> Result<SearchResult> {
+    let explicit = knobs(&args.fit);
+    let space = kge_space(args.model.name(), &explicit, args.patience.is_some())?;
+    let request = KgeTuneRequest {
+        model: args.model.name(),
+        space: &space,
+        budget,
+        trials: args.trials,
+        search: args.search.into(),
+        seed: args.seed,
+    };
+    let template = TrainOptions {
+        dataset_dir: args.dataset.clone(),
+        out_dir: None,
+        params: params_of(args, &explicit, None, entities)?,
+        seed: args.seed,
+        threads: args.threads,
+        evaluate_test: false,
+    };
+    let params = |draw: &Overrides, epochs: Option<usize>| {
+        params_of(
+            args,
+            &knobs_over(draw, epochs, &explicit),
+            draw.patience,
+            entities,
+        )
+    };
+    let seconds = budget.as_secs().max(1);
+    let bar = progress_bar(
+        quiet,
+        seconds,
+        "{spinner} tuning [{bar:30}] {elapsed}/{len}s {wide_msg}",
+    );
+    let started = Instant::now();
+    let mut count = 0usize;
+    let mut report = |r: &TrialReport<'_>| {
+        count += 1;
+        bar.set_position(started.elapsed().as_secs().min(seconds));
+        bar.set_message(format!(
+            "trial {count}: validation MRR {:.4}, best {:.4}",
+            r.trial.value, r.best
+        ));
+    };
+    let cancel = AtomicBool::new(false);
+    let found = tune_kge(&request, &template, &params, &mut report, &cancel);
+    bar.finish_and_clear();
+    found
+}
+
+/// `kgrec kge train --dataset DIR [--model transe|rotate|transr] [--dim D] ... [--out DIR]
+/// [--tune BUDGET]`
+pub fn kge_train(args: &KgeTrainArgs, quiet: bool) -> Result<()> {
+    check_dataset_dir(&args.dataset)?;
+    let replaced = match &args.out {
+        Some(out) => super::folder_out(out, args.force)?,
+        None => Vec::new(),
+    };
+    let keeps_nothing = args.out.is_none() && !args.eval_test;
+    let entities = training_entities(&args.dataset);
+    let mut params = params_of(args, &knobs(&args.fit), None, entities)?;
     if keeps_nothing {
         // Bad parameters and a broken data set are reported as such first.
         params.clone().check().map_err(embed::RunError::from)?;
@@ -160,6 +243,32 @@ pub fn kge_train(args: &KgeTrainArgs, quiet: bool) -> Result<()> {
                 .to_owned(),
         ));
     }
+    let searched = match args.tune {
+        Some(budget) => {
+            let found = tune(args, budget, entities, quiet)?;
+            params = params_of(
+                args,
+                &knobs_over(&found.best, None, &knobs(&args.fit)),
+                found.best.patience,
+                entities,
+            )?;
+            if !quiet && args.format == TextOrJson::Text {
+                super::warn(&format!(
+                    "tuned on valid.txt: {} trials, best validation MRR {:.4} ({}; the \
+                     defaults: {:.4}); training it",
+                    found.trials.len(),
+                    found.value,
+                    match found.best.is_empty() {
+                        true => "the defaults".to_owned(),
+                        false => found.best.flags(),
+                    },
+                    found.default_value
+                ));
+            }
+            Some(found)
+        }
+        None => None,
+    };
     let (dim, epochs) = (params.entity_dim(), params.epoch_limit());
     let opts = TrainOptions {
         dataset_dir: args.dataset.clone(),
@@ -180,12 +289,20 @@ pub fn kge_train(args: &KgeTrainArgs, quiet: bool) -> Result<()> {
             replaced.join(", ")
         ));
     }
+    let tuning = searched.as_ref().map(|s| TuningJson {
+        search: kgrec::tune::Search::from(args.search).name(),
+        best: s.best.flags(),
+        best_valid_mrr: s.value,
+        default_valid_mrr: s.default_value,
+        trials: &s.trials,
+    });
     match args.format {
         TextOrJson::Json => emit(&json_text(&TrainJson {
             dataset: &args.dataset,
             out: args.out.as_deref(),
             dim,
             seed: args.seed,
+            tuning,
             report: &report,
         })?),
         // --quiet: the test figures are a result, the training's summary is not.
@@ -193,8 +310,54 @@ pub fn kge_train(args: &KgeTrainArgs, quiet: bool) -> Result<()> {
             Some(test) => emit(&metrics_table(test)),
             None => Ok(()),
         },
-        TextOrJson::Text => emit(&train_text(args, dim, &report)),
+        TextOrJson::Text => {
+            let mut text = String::new();
+            if let Some(t) = &tuning {
+                text.push_str(&trials_text(t));
+            }
+            text.push_str(&train_text(args, dim, &report));
+            emit(&text)
+        }
     }
+}
+
+/// The trials of `kge train --tune`, one a line, in the order they ran.
+fn trials_text(t: &TuningJson<'_>) -> String {
+    let mut out = format!(
+        "{:>5} {:>10} {:>8}  draw ({} search)\n",
+        "trial", "valid MRR", "seconds", t.search
+    );
+    for (n, trial) in t.trials.iter().enumerate() {
+        let value = match trial.value.is_finite() {
+            true => format!("{:.4}", trial.value),
+            false => "failed".to_owned(),
+        };
+        let draw = match trial.params.is_empty() {
+            true => "(defaults)".to_owned(),
+            false => trial.params.flags(),
+        };
+        let epochs = trial
+            .epochs
+            .map(|e| format!(" [{e} epochs of halving]"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "{:>5} {value:>10} {:>8.1}  {draw}{epochs}",
+            n + 1,
+            trial.fit_seconds
+        );
+    }
+    let _ = writeln!(
+        out,
+        "best: {} (validation MRR {:.4}; the defaults {:.4})",
+        match t.best.is_empty() {
+            true => "the defaults",
+            false => &t.best,
+        },
+        t.best_valid_mrr,
+        t.default_valid_mrr
+    );
+    out
 }
 
 fn train_text(args: &KgeTrainArgs, dim: usize, r: &TrainReport) -> String {

@@ -7,11 +7,11 @@ use std::sync::atomic::AtomicBool;
 
 use kgrec::engine::TuneOutcome;
 use kgrec::store::TunedLearner;
-use kgrec::tune::{Metric, Search, SplitKind, TrialReport, TuneRequest};
+use kgrec::tune::{Metric, SplitKind, TrialReport, TuneRequest};
 use kgrec::{Error, Result, TrainRequest};
 use serde::Serialize;
 
-use super::args::{SearchArg, SplitArg, TextOrJson, TuneArgs};
+use super::args::{SplitArg, TextOrJson, TuneArgs};
 use super::models::{fit_and_commit, print_trained, reopen_to_store, tuned_note};
 use super::{emit, json_text, notes, progress_bar};
 
@@ -56,11 +56,7 @@ pub fn tune(data: &Path, args: &TuneArgs, quiet: bool) -> Result<()> {
             SplitArg::Time => SplitKind::Time,
         },
         holdout: args.holdout,
-        search: match args.search {
-            SearchArg::Halving => Search::Halving,
-            SearchArg::Random => Search::Random,
-            SearchArg::Refine => Search::Refine,
-        },
+        search: args.search.into(),
     };
     // Held while the inputs are read, not during the search.
     let inputs = super::open_engine(data)?.tuning_data(&request)?;

@@ -141,11 +141,19 @@ pub enum Knob {
     Similarity,
     /// itemknn, userknn: shrinkage of a similarity by its support.
     Shrink,
+    /// Graph embeddings (`kge train --tune`): negative entities per positive.
+    Negatives,
+    /// Graph embeddings: margin γ of the self-adversarial loss (TransE, RotatE).
+    Gamma,
+    /// Graph embeddings: margin of the margin-ranking loss (TransR).
+    Margin,
+    /// Graph embeddings: validations without a better MRR before the fit stops.
+    Patience,
 }
 
 impl Knob {
     /// Every knob, in the order a rejection names them.
-    pub const ALL: [Knob; 19] = [
+    pub const ALL: [Knob; 23] = [
         Knob::KgWeight,
         Knob::NeighbourWeight,
         Knob::Attention,
@@ -165,6 +173,10 @@ impl Knob {
         Knob::GraphPrior,
         Knob::Similarity,
         Knob::Shrink,
+        Knob::Negatives,
+        Knob::Gamma,
+        Knob::Margin,
+        Knob::Patience,
     ];
 
     /// The flag that sets it.
@@ -189,6 +201,10 @@ impl Knob {
             Self::GraphPrior => "--graph-prior",
             Self::Similarity => "--similarity",
             Self::Shrink => "--shrink",
+            Self::Negatives => "--negatives",
+            Self::Gamma => "--gamma",
+            Self::Margin => "--margin",
+            Self::Patience => "--patience",
         }
     }
 }
@@ -244,6 +260,18 @@ pub struct Overrides {
     /// itemknn, userknn: shrinkage `s` of a similarity by its support `c`: `c / (c + s)`.
     #[serde(default)]
     pub shrink: Option<f32>,
+    /// Graph embeddings (`kge train --tune`): negatives per positive.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub negatives: Option<usize>,
+    /// Graph embeddings: self-adversarial margin γ.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gamma: Option<f32>,
+    /// Graph embeddings: margin-ranking margin.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub margin: Option<f32>,
+    /// Graph embeddings: early-stopping patience.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub patience: Option<usize>,
 }
 
 impl Overrides {
@@ -268,6 +296,10 @@ impl Overrides {
             Knob::GraphPrior => self.graph_prior.is_some(),
             Knob::Similarity => self.similarity.is_some(),
             Knob::Shrink => self.shrink.is_some(),
+            Knob::Negatives => self.negatives.is_some(),
+            Knob::Gamma => self.gamma.is_some(),
+            Knob::Margin => self.margin.is_some(),
+            Knob::Patience => self.patience.is_some(),
         }
     }
 

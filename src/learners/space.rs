@@ -209,6 +209,10 @@ impl Overrides {
             Knob::GraphPrior => self.graph_prior = real.or(self.graph_prior),
             Knob::Similarity => self.similarity = name.or(self.similarity.take()),
             Knob::Shrink => self.shrink = real.or(self.shrink),
+            Knob::Negatives => self.negatives = int.or(self.negatives),
+            Knob::Gamma => self.gamma = real.or(self.gamma),
+            Knob::Margin => self.margin = real.or(self.margin),
+            Knob::Patience => self.patience = int.or(self.patience),
         }
     }
 
@@ -249,6 +253,10 @@ impl Overrides {
             Knob::GraphPrior => real(self.graph_prior),
             Knob::Similarity => name(&self.similarity),
             Knob::Shrink => real(self.shrink),
+            Knob::Negatives => int(self.negatives),
+            Knob::Gamma => real(self.gamma),
+            Knob::Margin => real(self.margin),
+            Knob::Patience => int(self.patience),
         }
     }
 
@@ -317,6 +325,10 @@ impl Overrides {
             graph_prior: explicit.graph_prior.or(self.graph_prior),
             similarity: explicit.similarity.clone().or(self.similarity.clone()),
             shrink: explicit.shrink.or(self.shrink),
+            negatives: explicit.negatives.or(self.negatives),
+            gamma: explicit.gamma.or(self.gamma),
+            margin: explicit.margin.or(self.margin),
+            patience: explicit.patience.or(self.patience),
         }
     }
 
@@ -348,6 +360,10 @@ impl Overrides {
                 Knob::GraphPrior => self.graph_prior?.to_string(),
                 Knob::Similarity => self.similarity.clone()?,
                 Knob::Shrink => self.shrink?.to_string(),
+                Knob::Negatives => self.negatives?.to_string(),
+                Knob::Gamma => self.gamma?.to_string(),
+                Knob::Margin => self.margin?.to_string(),
+                Knob::Patience => self.patience?.to_string(),
             })
         };
         Knob::ALL

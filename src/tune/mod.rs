@@ -10,6 +10,7 @@
 //! wall-time budget. The data-directory side
 //! (reading the inputs, storing the result) is `Engine::tune`.
 
+pub mod kge;
 pub mod split;
 
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -683,3 +683,77 @@ fn kge_eval_matches_a_data_directory_export_of_the_same_tsv_graph() {
         stderr(&eval)
     );
 }
+
+/// `kge train --tune`: the defaults are the first trial, every trial is recorded with its
+/// validation MRR, the best draw is trained again (the same model: the same validation MRR)
+/// and its export loads in `kge eval`. A search without validation is refused.
+#[test]
+fn kge_train_tune_records_trials_and_keeps_the_best() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ds = groups_dataset(tmp.path());
+    let out = tmp.path().join("tuned");
+    let tuned = run(kge(tmp.path())
+        .args(["train", "--model", "transe", "--batch-size", "8"])
+        .args(["--tune", "5m", "--trials", "4", "--validate-every", "5"])
+        .args(["--eval-test", "--format", "json", "--dataset"])
+        .arg(&ds)
+        .arg("--out")
+        .arg(&out));
+    assert!(tuned.status.success(), "{}", stderr(&tuned));
+    let trained = json(&stdout(&tuned));
+    let tuning = &trained["tuning"];
+    let trials = tuning["trials"].as_array().unwrap();
+    assert_eq!(trials.len(), 5, "the defaults and 4 draws: {tuning}");
+    let drawn = |t: &serde_json::Value| {
+        t["params"]
+            .as_object()
+            .unwrap()
+            .values()
+            .filter(|v| !v.is_null())
+            .count()
+    };
+    assert_eq!(drawn(&trials[0]), 0, "the defaults first: {}", trials[0]);
+    assert!(trials[1..].iter().all(|t| drawn(t) == 6), "{tuning}");
+    let values: Vec<f64> = trials
+        .iter()
+        .map(|t| t["value"].as_f64().unwrap())
+        .collect();
+    let best = tuning["best_valid_mrr"].as_f64().unwrap();
+    assert_eq!(best, values.iter().copied().fold(f64::MIN, f64::max));
+    assert_eq!(tuning["default_valid_mrr"].as_f64().unwrap(), values[0]);
+    // The kept model is the best draw trained again with the same seed.
+    assert_eq!(trained["best_valid_mrr"].as_f64().unwrap(), best);
+    let best_flags = tuning["best"].as_str().unwrap();
+    if let Some(dim) = best_flags
+        .split("--dim ")
+        .nth(1)
+        .and_then(|r| r.split(' ').next())
+    {
+        assert_eq!(trained["dim"].as_u64().unwrap().to_string(), dim);
+    }
+    let eval = json(&ok(kge(tmp.path())
+        .args(["eval", "--format", "json", "--dataset"])
+        .arg(&ds)
+        .arg("--model-dir")
+        .arg(&out)));
+    assert_eq!(eval["both"], trained["test"]["both"]);
+
+    let refused = run(kge(tmp.path())
+        .args([
+            "train",
+            "--model",
+            "transe",
+            "--tune",
+            "10s",
+            "--validate-every",
+            "0",
+        ])
+        .args(["--eval-test", "--dataset"])
+        .arg(&ds));
+    assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
+    assert!(
+        stderr(&refused).contains("--validate-every 0"),
+        "{}",
+        stderr(&refused)
+    );
+}

@@ -21,7 +21,7 @@ pub use export::{EXPORT_FILES, ExportError, Meta, check_export_dir, read_export,
 pub use model::{KgeModel, Matrix, ModelKind, Norm, Side};
 pub use run::{
     ExportEvaluation, RunError, TrainOptions, TrainReport, evaluate_export,
-    evaluate_export_counted, train_benchmark,
+    evaluate_export_counted, train_benchmark, train_benchmark_until,
 };
 pub use train::{
     CheckedParams, EpochReport, FitResult, KgeParams, LARGE_GRAPH_ENTITIES, Loss, Optimizer,

@@ -2,6 +2,7 @@
 //! train, evaluate, export, or evaluate an existing export. No printing; progress goes to a callback.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 use rand::SeedableRng;
@@ -121,11 +122,21 @@ pub fn train_benchmark(
     opts: &TrainOptions,
     on_epoch: &mut (dyn FnMut(&EpochReport) + Send),
 ) -> Result<TrainReport, RunError> {
+    train_benchmark_until(opts, on_epoch, &AtomicBool::new(false))
+}
+
+/// [`train_benchmark`] that stops between two epochs once `cancel` is raised
+/// ([`TrainError::Cancelled`]; nothing is evaluated or written then).
+pub fn train_benchmark_until(
+    opts: &TrainOptions,
+    on_epoch: &mut (dyn FnMut(&EpochReport) + Send),
+    cancel: &AtomicBool,
+) -> Result<TrainReport, RunError> {
     let data = Dataset::load(&opts.dataset_dir)?;
     let params = opts.params.clone().check()?;
     with_threads(opts.threads, || -> Result<TrainReport, RunError> {
         let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
-        let fit = params.fit(&data, &mut rng, on_epoch)?;
+        let fit = params.fit_cancellable(&data, &mut rng, on_epoch, cancel)?;
         let (test, eval_seconds) = if opts.evaluate_test {
             let t0 = Instant::now();
             let filter = FilterIndex::new(data.all_triples());

@@ -244,6 +244,11 @@ impl KgeParams {
         self.epochs
     }
 
+    /// Whether a fit validates (and so reports a best validation MRR).
+    pub fn validates(&self) -> bool {
+        self.validate_every > 0
+    }
+
     pub(super) fn new(kind: ModelKind) -> Self {
         Self {
             kind,
