@@ -341,7 +341,8 @@ pub struct PredictedRating {
     /// The predicted rating, clipped to the scale; never NaN.
     pub rating: f32,
     /// What it rests on: `trained`, or `unknown_user` (the global mean plus the item's bias),
-    /// `unknown_item` (the mean plus the user's bias), `unknown` (the mean).
+    /// `unknown_item` (the mean plus the user's bias), `unknown` (the mean), `graph_neighbours`
+    /// (an item without ratings placed at its nearest rated items in the graph).
     pub basis: crate::cf::PredictionBasis,
     /// The scale, `[min, max]`.
     pub scale: (f32, f32),

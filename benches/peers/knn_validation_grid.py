@@ -35,6 +35,14 @@ def carve(train, seed, out):
     (out / "val.tsv").write_text("\n".join([head] + va) + "\n")
 
 
+def carve_folds(folds, out_dir):
+    """Carves the training file of every fold of `folds` ("0,1,2") into out_dir/vK; the folds."""
+    folds = [int(k) for k in folds.split(",")]
+    for k in folds:
+        carve(FOLDS / f"fold{k}/train.tsv", k, Path(out_dir) / f"v{k}")
+    return folds
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--kgrec", default=str(CRATE / "target/release/kgrec"))
@@ -48,9 +56,7 @@ def main():
     if not (FOLDS / "fold0/train.tsv").is_file():
         print(f"knn_validation_grid: skipped, {FOLDS} is absent", file=sys.stderr)
         return
-    folds = [int(k) for k in a.folds.split(",")]
-    for k in folds:
-        carve(FOLDS / f"fold{k}/train.tsv", k, Path(a.out_dir) / f"v{k}")
+    folds = carve_folds(a.folds, a.out_dir)
     for s in a.similarity.split(","):
         for n in a.neighbours.split(","):
             for shrink in a.shrink.split(","):

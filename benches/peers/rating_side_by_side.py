@@ -3,7 +3,13 @@
 so that the machine's load falls on both: RMSE, MAE and fit seconds per fold, then the means.
 
 usage: rating_side_by_side.py [--kgrec target/release/kgrec] [--folds 0,1,2,3,4]
-                              [--models svd,svdpp] [--skip-peer] [--kgrec-args "--dim 50 ..."]
+                              [--models svd,svdpp,svd+dbpedia,svdpp+dbpedia,svdpp+freebase]
+                              [--skip-peer] [--kgrec-args "--dim 50 ..."]
+
+A model `M+G` is kgrec's M with the graph G (its graph variant: the graph prior at its default
+weight): dbpedia = ../shared/datasets/ml-100k/kg-dbpedia.nt + link-dbpedia.tsv, freebase =
+ml-100k.kg + ml-100k.link, passed as `--kg` and `--link`; plain M runs without a graph (the
+prior is then off). Surprise runs once per plain M (it has no graph variant).
 
 Run with a Python that has Surprise (`pip install scikit-surprise`, e.g. /work/venv-peers), from the
 crate root, after `cargo build --release`. Surprise runs with its defaults (SVD: 100 factors, 20
@@ -28,11 +34,19 @@ def loadavg():
         return " ".join(f.read().split()[:3])
 
 
+DATA = FOLDS.parent
+GRAPHS = {
+    "dbpedia": ["--kg", str(DATA / "kg-dbpedia.nt"), "--link", str(DATA / "link-dbpedia.tsv")],
+    "freebase": ["--kg", str(DATA / "ml-100k.kg"), "--link", str(DATA / "ml-100k.link")],
+}
+
+
 def kgrec_eval(a, fold, model):
     d = FOLDS / f"fold{fold}"
+    model, _, graph = model.partition("+")
     args = [a.kgrec, "eval", "--train", str(d / "train.tsv"), "--test", str(d / "test.tsv"),
             "--model", model, "--task", "rating", "--rating-scale", "1:5", "--format", "json",
-            "--quiet"] + shlex.split(a.kgrec_args)
+            "--quiet"] + GRAPHS.get(graph, []) + shlex.split(a.kgrec_args)
     out = subprocess.run(args, check=True, capture_output=True, text=True, cwd=CRATE)
     r = json.loads(out.stdout)
     return r["fit_seconds"], r["rmse"], r["mae"]
@@ -67,7 +81,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--kgrec", default=str(CRATE / "target/release/kgrec"))
     ap.add_argument("--folds", default="0,1,2,3,4")
-    ap.add_argument("--models", default="svd,svdpp")
+    ap.add_argument("--models", default="svd,svdpp,svd+dbpedia,svdpp+dbpedia,svd+freebase,"
+                    "svdpp+freebase")
     ap.add_argument("--skip-peer", action="store_true")
     ap.add_argument("--kgrec-args", default="", help="extra flags for kgrec eval (one string)")
     a = ap.parse_args()
@@ -77,23 +92,24 @@ def main():
     folds = [int(f) for f in a.folds.split(",")]
     models = a.models.split(",")
     rows = {(who, m): [] for who in ("kgrec", "surprise") for m in models}
-    print(f"{'fold':>4}  {'model':<6} {'who':<9} {'fit s':>7} {'RMSE':>7} {'MAE':>7}  load")
+    w = max(6, max(len(m) for m in models))
+    print(f"{'fold':>4}  {'model':<{w}} {'who':<9} {'fit s':>7} {'RMSE':>7} {'MAE':>7}  load")
     for fold in folds:
         for m in models:
             before = loadavg()
             k = kgrec_eval(a, fold, m)
             rows[("kgrec", m)].append(k)
-            print(f"{fold:>4}  {m:<6} {'kgrec':<9} {k[0]:>7.3f} {k[1]:>7.4f} {k[2]:>7.4f}  "
+            print(f"{fold:>4}  {m:<{w}} {'kgrec':<9} {k[0]:>7.3f} {k[1]:>7.4f} {k[2]:>7.4f}  "
                   f"{before} -> {loadavg()}", flush=True)
-            if not a.skip_peer:
+            if not a.skip_peer and "+" not in m:
                 before = loadavg()
                 p = peer_fit(fold, m)
                 rows[("surprise", m)].append(p)
-                print(f"{fold:>4}  {m:<6} {'surprise':<9} {p[0]:>7.3f} {p[1]:>7.4f} {p[2]:>7.4f}  "
+                print(f"{fold:>4}  {m:<{w}} {'surprise':<9} {p[0]:>7.3f} {p[1]:>7.4f} {p[2]:>7.4f}  "
                       f"{before} -> {loadavg()}", flush=True)
     print()
     print(f"means over folds {a.folds}:")
-    print(f"{'model':<6} {'who':<9} {'fit s':>7} {'RMSE':>15} {'MAE':>7}  peer s / kgrec s")
+    print(f"{'model':<{w}} {'who':<9} {'fit s':>7} {'RMSE':>15} {'MAE':>7}  peer s / kgrec s")
     for m in models:
         for who in ("kgrec", "surprise"):
             r = rows[(who, m)]
@@ -105,7 +121,7 @@ def main():
             ratio = ""
             if who == "surprise" and rows[("kgrec", m)]:
                 ratio = f"{fit / statistics.mean(x[0] for x in rows[('kgrec', m)]):.1f}x"
-            print(f"{m:<6} {who:<9} {fit:>7.3f} {rmse:>8.4f} ± {sd:.4f} {mae:>7.4f}  {ratio}")
+            print(f"{m:<{w}} {who:<9} {fit:>7.3f} {rmse:>8.4f} ± {sd:.4f} {mae:>7.4f}  {ratio}")
     print(f"load average at the end: {loadavg()}")
     return 0
 

@@ -21,7 +21,7 @@ pub use matrix::{
     Value,
 };
 pub use popularity::Popularity;
-pub use svd::{Prediction, PredictionBasis, RatingModel, SvdParams};
+pub use svd::{ItemBasis, Prediction, PredictionBasis, RatingModel, SvdParams};
 pub use topk::{
     Scored, UserRecs, recommend_all, recommend_named, recommend_user, top_k, top_k_among,
     user_scores, write_batch,

@@ -28,6 +28,8 @@ use super::{
     EpochClock, EpochReport, FactorModel, FitError, InteractionMatrix, ParamError, Recommender,
     at_least_one, dimension, non_negative, require, setters,
 };
+use crate::fused::ItemGraph;
+use crate::fused::nearest::NearestItems;
 use crate::ids::{ItemId, UserId};
 use crate::interactions::RatingScale;
 use kgrec_kg::numeric::kernel::dot;
@@ -47,6 +49,20 @@ pub struct SvdParams {
     init_std: f32,
     /// SVD++: the implicit-feedback term.
     implicit: bool,
+    /// Weight `w` of the graph prior `w Σ_i (|q_i − n_i|² + (b_i − c_i)²)` on linked items:
+    /// `n_i` the place the item's nearest rated items in the graph mark (their weighted mean
+    /// direction at their weighted mean norm, as `cke`'s nearest-items prior), `c_i` the
+    /// weighted mean of their biases (0: off, plain svd/svdpp). Models stored before it existed
+    /// had none.
+    #[serde(default)]
+    kg_weight: f32,
+    /// How many nearest rated items in the graph mark `n_i` and `c_i`.
+    #[serde(default = "default_neighbours")]
+    neighbours: usize,
+}
+
+fn default_neighbours() -> usize {
+    10
 }
 
 /// Where a prediction comes from.
@@ -61,6 +77,38 @@ pub enum PredictionBasis {
     UnknownItem,
     /// Neither is known: the global mean.
     Unknown,
+    /// The item had no ratings in training; its bias and vector are the means of its nearest
+    /// rated items in the knowledge graph (the graph variant, `kg_weight > 0`).
+    GraphNeighbours,
+}
+
+/// What a fitted model knows of an item; stored per item as 0, 1, 2 (array `item_basis`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ItemBasis {
+    /// Learnt from its ratings.
+    Rated,
+    /// No ratings: placed at its nearest rated items in the graph.
+    Graph,
+    /// No ratings and nothing in the graph: its row means nothing.
+    Unrated,
+}
+
+impl ItemBasis {
+    /// The stored code.
+    pub fn code(self) -> f32 {
+        match self {
+            Self::Rated => 0.0,
+            Self::Graph => 1.0,
+            Self::Unrated => 2.0,
+        }
+    }
+
+    /// The basis a stored code names.
+    pub fn from_code(code: f32) -> Option<Self> {
+        [Self::Rated, Self::Graph, Self::Unrated]
+            .into_iter()
+            .find(|b| b.code() == code)
+    }
 }
 
 /// A predicted rating, on the data's scale.
@@ -84,12 +132,18 @@ pub struct RatingModel {
     pub scale: RatingScale,
     /// The last epoch's root mean squared training error.
     pub train_rmse: f64,
+    /// Per item, what the model knows of it (empty: every item rated, as models stored before
+    /// it was kept).
+    pub item_basis: Vec<ItemBasis>,
 }
 
 impl SvdParams {
     /// Biased MF's defaults, chosen on validation rows carved from ml-100k fold0's train (see
     /// `docs/benchmarks.md`): 50 factors, 40 epochs, η 0.01, λ 0.1 (Surprise's defaults, 100
-    /// factors, 20 epochs, η 0.005, λ 0.02, overfit there).
+    /// factors, 20 epochs, η 0.005, λ 0.02, overfit there). The graph prior's weight 3 and 10
+    /// nearest items were chosen on validation rows carved from folds 0-2's train files, as the
+    /// best single weight over the DBpedia and Freebase graphs (it helps on both; 10 hurt
+    /// Freebase). Without a graph the prior is off.
     pub fn svd() -> Self {
         Self {
             factors: 50,
@@ -99,11 +153,14 @@ impl SvdParams {
             bias_regularization: 0.1,
             init_std: 0.1,
             implicit: false,
+            kg_weight: 3.0,
+            neighbours: default_neighbours(),
         }
     }
 
     /// SVD++'s defaults, chosen on the same validation rows: 20 factors, 20 epochs, η 0.007, λ
-    /// 0.1 (Surprise's, but λ 0.02 overfits there).
+    /// 0.1 (Surprise's, but λ 0.02 overfits there); the graph prior's weight 10 as for
+    /// [`Self::svd`] (it helps on both graphs; 30 hurt Freebase).
     pub fn svdpp() -> Self {
         Self {
             factors: 20,
@@ -113,6 +170,8 @@ impl SvdParams {
             bias_regularization: 0.1,
             init_std: 0.1,
             implicit: true,
+            kg_weight: 10.0,
+            neighbours: default_neighbours(),
         }
     }
 
@@ -127,6 +186,10 @@ impl SvdParams {
         regularization: f32,
         /// L2 weight of the biases.
         bias_regularization: f32,
+        /// Weight of the graph prior on linked items' vectors and biases (0: off).
+        kg_weight: f32,
+        /// Nearest rated items in the graph that mark the prior's means.
+        neighbours: usize,
     }
 
     /// Whether this is SVD++.
@@ -137,6 +200,11 @@ impl SvdParams {
     /// The latent dimension.
     pub fn dim(&self) -> usize {
         self.factors
+    }
+
+    /// The graph prior's weight (0: off).
+    pub fn graph_weight(&self) -> f32 {
+        self.kg_weight
     }
 
     /// Checks the ranges.
@@ -151,6 +219,8 @@ impl SvdParams {
         )?;
         non_negative("regularization", self.regularization)?;
         non_negative("bias_regularization", self.bias_regularization)?;
+        non_negative("kg_weight", self.kg_weight)?;
+        at_least_one("neighbours", self.neighbours)?;
         require(
             self.init_std.is_finite() && self.init_std >= 0.0,
             "init_std",
@@ -159,11 +229,15 @@ impl SvdParams {
         )
     }
 
-    /// Fits on the ratings `matrix` carries ([`InteractionMatrix::user_ratings`]); `scale` is the
-    /// data's (predictions are clipped to it); `progress` hears each epoch's training RMSE.
+    /// Fits on the ratings `matrix` carries ([`InteractionMatrix::user_ratings`]); `graph` binds
+    /// its items to the knowledge graph (read only when `kg_weight > 0`; an empty graph: plain
+    /// svd/svdpp); `scale` is the data's (predictions are clipped to it); `progress` hears each
+    /// epoch's training RMSE.
+    #[allow(clippy::too_many_arguments)]
     pub fn fit(
         &self,
         matrix: &InteractionMatrix,
+        graph: &ItemGraph,
         scale: RatingScale,
         seed: u64,
         mut progress: impl FnMut(&EpochReport),
@@ -213,18 +287,27 @@ impl SvdParams {
         let mut users: Vec<u32> = (0..n as u32)
             .filter(|&u| !rated[u as usize].is_empty())
             .collect();
+        let mut ratings_of = vec![0u32; m];
+        for &(i, _) in rated.iter().flatten() {
+            ratings_of[i as usize] += 1;
+        }
+        let mut prior = GraphPrior::new(self, graph, &ratings_of);
         let mut rmse = 0.0;
         for epoch in 0..self.epochs {
             if cancel.load(Ordering::Relaxed) {
                 return Err(FitError::Cancelled);
             }
+            if let Some(prior) = &mut prior {
+                prior.refresh(&state);
+            }
+            let prior = prior.as_ref();
             let mut rng = rng_for(seed, 16 + epoch as u64);
             let sse = if self.implicit {
                 users.shuffle(&mut rng);
-                self.epoch_svdpp(&mut state, matrix, &mut rated, &users, &mut rng)
+                self.epoch_svdpp(&mut state, matrix, &mut rated, &users, prior, &mut rng)
             } else {
                 order.shuffle(&mut rng);
-                self.epoch_svd(&mut state, &rated, &order)
+                self.epoch_svd(&mut state, &rated, &order, prior)
             };
             rmse = (sse / count as f64).sqrt();
             progress(&clock.report(epoch + 1, rmse));
@@ -234,7 +317,19 @@ impl SvdParams {
                 learning_rate: self.learning_rate,
             });
         }
-        Ok(state.into_model(matrix, scale, rmse, self.implicit))
+        // Items without ratings: placed at their nearest rated items, or flagged.
+        let mut item_basis: Vec<ItemBasis> = ratings_of
+            .iter()
+            .map(|&c| match c {
+                0 => ItemBasis::Unrated,
+                _ => ItemBasis::Rated,
+            })
+            .collect();
+        if let Some(prior) = &mut prior {
+            prior.refresh(&state);
+            prior.place_cold(&mut state, &mut item_basis);
+        }
+        Ok(state.into_model(matrix, scale, rmse, self.implicit, item_basis))
     }
 
     /// η, λ and the biases' λ.
@@ -246,7 +341,13 @@ impl SvdParams {
         )
     }
 
-    fn epoch_svd(&self, s: &mut State, rated: &[Vec<(u32, f32)>], order: &[(u32, u32)]) -> f64 {
+    fn epoch_svd(
+        &self,
+        s: &mut State,
+        rated: &[Vec<(u32, f32)>],
+        order: &[(u32, u32)],
+        prior: Option<&GraphPrior>,
+    ) -> f64 {
         let ((lr, reg, breg), d) = (self.rates(), s.d);
         let mut sse = 0.0f64;
         for &(u, k) in order {
@@ -262,6 +363,9 @@ impl SvdParams {
                 *pf += lr * (err * q0 - reg * p0);
                 *qf += lr * (err * p0 - reg * q0);
             }
+            if let Some(prior) = prior {
+                prior.pull(i, lr, qi, &mut s.bi[i]);
+            }
         }
         sse
     }
@@ -272,6 +376,7 @@ impl SvdParams {
         matrix: &InteractionMatrix,
         rated: &mut [Vec<(u32, f32)>],
         users: &[u32],
+        prior: Option<&GraphPrior>,
         rng: &mut impl Rng,
     ) -> f64 {
         let ((lr, reg, breg), d) = (self.rates(), s.d);
@@ -300,6 +405,9 @@ impl SvdParams {
                     pu[f] += lr * (err * q0 - reg * p0);
                     qi[f] += lr * (err * pz[f] - reg * q0);
                     acc[f] += err * q0;
+                }
+                if let Some(prior) = prior {
+                    prior.pull(i, lr, qi, &mut s.bi[i]);
                 }
             }
             for &j in implicit {
@@ -347,6 +455,7 @@ impl State {
         scale: RatingScale,
         train_rmse: f64,
         implicit: bool,
+        item_basis: Vec<ItemBasis>,
     ) -> RatingModel {
         let (n, m, d) = (self.bu.len(), self.bi.len(), self.d);
         let mut users = Array2::<f32>::zeros((n, d + 1));
@@ -379,6 +488,101 @@ impl State {
             mean: self.mean,
             scale,
             train_rmse,
+            item_basis,
+        }
+    }
+}
+
+/// The graph variant's prior: every linked item with rated look-alikes in the graph (its
+/// nearest rated items, [`NearestItems`]) is pulled towards the place `n_i` their vectors mark
+/// ([`NearestItems::place`]) and the similarity-weighted mean `c_i` of their biases with total
+/// weight `w` per epoch, spread over its
+/// `|R(i)|` ratings (each SGD step on a rating of `i` adds `−η (w/|R(i)|)(q_i − n_i)`), so that
+/// the pull matters most where the item's own evidence is thin. The means are recomputed from
+/// the current vectors at every epoch's start; the lists of nearest items once per fit.
+struct GraphPrior {
+    nearest: NearestItems,
+    /// Nearest items per mean.
+    k: usize,
+    /// `w / |R(i)|` per item; 0 without a prior (unlinked, or no rated look-alike).
+    share: Vec<f32>,
+    /// Whether item `i` has look-alikes (`n_i`, `c_i` defined).
+    placed: Vec<bool>,
+    /// `n_i`, row-major.
+    vectors: Vec<f32>,
+    /// `c_i`.
+    biases: Vec<f32>,
+    d: usize,
+}
+
+impl GraphPrior {
+    /// `None` when the prior is off (`kg_weight` 0, or no linked item with graph neighbours).
+    fn new(p: &SvdParams, graph: &ItemGraph, ratings_of: &[u32]) -> Option<Self> {
+        let m = ratings_of.len();
+        if p.kg_weight <= 0.0 || graph.n_linked() == 0 || graph.triples().is_empty() {
+            return None;
+        }
+        let linked: Vec<bool> = (0..m).map(|i| graph.entity_of(i).is_some()).collect();
+        let warm: Vec<bool> = ratings_of.iter().map(|&c| c > 0).collect();
+        let nearest = NearestItems::build(graph, &warm, &linked, p.neighbours);
+        let placed: Vec<bool> = (0..m).map(|i| !nearest.of(i).is_empty()).collect();
+        if !placed.contains(&true) {
+            return None;
+        }
+        let share = (0..m)
+            .map(|i| match (placed[i], ratings_of[i]) {
+                (true, c) if c > 0 => p.kg_weight / c as f32,
+                _ => 0.0,
+            })
+            .collect();
+        Some(Self {
+            nearest,
+            k: p.neighbours,
+            share,
+            placed,
+            vectors: vec![0.0; m * p.factors],
+            biases: vec![0.0; m],
+            d: p.factors,
+        })
+    }
+
+    /// Recomputes `n_i` and `c_i` from the current vectors and biases.
+    fn refresh(&mut self, s: &State) {
+        let d = self.d;
+        for i in 0..self.placed.len() {
+            if !self.placed[i] {
+                continue;
+            }
+            if let Some(v) = self.nearest.place(i, self.k, &s.q, d) {
+                self.vectors[i * d..(i + 1) * d].copy_from_slice(&v);
+            }
+            if let Some(b) = self.nearest.mean(i, self.k, &s.bi, 1) {
+                self.biases[i] = b[0];
+            }
+        }
+    }
+
+    /// One rating's share of the pull on item `i`'s vector `qi` and bias `bi`.
+    fn pull(&self, i: usize, lr: f32, qi: &mut [f32], bi: &mut f32) {
+        let s = lr * self.share[i];
+        if s == 0.0 {
+            return;
+        }
+        *bi += s * (self.biases[i] - *bi);
+        for (q, n) in qi.iter_mut().zip(&self.vectors[i * self.d..]) {
+            *q += s * (n - *q);
+        }
+    }
+
+    /// Items without ratings that have rated look-alikes take `q_i = n_i`, `b_i = c_i`.
+    fn place_cold(&self, s: &mut State, basis: &mut [ItemBasis]) {
+        let d = self.d;
+        for (i, b) in basis.iter_mut().enumerate() {
+            if *b == ItemBasis::Unrated && self.placed[i] {
+                s.q[i * d..(i + 1) * d].copy_from_slice(&self.vectors[i * d..(i + 1) * d]);
+                s.bi[i] = self.biases[i];
+                *b = ItemBasis::Graph;
+            }
         }
     }
 }
@@ -399,14 +603,21 @@ impl RatingModel {
     pub fn predict(&self, user: Option<UserId>, item: Option<ItemId>) -> Prediction {
         let d = self.model.items.ncols().saturating_sub(1);
         let user = user.and_then(|u| self.model.users.outer_iter().nth(u.index()));
-        let item = item.filter(|i| i.index() < self.model.items.nrows());
+        let item = item.filter(|i| {
+            i.index() < self.model.items.nrows()
+                && self.item_basis.get(i.index()) != Some(&ItemBasis::Unrated)
+        });
         let bias = |i: ItemId| self.model.item_bias.as_ref().map_or(0.0, |b| b[i.index()]);
         let (raw, basis) = match (user, item) {
             (Some(u), Some(i)) => {
                 let q = self.model.items.row(i.index());
                 let u_row: Vec<f32> = u.iter().copied().collect();
                 let q_row: Vec<f32> = q.iter().copied().collect();
-                (dot(&u_row, &q_row) + bias(i), PredictionBasis::Trained)
+                let basis = match self.item_basis.get(i.index()) {
+                    Some(ItemBasis::Graph) => PredictionBasis::GraphNeighbours,
+                    _ => PredictionBasis::Trained,
+                };
+                (dot(&u_row, &q_row) + bias(i), basis)
             }
             (None, Some(i)) => (self.mean + bias(i), PredictionBasis::UnknownUser),
             (Some(u), None) => (u[d], PredictionBasis::UnknownItem),
@@ -452,6 +663,11 @@ mod tests {
 
     /// Users rate items `r = 1 + (u + i) mod 5` on a 1:5 scale, every third pair missing.
     fn ratings(n: u32, m: u32) -> InteractionMatrix {
+        ratings_with_unrated(n, m, 0)
+    }
+
+    /// [`ratings`] with `unrated` more items (ids `m..m + unrated`) that nobody rated.
+    fn ratings_with_unrated(n: u32, m: u32, unrated: u32) -> InteractionMatrix {
         let names =
             |p: &str, k: u32| IdMap::from_names((0..k).map(|x| format!("{p}{x}")).collect());
         let mut entries = Vec::new();
@@ -471,11 +687,18 @@ mod tests {
                 });
             }
         }
-        InteractionMatrix::from_ids(names("u", n).unwrap(), names("i", m).unwrap(), &entries)
-            .unwrap()
-            .with_feedback(&pairs, &stored)
-            .unwrap()
+        InteractionMatrix::from_ids(
+            names("u", n).unwrap(),
+            names("i", m + unrated).unwrap(),
+            &entries,
+        )
+        .unwrap()
+        .with_feedback(&pairs, &stored)
+        .unwrap()
     }
+
+    /// A cancel flag never raised.
+    static NEVER: AtomicBool = AtomicBool::new(false);
 
     fn scale() -> RatingScale {
         RatingScale::new(1.0, 5.0).unwrap()
@@ -491,9 +714,18 @@ mod tests {
             let cancel = AtomicBool::new(false);
             let mut losses = Vec::new();
             let a = params
-                .fit(&m, scale(), 7, |r| losses.push(r.loss), &cancel)
+                .fit(
+                    &m,
+                    &ItemGraph::default(),
+                    scale(),
+                    7,
+                    |r| losses.push(r.loss),
+                    &cancel,
+                )
                 .unwrap();
-            let b = params.fit(&m, scale(), 7, |_| {}, &cancel).unwrap();
+            let b = params
+                .fit(&m, &ItemGraph::default(), scale(), 7, |_| {}, &cancel)
+                .unwrap();
             assert_eq!(a, b, "same seed, same model");
             assert!(
                 losses.last().unwrap() < &(losses[0] * 0.5),
@@ -517,7 +749,7 @@ mod tests {
         let model = SvdParams::svd()
             .factors(4)
             .epochs(5)
-            .fit(&m, scale(), 1, |_| {}, &AtomicBool::new(false))
+            .fit(&m, &ItemGraph::default(), scale(), 1, |_| {}, &NEVER)
             .unwrap();
         let p = model.predict(None, Some(ItemId(0)));
         assert_eq!(p.basis, PredictionBasis::UnknownUser);
@@ -531,14 +763,119 @@ mod tests {
         assert!(p.rating.is_finite());
     }
 
+    /// Item `i` linked to entity `i`, which has one edge to its "genre" entity `m + i mod 5`:
+    /// items with the same `i mod 5` share their whole neighbourhood (and are rated alike).
+    fn genre_graph(m: u32) -> ItemGraph {
+        use kgrec_kg::{EntityId, RelationId, Triple};
+        let triples = (0..m)
+            .map(|i| Triple::new(EntityId(i), RelationId(0), EntityId(m + i % 5)))
+            .collect();
+        let links = (0..m).map(|i| Some(EntityId(i))).collect();
+        ItemGraph::new((m + 5) as usize, 1, triples, links)
+    }
+
+    #[test]
+    fn the_graph_prior_places_unrated_linked_items_and_is_off_at_weight_zero() {
+        // Items 0..20 rated, item 20 linked but unrated; its genre mates are 0, 5, 10 and 15,
+        // which even users rate 1 and odd users 5.
+        let m = ratings_with_unrated(30, 20, 1);
+        let graph = genre_graph(21);
+        let cancel = AtomicBool::new(false);
+        for params in [
+            SvdParams::svd().factors(8).epochs(60).learning_rate(0.02),
+            SvdParams::svdpp().factors(8).epochs(60).learning_rate(0.02),
+        ] {
+            let fit = |p: &SvdParams, g: &ItemGraph| p.fit(&m, g, scale(), 3, |_| {}, &cancel);
+            let with = fit(&params, &graph).unwrap();
+            assert_eq!(with, fit(&params, &graph).unwrap(), "same seed, same model");
+            assert_eq!(with.item_basis[20], ItemBasis::Graph);
+            assert_eq!(with.item_basis[0], ItemBasis::Rated);
+            let (even, odd) = (
+                with.predict(Some(UserId(0)), Some(ItemId(20))),
+                with.predict(Some(UserId(1)), Some(ItemId(20))),
+            );
+            assert_eq!(even.basis, PredictionBasis::GraphNeighbours);
+            assert!(even.rating < 2.0 && odd.rating > 4.0, "{even:?} {odd:?}");
+
+            // Without the prior the item is unknown: the mean plus the user's bias.
+            let plain = fit(&params.clone().kg_weight(0.0), &graph).unwrap();
+            assert_eq!(plain.item_basis[20], ItemBasis::Unrated);
+            let p = plain.predict(Some(UserId(0)), Some(ItemId(20)));
+            assert_eq!(p.basis, PredictionBasis::UnknownItem);
+            // Weight 0 ignores the graph: the same model as with none.
+            let none = fit(&params, &ItemGraph::default()).unwrap();
+            assert_eq!(plain, none);
+            assert_ne!(
+                with.model, none.model,
+                "the prior moves the rated items too"
+            );
+        }
+    }
+
+    #[test]
+    fn the_prior_pulls_a_thinly_rated_item_towards_its_look_alikes() {
+        // Item 20 has one rating (user 1, who rates its genre mates 5, gives it 1); its
+        // genre mates pull its bias up, and harder with a larger weight.
+        let mut entries = Vec::new();
+        let mut pairs = Vec::new();
+        let mut stored = Vec::new();
+        let base = ratings(30, 20);
+        for u in 0..30u32 {
+            let (items, _) = base.user_row(UserId(u));
+            for (&i, &r) in items.iter().zip(base.user_ratings(UserId(u))) {
+                entries.push((UserId(u), ItemId(i), 1.0));
+                pairs.push((UserId(u), ItemId(i)));
+                stored.push(PairFeedback {
+                    rating: Some(r),
+                    count: 1,
+                });
+            }
+        }
+        entries.push((UserId(1), ItemId(20), 1.0));
+        pairs.push((UserId(1), ItemId(20)));
+        stored.push(PairFeedback {
+            rating: Some(1.0),
+            count: 1,
+        });
+        let names =
+            |p: &str, k: u32| IdMap::from_names((0..k).map(|x| format!("{p}{x}")).collect());
+        let m =
+            InteractionMatrix::from_ids(names("u", 30).unwrap(), names("i", 21).unwrap(), &entries)
+                .unwrap()
+                .with_feedback(&pairs, &stored)
+                .unwrap();
+        let graph = genre_graph(21);
+        let bias = |w: f32| {
+            let model = SvdParams::svd()
+                .factors(8)
+                .epochs(40)
+                .kg_weight(w)
+                .fit(&m, &graph, scale(), 5, |_| {}, &AtomicBool::new(false))
+                .unwrap();
+            model.model.item_bias.as_ref().unwrap()[20]
+        };
+        let (off, some, strong) = (bias(0.0), bias(3.0), bias(30.0));
+        assert!(off < some && some < strong, "{off} {some} {strong}");
+    }
+
+    #[test]
+    fn item_basis_codes_round_trip() {
+        for b in [ItemBasis::Rated, ItemBasis::Graph, ItemBasis::Unrated] {
+            assert_eq!(ItemBasis::from_code(b.code()), Some(b));
+        }
+        assert_eq!(ItemBasis::from_code(0.5), None);
+    }
+
     #[test]
     fn refuses_matrices_without_ratings_and_bad_params() {
         let m = InteractionMatrix::from_pairs([("u", "a"), ("v", "b")]).unwrap();
         let err = SvdParams::svd()
-            .fit(&m, scale(), 1, |_| {}, &AtomicBool::new(false))
+            .fit(&m, &ItemGraph::default(), scale(), 1, |_| {}, &NEVER)
             .unwrap_err();
         assert_eq!(err, FitError::NoRatings);
         assert!(SvdParams::svd().learning_rate(0.0).check().is_err());
         assert!(SvdParams::svd().factors(0).check().is_err());
+        assert!(SvdParams::svd().kg_weight(-1.0).check().is_err());
+        assert!(SvdParams::svd().neighbours(0).check().is_err());
     }
 }

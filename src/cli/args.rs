@@ -550,7 +550,9 @@ pub struct FitArgs {
     /// cke: weight of the pull of a linked item's vector towards its entity's embedding
     /// (0 with --neighbour-weight 0 turns the graph off) [default: 10]; kg-ease: weight α of
     /// the graph's feature rows (0: plain EASE) [default: chosen on validation rows carved from
-    /// the training data among 0, 0.1, 0.25, 0.45, 0.7 and 1].
+    /// the training data among 0, 0.1, 0.25, 0.45, 0.7 and 1]; svd, svdpp: weight of the pull
+    /// of a linked item's vector and bias towards its nearest rated items in the graph (0: off)
+    /// [default: svd 3, svdpp 10].
     #[arg(long, allow_negative_numbers = true)]
     pub kg_weight: Option<f32>,
     /// cke: weight of the pull of a linked item's vector towards where its nearest items in the
@@ -589,7 +591,8 @@ pub struct FitArgs {
     /// ease, kg-ease: fit the sparse approximation, keeping N weights per item (each item
     /// regressed on its N most co-occurring items) [default: the exact dense form up to 10,000
     /// items, 256 above]; itemknn, userknn: the neighbours each item (user) keeps [default:
-    /// itemknn 300, userknn 100].
+    /// itemknn 300, userknn 100]; svd, svdpp: the nearest rated items in the graph of the
+    /// graph prior [default: 10].
     #[arg(long, value_name = "N")]
     pub neighbours: Option<usize>,
     /// kg-ease: also stack two-hop graph features (relation, relation, entity reached through a

@@ -885,6 +885,11 @@ pub fn predict(data: &Path, args: &PredictArgs) -> Result<()> {
             "user {} and item {} are unknown to {model}: the global mean",
             p.user, p.item
         )),
+        PredictionBasis::GraphNeighbours => Some(format!(
+            "item {} had no ratings when {model} was trained: its bias and vector are those of \
+             its nearest rated items in the knowledge graph",
+            p.item
+        )),
     };
     if let Some(flag) = &flag {
         super::warn(&format!("note: {flag}"));

@@ -86,9 +86,10 @@ impl NearestItems {
         self.lists.get(i).map_or(&[], Vec::as_slice)
     }
 
-    /// The place item `i`'s `k` nearest items mark among the rows of `y` (`d` wide): their
-    /// weighted mean direction at their weighted mean norm. `None` when it has none.
-    pub(crate) fn place(&self, i: usize, k: usize, y: &[f32], d: usize) -> Option<Vec<f32>> {
+    /// The similarity-weighted mean of item `i`'s `k` nearest items' rows of `y` (`d` wide).
+    /// `None` when it has none. The rating learners (`svd`, `svdpp`) pull an item's vector and
+    /// bias towards it (with `d = 1` for the biases).
+    pub(crate) fn mean(&self, i: usize, k: usize, y: &[f32], d: usize) -> Option<Vec<f32>> {
         let list = self.lists.get(i)?;
         let nearest = &list[..k.min(list.len())];
         let total: f32 = nearest.iter().map(|&(w, _)| w).sum();
@@ -96,10 +97,24 @@ impl NearestItems {
             return None;
         }
         let mut mean = vec![0.0f32; d];
-        let mut norm = 0.0f32;
         for &(w, j) in nearest {
             let row = y.get(j as usize * d..(j as usize + 1) * d)?;
             axpy(w / total, row, &mut mean);
+        }
+        Some(mean)
+    }
+
+    /// The place item `i`'s `k` nearest items mark among the rows of `y` (`d` wide): their
+    /// weighted mean direction ([`Self::mean`]) at their weighted mean norm. `None` when it has
+    /// none.
+    pub(crate) fn place(&self, i: usize, k: usize, y: &[f32], d: usize) -> Option<Vec<f32>> {
+        let mut mean = self.mean(i, k, y, d)?;
+        let list = self.lists.get(i)?;
+        let nearest = &list[..k.min(list.len())];
+        let total: f32 = nearest.iter().map(|&(w, _)| w).sum();
+        let mut norm = 0.0f32;
+        for &(w, j) in nearest {
+            let row = y.get(j as usize * d..(j as usize + 1) * d)?;
             norm += w / total * dot(row, row).sqrt();
         }
         let length = dot(&mean, &mean).sqrt();

@@ -249,7 +249,16 @@ impl Recommender for ServedCke {
 /// Why cke has no graph to learn from, and what would give it one: `linked` items carry a
 /// link; the graph has no entity-to-entity edge when `no_graph`.
 fn plain_als_note(linked: usize, no_graph: bool) -> String {
-    let what = match (linked, no_graph) {
+    format!(
+        "{}; cke trains as plain ALS",
+        graph_absence(linked, no_graph)
+    )
+}
+
+/// Why a learner has no graph to learn from, and what would give it one (see
+/// [`plain_als_note`]).
+pub(super) fn graph_absence(linked: usize, no_graph: bool) -> String {
+    match (linked, no_graph) {
         (0, true) => "there is no knowledge graph and no item is linked (import a graph with \
                       `import kg FILE` and links with `import links LINK.tsv`)"
             .to_owned(),
@@ -264,6 +273,5 @@ fn plain_als_note(linked: usize, no_graph: bool) -> String {
             "none of the {n} linked items is an entity of the knowledge graph with edges (check \
              the links' IRIs against the graph: `kgrec sparql`)"
         ),
-    };
-    format!("{what}; cke trains as plain ALS")
+    }
 }

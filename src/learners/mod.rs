@@ -93,17 +93,19 @@ impl ModelKind {
         self.learner().feedback == Feedback::Explicit
     }
 
-    /// Whether the recommender reads the graph through the items' links (`cke`, `kg-ease`):
-    /// a linked item is something it learnt about even without interactions.
+    /// Whether the recommender reads the graph through the items' links (`cke`, `kg-ease`,
+    /// and `svd`/`svdpp` with their graph prior): a linked item is something it learnt about
+    /// even without interactions.
     pub fn reads_graph(self) -> bool {
-        matches!(self, Self::Cke | Self::KgEase)
+        matches!(self, Self::Cke | Self::KgEase | Self::Svd | Self::SvdPp)
     }
 }
 
 /// A generic hyper-parameter knob: one `train` flag that several learners understand.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Knob {
-    /// cke: weight of the entity prior.
+    /// cke: weight of the entity prior; kg-ease: the graph rows' weight; svd, svdpp: the
+    /// graph prior's weight.
     KgWeight,
     /// cke: weight of the nearest-items prior.
     NeighbourWeight,
@@ -129,7 +131,8 @@ pub enum Knob {
     IdfPower,
     /// kg-ease: how linked items without interactions get their weights.
     ColdPlacement,
-    /// ease, kg-ease: the sparse approximation's weights per item.
+    /// ease, kg-ease: the sparse approximation's weights per item; svd, svdpp: the nearest
+    /// items in the graph of the graph prior.
     Neighbours,
     /// kg-ease: weight of two-hop graph features relative to one-hop ones.
     TwoHop,
@@ -607,7 +610,9 @@ impl GraphData {
             ..Self::default()
         };
         match kind {
-            ModelKind::Cke | ModelKind::KgEase => data.triples = index.triples()?,
+            ModelKind::Cke | ModelKind::KgEase | ModelKind::Svd | ModelKind::SvdPp => {
+                data.triples = index.triples()?
+            }
             ModelKind::TransE | ModelKind::RotatE | ModelKind::TransR => {
                 data.triples = index.triples()?;
                 data.entity_iris = index.entity_iris()?;
@@ -618,9 +623,7 @@ impl GraphData {
             | ModelKind::Popularity
             | ModelKind::Ease
             | ModelKind::ItemKnn
-            | ModelKind::UserKnn
-            | ModelKind::Svd
-            | ModelKind::SvdPp => {}
+            | ModelKind::UserKnn => {}
         }
         Ok(data)
     }

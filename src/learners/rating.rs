@@ -1,7 +1,10 @@
 //! Rating learners: biased MF (`svd`) and SVD++ (`svdpp`), fitted on the stored ratings
 //! (explicit targets). Stored as the arrays `users` (`[p_u, μ + b_u]` rows), `items`
 //! (`[q_i, 1]`), `item_bias` and `rating` (`[μ, scale min, scale max]`); they rank by the
-//! predicted rating and answer `predict`.
+//! predicted rating and answer `predict`. With a graph and links (and `--kg-weight` > 0) linked
+//! items are pulled towards their nearest rated items in the graph (`crate::fused::nearest`,
+//! the machinery of `cke`'s nearest-items prior) and unrated linked items are placed there;
+//! the array `item_basis` says per item which (0 rated, 1 placed from the graph, 2 unrated).
 
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
@@ -10,19 +13,31 @@ use super::{
     Binding, Feedback, Knob, Learner, Loaded, ModelKind, ModelSpec, Overrides, TrainInput, Trained,
     apply, params_json, take, trained_header,
 };
-use crate::cf::{EpochReport, FactorModel, FactorParts, FitError, RatingModel, SvdParams};
+use crate::cf::{
+    EpochReport, FactorModel, FactorParts, FitError, ItemBasis, RatingModel, SvdParams,
+};
 use crate::error::Result;
+use crate::fused::ItemGraph;
 use crate::interactions::RatingScale;
 use crate::store::{StoreError, StoredModel};
 
-const KNOBS: &[Knob] = &[Knob::Dim, Knob::Epochs, Knob::Lr, Knob::Reg];
+const KNOBS: &[Knob] = &[
+    Knob::Dim,
+    Knob::Epochs,
+    Knob::Lr,
+    Knob::Reg,
+    Knob::KgWeight,
+    Knob::Neighbours,
+];
 
 pub(super) const SVD: Learner = Learner {
     name: "svd",
     aliases: &["biased-mf"],
     kind: ModelKind::Svd,
     about: "Biased MF on the ratings, r = mu + b_u + b_i + p_u.q_i by SGD (default: 50 factors, \
-            40 epochs, lr 0.01, reg 0.1); predicts ratings, ranks by them",
+            40 epochs, lr 0.01, reg 0.1); with a graph and links, linked items' q_i and b_i are \
+            pulled towards their nearest rated items in the graph (--kg-weight 3, 0 off; \
+            --neighbours 10) and unrated linked items placed there; predicts ratings, ranks by them",
     knobs: KNOBS,
     recommender: true,
     feedback: Feedback::Explicit,
@@ -37,7 +52,8 @@ pub(super) const SVDPP: Learner = Learner {
     aliases: &["svd++"],
     kind: ModelKind::SvdPp,
     about: "SVD++ on the ratings (svd plus the items a user rated; default: 20 factors, 20 \
-            epochs, lr 0.007, reg 0.1); predicts ratings, ranks by them",
+            epochs, lr 0.007, reg 0.1; graph prior as svd's, --kg-weight 10, 0 off); predicts \
+            ratings, ranks by them",
     knobs: KNOBS,
     recommender: true,
     feedback: Feedback::Explicit,
@@ -52,6 +68,8 @@ fn with_knobs(mut p: SvdParams, o: &Overrides) -> Result<SvdParams> {
     p = apply(p, o.epochs, SvdParams::epochs);
     p = apply(p, o.lr, SvdParams::learning_rate);
     p = apply(p, o.reg, SvdParams::regularization);
+    p = apply(p, o.kg_weight, SvdParams::kg_weight);
+    p = apply(p, o.neighbours, SvdParams::neighbours);
     if let Some(reg) = o.reg {
         p = p.bias_regularization(reg);
     }
@@ -82,9 +100,14 @@ pub(super) fn fit(
     let Some((scale, declared)) = input.snapshot.rating_scale() else {
         return Err(FitError::NoRatings.into());
     };
+    let graph = match p.graph_weight() > 0.0 {
+        true => input.item_graph(),
+        false => ItemGraph::default(),
+    };
     let mut last = None;
     let model = p.fit(
         input.matrix,
+        &graph,
         scale,
         seed,
         |r: &EpochReport| {
@@ -102,6 +125,27 @@ pub(super) fn fit(
              ratings (declare it with --rating-scale MIN:MAX on `import interactions` or `eval`)"
         ));
     }
+    if p.graph_weight() > 0.0 && (graph.n_linked() == 0 || graph.triples().is_empty()) {
+        notes.push(format!(
+            "{}; {} trains without its graph prior",
+            super::cke::graph_absence(
+                input.snapshot.links.iter().flatten().count(),
+                graph.triples().is_empty()
+            ),
+            kind.name()
+        ));
+    }
+    let placed = model
+        .item_basis
+        .iter()
+        .filter(|b| **b == ItemBasis::Graph)
+        .count();
+    if placed > 0 {
+        notes.push(format!(
+            "{placed} linked item(s) without ratings are placed at their nearest rated items in \
+             the graph (predictions for them are flagged graph_neighbours)"
+        ));
+    }
     let unrated = input.matrix.nnz() - input.matrix.rated();
     if unrated > 0 {
         notes.push(format!(
@@ -116,6 +160,10 @@ pub(super) fn fit(
             ("users".to_owned(), parts.users),
             ("items".to_owned(), parts.items),
             ("item_bias".to_owned(), parts.item_bias.unwrap_or_default()),
+            (
+                "item_basis".to_owned(),
+                model.item_basis.iter().map(|b| b.code()).collect(),
+            ),
             (
                 "rating".to_owned(),
                 vec![model.mean, scale.min(), scale.max()],
@@ -140,14 +188,27 @@ fn load(stored: StoredModel, _: &Binding<'_>) -> Result<Loaded> {
         items: take(&mut arrays, "items").ok_or_else(|| bad("no item factors"))?,
         item_bias: take(&mut arrays, "item_bias"),
     };
+    // Models stored before it was kept have none: every item counts as rated.
+    let item_basis = match take(&mut arrays, "item_basis") {
+        None => Vec::new(),
+        Some(codes) => codes
+            .iter()
+            .map(|&c| ItemBasis::from_code(c))
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| bad("an item basis code is not 0, 1 or 2"))?,
+    };
     let model = FactorModel::from_parts(parts).map_err(|e| bad(&e.to_string()))?;
     if model.users.nrows() as u64 != header.users || model.items.nrows() as u64 != header.items {
         return Err(bad("factor rows do not match the header's counts").into());
+    }
+    if !item_basis.is_empty() && item_basis.len() != model.items.nrows() {
+        return Err(bad("the item basis does not match the item rows").into());
     }
     Ok(Loaded::Recommender(Box::new(RatingModel {
         model,
         mean,
         scale,
         train_rmse: header.final_loss.unwrap_or(f64::NAN),
+        item_basis,
     })))
 }

@@ -397,7 +397,9 @@ pub const ALS: &[Param] = &[
     },
 ];
 
-/// svd and svdpp: dimension, learning rate, regularisation (factors and biases), epochs.
+/// svd and svdpp: dimension, learning rate, regularisation (factors and biases), epochs, and
+/// the graph prior's weight (0: off, so that the tuner can turn down a graph that does not pay)
+/// and its nearest items.
 pub const RATING: &[Param] = &[
     Param {
         knob: Knob::Dim,
@@ -414,6 +416,18 @@ pub const RATING: &[Param] = &[
     Param {
         knob: Knob::Epochs,
         range: Range::LogInt(10, 100),
+    },
+    Param {
+        knob: Knob::KgWeight,
+        range: Range::LogOrZero {
+            lo: 0.3,
+            hi: 30.0,
+            zero: 0.2,
+        },
+    },
+    Param {
+        knob: Knob::Neighbours,
+        range: Range::LogInt(5, 40),
     },
 ];
 

@@ -160,3 +160,69 @@ fn eval_task_rating_prints_finite_rmse_and_mae() {
         .arg(&test_file));
     expect_bad_input(&out, &train_file, &["does not predict ratings"]);
 }
+
+#[test]
+fn the_graph_variant_predicts_an_unrated_linked_item_from_its_look_alikes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    import_movie_graph(&data);
+    // Item 9001 has no rating; it is linked to Jaws' entity (a new edition, say), so it shares
+    // Jaws' (item 234's) whole neighbourhood in the graph.
+    let links = tmp.path().join("links.tsv");
+    let text = std::fs::read_to_string(fixture("links.tsv")).unwrap();
+    write(
+        &links,
+        &format!("{text}9001\thttp://dbpedia.org/resource/Jaws_(film)\n"),
+    );
+    ok(kgrec(&data)
+        .args(["import", "interactions"])
+        .arg(fixture("interactions.tsv"))
+        .args(["--rating-scale", "1:5", "--link"])
+        .arg(&links));
+    let predict = |item: &str| {
+        let out =
+            run(kgrec(&data).args(["predict", "--user", "1", "--item", item, "--format", "json"]));
+        assert!(out.status.success(), "{}", stderr(&out));
+        (json(&stdout(&out)), stderr(&out))
+    };
+    for model in ["svd", "svdpp"] {
+        // With one nearest item, 9001 takes Jaws' vector and bias: the same prediction.
+        let out = run(kgrec(&data).args(["train", "--model", model, "--neighbours", "1"]));
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains("placed at their nearest rated items"),
+            "{}",
+            stderr(&out)
+        );
+        let (new, note) = predict("9001");
+        assert_eq!(new["basis"], "graph_neighbours", "{new}");
+        assert!(
+            note.contains("nearest rated items in the knowledge graph"),
+            "{note}"
+        );
+        let (jaws, _) = predict("234");
+        assert_eq!(jaws["basis"], "trained", "{jaws}");
+        let (a, b) = (
+            new["rating"].as_f64().unwrap(),
+            jaws["rating"].as_f64().unwrap(),
+        );
+        assert!((a - b).abs() < 1e-4, "{model}: {new} vs {jaws}");
+
+        // The prior off: the item is unknown to the model, the mean plus the user's bias.
+        ok(kgrec(&data).args(["train", "--model", model, "--kg-weight", "0", "--quiet"]));
+        let (off, _) = predict("9001");
+        assert_eq!(off["basis"], "unknown_item", "{off}");
+    }
+    // Without a graph the prior has nothing to read, and says so.
+    let bare = tmp.path().join("bare");
+    ok(kgrec(&bare)
+        .args(["import", "interactions"])
+        .arg(fixture("interactions.tsv")));
+    let out = run(kgrec(&bare).args(["train", "--model", "svd"]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("svd trains without its graph prior"),
+        "{}",
+        stderr(&out)
+    );
+}
