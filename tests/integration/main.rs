@@ -10,6 +10,7 @@ mod crash;
 mod demo;
 mod ease;
 mod explain;
+mod first_afternoon;
 mod frozen;
 mod import_bad_input;
 mod import_interactions;
