@@ -399,3 +399,30 @@ fn an_export_over_another_says_what_it_removed() {
     );
     assert!(!err.contains("replaced entity_embeddings.tsv"), "{err}");
 }
+
+/// A filter sent with `<…>` unencoded never reaches a handler (hyper refuses the request line):
+/// the answer is still the service's JSON error, and it says to percent-encode.
+#[test]
+fn an_unencoded_iri_in_a_query_gets_a_json_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tiny_catalogue(tmp.path());
+    ok(kgrec(&data).args(["train", "--model", "pop"]));
+    let server = Server::start(&data, &[]);
+    let answer =
+        server.get("/v1/users/u0/recommendations?filter=<http://x.org/p>=<http://x.org/o>");
+    assert_eq!(answer.status, 400);
+    let body: serde_json::Value = serde_json::from_slice(&answer.body).unwrap();
+    assert_eq!(body["error"]["code"], "bad_request", "{body}");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("percent-encode") && message.contains("%3C"),
+        "{message}"
+    );
+    // The same filter encoded reaches the filter's own check.
+    let answer =
+        server.get("/v1/users/u0/recommendations?filter=%3Chttp://x.org/p%3E=%3Chttp://x.org/o%3E");
+    assert_eq!(answer.status, 400);
+    let body: serde_json::Value = serde_json::from_slice(&answer.body).unwrap();
+    assert_eq!(body["error"]["code"], "bad_filter", "{body}");
+    assert_eq!(server.get("/v1/users/u0/recommendations?k=1").status, 200);
+}
