@@ -1868,6 +1868,52 @@ impl Engine {
         })
     }
 
+    /// The plain string literals `query` compares with that the graph holds only with a
+    /// language tag, each with up to three of those tagged forms (`"Toy Story"@en`): why a
+    /// query that says `?label = "Toy Story"` finds nothing on labels tagged `@en` (a plain
+    /// literal never equals a tagged one). One pass over the graph's statements, stopped after
+    /// [`MAX_STATEMENTS_FOR_LITERAL_HINTS`].
+    pub fn sparql_tagged_twins(&self, query: &str) -> Result<Vec<(String, Vec<String>)>> {
+        use kgrec_kg::oxigraph::model::Term;
+        let plain = crate::sparql_hints::plain_literals(query);
+        if plain.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.read(|dir| {
+            let store = dir.kg().rdf_store()?;
+            let mut tagged: Vec<Vec<String>> = vec![Vec::new(); plain.len()];
+            let mut untagged = vec![false; plain.len()];
+            for quad in store
+                .quads_for_pattern(None, None, None, None)
+                .take(MAX_STATEMENTS_FOR_LITERAL_HINTS)
+            {
+                let quad = quad.map_err(kgrec_kg::KgError::from)?;
+                let Term::Literal(literal) = &quad.object else {
+                    continue;
+                };
+                let Some(i) = plain.iter().position(|p| p == literal.value()) else {
+                    continue;
+                };
+                match literal.language() {
+                    Some(_) => {
+                        let form = literal.to_string();
+                        if tagged[i].len() < 3 && !tagged[i].contains(&form) {
+                            tagged[i].push(form);
+                        }
+                    }
+                    None => untagged[i] = true,
+                }
+            }
+            Ok(plain
+                .into_iter()
+                .zip(tagged)
+                .zip(untagged)
+                .filter(|((_, tagged), untagged)| !tagged.is_empty() && !untagged)
+                .map(|(pair, _)| pair)
+                .collect())
+        })
+    }
+
     /// Where another process can open the graph's RDF store, read-only, as it is now (see
     /// [`kgrec_kg::KgStore::detached`]); [`sparql_on`] runs queries on what it opens.
     pub fn detached_graph(&self) -> Result<kgrec_kg::Detached> {
@@ -2359,6 +2405,9 @@ pub struct AbsentIri {
     /// The graph's nearest IRI, when it is a typo or two away.
     pub nearest: Option<String>,
 }
+
+/// The statements [`Engine::sparql_tagged_twins`] looks through at most.
+const MAX_STATEMENTS_FOR_LITERAL_HINTS: usize = 5_000_000;
 
 /// Graphs with more entities than this get absent-IRI hints from their predicates only.
 const MAX_ENTITIES_FOR_HINTS: u64 = 200_000;

@@ -220,7 +220,88 @@ pub fn describe(collapse: Collapse, header: &ModelHeader) -> String {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
+
+    /// A model whose scores are the popularity counts plus `personal` times a user-and-item
+    /// pattern: 0 gives one order for all, a little keeps the popular items first but tells
+    /// users apart further down, a lot is a personal order.
+    #[derive(Debug)]
+    struct Made {
+        counts: Vec<f32>,
+        users: usize,
+        personal: f32,
+        /// The item ranks the personal part applies to (below the top ten).
+        from: usize,
+    }
+
+    impl Recommender for Made {
+        fn n_users(&self) -> usize {
+            self.users
+        }
+        fn n_items(&self) -> usize {
+            self.counts.len()
+        }
+        fn score_items(&self, user: UserId, out: &mut [f32]) {
+            for (i, o) in out.iter_mut().enumerate() {
+                let pattern = ((i * 7 + user.index() * 13) % 11) as f32 / 11.0;
+                let weight = if i >= self.from { self.personal } else { 0.0 };
+                *o = self.counts[i] / 100.0 + weight * pattern;
+            }
+        }
+    }
+
+    /// 40 users × 60 items; item i has 40 − i/2 interactions (so counts fall with i), each user
+    /// the items of a few rows of a pattern.
+    fn data() -> (InteractionMatrix, Vec<f32>) {
+        let names: Vec<(String, String)> = (0..40)
+            .flat_map(|u| {
+                (0..60)
+                    .filter(move |i| (u + i) % 9 == 0 || *i < 40 - (u % 40))
+                    .map(move |i| (format!("u{u}"), format!("i{i:02}")))
+            })
+            .collect();
+        let matrix =
+            InteractionMatrix::from_pairs(names.iter().map(|(u, i)| (u.as_str(), i.as_str())))
+                .unwrap();
+        let counts: Vec<f32> = matrix.item_degrees().iter().map(|&c| c as f32).collect();
+        (matrix, counts)
+    }
+
+    #[test]
+    fn popularity_order_is_told_from_one_order_and_a_personal_one() {
+        let (matrix, counts) = data();
+        let n_items = counts.len();
+        let one = Made {
+            counts: counts.clone(),
+            users: 40,
+            personal: 0.0,
+            from: 0,
+        };
+        assert_eq!(
+            check(ModelKind::Als, &one, &matrix),
+            Some(Collapse::OneOrder { popularity: true })
+        );
+        // Told apart only on the last items: no longer one order, still the popular ones
+        // first for every user (their top ten are the popularity order).
+        let popular = Made {
+            counts: counts.clone(),
+            users: 40,
+            personal: 0.001,
+            from: n_items - 3,
+        };
+        assert!(matches!(
+            check(ModelKind::Als, &popular, &matrix),
+            Some(Collapse::Popularity { .. } | Collapse::OneOrder { popularity: true })
+        ));
+        let personal = Made {
+            counts,
+            users: 40,
+            personal: 5.0,
+            from: 0,
+        };
+        assert_eq!(check(ModelKind::Als, &personal, &matrix), None);
+    }
 
     #[test]
     fn popularity_order_compares_counts_not_items() {

@@ -201,6 +201,7 @@ impl AsyncWrite for Guarded {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::refusal;
 
     #[test]

@@ -185,7 +185,7 @@ fn an_interrupt_before_any_write_says_nothing_was_written() {
     ok(kgrec(&data)
         .args(["import", "interactions", "-q"])
         .arg(&file));
-    let mut child = kgrec(&data)
+    let child = kgrec(&data)
         .args(["train", "--model", "bpr", "--epochs", "100000", "--quiet"])
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -425,4 +425,53 @@ fn an_unencoded_iri_in_a_query_gets_a_json_error() {
     let body: serde_json::Value = serde_json::from_slice(&answer.body).unwrap();
     assert_eq!(body["error"]["code"], "bad_filter", "{body}");
     assert_eq!(server.get("/v1/users/u0/recommendations?k=1").status, 200);
+}
+
+/// A query comparing labels tagged `@en` with a plain string finds nothing, and says why.
+#[test]
+fn a_plain_string_against_tagged_labels_gets_a_hint() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    import_movie_graph(&data);
+    let out = run(kgrec(&data).args([
+        "sparql",
+        "SELECT ?m WHERE { ?m <http://www.w3.org/2000/01/rdf-schema#label> ?l \
+         FILTER(?l = \"Al Pacino\") }",
+    ]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("only with a language tag (\"Al Pacino\"@en)"),
+        "{}",
+        stderr(&out)
+    );
+    // Written with its tag, it is found, and no hint is given.
+    let out = run(kgrec(&data).args([
+        "sparql",
+        "SELECT ?m WHERE { ?m <http://www.w3.org/2000/01/rdf-schema#label> \"Al Pacino\"@en }",
+    ]));
+    assert!(out.status.success());
+    assert!(!stderr(&out).contains("language tag"), "{}", stderr(&out));
+    assert!(
+        crate::common::stdout(&out).contains("Al_Pacino"),
+        "{}",
+        crate::common::stdout(&out)
+    );
+}
+
+/// A selected expression over a variable that is not grouped is named as such (not "the query
+/// ends there").
+#[test]
+fn an_ungrouped_variable_in_a_selected_expression_is_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    import_movie_graph(&data);
+    let query = "SELECT (STR(?t) AS ?s) WHERE { ?p ?q ?t } GROUP BY ?p";
+    let out = run(kgrec(&data).args(["sparql", query]));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("?t is used in a selected expression (at 1:13)") && err.contains("GROUP BY"),
+        "{err}"
+    );
+    assert!(!err.contains("ends there"), "{err}");
 }
