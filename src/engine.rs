@@ -2527,7 +2527,11 @@ fn collapsed_note(
     user: &str,
 ) -> Option<String> {
     let header = &served.model.header;
-    if header.kind == learners::ModelKind::Popularity || list.source == ListSource::Popularity {
+    // An empty list has no order to call arbitrary.
+    if header.kind == learners::ModelKind::Popularity
+        || list.source == ListSource::Popularity
+        || list.items.is_empty()
+    {
         return None;
     }
     if let Some(note) = collapse_note(served) {
