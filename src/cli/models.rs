@@ -491,7 +491,13 @@ pub(super) fn filter_notes(recs: &Recommendations, given: &[String]) {
 pub(super) fn short_list_note(recs: &Recommendations, args: &RecommendArgs) {
     let k = args.k.unwrap_or(10);
     let shown = recs.items.len();
-    if recs.note.is_some() || shown == 0 || shown >= k || !args.filter.is_empty() {
+    // A note of the list's own (an empty list, a filter) says it already; the model's collapse
+    // note does not.
+    let said = recs
+        .note
+        .as_deref()
+        .is_some_and(|n| !(n.starts_with("model v") && n.contains(" collapsed")));
+    if said || shown == 0 || shown >= k || !args.filter.is_empty() {
         return;
     }
     super::warn(&format!(
