@@ -43,6 +43,7 @@ use crate::store::{
     StoredModel,
 };
 
+pub mod collapse;
 mod ingest;
 mod tune;
 
@@ -403,7 +404,7 @@ fn flat_similarities_note(
             COLLAPSED_SPREAD,
             header.version,
             header.kind.name(),
-            collapse_advice(header.kind)
+            collapse::advice(header)
         )
     })
 }
@@ -554,6 +555,8 @@ pub struct BatchRecommendations {
     pub model: ModelHeader,
     /// Interactions were imported after the model was trained.
     pub stale: bool,
+    /// Why the lists mean little, when the model collapsed ([`collapse_note`]).
+    pub collapse: Option<String>,
 }
 
 /// Counts of what a data directory holds; `stats --format json` prints it, key names are the
@@ -861,6 +864,7 @@ impl Engine {
         let ParsedInteractions {
             rows,
             links,
+            min_rating,
             start,
             file,
             options,
@@ -881,6 +885,10 @@ impl Engine {
         }
         let (report, missing) =
             self.write_interactions(rows.rows, links, options.rating_scale, true)?;
+        let mut notes = rows.notes;
+        if let Some(min) = min_rating {
+            notes.extend(self.stored_below(min)?);
+        }
         Ok(InteractionsImported {
             read: rows.read,
             below_min_rating: rows.below_min_rating,
@@ -888,9 +896,30 @@ impl Engine {
             report,
             not_in_graph: missing.len(),
             missing,
-            notes: rows.notes,
+            notes,
             seconds: start.elapsed().as_secs_f64(),
         })
+    }
+
+    /// The warning that the store still holds interactions rated below `min` (`--min-rating`
+    /// filters the file read, not what earlier imports stored), with how to drop them.
+    fn stored_below(&self, min: f32) -> Result<Option<String>> {
+        let below = self.read(|dir| {
+            let snapshot = InteractionStore::open(dir.db())?.load()?;
+            Ok(snapshot
+                .records
+                .iter()
+                .filter(|r| r.rating.is_some_and(|x| x < min))
+                .count())
+        })?;
+        Ok((below > 0).then(|| {
+            format!(
+                "warning: the store still holds {below} interaction(s) rated below --min-rating \
+                 {min}, stored by earlier imports: --min-rating filters the file being read, \
+                 not the store, and models train on them; to drop them, import the files again \
+                 with --min-rating into a new data directory (--data NEW)"
+            )
+        }))
     }
 
     /// Adds catalogue items with their links and no interactions (`import links`; `read` counts
@@ -1124,6 +1153,7 @@ impl Engine {
         let (header, versions, current) = self.read(|dir| {
             let store = ModelStore::open(dir.db())?;
             let now = store.current()?;
+            let before = store.versions()?;
             let recommender = !trained.header.kind.is_graph_embedding();
             let overtaken = recommender && now != base_current;
             let version = store.write_version(
@@ -1132,6 +1162,24 @@ impl Engine {
                 keep.max(1),
                 recommender && !overtaken,
             )?;
+            let after = store.versions()?;
+            let pruned: Vec<String> = before
+                .iter()
+                .filter(|v| !after.contains(v))
+                .map(|v| format!("v{v}"))
+                .collect();
+            if !pruned.is_empty() {
+                notes.push(format!(
+                    "pruned {} (--keep {} keeps the newest {} of the {}, and the current model)",
+                    pruned.join(" "),
+                    keep.max(1),
+                    keep.max(1),
+                    match recommender {
+                        true => "recommenders",
+                        false => "graph embeddings",
+                    }
+                ));
+            }
             if overtaken && let Some(now) = now {
                 notes.push(format!(
                     "model v{now} was trained while this one was (on interactions as new or \
@@ -1432,6 +1480,7 @@ impl Engine {
             users,
             model: served.model.header.clone(),
             stale: served.stale(),
+            collapse: collapse_note(&served),
         })
     }
 
@@ -1460,8 +1509,11 @@ impl Engine {
                 header.kind.name(),
             )));
         }
+        let note = collapsed_user_note(&served, user);
         let explainer = Explainer::new(self.paths()?, served);
-        Ok((explainer.explain_item(user, item, options)?, header))
+        let mut explanation = explainer.explain_item(user, item, options)?;
+        explanation.note = note;
+        Ok((explanation, header))
     }
 
     /// The `k` items most like `item`: for an item-to-item model (`ease`, `kg-ease`) the items
@@ -1627,8 +1679,8 @@ impl Engine {
             graph_only: bases[id.index()] == Basis::Graph,
             similar,
             left_out,
-            note: flat_similarities_note(&scores, &exclude, header)
-                .or_else(|| collapsed_model_note(&served)),
+            note: collapse_note(&served)
+                .or_else(|| flat_similarities_note(&scores, &exclude, header)),
             model: header.clone(),
         })
     }
@@ -1814,6 +1866,52 @@ impl Engine {
                 absent.push(AbsentIri { iri, nearest });
             }
             Ok(absent)
+        })
+    }
+
+    /// The plain string literals `query` compares with that the graph holds only with a
+    /// language tag, each with up to three of those tagged forms (`"Toy Story"@en`): why a
+    /// query that says `?label = "Toy Story"` finds nothing on labels tagged `@en` (a plain
+    /// literal never equals a tagged one). One pass over the graph's statements, stopped after
+    /// [`MAX_STATEMENTS_FOR_LITERAL_HINTS`].
+    pub fn sparql_tagged_twins(&self, query: &str) -> Result<Vec<(String, Vec<String>)>> {
+        use kgrec_kg::oxigraph::model::Term;
+        let plain = crate::sparql_hints::plain_literals(query);
+        if plain.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.read(|dir| {
+            let store = dir.kg().rdf_store()?;
+            let mut tagged: Vec<Vec<String>> = vec![Vec::new(); plain.len()];
+            let mut untagged = vec![false; plain.len()];
+            for quad in store
+                .quads_for_pattern(None, None, None, None)
+                .take(MAX_STATEMENTS_FOR_LITERAL_HINTS)
+            {
+                let quad = quad.map_err(kgrec_kg::KgError::from)?;
+                let Term::Literal(literal) = &quad.object else {
+                    continue;
+                };
+                let Some(i) = plain.iter().position(|p| p == literal.value()) else {
+                    continue;
+                };
+                match literal.language() {
+                    Some(_) => {
+                        let form = literal.to_string();
+                        if tagged[i].len() < 3 && !tagged[i].contains(&form) {
+                            tagged[i].push(form);
+                        }
+                    }
+                    None => untagged[i] = true,
+                }
+            }
+            Ok(plain
+                .into_iter()
+                .zip(tagged)
+                .zip(untagged)
+                .filter(|((_, tagged), untagged)| !tagged.is_empty() && !untagged)
+                .map(|(pair, _)| pair)
+                .collect())
         })
     }
 
@@ -2155,9 +2253,8 @@ impl TrainingData {
         })
     }
 
-    /// A note when the fitted model's scores barely differ for any user (a regularisation far
-    /// too strong for a small catalogue shrinks every factor towards zero): its lists would be
-    /// in arbitrary order.
+    /// A note when the fitted model's scores do not tell its users apart
+    /// ([`collapse::check`]): its lists would be in arbitrary order, or the popularity order.
     fn collapse_note(&self, fitted: &learners::Trained) -> Result<Option<String>> {
         if fitted.header.kind.is_graph_embedding()
             || fitted.header.kind == learners::ModelKind::Popularity
@@ -2177,55 +2274,16 @@ impl TrainingData {
         let learners::Loaded::Recommender(model) = learners::load(stored, &binding)? else {
             return Ok(None);
         };
-        let users = model.n_users().min(COLLAPSE_SAMPLE);
-        let mut scores = vec![0.0f32; model.n_items()];
-        let mut widest = 0.0f32;
-        for u in 0..users {
-            model.score_items(UserId(u as u32), &mut scores);
-            let (lo, hi) = scores
-                .iter()
-                .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &s| {
-                    (lo.min(s), hi.max(s))
-                });
-            widest = widest.max(hi - lo);
-        }
-        if users == 0 || widest >= COLLAPSED_SPREAD {
-            return Ok(None);
-        }
-        let advice = match fitted.header.kind {
-            learners::ModelKind::ItemKnn | learners::ModelKind::UserKnn => {
-                collapse_advice(fitted.header.kind).to_owned()
-            }
-            _ => format!(
-                "the regularisation is too strong for {} users × {} items; train again with a \
-                 smaller --reg (e.g. {})",
-                self.matrix.n_users(),
-                self.matrix.n_items(),
-                suggested_reg(&fitted.header.params),
-            ),
-        };
-        Ok(Some(format!(
-            "the model's scores differ by at most {widest:.1e} for any of {users} users: its lists \
-             are in near-arbitrary order. {}{}",
-            advice[..1].to_uppercase(),
-            &advice[1..],
-        )))
+        Ok(
+            collapse::check(fitted.header.kind, model.as_ref(), &self.matrix)
+                .map(|c| collapse::describe(c, &fitted.header)),
+        )
     }
 }
 
-/// Users whose score spread the collapse check looks at.
-const COLLAPSE_SAMPLE: usize = 200;
-
-/// Below this spread of one user's scores (max − min), a list's order means nothing.
+/// Below this spread of an item's similarities to every other (max − min), `similar`'s order
+/// means nothing.
 const COLLAPSED_SPREAD: f32 = 1e-3;
-
-/// A tenth of the `regularization` of a learner's parameters JSON (1 when absent).
-fn suggested_reg(params: &str) -> String {
-    serde_json::from_str::<serde_json::Value>(params)
-        .ok()
-        .and_then(|v| v.get("regularization").and_then(serde_json::Value::as_f64))
-        .map_or_else(|| "1".to_owned(), |r| format!("{}", r / 10.0))
-}
 
 /// Refuses the first row given in memory with an empty id, an id holding a control character
 /// (a tab or a line break would break the batch file) or a rating that is not a finite number.
@@ -2349,6 +2407,9 @@ pub struct AbsentIri {
     pub nearest: Option<String>,
 }
 
+/// The statements [`Engine::sparql_tagged_twins`] looks through at most.
+const MAX_STATEMENTS_FOR_LITERAL_HINTS: usize = 5_000_000;
+
 /// Graphs with more entities than this get absent-IRI hints from their predicates only.
 const MAX_ENTITIES_FOR_HINTS: u64 = 200_000;
 
@@ -2443,42 +2504,51 @@ enum Basis {
     Nothing,
 }
 
-/// Why a model's scores collapse, and what to train instead: a neighbourhood model's
-/// similarities vanish (BM25 weighs an item most users have at zero or less), the others'
-/// regularisation is too strong.
-pub fn collapse_advice(kind: learners::ModelKind) -> &'static str {
-    match kind {
-        learners::ModelKind::ItemKnn | learners::ModelKind::UserKnn => {
-            "its similarities vanish on this catalogue, as BM25 weighs an item that nearly every \
-             user has at zero or less; train again with --similarity cosine"
-        }
-        _ => {
-            "its regularisation is too strong for this catalogue; train again with a smaller \
-             --reg"
-        }
-    }
+/// Why the served model's lists mean little, when they do ([`collapse::check`], computed once
+/// per served state): the one text every report of a collapse uses.
+pub fn collapse_note(served: &Served) -> Option<String> {
+    served
+        .collapse
+        .get_or_init(|| {
+            collapse::check(
+                served.model.header.kind,
+                served.model.recommender(),
+                &served.matrix,
+            )
+        })
+        .map(|c| collapse::describe(c, &served.model.header))
 }
 
-/// Scores this close to zero, all of them, mean the model collapsed.
-pub const COLLAPSED: f32 = 1e-3;
-
-/// Why a list's order means little: every score is within [`COLLAPSED`] of zero, as a model
-/// whose regularisation is too strong for a small catalogue gives.
+/// Why a list's order means little: the model collapsed ([`collapse_note`]), or, for a model
+/// that did not, every score of the list is within [`collapse::COLLAPSED`] of zero because
+/// the items left share nothing with the user's.
 fn collapsed_note(
     served: &Served,
     list: &crate::serving::RankedList,
     user: &str,
 ) -> Option<String> {
     let header = &served.model.header;
-    let collapsed = header.kind != learners::ModelKind::Popularity
-        && list.source != ListSource::Popularity
-        && list.items.len() > 1
-        && list.items.iter().all(|s| s.score.abs() < COLLAPSED);
-    if !collapsed {
+    // An empty list has no order to call arbitrary.
+    if header.kind == learners::ModelKind::Popularity
+        || list.source == ListSource::Popularity
+        || list.items.is_empty()
+    {
         return None;
     }
-    // A model that collapsed scores the user's own items near zero too; one that did not, but
-    // whose remaining items share nothing with the user's, scores their own items well.
+    if let Some(note) = collapse_note(served) {
+        return Some(note);
+    }
+    let flat = !list.items.is_empty()
+        && list
+            .items
+            .iter()
+            .all(|s| s.score.abs() < collapse::COLLAPSED);
+    if !flat {
+        return None;
+    }
+    let near = collapse::COLLAPSED;
+    // A model that did not collapse scores the user's own items well; whether it does says
+    // which of the two the list is.
     let model = served.model.recommender();
     let own_best = served
         .user_id(user)
@@ -2495,35 +2565,27 @@ fn collapsed_note(
         })
         .unwrap_or(0.0);
     Some(match header.kind {
-        _ if own_best >= 10.0 * COLLAPSED => format!(
-            "every score of this list is within {COLLAPSED:.0e} of zero: the items left for \
+        _ if own_best >= 10.0 * near => format!(
+            "every score of this list is within {near:.0e} of zero: the items left for \
              {user} share nothing under model v{} {} with the ones they have (those score up to \
              {own_best:.3}), so the order of these is near-arbitrary",
             header.version,
             header.kind.name()
         ),
-        // An item-to-item model scores from the user's items: all but nothing means they tie
-        // the user to nothing, whatever λ.
-        learners::ModelKind::Ease | learners::ModelKind::KgEase => format!(
-            "every score of this list is within {COLLAPSED:.0e} of zero: under model v{} {} \
-             the user's items tie them to almost nothing (few other users have them), so the \
-             order is near-arbitrary",
+        _ => format!(
+            "every score of this list is within {near:.0e} of zero: under model v{} {} the \
+             user's items tie them to almost nothing (few other users have them), so the order \
+             is near-arbitrary",
             header.version,
             header.kind.name()
-        ),
-        _ => format!(
-            "every score of this list is within {COLLAPSED:.0e} of zero: model v{} {} collapsed \
-             and the order is near-arbitrary ({})",
-            header.version,
-            header.kind.name(),
-            collapse_advice(header.kind)
         ),
     })
 }
 
-/// Why one item's score (`kgrec explain`) means little: the model scores every item within
-/// [`COLLAPSED`] of zero for `user`, its own items included. `None` for a user the model does
-/// not know (their list is the popular items) and for the popularity model.
+/// Why one item's score (`kgrec explain`) means little: the model collapsed
+/// ([`collapse_note`]), or it scores every item within [`collapse::COLLAPSED`] of zero for
+/// `user`, their own items included (their items tie them to almost nothing). `None` for a user
+/// the model does not know (their list is the popular items) and for the popularity model.
 pub fn collapsed_user_note(served: &Served, user: &str) -> Option<String> {
     let header = &served.model.header;
     if header.kind == learners::ModelKind::Popularity {
@@ -2533,53 +2595,22 @@ pub fn collapsed_user_note(served: &Served, user: &str) -> Option<String> {
     let u = served
         .user_id(user)
         .filter(|u| u.index() < model.n_users())?;
-    let mut scores = vec![0.0f32; model.n_items()];
-    model.score_items(u, &mut scores);
-    let flat = scores.len() > 1 && scores.iter().all(|s| s.abs() < COLLAPSED);
-    flat.then(|| {
-        format!(
-            "model v{} {} scores every item within {COLLAPSED:.0e} of zero for {user}, their own \
-             items too: {}, so this item's score and rank are near-arbitrary{}",
-            header.version,
-            header.kind.name(),
-            match header.kind {
-                learners::ModelKind::Ease | learners::ModelKind::KgEase => {
-                    "their items tie them to almost nothing (few other users have them)"
-                }
-                _ => "it collapsed",
-            },
-            match header.kind {
-                learners::ModelKind::Ease | learners::ModelKind::KgEase => String::new(),
-                kind => format!(" ({})", collapse_advice(kind)),
-            }
-        )
-    })
-}
-
-/// Why item vectors' cosines mean little: the model scores every item within [`COLLAPSED`] of
-/// zero for every one of up to 32 users spread over its users (a collapsed model, whose
-/// near-zero vectors still have directions). `None` for the popularity model.
-fn collapsed_model_note(served: &Served) -> Option<String> {
-    let header = &served.model.header;
-    let model = served.model.recommender();
-    let n_users = model.n_users();
-    if header.kind == learners::ModelKind::Popularity || n_users == 0 || model.n_items() < 2 {
-        return None;
+    if let Some(note) = collapse_note(served) {
+        return Some(format!(
+            "{note}; so this item's score and rank are near-arbitrary"
+        ));
     }
     let mut scores = vec![0.0f32; model.n_items()];
-    let step = n_users.div_ceil(32).max(1);
-    let flat = (0..n_users).step_by(step).all(|u| {
-        model.score_items(UserId(u as u32), &mut scores);
-        scores.iter().all(|s| s.abs() < COLLAPSED)
-    });
+    model.score_items(u, &mut scores);
+    let near = collapse::COLLAPSED;
+    let flat = scores.len() > 1 && scores.iter().all(|s| s.abs() < near);
     flat.then(|| {
         format!(
-            "model v{} {} scores every item within {COLLAPSED:.0e} of zero for its users: it \
-             collapsed (its regularisation is too strong for this catalogue), so its item vectors \
-             are near zero and their cosines near-arbitrary; train again with a smaller --reg, or \
-             run `kgrec tune`",
+            "model v{} {} scores every item within {near:.0e} of zero for {user}, their own \
+             items too: their items tie them to almost nothing (few other users have them), so \
+             this item's score and rank are near-arbitrary",
             header.version,
-            header.kind.name()
+            header.kind.name(),
         )
     })
 }
@@ -2762,6 +2793,8 @@ fn resolve_links(index: &GraphIndex, links: Vec<ItemLink>) -> Result<(Vec<Link>,
 pub struct ParsedInteractions {
     rows: Rows,
     links: Vec<ItemLink>,
+    /// `--min-rating`, to count the stored rows below it.
+    min_rating: Option<f32>,
     start: Instant,
     /// The file and how it was read, to read it again for a line number.
     file: PathBuf,
@@ -2796,6 +2829,7 @@ pub fn parse_interaction_file(request: &InteractionFile) -> Result<ParsedInterac
     Ok(ParsedInteractions {
         rows,
         links,
+        min_rating: request.min_rating,
         start,
         file: request.file.clone(),
         options,

@@ -234,6 +234,9 @@ pub struct Served {
     /// The items the model learnt nothing about (sorted dense ids), computed on first use:
     /// recommendations leave them out, as similar items do.
     pub(crate) unlearnt: std::sync::OnceLock<Vec<u32>>,
+    /// Whether the model's scores tell its users apart ([`crate::engine::collapse::check`]),
+    /// computed on first use.
+    pub(crate) collapse: std::sync::OnceLock<Option<crate::engine::collapse::Collapse>>,
 }
 
 /// Interactions written since a [`Served`] was bound, as the store numbers them (the store's
@@ -313,6 +316,7 @@ impl Served {
             overlay: RwLock::new(overlay),
             explain_scale: std::sync::OnceLock::new(),
             unlearnt: std::sync::OnceLock::new(),
+            collapse: std::sync::OnceLock::new(),
         }
     }
 

@@ -49,6 +49,48 @@ pub(crate) fn named_iris(query: &str) -> Vec<String> {
     iris
 }
 
+/// The plain string literals a query compares with (no language tag, no datatype), each once
+/// in order of first use: a graph that holds them only with a language tag (`"Toy Story"@en`)
+/// matches none of them. Empty for a query that does not parse.
+pub(crate) fn plain_literals(query: &str) -> Vec<String> {
+    let Ok(parsed) = spargebra::SparqlParser::new().parse_query(query) else {
+        return Vec::new();
+    };
+    // Written back, every literal is `"..."` with escapes, then `@tag`, `^^<type>` or nothing.
+    let text = parsed.to_string();
+    let mut found: Vec<String> = Vec::new();
+    let mut chars = text.chars().peekable();
+    let mut in_iri = false;
+    while let Some(c) = chars.next() {
+        match c {
+            '<' if !in_iri => in_iri = chars.peek().is_some_and(|n| !n.is_whitespace()),
+            '>' if in_iri => in_iri = false,
+            '"' if !in_iri => {
+                let mut value = String::new();
+                while let Some(c) = chars.next() {
+                    match c {
+                        '\\' => match chars.next() {
+                            Some('n') => value.push('\n'),
+                            Some('t') => value.push('\t'),
+                            Some('r') => value.push('\r'),
+                            Some(other) => value.push(other),
+                            None => {}
+                        },
+                        '"' => break,
+                        other => value.push(other),
+                    }
+                }
+                let plain = !matches!(chars.peek(), Some('@' | '^'));
+                if plain && !value.is_empty() && !found.contains(&value) {
+                    found.push(value);
+                }
+            }
+            _ => {}
+        }
+    }
+    found
+}
+
 /// The candidate nearest to `iri` by edit distance, if it is close (a typo or two, at most a
 /// tenth of its length).
 pub(crate) fn nearest_iri<'a>(
@@ -457,7 +499,9 @@ fn selected_contains(projection: &[(usize, &str)], name: &str) -> bool {
 /// aggregates it, which the parser refuses with "The SELECT contains a variable that is
 /// unbound" at the end of the query (where nothing is wrong).
 fn ungrouped_selected(query: &str, message: &str) -> Option<(usize, String)> {
-    if !message.contains("The SELECT contains a variable that is unbound") {
+    // A variable selected as it is, or one used in a selected expression (`(STR(?t) AS ?s)`).
+    let in_expression = message.contains("The SELECT contains an expression with a variable");
+    if !message.contains("The SELECT contains a variable that is unbound") && !in_expression {
         return None;
     }
     let words = words(query);
@@ -543,12 +587,37 @@ fn ungrouped_selected(query: &str, message: &str) -> Option<(usize, String)> {
         }
         let Some((at, name)) = words
             .iter()
-            .filter(|(o, _)| *o > select && *o < open && depth_at(*o) <= 0)
+            .filter(|(o, _)| {
+                *o > select
+                    && *o < open
+                    && match in_expression {
+                        false => depth_at(*o) <= 0,
+                        true => depth_at(*o) > 0 && !inside_aggregate(query, select, *o),
+                    }
+            })
             .filter_map(|(o, w)| var(w).map(|v| (*o, v)))
             .find(|(_, v)| !grouped.contains(v) && !aliases.contains(v))
         else {
             continue;
         };
+        if in_expression {
+            let grouping = match (clause.first(), clause.last()) {
+                (Some(&(from, _)), Some(&(last, w))) => format!(
+                    " (GROUP BY {})",
+                    query.get(from..last + w.len()).unwrap_or("").trim()
+                ),
+                _ => " (an aggregate beside it makes one group of all solutions)".to_owned(),
+            };
+            return Some((
+                at,
+                format!(
+                    "?{name} is used in a selected expression (at {}) but is neither grouped nor \
+                     aggregated{grouping}: add ?{name} to GROUP BY, or aggregate it inside the \
+                     expression, such as SAMPLE(?{name}) in place of ?{name}",
+                    position(query, at)
+                ),
+            ));
+        }
         let instead = format!(
             "or select an aggregate of it instead, such as (SAMPLE(?{name}) AS ?any_{name}) or \
              (COUNT(?{name}) AS ?n_{name})"
@@ -570,6 +639,41 @@ fn ungrouped_selected(query: &str, message: &str) -> Option<(usize, String)> {
         return Some((at, said));
     }
     None
+}
+
+/// Whether the term at `offset` lies inside the brackets of an aggregate call (`COUNT(`,
+/// `SAMPLE(`, ...) opened after `select`.
+fn inside_aggregate(query: &str, select: usize, offset: usize) -> bool {
+    const AGGREGATES: [&str; 7] = [
+        "COUNT",
+        "SUM",
+        "MIN",
+        "MAX",
+        "AVG",
+        "SAMPLE",
+        "GROUP_CONCAT",
+    ];
+    let Some(between) = query.get(select..offset) else {
+        return false;
+    };
+    let mut open: Vec<bool> = Vec::new();
+    for (i, c) in between.char_indices() {
+        match c {
+            '(' => {
+                let before = between[..i].trim_end();
+                let name_start = before
+                    .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                    .map_or(0, |p| p + 1);
+                let name = before[name_start..].to_ascii_uppercase();
+                open.push(AGGREGATES.contains(&name.as_str()));
+            }
+            ')' => {
+                open.pop();
+            }
+            _ => {}
+        }
+    }
+    open.contains(&true)
 }
 
 /// The byte offset of the parser's `at LINE:COLUMN` in `message`.
@@ -1286,6 +1390,40 @@ mod tests {
             "error at 1:65: expected",
         );
         assert!(m.contains("the `(` opened at 1:48 is not closed"), "{m}");
+    }
+
+    #[test]
+    fn a_variable_of_a_selected_expression_neither_grouped_nor_aggregated_is_named() {
+        let refused = "SPARQL syntax error: error at 1:54: expected one of \"HAVING\", \
+                       The SELECT contains an expression with a variable that is unbound";
+        let m = explain(
+            "SELECT (STR(?t) AS ?s) WHERE { ?p ?q ?t } GROUP BY ?p",
+            refused,
+        );
+        assert!(
+            m.contains("?t is used in a selected expression (at 1:13)")
+                && m.contains("(GROUP BY ?p)")
+                && m.contains("SAMPLE(?t)"),
+            "{m}"
+        );
+        // Inside an aggregate a variable is fine: the one outside is named.
+        let m = explain(
+            "SELECT (CONCAT(STR(COUNT(?q)), STR(?t)) AS ?s) WHERE { ?p ?q ?t } GROUP BY ?p",
+            refused,
+        );
+        assert!(m.contains("?t is used in a selected expression"), "{m}");
+    }
+
+    #[test]
+    fn plain_literals_are_told_from_tagged_and_typed_ones() {
+        assert_eq!(
+            plain_literals(
+                "SELECT ?m WHERE { ?m <http://x/label> ?l . ?m <http://x/t> \"a\"@en . \
+                 ?m <http://x/n> 3 . FILTER(?l = \"Toy \\\"Story\\\"\" || ?l = \"b\"^^<http://x/d>) }"
+            ),
+            vec!["Toy \"Story\"".to_owned()]
+        );
+        assert!(plain_literals("SELECT nonsense").is_empty());
     }
 
     #[test]

@@ -681,7 +681,8 @@ pub struct TrainArgs {
     #[command(flatten)]
     pub fit: FitArgs,
     /// How many model versions of the new one's kind to keep, the new one included:
-    /// recommenders and graph embeddings (transe, rotate, transr) are kept and pruned apart.
+    /// recommenders and graph embeddings (transe, rotate, transr) are kept and pruned apart;
+    /// the versions pruned are named on stderr.
     #[arg(long, default_value_t = 3)]
     pub keep: usize,
     /// Train with the learner's defaults even when `kgrec tune` chose hyper-parameters for it

@@ -56,8 +56,7 @@ pub(super) fn recommend_explained(engine: &Engine, args: &RecommendArgs) -> Resu
         return explain_all_users(
             &engine.path()?,
             &explainer,
-            &served.users(),
-            &served.model.header,
+            &served,
             args.k.unwrap_or(20),
             options,
             (out, args.force),
@@ -97,14 +96,14 @@ pub(super) fn recommend_explained(engine: &Engine, args: &RecommendArgs) -> Resu
 fn explain_all_users(
     data: &Path,
     explainer: &Explainer,
-    users: &[String],
-    model: &ModelHeader,
+    served: &kgrec::serving::Served,
     k: usize,
     options: ExplainOptions,
     (out, force): (&Path, bool),
 ) -> Result<()> {
+    let (users, model) = (&served.users(), &served.model.header);
+    let collapse = kgrec::engine::collapse_note(served);
     let (mut items, mut with_path) = (0usize, 0usize);
-    let mut widest: Option<f32> = None;
     let mut failure = None;
     let written = super::write_out(out, force, data, |writer| {
         for user in users {
@@ -116,11 +115,6 @@ fn explain_all_users(
                 }
             };
             items += e.items.len();
-            if e.fallback.is_none() {
-                for item in &e.items {
-                    widest = Some(widest.unwrap_or(0.0).max(item.score.abs()));
-                }
-            }
             with_path += e.items.iter().filter(|i| !i.paths.is_empty()).count();
             let line = serde_json::to_string(&e).map_err(std::io::Error::other)?;
             writeln!(writer, "{line}")?;
@@ -131,7 +125,7 @@ fn explain_all_users(
         return Err(e.into());
     }
     let written = written?;
-    super::models::collapsed_batch_note(widest, model);
+    super::models::collapsed_batch_note(collapse.as_deref());
     let shown = &written.shown;
     super::written_summary(
         &written,

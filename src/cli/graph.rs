@@ -407,6 +407,16 @@ pub fn sparql(data: &Path, args: &SparqlArgs) -> Result<()> {
                     None => format!("note: the graph has no <{}>", absent.iri),
                 });
             }
+            // A plain string compared with literals the graph holds only language-tagged.
+            for (plain, tagged) in engine.sparql_tagged_twins(&query)? {
+                super::warn(&format!(
+                    "note: the query compares with the plain string {plain:?}, but the graph holds \
+                     it only with a language tag ({}), and a plain literal never equals a tagged \
+                     one: write {}, or compare STR(?x) = {plain:?}",
+                    tagged.join(", "),
+                    tagged[0]
+                ));
+            }
             Ok(())
         }
         Ok(true) => Ok(()),

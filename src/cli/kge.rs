@@ -282,12 +282,8 @@ pub fn kge_train(args: &KgeTrainArgs, quiet: bool) -> Result<()> {
     let report = embed::train_benchmark(&opts, &mut epoch_callback(&bar));
     bar.finish_and_clear();
     let report = report?;
-    if let (Some(out), false) = (&args.out, replaced.is_empty()) {
-        super::warn(&format!(
-            "note: {}: replaced {} that the folder already held",
-            out.display(),
-            replaced.join(", ")
-        ));
+    if let Some(out) = &args.out {
+        super::export_replaced_note(out, &replaced);
     }
     let tuning = searched.as_ref().map(|s| TuningJson {
         search: kgrec::tune::Search::from(args.search).name(),

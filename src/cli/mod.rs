@@ -260,12 +260,27 @@ fn data_writer(command: &Command) -> Option<&'static str> {
     }
 }
 
+/// Whether the running command has begun writing the data directory (`train` and `tune` from
+/// when they store their result, the other writers from their start): a Ctrl-C before then
+/// says nothing was written.
+static WRITING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Runs `write` marked as writing the data directory ([`WRITING`]).
+pub(super) fn writing<T>(write: impl FnOnce() -> T) -> T {
+    WRITING.store(true, std::sync::atomic::Ordering::SeqCst);
+    write()
+}
+
 /// On Ctrl-C (SIGINT), says before exiting (130, as the shell's own) what the interrupted
 /// write left: a write commits whole or not at all, and near its end it may have committed
 /// before the signal came. Without this the process ended silently, and an import that had
 /// committed looked lost.
 fn say_where_an_interrupt_leaves(name: &'static str, data: &Path) {
     let data = data.display().to_string();
+    // `train` and `tune` write only at their end (`writing`); the imports write as they go.
+    if !matches!(name, "train" | "tune") {
+        WRITING.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
     // Not installed (another handler, a platform without signals): the default, silent exit.
     let _ = ctrlc::set_handler(move || {
         if let Some(dir) = FETCH_CHECKPOINT.lock().ok().and_then(|c| c.clone()) {
@@ -287,6 +302,9 @@ fn say_where_an_interrupt_leaves(name: &'static str, data: &Path) {
                         Undo::Empty(dir) => format!("{} is empty again", dir.display()),
                     }
                 );
+            }
+            None if !WRITING.load(std::sync::atomic::Ordering::SeqCst) => {
+                eprintln!("\ninterrupted: `{name}` had written nothing yet, so {data} is as it was")
             }
             None => eprintln!(
                 "\ninterrupted: {data} holds all of what `{name}` was writing or none of it \
@@ -604,6 +622,31 @@ fn export_files(dir: &Path) -> Vec<&'static str> {
         .collect()
 }
 
+/// What an export did to the files an earlier export left in `dir` (`before`): those it wrote
+/// again were replaced, the others (an earlier model's extra files) removed.
+fn export_replaced_note(dir: &Path, before: &[&'static str]) {
+    if before.is_empty() {
+        return;
+    }
+    let (replaced, removed): (Vec<&str>, Vec<&str>) =
+        before.iter().partition(|name| dir.join(name).is_file());
+    let mut said = Vec::new();
+    if !replaced.is_empty() {
+        said.push(format!("replaced {}", replaced.join(", ")));
+    }
+    if !removed.is_empty() {
+        said.push(format!(
+            "removed {} (this export does not write them)",
+            removed.join(", ")
+        ));
+    }
+    warn(&format!(
+        "note: {} held an earlier export: {}",
+        dir.display(),
+        said.join("; ")
+    ));
+}
+
 /// Pretty JSON with a final newline.
 fn json_text(value: &impl serde::Serialize) -> Result<String> {
     serde_json::to_string_pretty(value)
@@ -613,14 +656,18 @@ fn json_text(value: &impl serde::Serialize) -> Result<String> {
         })
 }
 
-/// Notes of the library for the user, on stderr (not with `--quiet`).
+/// Notes of the library for the user, on stderr (not with `--quiet`); one that starts
+/// `warning: ` is printed as a warning.
 fn notes(notes: &[String]) {
     if quiet() {
         return;
     }
     let mut stderr = std::io::stderr().lock();
     for note in notes {
-        let _ = writeln!(stderr, "note: {note}");
+        let _ = match note.starts_with("warning: ") {
+            true => writeln!(stderr, "{note}"),
+            false => writeln!(stderr, "note: {note}"),
+        };
     }
 }
 

@@ -333,8 +333,7 @@ fn fit_and_commit_inputs(
     let fitted = inputs.fit(request, &mut hook, &cancel);
     bar.finish_and_clear();
     let fitted = fitted?;
-    let engine = reopen_to_store(data)?;
-    engine.commit(fitted, request.keep, &cancel)
+    super::writing(|| reopen_to_store(data)?.commit(fitted, request.keep, &cancel))
 }
 
 /// The data directory opened to store a result computed without it, waiting for a process
@@ -485,7 +484,13 @@ pub(super) fn filter_notes(recs: &Recommendations, given: &[String]) {
 pub(super) fn short_list_note(recs: &Recommendations, args: &RecommendArgs) {
     let k = args.k.unwrap_or(10);
     let shown = recs.items.len();
-    if recs.note.is_some() || shown == 0 || shown >= k || !args.filter.is_empty() {
+    // A note of the list's own (an empty list, a filter) says it already; the model's collapse
+    // note does not.
+    let said = recs
+        .note
+        .as_deref()
+        .is_some_and(|n| !(n.starts_with("model v") && n.contains(" collapsed")));
+    if said || shown == 0 || shown >= k || !args.filter.is_empty() {
         return;
     }
     super::warn(&format!(
@@ -535,6 +540,23 @@ fn check_recommend_flags(args: &RecommendArgs) -> Result<()> {
         }
         if args.out.is_none() {
             return refuse("--all-users needs --out FILE (`--out -` for standard output)");
+        }
+        // The batch file is TSV, the explained one JSON lines: a name that says the other
+        // format is refused rather than filled with what it does not say.
+        let extension = args
+            .out
+            .as_deref()
+            .and_then(Path::extension)
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase);
+        let json_name = matches!(extension.as_deref(), Some("jsonl" | "ndjson" | "json"));
+        if json_name && !args.explain {
+            return Err(Error::BadInput(format!(
+                "--out {}: without --explain the batch file is TSV (user_id, item_id, rank, \
+                 score), not JSON lines; name it .tsv, or add --explain for one explanation \
+                 JSON per line",
+                args.out.as_deref().unwrap_or(Path::new("")).display()
+            )));
         }
     } else if args.out.is_some() {
         return refuse(
@@ -615,13 +637,7 @@ fn write_all_users(
     data: &Path,
 ) -> Result<()> {
     let written = super::write_out(out, force, data, |w| write_batch(w, &batch.users))?;
-    let widest = batch
-        .users
-        .iter()
-        .filter(|r| !r.fallback)
-        .flat_map(|r| r.items.iter().map(|(_, s)| s.abs()))
-        .reduce(f32::max);
-    collapsed_batch_note(widest, &batch.model);
+    collapsed_batch_note(batch.collapse.as_deref());
     let rows: usize = batch.users.iter().map(|r| r.items.len()).sum();
     let shown = &written.shown;
     let fallback = batch.users.iter().filter(|r| r.fallback).count();
@@ -644,20 +660,12 @@ fn write_all_users(
     )
 }
 
-/// A batch whose every model score is near zero came from a collapsed model: said, as one
-/// user's list says it (`widest`: the largest score's magnitude; `None`: no model score).
-pub(super) fn collapsed_batch_note(widest: Option<f32>, model: &ModelHeader) {
-    let collapsed = kgrec::engine::COLLAPSED;
-    if model.kind == kgrec::ModelKind::Popularity || widest.is_none_or(|w| w >= collapsed) {
-        return;
+/// A batch from a collapsed model says so ([`kgrec::engine::collapse_note`]), as one user's
+/// list does.
+pub(super) fn collapsed_batch_note(note: Option<&str>) {
+    if let Some(note) = note {
+        super::warn(&format!("warning: {note}"));
     }
-    super::warn(&format!(
-        "warning: every score of the batch is within {collapsed:.0e} of zero: model v{} {} \
-         collapsed and the lists are in near-arbitrary order ({})",
-        model.version,
-        model.kind.name(),
-        kgrec::engine::collapse_advice(model.kind)
-    ));
 }
 
 /// The JSON of `kgrec eval`: the keys of `score_recs.py --json`, plus the model.
@@ -846,13 +854,7 @@ pub fn export_embeddings(data: &Path, args: &ExportEmbeddingsArgs) -> Result<()>
     let engine = super::open_reader(data)?;
     let e = engine.export_embeddings(args.version, &args.out)?;
     let written = super::export_files(&args.out);
-    if !before.is_empty() {
-        super::warn(&format!(
-            "note: {}: replaced {} that the folder already held",
-            args.out.display(),
-            before.join(", ")
-        ));
-    }
+    super::export_replaced_note(&args.out, &before);
     super::summary(&format!(
         "wrote {}: {} entities, {} relations of model v{} {} ({} dim {}): {}\n",
         args.out.display(),

@@ -81,7 +81,7 @@ pub fn tune(data: &Path, args: &TuneArgs, quiet: bool) -> Result<()> {
     drop(inputs);
     let engine = reopen_to_store(data)?;
     // The best stored record: this run's, or an earlier one on the same validation rows.
-    let best = engine.store_tuning(&outcome)?;
+    let best = super::writing(|| engine.store_tuning(&outcome))?;
     drop(engine);
     let mut outcome = outcome;
     if let Some(best) = &best {

@@ -311,6 +311,9 @@ impl Explainer {
         };
         path_options.check()?;
         let fallback = source == ListSource::Popularity;
+        // The popularity fallback, and the popularity model, score by interaction count.
+        let counts =
+            fallback || self.served.model.header.kind == crate::learners::ModelKind::Popularity;
         let model = self.served.model.recommender();
         let graph = &self.paths.graph;
         let user_items = user.map(|u| self.served.history(u));
@@ -378,6 +381,7 @@ impl Explainer {
                 rank: *rank,
                 score: scored.score,
                 score_parts,
+                score_unit: counts.then_some("interaction_count"),
                 paths,
                 in_history: user_items.as_ref().is_some_and(|h| h.contains(item)),
                 not_in_model: item.index() >= model.n_items(),
@@ -389,6 +393,7 @@ impl Explainer {
             fallback: fallback.then_some("popularity"),
             folded_in: source == ListSource::FoldedIn,
             truncated: side.truncated(),
+            note: None,
         })
     }
 

@@ -24,6 +24,10 @@ pub struct Explanation {
     /// are those found by then, and items may lack paths they would otherwise have.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub truncated: bool,
+    /// Why the score means little, when it does (`Engine::explain` of one item: the model
+    /// collapsed, see `engine::collapse`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// One recommended (or asked-about) item with its score parts and paths.
@@ -40,6 +44,11 @@ pub struct ExplainedItem {
     #[serde(serialize_with = "crate::cf::without_negative_zero")]
     pub score: f32,
     pub score_parts: ScoreParts,
+    /// `"interaction_count"` when the score (and so `score_parts.cf`) is the item's number of
+    /// interactions — the popularity model's score and the popularity fallback's — rather than
+    /// a model score; absent for model scores.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub score_unit: Option<&'static str>,
     /// Best first; empty when no path of the allowed length exists.
     pub paths: Vec<ExplainedPath>,
     /// The user already has the item (`explain` of an item of their history): never
@@ -683,6 +692,7 @@ mod tests {
                 rank: Some(1),
                 score: 1.0,
                 score_parts: ScoreParts { cf: 0.5, kg: 0.5 },
+                score_unit: None,
                 in_history: false,
                 not_in_model: false,
                 paths: vec![ExplainedPath {
@@ -700,6 +710,7 @@ mod tests {
             fallback: None,
             folded_in: false,
             truncated: false,
+            note: None,
         };
         let dot = explanation_dot(&e);
         assert!(dot.starts_with("digraph explanation {"), "{dot}");

@@ -197,13 +197,14 @@ pub enum ParseError {
     },
     /// A numeric field does not hold a (finite) number (a timestamp: nor an ISO 8601 date).
     #[error(
-        "{}:{line}:{column}: {} is not a number{}: {value:?}",
+        "{}:{line}:{column}: {} is not a number{}: {value:?}{}",
         file.display(),
         match header {
             Some(name) => format!("`{name}` (read as the {field})"),
             None => format!("`{field}`"),
         },
-        if *field == "timestamp" { " nor an ISO 8601 date" } else { "" }
+        if *field == "timestamp" { " nor an ISO 8601 date" } else { "" },
+        decimal_comma_hint(value)
     )]
     NotANumber {
         /// The file.
@@ -275,4 +276,26 @@ fn ambiguity(columns: usize, rating: bool, lines: usize, candidates: &[Format]) 
         readings.join(" or "),
         flags.join(" or ")
     )
+}
+
+/// The hint of a number written with a decimal comma (`4,5`, as some locales write 4.5): kgrec
+/// reads decimal points only, and does not guess (`1,000` may be a thousand).
+fn decimal_comma_hint(value: &str) -> String {
+    let v = value.trim();
+    let decimal_comma = v.split_once(',').is_some_and(|(whole, part)| {
+        let whole = whole.strip_prefix('-').unwrap_or(whole);
+        !whole.is_empty()
+            && !part.is_empty()
+            && whole.bytes().all(|b| b.is_ascii_digit())
+            && part.bytes().all(|b| b.is_ascii_digit())
+    });
+    match decimal_comma {
+        true => format!(
+            "; it has a decimal comma: kgrec reads decimal points only, so write it {} (e.g. \
+             `sed 's/\\([0-9]\\),\\([0-9]\\)/\\1.\\2/g'` on a file whose fields are not \
+             comma-separated)",
+            v.replacen(',', ".", 1)
+        ),
+        false => String::new(),
+    }
 }

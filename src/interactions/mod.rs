@@ -191,6 +191,20 @@ pub fn spaced_ids_note<'a>(
     file: &std::path::Path,
     ids: impl Iterator<Item = (IdKind, &'a str)>,
 ) -> Option<String> {
+    spaced_ids_note_in(
+        &file.display().to_string(),
+        ("the file", "the file also has"),
+        ids,
+    )
+}
+
+/// [`spaced_ids_note`] of ids from `source` (a file's name, `POST /v1/interactions`), which
+/// the note calls `what` (`the file`), saying `also` of a trimmed twin (`the file also has`).
+pub fn spaced_ids_note_in<'a>(
+    source: &str,
+    (what, also): (&str, &str),
+    ids: impl Iterator<Item = (IdKind, &'a str)>,
+) -> Option<String> {
     let mut all = std::collections::HashSet::new();
     let mut spaced = Vec::new();
     for (kind, id) in ids {
@@ -204,7 +218,7 @@ pub fn spaced_ids_note<'a>(
         .take(SPACED_NAMED)
         .map(|&(kind, id)| {
             if all.contains(&(kind, id.trim())) {
-                format!("{} {id:?} (the file also has {:?})", kind.name(), id.trim())
+                format!("{} {id:?} ({also} {:?})", kind.name(), id.trim())
             } else {
                 format!("{} {id:?}", kind.name())
             }
@@ -213,9 +227,9 @@ pub fn spaced_ids_note<'a>(
     let more = spaced.len().saturating_sub(SPACED_NAMED);
     Some(format!(
         "{}: {} id(s) start or end with white space and are kept as written, so {:?} and {:?} \
-         are different {}s: {}{}; remove the spaces from the file if they are not part of the \
+         are different {}s: {}{}; remove the spaces from {what} if they are not part of the \
          ids",
-        file.display(),
+        source,
         spaced.len(),
         first.1,
         first.1.trim(),

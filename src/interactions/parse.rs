@@ -167,13 +167,18 @@ fn read_source(
 
 /// Whether the first line is `::`-separated names only (a MovieLens-style file with a header).
 fn double_colon_header(sample: &[String]) -> bool {
-    sample.first().is_some_and(|first| {
-        let fields: Vec<&str> = first.split("::").collect();
-        fields.len() >= 2
-            && fields
-                .iter()
-                .all(|f| !f.trim().is_empty() && f.trim().parse::<f64>().is_err())
-    })
+    sample
+        .first()
+        .is_some_and(|first| names_only(&first.split("::").collect::<Vec<_>>()))
+}
+
+/// A line of names only (`UserID::MovieID::Rating::Timestamp`): at least two fields, none
+/// empty, none a number — a header, not data.
+fn names_only(fields: &[&str]) -> bool {
+    fields.len() >= 2
+        && fields
+            .iter()
+            .all(|f| !f.trim().is_empty() && f.trim().parse::<f64>().is_err())
 }
 
 /// A reader that turns every `::` into a tab, line by line, so a `::`-separated table reads as
@@ -860,12 +865,8 @@ fn parse_movielens<R: BufRead>(
         } else {
             text.split_whitespace().collect()
         };
-        // A first line of names only (`UserID::MovieID::Rating::Timestamp`) is a header.
-        let names = fields.len() >= 2
-            && fields
-                .iter()
-                .all(|f| !f.trim().is_empty() && f.trim().parse::<f64>().is_err());
-        if rows.is_empty() && names && !header_skipped {
+        // A first line of names only is a header.
+        if rows.is_empty() && names_only(&fields) && !header_skipped {
             header_skipped = true;
             continue;
         }

@@ -389,14 +389,23 @@ pub async fn interactions(
         });
     }
     let received = raw_rows.len();
+    // Ids are kept as sent, as a file import keeps them, and said the same way.
+    let spaced = kgrec::interactions::spaced_ids_note_in(
+        "POST /v1/interactions",
+        ("the posted rows", "the rows also have"),
+        raw_rows.iter().flat_map(|r| {
+            [
+                (kgrec::interactions::IdKind::User, r.user.as_str()),
+                (kgrec::interactions::IdKind::Item, r.item.as_str()),
+            ]
+        }),
+    );
     let metrics = std::sync::Arc::clone(&state.metrics);
     let imported =
         blocking(move || Ok(state.engine.add_interactions(raw_rows, Vec::new())?)).await?;
     metrics.interactions(received as u64);
     let r = &imported.report;
-    json(
-        StatusCode::OK,
-        &serde_json::json!({
+    let mut answer = serde_json::json!({
             "received": received,
             "merged": imported.merged,
             "new_interactions": r.new_interactions,
@@ -409,8 +418,11 @@ pub async fn interactions(
                 "items": r.counts.items,
                 "interactions": r.counts.interactions,
             },
-        }),
-    )
+    });
+    if let Some(note) = spaced {
+        answer["notes"] = serde_json::json!([note]);
+    }
+    json(StatusCode::OK, &answer)
 }
 
 /// The optional body of `POST /v1/admin/rebuild`.

@@ -17,6 +17,7 @@ mod metrics;
 mod openapi;
 mod params;
 mod sparql;
+mod uri_guard;
 pub mod worker;
 
 use std::io::Write;
@@ -213,8 +214,8 @@ async fn guard(State(state): State<Shared>, request: Request, next: Next) -> Res
     {
         let client = request
             .extensions()
-            .get::<ConnectInfo<SocketAddr>>()
-            .map_or(std::net::IpAddr::from([0, 0, 0, 0]), |c| c.0.ip());
+            .get::<ConnectInfo<uri_guard::Peer>>()
+            .map_or(std::net::IpAddr::from([0, 0, 0, 0]), |c| c.0.0.ip());
         if let Err(wait) = limits.check(client) {
             state.metrics.rejected("rate_limited");
             return ApiError::rate_limited(wait).into_response();
@@ -423,7 +424,9 @@ async fn run(state: Shared, addr: SocketAddr, data: &Path, grace: Duration) -> R
     ));
     let stop = Arc::new(tokio::sync::Notify::new());
     let stopped = Arc::clone(&stop);
-    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let app = router(state).into_make_service_with_connect_info::<uri_guard::Peer>();
+    // Request targets hyper would refuse with an empty body get the JSON error instead.
+    let listener = uri_guard::GuardedListener(listener);
     let server =
         axum::serve(listener, app).with_graceful_shutdown(async move { stopped.notified().await });
     let mut server = tokio::spawn(async move { server.await });

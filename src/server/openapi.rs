@@ -227,7 +227,8 @@ fn schemas() -> Value {
             "received": {"type": "integer"}, "merged": {"type": "integer"},
             "new_interactions": {"type": "integer"}, "updated_interactions": {"type": "integer"},
             "unchanged_interactions": {"type": "integer"}, "new_users": {"type": "integer"},
-            "new_items": {"type": "integer"}, "store": {"type": "object"}}},
+            "new_items": {"type": "integer"}, "store": {"type": "object"},
+            "notes": {"type": "array", "items": {"type": "string"}, "description": "Present when there is something to say: ids that start or end with white space (kept as sent)."}}},
         "Rebuild": {"type": "object", "additionalProperties": false, "properties": {
             "model": {"type": "string", "description": "A learner by its --model name (default cke)."},
             "overrides": {"type": "object", "description": "train's flags without dashes, - as _: dim, epochs, reg, alpha, lr, kg_weight, neighbour_weight, attention, cold_scale, cold_neighbours, reg_scale, idf_power, cold_placement, neighbours, two_hop, relation_balance, graph_prior, similarity, shrink"},

@@ -11,6 +11,7 @@ mod demo;
 mod ease;
 mod endpoint;
 mod explain;
+mod first_afternoon;
 mod frozen;
 mod import_bad_input;
 mod import_interactions;

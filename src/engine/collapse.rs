@@ -1,0 +1,322 @@
+//! Whether a model's scores say anything about its users: one check ([`check`]) over a sample
+//! of users spread over the model's users, and one text ([`describe`]) that every place that
+//! reports it (training, a list, a batch, similar items, an explanation, the HTTP answers) uses.
+//!
+//! Three shapes are told apart, most degenerate first:
+//! - [`Collapse::Zero`]: every score of every sampled user lies within [`COLLAPSED`] of zero
+//!   (a regularisation far too strong for the catalogue shrank every factor to nothing; a
+//!   BM25-weighted neighbourhood whose similarities vanish);
+//! - [`Collapse::OneOrder`]: every sampled user's scores are one and the same order up to
+//!   scale — the centred score vectors of all of them have a cosine of at least
+//!   [`ONE_ORDER_COSINE`] with each other — so every list is that order less the user's own
+//!   items, whatever the scores print (the item vectors point about one way: their cosines are
+//!   all near 1);
+//! - [`Collapse::Popularity`]: for at least [`POPULARITY_SHARE`] of the sampled users with at
+//!   least [`POPULARITY_MIN_CANDIDATES`] items left, the top [`POPULARITY_TOP`] of the items
+//!   they do not have are the most popular of those, in popularity order (interaction counts
+//!   compared, so ties in count are no mismatch): the model adds nothing to `--model pop`.
+//!
+//! All scores are looked at, the user's own items included: a user with one item left still
+//! shows whether the model's scores differ.
+
+use crate::cf::{InteractionMatrix, Recommender};
+use crate::ids::UserId;
+use crate::learners::ModelKind;
+use crate::store::ModelHeader;
+
+/// Scores this close to zero, all of them, mean the model collapsed.
+pub const COLLAPSED: f32 = 1e-3;
+
+/// Users looked at, spread evenly over the model's users.
+const SAMPLE: usize = 64;
+
+/// Two users' centred score vectors at least this close in direction rank every item alike.
+pub const ONE_ORDER_COSINE: f32 = 0.999;
+
+/// The length of the list compared with the popularity order.
+pub const POPULARITY_TOP: usize = 10;
+
+/// Users with fewer items left than this tell nothing about the popularity order: on a short
+/// list a personal order matches the popularity order by chance.
+pub const POPULARITY_MIN_CANDIDATES: usize = POPULARITY_TOP;
+
+/// The share of the (eligible) sampled users whose list must be the popularity order.
+pub const POPULARITY_SHARE: f32 = 0.9;
+
+/// Eligible users needed before the popularity share is judged.
+const POPULARITY_MIN_USERS: usize = 5;
+
+/// How a model's scores fail to tell its users apart.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Collapse {
+    /// Every score of every sampled user is within [`COLLAPSED`] of zero.
+    Zero,
+    /// Every sampled user's scores are one order up to scale; `popularity`: that order's top
+    /// is the popularity order.
+    OneOrder { popularity: bool },
+    /// The lists of `matched` of `looked` sampled users are the popularity order.
+    Popularity { matched: usize, looked: usize },
+}
+
+/// Checks `model` (trained on, or served with, `matrix`). `None` for the popularity model
+/// itself, graph embeddings and models too small to judge (fewer than two items or no users).
+pub fn check(
+    kind: ModelKind,
+    model: &dyn Recommender,
+    matrix: &InteractionMatrix,
+) -> Option<Collapse> {
+    if kind == ModelKind::Popularity || kind.is_graph_embedding() {
+        return None;
+    }
+    let n_users = model.n_users().min(matrix.n_users());
+    let n_items = model.n_items();
+    if n_users == 0 || n_items < 2 {
+        return None;
+    }
+    let counts = item_counts(matrix, n_items);
+    let step = n_users.div_ceil(SAMPLE).max(1);
+    let mut scores = vec![0.0f32; n_items];
+    let mut zero = true;
+    // The first user whose scores differ, with their items: users with the same items get
+    // the same list from any model, so only users with other items are compared with them.
+    let mut reference: Option<(Vec<f32>, Vec<u32>)> = None;
+    let mut one_order = true;
+    let mut compared = 0usize;
+    let (mut looked, mut matched) = (0usize, 0usize);
+    for u in (0..n_users).step_by(step) {
+        let user = UserId(u as u32);
+        model.score_items(user, &mut scores);
+        zero &= scores.iter().all(|s| s.abs() < COLLAPSED);
+        let (own, _) = matrix.user_row(user);
+        if one_order && let Some(centred) = unit_centred(&scores) {
+            match &reference {
+                None => reference = Some((centred, own.to_vec())),
+                Some((_, items)) if items == own => {}
+                Some((r, _)) => {
+                    let cos: f32 = r.iter().zip(&centred).map(|(a, b)| a * b).sum();
+                    one_order &= cos >= ONE_ORDER_COSINE;
+                    compared += 1;
+                }
+            }
+        }
+        if n_items.saturating_sub(own.len()) >= POPULARITY_MIN_CANDIDATES {
+            looked += 1;
+            matched += usize::from(popularity_order(&scores, own, &counts));
+        }
+    }
+    if zero {
+        return Some(Collapse::Zero);
+    }
+    let popular =
+        looked >= POPULARITY_MIN_USERS && matched as f32 >= POPULARITY_SHARE * looked as f32;
+    if one_order && compared >= 1 {
+        return Some(Collapse::OneOrder {
+            popularity: popular,
+        });
+    }
+    popular.then_some(Collapse::Popularity { matched, looked })
+}
+
+/// Each item's interaction count (items the matrix does not hold count 0).
+fn item_counts(matrix: &InteractionMatrix, n_items: usize) -> Vec<u32> {
+    let mut counts = matrix.item_degrees();
+    counts.resize(n_items, 0);
+    counts
+}
+
+/// `scores` less their mean, of length 1; `None` when they barely differ.
+fn unit_centred(scores: &[f32]) -> Option<Vec<f32>> {
+    let mean = scores.iter().sum::<f32>() / scores.len() as f32;
+    let centred: Vec<f32> = scores.iter().map(|s| s - mean).collect();
+    let norm = centred.iter().map(|c| c * c).sum::<f32>().sqrt();
+    (norm > COLLAPSED).then(|| centred.into_iter().map(|c| c / norm).collect())
+}
+
+/// Whether the top [`POPULARITY_TOP`] of the items not in `own` (ascending) by `scores` have
+/// the interaction counts of the most popular such items, in that order.
+fn popularity_order(scores: &[f32], own: &[u32], counts: &[u32]) -> bool {
+    let candidates: Vec<u32> = (0..scores.len() as u32)
+        .filter(|i| own.binary_search(i).is_err())
+        .collect();
+    let top = POPULARITY_TOP.min(candidates.len());
+    let mut by_score = candidates.clone();
+    by_score.sort_by(|&a, &b| {
+        scores[b as usize]
+            .total_cmp(&scores[a as usize])
+            .then(a.cmp(&b))
+    });
+    let mut by_count: Vec<u32> = candidates.iter().map(|&i| counts[i as usize]).collect();
+    by_count.sort_unstable_by(|a, b| b.cmp(a));
+    by_score
+        .iter()
+        .take(top)
+        .map(|&i| counts[i as usize])
+        .eq(by_count.into_iter().take(top))
+}
+
+/// What to train instead: a neighbourhood model's similarities vanish (BM25 weighs an item
+/// most users have at zero or less), the others' regularisation is too strong (a tenth of the
+/// model's own is suggested).
+pub fn advice(header: &ModelHeader) -> String {
+    let bm25 = header.params.to_ascii_lowercase().contains("\"bm25\"");
+    match header.kind {
+        ModelKind::ItemKnn | ModelKind::UserKnn if bm25 => {
+            "its similarities vanish on this catalogue, as BM25 weighs an item that nearly every \
+             user has at zero or less; train again with --similarity cosine"
+                .to_owned()
+        }
+        ModelKind::ItemKnn | ModelKind::UserKnn => {
+            "few of its users share items, so its neighbourhoods hold almost nothing; more \
+             interactions, or a factor model (--model als), may do better"
+                .to_owned()
+        }
+        _ => format!(
+            "its regularisation is too strong for this catalogue; train again with a smaller \
+             --reg (e.g. {}), or run `kgrec tune`",
+            suggested_reg(&header.params)
+        ),
+    }
+}
+
+/// A tenth of the `regularization` of a learner's parameters JSON (1 when absent).
+fn suggested_reg(params: &str) -> String {
+    serde_json::from_str::<serde_json::Value>(params)
+        .ok()
+        .and_then(|v| v.get("regularization").and_then(serde_json::Value::as_f64))
+        .map_or_else(|| "1".to_owned(), |r| format!("{}", r / 10.0))
+}
+
+/// The one sentence every report of a collapse uses.
+pub fn describe(collapse: Collapse, header: &ModelHeader) -> String {
+    // A model being trained has no version yet.
+    let model = match header.version {
+        0 => format!("the {} model", header.kind.name()),
+        v => format!("model v{v} {}", header.kind.name()),
+    };
+    match collapse {
+        Collapse::Zero => format!(
+            "{model} collapsed: it scores every item within {COLLAPSED:.0e} of zero for its \
+             users, so its lists are in near-arbitrary order ({})",
+            advice(header)
+        ),
+        Collapse::OneOrder { popularity } => format!(
+            "{model} collapsed to one direction: it ranks every item in one order for every \
+             user (its item vectors all point about one way{}), so each list is that order less \
+             the user's own items and is in near-arbitrary order for the user, however much the \
+             scores differ ({})",
+            match popularity {
+                true => "; the order is the popularity order",
+                false => "",
+            },
+            advice(header)
+        ),
+        Collapse::Popularity { matched, looked } => format!(
+            "{model} lists the most popular items in popularity order for {matched} of {looked} \
+             users looked at: its lists are what `--model pop` gives, not personal ({})",
+            advice(header)
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// A model whose scores are the popularity counts plus `personal` times a user-and-item
+    /// pattern: 0 gives one order for all, a little keeps the popular items first but tells
+    /// users apart further down, a lot is a personal order.
+    #[derive(Debug)]
+    struct Made {
+        counts: Vec<f32>,
+        users: usize,
+        personal: f32,
+        /// The item ranks the personal part applies to (below the top ten).
+        from: usize,
+    }
+
+    impl Recommender for Made {
+        fn n_users(&self) -> usize {
+            self.users
+        }
+        fn n_items(&self) -> usize {
+            self.counts.len()
+        }
+        fn score_items(&self, user: UserId, out: &mut [f32]) {
+            for (i, o) in out.iter_mut().enumerate() {
+                let pattern = ((i * 7 + user.index() * 13) % 11) as f32 / 11.0;
+                let weight = if i >= self.from { self.personal } else { 0.0 };
+                *o = self.counts[i] / 100.0 + weight * pattern;
+            }
+        }
+    }
+
+    /// 40 users × 60 items; item i has 40 − i/2 interactions (so counts fall with i), each user
+    /// the items of a few rows of a pattern.
+    fn data() -> (InteractionMatrix, Vec<f32>) {
+        let names: Vec<(String, String)> = (0..40)
+            .flat_map(|u| {
+                (0..60)
+                    .filter(move |i| (u + i) % 9 == 0 || *i < 40 - (u % 40))
+                    .map(move |i| (format!("u{u}"), format!("i{i:02}")))
+            })
+            .collect();
+        let matrix =
+            InteractionMatrix::from_pairs(names.iter().map(|(u, i)| (u.as_str(), i.as_str())))
+                .unwrap();
+        let counts: Vec<f32> = matrix.item_degrees().iter().map(|&c| c as f32).collect();
+        (matrix, counts)
+    }
+
+    #[test]
+    fn popularity_order_is_told_from_one_order_and_a_personal_one() {
+        let (matrix, counts) = data();
+        let n_items = counts.len();
+        let one = Made {
+            counts: counts.clone(),
+            users: 40,
+            personal: 0.0,
+            from: 0,
+        };
+        assert_eq!(
+            check(ModelKind::Als, &one, &matrix),
+            Some(Collapse::OneOrder { popularity: true })
+        );
+        // Told apart only on the last items: no longer one order, still the popular ones
+        // first for every user (their top ten are the popularity order).
+        let popular = Made {
+            counts: counts.clone(),
+            users: 40,
+            personal: 0.001,
+            from: n_items - 3,
+        };
+        assert!(matches!(
+            check(ModelKind::Als, &popular, &matrix),
+            Some(Collapse::Popularity { .. } | Collapse::OneOrder { popularity: true })
+        ));
+        let personal = Made {
+            counts,
+            users: 40,
+            personal: 5.0,
+            from: 0,
+        };
+        assert_eq!(check(ModelKind::Als, &personal, &matrix), None);
+    }
+
+    #[test]
+    fn popularity_order_compares_counts_not_items() {
+        // Items 0..4 with counts 5, 3, 3, 1; the user has item 0.
+        let counts = [5, 3, 3, 1];
+        assert!(popularity_order(&[9.0, 0.5, 0.6, 0.1], &[0], &counts));
+        assert!(!popularity_order(&[9.0, 0.5, 0.1, 0.6], &[0], &counts));
+    }
+
+    #[test]
+    fn centred_scores_of_one_order_share_a_direction() {
+        let a = unit_centred(&[1.0, 2.0, 3.0]).unwrap();
+        let b = unit_centred(&[10.0, 20.0, 30.0]).unwrap();
+        let cos: f32 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
+        assert!(cos > ONE_ORDER_COSINE);
+        assert!(unit_centred(&[1.0, 1.0, 1.0]).is_none());
+    }
+}
