@@ -436,6 +436,12 @@ fn xml_error_location(path: &Path, format: RdfFormat) -> Option<Location> {
     location_of(decoded(path)?, offset)
 }
 
+/// Whether RDF/XML at `path` is not well-formed XML (standard input, which cannot be read
+/// twice, counts as ill-formed: its well-formedness cannot be checked after an error).
+pub(crate) fn xml_is_ill_formed(path: &Path) -> bool {
+    path == Path::new(STDIN_NAME) || xml_error_location(path, RdfFormat::RdfXml).is_some()
+}
+
 /// A file's bytes, gunzipped when they are gzip.
 fn decoded(path: &Path) -> Option<Box<dyn BufRead>> {
     let mut raw = BufReader::new(File::open(path).ok()?);

@@ -195,6 +195,36 @@ fn lenient_import_skips_bad_statements_and_says_where() {
     assert_eq!(triples(&data), 2);
 }
 
+/// A wrong closing tag in RDF/XML made the parser file the next description's facts under the
+/// first subject, while the report said the statement it kept was skipped: --lenient now refuses
+/// RDF/XML that is not well-formed XML, with the place, and stores nothing.
+#[test]
+fn lenient_rdf_xml_that_is_not_well_formed_is_refused_and_stores_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let rdf = tmp.path().join("bad.rdf");
+    std::fs::write(
+        &rdf,
+        "<?xml version=\"1.0\"?>\n\
+         <rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\" xmlns:m=\"http://m/\">\n\
+         <rdf:Description rdf:about=\"http://a/x\">\n\
+         <m:p>bar</m:q>\n\
+         </rdf:Description>\n\
+         <rdf:Description rdf:about=\"http://a/y\"><m:p>baz</m:p></rdf:Description>\n\
+         <rdf:Description rdf:about=\"http://a/z\"><m:p>qux</m:p></rdf:Description>\n\
+         </rdf:RDF>\n",
+    )
+    .unwrap();
+    let out = run(kgrec(&data).args(["import", "kg", "--lenient"]).arg(&rdf));
+    assert!(!out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains(&format!("{}:4:", rdf.display())), "{err}");
+    assert!(err.contains("not well-formed XML"), "{err}");
+    assert!(err.contains("Nothing was imported"), "{err}");
+    // Nothing stored: the data directory of a failed first command is not left behind.
+    assert!(!data.join("kg").exists(), "{err}");
+}
+
 /// oxttl's own recovery skips to the next `.` after an error, which took the valid statement
 /// after `ex:a ex:b .` with it, and an unterminated string took the rest of the file while the
 /// report said "skipped 1".
