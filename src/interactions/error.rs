@@ -260,9 +260,11 @@ fn ambiguity(columns: usize, rating: bool, lines: usize, candidates: &[Format]) 
     let what = match (columns, rating) {
         (4, true) => "4 columns, the 3rd like a rating and the 4th like a timestamp",
         (4, false) => {
-            "4 columns, the 3rd a number (a count? --format movielens reads it as the rating) \
-             and the 4th like a timestamp"
+            "4 columns of numbers, the 3rd a number (a rating or a count? --format movielens \
+             reads it as the rating) and the 4th a time that is no Unix timestamp (a date? \
+             a small time?) or an id"
         }
+        (3, false) => "3 columns of numbers, the 3rd no rating (a count? an item?)",
         _ => "3 columns, the 3rd like a rating",
     };
     let readings: Vec<String> = candidates

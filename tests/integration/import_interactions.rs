@@ -96,19 +96,48 @@ fn a_txt_rating_table_is_refused_not_read_as_kgat_lists() {
         (3, 3, 3),
         "ratings and timestamps are not items"
     );
-    // A real KGAT file named .txt is read as KGAT, and says so.
+    // A real KGAT file named .txt is read as KGAT, and says so: by its content, as the README
+    // says (lines of different lengths).
     let f = d.file("train.txt", "7 1 2 3 4\n8 5\n");
     let (_, err) = d.accepts(&f, &[]);
     assert!(
         err.contains(
-            "note: {}: format kgat (`user item item ...` lines) guessed from the extension .txt; \
-             --format overrides"
+            "note: {}: format kgat (`user item item ...` lines) guessed from the content: \
+             space-separated ids"
                 .replace("{}", &f.display().to_string())
                 .as_str()
         ),
         "{err}"
     );
     assert_eq!(d.count("interactions"), 8);
+}
+
+/// `user item rating time` lines with a YYYYMMDD date or a small time were read as KGAT lists
+/// (ratings and times became items) with no word: every line the same 3 or 4 numbers is refused
+/// as ambiguous, with both --formats named, and nothing is imported.
+#[test]
+fn a_txt_of_numbers_in_one_width_is_refused_whatever_the_last_column() {
+    let d = dir();
+    for (name, text) in [
+        (
+            "dates.txt",
+            "1 6 5 20240101\n2 6 4 20240102\n2 7 3 20240103\n",
+        ),
+        ("small.txt", "1 2 5 100\n1 3 4 200\n2 2 1 300\n"),
+        ("three.txt", "1 2 500\n1 3 400\n"),
+    ] {
+        let f = d.file(name, text);
+        let out = d.import(&f, &[]);
+        d.rejects(
+            &out,
+            &f,
+            &[
+                &format!("{name}: ambiguous format"),
+                "--format movielens",
+                "--format kgat",
+            ],
+        );
+    }
 }
 
 #[test]
