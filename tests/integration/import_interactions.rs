@@ -218,6 +218,47 @@ fn a_file_without_a_header_keeps_its_first_row() {
     );
 }
 
+/// `--no-header` on a file whose first line is a header of accepted names imported `user_id`
+/// as a user who had `item_id`: refused, naming the line, for CSV and TSV alike.
+#[test]
+fn no_header_on_a_file_with_a_header_of_accepted_names_is_refused() {
+    let d = dir();
+    let csv = d.file(
+        "h.csv",
+        "user_id,item_id
+u1,i1
+u2,i2
+",
+    );
+    let out = d.import(&csv, &["--no-header"]);
+    d.rejects(
+        &out,
+        &csv,
+        &[
+            "h.csv:1: --no-header, but this line is a header of accepted column names \
+             (user_id, item_id)",
+            "drop --no-header",
+        ],
+    );
+    let tsv = d.file("h.tsv", "user\titem\trating\nu1\ti1\t4\n");
+    let out = d.import(&tsv, &["--no-header"]);
+    d.rejects(
+        &out,
+        &tsv,
+        &["h.tsv:1: --no-header, but this line is a header"],
+    );
+    // Names that are no accepted column name may be data: read as such.
+    let (out, _) = d.accepts(
+        &d.file(
+            "n.csv",
+            "alice,SKU-1
+",
+        ),
+        &["--no-header"],
+    );
+    assert!(out.contains("1 rows read"), "{out}");
+}
+
 /// Nothing is dropped in silence: fields beyond the header's and a --min-rating that a file
 /// without ratings cannot apply are both said.
 #[test]
