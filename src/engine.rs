@@ -589,6 +589,10 @@ pub struct Stats {
     /// The ratings' scale: declared at import, else the lowest and highest stored rating
     /// (`None`: no rating stored).
     pub rating_scale: Option<ScaleSummary>,
+    /// The one value every stored rating has, when no scale is declared and the ratings are all
+    /// equal (so none can be inferred).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub single_rating: Option<f32>,
 }
 
 /// The rating scale as `stats` shows it.
@@ -1638,12 +1642,15 @@ impl Engine {
             let c = dir.kg().counts()?;
             let interactions = InteractionStore::open(dir.db())?;
             let counts = interactions.counts()?;
-            let rating_scale = match interactions.scale()? {
-                Some(s) => Some((s, true)),
-                None if counts.interactions > 0 => interactions.load()?.rating_scale(),
-                None => None,
-            }
-            .map(|(s, declared)| ScaleSummary {
+            let (rating_scale, single_rating) = match interactions.scale()? {
+                Some(s) => (Some((s, true)), None),
+                None if counts.interactions > 0 => {
+                    let snapshot = interactions.load()?;
+                    (snapshot.rating_scale(), snapshot.single_rating())
+                }
+                None => (None, None),
+            };
+            let rating_scale = rating_scale.map(|(s, declared)| ScaleSummary {
                 min: s.min(),
                 max: s.max(),
                 declared,
@@ -1710,6 +1717,7 @@ impl Engine {
                 data_dir: dir.path().to_owned(),
                 backend: crate::datadir::BACKEND,
                 rating_scale,
+                single_rating,
             })
         })
     }

@@ -181,6 +181,17 @@ impl Snapshot {
         .map_err(|e| StoreError::corruption("interaction records", e))
     }
 
+    /// The one value every stored rating has, when ratings are stored, all equal and no scale
+    /// is declared: no scale can be inferred from them.
+    pub fn single_rating(&self) -> Option<f32> {
+        if self.scale.is_some() {
+            return None;
+        }
+        let mut ratings = self.records.iter().filter_map(|r| r.rating);
+        let first = ratings.next()?;
+        ratings.all(|r| r == first).then_some(first)
+    }
+
     /// The data's rating scale: the declared one (`true`), else the lowest and highest stored
     /// rating (`false`); `None` when neither exists.
     pub fn rating_scale(&self) -> Option<(RatingScale, bool)> {
