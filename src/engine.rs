@@ -30,7 +30,8 @@ use crate::explain::{ExplainOptions, Explainer, Explanation, PathIndex};
 use crate::ids::UserId;
 use crate::interactions::{
     ColumnMap, Delimiter, Format, ItemLink, RatingScale, RawInteraction, ReadOptions,
-    filter_min_rating, merge_duplicates, parse_link_file, read_file, read_link_file, source,
+    filter_min_rating, merge_duplicates, parse_link_file, rating_conflicts, read_file,
+    read_link_file, source,
 };
 use crate::learners::{self, Binding, GraphData, ModelSpec, TrainInput};
 use crate::metrics::{Evaluation, by_user, evaluate};
@@ -940,6 +941,10 @@ impl Engine {
         let start = Instant::now();
         let read = rows.len();
         let mut rows = rows;
+        let notes: Vec<String> = rating_conflicts(&rows)
+            .map(|(n, example)| conflict_note("the request", n, &example))
+            .into_iter()
+            .collect();
         let merged = merge_duplicates(&mut rows);
         let rebind = !links.is_empty();
         let (report, missing) = self.write_interactions(rows, links, None, rebind)?;
@@ -950,7 +955,7 @@ impl Engine {
             report,
             not_in_graph: missing.len(),
             missing,
-            notes: Vec::new(),
+            notes,
             seconds: start.elapsed().as_secs_f64(),
         })
     }
@@ -2946,6 +2951,9 @@ fn read_rows(file: &Path, options: &ReadOptions, min_rating: Option<f32>) -> Res
             min_rating.unwrap_or_default()
         )));
     }
+    if let Some((n, example)) = rating_conflicts(&rows) {
+        notes.push(conflict_note(&file.display().to_string(), n, &example));
+    }
     let merged = merge_duplicates(&mut rows);
     Ok(Rows {
         rows,
@@ -2954,6 +2962,15 @@ fn read_rows(file: &Path, options: &ReadOptions, min_rating: Option<f32>) -> Res
         merged,
         notes,
     })
+}
+
+/// The note of duplicate rows whose ratings disagree (see [`rating_conflicts`]).
+fn conflict_note(source: &str, conflicts: usize, example: &str) -> String {
+    format!(
+        "{source}: {conflicts} conflicting duplicate(s): the same user and item again with \
+         another rating ({example}); the row with the latest timestamp is kept, the later row on \
+         ties"
+    )
 }
 
 #[cfg(test)]

@@ -183,6 +183,15 @@ pub(super) fn print_import(
             ));
         }
     }
+    if let Some(example) = &report.older_example {
+        super::warn(&format!(
+            "note: {}: {} row(s) older than the stored one with another rating ({example}): \
+             the newer, stored rating is kept (the latest timestamp wins; a row without one is \
+             older than a stored row with one), and they count as already present",
+            display_name(file).display(),
+            report.older_ratings
+        ));
+    }
     let c = report.counts;
     super::summary(&format!(
         "imported {}: {} rows read, {} below --min-rating, {} duplicates merged; {} new \

@@ -402,6 +402,12 @@ pub async fn interactions(
             "new_interactions": r.new_interactions,
             "updated_interactions": r.updated_interactions,
             "unchanged_interactions": r.unchanged_interactions,
+            "older_ratings_kept_stored": r.older_ratings,
+            "notes": imported.notes.iter().chain(&r.older_example.as_ref().map(|e| format!(
+                "{} row(s) older than the stored one with another rating ({e}): the newer, \
+                 stored rating is kept (the latest timestamp wins)",
+                r.older_ratings
+            )).into_iter().collect::<Vec<_>>()).cloned().collect::<Vec<_>>(),
             "new_users": r.new_users,
             "new_items": r.new_items,
             "store": {

@@ -227,6 +227,8 @@ fn schemas() -> Value {
             "received": {"type": "integer"}, "merged": {"type": "integer"},
             "new_interactions": {"type": "integer"}, "updated_interactions": {"type": "integer"},
             "unchanged_interactions": {"type": "integer"}, "new_users": {"type": "integer"},
+            "older_ratings_kept_stored": {"type": "integer", "description": "Rows for a stored pair with another rating but an older timestamp: the stored, newer rating is kept (counted in unchanged_interactions)."},
+            "notes": {"type": "array", "items": {"type": "string"}, "description": "Conflicting duplicates in the request and older rows, said in words."},
             "new_items": {"type": "integer"}, "store": {"type": "object"}}},
         "Rebuild": {"type": "object", "additionalProperties": false, "properties": {
             "model": {"type": "string", "description": "A learner by its --model name (default cke)."},

@@ -239,6 +239,11 @@ pub struct ImportReport {
     pub updated_interactions: u64,
     /// Known pairs the rows left as they were.
     pub unchanged_interactions: u64,
+    /// Of those, rows whose rating differs from the stored one but which are older (an earlier
+    /// timestamp, or none where one is stored): the stored, newer rating is kept.
+    pub older_ratings: u64,
+    /// The first of them: `user, item: rating R (older), stored S kept`.
+    pub older_example: Option<String>,
     /// Items whose link was set or changed.
     pub links_set: u64,
     /// Items the link file named that had no interactions: they join the catalogue (no
@@ -628,6 +633,21 @@ impl StoreState {
                     let merged = self.records[k].merged(row);
                     if merged == self.records[k] {
                         report.unchanged_interactions += 1;
+                        if row.rating != merged.rating {
+                            report.older_ratings += 1;
+                            let shown = |r: Option<f32>| {
+                                r.map_or_else(|| "none".to_owned(), |r| r.to_string())
+                            };
+                            report.older_example.get_or_insert_with(|| {
+                                format!(
+                                    "{}, {}: rating {} in an older row, stored {} kept",
+                                    row.user,
+                                    row.item,
+                                    shown(row.rating),
+                                    shown(merged.rating)
+                                )
+                            });
+                        }
                     } else {
                         self.records[k] = merged;
                         self.unwritten.record_chunks.insert(k / RECORDS_PER_CHUNK);

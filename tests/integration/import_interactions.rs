@@ -259,6 +259,34 @@ u2,i2
     assert!(out.contains("1 rows read"), "{out}");
 }
 
+/// A changed rating for a stored pair in an older row was dropped while the summary said
+/// "already present"; two rows of one pair with different ratings said only "duplicates
+/// merged". Both are named now, with the rule (the latest timestamp wins) and what was kept.
+#[test]
+fn changed_ratings_that_lose_to_the_merge_rule_are_named() {
+    let d = dir();
+    let first = d.file("first.csv", "user,item,rating,timestamp\nu1,bjork,5,200\n");
+    d.accepts(&first, &[]);
+    let older = d.file("older.csv", "user,item,rating,timestamp\nu1,bjork,3,100\n");
+    let (out, err) = d.accepts(&older, &[]);
+    assert!(out.contains("1 already present"), "{out}");
+    assert!(
+        err.contains(
+            "1 row(s) older than the stored one with another rating (u1, bjork: rating 3 in an \
+             older row, stored 5 kept)"
+        ),
+        "{err}"
+    );
+    let other = dir();
+    let twice = other.file("twice.csv", "user,item,rating\nu1,bjork,5\nu1,bjork,2\n");
+    let (out, err) = other.accepts(&twice, &[]);
+    assert!(out.contains("1 duplicates merged"), "{out}");
+    assert!(
+        err.contains("1 conflicting duplicate(s)") && err.contains("u1, bjork: 5 then 2, kept 2"),
+        "{err}"
+    );
+}
+
 /// Nothing is dropped in silence: fields beyond the header's and a --min-rating that a file
 /// without ratings cannot apply are both said.
 #[test]
