@@ -944,6 +944,7 @@ impl Engine {
         let notes: Vec<String> = rating_conflicts(&rows)
             .map(|(n, example)| conflict_note("the request", n, &example))
             .into_iter()
+            .chain(outlier_note("the request", &rows))
             .collect();
         let merged = merge_duplicates(&mut rows);
         let rebind = !links.is_empty();
@@ -2076,6 +2077,13 @@ impl Engine {
                  never hold a user's training items, so nothing can be found (was the same file \
                  given twice?)"
             ));
+        } else if seen > 0 {
+            notes.push(format!(
+                "{seen} of the {pairs} test interactions are also in the training file (the same \
+                 user and item): lists never hold a user's training items, so those {seen} count \
+                 as misses (they are kept in the test set, not excluded); drop them from the \
+                 test file to score only what can be found"
+            ));
         }
         Ok(EvalOutcome {
             evaluation: evaluate(&recs, &test, Some(&train), &request.ks),
@@ -2882,6 +2890,40 @@ struct Rows {
     notes: Vec<String>,
 }
 
+/// Ratings far outside where nearly all of a file's (or request's) ratings sit (a 99 among
+/// 1 to 5), which stretch a scale inferred from the ratings: said, with `--rating-scale` as the
+/// way to have them refused. From 10 ratings on: "nearly all" leaves out the lowest and highest
+/// 1% (at least one each), and a rating is far when it lies beyond that range by more than the
+/// range's own width (1 at least).
+fn outlier_note(source: &str, rows: &[RawInteraction]) -> Option<String> {
+    let mut ratings: Vec<f32> = rows.iter().filter_map(|r| r.rating).collect();
+    if ratings.len() < 10 {
+        return None;
+    }
+    ratings.sort_by(f32::total_cmp);
+    let n = ratings.len();
+    let k = (n / 100).max(1);
+    let (lo, hi) = (ratings[k], ratings[n - 1 - k]);
+    let span = (hi - lo).max(1.0);
+    let far: Vec<f32> = ratings
+        .iter()
+        .copied()
+        .filter(|&r| r > hi + span || r < lo - span)
+        .collect();
+    let (first, last) = (ratings.first()?, ratings.last()?);
+    let shown: Vec<String> = far.iter().take(3).map(f32::to_string).collect();
+    (!far.is_empty()).then(|| {
+        format!(
+            "{source}: {} rating(s) far outside where nearly all ratings sit ({lo} to {hi}): {}; \
+             a scale inferred from the ratings now runs {first}:{last}. If the scale is \
+             narrower, declare it with --rating-scale MIN:MAX (a rating outside it is then an \
+             error naming its line), or fix those rows",
+            far.len(),
+            shown.join(", ")
+        )
+    })
+}
+
 /// Timestamps that are not seconds since 1970 as kgrec reads them: milliseconds (from 10¹²,
 /// the year 33658 in seconds) or negative ones, kept as they are but said, since a store that
 /// mixes them with seconds orders its time split wrongly.
@@ -2935,6 +2977,9 @@ fn read_rows(file: &Path, options: &ReadOptions, min_rating: Option<f32>) -> Res
         ));
     }
     notes.extend(timestamp_note(file, &rows));
+    if options.rating_scale.is_none() {
+        notes.extend(outlier_note(&file.display().to_string(), &rows));
+    }
     let below_min_rating = match min_rating {
         Some(r) if !r.is_finite() => {
             return Err(Error::BadInput(format!(

@@ -287,6 +287,31 @@ fn changed_ratings_that_lose_to_the_merge_rule_are_named() {
     );
 }
 
+/// One 99 among ratings 1 to 5 stretched the inferred scale to 1:99 in silence: said, with
+/// --rating-scale; a declared scale refuses it instead.
+#[test]
+fn an_outlying_rating_that_stretches_the_inferred_scale_is_said() {
+    let d = dir();
+    let mut text = String::from("user,item,rating\n");
+    for n in 0..20 {
+        text.push_str(&format!("u{},i{},{}\n", n % 4, n, 1 + n % 5));
+    }
+    text.push_str("u9,i99,99\n");
+    let f = d.file("r99.csv", &text);
+    let (_, err) = d.accepts(&f, &[]);
+    assert!(
+        err.contains("1 rating(s) far outside where nearly all ratings sit (1 to 5): 99"),
+        "{err}"
+    );
+    assert!(err.contains("now runs 1:99"), "{err}");
+    assert!(err.contains("--rating-scale MIN:MAX"), "{err}");
+    // Ratings that stay in their range are not noted.
+    let plain = dir();
+    let f = plain.file("plain.csv", text.replace("u9,i99,99\n", "u9,i99,5\n"));
+    let (_, err) = plain.accepts(&f, &[]);
+    assert!(!err.contains("far outside"), "{err}");
+}
+
 /// Nothing is dropped in silence: fields beyond the header's and a --min-rating that a file
 /// without ratings cannot apply are both said.
 #[test]

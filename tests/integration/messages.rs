@@ -561,6 +561,33 @@ fn outputs_never_land_in_the_store_nor_replace_protected_files() {
     );
 }
 
+/// `eval` with test rows of which some are also in the training file says how many, and that
+/// they count as misses (a partial overlap said nothing).
+#[test]
+fn eval_names_test_rows_that_are_also_training_rows() {
+    let tmp = tempfile::tempdir().unwrap();
+    let train = tmp.path().join("train.tsv");
+    let test = tmp.path().join("test.tsv");
+    std::fs::write(
+        &train,
+        "user_id\titem_id\nu1\ta\nu1\tb\nu2\ta\nu2\tc\nu3\tb\nu3\tc\n",
+    )
+    .unwrap();
+    std::fs::write(&test, "user_id\titem_id\nu1\ta\nu1\tc\nu2\tb\n").unwrap();
+    let out = run(std::process::Command::new(binary())
+        .args(["eval", "--model", "pop", "--train"])
+        .arg(&train)
+        .arg("--test")
+        .arg(&test));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("1 of the 3 test interactions are also in the training file"),
+        "{err}"
+    );
+    assert!(err.contains("count as misses"), "{err}");
+}
+
 /// `eval` with the test file equal to the training file says why every figure is zero; a
 /// SPARQL query can come from standard input.
 #[test]
