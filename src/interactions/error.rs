@@ -120,7 +120,7 @@ pub enum ParseError {
         "{}:{line}: {flag} {value}: {}",
         file.display(),
         match headerless {
-            false => format!("the header has no such column (found: {found})"),
+            false => format!("the header has no such column (found: {found}){}", delimiter_hint(found)),
             true => format!(
                 "the first line has no such column (--no-header: its {} field(s) are columns {found})",
                 found.split(", ").count()
@@ -253,6 +253,24 @@ impl ParseError {
             | Self::NoInteractions { .. } => None,
         }
     }
+}
+
+/// When a header read as one field holds another delimiter (`--delimiter tab` on a CSV): the
+/// delimiter it seems to be split by.
+fn delimiter_hint(found: &str) -> String {
+    if found.contains(", ") {
+        return String::new();
+    }
+    [(',', "`,`"), (';', "`;`"), ('|', "`|`"), ('\t', "tab")]
+        .into_iter()
+        .find(|(c, _)| found.contains(*c))
+        .map(|(_, name)| {
+            format!(
+                "; the header was read as one field, and it holds {name}: is the file split by \
+                 {name}? (--delimiter names the delimiter; without it, it is detected)"
+            )
+        })
+        .unwrap_or_default()
 }
 
 /// The message of [`ParseError::AmbiguousFormat`].

@@ -312,6 +312,33 @@ fn an_outlying_rating_that_stretches_the_inferred_scale_is_said() {
     assert!(!err.contains("far outside"), "{err}");
 }
 
+/// `--delimiter tab` on a comma file with column flags said only "no such column (found:
+/// listener,artist,plays)": now it says the header is one field split by `,`.
+#[test]
+fn a_wrong_delimiter_with_column_flags_names_the_delimiter_the_header_holds() {
+    let d = dir();
+    let f = d.file("plays.csv", "listener,artist,plays\nu1,bjork,3\n");
+    let out = d.import(
+        &f,
+        &[
+            "--delimiter",
+            "tab",
+            "--user-col",
+            "listener",
+            "--item-col",
+            "artist",
+        ],
+    );
+    d.rejects(
+        &out,
+        &f,
+        &[
+            "the header has no such column (found: listener,artist,plays)",
+            "the header was read as one field, and it holds `,`: is the file split by `,`?",
+        ],
+    );
+}
+
 /// Nothing is dropped in silence: fields beyond the header's and a --min-rating that a file
 /// without ratings cannot apply are both said.
 #[test]
