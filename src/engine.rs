@@ -1340,9 +1340,18 @@ impl Engine {
         let filtered = candidates
             .as_ref()
             .and_then(|c| c.note(ranked, list.items.len(), request));
+        let unknown = list.source == ListSource::Popularity
+            && served.matrix.user_id(&request.user).is_none()
+            && served.user_id(&request.user).is_none();
         let notes: Vec<String> = filtered
             .into_iter()
             .chain(list_notes(&served, &list, request))
+            .chain(unknown.then(|| {
+                format!(
+                    "{}: the list is the popularity fallback",
+                    unknown_id_note("user", &request.user)
+                )
+            }))
             .collect();
         let note = (!notes.is_empty()).then(|| notes.join("; "));
         let filter = candidates.map(|c| FilterSummary {
@@ -3007,6 +3016,11 @@ fn read_rows(file: &Path, options: &ReadOptions, min_rating: Option<f32>) -> Res
         merged,
         notes,
     })
+}
+
+/// An id the data directory does not hold at all, for `recommend` and `predict` alike.
+pub fn unknown_id_note(kind: &str, id: &str) -> String {
+    format!("the data directory has no {kind} {id:?} at all (a typo?)")
 }
 
 /// The note of duplicate rows whose ratings disagree (see [`rating_conflicts`]).

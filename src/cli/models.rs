@@ -904,8 +904,8 @@ pub fn predict(data: &Path, args: &PredictArgs) -> Result<()> {
     ] {
         if !stored {
             super::warn(&format!(
-                "warning: the data directory has no {kind} {id:?} at all (a typo?); the \
-                 prediction is for an unknown {kind}"
+                "warning: {}; the prediction is for an unknown {kind}",
+                kgrec::engine::unknown_id_note(kind, id)
             ));
         }
     }

@@ -1130,3 +1130,25 @@ fn eval_maps_columns_and_names_its_own_flags() {
         stderr(&out)
     );
 }
+
+/// `recommend --user nobody` gave the popularity list with no word on a likely typo, as
+/// `predict` gives: both share the note now.
+#[test]
+fn recommend_for_a_user_the_data_directory_lacks_asks_about_a_typo() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    ok(kgrec(&data)
+        .args(["import", "interactions"])
+        .arg(fixture("interactions.tsv")));
+    ok(kgrec(&data).args(["train", "--model", "pop"]));
+    let out = run(kgrec(&data).args(["recommend", "--user", "nobody"]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("the data directory has no user \"nobody\" at all (a typo?)"),
+        "{err}"
+    );
+    // A stored user gets no such note.
+    let out = run(kgrec(&data).args(["recommend", "--user", "1"]));
+    assert!(!stderr(&out).contains("a typo?"), "{}", stderr(&out));
+}
