@@ -11,6 +11,7 @@
 mod clean;
 pub mod columns;
 mod datetime;
+pub use datetime::parse_iso;
 mod error;
 mod format;
 pub mod guess;

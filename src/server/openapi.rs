@@ -222,7 +222,7 @@ fn schemas() -> Value {
             "model_version": {"type": "integer"}}},
         "Interaction": {"type": "object", "required": ["user", "item"], "additionalProperties": false, "properties": {
             "user": {"type": ["string", "integer"]}, "item": {"type": ["string", "integer"]},
-            "rating": {"type": "number"}, "timestamp": {"type": "integer", "description": "Seconds since the Unix epoch."}}},
+            "rating": {"type": "number"}, "timestamp": {"type": ["integer", "string"], "description": "Seconds since the Unix epoch, or an ISO 8601 date or date-time (2024-01-01, 2024-01-01T12:30:00Z; UTC without an offset)."}}},
         "InteractionsWritten": {"type": "object", "properties": {
             "received": {"type": "integer"}, "merged": {"type": "integer"},
             "new_interactions": {"type": "integer"}, "updated_interactions": {"type": "integer"},
