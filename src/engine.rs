@@ -30,7 +30,8 @@ use crate::explain::{ExplainOptions, Explainer, Explanation, PathIndex};
 use crate::ids::UserId;
 use crate::interactions::{
     ColumnMap, Delimiter, Format, ItemLink, RatingScale, RawInteraction, ReadOptions,
-    filter_min_rating, merge_duplicates, parse_link_file, read_file, read_link_file, source,
+    filter_min_rating, merge_duplicates, parse_link_file, rating_conflicts, read_file,
+    read_link_file, source,
 };
 use crate::learners::{self, Binding, GraphData, ModelSpec, TrainInput};
 use crate::metrics::{Evaluation, by_user, evaluate};
@@ -593,6 +594,10 @@ pub struct Stats {
     /// The ratings' scale: declared at import, else the lowest and highest stored rating
     /// (`None`: no rating stored).
     pub rating_scale: Option<ScaleSummary>,
+    /// The one value every stored rating has, when no scale is declared and the ratings are all
+    /// equal (so none can be inferred).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub single_rating: Option<f32>,
 }
 
 /// The rating scale as `stats` shows it.
@@ -966,6 +971,11 @@ impl Engine {
         let start = Instant::now();
         let read = rows.len();
         let mut rows = rows;
+        let notes: Vec<String> = rating_conflicts(&rows)
+            .map(|(n, example)| conflict_note("the request", n, &example))
+            .into_iter()
+            .chain(outlier_note("the request", &rows))
+            .collect();
         let merged = merge_duplicates(&mut rows);
         let rebind = !links.is_empty();
         let (report, missing) = self.write_interactions(rows, links, None, rebind)?;
@@ -976,7 +986,7 @@ impl Engine {
             report,
             not_in_graph: missing.len(),
             missing,
-            notes: Vec::new(),
+            notes,
             seconds: start.elapsed().as_secs_f64(),
         })
     }
@@ -1379,9 +1389,18 @@ impl Engine {
         let filtered = candidates
             .as_ref()
             .and_then(|c| c.note(ranked, list.items.len(), request));
+        let unknown = list.source == ListSource::Popularity
+            && served.matrix.user_id(&request.user).is_none()
+            && served.user_id(&request.user).is_none();
         let notes: Vec<String> = filtered
             .into_iter()
             .chain(list_notes(&served, &list, request))
+            .chain(unknown.then(|| {
+                format!(
+                    "{}: the list is the popularity fallback",
+                    unknown_id_note("user", &request.user)
+                )
+            }))
             .collect();
         let note = (!notes.is_empty()).then(|| notes.join("; "));
         let filter = candidates.map(|c| FilterSummary {
@@ -1691,12 +1710,15 @@ impl Engine {
             let c = dir.kg().counts()?;
             let interactions = InteractionStore::open(dir.db())?;
             let counts = interactions.counts()?;
-            let rating_scale = match interactions.scale()? {
-                Some(s) => Some((s, true)),
-                None if counts.interactions > 0 => interactions.load()?.rating_scale(),
-                None => None,
-            }
-            .map(|(s, declared)| ScaleSummary {
+            let (rating_scale, single_rating) = match interactions.scale()? {
+                Some(s) => (Some((s, true)), None),
+                None if counts.interactions > 0 => {
+                    let snapshot = interactions.load()?;
+                    (snapshot.rating_scale(), snapshot.single_rating())
+                }
+                None => (None, None),
+            };
+            let rating_scale = rating_scale.map(|(s, declared)| ScaleSummary {
                 min: s.min(),
                 max: s.max(),
                 declared,
@@ -1763,6 +1785,7 @@ impl Engine {
                 data_dir: dir.path().to_owned(),
                 backend: crate::datadir::BACKEND,
                 rating_scale,
+                single_rating,
             })
         })
     }
@@ -2161,6 +2184,13 @@ impl Engine {
                 "every one of the {pairs} test interactions is also in the training file: lists \
                  never hold a user's training items, so nothing can be found (was the same file \
                  given twice?)"
+            ));
+        } else if seen > 0 {
+            notes.push(format!(
+                "{seen} of the {pairs} test interactions are also in the training file (the same \
+                 user and item): lists never hold a user's training items, so those {seen} count \
+                 as misses (they are kept in the test set, not excluded); drop them from the \
+                 test file to score only what can be found"
             ));
         }
         Ok(EvalOutcome {
@@ -2904,6 +2934,40 @@ struct Rows {
     notes: Vec<String>,
 }
 
+/// Ratings far outside where nearly all of a file's (or request's) ratings sit (a 99 among
+/// 1 to 5), which stretch a scale inferred from the ratings: said, with `--rating-scale` as the
+/// way to have them refused. From 10 ratings on: "nearly all" leaves out the lowest and highest
+/// 1% (at least one each), and a rating is far when it lies beyond that range by more than the
+/// range's own width (1 at least).
+fn outlier_note(source: &str, rows: &[RawInteraction]) -> Option<String> {
+    let mut ratings: Vec<f32> = rows.iter().filter_map(|r| r.rating).collect();
+    if ratings.len() < 10 {
+        return None;
+    }
+    ratings.sort_by(f32::total_cmp);
+    let n = ratings.len();
+    let k = (n / 100).max(1);
+    let (lo, hi) = (ratings[k], ratings[n - 1 - k]);
+    let span = (hi - lo).max(1.0);
+    let far: Vec<f32> = ratings
+        .iter()
+        .copied()
+        .filter(|&r| r > hi + span || r < lo - span)
+        .collect();
+    let (first, last) = (ratings.first()?, ratings.last()?);
+    let shown: Vec<String> = far.iter().take(3).map(f32::to_string).collect();
+    (!far.is_empty()).then(|| {
+        format!(
+            "{source}: {} rating(s) far outside where nearly all ratings sit ({lo} to {hi}): {}; \
+             a scale inferred from the ratings now runs {first}:{last}. If the scale is \
+             narrower, declare it with --rating-scale MIN:MAX (a rating outside it is then an \
+             error naming its line), or fix those rows",
+            far.len(),
+            shown.join(", ")
+        )
+    })
+}
+
 /// Timestamps that are not seconds since 1970 as kgrec reads them: milliseconds (from 10¹²,
 /// the year 33658 in seconds) or negative ones, kept as they are but said, since a store that
 /// mixes them with seconds orders its time split wrongly.
@@ -2957,6 +3021,9 @@ fn read_rows(file: &Path, options: &ReadOptions, min_rating: Option<f32>) -> Res
         ));
     }
     notes.extend(timestamp_note(file, &rows));
+    if options.rating_scale.is_none() {
+        notes.extend(outlier_note(&file.display().to_string(), &rows));
+    }
     let below_min_rating = match min_rating {
         Some(r) if !r.is_finite() => {
             return Err(Error::BadInput(format!(
@@ -2973,6 +3040,9 @@ fn read_rows(file: &Path, options: &ReadOptions, min_rating: Option<f32>) -> Res
             min_rating.unwrap_or_default()
         )));
     }
+    if let Some((n, example)) = rating_conflicts(&rows) {
+        notes.push(conflict_note(&file.display().to_string(), n, &example));
+    }
     let merged = merge_duplicates(&mut rows);
     Ok(Rows {
         rows,
@@ -2981,6 +3051,20 @@ fn read_rows(file: &Path, options: &ReadOptions, min_rating: Option<f32>) -> Res
         merged,
         notes,
     })
+}
+
+/// An id the data directory does not hold at all, for `recommend` and `predict` alike.
+pub fn unknown_id_note(kind: &str, id: &str) -> String {
+    format!("the data directory has no {kind} {id:?} at all (a typo?)")
+}
+
+/// The note of duplicate rows whose ratings disagree (see [`rating_conflicts`]).
+fn conflict_note(source: &str, conflicts: usize, example: &str) -> String {
+    format!(
+        "{source}: {conflicts} conflicting duplicate(s): the same user and item again with \
+         another rating ({example}); the row with the latest timestamp is kept, the later row on \
+         ties"
+    )
 }
 
 #[cfg(test)]

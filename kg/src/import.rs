@@ -96,6 +96,7 @@ pub(crate) fn stage(
             continue;
         }
         let mut last_skipped_line = None;
+        let rdf_xml = opened.format == InputFormat::Rdf(RdfFormat::RdfXml);
         for statement in source::statements(opened, &options.source, options.lenient)? {
             match statement {
                 Ok(quad) => {
@@ -109,6 +110,13 @@ pub(crate) fn stage(
                             statements: report.read,
                         });
                     }
+                }
+                // RDF/XML that is not well-formed XML cannot be resynchronised: the parser
+                // files what follows the break under the wrong element, so nothing is imported.
+                Err(error @ (KgError::Syntax { .. } | KgError::SyntaxWithoutLocation { .. }))
+                    if options.lenient && rdf_xml && source::xml_is_ill_formed(path) =>
+                {
+                    return Err(lenient_refused(error));
                 }
                 // The parser may stop several times on one bad line (N-Triples): one skip.
                 Err(KgError::Syntax { location, .. })
@@ -156,6 +164,32 @@ pub(crate) fn stage(
         .filter(|q| q.subject.is_blank_node() || q.object.is_blank_node())
         .count() as u64;
     Ok(staged)
+}
+
+/// The error of RDF/XML that is not well-formed XML under `--lenient`: the statement cannot be
+/// skipped alone, so the import stops with the parser's location and why.
+fn lenient_refused(error: KgError) -> KgError {
+    const WHY: &str = "--lenient cannot skip this: the file is not well-formed XML, and past a \
+                       broken element RDF/XML cannot be resynchronised (later statements would be \
+                       filed under the wrong subject). Nothing was imported: fix the XML here, or \
+                       convert the file to N-Triples or Turtle, which --lenient reads statement by \
+                       statement";
+    match error {
+        KgError::Syntax {
+            file,
+            location,
+            message,
+        } => KgError::Syntax {
+            file,
+            location,
+            message: format!("{message}; {WHY}"),
+        },
+        KgError::SyntaxWithoutLocation { file, message } => KgError::SyntaxWithoutLocation {
+            file,
+            message: format!("{message}; {WHY}"),
+        },
+        other => other,
+    }
 }
 
 /// Refuses `--base` when every file is N-Triples or N-Quads: they hold absolute IRIs only, so

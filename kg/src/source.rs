@@ -436,6 +436,12 @@ fn xml_error_location(path: &Path, format: RdfFormat) -> Option<Location> {
     location_of(decoded(path)?, offset)
 }
 
+/// Whether RDF/XML at `path` is not well-formed XML (standard input, which cannot be read
+/// twice, counts as ill-formed: its well-formedness cannot be checked after an error).
+pub(crate) fn xml_is_ill_formed(path: &Path) -> bool {
+    path == Path::new(STDIN_NAME) || xml_error_location(path, RdfFormat::RdfXml).is_some()
+}
+
 /// A file's bytes, gunzipped when they are gzip.
 fn decoded(path: &Path) -> Option<Box<dyn BufRead>> {
     let mut raw = BufReader::new(File::open(path).ok()?);
@@ -467,6 +473,12 @@ fn location_of(reader: impl BufRead, offset: u64) -> Option<Location> {
 /// The parser's message, with the way out when it is about a relative IRI (oxiri says only "No
 /// scheme found in an absolute IRI").
 fn with_hint(message: &str, format: RdfFormat, base: bool) -> String {
+    if message.contains("Invalid UTF-8") {
+        return format!(
+            "{message}: the file must be UTF-8 (this may be Latin-1 or another 8-bit encoding): \
+             convert it, e.g. `iconv -f latin1 -t utf-8`"
+        );
+    }
     if message.contains("Unexpected end of file") {
         return format!(
             "{message}: the parser read on to the end looking for the end of what starts here; \
@@ -535,6 +547,19 @@ pub(crate) fn statements(
                 format == RdfFormat::TriG,
                 options.base.clone(),
             )?))
+        }
+        // One statement per line: a bad line is skipped alone (a quote left open no longer
+        // takes every later line with it).
+        InputFormat::Rdf(format @ (RdfFormat::NTriples | RdfFormat::NQuads)) if lenient => {
+            Ok(Box::new(LineQuads {
+                path,
+                reader: source.reader,
+                format,
+                line: 0,
+                buffer: Vec::new(),
+                pending: std::collections::VecDeque::new(),
+                done: false,
+            }))
         }
         InputFormat::Rdf(format) => {
             let mut parser = RdfParser::from_format(format);
@@ -610,6 +635,82 @@ pub fn tsv_token_of(base: &str, iri: &str) -> Option<String> {
         .decode_utf8()
         .ok()
         .map(|c| c.into_owned())
+}
+
+/// N-Triples or N-Quads read line by line (`--lenient`): each line is parsed alone, so an error
+/// is confined to its line and located there.
+struct LineQuads {
+    path: PathBuf,
+    reader: Box<dyn BufRead + Send>,
+    format: RdfFormat,
+    line: u64,
+    buffer: Vec<u8>,
+    pending: std::collections::VecDeque<Result<Quad>>,
+    done: bool,
+}
+
+impl Iterator for LineQuads {
+    type Item = Result<Quad>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(next) = self.pending.pop_front() {
+                return Some(next);
+            }
+            if self.done {
+                return None;
+            }
+            self.buffer.clear();
+            match self.reader.read_until(b'\n', &mut self.buffer) {
+                Ok(0) => {
+                    self.done = true;
+                    continue;
+                }
+                Ok(_) => self.line += 1,
+                Err(e) => {
+                    self.done = true;
+                    return Some(Err(read_error(&self.path, e)));
+                }
+            }
+            for quad in RdfParser::from_format(self.format).for_slice(&self.buffer) {
+                match quad {
+                    Ok(quad) => self.pending.push_back(Ok(quad)),
+                    Err(e) => {
+                        let error = match located(&self.path, self.format, false, e.into()) {
+                            KgError::Syntax {
+                                file,
+                                location,
+                                message,
+                            } => KgError::Syntax {
+                                file,
+                                location: Location {
+                                    line: self.line,
+                                    column: location.column,
+                                },
+                                message: match message.contains("Unexpected end of file") {
+                                    true => "a string, IRI or bracket opened here is not closed \
+                                             before the end of its line"
+                                        .to_owned(),
+                                    false => message,
+                                },
+                            },
+                            KgError::SyntaxWithoutLocation { file, message } => KgError::Syntax {
+                                file,
+                                location: Location {
+                                    line: self.line,
+                                    column: 1,
+                                },
+                                message,
+                            },
+                            other => other,
+                        };
+                        self.pending.push_back(Err(error));
+                        break;
+                    }
+                }
+            }
+        }
+    }
 }
 
 struct TsvTriples {

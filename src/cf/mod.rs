@@ -361,6 +361,16 @@ pub enum FitError {
          column, or name it with --rating-col)"
     )]
     NoRatings,
+    /// Every stored rating has one value and no scale is declared.
+    #[error(
+        "every stored rating is {value}: with one distinct value no rating scale can be inferred \
+         (and there is nothing to tell ratings apart); declare the scale at import with \
+         --rating-scale MIN:MAX, or train a model of likes (als, bpr, cke, ...)"
+    )]
+    OneRating {
+        /// The one rating.
+        value: f32,
+    },
     /// SGD diverged (the training error is not finite).
     #[error(
         "the fit diverged (training error not finite): lower the learning rate, now {learning_rate}"

@@ -320,7 +320,13 @@ fn stats_text(s: &Stats) -> String {
             match s.rating_scale {
                 Some(r) if r.declared => format!("{}:{} (declared)", r.min, r.max),
                 Some(r) => format!("{}:{} (inferred from the ratings)", r.min, r.max),
-                None => "none (no rating stored)".to_owned(),
+                None => match s.single_rating {
+                    Some(value) => format!(
+                        "none: every stored rating is {value} (one distinct value, so no scale \
+                         can be inferred; declare one with import --rating-scale MIN:MAX)"
+                    ),
+                    None => "none (no rating stored)".to_owned(),
+                },
             },
         ),
         ("models", s.models.len().to_string()),

@@ -118,19 +118,27 @@ fn with_new_engine<T>(data: &Path, run: impl FnOnce(&Engine) -> Result<T>) -> Re
         (true, _) if was_empty => Some(Undo::Empty(data.to_owned())),
         _ => None,
     };
-    // A Ctrl-C before the write returns undoes the creation too (`say_where_an_interrupt_leaves`).
-    if let Ok(mut pending) = PENDING_UNDO.lock() {
-        pending.clone_from(&undo);
-    }
-    let result = Engine::open_with(
+    let opened = Engine::open_with(
         data,
         &OpenOptions {
             create: true,
             wait: wait(),
             ..OpenOptions::default()
         },
-    )
-    .and_then(|engine| run(&engine));
+    );
+    // Only a directory this process holds is taken back: the loser of a race for a new data
+    // directory (two first imports at once) fails as "in use" and leaves the winner's alone.
+    let undo = match &opened {
+        Err(Error::InUse { .. }) => None,
+        _ => undo,
+    };
+    // A Ctrl-C before the write returns undoes the creation too (`say_where_an_interrupt_leaves`).
+    if opened.is_ok()
+        && let Ok(mut pending) = PENDING_UNDO.lock()
+    {
+        pending.clone_from(&undo);
+    }
+    let result = opened.and_then(|engine| run(&engine));
     if let Ok(mut pending) = PENDING_UNDO.lock() {
         *pending = None;
     }

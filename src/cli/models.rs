@@ -183,6 +183,15 @@ pub(super) fn print_import(
             ));
         }
     }
+    if let Some(example) = &report.older_example {
+        super::warn(&format!(
+            "note: {}: {} row(s) older than the stored one with another rating ({example}): \
+             the newer, stored rating is kept (the latest timestamp wins; a row without one is \
+             older than a stored row with one), and they count as already present",
+            display_name(file).display(),
+            report.older_ratings
+        ));
+    }
     let c = report.counts;
     super::summary(&format!(
         "imported {}: {} rows read, {} below --min-rating, {} duplicates merged; {} new \
@@ -902,8 +911,8 @@ pub fn predict(data: &Path, args: &PredictArgs) -> Result<()> {
     ] {
         if !stored {
             super::warn(&format!(
-                "warning: the data directory has no {kind} {id:?} at all (a typo?); the \
-                 prediction is for an unknown {kind}"
+                "warning: {}; the prediction is for an unknown {kind}",
+                kgrec::engine::unknown_id_note(kind, id)
             ));
         }
     }

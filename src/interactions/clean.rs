@@ -15,6 +15,51 @@ pub fn filter_min_rating(rows: &mut Vec<RawInteraction>, min: f32) -> usize {
     before - rows.len()
 }
 
+/// Repeated (user, item) rows whose ratings disagree, which [`merge_duplicates`] settles by its
+/// rule (the latest timestamp wins, the later row on ties): how many rows conflicted, and the
+/// first pair's `user, item: earlier rating then later rating, kept K`. `None` without conflict.
+pub fn rating_conflicts(rows: &[RawInteraction]) -> Option<(usize, String)> {
+    /// A pair's rating and timestamp as the merge keeps them.
+    type Kept = (Option<f32>, Option<i64>);
+    /// The first conflict: the pair, the kept rating then, the row's rating.
+    type Conflict<'a> = ((&'a str, &'a str), Option<f32>, Option<f32>);
+    let mut kept: HashMap<(&str, &str), Kept> = HashMap::new();
+    let mut conflicts = 0;
+    let mut first: Option<Conflict<'_>> = None;
+    for row in rows {
+        let key = (row.user.as_str(), row.item.as_str());
+        match kept.entry(key) {
+            Entry::Vacant(v) => {
+                v.insert((row.rating, row.timestamp));
+            }
+            Entry::Occupied(mut o) => {
+                let (rating, timestamp) = *o.get();
+                if rating != row.rating {
+                    conflicts += 1;
+                    first.get_or_insert((key, rating, row.rating));
+                }
+                if row.timestamp >= timestamp {
+                    o.insert((row.rating, row.timestamp));
+                }
+            }
+        }
+    }
+    let (key, before, after) = first?;
+    let shown = |r: Option<f32>| r.map_or_else(|| "none".to_owned(), |r| r.to_string());
+    let now = kept.get(&key).and_then(|(r, _)| *r);
+    Some((
+        conflicts,
+        format!(
+            "{}, {}: {} then {}, kept {}",
+            key.0,
+            key.1,
+            shown(before),
+            shown(after),
+            shown(now)
+        ),
+    ))
+}
+
 /// Folds rows with the same (user, item) into the first one; returns how many rows were merged away.
 ///
 /// The merged row keeps the first row's position, sums the counts (the confidence source for

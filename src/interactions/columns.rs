@@ -296,6 +296,19 @@ pub(crate) fn normalised(field: &str) -> String {
         .collect()
 }
 
+/// Whether every one of at least two fields is an accepted column name (`user_id,item_id`):
+/// a header, not data, whatever `--no-header` says.
+pub(crate) fn all_column_names(fields: &[&str]) -> bool {
+    fields.len() >= 2
+        && fields.iter().all(|f| {
+            let name = normalised(f);
+            !name.is_empty()
+                && [&USER, &ITEM, &RATING, &TIME]
+                    .iter()
+                    .any(|role| role.aliases.iter().any(|a| normalised(a) == name))
+        })
+}
+
 /// Where the known columns of a headed file are (0-based).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Columns {

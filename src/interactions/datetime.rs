@@ -3,7 +3,7 @@
 //! time without an offset is taken as UTC.
 
 /// Seconds since 1970-01-01T00:00:00Z, or `None` when `text` is no ISO date or date-time.
-pub(crate) fn parse_iso(text: &str) -> Option<i64> {
+pub fn parse_iso(text: &str) -> Option<i64> {
     let b = text.trim().as_bytes();
     let (date, rest) = b.split_at_checked(10)?;
     let year = digits(date.get(0..4)?)?;

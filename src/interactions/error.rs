@@ -120,7 +120,7 @@ pub enum ParseError {
         "{}:{line}: {flag} {value}: {}",
         file.display(),
         match headerless {
-            false => format!("the header has no such column (found: {found})"),
+            false => format!("the header has no such column (found: {found}){}", delimiter_hint(found)),
             true => format!(
                 "the first line has no such column (--no-header: its {} field(s) are columns {found})",
                 found.split(", ").count()
@@ -256,14 +256,34 @@ impl ParseError {
     }
 }
 
+/// When a header read as one field holds another delimiter (`--delimiter tab` on a CSV): the
+/// delimiter it seems to be split by.
+fn delimiter_hint(found: &str) -> String {
+    if found.contains(", ") {
+        return String::new();
+    }
+    [(',', "`,`"), (';', "`;`"), ('|', "`|`"), ('\t', "tab")]
+        .into_iter()
+        .find(|(c, _)| found.contains(*c))
+        .map(|(_, name)| {
+            format!(
+                "; the header was read as one field, and it holds {name}: is the file split by \
+                 {name}? (--delimiter names the delimiter; without it, it is detected)"
+            )
+        })
+        .unwrap_or_default()
+}
+
 /// The message of [`ParseError::AmbiguousFormat`].
 fn ambiguity(columns: usize, rating: bool, lines: usize, candidates: &[Format]) -> String {
     let what = match (columns, rating) {
         (4, true) => "4 columns, the 3rd like a rating and the 4th like a timestamp",
         (4, false) => {
-            "4 columns, the 3rd a number (a count? --format movielens reads it as the rating) \
-             and the 4th like a timestamp"
+            "4 columns of numbers, the 3rd a number (a rating or a count? --format movielens \
+             reads it as the rating) and the 4th a time that is no Unix timestamp (a date? \
+             a small time?) or an id"
         }
+        (3, false) => "3 columns of numbers, the 3rd no rating (a count? an item?)",
         _ => "3 columns, the 3rd like a rating",
     };
     let readings: Vec<String> = candidates

@@ -138,6 +138,20 @@ fn shape(sample: &[String]) -> Shape {
             rating: false,
         };
     }
+    // Every line the same 3 or 4 numbers (`1 6 5 20240101`, `1 2 5 100`): a table with a date
+    // or a small time, or KGAT lists that all happen to be one length. Not guessed either way.
+    let uniform = (columns == 3 || columns == 4)
+        && rows
+            .iter()
+            .all(|r| r.len() == columns && r.iter().all(|f| number(f).is_some()));
+    if uniform {
+        return Shape::RatingTable {
+            columns,
+            rating: rows
+                .iter()
+                .all(|r| rating_like(r[2]) && (columns == 3 || timestamp_like(r[3]))),
+        };
+    }
     if !sample.iter().any(|l| l.contains(['\t', ',', ';', '|'])) {
         // A first line of words over rows of the same width that hold numbers where it holds
         // words: a header (KGAT lists hold ids only, and rows of every length).
@@ -260,12 +274,17 @@ pub(crate) fn guess(
         {
             content(Format::Tsv, "tab-separated lines")
         }
+        // Lists are KGAT by their content, whatever the extension (the README: content decides).
+        Shape::Lists => content(
+            Format::Kgat,
+            "space-separated ids without a header, in lines of different lengths or not all \
+             numbers",
+        ),
         // `.txt` (KGAT's `train.txt`) is KGAT unless its content says otherwise.
         _ if by_extension == Some(Format::Kgat) => Ok(Guess {
             format: Format::Kgat,
             basis: GuessBasis::Extension(ext.unwrap_or("txt").to_owned()),
         }),
-        Shape::Lists => content(Format::Kgat, "space-separated ids without a header"),
         Shape::Other => Err(ParseError::UnknownFormat {
             file: name.to_owned(),
         }),
@@ -335,7 +354,7 @@ mod tests {
     fn txt_is_kgat_unless_the_content_says_otherwise() {
         let r = g("train.txt", "0 1 2 3 4\n1 5\n2 6 7 8\n").unwrap();
         assert_eq!(r.format, Format::Kgat);
-        assert_eq!(r.basis, GuessBasis::Extension("txt".into()));
+        assert!(r.to_string().contains("guessed from the content"), "{r}");
         assert_eq!(format("t.txt", "user_id\titem_id\n1\t2\n"), Format::Tsv);
         assert_eq!(format("t.txt", "customer_id;sku\n1;2\n"), Format::Csv);
         assert_eq!(format("t.txt", "1::2::5::978300760\n"), Format::MovieLens);
@@ -360,9 +379,24 @@ mod tests {
             matches!(e, ParseError::AmbiguousFormat { columns: 3, .. }),
             "{e:?}"
         );
-        // A 4th column that is no timestamp, or a 3rd that is no rating: KGAT lists.
-        assert_eq!(format("k.txt", "0 1 2 3\n1 4 5 6\n"), Format::Kgat);
-        assert_eq!(format("k.txt", "0 1 200\n1 4 500\n"), Format::Kgat);
+        // Every line the same 3 or 4 numbers, a YYYYMMDD date or a small time last, or a 3rd
+        // that is no rating: still a table or lists of one length, so refused as ambiguous.
+        for (text, columns) in [
+            ("1 6 5 20240101\n2 7 4 20240102\n", 4),
+            ("1 2 5 100\n1 3 4 200\n", 4),
+            ("0 1 2 3\n1 4 5 6\n", 4),
+            ("0 1 200\n1 4 500\n", 3),
+            ("1 6 5 20240101\n", 4),
+        ] {
+            let e = g("k.txt", text).unwrap_err();
+            assert!(
+                matches!(&e, ParseError::AmbiguousFormat { columns: c, .. } if *c == columns),
+                "{text}: {e:?}"
+            );
+            let msg = e.to_string();
+            assert!(msg.contains("--format kgat"), "{msg}");
+        }
+        // Lines of different lengths: KGAT lists.
         assert_eq!(format("k.txt", "0 1 2 881250949\n1 4\n"), Format::Kgat);
         // A header of accepted names over ids that are words: a header, refused as spaced.
         for name in ["hdr.txt", "hdr"] {

@@ -11,6 +11,7 @@
 mod clean;
 pub mod columns;
 mod datetime;
+pub use datetime::parse_iso;
 mod error;
 mod format;
 pub mod guess;
@@ -19,7 +20,7 @@ pub mod parse;
 mod scale;
 pub mod source;
 
-pub use clean::{filter_min_rating, merge_duplicates};
+pub use clean::{filter_min_rating, merge_duplicates, rating_conflicts};
 pub use columns::{ColumnMap, ColumnRef, Delimiter};
 pub use error::ParseError;
 pub use format::{Format, UnknownFormatName};

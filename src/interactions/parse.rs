@@ -581,6 +581,17 @@ fn headerless_start(
     file: &Path,
     line: usize,
 ) -> Result<(columns::Header, RawInteraction), ParseError> {
+    if columns::all_column_names(first) {
+        return Err(ParseError::Malformed {
+            file: file.to_owned(),
+            line,
+            message: format!(
+                "--no-header, but this line is a header of accepted column names ({}): it \
+                 would be imported as a user and an item; drop --no-header",
+                first.join(", ")
+            ),
+        });
+    }
     let names: Vec<String> = (1..=first.len()).map(|k| k.to_string()).collect();
     let fields: Vec<&str> = names.iter().map(String::as_str).collect();
     let mut map = map.clone();

@@ -395,7 +395,7 @@ fn a_guess_comes_back_as_a_note() {
     let r = read("0 1 2\n1 3\n", "train.txt", &ReadOptions::default()).unwrap();
     assert_eq!(r.format, Format::Kgat);
     assert!(
-        r.notes()[0].contains("guessed from the extension .txt"),
+        r.notes()[0].contains("guessed from the content: space-separated ids"),
         "{:?}",
         r.notes()
     );

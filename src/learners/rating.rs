@@ -98,6 +98,9 @@ pub(super) fn fit(
         false => ModelKind::Svd,
     };
     let Some((scale, declared)) = input.snapshot.rating_scale() else {
+        if let Some(value) = input.snapshot.single_rating() {
+            return Err(FitError::OneRating { value }.into());
+        }
         return Err(FitError::NoRatings.into());
     };
     let graph = match p.graph_weight() > 0.0 {

@@ -318,8 +318,42 @@ struct InteractionJson {
     user: Id,
     item: Id,
     rating: Option<f32>,
-    /// Seconds since the Unix epoch.
-    timestamp: Option<i64>,
+    /// Seconds since the Unix epoch, or an ISO 8601 date or date-time (as the CLI reads them).
+    timestamp: Option<Timestamp>,
+}
+
+/// A timestamp given as seconds since 1970 or as an ISO 8601 string (`2024-01-01`,
+/// `2024-01-01T12:30:00Z`), as an imported file may give it.
+#[derive(Debug, Clone, Copy)]
+struct Timestamp(i64);
+
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = Timestamp;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(
+                    "a timestamp: seconds since 1970 or an ISO 8601 date or date-time \
+                     (2024-01-01, 2024-01-01T12:30:00Z)",
+                )
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Timestamp, E> {
+                kgrec::interactions::parse_iso(v)
+                    .map(Timestamp)
+                    .ok_or_else(|| E::invalid_value(serde::de::Unexpected::Str(v), &self))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Timestamp, E> {
+                i64::try_from(v)
+                    .map(Timestamp)
+                    .map_err(|_| E::invalid_value(serde::de::Unexpected::Unsigned(v), &self))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Timestamp, E> {
+                Ok(Timestamp(v))
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
 }
 
 /// A JSON body, or 415 for another media type (no `Content-Type` is taken as JSON).
@@ -370,7 +404,8 @@ pub async fn interactions(
         check_id(&format!("item of interaction {}", n + 1), &row.item.0)?;
         // Seconds since 1970 is the contract; milliseconds would be read as dates after the
         // year 5000 (a file import notes them; a posted row is refused, saying why).
-        if let Some(t) = row.timestamp
+        let timestamp = row.timestamp.map(|t| t.0);
+        if let Some(t) = timestamp
             && t > kgrec::interactions::MILLISECONDS
         {
             return Err(ApiError::bad_parameter(format!(
@@ -384,7 +419,7 @@ pub async fn interactions(
             user: row.user.0,
             item: row.item.0,
             rating: row.rating,
-            timestamp: row.timestamp,
+            timestamp,
             count: 1,
         });
     }
@@ -411,6 +446,12 @@ pub async fn interactions(
             "new_interactions": r.new_interactions,
             "updated_interactions": r.updated_interactions,
             "unchanged_interactions": r.unchanged_interactions,
+            "older_ratings_kept_stored": r.older_ratings,
+            "notes": imported.notes.iter().chain(&r.older_example.as_ref().map(|e| format!(
+                "{} row(s) older than the stored one with another rating ({e}): the newer, \
+                 stored rating is kept (the latest timestamp wins)",
+                r.older_ratings
+            )).into_iter().collect::<Vec<_>>()).cloned().collect::<Vec<_>>(),
             "new_users": r.new_users,
             "new_items": r.new_items,
             "store": {
@@ -419,8 +460,16 @@ pub async fn interactions(
                 "interactions": r.counts.interactions,
             },
     });
-    if let Some(note) = spaced {
-        answer["notes"] = serde_json::json!([note]);
+    if let Some(note) = spaced
+        && let Some(notes) = answer["notes"].as_array_mut()
+    {
+        notes.push(serde_json::json!(note));
+    }
+    // Present when there is something to say.
+    if answer["notes"].as_array().is_some_and(Vec::is_empty)
+        && let Some(map) = answer.as_object_mut()
+    {
+        map.remove("notes");
     }
     json(StatusCode::OK, &answer)
 }

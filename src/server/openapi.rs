@@ -222,13 +222,14 @@ fn schemas() -> Value {
             "model_version": {"type": "integer"}}},
         "Interaction": {"type": "object", "required": ["user", "item"], "additionalProperties": false, "properties": {
             "user": {"type": ["string", "integer"]}, "item": {"type": ["string", "integer"]},
-            "rating": {"type": "number"}, "timestamp": {"type": "integer", "description": "Seconds since the Unix epoch."}}},
+            "rating": {"type": "number"}, "timestamp": {"type": ["integer", "string"], "description": "Seconds since the Unix epoch, or an ISO 8601 date or date-time (2024-01-01, 2024-01-01T12:30:00Z; UTC without an offset)."}}},
         "InteractionsWritten": {"type": "object", "properties": {
             "received": {"type": "integer"}, "merged": {"type": "integer"},
             "new_interactions": {"type": "integer"}, "updated_interactions": {"type": "integer"},
             "unchanged_interactions": {"type": "integer"}, "new_users": {"type": "integer"},
-            "new_items": {"type": "integer"}, "store": {"type": "object"},
-            "notes": {"type": "array", "items": {"type": "string"}, "description": "Present when there is something to say: ids that start or end with white space (kept as sent)."}}},
+            "older_ratings_kept_stored": {"type": "integer", "description": "Rows for a stored pair with another rating but an older timestamp: the stored, newer rating is kept (counted in unchanged_interactions)."},
+            "notes": {"type": "array", "items": {"type": "string"}, "description": "Present when there is something to say: ids that start or end with white space (kept as sent), conflicting duplicates in the request and older rows."},
+            "new_items": {"type": "integer"}, "store": {"type": "object"}}},
         "Rebuild": {"type": "object", "additionalProperties": false, "properties": {
             "model": {"type": "string", "description": "A learner by its --model name (default cke)."},
             "overrides": {"type": "object", "description": "train's flags without dashes, - as _: dim, epochs, reg, alpha, lr, kg_weight, neighbour_weight, attention, cold_scale, cold_neighbours, reg_scale, idf_power, cold_placement, neighbours, two_hop, relation_balance, graph_prior, similarity, shrink"},

@@ -181,6 +181,17 @@ impl Snapshot {
         .map_err(|e| StoreError::corruption("interaction records", e))
     }
 
+    /// The one value every stored rating has, when ratings are stored, all equal and no scale
+    /// is declared: no scale can be inferred from them.
+    pub fn single_rating(&self) -> Option<f32> {
+        if self.scale.is_some() {
+            return None;
+        }
+        let mut ratings = self.records.iter().filter_map(|r| r.rating);
+        let first = ratings.next()?;
+        ratings.all(|r| r == first).then_some(first)
+    }
+
     /// The data's rating scale: the declared one (`true`), else the lowest and highest stored
     /// rating (`false`); `None` when neither exists.
     pub fn rating_scale(&self) -> Option<(RatingScale, bool)> {
@@ -228,6 +239,11 @@ pub struct ImportReport {
     pub updated_interactions: u64,
     /// Known pairs the rows left as they were.
     pub unchanged_interactions: u64,
+    /// Of those, rows whose rating differs from the stored one but which are older (an earlier
+    /// timestamp, or none where one is stored): the stored, newer rating is kept.
+    pub older_ratings: u64,
+    /// The first of them: `user, item: rating R (older), stored S kept`.
+    pub older_example: Option<String>,
     /// Items whose link was set or changed.
     pub links_set: u64,
     /// Items the link file named that had no interactions: they join the catalogue (no
@@ -617,6 +633,21 @@ impl StoreState {
                     let merged = self.records[k].merged(row);
                     if merged == self.records[k] {
                         report.unchanged_interactions += 1;
+                        if row.rating != merged.rating {
+                            report.older_ratings += 1;
+                            let shown = |r: Option<f32>| {
+                                r.map_or_else(|| "none".to_owned(), |r| r.to_string())
+                            };
+                            report.older_example.get_or_insert_with(|| {
+                                format!(
+                                    "{}, {}: rating {} in an older row, stored {} kept",
+                                    row.user,
+                                    row.item,
+                                    shown(row.rating),
+                                    shown(merged.rating)
+                                )
+                            });
+                        }
                     } else {
                         self.records[k] = merged;
                         self.unwritten.record_chunks.insert(k / RECORDS_PER_CHUNK);

@@ -96,19 +96,48 @@ fn a_txt_rating_table_is_refused_not_read_as_kgat_lists() {
         (3, 3, 3),
         "ratings and timestamps are not items"
     );
-    // A real KGAT file named .txt is read as KGAT, and says so.
+    // A real KGAT file named .txt is read as KGAT, and says so: by its content, as the README
+    // says (lines of different lengths).
     let f = d.file("train.txt", "7 1 2 3 4\n8 5\n");
     let (_, err) = d.accepts(&f, &[]);
     assert!(
         err.contains(
-            "note: {}: format kgat (`user item item ...` lines) guessed from the extension .txt; \
-             --format overrides"
+            "note: {}: format kgat (`user item item ...` lines) guessed from the content: \
+             space-separated ids"
                 .replace("{}", &f.display().to_string())
                 .as_str()
         ),
         "{err}"
     );
     assert_eq!(d.count("interactions"), 8);
+}
+
+/// `user item rating time` lines with a YYYYMMDD date or a small time were read as KGAT lists
+/// (ratings and times became items) with no word: every line the same 3 or 4 numbers is refused
+/// as ambiguous, with both --formats named, and nothing is imported.
+#[test]
+fn a_txt_of_numbers_in_one_width_is_refused_whatever_the_last_column() {
+    let d = dir();
+    for (name, text) in [
+        (
+            "dates.txt",
+            "1 6 5 20240101\n2 6 4 20240102\n2 7 3 20240103\n",
+        ),
+        ("small.txt", "1 2 5 100\n1 3 4 200\n2 2 1 300\n"),
+        ("three.txt", "1 2 500\n1 3 400\n"),
+    ] {
+        let f = d.file(name, text);
+        let out = d.import(&f, &[]);
+        d.rejects(
+            &out,
+            &f,
+            &[
+                &format!("{name}: ambiguous format"),
+                "--format movielens",
+                "--format kgat",
+            ],
+        );
+    }
 }
 
 #[test]
@@ -186,6 +215,127 @@ fn a_file_without_a_header_keeps_its_first_row() {
         &out,
         Path::new("h.tsv"),
         &["--no-header applies to tsv and csv"],
+    );
+}
+
+/// `--no-header` on a file whose first line is a header of accepted names imported `user_id`
+/// as a user who had `item_id`: refused, naming the line, for CSV and TSV alike.
+#[test]
+fn no_header_on_a_file_with_a_header_of_accepted_names_is_refused() {
+    let d = dir();
+    let csv = d.file(
+        "h.csv",
+        "user_id,item_id
+u1,i1
+u2,i2
+",
+    );
+    let out = d.import(&csv, &["--no-header"]);
+    d.rejects(
+        &out,
+        &csv,
+        &[
+            "h.csv:1: --no-header, but this line is a header of accepted column names \
+             (user_id, item_id)",
+            "drop --no-header",
+        ],
+    );
+    let tsv = d.file("h.tsv", "user\titem\trating\nu1\ti1\t4\n");
+    let out = d.import(&tsv, &["--no-header"]);
+    d.rejects(
+        &out,
+        &tsv,
+        &["h.tsv:1: --no-header, but this line is a header"],
+    );
+    // Names that are no accepted column name may be data: read as such.
+    let (out, _) = d.accepts(
+        &d.file(
+            "n.csv",
+            "alice,SKU-1
+",
+        ),
+        &["--no-header"],
+    );
+    assert!(out.contains("1 rows read"), "{out}");
+}
+
+/// A changed rating for a stored pair in an older row was dropped while the summary said
+/// "already present"; two rows of one pair with different ratings said only "duplicates
+/// merged". Both are named now, with the rule (the latest timestamp wins) and what was kept.
+#[test]
+fn changed_ratings_that_lose_to_the_merge_rule_are_named() {
+    let d = dir();
+    let first = d.file("first.csv", "user,item,rating,timestamp\nu1,bjork,5,200\n");
+    d.accepts(&first, &[]);
+    let older = d.file("older.csv", "user,item,rating,timestamp\nu1,bjork,3,100\n");
+    let (out, err) = d.accepts(&older, &[]);
+    assert!(out.contains("1 already present"), "{out}");
+    assert!(
+        err.contains(
+            "1 row(s) older than the stored one with another rating (u1, bjork: rating 3 in an \
+             older row, stored 5 kept)"
+        ),
+        "{err}"
+    );
+    let other = dir();
+    let twice = other.file("twice.csv", "user,item,rating\nu1,bjork,5\nu1,bjork,2\n");
+    let (out, err) = other.accepts(&twice, &[]);
+    assert!(out.contains("1 duplicates merged"), "{out}");
+    assert!(
+        err.contains("1 conflicting duplicate(s)") && err.contains("u1, bjork: 5 then 2, kept 2"),
+        "{err}"
+    );
+}
+
+/// One 99 among ratings 1 to 5 stretched the inferred scale to 1:99 in silence: said, with
+/// --rating-scale; a declared scale refuses it instead.
+#[test]
+fn an_outlying_rating_that_stretches_the_inferred_scale_is_said() {
+    let d = dir();
+    let mut text = String::from("user,item,rating\n");
+    for n in 0..20 {
+        text.push_str(&format!("u{},i{},{}\n", n % 4, n, 1 + n % 5));
+    }
+    text.push_str("u9,i99,99\n");
+    let f = d.file("r99.csv", &text);
+    let (_, err) = d.accepts(&f, &[]);
+    assert!(
+        err.contains("1 rating(s) far outside where nearly all ratings sit (1 to 5): 99"),
+        "{err}"
+    );
+    assert!(err.contains("now runs 1:99"), "{err}");
+    assert!(err.contains("--rating-scale MIN:MAX"), "{err}");
+    // Ratings that stay in their range are not noted.
+    let plain = dir();
+    let f = plain.file("plain.csv", text.replace("u9,i99,99\n", "u9,i99,5\n"));
+    let (_, err) = plain.accepts(&f, &[]);
+    assert!(!err.contains("far outside"), "{err}");
+}
+
+/// `--delimiter tab` on a comma file with column flags said only "no such column (found:
+/// listener,artist,plays)": now it says the header is one field split by `,`.
+#[test]
+fn a_wrong_delimiter_with_column_flags_names_the_delimiter_the_header_holds() {
+    let d = dir();
+    let f = d.file("plays.csv", "listener,artist,plays\nu1,bjork,3\n");
+    let out = d.import(
+        &f,
+        &[
+            "--delimiter",
+            "tab",
+            "--user-col",
+            "listener",
+            "--item-col",
+            "artist",
+        ],
+    );
+    d.rejects(
+        &out,
+        &f,
+        &[
+            "the header has no such column (found: listener,artist,plays)",
+            "the header was read as one field, and it holds `,`: is the file split by `,`?",
+        ],
     );
 }
 

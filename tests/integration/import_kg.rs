@@ -195,6 +195,83 @@ fn lenient_import_skips_bad_statements_and_says_where() {
     assert_eq!(triples(&data), 2);
 }
 
+/// A Latin-1 Turtle file gets the iconv hint interaction files get.
+#[test]
+fn a_latin1_graph_is_told_to_convert_to_utf8() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let ttl = tmp.path().join("lat.ttl");
+    let mut bytes = b"@prefix ex: <http://e/> .\nex:a ex:name \"Bj".to_vec();
+    bytes.push(0xF6); // ö in Latin-1
+    bytes.extend_from_slice(b"rk\" .\n");
+    std::fs::write(&ttl, bytes).unwrap();
+    let out = run(kgrec(&data).args(["import", "kg"]).arg(&ttl));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains(&format!("{}:2:", ttl.display())), "{err}");
+    assert!(err.contains("iconv -f latin1 -t utf-8"), "{err}");
+}
+
+/// N-Triples is line-based: with --lenient, a quote left open on line 2 skips line 2 alone
+/// (it took every later line, blamed valid ones and named a line past the end).
+#[test]
+fn lenient_ntriples_recovers_at_the_end_of_a_bad_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let nt = tmp.path().join("open.nt");
+    std::fs::write(
+        &nt,
+        "<http://a/x> <http://m/p> <http://a/1> .\n\
+         <http://a/y> <http://m/p> \"unclosed .\n\
+         <http://a/z> <http://m/p> \"ok\" .\n\
+         <http://a/w> <http://m/p> \"ok2\" .\n",
+    )
+    .unwrap();
+    let out = run(kgrec(&data).args(["import", "kg", "--lenient"]).arg(&nt));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    let file = nt.display();
+    assert!(
+        err.contains(&format!("{file}: --lenient skipped 1 bad statement(s):")),
+        "{err}"
+    );
+    assert!(err.contains(&format!("{file}:2:")), "{err}");
+    for later in [":3:", ":4:", ":5:"] {
+        assert!(!err.contains(&format!("{file}{later}")), "{err}");
+    }
+    assert_eq!(triples(&data), 3, "{err}");
+}
+
+/// A wrong closing tag in RDF/XML made the parser file the next description's facts under the
+/// first subject, while the report said the statement it kept was skipped: --lenient now refuses
+/// RDF/XML that is not well-formed XML, with the place, and stores nothing.
+#[test]
+fn lenient_rdf_xml_that_is_not_well_formed_is_refused_and_stores_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let rdf = tmp.path().join("bad.rdf");
+    std::fs::write(
+        &rdf,
+        "<?xml version=\"1.0\"?>\n\
+         <rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\" xmlns:m=\"http://m/\">\n\
+         <rdf:Description rdf:about=\"http://a/x\">\n\
+         <m:p>bar</m:q>\n\
+         </rdf:Description>\n\
+         <rdf:Description rdf:about=\"http://a/y\"><m:p>baz</m:p></rdf:Description>\n\
+         <rdf:Description rdf:about=\"http://a/z\"><m:p>qux</m:p></rdf:Description>\n\
+         </rdf:RDF>\n",
+    )
+    .unwrap();
+    let out = run(kgrec(&data).args(["import", "kg", "--lenient"]).arg(&rdf));
+    assert!(!out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains(&format!("{}:4:", rdf.display())), "{err}");
+    assert!(err.contains("not well-formed XML"), "{err}");
+    assert!(err.contains("Nothing was imported"), "{err}");
+    // Nothing stored: the data directory of a failed first command is not left behind.
+    assert!(!data.join("kg").exists(), "{err}");
+}
+
 /// oxttl's own recovery skips to the next `.` after an error, which took the valid statement
 /// after `ex:a ex:b .` with it, and an unterminated string took the rest of the file while the
 /// report said "skipped 1".

@@ -111,6 +111,48 @@ fn a_failed_first_import_leaves_no_directory() {
     assert_eq!(std::fs::read_dir(&data).unwrap().count(), 0);
 }
 
+/// Two first imports started at once into a directory that does not exist yet: the loser,
+/// refused as "in use", took back the directory the winner had just created, and the winner
+/// then failed on its own FORMAT marker (2 rounds in 60 with the old binary). Each round one of them must succeed, the other succeed
+/// too (after the first) or be refused as in use, and the directory must stay.
+#[test]
+fn concurrent_first_imports_leave_the_winner_its_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    for round in 0..50 {
+        let data = tmp.path().join(format!("race{round}"));
+        let graph = kgrec(&data)
+            .args(["import", "kg"])
+            .arg(fixture("movies.ttl"))
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let users = kgrec(&data)
+            .args(["import", "interactions"])
+            .arg(fixture("interactions.tsv"))
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let outs = [
+            graph.wait_with_output().unwrap(),
+            users.wait_with_output().unwrap(),
+        ];
+        let said = outs.iter().map(stderr).collect::<Vec<_>>().join("\n---\n");
+        assert!(
+            outs.iter().any(|o| o.status.success()),
+            "round {round}: neither import succeeded:\n{said}"
+        );
+        for out in &outs {
+            assert!(
+                out.status.success() || stderr(out).contains("in use by process"),
+                "round {round}: a failure other than in use:\n{said}"
+            );
+        }
+        assert!(data.join("FORMAT").is_file(), "round {round}: {said}");
+    }
+}
+
 /// Ctrl-C during the first write into a new data directory takes the directory back, and
 /// says so.
 #[test]

@@ -561,6 +561,33 @@ fn outputs_never_land_in_the_store_nor_replace_protected_files() {
     );
 }
 
+/// `eval` with test rows of which some are also in the training file says how many, and that
+/// they count as misses (a partial overlap said nothing).
+#[test]
+fn eval_names_test_rows_that_are_also_training_rows() {
+    let tmp = tempfile::tempdir().unwrap();
+    let train = tmp.path().join("train.tsv");
+    let test = tmp.path().join("test.tsv");
+    std::fs::write(
+        &train,
+        "user_id\titem_id\nu1\ta\nu1\tb\nu2\ta\nu2\tc\nu3\tb\nu3\tc\n",
+    )
+    .unwrap();
+    std::fs::write(&test, "user_id\titem_id\nu1\ta\nu1\tc\nu2\tb\n").unwrap();
+    let out = run(std::process::Command::new(binary())
+        .args(["eval", "--model", "pop", "--train"])
+        .arg(&train)
+        .arg("--test")
+        .arg(&test));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("1 of the 3 test interactions are also in the training file"),
+        "{err}"
+    );
+    assert!(err.contains("count as misses"), "{err}");
+}
+
 /// `eval` with the test file equal to the training file says why every figure is zero; a
 /// SPARQL query can come from standard input.
 #[test]
@@ -1102,4 +1129,26 @@ fn eval_maps_columns_and_names_its_own_flags() {
         "{}",
         stderr(&out)
     );
+}
+
+/// `recommend --user nobody` gave the popularity list with no word on a likely typo, as
+/// `predict` gives: both share the note now.
+#[test]
+fn recommend_for_a_user_the_data_directory_lacks_asks_about_a_typo() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    ok(kgrec(&data)
+        .args(["import", "interactions"])
+        .arg(fixture("interactions.tsv")));
+    ok(kgrec(&data).args(["train", "--model", "pop"]));
+    let out = run(kgrec(&data).args(["recommend", "--user", "nobody"]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("the data directory has no user \"nobody\" at all (a typo?)"),
+        "{err}"
+    );
+    // A stored user gets no such note.
+    let out = run(kgrec(&data).args(["recommend", "--user", "1"]));
+    assert!(!stderr(&out).contains("a typo?"), "{}", stderr(&out));
 }

@@ -226,3 +226,29 @@ fn the_graph_variant_predicts_an_unrated_linked_item_from_its_look_alikes() {
         stderr(&out)
     );
 }
+
+/// Every rating 4: stats said "no rating stored" and `train --model svd` "no interaction has a
+/// rating". Both now name the real cause: one distinct value, so no scale can be inferred.
+#[test]
+fn ratings_of_one_value_are_named_as_such_by_stats_and_train() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let same = tmp.path().join("same.tsv");
+    write(
+        &same,
+        "user_id\titem_id\trating\nu1\ti1\t4\nu1\ti2\t4\nu2\ti1\t4\nu2\ti3\t4\n",
+    );
+    ok(kgrec(&data).args(["import", "interactions"]).arg(&same));
+    let text = ok(kgrec(&data).arg("stats"));
+    assert!(
+        text.contains("every stored rating is 4 (one distinct value, so no scale can be inferred"),
+        "{text}"
+    );
+    assert!(!text.contains("no rating stored"), "{text}");
+    let out = run(kgrec(&data).args(["train", "--model", "svd"]));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("every stored rating is 4"), "{err}");
+    assert!(err.contains("--rating-scale"), "{err}");
+    assert!(!err.contains("no interaction has a rating"), "{err}");
+}

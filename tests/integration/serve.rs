@@ -345,6 +345,17 @@ fn a_new_user_is_folded_in_at_once() {
     ] {
         assert!(metrics.contains(line), "{line} in {metrics}");
     }
+    // A changed rating in an older row keeps the stored, newer one, and says so (it was
+    // counted as unchanged in silence).
+    // An ISO 8601 timestamp is read as the CLI reads it (2020-09-13: before the stored one).
+    let older = r#"[{"user": "newcomer", "item": "1", "rating": 2, "timestamp": "2020-09-13"}]"#;
+    let answer = server.post_json("/v1/interactions", older).json();
+    assert_eq!(answer["older_ratings_kept_stored"], 1, "{answer}");
+    let said = answer["notes"].to_string();
+    assert!(
+        said.contains("newcomer, 1: rating 2 in an older row, stored 5 kept"),
+        "{answer}"
+    );
     assert!(server.terminate(30).success());
 }
 
