@@ -235,6 +235,13 @@ fn take_lock(dir: &Path) -> std::result::Result<File, LockFailure> {
     Ok(file)
 }
 
+/// Whether this process holds `dir`'s lock (its id is what the lock file says): what a Ctrl-C
+/// handler checks before it takes back a directory it may be racing another process for.
+pub fn held_by_this_process(dir: &Path) -> bool {
+    std::fs::read_to_string(dir.join(LOCK_FILE))
+        .is_ok_and(|holder| holder.trim() == std::process::id().to_string())
+}
+
 /// The holder of `dir`'s lock file, as it wrote itself there.
 fn in_use(dir: &Path, lock: &mut File) -> Error {
     let mut holder = String::new();

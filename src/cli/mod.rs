@@ -118,6 +118,12 @@ fn with_new_engine<T>(data: &Path, run: impl FnOnce(&Engine) -> Result<T>) -> Re
         (true, _) if was_empty => Some(Undo::Empty(data.to_owned())),
         _ => None,
     };
+    // A Ctrl-C before the write returns undoes the creation too, from the moment the open
+    // begins (`say_where_an_interrupt_leaves`), but only once this process holds the directory's
+    // lock: the loser of a race for a new data directory leaves the winner's alone.
+    if let Ok(mut pending) = PENDING_UNDO.lock() {
+        *pending = undo.clone().map(|u| (u, data.to_owned()));
+    }
     let opened = Engine::open_with(
         data,
         &OpenOptions {
@@ -132,11 +138,10 @@ fn with_new_engine<T>(data: &Path, run: impl FnOnce(&Engine) -> Result<T>) -> Re
         Err(Error::InUse { .. }) => None,
         _ => undo,
     };
-    // A Ctrl-C before the write returns undoes the creation too (`say_where_an_interrupt_leaves`).
-    if opened.is_ok()
+    if undo.is_none()
         && let Ok(mut pending) = PENDING_UNDO.lock()
     {
-        pending.clone_from(&undo);
+        *pending = None;
     }
     let result = opened.and_then(|engine| run(&engine));
     if let Ok(mut pending) = PENDING_UNDO.lock() {
@@ -180,7 +185,8 @@ impl Undo {
 }
 
 /// The undo of the first write running now, for the Ctrl-C handler.
-static PENDING_UNDO: std::sync::Mutex<Option<Undo>> = std::sync::Mutex::new(None);
+/// The undo of a first write under way, and the data directory whose lock it needs to hold.
+static PENDING_UNDO: std::sync::Mutex<Option<(Undo, PathBuf)>> = std::sync::Mutex::new(None);
 
 /// The checkpoint of an `import kg --endpoint` fetch under way, for the Ctrl-C message.
 static FETCH_CHECKPOINT: std::sync::Mutex<Option<PathBuf>> = std::sync::Mutex::new(None);
@@ -298,7 +304,12 @@ fn say_where_an_interrupt_leaves(name: &'static str, data: &Path) {
                 dir.display()
             );
         }
-        let undo = PENDING_UNDO.lock().ok().and_then(|mut p| p.take());
+        let undo = PENDING_UNDO
+            .lock()
+            .ok()
+            .and_then(|mut p| p.take())
+            .filter(|(_, data)| kgrec::datadir::held_by_this_process(data))
+            .map(|(undo, _)| undo);
         match undo {
             Some(undo) => {
                 undo.apply();
