@@ -108,7 +108,10 @@ impl DataDir {
                         .to_owned(),
                 });
             }
-            if holds_foreign_files(path)? {
+            // A first open racing this one may have written its marker and more since the
+            // check above (it renames FORMAT into place before it creates anything else): what
+            // the listing saw is foreign only if there is still no marker after it.
+            if holds_foreign_files(path)? && !path.join(FORMAT_FILE).exists() {
                 return Err(foreign(path));
             }
         }
