@@ -547,18 +547,9 @@ fn ungrouped_selected(query: &str, message: &str) -> Option<(usize, String)> {
             .filter(|(o, _)| *o > select && *o < open)
             .map(|(_, w)| *w)
             .collect();
-        let aggregate = projection.iter().any(|w| {
-            [
-                "COUNT",
-                "SUM",
-                "MIN",
-                "MAX",
-                "AVG",
-                "SAMPLE",
-                "GROUP_CONCAT",
-            ]
-            .contains(&upper(w).as_str())
-        });
+        let aggregate = projection
+            .iter()
+            .any(|w| AGGREGATES.contains(&upper(w).as_str()));
         let modifiers: Vec<(usize, &str)> = words
             .iter()
             .filter(|(o, _)| *o > close && *o < end)
@@ -641,18 +632,20 @@ fn ungrouped_selected(query: &str, message: &str) -> Option<(usize, String)> {
     None
 }
 
+/// SPARQL's aggregate functions.
+const AGGREGATES: [&str; 7] = [
+    "COUNT",
+    "SUM",
+    "MIN",
+    "MAX",
+    "AVG",
+    "SAMPLE",
+    "GROUP_CONCAT",
+];
+
 /// Whether the term at `offset` lies inside the brackets of an aggregate call (`COUNT(`,
 /// `SAMPLE(`, ...) opened after `select`.
 fn inside_aggregate(query: &str, select: usize, offset: usize) -> bool {
-    const AGGREGATES: [&str; 7] = [
-        "COUNT",
-        "SUM",
-        "MIN",
-        "MAX",
-        "AVG",
-        "SAMPLE",
-        "GROUP_CONCAT",
-    ];
     let Some(between) = query.get(select..offset) else {
         return false;
     };
