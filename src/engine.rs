@@ -448,6 +448,7 @@ impl Recommendations {
             folded_in: self.source == ListSource::FoldedIn,
             filter: self.filter.as_ref(),
             note: self.note.as_deref(),
+            unknown_excluded: &self.unknown_excluded,
         }
     }
 
@@ -459,6 +460,7 @@ impl Recommendations {
             explanation: self.explanation.as_ref()?,
             filter: self.filter.as_ref(),
             note: self.note.as_deref(),
+            unknown_excluded: &self.unknown_excluded,
         })
     }
 }
@@ -482,6 +484,9 @@ pub struct ListJson<'a> {
     /// Why the list is empty or short.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<&'a str>,
+    /// Excluded ids that name no item of the data directory (nothing to exclude; a typo?).
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    pub unknown_excluded: &'a [String],
 }
 
 /// One user's explained list as JSON; see [`Recommendations::explained_json`].
@@ -496,6 +501,9 @@ pub struct ExplainedJson<'a> {
     /// Why the list is empty or short.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<&'a str>,
+    /// Excluded ids that name no item of the data directory (nothing to exclude; a typo?).
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    pub unknown_excluded: &'a [String],
 }
 
 /// The items a filter lets through.
@@ -1883,6 +1891,18 @@ impl Engine {
                         },
                     )),
                 };
+                // An IRI written with non-ASCII characters that the graph stores
+                // percent-encoded (as IRIs minted from TSV tokens are) is the same resource.
+                let encoded =
+                    percent_encoding::utf8_percent_encode(&iri, percent_encoding::CONTROLS)
+                        .to_string();
+                if encoded != iri && holds(&encoded)? {
+                    absent.push(AbsentIri {
+                        iri,
+                        nearest: Some(encoded),
+                    });
+                    continue;
+                }
                 let nearest = crate::sparql_hints::nearest_iri(&iri, predicates.iter())
                     .or_else(|| crate::sparql_hints::nearest_iri(&iri, entities.iter()))
                     .map(|(_, near)| near.clone());

@@ -189,11 +189,23 @@ fn check_syntax(
             InputFormat::Rdf(RdfFormat::TriG) => "TriG",
             _ => "TSV",
         };
+        let named_xml = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| ["rdf", "owl", "xml"].contains(&e.to_ascii_lowercase().as_str()));
+        let remedy = match named_xml {
+            // The name says RDF/XML: only a --format can have made it something else.
+            true => {
+                "its name says RDF/XML and --format overrode it: drop --format (or give \
+                     --format rdf)"
+            }
+            false => "if it is RDF/XML, name the syntax with --format rdf, or rename the file .rdf",
+        };
         return Err(KgError::bad_input(
             path,
             format!(
-                "read as {name} (by its name or --format) but it starts as an XML document: if it \
-                 is RDF/XML, name the syntax with --format rdf, or rename the file .rdf"
+                "read as {name} (by its name or --format) but it starts as an XML document: \
+                 {remedy}"
             ),
         ));
     }
@@ -399,7 +411,11 @@ fn located(path: &Path, format: RdfFormat, base: bool, error: RdfParseError) -> 
                 },
                 message: with_hint(without_location(&e.to_string()), format, base),
             },
-            None => match (format, xml_error_location(path, format)) {
+            None => match (
+                format,
+                xml_error_location(path, format)
+                    .or_else(|| unknown_prefix_location(path, format, &e.to_string())),
+            ) {
                 (RdfFormat::RdfXml, Some(location)) => KgError::Syntax {
                     file: path.to_owned(),
                     location,
@@ -434,6 +450,38 @@ fn xml_error_location(path: &Path, format: RdfFormat) -> Option<Location> {
         }
     };
     location_of(decoded(path)?, offset)
+}
+
+/// Where RDF/XML at `path` first uses the undeclared prefix oxigraph's message names
+/// (`Unknown prefix dcx:`): the XML is well formed, so only a search for `dcx:` as an element
+/// or attribute name finds it.
+fn unknown_prefix_location(path: &Path, format: RdfFormat, message: &str) -> Option<Location> {
+    if format != RdfFormat::RdfXml || path == Path::new(STDIN_NAME) {
+        return None;
+    }
+    let prefix = message.strip_prefix("Unknown prefix ")?.trim_end();
+    let prefix = prefix.strip_suffix(':').unwrap_or(prefix);
+    if prefix.is_empty() || prefix.contains(char::is_whitespace) {
+        return None;
+    }
+    let (element, attribute) = (format!("<{prefix}:"), format!(" {prefix}:"));
+    for (n, line) in decoded(path)?.lines().enumerate() {
+        let line = line.ok()?;
+        let at = [
+            line.find(&element).map(|i| i + 1),
+            line.find(&attribute).map(|i| i + 1),
+        ]
+        .into_iter()
+        .flatten()
+        .min();
+        if let Some(at) = at {
+            return Some(Location {
+                line: n as u64 + 1,
+                column: line[..at].chars().count() as u64 + 1,
+            });
+        }
+    }
+    None
 }
 
 /// Whether RDF/XML at `path` is not well-formed XML (standard input, which cannot be read
@@ -525,7 +573,17 @@ fn without_location(message: &str) -> &str {
 pub(crate) fn read_error(path: &Path, e: std::io::Error) -> KgError {
     match e.kind() {
         std::io::ErrorKind::InvalidData | std::io::ErrorKind::UnexpectedEof => {
-            KgError::bad_input(path, e.to_string())
+            let text = e.to_string();
+            match text.contains("deflate") || e.kind() == std::io::ErrorKind::UnexpectedEof {
+                true => KgError::bad_input(
+                    path,
+                    format!(
+                        "{text}: the gzip data ends early or is damaged (the file is truncated \
+                         or corrupt; `gzip -t FILE` checks it)"
+                    ),
+                ),
+                false => KgError::bad_input(path, text),
+            }
         }
         _ => KgError::io(path, e),
     }

@@ -18,7 +18,8 @@ pub struct Cli {
     /// The data directory [env: KGREC_DATA; default: ./kgrec-data; `demo`: a temporary one].
     #[arg(long, global = true, env = "KGREC_DATA", hide_env = true)]
     pub data: Option<PathBuf>,
-    /// Nothing but results and errors: no progress bars, summaries, notes or warnings.
+    /// Nothing but results and errors: no progress bars, summaries, notes or warnings (but one:
+    /// a trained model that did not become current).
     #[arg(long, short, global = true)]
     pub quiet: bool,
     /// When another kgrec process holds the data directory, wait up to SECONDS for it (600
@@ -533,7 +534,7 @@ pub struct FitArgs {
     /// rotate, transr as `kge train --help` says].
     #[arg(long)]
     pub epochs: Option<usize>,
-    /// Random seed of the fit [default: 0] (pop has no randomness and refuses it).
+    /// Random seed of the fit [default: 0] (pop, ease, itemknn and userknn have no randomness and refuse it).
     #[arg(long)]
     pub seed: Option<u64>,
     /// L2 regularisation [default: als 30, bpr 0.02, svd and svdpp 0.1 (factors and biases)]; ease, kg-ease: λ [default: 55 × the
@@ -631,11 +632,12 @@ impl FitArgs {
 
     /// `--seed` is refused for a learner without randomness.
     pub fn check_seed(&self, kind: kgrec::ModelKind) -> kgrec::Result<()> {
-        match self.seed.is_some() && kind == kgrec::ModelKind::Popularity {
-            true => Err(kgrec::Error::BadInput(
-                "--seed does not apply to --model pop: popularity counts have no randomness"
-                    .to_owned(),
-            )),
+        match self.seed.is_some() && !kind.uses_seed() {
+            true => Err(kgrec::Error::BadInput(format!(
+                "--seed does not apply to --model {}: its fit has no randomness (the same data \
+                 gives the same model)",
+                kind.name()
+            ))),
             false => Ok(()),
         }
     }

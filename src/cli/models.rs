@@ -373,6 +373,17 @@ pub(super) fn print_trained(t: &Trained) -> Result<()> {
     let loss = h
         .final_loss
         .map_or(String::new(), |l| format!(", final loss {l:.5}"));
+    // A recommender that did not become current is the one thing `--quiet` still says: the
+    // command succeeded, but `recommend` serves another model.
+    if !t.current && !h.kind.is_graph_embedding() && super::quiet() {
+        eprintln!(
+            "warning: {} v{} is stored but not current: a model trained meanwhile stays \
+             current (serve this one with --model-version {})",
+            h.kind.name(),
+            h.version,
+            h.version
+        );
+    }
     let (on, role) = if !t.current && !h.kind.is_graph_embedding() {
         (
             format!(
@@ -781,8 +792,27 @@ pub fn eval(args: &EvalArgs, quiet: bool) -> Result<()> {
     let (bar, mut hook) = epoch_progress(quiet);
     let outcome = Engine::evaluate(&request, &mut hook);
     bar.finish_and_clear();
-    // The readers' messages name `import interactions`' --format; eval's is --input-format.
-    let eval_flag = |text: &str| text.replace("--format ", "--input-format ");
+    // The readers' messages name `import interactions`' --format; eval's is --input-format;
+    // and eval takes its graph and links by --kg and --link, not by imports.
+    let eval_flag = |text: &str| {
+        [
+            ("--format ", "--input-format "),
+            (
+                "import a graph with `import kg FILE` and links with `import links LINK.tsv`",
+                "give eval a graph with `--kg FILE` and links with `--link LINK.tsv`",
+            ),
+            (
+                "import it with `import kg FILE`",
+                "give it with `--kg FILE`",
+            ),
+            (
+                "with `import links LINK.tsv` or `import interactions --link`",
+                "with `--link LINK.tsv`",
+            ),
+        ]
+        .iter()
+        .fold(text.to_owned(), |t, (from, to)| t.replace(from, to))
+    };
     let outcome = outcome.map_err(|e| match e.exit_code() == 2 {
         true => Error::BadInput(eval_flag(&super::error_text(&e))),
         false => e,

@@ -78,6 +78,11 @@ pub fn tune(data: &Path, args: &TuneArgs, quiet: bool) -> Result<()> {
     let outcome = inputs.search(&request, &mut report, &cancel);
     bar.finish_and_clear();
     let outcome = outcome?;
+    for (learner, why) in &outcome.failed {
+        super::warn(&format!(
+            "{learner} is left out: none of its trials could be fitted ({why})"
+        ));
+    }
     drop(inputs);
     let engine = reopen_to_store(data)?;
     // The best stored record: this run's, or an earlier one on the same validation rows.

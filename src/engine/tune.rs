@@ -36,6 +36,9 @@ pub struct TuneOutcome {
     pub whole_items: (usize, usize, f64),
     /// Wall time of the whole tuning.
     pub seconds: f64,
+    /// Learners left out because none of their trials could be fitted, with the first
+    /// failure's message.
+    pub failed: Vec<(String, String)>,
 }
 
 impl TuneOutcome {
@@ -300,6 +303,7 @@ impl TuningData {
         let (data, carved, unseen) = (&self.data, &self.carved, &self.unseen);
         let share = request.budget / self.learners.len().max(1) as u32;
         let mut tuned = Vec::new();
+        let mut failed = Vec::new();
         // The held-out rows' ratings, for the learners that predict ratings.
         let ratings: HashMap<(u32, u32), f32> = data
             .snapshot
@@ -342,6 +346,13 @@ impl TuningData {
                 report,
                 cancel,
             )?;
+            if result.value == f64::NEG_INFINITY {
+                let why = result
+                    .first_failure
+                    .unwrap_or_else(|| "no trial finished within the budget".to_owned());
+                failed.push((name.to_owned(), why));
+                continue;
+            }
             tuned.push(TunedLearner {
                 learner: name.to_owned(),
                 overrides: result.best,
@@ -364,6 +375,13 @@ impl TuningData {
                 seconds: learner_started.elapsed().as_secs_f64(),
             });
         }
+        if tuned.is_empty()
+            && let Some((name, why)) = failed.first()
+        {
+            return Err(Error::BadInput(format!(
+                "no trial of {name} could be fitted, the defaults' included: {why}"
+            )));
+        }
         let best = best_of(&tuned)
             .map(|t| t.learner.clone())
             .unwrap_or_default();
@@ -373,6 +391,7 @@ impl TuningData {
             validation_users: carved.validation.len(),
             whole_items: self.whole_items(),
             seconds: started.elapsed().as_secs_f64(),
+            failed,
         })
     }
 }

@@ -83,6 +83,16 @@ impl ModelKind {
         self.learner().name
     }
 
+    /// Whether its fit draws random numbers, so that a seed changes the model: not for
+    /// popularity counts, EASE's closed form and the neighbourhood models (`kg-ease` draws the
+    /// rows its graph weight is chosen on).
+    pub fn uses_seed(self) -> bool {
+        !matches!(
+            self,
+            Self::Popularity | Self::Ease | Self::ItemKnn | Self::UserKnn
+        )
+    }
+
     /// Whether the model is a knowledge-graph embedding alone, which cannot recommend.
     pub fn is_graph_embedding(self) -> bool {
         !self.learner().recommender

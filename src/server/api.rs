@@ -317,7 +317,8 @@ impl<'de> Deserialize<'de> for Id {
 struct InteractionJson {
     user: Id,
     item: Id,
-    rating: Option<f32>,
+    /// Read wide, so that a rating too large for the stored 32-bit float is named as such.
+    rating: Option<f64>,
     /// Seconds since the Unix epoch, or an ISO 8601 date or date-time (as the CLI reads them).
     timestamp: Option<Timestamp>,
 }
@@ -415,10 +416,20 @@ pub async fn interactions(
                 t / 1000
             )));
         }
+        let rating = match row.rating {
+            Some(r) if !(r as f32).is_finite() => {
+                return Err(ApiError::bad_parameter(format!(
+                    "interaction {}: rating {r:e} is out of range (ratings are 32-bit floats: at \
+                     most about 3.4e38)",
+                    n + 1
+                )));
+            }
+            r => r.map(|r| r as f32),
+        };
         raw_rows.push(RawInteraction {
             user: row.user.0,
             item: row.item.0,
-            rating: row.rating,
+            rating,
             timestamp,
             count: 1,
         });
@@ -614,10 +625,11 @@ pub async fn rebuild(
         return Err(ApiError::bad_parameter("keep: keep at least 1 version"));
     }
     // As `train --seed` with pop: refused, not ignored.
-    if given.seed.is_some() && request.spec.kind() == kgrec::ModelKind::Popularity {
-        return Err(ApiError::bad_parameter(
-            "seed: the pop learner has no randomness, so a seed does not apply to it",
-        ));
+    if given.seed.is_some() && !request.spec.kind().uses_seed() {
+        return Err(ApiError::bad_parameter(format!(
+            "seed: the {} learner has no randomness, so a seed does not apply to it",
+            request.spec.kind().name()
+        )));
     }
     let id = state.jobs.start(
         state.engine.clone(),

@@ -725,6 +725,35 @@ fn bad_requests_get_clear_errors_and_the_server_keeps_serving() {
         "{}",
         k.text()
     );
+    // A rating too large for the stored float is named as such, not as "inf".
+    let huge = server.post_json(
+        "/v1/interactions",
+        r#"[{"user": "a", "item": "1", "rating": 1e308}]"#,
+    );
+    assert_eq!(huge.status, 400, "{}", huge.text());
+    assert!(
+        huge.text().contains("rating 1e308 is out of range"),
+        "{}",
+        huge.text()
+    );
+    // White space alone is no id, as in a file.
+    let blank = server.post_json("/v1/interactions", r#"[{"user": "   ", "item": "1"}]"#);
+    assert_eq!(blank.status, 400, "{}", blank.text());
+    assert!(
+        blank.text().contains("white space only"),
+        "{}",
+        blank.text()
+    );
+    // An excluded id that names no item is said, as the command line warns of it.
+    let recs = server.get("/v1/users/1/recommendations?k=3&exclude=50,NOPE");
+    assert_eq!(recs.status, 200, "{}", recs.text());
+    assert_eq!(recs.json()["unknown_excluded"], serde_json::json!(["NOPE"]));
+    let plain = server.get("/v1/users/1/recommendations?k=3&exclude=50");
+    assert!(
+        plain.json().get("unknown_excluded").is_none(),
+        "{}",
+        plain.text()
+    );
     assert!(server.terminate(30).success());
 }
 
