@@ -544,6 +544,12 @@ pub struct FitArgs {
     /// ALS confidence slope in c = 1 + alpha·r [default: 4].
     #[arg(long, allow_negative_numbers = true)]
     pub alpha: Option<f32>,
+    /// als, cke: what r in c = 1 + alpha·r is: binary (1 for every interaction), rating (the
+    /// stored rating as a share of the rating scale's top, r/5 on 1-5; 1 where none is stored)
+    /// or count (log2(1 + times seen)). Data with one rating value or none weighs as binary
+    /// [default: rating].
+    #[arg(long, value_name = "VALUES", value_parser = ["binary", "rating", "count"])]
+    pub confidence: Option<String>,
     /// BPR learning rate [default: 0.02]; svd, svdpp: SGD step [default: svd 0.01, svdpp 0.007];
     /// transe/rotate/transr: Adam learning rate (see `kge train --help`).
     #[arg(long, allow_negative_numbers = true)]
@@ -654,6 +660,7 @@ impl FitArgs {
             epochs: self.epochs,
             reg: self.reg,
             alpha: self.alpha,
+            confidence: self.confidence.clone(),
             lr: self.lr,
             kg_weight: self.kg_weight,
             neighbour_weight: self.neighbour_weight,

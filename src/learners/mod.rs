@@ -133,6 +133,8 @@ pub enum Knob {
     Reg,
     /// Confidence slope.
     Alpha,
+    /// als, cke: which stored value makes the confidence values (binary, rating, count).
+    Confidence,
     /// Learning rate.
     Lr,
     /// ease, kg-ease: λ relative to the mean item degree.
@@ -166,7 +168,7 @@ pub enum Knob {
 
 impl Knob {
     /// Every knob, in the order a rejection names them.
-    pub const ALL: [Knob; 23] = [
+    pub const ALL: [Knob; 24] = [
         Knob::KgWeight,
         Knob::NeighbourWeight,
         Knob::Attention,
@@ -176,6 +178,7 @@ impl Knob {
         Knob::Epochs,
         Knob::Reg,
         Knob::Alpha,
+        Knob::Confidence,
         Knob::Lr,
         Knob::RegScale,
         Knob::IdfPower,
@@ -204,6 +207,7 @@ impl Knob {
             Self::Epochs => "--epochs",
             Self::Reg => "--reg",
             Self::Alpha => "--alpha",
+            Self::Confidence => "--confidence",
             Self::Lr => "--lr",
             Self::RegScale => "--reg-scale",
             Self::IdfPower => "--idf-power",
@@ -234,6 +238,9 @@ pub struct Overrides {
     pub reg: Option<f32>,
     /// ALS confidence slope.
     pub alpha: Option<f32>,
+    /// als, cke: `binary`, `rating` or `count`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confidence: Option<String>,
     /// Learning rate.
     pub lr: Option<f32>,
     /// cke: entity prior weight.
@@ -299,6 +306,7 @@ impl Overrides {
             Knob::Epochs => self.epochs.is_some(),
             Knob::Reg => self.reg.is_some(),
             Knob::Alpha => self.alpha.is_some(),
+            Knob::Confidence => self.confidence.is_some(),
             Knob::Lr => self.lr.is_some(),
             Knob::RegScale => self.reg_scale.is_some(),
             Knob::IdfPower => self.idf_power.is_some(),
@@ -506,8 +514,8 @@ impl Learner {
 pub enum Feedback {
     /// Every interaction is a positive of weight 1; ratings and counts are not read.
     Binary,
-    /// Every interaction is a positive of confidence `1 + α·r`, `r` the matrix's value (1 per
-    /// pair: the stored counts and ratings are not read yet).
+    /// Every interaction is a positive of confidence `1 + α·r`, `r` 1 or made of the pair's
+    /// stored rating or count as `--confidence` says ([`crate::cf::Weighting`]).
     Confidence,
     /// The stored ratings are the targets (interactions without one are not learnt from).
     Explicit,
@@ -518,7 +526,7 @@ impl Feedback {
     pub fn describe(self) -> &'static str {
         match self {
             Self::Binary => "binary",
-            Self::Confidence => "confidence 1 + alpha*r",
+            Self::Confidence => "confidence 1 + alpha*r (r: --confidence binary, rating or count)",
             Self::Explicit => "explicit ratings",
         }
     }
@@ -721,6 +729,39 @@ pub(crate) fn trained_header(
     header.items = input.matrix.n_items() as u64;
     header.interactions = input.matrix.nnz() as u64;
     header
+}
+
+/// The `--confidence` value given, if any (a spelling [`crate::cf::Value::parse`] refuses is
+/// a bad input).
+pub(crate) fn confidence(o: &Overrides) -> Result<Option<crate::cf::Value>> {
+    o.confidence
+        .as_deref()
+        .map(|v| {
+            crate::cf::Value::parse(v).ok_or_else(|| {
+                Error::BadInput(format!(
+                    "--confidence {v}: expected {}",
+                    crate::cf::Value::NAMES.join(", ")
+                ))
+            })
+        })
+        .transpose()
+}
+
+/// The weighting of `value` on the training data `input` (the matrix's stored feedback and the
+/// declared rating scale), and the matrix weighed by it (borrowed when binary).
+pub(crate) fn weigh<'a>(
+    value: crate::cf::Value,
+    input: &TrainInput<'a>,
+) -> (
+    crate::cf::Weighting,
+    std::borrow::Cow<'a, InteractionMatrix>,
+) {
+    let w = crate::cf::Weighting::resolve(value, input.matrix, input.snapshot.scale);
+    let m = match w.is_binary() {
+        true => std::borrow::Cow::Borrowed(input.matrix),
+        false => std::borrow::Cow::Owned(input.matrix.weighted(&w)),
+    };
+    (w, m)
 }
 
 /// Parameters as the header's JSON.

@@ -199,6 +199,7 @@ impl Overrides {
             Knob::Epochs => self.epochs = int.or(self.epochs),
             Knob::Reg => self.reg = real.or(self.reg),
             Knob::Alpha => self.alpha = real.or(self.alpha),
+            Knob::Confidence => self.confidence = name.or(self.confidence.take()),
             Knob::Lr => self.lr = real.or(self.lr),
             Knob::RegScale => self.reg_scale = real.or(self.reg_scale),
             Knob::IdfPower => self.idf_power = real.or(self.idf_power),
@@ -243,6 +244,7 @@ impl Overrides {
             Knob::Epochs => int(self.epochs),
             Knob::Reg => real(self.reg),
             Knob::Alpha => real(self.alpha),
+            Knob::Confidence => name(&self.confidence),
             Knob::Lr => real(self.lr),
             Knob::RegScale => real(self.reg_scale),
             Knob::IdfPower => real(self.idf_power),
@@ -302,6 +304,7 @@ impl Overrides {
             epochs: explicit.epochs.or(self.epochs),
             reg: explicit.reg.or(self.reg),
             alpha: explicit.alpha.or(self.alpha),
+            confidence: explicit.confidence.clone().or(self.confidence.clone()),
             lr: explicit.lr.or(self.lr),
             kg_weight: explicit.kg_weight.or(self.kg_weight),
             neighbour_weight: explicit.neighbour_weight.or(self.neighbour_weight),
@@ -350,6 +353,7 @@ impl Overrides {
                 Knob::Epochs => self.epochs?.to_string(),
                 Knob::Reg => self.reg?.to_string(),
                 Knob::Alpha => self.alpha?.to_string(),
+                Knob::Confidence => self.confidence.clone()?,
                 Knob::Lr => self.lr?.to_string(),
                 Knob::RegScale => self.reg_scale?.to_string(),
                 Knob::IdfPower => self.idf_power?.to_string(),
@@ -377,7 +381,7 @@ impl Overrides {
 /// Which knob is the tuner's resource (successive halving gives the survivors more of it).
 pub const RESOURCE: Knob = Knob::Epochs;
 
-/// ALS: dimension, regularisation, confidence slope, sweeps.
+/// ALS: dimension, regularisation, confidence slope and values, sweeps.
 pub const ALS: &[Param] = &[
     Param {
         knob: Knob::Dim,
@@ -390,6 +394,10 @@ pub const ALS: &[Param] = &[
     Param {
         knob: Knob::Alpha,
         range: Range::Log(0.3, 50.0),
+    },
+    Param {
+        knob: Knob::Confidence,
+        range: Range::Choice(&crate::cf::Value::NAMES),
     },
     Param {
         knob: Knob::Epochs,
@@ -465,6 +473,10 @@ pub const CKE: &[Param] = &[
     Param {
         knob: Knob::Alpha,
         range: Range::Log(0.5, 30.0),
+    },
+    Param {
+        knob: Knob::Confidence,
+        range: Range::Choice(&crate::cf::Value::NAMES),
     },
     Param {
         knob: Knob::Epochs,

@@ -1,6 +1,7 @@
 #![allow(clippy::unwrap_used)]
 use super::*;
-use crate::learners::space::{ALS, EASE};
+use crate::learners::Knob;
+use crate::learners::space::{ALS, EASE, Param};
 
 /// A toy objective: best at reg 10 and dim 64, and better with more epochs (up to the draw's).
 fn objective(o: &Overrides, epochs: Option<usize>) -> f64 {
@@ -12,10 +13,17 @@ fn objective(o: &Overrides, epochs: Option<usize>) -> f64 {
 }
 
 fn run(search: Search, seed: u64, trials: Option<usize>) -> SearchResult {
+    // ALS's numeric knobs: the searches are tested on a smooth objective of numbers, which
+    // `--confidence` is not.
+    let numeric: Vec<Param> = ALS
+        .iter()
+        .filter(|p| p.knob != Knob::Confidence)
+        .copied()
+        .collect();
     let mut evaluate = |o: &Overrides, e: Option<usize>, _: &AtomicBool| Ok(Some(objective(o, e)));
     search_space(
         "als",
-        ALS,
+        &numeric,
         search,
         Duration::from_secs(60),
         trials,
