@@ -6,6 +6,7 @@ mod cf_bad_input;
 mod cf_crash;
 mod cke;
 mod common;
+mod content;
 mod crash;
 mod demo;
 mod ease;
