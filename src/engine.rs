@@ -1141,7 +1141,10 @@ impl Engine {
             }
             let matrix = snapshot.matrix()?;
             let item_entity = item_entities(&snapshot, index)?;
-            let graph = GraphData::read(index, kind)?;
+            let mut graph = GraphData::read(index, kind)?;
+            if request.spec.reads_texts() {
+                graph.read_texts(dir.kg(), &item_entity)?;
+            }
             let base_current = ModelStore::open(dir.db())?.current()?;
             Ok(TrainingData {
                 snapshot,

@@ -28,6 +28,7 @@ pub mod source;
 pub mod store;
 #[doc(hidden)]
 pub mod testdata;
+pub mod text;
 
 pub use error::{KgError, Location};
 pub use filter::{Condition, Facts, Filter, FilterError};

@@ -616,6 +616,11 @@ pub struct FitArgs {
     /// the graph (weighted features), with the strength λ of the ridge [default: 0, none].
     #[arg(long, value_name = "GAMMA")]
     pub graph_prior: Option<f32>,
+    /// kg-ease: stack the words of each linked item's own text literals (labels, abstracts;
+    /// stop words of the literal's language dropped) as feature rows weighing TAU times a graph
+    /// fact of the same idf; 0: none, no text read [default: 0.5].
+    #[arg(long, value_name = "TAU")]
+    pub text_weight: Option<f32>,
     /// itemknn, userknn: how two items (users) are compared: cosine, jaccard or bm25 [default:
     /// bm25].
     #[arg(long, value_name = "KERNEL")]
@@ -674,6 +679,7 @@ impl FitArgs {
             two_hop: self.two_hop,
             relation_balance: self.relation_balance,
             graph_prior: self.graph_prior,
+            text_weight: self.text_weight,
             similarity: self.similarity.clone(),
             shrink: self.shrink,
             // Graph-embedding knobs: `kge train` has its own flags (`KgeFitArgs`).

@@ -120,9 +120,9 @@ impl Engine {
                 learners.push(learner);
             }
         }
-        // One read of the inputs, with the graph when any learner reads it.
+        // One read of the inputs, with the graph and its text when any learner reads it.
         let probe = match learners.iter().any(|l| l.kind.reads_graph()) {
-            true => ModelKind::Cke,
+            true => ModelKind::Tfidf,
             false => ModelKind::Als,
         };
         let data = self.training_data(&TrainRequest {

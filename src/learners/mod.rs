@@ -21,6 +21,7 @@ mod knn;
 mod pop;
 mod rating;
 pub mod space;
+mod tfidf;
 
 pub use graph_embedding::{
     GraphEmbeddingSpec, KgeKnobs, embeddings_of, kge_params, kge_params_for,
@@ -66,6 +67,8 @@ pub enum ModelKind {
     Svd,
     /// SVD++ on the ratings.
     SvdPp,
+    /// TF-IDF of the items' text in the graph (content only).
+    Tfidf,
 }
 
 impl ModelKind {
@@ -104,10 +107,13 @@ impl ModelKind {
     }
 
     /// Whether the recommender reads the graph through the items' links (`cke`, `kg-ease`,
-    /// and `svd`/`svdpp` with their graph prior): a linked item is something it learnt about
-    /// even without interactions.
+    /// `tfidf`, and `svd`/`svdpp` with their graph prior): a linked item is something it learnt
+    /// about even without interactions.
     pub fn reads_graph(self) -> bool {
-        matches!(self, Self::Cke | Self::KgEase | Self::Svd | Self::SvdPp)
+        matches!(
+            self,
+            Self::Cke | Self::KgEase | Self::Svd | Self::SvdPp | Self::Tfidf
+        )
     }
 }
 
@@ -150,6 +156,8 @@ pub enum Knob {
     TwoHop,
     /// kg-ease: how far each relation type's feature rows are brought to the same total weight.
     RelationBalance,
+    /// kg-ease: weight of the rows of the items' text words relative to the graph's.
+    TextWeight,
     /// kg-ease: weight of the graph's item-item prior on `B`.
     GraphPrior,
     /// itemknn, userknn: the similarity kernel.
@@ -168,7 +176,7 @@ pub enum Knob {
 
 impl Knob {
     /// Every knob, in the order a rejection names them.
-    pub const ALL: [Knob; 24] = [
+    pub const ALL: [Knob; 25] = [
         Knob::KgWeight,
         Knob::NeighbourWeight,
         Knob::Attention,
@@ -187,6 +195,7 @@ impl Knob {
         Knob::TwoHop,
         Knob::RelationBalance,
         Knob::GraphPrior,
+        Knob::TextWeight,
         Knob::Similarity,
         Knob::Shrink,
         Knob::Negatives,
@@ -216,6 +225,7 @@ impl Knob {
             Self::TwoHop => "--two-hop",
             Self::RelationBalance => "--relation-balance",
             Self::GraphPrior => "--graph-prior",
+            Self::TextWeight => "--text-weight",
             Self::Similarity => "--similarity",
             Self::Shrink => "--shrink",
             Self::Negatives => "--negatives",
@@ -274,6 +284,9 @@ pub struct Overrides {
     /// kg-ease: weight `γ` of the graph's item-item prior on `B` (0: none).
     #[serde(default)]
     pub graph_prior: Option<f32>,
+    /// kg-ease: weight `τ` of the items' text words relative to the graph rows (0: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text_weight: Option<f32>,
     /// itemknn, userknn: `cosine`, `jaccard` or `bm25`.
     #[serde(default)]
     pub similarity: Option<String>,
@@ -315,6 +328,7 @@ impl Overrides {
             Knob::TwoHop => self.two_hop.is_some(),
             Knob::RelationBalance => self.relation_balance.is_some(),
             Knob::GraphPrior => self.graph_prior.is_some(),
+            Knob::TextWeight => self.text_weight.is_some(),
             Knob::Similarity => self.similarity.is_some(),
             Knob::Shrink => self.shrink.is_some(),
             Knob::Negatives => self.negatives.is_some(),
@@ -379,6 +393,8 @@ pub enum ModelSpec {
     Svd(crate::cf::SvdParams),
     /// SVD++ on the ratings.
     Svdpp(crate::cf::SvdParams),
+    /// TF-IDF of the items' text.
+    Tfidf(crate::content::TfidfParams),
 }
 
 impl Default for ModelSpec {
@@ -420,6 +436,16 @@ impl ModelSpec {
         (learner.spec)(overrides)
     }
 
+    /// Whether the fit reads the graph's text ([`GraphData::read_texts`]): `tfidf`, and
+    /// `kg-ease` with text rows.
+    pub fn reads_texts(&self) -> bool {
+        match self {
+            Self::Tfidf(_) => true,
+            Self::KgEase(p) => p.text_weight > 0.0,
+            _ => false,
+        }
+    }
+
     /// Which learner it is.
     pub fn kind(&self) -> ModelKind {
         match self {
@@ -436,6 +462,7 @@ impl ModelSpec {
             Self::UserKnn(_) => ModelKind::UserKnn,
             Self::Svd(_) => ModelKind::Svd,
             Self::Svdpp(_) => ModelKind::SvdPp,
+            Self::Tfidf(_) => ModelKind::Tfidf,
         }
     }
 
@@ -458,6 +485,7 @@ impl ModelSpec {
             Self::KgEase(p) => ease::fit_kg_ease(p, input, seed, cancel),
             Self::ItemKnn(p) | Self::UserKnn(p) => knn::fit(self.kind(), p, input, seed, cancel),
             Self::Svd(p) | Self::Svdpp(p) => rating::fit(p, input, seed, progress, cancel),
+            Self::Tfidf(p) => tfidf::fit(p, input, seed, cancel),
             Self::Transe(s) | Self::Rotate(s) | Self::Transr(s) => {
                 graph_embedding::fit(self.kind(), s, input, seed, progress, cancel)
             }
@@ -533,7 +561,7 @@ impl Feedback {
 }
 
 /// The registry, the default learner first.
-pub static LEARNERS: [Learner; 13] = [
+pub static LEARNERS: [Learner; 14] = [
     cke::LEARNER,
     factors::ALS,
     factors::BPR,
@@ -547,6 +575,7 @@ pub static LEARNERS: [Learner; 13] = [
     knn::USER_KNN,
     rating::SVD,
     rating::SVDPP,
+    tfidf::TFIDF,
 ];
 
 /// The learner a `--model` spelling names.
@@ -598,12 +627,16 @@ impl TrainInput<'_> {
     /// The items bound to the graph: their links and the entity-to-entity triples.
     pub(crate) fn item_graph(&self) -> crate::fused::ItemGraph {
         let counts = self.graph.counts;
-        crate::fused::ItemGraph::new(
+        let graph = crate::fused::ItemGraph::new(
             counts.entities as usize,
             counts.relations as usize,
             self.graph.triples.clone(),
             self.item_entity.to_vec(),
-        )
+        );
+        match self.graph.item_texts.is_empty() {
+            true => graph,
+            false => graph.with_terms(crate::content::item_terms(&self.graph.item_texts)),
+        }
     }
 }
 
@@ -618,6 +651,10 @@ pub struct GraphData {
     pub entity_iris: Vec<String>,
     /// Relation IRIs by id (graph-embedding learners only).
     pub relation_iris: Vec<String>,
+    /// Every entity's best label, by id (`tfidf` only: [`GraphData::read_texts`]).
+    pub labels: Vec<Option<String>>,
+    /// The text literals of every item's entity, by dense item id (`tfidf` only).
+    pub item_texts: Vec<Vec<kgrec_kg::text::Text>>,
 }
 
 impl GraphData {
@@ -641,9 +678,35 @@ impl GraphData {
             | ModelKind::Popularity
             | ModelKind::Ease
             | ModelKind::ItemKnn
-            | ModelKind::UserKnn => {}
+            | ModelKind::UserKnn
+            // Serving `tfidf` reads nothing of the graph; its fit reads it with the text.
+            | ModelKind::Tfidf => {}
         }
         Ok(data)
+    }
+
+    /// Reads the labels of every entity and the text literals of every linked item's entity
+    /// (`item_entity`, by dense item id) out of `kg`, and the triples if not read yet, for a
+    /// fit that needs them.
+    pub fn read_texts(
+        &mut self,
+        kg: &kgrec_kg::KgStore,
+        item_entity: &[Option<EntityId>],
+    ) -> Result<()> {
+        if self.triples.is_empty() {
+            self.triples = kg.index().triples()?;
+        }
+        self.labels = kg.index().labels()?;
+        let linked: Vec<EntityId> = item_entity.iter().flatten().copied().collect();
+        let mut texts = kg.texts_of(&linked)?.into_iter();
+        self.item_texts = item_entity
+            .iter()
+            .map(|e| match e {
+                Some(_) => texts.next().unwrap_or_default(),
+                None => Vec::new(),
+            })
+            .collect();
+        Ok(())
     }
 }
 
@@ -800,6 +863,7 @@ mod tests {
             ModelKind::UserKnn,
             ModelKind::Svd,
             ModelKind::SvdPp,
+            ModelKind::Tfidf,
         ] {
             assert_eq!(LEARNERS.iter().filter(|l| l.kind == kind).count(), 1);
             assert_eq!(learner(kind.name()).unwrap().kind, kind);

@@ -208,6 +208,7 @@ impl Overrides {
             Knob::TwoHop => self.two_hop = real.or(self.two_hop),
             Knob::RelationBalance => self.relation_balance = real.or(self.relation_balance),
             Knob::GraphPrior => self.graph_prior = real.or(self.graph_prior),
+            Knob::TextWeight => self.text_weight = real.or(self.text_weight),
             Knob::Similarity => self.similarity = name.or(self.similarity.take()),
             Knob::Shrink => self.shrink = real.or(self.shrink),
             Knob::Negatives => self.negatives = int.or(self.negatives),
@@ -253,6 +254,7 @@ impl Overrides {
             Knob::TwoHop => real(self.two_hop),
             Knob::RelationBalance => real(self.relation_balance),
             Knob::GraphPrior => real(self.graph_prior),
+            Knob::TextWeight => real(self.text_weight),
             Knob::Similarity => name(&self.similarity),
             Knob::Shrink => real(self.shrink),
             Knob::Negatives => int(self.negatives),
@@ -326,6 +328,7 @@ impl Overrides {
             two_hop: explicit.two_hop.or(self.two_hop),
             relation_balance: explicit.relation_balance.or(self.relation_balance),
             graph_prior: explicit.graph_prior.or(self.graph_prior),
+            text_weight: explicit.text_weight.or(self.text_weight),
             similarity: explicit.similarity.clone().or(self.similarity.clone()),
             shrink: explicit.shrink.or(self.shrink),
             negatives: explicit.negatives.or(self.negatives),
@@ -362,6 +365,7 @@ impl Overrides {
                 Knob::TwoHop => self.two_hop?.to_string(),
                 Knob::RelationBalance => self.relation_balance?.to_string(),
                 Knob::GraphPrior => self.graph_prior?.to_string(),
+                Knob::TextWeight => self.text_weight?.to_string(),
                 Knob::Similarity => self.similarity.clone()?,
                 Knob::Shrink => self.shrink?.to_string(),
                 Knob::Negatives => self.negatives?.to_string(),
@@ -572,6 +576,12 @@ pub const KNN: &[Param] = &[
         },
     },
 ];
+
+/// `tfidf`: the neighbours each item keeps.
+pub const TFIDF: &[Param] = &[Param {
+    knob: Knob::Neighbours,
+    range: Range::LogInt(10, 800),
+}];
 
 /// Nothing to tune (popularity, and the graph embeddings until `kge train --tune`).
 pub const NONE: &[Param] = &[];

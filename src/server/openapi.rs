@@ -233,7 +233,7 @@ fn schemas() -> Value {
             "new_items": {"type": "integer"}, "store": {"type": "object"}}},
         "Rebuild": {"type": "object", "additionalProperties": false, "properties": {
             "model": {"type": "string", "description": "A learner by its --model name, with train's knobs in overrides. Without model and spec: the current model's learner and hyper-parameters again (with no model yet: the learner kgrec tune found best with its choice, else the default learner, cke)."},
-            "overrides": {"type": "object", "description": "train's flags without dashes, - as _: dim, epochs, reg, alpha, confidence, lr, kg_weight, neighbour_weight, attention, cold_scale, cold_neighbours, reg_scale, idf_power, cold_placement, neighbours, two_hop, relation_balance, graph_prior, similarity, shrink"},
+            "overrides": {"type": "object", "description": "train's flags without dashes, - as _: dim, epochs, reg, alpha, confidence, lr, kg_weight, neighbour_weight, attention, cold_scale, cold_neighbours, reg_scale, idf_power, cold_placement, neighbours, two_hop, relation_balance, graph_prior, text_weight, similarity, shrink"},
             "spec": {"type": "object", "description": "A whole ModelSpec {\"model\", \"params\"} instead of model/overrides: the learner's own parameter names, as a job's \"spec\" shows them."},
             "seed": {"type": "integer", "default": 0},
             "keep": {"type": "integer", "minimum": 1, "default": 3}}},

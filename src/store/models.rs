@@ -570,6 +570,7 @@ mod tests {
             (ModelKind::UserKnn, 10),
             (ModelKind::Svd, 11),
             (ModelKind::SvdPp, 12),
+            (ModelKind::Tfidf, 13),
         ] {
             let bytes =
                 bincode::serde::encode_to_vec(header(kind, 2, 3, 4), bincode_config()).unwrap();

@@ -7,6 +7,7 @@ mod cf_crash;
 mod cke;
 mod common;
 mod confidence;
+mod content;
 mod crash;
 mod demo;
 mod ease;
