@@ -9,6 +9,7 @@ mod common;
 mod crash;
 mod demo;
 mod ease;
+mod eleventh_look;
 mod endpoint;
 mod explain;
 mod first_afternoon;
