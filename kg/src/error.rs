@@ -95,6 +95,52 @@ impl KgError {
         }
     }
 
+    /// A syntax error with its message passed through `f`, its file and location kept; any
+    /// other error unchanged.
+    pub(crate) fn with_message(self, f: impl FnOnce(String) -> String) -> Self {
+        match self {
+            Self::Syntax {
+                file,
+                location,
+                message,
+            } => Self::Syntax {
+                file,
+                location,
+                message: f(message),
+            },
+            Self::SyntaxWithoutLocation { file, message } => Self::SyntaxWithoutLocation {
+                file,
+                message: f(message),
+            },
+            other => other,
+        }
+    }
+
+    /// A syntax error placed on `line` of its file (its column kept, or column 1 when the
+    /// parser told none): for a parser that was given one line alone. Other errors unchanged.
+    pub(crate) fn at_line(self, line: u64) -> Self {
+        match self {
+            Self::Syntax {
+                file,
+                location,
+                message,
+            } => Self::Syntax {
+                file,
+                location: Location {
+                    line,
+                    column: location.column,
+                },
+                message,
+            },
+            Self::SyntaxWithoutLocation { file, message } => Self::Syntax {
+                file,
+                location: Location { line, column: 1 },
+                message,
+            },
+            other => other,
+        }
+    }
+
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Self::Io {
             path: path.into(),

@@ -452,6 +452,14 @@ pub struct ImportInteractionsArgs {
     /// split by `,` `;` `|` (`-`: standard input).
     #[arg(long)]
     pub link: Option<PathBuf>,
+    /// --link: the link file's item column, by header name or 1-based position [default: found
+    /// by its name, or the one column beside the IRI's].
+    #[arg(long, value_name = "NAME|N", requires = "link")]
+    pub link_item_col: Option<ColumnRef>,
+    /// --link: the link file's IRI column, by header name or 1-based position [default: found by
+    /// its name: iri, uri, url, entity, ...].
+    #[arg(long, value_name = "NAME|N", requires = "link")]
+    pub link_iri_col: Option<ColumnRef>,
     #[command(flatten)]
     pub read: ReadArgs,
 }
@@ -508,6 +516,14 @@ pub struct ImportLinksArgs {
     /// The link file: `item_id<TAB>iri` with a header, or split by `,` `;` `|` (`-`: standard
     /// input; gzip recognised).
     pub file: PathBuf,
+    /// The item column, by header name or 1-based position [default: found by its name, or
+    /// the one column beside the IRI's].
+    #[arg(long, value_name = "NAME|N")]
+    pub item_col: Option<ColumnRef>,
+    /// The IRI column, by header name or 1-based position [default: found by its name: iri,
+    /// uri, url, entity, ...].
+    #[arg(long, value_name = "NAME|N")]
+    pub iri_col: Option<ColumnRef>,
 }
 
 /// `--model`'s values: the registry's learners with their help and aliases.

@@ -44,6 +44,10 @@ pub fn import_interactions(data: &Path, args: &ImportInteractionsArgs, quiet: bo
         file: args.file.clone(),
         format,
         link: args.link.clone(),
+        link_columns: kgrec::interactions::LinkColumns::beside_interactions(
+            args.link_item_col.clone(),
+            args.link_iri_col.clone(),
+        ),
         min_rating: args.read.min_rating,
         columns: args.read.columns(),
         delimiter: args.read.delimiter,
@@ -60,7 +64,9 @@ pub fn import_interactions(data: &Path, args: &ImportInteractionsArgs, quiet: bo
 /// `kgrec import links LINK.tsv`: catalogue items and their links, no interactions.
 pub fn import_links(data: &Path, args: &ImportLinksArgs) -> Result<()> {
     // Parsed to the end before the data directory is opened, as interactions are.
-    let read = read_link_file(&args.file)?;
+    let columns =
+        kgrec::interactions::LinkColumns::of_link_file(args.item_col.clone(), args.iri_col.clone());
+    let read = read_link_file(&args.file, &columns)?;
     let name = display_name(&args.file);
     let said: Vec<String> = read
         .notes(&name)
@@ -106,8 +112,13 @@ fn named_list(names: impl ExactSizeIterator<Item = String>) -> String {
 fn link_warnings(link: &Path, imported: &InteractionsImported) {
     if imported.not_in_graph > 0 {
         super::warn(&format!(
-            "warning: {}: {} linked IRI(s) are not in the knowledge graph (the items stay \
-             collaborative-filtering only until the graph has them): {}",
+            "warning: {}: {} linked IRI(s) are not in the knowledge graph: {}. Until a graph \
+             file that has them is imported (`kgrec import kg FILE`; or is the IRI spelled \
+             otherwise there?), those items are scored from who interacted with them alone: \
+             the graph-aware models (cke, kg-ease, svd, ...) give them no graph part (an item \
+             nobody has interacted with yet has nothing to be recommended by), and explanations \
+             show no graph path through them (a user whose history holds only such items gets \
+             none)",
             link.display(),
             imported.not_in_graph,
             named_list(

@@ -97,9 +97,12 @@ pub enum ParseError {
          {}{}{hint}",
         file.display(),
         role.aliases.join(", "),
-        role.flag.map(|f| format!(
-            "; or name the column with {f} NAME|N (a file without a header: --no-header)"
-        )).unwrap_or_default()
+        role.flag.map(|f| match role.link {
+            false => format!(
+                "; or name the column with {f} NAME|N (a file without a header: --no-header)"
+            ),
+            true => format!("; or name the column with {f} NAME|N"),
+        }).unwrap_or_default()
     )]
     MissingColumn {
         /// The file.

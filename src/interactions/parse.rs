@@ -127,6 +127,7 @@ fn read_source(
         header_by_position: None,
         longer_rows: None,
         headerless: false,
+        skipped_header: None,
     };
     match format {
         Format::Tsv | Format::Csv | Format::RecBole => {
@@ -154,11 +155,16 @@ fn read_source(
             }
         }
         Format::MovieLens => {
-            out.rows = parse_movielens(
+            let read = parse_movielens(
                 Lines::new(source.reader, &file),
                 &file,
                 options.rating_scale,
-            )?
+            )?;
+            out.rows = read.rows;
+            if let Some((line, names)) = read.header {
+                out.header_line = Some(line);
+                out.skipped_header = Some(names);
+            }
         }
         Format::Kgat => out.rows = parse_kgat(Lines::new(source.reader, &file), &file)?,
     }
@@ -853,13 +859,21 @@ fn csv_error(e: csv::Error, file: &Path) -> ParseError {
     }
 }
 
-/// MovieLens: `u.data` (tab-separated), `ratings.dat` (`::`-separated) or the same lines split by
-/// spaces: `user item rating [ts]`.
+/// The rows of a MovieLens file and the header it began with, if any: its line and its fields.
+struct MovieLensRows {
+    rows: Vec<RawInteraction>,
+    header: Option<(usize, String)>,
+}
+
+/// MovieLens: `u.data` (tab-separated), `ratings.dat` (`::`-separated), `ratings.csv` of the
+/// newer releases (comma-separated, with a header) or the same lines split by spaces:
+/// `user item rating [ts]`. A first line of names only is a header: skipped, and returned so
+/// the import can say so. A line of names later on is refused naming its line.
 fn parse_movielens<R: BufRead>(
     mut lines: Lines<'_, R>,
     file: &Path,
     scale: Option<RatingScale>,
-) -> Result<Vec<RawInteraction>, ParseError> {
+) -> Result<MovieLensRows, ParseError> {
     let cols = Columns {
         user: 0,
         item: 1,
@@ -867,20 +881,36 @@ fn parse_movielens<R: BufRead>(
         timestamp: Some(3),
     };
     let mut rows = Vec::new();
-    let mut header_skipped = false;
+    let mut header = None;
+    let mut first = true;
     while let Some((n, text)) = lines.next_nonblank()? {
         let fields: Vec<&str> = if text.contains("::") {
             text.split("::").collect()
         } else if text.contains('\t') {
             text.split('\t').collect()
+        } else if text.contains(',') {
+            text.split(',').collect()
         } else {
             text.split_whitespace().collect()
         };
-        // A first line of names only is a header.
-        if rows.is_empty() && names_only(&fields) && !header_skipped {
-            header_skipped = true;
-            continue;
+        if names_only(&fields) {
+            if first {
+                let names: Vec<&str> = fields.iter().map(|f| f.trim()).collect();
+                header = Some((n, names.join(", ")));
+                first = false;
+                continue;
+            }
+            return Err(ParseError::Malformed {
+                file: file.to_owned(),
+                line: n,
+                message: format!(
+                    "a line of names ({}) among MovieLens rows of `user item rating timestamp` \
+                     (a second header? a file joined to another?)",
+                    fields.join(", ")
+                ),
+            });
         }
+        first = false;
         rows.push(row_from_fields(&fields, cols, scale, file, n)?);
     }
     if rows.is_empty() {
@@ -888,7 +918,7 @@ fn parse_movielens<R: BufRead>(
             file: file.to_owned(),
         });
     }
-    Ok(rows)
+    Ok(MovieLensRows { rows, header })
 }
 
 /// KGAT: `user item item ...` per line, whitespace-separated; a user alone on a line has no items.

@@ -806,7 +806,7 @@ fn a_link_files_other_columns_are_named_as_ignored() {
     };
     let path = std::env::temp_dir().join(format!("kgrec-link-{}.tsv", std::process::id()));
     std::fs::write(&path, text).unwrap();
-    let read = read_link_file(&path).unwrap();
+    let read = read_link_file(&path, &LinkColumns::default()).unwrap();
     std::fs::remove_file(&path).unwrap();
     assert_eq!(read, file);
     let note = read.note(Path::new("l.tsv")).unwrap();
@@ -817,7 +817,7 @@ fn a_link_files_other_columns_are_named_as_ignored() {
     let plain = "item_id\tiri\n1\thttp://x/a\n";
     let path = std::env::temp_dir().join(format!("kgrec-link2-{}.tsv", std::process::id()));
     std::fs::write(&path, plain).unwrap();
-    let read = read_link_file(&path).unwrap();
+    let read = read_link_file(&path, &LinkColumns::default()).unwrap();
     std::fs::remove_file(&path).unwrap();
     assert_eq!(read.note(Path::new("l.tsv")), None);
 }

@@ -530,9 +530,40 @@ pub struct Learner {
 impl Learner {
     /// The space `kgrec tune` searches: [`Learner::space`], and [`Learner::cold_space`] when
     /// the validation holds items out whole.
-    pub fn tuning_space(&self, whole_items: bool) -> Vec<space::Param> {
+    /// `graph`: whether the training data has a graph its linked items are in; without one
+    /// the knobs of [`Learner::graph_knobs`] change nothing and are left out.
+    pub fn tuning_space(&self, whole_items: bool, graph: bool) -> Vec<space::Param> {
         let cold = if whole_items { self.cold_space } else { &[] };
-        self.space.iter().chain(cold).copied().collect()
+        self.space
+            .iter()
+            .chain(cold)
+            .filter(|p| graph || !self.graph_knobs().contains(&p.knob))
+            .copied()
+            .collect()
+    }
+
+    /// The knobs that weigh or shape the graph's part of the model: they change nothing when
+    /// no linked item is in a graph.
+    pub fn graph_knobs(&self) -> &'static [Knob] {
+        match self.kind {
+            ModelKind::Cke => &[
+                Knob::KgWeight,
+                Knob::NeighbourWeight,
+                Knob::Attention,
+                Knob::ColdScale,
+                Knob::ColdNeighbours,
+            ],
+            ModelKind::KgEase => &[
+                Knob::KgWeight,
+                Knob::IdfPower,
+                Knob::ColdPlacement,
+                Knob::TwoHop,
+                Knob::RelationBalance,
+                Knob::GraphPrior,
+            ],
+            ModelKind::Svd | ModelKind::SvdPp => &[Knob::KgWeight, Knob::Neighbours],
+            _ => &[],
+        }
     }
 }
 

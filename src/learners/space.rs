@@ -598,7 +598,7 @@ mod tests {
     fn every_space_draws_valid_specs() {
         let mut rng = ChaCha8Rng::seed_from_u64(3);
         for learner in &LEARNERS {
-            for knob in learner.tuning_space(true).iter().map(|p| p.knob) {
+            for knob in learner.tuning_space(true, true).iter().map(|p| p.knob) {
                 assert!(
                     learner.knobs.contains(&knob),
                     "{}: {} is in its space but not among its knobs",
@@ -607,7 +607,7 @@ mod tests {
                 );
             }
             for _ in 0..200 {
-                let draw = Overrides::draw(&learner.tuning_space(true), &mut rng);
+                let draw = Overrides::draw(&learner.tuning_space(true, true), &mut rng);
                 ModelSpec::new(learner.name, &draw)
                     .unwrap_or_else(|e| panic!("{}: {} -> {e}", learner.name, draw.flags()));
             }
@@ -730,7 +730,17 @@ mod tests {
         );
         // Searched only when items are held out whole.
         let cke = crate::learners::learner("cke").unwrap();
-        assert_eq!(cke.tuning_space(false), CKE);
-        assert_eq!(cke.tuning_space(true).len(), CKE.len() + CKE_COLD.len());
+        assert_eq!(cke.tuning_space(false, true), CKE);
+        assert_eq!(
+            cke.tuning_space(true, true).len(),
+            CKE.len() + CKE_COLD.len()
+        );
+        // Without a graph, only the CF knobs: dimension, regularisation, alpha, epochs.
+        let cf: Vec<Knob> = cke
+            .tuning_space(true, false)
+            .iter()
+            .map(|p| p.knob)
+            .collect();
+        assert_eq!(cf, [Knob::Dim, Knob::Reg, Knob::Alpha, Knob::Epochs]);
     }
 }

@@ -451,6 +451,21 @@ pub async fn interactions(
         blocking(move || Ok(state.engine.add_interactions(raw_rows, Vec::new())?)).await?;
     metrics.interactions(received as u64);
     let r = &imported.report;
+    // What the engine noticed, the older rows it kept stored, then the spaced ids.
+    let older = r.older_example.as_ref().map(|e| {
+        format!(
+            "{} row(s) older than the stored one with another rating ({e}): the newer, stored \
+             rating is kept (the latest timestamp wins)",
+            r.older_ratings
+        )
+    });
+    let notes: Vec<String> = imported
+        .notes
+        .iter()
+        .cloned()
+        .chain(older)
+        .chain(spaced)
+        .collect();
     let mut answer = serde_json::json!({
             "received": received,
             "merged": imported.merged,
@@ -458,11 +473,7 @@ pub async fn interactions(
             "updated_interactions": r.updated_interactions,
             "unchanged_interactions": r.unchanged_interactions,
             "older_ratings_kept_stored": r.older_ratings,
-            "notes": imported.notes.iter().chain(&r.older_example.as_ref().map(|e| format!(
-                "{} row(s) older than the stored one with another rating ({e}): the newer, \
-                 stored rating is kept (the latest timestamp wins)",
-                r.older_ratings
-            )).into_iter().collect::<Vec<_>>()).cloned().collect::<Vec<_>>(),
+            "notes": notes,
             "new_users": r.new_users,
             "new_items": r.new_items,
             "store": {
@@ -471,13 +482,8 @@ pub async fn interactions(
                 "interactions": r.counts.interactions,
             },
     });
-    if let Some(note) = spaced
-        && let Some(notes) = answer["notes"].as_array_mut()
-    {
-        notes.push(serde_json::json!(note));
-    }
     // Present when there is something to say.
-    if answer["notes"].as_array().is_some_and(Vec::is_empty)
+    if notes.is_empty()
         && let Some(map) = answer.as_object_mut()
     {
         map.remove("notes");

@@ -11,6 +11,7 @@ mod content;
 mod crash;
 mod demo;
 mod ease;
+mod eleventh_look;
 mod endpoint;
 mod explain;
 mod first_afternoon;
