@@ -834,7 +834,10 @@ impl Engine {
 
     fn check_writable(&self) -> Result<()> {
         match self.inner.access {
-            Access::ReadWrite => Ok(()),
+            Access::ReadWrite => {
+                self.inner.dir.read().map_err(poisoned)?.note_write();
+                Ok(())
+            }
             Access::ReadOnly => Err(Error::BadInput(
                 "the data directory was opened read-only".to_owned(),
             )),

@@ -59,7 +59,7 @@ pub enum KgError {
     #[error("SPARQL evaluation: {0}")]
     Evaluation(#[from] oxigraph::sparql::QueryEvaluationError),
     /// A failure of the sled database.
-    #[error("index database: {0}")]
+    #[error("index database: {}", crate::integrity::sled_message(.0))]
     Sled(#[from] sled::Error),
     /// Bytes on disk that do not decode as what this version wrote.
     #[error("corrupted data directory: {what}")]

@@ -20,6 +20,7 @@ pub mod fsutil;
 pub mod ids;
 pub mod import;
 pub mod index;
+pub mod integrity;
 mod lenient;
 pub mod numeric;
 pub mod paths;

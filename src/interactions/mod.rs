@@ -255,4 +255,6 @@ pub fn spaced_ids_note_in<'a>(
 }
 
 #[cfg(test)]
+mod fuzz;
+#[cfg(test)]
 mod tests;

@@ -19,6 +19,7 @@ mod frozen;
 mod import_bad_input;
 mod import_interactions;
 mod import_kg;
+mod integrity;
 mod kge;
 mod knn;
 mod lock;
