@@ -2066,6 +2066,8 @@ impl Engine {
             .transpose()?
             .unwrap_or_default();
         let tmp = tempfile::tempdir().map_err(|e| Error::io(std::env::temp_dir(), e))?;
+        // Removed by a Ctrl-C too (the binary's handler), not only when this returns.
+        let _registered = kgrec_kg::fsutil::remove_on_interrupt(tmp.path());
         let engine = Engine::create(&tmp.path().join("data"))?;
         if !request.kg.is_empty() {
             engine.import_kg(&request.kg, &ImportOptions::default(), &mut |_| {})?;

@@ -12,6 +12,7 @@ mod ease;
 mod endpoint;
 mod explain;
 mod first_afternoon;
+mod fresh_look12;
 mod frozen;
 mod import_bad_input;
 mod import_interactions;
