@@ -92,7 +92,7 @@ const MAX_LINKS: usize = 40;
 
 /// The temporary files and folders of this process that an interrupt (Ctrl-C) removes before
 /// the process exits: [`AtomicFile`]'s temporary files, and whatever a caller registers with
-/// [`remove_on_interrupt`]. Commits (the renames that put a temporary file in place) run while
+/// [`temp_sibling_dir`] and [`ScratchDir`]. Commits (the renames that put a temporary file in place) run while
 /// holding it, so an interrupt lands before a commit or after it, never inside.
 static PENDING: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 
@@ -108,18 +108,38 @@ fn forget_pending(list: &mut Vec<PathBuf>, path: &Path) {
     }
 }
 
-/// Registers `path` (a temporary file or folder of the caller) for removal by
-/// [`clean_up_for_exit`]; dropping the guard takes it off the list again (it does not remove
-/// the path: its owner does that, as before).
-#[must_use = "the registration ends when the guard is dropped"]
-pub fn remove_on_interrupt(path: &Path) -> PendingGuard {
-    pending().push(path.to_owned());
-    PendingGuard {
-        path: path.to_owned(),
+/// A temporary folder (in the system's temporary directory) that an interrupt removes too
+/// ([`clean_up_for_exit`]): made and registered, and later removed and taken off the list, each
+/// under one hold of the list, so that no moment of a Ctrl-C leaves it behind.
+#[derive(Debug)]
+pub struct ScratchDir {
+    dir: tempfile::TempDir,
+}
+
+impl ScratchDir {
+    /// Creates the folder.
+    pub fn new() -> io::Result<Self> {
+        let mut list = pending();
+        let dir = tempfile::tempdir()?;
+        list.push(dir.path().to_owned());
+        Ok(Self { dir })
+    }
+
+    /// Where it is.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
     }
 }
 
-/// A registration of [`remove_on_interrupt`].
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let mut list = pending();
+        let _ = fs::remove_dir_all(self.dir.path());
+        forget_pending(&mut list, self.dir.path());
+    }
+}
+
+/// A registration on the list of [`clean_up_for_exit`]; dropped, it ends (it removes nothing).
 #[derive(Debug)]
 pub struct PendingGuard {
     path: PathBuf,
