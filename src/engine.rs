@@ -2110,7 +2110,9 @@ impl Engine {
             .map(parse_link_file)
             .transpose()?
             .unwrap_or_default();
-        let tmp = tempfile::tempdir().map_err(|e| Error::io(std::env::temp_dir(), e))?;
+        // Removed by a Ctrl-C too (the binary's handler), not only when this returns.
+        let tmp =
+            kgrec_kg::fsutil::ScratchDir::new().map_err(|e| Error::io(std::env::temp_dir(), e))?;
         let engine = Engine::create(&tmp.path().join("data"))?;
         if !request.kg.is_empty() {
             engine.import_kg(&request.kg, &ImportOptions::default(), &mut |_| {})?;

@@ -142,12 +142,31 @@ fn open_stdin(options: &SourceOptions) -> Result<OpenedSource> {
 /// `PREFIX`, `@base`, `BASE`), which would otherwise fail on its first line with a message about
 /// subjects, and an RDF/XML file that does not start with `<`, which the XML parser refuses with
 /// no location.
+/// What to say of a file that starts with a UTF-16 byte-order mark (Excel's "Unicode text",
+/// Windows tools): kgrec reads UTF-8, and the way there is `iconv -f utf-16`, not the Latin-1
+/// advice an invalid byte gets.
+pub fn utf16_advice(head: &[u8]) -> Option<String> {
+    let order = match head {
+        [0xFF, 0xFE, ..] => "little-endian",
+        [0xFE, 0xFF, ..] => "big-endian",
+        _ => return None,
+    };
+    Some(format!(
+        "the file is UTF-16 ({order}: it starts with a UTF-16 byte-order mark, as Excel's \
+         \"Unicode text\" saves), and kgrec reads UTF-8: convert it, e.g. `iconv -f utf-16 -t \
+         utf-8 FILE > FILE.utf8`"
+    ))
+}
+
 fn check_syntax(
     format: InputFormat,
     reader: &mut Box<dyn BufRead + Send>,
     path: &Path,
 ) -> Result<()> {
     let head = reader.fill_buf().map_err(|e| KgError::io(path, e))?;
+    if let Some(advice) = utf16_advice(head) {
+        return Err(KgError::bad_input(path, advice));
+    }
     let text = String::from_utf8_lossy(&head[..head.len().min(4096)]);
     if format == InputFormat::Rdf(RdfFormat::RdfXml) {
         let start = text.trim_start();

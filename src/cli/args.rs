@@ -838,8 +838,9 @@ pub struct RecommendArgs {
     #[arg(long, value_enum)]
     pub format: Option<TextOrJson>,
     /// The batch file of --all-users (`user_id<TAB>item_id<TAB>rank<TAB>score`; with --explain
-    /// one explanation JSON per user and line); `-` is standard output. An existing file that
-    /// is not a kgrec output is not replaced without --force.
+    /// one explanation JSON per user and line); `-` is standard output, a name ending in .gz
+    /// is gzip-compressed. An existing file that is not a kgrec output is not replaced without
+    /// --force.
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Replace the --out file even when it holds something other than a kgrec output.

@@ -573,10 +573,16 @@ fn check_recommend_flags(args: &RecommendArgs) -> Result<()> {
             return refuse("--all-users needs --out FILE (`--out -` for standard output)");
         }
         // The batch file is TSV, the explained one JSON lines: a name that says the other
-        // format is refused rather than filled with what it does not say.
+        // format is refused rather than filled with what it does not say (`.jsonl.gz` too).
         let extension = args
             .out
             .as_deref()
+            .map(|out| match out.extension() {
+                Some(gz) if gz.eq_ignore_ascii_case("gz") => {
+                    Path::new(out.file_stem().unwrap_or(gz))
+                }
+                _ => out,
+            })
             .and_then(Path::extension)
             .and_then(|e| e.to_str())
             .map(str::to_ascii_lowercase);

@@ -198,6 +198,25 @@ pub enum ParseError {
         /// The field's name.
         field: &'static str,
     },
+    /// A field (an id) holds a control character (a tab, a line break...): it would break the
+    /// tab-separated outputs, and HTTP refuses such ids too.
+    #[error(
+        "{}:{line}:{column}: `{field}` {value:?} holds a control character, which ids and \
+         values may not (it would break the tab-separated outputs): remove it from the file",
+        file.display()
+    )]
+    ControlCharacter {
+        /// The file.
+        file: PathBuf,
+        /// The line.
+        line: usize,
+        /// The 1-based field number.
+        column: usize,
+        /// The field's name.
+        field: &'static str,
+        /// The id as read.
+        value: String,
+    },
     /// A numeric field does not hold a (finite) number (a timestamp: nor an ISO 8601 date).
     #[error(
         "{}:{line}:{column}: {} {}: {value:?}{}",
@@ -245,6 +264,7 @@ impl ParseError {
             | Self::SameColumn { line, .. }
             | Self::MissingField { line, .. }
             | Self::EmptyField { line, .. }
+            | Self::ControlCharacter { line, .. }
             | Self::NotANumber { line, .. }
             | Self::Malformed { line, .. } => Some(*line),
             Self::Io { .. }

@@ -256,22 +256,8 @@ fn parse_links<R: BufRead>(
             row.push(rest);
         }
         let fields: Vec<&str> = row.iter().map(String::as_str).collect();
-        let get = |col: usize, field: &'static str| match fields.get(col) {
-            None => Err(ParseError::MissingField {
-                file: file.to_owned(),
-                line: n,
-                column: col + 1,
-                field,
-                found: fields.len(),
-            }),
-            Some(s) if s.trim().is_empty() => Err(ParseError::EmptyField {
-                file: file.to_owned(),
-                line: n,
-                column: col + 1,
-                field,
-            }),
-            Some(s) => Ok(*s),
-        };
+        let get =
+            |col: usize, field: &'static str| super::parse::required(&fields, col, field, file, n);
         let item = get(item_col, "item_id")?.to_owned();
         let iri = match strip_angle_brackets(get(iri_col, "iri")?.trim()) {
             None => {

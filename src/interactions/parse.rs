@@ -375,7 +375,9 @@ fn row_from_fields(
     })
 }
 
-fn required<'f>(
+/// Field `col` of a row, present and not blank; a field holding a control character (a tab
+/// in a quoted CSV id, say) is refused too, naming where: the rule of ids given over HTTP.
+pub(crate) fn required<'f>(
     fields: &[&'f str],
     col: usize,
     field: &'static str,
@@ -395,6 +397,13 @@ fn required<'f>(
             line,
             column: col + 1,
             field,
+        }),
+        Some(s) if s.chars().any(char::is_control) => Err(ParseError::ControlCharacter {
+            file: file.to_owned(),
+            line,
+            column: col + 1,
+            field,
+            value: (*s).to_owned(),
         }),
         Some(s) => Ok(s),
     }
@@ -533,6 +542,50 @@ type HeadedRows = (
     Option<(usize, usize)>,
 );
 
+/// Refuses what two files joined with `cat` leave inside a file: the header again (it would be
+/// imported as user `user_id` and item `item_id`) and a byte-order mark (U+FEFF, the start of
+/// the second file, which would become part of an id). `lines`: the header's, this row's.
+fn joined_file(
+    fields: &[&str],
+    header: &columns::Header,
+    headerless: bool,
+    file: &Path,
+    (header_line, line): (usize, usize),
+) -> Result<(), ParseError> {
+    let plain = |f: &str| f.trim_start_matches('\u{feff}').trim().to_owned();
+    let joined = "two files joined with `cat`? The second one's header and byte-order mark \
+                  came along";
+    let repeated = !headerless
+        && fields.len() == header.names.len()
+        && fields
+            .iter()
+            .zip(&header.names)
+            .all(|(f, h)| plain(f) == plain(h));
+    if repeated {
+        return Err(ParseError::Malformed {
+            file: file.to_owned(),
+            line,
+            message: format!(
+                "this line repeats the header of line {header_line} ({}), which would be \
+                 imported as a user and an item ({joined}): remove the repeated header line",
+                header.names.join(", ")
+            ),
+        });
+    }
+    if let Some(column) = fields.iter().position(|f| f.contains('\u{feff}')) {
+        return Err(ParseError::Malformed {
+            file: file.to_owned(),
+            line,
+            message: format!(
+                "field {}: a byte-order mark (U+FEFF) inside the file, which would become part \
+                 of an id ({joined}): remove it, e.g. `sed -i 's/\\xEF\\xBB\\xBF//g' FILE`",
+                column + 1
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// Counts a row of `len` fields on `line` when it is longer than the header.
 fn count_longer(
     longer: &mut Option<(usize, usize)>,
@@ -568,6 +621,7 @@ fn parse_tabbed<R: BufRead>(
     let mut longer = None;
     while let Some((n, text)) = lines.next_nonblank()? {
         let fields: Vec<&str> = text.split('\t').collect();
+        joined_file(&fields, &header, map.headerless, file, (header_line, n))?;
         count_longer(&mut longer, &header, fields.len(), n);
         rows.push(
             row_from_fields(&fields, header.columns, scale, file, n)
@@ -658,7 +712,8 @@ fn parse_quoted<R: Read>(
                 header = Some((line, h));
             }
             None => header = Some((line, columns::header(&fields, map, file, line)?)),
-            Some((_, h)) => {
+            Some((header_line, h)) => {
+                joined_file(&fields, h, map.headerless, file, (*header_line, line))?;
                 unclosed_quote(&fields, &h.columns, file, line)?;
                 count_longer(&mut longer, h, fields.len(), line);
                 rows.push(

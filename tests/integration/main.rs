@@ -15,6 +15,7 @@ mod eleventh_look;
 mod endpoint;
 mod explain;
 mod first_afternoon;
+mod fresh_look12;
 mod frozen;
 mod import_bad_input;
 mod import_interactions;
