@@ -448,7 +448,6 @@ impl TuningData {
                     .unwrap_or_else(|| "no trial finished within the budget".to_owned());
                 failed.push((name.to_owned(), why));
                 continue;
-
             }
             if let (Some(defaults), Some((value, best, users))) = (&defaults_users, &best_users)
                 && *best == result.best
