@@ -735,12 +735,22 @@ mod tests {
             cke.tuning_space(true, true).len(),
             CKE.len() + CKE_COLD.len()
         );
-        // Without a graph, only the CF knobs: dimension, regularisation, alpha, epochs.
+        // Without a graph, only the CF knobs: dimension, regularisation, alpha, confidence,
+        // epochs.
         let cf: Vec<Knob> = cke
             .tuning_space(true, false)
             .iter()
             .map(|p| p.knob)
             .collect();
-        assert_eq!(cf, [Knob::Dim, Knob::Reg, Knob::Alpha, Knob::Epochs]);
+        assert_eq!(
+            cf,
+            [
+                Knob::Dim,
+                Knob::Reg,
+                Knob::Alpha,
+                Knob::Confidence,
+                Knob::Epochs
+            ]
+        );
     }
 }
