@@ -491,6 +491,11 @@ pub struct ReadArgs {
     /// --time-col N).
     #[arg(long)]
     pub no_header: bool,
+    /// tsv/csv: read rows with more fields than the header (or the first line) by their first
+    /// fields, with a note [default: such a row is an error: a field holding the delimiter
+    /// unquoted would otherwise split one value into two].
+    #[arg(long)]
+    pub ignore_extra_fields: bool,
     /// The ratings' scale, MIN:MAX (e.g. 1:5): a rating outside it is an error naming its file
     /// and line; stored by `import interactions`, so later imports are checked against it, and
     /// predicted ratings are clipped to it [default: inferred from the ratings, see `stats`].
@@ -507,6 +512,7 @@ impl ReadArgs {
             rating: self.rating_col.clone(),
             time: self.time_col.clone(),
             headerless: self.no_header,
+            extra_fields_ignored: self.ignore_extra_fields,
         }
     }
 }

@@ -67,6 +67,9 @@ pub struct ColumnMap {
     /// `--no-header`: the first line is data; columns go by position (user 1 and item 2
     /// unless given).
     pub headerless: bool,
+    /// `--ignore-extra-fields`: rows with more fields than the header are read by their first
+    /// fields (a note says how many); without it they are an error naming the first.
+    pub extra_fields_ignored: bool,
 }
 
 impl ColumnMap {
@@ -674,6 +677,7 @@ mod tests {
             rating: Some("qty".parse().unwrap()),
             time: None,
             headerless: false,
+            extra_fields_ignored: false,
         };
         let h = read(&["who", "what", "qty", "when"], &map).unwrap();
         assert_eq!(

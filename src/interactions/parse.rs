@@ -146,6 +146,24 @@ fn read_source(
             out.ignored_columns = headed.ignored;
             out.longer_rows = headed.longer.map(|(line, n)| (line, n, headed.names.len()));
             out.headerless = options.columns.headerless;
+            if let Some((line, n, width)) = out.longer_rows
+                && !options.columns.extra_fields_ignored
+            {
+                let first = match out.headerless {
+                    true => "first line's",
+                    false => "header's",
+                };
+                return Err(ParseError::Malformed {
+                    file,
+                    line,
+                    message: format!(
+                        "{n} row(s) have more fields than the {first} {width}, the first here: is \
+                         a field holding the delimiter unquoted (`Crime, and Punishment`), or is \
+                         the header short of a column? Quote such fields or name every column; \
+                         --ignore-extra-fields reads each row's first {width} fields instead"
+                    ),
+                });
+            }
             let by_position = |r: &Option<ColumnRef>| matches!(r, Some(ColumnRef::Index(_)));
             if !options.columns.headerless
                 && by_position(&options.columns.user)

@@ -485,6 +485,7 @@ fn columns_are_mapped_by_name_or_position() {
             rating: Some("stars given".parse().unwrap()),
             time: Some("4".parse().unwrap()),
             headerless: false,
+            extra_fields_ignored: false,
         },
         ..ReadOptions::default()
     };
