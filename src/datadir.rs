@@ -189,6 +189,7 @@ const SLED_LOCK_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 /// handle dropped, but sled's lock on its file goes with the last of sled's threads, a moment
 /// later (a `train` committing right after a `recommend` met it). Retried for a few seconds.
 fn open_sled(dir: &Path) -> Result<sled::Db> {
+    remove_unfinished_snapshots(dir)?;
     let deadline = std::time::Instant::now() + SLED_LOCK_GRACE;
     loop {
         match sled::Config::new()
@@ -205,6 +206,35 @@ fn open_sled(dir: &Path) -> Result<sled::Db> {
             other => return Ok(other?),
         }
     }
+}
+
+/// sled 0.34 writes a snapshot of its page table to `snap.N.generating`, syncs it, then renames
+/// it to `snap.N`; but when it reads a snapshot back at open it takes the highest `snap.*` name,
+/// unfinished ones included. A snapshot write cut short (a kill, a full disk: sled writes one at
+/// every open, so even `stats` on a full disk left one) therefore made every later open refuse
+/// the whole database as damaged. An unfinished snapshot holds nothing sled has not also kept in
+/// its log (a snapshot only shortens the replay of the log at open), so it is removed before the
+/// open. The caller holds the directory's lock, or `dir` is a private copy.
+fn remove_unfinished_snapshots(dir: &Path) -> Result<()> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(Error::io(dir, e)),
+    };
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io(dir, e))?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with("snap.") && name.ends_with(".generating") {
+            let path = entry.path();
+            match std::fs::remove_file(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(Error::io(&path, e)),
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The file beside `sled/` that holds the number of the last seal of the database (see
