@@ -158,6 +158,39 @@ impl DataDir {
             .store(true, std::sync::atomic::Ordering::Relaxed);
     }
 
+    /// Refuses a write of about `bytes` (plus [`FREE_SPACE_RESERVE`]) when the disk holding
+    /// the directory has less free space: sled, the index database, hangs at its next flush
+    /// or tears a record when a write of its runs out of space, so the write is not tried.
+    pub fn check_free_space(&self, bytes: u64) -> Result<()> {
+        let needed = bytes.saturating_add(FREE_SPACE_RESERVE);
+        let available = match fs2::available_space(&self.path) {
+            Ok(n) => n,
+            // A file system that cannot say (none known here): the write is tried.
+            Err(_) => return Ok(()),
+        };
+        if available < needed {
+            return Err(Error::DiskFull {
+                dir: self.path.clone(),
+                available,
+                needed,
+            });
+        }
+        Ok(())
+    }
+
+    /// The bytes of the stored graph files (`kg/`): the memory-snapshot backend writes the
+    /// whole graph again at every import.
+    pub fn graph_bytes(&self) -> u64 {
+        std::fs::read_dir(self.path.join("kg"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| e.metadata().ok())
+            .filter(|m| m.is_file())
+            .map(|m| m.len())
+            .sum()
+    }
+
     /// Whether the directory is read through a temporary copy of its database (the process may
     /// not write it): the copy's folder.
     pub fn read_through_copy(&self) -> Option<&Path> {
@@ -315,9 +348,31 @@ fn seal(dir: &Path, db: &sled::Db) -> Result<()> {
         .map_err(|e| Error::Kg(e.into()))
 }
 
+/// Free space every write leaves: sled grows its log by 512 KiB segments and writes large
+/// values as files of their own, the seal and the lock file need a page each.
+pub const FREE_SPACE_RESERVE: u64 = 4 << 20;
+
+/// `bytes` for a message: `3.2 MiB`, `512 B`.
+pub fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
 impl Drop for DataDir {
     fn drop(&mut self) {
-        if self.scratch.is_none() && *self.written.get_mut() {
+        // Not on a full disk: after a write of sled's ran out of space its flush never returns
+        // (the process hung at its close), and the seal is only an extra check.
+        let full = fs2::available_space(&self.path).is_ok_and(|n| n < FREE_SPACE_RESERVE / 4);
+        if self.scratch.is_none() && *self.written.get_mut() && !full {
             // Nothing to report to at a close: a seal that fails leaves the previous one,
             // which the database is never behind.
             let _ = seal(&self.path, &self.db);
@@ -559,6 +614,32 @@ fn check_or_write_format(dir: &Path) -> Result<()> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn a_write_larger_than_the_free_space_is_refused_naming_the_full_disk() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("data");
+        let data = DataDir::open(&dir, OpenMode::CreateIfMissing).unwrap();
+        let free = fs2::available_space(&dir).unwrap();
+        // Twice what is free: other processes' writes cannot make that fit meanwhile.
+        let err = data.check_free_space(2 * free).unwrap_err();
+        assert!(
+            matches!(&err, Error::DiskFull { needed, .. } if *needed == 2 * free + FREE_SPACE_RESERVE),
+            "{err}"
+        );
+        assert!(err.is_disk_full());
+        let text = err.to_string();
+        assert!(
+            text.contains("is full") && text.contains("nothing was written"),
+            "{text}"
+        );
+        if free > 2 * FREE_SPACE_RESERVE {
+            data.check_free_space(FREE_SPACE_RESERVE / 2).unwrap();
+        }
+        assert_eq!(human_bytes(512), "512 B");
+        assert_eq!(human_bytes(3 << 20), "3.0 MiB");
+        assert_eq!(human_bytes(1536), "1.5 KiB");
+    }
 
     #[test]
     fn a_second_open_in_the_same_process_is_refused_while_the_first_holds() {

@@ -833,9 +833,17 @@ impl Engine {
     }
 
     fn check_writable(&self) -> Result<()> {
+        self.check_writable_for(0)
+    }
+
+    /// [`Self::check_writable`] for a write of about `bytes`: refused on a disk with less free
+    /// space ([`DataDir::check_free_space`]).
+    fn check_writable_for(&self, bytes: u64) -> Result<()> {
         match self.inner.access {
             Access::ReadWrite => {
-                self.inner.dir.read().map_err(poisoned)?.note_write();
+                let dir = self.inner.dir.read().map_err(poisoned)?;
+                dir.check_free_space(bytes)?;
+                dir.note_write();
                 Ok(())
             }
             Access::ReadOnly => Err(Error::BadInput(
@@ -857,7 +865,15 @@ impl Engine {
         options: &ImportOptions,
         progress: &mut dyn FnMut(ImportProgress<'_>),
     ) -> Result<kgrec_kg::ImportReport> {
-        self.check_writable()?;
+        // The graph's index about doubles what the files hold, and the memory-snapshot backend
+        // writes the whole graph again.
+        let input: u64 = files
+            .iter()
+            .filter_map(|f| std::fs::metadata(f).ok())
+            .map(|m| m.len())
+            .sum();
+        let graph = self.read(|dir| Ok(dir.graph_bytes()))?;
+        self.check_writable_for(input.saturating_mul(3).saturating_add(graph))?;
         let _writer = self.inner.writer.lock().map_err(poisoned)?;
         let report = {
             let mut dir = self.inner.dir.write().map_err(poisoned)?;
@@ -879,7 +895,9 @@ impl Engine {
     /// Writes interactions read by [`parse_interaction_file`] (which a caller runs before
     /// opening the data directory, so that a bad file does not even create it).
     pub fn import_parsed(&self, parsed: ParsedInteractions) -> Result<InteractionsImported> {
-        self.check_writable()?;
+        // A stored interaction takes some tens of bytes in each of its trees.
+        let rows = parsed.rows.rows.len() as u64 + parsed.links.len() as u64;
+        self.check_writable_for(rows.saturating_mul(256))?;
         let ParsedInteractions {
             rows,
             links,
@@ -1183,7 +1201,8 @@ impl Engine {
     /// after this one's inputs were read (two trainings overlapping: the one that started later
     /// saw fresher data and stays served; this one is stored beside it, with a note).
     pub fn commit(&self, fitted: Fitted, keep: usize, cancel: &AtomicBool) -> Result<Trained> {
-        self.check_writable()?;
+        let floats: usize = fitted.trained.arrays.iter().map(|(_, a)| a.len()).sum();
+        self.check_writable_for((floats as u64).saturating_mul(4 * 2))?;
         let _writer = self.inner.writer.lock().map_err(poisoned)?;
         if cancel.load(Ordering::Relaxed) {
             return Err(Error::Cancelled);

@@ -65,6 +65,21 @@ pub enum Error {
     /// checkpoint).
     #[error(transparent)]
     Endpoint(#[from] kgrec_kg::endpoint::EndpointError),
+    /// The disk holding the data directory has too little free space for a write: refused
+    /// before anything is written (sled, the index database, can hang or tear a record when a
+    /// write runs out of space).
+    #[error(
+        "the disk holding {} is full: {} free, about {} needed for this write (free some space \
+         and run it again; nothing was written)",
+        dir.display(),
+        crate::datadir::human_bytes(*available),
+        crate::datadir::human_bytes(*needed)
+    )]
+    DiskFull {
+        dir: PathBuf,
+        available: u64,
+        needed: u64,
+    },
     /// A training was cancelled before its version was written; nothing changed.
     #[error("cancelled: nothing was written")]
     Cancelled,
@@ -129,6 +144,14 @@ impl Error {
             self,
             Self::NoRecommender(_) | Self::Store(crate::store::StoreError::NoModel)
         )
+    }
+
+    /// The disk holding the data directory is too full for the write ([`Error::DiskFull`]).
+    pub fn is_disk_full(&self) -> bool {
+        match self {
+            Self::Shared(e) => e.is_disk_full(),
+            other => matches!(other, Self::DiskFull { .. }),
+        }
     }
 
     /// An I/O failure on `path`.
