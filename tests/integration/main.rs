@@ -25,6 +25,7 @@ mod kge;
 mod knn;
 mod lock;
 mod messages;
+mod ncf;
 mod rating;
 mod read_only;
 mod serve;
