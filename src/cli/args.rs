@@ -588,6 +588,11 @@ pub struct FitArgs {
     /// graph sit (0: none) [default: 10].
     #[arg(long, allow_negative_numbers = true)]
     pub neighbour_weight: Option<f32>,
+    /// ncf: the scoring head: dot (p·q + b, the default), gmf (a learnt weight per dimension of
+    /// p ⊙ q), mlp (an MLP over the user, item and graph vectors) or neumf (gmf and mlp side by
+    /// side).
+    #[arg(long, value_parser = ["dot", "gmf", "mlp", "neumf"])]
+    pub head: Option<String>,
     /// cke: how an item's graph neighbourhood enters the score: none (default), uniform or
     /// learned.
     #[arg(long)]
@@ -704,6 +709,7 @@ impl FitArgs {
             text_weight: self.text_weight,
             similarity: self.similarity.clone(),
             shrink: self.shrink,
+            head: self.head.clone(),
             // Graph-embedding knobs: `kge train` has its own flags (`KgeFitArgs`).
             negatives: None,
             gamma: None,

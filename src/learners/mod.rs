@@ -18,6 +18,7 @@ mod ease;
 mod factors;
 mod graph_embedding;
 mod knn;
+mod ncf;
 mod pop;
 mod rating;
 pub mod space;
@@ -26,6 +27,7 @@ mod tfidf;
 pub use graph_embedding::{
     GraphEmbeddingSpec, KgeKnobs, embeddings_of, kge_params, kge_params_for,
 };
+pub use ncf::{Head as NcfHead, NcfParams};
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -69,6 +71,8 @@ pub enum ModelKind {
     SvdPp,
     /// TF-IDF of the items' text in the graph (content only).
     Tfidf,
+    /// Neural scoring (NCF-style heads over user, item and graph vectors).
+    Ncf,
 }
 
 impl ModelKind {
@@ -112,7 +116,7 @@ impl ModelKind {
     pub fn reads_graph(self) -> bool {
         matches!(
             self,
-            Self::Cke | Self::KgEase | Self::Svd | Self::SvdPp | Self::Tfidf
+            Self::Cke | Self::KgEase | Self::Svd | Self::SvdPp | Self::Tfidf | Self::Ncf
         )
     }
 }
@@ -172,11 +176,13 @@ pub enum Knob {
     Margin,
     /// Graph embeddings: validations without a better MRR before the fit stops.
     Patience,
+    /// ncf: the scoring head.
+    Head,
 }
 
 impl Knob {
     /// Every knob, in the order a rejection names them.
-    pub const ALL: [Knob; 25] = [
+    pub const ALL: [Knob; 26] = [
         Knob::KgWeight,
         Knob::NeighbourWeight,
         Knob::Attention,
@@ -202,6 +208,7 @@ impl Knob {
         Knob::Gamma,
         Knob::Margin,
         Knob::Patience,
+        Knob::Head,
     ];
 
     /// The flag that sets it.
@@ -232,6 +239,7 @@ impl Knob {
             Self::Gamma => "--gamma",
             Self::Margin => "--margin",
             Self::Patience => "--patience",
+            Self::Head => "--head",
         }
     }
 }
@@ -305,6 +313,9 @@ pub struct Overrides {
     /// Graph embeddings: early-stopping patience.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub patience: Option<usize>,
+    /// ncf: `dot`, `gmf`, `mlp` or `neumf`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub head: Option<String>,
 }
 
 impl Overrides {
@@ -335,6 +346,7 @@ impl Overrides {
             Knob::Gamma => self.gamma.is_some(),
             Knob::Margin => self.margin.is_some(),
             Knob::Patience => self.patience.is_some(),
+            Knob::Head => self.head.is_some(),
         }
     }
 
@@ -395,6 +407,8 @@ pub enum ModelSpec {
     Svdpp(crate::cf::SvdParams),
     /// TF-IDF of the items' text.
     Tfidf(crate::content::TfidfParams),
+    /// Neural scoring.
+    Ncf(NcfParams),
 }
 
 impl Default for ModelSpec {
@@ -463,6 +477,7 @@ impl ModelSpec {
             Self::Svd(_) => ModelKind::Svd,
             Self::Svdpp(_) => ModelKind::SvdPp,
             Self::Tfidf(_) => ModelKind::Tfidf,
+            Self::Ncf(_) => ModelKind::Ncf,
         }
     }
 
@@ -486,6 +501,7 @@ impl ModelSpec {
             Self::ItemKnn(p) | Self::UserKnn(p) => knn::fit(self.kind(), p, input, seed, cancel),
             Self::Svd(p) | Self::Svdpp(p) => rating::fit(p, input, seed, progress, cancel),
             Self::Tfidf(p) => tfidf::fit(p, input, seed, cancel),
+            Self::Ncf(p) => ncf::fit(p, input, seed, progress, cancel),
             Self::Transe(s) | Self::Rotate(s) | Self::Transr(s) => {
                 graph_embedding::fit(self.kind(), s, input, seed, progress, cancel)
             }
@@ -562,6 +578,7 @@ impl Learner {
                 Knob::GraphPrior,
             ],
             ModelKind::Svd | ModelKind::SvdPp => &[Knob::KgWeight, Knob::Neighbours],
+            ModelKind::Ncf => &[Knob::KgWeight],
             _ => &[],
         }
     }
@@ -592,7 +609,7 @@ impl Feedback {
 }
 
 /// The registry, the default learner first.
-pub static LEARNERS: [Learner; 14] = [
+pub static LEARNERS: [Learner; 15] = [
     cke::LEARNER,
     factors::ALS,
     factors::BPR,
@@ -607,6 +624,7 @@ pub static LEARNERS: [Learner; 14] = [
     rating::SVD,
     rating::SVDPP,
     tfidf::TFIDF,
+    ncf::LEARNER,
 ];
 
 /// The learner a `--model` spelling names.
@@ -696,9 +714,11 @@ impl GraphData {
             ..Self::default()
         };
         match kind {
-            ModelKind::Cke | ModelKind::KgEase | ModelKind::Svd | ModelKind::SvdPp => {
-                data.triples = index.triples()?
-            }
+            ModelKind::Cke
+            | ModelKind::KgEase
+            | ModelKind::Svd
+            | ModelKind::SvdPp
+            | ModelKind::Ncf => data.triples = index.triples()?,
             ModelKind::TransE | ModelKind::RotatE | ModelKind::TransR => {
                 data.triples = index.triples()?;
                 data.entity_iris = index.entity_iris()?;
@@ -895,6 +915,7 @@ mod tests {
             ModelKind::Svd,
             ModelKind::SvdPp,
             ModelKind::Tfidf,
+            ModelKind::Ncf,
         ] {
             assert_eq!(LEARNERS.iter().filter(|l| l.kind == kind).count(), 1);
             assert_eq!(learner(kind.name()).unwrap().kind, kind);

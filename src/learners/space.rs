@@ -215,6 +215,7 @@ impl Overrides {
             Knob::Gamma => self.gamma = real.or(self.gamma),
             Knob::Margin => self.margin = real.or(self.margin),
             Knob::Patience => self.patience = int.or(self.patience),
+            Knob::Head => self.head = name.or(self.head.take()),
         }
     }
 
@@ -261,6 +262,7 @@ impl Overrides {
             Knob::Gamma => real(self.gamma),
             Knob::Margin => real(self.margin),
             Knob::Patience => int(self.patience),
+            Knob::Head => name(&self.head),
         }
     }
 
@@ -335,6 +337,7 @@ impl Overrides {
             gamma: explicit.gamma.or(self.gamma),
             margin: explicit.margin.or(self.margin),
             patience: explicit.patience.or(self.patience),
+            head: explicit.head.clone().or(self.head.clone()),
         }
     }
 
@@ -372,6 +375,7 @@ impl Overrides {
                 Knob::Gamma => self.gamma?.to_string(),
                 Knob::Margin => self.margin?.to_string(),
                 Knob::Patience => self.patience?.to_string(),
+                Knob::Head => self.head.clone()?,
             })
         };
         Knob::ALL
@@ -460,6 +464,38 @@ pub const BPR: &[Param] = &[
     Param {
         knob: Knob::Epochs,
         range: Range::LogInt(30, 300),
+    },
+];
+
+/// ncf: the head, dimension, learning rate, regularisation, epochs and the graph's weight.
+pub const NCF: &[Param] = &[
+    Param {
+        knob: Knob::Head,
+        range: Range::Choice(&["dot", "gmf", "mlp", "neumf"]),
+    },
+    Param {
+        knob: Knob::Dim,
+        range: Range::LogInt(16, 128),
+    },
+    Param {
+        knob: Knob::Lr,
+        range: Range::Log(0.001, 0.02),
+    },
+    Param {
+        knob: Knob::Reg,
+        range: Range::Log(0.0001, 0.1),
+    },
+    Param {
+        knob: Knob::Epochs,
+        range: Range::LogInt(10, 80),
+    },
+    Param {
+        knob: Knob::KgWeight,
+        range: Range::LogOrZero {
+            lo: 0.1,
+            hi: 3.0,
+            zero: 0.25,
+        },
     },
 ];
 

@@ -643,6 +643,7 @@ mod tests {
             (ModelKind::Svd, 11),
             (ModelKind::SvdPp, 12),
             (ModelKind::Tfidf, 13),
+            (ModelKind::Ncf, 14),
         ] {
             let bytes =
                 bincode::serde::encode_to_vec(header(kind, 2, 3, 4), bincode_config()).unwrap();

@@ -28,6 +28,7 @@ mod kill_loop;
 mod knn;
 mod lock;
 mod messages;
+mod ncf;
 mod rating;
 mod read_only;
 mod serve;
