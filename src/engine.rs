@@ -2163,6 +2163,17 @@ impl Engine {
                     outcome.whole_items_clause(),
                     best.default_value
                 ));
+                if let Some(n) = outcome
+                    .graph_within_noise
+                    .iter()
+                    .find(|n| n.learner == best.learner)
+                {
+                    notes.push(format!(
+                        "{}: the graph's gain over the best draw without it ({:+.4}) was not \
+                         above its standard error ({:.4}): chosen without the graph",
+                        n.learner, n.gain, n.standard_error
+                    ));
+                }
             }
         }
         if request.task == EvalTask::Rating && !train_request.spec.kind().predicts_ratings() {
@@ -2768,7 +2779,14 @@ fn list_notes(
 fn unlearnt_items(served: &Served) -> &[u32] {
     served.unlearnt.get_or_init(|| {
         let rows = served.model.recommender().n_items();
-        let reads_graph = served.model.header.kind.reads_graph();
+        // A `cke` fitted with both graph weights at 0 is ALS: it learnt nothing of a linked
+        // item without interactions either.
+        let reads_graph = served.model.header.kind.reads_graph()
+            && served
+                .model
+                .recommender()
+                .fused()
+                .is_none_or(|f| f.params.uses_graph());
         item_bases(served, rows)
             .iter()
             .enumerate()

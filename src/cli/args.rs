@@ -767,6 +767,11 @@ pub struct TuneArgs {
     /// random draws for the others.
     #[arg(long, value_enum, default_value_t = SearchArg::Refine)]
     pub search: SearchArg,
+    /// What the choice aims at: `auto` (the catalogue as it is: a share of every user's items,
+    /// and linked items held out whole as far as its items without interactions look new) or
+    /// `cold` (new items: linked items held out whole, and only their rows scored).
+    #[arg(long, value_enum, default_value_t = TargetArg::Auto)]
+    pub target: TargetArg,
     /// Store what was found without training the best learner afterwards.
     #[arg(long)]
     pub no_train: bool,
@@ -781,6 +786,21 @@ pub struct TuneArgs {
 pub enum SplitArg {
     Random,
     Time,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum TargetArg {
+    Auto,
+    Cold,
+}
+
+impl From<TargetArg> for kgrec::tune::Target {
+    fn from(t: TargetArg) -> Self {
+        match t {
+            TargetArg::Auto => Self::Auto,
+            TargetArg::Cold => Self::Cold,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -954,6 +974,10 @@ pub struct EvalArgs {
     /// the whole training file and score it on the test file: `90s`, `10m`, `1h`.
     #[arg(long, value_name = "BUDGET", value_parser = parse_budget)]
     pub tune: Option<std::time::Duration>,
+    /// --tune: what the choice aims at (as `kgrec tune --target`): `auto`, or `cold` when the
+    /// model is meant for items new to the catalogue.
+    #[arg(long, value_enum, default_value_t = TargetArg::Auto, requires = "tune")]
+    pub target: TargetArg,
     /// What to score: `ranking` (top-K lists against the test positives) or `rating` (RMSE and
     /// MAE of the predicted ratings against the test file's ratings; svd, svdpp).
     #[arg(long, value_enum, default_value_t)]

@@ -765,6 +765,7 @@ pub fn eval(args: &EvalArgs, quiet: bool) -> Result<()> {
         models: args.fit.model.iter().cloned().collect(),
         budget,
         seed: args.fit.seed(),
+        target: args.target.into(),
         ..kgrec::tune::TuneRequest::default()
     });
     // Accepted with every model (the contract's command line passes them to any), but only cke

@@ -34,6 +34,11 @@ struct TuneJson<'a> {
     earlier_kept: &'a [EarlierKept],
     /// Learners whose gain over the defaults is within one standard error.
     within_noise: &'a [NoisyGain],
+    /// Learners whose graph gained less than one standard error over their best draw with the
+    /// graph off: that draw was chosen.
+    graph_within_noise: &'a [NoisyGain],
+    /// What the validation scored: `auto` or `cold` (`--target`).
+    target: &'static str,
     /// Graph-reading learners tuned without their graph knobs (no linked item in a graph).
     without_graph: &'a [String],
     /// The version trained with the best learner's choice (absent with --no-train).
@@ -64,6 +69,7 @@ pub fn tune(data: &Path, args: &TuneArgs, quiet: bool) -> Result<()> {
         },
         holdout: args.holdout,
         search: args.search.into(),
+        target: args.target.into(),
     };
     // Held while the inputs are read, not during the search.
     let inputs = super::open_engine(data)?.tuning_data(&request)?;
@@ -128,6 +134,8 @@ pub fn tune(data: &Path, args: &TuneArgs, quiet: bool) -> Result<()> {
             learners: &outcome.learners,
             earlier_kept: &outcome.earlier_kept,
             within_noise: &outcome.within_noise,
+            graph_within_noise: &outcome.graph_within_noise,
+            target: outcome.target.name(),
             without_graph: &outcome.without_graph,
             trained_version: trained.as_ref().map(|t| t.header.version),
         })?),
@@ -209,6 +217,22 @@ fn tuning_text(
              error ({:.4}, per-user differences over {} validation users); the defaults may do \
              as well (more validation users, or --holdout, narrow it)",
             n.learner, n.gain, n.standard_error, n.users
+        );
+    }
+    for n in &outcome.graph_within_noise {
+        let _ = writeln!(
+            out,
+            "{}: the graph's gain over the best draw without it ({:+.4}) is not above its \
+             standard error ({:.4}, per-user differences over {} validation users): the draw \
+             without the graph is chosen",
+            n.learner, n.gain, n.standard_error, n.users
+        );
+    }
+    if outcome.target == kgrec::tune::Target::Cold {
+        let _ = writeln!(
+            out,
+            "--target cold: only the rows of the items held out whole were scored, each ranked \
+             among all items"
         );
     }
     if !outcome.without_graph.is_empty() {

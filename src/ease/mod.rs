@@ -19,7 +19,7 @@ pub use choose::{
     CANDIDATE_WEIGHTS, MIN_USER_ITEMS, MIN_VALIDATION_USERS, WeightChoice, WeightTrial,
     choose_graph_weight,
 };
-pub use cold::{COLD_NEIGHBOURS, Placement, WholeItems, hold_out_whole};
+pub use cold::{COLD_NEIGHBOURS, Placement, WholeItems, hold_out_share, hold_out_whole};
 pub use features::{FeatureKey, FeatureOptions, GraphFeatures, TWO_HOP_MAX_DEGREE};
 
 use std::sync::atomic::{AtomicBool, Ordering};

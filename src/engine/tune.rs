@@ -16,8 +16,10 @@ use crate::learners::{
 use crate::metrics::user_scores;
 use crate::serving::rank_users;
 use crate::store::{InteractionStore, StoredModel, TunedLearner, TuningStore};
-use crate::tune::split::whole_items;
-use crate::tune::{Carved, Metric, TrialReport, TuneRequest, carve, search_space};
+use crate::tune::split::{carve_whole, cold_target_items, whole_items};
+use crate::tune::{
+    Carved, Limits, Metric, Plan, Target, TrialReport, TuneRequest, carve, search_planned,
+};
 
 /// Fewer validation users than this and a choice would be noise.
 pub const MIN_TUNING_USERS: usize = crate::ease::MIN_VALIDATION_USERS;
@@ -48,6 +50,12 @@ pub struct TuneOutcome {
     /// Learners whose earlier, better record on the same validation rows was kept instead of
     /// this run's (set by [`Engine::store_tuning`]; `learners` then holds the kept record).
     pub earlier_kept: Vec<EarlierKept>,
+    /// Learners whose best draw with the graph on beat their best with it off by less than
+    /// one standard error of the per-user differences: the graph-off draw was chosen
+    /// (`gain` is the graph's, over the graph-off best).
+    pub graph_within_noise: Vec<NoisyGain>,
+    /// What the validation scored.
+    pub target: Target,
 }
 
 /// An earlier record kept over this run's for one learner.
@@ -80,18 +88,23 @@ pub struct NoisyGain {
 /// is positive but smaller than one standard error of the mean per-user difference; `None`
 /// when it is clear of it (or no gain, or fewer than 2 users).
 pub fn noisy_gain(learner: &str, best: &[f64], defaults: &[f64]) -> Option<NoisyGain> {
+    paired_gain(learner, best, defaults).filter(|g| g.gain > 0.0 && g.gain < g.standard_error)
+}
+
+/// The mean per-user gain of `best` over `base` (paired by user) and its standard error;
+/// `None` with fewer than 2 users or unpaired figures.
+pub fn paired_gain(learner: &str, best: &[f64], base: &[f64]) -> Option<NoisyGain> {
     let n = best.len();
-    if n < 2 || defaults.len() != n {
+    if n < 2 || base.len() != n {
         return None;
     }
-    let diffs: Vec<f64> = best.iter().zip(defaults).map(|(b, d)| b - d).collect();
+    let diffs: Vec<f64> = best.iter().zip(base).map(|(b, d)| b - d).collect();
     let mean = diffs.iter().sum::<f64>() / n as f64;
     let var = diffs.iter().map(|d| (d - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
-    let se = (var / n as f64).sqrt();
-    (mean > 0.0 && mean < se).then(|| NoisyGain {
+    Some(NoisyGain {
         learner: learner.to_owned(),
         gain: mean,
-        standard_error: se,
+        standard_error: (var / n as f64).sqrt(),
         users: n,
     })
 }
@@ -105,6 +118,13 @@ impl TuneOutcome {
     /// The items the validation held out whole, as a clause to follow what it held out per
     /// user (`, and every interaction of 64 linked items ...`); empty when it held none.
     pub fn whole_items_clause(&self) -> String {
+        if self.target == Target::Cold {
+            return format!(
+                ", --target cold: every interaction of {} linked items held out whole, and only \
+                 those rows scored",
+                self.whole_items.0
+            );
+        }
         match self.whole_items {
             (0, _, _) => String::new(),
             (whole, unplaced, new) => format!(
@@ -175,6 +195,14 @@ impl Engine {
                 learners.push(learner);
             }
         }
+        // ALS first when a learner whose graph-off corner is ALS is tuned with it: that learner
+        // then starts from ALS's best (`TuningData::search`).
+        if learners.iter().any(|l| l.graph_off().is_some())
+            && let Some(at) = learners.iter().position(|l| l.kind == ModelKind::Als)
+        {
+            let als = learners.remove(at);
+            learners.insert(0, als);
+        }
         // One read of the inputs, with the graph and its text when any learner reads it.
         let probe = match learners.iter().any(|l| l.kind.reads_graph()) {
             true => ModelKind::Tfidf,
@@ -191,15 +219,31 @@ impl Engine {
             true => data.item_entity.iter().map(Option::is_some).collect(),
             false => Vec::new(),
         };
-        let whole = whole_items(&data.matrix, &linked, request.seed);
         let graph_linked = linked.iter().any(|l| *l);
-        let carved = carve(
-            &data.snapshot,
-            request.split,
-            request.holdout,
-            request.seed,
-            &whole.whole,
-        )?;
+        let (whole, carved) = match request.target {
+            Target::Auto => {
+                let whole = whole_items(&data.matrix, &linked, request.seed);
+                let carved = carve(
+                    &data.snapshot,
+                    request.split,
+                    request.holdout,
+                    request.seed,
+                    &whole.whole,
+                )?;
+                (whole, carved)
+            }
+            Target::Cold => {
+                if !graph_linked {
+                    return Err(Error::BadInput(
+                        "--target cold: no item is linked to an entity of a knowledge graph, so                          no learner can place a new item (import a graph and links, or drop                          --target cold)"
+                            .to_owned(),
+                    ));
+                }
+                let whole = cold_target_items(&data.matrix, &linked, request.seed);
+                let carved = carve_whole(&data.snapshot, &whole.whole)?;
+                (whole, carved)
+            }
+        };
         // With items held out whole, they stand for the catalogue's own items without
         // interactions, about which no validation row can say anything: lists leave those out
         // (as `kg-ease`'s own choice does).
@@ -210,6 +254,14 @@ impl Engine {
                 .map(|i| i as u32)
                 .collect(),
         };
+        if request.target == Target::Cold && carved.validation.len() < MIN_TUNING_USERS {
+            return Err(Error::BadInput(format!(
+                "--target cold: the {} linked items held out whole were chosen by {} users, and \
+                 tuning needs {MIN_TUNING_USERS}; tune without --target cold",
+                carved.whole_items,
+                carved.validation.len()
+            )));
+        }
         if carved.validation.len() < MIN_TUNING_USERS {
             return Err(Error::BadInput(format!(
                 "too few users to tune on: {} of them have the {} items or more that validation \
@@ -383,6 +435,9 @@ impl TuningData {
         let mut tuned = Vec::new();
         let mut failed = Vec::new();
         let (mut within_noise, mut without_graph) = (Vec::new(), Vec::new());
+        let mut graph_within_noise = Vec::new();
+        // ALS's choice, once tuned: where a learner's graph-off corner is ALS, its start.
+        let mut als_best: Option<Overrides> = None;
         // The held-out rows' ratings, for the learners that predict ratings.
         let ratings: HashMap<(u32, u32), f32> = data
             .snapshot
@@ -394,9 +449,17 @@ impl TuningData {
             let name = learner.name;
             let learner_started = Instant::now();
             let explicit = learner.feedback == learners::Feedback::Explicit;
-            // Per-user figures of the defaults and of the best draw so far, for the noise check.
+            let space = learner.tuning_space(carved.whole_items > 0, self.graph_linked);
+            if space.len() < learner.tuning_space(carved.whole_items > 0, true).len() {
+                without_graph.push(name.to_owned());
+            }
+            let plan = plan(learner, &space, als_best.as_ref());
+            // Per-user figures of the defaults and of the best draw so far, for the noise check,
+            // and of the best full draws with the graph off and on, for the graph's.
             let mut defaults_users: Option<Vec<f64>> = None;
             let mut best_users: Option<(f64, Overrides, Vec<f64>)> = None;
+            let mut best_off: Option<(f64, Overrides, Vec<f64>)> = None;
+            let mut best_on: Option<(f64, Overrides, Vec<f64>)> = None;
             let mut evaluate = |o: &Overrides, epochs: Option<usize>, stop: &AtomicBool| {
                 let full = Overrides {
                     epochs: epochs.or(o.epochs),
@@ -420,6 +483,15 @@ impl TuningData {
                         if defaults_users.is_none() && *o == Overrides::default() {
                             defaults_users = Some(users.clone());
                         }
+                        if epochs.is_none() && plan.graph_off.is_some() {
+                            let side = match plan.is_graph_off(o) {
+                                true => &mut best_off,
+                                false => &mut best_on,
+                            };
+                            if side.as_ref().is_none_or(|(best, _, _)| value > *best) {
+                                *side = Some((value, o.clone(), users.clone()));
+                            }
+                        }
                         if best_users.as_ref().is_none_or(|(best, _, _)| value > *best) {
                             best_users = Some((value, o.clone(), users));
                         }
@@ -427,21 +499,14 @@ impl TuningData {
                     value
                 }))
             };
-            let space = learner.tuning_space(carved.whole_items > 0, self.graph_linked);
-            if space.len() < learner.tuning_space(carved.whole_items > 0, true).len() {
-                without_graph.push(name.to_owned());
-            }
-            let result = search_space(
-                name,
-                &space,
-                request.search,
-                share,
-                request.trials,
-                request.seed,
-                &mut evaluate,
-                report,
-                cancel,
-            )?;
+            let limits = Limits {
+                search: request.search,
+                budget: share,
+                trials: request.trials,
+                seed: request.seed,
+            };
+            let mut result =
+                search_planned(name, &space, &limits, &plan, &mut evaluate, report, cancel)?;
             if result.value == f64::NEG_INFINITY {
                 let why = result
                     .first_failure
@@ -449,11 +514,28 @@ impl TuningData {
                 failed.push((name.to_owned(), why));
                 continue;
             }
+            // The graph stays only where it pays: its best draw must beat the best with the graph
+            // off by more than one standard error of the per-user differences.
+            if let (Some((on_value, on, on_users)), Some((off_value, off, off_users))) =
+                (&best_on, &best_off)
+                && *on == result.best
+                && *on_value == result.value
+                && let Some(gain) = paired_gain(name, on_users, off_users)
+                && gain.gain <= gain.standard_error
+            {
+                result.best = off.clone();
+                result.value = *off_value;
+                best_users = Some((*off_value, off.clone(), off_users.clone()));
+                graph_within_noise.push(gain);
+            }
             if let (Some(defaults), Some((value, best, users))) = (&defaults_users, &best_users)
                 && *best == result.best
                 && *value == result.value
             {
                 within_noise.extend(noisy_gain(name, users, defaults));
+            }
+            if learner.kind == learners::ModelKind::Als {
+                als_best = Some(result.best.clone());
             }
             tuned.push(TunedLearner {
                 learner: name.to_owned(),
@@ -471,6 +553,7 @@ impl TuningData {
                 search: request.search.name().to_owned(),
                 validation_users: carved.validation.len(),
                 whole_items: carved.whole_items,
+                target: request.target.name().to_owned(),
                 created_unix: SystemTime::now()
                     .duration_since(UNIX_EPOCH)
                     .map_or(0, |d| d.as_secs()),
@@ -497,7 +580,48 @@ impl TuningData {
             within_noise,
             without_graph,
             earlier_kept: Vec::new(),
+            graph_within_noise,
+            target: request.target,
         })
+    }
+}
+
+/// How `learner`'s space is searched: a learner whose graph-off corner is ALS (`cke`) starts
+/// from ALS's choice (`als`, when tuned in the same run: with the graph off, and with the
+/// graph's default weights) and from ALS's defaults with the graph off, and is searched with
+/// the graph off first when `space` holds the graph's knobs.
+fn plan(
+    learner: &Learner,
+    space: &[crate::learners::space::Param],
+    als: Option<&Overrides>,
+) -> Plan {
+    let Some(off) = learner.graph_off() else {
+        return Plan::default();
+    };
+    let knobs = learner.graph_knobs();
+    let graph = space.iter().any(|p| knobs.contains(&p.knob));
+    let off = match graph {
+        true => off,
+        false => Overrides::default(),
+    };
+    let mut seeds = Vec::new();
+    if let Some(als) = als {
+        seeds.push(als.over(&off));
+        seeds.push(als.clone());
+    }
+    seeds.push(Overrides::default().over(&off));
+    Plan {
+        seeds,
+        graph_off: graph.then(|| (off, knobs.to_vec())),
+    }
+}
+
+/// Whether a fit of `spec` learns anything of a linked item without interactions: the learners
+/// that read the graph, but not `cke` with both graph weights 0 (that is ALS).
+fn graph_in_use(spec: &ModelSpec) -> bool {
+    match spec {
+        ModelSpec::Cke(p) => p.uses_graph(),
+        other => other.kind().reads_graph(),
     }
 }
 
@@ -551,6 +675,7 @@ fn validate(
         other => other?,
     };
     let kind = trained.header.kind;
+    let reads_graph = graph_in_use(spec);
     let stored = StoredModel {
         header: trained.header,
         arrays: trained.arrays,
@@ -584,7 +709,7 @@ fn validate(
     let mut unlearnt: Vec<u32> = (0..carved.matrix.n_items())
         .filter(|&i| {
             carved.matrix.item_row(ItemId(i as u32)).0.is_empty()
-                && !(kind.reads_graph() && data.item_entity.get(i).is_some_and(Option::is_some))
+                && !(reads_graph && data.item_entity.get(i).is_some_and(Option::is_some))
         })
         .map(|i| i as u32)
         .chain(unseen.iter().copied())

@@ -203,6 +203,38 @@ fn without_the_graph_it_is_als() {
     }
 }
 
+/// Graph weights 0 and a catalogue with items nobody interacted with (f5, f11, linked): the
+/// fit is `als`'s to the bit (users and items), so that tuning `cke` contains tuning `als`.
+#[test]
+fn with_both_graph_weights_at_zero_it_fits_exactly_what_als_fits() {
+    let (m, g) = world();
+    assert!(
+        m.item_degrees().contains(&0),
+        "the world has items without interactions"
+    );
+    let fused = params()
+        .kg_weight(0.0)
+        .neighbour_weight(0.0)
+        .attention(Attention::Uniform)
+        .fit(&m, &g, 5, |_| {})
+        .unwrap();
+    let als = Als::params()
+        .factors(4)
+        .regularization(0.5)
+        .iterations(8)
+        .fit(&m, 5, |_| {})
+        .unwrap();
+    assert_eq!(fused.users, als.model.users);
+    assert_eq!(fused.item_vectors(), &als.model.items);
+    let (mut a, mut b) = (vec![0.0; m.n_items()], vec![0.0; m.n_items()]);
+    for u in 0..m.n_users() {
+        let user = crate::ids::UserId(u as u32);
+        fused.score_items(user, &mut a);
+        als.score_items(user, &mut b);
+        assert_eq!(a, b, "user {u}");
+    }
+}
+
 #[test]
 fn same_seed_same_model_and_parts_round_trip() {
     let (m, g) = world();

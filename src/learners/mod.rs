@@ -558,6 +558,22 @@ impl Learner {
             .collect()
     }
 
+    /// The knobs that switch the graph off, where the learner with the graph off is another
+    /// learner exactly: `cke` with both prior weights 0 fits what `als` fits (same knobs, same
+    /// seed). `None` for the others. The tuner searches this corner first and keeps the graph
+    /// only where validation says it pays (`crate::tune`).
+    pub fn graph_off(&self) -> Option<Overrides> {
+        match self.kind {
+            ModelKind::Cke => Some(Overrides {
+                kg_weight: Some(0.0),
+                neighbour_weight: Some(0.0),
+                attention: Some("none".to_owned()),
+                ..Overrides::default()
+            }),
+            _ => None,
+        }
+    }
+
     /// The knobs that weigh or shape the graph's part of the model: they change nothing when
     /// no linked item is in a graph.
     pub fn graph_knobs(&self) -> &'static [Knob] {

@@ -499,20 +499,21 @@ pub const NCF: &[Param] = &[
     },
 ];
 
-/// cke: ALS's space and the graph's two prior weights (0: that prior off; both 0: plain ALS),
-/// and the neighbourhood's place in the score.
+/// cke: ALS's space (the same ranges, so that its graph-off corner holds every draw of `als`)
+/// and the graph's two prior weights (0: that prior off; both 0: plain ALS), and the
+/// neighbourhood's place in the score.
 pub const CKE: &[Param] = &[
     Param {
         knob: Knob::Dim,
-        range: Range::LogInt(8, 64),
+        range: Range::LogInt(8, 128),
     },
     Param {
         knob: Knob::Reg,
-        range: Range::Log(1.0, 300.0),
+        range: Range::Log(0.3, 1000.0),
     },
     Param {
         knob: Knob::Alpha,
-        range: Range::Log(0.5, 30.0),
+        range: Range::Log(0.3, 50.0),
     },
     Param {
         knob: Knob::Confidence,
@@ -520,7 +521,7 @@ pub const CKE: &[Param] = &[
     },
     Param {
         knob: Knob::Epochs,
-        range: Range::LogInt(5, 25),
+        range: Range::LogInt(5, 30),
     },
     Param {
         knob: Knob::KgWeight,
@@ -629,6 +630,16 @@ mod tests {
     use crate::learners::{LEARNERS, ModelSpec};
     use rand::SeedableRng;
     use rand_chacha::ChaCha8Rng;
+
+    /// cke's graph-off corner is ALS (`fused` tests): its space holds every draw of ALS's, so
+    /// tuning cke can find whatever tuning ALS finds.
+    #[test]
+    fn cke_space_holds_als_space() {
+        for als in ALS {
+            let cke = CKE.iter().find(|p| p.knob == als.knob).unwrap();
+            assert_eq!(cke.range, als.range, "{:?}", als.knob);
+        }
+    }
 
     #[test]
     fn every_space_draws_valid_specs() {

@@ -12,7 +12,7 @@ use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
 use crate::cf::InteractionMatrix;
-use crate::ease::{WholeItems, hold_out_whole};
+use crate::ease::{WholeItems, hold_out_share, hold_out_whole};
 use crate::error::{Error, Result};
 use crate::ids::{ItemId, UserId};
 use crate::store::Snapshot;
@@ -60,6 +60,62 @@ pub struct Carved {
 pub fn whole_items(matrix: &InteractionMatrix, linked: &[bool], seed: u64) -> WholeItems {
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x7475_6e65_5f77_686f);
     hold_out_whole(matrix, linked, &mut rng)
+}
+
+/// `--target cold`: the items [`carve_whole`] holds out whole for a snapshot whose items
+/// `linked` marks: as large a share of the linked items with interactions as the linked items
+/// without any are of the linked items (every one of them taken for new), at least
+/// [`super::COLD_TARGET_SHARE`]; drawn as [`whole_items`] draws them. Seeded.
+pub fn cold_target_items(matrix: &InteractionMatrix, linked: &[bool], seed: u64) -> WholeItems {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x7475_6e65_5f77_686f);
+    let degrees = matrix.item_degrees();
+    let is_linked = |i: usize| linked.get(i).copied().unwrap_or(false);
+    let n_linked = (0..matrix.n_items()).filter(|&i| is_linked(i)).count();
+    let unplaced = (0..matrix.n_items())
+        .filter(|&i| is_linked(i) && degrees.get(i).is_none_or(|&d| d == 0))
+        .count();
+    let share = (unplaced as f64 / n_linked.max(1) as f64).max(super::COLD_TARGET_SHARE);
+    let (whole, count) = hold_out_share(matrix, linked, share, &mut rng);
+    WholeItems {
+        whole,
+        count,
+        unplaced,
+        new_items: unplaced as f64,
+    }
+}
+
+/// `--target cold`: every interaction of the items `whole` marks (by item) goes to
+/// validation, and nothing else: the validation rows are the whole items' alone.
+pub fn carve_whole(snapshot: &Snapshot, whole: &[bool]) -> Result<Carved> {
+    let is_whole = |item: ItemId| whole.get(item.index()).copied().unwrap_or(false);
+    let mut by_user: Vec<Vec<ItemId>> = vec![Vec::new(); snapshot.users.len()];
+    for r in snapshot.records.iter().filter(|r| is_whole(r.item)) {
+        if let Some(list) = by_user.get_mut(r.user.index()) {
+            list.push(r.item);
+        }
+    }
+    let validation = by_user
+        .into_iter()
+        .enumerate()
+        .filter(|(_, items)| !items.is_empty())
+        .map(|(u, items)| (UserId(u as u32), sorted(items)))
+        .collect();
+    let snapshot = Snapshot {
+        records: snapshot
+            .records
+            .iter()
+            .filter(|r| !is_whole(r.item))
+            .copied()
+            .collect(),
+        ..snapshot.clone()
+    };
+    let matrix = snapshot.matrix()?;
+    Ok(Carved {
+        snapshot,
+        matrix,
+        validation,
+        whole_items: whole.iter().filter(|w| **w).count(),
+    })
 }
 
 /// Carves every interaction of the items `whole` marks (by item; empty: none), then `share` of
@@ -196,6 +252,37 @@ mod tests {
             fingerprint: 1,
             scale: None,
         }
+    }
+
+    /// `--target cold`: the whole items' rows, and nothing else, are the validation; with
+    /// no linked item without interactions, a tenth of the linked ones are held out.
+    #[test]
+    fn the_cold_target_holds_out_only_whole_items() {
+        let s = snapshot(false);
+        let matrix = s.matrix().unwrap();
+        let linked = vec![true; 10];
+        let whole = cold_target_items(&matrix, &linked, 3);
+        assert_eq!((whole.count, whole.unplaced), (1, 0));
+        let carved = carve_whole(&s, &whole.whole).unwrap();
+        let item = ItemId(whole.whole.iter().position(|w| *w).unwrap() as u32);
+        assert_eq!(carved.whole_items, 1);
+        assert!(!carved.validation.is_empty());
+        for (_, held) in &carved.validation {
+            assert_eq!(held, &vec![item]);
+        }
+        let users = s.records.iter().filter(|r| r.item == item).count();
+        assert_eq!(carved.validation.len(), users);
+        assert_eq!(carved.snapshot.records.len(), s.records.len() - users);
+        assert!(carved.snapshot.records.iter().all(|r| r.item != item));
+        // Items 6-9 lose every interaction: 4 of 10 linked items are unplaced, so 4/10 of the
+        // 6 with interactions (2) are held out whole.
+        let warm = Snapshot {
+            records: s.records.iter().filter(|r| r.item.0 < 6).copied().collect(),
+            ..s.clone()
+        };
+        let whole = cold_target_items(&warm.matrix().unwrap(), &linked, 3);
+        assert_eq!((whole.count, whole.unplaced), (2, 4));
+        assert!(whole.whole[6..].iter().all(|w| !w));
     }
 
     #[test]

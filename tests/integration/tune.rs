@@ -214,3 +214,92 @@ fn tune_holds_linked_items_out_whole_when_the_catalogue_has_new_ones() {
         "{out}"
     );
 }
+
+/// Tuned together, ALS goes first and `cke` starts from ALS's choice: with the graph off (its
+/// corner that is ALS: the same validation figure) and with the graph's default weights.
+#[test]
+fn cke_starts_from_als_choice_with_the_graph_off() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = imported(tmp.path());
+    let out = json(&ok(kgrec(&data).args([
+        "tune",
+        "--models",
+        "cke,als",
+        "--trials",
+        "6",
+        "--budget",
+        "120s",
+        "--no-train",
+        "--format",
+        "json",
+    ])));
+    let learners = out["learners"].as_array().unwrap();
+    assert_eq!(learners[0]["learner"], "als", "{out}");
+    assert_eq!(learners[1]["learner"], "cke", "{out}");
+    let als = &learners[0]["overrides"];
+    let trials = learners[1]["trials"].as_array().unwrap();
+    let params = |t: &serde_json::Value| t["params"].clone();
+    let mut off = als.clone();
+    off["kg_weight"] = 0.0.into();
+    off["neighbour_weight"] = 0.0.into();
+    off["attention"] = "none".into();
+    assert_eq!(params(&trials[1]), off, "{out}");
+    // The graph off at ALS's choice scores what ALS's choice scored.
+    assert_eq!(trials[1]["value"], learners[0]["value"], "{out}");
+    if als.as_object().unwrap().values().any(|v| !v.is_null()) {
+        assert_eq!(params(&trials[2]), *als, "{out}");
+    }
+    assert_eq!(out["target"], "auto", "{out}");
+}
+
+/// `--target cold`: linked items held out whole (a tenth of them here: none is without
+/// interactions) and only their rows scored, so ALS, which places no item it has no
+/// interaction of, scores 0 and `cke` more.
+#[test]
+fn tune_for_new_items_scores_only_items_held_out_whole() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = imported(tmp.path());
+    let out = json(&ok(kgrec(&data).args([
+        "tune",
+        "--models",
+        "als,cke",
+        "--trials",
+        "3",
+        "--budget",
+        "120s",
+        "--no-train",
+        "--target",
+        "cold",
+        "--format",
+        "json",
+    ])));
+    assert_eq!(out["target"], "cold", "{out}");
+    // 24 linked items with interactions, a tenth of them held out whole.
+    assert_eq!(out["whole_items"], 2, "{out}");
+    let learners = out["learners"].as_array().unwrap();
+    let value = |name: &str| {
+        learners
+            .iter()
+            .find(|l| l["learner"] == name)
+            .map(|l| l["value"].as_f64().unwrap())
+            .unwrap()
+    };
+    assert_eq!(value("als"), 0.0, "{out}");
+    assert!(value("cke") > 0.0, "{out}");
+    assert_eq!(out["best"], "cke", "{out}");
+    // Without a graph there is nothing to place a new item with.
+    let bare = tmp.path().join("bare");
+    ok(kgrec(&bare)
+        .args(["import", "interactions"])
+        .arg(fixture("interactions.tsv")));
+    let refused = kgrec(&bare)
+        .args(["tune", "--models", "cke", "--target", "cold", "--no-train"])
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
+    assert!(
+        stderr(&refused).contains("--target cold"),
+        "{}",
+        stderr(&refused)
+    );
+}

@@ -171,14 +171,20 @@ impl FusedParams {
                     }
                 }
             }
-            // Items nobody interacted with are not implicit negatives of anyone.
-            let mut y_seen = y.clone();
-            for (row, &seen) in y_seen.chunks_exact_mut(d).zip(&has_positives) {
-                if !seen {
-                    row.iter_mut().for_each(|v| *v = 0.0);
+            // Items nobody interacted with are not implicit negatives of anyone (with the graph,
+            // a cold linked row holds its prior's mean, not ALS's near-zero residue). Without
+            // the graph the sweep is ALS's own, so that graph-off `cke` fits what `als` fits.
+            if use_graph {
+                let mut y_seen = y.clone();
+                for (row, &seen) in y_seen.chunks_exact_mut(d).zip(&has_positives) {
+                    if !seen {
+                        row.iter_mut().for_each(|v| *v = 0.0);
+                    }
                 }
+                als.half_step_with_prior(&mut x, &y_seen, d, matrix.user_csr(), None);
+            } else {
+                als.half_step_with_prior(&mut x, &y, d, matrix.user_csr(), None);
             }
-            als.half_step_with_prior(&mut x, &y_seen, d, matrix.user_csr(), None);
             if graph_on {
                 self.step_prior(
                     &prior,

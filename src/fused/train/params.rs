@@ -243,6 +243,12 @@ impl FusedParams {
         non_negative("attention_reg", self.attention_reg)
     }
 
+    /// Whether the graph enters the fit at all: some prior weight above 0 (both 0: the fit is
+    /// `als`'s, and a linked item without interactions is as unknown as in ALS).
+    pub fn uses_graph(&self) -> bool {
+        self.kg_weight > 0.0 || self.neighbour_weight > 0.0
+    }
+
     /// The ALS half's hyper-parameters.
     pub(super) fn als(&self) -> crate::cf::AlsParams {
         Als::params()
