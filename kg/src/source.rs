@@ -776,15 +776,22 @@ impl Iterator for LineQuads {
                 match quad {
                     Ok(quad) => self.pending.push_back(Ok(quad)),
                     Err(e) => {
+                        // The parser was given this line alone: its error goes on the line
+                        // (column 1 when it told none).
+                        let line = self.lines.line;
                         let error = located(&self.lines.path, self.format, false, e.into())
-                            .at_line(self.lines.line)
-                            .with_message(|message| {
-                                match message.contains("Unexpected end of file") {
+                            .map_syntax(|location, message| {
+                                let location = Location {
+                                    line,
+                                    column: location.map_or(1, |l| l.column),
+                                };
+                                let message = match message.contains("Unexpected end of file") {
                                     true => "a string, IRI or bracket opened here is not closed \
                                              before the end of its line"
                                         .to_owned(),
                                     false => message,
-                                }
+                                };
+                                (Some(location), message)
                             });
                         self.pending.push_back(Err(error));
                         break;
