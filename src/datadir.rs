@@ -68,8 +68,9 @@ pub struct DataDir {
     // Held for the lifetime of the value: the OS releases the lock when the file closes.
     // `None` only for an unwritable directory that has no lock file.
     _lock: Option<File>,
-    /// The temporary copy of the sled database of a directory the process may not write.
-    scratch: Option<tempfile::TempDir>,
+    /// The temporary copy of the sled database of a directory the process may not write,
+    /// removed on drop and by a Ctrl-C ([`fsutil::clean_up_for_exit`]).
+    scratch: Option<fsutil::ScratchDir>,
     /// Whether this process may have written the database: it is sealed when closed.
     written: std::sync::atomic::AtomicBool,
 }
@@ -194,7 +195,7 @@ impl DataDir {
     /// Whether the directory is read through a temporary copy of its database (the process may
     /// not write it): the copy's folder.
     pub fn read_through_copy(&self) -> Option<&Path> {
-        self.scratch.as_ref().map(tempfile::TempDir::path)
+        self.scratch.as_ref().map(fsutil::ScratchDir::path)
     }
 
     pub fn path(&self) -> &Path {
@@ -476,18 +477,18 @@ fn unwritable(dir: &Path, e: &std::io::Error) -> Error {
 }
 
 /// Copies the sled database of `dir` into a new temporary folder, for reading a directory the
-/// process may not write (sled opens its files for writing).
-fn copy_database(dir: &Path) -> Result<tempfile::TempDir> {
-    let scratch = tempfile::Builder::new()
-        .prefix("kgrec-read-only-")
-        .tempdir()
+/// process may not write (sled opens its files for writing). The folder is on the list a
+/// Ctrl-C empties from its creation on, so an interrupted reader leaves no copy behind.
+fn copy_database(dir: &Path) -> Result<fsutil::ScratchDir> {
+    let scratch = fsutil::ScratchDir::with_prefix("kgrec-read-only-")
         .map_err(|e| Error::io(std::env::temp_dir(), e))?;
     copy_tree(&dir.join("sled"), &scratch.path().join("sled"))?;
     Ok(scratch)
 }
 
 fn copy_tree(from: &Path, to: &Path) -> Result<()> {
-    std::fs::create_dir_all(to).map_err(|e| Error::io(to, e))?;
+    // Not `create_dir_all`: once a Ctrl-C has removed the copy, nothing of it is made again.
+    std::fs::create_dir(to).map_err(|e| Error::io(to, e))?;
     for entry in std::fs::read_dir(from).map_err(|e| Error::io(from, e))? {
         let entry = entry.map_err(|e| Error::io(from, e))?;
         let source = entry.path();

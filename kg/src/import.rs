@@ -174,7 +174,7 @@ fn lenient_refused(error: KgError) -> KgError {
                        filed under the wrong subject). Nothing was imported: fix the XML here, or \
                        convert the file to N-Triples or Turtle, which --lenient reads statement by \
                        statement";
-    error.with_message(|message| format!("{message}; {WHY}"))
+    error.map_syntax(|location, message| (location, format!("{message}; {WHY}")))
 }
 
 /// Refuses `--base` when every file is N-Triples or N-Quads: they hold absolute IRIs only, so

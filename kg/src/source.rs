@@ -776,15 +776,22 @@ impl Iterator for LineQuads {
                 match quad {
                     Ok(quad) => self.pending.push_back(Ok(quad)),
                     Err(e) => {
+                        // The parser was given this line alone: its error goes on the line
+                        // (column 1 when it told none).
+                        let line = self.lines.line;
                         let error = located(&self.lines.path, self.format, false, e.into())
-                            .at_line(self.lines.line)
-                            .with_message(|message| {
-                                match message.contains("Unexpected end of file") {
+                            .map_syntax(|location, message| {
+                                let location = Location {
+                                    line,
+                                    column: location.map_or(1, |l| l.column),
+                                };
+                                let message = match message.contains("Unexpected end of file") {
                                     true => "a string, IRI or bracket opened here is not closed \
                                              before the end of its line"
                                         .to_owned(),
                                     false => message,
-                                }
+                                };
+                                (Some(location), message)
                             });
                         self.pending.push_back(Err(error));
                         break;
@@ -851,7 +858,47 @@ impl TsvTriples {
         typed || named
     }
 
+    /// Refuses a control character (C0 other than the separating tab, DEL, C1) in a head,
+    /// relation or tail id, at its column: the id would be minted into an IRI with the
+    /// character percent-encoded, and come back raw in the tab-separated outputs (the rule of
+    /// interaction ids). A quoted tail is a literal, which may hold what N-Triples lets a
+    /// string hold.
+    fn check_control_characters(&self, text: &str) -> Result<()> {
+        // Fields are split by tabs, or by spaces on a line without one (KGAT's `0 1 5`).
+        let tabbed = text.contains('\t');
+        let separator = |c: char| if tabbed { c == '\t' } else { c == ' ' };
+        for (at, c) in text.char_indices() {
+            if !c.is_control() || separator(c) {
+                continue;
+            }
+            let start = text[..at].rfind(separator).map_or(0, |i| i + 1);
+            let end = text[at..].find(separator).map_or(text.len(), |i| at + i);
+            let token = text[start..end].trim();
+            let field = text[..start]
+                .split(separator)
+                .filter(|f| !f.trim().is_empty())
+                .count();
+            if field == 2 && token.starts_with('"') {
+                continue;
+            }
+            let name = match ["head", "relation", "tail"].get(field) {
+                Some(name) => (*name).to_owned(),
+                None => format!("field {}", field + 1),
+            };
+            return Err(self.error(
+                text[..at].chars().count() as u64 + 1,
+                format!(
+                    "`{name}` {token:?} holds a control character (U+{:04X}), which ids may not \
+                     (it would break the tab-separated outputs): remove it from the file",
+                    u32::from(c)
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     fn parse_line(&mut self, text: &str) -> Result<Quad> {
+        self.check_control_characters(text)?;
         let mut fields: Vec<&str> = text.split('\t').collect();
         let line = self.lines.line;
         // No tab at all and three blank-separated tokens: KGAT's `kg_final.txt` (`0 1 5`).
@@ -1160,6 +1207,57 @@ mod tests {
                 .unwrap_err();
             assert!(e.to_string().contains(needle), "{bad:?}: {e}");
         }
+    }
+
+    #[test]
+    fn tsv_ids_with_control_characters_are_refused_where_they_are() {
+        let read = |text: &str| -> Result<Vec<Quad>> {
+            let (_dir, opened) = open_text("g.tsv", text);
+            statements(opened.unwrap(), &SourceOptions::default(), false)
+                .unwrap()
+                .collect::<Result<_>>()
+        };
+        // C0 (NUL, a vertical tab, a carriage return inside the line), DEL and C1, in each
+        // field, on tab- and on blank-separated lines: file, line, column of the character.
+        for (text, needle) in [
+            (
+                "a\tr\tb\nx\u{1}y\tr\tb\n",
+                "g.tsv:2:2: `head` \"x\\u{1}y\" holds a control \
+              character (U+0001), which ids may not (it would break the tab-separated outputs): \
+              remove it from the file",
+            ),
+            (
+                "a\tr\0\tb\n",
+                "g.tsv:1:4: `relation` \"r\\0\" holds a control character (U+0000)",
+            ),
+            (
+                "a\tr\tb\rc\n",
+                "g.tsv:1:6: `tail` \"b\\rc\" holds a control character (U+000D)",
+            ),
+            ("a\tr\tb\u{7f}\n", "(U+007F)"),
+            ("a\tr\u{85}\tb\n", "g.tsv:1:4: `relation`"),
+            (
+                "0 1\u{b}2 5\n",
+                "g.tsv:1:4: `relation` \"1\\u{b}2\" holds a control character",
+            ),
+            ("0\u{b}1\u{b}5\n", "g.tsv:1:2: `head`"),
+            (
+                "<http://e.org/a\u{1}>\tr\tb\n",
+                "`head` \"<http://e.org/a\\u{1}>\"",
+            ),
+        ] {
+            let e = read(text).unwrap_err();
+            assert!(matches!(e, KgError::Syntax { .. }), "{text:?}: {e:?}");
+            assert!(e.to_string().contains(needle), "{text:?}: {e}");
+        }
+        // A quoted tail is a literal, which may hold what an N-Triples string may; a tab
+        // separates, and a line ending in CR LF is one line.
+        let quads = read("a\tr\t\"one\u{b}two\"\r\nc\tr\td\r\n").unwrap();
+        assert_eq!(quads.len(), 2);
+        assert!(
+            matches!(&quads[0].object, Term::Literal(l) if l.value() == "one\u{b}two"),
+            "{quads:?}"
+        );
     }
 
     #[test]

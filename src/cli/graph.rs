@@ -677,8 +677,13 @@ const FIXTURES: [(&str, &str); 3] = [
 
 /// `kgrec demo`: imports the fixtures (graph, interactions, links), shows what the graph layer
 /// sees, trains the default model and explains the recommendations of two users.
+///
+/// Interrupted or failing, it leaves nothing behind: its temporary folder goes on the list a
+/// Ctrl-C empties, and a `--data` directory is taken back as a failed first import is, until
+/// the training is stored; from then on the directory is complete.
 pub fn demo(data: Option<&Path>, args: &DemoArgs) -> Result<()> {
-    let temp = tempfile::tempdir().map_err(|e| Error::io(std::env::temp_dir(), e))?;
+    let temp = kgrec::kg::fsutil::ScratchDir::with_prefix("kgrec-demo-")
+        .map_err(|e| Error::io(std::env::temp_dir(), e))?;
     let fixtures = match &args.fixtures {
         Some(dir) => {
             let kg_file = dir.join("movies.ttl");
@@ -717,14 +722,35 @@ pub fn demo(data: Option<&Path>, args: &DemoArgs) -> Result<()> {
         None => temp.path().join("kgrec-data"),
     };
     emit(&format!("kgrec demo: data directory {}\n", data.display()))?;
-    let engine = Engine::create(&data)?;
+    let trained = super::with_new_engine(&data, |engine| fill_demo(engine, &fixtures))?;
+    super::DEMO_STORED.store(true, std::sync::atomic::Ordering::SeqCst);
+    notes(&trained.notes);
+    super::models::print_trained(&trained)?;
+    super::explain::demo_explanations(&super::open_engine(&data)?, 2)?;
+    // Advice, not results: on standard error, and silent under -q.
+    if data.starts_with(temp.path()) {
+        super::warn("note: the temporary data directory goes away now; pass --data DIR to keep it");
+    } else {
+        super::warn(&format!(
+            "note: query it: kgrec --data {} sparql 'SELECT ...'; explain: kgrec --data {} \
+             explain --user ID --item ID",
+            data.display(),
+            data.display()
+        ));
+    }
+    Ok(())
+}
+
+/// The demo's writes into its new data directory: the fixtures' graph, interactions and links
+/// (shown as they come), then the trained model.
+fn fill_demo(engine: &Engine, fixtures: &Path) -> Result<kgrec::Trained> {
     import_kg_into(
-        &engine,
+        engine,
         &[fixtures.join("movies.ttl")],
         &ImportOptions::default(),
         false,
     )?;
-    show_graph(&engine)?;
+    show_graph(engine)?;
     emit("\n")?;
     let imported = engine.import_interactions(&InteractionFile {
         file: fixtures.join("interactions.tsv"),
@@ -752,22 +778,7 @@ pub fn demo(data: Option<&Path>, args: &DemoArgs) -> Result<()> {
          MovieLens-100K and flattens this 40-user one into one order for everybody; `kgrec tune` \
          chooses for your own data",
     );
-    let trained = engine.train(&request, &mut |_| {}, &AtomicBool::new(false))?;
-    notes(&trained.notes);
-    super::models::print_trained(&trained)?;
-    super::explain::demo_explanations(&engine, 2)?;
-    // Advice, not results: on standard error, and silent under -q.
-    if data.starts_with(temp.path()) {
-        super::warn("note: the temporary data directory goes away now; pass --data DIR to keep it");
-    } else {
-        super::warn(&format!(
-            "note: query it: kgrec --data {} sparql 'SELECT ...'; explain: kgrec --data {} \
-             explain --user ID --item ID",
-            data.display(),
-            data.display()
-        ));
-    }
-    Ok(())
+    engine.train(&request, &mut |_| {}, &AtomicBool::new(false))
 }
 
 /// The demo's look at the graph: counts and two films' neighbours.

@@ -82,6 +82,7 @@ pub(crate) fn open_engine(data: &Path) -> Result<Engine> {
 /// this process may not write (a read-only mount, `chmod -R a-w`) is read through a temporary
 /// copy of its database, and nothing is written to it.
 pub(crate) fn open_reader(data: &Path) -> Result<Engine> {
+    clean_up_reader_on_interrupt(data);
     let engine = Engine::open_with(
         data,
         &OpenOptions {
@@ -168,13 +169,13 @@ impl Undo {
     fn apply(&self) {
         match self {
             Self::Remove(dir) if dir.is_dir() => {
-                let _ = std::fs::remove_dir_all(dir);
+                let _ = kgrec::kg::fsutil::remove_tree(dir);
             }
             Self::Empty(dir) => {
                 for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
                     let path = entry.path();
                     let _ = match path.is_dir() && !path.is_symlink() {
-                        true => std::fs::remove_dir_all(&path),
+                        true => kgrec::kg::fsutil::remove_tree(&path),
                         false => std::fs::remove_file(&path),
                     };
                 }
@@ -182,11 +183,29 @@ impl Undo {
             Self::Remove(_) => {}
         }
     }
+
+    /// What [`Undo::apply`] did, for a message.
+    fn describe(&self) -> String {
+        match self {
+            Self::Remove(dir) => format!("{} was removed", dir.display()),
+            Self::Empty(dir) => format!("{} is empty again", dir.display()),
+        }
+    }
 }
 
-/// The undo of the first write running now, for the Ctrl-C handler.
 /// The undo of a first write under way, and the data directory whose lock it needs to hold.
 static PENDING_UNDO: std::sync::Mutex<Option<(Undo, PathBuf)>> = std::sync::Mutex::new(None);
+
+/// For the Ctrl-C handler: the undo of the first write under way, if this process holds its
+/// data directory (the loser of a race for a new directory leaves the winner's alone).
+fn take_pending_undo() -> Option<Undo> {
+    PENDING_UNDO
+        .lock()
+        .ok()
+        .and_then(|mut p| p.take())
+        .filter(|(_, data)| kgrec::datadir::held_by_this_process(data))
+        .map(|(undo, _)| undo)
+}
 
 /// The checkpoint of an `import kg --endpoint` fetch under way, for the Ctrl-C message.
 static FETCH_CHECKPOINT: std::sync::Mutex<Option<PathBuf>> = std::sync::Mutex::new(None);
@@ -233,6 +252,8 @@ pub fn run(cli: Cli) -> Result<()> {
         say_where_an_interrupt_leaves(name, &data);
     } else if let Some((name, out)) = output_writer(&cli.command) {
         clean_up_on_interrupt(name, out);
+    } else if matches!(cli.command, Command::Demo(_)) {
+        clean_up_demo_on_interrupt(cli.data.clone());
     }
     match cli.command {
         Command::Import(ImportCommand::Kg(args)) => graph::import_kg(&data, &args, quiet),
@@ -308,22 +329,13 @@ fn say_where_an_interrupt_leaves(name: &'static str, data: &Path) {
                 dir.display()
             );
         }
-        let undo = PENDING_UNDO
-            .lock()
-            .ok()
-            .and_then(|mut p| p.take())
-            .filter(|(_, data)| kgrec::datadir::held_by_this_process(data))
-            .map(|(undo, _)| undo);
-        match undo {
+        match take_pending_undo() {
             Some(undo) => {
                 undo.apply();
                 eprintln!(
                     "\ninterrupted: `{name}` was the first write into {data}, and nothing of it \
                      is kept: {}",
-                    match undo {
-                        Undo::Remove(dir) => format!("{} was removed", dir.display()),
-                        Undo::Empty(dir) => format!("{} is empty again", dir.display()),
-                    }
+                    undo.describe()
                 );
             }
             None if !WRITING.load(std::sync::atomic::Ordering::SeqCst) => {
@@ -376,6 +388,66 @@ fn clean_up_on_interrupt(name: &'static str, out: Option<&Path>) {
             None => eprintln!(
                 "\ninterrupted: `{name}` stopped, and nothing of it is kept (its temporary files \
                  are removed)"
+            ),
+        }
+        std::process::exit(130);
+    });
+}
+
+/// On Ctrl-C (SIGINT) during a command that only reads `data`: removes the temporary copy of
+/// its database a reader of a directory it may not write takes (see [`open_reader`]), from the
+/// moment the copy begins, and exits (130). Nothing else is left to tidy, so without a copy it
+/// exits silently, as the signal's default would. A command that set its own handler before
+/// (`recommend --out`, `export embeddings`) keeps it: that one removes the copy too.
+fn clean_up_reader_on_interrupt(data: &Path) {
+    let data = data.display().to_string();
+    let _ = ctrlc::set_handler(move || {
+        // Held until the exit: no temporary file is made or committed meanwhile.
+        let (removed, _held) = kgrec::kg::fsutil::clean_up_for_exit();
+        if removed > 0 {
+            eprintln!(
+                "\ninterrupted: {data} was only read, and the temporary copy of its database is \
+                 removed"
+            );
+        }
+        std::process::exit(130);
+    });
+}
+
+/// Whether `demo` has stored its whole data directory (the import and the training): a
+/// Ctrl-C after that leaves a `--data` directory as it is, complete.
+static DEMO_STORED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// On Ctrl-C (SIGINT) during `demo`: removes its temporary folder (the fixtures it writes out,
+/// and its data directory when `--data` is not given), and takes back a `--data` directory it
+/// had not finished (the first write's undo, as for an import), then says which and exits
+/// (130). A `--data` directory is thus absent (or empty, as it was) or complete, never half.
+fn clean_up_demo_on_interrupt(data: Option<PathBuf>) {
+    let _ = ctrlc::set_handler(move || {
+        // Held until the exit: no temporary file is made or committed meanwhile.
+        let (_, _held) = kgrec::kg::fsutil::clean_up_for_exit();
+        let undo = take_pending_undo();
+        if let Some(undo) = &undo {
+            undo.apply();
+        }
+        let stored = DEMO_STORED.load(std::sync::atomic::Ordering::SeqCst);
+        match (&data, undo) {
+            (None, _) => eprintln!(
+                "\ninterrupted: `demo` stopped, and its temporary data directory is removed"
+            ),
+            (Some(data), Some(undo)) => eprintln!(
+                "\ninterrupted: `demo` had not finished importing and training into {}, and \
+                 nothing of it is kept: {}",
+                data.display(),
+                undo.describe()
+            ),
+            (Some(data), None) if stored => eprintln!(
+                "\ninterrupted: `demo` stopped after its import and training, so {} is complete",
+                data.display()
+            ),
+            (Some(data), None) => eprintln!(
+                "\ninterrupted: `demo` had written nothing yet, so {} is as it was",
+                data.display()
             ),
         }
         std::process::exit(130);

@@ -6,11 +6,10 @@
 //! way, and so is every interaction added since.
 
 use std::sync::atomic::AtomicBool;
-use std::time::Instant;
 
 use super::{
-    Binding, Feedback, Knob, Learner, Loaded, ModelKind, ModelSpec, Overrides, TrainInput, Trained,
-    params_json, trained_header,
+    Binding, Feedback, Knob, Learner, Loaded, ModelKind, ModelSpec, OnePass, Overrides, TrainInput,
+    Trained, one_pass, params_json,
 };
 use crate::ease::{EaseParams, ItemToItem, ItemWeights, KgEaseParams, Placement, Regularization};
 use crate::error::{Error, Result};
@@ -116,23 +115,15 @@ pub(super) fn fit_ease(
     seed: u64,
     cancel: &AtomicBool,
 ) -> Result<Trained> {
-    let start = Instant::now();
-    let fitted = p.fit(input.matrix, cancel)?;
-    let header = trained_header(
-        ModelKind::Ease,
-        params_json(p)?,
-        seed,
-        input,
-        None,
-        start,
-        0,
-    );
-    Ok(Trained {
-        header,
-        arrays: fitted.weights.to_arrays("weights"),
-        notes: sparse_note(&fitted.weights, p.neighbours)
-            .into_iter()
-            .collect(),
+    one_pass(ModelKind::Ease, seed, input, || {
+        let fitted = p.fit(input.matrix, cancel)?;
+        Ok(OnePass {
+            params: params_json(p)?,
+            arrays: fitted.weights.to_arrays("weights"),
+            notes: sparse_note(&fitted.weights, p.neighbours)
+                .into_iter()
+                .collect(),
+        })
     })
 }
 
@@ -159,7 +150,17 @@ pub(super) fn fit_kg_ease(
     seed: u64,
     cancel: &AtomicBool,
 ) -> Result<Trained> {
-    let start = Instant::now();
+    one_pass(ModelKind::KgEase, seed, input, || {
+        fit_kg_ease_arrays(p, input, seed, cancel)
+    })
+}
+
+fn fit_kg_ease_arrays(
+    p: &KgEaseParams,
+    input: &TrainInput<'_>,
+    seed: u64,
+    cancel: &AtomicBool,
+) -> Result<OnePass> {
     let graph = input.item_graph();
     let mut notes = Vec::new();
     let mut p = *p;
@@ -215,22 +216,13 @@ pub(super) fn fit_kg_ease(
                 .to_owned(),
         );
     }
-    let header = trained_header(
-        ModelKind::KgEase,
-        params_json(&p)?,
-        seed,
-        input,
-        None,
-        start,
-        0,
-    );
     notes.extend(sparse_note(&fitted.weights, p.neighbours));
     let mut arrays = fitted.weights.to_arrays("weights");
     if let Some(plain) = &fitted.interaction_weights {
         arrays.extend(plain.to_arrays("interaction_weights"));
     }
-    Ok(Trained {
-        header,
+    Ok(OnePass {
+        params: params_json(&p)?,
         arrays,
         notes,
     })

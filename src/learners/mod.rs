@@ -838,6 +838,35 @@ pub(crate) fn new_header(kind: ModelKind, params: String, seed: u64) -> ModelHea
     }
 }
 
+/// What a learner fitted in one pass (no epochs, no factor dimension) hands back: its
+/// parameters as stored, its arrays and notes, for [`one_pass`] to head.
+pub(crate) struct OnePass {
+    pub params: String,
+    pub arrays: Vec<(String, Vec<f32>)>,
+    pub notes: Vec<String>,
+}
+
+/// The skeleton the one-pass learners share (pop, ease, kg-ease, the kNNs, tfidf): `fit`,
+/// timed, its result headed as a `kind` model fitted with `seed` on `input`.
+pub(crate) fn one_pass(
+    kind: ModelKind,
+    seed: u64,
+    input: &TrainInput<'_>,
+    fit: impl FnOnce() -> Result<OnePass>,
+) -> Result<Trained> {
+    let start = std::time::Instant::now();
+    let OnePass {
+        params,
+        arrays,
+        notes,
+    } = fit()?;
+    Ok(Trained {
+        header: trained_header(kind, params, seed, input, None, start, 0),
+        arrays,
+        notes,
+    })
+}
+
 /// The header of a recommender fitted on `input`: its sizes and fingerprint, the last epoch's
 /// number and loss, the time since `start`.
 pub(crate) fn trained_header(

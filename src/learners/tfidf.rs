@@ -9,11 +9,10 @@
 //! neighbours all the same: the content model places new items.
 
 use std::sync::atomic::AtomicBool;
-use std::time::Instant;
 
 use super::{
-    Feedback, Knob, Learner, ModelKind, ModelSpec, Overrides, TrainInput, Trained, params_json,
-    trained_header,
+    Feedback, Knob, Learner, ModelKind, ModelSpec, OnePass, Overrides, TrainInput, Trained,
+    one_pass, params_json,
 };
 use crate::content::{TfidfParams, TfidfVectors, documents};
 use crate::error::Result;
@@ -53,7 +52,12 @@ pub(super) fn fit(
     seed: u64,
     cancel: &AtomicBool,
 ) -> Result<Trained> {
-    let start = Instant::now();
+    one_pass(ModelKind::Tfidf, seed, input, || {
+        fit_vectors(p, input, cancel)
+    })
+}
+
+fn fit_vectors(p: &TfidfParams, input: &TrainInput<'_>, cancel: &AtomicBool) -> Result<OnePass> {
     p.check().map_err(crate::cf::FitError::from)?;
     let n = input.matrix.n_items();
     let graph = input.item_graph();
@@ -80,17 +84,8 @@ pub(super) fn fit(
                 .to_owned(),
         );
     }
-    let header = trained_header(
-        ModelKind::Tfidf,
-        params_json(p)?,
-        seed,
-        input,
-        None,
-        start,
-        0,
-    );
-    Ok(Trained {
-        header,
+    Ok(OnePass {
+        params: params_json(p)?,
         arrays: weights.to_arrays("neighbours"),
         notes,
     })

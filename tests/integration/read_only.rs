@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// A data directory with the fixtures and an `als` model; the id of a user and of an item.
-fn trained(tmp: &Path) -> PathBuf {
+pub(crate) fn trained(tmp: &Path) -> PathBuf {
     let data = crate::cf::imported(tmp);
     ok(kgrec(&data).args(["train", "--model", "als", "-q"]));
     data
@@ -40,7 +40,7 @@ const READS: &[&[&str]] = &[
 
 /// Every file under `dir` with its length, modification time and mode: a directory that was
 /// not written has the same fingerprint.
-fn fingerprint(dir: &Path) -> Vec<(PathBuf, u64, std::time::SystemTime, u32)> {
+pub(crate) fn fingerprint(dir: &Path) -> Vec<(PathBuf, u64, std::time::SystemTime, u32)> {
     let mut found = Vec::new();
     let mut stack = vec![dir.to_owned()];
     while let Some(next) = stack.pop() {
@@ -64,7 +64,7 @@ fn fingerprint(dir: &Path) -> Vec<(PathBuf, u64, std::time::SystemTime, u32)> {
 
 /// A folder anyone may write (as /tmp is), for kgrec's temporary copy: the test then sees that
 /// the copy is removed.
-fn scratch(tmp: &Path) -> PathBuf {
+pub(crate) fn scratch(tmp: &Path) -> PathBuf {
     let scratch = tmp.join("scratch");
     std::fs::create_dir(&scratch).unwrap();
     std::fs::set_permissions(&scratch, std::fs::Permissions::from_mode(0o1777)).unwrap();
