@@ -106,9 +106,7 @@ impl DataDir {
             if mode == OpenMode::MustExist {
                 return Err(Error::DataDir {
                     dir: path.to_owned(),
-                    message: "is not a kgrec data directory (no FORMAT marker; create one with \
-                              `kgrec import kg FILE`)"
-                        .to_owned(),
+                    message: missing_marker(path),
                 });
             }
             // A first open racing this one may have written its marker and more since the
@@ -464,16 +462,46 @@ fn take_shared_lock(dir: &Path) -> Result<Option<File>> {
 }
 
 /// A command that writes, on a directory the process may not write.
+/// A directory the process may not write, opened for writing: the environment's doing, not
+/// the input's (exit code 1).
 fn unwritable(dir: &Path, e: &std::io::Error) -> Error {
-    Error::DataDir {
-        dir: dir.to_owned(),
-        message: format!(
-            "cannot write to this data directory ({}: {e}); commands that only read it (stats, \
-             sparql, recommend, explain, similar, export embeddings) work, imports and training \
-             need write access",
-            dir.join(LOCK_FILE).display()
+    Error::io(
+        dir,
+        std::io::Error::new(
+            e.kind(),
+            format!(
+                "cannot write to this data directory ({}: {e}); commands that only read it \
+                 (stats, sparql, recommend, explain, similar, export embeddings) work; imports, \
+                 training and serve (which takes interactions and rebuilds) need write access: \
+                 run them on a writable copy, or as a user who may write here",
+                dir.join(LOCK_FILE).display()
+            ),
         ),
+    )
+}
+
+/// An error reading `path`; a permission refused says whose the file is and who asks.
+fn read_error(path: &Path, e: std::io::Error) -> Error {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    if e.kind() != std::io::ErrorKind::PermissionDenied {
+        return Error::io(path, e);
     }
+    let owner = std::fs::symlink_metadata(path)
+        .ok()
+        .map(|m| (m.uid(), m.permissions().mode() & 0o7777));
+    let me = std::fs::metadata("/proc/self").ok().map(|m| m.uid());
+    let said = match (owner, me) {
+        (Some((uid, mode)), Some(me)) => format!(
+            "{e}: it belongs to user id {uid} (mode {mode:o}) and kgrec runs as user id {me}: \
+             run kgrec as its owner, or have the owner grant read access (chmod -R a+rX on \
+             the data directory)"
+        ),
+        _ => format!(
+            "{e}: this user may not read it: run kgrec as the data directory's owner, or have \
+             them grant read access (chmod -R a+rX on the data directory)"
+        ),
+    };
+    Error::io(path, std::io::Error::new(e.kind(), said))
 }
 
 /// Copies the sled database of `dir` into a new temporary folder, for reading a directory the
@@ -489,7 +517,7 @@ fn copy_database(dir: &Path) -> Result<fsutil::ScratchDir> {
 fn copy_tree(from: &Path, to: &Path) -> Result<()> {
     // Not `create_dir_all`: once a Ctrl-C has removed the copy, nothing of it is made again.
     std::fs::create_dir(to).map_err(|e| Error::io(to, e))?;
-    for entry in std::fs::read_dir(from).map_err(|e| Error::io(from, e))? {
+    for entry in std::fs::read_dir(from).map_err(|e| read_error(from, e))? {
         let entry = entry.map_err(|e| Error::io(from, e))?;
         let source = entry.path();
         let target = to.join(entry.file_name());
@@ -501,12 +529,30 @@ fn copy_tree(from: &Path, to: &Path) -> Result<()> {
             copy_tree(&source, &target)?;
         } else {
             // Not `fs::copy`: it keeps the source's permissions, and sled must write its copy.
-            let mut reader = File::open(&source).map_err(|e| Error::io(&source, e))?;
+            let mut reader = File::open(&source).map_err(|e| read_error(&source, e))?;
             let mut writer = File::create(&target).map_err(|e| Error::io(&target, e))?;
             std::io::copy(&mut reader, &mut writer).map_err(|e| Error::io(&target, e))?;
         }
     }
     Ok(())
+}
+
+/// The kgrec data directory that `path` (an absolute, resolved path) is or lies inside, if
+/// any: the nearest of it and its parents with a `FORMAT` marker that is kgrec's (or, damaged,
+/// beside a `sled/` or `kg/` folder). Outputs must never land there, whatever `--force` says.
+pub fn enclosing_data_dir(path: &Path) -> Option<PathBuf> {
+    path.ancestors()
+        .find(|dir| {
+            let marker = dir.join(FORMAT_FILE);
+            marker.is_file()
+                && (std::fs::read(&marker).is_ok_and(|bytes| {
+                    bytes
+                        .windows(b"kgrec_data_format".len())
+                        .any(|w| w == b"kgrec_data_format")
+                }) || dir.join("sled").is_dir()
+                    || dir.join("kg").is_dir())
+        })
+        .map(Path::to_owned)
 }
 
 /// Whether `dir` holds anything but what a kgrec first open leaves (its lock, temporary files).
@@ -523,9 +569,39 @@ fn holds_foreign_files(dir: &Path) -> Result<bool> {
 fn foreign(dir: &Path) -> Error {
     Error::DataDir {
         dir: dir.to_owned(),
-        message: "is not empty and has no kgrec FORMAT marker: refusing to use it as a data \
-                  directory"
-            .to_owned(),
+        message: format!(
+            "is not empty and has no kgrec FORMAT marker: refusing to use it as a data \
+             directory{}",
+            match has_store_folders(dir) {
+                true => format!("; {}", restore_marker_advice()),
+                false => "; give --data a new or empty folder".to_owned(),
+            }
+        ),
+    }
+}
+
+/// Whether `dir` holds the folders a data directory keeps its stores in.
+fn has_store_folders(dir: &Path) -> bool {
+    dir.join("sled").is_dir() || dir.join("kg").is_dir()
+}
+
+/// How to put back a removed marker: what it holds for this build.
+fn restore_marker_advice() -> String {
+    format!(
+        "its sled/ and kg/ folders say it was a kgrec data directory whose marker was removed: \
+         put the marker back (a file FORMAT holding {{\"kgrec_data_format\": {FORMAT_VERSION}, \
+         \"backend\": \"{BACKEND}\"}}), or import into a new data directory"
+    )
+}
+
+/// Why a directory that must be a data directory is not one: no marker.
+fn missing_marker(dir: &Path) -> String {
+    if has_store_folders(dir) {
+        format!("has no FORMAT marker; {}", restore_marker_advice())
+    } else {
+        "is not a kgrec data directory (no FORMAT marker): create one with `kgrec --data DIR \
+         import kg FILE` into a new or empty folder"
+            .to_owned()
     }
 }
 
@@ -540,6 +616,16 @@ fn check_marker(dir: &Path, path: &Path, bytes: &[u8]) -> Result<()> {
     let found: FormatMarker = serde_json::from_slice(bytes).map_err(|e| Error::Corruption {
         what: format!("{}: not a kgrec format marker: {e}", path.display()),
     })?;
+    if found.kgrec_data_format > FORMAT_VERSION {
+        return Err(Error::Version {
+            dir: dir.to_owned(),
+            message: format!(
+                "written by a newer kgrec (data format {}); this kgrec reads format \
+                 {FORMAT_VERSION}: upgrade kgrec to open it",
+                found.kgrec_data_format
+            ),
+        });
+    }
     if found.kgrec_data_format != FORMAT_VERSION {
         return Err(Error::Version {
             dir: dir.to_owned(),

@@ -2196,34 +2196,16 @@ impl Engine {
             });
         }
 
-        let mut test_users: Vec<&str> = Vec::new();
+        let mut test_users: Vec<String> = Vec::new();
         let mut seen = HashSet::new();
         for r in &test_rows {
             if seen.insert(r.user.as_str()) {
-                test_users.push(&r.user);
+                test_users.push(r.user.clone());
             }
         }
-        let ids: Vec<Option<UserId>> = test_users
-            .iter()
-            .map(|u| served.matrix.user_id(u))
-            .collect();
+        let test_users: Vec<&str> = test_users.iter().map(String::as_str).collect();
         let max_k = request.ks.iter().copied().max().unwrap_or(10);
-        let lists = rank_users(
-            served.model.recommender(),
-            &served.matrix,
-            &ids,
-            max_k,
-            unlearnt_items(&served),
-        );
-        let mut recs: HashMap<String, Vec<String>> = HashMap::with_capacity(lists.len());
-        for (user, list) in test_users.iter().zip(lists) {
-            let items = list
-                .items
-                .iter()
-                .map(|s| item_name(&served.snapshot, s.item).map(str::to_owned))
-                .collect::<Result<Vec<_>, _>>()?;
-            recs.insert((*user).to_owned(), items);
-        }
+        let recs = lists_of(&served, &test_users, max_k)?;
         let test = by_user(test_rows.into_iter().map(|r| (r.user, r.item)));
         // The training's notes name the data-directory commands that give a model its graph;
         // here the graph comes from eval's own flags.
@@ -2270,13 +2252,88 @@ impl Engine {
                  test file to score only what can be found"
             ));
         }
+        let evaluation = evaluate(&recs, &test, Some(&train), &request.ks);
+        let kind = train_request.spec.kind();
+        if kind != learners::ModelKind::Popularity {
+            // `--model pop` on the same split, fitted after the model's lists are ranked.
+            let pop = TrainRequest {
+                spec: ModelSpec::new("pop", &learners::Overrides::default())?,
+                ..train_request.clone()
+            };
+            // Only a note rides on it: a baseline that cannot be had is no failure of eval's.
+            let baseline = engine
+                .train(&pop, &mut |_| {}, &AtomicBool::new(false))
+                .and_then(|_| engine.served())
+                .and_then(|pop| lists_of(&pop, &test_users, max_k))
+                .map(|lists| evaluate(&lists, &test, Some(&train), &request.ks));
+            if let Ok(baseline) = baseline {
+                notes.extend(below_popularity(&evaluation, &baseline, &request.ks, kind));
+            }
+        }
         Ok(EvalOutcome {
-            evaluation: evaluate(&recs, &test, Some(&train), &request.ks),
+            evaluation,
             model: served.model.header.clone(),
             notes,
             rating: None,
         })
     }
+}
+
+/// The served model's lists of `users` (by name), `k` items each.
+fn lists_of(served: &Served, users: &[&str], k: usize) -> Result<HashMap<String, Vec<String>>> {
+    let ids: Vec<Option<UserId>> = users.iter().map(|u| served.matrix.user_id(u)).collect();
+    let lists = rank_users(
+        served.model.recommender(),
+        &served.matrix,
+        &ids,
+        k,
+        unlearnt_items(served),
+    );
+    let mut recs: HashMap<String, Vec<String>> = HashMap::with_capacity(lists.len());
+    for (user, list) in users.iter().zip(lists) {
+        let items = list
+            .items
+            .iter()
+            .map(|s| item_name(&served.snapshot, s.item).map(str::to_owned))
+            .collect::<Result<Vec<_>, _>>()?;
+        recs.insert((*user).to_owned(), items);
+    }
+    Ok(recs)
+}
+
+/// A warning when the model's nDCG (at 10 when asked, else at the largest cut-off) is below
+/// that of `--model pop` on the same split (`popularity`): a default model can lose to
+/// popularity on a small implicit catalogue, and a table of figures alone does not say so.
+fn below_popularity(
+    evaluation: &Evaluation,
+    popularity: &Evaluation,
+    ks: &[usize],
+    kind: learners::ModelKind,
+) -> Option<String> {
+    let k = if ks.contains(&10) {
+        10
+    } else {
+        ks.iter().copied().max()?
+    };
+    let ndcg = |e: &Evaluation| e.at.iter().find(|a| a.k == k).map(|a| a.mean.ndcg);
+    let (model, pop) = (ndcg(evaluation)?, ndcg(popularity)?);
+    (model < pop).then(|| {
+        format!(
+            "warning: {} ranks below popularity on this split: nDCG@{k} {model:.4} against \
+             {pop:.4} for --model pop; {}",
+            kind.name(),
+            match kind {
+                learners::ModelKind::Ease => {
+                    "on a small catalogue try --tune to fit its regularisation".to_owned()
+                }
+                _ => format!(
+                    "on a small or implicit catalogue try --model ease, or --tune to fit {}'s \
+                     regularisation",
+                    kind.name()
+                ),
+            }
+        )
+    })
 }
 
 /// RMSE and MAE of the served rating model on the rated rows of a test file.

@@ -818,6 +818,12 @@ struct TsvTriples {
     split: Option<TsvSplit>,
 }
 
+/// Whether `line`, the first of a TSV graph, is a header the reader skips (`head relation
+/// tail`, `subject predicate object`, RecBole's typed `head_id:token ...`).
+pub fn is_tsv_header(line: &str) -> bool {
+    TsvTriples::is_header_line(line)
+}
+
 impl TsvTriples {
     fn error(&self, column: u64, message: impl Into<String>) -> KgError {
         KgError::Syntax {

@@ -402,6 +402,10 @@ pub enum FitError {
         /// The step size that diverged.
         learning_rate: f32,
     },
+    /// The fitted model's scores tell its users apart no better than noise (the collapse check
+    /// of `engine::collapse`): the tuner discards such a trial.
+    #[error("{0}")]
+    Collapsed(String),
     /// A broken invariant of the fit (tables of inconsistent shapes): a bug, not bad input.
     #[error("internal error in the fit: {0}")]
     Internal(String),

@@ -173,7 +173,8 @@ pub struct ServeArgs {
     #[arg(long, value_name = "PATH")]
     pub api_key_file: Option<std::path::PathBuf>,
     /// A key for reads (recommendations, explanations, similar items, models, SPARQL); the API
-    /// key opens them too. Without it reads are open.
+    /// key opens them too. Without it reads are open. Needs --api-key as well (else writes
+    /// would stay open), unless --allow-open-writes.
     #[arg(
         long,
         env = "KGREC_READ_KEY",
@@ -187,8 +188,8 @@ pub struct ServeArgs {
     /// Routes that are open by default but should need a key too (a read key, or the API key).
     #[arg(long, value_enum, value_delimiter = ',', value_name = "ROUTES")]
     pub guard: Vec<GuardedRoutes>,
-    /// Listen beyond loopback although writes need no key (anyone who reaches the port can
-    /// add interactions and start rebuilds).
+    /// Listen beyond loopback, or guard reads with --read-key, although writes need no key
+    /// (anyone who reaches the port can add interactions and start rebuilds).
     #[arg(long)]
     pub allow_open_writes: bool,
     /// Requests a second each client address may send (a burst of as many); more get 429 with
@@ -389,8 +390,9 @@ pub struct KgeTrainArgs {
     /// entity_embeddings.tsv and relation_embeddings.tsv, the peers' names).
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Replace export files in --out that no earlier export's meta.json vouches for (links and
-    /// special files are refused all the same).
+    /// Replace export files in --out that no earlier export's meta.json vouches for, or add
+    /// the export to a folder of other files (links, special files and folders inside a data
+    /// directory are refused all the same).
     #[arg(long)]
     pub force: bool,
     #[arg(long, value_enum, default_value_t)]
@@ -424,8 +426,9 @@ pub struct ExportEmbeddingsArgs {
     /// rotate, transr or cke), else the current one].
     #[arg(long, value_parser = parse_version)]
     pub version: Option<u64>,
-    /// Replace export files in --out that no earlier export's meta.json vouches for (links and
-    /// special files are refused all the same).
+    /// Replace export files in --out that no earlier export's meta.json vouches for, or add
+    /// the export to a folder of other files (links, special files and folders inside a data
+    /// directory are refused all the same).
     #[arg(long)]
     pub force: bool,
 }
@@ -871,11 +874,12 @@ pub struct RecommendArgs {
     pub format: Option<TextOrJson>,
     /// The batch file of --all-users (`user_id<TAB>item_id<TAB>rank<TAB>score`; with --explain
     /// one explanation JSON per user and line); `-` is standard output, a name ending in .gz
-    /// is gzip-compressed. An existing file that is not a kgrec output is not replaced without
-    /// --force.
+    /// is gzip-compressed. An existing file that is not a kgrec output of the same kind is not
+    /// replaced without --force; a path inside any kgrec data directory is refused.
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Replace the --out file even when it holds something other than a kgrec output.
+    /// Replace the --out file even when it holds something other than a kgrec output of the
+    /// same kind (never a file inside a data directory).
     #[arg(long, requires = "out")]
     pub force: bool,
     /// Explain every item: score parts and relation paths from the user's history.

@@ -545,7 +545,7 @@ fn emit(text: &str) -> Result<()> {
 /// whole (`kgrec_kg::fsutil`); a file that holds something other than a kgrec output only
 /// with `force`. Returns the path written, for the summary.
 fn write_out(
-    out: &Path,
+    (out, kind): (&Path, OutKind),
     force: bool,
     data: &Path,
     write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
@@ -585,9 +585,9 @@ fn write_out(
     // Only a file the output replaces or overwrites: standard output and the process's own
     // descriptors (`/dev/stdout` redirected to a file) are written through as opened.
     let replaced = match &target {
-        OutputTarget::Atomic(path) => foreign_file(path),
+        OutputTarget::Atomic(path) => foreign_file(path, kind),
         OutputTarget::Direct(path) if !path.starts_with("/dev") && !path.starts_with("/proc") => {
-            foreign_file(path)
+            foreign_file(path, kind)
         }
         _ => None,
     };
@@ -595,9 +595,11 @@ fn write_out(
         && !force
     {
         return Err(Error::BadInput(format!(
-            "--out {}: that file holds {bytes} bytes that are not a kgrec output (an input file?), \
-             and writing would replace them: write elsewhere, or pass --force to replace it",
-            out.display()
+            "--out {}: that file holds {bytes} bytes that are not a kgrec output of this kind \
+             ({}; an input file? another program's?), and writing would replace them: write \
+             elsewhere, or pass --force to replace it",
+            out.display(),
+            kind.name()
         )));
     }
     let to_stdout = matches!(target, OutputTarget::Stdout);
@@ -627,8 +629,9 @@ fn write_out(
     if let Some(bytes) = replaced {
         warn(&format!(
             "note: --out {}: replaced (--force) a file of {bytes} bytes that was not a kgrec \
-             output",
-            out.display()
+             output of this kind ({})",
+            out.display(),
+            kind.name()
         ));
     }
     Ok(Written {
@@ -638,26 +641,49 @@ fn write_out(
     })
 }
 
-/// The size of the regular file at `out` when it holds something other than a kgrec output
-/// (a batch file's header, or JSON lines): replacing it is worth a note.
-fn foreign_file(out: &Path) -> Option<u64> {
-    use std::io::Read;
+/// What a batch `--out` file holds: which kgrec output an existing file there may be to be
+/// replaced without `--force`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum OutKind {
+    /// `recommend --all-users`: TSV with the header `user_id, item_id, rank, score`.
+    Batch,
+    /// `recommend --all-users --explain`: one explanation JSON object per line.
+    Explained,
+}
+
+impl OutKind {
+    fn name(self) -> &'static str {
+        match self {
+            OutKind::Batch => "recommendations TSV (header user_id, item_id, rank, score)",
+            OutKind::Explained => "explanation JSON lines (recommend --all-users --explain)",
+        }
+    }
+}
+
+/// The size of the regular file at `out` when it holds something other than a kgrec output of
+/// `kind`: a batch file's header, or a first line that is an explanation object (`user`,
+/// `items`). Any other file, JSON or not, is someone's: replaced only with `--force`.
+fn foreign_file(out: &Path, kind: OutKind) -> Option<u64> {
+    use std::io::{BufRead, Read};
     let meta = std::fs::metadata(out).ok()?;
     if !meta.is_file() || meta.len() == 0 {
         return None;
     }
-    let mut head = [0u8; 28];
     let file = std::fs::File::open(out).ok()?;
-    let n = if is_gzip_name(out) {
+    let reader: Box<dyn Read> = if is_gzip_name(out) {
         // An earlier kgrec output there was compressed: its text is what tells.
-        flate2::read::GzDecoder::new(file)
-            .read(&mut head)
-            .unwrap_or(0)
+        Box::new(flate2::read::GzDecoder::new(file))
     } else {
-        file.take(28).read(&mut head).ok()?
+        Box::new(file)
     };
-    let head = &head[..n];
-    let ours = head.starts_with(b"user_id\titem_id\trank\tscore") || head.starts_with(b"{");
+    // The first line (an explanation of many items with paths is long, but not this long).
+    let mut line = Vec::new();
+    let _ = std::io::BufReader::new(reader.take(16 << 20)).read_until(b'\n', &mut line);
+    let ours = match kind {
+        OutKind::Batch => line.starts_with(b"user_id\titem_id\trank\tscore"),
+        OutKind::Explained => serde_json::from_slice::<serde_json::Value>(&line)
+            .is_ok_and(|v| v.get("user").is_some_and(|u| u.is_string()) && v["items"].is_array()),
+    };
     (!ours).then_some(meta.len())
 }
 
@@ -681,33 +707,37 @@ fn gzip_if(
     encoder.finish().map(drop)
 }
 
-/// Refuses an output that lands inside the data directory (directly or through symlinks): it
-/// would overwrite the store's own files.
+/// `out` made absolute, symbolic links resolved as far as the path exists (the rest, not yet
+/// created, joined as given); `None` when no part of it resolves.
+fn resolve_partly(out: &Path) -> Option<PathBuf> {
+    let mut rest = Vec::new();
+    let mut at = out;
+    loop {
+        let probe = if at.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            at
+        };
+        if let Ok(found) = probe.canonicalize() {
+            return Some(rest.iter().rev().fold(found, |path, name| path.join(name)));
+        }
+        rest.push(at.file_name()?.to_owned());
+        at = at.parent()?;
+    }
+}
+
+/// Refuses an output that lands inside the data directory, or inside any other kgrec data
+/// directory (directly or through symlinks; `--force` does not change it): it would overwrite
+/// the store's own files.
 fn refuse_inside_data_dir(out: &Path, data: &Path) -> Result<()> {
     if out == Path::new("-") {
         return Ok(());
     }
-    let Ok(data) = data.canonicalize() else {
+    let Some(resolved) = resolve_partly(out) else {
         return Ok(());
     };
-    let resolved = match out.canonicalize() {
-        Ok(path) => path,
-        Err(_) => match (out.parent(), out.file_name()) {
-            (Some(parent), Some(name)) => {
-                let parent = if parent.as_os_str().is_empty() {
-                    Path::new(".")
-                } else {
-                    parent
-                };
-                match parent.canonicalize() {
-                    Ok(p) => p.join(name),
-                    Err(_) => return Ok(()),
-                }
-            }
-            _ => return Ok(()),
-        },
-    };
-    if resolved.starts_with(&data) {
+    let data = data.canonicalize().ok();
+    if let Some(data) = data.as_ref().filter(|data| resolved.starts_with(data)) {
         return Err(Error::BadInput(format!(
             "--out {}: that is inside the data directory {} ({}), whose files it would overwrite; \
              write the output elsewhere",
@@ -716,6 +746,10 @@ fn refuse_inside_data_dir(out: &Path, data: &Path) -> Result<()> {
             resolved.display()
         )));
     }
+    refuse_inside_any_data_dir(out, &resolved)?;
+    let Some(data) = data else {
+        return Ok(());
+    };
     // A file with several hard links is written in place: one of them may be a store file.
     if let Ok(meta) = std::fs::metadata(&resolved) {
         use std::os::unix::fs::MetadataExt;
@@ -732,6 +766,28 @@ fn refuse_inside_data_dir(out: &Path, data: &Path) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Refuses an output whose resolved path `resolved` is, or lies inside, a kgrec data directory
+/// (any, not only the one `--data` names): `--force` does not change it.
+fn refuse_inside_any_data_dir(out: &Path, resolved: &Path) -> Result<()> {
+    let Some(store) = kgrec::datadir::enclosing_data_dir(resolved) else {
+        return Ok(());
+    };
+    Err(Error::BadInput(if store == resolved {
+        format!(
+            "--out {}: is a kgrec data directory; an output goes into a file or folder of its \
+             own, outside any data directory",
+            out.display()
+        )
+    } else {
+        format!(
+            "--out {}: that is inside {}, a kgrec data directory, whose files it would \
+             overwrite (--force does not change this); write the output elsewhere",
+            out.display(),
+            store.display()
+        )
+    }))
 }
 
 /// The file under `dir` (recursively, symbolic links not followed) with this device and inode.
@@ -771,16 +827,38 @@ fn folder_out(out: &Path, force: bool) -> Result<Vec<&'static str>> {
             out.display()
         )));
     }
+    if let Some(resolved) = resolve_partly(out) {
+        refuse_inside_any_data_dir(out, &resolved)?;
+    }
     if !out.is_dir() {
         return Ok(Vec::new());
     }
-    if out.join("FORMAT").is_file() && out.join("sled").is_dir() {
+    // Links and special files under the export's names first: refused even with --force.
+    let present = kgrec::kg::embed::check_export_dir(out, force)
+        .map_err(|e| Error::BadInput(e.to_string()))?;
+    // A folder of someone's files gets the export mixed in only when they say so.
+    let held: Vec<String> = std::fs::read_dir(out)
+        .map_err(|e| Error::io(out, e))?
+        .flatten()
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .filter(|name| !kgrec::kg::fsutil::is_leftover_temp(std::ffi::OsStr::new(name)))
+        .collect();
+    if !held.is_empty() && !force && !kgrec::kg::embed::is_export_dir(out) {
+        let mut shown: Vec<&str> = held.iter().map(String::as_str).collect();
+        shown.sort_unstable();
+        shown.truncate(3);
         return Err(Error::BadInput(format!(
-            "--out {}: is a kgrec data directory; an export goes into a folder of its own",
-            out.display()
+            "--out {}: the folder is not empty ({} entr{}: {}{}) and holds no earlier embedding \
+             export (its meta.json): export into a new or empty folder, or pass --force to add \
+             the export files beside what is there",
+            out.display(),
+            held.len(),
+            if held.len() == 1 { "y" } else { "ies" },
+            shown.join(", "),
+            if held.len() > 3 { ", ..." } else { "" }
         )));
     }
-    kgrec::kg::embed::check_export_dir(out, force).map_err(|e| Error::BadInput(e.to_string()))
+    Ok(present)
 }
 
 /// The files of an embedding export now in `dir`, for the summary.
@@ -814,6 +892,15 @@ fn export_replaced_note(dir: &Path, before: &[&'static str]) {
         dir.display(),
         said.join("; ")
     ));
+}
+
+/// A validation figure to four places; a trial that failed (collapsed, diverged, refused)
+/// scores minus infinity, printed as `failed`.
+fn figure(value: f64) -> String {
+    match value.is_finite() {
+        true => format!("{value:.4}"),
+        false => "failed".to_owned(),
+    }
 }
 
 /// Pretty JSON with a final newline.

@@ -314,8 +314,11 @@ pub(super) fn tuned_note(t: &TunedLearner, trained: &ModelHeader) -> String {
     };
     format!(
         "note: {} with the hyper-parameters `kgrec tune` chose: {flags} ({} {:.4} on validation \
-         rows, against {:.4} with the defaults){stale}",
-        t.learner, t.metric, t.value, t.default_value
+         rows, against {} with the defaults){stale}",
+        t.learner,
+        t.metric,
+        t.value,
+        super::figure(t.default_value)
     )
 }
 
@@ -595,6 +598,15 @@ fn check_recommend_flags(args: &RecommendArgs) -> Result<()> {
                 args.out.as_deref().unwrap_or(Path::new("")).display()
             )));
         }
+        let table_name = matches!(extension.as_deref(), Some("tsv" | "tab" | "csv"));
+        if table_name && args.explain {
+            return Err(Error::BadInput(format!(
+                "--out {}: with --explain the batch file is JSON lines (one explanation object \
+                 per user), not a table; name it .jsonl, or leave out --explain for the TSV of \
+                 user_id, item_id, rank, score",
+                args.out.as_deref().unwrap_or(Path::new("")).display()
+            )));
+        }
     } else if args.out.is_some() {
         return refuse(
             "--out writes the batch file of --all-users; one user's list goes to standard output \
@@ -673,8 +685,11 @@ fn write_all_users(
     force: bool,
     data: &Path,
 ) -> Result<()> {
-    let written = super::write_out(out, force, data, |w| write_batch(w, &batch.users))?;
+    let written = super::write_out((out, super::OutKind::Batch), force, data, |w| {
+        write_batch(w, &batch.users)
+    })?;
     collapsed_batch_note(batch.collapse.as_deref());
+    batch_ties_note(batch);
     let rows: usize = batch.users.iter().map(|r| r.items.len()).sum();
     let shown = &written.shown;
     let fallback = batch.users.iter().filter(|r| r.fallback).count();
@@ -695,6 +710,31 @@ fn write_all_users(
             batch.model.kind.name()
         ),
     )
+}
+
+/// Lists whose adjacent items share a score (popularity counts tie often): one note for the
+/// batch, as one user's list says it, so that the order within a tie is not read as meaning.
+fn batch_ties_note(batch: &BatchRecommendations) {
+    let pairs = |items: &[(String, f32)]| items.windows(2).filter(|w| w[0].1 == w[1].1).count();
+    let tied: Vec<usize> = batch
+        .users
+        .iter()
+        .map(|r| pairs(&r.items))
+        .filter(|&n| n > 0)
+        .collect();
+    if tied.is_empty() {
+        return;
+    }
+    super::warn(&format!(
+        "note: {} of the {} lists hold ties ({}); tied items are ranked in the order they were \
+         first imported, not by the model",
+        tied.len(),
+        batch.users.len(),
+        match tied.iter().sum::<usize>() {
+            1 => "1 item scores the same as the one above it".to_owned(),
+            n => format!("{n} items score the same as the one above them"),
+        }
+    ));
 }
 
 /// A batch from a collapsed model says so ([`kgrec::engine::collapse_note`]), as one user's
@@ -906,8 +946,8 @@ fn eval_text(report: &EvalJson, e: &Evaluation) -> String {
 
 /// `kgrec export embeddings --out DIR [--version V]`
 pub fn export_embeddings(data: &Path, args: &ExportEmbeddingsArgs) -> Result<()> {
-    let before = super::folder_out(&args.out, args.force)?;
     super::refuse_inside_data_dir(&args.out, data)?;
+    let before = super::folder_out(&args.out, args.force)?;
     let engine = super::open_reader(data)?;
     let e = engine.export_embeddings(args.version, &args.out)?;
     let written = super::export_files(&args.out);

@@ -96,6 +96,22 @@ pub fn tune(data: &Path, args: &TuneArgs, quiet: bool) -> Result<()> {
             "{learner} is left out: none of its trials could be fitted ({why})"
         ));
     }
+    // A collapsed, diverged or refused draw is ranked last, never chosen: said, with how many.
+    for tuned in &outcome.learners {
+        let discarded = tuned
+            .trials
+            .iter()
+            .filter(|t| t.value.is_infinite())
+            .count();
+        if discarded > 0 {
+            super::warn(&format!(
+                "note: {discarded} of the {} trials of {} were discarded (a fit that collapsed, \
+                 diverged or that the learner refused); the choice is among the others",
+                tuned.trials.len(),
+                tuned.learner
+            ));
+        }
+    }
     drop(inputs);
     let engine = reopen_to_store(data)?;
     // The best stored record: this run's, or an earlier one on the same validation rows.
@@ -194,10 +210,10 @@ fn tuning_text(
         };
         let _ = writeln!(
             out,
-            "{:<8} {:>9.4} {:>9.4} {:>7} {:>8.1}  {chosen}",
+            "{:<8} {:>9} {:>9} {:>7} {:>8.1}  {chosen}",
             l.learner,
-            l.default_value,
-            l.value,
+            super::figure(l.default_value),
+            super::figure(l.value),
             l.trials.len(),
             l.seconds
         );

@@ -7,6 +7,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::atomic::AtomicBool;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
+use super::collapse::Collapse;
 use super::{Engine, TrainRequest, TrainingData, poisoned};
 use crate::error::{Error, Result};
 use crate::ids::ItemId;
@@ -686,11 +687,22 @@ fn validate(
         graph: &data.graph,
         item_entity: &data.item_entity,
     };
+    let header = stored.header.clone();
     let Loaded::Recommender(model) = learners::load(stored, &binding)? else {
         return Err(Error::Internal {
             what: format!("{} did not load as a recommender", kind.name()),
         });
     };
+    // A draw `train` would condemn as collapsed is never the one chosen: a failed trial.
+    if let Some(c @ (Collapse::Zero | Collapse::OneOrder { .. })) =
+        super::collapse::check(kind, model.as_ref(), &carved.matrix)
+    {
+        return Err(crate::cf::FitError::Collapsed(format!(
+            "trial discarded: {}",
+            super::collapse::describe(c, &header)
+        ))
+        .into());
+    }
     if let (Some(ratings), Some(rating)) = (ratings, model.rating_model()) {
         let (mut se, mut n) = (0.0f64, 0usize);
         for (user, held) in &carved.validation {

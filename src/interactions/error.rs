@@ -93,9 +93,10 @@ pub enum ParseError {
     },
     /// The header does not name a required column.
     #[error(
-        "{}:{line}: the header has no `{column}` column (found: {found}); accepted names: \
+        "{}:{line}: {}the header has no `{column}` column (found: {found}); accepted names: \
          {}{}{hint}",
         file.display(),
+        delimiter_lead(found),
         role.aliases.join(", "),
         role.flag.map(|f| match role.link {
             false => format!(
@@ -295,6 +296,30 @@ fn delimiter_hint(found: &str) -> String {
             )
         })
         .unwrap_or_default()
+}
+
+/// The cause said first when a header read as one field holds another delimiter (`--delimiter
+/// ';'` on a comma file): the delimiter, not the column names, is what is wrong.
+fn delimiter_lead(found: &str) -> String {
+    if found.contains(", ") {
+        return String::new();
+    }
+    [
+        (',', "`,`", "','"),
+        (';', "`;`", "';'"),
+        ('|', "`|`", "'|'"),
+        ('\t', "tab", "tab"),
+    ]
+    .into_iter()
+    .find(|(c, _, _)| found.contains(*c))
+    .map(|(_, name, flag)| {
+        format!(
+            "the delimiter looks wrong: the header was read as one field, and it holds \
+                 {name}, so the file seems split by {name} (pass --delimiter {flag}, or leave \
+                 --delimiter out to detect it); as read, "
+        )
+    })
+    .unwrap_or_default()
 }
 
 /// The message of [`ParseError::AmbiguousFormat`].

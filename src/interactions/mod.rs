@@ -138,6 +138,19 @@ impl RawInteractions {
             [one] => notes.push(format!("{at}: column {one} ignored")),
             many => notes.push(format!("{at}: columns {} ignored", many.join(", "))),
         }
+        // An ignored column named like a time, when no column was read as the timestamp.
+        if self.rows.iter().all(|r| r.timestamp.is_none())
+            && let Some(time) = self.ignored_columns.iter().find(|c| {
+                let c = c.to_ascii_lowercase();
+                c.ends_with("_at") || ["time", "date", "when"].iter().any(|w| c.contains(w))
+            })
+        {
+            notes.push(format!(
+                "{at}: column {time} looks like a time; to keep it as the timestamp (seconds since \
+                 1970 or ISO 8601 dates, which `tune --split time` orders by), import with \
+                 --time-col {time}"
+            ));
+        }
         if let Some(latest) = self.rows.iter().filter_map(|r| r.timestamp).max()
             && latest < PLAUSIBLE_TIMESTAMP
         {

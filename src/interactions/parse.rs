@@ -682,6 +682,22 @@ fn headerless_start(
         }
         e
     })?;
+    // The id columns both holding accepted names (`reader_id,article_id,clicked_at`): a
+    // header, whatever the other columns hold.
+    let (user, item) = (header.columns.user, header.columns.item);
+    if let (Some(u), Some(i)) = (first.get(user), first.get(item))
+        && columns::all_column_names(&[u, i])
+    {
+        return Err(ParseError::Malformed {
+            file: file.to_owned(),
+            line,
+            message: format!(
+                "--no-header, but this line's user and item fields ({u}, {i}) are accepted \
+                 column names: it looks like a header and would be imported as a user {u:?} \
+                 and an item {i:?}; drop --no-header"
+            ),
+        });
+    }
     let row = row_from_fields(first, header.columns, scale, file, line)
         .map_err(|e| with_column_name(e, &header))?;
     Ok((header, row))

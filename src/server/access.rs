@@ -224,6 +224,17 @@ pub fn load_key(value: Option<&str>, file: Option<&Path>, what: &str) -> Result<
 /// Refuses an address beyond loopback when writes are open, unless `allow_open` says the
 /// operator means it.
 pub fn check_bind(addr: SocketAddr, policy: &Policy, allow_open: bool) -> Result<()> {
+    // Keyed reads beside open writes: whoever may not read could still add interactions and
+    // start rebuilds. On any address that is a mistake unless asked for.
+    if policy.read.is_some() && !policy.writes_guarded() && !allow_open {
+        return Err(Error::BadInput(
+            "--read-key guards reads, but without --api-key writes and admin (POST \
+             /v1/interactions, POST /v1/admin/rebuild) would be open to anyone who reaches the \
+             port: set --api-key too (or KGREC_API_KEY, or --api-key-file), or pass \
+             --allow-open-writes to keep writes open deliberately"
+                .to_owned(),
+        ));
+    }
     if addr.ip().is_loopback() || policy.writes_guarded() || allow_open {
         return Ok(());
     }
@@ -360,6 +371,14 @@ mod tests {
         assert!(refused.contains("--api-key"), "{refused}");
         assert!(check_bind(lan, &open, true).is_ok());
         assert!(check_bind(lan, &Policy::new(Some(WRITE), None, false, false), false).is_ok());
+        // A read key without an API key leaves writes open: refused on loopback too, unless
+        // asked for.
+        let read_only = Policy::new(None, Some(READ), false, false);
+        let refused = check_bind(local, &read_only, false)
+            .unwrap_err()
+            .to_string();
+        assert!(refused.contains("--api-key"), "{refused}");
+        assert!(check_bind(local, &read_only, true).is_ok());
     }
 
     #[test]

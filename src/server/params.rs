@@ -150,6 +150,13 @@ pub fn check_id(what: &str, id: &str) -> Result<(), ApiError> {
             id.len()
         )));
     }
+    // As an empty id: the same code for every id no import could have stored.
+    if id.chars().any(char::is_control) {
+        return Err(ApiError::bad_parameter(format!(
+            "the id of the {what} {id:?} holds a control character; no id holds one (imports \
+             refuse them)"
+        )));
+    }
     Ok(())
 }
 

@@ -607,11 +607,18 @@ fn run_trial(
         Ok(None) => return Err(Error::Cancelled),
         // A draw the learner refuses (a combination of knobs it cannot fit) is a failed trial,
         // ranked last, not the end of the search; so are the defaults when their fit diverges
-        // (other learning rates may not). Any other failure of the defaults is the data's.
+        // (other learning rates may not) or collapse (a smaller regularisation may not).
+        // Any other failure of the defaults is the data's.
         Err(e)
             if e.exit_code() == 2
                 && (!draw.is_empty()
-                    || matches!(e, Error::Fit(crate::cf::FitError::Diverged { .. }))) =>
+                    || matches!(
+                        e,
+                        Error::Fit(
+                            crate::cf::FitError::Diverged { .. }
+                                | crate::cf::FitError::Collapsed(_)
+                        )
+                    )) =>
         {
             state.first_failure.get_or_insert_with(|| e.to_string());
             f64::NEG_INFINITY

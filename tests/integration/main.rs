@@ -38,3 +38,4 @@ mod serve_access;
 mod sparql;
 mod sparql_client;
 mod tune;
+mod twelfth_look;

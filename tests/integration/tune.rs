@@ -25,7 +25,9 @@ fn tune_stores_its_choice_and_train_uses_it() {
         // The defaults first, then at most 3 draws.
         assert!(trials[0]["full"].as_bool().unwrap(), "{l}");
         assert!(trials.len() >= 2, "{l}");
-        assert!(l["value"].as_f64().unwrap() >= l["default_value"].as_f64().unwrap());
+        // null: the defaults' model collapsed (als here), a failed trial the choice beat.
+        let defaults = l["default_value"].as_f64().unwrap_or(f64::NEG_INFINITY);
+        assert!(l["value"].as_f64().unwrap() >= defaults, "{l}");
     }
     let best = out["best"].as_str().unwrap().to_owned();
     assert!(["ease", "als"].contains(&best.as_str()), "{out}");

@@ -90,13 +90,7 @@ pub fn check_export_dir(dir: &Path, force: bool) -> Result<Vec<&'static str>, Ex
         }
         present.push(name);
     }
-    let earlier_export = || {
-        fs::read_to_string(dir.join("meta.json"))
-            .ok()
-            .and_then(|text| serde_json::from_str::<Meta>(&text).ok())
-            .is_some_and(|meta| meta.kind().is_some())
-    };
-    if !present.is_empty() && !force && !earlier_export() {
+    if !present.is_empty() && !force && !is_export_dir(dir) {
         return Err(ExportError::Refused {
             path: dir.to_owned(),
             reason: format!(
@@ -107,6 +101,14 @@ pub fn check_export_dir(dir: &Path, force: bool) -> Result<Vec<&'static str>, Ex
         });
     }
     Ok(present)
+}
+
+/// Whether `dir` holds the `meta.json` of an earlier embedding export (a model kgrec knows).
+pub fn is_export_dir(dir: &Path) -> bool {
+    fs::read_to_string(dir.join("meta.json"))
+        .ok()
+        .and_then(|text| serde_json::from_str::<Meta>(&text).ok())
+        .is_some_and(|meta| meta.kind().is_some())
 }
 
 /// `meta.json`.
