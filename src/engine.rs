@@ -2163,6 +2163,7 @@ impl Engine {
                     outcome.whole_items_clause(),
                     best.default_value
                 ));
+                notes.extend(outcome.new_items_left_out(best));
                 if let Some(n) = outcome
                     .graph_within_noise
                     .iter()

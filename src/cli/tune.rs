@@ -244,6 +244,11 @@ fn tuning_text(
             n.learner, n.gain, n.standard_error, n.users
         );
     }
+    for record in &outcome.learners {
+        if let Some(note) = outcome.new_items_left_out(record) {
+            let _ = writeln!(out, "{note}");
+        }
+    }
     if outcome.target == kgrec::tune::Target::Cold {
         let _ = writeln!(
             out,

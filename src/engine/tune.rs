@@ -116,6 +116,28 @@ impl TuneOutcome {
         self.learners.iter().find(|l| l.learner == self.best)
     }
 
+    /// A note when `record`'s choice leaves the graph off although the catalogue holds linked
+    /// items that look new (the validation held some out whole): the model it trains cannot
+    /// rank them. The `auto` validation weighs them by their share of the catalogue, and the
+    /// warm rows may outweigh them; `--target cold` scores them alone.
+    pub fn new_items_left_out(&self, record: &TunedLearner) -> Option<String> {
+        let (whole, unplaced, new) = self.whole_items;
+        if self.target == Target::Cold || whole == 0 {
+            return None;
+        }
+        let spec = ModelSpec::new(&record.learner, &record.overrides).ok()?;
+        if !spec.kind().reads_graph() || graph_in_use(&spec) {
+            return None;
+        }
+        Some(format!(
+            "{}: the choice turns the graph off, so the model cannot rank the catalogue's {unplaced} \
+             linked items without interactions ({new:.0} of them look new): on the validation \
+             rows, where they count by their share, the graph's draws scored lower; to tune for \
+             new items, add --target cold",
+            record.learner
+        ))
+    }
+
     /// The items the validation held out whole, as a clause to follow what it held out per
     /// user (`, and every interaction of 64 linked items ...`); empty when it held none.
     pub fn whole_items_clause(&self) -> String {
@@ -745,4 +767,86 @@ fn validate(
         total / carved.validation.len().max(1) as f64,
         Some(per_user),
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn record(learner: &str, overrides: Overrides) -> TunedLearner {
+        TunedLearner {
+            learner: learner.to_owned(),
+            overrides,
+            metric: "ndcg@10".to_owned(),
+            value: 0.4,
+            default_value: 0.3,
+            trials: Vec::new(),
+            fingerprint: 1,
+            seed: 0,
+            split: "random".to_owned(),
+            search: "refine".to_owned(),
+            validation_users: 100,
+            whole_items: 64,
+            target: "auto".to_owned(),
+            created_unix: 0,
+            seconds: 1.0,
+        }
+    }
+
+    fn outcome(whole_items: usize, target: Target) -> TuneOutcome {
+        TuneOutcome {
+            learners: Vec::new(),
+            best: "cke".to_owned(),
+            validation_users: 100,
+            whole_items: (whole_items, 141, 71.0),
+            seconds: 1.0,
+            failed: Vec::new(),
+            within_noise: Vec::new(),
+            without_graph: Vec::new(),
+            earlier_kept: Vec::new(),
+            graph_within_noise: Vec::new(),
+            target,
+        }
+    }
+
+    /// A choice that turns `cke`'s graph off cannot rank new items: said when the catalogue
+    /// has some (items were held out whole), not for the cold target, not with the graph on,
+    /// not for learners that never read a graph.
+    #[test]
+    fn a_graph_off_choice_with_new_items_in_the_catalogue_is_named() {
+        let off = Overrides {
+            kg_weight: Some(0.0),
+            neighbour_weight: Some(0.0),
+            ..Overrides::default()
+        };
+        let note = outcome(64, Target::Auto)
+            .new_items_left_out(&record("cke", off.clone()))
+            .unwrap();
+        assert!(
+            note.contains("141 linked items without interactions")
+                && note.contains("--target cold"),
+            "{note}"
+        );
+        assert!(
+            outcome(0, Target::Auto)
+                .new_items_left_out(&record("cke", off.clone()))
+                .is_none()
+        );
+        assert!(
+            outcome(64, Target::Cold)
+                .new_items_left_out(&record("cke", off))
+                .is_none()
+        );
+        assert!(
+            outcome(64, Target::Auto)
+                .new_items_left_out(&record("cke", Overrides::default()))
+                .is_none()
+        );
+        assert!(
+            outcome(64, Target::Auto)
+                .new_items_left_out(&record("als", Overrides::default()))
+                .is_none()
+        );
+    }
 }
