@@ -2,7 +2,8 @@
 //!
 //! Layout: `FORMAT` (format version and backend), `lock` (holder's process id, exclusively
 //! locked while open), `sled/` (index, dictionaries, later interactions and models), `kg/` (the
-//! oxigraph store: snapshots in the default build, RocksDB with the `rocksdb` feature).
+//! oxigraph store: snapshots in the default build, RocksDB with the `rocksdb` feature),
+//! `models/` (the arrays of trained model versions, one file each).
 //! One process owns the directory at a time; the lock is released when the process ends,
 //! however it ends.
 //!
@@ -31,6 +32,8 @@ pub const BACKEND: &str = if cfg!(feature = "rocksdb") {
 
 const FORMAT_FILE: &str = "FORMAT";
 const LOCK_FILE: &str = "lock";
+/// The folder of the model files (`crate::store::models`).
+pub const MODELS_DIR: &str = "models";
 
 /// The contents of `FORMAT`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -198,6 +201,12 @@ impl DataDir {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The folder of the model files (`models/`, beside `sled/`): always the directory's own,
+    /// also when its database is read through a copy.
+    pub fn models_dir(&self) -> PathBuf {
+        self.path.join(MODELS_DIR)
     }
 
     pub fn db(&self) -> &sled::Db {

@@ -1185,7 +1185,7 @@ impl Engine {
             if request.spec.reads_texts() {
                 graph.read_texts(dir.kg(), &item_entity)?;
             }
-            let base_current = ModelStore::open(dir.db())?.current()?;
+            let base_current = ModelStore::open(dir.db(), &dir.models_dir())?.current()?;
             Ok(TrainingData {
                 snapshot,
                 matrix,
@@ -1213,7 +1213,7 @@ impl Engine {
         } = fitted;
         let mut notes = trained.notes;
         let (header, versions, current) = self.read(|dir| {
-            let store = ModelStore::open(dir.db())?;
+            let store = ModelStore::open(dir.db(), &dir.models_dir())?;
             let now = store.current()?;
             let before = store.versions()?;
             let recommender = !trained.header.kind.is_graph_embedding();
@@ -1331,7 +1331,7 @@ impl Engine {
         self.read(|dir| {
             let snapshot = InteractionStore::open(dir.db())?.load()?;
             let matrix = snapshot.matrix()?;
-            let store = ModelStore::open(dir.db())?;
+            let store = ModelStore::open(dir.db(), &dir.models_dir())?;
             let stored = match version {
                 None => match store.current()? {
                     Some(v) => store.load(v)?,
@@ -1775,7 +1775,7 @@ impl Engine {
                 max: s.max(),
                 declared,
             });
-            let store = ModelStore::open(dir.db())?;
+            let store = ModelStore::open(dir.db(), &dir.models_dir())?;
             let current = store.current()?;
             let model_versions: Vec<ModelVersion> = store
                 .list()?
@@ -1845,7 +1845,7 @@ impl Engine {
     /// The stored versions' headers, ascending, and the current version.
     pub fn models(&self) -> Result<(Vec<ModelHeader>, Option<u64>)> {
         self.read(|dir| {
-            let store = ModelStore::open(dir.db())?;
+            let store = ModelStore::open(dir.db(), &dir.models_dir())?;
             Ok((store.list()?, store.current()?))
         })
     }
@@ -2016,7 +2016,7 @@ impl Engine {
         out: &Path,
     ) -> Result<EmbeddingsExported> {
         self.read(|dir| {
-            let store = ModelStore::open(dir.db())?;
+            let store = ModelStore::open(dir.db(), &dir.models_dir())?;
             let versions = store.versions()?;
             let asked = version.is_some();
             let version = match version {

@@ -376,8 +376,8 @@ impl Drop for AtomicFile {
 }
 
 /// Makes a rename in `path`'s directory durable. Opening a directory to sync it works on Unix;
-/// elsewhere the rename is the best there is.
-fn sync_parent(path: &Path) -> Result<(), FsError> {
+/// elsewhere the rename is the best there is. Also for a removal or a new folder in it.
+pub fn sync_parent(path: &Path) -> Result<(), FsError> {
     let dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),

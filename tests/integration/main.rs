@@ -30,6 +30,7 @@ mod kill_loop;
 mod knn;
 mod lock;
 mod messages;
+mod model_files;
 mod ncf;
 mod rating;
 mod read_only;
