@@ -360,21 +360,6 @@ fn seal(dir: &Path, db: &sled::Db) -> Result<()> {
 /// values as files of their own, the seal and the lock file need a page each.
 pub const FREE_SPACE_RESERVE: u64 = 4 << 20;
 
-/// `bytes` for a message: `3.2 MiB`, `512 B`.
-pub fn human_bytes(bytes: u64) -> String {
-    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
-    if bytes < 1024 {
-        return format!("{bytes} B");
-    }
-    let mut value = bytes as f64 / 1024.0;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    format!("{value:.1} {}", UNITS[unit])
-}
-
 impl Drop for DataDir {
     fn drop(&mut self) {
         // Not on a full disk: after a write of sled's ran out of space its flush never returns
@@ -732,9 +717,6 @@ mod tests {
         if free > 2 * FREE_SPACE_RESERVE {
             data.check_free_space(FREE_SPACE_RESERVE / 2).unwrap();
         }
-        assert_eq!(human_bytes(512), "512 B");
-        assert_eq!(human_bytes(3 << 20), "3.0 MiB");
-        assert_eq!(human_bytes(1536), "1.5 KiB");
     }
 
     #[test]

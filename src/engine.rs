@@ -1688,16 +1688,17 @@ impl Engine {
                 return Err(Error::BadInput(format!(
                     "model v{} userknn relates users to users: it has neither item vectors nor \
                      item neighbours, so it recommends (and explains) but cannot say which items \
-                     are like an item; similar items need itemknn, ease, kg-ease, als, bpr, cke, svd or svdpp",
-                    header.version
+                     are like an item; similar items need {}",
+                    header.version,
+                    similar_models()
                 )));
             }
             (None, None) => {
                 return Err(Error::BadInput(format!(
-                    "model v{} {} has no item vectors; similar items need itemknn, ease, \
-                     kg-ease, als, bpr, cke, svd or svdpp",
+                    "model v{} {} has no item vectors; similar items need {}",
                     header.version,
-                    header.kind.name()
+                    header.kind.name(),
+                    similar_models()
                 )));
             }
         };
@@ -2917,6 +2918,15 @@ fn newest_with_embeddings(store: &ModelStore) -> Result<Option<u64>> {
 }
 
 /// `v1 v2 ...` or `none`.
+/// The learners `similar` can answer from, for a message: `a, b or c`.
+fn similar_models() -> String {
+    let names = learners::similar_names();
+    match names.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+        _ => names.join(", "),
+    }
+}
+
 fn version_list(versions: &[u64]) -> String {
     if versions.is_empty() {
         return "none".to_owned();

@@ -72,8 +72,8 @@ pub enum Error {
         "the disk holding {} is full: {} free, about {} needed for this write (free some space \
          and run it again; nothing was written)",
         dir.display(),
-        crate::datadir::human_bytes(*available),
-        crate::datadir::human_bytes(*needed)
+        indicatif::HumanBytes(*available),
+        indicatif::HumanBytes(*needed)
     )]
     DiskFull {
         dir: PathBuf,

@@ -454,6 +454,16 @@ pub(crate) fn non_negative(name: &'static str, value: f32) -> Result<(), ParamEr
     )
 }
 
+/// A rate or scale must be finite and above zero.
+pub(crate) fn positive(name: &'static str, value: f32) -> Result<(), ParamError> {
+    require(
+        value.is_finite() && value > 0.0,
+        name,
+        value,
+        "finite and > 0",
+    )
+}
+
 /// Checks `ok`, else a [`ParamError`] naming the parameter.
 pub(crate) fn require(
     ok: bool,

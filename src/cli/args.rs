@@ -100,8 +100,8 @@ pub enum Command {
     /// Write a stored model's graph embeddings as TSV tables.
     #[command(subcommand)]
     Export(ExportCommand),
-    /// Items like a given item: by the cosine of the model's item vectors (als, bpr, cke, svd,
-    /// svdpp), its item-item weights (ease, kg-ease) or its neighbours (itemknn).
+    /// Items like a given item: by the cosine of the model's item vectors (als, bpr, cke, ncf,
+    /// svd, svdpp), its item-item weights (ease, kg-ease) or its neighbours (itemknn, tfidf).
     Similar(SimilarArgs),
     /// The rating a rating model (svd, svdpp) predicts for a user and an item, on the data's
     /// scale.

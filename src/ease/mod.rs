@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::cf::{
     Basis, FitError, InteractionMatrix, ParamError, Recommender, ScoreParts, UserRow, non_negative,
-    require,
+    positive, require,
 };
 use crate::fused::ItemGraph;
 use crate::ids::{ItemId, UserId};
@@ -69,7 +69,7 @@ impl Regularization {
             Self::Absolute(v) => ("regularization", v),
             Self::Scaled(v) => ("regularization scale", v),
         };
-        require(v.is_finite() && v > 0.0, name, v, "finite and > 0")
+        positive(name, v)
     }
 
     /// `λ` for a matrix whose mean diagonal of `XᵀX` is `mean_diagonal`.

@@ -659,6 +659,16 @@ pub fn recommender_names() -> Vec<&'static str> {
         .collect()
 }
 
+/// The `--model` names of the learners whose models say which items are like an item (item
+/// vectors or item neighbours): every recommender but popularity and user-kNN.
+pub fn similar_names() -> Vec<&'static str> {
+    LEARNERS
+        .iter()
+        .filter(|l| l.recommender && !matches!(l.kind, ModelKind::Popularity | ModelKind::UserKnn))
+        .map(|l| l.name)
+        .collect()
+}
+
 /// The `--model` names of the learners that predict ratings.
 pub fn rating_names() -> Vec<&'static str> {
     LEARNERS

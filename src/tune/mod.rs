@@ -396,17 +396,7 @@ pub fn search_planned(
             continue;
         }
         drawn += 1;
-        let done = run_trial(
-            &mut state,
-            evaluate,
-            draw,
-            None,
-            (0, true),
-            Some(deadline),
-            cancel,
-            report,
-        )?;
-        if done.is_none() {
+        if !run_full(&mut state, evaluate, draw, cancel, report)? {
             break;
         }
     }
@@ -497,17 +487,7 @@ pub fn search_planned(
                 }
             };
             drawn += 1;
-            let done = run_trial(
-                &mut state,
-                evaluate,
-                &draw,
-                None,
-                (0, true),
-                Some(deadline),
-                cancel,
-                report,
-            )?;
-            if done.is_none() {
+            if !run_full(&mut state, evaluate, &draw, cancel, report)? {
                 break;
             }
             continue;
@@ -568,6 +548,28 @@ struct SearchState<'a> {
     best: (Overrides, f64),
     deadline: Instant,
     first_failure: Option<String>,
+}
+
+/// One draw fitted in full, stopped at the search's deadline; `false` when the deadline ended it.
+fn run_full(
+    state: &mut SearchState<'_>,
+    evaluate: &mut Evaluate<'_>,
+    draw: &Overrides,
+    cancel: &AtomicBool,
+    report: &mut dyn FnMut(&TrialReport<'_>),
+) -> Result<bool> {
+    let deadline = Some(state.deadline);
+    let value = run_trial(
+        state,
+        evaluate,
+        draw,
+        None,
+        (0, true),
+        deadline,
+        cancel,
+        report,
+    )?;
+    Ok(value.is_some())
 }
 
 /// Runs one fit, stopped at `deadline` (none: never) or by `cancel`; `None` when the deadline

@@ -15,7 +15,7 @@ use crate::cf::InteractionMatrix;
 use crate::ease::{WholeItems, hold_out_share, hold_out_whole};
 use crate::error::{Error, Result};
 use crate::ids::{ItemId, UserId};
-use crate::store::Snapshot;
+use crate::store::{Record, Snapshot};
 
 /// Users with fewer items keep them all for training (as `kg-ease`'s own choice does).
 pub const MIN_USER_ITEMS: usize = crate::ease::MIN_USER_ITEMS;
@@ -52,6 +52,33 @@ pub struct Carved {
     pub validation: Vec<(UserId, Vec<ItemId>)>,
     /// How many items are held out whole.
     pub whole_items: usize,
+}
+
+impl Carved {
+    /// `snapshot` keeping only `records` (the same users, items and links), its matrix, and the
+    /// validation rows carved from it with the items `whole` marks held out whole.
+    fn new(
+        snapshot: &Snapshot,
+        records: Vec<Record>,
+        validation: Vec<(UserId, Vec<ItemId>)>,
+        whole: &[bool],
+    ) -> Result<Self> {
+        let snapshot = Snapshot {
+            users: snapshot.users.clone(),
+            items: snapshot.items.clone(),
+            links: snapshot.links.clone(),
+            records,
+            fingerprint: snapshot.fingerprint,
+            scale: snapshot.scale,
+        };
+        let matrix = snapshot.matrix()?;
+        Ok(Self {
+            snapshot,
+            matrix,
+            validation,
+            whole_items: whole.iter().filter(|w| **w).count(),
+        })
+    }
 }
 
 /// The items [`carve`] holds out whole for a snapshot whose items `linked` (by item) are linked
@@ -100,22 +127,13 @@ pub fn carve_whole(snapshot: &Snapshot, whole: &[bool]) -> Result<Carved> {
         .filter(|(_, items)| !items.is_empty())
         .map(|(u, items)| (UserId(u as u32), sorted(items)))
         .collect();
-    let snapshot = Snapshot {
-        records: snapshot
-            .records
-            .iter()
-            .filter(|r| !is_whole(r.item))
-            .copied()
-            .collect(),
-        ..snapshot.clone()
-    };
-    let matrix = snapshot.matrix()?;
-    Ok(Carved {
-        snapshot,
-        matrix,
-        validation,
-        whole_items: whole.iter().filter(|w| **w).count(),
-    })
+    let records = snapshot
+        .records
+        .iter()
+        .filter(|r| !is_whole(r.item))
+        .copied()
+        .collect();
+    Carved::new(snapshot, records, validation, whole)
 }
 
 /// Carves every interaction of the items `whole` marks (by item; empty: none), then `share` of
@@ -198,21 +216,7 @@ pub fn carve(
         .filter(|(_, held)| !**held)
         .map(|(r, _)| *r)
         .collect();
-    let snapshot = Snapshot {
-        users: snapshot.users.clone(),
-        items: snapshot.items.clone(),
-        links: snapshot.links.clone(),
-        records,
-        fingerprint: snapshot.fingerprint,
-        scale: snapshot.scale,
-    };
-    let matrix = snapshot.matrix()?;
-    Ok(Carved {
-        snapshot,
-        matrix,
-        validation,
-        whole_items: whole.iter().filter(|w| **w).count(),
-    })
+    Carved::new(snapshot, records, validation, whole)
 }
 
 /// `items` ascending, each once.

@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use super::net::{Head, Net, Rows, Shape};
 use crate::cf::{
     EpochClock, EpochReport, FitError, InteractionMatrix, ParamError, at_least_one, dimension,
-    non_negative, require,
+    non_negative, positive,
 };
 use crate::fused::ItemGraph;
 use kgrec_kg::numeric::optim::{LazyTable, Moments, Rule};
@@ -98,12 +98,7 @@ impl NcfParams {
     pub fn check(&self) -> Result<(), ParamError> {
         dimension("factors", self.factors)?;
         at_least_one("iterations", self.epochs)?;
-        require(
-            self.learning_rate.is_finite() && self.learning_rate > 0.0,
-            "learning_rate",
-            self.learning_rate,
-            "finite and > 0",
-        )?;
+        positive("learning_rate", self.learning_rate)?;
         non_negative("regularization", self.regularization)?;
         non_negative("kg_weight", self.kg_weight)?;
         at_least_one("batch", self.batch)?;
