@@ -61,6 +61,9 @@ pub struct OpenOptions {
     pub create: bool,
     /// Refuse writes.
     pub read_only: bool,
+    /// Refuse writes and hold the directory only while opening it: read a copy taken at the
+    /// open, so that writers may run beside ([`Access::Replica`]). Implies `read_only`.
+    pub replica: bool,
     /// How long to wait for another process to release the directory.
     pub wait: Option<std::time::Duration>,
 }
@@ -777,7 +780,9 @@ impl Engine {
         };
         let deadline = options.wait.map(|w| Instant::now() + w);
         loop {
-            let access = if options.read_only {
+            let access = if options.replica {
+                Access::Replica
+            } else if options.read_only {
                 Access::ReadOnly
             } else {
                 Access::ReadWrite
@@ -846,7 +851,7 @@ impl Engine {
                 dir.note_write();
                 Ok(())
             }
-            Access::ReadOnly => Err(Error::BadInput(
+            Access::ReadOnly | Access::Replica => Err(Error::BadInput(
                 "the data directory was opened read-only".to_owned(),
             )),
         }

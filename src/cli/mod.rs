@@ -78,6 +78,21 @@ pub(crate) fn open_engine(data: &Path) -> Result<Engine> {
     )
 }
 
+/// Opens an existing data directory as a replica (waiting as `--wait` says, for a writer's
+/// commit to end): writes are refused, and the directory is held only while its database is
+/// copied, so that writers may run beside (`serve --read-only`).
+pub(crate) fn open_replica(data: &Path) -> Result<Engine> {
+    Engine::open_with(
+        data,
+        &OpenOptions {
+            read_only: true,
+            replica: true,
+            wait: wait(),
+            ..OpenOptions::default()
+        },
+    )
+}
+
 /// Opens an existing data directory for reading only (waiting as `--wait` says): a directory
 /// this process may not write (a read-only mount, `chmod -R a-w`) is read through a temporary
 /// copy of its database, and nothing is written to it.
