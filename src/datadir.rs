@@ -58,6 +58,12 @@ pub enum Access {
     ReadWrite,
     /// Every write is refused; a directory the process may not write can be read.
     ReadOnly,
+    /// Every write is refused, and the directory is held only while it is opened: its sled
+    /// database (and, in the default build, its graph snapshot) is read from a temporary copy
+    /// taken under a shared lock, which is released once the open is done, so that writers (a
+    /// `train`, an import) may run beside. What the copy holds is what was there at the open:
+    /// a newer model or graph is seen by opening again (`kgrec serve --read-only`).
+    Replica,
 }
 
 /// An open data directory: held exclusively, or (read-only, when the process may not write it)
@@ -119,12 +125,16 @@ impl DataDir {
                 return Err(foreign(path));
             }
         }
-        let (lock, scratch) = match take_lock(path) {
+        let (lock, scratch) = match take_lock_for(path, access) {
             Ok(lock) => (Some(lock), None),
-            Err(LockFailure::Unwritable(_)) if access == Access::ReadOnly => {
+            Err(LockFailure::Unwritable(_)) if access != Access::ReadWrite => {
                 let lock = take_shared_lock(path)?;
                 check_format(path)?;
-                (lock, Some(copy_database(path)?))
+                let copy = copy_database(path)?;
+                if access == Access::Replica {
+                    copy_snapshots(path, copy.path())?;
+                }
+                (lock, Some(copy))
             }
             Err(LockFailure::Unwritable(e)) => return Err(unwritable(path, &e)),
             Err(LockFailure::Other(e)) => return Err(e),
@@ -138,16 +148,19 @@ impl DataDir {
         };
         let db = open_sled(&sled_dir)?;
         check_seal(path, &db)?;
-        let kg = if scratch.is_some() {
-            KgStore::open_read_only(&path.join("kg"), &db)?
-        } else {
-            KgStore::open(&path.join("kg"), &db)?
+        let kg = match &scratch {
+            Some(copy) if access == Access::Replica && cfg!(not(feature = "rocksdb")) => {
+                KgStore::open_read_only(&copy.path().join("kg"), &db)?
+            }
+            Some(_) => KgStore::open_read_only(&path.join("kg"), &db)?,
+            None => KgStore::open(&path.join("kg"), &db)?,
         };
         Ok(Self {
             path: path.to_owned(),
             db,
             kg,
-            _lock: lock,
+            // A replica lets writers in once its copy is open (and its seal checked).
+            _lock: lock.filter(|_| access != Access::Replica),
             scratch,
             written: std::sync::atomic::AtomicBool::new(false),
         })
@@ -387,6 +400,18 @@ fn is_unwritable(e: &std::io::Error) -> bool {
     )
 }
 
+/// [`take_lock`], but a replica never takes the writer's lock: it reads through a copy as if
+/// it might not write.
+fn take_lock_for(dir: &Path, access: Access) -> std::result::Result<File, LockFailure> {
+    match access {
+        Access::Replica => Err(LockFailure::Unwritable(std::io::Error::new(
+            std::io::ErrorKind::ReadOnlyFilesystem,
+            "opened as a replica",
+        ))),
+        Access::ReadWrite | Access::ReadOnly => take_lock(dir),
+    }
+}
+
 fn take_lock(dir: &Path) -> std::result::Result<File, LockFailure> {
     let path = dir.join(LOCK_FILE);
     let mut file = match OpenOptions::new()
@@ -465,9 +490,9 @@ fn unwritable(dir: &Path, e: &std::io::Error) -> Error {
             e.kind(),
             format!(
                 "cannot write to this data directory ({}: {e}); commands that only read it \
-                 (stats, sparql, recommend, explain, similar, export embeddings) work; imports, \
-                 training and serve (which takes interactions and rebuilds) need write access: \
-                 run them on a writable copy, or as a user who may write here",
+                 (stats, sparql, recommend, explain, similar, export embeddings) work, and \
+                 serve serves it read-only; imports and training need write access: run them \
+                 on a writable copy, or as a user who may write here",
                 dir.join(LOCK_FILE).display()
             ),
         ),
@@ -506,6 +531,36 @@ fn copy_database(dir: &Path) -> Result<fsutil::ScratchDir> {
         .map_err(|e| Error::io(std::env::temp_dir(), e))?;
     copy_tree(&dir.join("sled"), &scratch.path().join("sled"))?;
     Ok(scratch)
+}
+
+/// For a replica (default build): the graph snapshots of `dir` into `copy`'s `kg/`, hard-linked
+/// where the file system allows (no bytes copied) and copied elsewhere, so that an import beside
+/// the replica, which removes the snapshot it replaced, takes nothing from it.
+fn copy_snapshots(dir: &Path, copy: &Path) -> Result<()> {
+    if cfg!(feature = "rocksdb") {
+        return Ok(());
+    }
+    let (from, to) = (dir.join("kg"), copy.join("kg"));
+    std::fs::create_dir(&to).map_err(|e| Error::io(&to, e))?;
+    let entries = match std::fs::read_dir(&from) {
+        Ok(entries) => entries,
+        // No graph imported yet.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(read_error(&from, e)),
+    };
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io(&from, e))?;
+        if !entry.file_name().to_string_lossy().starts_with("snapshot-") {
+            continue;
+        }
+        let (source, target) = (entry.path(), to.join(entry.file_name()));
+        if std::fs::hard_link(&source, &target).is_err() {
+            let mut reader = File::open(&source).map_err(|e| read_error(&source, e))?;
+            let mut writer = File::create(&target).map_err(|e| Error::io(&target, e))?;
+            std::io::copy(&mut reader, &mut writer).map_err(|e| Error::io(&target, e))?;
+        }
+    }
+    Ok(())
 }
 
 fn copy_tree(from: &Path, to: &Path) -> Result<()> {

@@ -61,6 +61,9 @@ pub struct OpenOptions {
     pub create: bool,
     /// Refuse writes.
     pub read_only: bool,
+    /// Refuse writes and hold the directory only while opening it: read a copy taken at the
+    /// open, so that writers may run beside ([`Access::Replica`]). Implies `read_only`.
+    pub replica: bool,
     /// How long to wait for another process to release the directory.
     pub wait: Option<std::time::Duration>,
 }
@@ -232,6 +235,10 @@ pub struct TrainRequest {
     pub seed: u64,
     /// Versions to keep, the new one included.
     pub keep: usize,
+    /// Who asks: the commands the training's notes name for a missing graph or links (not
+    /// kept: a stored request is the data directory's).
+    #[serde(skip)]
+    pub caller: crate::interactions::Caller,
 }
 
 impl Default for TrainRequest {
@@ -240,6 +247,7 @@ impl Default for TrainRequest {
             spec: ModelSpec::default(),
             seed: 0,
             keep: 3,
+            caller: crate::interactions::Caller::default(),
         }
     }
 }
@@ -777,7 +785,9 @@ impl Engine {
         };
         let deadline = options.wait.map(|w| Instant::now() + w);
         loop {
-            let access = if options.read_only {
+            let access = if options.replica {
+                Access::Replica
+            } else if options.read_only {
                 Access::ReadOnly
             } else {
                 Access::ReadWrite
@@ -846,7 +856,7 @@ impl Engine {
                 dir.note_write();
                 Ok(())
             }
-            Access::ReadOnly => Err(Error::BadInput(
+            Access::ReadOnly | Access::Replica => Err(Error::BadInput(
                 "the data directory was opened read-only".to_owned(),
             )),
         }
@@ -2146,6 +2156,8 @@ impl Engine {
         engine.write_interactions(train_rows.rows, links, request.read.rating_scale, true)?;
         let mut train_request = request.train_request.clone();
         train_request.keep = 1;
+        // The training's notes name eval's own flags (--kg, --link).
+        train_request.caller = request.read.caller;
         if let Some(tune) = &request.tune {
             let outcome = engine.tune(tune, &mut |_| {}, &AtomicBool::new(false))?;
             if let Some(best) = outcome.best() {
@@ -2209,20 +2221,7 @@ impl Engine {
         let max_k = request.ks.iter().copied().max().unwrap_or(10);
         let recs = lists_of(&served, &test_users, max_k)?;
         let test = by_user(test_rows.into_iter().map(|r| (r.user, r.item)));
-        // The training's notes name the data-directory commands that give a model its graph;
-        // here the graph comes from eval's own flags.
-        let eval_words = |note: String| {
-            note.replace("`import kg FILE`", "eval --kg FILE")
-                .replace(
-                    "`import links LINK.tsv` or `import interactions --link`",
-                    "eval --link LINK.tsv",
-                )
-                .replace("`import links LINK.tsv`", "eval --link LINK.tsv")
-        };
-        let mut notes: Vec<String> = notes
-            .into_iter()
-            .chain(trained.notes.into_iter().map(eval_words))
-            .collect();
+        let mut notes: Vec<String> = notes.into_iter().chain(trained.notes).collect();
         let train_items: HashSet<&String> = train.values().flatten().collect();
         if !test.is_empty() && test.values().flatten().all(|i| !train_items.contains(i)) {
             notes.push(
@@ -2405,6 +2404,7 @@ impl TrainingData {
             matrix: &self.matrix,
             graph: &self.graph,
             item_entity: &self.item_entity,
+            caller: request.caller,
         };
         let mut fitted = request.spec.fit(&input, request.seed, progress, cancel)?;
         if cancel.load(Ordering::Relaxed) {
@@ -3003,6 +3003,7 @@ pub fn parse_interaction_file(request: &InteractionFile) -> Result<ParsedInterac
         columns: request.columns.clone(),
         delimiter: request.delimiter,
         rating_scale: request.rating_scale,
+        caller: crate::interactions::Caller::Import,
     };
     let mut rows = read_rows(&request.file, &options, request.min_rating)?;
     let links = match request.link.as_deref() {

@@ -155,6 +155,18 @@ impl Error {
     }
 
     /// An I/O failure on `path`.
+    /// Whether the process may not write where it had to (a read-only mount, permissions): the
+    /// environment's doing.
+    pub fn is_unwritable(&self) -> bool {
+        matches!(
+            self,
+            Self::Io { source, .. } if matches!(
+                source.kind(),
+                std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem
+            )
+        )
+    }
+
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Self::Io {
             path: path.into(),

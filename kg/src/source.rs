@@ -432,7 +432,8 @@ fn located(path: &Path, format: RdfFormat, base: bool, error: RdfParseError) -> 
             },
             None => match (
                 format,
-                xml_error_location(path, format)
+                encoding_error_location(path, format, &e.to_string())
+                    .or_else(|| xml_error_location(path, format))
                     .or_else(|| unknown_prefix_location(path, format, &e.to_string())),
             ) {
                 (RdfFormat::RdfXml, Some(location)) => KgError::Syntax {
@@ -469,6 +470,74 @@ fn xml_error_location(path: &Path, format: RdfFormat) -> Option<Location> {
         }
     };
     location_of(decoded(path)?, offset)
+}
+
+/// Where RDF/XML at `path` goes wrong for an encoding error of the parser (which gives no
+/// position): for a declared encoding other than UTF-8, the declaration's `encoding`; for bytes
+/// that are not UTF-8, the first of them.
+fn encoding_error_location(path: &Path, format: RdfFormat, message: &str) -> Option<Location> {
+    if format != RdfFormat::RdfXml || path == Path::new(STDIN_NAME) {
+        return None;
+    }
+    if message.contains(DECLARED_NOT_UTF8) {
+        let mut first = String::new();
+        decoded(path)?.take(4096).read_line(&mut first).ok()?;
+        let at = first.find("encoding")?;
+        return Some(Location {
+            line: 1,
+            column: first[..at].chars().count() as u64 + 1,
+        });
+    }
+    if is_not_utf8(message) {
+        return first_non_utf8(decoded(path)?);
+    }
+    None
+}
+
+/// oxigraph's RDF/XML message for an XML declaration naming another encoding.
+const DECLARED_NOT_UTF8: &str = "Only UTF-8 is supported";
+
+/// Whether a parser's message says the input is not UTF-8.
+fn is_not_utf8(message: &str) -> bool {
+    message.contains("Invalid UTF-8") || message.contains("cannot decode input using UTF-8")
+}
+
+/// The line and column (1-based, columns in characters) of the first byte of `reader` that is
+/// not part of UTF-8 text; `None` when all of it is UTF-8 (or it cannot be read).
+fn first_non_utf8(mut reader: impl Read) -> Option<Location> {
+    let (mut line, mut column) = (1u64, 1u64);
+    let mut buf = vec![0u8; 1 << 16];
+    // Bytes of a character cut by the end of the last read, moved to the front of `buf`.
+    let mut kept = 0;
+    loop {
+        let n = reader.read(&mut buf[kept..]).ok()?;
+        let end = kept + n;
+        let (valid, bad) = match std::str::from_utf8(&buf[..end]) {
+            Ok(text) => (text, false),
+            Err(e) => {
+                let valid = std::str::from_utf8(&buf[..e.valid_up_to()]).ok()?;
+                // A character cut by the end of this read is not an error yet.
+                (valid, e.error_len().is_some() || n == 0)
+            }
+        };
+        for c in valid.chars() {
+            if c == '\n' {
+                line += 1;
+                column = 1;
+            } else {
+                column += 1;
+            }
+        }
+        if bad {
+            return Some(Location { line, column });
+        }
+        if n == 0 {
+            return None;
+        }
+        let used = valid.len();
+        buf.copy_within(used..end, 0);
+        kept = end - used;
+    }
 }
 
 /// Where RDF/XML at `path` first uses the undeclared prefix oxigraph's message names
@@ -540,7 +609,14 @@ fn location_of(reader: impl BufRead, offset: u64) -> Option<Location> {
 /// The parser's message, with the way out when it is about a relative IRI (oxiri says only "No
 /// scheme found in an absolute IRI").
 fn with_hint(message: &str, format: RdfFormat, base: bool) -> String {
-    if message.contains("Invalid UTF-8") {
+    if message.contains(DECLARED_NOT_UTF8) {
+        return format!(
+            "{message}: the file's XML declaration names another encoding, and kgrec reads \
+             UTF-8 only: convert the file, e.g. `iconv -f latin1 -t utf-8`, and make its \
+             declaration say encoding=\"UTF-8\" (or leave the encoding out)"
+        );
+    }
+    if is_not_utf8(message) {
         return format!(
             "{message}: the file must be UTF-8 (this may be Latin-1 or another 8-bit encoding): \
              convert it, e.g. `iconv -f latin1 -t utf-8`"
@@ -1378,6 +1454,71 @@ mod tests {
         let good = dir.path().join("good.rdf");
         std::fs::write(&good, "<rdf:RDF/>").unwrap();
         assert_eq!(xml_error_location(&good, RdfFormat::RdfXml), None);
+    }
+
+    /// Latin-1 RDF/XML, with and without a declaration of its encoding: refused at the first
+    /// byte that is not UTF-8 (or at the declaration), with the iconv hint.
+    #[test]
+    fn latin1_rdf_xml_is_refused_where_it_stops_being_utf8_with_the_iconv_hint() {
+        let body = b"<rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\"\n \
+                     xmlns:ex=\"http://ex.org/\">\n  <rdf:Description rdf:about=\"http://ex.org/a\">\n\
+                     \x20   <ex:name>Caf\xe9 Ren\xe9</ex:name>\n  </rdf:Description>\n</rdf:RDF>\n";
+        let dir = tempfile::tempdir().unwrap();
+        for (name, declaration, line, column, needle) in [
+            (
+                "plain.rdf",
+                &b"<?xml version=\"1.0\"?>\n"[..],
+                5,
+                17,
+                "`iconv -f latin1 -t utf-8`",
+            ),
+            (
+                "declared.rdf",
+                &b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n"[..],
+                1,
+                21,
+                "encoding=\"UTF-8\"",
+            ),
+        ] {
+            let path = dir.path().join(name);
+            std::fs::write(&path, [declaration, &body[..]].concat()).unwrap();
+            let error = statements(
+                open(&path, &SourceOptions::default()).unwrap(),
+                &SourceOptions::default(),
+                false,
+            )
+            .unwrap()
+            .find_map(Result::err)
+            .unwrap();
+            let text = error.to_string();
+            assert!(
+                matches!(&error, KgError::Syntax { location, .. }
+                    if *location == Location { line, column }),
+                "{name}: {text}"
+            );
+            assert!(
+                text.contains(needle) && text.contains("iconv"),
+                "{name}: {text}"
+            );
+        }
+        // The scan itself: a character cut by a read's end is not an error; a lone byte is.
+        let text = "ab\ncé\n".as_bytes();
+        assert_eq!(first_non_utf8(text), None);
+        assert_eq!(
+            first_non_utf8(&b"ab\nc\xe9d"[..]),
+            Some(Location { line: 2, column: 2 })
+        );
+        assert_eq!(
+            first_non_utf8(&b"ab\xc3"[..]),
+            Some(Location { line: 1, column: 3 })
+        );
+        let long = "é".repeat(1 << 16) + "\n\u{ff}";
+        let mut bytes = long.into_bytes();
+        bytes.push(0xff);
+        assert_eq!(
+            first_non_utf8(&bytes[..]),
+            Some(Location { line: 2, column: 2 })
+        );
     }
 
     #[test]

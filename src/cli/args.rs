@@ -120,6 +120,14 @@ pub struct ServeArgs {
     /// address beyond loopback needs --api-key (or --allow-open-writes).
     #[arg(long, default_value = "127.0.0.1:7878", value_parser = parse_addr)]
     pub addr: std::net::SocketAddr,
+    /// Serve without writing: reads are answered, writes (POST /v1/interactions, POST
+    /// /v1/admin/rebuild) get 403 `read_only`. The server reads a copy of the database taken
+    /// at its start and does not hold the data directory, so `train` and imports may run
+    /// beside it; it serves what was there at its start (restart it for a newer model). A
+    /// directory this process may not write (a read-only mount) is served this way without
+    /// the flag.
+    #[arg(long)]
+    pub read_only: bool,
     /// The largest request body accepted, in bytes (larger: 413).
     #[arg(long, default_value_t = 2 * 1024 * 1024)]
     pub max_body: usize,

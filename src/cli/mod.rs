@@ -78,6 +78,21 @@ pub(crate) fn open_engine(data: &Path) -> Result<Engine> {
     )
 }
 
+/// Opens an existing data directory as a replica (waiting as `--wait` says, for a writer's
+/// commit to end): writes are refused, and the directory is held only while its database is
+/// copied, so that writers may run beside (`serve --read-only`).
+pub(crate) fn open_replica(data: &Path) -> Result<Engine> {
+    Engine::open_with(
+        data,
+        &OpenOptions {
+            read_only: true,
+            replica: true,
+            wait: wait(),
+            ..OpenOptions::default()
+        },
+    )
+}
+
 /// Opens an existing data directory for reading only (waiting as `--wait` says): a directory
 /// this process may not write (a read-only mount, `chmod -R a-w`) is read through a temporary
 /// copy of its database, and nothing is written to it.
@@ -125,14 +140,17 @@ fn with_new_engine<T>(data: &Path, run: impl FnOnce(&Engine) -> Result<T>) -> Re
     if let Ok(mut pending) = PENDING_UNDO.lock() {
         *pending = undo.clone().map(|u| (u, data.to_owned()));
     }
-    let opened = Engine::open_with(
-        data,
-        &OpenOptions {
-            create: true,
-            wait: wait(),
-            ..OpenOptions::default()
-        },
-    );
+    let opened = match &undo {
+        Some(_) => open_first(data),
+        None => Engine::open_with(
+            data,
+            &OpenOptions {
+                create: true,
+                wait: wait(),
+                ..OpenOptions::default()
+            },
+        ),
+    };
     // Only a directory this process holds is taken back: the loser of a race for a new data
     // directory (two first imports at once) fails as "in use" and leaves the winner's alone.
     let undo = match &opened {
@@ -145,8 +163,14 @@ fn with_new_engine<T>(data: &Path, run: impl FnOnce(&Engine) -> Result<T>) -> Re
         *pending = None;
     }
     let result = opened.and_then(|engine| run(&engine));
-    if let Ok(mut pending) = PENDING_UNDO.lock() {
-        *pending = None;
+    {
+        // A Ctrl-C handler that has begun taking the directory back holds this until the
+        // process exits (130): a run that ended meanwhile waits for that exit rather than end
+        // (0) as though its write were kept. A handler that comes later finds no undo.
+        let _settled = first_open();
+        if let Ok(mut pending) = PENDING_UNDO.lock() {
+            *pending = None;
+        }
     }
     if result.is_err()
         && let Some(undo) = undo
@@ -154,6 +178,51 @@ fn with_new_engine<T>(data: &Path, run: impl FnOnce(&Engine) -> Result<T>) -> Re
         undo.apply();
     }
     result
+}
+
+/// Held by a first open of a new (or empty) data directory, and by a Ctrl-C handler before it
+/// takes the directory back: the handler then finds no directory made, or one made whole and
+/// locked by this process, never one half made, nor one the open makes again (sled's folders)
+/// after the handler removed it. Taken before the list of [`kgrec::kg::fsutil`]'s temporary
+/// files, in the handlers as in the open (whose writes take that list).
+static FIRST_OPEN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn first_open() -> std::sync::MutexGuard<'static, ()> {
+    FIRST_OPEN
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Opens a new (or empty) data directory under [`FIRST_OPEN`], each try in one hold of it;
+/// while another process holds the directory, waits as `--wait` says, between the tries (so
+/// that a Ctrl-C meanwhile is not kept waiting).
+fn open_first(data: &Path) -> Result<Engine> {
+    let deadline = wait().map(|w| std::time::Instant::now() + w);
+    loop {
+        let opened = {
+            let _held = first_open();
+            Engine::open_with(
+                data,
+                &OpenOptions {
+                    create: true,
+                    ..OpenOptions::default()
+                },
+            )
+        };
+        match opened {
+            Err(Error::InUse { .. }) if deadline.is_some_and(|d| std::time::Instant::now() < d) => {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            Err(Error::InUse { dir, pid, .. }) => {
+                return Err(Error::InUse {
+                    dir,
+                    pid,
+                    waited: wait(),
+                });
+            }
+            other => return other,
+        }
+    }
 }
 
 /// How to take back a data directory a failed first write created.
@@ -313,6 +382,7 @@ pub(super) fn writing<T>(write: impl FnOnce() -> T) -> T {
 /// before the signal came. Without this the process ended silently, and an import that had
 /// committed looked lost.
 fn say_where_an_interrupt_leaves(name: &'static str, data: &Path) {
+    let path = data.to_owned();
     let data = data.display().to_string();
     // `train` and `tune` write only at their end (`writing`); the imports write as they go.
     if !matches!(name, "train" | "tune") {
@@ -320,6 +390,8 @@ fn say_where_an_interrupt_leaves(name: &'static str, data: &Path) {
     }
     // Not installed (another handler, a platform without signals): the default, silent exit.
     let _ = ctrlc::set_handler(move || {
+        // Held until the exit: no first open is under way, and none starts.
+        let _opening = first_open();
         // Held until the exit: no temporary file is made or committed meanwhile.
         let (_, _held) = kgrec::kg::fsutil::clean_up_for_exit();
         if let Some(dir) = FETCH_CHECKPOINT.lock().ok().and_then(|c| c.clone()) {
@@ -338,7 +410,8 @@ fn say_where_an_interrupt_leaves(name: &'static str, data: &Path) {
                     undo.describe()
                 );
             }
-            None if !WRITING.load(std::sync::atomic::Ordering::SeqCst) => {
+            // A first write interrupted before its open: no directory was made.
+            None if !WRITING.load(std::sync::atomic::Ordering::SeqCst) || !path.exists() => {
                 eprintln!("\ninterrupted: `{name}` had written nothing yet, so {data} is as it was")
             }
             None => eprintln!(
@@ -424,6 +497,8 @@ static DEMO_STORED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBoo
 /// (130). A `--data` directory is thus absent (or empty, as it was) or complete, never half.
 fn clean_up_demo_on_interrupt(data: Option<PathBuf>) {
     let _ = ctrlc::set_handler(move || {
+        // Held until the exit: no first open is under way, and none starts.
+        let _opening = first_open();
         // Held until the exit: no temporary file is made or committed meanwhile.
         let (_, _held) = kgrec::kg::fsutil::clean_up_for_exit();
         let undo = take_pending_undo();

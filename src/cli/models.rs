@@ -265,6 +265,7 @@ pub fn train(data: &Path, args: &TrainArgs, quiet: bool) -> Result<()> {
         spec,
         seed: args.fit.seed(),
         keep: args.keep,
+        ..TrainRequest::default()
     };
     let inputs = engine.training_data(&request)?;
     drop(engine);
@@ -825,6 +826,7 @@ pub fn eval(args: &EvalArgs, quiet: bool) -> Result<()> {
             columns: args.read.columns(),
             delimiter: args.read.delimiter,
             rating_scale: args.read.rating_scale,
+            caller: kgrec::interactions::Caller::Eval,
         },
         min_rating: args.read.min_rating,
         kg: args.kg.clone(),
@@ -833,6 +835,7 @@ pub fn eval(args: &EvalArgs, quiet: bool) -> Result<()> {
             spec,
             seed: args.fit.seed(),
             keep: 1,
+            caller: kgrec::interactions::Caller::Eval,
         },
         // `-k 10,10` asks for one cut-off.
         ks: args.k.iter().fold(Vec::new(), |mut ks, &k| {
@@ -850,33 +853,9 @@ pub fn eval(args: &EvalArgs, quiet: bool) -> Result<()> {
     let (bar, mut hook) = epoch_progress(quiet);
     let outcome = Engine::evaluate(&request, &mut hook);
     bar.finish_and_clear();
-    // The readers' messages name `import interactions`' --format; eval's is --input-format;
-    // and eval takes its graph and links by --kg and --link, not by imports.
-    let eval_flag = |text: &str| {
-        [
-            ("--format ", "--input-format "),
-            (
-                "import a graph with `import kg FILE` and links with `import links LINK.tsv`",
-                "give eval a graph with `--kg FILE` and links with `--link LINK.tsv`",
-            ),
-            (
-                "import it with `import kg FILE`",
-                "give it with `--kg FILE`",
-            ),
-            (
-                "with `import links LINK.tsv` or `import interactions --link`",
-                "with `--link LINK.tsv`",
-            ),
-        ]
-        .iter()
-        .fold(text.to_owned(), |t, (from, to)| t.replace(from, to))
-    };
-    let outcome = outcome.map_err(|e| match e.exit_code() == 2 {
-        true => Error::BadInput(eval_flag(&super::error_text(&e))),
-        false => e,
-    })?;
-    let eval_notes: Vec<String> = outcome.notes.iter().map(|n| eval_flag(n)).collect();
-    notes(&eval_notes);
+    // The library words its messages for eval (`Caller::Eval`: --input-format, --kg, --link).
+    let outcome = outcome?;
+    notes(&outcome.notes);
     let header: &ModelHeader = &outcome.model;
     let params = serde_json::from_str(&header.params).unwrap_or(serde_json::Value::Null);
     let metrics = match &outcome.rating {

@@ -130,6 +130,7 @@ pub fn tune(data: &Path, args: &TuneArgs, quiet: bool) -> Result<()> {
                     spec,
                     seed: args.seed,
                     keep: args.keep,
+                    ..TrainRequest::default()
                 },
                 quiet,
             )?;

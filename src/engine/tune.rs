@@ -235,6 +235,7 @@ impl Engine {
             spec: ModelSpec::new(probe.name(), &Overrides::default())?,
             seed: request.seed,
             keep: 1,
+            ..TrainRequest::default()
         })?;
         // Items held out whole when the catalogue's linked items without interactions look new
         // (whatever learners are tuned, so every learner is scored on the same rows).
@@ -692,6 +693,8 @@ fn validate(
         matrix: &carved.matrix,
         graph: &data.graph,
         item_entity: &data.item_entity,
+        // A trial's notes are not shown.
+        caller: crate::interactions::Caller::default(),
     };
     let trained = match spec.fit(&input, seed, &mut |_| {}, stop) {
         Err(Error::Cancelled) => return Ok(None),

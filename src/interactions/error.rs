@@ -3,8 +3,8 @@
 
 use std::path::PathBuf;
 
-use super::Format;
-use super::columns::Role;
+use super::columns::{ColumnHint, Role};
+use super::{Caller, Format};
 
 /// Why an interaction or link file could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -21,28 +21,38 @@ pub enum ParseError {
     /// The format was not given and neither the name nor the first lines tell it.
     #[error(
         "{}: cannot guess the interaction format from the file name or its first lines; pass \
-         --format (tsv, csv, movielens, recbole, kgat)",
-        file.display()
+         {} (tsv, csv, movielens, recbole, kgat)",
+        file.display(),
+        caller.format_flag()
     )]
     UnknownFormat {
         /// The file.
         file: PathBuf,
+        /// Who reads it (the flag named).
+        caller: Caller,
     },
     /// The first line is a header whose names are separated by spaces, which no format reads.
     #[error(
         "{}:1: the first line looks like a header of space-separated names ({names}); headers \
          are read split by tab, `,`, `;` or `|`: convert the separators, or drop the header \
-         and pass --format",
-        file.display()
+         and pass {}",
+        file.display(),
+        caller.format_flag()
     )]
     SpaceSeparatedHeader {
         /// The file.
         file: PathBuf,
         /// The names found.
         names: String,
+        /// Who reads it (the flag named).
+        caller: Caller,
     },
     /// The format was not given and the first lines read as more than one format.
-    #[error("{}: {}", file.display(), ambiguity(*columns, *rating, *lines, candidates))]
+    #[error(
+        "{}: {}",
+        file.display(),
+        ambiguity(*columns, *rating, *lines, candidates, caller.format_flag())
+    )]
     AmbiguousFormat {
         /// The file.
         file: PathBuf,
@@ -54,6 +64,8 @@ pub enum ParseError {
         lines: usize,
         /// The formats it could be.
         candidates: Vec<Format>,
+        /// Who reads it (the flag named).
+        caller: Caller,
     },
     /// The name ends in `.gz` but the bytes are not gzip.
     #[error(
@@ -82,19 +94,22 @@ pub enum ParseError {
     #[error(
         "{}: no interaction found in {lines} lines read as kgat (`user item item ...`, split by \
          white space): every line holds a single token. If the fields are split by `;`, `,` or \
-         `|`, pass --format csv (and --no-header when the first line is data)",
-        file.display()
+         `|`, pass {} csv (and --no-header when the first line is data)",
+        file.display(),
+        caller.format_flag()
     )]
     NoInteractions {
         /// The file.
         file: PathBuf,
         /// How many lines were read.
         lines: usize,
+        /// Who reads it (the flag named).
+        caller: Caller,
     },
     /// The header does not name a required column.
     #[error(
         "{}:{line}: {}the header has no `{column}` column (found: {found}); accepted names: \
-         {}{}{hint}",
+         {}{}{}",
         file.display(),
         delimiter_lead(found),
         role.aliases.join(", "),
@@ -103,7 +118,8 @@ pub enum ParseError {
                 "; or name the column with {f} NAME|N (a file without a header: --no-header)"
             ),
             true => format!("; or name the column with {f} NAME|N"),
-        }).unwrap_or_default()
+        }).unwrap_or_default(),
+        hint.text(*caller)
     )]
     MissingColumn {
         /// The file.
@@ -116,8 +132,10 @@ pub enum ParseError {
         found: String,
         /// What the column is for: the names it is found by, the flag that maps it.
         role: &'static Role,
-        /// A hint (starting with `; `) when the header looks like something else, or empty.
-        hint: &'static str,
+        /// A hint when the header looks like something else.
+        hint: ColumnHint,
+        /// Who reads it (the flag the hint names).
+        caller: Caller,
     },
     /// A column flag names no column of the header (or, with `--no-header`, of the first line).
     #[error(
@@ -322,23 +340,45 @@ fn delimiter_lead(found: &str) -> String {
     .unwrap_or_default()
 }
 
+impl ParseError {
+    /// This error as `caller` words it: the flags and commands its message names. The readers
+    /// make their errors for [`Caller::Import`]; the public entry points set the caller's.
+    pub fn for_caller(mut self, caller: Caller) -> Self {
+        match &mut self {
+            Self::UnknownFormat { caller: c, .. }
+            | Self::SpaceSeparatedHeader { caller: c, .. }
+            | Self::AmbiguousFormat { caller: c, .. }
+            | Self::NoInteractions { caller: c, .. }
+            | Self::MissingColumn { caller: c, .. } => *c = caller,
+            _ => {}
+        }
+        self
+    }
+}
+
 /// The message of [`ParseError::AmbiguousFormat`].
-fn ambiguity(columns: usize, rating: bool, lines: usize, candidates: &[Format]) -> String {
+fn ambiguity(
+    columns: usize,
+    rating: bool,
+    lines: usize,
+    candidates: &[Format],
+    flag: &str,
+) -> String {
     let what = match (columns, rating) {
-        (4, true) => "4 columns, the 3rd like a rating and the 4th like a timestamp",
-        (4, false) => {
-            "4 columns of numbers, the 3rd a number (a rating or a count? --format movielens \
+        (4, true) => "4 columns, the 3rd like a rating and the 4th like a timestamp".to_owned(),
+        (4, false) => format!(
+            "4 columns of numbers, the 3rd a number (a rating or a count? {flag} movielens \
              reads it as the rating) and the 4th a time that is no Unix timestamp (a date? \
              a small time?) or an id"
-        }
-        (3, false) => "3 columns of numbers, the 3rd no rating (a count? an item?)",
-        _ => "3 columns, the 3rd like a rating",
+        ),
+        (3, false) => "3 columns of numbers, the 3rd no rating (a count? an item?)".to_owned(),
+        _ => "3 columns, the 3rd like a rating".to_owned(),
     };
     let readings: Vec<String> = candidates
         .iter()
-        .map(|f| format!("{} (--format {f})", f.shape()))
+        .map(|f| format!("{} ({flag} {f})", f.shape()))
         .collect();
-    let flags: Vec<String> = candidates.iter().map(|f| format!("--format {f}")).collect();
+    let flags: Vec<String> = candidates.iter().map(|f| format!("{flag} {f}")).collect();
     format!(
         "ambiguous format: every line looked at ({lines}) has {what}; it may be {}; pass {}",
         readings.join(" or "),

@@ -8,7 +8,7 @@ use std::fmt;
 use std::path::Path;
 
 use super::columns::{Delimiter, ITEM, RATING, TIME, USER, normalised};
-use super::{Format, ParseError};
+use super::{Caller, Format, ParseError};
 
 /// How a format was chosen without `--format`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,6 +17,8 @@ pub struct Guess {
     pub format: Format,
     /// What it was chosen from.
     pub basis: GuessBasis,
+    /// Who reads the file: the flag that overrides the guess.
+    pub caller: Caller,
 }
 
 /// What a [`Guess`] rests on.
@@ -55,7 +57,7 @@ impl fmt::Display for Guess {
             GuessBasis::Extension(ext) => write!(f, "the extension .{ext}"),
             GuessBasis::Content(what) => write!(f, "the content: {what}"),
         }?;
-        f.write_str("; --format overrides")
+        write!(f, "; {} overrides", self.caller.format_flag())
     }
 }
 
@@ -236,6 +238,7 @@ pub(crate) fn guess(
         return Ok(Guess {
             format,
             basis: GuessBasis::Extension(ext.to_owned()),
+            caller: Caller::default(),
         });
     }
     if sample.is_empty() {
@@ -247,6 +250,7 @@ pub(crate) fn guess(
         Ok(Guess {
             format,
             basis: GuessBasis::Content(what),
+            caller: Caller::default(),
         })
     };
     match shape(sample) {
@@ -259,6 +263,7 @@ pub(crate) fn guess(
         Shape::SpaceHeader => Err(ParseError::SpaceSeparatedHeader {
             file: name.to_owned(),
             names: sample[0].split_whitespace().collect::<Vec<_>>().join(", "),
+            caller: Caller::default(),
         }),
         Shape::RatingTable { columns, rating } => Err(ParseError::AmbiguousFormat {
             file: name.to_owned(),
@@ -266,6 +271,7 @@ pub(crate) fn guess(
             rating,
             lines: sample.len(),
             candidates: vec![Format::MovieLens, Format::Kgat],
+            caller: Caller::default(),
         }),
         // A tab, comma or semicolon on the first lines: a table, not KGAT's space-separated
         // lists, whatever the extension.
@@ -284,9 +290,11 @@ pub(crate) fn guess(
         _ if by_extension == Some(Format::Kgat) => Ok(Guess {
             format: Format::Kgat,
             basis: GuessBasis::Extension(ext.unwrap_or("txt").to_owned()),
+            caller: Caller::default(),
         }),
         Shape::Other => Err(ParseError::UnknownFormat {
             file: name.to_owned(),
+            caller: Caller::default(),
         }),
     }
 }
@@ -312,7 +320,8 @@ mod tests {
             r,
             Guess {
                 format: Format::Tsv,
-                basis: GuessBasis::Extension("tsv".into())
+                basis: GuessBasis::Extension("tsv".into()),
+                caller: Caller::Import,
             }
         );
         assert_eq!(

@@ -29,7 +29,7 @@ pub use link::{
     ItemLink, LinkColumns, LinkFile, parse_link_file, parse_link_reader, read_link_file,
     strip_angle_brackets,
 };
-pub use parse::{ReadOptions, parse_file, parse_reader, read_file, read_reader};
+pub use parse::{Caller, ReadOptions, parse_file, parse_reader, read_file, read_reader};
 pub use scale::{BadScale, RatingScale};
 
 use std::path::PathBuf;

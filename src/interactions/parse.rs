@@ -9,6 +9,52 @@ use super::columns::{self, ColumnMap, ColumnRef, Columns, Delimiter};
 use super::source::{self, Source};
 use super::{Format, ParseError, RatingScale, RawInteraction, RawInteractions, datetime, guess};
 
+/// Who reads the files, for the messages that say what to pass or run: the command line
+/// names its inputs differently in `kgrec import` (and the data directory's other commands)
+/// and in `kgrec eval`, which reads its own files.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Caller {
+    /// `import interactions` (`--format`); graphs come by `import kg`, links by `import links`.
+    #[default]
+    Import,
+    /// `eval` (`--input-format`); graphs come by `--kg`, links by `--link`.
+    Eval,
+}
+
+impl Caller {
+    /// The flag that names an interaction file's format.
+    pub fn format_flag(self) -> &'static str {
+        match self {
+            Self::Import => "--format",
+            Self::Eval => "--input-format",
+        }
+    }
+
+    /// How to give a model its knowledge graph (`FILE` its placeholder).
+    pub fn graph_remedy(self) -> &'static str {
+        match self {
+            Self::Import => "`import kg FILE`",
+            Self::Eval => "eval --kg FILE",
+        }
+    }
+
+    /// How to link items to the graph's entities with a link file.
+    pub fn links_remedy(self) -> &'static str {
+        match self {
+            Self::Import => "`import links LINK.tsv`",
+            Self::Eval => "eval --link LINK.tsv",
+        }
+    }
+
+    /// Every way to link items to the graph's entities.
+    pub fn any_links_remedy(self) -> &'static str {
+        match self {
+            Self::Import => "`import links LINK.tsv` or `import interactions --link`",
+            Self::Eval => "eval --link LINK.tsv",
+        }
+    }
+}
+
 /// How to read an interaction file.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ReadOptions {
@@ -21,6 +67,8 @@ pub struct ReadOptions {
     /// The data's rating scale (`--rating-scale`): a rating outside it is an error naming its
     /// line.
     pub rating_scale: Option<RatingScale>,
+    /// Who reads: the flags and commands messages name.
+    pub caller: Caller,
 }
 
 impl ReadOptions {
@@ -67,7 +115,12 @@ pub fn read_reader<R: BufRead>(
     read_source(source::wrap(reader, file, file_name)?, options)
 }
 
-fn read_source(
+/// [`read_source_as`], its errors naming the caller's flags.
+fn read_source(source: Source<'_>, options: &ReadOptions) -> Result<RawInteractions, ParseError> {
+    read_source_as(source, options).map_err(|e| e.for_caller(options.caller))
+}
+
+fn read_source_as(
     mut source: Source<'_>,
     options: &ReadOptions,
 ) -> Result<RawInteractions, ParseError> {
@@ -94,6 +147,7 @@ fn read_source(
                         basis: guess::GuessBasis::Content(
                             "a `::`-separated header (columns found by their names)",
                         ),
+                        caller: options.caller,
                     }
                 }
                 // Columns named by their header names: a headed table, whatever the extension
@@ -106,8 +160,12 @@ fn read_source(
                     basis: guess::GuessBasis::Content(
                         "a header, its columns named by --user-col/--item-col",
                     ),
+                    caller: options.caller,
                 },
-                false => guess::guess(&source.name, source.file_name.as_deref(), &sample)?,
+                false => guess::Guess {
+                    caller: options.caller,
+                    ..guess::guess(&source.name, source.file_name.as_deref(), &sample)?
+                },
             };
             (g.format, Some(g))
         }
@@ -1038,6 +1096,7 @@ fn parse_kgat<R: BufRead>(
         return Err(ParseError::NoInteractions {
             file: file.to_owned(),
             lines: lines.lines_read(),
+            caller: Caller::default(),
         });
     }
     Ok(rows)

@@ -5,6 +5,7 @@
 //! Served from each user's current items: users who arrived after training are scored the same
 //! way, and so is every interaction added since.
 
+use crate::interactions::Caller;
 use std::sync::atomic::AtomicBool;
 
 use super::{
@@ -144,6 +145,21 @@ fn sparse_note(weights: &ItemWeights, neighbours: Option<usize>) -> Option<Strin
     }
 }
 
+/// How to give kg-ease and tfidf a graph (`graph`: what of one) and links, in `caller`'s
+/// commands.
+pub(super) fn graph_remedies(graph: &str, caller: Caller) -> String {
+    match caller {
+        Caller::Import => {
+            format!("import {graph} with `import kg` and links with `import interactions --link`")
+        }
+        Caller::Eval => format!(
+            "import {graph} with {} and links with {}",
+            caller.graph_remedy(),
+            caller.links_remedy()
+        ),
+    }
+}
+
 pub(super) fn fit_kg_ease(
     p: &KgEaseParams,
     input: &TrainInput<'_>,
@@ -210,11 +226,10 @@ fn fit_kg_ease_arrays(
         ));
     }
     if fitted.features == 0 {
-        notes.push(
-            "no graph fact is shared by two linked items: kg-ease is plain EASE here (import a \
-             graph with `import kg` and links with `import interactions --link`)"
-                .to_owned(),
-        );
+        notes.push(format!(
+            "no graph fact is shared by two linked items: kg-ease is plain EASE here ({})",
+            graph_remedies("a graph", input.caller)
+        ));
     }
     notes.extend(sparse_note(&fitted.weights, p.neighbours));
     let mut arrays = fitted.weights.to_arrays("weights");

@@ -696,6 +696,8 @@ pub struct TrainInput<'a> {
     pub graph: &'a GraphData,
     /// Every item's entity, by dense item id.
     pub item_entity: &'a [Option<EntityId>],
+    /// Who trains: the commands the notes name for a missing graph or links.
+    pub caller: crate::interactions::Caller,
 }
 
 impl TrainInput<'_> {

@@ -78,11 +78,10 @@ fn fit_vectors(p: &TfidfParams, input: &TrainInput<'_>, cancel: &AtomicBool) -> 
         p.min_df
     )];
     if vectors.with_terms() == 0 {
-        notes.push(
-            "no item has text in the graph: tfidf recommends nothing (import a graph with \
-             labels or abstracts with `import kg` and links with `import interactions --link`)"
-                .to_owned(),
-        );
+        notes.push(format!(
+            "no item has text in the graph: tfidf recommends nothing ({})",
+            super::ease::graph_remedies("a graph with labels or abstracts", input.caller)
+        ));
     }
     Ok(OnePass {
         params: params_json(p)?,

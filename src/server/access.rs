@@ -140,14 +140,17 @@ impl Policy {
         }
     }
 
-    /// One line for the startup log: what is open to whom.
-    pub fn describe(&self) -> String {
+    /// One line for the startup log: what is open to whom (`read_only`: the server takes no
+    /// writes).
+    pub fn describe(&self, read_only: bool) -> String {
         let reads = if self.read.is_some() {
             "reads need the read key or the API key"
         } else {
             "reads are open"
         };
-        let writes = if self.write.is_some() {
+        let writes = if read_only {
+            "writes and admin are refused (read-only)"
+        } else if self.write.is_some() {
             "writes and admin need the API key"
         } else {
             "writes and admin are open (no --api-key)"

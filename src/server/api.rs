@@ -626,6 +626,7 @@ pub async fn rebuild(
         spec,
         seed: given.seed.unwrap_or(default.seed),
         keep: given.keep.unwrap_or(default.keep),
+        ..TrainRequest::default()
     };
     if request.keep == 0 {
         return Err(ApiError::bad_parameter("keep: keep at least 1 version"));

@@ -70,6 +70,11 @@ fn explain_parameters() -> Vec<Value> {
 fn paths() -> Value {
     let bad = ("400", "Bad parameters.");
     let no_model = ("503", "No model exists yet.");
+    let read_only = (
+        "403",
+        "The read key on a write (`forbidden`), or a read-only server (`read_only`: started with \
+         --read-only, or on a data directory it may not write).",
+    );
     let mut recommendation_parameters = vec![
         path_id("id", "The user's id."),
         query(
@@ -161,12 +166,12 @@ fn paths() -> Value {
             "summary": "Add interactions; on disk before the answer. The items leave the users' recommendations at once; new users are folded in on their next request.",
             "requestBody": {"required": true, "content": {"application/json": {"schema":
                 {"type": "array", "minItems": 1, "items": schema("Interaction")}}}},
-            "responses": json_merge(errors(&[bad, ("413", "The body is too large."), ("415", "Not JSON.")]),
+            "responses": json_merge(errors(&[bad, read_only, ("413", "The body is too large."), ("415", "Not JSON.")]),
                 "200", json_answer("What the store did.", schema("InteractionsWritten")))}},
         "/v1/admin/rebuild": {"post": {
             "summary": "Train a new version on a background thread; requests are served by the previous version until it is committed.",
             "requestBody": {"required": false, "content": {"application/json": {"schema": schema("Rebuild")}}},
-            "responses": json_merge(errors(&[bad, ("409", "A rebuild runs already; `id` names it.")]),
+            "responses": json_merge(errors(&[bad, read_only, ("409", "A rebuild runs already; `id` names it.")]),
                 "202", json_answer("The job.", json!({"type": "object", "properties": {
                     "id": {"type": "string"}, "status": {"type": "string"}}})))}},
         "/v1/admin/jobs/{id}": {"get": operation("A rebuild job.", vec![path_id("id", "The job's id.")],

@@ -264,3 +264,74 @@ fn a_failed_demo_leaves_no_data_directory() {
     expect_bad_input(&out, &data, &["interactions.tsv:2"]);
     assert!(!data.exists(), "a half-filled demo directory is left");
 }
+
+/// A Ctrl-C in the first moments of a first `import kg` into a new path leaves no folder: the
+/// handler had taken the new folder back while the open was still making it (an empty folder,
+/// or one holding only `lock`, was left), or the open made sled's folders again after the
+/// handler removed them. SIGINTs at delays from 0 to 40 ms after the start, 0.2 ms apart (the
+/// whole import takes some tens of ms, so the open of the new folder lies in there); each run
+/// either finished (a whole data directory) or left nothing.
+#[test]
+fn ctrl_c_in_the_first_moments_of_a_first_import_leaves_no_folder() {
+    let tmp = tempfile::tempdir().unwrap();
+    let movies = fixture("movies.ttl");
+    let (mut interrupted, mut finished) = (0, 0);
+    for step in 0..200u64 {
+        let new = tmp.path().join(format!("new{step}"));
+        let data = new.join("sub").join("data");
+        let child = kgrec(&data)
+            .args(["import", "kg"])
+            .arg(&movies)
+            .arg("-q")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_micros(step * 200));
+        // Not reaped before the wait below, so the id is still the child's even if it ended.
+        let _ = Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status();
+        let out = child.wait_with_output().unwrap();
+        if out.status.success() {
+            finished += 1;
+            // Never a success whose directory a handler took back meanwhile.
+            assert!(
+                data.join("FORMAT").is_file(),
+                "interrupted {} ms in, the import exited 0 but left {:?}: {}",
+                step as f64 * 0.2,
+                walk(&new),
+                stderr(&out)
+            );
+            continue;
+        }
+        interrupted += 1;
+        let left: Vec<_> = walk(&new);
+        assert!(
+            !new.exists(),
+            "interrupted {} ms in ({}), the import left {left:?}: {}",
+            step as f64 * 0.2,
+            out.status,
+            stderr(&out)
+        );
+    }
+    assert!(
+        interrupted > 0,
+        "no run was interrupted ({finished} finished)"
+    );
+}
+
+/// Every path under `dir` (none when it does not exist).
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(next) = stack.pop() {
+        for entry in std::fs::read_dir(&next).into_iter().flatten().flatten() {
+            if entry.path().is_dir() {
+                stack.push(entry.path());
+            }
+            found.push(entry.path());
+        }
+    }
+    found
+}

@@ -34,6 +34,7 @@ mod model_files;
 mod ncf;
 mod rating;
 mod read_only;
+mod read_only_serve;
 mod serve;
 mod serve_access;
 mod sparql;

@@ -98,8 +98,8 @@ fn check_reads_and_refused_writes(
         assert_eq!(out.status.code(), Some(1), "{args:?}: {}", stderr(&out));
         assert!(
             stderr(&out).contains("cannot write to this data directory")
-                && stderr(&out).contains("imports, training and serve")
-                && stderr(&out).contains("need write access"),
+                && stderr(&out).contains("serve serves it read-only")
+                && stderr(&out).contains("imports and training need write access"),
             "{args:?}: {}",
             stderr(&out)
         );
@@ -107,6 +107,29 @@ fn check_reads_and_refused_writes(
     assert_eq!(fingerprint(data), before, "the directory was written");
     let left: Vec<_> = std::fs::read_dir(scratch).unwrap().collect();
     assert!(left.is_empty(), "temporary copies left behind: {left:?}");
+}
+
+/// `sh -c` script that bind-mounts `$1` on itself read-only, then runs the rest of its
+/// arguments, in a user and mount namespace of its own (`unshare -rm`): the mount ends with the
+/// namespace's last process, so there is nothing to unmount.
+pub(crate) const READ_ONLY_MOUNT: &str =
+    "mount --bind \"$1\" \"$1\" && mount -o remount,ro,bind \"$1\" && shift && exec \"$@\"";
+
+/// Whether this machine makes a read-only mount of `dir` ([`READ_ONLY_MOUNT`]): `touch` must
+/// fail inside it. Says why not when it does not.
+pub(crate) fn read_only_mount_works(dir: &Path) -> bool {
+    let probe = Command::new("unshare")
+        .args(["-rm", "sh", "-c", READ_ONLY_MOUNT, "sh"])
+        .arg(dir)
+        .args(["touch", dir.join("probe").to_str().unwrap()])
+        .output();
+    match probe {
+        Ok(out) if !out.status.success() && stderr(&out).contains("Read-only file system") => true,
+        other => {
+            eprintln!("skipped: no read-only bind mount here (unshare -rm): {other:?}");
+            false
+        }
+    }
 }
 
 fn answers(data: &Path) -> Vec<String> {
@@ -122,11 +145,9 @@ fn a_data_directory_on_a_read_only_mount_is_read_and_never_written() {
     let data = trained(tmp.path());
     let expected = answers(&data);
     let scratch = scratch(tmp.path());
-    let mount =
-        "mount --bind \"$1\" \"$1\" && mount -o remount,ro,bind \"$1\" && shift && exec \"$@\"";
     let in_mount = |args: &[&str]| -> Output {
         Command::new("unshare")
-            .args(["-rm", "sh", "-c", mount, "sh"])
+            .args(["-rm", "sh", "-c", READ_ONLY_MOUNT, "sh"])
             .arg(&data)
             .arg(binary())
             .arg("--data")
@@ -137,18 +158,8 @@ fn a_data_directory_on_a_read_only_mount_is_read_and_never_written() {
             .output()
             .unwrap()
     };
-    // Can this machine make a read-only mount? `touch` must fail inside it.
-    let probe = Command::new("unshare")
-        .args(["-rm", "sh", "-c", mount, "sh"])
-        .arg(&data)
-        .args(["touch", data.join("probe").to_str().unwrap()])
-        .output();
-    match probe {
-        Ok(out) if !out.status.success() && stderr(&out).contains("Read-only file system") => {}
-        other => {
-            eprintln!("skipped: no read-only bind mount here (unshare -rm): {other:?}");
-            return;
-        }
+    if !read_only_mount_works(&data) {
+        return;
     }
     check_reads_and_refused_writes(&data, &scratch, &expected, &in_mount);
 }

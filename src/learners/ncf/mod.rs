@@ -99,7 +99,8 @@ pub(super) fn fit(
                     "{}; ncf --head {} trains without graph vectors",
                     super::cke::graph_absence(
                         input.snapshot.links.iter().flatten().count(),
-                        item_graph.triples().is_empty()
+                        item_graph.triples().is_empty(),
+                        input.caller
                     ),
                     p.head.name()
                 ));
