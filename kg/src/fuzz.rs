@@ -4,7 +4,7 @@
 //! file (and, for a text format, the line).
 //!
 //! Cases per test: proptest's default (256) or `PROPTEST_CASES`; the longer run of
-//! `docs/reliability.md` is `PROPTEST_CASES=5000 cargo test --release -p kgrec-kg --lib fuzz`.
+//! `docs/reliability.md` is `PROPTEST_CASES=5000 cargo test --release --workspace --lib fuzz`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 

@@ -3,7 +3,7 @@
 //! parser returns rows or an error that names the file — never a panic.
 //!
 //! Cases per test: proptest's default (256) or `PROPTEST_CASES`; the longer run of
-//! `docs/reliability.md` is `PROPTEST_CASES=20000 cargo test --release --lib interactions::fuzz`.
+//! `docs/reliability.md` is `PROPTEST_CASES=5000 cargo test --release --workspace --lib fuzz`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 

@@ -7,7 +7,7 @@
 //! the bytes can hold (a failed allocation aborts the test process).
 //!
 //! Cases per test: proptest's default (256) or `PROPTEST_CASES`; the longer run of
-//! `docs/reliability.md` is `PROPTEST_CASES=5000 cargo test --release --lib -p kgrec store::models::fuzz`.
+//! `docs/reliability.md` is `PROPTEST_CASES=5000 cargo test --release --workspace --lib fuzz`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
