@@ -747,6 +747,10 @@ fn check_or_write_format(dir: &Path) -> Result<()> {
 }
 
 #[cfg(test)]
+#[path = "datadir_fuzz.rs"]
+mod fuzz;
+
+#[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;

@@ -810,6 +810,9 @@ impl Engine {
 
     fn with(path: &Path, mode: OpenMode, access: Access) -> Result<Self> {
         let dir = DataDir::open_as(path, mode, access)?;
+        if access == Access::ReadWrite {
+            remove_leftover_model_files(&dir)?;
+        }
         Ok(Self {
             inner: Arc::new(Inner {
                 dir: RwLock::new(dir),
@@ -2890,6 +2893,27 @@ fn item_bases(served: &Served, rows: usize) -> Vec<Basis> {
 }
 
 /// Why nothing can be served: no version at all, or only graph embeddings.
+/// At a writable open, removes the model files a killed writer left (unlisted versions'
+/// files, temporary files: [`ModelStore::remove_leftover_files`]), which only the next `train`
+/// or prune removed before, so a killed `train` followed by imports alone kept hundreds of MB.
+///
+/// Safe against readers: the writable open holds the directory's exclusive lock, so no other
+/// process has it open, and the files removed are of versions the database does not list, which
+/// no reader opening after it will look for. A reader of a directory it may not write (read
+/// through a copy of the database) holds the shared lock while it reads, which keeps a writer
+/// out; only a directory without a `lock` file has no lock to share, and there a reader whose
+/// listed version was pruned meanwhile gets `ModelGone` ("run the command again"), as with a
+/// prune by `train`. Nothing is done when `models/` does not exist (nothing to clean; the
+/// `models` tree is then not created by this open).
+fn remove_leftover_model_files(dir: &DataDir) -> Result<()> {
+    let models = dir.models_dir();
+    if dir.read_through_copy().is_some() || !models.is_dir() {
+        return Ok(());
+    }
+    ModelStore::open(dir.db(), &models)?.remove_leftover_files()?;
+    Ok(())
+}
+
 fn no_recommender(store: &ModelStore) -> Result<Error> {
     let headers = store.list()?;
     if headers.is_empty() {

@@ -17,6 +17,8 @@ pub mod endpoint;
 pub mod error;
 pub mod filter;
 pub mod fsutil;
+#[cfg(test)]
+mod fuzz;
 pub mod ids;
 pub mod import;
 pub mod index;

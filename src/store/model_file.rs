@@ -220,6 +220,29 @@ pub(crate) fn read(
             "its arrays are not those of the version's record".to_owned(),
         ));
     }
+    // The bytes the arrays take, from their lengths: they must be the rest of the file
+    // (checked before anything is allocated by a length, which a damaged header could make
+    // huge).
+    let body_len = infos.iter().try_fold(0u64, |sum, info| {
+        let chunks = info.len.div_ceil(per_chunk as u64);
+        info.len
+            .checked_mul(4)?
+            .checked_add(chunks.checked_mul(4)?)?
+            .checked_add(sum)
+    });
+    let header_len = header.len() as u64;
+    if body_len.and_then(|b| b.checked_add(header_len)) != Some(actual) {
+        return Err(damaged(
+            "arrays",
+            format!(
+                "{actual} bytes, the arrays its header names take {}",
+                body_len.map_or("more than 2^64".to_owned(), |b| format!(
+                    "{} with the header",
+                    b.saturating_add(header_len)
+                ))
+            ),
+        ));
+    }
     let mut arrays = Vec::with_capacity(infos.len());
     let mut buf = Vec::new();
     for info in infos {

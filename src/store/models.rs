@@ -137,6 +137,17 @@ fn bincode_config() -> impl bincode::config::Config {
     bincode::config::standard()
 }
 
+/// Most bytes a header's decoding may claim: bincode allocates a string's or sequence's length
+/// as its varint says before reading it, and a header written before checksums is decoded as
+/// it is (found while writing the header fuzzing: a length of 2^50 asked for 1 PiB). Headers are a
+/// few hundred bytes; the limit leaves room for long parameter JSON.
+const HEADER_DECODE_LIMIT: usize = 16 << 20;
+
+/// [`bincode_config`] for decoding, with [`HEADER_DECODE_LIMIT`] (the bytes are the same).
+fn bincode_decode_config() -> impl bincode::config::Config {
+    bincode::config::standard().with_limit::<HEADER_DECODE_LIMIT>()
+}
+
 impl ModelStore {
     /// Opens (or creates) the store inside `db`, its model files in the folder `dir` (created
     /// at the first write).
@@ -201,7 +212,7 @@ impl ModelStore {
             _ => (&bytes[..], None),
         };
         let (header, used): (ModelHeader, usize) =
-            bincode::serde::decode_from_slice(body, bincode_config())
+            bincode::serde::decode_from_slice(body, bincode_decode_config())
                 .map_err(|e| StoreError::corruption(what(), e))?;
         if used != body.len() {
             return Err(StoreError::corruption(
@@ -241,8 +252,15 @@ impl ModelStore {
         }
         let mut arrays = Vec::with_capacity(header.arrays.len());
         for (a, info) in header.arrays.iter().enumerate() {
-            let len = info.len as usize;
-            let mut values = Vec::with_capacity(len);
+            let len = usize::try_from(info.len).map_err(|_| {
+                StoreError::corruption(
+                    format!("model v{version} {}", info.name),
+                    "too long for this machine",
+                )
+            })?;
+            // Not the length the header records: a damaged one must not allocate before the
+            // chunks that would hold it are found missing.
+            let mut values = Vec::with_capacity(len.min(FLOATS_PER_CHUNK));
             for c in 0..len.div_ceil(FLOATS_PER_CHUNK) {
                 let what = || format!("model v{version} {} chunk {c}", info.name);
                 let bytes = self
@@ -407,6 +425,17 @@ impl ModelStore {
         Ok(())
     }
 
+    /// Removes from `models/` what a killed writer left there: the files of versions the
+    /// store does not list (a `train` killed after its file, before its publish) and temporary
+    /// files (one killed while it wrote its file). Listed versions' files are never touched.
+    /// Called by every writable open ([`crate::Engine`]), so that a killed `train` followed
+    /// only by imports does not keep its file; the caller holds the directory's exclusive
+    /// lock. Sled keys of an unlisted version stay until the next prune: they are small
+    /// since the arrays live in files.
+    pub fn remove_leftover_files(&self) -> Result<()> {
+        model_file::remove_unlisted(&self.dir, &self.versions()?)
+    }
+
     /// Keeps the newest `keep` complete versions of each family (recommenders, graph
     /// embeddings) and always the current one; removes the others and whatever a killed writer
     /// left of an unlisted version.
@@ -513,6 +542,10 @@ fn checked<'a>(rest: &'a [u8], what: &dyn Fn() -> String) -> Result<&'a [u8]> {
 fn encode_versions(versions: &[u64]) -> Vec<u8> {
     versions.iter().flat_map(|v| v.to_le_bytes()).collect()
 }
+
+#[cfg(test)]
+#[path = "models_fuzz.rs"]
+mod fuzz;
 
 #[cfg(test)]
 mod tests {

@@ -79,3 +79,47 @@ fn training_again_and_again_keeps_only_the_kept_versions_files() {
     let recs: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(recs["items"].as_array().unwrap().len(), 3, "{out}");
 }
+
+/// What a killed `train` leaves in `models/` (a whole file of a version it never listed, a torn
+/// temporary file) goes at the next writable open — an import, not only the next `train` —
+/// while commands that only read leave the folder alone; listed versions' files and files of
+/// other names stay.
+#[test]
+fn a_killed_trains_leftover_files_go_at_the_next_import() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = crate::cf::imported(tmp.path());
+    ok(kgrec(&data).args(["train", "--model", "als", "-q"]));
+    let models = data.join("models");
+    let listed = names(&models);
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    let before = ok(kgrec(&data).args(["recommend", "--user", "1", "-k", "5", "--format", "json"]));
+    // As a `train` killed after writing its file, before listing it, and one killed while
+    // writing (the shapes `fsutil::AtomicFile` and `model_file::write` leave).
+    std::fs::copy(models.join(&listed[0]), models.join("v7.arrays")).unwrap();
+    std::fs::write(
+        models.join(".v8.arrays.4242.0.kgrec-tmp"),
+        vec![7u8; 100_000],
+    )
+    .unwrap();
+    std::fs::write(models.join("notes.txt"), b"mine").unwrap();
+    let with_leftovers = names(&models);
+    assert_eq!(with_leftovers.len(), 4, "{with_leftovers:?}");
+
+    for read in [
+        &["stats", "--format", "json"][..],
+        &["recommend", "--user", "1", "-k", "5", "--format", "json"],
+    ] {
+        ok(kgrec(&data).args(read));
+        assert_eq!(names(&models), with_leftovers, "{read:?} changed models/");
+    }
+    ok(kgrec(&data)
+        .arg("import")
+        .arg("kg")
+        .arg(fixture("movies.ttl"))
+        .arg("-q"));
+    let mut want = vec![listed[0].clone(), "notes.txt".to_owned()];
+    want.sort();
+    assert_eq!(names(&models), want, "after the import");
+    let after = ok(kgrec(&data).args(["recommend", "--user", "1", "-k", "5", "--format", "json"]));
+    assert_eq!(after, before, "the listed model still answers");
+}
