@@ -3103,7 +3103,19 @@ pub fn link_notes(file: &Path, links: &[ItemLink]) -> Vec<String> {
             l.iri
         )
     });
-    spaced.into_iter().chain(shared).chain(tokens).collect()
+    let invisible = crate::interactions::invisible_ids_note_in(
+        &file.display().to_string(),
+        "the file",
+        links
+            .iter()
+            .map(|l| (crate::interactions::IdKind::Item, l.item.as_str())),
+    );
+    spaced
+        .into_iter()
+        .chain(invisible)
+        .chain(shared)
+        .chain(tokens)
+        .collect()
 }
 
 /// Rows of an interaction file after the import's clean-ups.

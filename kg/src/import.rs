@@ -97,6 +97,12 @@ pub(crate) fn stage(
         }
         let mut last_skipped_line = None;
         let rdf_xml = opened.format == InputFormat::Rdf(RdfFormat::RdfXml);
+        // Lenient Turtle and TriG say each skipped piece once (a statement, a block not
+        // closed), several on one line included: every one counts.
+        let one_error_per_piece = matches!(
+            opened.format,
+            InputFormat::Rdf(RdfFormat::Turtle | RdfFormat::TriG)
+        );
         for statement in source::statements(opened, &options.source, options.lenient)? {
             match statement {
                 Ok(quad) => {
@@ -120,7 +126,9 @@ pub(crate) fn stage(
                 }
                 // The parser may stop several times on one bad line (N-Triples): one skip.
                 Err(KgError::Syntax { location, .. })
-                    if options.lenient && last_skipped_line == Some(location.line) => {}
+                    if options.lenient
+                        && !one_error_per_piece
+                        && last_skipped_line == Some(location.line) => {}
                 Err(error @ (KgError::Syntax { .. } | KgError::SyntaxWithoutLocation { .. }))
                     if options.lenient =>
                 {

@@ -125,7 +125,7 @@ fn open_stdin(options: &SourceOptions) -> Result<OpenedSource> {
     } else {
         Box::new(raw)
     };
-    let mut reader = without_bom(reader).map_err(|e| KgError::io(&path, e))?;
+    let mut reader = without_bom(reader).map_err(|e| read_error(&path, e))?;
     check_syntax(format, &mut reader, &path)?;
     Ok(OpenedSource {
         path,
@@ -163,7 +163,7 @@ fn check_syntax(
     reader: &mut Box<dyn BufRead + Send>,
     path: &Path,
 ) -> Result<()> {
-    let head = reader.fill_buf().map_err(|e| KgError::io(path, e))?;
+    let head = reader.fill_buf().map_err(|e| read_error(path, e))?;
     if let Some(advice) = utf16_advice(head) {
         return Err(KgError::bad_input(path, advice));
     }
@@ -406,7 +406,7 @@ pub(crate) fn open(path: &Path, options: &SourceOptions) -> Result<OpenedSource>
     } else {
         Box::new(raw)
     };
-    let mut reader = without_bom(reader).map_err(|e| KgError::io(path, e))?;
+    let mut reader = without_bom(reader).map_err(|e| read_error(path, e))?;
     check_syntax(format, &mut reader, path)?;
     Ok(OpenedSource {
         path: path.to_owned(),

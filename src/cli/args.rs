@@ -479,7 +479,7 @@ pub struct ImportInteractionsArgs {
 #[derive(Clone, Debug, Args)]
 pub struct ReadArgs {
     /// Keep only rows whose rating is at least R (rows without a rating are kept).
-    #[arg(long, value_name = "R", allow_negative_numbers = true)]
+    #[arg(long, value_name = "R", allow_negative_numbers = true, value_parser = parse_rating_threshold)]
     pub min_rating: Option<f32>,
     /// tsv/csv/recbole: the user column, by header name or 1-based position.
     #[arg(long, value_name = "NAME|N")]
@@ -1157,6 +1157,24 @@ fn parse_addr(text: &str) -> std::result::Result<std::net::SocketAddr, String> {
         .ok_or_else(|| format!("{text:?}: the name resolves to no address"))
 }
 
+/// `--min-rating R`: a finite number; a decimal comma (`3,5`) is said with the way out.
+fn parse_rating_threshold(text: &str) -> std::result::Result<f32, String> {
+    match text.trim().parse::<f32>() {
+        Ok(r) if r.is_finite() => Ok(r),
+        _ => Err(format!(
+            "{text:?} is not a number{}",
+            match kgrec::interactions::decimal_comma_hint(text) {
+                hint if hint.is_empty() => String::new(),
+                hint => hint
+                    .split(" (e.g.")
+                    .next()
+                    .unwrap_or(&hint)
+                    .replace("write it", "write --min-rating"),
+            }
+        )),
+    }
+}
+
 fn parse_version(text: &str) -> std::result::Result<u64, String> {
     let digits = text.strip_prefix(['v', 'V']).unwrap_or(text);
     digits
@@ -1168,6 +1186,18 @@ fn parse_version(text: &str) -> std::result::Result<u64, String> {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::panic)]
     use super::*;
+
+    #[test]
+    fn a_decimal_comma_in_min_rating_is_said() {
+        assert_eq!(parse_rating_threshold("3.5"), Ok(3.5));
+        let err = parse_rating_threshold("3,5").unwrap_err();
+        assert!(
+            err.contains("decimal comma") && err.contains("--min-rating 3.5"),
+            "{err}"
+        );
+        assert!(!parse_rating_threshold("x").unwrap_err().contains("comma"));
+        assert!(parse_rating_threshold("NaN").is_err());
+    }
 
     #[test]
     fn serve_addresses_take_a_host_name() {

@@ -74,16 +74,21 @@ pub fn import_links(data: &Path, args: &ImportLinksArgs) -> Result<()> {
         .chain(kgrec::engine::link_notes(&name, &read.links))
         .collect();
     notes(&said);
+    let repeated = read.repeated.as_ref().map_or(0, |r| r.0);
     let links = read.links;
     let imported = super::with_new_engine(data, |engine| engine.import_links(links))?;
     link_warnings(&name, &imported);
     let report = &imported.report;
     let c = report.counts;
     super::summary(&format!(
-        "imported links {}: {} links read; {} links set, {} new catalogue items, {} relinked; \
-         store: {} users, {} items, {} interactions, {} linked items ({:.2} s)\n",
+        "imported links {}: {} links read{}; {} links set, {} new catalogue items, {} \
+         relinked; store: {} users, {} items, {} interactions, {} linked items ({:.2} s)\n",
         name.display(),
         imported.read,
+        match repeated {
+            0 => String::new(),
+            n => format!(" ({n} repeated row(s) read once)"),
+        },
         report.links_set,
         report.new_linked_items,
         report.relinked.len(),
@@ -201,6 +206,14 @@ pub(super) fn print_import(
              older than a stored row with one), and they count as already present",
             display_name(file).display(),
             report.older_ratings
+        ));
+    }
+    if let Some(example) = &report.unrated_example {
+        super::warn(&format!(
+            "note: {}: {} row(s) without a rating named a pair with a stored rating ({example}): \
+             a row without a rating never erases one, so the stored ratings are kept",
+            display_name(file).display(),
+            report.unrated_kept
         ));
     }
     let c = report.counts;

@@ -31,6 +31,22 @@ pub enum ParseError {
         /// Who reads it (the flag named).
         caller: Caller,
     },
+    /// The file holds JSON lines (one object per line), which no format reads.
+    #[error(
+        "{}: its first line is a JSON object ({keys}), and JSON lines are not a format kgrec \
+         reads (--format or not): convert them to a tab-separated table first, e.g. `jq -r \
+         '{jq} | @tsv' FILE > FILE.tsv` (the user's key first, the item's second), then \
+         `kgrec import interactions FILE.tsv --format tsv --no-header`",
+        file.display()
+    )]
+    JsonLines {
+        /// The file.
+        file: PathBuf,
+        /// The first object's keys, listed.
+        keys: String,
+        /// A jq array of those keys: `[.user, .item]`.
+        jq: String,
+    },
     /// The first line is a header whose names are separated by spaces, which no format reads.
     #[error(
         "{}:1: the first line looks like a header of space-separated names ({names}); headers \
@@ -236,6 +252,28 @@ pub enum ParseError {
         /// The id as read.
         value: String,
     },
+    /// An id longer than the HTTP service can address ([`super::MAX_ID_BYTES`]).
+    #[error(
+        "{}:{line}:{column}: `{field}` starting {start:?} is {bytes} bytes long; ids are at \
+         most {} bytes (the limit of ids over HTTP, which could never ask for a longer one): \
+         shorten it, e.g. to a hash or a number with a lookup table of your own",
+        file.display(),
+        super::MAX_ID_BYTES
+    )]
+    IdTooLong {
+        /// The file.
+        file: PathBuf,
+        /// The line.
+        line: usize,
+        /// The 1-based field number.
+        column: usize,
+        /// The field's name.
+        field: &'static str,
+        /// The id's length in bytes.
+        bytes: usize,
+        /// The id's first characters.
+        start: String,
+    },
     /// A numeric field does not hold a (finite) number (a timestamp: nor an ISO 8601 date).
     #[error(
         "{}:{line}:{column}: {} {}: {value:?}{}",
@@ -284,10 +322,12 @@ impl ParseError {
             | Self::MissingField { line, .. }
             | Self::EmptyField { line, .. }
             | Self::ControlCharacter { line, .. }
+            | Self::IdTooLong { line, .. }
             | Self::NotANumber { line, .. }
             | Self::Malformed { line, .. } => Some(*line),
             Self::Io { .. }
             | Self::UnknownFormat { .. }
+            | Self::JsonLines { .. }
             | Self::AmbiguousFormat { .. }
             | Self::SpaceSeparatedHeader { .. }
             | Self::NotGzip { .. }
@@ -417,7 +457,9 @@ fn not_a_number_cause(field: &str, value: &str) -> &'static str {
     }
 }
 
-fn decimal_comma_hint(value: &str) -> String {
+/// `; it has a decimal comma: ... write it 3.5 ...` when `value` is a number written with a
+/// decimal comma (`3,5`), else nothing: said by file fields and command-line numbers alike.
+pub fn decimal_comma_hint(value: &str) -> String {
     let v = value.trim();
     let decimal_comma = v.split_once(',').is_some_and(|(whole, part)| {
         let whole = whole.strip_prefix('-').unwrap_or(whole);

@@ -22,7 +22,7 @@ pub mod source;
 
 pub use clean::{filter_min_rating, merge_duplicates, rating_conflicts};
 pub use columns::{ColumnMap, ColumnRef, Delimiter};
-pub use error::ParseError;
+pub use error::{ParseError, decimal_comma_hint};
 pub use format::{Format, UnknownFormatName};
 pub use guess::{Guess, GuessBasis};
 pub use link::{
@@ -33,6 +33,10 @@ pub use parse::{Caller, ReadOptions, parse_file, parse_reader, read_file, read_r
 pub use scale::{BadScale, RatingScale};
 
 use std::path::PathBuf;
+
+/// The longest user or item id, in bytes: an import refuses longer ones (naming file, line and
+/// field), so that the HTTP service, which takes ids in URL paths, can address every stored id.
+pub const MAX_ID_BYTES: usize = 512;
 
 /// One interaction as the file states it.
 #[derive(Debug, Clone, PartialEq)]
@@ -105,8 +109,12 @@ impl RawInteractions {
                 Format::Csv => Delimiter::COMMA,
                 _ => Delimiter::TAB,
             };
+            let first = match self.headerless {
+                true => "first line",
+                false => "header",
+            };
             notes.push(format!(
-                "{at}: the header is split by {d}, not by {own}: the file is read with {d} \
+                "{at}: the {first} is split by {d}, not by {own}: the file is read with {d} \
                  (--delimiter overrides)"
             ));
         }
@@ -175,9 +183,58 @@ impl RawInteractions {
                 (IdKind::Item, r.item.as_str()),
             ]
         });
-        notes.extend(spaced_ids_note(&self.file, ids));
+        notes.extend(spaced_ids_note(&self.file, ids.clone()));
+        notes.extend(invisible_ids_note_in(
+            &self.file.display().to_string(),
+            "the file",
+            ids,
+        ));
         notes
     }
+}
+
+/// An invisible character: a zero-width space, joiner or non-joiner, a direction mark or
+/// embedding, a word joiner, a soft hyphen, a Hangul filler... (Unicode format characters and
+/// fillers that print as nothing). Ids holding one look like another id in every list.
+pub fn invisible_char(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}'
+        | '\u{17B5}' | '\u{180B}'..='\u{180F}' | '\u{200B}'..='\u{200F}'
+        | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{206F}' | '\u{3164}' | '\u{FFA0}'
+        | '\u{FEFF}')
+}
+
+/// A note on ids from `source` (a file's name, `POST /v1/interactions`; the note calls it
+/// `what`) holding an invisible character ([`invisible_char`]): they are kept as written
+/// (zero-width joiners belong in some scripts and emoji), so `"u\u{200B}1"` and `"u1"` are two
+/// users that print alike; the note names the first such id, its character, and counts them.
+pub fn invisible_ids_note_in<'a>(
+    source: &str,
+    what: &str,
+    ids: impl Iterator<Item = (IdKind, &'a str)>,
+) -> Option<String> {
+    let mut seen = std::collections::HashSet::new();
+    let mut first: Option<(IdKind, &str, char)> = None;
+    let mut count = 0usize;
+    for (kind, id) in ids {
+        if let Some(c) = id.chars().find(|&c| invisible_char(c))
+            && seen.insert((kind, id))
+        {
+            count += 1;
+            first.get_or_insert((kind, id, c));
+        }
+    }
+    let (kind, id, c) = first?;
+    let visible: String = id.chars().filter(|&c| !invisible_char(c)).collect();
+    Some(format!(
+        "{source}: {count} id(s) hold an invisible character, kept as written, the first {} \
+         {id:?} (U+{:04X}), which prints like {visible:?} but is another {}; remove such \
+         characters from {what} unless they belong to the ids (e.g. `sed \
+         's/\\xE2\\x80\\x8B//g'` removes U+200B)",
+        kind.name(),
+        u32::from(c),
+        kind.name(),
+    ))
 }
 
 /// Seconds since 1970 of 3 March 1973: a file whose timestamps all fall before it probably

@@ -125,6 +125,9 @@ fn read_source_as(
     options: &ReadOptions,
 ) -> Result<RawInteractions, ParseError> {
     let mut double_colon = false;
+    if let Some(first) = source.sample()?.first() {
+        json_lines(first, &source.name)?;
+    }
     let (format, guess) = match options.format {
         Some(f) => (f, None),
         None => {
@@ -245,6 +248,72 @@ fn read_source_as(
         Format::Kgat => out.rows = parse_kgat(Lines::new(source.reader, &file), &file)?,
     }
     Ok(out)
+}
+
+/// A JSON object's keys, in the order written (a `serde_json::Map` sorts them).
+struct JsonKeys(Vec<String>);
+
+impl<'de> serde::Deserialize<'de> for JsonKeys {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = JsonKeys;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<JsonKeys, A::Error> {
+                let mut keys = Vec::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                    keys.push(key);
+                }
+                Ok(JsonKeys(keys))
+            }
+        }
+        d.deserialize_map(Visitor)
+    }
+}
+
+/// Refuses a file whose first non-blank line, `first`, is a JSON object: JSON lines, which
+/// every format would misread (`{"user": "u1"` as an id), with a `jq` line to convert them.
+fn json_lines(first: &str, file: &Path) -> Result<(), ParseError> {
+    let text = first.trim().trim_start_matches('\u{feff}');
+    if !text.starts_with('{') {
+        return Ok(());
+    }
+    let Ok(JsonKeys(keys)) = serde_json::from_str::<JsonKeys>(text) else {
+        return Ok(());
+    };
+    let plain = |k: &str| {
+        k.chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    };
+    let jq: Vec<String> = keys
+        .iter()
+        .map(|k| match plain(k) {
+            true => format!(".{k}"),
+            false => format!(".[{k:?}]"),
+        })
+        .collect();
+    Err(ParseError::JsonLines {
+        file: file.to_owned(),
+        keys: match keys.is_empty() {
+            true => "no keys".to_owned(),
+            false => format!(
+                "keys {}",
+                keys.iter()
+                    .map(|k| format!("{k:?}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        },
+        jq: format!("[{}]", jq.join(", ")),
+    })
 }
 
 /// Whether the first line is `::`-separated names only (a MovieLens-style file with a header).
@@ -379,7 +448,8 @@ impl<'a, R: BufRead> Lines<'a, R> {
                 file: self.file.to_owned(),
                 line: self.line,
                 message: format!(
-                    "not valid UTF-8 (byte {})",
+                    "not valid UTF-8 (byte {} of the line); the file must be UTF-8: convert it, \
+                     e.g. `iconv -f latin1 -t utf-8 FILE > FILE.utf8` (Latin-1, Windows-1252)",
                     e.utf8_error().valid_up_to() + 1
                 ),
             }
@@ -415,8 +485,8 @@ fn row_from_fields(
     file: &Path,
     line: usize,
 ) -> Result<RawInteraction, ParseError> {
-    let user = required(fields, cols.user, "user_id", file, line)?;
-    let item = required(fields, cols.item, "item_id", file, line)?;
+    let user = required_id(fields, cols.user, "user_id", file, line)?;
+    let item = required_id(fields, cols.item, "item_id", file, line)?;
     let rating = match cols.rating {
         Some(c) => {
             let r = parse_rating(required(fields, c, "rating", file, line)?, c, file, line)?;
@@ -483,6 +553,42 @@ pub(crate) fn required<'f>(
         }),
         Some(s) => Ok(s),
     }
+}
+
+/// [`required`] for an id: also at most [`super::MAX_ID_BYTES`] long, the limit of ids given
+/// over HTTP, so that every stored id can be asked for there.
+pub(crate) fn required_id<'f>(
+    fields: &[&'f str],
+    col: usize,
+    field: &'static str,
+    file: &Path,
+    line: usize,
+) -> Result<&'f str, ParseError> {
+    let id = required(fields, col, field, file, line)?;
+    check_id_length(id, field, file, line, col + 1)?;
+    Ok(id)
+}
+
+/// Refuses an id longer than [`super::MAX_ID_BYTES`] at `file:line:column`.
+pub(crate) fn check_id_length(
+    id: &str,
+    field: &'static str,
+    file: &Path,
+    line: usize,
+    column: usize,
+) -> Result<(), ParseError> {
+    if id.len() <= super::MAX_ID_BYTES {
+        return Ok(());
+    }
+    let start: String = id.chars().take(40).collect();
+    Err(ParseError::IdTooLong {
+        file: file.to_owned(),
+        line,
+        column,
+        field,
+        bytes: id.len(),
+        start,
+    })
 }
 
 fn parse_rating(text: &str, col: usize, file: &Path, line: usize) -> Result<f32, ParseError> {
@@ -1068,6 +1174,53 @@ fn parse_movielens<R: BufRead>(
     Ok(MovieLensRows { rows, header })
 }
 
+/// Refuses a KGAT line (`text`, line `n`; `first`: the file's first) that is not `user item
+/// item ...` ids: a header of column names, or a token holding a character of another format
+/// (`{`, `}`, a quote, `,`, `;`: JSON, CSV), which would be imported as ids; and over-long ids.
+fn kgat_shape(text: &str, first: bool, file: &Path, n: usize) -> Result<(), ParseError> {
+    let tokens: Vec<&str> = text.split_whitespace().collect();
+    if first && columns::all_column_names(&tokens) {
+        return Err(ParseError::Malformed {
+            file: file.to_owned(),
+            line: n,
+            message: format!(
+                "a header of column names ({}), but KGAT lines (`user item item ...`) have \
+                 none: it would be imported as a user {:?}; remove the line, or import a table \
+                 with its --format (tsv, csv)",
+                tokens.join(", "),
+                tokens[0]
+            ),
+        });
+    }
+    let mut column = 1;
+    for (k, token) in tokens.iter().enumerate() {
+        let at = text[column - 1..]
+            .find(token)
+            .map_or(column, |p| column + p);
+        if let Some(p) = token.find(['{', '}', '"', ',', ';']) {
+            let c = token[p..].chars().next().unwrap_or(',');
+            return Err(ParseError::Malformed {
+                file: file.to_owned(),
+                line: n,
+                message: format!(
+                    "column {}: `{c}` in {token:?}: KGAT lines are ids separated by spaces \
+                     (`user item item ...`), and this looks like another format (CSV, JSON) \
+                     whose pieces would be imported as ids: import it with its --format (tsv, \
+                     csv), or without --format to let kgrec recognise it",
+                    text[..at - 1 + p].chars().count() + 1
+                ),
+            });
+        }
+        let field = match k {
+            0 => "user_id",
+            _ => "item_id",
+        };
+        check_id_length(token, field, file, n, k + 1)?;
+        column = at + token.len();
+    }
+    Ok(())
+}
+
 /// KGAT: `user item item ...` per line, whitespace-separated; a user alone on a line has no items.
 fn parse_kgat<R: BufRead>(
     mut lines: Lines<'_, R>,
@@ -1075,8 +1228,10 @@ fn parse_kgat<R: BufRead>(
 ) -> Result<Vec<RawInteraction>, ParseError> {
     let mut rows = Vec::new();
     let mut any_line = false;
-    while let Some((_, text)) = lines.next_nonblank()? {
+    while let Some((n, text)) = lines.next_nonblank()? {
+        let first = !any_line;
         any_line = true;
+        kgat_shape(&text, first, file, n)?;
         let mut tokens = text.split_whitespace();
         let Some(user) = tokens.next() else { continue };
         rows.extend(tokens.map(|item| RawInteraction {

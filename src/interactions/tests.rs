@@ -341,6 +341,24 @@ fn merging_duplicates_counts_and_keeps_the_latest_rating() {
 }
 
 #[test]
+fn merging_duplicates_never_lets_a_row_without_a_rating_erase_one() {
+    let mut rows = vec![
+        row("a", "1", Some(2.0), None),
+        row("a", "1", None, None),
+        row("b", "1", None, Some(3)),
+        row("b", "1", Some(4.0), Some(1)),
+    ];
+    assert_eq!(
+        rating_conflicts(&rows),
+        None,
+        "a missing rating is no conflict"
+    );
+    assert_eq!(merge_duplicates(&mut rows), 2);
+    let kept: Vec<_> = rows.iter().map(|r| (r.rating, r.timestamp)).collect();
+    assert_eq!(kept, [(Some(2.0), None), (Some(4.0), Some(3))]);
+}
+
+#[test]
 fn link_files() {
     let text = "item_id\tiri\n1\thttp://x/A\n2\thttp://x/A\n1\thttp://x/A\n";
     let links = parse_link_reader(Cursor::new(text), Path::new("l.tsv")).unwrap();
@@ -808,6 +826,7 @@ fn a_link_files_other_columns_are_named_as_ignored() {
         links: parse_link_reader(Cursor::new(text), Path::new("l.tsv")).unwrap(),
         ignored_columns: (1, vec!["label".to_owned(), "4 (unnamed)".to_owned()]),
         item_column: None,
+        repeated: None,
     };
     let path = std::env::temp_dir().join(format!("kgrec-link-{}.tsv", std::process::id()));
     std::fs::write(&path, text).unwrap();

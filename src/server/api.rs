@@ -436,15 +436,23 @@ pub async fn interactions(
     }
     let received = raw_rows.len();
     // Ids are kept as sent, as a file import keeps them, and said the same way.
-    let spaced = kgrec::interactions::spaced_ids_note_in(
-        "POST /v1/interactions",
-        ("the posted rows", "the rows also have"),
+    let ids = || {
         raw_rows.iter().flat_map(|r| {
             [
                 (kgrec::interactions::IdKind::User, r.user.as_str()),
                 (kgrec::interactions::IdKind::Item, r.item.as_str()),
             ]
-        }),
+        })
+    };
+    let spaced = kgrec::interactions::spaced_ids_note_in(
+        "POST /v1/interactions",
+        ("the posted rows", "the rows also have"),
+        ids(),
+    );
+    let invisible = kgrec::interactions::invisible_ids_note_in(
+        "POST /v1/interactions",
+        "the posted rows",
+        ids(),
     );
     let metrics = std::sync::Arc::clone(&state.metrics);
     let imported =
@@ -459,12 +467,21 @@ pub async fn interactions(
             r.older_ratings
         )
     });
+    let unrated = r.unrated_example.as_ref().map(|e| {
+        format!(
+            "{} row(s) without a rating named a pair with a stored rating ({e}): a row without \
+             a rating never erases one, so the stored ratings are kept",
+            r.unrated_kept
+        )
+    });
     let notes: Vec<String> = imported
         .notes
         .iter()
         .cloned()
         .chain(older)
+        .chain(unrated)
         .chain(spaced)
+        .chain(invisible)
         .collect();
     let mut answer = serde_json::json!({
             "received": received,
@@ -473,6 +490,7 @@ pub async fn interactions(
             "updated_interactions": r.updated_interactions,
             "unchanged_interactions": r.unchanged_interactions,
             "older_ratings_kept_stored": r.older_ratings,
+            "unrated_kept_stored_rating": r.unrated_kept,
             "notes": notes,
             "new_users": r.new_users,
             "new_items": r.new_items,

@@ -234,6 +234,7 @@ fn schemas() -> Value {
             "new_interactions": {"type": "integer"}, "updated_interactions": {"type": "integer"},
             "unchanged_interactions": {"type": "integer"}, "new_users": {"type": "integer"},
             "older_ratings_kept_stored": {"type": "integer", "description": "Rows for a stored pair with another rating but an older timestamp: the stored, newer rating is kept (counted in unchanged_interactions)."},
+            "unrated_kept_stored_rating": {"type": "integer", "description": "Rows without a rating for a stored pair that has one: a row without a rating never erases a stored rating (the pair counts as unchanged unless the row changed its timestamp)."},
             "notes": {"type": "array", "items": {"type": "string"}, "description": "Present when there is something to say: ids that start or end with white space (kept as sent), conflicting duplicates in the request and older rows."},
             "new_items": {"type": "integer"}, "store": {"type": "object"}}},
         "Rebuild": {"type": "object", "additionalProperties": false, "properties": {

@@ -5,8 +5,8 @@ use std::ops::RangeInclusive;
 
 use super::error::ApiError;
 
-/// The longest user or item id accepted, in bytes.
-pub const MAX_ID_BYTES: usize = 512;
+/// The longest user or item id accepted, in bytes: the limit of every import too.
+pub use kgrec::interactions::MAX_ID_BYTES;
 
 /// Most items of one recommendation page (`k`).
 pub const MAX_K: usize = 1000;

@@ -88,15 +88,18 @@ impl Record {
         }
     }
 
-    /// Folds a later row of the same pair in: the most recent rating and timestamp win (as
-    /// [`crate::interactions::merge_duplicates`] does within a file); the count is the larger one,
-    /// so importing the same file again changes nothing.
+    /// Folds a later row of the same pair in: the most recent timestamp and the most recent
+    /// rating win (as [`crate::interactions::merge_duplicates`] does within a file), but a row
+    /// without a rating never erases a stored one; the count is the larger one, so importing the same file again
+    /// changes nothing.
     fn merged(&self, row: &RawInteraction) -> Self {
         let mut out = *self;
         out.count = self.count.max(row.count);
         if row.timestamp >= self.timestamp {
             out.timestamp = row.timestamp;
-            out.rating = row.rating;
+            out.rating = row.rating.or(self.rating);
+        } else {
+            out.rating = self.rating.or(row.rating);
         }
         out
     }
@@ -244,6 +247,11 @@ pub struct ImportReport {
     pub older_ratings: u64,
     /// The first of them: `user, item: rating R (older), stored S kept`.
     pub older_example: Option<String>,
+    /// Rows without a rating that named a stored pair with one: the stored rating is kept (a
+    /// row without a rating never erases one), whether or not the row changed the pair otherwise.
+    pub unrated_kept: u64,
+    /// The first of them: `user, item: stored rating S kept`.
+    pub unrated_example: Option<String>,
     /// Items whose link was set or changed.
     pub links_set: u64,
     /// Items the link file named that had no interactions: they join the catalogue (no
@@ -634,9 +642,17 @@ impl StoreState {
             match self.position.get(&(u, i)) {
                 Some(&k) => {
                     let merged = self.records[k].merged(row);
+                    if row.rating.is_none()
+                        && let Some(stored) = self.records[k].rating
+                    {
+                        report.unrated_kept += 1;
+                        report.unrated_example.get_or_insert_with(|| {
+                            format!("{}, {}: stored rating {stored} kept", row.user, row.item)
+                        });
+                    }
                     if merged == self.records[k] {
                         report.unchanged_interactions += 1;
-                        if row.rating != merged.rating {
+                        if row.rating.is_some() && row.rating != merged.rating {
                             report.older_ratings += 1;
                             let shown = |r: Option<f32>| {
                                 r.map_or_else(|| "none".to_owned(), |r| r.to_string())
@@ -908,6 +924,35 @@ mod tests {
         assert_eq!(store.counts().unwrap(), r.counts);
         let m = after.matrix().unwrap();
         assert_eq!((m.n_users(), m.n_items(), m.nnz()), (8, 14, 15));
+    }
+
+    #[test]
+    fn a_row_without_a_rating_never_erases_a_stored_one() {
+        let (_db, store) = store();
+        let rated = vec![
+            row("u1", "m1", Some(2.0), None),
+            row("u2", "m1", Some(4.0), None),
+            row("u2", "m2", None, None),
+        ];
+        store.import(&rated, &[]).unwrap();
+        let unrated = vec![
+            row("u1", "m1", None, None),
+            row("u2", "m1", None, Some(10)),
+            row("u2", "m2", Some(5.0), None),
+        ];
+        let r = store.import(&unrated, &[]).unwrap();
+        assert_eq!(r.unrated_kept, 2);
+        assert_eq!(r.older_ratings, 0, "an unrated row is not an older rating");
+        assert_eq!(
+            r.unrated_example.as_deref(),
+            Some("u1, m1: stored rating 2 kept")
+        );
+        // u1,m1 unchanged; u2,m1 took the timestamp; u2,m2 took its first rating.
+        assert_eq!((r.unchanged_interactions, r.updated_interactions), (1, 2));
+        let after = store.load().unwrap();
+        let ratings: Vec<_> = after.records.iter().map(|r| r.rating).collect();
+        assert_eq!(ratings, [Some(2.0), Some(4.0), Some(5.0)]);
+        assert_eq!(after.records[1].timestamp, Some(10));
     }
 
     #[test]

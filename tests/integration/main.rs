@@ -39,5 +39,6 @@ mod serve;
 mod serve_access;
 mod sparql;
 mod sparql_client;
+mod thirteenth_look;
 mod tune;
 mod twelfth_look;
