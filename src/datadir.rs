@@ -629,9 +629,11 @@ fn foreign(dir: &Path) -> Error {
     }
 }
 
-/// Whether `dir` holds the folders a data directory keeps its stores in.
+/// Whether `dir` holds the stores of a data directory: a `kg/` folder beside a `sled/` folder
+/// holding sled's own `conf` file (every data directory has both). A user's folder that merely
+/// has a `kg/` or a `sled/` subfolder is not one, and is never adopted on such advice.
 fn has_store_folders(dir: &Path) -> bool {
-    dir.join("sled").is_dir() || dir.join("kg").is_dir()
+    dir.join("sled").join("conf").is_file() && dir.join("kg").is_dir()
 }
 
 /// How to put back a removed marker: what it holds for this build.

@@ -27,7 +27,7 @@ use crate::cf::{EpochReport, Scored, UserRecs};
 use crate::datadir::{DataDir, OpenMode};
 use crate::error::{Error, Result};
 use crate::explain::{ExplainOptions, Explainer, Explanation, PathIndex};
-use crate::ids::UserId;
+use crate::ids::{ItemId, UserId};
 use crate::interactions::{
     ColumnMap, Delimiter, Format, ItemLink, LinkColumns, RatingScale, RawInteraction, ReadOptions,
     filter_min_rating, merge_duplicates, parse_link_file, rating_conflicts, read_file,
@@ -2156,6 +2156,27 @@ impl Engine {
                 .iter()
                 .map(|r| (r.user.clone(), r.item.clone())),
         );
+        if request.task == EvalTask::Ranking {
+            let test_pairs: HashSet<(&str, &str)> = test_rows
+                .iter()
+                .map(|r| (r.user.as_str(), r.item.as_str()))
+                .collect();
+            if !test_pairs.is_empty()
+                && test_pairs
+                    .iter()
+                    .all(|(u, i)| train.get(*u).is_some_and(|k| k.contains(*i)))
+            {
+                return Err(Error::BadInput(format!(
+                    "{}: every one of its {} test interactions is also in the training file {}: \
+                     lists never hold a user's training items, so nothing could be found (was \
+                     the same file given twice?); give --test a held-out file (rows not in \
+                     --train)",
+                    request.test.display(),
+                    test_pairs.len(),
+                    request.train.display()
+                )));
+            }
+        }
         engine.write_interactions(train_rows.rows, links, request.read.rating_scale, true)?;
         let mut train_request = request.train_request.clone();
         train_request.keep = 1;
@@ -2242,13 +2263,8 @@ impl Engine {
                 .count();
             (n + items.len(), s + in_train)
         });
-        if pairs > 0 && seen == pairs {
-            notes.push(format!(
-                "every one of the {pairs} test interactions is also in the training file: lists \
-                 never hold a user's training items, so nothing can be found (was the same file \
-                 given twice?)"
-            ));
-        } else if seen > 0 {
+        // All of them: refused before the training.
+        if seen > 0 {
             notes.push(format!(
                 "{seen} of the {pairs} test interactions are also in the training file (the same \
                  user and item): lists never hold a user's training items, so those {seen} count \
@@ -2256,7 +2272,10 @@ impl Engine {
                  test file to score only what can be found"
             ));
         }
-        let evaluation = evaluate(&recs, &test, Some(&train), &request.ks);
+        // The coverage catalogue: both files' items and every item the model could rank
+        // (linked items in neither file among them), so coverage never exceeds 1.
+        let rankable = rankable_names(&served);
+        let evaluation = evaluate(&recs, &test, Some(&train), &rankable, &request.ks);
         let kind = train_request.spec.kind();
         if kind != learners::ModelKind::Popularity {
             // `--model pop` on the same split, fitted after the model's lists are ranked.
@@ -2269,7 +2288,7 @@ impl Engine {
                 .train(&pop, &mut |_| {}, &AtomicBool::new(false))
                 .and_then(|_| engine.served())
                 .and_then(|pop| lists_of(&pop, &test_users, max_k))
-                .map(|lists| evaluate(&lists, &test, Some(&train), &request.ks));
+                .map(|lists| evaluate(&lists, &test, Some(&train), &rankable, &request.ks));
             if let Ok(baseline) = baseline {
                 notes.extend(below_popularity(&evaluation, &baseline, &request.ks, kind));
             }
@@ -2281,6 +2300,20 @@ impl Engine {
             rating: None,
         })
     }
+}
+
+/// The names of the items the served model can put in a list (those it learnt something of).
+fn rankable_names(served: &Served) -> HashSet<String> {
+    let unlearnt: HashSet<u32> = unlearnt_items(served).iter().copied().collect();
+    (0..served.model.recommender().n_items())
+        .filter_map(|i| u32::try_from(i).ok())
+        .filter(|i| !unlearnt.contains(i))
+        .filter_map(|i| {
+            item_name(&served.snapshot, ItemId(i))
+                .ok()
+                .map(str::to_owned)
+        })
+        .collect()
 }
 
 /// The served model's lists of `users` (by name), `k` items each.

@@ -155,12 +155,15 @@ pub fn by_user<T: Eq + Hash>(pairs: impl IntoIterator<Item = (T, T)>) -> HashMap
 }
 
 /// Evaluates ranked lists (`recs[user]`, best first) against `test` at each of `ks`; `train`, when
-/// given, widens the coverage catalogue and is checked for leaks. Users are summed in their
-/// order, so the same lists give the same figures to the last bit.
+/// given, widens the coverage catalogue and is checked for leaks; `rankable` (the items the
+/// model could put in a list, such as linked items in neither file) widens the catalogue too,
+/// so coverage never exceeds 1. Users are summed in their order, so the same lists give the
+/// same figures to the last bit.
 pub fn evaluate<T: Eq + Hash + Ord>(
     recs: &HashMap<T, Vec<T>>,
     test: &HashMap<T, HashSet<T>>,
     train: Option<&HashMap<T, HashSet<T>>>,
+    rankable: &HashSet<T>,
     ks: &[usize],
 ) -> Evaluation {
     let mut test_users: Vec<(&T, &HashSet<T>)> =
@@ -171,6 +174,7 @@ pub fn evaluate<T: Eq + Hash + Ord>(
     if let Some(train) = train {
         catalog.extend(train.values().flatten());
     }
+    catalog.extend(rankable);
     let max_k = ks.iter().copied().max().unwrap_or(0);
     let train_leaks = match train {
         Some(train) => recs
@@ -273,7 +277,7 @@ mod tests {
         let test = HashMap::from([("u", set(&["a"])), ("v", set(&["b", "c"])), ("w", set(&[]))]);
         let train = HashMap::from([("u", set(&["d"])), ("v", set(&["e"]))]);
         let recs = HashMap::from([("u", vec!["a", "d", "a"]), ("x", vec!["q"])]);
-        let e = evaluate(&recs, &test, Some(&train), &[1, 2]);
+        let e = evaluate(&recs, &test, Some(&train), &HashSet::new(), &[1, 2]);
         assert_eq!(
             (e.users, e.users_with_list),
             (2, 1),
@@ -302,14 +306,42 @@ mod tests {
         assert_eq!(e.get("recall@2"), Some(at2.mean.recall));
         assert_eq!(e.get("mrr@1"), Some(at1.mean.mrr));
         assert_eq!(e.get("ndcg@3"), None);
-        let without_train = evaluate(&recs, &test, None, &[1]);
+        let without_train = evaluate(&recs, &test, None, &HashSet::new(), &[1]);
         assert!(close(without_train.at[0].coverage, 1.0 / 3.0));
         assert_eq!(without_train.train_leaks, 0);
     }
 
+    /// A list may hold rankable items in neither file (linked items placed from a graph): the
+    /// catalogue counts them, so coverage stays at most 1.
+    #[test]
+    fn rankable_items_widen_the_catalogue() {
+        let test = HashMap::from([("u", set(&["a"]))]);
+        let train = HashMap::from([("u", set(&["b"]))]);
+        let recs = HashMap::from([("u", vec!["x", "y", "a"])]);
+        let narrow = evaluate(&recs, &test, Some(&train), &HashSet::new(), &[3]);
+        assert!(
+            close(narrow.at[0].coverage, 3.0 / 2.0),
+            "the old denominator"
+        );
+        let wide = evaluate(
+            &recs,
+            &test,
+            Some(&train),
+            &set(&["a", "b", "x", "y", "z"]),
+            &[3],
+        );
+        assert!(close(wide.at[0].coverage, 3.0 / 5.0));
+    }
+
     #[test]
     fn empty_test_is_zero_not_nan() {
-        let e = evaluate::<&str>(&HashMap::new(), &HashMap::new(), None, &[10]);
+        let e = evaluate::<&str>(
+            &HashMap::new(),
+            &HashMap::new(),
+            None,
+            &HashSet::new(),
+            &[10],
+        );
         assert_eq!(
             e.at[0],
             AtK {

@@ -23,7 +23,8 @@ pub struct Cli {
     #[arg(long, short, global = true)]
     pub quiet: bool,
     /// When another kgrec process holds the data directory, wait up to SECONDS for it (600
-    /// when no number is given) instead of failing at once.
+    /// when no number is given) instead of failing at once. Without it, `train` alone waits
+    /// up to 60 s (saying so) for a holder that is not a `kgrec serve`.
     #[arg(
         long,
         global = true,
@@ -237,7 +238,7 @@ pub enum LogFormat {
 #[derive(Debug, Args)]
 pub struct SimilarArgs {
     /// The item's id, as in the interaction file.
-    #[arg(long)]
+    #[arg(long, value_parser = parse_id)]
     pub item: String,
     /// How many items.
     #[arg(short = 'k', default_value_t = 10)]
@@ -252,10 +253,10 @@ pub struct SimilarArgs {
 #[derive(Debug, Args)]
 pub struct PredictArgs {
     /// The user's id, as in the interaction file.
-    #[arg(long)]
+    #[arg(long, value_parser = parse_id)]
     pub user: String,
     /// The item's id, as in the interaction file.
-    #[arg(long)]
+    #[arg(long, value_parser = parse_id)]
     pub item: String,
     #[arg(long, value_enum, default_value_t)]
     pub format: TextOrJson,
@@ -868,7 +869,8 @@ pub struct RecommendArgs {
     #[arg(
         long,
         required_unless_present = "all_users",
-        conflicts_with = "all_users"
+        conflicts_with = "all_users",
+        value_parser = parse_id
     )]
     pub user: Option<String>,
     /// Every user of the data directory, into the batch file `--out`.
@@ -896,7 +898,7 @@ pub struct RecommendArgs {
     #[command(flatten)]
     pub paths: PathArgs,
     /// Items never to recommend to this user (comma-separated ids).
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', value_parser = parse_id)]
     pub exclude: Vec<String>,
     /// Only items whose linked entity has this graph fact: PREDICATE=VALUE, any of several
     /// values as PREDICATE=VALUE|VALUE; repeat the flag for facts that must all hold. Terms are
@@ -943,10 +945,10 @@ pub enum ExplainFormat {
 #[derive(Debug, Args)]
 pub struct ExplainArgs {
     /// The user's id, as in the interaction file.
-    #[arg(long)]
+    #[arg(long, value_parser = parse_id)]
     pub user: String,
     /// The item's id, as in the interaction file.
-    #[arg(long)]
+    #[arg(long, value_parser = parse_id)]
     pub item: String,
     #[arg(long, value_enum, default_value_t)]
     pub format: ExplainFormat,
@@ -1173,6 +1175,22 @@ fn parse_rating_threshold(text: &str) -> std::result::Result<f32, String> {
             }
         )),
     }
+}
+
+/// A user or item id given on the command line: never empty nor white space only, as no import
+/// stores such an id (HTTP answers 400 to one).
+fn parse_id(text: &str) -> std::result::Result<String, String> {
+    if text.trim().is_empty() {
+        let what = match text.is_empty() {
+            true => "empty",
+            false => "white space only",
+        };
+        return Err(format!(
+            "the id is {what}: no import stores such an id; give the id as in the interaction \
+             file (a list such as --exclude a,b takes no empty entry)"
+        ));
+    }
+    Ok(text.to_owned())
 }
 
 fn parse_version(text: &str) -> std::result::Result<u64, String> {

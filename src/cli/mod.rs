@@ -1039,6 +1039,12 @@ pub fn in_use_hint(pid: &str, waited: Option<std::time::Duration>) -> String {
     }
 }
 
+/// Whether process `pid` (the holder of a data directory) is a `kgrec serve`, which does not
+/// release the directory until it is stopped.
+pub(crate) fn held_by_serve(pid: &str) -> bool {
+    matches!(holder(pid), Holder::Serve(_))
+}
+
 /// What holds a data directory.
 enum Holder {
     /// `kgrec serve`, on this address (`None`: it chose its port itself).

@@ -345,18 +345,42 @@ pub(super) fn fit_and_commit(data: &Path, request: &TrainRequest, quiet: bool) -
 
 /// The data directory opened to read a training's inputs. It is held only while the inputs are
 /// read and while the new version is written: other kgrec processes (recommend, stats, sparql,
-/// imports) work during the fit. Short readers (a `recommend`, a `stats`) may hold it for a
-/// moment: wait for them (up to a minute: on a loaded machine a stream of readers can hold it
-/// for seconds).
+/// imports) work during the fit. Without `--wait`, a `kgrec serve` holding it refuses at once
+/// (as every command does), but other holders (short readers such as a `recommend` or a
+/// `stats`) are waited for up to a minute, saying so at the start: on a loaded machine a stream
+/// of readers can hold it for seconds.
 fn open_for_inputs(data: &Path) -> Result<Engine> {
-    Engine::open_with(
-        data,
-        &kgrec::OpenOptions {
-            wait: Some(super::wait().unwrap_or(std::time::Duration::from_secs(60))),
-            ..kgrec::OpenOptions::default()
-        },
-    )
+    if let Some(wait) = super::wait() {
+        return Engine::open_with(
+            data,
+            &kgrec::OpenOptions {
+                wait: Some(wait),
+                ..kgrec::OpenOptions::default()
+            },
+        );
+    }
+    match super::open_engine(data) {
+        Err(Error::InUse { pid, .. }) if !super::held_by_serve(&pid) => {
+            super::warn(&format!(
+                "note: process {pid} holds {}: waiting up to {READER_WAIT_SECONDS} s for it to \
+                 release it (--wait SECONDS to wait longer)",
+                data.display()
+            ));
+            Engine::open_with(
+                data,
+                &kgrec::OpenOptions {
+                    wait: Some(std::time::Duration::from_secs(READER_WAIT_SECONDS)),
+                    ..kgrec::OpenOptions::default()
+                },
+            )
+        }
+        other => other,
+    }
 }
+
+/// How long `train` without `--wait` waits for a holder of the data directory that is not a
+/// `kgrec serve` (the README and `--wait`'s help say so).
+const READER_WAIT_SECONDS: u64 = 60;
 
 /// Fits `inputs` (the directory is not held) and commits the new version.
 fn fit_and_commit_inputs(

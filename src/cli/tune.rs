@@ -71,6 +71,7 @@ pub fn tune(data: &Path, args: &TuneArgs, quiet: bool) -> Result<()> {
         search: args.search.into(),
         target: args.target.into(),
     };
+    let begun = std::time::Instant::now();
     // Held while the inputs are read, not during the search.
     let inputs = super::open_engine(data)?.tuning_data(&request)?;
     let budget = request.budget.as_secs();
@@ -121,6 +122,7 @@ pub fn tune(data: &Path, args: &TuneArgs, quiet: bool) -> Result<()> {
     if let Some(best) = &best {
         outcome.best = best.learner.clone();
     }
+    let searched = begun.elapsed();
     let trained = match (&best, args.no_train) {
         (Some(best), false) => {
             let spec = kgrec::ModelSpec::new(&best.learner, &best.overrides)?;
@@ -139,6 +141,9 @@ pub fn tune(data: &Path, args: &TuneArgs, quiet: bool) -> Result<()> {
         }
         _ => None,
     };
+    if let Some(note) = overrun_note(request.budget, searched, begun.elapsed(), &outcome) {
+        super::warn(&note);
+    }
     match args.format {
         TextOrJson::Json => emit(&json_text(&TuneJson {
             metric: request.metric.to_string(),
@@ -281,4 +286,64 @@ fn tuning_text(
          learner's choice; --untuned: the defaults)"
     );
     out
+}
+
+/// Why tuning took longer than `--budget`, when it did by more than a few seconds: the search
+/// (every learner's defaults are fitted in full, and a fit stops only between epochs) and the
+/// training of the choice after it. `searched`: from the start to the end of the search;
+/// `total`: to the end of the training too.
+fn overrun_note(
+    budget: std::time::Duration,
+    searched: std::time::Duration,
+    total: std::time::Duration,
+    outcome: &TuneOutcome,
+) -> Option<String> {
+    let slack = |d: std::time::Duration| d.as_secs_f64() > budget.as_secs_f64() * 1.05 + 1.0;
+    if !slack(total) {
+        return None;
+    }
+    let mut why = Vec::new();
+    if slack(searched) {
+        // The longest fit: the one that ran on most past its share.
+        let longest = outcome
+            .learners
+            .iter()
+            .flat_map(|l| l.trials.iter().map(move |t| (l.learner.as_str(), t)))
+            .max_by(|a, b| a.1.fit_seconds.total_cmp(&b.1.fit_seconds));
+        why.push(format!(
+            "the search took {:.0} s: every learner's defaults are fitted in full whatever the \
+             budget (the baseline each draw must beat), and a fit stops only between epochs (a \
+             one-step solve such as ease's, not at all){}",
+            searched.as_secs_f64(),
+            match longest {
+                Some((learner, t)) => format!(
+                    "; the longest fit, {learner}'s {}, took {:.0} s",
+                    match t.params.is_empty() {
+                        true => "defaults".to_owned(),
+                        false => "draw".to_owned(),
+                    },
+                    t.fit_seconds
+                ),
+                None => String::new(),
+            }
+        ));
+    }
+    let training = total.saturating_sub(searched);
+    if training.as_secs_f64() >= 1.0 {
+        why.push(format!(
+            "training the choice on every interaction took {:.0} s after the search (--no-train \
+             skips it)",
+            training.as_secs_f64()
+        ));
+    }
+    Some(format!(
+        "note: tuning took {:.0} s against --budget {} s: {}{}",
+        total.as_secs_f64(),
+        budget.as_secs_f64(),
+        why.join("; "),
+        match slack(searched) {
+            true => " (fewer --models keep the search nearer its budget)",
+            false => "",
+        }
+    ))
 }

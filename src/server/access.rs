@@ -185,38 +185,62 @@ fn presented_key(headers: &HeaderMap) -> Option<&str> {
         .map(str::trim)
 }
 
-/// A key from a flag's value (or its environment variable) or from a file; `what` names the
-/// flag in errors. A file is read whole, less a final line break; an empty key is refused.
-pub fn load_key(value: Option<&str>, file: Option<&Path>, what: &str) -> Result<Option<String>> {
-    let key = match (value, file) {
+/// A key from a flag's value (or its environment variable `env`) or from a file; `what` names
+/// the flag in errors. A file is read whole, less a final line break; an empty key is refused.
+pub fn load_key(
+    value: Option<&str>,
+    file: Option<&Path>,
+    what: &str,
+    env: &str,
+) -> Result<Option<String>> {
+    // The flag's value may have come from the environment: errors name where it came from.
+    let from_env = value.is_some_and(|value| {
+        std::env::var(env).is_ok_and(|set| set == value)
+            && !std::env::args()
+                .any(|a| a == format!("--{what}") || a.starts_with(&format!("--{what}=")))
+    });
+    let (source, key) = match (value, file) {
         (Some(_), Some(_)) => {
-            return Err(Error::BadInput(format!(
-                "--{what} and --{what}-file both given: give one"
-            )));
+            return Err(Error::BadInput(match from_env {
+                true => format!(
+                    "the environment variable {env} (the key of --{what}) is set and \
+                     --{what}-file is given: give one (`unset {env}`, or leave out --{what}-file)"
+                ),
+                false => format!("--{what} and --{what}-file both given: give one"),
+            }));
         }
-        (Some(value), None) => value.to_owned(),
+        (Some(value), None) => (
+            match from_env {
+                true => format!("{env} (the environment variable of --{what})"),
+                false => format!("--{what}"),
+            },
+            value.to_owned(),
+        ),
         (None, Some(path)) => {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| Error::BadInput(format!("--{what}-file {}: {e}", path.display())))?;
-            text.strip_suffix('\n')
-                .map(|t| t.strip_suffix('\r').unwrap_or(t))
-                .unwrap_or(&text)
-                .to_owned()
+            (
+                format!("--{what}-file {}", path.display()),
+                text.strip_suffix('\n')
+                    .map(|t| t.strip_suffix('\r').unwrap_or(t))
+                    .unwrap_or(&text)
+                    .to_owned(),
+            )
         }
         (None, None) => return Ok(None),
     };
     if key.trim().is_empty() {
-        return Err(Error::BadInput(format!("--{what}: the key is empty")));
+        return Err(Error::BadInput(format!("{source}: the key is empty")));
     }
     if key.chars().any(|c| c.is_control() || c == ' ') {
         return Err(Error::BadInput(format!(
-            "--{what}: the key holds spaces or control characters, which HTTP headers cannot \
+            "{source}: the key holds spaces or control characters, which HTTP headers cannot \
              carry"
         )));
     }
     if key.len() < 16 {
         return Err(Error::BadInput(format!(
-            "--{what}: the key is {} characters; use at least 16 (for example `openssl rand \
+            "{source}: the key is {} characters; use at least 16 (for example `openssl rand \
              -hex 32`)",
             key.len()
         )));
@@ -353,15 +377,31 @@ mod tests {
         let file = dir.path().join("key");
         std::fs::write(&file, format!("{WRITE}\n")).unwrap();
         assert_eq!(
-            load_key(None, Some(&file), "api-key").unwrap().as_deref(),
+            load_key(None, Some(&file), "api-key", "KGREC_API_KEY")
+                .unwrap()
+                .as_deref(),
             Some(WRITE)
         );
-        assert_eq!(load_key(None, None, "api-key").unwrap(), None);
+        assert_eq!(
+            load_key(None, None, "api-key", "KGREC_API_KEY").unwrap(),
+            None
+        );
         for bad in ["", "short", "has a space in it ....."] {
-            assert!(load_key(Some(bad), None, "api-key").is_err(), "{bad:?}");
+            assert!(
+                load_key(Some(bad), None, "api-key", "KGREC_API_KEY").is_err(),
+                "{bad:?}"
+            );
         }
-        assert!(load_key(Some(WRITE), Some(&file), "api-key").is_err());
-        assert!(load_key(None, Some(&dir.path().join("absent")), "api-key").is_err());
+        assert!(load_key(Some(WRITE), Some(&file), "api-key", "KGREC_API_KEY").is_err());
+        assert!(
+            load_key(
+                None,
+                Some(&dir.path().join("absent")),
+                "api-key",
+                "KGREC_API_KEY"
+            )
+            .is_err()
+        );
     }
 
     #[test]

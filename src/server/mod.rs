@@ -331,12 +331,14 @@ pub fn serve(data: &Path, args: &ServeArgs) -> Result<()> {
             args.api_key.as_deref(),
             args.api_key_file.as_deref(),
             "api-key",
+            "KGREC_API_KEY",
         )?
         .as_deref(),
         access::load_key(
             args.read_key.as_deref(),
             args.read_key_file.as_deref(),
             "read-key",
+            "KGREC_READ_KEY",
         )?
         .as_deref(),
         args.guard.contains(&GuardedRoutes::Health),

@@ -40,5 +40,6 @@ mod serve_access;
 mod sparql;
 mod sparql_client;
 mod thirteenth_look;
+mod thirteenth_look_cli;
 mod tune;
 mod twelfth_look;

@@ -594,8 +594,8 @@ fn eval_names_test_rows_that_are_also_training_rows() {
     assert!(err.contains("count as misses"), "{err}");
 }
 
-/// `eval` with the test file equal to the training file says why every figure is zero; a
-/// SPARQL query can come from standard input.
+/// `eval` with the test file equal to the training file is refused, saying why every figure
+/// would be zero; a SPARQL query can come from standard input.
 #[test]
 fn eval_of_the_training_file_itself_and_sparql_from_stdin() {
     let tmp = tempfile::tempdir().unwrap();
@@ -604,7 +604,7 @@ fn eval_of_the_training_file_itself_and_sparql_from_stdin() {
         .arg(fixture("interactions.tsv"))
         .arg("--test")
         .arg(fixture("interactions.tsv")));
-    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("also in the training file"),
         "{}",
