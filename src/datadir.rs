@@ -14,7 +14,7 @@
 //! written to the directory. Opened for writing, such a directory is refused, saying why.
 
 use crate::error::{Error, Result};
-use kgrec_kg::{KgStore, fsutil};
+use kgrec_kg::{KgStore, fsutil, watchdog};
 use serde::{Deserialize, Serialize};
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, Write};
@@ -82,6 +82,24 @@ pub struct DataDir {
     scratch: Option<fsutil::ScratchDir>,
     /// Whether this process may have written the database: it is sealed when closed.
     written: std::sync::atomic::AtomicBool,
+    /// The close under the disk watchdog: set by `drop` and declared last, so that it is
+    /// dropped after the database, whose last handle flushes sled.
+    closing: Option<Closing>,
+}
+
+/// A close of a data directory that may be written, watched ([`watchdog`]): sled flushes when
+/// its last handle is dropped, and after a write of its ran out of space that flush never
+/// returns. Ends the watching of the directory's disk when dropped.
+#[derive(Debug)]
+struct Closing {
+    dir: PathBuf,
+    _watch: watchdog::Watch,
+}
+
+impl Drop for Closing {
+    fn drop(&mut self) {
+        watchdog::unwatch_disk(&self.dir);
+    }
 }
 
 impl DataDir {
@@ -146,6 +164,9 @@ impl DataDir {
             Some(copy) => copy.path().join("sled"),
             None => path.join("sled"),
         };
+        if scratch.is_none() {
+            watchdog::watch_disk(path);
+        }
         let db = open_sled(&sled_dir)?;
         check_seal(path, &db)?;
         let kg = match &scratch {
@@ -163,6 +184,7 @@ impl DataDir {
             _lock: lock.filter(|_| access != Access::Replica),
             scratch,
             written: std::sync::atomic::AtomicBool::new(false),
+            closing: None,
         })
     }
 
@@ -375,6 +397,12 @@ pub const FREE_SPACE_RESERVE: u64 = 4 << 20;
 
 impl Drop for DataDir {
     fn drop(&mut self) {
+        if self.scratch.is_none() {
+            self.closing = Some(Closing {
+                dir: self.path.clone(),
+                _watch: watchdog::watch("close of the data directory"),
+            });
+        }
         // Not on a full disk: after a write of sled's ran out of space its flush never returns
         // (the process hung at its close), and the seal is only an extra check.
         let full = fs2::available_space(&self.path).is_ok_and(|n| n < FREE_SPACE_RESERVE / 4);

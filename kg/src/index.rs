@@ -402,6 +402,7 @@ impl GraphIndex {
     /// Writes one bookkeeping value at once, outside any batch, and waits for the disk.
     #[cfg_attr(not(feature = "rocksdb"), allow(dead_code))]
     pub(crate) fn set_meta_now(&self, name: &str, value: u64) -> Result<()> {
+        let _watch = crate::watchdog::watch("write of the graph index");
         self.tree.insert(meta_key(name), &value.to_le_bytes())?;
         self.tree.flush()?;
         Ok(())
@@ -559,6 +560,7 @@ impl IndexWriter<'_> {
         for (name, value) in meta {
             batch.insert(meta_key(name), &value.to_le_bytes());
         }
+        let _watch = crate::watchdog::watch("write of the graph index");
         self.index.tree.apply_batch(batch)?;
         self.index.tree.flush()?;
         self.index.forget_cached_maps();

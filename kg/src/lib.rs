@@ -32,6 +32,7 @@ pub mod store;
 #[doc(hidden)]
 pub mod testdata;
 pub mod text;
+pub mod watchdog;
 
 pub use error::{KgError, Location};
 pub use filter::{Condition, Facts, Filter, FilterError};

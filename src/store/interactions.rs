@@ -462,6 +462,7 @@ impl InteractionStore {
         let Some(batch) = state.batch()? else {
             return Ok(state);
         };
+        let _watch = kgrec_kg::watchdog::watch("write of the interactions");
         self.tree.apply_batch(batch)?;
         self.tree.flush()?;
         state.unwritten = Unwritten {

@@ -376,6 +376,7 @@ impl ModelStore {
         bytes.push(if seal.is_some() { IN_FILE } else { CHECKED });
         bytes.extend_from_slice(&crc32(&checked).to_le_bytes());
         bytes.extend_from_slice(&checked);
+        let _watch = kgrec_kg::watchdog::watch("write of a model header");
         self.tree.insert(header_key(version), bytes)?;
         self.tree.flush()?;
         Ok(())
@@ -420,6 +421,7 @@ impl ModelStore {
             batch.insert(CURRENT, &version.to_le_bytes());
         }
         batch.insert(VERSIONS, encode_versions(&versions));
+        let _watch = kgrec_kg::watchdog::watch("write of the model versions");
         self.tree.apply_batch(batch)?;
         self.tree.flush()?;
         Ok(())
@@ -490,6 +492,7 @@ impl ModelStore {
         }
         if removed > 0 || kept.len() != versions.len() {
             batch.insert(VERSIONS, encode_versions(&kept));
+            let _watch = kgrec_kg::watchdog::watch("write of the model versions");
             self.tree.apply_batch(batch)?;
             self.tree.flush()?;
         }

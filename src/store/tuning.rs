@@ -151,6 +151,7 @@ impl TuningStore {
             batch.insert(learner_key(&t.learner), bytes);
         }
         batch.insert(BEST, best.as_bytes());
+        let _watch = kgrec_kg::watchdog::watch("write of the tuning results");
         self.tree.apply_batch(batch)?;
         self.tree.flush()?;
         Ok(())
