@@ -9,6 +9,9 @@ use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // A sled write stuck on a disk another program filled ends the process with the full-disk
+    // error rather than hanging it (`kgrec_kg::watchdog`).
+    kgrec_kg::watchdog::arm();
     let args = cli::args::Cli::parse_from(cli::args::with_bare_wait(std::env::args_os()));
     match cli::run(args) {
         Ok(()) => ExitCode::SUCCESS,

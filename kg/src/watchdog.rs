@@ -17,11 +17,24 @@
 //! disk with almost no free space either fails at once (no space) or writes into space the
 //! file already holds; a slow disk still moves a flush's few MiB in seconds. A disk with free
 //! space never ends a process, however slow.
+//!
+//! Ending the process is the program's choice, not a library's: nothing is watched until the
+//! program calls [`arm`] (the `kgrec` binary does, first thing). Unarmed, a watch costs a lock
+//! and a stuck sled write waits as it always did.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
+
+/// Whether the program asked for stalled writes to end the process ([`arm`]).
+static ARMED: AtomicBool = AtomicBool::new(false);
+
+/// Lets the watchdog end the process (exit code 1, after printing the full-disk error) when a
+/// watched sled write stalls on a full disk. For programs, not libraries: call it once at start.
+pub fn arm() {
+    ARMED.store(true, Ordering::Relaxed);
+}
 
 /// How long a watched write may run after its disk was seen full, unless the environment
 /// variable `KGREC_DISK_STALL_SECONDS` gives another number of seconds.
@@ -105,6 +118,9 @@ pub fn unwatch_disk(dir: &Path) {
 pub fn watch(what: &'static str) -> Watch {
     static NEXT: AtomicU64 = AtomicU64::new(0);
     let id = NEXT.fetch_add(1, Ordering::Relaxed);
+    if !ARMED.load(Ordering::Relaxed) {
+        return Watch { id };
+    }
     let disks = {
         let mut state = lock();
         state.active.push(Active {
