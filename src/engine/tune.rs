@@ -824,6 +824,10 @@ fn validate(
 const COLD_NEIGHBOURS: [usize; 8] = [1, 2, 3, 5, 8, 13, 20, 30];
 const COLD_SCALES: [f32; 4] = [0.25, 0.5, 1.0, 2.0];
 
+/// A cold rule (`--cold-scale`, `--cold-neighbours`), its figure on the whole items' rows, on
+/// every row, and per user on every row.
+type ScoredRule = ((Option<f32>, usize), f64, f64, Vec<f64>);
+
 /// A cold rule chosen on the items held out whole.
 struct ColdChoice {
     /// The draw with that rule.
@@ -909,7 +913,7 @@ fn choose_cold_rule(
     let users: Vec<_> = carved.validation.iter().map(|(u, _)| Some(*u)).collect();
     let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
     // (rule, figure on the whole items' rows, figure on every row, per user on every row)
-    let mut scored: Vec<((Option<f32>, usize), f64, f64, Vec<f64>)> = Vec::new();
+    let mut scored: Vec<ScoredRule> = Vec::new();
     for rule in rules {
         if scored.iter().any(|(r, ..)| *r == rule) {
             continue;
@@ -925,7 +929,7 @@ fn choose_cold_rule(
         let places = placed.params.places_new_items();
         let mut unlearnt: Vec<u32> = (0..m)
             .filter(|&i| {
-                !warm[i] && !(places && data.item_entity.get(i).is_some_and(Option::is_some))
+                !(warm[i] || places && data.item_entity.get(i).is_some_and(Option::is_some))
             })
             .map(|i| i as u32)
             .chain(unseen.iter().copied())
