@@ -2201,6 +2201,7 @@ impl Engine {
                     best.default_value
                 ));
                 notes.extend(outcome.new_items_left_out(best));
+                notes.extend(outcome.cold_rules.iter().cloned());
                 if let Some(n) = outcome
                     .graph_within_noise
                     .iter()
@@ -2874,14 +2875,15 @@ fn list_notes(
 fn unlearnt_items(served: &Served) -> &[u32] {
     served.unlearnt.get_or_init(|| {
         let rows = served.model.recommender().n_items();
-        // A `cke` fitted with both graph weights at 0 is ALS: it learnt nothing of a linked
-        // item without interactions either.
+        // A `cke` fitted with both graph weights at 0 is ALS on the items with interactions;
+        // it places a linked item without them only by the nearest-items rule (not with
+        // --cold-scale, nor in models stored before the rule applied there).
         let reads_graph = served.model.header.kind.reads_graph()
             && served
                 .model
                 .recommender()
                 .fused()
-                .is_none_or(|f| f.params.uses_graph());
+                .is_none_or(|f| f.params.places_new_items());
         item_bases(served, rows)
             .iter()
             .enumerate()
@@ -2901,6 +2903,13 @@ fn unlearnt_items(served: &Served) -> &[u32] {
 fn item_bases(served: &Served, rows: usize) -> Vec<Basis> {
     let header = &served.model.header;
     let trained = usize::try_from(header.interactions).unwrap_or(usize::MAX);
+    // A graph-off `cke` with --cold-scale (or stored before the cold rule applied there)
+    // learnt nothing of a linked item without interactions.
+    let places_new = served
+        .model
+        .recommender()
+        .fused()
+        .is_none_or(|f| f.params.places_new_items());
     let mut had = vec![false; served.snapshot.items.len()];
     for record in served.snapshot.records.iter().take(trained) {
         if let Some(h) = had.get_mut(record.item.index()) {
@@ -2915,6 +2924,7 @@ fn item_bases(served: &Served, rows: usize) -> Vec<Basis> {
             } else if had {
                 Basis::Interactions
             } else if header.kind == learners::ModelKind::Cke
+                && places_new
                 && served.item_entity.get(i).copied().flatten().is_some()
             {
                 Basis::Graph

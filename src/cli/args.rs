@@ -589,7 +589,8 @@ pub struct FitArgs {
     #[arg(long, allow_negative_numbers = true)]
     pub lr: Option<f32>,
     /// cke: weight of the pull of a linked item's vector towards its entity's embedding
-    /// (0 with --neighbour-weight 0 turns the graph off) [default: 10]; kg-ease: weight α of
+    /// (0 with --neighbour-weight 0 turns the graph's terms off: ALS, with new linked items
+    /// still placed by --cold-neighbours) [default: 10]; kg-ease: weight α of
     /// the graph's feature rows (0: plain EASE) [default: chosen on validation rows carved from
     /// the training data among 0, 0.1, 0.25, 0.45, 0.7 and 1]; svd, svdpp: weight of the pull
     /// of a linked item's vector and bias towards its nearest rated items in the graph (0: off)
@@ -611,11 +612,14 @@ pub struct FitArgs {
     pub attention: Option<String>,
     /// cke: give a linked item nobody has interacted with its entity's embedding times this
     /// instead of the default, a place among the items most like it in the graph (see
-    /// --cold-neighbours).
+    /// --cold-neighbours). The embedding is trained by the graph's terms: with --kg-weight 0
+    /// --neighbour-weight 0 such items stay unranked.
     #[arg(long, allow_negative_numbers = true)]
     pub cold_scale: Option<f32>,
     /// cke: a linked item nobody has interacted with is placed where this many of the items
-    /// with interactions that share the most graph neighbours with it sit [default: 5].
+    /// with interactions that share the most graph neighbours with it sit [default: 5]; also
+    /// with --kg-weight 0 --neighbour-weight 0 (the rule needs the graph and the fitted items,
+    /// not the graph's training terms).
     #[arg(long)]
     pub cold_neighbours: Option<usize>,
     /// ease, kg-ease: λ as this multiple of the square root of the mean number of interactions

@@ -37,6 +37,8 @@ struct TuneJson<'a> {
     /// Learners whose graph gained less than one standard error over their best draw with the
     /// graph off: that draw was chosen.
     graph_within_noise: &'a [NoisyGain],
+    /// Learners whose cold rule was chosen on the items held out whole, one line each.
+    cold_rules: &'a [String],
     /// What the validation scored: `auto` or `cold` (`--target`).
     target: &'static str,
     /// Graph-reading learners tuned without their graph knobs (no linked item in a graph).
@@ -157,6 +159,7 @@ pub fn tune(data: &Path, args: &TuneArgs, quiet: bool) -> Result<()> {
             earlier_kept: &outcome.earlier_kept,
             within_noise: &outcome.within_noise,
             graph_within_noise: &outcome.graph_within_noise,
+            cold_rules: &outcome.cold_rules,
             target: outcome.target.name(),
             without_graph: &outcome.without_graph,
             trained_version: trained.as_ref().map(|t| t.header.version),
@@ -249,6 +252,9 @@ fn tuning_text(
              without the graph is chosen",
             n.learner, n.gain, n.standard_error, n.users
         );
+    }
+    for line in &outcome.cold_rules {
+        let _ = writeln!(out, "{line}");
     }
     for record in &outcome.learners {
         if let Some(note) = outcome.new_items_left_out(record) {

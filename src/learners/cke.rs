@@ -88,6 +88,14 @@ pub(super) fn fit(
             graph.triples().is_empty(),
             input.caller,
         ));
+    } else if !p.uses_graph()
+        && let Some(s) = p.cold_scale.filter(|s| *s > 0.0)
+    {
+        notes.push(format!(
+            "--cold-scale {s} with --kg-weight 0 --neighbour-weight 0: the entity embeddings it \
+             scales are trained only by the graph's terms, so linked items without interactions \
+             stay unranked (without --cold-scale they are placed at their nearest items)"
+        ));
     }
     let (weighting, matrix) = super::weigh(p.confidence, input);
     let p = FusedParams {

@@ -574,6 +574,22 @@ impl Learner {
         }
     }
 
+    /// The knobs that change nothing in the corner [`Learner::graph_off`] switches to: those
+    /// of the graph's training terms, and `cke`'s `--cold-scale` (it scales an embedding only
+    /// those terms train). `cke`'s `--cold-neighbours` is not one: its nearest-items rule
+    /// places new items with the graph's terms off too, so the tuner searches it there.
+    pub fn graph_term_knobs(&self) -> &'static [Knob] {
+        match self.kind {
+            ModelKind::Cke => &[
+                Knob::KgWeight,
+                Knob::NeighbourWeight,
+                Knob::Attention,
+                Knob::ColdScale,
+            ],
+            _ => self.graph_knobs(),
+        }
+    }
+
     /// The knobs that weigh or shape the graph's part of the model: they change nothing when
     /// no linked item is in a graph.
     pub fn graph_knobs(&self) -> &'static [Knob] {

@@ -313,8 +313,15 @@ impl Overrides {
             kg_weight: explicit.kg_weight.or(self.kg_weight),
             neighbour_weight: explicit.neighbour_weight.or(self.neighbour_weight),
             attention: explicit.attention.clone().or(self.attention.clone()),
-            cold_scale: explicit.cold_scale.or(self.cold_scale),
-            cold_neighbours: explicit.cold_neighbours.or(self.cold_neighbours),
+            // The two cold rules exclude each other: the one given replaces the other.
+            cold_scale: match explicit.cold_neighbours {
+                Some(_) => explicit.cold_scale,
+                None => explicit.cold_scale.or(self.cold_scale),
+            },
+            cold_neighbours: match explicit.cold_scale {
+                Some(_) => explicit.cold_neighbours,
+                None => explicit.cold_neighbours.or(self.cold_neighbours),
+            },
             // λ is one quantity: an explicit λ or multiple replaces the tuned one, whichever
             // form the tuner used.
             reg_scale: match (explicit.reg, explicit.reg_scale) {

@@ -194,10 +194,15 @@ fn tune_holds_linked_items_out_whole_when_the_catalogue_has_new_ones() {
             .all(|t| !(given(t, "cold_scale") && given(t, "cold_neighbours"))),
         "{out}"
     );
-    // The text says what was held out whole.
+    // The text says what was held out whole, and which cold rule was chosen on those items'
+    // rows.
     let text = ok(kgrec(&cold).args(args));
     assert!(
         text.contains("every interaction of 2 linked items held out whole"),
+        "{text}"
+    );
+    assert!(
+        text.contains("cke: cold rule --cold-") && text.contains("chosen on the rows of the"),
         "{text}"
     );
 
@@ -209,10 +214,17 @@ fn tune_holds_linked_items_out_whole_when_the_catalogue_has_new_ones() {
         .args(["--format", "json"])));
     assert_eq!(out["whole_items"], 0, "{out}");
     let trials = out["learners"][0]["trials"].as_array().unwrap();
+    // (the graph-off corner holds --cold-scale 0: ALS exactly, items without interactions
+    // unplaced, as they look rare rather than new).
     assert!(
-        trials.iter().all(
-            |t| t["params"]["cold_scale"].is_null() && t["params"]["cold_neighbours"].is_null()
-        ),
+        trials.iter().all(|t| {
+            let p = &t["params"];
+            p["cold_neighbours"].is_null()
+                && (p["cold_scale"].is_null()
+                    || (p["cold_scale"] == 0.0
+                        && p["kg_weight"] == 0.0
+                        && p["neighbour_weight"] == 0.0))
+        }),
         "{out}"
     );
 }
@@ -245,6 +257,8 @@ fn cke_starts_from_als_choice_with_the_graph_off() {
     off["kg_weight"] = 0.0.into();
     off["neighbour_weight"] = 0.0.into();
     off["attention"] = "none".into();
+    // Nothing is held out whole here: the corner leaves items without interactions unplaced.
+    off["cold_scale"] = 0.0.into();
     assert_eq!(params(&trials[1]), off, "{out}");
     // The graph off at ALS's choice scores what ALS's choice scored.
     assert_eq!(trials[1]["value"], learners[0]["value"], "{out}");
