@@ -870,6 +870,8 @@ fn choose_cold_rule(
         matrix: &carved.matrix,
         graph: &data.graph,
         item_entity: &data.item_entity,
+        // The fit's notes are not shown.
+        caller: crate::interactions::Caller::default(),
     };
     let trained = match spec.fit(&input, seed, &mut |_| {}, cancel) {
         Err(Error::Cancelled) => return Ok(None),
