@@ -52,6 +52,9 @@ pub struct Carved {
     pub validation: Vec<(UserId, Vec<ItemId>)>,
     /// How many items are held out whole.
     pub whole_items: usize,
+    /// Users with rows carved as a share of their own items (at least [`MIN_USER_ITEMS`] of
+    /// them): 0 when every validation row is an item held out whole's (a cold-only validation).
+    pub share_users: usize,
 }
 
 /// The items [`carve`] holds out whole for a snapshot whose items `linked` (by item) are linked
@@ -115,6 +118,7 @@ pub fn carve_whole(snapshot: &Snapshot, whole: &[bool]) -> Result<Carved> {
         matrix,
         validation,
         whole_items: whole.iter().filter(|w| **w).count(),
+        share_users: 0,
     })
 }
 
@@ -165,6 +169,7 @@ pub fn carve(
     }
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut validation = Vec::new();
+    let mut share_users = 0;
     for (user, (rows, whole)) in by_user.iter_mut().zip(whole_by_user).enumerate() {
         if rows.len() < MIN_USER_ITEMS {
             if !whole.is_empty() {
@@ -173,6 +178,7 @@ pub fn carve(
             continue;
         }
         let n = ((rows.len() as f64 * share).round() as usize).clamp(1, rows.len() - 1);
+        share_users += 1;
         match kind {
             SplitKind::Random => rows.shuffle(&mut rng),
             // Latest last; ties in import order.
@@ -212,6 +218,7 @@ pub fn carve(
         matrix,
         validation,
         whole_items: whole.iter().filter(|w| **w).count(),
+        share_users,
     })
 }
 
@@ -295,6 +302,7 @@ mod tests {
             .map(|(u, items)| (u.0, items.len()))
             .collect();
         assert_eq!(held, [(0, 2), (1, 1), (3, 1)]);
+        assert_eq!(carved.share_users, 3);
         let total: usize = carved.validation.iter().map(|(_, i)| i.len()).sum();
         assert_eq!(carved.snapshot.records.len() + total, s.records.len());
         // Held-out pairs are not in training.
@@ -347,6 +355,8 @@ mod tests {
         whole[1] = true;
         let carved = carve(&s, SplitKind::Random, 0.2, 5, &whole).unwrap();
         assert_eq!(carved.whole_items, 2);
+        // Only u0 keeps 5 items or more besides the whole ones: the others' rows are cold.
+        assert_eq!(carved.share_users, 1);
         assert!(carved.snapshot.records.iter().all(|r| r.item.index() > 1));
         // u2 (4 items, 2 left) holds only its whole items; u1 (5, 3 left) too; u0 (10, 8 left)
         // and u3 (6, 4 left): u0 also a share of the rest.

@@ -38,5 +38,6 @@ mod serve;
 mod serve_access;
 mod sparql;
 mod sparql_client;
+mod thirteenth_look_models;
 mod tune;
 mod twelfth_look;
