@@ -338,7 +338,7 @@ pub struct RecommendedItem {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
     /// The item had no interactions when the model was trained: its vector comes from the
-    /// graph alone (`cke`; set by [`Engine::similar`]).
+    /// graph alone (`cke`, and `svd`/`svdpp` with a graph prior; set by [`Engine::similar`]).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub graph_only: bool,
 }
@@ -1607,7 +1607,7 @@ impl Engine {
     /// vectors. Only items the model learnt something about take part: an item with no
     /// interactions when the model was trained has a vector that means nothing (ALS and BPR
     /// never moved it from where it started), unless a `cke` model placed it from the graph
-    /// (flagged `graph_only`); an item added since has none. Those are left out (and counted);
+    /// (or an `svd`/`svdpp` model at its nearest rated items there; flagged `graph_only`); an item added since has none. Those are left out (and counted);
     /// asked about one, the answer is an error that says why. `version` picks a stored model
     /// version instead of the current one.
     /// The rating the current model (or `version`) predicts for `user` and `item`, on the
@@ -2187,8 +2187,8 @@ impl Engine {
             if let Some(best) = outcome.best() {
                 train_request.spec = ModelSpec::new(&best.learner, &best.overrides)?;
                 notes.push(format!(
-                    "tuned on the training file for {:.0} s: {} with {} ({} {:.4} on validation \
-                     rows carved from it{}, {:.4} with the defaults)",
+                    "tuned on the training file for {:.0} s: {} with {} ({} {} on validation \
+                     rows carved from it{}, {} with the defaults)",
                     outcome.seconds,
                     best.learner,
                     match best.overrides.flags() {
@@ -2196,9 +2196,9 @@ impl Engine {
                         f => f,
                     },
                     best.metric,
-                    best.value,
+                    crate::metrics::figure(best.value),
                     outcome.whole_items_clause(),
-                    best.default_value
+                    crate::metrics::figure(best.default_value)
                 ));
                 notes.extend(outcome.new_items_left_out(best));
                 notes.extend(outcome.cold_rules.iter().cloned());
@@ -2707,7 +2707,8 @@ fn in_query_order(
 enum Basis {
     /// The item had interactions when the model was trained.
     Interactions,
-    /// None, but a `cke` model placed it from its linked entity in the graph.
+    /// None, but a `cke` model placed it from its linked entity in the graph (or an `svd` or
+    /// `svdpp` model at its nearest rated items there).
     Graph,
     /// Nothing: no interactions at training (and, for `cke`, no entity), or added since.
     Nothing,
@@ -2867,6 +2868,24 @@ fn list_notes(
              ranked in the order the items were first imported"
         ));
     }
+    // Ties at a score other than 0 (those the note above covers): a content or neighbourhood
+    // model ties items its users' histories relate alike (an all-tied list says so as a batch
+    // does).
+    let scored_ties = list
+        .items
+        .windows(2)
+        .filter(|w| w[0].score == w[1].score && w[0].score != 0.0)
+        .count();
+    if !popular && !said_collapsed && scored_ties > 0 {
+        notes.push(format!(
+            "{scored_ties} item(s) of this list score the same as the one above{}; tied items \
+             are ranked in the order they were first imported, not by the model",
+            match scored_ties + 1 == list.items.len() {
+                true => " (every item of the list ties)",
+                false => "",
+            }
+        ));
+    }
     notes
 }
 
@@ -2916,17 +2935,25 @@ fn item_bases(served: &Served, rows: usize) -> Vec<Basis> {
             *h = true;
         }
     }
+    // `svd` and `svdpp` keep per item whether they placed it at its nearest rated items in the
+    // graph (`--kg-weight` above 0): such an item has a vector as cke's linked items do.
+    let rating_basis = served
+        .model
+        .recommender()
+        .rating_model()
+        .map(|r| r.item_basis.as_slice());
+    let cke = header.kind == learners::ModelKind::Cke;
     had.iter()
         .enumerate()
         .map(|(i, &had)| {
+            let linked = served.item_entity.get(i).copied().flatten().is_some();
+            let placed =
+                rating_basis.is_some_and(|b| b.get(i) == Some(&crate::cf::ItemBasis::Graph));
             if i >= rows {
                 Basis::Nothing
             } else if had {
                 Basis::Interactions
-            } else if header.kind == learners::ModelKind::Cke
-                && places_new
-                && served.item_entity.get(i).copied().flatten().is_some()
-            {
+            } else if (cke && places_new && linked) || placed {
                 Basis::Graph
             } else {
                 Basis::Nothing

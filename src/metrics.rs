@@ -115,6 +115,17 @@ impl RankScores {
     }
 }
 
+/// A validation or evaluation figure to four places, as every report prints one: `failed`
+/// for a trial that was discarded or never finished (stored as minus infinity), and never
+/// `-0.0000`.
+pub fn figure(value: f64) -> String {
+    match value.is_finite() {
+        // Adding +0.0 turns -0.0 (and a negative that rounds to it) into +0.0.
+        true => format!("{:.4}", (value * 1e4).round() / 1e4 + 0.0),
+        false => "failed".to_owned(),
+    }
+}
+
 /// Scores one user's ranked `list` against the `relevant` set at cut-off `k` (`k > 0`, relevant non-empty).
 pub fn user_scores<T: Eq + Hash>(list: &[T], relevant: &HashSet<T>, k: usize) -> RankScores {
     if k == 0 || relevant.is_empty() {
@@ -133,13 +144,21 @@ pub fn user_scores<T: Eq + Hash>(list: &[T], relevant: &HashSet<T>, k: usize) ->
     RankScores {
         precision: n_hits / k as f64,
         recall: n_hits / relevant.len() as f64,
-        ndcg: hits.iter().map(|&i| discount(i)).sum::<f64>() / idcg,
-        map: hits
-            .iter()
-            .enumerate()
-            .map(|(j, &i)| (j + 1) as f64 / (i + 1) as f64)
-            .sum::<f64>()
-            / relevant.len().min(k) as f64,
+        // Without a hit 0, not the -0.0 an empty float sum is (which prints as "-0.0000").
+        ndcg: match hits.is_empty() {
+            true => 0.0,
+            false => hits.iter().map(|&i| discount(i)).sum::<f64>() / idcg,
+        },
+        map: match hits.is_empty() {
+            true => 0.0,
+            false => {
+                hits.iter()
+                    .enumerate()
+                    .map(|(j, &i)| (j + 1) as f64 / (i + 1) as f64)
+                    .sum::<f64>()
+                    / relevant.len().min(k) as f64
+            }
+        },
         hit: if hits.is_empty() { 0.0 } else { 1.0 },
         mrr: hits.first().map_or(0.0, |&i| 1.0 / (i + 1) as f64),
     }
@@ -228,6 +247,20 @@ pub fn evaluate<T: Eq + Hash + Ord>(
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    /// A list without a hit scores +0.0 (an empty float sum is -0.0, which printed as
+    /// "-0.0000" in tune's table), and `figure` never prints a negative zero.
+    #[test]
+    fn a_list_without_a_hit_scores_positive_zero() {
+        let s = user_scores(&["a", "b"], &set(&["c"]), 10);
+        assert!(s.ndcg == 0.0 && s.ndcg.is_sign_positive(), "{}", s.ndcg);
+        assert!(s.map == 0.0 && s.map.is_sign_positive(), "{}", s.map);
+        assert_eq!(figure(-0.0), "0.0000");
+        assert_eq!(figure(-0.00001), "0.0000");
+        assert_eq!(figure(f64::NEG_INFINITY), "failed");
+        assert_eq!(figure(-0.9512), "-0.9512");
+        assert_eq!(figure(0.25), "0.2500");
+    }
 
     fn set(items: &[&'static str]) -> HashSet<&'static str> {
         items.iter().copied().collect()

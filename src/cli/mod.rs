@@ -972,10 +972,7 @@ fn export_replaced_note(dir: &Path, before: &[&'static str]) {
 /// A validation figure to four places; a trial that failed (collapsed, diverged, refused)
 /// scores minus infinity, printed as `failed`.
 fn figure(value: f64) -> String {
-    match value.is_finite() {
-        true => format!("{value:.4}"),
-        false => "failed".to_owned(),
-    }
+    kgrec::metrics::figure(value)
 }
 
 /// Pretty JSON with a final newline.

@@ -327,11 +327,11 @@ pub(super) fn tuned_note(t: &TunedLearner, trained: &ModelHeader) -> String {
         }
     };
     format!(
-        "note: {} with the hyper-parameters `kgrec tune` chose: {flags} ({} {:.4} on validation \
+        "note: {} with the hyper-parameters `kgrec tune` chose: {flags} ({} {} on validation \
          rows, against {} with the defaults){stale}",
         t.learner,
         t.metric,
-        t.value,
+        super::figure(t.value),
         super::figure(t.default_value)
     )
 }

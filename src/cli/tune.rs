@@ -25,7 +25,8 @@ struct TuneJson<'a> {
     whole_items: usize,
     /// The catalogue's linked items without interactions, and how many look new.
     unplaced_items: usize,
-    new_items: f64,
+    /// An estimate, rounded as the text rounds it.
+    new_items: u64,
     seconds: f64,
     best: &'a str,
     /// The records kept: this run's, or an earlier better one on the same validation rows.
@@ -152,7 +153,7 @@ pub fn tune(data: &Path, args: &TuneArgs, quiet: bool) -> Result<()> {
             validation_users: outcome.validation_users,
             whole_items: outcome.whole_items.0,
             unplaced_items: outcome.whole_items.1,
-            new_items: outcome.whole_items.2,
+            new_items: outcome.whole_items.2.round().max(0.0) as u64,
             seconds: outcome.seconds,
             best: &outcome.best,
             learners: &outcome.learners,

@@ -920,8 +920,15 @@ impl Recommender for ItemToItem {
         self.parts(self.history(user), item)
     }
 
+    /// A trained user's parts are of the history the model was trained with, as their scores
+    /// are ([`Recommender::score_items`]; a list served after feedback is ranked on it until
+    /// the next training), so the parts add up to the score shown; a folded-in user's are of
+    /// the items given.
     fn score_parts_user(&self, user: UserRow<'_>, item: ItemId) -> ScoreParts {
-        self.parts(user.items, item)
+        match user.user.index() < self.n_users() {
+            true => self.score_parts(user.user, item),
+            false => self.parts(user.items, item),
+        }
     }
 
     fn item_similarities(&self, item: ItemId, out: &mut [f32]) -> bool {

@@ -155,14 +155,23 @@ fn popularity_order(scores: &[f32], own: &[u32], counts: &[u32]) -> bool {
 }
 
 /// What to train instead: a neighbourhood model's similarities vanish (BM25 weighs an item
-/// most users have at zero or less), the others' regularisation is too strong (a tenth of the
-/// model's own is suggested).
+/// most users have at zero or less), the content model's texts are near-identical (it has no
+/// regularisation), the others' regularisation is too strong (a tenth of the model's own is
+/// suggested).
 pub fn advice(header: &ModelHeader) -> String {
     let bm25 = header.params.to_ascii_lowercase().contains("\"bm25\"");
     match header.kind {
         ModelKind::ItemKnn | ModelKind::UserKnn if bm25 => {
             "its similarities vanish on this catalogue, as BM25 weighs an item that nearly every \
              user has at zero or less; train again with --similarity cosine"
+                .to_owned()
+        }
+        // Content only: no regularisation, the similarities are the texts' cosines.
+        ModelKind::Tfidf => {
+            "its items' texts in the graph are near-identical (the same few words, such as \
+             labels that differ only by a number), so every item is about as similar to every \
+             other; give the items distinct text (abstracts, descriptions, labelled neighbours \
+             such as categories) and train again, or use an interaction model (--model ease)"
                 .to_owned()
         }
         ModelKind::ItemKnn | ModelKind::UserKnn => {

@@ -291,6 +291,18 @@ impl Engine {
                 carved.validation.len()
             )));
         }
+        if request.target == Target::Auto && carved.share_users == 0 && carved.whole_items > 0 {
+            let rows: usize = carved.validation.iter().map(|(_, items)| items.len()).sum();
+            return Err(Error::BadInput(format!(
+                "too few users to tune on: no user has the {} items or more that validation rows \
+                 are carved from, so the only validation rows would be the {rows} interactions \
+                 of the {} linked item(s) held out whole (new-item rows alone, from {} users), \
+                 too thin to choose on; train with the defaults (or your own flags) instead",
+                crate::tune::split::MIN_USER_ITEMS,
+                carved.whole_items,
+                carved.validation.len()
+            )));
+        }
         if carved.validation.len() < MIN_TUNING_USERS {
             return Err(Error::BadInput(format!(
                 "too few users to tune on: {} of them have the {} items or more that validation \
@@ -479,7 +491,10 @@ impl TuningData {
             let name = learner.name;
             let learner_started = Instant::now();
             let explicit = learner.feedback == learners::Feedback::Explicit;
-            let space = learner.tuning_space(carved.whole_items > 0, self.graph_linked);
+            let mut space = learner.tuning_space(carved.whole_items > 0, self.graph_linked);
+            if ratings.is_empty() {
+                space = crate::learners::space::without_ratings(space);
+            }
             if space.len() < learner.tuning_space(carved.whole_items > 0, true).len() {
                 without_graph.push(name.to_owned());
             }

@@ -276,8 +276,15 @@ impl Explainer {
         let entry = match list.items.iter().position(|s| s.item == item_id) {
             Some(p) => (list.items[p], Some(p + 1)),
             None => {
+                // On the basis the list is ranked on (and the parts are split on): a trained
+                // user's history at training.
                 let mut scores = vec![0.0; model.n_items()];
-                model.score_user(history.row(), &mut scores);
+                match user_id.index() < model.n_users() {
+                    true => model.score_items(user_id, &mut scores),
+                    false => {
+                        model.score_user(history.row(), &mut scores);
+                    }
+                }
                 let score = scores.get(item_id.index()).copied().unwrap_or(0.0);
                 (
                     Scored {

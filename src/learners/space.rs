@@ -393,6 +393,25 @@ impl Overrides {
     }
 }
 
+/// The `--confidence` values a catalogue without a stored rating can tell apart: `rating`
+/// would fit what `binary` fits, and a draw of it would read as a choice of ratings.
+pub const CONFIDENCE_WITHOUT_RATINGS: [&str; 2] = ["binary", "count"];
+
+/// `space` for a catalogue without a stored rating: `--confidence` is drawn from
+/// [`CONFIDENCE_WITHOUT_RATINGS`].
+pub fn without_ratings(space: Vec<Param>) -> Vec<Param> {
+    space
+        .into_iter()
+        .map(|p| match (p.knob, p.range) {
+            (Knob::Confidence, Range::Choice(_)) => Param {
+                knob: p.knob,
+                range: Range::Choice(&CONFIDENCE_WITHOUT_RATINGS),
+            },
+            _ => p,
+        })
+        .collect()
+}
+
 /// Which knob is the tuner's resource (successive halving gives the survivors more of it).
 pub const RESOURCE: Knob = Knob::Epochs;
 
@@ -637,6 +656,27 @@ mod tests {
     use crate::learners::{LEARNERS, ModelSpec};
     use rand::SeedableRng;
     use rand_chacha::ChaCha8Rng;
+
+    /// Without a stored rating, `--confidence rating` is never drawn (it fits what binary
+    /// fits); the other knobs keep their ranges.
+    #[test]
+    fn without_ratings_no_rating_confidence_is_drawn() {
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        for space in [ALS, CKE] {
+            let plain = without_ratings(space.to_vec());
+            assert_eq!(plain.len(), space.len());
+            for (p, q) in plain.iter().zip(space) {
+                assert_eq!(p.knob, q.knob);
+                if p.knob != Knob::Confidence {
+                    assert_eq!(p.range, q.range);
+                    continue;
+                }
+                let drawn: Vec<Value> = (0..200).map(|_| p.range.draw(&mut rng)).collect();
+                assert!(drawn.iter().all(|v| *v != Value::Name("rating")));
+                assert!(drawn.contains(&Value::Name("count")));
+            }
+        }
+    }
 
     /// cke's graph-off corner is ALS (`fused` tests): its space holds every draw of ALS's, so
     /// tuning cke can find whatever tuning ALS finds.

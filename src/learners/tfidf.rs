@@ -23,9 +23,10 @@ pub(super) const TFIDF: Learner = Learner {
     kind: ModelKind::Tfidf,
     about: "Content only: TF-IDF (sublinear tf, stop words of each literal's language) over \
             each linked item's text literals and its graph neighbours' labels; a user's score \
-            of an item is the cosine between it and the mean of their items' vectors, each \
-            item keeping its --neighbours most similar (default 100); items without \
-            interactions are recommended from their text",
+            of an item is the sum of its cosines with the user's items (up to the history's \
+            length; ranked as the cosine with the mean of their items' vectors), each item \
+            keeping its --neighbours most similar (default 100); items without interactions \
+            are recommended from their text",
     knobs: &[Knob::Neighbours],
     recommender: true,
     feedback: Feedback::Binary,

@@ -52,16 +52,21 @@ pub struct Carved {
     pub validation: Vec<(UserId, Vec<ItemId>)>,
     /// How many items are held out whole.
     pub whole_items: usize,
+    /// Users with rows carved as a share of their own items (at least [`MIN_USER_ITEMS`] of
+    /// them): 0 when every validation row is an item held out whole's (a cold-only validation).
+    pub share_users: usize,
 }
 
 impl Carved {
     /// `snapshot` keeping only `records` (the same users, items and links), its matrix, and the
-    /// validation rows carved from it with the items `whole` marks held out whole.
+    /// validation rows carved from it with the items `whole` marks held out whole and
+    /// `share_users` users' shares of their own items.
     fn new(
         snapshot: &Snapshot,
         records: Vec<Record>,
         validation: Vec<(UserId, Vec<ItemId>)>,
         whole: &[bool],
+        share_users: usize,
     ) -> Result<Self> {
         let snapshot = Snapshot {
             users: snapshot.users.clone(),
@@ -77,6 +82,7 @@ impl Carved {
             matrix,
             validation,
             whole_items: whole.iter().filter(|w| **w).count(),
+            share_users,
         })
     }
 }
@@ -133,7 +139,7 @@ pub fn carve_whole(snapshot: &Snapshot, whole: &[bool]) -> Result<Carved> {
         .filter(|r| !is_whole(r.item))
         .copied()
         .collect();
-    Carved::new(snapshot, records, validation, whole)
+    Carved::new(snapshot, records, validation, whole, 0)
 }
 
 /// Carves every interaction of the items `whole` marks (by item; empty: none), then `share` of
@@ -183,6 +189,7 @@ pub fn carve(
     }
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut validation = Vec::new();
+    let mut share_users = 0;
     for (user, (rows, whole)) in by_user.iter_mut().zip(whole_by_user).enumerate() {
         if rows.len() < MIN_USER_ITEMS {
             if !whole.is_empty() {
@@ -191,6 +198,7 @@ pub fn carve(
             continue;
         }
         let n = ((rows.len() as f64 * share).round() as usize).clamp(1, rows.len() - 1);
+        share_users += 1;
         match kind {
             SplitKind::Random => rows.shuffle(&mut rng),
             // Latest last; ties in import order.
@@ -216,7 +224,7 @@ pub fn carve(
         .filter(|(_, held)| !**held)
         .map(|(r, _)| *r)
         .collect();
-    Carved::new(snapshot, records, validation, whole)
+    Carved::new(snapshot, records, validation, whole, share_users)
 }
 
 /// `items` ascending, each once.
@@ -299,6 +307,7 @@ mod tests {
             .map(|(u, items)| (u.0, items.len()))
             .collect();
         assert_eq!(held, [(0, 2), (1, 1), (3, 1)]);
+        assert_eq!(carved.share_users, 3);
         let total: usize = carved.validation.iter().map(|(_, i)| i.len()).sum();
         assert_eq!(carved.snapshot.records.len() + total, s.records.len());
         // Held-out pairs are not in training.
@@ -351,6 +360,8 @@ mod tests {
         whole[1] = true;
         let carved = carve(&s, SplitKind::Random, 0.2, 5, &whole).unwrap();
         assert_eq!(carved.whole_items, 2);
+        // Only u0 keeps 5 items or more besides the whole ones: the others' rows are cold.
+        assert_eq!(carved.share_users, 1);
         assert!(carved.snapshot.records.iter().all(|r| r.item.index() > 1));
         // u2 (4 items, 2 left) holds only its whole items; u1 (5, 3 left) too; u0 (10, 8 left)
         // and u3 (6, 4 left): u0 also a share of the rest.

@@ -41,5 +41,6 @@ mod sparql;
 mod sparql_client;
 mod thirteenth_look;
 mod thirteenth_look_cli;
+mod thirteenth_look_models;
 mod tune;
 mod twelfth_look;
