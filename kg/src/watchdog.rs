@@ -297,6 +297,11 @@ mod tests {
 
     #[test]
     fn a_watch_is_active_until_dropped() {
+        // Unarmed, a watch records nothing (a library's caller has not asked for the watchdog).
+        let unarmed = watch("test write");
+        assert!(!lock().active.iter().any(|a| a.id == unarmed.id));
+        drop(unarmed);
+        arm();
         let w = watch("test write");
         assert!(lock().active.iter().any(|a| a.id == w.id));
         let id = w.id;
