@@ -31,6 +31,25 @@ pub enum ParseError {
         /// Who reads it (the flag named).
         caller: Caller,
     },
+    /// The format was not given and the file is an RDF graph (by its extension or first lines).
+    #[error(
+        "{}: this looks like an RDF graph ({basis}), not interactions: {}",
+        file.display(),
+        match caller {
+            Caller::Import => "import it with `kgrec import kg FILE` (interactions are a table \
+                               of users and items; pass --format to read it as one anyway)",
+            Caller::Eval => "give it with `eval --kg FILE` (interactions are a table of users \
+                             and items; pass --input-format to read it as one anyway)",
+        }
+    )]
+    RdfGraph {
+        /// The file.
+        file: PathBuf,
+        /// What it was recognised by.
+        basis: String,
+        /// Who reads it (the command named).
+        caller: Caller,
+    },
     /// The file holds JSON lines (one object per line), which no format reads.
     #[error(
         "{}: its first line is a JSON object ({keys}), and JSON lines are not a format kgrec \
@@ -237,8 +256,9 @@ pub enum ParseError {
     /// tab-separated outputs, and HTTP refuses such ids too.
     #[error(
         "{}:{line}:{column}: `{field}` {value:?} holds a control character, which ids and \
-         values may not (it would break the tab-separated outputs): remove it from the file",
-        file.display()
+         values may not (it would break the tab-separated outputs): remove it from the file{}",
+        file.display(),
+        c1_hint(value)
     )]
     ControlCharacter {
         /// The file.
@@ -328,6 +348,7 @@ impl ParseError {
             Self::Io { .. }
             | Self::UnknownFormat { .. }
             | Self::JsonLines { .. }
+            | Self::RdfGraph { .. }
             | Self::AmbiguousFormat { .. }
             | Self::SpaceSeparatedHeader { .. }
             | Self::NotGzip { .. }
@@ -335,6 +356,18 @@ impl ParseError {
             | Self::Empty { .. }
             | Self::NoInteractions { .. } => None,
         }
+    }
+}
+
+/// For a value holding a C1 control character (U+0080–U+009F): what it usually means.
+fn c1_hint(value: &str) -> &'static str {
+    match value.chars().any(|c| ('\u{80}'..='\u{9f}').contains(&c)) {
+        true => {
+            "; a character U+0080–U+009F usually means a Windows-1252 file converted as \
+             Latin-1 (its € and curly quotes): convert the original with `iconv -f cp1252 -t \
+             utf-8` instead"
+        }
+        false => "",
     }
 }
 

@@ -128,6 +128,19 @@ fn read_source_as(
     if let Some(first) = source.sample()?.first() {
         json_lines(first, &source.name)?;
     }
+    let sample = match options.format {
+        Some(_) => Vec::new(),
+        None => source.sample()?,
+    };
+    if let Some(basis) = guess::rdf_graph(source.file_name.as_deref(), &sample)
+        && options.format.is_none()
+    {
+        return Err(ParseError::RdfGraph {
+            file: source.name.clone(),
+            basis,
+            caller: options.caller,
+        });
+    }
     let (format, guess) = match options.format {
         Some(f) => (f, None),
         None => {
@@ -448,8 +461,7 @@ impl<'a, R: BufRead> Lines<'a, R> {
                 file: self.file.to_owned(),
                 line: self.line,
                 message: format!(
-                    "not valid UTF-8 (byte {} of the line); the file must be UTF-8: convert it, \
-                     e.g. `iconv -f latin1 -t utf-8 FILE > FILE.utf8` (Latin-1, Windows-1252)",
+                    "not valid UTF-8 (byte {} of the line); {NOT_UTF8}",
                     e.utf8_error().valid_up_to() + 1
                 ),
             }
@@ -1080,6 +1092,13 @@ fn with_column_name(e: ParseError, header: &columns::Header) -> ParseError {
     }
 }
 
+/// The advice for a file that is not UTF-8: Windows-1252 is what spreadsheets on Windows write,
+/// and it reads Latin-1's printable text the same; `-f latin1` would turn its `€` (0x80) and
+/// curly quotes into C1 control characters.
+pub(crate) const NOT_UTF8: &str = "the file must be UTF-8: convert it, e.g. `iconv -f cp1252 -t \
+     utf-8 FILE > FILE.utf8` (Windows-1252, what spreadsheets on Windows write; it reads \
+     Latin-1 text too; if iconv refuses a byte, the file is Latin-1: `iconv -f latin1 -t utf-8`)";
+
 fn csv_error(e: csv::Error, file: &Path) -> ParseError {
     let line = e.position().map_or(0, |p| p.line() as usize);
     match e.into_kind() {
@@ -1091,8 +1110,7 @@ fn csv_error(e: csv::Error, file: &Path) -> ParseError {
             file: file.to_owned(),
             line,
             message: format!(
-                "field {}: not valid UTF-8 (byte {} of the field); the file must be UTF-8: \
-                 convert it, e.g. `iconv -f latin1 -t utf-8`",
+                "field {}: not valid UTF-8 (byte {} of the field); {NOT_UTF8}",
                 err.field() + 1,
                 err.valid_up_to() + 1
             ),

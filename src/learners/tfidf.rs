@@ -15,7 +15,7 @@ use super::{
     one_pass, params_json,
 };
 use crate::content::{TfidfParams, TfidfVectors, documents};
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 pub(super) const TFIDF: Learner = Learner {
     name: "tfidf",
@@ -69,6 +69,16 @@ fn fit_vectors(p: &TfidfParams, input: &TrainInput<'_>, cancel: &AtomicBool) -> 
         &input.graph.labels,
         p.neighbour_labels,
     );
+    if docs.iter().all(Vec::is_empty) {
+        return Err(Error::BadInput(format!(
+            "tfidf needs text: labels, abstracts or other string literals on the items' \
+             entities (or labels on their neighbours), and no item has any, so it would \
+             recommend nothing (nothing was trained). Check with `kgrec \
+             sparql 'SELECT ?s ?p ?o WHERE {{ ?s ?p ?o FILTER(isLiteral(?o)) }} LIMIT 5'`, then \
+             {}",
+            super::ease::graph_remedies("a graph with labels or abstracts", input.caller)
+        )));
+    }
     let vectors = TfidfVectors::new(&docs, p.min_df);
     let weights = vectors.neighbours(p.neighbours, cancel)?;
     let mut notes = vec![format!(

@@ -16,6 +16,7 @@ mod eleventh_look;
 mod endpoint;
 mod explain;
 mod first_afternoon;
+mod fourteenth_look;
 mod fresh_look12;
 mod frozen;
 mod full_disk;
