@@ -306,6 +306,11 @@ fn ctrl_c_in_the_first_moments_of_a_first_import_leaves_no_folder() {
             continue;
         }
         interrupted += 1;
+        // An interrupt that comes after the first open (RocksDB's build can be past it within
+        // the loop's delays) keeps the directory, as documented: the write commits whole or not.
+        if stderr(&out).contains("holds all of what") && data.join("FORMAT").is_file() {
+            continue;
+        }
         let left: Vec<_> = walk(&new);
         assert!(
             !new.exists(),
