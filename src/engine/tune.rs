@@ -16,7 +16,7 @@ use crate::learners::{
 };
 use crate::metrics::user_scores;
 use crate::serving::rank_users;
-use crate::store::{InteractionStore, StoredModel, TunedLearner, TuningStore};
+use crate::store::{InteractionStore, ModelHeader, StoredModel, TunedLearner, TuningStore};
 use crate::tune::split::{carve_whole, cold_target_items, whole_items};
 use crate::tune::{
     Carved, Limits, Metric, Plan, Target, TrialReport, TuneRequest, carve, search_planned,
@@ -753,32 +753,12 @@ fn validate(
         metric,
         ratings,
     } = scoring;
-    let input = TrainInput {
-        snapshot: &carved.snapshot,
-        matrix: &carved.matrix,
-        graph: &data.graph,
-        item_entity: &data.item_entity,
-        // A trial's notes are not shown.
-        caller: crate::interactions::Caller::default(),
+    let Some((header, loaded)) = fit_carved(spec, (carved, data), seed, stop)? else {
+        return Ok(None);
     };
-    let trained = match spec.fit(&input, seed, &mut |_| {}, stop) {
-        Err(Error::Cancelled) => return Ok(None),
-        other => other?,
-    };
-    let kind = trained.header.kind;
+    let kind = header.kind;
     let reads_graph = graph_in_use(spec);
-    let stored = StoredModel {
-        header: trained.header,
-        arrays: trained.arrays,
-    };
-    let binding = Binding {
-        snapshot: &carved.snapshot,
-        matrix: &carved.matrix,
-        graph: &data.graph,
-        item_entity: &data.item_entity,
-    };
-    let header = stored.header.clone();
-    let Loaded::Recommender(model) = learners::load(stored, &binding)? else {
+    let Loaded::Recommender(model) = loaded else {
         return Err(Error::Internal {
             what: format!("{} did not load as a recommender", kind.name()),
         });
@@ -858,6 +838,39 @@ struct ColdChoice {
     note: String,
 }
 
+/// `spec` fitted on the carved rows (its notes are not shown) and loaded as it would be served,
+/// with its header; `None` when `stop` cancelled the fit.
+fn fit_carved(
+    spec: &ModelSpec,
+    (carved, data): (&Carved, &TrainingData),
+    seed: u64,
+    stop: &AtomicBool,
+) -> Result<Option<(ModelHeader, Loaded)>> {
+    let input = TrainInput {
+        snapshot: &carved.snapshot,
+        matrix: &carved.matrix,
+        graph: &data.graph,
+        item_entity: &data.item_entity,
+        caller: crate::interactions::Caller::default(),
+    };
+    let trained = match spec.fit(&input, seed, &mut |_| {}, stop) {
+        Err(Error::Cancelled) => return Ok(None),
+        other => other?,
+    };
+    let header = trained.header.clone();
+    let stored = StoredModel {
+        header: trained.header,
+        arrays: trained.arrays,
+    };
+    let binding = Binding {
+        snapshot: &carved.snapshot,
+        matrix: &carved.matrix,
+        graph: &data.graph,
+        item_entity: &data.item_entity,
+    };
+    Ok(Some((header, learners::load(stored, &binding)?)))
+}
+
 /// `cke` with items held out whole (`auto` target): its cold knobs change only the vectors of
 /// linked items without interactions, so the choice's draw is fitted once, every cold rule
 /// laid on it ([`crate::fused::Fused::with_cold_rule`]), and the rule with the best figure on
@@ -880,29 +893,8 @@ fn choose_cold_rule(
     let ModelSpec::Cke(params) = &spec else {
         return Ok(None);
     };
-    let input = TrainInput {
-        snapshot: &carved.snapshot,
-        matrix: &carved.matrix,
-        graph: &data.graph,
-        item_entity: &data.item_entity,
-        // The fit's notes are not shown.
-        caller: crate::interactions::Caller::default(),
-    };
-    let trained = match spec.fit(&input, seed, &mut |_| {}, cancel) {
-        Err(Error::Cancelled) => return Ok(None),
-        other => other?,
-    };
-    let binding = Binding {
-        snapshot: &carved.snapshot,
-        matrix: &carved.matrix,
-        graph: &data.graph,
-        item_entity: &data.item_entity,
-    };
-    let stored = StoredModel {
-        header: trained.header,
-        arrays: trained.arrays,
-    };
-    let Loaded::Recommender(model) = learners::load(stored, &binding)? else {
+    let Some((_, Loaded::Recommender(model))) = fit_carved(&spec, (carved, data), seed, cancel)?
+    else {
         return Ok(None);
     };
     let Some(fused) = model.fused() else {
