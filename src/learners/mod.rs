@@ -580,12 +580,8 @@ impl Learner {
     /// places new items with the graph's terms off too, so the tuner searches it there.
     pub fn graph_term_knobs(&self) -> &'static [Knob] {
         match self.kind {
-            ModelKind::Cke => &[
-                Knob::KgWeight,
-                Knob::NeighbourWeight,
-                Knob::Attention,
-                Knob::ColdScale,
-            ],
+            // Every graph knob but the last, `--cold-neighbours`.
+            ModelKind::Cke => &CKE_GRAPH_KNOBS[..CKE_GRAPH_KNOBS.len() - 1],
             _ => self.graph_knobs(),
         }
     }
@@ -594,13 +590,7 @@ impl Learner {
     /// no linked item is in a graph.
     pub fn graph_knobs(&self) -> &'static [Knob] {
         match self.kind {
-            ModelKind::Cke => &[
-                Knob::KgWeight,
-                Knob::NeighbourWeight,
-                Knob::Attention,
-                Knob::ColdScale,
-                Knob::ColdNeighbours,
-            ],
+            ModelKind::Cke => CKE_GRAPH_KNOBS,
             ModelKind::KgEase => &[
                 Knob::KgWeight,
                 Knob::IdfPower,
@@ -615,6 +605,16 @@ impl Learner {
         }
     }
 }
+
+/// `cke`'s graph knobs; `--cold-neighbours` stays last: [`Learner::graph_term_knobs`] is the
+/// others.
+const CKE_GRAPH_KNOBS: &[Knob] = &[
+    Knob::KgWeight,
+    Knob::NeighbourWeight,
+    Knob::Attention,
+    Knob::ColdScale,
+    Knob::ColdNeighbours,
+];
 
 /// How a learner uses the feedback stored with each interaction ([`InteractionMatrix`] carries
 /// every pair's rating and count).
@@ -970,6 +970,18 @@ pub(crate) fn take(arrays: &mut Vec<(String, Vec<f32>)>, name: &str) -> Option<V
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn cke_graph_terms_are_its_graph_knobs_but_the_nearest_items_rule() {
+        let cke = learner("cke").unwrap();
+        let terms = cke.graph_term_knobs();
+        assert!(!terms.contains(&Knob::ColdNeighbours));
+        assert!(terms.contains(&Knob::ColdScale));
+        assert_eq!(terms.len() + 1, cke.graph_knobs().len());
+        assert!(terms.iter().all(|k| cke.graph_knobs().contains(k)));
+        let kg_ease = learner("kg-ease").unwrap();
+        assert_eq!(kg_ease.graph_term_knobs(), kg_ease.graph_knobs());
+    }
 
     #[test]
     fn every_kind_has_one_entry_and_names_are_unique() {
