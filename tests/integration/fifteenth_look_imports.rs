@@ -67,6 +67,22 @@ fn an_implausible_rating_is_refused_with_its_place_whatever_the_store_holds() {
     );
     ok(kgrec(&data).args(["import", "interactions"]).arg(&plays));
     assert_eq!(stats(&data)["interactions"].as_u64(), Some(6));
+    // Posted, it is refused the same way (400), naming the interaction.
+    let server = Server::start(&data, &[]);
+    let posted = server.post_json(
+        "/v1/interactions",
+        r#"[{"user": "u1", "item": "i2", "rating": 3}, {"user": "u1", "item": "i1", "rating": 1e30}]"#,
+    );
+    assert_eq!(posted.status, 400, "{}", posted.text());
+    assert!(
+        posted
+            .text()
+            .contains("interaction 2: rating 1e30 is implausibly large"),
+        "{}",
+        posted.text()
+    );
+    server.terminate(10);
+    assert_eq!(stats(&data)["interactions"].as_u64(), Some(6));
 }
 
 /// A link-prediction folder of `train/valid/test.txt` holding `text` (each split the same).
