@@ -2489,7 +2489,8 @@ impl TrainingData {
 const COLLAPSED_SPREAD: f32 = 1e-3;
 
 /// Refuses the first row given in memory with an empty id, an id holding a control character
-/// (a tab or a line break would break the batch file) or a rating that is not a finite number.
+/// (a tab or a line break would break the batch file) or a rating that is not a finite number
+/// or beyond [`crate::interactions::MAX_RATING`].
 fn check_rows(rows: &[RawInteraction]) -> Result<()> {
     for (n, row) in rows.iter().enumerate() {
         for (what, id) in [("user", &row.user), ("item", &row.item)] {
@@ -2511,6 +2512,15 @@ fn check_rows(rows: &[RawInteraction]) -> Result<()> {
         {
             return Err(Error::BadInput(format!(
                 "interaction {}: rating {r} is not a finite number",
+                n + 1
+            )));
+        }
+        if let Some(r) = row.rating
+            && r.abs() > crate::interactions::MAX_RATING
+        {
+            return Err(Error::BadInput(format!(
+                "interaction {}: rating {r:e} is implausibly large (kgrec refuses ratings \
+                 beyond ±16777216, 2^24)",
                 n + 1
             )));
         }

@@ -24,6 +24,7 @@ pub mod import;
 pub mod index;
 pub mod integrity;
 mod lenient;
+mod literals;
 pub mod numeric;
 pub mod paths;
 pub mod projection;

@@ -158,6 +158,33 @@ pub fn utf16_advice(head: &[u8]) -> Option<String> {
     ))
 }
 
+/// What to say of a JSON-LD (or other JSON) file: kgrec reads no JSON, and the way in is a
+/// conversion to N-Triples.
+const JSON_LD_ADVICE: &str = "JSON-LD (or JSON) is not read by kgrec: convert the file to \
+     N-Triples first, e.g. `riot --output=nt FILE > FILE.nt` (Apache Jena) or `rdfpipe -i \
+     json-ld -o nt FILE > FILE.nt` (rdflib), or with any RDF converter, then import FILE.nt";
+
+/// Whether a file's name ends in `.jsonld` or `.json` (optionally `.gz`).
+fn named_json(path: &Path) -> bool {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    let stem = name.strip_suffix(".gz").unwrap_or(&name);
+    stem.ends_with(".jsonld") || stem.ends_with(".json")
+}
+
+/// Whether a file's start is a JSON object or array of objects (`{"`, `[{`): no RDF syntax
+/// kgrec reads starts so (a TriG block's first term is not a string, a Turtle `[` holds no `{`).
+fn looks_like_json(text: &str) -> bool {
+    let mut chars = text.chars().filter(|c| !c.is_whitespace());
+    match (chars.next(), chars.next()) {
+        (Some('{'), Some('"' | '}')) => true,
+        (Some('['), Some('{' | ']')) => chars.next().is_none_or(|c| c == '"' || c == '}'),
+        _ => false,
+    }
+}
+
 fn check_syntax(
     format: InputFormat,
     reader: &mut Box<dyn BufRead + Send>,
@@ -168,6 +195,9 @@ fn check_syntax(
         return Err(KgError::bad_input(path, advice));
     }
     let text = String::from_utf8_lossy(&head[..head.len().min(4096)]);
+    if looks_like_json(&text) {
+        return Err(KgError::bad_input(path, JSON_LD_ADVICE));
+    }
     if format == InputFormat::Rdf(RdfFormat::RdfXml) {
         let start = text.trim_start();
         let first_line = start.lines().next().unwrap_or_default();
@@ -376,13 +406,17 @@ pub(crate) fn open(path: &Path, options: &SourceOptions) -> Result<OpenedSource>
         ));
     }
     let (guessed, gz_extension) = InputFormat::guess(path);
-    let format = options.format.or(guessed).ok_or_else(|| {
-        KgError::bad_input(
-            path,
-            "unknown file extension: name the syntax with --format nt|ttl|nq|trig|rdf|tsv \
-             (extensions .nt .ttl .nq .trig .rdf .owl .tsv, each optionally .gz)",
-        )
-    })?;
+    let format = match options.format.or(guessed) {
+        Some(format) => format,
+        None if named_json(path) => return Err(KgError::bad_input(path, JSON_LD_ADVICE)),
+        None => {
+            return Err(KgError::bad_input(
+                path,
+                "unknown file extension: name the syntax with --format nt|ttl|nq|trig|rdf|tsv \
+                 (extensions .nt .ttl .nq .trig .rdf .owl .tsv, each optionally .gz)",
+            ));
+        }
+    };
     let file = File::open(path).map_err(|e| KgError::io(path, e))?;
     let bytes_read = Arc::new(AtomicU64::new(0));
     let mut raw = BufReader::with_capacity(
@@ -612,14 +646,19 @@ fn with_hint(message: &str, format: RdfFormat, base: bool) -> String {
     if message.contains(DECLARED_NOT_UTF8) {
         return format!(
             "{message}: the file's XML declaration names another encoding, and kgrec reads \
-             UTF-8 only: convert the file, e.g. `iconv -f latin1 -t utf-8`, and make its \
-             declaration say encoding=\"UTF-8\" (or leave the encoding out)"
+             UTF-8 only: convert the file, e.g. `iconv -f cp1252 -t utf-8` (Windows-1252, \
+             a superset of Latin-1's printable characters), and make its declaration say \
+             encoding=\"UTF-8\" (or leave the encoding out)"
         );
     }
     if is_not_utf8(message) {
         return format!(
-            "{message}: the file must be UTF-8 (this may be Latin-1 or another 8-bit encoding): \
-             convert it, e.g. `iconv -f latin1 -t utf-8`"
+            "{message}: the file must be UTF-8 (this may be Windows-1252, Latin-1 or another \
+             8-bit encoding): convert it, e.g. `iconv -f cp1252 -t utf-8 FILE > FILE.utf8` \
+             (Windows-1252, what spreadsheets and editors on Windows write; it reads Latin-1 \
+             text too, where `-f latin1` would turn its € and curly quotes into control \
+             characters; if iconv refuses a byte, the file is Latin-1: `iconv -f latin1 -t \
+             utf-8`)"
         );
     }
     if message.contains("Unexpected end of file") {
@@ -628,7 +667,7 @@ fn with_hint(message: &str, format: RdfFormat, base: bool) -> String {
              a string, IRI or bracket opened here may not be closed (--lenient names it)"
         );
     }
-    if format == RdfFormat::Turtle && message.contains('{') {
+    if format == RdfFormat::Turtle && message.trim_start().starts_with('{') {
         return format!(
             "{message}: Turtle has no `{{ }}` blocks; if the file is TriG (named graphs), name \
              the syntax with --format trig (or rename it .trig)"
@@ -1470,7 +1509,7 @@ mod tests {
                 &b"<?xml version=\"1.0\"?>\n"[..],
                 5,
                 17,
-                "`iconv -f latin1 -t utf-8`",
+                "`iconv -f cp1252 -t utf-8",
             ),
             (
                 "declared.rdf",

@@ -60,6 +60,75 @@ pub fn with_bare_wait(
     out
 }
 
+/// Parses the command line (after [`with_bare_wait`]), exiting as clap does on an error. A flag
+/// the command does not take is said with the command's own flags: clap's message would
+/// print a usage line holding the flag it suggests, which then looks required.
+pub fn parse(args: Vec<std::ffi::OsString>) -> Cli {
+    match Cli::try_parse_from(&args) {
+        Ok(cli) => cli,
+        Err(e) => match unknown_flag(&e, &args) {
+            Some(message) => {
+                eprintln!("{message}");
+                std::process::exit(2)
+            }
+            None => e.exit(),
+        },
+    }
+}
+
+/// The message of an unknown flag (`recommend --epochs 3`): the command's flags and `--help`.
+fn unknown_flag(e: &clap::Error, args: &[std::ffi::OsString]) -> Option<String> {
+    use clap::CommandFactory;
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if e.kind() != ErrorKind::UnknownArgument {
+        return None;
+    }
+    let Some(ContextValue::String(flag)) = e.get(ContextKind::InvalidArg) else {
+        return None;
+    };
+    if !flag.starts_with('-') {
+        return None;
+    }
+    let mut cmd = Cli::command();
+    cmd.build();
+    let mut path = vec![cmd.get_name().to_owned()];
+    for arg in args.iter().skip(1).filter_map(|a| a.to_str()) {
+        if arg.starts_with('-') {
+            continue;
+        }
+        let Some(sub) = cmd.find_subcommand(arg).cloned() else {
+            continue;
+        };
+        path.push(sub.get_name().to_owned());
+        cmd = sub;
+        if cmd.get_subcommands().next().is_none() {
+            break;
+        }
+    }
+    let flags = |global: bool| {
+        cmd.get_arguments()
+            .filter(|a| !a.is_hide_set() && a.is_global_set() == global)
+            .filter(|a| !matches!(a.get_id().as_str(), "help" | "version"))
+            .filter_map(|a| a.get_long().map(|l| format!("--{l}")))
+            .collect::<Vec<_>>()
+    };
+    let (own, global) = (flags(false), flags(true));
+    let command = path.join(" ");
+    let name = flag.split('=').next().unwrap_or(flag);
+    let takes = match own.is_empty() {
+        true => "it takes no flag of its own".to_owned(),
+        false => format!("its flags are {}", own.join(", ")),
+    };
+    let globals = match global.is_empty() {
+        true => String::new(),
+        false => format!(" (and the global {})", global.join(", ")),
+    };
+    Some(format!(
+        "error: unexpected argument '{name}': `{command}` has no such flag; {takes}{globals}\n\n\
+         For more information, try '{command} --help'."
+    ))
+}
+
 /// `--wait`'s value. A word there is most likely the command, taken as the value because
 /// `--wait` came first without a number: say how to write that.
 fn seconds_to_wait(value: &str) -> Result<f64, String> {

@@ -277,6 +277,13 @@ fn import_kg_into(
             file.file.display()
         ));
     }
+    for file in report.files.iter().filter(|f| f.ill_typed > 0) {
+        super::warn(&kgrec::kg::import::ill_typed_warning(
+            &file.file,
+            file.ill_typed,
+            &file.ill_typed_examples,
+        ));
+    }
     if report.blank_node_statements > 0 {
         super::warn(&format!(
             "note: {} statement(s) have a blank node as subject or object: SPARQL sees them, but \

@@ -1011,6 +1011,22 @@ fn stale_note(model: &kgrec::store::ModelHeader) {
     );
 }
 
+/// When the data directory came from `KGREC_DATA` (no `--data` on the command line) and
+/// `error` names it: a note saying so, since the command line shows no path.
+pub fn data_from_env_note(error: &Error) -> Option<String> {
+    let from_env = std::env::var_os("KGREC_DATA").filter(|v| !v.is_empty())?;
+    let given =
+        std::env::args_os().any(|a| a == "--data" || a.to_string_lossy().starts_with("--data="));
+    let shown = Path::new(&from_env).display().to_string();
+    (!given && error_text(error).contains(&shown)).then(|| {
+        format!(
+            "note: the data directory {shown} comes from the environment variable KGREC_DATA \
+             (no --data was given): point KGREC_DATA at the right directory, unset it, or pass \
+             --data DIR"
+        )
+    })
+}
+
 /// What to do about a data directory process `pid` holds: when it is a `kgrec serve` (Linux:
 /// its command line in `/proc`), its HTTP API is the way in while it runs.
 pub fn in_use_hint(pid: &str, waited: Option<std::time::Duration>) -> String {

@@ -73,10 +73,13 @@ pub fn import_links(data: &Path, args: &ImportLinksArgs) -> Result<()> {
         .into_iter()
         .chain(kgrec::engine::link_notes(&name, &read.links))
         .collect();
-    notes(&said);
     let repeated = read.repeated.as_ref().map_or(0, |r| r.0);
     let links = read.links;
-    let imported = super::with_new_engine(data, |engine| engine.import_links(links))?;
+    // The notes once the data directory is open for writing: a read-only one is refused first.
+    let imported = super::with_new_engine(data, |engine| {
+        notes(&said);
+        engine.import_links(links)
+    })?;
     link_warnings(&name, &imported);
     let report = &imported.report;
     let c = report.counts;

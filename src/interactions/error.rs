@@ -50,6 +50,18 @@ pub enum ParseError {
         /// Who reads it (the command named).
         caller: Caller,
     },
+    /// A link file that is an RDF graph (by its extension or its first statement).
+    #[error(
+        "{}: this looks like an RDF graph ({basis}), not a link file: import it with `kgrec \
+         import kg FILE` (a link file is a table of item ids and their IRIs, `item_id<TAB>iri`)",
+        file.display()
+    )]
+    RdfLinkFile {
+        /// The file.
+        file: PathBuf,
+        /// What it was recognised by.
+        basis: String,
+    },
     /// The file holds JSON lines (one object per line), which no format reads.
     #[error(
         "{}: its first line is a JSON object ({keys}), and JSON lines are not a format kgrec \
@@ -349,6 +361,7 @@ impl ParseError {
             | Self::UnknownFormat { .. }
             | Self::JsonLines { .. }
             | Self::RdfGraph { .. }
+            | Self::RdfLinkFile { .. }
             | Self::AmbiguousFormat { .. }
             | Self::SpaceSeparatedHeader { .. }
             | Self::NotGzip { .. }
@@ -480,6 +493,10 @@ fn not_a_number_cause(field: &str, value: &str) -> &'static str {
     match value.trim().parse::<f64>() {
         Ok(v) if v.is_finite() && field == "timestamp" => {
             "is out of range (seconds since 1970 that fit a 64-bit integer)"
+        }
+        Ok(v) if v.is_finite() && v.abs() <= f64::from(f32::MAX) => {
+            "is implausibly large (kgrec refuses ratings beyond ±16777216, 2^24, \
+             whatever the store holds: fix the row, or scale such values down)"
         }
         Ok(v) if v.is_finite() => {
             "is out of range (ratings are 32-bit floats: at most about 3.4e38)"

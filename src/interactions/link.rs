@@ -133,8 +133,13 @@ pub fn parse_link_file(path: &Path) -> Result<Vec<ItemLink>, ParseError> {
 
 /// [`parse_link_file`] with the columns `columns` names, and what the reader noticed.
 pub fn read_link_file(path: &Path, columns: &LinkColumns) -> Result<LinkFile, ParseError> {
-    let source = source::open(path)?;
+    let mut source = source::open(path)?;
     let name = source.name.clone();
+    // An RDF graph given as a link file would be read as a header and rows of nonsense.
+    let sample = source.sample()?;
+    if let Some(basis) = super::guess::rdf_graph(source.file_name.as_deref(), &sample) {
+        return Err(ParseError::RdfLinkFile { file: name, basis });
+    }
     parse_links(source.reader, &name, columns)
 }
 

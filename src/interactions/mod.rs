@@ -245,6 +245,12 @@ const PLAUSIBLE_TIMESTAMP: i64 = 100_000_000;
 /// import notes them when all are; the HTTP service refuses a posted one).
 pub const MILLISECONDS: i64 = 100_000_000_000;
 
+/// The largest rating magnitude kgrec accepts: 2^24, beyond which a 32-bit float no longer
+/// holds every whole number. No rating scale, play count or dwell time in seconds comes near
+/// it, so a larger rating (`1e30`) is a mistake in the data, refused with its place whatever
+/// the store holds (a scale inferred from it would make every other rating look alike).
+pub const MAX_RATING: f32 = 16_777_216.0;
+
 /// What an external id names, in messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum IdKind {

@@ -605,7 +605,7 @@ pub(crate) fn check_id_length(
 
 fn parse_rating(text: &str, col: usize, file: &Path, line: usize) -> Result<f32, ParseError> {
     match text.trim().parse::<f32>() {
-        Ok(r) if r.is_finite() => Ok(r),
+        Ok(r) if r.is_finite() && r.abs() <= super::MAX_RATING => Ok(r),
         _ => Err(ParseError::NotANumber {
             file: file.to_owned(),
             line,

@@ -424,6 +424,13 @@ pub async fn interactions(
                     n + 1
                 )));
             }
+            Some(r) if r.abs() > f64::from(kgrec::interactions::MAX_RATING) => {
+                return Err(ApiError::bad_parameter(format!(
+                    "interaction {}: rating {r:e} is implausibly large (kgrec refuses ratings \
+                     beyond ±16777216, 2^24)",
+                    n + 1
+                )));
+            }
             r => r.map(|r| r as f32),
         };
         raw_rows.push(RawInteraction {

@@ -1035,7 +1035,7 @@ fn third_pass_messages_say_what_happened() {
     // JSON given as a graph, and a link file without its header line.
     let json = file("facts.txt", b"{\"h\": \"a\"}\n");
     let out = run(kgrec(&data).args(["import", "kg"]).arg(&json));
-    expect_bad_input(&out, &json, &["looks like JSON"]);
+    expect_bad_input(&out, &json, &["JSON-LD (or JSON) is not read", "N-Triples"]);
     let links = file("links.tsv", b"A3\thttp://e/a\n");
     let out = run(kgrec(&data).args(["import", "links"]).arg(&links));
     expect_bad_input(
