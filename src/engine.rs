@@ -583,7 +583,7 @@ pub struct BatchRecommendations {
 /// contract.
 #[derive(Debug, Clone, Serialize)]
 pub struct Stats {
-    /// RDF triples (statements) of the graph.
+    /// RDF statements of the graph: one per triple and graph holding it.
     pub triples: u64,
     /// Entities (IRIs and blank nodes as subjects or objects).
     pub entities: u64,
@@ -591,8 +591,12 @@ pub struct Stats {
     pub relations: u64,
     /// Literal objects.
     pub literals: u64,
-    /// Entity-to-entity edges.
+    /// Entity-to-entity edges (distinct over graphs).
     pub edges: u64,
+    /// Statements of `triples` in named graphs (N-Quads, TriG): a triple that several graphs
+    /// hold is a statement of each, as SPARQL over the union of the graphs returns it once per
+    /// graph (`SELECT DISTINCT` counts it once). 0 for a graph imported before this was counted.
+    pub named_graph_statements: u64,
     /// Users of the interaction store.
     pub users: u64,
     /// Items of the interaction store.
@@ -1843,6 +1847,7 @@ impl Engine {
                 relations: c.relations,
                 literals: c.literals,
                 edges: c.edges,
+                named_graph_statements: c.named_graph_statements,
                 users: counts.users,
                 items: counts.items,
                 interactions: counts.interactions,

@@ -408,6 +408,11 @@ impl KgStore {
         phase("index");
         let before = self.index.counts()?;
         writer.set_meta(meta::TRIPLES, before.triples + added);
+        let named = fresh
+            .iter()
+            .filter(|q| !q.graph_name.is_default_graph())
+            .count() as u64;
+        writer.set_meta(meta::NAMED, before.named_graph_statements + named);
         writer.set_meta(meta::LITERALS, before.literals + writer.new_literals());
 
         if added > 0 {
@@ -518,15 +523,20 @@ impl KgStore {
         let mut writer = self.index.writer()?;
         let mut triples = 0u64;
         let mut literals = 0u64;
+        let mut named = 0u64;
         for quad in self.store.iter() {
             let quad = quad?;
             triples += 1;
+            if !quad.graph_name.is_default_graph() {
+                named += 1;
+            }
             if quad.object.is_literal() {
                 literals += 1;
             }
             writer.add(&quad)?;
         }
         writer.set_meta(meta::TRIPLES, triples);
+        writer.set_meta(meta::NAMED, named);
         writer.set_meta(meta::LITERALS, literals);
         writer.set_meta(meta::PENDING, 0);
         writer.commit()
@@ -633,6 +643,7 @@ mod tests {
             ))
         };
         assert_eq!(count("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"), n(2));
+        assert_eq!(kg.counts().unwrap().named_graph_statements, 1);
         assert_eq!(
             count("SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }"),
             n(1)

@@ -317,13 +317,26 @@ pub fn stats(data: &Path, args: &StatsArgs) -> Result<()> {
     }
 }
 
+/// The statement count, and when named graphs hold some of them, what that count means.
+fn triples_text(s: &Stats) -> String {
+    match s.named_graph_statements {
+        0 => s.triples.to_string(),
+        named => format!(
+            "{} ({named} in named graphs: a triple that several graphs hold counts once per \
+             graph, as SPARQL over the union of the graphs returns it; SELECT DISTINCT counts \
+             it once)",
+            s.triples
+        ),
+    }
+}
+
 fn stats_text(s: &Stats) -> String {
     let rows = [
         (
             "data directory",
             format!("{} ({})", s.data_dir.display(), s.backend),
         ),
-        ("triples", s.triples.to_string()),
+        ("triples", triples_text(s)),
         ("entities", s.entities.to_string()),
         ("relations", s.relations.to_string()),
         ("literals", s.literals.to_string()),

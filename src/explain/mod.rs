@@ -16,7 +16,7 @@ pub use render::{
     Direction, ExplainedItem, ExplainedPath, Explanation, Node, PathStep, TextOptions,
     explanation_dot, explanation_text, four_places, path_text, relation_words,
 };
-pub use scorer::{FusedHops, distance_scale};
+pub use scorer::{FusedHops, MiddleIdf, distance_scale};
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -115,6 +115,8 @@ pub struct PathIndex {
     rdf: Store,
     graph: PathGraph,
     relations: Vec<String>,
+    /// The relations' labels in the graph, by relation id (`None`: read from the IRI).
+    relation_labels: Vec<Option<String>>,
 }
 
 impl std::fmt::Debug for PathIndex {
@@ -133,6 +135,7 @@ impl PathIndex {
         Ok(Self {
             graph: PathGraph::new(&Projection::from_index(index)?),
             relations: index.relation_iris()?,
+            relation_labels: index.relation_labels()?,
             index: index.clone(),
             rdf,
         })
@@ -345,6 +348,7 @@ impl Explainer {
             None => &specificity,
         };
         let side = graph.from_sources(&sources, path_options, scorer)?;
+        let middle_idf = MiddleIdf::new(graph, &self.served.entity_items);
         let mut items = Vec::with_capacity(list.len());
         for (scored, rank) in list {
             let item = scored.item;
@@ -363,15 +367,19 @@ impl Explainer {
             {
                 // An item-to-item model's score is Σ B[j, item] over the history items j: a
                 // path speaks as much as its history item contributes, and one from an item
-                // that does not count for this one (B ≤ 0) is no reason for it.
-                let found = match model.item_to_item() {
-                    Some(weights) => side.paths_to_weighted(target, |start| {
-                        history
-                            .get(&start)
-                            .map_or(0.0, |j| weights.weight(j.index(), item.index()))
-                    }),
-                    None => side.paths_to(target),
-                };
+                // that does not count for this one (B ≤ 0) is no reason for it. Every path
+                // weighs too as much as its middle entities say (`MiddleIdf`): a class of
+                // nearly every item comes after more specific paths.
+                let found = side.paths_to_weighted(target, |path| {
+                    let source = match model.item_to_item() {
+                        Some(weights) => path
+                            .start()
+                            .and_then(|s| history.get(&s))
+                            .map_or(0.0, |j| weights.weight(j.index(), item.index())),
+                        None => 1.0,
+                    };
+                    source * middle_idf.weight(path)
+                });
                 for found in found {
                     if paths.len() == options.paths {
                         break;
@@ -465,6 +473,7 @@ impl Explainer {
                 ..Node::default()
             },
             relation: "interacted".to_owned(),
+            relation_label: None,
             direction: None,
             to: liked_node,
         }];
@@ -478,6 +487,12 @@ impl Explainer {
                     what: format!("relation {} is not in the dictionary", hop.relation.0),
                 })?
                 .clone();
+            let relation_label = self
+                .paths
+                .relation_labels
+                .get(hop.relation.index())
+                .cloned()
+                .flatten();
             let to = self.entity_node(Some(hop.to))?;
             let (head, tail) = match hop.walk {
                 Walk::Forward => (&from, &to),
@@ -489,6 +504,7 @@ impl Explainer {
             steps.push(PathStep {
                 from: from.clone(),
                 relation,
+                relation_label,
                 direction: Some(match hop.walk {
                     Walk::Forward => Direction::Forward,
                     Walk::Inverse => Direction::Inverse,
