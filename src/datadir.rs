@@ -551,12 +551,36 @@ fn read_error(path: &Path, e: std::io::Error) -> Error {
     Error::io(path, std::io::Error::new(e.kind(), said))
 }
 
+/// A new temporary folder (on the list a Ctrl-C empties), its name starting with `prefix`. A
+/// temporary directory it cannot be made in (missing, a file, not writable) is named, with
+/// where it came from (`TMPDIR`, or the system's default) and what to do.
+pub fn scratch_dir(prefix: &str) -> Result<fsutil::ScratchDir> {
+    fsutil::ScratchDir::with_prefix(prefix).map_err(|e| {
+        let dir = std::env::temp_dir();
+        let from = match std::env::var_os("TMPDIR") {
+            Some(v) if !v.is_empty() => "from TMPDIR",
+            _ => "the system's temporary directory",
+        };
+        // tempfile adds the folder it tried (`... at path /x/.tmpAbC`): the cause alone.
+        let cause =
+            std::error::Error::source(&e).map_or_else(|| e.to_string(), ToString::to_string);
+        let cause = match cause.split_once(" at path ") {
+            Some((cause, _)) => cause.to_owned(),
+            None => cause,
+        };
+        Error::BadInput(format!(
+            "cannot create a temporary directory in {} ({from}): {cause}; set TMPDIR to a \
+             writable folder",
+            dir.display()
+        ))
+    })
+}
+
 /// Copies the sled database of `dir` into a new temporary folder, for reading a directory the
 /// process may not write (sled opens its files for writing). The folder is on the list a
 /// Ctrl-C empties from its creation on, so an interrupted reader leaves no copy behind.
 fn copy_database(dir: &Path) -> Result<fsutil::ScratchDir> {
-    let scratch = fsutil::ScratchDir::with_prefix("kgrec-read-only-")
-        .map_err(|e| Error::io(std::env::temp_dir(), e))?;
+    let scratch = scratch_dir("kgrec-read-only-")?;
     copy_tree(&dir.join("sled"), &scratch.path().join("sled"))?;
     Ok(scratch)
 }

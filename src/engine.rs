@@ -752,6 +752,9 @@ pub struct EvalOutcome {
     pub notes: Vec<String>,
     /// The rating metrics (`EvalTask::Rating`).
     pub rating: Option<RatingMetrics>,
+    /// The test users' lists at the largest cut-off, with their scores (for the tie note of a
+    /// batch; empty for `EvalTask::Rating`).
+    pub lists: Vec<UserRecs>,
 }
 
 /// An entity's neighbours in the graph, for a look at it.
@@ -1470,6 +1473,7 @@ impl Engine {
                     unknown_id_note("user", &request.user)
                 )
             }))
+            .chain(not_folded_in_note(&served, &list, request, unknown))
             .collect();
         let note = (!notes.is_empty()).then(|| notes.join("; "));
         let filter = candidates.map(|c| FilterSummary {
@@ -2149,8 +2153,7 @@ impl Engine {
             .transpose()?
             .unwrap_or_default();
         // Removed by a Ctrl-C too (the binary's handler), not only when this returns.
-        let tmp =
-            kgrec_kg::fsutil::ScratchDir::new().map_err(|e| Error::io(std::env::temp_dir(), e))?;
+        let tmp = crate::datadir::scratch_dir(".tmp")?;
         let engine = Engine::create(&tmp.path().join("data"))?;
         if !request.kg.is_empty() {
             engine.import_kg(&request.kg, &ImportOptions::default(), &mut |_| {})?;
@@ -2237,6 +2240,7 @@ impl Engine {
                 model: served.model.header.clone(),
                 notes,
                 rating: Some(rating),
+                lists: Vec::new(),
             });
         }
 
@@ -2249,7 +2253,14 @@ impl Engine {
         }
         let test_users: Vec<&str> = test_users.iter().map(String::as_str).collect();
         let max_k = request.ks.iter().copied().max().unwrap_or(10);
-        let recs = lists_of(&served, &test_users, max_k)?;
+        let lists = scored_lists_of(&served, &test_users, max_k)?;
+        let recs: HashMap<String, Vec<String>> = lists
+            .iter()
+            .map(|r| {
+                let items = r.items.iter().map(|(item, _)| item.clone()).collect();
+                (r.user.clone(), items)
+            })
+            .collect();
         let test = by_user(test_rows.into_iter().map(|r| (r.user, r.item)));
         let mut notes: Vec<String> = notes.into_iter().chain(trained.notes).collect();
         let train_items: HashSet<&String> = train.values().flatten().collect();
@@ -2282,6 +2293,12 @@ impl Engine {
         // (linked items in neither file among them), so coverage never exceeds 1.
         let rankable = rankable_names(&served);
         let evaluation = evaluate(&recs, &test, Some(&train), &rankable, &request.ks);
+        notes.extend(whole_catalogue_note(
+            &test_users,
+            &train,
+            &rankable,
+            &request.ks,
+        ));
         let kind = train_request.spec.kind();
         if kind != learners::ModelKind::Popularity {
             // `--model pop` on the same split, fitted after the model's lists are ranked.
@@ -2304,6 +2321,7 @@ impl Engine {
             model: served.model.header.clone(),
             notes,
             rating: None,
+            lists,
         })
     }
 }
@@ -2324,6 +2342,14 @@ fn rankable_names(served: &Served) -> HashSet<String> {
 
 /// The served model's lists of `users` (by name), `k` items each.
 fn lists_of(served: &Served, users: &[&str], k: usize) -> Result<HashMap<String, Vec<String>>> {
+    Ok(scored_lists_of(served, users, k)?
+        .into_iter()
+        .map(|r| (r.user, r.items.into_iter().map(|(item, _)| item).collect()))
+        .collect())
+}
+
+/// The served model's lists of `users` (by name), `k` items each, with their scores.
+fn scored_lists_of(served: &Served, users: &[&str], k: usize) -> Result<Vec<UserRecs>> {
     let ids: Vec<Option<UserId>> = users.iter().map(|u| served.matrix.user_id(u)).collect();
     let lists = rank_users(
         served.model.recommender(),
@@ -2332,16 +2358,61 @@ fn lists_of(served: &Served, users: &[&str], k: usize) -> Result<HashMap<String,
         k,
         unlearnt_items(served),
     );
-    let mut recs: HashMap<String, Vec<String>> = HashMap::with_capacity(lists.len());
-    for (user, list) in users.iter().zip(lists) {
-        let items = list
-            .items
-            .iter()
-            .map(|s| item_name(&served.snapshot, s.item).map(str::to_owned))
-            .collect::<Result<Vec<_>, _>>()?;
-        recs.insert((*user).to_owned(), items);
+    users
+        .iter()
+        .zip(lists)
+        .map(|(user, list)| {
+            Ok(UserRecs {
+                user: (*user).to_owned(),
+                fallback: list.is_fallback(),
+                items: list
+                    .items
+                    .iter()
+                    .map(|s| Ok((item_name(&served.snapshot, s.item)?.to_owned(), s.score)))
+                    .collect::<Result<Vec<_>>>()?,
+            })
+        })
+        .collect()
+}
+
+/// A warning when a cut-off reaches the number of items a test user can be recommended (the
+/// items the model can rank, less the user's training items): such a list holds every
+/// candidate, so recall, hit rate and coverage at that cut-off are high by construction.
+fn whole_catalogue_note(
+    test_users: &[&str],
+    train: &HashMap<String, HashSet<String>>,
+    rankable: &HashSet<String>,
+    ks: &[usize],
+) -> Option<String> {
+    let candidates: Vec<usize> = test_users
+        .iter()
+        .map(|u| {
+            let own = train.get(*u).map_or(0, |items| {
+                items.iter().filter(|i| rankable.contains(*i)).count()
+            });
+            rankable.len() - own
+        })
+        .collect();
+    if rankable.is_empty() {
+        return None;
     }
-    Ok(recs)
+    let fewest = candidates.iter().copied().min()?;
+    let mut ks: Vec<usize> = ks.iter().copied().filter(|&k| k >= fewest).collect();
+    ks.sort_unstable();
+    let k = *ks.first()?;
+    let whole = candidates.iter().filter(|&&c| c <= k).count();
+    Some(format!(
+        "warning: -k {}: the model can rank {} items, and at @{k} the lists of {whole} of the {} \
+         test users hold every item they could be recommended (all but their training items), \
+         so recall, hit rate and coverage there are high by construction, whatever the model; \
+         use cut-offs below {fewest} (the fewest candidates a test user has)",
+        ks.iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(","),
+        rankable.len(),
+        test_users.len()
+    ))
 }
 
 /// A warning when the model's nDCG (at 10 when asked, else at the largest cut-off) is below
@@ -2838,6 +2909,32 @@ pub fn collapsed_user_note(served: &Served, user: &str) -> Option<String> {
             header.kind.name(),
         )
     })
+}
+
+/// Why a user the store knows gets the popularity fallback: they arrived after the served
+/// model was trained and it could not fold them in (the CLI's stale-model note says as much on
+/// standard error; an HTTP answer says it here).
+fn not_folded_in_note(
+    served: &Served,
+    list: &crate::serving::RankedList,
+    request: &RecommendRequest,
+    unknown: bool,
+) -> Option<String> {
+    let header = &served.model.header;
+    (list.source == ListSource::Popularity
+        && !unknown
+        && header.kind != learners::ModelKind::Popularity)
+        .then(|| {
+            format!(
+                "user {} arrived after model v{} {} was trained and could not be folded in from \
+                 their interactions (the model folds in no new users, or knows none of their \
+                 items): the list is the most popular items, not the model's, until a model is \
+                 trained with them (`kgrec train`, or POST /v1/admin/rebuild)",
+                request.user,
+                header.version,
+                header.kind.name()
+            )
+        })
 }
 
 /// What a list's order rests on, when it is worth saying: every score near zero

@@ -8,6 +8,21 @@ use kgrec::interactions::{ColumnRef, Delimiter};
 use kgrec::learners::{LEARNERS, Overrides};
 use std::path::PathBuf;
 
+/// `--data` (or `KGREC_DATA`): any path but an empty one, which names no folder. An exported
+/// `KGREC_DATA=` (empty) is refused by name rather than as a `--data` never given.
+fn data_dir(value: &str) -> Result<PathBuf, String> {
+    if !value.is_empty() {
+        return Ok(PathBuf::from(value));
+    }
+    Err(match std::env::var_os("KGREC_DATA") {
+        Some(v) if v.is_empty() => "KGREC_DATA is set but empty, which names no folder: unset it \
+             (`unset KGREC_DATA`) to use ./kgrec-data, or set it (or --data) to the data \
+             directory"
+            .to_owned(),
+        _ => "an empty path names no folder: give the data directory".to_owned(),
+    })
+}
+
 #[derive(Debug, Parser)]
 #[command(
     name = "kgrec",
@@ -16,7 +31,13 @@ use std::path::PathBuf;
 )]
 pub struct Cli {
     /// The data directory [env: KGREC_DATA; default: ./kgrec-data; `demo`: a temporary one].
-    #[arg(long, global = true, env = "KGREC_DATA", hide_env = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "KGREC_DATA",
+        hide_env = true,
+        value_parser = data_dir
+    )]
     pub data: Option<PathBuf>,
     /// Nothing but results and errors: no progress bars, summaries, notes or warnings (but one:
     /// a trained model that did not become current).

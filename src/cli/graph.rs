@@ -711,8 +711,7 @@ const FIXTURES: [(&str, &str); 3] = [
 /// Ctrl-C empties, and a `--data` directory is taken back as a failed first import is, until
 /// the training is stored; from then on the directory is complete.
 pub fn demo(data: Option<&Path>, args: &DemoArgs) -> Result<()> {
-    let temp = kgrec::kg::fsutil::ScratchDir::with_prefix("kgrec-demo-")
-        .map_err(|e| Error::io(std::env::temp_dir(), e))?;
+    let temp = kgrec::datadir::scratch_dir("kgrec-demo-")?;
     let fixtures = match &args.fixtures {
         Some(dir) => {
             let kg_file = dir.join("movies.ttl");

@@ -896,6 +896,13 @@ pub fn eval(args: &EvalArgs, quiet: bool) -> Result<()> {
     // The library words its messages for eval (`Caller::Eval`: --input-format, --kg, --link).
     let outcome = outcome?;
     notes(&outcome.notes);
+    // The test users' lists tie as a batch's do: the same note (`recommend --all-users`).
+    batch_ties_note(&BatchRecommendations {
+        users: outcome.lists.clone(),
+        model: outcome.model.clone(),
+        stale: false,
+        collapse: None,
+    });
     let header: &ModelHeader = &outcome.model;
     let params = serde_json::from_str(&header.params).unwrap_or(serde_json::Value::Null);
     let metrics = match &outcome.rating {

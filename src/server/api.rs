@@ -530,10 +530,12 @@ struct RebuildJson {
 }
 
 /// Deserialises `value` as `T` and refuses keys of an object (at the top and in `"params"`)
-/// that `T` does not write back: serde would drop a misspelt knob silently.
+/// that `T` does not write back: serde would drop a misspelt knob silently. The refusal lists
+/// `accepted` (with the nearest, when one is close) when the caller gives it.
 fn strict<T: serde::de::DeserializeOwned + Serialize>(
     value: serde_json::Value,
     what: &str,
+    accepted: &[String],
 ) -> Result<T, ApiError> {
     let parsed: T = serde_json::from_value(value.clone()).map_err(|e| bad_json(&e, what))?;
     let back = serde_json::to_value(&parsed)
@@ -550,10 +552,36 @@ fn strict<T: serde::de::DeserializeOwned + Serialize>(
         Some(field) => Err(ApiError::new(
             StatusCode::BAD_REQUEST,
             "bad_json",
-            format!("{what}: unknown field {field:?}"),
+            format!(
+                "{what}: unknown field {field:?}{}",
+                accepted_names(&field, accepted)
+            ),
         )),
         None => Ok(parsed),
     }
+}
+
+/// `; did you mean "epochs"? accepted: ...` for an unknown key among `accepted` (nothing when
+/// the caller has no list).
+fn accepted_names(field: &str, accepted: &[String]) -> String {
+    if accepted.is_empty() {
+        return String::new();
+    }
+    let near = accepted
+        .iter()
+        .map(|a| (strsim::osa_distance(field, a), a))
+        .filter(|(d, a)| *d <= (a.len() / 3).max(2))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, a)| format!("; did you mean {a:?}?"))
+        .unwrap_or_default();
+    format!("{near} (accepted: {})", accepted.join(", "))
+}
+
+/// The keys of `"overrides"`: `train`'s flags without dashes, `-` as `_` (`reg_scale`).
+fn override_keys() -> Vec<String> {
+    kgrec::learners::Knob::ALL
+        .map(|k| k.flag().trim_start_matches('-').replace('-', "_"))
+        .to_vec()
 }
 
 /// A message of [`ModelSpec::new`] in the request's words: its `--flag`s become the keys of
@@ -599,10 +627,10 @@ pub async fn rebuild(
                 "\"overrides\" applies to a \"model\": name the learner",
             ));
         }
-        (None, None, Some(spec)) => strict::<ModelSpec>(spec, "spec")?,
+        (None, None, Some(spec)) => strict::<ModelSpec>(spec, "spec", &[])?,
         (model, overrides, None) => {
             let overrides = match overrides {
-                Some(o) => strict::<Overrides>(o, "overrides")?,
+                Some(o) => strict::<Overrides>(o, "overrides", &override_keys())?,
                 None => Overrides::default(),
             };
             match model {

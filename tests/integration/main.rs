@@ -17,6 +17,7 @@ mod endpoint;
 mod explain;
 mod fifteenth_look_graph;
 mod fifteenth_look_imports;
+mod fifteenth_look_models;
 mod first_afternoon;
 mod fourteenth_look;
 mod fresh_look12;
