@@ -342,3 +342,69 @@ fn delete_interactions_over_http_needs_the_write_key_and_removes_the_pairs() {
     drop(server);
     assert_eq!(stats(&data)["interactions"], 14);
 }
+
+/// Look 13 item 19, checked again: on a 5 × 8 catalogue (a ring of 3 items each, linked to two
+/// genres) default `als` and `cke` collapse; the training and every list say so and name the
+/// remedy, a smaller `--reg`, which gives scores that tell items apart. Defaults unchanged.
+#[test]
+fn default_als_and_cke_on_a_five_by_eight_catalogue_warn_and_name_the_remedy() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("tiny");
+    let mut orders = "user\titem\n".to_owned();
+    let mut graph = String::new();
+    let mut links = "item\tiri\n".to_owned();
+    for u in 0..5 {
+        for k in 0..3 {
+            orders.push_str(&format!("u{u}\ti{}\n", (u * 2 + k) % 8));
+        }
+    }
+    for i in 0..8 {
+        graph.push_str(&format!(
+            "<http://t.example/i{i}> <http://t.example/genre> <http://t.example/g{}> .\n",
+            i % 2
+        ));
+        links.push_str(&format!("i{i}\thttp://t.example/i{i}\n"));
+    }
+    let (o, g, l) = (
+        tmp.path().join("tiny.tsv"),
+        tmp.path().join("tiny.nt"),
+        tmp.path().join("tiny-links.tsv"),
+    );
+    std::fs::write(&o, orders).unwrap();
+    std::fs::write(&g, graph).unwrap();
+    std::fs::write(&l, links).unwrap();
+    ok(kgrec(&data).args(["import", "kg", "--quiet"]).arg(&g));
+    ok(kgrec(&data)
+        .args(["import", "interactions", "--quiet"])
+        .arg(&o)
+        .arg("--link")
+        .arg(&l));
+    for (model, remedy) in [("als", "3"), ("cke", "0.3")] {
+        let trained = run(kgrec(&data).args(["train", "--model", model]));
+        assert!(trained.status.success(), "{}", stderr(&trained));
+        let said = stderr(&trained);
+        assert!(
+            said.contains(&format!("the {model} model collapsed"))
+                && said.contains("train again with a smaller --reg (e.g. 3)"),
+            "{said}"
+        );
+        let list = run(kgrec(&data).args(["recommend", "--user", "u0"]));
+        assert!(stderr(&list).contains("collapsed"), "{}", stderr(&list));
+        let fixed = run(kgrec(&data).args(["train", "--model", model, "--reg", remedy]));
+        assert!(
+            fixed.status.success() && !stderr(&fixed).contains("collapsed"),
+            "{model} --reg {remedy}: {}",
+            stderr(&fixed)
+        );
+        let list = json(&ok(kgrec(&data).args([
+            "recommend",
+            "--user",
+            "u0",
+            "-k",
+            "3",
+            "--format",
+            "json",
+        ])));
+        assert!(list["items"][0]["score"].as_f64().unwrap() > 0.1, "{list}");
+    }
+}
