@@ -46,7 +46,10 @@ use crate::store::{
 
 pub mod collapse;
 mod ingest;
+mod remove;
 mod tune;
+
+pub use remove::InteractionsRemoved;
 
 use ingest::GroupCommit;
 pub use tune::{EarlierKept, MIN_TUNING_USERS, NoisyGain, TuneOutcome, TuningData, noisy_gain};
@@ -2965,7 +2968,7 @@ fn list_notes(
     let ties = list
         .items
         .windows(2)
-        .filter(|w| w[0].score == w[1].score)
+        .filter(|w| crate::cf::scores_tie(w[0].score, w[1].score))
         .count();
     let zeros = list.items.iter().filter(|s| s.score == 0.0).count();
     if !popular && zeros > 1 && !said_collapsed {
@@ -2983,15 +2986,18 @@ fn list_notes(
     // Ties at a score other than 0 (those the note above covers): a content or neighbourhood
     // model ties items its users' histories relate alike (an all-tied list says so as a batch
     // does).
+    // Scores within rounding noise of each other tie ([`crate::cf::scores_tie`]), as they
+    // would print alike.
     let scored_ties = list
         .items
         .windows(2)
-        .filter(|w| w[0].score == w[1].score && w[0].score != 0.0)
+        .filter(|w| crate::cf::scores_tie(w[0].score, w[1].score) && w[0].score != 0.0)
         .count();
     if !popular && !said_collapsed && scored_ties > 0 {
         notes.push(format!(
-            "{scored_ties} item(s) of this list score the same as the one above{}; tied items \
-             are ranked in the order they were first imported, not by the model",
+            "{scored_ties} item(s) of this list score the same as the one above (to one part \
+             in a million){}; tied items are not ranked by the model: exact ties in the order \
+             they were first imported, the others by rounding noise",
             match scored_ties + 1 == list.items.len() {
                 true => " (every item of the list ties)",
                 false => "",
@@ -3029,8 +3035,10 @@ fn unlearnt_items(served: &Served) -> &[u32] {
 }
 
 /// Every item's [`Basis`] under the served model, whose item vectors have `rows` rows. The
-/// interaction records are kept in the order they were first imported and never removed, so
-/// the model's training data is the first `header.interactions` of them.
+/// interaction records are kept in the order they were first imported, so the model's
+/// training data is the first `header.interactions` of them (after a removal,
+/// `import interactions --remove`, those are its data less the pairs removed plus as many
+/// added since: near enough to tell items learnt from items never seen).
 fn item_bases(served: &Served, rows: usize) -> Vec<Basis> {
     let header = &served.model.header;
     let trained = usize::try_from(header.interactions).unwrap_or(usize::MAX);

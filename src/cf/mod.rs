@@ -23,8 +23,8 @@ pub use matrix::{
 pub use popularity::Popularity;
 pub use svd::{ItemBasis, Prediction, PredictionBasis, RatingModel, SvdParams};
 pub use topk::{
-    Scored, UserRecs, recommend_all, recommend_named, recommend_user, top_k, top_k_among,
-    user_scores, write_batch,
+    Scored, TIE_TOLERANCE, UserRecs, recommend_all, recommend_named, recommend_user, scores_tie,
+    top_k, top_k_among, user_scores, write_batch,
 };
 
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2};

@@ -536,7 +536,8 @@ pub struct ExportEmbeddingsArgs {
 pub enum ImportCommand {
     /// Import RDF (N-Triples, Turtle, N-Quads, TriG, RDF/XML, each optionally .gz) or TSV triples.
     Kg(ImportKgArgs),
-    /// Import user-item interactions (tsv, csv, movielens, recbole, kgat), optionally with item→IRI links.
+    /// Import user-item interactions (tsv, csv, movielens, recbole, kgat), optionally with item→IRI links;
+    /// --remove takes a file's pairs back.
     Interactions(ImportInteractionsArgs),
     /// Add catalogue items with their links (`item_id<TAB>iri`, or `,` `;` `|`) and no interactions.
     Links(ImportLinksArgs),
@@ -562,6 +563,16 @@ pub struct ImportInteractionsArgs {
     /// its name: iri, uri, url, entity, ...].
     #[arg(long, value_name = "NAME|N", requires = "link")]
     pub link_iri_col: Option<ColumnRef>,
+    /// Take the file's (user, item) pairs back instead of adding them (returns, mistakes): each
+    /// stored pair is removed, whatever rating or time the row gives, all or nothing; the
+    /// summary counts pairs removed and not found (naming the first few). Any format, column
+    /// mapping, gzip or `-` reads as for an import. The next `train` no longer sees them. To
+    /// keep a returned item as a weak signal instead, import it again with a low rating (the
+    /// latest rating wins): svd/svdpp learn it as disliked, als and cke (default `--confidence
+    /// rating`) weigh it least, but every ranking learner still counts it as a positive, and it
+    /// is never recommended back to the user; only removal takes it out.
+    #[arg(long, conflicts_with_all = ["link", "min_rating", "rating_scale"])]
+    pub remove: bool,
     #[command(flatten)]
     pub read: ReadArgs,
 }

@@ -9,6 +9,7 @@ mod explain;
 pub(crate) mod graph;
 mod kge;
 mod models;
+mod remove;
 mod tune;
 
 use std::io::{IsTerminal, Write};
@@ -329,6 +330,9 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Stats(args) => graph::stats(&data, &args),
         Command::Sparql(args) => graph::sparql(&data, &args),
         Command::Demo(args) => graph::demo(cli.data.as_deref(), &args),
+        Command::Import(ImportCommand::Interactions(args)) if args.remove => {
+            remove::remove_interactions(&data, &args, quiet)
+        }
         Command::Import(ImportCommand::Interactions(args)) => {
             models::import_interactions(&data, &args, quiet)
         }

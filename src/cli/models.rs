@@ -25,7 +25,7 @@ use super::args::{
 };
 use super::{emit, json_text, notes, progress_bar, stale_note};
 
-fn interaction_format(name: Option<&str>, flag: &str) -> Result<Option<Format>> {
+pub(super) fn interaction_format(name: Option<&str>, flag: &str) -> Result<Option<Format>> {
     name.map(|n| {
         n.parse::<Format>()
             .map_err(|e| Error::BadInput(format!("{flag} {n}: {e}")))
@@ -756,7 +756,12 @@ fn write_all_users(
 /// Lists whose adjacent items share a score (popularity counts tie often): one note for the
 /// batch, as one user's list says it, so that the order within a tie is not read as meaning.
 fn batch_ties_note(batch: &BatchRecommendations) {
-    let pairs = |items: &[(String, f32)]| items.windows(2).filter(|w| w[0].1 == w[1].1).count();
+    let pairs = |items: &[(String, f32)]| {
+        items
+            .windows(2)
+            .filter(|w| kgrec::cf::scores_tie(w[0].1, w[1].1))
+            .count()
+    };
     let tied: Vec<usize> = batch
         .users
         .iter()
@@ -767,8 +772,9 @@ fn batch_ties_note(batch: &BatchRecommendations) {
         return;
     }
     super::warn(&format!(
-        "note: {} of the {} lists hold ties ({}); tied items are ranked in the order they were \
-         first imported, not by the model",
+        "note: {} of the {} lists hold ties ({}, to one part in a million); tied items are not \
+         ranked by the model: exact ties in the order they were first imported, the others by \
+         rounding noise",
         tied.len(),
         batch.users.len(),
         match tied.iter().sum::<usize>() {

@@ -2,7 +2,7 @@
 //! and per-client rate limits.
 //!
 //! Roles, from the route a request matched:
-//! - **write**: `POST /v1/interactions`, `/v1/admin/*` — the API key (`--api-key`);
+//! - **write**: `POST` and `DELETE /v1/interactions`, `/v1/admin/*` — the API key (`--api-key`);
 //! - **read**: recommendations, explanations, similar items, models, `/sparql` — the read key
 //!   (`--read-key`) or the API key; open when no read key is set;
 //! - **health** (`/health/*`, `/openapi.json`) and **metrics** (`/metrics`): open unless
@@ -42,7 +42,7 @@ impl Role {
         match route {
             "/health/live" | "/health/ready" | "/openapi.json" => Role::Health,
             "/metrics" => Role::Metrics,
-            "/v1/interactions" if method == Method::POST => Role::Write,
+            "/v1/interactions" if method == Method::POST || method == Method::DELETE => Role::Write,
             r if r.starts_with("/v1/admin/") => Role::Write,
             _ => Role::Read,
         }
@@ -325,6 +325,7 @@ mod tests {
     #[test]
     fn roles_of_routes() {
         assert_eq!(Role::of("/v1/interactions", &Method::POST), Role::Write);
+        assert_eq!(Role::of("/v1/interactions", &Method::DELETE), Role::Write);
         assert_eq!(Role::of("/v1/admin/rebuild", &Method::POST), Role::Write);
         assert_eq!(Role::of("/v1/admin/jobs/{id}", &Method::GET), Role::Write);
         assert_eq!(

@@ -379,6 +379,33 @@ fn bad_json(e: &serde_json::Error, expected: &str) -> ApiError {
     )
 }
 
+/// The body of `POST` and `DELETE /v1/interactions`: a non-empty JSON array of interactions
+/// with well-formed ids (no query parameters); `at_least`: what an empty array is told to send.
+fn interaction_array(
+    state: &Shared,
+    raw: Option<&str>,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+    at_least: &str,
+) -> Result<Vec<InteractionJson>, ApiError> {
+    Query::parse(raw, &[], &[])?;
+    json_body(headers)?;
+    let body = body_bytes(state, body)?;
+    let expected = "a JSON array of {\"user\", \"item\", \"rating\"?, \"timestamp\"?}";
+    let rows: Vec<InteractionJson> =
+        serde_json::from_slice(&body).map_err(|e| bad_json(&e, expected))?;
+    if rows.is_empty() {
+        return Err(ApiError::bad_parameter(format!(
+            "the array is empty: {at_least}"
+        )));
+    }
+    for (n, row) in rows.iter().enumerate() {
+        check_id(&format!("user of interaction {}", n + 1), &row.user.0)?;
+        check_id(&format!("item of interaction {}", n + 1), &row.item.0)?;
+    }
+    Ok(rows)
+}
+
 /// `POST /v1/interactions`: a JSON array of `{user, item, rating?, timestamp?}`, written (and
 /// flushed to disk) before the answer; the users' lists leave the items at once and users new to
 /// the store are folded in on their next request.
@@ -388,21 +415,15 @@ pub async fn interactions(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    Query::parse(raw.as_deref(), &[], &[])?;
-    json_body(&headers)?;
-    let body = body_bytes(&state, body)?;
-    let expected = "a JSON array of {\"user\", \"item\", \"rating\"?, \"timestamp\"?}";
-    let rows: Vec<InteractionJson> =
-        serde_json::from_slice(&body).map_err(|e| bad_json(&e, expected))?;
-    if rows.is_empty() {
-        return Err(ApiError::bad_parameter(
-            "the array is empty: post at least one interaction",
-        ));
-    }
+    let rows = interaction_array(
+        &state,
+        raw.as_deref(),
+        &headers,
+        body,
+        "post at least one interaction",
+    )?;
     let mut raw_rows = Vec::with_capacity(rows.len());
     for (n, row) in rows.into_iter().enumerate() {
-        check_id(&format!("user of interaction {}", n + 1), &row.user.0)?;
-        check_id(&format!("item of interaction {}", n + 1), &row.item.0)?;
         // Seconds since 1970 is the contract; milliseconds would be read as dates after the
         // year 5000 (a file import notes them; a posted row is refused, saying why).
         let timestamp = row.timestamp.map(|t| t.0);
@@ -513,6 +534,57 @@ pub async fn interactions(
     {
         map.remove("notes");
     }
+    json(StatusCode::OK, &answer)
+}
+
+/// `DELETE /v1/interactions`: takes interactions back (returns). The body is the array `POST`
+/// takes (`rating` and `timestamp` are read and ignored: a stored pair is removed whatever it
+/// holds); removed all or nothing and flushed to disk before the answer, which counts the pairs
+/// removed and those the store did not hold (naming the first few). Users and items stay known;
+/// the next request is answered from the store as it now is, and the next training does not
+/// see the pairs.
+pub async fn remove_interactions(
+    State(state): State<Shared>,
+    RawQuery(raw): RawQuery,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let rows = interaction_array(
+        &state,
+        raw.as_deref(),
+        &headers,
+        body,
+        "name at least one interaction to remove",
+    )?;
+    let pairs: Vec<RawInteraction> = rows
+        .into_iter()
+        .map(|row| RawInteraction {
+            user: row.user.0,
+            item: row.item.0,
+            rating: None,
+            timestamp: None,
+            count: 1,
+        })
+        .collect();
+    let removed = blocking(move || Ok(state.engine.remove_interactions(&pairs)?)).await?;
+    let r = &removed.report;
+    let not_found: Vec<serde_json::Value> = r
+        .not_found_examples
+        .iter()
+        .map(|(user, item)| serde_json::json!({"user": user, "item": item}))
+        .collect();
+    let answer = serde_json::json!({
+        "received": removed.read,
+        "merged": removed.merged,
+        "removed_interactions": r.removed,
+        "not_found": r.not_found,
+        "not_found_examples": not_found,
+        "store": {
+            "users": r.counts.users,
+            "items": r.counts.items,
+            "interactions": r.counts.interactions,
+        },
+    });
     json(StatusCode::OK, &answer)
 }
 

@@ -114,7 +114,10 @@ fn router(state: Shared) -> Router {
         .route(recs, get(api::recommendations))
         .route(explain, get(api::explanation))
         .route(similar, get(api::similar))
-        .route(interactions, post(api::interactions))
+        .route(
+            interactions,
+            post(api::interactions).delete(api::remove_interactions),
+        )
         .route(rebuild, post(api::rebuild))
         .route(job, get(api::job))
         .route(sparql, get(sparql::get).post(sparql::post))

@@ -167,7 +167,18 @@ fn paths() -> Value {
             "requestBody": {"required": true, "content": {"application/json": {"schema":
                 {"type": "array", "minItems": 1, "items": schema("Interaction")}}}},
             "responses": json_merge(errors(&[bad, read_only, ("413", "The body is too large."), ("415", "Not JSON.")]),
-                "200", json_answer("What the store did.", schema("InteractionsWritten")))}},
+                "200", json_answer("What the store did.", schema("InteractionsWritten")))},
+            "delete": {
+            "summary": "Take interactions back (returns): the pairs named are removed, all or nothing, on disk before the answer; rating and timestamp are ignored. Users and items stay known; the next training does not see the pairs.",
+            "requestBody": {"required": true, "content": {"application/json": {"schema":
+                {"type": "array", "minItems": 1, "items": schema("Interaction")}}}},
+            "responses": json_merge(errors(&[bad, read_only, ("413", "The body is too large."), ("415", "Not JSON.")]),
+                "200", json_answer("What the store did.", json!({"type": "object", "properties": {
+                    "received": {"type": "integer"}, "merged": {"type": "integer"},
+                    "removed_interactions": {"type": "integer"}, "not_found": {"type": "integer"},
+                    "not_found_examples": {"type": "array", "items": {"type": "object", "properties": {
+                        "user": {"type": "string"}, "item": {"type": "string"}}}},
+                    "store": {"type": "object"}}})))}},
         "/v1/admin/rebuild": {"post": {
             "summary": "Train a new version on a background thread; requests are served by the previous version until it is committed.",
             "requestBody": {"required": false, "content": {"application/json": {"schema": schema("Rebuild")}}},

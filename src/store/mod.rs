@@ -13,8 +13,8 @@ pub mod models;
 pub mod tuning;
 
 pub use interactions::{
-    ImportReport, InteractionCounts, InteractionStore, Link, Record, Relink, SharedIri, Snapshot,
-    StoreState, StoredLink,
+    ImportReport, InteractionCounts, InteractionStore, Link, Record, Relink, RemoveReport,
+    SharedIri, Snapshot, StoreState, StoredLink,
 };
 pub use models::{ModelHeader, ModelKind, ModelStore, StoredModel};
 pub use tuning::{TrialRecord, TunedLearner, TuningStore};

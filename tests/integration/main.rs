@@ -18,6 +18,7 @@ mod explain;
 mod fifteenth_look_graph;
 mod fifteenth_look_imports;
 mod fifteenth_look_models;
+mod fifteenth_look_scores;
 mod first_afternoon;
 mod fourteenth_look;
 mod fresh_look12;
