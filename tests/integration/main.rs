@@ -15,6 +15,7 @@ mod ease;
 mod eleventh_look;
 mod endpoint;
 mod explain;
+mod fifteenth_look_messages;
 mod first_afternoon;
 mod fourteenth_look;
 mod fresh_look12;
