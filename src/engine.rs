@@ -367,6 +367,13 @@ pub struct PredictedRating {
     pub user_stored: bool,
     /// Whether the data directory holds the item.
     pub item_stored: bool,
+    /// When the user is not stored and a stored id looks like it: `; did you mean ...`
+    /// ([`lookalike_hint`]), else empty.
+    #[serde(skip)]
+    pub user_hint: String,
+    /// The same for the item.
+    #[serde(skip)]
+    pub item_hint: String,
     /// The model that predicted it.
     #[serde(skip)]
     pub model: ModelHeader,
@@ -1473,7 +1480,11 @@ impl Engine {
             .chain(unknown.then(|| {
                 format!(
                     "{}: the list is the popularity fallback",
-                    unknown_id_note("user", &request.user)
+                    unknown_id_note(
+                        "user",
+                        &request.user,
+                        &lookalike_hint(&request.user, served.matrix.users().names())
+                    )
                 )
             }))
             .chain(not_folded_in_note(&served, &list, request, unknown))
@@ -1647,6 +1658,14 @@ impl Engine {
         let user_stored = served.matrix.user_id(user).is_some() || served.user_id(user).is_some();
         let item_stored = served.matrix.item_id(item).is_some() || served.is_new_item(item);
         Ok(PredictedRating {
+            user_hint: match user_stored {
+                true => String::new(),
+                false => lookalike_hint(user, served.matrix.users().names()),
+            },
+            item_hint: match item_stored {
+                true => String::new(),
+                false => lookalike_hint(item, served.matrix.items().names()),
+            },
             user_stored,
             item_stored,
             user: user.to_owned(),
@@ -1682,6 +1701,7 @@ impl Engine {
             None => {
                 return Err(Error::UnknownItem {
                     item: item.to_owned(),
+                    hint: lookalike_hint(item, served.matrix.items().names()),
                 });
             }
         };
@@ -3490,9 +3510,24 @@ fn read_rows(file: &Path, options: &ReadOptions, min_rating: Option<f32>) -> Res
     })
 }
 
-/// An id the data directory does not hold at all, for `recommend` and `predict` alike.
-pub fn unknown_id_note(kind: &str, id: &str) -> String {
-    format!("the data directory has no {kind} {id:?} at all (a typo?)")
+/// An id the data directory does not hold at all, for `recommend` and `predict` alike; `hint`
+/// names the stored id it looks like ([`lookalike_hint`]), or is empty.
+pub fn unknown_id_note(kind: &str, id: &str, hint: &str) -> String {
+    match hint {
+        "" => format!("the data directory has no {kind} {id:?} at all (a typo?)"),
+        hint => format!("the data directory has no {kind} {id:?}{hint}"),
+    }
+}
+
+/// `; did you mean "0123"? ...` when one of `names` differs from `id` only by leading zeros,
+/// Unicode normalisation or width (ids are compared exactly), else empty.
+pub fn lookalike_hint(id: &str, names: &[String]) -> String {
+    crate::interactions::lookalike::lookalike(id, names).map_or_else(String::new, |other| {
+        format!(
+            "; did you mean {other:?}? (ids are compared exactly, and the two differ only by \
+             leading zeros, Unicode normalisation or character width)"
+        )
+    })
 }
 
 /// The note of duplicate rows whose ratings disagree (see [`rating_conflicts`]).

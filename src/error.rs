@@ -29,8 +29,12 @@ pub enum Error {
     #[error("{0}")]
     BadInput(String),
     /// The request names an item the data directory does not hold.
-    #[error("unknown item {item:?}: the data directory has no such item")]
-    UnknownItem { item: String },
+    #[error("unknown item {item:?}: the data directory has no such item{hint}")]
+    UnknownItem {
+        item: String,
+        /// `; did you mean "0123"? ...` when a stored id looks like it, else empty.
+        hint: String,
+    },
     /// Models are stored, but none of them can recommend (graph embeddings only).
     #[error("{0}")]
     NoRecommender(String),

@@ -108,7 +108,14 @@ pub(crate) fn stage(
             opened.format,
             InputFormat::Rdf(RdfFormat::Turtle | RdfFormat::TriG)
         );
+        let n3 = InputFormat::is_n3(path, &options.source);
         for statement in source::statements(opened, &options.source, options.lenient)? {
+            let statement = statement.map_err(|e| match n3 {
+                true => {
+                    e.map_syntax(|at, message| (at, format!("{message}; {}", source::N3_SUBSET)))
+                }
+                false => e,
+            });
             match statement {
                 Ok(quad) => {
                     report.read += 1;

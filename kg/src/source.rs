@@ -56,10 +56,28 @@ impl InputFormat {
         let format = Path::new(&stem)
             .extension()
             .and_then(|e| e.to_str())
-            .and_then(Self::from_name);
+            .and_then(|e| match e {
+                // Notation3 is Turtle plus rules: its Turtle subset is read (noted).
+                "n3" => Some(Self::Rdf(RdfFormat::Turtle)),
+                e => Self::from_name(e),
+            });
         (format, gzipped)
     }
+
+    /// Whether `path` is a Notation3 file (`.n3`, optionally `.gz`) that no `--format` named:
+    /// read as Turtle, the rest of N3 (rules, `@forAll`) refused by the Turtle parser.
+    pub fn is_n3(path: &Path, options: &SourceOptions) -> bool {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().to_ascii_lowercase())
+            .unwrap_or_default();
+        options.format.is_none() && name.strip_suffix(".gz").unwrap_or(&name).ends_with(".n3")
+    }
 }
+
+/// What a Turtle parse error in a Notation3 file adds.
+pub const N3_SUBSET: &str = "N3 rules (`=>`, `@forAll`...) are not read; only the Turtle \
+                              subset of a .n3 file is";
 
 /// Options of one import that shape how a file is read.
 #[derive(Clone, Debug, Default)]
@@ -413,7 +431,8 @@ pub(crate) fn open(path: &Path, options: &SourceOptions) -> Result<OpenedSource>
             return Err(KgError::bad_input(
                 path,
                 "unknown file extension: name the syntax with --format nt|ttl|nq|trig|rdf|tsv \
-                 (extensions .nt .ttl .nq .trig .rdf .owl .tsv, each optionally .gz)",
+                 (extensions .nt .ttl .nq .trig .rdf .owl .tsv, and .n3 read as Turtle, each \
+                 optionally .gz)",
             ));
         }
     };
@@ -1257,6 +1276,20 @@ mod tests {
             Some(InputFormat::Rdf(RdfFormat::RdfXml))
         );
         assert_eq!(InputFormat::guess(Path::new("x.json")).0, None);
+        // Notation3: its Turtle subset, by the extension only (noted by the caller).
+        assert_eq!(
+            InputFormat::guess(Path::new("dest.N3.gz")),
+            (Some(InputFormat::Rdf(RdfFormat::Turtle)), true)
+        );
+        assert!(InputFormat::is_n3(
+            Path::new("dest.n3"),
+            &SourceOptions::default()
+        ));
+        assert_eq!(
+            InputFormat::from_name("n3"),
+            None,
+            "--format n3 is no syntax name"
+        );
     }
 
     #[test]

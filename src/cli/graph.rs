@@ -242,6 +242,16 @@ fn import_kg_into(
             }
         }
     }
+    for file in files
+        .iter()
+        .filter(|f| InputFormat::is_n3(f, &options.source))
+    {
+        super::warn(&format!(
+            "note: {}: read as Turtle by its extension .n3 ({}; --format names another syntax)",
+            file.display(),
+            kgrec::kg::source::N3_SUBSET
+        ));
+    }
     for file in files {
         if let Some(header) = tsv_header(file, options.source.format) {
             super::warn(&format!(
@@ -290,6 +300,16 @@ fn import_kg_into(
              the recommendation graph, whose entities are IRIs, leaves them out (give those \
              nodes IRIs to have recommendations and explanations use them)",
             report.blank_node_statements
+        ));
+    }
+    if let (n @ 1.., Some(first)) = &report.repeated_blank_nodes {
+        super::warn(&format!(
+            "note: {n} added statement(s) lead to a new blank node where the graph already had \
+             one from the same subject and predicate (the first: {first}): blank nodes are \
+             local to each file, so a file imported again after an edit or under another name \
+             adds its blank-node structures beside the earlier ones rather than replacing them. \
+             To replace them, import into a fresh data directory (every graph file again), or \
+             give those nodes IRIs"
         ));
     }
     let c = report.counts;

@@ -211,6 +211,14 @@ pub(super) fn print_import(
             report.older_ratings
         ));
     }
+    for (what, found) in [
+        ("user", &report.lookalike_users),
+        ("item", &report.lookalike_items),
+    ] {
+        if let Some(note) = kgrec::interactions::lookalike::note(what, found) {
+            super::warn(&format!("note: {}: {note}", display_name(file).display()));
+        }
+    }
     if let Some(example) = &report.unrated_example {
         super::warn(&format!(
             "note: {}: {} row(s) without a rating named a pair with a stored rating ({example}): \
@@ -1025,14 +1033,14 @@ pub fn predict(data: &Path, args: &PredictArgs) -> Result<()> {
     if let Some(flag) = &flag {
         super::warn(&format!("note: {flag}"));
     }
-    for (kind, id, stored) in [
-        ("user", &p.user, p.user_stored),
-        ("item", &p.item, p.item_stored),
+    for (kind, id, stored, hint) in [
+        ("user", &p.user, p.user_stored, &p.user_hint),
+        ("item", &p.item, p.item_stored, &p.item_hint),
     ] {
         if !stored {
             super::warn(&format!(
                 "warning: {}; the prediction is for an unknown {kind}",
-                kgrec::engine::unknown_id_note(kind, id)
+                kgrec::engine::unknown_id_note(kind, id, hint)
             ));
         }
     }

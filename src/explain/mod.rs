@@ -40,11 +40,19 @@ use crate::serving::{
 #[non_exhaustive]
 pub enum ExplainError {
     /// The user is not in the interaction store.
-    #[error("unknown user {user:?}: the data directory has no interactions of this user")]
-    UnknownUser { user: String },
+    #[error("unknown user {user:?}: the data directory has no interactions of this user{hint}")]
+    UnknownUser {
+        user: String,
+        /// `; did you mean "0123"? ...` when a stored id looks like it, else empty.
+        hint: String,
+    },
     /// The item is not in the interaction store.
-    #[error("unknown item {item:?}: the data directory has no such item")]
-    UnknownItem { item: String },
+    #[error("unknown item {item:?}: the data directory has no such item{hint}")]
+    UnknownItem {
+        item: String,
+        /// As for users.
+        hint: String,
+    },
     /// The item was stored after the served model was bound: the model knows nothing of it.
     #[error(
         "item {item:?} arrived after the served model was trained: it can be explained once a \
@@ -202,6 +210,7 @@ impl Explainer {
             .user_id(user)
             .ok_or_else(|| ExplainError::UnknownUser {
                 user: user.to_owned(),
+                hint: crate::engine::lookalike_hint(user, self.served.matrix.users().names()),
             })
     }
 
@@ -214,6 +223,7 @@ impl Explainer {
             }),
             None => Err(ExplainError::UnknownItem {
                 item: item.to_owned(),
+                hint: crate::engine::lookalike_hint(item, self.served.matrix.items().names()),
             }),
         }
     }

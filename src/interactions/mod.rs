@@ -16,6 +16,7 @@ mod error;
 mod format;
 pub mod guess;
 mod link;
+pub mod lookalike;
 pub mod parse;
 mod scale;
 pub mod source;
@@ -83,6 +84,8 @@ pub struct RawInteractions {
     pub headerless: bool,
     /// The fields of a header line a headerless format (MovieLens) began with, skipped.
     pub skipped_header: Option<String>,
+    /// Rows whose rating cell was empty, read as unrated.
+    pub empty_ratings: usize,
 }
 
 impl RawInteractions {
@@ -139,6 +142,13 @@ impl RawInteractions {
             notes.push(format!(
                 "{file}:{line}: {n} row(s) have more fields than the {first} {width}; the extra \
                  fields were ignored (is a field's delimiter unquoted?)"
+            ));
+        }
+        if self.empty_ratings > 0 {
+            notes.push(format!(
+                "{file}: {} row(s) have an empty rating cell: read as unrated, as the rows of a \
+                 file without a rating column (a stored rating is kept)",
+                self.empty_ratings
             ));
         }
         match self.ignored_columns.as_slice() {

@@ -166,17 +166,26 @@ fn read_source_as(
                         caller: options.caller,
                     }
                 }
-                // Columns named by their header names: a headed table, whatever the extension
-                // or the names (a header of names nobody accepts is a header all the same).
-                true => guess::Guess {
-                    format: match sample.first().is_some_and(|l| l.contains('\t')) {
-                        true => Format::Tsv,
-                        false => Format::Csv,
+                // A `.tsv` or `.csv` named so: its extension decides, as without the flags
+                // (and the note says so). Otherwise columns named by their header names: a
+                // headed table, whatever the extension or the names (a header of names nobody
+                // accepts is a header all the same).
+                true => match table_extension(source.file_name.as_deref()) {
+                    Some((ext, format)) => guess::Guess {
+                        format,
+                        basis: guess::GuessBasis::Extension(ext),
+                        caller: options.caller,
                     },
-                    basis: guess::GuessBasis::Content(
-                        "a header, its columns named by --user-col/--item-col",
-                    ),
-                    caller: options.caller,
+                    None => guess::Guess {
+                        format: match sample.first().is_some_and(|l| l.contains('\t')) {
+                            true => Format::Tsv,
+                            false => Format::Csv,
+                        },
+                        basis: guess::GuessBasis::Content(
+                            "a header, its columns named by --user-col/--item-col",
+                        ),
+                        caller: options.caller,
+                    },
                 },
                 false => guess::Guess {
                     caller: options.caller,
@@ -202,6 +211,7 @@ fn read_source_as(
         longer_rows: None,
         headerless: false,
         skipped_header: None,
+        empty_ratings: 0,
     };
     match format {
         Format::Tsv | Format::Csv | Format::RecBole => {
@@ -214,6 +224,9 @@ fn read_source_as(
                 )?,
                 false => parse_headed(source.reader, &file, format, options)?,
             };
+            if headed.rated {
+                out.empty_ratings = headed.rows.iter().filter(|r| r.rating.is_none()).count();
+            }
             out.rows = headed.rows;
             out.header_line = Some(headed.header_line);
             out.delimiter = headed.detected;
@@ -253,6 +266,7 @@ fn read_source_as(
                 options.rating_scale,
             )?;
             out.rows = read.rows;
+            out.empty_ratings = out.rows.iter().filter(|r| r.rating.is_none()).count();
             if let Some((line, names)) = read.header {
                 out.header_line = Some(line);
                 out.skipped_header = Some(names);
@@ -389,6 +403,15 @@ impl<R: BufRead> Read for DoubleColonToTab<R> {
     }
 }
 
+/// The extension of a file named `file_name` (lower-case, `.gz` removed) when it names a
+/// delimited table (`.tsv`, `.tab`, `.csv`), with that format.
+fn table_extension(file_name: Option<&str>) -> Option<(String, Format)> {
+    let ext = file_name?.rsplit_once('.')?.1;
+    Format::from_extension(ext)
+        .filter(|f| matches!(f, Format::Tsv | Format::Csv))
+        .map(|f| (ext.to_owned(), f))
+}
+
 /// Column flags apply to the headed formats, `--delimiter` to tsv and csv.
 fn check_options(
     format: Format,
@@ -500,6 +523,9 @@ fn row_from_fields(
     let user = required_id(fields, cols.user, "user_id", file, line)?;
     let item = required_id(fields, cols.item, "item_id", file, line)?;
     let rating = match cols.rating {
+        // An empty rating cell (`u2,i2,`) is a row without a rating, as in a file without a
+        // rating column: read as unrated (counted in a note), never erasing a stored rating.
+        Some(c) if fields.get(c).is_some_and(|s| s.trim().is_empty()) => None,
         Some(c) => {
             let r = parse_rating(required(fields, c, "rating", file, line)?, c, file, line)?;
             if let Some(scale) = scale.filter(|s| !s.contains(r)) {
@@ -651,6 +677,8 @@ struct Headed {
     names: Vec<String>,
     /// Rows with more fields than the header: the first's line, how many.
     longer: Option<(usize, usize)>,
+    /// A column was read as the rating.
+    rated: bool,
 }
 
 /// The bytes up to and including the first non-blank line, and that line (BOM removed).
@@ -721,6 +749,7 @@ fn parse_headed<R: BufRead>(
         rows,
         header_line,
         detected: detected.then_some(delimiter),
+        rated: header.columns.rating.is_some(),
         ignored: header.ignored,
         names: header.names,
         longer,
@@ -1164,6 +1193,21 @@ fn parse_movielens<R: BufRead>(
         } else {
             text.split_whitespace().collect()
         };
+        // A header, then rows that are no `user item rating [timestamp]`: a headed table read
+        // under `--format movielens`.
+        if let Some((_, names)) = header.as_ref().filter(|_| !(3..=4).contains(&fields.len())) {
+            return Err(ParseError::Malformed {
+                file: file.to_owned(),
+                line: n,
+                message: format!(
+                    "{} field(s), where MovieLens rows have 3 or 4: `user item rating \
+                     [timestamp]`; the file starts with a header ({names}), so it looks like a \
+                     headed table: drop --format movielens (or give --format tsv or csv) to read \
+                     its columns by their names",
+                    fields.len()
+                ),
+            });
+        }
         if names_only(&fields) {
             if first {
                 let names: Vec<&str> = fields.iter().map(|f| f.trim()).collect();

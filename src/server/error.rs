@@ -159,12 +159,18 @@ mod tests {
     fn library_errors_map_to_statuses() {
         let cases = [
             (
-                kgrec::Error::UnknownItem { item: "x".into() },
+                kgrec::Error::UnknownItem {
+                    item: "x".into(),
+                    hint: String::new(),
+                },
                 StatusCode::NOT_FOUND,
                 "unknown_item",
             ),
             (
-                kgrec::Error::Explain(ExplainError::UnknownUser { user: "u".into() }),
+                kgrec::Error::Explain(ExplainError::UnknownUser {
+                    user: "u".into(),
+                    hint: String::new(),
+                }),
                 StatusCode::NOT_FOUND,
                 "unknown_user",
             ),

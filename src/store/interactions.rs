@@ -23,7 +23,7 @@ use kgrec_kg::EntityId;
 use super::{Fnv, Result, StoreError, read_run, utf8, write_chunk, write_run};
 use crate::cf::{IdMap, InteractionMatrix, PairFeedback};
 use crate::ids::{ItemId, UserId};
-use crate::interactions::{RatingScale, RawInteraction};
+use crate::interactions::{RatingScale, RawInteraction, lookalike};
 
 const TREE: &str = "interactions";
 const USERS: &[u8] = b"U";
@@ -262,6 +262,11 @@ pub struct ImportReport {
     /// IRIs this import linked items to that other stored items (not in this import's links)
     /// had already: allowed (editions of one film), but all show the entity's label in lists.
     pub shared: Vec<SharedIri>,
+    /// Users new to the store whose id differs from another's only by leading zeros, Unicode
+    /// normalisation or width: how many, the first few as `(new, the one it looks like)`.
+    pub lookalike_users: (u64, Vec<(String, String)>),
+    /// The same for items.
+    pub lookalike_items: (u64, Vec<(String, String)>),
     /// The counts after the import.
     pub counts: InteractionCounts,
     /// A note on the import's ratings that lie far outside the store's earlier ones, set by the
@@ -747,6 +752,18 @@ impl StoreState {
         report.new_users = (self.users.len() - old_users) as u64;
         report.new_items = (self.items.len() - old_items) as u64;
         report.new_interactions = (self.records.len() - old_records) as u64;
+        if report.new_users > 0 {
+            report.lookalike_users =
+                lookalike::added_lookalikes(self.users.names(), old_users, |n| {
+                    self.users.get(n).map(|u| u as usize)
+                });
+        }
+        if report.new_items > 0 {
+            report.lookalike_items =
+                lookalike::added_lookalikes(self.items.names(), old_items, |n| {
+                    self.items.get(n).map(|i| i as usize)
+                });
+        }
         report.counts = self.counts();
         self.unwritten.changed |= report.new_users
             + report.new_items

@@ -19,6 +19,7 @@ mod fifteenth_look_graph;
 mod fifteenth_look_imports;
 mod fifteenth_look_models;
 mod fifteenth_look_scores;
+mod fifteenth_look_messages;
 mod first_afternoon;
 mod fourteenth_look;
 mod fresh_look12;
