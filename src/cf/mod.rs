@@ -406,6 +406,22 @@ pub enum FitError {
     /// of `engine::collapse`): the tuner discards such a trial.
     #[error("{0}")]
     Collapsed(String),
+    /// The fitted parameters hold values that are not finite numbers: the fit diverged
+    /// (whatever its loss printed). Nothing is stored.
+    #[error(
+        "the fit diverged: {bad} of the {len} values of its array `{array}` are not finite numbers \
+         (NaN or infinity), so nothing was stored and the current model is unchanged; {remedy}"
+    )]
+    NotFinite {
+        /// The first array found with such values.
+        array: String,
+        /// How many of its values are not finite.
+        bad: usize,
+        /// Its length.
+        len: usize,
+        /// What to change, from the learner's knobs.
+        remedy: String,
+    },
     /// A broken invariant of the fit (tables of inconsistent shapes): a bug, not bad input.
     #[error("internal error in the fit: {0}")]
     Internal(String),

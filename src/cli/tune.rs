@@ -343,6 +343,16 @@ fn overrun_note(
             training.as_secs_f64()
         ));
     }
+    // Past the slack while neither part is by itself (a budget under a second): both parts
+    // are named to a tenth of a second, so the note never ends without a reason.
+    if why.is_empty() {
+        why.push(format!(
+            "the search took {:.1} s (every learner's defaults are fitted in full whatever the \
+             budget) and training the choice on every interaction {:.1} s after it",
+            searched.as_secs_f64(),
+            training.as_secs_f64()
+        ));
+    }
     Some(format!(
         "note: tuning took {:.0} s against --budget {} s: {}{}",
         total.as_secs_f64(),

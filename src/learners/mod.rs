@@ -507,12 +507,40 @@ impl ModelSpec {
             }
         };
         match fitted {
+            Ok(trained) => self.check_finite(trained),
             Err(Error::Fit(crate::cf::FitError::Cancelled))
             | Err(Error::Kge(kgrec_kg::embed::RunError::Train(
                 kgrec_kg::embed::TrainError::Cancelled,
             ))) => Err(Error::Cancelled),
             other => other,
         }
+    }
+}
+
+impl ModelSpec {
+    /// A fit whose parameters are not all finite numbers diverged (a learning rate or a
+    /// confidence weight too large): it is refused rather than stored and served as NaN scores.
+    fn check_finite(&self, trained: Trained) -> Result<Trained> {
+        let Some((array, values)) = trained
+            .arrays
+            .iter()
+            .find(|(_, values)| values.iter().any(|v| !v.is_finite()))
+        else {
+            return Ok(trained);
+        };
+        let knobs = self.kind().learner().knobs;
+        let remedy = match (knobs.contains(&Knob::Lr), knobs.contains(&Knob::Alpha)) {
+            (true, true) => "train again with a smaller --lr or --alpha",
+            (true, false) => "train again with a smaller --lr",
+            (false, true) => "train again with a smaller --alpha",
+            (false, false) => "train again with smaller weights",
+        };
+        Err(Error::Fit(crate::cf::FitError::NotFinite {
+            array: array.clone(),
+            bad: values.iter().filter(|v| !v.is_finite()).count(),
+            len: values.len(),
+            remedy: remedy.to_owned(),
+        }))
     }
 }
 

@@ -618,6 +618,7 @@ fn run_trial(
                         e,
                         Error::Fit(
                             crate::cf::FitError::Diverged { .. }
+                                | crate::cf::FitError::NotFinite { .. }
                                 | crate::cf::FitError::Collapsed(_)
                         )
                     )) =>

@@ -43,6 +43,7 @@ mod read_only;
 mod read_only_serve;
 mod serve;
 mod serve_access;
+mod sixteenth_look;
 mod sparql;
 mod sparql_client;
 mod thirteenth_look;
