@@ -1,5 +1,6 @@
 //! The sixteenth fresh look (issue #21): a fit that diverges is refused, not made current.
 
+use crate::cf::imported;
 use crate::common::*;
 
 /// `train --model bpr --lr 1e9` (and `als --alpha 1e30`) used to store a model of NaN
@@ -8,13 +9,7 @@ use crate::common::*;
 #[test]
 fn a_diverged_fit_is_refused_and_the_current_model_kept() {
     let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("d");
-    import_movie_graph(&data);
-    ok(kgrec(&data)
-        .args(["import", "interactions"])
-        .arg(fixture("interactions.tsv"))
-        .arg("--link")
-        .arg(fixture("links.tsv")));
+    let data = imported(tmp.path());
     ok(kgrec(&data).args(["train", "--model", "als", "--keep", "1"]));
     let before = ok(kgrec(&data).args(["recommend", "--user", "1", "-k", "3"]));
     for (args, knob) in [
