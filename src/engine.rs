@@ -205,6 +205,8 @@ pub struct InteractionFile {
     pub delimiter: Option<Delimiter>,
     /// The declared rating scale (`--rating-scale`): checked line by line, then stored.
     pub rating_scale: Option<RatingScale>,
+    /// The unit of numeric timestamps (`--time-unit`); stored as seconds.
+    pub time_unit: crate::interactions::TimeUnit,
 }
 
 /// What an interaction import did.
@@ -3237,6 +3239,7 @@ pub fn parse_interaction_file(request: &InteractionFile) -> Result<ParsedInterac
         columns: request.columns.clone(),
         delimiter: request.delimiter,
         rating_scale: request.rating_scale,
+        time_unit: request.time_unit,
         caller: crate::interactions::Caller::Import,
     };
     let mut rows = read_rows(&request.file, &options, request.min_rating)?;
@@ -3421,9 +3424,10 @@ fn stretch_note(
     })
 }
 
-/// Timestamps that are not seconds since 1970 as kgrec reads them: milliseconds (from 10¹²,
-/// the year 33658 in seconds) or negative ones, kept as they are but said, since a store that
-/// mixes them with seconds orders its time split wrongly.
+/// Timestamps that are not plausible seconds since 1970 once read (`--time-unit` converted
+/// milliseconds already): values of 10¹² or more (the year 33658 in seconds, stored so only
+/// under `--time-unit s`) or negative ones, kept as they are but said, since the time split
+/// orders them among the store's seconds.
 fn timestamp_note(file: &Path, rows: &[RawInteraction]) -> Option<String> {
     let stamps = rows.iter().filter_map(|r| r.timestamp);
     let millis = stamps.clone().filter(|t| *t >= 1_000_000_000_000).count();
@@ -3437,8 +3441,8 @@ fn timestamp_note(file: &Path, rows: &[RawInteraction]) -> Option<String> {
         }
     };
     Some(format!(
-        "{}: {what}; kgrec keeps timestamps as given and reads them as seconds since 1970, so \
-         the time split orders them correctly only if every file of the store uses the same unit",
+        "{}: {what}; kgrec stores seconds since 1970 and keeps these as read, so the time split \
+         orders them among the store's seconds (--time-unit ms converts milliseconds)",
         file.display()
     ))
 }
@@ -3508,6 +3512,19 @@ fn read_rows(file: &Path, options: &ReadOptions, min_rating: Option<f32>) -> Res
         notes,
         outliers_noted,
     })
+}
+
+/// The note of an import (a file's or a request's) whose rows named stored pairs without a
+/// timestamp to judge them by ([`ImportReport::counted_by_the_larger`]), else `None`.
+pub fn counted_by_the_larger_note(report: &ImportReport) -> Option<String> {
+    let example = report.larger_example.as_ref()?;
+    Some(format!(
+        "{} stored pair(s) named by rows without a timestamp, or stored without one ({example}): \
+         a repeat cannot be told from the same row imported again, so each keeps the larger of \
+         its stored count and the rows' (rows timestamped after a pair's stored timestamp add \
+         to its count)",
+        report.counted_by_the_larger
+    ))
 }
 
 /// An id the data directory does not hold at all, for `recommend` and `predict` alike; `hint`

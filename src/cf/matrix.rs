@@ -340,6 +340,7 @@ impl InteractionMatrix {
                 rating: None,
                 timestamp: None,
                 count: 1,
+                stamps: Vec::new(),
             })
             .collect();
         Self::from_rows(&rows, Confidence::Binary)
@@ -574,6 +575,7 @@ mod tests {
             rating: None,
             timestamp: None,
             count,
+            stamps: Vec::new(),
         }
     }
 

@@ -592,8 +592,8 @@ pub struct ReadArgs {
     /// tsv/csv/recbole: the rating column, by header name or 1-based position.
     #[arg(long, value_name = "NAME|N")]
     pub rating_col: Option<ColumnRef>,
-    /// tsv/csv/recbole: the time column (seconds since the epoch or ISO 8601), by header name or
-    /// 1-based position.
+    /// tsv/csv/recbole: the time column (seconds or milliseconds since the epoch, see
+    /// --time-unit, or ISO 8601), by header name or 1-based position.
     #[arg(long, value_name = "NAME|N")]
     pub time_col: Option<ColumnRef>,
     /// tsv/csv: the field delimiter (`,` `;` `|` `tab`, ...) [default: detected from the header].
@@ -614,6 +614,12 @@ pub struct ReadArgs {
     /// predicted ratings are clipped to it [default: inferred from the ratings, see `stats`].
     #[arg(long, value_name = "MIN:MAX")]
     pub rating_scale: Option<kgrec::interactions::RatingScale>,
+    /// The unit of numeric timestamps: s (seconds since 1970), ms (milliseconds, converted), or
+    /// auto: milliseconds when every timestamp is 10^11 or more (after the year 5138 as
+    /// seconds), and a file mixing both is refused. kgrec stores seconds, so a store never
+    /// compares milliseconds with seconds; ISO 8601 dates are dates whatever the unit.
+    #[arg(long, value_name = "auto|s|ms", default_value_t = kgrec::interactions::TimeUnit::Auto)]
+    pub time_unit: kgrec::interactions::TimeUnit,
 }
 
 impl ReadArgs {
@@ -681,8 +687,10 @@ pub struct FitArgs {
     pub alpha: Option<f32>,
     /// als, cke: what r in c = 1 + alpha·r is: binary (1 for every interaction), rating (the
     /// stored rating as a share of the rating scale's top, r/5 on 1-5; 1 where none is stored)
-    /// or count (log2(1 + times seen)). Data with one rating value or none weighs as binary
-    /// [default: rating].
+    /// or count (log2(1 + times seen): a pair's rows in a file add up, and a later import or
+    /// post adds its rows timestamped after the pair's stored timestamp; rows without a
+    /// timestamp raise it only to their own count). Data with one rating value or none weighs
+    /// as binary [default: rating].
     #[arg(long, value_name = "VALUES", value_parser = ["binary", "rating", "count"])]
     pub confidence: Option<String>,
     /// BPR learning rate [default: 0.02]; svd, svdpp: SGD step [default: svd 0.01, svdpp 0.007];

@@ -52,6 +52,7 @@ pub fn import_interactions(data: &Path, args: &ImportInteractionsArgs, quiet: bo
         columns: args.read.columns(),
         delimiter: args.read.delimiter,
         rating_scale: args.read.rating_scale,
+        time_unit: args.read.time_unit,
     };
     // Every file is parsed to the end before the data directory is opened (or created), so a
     // bad file leaves nothing behind.
@@ -227,11 +228,14 @@ pub(super) fn print_import(
             report.unrated_kept
         ));
     }
+    if let Some(note) = kgrec::engine::counted_by_the_larger_note(report) {
+        super::warn(&format!("note: {}: {note}", display_name(file).display()));
+    }
     let c = report.counts;
     super::summary(&format!(
         "imported {}: {} rows read, {} below --min-rating, {} duplicates merged; {} new \
-         interactions, {} updated, {} already present; {} links set; store: {} users, {} items, \
-         {} interactions, {} linked items ({:.2} s)\n",
+         interactions, {} updated, {} already present, {} counts rose; {} links set; store: {} \
+         users, {} items, {} interactions, {} linked items ({:.2} s)\n",
         display_name(file).display(),
         imported.read,
         imported.below_min_rating,
@@ -239,6 +243,7 @@ pub(super) fn print_import(
         report.new_interactions,
         report.updated_interactions,
         report.unchanged_interactions,
+        report.counts_raised,
         report.links_set,
         c.users,
         c.items,
@@ -880,6 +885,7 @@ pub fn eval(args: &EvalArgs, quiet: bool) -> Result<()> {
             columns: args.read.columns(),
             delimiter: args.read.delimiter,
             rating_scale: args.read.rating_scale,
+            time_unit: args.read.time_unit,
             caller: kgrec::interactions::Caller::Eval,
         },
         min_rating: args.read.min_rating,

@@ -13,6 +13,7 @@ fn row(user: &str, item: &str) -> RawInteraction {
         rating: None,
         timestamp: None,
         count: 1,
+        stamps: Vec::new(),
     }
 }
 
@@ -884,6 +885,7 @@ fn millisecond_and_negative_timestamps_are_said() {
         rating: None,
         timestamp: Some(t),
         count: 1,
+        stamps: Vec::new(),
     };
     let file = Path::new("t.tsv");
     assert_eq!(timestamp_note(file, &[row(978_300_760)]), None);

@@ -129,6 +129,27 @@ pub enum ParseError {
         /// The file.
         file: PathBuf,
     },
+    /// `--time-unit auto` found timestamps in both units: some 10¹¹ or more (milliseconds),
+    /// some below (seconds).
+    #[error(
+        "{}: {millis} timestamp(s) look like milliseconds (10^11 or more, e.g. {big}) and \
+         {seconds} like seconds (e.g. {small}): kgrec stores seconds and will not guess row by \
+         row; give --time-unit ms or --time-unit s to say the file's unit, or split the file by \
+         unit",
+        file.display()
+    )]
+    MixedTimeUnits {
+        /// The file.
+        file: PathBuf,
+        /// Timestamps of 10¹¹ or more.
+        millis: usize,
+        /// The others.
+        seconds: usize,
+        /// One of the first.
+        big: i64,
+        /// One of the others.
+        small: i64,
+    },
     /// The file holds a header and no data row.
     #[error("{}:{line}: the file has a header but no data rows", file.display())]
     HeaderOnly {
@@ -367,6 +388,7 @@ impl ParseError {
             | Self::NotGzip { .. }
             | Self::Unsupported { .. }
             | Self::Empty { .. }
+            | Self::MixedTimeUnits { .. }
             | Self::NoInteractions { .. } => None,
         }
     }

@@ -20,6 +20,7 @@ pub mod lookalike;
 pub mod parse;
 mod scale;
 pub mod source;
+mod unit;
 
 pub use clean::{filter_min_rating, merge_duplicates, rating_conflicts};
 pub use columns::{ColumnMap, ColumnRef, Delimiter};
@@ -32,6 +33,7 @@ pub use link::{
 };
 pub use parse::{Caller, ReadOptions, parse_file, parse_reader, read_file, read_reader};
 pub use scale::{BadScale, RatingScale};
+pub use unit::{TimeUnit, UnknownTimeUnit, millis_to_seconds};
 
 use std::path::PathBuf;
 
@@ -52,6 +54,55 @@ pub struct RawInteraction {
     pub timestamp: Option<i64>,
     /// How many rows of the file this row stands for (1 until [`merge_duplicates`] folds repeats).
     pub count: u32,
+    /// When [`merge_duplicates`] folded rows with timestamps into this one: each timestamp and
+    /// how many of the rows had it (the rest of `count` had none). Empty for a row that stands
+    /// for itself (its `timestamp` and `count` say it). A store judges by them which rows are
+    /// purchases after the ones it holds ([`RawInteraction::split_at`]).
+    pub stamps: Vec<(i64, u32)>,
+}
+
+impl RawInteraction {
+    /// The rows this one stands for, split by a stored pair's latest timestamp `latest`: how
+    /// many have a later timestamp (events after the stored ones), and how many do not (a
+    /// timestamp at or before it, or none, or no `latest` to compare with).
+    pub fn split_at(&self, latest: Option<i64>) -> (u32, u32) {
+        let Some(latest) = latest else {
+            return (0, self.count);
+        };
+        let later: u32 = match self.stamps.as_slice() {
+            [] => match self.timestamp {
+                Some(t) if t > latest => self.count,
+                _ => 0,
+            },
+            stamps => stamps
+                .iter()
+                .filter(|(t, _)| *t > latest)
+                .fold(0u32, |n, (_, c)| n.saturating_add(*c)),
+        };
+        let later = later.min(self.count);
+        (later, self.count - later)
+    }
+
+    /// How many of the rows this one stands for had no timestamp.
+    pub fn untimed(&self) -> u32 {
+        match self.stamps.as_slice() {
+            [] if self.timestamp.is_some() => 0,
+            [] => self.count,
+            stamps => {
+                let timed = stamps.iter().fold(0u32, |n, (_, c)| n.saturating_add(*c));
+                self.count.saturating_sub(timed)
+            }
+        }
+    }
+
+    /// The timestamps of the rows this one stands for, with how many had each.
+    fn own_stamps(&self) -> Vec<(i64, u32)> {
+        match (self.stamps.is_empty(), self.timestamp) {
+            (false, _) => self.stamps.clone(),
+            (true, Some(t)) => vec![(t, self.count)],
+            (true, None) => Vec::new(),
+        }
+    }
 }
 
 /// The rows of one interaction file.
@@ -86,6 +137,11 @@ pub struct RawInteractions {
     pub skipped_header: Option<String>,
     /// Rows whose rating cell was empty, read as unrated.
     pub empty_ratings: usize,
+    /// `--time-unit auto` found every timestamp in milliseconds: how many were converted to
+    /// seconds.
+    pub millis_converted: Option<usize>,
+    /// The unit the numeric timestamps were read in (`--time-unit`).
+    pub time_unit: TimeUnit,
 }
 
 impl RawInteractions {
@@ -178,13 +234,22 @@ impl RawInteractions {
                  timestamp really one? (--time-col names another)"
             ));
         }
-        if let Some(earliest) = self.rows.iter().filter_map(|r| r.timestamp).min()
-            && earliest > MILLISECONDS
+        if let Some(n) = self.millis_converted {
+            notes.push(format!(
+                "{file}: the timestamps are milliseconds (every one is {MILLISECONDS} or more, \
+                 after the year 5138 as seconds): {n} converted to the seconds kgrec stores \
+                 (--time-unit s reads them as seconds)"
+            ));
+        }
+        if self.time_unit == TimeUnit::Seconds
+            && let Some(earliest) = self.rows.iter().filter_map(|r| r.timestamp).min()
+            && earliest >= MILLISECONDS
         {
             notes.push(format!(
-                "{file}: every timestamp is above {MILLISECONDS} (the earliest is {earliest}, \
+                "{file}: every timestamp is {MILLISECONDS} or more (the earliest is {earliest}, \
                  which as seconds since 1970 is after the year 5138): they look like \
-                 milliseconds; they are stored as they are (kgrec only compares them)"
+                 milliseconds, but --time-unit s stores them as seconds; --time-unit ms (or \
+                 auto) converts them"
             ));
         }
         let ids = self.rows.iter().flat_map(|r| {
@@ -251,8 +316,9 @@ pub fn invisible_ids_note_in<'a>(
 /// holds something else (a quantity, a rating) in the column read as the timestamp.
 const PLAUSIBLE_TIMESTAMP: i64 = 100_000_000;
 
-/// Seconds since 1970 of the year 5138: timestamps beyond it are probably milliseconds (a file
-/// import notes them when all are; the HTTP service refuses a posted one).
+/// Seconds since 1970 of the year 5138: timestamps from it on are milliseconds (a file import
+/// with `--time-unit auto` converts them to seconds when all are, and refuses a file where only
+/// some are; the HTTP service refuses a posted one).
 pub const MILLISECONDS: i64 = 100_000_000_000;
 
 /// The largest rating magnitude kgrec accepts: 2^24, beyond which a 32-bit float no longer

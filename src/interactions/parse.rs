@@ -7,7 +7,10 @@ use std::path::Path;
 
 use super::columns::{self, ColumnMap, ColumnRef, Columns, Delimiter};
 use super::source::{self, Source};
-use super::{Format, ParseError, RatingScale, RawInteraction, RawInteractions, datetime, guess};
+use super::unit::{self, TimeUnit};
+use super::{
+    Format, MILLISECONDS, ParseError, RatingScale, RawInteraction, RawInteractions, datetime, guess,
+};
 
 /// Who reads the files, for the messages that say what to pass or run: the command line
 /// names its inputs differently in `kgrec import` (and the data directory's other commands)
@@ -67,6 +70,8 @@ pub struct ReadOptions {
     /// The data's rating scale (`--rating-scale`): a rating outside it is an error naming its
     /// line.
     pub rating_scale: Option<RatingScale>,
+    /// The unit of numeric timestamps (`--time-unit`); stored as seconds.
+    pub time_unit: TimeUnit,
     /// Who reads: the flags and commands messages name.
     pub caller: Caller,
 }
@@ -212,6 +217,8 @@ fn read_source_as(
         headerless: false,
         skipped_header: None,
         empty_ratings: 0,
+        millis_converted: None,
+        time_unit: options.time_unit,
     };
     match format {
         Format::Tsv | Format::Csv | Format::RecBole => {
@@ -263,7 +270,7 @@ fn read_source_as(
             let read = parse_movielens(
                 Lines::new(source.reader, &file),
                 &file,
-                options.rating_scale,
+                RowRules::of(options),
             )?;
             out.rows = read.rows;
             out.empty_ratings = out.rows.iter().filter(|r| r.rating.is_none()).count();
@@ -274,7 +281,40 @@ fn read_source_as(
         }
         Format::Kgat => out.rows = parse_kgat(Lines::new(source.reader, &file), &file)?,
     }
+    if options.time_unit == TimeUnit::Auto {
+        out.millis_converted = auto_milliseconds(&mut out.rows, &file)?;
+    }
     Ok(out)
+}
+
+/// `--time-unit auto`: when every timestamp is 10¹¹ or more (after the year 5138 as seconds),
+/// they are milliseconds: converted to seconds, and how many is returned. A file where some are
+/// and some are not mixes the units: refused, naming one of each.
+fn auto_milliseconds(
+    rows: &mut [RawInteraction],
+    file: &Path,
+) -> Result<Option<usize>, ParseError> {
+    let stamps = || rows.iter().filter_map(|r| r.timestamp);
+    let Some(small) = stamps().find(|&t| t < MILLISECONDS) else {
+        let n = stamps().count();
+        if n == 0 {
+            return Ok(None);
+        }
+        for row in rows.iter_mut() {
+            row.timestamp = row.timestamp.map(unit::millis_to_seconds);
+        }
+        return Ok(Some(n));
+    };
+    match stamps().find(|&t| t >= MILLISECONDS) {
+        None => Ok(None),
+        Some(big) => Err(ParseError::MixedTimeUnits {
+            file: file.to_owned(),
+            millis: stamps().filter(|&t| t >= MILLISECONDS).count(),
+            seconds: stamps().filter(|&t| t < MILLISECONDS).count(),
+            big,
+            small,
+        }),
+    }
 }
 
 /// A JSON object's keys, in the order written (a `serde_json::Map` sorts them).
@@ -512,14 +552,32 @@ impl<'a, R: BufRead> Lines<'a, R> {
     }
 }
 
+/// What a row's values are checked and read against: the rating scale (`--rating-scale`), and
+/// whether numeric timestamps are milliseconds (`--time-unit ms`).
+#[derive(Debug, Clone, Copy)]
+struct RowRules {
+    scale: Option<RatingScale>,
+    millis: bool,
+}
+
+impl RowRules {
+    fn of(options: &ReadOptions) -> Self {
+        Self {
+            scale: options.rating_scale,
+            millis: options.time_unit == TimeUnit::Milliseconds,
+        }
+    }
+}
+
 /// Builds one row from a line's fields (`fields[i]` is 1-based column `i + 1`).
 fn row_from_fields(
     fields: &[&str],
     cols: Columns,
-    scale: Option<RatingScale>,
+    rules: RowRules,
     file: &Path,
     line: usize,
 ) -> Result<RawInteraction, ParseError> {
+    let scale = rules.scale;
     let user = required_id(fields, cols.user, "user_id", file, line)?;
     let item = required_id(fields, cols.item, "item_id", file, line)?;
     let rating = match cols.rating {
@@ -546,7 +604,7 @@ fn row_from_fields(
         // An empty timestamp means "unknown", which RecBole writes for some data sets.
         Some(c) => match fields.get(c).map(|s| s.trim()) {
             None | Some("") => None,
-            Some(text) => Some(parse_timestamp(text, c, file, line)?),
+            Some(text) => Some(parse_timestamp(text, c, file, line, rules.millis)?),
         },
         None => None,
     };
@@ -556,6 +614,7 @@ fn row_from_fields(
         rating,
         timestamp,
         count: 1,
+        stamps: Vec::new(),
     })
 }
 
@@ -643,18 +702,29 @@ fn parse_rating(text: &str, col: usize, file: &Path, line: usize) -> Result<f32,
     }
 }
 
-/// Seconds since the epoch; RecBole declares timestamps `:float`, so `881250949.0` is accepted
-/// too, and so are ISO 8601 dates and date-times (`2015-03-04`, `2015-03-04T12:30:00Z`).
-fn parse_timestamp(text: &str, col: usize, file: &Path, line: usize) -> Result<i64, ParseError> {
+/// Seconds since the epoch (milliseconds when `millis`, returned as seconds); RecBole declares
+/// timestamps `:float`, so `881250949.0` is accepted too, and so are ISO 8601 dates and
+/// date-times (`2015-03-04`, `2015-03-04T12:30:00Z`), whatever the unit.
+fn parse_timestamp(
+    text: &str,
+    col: usize,
+    file: &Path,
+    line: usize,
+    millis: bool,
+) -> Result<i64, ParseError> {
+    let unit = |t: i64| match millis {
+        true => unit::millis_to_seconds(t),
+        false => t,
+    };
     if let Ok(t) = text.parse::<i64>() {
-        return Ok(t);
+        return Ok(unit(t));
     }
     if let Some(t) = datetime::parse_iso(text) {
         return Ok(t);
     }
     match text.parse::<f64>() {
         // i64::MAX as f64 rounds up, so the bound is exclusive to keep the cast exact-or-saturating-free.
-        Ok(t) if t.is_finite() && t.abs() < i64::MAX as f64 => Ok(t.trunc() as i64),
+        Ok(t) if t.is_finite() && t.abs() < i64::MAX as f64 => Ok(unit(t.floor() as i64)),
         _ => Err(ParseError::NotANumber {
             file: file.to_owned(),
             line,
@@ -826,7 +896,7 @@ fn parse_tabbed<R: BufRead>(
     file: &Path,
     options: &ReadOptions,
 ) -> Result<HeadedRows, ParseError> {
-    let (map, scale) = (&options.columns, options.rating_scale);
+    let (map, scale) = (&options.columns, RowRules::of(options));
     let Some((header_line, text)) = lines.next_nonblank()? else {
         return Err(ParseError::Empty {
             file: file.to_owned(),
@@ -860,7 +930,7 @@ fn parse_tabbed<R: BufRead>(
 fn headerless_start(
     first: &[&str],
     map: &ColumnMap,
-    scale: Option<RatingScale>,
+    scale: RowRules,
     file: &Path,
     line: usize,
 ) -> Result<(columns::Header, RawInteraction), ParseError> {
@@ -915,7 +985,7 @@ fn parse_quoted<R: Read>(
     delimiter: Delimiter,
     options: &ReadOptions,
 ) -> Result<HeadedRows, ParseError> {
-    let (map, scale) = (&options.columns, options.rating_scale);
+    let (map, scale) = (&options.columns, RowRules::of(options));
     let mut csv = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -1172,7 +1242,7 @@ struct MovieLensRows {
 fn parse_movielens<R: BufRead>(
     mut lines: Lines<'_, R>,
     file: &Path,
-    scale: Option<RatingScale>,
+    scale: RowRules,
 ) -> Result<MovieLensRows, ParseError> {
     let cols = Columns {
         user: 0,
@@ -1302,6 +1372,7 @@ fn parse_kgat<R: BufRead>(
             rating: None,
             timestamp: None,
             count: 1,
+            stamps: Vec::new(),
         }));
     }
     if !any_line {

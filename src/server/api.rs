@@ -460,6 +460,7 @@ pub async fn interactions(
             rating,
             timestamp,
             count: 1,
+            stamps: Vec::new(),
         });
     }
     let received = raw_rows.len();
@@ -502,12 +503,14 @@ pub async fn interactions(
             r.unrated_kept
         )
     });
+    let larger = kgrec::engine::counted_by_the_larger_note(r);
     let notes: Vec<String> = imported
         .notes
         .iter()
         .cloned()
         .chain(older)
         .chain(unrated)
+        .chain(larger)
         .chain(spaced)
         .chain(invisible)
         .collect();
@@ -517,6 +520,7 @@ pub async fn interactions(
             "new_interactions": r.new_interactions,
             "updated_interactions": r.updated_interactions,
             "unchanged_interactions": r.unchanged_interactions,
+            "counts_raised": r.counts_raised,
             "older_ratings_kept_stored": r.older_ratings,
             "unrated_kept_stored_rating": r.unrated_kept,
             "notes": notes,
@@ -564,6 +568,7 @@ pub async fn remove_interactions(
             rating: None,
             timestamp: None,
             count: 1,
+            stamps: Vec::new(),
         })
         .collect();
     let removed = blocking(move || Ok(state.engine.remove_interactions(&pairs)?)).await?;

@@ -244,6 +244,7 @@ fn schemas() -> Value {
             "received": {"type": "integer"}, "merged": {"type": "integer"},
             "new_interactions": {"type": "integer"}, "updated_interactions": {"type": "integer"},
             "unchanged_interactions": {"type": "integer"}, "new_users": {"type": "integer"},
+            "counts_raised": {"type": "integer", "description": "Stored pairs whose count rose: rows timestamped after the pair's stored timestamp are repeat purchases and add to its count (a row at or before it, e.g. the same row sent again, adds nothing; a row without a timestamp raises the count only to its own)."},
             "older_ratings_kept_stored": {"type": "integer", "description": "Rows for a stored pair with another rating but an older timestamp: the stored, newer rating is kept (counted in unchanged_interactions)."},
             "unrated_kept_stored_rating": {"type": "integer", "description": "Rows without a rating for a stored pair that has one: a row without a rating never erases a stored rating (the pair counts as unchanged unless the row changed its timestamp)."},
             "notes": {"type": "array", "items": {"type": "string"}, "description": "Present when there is something to say: ids that start or end with white space (kept as sent), conflicting duplicates in the request and older rows."},

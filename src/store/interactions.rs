@@ -56,7 +56,9 @@ pub struct Record {
     pub user: UserId,
     /// The item.
     pub item: ItemId,
-    /// How many rows named the pair (the largest count any one import saw).
+    /// How many rows named the pair: a pair's rows of one import summed; a later import adds
+    /// its rows timestamped after the stored timestamp, and otherwise keeps the larger count
+    /// (see [`Record::merged`]).
     pub count: u32,
     /// The most recent rating, if the rows had one.
     pub rating: Option<f32>,
@@ -90,11 +92,15 @@ impl Record {
 
     /// Folds a later row of the same pair in: the most recent timestamp and the most recent
     /// rating win (as [`crate::interactions::merge_duplicates`] does within a file), but a row
-    /// without a rating never erases a stored one; the count is the larger one, so importing the same file again
-    /// changes nothing.
+    /// without a rating never erases a stored one. The count: rows with a timestamp later than
+    /// the stored one are purchases after the stored ones and add to it; the other rows (at or
+    /// before it, or without a timestamp, or any row when the pair has none stored) may be the
+    /// stored ones read again, so the count is the larger of the stored one and theirs. So
+    /// importing the same file again changes nothing, and a later file's repeats add up.
     fn merged(&self, row: &RawInteraction) -> Self {
         let mut out = *self;
-        out.count = self.count.max(row.count);
+        let (later, rest) = row.split_at(self.timestamp);
+        out.count = self.count.max(rest).saturating_add(later);
         if row.timestamp >= self.timestamp {
             out.timestamp = row.timestamp;
             out.rating = row.rating.or(self.rating);
@@ -102,6 +108,13 @@ impl Record {
             out.rating = self.rating.or(row.rating);
         }
         out
+    }
+
+    /// Whether `row` names this stored pair with rows whose count can only be compared, not
+    /// added (rows without a timestamp, or timed rows when the pair has no stored timestamp):
+    /// a repeat cannot be told from the stored row read again.
+    fn count_by_the_larger(&self, row: &RawInteraction) -> bool {
+        row.untimed() > 0 || self.timestamp.is_none()
     }
 }
 
@@ -242,6 +255,15 @@ pub struct ImportReport {
     pub updated_interactions: u64,
     /// Known pairs the rows left as they were.
     pub unchanged_interactions: u64,
+    /// Of the updated pairs, those whose count rose: rows timestamped after the pair's stored
+    /// timestamp (repeat purchases), or more rows than stored where they cannot be told apart.
+    pub counts_raised: u64,
+    /// Known pairs named by rows without a timestamp (or stored without one): their count is
+    /// the larger of the stored one and the rows', since a repeat cannot be told from the same
+    /// row imported again.
+    pub counted_by_the_larger: u64,
+    /// The first of them: `user, item`.
+    pub larger_example: Option<String>,
     /// Of those, rows whose rating differs from the stored one but which are older (an earlier
     /// timestamp, or none where one is stored): the stored, newer rating is kept.
     pub older_ratings: u64,
@@ -666,6 +688,15 @@ impl StoreState {
             match self.position.get(&(u, i)) {
                 Some(&k) => {
                     let merged = self.records[k].merged(row);
+                    if self.records[k].count_by_the_larger(row) {
+                        report.counted_by_the_larger += 1;
+                        report
+                            .larger_example
+                            .get_or_insert_with(|| format!("{}, {}", row.user, row.item));
+                    }
+                    if merged.count > self.records[k].count {
+                        report.counts_raised += 1;
+                    }
                     if row.rating.is_none()
                         && let Some(stored) = self.records[k].rating
                     {
@@ -974,6 +1005,7 @@ mod tests {
             rating,
             timestamp: ts,
             count: 1,
+            stamps: Vec::new(),
         }
     }
 
@@ -981,6 +1013,77 @@ mod tests {
         let db = sled::Config::new().temporary(true).open().unwrap();
         let store = InteractionStore::open(&db).unwrap();
         (db, store)
+    }
+
+    /// Rows of `user, item` at each of `times` (`None`: without a timestamp), merged as an
+    /// import merges them.
+    fn purchases(user: &str, item: &str, times: &[Option<i64>]) -> Vec<RawInteraction> {
+        let mut rows: Vec<RawInteraction> =
+            times.iter().map(|&t| row(user, item, None, t)).collect();
+        crate::interactions::merge_duplicates(&mut rows);
+        rows
+    }
+
+    #[test]
+    fn later_purchases_add_to_the_count_and_a_reimport_changes_nothing() {
+        let (_db, store) = store();
+        let jan = purchases("c1", "p", &[Some(10), Some(11), Some(12)]);
+        let feb = purchases("c1", "p", &[Some(20), Some(21)]);
+        let both = purchases(
+            "c1",
+            "p",
+            &[Some(10), Some(11), Some(12), Some(20), Some(21)],
+        );
+        let count = || store.load().unwrap().records[0].count;
+        store.import(&jan, &[]).unwrap();
+        assert_eq!(count(), 3);
+        let r = store.import(&feb, &[]).unwrap();
+        assert_eq!((r.updated_interactions, r.counts_raised), (1, 1));
+        assert_eq!(r.counted_by_the_larger, 0);
+        assert_eq!(count(), 5, "3 in January, 2 more in February");
+        for again in [&feb, &jan, &both] {
+            let r = store.import(again, &[]).unwrap();
+            assert_eq!((r.unchanged_interactions, r.counts_raised), (1, 0));
+            assert_eq!(count(), 5, "rows at or before the stored time were seen");
+        }
+        // Rows without a timestamp: the larger count, said.
+        let untimed = purchases("c1", "p", &[None, None]);
+        let r = store.import(&untimed, &[]).unwrap();
+        assert_eq!((r.counts_raised, r.counted_by_the_larger), (0, 1));
+        assert_eq!(r.larger_example.as_deref(), Some("c1, p"));
+        assert_eq!(count(), 5);
+        let many = purchases("c1", "p", &[None; 7]);
+        let r = store.import(&many, &[]).unwrap();
+        assert_eq!(r.counts_raised, 1);
+        assert_eq!(
+            count(),
+            7,
+            "more rows than stored where none can be told apart"
+        );
+        // One later row (an online post) adds one; the same row again adds nothing.
+        let march = purchases("c1", "p", &[Some(30)]);
+        store.import(&march, &[]).unwrap();
+        assert_eq!(count(), 8);
+        store.import(&march, &[]).unwrap();
+        assert_eq!(count(), 8);
+    }
+
+    #[test]
+    fn a_pair_stored_without_a_time_keeps_the_larger_count() {
+        let (_db, store) = store();
+        store
+            .import(&purchases("c1", "p", &[None, None]), &[])
+            .unwrap();
+        let r = store
+            .import(&purchases("c1", "p", &[Some(5)]), &[])
+            .unwrap();
+        assert_eq!(r.counted_by_the_larger, 1);
+        assert_eq!(store.load().unwrap().records[0].count, 2);
+        // Stored with a time from now on: later rows add.
+        store
+            .import(&purchases("c1", "p", &[Some(6)]), &[])
+            .unwrap();
+        assert_eq!(store.load().unwrap().records[0].count, 3);
     }
 
     #[test]
@@ -1259,6 +1362,7 @@ mod tests {
                 rating: rating.map(f32::from),
                 timestamp,
                 count,
+                stamps: Vec::new(),
             });
         let link =
             (0u8..24, 0u8..3, proptest::option::of(0u32..5)).prop_map(|(i, iri, entity)| Link {

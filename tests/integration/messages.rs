@@ -995,7 +995,7 @@ fn third_pass_messages_say_what_happened() {
         &["latin1.csv:2", "field 1: not valid UTF-8", "iconv"],
     );
     assert!(!stderr(&out).contains("Utf8Error"), "{}", stderr(&out));
-    // Ratings from 1 to 5 all count as liked, and milliseconds are named.
+    // Ratings from 1 to 5 all count as liked, and milliseconds are named (and converted).
     let rated = file(
         "rated.csv",
         b"user_id,item_id,rating,timestamp\nu1,a,1,1704067200000\nu1,b,5,1704067300000\n\
@@ -1005,7 +1005,11 @@ fn third_pass_messages_say_what_happened() {
     assert!(out.status.success(), "{}", stderr(&out));
     let err = stderr(&out);
     assert!(err.contains("ratings from 1 to 5"), "{err}");
-    assert!(err.contains("look like milliseconds"), "{err}");
+    assert!(err.contains("the timestamps are milliseconds"), "{err}");
+    assert!(
+        err.contains("4 converted to the seconds kgrec stores"),
+        "{err}"
+    );
     // A graph in .txt is said to be read as TSV; N-Triples in it gets the way out.
     let tsv = file("facts.txt", b"a\tp\tb\n");
     let out = run(kgrec(&data).args(["import", "kg"]).arg(&tsv));
