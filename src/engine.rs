@@ -2639,6 +2639,7 @@ fn apply_job(
     scale: Option<RatingScale>,
 ) -> Result<(ImportReport, Vec<ItemLink>)> {
     check_scale(state, scale, rows)?;
+    check_time_units(state, rows)?;
     let (links, missing) = resolve_links(index, links)?;
     // Judged before the rows join the store: against what it held.
     let stretched = match scale.or(state.scale()) {
@@ -2655,6 +2656,39 @@ fn apply_job(
         .relinked
         .retain(|r| !matches!(index.resolve_entity(&r.old), Ok(Some((iri, _))) if iri == r.new));
     Ok((report, missing))
+}
+
+/// Refuses rows whose timestamps are in another unit than every stored one: seconds into a
+/// store of milliseconds (kept as given by earlier versions, or under `--time-unit s`), or
+/// numbers of 10¹¹ or more (milliseconds read as seconds under `--time-unit s`) into a store of
+/// seconds, so that no import compares the two. A store that already mixes them is left be.
+fn check_time_units(state: &mut StoreState, rows: &[RawInteraction]) -> Result<()> {
+    use crate::interactions::MILLISECONDS;
+    let stamps = || {
+        rows.iter()
+            .flat_map(|r| r.timestamp.into_iter().chain(r.stamps.iter().map(|s| s.0)))
+    };
+    let first_seconds = stamps().find(|&t| t < MILLISECONDS);
+    let first_millis = stamps().find(|&t| t >= MILLISECONDS);
+    if first_seconds.is_none() && first_millis.is_none() {
+        return Ok(());
+    }
+    match (state.timestamp_units(), first_seconds, first_millis) {
+        ((true, false), Some(t), _) => Err(Error::BadInput(format!(
+            "timestamp {t} is in seconds, but this data directory's timestamps are all in \
+             milliseconds (10^11 or more: kept as given by an earlier kgrec, or imported with \
+             --time-unit s), and comparing the two would misjudge which row is newer: import \
+             files in milliseconds with --time-unit s to keep its unit, or import everything \
+             again into a new data directory (--data NEW), where milliseconds are stored as \
+             seconds"
+        ))),
+        ((false, true), _, Some(t)) => Err(Error::BadInput(format!(
+            "timestamp {t} looks like milliseconds (10^11 or more, after the year 5138 as \
+             seconds), but this data directory's timestamps are in seconds: import with \
+             --time-unit ms (or auto, the default) to convert them"
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// Refuses a declared scale other than the stored one, a declared scale that a stored rating

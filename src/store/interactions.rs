@@ -118,6 +118,14 @@ impl Record {
     }
 }
 
+/// `(any of 10¹¹ or more, any below)` of `units` and the timestamps `stamps`.
+fn fold_units(units: (bool, bool), stamps: impl Iterator<Item = i64>) -> (bool, bool) {
+    stamps.fold(units, |(big, small), t| {
+        let millis = t >= crate::interactions::MILLISECONDS;
+        (big || millis, small || !millis)
+    })
+}
+
 /// An item's KG entity as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredLink {
@@ -423,6 +431,7 @@ impl InteractionStore {
             position,
             linked,
             by_iri: None,
+            units: None,
             scale: self.scale()?,
             unwritten,
         })
@@ -543,6 +552,10 @@ pub struct StoreState {
     /// (one scan) and kept up to date after, so a server's later writes with links do not scan
     /// every stored link.
     by_iri: Option<HashMap<String, Vec<u32>>>,
+    /// Whether the records hold timestamps of 10¹¹ or more (milliseconds, stored as given by
+    /// earlier versions or under `--time-unit s`) and below it (seconds): found by the first
+    /// [`StoreState::timestamp_units`] (one scan), kept up to date by imports after.
+    units: Option<(bool, bool)>,
     scale: Option<RatingScale>,
     unwritten: Unwritten,
 }
@@ -602,6 +615,16 @@ impl StoreState {
     /// Whether [`StoreState::apply`] changed anything not written yet.
     pub fn has_unwritten_changes(&self) -> bool {
         self.unwritten.changed
+    }
+
+    /// Whether the stored timestamps include milliseconds (10¹¹ or more, as kept by earlier
+    /// versions or under `--time-unit s`) and seconds (below it): `(milliseconds, seconds)`.
+    /// One scan the first time; imports keep it up to date after.
+    pub fn timestamp_units(&mut self) -> (bool, bool) {
+        let records = &self.records;
+        *self.units.get_or_insert_with(|| {
+            fold_units((false, false), records.iter().filter_map(|r| r.timestamp))
+        })
     }
 
     /// The interactions, in the order they were first imported (a new pair is always appended,
@@ -796,6 +819,9 @@ impl StoreState {
                 });
         }
         report.counts = self.counts();
+        if let Some(units) = &mut self.units {
+            *units = fold_units(*units, rows.iter().filter_map(|r| r.timestamp));
+        }
         self.unwritten.changed |= report.new_users
             + report.new_items
             + report.new_interactions
@@ -812,6 +838,7 @@ impl StoreState {
     /// left is still known). Pairs the store does not hold are counted, the first few named; a
     /// pair given twice is removed once and counted once.
     pub fn remove(&mut self, pairs: &[(String, String)]) -> RemoveReport {
+        self.units = None;
         let mut report = RemoveReport::default();
         let mut gone: BTreeSet<usize> = BTreeSet::new();
         for (user, item) in pairs {

@@ -167,7 +167,7 @@ fn repeat_purchases_add_up_across_imports_and_posts() {
 /// 2024 time in seconds is smaller than a 2023 one in milliseconds) and keep m1's. Now `auto`
 /// converts milliseconds to the seconds kgrec stores, saying so; a file mixing both units is
 /// refused naming one of each and `--time-unit`; `--time-unit s` keeps the numbers, saying they
-/// look like milliseconds.
+/// look like milliseconds, and a store is refused rows in the other unit than its own.
 #[test]
 fn milliseconds_are_stored_as_seconds_and_a_mixed_file_is_refused() {
     let tmp = tempfile::tempdir().unwrap();
@@ -243,6 +243,34 @@ fn milliseconds_are_stored_as_seconds_and_a_mixed_file_is_refused() {
     assert!(
         err.contains("--time-unit s stores them as seconds"),
         "{err}"
+    );
+    // A store of milliseconds (as earlier versions kept them) takes no seconds, and a store of
+    // seconds no milliseconds read as seconds: the two are never compared.
+    let out = run(kgrec(&as_given).args(["import", "interactions"]).arg(&m2));
+    expect_bad_input(
+        &out,
+        &m2,
+        &[
+            "timestamp 1704067200 is in seconds",
+            "all in milliseconds",
+            "--time-unit s to keep its unit",
+        ],
+    );
+    let m4 = rated("m4.csv", "c1,P0003,2,1704067200000\n");
+    ok(kgrec(&as_given)
+        .args(["import", "interactions", "--time-unit", "s"])
+        .arg(&m4));
+    let out = run(kgrec(&data)
+        .args(["import", "interactions", "--time-unit", "s"])
+        .arg(&m4));
+    expect_bad_input(
+        &out,
+        &m4,
+        &[
+            "timestamp 1704067200000 looks like milliseconds",
+            "timestamps are in seconds",
+            "--time-unit ms",
+        ],
     );
     let out = run(kgrec(&as_given)
         .args(["import", "interactions", "--time-unit", "minutes"])
