@@ -2107,6 +2107,38 @@ impl Engine {
         })
     }
 
+    /// For each IRI of `iris` (linked IRIs the graph lacks), the graph's IRI that is the same
+    /// text percent-decoded (`…/%C3%A9t%C3%A9` for the graph's `…/été`, `a%20b` for `a b`) or
+    /// with its non-ASCII characters percent-encoded, when the graph holds that one: RDF
+    /// tells the two spellings apart, so the link misses, and the warning names the one there.
+    pub fn graph_spellings<'a>(
+        &self,
+        iris: impl IntoIterator<Item = &'a str>,
+    ) -> Result<Vec<Option<String>>> {
+        self.read(|dir| {
+            let index = dir.kg().index();
+            let mut out = Vec::new();
+            for iri in iris {
+                let decoded = percent_encoding::percent_decode_str(iri)
+                    .decode_utf8()
+                    .map(|d| d.into_owned())
+                    .ok();
+                let encoded =
+                    percent_encoding::utf8_percent_encode(iri, percent_encoding::CONTROLS)
+                        .to_string();
+                let mut found = None;
+                for other in decoded.into_iter().chain([encoded]) {
+                    if other != iri && index.entity_id(&other)?.is_some() {
+                        found = Some(other);
+                        break;
+                    }
+                }
+                out.push(found);
+            }
+            Ok(out)
+        })
+    }
+
     /// An entity's label and its first `limit` neighbours (forward and inverse), by IRI.
     pub fn neighbourhood(&self, iri: &str, limit: usize) -> Result<Option<Neighbourhood>> {
         self.read(|dir| {

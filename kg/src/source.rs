@@ -686,6 +686,9 @@ fn with_hint(message: &str, format: RdfFormat, base: bool) -> String {
              a string, IRI or bracket opened here may not be closed (--lenient names it)"
         );
     }
+    if let Some(hint) = code_point_hint(message) {
+        return format!("{message}: {hint}");
+    }
     if format == RdfFormat::Turtle && message.trim_start().starts_with('{') {
         return format!(
             "{message}: Turtle has no `{{ }}` blocks; if the file is TriG (named graphs), name \
@@ -710,6 +713,28 @@ fn with_hint(message: &str, format: RdfFormat, base: bool) -> String {
         _ => return message.to_owned(),
     };
     format!("{message}: {hint}")
+}
+
+/// The way out of oxiri's "Invalid IRI code point ' '": an IRI cannot hold the character,
+/// not even written as a `\u0020` escape (which the parser reads as the character itself);
+/// its percent-encoded bytes (`%20`) can.
+fn code_point_hint(message: &str) -> Option<String> {
+    const SAID: &str = "Invalid IRI code point '";
+    let rest = &message[message.find(SAID)? + SAID.len()..];
+    let mut chars = rest.chars();
+    let (c, quote) = (chars.next()?, chars.next()?);
+    if quote != '\'' {
+        return None;
+    }
+    let encoded: String = c
+        .encode_utf8(&mut [0; 4])
+        .bytes()
+        .map(|b| format!("%{b:02X}"))
+        .collect();
+    Some(format!(
+        "an IRI cannot hold {c:?}, not even written as a \\u escape (the escape stands for the \
+         character itself): write it percent-encoded, {encoded}"
+    ))
 }
 
 /// oxttl's message without its own "Parser error at line L column C: " (the error is shown as
@@ -1262,6 +1287,15 @@ impl BlankScope {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn an_invalid_iri_code_point_is_answered_with_its_percent_encoding() {
+        let said = with_hint("Invalid IRI code point ' '", RdfFormat::NTriples, false);
+        assert!(said.ends_with("write it percent-encoded, %20"), "{said}");
+        let said = with_hint("Invalid IRI code point '\u{a0}'", RdfFormat::Turtle, false);
+        assert!(said.ends_with("%C2%A0"), "{said}");
+        assert_eq!(code_point_hint("No scheme found in an absolute IRI"), None);
+    }
 
     #[test]
     fn guesses_format_and_compression_from_the_name() {

@@ -130,12 +130,19 @@ fn unknown_flag(e: &clap::Error, args: &[std::ffi::OsString]) -> Option<String> 
         cmd.get_arguments()
             .filter(|a| !a.is_hide_set() && a.is_global_set() == global)
             .filter(|a| !matches!(a.get_id().as_str(), "help" | "version"))
-            .filter_map(|a| a.get_long().map(|l| format!("--{l}")))
+            .filter_map(flag_name)
             .collect::<Vec<_>>()
     };
     let (own, global) = (flags(false), flags(true));
     let command = path.join(" ");
     let name = flag.split('=').next().unwrap_or(flag);
+    let meant = match meant_flag(&cmd, name) {
+        Some(meant) => format!(" (did you mean {meant}?)"),
+        None => match e.get(ContextKind::SuggestedArg) {
+            Some(ContextValue::String(meant)) => format!(" (did you mean {meant}?)"),
+            _ => String::new(),
+        },
+    };
     let takes = match own.is_empty() {
         true => "it takes no flag of its own".to_owned(),
         false => format!("its flags are {}", own.join(", ")),
@@ -145,9 +152,44 @@ fn unknown_flag(e: &clap::Error, args: &[std::ffi::OsString]) -> Option<String> 
         false => format!(" (and the global {})", global.join(", ")),
     };
     Some(format!(
-        "error: unexpected argument '{name}': `{command}` has no such flag; {takes}{globals}\n\n\
+        "error: unexpected argument '{name}': `{command}` has no such flag{meant}; \
+         {takes}{globals}\n\n\
          For more information, try '{command} --help'."
     ))
+}
+
+/// How a flag is written in the list of a command's flags: `--user`, `-k` (short only),
+/// `--quiet/-q` (both).
+fn flag_name(arg: &clap::Arg) -> Option<String> {
+    match (arg.get_long(), arg.get_short()) {
+        (Some(long), Some(short)) => Some(format!("--{long}/-{short}")),
+        (Some(long), None) => Some(format!("--{long}")),
+        (None, Some(short)) => Some(format!("-{short}")),
+        (None, None) => None,
+    }
+}
+
+/// The short flag an unknown flag most likely meant, which clap's suggestion (long names
+/// only) misses: `--k` for `-k`, and the usual names of a list's length (`--top`, `--limit`,
+/// `-n`...) for the command's `-k`.
+fn meant_flag(cmd: &clap::Command, name: &str) -> Option<String> {
+    const LENGTHS: [&str; 8] = ["top", "topk", "top-k", "limit", "n", "num", "count", "size"];
+    let bare = name.trim_start_matches('-');
+    let mut chars = bare.chars();
+    let short = match (chars.next(), chars.next()) {
+        (Some(c), None) if name.starts_with("--") => Some(c),
+        _ => None,
+    };
+    let shorts = || {
+        cmd.get_arguments()
+            .filter(|a| !a.is_hide_set())
+            .filter_map(|a| a.get_short())
+    };
+    if let Some(c) = short.filter(|&c| shorts().any(|s| s == c)) {
+        return Some(format!("-{c}"));
+    }
+    (LENGTHS.contains(&bare.to_ascii_lowercase().as_str()) && shorts().any(|s| s == 'k'))
+        .then(|| "-k".to_owned())
 }
 
 /// `--wait`'s value. A word there is most likely the command, taken as the value because

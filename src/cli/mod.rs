@@ -787,8 +787,16 @@ fn gzip_if(
 }
 
 /// `out` made absolute, symbolic links resolved as far as the path exists (the rest, not yet
-/// created, joined as given); `None` when no part of it resolves.
+/// created, joined as given); a dangling link is followed to where it points, through a chain
+/// of links, since writing through it creates its target there. `None` when no part of it
+/// resolves, or the links loop.
 fn resolve_partly(out: &Path) -> Option<PathBuf> {
+    /// As many links as the kernel follows before ELOOP.
+    const MAX_LINKS: usize = 40;
+    resolve_partly_within(out, MAX_LINKS)
+}
+
+fn resolve_partly_within(out: &Path, links_left: usize) -> Option<PathBuf> {
     let mut rest = Vec::new();
     let mut at = out;
     loop {
@@ -797,7 +805,19 @@ fn resolve_partly(out: &Path) -> Option<PathBuf> {
         } else {
             at
         };
-        if let Ok(found) = probe.canonicalize() {
+        let base = match probe.canonicalize() {
+            Ok(found) => Some(found),
+            Err(_) if std::fs::symlink_metadata(probe).is_ok_and(|m| m.is_symlink()) => {
+                // A dangling link: resolve where it points (relative to its own folder).
+                let link = std::fs::read_link(probe).ok()?;
+                let target = probe
+                    .parent()
+                    .map_or_else(|| link.clone(), |dir| dir.join(&link));
+                Some(resolve_partly_within(&target, links_left.checked_sub(1)?)?)
+            }
+            Err(_) => None,
+        };
+        if let Some(found) = base {
             return Some(rest.iter().rev().fold(found, |path, name| path.join(name)));
         }
         rest.push(at.file_name()?.to_owned());
@@ -861,10 +881,11 @@ fn refuse_inside_any_data_dir(out: &Path, resolved: &Path) -> Result<()> {
         )
     } else {
         format!(
-            "--out {}: that is inside {}, a kgrec data directory, whose files it would \
+            "--out {}: that is inside {}, a kgrec data directory ({}), whose files it would \
              overwrite (--force does not change this); write the output elsewhere",
             out.display(),
-            store.display()
+            store.display(),
+            resolved.display()
         )
     }))
 }

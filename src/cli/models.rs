@@ -56,10 +56,25 @@ pub fn import_interactions(data: &Path, args: &ImportInteractionsArgs, quiet: bo
     };
     // Every file is parsed to the end before the data directory is opened (or created), so a
     // bad file leaves nothing behind.
-    let imported = kgrec::engine::parse_interaction_file(&request)
-        .and_then(|parsed| super::with_new_engine(data, |engine| engine.import_parsed(parsed)));
+    let imported = kgrec::engine::parse_interaction_file(&request).and_then(|parsed| {
+        super::with_new_engine(data, |engine| {
+            let imported = engine.import_parsed(parsed)?;
+            let spellings = graph_spellings(engine, &imported)?;
+            Ok((imported, spellings))
+        })
+    });
     bar.finish_and_clear();
-    print_import(&args.file, args.link.as_deref(), &imported?)
+    let (imported, spellings) = imported?;
+    print_import(&args.file, args.link.as_deref(), &imported, &spellings)
+}
+
+/// The graph's own spelling of the missing links the warning names ([`Engine::graph_spellings`]).
+pub(super) fn graph_spellings(
+    engine: &Engine,
+    imported: &InteractionsImported,
+) -> Result<Vec<Option<String>>> {
+    let named = imported.missing.iter().take(NAMED).map(|l| l.iri.as_str());
+    engine.graph_spellings(named)
 }
 
 /// `kgrec import links LINK.tsv`: catalogue items and their links, no interactions.
@@ -77,11 +92,13 @@ pub fn import_links(data: &Path, args: &ImportLinksArgs) -> Result<()> {
     let repeated = read.repeated.as_ref().map_or(0, |r| r.0);
     let links = read.links;
     // The notes once the data directory is open for writing: a read-only one is refused first.
-    let imported = super::with_new_engine(data, |engine| {
+    let (imported, spellings) = super::with_new_engine(data, |engine| {
         notes(&said);
-        engine.import_links(links)
+        let imported = engine.import_links(links)?;
+        let spellings = graph_spellings(engine, &imported)?;
+        Ok((imported, spellings))
     })?;
-    link_warnings(&name, &imported);
+    link_warnings(&name, &imported, &spellings);
     let report = &imported.report;
     let c = report.counts;
     super::summary(&format!(
@@ -117,8 +134,10 @@ fn named_list(names: impl ExactSizeIterator<Item = String>) -> String {
     text
 }
 
-/// The warnings of a link file: IRIs the graph lacks (named), items whose IRI changed.
-fn link_warnings(link: &Path, imported: &InteractionsImported) {
+/// The warnings of a link file: IRIs the graph lacks (named, with the graph's own spelling
+/// of each when it holds the IRI percent-decoded or -encoded: `spellings`, in order), items
+/// whose IRI changed.
+fn link_warnings(link: &Path, imported: &InteractionsImported, spellings: &[Option<String>]) {
     if imported.not_in_graph > 0 {
         super::warn(&format!(
             "warning: {}: {} linked IRI(s) are not in the knowledge graph: {}. Until a graph \
@@ -130,12 +149,22 @@ fn link_warnings(link: &Path, imported: &InteractionsImported) {
              none)",
             link.display(),
             imported.not_in_graph,
-            named_list(
-                imported
-                    .missing
-                    .iter()
-                    .map(|l| format!("<{}> (item {})", l.iri, l.item))
-            )
+            named_list(imported.missing.iter().enumerate().map(|(k, l)| {
+                match spellings.get(k).and_then(Option::as_ref) {
+                    Some(there) => format!(
+                        "<{}> (item {}; the graph has <{there}>, the same IRI {}: write \
+                             that)",
+                        l.iri,
+                        l.item,
+                        if there.chars().count() < l.iri.chars().count() {
+                            "percent-decoded"
+                        } else {
+                            "percent-encoded"
+                        }
+                    ),
+                    None => format!("<{}> (item {})", l.iri, l.item),
+                }
+            }))
         ));
     }
     let relinked = &imported.report.relinked;
@@ -187,12 +216,13 @@ pub(super) fn print_import(
     file: &Path,
     link: Option<&Path>,
     imported: &InteractionsImported,
+    spellings: &[Option<String>],
 ) -> Result<()> {
     notes(&imported.notes);
     let report = &imported.report;
     if let Some(link) = link {
         let link = display_name(link);
-        link_warnings(&link, imported);
+        link_warnings(&link, imported, spellings);
         if report.new_linked_items > 0 {
             super::warn(&format!(
                 "note: {}: {} linked item(s) have no interactions yet; they join the catalogue, \
@@ -727,7 +757,7 @@ fn list_text(recs: &Recommendations) -> String {
             i.rank,
             kgrec::explain::four_places(i.score),
             i.item,
-            i.label.as_deref().unwrap_or("")
+            kgrec::explain::printable(i.label.as_deref().unwrap_or(""))
         );
     }
     out
@@ -1113,7 +1143,7 @@ pub fn similar(data: &Path, args: &SimilarArgs) -> Result<()> {
                     i.rank,
                     kgrec::explain::four_places(i.score),
                     i.item,
-                    i.label.as_deref().unwrap_or(""),
+                    kgrec::explain::printable(i.label.as_deref().unwrap_or("")),
                     if i.graph_only {
                         "  (from the graph alone)"
                     } else {

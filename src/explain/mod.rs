@@ -14,7 +14,7 @@ mod scorer;
 
 pub use render::{
     Direction, ExplainedItem, ExplainedPath, Explanation, Node, PathStep, TextOptions,
-    explanation_dot, explanation_text, four_places, path_text, relation_words,
+    explanation_dot, explanation_text, four_places, path_text, printable, relation_words,
 };
 pub use scorer::{FusedHops, MiddleIdf, distance_scale};
 

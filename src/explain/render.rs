@@ -408,7 +408,7 @@ pub fn explanation_text(e: &Explanation, options: TextOptions<'_>) -> String {
     }
     for item in &e.items {
         let rank = item.rank.map_or("  -".to_owned(), |r| format!("{r:>2}."));
-        let name = item.label.as_deref().unwrap_or(&item.item);
+        let name = printable(item.label.as_deref().unwrap_or(&item.item));
         let _ = if e.fallback.is_some() {
             writeln!(
                 out,
@@ -462,11 +462,11 @@ pub fn explanation_text(e: &Explanation, options: TextOptions<'_>) -> String {
             );
         }
         for p in &item.paths {
-            let _ = writeln!(out, "     [{:.3}] {}", p.score, p.text);
+            let _ = writeln!(out, "     [{:.3}] {}", p.score, printable(&p.text));
         }
     }
     if let Some(line) = unlabelled_line(e) {
-        let _ = writeln!(out, "{line}");
+        let _ = writeln!(out, "{}", printable(&line));
     }
     if e.truncated {
         let _ = writeln!(
@@ -615,6 +615,30 @@ pub fn explanation_dot(e: &Explanation) -> String {
     }
     out.push_str("}\n");
     out
+}
+
+/// `s` as one line of a text table: control characters (a label's newline, tab, escape
+/// code) and the Unicode line and paragraph separators are written as escapes (`\n`, `\t`,
+/// `\r`, `\u{1b}`), so a label can neither split a row nor drive the terminal. Anything else,
+/// a backslash included, is printed as it is; JSON output keeps the text unescaped.
+pub fn printable(s: &str) -> std::borrow::Cow<'_, str> {
+    let escaped = |c: char| c.is_control() || matches!(c, '\u{2028}' | '\u{2029}');
+    if !s.chars().any(escaped) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if escaped(c) => {
+                let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// `x` for printing with four decimals: a value that rounds to zero is printed `0.0000`, not
@@ -860,6 +884,19 @@ mod tests {
             ],
         );
         assert_eq!(unlabelled_line(&explanation(vec![heat, dbpedia])), None);
+    }
+
+    #[test]
+    fn printable_escapes_control_characters_and_keeps_the_rest() {
+        assert!(matches!(
+            printable("Der Prozeß"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+        assert_eq!(printable("Title 0 \"q\"\nline2"), "Title 0 \"q\"\\nline2");
+        assert_eq!(printable("a\tb\rc"), "a\\tb\\rc");
+        assert_eq!(printable("\u{1b}[31mred\u{7f}"), "\\u{1b}[31mred\\u{7f}");
+        assert_eq!(printable("one\u{2028}two"), "one\\u{2028}two");
+        assert_eq!(printable("C:\\new"), "C:\\new");
     }
 
     #[test]

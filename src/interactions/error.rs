@@ -307,10 +307,14 @@ pub enum ParseError {
     },
     /// An id longer than the HTTP service can address ([`super::MAX_ID_BYTES`]).
     #[error(
-        "{}:{line}:{column}: `{field}` starting {start:?} is {bytes} bytes long; ids are at \
+        "{}:{line}:{column}: {} starting {start:?} is {bytes} bytes long; ids are at \
          most {} bytes (the limit of ids over HTTP, which could never ask for a longer one): \
          shorten it, e.g. to a hash or a number with a lookup table of your own",
         file.display(),
+        match header {
+            Some(name) => format!("`{name}` (read as the {field})"),
+            None => format!("`{field}`"),
+        },
         super::MAX_ID_BYTES
     )]
     IdTooLong {
@@ -320,8 +324,10 @@ pub enum ParseError {
         line: usize,
         /// The 1-based field number.
         column: usize,
-        /// The field's name.
+        /// The field's role (`user_id`, `item_id`).
         field: &'static str,
+        /// The column's own name in the header, when it is not the role's (`customer_id`).
+        header: Option<String>,
         /// The id's length in bytes.
         bytes: usize,
         /// The id's first characters.

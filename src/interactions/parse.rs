@@ -683,6 +683,7 @@ pub(crate) fn check_id_length(
         line,
         column,
         field,
+        header: None,
         bytes: id.len(),
         start,
     })
@@ -918,7 +919,7 @@ fn parse_tabbed<R: BufRead>(
         count_longer(&mut longer, &header, fields.len(), n);
         rows.push(
             row_from_fields(&fields, header.columns, scale, file, n)
-                .map_err(|e| with_column_name(e, &header))?,
+                .map_err(|e| with_column_name(e, &header.names))?,
         );
     }
     Ok((header_line, header, rows, longer))
@@ -974,7 +975,7 @@ fn headerless_start(
         });
     }
     let row = row_from_fields(first, header.columns, scale, file, line)
-        .map_err(|e| with_column_name(e, &header))?;
+        .map_err(|e| with_column_name(e, &header.names))?;
     Ok((header, row))
 }
 
@@ -1027,7 +1028,7 @@ fn parse_quoted<R: Read>(
                 count_longer(&mut longer, h, fields.len(), line);
                 rows.push(
                     row_from_fields(&fields, h.columns, scale, file, line)
-                        .map_err(|e| with_column_name(e, h))?,
+                        .map_err(|e| with_column_name(e, &h.names))?,
                 );
             }
         }
@@ -1161,9 +1162,18 @@ fn unclosed_quote(
     })
 }
 
-/// A number that does not parse, named by its column's own header name too when that is not
-/// the role's (`date`, read as the timestamp).
-fn with_column_name(e: ParseError, header: &columns::Header) -> ParseError {
+/// A number that does not parse, or an id too long, named by its column's own header name too
+/// when that is not the role's (`date`, read as the timestamp; `customer_id`, read as the
+/// user_id). `names`: the header's column names as written.
+pub(crate) fn with_column_name(e: ParseError, names: &[String]) -> ParseError {
+    let own_name = |column: usize, field: &str| {
+        column
+            .checked_sub(1)
+            .and_then(|c| names.get(c))
+            .map(|n| n.trim())
+            .filter(|n| !n.is_empty() && columns::normalised(n) != columns::normalised(field))
+            .map(str::to_owned)
+    };
     match e {
         ParseError::NotANumber {
             file,
@@ -1172,21 +1182,31 @@ fn with_column_name(e: ParseError, header: &columns::Header) -> ParseError {
             field,
             header: None,
             value,
-        } => {
-            let name = column
-                .checked_sub(1)
-                .and_then(|c| header.names.get(c))
-                .filter(|n| !n.is_empty() && columns::normalised(n) != columns::normalised(field))
-                .cloned();
-            ParseError::NotANumber {
-                file,
-                line,
-                column,
-                field,
-                header: name,
-                value,
-            }
-        }
+        } => ParseError::NotANumber {
+            header: own_name(column, field),
+            file,
+            line,
+            column,
+            field,
+            value,
+        },
+        ParseError::IdTooLong {
+            file,
+            line,
+            column,
+            field,
+            header: None,
+            bytes,
+            start,
+        } => ParseError::IdTooLong {
+            header: own_name(column, field),
+            file,
+            line,
+            column,
+            field,
+            bytes,
+            start,
+        },
         other => other,
     }
 }

@@ -45,6 +45,7 @@ mod serve;
 mod serve_access;
 mod sixteenth_look;
 mod sixteenth_look_counts;
+mod sixteenth_look_messages;
 mod sparql;
 mod sparql_client;
 mod thirteenth_look;
