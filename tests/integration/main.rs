@@ -44,6 +44,7 @@ mod read_only_serve;
 mod serve;
 mod serve_access;
 mod sixteenth_look;
+mod sixteenth_look_ops;
 mod sparql;
 mod sparql_client;
 mod thirteenth_look;
