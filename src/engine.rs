@@ -633,6 +633,18 @@ pub struct Stats {
     /// equal (so none can be inferred).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub single_rating: Option<f32>,
+    /// The fingerprint of the interactions the store holds now (hex, as `tuned[].fingerprint`
+    /// and `model_fingerprint`).
+    pub fingerprint: String,
+    /// The fingerprint of the interactions the current model was trained on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model_fingerprint: Option<String>,
+    /// The current model was trained on other interactions than the store holds now (imports,
+    /// removals or HTTP posts since): `kgrec train` (or a rebuild) brings it up to date.
+    pub stale: bool,
+    /// What changed, when `stale`: the interaction counts then and now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stale_note: Option<String>,
 }
 
 /// The rating scale as `stats` shows it.
@@ -1809,10 +1821,14 @@ impl Engine {
             let c = dir.kg().counts()?;
             let interactions = InteractionStore::open(dir.db())?;
             let counts = interactions.counts()?;
+            // The fingerprint of the interactions now, against the current model's (the
+            // same hash the served model's staleness compares): a full read of the store,
+            // as training makes; `stats` is not on a hot path.
+            let snapshot = interactions.load()?;
+            let fingerprint = snapshot.fingerprint;
             let (rating_scale, single_rating) = match interactions.scale()? {
                 Some(s) => (Some((s, true)), None),
                 None if counts.interactions > 0 => {
-                    let snapshot = interactions.load()?;
                     (snapshot.rating_scale(), snapshot.single_rating())
                 }
                 None => (None, None),
@@ -1834,6 +1850,30 @@ impl Engine {
                     graph_embedding: h.kind.is_graph_embedding(),
                 })
                 .collect();
+            let current_header = store
+                .list()?
+                .into_iter()
+                .find(|h| Some(h.version) == current);
+            let model_fingerprint = current_header.as_ref().map(|h| h.fingerprint);
+            let stale = current_header
+                .as_ref()
+                .is_some_and(|h| h.fingerprint != fingerprint);
+            let stale_note = current_header.as_ref().filter(|_| stale).map(|h| {
+                format!(
+                    "model v{} ({}) was trained on other interactions than the store holds now \
+                     ({} interactions, {} users, {} items then; {} interactions, {} users, {} \
+                     items now): imports, removals or HTTP posts since; run `kgrec train` (or \
+                     a rebuild) to learn them",
+                    h.version,
+                    h.kind.name(),
+                    h.interactions,
+                    h.users,
+                    h.items,
+                    counts.interactions,
+                    counts.users,
+                    counts.items
+                )
+            });
             let models = model_versions
                 .iter()
                 .map(|m| {
@@ -1886,6 +1926,10 @@ impl Engine {
                 backend: crate::datadir::BACKEND,
                 rating_scale,
                 single_rating,
+                fingerprint: format!("{fingerprint:016x}"),
+                model_fingerprint: model_fingerprint.map(|f| format!("{f:016x}")),
+                stale,
+                stale_note,
             })
         })
     }

@@ -406,11 +406,13 @@ pub enum FitError {
     /// of `engine::collapse`): the tuner discards such a trial.
     #[error("{0}")]
     Collapsed(String),
-    /// The fitted parameters hold values that are not finite numbers: the fit diverged
+    /// The fitted parameters hold values that are not finite numbers (or beyond
+    /// `learners::ABSURD_MAGNITUDE`): the fit diverged
     /// (whatever its loss printed). Nothing is stored.
     #[error(
         "the fit diverged: {bad} of the {len} values of its array `{array}` are not finite numbers \
-         (NaN or infinity), so nothing was stored and the current model is unchanged; {remedy}"
+         (NaN or infinity) or absurdly large, so nothing was stored and the current \
+         model is unchanged; {remedy}"
     )]
     NotFinite {
         /// The first array found with such values.

@@ -103,7 +103,7 @@ fn explain_all_users(
 ) -> Result<()> {
     let (users, model) = (&served.users(), &served.model.header);
     let collapse = kgrec::engine::collapse_note(served);
-    let (mut items, mut with_path) = (0usize, 0usize);
+    let (mut items, mut with_path, mut weak_only) = (0usize, 0usize, 0usize);
     let mut failure = None;
     let written = super::write_out((out, super::OutKind::Explained), force, data, |writer| {
         for user in users {
@@ -115,7 +115,8 @@ fn explain_all_users(
                 }
             };
             items += e.items.len();
-            with_path += e.items.iter().filter(|i| !i.paths.is_empty()).count();
+            with_path += e.items.iter().filter(|i| i.has_strong_path()).count();
+            weak_only += e.items.iter().filter(|i| i.only_weak_paths()).count();
             let line = serde_json::to_string(&e).map_err(std::io::Error::other)?;
             writeln!(writer, "{line}")?;
         }
@@ -127,10 +128,15 @@ fn explain_all_users(
     let written = written?;
     super::models::collapsed_batch_note(collapse.as_deref());
     let shown = &written.shown;
+    // An item whose paths are all weak (`paths_note`) has no path worth giving as its reason.
+    let weak = match weak_only {
+        0 => String::new(),
+        n => format!(" and {n} only through weak links (see their paths_note)"),
+    };
     super::written_summary(
         &written,
         &format!(
-            "wrote {shown} ({} users, {items} items, {with_path} with a path, {})\n",
+            "wrote {shown} ({} users, {items} items, {with_path} with a path{weak}, {})\n",
             users.len(),
             model_name(model)
         ),
@@ -229,7 +235,7 @@ pub(super) fn demo_explanations(engine: &Engine, users: usize) -> Result<()> {
             break;
         }
         let e = explainer.recommend(user, 5, options)?;
-        if e.items.iter().any(|i| !i.paths.is_empty()) {
+        if e.items.iter().any(|i| i.has_strong_path()) {
             emit(&format!(
                 "\n{}",
                 explanation_text(

@@ -387,9 +387,22 @@ fn stats_text(s: &Stats) -> String {
     for model in &s.models {
         text.push_str(&format!("{:<16}{model}\n", ""));
     }
+    text.push_str(&format!(
+        "{:<16}{}{}\n",
+        "fingerprint",
+        s.fingerprint,
+        match (&s.model_fingerprint, s.stale) {
+            (Some(_), false) => " (interactions; the current model was trained on these)",
+            (Some(_), true) => " (interactions; the current model's is different: stale)",
+            (None, _) => " (interactions)",
+        }
+    ));
+    if let Some(note) = &s.stale_note {
+        text.push_str(&format!("{:<16}{note}\n", "stale model"));
+    }
     for (i, t) in s.tuned.iter().enumerate() {
         text.push_str(&format!(
-            "{:<16}{}{}: {} {} on validation ({} with the defaults), {} trial(s): {}\n",
+            "{:<16}{}{}{}: {} {} on validation ({} with the defaults), {} trial(s): {}\n",
             if i == 0 { "tuned" } else { "" },
             t.learner,
             match (t.best, t.compared) {
@@ -399,6 +412,10 @@ fn stats_text(s: &Stats) -> String {
                     " (tuned on other validation rows, e.g. before interactions changed: not \
                      compared with the best)"
                 }
+            },
+            match t.fingerprint == s.fingerprint {
+                true => "",
+                false => " (tuned on other interactions than the store holds now)",
             },
             t.metric,
             kgrec::metrics::figure(t.value),

@@ -1030,8 +1030,8 @@ fn stale_note(model: &kgrec::store::ModelHeader) {
         return;
     }
     eprintln!(
-        "note: interactions or links were imported after model v{} was trained; it does not \
-         know them yet (run `kgrec train`)",
+        "note: interactions or links changed after model v{} was trained (imports, removals \
+         or HTTP posts); it does not know the changes yet (run `kgrec train`)",
         model.version
     );
 }
@@ -1056,6 +1056,16 @@ pub fn data_from_env_note(error: &Error) -> Option<String> {
 /// its command line in `/proc`), its HTTP API is the way in while it runs.
 pub fn in_use_hint(pid: &str, waited: Option<std::time::Duration>) -> String {
     match holder(pid) {
+        // A replica copies the directory under a shared lock, which a writable server never
+        // gives up while it runs (its database is open for writing: a copy taken beside it
+        // could be torn). docs/http.md, "Read-only servers".
+        Holder::Serve(_) if replica_asked() => format!(
+            "hint: process {pid} is a writable `kgrec serve`, which holds the directory until it \
+             stops, so a read-only replica cannot take its copy beside it: start replicas before \
+             the writable server (each lets the directory go once its copy is taken), or stop \
+             the writable server (SIGTERM: it finishes its writes), start the replica, then \
+             start the writable server again (docs/http.md, \"Read-only servers\")"
+        ),
         Holder::Serve(Some(addr)) => format!(
             "hint: process {pid} is `kgrec serve` on http://{addr}: while it runs, use its HTTP \
              API (docs/http.md; e.g. `curl http://{addr}/v1/models`), or stop it (SIGTERM) to \
@@ -1075,6 +1085,12 @@ pub fn in_use_hint(pid: &str, waited: Option<std::time::Duration>) -> String {
                             runs (docs/http.md); otherwise wait for it (--wait SECONDS)"
             .to_owned(),
     }
+}
+
+/// Whether this process was asked to be a read-only server (`serve --read-only`).
+fn replica_asked() -> bool {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    args.iter().any(|a| a == "serve") && args.iter().any(|a| a == "--read-only")
 }
 
 /// Whether process `pid` (the holder of a data directory) is a `kgrec serve`, which does not

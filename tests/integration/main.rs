@@ -46,6 +46,7 @@ mod serve_access;
 mod sixteenth_look;
 mod sixteenth_look_counts;
 mod sixteenth_look_messages;
+mod sixteenth_look_ops;
 mod sparql;
 mod sparql_client;
 mod thirteenth_look;

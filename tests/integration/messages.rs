@@ -815,7 +815,7 @@ fn small_things_say_what_the_user_typed() {
         stdout(&out)
     );
     assert!(
-        stderr(&out).contains("interactions or links were imported after model"),
+        stderr(&out).contains("interactions or links changed after model"),
         "{}",
         stderr(&out)
     );
