@@ -321,6 +321,9 @@ impl Engine {
                 TRAIN_INSTEAD
             )));
         }
+        let items_with_interactions = (0..data.matrix.n_items())
+            .filter(|&i| !data.matrix.item_row(ItemId(i as u32)).0.is_empty())
+            .count();
         Ok(TuningData {
             data,
             carved,
@@ -329,6 +332,7 @@ impl Engine {
             new_items: whole.new_items,
             unplaced: whole.unplaced,
             graph_linked,
+            items_with_interactions,
         })
     }
 
@@ -458,6 +462,8 @@ pub struct TuningData {
     unplaced: usize,
     /// Some item is linked to an entity of the graph: the graph knobs can matter.
     graph_linked: bool,
+    /// Items with at least one interaction: the catalogue's size the dimension follows.
+    items_with_interactions: usize,
 }
 
 impl TuningData {
@@ -507,7 +513,10 @@ impl TuningData {
             if space.len() < learner.tuning_space(carved.whole_items > 0, true).len() {
                 without_graph.push(name.to_owned());
             }
-            let plan = plan(learner, &space, als_best.as_ref());
+            // The dimension follows the catalogue: its range grows with the items, and the
+            // size-aware dimension is the first draw after the defaults.
+            let (space, sized_dim) = learner.sized_space(space, self.items_with_interactions);
+            let plan = plan(learner, &space, als_best.as_ref(), sized_dim);
             // Per-user figures of the defaults and of the best draw so far, for the noise check,
             // and of the best full draws with the graph off and on, for the graph's.
             let mut defaults_users: Option<Vec<f64>> = None;
@@ -682,9 +691,19 @@ fn plan(
     learner: &Learner,
     space: &[crate::learners::space::Param],
     als: Option<&Overrides>,
+    sized_dim: Option<usize>,
 ) -> Plan {
+    // The size-aware dimension (when it is not the default), the learner's other knobs at
+    // their defaults.
+    let sized = sized_dim.map(|dim| Overrides {
+        dim: Some(dim),
+        ..Overrides::default()
+    });
     let Some(off) = learner.graph_off() else {
-        return Plan::default();
+        return Plan {
+            seeds: sized.into_iter().collect(),
+            graph_off: None,
+        };
     };
     let knobs = learner.graph_term_knobs();
     let graph = space.iter().any(|p| knobs.contains(&p.knob));
@@ -706,6 +725,7 @@ fn plan(
         seeds.push(als.over(&off));
         seeds.push(als.clone());
     }
+    seeds.extend(sized.map(|s| s.over(&off)));
     seeds.push(Overrides::default().over(&off));
     Plan {
         seeds,
@@ -1063,6 +1083,44 @@ mod tests {
             cold_rules: Vec::new(),
             target,
         }
+    }
+
+    /// The size-aware dimension is the first draw after the defaults (for `cke`, after ALS's
+    /// choice, with the graph off); none when it is the default's.
+    #[test]
+    fn the_sized_dimension_is_the_first_draw() {
+        let als = learners::learner("als").unwrap();
+        let space = als.tuning_space(false, false);
+        assert_eq!(plan(als, &space, None, None), Plan::default());
+        let sized = Overrides {
+            dim: Some(120),
+            ..Overrides::default()
+        };
+        assert_eq!(
+            plan(als, &space, None, Some(120)).seeds,
+            vec![sized.clone()]
+        );
+        let cke = learners::learner("cke").unwrap();
+        let space = cke.tuning_space(false, true);
+        let off = Overrides {
+            cold_scale: Some(0.0),
+            ..cke.graph_off().unwrap()
+        };
+        let chosen = Overrides {
+            dim: Some(90),
+            reg: Some(20.0),
+            ..Overrides::default()
+        };
+        let plan = plan(cke, &space, Some(&chosen), Some(120));
+        assert_eq!(
+            plan.seeds,
+            vec![
+                chosen.over(&off),
+                chosen.clone(),
+                sized.over(&off),
+                Overrides::default().over(&off)
+            ]
+        );
     }
 
     /// A choice that turns `cke`'s graph terms off and gives `--cold-scale` cannot rank new

@@ -605,6 +605,38 @@ impl Learner {
             .collect()
     }
 
+    /// Its dimension when `--dim` is not given, for the learners that have one.
+    pub fn default_dim(&self) -> Option<usize> {
+        if !self.knobs.contains(&Knob::Dim) {
+            return None;
+        }
+        let spec = (self.spec)(&Overrides::default()).ok()?;
+        let value = serde_json::to_value(&spec).ok()?;
+        let dim = value.get("params")?.get("factors")?.as_u64()?;
+        usize::try_from(dim).ok()
+    }
+
+    /// Its search space for a catalogue of `items` items with interactions:
+    /// [`Learner::tuning_space`] with the dimension's range grown with the catalogue
+    /// ([`space::sized_space`]), and the size-aware dimension ([`space::sized_dim`]) when it is
+    /// not the learner's default.
+    pub fn sized_space(
+        &self,
+        space: Vec<space::Param>,
+        items: usize,
+    ) -> (Vec<space::Param>, Option<usize>) {
+        match self.default_dim() {
+            Some(default) if space.iter().any(|p| p.knob == Knob::Dim) => {
+                let dim = space::sized_dim(default, items);
+                (
+                    space::sized_space(space, default, items),
+                    (dim != default).then_some(dim),
+                )
+            }
+            _ => (space, None),
+        }
+    }
+
     /// The knobs that switch the graph off, where the learner with the graph off is another
     /// learner exactly: `cke` with both prior weights 0 fits what `als` fits (same knobs, same
     /// seed). `None` for the others. The tuner searches this corner first and keeps the graph
