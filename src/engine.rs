@@ -1729,7 +1729,7 @@ impl Engine {
                     "train again once it has interactions",
                 ));
             }
-            let top = crate::cf::top_k(&weights, k, &[id.0], &mut Vec::new());
+            let top = crate::cf::top_k(&weights, k, &[id.0]);
             return Ok(SimilarItems {
                 item: item.to_owned(),
                 graph_only: false,
@@ -1799,7 +1799,7 @@ impl Engine {
             .enumerate()
             .filter(|&(i, b)| i != id.index() && *b == Basis::Nothing)
             .count();
-        let top = crate::cf::top_k(&scores, k, &exclude, &mut Vec::new());
+        let top = crate::cf::top_k(&scores, k, &exclude);
         let mut similar = describe(&served, &top)?;
         for (found, scored) in similar.iter_mut().zip(&top) {
             found.graph_only = bases[scored.item.index()] == Basis::Graph;

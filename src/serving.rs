@@ -68,7 +68,7 @@ pub fn rank_users(
         .collect();
     let mut scored = recommend_all(model, train, &known, k, exclude).into_iter();
     let popularity = Popularity::fit(train);
-    let cold = top_k(popularity.counts(), k, exclude, &mut Vec::new());
+    let cold = top_k(popularity.counts(), k, exclude);
     users
         .iter()
         .map(|user| match user {
@@ -127,8 +127,8 @@ pub fn rank_user(
 /// The `k` best of `scores`, among `only` if given, never one of the sorted ids `exclude`.
 fn best(scores: &[f32], k: usize, only: Option<&[u32]>, exclude: &[u32]) -> Vec<Scored> {
     match only {
-        Some(among) => top_k_among(scores, k, among, exclude, &mut Vec::new()),
-        None => top_k(scores, k, exclude, &mut Vec::new()),
+        Some(among) => top_k_among(scores, k, among, exclude),
+        None => top_k(scores, k, exclude),
     }
 }
 

@@ -332,53 +332,19 @@ impl AlsParams {
         prior: Option<(&[f32], f32)>,
         scratch: &mut [f32],
     ) {
-        let d = x.len();
-        let (r, rest) = scratch.split_at_mut(d);
-        let (p, ap) = rest.split_at_mut(d);
-        // r = b − A x = Σ c_i y_i − (YᵀY + λI) x − Σ (c_i − 1)(y_i·x) y_i (+ w(μ − x))
-        matvec(gram, x, r);
-        r.iter_mut().for_each(|v| *v = -*v);
-        if let Some((mu, w)) = prior {
-            for ((rk, mk), xk) in r.iter_mut().zip(mu).zip(x.iter()) {
-                *rk += w * (mk - xk);
-            }
-        }
-        for (&i, &v) in cols.iter().zip(vals) {
-            let yi = &y[i as usize * d..(i as usize + 1) * d];
-            let c = 1.0 + self.alpha * v;
-            axpy(c - (c - 1.0) * dot(yi, x), yi, r);
-        }
-        p.copy_from_slice(r);
-        let mut rs_old = dot(r, r);
-        if rs_old < 1e-20 {
-            return;
-        }
-        for _ in 0..self.cg_steps {
-            matvec(gram, p, ap);
-            if let Some((_, w)) = prior {
-                axpy(w, p, ap);
-            }
-            for (&i, &v) in cols.iter().zip(vals) {
-                let yi = &y[i as usize * d..(i as usize + 1) * d];
-                axpy(self.alpha * v * dot(yi, p), yi, ap);
-            }
-            let pap = dot(p, ap);
-            if pap <= 0.0 {
-                break;
-            }
-            let step = rs_old / pap;
-            axpy(step, p, x);
-            axpy(-step, ap, r);
-            let rs_new = dot(r, r);
-            if rs_new < 1e-20 {
-                break;
-            }
-            let beta = rs_new / rs_old;
-            for (pk, rk) in p.iter_mut().zip(r.iter()) {
-                *pk = rk + beta * *pk;
-            }
-            rs_old = rs_new;
-        }
+        cg_solve(
+            self.alpha,
+            self.cg_steps,
+            CgRow {
+                x,
+                y,
+                gram,
+                cols,
+                vals,
+                prior,
+                scratch,
+            },
+        );
     }
 
     /// The objective divided by the total confidence `Σ_ui c_ui`, computed through `YᵀY` in
@@ -408,6 +374,81 @@ impl AlsParams {
         let norms: f64 = x.iter().chain(y).map(|v| f64::from(v * v)).sum();
         let cells = (matrix.n_users() * matrix.n_items()) as f64;
         (err + f64::from(self.regularization) * norms) / (cells + conf)
+    }
+}
+
+/// One row's conjugate-gradient problem ([`AlsParams::cg_row_prior`]).
+struct CgRow<'a> {
+    x: &'a mut [f32],
+    y: &'a [f32],
+    gram: &'a [f32],
+    cols: &'a [u32],
+    vals: &'a [f32],
+    prior: Option<(&'a [f32], f32)>,
+    scratch: &'a mut [f32],
+}
+
+/// The CG steps of [`AlsParams::cg_row_prior`], compiled twice: for the baseline x86-64 and for
+/// AVX2, chosen at run time (the fit spends most of its time here, in `d × d` and `n_u × d`
+/// products). The kernels sum in the same fixed lanes on either, with no fused multiply-add,
+/// so both give the same bits.
+#[multiversion::multiversion(targets("x86_64+avx2"))]
+fn cg_solve<'a>(alpha: f32, cg_steps: usize, row: CgRow<'a>) {
+    let CgRow {
+        x,
+        y,
+        gram,
+        cols,
+        vals,
+        prior,
+        scratch,
+    } = row;
+    let d = x.len();
+    let (r, rest) = scratch.split_at_mut(d);
+    let (p, ap) = rest.split_at_mut(d);
+    // r = b − A x = Σ c_i y_i − (YᵀY + λI) x − Σ (c_i − 1)(y_i·x) y_i (+ w(μ − x))
+    matvec(gram, x, r);
+    r.iter_mut().for_each(|v| *v = -*v);
+    if let Some((mu, w)) = prior {
+        for ((rk, mk), xk) in r.iter_mut().zip(mu).zip(x.iter()) {
+            *rk += w * (mk - xk);
+        }
+    }
+    for (&i, &v) in cols.iter().zip(vals) {
+        let yi = &y[i as usize * d..(i as usize + 1) * d];
+        let c = 1.0 + alpha * v;
+        axpy(c - (c - 1.0) * dot(yi, x), yi, r);
+    }
+    p.copy_from_slice(r);
+    let mut rs_old = dot(r, r);
+    if rs_old < 1e-20 {
+        return;
+    }
+    for _ in 0..cg_steps {
+        matvec(gram, p, ap);
+        if let Some((_, w)) = prior {
+            axpy(w, p, ap);
+        }
+        for (&i, &v) in cols.iter().zip(vals) {
+            let yi = &y[i as usize * d..(i as usize + 1) * d];
+            axpy(alpha * v * dot(yi, p), yi, ap);
+        }
+        let pap = dot(p, ap);
+        if pap <= 0.0 {
+            break;
+        }
+        let step = rs_old / pap;
+        axpy(step, p, x);
+        axpy(-step, ap, r);
+        let rs_new = dot(r, r);
+        if rs_new < 1e-20 {
+            break;
+        }
+        let beta = rs_new / rs_old;
+        for (pk, rk) in p.iter_mut().zip(r.iter()) {
+            *pk = rk + beta * *pk;
+        }
+        rs_old = rs_new;
     }
 }
 

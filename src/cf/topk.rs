@@ -1,9 +1,11 @@
 //! Exact top-K over the whole catalogue, never returning an item of the user's training positives,
 //! and the writer of the contract's batch file. Dot-product models are scored a block of users at a
 //! time with one matrix product (`ndarray::dot`), other models through `score_items`; blocks run in
-//! parallel. Selection is a partial sort (`select_nth_unstable_by`), O(m) per user plus O(K log K).
+//! parallel. Selection keeps the K best in a heap whose worst turns most items away with one
+//! comparison: O(m) per user plus O(accepted · log K).
 
 use std::cmp::Ordering;
+use std::collections::BinaryHeap;
 use std::io::{self, Write};
 
 use ndarray::{Array2, Axis};
@@ -38,44 +40,42 @@ pub fn scores_tie(a: f32, b: f32) -> bool {
     a == b || (a - b).abs() <= TIE_TOLERANCE * a.abs().max(b.abs())
 }
 
+/// A score as lists rank it: NaN as −∞ (last).
+#[inline]
+fn rank_key(s: f32) -> f32 {
+    if s.is_nan() { f32::NEG_INFINITY } else { s }
+}
+
 /// Best first; ties go to the smaller item id so lists are reproducible. NaN ranks last.
 fn better(a: &Scored, b: &Scored) -> Ordering {
-    let key = |s: f32| if s.is_nan() { f32::NEG_INFINITY } else { s };
-    key(b.score)
-        .total_cmp(&key(a.score))
+    rank_key(b.score)
+        .total_cmp(&rank_key(a.score))
         .then(a.item.cmp(&b.item))
 }
 
 /// The `k` best of `scores` (indexed by item), skipping the sorted item ids in `exclude`.
-/// `buf` is scratch space reused across calls.
-pub fn top_k(scores: &[f32], k: usize, exclude: &[u32], buf: &mut Vec<Scored>) -> Vec<Scored> {
-    buf.clear();
-    let mut skip = exclude.iter().peekable();
-    for (i, &score) in scores.iter().enumerate() {
-        let i = i as u32;
-        while skip.next_if(|&&e| e < i).is_some() {}
-        if skip.next_if_eq(&&i).is_some() {
-            continue;
+pub fn top_k(scores: &[f32], k: usize, exclude: &[u32]) -> Vec<Scored> {
+    let mut best = Best::new(k);
+    // The runs of items between excluded ids, each scanned in one tight loop.
+    let mut start = 0usize;
+    for &e in exclude.iter().chain(std::iter::once(&u32::MAX)) {
+        let end = (e as usize).min(scores.len());
+        if end > start {
+            best.offer_run(start as u32, &scores[start..end]);
         }
-        buf.push(Scored {
-            item: ItemId(i),
-            score,
-        });
+        start = start.max(end.saturating_add(1));
+        if start >= scores.len() {
+            break;
+        }
     }
-    select(buf, k)
+    best.into_sorted()
 }
 
 /// The `k` best of `scores` among the sorted item ids `among` (ids beyond `scores` are
 /// skipped), skipping the sorted item ids in `exclude`: a filtered list costs a pass over the
 /// candidates, not over the catalogue.
-pub fn top_k_among(
-    scores: &[f32],
-    k: usize,
-    among: &[u32],
-    exclude: &[u32],
-    buf: &mut Vec<Scored>,
-) -> Vec<Scored> {
-    buf.clear();
+pub fn top_k_among(scores: &[f32], k: usize, among: &[u32], exclude: &[u32]) -> Vec<Scored> {
+    let mut best = Best::new(k);
     let mut skip = exclude.iter().peekable();
     for &i in among {
         let Some(&score) = scores.get(i as usize) else {
@@ -85,25 +85,104 @@ pub fn top_k_among(
         if skip.peek() == Some(&&i) {
             continue;
         }
-        buf.push(Scored {
-            item: ItemId(i),
-            score,
-        });
+        best.offer(i, score);
     }
-    select(buf, k)
+    best.into_sorted()
 }
 
-/// The `k` best of `buf`, best first.
-fn select(buf: &mut Vec<Scored>, k: usize) -> Vec<Scored> {
-    if k == 0 {
-        return Vec::new();
+/// A [`Scored`] ordered by [`better`] turned around, so a max-heap keeps the worst on top.
+#[derive(Debug, Clone, Copy)]
+struct Worst(Scored);
+
+impl PartialEq for Worst {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
     }
-    if buf.len() > k {
-        buf.select_nth_unstable_by(k - 1, better);
-        buf.truncate(k);
+}
+
+impl Eq for Worst {}
+
+impl PartialOrd for Worst {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
     }
-    buf.sort_unstable_by(better);
-    buf.clone()
+}
+
+impl Ord for Worst {
+    fn cmp(&self, other: &Self) -> Ordering {
+        better(&self.0, &other.0)
+    }
+}
+
+/// The `k` best items offered so far, the worst of them at the top of a heap. Items must be
+/// offered in increasing id order: then a score not above the worst kept one loses (a tie goes
+/// to the smaller id, already kept), so most of a catalogue is turned away by one integer
+/// comparison against `floor` and a pass costs O(m + accepted · log k), not a partial sort of m.
+struct Best {
+    heap: BinaryHeap<Worst>,
+    k: usize,
+    /// [`order_key`] of the worst item kept once `k` are kept; below that, nothing is refused.
+    floor: i32,
+}
+
+/// A score as an integer in the order lists rank by ([`better`]: NaN as −∞, then
+/// `f32::total_cmp`, so −0 ranks below 0): the bits of a negative float are flipped.
+#[inline(always)]
+fn order_key(score: f32) -> i32 {
+    let bits = rank_key(score).to_bits() as i32;
+    bits ^ ((((bits >> 31) as u32) >> 1) as i32)
+}
+
+impl Best {
+    fn new(k: usize) -> Self {
+        Best {
+            heap: BinaryHeap::with_capacity(k.saturating_add(1).min(1 << 16)),
+            k,
+            // No float maps to i32::MIN (that would be a NaN's bits) and every key is ≤ MAX.
+            floor: if k == 0 { i32::MAX } else { i32::MIN },
+        }
+    }
+
+    #[inline(always)]
+    fn offer(&mut self, item: u32, score: f32) {
+        if order_key(score) <= self.floor {
+            return;
+        }
+        let cand = Worst(Scored {
+            item: ItemId(item),
+            score,
+        });
+        if self.heap.len() < self.k {
+            self.heap.push(cand);
+            if self.heap.len() < self.k {
+                return;
+            }
+        } else if let Some(mut worst) = self.heap.peek_mut() {
+            *worst = cand;
+        }
+        if let Some(worst) = self.heap.peek() {
+            self.floor = order_key(worst.0.score);
+        }
+    }
+
+    /// Offers the items `first, first + 1, …` with the scores of `run`.
+    #[inline]
+    fn offer_run(&mut self, first: u32, run: &[f32]) {
+        for (i, &score) in (first..).zip(run) {
+            if order_key(score) > self.floor {
+                self.offer(i, score);
+            }
+        }
+    }
+
+    /// Best first.
+    fn into_sorted(self) -> Vec<Scored> {
+        self.heap
+            .into_sorted_vec()
+            .into_iter()
+            .map(|w| w.0)
+            .collect()
+    }
 }
 
 /// The top `k` items for one user, excluding the user's positives in `train`.
@@ -115,7 +194,7 @@ pub fn recommend_user(
 ) -> Vec<Scored> {
     let mut scores = vec![0.0f32; model.n_items()];
     model.score_items(user, &mut scores);
-    top_k(&scores, k, train.user_row(user).0, &mut Vec::new())
+    top_k(&scores, k, train.user_row(user).0)
 }
 
 /// The top `k` items for each of `users` (same order), excluding each user's positives in `train`
@@ -127,11 +206,9 @@ pub fn recommend_all(
     k: usize,
     exclude: &[u32],
 ) -> Vec<Vec<Scored>> {
-    let n_items = model.n_items();
     users
         .par_chunks(BLOCK)
         .flat_map_iter(|block| {
-            let mut buf = Vec::with_capacity(n_items);
             let mut merged = Vec::new();
             let scores = block_scores(model, block);
             block
@@ -146,8 +223,8 @@ pub fn recommend_all(
                         &merged
                     };
                     match row.as_slice() {
-                        Some(s) => top_k(s, k, skip, &mut buf),
-                        None => top_k(&row.to_vec(), k, skip, &mut buf),
+                        Some(s) => top_k(s, k, skip),
+                        None => top_k(&row.to_vec(), k, skip),
                     }
                 })
                 .collect::<Vec<_>>()
@@ -223,7 +300,7 @@ pub fn recommend_named<'a>(
     let known: Vec<UserId> = users.iter().filter_map(|u| train.user_id(u)).collect();
     let mut lists = recommend_all(model, train, &known, k, &[]).into_iter();
     let popularity = super::Popularity::fit(train);
-    let cold = top_k(popularity.counts(), k, &[], &mut Vec::new());
+    let cold = top_k(popularity.counts(), k, &[]);
     let name = |list: Vec<Scored>| -> Vec<(String, f32)> {
         list.into_iter()
             .filter_map(|s| {
@@ -293,15 +370,14 @@ mod tests {
     #[test]
     fn top_k_excludes_orders_and_breaks_ties() {
         let scores = [0.5, 3.0, f32::NAN, 3.0, 1.0, -1.0];
-        let mut buf = Vec::new();
-        assert_eq!(items(&top_k(&scores, 3, &[], &mut buf)), [1, 3, 4]);
-        assert_eq!(items(&top_k(&scores, 3, &[1, 4], &mut buf)), [3, 0, 5]);
+        assert_eq!(items(&top_k(&scores, 3, &[])), [1, 3, 4]);
+        assert_eq!(items(&top_k(&scores, 3, &[1, 4])), [3, 0, 5]);
         assert_eq!(
-            items(&top_k(&scores, 10, &[0, 1, 3, 4, 5], &mut buf)),
+            items(&top_k(&scores, 10, &[0, 1, 3, 4, 5])),
             [2],
             "NaN ranks last but still ranks"
         );
-        assert!(top_k(&scores, 0, &[], &mut buf).is_empty());
+        assert!(top_k(&scores, 0, &[]).is_empty());
     }
 
     #[test]
@@ -373,22 +449,57 @@ mod tests {
         );
     }
 
+    #[test]
+    fn order_key_orders_as_lists_rank() {
+        let ranked = [
+            f32::INFINITY,
+            3.0,
+            1e-30,
+            0.0,
+            -0.0,
+            -1e-30,
+            -2.0,
+            f32::NEG_INFINITY,
+        ];
+        for w in ranked.windows(2) {
+            assert!(order_key(w[0]) > order_key(w[1]), "{} above {}", w[0], w[1]);
+        }
+        assert_eq!(order_key(f32::NAN), order_key(f32::NEG_INFINITY));
+        assert!(order_key(f32::NEG_INFINITY) > i32::MIN);
+    }
+
+    /// A list as (item, score bits): NaN equals itself, −0 differs from 0.
+    fn bits(list: &[Scored]) -> Vec<(u32, u32)> {
+        list.iter().map(|s| (s.item.0, s.score.to_bits())).collect()
+    }
+
+    /// A drawn small integer as a score, with the awkward floats among them.
+    fn special(s: i32) -> f32 {
+        match s {
+            -5 => f32::NAN,
+            -6 => f32::NEG_INFINITY,
+            -7 => -0.0,
+            s => s as f32,
+        }
+    }
+
     proptest! {
         #[test]
-        fn top_k_equals_full_sort(scores in prop::collection::vec(-5i32..5, 1..60), k in 0usize..20, ex in prop::collection::btree_set(0u32..60, 0..10)) {
-            let scores: Vec<f32> = scores.into_iter().map(|s| s as f32).collect();
+        fn top_k_equals_full_sort(scores in prop::collection::vec(-7i32..5, 1..60), k in 0usize..20, ex in prop::collection::btree_set(0u32..60, 0..10)) {
+            // Small integers tie often; -5, -6 and -7 stand for NaN, −∞ and −0.
+            let scores: Vec<f32> = scores.into_iter().map(special).collect();
             let exclude: Vec<u32> = ex.into_iter().collect();
             let mut all: Vec<Scored> = scores.iter().enumerate()
                 .filter(|(i, _)| !exclude.contains(&(*i as u32)))
                 .map(|(i, &score)| Scored { item: ItemId(i as u32), score }).collect();
             all.sort_by(better);
             all.truncate(k);
-            prop_assert_eq!(top_k(&scores, k, &exclude, &mut Vec::new()), all);
+            prop_assert_eq!(bits(&top_k(&scores, k, &exclude)), bits(&all));
         }
 
         #[test]
-        fn top_k_among_equals_top_k_over_the_candidates(scores in prop::collection::vec(-5i32..5, 1..60), k in 0usize..20, among in prop::collection::btree_set(0u32..70, 0..30), ex in prop::collection::btree_set(0u32..60, 0..10)) {
-            let scores: Vec<f32> = scores.into_iter().map(|s| s as f32).collect();
+        fn top_k_among_equals_top_k_over_the_candidates(scores in prop::collection::vec(-7i32..5, 1..60), k in 0usize..20, among in prop::collection::btree_set(0u32..70, 0..30), ex in prop::collection::btree_set(0u32..60, 0..10)) {
+            let scores: Vec<f32> = scores.into_iter().map(special).collect();
             let among: Vec<u32> = among.into_iter().collect();
             let exclude: Vec<u32> = ex.into_iter().collect();
             // Everything outside the candidates excluded, through the unfiltered path.
@@ -396,8 +507,8 @@ mod tests {
                 .filter(|i| !among.contains(i) || exclude.contains(i))
                 .collect();
             prop_assert_eq!(
-                top_k_among(&scores, k, &among, &exclude, &mut Vec::new()),
-                top_k(&scores, k, &outside, &mut Vec::new())
+                bits(&top_k_among(&scores, k, &among, &exclude)),
+                bits(&top_k(&scores, k, &outside))
             );
         }
     }
