@@ -169,9 +169,7 @@ impl Best {
     #[inline]
     fn offer_run(&mut self, first: u32, run: &[f32]) {
         for (i, &score) in (first..).zip(run) {
-            if order_key(score) > self.floor {
-                self.offer(i, score);
-            }
+            self.offer(i, score);
         }
     }
 
