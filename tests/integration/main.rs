@@ -43,6 +43,7 @@ mod read_only;
 mod read_only_serve;
 mod serve;
 mod serve_access;
+mod seventeenth_look_kge17;
 mod sixteenth_look;
 mod sixteenth_look_counts;
 mod sixteenth_look_messages;
