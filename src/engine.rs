@@ -433,6 +433,27 @@ fn flat_similarities_note(
     })
 }
 
+/// [`SimilarItems::note`]: items of the list as similar as the one above, by the rule a
+/// user's list notes ties ([`crate::cf::scores_tie`]: they would print alike), so that the order
+/// within a tie is not read as meaning. `None` without ties.
+fn similar_ties_note(top: &[Scored]) -> Option<String> {
+    let ties = top
+        .windows(2)
+        .filter(|w| crate::cf::scores_tie(w[0].score, w[1].score))
+        .count();
+    (ties > 0).then(|| {
+        format!(
+            "{ties} item(s) of this list are as similar as the one above (to one part in a \
+             million){}; tied items are not ranked by the model: exact ties in the order they \
+             were first imported, the others by rounding noise",
+            match ties + 1 == top.len() {
+                true => " (every item of the list ties)",
+                false => "",
+            }
+        )
+    })
+}
+
 fn is_zero(n: &usize) -> bool {
     *n == 0
 }
@@ -458,6 +479,9 @@ pub struct Recommendations {
     pub filter: Option<FilterSummary>,
     /// Why the list is empty or shorter than asked (a filter that few items pass).
     pub note: Option<String>,
+    /// The store holds the user, but every interaction of theirs was removed: the list is the
+    /// popularity fallback.
+    pub emptied: bool,
 }
 
 impl Recommendations {
@@ -589,6 +613,9 @@ pub struct BatchRecommendations {
     pub stale: bool,
     /// Why the lists mean little, when the model collapsed ([`collapse_note`]).
     pub collapse: Option<String>,
+    /// How many of `users` have no interactions (all removed): their lists are the popularity
+    /// fallback (counted in `users`' `fallback` flags too).
+    pub emptied: usize,
 }
 
 /// Counts of what a data directory holds; `stats --format json` prints it, key names are the
@@ -779,6 +806,12 @@ pub struct EvalOutcome {
     /// The test users' lists at the largest cut-off, with their scores (for the tie note of a
     /// batch; empty for `EvalTask::Rating`).
     pub lists: Vec<UserRecs>,
+    /// Test users with no interaction in the training file (their lists are the popularity
+    /// fallback, scored under the model's name in `evaluation`).
+    pub unknown_users: usize,
+    /// The metrics over the test users the training file knows alone, when some are unknown
+    /// (and some known).
+    pub known: Option<Evaluation>,
 }
 
 /// An entity's neighbours in the graph, for a look at it.
@@ -1488,6 +1521,9 @@ impl Engine {
         let unknown = list.source == ListSource::Popularity
             && served.matrix.user_id(&request.user).is_none()
             && served.user_id(&request.user).is_none();
+        // Stored, but every interaction of theirs was removed: as unknown as a new user.
+        let emptied = list.source == ListSource::Popularity
+            && history.as_ref().is_some_and(|h| h.row().items.is_empty());
         let notes: Vec<String> = filtered
             .into_iter()
             .chain(list_notes(&served, &list, request))
@@ -1501,7 +1537,13 @@ impl Engine {
                     )
                 )
             }))
-            .chain(not_folded_in_note(&served, &list, request, unknown))
+            .chain(emptied.then(|| emptied_user_note(&request.user)))
+            .chain(not_folded_in_note(
+                &served,
+                &list,
+                request,
+                unknown || emptied,
+            ))
             .collect();
         let note = (!notes.is_empty()).then(|| notes.join("; "));
         let filter = candidates.map(|c| FilterSummary {
@@ -1545,6 +1587,7 @@ impl Engine {
             unknown_excluded,
             filter,
             note,
+            emptied,
         })
     }
 
@@ -1578,6 +1621,9 @@ impl Engine {
             k,
             unlearnt_items(&served),
         );
+        let emptied = (0..matrix.n_users())
+            .filter(|&u| matrix.user_row(UserId(u as u32)).0.is_empty())
+            .count();
         let users = matrix
             .users()
             .names()
@@ -1601,6 +1647,7 @@ impl Engine {
             model: served.model.header.clone(),
             stale: served.stale(),
             collapse: collapse_note(&served),
+            emptied,
         })
     }
 
@@ -1708,6 +1755,19 @@ impl Engine {
                 "train again to include it",
             )
         };
+        // An item without interactions under a model that ignores the graph: its links could
+        // not have placed it, and the models that do place such items are named.
+        let graph_blind = || {
+            learnt_nothing(
+                &format!(
+                    "had no interactions when the model was trained, and {} does not use the \
+                     graph, so the item's links could not place it",
+                    header.kind.name()
+                ),
+                "kg-ease or cke place an item without interactions from its links in the graph \
+                 (`kgrec train --model kg-ease`); or train again once it has interactions",
+            )
+        };
         let id = match served.matrix.item_id(item) {
             Some(id) => id,
             // Stored since binding: nothing learnt until the next training.
@@ -1723,6 +1783,9 @@ impl Engine {
         let mut weights = vec![0.0f32; model.n_items()];
         if id.index() < model.n_items() && model.item_similarities(id, &mut weights) {
             if weights.iter().all(|w| *w == 0.0) {
+                if !header.kind.reads_graph() {
+                    return Err(graph_blind());
+                }
                 return Err(learnt_nothing(
                     "had no interactions when the model was trained and nothing in the graph \
                      ties it to other items",
@@ -1735,7 +1798,8 @@ impl Engine {
                 graph_only: false,
                 similar: describe(&served, &top)?,
                 left_out: 0,
-                note: flat_similarities_note(&weights, &[id.0], header),
+                note: flat_similarities_note(&weights, &[id.0], header)
+                    .or_else(|| similar_ties_note(&top)),
                 model: header.clone(),
             });
         }
@@ -1771,6 +1835,8 @@ impl Engine {
                          in the graph",
                         "train again once it has interactions or a link to an entity of the graph",
                     )
+                } else if !header.kind.reads_graph() {
+                    graph_blind()
                 } else {
                     learnt_nothing(
                         "had no interactions when the model was trained",
@@ -1810,7 +1876,8 @@ impl Engine {
             similar,
             left_out,
             note: collapse_note(&served)
-                .or_else(|| flat_similarities_note(&scores, &exclude, header)),
+                .or_else(|| flat_similarities_note(&scores, &exclude, header))
+                .or_else(|| similar_ties_note(&top)),
             model: header.clone(),
         })
     }
@@ -2342,6 +2409,8 @@ impl Engine {
                 notes,
                 rating: Some(rating),
                 lists: Vec::new(),
+                unknown_users: 0,
+                known: None,
             });
         }
 
@@ -2394,6 +2463,26 @@ impl Engine {
         // (linked items in neither file among them), so coverage never exceeds 1.
         let rankable = rankable_names(&served);
         let evaluation = evaluate(&recs, &test, Some(&train), &rankable, &request.ks);
+        // Test users the training file does not know get the popularity fallback, scored under
+        // the model's name: say how many, and score the known ones alone as well.
+        let unknown_users = test.keys().filter(|u| !train.contains_key(*u)).count();
+        let known = (unknown_users > 0 && unknown_users < test.len()).then(|| {
+            let known_test: HashMap<String, HashSet<String>> = test
+                .iter()
+                .filter(|(u, _)| train.contains_key(*u))
+                .map(|(u, items)| (u.clone(), items.clone()))
+                .collect();
+            evaluate(&recs, &known_test, Some(&train), &rankable, &request.ks)
+        });
+        if unknown_users > 0 {
+            notes.push(unknown_test_users_note(
+                unknown_users,
+                test.len(),
+                train_request.spec.kind(),
+                known.as_ref(),
+                &request.ks,
+            ));
+        }
         notes.extend(whole_catalogue_note(
             &test_users,
             &train,
@@ -2423,8 +2512,39 @@ impl Engine {
             notes,
             rating: None,
             lists,
+            unknown_users,
+            known,
         })
     }
+}
+
+/// What eval says of `unknown` of the `users` test users that the training file does not
+/// know: the model cannot score them, their lists are the popularity fallback, and the figures
+/// under the model's name count them; `known` (the figures of the others) at the largest
+/// cut-off of `ks`, when there are known users.
+fn unknown_test_users_note(
+    unknown: usize,
+    users: usize,
+    kind: learners::ModelKind,
+    known: Option<&Evaluation>,
+    ks: &[usize],
+) -> String {
+    let k = ks.iter().copied().max().unwrap_or(10);
+    let known = match known.and_then(|e| e.at(k).map(|a| (e.users, a.mean.ndcg))) {
+        Some((n, ndcg)) => format!(
+            "; the {n} known users alone score nDCG@{k} {ndcg:.4} (all figures for them are \
+             reported as `known users`)"
+        ),
+        None => "; no test user is in the training file, so every list is the popularity \
+                 fallback and the figures are those of `--model pop`"
+            .to_owned(),
+    };
+    format!(
+        "{unknown} of {users} test users are not in the training file: the model cannot score \
+         them, so their lists are the popularity fallback, counted in the figures under {}'s \
+         name{known}",
+        kind.name()
+    )
 }
 
 /// The names of the items the served model can put in a list (those it learnt something of).
@@ -3046,6 +3166,15 @@ pub fn collapsed_user_note(served: &Served, user: &str) -> Option<String> {
     })
 }
 
+/// Why a stored user gets the popularity fallback when every interaction of theirs was removed
+/// (`import interactions --remove`): the model has nothing of theirs to score from.
+pub fn emptied_user_note(user: &str) -> String {
+    format!(
+        "user {user} has no interactions (all were removed): the list is the popularity \
+         fallback, the most popular items scored by interaction count, not the model's"
+    )
+}
+
 /// Why a user the store knows gets the popularity fallback: they arrived after the served
 /// model was trained and it could not fold them in (the CLI's stale-model note says as much on
 /// standard error; an HTTP answer says it here).
@@ -3646,13 +3775,13 @@ pub fn unknown_id_note(kind: &str, id: &str, hint: &str) -> String {
     }
 }
 
-/// `; did you mean "0123"? ...` when one of `names` differs from `id` only by leading zeros,
-/// Unicode normalisation or width (ids are compared exactly), else empty.
+/// `; did you mean "0123"? ...` when one of `names` differs from `id` only by letter case,
+/// leading zeros, Unicode normalisation or width (ids are compared exactly), else empty.
 pub fn lookalike_hint(id: &str, names: &[String]) -> String {
     crate::interactions::lookalike::lookalike(id, names).map_or_else(String::new, |other| {
         format!(
             "; did you mean {other:?}? (ids are compared exactly, and the two differ only by \
-             leading zeros, Unicode normalisation or character width)"
+             leading zeros, letter case, Unicode normalisation or character width)"
         )
     })
 }

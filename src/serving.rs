@@ -51,7 +51,7 @@ impl RankedList {
 /// in the given order. Users the model was trained on are scored by it (in blocks); users of
 /// `train` who arrived after training are folded in when the model can
 /// ([`Recommender::score_user`]), else they get `train`'s most popular items, as do unknown
-/// users (flagged as a fallback). Every list excludes the user's items in `train` and the
+/// users and users with no items in `train` (all removed; flagged as a fallback). Every list excludes the user's items in `train` and the
 /// sorted dense ids `exclude`.
 pub fn rank_users(
     model: &dyn Recommender,
@@ -60,11 +60,14 @@ pub fn rank_users(
     k: usize,
     exclude: &[u32],
 ) -> Vec<RankedList> {
+    // A user whose every interaction was removed has an empty row: the model's scores for them
+    // rest on nothing (all near zero), so they get the popular items as an unknown user does.
+    let emptied = |u: &UserId| UserRow::of(train, *u).items.is_empty();
     let known: Vec<UserId> = users
         .iter()
         .flatten()
         .copied()
-        .filter(|u| u.index() < model.n_users())
+        .filter(|u| u.index() < model.n_users() && !emptied(u))
         .collect();
     let mut scored = recommend_all(model, train, &known, k, exclude).into_iter();
     let popularity = Popularity::fit(train);
@@ -72,6 +75,10 @@ pub fn rank_users(
     users
         .iter()
         .map(|user| match user {
+            Some(u) if emptied(u) => RankedList {
+                items: cold.clone(),
+                source: ListSource::Popularity,
+            },
             Some(u) if u.index() < model.n_users() => RankedList {
                 items: scored.next().unwrap_or_default(),
                 source: ListSource::Model,
@@ -95,8 +102,8 @@ pub fn rank_users(
 
 /// One user's top-`k`: `user` is the user's row as it is now (their dense id and their items,
 /// e.g. [`Served::history`]), `None` for a user the store does not know. Their items and the
-/// sorted dense ids `exclude` are never in the list. A user the model was trained with is scored
-/// by it; a user who arrived later is folded in where the model can; anyone else gets `train`'s
+/// sorted dense ids `exclude` are never in the list. A user with no items (all removed) gets
+/// the popular items. A user the model was trained with is scored by it; a user who arrived later is folded in where the model can; anyone else gets `train`'s
 /// most popular items.
 /// With `only`, the list is among those sorted dense ids alone (a filter's candidates).
 pub fn rank_user(
@@ -108,7 +115,9 @@ pub fn rank_user(
     only: Option<&[u32]>,
 ) -> RankedList {
     // The popularity counts (a pass over every interaction) only for the users who need them.
-    let Some(row) = user else {
+    // No user, or one whose every interaction was removed (an empty row: the model's scores
+    // for them would rest on nothing): the popular items.
+    let Some(row) = user.filter(|row| !row.items.is_empty()) else {
         return RankedList {
             items: best(Popularity::fit(train).counts(), k, only, exclude),
             source: ListSource::Popularity,

@@ -713,6 +713,16 @@ fn list_text(recs: &Recommendations) -> String {
     let mut out = String::new();
     let model = &recs.model;
     match recs.source {
+        ListSource::Popularity if recs.emptied => {
+            let _ = writeln!(
+                out,
+                "user {} has no interactions (all were removed), so model v{} {} has nothing \
+                 to score from: the most popular items",
+                recs.user,
+                model.version,
+                model.kind.name()
+            );
+        }
         ListSource::Popularity => {
             let _ = writeln!(
                 out,
@@ -777,7 +787,8 @@ fn write_all_users(
     let rows: usize = batch.users.iter().map(|r| r.items.len()).sum();
     let shown = &written.shown;
     let fallback = batch.users.iter().filter(|r| r.fallback).count();
-    let fallback = match fallback {
+    let emptied = batch.emptied.min(fallback);
+    let late = match fallback - emptied {
         0 => String::new(),
         n => format!(
             "; {n} of them arrived after the model was trained and could not be folded in: \
@@ -785,6 +796,14 @@ fn write_all_users(
              model"
         ),
     };
+    let emptied = match emptied {
+        0 => String::new(),
+        n => format!(
+            "; {n} of them have no interactions (all were removed): their lists are the \
+             popularity fallback, the most popular items scored by interaction count"
+        ),
+    };
+    let fallback = format!("{late}{emptied}");
     super::written_summary(
         &written,
         &format!(
@@ -845,6 +864,12 @@ struct EvalJson {
     fit_seconds: f64,
     #[serde(flatten)]
     metrics: serde_json::Map<String, serde_json::Value>,
+    /// Test users the training file does not know (their lists: the popularity fallback).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    unknown_test_users: Option<usize>,
+    /// The metrics of the known test users alone, when some are unknown.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    known_users: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 fn metric_map(e: &Evaluation) -> serde_json::Map<String, serde_json::Value> {
@@ -952,6 +977,7 @@ pub fn eval(args: &EvalArgs, quiet: bool) -> Result<()> {
         model: outcome.model.clone(),
         stale: false,
         collapse: None,
+        emptied: 0,
     });
     let header: &ModelHeader = &outcome.model;
     let params = serde_json::from_str(&header.params).unwrap_or(serde_json::Value::Null);
@@ -969,6 +995,8 @@ pub fn eval(args: &EvalArgs, quiet: bool) -> Result<()> {
         test: args.test.display().to_string(),
         fit_seconds: header.fit_seconds,
         metrics,
+        unknown_test_users: (outcome.unknown_users > 0).then_some(outcome.unknown_users),
+        known_users: outcome.known.as_ref().map(metric_map),
     };
     if let (Some(r), TextOrJson::Text) = (&outcome.rating, args.format) {
         return emit(&format!(
@@ -986,7 +1014,22 @@ pub fn eval(args: &EvalArgs, quiet: bool) -> Result<()> {
     }
     match args.format {
         TextOrJson::Json => emit(&json_text(&report)?),
-        TextOrJson::Text => emit(&eval_text(&report, &outcome.evaluation)),
+        TextOrJson::Text => {
+            let mut text = eval_text(&report, &outcome.evaluation);
+            if outcome.unknown_users > 0 {
+                let _ = writeln!(
+                    text,
+                    "{} of {} test users are not in the training file: their lists are the \
+                     popularity fallback",
+                    outcome.unknown_users, outcome.evaluation.users
+                );
+            }
+            if let Some(known) = &outcome.known {
+                let _ = writeln!(text, "known users only ({} users):", known.users);
+                text.push_str(&metric_rows(known));
+            }
+            emit(&text)
+        }
     }
 }
 
@@ -1004,6 +1047,13 @@ fn eval_text(report: &EvalJson, e: &Evaluation) -> String {
         e.train_leaks,
         e.duplicates
     );
+    out.push_str(&metric_rows(e));
+    out
+}
+
+/// The metric table of `e`: a header line, then one line per cut-off.
+fn metric_rows(e: &Evaluation) -> String {
+    let mut out = String::new();
     let _ = writeln!(
         out,
         "{:>4}  {:>9}  {:>7}  {:>7}  {:>7}  {:>7}  {:>7}  {:>8}",

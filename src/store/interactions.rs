@@ -292,7 +292,7 @@ pub struct ImportReport {
     /// IRIs this import linked items to that other stored items (not in this import's links)
     /// had already: allowed (editions of one film), but all show the entity's label in lists.
     pub shared: Vec<SharedIri>,
-    /// Users new to the store whose id differs from another's only by leading zeros, Unicode
+    /// Users new to the store whose id differs from another's only by letter case, leading zeros, Unicode
     /// normalisation or width: how many, the first few as `(new, the one it looks like)`.
     pub lookalike_users: (u64, Vec<(String, String)>),
     /// The same for items.
