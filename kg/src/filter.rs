@@ -65,6 +65,12 @@ const SYNTAX: &str = "a condition is PREDICATE=VALUE[|VALUE...], each term an IR
 /// Names shown in a hint.
 const HINTS: usize = 8;
 
+/// Subclasses a [`Facts::subclass_hint`] names before "and N more".
+const SUBCLASSES_SHOWN: usize = 5;
+
+/// `rdfs:subClassOf`, which filters do not follow.
+const SUB_CLASS_OF: &str = "http://www.w3.org/2000/01/rdf-schema#subClassOf";
+
 /// Statements of one predicate read for a literal's hint, at most.
 const HINT_SCAN: usize = 100_000;
 
@@ -532,6 +538,67 @@ impl Facts<'_> {
             });
         }
         Ok(out)
+    }
+
+    /// Why a filter that no entity satisfies may have been meant otherwise: for each condition
+    /// no entity satisfies on its own, each IRI value that has subclasses in the graph
+    /// (`rdfs:subClassOf` edges into it). Filters match the facts as stated and do not follow
+    /// `rdfs:subClassOf` (an entity typed `Band` is not also of type `Artist` because `Band`
+    /// is a subclass of it): the hint says so, names the subclasses (the first few, and a count)
+    /// and gives the condition on them. `None` when no value has a subclass.
+    pub fn subclass_hint(&self, filter: &Filter) -> Result<Option<String>, FilterError> {
+        let Some(sub_class_of) = self
+            .relations
+            .iter()
+            .position(|r| r == SUB_CLASS_OF)
+            .map(|i| RelationId(i as u32))
+        else {
+            return Ok(None);
+        };
+        let mut hints = Vec::new();
+        for condition in filter.conditions() {
+            if !self.subjects(condition)?.is_empty() {
+                continue;
+            }
+            for value in &condition.values {
+                let Term::NamedNode(iri) = &value.term else {
+                    continue;
+                };
+                let Some(class) = self.index.entity_id(iri.as_str())? else {
+                    continue;
+                };
+                let mut subclasses: Vec<EntityId> = self.graph.heads(sub_class_of, class).collect();
+                subclasses.sort_unstable();
+                subclasses.dedup();
+                if subclasses.is_empty() {
+                    continue;
+                }
+                let mut names: Vec<String> = self
+                    .index
+                    .entity_iris_of(&subclasses)?
+                    .iter()
+                    .map(|i| compact(i))
+                    .collect();
+                names.sort();
+                let total = names.len();
+                names.truncate(SUBCLASSES_SHOWN);
+                let more = match total - names.len() {
+                    0 => String::new(),
+                    n => format!(" and {n} more"),
+                };
+                hints.push(format!(
+                    "{} has {total} subclass(es) in the graph ({}{more}) and no entity of its \
+                     own for {}: filters match the facts as stated and do not follow \
+                     rdfs:subClassOf, so filter on the subclasses, e.g. `{}={}`",
+                    value.text,
+                    names.join(", "),
+                    condition.predicate.text,
+                    condition.predicate.text,
+                    names.join("|")
+                ));
+            }
+        }
+        Ok((!hints.is_empty()).then(|| hints.join("; ")))
     }
 
     /// The entities with the condition's predicate and one of its values, ascending.
