@@ -919,12 +919,23 @@ mod tests {
 
     impl Graph {
         fn fixtures() -> Self {
-            let tmp = tempfile::tempdir().unwrap();
-            let db = sled::open(tmp.path().join("sled")).unwrap();
-            let mut kg = crate::store::KgStore::open(&tmp.path().join("kg"), &db).unwrap();
             let movies =
                 std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/movies.ttl");
-            kg.import(&[movies], &crate::ImportOptions::default(), &mut |_| {})
+            Self::of(movies, tempfile::tempdir().unwrap())
+        }
+
+        /// A Turtle graph given as text.
+        fn turtle(text: &str) -> Self {
+            let tmp = tempfile::tempdir().unwrap();
+            let file = tmp.path().join("g.ttl");
+            std::fs::write(&file, text).unwrap();
+            Self::of(file, tmp)
+        }
+
+        fn of(file: std::path::PathBuf, tmp: tempfile::TempDir) -> Self {
+            let db = sled::open(tmp.path().join("sled")).unwrap();
+            let mut kg = crate::store::KgStore::open(&tmp.path().join("kg"), &db).unwrap();
+            kg.import(&[file], &crate::ImportOptions::default(), &mut |_| {})
                 .unwrap();
             let index = kg.index();
             Self {
@@ -952,6 +963,44 @@ mod tests {
             let iris = self.kg.index().entity_iris_of(&found).unwrap();
             Ok(iris.iter().map(|i| local_name(i).to_owned()).collect())
         }
+    }
+
+    /// Filters do not follow rdfs:subClassOf; a class with subclasses and no member of its own
+    /// gets a hint naming them (sorted, the first five and a count) and the condition on them.
+    #[test]
+    fn a_class_with_only_subclasses_gets_a_hint_naming_them() {
+        let mut ttl = String::from(
+            "@prefix ex: <http://e.org/> .\n\
+             @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .\n",
+        );
+        for k in 0..7 {
+            ttl.push_str(&format!(
+                "ex:C{k} rdfs:subClassOf ex:Top .\nex:x{k} a ex:C{k} .\n"
+            ));
+        }
+        let g = Graph::turtle(&ttl);
+        assert!(
+            g.matching(&["rdf:type=<http://e.org/Top>"])
+                .unwrap()
+                .is_empty()
+        );
+        let hint = |conditions: &[&str]| {
+            g.facts()
+                .subclass_hint(&Filter::parse(conditions).unwrap())
+                .unwrap()
+        };
+        let text = hint(&["rdf:type=<http://e.org/Top>"]).unwrap();
+        for needle in [
+            "<http://e.org/Top> has 7 subclass(es) in the graph (<http://e.org/C0>, ",
+            "<http://e.org/C4> and 2 more)",
+            "do not follow rdfs:subClassOf",
+            "`rdf:type=<http://e.org/C0>|<http://e.org/C1>|",
+        ] {
+            assert!(text.contains(needle), "{needle:?} in {text}");
+        }
+        // A class with members, or one without subclasses: no hint.
+        assert_eq!(hint(&["rdf:type=<http://e.org/C0>"]), None);
+        assert_eq!(hint(&["rdf:type=<http://e.org/x0>"]), None);
     }
 
     #[test]
