@@ -560,6 +560,8 @@ struct Candidates {
     items: Vec<u32>,
     /// Entities of the graph that satisfy the filter.
     entities: usize,
+    /// When none does: the subclasses of a class the filter names, which it does not follow.
+    subclasses: Option<String>,
 }
 
 impl Candidates {
@@ -575,7 +577,10 @@ impl Candidates {
             n => format!("{n} {many}"),
         };
         Some(if self.entities == 0 {
-            "no entity of the graph satisfies the filter".to_owned()
+            match &self.subclasses {
+                Some(hint) => format!("no entity of the graph satisfies the filter: {hint}"),
+                None => "no entity of the graph satisfies the filter".to_owned(),
+            }
         } else if matching == 0 {
             format!(
                 "no item is linked to the entities that satisfy the filter ({} of the graph)",
@@ -1595,10 +1600,16 @@ impl Engine {
     /// graph: an unknown predicate or value is an error naming it).
     fn filter_items(&self, served: &Served, filter: &Filter) -> Result<Candidates> {
         let paths = self.paths()?;
-        let entities = paths.facts().matching(filter)?.unwrap_or_default();
+        let facts = paths.facts();
+        let entities = facts.matching(filter)?.unwrap_or_default();
+        let subclasses = match entities.is_empty() {
+            true => facts.subclass_hint(filter)?,
+            false => None,
+        };
         Ok(Candidates {
             items: served.items_of(&entities),
             entities: entities.len(),
+            subclasses,
         })
     }
 
@@ -2222,6 +2233,9 @@ impl Engine {
     /// text percent-decoded (`…/%C3%A9t%C3%A9` for the graph's `…/été`, `a%20b` for `a b`) or
     /// with its non-ASCII characters percent-encoded, when the graph holds that one: RDF
     /// tells the two spellings apart, so the link misses, and the warning names the one there.
+    /// A link written as a prefixed name whose prefix is not one of the well-known ones
+    /// (`ex:a1`, stored as the IRI `<ex:a1>`) gets the graph's entity whose IRI ends in
+    /// `/a1` or `#a1`, if one does (the first in the graph's order).
     pub fn graph_spellings<'a>(
         &self,
         iris: impl IntoIterator<Item = &'a str>,
@@ -2229,7 +2243,22 @@ impl Engine {
         self.read(|dir| {
             let index = dir.kg().index();
             let mut out = Vec::new();
+            // Read once, and only when a link looks like a prefixed name.
+            let mut all: Option<Vec<String>> = None;
             for iri in iris {
+                if let Some((_, local)) = prefixed_name(iri) {
+                    if all.is_none() {
+                        all = Some(index.entity_iris()?);
+                    }
+                    let found = all.iter().flatten().find(|e| {
+                        e.strip_suffix(local)
+                            .is_some_and(|ns| ns.ends_with(['/', '#']))
+                    });
+                    if let Some(found) = found {
+                        out.push(Some(found.clone()));
+                        continue;
+                    }
+                }
                 let decoded = percent_encoding::percent_decode_str(iri)
                     .decode_utf8()
                     .map(|d| d.into_owned())
@@ -2364,7 +2393,7 @@ impl Engine {
                 train_request.spec = ModelSpec::new(&best.learner, &best.overrides)?;
                 notes.push(format!(
                     "tuned on the training file for {:.0} s: {} with {} ({} {} on validation \
-                     rows carved from it{}, {} with the defaults)",
+                     rows carved from it{}, {})",
                     outcome.seconds,
                     best.learner,
                     match best.overrides.flags() {
@@ -2374,7 +2403,7 @@ impl Engine {
                     best.metric,
                     crate::metrics::figure(best.value),
                     outcome.whole_items_clause(),
-                    crate::metrics::figure(best.default_value)
+                    crate::metrics::with_the_defaults(best.default_value)
                 ));
                 notes.extend(outcome.new_items_left_out(best));
                 notes.extend(outcome.cold_rules.iter().cloned());
@@ -3846,3 +3875,29 @@ pub(crate) mod testutil {
 
 #[cfg(test)]
 mod tests;
+
+/// `(prefix, local)` when `iri` reads as a prefixed name (`ex:a1`) rather than an IRI: a
+/// prefix of letters, digits, `_` or `-` that is no common IRI scheme (`http`, `urn`, ...)
+/// nor one of the well-known prefixes a link may use (`dbr:`, expanded at import),
+/// and a local part that does not start with `//`. RDF takes `ex:a1` as an absolute IRI of
+/// scheme `ex`, so a link written so misses the graph's `<http://.../a1>`.
+pub fn prefixed_name(iri: &str) -> Option<(&str, &str)> {
+    const SCHEMES: [&str; 13] = [
+        "http", "https", "urn", "mailto", "file", "ftp", "tag", "data", "doi", "info", "isbn",
+        "tel", "geo",
+    ];
+    let (prefix, local) = iri.split_once(':')?;
+    let named = prefix
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic())
+        && prefix
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    (named
+        && !local.is_empty()
+        && !local.starts_with("//")
+        && !SCHEMES.contains(&prefix.to_ascii_lowercase().as_str())
+        && !kgrec_kg::filter::PREFIXES.iter().any(|(p, _)| *p == prefix))
+    .then_some((prefix, local))
+}

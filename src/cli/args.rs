@@ -990,10 +990,18 @@ impl From<SearchArg> for kgrec::tune::Search {
 /// `90s`, `10m`, `1h`, `1h30m` or plain seconds.
 fn parse_budget(text: &str) -> Result<std::time::Duration, String> {
     let bad = || format!("{text:?}: expected a duration such as 90s, 10m, 1h or 1h30m");
+    let zero = || {
+        format!(
+            "{text:?}: the budget must be positive (a tuning needs time to try anything), such \
+             as 90s, 10m, 1h or 1h30m"
+        )
+    };
     if let Ok(seconds) = text.trim().parse::<f64>() {
-        return (seconds.is_finite() && seconds > 0.0)
-            .then(|| std::time::Duration::from_secs_f64(seconds))
-            .ok_or_else(bad);
+        return match seconds.is_finite() {
+            false => Err(bad()),
+            true if seconds <= 0.0 => Err(zero()),
+            true => Ok(std::time::Duration::from_secs_f64(seconds)),
+        };
     }
     let mut total = 0.0f64;
     let mut number = String::new();
@@ -1012,8 +1020,11 @@ fn parse_budget(text: &str) -> Result<std::time::Duration, String> {
         total += n * unit;
         number.clear();
     }
-    if !number.is_empty() || total <= 0.0 {
+    if !number.is_empty() || text.trim().is_empty() {
         return Err(bad());
+    }
+    if total <= 0.0 {
+        return Err(zero());
     }
     Ok(std::time::Duration::from_secs_f64(total))
 }

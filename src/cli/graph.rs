@@ -402,7 +402,7 @@ fn stats_text(s: &Stats) -> String {
     }
     for (i, t) in s.tuned.iter().enumerate() {
         text.push_str(&format!(
-            "{:<16}{}{}{}: {} {} on validation ({} with the defaults), {} trial(s): {}\n",
+            "{:<16}{}{}{}: {} {} on validation ({}), {} trial(s): {}\n",
             if i == 0 { "tuned" } else { "" },
             t.learner,
             match (t.best, t.compared) {
@@ -419,7 +419,7 @@ fn stats_text(s: &Stats) -> String {
             },
             t.metric,
             kgrec::metrics::figure(t.value),
-            kgrec::metrics::figure(t.default_value),
+            kgrec::metrics::with_the_defaults(t.default_value),
             t.trials,
             if t.flags.is_empty() {
                 "the defaults"

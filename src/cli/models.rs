@@ -150,8 +150,21 @@ fn link_warnings(link: &Path, imported: &InteractionsImported, spellings: &[Opti
             link.display(),
             imported.not_in_graph,
             named_list(imported.missing.iter().enumerate().map(|(k, l)| {
-                match spellings.get(k).and_then(Option::as_ref) {
-                    Some(there) => format!(
+                let prefixed = kgrec::engine::prefixed_name(&l.iri);
+                match (spellings.get(k).and_then(Option::as_ref), prefixed) {
+                    (Some(there), Some((prefix, _))) => format!(
+                        "<{}> (item {}; it looks like a prefixed name, but a link file holds \
+                         full IRIs and `{prefix}:` is not a prefix kgrec knows: the graph has \
+                         <{there}>: write that)",
+                        l.iri, l.item
+                    ),
+                    (None, Some((prefix, local))) => format!(
+                        "<{}> (item {}; it looks like a prefixed name, but a link file holds \
+                         full IRIs and `{prefix}:` is not a prefix kgrec knows: write the IRI \
+                         the prefix stands for in the graph file, <NAMESPACE{local}>)",
+                        l.iri, l.item
+                    ),
+                    (Some(there), None) => format!(
                         "<{}> (item {}; the graph has <{there}>, the same IRI {}: write \
                              that)",
                         l.iri,
@@ -162,7 +175,7 @@ fn link_warnings(link: &Path, imported: &InteractionsImported, spellings: &[Opti
                             "percent-encoded"
                         }
                     ),
-                    None => format!("<{}> (item {})", l.iri, l.item),
+                    (None, None) => format!("<{}> (item {})", l.iri, l.item),
                 }
             }))
         ));
@@ -374,11 +387,17 @@ pub(super) fn tuned_note(t: &TunedLearner, trained: &ModelHeader) -> String {
     };
     format!(
         "note: {} with the hyper-parameters `kgrec tune` chose: {flags} ({} {} on validation \
-         rows, against {} with the defaults){stale}",
+         rows{}){stale}",
         t.learner,
         t.metric,
         super::figure(t.value),
-        super::figure(t.default_value)
+        match t.default_value.is_finite() {
+            true => format!(
+                ", against {}",
+                kgrec::metrics::with_the_defaults(t.default_value)
+            ),
+            false => format!("; {}", kgrec::metrics::with_the_defaults(t.default_value)),
+        }
     )
 }
 

@@ -126,6 +126,9 @@ pub struct RawInteractions {
     pub delimiter: Option<Delimiter>,
     /// Header columns nothing reads (names, or `N (unnamed)`).
     pub ignored_columns: Vec<String>,
+    /// Of the ignored columns, those that hold numbers and nothing else: (name as shown, the
+    /// value of `--rating-col` that reads it).
+    pub numeric_ignored: Vec<(String, String)>,
     /// The header's fields, when the user and item columns were both given by position: the
     /// line may have been data (a file without a header wants `--no-header`).
     pub header_by_position: Option<String>,
@@ -212,12 +215,27 @@ impl RawInteractions {
             [one] => notes.push(format!("{at}: column {one} ignored")),
             many => notes.push(format!("{at}: columns {} ignored", many.join(", "))),
         }
+        // An ignored column of numbers (`play_seconds`, `quantity`), when no column was read
+        // as the rating: it may be the weight the user meant to keep.
+        let looks_like_time = |c: &str| {
+            let c = c.to_ascii_lowercase();
+            c.ends_with("_at") || ["time", "date", "when"].iter().any(|w| c.contains(w))
+        };
+        if self.rows.iter().all(|r| r.rating.is_none())
+            && let Some((name, flag)) = self
+                .numeric_ignored
+                .iter()
+                .find(|(name, _)| !looks_like_time(name))
+        {
+            notes.push(format!(
+                "{at}: column {name} holds numbers only; to keep them as each interaction's \
+                 rating (a weight such as stars, a count or seconds played), import with \
+                 --rating-col {flag} (--min-rating R then keeps the rows rated R or more)"
+            ));
+        }
         // An ignored column named like a time, when no column was read as the timestamp.
         if self.rows.iter().all(|r| r.timestamp.is_none())
-            && let Some(time) = self.ignored_columns.iter().find(|c| {
-                let c = c.to_ascii_lowercase();
-                c.ends_with("_at") || ["time", "date", "when"].iter().any(|w| c.contains(w))
-            })
+            && let Some(time) = self.ignored_columns.iter().find(|c| looks_like_time(c))
         {
             notes.push(format!(
                 "{at}: column {time} looks like a time; to keep it as the timestamp (seconds since \

@@ -192,9 +192,27 @@ fn read_source_as(
                         caller: options.caller,
                     },
                 },
-                false => guess::Guess {
-                    caller: options.caller,
-                    ..guess::guess(&source.name, source.file_name.as_deref(), &sample)?
+                false => match guess::guess(&source.name, source.file_name.as_deref(), &sample) {
+                    // `--no-header` says the first line is data: lines split by a delimiter
+                    // are a table (stdin has no extension to tell it by).
+                    Err(ParseError::UnknownFormat { .. }) if columns.headerless && delimited => {
+                        let tab = sample.first().is_some_and(|l| l.contains('\t'));
+                        guess::Guess {
+                            format: match tab {
+                                true => Format::Tsv,
+                                false => Format::Csv,
+                            },
+                            basis: guess::GuessBasis::Content(match tab {
+                                true => "tab-separated lines, --no-header",
+                                false => "delimited lines, --no-header",
+                            }),
+                            caller: options.caller,
+                        }
+                    }
+                    g => guess::Guess {
+                        caller: options.caller,
+                        ..g?
+                    },
                 },
             };
             (g.format, Some(g))
@@ -212,6 +230,7 @@ fn read_source_as(
         header_line: None,
         delimiter: None,
         ignored_columns: Vec::new(),
+        numeric_ignored: Vec::new(),
         header_by_position: None,
         longer_rows: None,
         headerless: false,
@@ -238,6 +257,7 @@ fn read_source_as(
             out.header_line = Some(headed.header_line);
             out.delimiter = headed.detected;
             out.ignored_columns = headed.ignored;
+            out.numeric_ignored = headed.numeric_ignored;
             out.longer_rows = headed.longer.map(|(line, n)| (line, n, headed.names.len()));
             out.headerless = options.columns.headerless;
             if let Some((line, n, width)) = out.longer_rows
@@ -750,6 +770,43 @@ struct Headed {
     longer: Option<(usize, usize)>,
     /// A column was read as the rating.
     rated: bool,
+    /// Ignored columns whose every value is a number: (name as shown, `--rating-col` value).
+    numeric_ignored: Vec<(String, String)>,
+}
+
+/// Per column, whether every non-blank value read is a number, and whether there was one.
+#[derive(Debug, Default)]
+struct NumericColumns(Vec<(bool, bool)>);
+
+impl NumericColumns {
+    fn observe(&mut self, fields: &[&str]) {
+        if self.0.len() < fields.len() {
+            self.0.resize(fields.len(), (true, false));
+        }
+        for (seen, field) in self.0.iter_mut().zip(fields) {
+            let field = field.trim();
+            if field.is_empty() {
+                continue;
+            }
+            seen.1 = true;
+            seen.0 &= field.parse::<f64>().is_ok_and(f64::is_finite);
+        }
+    }
+
+    /// The columns of `header` nothing reads that hold numbers and nothing else.
+    fn ignored(&self, header: &columns::Header) -> Vec<(String, String)> {
+        let c = header.columns;
+        let read = [Some(c.user), Some(c.item), c.rating, c.timestamp];
+        self.0
+            .iter()
+            .enumerate()
+            .filter(|&(k, &(numbers, any))| numbers && any && !read.contains(&Some(k)))
+            .map(|(k, _)| match header.names.get(k).map(|n| n.trim()) {
+                Some(name) if !name.is_empty() => (name.to_owned(), name.to_owned()),
+                _ => (format!("{} (unnamed)", k + 1), (k + 1).to_string()),
+            })
+            .collect()
+    }
 }
 
 /// The bytes up to and including the first non-blank line, and that line (BOM removed).
@@ -804,11 +861,12 @@ fn parse_headed<R: BufRead>(
         _ => columns::delimiter(&header, options.delimiter, default),
     };
     let reader = Cursor::new(prefix).chain(reader);
+    let mut numeric = NumericColumns::default();
     let (header_line, header, rows, longer) =
         if format == Format::Csv || delimiter != Delimiter::TAB {
-            parse_quoted(reader, file, delimiter, options)?
+            parse_quoted(reader, file, delimiter, options, &mut numeric)?
         } else {
-            parse_tabbed(Lines::new(reader, file), file, options)?
+            parse_tabbed(Lines::new(reader, file), file, options, &mut numeric)?
         };
     if rows.is_empty() {
         return Err(ParseError::HeaderOnly {
@@ -821,6 +879,7 @@ fn parse_headed<R: BufRead>(
         header_line,
         detected: detected.then_some(delimiter),
         rated: header.columns.rating.is_some(),
+        numeric_ignored: numeric.ignored(&header),
         ignored: header.ignored,
         names: header.names,
         longer,
@@ -896,6 +955,7 @@ fn parse_tabbed<R: BufRead>(
     mut lines: Lines<'_, R>,
     file: &Path,
     options: &ReadOptions,
+    numeric: &mut NumericColumns,
 ) -> Result<HeadedRows, ParseError> {
     let (map, scale) = (&options.columns, RowRules::of(options));
     let Some((header_line, text)) = lines.next_nonblank()? else {
@@ -907,6 +967,7 @@ fn parse_tabbed<R: BufRead>(
     let mut rows = Vec::new();
     let header = if map.headerless {
         let (header, first) = headerless_start(&fields, map, scale, file, header_line)?;
+        numeric.observe(&fields);
         rows.push(first);
         header
     } else {
@@ -917,6 +978,7 @@ fn parse_tabbed<R: BufRead>(
         let fields: Vec<&str> = text.split('\t').collect();
         joined_file(&fields, &header, map.headerless, file, (header_line, n))?;
         count_longer(&mut longer, &header, fields.len(), n);
+        numeric.observe(&fields);
         rows.push(
             row_from_fields(&fields, header.columns, scale, file, n)
                 .map_err(|e| with_column_name(e, &header.names))?,
@@ -985,6 +1047,7 @@ fn parse_quoted<R: Read>(
     file: &Path,
     delimiter: Delimiter,
     options: &ReadOptions,
+    numeric: &mut NumericColumns,
 ) -> Result<HeadedRows, ParseError> {
     let (map, scale) = (&options.columns, RowRules::of(options));
     let mut csv = csv::ReaderBuilder::new()
@@ -1018,6 +1081,7 @@ fn parse_quoted<R: Read>(
         match &header {
             None if map.headerless => {
                 let (h, first) = headerless_start(&fields, map, scale, file, line)?;
+                numeric.observe(&fields);
                 rows.push(first);
                 header = Some((line, h));
             }
@@ -1026,6 +1090,7 @@ fn parse_quoted<R: Read>(
                 joined_file(&fields, h, map.headerless, file, (*header_line, line))?;
                 unclosed_quote(&fields, &h.columns, file, line)?;
                 count_longer(&mut longer, h, fields.len(), line);
+                numeric.observe(&fields);
                 rows.push(
                     row_from_fields(&fields, h.columns, scale, file, line)
                         .map_err(|e| with_column_name(e, &h.names))?,

@@ -606,13 +606,19 @@ fn unused_columns_and_detected_delimiters_are_noted() {
     assert_eq!(r.delimiter.map(Delimiter::byte), Some(b';'));
     assert_eq!(r.ignored_columns, ["quantity"]);
     let notes = r.notes();
-    assert_eq!(notes.len(), 2, "{notes:?}");
+    assert_eq!(notes.len(), 3, "{notes:?}");
     assert_eq!(
         notes[0],
         "orders.csv:1: the header is split by `;`, not by `,`: the file is read with `;` \
          (--delimiter overrides)"
     );
     assert_eq!(notes[1], "orders.csv:1: column quantity ignored");
+    // A column of numbers and no rating read: the flag that would keep it.
+    assert!(
+        notes[2].starts_with("orders.csv:1: column quantity holds numbers only")
+            && notes[2].contains("import with --rating-col quantity"),
+        "{notes:?}"
+    );
     // A tsv that is really comma-separated, and a pipe given by --delimiter.
     let r = read("user,item,a,b\nu,i,1,2\n", "x.tsv", &ReadOptions::default()).unwrap();
     assert_eq!(pairs(&r), [("u", "i")]);

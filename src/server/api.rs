@@ -60,8 +60,26 @@ fn with_version(answer: &impl Serialize, version: u64) -> Result<Response, ApiEr
 
 /// Path segments, or a 400 that says what is wrong with them.
 fn segments<T>(path: Result<Path<T>, PathRejection>) -> Result<T, ApiError> {
-    path.map(|Path(p)| p)
-        .map_err(|e| ApiError::bad_parameter(format!("bad path: {}", e.body_text())))
+    path.map(|Path(p)| p).map_err(|e| {
+        // A raw `%` before two hex digits (`50%off` is kept, `sku%A1` is not) is read as an
+        // escape, and the bytes it makes need not be UTF-8.
+        let escape = match &e {
+            PathRejection::FailedToDeserializePathParams(f) => matches!(
+                f.kind(),
+                axum::extract::path::ErrorKind::InvalidUtf8InPathParam { .. }
+            ),
+            _ => false,
+        };
+        let hint = match escape {
+            true => {
+                ": a `%` in a path starts an escape (`%XX`, one byte in hex) and these bytes are \
+                 not UTF-8 text; write a `%` that is part of an id as `%25` (percent-encode \
+                 the id)"
+            }
+            false => "",
+        };
+        ApiError::bad_parameter(format!("bad path: {}{hint}", e.body_text()))
+    })
 }
 
 /// The route's one id (checked; `what` names it) and its query string (`allowed` parameters,

@@ -44,6 +44,7 @@ mod read_only_serve;
 mod serve;
 mod serve_access;
 mod seventeenth_look_empty17;
+mod seventeenth_look_kge17;
 mod seventeenth_look_pop17;
 mod sixteenth_look;
 mod sixteenth_look_counts;
