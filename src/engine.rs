@@ -44,11 +44,13 @@ use crate::store::{
     StoredModel,
 };
 
+mod availability;
 pub mod collapse;
 mod ingest;
 mod remove;
 mod tune;
 
+pub use availability::AvailabilityChanged;
 pub use remove::InteractionsRemoved;
 
 use ingest::GroupCommit;
@@ -99,6 +101,8 @@ struct Inner {
     binding: Mutex<()>,
     /// The explanation graph, built on first use and dropped when the graph changes.
     paths: Mutex<Option<Arc<PathIndex>>>,
+    /// The retired items (`store::retired`), read on first use and dropped on every change.
+    retired: Mutex<Option<Arc<Vec<String>>>>,
 }
 
 impl Drop for Inner {
@@ -621,6 +625,34 @@ pub struct BatchRecommendations {
     /// How many of `users` have no interactions (all removed): their lists are the popularity
     /// fallback (counted in `users`' `fallback` flags too).
     pub emptied: usize,
+    /// Ids of the exclude list that name no item of the store (ignored).
+    pub unknown_excluded: Vec<String>,
+    /// With a filter: how many items of the data directory it lets through.
+    pub matching_items: Option<usize>,
+}
+
+/// Every user's top-K ([`Engine::recommend_batch`]).
+#[derive(Debug, Clone, Default)]
+pub struct BatchRequest {
+    /// Items per user.
+    pub k: usize,
+    /// A stored version instead of the current model.
+    pub model_version: Option<u64>,
+    /// Items never to recommend to anyone (external ids; unknown ones are reported, not fatal).
+    pub exclude: Vec<String>,
+    /// Graph facts every recommended item's entity must have.
+    pub filter: Filter,
+}
+
+/// What a batch leaves out ([`Engine::batch_scope`]).
+#[derive(Debug, Clone)]
+pub struct BatchScope {
+    /// Sorted dense item ids no list holds.
+    pub exclude: Vec<u32>,
+    /// Ids of the exclude list that name no item of the store (ignored).
+    pub unknown_excluded: Vec<String>,
+    /// With a filter: how many items it lets through.
+    pub matching_items: Option<usize>,
 }
 
 /// Counts of what a data directory holds; `stats --format json` prints it, key names are the
@@ -645,6 +677,9 @@ pub struct Stats {
     pub users: u64,
     /// Items of the interaction store.
     pub items: u64,
+    /// Items of `items` the catalogue no longer offers (`import links --retire`): never
+    /// recommended.
+    pub retired_items: u64,
     /// Interactions (distinct user-item pairs).
     pub interactions: u64,
     /// `v3 cke (current)`, ... (as the first data directories recorded it; for programs,
@@ -893,6 +928,7 @@ impl Engine {
                 served_generation: Mutex::new(0),
                 binding: Mutex::new(()),
                 paths: Mutex::new(None),
+                retired: Mutex::new(None),
             }),
         })
     }
@@ -1501,6 +1537,8 @@ impl Engine {
         // Items the model learnt nothing about would be ranked by a score of nothing (0, ahead
         // of every negative score): left out, as `similar` leaves them out.
         exclude.extend_from_slice(unlearnt_items(&served));
+        // Items the catalogue no longer offers (`import links --retire`), read now.
+        exclude.extend(self.retired_ids(&served)?);
         exclude.sort_unstable();
         exclude.dedup();
         let candidates = match request.filter.is_empty() {
@@ -1615,22 +1653,34 @@ impl Engine {
 
     /// Every user's top-K (the batch file's contents), users in store order.
     pub fn recommend_all(&self, k: usize, version: Option<u64>) -> Result<BatchRecommendations> {
+        self.recommend_batch(&BatchRequest {
+            k,
+            model_version: version,
+            ..BatchRequest::default()
+        })
+    }
+
+    /// Every user's top-K with the batch's exclude list and filter (as one user's request
+    /// takes them, the same for every user), users in store order.
+    pub fn recommend_batch(&self, request: &BatchRequest) -> Result<BatchRecommendations> {
+        let k = request.k;
         if k == 0 {
             return Err(Error::BadInput(
                 "-k 0: ask for at least one item".to_owned(),
             ));
         }
-        let served = self.served_version(version)?;
+        let served = self.served_version(request.model_version)?;
         let matrix = served.current_matrix()?;
         let users: Vec<Option<UserId>> = (0..matrix.n_users())
             .map(|u| Some(UserId(u as u32)))
             .collect();
+        let scope = self.batch_scope(&served, &request.exclude, &request.filter)?;
         let lists = rank_users(
             served.model.recommender(),
             &matrix,
             &users,
             k,
-            unlearnt_items(&served),
+            &scope.exclude,
         );
         let emptied = (0..matrix.n_users())
             .filter(|&u| matrix.user_row(UserId(u as u32)).0.is_empty())
@@ -1659,6 +1709,44 @@ impl Engine {
             stale: served.stale(),
             collapse: collapse_note(&served),
             emptied,
+            unknown_excluded: scope.unknown_excluded,
+            matching_items: scope.matching_items,
+        })
+    }
+
+    /// What a batch leaves out for every user: the sorted dense ids of the items `exclude`
+    /// names, the items the model learnt nothing about, the retired items and, with a filter,
+    /// every item the filter does not let through (resolved once for the whole batch).
+    pub fn batch_scope(
+        &self,
+        served: &Served,
+        exclude: &[String],
+        filter: &Filter,
+    ) -> Result<BatchScope> {
+        let mut ids: Vec<u32> = Vec::with_capacity(exclude.len());
+        let mut unknown_excluded = Vec::new();
+        for id in exclude {
+            match served.matrix.item_id(id) {
+                Some(item) => ids.push(item.0),
+                None if served.is_new_item(id) => {}
+                None => unknown_excluded.push(id.clone()),
+            }
+        }
+        ids.extend_from_slice(unlearnt_items(served));
+        ids.extend(self.retired_ids(served)?);
+        let mut matching_items = None;
+        if !filter.is_empty() {
+            let candidates = self.filter_items(served, filter)?;
+            matching_items = Some(candidates.items.len());
+            let n = u32::try_from(served.matrix.n_items()).unwrap_or(u32::MAX);
+            ids.extend((0..n).filter(|i| candidates.items.binary_search(i).is_err()));
+        }
+        ids.sort_unstable();
+        ids.dedup();
+        Ok(BatchScope {
+            exclude: ids,
+            unknown_excluded,
+            matching_items,
         })
     }
 
@@ -1803,7 +1891,12 @@ impl Engine {
                     "train again once it has interactions",
                 ));
             }
-            let top = crate::cf::top_k(&weights, k, &[id.0]);
+            // Never a retired item (`import links --retire`): it is no longer offered.
+            let mut skip = self.retired_ids(&served)?;
+            skip.push(id.0);
+            skip.sort_unstable();
+            skip.dedup();
+            let top = crate::cf::top_k(&weights, k, &skip);
             return Ok(SimilarItems {
                 item: item.to_owned(),
                 graph_only: false,
@@ -1876,7 +1969,11 @@ impl Engine {
             .enumerate()
             .filter(|&(i, b)| i != id.index() && *b == Basis::Nothing)
             .count();
-        let top = crate::cf::top_k(&scores, k, &exclude);
+        let mut skip = self.retired_ids(&served)?;
+        skip.extend_from_slice(&exclude);
+        skip.sort_unstable();
+        skip.dedup();
+        let top = crate::cf::top_k(&scores, k, &skip);
         let mut similar = describe(&served, &top)?;
         for (found, scored) in similar.iter_mut().zip(&top) {
             found.graph_only = bases[scored.item.index()] == Basis::Graph;
@@ -1997,6 +2094,7 @@ impl Engine {
                 named_graph_statements: c.named_graph_statements,
                 users: counts.users,
                 items: counts.items,
+                retired_items: crate::store::RetiredStore::open(dir.db())?.len() as u64,
                 interactions: counts.interactions,
                 models,
                 model_versions,

@@ -681,7 +681,8 @@ impl ReadArgs {
 #[derive(Debug, Args)]
 pub struct ImportLinksArgs {
     /// The link file: `item_id<TAB>iri` with a header, or split by `,` `;` `|` (`-`: standard
-    /// input; gzip recognised).
+    /// input; gzip recognised). With --retire or --restore: a list of item ids, one per line
+    /// (a first line `item_id`, `sku`, ... is a header).
     pub file: PathBuf,
     /// The item column, by header name or 1-based position [default: found by its name, or
     /// the one column beside the IRI's].
@@ -691,6 +692,14 @@ pub struct ImportLinksArgs {
     /// uri, url, entity, ...].
     #[arg(long, value_name = "NAME|N")]
     pub iri_col: Option<ColumnRef>,
+    /// FILE lists items the catalogue no longer offers (sold, withdrawn): they are never
+    /// recommended nor listed as similar from now on, without retraining; their interactions
+    /// and links stay. All or nothing: an id the data directory does not hold refuses the list.
+    #[arg(long, conflicts_with_all = ["restore", "item_col", "iri_col"])]
+    pub retire: bool,
+    /// FILE lists retired items to offer again (the reverse of --retire).
+    #[arg(long, conflicts_with_all = ["item_col", "iri_col"])]
+    pub restore: bool,
 }
 
 /// `--model`'s values: the registry's learners with their help and aliases.
@@ -1063,7 +1072,9 @@ pub struct RecommendArgs {
     pub explain: bool,
     #[command(flatten)]
     pub paths: PathArgs,
-    /// Items never to recommend to this user (comma-separated ids).
+    /// Items never to recommend to this user (with --all-users: to any user); comma-separated
+    /// ids. Items the catalogue no longer offers are better retired once (`kgrec import links
+    /// --retire FILE`): every list skips them.
     #[arg(long, value_delimiter = ',', value_parser = parse_id)]
     pub exclude: Vec<String>,
     /// Only items whose linked entity has this graph fact: PREDICATE=VALUE, any of several
@@ -1071,7 +1082,8 @@ pub struct RecommendArgs {
     /// IRIs in <...>, prefixed names (rdf, rdfs, owl, xsd, skos, dct, dcterms, dc, foaf,
     /// schema, dbo, dbr, dbc, dbp, wd, wdt), literals in quotes ("1995"^^xsd:gYear,
     /// "Drama"@en) or tokens of a TSV graph. Example: --filter
-    /// 'dct:subject=dbc:1990s_comedy_films' --filter 'rdf:type=dbo:Film'.
+    /// 'dct:subject=dbc:1990s_comedy_films' --filter 'rdf:type=dbo:Film'. With --all-users
+    /// every user's list is filtered.
     #[arg(long, value_name = "PREDICATE=VALUE")]
     pub filter: Vec<String>,
     /// Serve this stored model version instead of the current one (see `stats`).

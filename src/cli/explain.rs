@@ -53,11 +53,15 @@ pub(super) fn recommend_explained(engine: &Engine, args: &RecommendArgs) -> Resu
         if served.stale() {
             stale_note(&served.model.header);
         }
+        let request = super::models::batch_request(args)?;
+        let scope = engine.batch_scope(&served, &request.exclude, &request.filter)?;
+        super::models::warn_unknown_excluded(&scope.unknown_excluded);
+        super::models::batch_filter_note(scope.matching_items, &args.filter);
         return explain_all_users(
             &engine.path()?,
             &explainer,
             &served,
-            args.k.unwrap_or(20),
+            (request.k, &scope.exclude),
             options,
             (out, args.force),
         );
@@ -97,7 +101,7 @@ fn explain_all_users(
     data: &Path,
     explainer: &Explainer,
     served: &kgrec::serving::Served,
-    k: usize,
+    (k, exclude): (usize, &[u32]),
     options: ExplainOptions,
     (out, force): (&Path, bool),
 ) -> Result<()> {
@@ -107,7 +111,7 @@ fn explain_all_users(
     let mut failure = None;
     let written = super::write_out((out, super::OutKind::Explained), force, data, |writer| {
         for user in users {
-            let e = match explainer.recommend(user, k, options) {
+            let e = match explainer.recommend_excluding(user, k, options, exclude) {
                 Ok(e) => e,
                 Err(e) => {
                     failure = Some(e);

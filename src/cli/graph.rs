@@ -362,7 +362,16 @@ fn stats_text(s: &Stats) -> String {
         ("literals", s.literals.to_string()),
         ("entity edges", s.edges.to_string()),
         ("users", s.users.to_string()),
-        ("items", s.items.to_string()),
+        (
+            "items",
+            match s.retired_items {
+                0 => s.items.to_string(),
+                r => format!(
+                    "{} ({r} retired: no longer offered, never recommended)",
+                    s.items
+                ),
+            },
+        ),
         ("interactions", s.interactions.to_string()),
         (
             "rating scale",

@@ -79,6 +79,9 @@ pub(super) fn graph_spellings(
 
 /// `kgrec import links LINK.tsv`: catalogue items and their links, no interactions.
 pub fn import_links(data: &Path, args: &ImportLinksArgs) -> Result<()> {
+    if args.retire || args.restore {
+        return change_availability(data, args);
+    }
     // Parsed to the end before the data directory is opened, as interactions are.
     let columns =
         kgrec::interactions::LinkColumns::of_link_file(args.item_col.clone(), args.iri_col.clone());
@@ -118,6 +121,47 @@ pub fn import_links(data: &Path, args: &ImportLinksArgs) -> Result<()> {
         c.interactions,
         c.linked,
         imported.seconds,
+    ))
+}
+
+/// `kgrec import links --retire FILE` / `--restore FILE`: the list is read to the end before the
+/// data directory is opened; the change is one write, or none when an id is unknown.
+fn change_availability(data: &Path, args: &ImportLinksArgs) -> Result<()> {
+    let list = kgrec::interactions::read_item_list(&args.file)?;
+    let name = list.name.display().to_string();
+    let done = match args.retire {
+        true => "retired",
+        false => "restored",
+    };
+    if let Some(header) = &list.header {
+        super::warn(&format!(
+            "note: {name}: first line {header:?} read as a header, not an item id"
+        ));
+    }
+    let engine = super::open_engine(data)?;
+    let changed = match args.retire {
+        true => engine.retire_items(&list.items),
+        false => engine.restore_items(&list.items),
+    }?;
+    let repeated = list.read - list.items.len();
+    super::summary(&format!(
+        "{done} items of {name}: {} item id(s) read{}; {} {done} now, {} already {}; {} of {} \
+         items retired \
+         ({:.2} s)\n",
+        list.read,
+        match repeated {
+            0 => String::new(),
+            n => format!(" ({n} repeated)"),
+        },
+        changed.changed,
+        changed.unchanged,
+        match args.retire {
+            true => "retired",
+            false => "offered",
+        },
+        changed.retired,
+        changed.items,
+        changed.seconds,
     ))
 }
 
@@ -566,10 +610,12 @@ pub fn recommend(data: &Path, args: &RecommendArgs) -> Result<()> {
             .out
             .as_deref()
             .ok_or_else(|| Error::BadInput("--all-users needs --out RECS.tsv".to_owned()))?;
-        let batch = engine.recommend_all(args.k.unwrap_or(20), args.model_version)?;
+        let batch = engine.recommend_batch(&batch_request(args)?)?;
         if batch.stale {
             stale_note(&batch.model);
         }
+        warn_unknown_excluded(&batch.unknown_excluded);
+        batch_filter_note(batch.matching_items, &args.filter);
         return write_all_users(&batch, out, args.force, data);
     }
     let recs = engine.recommend(&one_user_request(args)?)?;
@@ -597,6 +643,32 @@ pub(super) fn one_user_request(args: &RecommendArgs) -> Result<RecommendRequest>
         model_version: args.model_version,
         ..RecommendRequest::new(user, args.k.unwrap_or(10))
     })
+}
+
+/// The request of `recommend --all-users` (k, the exclude list and filter every user's list
+/// honours, model version).
+pub(super) fn batch_request(args: &RecommendArgs) -> Result<kgrec::engine::BatchRequest> {
+    Ok(kgrec::engine::BatchRequest {
+        k: args.k.unwrap_or(20),
+        model_version: args.model_version,
+        exclude: args.exclude.clone(),
+        filter: Filter::parse(&args.filter)?,
+    })
+}
+
+/// A batch's filter (as given) and how many items pass it, on standard error.
+pub(super) fn batch_filter_note(matching: Option<usize>, given: &[String]) {
+    if let Some(n) = matching {
+        super::warn(&format!(
+            "note: every list filtered by {}: {}",
+            given.join(" and "),
+            match n {
+                0 => "no item of the data directory matches, so every list is empty".to_owned(),
+                1 => "1 item of the data directory matches".to_owned(),
+                n => format!("{n} items of the data directory match"),
+            }
+        ));
+    }
 }
 
 /// The filter (as given) and why the list is short, on standard error: the list itself stays
@@ -668,12 +740,6 @@ fn check_recommend_flags(args: &RecommendArgs) -> Result<()> {
                 "--format sets how one user's list is printed; --all-users writes the batch file \
                  (TSV, or JSON lines with --explain)",
             );
-        }
-        if !args.exclude.is_empty() {
-            return refuse("--exclude applies to one user (--user ID), not to --all-users");
-        }
-        if !args.filter.is_empty() {
-            return refuse("--filter applies to one user (--user ID), not to --all-users");
         }
         if args.out.is_none() {
             return refuse("--all-users needs --out FILE (`--out -` for standard output)");
@@ -997,6 +1063,8 @@ pub fn eval(args: &EvalArgs, quiet: bool) -> Result<()> {
         stale: false,
         collapse: None,
         emptied: 0,
+        unknown_excluded: Vec::new(),
+        matching_items: None,
     });
     let header: &ModelHeader = &outcome.model;
     let params = serde_json::from_str(&header.params).unwrap_or(serde_json::Value::Null);

@@ -237,13 +237,25 @@ impl Explainer {
         k: usize,
         options: ExplainOptions,
     ) -> Result<Explanation, ExplainError> {
+        self.recommend_excluding(user, k, options, &[])
+    }
+
+    /// [`Self::recommend`] never listing the sorted dense ids `exclude` (a batch's exclude list,
+    /// retired items, a filter's complement).
+    pub fn recommend_excluding(
+        &self,
+        user: &str,
+        k: usize,
+        options: ExplainOptions,
+        exclude: &[u32],
+    ) -> Result<Explanation, ExplainError> {
         let history = self.served.user_id(user).map(|u| self.served.history(u));
         let list = rank_user(
             self.served.model.recommender(),
             &self.served.matrix,
             history.as_ref().map(History::row),
             k,
-            &[],
+            exclude,
             None,
         );
         self.explain_list(user, &list, options)

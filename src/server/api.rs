@@ -611,6 +611,73 @@ pub async fn remove_interactions(
     json(StatusCode::OK, &answer)
 }
 
+/// The body of `POST` and `DELETE /v1/items/retired`: a non-empty JSON array of item ids
+/// (strings or whole numbers; no query parameters).
+fn item_array(
+    state: &Shared,
+    raw: Option<&str>,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Vec<String>, ApiError> {
+    Query::parse(raw, &[], &[])?;
+    json_body(headers)?;
+    let body = body_bytes(state, body)?;
+    let ids: Vec<Id> = serde_json::from_slice(&body)
+        .map_err(|e| bad_json(&e, "a JSON array of item ids (\"item1\", ...)"))?;
+    if ids.is_empty() {
+        return Err(ApiError::bad_parameter(
+            "the array is empty: name at least one item",
+        ));
+    }
+    for (n, id) in ids.iter().enumerate() {
+        check_id(&format!("item {}", n + 1), &id.0)?;
+    }
+    Ok(ids.into_iter().map(|id| id.0).collect())
+}
+
+/// `POST /v1/items/retired`: a JSON array of item ids the catalogue no longer offers (sold,
+/// withdrawn); from the next request on they are neither recommended nor similar, without
+/// retraining. All or nothing: an unknown id refuses the array (400) and nothing changes.
+/// `DELETE /v1/items/retired`: the same array, offered again.
+pub async fn change_availability(
+    State(state): State<Shared>,
+    method: axum::http::Method,
+    RawQuery(raw): RawQuery,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let items = item_array(&state, raw.as_deref(), &headers, body)?;
+    let retire = method == axum::http::Method::POST;
+    let changed = blocking(move || match retire {
+        true => Ok(state.engine.retire_items(&items)?),
+        false => Ok(state.engine.restore_items(&items)?),
+    })
+    .await?;
+    json(
+        StatusCode::OK,
+        &serde_json::json!({
+            "received": changed.read,
+            "changed": changed.changed,
+            "unchanged": changed.unchanged,
+            "retired_items": changed.retired,
+            "items": changed.items,
+        }),
+    )
+}
+
+/// `GET /v1/items/retired`: the retired items' ids, sorted.
+pub async fn retired_items(
+    State(state): State<Shared>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    Query::parse(raw.as_deref(), &[], &[])?;
+    let items = blocking(move || Ok(state.engine.retired_items()?)).await?;
+    json(
+        StatusCode::OK,
+        &serde_json::json!({"count": items.len(), "items": items.as_slice()}),
+    )
+}
+
 /// The optional body of `POST /v1/admin/rebuild`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -162,6 +162,22 @@ fn paths() -> Value {
             ("200", json_answer("The similar items.", json!({"type": "object", "properties": {
                 "item": {"type": "string"}, "similar": {"type": "array", "items": schema("Item")}}}))),
             &[bad, ("404", "Unknown item."), no_model])},
+        "/v1/items/retired": {
+            "get": {"summary": "The items the catalogue no longer offers (retired), sorted.",
+                "responses": json_merge(errors(&[bad]), "200", json_answer("The retired items.", json!({"type": "object", "properties": {
+                    "count": {"type": "integer"}, "items": {"type": "array", "items": {"type": "string"}}}})))},
+            "post": {
+            "summary": "Retire items (sold, withdrawn): from the next request on they are never recommended nor listed as similar, without retraining; their interactions and links stay. All or nothing: an unknown id refuses the array. On disk before the answer.",
+            "requestBody": {"required": true, "content": {"application/json": {"schema":
+                {"type": "array", "minItems": 1, "items": {"type": ["string", "integer"]}}}}},
+            "responses": json_merge(errors(&[bad, read_only, ("413", "The body is too large."), ("415", "Not JSON.")]),
+                "200", json_answer("What changed.", schema("AvailabilityChanged")))},
+            "delete": {
+            "summary": "Offer retired items again (the same array).",
+            "requestBody": {"required": true, "content": {"application/json": {"schema":
+                {"type": "array", "minItems": 1, "items": {"type": ["string", "integer"]}}}}},
+            "responses": json_merge(errors(&[bad, read_only, ("413", "The body is too large."), ("415", "Not JSON.")]),
+                "200", json_answer("What changed.", schema("AvailabilityChanged")))}},
         "/v1/interactions": {"post": {
             "summary": "Add interactions; on disk before the answer. The items leave the users' recommendations at once; new users are folded in on their next request.",
             "requestBody": {"required": true, "content": {"application/json": {"schema":
@@ -240,6 +256,12 @@ fn schemas() -> Value {
         "Interaction": {"type": "object", "required": ["user", "item"], "additionalProperties": false, "properties": {
             "user": {"type": ["string", "integer"]}, "item": {"type": ["string", "integer"]},
             "rating": {"type": "number"}, "timestamp": {"type": ["integer", "string"], "description": "Seconds since the Unix epoch, or an ISO 8601 date or date-time (2024-01-01, 2024-01-01T12:30:00Z; UTC without an offset)."}}},
+        "AvailabilityChanged": {"type": "object", "properties": {
+            "received": {"type": "integer", "description": "Ids in the array (repeats included)."},
+            "changed": {"type": "integer", "description": "Items retired (or restored) by this request."},
+            "unchanged": {"type": "integer", "description": "Items already in the asked state."},
+            "retired_items": {"type": "integer", "description": "Retired items after the change."},
+            "items": {"type": "integer", "description": "Items of the store."}}},
         "InteractionsWritten": {"type": "object", "properties": {
             "received": {"type": "integer"}, "merged": {"type": "integer"},
             "new_interactions": {"type": "integer"}, "updated_interactions": {"type": "integer"},

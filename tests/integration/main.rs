@@ -43,6 +43,7 @@ mod read_only;
 mod read_only_serve;
 mod serve;
 mod serve_access;
+mod seventeenth_look_avail;
 mod seventeenth_look_empty17;
 mod seventeenth_look_kge17;
 mod seventeenth_look_pop17;

@@ -382,10 +382,6 @@ fn outputs_respect_links_special_files_and_dashes() {
         &["recommend", "--user", "1", "--paths", "2"],
         "give --explain",
     );
-    refused(
-        &["recommend", "--all-users", "--out", "-", "--exclude", "1"],
-        "--exclude applies to one user",
-    );
     assert!(!Path::new("one.tsv").exists());
 }
 
