@@ -54,7 +54,10 @@ pub use availability::AvailabilityChanged;
 pub use remove::InteractionsRemoved;
 
 use ingest::GroupCommit;
-pub use tune::{EarlierKept, MIN_TUNING_USERS, NoisyGain, TuneOutcome, TuningData, noisy_gain};
+pub use tune::{
+    EarlierKept, MIN_TUNING_USERS, NoisyGain, SizedDim, TrainSpec, TuneOutcome, TuningData,
+    noisy_gain,
+};
 
 /// Whether an engine may write.
 pub use crate::datadir::Access;
@@ -798,6 +801,11 @@ pub struct EvalRequest {
     pub link: Option<PathBuf>,
     /// What to train.
     pub train_request: TrainRequest,
+    /// The flags `train_request.spec` was built from (`eval`'s): without `tune`, the spec is
+    /// built again from them once the training file is read, as `train` builds it without a
+    /// tuning ([`Engine::train_spec`]: the dimension follows the catalogue where `--dim` is not
+    /// given). `None`: the spec as given.
+    pub flags: Option<learners::Overrides>,
     /// Cut-offs.
     pub ks: Vec<usize>,
     /// Tune on the training file first (validation rows carved from it, never the test file);
@@ -2485,6 +2493,13 @@ impl Engine {
         train_request.keep = 1;
         // The training's notes name eval's own flags (--kg, --link).
         train_request.caller = request.read.caller;
+        if request.tune.is_none()
+            && let Some(flags) = &request.flags
+        {
+            let built = engine.train_spec(Some(train_request.spec.kind().name()), flags, false)?;
+            notes.extend(built.sized.map(|s| s.note()));
+            train_request.spec = built.spec;
+        }
         if let Some(tune) = &request.tune {
             let outcome = engine.tune(tune, &mut |_| {}, &AtomicBool::new(false))?;
             if let Some(best) = outcome.best() {

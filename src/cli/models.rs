@@ -376,7 +376,7 @@ pub fn train(data: &Path, args: &TrainArgs, quiet: bool) -> Result<()> {
     }
     // One open reads the tuning and the inputs (waiting for short readers).
     let engine = open_for_inputs(data)?;
-    let (spec, tuned) = train_spec(&engine, args)?;
+    let kgrec::engine::TrainSpec { spec, tuned, sized } = train_spec(&engine, args)?;
     let request = TrainRequest {
         spec,
         seed: args.fit.seed(),
@@ -387,6 +387,7 @@ pub fn train(data: &Path, args: &TrainArgs, quiet: bool) -> Result<()> {
     drop(engine);
     let trained = fit_and_commit_inputs(data, &inputs, &request, quiet)?;
     notes(&trained.notes);
+    notes(&sized.iter().map(|s| s.note()).collect::<Vec<_>>());
     if let Some(tuned) = tuned {
         super::warn(&tuned_note(&tuned, &trained.header));
         let explicit = args.fit.overrides();
@@ -401,19 +402,17 @@ pub fn train(data: &Path, args: &TrainArgs, quiet: bool) -> Result<()> {
 }
 
 /// The spec `train` fits ([`Engine::train_spec`]: the flags over what `kgrec tune` chose, or
-/// over the defaults with `--untuned` or without a tuning), checked as the flags are; and the
-/// tuning record used, if any.
-fn train_spec(
-    engine: &Engine,
-    args: &TrainArgs,
-) -> Result<(kgrec::ModelSpec, Option<TunedLearner>)> {
-    let (spec, tuned) = engine.train_spec(
+/// over the defaults for this catalogue with `--untuned` or without a tuning), checked as the
+/// flags are; the tuning record used, if any; and the dimension grown with the catalogue, if
+/// it was.
+fn train_spec(engine: &Engine, args: &TrainArgs) -> Result<kgrec::engine::TrainSpec> {
+    let built = engine.train_spec(
         args.fit.model.as_deref(),
         &args.fit.overrides(),
         !args.untuned,
     )?;
-    args.fit.check_seed(spec.kind())?;
-    Ok((spec, tuned))
+    args.fit.check_seed(built.spec.kind())?;
+    Ok(built)
 }
 
 /// What `train` says when it used a tuning.
@@ -1037,6 +1036,8 @@ pub fn eval(args: &EvalArgs, quiet: bool) -> Result<()> {
             keep: 1,
             caller: kgrec::interactions::Caller::Eval,
         },
+        // Built again once the training file is read: the dimension follows its catalogue.
+        flags: Some(args.fit.overrides()),
         // `-k 10,10` asks for one cut-off.
         ks: args.k.iter().fold(Vec::new(), |mut ks, &k| {
             if !ks.contains(&k) {

@@ -616,24 +616,29 @@ impl Learner {
         usize::try_from(dim).ok()
     }
 
+    /// Its defaults on a catalogue of `items` items with interactions: every knob at its
+    /// default but the dimension, which follows the catalogue ([`space::sized_dim`]: the
+    /// default up to ml-100k's size, then grown with the items). What `train` fits without a
+    /// tuning and without `--dim` (`Engine::train_spec`), and what the tuner's first trial,
+    /// "the defaults", fits (`TuningData::search`): one function for both.
+    pub fn catalogue_defaults(&self, items: usize) -> Overrides {
+        match self.default_dim() {
+            Some(default) => Overrides {
+                dim: Some(space::sized_dim(default, items)).filter(|&d| d != default),
+                ..Overrides::default()
+            },
+            None => Overrides::default(),
+        }
+    }
+
     /// Its search space for a catalogue of `items` items with interactions:
     /// [`Learner::tuning_space`] with the dimension's range grown with the catalogue
-    /// ([`space::sized_space`]), and the size-aware dimension ([`space::sized_dim`]) when it is
-    /// not the learner's default.
-    pub fn sized_space(
-        &self,
-        space: Vec<space::Param>,
-        items: usize,
-    ) -> (Vec<space::Param>, Option<usize>) {
+    /// ([`space::sized_space`]) around the size-aware dimension of
+    /// [`Learner::catalogue_defaults`].
+    pub fn sized_space(&self, space: Vec<space::Param>, items: usize) -> Vec<space::Param> {
         match self.default_dim() {
-            Some(default) if space.iter().any(|p| p.knob == Knob::Dim) => {
-                let dim = space::sized_dim(default, items);
-                (
-                    space::sized_space(space, default, items),
-                    (dim != default).then_some(dim),
-                )
-            }
-            _ => (space, None),
+            Some(default) => space::sized_space(space, default, items),
+            None => space,
         }
     }
 

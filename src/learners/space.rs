@@ -813,17 +813,15 @@ mod tests {
                 continue;
             }
             for items in [100, 943, 1650, REFERENCE_ITEMS] {
-                assert_eq!(
-                    learner.sized_space(space.clone(), items),
-                    (space.clone(), None)
-                );
+                assert_eq!(learner.sized_space(space.clone(), items), space);
+                assert_eq!(learner.catalogue_defaults(items), Overrides::default());
             }
             let (mut last_lo, mut last_hi) = dim_range(&space);
             for items in [2_000, 5_000, 10_000, 24_843, 60_000, 1_000_000] {
-                let (sized, dim) = learner.sized_space(space.clone(), items);
+                let sized = learner.sized_space(space.clone(), items);
                 let (lo, hi) = dim_range(&sized);
                 let d = sized_dim(default, items);
-                assert_eq!(dim, (d != default).then_some(d));
+                assert_eq!(learner.catalogue_defaults(items).dim, Some(d));
                 assert!(
                     lo <= d && d <= hi,
                     "{}: {d} outside [{lo}, {hi}]",
@@ -838,10 +836,10 @@ mod tests {
                 (last_lo, last_hi) = (lo, hi);
             }
         }
-        let (sized, dim) = als_learner().sized_space(ALS.to_vec(), 24_843);
+        let sized = als_learner().sized_space(ALS.to_vec(), 24_843);
         let (lo, hi) = dim_range(&sized);
         let centre = ((lo * hi) as f64).sqrt();
-        let d = dim.unwrap() as f64;
+        let d = als_learner().catalogue_defaults(24_843).dim.unwrap() as f64;
         assert!(
             (centre / d - 1.0).abs() < 0.1,
             "[{lo}, {hi}] centre {centre}, dim {d}"
@@ -858,6 +856,11 @@ mod tests {
         assert_eq!(dim("als"), Some(16));
         assert_eq!(dim("cke"), Some(16));
         assert_eq!(dim("bpr"), Some(64));
+        assert_eq!(dim("ncf"), Some(64));
+        assert_eq!(dim("svd"), Some(50));
+        assert_eq!(dim("svdpp"), Some(20));
+        // The graph embeddings size their dimension with the graph (`kge train`), not here.
+        assert_eq!(dim("transe"), None);
         assert_eq!(dim("ease"), None);
         assert_eq!(dim("itemknn"), None);
     }

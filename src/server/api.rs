@@ -817,7 +817,7 @@ pub async fn rebuild(
                             }
                             other => other.into(),
                         })?
-                        .0
+                        .spec
                 }
                 // A refresh: the current model's learner and hyper-parameters again; when there
                 // is none yet, the learner `kgrec tune` found best with its choice, else the
@@ -828,7 +828,7 @@ pub async fn rebuild(
                         let (headers, current) = engine.models()?;
                         Ok(match headers.iter().find(|h| Some(h.version) == current) {
                             Some(header) => ModelSpec::of_header(header)?,
-                            None => engine.train_spec(None, &Overrides::default(), true)?.0,
+                            None => engine.train_spec(None, &Overrides::default(), true)?.spec,
                         })
                     })
                     .await?
