@@ -616,6 +616,17 @@ pub struct BatchRecommendations {
     /// How many of `users` have no interactions (all removed): their lists are the popularity
     /// fallback (counted in `users`' `fallback` flags too).
     pub emptied: usize,
+    /// Where the time went.
+    pub timings: BatchTimings,
+}
+
+/// The phases of [`Engine::recommend_all`], for the batch command's summary.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct BatchTimings {
+    /// Loading the model and the interactions it excludes.
+    pub load: std::time::Duration,
+    /// Scoring every user against every item, keeping each one's top K, naming them.
+    pub scoring: std::time::Duration,
 }
 
 /// Counts of what a data directory holds; `stats --format json` prints it, key names are the
@@ -1609,8 +1620,10 @@ impl Engine {
                 "-k 0: ask for at least one item".to_owned(),
             ));
         }
+        let started = std::time::Instant::now();
         let served = self.served_version(version)?;
         let matrix = served.current_matrix()?;
+        let load = started.elapsed();
         let users: Vec<Option<UserId>> = (0..matrix.n_users())
             .map(|u| Some(UserId(u as u32)))
             .collect();
@@ -1648,6 +1661,10 @@ impl Engine {
             stale: served.stale(),
             collapse: collapse_note(&served),
             emptied,
+            timings: BatchTimings {
+                load,
+                scoring: started.elapsed().saturating_sub(load),
+            },
         })
     }
 
