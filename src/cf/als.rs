@@ -416,47 +416,35 @@ fn cg_solve<'a>(alpha: f32, cg_steps: usize, row: CgRow<'a>) {
     let (p, ap) = rest.split_at_mut(d);
     // r = b − A x = Σ c_i y_i − (YᵀY + λI) x − Σ (c_i − 1)(y_i·x) y_i (+ w(μ − x))
     matvec(gram, x, r);
-    r.iter_mut().for_each(|v| *v = -*v);
-    if let Some((mu, w)) = prior {
-        for ((rk, mk), xk) in r.iter_mut().zip(mu).zip(x.iter()) {
-            *rk += w * (mk - xk);
-        }
-    }
-    for (&i, &v) in cols.iter().zip(vals) {
-        let yi = &y[i as usize * d..(i as usize + 1) * d];
-        let c = 1.0 + alpha * v;
-        axpy(c - (c - 1.0) * dot(yi, x), yi, r);
-    }
-    p.copy_from_slice(r);
-    let mut rs_old = dot(r, r);
-    if rs_old < 1e-20 {
+    let start = Residual {
+        x: &*x,
+        y,
+        cols,
+        vals,
+        prior,
+        r: &mut *r,
+        p: &mut *p,
+    };
+    let mut rs = residual(alpha, start);
+    if rs < 1e-20 {
         return;
     }
     for _ in 0..cg_steps {
         matvec(gram, p, ap);
-        if let Some((_, w)) = prior {
-            axpy(w, p, ap);
+        let step = Step {
+            x: &mut *x,
+            y,
+            cols,
+            vals,
+            w: prior.map(|(_, w)| w),
+            r: &mut *r,
+            p: &mut *p,
+            ap: &mut *ap,
+        };
+        match cg_step(alpha, rs, step) {
+            Some(next) => rs = next,
+            None => break,
         }
-        for (&i, &v) in cols.iter().zip(vals) {
-            let yi = &y[i as usize * d..(i as usize + 1) * d];
-            axpy(alpha * v * dot(yi, p), yi, ap);
-        }
-        let pap = dot(p, ap);
-        if pap <= 0.0 {
-            break;
-        }
-        let step = rs_old / pap;
-        axpy(step, p, x);
-        axpy(-step, ap, r);
-        let rs_new = dot(r, r);
-        if rs_new < 1e-20 {
-            break;
-        }
-        let beta = rs_new / rs_old;
-        for (pk, rk) in p.iter_mut().zip(r.iter()) {
-            *pk = rk + beta * *pk;
-        }
-        rs_old = rs_new;
     }
 }
 
