@@ -632,6 +632,17 @@ pub struct BatchRecommendations {
     pub unknown_excluded: Vec<String>,
     /// With a filter: how many items of the data directory it lets through.
     pub matching_items: Option<usize>,
+    /// Where the time went.
+    pub timings: BatchTimings,
+}
+
+/// The phases of [`Engine::recommend_all`], for the batch command's summary.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct BatchTimings {
+    /// Loading the model and the interactions it excludes.
+    pub load: std::time::Duration,
+    /// Scoring every user against every item, keeping each one's top K, naming them.
+    pub scoring: std::time::Duration,
 }
 
 /// Every user's top-K ([`Engine::recommend_batch`]).
@@ -1677,8 +1688,10 @@ impl Engine {
                 "-k 0: ask for at least one item".to_owned(),
             ));
         }
+        let started = std::time::Instant::now();
         let served = self.served_version(request.model_version)?;
         let matrix = served.current_matrix()?;
+        let load = started.elapsed();
         let users: Vec<Option<UserId>> = (0..matrix.n_users())
             .map(|u| Some(UserId(u as u32)))
             .collect();
@@ -1719,6 +1732,10 @@ impl Engine {
             emptied,
             unknown_excluded: scope.unknown_excluded,
             matching_items: scope.matching_items,
+            timings: BatchTimings {
+                load,
+                scoring: started.elapsed().saturating_sub(load),
+            },
         })
     }
 

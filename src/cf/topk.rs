@@ -8,15 +8,26 @@ use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 use std::io::{self, Write};
 
-use ndarray::{Array2, Axis};
+use ndarray::linalg::general_mat_mul;
+use ndarray::{Array2, Axis, s};
 use rayon::prelude::*;
 
 use super::{InteractionMatrix, Recommender};
 use crate::ids::{ItemId, UserId};
 
-/// Users scored per matrix product: large enough for the product to be efficient, small enough
-/// that a block's score matrix (`BLOCK × n_items` floats) stays modest.
+/// Users scored per matrix product by models without factors: large enough for the product to
+/// be efficient, small enough that a block's score matrix (`BLOCK × n_items` floats) stays
+/// modest.
 const BLOCK: usize = 256;
+
+/// Users of a dot-product model scored together ([`factor_block`]): the item factors are
+/// packed for the product once per block, so the larger the block, the less packing.
+const FACTOR_BLOCK: usize = 1024;
+
+/// Items per product of [`factor_block`] (`matrixmultiply`'s panel of columns): a block's
+/// scores are kept `FACTOR_BLOCK × ITEM_TILE` at a time (4 MB), and each user's top K is fed
+/// tile by tile while the tile is in cache.
+const ITEM_TILE: usize = 1024;
 
 /// One recommended item.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -56,19 +67,27 @@ fn better(a: &Scored, b: &Scored) -> Ordering {
 /// The `k` best of `scores` (indexed by item), skipping the sorted item ids in `exclude`.
 pub fn top_k(scores: &[f32], k: usize, exclude: &[u32]) -> Vec<Scored> {
     let mut best = Best::new(k);
-    // The runs of items between excluded ids, each scanned in one tight loop.
-    let mut start = 0usize;
-    for &e in exclude.iter().chain(std::iter::once(&u32::MAX)) {
-        let end = (e as usize).min(scores.len());
+    offer_excluding(&mut best, scores, 0, exclude);
+    best.into_sorted()
+}
+
+/// Offers the items `offset, offset + 1, …` with `scores` to `best`, skipping the sorted item
+/// ids in `exclude` (ids outside the range are ignored): the runs of items between excluded
+/// ids, each scanned in one tight loop.
+fn offer_excluding(best: &mut Best, scores: &[f32], offset: usize, exclude: &[u32]) {
+    let stop = offset + scores.len();
+    let first = exclude.partition_point(|&e| (e as usize) < offset);
+    let mut start = offset;
+    for &e in exclude[first..].iter().chain(std::iter::once(&u32::MAX)) {
+        let end = (e as usize).min(stop);
         if end > start {
-            best.offer_run(start as u32, &scores[start..end]);
+            best.offer_run(start as u32, &scores[start - offset..end - offset]);
         }
         start = start.max(end.saturating_add(1));
-        if start >= scores.len() {
+        if start >= stop {
             break;
         }
     }
-    best.into_sorted()
 }
 
 /// The `k` best of `scores` among the sorted item ids `among` (ids beyond `scores` are
@@ -123,7 +142,14 @@ struct Best {
     k: usize,
     /// [`order_key`] of the worst item kept once `k` are kept; below that, nothing is refused.
     floor: i32,
+    /// Once `k` are kept, a float that every score the heap would take is above (the worst
+    /// kept score, a hair below it at ±0): a run of scores none of which is above it is
+    /// turned away with one vectorised comparison ([`Best::offer_run`]).
+    bar: Option<f32>,
 }
+
+/// Scores [`Best::offer_run`] turns away together when none is above the bar.
+const CHUNK: usize = 16;
 
 /// A score as an integer in the order lists rank by ([`better`]: NaN as −∞, then
 /// `f32::total_cmp`, so −0 ranks below 0): the bits of a negative float are flipped.
@@ -140,6 +166,7 @@ impl Best {
             k,
             // No float maps to i32::MIN (that would be a NaN's bits) and every key is ≤ MAX.
             floor: if k == 0 { i32::MAX } else { i32::MIN },
+            bar: None,
         }
     }
 
@@ -162,12 +189,36 @@ impl Best {
         }
         if let Some(worst) = self.heap.peek() {
             self.floor = order_key(worst.0.score);
+            // A score the heap takes ranks above the worst: as a float, it is above the
+            // worst's value, or (the worst at ±0) at least +0 or −0.
+            let worst = rank_key(worst.0.score);
+            self.bar = Some(if worst == 0.0 {
+                -f32::MIN_POSITIVE
+            } else {
+                worst
+            });
         }
     }
 
-    /// Offers the items `first, first + 1, …` with the scores of `run`.
+    /// Offers the items `first, first + 1, …` with the scores of `run`: [`CHUNK`] at a time,
+    /// a chunk with no score above [`Best::bar`] turned away by one comparison of all of it.
     #[inline]
     fn offer_run(&mut self, first: u32, run: &[f32]) {
+        let mut chunks = run.chunks_exact(CHUNK);
+        let mut id = first;
+        for chunk in &mut chunks {
+            let above = |bar: f32| chunk.iter().fold(false, |a, &s| a | (s > bar));
+            if self.bar.is_none_or(above) {
+                self.offer_each(id, chunk);
+            }
+            id = id.wrapping_add(CHUNK as u32);
+        }
+        self.offer_each(id, chunks.remainder());
+    }
+
+    /// Offers the items `first, first + 1, …` with the scores of `run`, one at a time.
+    #[inline]
+    fn offer_each(&mut self, first: u32, run: &[f32]) {
         for (i, &score) in (first..).zip(run) {
             self.offer(i, score);
         }
@@ -204,6 +255,12 @@ pub fn recommend_all(
     k: usize,
     exclude: &[u32],
 ) -> Vec<Vec<Scored>> {
+    if let Some(f) = model.factors() {
+        return users
+            .par_chunks(FACTOR_BLOCK)
+            .flat_map_iter(|block| factor_block(f, train, block, k, exclude))
+            .collect();
+    }
     users
         .par_chunks(BLOCK)
         .flat_map_iter(|block| {
@@ -230,6 +287,66 @@ pub fn recommend_all(
         .collect()
 }
 
+/// [`recommend_all`]'s lists for a block of users of a dot-product model: the block's scores
+/// are computed [`ITEM_TILE`] items at a time (the same products, so the same bits, as
+/// [`user_scores`]), each user's K best kept across the tiles.
+fn factor_block(
+    f: super::FactorView<'_>,
+    train: &InteractionMatrix,
+    block: &[UserId],
+    k: usize,
+    exclude: &[u32],
+) -> Vec<Vec<Scored>> {
+    let n_items = f.items.nrows();
+    let user_rows = user_rows(f, block);
+    let mut merged: Vec<Vec<u32>> = Vec::new();
+    if !exclude.is_empty() {
+        merged = block
+            .iter()
+            .map(|&u| {
+                let mut out = Vec::new();
+                merge_sorted(train.user_row(u).0, exclude, &mut out);
+                out
+            })
+            .collect();
+    }
+    let skip = |j: usize, u: UserId| match merged.get(j) {
+        Some(m) => m.as_slice(),
+        None => train.user_row(u).0,
+    };
+    let mut best: Vec<Best> = block.iter().map(|_| Best::new(k)).collect();
+    let mut tile = Array2::<f32>::zeros((block.len(), ITEM_TILE.min(n_items)));
+    for start in (0..n_items).step_by(ITEM_TILE) {
+        let end = (start + ITEM_TILE).min(n_items);
+        let items = f.items.slice(s![start..end, ..]);
+        let mut scores = tile.slice_mut(s![.., ..end - start]);
+        general_mat_mul(1.0, &user_rows, &items.t(), 0.0, &mut scores);
+        if let Some(bias) = f.item_bias {
+            scores += &bias.slice(s![start..end]);
+        }
+        for (j, (row, &u)) in scores.outer_iter().zip(block).enumerate() {
+            let skip = skip(j, u);
+            match row.as_slice() {
+                Some(s) => offer_excluding(&mut best[j], s, start, skip),
+                None => offer_excluding(&mut best[j], &row.to_vec(), start, skip),
+            }
+        }
+    }
+    best.into_iter().map(Best::into_sorted).collect()
+}
+
+/// The users' factor rows, one per user of `block`; a user beyond the model's table keeps a
+/// zero row (only the bias ranks them).
+fn user_rows(f: super::FactorView<'_>, block: &[UserId]) -> Array2<f32> {
+    let mut rows = Array2::<f32>::zeros((block.len(), f.items.ncols()));
+    for (mut row, &u) in rows.outer_iter_mut().zip(block) {
+        if u.index() < f.users.nrows() {
+            row.assign(&f.users.row(u.index()));
+        }
+    }
+    rows
+}
+
 /// `a` and `b`, sorted and distinct, into `out` (cleared first): the ids a list skips when a
 /// user's own items and a request's exclusions both apply.
 pub(crate) fn merge_sorted(a: &[u32], b: &[u32], out: &mut Vec<u32>) {
@@ -250,15 +367,7 @@ pub fn user_scores(model: &dyn Recommender, user: UserId) -> Vec<f32> {
 fn block_scores(model: &dyn Recommender, block: &[UserId]) -> Array2<f32> {
     let n_items = model.n_items();
     if let Some(f) = model.factors() {
-        let dims = f.items.ncols();
-        let mut user_rows = Array2::<f32>::zeros((block.len(), dims));
-        for (mut row, &u) in user_rows.outer_iter_mut().zip(block) {
-            // A user beyond the model's table keeps the zero row: only the bias ranks them.
-            if u.index() < f.users.nrows() {
-                row.assign(&f.users.row(u.index()));
-            }
-        }
-        let mut scores = user_rows.dot(&f.items.t());
+        let mut scores = user_rows(f, block).dot(&f.items.t());
         if let Some(bias) = f.item_bias {
             scores += &bias;
         }
@@ -415,6 +524,44 @@ mod tests {
         );
     }
 
+    /// Over more users than a block and more items than a tile, with exclusions on both sides
+    /// of a tile's edge, the tiled batch lists are the single-user lists to the last bit.
+    #[test]
+    fn tiled_batch_matches_single_user_scores_across_blocks_and_tiles() {
+        let (n, m, d, k) = (FACTOR_BLOCK + 37, ITEM_TILE + 45, 5, 7);
+        let model = FactorModel {
+            users: Array2::from_shape_fn((n, d), |(u, c)| {
+                ((u * 31 + c * 7) % 19) as f32 / 7.0 - 1.3
+            }),
+            items: Array2::from_shape_fn((m, d), |(i, c)| {
+                ((i * 17 + c * 11) % 23) as f32 / 5.0 - 2.1
+            }),
+            item_bias: Some(Array1::from_shape_fn(m, |i| (i % 5) as f32 * 0.1)),
+        };
+        let names = |p: &str, n: usize| {
+            crate::cf::IdMap::from_names((0..n).map(|k| format!("{p}{k}")).collect()).unwrap()
+        };
+        // Every user has the items around the first tile's edge and a few of its own.
+        let entries: Vec<(UserId, ItemId, f32)> = (0..n)
+            .flat_map(|u| {
+                [ITEM_TILE - 1, ITEM_TILE, u % m, (u * 7) % m]
+                    .map(|i| (UserId(u as u32), ItemId(i as u32), 1.0))
+            })
+            .collect();
+        let train = InteractionMatrix::from_ids(names("u", n), names("i", m), &entries).unwrap();
+        let users: Vec<UserId> = (0..n as u32).map(UserId).collect();
+        let exclude = [3, ITEM_TILE as u32 - 2, ITEM_TILE as u32 + 1];
+        let lists = recommend_all(&model, &train, &users, k, &exclude);
+        assert_eq!(lists.len(), n);
+        let mut skip = Vec::new();
+        for (&u, list) in users.iter().zip(&lists) {
+            merge_sorted(train.user_row(u).0, &exclude, &mut skip);
+            let alone = top_k(&user_scores(&model, u), k, &skip);
+            assert_eq!(bits(list), bits(&alone), "user {u:?}");
+            assert_eq!(list.len(), k);
+        }
+    }
+
     #[test]
     fn names_lists_gives_cold_users_popularity_and_writes_the_batch_file() {
         let m = InteractionMatrix::from_pairs([("u 1", "é"), ("u 1", "b"), ("v", "c"), ("w", "c")])
@@ -483,8 +630,9 @@ mod tests {
 
     proptest! {
         #[test]
-        fn top_k_equals_full_sort(scores in prop::collection::vec(-7i32..5, 1..60), k in 0usize..20, ex in prop::collection::btree_set(0u32..60, 0..10)) {
-            // Small integers tie often; -5, -6 and -7 stand for NaN, −∞ and −0.
+        fn top_k_equals_full_sort(scores in prop::collection::vec(-7i32..5, 1..150), k in 0usize..20, ex in prop::collection::btree_set(0u32..150, 0..10)) {
+            // Small integers tie often; -5, -6 and -7 stand for NaN, −∞ and −0. Runs longer
+            // than a chunk of `Best::offer_run` are turned away whole.
             let scores: Vec<f32> = scores.into_iter().map(special).collect();
             let exclude: Vec<u32> = ex.into_iter().collect();
             let mut all: Vec<Scored> = scores.iter().enumerate()

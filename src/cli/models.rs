@@ -600,7 +600,9 @@ pub fn recommend(data: &Path, args: &RecommendArgs) -> Result<()> {
         ));
     }
     check_recommend_flags(args)?;
+    let started = std::time::Instant::now();
     let engine = super::open_reader(data)?;
+    let opened = started.elapsed();
     if args.explain {
         return super::explain::recommend_explained(&engine, args);
     }
@@ -615,7 +617,7 @@ pub fn recommend(data: &Path, args: &RecommendArgs) -> Result<()> {
         }
         warn_unknown_excluded(&batch.unknown_excluded);
         batch_filter_note(batch.matching_items, &args.filter);
-        return write_all_users(&batch, out, args.force, data);
+        return write_all_users(&batch, out, args.force, data, opened);
     }
     let recs = engine.recommend(&one_user_request(args)?)?;
     if recs.stale {
@@ -857,15 +859,20 @@ fn list_text(recs: &Recommendations) -> String {
     out
 }
 
+/// Writes the batch file and its summary, with where the time went: `opened` (the data
+/// directory), the engine's load and scoring ([`BatchRecommendations::timings`]), the writing.
 fn write_all_users(
     batch: &BatchRecommendations,
     out: &Path,
     force: bool,
     data: &Path,
+    opened: std::time::Duration,
 ) -> Result<()> {
+    let started = std::time::Instant::now();
     let written = super::write_out((out, super::OutKind::Batch), force, data, |w| {
         write_batch(w, &batch.users)
     })?;
+    let writing = started.elapsed();
     collapsed_batch_note(batch.collapse.as_deref());
     batch_ties_note(batch);
     let rows: usize = batch.users.iter().map(|r| r.items.len()).sum();
@@ -891,10 +898,16 @@ fn write_all_users(
     super::written_summary(
         &written,
         &format!(
-            "wrote {shown} ({} users, {rows} rows, model v{} {}{fallback})\n",
+            "wrote {shown} ({} users, {rows} rows, model v{} {}{fallback}) in {:.2} s: \
+             opening {:.2} s, loading {:.2} s, scoring {:.2} s, writing {:.2} s\n",
             batch.users.len(),
             batch.model.version,
-            batch.model.kind.name()
+            batch.model.kind.name(),
+            (opened + batch.timings.load + batch.timings.scoring + writing).as_secs_f64(),
+            opened.as_secs_f64(),
+            batch.timings.load.as_secs_f64(),
+            batch.timings.scoring.as_secs_f64(),
+            writing.as_secs_f64(),
         ),
     )
 }
@@ -1066,6 +1079,7 @@ pub fn eval(args: &EvalArgs, quiet: bool) -> Result<()> {
         emptied: 0,
         unknown_excluded: Vec::new(),
         matching_items: None,
+        timings: Default::default(),
     });
     let header: &ModelHeader = &outcome.model;
     let params = serde_json::from_str(&header.params).unwrap_or(serde_json::Value::Null);
