@@ -48,6 +48,7 @@ mod availability;
 pub mod collapse;
 mod ingest;
 mod remove;
+pub mod tsv_graph;
 mod tune;
 
 pub use availability::AvailabilityChanged;
@@ -1002,6 +1003,9 @@ impl Engine {
         options: &ImportOptions,
         progress: &mut dyn FnMut(ImportProgress<'_>),
     ) -> Result<kgrec_kg::ImportReport> {
+        for file in files {
+            tsv_graph::refuse_interactions(file, options.source.format)?;
+        }
         // The graph's index about doubles what the files hold, and the memory-snapshot backend
         // writes the whole graph again.
         let input: u64 = files
@@ -2913,7 +2917,9 @@ impl TrainingData {
     }
 
     /// A note when the fitted model's scores do not tell its users apart
-    /// ([`collapse::check`]): its lists would be in arbitrary order, or the popularity order.
+    /// ([`collapse::check`]): its lists would be in arbitrary order, or the popularity order;
+    /// or, collapsed or not, when a few far ratings stretched the scale its rating confidence
+    /// divides by ([`collapse::stretched_scale`]).
     fn collapse_note(&self, fitted: &learners::Trained) -> Result<Option<String>> {
         if fitted.header.kind.is_graph_embedding()
             || fitted.header.kind == learners::ModelKind::Popularity
@@ -2933,9 +2939,14 @@ impl TrainingData {
         let learners::Loaded::Recommender(model) = learners::load(stored, &binding)? else {
             return Ok(None);
         };
+        let stretch = collapse::stretched_scale(&fitted.header, &self.matrix, self.snapshot.scale)
+            .map(|s| collapse::stretch_text(&s, &self.matrix));
         Ok(
-            collapse::check(fitted.header.kind, model.as_ref(), &self.matrix)
-                .map(|c| collapse::describe(c, &fitted.header)),
+            match collapse::check(fitted.header.kind, model.as_ref(), &self.matrix) {
+                Some(c) => Some(collapse::describe(c, &fitted.header, stretch)),
+                // Said even when the scores did not collapse: the ratings barely count.
+                None => stretch.map(|text| format!("{}: {text}", fitted.header.kind.name())),
+            },
         )
     }
 }
@@ -3226,7 +3237,15 @@ pub fn collapse_note(served: &Served) -> Option<String> {
                 &served.matrix,
             )
         })
-        .map(|c| collapse::describe(c, &served.model.header))
+        .map(|c| {
+            let stretch = collapse::stretched_scale(
+                &served.model.header,
+                &served.matrix,
+                served.snapshot.scale,
+            )
+            .map(|s| collapse::stretch_text(&s, &served.matrix));
+            collapse::describe(c, &served.model.header, stretch)
+        })
 }
 
 /// Why a list's order means little: the model collapsed ([`collapse_note`]), or, for a model
@@ -3777,6 +3796,39 @@ fn outlier_note(source: &str, rows: &[RawInteraction]) -> Option<String> {
     })
 }
 
+/// Ids of `rows` that look like numbers a spreadsheet wrote in scientific notation
+/// ([`crate::interactions::lookalike::is_spreadsheet_number`]): how many user and item ids
+/// (distinct), the first few, and how many rows share the first such item id.
+fn spreadsheet_number_note(file: &Path, rows: &[RawInteraction]) -> Option<String> {
+    use crate::interactions::lookalike::is_spreadsheet_number;
+    let mut seen = HashSet::new();
+    let mut shown: Vec<String> = Vec::new();
+    for (what, id) in rows
+        .iter()
+        .flat_map(|r| [("user", &r.user), ("item", &r.item)])
+    {
+        if is_spreadsheet_number(id) && seen.insert((what, id.as_str())) && shown.len() < 3 {
+            shown.push(format!("{what} {id:?}"));
+        }
+    }
+    (!seen.is_empty()).then(|| {
+        format!(
+            "{}: {} id(s) look like numbers a spreadsheet wrote in scientific notation ({}{}): \
+             their digits past the sixth are lost, so different users or items may have become \
+             one; export the column as text (in the spreadsheet, format the cells as Text or as \
+             a number with no decimals) and import again, or remove these rows with `kgrec import \
+             interactions FILE --remove`",
+            file.display(),
+            seen.len(),
+            shown.join(", "),
+            match seen.len().saturating_sub(shown.len()) {
+                0 => String::new(),
+                n => format!(", and {n} more"),
+            }
+        )
+    })
+}
+
 /// How many rated interactions a store holds before [`stretch_note`] judges new ratings by it.
 const STRETCH_MIN_STORED: usize = 10;
 
@@ -3876,6 +3928,7 @@ fn read_rows(file: &Path, options: &ReadOptions, min_rating: Option<f32>) -> Res
         ));
     }
     notes.extend(timestamp_note(file, &rows));
+    notes.extend(spreadsheet_number_note(file, &rows));
     let outliers = match options.rating_scale {
         None => outlier_note(&file.display().to_string(), &rows),
         Some(_) => None,

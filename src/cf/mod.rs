@@ -17,8 +17,8 @@ pub(crate) use als::RowPrior;
 pub use als::{Als, AlsParams, FoldIn};
 pub use bpr::{Bpr, BprParams};
 pub use matrix::{
-    Confidence, DictionaryError, IdMap, IdOutOfRange, InteractionMatrix, PairFeedback, TooManyIds,
-    Value, Weighting,
+    Confidence, DictionaryError, IdMap, IdOutOfRange, InteractionMatrix, PairFeedback, Stretch,
+    TooManyIds, Value, Weighting,
 };
 pub use popularity::Popularity;
 pub use svd::{ItemBasis, Prediction, PredictionBasis, RatingModel, SvdParams};

@@ -44,8 +44,9 @@ pub struct Cli {
     #[arg(long, short, global = true)]
     pub quiet: bool,
     /// When another kgrec process holds the data directory, wait up to SECONDS for it (600
-    /// when no number is given) instead of failing at once. Without it, `train` alone waits
-    /// up to 60 s (saying so) for a holder that is not a `kgrec serve`.
+    /// when no number is given) instead of failing at once. Without it, `train` waits up to
+    /// 60 s (saying so), and readers (stats, sparql, recommend, explain, similar) up to 10 s,
+    /// for a holder that is not a `kgrec serve`.
     #[arg(
         long,
         global = true,
@@ -1073,10 +1074,11 @@ pub struct RecommendArgs {
     pub explain: bool,
     #[command(flatten)]
     pub paths: PathArgs,
-    /// Items never to recommend to this user (with --all-users: to any user); comma-separated
-    /// ids. Items the catalogue no longer offers are better retired once (`kgrec import links
-    /// --retire FILE`): every list skips them.
-    #[arg(long, value_delimiter = ',', value_parser = parse_id)]
+    /// Items never to recommend to this user (with --all-users: to any user): comma-separated
+    /// ids (an id holding a comma in double quotes: 'a,"b,c"'), or @FILE with one id per line;
+    /// repeatable. Items the catalogue no longer offers are better retired once (`kgrec import
+    /// links --retire FILE`): every list skips them.
+    #[arg(long, value_name = "IDS|@FILE")]
     pub exclude: Vec<String>,
     /// Only items whose linked entity has this graph fact: PREDICATE=VALUE, any of several
     /// values as PREDICATE=VALUE|VALUE; repeat the flag for facts that must all hold. Terms are
@@ -1358,7 +1360,7 @@ fn parse_rating_threshold(text: &str) -> std::result::Result<f32, String> {
 
 /// A user or item id given on the command line: never empty nor white space only, as no import
 /// stores such an id (HTTP answers 400 to one).
-fn parse_id(text: &str) -> std::result::Result<String, String> {
+pub(crate) fn parse_id(text: &str) -> std::result::Result<String, String> {
     if text.trim().is_empty() {
         let what = match text.is_empty() {
             true => "empty",

@@ -253,7 +253,7 @@ fn import_kg_into(
         ));
     }
     for file in files {
-        if let Some(header) = tsv_header(file, options.source.format) {
+        if let Some(header) = kgrec::engine::tsv_graph::header(file, options.source.format) {
             super::warn(&format!(
                 "note: {}:1: read as a header ({}) and skipped, not as a triple",
                 file.display(),
@@ -911,31 +911,4 @@ fn show_graph(engine: &Engine) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// The first line of a TSV graph `file` (by `--format tsv`, else by its extension) when the
-/// reader skipped it as a header.
-fn tsv_header(file: &Path, format: Option<InputFormat>) -> Option<String> {
-    use std::io::BufRead;
-    let name = file.to_string_lossy().to_ascii_lowercase();
-    let gz = name.ends_with(".gz");
-    let name = name.strip_suffix(".gz").unwrap_or(&name);
-    let tsv = match format {
-        Some(f) => f == InputFormat::Tsv,
-        None => [".tsv", ".txt", ".kg"].iter().any(|e| name.ends_with(e)),
-    };
-    if !tsv {
-        return None;
-    }
-    let opened = std::fs::File::open(file).ok()?;
-    let reader: Box<dyn std::io::Read> = match gz {
-        true => Box::new(flate2::read::GzDecoder::new(opened)),
-        false => Box::new(opened),
-    };
-    let mut line = String::new();
-    std::io::BufReader::new(std::io::Read::take(reader, 1 << 16))
-        .read_line(&mut line)
-        .ok()?;
-    let line = line.trim_end_matches(['\n', '\r']);
-    kgrec::kg::source::is_tsv_header(line).then(|| line.to_owned())
 }

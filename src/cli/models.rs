@@ -639,7 +639,7 @@ pub(super) fn one_user_request(args: &RecommendArgs) -> Result<RecommendRequest>
         .as_deref()
         .ok_or_else(|| Error::BadInput("give --user ID or --all-users".to_owned()))?;
     Ok(RecommendRequest {
-        exclude: args.exclude.clone(),
+        exclude: excluded_ids(&args.exclude)?,
         filter: Filter::parse(&args.filter)?,
         model_version: args.model_version,
         ..RecommendRequest::new(user, args.k.unwrap_or(10))
@@ -652,7 +652,7 @@ pub(super) fn batch_request(args: &RecommendArgs) -> Result<kgrec::engine::Batch
     Ok(kgrec::engine::BatchRequest {
         k: args.k.unwrap_or(20),
         model_version: args.model_version,
-        exclude: args.exclude.clone(),
+        exclude: excluded_ids(&args.exclude)?,
         filter: Filter::parse(&args.filter)?,
     })
 }
@@ -719,11 +719,57 @@ pub(super) fn short_list_note(recs: &Recommendations, args: &RecommendArgs) {
     ));
 }
 
-/// `--exclude` ids that name no item: probably a typo, said aloud.
+/// The ids of `recommend --exclude` (the one place its values are read): each value a
+/// comma-separated list with CSV quoting for an id that holds a comma (`--exclude
+/// 'a,"https://x.org/d?ids=1,2"'`; surrounding blanks trimmed), or `@FILE`, one id per line
+/// (blank lines and surrounding blanks ignored); the flag may be repeated. An empty or blank
+/// entry (a stray comma) is refused.
+pub(super) fn excluded_ids(values: &[String]) -> Result<Vec<String>> {
+    let mut ids = Vec::new();
+    for value in values {
+        match value.strip_prefix('@') {
+            Some(file) => {
+                let text = std::fs::read_to_string(file).map_err(|e| {
+                    Error::BadInput(format!(
+                        "--exclude @{file}: cannot read the file of ids ({e}; one id per line)"
+                    ))
+                })?;
+                ids.extend(
+                    text.lines()
+                        .map(str::trim)
+                        .filter(|l| !l.is_empty())
+                        .map(str::to_owned),
+                );
+            }
+            None => {
+                let mut listed = kgrec::interactions::split_id_list(value);
+                if listed.is_empty() {
+                    listed.push(String::new());
+                }
+                for id in listed {
+                    crate::cli::args::parse_id(&id)
+                        .map_err(|e| Error::BadInput(format!("--exclude {value:?}: {e}")))?;
+                    ids.push(id.trim().to_owned());
+                }
+            }
+        }
+    }
+    Ok(ids)
+}
+
+/// `--exclude` ids that name no item: probably a typo, said aloud; when one of them may be
+/// part of an id that holds a comma (several unknown ids), how to write such an id.
 pub(super) fn warn_unknown_excluded(ids: &[String]) {
     if !ids.is_empty() {
+        let comma = match ids.len() {
+            1 => "",
+            _ => {
+                "; an id that holds a comma is quoted (--exclude 'a,\"b,c\"') or listed in a \
+                 file, one id per line (--exclude @FILE)"
+            }
+        };
         super::warn(&format!(
-            "warning: --exclude: no item {} in the data directory (ignored)",
+            "warning: --exclude: no item {} in the data directory (ignored){comma}",
             ids.iter()
                 .map(|i| format!("{i:?}"))
                 .collect::<Vec<_>>()

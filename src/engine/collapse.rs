@@ -34,7 +34,7 @@
 //! All scores are looked at, the user's own items included: a user with one item left still
 //! shows whether the model's scores differ.
 
-use crate::cf::{InteractionMatrix, Recommender};
+use crate::cf::{InteractionMatrix, Recommender, Stretch};
 use crate::ids::UserId;
 use crate::learners::ModelKind;
 use crate::store::ModelHeader;
@@ -346,8 +346,52 @@ fn suggested_reg(params: &str) -> String {
     }
 }
 
-/// The one sentence every report of a collapse uses.
-pub fn describe(collapse: Collapse, header: &ModelHeader) -> String {
+/// The stretched rating scale a model's `--confidence rating` weighting divides by
+/// ([`crate::cf::Weighting::stretch`]), when the scale was inferred (a declared scale is the
+/// user's word): `None` for other weightings, declared scales and unstretched ones.
+pub fn stretched_scale(
+    header: &ModelHeader,
+    matrix: &InteractionMatrix,
+    declared: Option<crate::interactions::RatingScale>,
+) -> Option<Stretch> {
+    if declared.is_some() {
+        return None;
+    }
+    crate::cf::Weighting::from_params(&header.params)?.stretch(matrix)
+}
+
+/// What a stretched rating scale does and what to do about it: the train-time note, and the
+/// cause a collapse note names instead of the regularisation.
+pub fn stretch_text(stretch: &Stretch, matrix: &InteractionMatrix) -> String {
+    let (lo, hi) = stretch.usual;
+    let (u, i) = stretch.first;
+    let pair = match (matrix.users().name(u), matrix.items().name(i)) {
+        (Some(u), Some(i)) => format!("; the first: user {u:?}, item {i:?}"),
+        _ => String::new(),
+    };
+    format!(
+        "the rating scale inferred from the stored ratings runs to {top}, stretched by {rows} of \
+         {rated} rated interactions far above where nearly all ratings sit ({lo} to {hi}{pair}): \
+         --confidence rating weighs a rating by its share of the scale's top, so a {hi} weighs \
+         {weight:.2} and the ratings barely weigh anything. If those rows are mistakes, take them \
+         back with `kgrec import interactions FILE --remove` (FILE naming their user and item) \
+         and declare the scale at the next import (--rating-scale {lo}:{hi}, which refuses such \
+         a rating naming its line); else train with --confidence binary",
+        top = stretch.top,
+        rows = stretch.rows,
+        rated = stretch.rated,
+        weight = stretch.usual_weight(),
+    )
+}
+
+/// The one sentence every report of a collapse uses; `stretch`: the model's rating weighting
+/// was stretched by a few far ratings ([`stretched_scale`]), named as the cause instead of the
+/// regularisation.
+pub fn describe(collapse: Collapse, header: &ModelHeader, stretch: Option<String>) -> String {
+    let why = |header: &ModelHeader| match &stretch {
+        Some(text) => format!("the likely cause: {text}"),
+        None => advice(header),
+    };
     // A model being trained has no version yet.
     let model = match header.version {
         0 => format!("the {} model", header.kind.name()),
@@ -364,7 +408,7 @@ pub fn describe(collapse: Collapse, header: &ModelHeader) -> String {
         Collapse::Zero => format!(
             "{model} collapsed: it scores every item within {COLLAPSED:.0e} of zero for its \
              users, so its lists are in near-arbitrary order ({})",
-            advice(header)
+            why(header)
         ),
         Collapse::OneOrder { popularity } => format!(
             "{model} collapsed to one direction: it ranks every item in one order for every \
@@ -375,7 +419,7 @@ pub fn describe(collapse: Collapse, header: &ModelHeader) -> String {
                 true => "; the order is the popularity order",
                 false => "",
             },
-            advice(header)
+            why(header)
         ),
         Collapse::NearOneOrder {
             median,
@@ -391,12 +435,12 @@ pub fn describe(collapse: Collapse, header: &ModelHeader) -> String {
                 true => "; the order is the popularity order",
                 false => "",
             },
-            advice(header)
+            why(header)
         ),
         Collapse::Popularity { matched, looked } => format!(
             "{model} lists the most popular items in popularity order for {matched} of {looked} \
              users looked at: its lists are what `--model pop` gives, not personal ({})",
-            advice(header)
+            why(header)
         ),
     }
 }

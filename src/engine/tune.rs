@@ -19,7 +19,8 @@ use crate::serving::rank_users;
 use crate::store::{InteractionStore, ModelHeader, StoredModel, TunedLearner, TuningStore};
 use crate::tune::split::{carve_whole, cold_target_items, whole_items};
 use crate::tune::{
-    Carved, Limits, Metric, Plan, Target, TrialReport, TuneRequest, carve, search_planned,
+    Carved, Limits, Metric, MetricKind, Plan, Target, TrialReport, TuneRequest, carve,
+    search_planned,
 };
 
 /// What to do when there are too few users to tune on: train, but not blindly with the
@@ -68,6 +69,9 @@ pub struct TuneOutcome {
     pub cold_rules: Vec<String>,
     /// What the validation scored.
     pub target: Target,
+    /// Earlier records on other validation rows (another metric, seed, split or store) that
+    /// this run's replaced (set by [`Engine::store_tuning`]).
+    pub replaced: Vec<TunedLearner>,
 }
 
 /// An earlier record kept over this run's for one learner.
@@ -321,6 +325,11 @@ impl Engine {
                 TRAIN_INSTEAD
             )));
         }
+        whole_list_cut_off(
+            request.metric,
+            &carved,
+            data.matrix.n_items() - unseen.len(),
+        )?;
         let items_with_interactions = items_with_interactions(&data.snapshot);
         Ok(TuningData {
             data,
@@ -370,6 +379,16 @@ impl Engine {
             let name = best
                 .as_ref()
                 .map_or_else(|| outcome.best.clone(), |t| t.learner.clone());
+            // An earlier record of a tuned learner on other validation rows (another metric,
+            // seed, split or store) gives way to this run's: said, never silent.
+            outcome.replaced = earlier
+                .iter()
+                .filter(|old| {
+                    kept.iter()
+                        .any(|k| k.learner == old.learner && !old.same_rows(k))
+                })
+                .cloned()
+                .collect();
             store.put(&kept, &name)?;
             outcome.earlier_kept = outcome
                 .learners
@@ -761,8 +780,47 @@ impl TuningData {
             graph_within_noise,
             cold_rules,
             target: request.target,
+            replaced: Vec::new(),
         })
     }
+}
+
+/// Refuses a metric blind to the order within a list (recall, precision, hit rate) whose
+/// cut-off reaches, for half the validation users or more, the number
+/// of items they can be recommended (the `rankable` items less their training items): their
+/// lists hold every candidate, so recall and hit rate are 1 for every setting, and the choice
+/// among them would be arbitrary (`eval -k` warns of the same).
+fn whole_list_cut_off(metric: Metric, carved: &Carved, rankable: usize) -> Result<()> {
+    // Rank-weighted metrics still tell orders apart when a list holds every candidate.
+    if matches!(
+        metric.kind,
+        MetricKind::Ndcg | MetricKind::Map | MetricKind::Mrr
+    ) {
+        return Ok(());
+    }
+    let mut candidates: Vec<usize> = carved
+        .validation
+        .iter()
+        .map(|(u, _)| rankable.saturating_sub(carved.matrix.user_row(*u).0.len()))
+        .collect();
+    if candidates.is_empty() {
+        return Ok(());
+    }
+    candidates.sort_unstable();
+    let whole = candidates.iter().filter(|&&c| c <= metric.k).count();
+    if whole * 2 < candidates.len() {
+        return Ok(());
+    }
+    let median = candidates[candidates.len() / 2];
+    Err(Error::BadInput(format!(
+        "--metric {metric}: the catalogue has {rankable} items a list can hold, and for {whole} \
+         of the {} validation users a list of {} holds every item they could be recommended \
+         (all but their training items), so every setting scores about alike there and the \
+         choice would be arbitrary; use a cut-off well below {median} (the median validation \
+         user's candidates), or a metric of the order, e.g. --metric ndcg@10",
+        candidates.len(),
+        metric.k
+    )))
 }
 
 /// How `learner`'s space is searched: a learner whose graph-off corner is ALS (`cke`) starts
@@ -875,7 +933,7 @@ fn validate(
     {
         return Err(crate::cf::FitError::Collapsed(format!(
             "trial discarded: {}",
-            super::collapse::describe(c, &header)
+            super::collapse::describe(c, &header, None)
         ))
         .into());
     }
@@ -1157,6 +1215,7 @@ mod tests {
             graph_within_noise: Vec::new(),
             cold_rules: Vec::new(),
             target,
+            replaced: Vec::new(),
         }
     }
 

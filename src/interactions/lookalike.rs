@@ -81,6 +81,25 @@ pub fn lookalike<'a>(id: &str, names: &'a [String]) -> Option<&'a str> {
         .map(String::as_str)
 }
 
+/// Whether `id` looks like a number a spreadsheet shows (and then saves) in scientific
+/// notation: `4,00638E+12`, `1.23457E+11`, `4E+12` — a long numeric id (an EAN, an account
+/// number) whose digits past the sixth or so are gone, so that different ids may have become
+/// one.
+pub fn is_spreadsheet_number(id: &str) -> bool {
+    let Some((mantissa, exponent)) = id.split_once(['E', 'e']) else {
+        return false;
+    };
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let mantissa_ok = match mantissa.split_once(['.', ',']) {
+        Some((whole, fraction)) => whole.len() == 1 && digits(whole) && digits(fraction),
+        None => mantissa.len() == 1 && digits(mantissa),
+    };
+    let exponent_ok = exponent
+        .strip_prefix(['+', '-'])
+        .is_some_and(|e| digits(e) && e.len() <= 3);
+    mantissa_ok && exponent_ok
+}
+
 /// The note of an import's added ids that look like others, `what` naming them ("user",
 /// "item"); `None` when there is none.
 pub fn note(what: &str, (count, shown): &(u64, Vec<(String, String)>)) -> Option<String> {
@@ -110,6 +129,24 @@ mod tests {
 
     fn names(ids: &[&str]) -> Vec<String> {
         ids.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn spreadsheet_scientific_notation_is_recognised() {
+        for id in ["4,00638E+12", "1.23457E+11", "4E+12", "9.9e-05"] {
+            assert!(is_spreadsheet_number(id), "{id}");
+        }
+        for id in [
+            "4006381333931",
+            "E+12",
+            "12E+3",
+            "4,00638E12",
+            "P1E+1",
+            "1.2E+",
+            "B12",
+        ] {
+            assert!(!is_spreadsheet_number(id), "{id}");
+        }
     }
 
     #[test]

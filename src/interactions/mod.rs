@@ -16,6 +16,7 @@ mod error;
 mod format;
 pub mod guess;
 mod item_list;
+mod id_list;
 mod link;
 pub mod lookalike;
 pub mod parse;
@@ -29,6 +30,7 @@ pub use error::{ParseError, decimal_comma_hint};
 pub use format::{Format, UnknownFormatName};
 pub use guess::{Guess, GuessBasis};
 pub use item_list::{ItemList, read_item_lines, read_item_list};
+pub use id_list::{quote_id, split_id_list};
 pub use link::{
     ItemLink, LinkColumns, LinkFile, parse_link_file, parse_link_reader, read_link_file,
     strip_angle_brackets,
@@ -126,6 +128,9 @@ pub struct RawInteractions {
     pub header_line: Option<usize>,
     /// The delimiter, when it was detected from the header rather than the format's own.
     pub delimiter: Option<Delimiter>,
+    /// A spreadsheet's `sep=;` first line (Excel's): its line and the delimiter it names,
+    /// read as such (a `--delimiter` given wins) and not as the header.
+    pub excel_sep: Option<(usize, Delimiter)>,
     /// Header columns nothing reads (names, or `N (unnamed)`).
     pub ignored_columns: Vec<String>,
     /// Of the ignored columns, those that hold numbers and nothing else: (name as shown, the
@@ -180,6 +185,13 @@ impl RawInteractions {
             notes.push(format!(
                 "{at}: the {first} is split by {d}, not by {own}: the file is read with {d} \
                  (--delimiter overrides)"
+            ));
+        }
+        if let Some((line, d)) = self.excel_sep {
+            notes.push(format!(
+                "{file}:{line}: `sep={}` (a spreadsheet's delimiter line) read: the file is split \
+                 by {d} (--delimiter overrides), and the header is the line after it",
+                char::from(d.byte())
             ));
         }
         if let Some(fields) = &self.header_by_position {

@@ -229,6 +229,7 @@ fn read_source_as(
         gzip_unannounced: source.gzip_unannounced,
         header_line: None,
         delimiter: None,
+        excel_sep: None,
         ignored_columns: Vec::new(),
         numeric_ignored: Vec::new(),
         header_by_position: None,
@@ -256,6 +257,7 @@ fn read_source_as(
             out.rows = headed.rows;
             out.header_line = Some(headed.header_line);
             out.delimiter = headed.detected;
+            out.excel_sep = headed.excel_sep;
             out.ignored_columns = headed.ignored;
             out.numeric_ignored = headed.numeric_ignored;
             out.longer_rows = headed.longer.map(|(line, n)| (line, n, headed.names.len()));
@@ -763,6 +765,8 @@ struct Headed {
     header_line: usize,
     /// The delimiter, when it was detected rather than the format's own.
     detected: Option<Delimiter>,
+    /// A spreadsheet's `sep=X` line: its line and delimiter.
+    excel_sep: Option<(usize, Delimiter)>,
     ignored: Vec<String>,
     /// The header's fields as written.
     names: Vec<String>,
@@ -809,6 +813,17 @@ impl NumericColumns {
     }
 }
 
+/// The delimiter a spreadsheet's first line `sep=;` names (Excel writes and reads it; quoted
+/// as `"sep=;"` by some tools), else `None`.
+fn excel_sep_line(line: &str) -> Option<Delimiter> {
+    let line = line.trim().trim_matches('"');
+    let (key, value) = line.split_at_checked(4)?;
+    if !key.eq_ignore_ascii_case("sep=") || value.chars().count() != 1 {
+        return None;
+    }
+    value.parse().ok()
+}
+
 /// The bytes up to and including the first non-blank line, and that line (BOM removed).
 fn first_line<R: BufRead>(
     reader: &mut R,
@@ -846,7 +861,25 @@ fn parse_headed<R: BufRead>(
     format: Format,
     options: &ReadOptions,
 ) -> Result<Headed, ParseError> {
-    let (prefix, header) = first_line(&mut reader, file)?;
+    let (mut prefix, mut header) = first_line(&mut reader, file)?;
+    // A spreadsheet's `sep=;` line names the delimiter: read as such, and blanked (its line
+    // break kept, so that lines keep their numbers) before the header after it is read.
+    let mut excel_sep = None;
+    if format != Format::RecBole
+        && let Some(sep) = header.as_deref().and_then(excel_sep_line)
+    {
+        let line = prefix.iter().filter(|&&b| b == b'\n').count();
+        let start = prefix[..prefix.len().saturating_sub(1)]
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |at| at + 1);
+        prefix.truncate(start);
+        prefix.push(b'\n');
+        let (rest, next) = first_line(&mut reader, file)?;
+        prefix.extend(rest);
+        header = next;
+        excel_sep = Some((line.max(1), sep));
+    }
     let Some(header) = header else {
         return Err(ParseError::Empty {
             file: file.to_owned(),
@@ -856,8 +889,9 @@ fn parse_headed<R: BufRead>(
         Format::Csv => Delimiter::COMMA,
         _ => Delimiter::TAB,
     };
-    let (delimiter, detected) = match format {
-        Format::RecBole => (Delimiter::TAB, false),
+    let (delimiter, detected) = match (format, excel_sep) {
+        (Format::RecBole, _) => (Delimiter::TAB, false),
+        (_, Some((_, sep))) => (options.delimiter.unwrap_or(sep), false),
         _ => columns::delimiter(&header, options.delimiter, default),
     };
     let reader = Cursor::new(prefix).chain(reader);
@@ -878,6 +912,7 @@ fn parse_headed<R: BufRead>(
         rows,
         header_line,
         detected: detected.then_some(delimiter),
+        excel_sep,
         rated: header.columns.rating.is_some(),
         numeric_ignored: numeric.ignored(&header),
         ignored: header.ignored,

@@ -119,13 +119,23 @@ impl Query {
             .collect()
     }
 
-    /// Every comma-separated value of every `name` parameter, empty ones dropped.
+    /// The ids of the `name` parameters: one parameter is a comma-separated list (an id that
+    /// holds a comma in double quotes, `exclude=a,"b,c"`:
+    /// [`kgrec::interactions::split_id_list`]); repeated, each names one id as it is
+    /// (`exclude=a&exclude=b,c`). Trimmed, empty ones dropped.
     pub fn list(&self, name: &str) -> Vec<String> {
-        self.pairs
+        let values: Vec<&str> = self
+            .pairs
             .iter()
             .filter(|(k, _)| k == name)
-            .flat_map(|(_, v)| v.split(','))
-            .map(str::trim)
+            .map(|(_, v)| v.as_str())
+            .collect();
+        let ids = match values.as_slice() {
+            [one] => kgrec::interactions::split_id_list(one),
+            many => many.iter().map(|v| (*v).to_owned()).collect(),
+        };
+        ids.iter()
+            .map(|v| v.trim())
             .filter(|v| !v.is_empty())
             .map(str::to_owned)
             .collect()
@@ -176,7 +186,10 @@ mod tests {
         assert_eq!(q.number("k", 10, 1..=1000).unwrap(), 5);
         assert_eq!(q.number("offset", 0, 0..=10).unwrap(), 0);
         assert!(q.flag("explain", false).unwrap());
-        assert_eq!(q.list("exclude"), ["a", "b", "c"]);
+        // Repeated, each parameter is one id; alone, a list with CSV quoting.
+        assert_eq!(q.list("exclude"), ["a,b", "c"]);
+        let q = Query::parse(Some("exclude=a,%22b,c%22"), &["exclude"], &["exclude"]).unwrap();
+        assert_eq!(q.list("exclude"), ["a", "b,c"]);
 
         let err = Query::parse(Some("kk=5"), &["k"], &[]).unwrap_err();
         assert!(

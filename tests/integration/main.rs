@@ -12,6 +12,7 @@ mod content;
 mod crash;
 mod demo;
 mod ease;
+mod eighteenth_look;
 mod eleventh_look;
 mod endpoint;
 mod explain;

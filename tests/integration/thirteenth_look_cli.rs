@@ -86,7 +86,7 @@ fn train_does_not_wait_in_silence_for_a_server() {
     assert!(took < Duration::from_secs(30), "train took {took:?}");
     let help = ok(std::process::Command::new(binary()).args(["--help"]));
     assert!(
-        help.contains("`train` alone waits up to 60 s"),
+        help.contains("`train` waits up to 60 s"),
         "the --wait help: {help}"
     );
     let readme =
