@@ -3769,14 +3769,7 @@ struct Rows {
 /// range's own width (1 at least).
 fn outlier_note(source: &str, rows: &[RawInteraction]) -> Option<String> {
     let mut ratings: Vec<f32> = rows.iter().filter_map(|r| r.rating).collect();
-    if ratings.len() < 10 {
-        return None;
-    }
-    ratings.sort_by(f32::total_cmp);
-    let n = ratings.len();
-    let k = (n / 100).max(1);
-    let (lo, hi) = (ratings[k], ratings[n - 1 - k]);
-    let span = (hi - lo).max(1.0);
+    let (lo, hi, span) = crate::cf::usual_ratings(&mut ratings)?;
     let far: Vec<f32> = ratings
         .iter()
         .copied()

@@ -320,14 +320,8 @@ impl Weighting {
             .copied()
             .filter(|r| r.is_finite())
             .collect();
-        if ratings.len() < 10 {
-            return None;
-        }
-        ratings.sort_by(f32::total_cmp);
+        let (lo, hi, width) = usual_ratings(&mut ratings)?;
         let n = ratings.len();
-        let k = (n / 100).max(1);
-        let (lo, hi) = (ratings[k], ratings[n - 1 - k]);
-        let width = (hi - lo).max(1.0);
         let rows = ratings.iter().filter(|&&r| r > hi + width).count();
         if rows == 0 || top <= hi + width {
             return None;
@@ -356,6 +350,21 @@ impl Weighting {
             Value::Count => false,
         }
     }
+}
+
+/// Where nearly all of `ratings` sit, sorting them in place: the values one percent in from
+/// each end (at least one rating in) and the spread beyond which a rating is far from them
+/// (their distance, at least 1): `(low, high, spread)`. `None` below 10 ratings, too few to tell.
+/// The import's outlier note and the stretched-scale note at training time share it.
+pub fn usual_ratings(ratings: &mut [f32]) -> Option<(f32, f32, f32)> {
+    if ratings.len() < 10 {
+        return None;
+    }
+    ratings.sort_by(f32::total_cmp);
+    let n = ratings.len();
+    let k = (n / 100).max(1);
+    let (lo, hi) = (ratings[k], ratings[n - 1 - k]);
+    Some((lo, hi, (hi - lo).max(1.0)))
 }
 
 /// A rating weighting's top set by a few far ratings ([`Weighting::stretch`]).

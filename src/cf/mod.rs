@@ -18,7 +18,7 @@ pub use als::{Als, AlsParams, FoldIn};
 pub use bpr::{Bpr, BprParams};
 pub use matrix::{
     Confidence, DictionaryError, IdMap, IdOutOfRange, InteractionMatrix, PairFeedback, Stretch,
-    TooManyIds, Value, Weighting,
+    TooManyIds, Value, Weighting, usual_ratings,
 };
 pub use popularity::Popularity;
 pub use svd::{ItemBasis, Prediction, PredictionBasis, RatingModel, SvdParams};

@@ -15,8 +15,8 @@ pub use datetime::parse_iso;
 mod error;
 mod format;
 pub mod guess;
-mod item_list;
 mod id_list;
+mod item_list;
 mod link;
 pub mod lookalike;
 pub mod parse;
@@ -29,8 +29,8 @@ pub use columns::{ColumnMap, ColumnRef, Delimiter};
 pub use error::{ParseError, decimal_comma_hint};
 pub use format::{Format, UnknownFormatName};
 pub use guess::{Guess, GuessBasis};
-pub use item_list::{ItemList, read_item_lines, read_item_list};
 pub use id_list::{quote_id, split_id_list};
+pub use item_list::{ItemList, read_item_lines, read_item_list};
 pub use link::{
     ItemLink, LinkColumns, LinkFile, parse_link_file, parse_link_reader, read_link_file,
     strip_angle_brackets,
