@@ -1042,7 +1042,8 @@ const COLUMN_NAMES: &[&str] = &[
 /// of another kind (nine in ten hold a digit, `:`, `/`, `.` or the like: `P0001`, `m.0abc`,
 /// `ex:a`): `Artikel<TAB>Eigenschaft<TAB>Wert` over `P0001<TAB>kategorie<TAB>Werkzeug`. A
 /// graph whose heads are plain words (`Alice knows Bob`) keeps its first line unless that line
-/// uses column names.
+/// uses column names. A line split otherwise than the lines after it (tabs against blanks) is
+/// not a header by these rules: the file mixes separators.
 pub fn is_tsv_header_among(first: &str, rest: &[&str]) -> bool {
     if is_tsv_header(first) {
         return true;
@@ -1054,6 +1055,12 @@ pub fn is_tsv_header_among(first: &str, rest: &[&str]) -> bool {
     };
     let head = tsv_fields(first);
     if head.len() != 3 || !head.iter().all(|f| word(f)) || rest.is_empty() {
+        return false;
+    }
+    // A header splits as its file does: a tabbed line over blank-separated ones (or the other
+    // way round) is a file of two separators, refused at its second line, not a header.
+    let tabbed = first.contains('\t');
+    if rest.iter().any(|l| l.contains('\t') != tabbed) {
         return false;
     }
     let rows: Vec<Vec<&str>> = rest.iter().map(|l| tsv_fields(l)).collect();
