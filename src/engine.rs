@@ -1804,10 +1804,11 @@ impl Engine {
                 header.kind.name(),
             )));
         }
-        let note = collapsed_user_note(&served, user);
+        let mut notes: Vec<String> = collapsed_user_note(&served, user).into_iter().collect();
+        notes.extend(self.retired_note(item)?);
         let explainer = Explainer::new(self.paths()?, served);
         let mut explanation = explainer.explain_item(user, item, options)?;
-        explanation.note = note;
+        explanation.note = (!notes.is_empty()).then(|| notes.join("; "));
         Ok((explanation, header))
     }
 

@@ -76,7 +76,7 @@ pub(super) fn recommend_explained(engine: &Engine, args: &RecommendArgs) -> Resu
     }
     super::models::warn_unknown_excluded(&recs.unknown_excluded);
     super::models::filter_notes(&recs, &args.filter);
-    super::models::short_list_note(&recs, args);
+    super::models::short_list_note(&recs, args, engine.retired_items()?.len());
     let missing = || Error::Internal {
         what: "an explained recommendation came back without its explanation".to_owned(),
     };
@@ -163,6 +163,9 @@ pub fn explain(data: &Path, args: &ExplainArgs) -> Result<()> {
         options(&args.paths),
         args.model_version,
     )?;
+    if let Some(note) = engine.retired_note(&args.item)? {
+        super::warn(&format!("note: {note}"));
+    }
     match args.format {
         ExplainFormat::Json => emit(&json(&explanation, true)?),
         ExplainFormat::Text => emit(&explanation_text(

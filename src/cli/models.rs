@@ -625,7 +625,7 @@ pub fn recommend(data: &Path, args: &RecommendArgs) -> Result<()> {
     }
     warn_unknown_excluded(&recs.unknown_excluded);
     filter_notes(&recs, &args.filter);
-    short_list_note(&recs, args);
+    short_list_note(&recs, args, engine.retired_items()?.len());
     match args.format.unwrap_or_default() {
         TextOrJson::Json => emit(&json_text(&recs.list_json())?),
         TextOrJson::Text => emit(&list_text(&recs)),
@@ -691,7 +691,8 @@ pub(super) fn filter_notes(recs: &Recommendations, given: &[String]) {
 }
 
 /// A list shorter than `-k` that no other note explains: the user has the rest (or excluded it).
-pub(super) fn short_list_note(recs: &Recommendations, args: &RecommendArgs) {
+/// `retired`: how many items of the data directory are retired (a reason a list runs short).
+pub(super) fn short_list_note(recs: &Recommendations, args: &RecommendArgs, retired: usize) {
     let k = args.k.unwrap_or(10);
     let shown = recs.items.len();
     // A note of the list's own (an empty list, a filter) says it already; the model's collapse
@@ -704,7 +705,7 @@ pub(super) fn short_list_note(recs: &Recommendations, args: &RecommendArgs) {
         return;
     }
     super::warn(&format!(
-        "note: {} of the {k} asked: every other item model v{} {} can rank is in {}'s history{}",
+        "note: {} of the {k} asked: every other item model v{} {} can rank is in {}'s history{}{}",
         match shown {
             1 => "1 item".to_owned(),
             n => format!("{n} items"),
@@ -715,6 +716,16 @@ pub(super) fn short_list_note(recs: &Recommendations, args: &RecommendArgs) {
         match args.exclude.is_empty() {
             true => "",
             false => " or excluded",
+        },
+        match retired {
+            0 => String::new(),
+            1 => " or retired (1 item is retired: `kgrec import links --restore FILE` offers it \
+                  again)"
+                .to_owned(),
+            n => format!(
+                " or retired ({n} items are retired: `kgrec import links --restore FILE` offers \
+                 them again)"
+            ),
         }
     ));
 }

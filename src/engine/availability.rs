@@ -48,6 +48,21 @@ impl Engine {
         self.change_availability(items, false)
     }
 
+    /// A note for an item that is retired (`None` for an offered one): why no list shows it and
+    /// how to offer it again. `explain` of a retired item gives it.
+    pub fn retired_note(&self, item: &str) -> Result<Option<String>> {
+        let retired = self.retired_items()?;
+        Ok(retired
+            .binary_search_by(|r| r.as_str().cmp(item))
+            .is_ok()
+            .then(|| {
+                format!(
+                    "item {item:?} is retired (no longer offered): no list and no `similar` \
+                     answer shows it; `kgrec import links --restore FILE` offers it again"
+                )
+            }))
+    }
+
     /// The retired items' ids (sorted).
     pub fn retired_items(&self) -> Result<Arc<Vec<String>>> {
         let mut cache = self.inner.retired.lock().map_err(poisoned)?;

@@ -25,7 +25,7 @@ pub struct Explanation {
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub truncated: bool,
     /// Why the score means little, when it does (`Engine::explain` of one item: the model
-    /// collapsed, see `engine::collapse`).
+    /// collapsed, see `engine::collapse`), and whether the item is retired (no list shows it).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
 }

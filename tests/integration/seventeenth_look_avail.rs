@@ -323,3 +323,55 @@ fn all_users_takes_exclude_and_filter_as_one_user_does() {
         }
     }
 }
+
+/// A list cut short by retirements says so, and `explain` of a retired item says it is retired
+/// (text: a note on standard error; JSON: the explanation's `note`).
+#[test]
+fn short_lists_and_explanations_name_retirement() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = trained(tmp.path());
+    // Retire every item u1 can be recommended but two: a list of 8 holds 2.
+    let all = list(&data, "u1", 40, &[]);
+    let keep = &all[..2];
+    let retire: Vec<&String> = all.iter().filter(|i| !keep.contains(i)).collect();
+    assert!(retire.len() > 8, "{all:?}");
+    let file = write_file(
+        tmp.path(),
+        "gone.txt",
+        retire.iter().map(|i| format!("{i}\n")).collect::<String>(),
+    );
+    ok(kgrec(&data)
+        .args(["-q", "import", "links", "--retire"])
+        .arg(&file));
+    let out = run(kgrec(&data).args(["recommend", "--user", "u1", "-k", "8"]));
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains(&format!(
+            "or retired ({} items are retired: `kgrec import links --restore FILE`",
+            retire.len()
+        )),
+        "{err}"
+    );
+    let item = retire[0].as_str();
+    let out = run(kgrec(&data).args(["explain", "--user", "u1", "--item", item]));
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains(&format!("item {item:?} is retired (no longer offered)")),
+        "{err}"
+    );
+    let json = ok(kgrec(&data).args([
+        "explain", "--user", "u1", "--item", item, "--format", "json",
+    ]));
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert!(
+        v["note"].as_str().is_some_and(|n| n.contains("is retired")),
+        "{json}"
+    );
+    // An offered item's explanation has no such note.
+    let offered = ok(kgrec(&data).args([
+        "explain", "--user", "u1", "--item", &keep[0], "--format", "json",
+    ]));
+    assert!(!offered.contains("is retired"), "{offered}");
+}
