@@ -249,6 +249,12 @@ pub fn load_key(
             key.len()
         )));
     }
+    if from_env {
+        // A variable left set in a shell keys a server nobody meant to key: say where it came from.
+        crate::cli::warn(&format!(
+            "note: the key of --{what} comes from the environment variable {env}"
+        ));
+    }
     Ok(Some(key))
 }
 

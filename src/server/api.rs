@@ -729,6 +729,13 @@ fn accepted_names(field: &str, accepted: &[String]) -> String {
     if accepted.is_empty() {
         return String::new();
     }
+    // Keys of the rebuild's body itself, put inside "overrides" by mistake.
+    if matches!(field, "seed" | "keep" | "model" | "spec") {
+        return format!(
+            "; {field:?} is a key of the request body itself, beside \"overrides\" \
+             ({{\"model\": ..., \"{field}\": ..., \"overrides\": {{...}}}})"
+        );
+    }
     let near = accepted
         .iter()
         .map(|a| (strsim::osa_distance(field, a), a))

@@ -98,14 +98,17 @@ impl Query {
         }
     }
 
-    /// `true`/`false` (also `1`/`0`, `yes`/`no`), or `default` when absent.
+    /// `true`/`false` (also `1`/`0`, `yes`/`no`, `on`/`off`, in any letter case), or `default`
+    /// when absent.
     pub fn flag(&self, name: &str, default: bool) -> Result<bool, ApiError> {
-        match self.get(name).map(str::trim) {
-            None => Ok(default),
-            Some("true" | "1" | "yes" | "") => Ok(true),
-            Some("false" | "0" | "no") => Ok(false),
-            Some(other) => Err(ApiError::bad_parameter(format!(
-                "{name}={other}: expected true or false"
+        let Some(given) = self.get(name).map(str::trim) else {
+            return Ok(default);
+        };
+        match given.to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" | "on" | "" => Ok(true),
+            "false" | "0" | "no" | "off" => Ok(false),
+            _ => Err(ApiError::bad_parameter(format!(
+                "{name}={given}: expected true or false (or 1/0, yes/no, on/off)"
             ))),
         }
     }
@@ -174,6 +177,32 @@ pub fn check_id(what: &str, id: &str) -> Result<(), ApiError> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn flags_take_the_usual_spellings_in_any_case() {
+        for (given, want) in [
+            ("TRUE", true),
+            ("On", true),
+            ("yes", true),
+            ("1", true),
+            ("False", false),
+            ("OFF", false),
+            ("no", false),
+            ("0", false),
+        ] {
+            let text = format!("explain={given}");
+            let q = Query::parse(Some(&text), &["explain"], &[]).unwrap();
+            assert_eq!(q.flag("explain", !want).unwrap(), want, "{given}");
+        }
+        let q = Query::parse(Some("explain=maybe"), &["explain"], &[]).unwrap();
+        let err = q.flag("explain", false).unwrap_err();
+        assert!(
+            err.message
+                .contains("explain=maybe: expected true or false"),
+            "{}",
+            err.message
+        );
+    }
 
     #[test]
     fn parameters_are_checked() {
