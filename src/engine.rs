@@ -3763,6 +3763,9 @@ struct Rows {
     outliers_noted: bool,
 }
 
+/// Words of the far-ratings note ([`outlier_note`]), by which a removal leaves it out.
+const OUTLIER_WORDS: &str = "rating(s) far outside where nearly all ratings sit";
+
 /// Ratings far outside where nearly all of a file's (or request's) ratings sit (a 99 among
 /// 1 to 5), which stretch a scale inferred from the ratings: said, with `--rating-scale` as the
 /// way to have them refused. From 10 ratings on: "nearly all" leaves out the lowest and highest
@@ -3780,10 +3783,10 @@ fn outlier_note(source: &str, rows: &[RawInteraction]) -> Option<String> {
     let shown: Vec<String> = far.iter().take(3).map(f32::to_string).collect();
     (!far.is_empty()).then(|| {
         format!(
-            "{source}: {} rating(s) far outside where nearly all ratings sit ({lo} to {hi}): {}; \
-             a scale inferred from the ratings now runs {first}:{last}. If the scale is \
-             narrower, declare it with --rating-scale MIN:MAX (a rating outside it is then an \
-             error naming its line), or fix those rows",
+            "{source}: {} {OUTLIER_WORDS} ({lo} to {hi}): {}; a scale inferred from the \
+             ratings now runs {first}:{last}. If the scale is narrower, declare it with \
+             --rating-scale MIN:MAX (a rating outside it is then an error naming its line), or \
+             fix those rows",
             far.len(),
             shown.join(", ")
         )
@@ -3992,13 +3995,22 @@ pub fn lookalike_hint(id: &str, names: &[String]) -> String {
     })
 }
 
+/// Words of the conflicting-duplicates note ([`conflict_note`]), by which a removal leaves it out.
+const CONFLICT_WORDS: &str =
+    "conflicting duplicate(s): the same user and item again with another rating";
+
 /// The note of duplicate rows whose ratings disagree (see [`rating_conflicts`]).
 fn conflict_note(source: &str, conflicts: usize, example: &str) -> String {
     format!(
-        "{source}: {conflicts} conflicting duplicate(s): the same user and item again with \
-         another rating ({example}); the row with the latest timestamp is kept, the later row on \
-         ties"
+        "{source}: {conflicts} {CONFLICT_WORDS} ({example}); the row with the latest timestamp \
+         is kept, the later row on ties"
     )
+}
+
+/// Whether an import note is about the rows' ratings (conflicting duplicates, ratings far from
+/// the rest), which a removal does not read.
+pub(crate) fn is_rating_note(note: &str) -> bool {
+    note.contains(CONFLICT_WORDS) || note.contains(OUTLIER_WORDS)
 }
 
 #[cfg(test)]

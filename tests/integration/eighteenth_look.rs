@@ -407,3 +407,33 @@ fn excel_sep_lines_and_scientific_notation_ids_are_recognised() {
     let out = run(kgrec(&data).args(["import", "interactions"]).arg(&bad));
     expect_bad_input(&out, &bad, &["bad.csv:4"]);
 }
+
+/// A removal reads no rating: a file whose duplicate rows disagree on their ratings (the note an
+/// import gives) is taken back without that note.
+#[test]
+fn a_removal_does_not_note_conflicting_ratings() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = write_file(tmp.path(), "r.csv", rated_csv(20, 12));
+    let data = tmp.path().join("data");
+    ok(kgrec(&data)
+        .args(["-q", "import", "interactions"])
+        .arg(&file));
+    let back = write_file(
+        tmp.path(),
+        "back.csv",
+        "user_id,item_id,rating\nu1,i1,5\nu1,i1,1\nu2,i2,4\n",
+    );
+    let out = run(kgrec(&data)
+        .args(["import", "interactions", "--remove"])
+        .arg(&back));
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(!err.contains("conflicting duplicate"), "{err}");
+    // Imported, the same rows do get the note.
+    let out = run(kgrec(&data).args(["import", "interactions"]).arg(&back));
+    assert!(
+        stderr(&out).contains("conflicting duplicate"),
+        "{}",
+        stderr(&out)
+    );
+}
