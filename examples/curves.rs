@@ -87,8 +87,9 @@ struct Row {
 }
 
 /// A command's wall time and peak resident memory (`VmHWM`, read every 10 ms while it runs: a
-/// peak reached in its last 10 ms can be missed).
-fn timed(cmd: &mut Command, log: &Path) -> Result<(f64, f64)> {
+/// peak reached in its last 10 ms can be missed). No peak when the command ended before two
+/// readings (under 10 ms): a first reading, taken as it starts, says nothing of its peak.
+fn timed(cmd: &mut Command, log: &Path) -> Result<(f64, Option<f64>)> {
     let log_file = fs::File::create(log)?;
     let start = Instant::now();
     let mut child = cmd
@@ -98,6 +99,7 @@ fn timed(cmd: &mut Command, log: &Path) -> Result<(f64, f64)> {
         .with_context(|| format!("{cmd:?}"))?;
     let status_path = format!("/proc/{}/status", child.id());
     let mut peak_kib = 0u64;
+    let mut readings = 0u32;
     let status = loop {
         if let Ok(text) = fs::read_to_string(&status_path)
             && let Some(kib) = text
@@ -106,6 +108,7 @@ fn timed(cmd: &mut Command, log: &Path) -> Result<(f64, f64)> {
                 .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
         {
             peak_kib = peak_kib.max(kib);
+            readings += 1;
         }
         if let Some(status) = child.try_wait()? {
             break status;
@@ -117,7 +120,8 @@ fn timed(cmd: &mut Command, log: &Path) -> Result<(f64, f64)> {
         let tail = fs::read_to_string(log).unwrap_or_default();
         bail!("{cmd:?} failed ({status}):\n{tail}");
     }
-    Ok((seconds, peak_kib as f64 / 1024.0))
+    let peak = (readings >= 2).then_some(peak_kib as f64 / 1024.0);
+    Ok((seconds, peak))
 }
 
 /// Line breaks of `path`, read in 1 MiB pieces (a 10M-statement graph is a gigabyte: it is
@@ -206,12 +210,7 @@ fn one_size(args: &Args, kgrec: &Path, synth: &Path, n: usize) -> Result<Vec<Row
                 .arg(cat.join("kg.nt")),
             &log("kg-rocksdb"),
         )?;
-        push(
-            "import kg (rocksdb)",
-            s,
-            Some(peak),
-            Some(triples as f64 / s),
-        );
+        push("import kg (rocksdb)", s, peak, Some(triples as f64 / s));
         fs::remove_dir_all(&data)?;
     }
 
@@ -226,7 +225,7 @@ fn one_size(args: &Args, kgrec: &Path, synth: &Path, n: usize) -> Result<Vec<Row
         binary(&data).args(["import", "kg"]).arg(cat.join("kg.nt")),
         &log("kg"),
     )?;
-    push("import kg", s, Some(peak), Some(triples as f64 / s));
+    push("import kg", s, peak, Some(triples as f64 / s));
     let (s, peak) = timed(
         binary(&data)
             .args(["import", "interactions"])
@@ -235,12 +234,7 @@ fn one_size(args: &Args, kgrec: &Path, synth: &Path, n: usize) -> Result<Vec<Row
             .arg(cat.join("links.tsv")),
         &log("interactions"),
     )?;
-    push(
-        "import interactions",
-        s,
-        Some(peak),
-        Some(rows_in as f64 / s),
-    );
+    push("import interactions", s, peak, Some(rows_in as f64 / s));
 
     for (i, learner) in args.learners.iter().enumerate() {
         if learner == "ease" && items > args.ease_max_items {
@@ -253,7 +247,7 @@ fn one_size(args: &Args, kgrec: &Path, synth: &Path, n: usize) -> Result<Vec<Row
             cmd.args(["--dim", &args.dim.to_string()]);
         }
         let (s, peak) = timed(&mut cmd, &log(&format!("train-{learner}")))?;
-        push(&format!("train {learner}"), s, Some(peak), None);
+        push(&format!("train {learner}"), s, peak, None);
         if i > 0 {
             continue;
         }
@@ -268,7 +262,7 @@ fn one_size(args: &Args, kgrec: &Path, synth: &Path, n: usize) -> Result<Vec<Row
         push(
             &format!("recommend --all-users ({learner})"),
             s,
-            Some(peak),
+            peak,
             Some(users as f64 / s),
         );
         fs::remove_file(&rec)?;
@@ -348,8 +342,9 @@ fn kg_only(
         let bytes = dir_bytes(&data)?;
         fs::remove_dir_all(&data)?;
         println!(
-            "{written} triples: import kg ({name}) {s:.2} s, peak {peak:.0} MiB, {:.0} triples/s, \
+            "{written} triples: import kg ({name}) {s:.2} s, peak {}, {:.0} triples/s, \
              data directory {:.1} MiB",
+            peak.map_or_else(|| "not measured".to_owned(), |p| format!("{p:.0} MiB")),
             written as f64 / s,
             bytes as f64 / 1048576.0
         );
@@ -357,7 +352,7 @@ fn kg_only(
             interactions: written,
             step: format!("import kg alone ({name})"),
             seconds: s,
-            peak_mib: Some(peak),
+            peak_mib: peak,
             rate: Some(written as f64 / s),
         });
     }

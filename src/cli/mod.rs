@@ -111,36 +111,25 @@ const READER_WAIT_SAID: Duration = Duration::from_secs(2);
 /// than [`READER_WAIT_SAID`] is said, naming the holder.
 pub(crate) fn open_reader(data: &Path) -> Result<Engine> {
     clean_up_reader_on_interrupt(data);
-    let open = |wait| {
-        Engine::open_with(
-            data,
-            &OpenOptions {
-                read_only: true,
-                wait,
-                ..OpenOptions::default()
-            },
-        )
+    let options = OpenOptions {
+        read_only: true,
+        ..OpenOptions::default()
     };
-    let engine = match wait() {
-        Some(w) => open(Some(w))?,
-        None => match open(None) {
-            Err(Error::InUse { pid, .. }) if !held_by_serve(&pid) => {
-                let start = std::time::Instant::now();
-                let opened = open(Some(READER_GRACE))?;
-                let waited = start.elapsed();
-                if waited >= READER_WAIT_SAID {
-                    warn(&format!(
-                        "note: waited {:.1} s for {} to let {} go",
-                        waited.as_secs_f64(),
-                        holder_shown(&pid),
-                        data.display()
-                    ));
-                }
-                opened
+    let engine = open_through_short_hold(
+        data,
+        &options,
+        READER_GRACE,
+        |_| {},
+        |holder, waited| {
+            if waited >= READER_WAIT_SAID {
+                warn(&format!(
+                    "note: waited {:.1} s for {holder} to let {} go",
+                    waited.as_secs_f64(),
+                    data.display()
+                ));
             }
-            other => other?,
         },
-    };
+    )?;
     if engine.reads_a_copy()? {
         warn(&format!(
             "note: {} is not writable by this process: reading a temporary copy of its database \
@@ -149,6 +138,43 @@ pub(crate) fn open_reader(data: &Path) -> Result<Engine> {
         ));
     }
     Ok(engine)
+}
+
+/// Opens `data` with `options`, waiting as `--wait` says; without `--wait`, a holder that is
+/// not a `kgrec serve` (whose hold lasts until it is stopped) is waited for up to `grace`:
+/// `train` holds the directory only while it reads its inputs and while it commits, an import
+/// while it imports. `before` is told the holder (as a note shows it) before such a wait,
+/// `after` the holder and how long the wait took.
+pub(crate) fn open_through_short_hold(
+    data: &Path,
+    options: &OpenOptions,
+    grace: Duration,
+    before: impl FnOnce(&str),
+    after: impl FnOnce(&str, Duration),
+) -> Result<Engine> {
+    let open = |wait| {
+        Engine::open_with(
+            data,
+            &OpenOptions {
+                wait,
+                ..options.clone()
+            },
+        )
+    };
+    if let Some(w) = wait() {
+        return open(Some(w));
+    }
+    match open(None) {
+        Err(Error::InUse { pid, .. }) if !held_by_serve(&pid) => {
+            let shown = holder_shown(&pid);
+            before(&shown);
+            let start = std::time::Instant::now();
+            let opened = open(Some(grace))?;
+            after(&shown, start.elapsed());
+            Ok(opened)
+        }
+        other => other,
+    }
 }
 
 /// Opens a data directory, creating it if missing; when `run` fails and the directory did not

@@ -458,32 +458,19 @@ pub(super) fn fit_and_commit(data: &Path, request: &TrainRequest, quiet: bool) -
 /// `stats`) are waited for up to a minute, saying so at the start: on a loaded machine a stream
 /// of readers can hold it for seconds.
 fn open_for_inputs(data: &Path) -> Result<Engine> {
-    if let Some(wait) = super::wait() {
-        return Engine::open_with(
-            data,
-            &kgrec::OpenOptions {
-                wait: Some(wait),
-                ..kgrec::OpenOptions::default()
-            },
-        );
-    }
-    match super::open_engine(data) {
-        Err(Error::InUse { pid, .. }) if !super::held_by_serve(&pid) => {
+    super::open_through_short_hold(
+        data,
+        &kgrec::OpenOptions::default(),
+        std::time::Duration::from_secs(READER_WAIT_SECONDS),
+        |holder| {
             super::warn(&format!(
-                "note: process {pid} holds {}: waiting up to {READER_WAIT_SECONDS} s for it to \
+                "note: {holder} holds {}: waiting up to {READER_WAIT_SECONDS} s for it to \
                  release it (--wait SECONDS to wait longer)",
                 data.display()
-            ));
-            Engine::open_with(
-                data,
-                &kgrec::OpenOptions {
-                    wait: Some(std::time::Duration::from_secs(READER_WAIT_SECONDS)),
-                    ..kgrec::OpenOptions::default()
-                },
-            )
-        }
-        other => other,
-    }
+            ))
+        },
+        |_, _| {},
+    )
 }
 
 /// How long `train` without `--wait` waits for a holder of the data directory that is not a
@@ -739,19 +726,18 @@ pub(super) fn excluded_ids(values: &[String]) -> Result<Vec<String>> {
     let mut ids = Vec::new();
     for value in values {
         match value.strip_prefix('@') {
-            Some(file) => {
-                let text = std::fs::read_to_string(file).map_err(|e| {
-                    Error::BadInput(format!(
-                        "--exclude @{file}: cannot read the file of ids ({e}; one id per line)"
-                    ))
-                })?;
-                ids.extend(
-                    text.lines()
-                        .map(str::trim)
-                        .filter(|l| !l.is_empty())
-                        .map(str::to_owned),
-                );
-            }
+            // Read as `import links --retire FILE` reads its list: `-` is standard input, gzip
+            // is recognised, a header line naming the item column is skipped; an empty file
+            // excludes nothing (a job's quiet day).
+            Some(file) => match kgrec::interactions::read_item_list(Path::new(file)) {
+                Ok(list) => ids.extend(list.items),
+                Err(kgrec::interactions::ParseError::Empty { .. }) => {}
+                Err(e) => {
+                    return Err(Error::BadInput(format!(
+                        "--exclude @{file}: {e} (the file lists one item id per line)"
+                    )));
+                }
+            },
             None => {
                 let mut listed = kgrec::interactions::split_id_list(value);
                 if listed.is_empty() {

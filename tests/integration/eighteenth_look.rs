@@ -255,6 +255,33 @@ fn listed(data: &Path, extra: &[&str]) -> (Vec<String>, String) {
     (items, stderr(&out))
 }
 
+/// `--exclude @FILE` reads its list as `import links --retire FILE` does: gzip, a header line
+/// naming the item column, a byte-order mark; an empty file excludes nothing (exit 0); a
+/// missing file is an error naming it.
+#[test]
+fn exclude_files_read_like_item_lists() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = comma_store(tmp.path());
+    let (all, _) = listed(&data, &[]);
+    assert!(all.contains(&"plain".to_owned()), "{all:?}");
+
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut gz, "\u{feff}item_id\nplain\n".as_bytes()).unwrap();
+    let file = tmp.path().join("sold.txt.gz");
+    std::fs::write(&file, gz.finish().unwrap()).unwrap();
+    let (items, err) = listed(&data, &["--exclude", &format!("@{}", file.display())]);
+    assert!(!items.contains(&"plain".to_owned()), "{items:?}");
+    assert!(!err.contains("no item"), "the header is not an id: {err}");
+
+    let empty = write_file(tmp.path(), "none.txt", String::new());
+    let (items, _) = listed(&data, &["--exclude", &format!("@{}", empty.display())]);
+    assert_eq!(items, all, "an empty list excludes nothing");
+
+    let out = run(kgrec(&data).args(["recommend", "--user", "u9", "--exclude", "@missing.txt"]));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("missing.txt"), "{}", stderr(&out));
+}
+
 /// Finding 3: an id holding a comma can be excluded: quoted CSV-style, in an `@FILE`, or over
 /// HTTP as a repeated `exclude=` (each one id) or a quoted entry; an unknown pair of ids (an id
 /// split at its comma) is warned of with how to write it.
