@@ -120,7 +120,13 @@ impl DataDir {
                             .to_owned(),
                 });
             }
-            std::fs::create_dir_all(path).map_err(|e| Error::io(path, e))?;
+            std::fs::create_dir_all(path).map_err(|e| Error::DataDir {
+                dir: path.to_owned(),
+                message: format!(
+                    "cannot create the data directory: {e} (check the path and the permissions \
+                     of its parent folders, or give another --data DIR)"
+                ),
+            })?;
         } else if !path.is_dir() {
             return Err(Error::DataDir {
                 dir: path.to_owned(),

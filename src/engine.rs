@@ -3990,7 +3990,7 @@ pub fn lookalike_hint(id: &str, names: &[String]) -> String {
     crate::interactions::lookalike::lookalike(id, names).map_or_else(String::new, |other| {
         format!(
             "; did you mean {other:?}? (ids are compared exactly, and the two differ only by \
-             leading zeros, letter case, Unicode normalisation or character width)"
+             leading zeros, letter case, Unicode normalisation, character width or look-alike letters of another script)"
         )
     })
 }

@@ -92,6 +92,10 @@ pub struct FetchRequest {
     /// The `User-Agent` sent.
     #[serde(skip)]
     pub user_agent: String,
+    /// Further headers sent with every request (`Authorization: Bearer KEY`): never written
+    /// to the checkpoint.
+    #[serde(skip)]
+    pub headers: Vec<(String, String)>,
 }
 
 impl FetchRequest {
@@ -114,6 +118,7 @@ impl FetchRequest {
                 "kgrec/{} (knowledge-graph neighbourhood import; SPARQL 1.1 protocol)",
                 env!("CARGO_PKG_VERSION")
             ),
+            headers: Vec::new(),
         }
     }
 }
@@ -177,7 +182,10 @@ pub enum EndpointError {
 fn retry_hint(status: u16) -> &'static str {
     match status {
         400 => " (the endpoint refused the query: it may not support SPARQL 1.1 VALUES or POST)",
-        401 | 403 => " (the endpoint wants credentials or refuses this client)",
+        401 | 403 => {
+            " (the endpoint wants credentials or refuses this client: send them with \
+             --endpoint-header 'Authorization: Bearer KEY', or another header it takes)"
+        }
         404 => " (no SPARQL endpoint at that URL?)",
         _ => "",
     }
@@ -622,14 +630,14 @@ impl<'a> Client<'a> {
             self.pace();
             self.requests += 1;
             attempt += 1;
-            let sent = self
-                .agent
-                .post(url)
-                .header(
-                    "Accept",
-                    "application/n-triples, text/turtle;q=0.9, application/rdf+xml;q=0.5",
-                )
-                .send_form([("query", query)]);
+            let mut post = self.agent.post(url).header(
+                "Accept",
+                "application/n-triples, text/turtle;q=0.9, application/rdf+xml;q=0.5",
+            );
+            for (name, value) in &self.request.headers {
+                post = post.header(name.as_str(), value.as_str());
+            }
+            let sent = post.send_form([("query", query)]);
             let wait = match sent {
                 Ok(mut response) => {
                     let status = response.status().as_u16();

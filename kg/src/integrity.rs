@@ -61,6 +61,13 @@ pub fn sled_message(e: &sled::Error) -> String {
              run the command again)"
                 .to_owned()
         }
+        sled::Error::Io(e) if e.kind() == std::io::ErrorKind::FileTooLarge => {
+            "a file of the sled database (sled/ in the data directory) reached the largest file \
+             this process may write (the shell's `ulimit -f`, or the file system's limit): raise \
+             the limit or move the data directory, and run the command again"
+                .to_owned()
+        }
+        sled::Error::Io(e) => format!("the sled database (sled/ in the data directory): {e}"),
         other => other.to_string(),
     }
 }
@@ -70,6 +77,18 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use std::io::Write;
+
+    #[test]
+    fn a_file_size_limit_is_named_as_such() {
+        let e = sled::Error::Io(std::io::Error::from(std::io::ErrorKind::FileTooLarge));
+        let text = sled_message(&e);
+        assert!(
+            text.contains("ulimit -f") && text.contains("sled/"),
+            "{text}"
+        );
+        let other = sled::Error::Io(std::io::Error::from(std::io::ErrorKind::PermissionDenied));
+        assert!(sled_message(&other).contains("sled/ in the data directory"));
+    }
 
     #[test]
     fn the_writer_hashes_what_it_passes_on() {

@@ -114,7 +114,17 @@ fn unknown_flag(e: &clap::Error, args: &[std::ffi::OsString]) -> Option<String> 
     let mut cmd = Cli::command();
     cmd.build();
     let mut path = vec![cmd.get_name().to_owned()];
-    for arg in args.iter().skip(1).filter_map(|a| a.to_str()) {
+    let name = flag.split('=').next().unwrap_or(flag);
+    // The command the flag was given to: the (sub)commands named before it (`kgrec -v stats`:
+    // `kgrec`'s flag, not `stats`').
+    let at = args
+        .iter()
+        .position(|a| {
+            a.to_str()
+                .is_some_and(|a| a.split('=').next() == Some(name))
+        })
+        .unwrap_or(args.len());
+    for arg in args.iter().take(at).skip(1).filter_map(|a| a.to_str()) {
         if arg.starts_with('-') {
             continue;
         }
@@ -136,7 +146,6 @@ fn unknown_flag(e: &clap::Error, args: &[std::ffi::OsString]) -> Option<String> 
     };
     let (own, global) = (flags(false), flags(true));
     let command = path.join(" ");
-    let name = flag.split('=').next().unwrap_or(flag);
     let meant = match meant_flag(&cmd, name) {
         Some(meant) => format!(" (did you mean {meant}?)"),
         None => match e.get(ContextKind::SuggestedArg) {
@@ -191,6 +200,32 @@ fn meant_flag(cmd: &clap::Command, name: &str) -> Option<String> {
     }
     (LENGTHS.contains(&bare.to_ascii_lowercase().as_str()) && shorts().any(|s| s == 'k'))
         .then(|| "-k".to_owned())
+}
+
+/// `--endpoint-header`'s value: `NAME: VALUE`.
+fn endpoint_header(value: &str) -> Result<(String, String), String> {
+    let (name, header) = value.split_once(':').ok_or_else(|| {
+        format!("{value:?} is no header: write NAME: VALUE (e.g. 'Authorization: Bearer KEY')")
+    })?;
+    let name = name.trim();
+    let valid = !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+    match valid && !header.contains(['\r', '\n']) {
+        true => Ok((name.to_owned(), header.trim().to_owned())),
+        false => Err(format!(
+            "{value:?} is no header: NAME is letters, digits and -, the value one line (e.g. \
+             'Authorization: Bearer KEY')"
+        )),
+    }
+}
+
+/// `-k`'s value: a number of items (`-k -1` is a value refused here, not an unknown flag).
+fn item_count(value: &str) -> Result<usize, String> {
+    value.trim().parse::<usize>().map_err(|_| {
+        format!("{value:?} is not a number of items: give a whole number from 1 (e.g. -k 10)")
+    })
 }
 
 /// `--wait`'s value. A word there is most likely the command, taken as the value because
@@ -374,7 +409,7 @@ pub struct SimilarArgs {
     #[arg(long, value_parser = parse_id)]
     pub item: String,
     /// How many items.
-    #[arg(short = 'k', default_value_t = 10)]
+    #[arg(short = 'k', default_value_t = 10, allow_negative_numbers = true, value_parser = item_count)]
     pub k: usize,
     #[arg(long, value_enum, default_value_t)]
     pub format: TextOrJson,
@@ -1054,7 +1089,7 @@ pub struct RecommendArgs {
     #[arg(long, requires = "out")]
     pub all_users: bool,
     /// How many items per user [default: 10, with --all-users 20].
-    #[arg(short = 'k')]
+    #[arg(short = 'k', allow_negative_numbers = true, value_parser = item_count)]
     pub k: Option<usize>,
     /// One user's list as text or JSON [default: text].
     #[arg(long, value_enum)]
@@ -1149,7 +1184,13 @@ pub struct EvalArgs {
     #[arg(long)]
     pub test: PathBuf,
     /// Cut-offs, comma-separated.
-    #[arg(short = 'k', value_delimiter = ',', default_value = "10,20")]
+    #[arg(
+        short = 'k',
+        value_delimiter = ',',
+        default_value = "10,20",
+        allow_negative_numbers = true,
+        value_parser = item_count
+    )]
     pub k: Vec<usize>,
     #[command(flatten)]
     pub fit: FitArgs,
@@ -1246,6 +1287,18 @@ pub struct ImportKgArgs {
     /// --endpoint: the least milliseconds between two requests (politeness).
     #[arg(long, default_value_t = 250, requires = "endpoint")]
     pub interval_ms: u64,
+    /// --endpoint: a header sent with every request, `NAME: VALUE` (repeatable): credentials
+    /// such as `Authorization: Bearer KEY` or `X-API-Key: KEY`. Also from the environment
+    /// variable KGREC_ENDPOINT_HEADER (one header), which keeps a key out of the process list.
+    #[arg(
+        long,
+        value_name = "NAME: VALUE",
+        requires = "endpoint",
+        env = "KGREC_ENDPOINT_HEADER",
+        hide_env_values = true,
+        value_parser = endpoint_header
+    )]
+    pub endpoint_header: Vec<(String, String)>,
     /// --endpoint: the checkpoint folder [default: the data directory's path + `.fetch`].
     #[arg(long, value_name = "DIR", requires = "endpoint")]
     pub checkpoint: Option<PathBuf>,

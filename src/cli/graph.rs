@@ -88,6 +88,7 @@ fn import_from_endpoint(
         timeout: std::time::Duration::from_secs(args.timeout),
         retries: args.retries,
         interval: std::time::Duration::from_millis(args.interval_ms),
+        headers: args.endpoint_header.clone(),
         ..defaults
     };
     let checkpoint = args.checkpoint.clone().unwrap_or_else(|| {
@@ -828,7 +829,7 @@ pub fn demo(data: Option<&Path>, args: &DemoArgs) -> Result<()> {
         None => temp.path().join("kgrec-data"),
     };
     emit(&format!("kgrec demo: data directory {}\n", data.display()))?;
-    let trained = super::with_new_engine(&data, |engine| fill_demo(engine, &fixtures))?;
+    let trained = super::with_engine_made(&data, |engine| fill_demo(engine, &fixtures))?;
     super::DEMO_STORED.store(true, std::sync::atomic::Ordering::SeqCst);
     notes(&trained.notes);
     super::models::print_trained(&trained)?;

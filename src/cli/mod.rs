@@ -179,7 +179,36 @@ pub(crate) fn open_through_short_hold(
 
 /// Opens a data directory, creating it if missing; when `run` fails and the directory did not
 /// exist before, it is removed again, so a command that fails leaves no directory behind.
+/// An import's success names the directory written when the command line does not: a new
+/// directory made (`./kgrec-data` without `--data`), or one that `KGREC_DATA` names (left set
+/// from another project, it would take this project's data without a word).
 fn with_new_engine<T>(data: &Path, run: impl FnOnce(&Engine) -> Result<T>) -> Result<T> {
+    let existed = data.exists();
+    let result = with_engine_made(data, run)?;
+    let from_env = std::env::var_os("KGREC_DATA").is_some_and(|v| !v.is_empty())
+        && !std::env::args_os()
+            .any(|a| a == "--data" || a.to_string_lossy().starts_with("--data="));
+    match (existed, from_env) {
+        (false, true) => warn(&format!(
+            "note: created the data directory {} (named by the environment variable KGREC_DATA)",
+            data.display()
+        )),
+        (false, false) => warn(&format!(
+            "note: created the data directory {}",
+            data.display()
+        )),
+        (true, true) => warn(&format!(
+            "note: wrote to the data directory {} (named by the environment variable KGREC_DATA; \
+             --data DIR to choose another)",
+            data.display()
+        )),
+        (true, false) => {}
+    }
+    Ok(result)
+}
+
+/// [`with_new_engine`] without its note (the demo says where its directory is itself).
+fn with_engine_made<T>(data: &Path, run: impl FnOnce(&Engine) -> Result<T>) -> Result<T> {
     let existed = data.exists();
     // An empty folder given as the data directory is left empty again by a failure.
     let was_empty = existed && data.read_dir().is_ok_and(|mut d| d.next().is_none());

@@ -381,6 +381,13 @@ pub fn path_text(steps: &[PathStep]) -> String {
             .any(|p| words == *p || words.ends_with(&format!(" {p}")));
         let verb = verb(&words).filter(|_| known.is_none());
         let part = match (step.direction, known) {
+            // "an Event", "an Opera" (by the first letter: "an" before a vowel).
+            (Some(Direction::Forward), Some(p))
+                if p.forward == "a"
+                    && to.chars().next().is_some_and(|c| "aeiouAEIOU".contains(c)) =>
+            {
+                format!("an {to}")
+            }
             (Some(Direction::Forward), Some(p)) => format!("{} {to}", p.forward),
             (Some(Direction::Forward), None) if verb.is_some() => format!("which {words} {to}"),
             (_, None) if after_same_forward && matches!(verb, Some("is" | "was")) => {
@@ -838,7 +845,12 @@ mod tests {
     #[test]
     fn sentences_read_like_the_contract() {
         use Direction::{Forward, Inverse};
-        let cases: [(&str, &[TestHop<'_>], &str); 13] = [
+        let cases: [(&str, &[TestHop<'_>], &str); 14] = [
+            (
+                "Tosca night",
+                &[("type", Forward, "Event"), ("type", Inverse, "Jazz brunch")],
+                "You liked Tosca night, an Event, as is Jazz brunch",
+            ),
             (
                 "Toy Story",
                 &[

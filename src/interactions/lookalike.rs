@@ -1,23 +1,38 @@
 //! Ids that look alike without being equal: `5` and `0005`, `café` composed and decomposed,
-//! `Ａlice` (full-width) and `Alice`, `Ann@Example.com` and `ann@example.com` (letter case).
+//! `Ａlice` (full-width) and `Alice`, `Ann@Example.com` and `ann@example.com` (letter case),
+//! `Мaрия` with a Latin `a` and `Мария` all in Cyrillic (letters of two scripts that look the same).
 //! They stay distinct ids (no silent merge); an import names
 //! them in a note, and an unknown id is answered with the stored one it looks like.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
 use unicode_normalization::UnicodeNormalization;
+use unicode_security::confusable_detection::skeleton;
 
 /// How many pairs a note names.
 pub const SHOWN: usize = 3;
 
 /// The form that ids looking alike share: Unicode NFKC (accents composed, full-width and other
-/// compatibility forms as their plain letters), lower case and, for an id of digits only, no
-/// leading zeros.
+/// compatibility forms as their plain letters), for an id outside ASCII its confusable skeleton
+/// (Unicode TS #39: a Cyrillic `а` or `М` as the Latin letter it looks like), lower case and, for
+/// an id of digits only, no leading zeros. ASCII ids keep their letters (the skeleton would take
+/// `rn` for `m` and `1` for `l` in ordinary ids).
 pub fn key(id: &str) -> Cow<'_, str> {
     let id: Cow<'_, str> = match id.is_ascii() {
         true if id.bytes().any(|b| b.is_ascii_uppercase()) => Cow::Owned(id.to_ascii_lowercase()),
         true => Cow::Borrowed(id),
-        false => Cow::Owned(id.nfkc().collect::<String>().to_lowercase()),
+        false => {
+            let composed: String = id.nfkc().collect();
+            Cow::Owned(match composed.is_ascii() {
+                // `Ａlice`: plain ASCII once composed, keyed as ASCII ids are.
+                true => composed.to_ascii_lowercase(),
+                // Upper case first: the skeleton maps capitals and small letters apart
+                // (Cyrillic `М` to `M`, but not `м` to `m`), and `I` to `l`.
+                false => skeleton(&composed.to_uppercase())
+                    .collect::<String>()
+                    .to_lowercase(),
+            })
+        }
     };
     if id.len() > 1 && id.starts_with('0') && id.bytes().all(|b| b.is_ascii_digit()) {
         let trimmed = id.trim_start_matches('0');
@@ -111,7 +126,7 @@ pub fn note(what: &str, (count, shown): &(u64, Vec<(String, String)>)) -> Option
     let more = count.saturating_sub(shown.len() as u64);
     Some(format!(
         "{count} new {what} id(s) differ from another only by leading zeros, letter case, \
-         Unicode normalisation or character width ({}{}); they are kept apart as written, so if {:?} \
+         Unicode normalisation, character width or letters of another script that look the same ({}{}); they are kept apart as written, so if {:?} \
          and {:?} are one {what}, write the id one way in every file",
         pairs.join(", "),
         match more {
@@ -150,15 +165,31 @@ mod tests {
     }
 
     #[test]
+    fn letters_of_two_scripts_that_look_the_same_are_lookalikes() {
+        // A Latin `a` in a Cyrillic name, a Latin `M` at its start.
+        assert_eq!(key("Мaрия"), key("Мария"));
+        assert_eq!(key("Mария"), key("Мария"));
+        // A Cyrillic `р` and `а` in a Latin id.
+        assert_eq!(key("рaypal"), key("paypal"));
+        // Different names stay apart; full-width ASCII keeps keying as ASCII does.
+        assert_ne!(key("Мария"), key("Марина"));
+        assert_eq!(key("Ｉlse"), key("Ilse"));
+        let all = names(&["Мария", "Мaрия"]);
+        let (count, shown) = added_lookalikes(&all, 1, |n| all.iter().position(|a| a == n));
+        assert_eq!((count, shown[0].1.as_str()), (1, "Мария"));
+    }
+
+    #[test]
     fn keys_fold_zeros_normalisation_and_width() {
         assert_eq!(key("0005"), "5");
         assert_eq!(key("000"), "0");
         assert_eq!(key("0a5"), "0a5");
-        assert_eq!(key("cafe\u{301}"), "caf\u{e9}");
+        assert_eq!(key("cafe\u{301}"), key("caf\u{e9}"));
         assert_eq!(key("\u{ff21}lice"), "alice");
         assert_eq!(key("Alice"), "alice");
         assert_eq!(key("Ann@Example.COM"), "ann@example.com");
-        assert_eq!(key("\u{c9}MILE"), "\u{e9}mile");
+        assert_eq!(key("\u{c9}MILE"), key("\u{e9}mile"));
+        assert_ne!(key("\u{c9}mile"), key("emile"));
         assert_eq!(key("u1"), "u1");
     }
 

@@ -1405,14 +1405,26 @@ fn parse_movielens<R: BufRead>(
                 first = false;
                 continue;
             }
-            return Err(ParseError::Malformed {
-                file: file.to_owned(),
-                line: n,
-                message: format!(
+            // After a header, a row without a number where the rating goes (ids and dates):
+            // a headed table read under `--format movielens`, not a second header.
+            let message = match header.as_ref().filter(|_| rows.is_empty()) {
+                Some((_, names)) => format!(
+                    "no rating in the third field ({:?}) where MovieLens rows are `user item \
+                     rating [timestamp]`; the file starts with a header ({names}), so it looks \
+                     like a headed table: drop --format movielens (or give --format tsv or csv) \
+                     to read its columns by their names",
+                    fields.get(2).map_or("", |f| f.trim())
+                ),
+                None => format!(
                     "a line of names ({}) among MovieLens rows of `user item rating timestamp` \
                      (a second header? a file joined to another?)",
                     fields.join(", ")
                 ),
+            };
+            return Err(ParseError::Malformed {
+                file: file.to_owned(),
+                line: n,
+                message,
             });
         }
         first = false;

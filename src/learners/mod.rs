@@ -96,7 +96,7 @@ impl ModelKind {
     pub fn uses_seed(self) -> bool {
         !matches!(
             self,
-            Self::Popularity | Self::Ease | Self::ItemKnn | Self::UserKnn
+            Self::Popularity | Self::Ease | Self::ItemKnn | Self::UserKnn | Self::Tfidf
         )
     }
 

@@ -522,6 +522,26 @@ pub async fn interactions(
         )
     });
     let larger = kgrec::engine::counted_by_the_larger_note(r);
+    // In a catalogue linked to a graph, an item first seen here has no link: a typo'd id, or
+    // a new product whose link is still to import.
+    let unlinked = (r.new_items > 0 && r.counts.linked > 0).then(|| {
+        let shown: Vec<String> = r
+            .new_item_examples
+            .iter()
+            .map(|i| format!("{i:?}"))
+            .collect();
+        format!(
+            "{} item(s) new to the data directory, not linked to the graph: {}{} (a typo? a new \
+             item joins the catalogue with its first interaction; `kgrec import links` links it)",
+            r.new_items,
+            shown.join(", "),
+            if r.new_items as usize > shown.len() {
+                ", ..."
+            } else {
+                ""
+            }
+        )
+    });
     let notes: Vec<String> = imported
         .notes
         .iter()
@@ -529,6 +549,7 @@ pub async fn interactions(
         .chain(older)
         .chain(unrated)
         .chain(larger)
+        .chain(unlinked)
         .chain(spaced)
         .chain(invisible)
         .collect();

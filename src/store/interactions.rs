@@ -257,6 +257,8 @@ pub struct ImportReport {
     pub new_users: u64,
     /// Items seen for the first time.
     pub new_items: u64,
+    /// The first few of them, in the order they were added.
+    pub new_item_examples: Vec<String>,
     /// Pairs seen for the first time.
     pub new_interactions: u64,
     /// Known pairs whose rating, timestamp or count changed.
@@ -805,6 +807,11 @@ impl StoreState {
         report.shared = self.shared_iris(links);
         report.new_users = (self.users.len() - old_users) as u64;
         report.new_items = (self.items.len() - old_items) as u64;
+        report.new_item_examples = self.items.names()[old_items..]
+            .iter()
+            .take(5)
+            .cloned()
+            .collect();
         report.new_interactions = (self.records.len() - old_records) as u64;
         if report.new_users > 0 {
             report.lookalike_users =
