@@ -1547,21 +1547,7 @@ impl Engine {
             ));
         }
         let served = self.served_version(request.model_version)?;
-        let mut exclude: Vec<u32> = Vec::with_capacity(request.exclude.len());
-        let mut unknown_excluded = Vec::new();
-        for id in &request.exclude {
-            match served.matrix.item_id(id) {
-                Some(item) => exclude.push(item.0),
-                // Stored since binding: the served model cannot recommend it anyway.
-                None if served.is_new_item(id) => {}
-                None => unknown_excluded.push(id.clone()),
-            }
-        }
-        // Items the model learnt nothing about would be ranked by a score of nothing (0, ahead
-        // of every negative score): left out, as `similar` leaves them out.
-        exclude.extend_from_slice(unlearnt_items(&served));
-        // Items the catalogue no longer offers (`import links --retire`), read now.
-        exclude.extend(self.retired_ids(&served)?);
+        let (mut exclude, unknown_excluded) = self.left_out(&served, &request.exclude)?;
         exclude.sort_unstable();
         exclude.dedup();
         let candidates = match request.filter.is_empty() {
@@ -1743,6 +1729,27 @@ impl Engine {
         })
     }
 
+    /// The dense ids a list leaves out whoever it is for (unsorted, maybe repeated): the items
+    /// `exclude` names, the items the model learnt nothing about (ranked by a score of nothing,
+    /// 0, they would come ahead of every negative score: left out as `similar` leaves them out)
+    /// and the items the catalogue no longer offers (`import links --retire`, read now); and the
+    /// ids of `exclude` that name no item. An id stored since the model was bound is no
+    /// unknown one: the served model cannot recommend it anyway.
+    fn left_out(&self, served: &Served, exclude: &[String]) -> Result<(Vec<u32>, Vec<String>)> {
+        let mut ids: Vec<u32> = Vec::with_capacity(exclude.len());
+        let mut unknown = Vec::new();
+        for id in exclude {
+            match served.matrix.item_id(id) {
+                Some(item) => ids.push(item.0),
+                None if served.is_new_item(id) => {}
+                None => unknown.push(id.clone()),
+            }
+        }
+        ids.extend_from_slice(unlearnt_items(served));
+        ids.extend(self.retired_ids(served)?);
+        Ok((ids, unknown))
+    }
+
     /// What a batch leaves out for every user: the sorted dense ids of the items `exclude`
     /// names, the items the model learnt nothing about, the retired items and, with a filter,
     /// every item the filter does not let through (resolved once for the whole batch).
@@ -1752,17 +1759,7 @@ impl Engine {
         exclude: &[String],
         filter: &Filter,
     ) -> Result<BatchScope> {
-        let mut ids: Vec<u32> = Vec::with_capacity(exclude.len());
-        let mut unknown_excluded = Vec::new();
-        for id in exclude {
-            match served.matrix.item_id(id) {
-                Some(item) => ids.push(item.0),
-                None if served.is_new_item(id) => {}
-                None => unknown_excluded.push(id.clone()),
-            }
-        }
-        ids.extend_from_slice(unlearnt_items(served));
-        ids.extend(self.retired_ids(served)?);
+        let (mut ids, unknown_excluded) = self.left_out(served, exclude)?;
         let mut matching_items = None;
         if !filter.is_empty() {
             let candidates = self.filter_items(served, filter)?;
