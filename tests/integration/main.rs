@@ -39,6 +39,7 @@ mod lock;
 mod messages;
 mod model_files;
 mod ncf;
+mod nineteenth_look;
 mod rating;
 mod read_only;
 mod read_only_serve;
