@@ -633,6 +633,8 @@ pub struct BatchRecommendations {
     pub unknown_excluded: Vec<String>,
     /// With a filter: how many items of the data directory it lets through.
     pub matching_items: Option<usize>,
+    /// Lists shorter than `k` (none, or all rows missing), how many and why, with counts.
+    pub short_lists: Option<String>,
     /// Where the time went.
     pub timings: BatchTimings,
 }
@@ -1547,7 +1549,9 @@ impl Engine {
             ));
         }
         let served = self.served_version(request.model_version)?;
-        let (mut exclude, unknown_excluded) = self.left_out(&served, &request.exclude)?;
+        // Items the catalogue no longer offers (`import links --retire`), read now.
+        let retired = self.retired_ids(&served)?;
+        let (mut exclude, unknown_excluded) = self.left_out(&served, &request.exclude, &retired);
         exclude.sort_unstable();
         exclude.dedup();
         let candidates = match request.filter.is_empty() {
@@ -1578,7 +1582,15 @@ impl Engine {
             && history.as_ref().is_some_and(|h| h.row().items.is_empty());
         let notes: Vec<String> = filtered
             .into_iter()
-            .chain(list_notes(&served, &list, request))
+            .chain(list_notes(
+                &served,
+                &list,
+                request,
+                EmptyListCauses {
+                    retired: &retired,
+                    history: history.as_ref().map(|h| h.row().items),
+                },
+            ))
             .chain(unknown.then(|| {
                 format!(
                     "{}: the list is the popularity fallback",
@@ -1714,11 +1726,19 @@ impl Engine {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
+        let short_lists = short_lists_note(
+            &served,
+            &users,
+            k,
+            &self.retired_ids(&served)?,
+            !request.exclude.is_empty() || !request.filter.is_empty(),
+        );
         Ok(BatchRecommendations {
             users,
             model: served.model.header.clone(),
             stale: served.stale(),
             collapse: collapse_note(&served),
+            short_lists,
             emptied,
             unknown_excluded: scope.unknown_excluded,
             matching_items: scope.matching_items,
@@ -1732,10 +1752,15 @@ impl Engine {
     /// The dense ids a list leaves out whoever it is for (unsorted, maybe repeated): the items
     /// `exclude` names, the items the model learnt nothing about (ranked by a score of nothing,
     /// 0, they would come ahead of every negative score: left out as `similar` leaves them out)
-    /// and the items the catalogue no longer offers (`import links --retire`, read now); and the
-    /// ids of `exclude` that name no item. An id stored since the model was bound is no
+    /// and `retired`, the items the catalogue no longer offers (`import links --retire`); and
+    /// the ids of `exclude` that name no item. An id stored since the model was bound is no
     /// unknown one: the served model cannot recommend it anyway.
-    fn left_out(&self, served: &Served, exclude: &[String]) -> Result<(Vec<u32>, Vec<String>)> {
+    fn left_out(
+        &self,
+        served: &Served,
+        exclude: &[String],
+        retired: &[u32],
+    ) -> (Vec<u32>, Vec<String>) {
         let mut ids: Vec<u32> = Vec::with_capacity(exclude.len());
         let mut unknown = Vec::new();
         for id in exclude {
@@ -1746,8 +1771,8 @@ impl Engine {
             }
         }
         ids.extend_from_slice(unlearnt_items(served));
-        ids.extend(self.retired_ids(served)?);
-        Ok((ids, unknown))
+        ids.extend_from_slice(retired);
+        (ids, unknown)
     }
 
     /// What a batch leaves out for every user: the sorted dense ids of the items `exclude`
@@ -1759,7 +1784,8 @@ impl Engine {
         exclude: &[String],
         filter: &Filter,
     ) -> Result<BatchScope> {
-        let (mut ids, unknown_excluded) = self.left_out(served, exclude)?;
+        let (mut ids, unknown_excluded) =
+            self.left_out(served, exclude, &self.retired_ids(served)?);
         let mut matching_items = None;
         if !filter.is_empty() {
             let candidates = self.filter_items(served, filter)?;
@@ -1909,6 +1935,15 @@ impl Engine {
         let mut weights = vec![0.0f32; model.n_items()];
         if id.index() < model.n_items() && model.item_similarities(id, &mut weights) {
             if weights.iter().all(|w| *w == 0.0) {
+                // tfidf relates items by their text alone: interactions play no part.
+                if header.kind == learners::ModelKind::Tfidf {
+                    return Err(learnt_nothing(
+                        "shares no word of its text in the graph with any other item (tfidf \
+                         relates items by their text alone, whatever their interactions)",
+                        "give the items labels or abstracts that share words, or ask a model \
+                         that learns from interactions (`kgrec train --model als`)",
+                    ));
+                }
                 if !header.kind.reads_graph() {
                     return Err(graph_blind());
                 }
@@ -2475,7 +2510,9 @@ impl Engine {
             .transpose()?
             .unwrap_or_default();
         // Removed by a Ctrl-C too (the binary's handler), not only when this returns.
-        let tmp = crate::datadir::scratch_dir(".tmp")?;
+        // Named `kgrec-eval.PID.` so that a later `eval` removes one a `kill -9` left.
+        kgrec_kg::fsutil::remove_stale_scratch("kgrec-eval");
+        let tmp = crate::datadir::scratch_dir(&kgrec_kg::fsutil::scratch_prefix("kgrec-eval"))?;
         let engine = Engine::create(&tmp.path().join("data"))?;
         if !request.kg.is_empty() {
             engine.import_kg(&request.kg, &ImportOptions::default(), &mut |_| {})?;
@@ -3377,12 +3414,125 @@ fn not_folded_in_note(
         })
 }
 
+/// A batch whose lists hold fewer than `k` items (some, or every one empty): how many, and the
+/// causes with counts (the items the model cannot rank, the retired ones, the exclude list or
+/// filter when `scoped`, the users' own items), so that a short or empty file is not a silent
+/// success.
+fn short_lists_note(
+    served: &Served,
+    users: &[UserRecs],
+    k: usize,
+    retired: &[u32],
+    scoped: bool,
+) -> Option<String> {
+    let short = users.iter().filter(|u| u.items.len() < k).count();
+    if short == 0 {
+        return None;
+    }
+    let empty = users.iter().filter(|u| u.items.is_empty()).count();
+    let header = &served.model.header;
+    let total = served.matrix.n_items();
+    let rows = served.model.recommender().n_items().min(total);
+    let unlearnt = unlearnt_items(served);
+    let not_learnt = (total - rows) + unlearnt.len();
+    let retired = retired
+        .iter()
+        .filter(|i| (**i as usize) < rows && unlearnt.binary_search(i).is_err())
+        .count();
+    let mut causes = Vec::new();
+    if not_learnt > 0 {
+        causes.push(format!(
+            "{not_learnt} it cannot rank (no interactions when it was trained, or added since: \
+             `kgrec train` learns those with interactions)"
+        ));
+    }
+    if retired > 0 {
+        causes.push(format!(
+            "{retired} retired (`kgrec import links --restore FILE` offers them again)"
+        ));
+    }
+    if scoped {
+        causes.push("those the exclude list or filter leaves out".to_owned());
+    }
+    causes.push("each user's own items".to_owned());
+    Some(format!(
+        "{short} of the {} lists hold fewer than the {k} asked ({empty} hold none): of the data \
+         directory's {total} items, model v{} {} leaves out {}",
+        users.len(),
+        header.version,
+        header.kind.name(),
+        causes.join(", ")
+    ))
+}
+
+/// What can leave a user's list empty: the retired items (dense ids, ascending) and the user's
+/// history (none for a user the model's matrix does not hold).
+#[derive(Clone, Copy)]
+struct EmptyListCauses<'a> {
+    retired: &'a [u32],
+    history: Option<&'a [u32]>,
+}
+
+impl EmptyListCauses<'_> {
+    /// Why no item was left, with counts: of the data directory's items, those the model cannot
+    /// rank (no interactions when it was trained, or added since), those retired, those in the
+    /// user's history, those excluded. "They already have every item" only when that is so.
+    fn describe(&self, served: &Served, request: &RecommendRequest) -> String {
+        let header = &served.model.header;
+        let total = served.matrix.n_items();
+        let rows = served.model.recommender().n_items().min(total);
+        let unlearnt = unlearnt_items(served);
+        // Not ranked: past the model's rows (added since it was trained), or learnt nothing of.
+        let not_learnt = (total - rows) + unlearnt.len();
+        let rankable = |i: &u32| (*i as usize) < rows && unlearnt.binary_search(i).is_err();
+        let retired = self.retired.iter().filter(|i| rankable(i)).count();
+        let had = self.history.map_or(0, |h| {
+            h.iter()
+                .filter(|i| rankable(i) && self.retired.binary_search(i).is_err())
+                .count()
+        });
+        let model = format!("model v{} {}", header.version, header.kind.name());
+        let mut parts = Vec::new();
+        if had > 0 {
+            parts.push(format!("{had} in their history"));
+        }
+        if retired > 0 {
+            parts.push(format!(
+                "{retired} retired (`kgrec import links --restore FILE` offers them again)"
+            ));
+        }
+        if !request.exclude.is_empty() {
+            parts.push("the rest excluded by the exclude list".to_owned());
+        }
+        let ranked = rows - unlearnt.len();
+        let mut said = match (parts.is_empty(), retired, had) {
+            (false, 0, _) if not_learnt == 0 && request.exclude.is_empty() => {
+                format!("they already have every item {model} can rank")
+            }
+            (true, ..) => format!("{model} can rank none of the data directory's {total} items"),
+            _ => format!(
+                "of the {ranked} item(s) {model} can rank, {}",
+                parts.join(", ")
+            ),
+        };
+        if not_learnt > 0 {
+            said.push_str(&format!(
+                "; {not_learnt} other item(s) of the data directory {model} cannot rank (no \
+                 interactions when it was trained, or added since): `kgrec train` learns those \
+                 with interactions"
+            ));
+        }
+        said
+    }
+}
+
 /// What a list's order rests on, when it is worth saying: every score near zero
 /// ([`collapsed_note`]), an empty list no filter or offset explains, and how ties were ranked.
 fn list_notes(
     served: &Served,
     list: &crate::serving::RankedList,
     request: &RecommendRequest,
+    causes: EmptyListCauses<'_>,
 ) -> Vec<String> {
     let header = &served.model.header;
     let collapsed = collapsed_note(served, list, &request.user);
@@ -3390,14 +3540,9 @@ fn list_notes(
     let mut notes: Vec<String> = collapsed.into_iter().collect();
     if list.items.is_empty() && request.filter.is_empty() && request.offset == 0 {
         notes.push(format!(
-            "nothing to recommend to {}: they already have every item model v{} {} can rank{}",
+            "nothing to recommend to {}: {}",
             request.user,
-            header.version,
-            header.kind.name(),
-            match request.exclude.is_empty() {
-                true => "",
-                false => ", but for those the exclude list names",
-            }
+            causes.describe(served, request)
         ));
     }
     let popular =
@@ -3873,6 +4018,12 @@ fn stretch_note(
 /// under `--time-unit s`) or negative ones, kept as they are but said, since the time split
 /// orders them among the store's seconds.
 fn timestamp_note(file: &Path, rows: &[RawInteraction]) -> Option<String> {
+    timestamp_note_in(&file.display().to_string(), rows)
+}
+
+/// [`timestamp_note`] for rows from `source` (a file, `POST /v1/interactions`): the HTTP
+/// service says the same of the rows posted to it.
+pub fn timestamp_note_in(source: &str, rows: &[RawInteraction]) -> Option<String> {
     let stamps = rows.iter().filter_map(|r| r.timestamp);
     let millis = stamps.clone().filter(|t| *t >= 1_000_000_000_000).count();
     let negative = stamps.filter(|t| *t < 0).count();
@@ -3887,7 +4038,7 @@ fn timestamp_note(file: &Path, rows: &[RawInteraction]) -> Option<String> {
     Some(format!(
         "{}: {what}; kgrec stores seconds since 1970 and keeps these as read, so the time split \
          orders them among the store's seconds (--time-unit ms converts milliseconds)",
-        file.display()
+        source
     ))
 }
 

@@ -245,6 +245,87 @@ fn next_temp_name(path: &Path) -> Result<PathBuf, FsError> {
     Ok(path.with_file_name(format!(".{}.{pid}.{n}{TEMP_SUFFIX}", &name[..keep])))
 }
 
+/// Whether process `pid` is gone, by `/proc` (Linux). Where `/proc` does not show this process
+/// either, nothing is known: `false`, and nothing is removed as stale.
+fn process_gone(pid: u32) -> bool {
+    let proc = Path::new("/proc");
+    proc.join(std::process::id().to_string()).exists() && !proc.join(pid.to_string()).exists()
+}
+
+/// Removes the temporary siblings of `path` (`.{name}.{pid}.{n}.kgrec-tmp`, [`next_temp_name`])
+/// that a process killed outright (`kill -9`, a power cut) left: those whose process is gone.
+/// Another live process's are left alone. Best effort: what cannot be removed stays.
+pub fn remove_stale_siblings(path: &Path) {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return;
+    };
+    let dir = match dir.as_os_str().is_empty() {
+        true => Path::new("."),
+        false => dir,
+    };
+    let name = name.to_string_lossy();
+    let mut keep = name.len().min(TEMP_NAME_KEEP);
+    while !name.is_char_boundary(keep) {
+        keep -= 1;
+    }
+    let start = format!(".{}.", &name[..keep]);
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let entry_name = entry.file_name();
+        let entry_name = entry_name.to_string_lossy();
+        let Some(rest) = entry_name
+            .strip_prefix(start.as_str())
+            .and_then(|rest| rest.strip_suffix(TEMP_SUFFIX))
+        else {
+            continue;
+        };
+        let Some((pid, n)) = rest.split_once('.') else {
+            continue;
+        };
+        if let (Ok(pid), Ok(_)) = (pid.parse::<u32>(), n.parse::<u64>())
+            && process_gone(pid)
+        {
+            let _ = match entry.file_type() {
+                Ok(t) if t.is_dir() => remove_tree(&entry.path()),
+                _ => fs::remove_file(entry.path()),
+            };
+        }
+    }
+}
+
+/// A prefix for [`ScratchDir::with_prefix`] that names this process (`{kind}.{pid}.`), so that
+/// [`remove_stale_scratch`] can tell a folder whose process is gone.
+pub fn scratch_prefix(kind: &str) -> String {
+    format!("{kind}.{}.", std::process::id())
+}
+
+/// Removes the folders of the system's temporary directory named by [`scratch_prefix`]`(kind)`
+/// whose process is gone (killed outright, so its interrupt handler never ran). Best effort.
+pub fn remove_stale_scratch(kind: &str) {
+    let start = format!("{kind}.");
+    let Ok(entries) = fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let Some((pid, _)) = name
+            .strip_prefix(start.as_str())
+            .and_then(|rest| rest.split_once('.'))
+        else {
+            continue;
+        };
+        if let Ok(pid) = pid.parse::<u32>()
+            && process_gone(pid)
+            && entry.file_type().is_ok_and(|t| t.is_dir())
+        {
+            let _ = remove_tree(&entry.path());
+        }
+    }
+}
+
 /// Whether a directory entry named `name` is a temporary file [`AtomicFile`] left behind (its
 /// process was killed before the rename or the removal).
 pub fn is_leftover_temp(name: &OsStr) -> bool {
@@ -550,7 +631,10 @@ impl OutputTarget {
                     .map_err(|e| FsError::io(path, e))?;
                 Sink::Direct(BufWriter::with_capacity(BUFFER, file))
             }
-            Self::Atomic(path) => Sink::Atomic(AtomicFile::create(path)?),
+            Self::Atomic(path) => {
+                remove_stale_siblings(path);
+                Sink::Atomic(AtomicFile::create(path)?)
+            }
         };
         Ok(OutputFile { target: self, sink })
     }

@@ -13,6 +13,7 @@
 
 pub mod chunk;
 pub mod embed;
+pub mod encoding;
 pub mod endpoint;
 pub mod error;
 pub mod filter;

@@ -481,7 +481,7 @@ fn located(path: &Path, format: RdfFormat, base: bool, error: RdfParseError) -> 
                     line: range.start.line + 1,
                     column: range.start.column + 1,
                 },
-                message: with_hint(without_location(&e.to_string()), format, base),
+                message: with_hint(path, without_location(&e.to_string()), format, base),
             },
             None => match (
                 format,
@@ -492,11 +492,11 @@ fn located(path: &Path, format: RdfFormat, base: bool, error: RdfParseError) -> 
                 (RdfFormat::RdfXml, Some(location)) => KgError::Syntax {
                     file: path.to_owned(),
                     location,
-                    message: with_hint(&e.to_string(), format, base),
+                    message: with_hint(path, &e.to_string(), format, base),
                 },
                 _ => KgError::SyntaxWithoutLocation {
                     file: path.to_owned(),
-                    message: with_hint(&e.to_string(), format, base),
+                    message: with_hint(path, &e.to_string(), format, base),
                 },
             },
         },
@@ -659,26 +659,11 @@ fn location_of(reader: impl BufRead, offset: u64) -> Option<Location> {
     Some(Location { line, column })
 }
 
-/// What to do about a file that is not UTF-8 (every syntax, TSV included).
-const NOT_UTF8_ADVICE: &str = "the file must be UTF-8 (this may be Windows-1252, Latin-1 or \
-     another 8-bit encoding): convert it, e.g. `iconv -f cp1252 -t utf-8 FILE > FILE.utf8` \
-     (Windows-1252, what spreadsheets and editors on Windows write; it reads Latin-1 text too, \
-     where `-f latin1` would turn its € and curly quotes into control characters; if iconv \
-     refuses a byte, the file is Latin-1: `iconv -f latin1 -t utf-8`)";
-
 /// The parser's message, with the way out when it is about a relative IRI (oxiri says only "No
 /// scheme found in an absolute IRI").
-fn with_hint(message: &str, format: RdfFormat, base: bool) -> String {
-    if message.contains(DECLARED_NOT_UTF8) {
-        return format!(
-            "{message}: the file's XML declaration names another encoding, and kgrec reads \
-             UTF-8 only: convert the file, e.g. `iconv -f cp1252 -t utf-8` (Windows-1252, \
-             a superset of Latin-1's printable characters), and make its declaration say \
-             encoding=\"UTF-8\" (or leave the encoding out)"
-        );
-    }
-    if is_not_utf8(message) {
-        return format!("{message}: {NOT_UTF8_ADVICE}");
+fn with_hint(path: &Path, message: &str, format: RdfFormat, base: bool) -> String {
+    if message.contains(DECLARED_NOT_UTF8) || is_not_utf8(message) {
+        return format!("{message}: {}", crate::encoding::not_utf8_advice(path, &[]));
     }
     if message.contains("Unexpected end of file") {
         return format!(
@@ -1328,14 +1313,19 @@ impl TsvTriples {
                 .count() as u64
                 + 1
         });
+        let seen = text.is_err().then(|| bytes.to_vec()).unwrap_or_default();
         let line = self.lines.line;
         match text {
             Ok(text) => Some(Ok((line, text))),
             Err(column) => {
                 self.at = line;
-                Some(Err(
-                    self.error(column, format!("invalid UTF-8: {NOT_UTF8_ADVICE}"))
-                ))
+                Some(Err(self.error(
+                    column,
+                    format!(
+                        "invalid UTF-8: {}",
+                        crate::encoding::not_utf8_advice(&self.lines.path, &seen)
+                    ),
+                )))
             }
         }
     }
@@ -1450,9 +1440,19 @@ mod tests {
 
     #[test]
     fn an_invalid_iri_code_point_is_answered_with_its_percent_encoding() {
-        let said = with_hint("Invalid IRI code point ' '", RdfFormat::NTriples, false);
+        let said = with_hint(
+            Path::new("-"),
+            "Invalid IRI code point ' '",
+            RdfFormat::NTriples,
+            false,
+        );
         assert!(said.ends_with("write it percent-encoded, %20"), "{said}");
-        let said = with_hint("Invalid IRI code point '\u{a0}'", RdfFormat::Turtle, false);
+        let said = with_hint(
+            Path::new("-"),
+            "Invalid IRI code point '\u{a0}'",
+            RdfFormat::Turtle,
+            false,
+        );
         assert!(said.ends_with("%C2%A0"), "{said}");
         assert_eq!(code_point_hint("No scheme found in an absolute IRI"), None);
     }

@@ -918,6 +918,9 @@ fn write_all_users(
     let writing = started.elapsed();
     collapsed_batch_note(batch.collapse.as_deref());
     batch_ties_note(batch);
+    if let Some(note) = &batch.short_lists {
+        super::warn(&format!("note: {note}"));
+    }
     let rows: usize = batch.users.iter().map(|r| r.items.len()).sum();
     let shown = &written.shown;
     let fallback = batch.users.iter().filter(|r| r.fallback).count();
@@ -1119,6 +1122,7 @@ pub fn eval(args: &EvalArgs, quiet: bool) -> Result<()> {
         model: outcome.model.clone(),
         stale: false,
         collapse: None,
+        short_lists: None,
         emptied: 0,
         unknown_excluded: Vec::new(),
         matching_items: None,

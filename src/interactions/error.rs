@@ -132,8 +132,9 @@ pub enum ParseError {
     /// `--time-unit auto` found timestamps in both units: some 10¹¹ or more (milliseconds),
     /// some below (seconds).
     #[error(
-        "{}: {millis} timestamp(s) look like milliseconds (10^11 or more, e.g. {big}) and \
-         {seconds} like seconds (e.g. {small}): kgrec stores seconds and will not guess row by \
+        "{}: {millis} timestamp(s) look like milliseconds (10^11 or more, the first {big} on line \
+         {big_line}) and {seconds} like seconds (the first {small} on line {small_line}): kgrec \
+         stores seconds and will not guess row by \
          row; give --time-unit ms or --time-unit s to say the file's unit, or split the file by \
          unit",
         file.display()
@@ -145,10 +146,14 @@ pub enum ParseError {
         millis: usize,
         /// The others.
         seconds: usize,
-        /// One of the first.
+        /// The first of the first.
         big: i64,
-        /// One of the others.
+        /// Its line.
+        big_line: usize,
+        /// The first of the others.
         small: i64,
+        /// Its line.
+        small_line: usize,
     },
     /// The file holds a header and no data row.
     #[error("{}:{line}: the file has a header but no data rows", file.display())]

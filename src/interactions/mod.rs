@@ -268,7 +268,7 @@ impl RawInteractions {
         }
         if let Some(n) = self.millis_converted {
             notes.push(format!(
-                "{file}: the timestamps are milliseconds (every one is {MILLISECONDS} or more, \
+                "{file}: the timestamps are milliseconds (every numeric one is {MILLISECONDS} or more, \
                  after the year 5138 as seconds): {n} converted to the seconds kgrec stores \
                  (--time-unit s reads them as seconds)"
             ));
@@ -352,6 +352,24 @@ const PLAUSIBLE_TIMESTAMP: i64 = 100_000_000;
 /// with `--time-unit auto` converts them to seconds when all are, and refuses a file where only
 /// some are; the HTTP service refuses a posted one).
 pub const MILLISECONDS: i64 = 100_000_000_000;
+
+/// How far after now a timestamp may be: a year (clocks and time zones differ by less). A later
+/// one (a "no end" `9999-12-31`, a mistyped year) is refused by a file import under
+/// `--time-unit auto` or `ms` and by the HTTP service, naming where: stored, it would make every
+/// later real event of its pair look already seen. `--time-unit s` keeps numbers as read.
+pub const FUTURE_SLACK: i64 = 366 * 86_400;
+
+/// Whether `seconds` (since 1970) is more than [`FUTURE_SLACK`] after now. A clock before 1970
+/// refuses nothing.
+pub fn far_future(seconds: i64) -> bool {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    match now {
+        Ok(now) => seconds > now.saturating_add(FUTURE_SLACK),
+        Err(_) => false,
+    }
+}
 
 /// The largest rating magnitude kgrec accepts: 2^24, beyond which a 32-bit float no longer
 /// holds every whole number. No rating scale, play count or dwell time in seconds comes near

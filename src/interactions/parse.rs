@@ -9,7 +9,8 @@ use super::columns::{self, ColumnMap, ColumnRef, Columns, Delimiter};
 use super::source::{self, Source};
 use super::unit::{self, TimeUnit};
 use super::{
-    Format, MILLISECONDS, ParseError, RatingScale, RawInteraction, RawInteractions, datetime, guess,
+    Format, MILLISECONDS, ParseError, RatingScale, RawInteraction, RawInteractions, datetime,
+    far_future, guess,
 };
 
 /// Who reads the files, for the messages that say what to pass or run: the command line
@@ -130,6 +131,7 @@ fn read_source_as(
     options: &ReadOptions,
 ) -> Result<RawInteractions, ParseError> {
     let mut double_colon = false;
+    NUMERIC_STAMPS.set(NumericStamps::NONE);
     if let Some(first) = source.sample()?.first() {
         json_lines(first, &source.name)?;
     }
@@ -309,34 +311,76 @@ fn read_source_as(
     Ok(out)
 }
 
-/// `--time-unit auto`: when every timestamp is 10¹¹ or more (after the year 5138 as seconds),
-/// they are milliseconds: converted to seconds, and how many is returned. A file where some are
-/// and some are not mixes the units: refused, naming one of each.
+/// `--time-unit auto`: when every numeric timestamp is 10¹¹ or more (after the year 5138 as
+/// seconds), they are milliseconds: converted to seconds, and how many is returned. A file where
+/// some are and some are not mixes the units: refused, naming the first line of each. ISO 8601
+/// dates take no part: they are dates, and none is 10¹¹ or more once read (a date more than a
+/// year after now is refused as it is read, [`far_future`]).
 fn auto_milliseconds(
     rows: &mut [RawInteraction],
     file: &Path,
 ) -> Result<Option<usize>, ParseError> {
-    let stamps = || rows.iter().filter_map(|r| r.timestamp);
-    let Some(small) = stamps().find(|&t| t < MILLISECONDS) else {
-        let n = stamps().count();
-        if n == 0 {
-            return Ok(None);
+    let numeric = NUMERIC_STAMPS.get();
+    match (numeric.first_millis, numeric.first_seconds) {
+        (None, _) => Ok(None),
+        (Some(_), None) => {
+            let mut n = 0;
+            for row in rows.iter_mut() {
+                if let Some(t) = row.timestamp.filter(|&t| t >= MILLISECONDS) {
+                    row.timestamp = Some(unit::millis_to_seconds(t));
+                    n += 1;
+                }
+            }
+            Ok(Some(n))
         }
-        for row in rows.iter_mut() {
-            row.timestamp = row.timestamp.map(unit::millis_to_seconds);
-        }
-        return Ok(Some(n));
-    };
-    match stamps().find(|&t| t >= MILLISECONDS) {
-        None => Ok(None),
-        Some(big) => Err(ParseError::MixedTimeUnits {
+        (Some((big_line, big)), Some((small_line, small))) => Err(ParseError::MixedTimeUnits {
             file: file.to_owned(),
-            millis: stamps().filter(|&t| t >= MILLISECONDS).count(),
-            seconds: stamps().filter(|&t| t < MILLISECONDS).count(),
+            millis: numeric.millis,
+            seconds: numeric.seconds,
             big,
+            big_line,
             small,
+            small_line,
         }),
     }
+}
+
+/// The numeric timestamps of the file being read (dates are not counted: the unit rule is for
+/// numbers only): how many look like milliseconds and how many like seconds, with the first
+/// line and value of each. Kept per thread, reset as each file's reading starts
+/// ([`read_source_as`]) and read once its rows are in ([`auto_milliseconds`]), so that the row
+/// readers need not carry it.
+#[derive(Debug, Clone, Copy)]
+struct NumericStamps {
+    millis: usize,
+    first_millis: Option<(usize, i64)>,
+    seconds: usize,
+    first_seconds: Option<(usize, i64)>,
+}
+
+impl NumericStamps {
+    const NONE: Self = Self {
+        millis: 0,
+        first_millis: None,
+        seconds: 0,
+        first_seconds: None,
+    };
+
+    fn observe(mut self, t: i64, line: usize) -> Self {
+        if t >= MILLISECONDS {
+            self.millis += 1;
+            self.first_millis.get_or_insert((line, t));
+        } else {
+            self.seconds += 1;
+            self.first_seconds.get_or_insert((line, t));
+        }
+        self
+    }
+}
+
+thread_local! {
+    static NUMERIC_STAMPS: std::cell::Cell<NumericStamps> =
+        const { std::cell::Cell::new(NumericStamps::NONE) };
 }
 
 /// A JSON object's keys, in the order written (a `serde_json::Map` sorts them).
@@ -546,8 +590,9 @@ impl<'a, R: BufRead> Lines<'a, R> {
                 file: self.file.to_owned(),
                 line: self.line,
                 message: format!(
-                    "not valid UTF-8 (byte {} of the line); {NOT_UTF8}",
-                    e.utf8_error().valid_up_to() + 1
+                    "not valid UTF-8 (byte {} of the line); {}",
+                    e.utf8_error().valid_up_to() + 1,
+                    not_utf8(self.file, e.as_bytes())
                 ),
             }
         })?;
@@ -575,18 +620,18 @@ impl<'a, R: BufRead> Lines<'a, R> {
 }
 
 /// What a row's values are checked and read against: the rating scale (`--rating-scale`), and
-/// whether numeric timestamps are milliseconds (`--time-unit ms`).
+/// the unit of numeric timestamps (`--time-unit`).
 #[derive(Debug, Clone, Copy)]
 struct RowRules {
     scale: Option<RatingScale>,
-    millis: bool,
+    unit: TimeUnit,
 }
 
 impl RowRules {
     fn of(options: &ReadOptions) -> Self {
         Self {
             scale: options.rating_scale,
-            millis: options.time_unit == TimeUnit::Milliseconds,
+            unit: options.time_unit,
         }
     }
 }
@@ -626,7 +671,7 @@ fn row_from_fields(
         // An empty timestamp means "unknown", which RecBole writes for some data sets.
         Some(c) => match fields.get(c).map(|s| s.trim()) {
             None | Some("") => None,
-            Some(text) => Some(parse_timestamp(text, c, file, line, rules.millis)?),
+            Some(text) => Some(parse_timestamp(text, c, file, line, rules.unit)?),
         },
         None => None,
     };
@@ -725,29 +770,41 @@ fn parse_rating(text: &str, col: usize, file: &Path, line: usize) -> Result<f32,
     }
 }
 
-/// Seconds since the epoch (milliseconds when `millis`, returned as seconds); RecBole declares
-/// timestamps `:float`, so `881250949.0` is accepted too, and so are ISO 8601 dates and
-/// date-times (`2015-03-04`, `2015-03-04T12:30:00Z`), whatever the unit.
+/// Seconds since the epoch (milliseconds under `--time-unit ms`, returned as seconds; under
+/// `auto` counted for [`auto_milliseconds`], which converts them when every one looks like
+/// milliseconds); RecBole declares timestamps `:float`, so `881250949.0` is accepted too, and so
+/// are ISO 8601 dates and date-times (`2015-03-04`, `2015-03-04T12:30:00Z`), whatever the unit:
+/// a date is never taken for milliseconds. A time more than a year after now (a "no end"
+/// `9999-12-31`, a mistyped year) is refused, naming the line: it would make every later real
+/// event of its pair look already seen. Under `--time-unit s` numbers are kept as read.
 fn parse_timestamp(
     text: &str,
     col: usize,
     file: &Path,
     line: usize,
-    millis: bool,
+    unit: TimeUnit,
 ) -> Result<i64, ParseError> {
-    let unit = |t: i64| match millis {
-        true => unit::millis_to_seconds(t),
-        false => t,
+    let numeric = |t: i64| match unit {
+        TimeUnit::Seconds => Ok(t),
+        TimeUnit::Milliseconds => not_far_future(unit::millis_to_seconds(t), text, col, file, line),
+        TimeUnit::Auto => {
+            NUMERIC_STAMPS.set(NUMERIC_STAMPS.get().observe(t, line));
+            let seconds = match t >= MILLISECONDS {
+                true => unit::millis_to_seconds(t),
+                false => t,
+            };
+            not_far_future(seconds, text, col, file, line).map(|_| t)
+        }
     };
     if let Ok(t) = text.parse::<i64>() {
-        return Ok(unit(t));
+        return numeric(t);
     }
     if let Some(t) = datetime::parse_iso(text) {
-        return Ok(t);
+        return not_far_future(t, text, col, file, line);
     }
     match text.parse::<f64>() {
         // i64::MAX as f64 rounds up, so the bound is exclusive to keep the cast exact-or-saturating-free.
-        Ok(t) if t.is_finite() && t.abs() < i64::MAX as f64 => Ok(unit(t.floor() as i64)),
+        Ok(t) if t.is_finite() && t.abs() < i64::MAX as f64 => numeric(t.floor() as i64),
         _ => Err(ParseError::NotANumber {
             file: file.to_owned(),
             line,
@@ -755,6 +812,31 @@ fn parse_timestamp(
             field: "timestamp",
             header: None,
             value: text.to_owned(),
+        }),
+    }
+}
+
+/// `seconds`, read from `text`, unless it is more than a year after now ([`far_future`]).
+fn not_far_future(
+    seconds: i64,
+    text: &str,
+    col: usize,
+    file: &Path,
+    line: usize,
+) -> Result<i64, ParseError> {
+    match far_future(seconds) {
+        false => Ok(seconds),
+        true => Err(ParseError::Malformed {
+            file: file.to_owned(),
+            line,
+            message: format!(
+                "timestamp {text:?} (field {}) is more than a year after now: kgrec's \
+                 timestamps say when an interaction happened, and one far in the future (a \
+                 \"no end\" 9999-12-31, a mistyped year) would make every later real event of \
+                 the pair look already seen; correct it, or leave the cell empty (a row without \
+                 a timestamp)",
+                col + 1
+            ),
         }),
     }
 }
@@ -1311,12 +1393,12 @@ pub(crate) fn with_column_name(e: ParseError, names: &[String]) -> ParseError {
     }
 }
 
-/// The advice for a file that is not UTF-8: Windows-1252 is what spreadsheets on Windows write,
-/// and it reads Latin-1's printable text the same; `-f latin1` would turn its `€` (0x80) and
-/// curly quotes into C1 control characters.
-pub(crate) const NOT_UTF8: &str = "the file must be UTF-8: convert it, e.g. `iconv -f cp1252 -t \
-     utf-8 FILE > FILE.utf8` (Windows-1252, what spreadsheets on Windows write; it reads \
-     Latin-1 text too; if iconv refuses a byte, the file is Latin-1: `iconv -f latin1 -t utf-8`)";
+/// The advice for a file that is not UTF-8, naming its likely encoding
+/// ([`kgrec_kg::encoding::not_utf8_advice`]; `seen`, the bytes read, when the file cannot be
+/// read again).
+pub(crate) fn not_utf8(file: &Path, seen: &[u8]) -> String {
+    kgrec_kg::encoding::not_utf8_advice(file, seen)
+}
 
 fn csv_error(e: csv::Error, file: &Path) -> ParseError {
     let line = e.position().map_or(0, |p| p.line() as usize);
@@ -1329,9 +1411,10 @@ fn csv_error(e: csv::Error, file: &Path) -> ParseError {
             file: file.to_owned(),
             line,
             message: format!(
-                "field {}: not valid UTF-8 (byte {} of the field); {NOT_UTF8}",
+                "field {}: not valid UTF-8 (byte {} of the field); {}",
                 err.field() + 1,
-                err.valid_up_to() + 1
+                err.valid_up_to() + 1,
+                not_utf8(file, &[])
             ),
         },
         csv::ErrorKind::UnequalLengths {

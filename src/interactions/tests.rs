@@ -474,7 +474,9 @@ fn a_file_mixing_milliseconds_and_seconds_is_refused() {
                 millis: 1,
                 seconds: 1,
                 big: 1_704_067_200_000,
+                big_line: 3,
                 small: 1_704_067_200,
+                small_line: 2,
                 ..
             }
         ),
@@ -483,6 +485,10 @@ fn a_file_mixing_milliseconds_and_seconds_is_refused() {
     let said = err.to_string();
     assert!(
         said.contains("mix.csv: 1 timestamp(s) look like milliseconds"),
+        "{said}"
+    );
+    assert!(
+        said.contains("on line 3") && said.contains("on line 2"),
         "{said}"
     );
     assert!(said.contains("--time-unit ms or --time-unit s"), "{said}");
@@ -1093,4 +1099,41 @@ fn a_double_colon_file_with_a_header_is_read_by_its_names() {
     };
     let r = read(text, "grades.dat", &options).unwrap();
     assert_eq!(pairs(&r), [("s1", "c1")]);
+}
+
+#[test]
+fn dates_take_no_part_in_the_milliseconds_rule() {
+    // Every number is milliseconds; the date beside them is a date, not "seconds".
+    let text = "user_id,item_id,timestamp\nu,a,1704067200000\nu,b,2024-01-02\n";
+    let read_back = read(text, "ms.csv", &ReadOptions::default()).unwrap();
+    let stamps: Vec<_> = read_back.rows.iter().map(|r| r.timestamp).collect();
+    assert_eq!(stamps, [Some(1_704_067_200), Some(1_704_153_600)]);
+    assert_eq!(read_back.millis_converted, Some(1));
+}
+
+#[test]
+fn a_date_far_in_the_future_is_refused_naming_its_line_whatever_the_unit() {
+    for unit in [TimeUnit::Auto, TimeUnit::Seconds, TimeUnit::Milliseconds] {
+        let text = "user_id,item_id,timestamp\nu,a,2024-01-02\nu,b,9999-12-31T23:59:59Z\n";
+        let options = ReadOptions {
+            time_unit: unit,
+            ..ReadOptions::default()
+        };
+        let err = read(text, "end.csv", &options).unwrap_err();
+        assert_eq!(err.line(), Some(3), "{unit}: {err}");
+        assert!(
+            err.to_string().contains("more than a year after now"),
+            "{unit}: {err}"
+        );
+    }
+    // Numbers in seconds as far ahead are refused too, except under `--time-unit s`.
+    let text = "user_id,item_id,timestamp\nu,a,99999999999\n";
+    let err = read(text, "far.csv", &ReadOptions::default()).unwrap_err();
+    assert_eq!(err.line(), Some(2), "{err}");
+    let seconds = ReadOptions {
+        time_unit: TimeUnit::Seconds,
+        ..ReadOptions::default()
+    };
+    let kept = read(text, "far.csv", &seconds).unwrap();
+    assert_eq!(kept.rows[0].timestamp, Some(99_999_999_999));
 }

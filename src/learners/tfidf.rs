@@ -81,20 +81,28 @@ fn fit_vectors(p: &TfidfParams, input: &TrainInput<'_>, cancel: &AtomicBool) -> 
         )));
     }
     let vectors = TfidfVectors::new(&docs, p.min_df);
+    // Words, but none held by `min_df` items: nothing relates any item to another, and a model
+    // of empty rows would recommend nothing. Refused like a graph without text.
+    if vectors.with_terms() == 0 {
+        let with_words = docs.iter().filter(|d| !d.is_empty()).count();
+        return Err(Error::BadInput(format!(
+            "tfidf: {with_words} of {n} items have text in the graph, but no word of it is \
+             shared by {} or more items (after dropping stop words, the function words of each \
+             literal's language), so no item is like another and tfidf would recommend nothing \
+             (nothing was trained; the current model stays). Give the items texts that share \
+             words (abstracts, categories, genres as labelled neighbours), or {}",
+            p.min_df,
+            super::ease::graph_remedies("a graph with labels or abstracts", input.caller)
+        )));
+    }
     let weights = vectors.neighbours(p.neighbours, cancel)?;
-    let mut notes = vec![format!(
+    let notes = vec![format!(
         "tfidf: {} of {n} items have text ({} terms held by {} or more items); an item without \
          text is never recommended by it",
         vectors.with_terms(),
         vectors.n_terms(),
         p.min_df
     )];
-    if vectors.with_terms() == 0 {
-        notes.push(format!(
-            "no item has text in the graph: tfidf recommends nothing ({})",
-            super::ease::graph_remedies("a graph with labels or abstracts", input.caller)
-        ));
-    }
     Ok(OnePass {
         params: params_json(p)?,
         arrays: weights.to_arrays("neighbours"),

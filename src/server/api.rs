@@ -342,9 +342,10 @@ struct InteractionJson {
 }
 
 /// A timestamp given as seconds since 1970 or as an ISO 8601 string (`2024-01-01`,
-/// `2024-01-01T12:30:00Z`), as an imported file may give it.
+/// `2024-01-01T12:30:00Z`), as an imported file may give it; `.1`: it was a date (never taken
+/// for milliseconds).
 #[derive(Debug, Clone, Copy)]
-struct Timestamp(i64);
+struct Timestamp(i64, bool);
 
 impl<'de> Deserialize<'de> for Timestamp {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -359,16 +360,16 @@ impl<'de> Deserialize<'de> for Timestamp {
             }
             fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Timestamp, E> {
                 kgrec::interactions::parse_iso(v)
-                    .map(Timestamp)
+                    .map(|t| Timestamp(t, true))
                     .ok_or_else(|| E::invalid_value(serde::de::Unexpected::Str(v), &self))
             }
             fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Timestamp, E> {
                 i64::try_from(v)
-                    .map(Timestamp)
+                    .map(|t| Timestamp(t, false))
                     .map_err(|_| E::invalid_value(serde::de::Unexpected::Unsigned(v), &self))
             }
             fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Timestamp, E> {
-                Ok(Timestamp(v))
+                Ok(Timestamp(v, false))
             }
         }
         d.deserialize_any(Visitor)
@@ -443,9 +444,10 @@ pub async fn interactions(
     let mut raw_rows = Vec::with_capacity(rows.len());
     for (n, row) in rows.into_iter().enumerate() {
         // Seconds since 1970 is the contract; milliseconds would be read as dates after the
-        // year 5000 (a file import notes them; a posted row is refused, saying why).
+        // year 5000 (a file import notes them; a posted row is refused, saying why). A date is
+        // a date, never milliseconds.
         let timestamp = row.timestamp.map(|t| t.0);
-        if let Some(t) = timestamp
+        if let Some(Timestamp(t, false)) = row.timestamp
             && t > kgrec::interactions::MILLISECONDS
         {
             return Err(ApiError::bad_parameter(format!(
@@ -453,6 +455,18 @@ pub async fn interactions(
                  1970 (e.g. {})",
                 n + 1,
                 t / 1000
+            )));
+        }
+        // As a file import: a time more than a year ahead is refused, naming the row.
+        if let Some(t) = timestamp
+            && kgrec::interactions::far_future(t)
+        {
+            return Err(ApiError::bad_parameter(format!(
+                "interaction {}: timestamp {t} is more than a year after now: timestamps say \
+                 when an interaction happened, and one far in the future (a \"no end\" \
+                 9999-12-31, a mistyped year) would make every later real event of the pair \
+                 look already seen; correct it, or leave it out",
+                n + 1
             )));
         }
         let rating = match row.rating {
@@ -501,6 +515,7 @@ pub async fn interactions(
         "the posted rows",
         ids(),
     );
+    let negative = kgrec::engine::timestamp_note_in("POST /v1/interactions", &raw_rows);
     let metrics = std::sync::Arc::clone(&state.metrics);
     let imported =
         blocking(move || Ok(state.engine.add_interactions(raw_rows, Vec::new())?)).await?;
@@ -550,6 +565,7 @@ pub async fn interactions(
         .chain(unrated)
         .chain(larger)
         .chain(unlinked)
+        .chain(negative)
         .chain(spaced)
         .chain(invisible)
         .collect();

@@ -407,7 +407,7 @@ fn recommend_filter_keeps_items_with_the_graph_facts() {
 }
 
 /// Splits the fixture per user: every fifth row of a user goes to test.
-fn split_fixture(dir: &Path) -> (PathBuf, PathBuf, HashMap<String, HashSet<String>>) {
+pub(crate) fn split_fixture(dir: &Path) -> (PathBuf, PathBuf, HashMap<String, HashSet<String>>) {
     let text = std::fs::read_to_string(fixture("interactions.tsv")).unwrap();
     let mut lines = text.lines();
     let header = lines.next().unwrap();

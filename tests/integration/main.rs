@@ -39,6 +39,7 @@ mod lock;
 mod messages;
 mod model_files;
 mod ncf;
+mod nineteenth_look;
 mod nineteenth_look_lead;
 mod rating;
 mod read_only;
