@@ -135,12 +135,14 @@ pub(crate) fn stage(
                         });
                     }
                 }
-                // RDF/XML that is not well-formed XML cannot be resynchronised: the parser
-                // files what follows the break under the wrong element, so nothing is imported.
+                // RDF/XML cannot be resynchronised after an error: the parser files what
+                // follows a broken element under the wrong one, and after an error of RDF (a
+                // bad rdf:about) reads that element's properties as blank nodes and text, so
+                // nothing is imported.
                 Err(error @ (KgError::Syntax { .. } | KgError::SyntaxWithoutLocation { .. }))
-                    if options.lenient && rdf_xml && source::xml_is_ill_formed(path) =>
+                    if options.lenient && rdf_xml =>
                 {
-                    return Err(lenient_refused(error));
+                    return Err(lenient_refused(error, source::xml_is_ill_formed(path)));
                 }
                 // The parser may stop several times on one bad line (N-Triples): one skip.
                 Err(KgError::Syntax { location, .. })
@@ -229,15 +231,19 @@ fn locate_ill_typed(
         .collect()
 }
 
-/// The error of RDF/XML that is not well-formed XML under `--lenient`: the statement cannot be
-/// skipped alone, so the import stops with the parser's location and why.
-fn lenient_refused(error: KgError) -> KgError {
-    const WHY: &str = "--lenient cannot skip this: the file is not well-formed XML, and past a \
-                       broken element RDF/XML cannot be resynchronised (later statements would be \
-                       filed under the wrong subject). Nothing was imported: fix the XML here, or \
-                       convert the file to N-Triples or Turtle, which --lenient reads statement by \
-                       statement";
-    error.map_syntax(|location, message| (location, format!("{message}; {WHY}")))
+/// The error of RDF/XML under `--lenient`: no statement can be skipped alone, so the import stops
+/// with the parser's location and why (`ill_formed`: the file is not well-formed XML).
+fn lenient_refused(error: KgError, ill_formed: bool) -> KgError {
+    const BROKEN: &str = "--lenient cannot skip this: the file is not well-formed XML, and past a \
+                          broken element RDF/XML cannot be resynchronised (later statements would \
+                          be filed under the wrong subject)";
+    const RDF: &str = "--lenient does not skip errors in RDF/XML: past one the parser cannot be \
+                       resynchronised (the element's properties would be read as blank nodes and \
+                       stray text, not skipped)";
+    const THEN: &str = "Nothing was imported: fix the file here, or convert it to N-Triples or \
+                        Turtle, which --lenient reads statement by statement";
+    let why = if ill_formed { BROKEN } else { RDF };
+    error.map_syntax(|location, message| (location, format!("{message}; {why}. {THEN}")))
 }
 
 /// Refuses `--base` when every file is N-Triples or N-Quads: they hold absolute IRIs only, so

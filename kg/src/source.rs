@@ -472,7 +472,8 @@ pub(crate) fn open(path: &Path, options: &SourceOptions) -> Result<OpenedSource>
 }
 
 /// Turns an oxigraph parse error into a located error of this crate.
-fn located(path: &Path, format: RdfFormat, base: bool, error: RdfParseError) -> KgError {
+fn located(path: &Path, format: RdfFormat, base: Option<&str>, error: RdfParseError) -> KgError {
+    let base_given = base.is_some();
     match error {
         RdfParseError::Syntax(e) => match e.location() {
             Some(range) => KgError::Syntax {
@@ -481,22 +482,23 @@ fn located(path: &Path, format: RdfFormat, base: bool, error: RdfParseError) -> 
                     line: range.start.line + 1,
                     column: range.start.column + 1,
                 },
-                message: with_hint(path, without_location(&e.to_string()), format, base),
+                message: with_hint(path, without_location(&e.to_string()), format, base_given),
             },
             None => match (
                 format,
                 encoding_error_location(path, format, &e.to_string())
                     .or_else(|| xml_error_location(path, format))
-                    .or_else(|| unknown_prefix_location(path, format, &e.to_string())),
+                    .or_else(|| unknown_prefix_location(path, format, &e.to_string()))
+                    .or_else(|| rdf_xml_error_location(path, format, base, &e.to_string())),
             ) {
                 (RdfFormat::RdfXml, Some(location)) => KgError::Syntax {
                     file: path.to_owned(),
                     location,
-                    message: with_hint(path, &e.to_string(), format, base),
+                    message: with_hint(path, &without_range(&e.to_string()), format, base_given),
                 },
                 _ => KgError::SyntaxWithoutLocation {
                     file: path.to_owned(),
-                    message: with_hint(path, &e.to_string(), format, base),
+                    message: with_hint(path, &e.to_string(), format, base_given),
                 },
             },
         },
@@ -625,6 +627,158 @@ fn unknown_prefix_location(path: &Path, format: RdfFormat, message: &str) -> Opt
     None
 }
 
+/// Where RDF/XML at `path` goes wrong for an error of RDF itself, which oxigraph reports without
+/// a position (a bad IRI in `rdf:about`, an undefined entity `&foo;`, text where RDF/XML wants an
+/// element): the file is parsed again by oxigraph's own RDF/XML parser up to its first error,
+/// whose byte position is the end of the offending tag or text; the spot is then sought in it (a
+/// bad `&`, the IRI the message quotes, the text), else the tag's start is given.
+fn rdf_xml_error_location(
+    path: &Path,
+    format: RdfFormat,
+    base: Option<&str>,
+    message: &str,
+) -> Option<Location> {
+    if format != RdfFormat::RdfXml || path == Path::new(STDIN_NAME) {
+        return None;
+    }
+    let mut parser = oxrdfxml::RdfXmlParser::new();
+    if let Some(base) = base {
+        parser = parser.with_base_iri(base).ok()?;
+    }
+    let mut parser = parser.for_reader(decoded(path)?);
+    let end = loop {
+        match parser.next()? {
+            Ok(_) => {}
+            Err(_) => break parser.buffer_position(),
+        }
+    };
+    let mut bytes = Vec::new();
+    decoded(path)?.take(end).read_to_end(&mut bytes).ok()?;
+    let offset = offending_spot(&bytes, message)?;
+    location_of(&bytes[..], offset as u64)
+}
+
+/// The byte of `bytes` (a file up to the end of the tag or text RDF/XML stopped at) that the
+/// parser's `message` is about.
+fn offending_spot(bytes: &[u8], message: &str) -> Option<usize> {
+    let end = bytes.len();
+    let last = *bytes.last()?;
+    // The event: a tag `<...>` ending here, or text since the last tag.
+    let start = match last {
+        b'>' => bytes.iter().rposition(|&b| b == b'<')?,
+        _ => bytes.iter().rposition(|&b| b == b'>').map_or(0, |i| i + 1),
+    };
+    let span = &bytes[start..end];
+    if message.contains("Cannot find ';' after '&'") || message.contains("unrecognized entity") {
+        let declared = |name: &[u8]| {
+            let mut declaration = b"<!ENTITY ".to_vec();
+            declaration.extend_from_slice(name);
+            declaration.push(b' ');
+            bytes[..start]
+                .windows(declaration.len())
+                .any(|w| w == declaration.as_slice())
+        };
+        if let Some(at) = bad_reference(span, declared) {
+            return Some(start + at);
+        }
+    }
+    let quoted = message
+        .split_once(" IRI '")
+        .or_else(|| message.split_once("text event: '"))
+        .and_then(|(_, rest)| {
+            rest.split_once("': ")
+                .map(|(quoted, _)| quoted)
+                .or_else(|| rest.strip_suffix('\''))
+        });
+    if let Some(quoted) = quoted.filter(|q| !q.is_empty()) {
+        let needle = quoted.as_bytes();
+        if let Some(at) = span.windows(needle.len()).position(|w| w == needle) {
+            return Some(start + at);
+        }
+        // A relative IRI, resolved against the base: the attribute value it ends with.
+        let mut rest = span;
+        let mut at = 0;
+        while let Some(open) = rest.windows(2).position(|w| w == b"=\"" || w == b"='") {
+            let quote = rest[open + 1];
+            let value_start = open + 2;
+            let len = rest[value_start..].iter().position(|&b| b == quote)?;
+            let value = &rest[value_start..value_start + len];
+            if !value.is_empty() && needle.ends_with(value) {
+                return Some(start + at + value_start);
+            }
+            at += value_start + len;
+            rest = &rest[value_start + len..];
+        }
+    }
+    // Text: its first character that is not white space; a tag: its `<`.
+    Some(
+        start
+            + span
+                .iter()
+                .position(|b| !b.is_ascii_whitespace())
+                .unwrap_or(0),
+    )
+}
+
+/// The first `&` of `span` that starts no valid reference: `&lt;` `&gt;` `&amp;` `&apos;`
+/// `&quot;`, `&#N;`, `&#xH;`, or an entity the document declares.
+fn bad_reference(span: &[u8], declared: impl Fn(&[u8]) -> bool) -> Option<usize> {
+    span.iter().enumerate().find_map(|(at, &b)| {
+        if b != b'&' {
+            return None;
+        }
+        let rest = &span[at + 1..];
+        let Some(len) = rest.iter().position(|&c| c == b';') else {
+            return Some(at);
+        };
+        let name = &rest[..len];
+        let valid = match name {
+            [b'#', b'x', hex @ ..] => !hex.is_empty() && hex.iter().all(u8::is_ascii_hexdigit),
+            [b'#', digits @ ..] => !digits.is_empty() && digits.iter().all(u8::is_ascii_digit),
+            b"lt" | b"gt" | b"amp" | b"apos" | b"quot" => true,
+            _ => {
+                !name.is_empty()
+                    && name
+                        .iter()
+                        .all(|&c| c.is_ascii_alphanumeric() || b"_-.:".contains(&c) || c >= 0x80)
+                    && declared(name)
+            }
+        };
+        (!valid).then_some(at)
+    })
+}
+
+/// quick-xml's message less the range it gives (`at range 37..45`, `at 4..10`), which is counted
+/// inside an attribute value or a text, not in the file (the location says where).
+fn without_range(message: &str) -> String {
+    let is_range = |s: &str| {
+        s.split_once("..").is_some_and(|(a, b)| {
+            !a.is_empty()
+                && !b.is_empty()
+                && a.bytes().all(|c| c.is_ascii_digit())
+                && b.bytes().all(|c| c.is_ascii_digit())
+        })
+    };
+    for (at, _) in message.match_indices("at ") {
+        if at > 0 && !message[..at].ends_with(' ') {
+            continue;
+        }
+        let rest = &message[at + 3..];
+        let rest = rest.strip_prefix("range ").unwrap_or(rest);
+        if let Some((range, after)) = rest.split_once(':')
+            && is_range(range)
+        {
+            let before = message[..at].trim_end();
+            let after = after.trim_start();
+            return match before.is_empty() {
+                true => after.to_owned(),
+                false => format!("{before}: {after}"),
+            };
+        }
+    }
+    message.to_owned()
+}
+
 /// Whether RDF/XML at `path` is not well-formed XML (standard input, which cannot be read
 /// twice, counts as ill-formed: its well-formedness cannot be checked after an error).
 pub(crate) fn xml_is_ill_formed(path: &Path) -> bool {
@@ -664,6 +818,13 @@ fn location_of(reader: impl BufRead, offset: u64) -> Option<Location> {
 fn with_hint(path: &Path, message: &str, format: RdfFormat, base: bool) -> String {
     if message.contains(DECLARED_NOT_UTF8) || is_not_utf8(message) {
         return format!("{message}: {}", crate::encoding::not_utf8_advice(path, &[]));
+    }
+    if message.contains("Cannot find ';' after '&'") || message.contains("unrecognized entity") {
+        return format!(
+            "{message}: in XML an `&` starts a reference, and only `&lt;` `&gt;` `&amp;` \
+             `&apos;` `&quot;`, numeric ones (`&#233;`) and entities the file's DOCTYPE declares \
+             exist: write a literal & as `&amp;` (in a URL too: `?id=1&amp;lang=de`)"
+        );
     }
     if message.contains("Unexpected end of file") {
         return format!(
@@ -785,10 +946,10 @@ pub(crate) fn statements(
                     KgError::BadArgument(format!("--base {base}: not a valid IRI: {e}"))
                 })?;
             }
-            let base = options.base.is_some();
+            let base = options.base.clone();
             let quads = parser.for_reader(source.reader);
             Ok(Box::new(quads.map(move |r| {
-                r.map_err(|e| located(&path, format, base, e))
+                r.map_err(|e| located(&path, format, base.as_deref(), e))
             })))
         }
         InputFormat::Tsv => {
@@ -926,7 +1087,7 @@ impl Iterator for LineQuads {
                         // The parser was given this line alone: its error goes on the line
                         // (column 1 when it told none).
                         let line = self.lines.line;
-                        let error = located(&self.lines.path, self.format, false, e.into())
+                        let error = located(&self.lines.path, self.format, None, e.into())
                             .map_syntax(|location, message| {
                                 let location = Location {
                                     line,
@@ -1437,6 +1598,59 @@ impl BlankScope {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn quick_xml_ranges_inside_a_value_are_dropped_from_the_message() {
+        assert_eq!(
+            without_range("Error while escaping character at range 37..45: Cannot find ';'"),
+            "Error while escaping character: Cannot find ';'"
+        );
+        assert_eq!(
+            without_range("at 4..10: unrecognized entity `eacute`"),
+            "unrecognized entity `eacute`"
+        );
+        // A message without a range is left as it is.
+        assert_eq!(without_range("look at this: a"), "look at this: a");
+    }
+
+    #[test]
+    fn the_first_bad_reference_is_found_and_declared_entities_pass() {
+        let none = |_: &[u8]| false;
+        assert_eq!(bad_reference(b"a &amp; b &#233; &#x41; &lt;", none), None);
+        assert_eq!(bad_reference(b"id=0&lang=de", none), Some(4));
+        assert_eq!(bad_reference(b"&amp; AT&T", none), Some(8));
+        assert_eq!(bad_reference(b"caf&eacute;", none), Some(3));
+        assert_eq!(bad_reference(b"caf&eacute;", |n| n == b"eacute"), None);
+        assert_eq!(bad_reference(b"&#xZZ;", none), Some(0));
+    }
+
+    #[test]
+    fn the_offending_spot_is_the_bad_ampersand_the_quoted_iri_or_the_text() {
+        let doc = b"<r>\n <d a=\"http://x/?a=1&b=2\">";
+        let at = offending_spot(
+            doc,
+            "Error while escaping character at range 14..18: Cannot find ';' after '&'",
+        );
+        assert_eq!(at, Some(doc.iter().position(|&b| b == b'&').unwrap()));
+        let doc = b"<r>\n <d a=\"http://x/a b\">";
+        let at = offending_spot(
+            doc,
+            "error while parsing IRI 'http://x/a b': Invalid IRI code point ' '",
+        );
+        assert_eq!(at, Some(11));
+        // A relative IRI is shown resolved: the attribute value it ends with.
+        let doc = b"<r>\n <d a=\"x\" b=\"c d\">";
+        let at = offending_spot(
+            doc,
+            "error while parsing IRI 'http://base/c d': Invalid IRI code point ' '",
+        );
+        assert_eq!(at, Some(17));
+        let doc = b"<r>\n <d>\n  stray";
+        assert_eq!(
+            offending_spot(doc, "Unexpected text event: 'stray'"),
+            Some(11)
+        );
+    }
 
     #[test]
     fn an_invalid_iri_code_point_is_answered_with_its_percent_encoding() {

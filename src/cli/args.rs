@@ -30,7 +30,8 @@ fn data_dir(value: &str) -> Result<PathBuf, String> {
     about = "Knowledge-graph-enhanced recommendations with explanations"
 )]
 pub struct Cli {
-    /// The data directory [env: KGREC_DATA; default: ./kgrec-data; `demo`: a temporary one].
+    /// The data directory [env: KGREC_DATA; default: ./kgrec-data; `demo`: a temporary one unless
+    /// --data is given, whatever KGREC_DATA says].
     #[arg(
         long,
         global = true,
@@ -58,6 +59,10 @@ pub struct Cli {
     pub wait: Option<f64>,
     #[command(subcommand)]
     pub command: Command,
+    /// `data` came from the environment variable KGREC_DATA, not from `--data` (`demo` leaves
+    /// such a directory alone).
+    #[arg(skip)]
+    pub data_from_env: bool,
 }
 
 /// The command line with a bare `--wait` (one followed by something that is not a number of
@@ -86,7 +91,17 @@ pub fn with_bare_wait(
 /// the command does not take is said with the command's own flags: clap's message would
 /// print a usage line holding the flag it suggests, which then looks required.
 pub fn parse(args: Vec<std::ffi::OsString>) -> Cli {
-    match Cli::try_parse_from(&args) {
+    use clap::{CommandFactory, FromArgMatches};
+    let parsed = Cli::command()
+        .try_get_matches_from(&args)
+        .and_then(|matches| {
+            let mut cli =
+                Cli::from_arg_matches(&matches).map_err(|e| e.format(&mut Cli::command()))?;
+            cli.data_from_env =
+                data_source(&matches) == Some(clap::parser::ValueSource::EnvVariable);
+            Ok(cli)
+        });
+    match parsed {
         Ok(cli) => cli,
         Err(e) => match unknown_flag(&e, &args) {
             Some(message) => {
@@ -96,6 +111,14 @@ pub fn parse(args: Vec<std::ffi::OsString>) -> Cli {
             None => e.exit(),
         },
     }
+}
+
+/// Where `--data`'s value came from: the command line, the environment, or nowhere (a global
+/// option's value may be recorded with the subcommand).
+fn data_source(matches: &clap::ArgMatches) -> Option<clap::parser::ValueSource> {
+    matches
+        .value_source("data")
+        .or_else(|| matches.subcommand().and_then(|(_, sub)| data_source(sub)))
 }
 
 /// The message of an unknown flag (`recommend --epochs 3`): the command's flags and `--help`.

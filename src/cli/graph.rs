@@ -819,7 +819,7 @@ pub fn demo(data: Option<&Path>, args: &DemoArgs) -> Result<()> {
             if occupied {
                 return Err(Error::BadInput(format!(
                     "{}: the demo imports its fixtures into a new or empty data directory, and \
-                     this one is not empty (--data or KGREC_DATA); give another --data DIR, or \
+                     this one is not empty; give another --data DIR, or \
                      none for a temporary one",
                     d.display()
                 )));

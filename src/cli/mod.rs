@@ -411,14 +411,28 @@ pub fn run(cli: Cli) -> Result<()> {
         say_where_an_interrupt_leaves(name, &data);
     } else if let Some((name, out)) = output_writer(&cli.command) {
         clean_up_on_interrupt(name, out);
-    } else if matches!(cli.command, Command::Demo(_)) {
-        clean_up_demo_on_interrupt(cli.data.clone());
+    }
+    // The demo leaves a data directory the environment names alone (it is a user's, set for
+    // the other commands): it works in a temporary one, as without the variable.
+    let demo_data = match (&cli.command, cli.data_from_env) {
+        (Command::Demo(_), true) => {
+            warn(&format!(
+                "note: the demo leaves KGREC_DATA's data directory {} alone and works in a \
+                 temporary one (named below); pass --data DIR to keep the demo's data",
+                data.display()
+            ));
+            None
+        }
+        _ => cli.data.clone(),
+    };
+    if matches!(cli.command, Command::Demo(_)) {
+        clean_up_demo_on_interrupt(demo_data.clone());
     }
     match cli.command {
         Command::Import(ImportCommand::Kg(args)) => graph::import_kg(&data, &args, quiet),
         Command::Stats(args) => graph::stats(&data, &args),
         Command::Sparql(args) => graph::sparql(&data, &args),
-        Command::Demo(args) => graph::demo(cli.data.as_deref(), &args),
+        Command::Demo(args) => graph::demo(demo_data.as_deref(), &args),
         Command::Import(ImportCommand::Interactions(args)) if args.remove => {
             remove::remove_interactions(&data, &args, quiet)
         }

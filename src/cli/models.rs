@@ -56,7 +56,37 @@ pub fn import_interactions(data: &Path, args: &ImportInteractionsArgs, quiet: bo
     };
     // Every file is parsed to the end before the data directory is opened (or created), so a
     // bad file leaves nothing behind.
-    let imported = kgrec::engine::parse_interaction_file(&request).and_then(|parsed| {
+    let parsed = match kgrec::engine::parse_interaction_file(&request) {
+        // A header and no rows is a quiet day of an export (a cron job's), not a bad file:
+        // nothing to import, said in a note, and the data directory is not even opened.
+        Err(Error::Interactions(kgrec::interactions::ParseError::HeaderOnly { file, line })) => {
+            bar.finish_and_clear();
+            let link = match &args.link {
+                Some(_) => {
+                    " (--link's file is not read either: `kgrec import links` imports links alone)"
+                }
+                None => "",
+            };
+            notes(&[format!(
+                "{}:{line}: no rows after the header: nothing imported, the data directory is \
+                 unchanged{link}",
+                file.display()
+            )]);
+            return Ok(());
+        }
+        // Without even a header, the file may be an export that failed: refused (exit 2).
+        Err(Error::Interactions(kgrec::interactions::ParseError::Empty { file })) => {
+            bar.finish_and_clear();
+            return Err(Error::BadInput(format!(
+                "{}: the file is empty: refused, as a failed export leaves such a file (an export \
+                 of a day without rows still writes its header, which is read as nothing to \
+                 import)",
+                file.display()
+            )));
+        }
+        parsed => parsed,
+    };
+    let imported = parsed.and_then(|parsed| {
         super::with_new_engine(data, |engine| {
             let imported = engine.import_parsed(parsed)?;
             let spellings = graph_spellings(engine, &imported)?;
