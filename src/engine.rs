@@ -4133,12 +4133,14 @@ pub fn unknown_id_note(kind: &str, id: &str, hint: &str) -> String {
 }
 
 /// `; did you mean "0123"? ...` when one of `names` differs from `id` only by letter case,
-/// leading zeros, Unicode normalisation or width (ids are compared exactly), else empty.
+/// leading zeros, Unicode normalisation, width or percent-encoding (ids are compared exactly),
+/// else empty.
 pub fn lookalike_hint(id: &str, names: &[String]) -> String {
     crate::interactions::lookalike::lookalike(id, names).map_or_else(String::new, |other| {
         format!(
             "; did you mean {other:?}? (ids are compared exactly, and the two differ only by \
-             leading zeros, letter case, Unicode normalisation, character width or look-alike letters of another script)"
+             leading zeros, letter case, Unicode normalisation, character width, \
+             percent-encoding or look-alike letters of another script)"
         )
     })
 }

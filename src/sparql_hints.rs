@@ -261,10 +261,14 @@ pub(crate) fn explain(query: &str, message: &str) -> String {
         && !FORMS.iter().any(|f| f.eq_ignore_ascii_case(form))
         && form.chars().all(|c| c.is_ascii_alphabetic())
     {
+        let meant = match nearest_form(form) {
+            Some(meant) => format!("did you mean {meant}? "),
+            None => String::new(),
+        };
         mistakes.push((
             offset,
             format!(
-                "unknown query form {form:?} (at {}): a query starts with SELECT, ASK, \
+                "unknown query form {form:?} (at {}): {meant}a query starts with SELECT, ASK, \
                  CONSTRUCT or DESCRIBE (after PREFIX and BASE declarations)",
                 position(query, offset)
             ),
@@ -291,12 +295,16 @@ pub(crate) fn explain(query: &str, message: &str) -> String {
     if let Some(&(first, _)) = undeclared.first() {
         let hints: Vec<String> = undeclared
             .iter()
-            .map(
-                |(_, p)| match WELL_KNOWN.iter().find(|(name, _)| name == p) {
+            .map(|(_, p)| {
+                match WELL_KNOWN
+                    .iter()
+                    .chain(&kgrec_kg::filter::USUAL_ELSEWHERE)
+                    .find(|(name, _)| name == p)
+                {
                     Some((_, iri)) => format!("PREFIX {p}: <{iri}>"),
                     None => format!("PREFIX {p}: <...>"),
-                },
-            )
+                }
+            })
             .collect();
         mistakes.push((
             first,
@@ -384,7 +392,16 @@ fn plain_syntax_error(query: &str, message: &str) -> Option<String> {
             .take_while(|c| !c.is_whitespace())
             .take(30)
             .collect();
-        format!("unexpected `{token}`")
+        // A misspelt keyword where the parser stopped (`FILTR(?o)`): the keyword it means.
+        let word: String = token
+            .trim_start_matches('!')
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        match misspelt_keyword(&word) {
+            Some(meant) => format!("unexpected `{token}` (did you mean {meant}?)"),
+            None => format!("unexpected `{token}`"),
+        }
     };
     let unclosed = match brackets(query) {
         Brackets::Mismatch {
@@ -1110,6 +1127,13 @@ fn missing_dot(query: &str) -> Option<(usize, String)> {
             last = last.map(|l| (l.0, t.1));
             continue;
         }
+        // A misspelt keyword (`FILTR(...)`, `OPTINAL {`) is no fourth term: the unknown word is
+        // the mistake, and [`explain`] names the keyword it misspells.
+        if misspelt_keyword(&word(t)).is_some() {
+            terms = 0;
+            last = None;
+            continue;
+        }
         terms += 1;
         if terms == 4
             && let Some(after) = last
@@ -1257,6 +1281,29 @@ fn is_unknown_word(word: &str) -> bool {
     word.starts_with(|c: char| c.is_ascii_alphabetic())
         && word.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
         && !KEYWORDS.iter().any(|k| k.eq_ignore_ascii_case(word))
+}
+
+/// The keyword `word` misspells, when it is a bare word that is no keyword (see
+/// [`is_unknown_word`]) and one comes near it ([`nearest_keyword`]).
+fn misspelt_keyword(word: &str) -> Option<&'static str> {
+    let word = word.trim_start_matches('!');
+    match is_unknown_word(word) {
+        true => nearest_keyword(word),
+        false => None,
+    }
+}
+
+/// The query form (SELECT, ASK, CONSTRUCT, DESCRIBE) a misspelt first word most likely means:
+/// at most two edits away (one for words of up to four letters).
+fn nearest_form(word: &str) -> Option<&'static str> {
+    let upper = word.to_ascii_uppercase();
+    let allowed = if upper.chars().count() <= 4 { 1 } else { 2 };
+    FORMS
+        .iter()
+        .map(|f| (strsim::osa_distance(&upper, f), *f))
+        .filter(|(d, _)| *d <= allowed)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, f)| f)
 }
 
 /// The keyword `word` most likely misspells: at most two edits away (one for short words),
@@ -1712,6 +1759,36 @@ mod tests {
         assert!(m.contains("undeclared prefix xsd: (at 1:23)"), "{m}");
     }
 
+    #[test]
+    fn a_misspelt_query_form_is_named_with_the_form_meant() {
+        for (query, meant) in [
+            ("SELCT ?s WHERE { ?s ?p ?o }", "SELECT"),
+            ("ASKK { ?s ?p ?o }", "ASK"),
+            ("CONSTRUT { ?s ?p ?o } WHERE { ?s ?p ?o }", "CONSTRUCT"),
+            ("descibe <http://x/a>", "DESCRIBE"),
+        ] {
+            let m = explain(query, "error at 1:1: expected CONSTRUCT");
+            assert!(
+                m.contains(&format!(
+                    "(at 1:1): did you mean {meant}? a query starts with"
+                )),
+                "{query}: {m}"
+            );
+        }
+        let m = explain(
+            "FOO ?s WHERE { ?s ?p ?o }",
+            "error at 1:1: expected CONSTRUCT",
+        );
+        assert!(!m.contains("did you mean"), "{m}");
+    }
+
+    #[test]
+    fn a_misspelt_keyword_where_the_parser_stopped_is_named() {
+        let query = "SELECT ?s WHERE { ?s ?p ?o } LIMT 2";
+        let m = plain_syntax_error(query, "error at 1:30: expected one of").unwrap_or_default();
+        assert!(m.contains("unexpected `LIMT` (did you mean LIMIT?)"), "{m}");
+    }
+
     /// The parser reported these past the word (LIMT at 1:36, FILTR at 3:11, OPTINAL at 1:37).
     #[test]
     fn misspelt_keywords_are_located_at_the_word_with_the_keyword_meant() {
@@ -1739,6 +1816,19 @@ mod tests {
             (
                 "SELECT ?s WHERE { ?s ?p foo }",
                 "\"foo\" (at 1:25): not a SPARQL keyword",
+            ),
+            // Right after a triple pattern without its `.`: a keyword, not a fourth term.
+            (
+                "SELECT ?s WHERE { ?s ?p ?o FILTR(?o) }",
+                "\"FILTR\" (at 1:28): did you mean FILTER?",
+            ),
+            (
+                "SELECT ?s WHERE { ?s ?p ?o OPTINAL { ?s ?p ?x } }",
+                "\"OPTINAL\" (at 1:28): did you mean OPTIONAL?",
+            ),
+            (
+                "SELECT ?s WHERE { GRAHP ?g { ?s ?p ?o } }",
+                "\"GRAHP\" (at 1:19): did you mean GRAPH?",
             ),
         ];
         for (query, needle) in cases {

@@ -13,7 +13,9 @@
 //! - a literal (values only), written as in Turtle: `"Toy Story"@en`, `"1995"^^xsd:gYear`,
 //!   `"x"` (escapes as in N-Triples);
 //! - a bare token of a TSV graph (no `:`, `<` or `"`), `film.film.genre`, `m.0abc`: the IRI that
-//!   `import kg` mints for it under `urn:kgrec:`.
+//!   `import kg` mints for it under `urn:kgrec:`; as a value that no entity has, the literals of
+//!   the predicate written so, of any datatype or language (`rooms=3` matches
+//!   `"3"^^xsd:integer`, `"3"` and `"3"@en`), while a quoted literal matches exactly.
 //!
 //! Whitespace around terms is ignored. The data's own prefixes are whatever its files declared,
 //! so full IRIs always work; [`PREFIXES`] holds the usual ones.
@@ -54,6 +56,28 @@ pub const PREFIXES: [(&str, &str); 16] = [
     ("dbp", "http://dbpedia.org/property/"),
     ("wd", "http://www.wikidata.org/entity/"),
     ("wdt", "http://www.wikidata.org/prop/direct/"),
+];
+
+/// Prefixes of common vocabularies that filters do not take, with the namespace each usually
+/// stands for: an unknown prefix among them is answered with the full IRI to write (the data's
+/// own files may declare it otherwise, which the advice says).
+pub const USUAL_ELSEWHERE: [(&str, &str); 16] = [
+    ("dcat", "http://www.w3.org/ns/dcat#"),
+    ("prov", "http://www.w3.org/ns/prov#"),
+    ("geo", "http://www.w3.org/2003/01/geo/wgs84_pos#"),
+    ("vcard", "http://www.w3.org/2006/vcard/ns#"),
+    ("org", "http://www.w3.org/ns/org#"),
+    ("sh", "http://www.w3.org/ns/shacl#"),
+    ("void", "http://rdfs.org/ns/void#"),
+    ("time", "http://www.w3.org/2006/time#"),
+    ("odrl", "http://www.w3.org/ns/odrl/2/"),
+    ("adms", "http://www.w3.org/ns/adms#"),
+    ("locn", "http://www.w3.org/ns/locn#"),
+    ("qb", "http://purl.org/linked-data/cube#"),
+    ("gr", "http://purl.org/goodrelations/v1#"),
+    ("bibo", "http://purl.org/ontology/bibo/"),
+    ("sioc", "http://rdfs.org/sioc/ns#"),
+    ("mo", "http://purl.org/ontology/mo/"),
 ];
 
 /// How a condition is written, for error messages.
@@ -390,8 +414,15 @@ fn bare_name(token: &str, condition: &str) -> Result<NamedNode, FilterError> {
     let iri = match token.split_once(':') {
         Some((prefix, local)) => {
             let Some((_, namespace)) = PREFIXES.iter().find(|(p, _)| *p == prefix) else {
+                let usual = USUAL_ELSEWHERE.iter().find(|(p, _)| *p == prefix);
                 let advice = if local.starts_with("//") || prefix.eq_ignore_ascii_case("urn") {
                     format!("write a full IRI in angle brackets: <{token}>")
+                } else if let Some((_, namespace)) = usual {
+                    format!(
+                        "filters do not read the prefixes your files declare: write the full IRI \
+                         in angle brackets, <{namespace}{local}> ({prefix}: usually stands for \
+                         <{namespace}>; if your files declare it otherwise, use theirs)"
+                    )
                 } else {
                     "filters do not read the prefixes your files declare: write the full IRI \
                      in angle brackets, <...>"
@@ -621,6 +652,13 @@ impl Facts<'_> {
             match &value.term {
                 Term::NamedNode(iri) => {
                     let Some(entity) = self.index.entity_id(iri.as_str())? else {
+                        // A bare token no entity has (`rooms=3`): the literals written so, of
+                        // any datatype or language (`"3"^^xsd:integer`), when there are some.
+                        if is_bare(&value.text)
+                            && self.lexical_subjects(predicate, &value.text, &mut out)?
+                        {
+                            continue;
+                        }
                         return Err(FilterError::UnknownValue {
                             condition: condition.text.clone(),
                             what: "entity",
@@ -649,6 +687,34 @@ impl Facts<'_> {
         out.sort_unstable();
         out.dedup();
         Ok(out)
+    }
+
+    /// Pushes the entities with `(entity, predicate, literal)` for the literals whose lexical
+    /// form is `text`, whatever their datatype or language; `false` when there is none.
+    fn lexical_subjects(
+        &self,
+        predicate: &NamedNode,
+        text: &str,
+        out: &mut Vec<EntityId>,
+    ) -> Result<bool, KgError> {
+        let mut seen = false;
+        for quad in self
+            .rdf
+            .quads_for_pattern(None, Some(predicate.as_ref()), None, None)
+        {
+            let quad = quad?;
+            if let Term::Literal(l) = &quad.object
+                && l.value() == text
+            {
+                seen = true;
+                if let NamedOrBlankNode::NamedNode(subject) = &quad.subject
+                    && let Some(e) = self.index.entity_id(subject.as_str())?
+                {
+                    out.push(e);
+                }
+            }
+        }
+        Ok(seen)
     }
 
     /// Whether any statement has `predicate` (one with a literal object, say).
@@ -720,10 +786,10 @@ impl Facts<'_> {
         value: &Written<Term>,
     ) -> Result<String, KgError> {
         let mut hint = String::new();
-        if !value.text.starts_with('<') && !value.text.contains(':') {
+        if is_bare(&value.text) {
             hint.push_str(
-                " (a bare name is a token of a TSV graph; write an IRI as <...> or prefix:name, \
-                 a literal in quotes)",
+                " (a bare name is a token of a TSV graph, or the text of a literal of the \
+                 predicate; write an IRI as <...> or prefix:name, a literal in quotes)",
             );
         }
         let Some(relation) = relation else {
@@ -798,6 +864,11 @@ impl Facts<'_> {
             String::new()
         })
     }
+}
+
+/// Whether a term was written as a bare token (no `<`, `:` or `"`).
+fn is_bare(text: &str) -> bool {
+    !text.contains(['<', ':', '"'])
 }
 
 /// A literal as a filter takes it, its datatype compacted: `"1995"^^xsd:gYear`.

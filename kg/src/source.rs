@@ -113,7 +113,7 @@ impl<R: Read> Read for CountingReader<R> {
     }
 }
 
-const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+pub(crate) const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
 /// The name standard input goes by in messages (`import kg -`).
 pub const STDIN_NAME: &str = "<stdin>";

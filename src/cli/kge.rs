@@ -79,12 +79,13 @@ fn check_dataset_dir(dir: &Path) -> Result<()> {
     }
     let missing: Vec<&str> = ["train.txt", "valid.txt", "test.txt"]
         .into_iter()
-        .filter(|f| !dir.join(f).is_file())
+        .filter(|f| !embed::dataset::split_path(dir, f).is_file())
         .collect();
     if !missing.is_empty() {
         return Err(Error::BadInput(format!(
             "--dataset {}: a link-prediction benchmark folder holds train.txt, valid.txt and \
-             test.txt (head<TAB>relation<TAB>tail lines); this one lacks {}",
+             test.txt (head<TAB>relation<TAB>tail lines, each may be gzipped: train.txt.gz); \
+             this one lacks {}",
             dir.display(),
             missing.join(", ")
         )));
@@ -95,11 +96,12 @@ fn check_dataset_dir(dir: &Path) -> Result<()> {
 /// Distinct heads and tails of a benchmark's `train.txt` (0 when it cannot be read: loading
 /// the data set then says why): the size the defaults scale with.
 fn training_entities(dataset: &Path) -> usize {
-    let Ok(file) = std::fs::File::open(dataset.join("train.txt")) else {
+    let Ok(file) = embed::dataset::open_split(&embed::dataset::split_path(dataset, "train.txt"))
+    else {
         return 0;
     };
     let mut seen = std::collections::HashSet::new();
-    let lines = std::io::BufRead::lines(std::io::BufReader::new(file)).map_while(Result::ok);
+    let lines = std::io::BufRead::lines(file).map_while(Result::ok);
     for (n, line) in lines.enumerate() {
         if n == 0 && kgrec::kg::source::is_tsv_header(&line) {
             continue;
@@ -119,7 +121,7 @@ fn training_entities(dataset: &Path) -> usize {
 /// the vectors they started with: the figures say so rather than leave them out).
 fn dataset_notes(dir: &Path, test: bool) {
     for name in ["train.txt", "valid.txt", "test.txt"] {
-        let path = dir.join(name);
+        let path = embed::dataset::split_path(dir, name);
         if let Some(header) = embed::dataset::header_line(&path) {
             super::warn(&format!(
                 "note: {}:1: read as a header ({}) and skipped, not as a triple",
@@ -158,7 +160,7 @@ fn dataset_notes(dir: &Path, test: bool) {
          they score near chance; remove them from test.txt to score only what was learnt",
         unseen.len(),
         dataset.test.len(),
-        dir.join("train.txt").display(),
+        embed::dataset::split_path(dir, "train.txt").display(),
         examples.join("; ")
     ));
 }

@@ -12,12 +12,23 @@ use unicode_security::confusable_detection::skeleton;
 /// How many pairs a note names.
 pub const SHOWN: usize = 3;
 
-/// The form that ids looking alike share: Unicode NFKC (accents composed, full-width and other
-/// compatibility forms as their plain letters), for an id outside ASCII its confusable skeleton
-/// (Unicode TS #39: a Cyrillic `а` or `М` as the Latin letter it looks like), lower case and, for
-/// an id of digits only, no leading zeros. ASCII ids keep their letters (the skeleton would take
-/// `rn` for `m` and `1` for `l` in ordinary ids).
+/// The form that ids looking alike share: percent-decoded (`https://x.org/d%3Fid%3D1` as
+/// `https://x.org/d?id=1`: an IRI copied from a browser's address bar or a log is often
+/// encoded), Unicode NFKC (accents composed, full-width and other compatibility forms as their
+/// plain letters), for an id outside ASCII its confusable skeleton (Unicode TS #39: a Cyrillic
+/// `а` or `М` as the Latin letter it looks like), lower case and, for an id of digits only, no
+/// leading zeros. ASCII ids keep their letters (the skeleton would take `rn` for `m` and `1`
+/// for `l` in ordinary ids).
 pub fn key(id: &str) -> Cow<'_, str> {
+    if percent_encoded(id) {
+        let decoded = percent_encoding::percent_decode_str(id).decode_utf8_lossy();
+        return Cow::Owned(fold(&decoded).into_owned());
+    }
+    fold(id)
+}
+
+/// [`key`] of an id with nothing percent-encoded.
+fn fold(id: &str) -> Cow<'_, str> {
     let id: Cow<'_, str> = match id.is_ascii() {
         true if id.bytes().any(|b| b.is_ascii_uppercase()) => Cow::Owned(id.to_ascii_lowercase()),
         true => Cow::Borrowed(id),
@@ -41,9 +52,17 @@ pub fn key(id: &str) -> Cow<'_, str> {
     id
 }
 
+/// Whether `id` holds a percent-encoded byte (`%` and two hexadecimal digits).
+fn percent_encoded(id: &str) -> bool {
+    id.as_bytes()
+        .windows(3)
+        .any(|w| w[0] == b'%' && w[1].is_ascii_hexdigit() && w[2].is_ascii_hexdigit())
+}
+
 /// Whether [`key`] may differ from the id itself.
 fn may_differ(id: &str) -> bool {
     !id.is_ascii()
+        || percent_encoded(id)
         || (id.len() > 1 && id.starts_with('0'))
         || id.bytes().any(|b| b.is_ascii_uppercase())
 }
@@ -126,7 +145,8 @@ pub fn note(what: &str, (count, shown): &(u64, Vec<(String, String)>)) -> Option
     let more = count.saturating_sub(shown.len() as u64);
     Some(format!(
         "{count} new {what} id(s) differ from another only by leading zeros, letter case, \
-         Unicode normalisation, character width or letters of another script that look the same ({}{}); they are kept apart as written, so if {:?} \
+         Unicode normalisation, character width, percent-encoding or letters of another script \
+         that look the same ({}{}); they are kept apart as written, so if {:?} \
          and {:?} are one {what}, write the id one way in every file",
         pairs.join(", "),
         match more {
@@ -191,6 +211,12 @@ mod tests {
         assert_eq!(key("\u{c9}MILE"), key("\u{e9}mile"));
         assert_ne!(key("\u{c9}mile"), key("emile"));
         assert_eq!(key("u1"), "u1");
+        assert_eq!(key("https://x.org/d%3Fid%3D1"), "https://x.org/d?id=1");
+        assert_eq!(
+            key("https://x.org/caf%C3%A9"),
+            key("https://x.org/caf\u{e9}")
+        );
+        assert_eq!(key("100%"), "100%");
     }
 
     #[test]
@@ -258,5 +284,16 @@ mod tests {
         assert_eq!(lookalike("alice", &stored), Some("Alice"));
         assert_eq!(lookalike("CAF\u{c9}", &stored), Some("caf\u{e9}"));
         assert_eq!(lookalike("0123", &stored), None, "itself is no lookalike");
+        // Percent-encoded or decoded, either way round.
+        let stored = names(&["https://x.org/d?id=1", "https://x.org/a%20b"]);
+        assert_eq!(
+            lookalike("https://x.org/d%3Fid%3D1", &stored),
+            Some("https://x.org/d?id=1")
+        );
+        assert_eq!(
+            lookalike("https://x.org/a b", &stored),
+            Some("https://x.org/a%20b")
+        );
+        assert_eq!(lookalike("https://x.org/d%3Fid%3D2", &stored), None);
     }
 }

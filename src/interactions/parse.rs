@@ -978,12 +978,14 @@ fn parse_headed<R: BufRead>(
     };
     let reader = Cursor::new(prefix).chain(reader);
     let mut numeric = NumericColumns::default();
+    let first = header;
     let (header_line, header, rows, longer) =
         if format == Format::Csv || delimiter != Delimiter::TAB {
-            parse_quoted(reader, file, delimiter, options, &mut numeric)?
+            parse_quoted(reader, file, delimiter, options, &mut numeric)
         } else {
-            parse_tabbed(Lines::new(reader, file), file, options, &mut numeric)?
-        };
+            parse_tabbed(Lines::new(reader, file), file, options, &mut numeric)
+        }
+        .map_err(|e| wrong_delimiter(e, &first, delimiter))?;
     if rows.is_empty() {
         return Err(ParseError::HeaderOnly {
             file: file.to_owned(),
@@ -1001,6 +1003,51 @@ fn parse_headed<R: BufRead>(
         names: header.names,
         longer,
     })
+}
+
+/// A column flag that names no column of a first line read as one field (`--no-header
+/// --delimiter ,` on a file split by `;`): the delimiter is what is wrong, and the message says
+/// which one the line holds instead. Other errors pass unchanged.
+fn wrong_delimiter(e: ParseError, first: &str, delimiter: Delimiter) -> ParseError {
+    let ParseError::NoSuchColumn {
+        headerless: true,
+        file,
+        line,
+        flag,
+        value,
+        ..
+    } = &e
+    else {
+        return e;
+    };
+    let used = char::from(delimiter.byte());
+    let line_text = first.trim_end_matches(['\r', '\n']);
+    if line_text.contains(used) {
+        return e;
+    }
+    let Some(other) = Delimiter::DETECTED
+        .into_iter()
+        .find(|d| d.byte() != delimiter.byte() && line_text.contains(char::from(d.byte())))
+    else {
+        return e;
+    };
+    let flag_value = match other.byte() {
+        b'\t' => "tab".to_owned(),
+        b => format!("'{}'", char::from(b)),
+    };
+    let shown: String = line_text.chars().take(60).collect();
+    ParseError::Malformed {
+        file: file.clone(),
+        line: *line,
+        message: format!(
+            "{flag} {value}: the first line has no {} but does have {} ({shown:?}), so with \
+             --no-header it is one field: is the file split by {}? Pass --delimiter {flag_value}, \
+             or leave --delimiter out to detect it",
+            delimiter.name(),
+            other.name(),
+            other.name(),
+        ),
+    }
 }
 
 /// The header's line, the header, the rows, and the rows longer than the header: (first

@@ -13,6 +13,7 @@ mod crash;
 mod demo;
 mod ease;
 mod eighteenth_look;
+mod eighteenth_look_hints;
 mod eighteenth_look_inputs;
 mod eleventh_look;
 mod endpoint;

@@ -129,7 +129,8 @@ pub struct Dataset {
 }
 
 impl Dataset {
-    /// Loads `dir/{train,valid,test}.txt`. Ids are dense and given in first-seen order over train,
+    /// Loads `dir/{train,valid,test}.txt` (each may be gzipped, `train.txt.gz`: see
+    /// [`split_path`]). Ids are dense and given in first-seen order over train,
     /// then valid, then test, so every entity of every split has a vector (the OpenKE convention;
     /// PyKEEN instead drops valid/test triples whose tokens are absent from train).
     pub fn load(dir: &Path) -> Result<Self, DatasetError> {
@@ -140,7 +141,7 @@ impl Dataset {
             .iter_mut()
             .zip(["train.txt", "valid.txt", "test.txt"])
         {
-            *split = read_split(&dir.join(name), &mut entities, &mut relations)?;
+            *split = read_split(&split_path(dir, name), &mut entities, &mut relations)?;
         }
         let [train, valid, test] = splits;
         Self::with_vocabs(entities, relations, train, valid, test)
@@ -247,13 +248,37 @@ impl Dataset {
     }
 }
 
+/// The file of split `name` (`train.txt`, ...) in the benchmark folder `dir`: `dir/name`, or
+/// `dir/name.gz` when only that one exists (splits are read gzipped or not, as other inputs).
+pub fn split_path(dir: &Path, name: &str) -> PathBuf {
+    let plain = dir.join(name);
+    let gzipped = dir.join(format!("{name}.gz"));
+    match !plain.exists() && gzipped.exists() {
+        true => gzipped,
+        false => plain,
+    }
+}
+
+/// A split file for reading, decompressed when it starts with gzip's magic bytes (whatever its
+/// name).
+pub fn open_split(path: &Path) -> std::io::Result<Box<dyn BufRead + Send>> {
+    let mut raw = BufReader::with_capacity(1 << 16, File::open(path)?);
+    let gzipped = raw.fill_buf()?.starts_with(&crate::source::GZIP_MAGIC);
+    Ok(match gzipped {
+        true => Box::new(BufReader::with_capacity(
+            1 << 16,
+            flate2::read::MultiGzDecoder::new(raw),
+        )),
+        false => Box::new(raw),
+    })
+}
+
 /// The first line of the split file `path` when [`Dataset::load`] skips it as a header
 /// (`head relation tail`, `subject predicate object`, RecBole's typed names), its fields
 /// joined by tabs; `None` when it is a triple or the file cannot be read.
 pub fn header_line(path: &Path) -> Option<String> {
-    let file = File::open(path).ok()?;
     let mut line = String::new();
-    BufReader::new(file).read_line(&mut line).ok()?;
+    open_split(path).ok()?.read_line(&mut line).ok()?;
     let line = line.trim_end_matches(['\n', '\r']);
     let joined = split_fields(line).join("\t");
     crate::source::is_tsv_header(&joined).then_some(joined)
@@ -281,7 +306,7 @@ fn read_split(
         path: path.to_owned(),
         source,
     };
-    let reader = BufReader::new(File::open(path).map_err(io)?);
+    let reader = open_split(path).map_err(io)?;
     let mut out = Vec::new();
     for (n, line) in reader.lines().enumerate() {
         let line = line.map_err(io)?;
