@@ -250,6 +250,7 @@ fn train(engine: &Engine, model: &str, seed: u64) -> anyhow::Result<f64> {
         spec: ModelSpec::new(model, &Overrides::default())?,
         seed,
         keep: 3,
+        ..TrainRequest::default()
     };
     let start = Instant::now();
     engine.train(&request, &mut |_| {}, &AtomicBool::new(false))?;

@@ -23,7 +23,8 @@ use kgrec_kg::oxigraph::sparql::{CancellationToken, QueryResults};
 use kgrec_kg::{EntityId, Filter, GraphIndex, ImportOptions, ImportProgress, Projection, Walk};
 use serde::Serialize;
 
-use crate::cf::{EpochReport, Scored, UserRecs};
+use crate::cf::ann::{AnnIndex, AnnMode, AnnSettings};
+use crate::cf::{EpochReport, Recommender, Scored, UserRecs};
 use crate::datadir::{DataDir, OpenMode};
 use crate::error::{Error, Result};
 use crate::explain::{ExplainOptions, Explainer, Explanation, PathIndex};
@@ -36,8 +37,8 @@ use crate::interactions::{
 use crate::learners::{self, Binding, GraphData, ModelSpec, TrainInput};
 use crate::metrics::{Evaluation, by_user, evaluate};
 use crate::serving::{
-    History, ItemDetails, ListSource, Served, bind, item_details, item_entities, item_name,
-    local_name, rank_user, rank_users,
+    History, ItemDetails, ListSource, Served, TopKPath, bind, item_details, item_entities,
+    item_name, local_name, rank_user_with, rank_users,
 };
 use crate::store::{
     ImportReport, InteractionStore, Link, ModelHeader, ModelStore, StoreError, StoreState,
@@ -229,6 +230,9 @@ pub struct TrainRequest {
     pub seed: u64,
     /// Versions to keep, the new one included.
     pub keep: usize,
+    /// Whether (and how) to build the approximate top-K index of a dot-product model.
+    #[serde(default)]
+    pub ann: AnnSettings,
 }
 
 impl Default for TrainRequest {
@@ -237,6 +241,7 @@ impl Default for TrainRequest {
             spec: ModelSpec::default(),
             seed: 0,
             keep: 3,
+            ann: AnnSettings::default(),
         }
     }
 }
@@ -262,6 +267,8 @@ pub struct Fitted {
     pub trained: learners::Trained,
     /// The current version when the inputs were read.
     base_current: Option<u64>,
+    /// The bytes of the approximate top-K index built for it, if any.
+    ann: Option<Vec<u8>>,
 }
 
 /// One recommendation request.
@@ -1158,6 +1165,7 @@ impl Engine {
         let Fitted {
             trained,
             base_current,
+            ann,
         } = fitted;
         let mut notes = trained.notes;
         let (header, versions, current) = self.read(|dir| {
@@ -1169,6 +1177,7 @@ impl Engine {
             let version = store.write_version(
                 trained.header,
                 &trained.arrays,
+                ann.as_deref(),
                 keep.max(1),
                 recommender && !overtaken,
             )?;
@@ -1311,6 +1320,7 @@ impl Engine {
             let index = dir.kg().index().clone();
             let item_entity = item_entities(&snapshot, &index)?;
             let graph = GraphData::read(&index, stored.header.kind)?;
+            let ann = store.load_index(stored.header.version)?;
             let model = bind(
                 stored,
                 &Binding {
@@ -1319,7 +1329,8 @@ impl Engine {
                     graph: &graph,
                     item_entity: &item_entity,
                 },
-            )?;
+            )?
+            .with_index(ann)?;
             Ok(Served::new(snapshot, matrix, model, item_entity, index))
         })
     }
@@ -1375,8 +1386,9 @@ impl Engine {
         };
         let user = served.user_id(&request.user);
         let history = user.map(|u| served.history(u));
-        let mut list = rank_user(
+        let (mut list, path) = rank_user_with(
             served.model.recommender(),
+            served.model.ann(),
             &served.matrix,
             history.as_ref().map(History::row),
             request.k.saturating_add(request.offset),
@@ -1401,6 +1413,7 @@ impl Engine {
                     unknown_id_note("user", &request.user)
                 )
             }))
+            .chain(topk_note(&served, path))
             .collect();
         let note = (!notes.is_empty()).then(|| notes.join("; "));
         let filter = candidates.map(|c| FilterSummary {
@@ -2274,21 +2287,34 @@ impl TrainingData {
         if cancel.load(Ordering::Relaxed) {
             return Err(Error::Cancelled);
         }
-        if let Some(note) = self.collapse_note(&fitted)? {
-            fitted.notes.push(note);
+        let model = self.bound(&fitted)?;
+        if let Some(model) = &model
+            && fitted.header.kind != learners::ModelKind::Popularity
+            && let Some(c) = collapse::check(fitted.header.kind, model.as_ref(), &self.matrix)
+        {
+            fitted.notes.push(collapse::describe(c, &fitted.header));
+        }
+        let ann = match &model {
+            Some(model) if request.ann.wanted(model.n_items()) => {
+                let (ann, note) = build_ann(model.as_ref(), &request.ann, request.seed)?;
+                fitted.notes.extend(note);
+                ann
+            }
+            _ => None,
+        };
+        if cancel.load(Ordering::Relaxed) {
+            return Err(Error::Cancelled);
         }
         Ok(Fitted {
             trained: fitted,
             base_current: self.base_current,
+            ann,
         })
     }
 
-    /// A note when the fitted model's scores do not tell its users apart
-    /// ([`collapse::check`]): its lists would be in arbitrary order, or the popularity order.
-    fn collapse_note(&self, fitted: &learners::Trained) -> Result<Option<String>> {
-        if fitted.header.kind.is_graph_embedding()
-            || fitted.header.kind == learners::ModelKind::Popularity
-        {
+    /// The fitted recommender, ready to score (`None` for a graph embedding).
+    fn bound(&self, fitted: &learners::Trained) -> Result<Option<Box<dyn Recommender>>> {
+        if fitted.header.kind.is_graph_embedding() {
             return Ok(None);
         }
         let stored = StoredModel {
@@ -2301,13 +2327,44 @@ impl TrainingData {
             graph: &self.graph,
             item_entity: &self.item_entity,
         };
-        let learners::Loaded::Recommender(model) = learners::load(stored, &binding)? else {
-            return Ok(None);
-        };
-        Ok(
-            collapse::check(fitted.header.kind, model.as_ref(), &self.matrix)
-                .map(|c| collapse::describe(c, &fitted.header)),
-        )
+        Ok(match learners::load(stored, &binding)? {
+            learners::Loaded::Recommender(model) => Some(model),
+            learners::Loaded::Embeddings(_) => None,
+        })
+    }
+}
+
+/// The approximate top-K index of `model` (its bytes) and a note saying what was built, or why
+/// none was (a model that is not a dot product of factors, or whose factors cannot be indexed).
+fn build_ann(
+    model: &dyn Recommender,
+    settings: &AnnSettings,
+    seed: u64,
+) -> Result<(Option<Vec<u8>>, Option<String>)> {
+    let Some(factors) = model.factors() else {
+        let note = (settings.mode == AnnMode::On).then(|| {
+            "--ann on: this learner's scores are not a dot product of factors; top-K stays \
+             exact"
+                .to_owned()
+        });
+        return Ok((None, note));
+    };
+    let started = std::time::Instant::now();
+    match AnnIndex::build(&factors, &settings.params(seed)) {
+        Ok(index) => {
+            let bytes = index.to_bytes().map_err(|e| Error::Internal {
+                what: e.to_string(),
+            })?;
+            let note = format!(
+                "approximate top-K index (HNSW, ef {}) over {} items built in {:.1} s, {} MiB",
+                index.ef(),
+                index.n_items(),
+                started.elapsed().as_secs_f64(),
+                bytes.len() / (1 << 20)
+            );
+            Ok((Some(bytes), Some(note)))
+        }
+        Err(e) => Ok((None, Some(format!("{e}; top-K stays exact")))),
     }
 }
 
@@ -2689,6 +2746,23 @@ fn list_notes(
         ));
     }
     notes
+}
+
+/// Which way a list's top-K was found, when the model has an approximate index (without one,
+/// every list is exact and nothing is said).
+fn topk_note(served: &Served, path: TopKPath) -> Option<String> {
+    let ann = served.model.ann()?;
+    Some(match path {
+        TopKPath::Approximate => format!(
+            "top-K: approximate (HNSW index, {} candidates rescored exactly)",
+            ann.ef()
+        ),
+        TopKPath::ExactFallback => format!(
+            "top-K: exact (the HNSW index's {} candidates held too few items this list may show)",
+            ann.ef()
+        ),
+        TopKPath::Exact => "top-K: exact (the user was not trained with the model)".to_owned(),
+    })
 }
 
 /// The items the served model learnt nothing about: no interactions in its training data and,

@@ -81,7 +81,7 @@ pub fn top_k_among(
 }
 
 /// The `k` best of `buf`, best first.
-fn select(buf: &mut Vec<Scored>, k: usize) -> Vec<Scored> {
+pub(crate) fn select(buf: &mut Vec<Scored>, k: usize) -> Vec<Scored> {
     if k == 0 {
         return Vec::new();
     }

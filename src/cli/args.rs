@@ -689,6 +689,51 @@ pub struct TrainArgs {
     /// (flags given are laid over the tuned ones otherwise).
     #[arg(long)]
     pub untuned: bool,
+    #[command(flatten)]
+    pub ann: AnnArgs,
+}
+
+/// The approximate top-K index a training builds for a dot-product model (als, bpr, svd).
+#[derive(Debug, Args)]
+pub struct AnnArgs {
+    /// Build an HNSW index for approximate top-K, stored with the model version: `auto` when
+    /// the catalogue has more items than --ann-threshold, `on` always, `off` never (exact
+    /// top-K). Recommendations then rescore the index's candidates exactly and fall back to
+    /// exact scoring when too few survive the user's items, exclusions and filters.
+    #[arg(long, value_enum, default_value_t = AnnArg::Auto)]
+    pub ann: AnnArg,
+    /// Item count above which `--ann auto` builds the index.
+    #[arg(long, default_value_t = kgrec::cf::ann::DEFAULT_THRESHOLD, value_name = "ITEMS")]
+    pub ann_threshold: usize,
+    /// Candidates the index returns per request (HNSW's ef, fixed in the index): more is
+    /// slower and closer to exact; at least k plus the items a request skips.
+    #[arg(long, default_value_t = kgrec::cf::ann::AnnParams::default().ef_search, value_name = "N")]
+    pub ann_ef: usize,
+    /// Candidates kept per insertion while building (HNSW's efConstruction).
+    #[arg(long, default_value_t = kgrec::cf::ann::AnnParams::default().ef_construction, value_name = "N")]
+    pub ann_ef_construction: usize,
+}
+
+impl AnnArgs {
+    pub fn settings(&self) -> kgrec::cf::ann::AnnSettings {
+        kgrec::cf::ann::AnnSettings {
+            mode: match self.ann {
+                AnnArg::Auto => kgrec::cf::ann::AnnMode::Auto,
+                AnnArg::On => kgrec::cf::ann::AnnMode::On,
+                AnnArg::Off => kgrec::cf::ann::AnnMode::Off,
+            },
+            threshold: self.ann_threshold,
+            ef_search: self.ann_ef,
+            ef_construction: self.ann_ef_construction,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum AnnArg {
+    Auto,
+    On,
+    Off,
 }
 
 #[derive(Debug, Args)]

@@ -96,6 +96,7 @@ pub fn tune(data: &Path, args: &TuneArgs, quiet: bool) -> Result<()> {
                     spec,
                     seed: args.seed,
                     keep: args.keep,
+                    ann: kgrec::cf::ann::AnnSettings::default(),
                 },
                 quiet,
             )?;

@@ -126,6 +126,7 @@ impl Engine {
             spec: ModelSpec::new(probe.name(), &Overrides::default())?,
             seed: request.seed,
             keep: 1,
+            ann: crate::cf::ann::AnnSettings::default(),
         })?;
         // Items held out whole when the catalogue's linked items without interactions look new
         // (whatever learners are tuned, so every learner is scored on the same rows).

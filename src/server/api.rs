@@ -609,6 +609,7 @@ pub async fn rebuild(
         spec,
         seed: given.seed.unwrap_or(default.seed),
         keep: given.keep.unwrap_or(default.keep),
+        ann: default.ann,
     };
     if request.keep == 0 {
         return Err(ApiError::bad_parameter("keep: keep at least 1 version"));

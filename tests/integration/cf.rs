@@ -488,3 +488,92 @@ fn eval_prints_the_scorers_keys() {
     let out = json(&stdout(&out));
     assert_eq!(out["train_leaks"], 0);
 }
+
+/// `train --ann on` stores an HNSW index with the version; `recommend` goes through it (and
+/// says so) and gives the lists exact scoring gives on the fixture's tiny catalogue; an index
+/// whose candidates cannot fill the list falls back to exact scoring.
+#[test]
+fn train_with_an_approximate_index_recommends_what_exact_scoring_does() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = imported(tmp.path());
+    let by_user = fixture_items_by_user();
+    let mut users: Vec<&String> = by_user.keys().collect();
+    users.sort();
+    let lists = |data: &Path| -> Vec<(Vec<String>, Vec<f64>, String)> {
+        users
+            .iter()
+            .map(|u| {
+                let out = run(kgrec(data).args([
+                    "recommend",
+                    "--user",
+                    u,
+                    "-k",
+                    "5",
+                    "--format",
+                    "json",
+                ]));
+                assert!(out.status.success(), "{}", stderr(&out));
+                let v = json(&stdout(&out));
+                let items = v["items"].as_array().unwrap();
+                (
+                    items
+                        .iter()
+                        .map(|i| i["item"].as_str().unwrap().to_owned())
+                        .collect(),
+                    items.iter().map(|i| i["score"].as_f64().unwrap()).collect(),
+                    v["note"].as_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect()
+    };
+    let out = run(kgrec(&data).args(["train", "--model", "als", "--seed", "3", "--ann", "off"]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        !stderr(&out).contains("approximate top-K index"),
+        "{}",
+        stderr(&out)
+    );
+    let exact = lists(&data);
+    assert!(exact.iter().all(|(_, _, note)| !note.contains("top-K")));
+
+    let out = run(kgrec(&data).args(["train", "--model", "als", "--seed", "3", "--ann", "on"]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("approximate top-K index (HNSW, ef 128)"),
+        "{}",
+        stderr(&out)
+    );
+    let approx = lists(&data);
+    for (u, (e, a)) in users.iter().zip(exact.iter().zip(&approx)) {
+        assert_eq!(e.0, a.0, "user {u}: approximate and exact lists differ");
+        for (x, y) in e.1.iter().zip(&a.1) {
+            assert!(
+                (x - y).abs() <= 1e-4 * x.abs().max(1.0),
+                "user {u}: {x} vs {y}"
+            );
+        }
+        if !a.0.is_empty() {
+            assert!(a.2.contains("top-K: approximate"), "user {u}: {}", a.2);
+        }
+    }
+
+    // Two candidates cannot hold five items: every list falls back to exact scoring.
+    let out = run(kgrec(&data).args([
+        "train", "--model", "als", "--seed", "3", "--ann", "on", "--ann-ef", "2",
+    ]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let fallback = lists(&data);
+    for (u, (e, f)) in users.iter().zip(exact.iter().zip(&fallback)) {
+        assert_eq!(e.0, f.0, "user {u}");
+        if !f.0.is_empty() {
+            assert!(f.2.contains("top-K: exact"), "user {u}: {}", f.2);
+        }
+    }
+    // `--ann auto` on 25 items builds nothing.
+    let out = run(kgrec(&data).args(["train", "--model", "als", "--seed", "3"]));
+    assert!(
+        !stderr(&out).contains("approximate top-K index"),
+        "{}",
+        stderr(&out)
+    );
+}
