@@ -70,6 +70,8 @@ pub struct DataDir {
     _lock: Option<File>,
     /// The temporary copy of the sled database of a directory the process may not write.
     scratch: Option<tempfile::TempDir>,
+    /// Whether this process may have written the database: it is sealed when closed.
+    written: std::sync::atomic::AtomicBool,
 }
 
 impl DataDir {
@@ -133,6 +135,7 @@ impl DataDir {
             None => path.join("sled"),
         };
         let db = open_sled(&sled_dir)?;
+        check_seal(path, &db)?;
         let kg = if scratch.is_some() {
             KgStore::open_read_only(&path.join("kg"), &db)?
         } else {
@@ -144,7 +147,15 @@ impl DataDir {
             kg,
             _lock: lock,
             scratch,
+            written: std::sync::atomic::AtomicBool::new(false),
         })
+    }
+
+    /// Notes that the database is about to be written, so that it is sealed when closed
+    /// ([`SEAL_FILE`]). Called before every write; harmless for a write that then fails.
+    pub fn note_write(&self) {
+        self.written
+            .store(true, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Whether the directory is read through a temporary copy of its database (the process may
@@ -192,6 +203,94 @@ fn open_sled(dir: &Path) -> Result<sled::Db> {
                 std::thread::sleep(std::time::Duration::from_millis(10));
             }
             other => return Ok(other?),
+        }
+    }
+}
+
+/// The file beside `sled/` that holds the number of the last seal of the database (see
+/// [`check_seal`]), then the CRC-32 of that number, as 8 hex digits.
+pub const SEAL_FILE: &str = "sled.seal";
+
+/// The key, in sled's default tree, of the number of the last seal.
+const SEAL_KEY: &[u8] = b"kgrec:seal";
+
+/// Refuses a database that holds fewer writes than it held when it was last closed.
+///
+/// sled reads its log back at open and stops at the first record whose CRC fails, as it must
+/// after a crash tore the last write; but a byte damaged later in a record that was written
+/// whole makes it drop that record and every one after it, silently, and the data directory
+/// would answer as it did before them (an older model, fewer interactions). So every close of a
+/// directory that was written counts a seal: the number goes into the database first, flushed,
+/// then into [`SEAL_FILE`]. A database whose seal is behind the file's lost writes it had
+/// committed. (A directory written before seals has no file and is not checked until its next
+/// write; a writer killed before its close leaves the previous seal, which its writes are not
+/// covered by.)
+fn check_seal(dir: &Path, db: &sled::Db) -> Result<()> {
+    let path = dir.join(SEAL_FILE);
+    let text = match std::fs::read(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(Error::io(&path, e)),
+    };
+    let damaged = || Error::Corruption {
+        what: format!("{}: the seal file is damaged", path.display()),
+    };
+    let (number, crc) = std::str::from_utf8(&text)
+        .ok()
+        .and_then(|t| t.strip_suffix('\n'))
+        .and_then(|t| t.split_once(' '))
+        .ok_or_else(damaged)?;
+    if crc != format!("{:08x}", kgrec_kg::integrity::crc32(number.as_bytes())) {
+        return Err(damaged());
+    }
+    let sealed: u64 = number.parse().map_err(|_| damaged())?;
+    let held = read_seal(db)?;
+    if held < sealed {
+        return Err(Error::Corruption {
+            what: format!(
+                "{}: the sled database is damaged: it reads back as it was {} close{} ago (seal \
+                 {held} of {sealed}), so part of its log no longer reads (restore the data \
+                 directory from a backup, or import again into a new one)",
+                dir.join("sled").display(),
+                sealed - held,
+                if sealed - held == 1 { "" } else { "s" }
+            ),
+        });
+    }
+    Ok(())
+}
+
+fn read_seal(db: &sled::Db) -> Result<u64> {
+    match db.get(SEAL_KEY)? {
+        None => Ok(0),
+        Some(v) => <[u8; 8]>::try_from(v.as_ref())
+            .map(u64::from_le_bytes)
+            .map_err(|_| Error::Corruption {
+                what: format!("the database's seal: {} bytes, 8 expected", v.len()),
+            }),
+    }
+}
+
+/// Counts a seal: into the database (flushed), then into [`SEAL_FILE`].
+fn seal(dir: &Path, db: &sled::Db) -> Result<()> {
+    let next = read_seal(db)? + 1;
+    db.insert(SEAL_KEY, &next.to_le_bytes())?;
+    db.flush()?;
+    let number = next.to_string();
+    let text = format!(
+        "{number} {:08x}\n",
+        kgrec_kg::integrity::crc32(number.as_bytes())
+    );
+    fsutil::write_atomic(&dir.join(SEAL_FILE), |w| w.write_all(text.as_bytes()))
+        .map_err(|e| Error::Kg(e.into()))
+}
+
+impl Drop for DataDir {
+    fn drop(&mut self) {
+        if self.scratch.is_none() && *self.written.get_mut() {
+            // Nothing to report to at a close: a seal that fails leaves the previous one,
+            // which the database is never behind.
+            let _ = seal(&self.path, &self.db);
         }
     }
 }
@@ -365,6 +464,15 @@ fn check_marker(dir: &Path, path: &Path, bytes: &[u8]) -> Result<()> {
             ),
         });
     }
+    if !["memory-snapshot", "rocksdb"].contains(&found.backend.as_str()) {
+        return Err(Error::Corruption {
+            what: format!(
+                "{}: names no backend kgrec has ({:?}): the marker is damaged",
+                path.display(),
+                found.backend
+            ),
+        });
+    }
     if found.backend != BACKEND {
         return Err(Error::Version {
             dir: dir.to_owned(),
@@ -476,6 +584,39 @@ mod tests {
         let marker: FormatMarker =
             serde_json::from_slice(&std::fs::read(dir.join(FORMAT_FILE)).unwrap()).unwrap();
         assert_eq!(marker.kgrec_data_format, FORMAT_VERSION);
+    }
+
+    /// A written directory is sealed at its close; a database behind its seal file (it lost
+    /// writes it had committed) and a damaged seal file are refused as corruption.
+    #[test]
+    fn a_database_behind_its_seal_is_corruption() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("data");
+        drop(DataDir::open(&dir, OpenMode::CreateIfMissing).unwrap());
+        assert!(
+            !dir.join(SEAL_FILE).exists(),
+            "nothing written, nothing sealed"
+        );
+        for _ in 0..2 {
+            let d = DataDir::open(&dir, OpenMode::MustExist).unwrap();
+            d.note_write();
+        }
+        let sealed = std::fs::read_to_string(dir.join(SEAL_FILE)).unwrap();
+        assert!(sealed.starts_with("2 "), "{sealed}");
+        drop(DataDir::open(&dir, OpenMode::MustExist).unwrap());
+
+        let ahead = format!("3 {:08x}\n", kgrec_kg::integrity::crc32(b"3"));
+        std::fs::write(dir.join(SEAL_FILE), ahead).unwrap();
+        let err = DataDir::open(&dir, OpenMode::MustExist).unwrap_err();
+        assert!(
+            matches!(err, Error::Corruption { .. }) && err.to_string().contains("seal 2 of 3"),
+            "{err}"
+        );
+        std::fs::write(dir.join(SEAL_FILE), sealed.replace('2', "7")).unwrap();
+        let err = DataDir::open(&dir, OpenMode::MustExist).unwrap_err();
+        assert!(err.to_string().contains("seal file is damaged"), "{err}");
+        std::fs::write(dir.join(SEAL_FILE), &sealed).unwrap();
+        drop(DataDir::open(&dir, OpenMode::MustExist).unwrap());
     }
 
     #[test]

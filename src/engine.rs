@@ -30,7 +30,7 @@ use crate::error::{Error, Result};
 use crate::explain::{ExplainOptions, Explainer, Explanation, PathIndex};
 use crate::ids::UserId;
 use crate::interactions::{
-    ColumnMap, Delimiter, Format, ItemLink, RatingScale, RawInteraction, ReadOptions,
+    ColumnMap, Delimiter, Format, ItemLink, LinkColumns, RatingScale, RawInteraction, ReadOptions,
     filter_min_rating, merge_duplicates, parse_link_file, rating_conflicts, read_file,
     read_link_file, source,
 };
@@ -50,7 +50,7 @@ mod ingest;
 mod tune;
 
 use ingest::GroupCommit;
-pub use tune::{MIN_TUNING_USERS, TuneOutcome, TuningData};
+pub use tune::{EarlierKept, MIN_TUNING_USERS, NoisyGain, TuneOutcome, TuningData, noisy_gain};
 
 /// Whether an engine may write.
 pub use crate::datadir::Access;
@@ -189,6 +189,9 @@ pub struct InteractionFile {
     pub format: Option<Format>,
     /// A link file tying items to graph entities.
     pub link: Option<PathBuf>,
+    /// Which of the link file's columns hold the item and the IRI (`--link-item-col`,
+    /// `--link-iri-col`); found by their names when not given.
+    pub link_columns: LinkColumns,
     /// Keep only rows rated at least this.
     pub min_rating: Option<f32>,
     /// Which columns hold what (`--user-col`, `--item-col`, `--rating-col`, `--time-col`).
@@ -455,6 +458,7 @@ impl Recommendations {
             folded_in: self.source == ListSource::FoldedIn,
             filter: self.filter.as_ref(),
             note: self.note.as_deref(),
+            unknown_excluded: &self.unknown_excluded,
         }
     }
 
@@ -466,6 +470,7 @@ impl Recommendations {
             explanation: self.explanation.as_ref()?,
             filter: self.filter.as_ref(),
             note: self.note.as_deref(),
+            unknown_excluded: &self.unknown_excluded,
         })
     }
 }
@@ -489,6 +494,9 @@ pub struct ListJson<'a> {
     /// Why the list is empty or short.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<&'a str>,
+    /// Excluded ids that name no item of the data directory (nothing to exclude; a typo?).
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    pub unknown_excluded: &'a [String],
 }
 
 /// One user's explained list as JSON; see [`Recommendations::explained_json`].
@@ -503,6 +511,9 @@ pub struct ExplainedJson<'a> {
     /// Why the list is empty or short.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<&'a str>,
+    /// Excluded ids that name no item of the data directory (nothing to exclude; a typo?).
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    pub unknown_excluded: &'a [String],
 }
 
 /// The items a filter lets through.
@@ -830,7 +841,10 @@ impl Engine {
 
     fn check_writable(&self) -> Result<()> {
         match self.inner.access {
-            Access::ReadWrite => Ok(()),
+            Access::ReadWrite => {
+                self.inner.dir.read().map_err(poisoned)?.note_write();
+                Ok(())
+            }
             Access::ReadOnly => Err(Error::BadInput(
                 "the data directory was opened read-only".to_owned(),
             )),
@@ -898,6 +912,12 @@ impl Engine {
         let (report, missing) =
             self.write_interactions(rows.rows, links, options.rating_scale, true)?;
         let mut notes = rows.notes;
+        // The file's own outliers are said already (by the file's spread); else the store's.
+        if !rows.outliers_noted
+            && let Some(note) = &report.stretched_scale
+        {
+            notes.push(format!("{}: {note}", file.display()));
+        }
         if let Some(min) = min_rating {
             notes.extend(self.stored_below(min)?);
         }
@@ -978,14 +998,24 @@ impl Engine {
         let start = Instant::now();
         let read = rows.len();
         let mut rows = rows;
-        let notes: Vec<String> = rating_conflicts(&rows)
+        let outliers = outlier_note("the request", &rows);
+        let mut notes: Vec<String> = rating_conflicts(&rows)
             .map(|(n, example)| conflict_note("the request", n, &example))
             .into_iter()
-            .chain(outlier_note("the request", &rows))
             .collect();
         let merged = merge_duplicates(&mut rows);
         let rebind = !links.is_empty();
         let (report, missing) = self.write_interactions(rows, links, None, rebind)?;
+        // The request's own outliers by its spread; else those of the store's range.
+        match outliers {
+            Some(note) => notes.push(note),
+            None => notes.extend(
+                report
+                    .stretched_scale
+                    .as_ref()
+                    .map(|note| format!("the request: {note}")),
+            ),
+        }
         Ok(InteractionsImported {
             read,
             below_min_rating: 0,
@@ -1140,7 +1170,10 @@ impl Engine {
             }
             let matrix = snapshot.matrix()?;
             let item_entity = item_entities(&snapshot, index)?;
-            let graph = GraphData::read(index, kind)?;
+            let mut graph = GraphData::read(index, kind)?;
+            if request.spec.reads_texts() {
+                graph.read_texts(dir.kg(), &item_entity)?;
+            }
             let base_current = ModelStore::open(dir.db())?.current()?;
             Ok(TrainingData {
                 snapshot,
@@ -1896,6 +1929,18 @@ impl Engine {
                         },
                     )),
                 };
+                // An IRI written with non-ASCII characters that the graph stores
+                // percent-encoded (as IRIs minted from TSV tokens are) is the same resource.
+                let encoded =
+                    percent_encoding::utf8_percent_encode(&iri, percent_encoding::CONTROLS)
+                        .to_string();
+                if encoded != iri && holds(&encoded)? {
+                    absent.push(AbsentIri {
+                        iri,
+                        nearest: Some(encoded),
+                    });
+                    continue;
+                }
                 let nearest = crate::sparql_hints::nearest_iri(&iri, predicates.iter())
                     .or_else(|| crate::sparql_hints::nearest_iri(&iri, entities.iter()))
                     .map(|(_, near)| near.clone());
@@ -2078,7 +2123,9 @@ impl Engine {
             .map(parse_link_file)
             .transpose()?
             .unwrap_or_default();
-        let tmp = tempfile::tempdir().map_err(|e| Error::io(std::env::temp_dir(), e))?;
+        // Removed by a Ctrl-C too (the binary's handler), not only when this returns.
+        let tmp =
+            kgrec_kg::fsutil::ScratchDir::new().map_err(|e| Error::io(std::env::temp_dir(), e))?;
         let engine = Engine::create(&tmp.path().join("data"))?;
         if !request.kg.is_empty() {
             engine.import_kg(&request.kg, &ImportOptions::default(), &mut |_| {})?;
@@ -2413,7 +2460,13 @@ fn apply_job(
 ) -> Result<(ImportReport, Vec<ItemLink>)> {
     check_scale(state, scale, rows)?;
     let (links, missing) = resolve_links(index, links)?;
+    // Judged before the rows join the store: against what it held.
+    let stretched = match scale.or(state.scale()) {
+        Some(_) => None,
+        None => stretch_note(state.records(), rows),
+    };
     let mut report = state.apply(rows, &links)?;
+    report.stretched_scale = stretched;
     if let Some(scale) = scale {
         state.declare_scale(scale);
     }
@@ -2923,7 +2976,7 @@ pub fn parse_interaction_file(request: &InteractionFile) -> Result<ParsedInterac
     let mut rows = read_rows(&request.file, &options, request.min_rating)?;
     let links = match request.link.as_deref() {
         Some(file) => {
-            let read = read_link_file(file)?;
+            let read = read_link_file(file, &request.link_columns)?;
             rows.notes.extend(read.notes(&source::display_name(file)));
             rows.notes.extend(link_notes(file, &read.links));
             read.links
@@ -3006,6 +3059,9 @@ struct Rows {
     merged: usize,
     /// The reader's notes.
     notes: Vec<String>,
+    /// Whether they name ratings far outside the file's own (then the store's range is not
+    /// noted again).
+    outliers_noted: bool,
 }
 
 /// Ratings far outside where nearly all of a file's (or request's) ratings sit (a 99 among
@@ -3036,6 +3092,51 @@ fn outlier_note(source: &str, rows: &[RawInteraction]) -> Option<String> {
              a scale inferred from the ratings now runs {first}:{last}. If the scale is \
              narrower, declare it with --rating-scale MIN:MAX (a rating outside it is then an \
              error naming its line), or fix those rows",
+            far.len(),
+            shown.join(", ")
+        )
+    })
+}
+
+/// How many rated interactions a store holds before [`stretch_note`] judges new ratings by it.
+const STRETCH_MIN_STORED: usize = 10;
+
+/// New ratings far outside the range of the store's ratings so far (a 99 appended to a store
+/// rated 1 to 5), which stretch the scale the store infers from its ratings; `None` when
+/// there are none, or the store holds fewer than [`STRETCH_MIN_STORED`] ratings. Far, as for
+/// one file ([`outlier_note`]): beyond the stored range by more than its width (1 at least).
+/// One pass over the stored ratings (no sort), so that small HTTP writes stay cheap.
+fn stretch_note(
+    stored: &[crate::store::interactions::Record],
+    rows: &[RawInteraction],
+) -> Option<String> {
+    if rows.iter().all(|r| r.rating.is_none()) {
+        return None;
+    }
+    let (n, lo, hi) = stored.iter().filter_map(|r| r.rating).fold(
+        (0usize, f32::INFINITY, f32::NEG_INFINITY),
+        |(n, lo, hi), r| (n + 1, lo.min(r), hi.max(r)),
+    );
+    if n < STRETCH_MIN_STORED {
+        return None;
+    }
+    let span = (hi - lo).max(1.0);
+    let far: Vec<f32> = rows
+        .iter()
+        .filter_map(|r| r.rating)
+        .filter(|&r| r > hi + span || r < lo - span)
+        .collect();
+    let first = far.iter().copied().fold(lo, f32::min);
+    let last = far.iter().copied().fold(hi, f32::max);
+    let shown: Vec<String> = far.iter().take(3).map(f32::to_string).collect();
+    (!far.is_empty()).then(|| {
+        format!(
+            "{} rating(s) far outside the {n} ratings the data directory held ({lo} to {hi}): \
+             {}; the scale inferred from the stored ratings now runs {first}:{last}, and rating \
+             predictions are clipped to it. If that is a mistake, send the pairs again with \
+             the intended rating and a later timestamp (the newer row replaces the stored one); \
+             a scale declared with --rating-scale MIN:MAX (on `import interactions`) makes such \
+             ratings errors",
             far.len(),
             shown.join(", ")
         )
@@ -3095,9 +3196,12 @@ fn read_rows(file: &Path, options: &ReadOptions, min_rating: Option<f32>) -> Res
         ));
     }
     notes.extend(timestamp_note(file, &rows));
-    if options.rating_scale.is_none() {
-        notes.extend(outlier_note(&file.display().to_string(), &rows));
-    }
+    let outliers = match options.rating_scale {
+        None => outlier_note(&file.display().to_string(), &rows),
+        Some(_) => None,
+    };
+    let outliers_noted = outliers.is_some();
+    notes.extend(outliers);
     let below_min_rating = match min_rating {
         Some(r) if !r.is_finite() => {
             return Err(Error::BadInput(format!(
@@ -3124,6 +3228,7 @@ fn read_rows(file: &Path, options: &ReadOptions, min_rating: Option<f32>) -> Res
         below_min_rating,
         merged,
         notes,
+        outliers_noted,
     })
 }
 

@@ -40,7 +40,7 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-    #[error("index database: {0}")]
+    #[error("index database: {}", kgrec_kg::integrity::sled_message(.0))]
     Sled(#[from] sled::Error),
     /// An interaction or link file that does not parse (names file, line and field).
     #[error(transparent)]

@@ -12,6 +12,7 @@
 //! [`metrics`] (evaluation).
 
 pub mod cf;
+pub mod content;
 pub mod datadir;
 pub mod ease;
 pub mod engine;

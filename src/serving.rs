@@ -329,6 +329,9 @@ struct Overlay {
     new_items: HashSet<String>,
     /// Per user, the items of the snapshot's catalogue they got since binding (sorted).
     added: HashMap<UserId, Vec<u32>>,
+    /// The stored rating (NaN: none) and count of each pair in `added`, which a fold-in
+    /// weighing confidence by them reads.
+    added_feedback: HashMap<(UserId, u32), (f32, u32)>,
     /// Whether the store changed since binding (new or updated interactions).
     changed: bool,
 }
@@ -339,6 +342,8 @@ pub struct History<'a> {
     user: UserId,
     items: Cow<'a, [u32]>,
     values: Cow<'a, [f32]>,
+    ratings: Cow<'a, [f32]>,
+    counts: Cow<'a, [u32]>,
 }
 
 impl History<'_> {
@@ -348,6 +353,8 @@ impl History<'_> {
             user: self.user,
             items: &self.items,
             values: &self.values,
+            ratings: &self.ratings,
+            counts: &self.counts,
         }
     }
 
@@ -414,24 +421,52 @@ impl Served {
     /// The user's items now: the snapshot's row and the items of its catalogue added since.
     pub fn history(&self, user: UserId) -> History<'_> {
         let (items, values) = self.matrix.user_row(user);
-        let added = self.read_overlay(|o| o.added.get(&user).cloned());
+        let (ratings, counts) = (
+            self.matrix.user_ratings(user),
+            self.matrix.user_counts(user),
+        );
+        let added = self.read_overlay(|o| {
+            o.added.get(&user).map(|items| {
+                items
+                    .iter()
+                    .map(|&i| {
+                        let (r, c) = o
+                            .added_feedback
+                            .get(&(user, i))
+                            .copied()
+                            .unwrap_or((f32::NAN, 1));
+                        (i, 1.0, r, c)
+                    })
+                    .collect::<Vec<_>>()
+            })
+        });
         match added {
             None => History {
                 user,
                 items: Cow::Borrowed(items),
                 values: Cow::Borrowed(values),
+                ratings: Cow::Borrowed(ratings),
+                counts: Cow::Borrowed(counts),
             },
             Some(added) => {
-                let mut row: Vec<(u32, f32)> =
-                    items.iter().copied().zip(values.iter().copied()).collect();
-                row.extend(added.iter().map(|&i| (i, 1.0)));
-                row.sort_unstable_by_key(|&(i, _)| i);
-                row.dedup_by_key(|(i, _)| *i);
-                let (items, values): (Vec<u32>, Vec<f32>) = row.into_iter().unzip();
+                let mut row: Vec<(u32, f32, f32, u32)> = items
+                    .iter()
+                    .zip(values)
+                    .enumerate()
+                    .map(|(k, (&i, &v))| {
+                        let r = ratings.get(k).copied().unwrap_or(f32::NAN);
+                        (i, v, r, counts.get(k).copied().unwrap_or(1))
+                    })
+                    .collect();
+                row.extend(added);
+                row.sort_by_key(|&(i, ..)| i);
+                row.dedup_by_key(|(i, ..)| *i);
                 History {
                     user,
-                    items: Cow::Owned(items),
-                    values: Cow::Owned(values),
+                    items: Cow::Owned(row.iter().map(|e| e.0).collect()),
+                    values: Cow::Owned(row.iter().map(|e| e.1).collect()),
+                    ratings: Cow::Owned(row.iter().map(|e| e.2).collect()),
+                    counts: Cow::Owned(row.iter().map(|e| e.3).collect()),
                 }
             }
         }
@@ -494,6 +529,9 @@ impl Served {
                 if let Err(at) = row.binary_search(&r.item.0) {
                     row.insert(at, r.item.0);
                 }
+                let rating = r.rating.filter(|x| x.is_finite()).unwrap_or(f32::NAN);
+                o.added_feedback
+                    .insert((r.user, r.item.0), (rating, r.count));
             }
         }
         o.records_seen = o.records_seen.max(store.records().len());

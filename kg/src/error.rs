@@ -59,7 +59,7 @@ pub enum KgError {
     #[error("SPARQL evaluation: {0}")]
     Evaluation(#[from] oxigraph::sparql::QueryEvaluationError),
     /// A failure of the sled database.
-    #[error("index database: {0}")]
+    #[error("index database: {}", crate::integrity::sled_message(.0))]
     Sled(#[from] sled::Error),
     /// Bytes on disk that do not decode as what this version wrote.
     #[error("corrupted data directory: {what}")]
@@ -92,6 +92,52 @@ impl KgError {
                 )
             }
             _ => false,
+        }
+    }
+
+    /// A syntax error with its message passed through `f`, its file and location kept; any
+    /// other error unchanged.
+    pub(crate) fn with_message(self, f: impl FnOnce(String) -> String) -> Self {
+        match self {
+            Self::Syntax {
+                file,
+                location,
+                message,
+            } => Self::Syntax {
+                file,
+                location,
+                message: f(message),
+            },
+            Self::SyntaxWithoutLocation { file, message } => Self::SyntaxWithoutLocation {
+                file,
+                message: f(message),
+            },
+            other => other,
+        }
+    }
+
+    /// A syntax error placed on `line` of its file (its column kept, or column 1 when the
+    /// parser told none): for a parser that was given one line alone. Other errors unchanged.
+    pub(crate) fn at_line(self, line: u64) -> Self {
+        match self {
+            Self::Syntax {
+                file,
+                location,
+                message,
+            } => Self::Syntax {
+                file,
+                location: Location {
+                    line,
+                    column: location.column,
+                },
+                message,
+            },
+            Self::SyntaxWithoutLocation { file, message } => Self::Syntax {
+                file,
+                location: Location { line, column: 1 },
+                message,
+            },
+            other => other,
         }
     }
 

@@ -30,6 +30,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard};
 
 /// Why a file could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -89,6 +90,134 @@ const BUFFER: usize = 64 * 1024;
 /// As Linux's `MAXSYMLINKS`.
 const MAX_LINKS: usize = 40;
 
+/// The temporary files and folders of this process that an interrupt (Ctrl-C) removes before
+/// the process exits: [`AtomicFile`]'s temporary files, and whatever a caller registers with
+/// [`temp_sibling_dir`] and [`ScratchDir`]. Commits (the renames that put a temporary file in place) run while
+/// holding it, so an interrupt lands before a commit or after it, never inside.
+static PENDING: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+fn pending() -> MutexGuard<'static, Vec<PathBuf>> {
+    PENDING
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn forget_pending(list: &mut Vec<PathBuf>, path: &Path) {
+    if let Some(at) = list.iter().rposition(|p| p == path) {
+        list.swap_remove(at);
+    }
+}
+
+/// A temporary folder (in the system's temporary directory) that an interrupt removes too
+/// ([`clean_up_for_exit`]): made and registered, and later removed and taken off the list, each
+/// under one hold of the list, so that no moment of a Ctrl-C leaves it behind.
+#[derive(Debug)]
+pub struct ScratchDir {
+    dir: tempfile::TempDir,
+}
+
+impl ScratchDir {
+    /// Creates the folder.
+    pub fn new() -> io::Result<Self> {
+        let mut list = pending();
+        let dir = tempfile::tempdir()?;
+        list.push(dir.path().to_owned());
+        Ok(Self { dir })
+    }
+
+    /// Where it is.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let mut list = pending();
+        let _ = fs::remove_dir_all(self.dir.path());
+        forget_pending(&mut list, self.dir.path());
+    }
+}
+
+/// A registration on the list of [`clean_up_for_exit`]; dropped, it ends (it removes nothing).
+#[derive(Debug)]
+pub struct PendingGuard {
+    path: PathBuf,
+}
+
+impl Drop for PendingGuard {
+    fn drop(&mut self) {
+        forget_pending(&mut pending(), &self.path);
+    }
+}
+
+/// Runs `commit` (renames that put finished files in place) so that [`clean_up_for_exit`] comes
+/// wholly before it or wholly after it.
+pub fn commit_section<T>(commit: impl FnOnce() -> T) -> T {
+    let _held = pending();
+    commit()
+}
+
+/// For an interrupt handler that is about to exit the process: removes every temporary file and
+/// folder still registered, and returns the lock on the list, to be held until the exit, so that
+/// no commit starts and no new temporary file is made meanwhile. Returns how many paths it
+/// removed.
+pub fn clean_up_for_exit() -> (usize, MutexGuard<'static, Vec<PathBuf>>) {
+    let mut list = pending();
+    let mut removed = 0;
+    for path in list.drain(..) {
+        let gone = match fs::symlink_metadata(&path) {
+            Ok(meta) if meta.is_dir() => fs::remove_dir_all(&path).is_ok(),
+            Ok(_) => fs::remove_file(&path).is_ok(),
+            Err(_) => false,
+        };
+        removed += usize::from(gone);
+    }
+    (removed, list)
+}
+
+/// Creates an empty temporary folder beside `path` (`.{name}.{pid}.{n}.kgrec-tmp`, which
+/// [`is_leftover_temp`] recognises), registered for removal on an interrupt: to fill, then to
+/// rename into place. The guard only ends the registration; the caller removes the folder.
+pub fn temp_sibling_dir(path: &Path) -> Result<(PathBuf, PendingGuard), FsError> {
+    loop {
+        let temp = next_temp_name(path)?;
+        let mut list = pending();
+        match fs::create_dir(&temp) {
+            Ok(()) => {
+                list.push(temp.clone());
+                drop(list);
+                let guard = PendingGuard { path: temp.clone() };
+                return Ok((temp, guard));
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(FsError::io(path, e)),
+        }
+    }
+}
+
+/// Numbers the temporary files and folders of this process.
+static NEXT_TEMP: AtomicU64 = AtomicU64::new(0);
+
+/// The next temporary sibling name of `path`: `.{name}.{pid}.{n}.kgrec-tmp`.
+fn next_temp_name(path: &Path) -> Result<PathBuf, FsError> {
+    let name = path
+        .file_name()
+        .ok_or_else(|| FsError::NotAFileName {
+            path: path.to_owned(),
+        })?
+        .to_string_lossy();
+    let mut keep = name.len().min(TEMP_NAME_KEEP);
+    while !name.is_char_boundary(keep) {
+        keep -= 1;
+    }
+    let (pid, n) = (
+        std::process::id(),
+        NEXT_TEMP.fetch_add(1, Ordering::Relaxed),
+    );
+    Ok(path.with_file_name(format!(".{}.{pid}.{n}{TEMP_SUFFIX}", &name[..keep])))
+}
+
 /// Whether a directory entry named `name` is a temporary file [`AtomicFile`] left behind (its
 /// process was killed before the rename or the removal).
 pub fn is_leftover_temp(name: &OsStr) -> bool {
@@ -123,28 +252,23 @@ pub struct AtomicFile {
 impl AtomicFile {
     /// Creates the temporary sibling of `path`. The directory must exist.
     pub fn create(path: &Path) -> Result<Self, FsError> {
-        static NEXT: AtomicU64 = AtomicU64::new(0);
-        let name = path
-            .file_name()
-            .ok_or_else(|| FsError::NotAFileName {
-                path: path.to_owned(),
-            })?
-            .to_string_lossy();
-        let mut keep = name.len().min(TEMP_NAME_KEEP);
-        while !name.is_char_boundary(keep) {
-            keep -= 1;
-        }
         let previous = fs::metadata(path).ok().filter(|m| m.is_file());
-        let pid = std::process::id();
         loop {
-            let n = NEXT.fetch_add(1, Ordering::Relaxed);
-            let temp = path.with_file_name(format!(".{}.{pid}.{n}{TEMP_SUFFIX}", &name[..keep]));
-            match OpenOptions::new().write(true).create_new(true).open(&temp) {
+            let temp = next_temp_name(path)?;
+            // Registered in the same hold as its creation: an interrupt sees it or prevents it.
+            let mut list = pending();
+            let created = OpenOptions::new().write(true).create_new(true).open(&temp);
+            if created.is_ok() {
+                list.push(temp.clone());
+            }
+            drop(list);
+            match created {
                 Ok(file) => {
                     if let Some(previous) = &previous {
                         // Replacing a file should not change who may read it.
                         fs::set_permissions(&temp, previous.permissions()).map_err(|e| {
                             let _ = fs::remove_file(&temp);
+                            forget_pending(&mut pending(), &temp);
                             FsError::io(path, e)
                         })?;
                     }
@@ -176,9 +300,17 @@ impl AtomicFile {
             .into_inner()
             .map_err(|e| e.into_error())
             .and_then(|file| file.sync_all())
-            .and_then(|()| fs::rename(&self.temp, &self.target));
+            .and_then(|()| {
+                let mut list = pending();
+                let renamed = fs::rename(&self.temp, &self.target);
+                if renamed.is_ok() {
+                    forget_pending(&mut list, &self.temp);
+                }
+                renamed
+            });
         if let Err(e) = synced {
             let _ = fs::remove_file(&self.temp);
+            forget_pending(&mut pending(), &self.temp);
             return Err(FsError::io(&self.target, e));
         }
         sync_parent(&self.target)
@@ -211,6 +343,7 @@ impl Drop for AtomicFile {
             // Close without flushing: the content is abandoned.
             drop(writer.into_parts());
             let _ = fs::remove_file(&self.temp);
+            forget_pending(&mut pending(), &self.temp);
         }
     }
 }

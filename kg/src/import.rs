@@ -174,22 +174,7 @@ fn lenient_refused(error: KgError) -> KgError {
                        filed under the wrong subject). Nothing was imported: fix the XML here, or \
                        convert the file to N-Triples or Turtle, which --lenient reads statement by \
                        statement";
-    match error {
-        KgError::Syntax {
-            file,
-            location,
-            message,
-        } => KgError::Syntax {
-            file,
-            location,
-            message: format!("{message}; {WHY}"),
-        },
-        KgError::SyntaxWithoutLocation { file, message } => KgError::SyntaxWithoutLocation {
-            file,
-            message: format!("{message}; {WHY}"),
-        },
-        other => other,
-    }
+    error.with_message(|message| format!("{message}; {WHY}"))
 }
 
 /// Refuses `--base` when every file is N-Triples or N-Quads: they hold absolute IRIs only, so

@@ -321,6 +321,18 @@ impl GraphIndex {
             .collect()
     }
 
+    /// Every entity's best label ([`GraphIndex::label`]) in id order, read in one pass.
+    pub fn labels(&self) -> Result<Vec<Option<String>>> {
+        let n = self.meta(meta::ENTITIES)? as usize;
+        self.run(LABELS, n)?
+            .into_iter()
+            .map(|b| match b.split_first() {
+                Some((rank, rest)) if *rank != NO_LABEL => text(rest, "label").map(Some),
+                _ => Ok(None),
+            })
+            .collect()
+    }
+
     /// Every relation IRI in id order.
     pub fn relation_iris(&self) -> Result<Vec<String>> {
         let n = self.meta(meta::RELATIONS)? as usize;

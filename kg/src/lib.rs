@@ -20,6 +20,7 @@ pub mod fsutil;
 pub mod ids;
 pub mod import;
 pub mod index;
+pub mod integrity;
 mod lenient;
 pub mod numeric;
 pub mod paths;
@@ -28,6 +29,7 @@ pub mod source;
 pub mod store;
 #[doc(hidden)]
 pub mod testdata;
+pub mod text;
 
 pub use error::{KgError, Location};
 pub use filter::{Condition, Facts, Filter, FilterError};

@@ -142,12 +142,31 @@ fn open_stdin(options: &SourceOptions) -> Result<OpenedSource> {
 /// `PREFIX`, `@base`, `BASE`), which would otherwise fail on its first line with a message about
 /// subjects, and an RDF/XML file that does not start with `<`, which the XML parser refuses with
 /// no location.
+/// What to say of a file that starts with a UTF-16 byte-order mark (Excel's "Unicode text",
+/// Windows tools): kgrec reads UTF-8, and the way there is `iconv -f utf-16`, not the Latin-1
+/// advice an invalid byte gets.
+pub fn utf16_advice(head: &[u8]) -> Option<String> {
+    let order = match head {
+        [0xFF, 0xFE, ..] => "little-endian",
+        [0xFE, 0xFF, ..] => "big-endian",
+        _ => return None,
+    };
+    Some(format!(
+        "the file is UTF-16 ({order}: it starts with a UTF-16 byte-order mark, as Excel's \
+         \"Unicode text\" saves), and kgrec reads UTF-8: convert it, e.g. `iconv -f utf-16 -t \
+         utf-8 FILE > FILE.utf8`"
+    ))
+}
+
 fn check_syntax(
     format: InputFormat,
     reader: &mut Box<dyn BufRead + Send>,
     path: &Path,
 ) -> Result<()> {
     let head = reader.fill_buf().map_err(|e| KgError::io(path, e))?;
+    if let Some(advice) = utf16_advice(head) {
+        return Err(KgError::bad_input(path, advice));
+    }
     let text = String::from_utf8_lossy(&head[..head.len().min(4096)]);
     if format == InputFormat::Rdf(RdfFormat::RdfXml) {
         let start = text.trim_start();
@@ -189,11 +208,23 @@ fn check_syntax(
             InputFormat::Rdf(RdfFormat::TriG) => "TriG",
             _ => "TSV",
         };
+        let named_xml = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| ["rdf", "owl", "xml"].contains(&e.to_ascii_lowercase().as_str()));
+        let remedy = match named_xml {
+            // The name says RDF/XML: only a --format can have made it something else.
+            true => {
+                "its name says RDF/XML and --format overrode it: drop --format (or give \
+                     --format rdf)"
+            }
+            false => "if it is RDF/XML, name the syntax with --format rdf, or rename the file .rdf",
+        };
         return Err(KgError::bad_input(
             path,
             format!(
-                "read as {name} (by its name or --format) but it starts as an XML document: if it \
-                 is RDF/XML, name the syntax with --format rdf, or rename the file .rdf"
+                "read as {name} (by its name or --format) but it starts as an XML document: \
+                 {remedy}"
             ),
         ));
     }
@@ -399,7 +430,11 @@ fn located(path: &Path, format: RdfFormat, base: bool, error: RdfParseError) -> 
                 },
                 message: with_hint(without_location(&e.to_string()), format, base),
             },
-            None => match (format, xml_error_location(path, format)) {
+            None => match (
+                format,
+                xml_error_location(path, format)
+                    .or_else(|| unknown_prefix_location(path, format, &e.to_string())),
+            ) {
                 (RdfFormat::RdfXml, Some(location)) => KgError::Syntax {
                     file: path.to_owned(),
                     location,
@@ -434,6 +469,38 @@ fn xml_error_location(path: &Path, format: RdfFormat) -> Option<Location> {
         }
     };
     location_of(decoded(path)?, offset)
+}
+
+/// Where RDF/XML at `path` first uses the undeclared prefix oxigraph's message names
+/// (`Unknown prefix dcx:`): the XML is well formed, so only a search for `dcx:` as an element
+/// or attribute name finds it.
+fn unknown_prefix_location(path: &Path, format: RdfFormat, message: &str) -> Option<Location> {
+    if format != RdfFormat::RdfXml || path == Path::new(STDIN_NAME) {
+        return None;
+    }
+    let prefix = message.strip_prefix("Unknown prefix ")?.trim_end();
+    let prefix = prefix.strip_suffix(':').unwrap_or(prefix);
+    if prefix.is_empty() || prefix.contains(char::is_whitespace) {
+        return None;
+    }
+    let (element, attribute) = (format!("<{prefix}:"), format!(" {prefix}:"));
+    for (n, line) in decoded(path)?.lines().enumerate() {
+        let line = line.ok()?;
+        let at = [
+            line.find(&element).map(|i| i + 1),
+            line.find(&attribute).map(|i| i + 1),
+        ]
+        .into_iter()
+        .flatten()
+        .min();
+        if let Some(at) = at {
+            return Some(Location {
+                line: n as u64 + 1,
+                column: line[..at].chars().count() as u64 + 1,
+            });
+        }
+    }
+    None
 }
 
 /// Whether RDF/XML at `path` is not well-formed XML (standard input, which cannot be read
@@ -525,7 +592,17 @@ fn without_location(message: &str) -> &str {
 pub(crate) fn read_error(path: &Path, e: std::io::Error) -> KgError {
     match e.kind() {
         std::io::ErrorKind::InvalidData | std::io::ErrorKind::UnexpectedEof => {
-            KgError::bad_input(path, e.to_string())
+            let text = e.to_string();
+            match text.contains("deflate") || e.kind() == std::io::ErrorKind::UnexpectedEof {
+                true => KgError::bad_input(
+                    path,
+                    format!(
+                        "{text}: the gzip data ends early or is damaged (the file is truncated \
+                         or corrupt; `gzip -t FILE` checks it)"
+                    ),
+                ),
+                false => KgError::bad_input(path, text),
+            }
         }
         _ => KgError::io(path, e),
     }
@@ -552,13 +629,9 @@ pub(crate) fn statements(
         // takes every later line with it).
         InputFormat::Rdf(format @ (RdfFormat::NTriples | RdfFormat::NQuads)) if lenient => {
             Ok(Box::new(LineQuads {
-                path,
-                reader: source.reader,
+                lines: RawLines::new(path, source.reader),
                 format,
-                line: 0,
-                buffer: Vec::new(),
                 pending: std::collections::VecDeque::new(),
-                done: false,
             }))
         }
         InputFormat::Rdf(format) => {
@@ -584,12 +657,9 @@ pub(crate) fn statements(
                 KgError::BadArgument(format!("--base {base}: not a valid IRI prefix: {e}"))
             })?;
             Ok(Box::new(TsvTriples {
-                path,
-                reader: source.reader,
+                lines: RawLines::new(path, source.reader),
                 base,
-                line: 0,
-                buffer: Vec::new(),
-                done: false,
+                split: None,
             }))
         }
     }
@@ -637,16 +707,57 @@ pub fn tsv_token_of(base: &str, iri: &str) -> Option<String> {
         .map(|c| c.into_owned())
 }
 
+/// The lines of a source, read one at a time into one buffer, counted from 1; a read error
+/// ends them.
+struct RawLines {
+    path: PathBuf,
+    reader: Box<dyn BufRead + Send>,
+    line: u64,
+    buffer: Vec<u8>,
+    done: bool,
+}
+
+impl RawLines {
+    fn new(path: PathBuf, reader: Box<dyn BufRead + Send>) -> Self {
+        Self {
+            path,
+            reader,
+            line: 0,
+            buffer: Vec::new(),
+            done: false,
+        }
+    }
+
+    /// The next line's bytes with its line break (its number is `self.line`), `None` at the
+    /// end, or the read error (after which there are no more lines).
+    fn next_line(&mut self) -> Option<Result<&[u8]>> {
+        if self.done {
+            return None;
+        }
+        self.buffer.clear();
+        match self.reader.read_until(b'\n', &mut self.buffer) {
+            Ok(0) => {
+                self.done = true;
+                None
+            }
+            Ok(_) => {
+                self.line += 1;
+                Some(Ok(&self.buffer))
+            }
+            Err(e) => {
+                self.done = true;
+                Some(Err(read_error(&self.path, e)))
+            }
+        }
+    }
+}
+
 /// N-Triples or N-Quads read line by line (`--lenient`): each line is parsed alone, so an error
 /// is confined to its line and located there.
 struct LineQuads {
-    path: PathBuf,
-    reader: Box<dyn BufRead + Send>,
+    lines: RawLines,
     format: RdfFormat,
-    line: u64,
-    buffer: Vec<u8>,
     pending: std::collections::VecDeque<Result<Quad>>,
-    done: bool,
 }
 
 impl Iterator for LineQuads {
@@ -657,53 +768,24 @@ impl Iterator for LineQuads {
             if let Some(next) = self.pending.pop_front() {
                 return Some(next);
             }
-            if self.done {
-                return None;
-            }
-            self.buffer.clear();
-            match self.reader.read_until(b'\n', &mut self.buffer) {
-                Ok(0) => {
-                    self.done = true;
-                    continue;
-                }
-                Ok(_) => self.line += 1,
-                Err(e) => {
-                    self.done = true;
-                    return Some(Err(read_error(&self.path, e)));
-                }
-            }
-            for quad in RdfParser::from_format(self.format).for_slice(&self.buffer) {
+            let bytes = match self.lines.next_line()? {
+                Ok(bytes) => bytes,
+                Err(e) => return Some(Err(e)),
+            };
+            for quad in RdfParser::from_format(self.format).for_slice(bytes) {
                 match quad {
                     Ok(quad) => self.pending.push_back(Ok(quad)),
                     Err(e) => {
-                        let error = match located(&self.path, self.format, false, e.into()) {
-                            KgError::Syntax {
-                                file,
-                                location,
-                                message,
-                            } => KgError::Syntax {
-                                file,
-                                location: Location {
-                                    line: self.line,
-                                    column: location.column,
-                                },
-                                message: match message.contains("Unexpected end of file") {
+                        let error = located(&self.lines.path, self.format, false, e.into())
+                            .at_line(self.lines.line)
+                            .with_message(|message| {
+                                match message.contains("Unexpected end of file") {
                                     true => "a string, IRI or bracket opened here is not closed \
                                              before the end of its line"
                                         .to_owned(),
                                     false => message,
-                                },
-                            },
-                            KgError::SyntaxWithoutLocation { file, message } => KgError::Syntax {
-                                file,
-                                location: Location {
-                                    line: self.line,
-                                    column: 1,
-                                },
-                                message,
-                            },
-                            other => other,
-                        };
+                                }
+                            });
                         self.pending.push_back(Err(error));
                         break;
                     }
@@ -713,21 +795,28 @@ impl Iterator for LineQuads {
     }
 }
 
+/// How the data lines of a TSV graph split their fields, as its first data line does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum TsvSplit {
+    /// By tabs (a token may hold spaces).
+    Tabs,
+    /// By runs of spaces (KGAT's `kg_final.txt`: `0 1 5`), on the given line first.
+    Spaces(u64),
+}
+
 struct TsvTriples {
-    path: PathBuf,
-    reader: Box<dyn BufRead + Send>,
+    lines: RawLines,
     base: String,
-    line: u64,
-    buffer: Vec<u8>,
-    done: bool,
+    /// How the first data line split its fields; later lines must split the same way.
+    split: Option<TsvSplit>,
 }
 
 impl TsvTriples {
     fn error(&self, column: u64, message: impl Into<String>) -> KgError {
         KgError::Syntax {
-            file: self.path.clone(),
+            file: self.lines.path.clone(),
             location: Location {
-                line: self.line,
+                line: self.lines.line,
                 column,
             },
             message: message.into(),
@@ -762,14 +851,53 @@ impl TsvTriples {
         typed || named
     }
 
-    fn parse_line(&self, text: &str) -> Result<Quad> {
+    fn parse_line(&mut self, text: &str) -> Result<Quad> {
         let mut fields: Vec<&str> = text.split('\t').collect();
+        let line = self.lines.line;
         // No tab at all and three blank-separated tokens: KGAT's `kg_final.txt` (`0 1 5`).
         if fields.len() == 1 {
             let spaced: Vec<&str> = text.split_whitespace().collect();
             if spaced.len() == 3 && !text.trim_start().starts_with(['<', '"', '@']) {
                 fields = spaced;
             }
+        }
+        // One file, one way of splitting: a line split by spaces among lines split by tabs (or
+        // the other way round) is a mistake to name, not a triple to guess at.
+        let split = match fields.len() {
+            1 if text.split_whitespace().count() > 1
+                && !text.trim_start().starts_with(['<', '"', '@', '{', '[']) =>
+            {
+                Some(TsvSplit::Spaces(line))
+            }
+            1 => None,
+            _ if !text.contains('\t') => Some(TsvSplit::Spaces(line)),
+            _ => Some(TsvSplit::Tabs),
+        };
+        match (self.split, split) {
+            (None, _) => self.split = split,
+            (Some(TsvSplit::Tabs), Some(TsvSplit::Spaces(_))) => {
+                return Err(self.error(
+                    1,
+                    format!(
+                        "this line has no tab: its {} words are separated by spaces, while \
+                         the file's first lines are tab-separated (`head<TAB>relation<TAB>tail`; \
+                         a token may hold spaces, so spaces do not split fields there): put tabs \
+                         between head, relation and tail",
+                        text.split_whitespace().count()
+                    ),
+                ));
+            }
+            (Some(TsvSplit::Spaces(first)), Some(TsvSplit::Tabs)) => {
+                return Err(self.error(
+                    1,
+                    format!(
+                        "this line's fields are separated by tabs, while the file's first data \
+                         line (line {first}) is split by spaces: use one separator throughout \
+                         (tabs, so that a token may hold spaces)"
+                    ),
+                ));
+            }
+            _ => {}
         }
         if fields.len() != 3 {
             let column = if fields.len() < 3 {
@@ -792,6 +920,9 @@ impl TsvTriples {
                  N-Triples, Turtle or tab-separated triples"
             } else if fields.len() < 3 && text.contains(',') {
                 "; the line looks comma-separated: a TSV graph splits its fields by tabs"
+            } else if fields.len() < 3 && text.contains(' ') {
+                "; the line holds spaces too: is one of its fields separated by a space instead \
+                 of a tab?"
             } else {
                 ""
             };
@@ -872,41 +1003,29 @@ impl Iterator for TsvTriples {
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
-            if self.done {
-                return None;
-            }
-            self.buffer.clear();
-            match self.reader.read_until(b'\n', &mut self.buffer) {
-                Ok(0) => {
-                    self.done = true;
-                    return None;
-                }
-                Ok(_) => {}
-                Err(e) => {
-                    self.done = true;
-                    return Some(Err(read_error(&self.path, e)));
-                }
-            }
-            self.line += 1;
-            let bytes = self.buffer.strip_suffix(b"\n").unwrap_or(&self.buffer);
+            let bytes = match self.lines.next_line()? {
+                Ok(bytes) => bytes,
+                Err(e) => return Some(Err(e)),
+            };
+            let bytes = bytes.strip_suffix(b"\n").unwrap_or(bytes);
             let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
             let text = match std::str::from_utf8(bytes) {
-                Ok(text) => text,
+                Ok(text) => text.to_owned(),
                 Err(e) => {
                     let valid = String::from_utf8_lossy(&bytes[..e.valid_up_to()]);
-                    return Some(Err(self.error(
-                        valid.chars().count() as u64 + 1,
-                        "invalid UTF-8 (TSV files must be UTF-8)",
-                    )));
+                    let column = valid.chars().count() as u64 + 1;
+                    return Some(Err(
+                        self.error(column, "invalid UTF-8 (TSV files must be UTF-8)")
+                    ));
                 }
             };
             if text.trim().is_empty() || text.starts_with('#') {
                 continue;
             }
-            if self.line == 1 && Self::is_header_line(text) {
+            if self.lines.line == 1 && Self::is_header_line(&text) {
                 continue;
             }
-            return Some(self.parse_line(text));
+            return Some(self.parse_line(&text));
         }
     }
 }
@@ -997,24 +1116,38 @@ mod tests {
 
     #[test]
     fn tsv_tails_in_quotes_are_literals_and_blank_separated_lines_are_triples() {
-        let text = "toy_story\ttitle\t\"Toy Story\"@en\n\
-                    toy_story\tyear\t\"1995\"^^<http://www.w3.org/2001/XMLSchema#gYear>\n\
-                    0 1 5\n";
-        let (_dir, opened) = open_text("g.tsv", text);
-        let quads: Vec<Quad> = statements(opened.unwrap(), &SourceOptions::default(), false)
-            .unwrap()
-            .collect::<Result<_>>()
-            .unwrap();
+        let read = |text: &str| -> Result<Vec<Quad>> {
+            let (_dir, opened) = open_text("g.tsv", text);
+            statements(opened.unwrap(), &SourceOptions::default(), false)
+                .unwrap()
+                .collect::<Result<_>>()
+        };
+        let quads = read(
+            "toy_story\ttitle\t\"Toy Story\"@en\n\
+             toy_story\tyear\t\"1995\"^^<http://www.w3.org/2001/XMLSchema#gYear>\n",
+        )
+        .unwrap();
         let objects: Vec<String> = quads.iter().map(|q| q.object.to_string()).collect();
         assert_eq!(
             objects,
             [
                 "\"Toy Story\"@en",
                 "\"1995\"^^<http://www.w3.org/2001/XMLSchema#gYear>",
-                "<urn:kgrec:5>"
             ]
         );
-        assert_eq!(quads[2].subject.to_string(), "<urn:kgrec:0>");
+        // A file of blank-separated lines (KGAT's `kg_final.txt`) is read so throughout.
+        let quads = read("0 1 5\n5 1 7\n").unwrap();
+        assert_eq!(quads[0].subject.to_string(), "<urn:kgrec:0>");
+        assert_eq!(quads[0].object.to_string(), "<urn:kgrec:5>");
+        // One file, one separator: a blank-separated line among tab-separated ones (and the
+        // other way round) is refused at its line, saying why.
+        let e = read("a\tr\tb\n0 1 5\n").unwrap_err();
+        assert!(
+            e.to_string().contains("g.tsv:2:1: this line has no tab"),
+            "{e}"
+        );
+        let e = read("0 1 5\na\tr\tb\n").unwrap_err();
+        assert!(e.to_string().contains("(line 1) is split by spaces"), "{e}");
         for (bad, needle) in [
             ("\"a\"\tp\tb\n", "can only be the tail"),
             ("a\tp\t\"unclosed\n", "not a literal"),

@@ -70,8 +70,55 @@ impl Detached {
     }
 }
 
-/// A new in-memory store holding the N-Quads snapshot at `path`.
+/// The last line of a snapshot written since format version 1 gained checksums: an N-Quads
+/// comment holding the CRC-32 of every byte before it, as 8 hex digits. A snapshot without it
+/// (written before) is read unchecked.
+const SNAPSHOT_CRC: &str = "# kgrec-crc32 ";
+
+/// The length of a snapshot trailer: the prefix, 8 hex digits, a newline.
+const SNAPSHOT_TRAILER_LEN: usize = SNAPSHOT_CRC.len() + 9;
+
+/// Checks the CRC trailer of the snapshot at `path`, if it has one.
+fn verify_snapshot(path: &Path) -> Result<()> {
+    use std::io::{Read, Seek, SeekFrom};
+    let unreadable = |e: std::io::Error| {
+        KgError::corruption(format!("snapshot {} unreadable: {e}", path.display()))
+    };
+    let mut file = std::fs::File::open(path).map_err(unreadable)?;
+    let size = file.metadata().map_err(unreadable)?.len();
+    let Some(body) = size.checked_sub(SNAPSHOT_TRAILER_LEN as u64) else {
+        return Ok(());
+    };
+    file.seek(SeekFrom::Start(body)).map_err(unreadable)?;
+    let mut trailer = Vec::with_capacity(SNAPSHOT_TRAILER_LEN);
+    file.read_to_end(&mut trailer).map_err(unreadable)?;
+    let stored = std::str::from_utf8(&trailer)
+        .ok()
+        .and_then(|t| t.strip_prefix(SNAPSHOT_CRC))
+        .and_then(|t| t.strip_suffix('\n'))
+        .filter(|hex| hex.len() == 8 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+        .and_then(|hex| u32::from_str_radix(hex, 16).ok());
+    let Some(stored) = stored else {
+        return Ok(());
+    };
+    file.seek(SeekFrom::Start(0)).map_err(unreadable)?;
+    let mut hasher = crate::integrity::CrcWriter::new(std::io::sink());
+    std::io::copy(&mut (&mut file).take(body), &mut hasher).map_err(unreadable)?;
+    let (actual, _) = hasher.finish();
+    if actual != stored {
+        return Err(KgError::corruption(format!(
+            "snapshot {} is damaged: its checksum is {actual:08x}, {stored:08x} was written \
+             (restore the data directory from a backup, or import the graph again)",
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
+/// A new in-memory store holding the N-Quads snapshot at `path`, whose checksum is checked
+/// first.
 fn load_snapshot_file(path: &Path) -> Result<Store> {
+    verify_snapshot(path)?;
     let store = Store::new()?;
     let file = std::fs::File::open(path)
         .map_err(|e| KgError::corruption(format!("snapshot {} unreadable: {e}", path.display())))?;
@@ -426,14 +473,18 @@ impl KgStore {
     #[cfg(not(feature = "rocksdb"))]
     fn write_snapshot(&self, store: &Store, generation: u64) -> Result<()> {
         let path = self.snapshot_path(generation);
-        let mut file = crate::fsutil::AtomicFile::create(&path)?;
+        let file = crate::fsutil::AtomicFile::create(&path)?;
+        let mut hashed = crate::integrity::CrcWriter::new(file);
         store
-            .dump_to_writer(RdfFormat::NQuads, &mut file)
+            .dump_to_writer(RdfFormat::NQuads, &mut hashed)
             .map_err(|e| match e {
                 oxigraph::store::SerializerError::Io(io) => KgError::io(&path, io),
                 oxigraph::store::SerializerError::Storage(s) => KgError::Store(s),
                 other => KgError::io(&path, std::io::Error::other(other)),
             })?;
+        let (crc, mut file) = hashed.finish();
+        std::io::Write::write_all(&mut file, format!("{SNAPSHOT_CRC}{crc:08x}\n").as_bytes())
+            .map_err(|e| KgError::io(&path, e))?;
         file.commit()?;
         Ok(())
     }
@@ -643,7 +694,44 @@ mod tests {
         names.sort();
         assert_eq!(names, ["snapshot-000001.nq"]);
         let snapshot = std::fs::read_to_string(dir.join(&names[0])).unwrap();
-        assert_eq!(snapshot.lines().count(), 1, "{snapshot}");
+        let lines: Vec<&str> = snapshot.lines().collect();
+        assert_eq!(lines.len(), 2, "one statement and the checksum: {snapshot}");
+        assert!(lines[1].starts_with(SNAPSHOT_CRC), "{snapshot}");
+    }
+
+    /// A snapshot's checksum trailer catches a changed byte anywhere before it; a snapshot
+    /// without a trailer (written before checksums) still loads; a damaged trailer leaves the
+    /// statements as they were.
+    #[test]
+    #[cfg(not(feature = "rocksdb"))]
+    #[allow(clippy::panic)]
+    fn a_damaged_snapshot_is_corruption_and_one_without_checksum_still_loads() {
+        let (_tmp, kg) = fixture_store();
+        let Detached::Snapshot(path) = kg.detached().unwrap() else {
+            panic!("the default build keeps a snapshot");
+        };
+        let good = std::fs::read(&path).unwrap();
+        let statements = |store: &Store| store.len().unwrap();
+        let want = statements(&load_snapshot_file(&path).unwrap());
+        let body = good.len() - SNAPSHOT_TRAILER_LEN;
+        for at in [0, 1, body / 3, body / 2, body - 2] {
+            let mut bad = good.clone();
+            bad[at] ^= 0x20;
+            std::fs::write(&path, &bad).unwrap();
+            let Err(err) = load_snapshot_file(&path) else {
+                panic!("byte {at}: loaded");
+            };
+            assert!(
+                matches!(err, KgError::Corruption { .. }) && err.to_string().contains("damaged"),
+                "byte {at}: {err}"
+            );
+        }
+        std::fs::write(&path, &good[..body]).unwrap();
+        assert_eq!(statements(&load_snapshot_file(&path).unwrap()), want);
+        let mut bad = good.clone();
+        bad[body + SNAPSHOT_CRC.len() + 3] = b'x';
+        std::fs::write(&path, &bad).unwrap();
+        assert_eq!(statements(&load_snapshot_file(&path).unwrap()), want);
     }
 
     #[test]

@@ -11,8 +11,8 @@ use rayon::prelude::*;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::{
-    EpochClock, EpochReport, FactorModel, FitError, InteractionMatrix, ParamError, at_least_one,
-    delegate_recommender, dimension, non_negative, setters,
+    EpochClock, EpochReport, FactorModel, FitError, InteractionMatrix, ParamError, Value,
+    Weighting, at_least_one, delegate_recommender, dimension, non_negative, setters,
 };
 use crate::ids::ItemId;
 use kgrec_kg::numeric::kernel::{axpy, dot, matvec};
@@ -26,6 +26,14 @@ pub struct AlsParams {
     alpha: f32,
     iterations: usize,
     cg_steps: usize,
+    /// Which stored value makes `r` in `c = 1 + α·r` (`--confidence`; binary in models stored
+    /// before it existed).
+    #[serde(default)]
+    confidence: Value,
+    /// The rating range the fit resolved ([`Weighting::range`]), so that a user folded in
+    /// later is weighed as the training data was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    rating_range: Option<(f32, f32)>,
 }
 
 /// A per-row Gaussian prior for [`AlsParams::half_step_with_prior`]: row `r` is pulled towards
@@ -51,7 +59,10 @@ delegate_recommender!(Als);
 
 impl Als {
     /// Default parameters: 16 factors, λ = 30, α = 4, 15 iterations, 3 CG steps — the best of a
-    /// grid on a validation split of ml-100k fold0's train (see `docs/cf-notes.md`).
+    /// grid on a validation split of ml-100k fold0's train (see `docs/cf-notes.md`) — and
+    /// rating-valued confidence (better than binary on validation carved from ml-100k folds
+    /// 0-2 and a synthetic catalogue, `docs/benchmarks.md`; data without ratings, or with one
+    /// rating value, weighs as binary).
     pub fn params() -> AlsParams {
         AlsParams {
             factors: 16,
@@ -59,6 +70,8 @@ impl Als {
             alpha: 4.0,
             iterations: 15,
             cg_steps: 3,
+            confidence: Value::Rating,
+            rating_range: None,
         }
     }
 
@@ -120,8 +133,13 @@ impl FoldIn {
             trained(user.user, out);
             return super::Basis::NoPreference;
         }
-        vector(&self.solve(&user.positives()), out);
+        vector(&self.solve(&self.positives(user)), out);
         super::Basis::FoldedIn
+    }
+
+    /// The row's positives weighed as the model's training data was (`--confidence`).
+    pub fn positives(&self, user: super::UserRow<'_>) -> Vec<(ItemId, f32)> {
+        user.weighed(&self.solver.weighing())
     }
 
     /// The factors of a user with these positives `(item, r)`; repeated items add up, items
@@ -167,6 +185,24 @@ impl AlsParams {
         iterations: usize,
         /// Conjugate-gradient steps per row solve (warm-started from the previous sweep).
         cg_steps: usize,
+        /// Which stored value makes the confidence values (the learner weighs the matrix).
+        confidence: Value,
+    }
+
+    /// These parameters with `weighting`'s value and resolved rating range: what a fit on a
+    /// matrix weighed by it stores, and what its fold-in weighs new users by.
+    pub fn weighting(mut self, weighting: Weighting) -> Self {
+        self.confidence = weighting.value;
+        self.rating_range = weighting.range;
+        self
+    }
+
+    /// How the positives were weighed ([`Self::weighting`]).
+    pub fn weighing(&self) -> Weighting {
+        Weighting {
+            value: self.confidence,
+            range: self.rating_range,
+        }
     }
 
     /// Checks the ranges.
@@ -488,6 +524,52 @@ mod tests {
             als.fold_in(&[]).iter().all(|&v| v == 0.0),
             "no history, no preference"
         );
+    }
+
+    #[test]
+    fn the_fold_in_weighs_a_row_as_the_fit_weighed_its_matrix() {
+        let m = two_blocks();
+        let als = Als::params()
+            .factors(2)
+            .regularization(1.0)
+            .iterations(5)
+            .fit(&m, 7, |_| {})
+            .unwrap();
+        let items = [0u32, 1, 2];
+        let values = [1.0f32; 3];
+        let ratings = [5.0f32, 1.0, f32::NAN];
+        let row = crate::cf::UserRow {
+            user: UserId(999),
+            items: &items,
+            values: &values,
+            ratings: &ratings,
+            counts: &[],
+        };
+        let rating = Weighting {
+            value: Value::Rating,
+            range: Some((0.0, 5.0)),
+        };
+        let fold = FoldIn::new(&als.params.clone().weighting(rating), &als.model.items);
+        let expected = [(ItemId(0), 1.0), (ItemId(1), 0.2), (ItemId(2), 1.0)];
+        assert_eq!(fold.positives(row), expected);
+        assert_eq!(fold.solve(&fold.positives(row)), fold.solve(&expected));
+        // A binary model reads the row's values, whatever its ratings.
+        let binary = FoldIn::new(
+            &als.params.clone().weighting(Weighting::default()),
+            &als.model.items,
+        );
+        assert!(binary.positives(row).iter().all(|&(_, v)| v == 1.0));
+        assert_ne!(binary.solve(&binary.positives(row)), fold.solve(&expected));
+        // The weighting is stored with the parameters, so a loaded model folds in alike.
+        let json = serde_json::to_string(&als.params.clone().weighting(rating)).unwrap();
+        let back: AlsParams = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.weighing(), rating);
+        // Parameters stored before the knob existed read as binary.
+        let old: AlsParams = serde_json::from_str(
+            r#"{"factors":2,"regularization":1.0,"alpha":4.0,"iterations":5,"cg_steps":3}"#,
+        )
+        .unwrap();
+        assert_eq!(old.weighing(), Weighting::default());
     }
 
     #[test]

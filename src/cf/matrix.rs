@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use crate::ids::{ItemId, UserId};
-use crate::interactions::RawInteraction;
+use crate::interactions::{RatingScale, RawInteraction};
 
 /// A dictionary between external string ids and dense `u32` ids, in first-seen order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -201,17 +201,100 @@ pub struct PairFeedback {
     pub count: u32,
 }
 
-/// Which stored value a matrix's confidence values are made of ([`InteractionMatrix::valued`]).
+/// Which stored value a confidence learner's values `r` (in `c = 1 + α·r`) are made of: the
+/// `--confidence` knob ([`Weighting`] maps a pair's stored feedback to `r`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Value {
     /// 1 for every positive.
     #[default]
     Binary,
-    /// The pair's count.
+    /// The pair's count, as `log2(1 + count)` (1 for a count of 1).
     Count,
-    /// The pair's rating (1 where it has none).
+    /// The pair's rating, as its share of the scale's top (1 where it has none).
     Rating,
+}
+
+impl Value {
+    /// The `--confidence` spellings.
+    pub const NAMES: [&'static str; 3] = ["binary", "rating", "count"];
+
+    /// Parses a `--confidence` spelling.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "binary" => Some(Self::Binary),
+            "rating" | "ratings" => Some(Self::Rating),
+            "count" | "counts" => Some(Self::Count),
+            _ => None,
+        }
+    }
+
+    /// The `--confidence` spelling.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Binary => "binary",
+            Self::Rating => "rating",
+            Self::Count => "count",
+        }
+    }
+}
+
+/// How a positive's stored feedback becomes its confidence value `r` (in `c = 1 + α·r`), the
+/// rating range fixed from the training data so that a user folded in later is weighed alike.
+/// Every mode gives 1 to a plain positive (a count of 1, a top rating, no rating), so `α`
+/// means the same for all three and carries over between rating scales.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Weighting {
+    /// Which stored value.
+    pub value: Value,
+    /// `[base, top]` of [`Value::Rating`]: a rating `r` weighs `(r − base)/(top − base)`,
+    /// clipped to `[0, 1]`; `None`: every rating weighs 1 (the data has one rating value or
+    /// none, so rating confidence is binary confidence).
+    pub range: Option<(f32, f32)>,
+}
+
+impl Weighting {
+    /// The weighting `value` takes on `matrix`: for [`Value::Rating`], `top` is the top of the
+    /// `declared` scale (else of the stored ratings) and `base` its bottom when that is
+    /// negative, else 0 (`r/5` on a 1–5 scale, `r/100` on 0–100). Ratings of one value only
+    /// (all 1: clicks) leave no range: binary.
+    pub fn resolve(
+        value: Value,
+        matrix: &InteractionMatrix,
+        declared: Option<RatingScale>,
+    ) -> Self {
+        let range = match value {
+            Value::Rating => {
+                let ratings = matrix.feedback.iter().flat_map(|f| f.user_ratings.iter());
+                RatingScale::infer(ratings.copied())
+                    .map(|inferred| declared.unwrap_or(inferred))
+                    .map(|s| (s.min().min(0.0), s.max()))
+                    .filter(|(base, top)| top > base)
+            }
+            Value::Binary | Value::Count => None,
+        };
+        Self { value, range }
+    }
+
+    /// The confidence value of a positive with this stored `rating` (NaN: none) and `count`.
+    pub fn weight(&self, rating: f32, count: u32) -> f32 {
+        match (self.value, self.range) {
+            (Value::Count, _) => (1.0 + count as f32).log2(),
+            (Value::Rating, Some((base, top))) if !rating.is_nan() => {
+                ((rating - base) / (top - base)).clamp(0.0, 1.0)
+            }
+            (Value::Rating, _) | (Value::Binary, _) => 1.0,
+        }
+    }
+
+    /// Whether every positive weighs 1 whatever its feedback.
+    pub fn is_binary(&self) -> bool {
+        match self.value {
+            Value::Binary => true,
+            Value::Rating => self.range.is_none(),
+            Value::Count => false,
+        }
+    }
 }
 
 impl InteractionMatrix {
@@ -355,22 +438,21 @@ impl InteractionMatrix {
         }
     }
 
-    /// The same positives with `value` as their confidence values (the feedback kept): what a
-    /// learner weighting confidence `1 + α·r` by counts or ratings trains on. Without stored
-    /// feedback, or for [`Value::Binary`], every value is 1.
-    pub fn valued(&self, value: Value) -> Self {
+    /// The same positives with confidence values weighed by `weighting` from their stored
+    /// feedback (the feedback kept): what a learner weighting confidence `1 + α·r` by counts or
+    /// ratings trains on. Without stored feedback every value is 1.
+    pub fn weighted(&self, weighting: &Weighting) -> Self {
         let mut out = self.clone();
         let Some(fb) = &self.feedback else {
+            out.by_user
+                .vals
+                .iter_mut()
+                .chain(out.by_item.vals.iter_mut())
+                .for_each(|v| *v = 1.0);
             return out;
         };
-        let pick = |r: f32, c: u32| match value {
-            Value::Binary => 1.0,
-            Value::Count => c as f32,
-            Value::Rating if r.is_nan() => 1.0,
-            Value::Rating => r,
-        };
         for (k, v) in out.by_user.vals.iter_mut().enumerate() {
-            *v = pick(fb.user_ratings[k], fb.user_counts[k]);
+            *v = weighting.weight(fb.user_ratings[k], fb.user_counts[k]);
         }
         // The by-item array holds the same entries transposed: find each one's by-user twin.
         for i in 0..self.n_items() {
@@ -568,13 +650,21 @@ mod tests {
             &[1.0, 1.0],
             "confidence stays binary"
         );
-        let by_rating = m.valued(Value::Rating);
-        assert_eq!(by_rating.user_row(UserId(0)).1, &[2.5, 1.0]);
-        assert_eq!(by_rating.item_row(ItemId(1)).1, &[2.5]);
-        let by_count = m.valued(Value::Count);
-        assert_eq!(by_count.user_row(UserId(1)).1, &[2.0]);
-        assert_eq!(by_count.item_row(ItemId(0)).1, &[2.0]);
-        assert_eq!(m.valued(Value::Binary), m);
+        // Ratings 2.5 and 4 (no scale declared): r/4; the unrated pair weighs 1.
+        let rating = Weighting::resolve(Value::Rating, &m, None);
+        assert_eq!(rating.range, Some((0.0, 4.0)));
+        let by_rating = m.weighted(&rating);
+        assert_eq!(by_rating.user_row(UserId(0)).1, &[0.625, 1.0]);
+        assert_eq!(by_rating.item_row(ItemId(1)).1, &[0.625]);
+        assert_eq!(by_rating.item_row(ItemId(0)).1, &[1.0]);
+        // A declared 0-10 scale: r/10.
+        let declared = Weighting::resolve(Value::Rating, &m, RatingScale::new(0.0, 10.0));
+        assert_eq!(m.weighted(&declared).user_row(UserId(0)).1, &[0.25, 1.0]);
+        let by_count = m.weighted(&Weighting::resolve(Value::Count, &m, None));
+        assert_eq!(by_count.user_row(UserId(1)).1, &[3f32.log2()]);
+        assert_eq!(by_count.item_row(ItemId(0)).1, &[3f32.log2()]);
+        assert_eq!(by_count.user_row(UserId(0)).1, &[2.0, 1.0]);
+        assert_eq!(m.weighted(&Weighting::default()), m);
         // A pair outside the matrix is refused.
         let plain =
             InteractionMatrix::from_ids(names("u", 2).unwrap(), names("i", 3).unwrap(), &entries)
@@ -584,6 +674,70 @@ mod tests {
                 .with_feedback(&[(UserId(1), ItemId(2))], &stored[..1])
                 .is_err()
         );
+    }
+
+    #[test]
+    fn confidence_weights_give_a_plain_positive_one() {
+        let rating = |range| Weighting {
+            value: Value::Rating,
+            range,
+        };
+        // A 1-5 scale: r/5, so the top rating weighs as a binary positive.
+        let five = rating(Some((0.0, 5.0)));
+        assert_eq!(five.weight(5.0, 1), 1.0);
+        assert_eq!(five.weight(1.0, 1), 0.2);
+        assert_eq!(five.weight(f32::NAN, 7), 1.0, "no rating: a plain positive");
+        assert_eq!(five.weight(6.0, 1), 1.0, "clipped to the scale");
+        // 0-100 points: the same shares as 0-5 stars.
+        assert_eq!(rating(Some((0.0, 100.0))).weight(60.0, 1), 0.6);
+        // A scale reaching below 0 counts from its bottom.
+        let signed = rating(Some((-10.0, 10.0)));
+        assert_eq!(signed.weight(-10.0, 1), 0.0);
+        assert_eq!(signed.weight(0.0, 1), 0.5);
+        // One rating value: binary, whatever the value.
+        assert!(rating(None).is_binary());
+        assert_eq!(rating(None).weight(3.0, 4), 1.0);
+        // Counts: log2(1 + n), 1 for a single occurrence.
+        let count = Weighting {
+            value: Value::Count,
+            range: None,
+        };
+        assert_eq!(count.weight(f32::NAN, 1), 1.0);
+        assert_eq!(count.weight(2.0, 7), 3.0);
+        assert!(!count.is_binary() && Weighting::default().is_binary());
+        assert_eq!(Weighting::default().weight(1.0, 9), 1.0);
+        for name in Value::NAMES {
+            assert_eq!(Value::parse(name).map(Value::name), Some(name));
+        }
+        assert_eq!(Value::parse("stars"), None);
+    }
+
+    #[test]
+    fn one_rating_value_weighs_as_binary() {
+        let names =
+            |p: &str, n: u32| IdMap::from_names((0..n).map(|k| format!("{p}{k}")).collect());
+        let entries = [(UserId(0), ItemId(0), 1.0), (UserId(1), ItemId(1), 1.0)];
+        let pairs: Vec<(UserId, ItemId)> = entries.iter().map(|&(u, i, _)| (u, i)).collect();
+        let clicks = [PairFeedback {
+            rating: Some(1.0),
+            count: 1,
+        }; 2];
+        let m =
+            InteractionMatrix::from_ids(names("u", 2).unwrap(), names("i", 2).unwrap(), &entries)
+                .unwrap()
+                .with_feedback(&pairs, &clicks)
+                .unwrap();
+        // Even against a declared 1-5 scale, one value says nothing about preference.
+        for declared in [None, RatingScale::new(1.0, 5.0)] {
+            let w = Weighting::resolve(Value::Rating, &m, declared);
+            assert!(w.is_binary(), "{w:?}");
+            assert_eq!(m.weighted(&w), m);
+        }
+        // A matrix without stored feedback weighs 1 everywhere.
+        let plain =
+            InteractionMatrix::from_ids(names("u", 2).unwrap(), names("i", 2).unwrap(), &entries)
+                .unwrap();
+        assert!(Weighting::resolve(Value::Rating, &plain, None).is_binary());
     }
 
     #[test]

@@ -19,7 +19,7 @@ pub use als::{Als, AlsParams, FoldIn};
 pub use bpr::{Bpr, BprParams};
 pub use matrix::{
     Confidence, DictionaryError, IdMap, IdOutOfRange, InteractionMatrix, PairFeedback, TooManyIds,
-    Value,
+    Value, Weighting,
 };
 pub use popularity::Popularity;
 pub use svd::{ItemBasis, Prediction, PredictionBasis, RatingModel, SvdParams};
@@ -63,6 +63,10 @@ pub struct UserRow<'a> {
     pub items: &'a [u32],
     /// One value per item (the matrix's confidence values).
     pub values: &'a [f32],
+    /// One stored rating per item (NaN: none), or empty when unknown.
+    pub ratings: &'a [f32],
+    /// One stored count per item, or empty when unknown (1 each).
+    pub counts: &'a [u32],
 }
 
 impl<'a> UserRow<'a> {
@@ -77,7 +81,26 @@ impl<'a> UserRow<'a> {
             user,
             items,
             values,
+            ratings: matrix.user_ratings(user),
+            counts: matrix.user_counts(user),
         }
+    }
+
+    /// The positives `(item, r)` of the row with confidence values weighed from its stored
+    /// feedback by `weighting` (a binary weighting keeps the row's values).
+    pub fn weighed(&self, weighting: &Weighting) -> Vec<(ItemId, f32)> {
+        if weighting.is_binary() {
+            return self.positives();
+        }
+        self.items
+            .iter()
+            .enumerate()
+            .map(|(k, &i)| {
+                let rating = self.ratings.get(k).copied().unwrap_or(f32::NAN);
+                let count = self.counts.get(k).copied().unwrap_or(1);
+                (ItemId(i), weighting.weight(rating, count))
+            })
+            .collect()
     }
 
     /// The positives `(item, value)` of the row.

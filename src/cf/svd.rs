@@ -245,6 +245,11 @@ impl SvdParams {
     ) -> Result<RatingModel, FitError> {
         self.check()?;
         let (n, m, d) = (matrix.n_users(), matrix.n_items(), self.factors);
+        // Ratings are fitted in units of a quarter of the scale's span, so that the learning
+        // rate, the regularisation and the initial spread mean on any scale what they mean on
+        // 1-5 stars (where the unit is 1 and nothing changes): play counts or durations in the
+        // thousands would otherwise diverge at the default learning rate.
+        let unit = rating_unit(scale);
         // The rated entries by user: (item, rating), and every item of the user for N(u).
         let mut rated: Vec<Vec<(u32, f32)>> = Vec::with_capacity(n);
         let (mut sum, mut count) = (0.0f64, 0usize);
@@ -255,7 +260,7 @@ impl SvdParams {
                 .iter()
                 .zip(matrix.user_ratings(user))
                 .filter(|(_, r)| r.is_finite())
-                .map(|(&i, &r)| (i, r))
+                .map(|(&i, &r)| (i, r / unit))
                 .collect();
             sum += row.iter().map(|&(_, r)| f64::from(r)).sum::<f64>();
             count += row.len();
@@ -309,7 +314,7 @@ impl SvdParams {
                 order.shuffle(&mut rng);
                 self.epoch_svd(&mut state, &rated, &order, prior)
             };
-            rmse = (sse / count as f64).sqrt();
+            rmse = (sse / count as f64).sqrt() * f64::from(unit);
             progress(&clock.report(epoch + 1, rmse));
         }
         if !rmse.is_finite() {
@@ -329,7 +334,7 @@ impl SvdParams {
             prior.refresh(&state);
             prior.place_cold(&mut state, &mut item_basis);
         }
-        Ok(state.into_model(matrix, scale, rmse, self.implicit, item_basis))
+        Ok(state.into_model(matrix, (scale, unit), rmse, self.implicit, item_basis))
     }
 
     /// η, λ and the biases' λ.
@@ -422,6 +427,16 @@ impl SvdParams {
 }
 
 /// The parameters during a fit, row-major.
+/// The unit ratings are fitted in: a quarter of `scale`'s span (1 on a 1-5 scale), or 1 when
+/// that is not a positive finite number.
+fn rating_unit(scale: RatingScale) -> f32 {
+    let unit = (scale.max() - scale.min()) / 4.0;
+    match unit.is_finite() && unit > 0.0 {
+        true => unit,
+        false => 1.0,
+    }
+}
+
 struct State {
     p: Vec<f32>,
     q: Vec<f32>,
@@ -452,11 +467,14 @@ impl State {
     fn into_model(
         self,
         matrix: &InteractionMatrix,
-        scale: RatingScale,
+        (scale, unit): (RatingScale, f32),
         train_rmse: f64,
         implicit: bool,
         item_basis: Vec<ItemBasis>,
     ) -> RatingModel {
+        // Back from the fit's units to the data's: every term of `μ + b_u + b_i + p_u·q_i`
+        // times `unit` (the user's side carries the product's factor).
+        let mean = self.mean * unit;
         let (n, m, d) = (self.bu.len(), self.bi.len(), self.d);
         let mut users = Array2::<f32>::zeros((n, d + 1));
         let mut z = vec![0.0f32; d];
@@ -468,9 +486,9 @@ impl State {
                 z.fill(0.0);
             }
             for f in 0..d {
-                row[f] = self.p[u * d + f] + z[f];
+                row[f] = (self.p[u * d + f] + z[f]) * unit;
             }
-            row[d] = self.mean + self.bu[u];
+            row[d] = mean + self.bu[u] * unit;
         }
         let mut items = Array2::<f32>::zeros((m, d + 1));
         for (i, mut row) in items.outer_iter_mut().enumerate() {
@@ -483,9 +501,9 @@ impl State {
             model: FactorModel {
                 users,
                 items,
-                item_bias: Some(Array1::from(self.bi)),
+                item_bias: Some(Array1::from_iter(self.bi.iter().map(|b| b * unit))),
             },
-            mean: self.mean,
+            mean,
             scale,
             train_rmse,
             item_basis,

@@ -18,7 +18,8 @@ pub struct Cli {
     /// The data directory [env: KGREC_DATA; default: ./kgrec-data; `demo`: a temporary one].
     #[arg(long, global = true, env = "KGREC_DATA", hide_env = true)]
     pub data: Option<PathBuf>,
-    /// Nothing but results and errors: no progress bars, summaries, notes or warnings.
+    /// Nothing but results and errors: no progress bars, summaries, notes or warnings (but one:
+    /// a trained model that did not become current).
     #[arg(long, short, global = true)]
     pub quiet: bool,
     /// When another kgrec process holds the data directory, wait up to SECONDS for it (600
@@ -451,6 +452,14 @@ pub struct ImportInteractionsArgs {
     /// split by `,` `;` `|` (`-`: standard input).
     #[arg(long)]
     pub link: Option<PathBuf>,
+    /// --link: the link file's item column, by header name or 1-based position [default: found
+    /// by its name, or the one column beside the IRI's].
+    #[arg(long, value_name = "NAME|N", requires = "link")]
+    pub link_item_col: Option<ColumnRef>,
+    /// --link: the link file's IRI column, by header name or 1-based position [default: found by
+    /// its name: iri, uri, url, entity, ...].
+    #[arg(long, value_name = "NAME|N", requires = "link")]
+    pub link_iri_col: Option<ColumnRef>,
     #[command(flatten)]
     pub read: ReadArgs,
 }
@@ -482,6 +491,11 @@ pub struct ReadArgs {
     /// --time-col N).
     #[arg(long)]
     pub no_header: bool,
+    /// tsv/csv: read rows with more fields than the header (or the first line) by their first
+    /// fields, with a note [default: such a row is an error: a field holding the delimiter
+    /// unquoted would otherwise split one value into two].
+    #[arg(long)]
+    pub ignore_extra_fields: bool,
     /// The ratings' scale, MIN:MAX (e.g. 1:5): a rating outside it is an error naming its file
     /// and line; stored by `import interactions`, so later imports are checked against it, and
     /// predicted ratings are clipped to it [default: inferred from the ratings, see `stats`].
@@ -498,6 +512,7 @@ impl ReadArgs {
             rating: self.rating_col.clone(),
             time: self.time_col.clone(),
             headerless: self.no_header,
+            extra_fields_ignored: self.ignore_extra_fields,
         }
     }
 }
@@ -507,6 +522,14 @@ pub struct ImportLinksArgs {
     /// The link file: `item_id<TAB>iri` with a header, or split by `,` `;` `|` (`-`: standard
     /// input; gzip recognised).
     pub file: PathBuf,
+    /// The item column, by header name or 1-based position [default: found by its name, or
+    /// the one column beside the IRI's].
+    #[arg(long, value_name = "NAME|N")]
+    pub item_col: Option<ColumnRef>,
+    /// The IRI column, by header name or 1-based position [default: found by its name: iri,
+    /// uri, url, entity, ...].
+    #[arg(long, value_name = "NAME|N")]
+    pub iri_col: Option<ColumnRef>,
 }
 
 /// `--model`'s values: the registry's learners with their help and aliases.
@@ -533,7 +556,7 @@ pub struct FitArgs {
     /// rotate, transr as `kge train --help` says].
     #[arg(long)]
     pub epochs: Option<usize>,
-    /// Random seed of the fit [default: 0] (pop has no randomness and refuses it).
+    /// Random seed of the fit [default: 0] (pop, ease, itemknn and userknn have no randomness and refuse it).
     #[arg(long)]
     pub seed: Option<u64>,
     /// L2 regularisation [default: als 30, bpr 0.02, svd and svdpp 0.1 (factors and biases)]; ease, kg-ease: λ [default: 55 × the
@@ -543,6 +566,12 @@ pub struct FitArgs {
     /// ALS confidence slope in c = 1 + alpha·r [default: 4].
     #[arg(long, allow_negative_numbers = true)]
     pub alpha: Option<f32>,
+    /// als, cke: what r in c = 1 + alpha·r is: binary (1 for every interaction), rating (the
+    /// stored rating as a share of the rating scale's top, r/5 on 1-5; 1 where none is stored)
+    /// or count (log2(1 + times seen)). Data with one rating value or none weighs as binary
+    /// [default: rating].
+    #[arg(long, value_name = "VALUES", value_parser = ["binary", "rating", "count"])]
+    pub confidence: Option<String>,
     /// BPR learning rate [default: 0.02]; svd, svdpp: SGD step [default: svd 0.01, svdpp 0.007];
     /// transe/rotate/transr: Adam learning rate (see `kge train --help`).
     #[arg(long, allow_negative_numbers = true)]
@@ -609,6 +638,11 @@ pub struct FitArgs {
     /// the graph (weighted features), with the strength λ of the ridge [default: 0, none].
     #[arg(long, value_name = "GAMMA")]
     pub graph_prior: Option<f32>,
+    /// kg-ease: stack the words of each linked item's own text literals (labels, abstracts;
+    /// stop words of the literal's language dropped) as feature rows weighing TAU times a graph
+    /// fact of the same idf; 0: none, no text read [default: 0.5].
+    #[arg(long, value_name = "TAU")]
+    pub text_weight: Option<f32>,
     /// itemknn, userknn: how two items (users) are compared: cosine, jaccard or bm25 [default:
     /// bm25].
     #[arg(long, value_name = "KERNEL")]
@@ -631,11 +665,12 @@ impl FitArgs {
 
     /// `--seed` is refused for a learner without randomness.
     pub fn check_seed(&self, kind: kgrec::ModelKind) -> kgrec::Result<()> {
-        match self.seed.is_some() && kind == kgrec::ModelKind::Popularity {
-            true => Err(kgrec::Error::BadInput(
-                "--seed does not apply to --model pop: popularity counts have no randomness"
-                    .to_owned(),
-            )),
+        match self.seed.is_some() && !kind.uses_seed() {
+            true => Err(kgrec::Error::BadInput(format!(
+                "--seed does not apply to --model {}: its fit has no randomness (the same data \
+                 gives the same model)",
+                kind.name()
+            ))),
             false => Ok(()),
         }
     }
@@ -652,6 +687,7 @@ impl FitArgs {
             epochs: self.epochs,
             reg: self.reg,
             alpha: self.alpha,
+            confidence: self.confidence.clone(),
             lr: self.lr,
             kg_weight: self.kg_weight,
             neighbour_weight: self.neighbour_weight,
@@ -665,6 +701,7 @@ impl FitArgs {
             two_hop: self.two_hop,
             relation_balance: self.relation_balance,
             graph_prior: self.graph_prior,
+            text_weight: self.text_weight,
             similarity: self.similarity.clone(),
             shrink: self.shrink,
             // Graph-embedding knobs: `kge train` has its own flags (`KgeFitArgs`).
@@ -852,8 +889,9 @@ pub struct RecommendArgs {
     #[arg(long, value_enum)]
     pub format: Option<TextOrJson>,
     /// The batch file of --all-users (`user_id<TAB>item_id<TAB>rank<TAB>score`; with --explain
-    /// one explanation JSON per user and line); `-` is standard output. An existing file that
-    /// is not a kgrec output is not replaced without --force.
+    /// one explanation JSON per user and line); `-` is standard output, a name ending in .gz
+    /// is gzip-compressed. An existing file that is not a kgrec output is not replaced without
+    /// --force.
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Replace the --out file even when it holds something other than a kgrec output.

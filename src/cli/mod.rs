@@ -231,6 +231,8 @@ pub fn run(cli: Cli) -> Result<()> {
         .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
     if let Some(name) = data_writer(&cli.command) {
         say_where_an_interrupt_leaves(name, &data);
+    } else if let Some((name, out)) = output_writer(&cli.command) {
+        clean_up_on_interrupt(name, out);
     }
     match cli.command {
         Command::Import(ImportCommand::Kg(args)) => graph::import_kg(&data, &args, quiet),
@@ -297,6 +299,8 @@ fn say_where_an_interrupt_leaves(name: &'static str, data: &Path) {
     }
     // Not installed (another handler, a platform without signals): the default, silent exit.
     let _ = ctrlc::set_handler(move || {
+        // Held until the exit: no temporary file is made or committed meanwhile.
+        let (_, _held) = kgrec::kg::fsutil::clean_up_for_exit();
         if let Some(dir) = FETCH_CHECKPOINT.lock().ok().and_then(|c| c.clone()) {
             eprintln!(
                 "\ninterrupted: what was fetched from the endpoint is kept in {} (the same \
@@ -328,6 +332,50 @@ fn say_where_an_interrupt_leaves(name: &'static str, data: &Path) {
             None => eprintln!(
                 "\ninterrupted: {data} holds all of what `{name}` was writing or none of it \
                  (writes commit whole); `kgrec --data {data} stats` shows which"
+            ),
+        }
+        std::process::exit(130);
+    });
+}
+
+/// A command that writes files outside the data directory (`--out`, a temporary data
+/// directory), what it writes, and whether it replaces a user-named output.
+fn output_writer(command: &Command) -> Option<(&'static str, Option<&Path>)> {
+    match command {
+        Command::Recommend(args) => args.out.as_deref().map(|out| ("recommend", Some(out))),
+        Command::Export(ExportCommand::Embeddings(args)) => {
+            Some(("export embeddings", Some(args.out.as_path())))
+        }
+        Command::Kge(KgeCommand::Train(args)) => {
+            args.out.as_deref().map(|out| ("kge train", Some(out)))
+        }
+        Command::Eval(_) => Some(("eval", None)),
+        _ => None,
+    }
+}
+
+/// On Ctrl-C (SIGINT) during a command that writes files outside the data directory: removes
+/// its temporary files and folders (an unfinished `--out`, `eval`'s temporary data directory)
+/// and says so before exiting (130). Without this the signal ended the process and left them.
+fn clean_up_on_interrupt(name: &'static str, out: Option<&Path>) {
+    let out = out
+        .filter(|out| *out != Path::new("-"))
+        .map(|out| out.display().to_string());
+    let _ = ctrlc::set_handler(move || {
+        // Held until the exit: no temporary file is made or committed meanwhile.
+        let (removed, _held) = kgrec::kg::fsutil::clean_up_for_exit();
+        match &out {
+            Some(out) if removed > 0 => eprintln!(
+                "\ninterrupted: `{name}` had not finished writing {out}, and nothing of it is \
+                 kept: {out} is as it was"
+            ),
+            Some(out) => eprintln!(
+                "\ninterrupted: `{name}` stopped; {out} is as it was, or whole if its write had \
+                 just finished"
+            ),
+            None => eprintln!(
+                "\ninterrupted: `{name}` stopped, and nothing of it is kept (its temporary files \
+                 are removed)"
             ),
         }
         std::process::exit(130);
@@ -489,7 +537,9 @@ fn write_out(
     let mut file = target.open().map_err(fs_error)?;
     // Standard output's reader going away (`--out - | head`) ends the output, quietly.
     let broken = |e: &std::io::Error| to_stdout && e.kind() == std::io::ErrorKind::BrokenPipe;
-    let reader_left = match write(&mut file) {
+    // A name ending in `.gz` is written gzip-compressed, as its readers (zcat, pandas) expect.
+    let gzip = !to_stdout && is_gzip_name(out);
+    let reader_left = match gzip_if(gzip, &mut file, write) {
         Err(e) if broken(&e) => true,
         written => {
             written.map_err(|e| Error::io(out, e))?;
@@ -525,10 +575,38 @@ fn foreign_file(out: &Path) -> Option<u64> {
         return None;
     }
     let mut head = [0u8; 28];
-    let n = std::fs::File::open(out).ok()?.read(&mut head).ok()?;
+    let file = std::fs::File::open(out).ok()?;
+    let n = if is_gzip_name(out) {
+        // An earlier kgrec output there was compressed: its text is what tells.
+        flate2::read::GzDecoder::new(file)
+            .read(&mut head)
+            .unwrap_or(0)
+    } else {
+        file.take(28).read(&mut head).ok()?
+    };
     let head = &head[..n];
     let ours = head.starts_with(b"user_id\titem_id\trank\tscore") || head.starts_with(b"{");
     (!ours).then_some(meta.len())
+}
+
+/// Whether an output named `out` is to be gzip-compressed: its name ends in `.gz`.
+fn is_gzip_name(out: &Path) -> bool {
+    out.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("gz"))
+}
+
+/// Runs `write` on `file`, through a gzip encoder when `gzip`.
+fn gzip_if(
+    gzip: bool,
+    file: &mut dyn Write,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    if !gzip {
+        return write(file);
+    }
+    let mut encoder = flate2::write::GzEncoder::new(file, flate2::Compression::default());
+    write(&mut encoder)?;
+    encoder.finish().map(drop)
 }
 
 /// Refuses an output that lands inside the data directory (directly or through symlinks): it

@@ -44,6 +44,10 @@ pub fn import_interactions(data: &Path, args: &ImportInteractionsArgs, quiet: bo
         file: args.file.clone(),
         format,
         link: args.link.clone(),
+        link_columns: kgrec::interactions::LinkColumns::beside_interactions(
+            args.link_item_col.clone(),
+            args.link_iri_col.clone(),
+        ),
         min_rating: args.read.min_rating,
         columns: args.read.columns(),
         delimiter: args.read.delimiter,
@@ -60,7 +64,9 @@ pub fn import_interactions(data: &Path, args: &ImportInteractionsArgs, quiet: bo
 /// `kgrec import links LINK.tsv`: catalogue items and their links, no interactions.
 pub fn import_links(data: &Path, args: &ImportLinksArgs) -> Result<()> {
     // Parsed to the end before the data directory is opened, as interactions are.
-    let read = read_link_file(&args.file)?;
+    let columns =
+        kgrec::interactions::LinkColumns::of_link_file(args.item_col.clone(), args.iri_col.clone());
+    let read = read_link_file(&args.file, &columns)?;
     let name = display_name(&args.file);
     let said: Vec<String> = read
         .notes(&name)
@@ -106,8 +112,13 @@ fn named_list(names: impl ExactSizeIterator<Item = String>) -> String {
 fn link_warnings(link: &Path, imported: &InteractionsImported) {
     if imported.not_in_graph > 0 {
         super::warn(&format!(
-            "warning: {}: {} linked IRI(s) are not in the knowledge graph (the items stay \
-             collaborative-filtering only until the graph has them): {}",
+            "warning: {}: {} linked IRI(s) are not in the knowledge graph: {}. Until a graph \
+             file that has them is imported (`kgrec import kg FILE`; or is the IRI spelled \
+             otherwise there?), those items are scored from who interacted with them alone: \
+             the graph-aware models (cke, kg-ease, svd, ...) give them no graph part (an item \
+             nobody has interacted with yet has nothing to be recommended by), and explanations \
+             show no graph path through them (a user whose history holds only such items gets \
+             none)",
             link.display(),
             imported.not_in_graph,
             named_list(
@@ -374,6 +385,17 @@ pub(super) fn print_trained(t: &Trained) -> Result<()> {
     let loss = h
         .final_loss
         .map_or(String::new(), |l| format!(", final loss {l:.5}"));
+    // A recommender that did not become current is the one thing `--quiet` still says: the
+    // command succeeded, but `recommend` serves another model.
+    if !t.current && !h.kind.is_graph_embedding() && super::quiet() {
+        eprintln!(
+            "warning: {} v{} is stored but not current: a model trained meanwhile stays \
+             current (serve this one with --model-version {})",
+            h.kind.name(),
+            h.version,
+            h.version
+        );
+    }
     let (on, role) = if !t.current && !h.kind.is_graph_embedding() {
         (
             format!(
@@ -551,10 +573,16 @@ fn check_recommend_flags(args: &RecommendArgs) -> Result<()> {
             return refuse("--all-users needs --out FILE (`--out -` for standard output)");
         }
         // The batch file is TSV, the explained one JSON lines: a name that says the other
-        // format is refused rather than filled with what it does not say.
+        // format is refused rather than filled with what it does not say (`.jsonl.gz` too).
         let extension = args
             .out
             .as_deref()
+            .map(|out| match out.extension() {
+                Some(gz) if gz.eq_ignore_ascii_case("gz") => {
+                    Path::new(out.file_stem().unwrap_or(gz))
+                }
+                _ => out,
+            })
             .and_then(Path::extension)
             .and_then(|e| e.to_str())
             .map(str::to_ascii_lowercase);
@@ -782,8 +810,27 @@ pub fn eval(args: &EvalArgs, quiet: bool) -> Result<()> {
     let (bar, mut hook) = epoch_progress(quiet);
     let outcome = Engine::evaluate(&request, &mut hook);
     bar.finish_and_clear();
-    // The readers' messages name `import interactions`' --format; eval's is --input-format.
-    let eval_flag = |text: &str| text.replace("--format ", "--input-format ");
+    // The readers' messages name `import interactions`' --format; eval's is --input-format;
+    // and eval takes its graph and links by --kg and --link, not by imports.
+    let eval_flag = |text: &str| {
+        [
+            ("--format ", "--input-format "),
+            (
+                "import a graph with `import kg FILE` and links with `import links LINK.tsv`",
+                "give eval a graph with `--kg FILE` and links with `--link LINK.tsv`",
+            ),
+            (
+                "import it with `import kg FILE`",
+                "give it with `--kg FILE`",
+            ),
+            (
+                "with `import links LINK.tsv` or `import interactions --link`",
+                "with `--link LINK.tsv`",
+            ),
+        ]
+        .iter()
+        .fold(text.to_owned(), |t, (from, to)| t.replace(from, to))
+    };
     let outcome = outcome.map_err(|e| match e.exit_code() == 2 {
         true => Error::BadInput(eval_flag(&super::error_text(&e))),
         false => e,

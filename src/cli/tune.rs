@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
 
-use kgrec::engine::TuneOutcome;
+use kgrec::engine::{EarlierKept, NoisyGain, TuneOutcome};
 use kgrec::store::TunedLearner;
 use kgrec::tune::{Metric, SplitKind, TrialReport, TuneRequest};
 use kgrec::{Error, Result, TrainRequest};
@@ -28,7 +28,14 @@ struct TuneJson<'a> {
     new_items: f64,
     seconds: f64,
     best: &'a str,
+    /// The records kept: this run's, or an earlier better one on the same validation rows.
     learners: &'a [TunedLearner],
+    /// Learners whose earlier record was kept, with what this run found.
+    earlier_kept: &'a [EarlierKept],
+    /// Learners whose gain over the defaults is within one standard error.
+    within_noise: &'a [NoisyGain],
+    /// Graph-reading learners tuned without their graph knobs (no linked item in a graph).
+    without_graph: &'a [String],
     /// The version trained with the best learner's choice (absent with --no-train).
     trained_version: Option<u64>,
 }
@@ -78,12 +85,17 @@ pub fn tune(data: &Path, args: &TuneArgs, quiet: bool) -> Result<()> {
     let outcome = inputs.search(&request, &mut report, &cancel);
     bar.finish_and_clear();
     let outcome = outcome?;
+    for (learner, why) in &outcome.failed {
+        super::warn(&format!(
+            "{learner} is left out: none of its trials could be fitted ({why})"
+        ));
+    }
     drop(inputs);
     let engine = reopen_to_store(data)?;
     // The best stored record: this run's, or an earlier one on the same validation rows.
-    let best = super::writing(|| engine.store_tuning(&outcome))?;
-    drop(engine);
     let mut outcome = outcome;
+    let best = super::writing(|| engine.store_tuning(&mut outcome))?;
+    drop(engine);
     if let Some(best) = &best {
         outcome.best = best.learner.clone();
     }
@@ -115,6 +127,9 @@ pub fn tune(data: &Path, args: &TuneArgs, quiet: bool) -> Result<()> {
             seconds: outcome.seconds,
             best: &outcome.best,
             learners: &outcome.learners,
+            earlier_kept: &outcome.earlier_kept,
+            within_noise: &outcome.within_noise,
+            without_graph: &outcome.without_graph,
             trained_version: trained.as_ref().map(|t| t.header.version),
         })?),
         TextOrJson::Text => {
@@ -178,6 +193,32 @@ fn tuning_text(
             l.value,
             l.trials.len(),
             l.seconds
+        );
+    }
+    for e in &outcome.earlier_kept {
+        let _ = writeln!(
+            out,
+            "{}: an earlier tuning's record is kept ({:.4} on the same validation rows; its row \
+             above shows it): this run's best, {:.4} in {} trial(s), did not beat it",
+            e.learner, e.kept_value, e.this_run_value, e.this_run_trials
+        );
+    }
+    for n in &outcome.within_noise {
+        let _ = writeln!(
+            out,
+            "{}: the gain over the defaults ({:+.4}) is within noise: smaller than its standard \
+             error ({:.4}, per-user differences over {} validation users); the defaults may do \
+             as well (more validation users, or --holdout, narrow it)",
+            n.learner, n.gain, n.standard_error, n.users
+        );
+    }
+    if !outcome.without_graph.is_empty() {
+        let _ = writeln!(
+            out,
+            "{}: no linked item is in a graph (none imported, or no link into it), so the graph \
+             knobs (--kg-weight, --neighbour-weight, --attention, the cold-item rule, ...) were \
+             left out of the search: they would change nothing",
+            outcome.without_graph.join(", ")
         );
     }
     // A learner of an earlier run on the same validation rows can stay best: said with its

@@ -27,6 +27,11 @@ pub enum FeatureKey {
         /// The neighbour.
         end: u32,
     },
+    /// A word of the item's own text literals (`kg-ease --text-weight`).
+    Term {
+        /// The term id ([`crate::content::item_terms`]).
+        term: u32,
+    },
     /// Two steps through any middle entity.
     TwoHop {
         /// The first step's group.
@@ -43,6 +48,7 @@ impl FeatureKey {
     pub fn relation_type(self) -> (u32, u32) {
         match self {
             Self::OneHop { group, .. } => (group, u32::MAX),
+            Self::Term { .. } => (u32::MAX, u32::MAX),
             Self::TwoHop { first, second, .. } => (first, second),
         }
     }
@@ -50,6 +56,11 @@ impl FeatureKey {
     /// Whether the path has two steps.
     pub fn is_two_hop(self) -> bool {
         matches!(self, Self::TwoHop { .. })
+    }
+
+    /// Whether the feature is a word of the item's text.
+    pub fn is_term(self) -> bool {
+        matches!(self, Self::Term { .. })
     }
 }
 
@@ -62,6 +73,8 @@ pub struct FeatureOptions {
     pub two_hop: bool,
     /// A two-hop path's middle entity has at most this many edges.
     pub max_middle_degree: usize,
+    /// The words of the items' text ([`ItemGraph::terms`]) too.
+    pub terms: bool,
 }
 
 impl FeatureOptions {
@@ -71,6 +84,7 @@ impl FeatureOptions {
             min_items,
             two_hop: false,
             max_middle_degree: TWO_HOP_MAX_DEGREE,
+            terms: false,
         }
     }
 }
@@ -152,6 +166,14 @@ fn paths_of(
                     .map(|&(second, end)| FeatureKey::TwoHop { first, second, end }),
             );
         }
+    }
+    if options.terms {
+        keys.extend(
+            graph
+                .terms(item)
+                .iter()
+                .map(|&term| FeatureKey::Term { term }),
+        );
     }
     keys.sort_unstable();
     keys.dedup();
@@ -255,6 +277,11 @@ impl GraphFeatures {
     /// How many of the features are two-hop paths.
     pub fn two_hop_len(&self) -> usize {
         self.keys.iter().filter(|k| k.is_two_hop()).count()
+    }
+
+    /// How many of the features are words of the items' text.
+    pub fn term_len(&self) -> usize {
+        self.keys.iter().filter(|k| k.is_term()).count()
     }
 
     /// Inverse document frequency of feature `f` among the described items, `ln(N / df)`:
@@ -440,6 +467,42 @@ mod tests {
     }
 
     #[test]
+    fn text_words_are_features_when_asked_and_weigh_tau() {
+        // Films 0 and 1 share director 10; film 2 has no fact. Words: 1 is in all three
+        // films' text, 0 and 2 in one each.
+        let links = vec![Some(EntityId(0)), Some(EntityId(1)), Some(EntityId(2))];
+        let g = ItemGraph::new(11, 1, vec![t(0, 0, 10), t(1, 0, 10)], links).with_terms(vec![
+            vec![0, 1],
+            vec![1],
+            vec![1, 2],
+        ]);
+        let plain = GraphFeatures::new(&g, 3, 2);
+        assert_eq!((plain.len(), plain.term_len()), (1, 0));
+        let options = FeatureOptions {
+            terms: true,
+            ..FeatureOptions::one_hop(2)
+        };
+        let f = GraphFeatures::with_options(&g, 3, options);
+        assert_eq!((f.len(), f.term_len()), (2, 1));
+        let word = f
+            .keys
+            .iter()
+            .position(|k| *k == FeatureKey::Term { term: 1 })
+            .unwrap();
+        assert_eq!(f.items_of(word), &[0, 1, 2]);
+        assert_eq!(f.n_described, 3, "film 2 is described by its words alone");
+        let p = crate::ease::KgEaseParams {
+            graph_weight: 2.0,
+            idf_power: 0.0,
+            text_weight: 0.25,
+            ..Default::default()
+        };
+        let w = p.feature_weights(&f);
+        assert!((w[word] - 0.25).abs() < 1e-12, "(τ·α)² = 0.5²: {w:?}");
+        assert!((w[1 - word] - 4.0).abs() < 1e-12, "α² = 4: {w:?}");
+    }
+
+    #[test]
     fn two_hop_features_end_beyond_the_item_and_skip_hubs() {
         // Films 0..3 (entities 0..3); director 10 (relation 0) directed 0, 1, 2 and was born
         // (relation 1) in city 40; film 3 has only genre 20 (relation 2), which film 2 has too.
@@ -457,6 +520,7 @@ mod tests {
             min_items: 2,
             two_hop: true,
             max_middle_degree: 10,
+            terms: false,
         };
         let f = GraphFeatures::with_options(&g, 4, options);
         let keys_of = |f: &GraphFeatures, item: usize| -> Vec<FeatureKey> {

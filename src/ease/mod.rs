@@ -205,7 +205,16 @@ pub struct KgEaseParams {
     /// [`GRAPH_PRIOR_NEIGHBOURS`] most similar items of each), with strength `λ`; 0: no prior.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub graph_prior: f32,
+    /// `τ`: the words of each item's own text literals become feature rows weighing
+    /// `τ · α · idf^p` (`crate::content::item_terms`); 0 builds none and reads no text.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub text_weight: f32,
 }
+
+/// `τ` of [`KgEaseParams::default`]: chosen on validation rows carved from the five ml-100k
+/// folds' training files (`docs/benchmarks.md`, "Content features"). A stored model without the
+/// field had no text rows: its serde default is 0.
+pub const DEFAULT_TEXT_WEIGHT: f32 = 0.5;
 
 /// The items of each column of the graph prior on `B`.
 pub const GRAPH_PRIOR_NEIGHBOURS: usize = 20;
@@ -237,6 +246,7 @@ impl Default for KgEaseParams {
             two_hop_max_degree: TWO_HOP_MAX_DEGREE,
             relation_balance: 0.0,
             graph_prior: 0.0,
+            text_weight: DEFAULT_TEXT_WEIGHT,
         }
     }
 }
@@ -271,6 +281,7 @@ impl KgEaseParams {
         non_negative("idf power", self.idf_power)?;
         non_negative("two-hop weight", self.two_hop_weight)?;
         non_negative("graph prior", self.graph_prior)?;
+        non_negative("text weight", self.text_weight)?;
         require(
             (0.0..=1.0).contains(&self.relation_balance),
             "relation balance",
@@ -320,6 +331,7 @@ impl KgEaseParams {
                 min_items: self.min_items,
                 two_hop: self.two_hop_weight > 0.0,
                 max_middle_degree: self.two_hop_max_degree,
+                terms: self.text_weight > 0.0,
             },
         )
     }
@@ -332,8 +344,11 @@ impl KgEaseParams {
         let beta = f64::from(self.two_hop_weight);
         let mut weight_sq: Vec<f64> = (0..features.len())
             .map(|f| {
-                let hop = if features.key(f).is_two_hop() {
+                let key = features.key(f);
+                let hop = if key.is_two_hop() {
                     beta
+                } else if key.is_term() {
+                    f64::from(self.text_weight)
                 } else {
                     1.0
                 };
@@ -406,6 +421,7 @@ impl KgEaseParams {
             lambda,
             features: features.len(),
             two_hop_features: features.two_hop_len(),
+            term_features: features.term_len(),
             weights,
             interaction_weights: plain,
             placed,
@@ -546,6 +562,8 @@ pub struct KgEase {
     pub features: usize,
     /// How many of them are two-hop paths.
     pub two_hop_features: usize,
+    /// How many of them are words of the items' text.
+    pub term_features: usize,
     /// `B` of interactions and graph.
     pub weights: ItemWeights,
     /// `B` of the interactions alone at the same `λ`, when asked for.

@@ -170,6 +170,12 @@ pub fn advice(header: &ModelHeader) -> String {
              interactions, or a factor model (--model als), may do better"
                 .to_owned()
         }
+        // `kgrec tune` needs that many users with enough items: below it, only the flag helps.
+        _ if header.users < crate::engine::MIN_TUNING_USERS as u64 => format!(
+            "its regularisation is too strong for this catalogue; train again with a smaller \
+             --reg (e.g. {})",
+            suggested_reg(&header.params)
+        ),
         _ => format!(
             "its regularisation is too strong for this catalogue; train again with a smaller \
              --reg (e.g. {}), or run `kgrec tune`",

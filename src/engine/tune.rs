@@ -36,6 +36,64 @@ pub struct TuneOutcome {
     pub whole_items: (usize, usize, f64),
     /// Wall time of the whole tuning.
     pub seconds: f64,
+    /// Learners left out because none of their trials could be fitted, with the first
+    /// failure's message.
+    pub failed: Vec<(String, String)>,
+    /// Learners whose best draw beat the defaults by less than one standard error of the
+    /// per-user differences: a gain within noise (see docs/tuning.md).
+    pub within_noise: Vec<NoisyGain>,
+    /// Learners that read a graph, tuned without their graph knobs because no linked item is
+    /// in a graph (none imported, or no link into it).
+    pub without_graph: Vec<String>,
+    /// Learners whose earlier, better record on the same validation rows was kept instead of
+    /// this run's (set by [`Engine::store_tuning`]; `learners` then holds the kept record).
+    pub earlier_kept: Vec<EarlierKept>,
+}
+
+/// An earlier record kept over this run's for one learner.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct EarlierKept {
+    /// The learner.
+    pub learner: String,
+    /// The kept record's figure.
+    pub kept_value: f64,
+    /// This run's best figure, lower.
+    pub this_run_value: f64,
+    /// This run's trials.
+    pub this_run_trials: usize,
+}
+
+/// A learner's tuning gain over its defaults that is smaller than its standard error.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct NoisyGain {
+    /// The learner.
+    pub learner: String,
+    /// The best draw's figure minus the defaults'.
+    pub gain: f64,
+    /// The standard error of the mean per-user difference (sd / √users).
+    pub standard_error: f64,
+    /// Validation users the figures average over.
+    pub users: usize,
+}
+
+/// The gain of `best` over `defaults` (per-user figures of one metric, paired by user) when it
+/// is positive but smaller than one standard error of the mean per-user difference; `None`
+/// when it is clear of it (or no gain, or fewer than 2 users).
+pub fn noisy_gain(learner: &str, best: &[f64], defaults: &[f64]) -> Option<NoisyGain> {
+    let n = best.len();
+    if n < 2 || defaults.len() != n {
+        return None;
+    }
+    let diffs: Vec<f64> = best.iter().zip(defaults).map(|(b, d)| b - d).collect();
+    let mean = diffs.iter().sum::<f64>() / n as f64;
+    let var = diffs.iter().map(|d| (d - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
+    let se = (var / n as f64).sqrt();
+    (mean > 0.0 && mean < se).then(|| NoisyGain {
+        learner: learner.to_owned(),
+        gain: mean,
+        standard_error: se,
+        users: n,
+    })
 }
 
 impl TuneOutcome {
@@ -86,7 +144,7 @@ impl Engine {
     ) -> Result<TuneOutcome> {
         let data = self.tuning_data(request)?;
         let mut outcome = data.search(request, report, cancel)?;
-        if let Some(best) = self.store_tuning(&outcome)? {
+        if let Some(best) = self.store_tuning(&mut outcome)? {
             outcome.best = best.learner;
         }
         Ok(outcome)
@@ -117,9 +175,9 @@ impl Engine {
                 learners.push(learner);
             }
         }
-        // One read of the inputs, with the graph when any learner reads it.
+        // One read of the inputs, with the graph and its text when any learner reads it.
         let probe = match learners.iter().any(|l| l.kind.reads_graph()) {
-            true => ModelKind::Cke,
+            true => ModelKind::Tfidf,
             false => ModelKind::Als,
         };
         let data = self.training_data(&TrainRequest {
@@ -135,6 +193,7 @@ impl Engine {
             false => Vec::new(),
         };
         let whole = whole_items(&data.matrix, &linked, request.seed);
+        let graph_linked = linked.iter().any(|l| *l);
         let carved = carve(
             &data.snapshot,
             request.split,
@@ -168,14 +227,17 @@ impl Engine {
             unseen,
             new_items: whole.new_items,
             unplaced: whole.unplaced,
+            graph_linked,
         })
     }
 
     /// Stores what a search found: `train` uses it from now on. A learner's earlier record on
     /// the same validation rows (same interactions, carving and metric) that did better is kept
     /// (a short run does not undo a long one), and the best learner is chosen among every
-    /// record on those rows, not only the ones this run tuned.
-    pub fn store_tuning(&self, outcome: &TuneOutcome) -> Result<Option<TunedLearner>> {
+    /// record on those rows, not only the ones this run tuned. `outcome.learners` becomes the
+    /// records kept, and `outcome.earlier_kept` says which were earlier ones and what this run
+    /// found instead.
+    pub fn store_tuning(&self, outcome: &mut TuneOutcome) -> Result<Option<TunedLearner>> {
         self.check_writable()?;
         let _writer = self.inner.writer.lock().map_err(poisoned)?;
         self.read(|dir| {
@@ -206,6 +268,23 @@ impl Engine {
                 .as_ref()
                 .map_or_else(|| outcome.best.clone(), |t| t.learner.clone());
             store.put(&kept, &name)?;
+            outcome.earlier_kept = outcome
+                .learners
+                .iter()
+                .zip(&kept)
+                .filter(|(new, kept)| new != kept)
+                .map(|(new, kept)| EarlierKept {
+                    learner: new.learner.clone(),
+                    kept_value: kept.value,
+                    this_run_value: new.value,
+                    this_run_trials: new.trials.len(),
+                })
+                .collect();
+            // The noise check judged this run's best draw, not a record kept instead.
+            outcome
+                .within_noise
+                .retain(|n| !outcome.earlier_kept.iter().any(|e| e.learner == n.learner));
+            outcome.learners = kept;
             Ok(best)
         })
     }
@@ -276,6 +355,8 @@ pub struct TuningData {
     new_items: f64,
     /// The catalogue's linked items without interactions.
     unplaced: usize,
+    /// Some item is linked to an entity of the graph: the graph knobs can matter.
+    graph_linked: bool,
 }
 
 impl TuningData {
@@ -301,6 +382,8 @@ impl TuningData {
         let (data, carved, unseen) = (&self.data, &self.carved, &self.unseen);
         let share = request.budget / self.learners.len().max(1) as u32;
         let mut tuned = Vec::new();
+        let mut failed = Vec::new();
+        let (mut within_noise, mut without_graph) = (Vec::new(), Vec::new());
         // The held-out rows' ratings, for the learners that predict ratings.
         let ratings: HashMap<(u32, u32), f32> = data
             .snapshot
@@ -312,14 +395,17 @@ impl TuningData {
             let name = learner.name;
             let learner_started = Instant::now();
             let explicit = learner.feedback == learners::Feedback::Explicit;
+            // Per-user figures of the defaults and of the best draw so far, for the noise check.
+            let mut defaults_users: Option<Vec<f64>> = None;
+            let mut best_users: Option<(f64, Overrides, Vec<f64>)> = None;
             let mut evaluate = |o: &Overrides, epochs: Option<usize>, stop: &AtomicBool| {
-                let o = Overrides {
+                let full = Overrides {
                     epochs: epochs.or(o.epochs),
                     ..o.clone()
                 };
-                let spec = ModelSpec::new(name, &o)?;
+                let spec = ModelSpec::new(name, &full)?;
                 let ratings = explicit.then_some(&ratings);
-                validate(
+                let validated = validate(
                     &spec,
                     (carved, data),
                     Scoring {
@@ -329,9 +415,23 @@ impl TuningData {
                     },
                     request.seed,
                     stop,
-                )
+                )?;
+                Ok(validated.map(|(value, users)| {
+                    if let Some(users) = users {
+                        if defaults_users.is_none() && *o == Overrides::default() {
+                            defaults_users = Some(users.clone());
+                        }
+                        if best_users.as_ref().is_none_or(|(best, _, _)| value > *best) {
+                            best_users = Some((value, o.clone(), users));
+                        }
+                    }
+                    value
+                }))
             };
-            let space = learner.tuning_space(carved.whole_items > 0);
+            let space = learner.tuning_space(carved.whole_items > 0, self.graph_linked);
+            if space.len() < learner.tuning_space(carved.whole_items > 0, true).len() {
+                without_graph.push(name.to_owned());
+            }
             let result = search_space(
                 name,
                 &space,
@@ -343,6 +443,19 @@ impl TuningData {
                 report,
                 cancel,
             )?;
+            if result.value == f64::NEG_INFINITY {
+                let why = result
+                    .first_failure
+                    .unwrap_or_else(|| "no trial finished within the budget".to_owned());
+                failed.push((name.to_owned(), why));
+                continue;
+            }
+            if let (Some(defaults), Some((value, best, users))) = (&defaults_users, &best_users)
+                && *best == result.best
+                && *value == result.value
+            {
+                within_noise.extend(noisy_gain(name, users, defaults));
+            }
             tuned.push(TunedLearner {
                 learner: name.to_owned(),
                 overrides: result.best,
@@ -365,6 +478,13 @@ impl TuningData {
                 seconds: learner_started.elapsed().as_secs_f64(),
             });
         }
+        if tuned.is_empty()
+            && let Some((name, why)) = failed.first()
+        {
+            return Err(Error::BadInput(format!(
+                "no trial of {name} could be fitted, the defaults' included: {why}"
+            )));
+        }
         let best = best_of(&tuned)
             .map(|t| t.learner.clone())
             .unwrap_or_default();
@@ -374,6 +494,10 @@ impl TuningData {
             validation_users: carved.validation.len(),
             whole_items: self.whole_items(),
             seconds: started.elapsed().as_secs_f64(),
+            failed,
+            within_noise,
+            without_graph,
+            earlier_kept: Vec::new(),
         })
     }
 }
@@ -411,7 +535,7 @@ fn validate(
     scoring: Scoring<'_>,
     seed: u64,
     stop: &AtomicBool,
-) -> Result<Option<f64>> {
+) -> Result<Option<(f64, Option<Vec<f64>>)>> {
     let Scoring {
         unseen,
         metric,
@@ -454,7 +578,7 @@ fn validate(
                 }
             }
         }
-        return Ok(Some(-(se / n.max(1) as f64).sqrt()));
+        return Ok(Some((-(se / n.max(1) as f64).sqrt(), None)));
     }
     // As serving does: an item the fit learnt nothing about (no interaction left, and no
     // linked entity for the graph's learners) is not ranked.
@@ -470,7 +594,7 @@ fn validate(
     unlearnt.dedup();
     let users: Vec<_> = carved.validation.iter().map(|(u, _)| Some(*u)).collect();
     let lists = rank_users(model.as_ref(), &carved.matrix, &users, metric.k, &unlearnt);
-    let total: f64 = carved
+    let per_user: Vec<f64> = carved
         .validation
         .iter()
         .zip(&lists)
@@ -479,6 +603,10 @@ fn validate(
             let ranked: Vec<ItemId> = list.items.iter().map(|s| s.item).collect();
             metric.of(&user_scores(&ranked, &relevant, metric.k))
         })
-        .sum();
-    Ok(Some(total / carved.validation.len().max(1) as f64))
+        .collect();
+    let total: f64 = per_user.iter().sum();
+    Ok(Some((
+        total / carved.validation.len().max(1) as f64,
+        Some(per_user),
+    )))
 }

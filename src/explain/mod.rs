@@ -378,6 +378,7 @@ impl Explainer {
                 item: self.item_name(item)?.to_owned(),
                 iri: details.iri,
                 label: details.label,
+                unlabelled: details.unlabelled,
                 rank: *rank,
                 score: scored.score,
                 score_parts,
@@ -419,13 +420,14 @@ impl Explainer {
             .ok_or_else(|| ExplainError::Corruption {
                 what: format!("entity {} is not in the dictionary", e.0),
             })?;
-        let label = match self.paths.index.label(e)? {
-            Some(l) => l,
-            None => readable_name(&iri),
+        let (label, unlabelled) = match self.paths.index.label(e)? {
+            Some(l) => (l, false),
+            None => (readable_name(&iri), true),
         };
         Ok(Node {
             iri: Some(iri),
             label: Some(label),
+            unlabelled,
             ..Node::default()
         })
     }

@@ -38,6 +38,10 @@ pub struct ExplainedItem {
     pub iri: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
+    /// The graph gives the item's entity no label (`rdfs:label`, `skos:prefLabel`,
+    /// `schema:name`, `foaf:name`): `label` is read from its IRI (`m.0dyb1`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub unlabelled: bool,
     /// Position in the user's list; absent for an item of the user's own history.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rank: Option<usize>,
@@ -100,6 +104,9 @@ pub struct Node {
     pub iri: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
+    /// The graph gives the entity no label: `label` is read from its IRI.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub unlabelled: bool,
 }
 
 impl Node {
@@ -425,6 +432,9 @@ pub fn explanation_text(e: &Explanation, options: TextOptions<'_>) -> String {
             let _ = writeln!(out, "     [{:.3}] {}", p.score, p.text);
         }
     }
+    if let Some(line) = unlabelled_line(e) {
+        let _ = writeln!(out, "{line}");
+    }
     if e.truncated {
         let _ = writeln!(
             out,
@@ -432,6 +442,48 @@ pub fn explanation_text(e: &Explanation, options: TextOptions<'_>) -> String {
         );
     }
     out
+}
+
+/// How many unlabelled names [`unlabelled_line`] shows before it says "and N more".
+const UNLABELLED_NAMED: usize = 4;
+
+/// The line that says which names of an explanation are not labels but read from IRIs (the
+/// graph has no label for them: Freebase ids such as `m.0dyb1`), so that the reader knows why
+/// they are not names, and how to have names.
+fn unlabelled_line<'e>(e: &'e Explanation) -> Option<String> {
+    let mut seen: HashSet<&str> = HashSet::new();
+    let mut names: Vec<&str> = Vec::new();
+    let mut add = |name: &'e str| {
+        if seen.insert(name) {
+            names.push(name);
+        }
+    };
+    for item in &e.items {
+        if item.unlabelled
+            && let Some(label) = item.label.as_deref()
+        {
+            add(label);
+        }
+        for step in item.paths.iter().flat_map(|p| &p.steps) {
+            for node in [&step.from, &step.to] {
+                if node.unlabelled {
+                    add(node.name());
+                }
+            }
+        }
+    }
+    if names.is_empty() {
+        return None;
+    }
+    let more = match names.len().saturating_sub(UNLABELLED_NAMED) {
+        0 => String::new(),
+        n => format!(" and {n} more"),
+    };
+    Some(format!(
+        "({}{more}: no label in the graph, so shown by the end of the IRI; a graph file giving \
+         them rdfs:label, skos:prefLabel, schema:name or foaf:name names them)",
+        names[..names.len().min(UNLABELLED_NAMED)].join(", ")
+    ))
 }
 
 fn dot_escape(s: &str) -> String {
@@ -477,6 +529,7 @@ pub fn explanation_dot(e: &Explanation) -> String {
             item: Some(item.item.clone()),
             iri: item.iri.clone(),
             label: item.label.clone(),
+            unlabelled: item.unlabelled,
             ..Node::default()
         };
         node(&mut out, &target, ", peripheries=2");
@@ -695,6 +748,7 @@ mod tests {
                 score_unit: None,
                 in_history: false,
                 not_in_model: false,
+                unlabelled: false,
                 paths: vec![ExplainedPath {
                     score: 0.5,
                     text: String::new(),

@@ -21,6 +21,9 @@ pub struct ItemGraph {
     ptr: Vec<usize>,
     /// `(group, neighbour)`, sorted within each entity.
     neighbours: Vec<(u32, u32)>,
+    /// The distinct words of each item's own text literals, as term ids, ascending (empty
+    /// unless [`ItemGraph::with_terms`] gave them: `kg-ease --text-weight`).
+    terms: Vec<Vec<u32>>,
 }
 
 impl ItemGraph {
@@ -82,7 +85,19 @@ impl ItemGraph {
             triples,
             ptr,
             neighbours,
+            terms: Vec::new(),
         }
+    }
+
+    /// The same graph with each item's text terms (`terms[i]`: item `i`'s distinct term ids).
+    pub fn with_terms(mut self, terms: Vec<Vec<u32>>) -> Self {
+        self.terms = terms;
+        self
+    }
+
+    /// Item `item`'s text terms, ascending (empty without [`ItemGraph::with_terms`]).
+    pub fn terms(&self, item: usize) -> &[u32] {
+        self.terms.get(item).map_or(&[], Vec::as_slice)
     }
 
     /// Entities of the graph.

@@ -280,7 +280,8 @@ impl Fused {
         let params = crate::cf::Als::params()
             .factors(self.params.factors)
             .regularization(self.params.regularization)
-            .alpha(self.params.alpha);
+            .alpha(self.params.alpha)
+            .weighting(self.params.weighing());
         crate::cf::FoldIn::new(&params, &y)
     }
 

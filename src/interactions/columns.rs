@@ -67,6 +67,9 @@ pub struct ColumnMap {
     /// `--no-header`: the first line is data; columns go by position (user 1 and item 2
     /// unless given).
     pub headerless: bool,
+    /// `--ignore-extra-fields`: rows with more fields than the header are read by their first
+    /// fields (a note says how many); without it they are an error naming the first.
+    pub extra_fields_ignored: bool,
 }
 
 impl ColumnMap {
@@ -165,10 +168,13 @@ impl FromStr for Delimiter {
 pub struct Role {
     /// The canonical column name in messages (`user_id`).
     pub field: &'static str,
-    /// `--user-col`, or `None` where no flag maps the column (link files).
+    /// `--user-col`, or `None` where no flag maps the column (a link file read by a command
+    /// without link column flags).
     pub flag: Option<&'static str>,
     /// Accepted header names, best first.
     pub aliases: &'static [&'static str],
+    /// A column of a link file (messages say what a link file's header looks like).
+    pub link: bool,
 }
 
 /// The user column of an interaction file.
@@ -195,6 +201,7 @@ pub const USER: Role = Role {
         "viewer_id",
         "player_id",
     ],
+    link: false,
 };
 
 /// The item column of an interaction file.
@@ -229,6 +236,7 @@ pub const ITEM: Role = Role {
         "anime_id",
         "game_id",
     ],
+    link: false,
 };
 
 /// The rating column of an interaction file.
@@ -245,6 +253,7 @@ pub const RATING: Role = Role {
         "overall",
         "preference",
     ],
+    link: false,
 };
 
 /// The time column of an interaction file (seconds since the epoch or ISO 8601).
@@ -262,10 +271,15 @@ pub const TIME: Role = Role {
         "rated_at",
         "event_time",
     ],
+    link: false,
 };
 
 /// The item column of a link file.
-pub const LINK_ITEM: Role = Role { flag: None, ..ITEM };
+pub const LINK_ITEM: Role = Role {
+    flag: None,
+    link: true,
+    ..ITEM
+};
 
 /// The IRI column of a link file.
 pub const LINK_IRI: Role = Role {
@@ -280,6 +294,31 @@ pub const LINK_IRI: Role = Role {
         "entity_iri",
         "resource",
     ],
+    link: true,
+};
+
+/// The item column of a link file read by `import links` (`--item-col`).
+pub const LINKS_ITEM: Role = Role {
+    flag: Some("--item-col"),
+    ..LINK_ITEM
+};
+
+/// The IRI column of a link file read by `import links` (`--iri-col`).
+pub const LINKS_IRI: Role = Role {
+    flag: Some("--iri-col"),
+    ..LINK_IRI
+};
+
+/// The item column of the `--link` file of `import interactions` (`--link-item-col`).
+pub const LINKED_ITEM: Role = Role {
+    flag: Some("--link-item-col"),
+    ..LINK_ITEM
+};
+
+/// The IRI column of the `--link` file of `import interactions` (`--link-iri-col`).
+pub const LINKED_IRI: Role = Role {
+    flag: Some("--link-iri-col"),
+    ..LINK_IRI
 };
 
 /// A header field's name as names are compared: RecBole's `:type` suffix, quotes, a byte-order
@@ -346,7 +385,7 @@ pub(crate) fn find(fields: &[&str], role: &Role) -> Option<usize> {
 }
 
 /// The column a flag names.
-fn by_ref(
+pub(crate) fn by_ref(
     fields: &[&str],
     names: &[String],
     r: &ColumnRef,
@@ -499,18 +538,18 @@ pub(crate) fn missing(
     let numeric = fields
         .iter()
         .all(|f| f.trim().parse::<f64>().is_ok() || f.trim().is_empty());
-    let hint = if fields.len() == 1 && role.flag.is_none() {
+    let hint = if fields.len() == 1 && role.link {
         "; a link file's header names the item and IRI columns, separated by a tab, `,`, `;` \
          or `|`: `item_id<TAB>iri`"
     } else if fields.len() == 1 {
         "; the header has a single column, so the delimiter read does not separate its \
          columns (without --delimiter, tab , ; and | are tried): pass --delimiter with the one \
          the file uses"
-    } else if role.flag.is_none() && fields.iter().any(|f| f.contains("://")) {
+    } else if role.link && fields.iter().any(|f| f.contains("://")) {
         // A link file whose first line is a link.
         "; the first line looks like data, not a header: a link file starts with the line \
          `item_id<TAB>iri`"
-    } else if numeric && role.flag.is_some() {
+    } else if numeric && !role.link {
         "; the first line looks like data, not a header: pass --no-header (columns by \
          position: user 1 and item 2 unless --user-col N, --item-col N say otherwise), or \
          --format movielens for lines of `user item rating timestamp`"
@@ -638,6 +677,7 @@ mod tests {
             rating: Some("qty".parse().unwrap()),
             time: None,
             headerless: false,
+            extra_fields_ignored: false,
         };
         let h = read(&["who", "what", "qty", "when"], &map).unwrap();
         assert_eq!(

@@ -11,7 +11,7 @@ use super::columns::Role;
 #[non_exhaustive]
 pub enum ParseError {
     /// The file could not be opened or read.
-    #[error("{}: cannot read: {error}", file.display())]
+    #[error("{}: cannot read: {error}{}", file.display(), damaged_gzip_hint(error))]
     Io {
         /// The file.
         file: PathBuf,
@@ -97,9 +97,12 @@ pub enum ParseError {
          {}{}{hint}",
         file.display(),
         role.aliases.join(", "),
-        role.flag.map(|f| format!(
-            "; or name the column with {f} NAME|N (a file without a header: --no-header)"
-        )).unwrap_or_default()
+        role.flag.map(|f| match role.link {
+            false => format!(
+                "; or name the column with {f} NAME|N (a file without a header: --no-header)"
+            ),
+            true => format!("; or name the column with {f} NAME|N"),
+        }).unwrap_or_default()
     )]
     MissingColumn {
         /// The file.
@@ -195,15 +198,34 @@ pub enum ParseError {
         /// The field's name.
         field: &'static str,
     },
+    /// A field (an id) holds a control character (a tab, a line break...): it would break the
+    /// tab-separated outputs, and HTTP refuses such ids too.
+    #[error(
+        "{}:{line}:{column}: `{field}` {value:?} holds a control character, which ids and \
+         values may not (it would break the tab-separated outputs): remove it from the file",
+        file.display()
+    )]
+    ControlCharacter {
+        /// The file.
+        file: PathBuf,
+        /// The line.
+        line: usize,
+        /// The 1-based field number.
+        column: usize,
+        /// The field's name.
+        field: &'static str,
+        /// The id as read.
+        value: String,
+    },
     /// A numeric field does not hold a (finite) number (a timestamp: nor an ISO 8601 date).
     #[error(
-        "{}:{line}:{column}: {} is not a number{}: {value:?}{}",
+        "{}:{line}:{column}: {} {}: {value:?}{}",
         file.display(),
         match header {
             Some(name) => format!("`{name}` (read as the {field})"),
             None => format!("`{field}`"),
         },
-        if *field == "timestamp" { " nor an ISO 8601 date" } else { "" },
+        not_a_number_cause(field, value),
         decimal_comma_hint(value)
     )]
     NotANumber {
@@ -242,6 +264,7 @@ impl ParseError {
             | Self::SameColumn { line, .. }
             | Self::MissingField { line, .. }
             | Self::EmptyField { line, .. }
+            | Self::ControlCharacter { line, .. }
             | Self::NotANumber { line, .. }
             | Self::Malformed { line, .. } => Some(*line),
             Self::Io { .. }
@@ -300,6 +323,35 @@ fn ambiguity(columns: usize, rating: bool, lines: usize, candidates: &[Format]) 
 
 /// The hint of a number written with a decimal comma (`4,5`, as some locales write 4.5): kgrec
 /// reads decimal points only, and does not guess (`1,000` may be a thousand).
+/// The cause behind a gzip stream that stops decoding (flate2 says "corrupt deflate stream" or
+/// "incomplete deflate stream"); nothing for other errors.
+fn damaged_gzip_hint(error: &std::io::Error) -> &'static str {
+    match error.to_string().contains("deflate") || error.kind() == std::io::ErrorKind::UnexpectedEof
+    {
+        true => {
+            ": the gzip data ends early or is damaged (the file is truncated or corrupt; `gzip \
+             -t FILE` checks it)"
+        }
+        false => "",
+    }
+}
+
+/// What is wrong with a numeric field's text: a number too large for its type (a rating is a
+/// 32-bit float, a timestamp a 64-bit count of seconds), an infinity or NaN, or no number.
+fn not_a_number_cause(field: &str, value: &str) -> &'static str {
+    match value.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && field == "timestamp" => {
+            "is out of range (seconds since 1970 that fit a 64-bit integer)"
+        }
+        Ok(v) if v.is_finite() => {
+            "is out of range (ratings are 32-bit floats: at most about 3.4e38)"
+        }
+        Ok(_) => "is not a finite number",
+        Err(_) if field == "timestamp" => "is not a number nor an ISO 8601 date",
+        Err(_) => "is not a number",
+    }
+}
+
 fn decimal_comma_hint(value: &str) -> String {
     let v = value.trim();
     let decimal_comma = v.split_once(',').is_some_and(|(whole, part)| {

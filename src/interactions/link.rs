@@ -8,7 +8,10 @@ use std::io::BufRead;
 use std::path::Path;
 
 use super::ParseError;
-use super::columns::{self, Delimiter, LINK_IRI, LINK_ITEM};
+use super::columns::{
+    self, ColumnRef, Delimiter, LINK_IRI, LINK_ITEM, LINKED_IRI, LINKED_ITEM, LINKS_IRI,
+    LINKS_ITEM, Role,
+};
 use super::parse::Lines;
 use super::source;
 
@@ -64,23 +67,66 @@ impl LinkFile {
     }
 }
 
+/// Which columns of a link file hold the item and the IRI, when the user says so, and the
+/// flags that say it (in messages).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkColumns {
+    /// The item column, by header name or 1-based position.
+    pub item: Option<ColumnRef>,
+    /// The IRI column, by header name or 1-based position.
+    pub iri: Option<ColumnRef>,
+    roles: (&'static Role, &'static Role),
+}
+
+impl Default for LinkColumns {
+    /// Columns found by their names, by a command without link column flags.
+    fn default() -> Self {
+        Self {
+            item: None,
+            iri: None,
+            roles: (&LINK_ITEM, &LINK_IRI),
+        }
+    }
+}
+
+impl LinkColumns {
+    /// The columns `import links` names with `--item-col` and `--iri-col`.
+    pub fn of_link_file(item: Option<ColumnRef>, iri: Option<ColumnRef>) -> Self {
+        Self {
+            item,
+            iri,
+            roles: (&LINKS_ITEM, &LINKS_IRI),
+        }
+    }
+
+    /// The columns of the `--link` file beside an interaction file (`--link-item-col`,
+    /// `--link-iri-col`).
+    pub fn beside_interactions(item: Option<ColumnRef>, iri: Option<ColumnRef>) -> Self {
+        Self {
+            item,
+            iri,
+            roles: (&LINKED_ITEM, &LINKED_IRI),
+        }
+    }
+}
+
 /// Reads a link file (`-`: standard input; gzip by its magic bytes). Several items may share one
 /// IRI; one item linked to two IRIs is an error naming both lines.
 pub fn parse_link_file(path: &Path) -> Result<Vec<ItemLink>, ParseError> {
-    read_link_file(path).map(|f| f.links)
+    read_link_file(path, &LinkColumns::default()).map(|f| f.links)
 }
 
-/// [`parse_link_file`], with what the reader noticed.
-pub fn read_link_file(path: &Path) -> Result<LinkFile, ParseError> {
+/// [`parse_link_file`] with the columns `columns` names, and what the reader noticed.
+pub fn read_link_file(path: &Path, columns: &LinkColumns) -> Result<LinkFile, ParseError> {
     let source = source::open(path)?;
     let name = source.name.clone();
-    parse_links(source.reader, &name)
+    parse_links(source.reader, &name, columns)
 }
 
 /// Reads link rows from `reader` (gzip by its magic bytes); `file` names the source in errors.
 pub fn parse_link_reader<R: BufRead>(reader: R, file: &Path) -> Result<Vec<ItemLink>, ParseError> {
     let source = source::wrap(reader, file, None)?;
-    parse_links(source.reader, file).map(|f| f.links)
+    parse_links(source.reader, file, &LinkColumns::default()).map(|f| f.links)
 }
 
 /// Whether `iri` starts with a scheme (`http:`, `urn:`, RFC 3986: a letter, then letters,
@@ -133,7 +179,11 @@ fn split_row(line: &str, delimiter: Delimiter) -> Vec<String> {
     }
 }
 
-fn parse_links<R: BufRead>(reader: R, file: &Path) -> Result<LinkFile, ParseError> {
+fn parse_links<R: BufRead>(
+    reader: R,
+    file: &Path,
+    columns: &LinkColumns,
+) -> Result<LinkFile, ParseError> {
     let mut lines = Lines::new(reader, file);
     let Some((header_line, header)) = lines.next_nonblank()? else {
         return Err(ParseError::Empty {
@@ -145,17 +195,43 @@ fn parse_links<R: BufRead>(reader: R, file: &Path) -> Result<LinkFile, ParseErro
     let header_fields = split_row(&header, delimiter);
     let fields: Vec<&str> = header_fields.iter().map(String::as_str).collect();
     let missing = |role| columns::missing(role, &fields, file, header_line);
-    let iri_col = columns::find(&fields, &LINK_IRI).ok_or_else(|| missing(&LINK_IRI))?;
+    let (item_role, iri_role) = columns.roles;
+    let names: Vec<String> = fields.iter().map(|f| columns::normalised(f)).collect();
+    // A column a flag names: by its header name or position.
+    let given = |r: &Option<ColumnRef>, role: &Role| match (r, role.flag) {
+        (Some(r), Some(flag)) => {
+            columns::by_ref(&fields, &names, r, flag, (file, header_line)).map(Some)
+        }
+        _ => Ok(None),
+    };
+    let given_item = given(&columns.item, item_role)?;
+    let iri_col = match given(&columns.iri, iri_role)? {
+        Some(col) => col,
+        None => columns::find(&fields, iri_role)
+            .filter(|col| Some(*col) != given_item)
+            .ok_or_else(|| missing(iri_role))?,
+    };
     // Two columns, one of them the IRI's: the other is the item's, whatever its name (the
     // interaction file's own, `article`, `sku`...), and the note says so.
-    let (item_col, item_named) = match columns::find(&fields, &LINK_ITEM) {
+    let (item_col, item_named) = match given_item
+        .or_else(|| columns::find(&fields, item_role).filter(|col| *col != iri_col))
+    {
         Some(col) => (col, None),
         None if fields.len() == 2 => {
             let col = 1 - iri_col;
             (col, Some(fields[col].trim().to_owned()))
         }
-        None => return Err(missing(&LINK_ITEM)),
+        None => return Err(missing(item_role)),
     };
+    if item_col == iri_col {
+        return Err(ParseError::SameColumn {
+            file: file.to_owned(),
+            line: header_line,
+            column: item_col + 1,
+            first: item_role.flag.unwrap_or(item_role.field),
+            second: iri_role.flag.unwrap_or(iri_role.field),
+        });
+    }
     let ignored: Vec<String> = fields
         .iter()
         .enumerate()
@@ -180,22 +256,8 @@ fn parse_links<R: BufRead>(reader: R, file: &Path) -> Result<LinkFile, ParseErro
             row.push(rest);
         }
         let fields: Vec<&str> = row.iter().map(String::as_str).collect();
-        let get = |col: usize, field: &'static str| match fields.get(col) {
-            None => Err(ParseError::MissingField {
-                file: file.to_owned(),
-                line: n,
-                column: col + 1,
-                field,
-                found: fields.len(),
-            }),
-            Some(s) if s.trim().is_empty() => Err(ParseError::EmptyField {
-                file: file.to_owned(),
-                line: n,
-                column: col + 1,
-                field,
-            }),
-            Some(s) => Ok(*s),
-        };
+        let get =
+            |col: usize, field: &'static str| super::parse::required(&fields, col, field, file, n);
         let item = get(item_col, "item_id")?.to_owned();
         let iri = match strip_angle_brackets(get(iri_col, "iri")?.trim()) {
             None => {

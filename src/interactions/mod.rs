@@ -26,7 +26,8 @@ pub use error::ParseError;
 pub use format::{Format, UnknownFormatName};
 pub use guess::{Guess, GuessBasis};
 pub use link::{
-    ItemLink, LinkFile, parse_link_file, parse_link_reader, read_link_file, strip_angle_brackets,
+    ItemLink, LinkColumns, LinkFile, parse_link_file, parse_link_reader, read_link_file,
+    strip_angle_brackets,
 };
 pub use parse::{ReadOptions, parse_file, parse_reader, read_file, read_reader};
 pub use scale::{BadScale, RatingScale};
@@ -76,6 +77,8 @@ pub struct RawInteractions {
     pub longer_rows: Option<(usize, usize, usize)>,
     /// Read with `--no-header`: the first line was data, and widths are the first line's.
     pub headerless: bool,
+    /// The fields of a header line a headerless format (MovieLens) began with, skipped.
+    pub skipped_header: Option<String>,
 }
 
 impl RawInteractions {
@@ -111,6 +114,13 @@ impl RawInteractions {
             notes.push(format!(
                 "{at}: read as the header ({fields}); if that line is data, import again with \
                  --no-header"
+            ));
+        }
+        if let Some(fields) = &self.skipped_header {
+            notes.push(format!(
+                "{at}: read as a header ({fields}) and skipped: {} files have none, so it is \
+                 not imported as a row",
+                self.format
             ));
         }
         if let Some((line, n, width)) = self.longer_rows {
@@ -244,5 +254,7 @@ pub fn spaced_ids_note_in<'a>(
     ))
 }
 
+#[cfg(test)]
+mod fuzz;
 #[cfg(test)]
 mod tests;

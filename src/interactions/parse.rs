@@ -127,6 +127,7 @@ fn read_source(
         header_by_position: None,
         longer_rows: None,
         headerless: false,
+        skipped_header: None,
     };
     match format {
         Format::Tsv | Format::Csv | Format::RecBole => {
@@ -145,6 +146,24 @@ fn read_source(
             out.ignored_columns = headed.ignored;
             out.longer_rows = headed.longer.map(|(line, n)| (line, n, headed.names.len()));
             out.headerless = options.columns.headerless;
+            if let Some((line, n, width)) = out.longer_rows
+                && !options.columns.extra_fields_ignored
+            {
+                let first = match out.headerless {
+                    true => "first line's",
+                    false => "header's",
+                };
+                return Err(ParseError::Malformed {
+                    file,
+                    line,
+                    message: format!(
+                        "{n} row(s) have more fields than the {first} {width}, the first here: is \
+                         a field holding the delimiter unquoted (`Crime, and Punishment`), or is \
+                         the header short of a column? Quote such fields or name every column; \
+                         --ignore-extra-fields reads each row's first {width} fields instead"
+                    ),
+                });
+            }
             let by_position = |r: &Option<ColumnRef>| matches!(r, Some(ColumnRef::Index(_)));
             if !options.columns.headerless
                 && by_position(&options.columns.user)
@@ -154,11 +173,16 @@ fn read_source(
             }
         }
         Format::MovieLens => {
-            out.rows = parse_movielens(
+            let read = parse_movielens(
                 Lines::new(source.reader, &file),
                 &file,
                 options.rating_scale,
-            )?
+            )?;
+            out.rows = read.rows;
+            if let Some((line, names)) = read.header {
+                out.header_line = Some(line);
+                out.skipped_header = Some(names);
+            }
         }
         Format::Kgat => out.rows = parse_kgat(Lines::new(source.reader, &file), &file)?,
     }
@@ -369,7 +393,9 @@ fn row_from_fields(
     })
 }
 
-fn required<'f>(
+/// Field `col` of a row, present and not blank; a field holding a control character (a tab
+/// in a quoted CSV id, say) is refused too, naming where: the rule of ids given over HTTP.
+pub(crate) fn required<'f>(
     fields: &[&'f str],
     col: usize,
     field: &'static str,
@@ -389,6 +415,13 @@ fn required<'f>(
             line,
             column: col + 1,
             field,
+        }),
+        Some(s) if s.chars().any(char::is_control) => Err(ParseError::ControlCharacter {
+            file: file.to_owned(),
+            line,
+            column: col + 1,
+            field,
+            value: (*s).to_owned(),
         }),
         Some(s) => Ok(s),
     }
@@ -527,6 +560,50 @@ type HeadedRows = (
     Option<(usize, usize)>,
 );
 
+/// Refuses what two files joined with `cat` leave inside a file: the header again (it would be
+/// imported as user `user_id` and item `item_id`) and a byte-order mark (U+FEFF, the start of
+/// the second file, which would become part of an id). `lines`: the header's, this row's.
+fn joined_file(
+    fields: &[&str],
+    header: &columns::Header,
+    headerless: bool,
+    file: &Path,
+    (header_line, line): (usize, usize),
+) -> Result<(), ParseError> {
+    let plain = |f: &str| f.trim_start_matches('\u{feff}').trim().to_owned();
+    let joined = "two files joined with `cat`? The second one's header and byte-order mark \
+                  came along";
+    let repeated = !headerless
+        && fields.len() == header.names.len()
+        && fields
+            .iter()
+            .zip(&header.names)
+            .all(|(f, h)| plain(f) == plain(h));
+    if repeated {
+        return Err(ParseError::Malformed {
+            file: file.to_owned(),
+            line,
+            message: format!(
+                "this line repeats the header of line {header_line} ({}), which would be \
+                 imported as a user and an item ({joined}): remove the repeated header line",
+                header.names.join(", ")
+            ),
+        });
+    }
+    if let Some(column) = fields.iter().position(|f| f.contains('\u{feff}')) {
+        return Err(ParseError::Malformed {
+            file: file.to_owned(),
+            line,
+            message: format!(
+                "field {}: a byte-order mark (U+FEFF) inside the file, which would become part \
+                 of an id ({joined}): remove it, e.g. `sed -i 's/\\xEF\\xBB\\xBF//g' FILE`",
+                column + 1
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// Counts a row of `len` fields on `line` when it is longer than the header.
 fn count_longer(
     longer: &mut Option<(usize, usize)>,
@@ -562,6 +639,7 @@ fn parse_tabbed<R: BufRead>(
     let mut longer = None;
     while let Some((n, text)) = lines.next_nonblank()? {
         let fields: Vec<&str> = text.split('\t').collect();
+        joined_file(&fields, &header, map.headerless, file, (header_line, n))?;
         count_longer(&mut longer, &header, fields.len(), n);
         rows.push(
             row_from_fields(&fields, header.columns, scale, file, n)
@@ -652,7 +730,8 @@ fn parse_quoted<R: Read>(
                 header = Some((line, h));
             }
             None => header = Some((line, columns::header(&fields, map, file, line)?)),
-            Some((_, h)) => {
+            Some((header_line, h)) => {
+                joined_file(&fields, h, map.headerless, file, (*header_line, line))?;
                 unclosed_quote(&fields, &h.columns, file, line)?;
                 count_longer(&mut longer, h, fields.len(), line);
                 rows.push(
@@ -853,13 +932,21 @@ fn csv_error(e: csv::Error, file: &Path) -> ParseError {
     }
 }
 
-/// MovieLens: `u.data` (tab-separated), `ratings.dat` (`::`-separated) or the same lines split by
-/// spaces: `user item rating [ts]`.
+/// The rows of a MovieLens file and the header it began with, if any: its line and its fields.
+struct MovieLensRows {
+    rows: Vec<RawInteraction>,
+    header: Option<(usize, String)>,
+}
+
+/// MovieLens: `u.data` (tab-separated), `ratings.dat` (`::`-separated), `ratings.csv` of the
+/// newer releases (comma-separated, with a header) or the same lines split by spaces:
+/// `user item rating [ts]`. A first line of names only is a header: skipped, and returned so
+/// the import can say so. A line of names later on is refused naming its line.
 fn parse_movielens<R: BufRead>(
     mut lines: Lines<'_, R>,
     file: &Path,
     scale: Option<RatingScale>,
-) -> Result<Vec<RawInteraction>, ParseError> {
+) -> Result<MovieLensRows, ParseError> {
     let cols = Columns {
         user: 0,
         item: 1,
@@ -867,20 +954,36 @@ fn parse_movielens<R: BufRead>(
         timestamp: Some(3),
     };
     let mut rows = Vec::new();
-    let mut header_skipped = false;
+    let mut header = None;
+    let mut first = true;
     while let Some((n, text)) = lines.next_nonblank()? {
         let fields: Vec<&str> = if text.contains("::") {
             text.split("::").collect()
         } else if text.contains('\t') {
             text.split('\t').collect()
+        } else if text.contains(',') {
+            text.split(',').collect()
         } else {
             text.split_whitespace().collect()
         };
-        // A first line of names only is a header.
-        if rows.is_empty() && names_only(&fields) && !header_skipped {
-            header_skipped = true;
-            continue;
+        if names_only(&fields) {
+            if first {
+                let names: Vec<&str> = fields.iter().map(|f| f.trim()).collect();
+                header = Some((n, names.join(", ")));
+                first = false;
+                continue;
+            }
+            return Err(ParseError::Malformed {
+                file: file.to_owned(),
+                line: n,
+                message: format!(
+                    "a line of names ({}) among MovieLens rows of `user item rating timestamp` \
+                     (a second header? a file joined to another?)",
+                    fields.join(", ")
+                ),
+            });
         }
+        first = false;
         rows.push(row_from_fields(&fields, cols, scale, file, n)?);
     }
     if rows.is_empty() {
@@ -888,7 +991,7 @@ fn parse_movielens<R: BufRead>(
             file: file.to_owned(),
         });
     }
-    Ok(rows)
+    Ok(MovieLensRows { rows, header })
 }
 
 /// KGAT: `user item item ...` per line, whitespace-separated; a user alone on a line has no items.

@@ -95,7 +95,7 @@ pub(crate) fn wrap<'a, R: BufRead + 'a>(
             file: name.to_owned(),
         });
     }
-    let reader: Box<dyn BufRead + 'a> = if gzip {
+    let mut reader: Box<dyn BufRead + 'a> = if gzip {
         Box::new(BufReader::with_capacity(
             1 << 16,
             MultiGzDecoder::new(reader),
@@ -103,6 +103,18 @@ pub(crate) fn wrap<'a, R: BufRead + 'a>(
     } else {
         Box::new(reader)
     };
+    // UTF-16 (Excel's "Unicode text") would fail as "not valid UTF-8" with Latin-1 advice.
+    let head = reader.fill_buf().map_err(|source| ParseError::Io {
+        file: name.to_owned(),
+        error: source,
+    })?;
+    if let Some(message) = kgrec_kg::source::utf16_advice(head) {
+        return Err(ParseError::Malformed {
+            file: name.to_owned(),
+            line: 1,
+            message,
+        });
+    }
     Ok(Source {
         name: name.to_owned(),
         file_name,

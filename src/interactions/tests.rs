@@ -109,11 +109,14 @@ fn movielens_udata_and_ratings_dat() {
 fn a_byte_order_mark_is_dropped() {
     let r = parse("\u{feff}1\t2\t5\t9\n", Format::MovieLens).unwrap();
     assert_eq!(pairs(&r), [("1", "2")]);
-    let r = parse("\u{feff}user_id\titem_id\n\u{feff}a\tb\n", Format::Tsv).unwrap();
-    assert_eq!(
-        pairs(&r),
-        [("\u{feff}a", "b")],
-        "only the file's first character is a BOM"
+    let r = parse("\u{feff}user_id\titem_id\na\tb\n", Format::Tsv).unwrap();
+    assert_eq!(pairs(&r), [("a", "b")]);
+    // Only the file's first character is a BOM: one further on (files joined with `cat`) is
+    // refused rather than kept in an id.
+    let e = parse("\u{feff}user_id\titem_id\n\u{feff}a\tb\n", Format::Tsv).unwrap_err();
+    assert!(
+        e.to_string().contains(":2: field 1: a byte-order mark"),
+        "{e}"
     );
 }
 
@@ -482,6 +485,7 @@ fn columns_are_mapped_by_name_or_position() {
             rating: Some("stars given".parse().unwrap()),
             time: Some("4".parse().unwrap()),
             headerless: false,
+            extra_fields_ignored: false,
         },
         ..ReadOptions::default()
     };
@@ -655,7 +659,7 @@ fn link_files_may_be_comma_semicolon_or_pipe_separated() {
 
 /// An id any format's TSV writer can carry: no tab or line break, not blank.
 fn tsv_id() -> impl Strategy<Value = String> {
-    "[^\t\r\n]{1,12}".prop_filter("not blank", |s| !s.trim().is_empty())
+    "[^\t\r\n\\p{Cc}\u{feff}]{1,12}".prop_filter("not blank", |s| !s.trim().is_empty())
 }
 
 proptest! {
@@ -676,7 +680,8 @@ proptest! {
     }
 
     #[test]
-    fn csv_round_trip(rows in prop::collection::vec(("[^\r\n]{1,10}", "\\PC{1,10}"), 1..20)) {
+    fn csv_round_trip(rows in prop::collection::vec(("[^\\p{Cc}\u{feff}]{1,10}", "[^\\p{C}\u{feff}]{1,10}"), 1..20)) {
+        // Control characters and byte-order marks are refused in ids (tested apart).
         let rows: Vec<(String, String)> = rows.into_iter().filter(|(u, i)| !u.trim().is_empty() && !i.trim().is_empty()).collect();
         prop_assume!(!rows.is_empty());
         let mut w = csv::Writer::from_writer(Vec::new());
@@ -763,7 +768,7 @@ fn link_iris_with_spaces_or_quotes_are_refused_with_their_line() {
 #[test]
 fn ids_with_surrounding_spaces_are_kept_and_named_in_a_note() {
     let r = read(
-        "user_id,item_id\nalice,SKU-1\nalice ,SKU-2\n bob,SKU-3\n\"carol \",\"SKU-4 \"\ndan\t,x\n",
+        "user_id,item_id\nalice,SKU-1\nalice ,SKU-2\n bob,SKU-3\n\"carol \",\"SKU-4 \"\ndan ,x\n",
         "sp.csv",
         &ReadOptions::default(),
     )
@@ -775,7 +780,7 @@ fn ids_with_surrounding_spaces_are_kept_and_named_in_a_note() {
             ("alice ", "SKU-2"),
             (" bob", "SKU-3"),
             ("carol ", "SKU-4 "),
-            ("dan\t", "x")
+            ("dan ", "x")
         ]
     );
     let notes = r.notes();
@@ -806,7 +811,7 @@ fn a_link_files_other_columns_are_named_as_ignored() {
     };
     let path = std::env::temp_dir().join(format!("kgrec-link-{}.tsv", std::process::id()));
     std::fs::write(&path, text).unwrap();
-    let read = read_link_file(&path).unwrap();
+    let read = read_link_file(&path, &LinkColumns::default()).unwrap();
     std::fs::remove_file(&path).unwrap();
     assert_eq!(read, file);
     let note = read.note(Path::new("l.tsv")).unwrap();
@@ -817,7 +822,7 @@ fn a_link_files_other_columns_are_named_as_ignored() {
     let plain = "item_id\tiri\n1\thttp://x/a\n";
     let path = std::env::temp_dir().join(format!("kgrec-link2-{}.tsv", std::process::id()));
     std::fs::write(&path, plain).unwrap();
-    let read = read_link_file(&path).unwrap();
+    let read = read_link_file(&path, &LinkColumns::default()).unwrap();
     std::fs::remove_file(&path).unwrap();
     assert_eq!(read.note(Path::new("l.tsv")), None);
 }

@@ -172,6 +172,8 @@ fn user_knn_scores_trained_and_new_users_from_their_neighbours() {
         user: UserId(m.n_users() as u32),
         items: &items,
         values: &values,
+        ratings: &[],
+        counts: &[],
     };
     let mut out = vec![0.0; m.n_items()];
     assert_eq!(model.score_user(row, &mut out), Basis::FoldedIn);
@@ -182,6 +184,8 @@ fn user_knn_scores_trained_and_new_users_from_their_neighbours() {
         user: UserId(m.n_users() as u32),
         items: &[],
         values: &[],
+        ratings: &[],
+        counts: &[],
     };
     assert_eq!(model.score_user(empty, &mut out), Basis::NoPreference);
     let _ = ItemId(0);

@@ -34,6 +34,7 @@ pub(super) const LEARNER: Learner = Learner {
         Knob::Epochs,
         Knob::Reg,
         Knob::Alpha,
+        Knob::Confidence,
     ],
     recommender: true,
     feedback: Feedback::Confidence,
@@ -49,6 +50,7 @@ fn spec(o: &Overrides) -> Result<ModelSpec> {
     p = apply(p, o.epochs, FusedParams::iterations);
     p = apply(p, o.reg, FusedParams::regularization);
     p = apply(p, o.alpha, FusedParams::alpha);
+    p = apply(p, super::confidence(o)?, FusedParams::confidence);
     p = apply(p, o.kg_weight, FusedParams::kg_weight);
     p = apply(p, o.neighbour_weight, FusedParams::neighbour_weight);
     p = apply(p, o.cold_scale, FusedParams::cold_scale);
@@ -85,9 +87,15 @@ pub(super) fn fit(
             graph.triples().is_empty(),
         ));
     }
+    let (weighting, matrix) = super::weigh(p.confidence, input);
+    let p = FusedParams {
+        confidence: weighting.value,
+        rating_range: weighting.range,
+        ..p.clone()
+    };
     let mut last: Option<EpochReport> = None;
     let fitted = p.fit_cancellable(
-        input.matrix,
+        &matrix,
         &graph,
         seed,
         |r| {
@@ -238,7 +246,7 @@ impl Recommender for ServedCke {
             return self.fused.split(user.user, item);
         }
         self.fused
-            .split_vector(&self.fold.solve(&user.positives()), item)
+            .split_vector(&self.fold.solve(&self.fold.positives(user)), item)
     }
 
     fn fused(&self) -> Option<&Fused> {

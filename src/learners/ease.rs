@@ -39,7 +39,8 @@ pub(super) const KG_EASE: Learner = Learner {
             more items stacked under the interactions as rows weighing α × idf^p (α chosen on \
             validation rows unless --kg-weight; p = --idf-power 0.5); items nobody has \
             interacted with placed from their nearest items as validation rows choose \
-            (--cold-placement)",
+            (--cold-placement); the words of each item's own text literals stacked too, at \
+            --text-weight 0.5 of a fact's weight",
     knobs: &[
         Knob::Reg,
         Knob::RegScale,
@@ -50,6 +51,7 @@ pub(super) const KG_EASE: Learner = Learner {
         Knob::TwoHop,
         Knob::RelationBalance,
         Knob::GraphPrior,
+        Knob::TextWeight,
     ],
     recommender: true,
     feedback: Feedback::Binary,
@@ -101,6 +103,7 @@ fn kg_ease_spec(o: &Overrides) -> Result<ModelSpec> {
         two_hop_weight: o.two_hop.unwrap_or(defaults.two_hop_weight),
         relation_balance: o.relation_balance.unwrap_or(defaults.relation_balance),
         graph_prior: o.graph_prior.unwrap_or(defaults.graph_prior),
+        text_weight: o.text_weight.unwrap_or(defaults.text_weight),
         ..defaults
     };
     p.check().map_err(crate::cf::FitError::from)?;
@@ -188,6 +191,12 @@ pub(super) fn fit_kg_ease(
         notes.push(format!(
             "kg-ease stacked {} graph feature rows, {} of them two-hop paths (weight β = {})",
             fitted.features, fitted.two_hop_features, p.two_hop_weight
+        ));
+    }
+    if p.text_weight > 0.0 {
+        notes.push(format!(
+            "kg-ease stacked {} rows of words of the items' text (weight τ = {})",
+            fitted.term_features, p.text_weight
         ));
     }
     if fitted.placed > 0 {

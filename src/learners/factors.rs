@@ -20,9 +20,15 @@ pub(super) const ALS: Learner = Learner {
     name: "als",
     aliases: &[],
     kind: ModelKind::Als,
-    about: "Implicit ALS (default: 16 factors, 15 iterations, reg 30, alpha 4); folds in users \
-            who arrive after training",
-    knobs: &[Knob::Dim, Knob::Epochs, Knob::Reg, Knob::Alpha],
+    about: "Implicit ALS (default: 16 factors, 15 iterations, reg 30, alpha 4, confidence from \
+            the ratings); folds in users who arrive after training",
+    knobs: &[
+        Knob::Dim,
+        Knob::Epochs,
+        Knob::Reg,
+        Knob::Alpha,
+        Knob::Confidence,
+    ],
     recommender: true,
     feedback: Feedback::Confidence,
     space: super::space::ALS,
@@ -51,6 +57,7 @@ fn als_spec(o: &Overrides) -> Result<ModelSpec> {
     p = apply(p, o.epochs, AlsParams::iterations);
     p = apply(p, o.reg, AlsParams::regularization);
     p = apply(p, o.alpha, AlsParams::alpha);
+    p = apply(p, super::confidence(o)?, AlsParams::confidence);
     // Refused when asked for (an HTTP rebuild answers 400), not when the fit starts.
     p.check().map_err(crate::cf::FitError::from)?;
     Ok(ModelSpec::Als(p))
@@ -106,8 +113,10 @@ pub(super) fn fit_als(
     progress: &mut dyn FnMut(&EpochReport),
     cancel: &AtomicBool,
 ) -> Result<Trained> {
+    let (weighting, matrix) = super::weigh(p.weighing().value, input);
+    let p = p.clone().weighting(weighting);
     fit_factors(ModelKind::Als, input, seed, progress, |hook| {
-        let fitted = p.fit_cancellable(input.matrix, seed, hook, cancel)?;
+        let fitted = p.fit_cancellable(&matrix, seed, hook, cancel)?;
         Ok((fitted.model, params_json(&fitted.params)?))
     })
 }

@@ -344,7 +344,8 @@ pub fn embeddings_of(stored: &StoredModel) -> Result<Option<KgeModel>> {
         | ModelKind::ItemKnn
         | ModelKind::UserKnn
         | ModelKind::Svd
-        | ModelKind::SvdPp => Ok(None),
+        | ModelKind::SvdPp
+        | ModelKind::Tfidf => Ok(None),
     }
 }
 

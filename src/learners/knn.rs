@@ -126,7 +126,8 @@ fn stored_params(header: &ModelHeader) -> Result<KnnParams> {
         .map_err(|e| corrupt(header, format!("its hyper-parameters do not read: {e}")))
 }
 
-fn load_items(stored: StoredModel, binding: &Binding<'_>) -> Result<Loaded> {
+/// Item-kNN's loader, `tfidf`'s too: the `neighbours` rows served as an item-to-item model.
+pub(super) fn load_items(stored: StoredModel, binding: &Binding<'_>) -> Result<Loaded> {
     let StoredModel { header, mut arrays } = stored;
     let weights = neighbours(&header, &mut arrays, header.items)?;
     Ok(Loaded::Recommender(Box::new(ItemToItem::neighbourhood(

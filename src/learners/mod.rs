@@ -21,6 +21,7 @@ mod knn;
 mod pop;
 mod rating;
 pub mod space;
+mod tfidf;
 
 pub use graph_embedding::{
     GraphEmbeddingSpec, KgeKnobs, embeddings_of, kge_params, kge_params_for,
@@ -66,6 +67,8 @@ pub enum ModelKind {
     Svd,
     /// SVD++ on the ratings.
     SvdPp,
+    /// TF-IDF of the items' text in the graph (content only).
+    Tfidf,
 }
 
 impl ModelKind {
@@ -83,6 +86,16 @@ impl ModelKind {
         self.learner().name
     }
 
+    /// Whether its fit draws random numbers, so that a seed changes the model: not for
+    /// popularity counts, EASE's closed form and the neighbourhood models (`kg-ease` draws the
+    /// rows its graph weight is chosen on).
+    pub fn uses_seed(self) -> bool {
+        !matches!(
+            self,
+            Self::Popularity | Self::Ease | Self::ItemKnn | Self::UserKnn
+        )
+    }
+
     /// Whether the model is a knowledge-graph embedding alone, which cannot recommend.
     pub fn is_graph_embedding(self) -> bool {
         !self.learner().recommender
@@ -94,10 +107,13 @@ impl ModelKind {
     }
 
     /// Whether the recommender reads the graph through the items' links (`cke`, `kg-ease`,
-    /// and `svd`/`svdpp` with their graph prior): a linked item is something it learnt about
-    /// even without interactions.
+    /// `tfidf`, and `svd`/`svdpp` with their graph prior): a linked item is something it learnt
+    /// about even without interactions.
     pub fn reads_graph(self) -> bool {
-        matches!(self, Self::Cke | Self::KgEase | Self::Svd | Self::SvdPp)
+        matches!(
+            self,
+            Self::Cke | Self::KgEase | Self::Svd | Self::SvdPp | Self::Tfidf
+        )
     }
 }
 
@@ -123,6 +139,8 @@ pub enum Knob {
     Reg,
     /// Confidence slope.
     Alpha,
+    /// als, cke: which stored value makes the confidence values (binary, rating, count).
+    Confidence,
     /// Learning rate.
     Lr,
     /// ease, kg-ease: λ relative to the mean item degree.
@@ -138,6 +156,8 @@ pub enum Knob {
     TwoHop,
     /// kg-ease: how far each relation type's feature rows are brought to the same total weight.
     RelationBalance,
+    /// kg-ease: weight of the rows of the items' text words relative to the graph's.
+    TextWeight,
     /// kg-ease: weight of the graph's item-item prior on `B`.
     GraphPrior,
     /// itemknn, userknn: the similarity kernel.
@@ -156,7 +176,7 @@ pub enum Knob {
 
 impl Knob {
     /// Every knob, in the order a rejection names them.
-    pub const ALL: [Knob; 23] = [
+    pub const ALL: [Knob; 25] = [
         Knob::KgWeight,
         Knob::NeighbourWeight,
         Knob::Attention,
@@ -166,6 +186,7 @@ impl Knob {
         Knob::Epochs,
         Knob::Reg,
         Knob::Alpha,
+        Knob::Confidence,
         Knob::Lr,
         Knob::RegScale,
         Knob::IdfPower,
@@ -174,6 +195,7 @@ impl Knob {
         Knob::TwoHop,
         Knob::RelationBalance,
         Knob::GraphPrior,
+        Knob::TextWeight,
         Knob::Similarity,
         Knob::Shrink,
         Knob::Negatives,
@@ -194,6 +216,7 @@ impl Knob {
             Self::Epochs => "--epochs",
             Self::Reg => "--reg",
             Self::Alpha => "--alpha",
+            Self::Confidence => "--confidence",
             Self::Lr => "--lr",
             Self::RegScale => "--reg-scale",
             Self::IdfPower => "--idf-power",
@@ -202,6 +225,7 @@ impl Knob {
             Self::TwoHop => "--two-hop",
             Self::RelationBalance => "--relation-balance",
             Self::GraphPrior => "--graph-prior",
+            Self::TextWeight => "--text-weight",
             Self::Similarity => "--similarity",
             Self::Shrink => "--shrink",
             Self::Negatives => "--negatives",
@@ -224,6 +248,9 @@ pub struct Overrides {
     pub reg: Option<f32>,
     /// ALS confidence slope.
     pub alpha: Option<f32>,
+    /// als, cke: `binary`, `rating` or `count`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confidence: Option<String>,
     /// Learning rate.
     pub lr: Option<f32>,
     /// cke: entity prior weight.
@@ -257,6 +284,9 @@ pub struct Overrides {
     /// kg-ease: weight `γ` of the graph's item-item prior on `B` (0: none).
     #[serde(default)]
     pub graph_prior: Option<f32>,
+    /// kg-ease: weight `τ` of the items' text words relative to the graph rows (0: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text_weight: Option<f32>,
     /// itemknn, userknn: `cosine`, `jaccard` or `bm25`.
     #[serde(default)]
     pub similarity: Option<String>,
@@ -289,6 +319,7 @@ impl Overrides {
             Knob::Epochs => self.epochs.is_some(),
             Knob::Reg => self.reg.is_some(),
             Knob::Alpha => self.alpha.is_some(),
+            Knob::Confidence => self.confidence.is_some(),
             Knob::Lr => self.lr.is_some(),
             Knob::RegScale => self.reg_scale.is_some(),
             Knob::IdfPower => self.idf_power.is_some(),
@@ -297,6 +328,7 @@ impl Overrides {
             Knob::TwoHop => self.two_hop.is_some(),
             Knob::RelationBalance => self.relation_balance.is_some(),
             Knob::GraphPrior => self.graph_prior.is_some(),
+            Knob::TextWeight => self.text_weight.is_some(),
             Knob::Similarity => self.similarity.is_some(),
             Knob::Shrink => self.shrink.is_some(),
             Knob::Negatives => self.negatives.is_some(),
@@ -361,6 +393,8 @@ pub enum ModelSpec {
     Svd(crate::cf::SvdParams),
     /// SVD++ on the ratings.
     Svdpp(crate::cf::SvdParams),
+    /// TF-IDF of the items' text.
+    Tfidf(crate::content::TfidfParams),
 }
 
 impl Default for ModelSpec {
@@ -402,6 +436,16 @@ impl ModelSpec {
         (learner.spec)(overrides)
     }
 
+    /// Whether the fit reads the graph's text ([`GraphData::read_texts`]): `tfidf`, and
+    /// `kg-ease` with text rows.
+    pub fn reads_texts(&self) -> bool {
+        match self {
+            Self::Tfidf(_) => true,
+            Self::KgEase(p) => p.text_weight > 0.0,
+            _ => false,
+        }
+    }
+
     /// Which learner it is.
     pub fn kind(&self) -> ModelKind {
         match self {
@@ -418,6 +462,7 @@ impl ModelSpec {
             Self::UserKnn(_) => ModelKind::UserKnn,
             Self::Svd(_) => ModelKind::Svd,
             Self::Svdpp(_) => ModelKind::SvdPp,
+            Self::Tfidf(_) => ModelKind::Tfidf,
         }
     }
 
@@ -440,6 +485,7 @@ impl ModelSpec {
             Self::KgEase(p) => ease::fit_kg_ease(p, input, seed, cancel),
             Self::ItemKnn(p) | Self::UserKnn(p) => knn::fit(self.kind(), p, input, seed, cancel),
             Self::Svd(p) | Self::Svdpp(p) => rating::fit(p, input, seed, progress, cancel),
+            Self::Tfidf(p) => tfidf::fit(p, input, seed, cancel),
             Self::Transe(s) | Self::Rotate(s) | Self::Transr(s) => {
                 graph_embedding::fit(self.kind(), s, input, seed, progress, cancel)
             }
@@ -484,9 +530,40 @@ pub struct Learner {
 impl Learner {
     /// The space `kgrec tune` searches: [`Learner::space`], and [`Learner::cold_space`] when
     /// the validation holds items out whole.
-    pub fn tuning_space(&self, whole_items: bool) -> Vec<space::Param> {
+    /// `graph`: whether the training data has a graph its linked items are in; without one
+    /// the knobs of [`Learner::graph_knobs`] change nothing and are left out.
+    pub fn tuning_space(&self, whole_items: bool, graph: bool) -> Vec<space::Param> {
         let cold = if whole_items { self.cold_space } else { &[] };
-        self.space.iter().chain(cold).copied().collect()
+        self.space
+            .iter()
+            .chain(cold)
+            .filter(|p| graph || !self.graph_knobs().contains(&p.knob))
+            .copied()
+            .collect()
+    }
+
+    /// The knobs that weigh or shape the graph's part of the model: they change nothing when
+    /// no linked item is in a graph.
+    pub fn graph_knobs(&self) -> &'static [Knob] {
+        match self.kind {
+            ModelKind::Cke => &[
+                Knob::KgWeight,
+                Knob::NeighbourWeight,
+                Knob::Attention,
+                Knob::ColdScale,
+                Knob::ColdNeighbours,
+            ],
+            ModelKind::KgEase => &[
+                Knob::KgWeight,
+                Knob::IdfPower,
+                Knob::ColdPlacement,
+                Knob::TwoHop,
+                Knob::RelationBalance,
+                Knob::GraphPrior,
+            ],
+            ModelKind::Svd | ModelKind::SvdPp => &[Knob::KgWeight, Knob::Neighbours],
+            _ => &[],
+        }
     }
 }
 
@@ -496,8 +573,8 @@ impl Learner {
 pub enum Feedback {
     /// Every interaction is a positive of weight 1; ratings and counts are not read.
     Binary,
-    /// Every interaction is a positive of confidence `1 + α·r`, `r` the matrix's value (1 per
-    /// pair: the stored counts and ratings are not read yet).
+    /// Every interaction is a positive of confidence `1 + α·r`, `r` 1 or made of the pair's
+    /// stored rating or count as `--confidence` says ([`crate::cf::Weighting`]).
     Confidence,
     /// The stored ratings are the targets (interactions without one are not learnt from).
     Explicit,
@@ -508,14 +585,14 @@ impl Feedback {
     pub fn describe(self) -> &'static str {
         match self {
             Self::Binary => "binary",
-            Self::Confidence => "confidence 1 + alpha*r",
+            Self::Confidence => "confidence 1 + alpha*r (r: --confidence binary, rating or count)",
             Self::Explicit => "explicit ratings",
         }
     }
 }
 
 /// The registry, the default learner first.
-pub static LEARNERS: [Learner; 13] = [
+pub static LEARNERS: [Learner; 14] = [
     cke::LEARNER,
     factors::ALS,
     factors::BPR,
@@ -529,6 +606,7 @@ pub static LEARNERS: [Learner; 13] = [
     knn::USER_KNN,
     rating::SVD,
     rating::SVDPP,
+    tfidf::TFIDF,
 ];
 
 /// The learner a `--model` spelling names.
@@ -580,12 +658,16 @@ impl TrainInput<'_> {
     /// The items bound to the graph: their links and the entity-to-entity triples.
     pub(crate) fn item_graph(&self) -> crate::fused::ItemGraph {
         let counts = self.graph.counts;
-        crate::fused::ItemGraph::new(
+        let graph = crate::fused::ItemGraph::new(
             counts.entities as usize,
             counts.relations as usize,
             self.graph.triples.clone(),
             self.item_entity.to_vec(),
-        )
+        );
+        match self.graph.item_texts.is_empty() {
+            true => graph,
+            false => graph.with_terms(crate::content::item_terms(&self.graph.item_texts)),
+        }
     }
 }
 
@@ -600,6 +682,10 @@ pub struct GraphData {
     pub entity_iris: Vec<String>,
     /// Relation IRIs by id (graph-embedding learners only).
     pub relation_iris: Vec<String>,
+    /// Every entity's best label, by id (`tfidf` only: [`GraphData::read_texts`]).
+    pub labels: Vec<Option<String>>,
+    /// The text literals of every item's entity, by dense item id (`tfidf` only).
+    pub item_texts: Vec<Vec<kgrec_kg::text::Text>>,
 }
 
 impl GraphData {
@@ -623,9 +709,35 @@ impl GraphData {
             | ModelKind::Popularity
             | ModelKind::Ease
             | ModelKind::ItemKnn
-            | ModelKind::UserKnn => {}
+            | ModelKind::UserKnn
+            // Serving `tfidf` reads nothing of the graph; its fit reads it with the text.
+            | ModelKind::Tfidf => {}
         }
         Ok(data)
+    }
+
+    /// Reads the labels of every entity and the text literals of every linked item's entity
+    /// (`item_entity`, by dense item id) out of `kg`, and the triples if not read yet, for a
+    /// fit that needs them.
+    pub fn read_texts(
+        &mut self,
+        kg: &kgrec_kg::KgStore,
+        item_entity: &[Option<EntityId>],
+    ) -> Result<()> {
+        if self.triples.is_empty() {
+            self.triples = kg.index().triples()?;
+        }
+        self.labels = kg.index().labels()?;
+        let linked: Vec<EntityId> = item_entity.iter().flatten().copied().collect();
+        let mut texts = kg.texts_of(&linked)?.into_iter();
+        self.item_texts = item_entity
+            .iter()
+            .map(|e| match e {
+                Some(_) => texts.next().unwrap_or_default(),
+                None => Vec::new(),
+            })
+            .collect();
+        Ok(())
     }
 }
 
@@ -713,6 +825,39 @@ pub(crate) fn trained_header(
     header
 }
 
+/// The `--confidence` value given, if any (a spelling [`crate::cf::Value::parse`] refuses is
+/// a bad input).
+pub(crate) fn confidence(o: &Overrides) -> Result<Option<crate::cf::Value>> {
+    o.confidence
+        .as_deref()
+        .map(|v| {
+            crate::cf::Value::parse(v).ok_or_else(|| {
+                Error::BadInput(format!(
+                    "--confidence {v}: expected {}",
+                    crate::cf::Value::NAMES.join(", ")
+                ))
+            })
+        })
+        .transpose()
+}
+
+/// The weighting of `value` on the training data `input` (the matrix's stored feedback and the
+/// declared rating scale), and the matrix weighed by it (borrowed when binary).
+pub(crate) fn weigh<'a>(
+    value: crate::cf::Value,
+    input: &TrainInput<'a>,
+) -> (
+    crate::cf::Weighting,
+    std::borrow::Cow<'a, InteractionMatrix>,
+) {
+    let w = crate::cf::Weighting::resolve(value, input.matrix, input.snapshot.scale);
+    let m = match w.is_binary() {
+        true => std::borrow::Cow::Borrowed(input.matrix),
+        false => std::borrow::Cow::Owned(input.matrix.weighted(&w)),
+    };
+    (w, m)
+}
+
 /// Parameters as the header's JSON.
 pub(crate) fn params_json(params: &impl Serialize) -> Result<String> {
     serde_json::to_string(params).map_err(|e| Error::Internal {
@@ -749,6 +894,7 @@ mod tests {
             ModelKind::UserKnn,
             ModelKind::Svd,
             ModelKind::SvdPp,
+            ModelKind::Tfidf,
         ] {
             assert_eq!(LEARNERS.iter().filter(|l| l.kind == kind).count(), 1);
             assert_eq!(learner(kind.name()).unwrap().kind, kind);

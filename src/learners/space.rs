@@ -199,6 +199,7 @@ impl Overrides {
             Knob::Epochs => self.epochs = int.or(self.epochs),
             Knob::Reg => self.reg = real.or(self.reg),
             Knob::Alpha => self.alpha = real.or(self.alpha),
+            Knob::Confidence => self.confidence = name.or(self.confidence.take()),
             Knob::Lr => self.lr = real.or(self.lr),
             Knob::RegScale => self.reg_scale = real.or(self.reg_scale),
             Knob::IdfPower => self.idf_power = real.or(self.idf_power),
@@ -207,6 +208,7 @@ impl Overrides {
             Knob::TwoHop => self.two_hop = real.or(self.two_hop),
             Knob::RelationBalance => self.relation_balance = real.or(self.relation_balance),
             Knob::GraphPrior => self.graph_prior = real.or(self.graph_prior),
+            Knob::TextWeight => self.text_weight = real.or(self.text_weight),
             Knob::Similarity => self.similarity = name.or(self.similarity.take()),
             Knob::Shrink => self.shrink = real.or(self.shrink),
             Knob::Negatives => self.negatives = int.or(self.negatives),
@@ -243,6 +245,7 @@ impl Overrides {
             Knob::Epochs => int(self.epochs),
             Knob::Reg => real(self.reg),
             Knob::Alpha => real(self.alpha),
+            Knob::Confidence => name(&self.confidence),
             Knob::Lr => real(self.lr),
             Knob::RegScale => real(self.reg_scale),
             Knob::IdfPower => real(self.idf_power),
@@ -251,6 +254,7 @@ impl Overrides {
             Knob::TwoHop => real(self.two_hop),
             Knob::RelationBalance => real(self.relation_balance),
             Knob::GraphPrior => real(self.graph_prior),
+            Knob::TextWeight => real(self.text_weight),
             Knob::Similarity => name(&self.similarity),
             Knob::Shrink => real(self.shrink),
             Knob::Negatives => int(self.negatives),
@@ -302,6 +306,7 @@ impl Overrides {
             epochs: explicit.epochs.or(self.epochs),
             reg: explicit.reg.or(self.reg),
             alpha: explicit.alpha.or(self.alpha),
+            confidence: explicit.confidence.clone().or(self.confidence.clone()),
             lr: explicit.lr.or(self.lr),
             kg_weight: explicit.kg_weight.or(self.kg_weight),
             neighbour_weight: explicit.neighbour_weight.or(self.neighbour_weight),
@@ -323,6 +328,7 @@ impl Overrides {
             two_hop: explicit.two_hop.or(self.two_hop),
             relation_balance: explicit.relation_balance.or(self.relation_balance),
             graph_prior: explicit.graph_prior.or(self.graph_prior),
+            text_weight: explicit.text_weight.or(self.text_weight),
             similarity: explicit.similarity.clone().or(self.similarity.clone()),
             shrink: explicit.shrink.or(self.shrink),
             negatives: explicit.negatives.or(self.negatives),
@@ -350,6 +356,7 @@ impl Overrides {
                 Knob::Epochs => self.epochs?.to_string(),
                 Knob::Reg => self.reg?.to_string(),
                 Knob::Alpha => self.alpha?.to_string(),
+                Knob::Confidence => self.confidence.clone()?,
                 Knob::Lr => self.lr?.to_string(),
                 Knob::RegScale => self.reg_scale?.to_string(),
                 Knob::IdfPower => self.idf_power?.to_string(),
@@ -358,6 +365,7 @@ impl Overrides {
                 Knob::TwoHop => self.two_hop?.to_string(),
                 Knob::RelationBalance => self.relation_balance?.to_string(),
                 Knob::GraphPrior => self.graph_prior?.to_string(),
+                Knob::TextWeight => self.text_weight?.to_string(),
                 Knob::Similarity => self.similarity.clone()?,
                 Knob::Shrink => self.shrink?.to_string(),
                 Knob::Negatives => self.negatives?.to_string(),
@@ -377,7 +385,7 @@ impl Overrides {
 /// Which knob is the tuner's resource (successive halving gives the survivors more of it).
 pub const RESOURCE: Knob = Knob::Epochs;
 
-/// ALS: dimension, regularisation, confidence slope, sweeps.
+/// ALS: dimension, regularisation, confidence slope and values, sweeps.
 pub const ALS: &[Param] = &[
     Param {
         knob: Knob::Dim,
@@ -390,6 +398,10 @@ pub const ALS: &[Param] = &[
     Param {
         knob: Knob::Alpha,
         range: Range::Log(0.3, 50.0),
+    },
+    Param {
+        knob: Knob::Confidence,
+        range: Range::Choice(&crate::cf::Value::NAMES),
     },
     Param {
         knob: Knob::Epochs,
@@ -465,6 +477,10 @@ pub const CKE: &[Param] = &[
     Param {
         knob: Knob::Alpha,
         range: Range::Log(0.5, 30.0),
+    },
+    Param {
+        knob: Knob::Confidence,
+        range: Range::Choice(&crate::cf::Value::NAMES),
     },
     Param {
         knob: Knob::Epochs,
@@ -561,6 +577,12 @@ pub const KNN: &[Param] = &[
     },
 ];
 
+/// `tfidf`: the neighbours each item keeps.
+pub const TFIDF: &[Param] = &[Param {
+    knob: Knob::Neighbours,
+    range: Range::LogInt(10, 800),
+}];
+
 /// Nothing to tune (popularity, and the graph embeddings until `kge train --tune`).
 pub const NONE: &[Param] = &[];
 
@@ -576,7 +598,7 @@ mod tests {
     fn every_space_draws_valid_specs() {
         let mut rng = ChaCha8Rng::seed_from_u64(3);
         for learner in &LEARNERS {
-            for knob in learner.tuning_space(true).iter().map(|p| p.knob) {
+            for knob in learner.tuning_space(true, true).iter().map(|p| p.knob) {
                 assert!(
                     learner.knobs.contains(&knob),
                     "{}: {} is in its space but not among its knobs",
@@ -585,7 +607,7 @@ mod tests {
                 );
             }
             for _ in 0..200 {
-                let draw = Overrides::draw(&learner.tuning_space(true), &mut rng);
+                let draw = Overrides::draw(&learner.tuning_space(true, true), &mut rng);
                 ModelSpec::new(learner.name, &draw)
                     .unwrap_or_else(|e| panic!("{}: {} -> {e}", learner.name, draw.flags()));
             }
@@ -708,7 +730,27 @@ mod tests {
         );
         // Searched only when items are held out whole.
         let cke = crate::learners::learner("cke").unwrap();
-        assert_eq!(cke.tuning_space(false), CKE);
-        assert_eq!(cke.tuning_space(true).len(), CKE.len() + CKE_COLD.len());
+        assert_eq!(cke.tuning_space(false, true), CKE);
+        assert_eq!(
+            cke.tuning_space(true, true).len(),
+            CKE.len() + CKE_COLD.len()
+        );
+        // Without a graph, only the CF knobs: dimension, regularisation, alpha, confidence,
+        // epochs.
+        let cf: Vec<Knob> = cke
+            .tuning_space(true, false)
+            .iter()
+            .map(|p| p.knob)
+            .collect();
+        assert_eq!(
+            cf,
+            [
+                Knob::Dim,
+                Knob::Reg,
+                Knob::Alpha,
+                Knob::Confidence,
+                Knob::Epochs
+            ]
+        );
     }
 }

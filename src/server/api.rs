@@ -317,7 +317,8 @@ impl<'de> Deserialize<'de> for Id {
 struct InteractionJson {
     user: Id,
     item: Id,
-    rating: Option<f32>,
+    /// Read wide, so that a rating too large for the stored 32-bit float is named as such.
+    rating: Option<f64>,
     /// Seconds since the Unix epoch, or an ISO 8601 date or date-time (as the CLI reads them).
     timestamp: Option<Timestamp>,
 }
@@ -415,10 +416,20 @@ pub async fn interactions(
                 t / 1000
             )));
         }
+        let rating = match row.rating {
+            Some(r) if !(r as f32).is_finite() => {
+                return Err(ApiError::bad_parameter(format!(
+                    "interaction {}: rating {r:e} is out of range (ratings are 32-bit floats: at \
+                     most about 3.4e38)",
+                    n + 1
+                )));
+            }
+            r => r.map(|r| r as f32),
+        };
         raw_rows.push(RawInteraction {
             user: row.user.0,
             item: row.item.0,
-            rating: row.rating,
+            rating,
             timestamp,
             count: 1,
         });
@@ -440,6 +451,21 @@ pub async fn interactions(
         blocking(move || Ok(state.engine.add_interactions(raw_rows, Vec::new())?)).await?;
     metrics.interactions(received as u64);
     let r = &imported.report;
+    // What the engine noticed, the older rows it kept stored, then the spaced ids.
+    let older = r.older_example.as_ref().map(|e| {
+        format!(
+            "{} row(s) older than the stored one with another rating ({e}): the newer, stored \
+             rating is kept (the latest timestamp wins)",
+            r.older_ratings
+        )
+    });
+    let notes: Vec<String> = imported
+        .notes
+        .iter()
+        .cloned()
+        .chain(older)
+        .chain(spaced)
+        .collect();
     let mut answer = serde_json::json!({
             "received": received,
             "merged": imported.merged,
@@ -447,11 +473,7 @@ pub async fn interactions(
             "updated_interactions": r.updated_interactions,
             "unchanged_interactions": r.unchanged_interactions,
             "older_ratings_kept_stored": r.older_ratings,
-            "notes": imported.notes.iter().chain(&r.older_example.as_ref().map(|e| format!(
-                "{} row(s) older than the stored one with another rating ({e}): the newer, \
-                 stored rating is kept (the latest timestamp wins)",
-                r.older_ratings
-            )).into_iter().collect::<Vec<_>>()).cloned().collect::<Vec<_>>(),
+            "notes": notes,
             "new_users": r.new_users,
             "new_items": r.new_items,
             "store": {
@@ -460,13 +482,8 @@ pub async fn interactions(
                 "interactions": r.counts.interactions,
             },
     });
-    if let Some(note) = spaced
-        && let Some(notes) = answer["notes"].as_array_mut()
-    {
-        notes.push(serde_json::json!(note));
-    }
     // Present when there is something to say.
-    if answer["notes"].as_array().is_some_and(Vec::is_empty)
+    if notes.is_empty()
         && let Some(map) = answer.as_object_mut()
     {
         map.remove("notes");
@@ -615,10 +632,11 @@ pub async fn rebuild(
         return Err(ApiError::bad_parameter("keep: keep at least 1 version"));
     }
     // As `train --seed` with pop: refused, not ignored.
-    if given.seed.is_some() && request.spec.kind() == kgrec::ModelKind::Popularity {
-        return Err(ApiError::bad_parameter(
-            "seed: the pop learner has no randomness, so a seed does not apply to it",
-        ));
+    if given.seed.is_some() && !request.spec.kind().uses_seed() {
+        return Err(ApiError::bad_parameter(format!(
+            "seed: the {} learner has no randomness, so a seed does not apply to it",
+            request.spec.kind().name()
+        )));
     }
     let id = state.jobs.start(
         state.engine.clone(),

@@ -219,6 +219,7 @@ fn schemas() -> Value {
                 "conditions": {"type": "array", "items": {"type": "string"}, "description": "The conditions with full IRIs."},
                 "matching_items": {"type": "integer", "description": "Items whose entity satisfies every condition (the user's own and excluded ones included)."}}},
             "note": {"type": "string", "description": "Why a filtered page is empty or shorter than k."},
+            "unknown_excluded": {"type": "array", "items": {"type": "string"}, "description": "Ids of exclude= that name no item (nothing was excluded for them). Absent when there are none."},
             "model_version": {"type": "integer"}}},
         "Interaction": {"type": "object", "required": ["user", "item"], "additionalProperties": false, "properties": {
             "user": {"type": ["string", "integer"]}, "item": {"type": ["string", "integer"]},
@@ -231,8 +232,8 @@ fn schemas() -> Value {
             "notes": {"type": "array", "items": {"type": "string"}, "description": "Present when there is something to say: ids that start or end with white space (kept as sent), conflicting duplicates in the request and older rows."},
             "new_items": {"type": "integer"}, "store": {"type": "object"}}},
         "Rebuild": {"type": "object", "additionalProperties": false, "properties": {
-            "model": {"type": "string", "description": "A learner by its --model name (default cke)."},
-            "overrides": {"type": "object", "description": "train's flags without dashes, - as _: dim, epochs, reg, alpha, lr, kg_weight, neighbour_weight, attention, cold_scale, cold_neighbours, reg_scale, idf_power, cold_placement, neighbours, two_hop, relation_balance, graph_prior, similarity, shrink"},
+            "model": {"type": "string", "description": "A learner by its --model name, with train's knobs in overrides. Without model and spec: the current model's learner and hyper-parameters again (with no model yet: the learner kgrec tune found best with its choice, else the default learner, cke)."},
+            "overrides": {"type": "object", "description": "train's flags without dashes, - as _: dim, epochs, reg, alpha, confidence, lr, kg_weight, neighbour_weight, attention, cold_scale, cold_neighbours, reg_scale, idf_power, cold_placement, neighbours, two_hop, relation_balance, graph_prior, text_weight, similarity, shrink"},
             "spec": {"type": "object", "description": "A whole ModelSpec {\"model\", \"params\"} instead of model/overrides: the learner's own parameter names, as a job's \"spec\" shows them."},
             "seed": {"type": "integer", "default": 0},
             "keep": {"type": "integer", "minimum": 1, "default": 3}}},

@@ -134,9 +134,14 @@ impl Query {
 
 /// Refuses an empty or over-long user or item id (`what` names it in the message).
 pub fn check_id(what: &str, id: &str) -> Result<(), ApiError> {
-    if id.is_empty() {
+    // White space alone is no id, as a file import says of an empty field.
+    if id.trim().is_empty() {
         return Err(ApiError::bad_parameter(format!(
-            "the id of the {what} is empty"
+            "the id of the {what} is {}",
+            match id.is_empty() {
+                true => "empty",
+                false => "white space only",
+            }
         )));
     }
     if id.len() > MAX_ID_BYTES {

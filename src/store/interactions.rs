@@ -256,6 +256,9 @@ pub struct ImportReport {
     pub shared: Vec<SharedIri>,
     /// The counts after the import.
     pub counts: InteractionCounts,
+    /// A note on the import's ratings that lie far outside the store's earlier ones, set by the
+    /// engine before the rows are applied (see `kgrec::engine`'s `stretch_note`).
+    pub stretched_scale: Option<String>,
 }
 
 /// The sled-backed interaction store.

@@ -23,7 +23,7 @@ pub use tuning::{TrialRecord, TunedLearner, TuningStore};
 #[non_exhaustive]
 pub enum StoreError {
     /// The sled database failed.
-    #[error("database: {0}")]
+    #[error("database: {}", kgrec_kg::integrity::sled_message(.0))]
     Sled(#[from] sled::Error),
     /// Bytes on disk that do not decode as what this version wrote.
     #[error("corrupted {what}: {detail}")]

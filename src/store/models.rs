@@ -2,9 +2,13 @@
 //! pointer that readers load, and pruning of old versions.
 //!
 //! Key layout:
-//! - `v` version (u64 big-endian) `h` → the [`ModelHeader`] (bincode 2, serde)
+//! - `v` version (u64 big-endian) `h` → the [`ModelHeader`] (bincode 2, serde); since
+//!   checksums, preceded by the byte `0xFF` (never the first byte of a bincode 2 header: it is
+//!   no varint) and the CRC-32 of the bincode bytes (u32 little-endian)
 //! - `v` version `a` array (u8) chunk (u32 big-endian) → raw little-endian `f32`s of one of the
 //!   model's arrays (user factors, item factors, item biases, popularity counts)
+//!   then, since checksums, their CRC-32 (u32 little-endian): a chunk of exactly the floats'
+//!   length was written before and is read unchecked
 //! - `v` version `i` → the length in bytes of the version's approximate top-K index (u64
 //!   little-endian), when it has one; `v` version `x` chunk (u32 big-endian) → its bytes
 //!   (`crate::cf::ann`, which checks their digest)
@@ -182,9 +186,25 @@ impl ModelStore {
             .tree
             .get(header_key(version))?
             .ok_or_else(|| StoreError::corruption(what(), "missing"))?;
-        let (header, _): (ModelHeader, usize) =
-            bincode::serde::decode_from_slice(&bytes, bincode_config())
+        let body = match bytes.split_first() {
+            Some((&CHECKED, rest)) => checked(rest, &what)?,
+            _ => &bytes[..],
+        };
+        let (header, used): (ModelHeader, usize) =
+            bincode::serde::decode_from_slice(body, bincode_config())
                 .map_err(|e| StoreError::corruption(what(), e))?;
+        if used != body.len() {
+            return Err(StoreError::corruption(
+                what(),
+                format!("{} bytes after the header", body.len() - used),
+            ));
+        }
+        if header.version != version {
+            return Err(StoreError::corruption(
+                what(),
+                format!("it calls itself version {}", header.version),
+            ));
+        }
         Ok(header)
     }
 
@@ -216,14 +236,21 @@ impl ModelStore {
                     .get(array_key(version, a, c))?
                     .ok_or_else(|| StoreError::corruption(what(), "missing"))?;
                 let want = (len - c * FLOATS_PER_CHUNK).min(FLOATS_PER_CHUNK);
-                if bytes.len() != want * 4 {
+                let floats = if bytes.len() == want * 4 + 4 {
+                    let (floats, crc) = bytes.split_at(want * 4);
+                    verify(floats, crc, &what)?;
+                    floats
+                } else if bytes.len() == want * 4 {
+                    // Written before checksums.
+                    &bytes[..]
+                } else {
                     return Err(StoreError::corruption(
                         what(),
-                        format!("{} bytes, {} expected", bytes.len(), want * 4),
+                        format!("{} bytes, {} expected", bytes.len(), want * 4 + 4),
                     ));
-                }
+                };
                 values.extend(
-                    bytes
+                    floats
                         .chunks_exact(4)
                         .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])),
                 );
@@ -341,16 +368,20 @@ impl ModelStore {
         }
         for (a, (name, values)) in arrays.iter().enumerate() {
             for (c, chunk) in values.chunks(FLOATS_PER_CHUNK).enumerate() {
-                let bytes: Vec<u8> = chunk.iter().flat_map(|x| x.to_le_bytes()).collect();
-                self.tree.insert(array_key(version, a, c), bytes)?;
+                self.tree
+                    .insert(array_key(version, a, c), encode_floats(chunk))?;
             }
             header.arrays.push(ArrayInfo {
                 name: name.clone(),
                 len: values.len() as u64,
             });
         }
-        let bytes = bincode::serde::encode_to_vec(&header, bincode_config())
+        let body = bincode::serde::encode_to_vec(&header, bincode_config())
             .map_err(|e| StoreError::corruption(format!("model v{version} header"), e))?;
+        let mut bytes = Vec::with_capacity(body.len() + 5);
+        bytes.push(CHECKED);
+        bytes.extend_from_slice(&crc32(&body).to_le_bytes());
+        bytes.extend_from_slice(&body);
         self.tree.insert(header_key(version), bytes)?;
         self.tree.flush()?;
         Ok(())
@@ -432,13 +463,52 @@ impl ModelStore {
     }
 }
 
+/// The first byte of a header written with its checksum.
+const CHECKED: u8 = 0xFF;
+
+use kgrec_kg::integrity::crc32;
+
+/// The little-endian bytes of `floats`, then their CRC-32.
+fn encode_floats(floats: &[f32]) -> Vec<u8> {
+    let mut bytes: Vec<u8> = Vec::with_capacity(floats.len() * 4 + 4);
+    bytes.extend(floats.iter().flat_map(|x| x.to_le_bytes()));
+    let crc = crc32(&bytes);
+    bytes.extend_from_slice(&crc.to_le_bytes());
+    bytes
+}
+
+/// Checks that `crc` (4 bytes, little-endian) is the CRC-32 of `body`.
+fn verify(body: &[u8], crc: &[u8], what: &dyn Fn() -> String) -> Result<()> {
+    let stored = <[u8; 4]>::try_from(crc)
+        .map(u32::from_le_bytes)
+        .map_err(|_| StoreError::corruption(what(), "its checksum is cut short"))?;
+    let actual = crc32(body);
+    if actual != stored {
+        return Err(StoreError::corruption(
+            what(),
+            format!("damaged: its checksum is {actual:08x}, {stored:08x} was written"),
+        ));
+    }
+    Ok(())
+}
+
+/// The bincode bytes of a checked header (the bytes after [`CHECKED`]), once their checksum
+/// holds.
+fn checked<'a>(rest: &'a [u8], what: &dyn Fn() -> String) -> Result<&'a [u8]> {
+    let (crc, body) = rest
+        .split_at_checked(4)
+        .ok_or_else(|| StoreError::corruption(what(), "its checksum is cut short"))?;
+    verify(body, crc, what)?;
+    Ok(body)
+}
+
 fn encode_versions(versions: &[u64]) -> Vec<u8> {
     versions.iter().flat_map(|v| v.to_le_bytes()).collect()
 }
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
+    #![allow(clippy::unwrap_used, clippy::panic)]
     use super::*;
 
     fn header(kind: ModelKind, users: u64, items: u64, dim: u64) -> ModelHeader {
@@ -573,8 +643,10 @@ mod tests {
             let (h2, m2) = factors(2.0, true);
             for (a, (_, values)) in m2.iter().enumerate().take(2) {
                 for (c, chunk) in values.chunks(FLOATS_PER_CHUNK).enumerate().take(1) {
-                    let bytes: Vec<u8> = chunk.iter().flat_map(|x| x.to_le_bytes()).collect();
-                    store.tree.insert(array_key(2, a, c), bytes).unwrap();
+                    store
+                        .tree
+                        .insert(array_key(2, a, c), encode_floats(chunk))
+                        .unwrap();
                 }
             }
             // And a writer killed after staging everything but before the switch.
@@ -633,6 +705,7 @@ mod tests {
             (ModelKind::UserKnn, 10),
             (ModelKind::Svd, 11),
             (ModelKind::SvdPp, 12),
+            (ModelKind::Tfidf, 13),
         ] {
             let bytes =
                 bincode::serde::encode_to_vec(header(kind, 2, 3, 4), bincode_config()).unwrap();
@@ -683,6 +756,59 @@ mod tests {
             store.load_index(v3),
             Err(StoreError::Corruption { .. })
         ));
+    }
+
+    /// Every byte of every stored array chunk and header is covered: changing any one of them
+    /// is `Corruption` naming the value, never other numbers.
+    #[test]
+    fn a_changed_byte_in_any_chunk_or_header_is_corruption() {
+        let db = sled::Config::new().temporary(true).open().unwrap();
+        let store = ModelStore::open(&db).unwrap();
+        let (h, m) = factors(1.0, true);
+        let v = store.write(h, &m, 3).unwrap();
+        let keys: Vec<sled::IVec> = store
+            .tree
+            .scan_prefix(version_prefix(v))
+            .map(|e| e.unwrap().0)
+            .collect();
+        assert!(keys.len() > 4, "several chunks and a header");
+        for key in keys {
+            let good = store.tree.get(&key).unwrap().unwrap();
+            for at in 0..good.len() {
+                let mut bad = good.to_vec();
+                bad[at] ^= 0x10;
+                store.tree.insert(&key, bad).unwrap();
+                match store.load(v) {
+                    Err(StoreError::Corruption { what, .. }) => {
+                        assert!(what.starts_with(&format!("model v{v} ")), "{what}")
+                    }
+                    other => panic!("key {key:?} byte {at}: {other:?}"),
+                }
+            }
+            store.tree.insert(&key, good).unwrap();
+        }
+        assert_eq!(store.load(v).unwrap().arrays, m);
+    }
+
+    /// Headers and chunks written before checksums (plain bincode, bare floats) still load.
+    #[test]
+    fn records_written_before_checksums_still_load() {
+        let db = sled::Config::new().temporary(true).open().unwrap();
+        let store = ModelStore::open(&db).unwrap();
+        let (h, m) = factors(2.0, true);
+        let v = store.write(h, &m, 3).unwrap();
+        for entry in store.tree.scan_prefix(version_prefix(v)) {
+            let (key, value) = entry.unwrap();
+            let old = if key.last() == Some(&HEADER) && key.len() == 10 {
+                value[5..].to_vec()
+            } else {
+                value[..value.len() - 4].to_vec()
+            };
+            store.tree.insert(key, old).unwrap();
+        }
+        let loaded = store.load(v).unwrap();
+        assert_eq!(loaded.arrays, m);
+        assert_eq!(loaded.header.version, v);
     }
 
     #[test]

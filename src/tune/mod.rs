@@ -228,6 +228,8 @@ pub struct SearchResult {
     pub value: f64,
     /// The defaults' value.
     pub default_value: f64,
+    /// Why the first failed trial failed (a draw the learner refused, a diverged fit).
+    pub first_failure: Option<String>,
 }
 
 /// Fits and scores one draw: `(knobs, epochs override, stop)` → the metric, or `None` when
@@ -258,6 +260,7 @@ pub fn search_space(
         trials: Vec::new(),
         best: (Overrides::default(), f64::NEG_INFINITY),
         deadline,
+        first_failure: None,
     };
     // The defaults first, in full, whatever the budget: the baseline every draw must beat.
     let default_value = run_trial(
@@ -362,6 +365,7 @@ pub fn search_space(
         best: state.best.0,
         value: state.best.1,
         default_value,
+        first_failure: state.first_failure,
     })
 }
 
@@ -370,6 +374,7 @@ struct SearchState<'a> {
     trials: Vec<TrialRecord>,
     best: (Overrides, f64),
     deadline: Instant,
+    first_failure: Option<String>,
 }
 
 /// Runs one fit, stopped at `deadline` (none: never) or by `cancel`; `None` when the deadline
@@ -408,8 +413,16 @@ fn run_trial(
         Ok(None) | Err(Error::Cancelled) if !cancel.load(Ordering::Relaxed) => return Ok(None),
         Ok(None) => return Err(Error::Cancelled),
         // A draw the learner refuses (a combination of knobs it cannot fit) is a failed trial,
-        // ranked last, not the end of the search.
-        Err(e) if e.exit_code() == 2 && !draw.is_empty() => f64::NEG_INFINITY,
+        // ranked last, not the end of the search; so are the defaults when their fit diverges
+        // (other learning rates may not). Any other failure of the defaults is the data's.
+        Err(e)
+            if e.exit_code() == 2
+                && (!draw.is_empty()
+                    || matches!(e, Error::Fit(crate::cf::FitError::Diverged { .. }))) =>
+        {
+            state.first_failure.get_or_insert_with(|| e.to_string());
+            f64::NEG_INFINITY
+        }
         Err(e) => return Err(e),
     };
     // A draw whose scores are not numbers (a diverged fit) ranks last.

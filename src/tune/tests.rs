@@ -1,6 +1,7 @@
 #![allow(clippy::unwrap_used)]
 use super::*;
-use crate::learners::space::{ALS, EASE};
+use crate::learners::Knob;
+use crate::learners::space::{ALS, EASE, Param};
 
 /// A toy objective: best at reg 10 and dim 64, and better with more epochs (up to the draw's).
 fn objective(o: &Overrides, epochs: Option<usize>) -> f64 {
@@ -12,10 +13,17 @@ fn objective(o: &Overrides, epochs: Option<usize>) -> f64 {
 }
 
 fn run(search: Search, seed: u64, trials: Option<usize>) -> SearchResult {
+    // ALS's numeric knobs: the searches are tested on a smooth objective of numbers, which
+    // `--confidence` is not.
+    let numeric: Vec<Param> = ALS
+        .iter()
+        .filter(|p| p.knob != Knob::Confidence)
+        .copied()
+        .collect();
     let mut evaluate = |o: &Overrides, e: Option<usize>, _: &AtomicBool| Ok(Some(objective(o, e)));
     search_space(
         "als",
-        ALS,
+        &numeric,
         search,
         Duration::from_secs(60),
         trials,
@@ -139,6 +147,26 @@ fn metrics_parse_as_score_recs_names_them() {
     }
 }
 
+/// Random search of `space` for `trials` draws (10 s at most), seed 0, nothing reported.
+fn random_search(
+    learner: &str,
+    space: &[Param],
+    trials: usize,
+    evaluate: &mut Evaluate<'_>,
+) -> Result<SearchResult> {
+    search_space(
+        learner,
+        space,
+        Search::Random,
+        Duration::from_secs(10),
+        Some(trials),
+        0,
+        evaluate,
+        &mut |_| {},
+        &AtomicBool::new(false),
+    )
+}
+
 #[test]
 fn a_draw_the_learner_refuses_is_a_failed_trial_not_the_end() {
     let mut calls = 0;
@@ -150,18 +178,7 @@ fn a_draw_the_learner_refuses_is_a_failed_trial_not_the_end() {
             false => Ok(Some(0.2)),
         }
     };
-    let result = search_space(
-        "ease",
-        EASE,
-        Search::Random,
-        Duration::from_secs(10),
-        Some(6),
-        0,
-        &mut evaluate,
-        &mut |_| {},
-        &AtomicBool::new(false),
-    )
-    .unwrap();
+    let result = random_search("ease", EASE, 6, &mut evaluate).unwrap();
     assert_eq!(result.trials.len(), 7);
     assert_eq!(
         result
@@ -172,6 +189,44 @@ fn a_draw_the_learner_refuses_is_a_failed_trial_not_the_end() {
         3
     );
     assert_eq!(result.value, 0.3);
+}
+
+#[test]
+fn defaults_that_diverge_leave_the_search_to_the_draws_and_other_failures_end_it() {
+    use crate::learners::space::RATING;
+    let diverged = || {
+        Error::Fit(crate::cf::FitError::Diverged {
+            learning_rate: 0.01,
+        })
+    };
+    let mut evaluate = |o: &Overrides, _: Option<usize>, _: &AtomicBool| match o.lr {
+        Some(lr) if lr < 0.01 => Ok(Some(-1.0)),
+        _ => Err(diverged()),
+    };
+    let result = random_search("svd", RATING, 20, &mut evaluate).unwrap();
+    assert_eq!(result.default_value, f64::NEG_INFINITY);
+    assert_eq!(result.value, -1.0, "{:?}", result.trials);
+    assert!(result.best.lr.is_some_and(|lr| lr < 0.01));
+    assert!(
+        result
+            .first_failure
+            .as_deref()
+            .is_some_and(|f| f.contains("diverged")),
+        "{:?}",
+        result.first_failure
+    );
+    // Data the learner cannot fit at all fails the defaults, and the search, at once.
+    let mut calls = 0;
+    let mut evaluate = |_: &Overrides, _: Option<usize>, _: &AtomicBool| {
+        calls += 1;
+        Err(Error::Fit(crate::cf::FitError::NoRatings))
+    };
+    let out = random_search("svd", RATING, 20, &mut evaluate);
+    assert!(matches!(
+        out,
+        Err(Error::Fit(crate::cf::FitError::NoRatings))
+    ));
+    assert_eq!(calls, 1);
 }
 
 #[test]

@@ -27,6 +27,20 @@ pub fn fixture(name: &str) -> PathBuf {
 /// `KGREC_REQUIRE_DATA=1` a missing one fails the test instead.
 pub use kgrec_kg::testdata::shared_dataset;
 
+/// Copies the directory tree `from` to `to` (created).
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
 pub fn run(cmd: &mut Command) -> Output {
     cmd.output().expect("kgrec runs")
 }

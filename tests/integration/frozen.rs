@@ -10,19 +10,6 @@ use crate::common::*;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
-
 /// In a RocksDB build, checks that a frozen directory (written by the default snapshot backend) is
 /// refused, clearly, and says so; in the default build, `false`.
 fn refused_by_rocksdb_build(data: &Path) -> bool {

@@ -339,16 +339,33 @@ fn a_wrong_delimiter_with_column_flags_names_the_delimiter_the_header_holds() {
     );
 }
 
-/// Nothing is dropped in silence: fields beyond the header's and a --min-rating that a file
-/// without ratings cannot apply are both said.
+/// Nothing is dropped in silence: rows with fields beyond the header's are an error (an
+/// unquoted comma in a title would split it: `bob,Crime, and Punishment` is item `Crime`)
+/// unless --ignore-extra-fields says to read their first fields, which a note then counts; a
+/// --min-rating that a file without ratings cannot apply is said.
 #[test]
 fn surplus_fields_and_an_idle_min_rating_are_noted() {
     let d = dir();
+    let titles = d.file(
+        "titles.csv",
+        "customer,book_id\nann,War and Peace\nbob,Crime, and Punishment\ncid,Crime, or Not\n",
+    );
+    let out = d.import(&titles, &[]);
+    d.rejects(
+        &out,
+        &titles,
+        &[
+            "titles.csv:3: 2 row(s) have more fields than the header's 2",
+            "--ignore-extra-fields",
+        ],
+    );
     let csv = d.file(
         "longer.csv",
         "user_id,item_id\nu1,A\nu2,B,extra\nu3,C,x,y\n",
     );
-    let (out, err) = d.accepts(&csv, &["--min-rating", "4"]);
+    let out = d.import(&csv, &["--min-rating", "4"]);
+    d.rejects(&out, &csv, &["longer.csv:3: 2 row(s)"]);
+    let (out, err) = d.accepts(&csv, &["--min-rating", "4", "--ignore-extra-fields"]);
     assert!(out.contains("3 rows read"), "{out}");
     assert!(
         err.contains("longer.csv:3: 2 row(s) have more fields than the header's 2"),

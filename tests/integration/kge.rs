@@ -309,7 +309,7 @@ fn train_transe_on_the_fixture_graph_then_export_embeddings() {
         &[
             "no recommender trained yet: the stored versions are graph embeddings (v1 transe); \
              train a recommender (cke, als, bpr, pop, ease, kg-ease, itemknn, \
-             userknn, svd, svdpp) first",
+             userknn, svd, svdpp, tfidf) first",
         ],
     );
     let refused = run(kgrec(&data).args(["recommend", "--user", "1", "--model-version", "1"]));

@@ -223,6 +223,32 @@ fn an_overtaken_training_does_not_replace_the_newer_model() {
     assert_eq!(models, serde_json::json!(["v1 als (current)", "v2 bpr"]));
 }
 
+/// The same under `--quiet`: the slow training exits 0, and the one thing it still says is
+/// that its model did not become current.
+#[test]
+fn a_quiet_overtaken_training_still_says_it_is_not_current() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = crate::cf::imported(tmp.path());
+    let slow = kgrec(&data)
+        .args(["--quiet", "train", "--model", "bpr", "--epochs", "20000"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    ok(kgrec(&data).args(["--wait", "30", "--quiet", "train", "--model", "als"]));
+    let out = slow.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "");
+    assert!(
+        stderr(&out).contains("bpr v2 is stored but not current")
+            && stderr(&out).contains("--model-version 2"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!stderr(&out).contains("note:"), "{}", stderr(&out));
+}
+
 /// Ctrl-C during a write says what the data directory holds (the write commits whole or not at
 /// all) and exits 130; an interrupted `train` stores nothing.
 #[test]

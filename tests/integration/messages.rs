@@ -414,6 +414,12 @@ fn collapsed_scores_on_a_tiny_catalogue_are_reported() {
             "{model}: {}",
             stderr(&out)
         );
+        // Five users are too few for `kgrec tune`: only the remedy that applies is given.
+        assert!(
+            !stderr(&out).contains("kgrec tune"),
+            "{model}: {}",
+            stderr(&out)
+        );
         // The list of a collapsed model says so too, not only the training, and so do its
         // similar items (every cosine about 1).
         for args in [
@@ -699,6 +705,14 @@ fn small_things_say_what_the_user_typed() {
         (
             &["--model", "pop", "--seed", "4"],
             "--seed does not apply to --model pop",
+        ),
+        (
+            &["--model", "ease", "--seed", "5"],
+            "--seed does not apply to --model ease: its fit has no randomness",
+        ),
+        (
+            &["--model", "itemknn", "--seed", "5"],
+            "--seed does not apply to --model itemknn",
         ),
     ] {
         let out = run(kgrec(&data).arg("train").args(args));
@@ -1151,4 +1165,95 @@ fn recommend_for_a_user_the_data_directory_lacks_asks_about_a_typo() {
     // A stored user gets no such note.
     let out = run(kgrec(&data).args(["recommend", "--user", "1"]));
     assert!(!stderr(&out).contains("a typo?"), "{}", stderr(&out));
+}
+
+/// The eleventh fresh look's messages: a rating too large for a float, a truncated gzip graph,
+/// RDF/XML with an undeclared prefix located, a `.rdf` file read as Turtle by `--format`, a
+/// SPARQL IRI written with the characters the graph stores percent-encoded, `eval`'s remedy in
+/// its own flags, and `train --quiet` that does not become current.
+#[test]
+fn eleventh_look_messages_name_the_real_cause() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let data = dir.join("data");
+
+    let huge = dir.join("huge.tsv");
+    std::fs::write(&huge, "user_id\titem_id\trating\nu1\ti1\t3\nu2\ti2\t1e40\n").unwrap();
+    let out = run(kgrec(&data).args(["import", "interactions"]).arg(&huge));
+    expect_bad_input(&out, &data, &["huge.tsv:3:3", "is out of range", "1e40"]);
+
+    // A gzip graph cut short.
+    let nt = dir.join("g.nt");
+    write_synthetic_ntriples(&nt, 2000);
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut gz, &std::fs::read(&nt).unwrap()).unwrap();
+    let mut bytes = gz.finish().unwrap();
+    bytes.truncate(bytes.len() / 2);
+    let cut = dir.join("cut.nt.gz");
+    std::fs::write(&cut, bytes).unwrap();
+    let out = run(kgrec(&data).args(["import", "kg"]).arg(&cut));
+    expect_bad_input(
+        &out,
+        &data,
+        &["cut.nt.gz", "truncated or corrupt", "gzip -t"],
+    );
+
+    // RDF/XML with a prefix it never declares: located at its first use.
+    let rdf = dir.join("books.rdf");
+    std::fs::write(
+        &rdf,
+        "<?xml version=\"1.0\"?>\n<rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\">\n  \
+         <rdf:Description rdf:about=\"http://x/b1\">\n    <dcx:title>Emma</dcx:title>\n  \
+         </rdf:Description>\n</rdf:RDF>\n",
+    )
+    .unwrap();
+    let out = run(kgrec(&data).args(["import", "kg"]).arg(&rdf));
+    expect_bad_input(&out, &data, &["books.rdf:4:6", "dcx"]);
+    // The same file, named .rdf, read as Turtle by --format: the name is not the problem.
+    let out = run(kgrec(&data)
+        .args(["import", "kg", "--format", "ttl"])
+        .arg(&rdf));
+    expect_bad_input(&out, &data, &["--format overrode it"]);
+    assert!(
+        !stderr(&out).contains("rename the file"),
+        "{}",
+        stderr(&out)
+    );
+
+    // A TSV graph mints IRIs percent-encoded; a query written with the characters is pointed
+    // at the stored form.
+    let tsv = dir.join("shop.tsv");
+    std::fs::write(&tsv, "sku-ü\tmadeBy\tacme\n").unwrap();
+    ok(kgrec(&data).args(["import", "kg"]).arg(&tsv));
+    let out = run(kgrec(&data).args(["sparql", "SELECT ?o WHERE { <urn:kgrec:sku-ü> ?p ?o }"]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("did you mean <urn:kgrec:sku-%C3%BC>"),
+        "{}",
+        stderr(&out)
+    );
+
+    // eval's remedy for a missing graph is its own --kg/--link.
+    let (train, test) = (dir.join("train.tsv"), dir.join("test.tsv"));
+    let mut rows = String::from("user_id\titem_id\trating\n");
+    let mut held = rows.clone();
+    for u in 0..12 {
+        for i in 0..10 {
+            let row = format!("u{u}\ti{i}\t{}\n", 1 + (u * 7 + i * 3) % 5);
+            match (u + i) % 5 {
+                0 => held.push_str(&row),
+                _ => rows.push_str(&row),
+            }
+        }
+    }
+    std::fs::write(&train, rows).unwrap();
+    std::fs::write(&test, held).unwrap();
+    let out = run(Command::new(binary())
+        .args(["eval", "--model", "cke", "--epochs", "4", "--train"])
+        .arg(&train)
+        .arg("--test")
+        .arg(&test));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--kg FILE"), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("import kg"), "{}", stderr(&out));
 }

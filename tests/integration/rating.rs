@@ -118,6 +118,67 @@ fn svd_and_svdpp_predict_known_pairs_unknown_users_and_unknown_items() {
     expect_bad_input(&out, &data, &["does not predict ratings", "svd"]);
 }
 
+/// A rating scale in the thousands (durations, play counts) trains at the default learning
+/// rate: svd/svdpp fit in units of a quarter of the scale's span, so the fixture's ratings
+/// times 700 give the predictions times 700; and `tune` of a rating learner on such data
+/// finishes.
+#[test]
+fn a_scale_in_the_thousands_trains_with_the_defaults_and_predicts_in_proportion() {
+    let tmp = tempfile::tempdir().unwrap();
+    let stars = rated(tmp.path());
+    let text = std::fs::read_to_string(fixture("interactions.tsv")).unwrap();
+    let mut lines = text.lines();
+    let mut scaled = format!("{}\n", lines.next().unwrap());
+    for line in lines {
+        let mut fields: Vec<String> = line.split('\t').map(str::to_owned).collect();
+        let r: f64 = fields[2].parse().unwrap();
+        fields[2] = format!("{}", r * 700.0);
+        scaled.push_str(&fields.join("\t"));
+        scaled.push('\n');
+    }
+    let file = tmp.path().join("seconds.tsv");
+    write(&file, &scaled);
+    let wide = tmp.path().join("wide");
+    ok(kgrec(&wide)
+        .args(["import", "interactions"])
+        .arg(&file)
+        .args(["--rating-scale", "700:3500"]));
+    for model in ["svd", "svdpp"] {
+        let mut predictions = Vec::new();
+        for data in [&stars, &wide] {
+            ok(kgrec(data).args(["train", "--model", model, "--quiet"]));
+            let p = json(&ok(kgrec(data).args([
+                "predict", "--user", "1", "--item", "172", "--format", "json",
+            ])));
+            predictions.push(p["rating"].as_f64().unwrap());
+        }
+        let (stars, wide) = (predictions[0], predictions[1]);
+        assert!((700.0..=3500.0).contains(&wide), "{model}: {wide}");
+        assert!(
+            (wide - 700.0 * stars).abs() < 0.01 * wide,
+            "{model}: {wide} against 700 × {stars}"
+        );
+    }
+    let out = ok(kgrec(&wide).args([
+        "tune",
+        "--models",
+        "svd,als",
+        "--budget",
+        "4s",
+        "--no-train",
+        "--format",
+        "json",
+    ]));
+    let tuned = json(&out);
+    let learners: Vec<&str> = tuned["learners"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["learner"].as_str().unwrap())
+        .collect();
+    assert_eq!(learners, ["svd", "als"], "{tuned}");
+}
+
 #[test]
 fn eval_task_rating_prints_finite_rmse_and_mae() {
     let tmp = tempfile::tempdir().unwrap();

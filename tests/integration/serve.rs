@@ -272,6 +272,32 @@ fn recommendations_explanations_and_similar_items() {
     assert!(server.terminate(30).success());
 }
 
+/// Two new users post the same items with mirrored ratings: the default model (rating
+/// confidence) folds them in apart, from the ratings the posts carried.
+#[test]
+fn posted_ratings_weigh_in_a_fold_in() {
+    let (_tmp, _data, server) = serving_trained();
+    let items = ["1", "50", "181", "172", "174", "96"];
+    let mut body = Vec::new();
+    for (user, high) in [("fan-a", 0..3), ("fan-b", 3..6)] {
+        for (k, item) in items.iter().enumerate() {
+            let rating = if high.contains(&k) { 5 } else { 1 };
+            body.push(serde_json::json!({"user": user, "item": item, "rating": rating}));
+        }
+    }
+    let answer = server.post_json("/v1/interactions", &serde_json::to_string(&body).unwrap());
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    let list = |user: &str| {
+        let recs = server
+            .get(&format!("/v1/users/{user}/recommendations?k=5"))
+            .json();
+        assert_eq!(recs["folded_in"], true, "{recs}");
+        recs["items"].clone()
+    };
+    assert_ne!(list("fan-a"), list("fan-b"));
+    assert!(server.terminate(30).success());
+}
+
 /// A new user posts 5 interactions; the next request folds them in, without those items. An
 /// item an existing user posts leaves their list at once.
 #[test]
@@ -724,6 +750,35 @@ fn bad_requests_get_clear_errors_and_the_server_keeps_serving() {
             .contains("k=-1: expected a whole number from 1 to 1000"),
         "{}",
         k.text()
+    );
+    // A rating too large for the stored float is named as such, not as "inf".
+    let huge = server.post_json(
+        "/v1/interactions",
+        r#"[{"user": "a", "item": "1", "rating": 1e308}]"#,
+    );
+    assert_eq!(huge.status, 400, "{}", huge.text());
+    assert!(
+        huge.text().contains("rating 1e308 is out of range"),
+        "{}",
+        huge.text()
+    );
+    // White space alone is no id, as in a file.
+    let blank = server.post_json("/v1/interactions", r#"[{"user": "   ", "item": "1"}]"#);
+    assert_eq!(blank.status, 400, "{}", blank.text());
+    assert!(
+        blank.text().contains("white space only"),
+        "{}",
+        blank.text()
+    );
+    // An excluded id that names no item is said, as the command line warns of it.
+    let recs = server.get("/v1/users/1/recommendations?k=3&exclude=50,NOPE");
+    assert_eq!(recs.status, 200, "{}", recs.text());
+    assert_eq!(recs.json()["unknown_excluded"], serde_json::json!(["NOPE"]));
+    let plain = server.get("/v1/users/1/recommendations?k=3&exclude=50");
+    assert!(
+        plain.json().get("unknown_excluded").is_none(),
+        "{}",
+        plain.text()
     );
     assert!(server.terminate(30).success());
 }

@@ -172,7 +172,31 @@ pub fn write_export(
             });
         }
     }
-    fs::create_dir_all(dir).map_err(io(dir))?;
+    // Written whole into a temporary folder beside `dir`, then moved into place in one step
+    // that an interrupt cannot split: a failure or a Ctrl-C leaves the earlier export as it was.
+    let dir = match fs::canonicalize(dir) {
+        Ok(real) if real.is_dir() => real,
+        _ => dir.to_owned(),
+    };
+    if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+        fs::create_dir_all(parent).map_err(io(parent))?;
+    }
+    let (stage, _registered) = crate::fsutil::temp_sibling_dir(&dir)?;
+    let placed = write_files(&stage, model, entities, relations)
+        .and_then(|written| put_in_place(&stage, &dir, &written));
+    if stage.exists() {
+        let _ = fs::remove_dir_all(&stage);
+    }
+    placed
+}
+
+/// Writes the files of the export into `dir` (an empty folder) and returns their names.
+fn write_files(
+    dir: &Path,
+    model: &KgeModel,
+    entities: &Vocab,
+    relations: &Vocab,
+) -> Result<Vec<&'static str>, ExportError> {
     let rel_rows = |r: usize, buf: &mut Vec<f32>| {
         buf.clear();
         buf.extend_from_slice(model.relation_matrix().row(r));
@@ -185,24 +209,14 @@ pub fn write_export(
     if let ModelKind::TransE { .. } = model.kind() {
         ent_names.push("entity_embeddings.tsv");
         rel_names.push("relation_embeddings.tsv");
-    } else {
-        // An earlier TransE export into the same folder must not outlive it: its copies would
-        // sit beside a meta.json that names another model.
-        for stale in ["entity_embeddings.tsv", "relation_embeddings.tsv"] {
-            let path = dir.join(stale);
-            match fs::remove_file(&path) {
-                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(&path)(e)),
-                _ => {}
-            }
-        }
     }
-    for name in ent_names {
+    for name in &ent_names {
         write_table(&dir.join(name), entities, |e, buf| {
             buf.clear();
             buf.extend_from_slice(model.entity_matrix().row(e));
         })?;
     }
-    for name in rel_names {
+    for name in &rel_names {
         write_table(&dir.join(name), relations, rel_rows)?;
     }
     let path = dir.join("meta.json");
@@ -211,6 +225,49 @@ pub fn write_export(
         message: e.to_string(),
     })?;
     write_output(&path, |w| w.write_all((json + "\n").as_bytes()))?;
+    Ok(ent_names
+        .into_iter()
+        .chain(rel_names)
+        .chain(["meta.json"])
+        .collect())
+}
+
+/// Puts the finished export in `stage` at `dir`: a new `dir` is the renamed `stage`; an existing
+/// one gets each file renamed over its own, and loses the export files this one does not write
+/// (an earlier TransE export's copies must not sit beside a meta.json naming another model),
+/// keeping any other file of its owner's. Either way in one commit section
+/// ([`crate::fsutil::commit_section`]), so that a Ctrl-C finds the old export or the new one.
+fn put_in_place(stage: &Path, dir: &Path, written: &[&str]) -> Result<(), ExportError> {
+    let exists = fs::symlink_metadata(dir).is_ok();
+    crate::fsutil::commit_section(|| {
+        if !exists {
+            return fs::rename(stage, dir).map_err(io(dir));
+        }
+        for name in written {
+            let target = dir.join(name);
+            fs::rename(stage.join(name), &target).map_err(io(&target))?;
+        }
+        for stale in EXPORT_FILES.iter().filter(|name| !written.contains(name)) {
+            let path = dir.join(stale);
+            match fs::remove_file(&path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(&path)(e)),
+                _ => {}
+            }
+        }
+        Ok(())
+    })?;
+    #[cfg(unix)]
+    for synced in [
+        Some(dir),
+        dir.parent().filter(|p| !p.as_os_str().is_empty()),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        File::open(synced)
+            .and_then(|d| d.sync_all())
+            .map_err(io(synced))?;
+    }
     Ok(())
 }
 

@@ -1,7 +1,9 @@
 //! The fused model's hyper-parameters: [`FusedParams`] (defaults, setters, range checks) and how
 //! an item's neighbourhood enters the score ([`Attention`]).
 
-use crate::cf::{Als, ParamError, at_least_one, dimension, non_negative, require, setters};
+use crate::cf::{
+    Als, ParamError, Value, Weighting, at_least_one, dimension, non_negative, require, setters,
+};
 
 /// How an item's neighbourhood enters the score.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -36,6 +38,13 @@ pub struct FusedParams {
     pub regularization: f32,
     /// ALS confidence slope α in `c = 1 + α·r`.
     pub alpha: f32,
+    /// Which stored value makes `r` (`--confidence`; binary in models stored before it
+    /// existed).
+    #[serde(default)]
+    pub confidence: Value,
+    /// The rating range the fit resolved ([`crate::cf::Weighting::range`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rating_range: Option<(f32, f32)>,
     /// Alternating sweeps.
     pub iterations: usize,
     /// Plain ALS sweeps before the graph joins (they place the items the embeddings start from).
@@ -103,6 +112,8 @@ impl Default for FusedParams {
             factors: 16,
             regularization: 30.0,
             alpha: 4.0,
+            confidence: Value::Rating,
+            rating_range: None,
             iterations: 15,
             warmup: 2,
             cg_steps: 3,
@@ -136,6 +147,8 @@ impl FusedParams {
         regularization: f32,
         /// ALS confidence slope.
         alpha: f32,
+        /// Which stored value makes the confidence values (the learner weighs the matrix).
+        confidence: Value,
         /// Alternating sweeps.
         iterations: usize,
         /// Plain ALS sweeps first.
@@ -172,6 +185,15 @@ impl FusedParams {
         attention_candidates: usize,
         /// Held-out share for the attention.
         attention_holdout: f32,
+    }
+
+    /// How the positives were weighed (the learner sets `confidence` and `rating_range` from
+    /// the [`Weighting`] it resolved on the training data).
+    pub fn weighing(&self) -> Weighting {
+        Weighting {
+            value: self.confidence,
+            range: self.rating_range,
+        }
     }
 
     /// Gives a never-interacted linked item the vector `s·η_{e(i)}` instead of placing it among
@@ -227,6 +249,7 @@ impl FusedParams {
             .factors(self.factors)
             .regularization(self.regularization)
             .alpha(self.alpha)
+            .weighting(self.weighing())
             .iterations(self.iterations)
             .cg_steps(self.cg_steps)
     }
