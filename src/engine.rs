@@ -666,6 +666,10 @@ pub struct ModelVersion {
     pub current: bool,
     /// Graph embeddings only: kept beside the recommenders, never served.
     pub graph_embedding: bool,
+    /// The approximate top-K index stored with the version: its `ef` and the recall against
+    /// exact scoring measured when it was built (absent: top-K is exact).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ann: Option<crate::cf::ann::AnnSummary>,
 }
 
 /// What an embedding export wrote.
@@ -1774,18 +1778,40 @@ impl Engine {
             let model_versions: Vec<ModelVersion> = store
                 .list()?
                 .into_iter()
-                .map(|h| ModelVersion {
-                    version: h.version,
-                    model: h.kind.name(),
-                    current: Some(h.version) == current,
-                    graph_embedding: h.kind.is_graph_embedding(),
+                .map(|h| {
+                    let ann = match store.load_index_head(h.version)? {
+                        Some(head) => Some(AnnIndex::read_summary(&head).map_err(|e| {
+                            StoreError::corruption(
+                                format!("model v{} approximate index", h.version),
+                                e,
+                            )
+                        })?),
+                        None => None,
+                    };
+                    Ok(ModelVersion {
+                        version: h.version,
+                        model: h.kind.name(),
+                        current: Some(h.version) == current,
+                        graph_embedding: h.kind.is_graph_embedding(),
+                        ann,
+                    })
                 })
-                .collect();
+                .collect::<Result<_>>()?;
             let models = model_versions
                 .iter()
                 .map(|m| {
                     let mark = if m.current { " (current)" } else { "" };
-                    format!("v{} {}{mark}", m.version, m.model)
+                    let ann = m.ann.map_or(String::new(), |a| {
+                        format!(
+                            ", top-K approximate (HNSW, ef {}{})",
+                            a.ef,
+                            a.recall.map_or(String::new(), |r| format!(
+                                ", recall@{} {r:.3} on {} users",
+                                a.recall_k, a.recall_users
+                            ))
+                        )
+                    });
+                    format!("v{} {}{mark}{ann}", m.version, m.model)
                 })
                 .collect();
             let tuning = crate::store::TuningStore::open_existing(dir.db())?;
@@ -2397,22 +2423,44 @@ fn build_ann(
         return Ok((None, note));
     };
     let started = std::time::Instant::now();
-    match AnnIndex::build(&factors, &settings.params(seed)) {
-        Ok(index) => {
-            let bytes = index.to_bytes().map_err(|e| Error::Internal {
-                what: e.to_string(),
-            })?;
-            let note = format!(
-                "approximate top-K index (HNSW, ef {}) over {} items built in {:.1} s, {} MiB",
-                index.ef(),
+    let mut index = match AnnIndex::build(&factors, &settings.params()) {
+        Ok(index) => index,
+        Err(e) => return Ok((None, Some(format!("{e}; top-K stays exact")))),
+    };
+    let built = started.elapsed().as_secs_f64();
+    let cal = settings.calibration(seed);
+    let got = index.calibrate(&factors, &cal);
+    if !got.reached {
+        return Ok((
+            None,
+            Some(format!(
+                "approximate top-K index (HNSW) over {} items: recall@{} against exact {:.3} on                  {} users at ef {}, below the target {}; top-K stays exact (raise --ann-ef-max                  or lower --ann-recall)",
                 index.n_items(),
-                started.elapsed().as_secs_f64(),
-                bytes.len() / (1 << 20)
-            );
-            Ok((Some(bytes), Some(note)))
-        }
-        Err(e) => Ok((None, Some(format!("{e}; top-K stays exact")))),
+                cal.k,
+                got.recall,
+                got.users,
+                got.ef,
+                cal.target
+            )),
+        ));
     }
+    let bytes = index.to_bytes().map_err(|e| Error::Internal {
+        what: e.to_string(),
+    })?;
+    let note = format!(
+        "approximate top-K index (HNSW, M {}, efConstruction {}) over {} items built in {:.1} s,          {} MiB; ef {} chosen: recall@{} against exact {:.3} on {} users ({:.1} s in all)",
+        settings.connections,
+        settings.ef_construction,
+        index.n_items(),
+        built,
+        bytes.len() / (1 << 20),
+        got.ef,
+        cal.k,
+        got.recall,
+        got.users,
+        started.elapsed().as_secs_f64(),
+    );
+    Ok((Some(bytes), Some(note)))
 }
 
 /// Below this spread of an item's similarities to every other (max − min), `similar`'s order
@@ -2807,8 +2855,12 @@ fn topk_note(served: &Served, path: TopKPath) -> Option<String> {
     let ann = served.model.ann()?;
     Some(match path {
         TopKPath::Approximate => format!(
-            "top-K: approximate (HNSW index, {} candidates rescored exactly)",
-            ann.ef()
+            "top-K: approximate (HNSW index, {} candidates rescored exactly{})",
+            ann.ef(),
+            ann.summary().recall.map_or(String::new(), |r| format!(
+                "; recall@{} {r:.3} against exact when trained",
+                ann.summary().recall_k
+            ))
         ),
         TopKPath::ExactFallback => format!(
             "top-K: exact (the HNSW index's {} candidates held too few items this list may show)",

@@ -1,27 +1,43 @@
-//! Approximate top-K for large catalogues: an HNSW graph (`instant-distance`) over a dot-product
-//! model's item vectors, built at train time and stored beside the model version.
+//! Approximate top-K for large catalogues: an HNSW graph (`hnsw_rs`) over a dot-product model's
+//! item vectors, built at train time, checked against exact scoring, and stored beside the
+//! model version.
 //!
 //! Maximum inner product becomes nearest neighbour by cosine through norm augmentation: an item
 //! vector `v` (with its bias `b` appended, when the model has item biases) gets one more
-//! coordinate `sqrt(R² − |v|²)`, `R` the largest such norm, so every item vector has norm `R`;
-//! a user vector (with `1` appended for the bias) gets `0`. The cosine between the two is then
-//! the model's score divided by `R·|u|`: the same order. Items and queries are stored as unit
-//! vectors and the distance is `1 − cos`.
+//! coordinate `sqrt(R² − |v|²)`, `R` the largest such norm, and is divided by `R`, so every item
+//! is a unit vector; a user vector (with `1` appended for the bias) is divided by its norm and
+//! gets `0`. The cosine between the two is then the model's score divided by `R·|u|`: the same
+//! order, so the exact nearest neighbours are the exact best items. The price is the geometry:
+//! items of small norm all sit near the extra axis, close to one another whatever their
+//! direction, and every query is far from every item (cosine at most `|v|/R`). A graph search
+//! then needs many more candidates (`ef`) than on the raw vectors, more the larger the
+//! catalogue; a fixed `ef` loses recall as the catalogue grows.
 //!
-//! The graph gives `ef` candidates per query (`ef` is fixed when the index is built); they are
-//! rescored exactly by the model, the user's own and excluded items (and items outside a
-//! filter) dropped, and the best `k` returned. When fewer than `k` survive, the caller falls
-//! back to exact scoring ([`AnnIndex::top_k`] returns `None`), so exclusions and filters never
-//! shorten a list.
+//! So the index is calibrated when it is built ([`AnnIndex::calibrate`]): on a seeded sample of
+//! the model's users, the index's top-`k` is compared with exact scoring, and `ef` is doubled
+//! until recall@k reaches the target, up to a cap. The chosen `ef` and the measured recall are
+//! stored with the index; a training that cannot reach the target keeps exact top-K.
 //!
-//! The layer of every point comes from a seeded generator. Insertion runs on rayon's threads:
-//! with one thread the graph (and its bytes) is the same for the same seed; with more, the
-//! order in which concurrent insertions see each other may change a few edges between runs.
+//! A request takes the index's `ef` nearest items, rescores them exactly by the model, drops the
+//! user's own and excluded items (and items outside a filter), and returns the best `k`. When
+//! fewer than `k` survive, the caller falls back to exact scoring ([`AnnIndex::top_k`] returns
+//! `None`), so exclusions and filters never shorten a list.
+//!
+//! Determinism: `hnsw_rs` draws each point's layer from its own generator with a fixed seed (no
+//! seed can be passed), in insertion order. Insertion runs on rayon's threads: with one thread
+//! the graph is the same on every build; with more, the order in which concurrent insertions
+//! see each other changes a few edges (and so possibly the calibrated `ef` and the measured
+//! recall) between runs.
 
-use std::sync::Mutex;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use instant_distance::{Builder, Hnsw, Point, Search};
+use hnsw_rs::api::AnnT;
+use hnsw_rs::hnsw::Hnsw;
+use hnsw_rs::hnswio::HnswIo;
 use ndarray::ArrayView1;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -42,22 +58,51 @@ pub enum AnnMode {
     Off,
 }
 
-/// How the index is built.
+/// How the graph is built.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct AnnParams {
-    /// Candidates kept per query (HNSW's `ef` at search time); fixed when the index is built.
-    pub ef_search: usize,
+    /// Links kept per point and layer (HNSW's `M`; layer 0 keeps twice as many).
+    pub connections: usize,
     /// Candidates kept per insertion (HNSW's `efConstruction`).
     pub ef_construction: usize,
-    /// Seed of the layer assignment.
-    pub seed: u64,
 }
 
 impl Default for AnnParams {
     fn default() -> Self {
         Self {
-            ef_search: 128,
-            ef_construction: 100,
+            connections: 24,
+            ef_construction: 200,
+        }
+    }
+}
+
+/// How the index's `ef` is chosen: the smallest of `ef_start`, `2·ef_start`, … (at most
+/// `ef_max`) whose recall@`k` against exact scoring, on `sample_users` users drawn with `seed`,
+/// is at least `target`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Calibration {
+    /// The first `ef` tried (below `k`, no list can be filled: recall 0).
+    pub ef_start: usize,
+    /// The largest `ef` tried.
+    pub ef_max: usize,
+    /// The recall@`k` wanted.
+    pub target: f64,
+    /// The list length whose recall is measured.
+    pub k: usize,
+    /// Users sampled (all of them when the model has fewer).
+    pub sample_users: usize,
+    /// Seed of the sample.
+    pub seed: u64,
+}
+
+impl Default for Calibration {
+    fn default() -> Self {
+        Self {
+            ef_start: DEFAULT_EF_START,
+            ef_max: DEFAULT_EF_MAX,
+            target: DEFAULT_TARGET_RECALL,
+            k: 10,
+            sample_users: DEFAULT_SAMPLE_USERS,
             seed: 0,
         }
     }
@@ -65,6 +110,14 @@ impl Default for AnnParams {
 
 /// Catalogues above this many items get an index under [`AnnMode::Auto`].
 pub const DEFAULT_THRESHOLD: usize = 100_000;
+/// The first `ef` calibration tries.
+pub const DEFAULT_EF_START: usize = 32;
+/// The largest `ef` calibration tries.
+pub const DEFAULT_EF_MAX: usize = 2048;
+/// The recall@10 an index must reach to be used.
+pub const DEFAULT_TARGET_RECALL: f64 = 0.95;
+/// Users whose lists calibration compares.
+pub const DEFAULT_SAMPLE_USERS: usize = 200;
 
 /// What a training asks of the approximate index.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -74,10 +127,17 @@ pub struct AnnSettings {
     pub mode: AnnMode,
     /// [`AnnMode::Auto`] builds one for catalogues of more items than this.
     pub threshold: usize,
-    /// Candidates kept per query, fixed in the index.
+    /// The first `ef` calibration tries.
     pub ef_search: usize,
+    /// The largest `ef` calibration tries.
+    pub ef_max: usize,
+    /// The recall@10 against exact scoring the index must reach on the sampled users, or
+    /// top-K stays exact.
+    pub target_recall: f64,
     /// Candidates kept per insertion.
     pub ef_construction: usize,
+    /// Links per point and layer (HNSW's `M`).
+    pub connections: usize,
 }
 
 impl Default for AnnSettings {
@@ -86,8 +146,11 @@ impl Default for AnnSettings {
         Self {
             mode: AnnMode::Auto,
             threshold: DEFAULT_THRESHOLD,
-            ef_search: p.ef_search,
+            ef_search: DEFAULT_EF_START,
+            ef_max: DEFAULT_EF_MAX,
+            target_recall: DEFAULT_TARGET_RECALL,
             ef_construction: p.ef_construction,
+            connections: p.connections,
         }
     }
 }
@@ -102,12 +165,22 @@ impl AnnSettings {
         }
     }
 
-    /// The build parameters, with the training's seed.
-    pub fn params(&self, seed: u64) -> AnnParams {
+    /// The build parameters.
+    pub fn params(&self) -> AnnParams {
         AnnParams {
-            ef_search: self.ef_search,
+            connections: self.connections,
             ef_construction: self.ef_construction,
+        }
+    }
+
+    /// The calibration, its sample drawn with the training's seed.
+    pub fn calibration(&self, seed: u64) -> Calibration {
+        Calibration {
+            ef_start: self.ef_search,
+            ef_max: self.ef_max,
+            target: self.target_recall,
             seed,
+            ..Calibration::default()
         }
     }
 }
@@ -116,7 +189,8 @@ impl AnnSettings {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum AnnError {
-    /// The model cannot be indexed (no factors, non-finite numbers, all-zero item vectors).
+    /// The model cannot be indexed (no factors, non-finite numbers, all-zero item vectors), or
+    /// the parameters are out of range.
     #[error("no approximate index: {reason}")]
     Unsuitable {
         /// Why.
@@ -128,15 +202,22 @@ pub enum AnnError {
         /// What is wrong.
         detail: String,
     },
+    /// The scratch files through which `hnsw_rs` writes and reads a graph.
+    #[error("approximate index: {detail}")]
+    Io {
+        /// What failed.
+        detail: String,
+    },
 }
 
-/// A unit vector of the augmented space.
-#[derive(Clone, Serialize, Deserialize)]
-struct Unit(Box<[f32]>);
+/// `1 − cos` between unit vectors, never below zero (`hnsw_rs`' own dot distance asserts that
+/// rounding never makes it negative, which unit vectors in `f32` do not guarantee).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct UnitDot;
 
-impl Point for Unit {
-    fn distance(&self, other: &Self) -> f32 {
-        1.0 - dot(&self.0, &other.0)
+impl hnsw_rs::anndists::dist::Distance<f32> for UnitDot {
+    fn eval(&self, va: &[f32], vb: &[f32]) -> f32 {
+        (1.0 - dot(va, vb)).max(0.0)
     }
 }
 
@@ -144,42 +225,73 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
-/// The stored form: what the index was built for, and the graph.
-#[derive(Serialize, Deserialize)]
-struct Stored {
-    format: u32,
-    n_items: u64,
-    dim: u64,
-    bias: bool,
-    ef_search: u64,
-    /// Item id of every point of the graph, by point id.
-    items: Vec<u32>,
-    hnsw: Hnsw<Unit>,
+/// What the stored index was built for and how it was calibrated: the head of the stored
+/// bytes, readable without the graph ([`AnnIndex::summary`]).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct AnnSummary {
+    /// Items indexed.
+    pub n_items: u64,
+    /// Factors per item.
+    pub dim: u64,
+    /// Whether item biases are part of the vectors.
+    pub bias: bool,
+    /// Candidates taken per request.
+    pub ef: u64,
+    /// Recall@`recall_k` against exact scoring measured at `ef` (`None`: not calibrated).
+    pub recall: Option<f64>,
+    /// The list length of `recall`.
+    pub recall_k: u64,
+    /// Users the recall was measured on.
+    pub recall_users: u64,
+    /// HNSW's `M`.
+    pub connections: u64,
+    /// HNSW's `efConstruction`.
+    pub ef_construction: u64,
 }
 
-const FORMAT: u32 = 1;
+/// The head of the stored form.
+#[derive(Serialize, Deserialize)]
+struct Head {
+    format: u32,
+    summary: AnnSummary,
+    graph_len: u64,
+    data_len: u64,
+}
+
+const FORMAT: u32 = 2;
 const DIGEST: usize = 32;
+const BASENAME: &str = "index";
 
 /// The approximate top-K index of one model version.
 pub struct AnnIndex {
-    stored: Stored,
-    /// Search scratch (a visited map as large as the catalogue), reused across requests.
-    pool: Mutex<Vec<Search>>,
+    hnsw: Hnsw<'static, f32, UnitDot>,
+    summary: AnnSummary,
 }
 
 impl std::fmt::Debug for AnnIndex {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AnnIndex")
-            .field("n_items", &self.stored.n_items)
-            .field("dim", &self.stored.dim)
-            .field("bias", &self.stored.bias)
-            .field("ef_search", &self.stored.ef_search)
+            .field("summary", &self.summary)
             .finish_non_exhaustive()
     }
 }
 
+/// What [`AnnIndex::calibrate`] found.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Calibrated {
+    /// The `ef` chosen (the last tried, when the target was not reached).
+    pub ef: usize,
+    /// Recall@k at that `ef`.
+    pub recall: f64,
+    /// Users measured.
+    pub users: usize,
+    /// Whether the recall reached the target.
+    pub reached: bool,
+}
+
 impl AnnIndex {
-    /// Builds the index of `factors`' items.
+    /// Builds the index of `factors`' items (uncalibrated: `ef` is 64 until
+    /// [`AnnIndex::calibrate`] or [`AnnIndex::set_ef`]).
     pub fn build(factors: &FactorView<'_>, params: &AnnParams) -> Result<Self, AnnError> {
         let unsuitable = |reason: String| AnnError::Unsuitable { reason };
         let items = factors.items;
@@ -187,8 +299,14 @@ impl AnnIndex {
         if n == 0 || n >= u32::MAX as usize {
             return Err(unsuitable(format!("{n} items")));
         }
-        if params.ef_search == 0 || params.ef_construction == 0 {
-            return Err(unsuitable("ef must be at least 1".to_owned()));
+        if !(2..=256).contains(&params.connections) {
+            return Err(unsuitable(format!(
+                "{} links per point; 2 to 256 are possible",
+                params.connections
+            )));
+        }
+        if params.ef_construction == 0 {
+            return Err(unsuitable("efConstruction must be at least 1".to_owned()));
         }
         let bias = factors.item_bias;
         let mut augmented: Vec<Vec<f32>> = Vec::with_capacity(n);
@@ -207,60 +325,62 @@ impl AnnIndex {
         if radius == 0.0 || !radius.is_finite() {
             return Err(unsuitable("every item vector is zero".to_owned()));
         }
-        let points: Vec<Unit> = augmented
-            .into_iter()
-            .map(|mut v| {
-                let norm2 = dot(&v, &v);
-                v.push((radius * radius - norm2).max(0.0).sqrt());
-                v.iter_mut().for_each(|x| *x /= radius);
-                Unit(v.into_boxed_slice())
-            })
+        for v in &mut augmented {
+            v.iter_mut().for_each(|x| *x /= radius);
+            let norm2 = dot(v, v);
+            v.push((1.0 - norm2).max(0.0).sqrt());
+        }
+        let hnsw = Hnsw::new(params.connections, n, 16, params.ef_construction, UnitDot);
+        let data: Vec<(&[f32], usize)> = augmented
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (v.as_slice(), i))
             .collect();
-        let (hnsw, ids) = Builder::default()
-            .ef_search(params.ef_search)
-            .ef_construction(params.ef_construction)
-            .seed(params.seed)
-            .build_hnsw(points);
-        // `ids[item]` is the item's point; the search answers in points.
-        let mut by_point = vec![0u32; n];
-        for (item, pid) in ids.iter().enumerate() {
-            if let Some(slot) = by_point.get_mut(pid.into_inner() as usize) {
-                *slot = item as u32;
-            }
-        }
-        Ok(Self::from_stored(Stored {
-            format: FORMAT,
-            n_items: n as u64,
-            dim: items.ncols() as u64,
-            bias: bias.is_some(),
-            ef_search: params.ef_search as u64,
-            items: by_point,
+        hnsw.parallel_insert_slice(&data);
+        let mut hnsw = hnsw;
+        hnsw.set_searching_mode(true);
+        Ok(Self {
             hnsw,
-        }))
+            summary: AnnSummary {
+                n_items: n as u64,
+                dim: items.ncols() as u64,
+                bias: bias.is_some(),
+                ef: 64,
+                recall: None,
+                recall_k: 0,
+                recall_users: 0,
+                connections: params.connections as u64,
+                ef_construction: params.ef_construction as u64,
+            },
+        })
     }
 
-    fn from_stored(stored: Stored) -> Self {
-        Self {
-            stored,
-            pool: Mutex::new(Vec::new()),
-        }
-    }
-
-    /// Candidates kept per query.
+    /// Candidates taken per request.
     pub fn ef(&self) -> usize {
-        self.stored.ef_search as usize
+        self.summary.ef as usize
+    }
+
+    /// Sets the candidates taken per request (at least 1), forgetting any measured recall.
+    pub fn set_ef(&mut self, ef: usize) {
+        self.summary.ef = ef.max(1) as u64;
+        self.summary.recall = None;
     }
 
     /// Items indexed.
     pub fn n_items(&self) -> usize {
-        self.stored.n_items as usize
+        self.summary.n_items as usize
+    }
+
+    /// What the index was built for and how it was calibrated.
+    pub fn summary(&self) -> &AnnSummary {
+        &self.summary
     }
 
     /// The `ef` items nearest to `user` in the augmented space (best first), or `None` for a
     /// user vector of zeros or non-finite numbers (no direction to search in).
-    pub fn candidates(&self, user: ArrayView1<'_, f32>) -> Option<Vec<u32>> {
+    fn candidates(&self, user: ArrayView1<'_, f32>, ef: usize) -> Option<Vec<u32>> {
         let mut q: Vec<f32> = user.to_vec();
-        if self.stored.bias {
+        if self.summary.bias {
             q.push(1.0);
         }
         let norm = dot(&q, &q).sqrt();
@@ -269,28 +389,13 @@ impl AnnIndex {
         }
         q.iter_mut().for_each(|x| *x /= norm);
         q.push(0.0);
-        let query = Unit(q.into_boxed_slice());
-        let mut search = self
-            .pool
-            .lock()
-            .ok()
-            .and_then(|mut p| p.pop())
-            .unwrap_or_default();
-        let found: Vec<u32> = self
-            .stored
-            .hnsw
-            .search(&query, &mut search)
-            .filter_map(|item| {
-                self.stored
-                    .items
-                    .get(item.pid.into_inner() as usize)
-                    .copied()
-            })
-            .collect();
-        if let Ok(mut p) = self.pool.lock() {
-            p.push(search);
-        }
-        Some(found)
+        Some(
+            self.hnsw
+                .search(&q, ef, ef)
+                .into_iter()
+                .filter_map(|n| u32::try_from(n.d_id).ok())
+                .collect(),
+        )
     }
 
     /// The `k` best items for user row `user` of `factors` (the model the index was built
@@ -305,26 +410,32 @@ impl AnnIndex {
         exclude: &[u32],
         only: Option<&[u32]>,
     ) -> Option<Vec<Scored>> {
+        self.top_k_at(factors, user, k, exclude, only, self.ef())
+    }
+
+    fn top_k_at(
+        &self,
+        factors: &FactorView<'_>,
+        user: usize,
+        k: usize,
+        exclude: &[u32],
+        only: Option<&[u32]>,
+        ef: usize,
+    ) -> Option<Vec<Scored>> {
         if factors.items.nrows() != self.n_items() || user >= factors.users.nrows() {
             return None;
         }
         let u = factors.users.row(user);
-        let candidates = self.candidates(u)?;
+        let candidates = self.candidates(u, ef)?;
         // Candidates that are the whole catalogue leave exactly what exact scoring would.
         let whole = candidates.len() >= self.n_items();
         let mut buf: Vec<Scored> = candidates
             .into_iter()
             .filter(|i| exclude.binary_search(i).is_err())
             .filter(|i| only.is_none_or(|o| o.binary_search(i).is_ok()))
-            .map(|i| {
-                let mut score = u.dot(&factors.items.row(i as usize));
-                if let Some(b) = factors.item_bias {
-                    score += b[i as usize];
-                }
-                Scored {
-                    item: ItemId(i),
-                    score,
-                }
+            .map(|i| Scored {
+                item: ItemId(i),
+                score: score(factors, u, i as usize),
             })
             .collect();
         if buf.len() < k && !whole {
@@ -333,20 +444,110 @@ impl AnnIndex {
         Some(select(&mut buf, k))
     }
 
-    /// The stored form: a SHA-256 digest, then the bincode bytes.
+    /// Chooses `ef` ([`Calibration`]): recall@k of the index's lists against exact scoring on
+    /// a seeded sample of `factors`' users (those with a non-zero vector), `ef` doubled from
+    /// `ef_start` until the recall reaches the target or `ef_max` is tried. Keeps the last
+    /// `ef` tried and its recall either way; the caller decides what a miss means.
+    pub fn calibrate(&mut self, factors: &FactorView<'_>, cal: &Calibration) -> Calibrated {
+        let n_users = factors.users.nrows();
+        let mut rng = ChaCha8Rng::seed_from_u64(cal.seed);
+        let mut sample: Vec<usize> = if n_users <= cal.sample_users {
+            (0..n_users).collect()
+        } else {
+            rand::seq::index::sample(&mut rng, n_users, cal.sample_users).into_vec()
+        };
+        sample.sort_unstable();
+        let k = cal.k.max(1);
+        let exact: Vec<(usize, Vec<u32>)> = sample
+            .par_iter()
+            .filter(|&&u| {
+                let row = factors.users.row(u);
+                row.iter().all(|x| x.is_finite()) && row.iter().any(|&x| x != 0.0)
+            })
+            .map(|&u| (u, exact_top_k(factors, u, k)))
+            .collect();
+        let mut ef = cal.ef_start.max(1);
+        loop {
+            let hits: usize = exact
+                .par_iter()
+                .map(|(u, want)| {
+                    self.top_k_at(factors, *u, k, &[], None, ef)
+                        .map_or(0, |got| {
+                            got.iter().filter(|s| want.contains(&s.item.0)).count()
+                        })
+                })
+                .sum();
+            let wanted: usize = exact.iter().map(|(_, w)| w.len()).sum();
+            let recall = if wanted == 0 {
+                1.0
+            } else {
+                hits as f64 / wanted as f64
+            };
+            let reached = recall >= cal.target;
+            if reached || ef >= cal.ef_max {
+                self.summary.ef = ef as u64;
+                self.summary.recall = Some(recall);
+                self.summary.recall_k = k as u64;
+                self.summary.recall_users = exact.len() as u64;
+                return Calibrated {
+                    ef,
+                    recall,
+                    users: exact.len(),
+                    reached,
+                };
+            }
+            ef = (ef * 2).min(cal.ef_max);
+        }
+    }
+
+    /// The stored form: the SHA-256 of the head, the head's length (u32 little-endian), the
+    /// head (bincode: [`AnnSummary`] and the lengths of the rest), the SHA-256 of the rest, and
+    /// the rest: `hnsw_rs`' graph dump, then its data dump.
     pub fn to_bytes(&self) -> Result<Vec<u8>, AnnError> {
-        let body = bincode::serde::encode_to_vec(&self.stored, bincode::config::standard())
-            .map_err(|e| AnnError::Corruption {
-                detail: format!("encoding: {e}"),
-            })?;
-        let mut out = Vec::with_capacity(DIGEST + body.len());
-        out.extend_from_slice(&Sha256::digest(&body));
-        out.extend_from_slice(&body);
+        let io = |e: String| AnnError::Io { detail: e };
+        let dir = tempfile::tempdir().map_err(|e| io(format!("scratch directory: {e}")))?;
+        // `hnsw_rs` panics when it cannot create its files.
+        let dumped = catch_unwind(AssertUnwindSafe(|| {
+            self.hnsw.file_dump(dir.path(), BASENAME)
+        }))
+        .map_err(|_| io("writing the graph's scratch files failed".to_owned()))?
+        .map_err(|e| io(format!("writing the graph: {e}")))?;
+        let read = |ext: &str| {
+            std::fs::read(dir.path().join(format!("{dumped}.hnsw.{ext}")))
+                .map_err(|e| io(format!("reading the graph's {ext} dump: {e}")))
+        };
+        let graph = read("graph")?;
+        let data = read("data")?;
+        let head = Head {
+            format: FORMAT,
+            summary: self.summary,
+            graph_len: graph.len() as u64,
+            data_len: data.len() as u64,
+        };
+        let head = bincode::serde::encode_to_vec(&head, bincode::config::standard())
+            .map_err(|e| io(format!("encoding: {e}")))?;
+        let head_len = u32::try_from(head.len()).map_err(|e| io(e.to_string()))?;
+        let mut body = Sha256::new();
+        body.update(&graph);
+        body.update(&data);
+        let mut out = Vec::with_capacity(2 * DIGEST + 4 + head.len() + graph.len() + data.len());
+        out.extend_from_slice(&Sha256::digest(&head));
+        out.extend_from_slice(&head_len.to_le_bytes());
+        out.extend_from_slice(&head);
+        out.extend_from_slice(&body.finalize());
+        out.extend_from_slice(&graph);
+        out.extend_from_slice(&data);
         Ok(out)
     }
 
+    /// The summary at the start of [`AnnIndex::to_bytes`]' bytes (`prefix` needs to hold only
+    /// the head), its own digest checked.
+    pub fn read_summary(prefix: &[u8]) -> Result<AnnSummary, AnnError> {
+        Ok(split_head(prefix)?.0.summary)
+    }
+
     /// Reads [`AnnIndex::to_bytes`]' bytes for a model of `n_items` items of `dim` factors
-    /// (`bias`: with item biases); bytes that fail their digest, do not decode or do not fit
+    /// (`bias`: with item biases); bytes that fail their digests, do not decode or do not fit
     /// the model are [`AnnError::Corruption`].
     pub fn from_bytes(
         bytes: &[u8],
@@ -355,58 +556,127 @@ impl AnnIndex {
         bias: bool,
     ) -> Result<Self, AnnError> {
         let bad = |detail: String| AnnError::Corruption { detail };
-        let (digest, body) = bytes
+        let (head, rest) = split_head(bytes)?;
+        let s = head.summary;
+        let (digest, body) = rest
             .split_at_checked(DIGEST)
-            .ok_or_else(|| bad(format!("{} bytes", bytes.len())))?;
+            .ok_or_else(|| bad(format!("{} bytes after the head", rest.len())))?;
         if Sha256::digest(body).as_slice() != digest {
             return Err(bad("checksum mismatch".to_owned()));
         }
-        let (stored, used): (Stored, usize) =
-            bincode::serde::decode_from_slice(body, bincode::config::standard())
-                .map_err(|e| bad(e.to_string()))?;
-        if used != body.len() {
-            return Err(bad(format!("{} trailing bytes", body.len() - used)));
+        let graph_len = usize::try_from(head.graph_len).map_err(|e| bad(e.to_string()))?;
+        let data_len = usize::try_from(head.data_len).map_err(|e| bad(e.to_string()))?;
+        if graph_len.checked_add(data_len) != Some(body.len()) {
+            return Err(bad(format!(
+                "{} bytes of graph and data, {graph_len} + {data_len} recorded",
+                body.len()
+            )));
         }
-        if stored.format != FORMAT {
-            return Err(bad(format!("format {}, {FORMAT} expected", stored.format)));
-        }
-        let fits = stored.n_items == n_items as u64
-            && stored.dim == dim as u64
-            && stored.bias == bias
-            && stored.items.len() == n_items
-            && stored.ef_search > 0;
+        let fits = s.n_items == n_items as u64
+            && s.dim == dim as u64
+            && s.bias == bias
+            && s.ef > 0
+            && (2..=256).contains(&s.connections);
         if !fits {
             return Err(bad(format!(
                 "built for {} items of {} factors{}, the model has {n_items} of {dim}{}",
-                stored.n_items,
-                stored.dim,
-                if stored.bias { " with biases" } else { "" },
+                s.n_items,
+                s.dim,
+                if s.bias { " with biases" } else { "" },
                 if bias { " with biases" } else { "" },
             )));
         }
+        let (graph, data) = body.split_at(graph_len);
+        let io = |e: String| AnnError::Io { detail: e };
+        let dir = tempfile::tempdir().map_err(|e| io(format!("scratch directory: {e}")))?;
+        for (ext, part) in [("graph", graph), ("data", data)] {
+            std::fs::write(dir.path().join(format!("{BASENAME}.hnsw.{ext}")), part)
+                .map_err(|e| io(format!("writing the graph's {ext} scratch file: {e}")))?;
+        }
+        // The graph borrows its reader for as long as it lives: the reader (a few hundred
+        // bytes; the points are copied out of the files, which are removed below) is kept for
+        // the life of the process, once per index loaded.
+        let reader: &'static mut HnswIo = Box::leak(Box::new(HnswIo::new(dir.path(), BASENAME)));
+        // `hnsw_rs` asserts on what it reads; the digest has already vouched for the bytes.
+        let hnsw: Hnsw<'static, f32, UnitDot> = catch_unwind(AssertUnwindSafe(move || {
+            let reader = reader;
+            reader.load_hnsw::<f32, UnitDot>()
+        }))
+        .map_err(|_| bad("the graph does not decode".to_owned()))?
+        .map_err(|e| bad(format!("the graph does not decode: {e}")))?;
         let width = dim + usize::from(bias) + 1;
         let mut seen = vec![false; n_items];
-        for &i in &stored.items {
-            match seen.get_mut(i as usize) {
-                Some(s) if !*s => *s = true,
-                _ => return Err(bad(format!("item {i} indexed twice or out of range"))),
-            }
-        }
         let mut points = 0usize;
-        for (_, p) in stored.hnsw.iter() {
-            if p.0.len() != width {
+        for p in hnsw.get_point_indexation() {
+            if p.get_v().len() != width {
                 return Err(bad(format!(
                     "a point of {} numbers, {width} expected",
-                    p.0.len()
+                    p.get_v().len()
                 )));
+            }
+            match seen.get_mut(p.get_origin_id()) {
+                Some(s) if !*s => *s = true,
+                _ => {
+                    return Err(bad(format!(
+                        "item {} indexed twice or out of range",
+                        p.get_origin_id()
+                    )));
+                }
             }
             points += 1;
         }
         if points != n_items {
             return Err(bad(format!("{points} points for {n_items} items")));
         }
-        Ok(Self::from_stored(stored))
+        let mut hnsw = hnsw;
+        hnsw.set_searching_mode(true);
+        Ok(Self { hnsw, summary: s })
     }
+}
+
+/// The head of stored index bytes (its digest checked) and the bytes after it.
+fn split_head(bytes: &[u8]) -> Result<(Head, &[u8]), AnnError> {
+    let bad = |detail: String| AnnError::Corruption { detail };
+    let short = || bad(format!("{} bytes", bytes.len()));
+    let (digest, rest) = bytes.split_at_checked(DIGEST).ok_or_else(short)?;
+    let (len, rest) = rest.split_at_checked(4).ok_or_else(short)?;
+    let len = u32::from_le_bytes([len[0], len[1], len[2], len[3]]) as usize;
+    let (head, rest) = rest.split_at_checked(len).ok_or_else(short)?;
+    if Sha256::digest(head).as_slice() != digest {
+        return Err(bad("checksum mismatch in the head".to_owned()));
+    }
+    let (head, used): (Head, usize) =
+        bincode::serde::decode_from_slice(head, bincode::config::standard())
+            .map_err(|e| bad(e.to_string()))?;
+    if used != len {
+        return Err(bad(format!("{} trailing bytes in the head", len - used)));
+    }
+    if head.format != FORMAT {
+        return Err(bad(format!("format {}, {FORMAT} expected", head.format)));
+    }
+    Ok((head, rest))
+}
+
+/// The model's score of item `i` for user vector `u`.
+fn score(factors: &FactorView<'_>, u: ArrayView1<'_, f32>, i: usize) -> f32 {
+    let mut s = u.dot(&factors.items.row(i));
+    if let Some(b) = factors.item_bias {
+        s += b[i];
+    }
+    s
+}
+
+/// The `k` best items of user row `user`, every item scored (by [`score`], as the index's
+/// candidates are, so that ties fall the same way).
+fn exact_top_k(factors: &FactorView<'_>, user: usize, k: usize) -> Vec<u32> {
+    let u = factors.users.row(user);
+    let mut buf: Vec<Scored> = (0..factors.items.nrows())
+        .map(|i| Scored {
+            item: ItemId(i as u32),
+            score: score(factors, u, i),
+        })
+        .collect();
+    select(&mut buf, k).iter().map(|s| s.item.0).collect()
 }
 
 #[cfg(test)]
@@ -449,14 +719,36 @@ mod tests {
 
     fn build(m: &FactorModel, ef: usize) -> AnnIndex {
         let params = AnnParams {
-            ef_search: ef,
+            connections: 16,
             ef_construction: 100,
-            seed: 7,
         };
-        AnnIndex::build(&m.factors().unwrap(), &params).unwrap()
+        let mut index = AnnIndex::build(&m.factors().unwrap(), &params).unwrap();
+        index.set_ef(ef);
+        index
     }
 
     use crate::cf::Recommender;
+
+    /// Recall@10 of `index`'s lists against exact scoring over the first `users` users.
+    fn recall_over(m: &FactorModel, index: &AnnIndex, users: u32) -> f64 {
+        let f = m.factors().unwrap();
+        let hits: usize = (0..users)
+            .map(|u| {
+                let exact = top_k(
+                    &user_scores(m, crate::ids::UserId(u)),
+                    10,
+                    &[],
+                    &mut Vec::new(),
+                );
+                let approx = index.top_k(&f, u as usize, 10, &[], None).unwrap();
+                approx
+                    .iter()
+                    .filter(|s| exact.iter().any(|e| e.item == s.item))
+                    .count()
+            })
+            .sum();
+        hits as f64 / (10 * users) as f64
+    }
 
     #[test]
     fn recall_at_10_against_exact_is_high() {
@@ -544,6 +836,8 @@ mod tests {
             "same seed, one thread: same graph"
         );
         let back = AnnIndex::from_bytes(&bytes, 400, 8, true).unwrap();
+        assert_eq!(back.summary(), a.summary());
+        assert_eq!(AnnIndex::read_summary(&bytes[..200]).unwrap(), *a.summary());
         for u in 0..20 {
             assert_eq!(
                 back.top_k(&f, u, 10, &[], None),
@@ -551,7 +845,7 @@ mod tests {
             );
         }
         // A flipped byte anywhere is caught by the digest; a model of another shape is refused.
-        for at in [0, 40, bytes.len() / 2, bytes.len() - 1] {
+        for at in [0, 33, 40, 80, bytes.len() / 2, bytes.len() - 1] {
             let mut bad = bytes.clone();
             bad[at] ^= 0x10;
             assert!(matches!(
@@ -569,6 +863,46 @@ mod tests {
                 Err(AnnError::Corruption { .. })
             ));
         }
+    }
+
+    /// Calibration raises `ef` until the sampled users' recall@10 reaches the target, and
+    /// records what it measured; a target the cap cannot reach is reported as missed.
+    #[test]
+    fn calibration_raises_ef_to_the_target_or_reports_a_miss() {
+        let m = model(300, 4000, 16, 6);
+        let f = m.factors().unwrap();
+        let mut index = build(&m, 1);
+        let cal = Calibration {
+            ef_start: 10,
+            ef_max: 4000,
+            target: 0.99,
+            k: 10,
+            sample_users: 100,
+            seed: 3,
+        };
+        let got = index.calibrate(&f, &cal);
+        assert!(got.reached, "{got:?}");
+        assert!(got.recall >= 0.99);
+        assert_eq!(got.users, 100);
+        assert_eq!(index.ef(), got.ef);
+        assert_eq!(index.summary().recall, Some(got.recall));
+        assert_eq!(index.summary().recall_users, 100);
+        // The recall claimed holds on users outside the sample too (all 300, within noise).
+        let all = recall_over(&m, &index, 300);
+        assert!(all >= 0.95, "recall {all}");
+        // A target no index can reach: every doubling tried, a miss at the cap.
+        let mut index = build(&m, 1);
+        let miss = index.calibrate(
+            &f,
+            &Calibration {
+                ef_start: 10,
+                ef_max: 40,
+                target: 1.01,
+                ..cal
+            },
+        );
+        assert!(!miss.reached && miss.ef == 40, "{miss:?}");
+        assert_eq!(index.summary().recall, Some(miss.recall));
     }
 
     #[test]

@@ -742,13 +742,24 @@ pub struct AnnArgs {
     /// Item count above which `--ann auto` builds the index.
     #[arg(long, default_value_t = kgrec::cf::ann::DEFAULT_THRESHOLD, value_name = "ITEMS")]
     pub ann_threshold: usize,
-    /// Candidates the index returns per request (HNSW's ef, fixed in the index): more is
-    /// slower and closer to exact; at least k plus the items a request skips.
-    #[arg(long, default_value_t = kgrec::cf::ann::AnnParams::default().ef_search, value_name = "N")]
+    /// The first number of candidates per request (HNSW's ef) tried when the index is
+    /// calibrated: ef is doubled from here until recall@10 against exact scoring, on 200 sampled
+    /// users, reaches --ann-recall.
+    #[arg(long, default_value_t = kgrec::cf::ann::DEFAULT_EF_START, value_name = "N")]
     pub ann_ef: usize,
+    /// The largest ef tried; when the recall is still short of --ann-recall there, no index is
+    /// kept and top-K stays exact.
+    #[arg(long, default_value_t = kgrec::cf::ann::DEFAULT_EF_MAX, value_name = "N")]
+    pub ann_ef_max: usize,
+    /// The recall@10 against exact scoring the index must reach to be used.
+    #[arg(long, default_value_t = kgrec::cf::ann::DEFAULT_TARGET_RECALL, value_name = "R")]
+    pub ann_recall: f64,
     /// Candidates kept per insertion while building (HNSW's efConstruction).
     #[arg(long, default_value_t = kgrec::cf::ann::AnnParams::default().ef_construction, value_name = "N")]
     pub ann_ef_construction: usize,
+    /// Links per point and layer (HNSW's M, 2 to 256).
+    #[arg(long, default_value_t = kgrec::cf::ann::AnnParams::default().connections, value_name = "M")]
+    pub ann_m: usize,
 }
 
 impl AnnArgs {
@@ -761,7 +772,10 @@ impl AnnArgs {
             },
             threshold: self.ann_threshold,
             ef_search: self.ann_ef,
+            ef_max: self.ann_ef_max,
+            target_recall: self.ann_recall,
             ef_construction: self.ann_ef_construction,
+            connections: self.ann_m,
         }
     }
 }

@@ -291,6 +291,18 @@ impl ModelStore {
         Ok(Some(bytes))
     }
 
+    /// The first stored chunk of a version's approximate top-K index (enough to hold its
+    /// head: `crate::cf::ann` reads the summary from it), if it has one.
+    pub fn load_index_head(&self, version: u64) -> Result<Option<Vec<u8>>> {
+        if self.tree.get(index_len_key(version))?.is_none() {
+            return Ok(None);
+        }
+        let chunk = self.tree.get(index_key(version, 0))?.ok_or_else(|| {
+            StoreError::corruption(format!("model v{version} index"), "chunk 0 missing")
+        })?;
+        Ok(Some(chunk.to_vec()))
+    }
+
     /// Writes a new version and keeps only the newest `keep` versions of its family (at least
     /// the new one). A recommender becomes current; a graph embedding (which cannot recommend)
     /// never displaces the current recommender, and the two families are pruned separately, so

@@ -539,7 +539,8 @@ fn train_with_an_approximate_index_recommends_what_exact_scoring_does() {
     let out = run(kgrec(&data).args(["train", "--model", "als", "--seed", "3", "--ann", "on"]));
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
-        stderr(&out).contains("approximate top-K index (HNSW, ef 128)"),
+        stderr(&out).contains("approximate top-K index (HNSW, M 24")
+            && stderr(&out).contains("recall@10 against exact 1.000"),
         "{}",
         stderr(&out)
     );
@@ -557,9 +558,33 @@ fn train_with_an_approximate_index_recommends_what_exact_scoring_does() {
         }
     }
 
-    // Two candidates cannot hold five items: every list falls back to exact scoring.
+    let stats = run(kgrec(&data).args(["stats", "--format", "json"]));
+    let stats = json(&stdout(&stats));
+    let current = stats["model_versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["current"] == true)
+        .unwrap();
+    assert_eq!(current["ann"]["recall"], 1.0, "{current}");
+    assert_eq!(current["ann"]["recall_k"], 10, "{current}");
+
+    // Two candidates cannot hold five items: every list falls back to exact scoring (a
+    // recall target of 0 keeps such an index).
     let out = run(kgrec(&data).args([
-        "train", "--model", "als", "--seed", "3", "--ann", "on", "--ann-ef", "2",
+        "train",
+        "--model",
+        "als",
+        "--seed",
+        "3",
+        "--ann",
+        "on",
+        "--ann-ef",
+        "2",
+        "--ann-ef-max",
+        "2",
+        "--ann-recall",
+        "0",
     ]));
     assert!(out.status.success(), "{}", stderr(&out));
     let fallback = lists(&data);
@@ -568,6 +593,29 @@ fn train_with_an_approximate_index_recommends_what_exact_scoring_does() {
         if !f.0.is_empty() {
             assert!(f.2.contains("top-K: exact"), "user {u}: {}", f.2);
         }
+    }
+    // A recall target no index reaches keeps exact top-K, and says so.
+    let out = run(kgrec(&data).args([
+        "train",
+        "--model",
+        "als",
+        "--seed",
+        "3",
+        "--ann",
+        "on",
+        "--ann-recall",
+        "1.01",
+    ]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("below the target 1.01; top-K stays exact"),
+        "{}",
+        stderr(&out)
+    );
+    let kept_exact = lists(&data);
+    for (u, (e, k)) in users.iter().zip(exact.iter().zip(&kept_exact)) {
+        assert_eq!(e.0, k.0, "user {u}");
+        assert!(!k.2.contains("top-K"), "user {u}: {}", k.2);
     }
     // `--ann auto` on 25 items builds nothing.
     let out = run(kgrec(&data).args(["train", "--model", "als", "--seed", "3"]));
