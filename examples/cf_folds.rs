@@ -578,7 +578,7 @@ fn main() {
                 .into_iter()
                 .map(|r| (r.user, r.items.into_iter().map(|(i, _)| i).collect()))
                 .collect();
-            let e = evaluate(&recs, &test, Some(&train), &[10, 20]);
+            let e = evaluate(&recs, &test, Some(&train), &HashSet::new(), &[10, 20]);
             let (at10, at20) = (e.at(10).unwrap(), e.at(20).unwrap());
             println!(
                 "{name}\t{model_name}\t{fit_s:.3}\t{rec_s:.3}\t{:.4}\t{:.4}\t{:.4}\t{last_loss:.5}\tndcg@20 {:.4}",

@@ -218,7 +218,13 @@ fn run(data: &Data, new: &Newcomers, model: &str, train_seed: u64) -> anyhow::Re
     expect_source(&retrain, "model", model)?;
 
     let score = |r: &Ranked, what: &str| {
-        let e = evaluate(&r.recs, &new.test, Some(&new.train), &[10, 20]);
+        let e = evaluate(
+            &r.recs,
+            &new.test,
+            Some(&new.train),
+            &HashSet::new(),
+            &[10, 20],
+        );
         if e.train_leaks + e.duplicates > 0 || e.users_with_list != e.users {
             bail!(
                 "{model} {what}: {} training items and {} repeats in the lists, {} of {} users \

@@ -2,7 +2,8 @@
 //!
 //! Layout: `FORMAT` (format version and backend), `lock` (holder's process id, exclusively
 //! locked while open), `sled/` (index, dictionaries, later interactions and models), `kg/` (the
-//! oxigraph store: snapshots in the default build, RocksDB with the `rocksdb` feature).
+//! oxigraph store: snapshots in the default build, RocksDB with the `rocksdb` feature),
+//! `models/` (the arrays of trained model versions, one file each).
 //! One process owns the directory at a time; the lock is released when the process ends,
 //! however it ends.
 //!
@@ -13,7 +14,7 @@
 //! written to the directory. Opened for writing, such a directory is refused, saying why.
 
 use crate::error::{Error, Result};
-use kgrec_kg::{KgStore, fsutil};
+use kgrec_kg::{KgStore, fsutil, watchdog};
 use serde::{Deserialize, Serialize};
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, Write};
@@ -31,6 +32,8 @@ pub const BACKEND: &str = if cfg!(feature = "rocksdb") {
 
 const FORMAT_FILE: &str = "FORMAT";
 const LOCK_FILE: &str = "lock";
+/// The folder of the model files (`crate::store::models`).
+pub const MODELS_DIR: &str = "models";
 
 /// The contents of `FORMAT`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -55,6 +58,12 @@ pub enum Access {
     ReadWrite,
     /// Every write is refused; a directory the process may not write can be read.
     ReadOnly,
+    /// Every write is refused, and the directory is held only while it is opened: its sled
+    /// database (and, in the default build, its graph snapshot) is read from a temporary copy
+    /// taken under a shared lock, which is released once the open is done, so that writers (a
+    /// `train`, an import) may run beside. What the copy holds is what was there at the open:
+    /// a newer model or graph is seen by opening again (`kgrec serve --read-only`).
+    Replica,
 }
 
 /// An open data directory: held exclusively, or (read-only, when the process may not write it)
@@ -68,10 +77,29 @@ pub struct DataDir {
     // Held for the lifetime of the value: the OS releases the lock when the file closes.
     // `None` only for an unwritable directory that has no lock file.
     _lock: Option<File>,
-    /// The temporary copy of the sled database of a directory the process may not write.
-    scratch: Option<tempfile::TempDir>,
+    /// The temporary copy of the sled database of a directory the process may not write,
+    /// removed on drop and by a Ctrl-C ([`fsutil::clean_up_for_exit`]).
+    scratch: Option<fsutil::ScratchDir>,
     /// Whether this process may have written the database: it is sealed when closed.
     written: std::sync::atomic::AtomicBool,
+    /// The close under the disk watchdog: set by `drop` and declared last, so that it is
+    /// dropped after the database, whose last handle flushes sled.
+    closing: Option<Closing>,
+}
+
+/// A close of a data directory that may be written, watched ([`watchdog`]): sled flushes when
+/// its last handle is dropped, and after a write of its ran out of space that flush never
+/// returns. Ends the watching of the directory's disk when dropped.
+#[derive(Debug)]
+struct Closing {
+    dir: PathBuf,
+    _watch: watchdog::Watch,
+}
+
+impl Drop for Closing {
+    fn drop(&mut self) {
+        watchdog::unwatch_disk(&self.dir);
+    }
 }
 
 impl DataDir {
@@ -105,9 +133,7 @@ impl DataDir {
             if mode == OpenMode::MustExist {
                 return Err(Error::DataDir {
                     dir: path.to_owned(),
-                    message: "is not a kgrec data directory (no FORMAT marker; create one with \
-                              `kgrec import kg FILE`)"
-                        .to_owned(),
+                    message: missing_marker(path),
                 });
             }
             // A first open racing this one may have written its marker and more since the
@@ -117,12 +143,16 @@ impl DataDir {
                 return Err(foreign(path));
             }
         }
-        let (lock, scratch) = match take_lock(path) {
+        let (lock, scratch) = match take_lock_for(path, access) {
             Ok(lock) => (Some(lock), None),
-            Err(LockFailure::Unwritable(_)) if access == Access::ReadOnly => {
+            Err(LockFailure::Unwritable(_)) if access != Access::ReadWrite => {
                 let lock = take_shared_lock(path)?;
                 check_format(path)?;
-                (lock, Some(copy_database(path)?))
+                let copy = copy_database(path)?;
+                if access == Access::Replica {
+                    copy_snapshots(path, copy.path())?;
+                }
+                (lock, Some(copy))
             }
             Err(LockFailure::Unwritable(e)) => return Err(unwritable(path, &e)),
             Err(LockFailure::Other(e)) => return Err(e),
@@ -134,20 +164,27 @@ impl DataDir {
             Some(copy) => copy.path().join("sled"),
             None => path.join("sled"),
         };
+        if scratch.is_none() {
+            watchdog::watch_disk(path);
+        }
         let db = open_sled(&sled_dir)?;
         check_seal(path, &db)?;
-        let kg = if scratch.is_some() {
-            KgStore::open_read_only(&path.join("kg"), &db)?
-        } else {
-            KgStore::open(&path.join("kg"), &db)?
+        let kg = match &scratch {
+            Some(copy) if access == Access::Replica && cfg!(not(feature = "rocksdb")) => {
+                KgStore::open_read_only(&copy.path().join("kg"), &db)?
+            }
+            Some(_) => KgStore::open_read_only(&path.join("kg"), &db)?,
+            None => KgStore::open(&path.join("kg"), &db)?,
         };
         Ok(Self {
             path: path.to_owned(),
             db,
             kg,
-            _lock: lock,
+            // A replica lets writers in once its copy is open (and its seal checked).
+            _lock: lock.filter(|_| access != Access::Replica),
             scratch,
             written: std::sync::atomic::AtomicBool::new(false),
+            closing: None,
         })
     }
 
@@ -158,14 +195,53 @@ impl DataDir {
             .store(true, std::sync::atomic::Ordering::Relaxed);
     }
 
+    /// Refuses a write of about `bytes` (plus [`FREE_SPACE_RESERVE`]) when the disk holding
+    /// the directory has less free space: sled, the index database, hangs at its next flush
+    /// or tears a record when a write of its runs out of space, so the write is not tried.
+    pub fn check_free_space(&self, bytes: u64) -> Result<()> {
+        let needed = bytes.saturating_add(FREE_SPACE_RESERVE);
+        let available = match fs2::available_space(&self.path) {
+            Ok(n) => n,
+            // A file system that cannot say (none known here): the write is tried.
+            Err(_) => return Ok(()),
+        };
+        if available < needed {
+            return Err(Error::DiskFull {
+                dir: self.path.clone(),
+                available,
+                needed,
+            });
+        }
+        Ok(())
+    }
+
+    /// The bytes of the stored graph files (`kg/`): the memory-snapshot backend writes the
+    /// whole graph again at every import.
+    pub fn graph_bytes(&self) -> u64 {
+        std::fs::read_dir(self.path.join("kg"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| e.metadata().ok())
+            .filter(|m| m.is_file())
+            .map(|m| m.len())
+            .sum()
+    }
+
     /// Whether the directory is read through a temporary copy of its database (the process may
     /// not write it): the copy's folder.
     pub fn read_through_copy(&self) -> Option<&Path> {
-        self.scratch.as_ref().map(tempfile::TempDir::path)
+        self.scratch.as_ref().map(fsutil::ScratchDir::path)
     }
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The folder of the model files (`models/`, beside `sled/`): always the directory's own,
+    /// also when its database is read through a copy.
+    pub fn models_dir(&self) -> PathBuf {
+        self.path.join(MODELS_DIR)
     }
 
     pub fn db(&self) -> &sled::Db {
@@ -189,6 +265,7 @@ const SLED_LOCK_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 /// handle dropped, but sled's lock on its file goes with the last of sled's threads, a moment
 /// later (a `train` committing right after a `recommend` met it). Retried for a few seconds.
 fn open_sled(dir: &Path) -> Result<sled::Db> {
+    remove_unfinished_snapshots(dir)?;
     let deadline = std::time::Instant::now() + SLED_LOCK_GRACE;
     loop {
         match sled::Config::new()
@@ -205,6 +282,35 @@ fn open_sled(dir: &Path) -> Result<sled::Db> {
             other => return Ok(other?),
         }
     }
+}
+
+/// sled 0.34 writes a snapshot of its page table to `snap.N.generating`, syncs it, then renames
+/// it to `snap.N`; but when it reads a snapshot back at open it takes the highest `snap.*` name,
+/// unfinished ones included. A snapshot write cut short (a kill, a full disk: sled writes one at
+/// every open, so even `stats` on a full disk left one) therefore made every later open refuse
+/// the whole database as damaged. An unfinished snapshot holds nothing sled has not also kept in
+/// its log (a snapshot only shortens the replay of the log at open), so it is removed before the
+/// open. The caller holds the directory's lock, or `dir` is a private copy.
+fn remove_unfinished_snapshots(dir: &Path) -> Result<()> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(Error::io(dir, e)),
+    };
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io(dir, e))?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with("snap.") && name.ends_with(".generating") {
+            let path = entry.path();
+            match std::fs::remove_file(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(Error::io(&path, e)),
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The file beside `sled/` that holds the number of the last seal of the database (see
@@ -285,9 +391,22 @@ fn seal(dir: &Path, db: &sled::Db) -> Result<()> {
         .map_err(|e| Error::Kg(e.into()))
 }
 
+/// Free space every write leaves: sled grows its log by 512 KiB segments and writes large
+/// values as files of their own, the seal and the lock file need a page each.
+pub const FREE_SPACE_RESERVE: u64 = 4 << 20;
+
 impl Drop for DataDir {
     fn drop(&mut self) {
-        if self.scratch.is_none() && *self.written.get_mut() {
+        if self.scratch.is_none() {
+            self.closing = Some(Closing {
+                dir: self.path.clone(),
+                _watch: watchdog::watch("close of the data directory"),
+            });
+        }
+        // Not on a full disk: after a write of sled's ran out of space its flush never returns
+        // (the process hung at its close), and the seal is only an extra check.
+        let full = fs2::available_space(&self.path).is_ok_and(|n| n < FREE_SPACE_RESERVE / 4);
+        if self.scratch.is_none() && *self.written.get_mut() && !full {
             // Nothing to report to at a close: a seal that fails leaves the previous one,
             // which the database is never behind.
             let _ = seal(&self.path, &self.db);
@@ -307,6 +426,18 @@ fn is_unwritable(e: &std::io::Error) -> bool {
         e.kind(),
         std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem
     )
+}
+
+/// [`take_lock`], but a replica never takes the writer's lock: it reads through a copy as if
+/// it might not write.
+fn take_lock_for(dir: &Path, access: Access) -> std::result::Result<File, LockFailure> {
+    match access {
+        Access::Replica => Err(LockFailure::Unwritable(std::io::Error::new(
+            std::io::ErrorKind::ReadOnlyFilesystem,
+            "opened as a replica",
+        ))),
+        Access::ReadWrite | Access::ReadOnly => take_lock(dir),
+    }
 }
 
 fn take_lock(dir: &Path) -> std::result::Result<File, LockFailure> {
@@ -378,32 +509,116 @@ fn take_shared_lock(dir: &Path) -> Result<Option<File>> {
 }
 
 /// A command that writes, on a directory the process may not write.
+/// A directory the process may not write, opened for writing: the environment's doing, not
+/// the input's (exit code 1).
 fn unwritable(dir: &Path, e: &std::io::Error) -> Error {
-    Error::DataDir {
-        dir: dir.to_owned(),
-        message: format!(
-            "cannot write to this data directory ({}: {e}); commands that only read it (stats, \
-             sparql, recommend, explain, similar, export embeddings) work, imports and training \
-             need write access",
-            dir.join(LOCK_FILE).display()
+    Error::io(
+        dir,
+        std::io::Error::new(
+            e.kind(),
+            format!(
+                "cannot write to this data directory ({}: {e}); commands that only read it \
+                 (stats, sparql, recommend, explain, similar, export embeddings) work, and \
+                 serve serves it read-only; imports and training need write access: run them \
+                 on a writable copy, or as a user who may write here",
+                dir.join(LOCK_FILE).display()
+            ),
         ),
+    )
+}
+
+/// An error reading `path`; a permission refused says whose the file is and who asks.
+fn read_error(path: &Path, e: std::io::Error) -> Error {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    if e.kind() != std::io::ErrorKind::PermissionDenied {
+        return Error::io(path, e);
     }
+    let owner = std::fs::symlink_metadata(path)
+        .ok()
+        .map(|m| (m.uid(), m.permissions().mode() & 0o7777));
+    let me = std::fs::metadata("/proc/self").ok().map(|m| m.uid());
+    let said = match (owner, me) {
+        (Some((uid, mode)), Some(me)) => format!(
+            "{e}: it belongs to user id {uid} (mode {mode:o}) and kgrec runs as user id {me}: \
+             run kgrec as its owner, or have the owner grant read access (chmod -R a+rX on \
+             the data directory)"
+        ),
+        _ => format!(
+            "{e}: this user may not read it: run kgrec as the data directory's owner, or have \
+             them grant read access (chmod -R a+rX on the data directory)"
+        ),
+    };
+    Error::io(path, std::io::Error::new(e.kind(), said))
+}
+
+/// A new temporary folder (on the list a Ctrl-C empties), its name starting with `prefix`. A
+/// temporary directory it cannot be made in (missing, a file, not writable) is named, with
+/// where it came from (`TMPDIR`, or the system's default) and what to do.
+pub fn scratch_dir(prefix: &str) -> Result<fsutil::ScratchDir> {
+    fsutil::ScratchDir::with_prefix(prefix).map_err(|e| {
+        let dir = std::env::temp_dir();
+        let from = match std::env::var_os("TMPDIR") {
+            Some(v) if !v.is_empty() => "from TMPDIR",
+            _ => "the system's temporary directory",
+        };
+        // tempfile adds the folder it tried (`... at path /x/.tmpAbC`): the cause alone.
+        let cause =
+            std::error::Error::source(&e).map_or_else(|| e.to_string(), ToString::to_string);
+        let cause = match cause.split_once(" at path ") {
+            Some((cause, _)) => cause.to_owned(),
+            None => cause,
+        };
+        Error::BadInput(format!(
+            "cannot create a temporary directory in {} ({from}): {cause}; set TMPDIR to a \
+             writable folder",
+            dir.display()
+        ))
+    })
 }
 
 /// Copies the sled database of `dir` into a new temporary folder, for reading a directory the
-/// process may not write (sled opens its files for writing).
-fn copy_database(dir: &Path) -> Result<tempfile::TempDir> {
-    let scratch = tempfile::Builder::new()
-        .prefix("kgrec-read-only-")
-        .tempdir()
-        .map_err(|e| Error::io(std::env::temp_dir(), e))?;
+/// process may not write (sled opens its files for writing). The folder is on the list a
+/// Ctrl-C empties from its creation on, so an interrupted reader leaves no copy behind.
+fn copy_database(dir: &Path) -> Result<fsutil::ScratchDir> {
+    let scratch = scratch_dir("kgrec-read-only-")?;
     copy_tree(&dir.join("sled"), &scratch.path().join("sled"))?;
     Ok(scratch)
 }
 
+/// For a replica (default build): the graph snapshots of `dir` into `copy`'s `kg/`, hard-linked
+/// where the file system allows (no bytes copied) and copied elsewhere, so that an import beside
+/// the replica, which removes the snapshot it replaced, takes nothing from it.
+fn copy_snapshots(dir: &Path, copy: &Path) -> Result<()> {
+    if cfg!(feature = "rocksdb") {
+        return Ok(());
+    }
+    let (from, to) = (dir.join("kg"), copy.join("kg"));
+    std::fs::create_dir(&to).map_err(|e| Error::io(&to, e))?;
+    let entries = match std::fs::read_dir(&from) {
+        Ok(entries) => entries,
+        // No graph imported yet.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(read_error(&from, e)),
+    };
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io(&from, e))?;
+        if !entry.file_name().to_string_lossy().starts_with("snapshot-") {
+            continue;
+        }
+        let (source, target) = (entry.path(), to.join(entry.file_name()));
+        if std::fs::hard_link(&source, &target).is_err() {
+            let mut reader = File::open(&source).map_err(|e| read_error(&source, e))?;
+            let mut writer = File::create(&target).map_err(|e| Error::io(&target, e))?;
+            std::io::copy(&mut reader, &mut writer).map_err(|e| Error::io(&target, e))?;
+        }
+    }
+    Ok(())
+}
+
 fn copy_tree(from: &Path, to: &Path) -> Result<()> {
-    std::fs::create_dir_all(to).map_err(|e| Error::io(to, e))?;
-    for entry in std::fs::read_dir(from).map_err(|e| Error::io(from, e))? {
+    // Not `create_dir_all`: once a Ctrl-C has removed the copy, nothing of it is made again.
+    std::fs::create_dir(to).map_err(|e| Error::io(to, e))?;
+    for entry in std::fs::read_dir(from).map_err(|e| read_error(from, e))? {
         let entry = entry.map_err(|e| Error::io(from, e))?;
         let source = entry.path();
         let target = to.join(entry.file_name());
@@ -415,12 +630,30 @@ fn copy_tree(from: &Path, to: &Path) -> Result<()> {
             copy_tree(&source, &target)?;
         } else {
             // Not `fs::copy`: it keeps the source's permissions, and sled must write its copy.
-            let mut reader = File::open(&source).map_err(|e| Error::io(&source, e))?;
+            let mut reader = File::open(&source).map_err(|e| read_error(&source, e))?;
             let mut writer = File::create(&target).map_err(|e| Error::io(&target, e))?;
             std::io::copy(&mut reader, &mut writer).map_err(|e| Error::io(&target, e))?;
         }
     }
     Ok(())
+}
+
+/// The kgrec data directory that `path` (an absolute, resolved path) is or lies inside, if
+/// any: the nearest of it and its parents with a `FORMAT` marker that is kgrec's (or, damaged,
+/// beside a `sled/` or `kg/` folder). Outputs must never land there, whatever `--force` says.
+pub fn enclosing_data_dir(path: &Path) -> Option<PathBuf> {
+    path.ancestors()
+        .find(|dir| {
+            let marker = dir.join(FORMAT_FILE);
+            marker.is_file()
+                && (std::fs::read(&marker).is_ok_and(|bytes| {
+                    bytes
+                        .windows(b"kgrec_data_format".len())
+                        .any(|w| w == b"kgrec_data_format")
+                }) || dir.join("sled").is_dir()
+                    || dir.join("kg").is_dir())
+        })
+        .map(Path::to_owned)
 }
 
 /// Whether `dir` holds anything but what a kgrec first open leaves (its lock, temporary files).
@@ -437,9 +670,41 @@ fn holds_foreign_files(dir: &Path) -> Result<bool> {
 fn foreign(dir: &Path) -> Error {
     Error::DataDir {
         dir: dir.to_owned(),
-        message: "is not empty and has no kgrec FORMAT marker: refusing to use it as a data \
-                  directory"
-            .to_owned(),
+        message: format!(
+            "is not empty and has no kgrec FORMAT marker: refusing to use it as a data \
+             directory{}",
+            match has_store_folders(dir) {
+                true => format!("; {}", restore_marker_advice()),
+                false => "; give --data a new or empty folder".to_owned(),
+            }
+        ),
+    }
+}
+
+/// Whether `dir` holds the stores of a data directory: a `kg/` folder beside a `sled/` folder
+/// holding sled's own `conf` file (every data directory has both). A user's folder that merely
+/// has a `kg/` or a `sled/` subfolder is not one, and is never adopted on such advice.
+fn has_store_folders(dir: &Path) -> bool {
+    dir.join("sled").join("conf").is_file() && dir.join("kg").is_dir()
+}
+
+/// How to put back a removed marker: what it holds for this build.
+fn restore_marker_advice() -> String {
+    format!(
+        "its sled/ and kg/ folders say it was a kgrec data directory whose marker was removed: \
+         put the marker back (a file FORMAT holding {{\"kgrec_data_format\": {FORMAT_VERSION}, \
+         \"backend\": \"{BACKEND}\"}}), or import into a new data directory"
+    )
+}
+
+/// Why a directory that must be a data directory is not one: no marker.
+fn missing_marker(dir: &Path) -> String {
+    if has_store_folders(dir) {
+        format!("has no FORMAT marker; {}", restore_marker_advice())
+    } else {
+        "is not a kgrec data directory (no FORMAT marker): create one with `kgrec --data DIR \
+         import kg FILE` into a new or empty folder"
+            .to_owned()
     }
 }
 
@@ -454,6 +719,16 @@ fn check_marker(dir: &Path, path: &Path, bytes: &[u8]) -> Result<()> {
     let found: FormatMarker = serde_json::from_slice(bytes).map_err(|e| Error::Corruption {
         what: format!("{}: not a kgrec format marker: {e}", path.display()),
     })?;
+    if found.kgrec_data_format > FORMAT_VERSION {
+        return Err(Error::Version {
+            dir: dir.to_owned(),
+            message: format!(
+                "written by a newer kgrec (data format {}); this kgrec reads format \
+                 {FORMAT_VERSION}: upgrade kgrec to open it",
+                found.kgrec_data_format
+            ),
+        });
+    }
     if found.kgrec_data_format != FORMAT_VERSION {
         return Err(Error::Version {
             dir: dir.to_owned(),
@@ -526,9 +801,36 @@ fn check_or_write_format(dir: &Path) -> Result<()> {
 }
 
 #[cfg(test)]
+#[path = "datadir_fuzz.rs"]
+mod fuzz;
+
+#[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn a_write_larger_than_the_free_space_is_refused_naming_the_full_disk() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("data");
+        let data = DataDir::open(&dir, OpenMode::CreateIfMissing).unwrap();
+        let free = fs2::available_space(&dir).unwrap();
+        // Twice what is free: other processes' writes cannot make that fit meanwhile.
+        let err = data.check_free_space(2 * free).unwrap_err();
+        assert!(
+            matches!(&err, Error::DiskFull { needed, .. } if *needed == 2 * free + FREE_SPACE_RESERVE),
+            "{err}"
+        );
+        assert!(err.is_disk_full());
+        let text = err.to_string();
+        assert!(
+            text.contains("is full") && text.contains("nothing was written"),
+            "{text}"
+        );
+        if free > 2 * FREE_SPACE_RESERVE {
+            data.check_free_space(FREE_SPACE_RESERVE / 2).unwrap();
+        }
+    }
 
     #[test]
     fn a_second_open_in_the_same_process_is_refused_while_the_first_holds() {

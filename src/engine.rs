@@ -28,7 +28,7 @@ use crate::cf::{EpochReport, Recommender, Scored, UserRecs};
 use crate::datadir::{DataDir, OpenMode};
 use crate::error::{Error, Result};
 use crate::explain::{ExplainOptions, Explainer, Explanation, PathIndex};
-use crate::ids::UserId;
+use crate::ids::{ItemId, UserId};
 use crate::interactions::{
     ColumnMap, Delimiter, Format, ItemLink, LinkColumns, RatingScale, RawInteraction, ReadOptions,
     filter_min_rating, merge_duplicates, parse_link_file, rating_conflicts, read_file,
@@ -47,7 +47,10 @@ use crate::store::{
 
 pub mod collapse;
 mod ingest;
+mod remove;
 mod tune;
+
+pub use remove::InteractionsRemoved;
 
 use ingest::GroupCommit;
 pub use tune::{EarlierKept, MIN_TUNING_USERS, NoisyGain, TuneOutcome, TuningData, noisy_gain};
@@ -62,6 +65,9 @@ pub struct OpenOptions {
     pub create: bool,
     /// Refuse writes.
     pub read_only: bool,
+    /// Refuse writes and hold the directory only while opening it: read a copy taken at the
+    /// open, so that writers may run beside ([`Access::Replica`]). Implies `read_only`.
+    pub replica: bool,
     /// How long to wait for another process to release the directory.
     pub wait: Option<std::time::Duration>,
 }
@@ -236,6 +242,10 @@ pub struct TrainRequest {
     /// Whether (and how) to build the approximate top-K index of a dot-product model.
     #[serde(default)]
     pub ann: AnnSettings,
+    /// Who asks: the commands the training's notes name for a missing graph or links (not
+    /// kept: a stored request is the data directory's).
+    #[serde(skip)]
+    pub caller: crate::interactions::Caller,
 }
 
 impl Default for TrainRequest {
@@ -245,6 +255,7 @@ impl Default for TrainRequest {
             seed: 0,
             keep: 3,
             ann: AnnSettings::default(),
+            caller: crate::interactions::Caller::default(),
         }
     }
 }
@@ -337,7 +348,7 @@ pub struct RecommendedItem {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
     /// The item had no interactions when the model was trained: its vector comes from the
-    /// graph alone (`cke`; set by [`Engine::similar`]).
+    /// graph alone (`cke`, and `svd`/`svdpp` with a graph prior; set by [`Engine::similar`]).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub graph_only: bool,
 }
@@ -363,6 +374,13 @@ pub struct PredictedRating {
     pub user_stored: bool,
     /// Whether the data directory holds the item.
     pub item_stored: bool,
+    /// When the user is not stored and a stored id looks like it: `; did you mean ...`
+    /// ([`lookalike_hint`]), else empty.
+    #[serde(skip)]
+    pub user_hint: String,
+    /// The same for the item.
+    #[serde(skip)]
+    pub item_hint: String,
     /// The model that predicted it.
     #[serde(skip)]
     pub model: ModelHeader,
@@ -582,7 +600,7 @@ pub struct BatchRecommendations {
 /// contract.
 #[derive(Debug, Clone, Serialize)]
 pub struct Stats {
-    /// RDF triples (statements) of the graph.
+    /// RDF statements of the graph: one per triple and graph holding it.
     pub triples: u64,
     /// Entities (IRIs and blank nodes as subjects or objects).
     pub entities: u64,
@@ -590,8 +608,12 @@ pub struct Stats {
     pub relations: u64,
     /// Literal objects.
     pub literals: u64,
-    /// Entity-to-entity edges.
+    /// Entity-to-entity edges (distinct over graphs).
     pub edges: u64,
+    /// Statements of `triples` in named graphs (N-Quads, TriG): a triple that several graphs
+    /// hold is a statement of each, as SPARQL over the union of the graphs returns it once per
+    /// graph (`SELECT DISTINCT` counts it once). 0 for a graph imported before this was counted.
+    pub named_graph_statements: u64,
     /// Users of the interaction store.
     pub users: u64,
     /// Items of the interaction store.
@@ -751,6 +773,9 @@ pub struct EvalOutcome {
     pub notes: Vec<String>,
     /// The rating metrics (`EvalTask::Rating`).
     pub rating: Option<RatingMetrics>,
+    /// The test users' lists at the largest cut-off, with their scores (for the tie note of a
+    /// batch; empty for `EvalTask::Rating`).
+    pub lists: Vec<UserRecs>,
 }
 
 /// An entity's neighbours in the graph, for a look at it.
@@ -788,7 +813,9 @@ impl Engine {
         };
         let deadline = options.wait.map(|w| Instant::now() + w);
         loop {
-            let access = if options.read_only {
+            let access = if options.replica {
+                Access::Replica
+            } else if options.read_only {
                 Access::ReadOnly
             } else {
                 Access::ReadWrite
@@ -811,6 +838,9 @@ impl Engine {
 
     fn with(path: &Path, mode: OpenMode, access: Access) -> Result<Self> {
         let dir = DataDir::open_as(path, mode, access)?;
+        if access == Access::ReadWrite {
+            remove_leftover_model_files(&dir)?;
+        }
         Ok(Self {
             inner: Arc::new(Inner {
                 dir: RwLock::new(dir),
@@ -844,12 +874,20 @@ impl Engine {
     }
 
     fn check_writable(&self) -> Result<()> {
+        self.check_writable_for(0)
+    }
+
+    /// [`Self::check_writable`] for a write of about `bytes`: refused on a disk with less free
+    /// space ([`DataDir::check_free_space`]).
+    fn check_writable_for(&self, bytes: u64) -> Result<()> {
         match self.inner.access {
             Access::ReadWrite => {
-                self.inner.dir.read().map_err(poisoned)?.note_write();
+                let dir = self.inner.dir.read().map_err(poisoned)?;
+                dir.check_free_space(bytes)?;
+                dir.note_write();
                 Ok(())
             }
-            Access::ReadOnly => Err(Error::BadInput(
+            Access::ReadOnly | Access::Replica => Err(Error::BadInput(
                 "the data directory was opened read-only".to_owned(),
             )),
         }
@@ -868,7 +906,15 @@ impl Engine {
         options: &ImportOptions,
         progress: &mut dyn FnMut(ImportProgress<'_>),
     ) -> Result<kgrec_kg::ImportReport> {
-        self.check_writable()?;
+        // The graph's index about doubles what the files hold, and the memory-snapshot backend
+        // writes the whole graph again.
+        let input: u64 = files
+            .iter()
+            .filter_map(|f| std::fs::metadata(f).ok())
+            .map(|m| m.len())
+            .sum();
+        let graph = self.read(|dir| Ok(dir.graph_bytes()))?;
+        self.check_writable_for(input.saturating_mul(3).saturating_add(graph))?;
         let _writer = self.inner.writer.lock().map_err(poisoned)?;
         let report = {
             let mut dir = self.inner.dir.write().map_err(poisoned)?;
@@ -890,7 +936,9 @@ impl Engine {
     /// Writes interactions read by [`parse_interaction_file`] (which a caller runs before
     /// opening the data directory, so that a bad file does not even create it).
     pub fn import_parsed(&self, parsed: ParsedInteractions) -> Result<InteractionsImported> {
-        self.check_writable()?;
+        // A stored interaction takes some tens of bytes in each of its trees.
+        let rows = parsed.rows.rows.len() as u64 + parsed.links.len() as u64;
+        self.check_writable_for(rows.saturating_mul(256))?;
         let ParsedInteractions {
             rows,
             links,
@@ -1178,7 +1226,7 @@ impl Engine {
             if request.spec.reads_texts() {
                 graph.read_texts(dir.kg(), &item_entity)?;
             }
-            let base_current = ModelStore::open(dir.db())?.current()?;
+            let base_current = ModelStore::open(dir.db(), &dir.models_dir())?.current()?;
             Ok(TrainingData {
                 snapshot,
                 matrix,
@@ -1194,7 +1242,8 @@ impl Engine {
     /// after this one's inputs were read (two trainings overlapping: the one that started later
     /// saw fresher data and stays served; this one is stored beside it, with a note).
     pub fn commit(&self, fitted: Fitted, keep: usize, cancel: &AtomicBool) -> Result<Trained> {
-        self.check_writable()?;
+        let floats: usize = fitted.trained.arrays.iter().map(|(_, a)| a.len()).sum();
+        self.check_writable_for((floats as u64).saturating_mul(4 * 2))?;
         let _writer = self.inner.writer.lock().map_err(poisoned)?;
         if cancel.load(Ordering::Relaxed) {
             return Err(Error::Cancelled);
@@ -1206,7 +1255,7 @@ impl Engine {
         } = fitted;
         let mut notes = trained.notes;
         let (header, versions, current) = self.read(|dir| {
-            let store = ModelStore::open(dir.db())?;
+            let store = ModelStore::open(dir.db(), &dir.models_dir())?;
             let now = store.current()?;
             let before = store.versions()?;
             let recommender = !trained.header.kind.is_graph_embedding();
@@ -1325,7 +1374,7 @@ impl Engine {
         self.read(|dir| {
             let snapshot = InteractionStore::open(dir.db())?.load()?;
             let matrix = snapshot.matrix()?;
-            let store = ModelStore::open(dir.db())?;
+            let store = ModelStore::open(dir.db(), &dir.models_dir())?;
             let stored = match version {
                 None => match store.current()? {
                     Some(v) => store.load(v)?,
@@ -1447,10 +1496,15 @@ impl Engine {
             .chain(unknown.then(|| {
                 format!(
                     "{}: the list is the popularity fallback",
-                    unknown_id_note("user", &request.user)
+                    unknown_id_note(
+                        "user",
+                        &request.user,
+                        &lookalike_hint(&request.user, served.matrix.users().names())
+                    )
                 )
             }))
             .chain(topk_note(&served, path))
+            .chain(not_folded_in_note(&served, &list, request, unknown))
             .collect();
         let note = (!notes.is_empty()).then(|| notes.join("; "));
         let filter = candidates.map(|c| FilterSummary {
@@ -1592,7 +1646,7 @@ impl Engine {
     /// vectors. Only items the model learnt something about take part: an item with no
     /// interactions when the model was trained has a vector that means nothing (ALS and BPR
     /// never moved it from where it started), unless a `cke` model placed it from the graph
-    /// (flagged `graph_only`); an item added since has none. Those are left out (and counted);
+    /// (or an `svd`/`svdpp` model at its nearest rated items there; flagged `graph_only`); an item added since has none. Those are left out (and counted);
     /// asked about one, the answer is an error that says why. `version` picks a stored model
     /// version instead of the current one.
     /// The rating the current model (or `version`) predicts for `user` and `item`, on the
@@ -1621,6 +1675,14 @@ impl Engine {
         let user_stored = served.matrix.user_id(user).is_some() || served.user_id(user).is_some();
         let item_stored = served.matrix.item_id(item).is_some() || served.is_new_item(item);
         Ok(PredictedRating {
+            user_hint: match user_stored {
+                true => String::new(),
+                false => lookalike_hint(user, served.matrix.users().names()),
+            },
+            item_hint: match item_stored {
+                true => String::new(),
+                false => lookalike_hint(item, served.matrix.items().names()),
+            },
             user_stored,
             item_stored,
             user: user.to_owned(),
@@ -1656,6 +1718,7 @@ impl Engine {
             None => {
                 return Err(Error::UnknownItem {
                     item: item.to_owned(),
+                    hint: lookalike_hint(item, served.matrix.items().names()),
                 });
             }
         };
@@ -1686,16 +1749,17 @@ impl Engine {
                 return Err(Error::BadInput(format!(
                     "model v{} userknn relates users to users: it has neither item vectors nor \
                      item neighbours, so it recommends (and explains) but cannot say which items \
-                     are like an item; similar items need itemknn, ease, kg-ease, als, bpr, cke, svd or svdpp",
-                    header.version
+                     are like an item; similar items need {}",
+                    header.version,
+                    similar_models()
                 )));
             }
             (None, None) => {
                 return Err(Error::BadInput(format!(
-                    "model v{} {} has no item vectors; similar items need itemknn, ease, \
-                     kg-ease, als, bpr, cke, svd or svdpp",
+                    "model v{} {} has no item vectors; similar items need {}",
                     header.version,
-                    header.kind.name()
+                    header.kind.name(),
+                    similar_models()
                 )));
             }
         };
@@ -1773,7 +1837,7 @@ impl Engine {
                 max: s.max(),
                 declared,
             });
-            let store = ModelStore::open(dir.db())?;
+            let store = ModelStore::open(dir.db(), &dir.models_dir())?;
             let current = store.current()?;
             let model_versions: Vec<ModelVersion> = store
                 .list()?
@@ -1849,6 +1913,7 @@ impl Engine {
                 relations: c.relations,
                 literals: c.literals,
                 edges: c.edges,
+                named_graph_statements: c.named_graph_statements,
                 users: counts.users,
                 items: counts.items,
                 interactions: counts.interactions,
@@ -1865,7 +1930,7 @@ impl Engine {
     /// The stored versions' headers, ascending, and the current version.
     pub fn models(&self) -> Result<(Vec<ModelHeader>, Option<u64>)> {
         self.read(|dir| {
-            let store = ModelStore::open(dir.db())?;
+            let store = ModelStore::open(dir.db(), &dir.models_dir())?;
             Ok((store.list()?, store.current()?))
         })
     }
@@ -2036,7 +2101,7 @@ impl Engine {
         out: &Path,
     ) -> Result<EmbeddingsExported> {
         self.read(|dir| {
-            let store = ModelStore::open(dir.db())?;
+            let store = ModelStore::open(dir.db(), &dir.models_dir())?;
             let versions = store.versions()?;
             let asked = version.is_some();
             let version = match version {
@@ -2150,8 +2215,7 @@ impl Engine {
             .transpose()?
             .unwrap_or_default();
         // Removed by a Ctrl-C too (the binary's handler), not only when this returns.
-        let tmp =
-            kgrec_kg::fsutil::ScratchDir::new().map_err(|e| Error::io(std::env::temp_dir(), e))?;
+        let tmp = crate::datadir::scratch_dir(".tmp")?;
         let engine = Engine::create(&tmp.path().join("data"))?;
         if !request.kg.is_empty() {
             engine.import_kg(&request.kg, &ImportOptions::default(), &mut |_| {})?;
@@ -2162,16 +2226,39 @@ impl Engine {
                 .iter()
                 .map(|r| (r.user.clone(), r.item.clone())),
         );
+        if request.task == EvalTask::Ranking {
+            let test_pairs: HashSet<(&str, &str)> = test_rows
+                .iter()
+                .map(|r| (r.user.as_str(), r.item.as_str()))
+                .collect();
+            if !test_pairs.is_empty()
+                && test_pairs
+                    .iter()
+                    .all(|(u, i)| train.get(*u).is_some_and(|k| k.contains(*i)))
+            {
+                return Err(Error::BadInput(format!(
+                    "{}: every one of its {} test interactions is also in the training file {}: \
+                     lists never hold a user's training items, so nothing could be found (was \
+                     the same file given twice?); give --test a held-out file (rows not in \
+                     --train)",
+                    request.test.display(),
+                    test_pairs.len(),
+                    request.train.display()
+                )));
+            }
+        }
         engine.write_interactions(train_rows.rows, links, request.read.rating_scale, true)?;
         let mut train_request = request.train_request.clone();
         train_request.keep = 1;
+        // The training's notes name eval's own flags (--kg, --link).
+        train_request.caller = request.read.caller;
         if let Some(tune) = &request.tune {
             let outcome = engine.tune(tune, &mut |_| {}, &AtomicBool::new(false))?;
             if let Some(best) = outcome.best() {
                 train_request.spec = ModelSpec::new(&best.learner, &best.overrides)?;
                 notes.push(format!(
-                    "tuned on the training file for {:.0} s: {} with {} ({} {:.4} on validation \
-                     rows carved from it{}, {:.4} with the defaults)",
+                    "tuned on the training file for {:.0} s: {} with {} ({} {} on validation \
+                     rows carved from it{}, {} with the defaults)",
                     outcome.seconds,
                     best.learner,
                     match best.overrides.flags() {
@@ -2179,10 +2266,23 @@ impl Engine {
                         f => f,
                     },
                     best.metric,
-                    best.value,
+                    crate::metrics::figure(best.value),
                     outcome.whole_items_clause(),
-                    best.default_value
+                    crate::metrics::figure(best.default_value)
                 ));
+                notes.extend(outcome.new_items_left_out(best));
+                notes.extend(outcome.cold_rules.iter().cloned());
+                if let Some(n) = outcome
+                    .graph_within_noise
+                    .iter()
+                    .find(|n| n.learner == best.learner)
+                {
+                    notes.push(format!(
+                        "{}: the graph's gain over the best draw without it ({:+.4}) was not \
+                         above its standard error ({:.4}): chosen without the graph",
+                        n.learner, n.gain, n.standard_error
+                    ));
+                }
             }
         }
         if request.task == EvalTask::Rating && !train_request.spec.kind().predicts_ratings() {
@@ -2202,52 +2302,29 @@ impl Engine {
                 model: served.model.header.clone(),
                 notes,
                 rating: Some(rating),
+                lists: Vec::new(),
             });
         }
 
-        let mut test_users: Vec<&str> = Vec::new();
+        let mut test_users: Vec<String> = Vec::new();
         let mut seen = HashSet::new();
         for r in &test_rows {
             if seen.insert(r.user.as_str()) {
-                test_users.push(&r.user);
+                test_users.push(r.user.clone());
             }
         }
-        let ids: Vec<Option<UserId>> = test_users
-            .iter()
-            .map(|u| served.matrix.user_id(u))
-            .collect();
+        let test_users: Vec<&str> = test_users.iter().map(String::as_str).collect();
         let max_k = request.ks.iter().copied().max().unwrap_or(10);
-        let lists = rank_users(
-            served.model.recommender(),
-            &served.matrix,
-            &ids,
-            max_k,
-            unlearnt_items(&served),
-        );
-        let mut recs: HashMap<String, Vec<String>> = HashMap::with_capacity(lists.len());
-        for (user, list) in test_users.iter().zip(lists) {
-            let items = list
-                .items
-                .iter()
-                .map(|s| item_name(&served.snapshot, s.item).map(str::to_owned))
-                .collect::<Result<Vec<_>, _>>()?;
-            recs.insert((*user).to_owned(), items);
-        }
-        let test = by_user(test_rows.into_iter().map(|r| (r.user, r.item)));
-        // The training's notes name the data-directory commands that give a model its graph;
-        // here the graph comes from eval's own flags.
-        let eval_words = |note: String| {
-            note.replace("`import kg FILE`", "eval --kg FILE")
-                .replace(
-                    "`import links LINK.tsv` or `import interactions --link`",
-                    "eval --link LINK.tsv",
-                )
-                .replace("`import links LINK.tsv`", "eval --link LINK.tsv")
-        };
-        let mut notes: Vec<String> = notes
-            .into_iter()
-            .chain(trained.notes.into_iter().map(eval_words))
+        let lists = scored_lists_of(&served, &test_users, max_k)?;
+        let recs: HashMap<String, Vec<String>> = lists
+            .iter()
+            .map(|r| {
+                let items = r.items.iter().map(|(item, _)| item.clone()).collect();
+                (r.user.clone(), items)
+            })
             .collect();
+        let test = by_user(test_rows.into_iter().map(|r| (r.user, r.item)));
+        let mut notes: Vec<String> = notes.into_iter().chain(trained.notes).collect();
         let train_items: HashSet<&String> = train.values().flatten().collect();
         if !test.is_empty() && test.values().flatten().all(|i| !train_items.contains(i)) {
             notes.push(
@@ -2265,13 +2342,8 @@ impl Engine {
                 .count();
             (n + items.len(), s + in_train)
         });
-        if pairs > 0 && seen == pairs {
-            notes.push(format!(
-                "every one of the {pairs} test interactions is also in the training file: lists \
-                 never hold a user's training items, so nothing can be found (was the same file \
-                 given twice?)"
-            ));
-        } else if seen > 0 {
+        // All of them: refused before the training.
+        if seen > 0 {
             notes.push(format!(
                 "{seen} of the {pairs} test interactions are also in the training file (the same \
                  user and item): lists never hold a user's training items, so those {seen} count \
@@ -2279,13 +2351,165 @@ impl Engine {
                  test file to score only what can be found"
             ));
         }
+        // The coverage catalogue: both files' items and every item the model could rank
+        // (linked items in neither file among them), so coverage never exceeds 1.
+        let rankable = rankable_names(&served);
+        let evaluation = evaluate(&recs, &test, Some(&train), &rankable, &request.ks);
+        notes.extend(whole_catalogue_note(
+            &test_users,
+            &train,
+            &rankable,
+            &request.ks,
+        ));
+        let kind = train_request.spec.kind();
+        if kind != learners::ModelKind::Popularity {
+            // `--model pop` on the same split, fitted after the model's lists are ranked.
+            let pop = TrainRequest {
+                spec: ModelSpec::new("pop", &learners::Overrides::default())?,
+                ..train_request.clone()
+            };
+            // Only a note rides on it: a baseline that cannot be had is no failure of eval's.
+            let baseline = engine
+                .train(&pop, &mut |_| {}, &AtomicBool::new(false))
+                .and_then(|_| engine.served())
+                .and_then(|pop| lists_of(&pop, &test_users, max_k))
+                .map(|lists| evaluate(&lists, &test, Some(&train), &rankable, &request.ks));
+            if let Ok(baseline) = baseline {
+                notes.extend(below_popularity(&evaluation, &baseline, &request.ks, kind));
+            }
+        }
         Ok(EvalOutcome {
-            evaluation: evaluate(&recs, &test, Some(&train), &request.ks),
+            evaluation,
             model: served.model.header.clone(),
             notes,
             rating: None,
+            lists,
         })
     }
+}
+
+/// The names of the items the served model can put in a list (those it learnt something of).
+fn rankable_names(served: &Served) -> HashSet<String> {
+    let unlearnt: HashSet<u32> = unlearnt_items(served).iter().copied().collect();
+    (0..served.model.recommender().n_items())
+        .filter_map(|i| u32::try_from(i).ok())
+        .filter(|i| !unlearnt.contains(i))
+        .filter_map(|i| {
+            item_name(&served.snapshot, ItemId(i))
+                .ok()
+                .map(str::to_owned)
+        })
+        .collect()
+}
+
+/// The served model's lists of `users` (by name), `k` items each.
+fn lists_of(served: &Served, users: &[&str], k: usize) -> Result<HashMap<String, Vec<String>>> {
+    Ok(scored_lists_of(served, users, k)?
+        .into_iter()
+        .map(|r| (r.user, r.items.into_iter().map(|(item, _)| item).collect()))
+        .collect())
+}
+
+/// The served model's lists of `users` (by name), `k` items each, with their scores.
+fn scored_lists_of(served: &Served, users: &[&str], k: usize) -> Result<Vec<UserRecs>> {
+    let ids: Vec<Option<UserId>> = users.iter().map(|u| served.matrix.user_id(u)).collect();
+    let lists = rank_users(
+        served.model.recommender(),
+        &served.matrix,
+        &ids,
+        k,
+        unlearnt_items(served),
+    );
+    users
+        .iter()
+        .zip(lists)
+        .map(|(user, list)| {
+            Ok(UserRecs {
+                user: (*user).to_owned(),
+                fallback: list.is_fallback(),
+                items: list
+                    .items
+                    .iter()
+                    .map(|s| Ok((item_name(&served.snapshot, s.item)?.to_owned(), s.score)))
+                    .collect::<Result<Vec<_>>>()?,
+            })
+        })
+        .collect()
+}
+
+/// A warning when a cut-off reaches the number of items a test user can be recommended (the
+/// items the model can rank, less the user's training items): such a list holds every
+/// candidate, so recall, hit rate and coverage at that cut-off are high by construction.
+fn whole_catalogue_note(
+    test_users: &[&str],
+    train: &HashMap<String, HashSet<String>>,
+    rankable: &HashSet<String>,
+    ks: &[usize],
+) -> Option<String> {
+    let candidates: Vec<usize> = test_users
+        .iter()
+        .map(|u| {
+            let own = train.get(*u).map_or(0, |items| {
+                items.iter().filter(|i| rankable.contains(*i)).count()
+            });
+            rankable.len() - own
+        })
+        .collect();
+    if rankable.is_empty() {
+        return None;
+    }
+    let fewest = candidates.iter().copied().min()?;
+    let mut ks: Vec<usize> = ks.iter().copied().filter(|&k| k >= fewest).collect();
+    ks.sort_unstable();
+    let k = *ks.first()?;
+    let whole = candidates.iter().filter(|&&c| c <= k).count();
+    Some(format!(
+        "warning: -k {}: the model can rank {} items, and at @{k} the lists of {whole} of the {} \
+         test users hold every item they could be recommended (all but their training items), \
+         so recall, hit rate and coverage there are high by construction, whatever the model; \
+         use cut-offs below {fewest} (the fewest candidates a test user has)",
+        ks.iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(","),
+        rankable.len(),
+        test_users.len()
+    ))
+}
+
+/// A warning when the model's nDCG (at 10 when asked, else at the largest cut-off) is below
+/// that of `--model pop` on the same split (`popularity`): a default model can lose to
+/// popularity on a small implicit catalogue, and a table of figures alone does not say so.
+fn below_popularity(
+    evaluation: &Evaluation,
+    popularity: &Evaluation,
+    ks: &[usize],
+    kind: learners::ModelKind,
+) -> Option<String> {
+    let k = if ks.contains(&10) {
+        10
+    } else {
+        ks.iter().copied().max()?
+    };
+    let ndcg = |e: &Evaluation| e.at.iter().find(|a| a.k == k).map(|a| a.mean.ndcg);
+    let (model, pop) = (ndcg(evaluation)?, ndcg(popularity)?);
+    (model < pop).then(|| {
+        format!(
+            "warning: {} ranks below popularity on this split: nDCG@{k} {model:.4} against \
+             {pop:.4} for --model pop; {}",
+            kind.name(),
+            match kind {
+                learners::ModelKind::Ease => {
+                    "on a small catalogue try --tune to fit its regularisation".to_owned()
+                }
+                _ => format!(
+                    "on a small or implicit catalogue try --model ease, or --tune to fit {}'s \
+                     regularisation",
+                    kind.name()
+                ),
+            }
+        )
+    })
 }
 
 /// RMSE and MAE of the served rating model on the rated rows of a test file.
@@ -2355,6 +2579,7 @@ impl TrainingData {
             matrix: &self.matrix,
             graph: &self.graph,
             item_entity: &self.item_entity,
+            caller: request.caller,
         };
         let mut fitted = request.spec.fit(&input, request.seed, progress, cancel)?;
         if cancel.load(Ordering::Relaxed) {
@@ -2468,7 +2693,8 @@ fn build_ann(
 const COLLAPSED_SPREAD: f32 = 1e-3;
 
 /// Refuses the first row given in memory with an empty id, an id holding a control character
-/// (a tab or a line break would break the batch file) or a rating that is not a finite number.
+/// (a tab or a line break would break the batch file) or a rating that is not a finite number
+/// or beyond [`crate::interactions::MAX_RATING`].
 fn check_rows(rows: &[RawInteraction]) -> Result<()> {
     for (n, row) in rows.iter().enumerate() {
         for (what, id) in [("user", &row.user), ("item", &row.item)] {
@@ -2490,6 +2716,15 @@ fn check_rows(rows: &[RawInteraction]) -> Result<()> {
         {
             return Err(Error::BadInput(format!(
                 "interaction {}: rating {r} is not a finite number",
+                n + 1
+            )));
+        }
+        if let Some(r) = row.rating
+            && r.abs() > crate::interactions::MAX_RATING
+        {
+            return Err(Error::BadInput(format!(
+                "interaction {}: rating {r:e} is implausibly large (kgrec refuses ratings \
+                 beyond ±16777216, 2^24)",
                 n + 1
             )));
         }
@@ -2686,7 +2921,8 @@ fn in_query_order(
 enum Basis {
     /// The item had interactions when the model was trained.
     Interactions,
-    /// None, but a `cke` model placed it from its linked entity in the graph.
+    /// None, but a `cke` model placed it from its linked entity in the graph (or an `svd` or
+    /// `svdpp` model at its nearest rated items there).
     Graph,
     /// Nothing: no interactions at training (and, for `cke`, no entity), or added since.
     Nothing,
@@ -2803,6 +3039,32 @@ pub fn collapsed_user_note(served: &Served, user: &str) -> Option<String> {
     })
 }
 
+/// Why a user the store knows gets the popularity fallback: they arrived after the served
+/// model was trained and it could not fold them in (the CLI's stale-model note says as much on
+/// standard error; an HTTP answer says it here).
+fn not_folded_in_note(
+    served: &Served,
+    list: &crate::serving::RankedList,
+    request: &RecommendRequest,
+    unknown: bool,
+) -> Option<String> {
+    let header = &served.model.header;
+    (list.source == ListSource::Popularity
+        && !unknown
+        && header.kind != learners::ModelKind::Popularity)
+        .then(|| {
+            format!(
+                "user {} arrived after model v{} {} was trained and could not be folded in from \
+                 their interactions (the model folds in no new users, or knows none of their \
+                 items): the list is the most popular items, not the model's, until a model is \
+                 trained with them (`kgrec train`, or POST /v1/admin/rebuild)",
+                request.user,
+                header.version,
+                header.kind.name()
+            )
+        })
+}
+
 /// What a list's order rests on, when it is worth saying: every score near zero
 /// ([`collapsed_note`]), an empty list no filter or offset explains, and how ties were ranked.
 fn list_notes(
@@ -2831,7 +3093,7 @@ fn list_notes(
     let ties = list
         .items
         .windows(2)
-        .filter(|w| w[0].score == w[1].score)
+        .filter(|w| crate::cf::scores_tie(w[0].score, w[1].score))
         .count();
     let zeros = list.items.iter().filter(|s| s.score == 0.0).count();
     if !popular && zeros > 1 && !said_collapsed {
@@ -2844,6 +3106,27 @@ fn list_notes(
         notes.push(format!(
             "{ties} item(s) of this list tie with the one above on interaction count; ties are \
              ranked in the order the items were first imported"
+        ));
+    }
+    // Ties at a score other than 0 (those the note above covers): a content or neighbourhood
+    // model ties items its users' histories relate alike (an all-tied list says so as a batch
+    // does).
+    // Scores within rounding noise of each other tie ([`crate::cf::scores_tie`]), as they
+    // would print alike.
+    let scored_ties = list
+        .items
+        .windows(2)
+        .filter(|w| crate::cf::scores_tie(w[0].score, w[1].score) && w[0].score != 0.0)
+        .count();
+    if !popular && !said_collapsed && scored_ties > 0 {
+        notes.push(format!(
+            "{scored_ties} item(s) of this list score the same as the one above (to one part \
+             in a million){}; tied items are not ranked by the model: exact ties in the order \
+             they were first imported, the others by rounding noise",
+            match scored_ties + 1 == list.items.len() {
+                true => " (every item of the list ties)",
+                false => "",
+            }
         ));
     }
     notes
@@ -2875,7 +3158,15 @@ fn topk_note(served: &Served, path: TopKPath) -> Option<String> {
 fn unlearnt_items(served: &Served) -> &[u32] {
     served.unlearnt.get_or_init(|| {
         let rows = served.model.recommender().n_items();
-        let reads_graph = served.model.header.kind.reads_graph();
+        // A `cke` fitted with both graph weights at 0 is ALS on the items with interactions;
+        // it places a linked item without them only by the nearest-items rule (not with
+        // --cold-scale, nor in models stored before the rule applied there).
+        let reads_graph = served.model.header.kind.reads_graph()
+            && served
+                .model
+                .recommender()
+                .fused()
+                .is_none_or(|f| f.params.places_new_items());
         item_bases(served, rows)
             .iter()
             .enumerate()
@@ -2890,27 +3181,45 @@ fn unlearnt_items(served: &Served) -> &[u32] {
 }
 
 /// Every item's [`Basis`] under the served model, whose item vectors have `rows` rows. The
-/// interaction records are kept in the order they were first imported and never removed, so
-/// the model's training data is the first `header.interactions` of them.
+/// interaction records are kept in the order they were first imported, so the model's
+/// training data is the first `header.interactions` of them (after a removal,
+/// `import interactions --remove`, those are its data less the pairs removed plus as many
+/// added since: near enough to tell items learnt from items never seen).
 fn item_bases(served: &Served, rows: usize) -> Vec<Basis> {
     let header = &served.model.header;
     let trained = usize::try_from(header.interactions).unwrap_or(usize::MAX);
+    // A graph-off `cke` with --cold-scale (or stored before the cold rule applied there)
+    // learnt nothing of a linked item without interactions.
+    let places_new = served
+        .model
+        .recommender()
+        .fused()
+        .is_none_or(|f| f.params.places_new_items());
     let mut had = vec![false; served.snapshot.items.len()];
     for record in served.snapshot.records.iter().take(trained) {
         if let Some(h) = had.get_mut(record.item.index()) {
             *h = true;
         }
     }
+    // `svd` and `svdpp` keep per item whether they placed it at its nearest rated items in the
+    // graph (`--kg-weight` above 0): such an item has a vector as cke's linked items do.
+    let rating_basis = served
+        .model
+        .recommender()
+        .rating_model()
+        .map(|r| r.item_basis.as_slice());
+    let cke = header.kind == learners::ModelKind::Cke;
     had.iter()
         .enumerate()
         .map(|(i, &had)| {
+            let linked = served.item_entity.get(i).copied().flatten().is_some();
+            let placed =
+                rating_basis.is_some_and(|b| b.get(i) == Some(&crate::cf::ItemBasis::Graph));
             if i >= rows {
                 Basis::Nothing
             } else if had {
                 Basis::Interactions
-            } else if header.kind == learners::ModelKind::Cke
-                && served.item_entity.get(i).copied().flatten().is_some()
-            {
+            } else if (cke && places_new && linked) || placed {
                 Basis::Graph
             } else {
                 Basis::Nothing
@@ -2920,6 +3229,27 @@ fn item_bases(served: &Served, rows: usize) -> Vec<Basis> {
 }
 
 /// Why nothing can be served: no version at all, or only graph embeddings.
+/// At a writable open, removes the model files a killed writer left (unlisted versions'
+/// files, temporary files: [`ModelStore::remove_leftover_files`]), which only the next `train`
+/// or prune removed before, so a killed `train` followed by imports alone kept hundreds of MB.
+///
+/// Safe against readers: the writable open holds the directory's exclusive lock, so no other
+/// process has it open, and the files removed are of versions the database does not list, which
+/// no reader opening after it will look for. A reader of a directory it may not write (read
+/// through a copy of the database) holds the shared lock while it reads, which keeps a writer
+/// out; only a directory without a `lock` file has no lock to share, and there a reader whose
+/// listed version was pruned meanwhile gets `ModelGone` ("run the command again"), as with a
+/// prune by `train`. Nothing is done when `models/` does not exist (nothing to clean; the
+/// `models` tree is then not created by this open).
+fn remove_leftover_model_files(dir: &DataDir) -> Result<()> {
+    let models = dir.models_dir();
+    if dir.read_through_copy().is_some() || !models.is_dir() {
+        return Ok(());
+    }
+    ModelStore::open(dir.db(), &models)?.remove_leftover_files()?;
+    Ok(())
+}
+
 fn no_recommender(store: &ModelStore) -> Result<Error> {
     let headers = store.list()?;
     if headers.is_empty() {
@@ -2948,6 +3278,15 @@ fn newest_with_embeddings(store: &ModelStore) -> Result<Option<u64>> {
 }
 
 /// `v1 v2 ...` or `none`.
+/// The learners `similar` can answer from, for a message: `a, b or c`.
+fn similar_models() -> String {
+    let names = learners::similar_names();
+    match names.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+        _ => names.join(", "),
+    }
+}
+
 fn version_list(versions: &[u64]) -> String {
     if versions.is_empty() {
         return "none".to_owned();
@@ -3024,6 +3363,7 @@ pub fn parse_interaction_file(request: &InteractionFile) -> Result<ParsedInterac
         columns: request.columns.clone(),
         delimiter: request.delimiter,
         rating_scale: request.rating_scale,
+        caller: crate::interactions::Caller::Import,
     };
     let mut rows = read_rows(&request.file, &options, request.min_rating)?;
     let links = match request.link.as_deref() {
@@ -3099,7 +3439,19 @@ pub fn link_notes(file: &Path, links: &[ItemLink]) -> Vec<String> {
             l.iri
         )
     });
-    spaced.into_iter().chain(shared).chain(tokens).collect()
+    let invisible = crate::interactions::invisible_ids_note_in(
+        &file.display().to_string(),
+        "the file",
+        links
+            .iter()
+            .map(|l| (crate::interactions::IdKind::Item, l.item.as_str())),
+    );
+    spaced
+        .into_iter()
+        .chain(invisible)
+        .chain(shared)
+        .chain(tokens)
+        .collect()
 }
 
 /// Rows of an interaction file after the import's clean-ups.
@@ -3284,9 +3636,24 @@ fn read_rows(file: &Path, options: &ReadOptions, min_rating: Option<f32>) -> Res
     })
 }
 
-/// An id the data directory does not hold at all, for `recommend` and `predict` alike.
-pub fn unknown_id_note(kind: &str, id: &str) -> String {
-    format!("the data directory has no {kind} {id:?} at all (a typo?)")
+/// An id the data directory does not hold at all, for `recommend` and `predict` alike; `hint`
+/// names the stored id it looks like ([`lookalike_hint`]), or is empty.
+pub fn unknown_id_note(kind: &str, id: &str, hint: &str) -> String {
+    match hint {
+        "" => format!("the data directory has no {kind} {id:?} at all (a typo?)"),
+        hint => format!("the data directory has no {kind} {id:?}{hint}"),
+    }
+}
+
+/// `; did you mean "0123"? ...` when one of `names` differs from `id` only by leading zeros,
+/// Unicode normalisation or width (ids are compared exactly), else empty.
+pub fn lookalike_hint(id: &str, names: &[String]) -> String {
+    crate::interactions::lookalike::lookalike(id, names).map_or_else(String::new, |other| {
+        format!(
+            "; did you mean {other:?}? (ids are compared exactly, and the two differ only by \
+             leading zeros, Unicode normalisation or character width)"
+        )
+    })
 }
 
 /// The note of duplicate rows whose ratings disagree (see [`rating_conflicts`]).

@@ -29,8 +29,12 @@ pub enum Error {
     #[error("{0}")]
     BadInput(String),
     /// The request names an item the data directory does not hold.
-    #[error("unknown item {item:?}: the data directory has no such item")]
-    UnknownItem { item: String },
+    #[error("unknown item {item:?}: the data directory has no such item{hint}")]
+    UnknownItem {
+        item: String,
+        /// `; did you mean "0123"? ...` when a stored id looks like it, else empty.
+        hint: String,
+    },
     /// Models are stored, but none of them can recommend (graph embeddings only).
     #[error("{0}")]
     NoRecommender(String),
@@ -65,6 +69,21 @@ pub enum Error {
     /// checkpoint).
     #[error(transparent)]
     Endpoint(#[from] kgrec_kg::endpoint::EndpointError),
+    /// The disk holding the data directory has too little free space for a write: refused
+    /// before anything is written (sled, the index database, can hang or tear a record when a
+    /// write runs out of space).
+    #[error(
+        "the disk holding {} is full: {} free, about {} needed for this write (free some space \
+         and run it again; nothing was written)",
+        dir.display(),
+        indicatif::HumanBytes(*available),
+        indicatif::HumanBytes(*needed)
+    )]
+    DiskFull {
+        dir: PathBuf,
+        available: u64,
+        needed: u64,
+    },
     /// A training was cancelled before its version was written; nothing changed.
     #[error("cancelled: nothing was written")]
     Cancelled,
@@ -131,7 +150,27 @@ impl Error {
         )
     }
 
+    /// The disk holding the data directory is too full for the write ([`Error::DiskFull`]).
+    pub fn is_disk_full(&self) -> bool {
+        match self {
+            Self::Shared(e) => e.is_disk_full(),
+            other => matches!(other, Self::DiskFull { .. }),
+        }
+    }
+
     /// An I/O failure on `path`.
+    /// Whether the process may not write where it had to (a read-only mount, permissions): the
+    /// environment's doing.
+    pub fn is_unwritable(&self) -> bool {
+        matches!(
+            self,
+            Self::Io { source, .. } if matches!(
+                source.kind(),
+                std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem
+            )
+        )
+    }
+
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Self::Io {
             path: path.into(),

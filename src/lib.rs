@@ -19,6 +19,8 @@ pub mod engine;
 pub mod error;
 pub mod explain;
 pub mod fused;
+#[cfg(test)]
+mod fuzzing;
 pub mod ids;
 pub mod interactions;
 pub mod knn;

@@ -5,11 +5,13 @@
 mod cli;
 mod server;
 
-use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let args = cli::args::Cli::parse_from(cli::args::with_bare_wait(std::env::args_os()));
+    // A sled write stuck on a disk another program filled ends the process with the full-disk
+    // error rather than hanging it (`kgrec_kg::watchdog`).
+    kgrec_kg::watchdog::arm();
+    let args = cli::args::parse(cli::args::with_bare_wait(std::env::args_os()));
     match cli::run(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -21,6 +23,9 @@ fn main() -> ExitCode {
             eprintln!("error: {}", cli::error_text(&error));
             if let Some(hint) = hint {
                 eprintln!("{hint}");
+            }
+            if let Some(note) = cli::data_from_env_note(&error) {
+                eprintln!("{note}");
             }
             ExitCode::from(u8::try_from(code).unwrap_or(1))
         }

@@ -115,6 +115,17 @@ impl RankScores {
     }
 }
 
+/// A validation or evaluation figure to four places, as every report prints one: `failed`
+/// for a trial that was discarded or never finished (stored as minus infinity), and never
+/// `-0.0000`.
+pub fn figure(value: f64) -> String {
+    match value.is_finite() {
+        // Adding +0.0 turns -0.0 (and a negative that rounds to it) into +0.0.
+        true => format!("{:.4}", (value * 1e4).round() / 1e4 + 0.0),
+        false => "failed".to_owned(),
+    }
+}
+
 /// Scores one user's ranked `list` against the `relevant` set at cut-off `k` (`k > 0`, relevant non-empty).
 pub fn user_scores<T: Eq + Hash>(list: &[T], relevant: &HashSet<T>, k: usize) -> RankScores {
     if k == 0 || relevant.is_empty() {
@@ -133,13 +144,21 @@ pub fn user_scores<T: Eq + Hash>(list: &[T], relevant: &HashSet<T>, k: usize) ->
     RankScores {
         precision: n_hits / k as f64,
         recall: n_hits / relevant.len() as f64,
-        ndcg: hits.iter().map(|&i| discount(i)).sum::<f64>() / idcg,
-        map: hits
-            .iter()
-            .enumerate()
-            .map(|(j, &i)| (j + 1) as f64 / (i + 1) as f64)
-            .sum::<f64>()
-            / relevant.len().min(k) as f64,
+        // Without a hit 0, not the -0.0 an empty float sum is (which prints as "-0.0000").
+        ndcg: match hits.is_empty() {
+            true => 0.0,
+            false => hits.iter().map(|&i| discount(i)).sum::<f64>() / idcg,
+        },
+        map: match hits.is_empty() {
+            true => 0.0,
+            false => {
+                hits.iter()
+                    .enumerate()
+                    .map(|(j, &i)| (j + 1) as f64 / (i + 1) as f64)
+                    .sum::<f64>()
+                    / relevant.len().min(k) as f64
+            }
+        },
         hit: if hits.is_empty() { 0.0 } else { 1.0 },
         mrr: hits.first().map_or(0.0, |&i| 1.0 / (i + 1) as f64),
     }
@@ -155,12 +174,15 @@ pub fn by_user<T: Eq + Hash>(pairs: impl IntoIterator<Item = (T, T)>) -> HashMap
 }
 
 /// Evaluates ranked lists (`recs[user]`, best first) against `test` at each of `ks`; `train`, when
-/// given, widens the coverage catalogue and is checked for leaks. Users are summed in their
-/// order, so the same lists give the same figures to the last bit.
+/// given, widens the coverage catalogue and is checked for leaks; `rankable` (the items the
+/// model could put in a list, such as linked items in neither file) widens the catalogue too,
+/// so coverage never exceeds 1. Users are summed in their order, so the same lists give the
+/// same figures to the last bit.
 pub fn evaluate<T: Eq + Hash + Ord>(
     recs: &HashMap<T, Vec<T>>,
     test: &HashMap<T, HashSet<T>>,
     train: Option<&HashMap<T, HashSet<T>>>,
+    rankable: &HashSet<T>,
     ks: &[usize],
 ) -> Evaluation {
     let mut test_users: Vec<(&T, &HashSet<T>)> =
@@ -171,6 +193,7 @@ pub fn evaluate<T: Eq + Hash + Ord>(
     if let Some(train) = train {
         catalog.extend(train.values().flatten());
     }
+    catalog.extend(rankable);
     let max_k = ks.iter().copied().max().unwrap_or(0);
     let train_leaks = match train {
         Some(train) => recs
@@ -225,6 +248,20 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
+    /// A list without a hit scores +0.0 (an empty float sum is -0.0, which printed as
+    /// "-0.0000" in tune's table), and `figure` never prints a negative zero.
+    #[test]
+    fn a_list_without_a_hit_scores_positive_zero() {
+        let s = user_scores(&["a", "b"], &set(&["c"]), 10);
+        assert!(s.ndcg == 0.0 && s.ndcg.is_sign_positive(), "{}", s.ndcg);
+        assert!(s.map == 0.0 && s.map.is_sign_positive(), "{}", s.map);
+        assert_eq!(figure(-0.0), "0.0000");
+        assert_eq!(figure(-0.00001), "0.0000");
+        assert_eq!(figure(f64::NEG_INFINITY), "failed");
+        assert_eq!(figure(-0.9512), "-0.9512");
+        assert_eq!(figure(0.25), "0.2500");
+    }
+
     fn set(items: &[&'static str]) -> HashSet<&'static str> {
         items.iter().copied().collect()
     }
@@ -273,7 +310,7 @@ mod tests {
         let test = HashMap::from([("u", set(&["a"])), ("v", set(&["b", "c"])), ("w", set(&[]))]);
         let train = HashMap::from([("u", set(&["d"])), ("v", set(&["e"]))]);
         let recs = HashMap::from([("u", vec!["a", "d", "a"]), ("x", vec!["q"])]);
-        let e = evaluate(&recs, &test, Some(&train), &[1, 2]);
+        let e = evaluate(&recs, &test, Some(&train), &HashSet::new(), &[1, 2]);
         assert_eq!(
             (e.users, e.users_with_list),
             (2, 1),
@@ -302,14 +339,42 @@ mod tests {
         assert_eq!(e.get("recall@2"), Some(at2.mean.recall));
         assert_eq!(e.get("mrr@1"), Some(at1.mean.mrr));
         assert_eq!(e.get("ndcg@3"), None);
-        let without_train = evaluate(&recs, &test, None, &[1]);
+        let without_train = evaluate(&recs, &test, None, &HashSet::new(), &[1]);
         assert!(close(without_train.at[0].coverage, 1.0 / 3.0));
         assert_eq!(without_train.train_leaks, 0);
     }
 
+    /// A list may hold rankable items in neither file (linked items placed from a graph): the
+    /// catalogue counts them, so coverage stays at most 1.
+    #[test]
+    fn rankable_items_widen_the_catalogue() {
+        let test = HashMap::from([("u", set(&["a"]))]);
+        let train = HashMap::from([("u", set(&["b"]))]);
+        let recs = HashMap::from([("u", vec!["x", "y", "a"])]);
+        let narrow = evaluate(&recs, &test, Some(&train), &HashSet::new(), &[3]);
+        assert!(
+            close(narrow.at[0].coverage, 3.0 / 2.0),
+            "the old denominator"
+        );
+        let wide = evaluate(
+            &recs,
+            &test,
+            Some(&train),
+            &set(&["a", "b", "x", "y", "z"]),
+            &[3],
+        );
+        assert!(close(wide.at[0].coverage, 3.0 / 5.0));
+    }
+
     #[test]
     fn empty_test_is_zero_not_nan() {
-        let e = evaluate::<&str>(&HashMap::new(), &HashMap::new(), None, &[10]);
+        let e = evaluate::<&str>(
+            &HashMap::new(),
+            &HashMap::new(),
+            None,
+            &HashSet::new(),
+            &[10],
+        );
         assert_eq!(
             e.at[0],
             AtK {

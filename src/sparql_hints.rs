@@ -6,18 +6,9 @@
 //! less precise message, never a refused valid query.
 
 /// Prefixes people use without declaring, with the IRI to declare.
-const WELL_KNOWN: [(&str, &str); 10] = [
-    ("rdf", "http://www.w3.org/1999/02/22-rdf-syntax-ns#"),
-    ("rdfs", "http://www.w3.org/2000/01/rdf-schema#"),
-    ("owl", "http://www.w3.org/2002/07/owl#"),
-    ("xsd", "http://www.w3.org/2001/XMLSchema#"),
-    ("skos", "http://www.w3.org/2004/02/skos/core#"),
-    ("foaf", "http://xmlns.com/foaf/0.1/"),
-    ("schema", "http://schema.org/"),
-    ("dbo", "http://dbpedia.org/ontology/"),
-    ("dbr", "http://dbpedia.org/resource/"),
-    ("dct", "http://purl.org/dc/terms/"),
-];
+/// The prefixes a query may use undeclared in a hint: the ones `--filter` knows built in, so
+/// the hint gives the IRI `--filter` would read (wd:, wdt:, dbc: included).
+const WELL_KNOWN: &[(&str, &str)] = &kgrec_kg::filter::PREFIXES;
 
 const FORMS: [&str; 4] = ["SELECT", "ASK", "CONSTRUCT", "DESCRIBE"];
 
@@ -363,6 +354,7 @@ pub(crate) fn explain(query: &str, message: &str) -> String {
         None => mistakes.extend(short_triple(query, message)),
     }
     mistakes.extend(unclosed_iri_or_missing_operand(query));
+    mistakes.extend(rebound_variable(query));
     mistakes.extend(missing_dot(query));
     mistakes.extend(ungrouped_selected(query, message));
     match mistakes.into_iter().min_by_key(|(offset, _)| *offset) {
@@ -377,6 +369,9 @@ pub(crate) fn explain(query: &str, message: &str) -> String {
 fn plain_syntax_error(query: &str, message: &str) -> Option<String> {
     if !message.contains("expected") {
         return None;
+    }
+    if let Some(rule) = broken_rule(message) {
+        return Some(rule);
     }
     let offset = parser_offset(query, message)?;
     let at = position(query, offset);
@@ -423,6 +418,90 @@ fn plain_syntax_error(query: &str, message: &str) -> Option<String> {
     };
     Some(format!(
         "SPARQL syntax error at {at}: {found}{number}{unclosed}"
+    ))
+}
+
+/// The parser's sentences for a query that reads well but breaks a rule (a variable selected or
+/// bound twice), with what each means. The parser reports them where it stopped reading the part
+/// they concern, often the end of the query, which is not where the mistake is: said in words,
+/// without a position.
+const BROKEN_RULES: [(&str, &str); 6] = [
+    (
+        "Duplicated variable name in SELECT",
+        "SELECT names a variable twice: name each once",
+    ),
+    (
+        "BIND is overriding an existing variable",
+        "a BIND gives a value to a variable that the patterns before it in the same group \
+         already bind (or an earlier BIND): bind a new variable, BIND(... AS ?other)",
+    ),
+    (
+        "Repeated variables are not allowed in VALUES clauses",
+        "VALUES names a variable twice: name each once",
+    ),
+    (
+        "VALUES clause rows should have exactly the same number of values",
+        "a VALUES row has more or fewer values than VALUES names variables (write UNDEF for \
+         a value left unset)",
+    ),
+    (
+        "SELECT * is not authorized with GROUP BY",
+        "SELECT * cannot go with GROUP BY: select the grouped variables and aggregates by name",
+    ),
+    (
+        "The SELECT contains a variable that is unbound",
+        "with GROUP BY, SELECT may name only grouped variables and aggregates (COUNT, SUM, \
+         SAMPLE...) of the others",
+    ),
+];
+
+/// A `BIND(... AS ?x)` whose variable the group already binds before it (the parser says only
+/// "expected [_]" at the end of the query): located at the BIND.
+fn rebound_variable(query: &str) -> Option<(usize, String)> {
+    let upper = query.to_ascii_uppercase();
+    let name_char = |c: char| c.is_alphanumeric() || c == '_';
+    let mut from = 0;
+    while let Some(found) = upper.get(from..).and_then(|rest| rest.find("BIND")) {
+        let at = from + found;
+        from = at + 4;
+        let Some(close) = query.get(at..).and_then(|rest| rest.find(')')) else {
+            continue;
+        };
+        let inside = &upper[at..at + close];
+        let Some(alias) = inside.rfind(" AS ") else {
+            continue;
+        };
+        let variable = query[at + alias + 4..at + close].trim();
+        let name = variable.trim_start_matches(['?', '$']);
+        if name.len() == variable.len() || name.is_empty() || !name.chars().all(name_char) {
+            continue;
+        }
+        let group = query[..at].rfind('{').unwrap_or(0);
+        let before = &query[group..at];
+        let bound = before.match_indices(name).any(|(i, _)| {
+            before[..i].ends_with(['?', '$']) && !before[i + name.len()..].starts_with(name_char)
+        });
+        if bound {
+            return Some((
+                at,
+                format!(
+                    "BIND at {} gives a value to ?{name}, which the group already binds before \
+                     it (a pattern or an earlier BIND): bind a new variable, BIND(... AS ?other)",
+                    position(query, at)
+                ),
+            ));
+        }
+    }
+    None
+}
+
+/// The query broke one of [`BROKEN_RULES`]: the message, without "the query ends there".
+fn broken_rule(message: &str) -> Option<String> {
+    let (said, meaning) = BROKEN_RULES
+        .iter()
+        .find(|(said, _)| message.contains(said))?;
+    Some(format!(
+        "SPARQL error: {meaning} (the parser's words: \"{said}\")"
     ))
 }
 
@@ -1089,6 +1168,11 @@ fn unclosed_iri_or_missing_operand(query: &str) -> Option<(usize, String)> {
                     i += 1;
                 }
             }
+            // A relative IRI, `<x>`: not a comparison, and its `>` is none either.
+            (None, b'<') if relative_iri(query.get(i + 1..).unwrap_or("")).is_some() => {
+                // To the `>`; the step below passes it.
+                i += relative_iri(query.get(i + 1..).unwrap_or("")).unwrap_or(0);
+            }
             (None, b'<') if iri_start(query.get(i + 1..).unwrap_or("")) => {
                 let rest = query.get(i + 1..).unwrap_or("");
                 let end = rest.find(|c: char| c == '>' || c.is_whitespace());
@@ -1109,7 +1193,7 @@ fn unclosed_iri_or_missing_operand(query: &str) -> Option<(usize, String)> {
             (None, _) => {
                 // Operators are ASCII: a byte inside a wider character starts none.
                 let here = query.get(i..).unwrap_or("");
-                let op = ["!=", "<=", ">=", "&&", "||", "="]
+                let op = ["!=", "<=", ">=", "&&", "||", "=", ">", "<"]
                     .into_iter()
                     .find(|op| here.starts_with(op));
                 if let Some(op) = op {
@@ -1148,6 +1232,16 @@ fn iri_length(text: &str) -> Option<usize> {
 /// Whether `rest` (the text after a `<`) starts like an absolute IRI: a scheme (a letter, then
 /// letters, digits, `+`, `-` or `.`) and a `:`; a less-than sign is followed by a blank, a
 /// variable or a number.
+/// The length up to and including the `>` of a relative IRI that `rest` (what follows a `<`)
+/// starts with: no blank before the `>`, and not `<=` or an absolute IRI.
+fn relative_iri(rest: &str) -> Option<usize> {
+    if rest.starts_with(['=', '>']) || rest.starts_with(char::is_whitespace) || iri_start(rest) {
+        return None;
+    }
+    let end = rest.find(|c: char| c == '>' || c.is_whitespace())?;
+    (rest.as_bytes()[end] == b'>').then_some(end + 1)
+}
+
 fn iri_start(rest: &str) -> bool {
     let scheme: &str = rest
         .split(|c: char| !(c.is_ascii_alphanumeric() || "+-.".contains(c)))
@@ -1277,6 +1371,59 @@ fn first_form_word<'a>(words: &[(usize, &'a str)]) -> Option<(usize, &'a str)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The parser's own message for `query`, as the CLI receives it.
+    fn parsed(query: &str) -> String {
+        let parsed = spargebra::SparqlParser::new().parse_query(query);
+        assert!(parsed.is_err(), "{query} parses");
+        parsed.err().map(|e| e.to_string()).unwrap_or_default()
+    }
+
+    #[test]
+    fn broken_rules_are_said_without_blaming_the_end_of_the_query() {
+        for (query, words) in [
+            (
+                "SELECT ?x ?x WHERE { ?x ?p ?o }",
+                "SELECT names a variable twice",
+            ),
+            (
+                "SELECT ?x WHERE { BIND(1 AS ?x) BIND(2 AS ?x) }",
+                "BIND at 1:33 gives a value to ?x, which the group already binds",
+            ),
+            (
+                "SELECT ?x WHERE { ?x ?p ?o BIND(2 AS ?x) }",
+                "BIND at 1:28 gives a value to ?x",
+            ),
+        ] {
+            let m = explain(query, &parsed(query));
+            assert!(m.contains(words), "{query}: {m}");
+            assert!(!m.contains("ends there"), "{query}: {m}");
+        }
+    }
+
+    #[test]
+    fn a_comparison_without_its_right_side_is_located_at_the_operator() {
+        let query = "SELECT ?s WHERE { ?s ?p ?o FILTER(?o > ) }";
+        let m = explain(query, &parsed(query));
+        assert!(m.contains("`>` at 1:38 has nothing after it"), "{m}");
+        // A relative IRI's `>` is no comparison.
+        let query = "SELECT ?s WHERE { ?s ?p ?o FILTER(?o = <x>) } LIMT 1";
+        let m = explain(query, &parsed(query));
+        assert!(m.contains("did you mean LIMIT"), "{m}");
+    }
+
+    #[test]
+    fn undeclared_prefixes_the_filter_knows_get_their_iri() {
+        let m = explain("SELECT ?s { ?s wdt:P31 wd:Q5 }", "X");
+        assert!(
+            m.contains("PREFIX wdt: <http://www.wikidata.org/prop/direct/>"),
+            "{m}"
+        );
+        assert!(
+            m.contains("PREFIX wd: <http://www.wikidata.org/entity/>"),
+            "{m}"
+        );
+    }
 
     #[test]
     fn a_triple_without_its_object_is_named() {

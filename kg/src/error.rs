@@ -95,49 +95,29 @@ impl KgError {
         }
     }
 
-    /// A syntax error with its message passed through `f`, its file and location kept; any
-    /// other error unchanged.
-    pub(crate) fn with_message(self, f: impl FnOnce(String) -> String) -> Self {
-        match self {
+    /// A syntax error with its location (`None` when the parser told none) and message passed
+    /// through `f`, its file kept: `f` may rewrite the message, or place the error (on the line
+    /// of a parser that was given one line alone). Any other error unchanged.
+    pub(crate) fn map_syntax(
+        self,
+        f: impl FnOnce(Option<Location>, String) -> (Option<Location>, String),
+    ) -> Self {
+        let (file, location, message) = match self {
             Self::Syntax {
                 file,
                 location,
                 message,
-            } => Self::Syntax {
-                file,
-                location,
-                message: f(message),
-            },
-            Self::SyntaxWithoutLocation { file, message } => Self::SyntaxWithoutLocation {
-                file,
-                message: f(message),
-            },
-            other => other,
-        }
-    }
-
-    /// A syntax error placed on `line` of its file (its column kept, or column 1 when the
-    /// parser told none): for a parser that was given one line alone. Other errors unchanged.
-    pub(crate) fn at_line(self, line: u64) -> Self {
-        match self {
-            Self::Syntax {
+            } => (file, Some(location), message),
+            Self::SyntaxWithoutLocation { file, message } => (file, None, message),
+            other => return other,
+        };
+        match f(location, message) {
+            (Some(location), message) => Self::Syntax {
                 file,
                 location,
                 message,
-            } => Self::Syntax {
-                file,
-                location: Location {
-                    line,
-                    column: location.column,
-                },
-                message,
             },
-            Self::SyntaxWithoutLocation { file, message } => Self::Syntax {
-                file,
-                location: Location { line, column: 1 },
-                message,
-            },
-            other => other,
+            (None, message) => Self::SyntaxWithoutLocation { file, message },
         }
     }
 
@@ -161,3 +141,42 @@ impl KgError {
 }
 
 pub type Result<T, E = KgError> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn map_syntax_rewrites_and_places_syntax_errors_only() {
+        let placed = |e: KgError| {
+            e.map_syntax(|at, message| {
+                let column = at.map_or(1, |l| l.column);
+                (Some(Location { line: 7, column }), format!("{message}!"))
+            })
+            .to_string()
+        };
+        let located = KgError::Syntax {
+            file: "f.nt".into(),
+            location: Location { line: 1, column: 4 },
+            message: "bad".to_owned(),
+        };
+        assert_eq!(placed(located), "f.nt:7:4: bad!");
+        let unlocated = KgError::SyntaxWithoutLocation {
+            file: "f.rdf".into(),
+            message: "bad".to_owned(),
+        };
+        assert_eq!(placed(unlocated), "f.rdf:7:1: bad!");
+        // Kept without a location when `f` gives none; other errors untouched.
+        let kept = KgError::SyntaxWithoutLocation {
+            file: "f.rdf".into(),
+            message: "bad".to_owned(),
+        }
+        .map_syntax(|at, message| (at, format!("{message}; why")));
+        assert!(
+            matches!(&kept, KgError::SyntaxWithoutLocation { .. }),
+            "{kept:?}"
+        );
+        assert_eq!(kept.to_string(), "f.rdf: bad; why");
+        assert_eq!(placed(KgError::BadArgument("x".to_owned())), "x");
+    }
+}

@@ -684,10 +684,12 @@ impl Facts<'_> {
     }
 
     /// `"; did you mean ..."` for literals of `predicate` with the same text in another type or
-    /// language, else a few of its literals.
+    /// language, else a few of its literals: the nearest to the asked text first, then the
+    /// most frequent, then in text order (the same list every time).
     fn literal_hint(&self, predicate: &NamedNode, asked: &Literal) -> Result<String, KgError> {
         let mut same_text: Vec<String> = Vec::new();
-        let mut others: Vec<String> = Vec::new();
+        // Shown form → (nearness to the asked text, statements).
+        let mut others: HashMap<String, (u8, usize)> = HashMap::new();
         for quad in self
             .rdf
             .quads_for_pattern(None, Some(predicate.as_ref()), None, None)
@@ -699,18 +701,31 @@ impl Facts<'_> {
                     if !same_text.contains(&shown) {
                         same_text.push(shown);
                     }
-                } else if others.len() < HINTS && !others.contains(&shown) {
-                    others.push(shown);
+                } else {
+                    others
+                        .entry(shown)
+                        .or_insert_with(|| (nearness(asked.value(), l.value()), 0))
+                        .1 += 1;
                 }
             }
         }
+        same_text.sort();
+        let total = others.len();
+        let mut others: Vec<(String, (u8, usize))> = others.into_iter().collect();
+        others.sort_by(|(a, (near_a, n)), (b, (near_b, m))| {
+            (near_a, Reverse(n), a).cmp(&(near_b, Reverse(m), b))
+        });
+        let mut shown: Vec<String> = others.into_iter().take(HINTS).map(|(s, _)| s).collect();
+        if total > HINTS {
+            shown.push(format!("and {} more", total - HINTS));
+        }
         Ok(if !same_text.is_empty() {
             format!("; did you mean {}?", same_text.join(" or "))
-        } else if !others.is_empty() {
+        } else if !shown.is_empty() {
             format!(
                 "; values of {} include {}",
                 compact(predicate.as_str()),
-                others.join(", ")
+                shown.join(", ")
             )
         } else {
             String::new()

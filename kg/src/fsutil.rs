@@ -119,8 +119,14 @@ pub struct ScratchDir {
 impl ScratchDir {
     /// Creates the folder.
     pub fn new() -> io::Result<Self> {
+        Self::with_prefix(".tmp")
+    }
+
+    /// Creates the folder, its name starting with `prefix` (`kgrec-read-only-`), so that a
+    /// look into the temporary directory tells whose it is.
+    pub fn with_prefix(prefix: &str) -> io::Result<Self> {
         let mut list = pending();
-        let dir = tempfile::tempdir()?;
+        let dir = tempfile::Builder::new().prefix(prefix).tempdir()?;
         list.push(dir.path().to_owned());
         Ok(Self { dir })
     }
@@ -134,8 +140,29 @@ impl ScratchDir {
 impl Drop for ScratchDir {
     fn drop(&mut self) {
         let mut list = pending();
-        let _ = fs::remove_dir_all(self.dir.path());
+        let _ = remove_tree(self.dir.path());
         forget_pending(&mut list, self.dir.path());
+    }
+}
+
+/// How many times [`remove_tree`] tries.
+const REMOVE_TRIES: usize = 20;
+
+/// Removes a folder with everything under it, trying again while it fails: a thread of this
+/// process may still be adding a file to it (sled's flusher, a copy under way), which makes the
+/// last `rmdir` fail with "directory not empty". Gone already is done.
+pub fn remove_tree(path: &Path) -> io::Result<()> {
+    let mut tries = 0;
+    loop {
+        match fs::remove_dir_all(path) {
+            Ok(()) => return Ok(()),
+            Err(_) if fs::symlink_metadata(path).is_err() => return Ok(()),
+            Err(_) if tries + 1 < REMOVE_TRIES => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            Err(e) => return Err(e),
+        }
     }
 }
 
@@ -167,7 +194,7 @@ pub fn clean_up_for_exit() -> (usize, MutexGuard<'static, Vec<PathBuf>>) {
     let mut removed = 0;
     for path in list.drain(..) {
         let gone = match fs::symlink_metadata(&path) {
-            Ok(meta) if meta.is_dir() => fs::remove_dir_all(&path).is_ok(),
+            Ok(meta) if meta.is_dir() => remove_tree(&path).is_ok(),
             Ok(_) => fs::remove_file(&path).is_ok(),
             Err(_) => false,
         };
@@ -349,8 +376,8 @@ impl Drop for AtomicFile {
 }
 
 /// Makes a rename in `path`'s directory durable. Opening a directory to sync it works on Unix;
-/// elsewhere the rename is the best there is.
-fn sync_parent(path: &Path) -> Result<(), FsError> {
+/// elsewhere the rename is the best there is. Also for a removal or a new folder in it.
+pub fn sync_parent(path: &Path) -> Result<(), FsError> {
     let dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),

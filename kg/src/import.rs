@@ -48,6 +48,10 @@ pub struct FileReport {
     pub skipped: u64,
     /// Locations of the first skipped statements, as `FILE:LINE:COL: message`.
     pub skipped_examples: Vec<String>,
+    /// Statements read whose literal is ill-typed (`"20x1"^^xsd:gYear`): imported as written.
+    pub ill_typed: u64,
+    /// The first of them, as `FILE:LINE:COL: "TEXT"^^xsd:TYPE` (`FILE: ...` where not found).
+    pub ill_typed_examples: Vec<String>,
 }
 
 /// The statements of all input files, parsed and deduplicated, not yet written anywhere.
@@ -96,11 +100,31 @@ pub(crate) fn stage(
             continue;
         }
         let mut last_skipped_line = None;
+        let mut ill_typed = Vec::new();
         let rdf_xml = opened.format == InputFormat::Rdf(RdfFormat::RdfXml);
+        // Lenient Turtle and TriG say each skipped piece once (a statement, a block not
+        // closed), several on one line included: every one counts.
+        let one_error_per_piece = matches!(
+            opened.format,
+            InputFormat::Rdf(RdfFormat::Turtle | RdfFormat::TriG)
+        );
+        let n3 = InputFormat::is_n3(path, &options.source);
         for statement in source::statements(opened, &options.source, options.lenient)? {
+            let statement = statement.map_err(|e| match n3 {
+                true => {
+                    e.map_syntax(|at, message| (at, format!("{message}; {}", source::N3_SUBSET)))
+                }
+                false => e,
+            });
             match statement {
                 Ok(quad) => {
                     report.read += 1;
+                    if let Some(example) = crate::literals::ill_typed(quad.object.as_ref()) {
+                        report.ill_typed += 1;
+                        if ill_typed.len() < REPORTED_SKIPS {
+                            ill_typed.push(example);
+                        }
+                    }
                     staged.quads.insert(blanks.apply(quad));
                     if report.read.is_multiple_of(65_536) {
                         progress(ImportProgress::Reading {
@@ -120,7 +144,9 @@ pub(crate) fn stage(
                 }
                 // The parser may stop several times on one bad line (N-Triples): one skip.
                 Err(KgError::Syntax { location, .. })
-                    if options.lenient && last_skipped_line == Some(location.line) => {}
+                    if options.lenient
+                        && !one_error_per_piece
+                        && last_skipped_line == Some(location.line) => {}
                 Err(error @ (KgError::Syntax { .. } | KgError::SyntaxWithoutLocation { .. }))
                     if options.lenient =>
                 {
@@ -141,6 +167,7 @@ pub(crate) fn stage(
             bytes_total,
             statements: report.read,
         });
+        report.ill_typed_examples = locate_ill_typed(path, &options.source, &ill_typed);
         staged.files.push(report);
     }
     let skipped: u64 = staged.files.iter().map(|f| f.skipped).sum();
@@ -166,6 +193,42 @@ pub(crate) fn stage(
     Ok(staged)
 }
 
+/// The warning of a file's ill-typed literals ([`FileReport::ill_typed`]).
+pub fn ill_typed_warning(path: &Path, count: u64, located: &[String]) -> String {
+    crate::literals::warning(path, count, located)
+}
+
+/// The ill-typed literals `examples` of one file as `FILE:LINE:COL: "TEXT"^^xsd:TYPE`, found
+/// by reading the file again (standard input, which cannot be, and a literal not written as
+/// its text, are named without a line).
+fn locate_ill_typed(
+    path: &Path,
+    options: &SourceOptions,
+    examples: &[(String, String)],
+) -> Vec<String> {
+    if examples.is_empty() {
+        return Vec::new();
+    }
+    let places = match path == Path::new("-") {
+        true => vec![None; examples.len()],
+        false => match source::open(path, options) {
+            Ok(opened) => crate::literals::locate(opened.reader, examples),
+            Err(_) => vec![None; examples.len()],
+        },
+    };
+    examples
+        .iter()
+        .zip(places)
+        .map(|((lexical, datatype), place)| {
+            let shown = crate::literals::shown(lexical, datatype);
+            match place {
+                Some((line, column)) => format!("{}:{line}:{column}: {shown}", path.display()),
+                None => format!("{}: {shown}", path.display()),
+            }
+        })
+        .collect()
+}
+
 /// The error of RDF/XML that is not well-formed XML under `--lenient`: the statement cannot be
 /// skipped alone, so the import stops with the parser's location and why.
 fn lenient_refused(error: KgError) -> KgError {
@@ -174,7 +237,7 @@ fn lenient_refused(error: KgError) -> KgError {
                        filed under the wrong subject). Nothing was imported: fix the XML here, or \
                        convert the file to N-Triples or Turtle, which --lenient reads statement by \
                        statement";
-    error.with_message(|message| format!("{message}; {WHY}"))
+    error.map_syntax(|location, message| (location, format!("{message}; {WHY}")))
 }
 
 /// Refuses `--base` when every file is N-Triples or N-Quads: they hold absolute IRIs only, so

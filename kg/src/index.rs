@@ -60,6 +60,10 @@ pub struct GraphCounts {
     pub literals: u64,
     /// Entity→entity edges, distinct over graphs.
     pub edges: u64,
+    /// Statements of [`GraphCounts::triples`] in named graphs (N-Quads, TriG): a triple held by
+    /// several graphs is one statement per graph. 0 for a directory imported before this was
+    /// counted.
+    pub named_graph_statements: u64,
 }
 
 /// Bookkeeping names under the `m` prefix.
@@ -69,6 +73,7 @@ pub(crate) mod meta {
     pub const ENTITIES: &str = "entities";
     pub const RELATIONS: &str = "relations";
     pub const EDGES: &str = "edges";
+    pub const NAMED: &str = "named graph statements";
     /// Which snapshot file holds the store (memory backend).
     #[cfg_attr(feature = "rocksdb", allow(dead_code))]
     pub const GENERATION: &str = "generation";
@@ -156,6 +161,7 @@ impl GraphIndex {
             relations: self.meta(meta::RELATIONS)?,
             literals: self.meta(meta::LITERALS)?,
             edges: self.meta(meta::EDGES)?,
+            named_graph_statements: self.meta(meta::NAMED)?,
         })
     }
 
@@ -333,6 +339,21 @@ impl GraphIndex {
             .collect()
     }
 
+    /// Every relation's label in id order: the best label ([`GraphIndex::label`]) the graph
+    /// gives the relation's IRI as a subject (`wdt:P57 rdfs:label "director"@en`), else `None`.
+    /// An IRI's labels are indexed whatever the IRI is used as, so a directory imported before
+    /// relation labels were read has them too.
+    pub fn relation_labels(&self) -> Result<Vec<Option<String>>> {
+        let entities = self.entity_map()?;
+        self.relation_iris()?
+            .iter()
+            .map(|iri| match entities.get(iri) {
+                Some(&id) => self.label(id),
+                None => Ok(None),
+            })
+            .collect()
+    }
+
     /// Every relation IRI in id order.
     pub fn relation_iris(&self) -> Result<Vec<String>> {
         let n = self.meta(meta::RELATIONS)? as usize;
@@ -402,6 +423,7 @@ impl GraphIndex {
     /// Writes one bookkeeping value at once, outside any batch, and waits for the disk.
     #[cfg_attr(not(feature = "rocksdb"), allow(dead_code))]
     pub(crate) fn set_meta_now(&self, name: &str, value: u64) -> Result<()> {
+        let _watch = crate::watchdog::watch("write of the graph index");
         self.tree.insert(meta_key(name), &value.to_le_bytes())?;
         self.tree.flush()?;
         Ok(())
@@ -559,6 +581,7 @@ impl IndexWriter<'_> {
         for (name, value) in meta {
             batch.insert(meta_key(name), &value.to_le_bytes());
         }
+        let _watch = crate::watchdog::watch("write of the graph index");
         self.index.tree.apply_batch(batch)?;
         self.index.tree.flush()?;
         self.index.forget_cached_maps();
@@ -738,6 +761,38 @@ mod tests {
         assert_eq!(index.label(a).unwrap().as_deref(), Some("A en"));
         let c = index.entity_id("http://e/c").unwrap().unwrap();
         assert_eq!(index.label(c).unwrap().as_deref(), Some("C"));
+    }
+
+    #[test]
+    fn relations_take_the_labels_their_iris_are_given() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = sled::open(dir.path()).unwrap();
+        let index = GraphIndex::open(&db).unwrap();
+        let mut w = index.writer().unwrap();
+        w.add(&edge("film", "P57", "mann")).unwrap();
+        w.add(&edge("film", "P161", "pacino")).unwrap();
+        // The label comes in a later import than the edges that use the relation.
+        w.commit().unwrap();
+        let mut w = index.writer().unwrap();
+        for (text, lang) in [("regisseur", "de"), ("director", "en")] {
+            w.add(&Quad::new(
+                iri("P57"),
+                NamedNode::new(LABEL_PREDICATES[0]).unwrap(),
+                Literal::new_language_tagged_literal(text, lang).unwrap(),
+                oxigraph::model::GraphName::DefaultGraph,
+            ))
+            .unwrap();
+        }
+        w.commit().unwrap();
+        let relations = index.relation_iris().unwrap();
+        let labels = index.relation_labels().unwrap();
+        assert_eq!(relations.len(), labels.len());
+        let label_of = |name: &str| {
+            let i = relations.iter().position(|r| r == name).unwrap();
+            labels[i].clone()
+        };
+        assert_eq!(label_of("http://e/P57").as_deref(), Some("director"));
+        assert_eq!(label_of("http://e/P161"), None);
     }
 
     #[test]

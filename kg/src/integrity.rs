@@ -56,6 +56,11 @@ pub fn sled_message(e: &sled::Error) -> String {
             "the sled database (sled/) cannot be opened: {what} (its `conf` file may be \
              damaged)"
         ),
+        sled::Error::Io(e) if e.kind() == std::io::ErrorKind::StorageFull => {
+            "no space left on the device that holds the data directory (free some space and \
+             run the command again)"
+                .to_owned()
+        }
         other => other.to_string(),
     }
 }

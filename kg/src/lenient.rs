@@ -65,6 +65,9 @@ struct Block {
     statements: Vec<Span>,
     /// Closed by `}` (not cut off by the end of the file).
     closed: bool,
+    /// Not closed, but cut off by the next block, which starts on this line (0-based): its `}`
+    /// was lost (inside a string left open, say), so what follows is not this block's.
+    next_block: Option<u64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -200,6 +203,16 @@ impl Scanner {
             self.pos -= offset;
             if let Some(open) = &mut self.open {
                 open.start -= offset;
+                if let Some(inner) = &mut open.inner {
+                    inner.0 -= offset;
+                }
+                if let Some(block) = &mut open.block {
+                    block.label_end -= offset;
+                    for statement in &mut block.statements {
+                        statement.start -= offset;
+                        statement.end -= offset;
+                    }
+                }
             }
         }
     }
@@ -258,6 +271,49 @@ impl Scanner {
                 block.statements.push(span);
             }
         }
+    }
+
+    /// At a `{` inside a block: ends the block open before the label of the block this `{`
+    /// opens (the statement open inside, if any), and opens that block.
+    fn next_block(&mut self) -> Option<Unit> {
+        let open = self.open.take()?;
+        let (start, line, column) = open.inner.unwrap_or((self.pos, self.line, self.column));
+        let mut block = open.block.unwrap_or_default();
+        block.next_block = Some(line);
+        let before = self.data[open.start..start]
+            .iter()
+            .rposition(|b| !is_space(*b))
+            .map_or(open.start, |k| open.start + k);
+        let end_line = open.line
+            + self.data[open.start..before]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count() as u64;
+        let unit = Unit {
+            span: Span {
+                start: open.start,
+                end: start,
+                line: open.line,
+                column: open.column,
+                end_line,
+                end_kind: Ending::EndOfFile,
+            },
+            block: Some(block),
+        };
+        self.open = Some(Open {
+            start,
+            line,
+            column,
+            sparql_directive: false,
+            depth: 1,
+            block: Some(Block {
+                label_end: self.pos,
+                ..Block::default()
+            }),
+            inner: None,
+        });
+        self.advance();
+        Some(unit)
     }
 
     /// Inside a block, a statement starts at the first byte that is not white space.
@@ -441,6 +497,10 @@ impl Scanner {
                     return Ok(self.close(Ending::Terminator));
                 }
             }
+            // TriG has no nested blocks: a `{` inside one starts the next block, and the one
+            // open lost its `}` (to a string left open on its line, say). It ends before the
+            // next block's label, so that no statement moves from one graph to another.
+            b'{' if self.trig && depth == 1 => return Ok(self.next_block()),
             b'{' if self.trig => {
                 let pos = self.pos;
                 if depth > 0 {
@@ -728,6 +788,13 @@ impl LenientQuads {
             }
         }
         if !block.closed {
+            let before = match block.next_block {
+                Some(line) => format!(
+                    "the next graph block (line {}; was its `}}` inside a string left open?)",
+                    line + 1
+                ),
+                None => "the end of the file".to_owned(),
+            };
             let error = KgError::Syntax {
                 file: self.path.clone(),
                 location: Location {
@@ -735,8 +802,8 @@ impl LenientQuads {
                     column: span.column + 1,
                 },
                 message: format!(
-                    "the graph block opened here is not closed by `}}` before the end of the file \
-                     (lines {}-{}); its {kept} statement(s) that parse were kept",
+                    "the graph block opened here is not closed by `}}` before {before} (lines \
+                     {}-{}); its {kept} statement(s) that parse were kept, in its graph",
                     span.line + 1,
                     span.end_line + 1
                 ),
@@ -1014,6 +1081,41 @@ mod tests {
         assert_eq!(errors.len(), 1, "{errors:?}");
         assert!(
             errors[0].starts_with("f:2:1: the graph block opened here is not closed"),
+            "{errors:?}"
+        );
+    }
+
+    #[test]
+    fn a_block_whose_brace_a_string_swallowed_keeps_the_next_blocks_statements_in_their_graphs() {
+        let text = "@prefix ex: <http://e/> .\n\
+                    ex:g1 { ex:a ex:b ex:c . ex:d ex:b \"open . ex:e ex:b ex:f . }\n\
+                    ex:g2 { ex:h ex:b ex:f . ex:i ex:j ex:k ; ex:l 12 . }\n\
+                    ex:g3 { ex:m ex:b ex:f .\n";
+        let (quads, errors) = each_batch_size(text, true);
+        let shown: Vec<String> = quads
+            .iter()
+            .map(|q| format!("{} {}", q.subject, q.graph_name))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                "<http://e/a> <http://e/g1>",
+                "<http://e/h> <http://e/g2>",
+                "<http://e/i> <http://e/g2>",
+                "<http://e/i> <http://e/g2>",
+                "<http://e/m> <http://e/g3>",
+            ]
+        );
+        assert_eq!(errors.len(), 3, "{errors:?}");
+        assert!(errors[0].starts_with("f:2:"), "{errors:?}");
+        assert!(
+            errors[1].contains("before the next graph block (line 3;")
+                && errors[1].contains("its 1 statement(s) that parse were kept"),
+            "{errors:?}"
+        );
+        assert!(
+            errors[2].contains("before the end of the file")
+                && errors[2].contains("its 1 statement(s)"),
             "{errors:?}"
         );
     }

@@ -17,11 +17,14 @@ pub mod endpoint;
 pub mod error;
 pub mod filter;
 pub mod fsutil;
+#[cfg(test)]
+mod fuzz;
 pub mod ids;
 pub mod import;
 pub mod index;
 pub mod integrity;
 mod lenient;
+mod literals;
 pub mod numeric;
 pub mod paths;
 pub mod projection;
@@ -30,6 +33,7 @@ pub mod store;
 #[doc(hidden)]
 pub mod testdata;
 pub mod text;
+pub mod watchdog;
 
 pub use error::{KgError, Location};
 pub use filter::{Condition, Facts, Filter, FilterError};

@@ -255,6 +255,14 @@ impl PathGraph {
         }
     }
 
+    /// The entities next to `entity` (either direction, any relation), each once, ascending.
+    pub fn neighbours(&self, entity: EntityId) -> Vec<EntityId> {
+        let mut out: Vec<EntityId> = self.steps(entity).iter().map(|&(_, _, to)| to).collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
     /// Hops leaving `entity`.
     fn hops_from(&self, entity: EntityId) -> impl Iterator<Item = Hop> + '_ {
         self.steps(entity)
@@ -501,17 +509,18 @@ impl SourceSide<'_, '_> {
         self.paths_to_weighted(target, |_| 1.0)
     }
 
-    /// [`SourceSide::paths_to`] with each path's score multiplied by `weight` of its source
-    /// entity (how much that source speaks for this target, which a caller may know better
-    /// than the graph does); paths whose weight is 0 or less are left out.
+    /// [`SourceSide::paths_to`] with each path's score multiplied by its `weight` (what a
+    /// caller knows better than the hop scores do: how much the path's source speaks for this
+    /// target, how common its middle entities are), before the best are chosen; paths whose
+    /// weight is 0 or less are left out.
     pub fn paths_to_weighted(
         &self,
         target: EntityId,
-        weight: impl Fn(EntityId) -> f32,
+        weight: impl Fn(&GraphPath) -> f32,
     ) -> Vec<GraphPath> {
         let mut found = self.all_paths_to(target);
         found.retain_mut(|path| {
-            let w = path.start().map_or(0.0, &weight);
+            let w = weight(path);
             path.score *= w;
             w > 0.0
         });
@@ -696,6 +705,27 @@ mod tests {
             limit,
             deadline: None,
         }
+    }
+
+    #[test]
+    fn path_weights_reorder_and_drop_paths_before_the_best_are_chosen() {
+        let g = movies();
+        assert_eq!(g.neighbours(EntityId(0)), [1, 3, 5, 6].map(EntityId));
+        assert_eq!(g.neighbours(EntityId(5)), [0, 2, 4, 7].map(EntityId));
+        let side = g
+            .from_sources(&[EntityId(0)], options(2, 10, 2), &Uniform)
+            .unwrap();
+        // Unweighted, the three paths tie and the lowest relation wins; weighted by their
+        // middle entity, the type path (through Film, 5) goes first, the one through 1 is
+        // dropped.
+        let weighted = side.paths_to_weighted(EntityId(2), |p| match p.hops[0].to.0 {
+            5 => 2.0,
+            1 => 0.0,
+            _ => 1.0,
+        });
+        let middles: Vec<u32> = weighted.iter().map(|p| p.hops[0].to.0).collect();
+        assert_eq!(middles, [5, 3]);
+        assert!((weighted[0].score - 0.5).abs() < 1e-6);
     }
 
     #[test]

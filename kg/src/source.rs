@@ -56,10 +56,28 @@ impl InputFormat {
         let format = Path::new(&stem)
             .extension()
             .and_then(|e| e.to_str())
-            .and_then(Self::from_name);
+            .and_then(|e| match e {
+                // Notation3 is Turtle plus rules: its Turtle subset is read (noted).
+                "n3" => Some(Self::Rdf(RdfFormat::Turtle)),
+                e => Self::from_name(e),
+            });
         (format, gzipped)
     }
+
+    /// Whether `path` is a Notation3 file (`.n3`, optionally `.gz`) that no `--format` named:
+    /// read as Turtle, the rest of N3 (rules, `@forAll`) refused by the Turtle parser.
+    pub fn is_n3(path: &Path, options: &SourceOptions) -> bool {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().to_ascii_lowercase())
+            .unwrap_or_default();
+        options.format.is_none() && name.strip_suffix(".gz").unwrap_or(&name).ends_with(".n3")
+    }
 }
+
+/// What a Turtle parse error in a Notation3 file adds.
+pub const N3_SUBSET: &str = "N3 rules (`=>`, `@forAll`...) are not read; only the Turtle \
+                              subset of a .n3 file is";
 
 /// Options of one import that shape how a file is read.
 #[derive(Clone, Debug, Default)]
@@ -125,7 +143,7 @@ fn open_stdin(options: &SourceOptions) -> Result<OpenedSource> {
     } else {
         Box::new(raw)
     };
-    let mut reader = without_bom(reader).map_err(|e| KgError::io(&path, e))?;
+    let mut reader = without_bom(reader).map_err(|e| read_error(&path, e))?;
     check_syntax(format, &mut reader, &path)?;
     Ok(OpenedSource {
         path,
@@ -158,16 +176,46 @@ pub fn utf16_advice(head: &[u8]) -> Option<String> {
     ))
 }
 
+/// What to say of a JSON-LD (or other JSON) file: kgrec reads no JSON, and the way in is a
+/// conversion to N-Triples.
+const JSON_LD_ADVICE: &str = "JSON-LD (or JSON) is not read by kgrec: convert the file to \
+     N-Triples first, e.g. `riot --output=nt FILE > FILE.nt` (Apache Jena) or `rdfpipe -i \
+     json-ld -o nt FILE > FILE.nt` (rdflib), or with any RDF converter, then import FILE.nt";
+
+/// Whether a file's name ends in `.jsonld` or `.json` (optionally `.gz`).
+fn named_json(path: &Path) -> bool {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    let stem = name.strip_suffix(".gz").unwrap_or(&name);
+    stem.ends_with(".jsonld") || stem.ends_with(".json")
+}
+
+/// Whether a file's start is a JSON object or array of objects (`{"`, `[{`): no RDF syntax
+/// kgrec reads starts so (a TriG block's first term is not a string, a Turtle `[` holds no `{`).
+fn looks_like_json(text: &str) -> bool {
+    let mut chars = text.chars().filter(|c| !c.is_whitespace());
+    match (chars.next(), chars.next()) {
+        (Some('{'), Some('"' | '}')) => true,
+        (Some('['), Some('{' | ']')) => chars.next().is_none_or(|c| c == '"' || c == '}'),
+        _ => false,
+    }
+}
+
 fn check_syntax(
     format: InputFormat,
     reader: &mut Box<dyn BufRead + Send>,
     path: &Path,
 ) -> Result<()> {
-    let head = reader.fill_buf().map_err(|e| KgError::io(path, e))?;
+    let head = reader.fill_buf().map_err(|e| read_error(path, e))?;
     if let Some(advice) = utf16_advice(head) {
         return Err(KgError::bad_input(path, advice));
     }
     let text = String::from_utf8_lossy(&head[..head.len().min(4096)]);
+    if looks_like_json(&text) {
+        return Err(KgError::bad_input(path, JSON_LD_ADVICE));
+    }
     if format == InputFormat::Rdf(RdfFormat::RdfXml) {
         let start = text.trim_start();
         let first_line = start.lines().next().unwrap_or_default();
@@ -376,13 +424,18 @@ pub(crate) fn open(path: &Path, options: &SourceOptions) -> Result<OpenedSource>
         ));
     }
     let (guessed, gz_extension) = InputFormat::guess(path);
-    let format = options.format.or(guessed).ok_or_else(|| {
-        KgError::bad_input(
-            path,
-            "unknown file extension: name the syntax with --format nt|ttl|nq|trig|rdf|tsv \
-             (extensions .nt .ttl .nq .trig .rdf .owl .tsv, each optionally .gz)",
-        )
-    })?;
+    let format = match options.format.or(guessed) {
+        Some(format) => format,
+        None if named_json(path) => return Err(KgError::bad_input(path, JSON_LD_ADVICE)),
+        None => {
+            return Err(KgError::bad_input(
+                path,
+                "unknown file extension: name the syntax with --format nt|ttl|nq|trig|rdf|tsv \
+                 (extensions .nt .ttl .nq .trig .rdf .owl .tsv, and .n3 read as Turtle, each \
+                 optionally .gz)",
+            ));
+        }
+    };
     let file = File::open(path).map_err(|e| KgError::io(path, e))?;
     let bytes_read = Arc::new(AtomicU64::new(0));
     let mut raw = BufReader::with_capacity(
@@ -406,7 +459,7 @@ pub(crate) fn open(path: &Path, options: &SourceOptions) -> Result<OpenedSource>
     } else {
         Box::new(raw)
     };
-    let mut reader = without_bom(reader).map_err(|e| KgError::io(path, e))?;
+    let mut reader = without_bom(reader).map_err(|e| read_error(path, e))?;
     check_syntax(format, &mut reader, path)?;
     Ok(OpenedSource {
         path: path.to_owned(),
@@ -432,7 +485,8 @@ fn located(path: &Path, format: RdfFormat, base: bool, error: RdfParseError) -> 
             },
             None => match (
                 format,
-                xml_error_location(path, format)
+                encoding_error_location(path, format, &e.to_string())
+                    .or_else(|| xml_error_location(path, format))
                     .or_else(|| unknown_prefix_location(path, format, &e.to_string())),
             ) {
                 (RdfFormat::RdfXml, Some(location)) => KgError::Syntax {
@@ -469,6 +523,74 @@ fn xml_error_location(path: &Path, format: RdfFormat) -> Option<Location> {
         }
     };
     location_of(decoded(path)?, offset)
+}
+
+/// Where RDF/XML at `path` goes wrong for an encoding error of the parser (which gives no
+/// position): for a declared encoding other than UTF-8, the declaration's `encoding`; for bytes
+/// that are not UTF-8, the first of them.
+fn encoding_error_location(path: &Path, format: RdfFormat, message: &str) -> Option<Location> {
+    if format != RdfFormat::RdfXml || path == Path::new(STDIN_NAME) {
+        return None;
+    }
+    if message.contains(DECLARED_NOT_UTF8) {
+        let mut first = String::new();
+        decoded(path)?.take(4096).read_line(&mut first).ok()?;
+        let at = first.find("encoding")?;
+        return Some(Location {
+            line: 1,
+            column: first[..at].chars().count() as u64 + 1,
+        });
+    }
+    if is_not_utf8(message) {
+        return first_non_utf8(decoded(path)?);
+    }
+    None
+}
+
+/// oxigraph's RDF/XML message for an XML declaration naming another encoding.
+const DECLARED_NOT_UTF8: &str = "Only UTF-8 is supported";
+
+/// Whether a parser's message says the input is not UTF-8.
+fn is_not_utf8(message: &str) -> bool {
+    message.contains("Invalid UTF-8") || message.contains("cannot decode input using UTF-8")
+}
+
+/// The line and column (1-based, columns in characters) of the first byte of `reader` that is
+/// not part of UTF-8 text; `None` when all of it is UTF-8 (or it cannot be read).
+fn first_non_utf8(mut reader: impl Read) -> Option<Location> {
+    let (mut line, mut column) = (1u64, 1u64);
+    let mut buf = vec![0u8; 1 << 16];
+    // Bytes of a character cut by the end of the last read, moved to the front of `buf`.
+    let mut kept = 0;
+    loop {
+        let n = reader.read(&mut buf[kept..]).ok()?;
+        let end = kept + n;
+        let (valid, bad) = match std::str::from_utf8(&buf[..end]) {
+            Ok(text) => (text, false),
+            Err(e) => {
+                let valid = std::str::from_utf8(&buf[..e.valid_up_to()]).ok()?;
+                // A character cut by the end of this read is not an error yet.
+                (valid, e.error_len().is_some() || n == 0)
+            }
+        };
+        for c in valid.chars() {
+            if c == '\n' {
+                line += 1;
+                column = 1;
+            } else {
+                column += 1;
+            }
+        }
+        if bad {
+            return Some(Location { line, column });
+        }
+        if n == 0 {
+            return None;
+        }
+        let used = valid.len();
+        buf.copy_within(used..end, 0);
+        kept = end - used;
+    }
 }
 
 /// Where RDF/XML at `path` first uses the undeclared prefix oxigraph's message names
@@ -540,10 +662,22 @@ fn location_of(reader: impl BufRead, offset: u64) -> Option<Location> {
 /// The parser's message, with the way out when it is about a relative IRI (oxiri says only "No
 /// scheme found in an absolute IRI").
 fn with_hint(message: &str, format: RdfFormat, base: bool) -> String {
-    if message.contains("Invalid UTF-8") {
+    if message.contains(DECLARED_NOT_UTF8) {
         return format!(
-            "{message}: the file must be UTF-8 (this may be Latin-1 or another 8-bit encoding): \
-             convert it, e.g. `iconv -f latin1 -t utf-8`"
+            "{message}: the file's XML declaration names another encoding, and kgrec reads \
+             UTF-8 only: convert the file, e.g. `iconv -f cp1252 -t utf-8` (Windows-1252, \
+             a superset of Latin-1's printable characters), and make its declaration say \
+             encoding=\"UTF-8\" (or leave the encoding out)"
+        );
+    }
+    if is_not_utf8(message) {
+        return format!(
+            "{message}: the file must be UTF-8 (this may be Windows-1252, Latin-1 or another \
+             8-bit encoding): convert it, e.g. `iconv -f cp1252 -t utf-8 FILE > FILE.utf8` \
+             (Windows-1252, what spreadsheets and editors on Windows write; it reads Latin-1 \
+             text too, where `-f latin1` would turn its € and curly quotes into control \
+             characters; if iconv refuses a byte, the file is Latin-1: `iconv -f latin1 -t \
+             utf-8`)"
         );
     }
     if message.contains("Unexpected end of file") {
@@ -552,7 +686,7 @@ fn with_hint(message: &str, format: RdfFormat, base: bool) -> String {
              a string, IRI or bracket opened here may not be closed (--lenient names it)"
         );
     }
-    if format == RdfFormat::Turtle && message.contains('{') {
+    if format == RdfFormat::Turtle && message.trim_start().starts_with('{') {
         return format!(
             "{message}: Turtle has no `{{ }}` blocks; if the file is TriG (named graphs), name \
              the syntax with --format trig (or rename it .trig)"
@@ -776,15 +910,22 @@ impl Iterator for LineQuads {
                 match quad {
                     Ok(quad) => self.pending.push_back(Ok(quad)),
                     Err(e) => {
+                        // The parser was given this line alone: its error goes on the line
+                        // (column 1 when it told none).
+                        let line = self.lines.line;
                         let error = located(&self.lines.path, self.format, false, e.into())
-                            .at_line(self.lines.line)
-                            .with_message(|message| {
-                                match message.contains("Unexpected end of file") {
+                            .map_syntax(|location, message| {
+                                let location = Location {
+                                    line,
+                                    column: location.map_or(1, |l| l.column),
+                                };
+                                let message = match message.contains("Unexpected end of file") {
                                     true => "a string, IRI or bracket opened here is not closed \
                                              before the end of its line"
                                         .to_owned(),
                                     false => message,
-                                }
+                                };
+                                (Some(location), message)
                             });
                         self.pending.push_back(Err(error));
                         break;
@@ -809,6 +950,12 @@ struct TsvTriples {
     base: String,
     /// How the first data line split its fields; later lines must split the same way.
     split: Option<TsvSplit>,
+}
+
+/// Whether `line`, the first of a TSV graph, is a header the reader skips (`head relation
+/// tail`, `subject predicate object`, RecBole's typed `head_id:token ...`).
+pub fn is_tsv_header(line: &str) -> bool {
+    TsvTriples::is_header_line(line)
 }
 
 impl TsvTriples {
@@ -851,7 +998,47 @@ impl TsvTriples {
         typed || named
     }
 
+    /// Refuses a control character (C0 other than the separating tab, DEL, C1) in a head,
+    /// relation or tail id, at its column: the id would be minted into an IRI with the
+    /// character percent-encoded, and come back raw in the tab-separated outputs (the rule of
+    /// interaction ids). A quoted tail is a literal, which may hold what N-Triples lets a
+    /// string hold.
+    fn check_control_characters(&self, text: &str) -> Result<()> {
+        // Fields are split by tabs, or by spaces on a line without one (KGAT's `0 1 5`).
+        let tabbed = text.contains('\t');
+        let separator = |c: char| if tabbed { c == '\t' } else { c == ' ' };
+        for (at, c) in text.char_indices() {
+            if !c.is_control() || separator(c) {
+                continue;
+            }
+            let start = text[..at].rfind(separator).map_or(0, |i| i + 1);
+            let end = text[at..].find(separator).map_or(text.len(), |i| at + i);
+            let token = text[start..end].trim();
+            let field = text[..start]
+                .split(separator)
+                .filter(|f| !f.trim().is_empty())
+                .count();
+            if field == 2 && token.starts_with('"') {
+                continue;
+            }
+            let name = match ["head", "relation", "tail"].get(field) {
+                Some(name) => (*name).to_owned(),
+                None => format!("field {}", field + 1),
+            };
+            return Err(self.error(
+                text[..at].chars().count() as u64 + 1,
+                format!(
+                    "`{name}` {token:?} holds a control character (U+{:04X}), which ids may not \
+                     (it would break the tab-separated outputs): remove it from the file",
+                    u32::from(c)
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     fn parse_line(&mut self, text: &str) -> Result<Quad> {
+        self.check_control_characters(text)?;
         let mut fields: Vec<&str> = text.split('\t').collect();
         let line = self.lines.line;
         // No tab at all and three blank-separated tokens: KGAT's `kg_final.txt` (`0 1 5`).
@@ -1089,6 +1276,20 @@ mod tests {
             Some(InputFormat::Rdf(RdfFormat::RdfXml))
         );
         assert_eq!(InputFormat::guess(Path::new("x.json")).0, None);
+        // Notation3: its Turtle subset, by the extension only (noted by the caller).
+        assert_eq!(
+            InputFormat::guess(Path::new("dest.N3.gz")),
+            (Some(InputFormat::Rdf(RdfFormat::Turtle)), true)
+        );
+        assert!(InputFormat::is_n3(
+            Path::new("dest.n3"),
+            &SourceOptions::default()
+        ));
+        assert_eq!(
+            InputFormat::from_name("n3"),
+            None,
+            "--format n3 is no syntax name"
+        );
     }
 
     #[test]
@@ -1160,6 +1361,57 @@ mod tests {
                 .unwrap_err();
             assert!(e.to_string().contains(needle), "{bad:?}: {e}");
         }
+    }
+
+    #[test]
+    fn tsv_ids_with_control_characters_are_refused_where_they_are() {
+        let read = |text: &str| -> Result<Vec<Quad>> {
+            let (_dir, opened) = open_text("g.tsv", text);
+            statements(opened.unwrap(), &SourceOptions::default(), false)
+                .unwrap()
+                .collect::<Result<_>>()
+        };
+        // C0 (NUL, a vertical tab, a carriage return inside the line), DEL and C1, in each
+        // field, on tab- and on blank-separated lines: file, line, column of the character.
+        for (text, needle) in [
+            (
+                "a\tr\tb\nx\u{1}y\tr\tb\n",
+                "g.tsv:2:2: `head` \"x\\u{1}y\" holds a control \
+              character (U+0001), which ids may not (it would break the tab-separated outputs): \
+              remove it from the file",
+            ),
+            (
+                "a\tr\0\tb\n",
+                "g.tsv:1:4: `relation` \"r\\0\" holds a control character (U+0000)",
+            ),
+            (
+                "a\tr\tb\rc\n",
+                "g.tsv:1:6: `tail` \"b\\rc\" holds a control character (U+000D)",
+            ),
+            ("a\tr\tb\u{7f}\n", "(U+007F)"),
+            ("a\tr\u{85}\tb\n", "g.tsv:1:4: `relation`"),
+            (
+                "0 1\u{b}2 5\n",
+                "g.tsv:1:4: `relation` \"1\\u{b}2\" holds a control character",
+            ),
+            ("0\u{b}1\u{b}5\n", "g.tsv:1:2: `head`"),
+            (
+                "<http://e.org/a\u{1}>\tr\tb\n",
+                "`head` \"<http://e.org/a\\u{1}>\"",
+            ),
+        ] {
+            let e = read(text).unwrap_err();
+            assert!(matches!(e, KgError::Syntax { .. }), "{text:?}: {e:?}");
+            assert!(e.to_string().contains(needle), "{text:?}: {e}");
+        }
+        // A quoted tail is a literal, which may hold what an N-Triples string may; a tab
+        // separates, and a line ending in CR LF is one line.
+        let quads = read("a\tr\t\"one\u{b}two\"\r\nc\tr\td\r\n").unwrap();
+        assert_eq!(quads.len(), 2);
+        assert!(
+            matches!(&quads[0].object, Term::Literal(l) if l.value() == "one\u{b}two"),
+            "{quads:?}"
+        );
     }
 
     #[test]
@@ -1274,6 +1526,71 @@ mod tests {
         let good = dir.path().join("good.rdf");
         std::fs::write(&good, "<rdf:RDF/>").unwrap();
         assert_eq!(xml_error_location(&good, RdfFormat::RdfXml), None);
+    }
+
+    /// Latin-1 RDF/XML, with and without a declaration of its encoding: refused at the first
+    /// byte that is not UTF-8 (or at the declaration), with the iconv hint.
+    #[test]
+    fn latin1_rdf_xml_is_refused_where_it_stops_being_utf8_with_the_iconv_hint() {
+        let body = b"<rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\"\n \
+                     xmlns:ex=\"http://ex.org/\">\n  <rdf:Description rdf:about=\"http://ex.org/a\">\n\
+                     \x20   <ex:name>Caf\xe9 Ren\xe9</ex:name>\n  </rdf:Description>\n</rdf:RDF>\n";
+        let dir = tempfile::tempdir().unwrap();
+        for (name, declaration, line, column, needle) in [
+            (
+                "plain.rdf",
+                &b"<?xml version=\"1.0\"?>\n"[..],
+                5,
+                17,
+                "`iconv -f cp1252 -t utf-8",
+            ),
+            (
+                "declared.rdf",
+                &b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n"[..],
+                1,
+                21,
+                "encoding=\"UTF-8\"",
+            ),
+        ] {
+            let path = dir.path().join(name);
+            std::fs::write(&path, [declaration, &body[..]].concat()).unwrap();
+            let error = statements(
+                open(&path, &SourceOptions::default()).unwrap(),
+                &SourceOptions::default(),
+                false,
+            )
+            .unwrap()
+            .find_map(Result::err)
+            .unwrap();
+            let text = error.to_string();
+            assert!(
+                matches!(&error, KgError::Syntax { location, .. }
+                    if *location == Location { line, column }),
+                "{name}: {text}"
+            );
+            assert!(
+                text.contains(needle) && text.contains("iconv"),
+                "{name}: {text}"
+            );
+        }
+        // The scan itself: a character cut by a read's end is not an error; a lone byte is.
+        let text = "ab\ncé\n".as_bytes();
+        assert_eq!(first_non_utf8(text), None);
+        assert_eq!(
+            first_non_utf8(&b"ab\nc\xe9d"[..]),
+            Some(Location { line: 2, column: 2 })
+        );
+        assert_eq!(
+            first_non_utf8(&b"ab\xc3"[..]),
+            Some(Location { line: 1, column: 3 })
+        );
+        let long = "é".repeat(1 << 16) + "\n\u{ff}";
+        let mut bytes = long.into_bytes();
+        bytes.push(0xff);
+        assert_eq!(
+            first_non_utf8(&bytes[..]),
+            Some(Location { line: 2, column: 2 })
+        );
     }
 
     #[test]

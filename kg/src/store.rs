@@ -38,6 +38,35 @@ pub struct ImportReport {
     /// Distinct statements read with a blank node as subject or object: the store (SPARQL)
     /// holds them, the recommendation graph, whose entities are IRIs, does not.
     pub blank_node_statements: u64,
+    /// Added statements `s p _:new` where the store already held `s p _:old` (same subject,
+    /// predicate and graph, another blank node): blank nodes are local to each file, so an
+    /// edited or renamed file imported again adds its structures beside the earlier ones.
+    /// With the first of them, as `<s> <p>`.
+    pub repeated_blank_nodes: (u64, Option<String>),
+}
+
+/// Of the `fresh` statements (not yet in `store`), those `s p _:b` whose subject, predicate and
+/// graph already lead to another blank node in `store`, and the first as `<s> <p>`: one indexed
+/// lookup per fresh statement with a blank object, none when there is none.
+fn repeated_blank_nodes(store: &Store, fresh: &[Quad]) -> Result<(u64, Option<String>)> {
+    let mut count = 0;
+    let mut first = None;
+    for quad in fresh.iter().filter(|q| q.object.is_blank_node()) {
+        let earlier = store.quads_for_pattern(
+            Some(quad.subject.as_ref()),
+            Some(quad.predicate.as_ref()),
+            None,
+            Some(quad.graph_name.as_ref()),
+        );
+        for other in earlier {
+            if other?.object.is_blank_node() {
+                count += 1;
+                first.get_or_insert_with(|| format!("{} {}", quad.subject, quad.predicate));
+                break;
+            }
+        }
+    }
+    Ok((count, first))
 }
 
 /// A graph's RDF store as another process opens it ([`KgStore::detached`]): the SPARQL
@@ -400,6 +429,7 @@ impl KgStore {
             fresh
         };
         let added = fresh.len() as u64;
+        let repeated_blank_nodes = repeated_blank_nodes(&store, &fresh)?;
         phase("find new");
         let mut writer = self.index.writer()?;
         for quad in &fresh {
@@ -408,6 +438,11 @@ impl KgStore {
         phase("index");
         let before = self.index.counts()?;
         writer.set_meta(meta::TRIPLES, before.triples + added);
+        let named = fresh
+            .iter()
+            .filter(|q| !q.graph_name.is_default_graph())
+            .count() as u64;
+        writer.set_meta(meta::NAMED, before.named_graph_statements + named);
         writer.set_meta(meta::LITERALS, before.literals + writer.new_literals());
 
         if added > 0 {
@@ -426,6 +461,7 @@ impl KgStore {
             seconds: start.elapsed().as_secs_f64(),
             phases,
             blank_node_statements,
+            repeated_blank_nodes,
         })
     }
 
@@ -518,15 +554,20 @@ impl KgStore {
         let mut writer = self.index.writer()?;
         let mut triples = 0u64;
         let mut literals = 0u64;
+        let mut named = 0u64;
         for quad in self.store.iter() {
             let quad = quad?;
             triples += 1;
+            if !quad.graph_name.is_default_graph() {
+                named += 1;
+            }
             if quad.object.is_literal() {
                 literals += 1;
             }
             writer.add(&quad)?;
         }
         writer.set_meta(meta::TRIPLES, triples);
+        writer.set_meta(meta::NAMED, named);
         writer.set_meta(meta::LITERALS, literals);
         writer.set_meta(meta::PENDING, 0);
         writer.commit()
@@ -633,6 +674,7 @@ mod tests {
             ))
         };
         assert_eq!(count("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"), n(2));
+        assert_eq!(kg.counts().unwrap().named_graph_statements, 1);
         assert_eq!(
             count("SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }"),
             n(1)

@@ -74,3 +74,28 @@ mod tests {
         locate(tmp.path(), "kge/nations", true);
     }
 }
+
+/// One edit of a file, for the fuzz tests (issue #20): replace, insert or delete the byte at a
+/// position (taken modulo the length).
+#[derive(Debug, Clone)]
+pub enum Edit {
+    Replace(usize, u8),
+    Insert(usize, u8),
+    Delete(usize),
+}
+
+/// `bytes` with `edits` applied in turn.
+pub fn apply_edits(mut bytes: Vec<u8>, edits: &[Edit]) -> Vec<u8> {
+    for e in edits {
+        let n = bytes.len();
+        match *e {
+            Edit::Replace(at, b) if n > 0 => bytes[at % n] = b,
+            Edit::Insert(at, b) => bytes.insert(at % (n + 1), b),
+            Edit::Delete(at) if n > 0 => {
+                bytes.remove(at % n);
+            }
+            _ => {}
+        }
+    }
+    bytes
+}

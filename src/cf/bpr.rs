@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::{
     EpochClock, EpochReport, FactorModel, FitError, InteractionMatrix, ParamError, at_least_one,
-    delegate_recommender, dimension, non_negative, require, setters,
+    delegate_recommender, dimension, non_negative, positive, setters,
 };
 use kgrec_kg::numeric::kernel::dot;
 use kgrec_kg::numeric::seed::rng_for;
@@ -86,12 +86,7 @@ impl BprParams {
     /// Checks the ranges.
     pub fn check(&self) -> Result<(), ParamError> {
         dimension("factors", self.factors)?;
-        require(
-            self.learning_rate.is_finite() && self.learning_rate > 0.0,
-            "learning_rate",
-            self.learning_rate,
-            "finite and > 0",
-        )?;
+        positive("learning_rate", self.learning_rate)?;
         non_negative("regularization", self.regularization)?;
         at_least_one("iterations", self.iterations)?;
         at_least_one("shards", self.shards.unwrap_or(1))

@@ -24,8 +24,8 @@ pub use matrix::{
 pub use popularity::Popularity;
 pub use svd::{ItemBasis, Prediction, PredictionBasis, RatingModel, SvdParams};
 pub use topk::{
-    Scored, UserRecs, recommend_all, recommend_named, recommend_user, top_k, top_k_among,
-    user_scores, write_batch,
+    Scored, TIE_TOLERANCE, UserRecs, recommend_all, recommend_named, recommend_user, scores_tie,
+    top_k, top_k_among, user_scores, write_batch,
 };
 
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
@@ -403,6 +403,26 @@ pub enum FitError {
         /// The step size that diverged.
         learning_rate: f32,
     },
+    /// The fitted model's scores tell its users apart no better than noise (the collapse check
+    /// of `engine::collapse`): the tuner discards such a trial.
+    #[error("{0}")]
+    Collapsed(String),
+    /// The fitted parameters hold values that are not finite numbers: the fit diverged
+    /// (whatever its loss printed). Nothing is stored.
+    #[error(
+        "the fit diverged: {bad} of the {len} values of its array `{array}` are not finite numbers \
+         (NaN or infinity), so nothing was stored and the current model is unchanged; {remedy}"
+    )]
+    NotFinite {
+        /// The first array found with such values.
+        array: String,
+        /// How many of its values are not finite.
+        bad: usize,
+        /// Its length.
+        len: usize,
+        /// What to change, from the learner's knobs.
+        remedy: String,
+    },
     /// A broken invariant of the fit (tables of inconsistent shapes): a bug, not bad input.
     #[error("internal error in the fit: {0}")]
     Internal(String),
@@ -448,6 +468,16 @@ pub(crate) fn non_negative(name: &'static str, value: f32) -> Result<(), ParamEr
         name,
         value,
         "finite and >= 0",
+    )
+}
+
+/// A rate or scale must be finite and above zero.
+pub(crate) fn positive(name: &'static str, value: f32) -> Result<(), ParamError> {
+    require(
+        value.is_finite() && value > 0.0,
+        name,
+        value,
+        "finite and > 0",
     )
 }
 

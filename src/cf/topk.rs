@@ -25,6 +25,19 @@ pub struct Scored {
     pub score: f32,
 }
 
+/// Relative tolerance under which two scores tie ([`scores_tie`]): about eight f32 steps, so
+/// the rounding noise of summing the same terms in another order (`3.2611003` against
+/// `3.2610998`) ties, while any difference the model means does not.
+pub const TIE_TOLERANCE: f32 = 1e-6;
+
+/// Whether two list scores tie: `|a − b| ≤ 1e-6 · max(|a|, |b|)` ([`TIE_TOLERANCE`]). The one
+/// rule of every tie note (CLI text and JSON, HTTP, the batch file's note), whatever precision
+/// the output prints: scores that differ by float rounding only are tied, since their order
+/// among themselves is noise, not the model's.
+pub fn scores_tie(a: f32, b: f32) -> bool {
+    a == b || (a - b).abs() <= TIE_TOLERANCE * a.abs().max(b.abs())
+}
+
 /// Best first; ties go to the smaller item id so lists are reproducible. NaN ranks last.
 fn better(a: &Scored, b: &Scored) -> Ordering {
     let key = |s: f32| if s.is_nan() { f32::NEG_INFINITY } else { s };
@@ -259,6 +272,22 @@ mod tests {
 
     fn items(v: &[Scored]) -> Vec<u32> {
         v.iter().map(|s| s.item.0).collect()
+    }
+
+    #[test]
+    fn near_ties_within_rounding_noise_tie_and_real_gaps_do_not() {
+        // The scores of the report: ease and tfidf rows that print alike.
+        assert!(scores_tie(0.013_154_577, 0.013_154_576_5));
+        assert!(scores_tie(3.261_100_3, 3.261_099_8));
+        assert!(scores_tie(-2.5, -2.500_001));
+        assert!(scores_tie(0.0, 0.0));
+        assert!(
+            !scores_tie(0.013_15, 0.013_18),
+            "print alike at 4 places, ranked apart"
+        );
+        assert!(!scores_tie(1.0, 1.000_01));
+        assert!(!scores_tie(0.0, 1e-30), "0 ties only 0");
+        assert!(!scores_tie(f32::NAN, f32::NAN));
     }
 
     #[test]

@@ -8,6 +8,21 @@ use kgrec::interactions::{ColumnRef, Delimiter};
 use kgrec::learners::{LEARNERS, Overrides};
 use std::path::PathBuf;
 
+/// `--data` (or `KGREC_DATA`): any path but an empty one, which names no folder. An exported
+/// `KGREC_DATA=` (empty) is refused by name rather than as a `--data` never given.
+fn data_dir(value: &str) -> Result<PathBuf, String> {
+    if !value.is_empty() {
+        return Ok(PathBuf::from(value));
+    }
+    Err(match std::env::var_os("KGREC_DATA") {
+        Some(v) if v.is_empty() => "KGREC_DATA is set but empty, which names no folder: unset it \
+             (`unset KGREC_DATA`) to use ./kgrec-data, or set it (or --data) to the data \
+             directory"
+            .to_owned(),
+        _ => "an empty path names no folder: give the data directory".to_owned(),
+    })
+}
+
 #[derive(Debug, Parser)]
 #[command(
     name = "kgrec",
@@ -16,14 +31,21 @@ use std::path::PathBuf;
 )]
 pub struct Cli {
     /// The data directory [env: KGREC_DATA; default: ./kgrec-data; `demo`: a temporary one].
-    #[arg(long, global = true, env = "KGREC_DATA", hide_env = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "KGREC_DATA",
+        hide_env = true,
+        value_parser = data_dir
+    )]
     pub data: Option<PathBuf>,
     /// Nothing but results and errors: no progress bars, summaries, notes or warnings (but one:
     /// a trained model that did not become current).
     #[arg(long, short, global = true)]
     pub quiet: bool,
     /// When another kgrec process holds the data directory, wait up to SECONDS for it (600
-    /// when no number is given) instead of failing at once.
+    /// when no number is given) instead of failing at once. Without it, `train` alone waits
+    /// up to 60 s (saying so) for a holder that is not a `kgrec serve`.
     #[arg(
         long,
         global = true,
@@ -57,6 +79,75 @@ pub fn with_bare_wait(
         }
     }
     out
+}
+
+/// Parses the command line (after [`with_bare_wait`]), exiting as clap does on an error. A flag
+/// the command does not take is said with the command's own flags: clap's message would
+/// print a usage line holding the flag it suggests, which then looks required.
+pub fn parse(args: Vec<std::ffi::OsString>) -> Cli {
+    match Cli::try_parse_from(&args) {
+        Ok(cli) => cli,
+        Err(e) => match unknown_flag(&e, &args) {
+            Some(message) => {
+                eprintln!("{message}");
+                std::process::exit(2)
+            }
+            None => e.exit(),
+        },
+    }
+}
+
+/// The message of an unknown flag (`recommend --epochs 3`): the command's flags and `--help`.
+fn unknown_flag(e: &clap::Error, args: &[std::ffi::OsString]) -> Option<String> {
+    use clap::CommandFactory;
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if e.kind() != ErrorKind::UnknownArgument {
+        return None;
+    }
+    let Some(ContextValue::String(flag)) = e.get(ContextKind::InvalidArg) else {
+        return None;
+    };
+    if !flag.starts_with('-') {
+        return None;
+    }
+    let mut cmd = Cli::command();
+    cmd.build();
+    let mut path = vec![cmd.get_name().to_owned()];
+    for arg in args.iter().skip(1).filter_map(|a| a.to_str()) {
+        if arg.starts_with('-') {
+            continue;
+        }
+        let Some(sub) = cmd.find_subcommand(arg).cloned() else {
+            continue;
+        };
+        path.push(sub.get_name().to_owned());
+        cmd = sub;
+        if cmd.get_subcommands().next().is_none() {
+            break;
+        }
+    }
+    let flags = |global: bool| {
+        cmd.get_arguments()
+            .filter(|a| !a.is_hide_set() && a.is_global_set() == global)
+            .filter(|a| !matches!(a.get_id().as_str(), "help" | "version"))
+            .filter_map(|a| a.get_long().map(|l| format!("--{l}")))
+            .collect::<Vec<_>>()
+    };
+    let (own, global) = (flags(false), flags(true));
+    let command = path.join(" ");
+    let name = flag.split('=').next().unwrap_or(flag);
+    let takes = match own.is_empty() {
+        true => "it takes no flag of its own".to_owned(),
+        false => format!("its flags are {}", own.join(", ")),
+    };
+    let globals = match global.is_empty() {
+        true => String::new(),
+        false => format!(" (and the global {})", global.join(", ")),
+    };
+    Some(format!(
+        "error: unexpected argument '{name}': `{command}` has no such flag; {takes}{globals}\n\n\
+         For more information, try '{command} --help'."
+    ))
 }
 
 /// `--wait`'s value. A word there is most likely the command, taken as the value because
@@ -100,8 +191,8 @@ pub enum Command {
     /// Write a stored model's graph embeddings as TSV tables.
     #[command(subcommand)]
     Export(ExportCommand),
-    /// Items like a given item: by the cosine of the model's item vectors (als, bpr, cke, svd,
-    /// svdpp), its item-item weights (ease, kg-ease) or its neighbours (itemknn).
+    /// Items like a given item: by the cosine of the model's item vectors (als, bpr, cke, ncf,
+    /// svd, svdpp), its item-item weights (ease, kg-ease) or its neighbours (itemknn, tfidf).
     Similar(SimilarArgs),
     /// The rating a rating model (svd, svdpp) predicts for a user and an item, on the data's
     /// scale.
@@ -120,6 +211,14 @@ pub struct ServeArgs {
     /// address beyond loopback needs --api-key (or --allow-open-writes).
     #[arg(long, default_value = "127.0.0.1:7878", value_parser = parse_addr)]
     pub addr: std::net::SocketAddr,
+    /// Serve without writing: reads are answered, writes (POST /v1/interactions, POST
+    /// /v1/admin/rebuild) get 403 `read_only`. The server reads a copy of the database taken
+    /// at its start and does not hold the data directory, so `train` and imports may run
+    /// beside it; it serves what was there at its start (restart it for a newer model). A
+    /// directory this process may not write (a read-only mount) is served this way without
+    /// the flag.
+    #[arg(long)]
+    pub read_only: bool,
     /// The largest request body accepted, in bytes (larger: 413).
     #[arg(long, default_value_t = 2 * 1024 * 1024)]
     pub max_body: usize,
@@ -173,7 +272,8 @@ pub struct ServeArgs {
     #[arg(long, value_name = "PATH")]
     pub api_key_file: Option<std::path::PathBuf>,
     /// A key for reads (recommendations, explanations, similar items, models, SPARQL); the API
-    /// key opens them too. Without it reads are open.
+    /// key opens them too. Without it reads are open. Needs --api-key as well (else writes
+    /// would stay open), unless --allow-open-writes.
     #[arg(
         long,
         env = "KGREC_READ_KEY",
@@ -187,8 +287,8 @@ pub struct ServeArgs {
     /// Routes that are open by default but should need a key too (a read key, or the API key).
     #[arg(long, value_enum, value_delimiter = ',', value_name = "ROUTES")]
     pub guard: Vec<GuardedRoutes>,
-    /// Listen beyond loopback although writes need no key (anyone who reaches the port can
-    /// add interactions and start rebuilds).
+    /// Listen beyond loopback, or guard reads with --read-key, although writes need no key
+    /// (anyone who reaches the port can add interactions and start rebuilds).
     #[arg(long)]
     pub allow_open_writes: bool,
     /// Requests a second each client address may send (a burst of as many); more get 429 with
@@ -228,7 +328,7 @@ pub enum LogFormat {
 #[derive(Debug, Args)]
 pub struct SimilarArgs {
     /// The item's id, as in the interaction file.
-    #[arg(long)]
+    #[arg(long, value_parser = parse_id)]
     pub item: String,
     /// How many items.
     #[arg(short = 'k', default_value_t = 10)]
@@ -243,10 +343,10 @@ pub struct SimilarArgs {
 #[derive(Debug, Args)]
 pub struct PredictArgs {
     /// The user's id, as in the interaction file.
-    #[arg(long)]
+    #[arg(long, value_parser = parse_id)]
     pub user: String,
     /// The item's id, as in the interaction file.
-    #[arg(long)]
+    #[arg(long, value_parser = parse_id)]
     pub item: String,
     #[arg(long, value_enum, default_value_t)]
     pub format: TextOrJson,
@@ -389,8 +489,9 @@ pub struct KgeTrainArgs {
     /// entity_embeddings.tsv and relation_embeddings.tsv, the peers' names).
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Replace export files in --out that no earlier export's meta.json vouches for (links and
-    /// special files are refused all the same).
+    /// Replace export files in --out that no earlier export's meta.json vouches for, or add
+    /// the export to a folder of other files (links, special files and folders inside a data
+    /// directory are refused all the same).
     #[arg(long)]
     pub force: bool,
     #[arg(long, value_enum, default_value_t)]
@@ -424,8 +525,9 @@ pub struct ExportEmbeddingsArgs {
     /// rotate, transr or cke), else the current one].
     #[arg(long, value_parser = parse_version)]
     pub version: Option<u64>,
-    /// Replace export files in --out that no earlier export's meta.json vouches for (links and
-    /// special files are refused all the same).
+    /// Replace export files in --out that no earlier export's meta.json vouches for, or add
+    /// the export to a folder of other files (links, special files and folders inside a data
+    /// directory are refused all the same).
     #[arg(long)]
     pub force: bool,
 }
@@ -434,7 +536,8 @@ pub struct ExportEmbeddingsArgs {
 pub enum ImportCommand {
     /// Import RDF (N-Triples, Turtle, N-Quads, TriG, RDF/XML, each optionally .gz) or TSV triples.
     Kg(ImportKgArgs),
-    /// Import user-item interactions (tsv, csv, movielens, recbole, kgat), optionally with item→IRI links.
+    /// Import user-item interactions (tsv, csv, movielens, recbole, kgat), optionally with item→IRI links;
+    /// --remove takes a file's pairs back.
     Interactions(ImportInteractionsArgs),
     /// Add catalogue items with their links (`item_id<TAB>iri`, or `,` `;` `|`) and no interactions.
     Links(ImportLinksArgs),
@@ -460,6 +563,16 @@ pub struct ImportInteractionsArgs {
     /// its name: iri, uri, url, entity, ...].
     #[arg(long, value_name = "NAME|N", requires = "link")]
     pub link_iri_col: Option<ColumnRef>,
+    /// Take the file's (user, item) pairs back instead of adding them (returns, mistakes): each
+    /// stored pair is removed, whatever rating or time the row gives, all or nothing; the
+    /// summary counts pairs removed and not found (naming the first few). Any format, column
+    /// mapping, gzip or `-` reads as for an import. The next `train` no longer sees them. To
+    /// keep a returned item as a weak signal instead, import it again with a low rating (the
+    /// latest rating wins): svd/svdpp learn it as disliked, als and cke (default `--confidence
+    /// rating`) weigh it least, but every ranking learner still counts it as a positive, and it
+    /// is never recommended back to the user; only removal takes it out.
+    #[arg(long, conflicts_with_all = ["link", "min_rating", "rating_scale"])]
+    pub remove: bool,
     #[command(flatten)]
     pub read: ReadArgs,
 }
@@ -468,7 +581,7 @@ pub struct ImportInteractionsArgs {
 #[derive(Clone, Debug, Args)]
 pub struct ReadArgs {
     /// Keep only rows whose rating is at least R (rows without a rating are kept).
-    #[arg(long, value_name = "R", allow_negative_numbers = true)]
+    #[arg(long, value_name = "R", allow_negative_numbers = true, value_parser = parse_rating_threshold)]
     pub min_rating: Option<f32>,
     /// tsv/csv/recbole: the user column, by header name or 1-based position.
     #[arg(long, value_name = "NAME|N")]
@@ -577,7 +690,8 @@ pub struct FitArgs {
     #[arg(long, allow_negative_numbers = true)]
     pub lr: Option<f32>,
     /// cke: weight of the pull of a linked item's vector towards its entity's embedding
-    /// (0 with --neighbour-weight 0 turns the graph off) [default: 10]; kg-ease: weight α of
+    /// (0 with --neighbour-weight 0 turns the graph's terms off: ALS, with new linked items
+    /// still placed by --cold-neighbours) [default: 10]; kg-ease: weight α of
     /// the graph's feature rows (0: plain EASE) [default: chosen on validation rows carved from
     /// the training data among 0, 0.1, 0.25, 0.45, 0.7 and 1]; svd, svdpp: weight of the pull
     /// of a linked item's vector and bias towards its nearest rated items in the graph (0: off)
@@ -588,17 +702,25 @@ pub struct FitArgs {
     /// graph sit (0: none) [default: 10].
     #[arg(long, allow_negative_numbers = true)]
     pub neighbour_weight: Option<f32>,
+    /// ncf: the scoring head: dot (p·q + b, the default), gmf (a learnt weight per dimension of
+    /// p ⊙ q), mlp (an MLP over the user, item and graph vectors) or neumf (gmf and mlp side by
+    /// side).
+    #[arg(long, value_parser = ["dot", "gmf", "mlp", "neumf"])]
+    pub head: Option<String>,
     /// cke: how an item's graph neighbourhood enters the score: none (default), uniform or
     /// learned.
     #[arg(long)]
     pub attention: Option<String>,
     /// cke: give a linked item nobody has interacted with its entity's embedding times this
     /// instead of the default, a place among the items most like it in the graph (see
-    /// --cold-neighbours).
+    /// --cold-neighbours). The embedding is trained by the graph's terms: with --kg-weight 0
+    /// --neighbour-weight 0 such items stay unranked.
     #[arg(long, allow_negative_numbers = true)]
     pub cold_scale: Option<f32>,
     /// cke: a linked item nobody has interacted with is placed where this many of the items
-    /// with interactions that share the most graph neighbours with it sit [default: 5].
+    /// with interactions that share the most graph neighbours with it sit [default: 5]; also
+    /// with --kg-weight 0 --neighbour-weight 0 (the rule needs the graph and the fitted items,
+    /// not the graph's training terms).
     #[arg(long)]
     pub cold_neighbours: Option<usize>,
     /// ease, kg-ease: λ as this multiple of the square root of the mean number of interactions
@@ -704,6 +826,7 @@ impl FitArgs {
             text_weight: self.text_weight,
             similarity: self.similarity.clone(),
             shrink: self.shrink,
+            head: self.head.clone(),
             // Graph-embedding knobs: `kge train` has its own flags (`KgeFitArgs`).
             negatives: None,
             gamma: None,
@@ -820,6 +943,11 @@ pub struct TuneArgs {
     /// random draws for the others.
     #[arg(long, value_enum, default_value_t = SearchArg::Refine)]
     pub search: SearchArg,
+    /// What the choice aims at: `auto` (the catalogue as it is: a share of every user's items,
+    /// and linked items held out whole as far as its items without interactions look new) or
+    /// `cold` (new items: linked items held out whole, and only their rows scored).
+    #[arg(long, value_enum, default_value_t = TargetArg::Auto)]
+    pub target: TargetArg,
     /// Store what was found without training the best learner afterwards.
     #[arg(long)]
     pub no_train: bool,
@@ -834,6 +962,21 @@ pub struct TuneArgs {
 pub enum SplitArg {
     Random,
     Time,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum TargetArg {
+    Auto,
+    Cold,
+}
+
+impl From<TargetArg> for kgrec::tune::Target {
+    fn from(t: TargetArg) -> Self {
+        match t {
+            TargetArg::Auto => Self::Auto,
+            TargetArg::Cold => Self::Cold,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -890,7 +1033,8 @@ pub struct RecommendArgs {
     #[arg(
         long,
         required_unless_present = "all_users",
-        conflicts_with = "all_users"
+        conflicts_with = "all_users",
+        value_parser = parse_id
     )]
     pub user: Option<String>,
     /// Every user of the data directory, into the batch file `--out`.
@@ -904,11 +1048,12 @@ pub struct RecommendArgs {
     pub format: Option<TextOrJson>,
     /// The batch file of --all-users (`user_id<TAB>item_id<TAB>rank<TAB>score`; with --explain
     /// one explanation JSON per user and line); `-` is standard output, a name ending in .gz
-    /// is gzip-compressed. An existing file that is not a kgrec output is not replaced without
-    /// --force.
+    /// is gzip-compressed. An existing file that is not a kgrec output of the same kind is not
+    /// replaced without --force; a path inside any kgrec data directory is refused.
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Replace the --out file even when it holds something other than a kgrec output.
+    /// Replace the --out file even when it holds something other than a kgrec output of the
+    /// same kind (never a file inside a data directory).
     #[arg(long, requires = "out")]
     pub force: bool,
     /// Explain every item: score parts and relation paths from the user's history.
@@ -917,7 +1062,7 @@ pub struct RecommendArgs {
     #[command(flatten)]
     pub paths: PathArgs,
     /// Items never to recommend to this user (comma-separated ids).
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', value_parser = parse_id)]
     pub exclude: Vec<String>,
     /// Only items whose linked entity has this graph fact: PREDICATE=VALUE, any of several
     /// values as PREDICATE=VALUE|VALUE; repeat the flag for facts that must all hold. Terms are
@@ -964,10 +1109,10 @@ pub enum ExplainFormat {
 #[derive(Debug, Args)]
 pub struct ExplainArgs {
     /// The user's id, as in the interaction file.
-    #[arg(long)]
+    #[arg(long, value_parser = parse_id)]
     pub user: String,
     /// The item's id, as in the interaction file.
-    #[arg(long)]
+    #[arg(long, value_parser = parse_id)]
     pub item: String,
     #[arg(long, value_enum, default_value_t)]
     pub format: ExplainFormat,
@@ -1007,6 +1152,10 @@ pub struct EvalArgs {
     /// the whole training file and score it on the test file: `90s`, `10m`, `1h`.
     #[arg(long, value_name = "BUDGET", value_parser = parse_budget)]
     pub tune: Option<std::time::Duration>,
+    /// --tune: what the choice aims at (as `kgrec tune --target`): `auto`, or `cold` when the
+    /// model is meant for items new to the catalogue.
+    #[arg(long, value_enum, default_value_t = TargetArg::Auto, requires = "tune")]
+    pub target: TargetArg,
     /// What to score: `ranking` (top-K lists against the test positives) or `rating` (RMSE and
     /// MAE of the predicted ratings against the test file's ratings; svd, svdpp).
     #[arg(long, value_enum, default_value_t)]
@@ -1174,6 +1323,40 @@ fn parse_addr(text: &str) -> std::result::Result<std::net::SocketAddr, String> {
         .ok_or_else(|| format!("{text:?}: the name resolves to no address"))
 }
 
+/// `--min-rating R`: a finite number; a decimal comma (`3,5`) is said with the way out.
+fn parse_rating_threshold(text: &str) -> std::result::Result<f32, String> {
+    match text.trim().parse::<f32>() {
+        Ok(r) if r.is_finite() => Ok(r),
+        _ => Err(format!(
+            "{text:?} is not a number{}",
+            match kgrec::interactions::decimal_comma_hint(text) {
+                hint if hint.is_empty() => String::new(),
+                hint => hint
+                    .split(" (e.g.")
+                    .next()
+                    .unwrap_or(&hint)
+                    .replace("write it", "write --min-rating"),
+            }
+        )),
+    }
+}
+
+/// A user or item id given on the command line: never empty nor white space only, as no import
+/// stores such an id (HTTP answers 400 to one).
+fn parse_id(text: &str) -> std::result::Result<String, String> {
+    if text.trim().is_empty() {
+        let what = match text.is_empty() {
+            true => "empty",
+            false => "white space only",
+        };
+        return Err(format!(
+            "the id is {what}: no import stores such an id; give the id as in the interaction \
+             file (a list such as --exclude a,b takes no empty entry)"
+        ));
+    }
+    Ok(text.to_owned())
+}
+
 fn parse_version(text: &str) -> std::result::Result<u64, String> {
     let digits = text.strip_prefix(['v', 'V']).unwrap_or(text);
     digits
@@ -1185,6 +1368,18 @@ fn parse_version(text: &str) -> std::result::Result<u64, String> {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::panic)]
     use super::*;
+
+    #[test]
+    fn a_decimal_comma_in_min_rating_is_said() {
+        assert_eq!(parse_rating_threshold("3.5"), Ok(3.5));
+        let err = parse_rating_threshold("3,5").unwrap_err();
+        assert!(
+            err.contains("decimal comma") && err.contains("--min-rating 3.5"),
+            "{err}"
+        );
+        assert!(!parse_rating_threshold("x").unwrap_err().contains("comma"));
+        assert!(parse_rating_threshold("NaN").is_err());
+    }
 
     #[test]
     fn serve_addresses_take_a_host_name() {

@@ -105,7 +105,7 @@ fn explain_all_users(
     let collapse = kgrec::engine::collapse_note(served);
     let (mut items, mut with_path) = (0usize, 0usize);
     let mut failure = None;
-    let written = super::write_out(out, force, data, |writer| {
+    let written = super::write_out((out, super::OutKind::Explained), force, data, |writer| {
         for user in users {
             let e = match explainer.recommend(user, k, options) {
                 Ok(e) => e,

@@ -242,6 +242,25 @@ fn import_kg_into(
             }
         }
     }
+    for file in files
+        .iter()
+        .filter(|f| InputFormat::is_n3(f, &options.source))
+    {
+        super::warn(&format!(
+            "note: {}: read as Turtle by its extension .n3 ({}; --format names another syntax)",
+            file.display(),
+            kgrec::kg::source::N3_SUBSET
+        ));
+    }
+    for file in files {
+        if let Some(header) = tsv_header(file, options.source.format) {
+            super::warn(&format!(
+                "note: {}:1: read as a header ({}) and skipped, not as a triple",
+                file.display(),
+                header.replace('\t', ", ")
+            ));
+        }
+    }
     for file in report.files.iter().filter(|f| f.skipped > 0) {
         let mut text = format!(
             "warning: {}: --lenient skipped {} bad statement(s):",
@@ -268,12 +287,29 @@ fn import_kg_into(
             file.file.display()
         ));
     }
+    for file in report.files.iter().filter(|f| f.ill_typed > 0) {
+        super::warn(&kgrec::kg::import::ill_typed_warning(
+            &file.file,
+            file.ill_typed,
+            &file.ill_typed_examples,
+        ));
+    }
     if report.blank_node_statements > 0 {
         super::warn(&format!(
             "note: {} statement(s) have a blank node as subject or object: SPARQL sees them, but \
              the recommendation graph, whose entities are IRIs, leaves them out (give those \
              nodes IRIs to have recommendations and explanations use them)",
             report.blank_node_statements
+        ));
+    }
+    if let (n @ 1.., Some(first)) = &report.repeated_blank_nodes {
+        super::warn(&format!(
+            "note: {n} added statement(s) lead to a new blank node where the graph already had \
+             one from the same subject and predicate (the first: {first}): blank nodes are \
+             local to each file, so a file imported again after an edit or under another name \
+             adds its blank-node structures beside the earlier ones rather than replacing them. \
+             To replace them, import into a fresh data directory (every graph file again), or \
+             give those nodes IRIs"
         ));
     }
     let c = report.counts;
@@ -301,13 +337,26 @@ pub fn stats(data: &Path, args: &StatsArgs) -> Result<()> {
     }
 }
 
+/// The statement count, and when named graphs hold some of them, what that count means.
+fn triples_text(s: &Stats) -> String {
+    match s.named_graph_statements {
+        0 => s.triples.to_string(),
+        named => format!(
+            "{} ({named} in named graphs: a triple that several graphs hold counts once per \
+             graph, as SPARQL over the union of the graphs returns it; SELECT DISTINCT counts \
+             it once)",
+            s.triples
+        ),
+    }
+}
+
 fn stats_text(s: &Stats) -> String {
     let rows = [
         (
             "data directory",
             format!("{} ({})", s.data_dir.display(), s.backend),
         ),
-        ("triples", s.triples.to_string()),
+        ("triples", triples_text(s)),
         ("entities", s.entities.to_string()),
         ("relations", s.relations.to_string()),
         ("literals", s.literals.to_string()),
@@ -340,7 +389,7 @@ fn stats_text(s: &Stats) -> String {
     }
     for (i, t) in s.tuned.iter().enumerate() {
         text.push_str(&format!(
-            "{:<16}{}{}: {} {:.4} on validation ({:.4} with the defaults), {} trial(s): {}\n",
+            "{:<16}{}{}: {} {} on validation ({} with the defaults), {} trial(s): {}\n",
             if i == 0 { "tuned" } else { "" },
             t.learner,
             match (t.best, t.compared) {
@@ -352,8 +401,8 @@ fn stats_text(s: &Stats) -> String {
                 }
             },
             t.metric,
-            t.value,
-            t.default_value,
+            kgrec::metrics::figure(t.value),
+            kgrec::metrics::figure(t.default_value),
             t.trials,
             if t.flags.is_empty() {
                 "the defaults"
@@ -677,8 +726,12 @@ const FIXTURES: [(&str, &str); 3] = [
 
 /// `kgrec demo`: imports the fixtures (graph, interactions, links), shows what the graph layer
 /// sees, trains the default model and explains the recommendations of two users.
+///
+/// Interrupted or failing, it leaves nothing behind: its temporary folder goes on the list a
+/// Ctrl-C empties, and a `--data` directory is taken back as a failed first import is, until
+/// the training is stored; from then on the directory is complete.
 pub fn demo(data: Option<&Path>, args: &DemoArgs) -> Result<()> {
-    let temp = tempfile::tempdir().map_err(|e| Error::io(std::env::temp_dir(), e))?;
+    let temp = kgrec::datadir::scratch_dir("kgrec-demo-")?;
     let fixtures = match &args.fixtures {
         Some(dir) => {
             let kg_file = dir.join("movies.ttl");
@@ -717,14 +770,35 @@ pub fn demo(data: Option<&Path>, args: &DemoArgs) -> Result<()> {
         None => temp.path().join("kgrec-data"),
     };
     emit(&format!("kgrec demo: data directory {}\n", data.display()))?;
-    let engine = Engine::create(&data)?;
+    let trained = super::with_new_engine(&data, |engine| fill_demo(engine, &fixtures))?;
+    super::DEMO_STORED.store(true, std::sync::atomic::Ordering::SeqCst);
+    notes(&trained.notes);
+    super::models::print_trained(&trained)?;
+    super::explain::demo_explanations(&super::open_engine(&data)?, 2)?;
+    // Advice, not results: on standard error, and silent under -q.
+    if data.starts_with(temp.path()) {
+        super::warn("note: the temporary data directory goes away now; pass --data DIR to keep it");
+    } else {
+        super::warn(&format!(
+            "note: query it: kgrec --data {} sparql 'SELECT ...'; explain: kgrec --data {} \
+             explain --user ID --item ID",
+            data.display(),
+            data.display()
+        ));
+    }
+    Ok(())
+}
+
+/// The demo's writes into its new data directory: the fixtures' graph, interactions and links
+/// (shown as they come), then the trained model.
+fn fill_demo(engine: &Engine, fixtures: &Path) -> Result<kgrec::Trained> {
     import_kg_into(
-        &engine,
+        engine,
         &[fixtures.join("movies.ttl")],
         &ImportOptions::default(),
         false,
     )?;
-    show_graph(&engine)?;
+    show_graph(engine)?;
     emit("\n")?;
     let imported = engine.import_interactions(&InteractionFile {
         file: fixtures.join("interactions.tsv"),
@@ -752,22 +826,7 @@ pub fn demo(data: Option<&Path>, args: &DemoArgs) -> Result<()> {
          MovieLens-100K and flattens this 40-user one into one order for everybody; `kgrec tune` \
          chooses for your own data",
     );
-    let trained = engine.train(&request, &mut |_| {}, &AtomicBool::new(false))?;
-    notes(&trained.notes);
-    super::models::print_trained(&trained)?;
-    super::explain::demo_explanations(&engine, 2)?;
-    // Advice, not results: on standard error, and silent under -q.
-    if data.starts_with(temp.path()) {
-        super::warn("note: the temporary data directory goes away now; pass --data DIR to keep it");
-    } else {
-        super::warn(&format!(
-            "note: query it: kgrec --data {} sparql 'SELECT ...'; explain: kgrec --data {} \
-             explain --user ID --item ID",
-            data.display(),
-            data.display()
-        ));
-    }
-    Ok(())
+    engine.train(&request, &mut |_| {}, &AtomicBool::new(false))
 }
 
 /// The demo's look at the graph: counts and two films' neighbours.
@@ -792,4 +851,31 @@ fn show_graph(engine: &Engine) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The first line of a TSV graph `file` (by `--format tsv`, else by its extension) when the
+/// reader skipped it as a header.
+fn tsv_header(file: &Path, format: Option<InputFormat>) -> Option<String> {
+    use std::io::BufRead;
+    let name = file.to_string_lossy().to_ascii_lowercase();
+    let gz = name.ends_with(".gz");
+    let name = name.strip_suffix(".gz").unwrap_or(&name);
+    let tsv = match format {
+        Some(f) => f == InputFormat::Tsv,
+        None => [".tsv", ".txt", ".kg"].iter().any(|e| name.ends_with(e)),
+    };
+    if !tsv {
+        return None;
+    }
+    let opened = std::fs::File::open(file).ok()?;
+    let reader: Box<dyn std::io::Read> = match gz {
+        true => Box::new(flate2::read::GzDecoder::new(opened)),
+        false => Box::new(opened),
+    };
+    let mut line = String::new();
+    std::io::BufReader::new(std::io::Read::take(reader, 1 << 16))
+        .read_line(&mut line)
+        .ok()?;
+    let line = line.trim_end_matches(['\n', '\r']);
+    kgrec::kg::source::is_tsv_header(line).then(|| line.to_owned())
 }

@@ -9,6 +9,7 @@ mod explain;
 pub(crate) mod graph;
 mod kge;
 mod models;
+mod remove;
 mod tune;
 
 use std::io::{IsTerminal, Write};
@@ -78,10 +79,26 @@ pub(crate) fn open_engine(data: &Path) -> Result<Engine> {
     )
 }
 
+/// Opens an existing data directory as a replica (waiting as `--wait` says, for a writer's
+/// commit to end): writes are refused, and the directory is held only while its database is
+/// copied, so that writers may run beside (`serve --read-only`).
+pub(crate) fn open_replica(data: &Path) -> Result<Engine> {
+    Engine::open_with(
+        data,
+        &OpenOptions {
+            read_only: true,
+            replica: true,
+            wait: wait(),
+            ..OpenOptions::default()
+        },
+    )
+}
+
 /// Opens an existing data directory for reading only (waiting as `--wait` says): a directory
 /// this process may not write (a read-only mount, `chmod -R a-w`) is read through a temporary
 /// copy of its database, and nothing is written to it.
 pub(crate) fn open_reader(data: &Path) -> Result<Engine> {
+    clean_up_reader_on_interrupt(data);
     let engine = Engine::open_with(
         data,
         &OpenOptions {
@@ -124,14 +141,17 @@ fn with_new_engine<T>(data: &Path, run: impl FnOnce(&Engine) -> Result<T>) -> Re
     if let Ok(mut pending) = PENDING_UNDO.lock() {
         *pending = undo.clone().map(|u| (u, data.to_owned()));
     }
-    let opened = Engine::open_with(
-        data,
-        &OpenOptions {
-            create: true,
-            wait: wait(),
-            ..OpenOptions::default()
-        },
-    );
+    let opened = match &undo {
+        Some(_) => open_first(data),
+        None => Engine::open_with(
+            data,
+            &OpenOptions {
+                create: true,
+                wait: wait(),
+                ..OpenOptions::default()
+            },
+        ),
+    };
     // Only a directory this process holds is taken back: the loser of a race for a new data
     // directory (two first imports at once) fails as "in use" and leaves the winner's alone.
     let undo = match &opened {
@@ -144,8 +164,14 @@ fn with_new_engine<T>(data: &Path, run: impl FnOnce(&Engine) -> Result<T>) -> Re
         *pending = None;
     }
     let result = opened.and_then(|engine| run(&engine));
-    if let Ok(mut pending) = PENDING_UNDO.lock() {
-        *pending = None;
+    {
+        // A Ctrl-C handler that has begun taking the directory back holds this until the
+        // process exits (130): a run that ended meanwhile waits for that exit rather than end
+        // (0) as though its write were kept. A handler that comes later finds no undo.
+        let _settled = first_open();
+        if let Ok(mut pending) = PENDING_UNDO.lock() {
+            *pending = None;
+        }
     }
     if result.is_err()
         && let Some(undo) = undo
@@ -153,6 +179,51 @@ fn with_new_engine<T>(data: &Path, run: impl FnOnce(&Engine) -> Result<T>) -> Re
         undo.apply();
     }
     result
+}
+
+/// Held by a first open of a new (or empty) data directory, and by a Ctrl-C handler before it
+/// takes the directory back: the handler then finds no directory made, or one made whole and
+/// locked by this process, never one half made, nor one the open makes again (sled's folders)
+/// after the handler removed it. Taken before the list of [`kgrec::kg::fsutil`]'s temporary
+/// files, in the handlers as in the open (whose writes take that list).
+static FIRST_OPEN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn first_open() -> std::sync::MutexGuard<'static, ()> {
+    FIRST_OPEN
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Opens a new (or empty) data directory under [`FIRST_OPEN`], each try in one hold of it;
+/// while another process holds the directory, waits as `--wait` says, between the tries (so
+/// that a Ctrl-C meanwhile is not kept waiting).
+fn open_first(data: &Path) -> Result<Engine> {
+    let deadline = wait().map(|w| std::time::Instant::now() + w);
+    loop {
+        let opened = {
+            let _held = first_open();
+            Engine::open_with(
+                data,
+                &OpenOptions {
+                    create: true,
+                    ..OpenOptions::default()
+                },
+            )
+        };
+        match opened {
+            Err(Error::InUse { .. }) if deadline.is_some_and(|d| std::time::Instant::now() < d) => {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            Err(Error::InUse { dir, pid, .. }) => {
+                return Err(Error::InUse {
+                    dir,
+                    pid,
+                    waited: wait(),
+                });
+            }
+            other => return other,
+        }
+    }
 }
 
 /// How to take back a data directory a failed first write created.
@@ -168,13 +239,13 @@ impl Undo {
     fn apply(&self) {
         match self {
             Self::Remove(dir) if dir.is_dir() => {
-                let _ = std::fs::remove_dir_all(dir);
+                let _ = kgrec::kg::fsutil::remove_tree(dir);
             }
             Self::Empty(dir) => {
                 for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
                     let path = entry.path();
                     let _ = match path.is_dir() && !path.is_symlink() {
-                        true => std::fs::remove_dir_all(&path),
+                        true => kgrec::kg::fsutil::remove_tree(&path),
                         false => std::fs::remove_file(&path),
                     };
                 }
@@ -182,11 +253,29 @@ impl Undo {
             Self::Remove(_) => {}
         }
     }
+
+    /// What [`Undo::apply`] did, for a message.
+    fn describe(&self) -> String {
+        match self {
+            Self::Remove(dir) => format!("{} was removed", dir.display()),
+            Self::Empty(dir) => format!("{} is empty again", dir.display()),
+        }
+    }
 }
 
-/// The undo of the first write running now, for the Ctrl-C handler.
 /// The undo of a first write under way, and the data directory whose lock it needs to hold.
 static PENDING_UNDO: std::sync::Mutex<Option<(Undo, PathBuf)>> = std::sync::Mutex::new(None);
+
+/// For the Ctrl-C handler: the undo of the first write under way, if this process holds its
+/// data directory (the loser of a race for a new directory leaves the winner's alone).
+fn take_pending_undo() -> Option<Undo> {
+    PENDING_UNDO
+        .lock()
+        .ok()
+        .and_then(|mut p| p.take())
+        .filter(|(_, data)| kgrec::datadir::held_by_this_process(data))
+        .map(|(undo, _)| undo)
+}
 
 /// The checkpoint of an `import kg --endpoint` fetch under way, for the Ctrl-C message.
 static FETCH_CHECKPOINT: std::sync::Mutex<Option<PathBuf>> = std::sync::Mutex::new(None);
@@ -233,12 +322,17 @@ pub fn run(cli: Cli) -> Result<()> {
         say_where_an_interrupt_leaves(name, &data);
     } else if let Some((name, out)) = output_writer(&cli.command) {
         clean_up_on_interrupt(name, out);
+    } else if matches!(cli.command, Command::Demo(_)) {
+        clean_up_demo_on_interrupt(cli.data.clone());
     }
     match cli.command {
         Command::Import(ImportCommand::Kg(args)) => graph::import_kg(&data, &args, quiet),
         Command::Stats(args) => graph::stats(&data, &args),
         Command::Sparql(args) => graph::sparql(&data, &args),
         Command::Demo(args) => graph::demo(cli.data.as_deref(), &args),
+        Command::Import(ImportCommand::Interactions(args)) if args.remove => {
+            remove::remove_interactions(&data, &args, quiet)
+        }
         Command::Import(ImportCommand::Interactions(args)) => {
             models::import_interactions(&data, &args, quiet)
         }
@@ -292,6 +386,7 @@ pub(super) fn writing<T>(write: impl FnOnce() -> T) -> T {
 /// before the signal came. Without this the process ended silently, and an import that had
 /// committed looked lost.
 fn say_where_an_interrupt_leaves(name: &'static str, data: &Path) {
+    let path = data.to_owned();
     let data = data.display().to_string();
     // `train` and `tune` write only at their end (`writing`); the imports write as they go.
     if !matches!(name, "train" | "tune") {
@@ -299,6 +394,8 @@ fn say_where_an_interrupt_leaves(name: &'static str, data: &Path) {
     }
     // Not installed (another handler, a platform without signals): the default, silent exit.
     let _ = ctrlc::set_handler(move || {
+        // Held until the exit: no first open is under way, and none starts.
+        let _opening = first_open();
         // Held until the exit: no temporary file is made or committed meanwhile.
         let (_, _held) = kgrec::kg::fsutil::clean_up_for_exit();
         if let Some(dir) = FETCH_CHECKPOINT.lock().ok().and_then(|c| c.clone()) {
@@ -308,25 +405,17 @@ fn say_where_an_interrupt_leaves(name: &'static str, data: &Path) {
                 dir.display()
             );
         }
-        let undo = PENDING_UNDO
-            .lock()
-            .ok()
-            .and_then(|mut p| p.take())
-            .filter(|(_, data)| kgrec::datadir::held_by_this_process(data))
-            .map(|(undo, _)| undo);
-        match undo {
+        match take_pending_undo() {
             Some(undo) => {
                 undo.apply();
                 eprintln!(
                     "\ninterrupted: `{name}` was the first write into {data}, and nothing of it \
                      is kept: {}",
-                    match undo {
-                        Undo::Remove(dir) => format!("{} was removed", dir.display()),
-                        Undo::Empty(dir) => format!("{} is empty again", dir.display()),
-                    }
+                    undo.describe()
                 );
             }
-            None if !WRITING.load(std::sync::atomic::Ordering::SeqCst) => {
+            // A first write interrupted before its open: no directory was made.
+            None if !WRITING.load(std::sync::atomic::Ordering::SeqCst) || !path.exists() => {
                 eprintln!("\ninterrupted: `{name}` had written nothing yet, so {data} is as it was")
             }
             None => eprintln!(
@@ -376,6 +465,68 @@ fn clean_up_on_interrupt(name: &'static str, out: Option<&Path>) {
             None => eprintln!(
                 "\ninterrupted: `{name}` stopped, and nothing of it is kept (its temporary files \
                  are removed)"
+            ),
+        }
+        std::process::exit(130);
+    });
+}
+
+/// On Ctrl-C (SIGINT) during a command that only reads `data`: removes the temporary copy of
+/// its database a reader of a directory it may not write takes (see [`open_reader`]), from the
+/// moment the copy begins, and exits (130). Nothing else is left to tidy, so without a copy it
+/// exits silently, as the signal's default would. A command that set its own handler before
+/// (`recommend --out`, `export embeddings`) keeps it: that one removes the copy too.
+fn clean_up_reader_on_interrupt(data: &Path) {
+    let data = data.display().to_string();
+    let _ = ctrlc::set_handler(move || {
+        // Held until the exit: no temporary file is made or committed meanwhile.
+        let (removed, _held) = kgrec::kg::fsutil::clean_up_for_exit();
+        if removed > 0 {
+            eprintln!(
+                "\ninterrupted: {data} was only read, and the temporary copy of its database is \
+                 removed"
+            );
+        }
+        std::process::exit(130);
+    });
+}
+
+/// Whether `demo` has stored its whole data directory (the import and the training): a
+/// Ctrl-C after that leaves a `--data` directory as it is, complete.
+static DEMO_STORED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// On Ctrl-C (SIGINT) during `demo`: removes its temporary folder (the fixtures it writes out,
+/// and its data directory when `--data` is not given), and takes back a `--data` directory it
+/// had not finished (the first write's undo, as for an import), then says which and exits
+/// (130). A `--data` directory is thus absent (or empty, as it was) or complete, never half.
+fn clean_up_demo_on_interrupt(data: Option<PathBuf>) {
+    let _ = ctrlc::set_handler(move || {
+        // Held until the exit: no first open is under way, and none starts.
+        let _opening = first_open();
+        // Held until the exit: no temporary file is made or committed meanwhile.
+        let (_, _held) = kgrec::kg::fsutil::clean_up_for_exit();
+        let undo = take_pending_undo();
+        if let Some(undo) = &undo {
+            undo.apply();
+        }
+        let stored = DEMO_STORED.load(std::sync::atomic::Ordering::SeqCst);
+        match (&data, undo) {
+            (None, _) => eprintln!(
+                "\ninterrupted: `demo` stopped, and its temporary data directory is removed"
+            ),
+            (Some(data), Some(undo)) => eprintln!(
+                "\ninterrupted: `demo` had not finished importing and training into {}, and \
+                 nothing of it is kept: {}",
+                data.display(),
+                undo.describe()
+            ),
+            (Some(data), None) if stored => eprintln!(
+                "\ninterrupted: `demo` stopped after its import and training, so {} is complete",
+                data.display()
+            ),
+            (Some(data), None) => eprintln!(
+                "\ninterrupted: `demo` had written nothing yet, so {} is as it was",
+                data.display()
             ),
         }
         std::process::exit(130);
@@ -473,7 +624,7 @@ fn emit(text: &str) -> Result<()> {
 /// whole (`kgrec_kg::fsutil`); a file that holds something other than a kgrec output only
 /// with `force`. Returns the path written, for the summary.
 fn write_out(
-    out: &Path,
+    (out, kind): (&Path, OutKind),
     force: bool,
     data: &Path,
     write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
@@ -513,9 +664,9 @@ fn write_out(
     // Only a file the output replaces or overwrites: standard output and the process's own
     // descriptors (`/dev/stdout` redirected to a file) are written through as opened.
     let replaced = match &target {
-        OutputTarget::Atomic(path) => foreign_file(path),
+        OutputTarget::Atomic(path) => foreign_file(path, kind),
         OutputTarget::Direct(path) if !path.starts_with("/dev") && !path.starts_with("/proc") => {
-            foreign_file(path)
+            foreign_file(path, kind)
         }
         _ => None,
     };
@@ -523,9 +674,11 @@ fn write_out(
         && !force
     {
         return Err(Error::BadInput(format!(
-            "--out {}: that file holds {bytes} bytes that are not a kgrec output (an input file?), \
-             and writing would replace them: write elsewhere, or pass --force to replace it",
-            out.display()
+            "--out {}: that file holds {bytes} bytes that are not a kgrec output of this kind \
+             ({}; an input file? another program's?), and writing would replace them: write \
+             elsewhere, or pass --force to replace it",
+            out.display(),
+            kind.name()
         )));
     }
     let to_stdout = matches!(target, OutputTarget::Stdout);
@@ -555,8 +708,9 @@ fn write_out(
     if let Some(bytes) = replaced {
         warn(&format!(
             "note: --out {}: replaced (--force) a file of {bytes} bytes that was not a kgrec \
-             output",
-            out.display()
+             output of this kind ({})",
+            out.display(),
+            kind.name()
         ));
     }
     Ok(Written {
@@ -566,26 +720,49 @@ fn write_out(
     })
 }
 
-/// The size of the regular file at `out` when it holds something other than a kgrec output
-/// (a batch file's header, or JSON lines): replacing it is worth a note.
-fn foreign_file(out: &Path) -> Option<u64> {
-    use std::io::Read;
+/// What a batch `--out` file holds: which kgrec output an existing file there may be to be
+/// replaced without `--force`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum OutKind {
+    /// `recommend --all-users`: TSV with the header `user_id, item_id, rank, score`.
+    Batch,
+    /// `recommend --all-users --explain`: one explanation JSON object per line.
+    Explained,
+}
+
+impl OutKind {
+    fn name(self) -> &'static str {
+        match self {
+            OutKind::Batch => "recommendations TSV (header user_id, item_id, rank, score)",
+            OutKind::Explained => "explanation JSON lines (recommend --all-users --explain)",
+        }
+    }
+}
+
+/// The size of the regular file at `out` when it holds something other than a kgrec output of
+/// `kind`: a batch file's header, or a first line that is an explanation object (`user`,
+/// `items`). Any other file, JSON or not, is someone's: replaced only with `--force`.
+fn foreign_file(out: &Path, kind: OutKind) -> Option<u64> {
+    use std::io::{BufRead, Read};
     let meta = std::fs::metadata(out).ok()?;
     if !meta.is_file() || meta.len() == 0 {
         return None;
     }
-    let mut head = [0u8; 28];
     let file = std::fs::File::open(out).ok()?;
-    let n = if is_gzip_name(out) {
+    let reader: Box<dyn Read> = if is_gzip_name(out) {
         // An earlier kgrec output there was compressed: its text is what tells.
-        flate2::read::GzDecoder::new(file)
-            .read(&mut head)
-            .unwrap_or(0)
+        Box::new(flate2::read::GzDecoder::new(file))
     } else {
-        file.take(28).read(&mut head).ok()?
+        Box::new(file)
     };
-    let head = &head[..n];
-    let ours = head.starts_with(b"user_id\titem_id\trank\tscore") || head.starts_with(b"{");
+    // The first line (an explanation of many items with paths is long, but not this long).
+    let mut line = Vec::new();
+    let _ = std::io::BufReader::new(reader.take(16 << 20)).read_until(b'\n', &mut line);
+    let ours = match kind {
+        OutKind::Batch => line.starts_with(b"user_id\titem_id\trank\tscore"),
+        OutKind::Explained => serde_json::from_slice::<serde_json::Value>(&line)
+            .is_ok_and(|v| v.get("user").is_some_and(|u| u.is_string()) && v["items"].is_array()),
+    };
     (!ours).then_some(meta.len())
 }
 
@@ -609,33 +786,37 @@ fn gzip_if(
     encoder.finish().map(drop)
 }
 
-/// Refuses an output that lands inside the data directory (directly or through symlinks): it
-/// would overwrite the store's own files.
+/// `out` made absolute, symbolic links resolved as far as the path exists (the rest, not yet
+/// created, joined as given); `None` when no part of it resolves.
+fn resolve_partly(out: &Path) -> Option<PathBuf> {
+    let mut rest = Vec::new();
+    let mut at = out;
+    loop {
+        let probe = if at.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            at
+        };
+        if let Ok(found) = probe.canonicalize() {
+            return Some(rest.iter().rev().fold(found, |path, name| path.join(name)));
+        }
+        rest.push(at.file_name()?.to_owned());
+        at = at.parent()?;
+    }
+}
+
+/// Refuses an output that lands inside the data directory, or inside any other kgrec data
+/// directory (directly or through symlinks; `--force` does not change it): it would overwrite
+/// the store's own files.
 fn refuse_inside_data_dir(out: &Path, data: &Path) -> Result<()> {
     if out == Path::new("-") {
         return Ok(());
     }
-    let Ok(data) = data.canonicalize() else {
+    let Some(resolved) = resolve_partly(out) else {
         return Ok(());
     };
-    let resolved = match out.canonicalize() {
-        Ok(path) => path,
-        Err(_) => match (out.parent(), out.file_name()) {
-            (Some(parent), Some(name)) => {
-                let parent = if parent.as_os_str().is_empty() {
-                    Path::new(".")
-                } else {
-                    parent
-                };
-                match parent.canonicalize() {
-                    Ok(p) => p.join(name),
-                    Err(_) => return Ok(()),
-                }
-            }
-            _ => return Ok(()),
-        },
-    };
-    if resolved.starts_with(&data) {
+    let data = data.canonicalize().ok();
+    if let Some(data) = data.as_ref().filter(|data| resolved.starts_with(data)) {
         return Err(Error::BadInput(format!(
             "--out {}: that is inside the data directory {} ({}), whose files it would overwrite; \
              write the output elsewhere",
@@ -644,6 +825,10 @@ fn refuse_inside_data_dir(out: &Path, data: &Path) -> Result<()> {
             resolved.display()
         )));
     }
+    refuse_inside_any_data_dir(out, &resolved)?;
+    let Some(data) = data else {
+        return Ok(());
+    };
     // A file with several hard links is written in place: one of them may be a store file.
     if let Ok(meta) = std::fs::metadata(&resolved) {
         use std::os::unix::fs::MetadataExt;
@@ -660,6 +845,28 @@ fn refuse_inside_data_dir(out: &Path, data: &Path) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Refuses an output whose resolved path `resolved` is, or lies inside, a kgrec data directory
+/// (any, not only the one `--data` names): `--force` does not change it.
+fn refuse_inside_any_data_dir(out: &Path, resolved: &Path) -> Result<()> {
+    let Some(store) = kgrec::datadir::enclosing_data_dir(resolved) else {
+        return Ok(());
+    };
+    Err(Error::BadInput(if store == resolved {
+        format!(
+            "--out {}: is a kgrec data directory; an output goes into a file or folder of its \
+             own, outside any data directory",
+            out.display()
+        )
+    } else {
+        format!(
+            "--out {}: that is inside {}, a kgrec data directory, whose files it would \
+             overwrite (--force does not change this); write the output elsewhere",
+            out.display(),
+            store.display()
+        )
+    }))
 }
 
 /// The file under `dir` (recursively, symbolic links not followed) with this device and inode.
@@ -699,16 +906,38 @@ fn folder_out(out: &Path, force: bool) -> Result<Vec<&'static str>> {
             out.display()
         )));
     }
+    if let Some(resolved) = resolve_partly(out) {
+        refuse_inside_any_data_dir(out, &resolved)?;
+    }
     if !out.is_dir() {
         return Ok(Vec::new());
     }
-    if out.join("FORMAT").is_file() && out.join("sled").is_dir() {
+    // Links and special files under the export's names first: refused even with --force.
+    let present = kgrec::kg::embed::check_export_dir(out, force)
+        .map_err(|e| Error::BadInput(e.to_string()))?;
+    // A folder of someone's files gets the export mixed in only when they say so.
+    let held: Vec<String> = std::fs::read_dir(out)
+        .map_err(|e| Error::io(out, e))?
+        .flatten()
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .filter(|name| !kgrec::kg::fsutil::is_leftover_temp(std::ffi::OsStr::new(name)))
+        .collect();
+    if !held.is_empty() && !force && !kgrec::kg::embed::is_export_dir(out) {
+        let mut shown: Vec<&str> = held.iter().map(String::as_str).collect();
+        shown.sort_unstable();
+        shown.truncate(3);
         return Err(Error::BadInput(format!(
-            "--out {}: is a kgrec data directory; an export goes into a folder of its own",
-            out.display()
+            "--out {}: the folder is not empty ({} entr{}: {}{}) and holds no earlier embedding \
+             export (its meta.json): export into a new or empty folder, or pass --force to add \
+             the export files beside what is there",
+            out.display(),
+            held.len(),
+            if held.len() == 1 { "y" } else { "ies" },
+            shown.join(", "),
+            if held.len() > 3 { ", ..." } else { "" }
         )));
     }
-    kgrec::kg::embed::check_export_dir(out, force).map_err(|e| Error::BadInput(e.to_string()))
+    Ok(present)
 }
 
 /// The files of an embedding export now in `dir`, for the summary.
@@ -742,6 +971,12 @@ fn export_replaced_note(dir: &Path, before: &[&'static str]) {
         dir.display(),
         said.join("; ")
     ));
+}
+
+/// A validation figure to four places; a trial that failed (collapsed, diverged, refused)
+/// scores minus infinity, printed as `failed`.
+fn figure(value: f64) -> String {
+    kgrec::metrics::figure(value)
 }
 
 /// Pretty JSON with a final newline.
@@ -780,6 +1015,22 @@ fn stale_note(model: &kgrec::store::ModelHeader) {
     );
 }
 
+/// When the data directory came from `KGREC_DATA` (no `--data` on the command line) and
+/// `error` names it: a note saying so, since the command line shows no path.
+pub fn data_from_env_note(error: &Error) -> Option<String> {
+    let from_env = std::env::var_os("KGREC_DATA").filter(|v| !v.is_empty())?;
+    let given =
+        std::env::args_os().any(|a| a == "--data" || a.to_string_lossy().starts_with("--data="));
+    let shown = Path::new(&from_env).display().to_string();
+    (!given && error_text(error).contains(&shown)).then(|| {
+        format!(
+            "note: the data directory {shown} comes from the environment variable KGREC_DATA \
+             (no --data was given): point KGREC_DATA at the right directory, unset it, or pass \
+             --data DIR"
+        )
+    })
+}
+
 /// What to do about a data directory process `pid` holds: when it is a `kgrec serve` (Linux:
 /// its command line in `/proc`), its HTTP API is the way in while it runs.
 pub fn in_use_hint(pid: &str, waited: Option<std::time::Duration>) -> String {
@@ -803,6 +1054,12 @@ pub fn in_use_hint(pid: &str, waited: Option<std::time::Duration>) -> String {
                             runs (docs/http.md); otherwise wait for it (--wait SECONDS)"
             .to_owned(),
     }
+}
+
+/// Whether process `pid` (the holder of a data directory) is a `kgrec serve`, which does not
+/// release the directory until it is stopped.
+pub(crate) fn held_by_serve(pid: &str) -> bool {
+    matches!(holder(pid), Holder::Serve(_))
 }
 
 /// What holds a data directory.

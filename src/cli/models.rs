@@ -25,7 +25,7 @@ use super::args::{
 };
 use super::{emit, json_text, notes, progress_bar, stale_note};
 
-fn interaction_format(name: Option<&str>, flag: &str) -> Result<Option<Format>> {
+pub(super) fn interaction_format(name: Option<&str>, flag: &str) -> Result<Option<Format>> {
     name.map(|n| {
         n.parse::<Format>()
             .map_err(|e| Error::BadInput(format!("{flag} {n}: {e}")))
@@ -73,17 +73,25 @@ pub fn import_links(data: &Path, args: &ImportLinksArgs) -> Result<()> {
         .into_iter()
         .chain(kgrec::engine::link_notes(&name, &read.links))
         .collect();
-    notes(&said);
+    let repeated = read.repeated.as_ref().map_or(0, |r| r.0);
     let links = read.links;
-    let imported = super::with_new_engine(data, |engine| engine.import_links(links))?;
+    // The notes once the data directory is open for writing: a read-only one is refused first.
+    let imported = super::with_new_engine(data, |engine| {
+        notes(&said);
+        engine.import_links(links)
+    })?;
     link_warnings(&name, &imported);
     let report = &imported.report;
     let c = report.counts;
     super::summary(&format!(
-        "imported links {}: {} links read; {} links set, {} new catalogue items, {} relinked; \
-         store: {} users, {} items, {} interactions, {} linked items ({:.2} s)\n",
+        "imported links {}: {} links read{}; {} links set, {} new catalogue items, {} \
+         relinked; store: {} users, {} items, {} interactions, {} linked items ({:.2} s)\n",
         name.display(),
         imported.read,
+        match repeated {
+            0 => String::new(),
+            n => format!(" ({n} repeated row(s) read once)"),
+        },
         report.links_set,
         report.new_linked_items,
         report.relinked.len(),
@@ -203,6 +211,22 @@ pub(super) fn print_import(
             report.older_ratings
         ));
     }
+    for (what, found) in [
+        ("user", &report.lookalike_users),
+        ("item", &report.lookalike_items),
+    ] {
+        if let Some(note) = kgrec::interactions::lookalike::note(what, found) {
+            super::warn(&format!("note: {}: {note}", display_name(file).display()));
+        }
+    }
+    if let Some(example) = &report.unrated_example {
+        super::warn(&format!(
+            "note: {}: {} row(s) without a rating named a pair with a stored rating ({example}): \
+             a row without a rating never erases one, so the stored ratings are kept",
+            display_name(file).display(),
+            report.unrated_kept
+        ));
+    }
     let c = report.counts;
     super::summary(&format!(
         "imported {}: {} rows read, {} below --min-rating, {} duplicates merged; {} new \
@@ -266,6 +290,7 @@ pub fn train(data: &Path, args: &TrainArgs, quiet: bool) -> Result<()> {
         seed: args.fit.seed(),
         keep: args.keep,
         ann: args.ann.settings(),
+        ..TrainRequest::default()
     };
     let inputs = engine.training_data(&request)?;
     drop(engine);
@@ -314,9 +339,12 @@ pub(super) fn tuned_note(t: &TunedLearner, trained: &ModelHeader) -> String {
         }
     };
     format!(
-        "note: {} with the hyper-parameters `kgrec tune` chose: {flags} ({} {:.4} on validation \
-         rows, against {:.4} with the defaults){stale}",
-        t.learner, t.metric, t.value, t.default_value
+        "note: {} with the hyper-parameters `kgrec tune` chose: {flags} ({} {} on validation \
+         rows, against {} with the defaults){stale}",
+        t.learner,
+        t.metric,
+        super::figure(t.value),
+        super::figure(t.default_value)
     )
 }
 
@@ -329,18 +357,42 @@ pub(super) fn fit_and_commit(data: &Path, request: &TrainRequest, quiet: bool) -
 
 /// The data directory opened to read a training's inputs. It is held only while the inputs are
 /// read and while the new version is written: other kgrec processes (recommend, stats, sparql,
-/// imports) work during the fit. Short readers (a `recommend`, a `stats`) may hold it for a
-/// moment: wait for them (up to a minute: on a loaded machine a stream of readers can hold it
-/// for seconds).
+/// imports) work during the fit. Without `--wait`, a `kgrec serve` holding it refuses at once
+/// (as every command does), but other holders (short readers such as a `recommend` or a
+/// `stats`) are waited for up to a minute, saying so at the start: on a loaded machine a stream
+/// of readers can hold it for seconds.
 fn open_for_inputs(data: &Path) -> Result<Engine> {
-    Engine::open_with(
-        data,
-        &kgrec::OpenOptions {
-            wait: Some(super::wait().unwrap_or(std::time::Duration::from_secs(60))),
-            ..kgrec::OpenOptions::default()
-        },
-    )
+    if let Some(wait) = super::wait() {
+        return Engine::open_with(
+            data,
+            &kgrec::OpenOptions {
+                wait: Some(wait),
+                ..kgrec::OpenOptions::default()
+            },
+        );
+    }
+    match super::open_engine(data) {
+        Err(Error::InUse { pid, .. }) if !super::held_by_serve(&pid) => {
+            super::warn(&format!(
+                "note: process {pid} holds {}: waiting up to {READER_WAIT_SECONDS} s for it to \
+                 release it (--wait SECONDS to wait longer)",
+                data.display()
+            ));
+            Engine::open_with(
+                data,
+                &kgrec::OpenOptions {
+                    wait: Some(std::time::Duration::from_secs(READER_WAIT_SECONDS)),
+                    ..kgrec::OpenOptions::default()
+                },
+            )
+        }
+        other => other,
+    }
 }
+
+/// How long `train` without `--wait` waits for a holder of the data directory that is not a
+/// `kgrec serve` (the README and `--wait`'s help say so).
+const READER_WAIT_SECONDS: u64 = 60;
 
 /// Fits `inputs` (the directory is not held) and commits the new version.
 fn fit_and_commit_inputs(
@@ -595,6 +647,15 @@ fn check_recommend_flags(args: &RecommendArgs) -> Result<()> {
                 args.out.as_deref().unwrap_or(Path::new("")).display()
             )));
         }
+        let table_name = matches!(extension.as_deref(), Some("tsv" | "tab" | "csv"));
+        if table_name && args.explain {
+            return Err(Error::BadInput(format!(
+                "--out {}: with --explain the batch file is JSON lines (one explanation object \
+                 per user), not a table; name it .jsonl, or leave out --explain for the TSV of \
+                 user_id, item_id, rank, score",
+                args.out.as_deref().unwrap_or(Path::new("")).display()
+            )));
+        }
     } else if args.out.is_some() {
         return refuse(
             "--out writes the batch file of --all-users; one user's list goes to standard output \
@@ -673,8 +734,11 @@ fn write_all_users(
     force: bool,
     data: &Path,
 ) -> Result<()> {
-    let written = super::write_out(out, force, data, |w| write_batch(w, &batch.users))?;
+    let written = super::write_out((out, super::OutKind::Batch), force, data, |w| {
+        write_batch(w, &batch.users)
+    })?;
     collapsed_batch_note(batch.collapse.as_deref());
+    batch_ties_note(batch);
     let rows: usize = batch.users.iter().map(|r| r.items.len()).sum();
     let shown = &written.shown;
     let fallback = batch.users.iter().filter(|r| r.fallback).count();
@@ -695,6 +759,37 @@ fn write_all_users(
             batch.model.kind.name()
         ),
     )
+}
+
+/// Lists whose adjacent items share a score (popularity counts tie often): one note for the
+/// batch, as one user's list says it, so that the order within a tie is not read as meaning.
+fn batch_ties_note(batch: &BatchRecommendations) {
+    let pairs = |items: &[(String, f32)]| {
+        items
+            .windows(2)
+            .filter(|w| kgrec::cf::scores_tie(w[0].1, w[1].1))
+            .count()
+    };
+    let tied: Vec<usize> = batch
+        .users
+        .iter()
+        .map(|r| pairs(&r.items))
+        .filter(|&n| n > 0)
+        .collect();
+    if tied.is_empty() {
+        return;
+    }
+    super::warn(&format!(
+        "note: {} of the {} lists hold ties ({}, to one part in a million); tied items are not \
+         ranked by the model: exact ties in the order they were first imported, the others by \
+         rounding noise",
+        tied.len(),
+        batch.users.len(),
+        match tied.iter().sum::<usize>() {
+            1 => "1 item scores the same as the one above it".to_owned(),
+            n => format!("{n} items score the same as the one above them"),
+        }
+    ));
 }
 
 /// A batch from a collapsed model says so ([`kgrec::engine::collapse_note`]), as one user's
@@ -765,6 +860,7 @@ pub fn eval(args: &EvalArgs, quiet: bool) -> Result<()> {
         models: args.fit.model.iter().cloned().collect(),
         budget,
         seed: args.fit.seed(),
+        target: args.target.into(),
         ..kgrec::tune::TuneRequest::default()
     });
     // Accepted with every model (the contract's command line passes them to any), but only cke
@@ -784,6 +880,7 @@ pub fn eval(args: &EvalArgs, quiet: bool) -> Result<()> {
             columns: args.read.columns(),
             delimiter: args.read.delimiter,
             rating_scale: args.read.rating_scale,
+            caller: kgrec::interactions::Caller::Eval,
         },
         min_rating: args.read.min_rating,
         kg: args.kg.clone(),
@@ -793,6 +890,7 @@ pub fn eval(args: &EvalArgs, quiet: bool) -> Result<()> {
             seed: args.fit.seed(),
             keep: 1,
             ann: kgrec::cf::ann::AnnSettings::default(),
+            caller: kgrec::interactions::Caller::Eval,
         },
         // `-k 10,10` asks for one cut-off.
         ks: args.k.iter().fold(Vec::new(), |mut ks, &k| {
@@ -810,33 +908,16 @@ pub fn eval(args: &EvalArgs, quiet: bool) -> Result<()> {
     let (bar, mut hook) = epoch_progress(quiet);
     let outcome = Engine::evaluate(&request, &mut hook);
     bar.finish_and_clear();
-    // The readers' messages name `import interactions`' --format; eval's is --input-format;
-    // and eval takes its graph and links by --kg and --link, not by imports.
-    let eval_flag = |text: &str| {
-        [
-            ("--format ", "--input-format "),
-            (
-                "import a graph with `import kg FILE` and links with `import links LINK.tsv`",
-                "give eval a graph with `--kg FILE` and links with `--link LINK.tsv`",
-            ),
-            (
-                "import it with `import kg FILE`",
-                "give it with `--kg FILE`",
-            ),
-            (
-                "with `import links LINK.tsv` or `import interactions --link`",
-                "with `--link LINK.tsv`",
-            ),
-        ]
-        .iter()
-        .fold(text.to_owned(), |t, (from, to)| t.replace(from, to))
-    };
-    let outcome = outcome.map_err(|e| match e.exit_code() == 2 {
-        true => Error::BadInput(eval_flag(&super::error_text(&e))),
-        false => e,
-    })?;
-    let eval_notes: Vec<String> = outcome.notes.iter().map(|n| eval_flag(n)).collect();
-    notes(&eval_notes);
+    // The library words its messages for eval (`Caller::Eval`: --input-format, --kg, --link).
+    let outcome = outcome?;
+    notes(&outcome.notes);
+    // The test users' lists tie as a batch's do: the same note (`recommend --all-users`).
+    batch_ties_note(&BatchRecommendations {
+        users: outcome.lists.clone(),
+        model: outcome.model.clone(),
+        stale: false,
+        collapse: None,
+    });
     let header: &ModelHeader = &outcome.model;
     let params = serde_json::from_str(&header.params).unwrap_or(serde_json::Value::Null);
     let metrics = match &outcome.rating {
@@ -906,8 +987,8 @@ fn eval_text(report: &EvalJson, e: &Evaluation) -> String {
 
 /// `kgrec export embeddings --out DIR [--version V]`
 pub fn export_embeddings(data: &Path, args: &ExportEmbeddingsArgs) -> Result<()> {
-    let before = super::folder_out(&args.out, args.force)?;
     super::refuse_inside_data_dir(&args.out, data)?;
+    let before = super::folder_out(&args.out, args.force)?;
     let engine = super::open_reader(data)?;
     let e = engine.export_embeddings(args.version, &args.out)?;
     let written = super::export_files(&args.out);
@@ -953,14 +1034,14 @@ pub fn predict(data: &Path, args: &PredictArgs) -> Result<()> {
     if let Some(flag) = &flag {
         super::warn(&format!("note: {flag}"));
     }
-    for (kind, id, stored) in [
-        ("user", &p.user, p.user_stored),
-        ("item", &p.item, p.item_stored),
+    for (kind, id, stored, hint) in [
+        ("user", &p.user, p.user_stored, &p.user_hint),
+        ("item", &p.item, p.item_stored, &p.item_hint),
     ] {
         if !stored {
             super::warn(&format!(
                 "warning: {}; the prediction is for an unknown {kind}",
-                kgrec::engine::unknown_id_note(kind, id)
+                kgrec::engine::unknown_id_note(kind, id, hint)
             ));
         }
     }

@@ -25,7 +25,8 @@ struct TuneJson<'a> {
     whole_items: usize,
     /// The catalogue's linked items without interactions, and how many look new.
     unplaced_items: usize,
-    new_items: f64,
+    /// An estimate, rounded as the text rounds it.
+    new_items: u64,
     seconds: f64,
     best: &'a str,
     /// The records kept: this run's, or an earlier better one on the same validation rows.
@@ -34,6 +35,13 @@ struct TuneJson<'a> {
     earlier_kept: &'a [EarlierKept],
     /// Learners whose gain over the defaults is within one standard error.
     within_noise: &'a [NoisyGain],
+    /// Learners whose graph gained less than one standard error over their best draw with the
+    /// graph off: that draw was chosen.
+    graph_within_noise: &'a [NoisyGain],
+    /// Learners whose cold rule was chosen on the items held out whole, one line each.
+    cold_rules: &'a [String],
+    /// What the validation scored: `auto` or `cold` (`--target`).
+    target: &'static str,
     /// Graph-reading learners tuned without their graph knobs (no linked item in a graph).
     without_graph: &'a [String],
     /// The version trained with the best learner's choice (absent with --no-train).
@@ -64,7 +72,9 @@ pub fn tune(data: &Path, args: &TuneArgs, quiet: bool) -> Result<()> {
         },
         holdout: args.holdout,
         search: args.search.into(),
+        target: args.target.into(),
     };
+    let begun = std::time::Instant::now();
     // Held while the inputs are read, not during the search.
     let inputs = super::open_engine(data)?.tuning_data(&request)?;
     let budget = request.budget.as_secs();
@@ -90,6 +100,22 @@ pub fn tune(data: &Path, args: &TuneArgs, quiet: bool) -> Result<()> {
             "{learner} is left out: none of its trials could be fitted ({why})"
         ));
     }
+    // A collapsed, diverged or refused draw is ranked last, never chosen: said, with how many.
+    for tuned in &outcome.learners {
+        let discarded = tuned
+            .trials
+            .iter()
+            .filter(|t| t.value.is_infinite())
+            .count();
+        if discarded > 0 {
+            super::warn(&format!(
+                "note: {discarded} of the {} trials of {} were discarded (a fit that collapsed, \
+                 diverged or that the learner refused); the choice is among the others",
+                tuned.trials.len(),
+                tuned.learner
+            ));
+        }
+    }
     drop(inputs);
     let engine = reopen_to_store(data)?;
     // The best stored record: this run's, or an earlier one on the same validation rows.
@@ -99,6 +125,7 @@ pub fn tune(data: &Path, args: &TuneArgs, quiet: bool) -> Result<()> {
     if let Some(best) = &best {
         outcome.best = best.learner.clone();
     }
+    let searched = begun.elapsed();
     let trained = match (&best, args.no_train) {
         (Some(best), false) => {
             let spec = kgrec::ModelSpec::new(&best.learner, &best.overrides)?;
@@ -108,7 +135,7 @@ pub fn tune(data: &Path, args: &TuneArgs, quiet: bool) -> Result<()> {
                     spec,
                     seed: args.seed,
                     keep: args.keep,
-                    ann: kgrec::cf::ann::AnnSettings::default(),
+                    ..TrainRequest::default()
                 },
                 quiet,
             )?;
@@ -117,18 +144,24 @@ pub fn tune(data: &Path, args: &TuneArgs, quiet: bool) -> Result<()> {
         }
         _ => None,
     };
+    if let Some(note) = overrun_note(request.budget, searched, begun.elapsed(), &outcome) {
+        super::warn(&note);
+    }
     match args.format {
         TextOrJson::Json => emit(&json_text(&TuneJson {
             metric: request.metric.to_string(),
             validation_users: outcome.validation_users,
             whole_items: outcome.whole_items.0,
             unplaced_items: outcome.whole_items.1,
-            new_items: outcome.whole_items.2,
+            new_items: outcome.whole_items.2.round().max(0.0) as u64,
             seconds: outcome.seconds,
             best: &outcome.best,
             learners: &outcome.learners,
             earlier_kept: &outcome.earlier_kept,
             within_noise: &outcome.within_noise,
+            graph_within_noise: &outcome.graph_within_noise,
+            cold_rules: &outcome.cold_rules,
+            target: outcome.target.name(),
             without_graph: &outcome.without_graph,
             trained_version: trained.as_ref().map(|t| t.header.version),
         })?),
@@ -187,10 +220,10 @@ fn tuning_text(
         };
         let _ = writeln!(
             out,
-            "{:<8} {:>9.4} {:>9.4} {:>7} {:>8.1}  {chosen}",
+            "{:<8} {:>9} {:>9} {:>7} {:>8.1}  {chosen}",
             l.learner,
-            l.default_value,
-            l.value,
+            super::figure(l.default_value),
+            super::figure(l.value),
             l.trials.len(),
             l.seconds
         );
@@ -210,6 +243,30 @@ fn tuning_text(
              error ({:.4}, per-user differences over {} validation users); the defaults may do \
              as well (more validation users, or --holdout, narrow it)",
             n.learner, n.gain, n.standard_error, n.users
+        );
+    }
+    for n in &outcome.graph_within_noise {
+        let _ = writeln!(
+            out,
+            "{}: the graph's gain over the best draw without it ({:+.4}) is not above its \
+             standard error ({:.4}, per-user differences over {} validation users): the draw \
+             without the graph is chosen",
+            n.learner, n.gain, n.standard_error, n.users
+        );
+    }
+    for line in &outcome.cold_rules {
+        let _ = writeln!(out, "{line}");
+    }
+    for record in &outcome.learners {
+        if let Some(note) = outcome.new_items_left_out(record) {
+            let _ = writeln!(out, "{note}");
+        }
+    }
+    if outcome.target == kgrec::tune::Target::Cold {
+        let _ = writeln!(
+            out,
+            "--target cold: only the rows of the items held out whole were scored, each ranked \
+             among all items"
         );
     }
     if !outcome.without_graph.is_empty() {
@@ -236,4 +293,74 @@ fn tuning_text(
          learner's choice; --untuned: the defaults)"
     );
     out
+}
+
+/// Why tuning took longer than `--budget`, when it did by more than a few seconds: the search
+/// (every learner's defaults are fitted in full, and a fit stops only between epochs) and the
+/// training of the choice after it. `searched`: from the start to the end of the search;
+/// `total`: to the end of the training too.
+fn overrun_note(
+    budget: std::time::Duration,
+    searched: std::time::Duration,
+    total: std::time::Duration,
+    outcome: &TuneOutcome,
+) -> Option<String> {
+    let slack = |d: std::time::Duration| d.as_secs_f64() > budget.as_secs_f64() * 1.05 + 1.0;
+    if !slack(total) {
+        return None;
+    }
+    let mut why = Vec::new();
+    if slack(searched) {
+        // The longest fit: the one that ran on most past its share.
+        let longest = outcome
+            .learners
+            .iter()
+            .flat_map(|l| l.trials.iter().map(move |t| (l.learner.as_str(), t)))
+            .max_by(|a, b| a.1.fit_seconds.total_cmp(&b.1.fit_seconds));
+        why.push(format!(
+            "the search took {:.0} s: every learner's defaults are fitted in full whatever the \
+             budget (the baseline each draw must beat), and a fit stops only between epochs (a \
+             one-step solve such as ease's, not at all){}",
+            searched.as_secs_f64(),
+            match longest {
+                Some((learner, t)) => format!(
+                    "; the longest fit, {learner}'s {}, took {:.0} s",
+                    match t.params.is_empty() {
+                        true => "defaults".to_owned(),
+                        false => "draw".to_owned(),
+                    },
+                    t.fit_seconds
+                ),
+                None => String::new(),
+            }
+        ));
+    }
+    let training = total.saturating_sub(searched);
+    if training.as_secs_f64() >= 1.0 {
+        why.push(format!(
+            "training the choice on every interaction took {:.0} s after the search (--no-train \
+             skips it)",
+            training.as_secs_f64()
+        ));
+    }
+    // Past the slack while neither part is by itself (a budget under a second): both parts
+    // are named to a tenth of a second, so the note never ends without a reason.
+    if why.is_empty() {
+        why.push(format!(
+            "the search took {:.1} s (every learner's defaults are fitted in full whatever the \
+             budget) and training the choice on every interaction {:.1} s after it",
+            searched.as_secs_f64(),
+            training.as_secs_f64()
+        ));
+    }
+    Some(format!(
+        "note: tuning took {:.0} s against --budget {} s: {}{}",
+        total.as_secs_f64(),
+        budget.as_secs_f64(),
+        why.join("; "),
+        match slack(searched) {
+            true => " (fewer --models keep the search nearer its budget)",
+            false => "",
+        }
+    ))
 }

@@ -86,8 +86,12 @@ pub struct WeightChoice {
     pub weight: f32,
     /// The best placement at that weight.
     pub placement: Placement,
-    /// Every candidate pair, ascending by weight, then in [`Placement::ALL`] order.
+    /// Every candidate pair, ascending by weight, then in [`Placement::ALL`] order (those at
+    /// the chosen weight pooled over [`Self::draws`] carvings).
     pub trials: Vec<WeightTrial>,
+    /// Every candidate pair scored on the first carving alone: what the weight was chosen on,
+    /// so the note's table of weights compares like with like.
+    pub first_trials: Vec<WeightTrial>,
     /// Users with held-out items.
     pub users: usize,
     /// Held-out interactions.
@@ -116,15 +120,16 @@ pub struct WeightChoice {
 impl WeightChoice {
     /// One line for `train`'s notes.
     pub fn note(&self) -> String {
-        // The best nDCG of each weight tried (over its placements).
+        // The best nDCG of each weight tried (over its placements), on the carving the weight
+        // was chosen on (the chosen weight's pooled figure would not compare with the others).
         let best = |w: f32| {
-            self.trials
+            self.first_trials
                 .iter()
                 .filter(|t| t.weight == w)
                 .map(|t| t.overall)
                 .fold(f64::NEG_INFINITY, f64::max)
         };
-        let mut tried: Vec<f32> = self.trials.iter().map(|t| t.weight).collect();
+        let mut tried: Vec<f32> = self.first_trials.iter().map(|t| t.weight).collect();
         tried.dedup();
         let weights: Vec<String> = tried
             .iter()
@@ -524,6 +529,7 @@ pub fn choose_graph_weight(
         params, solver, &features, graph, &first, &weights, &allowed, cancel,
     )?;
     let (trials, by_trial) = summary(&pooled);
+    let first_trials = trials.clone();
     let Some((mut best, mut turned_down, mut placement_turned_down)) = select(&trials, &by_trial)
     else {
         return Ok(None);
@@ -575,7 +581,9 @@ pub fn choose_graph_weight(
             (best, turned_down) = match (off, at_weight[k].placement == trials[best].placement) {
                 (Some(off), _) => off,
                 (None, true) => (at[k], turned_down),
-                (None, false) => (at[k], None),
+                // Another placement at the same weight: a weight turned down on the way to it
+                // stays turned down (the note names it).
+                (None, false) => (at[k], turned_down),
             };
         }
     }
@@ -585,6 +593,7 @@ pub fn choose_graph_weight(
         weight: best.weight,
         placement: best.placement,
         trials,
+        first_trials,
         users: first.held.len(),
         held_out: first
             .held

@@ -216,15 +216,33 @@ pub fn hold_out_whole(
     linked: &[bool],
     rng: &mut impl Rng,
 ) -> WholeItems {
+    let n_linked = (0..matrix.n_items())
+        .filter(|&i| linked.get(i).copied().unwrap_or(false))
+        .count();
+    let (new, unplaced) = new_items(matrix, linked);
+    let (whole, count) = hold_out_share(matrix, linked, new / n_linked.max(1) as f64, rng);
+    WholeItems {
+        whole,
+        count,
+        unplaced,
+        new_items: new,
+    }
+}
+
+/// `share` of the linked items with interactions (`linked`, by item), drawn evenly along
+/// popularity with `rng` (as [`hold_out_whole`] draws them), and how many that is.
+pub fn hold_out_share(
+    matrix: &InteractionMatrix,
+    linked: &[bool],
+    share: f64,
+    rng: &mut impl Rng,
+) -> (Vec<bool>, usize) {
     let n = matrix.n_items();
     let degrees = matrix.item_degrees();
     let is_linked = |i: usize| linked.get(i).copied().unwrap_or(false);
     let mut warm_linked: Vec<usize> = (0..n)
         .filter(|&i| is_linked(i) && degrees.get(i).is_some_and(|&d| d > 0))
         .collect();
-    let n_linked = (0..n).filter(|&i| is_linked(i)).count();
-    let (new, unplaced) = new_items(matrix, linked);
-    let share = new / n_linked.max(1) as f64;
     let count = ((warm_linked.len() as f64 * share).round() as usize).min(warm_linked.len());
     let mut whole = vec![false; n];
     if count > 0 {
@@ -239,10 +257,5 @@ pub fn hold_out_whole(
             whole[warm_linked[at.min(warm_linked.len() - 1)]] = true;
         }
     }
-    WholeItems {
-        whole,
-        count,
-        unplaced,
-        new_items: new,
-    }
+    (whole, count)
 }

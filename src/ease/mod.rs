@@ -19,7 +19,7 @@ pub use choose::{
     CANDIDATE_WEIGHTS, MIN_USER_ITEMS, MIN_VALIDATION_USERS, WeightChoice, WeightTrial,
     choose_graph_weight,
 };
-pub use cold::{COLD_NEIGHBOURS, Placement, WholeItems, hold_out_whole};
+pub use cold::{COLD_NEIGHBOURS, Placement, WholeItems, hold_out_share, hold_out_whole};
 pub use features::{FeatureKey, FeatureOptions, GraphFeatures, TWO_HOP_MAX_DEGREE};
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::cf::{
     Basis, FitError, InteractionMatrix, ParamError, Recommender, ScoreParts, UserRow, non_negative,
-    require,
+    positive, require,
 };
 use crate::fused::ItemGraph;
 use crate::ids::{ItemId, UserId};
@@ -69,7 +69,7 @@ impl Regularization {
             Self::Absolute(v) => ("regularization", v),
             Self::Scaled(v) => ("regularization scale", v),
         };
-        require(v.is_finite() && v > 0.0, name, v, "finite and > 0")
+        positive(name, v)
     }
 
     /// `λ` for a matrix whose mean diagonal of `XᵀX` is `mean_diagonal`.
@@ -920,8 +920,15 @@ impl Recommender for ItemToItem {
         self.parts(self.history(user), item)
     }
 
+    /// A trained user's parts are of the history the model was trained with, as their scores
+    /// are ([`Recommender::score_items`]; a list served after feedback is ranked on it until
+    /// the next training), so the parts add up to the score shown; a folded-in user's are of
+    /// the items given.
     fn score_parts_user(&self, user: UserRow<'_>, item: ItemId) -> ScoreParts {
-        self.parts(user.items, item)
+        match user.user.index() < self.n_users() {
+            true => self.score_parts(user.user, item),
+            false => self.parts(user.items, item),
+        }
     }
 
     fn item_similarities(&self, item: ItemId, out: &mut [f32]) -> bool {

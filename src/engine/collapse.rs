@@ -11,6 +11,12 @@
 //!   [`ONE_ORDER_COSINE`] with each other — so every list is that order less the user's own
 //!   items, whatever the scores print (the item vectors point about one way: their cosines are
 //!   all near 1);
+//! - [`Collapse::NearOneOrder`]: not quite one order, but nearly: the median cosine of pairs
+//!   of sampled users' centred scores on the items neither has (what their lists order) is at
+//!   least [`NEAR_ONE_ORDER_COSINE`] and one item tops the lists (the items they do not
+//!   have, by score) of at least [`SHARED_TOP_SHARE`] of the sampled users, though their
+//!   histories differ (on a small catalogue a too strong regularisation leaves a little of each
+//!   user in the scores, not enough to change the list);
 //! - [`Collapse::Popularity`]: for at least [`POPULARITY_SHARE`] of the sampled users with at
 //!   least [`POPULARITY_MIN_CANDIDATES`] items left, the top [`POPULARITY_TOP`] of the items
 //!   they do not have are the most popular of those, in popularity order (interaction counts
@@ -33,6 +39,18 @@ const SAMPLE: usize = 64;
 /// Two users' centred score vectors at least this close in direction rank every item alike.
 pub const ONE_ORDER_COSINE: f32 = 0.999;
 
+/// The median cosine of users' centred score vectors at which, with one item topping most
+/// lists ([`SHARED_TOP_SHARE`]), the scores are nearly one order. On ml-100k the default als
+/// and cke give medians near 0.45.
+pub const NEAR_ONE_ORDER_COSINE: f32 = 0.98;
+
+/// The share of the sampled users (with two items or more left) whose list one item tops, for
+/// [`Collapse::NearOneOrder`].
+pub const SHARED_TOP_SHARE: f32 = 0.5;
+
+/// Sampled users whose scores are compared pairwise for [`Collapse::NearOneOrder`].
+const PAIRED: usize = 32;
+
 /// The length of the list compared with the popularity order.
 pub const POPULARITY_TOP: usize = 10;
 
@@ -54,6 +72,15 @@ pub enum Collapse {
     /// Every sampled user's scores are one order up to scale; `popularity`: that order's top
     /// is the popularity order.
     OneOrder { popularity: bool },
+    /// Nearly one order: the median cosine of sampled users' centred scores, pairwise on the
+    /// items neither has, is `median`, and one item tops `top` of the `looked` sampled users'
+    /// lists.
+    NearOneOrder {
+        median: f32,
+        top: usize,
+        looked: usize,
+        popularity: bool,
+    },
     /// The lists of `matched` of `looked` sampled users are the popularity order.
     Popularity { matched: usize, looked: usize },
 }
@@ -82,13 +109,18 @@ pub fn check(
     let mut reference: Option<(Vec<f32>, Vec<u32>)> = None;
     let mut one_order = true;
     let mut compared = 0usize;
+    // The raw scores and items of the first [`PAIRED`] sampled users, compared pairwise.
+    let mut kept: Vec<(Vec<f32>, &[u32])> = Vec::new();
+    // How many sampled users' lists each item tops, and how many users had a list of two.
+    let mut tops = vec![0usize; n_items];
+    let mut ranked = 0usize;
     let (mut looked, mut matched) = (0usize, 0usize);
     for u in (0..n_users).step_by(step) {
         let user = UserId(u as u32);
         model.score_items(user, &mut scores);
         zero &= scores.iter().all(|s| s.abs() < COLLAPSED);
         let (own, _) = matrix.user_row(user);
-        if one_order && let Some(centred) = unit_centred(&scores) {
+        if let Some(centred) = unit_centred(&scores) {
             match &reference {
                 None => reference = Some((centred, own.to_vec())),
                 Some((_, items)) if items == own => {}
@@ -98,6 +130,15 @@ pub fn check(
                     compared += 1;
                 }
             }
+        }
+        if kept.len() < PAIRED {
+            kept.push((scores.clone(), own));
+        }
+        if n_items.saturating_sub(own.len()) >= 2
+            && let Some(top) = top_candidate(&scores, own)
+        {
+            tops[top] += 1;
+            ranked += 1;
         }
         if n_items.saturating_sub(own.len()) >= POPULARITY_MIN_CANDIDATES {
             looked += 1;
@@ -114,7 +155,70 @@ pub fn check(
             popularity: popular,
         });
     }
+    let top = tops.iter().copied().max().unwrap_or(0);
+    // Pairs of users with other items, on the items neither has (what their lists order).
+    let mut cosines: Vec<f32> = Vec::new();
+    for (i, (a, own_a)) in kept.iter().enumerate() {
+        for (b, own_b) in &kept[i + 1..] {
+            if own_a != own_b
+                && let Some(cos) = cosine_outside((a, own_a), (b, own_b))
+            {
+                cosines.push(cos);
+            }
+        }
+    }
+    if let Some(median) = median(&mut cosines)
+        && median >= NEAR_ONE_ORDER_COSINE
+        && ranked >= POPULARITY_MIN_USERS
+        && top as f32 >= SHARED_TOP_SHARE * ranked as f32
+    {
+        return Some(Collapse::NearOneOrder {
+            median,
+            top,
+            looked: ranked,
+            popularity: popular,
+        });
+    }
     popular.then_some(Collapse::Popularity { matched, looked })
+}
+
+/// The best-scored item not in `own` (ascending), the lower id on a tie; `None` when every item
+/// is the user's.
+fn top_candidate(scores: &[f32], own: &[u32]) -> Option<usize> {
+    (0..scores.len())
+        .filter(|&i| u32::try_from(i).is_ok_and(|i| own.binary_search(&i).is_err()))
+        .reduce(|best, i| match scores[i] > scores[best] {
+            true => i,
+            false => best,
+        })
+}
+
+/// The cosine of two users' scores, each less its mean, over the items neither user has;
+/// `None` when fewer than three such items are left or the scores barely differ there.
+fn cosine_outside((a, own_a): (&[f32], &[u32]), (b, own_b): (&[f32], &[u32])) -> Option<f32> {
+    let both: Vec<usize> = (0..a.len().min(b.len()))
+        .filter(|&i| {
+            u32::try_from(i)
+                .is_ok_and(|i| own_a.binary_search(&i).is_err() && own_b.binary_search(&i).is_err())
+        })
+        .collect();
+    if both.len() < 3 {
+        return None;
+    }
+    let x = unit_centred(&both.iter().map(|&i| a[i]).collect::<Vec<_>>())?;
+    let y = unit_centred(&both.iter().map(|&i| b[i]).collect::<Vec<_>>())?;
+    Some(x.iter().zip(&y).map(|(p, q)| p * q).sum())
+}
+
+/// The median of `values` (sorted in place); `None` when there are none.
+fn median(values: &mut [f32]) -> Option<f32> {
+    values.sort_by(f32::total_cmp);
+    let n = values.len();
+    match n {
+        0 => None,
+        _ if n % 2 == 1 => Some(values[n / 2]),
+        _ => Some((values[n / 2 - 1] + values[n / 2]) / 2.0),
+    }
 }
 
 /// Each item's interaction count (items the matrix does not hold count 0).
@@ -155,14 +259,23 @@ fn popularity_order(scores: &[f32], own: &[u32], counts: &[u32]) -> bool {
 }
 
 /// What to train instead: a neighbourhood model's similarities vanish (BM25 weighs an item
-/// most users have at zero or less), the others' regularisation is too strong (a tenth of the
-/// model's own is suggested).
+/// most users have at zero or less), the content model's texts are near-identical (it has no
+/// regularisation), the others' regularisation is too strong (a tenth of the model's own is
+/// suggested).
 pub fn advice(header: &ModelHeader) -> String {
     let bm25 = header.params.to_ascii_lowercase().contains("\"bm25\"");
     match header.kind {
         ModelKind::ItemKnn | ModelKind::UserKnn if bm25 => {
             "its similarities vanish on this catalogue, as BM25 weighs an item that nearly every \
              user has at zero or less; train again with --similarity cosine"
+                .to_owned()
+        }
+        // Content only: no regularisation, the similarities are the texts' cosines.
+        ModelKind::Tfidf => {
+            "its items' texts in the graph are near-identical (the same few words, such as \
+             labels that differ only by a number), so every item is about as similar to every \
+             other; give the items distinct text (abstracts, descriptions, labelled neighbours \
+             such as categories) and train again, or use an interaction model (--model ease)"
                 .to_owned()
         }
         ModelKind::ItemKnn | ModelKind::UserKnn => {
@@ -210,6 +323,22 @@ pub fn describe(collapse: Collapse, header: &ModelHeader) -> String {
              user (its item vectors all point about one way{}), so each list is that order less \
              the user's own items and is in near-arbitrary order for the user, however much the \
              scores differ ({})",
+            match popularity {
+                true => "; the order is the popularity order",
+                false => "",
+            },
+            advice(header)
+        ),
+        Collapse::NearOneOrder {
+            median,
+            top,
+            looked,
+            popularity,
+        } => format!(
+            "{model} collapsed to nearly one direction: it ranks the items in about one order \
+             for every user (the median cosine between users' mean-centred scores is \
+             {median:.3}), so one item tops {top} of the {looked} users' lists looked at \
+             however their histories differ{}, and each list says little about its user ({})",
             match popularity {
                 true => "; the order is the popularity order",
                 false => "",
@@ -298,7 +427,14 @@ mod tests {
         };
         assert!(matches!(
             check(ModelKind::Als, &popular, &matrix),
-            Some(Collapse::Popularity { .. } | Collapse::OneOrder { popularity: true })
+            Some(
+                Collapse::Popularity { .. }
+                    | Collapse::OneOrder { popularity: true }
+                    | Collapse::NearOneOrder {
+                        popularity: true,
+                        ..
+                    }
+            )
         ));
         let personal = Made {
             counts,
@@ -307,6 +443,61 @@ mod tests {
             from: 0,
         };
         assert_eq!(check(ModelKind::Als, &personal, &matrix), None);
+    }
+
+    /// 21 users × 12 items: user `a` has every item (so item `iNN` is dense id NN), the others
+    /// two of items 1..=11 each, never item 0.
+    fn small() -> InteractionMatrix {
+        let mut names: Vec<(String, String)> = (0..12)
+            .map(|i| ("a".to_owned(), format!("i{i:02}")))
+            .collect();
+        for u in 0..20 {
+            for i in [u % 10 + 1, (u * 3) % 10 + 1] {
+                names.push((format!("u{u:02}"), format!("i{i:02}")));
+            }
+        }
+        InteractionMatrix::from_pairs(names.iter().map(|(u, i)| (u.as_str(), i.as_str()))).unwrap()
+    }
+
+    /// Scores of one order (item 0 first) with a little of each user in them: not one order to
+    /// 0.999, but item 0 tops every list and the users' scores are nearly parallel; with a lot
+    /// of each user, neither.
+    #[test]
+    fn nearly_one_order_with_a_shared_top_item_is_told() {
+        let matrix = small();
+        let counts: Vec<f32> = (0..12).map(|i| (12 - i) as f32 * 100.0).collect();
+        let near = Made {
+            counts: counts.clone(),
+            users: 21,
+            personal: 0.6,
+            from: 0,
+        };
+        let found = check(ModelKind::Als, &near, &matrix);
+        assert!(
+            matches!(
+                found,
+                Some(Collapse::NearOneOrder { median, top, looked, .. })
+                    if (NEAR_ONE_ORDER_COSINE..ONE_ORDER_COSINE).contains(&median)
+                        && top == looked
+            ),
+            "{found:?}"
+        );
+        let personal = Made {
+            counts,
+            users: 21,
+            personal: 20.0,
+            from: 0,
+        };
+        assert_eq!(check(ModelKind::Als, &personal, &matrix), None);
+    }
+
+    #[test]
+    fn the_top_candidate_skips_the_users_items_and_the_median_is_the_middle() {
+        assert_eq!(top_candidate(&[9.0, 1.0, 3.0, 3.0], &[0]), Some(2));
+        assert_eq!(top_candidate(&[9.0, 1.0], &[0, 1]), None);
+        assert_eq!(median(&mut [3.0, 1.0, 2.0]), Some(2.0));
+        assert_eq!(median(&mut [4.0, 1.0, 2.0, 3.0]), Some(2.5));
+        assert_eq!(median(&mut []), None);
     }
 
     #[test]

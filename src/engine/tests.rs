@@ -230,7 +230,13 @@ fn a_returned_write_is_served_at_once_under_concurrent_readers_and_rebinds() {
             assert!(served.user_id(&user).is_some(), "{user} not served");
             let recs = engine.recommend(&RecommendRequest::new(&user, 30)).unwrap();
             assert!(recs.items.iter().all(|i| i.item != "1" && i.item != "2"));
-            assert_eq!(recs.source, ListSource::FoldedIn, "{user}");
+            // Folded in, or trained with: a training that began after the write returned
+            // read the user's rows and may have been published since.
+            assert!(
+                matches!(recs.source, ListSource::FoldedIn | ListSource::Model),
+                "{user}: {:?}",
+                recs.source
+            );
             // A trained user's new item leaves their list at once too.
             let trained = &fixture_users[n % fixture_users.len()];
             let top = engine

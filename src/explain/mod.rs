@@ -16,7 +16,7 @@ pub use render::{
     Direction, ExplainedItem, ExplainedPath, Explanation, Node, PathStep, TextOptions,
     explanation_dot, explanation_text, four_places, path_text, relation_words,
 };
-pub use scorer::{FusedHops, distance_scale};
+pub use scorer::{FusedHops, MiddleIdf, distance_scale};
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -40,11 +40,19 @@ use crate::serving::{
 #[non_exhaustive]
 pub enum ExplainError {
     /// The user is not in the interaction store.
-    #[error("unknown user {user:?}: the data directory has no interactions of this user")]
-    UnknownUser { user: String },
+    #[error("unknown user {user:?}: the data directory has no interactions of this user{hint}")]
+    UnknownUser {
+        user: String,
+        /// `; did you mean "0123"? ...` when a stored id looks like it, else empty.
+        hint: String,
+    },
     /// The item is not in the interaction store.
-    #[error("unknown item {item:?}: the data directory has no such item")]
-    UnknownItem { item: String },
+    #[error("unknown item {item:?}: the data directory has no such item{hint}")]
+    UnknownItem {
+        item: String,
+        /// As for users.
+        hint: String,
+    },
     /// The item was stored after the served model was bound: the model knows nothing of it.
     #[error(
         "item {item:?} arrived after the served model was trained: it can be explained once a \
@@ -115,6 +123,8 @@ pub struct PathIndex {
     rdf: Store,
     graph: PathGraph,
     relations: Vec<String>,
+    /// The relations' labels in the graph, by relation id (`None`: read from the IRI).
+    relation_labels: Vec<Option<String>>,
 }
 
 impl std::fmt::Debug for PathIndex {
@@ -133,6 +143,7 @@ impl PathIndex {
         Ok(Self {
             graph: PathGraph::new(&Projection::from_index(index)?),
             relations: index.relation_iris()?,
+            relation_labels: index.relation_labels()?,
             index: index.clone(),
             rdf,
         })
@@ -199,6 +210,7 @@ impl Explainer {
             .user_id(user)
             .ok_or_else(|| ExplainError::UnknownUser {
                 user: user.to_owned(),
+                hint: crate::engine::lookalike_hint(user, self.served.matrix.users().names()),
             })
     }
 
@@ -211,6 +223,7 @@ impl Explainer {
             }),
             None => Err(ExplainError::UnknownItem {
                 item: item.to_owned(),
+                hint: crate::engine::lookalike_hint(item, self.served.matrix.items().names()),
             }),
         }
     }
@@ -276,8 +289,15 @@ impl Explainer {
         let entry = match list.items.iter().position(|s| s.item == item_id) {
             Some(p) => (list.items[p], Some(p + 1)),
             None => {
+                // On the basis the list is ranked on (and the parts are split on): a trained
+                // user's history at training.
                 let mut scores = vec![0.0; model.n_items()];
-                model.score_user(history.row(), &mut scores);
+                match user_id.index() < model.n_users() {
+                    true => model.score_items(user_id, &mut scores),
+                    false => {
+                        model.score_user(history.row(), &mut scores);
+                    }
+                }
                 let score = scores.get(item_id.index()).copied().unwrap_or(0.0);
                 (
                     Scored {
@@ -338,6 +358,7 @@ impl Explainer {
             None => &specificity,
         };
         let side = graph.from_sources(&sources, path_options, scorer)?;
+        let middle_idf = MiddleIdf::new(graph, &self.served.entity_items);
         let mut items = Vec::with_capacity(list.len());
         for (scored, rank) in list {
             let item = scored.item;
@@ -356,15 +377,19 @@ impl Explainer {
             {
                 // An item-to-item model's score is Σ B[j, item] over the history items j: a
                 // path speaks as much as its history item contributes, and one from an item
-                // that does not count for this one (B ≤ 0) is no reason for it.
-                let found = match model.item_to_item() {
-                    Some(weights) => side.paths_to_weighted(target, |start| {
-                        history
-                            .get(&start)
-                            .map_or(0.0, |j| weights.weight(j.index(), item.index()))
-                    }),
-                    None => side.paths_to(target),
-                };
+                // that does not count for this one (B ≤ 0) is no reason for it. Every path
+                // weighs too as much as its middle entities say (`MiddleIdf`): a class of
+                // nearly every item comes after more specific paths.
+                let found = side.paths_to_weighted(target, |path| {
+                    let source = match model.item_to_item() {
+                        Some(weights) => path
+                            .start()
+                            .and_then(|s| history.get(&s))
+                            .map_or(0.0, |j| weights.weight(j.index(), item.index())),
+                        None => 1.0,
+                    };
+                    source * middle_idf.weight(path)
+                });
                 for found in found {
                     if paths.len() == options.paths {
                         break;
@@ -458,6 +483,7 @@ impl Explainer {
                 ..Node::default()
             },
             relation: "interacted".to_owned(),
+            relation_label: None,
             direction: None,
             to: liked_node,
         }];
@@ -471,6 +497,12 @@ impl Explainer {
                     what: format!("relation {} is not in the dictionary", hop.relation.0),
                 })?
                 .clone();
+            let relation_label = self
+                .paths
+                .relation_labels
+                .get(hop.relation.index())
+                .cloned()
+                .flatten();
             let to = self.entity_node(Some(hop.to))?;
             let (head, tail) = match hop.walk {
                 Walk::Forward => (&from, &to),
@@ -482,6 +514,7 @@ impl Explainer {
             steps.push(PathStep {
                 from: from.clone(),
                 relation,
+                relation_label,
                 direction: Some(match hop.walk {
                     Walk::Forward => Direction::Forward,
                     Walk::Inverse => Direction::Inverse,

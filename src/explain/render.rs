@@ -79,6 +79,10 @@ pub struct PathStep {
     pub from: Node,
     /// `"interacted"` for the first step, else the relation's IRI.
     pub relation: String,
+    /// The relation's label in the graph (`wdt:P57 rdfs:label "director"@en`), when it has
+    /// one: the text reads it rather than the IRI's local name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub relation_label: Option<String>,
     /// `"forward"`: (from, relation, to) is a triple; `"inverse"`: (to, relation, from) is.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub direction: Option<Direction>,
@@ -121,6 +125,39 @@ impl Node {
     }
 }
 
+impl PathStep {
+    /// How the step's relation reads: its label ("director"), else the words of its IRI's local
+    /// name ([`relation_words`]).
+    pub fn relation_words(&self) -> String {
+        match &self.relation_label {
+            Some(label) => label_words(label),
+            None => relation_words(&self.relation),
+        }
+    }
+}
+
+/// A relation's label as words to phrase with: "Director" reads as "director" (an acronym such
+/// as "ISBN" stays), and "has part" as its noun, "part".
+fn label_words(label: &str) -> String {
+    let label = label.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut chars = label.chars();
+    let words: String = match (chars.next(), chars.next()) {
+        (Some(first), Some(second)) if first.is_uppercase() && !second.is_uppercase() => {
+            first.to_lowercase().chain(label.chars().skip(1)).collect()
+        }
+        _ => label,
+    };
+    without_has(words)
+}
+
+/// `hasHost` reads as its noun: "whose host is", not "whose has host is".
+fn without_has(words: String) -> String {
+    match words.strip_prefix("has ") {
+        Some(noun) if !noun.is_empty() => noun.to_owned(),
+        _ => words,
+    }
+}
+
 /// The words of a relation's local name: `musicComposer` → `music composer`, `based_on` →
 /// `based on`.
 pub fn relation_words(iri: &str) -> String {
@@ -146,11 +183,7 @@ pub fn relation_words(iri: &str) -> String {
             previous_lower = c.is_lowercase() || c.is_ascii_digit();
         }
     }
-    // `hasHost` reads as its noun: "whose host is", not "whose has host is".
-    match words.strip_prefix("has ") {
-        Some(noun) if !noun.is_empty() => noun.to_owned(),
-        _ => words,
-    }
+    without_has(words)
 }
 
 /// How a relation reads: `forward` before the entity reached along the triple ("directed by"),
@@ -268,7 +301,7 @@ pub fn path_text(steps: &[PathStep]) -> String {
     let mut previous: Option<&PathStep> = None;
     for step in &steps[1..] {
         let to = step.to.name();
-        let words = relation_words(&step.relation);
+        let words = step.relation_words();
         let known = phrase(&words);
         // `byArtist` (schema.org), `inAlbum`: the preposition says it; "whose by artist is"
         // would not.
@@ -448,41 +481,58 @@ pub fn explanation_text(e: &Explanation, options: TextOptions<'_>) -> String {
 const UNLABELLED_NAMED: usize = 4;
 
 /// The line that says which names of an explanation are not labels but read from IRIs (the
-/// graph has no label for them: Freebase ids such as `m.0dyb1`), so that the reader knows why
-/// they are not names, and how to have names.
+/// graph has no label for them: Freebase ids such as `m.0dyb1`, Wikidata properties such as
+/// `P57`), so that the reader knows why they are not names, and how to have names. A relation
+/// is named there only when its IRI's name is a code (it holds a digit: "whose p57 is"); a
+/// relation named in words (`dbo:director`) reads well without a label.
 fn unlabelled_line<'e>(e: &'e Explanation) -> Option<String> {
     let mut seen: HashSet<&str> = HashSet::new();
     let mut names: Vec<&str> = Vec::new();
-    let mut add = |name: &'e str| {
+    let mut relations: Vec<&str> = Vec::new();
+    let mut add = |name: &'e str, to: &mut Vec<&'e str>| {
         if seen.insert(name) {
-            names.push(name);
+            to.push(name);
         }
     };
     for item in &e.items {
         if item.unlabelled
             && let Some(label) = item.label.as_deref()
         {
-            add(label);
+            add(label, &mut names);
         }
         for step in item.paths.iter().flat_map(|p| &p.steps) {
             for node in [&step.from, &step.to] {
                 if node.unlabelled {
-                    add(node.name());
+                    add(node.name(), &mut names);
                 }
+            }
+            if step.direction.is_some()
+                && step.relation_label.is_none()
+                && relation_words(&step.relation).contains(|c: char| c.is_ascii_digit())
+            {
+                add(local_name(&step.relation), &mut relations);
             }
         }
     }
-    if names.is_empty() {
-        return None;
-    }
-    let more = match names.len().saturating_sub(UNLABELLED_NAMED) {
-        0 => String::new(),
-        n => format!(" and {n} more"),
+    let listed = |names: &[&str]| {
+        let more = match names.len().saturating_sub(UNLABELLED_NAMED) {
+            0 => String::new(),
+            n => format!(" and {n} more"),
+        };
+        format!(
+            "{}{more}",
+            names[..names.len().min(UNLABELLED_NAMED)].join(", ")
+        )
+    };
+    let subject = match (names.is_empty(), relations.is_empty()) {
+        (true, true) => return None,
+        (false, true) => listed(&names),
+        (true, false) => format!("relations {}", listed(&relations)),
+        (false, false) => format!("{}; relations {}", listed(&names), listed(&relations)),
     };
     Some(format!(
-        "({}{more}: no label in the graph, so shown by the end of the IRI; a graph file giving \
-         them rdfs:label, skos:prefLabel, schema:name or foaf:name names them)",
-        names[..names.len().min(UNLABELLED_NAMED)].join(", ")
+        "({subject}: no label in the graph, so shown by the end of the IRI; a graph file giving \
+         them rdfs:label, skos:prefLabel, schema:name or foaf:name names them)"
     ))
 }
 
@@ -543,7 +593,7 @@ pub fn explanation_dot(e: &Explanation) -> String {
                 let from = node(&mut out, &step.from, shape);
                 let to = node(&mut out, &step.to, "");
                 let label = if step.direction.is_some() {
-                    relation_words(&step.relation)
+                    step.relation_words()
                 } else {
                     step.relation.clone()
                 };
@@ -589,6 +639,7 @@ mod tests {
         PathStep {
             from: entity(from),
             relation: format!("http://dbpedia.org/ontology/{relation}"),
+            relation_label: None,
             direction: Some(direction),
             to: entity(to),
         }
@@ -601,6 +652,7 @@ mod tests {
                 ..Node::default()
             },
             relation: "interacted".to_owned(),
+            relation_label: None,
             direction: None,
             to: entity(label),
         }
@@ -618,6 +670,38 @@ mod tests {
             from = to;
         }
         steps
+    }
+
+    /// User 7's explanation of one item, `label`, with these paths.
+    fn one_item(label: &str, paths: Vec<Vec<PathStep>>) -> Explanation {
+        let node = entity(label);
+        Explanation {
+            user: "7".to_owned(),
+            items: vec![ExplainedItem {
+                item: "2".to_owned(),
+                iri: node.iri,
+                label: node.label,
+                rank: Some(1),
+                score: 1.0,
+                score_parts: ScoreParts { cf: 0.5, kg: 0.5 },
+                score_unit: None,
+                in_history: false,
+                not_in_model: false,
+                unlabelled: false,
+                paths: paths
+                    .into_iter()
+                    .map(|steps| ExplainedPath {
+                        score: 0.5,
+                        text: path_text(&steps),
+                        steps,
+                    })
+                    .collect(),
+            }],
+            fallback: None,
+            folded_in: false,
+            truncated: false,
+            note: None,
+        }
     }
 
     #[test]
@@ -717,6 +801,68 @@ mod tests {
     }
 
     #[test]
+    fn relation_labels_phrase_the_text_and_unlabelled_codes_are_noted() {
+        let wikidata = |mut step: PathStep, property: &str, label: Option<&str>| {
+            step.relation = format!("http://www.wikidata.org/prop/direct/{property}");
+            step.relation_label = label.map(str::to_owned);
+            step
+        };
+        let heat = vec![
+            liked("Heat"),
+            wikidata(
+                step("Heat", "x", Direction::Forward, "Michael Mann"),
+                "P57",
+                Some("Director"),
+            ),
+            wikidata(
+                step("Michael Mann", "x", Direction::Inverse, "Collateral"),
+                "P57",
+                Some("Director"),
+            ),
+        ];
+        assert_eq!(
+            path_text(&heat),
+            "You liked Heat, directed by Michael Mann, who also directed Collateral"
+        );
+        assert_eq!(heat[1].relation_words(), "director");
+        let has_part = wikidata(
+            step("A", "x", Direction::Forward, "B"),
+            "P527",
+            Some("has part"),
+        );
+        assert_eq!(has_part.relation_words(), "part");
+        let unlabelled = vec![
+            liked("Heat"),
+            wikidata(
+                step("Heat", "x", Direction::Forward, "Al Pacino"),
+                "P161",
+                None,
+            ),
+        ];
+        assert_eq!(
+            path_text(&unlabelled),
+            "You liked Heat, whose p161 is Al Pacino"
+        );
+        let explanation = |paths| one_item("Collateral", paths);
+        let line =
+            unlabelled_line(&explanation(vec![heat.clone(), unlabelled])).unwrap_or_default();
+        assert!(
+            line.starts_with("(relations P161: no label in the graph"),
+            "{line}"
+        );
+        assert!(!line.contains("P57"), "{line}");
+        // Relations named in words (DBpedia's) need no label.
+        let dbpedia = path(
+            "Toy Story",
+            &[
+                ("director", Direction::Forward, "John Lasseter"),
+                ("director", Direction::Inverse, "A Bug's Life"),
+            ],
+        );
+        assert_eq!(unlabelled_line(&explanation(vec![heat, dbpedia])), None);
+    }
+
+    #[test]
     fn relation_words_split_names() {
         assert_eq!(
             relation_words("http://dbpedia.org/ontology/musicComposer"),
@@ -736,36 +882,16 @@ mod tests {
 
     #[test]
     fn dot_draws_triples_the_way_they_point() {
-        let e = Explanation {
-            user: "7".to_owned(),
-            items: vec![ExplainedItem {
-                item: "2".to_owned(),
-                iri: Some("http://e.org/A_Bug's_Life".to_owned()),
-                label: Some("A Bug's Life".to_owned()),
-                rank: Some(1),
-                score: 1.0,
-                score_parts: ScoreParts { cf: 0.5, kg: 0.5 },
-                score_unit: None,
-                in_history: false,
-                not_in_model: false,
-                unlabelled: false,
-                paths: vec![ExplainedPath {
-                    score: 0.5,
-                    text: String::new(),
-                    steps: path(
-                        "Toy Story",
-                        &[
-                            ("director", Direction::Forward, "John Lasseter"),
-                            ("director", Direction::Inverse, "A Bug's Life"),
-                        ],
-                    ),
-                }],
-            }],
-            fallback: None,
-            folded_in: false,
-            truncated: false,
-            note: None,
-        };
+        let e = one_item(
+            "A Bug's Life",
+            vec![path(
+                "Toy Story",
+                &[
+                    ("director", Direction::Forward, "John Lasseter"),
+                    ("director", Direction::Inverse, "A Bug's Life"),
+                ],
+            )],
+        );
         let dot = explanation_dot(&e);
         assert!(dot.starts_with("digraph explanation {"), "{dot}");
         assert!(dot.contains("\"user:7\" -> \"http://e.org/Toy_Story\" [label=\"interacted\"]"));

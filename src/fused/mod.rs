@@ -149,6 +149,65 @@ impl Fused {
         })
     }
 
+    /// The same model with its linked items without interactions (`warm[i]` false) placed by
+    /// another cold rule, `cold_scale` or the `cold_neighbours` nearest items, as the fit
+    /// places them (from the fitted rows of the items with interactions, which it does not
+    /// change). A linked new item the rule cannot place gets the zero vector (a fit with the
+    /// graph's terms off and `--cold-scale` leaves ALS's residue there; neither is ranked). The
+    /// tuner compares cold rules on one fit with it.
+    pub fn with_cold_rule(
+        &self,
+        cold_scale: Option<f32>,
+        cold_neighbours: usize,
+        warm: &[bool],
+    ) -> Result<Self, BadFusedParts> {
+        let params = FusedParams {
+            cold_scale,
+            cold_neighbours,
+            ..self.params.clone()
+        };
+        let graph = &self.graph;
+        let present = graph.n_linked() > 0 && !graph.triples().is_empty();
+        let by_nearest = present && cold_scale.is_none() && params.places_new_items();
+        let (m, d) = self.items.dim();
+        let new: Vec<bool> = (0..m)
+            .map(|i| graph.entity_of(i).is_some() && !warm.get(i).copied().unwrap_or(false))
+            .collect();
+        let nearest = match by_nearest {
+            true => nearest::NearestItems::build(graph, warm, &new, cold_neighbours),
+            false => nearest::NearestItems::default(),
+        };
+        let y: Vec<f32> = self.items.iter().copied().collect();
+        let mut offsets = self.offsets.clone();
+        for (i, mut o) in offsets.outer_iter_mut().enumerate() {
+            if !new[i] {
+                continue;
+            }
+            let eta = self.item_kg.row(i);
+            let placed = match (cold_scale, by_nearest) {
+                (Some(s), _) if present && params.uses_graph() => Some(eta.mapv(|e| s * e)),
+                (None, true) => nearest
+                    .place(i, cold_neighbours, &y, d)
+                    .map(ndarray::Array1::from),
+                _ => None,
+            };
+            match placed {
+                Some(v) => o.assign(&(&v - &eta)),
+                None => o.assign(&eta.mapv(|e| -e)),
+            }
+        }
+        Self::assemble(
+            params,
+            self.users.clone(),
+            offsets,
+            self.entities.clone(),
+            self.relations.clone(),
+            self.keys.clone(),
+            self.beta,
+            self.graph.clone(),
+        )
+    }
+
     /// The model as plain vectors.
     pub fn to_parts(&self) -> FusedParts {
         let flat = |a: &Array2<f32>| a.iter().copied().collect::<Vec<f32>>();

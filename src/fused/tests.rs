@@ -203,6 +203,101 @@ fn without_the_graph_it_is_als() {
     }
 }
 
+/// Graph weights 0 and a catalogue with items nobody interacted with (f5, f11, linked): the
+/// fit is `als`'s to the bit (users, and the items with interactions), so that tuning `cke`
+/// contains tuning `als`; with `--cold-scale` (nothing places the new items then) every row is.
+#[test]
+fn with_both_graph_weights_at_zero_it_fits_exactly_what_als_fits() {
+    let (m, g) = world();
+    let degrees = m.item_degrees();
+    assert!(
+        degrees.contains(&0),
+        "the world has items without interactions"
+    );
+    let off = params()
+        .kg_weight(0.0)
+        .neighbour_weight(0.0)
+        .attention(Attention::Uniform);
+    let fused = off.clone().fit(&m, &g, 5, |_| {}).unwrap();
+    let als = Als::params()
+        .factors(4)
+        .regularization(0.5)
+        .iterations(8)
+        .fit(&m, 5, |_| {})
+        .unwrap();
+    assert_eq!(fused.users, als.model.users);
+    let warm: Vec<usize> = (0..m.n_items()).filter(|&i| degrees[i] > 0).collect();
+    for &i in &warm {
+        assert_eq!(
+            fused.item_vectors().row(i),
+            als.model.items.row(i),
+            "item {i}"
+        );
+    }
+    let (mut a, mut b) = (vec![0.0; m.n_items()], vec![0.0; m.n_items()]);
+    for u in 0..m.n_users() {
+        let user = crate::ids::UserId(u as u32);
+        fused.score_items(user, &mut a);
+        als.score_items(user, &mut b);
+        for &i in &warm {
+            assert_eq!(a[i], b[i], "user {u}, item {i}");
+        }
+    }
+    let scaled = off.cold_scale(1.0).fit(&m, &g, 5, |_| {}).unwrap();
+    assert!(!scaled.params.places_new_items());
+    assert_eq!(scaled.item_vectors(), &als.model.items);
+}
+
+/// The cold rule needs the graph and the fitted items, not the graph's terms: with both graph
+/// weights 0 a linked new item (f5, f11) is still placed among its nearest items with
+/// interactions, its vector theirs (not zero, not ALS's residue), and ranks for the users of
+/// its genre.
+#[test]
+fn with_both_graph_weights_at_zero_a_linked_new_item_is_placed_by_its_neighbours() {
+    let (m, g) = world();
+    let model = params()
+        .kg_weight(0.0)
+        .neighbour_weight(0.0)
+        .attention(Attention::None)
+        .fit(&m, &g, 5, |_| {})
+        .unwrap();
+    assert!(model.params.places_new_items());
+    let degrees = m.item_degrees();
+    let warm: Vec<bool> = degrees.iter().map(|&c| c > 0).collect();
+    let linked: Vec<bool> = (0..m.n_items()).map(|i| g.entity_of(i).is_some()).collect();
+    let near = nearest::NearestItems::build(&g, &warm, &linked, 5);
+    let y = model.item_vectors();
+    let flat: Vec<f32> = y.iter().copied().collect();
+    for film in ["f5", "f11"] {
+        let i = m.item_id(film).unwrap().index();
+        assert_eq!(degrees[i], 0, "{film} is new");
+        let want = near.place(i, 5, &flat, 4).unwrap();
+        let got = y.row(i).to_vec();
+        assert!(got.iter().any(|v| *v != 0.0), "{film}: {got:?}");
+        assert_eq!(got, want, "{film}");
+    }
+    let mut s = vec![0.0; m.n_items()];
+    model.score_items(m.user_id("u0").unwrap(), &mut s);
+    let score = |name: &str| s[m.item_id(name).unwrap().index()];
+    assert!(
+        score("f5") > score("f11"),
+        "{} vs {}",
+        score("f5"),
+        score("f11")
+    );
+    // A model stored before the rule applied with the graph off reads as not placing them.
+    let old = FusedParams {
+        cold_without_graph: false,
+        ..model.params.clone()
+    };
+    assert!(!old.places_new_items());
+    let json = serde_json::to_string(&model.params).unwrap();
+    let json = json.replace(",\"cold_without_graph\":true", "");
+    assert!(!json.contains("cold_without_graph"), "{json}");
+    let read: FusedParams = serde_json::from_str(&json).unwrap();
+    assert!(!read.cold_without_graph);
+}
+
 #[test]
 fn same_seed_same_model_and_parts_round_trip() {
     let (m, g) = world();
@@ -278,4 +373,39 @@ fn attention_gradient_matches_finite_differences() {
             grad[k]
         );
     }
+}
+
+/// Another cold rule laid on a fitted model places the new items as a fit with that rule does,
+/// and leaves every other row as it was: with the graph's terms on and off.
+#[test]
+fn a_cold_rule_laid_on_a_fit_is_the_fit_with_that_rule() {
+    let (m, g) = world();
+    let warm: Vec<bool> = m.item_degrees().iter().map(|&c| c > 0).collect();
+    let close = |a: &Fused, b: &Fused| {
+        for (i, (ra, rb)) in a
+            .item_vectors()
+            .outer_iter()
+            .zip(b.item_vectors().outer_iter())
+            .enumerate()
+        {
+            for (p, q) in ra.iter().zip(rb.iter()) {
+                assert!((p - q).abs() < 1e-5, "item {i}: {p} vs {q}");
+            }
+        }
+        assert_eq!(a.params, b.params);
+    };
+    for base in [params(), params().kg_weight(0.0).neighbour_weight(0.0)] {
+        let fitted = base.clone().fit(&m, &g, 7, |_| {}).unwrap();
+        let one = base
+            .clone()
+            .cold_neighbours(1)
+            .fit(&m, &g, 7, |_| {})
+            .unwrap();
+        close(&fitted.with_cold_rule(None, 1, &warm).unwrap(), &one);
+        let back = one.with_cold_rule(None, 5, &warm).unwrap();
+        close(&back, &fitted);
+    }
+    let on = params().fit(&m, &g, 7, |_| {}).unwrap();
+    let scaled = params().cold_scale(1.0).fit(&m, &g, 7, |_| {}).unwrap();
+    close(&on.with_cold_rule(Some(1.0), 5, &warm).unwrap(), &scaled);
 }

@@ -34,13 +34,15 @@ pub fn rating_conflicts(rows: &[RawInteraction]) -> Option<(usize, String)> {
             }
             Entry::Occupied(mut o) => {
                 let (rating, timestamp) = *o.get();
-                if rating != row.rating {
+                if rating.is_some() && row.rating.is_some() && rating != row.rating {
                     conflicts += 1;
                     first.get_or_insert((key, rating, row.rating));
                 }
-                if row.timestamp >= timestamp {
-                    o.insert((row.rating, row.timestamp));
-                }
+                o.insert(if row.timestamp >= timestamp {
+                    (row.rating.or(rating), row.timestamp)
+                } else {
+                    (rating.or(row.rating), timestamp)
+                });
             }
         }
     }
@@ -63,8 +65,9 @@ pub fn rating_conflicts(rows: &[RawInteraction]) -> Option<(usize, String)> {
 /// Folds rows with the same (user, item) into the first one; returns how many rows were merged away.
 ///
 /// The merged row keeps the first row's position, sums the counts (the confidence source for
-/// implicit feedback), and takes the rating and timestamp of the most recent row (latest timestamp,
-/// later line on ties): a re-rating replaces the older opinion.
+/// implicit feedback), and takes the timestamp of the most recent row (latest timestamp, later
+/// line on ties) and the rating of the most recent row that has one: a re-rating replaces the
+/// older opinion, a row without a rating never erases one.
 pub fn merge_duplicates(rows: &mut Vec<RawInteraction>) -> usize {
     let before = rows.len();
     let mut first: HashMap<(String, String), usize> = HashMap::with_capacity(rows.len());
@@ -80,7 +83,9 @@ pub fn merge_duplicates(rows: &mut Vec<RawInteraction>) -> usize {
                 kept.count = kept.count.saturating_add(row.count);
                 if row.timestamp >= kept.timestamp {
                     kept.timestamp = row.timestamp;
-                    kept.rating = row.rating;
+                    kept.rating = row.rating.or(kept.rating);
+                } else {
+                    kept.rating = kept.rating.or(row.rating);
                 }
             }
         }

@@ -528,6 +528,46 @@ pub(crate) fn header(
     })
 }
 
+/// What a header without a needed column looks like instead, for the message's hint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnHint {
+    /// Nothing in particular.
+    None,
+    /// A link file's header of a single column.
+    LinkHeader,
+    /// A header of a single column: the delimiter read does not split it.
+    SingleColumn,
+    /// A link file whose first line is a link.
+    LinkData,
+    /// An interaction file whose first line is numbers: data.
+    Data,
+}
+
+impl ColumnHint {
+    /// The hint (starting with `; `), naming `caller`'s flags; empty for [`ColumnHint::None`].
+    pub fn text(self, caller: super::Caller) -> String {
+        match self {
+            Self::None => String::new(),
+            Self::LinkHeader => "; a link file's header names the item and IRI columns, \
+                                 separated by a tab, `,`, `;` or `|`: `item_id<TAB>iri`"
+                .to_owned(),
+            Self::SingleColumn => "; the header has a single column, so the delimiter read \
+                                   does not separate its columns (without --delimiter, tab , ; \
+                                   and | are tried): pass --delimiter with the one the file uses"
+                .to_owned(),
+            Self::LinkData => "; the first line looks like data, not a header: a link file \
+                               starts with the line `item_id<TAB>iri`"
+                .to_owned(),
+            Self::Data => format!(
+                "; the first line looks like data, not a header: pass --no-header (columns by \
+                 position: user 1 and item 2 unless --user-col N, --item-col N say otherwise), \
+                 or {} movielens for lines of `user item rating timestamp`",
+                caller.format_flag()
+            ),
+        }
+    }
+}
+
 /// The error of a header without a column `role` needs.
 pub(crate) fn missing(
     role: &'static Role,
@@ -539,22 +579,15 @@ pub(crate) fn missing(
         .iter()
         .all(|f| f.trim().parse::<f64>().is_ok() || f.trim().is_empty());
     let hint = if fields.len() == 1 && role.link {
-        "; a link file's header names the item and IRI columns, separated by a tab, `,`, `;` \
-         or `|`: `item_id<TAB>iri`"
+        ColumnHint::LinkHeader
     } else if fields.len() == 1 {
-        "; the header has a single column, so the delimiter read does not separate its \
-         columns (without --delimiter, tab , ; and | are tried): pass --delimiter with the one \
-         the file uses"
+        ColumnHint::SingleColumn
     } else if role.link && fields.iter().any(|f| f.contains("://")) {
-        // A link file whose first line is a link.
-        "; the first line looks like data, not a header: a link file starts with the line \
-         `item_id<TAB>iri`"
+        ColumnHint::LinkData
     } else if numeric && !role.link {
-        "; the first line looks like data, not a header: pass --no-header (columns by \
-         position: user 1 and item 2 unless --user-col N, --item-col N say otherwise), or \
-         --format movielens for lines of `user item rating timestamp`"
+        ColumnHint::Data
     } else {
-        ""
+        ColumnHint::None
     };
     ParseError::MissingColumn {
         file: file.to_owned(),
@@ -563,6 +596,7 @@ pub(crate) fn missing(
         found: fields.join(", "),
         role,
         hint,
+        caller: super::Caller::default(),
     }
 }
 

@@ -3,8 +3,8 @@
 
 use std::path::PathBuf;
 
-use super::Format;
-use super::columns::Role;
+use super::columns::{ColumnHint, Role};
+use super::{Caller, Format};
 
 /// Why an interaction or link file could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -21,28 +21,85 @@ pub enum ParseError {
     /// The format was not given and neither the name nor the first lines tell it.
     #[error(
         "{}: cannot guess the interaction format from the file name or its first lines; pass \
-         --format (tsv, csv, movielens, recbole, kgat)",
-        file.display()
+         {} (tsv, csv, movielens, recbole, kgat)",
+        file.display(),
+        caller.format_flag()
     )]
     UnknownFormat {
         /// The file.
         file: PathBuf,
+        /// Who reads it (the flag named).
+        caller: Caller,
+    },
+    /// The format was not given and the file is an RDF graph (by its extension or first lines).
+    #[error(
+        "{}: this looks like an RDF graph ({basis}), not interactions: {}",
+        file.display(),
+        match caller {
+            Caller::Import => "import it with `kgrec import kg FILE` (interactions are a table \
+                               of users and items; pass --format to read it as one anyway)",
+            Caller::Eval => "give it with `eval --kg FILE` (interactions are a table of users \
+                             and items; pass --input-format to read it as one anyway)",
+        }
+    )]
+    RdfGraph {
+        /// The file.
+        file: PathBuf,
+        /// What it was recognised by.
+        basis: String,
+        /// Who reads it (the command named).
+        caller: Caller,
+    },
+    /// A link file that is an RDF graph (by its extension or its first statement).
+    #[error(
+        "{}: this looks like an RDF graph ({basis}), not a link file: import it with `kgrec \
+         import kg FILE` (a link file is a table of item ids and their IRIs, `item_id<TAB>iri`)",
+        file.display()
+    )]
+    RdfLinkFile {
+        /// The file.
+        file: PathBuf,
+        /// What it was recognised by.
+        basis: String,
+    },
+    /// The file holds JSON lines (one object per line), which no format reads.
+    #[error(
+        "{}: its first line is a JSON object ({keys}), and JSON lines are not a format kgrec \
+         reads (--format or not): convert them to a tab-separated table first, e.g. `jq -r \
+         '{jq} | @tsv' FILE > FILE.tsv` (the user's key first, the item's second), then \
+         `kgrec import interactions FILE.tsv --format tsv --no-header`",
+        file.display()
+    )]
+    JsonLines {
+        /// The file.
+        file: PathBuf,
+        /// The first object's keys, listed.
+        keys: String,
+        /// A jq array of those keys: `[.user, .item]`.
+        jq: String,
     },
     /// The first line is a header whose names are separated by spaces, which no format reads.
     #[error(
         "{}:1: the first line looks like a header of space-separated names ({names}); headers \
          are read split by tab, `,`, `;` or `|`: convert the separators, or drop the header \
-         and pass --format",
-        file.display()
+         and pass {}",
+        file.display(),
+        caller.format_flag()
     )]
     SpaceSeparatedHeader {
         /// The file.
         file: PathBuf,
         /// The names found.
         names: String,
+        /// Who reads it (the flag named).
+        caller: Caller,
     },
     /// The format was not given and the first lines read as more than one format.
-    #[error("{}: {}", file.display(), ambiguity(*columns, *rating, *lines, candidates))]
+    #[error(
+        "{}: {}",
+        file.display(),
+        ambiguity(*columns, *rating, *lines, candidates, caller.format_flag())
+    )]
     AmbiguousFormat {
         /// The file.
         file: PathBuf,
@@ -54,6 +111,8 @@ pub enum ParseError {
         lines: usize,
         /// The formats it could be.
         candidates: Vec<Format>,
+        /// Who reads it (the flag named).
+        caller: Caller,
     },
     /// The name ends in `.gz` but the bytes are not gzip.
     #[error(
@@ -82,27 +141,32 @@ pub enum ParseError {
     #[error(
         "{}: no interaction found in {lines} lines read as kgat (`user item item ...`, split by \
          white space): every line holds a single token. If the fields are split by `;`, `,` or \
-         `|`, pass --format csv (and --no-header when the first line is data)",
-        file.display()
+         `|`, pass {} csv (and --no-header when the first line is data)",
+        file.display(),
+        caller.format_flag()
     )]
     NoInteractions {
         /// The file.
         file: PathBuf,
         /// How many lines were read.
         lines: usize,
+        /// Who reads it (the flag named).
+        caller: Caller,
     },
     /// The header does not name a required column.
     #[error(
-        "{}:{line}: the header has no `{column}` column (found: {found}); accepted names: \
-         {}{}{hint}",
+        "{}:{line}: {}the header has no `{column}` column (found: {found}); accepted names: \
+         {}{}{}",
         file.display(),
+        delimiter_lead(found),
         role.aliases.join(", "),
         role.flag.map(|f| match role.link {
             false => format!(
                 "; or name the column with {f} NAME|N (a file without a header: --no-header)"
             ),
             true => format!("; or name the column with {f} NAME|N"),
-        }).unwrap_or_default()
+        }).unwrap_or_default(),
+        hint.text(*caller)
     )]
     MissingColumn {
         /// The file.
@@ -115,8 +179,10 @@ pub enum ParseError {
         found: String,
         /// What the column is for: the names it is found by, the flag that maps it.
         role: &'static Role,
-        /// A hint (starting with `; `) when the header looks like something else, or empty.
-        hint: &'static str,
+        /// A hint when the header looks like something else.
+        hint: ColumnHint,
+        /// Who reads it (the flag the hint names).
+        caller: Caller,
     },
     /// A column flag names no column of the header (or, with `--no-header`, of the first line).
     #[error(
@@ -202,8 +268,9 @@ pub enum ParseError {
     /// tab-separated outputs, and HTTP refuses such ids too.
     #[error(
         "{}:{line}:{column}: `{field}` {value:?} holds a control character, which ids and \
-         values may not (it would break the tab-separated outputs): remove it from the file",
-        file.display()
+         values may not (it would break the tab-separated outputs): remove it from the file{}",
+        file.display(),
+        c1_hint(value)
     )]
     ControlCharacter {
         /// The file.
@@ -216,6 +283,28 @@ pub enum ParseError {
         field: &'static str,
         /// The id as read.
         value: String,
+    },
+    /// An id longer than the HTTP service can address ([`super::MAX_ID_BYTES`]).
+    #[error(
+        "{}:{line}:{column}: `{field}` starting {start:?} is {bytes} bytes long; ids are at \
+         most {} bytes (the limit of ids over HTTP, which could never ask for a longer one): \
+         shorten it, e.g. to a hash or a number with a lookup table of your own",
+        file.display(),
+        super::MAX_ID_BYTES
+    )]
+    IdTooLong {
+        /// The file.
+        file: PathBuf,
+        /// The line.
+        line: usize,
+        /// The 1-based field number.
+        column: usize,
+        /// The field's name.
+        field: &'static str,
+        /// The id's length in bytes.
+        bytes: usize,
+        /// The id's first characters.
+        start: String,
     },
     /// A numeric field does not hold a (finite) number (a timestamp: nor an ISO 8601 date).
     #[error(
@@ -265,10 +354,14 @@ impl ParseError {
             | Self::MissingField { line, .. }
             | Self::EmptyField { line, .. }
             | Self::ControlCharacter { line, .. }
+            | Self::IdTooLong { line, .. }
             | Self::NotANumber { line, .. }
             | Self::Malformed { line, .. } => Some(*line),
             Self::Io { .. }
             | Self::UnknownFormat { .. }
+            | Self::JsonLines { .. }
+            | Self::RdfGraph { .. }
+            | Self::RdfLinkFile { .. }
             | Self::AmbiguousFormat { .. }
             | Self::SpaceSeparatedHeader { .. }
             | Self::NotGzip { .. }
@@ -276,6 +369,18 @@ impl ParseError {
             | Self::Empty { .. }
             | Self::NoInteractions { .. } => None,
         }
+    }
+}
+
+/// For a value holding a C1 control character (U+0080–U+009F): what it usually means.
+fn c1_hint(value: &str) -> &'static str {
+    match value.chars().any(|c| ('\u{80}'..='\u{9f}').contains(&c)) {
+        true => {
+            "; a character U+0080–U+009F usually means a Windows-1252 file converted as \
+             Latin-1 (its € and curly quotes): convert the original with `iconv -f cp1252 -t \
+             utf-8` instead"
+        }
+        false => "",
     }
 }
 
@@ -297,23 +402,69 @@ fn delimiter_hint(found: &str) -> String {
         .unwrap_or_default()
 }
 
+/// The cause said first when a header read as one field holds another delimiter (`--delimiter
+/// ';'` on a comma file): the delimiter, not the column names, is what is wrong.
+fn delimiter_lead(found: &str) -> String {
+    if found.contains(", ") {
+        return String::new();
+    }
+    [
+        (',', "`,`", "','"),
+        (';', "`;`", "';'"),
+        ('|', "`|`", "'|'"),
+        ('\t', "tab", "tab"),
+    ]
+    .into_iter()
+    .find(|(c, _, _)| found.contains(*c))
+    .map(|(_, name, flag)| {
+        format!(
+            "the delimiter looks wrong: the header was read as one field, and it holds \
+                 {name}, so the file seems split by {name} (pass --delimiter {flag}, or leave \
+                 --delimiter out to detect it); as read, "
+        )
+    })
+    .unwrap_or_default()
+}
+
+impl ParseError {
+    /// This error as `caller` words it: the flags and commands its message names. The readers
+    /// make their errors for [`Caller::Import`]; the public entry points set the caller's.
+    pub fn for_caller(mut self, caller: Caller) -> Self {
+        match &mut self {
+            Self::UnknownFormat { caller: c, .. }
+            | Self::SpaceSeparatedHeader { caller: c, .. }
+            | Self::AmbiguousFormat { caller: c, .. }
+            | Self::NoInteractions { caller: c, .. }
+            | Self::MissingColumn { caller: c, .. } => *c = caller,
+            _ => {}
+        }
+        self
+    }
+}
+
 /// The message of [`ParseError::AmbiguousFormat`].
-fn ambiguity(columns: usize, rating: bool, lines: usize, candidates: &[Format]) -> String {
+fn ambiguity(
+    columns: usize,
+    rating: bool,
+    lines: usize,
+    candidates: &[Format],
+    flag: &str,
+) -> String {
     let what = match (columns, rating) {
-        (4, true) => "4 columns, the 3rd like a rating and the 4th like a timestamp",
-        (4, false) => {
-            "4 columns of numbers, the 3rd a number (a rating or a count? --format movielens \
+        (4, true) => "4 columns, the 3rd like a rating and the 4th like a timestamp".to_owned(),
+        (4, false) => format!(
+            "4 columns of numbers, the 3rd a number (a rating or a count? {flag} movielens \
              reads it as the rating) and the 4th a time that is no Unix timestamp (a date? \
              a small time?) or an id"
-        }
-        (3, false) => "3 columns of numbers, the 3rd no rating (a count? an item?)",
-        _ => "3 columns, the 3rd like a rating",
+        ),
+        (3, false) => "3 columns of numbers, the 3rd no rating (a count? an item?)".to_owned(),
+        _ => "3 columns, the 3rd like a rating".to_owned(),
     };
     let readings: Vec<String> = candidates
         .iter()
-        .map(|f| format!("{} (--format {f})", f.shape()))
+        .map(|f| format!("{} ({flag} {f})", f.shape()))
         .collect();
-    let flags: Vec<String> = candidates.iter().map(|f| format!("--format {f}")).collect();
+    let flags: Vec<String> = candidates.iter().map(|f| format!("{flag} {f}")).collect();
     format!(
         "ambiguous format: every line looked at ({lines}) has {what}; it may be {}; pass {}",
         readings.join(" or "),
@@ -343,6 +494,10 @@ fn not_a_number_cause(field: &str, value: &str) -> &'static str {
         Ok(v) if v.is_finite() && field == "timestamp" => {
             "is out of range (seconds since 1970 that fit a 64-bit integer)"
         }
+        Ok(v) if v.is_finite() && v.abs() <= f64::from(f32::MAX) => {
+            "is implausibly large (kgrec refuses ratings beyond ±16777216, 2^24, \
+             whatever the store holds: fix the row, or scale such values down)"
+        }
         Ok(v) if v.is_finite() => {
             "is out of range (ratings are 32-bit floats: at most about 3.4e38)"
         }
@@ -352,7 +507,9 @@ fn not_a_number_cause(field: &str, value: &str) -> &'static str {
     }
 }
 
-fn decimal_comma_hint(value: &str) -> String {
+/// `; it has a decimal comma: ... write it 3.5 ...` when `value` is a number written with a
+/// decimal comma (`3,5`), else nothing: said by file fields and command-line numbers alike.
+pub fn decimal_comma_hint(value: &str) -> String {
     let v = value.trim();
     let decimal_comma = v.split_once(',').is_some_and(|(whole, part)| {
         let whole = whole.strip_prefix('-').unwrap_or(whole);

@@ -3,7 +3,7 @@
 //! parser returns rows or an error that names the file — never a panic.
 //!
 //! Cases per test: proptest's default (256) or `PROPTEST_CASES`; the longer run of
-//! `docs/reliability.md` is `PROPTEST_CASES=20000 cargo test --release --lib interactions::fuzz`.
+//! `docs/reliability.md` is `PROPTEST_CASES=5000 cargo test --release --workspace --lib fuzz`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -13,6 +13,7 @@ use std::path::Path;
 use proptest::prelude::*;
 
 use super::*;
+use crate::fuzzing::{apply, edit};
 
 /// The first rows of `fixtures/interactions.tsv` as `(user, item, rating, timestamp)`.
 fn fixture_rows() -> Vec<[String; 4]> {
@@ -59,42 +60,8 @@ fn seed_file(format: Format) -> (String, Vec<u8>) {
     (name.to_owned(), text.into_bytes())
 }
 
-/// One edit of a file: replace, insert or delete the byte at a position (taken modulo the
-/// length).
-#[derive(Debug, Clone)]
-enum Edit {
-    Replace(usize, u8),
-    Insert(usize, u8),
-    Delete(usize),
-}
-
-fn edit() -> impl Strategy<Value = Edit> {
-    // Bytes that matter to these formats, besides any byte at all.
-    let byte = prop_oneof![
-        any::<u8>(),
-        prop::sample::select(b"\t\n\r,; :|\"-.0123456789eE\xef\xbb\xbf".to_vec()),
-    ];
-    prop_oneof![
-        (any::<usize>(), byte.clone()).prop_map(|(at, b)| Edit::Replace(at, b)),
-        (any::<usize>(), byte).prop_map(|(at, b)| Edit::Insert(at, b)),
-        any::<usize>().prop_map(Edit::Delete),
-    ]
-}
-
-fn apply(mut bytes: Vec<u8>, edits: &[Edit]) -> Vec<u8> {
-    for e in edits {
-        let n = bytes.len();
-        match *e {
-            Edit::Replace(at, b) if n > 0 => bytes[at % n] = b,
-            Edit::Insert(at, b) => bytes.insert(at % (n + 1), b),
-            Edit::Delete(at) if n > 0 => {
-                bytes.remove(at % n);
-            }
-            _ => {}
-        }
-    }
-    bytes
-}
+/// Bytes that matter to these formats, besides any byte at all.
+const SPECIAL: &[u8] = b"\t\n\r,; :|\"-.0123456789eE\xef\xbb\xbf";
 
 /// Parses `bytes` named `name` in `format` (`None`: guessed) and checks that an error names
 /// the file.
@@ -125,7 +92,7 @@ proptest! {
     #[test]
     fn mutated_interaction_files_never_panic(
         format in prop::sample::select(Format::ALL.to_vec()),
-        edits in prop::collection::vec(edit(), 1..8),
+        edits in prop::collection::vec(edit(SPECIAL), 1..8),
     ) {
         let (name, seed) = seed_file(format);
         let bytes = apply(seed, &edits);
@@ -155,7 +122,7 @@ proptest! {
     /// `fixtures/links.tsv` with a few bytes changed, and arbitrary bytes.
     #[test]
     fn mutated_link_files_never_panic(
-        edits in prop::collection::vec(edit(), 1..8),
+        edits in prop::collection::vec(edit(SPECIAL), 1..8),
         noise in prop::collection::vec(any::<u8>(), 0..200),
     ) {
         let seed: Vec<u8> = include_bytes!("../../fixtures/links.tsv").iter().copied().take(1500).collect();

@@ -8,7 +8,7 @@ use std::fmt;
 use std::path::Path;
 
 use super::columns::{Delimiter, ITEM, RATING, TIME, USER, normalised};
-use super::{Format, ParseError};
+use super::{Caller, Format, ParseError};
 
 /// How a format was chosen without `--format`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,6 +17,8 @@ pub struct Guess {
     pub format: Format,
     /// What it was chosen from.
     pub basis: GuessBasis,
+    /// Who reads the file: the flag that overrides the guess.
+    pub caller: Caller,
 }
 
 /// What a [`Guess`] rests on.
@@ -55,7 +57,7 @@ impl fmt::Display for Guess {
             GuessBasis::Extension(ext) => write!(f, "the extension .{ext}"),
             GuessBasis::Content(what) => write!(f, "the content: {what}"),
         }?;
-        f.write_str("; --format overrides")
+        write!(f, "; {} overrides", self.caller.format_flag())
     }
 }
 
@@ -217,6 +219,52 @@ fn header_shape(first: &str, second: Option<&String>) -> Option<Shape> {
     Some(Shape::Header { delimiter, typed })
 }
 
+/// Extensions of RDF serialisations: graphs, which `import kg` reads, never interactions.
+const RDF_EXTENSIONS: [&str; 7] = ["nt", "ttl", "nq", "trig", "rdf", "owl", "n3"];
+
+/// What says a file named `file_name` (lower-case, `.gz` removed) whose first non-blank lines
+/// are `sample` is an RDF graph, if anything does: its extension, a Turtle/SPARQL prefix or
+/// base line, or a first statement `<iri> <iri> <iri> .` / `prefix:local ... .`.
+pub(crate) fn rdf_graph(file_name: Option<&str>, sample: &[String]) -> Option<String> {
+    if let Some(ext) = file_name
+        .and_then(|n| n.rsplit_once('.'))
+        .map(|(_, e)| e)
+        .filter(|e| RDF_EXTENSIONS.contains(e))
+    {
+        return Some(format!("the extension .{ext}"));
+    }
+    let first = sample
+        .iter()
+        .map(|l| l.trim().trim_start_matches('\u{feff}'))
+        .find(|l| !l.is_empty() && !l.starts_with('#'))?;
+    let keyword = first.split_whitespace().next().unwrap_or_default();
+    if ["@prefix", "@base"].contains(&keyword)
+        || ["prefix", "base"].contains(&keyword.to_ascii_lowercase().as_str())
+            && first.contains('<')
+    {
+        return Some(format!("a `{keyword}` line"));
+    }
+    let tokens: Vec<&str> = first.split_whitespace().collect();
+    let iri = |t: &str| t.starts_with('<') && t.ends_with('>') && t.len() > 2;
+    let prefixed = |t: &str| {
+        t.split_once(':').is_some_and(|(p, l)| {
+            !l.is_empty()
+                && p.chars()
+                    .all(|c| c.is_alphanumeric() || c == '_' || c == '-')
+        }) && !t.contains("::")
+    };
+    let subject = |t: &str| iri(t) || prefixed(t) || t.starts_with("_:");
+    let ends_a_statement = tokens.last().is_some_and(|t| *t == ".")
+        || tokens
+            .last()
+            .is_some_and(|t| t.len() > 1 && t.ends_with('.') && t.contains(['>', '"', '@']));
+    (tokens.len() >= 3
+        && subject(tokens[0])
+        && (iri(tokens[1]) || prefixed(tokens[1]) || tokens[1] == "a")
+        && ends_a_statement)
+        .then(|| "a first line shaped `subject predicate object .`".to_owned())
+}
+
 /// The format of a file named `file_name` (lower-case, `.gz` removed) whose first non-blank
 /// lines are `sample`.
 pub(crate) fn guess(
@@ -236,6 +284,7 @@ pub(crate) fn guess(
         return Ok(Guess {
             format,
             basis: GuessBasis::Extension(ext.to_owned()),
+            caller: Caller::default(),
         });
     }
     if sample.is_empty() {
@@ -247,6 +296,7 @@ pub(crate) fn guess(
         Ok(Guess {
             format,
             basis: GuessBasis::Content(what),
+            caller: Caller::default(),
         })
     };
     match shape(sample) {
@@ -259,6 +309,7 @@ pub(crate) fn guess(
         Shape::SpaceHeader => Err(ParseError::SpaceSeparatedHeader {
             file: name.to_owned(),
             names: sample[0].split_whitespace().collect::<Vec<_>>().join(", "),
+            caller: Caller::default(),
         }),
         Shape::RatingTable { columns, rating } => Err(ParseError::AmbiguousFormat {
             file: name.to_owned(),
@@ -266,6 +317,7 @@ pub(crate) fn guess(
             rating,
             lines: sample.len(),
             candidates: vec![Format::MovieLens, Format::Kgat],
+            caller: Caller::default(),
         }),
         // A tab, comma or semicolon on the first lines: a table, not KGAT's space-separated
         // lists, whatever the extension.
@@ -284,9 +336,11 @@ pub(crate) fn guess(
         _ if by_extension == Some(Format::Kgat) => Ok(Guess {
             format: Format::Kgat,
             basis: GuessBasis::Extension(ext.unwrap_or("txt").to_owned()),
+            caller: Caller::default(),
         }),
         Shape::Other => Err(ParseError::UnknownFormat {
             file: name.to_owned(),
+            caller: Caller::default(),
         }),
     }
 }
@@ -312,7 +366,8 @@ mod tests {
             r,
             Guess {
                 format: Format::Tsv,
-                basis: GuessBasis::Extension("tsv".into())
+                basis: GuessBasis::Extension("tsv".into()),
+                caller: Caller::Import,
             }
         );
         assert_eq!(
@@ -477,5 +532,38 @@ mod tests {
         // KGAT lists stay KGAT.
         let ok = g("train.txt", "0 1 2 3\n1 3\n2 7 9 11 12\n").unwrap();
         assert_eq!(ok.format, Format::Kgat);
+    }
+}
+
+#[cfg(test)]
+mod rdf_tests {
+    use super::*;
+
+    fn rdf(name: &str, text: &str) -> Option<String> {
+        let sample: Vec<String> = text.lines().map(str::to_owned).collect();
+        rdf_graph(Some(name), &sample)
+    }
+
+    #[test]
+    fn rdf_graphs_are_recognised_by_extension_and_shape() {
+        assert!(rdf("g.nt", "1 2 3\n").is_some_and(|b| b.contains(".nt")));
+        assert!(rdf("g.ttl", "").is_some());
+        assert!(rdf("g.txt", "<http://a/x> <http://a/p> <http://a/y> .\n").is_some());
+        assert!(rdf("g.txt", "<http://a/x> <http://a/p> \"label\"@en.\n").is_some());
+        assert!(rdf("g.txt", "s:a s:brand s:acme .\n").is_some());
+        assert!(
+            rdf(
+                "g.txt",
+                "@prefix s: <http://shop.example/> .\ns:a s:b s:c .\n"
+            )
+            .is_some()
+        );
+        assert!(rdf("g.txt", "PREFIX s: <http://shop.example/>\n").is_some());
+        // Interaction tables and KGAT lists are no graphs.
+        assert_eq!(rdf("train.txt", "0 1 2 3\n1 5 6\n"), None);
+        assert_eq!(rdf("r.tsv", "user\titem\nu:1\ti:2\n"), None);
+        assert_eq!(rdf("r.txt", "u:1 i:2 5\n"), None);
+        assert_eq!(rdf("r.dat", "1::2::5::978300760\n"), None);
+        assert_eq!(rdf("prefix.txt", "prefix item\nu1 i1\n"), None);
     }
 }

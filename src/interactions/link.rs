@@ -35,6 +35,9 @@ pub struct LinkFile {
     /// The item column's name when it is none of the accepted names (read as the item's
     /// because it is the only column beside the IRI's).
     pub item_column: Option<String>,
+    /// Rows that repeat an earlier row's item and IRI (read once): how many, and the first's
+    /// line, item and earlier line.
+    pub repeated: Option<(usize, usize, String, usize)>,
 }
 
 impl LinkFile {
@@ -47,7 +50,19 @@ impl LinkFile {
                 self.ignored_columns.0
             )
         });
-        named.into_iter().chain(self.note(file)).collect()
+        let repeated = self.repeated.as_ref().map(|(n, line, item, earlier)| {
+            format!(
+                "{}:{line}: {n} row(s) repeat an earlier row's item and IRI (here item {item:?}, \
+                 as on line {earlier}) and were read once: {} distinct link(s)",
+                file.display(),
+                self.links.len()
+            )
+        });
+        named
+            .into_iter()
+            .chain(self.note(file))
+            .chain(repeated)
+            .collect()
     }
 
     /// The note on ignored columns, if any, naming `file`.
@@ -118,8 +133,13 @@ pub fn parse_link_file(path: &Path) -> Result<Vec<ItemLink>, ParseError> {
 
 /// [`parse_link_file`] with the columns `columns` names, and what the reader noticed.
 pub fn read_link_file(path: &Path, columns: &LinkColumns) -> Result<LinkFile, ParseError> {
-    let source = source::open(path)?;
+    let mut source = source::open(path)?;
     let name = source.name.clone();
+    // An RDF graph given as a link file would be read as a header and rows of nonsense.
+    let sample = source.sample()?;
+    if let Some(basis) = super::guess::rdf_graph(source.file_name.as_deref(), &sample) {
+        return Err(ParseError::RdfLinkFile { file: name, basis });
+    }
     parse_links(source.reader, &name, columns)
 }
 
@@ -244,6 +264,7 @@ fn parse_links<R: BufRead>(
 
     let mut links = Vec::new();
     let mut seen: HashMap<String, (usize, usize)> = HashMap::new();
+    let mut repeated: Option<(usize, usize, String, usize)> = None;
     let width = fields.len();
     while let Some((n, text)) = lines.next_nonblank()? {
         let mut row = split_row(&text, delimiter);
@@ -258,7 +279,7 @@ fn parse_links<R: BufRead>(
         let fields: Vec<&str> = row.iter().map(String::as_str).collect();
         let get =
             |col: usize, field: &'static str| super::parse::required(&fields, col, field, file, n);
-        let item = get(item_col, "item_id")?.to_owned();
+        let item = super::parse::required_id(&fields, item_col, "item_id", file, n)?.to_owned();
         let iri = match strip_angle_brackets(get(iri_col, "iri")?.trim()) {
             None => {
                 return Err(ParseError::Malformed {
@@ -328,6 +349,7 @@ fn parse_links<R: BufRead>(
                     ),
                 });
             }
+            repeated.get_or_insert((0, n, item.clone(), line)).0 += 1;
             continue;
         }
         seen.insert(item.clone(), (n, links.len()));
@@ -343,5 +365,6 @@ fn parse_links<R: BufRead>(
         links,
         ignored_columns: (header_line, ignored),
         item_column: item_named,
+        repeated,
     })
 }

@@ -16,23 +16,28 @@ mod error;
 mod format;
 pub mod guess;
 mod link;
+pub mod lookalike;
 pub mod parse;
 mod scale;
 pub mod source;
 
 pub use clean::{filter_min_rating, merge_duplicates, rating_conflicts};
 pub use columns::{ColumnMap, ColumnRef, Delimiter};
-pub use error::ParseError;
+pub use error::{ParseError, decimal_comma_hint};
 pub use format::{Format, UnknownFormatName};
 pub use guess::{Guess, GuessBasis};
 pub use link::{
     ItemLink, LinkColumns, LinkFile, parse_link_file, parse_link_reader, read_link_file,
     strip_angle_brackets,
 };
-pub use parse::{ReadOptions, parse_file, parse_reader, read_file, read_reader};
+pub use parse::{Caller, ReadOptions, parse_file, parse_reader, read_file, read_reader};
 pub use scale::{BadScale, RatingScale};
 
 use std::path::PathBuf;
+
+/// The longest user or item id, in bytes: an import refuses longer ones (naming file, line and
+/// field), so that the HTTP service, which takes ids in URL paths, can address every stored id.
+pub const MAX_ID_BYTES: usize = 512;
 
 /// One interaction as the file states it.
 #[derive(Debug, Clone, PartialEq)]
@@ -79,6 +84,8 @@ pub struct RawInteractions {
     pub headerless: bool,
     /// The fields of a header line a headerless format (MovieLens) began with, skipped.
     pub skipped_header: Option<String>,
+    /// Rows whose rating cell was empty, read as unrated.
+    pub empty_ratings: usize,
 }
 
 impl RawInteractions {
@@ -105,8 +112,12 @@ impl RawInteractions {
                 Format::Csv => Delimiter::COMMA,
                 _ => Delimiter::TAB,
             };
+            let first = match self.headerless {
+                true => "first line",
+                false => "header",
+            };
             notes.push(format!(
-                "{at}: the header is split by {d}, not by {own}: the file is read with {d} \
+                "{at}: the {first} is split by {d}, not by {own}: the file is read with {d} \
                  (--delimiter overrides)"
             ));
         }
@@ -133,10 +144,30 @@ impl RawInteractions {
                  fields were ignored (is a field's delimiter unquoted?)"
             ));
         }
+        if self.empty_ratings > 0 {
+            notes.push(format!(
+                "{file}: {} row(s) have an empty rating cell: read as unrated, as the rows of a \
+                 file without a rating column (a stored rating is kept)",
+                self.empty_ratings
+            ));
+        }
         match self.ignored_columns.as_slice() {
             [] => {}
             [one] => notes.push(format!("{at}: column {one} ignored")),
             many => notes.push(format!("{at}: columns {} ignored", many.join(", "))),
+        }
+        // An ignored column named like a time, when no column was read as the timestamp.
+        if self.rows.iter().all(|r| r.timestamp.is_none())
+            && let Some(time) = self.ignored_columns.iter().find(|c| {
+                let c = c.to_ascii_lowercase();
+                c.ends_with("_at") || ["time", "date", "when"].iter().any(|w| c.contains(w))
+            })
+        {
+            notes.push(format!(
+                "{at}: column {time} looks like a time; to keep it as the timestamp (seconds since \
+                 1970 or ISO 8601 dates, which `tune --split time` orders by), import with \
+                 --time-col {time}"
+            ));
         }
         if let Some(latest) = self.rows.iter().filter_map(|r| r.timestamp).max()
             && latest < PLAUSIBLE_TIMESTAMP
@@ -162,9 +193,58 @@ impl RawInteractions {
                 (IdKind::Item, r.item.as_str()),
             ]
         });
-        notes.extend(spaced_ids_note(&self.file, ids));
+        notes.extend(spaced_ids_note(&self.file, ids.clone()));
+        notes.extend(invisible_ids_note_in(
+            &self.file.display().to_string(),
+            "the file",
+            ids,
+        ));
         notes
     }
+}
+
+/// An invisible character: a zero-width space, joiner or non-joiner, a direction mark or
+/// embedding, a word joiner, a soft hyphen, a Hangul filler... (Unicode format characters and
+/// fillers that print as nothing). Ids holding one look like another id in every list.
+pub fn invisible_char(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}'
+        | '\u{17B5}' | '\u{180B}'..='\u{180F}' | '\u{200B}'..='\u{200F}'
+        | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{206F}' | '\u{3164}' | '\u{FFA0}'
+        | '\u{FEFF}')
+}
+
+/// A note on ids from `source` (a file's name, `POST /v1/interactions`; the note calls it
+/// `what`) holding an invisible character ([`invisible_char`]): they are kept as written
+/// (zero-width joiners belong in some scripts and emoji), so `"u\u{200B}1"` and `"u1"` are two
+/// users that print alike; the note names the first such id, its character, and counts them.
+pub fn invisible_ids_note_in<'a>(
+    source: &str,
+    what: &str,
+    ids: impl Iterator<Item = (IdKind, &'a str)>,
+) -> Option<String> {
+    let mut seen = std::collections::HashSet::new();
+    let mut first: Option<(IdKind, &str, char)> = None;
+    let mut count = 0usize;
+    for (kind, id) in ids {
+        if let Some(c) = id.chars().find(|&c| invisible_char(c))
+            && seen.insert((kind, id))
+        {
+            count += 1;
+            first.get_or_insert((kind, id, c));
+        }
+    }
+    let (kind, id, c) = first?;
+    let visible: String = id.chars().filter(|&c| !invisible_char(c)).collect();
+    Some(format!(
+        "{source}: {count} id(s) hold an invisible character, kept as written, the first {} \
+         {id:?} (U+{:04X}), which prints like {visible:?} but is another {}; remove such \
+         characters from {what} unless they belong to the ids (e.g. `sed \
+         's/\\xE2\\x80\\x8B//g'` removes U+200B)",
+        kind.name(),
+        u32::from(c),
+        kind.name(),
+    ))
 }
 
 /// Seconds since 1970 of 3 March 1973: a file whose timestamps all fall before it probably
@@ -174,6 +254,12 @@ const PLAUSIBLE_TIMESTAMP: i64 = 100_000_000;
 /// Seconds since 1970 of the year 5138: timestamps beyond it are probably milliseconds (a file
 /// import notes them when all are; the HTTP service refuses a posted one).
 pub const MILLISECONDS: i64 = 100_000_000_000;
+
+/// The largest rating magnitude kgrec accepts: 2^24, beyond which a 32-bit float no longer
+/// holds every whole number. No rating scale, play count or dwell time in seconds comes near
+/// it, so a larger rating (`1e30`) is a mistake in the data, refused with its place whatever
+/// the store holds (a scale inferred from it would make every other rating look alike).
+pub const MAX_RATING: f32 = 16_777_216.0;
 
 /// What an external id names, in messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -9,6 +9,52 @@ use super::columns::{self, ColumnMap, ColumnRef, Columns, Delimiter};
 use super::source::{self, Source};
 use super::{Format, ParseError, RatingScale, RawInteraction, RawInteractions, datetime, guess};
 
+/// Who reads the files, for the messages that say what to pass or run: the command line
+/// names its inputs differently in `kgrec import` (and the data directory's other commands)
+/// and in `kgrec eval`, which reads its own files.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Caller {
+    /// `import interactions` (`--format`); graphs come by `import kg`, links by `import links`.
+    #[default]
+    Import,
+    /// `eval` (`--input-format`); graphs come by `--kg`, links by `--link`.
+    Eval,
+}
+
+impl Caller {
+    /// The flag that names an interaction file's format.
+    pub fn format_flag(self) -> &'static str {
+        match self {
+            Self::Import => "--format",
+            Self::Eval => "--input-format",
+        }
+    }
+
+    /// How to give a model its knowledge graph (`FILE` its placeholder).
+    pub fn graph_remedy(self) -> &'static str {
+        match self {
+            Self::Import => "`import kg FILE`",
+            Self::Eval => "eval --kg FILE",
+        }
+    }
+
+    /// How to link items to the graph's entities with a link file.
+    pub fn links_remedy(self) -> &'static str {
+        match self {
+            Self::Import => "`import links LINK.tsv`",
+            Self::Eval => "eval --link LINK.tsv",
+        }
+    }
+
+    /// Every way to link items to the graph's entities.
+    pub fn any_links_remedy(self) -> &'static str {
+        match self {
+            Self::Import => "`import links LINK.tsv` or `import interactions --link`",
+            Self::Eval => "eval --link LINK.tsv",
+        }
+    }
+}
+
 /// How to read an interaction file.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ReadOptions {
@@ -21,6 +67,8 @@ pub struct ReadOptions {
     /// The data's rating scale (`--rating-scale`): a rating outside it is an error naming its
     /// line.
     pub rating_scale: Option<RatingScale>,
+    /// Who reads: the flags and commands messages name.
+    pub caller: Caller,
 }
 
 impl ReadOptions {
@@ -67,11 +115,32 @@ pub fn read_reader<R: BufRead>(
     read_source(source::wrap(reader, file, file_name)?, options)
 }
 
-fn read_source(
+/// [`read_source_as`], its errors naming the caller's flags.
+fn read_source(source: Source<'_>, options: &ReadOptions) -> Result<RawInteractions, ParseError> {
+    read_source_as(source, options).map_err(|e| e.for_caller(options.caller))
+}
+
+fn read_source_as(
     mut source: Source<'_>,
     options: &ReadOptions,
 ) -> Result<RawInteractions, ParseError> {
     let mut double_colon = false;
+    if let Some(first) = source.sample()?.first() {
+        json_lines(first, &source.name)?;
+    }
+    let sample = match options.format {
+        Some(_) => Vec::new(),
+        None => source.sample()?,
+    };
+    if let Some(basis) = guess::rdf_graph(source.file_name.as_deref(), &sample)
+        && options.format.is_none()
+    {
+        return Err(ParseError::RdfGraph {
+            file: source.name.clone(),
+            basis,
+            caller: options.caller,
+        });
+    }
     let (format, guess) = match options.format {
         Some(f) => (f, None),
         None => {
@@ -94,20 +163,34 @@ fn read_source(
                         basis: guess::GuessBasis::Content(
                             "a `::`-separated header (columns found by their names)",
                         ),
+                        caller: options.caller,
                     }
                 }
-                // Columns named by their header names: a headed table, whatever the extension
-                // or the names (a header of names nobody accepts is a header all the same).
-                true => guess::Guess {
-                    format: match sample.first().is_some_and(|l| l.contains('\t')) {
-                        true => Format::Tsv,
-                        false => Format::Csv,
+                // A `.tsv` or `.csv` named so: its extension decides, as without the flags
+                // (and the note says so). Otherwise columns named by their header names: a
+                // headed table, whatever the extension or the names (a header of names nobody
+                // accepts is a header all the same).
+                true => match table_extension(source.file_name.as_deref()) {
+                    Some((ext, format)) => guess::Guess {
+                        format,
+                        basis: guess::GuessBasis::Extension(ext),
+                        caller: options.caller,
                     },
-                    basis: guess::GuessBasis::Content(
-                        "a header, its columns named by --user-col/--item-col",
-                    ),
+                    None => guess::Guess {
+                        format: match sample.first().is_some_and(|l| l.contains('\t')) {
+                            true => Format::Tsv,
+                            false => Format::Csv,
+                        },
+                        basis: guess::GuessBasis::Content(
+                            "a header, its columns named by --user-col/--item-col",
+                        ),
+                        caller: options.caller,
+                    },
                 },
-                false => guess::guess(&source.name, source.file_name.as_deref(), &sample)?,
+                false => guess::Guess {
+                    caller: options.caller,
+                    ..guess::guess(&source.name, source.file_name.as_deref(), &sample)?
+                },
             };
             (g.format, Some(g))
         }
@@ -128,6 +211,7 @@ fn read_source(
         longer_rows: None,
         headerless: false,
         skipped_header: None,
+        empty_ratings: 0,
     };
     match format {
         Format::Tsv | Format::Csv | Format::RecBole => {
@@ -140,6 +224,9 @@ fn read_source(
                 )?,
                 false => parse_headed(source.reader, &file, format, options)?,
             };
+            if headed.rated {
+                out.empty_ratings = headed.rows.iter().filter(|r| r.rating.is_none()).count();
+            }
             out.rows = headed.rows;
             out.header_line = Some(headed.header_line);
             out.delimiter = headed.detected;
@@ -179,6 +266,7 @@ fn read_source(
                 options.rating_scale,
             )?;
             out.rows = read.rows;
+            out.empty_ratings = out.rows.iter().filter(|r| r.rating.is_none()).count();
             if let Some((line, names)) = read.header {
                 out.header_line = Some(line);
                 out.skipped_header = Some(names);
@@ -187,6 +275,72 @@ fn read_source(
         Format::Kgat => out.rows = parse_kgat(Lines::new(source.reader, &file), &file)?,
     }
     Ok(out)
+}
+
+/// A JSON object's keys, in the order written (a `serde_json::Map` sorts them).
+struct JsonKeys(Vec<String>);
+
+impl<'de> serde::Deserialize<'de> for JsonKeys {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = JsonKeys;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<JsonKeys, A::Error> {
+                let mut keys = Vec::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                    keys.push(key);
+                }
+                Ok(JsonKeys(keys))
+            }
+        }
+        d.deserialize_map(Visitor)
+    }
+}
+
+/// Refuses a file whose first non-blank line, `first`, is a JSON object: JSON lines, which
+/// every format would misread (`{"user": "u1"` as an id), with a `jq` line to convert them.
+fn json_lines(first: &str, file: &Path) -> Result<(), ParseError> {
+    let text = first.trim().trim_start_matches('\u{feff}');
+    if !text.starts_with('{') {
+        return Ok(());
+    }
+    let Ok(JsonKeys(keys)) = serde_json::from_str::<JsonKeys>(text) else {
+        return Ok(());
+    };
+    let plain = |k: &str| {
+        k.chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    };
+    let jq: Vec<String> = keys
+        .iter()
+        .map(|k| match plain(k) {
+            true => format!(".{k}"),
+            false => format!(".[{k:?}]"),
+        })
+        .collect();
+    Err(ParseError::JsonLines {
+        file: file.to_owned(),
+        keys: match keys.is_empty() {
+            true => "no keys".to_owned(),
+            false => format!(
+                "keys {}",
+                keys.iter()
+                    .map(|k| format!("{k:?}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        },
+        jq: format!("[{}]", jq.join(", ")),
+    })
 }
 
 /// Whether the first line is `::`-separated names only (a MovieLens-style file with a header).
@@ -247,6 +401,15 @@ impl<R: BufRead> Read for DoubleColonToTab<R> {
         self.pos += n;
         Ok(n)
     }
+}
+
+/// The extension of a file named `file_name` (lower-case, `.gz` removed) when it names a
+/// delimited table (`.tsv`, `.tab`, `.csv`), with that format.
+fn table_extension(file_name: Option<&str>) -> Option<(String, Format)> {
+    let ext = file_name?.rsplit_once('.')?.1;
+    Format::from_extension(ext)
+        .filter(|f| matches!(f, Format::Tsv | Format::Csv))
+        .map(|f| (ext.to_owned(), f))
 }
 
 /// Column flags apply to the headed formats, `--delimiter` to tsv and csv.
@@ -321,7 +484,7 @@ impl<'a, R: BufRead> Lines<'a, R> {
                 file: self.file.to_owned(),
                 line: self.line,
                 message: format!(
-                    "not valid UTF-8 (byte {})",
+                    "not valid UTF-8 (byte {} of the line); {NOT_UTF8}",
                     e.utf8_error().valid_up_to() + 1
                 ),
             }
@@ -357,9 +520,12 @@ fn row_from_fields(
     file: &Path,
     line: usize,
 ) -> Result<RawInteraction, ParseError> {
-    let user = required(fields, cols.user, "user_id", file, line)?;
-    let item = required(fields, cols.item, "item_id", file, line)?;
+    let user = required_id(fields, cols.user, "user_id", file, line)?;
+    let item = required_id(fields, cols.item, "item_id", file, line)?;
     let rating = match cols.rating {
+        // An empty rating cell (`u2,i2,`) is a row without a rating, as in a file without a
+        // rating column: read as unrated (counted in a note), never erasing a stored rating.
+        Some(c) if fields.get(c).is_some_and(|s| s.trim().is_empty()) => None,
         Some(c) => {
             let r = parse_rating(required(fields, c, "rating", file, line)?, c, file, line)?;
             if let Some(scale) = scale.filter(|s| !s.contains(r)) {
@@ -427,9 +593,45 @@ pub(crate) fn required<'f>(
     }
 }
 
+/// [`required`] for an id: also at most [`super::MAX_ID_BYTES`] long, the limit of ids given
+/// over HTTP, so that every stored id can be asked for there.
+pub(crate) fn required_id<'f>(
+    fields: &[&'f str],
+    col: usize,
+    field: &'static str,
+    file: &Path,
+    line: usize,
+) -> Result<&'f str, ParseError> {
+    let id = required(fields, col, field, file, line)?;
+    check_id_length(id, field, file, line, col + 1)?;
+    Ok(id)
+}
+
+/// Refuses an id longer than [`super::MAX_ID_BYTES`] at `file:line:column`.
+pub(crate) fn check_id_length(
+    id: &str,
+    field: &'static str,
+    file: &Path,
+    line: usize,
+    column: usize,
+) -> Result<(), ParseError> {
+    if id.len() <= super::MAX_ID_BYTES {
+        return Ok(());
+    }
+    let start: String = id.chars().take(40).collect();
+    Err(ParseError::IdTooLong {
+        file: file.to_owned(),
+        line,
+        column,
+        field,
+        bytes: id.len(),
+        start,
+    })
+}
+
 fn parse_rating(text: &str, col: usize, file: &Path, line: usize) -> Result<f32, ParseError> {
     match text.trim().parse::<f32>() {
-        Ok(r) if r.is_finite() => Ok(r),
+        Ok(r) if r.is_finite() && r.abs() <= super::MAX_RATING => Ok(r),
         _ => Err(ParseError::NotANumber {
             file: file.to_owned(),
             line,
@@ -475,6 +677,8 @@ struct Headed {
     names: Vec<String>,
     /// Rows with more fields than the header: the first's line, how many.
     longer: Option<(usize, usize)>,
+    /// A column was read as the rating.
+    rated: bool,
 }
 
 /// The bytes up to and including the first non-blank line, and that line (BOM removed).
@@ -545,6 +749,7 @@ fn parse_headed<R: BufRead>(
         rows,
         header_line,
         detected: detected.then_some(delimiter),
+        rated: header.columns.rating.is_some(),
         ignored: header.ignored,
         names: header.names,
         longer,
@@ -682,6 +887,22 @@ fn headerless_start(
         }
         e
     })?;
+    // The id columns both holding accepted names (`reader_id,article_id,clicked_at`): a
+    // header, whatever the other columns hold.
+    let (user, item) = (header.columns.user, header.columns.item);
+    if let (Some(u), Some(i)) = (first.get(user), first.get(item))
+        && columns::all_column_names(&[u, i])
+    {
+        return Err(ParseError::Malformed {
+            file: file.to_owned(),
+            line,
+            message: format!(
+                "--no-header, but this line's user and item fields ({u}, {i}) are accepted \
+                 column names: it looks like a header and would be imported as a user {u:?} \
+                 and an item {i:?}; drop --no-header"
+            ),
+        });
+    }
     let row = row_from_fields(first, header.columns, scale, file, line)
         .map_err(|e| with_column_name(e, &header))?;
     Ok((header, row))
@@ -900,6 +1121,13 @@ fn with_column_name(e: ParseError, header: &columns::Header) -> ParseError {
     }
 }
 
+/// The advice for a file that is not UTF-8: Windows-1252 is what spreadsheets on Windows write,
+/// and it reads Latin-1's printable text the same; `-f latin1` would turn its `€` (0x80) and
+/// curly quotes into C1 control characters.
+pub(crate) const NOT_UTF8: &str = "the file must be UTF-8: convert it, e.g. `iconv -f cp1252 -t \
+     utf-8 FILE > FILE.utf8` (Windows-1252, what spreadsheets on Windows write; it reads \
+     Latin-1 text too; if iconv refuses a byte, the file is Latin-1: `iconv -f latin1 -t utf-8`)";
+
 fn csv_error(e: csv::Error, file: &Path) -> ParseError {
     let line = e.position().map_or(0, |p| p.line() as usize);
     match e.into_kind() {
@@ -911,8 +1139,7 @@ fn csv_error(e: csv::Error, file: &Path) -> ParseError {
             file: file.to_owned(),
             line,
             message: format!(
-                "field {}: not valid UTF-8 (byte {} of the field); the file must be UTF-8: \
-                 convert it, e.g. `iconv -f latin1 -t utf-8`",
+                "field {}: not valid UTF-8 (byte {} of the field); {NOT_UTF8}",
                 err.field() + 1,
                 err.valid_up_to() + 1
             ),
@@ -966,6 +1193,21 @@ fn parse_movielens<R: BufRead>(
         } else {
             text.split_whitespace().collect()
         };
+        // A header, then rows that are no `user item rating [timestamp]`: a headed table read
+        // under `--format movielens`.
+        if let Some((_, names)) = header.as_ref().filter(|_| !(3..=4).contains(&fields.len())) {
+            return Err(ParseError::Malformed {
+                file: file.to_owned(),
+                line: n,
+                message: format!(
+                    "{} field(s), where MovieLens rows have 3 or 4: `user item rating \
+                     [timestamp]`; the file starts with a header ({names}), so it looks like a \
+                     headed table: drop --format movielens (or give --format tsv or csv) to read \
+                     its columns by their names",
+                    fields.len()
+                ),
+            });
+        }
         if names_only(&fields) {
             if first {
                 let names: Vec<&str> = fields.iter().map(|f| f.trim()).collect();
@@ -994,6 +1236,53 @@ fn parse_movielens<R: BufRead>(
     Ok(MovieLensRows { rows, header })
 }
 
+/// Refuses a KGAT line (`text`, line `n`; `first`: the file's first) that is not `user item
+/// item ...` ids: a header of column names, or a token holding a character of another format
+/// (`{`, `}`, a quote, `,`, `;`: JSON, CSV), which would be imported as ids; and over-long ids.
+fn kgat_shape(text: &str, first: bool, file: &Path, n: usize) -> Result<(), ParseError> {
+    let tokens: Vec<&str> = text.split_whitespace().collect();
+    if first && columns::all_column_names(&tokens) {
+        return Err(ParseError::Malformed {
+            file: file.to_owned(),
+            line: n,
+            message: format!(
+                "a header of column names ({}), but KGAT lines (`user item item ...`) have \
+                 none: it would be imported as a user {:?}; remove the line, or import a table \
+                 with its --format (tsv, csv)",
+                tokens.join(", "),
+                tokens[0]
+            ),
+        });
+    }
+    let mut column = 1;
+    for (k, token) in tokens.iter().enumerate() {
+        let at = text[column - 1..]
+            .find(token)
+            .map_or(column, |p| column + p);
+        if let Some(p) = token.find(['{', '}', '"', ',', ';']) {
+            let c = token[p..].chars().next().unwrap_or(',');
+            return Err(ParseError::Malformed {
+                file: file.to_owned(),
+                line: n,
+                message: format!(
+                    "column {}: `{c}` in {token:?}: KGAT lines are ids separated by spaces \
+                     (`user item item ...`), and this looks like another format (CSV, JSON) \
+                     whose pieces would be imported as ids: import it with its --format (tsv, \
+                     csv), or without --format to let kgrec recognise it",
+                    text[..at - 1 + p].chars().count() + 1
+                ),
+            });
+        }
+        let field = match k {
+            0 => "user_id",
+            _ => "item_id",
+        };
+        check_id_length(token, field, file, n, k + 1)?;
+        column = at + token.len();
+    }
+    Ok(())
+}
+
 /// KGAT: `user item item ...` per line, whitespace-separated; a user alone on a line has no items.
 fn parse_kgat<R: BufRead>(
     mut lines: Lines<'_, R>,
@@ -1001,8 +1290,10 @@ fn parse_kgat<R: BufRead>(
 ) -> Result<Vec<RawInteraction>, ParseError> {
     let mut rows = Vec::new();
     let mut any_line = false;
-    while let Some((_, text)) = lines.next_nonblank()? {
+    while let Some((n, text)) = lines.next_nonblank()? {
+        let first = !any_line;
         any_line = true;
+        kgat_shape(&text, first, file, n)?;
         let mut tokens = text.split_whitespace();
         let Some(user) = tokens.next() else { continue };
         rows.extend(tokens.map(|item| RawInteraction {
@@ -1022,6 +1313,7 @@ fn parse_kgat<R: BufRead>(
         return Err(ParseError::NoInteractions {
             file: file.to_owned(),
             lines: lines.lines_read(),
+            caller: Caller::default(),
         });
     }
     Ok(rows)

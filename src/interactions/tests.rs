@@ -103,6 +103,15 @@ fn movielens_udata_and_ratings_dat() {
     )
     .unwrap_err();
     assert!(e.to_string().contains(":2:"), "{e}");
+    // A headed two-column table read as MovieLens: the field count and the way out.
+    let e = parse("user_id\titem_id\nu1\ti1\n", Format::MovieLens).unwrap_err();
+    let e = e.to_string();
+    assert!(
+        e.contains(":2: 2 field(s), where MovieLens rows have 3 or 4"),
+        "{e}"
+    );
+    assert!(e.contains("header (user_id, item_id)"), "{e}");
+    assert!(e.contains("drop --format movielens"), "{e}");
 }
 
 #[test]
@@ -293,6 +302,32 @@ fn guessing_reads_a_real_file() {
     assert_eq!(pairs(&r), [("1", "2")]);
 }
 
+#[test]
+fn an_empty_rating_cell_is_a_row_without_a_rating() {
+    for (text, format) in [
+        ("user_id,item_id,rating\nu2,i1,5\nu2,i2,\n", Format::Csv),
+        (
+            "user_id\titem_id\trating\nu2\ti1\t5\nu2\ti2\t \n",
+            Format::Tsv,
+        ),
+        ("u2\ti1\t5\t1\nu2\ti2\t\t2\n", Format::MovieLens),
+    ] {
+        let r = parse(text, format).unwrap();
+        let ratings: Vec<_> = r.rows.iter().map(|r| r.rating).collect();
+        assert_eq!(ratings, [Some(5.0), None], "{format}");
+        assert_eq!(r.empty_ratings, 1, "{format}");
+        assert!(
+            r.notes()
+                .iter()
+                .any(|n| n.contains("1 row(s) have an empty rating cell: read as unrated")),
+            "{format}: {:?}",
+            r.notes()
+        );
+    }
+    // A row short of the rating field is still refused.
+    assert!(parse("user_id,item_id,rating\nu2,i1\n", Format::Csv).is_err());
+}
+
 fn row(u: &str, i: &str, rating: Option<f32>, ts: Option<i64>) -> RawInteraction {
     RawInteraction {
         user: u.into(),
@@ -338,6 +373,24 @@ fn merging_duplicates_counts_and_keeps_the_latest_rating() {
     );
     assert_eq!(rows[1].count, 1);
     assert_eq!(merge_duplicates(&mut rows), 0);
+}
+
+#[test]
+fn merging_duplicates_never_lets_a_row_without_a_rating_erase_one() {
+    let mut rows = vec![
+        row("a", "1", Some(2.0), None),
+        row("a", "1", None, None),
+        row("b", "1", None, Some(3)),
+        row("b", "1", Some(4.0), Some(1)),
+    ];
+    assert_eq!(
+        rating_conflicts(&rows),
+        None,
+        "a missing rating is no conflict"
+    );
+    assert_eq!(merge_duplicates(&mut rows), 2);
+    let kept: Vec<_> = rows.iter().map(|r| (r.rating, r.timestamp)).collect();
+    assert_eq!(kept, [(Some(2.0), None), (Some(4.0), Some(3))]);
 }
 
 #[test]
@@ -808,6 +861,7 @@ fn a_link_files_other_columns_are_named_as_ignored() {
         links: parse_link_reader(Cursor::new(text), Path::new("l.tsv")).unwrap(),
         ignored_columns: (1, vec!["label".to_owned(), "4 (unnamed)".to_owned()]),
         item_column: None,
+        repeated: None,
     };
     let path = std::env::temp_dir().join(format!("kgrec-link-{}.tsv", std::process::id()));
     std::fs::write(&path, text).unwrap();
@@ -894,7 +948,7 @@ fn an_unclosed_quote_is_refused_instead_of_swallowing_the_rest() {
 
 #[test]
 fn csv_errors_name_the_same_line_with_crlf_as_with_lf() {
-    let lf = "customer_id,product_id,rating\nx,P1,5\ny,P2,4\nz,P2,3\nbob,P1,\n";
+    let lf = "customer_id,product_id,rating\nx,P1,5\ny,P2,4\nz,P2,3\nbob,P1,good\n";
     let crlf = lf.replace('\n', "\r\n");
     let at = |text: &str| parse(text, Format::Csv).unwrap_err().to_string();
     assert!(at(lf).contains("in.x:5:"), "{}", at(lf));

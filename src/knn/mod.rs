@@ -19,7 +19,8 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::cf::{
-    Basis, FitError, InteractionMatrix, ParamError, Recommender, UserRow, non_negative, require,
+    Basis, FitError, InteractionMatrix, ParamError, Recommender, UserRow, non_negative, positive,
+    require,
 };
 use crate::ease::ItemWeights;
 use crate::ids::UserId;
@@ -121,12 +122,7 @@ impl KnnParams {
     pub fn check(&self) -> Result<(), ParamError> {
         require(self.neighbours >= 1, "neighbours", self.neighbours, ">= 1")?;
         non_negative("shrink", self.shrink)?;
-        require(
-            self.bm25_k1.is_finite() && self.bm25_k1 > 0.0,
-            "bm25 k1",
-            self.bm25_k1,
-            "finite and > 0",
-        )?;
+        positive("bm25 k1", self.bm25_k1)?;
         require(
             (0.0..=1.0).contains(&self.bm25_b),
             "bm25 b",

@@ -4,6 +4,7 @@
 //! `offsets`, `entities`, `relations`, `keys` and `beta`; served bound to the data directory's
 //! graph and links as they are when it is loaded, folding in users who arrived after training.
 
+use crate::interactions::Caller;
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
@@ -85,6 +86,15 @@ pub(super) fn fit(
         notes.push(plain_als_note(
             input.snapshot.links.iter().flatten().count(),
             graph.triples().is_empty(),
+            input.caller,
+        ));
+    } else if !p.uses_graph()
+        && let Some(s) = p.cold_scale.filter(|s| *s > 0.0)
+    {
+        notes.push(format!(
+            "--cold-scale {s} with --kg-weight 0 --neighbour-weight 0: the entity embeddings it \
+             scales are trained only by the graph's terms, so linked items without interactions \
+             stay unranked (without --cold-scale they are placed at their nearest items)"
         ));
     }
     let (weighting, matrix) = super::weigh(p.confidence, input);
@@ -256,27 +266,31 @@ impl Recommender for ServedCke {
 
 /// Why cke has no graph to learn from, and what would give it one: `linked` items carry a
 /// link; the graph has no entity-to-entity edge when `no_graph`.
-fn plain_als_note(linked: usize, no_graph: bool) -> String {
+fn plain_als_note(linked: usize, no_graph: bool, caller: Caller) -> String {
     format!(
         "{}; cke trains as plain ALS",
-        graph_absence(linked, no_graph)
+        graph_absence(linked, no_graph, caller)
     )
 }
 
 /// Why a learner has no graph to learn from, and what would give it one (see
-/// [`plain_als_note`]).
-pub(super) fn graph_absence(linked: usize, no_graph: bool) -> String {
+/// [`plain_als_note`]), naming `caller`'s commands.
+pub(super) fn graph_absence(linked: usize, no_graph: bool, caller: Caller) -> String {
     match (linked, no_graph) {
-        (0, true) => "there is no knowledge graph and no item is linked (import a graph with \
-                      `import kg FILE` and links with `import links LINK.tsv`)"
-            .to_owned(),
-        (n, true) => format!(
-            "{n} items are linked, but the knowledge graph has no edges (import it with \
-             `import kg FILE`)"
+        (0, true) => format!(
+            "there is no knowledge graph and no item is linked (import a graph with {} and \
+             links with {})",
+            caller.graph_remedy(),
+            caller.links_remedy()
         ),
-        (0, false) => "no item is linked to the knowledge graph (link items to its entities \
-                       with `import links LINK.tsv` or `import interactions --link`)"
-            .to_owned(),
+        (n, true) => format!(
+            "{n} items are linked, but the knowledge graph has no edges (import it with {})",
+            caller.graph_remedy()
+        ),
+        (0, false) => format!(
+            "no item is linked to the knowledge graph (link items to its entities with {})",
+            caller.any_links_remedy()
+        ),
         (n, false) => format!(
             "none of the {n} linked items is an entity of the knowledge graph with edges (check \
              the links' IRIs against the graph: `kgrec sparql`)"

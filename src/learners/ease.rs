@@ -5,12 +5,12 @@
 //! Served from each user's current items: users who arrived after training are scored the same
 //! way, and so is every interaction added since.
 
+use crate::interactions::Caller;
 use std::sync::atomic::AtomicBool;
-use std::time::Instant;
 
 use super::{
-    Binding, Feedback, Knob, Learner, Loaded, ModelKind, ModelSpec, Overrides, TrainInput, Trained,
-    params_json, trained_header,
+    Binding, Feedback, Knob, Learner, Loaded, ModelKind, ModelSpec, OnePass, Overrides, TrainInput,
+    Trained, one_pass, params_json,
 };
 use crate::ease::{EaseParams, ItemToItem, ItemWeights, KgEaseParams, Placement, Regularization};
 use crate::error::{Error, Result};
@@ -116,23 +116,15 @@ pub(super) fn fit_ease(
     seed: u64,
     cancel: &AtomicBool,
 ) -> Result<Trained> {
-    let start = Instant::now();
-    let fitted = p.fit(input.matrix, cancel)?;
-    let header = trained_header(
-        ModelKind::Ease,
-        params_json(p)?,
-        seed,
-        input,
-        None,
-        start,
-        0,
-    );
-    Ok(Trained {
-        header,
-        arrays: fitted.weights.to_arrays("weights"),
-        notes: sparse_note(&fitted.weights, p.neighbours)
-            .into_iter()
-            .collect(),
+    one_pass(ModelKind::Ease, seed, input, || {
+        let fitted = p.fit(input.matrix, cancel)?;
+        Ok(OnePass {
+            params: params_json(p)?,
+            arrays: fitted.weights.to_arrays("weights"),
+            notes: sparse_note(&fitted.weights, p.neighbours)
+                .into_iter()
+                .collect(),
+        })
     })
 }
 
@@ -153,13 +145,38 @@ fn sparse_note(weights: &ItemWeights, neighbours: Option<usize>) -> Option<Strin
     }
 }
 
+/// How to give kg-ease and tfidf a graph (`graph`: what of one) and links, in `caller`'s
+/// commands.
+pub(super) fn graph_remedies(graph: &str, caller: Caller) -> String {
+    match caller {
+        Caller::Import => {
+            format!("import {graph} with `import kg` and links with `import interactions --link`")
+        }
+        Caller::Eval => format!(
+            "import {graph} with {} and links with {}",
+            caller.graph_remedy(),
+            caller.links_remedy()
+        ),
+    }
+}
+
 pub(super) fn fit_kg_ease(
     p: &KgEaseParams,
     input: &TrainInput<'_>,
     seed: u64,
     cancel: &AtomicBool,
 ) -> Result<Trained> {
-    let start = Instant::now();
+    one_pass(ModelKind::KgEase, seed, input, || {
+        fit_kg_ease_arrays(p, input, seed, cancel)
+    })
+}
+
+fn fit_kg_ease_arrays(
+    p: &KgEaseParams,
+    input: &TrainInput<'_>,
+    seed: u64,
+    cancel: &AtomicBool,
+) -> Result<OnePass> {
     let graph = input.item_graph();
     let mut notes = Vec::new();
     let mut p = *p;
@@ -209,28 +226,18 @@ pub(super) fn fit_kg_ease(
         ));
     }
     if fitted.features == 0 {
-        notes.push(
-            "no graph fact is shared by two linked items: kg-ease is plain EASE here (import a \
-             graph with `import kg` and links with `import interactions --link`)"
-                .to_owned(),
-        );
+        notes.push(format!(
+            "no graph fact is shared by two linked items: kg-ease is plain EASE here ({})",
+            graph_remedies("a graph", input.caller)
+        ));
     }
-    let header = trained_header(
-        ModelKind::KgEase,
-        params_json(&p)?,
-        seed,
-        input,
-        None,
-        start,
-        0,
-    );
     notes.extend(sparse_note(&fitted.weights, p.neighbours));
     let mut arrays = fitted.weights.to_arrays("weights");
     if let Some(plain) = &fitted.interaction_weights {
         arrays.extend(plain.to_arrays("interaction_weights"));
     }
-    Ok(Trained {
-        header,
+    Ok(OnePass {
+        params: params_json(&p)?,
         arrays,
         notes,
     })

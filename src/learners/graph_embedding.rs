@@ -345,7 +345,8 @@ pub fn embeddings_of(stored: &StoredModel) -> Result<Option<KgeModel>> {
         | ModelKind::UserKnn
         | ModelKind::Svd
         | ModelKind::SvdPp
-        | ModelKind::Tfidf => Ok(None),
+        | ModelKind::Tfidf
+        | ModelKind::Ncf => Ok(None),
     }
 }
 

@@ -5,11 +5,10 @@
 //! `item_weights` (what places a user who arrived after training among the trained ones).
 
 use std::sync::atomic::AtomicBool;
-use std::time::Instant;
 
 use super::{
-    Binding, Knob, Learner, Loaded, ModelKind, ModelSpec, Overrides, TrainInput, Trained,
-    params_json, take, trained_header,
+    Binding, Knob, Learner, Loaded, ModelKind, ModelSpec, OnePass, Overrides, TrainInput, Trained,
+    one_pass, params_json, take,
 };
 use crate::ease::{ItemToItem, ItemWeights};
 use crate::error::{Error, Result};
@@ -86,8 +85,24 @@ pub(super) fn fit(
     seed: u64,
     cancel: &AtomicBool,
 ) -> Result<Trained> {
-    let start = Instant::now();
-    let arrays = if kind == ModelKind::ItemKnn {
+    one_pass(kind, seed, input, || {
+        Ok(OnePass {
+            params: params_json(p)?,
+            arrays: fit_arrays(kind, p, input, cancel)?,
+            notes: Vec::new(),
+        })
+    })
+}
+
+/// The arrays of `kind` fitted with `p`: the neighbour rows (and, for user-kNN, the lengths
+/// and weights that score with them).
+fn fit_arrays(
+    kind: ModelKind,
+    p: &KnnParams,
+    input: &TrainInput<'_>,
+    cancel: &AtomicBool,
+) -> Result<Vec<(String, Vec<f32>)>> {
+    Ok(if kind == ModelKind::ItemKnn {
         p.fit_items(input.matrix, cancel)?
             .weights
             .to_arrays("neighbours")
@@ -98,12 +113,6 @@ pub(super) fn fit(
         arrays.push(("user_lengths".to_owned(), lengths.collect()));
         arrays.push(("item_weights".to_owned(), fitted.kernel.term_weight_sq));
         arrays
-    };
-    let header = trained_header(kind, params_json(p)?, seed, input, None, start, 0);
-    Ok(Trained {
-        header,
-        arrays,
-        notes: Vec::new(),
     })
 }
 

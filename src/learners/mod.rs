@@ -18,6 +18,7 @@ mod ease;
 mod factors;
 mod graph_embedding;
 mod knn;
+mod ncf;
 mod pop;
 mod rating;
 pub mod space;
@@ -26,6 +27,7 @@ mod tfidf;
 pub use graph_embedding::{
     GraphEmbeddingSpec, KgeKnobs, embeddings_of, kge_params, kge_params_for,
 };
+pub use ncf::{Head as NcfHead, NcfParams};
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -69,6 +71,8 @@ pub enum ModelKind {
     SvdPp,
     /// TF-IDF of the items' text in the graph (content only).
     Tfidf,
+    /// Neural scoring (NCF-style heads over user, item and graph vectors).
+    Ncf,
 }
 
 impl ModelKind {
@@ -112,7 +116,7 @@ impl ModelKind {
     pub fn reads_graph(self) -> bool {
         matches!(
             self,
-            Self::Cke | Self::KgEase | Self::Svd | Self::SvdPp | Self::Tfidf
+            Self::Cke | Self::KgEase | Self::Svd | Self::SvdPp | Self::Tfidf | Self::Ncf
         )
     }
 }
@@ -172,11 +176,13 @@ pub enum Knob {
     Margin,
     /// Graph embeddings: validations without a better MRR before the fit stops.
     Patience,
+    /// ncf: the scoring head.
+    Head,
 }
 
 impl Knob {
     /// Every knob, in the order a rejection names them.
-    pub const ALL: [Knob; 25] = [
+    pub const ALL: [Knob; 26] = [
         Knob::KgWeight,
         Knob::NeighbourWeight,
         Knob::Attention,
@@ -202,6 +208,7 @@ impl Knob {
         Knob::Gamma,
         Knob::Margin,
         Knob::Patience,
+        Knob::Head,
     ];
 
     /// The flag that sets it.
@@ -232,6 +239,7 @@ impl Knob {
             Self::Gamma => "--gamma",
             Self::Margin => "--margin",
             Self::Patience => "--patience",
+            Self::Head => "--head",
         }
     }
 }
@@ -305,6 +313,9 @@ pub struct Overrides {
     /// Graph embeddings: early-stopping patience.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub patience: Option<usize>,
+    /// ncf: `dot`, `gmf`, `mlp` or `neumf`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub head: Option<String>,
 }
 
 impl Overrides {
@@ -335,6 +346,7 @@ impl Overrides {
             Knob::Gamma => self.gamma.is_some(),
             Knob::Margin => self.margin.is_some(),
             Knob::Patience => self.patience.is_some(),
+            Knob::Head => self.head.is_some(),
         }
     }
 
@@ -395,6 +407,8 @@ pub enum ModelSpec {
     Svdpp(crate::cf::SvdParams),
     /// TF-IDF of the items' text.
     Tfidf(crate::content::TfidfParams),
+    /// Neural scoring.
+    Ncf(NcfParams),
 }
 
 impl Default for ModelSpec {
@@ -463,6 +477,7 @@ impl ModelSpec {
             Self::Svd(_) => ModelKind::Svd,
             Self::Svdpp(_) => ModelKind::SvdPp,
             Self::Tfidf(_) => ModelKind::Tfidf,
+            Self::Ncf(_) => ModelKind::Ncf,
         }
     }
 
@@ -486,17 +501,46 @@ impl ModelSpec {
             Self::ItemKnn(p) | Self::UserKnn(p) => knn::fit(self.kind(), p, input, seed, cancel),
             Self::Svd(p) | Self::Svdpp(p) => rating::fit(p, input, seed, progress, cancel),
             Self::Tfidf(p) => tfidf::fit(p, input, seed, cancel),
+            Self::Ncf(p) => ncf::fit(p, input, seed, progress, cancel),
             Self::Transe(s) | Self::Rotate(s) | Self::Transr(s) => {
                 graph_embedding::fit(self.kind(), s, input, seed, progress, cancel)
             }
         };
         match fitted {
+            Ok(trained) => self.check_finite(trained),
             Err(Error::Fit(crate::cf::FitError::Cancelled))
             | Err(Error::Kge(kgrec_kg::embed::RunError::Train(
                 kgrec_kg::embed::TrainError::Cancelled,
             ))) => Err(Error::Cancelled),
             other => other,
         }
+    }
+}
+
+impl ModelSpec {
+    /// A fit whose parameters are not all finite numbers diverged (a learning rate or a
+    /// confidence weight too large): it is refused rather than stored and served as NaN scores.
+    fn check_finite(&self, trained: Trained) -> Result<Trained> {
+        let Some((array, values)) = trained
+            .arrays
+            .iter()
+            .find(|(_, values)| values.iter().any(|v| !v.is_finite()))
+        else {
+            return Ok(trained);
+        };
+        let knobs = self.kind().learner().knobs;
+        let remedy = match (knobs.contains(&Knob::Lr), knobs.contains(&Knob::Alpha)) {
+            (true, true) => "train again with a smaller --lr or --alpha",
+            (true, false) => "train again with a smaller --lr",
+            (false, true) => "train again with a smaller --alpha",
+            (false, false) => "train again with smaller weights",
+        };
+        Err(Error::Fit(crate::cf::FitError::NotFinite {
+            array: array.clone(),
+            bad: values.iter().filter(|v| !v.is_finite()).count(),
+            len: values.len(),
+            remedy: remedy.to_owned(),
+        }))
     }
 }
 
@@ -542,17 +586,39 @@ impl Learner {
             .collect()
     }
 
+    /// The knobs that switch the graph off, where the learner with the graph off is another
+    /// learner exactly: `cke` with both prior weights 0 fits what `als` fits (same knobs, same
+    /// seed). `None` for the others. The tuner searches this corner first and keeps the graph
+    /// only where validation says it pays (`crate::tune`).
+    pub fn graph_off(&self) -> Option<Overrides> {
+        match self.kind {
+            ModelKind::Cke => Some(Overrides {
+                kg_weight: Some(0.0),
+                neighbour_weight: Some(0.0),
+                attention: Some("none".to_owned()),
+                ..Overrides::default()
+            }),
+            _ => None,
+        }
+    }
+
+    /// The knobs that change nothing in the corner [`Learner::graph_off`] switches to: those
+    /// of the graph's training terms, and `cke`'s `--cold-scale` (it scales an embedding only
+    /// those terms train). `cke`'s `--cold-neighbours` is not one: its nearest-items rule
+    /// places new items with the graph's terms off too, so the tuner searches it there.
+    pub fn graph_term_knobs(&self) -> &'static [Knob] {
+        match self.kind {
+            // Every graph knob but the last, `--cold-neighbours`.
+            ModelKind::Cke => &CKE_GRAPH_KNOBS[..CKE_GRAPH_KNOBS.len() - 1],
+            _ => self.graph_knobs(),
+        }
+    }
+
     /// The knobs that weigh or shape the graph's part of the model: they change nothing when
     /// no linked item is in a graph.
     pub fn graph_knobs(&self) -> &'static [Knob] {
         match self.kind {
-            ModelKind::Cke => &[
-                Knob::KgWeight,
-                Knob::NeighbourWeight,
-                Knob::Attention,
-                Knob::ColdScale,
-                Knob::ColdNeighbours,
-            ],
+            ModelKind::Cke => CKE_GRAPH_KNOBS,
             ModelKind::KgEase => &[
                 Knob::KgWeight,
                 Knob::IdfPower,
@@ -562,10 +628,21 @@ impl Learner {
                 Knob::GraphPrior,
             ],
             ModelKind::Svd | ModelKind::SvdPp => &[Knob::KgWeight, Knob::Neighbours],
+            ModelKind::Ncf => &[Knob::KgWeight],
             _ => &[],
         }
     }
 }
+
+/// `cke`'s graph knobs; `--cold-neighbours` stays last: [`Learner::graph_term_knobs`] is the
+/// others.
+const CKE_GRAPH_KNOBS: &[Knob] = &[
+    Knob::KgWeight,
+    Knob::NeighbourWeight,
+    Knob::Attention,
+    Knob::ColdScale,
+    Knob::ColdNeighbours,
+];
 
 /// How a learner uses the feedback stored with each interaction ([`InteractionMatrix`] carries
 /// every pair's rating and count).
@@ -592,7 +669,7 @@ impl Feedback {
 }
 
 /// The registry, the default learner first.
-pub static LEARNERS: [Learner; 14] = [
+pub static LEARNERS: [Learner; 15] = [
     cke::LEARNER,
     factors::ALS,
     factors::BPR,
@@ -607,6 +684,7 @@ pub static LEARNERS: [Learner; 14] = [
     rating::SVD,
     rating::SVDPP,
     tfidf::TFIDF,
+    ncf::LEARNER,
 ];
 
 /// The learner a `--model` spelling names.
@@ -621,6 +699,16 @@ pub fn recommender_names() -> Vec<&'static str> {
     LEARNERS
         .iter()
         .filter(|l| l.recommender)
+        .map(|l| l.name)
+        .collect()
+}
+
+/// The `--model` names of the learners whose models say which items are like an item (item
+/// vectors or item neighbours): every recommender but popularity and user-kNN.
+pub fn similar_names() -> Vec<&'static str> {
+    LEARNERS
+        .iter()
+        .filter(|l| l.recommender && !matches!(l.kind, ModelKind::Popularity | ModelKind::UserKnn))
         .map(|l| l.name)
         .collect()
 }
@@ -652,6 +740,8 @@ pub struct TrainInput<'a> {
     pub graph: &'a GraphData,
     /// Every item's entity, by dense item id.
     pub item_entity: &'a [Option<EntityId>],
+    /// Who trains: the commands the notes name for a missing graph or links.
+    pub caller: crate::interactions::Caller,
 }
 
 impl TrainInput<'_> {
@@ -696,9 +786,11 @@ impl GraphData {
             ..Self::default()
         };
         match kind {
-            ModelKind::Cke | ModelKind::KgEase | ModelKind::Svd | ModelKind::SvdPp => {
-                data.triples = index.triples()?
-            }
+            ModelKind::Cke
+            | ModelKind::KgEase
+            | ModelKind::Svd
+            | ModelKind::SvdPp
+            | ModelKind::Ncf => data.triples = index.triples()?,
             ModelKind::TransE | ModelKind::RotatE | ModelKind::TransR => {
                 data.triples = index.triples()?;
                 data.entity_iris = index.entity_iris()?;
@@ -802,6 +894,35 @@ pub(crate) fn new_header(kind: ModelKind, params: String, seed: u64) -> ModelHea
     }
 }
 
+/// What a learner fitted in one pass (no epochs, no factor dimension) hands back: its
+/// parameters as stored, its arrays and notes, for [`one_pass`] to head.
+pub(crate) struct OnePass {
+    pub params: String,
+    pub arrays: Vec<(String, Vec<f32>)>,
+    pub notes: Vec<String>,
+}
+
+/// The skeleton the one-pass learners share (pop, ease, kg-ease, the kNNs, tfidf): `fit`,
+/// timed, its result headed as a `kind` model fitted with `seed` on `input`.
+pub(crate) fn one_pass(
+    kind: ModelKind,
+    seed: u64,
+    input: &TrainInput<'_>,
+    fit: impl FnOnce() -> Result<OnePass>,
+) -> Result<Trained> {
+    let start = std::time::Instant::now();
+    let OnePass {
+        params,
+        arrays,
+        notes,
+    } = fit()?;
+    Ok(Trained {
+        header: trained_header(kind, params, seed, input, None, start, 0),
+        arrays,
+        notes,
+    })
+}
+
 /// The header of a recommender fitted on `input`: its sizes and fingerprint, the last epoch's
 /// number and loss, the time since `start`.
 pub(crate) fn trained_header(
@@ -879,6 +1000,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn cke_graph_terms_are_its_graph_knobs_but_the_nearest_items_rule() {
+        let cke = learner("cke").unwrap();
+        let terms = cke.graph_term_knobs();
+        assert!(!terms.contains(&Knob::ColdNeighbours));
+        assert!(terms.contains(&Knob::ColdScale));
+        assert_eq!(terms.len() + 1, cke.graph_knobs().len());
+        assert!(terms.iter().all(|k| cke.graph_knobs().contains(k)));
+        let kg_ease = learner("kg-ease").unwrap();
+        assert_eq!(kg_ease.graph_term_knobs(), kg_ease.graph_knobs());
+    }
+
+    #[test]
     fn every_kind_has_one_entry_and_names_are_unique() {
         for kind in [
             ModelKind::Als,
@@ -895,6 +1028,7 @@ mod tests {
             ModelKind::Svd,
             ModelKind::SvdPp,
             ModelKind::Tfidf,
+            ModelKind::Ncf,
         ] {
             assert_eq!(LEARNERS.iter().filter(|l| l.kind == kind).count(), 1);
             assert_eq!(learner(kind.name()).unwrap().kind, kind);

@@ -1,10 +1,8 @@
 //! Item popularity (`pop`): score = the item's training positives. Stored as the array `counts`.
 
-use std::time::Instant;
-
 use super::{
-    Binding, Feedback, Learner, Loaded, ModelKind, ModelSpec, Overrides, TrainInput, Trained, take,
-    trained_header,
+    Binding, Feedback, Learner, Loaded, ModelKind, ModelSpec, OnePass, Overrides, TrainInput,
+    Trained, one_pass, take,
 };
 use crate::cf::Popularity;
 use crate::error::Result;
@@ -29,21 +27,13 @@ fn spec(_: &Overrides) -> Result<ModelSpec> {
 }
 
 pub(super) fn fit(input: &TrainInput<'_>, seed: u64) -> Result<Trained> {
-    let start = Instant::now();
-    let model = Popularity::fit(input.matrix);
-    let header = trained_header(
-        ModelKind::Popularity,
-        "{}".to_owned(),
-        seed,
-        input,
-        None,
-        start,
-        0,
-    );
-    Ok(Trained {
-        header,
-        arrays: vec![("counts".to_owned(), model.counts().to_vec())],
-        notes: Vec::new(),
+    one_pass(ModelKind::Popularity, seed, input, || {
+        let model = Popularity::fit(input.matrix);
+        Ok(OnePass {
+            params: "{}".to_owned(),
+            arrays: vec![("counts".to_owned(), model.counts().to_vec())],
+            notes: Vec::new(),
+        })
     })
 }
 

@@ -133,7 +133,8 @@ pub(super) fn fit(
             "{}; {} trains without its graph prior",
             super::cke::graph_absence(
                 input.snapshot.links.iter().flatten().count(),
-                graph.triples().is_empty()
+                graph.triples().is_empty(),
+                input.caller
             ),
             kind.name()
         ));

@@ -215,6 +215,7 @@ impl Overrides {
             Knob::Gamma => self.gamma = real.or(self.gamma),
             Knob::Margin => self.margin = real.or(self.margin),
             Knob::Patience => self.patience = int.or(self.patience),
+            Knob::Head => self.head = name.or(self.head.take()),
         }
     }
 
@@ -261,6 +262,7 @@ impl Overrides {
             Knob::Gamma => real(self.gamma),
             Knob::Margin => real(self.margin),
             Knob::Patience => int(self.patience),
+            Knob::Head => name(&self.head),
         }
     }
 
@@ -311,8 +313,15 @@ impl Overrides {
             kg_weight: explicit.kg_weight.or(self.kg_weight),
             neighbour_weight: explicit.neighbour_weight.or(self.neighbour_weight),
             attention: explicit.attention.clone().or(self.attention.clone()),
-            cold_scale: explicit.cold_scale.or(self.cold_scale),
-            cold_neighbours: explicit.cold_neighbours.or(self.cold_neighbours),
+            // The two cold rules exclude each other: the one given replaces the other.
+            cold_scale: match explicit.cold_neighbours {
+                Some(_) => explicit.cold_scale,
+                None => explicit.cold_scale.or(self.cold_scale),
+            },
+            cold_neighbours: match explicit.cold_scale {
+                Some(_) => explicit.cold_neighbours,
+                None => explicit.cold_neighbours.or(self.cold_neighbours),
+            },
             // λ is one quantity: an explicit λ or multiple replaces the tuned one, whichever
             // form the tuner used.
             reg_scale: match (explicit.reg, explicit.reg_scale) {
@@ -335,6 +344,7 @@ impl Overrides {
             gamma: explicit.gamma.or(self.gamma),
             margin: explicit.margin.or(self.margin),
             patience: explicit.patience.or(self.patience),
+            head: explicit.head.clone().or(self.head.clone()),
         }
     }
 
@@ -372,6 +382,7 @@ impl Overrides {
                 Knob::Gamma => self.gamma?.to_string(),
                 Knob::Margin => self.margin?.to_string(),
                 Knob::Patience => self.patience?.to_string(),
+                Knob::Head => self.head.clone()?,
             })
         };
         Knob::ALL
@@ -380,6 +391,25 @@ impl Overrides {
             .collect::<Vec<_>>()
             .join(" ")
     }
+}
+
+/// The `--confidence` values a catalogue without a stored rating can tell apart: `rating`
+/// would fit what `binary` fits, and a draw of it would read as a choice of ratings.
+pub const CONFIDENCE_WITHOUT_RATINGS: [&str; 2] = ["binary", "count"];
+
+/// `space` for a catalogue without a stored rating: `--confidence` is drawn from
+/// [`CONFIDENCE_WITHOUT_RATINGS`].
+pub fn without_ratings(space: Vec<Param>) -> Vec<Param> {
+    space
+        .into_iter()
+        .map(|p| match (p.knob, p.range) {
+            (Knob::Confidence, Range::Choice(_)) => Param {
+                knob: p.knob,
+                range: Range::Choice(&CONFIDENCE_WITHOUT_RATINGS),
+            },
+            _ => p,
+        })
+        .collect()
 }
 
 /// Which knob is the tuner's resource (successive halving gives the survivors more of it).
@@ -463,20 +493,53 @@ pub const BPR: &[Param] = &[
     },
 ];
 
-/// cke: ALS's space and the graph's two prior weights (0: that prior off; both 0: plain ALS),
-/// and the neighbourhood's place in the score.
-pub const CKE: &[Param] = &[
+/// ncf: the head, dimension, learning rate, regularisation, epochs and the graph's weight.
+pub const NCF: &[Param] = &[
+    Param {
+        knob: Knob::Head,
+        range: Range::Choice(&["dot", "gmf", "mlp", "neumf"]),
+    },
     Param {
         knob: Knob::Dim,
-        range: Range::LogInt(8, 64),
+        range: Range::LogInt(16, 128),
+    },
+    Param {
+        knob: Knob::Lr,
+        range: Range::Log(0.001, 0.02),
     },
     Param {
         knob: Knob::Reg,
-        range: Range::Log(1.0, 300.0),
+        range: Range::Log(0.0001, 0.1),
+    },
+    Param {
+        knob: Knob::Epochs,
+        range: Range::LogInt(10, 80),
+    },
+    Param {
+        knob: Knob::KgWeight,
+        range: Range::LogOrZero {
+            lo: 0.1,
+            hi: 3.0,
+            zero: 0.25,
+        },
+    },
+];
+
+/// cke: ALS's space (the same ranges, so that its graph-off corner holds every draw of `als`)
+/// and the graph's two prior weights (0: that prior off; both 0: plain ALS), and the
+/// neighbourhood's place in the score.
+pub const CKE: &[Param] = &[
+    Param {
+        knob: Knob::Dim,
+        range: Range::LogInt(8, 128),
+    },
+    Param {
+        knob: Knob::Reg,
+        range: Range::Log(0.3, 1000.0),
     },
     Param {
         knob: Knob::Alpha,
-        range: Range::Log(0.5, 30.0),
+        range: Range::Log(0.3, 50.0),
     },
     Param {
         knob: Knob::Confidence,
@@ -484,7 +547,7 @@ pub const CKE: &[Param] = &[
     },
     Param {
         knob: Knob::Epochs,
-        range: Range::LogInt(5, 25),
+        range: Range::LogInt(5, 30),
     },
     Param {
         knob: Knob::KgWeight,
@@ -593,6 +656,37 @@ mod tests {
     use crate::learners::{LEARNERS, ModelSpec};
     use rand::SeedableRng;
     use rand_chacha::ChaCha8Rng;
+
+    /// Without a stored rating, `--confidence rating` is never drawn (it fits what binary
+    /// fits); the other knobs keep their ranges.
+    #[test]
+    fn without_ratings_no_rating_confidence_is_drawn() {
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        for space in [ALS, CKE] {
+            let plain = without_ratings(space.to_vec());
+            assert_eq!(plain.len(), space.len());
+            for (p, q) in plain.iter().zip(space) {
+                assert_eq!(p.knob, q.knob);
+                if p.knob != Knob::Confidence {
+                    assert_eq!(p.range, q.range);
+                    continue;
+                }
+                let drawn: Vec<Value> = (0..200).map(|_| p.range.draw(&mut rng)).collect();
+                assert!(drawn.iter().all(|v| *v != Value::Name("rating")));
+                assert!(drawn.contains(&Value::Name("count")));
+            }
+        }
+    }
+
+    /// cke's graph-off corner is ALS (`fused` tests): its space holds every draw of ALS's, so
+    /// tuning cke can find whatever tuning ALS finds.
+    #[test]
+    fn cke_space_holds_als_space() {
+        for als in ALS {
+            let cke = CKE.iter().find(|p| p.knob == als.knob).unwrap();
+            assert_eq!(cke.range, als.range, "{:?}", als.knob);
+        }
+    }
 
     #[test]
     fn every_space_draws_valid_specs() {

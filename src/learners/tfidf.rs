@@ -9,14 +9,13 @@
 //! neighbours all the same: the content model places new items.
 
 use std::sync::atomic::AtomicBool;
-use std::time::Instant;
 
 use super::{
-    Feedback, Knob, Learner, ModelKind, ModelSpec, Overrides, TrainInput, Trained, params_json,
-    trained_header,
+    Feedback, Knob, Learner, ModelKind, ModelSpec, OnePass, Overrides, TrainInput, Trained,
+    one_pass, params_json,
 };
 use crate::content::{TfidfParams, TfidfVectors, documents};
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 pub(super) const TFIDF: Learner = Learner {
     name: "tfidf",
@@ -24,9 +23,10 @@ pub(super) const TFIDF: Learner = Learner {
     kind: ModelKind::Tfidf,
     about: "Content only: TF-IDF (sublinear tf, stop words of each literal's language) over \
             each linked item's text literals and its graph neighbours' labels; a user's score \
-            of an item is the cosine between it and the mean of their items' vectors, each \
-            item keeping its --neighbours most similar (default 100); items without \
-            interactions are recommended from their text",
+            of an item is the sum of its cosines with the user's items (up to the history's \
+            length; ranked as the cosine with the mean of their items' vectors), each item \
+            keeping its --neighbours most similar (default 100); items without interactions \
+            are recommended from their text",
     knobs: &[Knob::Neighbours],
     recommender: true,
     feedback: Feedback::Binary,
@@ -53,7 +53,12 @@ pub(super) fn fit(
     seed: u64,
     cancel: &AtomicBool,
 ) -> Result<Trained> {
-    let start = Instant::now();
+    one_pass(ModelKind::Tfidf, seed, input, || {
+        fit_vectors(p, input, cancel)
+    })
+}
+
+fn fit_vectors(p: &TfidfParams, input: &TrainInput<'_>, cancel: &AtomicBool) -> Result<OnePass> {
     p.check().map_err(crate::cf::FitError::from)?;
     let n = input.matrix.n_items();
     let graph = input.item_graph();
@@ -64,6 +69,16 @@ pub(super) fn fit(
         &input.graph.labels,
         p.neighbour_labels,
     );
+    if docs.iter().all(Vec::is_empty) {
+        return Err(Error::BadInput(format!(
+            "tfidf needs text: labels, abstracts or other string literals on the items' \
+             entities (or labels on their neighbours), and no item has any, so it would \
+             recommend nothing (nothing was trained). Check with `kgrec \
+             sparql 'SELECT ?s ?p ?o WHERE {{ ?s ?p ?o FILTER(isLiteral(?o)) }} LIMIT 5'`, then \
+             {}",
+            super::ease::graph_remedies("a graph with labels or abstracts", input.caller)
+        )));
+    }
     let vectors = TfidfVectors::new(&docs, p.min_df);
     let weights = vectors.neighbours(p.neighbours, cancel)?;
     let mut notes = vec![format!(
@@ -74,23 +89,13 @@ pub(super) fn fit(
         p.min_df
     )];
     if vectors.with_terms() == 0 {
-        notes.push(
-            "no item has text in the graph: tfidf recommends nothing (import a graph with \
-             labels or abstracts with `import kg` and links with `import interactions --link`)"
-                .to_owned(),
-        );
+        notes.push(format!(
+            "no item has text in the graph: tfidf recommends nothing ({})",
+            super::ease::graph_remedies("a graph with labels or abstracts", input.caller)
+        ));
     }
-    let header = trained_header(
-        ModelKind::Tfidf,
-        params_json(p)?,
-        seed,
-        input,
-        None,
-        start,
-        0,
-    );
-    Ok(Trained {
-        header,
+    Ok(OnePass {
+        params: params_json(p)?,
         arrays: weights.to_arrays("neighbours"),
         notes,
     })

@@ -2,7 +2,7 @@
 //! and per-client rate limits.
 //!
 //! Roles, from the route a request matched:
-//! - **write**: `POST /v1/interactions`, `/v1/admin/*` — the API key (`--api-key`);
+//! - **write**: `POST` and `DELETE /v1/interactions`, `/v1/admin/*` — the API key (`--api-key`);
 //! - **read**: recommendations, explanations, similar items, models, `/sparql` — the read key
 //!   (`--read-key`) or the API key; open when no read key is set;
 //! - **health** (`/health/*`, `/openapi.json`) and **metrics** (`/metrics`): open unless
@@ -42,7 +42,7 @@ impl Role {
         match route {
             "/health/live" | "/health/ready" | "/openapi.json" => Role::Health,
             "/metrics" => Role::Metrics,
-            "/v1/interactions" if method == Method::POST => Role::Write,
+            "/v1/interactions" if method == Method::POST || method == Method::DELETE => Role::Write,
             r if r.starts_with("/v1/admin/") => Role::Write,
             _ => Role::Read,
         }
@@ -140,14 +140,17 @@ impl Policy {
         }
     }
 
-    /// One line for the startup log: what is open to whom.
-    pub fn describe(&self) -> String {
+    /// One line for the startup log: what is open to whom (`read_only`: the server takes no
+    /// writes).
+    pub fn describe(&self, read_only: bool) -> String {
         let reads = if self.read.is_some() {
             "reads need the read key or the API key"
         } else {
             "reads are open"
         };
-        let writes = if self.write.is_some() {
+        let writes = if read_only {
+            "writes and admin are refused (read-only)"
+        } else if self.write.is_some() {
             "writes and admin need the API key"
         } else {
             "writes and admin are open (no --api-key)"
@@ -182,38 +185,62 @@ fn presented_key(headers: &HeaderMap) -> Option<&str> {
         .map(str::trim)
 }
 
-/// A key from a flag's value (or its environment variable) or from a file; `what` names the
-/// flag in errors. A file is read whole, less a final line break; an empty key is refused.
-pub fn load_key(value: Option<&str>, file: Option<&Path>, what: &str) -> Result<Option<String>> {
-    let key = match (value, file) {
+/// A key from a flag's value (or its environment variable `env`) or from a file; `what` names
+/// the flag in errors. A file is read whole, less a final line break; an empty key is refused.
+pub fn load_key(
+    value: Option<&str>,
+    file: Option<&Path>,
+    what: &str,
+    env: &str,
+) -> Result<Option<String>> {
+    // The flag's value may have come from the environment: errors name where it came from.
+    let from_env = value.is_some_and(|value| {
+        std::env::var(env).is_ok_and(|set| set == value)
+            && !std::env::args()
+                .any(|a| a == format!("--{what}") || a.starts_with(&format!("--{what}=")))
+    });
+    let (source, key) = match (value, file) {
         (Some(_), Some(_)) => {
-            return Err(Error::BadInput(format!(
-                "--{what} and --{what}-file both given: give one"
-            )));
+            return Err(Error::BadInput(match from_env {
+                true => format!(
+                    "the environment variable {env} (the key of --{what}) is set and \
+                     --{what}-file is given: give one (`unset {env}`, or leave out --{what}-file)"
+                ),
+                false => format!("--{what} and --{what}-file both given: give one"),
+            }));
         }
-        (Some(value), None) => value.to_owned(),
+        (Some(value), None) => (
+            match from_env {
+                true => format!("{env} (the environment variable of --{what})"),
+                false => format!("--{what}"),
+            },
+            value.to_owned(),
+        ),
         (None, Some(path)) => {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| Error::BadInput(format!("--{what}-file {}: {e}", path.display())))?;
-            text.strip_suffix('\n')
-                .map(|t| t.strip_suffix('\r').unwrap_or(t))
-                .unwrap_or(&text)
-                .to_owned()
+            (
+                format!("--{what}-file {}", path.display()),
+                text.strip_suffix('\n')
+                    .map(|t| t.strip_suffix('\r').unwrap_or(t))
+                    .unwrap_or(&text)
+                    .to_owned(),
+            )
         }
         (None, None) => return Ok(None),
     };
     if key.trim().is_empty() {
-        return Err(Error::BadInput(format!("--{what}: the key is empty")));
+        return Err(Error::BadInput(format!("{source}: the key is empty")));
     }
     if key.chars().any(|c| c.is_control() || c == ' ') {
         return Err(Error::BadInput(format!(
-            "--{what}: the key holds spaces or control characters, which HTTP headers cannot \
+            "{source}: the key holds spaces or control characters, which HTTP headers cannot \
              carry"
         )));
     }
     if key.len() < 16 {
         return Err(Error::BadInput(format!(
-            "--{what}: the key is {} characters; use at least 16 (for example `openssl rand \
+            "{source}: the key is {} characters; use at least 16 (for example `openssl rand \
              -hex 32`)",
             key.len()
         )));
@@ -224,6 +251,17 @@ pub fn load_key(value: Option<&str>, file: Option<&Path>, what: &str) -> Result<
 /// Refuses an address beyond loopback when writes are open, unless `allow_open` says the
 /// operator means it.
 pub fn check_bind(addr: SocketAddr, policy: &Policy, allow_open: bool) -> Result<()> {
+    // Keyed reads beside open writes: whoever may not read could still add interactions and
+    // start rebuilds. On any address that is a mistake unless asked for.
+    if policy.read.is_some() && !policy.writes_guarded() && !allow_open {
+        return Err(Error::BadInput(
+            "--read-key guards reads, but without --api-key writes and admin (POST \
+             /v1/interactions, POST /v1/admin/rebuild) would be open to anyone who reaches the \
+             port: set --api-key too (or KGREC_API_KEY, or --api-key-file), or pass \
+             --allow-open-writes to keep writes open deliberately"
+                .to_owned(),
+        ));
+    }
     if addr.ip().is_loopback() || policy.writes_guarded() || allow_open {
         return Ok(());
     }
@@ -287,6 +325,7 @@ mod tests {
     #[test]
     fn roles_of_routes() {
         assert_eq!(Role::of("/v1/interactions", &Method::POST), Role::Write);
+        assert_eq!(Role::of("/v1/interactions", &Method::DELETE), Role::Write);
         assert_eq!(Role::of("/v1/admin/rebuild", &Method::POST), Role::Write);
         assert_eq!(Role::of("/v1/admin/jobs/{id}", &Method::GET), Role::Write);
         assert_eq!(
@@ -339,15 +378,31 @@ mod tests {
         let file = dir.path().join("key");
         std::fs::write(&file, format!("{WRITE}\n")).unwrap();
         assert_eq!(
-            load_key(None, Some(&file), "api-key").unwrap().as_deref(),
+            load_key(None, Some(&file), "api-key", "KGREC_API_KEY")
+                .unwrap()
+                .as_deref(),
             Some(WRITE)
         );
-        assert_eq!(load_key(None, None, "api-key").unwrap(), None);
+        assert_eq!(
+            load_key(None, None, "api-key", "KGREC_API_KEY").unwrap(),
+            None
+        );
         for bad in ["", "short", "has a space in it ....."] {
-            assert!(load_key(Some(bad), None, "api-key").is_err(), "{bad:?}");
+            assert!(
+                load_key(Some(bad), None, "api-key", "KGREC_API_KEY").is_err(),
+                "{bad:?}"
+            );
         }
-        assert!(load_key(Some(WRITE), Some(&file), "api-key").is_err());
-        assert!(load_key(None, Some(&dir.path().join("absent")), "api-key").is_err());
+        assert!(load_key(Some(WRITE), Some(&file), "api-key", "KGREC_API_KEY").is_err());
+        assert!(
+            load_key(
+                None,
+                Some(&dir.path().join("absent")),
+                "api-key",
+                "KGREC_API_KEY"
+            )
+            .is_err()
+        );
     }
 
     #[test]
@@ -360,6 +415,14 @@ mod tests {
         assert!(refused.contains("--api-key"), "{refused}");
         assert!(check_bind(lan, &open, true).is_ok());
         assert!(check_bind(lan, &Policy::new(Some(WRITE), None, false, false), false).is_ok());
+        // A read key without an API key leaves writes open: refused on loopback too, unless
+        // asked for.
+        let read_only = Policy::new(None, Some(READ), false, false);
+        let refused = check_bind(local, &read_only, false)
+            .unwrap_err()
+            .to_string();
+        assert!(refused.contains("--api-key"), "{refused}");
+        assert!(check_bind(local, &read_only, true).is_ok());
     }
 
     #[test]

@@ -379,6 +379,33 @@ fn bad_json(e: &serde_json::Error, expected: &str) -> ApiError {
     )
 }
 
+/// The body of `POST` and `DELETE /v1/interactions`: a non-empty JSON array of interactions
+/// with well-formed ids (no query parameters); `at_least`: what an empty array is told to send.
+fn interaction_array(
+    state: &Shared,
+    raw: Option<&str>,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+    at_least: &str,
+) -> Result<Vec<InteractionJson>, ApiError> {
+    Query::parse(raw, &[], &[])?;
+    json_body(headers)?;
+    let body = body_bytes(state, body)?;
+    let expected = "a JSON array of {\"user\", \"item\", \"rating\"?, \"timestamp\"?}";
+    let rows: Vec<InteractionJson> =
+        serde_json::from_slice(&body).map_err(|e| bad_json(&e, expected))?;
+    if rows.is_empty() {
+        return Err(ApiError::bad_parameter(format!(
+            "the array is empty: {at_least}"
+        )));
+    }
+    for (n, row) in rows.iter().enumerate() {
+        check_id(&format!("user of interaction {}", n + 1), &row.user.0)?;
+        check_id(&format!("item of interaction {}", n + 1), &row.item.0)?;
+    }
+    Ok(rows)
+}
+
 /// `POST /v1/interactions`: a JSON array of `{user, item, rating?, timestamp?}`, written (and
 /// flushed to disk) before the answer; the users' lists leave the items at once and users new to
 /// the store are folded in on their next request.
@@ -388,21 +415,15 @@ pub async fn interactions(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    Query::parse(raw.as_deref(), &[], &[])?;
-    json_body(&headers)?;
-    let body = body_bytes(&state, body)?;
-    let expected = "a JSON array of {\"user\", \"item\", \"rating\"?, \"timestamp\"?}";
-    let rows: Vec<InteractionJson> =
-        serde_json::from_slice(&body).map_err(|e| bad_json(&e, expected))?;
-    if rows.is_empty() {
-        return Err(ApiError::bad_parameter(
-            "the array is empty: post at least one interaction",
-        ));
-    }
+    let rows = interaction_array(
+        &state,
+        raw.as_deref(),
+        &headers,
+        body,
+        "post at least one interaction",
+    )?;
     let mut raw_rows = Vec::with_capacity(rows.len());
     for (n, row) in rows.into_iter().enumerate() {
-        check_id(&format!("user of interaction {}", n + 1), &row.user.0)?;
-        check_id(&format!("item of interaction {}", n + 1), &row.item.0)?;
         // Seconds since 1970 is the contract; milliseconds would be read as dates after the
         // year 5000 (a file import notes them; a posted row is refused, saying why).
         let timestamp = row.timestamp.map(|t| t.0);
@@ -424,6 +445,13 @@ pub async fn interactions(
                     n + 1
                 )));
             }
+            Some(r) if r.abs() > f64::from(kgrec::interactions::MAX_RATING) => {
+                return Err(ApiError::bad_parameter(format!(
+                    "interaction {}: rating {r:e} is implausibly large (kgrec refuses ratings \
+                     beyond ±16777216, 2^24)",
+                    n + 1
+                )));
+            }
             r => r.map(|r| r as f32),
         };
         raw_rows.push(RawInteraction {
@@ -436,15 +464,23 @@ pub async fn interactions(
     }
     let received = raw_rows.len();
     // Ids are kept as sent, as a file import keeps them, and said the same way.
-    let spaced = kgrec::interactions::spaced_ids_note_in(
-        "POST /v1/interactions",
-        ("the posted rows", "the rows also have"),
+    let ids = || {
         raw_rows.iter().flat_map(|r| {
             [
                 (kgrec::interactions::IdKind::User, r.user.as_str()),
                 (kgrec::interactions::IdKind::Item, r.item.as_str()),
             ]
-        }),
+        })
+    };
+    let spaced = kgrec::interactions::spaced_ids_note_in(
+        "POST /v1/interactions",
+        ("the posted rows", "the rows also have"),
+        ids(),
+    );
+    let invisible = kgrec::interactions::invisible_ids_note_in(
+        "POST /v1/interactions",
+        "the posted rows",
+        ids(),
     );
     let metrics = std::sync::Arc::clone(&state.metrics);
     let imported =
@@ -459,12 +495,21 @@ pub async fn interactions(
             r.older_ratings
         )
     });
+    let unrated = r.unrated_example.as_ref().map(|e| {
+        format!(
+            "{} row(s) without a rating named a pair with a stored rating ({e}): a row without \
+             a rating never erases one, so the stored ratings are kept",
+            r.unrated_kept
+        )
+    });
     let notes: Vec<String> = imported
         .notes
         .iter()
         .cloned()
         .chain(older)
+        .chain(unrated)
         .chain(spaced)
+        .chain(invisible)
         .collect();
     let mut answer = serde_json::json!({
             "received": received,
@@ -473,6 +518,7 @@ pub async fn interactions(
             "updated_interactions": r.updated_interactions,
             "unchanged_interactions": r.unchanged_interactions,
             "older_ratings_kept_stored": r.older_ratings,
+            "unrated_kept_stored_rating": r.unrated_kept,
             "notes": notes,
             "new_users": r.new_users,
             "new_items": r.new_items,
@@ -491,6 +537,57 @@ pub async fn interactions(
     json(StatusCode::OK, &answer)
 }
 
+/// `DELETE /v1/interactions`: takes interactions back (returns). The body is the array `POST`
+/// takes (`rating` and `timestamp` are read and ignored: a stored pair is removed whatever it
+/// holds); removed all or nothing and flushed to disk before the answer, which counts the pairs
+/// removed and those the store did not hold (naming the first few). Users and items stay known;
+/// the next request is answered from the store as it now is, and the next training does not
+/// see the pairs.
+pub async fn remove_interactions(
+    State(state): State<Shared>,
+    RawQuery(raw): RawQuery,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let rows = interaction_array(
+        &state,
+        raw.as_deref(),
+        &headers,
+        body,
+        "name at least one interaction to remove",
+    )?;
+    let pairs: Vec<RawInteraction> = rows
+        .into_iter()
+        .map(|row| RawInteraction {
+            user: row.user.0,
+            item: row.item.0,
+            rating: None,
+            timestamp: None,
+            count: 1,
+        })
+        .collect();
+    let removed = blocking(move || Ok(state.engine.remove_interactions(&pairs)?)).await?;
+    let r = &removed.report;
+    let not_found: Vec<serde_json::Value> = r
+        .not_found_examples
+        .iter()
+        .map(|(user, item)| serde_json::json!({"user": user, "item": item}))
+        .collect();
+    let answer = serde_json::json!({
+        "received": removed.read,
+        "merged": removed.merged,
+        "removed_interactions": r.removed,
+        "not_found": r.not_found,
+        "not_found_examples": not_found,
+        "store": {
+            "users": r.counts.users,
+            "items": r.counts.items,
+            "interactions": r.counts.interactions,
+        },
+    });
+    json(StatusCode::OK, &answer)
+}
+
 /// The optional body of `POST /v1/admin/rebuild`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -505,10 +602,12 @@ struct RebuildJson {
 }
 
 /// Deserialises `value` as `T` and refuses keys of an object (at the top and in `"params"`)
-/// that `T` does not write back: serde would drop a misspelt knob silently.
+/// that `T` does not write back: serde would drop a misspelt knob silently. The refusal lists
+/// `accepted` (with the nearest, when one is close) when the caller gives it.
 fn strict<T: serde::de::DeserializeOwned + Serialize>(
     value: serde_json::Value,
     what: &str,
+    accepted: &[String],
 ) -> Result<T, ApiError> {
     let parsed: T = serde_json::from_value(value.clone()).map_err(|e| bad_json(&e, what))?;
     let back = serde_json::to_value(&parsed)
@@ -525,10 +624,36 @@ fn strict<T: serde::de::DeserializeOwned + Serialize>(
         Some(field) => Err(ApiError::new(
             StatusCode::BAD_REQUEST,
             "bad_json",
-            format!("{what}: unknown field {field:?}"),
+            format!(
+                "{what}: unknown field {field:?}{}",
+                accepted_names(&field, accepted)
+            ),
         )),
         None => Ok(parsed),
     }
+}
+
+/// `; did you mean "epochs"? accepted: ...` for an unknown key among `accepted` (nothing when
+/// the caller has no list).
+fn accepted_names(field: &str, accepted: &[String]) -> String {
+    if accepted.is_empty() {
+        return String::new();
+    }
+    let near = accepted
+        .iter()
+        .map(|a| (strsim::osa_distance(field, a), a))
+        .filter(|(d, a)| *d <= (a.len() / 3).max(2))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, a)| format!("; did you mean {a:?}?"))
+        .unwrap_or_default();
+    format!("{near} (accepted: {})", accepted.join(", "))
+}
+
+/// The keys of `"overrides"`: `train`'s flags without dashes, `-` as `_` (`reg_scale`).
+fn override_keys() -> Vec<String> {
+    kgrec::learners::Knob::ALL
+        .map(|k| k.flag().trim_start_matches('-').replace('-', "_"))
+        .to_vec()
 }
 
 /// A message of [`ModelSpec::new`] in the request's words: its `--flag`s become the keys of
@@ -574,10 +699,10 @@ pub async fn rebuild(
                 "\"overrides\" applies to a \"model\": name the learner",
             ));
         }
-        (None, None, Some(spec)) => strict::<ModelSpec>(spec, "spec")?,
+        (None, None, Some(spec)) => strict::<ModelSpec>(spec, "spec", &[])?,
         (model, overrides, None) => {
             let overrides = match overrides {
-                Some(o) => strict::<Overrides>(o, "overrides")?,
+                Some(o) => strict::<Overrides>(o, "overrides", &override_keys())?,
                 None => Overrides::default(),
             };
             match model {
@@ -627,6 +752,7 @@ pub async fn rebuild(
         seed: given.seed.unwrap_or(default.seed),
         keep: given.keep.unwrap_or(default.keep),
         ann: default.ann,
+        ..TrainRequest::default()
     };
     if request.keep == 0 {
         return Err(ApiError::bad_parameter("keep: keep at least 1 version"));

@@ -123,6 +123,7 @@ impl From<kgrec::Error> for ApiError {
             kgrec::Error::Filter(e) if e.is_bad_input() => (StatusCode::BAD_REQUEST, "bad_filter"),
             e if e.is_not_found() => (StatusCode::NOT_FOUND, "not_found"),
             e if e.is_no_model() => (StatusCode::SERVICE_UNAVAILABLE, "no_model"),
+            e if e.is_disk_full() => (StatusCode::INSUFFICIENT_STORAGE, "disk_full"),
             e if e.exit_code() == 2 => (StatusCode::BAD_REQUEST, "bad_request"),
             _ => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         };
@@ -158,12 +159,18 @@ mod tests {
     fn library_errors_map_to_statuses() {
         let cases = [
             (
-                kgrec::Error::UnknownItem { item: "x".into() },
+                kgrec::Error::UnknownItem {
+                    item: "x".into(),
+                    hint: String::new(),
+                },
                 StatusCode::NOT_FOUND,
                 "unknown_item",
             ),
             (
-                kgrec::Error::Explain(ExplainError::UnknownUser { user: "u".into() }),
+                kgrec::Error::Explain(ExplainError::UnknownUser {
+                    user: "u".into(),
+                    hint: String::new(),
+                }),
                 StatusCode::NOT_FOUND,
                 "unknown_user",
             ),

@@ -31,7 +31,7 @@ use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -71,6 +71,8 @@ pub struct AppState {
     sparql_max_rows: usize,
     /// Where SPARQL queries run.
     sparql: worker::Pool,
+    /// Writes are refused (`--read-only`, or a data directory this process may not write).
+    read_only: bool,
 }
 
 type Shared = Arc<AppState>;
@@ -112,7 +114,10 @@ fn router(state: Shared) -> Router {
         .route(recs, get(api::recommendations))
         .route(explain, get(api::explanation))
         .route(similar, get(api::similar))
-        .route(interactions, post(api::interactions))
+        .route(
+            interactions,
+            post(api::interactions).delete(api::remove_interactions),
+        )
         .route(rebuild, post(api::rebuild))
         .route(job, get(api::job))
         .route(sparql, get(sparql::get).post(sparql::post))
@@ -222,6 +227,20 @@ async fn guard(State(state): State<Shared>, request: Request, next: Next) -> Res
         }
     }
     match state.access.check(role, request.headers()) {
+        Verdict::Allowed
+            if state.read_only && role == Role::Write && request.method() != Method::GET =>
+        {
+            state.metrics.rejected("read_only");
+            ApiError::new(
+                StatusCode::FORBIDDEN,
+                "read_only",
+                "this server is read-only (started with --read-only, or on a data directory it \
+                 may not write): it takes no interactions and runs no rebuilds; send writes to \
+                 a server that may write the data directory, or import and train with the \
+                 command line, then restart this one to serve the new model",
+            )
+            .into_response()
+        }
         Verdict::Allowed => next.run(request).await,
         Verdict::Unauthorized => {
             state.metrics.rejected("unauthorized");
@@ -315,20 +334,44 @@ pub fn serve(data: &Path, args: &ServeArgs) -> Result<()> {
             args.api_key.as_deref(),
             args.api_key_file.as_deref(),
             "api-key",
+            "KGREC_API_KEY",
         )?
         .as_deref(),
         access::load_key(
             args.read_key.as_deref(),
             args.read_key_file.as_deref(),
             "read-key",
+            "KGREC_READ_KEY",
         )?
         .as_deref(),
         args.guard.contains(&GuardedRoutes::Health),
         args.guard.contains(&GuardedRoutes::Metrics),
     );
-    access::check_bind(args.addr, &access, args.allow_open_writes)?;
+    // A read-only server takes no writes, so no write key guards them.
+    access::check_bind(args.addr, &access, args.allow_open_writes || args.read_only)?;
     init_logs(args.log_format);
-    let engine = crate::cli::open_engine(data)?;
+    let (engine, read_only) = if args.read_only {
+        (crate::cli::open_replica(data)?, true)
+    } else {
+        match crate::cli::open_engine(data) {
+            Ok(engine) => (engine, false),
+            Err(e) if e.is_unwritable() => {
+                crate::cli::warn(&format!(
+                    "note: {} is not writable by this process ({e})",
+                    data.display()
+                ));
+                (crate::cli::open_replica(data)?, true)
+            }
+            Err(e) => return Err(e),
+        }
+    };
+    if read_only {
+        crate::cli::warn(
+            "note: serving read-only: writes (POST /v1/interactions, POST /v1/admin/rebuild) \
+             are refused with 403 read_only; the data directory is not held, and this server \
+             answers from a copy taken now: restart it to serve a newer model or graph",
+        );
+    }
     // Bind the current model and build the explanation graph before listening: the first
     // requests do not pay for them, and a directory that cannot be served fails here.
     match engine.explainer(None) {
@@ -358,6 +401,7 @@ pub fn serve(data: &Path, args: &ServeArgs) -> Result<()> {
             args.sparql_queue,
             args.sparql_memory_mb,
         ),
+        read_only,
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -390,13 +434,13 @@ async fn run(state: Shared, addr: SocketAddr, data: &Path, grace: Duration) -> R
         .local_addr()
         .map_err(|e| Error::BadInput(format!("--addr {addr}: {e}")))?;
     // Said before the address, so that whoever waits for the address has read it too.
-    crate::cli::warn(&format!("note: {}", state.access.describe()));
+    crate::cli::warn(&format!("note: {}", state.access.describe(state.read_only)));
     // The first line of standard output is the address, for scripts and tests (port 0).
     let mut stdout = std::io::stdout().lock();
     let _ = writeln!(stdout, "listening on http://{bound}");
     let _ = stdout.flush();
     drop(stdout);
-    if !bound.ip().is_loopback() && !state.access.writes_guarded() {
+    if !bound.ip().is_loopback() && !state.access.writes_guarded() && !state.read_only {
         crate::cli::warn(&format!(
             "WARNING: listening on {bound}, beyond this machine, with writes open \
              (--allow-open-writes): anyone who reaches the port can add interactions and start \

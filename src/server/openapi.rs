@@ -70,6 +70,11 @@ fn explain_parameters() -> Vec<Value> {
 fn paths() -> Value {
     let bad = ("400", "Bad parameters.");
     let no_model = ("503", "No model exists yet.");
+    let read_only = (
+        "403",
+        "The read key on a write (`forbidden`), or a read-only server (`read_only`: started with \
+         --read-only, or on a data directory it may not write).",
+    );
     let mut recommendation_parameters = vec![
         path_id("id", "The user's id."),
         query(
@@ -161,12 +166,23 @@ fn paths() -> Value {
             "summary": "Add interactions; on disk before the answer. The items leave the users' recommendations at once; new users are folded in on their next request.",
             "requestBody": {"required": true, "content": {"application/json": {"schema":
                 {"type": "array", "minItems": 1, "items": schema("Interaction")}}}},
-            "responses": json_merge(errors(&[bad, ("413", "The body is too large."), ("415", "Not JSON.")]),
-                "200", json_answer("What the store did.", schema("InteractionsWritten")))}},
+            "responses": json_merge(errors(&[bad, read_only, ("413", "The body is too large."), ("415", "Not JSON.")]),
+                "200", json_answer("What the store did.", schema("InteractionsWritten")))},
+            "delete": {
+            "summary": "Take interactions back (returns): the pairs named are removed, all or nothing, on disk before the answer; rating and timestamp are ignored. Users and items stay known; the next training does not see the pairs.",
+            "requestBody": {"required": true, "content": {"application/json": {"schema":
+                {"type": "array", "minItems": 1, "items": schema("Interaction")}}}},
+            "responses": json_merge(errors(&[bad, read_only, ("413", "The body is too large."), ("415", "Not JSON.")]),
+                "200", json_answer("What the store did.", json!({"type": "object", "properties": {
+                    "received": {"type": "integer"}, "merged": {"type": "integer"},
+                    "removed_interactions": {"type": "integer"}, "not_found": {"type": "integer"},
+                    "not_found_examples": {"type": "array", "items": {"type": "object", "properties": {
+                        "user": {"type": "string"}, "item": {"type": "string"}}}},
+                    "store": {"type": "object"}}})))}},
         "/v1/admin/rebuild": {"post": {
             "summary": "Train a new version on a background thread; requests are served by the previous version until it is committed.",
             "requestBody": {"required": false, "content": {"application/json": {"schema": schema("Rebuild")}}},
-            "responses": json_merge(errors(&[bad, ("409", "A rebuild runs already; `id` names it.")]),
+            "responses": json_merge(errors(&[bad, read_only, ("409", "A rebuild runs already; `id` names it.")]),
                 "202", json_answer("The job.", json!({"type": "object", "properties": {
                     "id": {"type": "string"}, "status": {"type": "string"}}})))}},
         "/v1/admin/jobs/{id}": {"get": operation("A rebuild job.", vec![path_id("id", "The job's id.")],
@@ -229,6 +245,7 @@ fn schemas() -> Value {
             "new_interactions": {"type": "integer"}, "updated_interactions": {"type": "integer"},
             "unchanged_interactions": {"type": "integer"}, "new_users": {"type": "integer"},
             "older_ratings_kept_stored": {"type": "integer", "description": "Rows for a stored pair with another rating but an older timestamp: the stored, newer rating is kept (counted in unchanged_interactions)."},
+            "unrated_kept_stored_rating": {"type": "integer", "description": "Rows without a rating for a stored pair that has one: a row without a rating never erases a stored rating (the pair counts as unchanged unless the row changed its timestamp)."},
             "notes": {"type": "array", "items": {"type": "string"}, "description": "Present when there is something to say: ids that start or end with white space (kept as sent), conflicting duplicates in the request and older rows."},
             "new_items": {"type": "integer"}, "store": {"type": "object"}}},
         "Rebuild": {"type": "object", "additionalProperties": false, "properties": {

@@ -5,8 +5,8 @@ use std::ops::RangeInclusive;
 
 use super::error::ApiError;
 
-/// The longest user or item id accepted, in bytes.
-pub const MAX_ID_BYTES: usize = 512;
+/// The longest user or item id accepted, in bytes: the limit of every import too.
+pub use kgrec::interactions::MAX_ID_BYTES;
 
 /// Most items of one recommendation page (`k`).
 pub const MAX_K: usize = 1000;
@@ -148,6 +148,13 @@ pub fn check_id(what: &str, id: &str) -> Result<(), ApiError> {
         return Err(ApiError::bad_parameter(format!(
             "the id of the {what} is {} bytes long; ids are at most {MAX_ID_BYTES} bytes",
             id.len()
+        )));
+    }
+    // As an empty id: the same code for every id no import could have stored.
+    if id.chars().any(char::is_control) {
+        return Err(ApiError::bad_parameter(format!(
+            "the id of the {what} {id:?} holds a control character; no id holds one (imports \
+             refuse them)"
         )));
     }
     Ok(())

@@ -23,7 +23,7 @@ use kgrec_kg::EntityId;
 use super::{Fnv, Result, StoreError, read_run, utf8, write_chunk, write_run};
 use crate::cf::{IdMap, InteractionMatrix, PairFeedback};
 use crate::ids::{ItemId, UserId};
-use crate::interactions::{RatingScale, RawInteraction};
+use crate::interactions::{RatingScale, RawInteraction, lookalike};
 
 const TREE: &str = "interactions";
 const USERS: &[u8] = b"U";
@@ -88,15 +88,18 @@ impl Record {
         }
     }
 
-    /// Folds a later row of the same pair in: the most recent rating and timestamp win (as
-    /// [`crate::interactions::merge_duplicates`] does within a file); the count is the larger one,
-    /// so importing the same file again changes nothing.
+    /// Folds a later row of the same pair in: the most recent timestamp and the most recent
+    /// rating win (as [`crate::interactions::merge_duplicates`] does within a file), but a row
+    /// without a rating never erases a stored one; the count is the larger one, so importing the same file again
+    /// changes nothing.
     fn merged(&self, row: &RawInteraction) -> Self {
         let mut out = *self;
         out.count = self.count.max(row.count);
         if row.timestamp >= self.timestamp {
             out.timestamp = row.timestamp;
-            out.rating = row.rating;
+            out.rating = row.rating.or(self.rating);
+        } else {
+            out.rating = self.rating.or(row.rating);
         }
         out
     }
@@ -244,6 +247,11 @@ pub struct ImportReport {
     pub older_ratings: u64,
     /// The first of them: `user, item: rating R (older), stored S kept`.
     pub older_example: Option<String>,
+    /// Rows without a rating that named a stored pair with one: the stored rating is kept (a
+    /// row without a rating never erases one), whether or not the row changed the pair otherwise.
+    pub unrated_kept: u64,
+    /// The first of them: `user, item: stored rating S kept`.
+    pub unrated_example: Option<String>,
     /// Items whose link was set or changed.
     pub links_set: u64,
     /// Items the link file named that had no interactions: they join the catalogue (no
@@ -254,12 +262,34 @@ pub struct ImportReport {
     /// IRIs this import linked items to that other stored items (not in this import's links)
     /// had already: allowed (editions of one film), but all show the entity's label in lists.
     pub shared: Vec<SharedIri>,
+    /// Users new to the store whose id differs from another's only by leading zeros, Unicode
+    /// normalisation or width: how many, the first few as `(new, the one it looks like)`.
+    pub lookalike_users: (u64, Vec<(String, String)>),
+    /// The same for items.
+    pub lookalike_items: (u64, Vec<(String, String)>),
     /// The counts after the import.
     pub counts: InteractionCounts,
     /// A note on the import's ratings that lie far outside the store's earlier ones, set by the
     /// engine before the rows are applied (see `kgrec::engine`'s `stretch_note`).
     pub stretched_scale: Option<String>,
 }
+
+/// What one removal ([`StoreState::remove`]) did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RemoveReport {
+    /// Stored pairs removed.
+    pub removed: u64,
+    /// Pairs asked for that the store does not hold (an unknown user or item, or a pair never
+    /// stored or removed before).
+    pub not_found: u64,
+    /// The first few of them (`user, item`), in the order given.
+    pub not_found_examples: Vec<(String, String)>,
+    /// The counts after the removal.
+    pub counts: InteractionCounts,
+}
+
+/// How many pairs not found a [`RemoveReport`] names.
+const NOT_FOUND_NAMED: usize = 5;
 
 /// The sled-backed interaction store.
 #[derive(Debug, Clone)]
@@ -454,6 +484,7 @@ impl InteractionStore {
         let Some(batch) = state.batch()? else {
             return Ok(state);
         };
+        let _watch = kgrec_kg::watchdog::watch("write of the interactions");
         self.tree.apply_batch(batch)?;
         self.tree.flush()?;
         state.unwritten = Unwritten {
@@ -552,7 +583,8 @@ impl StoreState {
     }
 
     /// The interactions, in the order they were first imported (a new pair is always appended,
-    /// so the pairs added since a snapshot of `n` records are `records()[n..]`).
+    /// so the pairs added since a snapshot of `n` records are `records()[n..]` unless a
+    /// [`StoreState::remove`] came between: a removal moves the records after it).
     pub fn records(&self) -> &[Record] {
         &self.records
     }
@@ -634,9 +666,17 @@ impl StoreState {
             match self.position.get(&(u, i)) {
                 Some(&k) => {
                     let merged = self.records[k].merged(row);
+                    if row.rating.is_none()
+                        && let Some(stored) = self.records[k].rating
+                    {
+                        report.unrated_kept += 1;
+                        report.unrated_example.get_or_insert_with(|| {
+                            format!("{}, {}: stored rating {stored} kept", row.user, row.item)
+                        });
+                    }
                     if merged == self.records[k] {
                         report.unchanged_interactions += 1;
-                        if row.rating != merged.rating {
+                        if row.rating.is_some() && row.rating != merged.rating {
                             report.older_ratings += 1;
                             let shown = |r: Option<f32>| {
                                 r.map_or_else(|| "none".to_owned(), |r| r.to_string())
@@ -712,6 +752,18 @@ impl StoreState {
         report.new_users = (self.users.len() - old_users) as u64;
         report.new_items = (self.items.len() - old_items) as u64;
         report.new_interactions = (self.records.len() - old_records) as u64;
+        if report.new_users > 0 {
+            report.lookalike_users =
+                lookalike::added_lookalikes(self.users.names(), old_users, |n| {
+                    self.users.get(n).map(|u| u as usize)
+                });
+        }
+        if report.new_items > 0 {
+            report.lookalike_items =
+                lookalike::added_lookalikes(self.items.names(), old_items, |n| {
+                    self.items.get(n).map(|i| i as usize)
+                });
+        }
         report.counts = self.counts();
         self.unwritten.changed |= report.new_users
             + report.new_items
@@ -720,6 +772,55 @@ impl StoreState {
             + report.links_set
             > 0;
         Ok(report)
+    }
+
+    /// Removes the stored interactions of the `(user, item)` pairs given, in memory (nothing is
+    /// written until [`InteractionStore::write`], which writes the removal in one batch with
+    /// the new count). The remaining records keep their order; users and items keep their dense
+    /// ids and names (an item stays in the catalogue with its link, a user with no interaction
+    /// left is still known). Pairs the store does not hold are counted, the first few named; a
+    /// pair given twice is removed once and counted once.
+    pub fn remove(&mut self, pairs: &[(String, String)]) -> RemoveReport {
+        let mut report = RemoveReport::default();
+        let mut gone: BTreeSet<usize> = BTreeSet::new();
+        for (user, item) in pairs {
+            let at = self
+                .users
+                .get(user)
+                .zip(self.items.get(item))
+                .and_then(|pair| self.position.get(&pair).copied());
+            match at {
+                Some(k) => {
+                    gone.insert(k);
+                }
+                None => {
+                    report.not_found += 1;
+                    if report.not_found_examples.len() < NOT_FOUND_NAMED {
+                        report.not_found_examples.push((user.clone(), item.clone()));
+                    }
+                }
+            }
+        }
+        // Pairs given twice were found twice: counted once.
+        report.removed = gone.len() as u64;
+        if let Some(&first) = gone.first() {
+            let old_len = self.records.len();
+            let mut k = 0;
+            self.records.retain(|_| {
+                k += 1;
+                !gone.contains(&(k - 1))
+            });
+            self.position.retain(|_, at| *at < first);
+            for (k, r) in self.records.iter().enumerate().skip(first) {
+                self.position.insert((r.user.0, r.item.0), k);
+            }
+            // Every chunk from the first removed record on moves, and those past the new end go.
+            let chunks = first / RECORDS_PER_CHUNK..=(old_len - 1) / RECORDS_PER_CHUNK;
+            self.unwritten.record_chunks.extend(chunks);
+            self.unwritten.changed = true;
+        }
+        report.counts = self.counts();
+        report
     }
 
     /// Refuses rows and links that would take a dictionary past `id_space` names (`u32` ids)
@@ -801,6 +902,11 @@ impl StoreState {
             write_chunk(&mut batch, LINKS, c, &encoded, "item link")?;
         }
         for &c in &unwritten.record_chunks {
+            // A chunk a removal emptied: past the count, never read again, so gone.
+            if c * RECORDS_PER_CHUNK >= self.records.len() {
+                batch.remove(super::chunk_key(RECORDS, c));
+                continue;
+            }
             let end = ((c + 1) * RECORDS_PER_CHUNK).min(self.records.len());
             let chunk = &self.records[c * RECORDS_PER_CHUNK..end];
             let mut bytes = Vec::with_capacity(chunk.len() * RECORD_BYTES);
@@ -908,6 +1014,117 @@ mod tests {
         assert_eq!(store.counts().unwrap(), r.counts);
         let m = after.matrix().unwrap();
         assert_eq!((m.n_users(), m.n_items(), m.nnz()), (8, 14, 15));
+    }
+
+    #[test]
+    fn removal_keeps_order_and_ids_rewrites_the_moved_chunks_and_drops_emptied_ones() {
+        let (_db, store) = store();
+        // 20 records: 3 chunks of 7.
+        let rows: Vec<RawInteraction> = (0..20)
+            .map(|k| {
+                row(
+                    &format!("u{}", k % 4),
+                    &format!("i{k}"),
+                    Some(k as f32),
+                    Some(k),
+                )
+            })
+            .collect();
+        store.import(&rows, &[]).unwrap();
+        let before = store.load().unwrap();
+        let mut state = store.state().unwrap();
+        let pairs = |list: &[(&str, &str)]| -> Vec<(String, String)> {
+            list.iter()
+                .map(|(u, i)| ((*u).to_owned(), (*i).to_owned()))
+                .collect()
+        };
+        let asked = pairs(&[
+            ("u1", "i5"),
+            ("u3", "i19"),
+            ("u1", "i5"),
+            ("u0", "i1"),
+            ("nobody", "i2"),
+            ("u2", "i18"),
+            ("u2", "i6"),
+            ("u2", "i6"),
+        ]);
+        let r = state.remove(&asked);
+        assert_eq!(r.removed, 4, "i5, i19, i18 and i6 (i1 is u1's, not u0's)");
+        assert_eq!(r.not_found, 2);
+        assert_eq!(
+            r.not_found_examples,
+            pairs(&[("u0", "i1"), ("nobody", "i2")])
+        );
+        assert_eq!(r.counts.interactions, 16);
+        store.write(state).unwrap();
+        let after = store.load().unwrap();
+        let kept: Vec<Record> = before
+            .records
+            .iter()
+            .filter(|r| ![5, 6, 18, 19].contains(&r.item.0))
+            .copied()
+            .collect();
+        assert_eq!(after.records, kept, "the others, in their order");
+        assert_eq!((after.users, after.items), (before.users, before.items));
+        assert_ne!(after.fingerprint, before.fingerprint);
+        // 16 records fill chunks 0..=2; removing down to 7 leaves one chunk and no stale ones.
+        let mut state = store.state().unwrap();
+        let rest: Vec<(String, String)> = after
+            .records
+            .iter()
+            .skip(7)
+            .map(|r| (format!("u{}", r.user.0), format!("i{}", r.item.0)))
+            .collect();
+        assert_eq!(state.remove(&rest).removed, 9);
+        store.write(state).unwrap();
+        let chunks: Vec<Vec<u8>> = contents(&store)
+            .into_iter()
+            .map(|(k, _)| k)
+            .filter(|k| k.starts_with(RECORDS))
+            .collect();
+        assert_eq!(chunks, [super::super::chunk_key(RECORDS, 0)]);
+        // A pair removed can come back: appended, with the row's values.
+        store
+            .import(&[row("u1", "i5", Some(9.0), None)], &[])
+            .unwrap();
+        let back = store.load().unwrap();
+        assert_eq!(back.records.len(), 8);
+        assert_eq!(back.records[7].rating, Some(9.0));
+        assert_eq!(&back.records[..7], &after.records[..7]);
+        // The kept state and the store read again agree.
+        let mut state = store.state().unwrap();
+        assert_eq!(state.remove(&pairs(&[("u1", "i5")])).removed, 1);
+        let state = store.write(state).unwrap();
+        assert_eq!(state.records(), store.state().unwrap().records());
+    }
+
+    #[test]
+    fn a_row_without_a_rating_never_erases_a_stored_one() {
+        let (_db, store) = store();
+        let rated = vec![
+            row("u1", "m1", Some(2.0), None),
+            row("u2", "m1", Some(4.0), None),
+            row("u2", "m2", None, None),
+        ];
+        store.import(&rated, &[]).unwrap();
+        let unrated = vec![
+            row("u1", "m1", None, None),
+            row("u2", "m1", None, Some(10)),
+            row("u2", "m2", Some(5.0), None),
+        ];
+        let r = store.import(&unrated, &[]).unwrap();
+        assert_eq!(r.unrated_kept, 2);
+        assert_eq!(r.older_ratings, 0, "an unrated row is not an older rating");
+        assert_eq!(
+            r.unrated_example.as_deref(),
+            Some("u1, m1: stored rating 2 kept")
+        );
+        // u1,m1 unchanged; u2,m1 took the timestamp; u2,m2 took its first rating.
+        assert_eq!((r.unchanged_interactions, r.updated_interactions), (1, 2));
+        let after = store.load().unwrap();
+        let ratings: Vec<_> = after.records.iter().map(|r| r.rating).collect();
+        assert_eq!(ratings, [Some(2.0), Some(4.0), Some(5.0)]);
+        assert_eq!(after.records[1].timestamp, Some(10));
     }
 
     #[test]

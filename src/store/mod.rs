@@ -8,12 +8,13 @@
 //! do not decode are a [`StoreError::Corruption`], never a panic.
 
 pub mod interactions;
+mod model_file;
 pub mod models;
 pub mod tuning;
 
 pub use interactions::{
-    ImportReport, InteractionCounts, InteractionStore, Link, Record, Relink, SharedIri, Snapshot,
-    StoreState, StoredLink,
+    ImportReport, InteractionCounts, InteractionStore, Link, Record, Relink, RemoveReport,
+    SharedIri, Snapshot, StoreState, StoredLink,
 };
 pub use models::{ModelHeader, ModelKind, ModelStore, StoredModel};
 pub use tuning::{TrialRecord, TunedLearner, TuningStore};
@@ -38,6 +39,32 @@ pub enum StoreError {
     TooMany {
         /// `"users"` or `"items"`.
         what: &'static str,
+    },
+    /// A model file (`models/vN.arrays`) could not be read or written.
+    #[error("{}: {source}", path.display())]
+    ModelFile {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What failed.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A model file could not be written whole ([`kgrec_kg::fsutil`]).
+    #[error(transparent)]
+    Fs(#[from] kgrec_kg::fsutil::FsError),
+    /// The file of a listed model version is missing: a `kgrec train` running meanwhile pruned
+    /// the version after this command read the list (a reader of a directory it may not write
+    /// reads the list from its copy of the database, and the files from the directory).
+    #[error(
+        "model v{version}: its file {} is gone: a `kgrec train` running meanwhile may have \
+         pruned it; run the command again (if this repeats, the data directory lost the file)",
+        path.display()
+    )]
+    ModelGone {
+        /// The version.
+        version: u64,
+        /// Its file.
+        path: std::path::PathBuf,
     },
     /// No model has been trained in this data directory.
     #[error("no trained model in this data directory (run `kgrec train`)")]

@@ -1,28 +1,41 @@
 //! The model store: trained models as numbered versions in the sled tree `models`, a `current`
-//! pointer that readers load, and pruning of old versions.
+//! pointer that readers load, and pruning of old versions. Since model files, a version's
+//! arrays live in `models/vN.arrays` beside `sled/` ([`super::model_file`]), so that pruning
+//! gives their disk space back (sled kept large values as files it never removed in a
+//! short-lived process); versions written before keep theirs in sled and still load.
 //!
 //! Key layout:
-//! - `v` version (u64 big-endian) `h` → the [`ModelHeader`] (bincode 2, serde); since
-//!   checksums, preceded by the byte `0xFF` (never the first byte of a bincode 2 header: it is
-//!   no varint) and the CRC-32 of the bincode bytes (u32 little-endian)
-//! - `v` version `a` array (u8) chunk (u32 big-endian) → raw little-endian `f32`s of one of the
-//!   model's arrays (user factors, item factors, item biases, popularity counts)
-//!   then, since checksums, their CRC-32 (u32 little-endian): a chunk of exactly the floats'
-//!   length was written before and is read unchecked
+//! - `v` version (u64 big-endian) `h` → the [`ModelHeader`] (bincode 2, serde), in one of three
+//!   forms told apart by the first byte:
+//!   - `0xFE` (model files): the CRC-32 of everything after it (u32 little-endian), the file's
+//!     length (u64 little-endian) and its header's CRC-32 (u32 little-endian), then the bincode
+//!     bytes; the arrays are in the file;
+//!   - `0xFF` (checksums, before model files): the CRC-32 of the bincode bytes, then them;
+//!   - anything else (before checksums): the bincode bytes alone.
+//!
+//!   Neither `0xFE` nor `0xFF` is the first byte of a bincode 2 header: its first field is a
+//!   `u64` varint, whose first byte is at most `0xFD`.
+//! - before model files, `v` version `a` array (u8) chunk (u32 big-endian) → raw little-endian
+//!   `f32`s of one of the model's arrays (user factors, item factors, item biases, popularity
+//!   counts) then, since checksums, their CRC-32 (u32 little-endian): a chunk of exactly the
+//!   floats' length was written before and is read unchecked
 //! - `v` version `i` → the length in bytes of the version's approximate top-K index (u64
 //!   little-endian), when it has one; `v` version `x` chunk (u32 big-endian) → its bytes
 //!   (`crate::cf::ann`, which checks their digest)
 //! - `m:current` → the version readers load (u64 little-endian)
 //! - `m:versions` → the complete versions, ascending (u64 little-endian each)
 //!
-//! Writing a version stages every chunk and the header first (invisible: no reader looks at a
-//! version that `versions` does not list), flushes, and only then switches `current` and
-//! `versions` in one atomic batch; old versions beyond `--keep` are removed afterwards, together
-//! with any version a killed writer left half-written. A crash at any moment therefore leaves the
-//! previous complete model or the new complete one.
+//! Writing a version writes its file whole (fsynced and renamed into place) and then its header
+//! (invisible: no reader looks at a version that `versions` does not list), flushes, and only
+//! then switches `current` and `versions` in one atomic batch; old versions beyond `--keep` are
+//! removed afterwards (their sled keys in one batch, flushed, then their files), together with
+//! any version a killed writer left half-written (sled keys, files, temporary files). A crash
+//! at any moment therefore leaves the previous complete model or the new complete one.
 
 use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
 
+use super::model_file::{self, FileSeal};
 use super::{Result, StoreError, read_u64};
 
 const TREE: &str = "models";
@@ -96,10 +109,13 @@ pub struct StoredModel {
     pub arrays: Vec<(String, Vec<f32>)>,
 }
 
-/// The sled-backed model store.
+/// The model store: headers and the version list in sled, arrays in files.
 #[derive(Debug, Clone)]
 pub struct ModelStore {
     tree: sled::Tree,
+    /// The folder of the model files (`models/` in the data directory; for a directory read
+    /// through a copy of its database, the original directory's).
+    dir: PathBuf,
 }
 
 fn version_prefix(version: u64) -> Vec<u8> {
@@ -142,11 +158,24 @@ fn bincode_config() -> impl bincode::config::Config {
     bincode::config::standard()
 }
 
+/// Most bytes a header's decoding may claim: bincode allocates a string's or sequence's length
+/// as its varint says before reading it, and a header written before checksums is decoded as
+/// it is (found while writing the header fuzzing: a length of 2^50 asked for 1 PiB). Headers are a
+/// few hundred bytes; the limit leaves room for long parameter JSON.
+const HEADER_DECODE_LIMIT: usize = 16 << 20;
+
+/// [`bincode_config`] for decoding, with [`HEADER_DECODE_LIMIT`] (the bytes are the same).
+fn bincode_decode_config() -> impl bincode::config::Config {
+    bincode::config::standard().with_limit::<HEADER_DECODE_LIMIT>()
+}
+
 impl ModelStore {
-    /// Opens (or creates) the store inside `db`.
-    pub fn open(db: &sled::Db) -> Result<Self> {
+    /// Opens (or creates) the store inside `db`, its model files in the folder `dir` (created
+    /// at the first write).
+    pub fn open(db: &sled::Db, dir: &Path) -> Result<Self> {
         Ok(Self {
             tree: db.open_tree(TREE)?,
+            dir: dir.to_owned(),
         })
     }
 
@@ -181,17 +210,30 @@ impl ModelStore {
 
     /// The header of a version.
     pub fn header(&self, version: u64) -> Result<ModelHeader> {
+        Ok(self.record(version)?.0)
+    }
+
+    /// The header of a version, and what it records of the version's file when its arrays are
+    /// in one.
+    fn record(&self, version: u64) -> Result<(ModelHeader, Option<FileSeal>)> {
         let what = || format!("model v{version} header");
         let bytes = self
             .tree
             .get(header_key(version))?
             .ok_or_else(|| StoreError::corruption(what(), "missing"))?;
-        let body = match bytes.split_first() {
-            Some((&CHECKED, rest)) => checked(rest, &what)?,
-            _ => &bytes[..],
+        let (body, seal) = match bytes.split_first() {
+            Some((&CHECKED, rest)) => (checked(rest, &what)?, None),
+            Some((&IN_FILE, rest)) => {
+                let sealed = checked(rest, &what)?;
+                let (seal, body) = sealed
+                    .split_first_chunk::<{ FileSeal::BYTES }>()
+                    .ok_or_else(|| StoreError::corruption(what(), "cut short"))?;
+                (body, Some(FileSeal::from_bytes(seal)))
+            }
+            _ => (&bytes[..], None),
         };
         let (header, used): (ModelHeader, usize) =
-            bincode::serde::decode_from_slice(body, bincode_config())
+            bincode::serde::decode_from_slice(body, bincode_decode_config())
                 .map_err(|e| StoreError::corruption(what(), e))?;
         if used != body.len() {
             return Err(StoreError::corruption(
@@ -205,7 +247,7 @@ impl ModelStore {
                 format!("it calls itself version {}", header.version),
             ));
         }
-        Ok(header)
+        Ok((header, seal))
     }
 
     /// The headers of every complete version, ascending.
@@ -224,11 +266,22 @@ impl ModelStore {
 
     /// Loads a version.
     pub fn load(&self, version: u64) -> Result<StoredModel> {
-        let header = self.header(version)?;
+        let (header, seal) = self.record(version)?;
+        if let Some(seal) = seal {
+            let arrays = model_file::read(&self.dir, version, seal, &header.arrays)?;
+            return Ok(StoredModel { header, arrays });
+        }
         let mut arrays = Vec::with_capacity(header.arrays.len());
         for (a, info) in header.arrays.iter().enumerate() {
-            let len = info.len as usize;
-            let mut values = Vec::with_capacity(len);
+            let len = usize::try_from(info.len).map_err(|_| {
+                StoreError::corruption(
+                    format!("model v{version} {}", info.name),
+                    "too long for this machine",
+                )
+            })?;
+            // Not the length the header records: a damaged one must not allocate before the
+            // chunks that would hold it are found missing.
+            let mut values = Vec::with_capacity(len.min(FLOATS_PER_CHUNK));
             for c in 0..len.div_ceil(FLOATS_PER_CHUNK) {
                 let what = || format!("model v{version} {} chunk {c}", info.name);
                 let bytes = self
@@ -338,9 +391,10 @@ impl ModelStore {
         Ok(version)
     }
 
-    /// One more than any version present, complete or not.
+    /// One more than any version present, complete or not (a file included).
     fn next_version(&self) -> Result<u64> {
         let listed = self.versions()?.last().copied().unwrap_or(0);
+        let filed = model_file::highest(&self.dir)?;
         let present = match self.tree.scan_prefix([VERSION]).next_back() {
             Some(entry) => {
                 let (key, _) = entry?;
@@ -352,10 +406,10 @@ impl ModelStore {
             }
             None => 0,
         };
-        Ok(listed.max(present) + 1)
+        Ok(listed.max(present).max(filed) + 1)
     }
 
-    /// Writes every chunk and the header of `version`, without making it visible.
+    /// Writes the file and then the header of `version`, without making it visible.
     pub(crate) fn stage(
         &self,
         version: u64,
@@ -370,6 +424,48 @@ impl ModelStore {
             self.tree
                 .insert(index_len_key(version), &(bytes.len() as u64).to_le_bytes())?;
         }
+        header.version = version;
+        header.arrays = arrays
+            .iter()
+            .map(|(name, values)| ArrayInfo {
+                name: name.clone(),
+                len: values.len() as u64,
+            })
+            .collect();
+        let seal = model_file::write(&self.dir, version, arrays, FLOATS_PER_CHUNK)?;
+        self.put_header(&header, Some(seal))
+    }
+
+    /// Writes the sled header of `header.version`: with `seal`, one whose arrays are in a file
+    /// ([`IN_FILE`]), else one whose arrays are in sled ([`CHECKED`]); then flushes.
+    fn put_header(&self, header: &ModelHeader, seal: Option<FileSeal>) -> Result<()> {
+        let version = header.version;
+        let body = bincode::serde::encode_to_vec(header, bincode_config())
+            .map_err(|e| StoreError::corruption(format!("model v{version} header"), e))?;
+        let mut checked = Vec::with_capacity(FileSeal::BYTES + body.len());
+        if let Some(seal) = seal {
+            checked.extend_from_slice(&seal.to_bytes());
+        }
+        checked.extend_from_slice(&body);
+        let mut bytes = Vec::with_capacity(checked.len() + 5);
+        bytes.push(if seal.is_some() { IN_FILE } else { CHECKED });
+        bytes.extend_from_slice(&crc32(&checked).to_le_bytes());
+        bytes.extend_from_slice(&checked);
+        let _watch = kgrec_kg::watchdog::watch("write of a model header");
+        self.tree.insert(header_key(version), bytes)?;
+        self.tree.flush()?;
+        Ok(())
+    }
+
+    /// [`ModelStore::stage`] as it was before model files: every chunk in sled, for the tests
+    /// of versions written then.
+    #[cfg(test)]
+    fn stage_in_sled(
+        &self,
+        version: u64,
+        mut header: ModelHeader,
+        arrays: &[(String, Vec<f32>)],
+    ) -> Result<()> {
         header.version = version;
         header.arrays.clear();
         if arrays.len() > usize::from(u8::MAX) {
@@ -388,15 +484,7 @@ impl ModelStore {
                 len: values.len() as u64,
             });
         }
-        let body = bincode::serde::encode_to_vec(&header, bincode_config())
-            .map_err(|e| StoreError::corruption(format!("model v{version} header"), e))?;
-        let mut bytes = Vec::with_capacity(body.len() + 5);
-        bytes.push(CHECKED);
-        bytes.extend_from_slice(&crc32(&body).to_le_bytes());
-        bytes.extend_from_slice(&body);
-        self.tree.insert(header_key(version), bytes)?;
-        self.tree.flush()?;
-        Ok(())
+        self.put_header(&header, None)
     }
 
     /// Lists a staged version (and makes it current), in one atomic batch.
@@ -408,9 +496,21 @@ impl ModelStore {
             batch.insert(CURRENT, &version.to_le_bytes());
         }
         batch.insert(VERSIONS, encode_versions(&versions));
+        let _watch = kgrec_kg::watchdog::watch("write of the model versions");
         self.tree.apply_batch(batch)?;
         self.tree.flush()?;
         Ok(())
+    }
+
+    /// Removes from `models/` what a killed writer left there: the files of versions the
+    /// store does not list (a `train` killed after its file, before its publish) and temporary
+    /// files (one killed while it wrote its file). Listed versions' files are never touched.
+    /// Called by every writable open ([`crate::Engine`]), so that a killed `train` followed
+    /// only by imports does not keep its file; the caller holds the directory's exclusive
+    /// lock. Sled keys of an unlisted version stay until the next prune: they are small
+    /// since the arrays live in files.
+    pub fn remove_leftover_files(&self) -> Result<()> {
+        model_file::remove_unlisted(&self.dir, &self.versions()?)
     }
 
     /// Keeps the newest `keep` complete versions of each family (recommenders, graph
@@ -465,23 +565,26 @@ impl ModelStore {
                 removed += 1;
             }
         }
-        if removed == 0 && kept.len() == versions.len() {
-            return Ok(());
+        if removed > 0 || kept.len() != versions.len() {
+            batch.insert(VERSIONS, encode_versions(&kept));
+            let _watch = kgrec_kg::watchdog::watch("write of the model versions");
+            self.tree.apply_batch(batch)?;
+            self.tree.flush()?;
         }
-        batch.insert(VERSIONS, encode_versions(&kept));
-        self.tree.apply_batch(batch)?;
-        self.tree.flush()?;
-        Ok(())
+        // Only once no listed version or header names them any more.
+        model_file::remove_unlisted(&self.dir, &kept)
     }
 }
 
-/// The first byte of a header written with its checksum.
+/// The first byte of a header written with its checksum, its arrays in sled.
 const CHECKED: u8 = 0xFF;
+/// The first byte of a header written with its checksum, its arrays in a file.
+const IN_FILE: u8 = 0xFE;
 
 use kgrec_kg::integrity::crc32;
 
 /// The little-endian bytes of `floats`, then their CRC-32.
-fn encode_floats(floats: &[f32]) -> Vec<u8> {
+pub(super) fn encode_floats(floats: &[f32]) -> Vec<u8> {
     let mut bytes: Vec<u8> = Vec::with_capacity(floats.len() * 4 + 4);
     bytes.extend(floats.iter().flat_map(|x| x.to_le_bytes()));
     let crc = crc32(&bytes);
@@ -490,7 +593,7 @@ fn encode_floats(floats: &[f32]) -> Vec<u8> {
 }
 
 /// Checks that `crc` (4 bytes, little-endian) is the CRC-32 of `body`.
-fn verify(body: &[u8], crc: &[u8], what: &dyn Fn() -> String) -> Result<()> {
+pub(super) fn verify(body: &[u8], crc: &[u8], what: &dyn Fn() -> String) -> Result<()> {
     let stored = <[u8; 4]>::try_from(crc)
         .map(u32::from_le_bytes)
         .map_err(|_| StoreError::corruption(what(), "its checksum is cut short"))?;
@@ -517,6 +620,10 @@ fn checked<'a>(rest: &'a [u8], what: &dyn Fn() -> String) -> Result<&'a [u8]> {
 fn encode_versions(versions: &[u64]) -> Vec<u8> {
     versions.iter().flat_map(|v| v.to_le_bytes()).collect()
 }
+
+#[cfg(test)]
+#[path = "models_fuzz.rs"]
+mod fuzz;
 
 #[cfg(test)]
 mod tests {
@@ -568,6 +675,26 @@ mod tests {
         (header(ModelKind::Bpr, n as u64, m as u64, d as u64), arrays)
     }
 
+    /// A store in a temporary sled database, its files in a temporary folder.
+    fn temp_store() -> (tempfile::TempDir, sled::Db, ModelStore) {
+        let tmp = tempfile::tempdir().unwrap();
+        let db = sled::Config::new().temporary(true).open().unwrap();
+        let store = ModelStore::open(&db, &tmp.path().join("models")).unwrap();
+        (tmp, db, store)
+    }
+
+    /// The model files in `store`'s folder, by name.
+    fn files(store: &ModelStore) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(&store.dir)
+            .map(|d| {
+                d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        names
+    }
+
     fn temp_db() -> (tempfile::TempDir, std::path::PathBuf) {
         let tmp = tempfile::tempdir().unwrap();
         let path = tmp.path().join("sled");
@@ -576,8 +703,7 @@ mod tests {
 
     #[test]
     fn versions_round_trip_switch_and_prune() {
-        let db = sled::Config::new().temporary(true).open().unwrap();
-        let store = ModelStore::open(&db).unwrap();
+        let (_tmp, _db, store) = temp_store();
         assert!(matches!(store.load_current(), Err(StoreError::NoModel)));
         let mut written = Vec::new();
         for k in 0..5 {
@@ -601,16 +727,20 @@ mod tests {
         assert_eq!(store.load_current().unwrap().arrays, pop);
         assert_eq!(
             store.tree.scan_prefix([VERSION]).count(),
-            2,
-            "header + one chunk"
+            1,
+            "a header, the arrays in a file"
+        );
+        assert_eq!(
+            files(&store),
+            [model_file::file_name(v)],
+            "pruned versions' files removed"
         );
     }
 
     /// Graph embeddings never become current and are pruned apart from the recommenders.
     #[test]
     fn graph_embeddings_neither_displace_nor_prune_the_recommenders() {
-        let db = sled::Config::new().temporary(true).open().unwrap();
-        let store = ModelStore::open(&db).unwrap();
+        let (_tmp, _db, store) = temp_store();
         let (h, m) = factors(1.0, false);
         let als = store.write(h, &m, 1).unwrap();
         let embedding = vec![("entities".to_owned(), vec![0.5; 4])];
@@ -649,7 +779,7 @@ mod tests {
         let (h1, m1) = factors(1.0, true);
         {
             let db = sled::open(&path).unwrap();
-            let store = ModelStore::open(&db).unwrap();
+            let store = ModelStore::open(&db, &path.with_file_name("models")).unwrap();
             store.write(h1, &m1, 3).unwrap();
             // A writer killed mid-way: some chunks of version 2 on disk, no switch.
             let (h2, m2) = factors(2.0, true);
@@ -666,7 +796,7 @@ mod tests {
             db.flush().unwrap();
         }
         let db = sled::open(&path).unwrap();
-        let store = ModelStore::open(&db).unwrap();
+        let store = ModelStore::open(&db, &path.with_file_name("models")).unwrap();
         let loaded = store.load_current().unwrap();
         assert_eq!(loaded.header.version, 1);
         assert_eq!(loaded.arrays, m1);
@@ -718,6 +848,7 @@ mod tests {
             (ModelKind::Svd, 11),
             (ModelKind::SvdPp, 12),
             (ModelKind::Tfidf, 13),
+            (ModelKind::Ncf, 14),
         ] {
             let bytes =
                 bincode::serde::encode_to_vec(header(kind, 2, 3, 4), bincode_config()).unwrap();
@@ -734,8 +865,7 @@ mod tests {
     /// mis-sized chunks are corruption.
     #[test]
     fn an_index_is_stored_loaded_and_pruned_with_its_version() {
-        let db = sled::Config::new().temporary(true).open().unwrap();
-        let store = ModelStore::open(&db).unwrap();
+        let (_tmp, _db, store) = temp_store();
         let bytes: Vec<u8> = (0..(BYTES_PER_CHUNK * 2 + 3))
             .map(|i| (i * 7) as u8)
             .collect();
@@ -770,45 +900,122 @@ mod tests {
         ));
     }
 
-    /// Every byte of every stored array chunk and header is covered: changing any one of them
-    /// is `Corruption` naming the value, never other numbers.
+    /// Writes a version as kgrec did before model files (arrays in sled, checksummed) and
+    /// makes it current.
+    fn write_in_sled(store: &ModelStore, header: ModelHeader, arrays: &Arrays) -> u64 {
+        let v = store.next_version().unwrap();
+        store.stage_in_sled(v, header, arrays).unwrap();
+        store.publish(v, true).unwrap();
+        v
+    }
+
+    /// Flips every byte of `key`'s value in turn: each is `Corruption` naming the version.
+    fn every_flip_is_corruption(store: &ModelStore, v: u64, key: &[u8]) {
+        let good = store.tree.get(key).unwrap().unwrap();
+        for at in 0..good.len() {
+            let mut bad = good.to_vec();
+            bad[at] ^= 0x10;
+            store.tree.insert(key, bad).unwrap();
+            match store.load(v) {
+                Err(StoreError::Corruption { what, .. }) => {
+                    assert!(what.starts_with(&format!("model v{v} ")), "{what}")
+                }
+                other => panic!("key {key:?} byte {at}: {other:?}"),
+            }
+        }
+        store.tree.insert(key, good).unwrap();
+    }
+
+    /// Every byte of every stored array chunk, file and header is covered: changing any one of
+    /// them is `Corruption` naming the value (and for a file, the file), never other numbers.
     #[test]
-    fn a_changed_byte_in_any_chunk_or_header_is_corruption() {
-        let db = sled::Config::new().temporary(true).open().unwrap();
-        let store = ModelStore::open(&db).unwrap();
+    fn a_changed_byte_in_any_chunk_file_or_header_is_corruption() {
+        let (_tmp, _db, store) = temp_store();
         let (h, m) = factors(1.0, true);
-        let v = store.write(h, &m, 3).unwrap();
+        let old = write_in_sled(&store, h, &m);
         let keys: Vec<sled::IVec> = store
             .tree
-            .scan_prefix(version_prefix(v))
+            .scan_prefix(version_prefix(old))
             .map(|e| e.unwrap().0)
             .collect();
         assert!(keys.len() > 4, "several chunks and a header");
         for key in keys {
-            let good = store.tree.get(&key).unwrap().unwrap();
-            for at in 0..good.len() {
-                let mut bad = good.to_vec();
-                bad[at] ^= 0x10;
-                store.tree.insert(&key, bad).unwrap();
-                match store.load(v) {
-                    Err(StoreError::Corruption { what, .. }) => {
-                        assert!(what.starts_with(&format!("model v{v} ")), "{what}")
-                    }
-                    other => panic!("key {key:?} byte {at}: {other:?}"),
-                }
-            }
-            store.tree.insert(&key, good).unwrap();
+            every_flip_is_corruption(&store, old, &key);
         }
+        assert_eq!(store.load(old).unwrap().arrays, m);
+
+        let (h, m) = factors(2.0, true);
+        let v = store.write(h, &m, 3).unwrap();
+        every_flip_is_corruption(&store, v, &header_key(v));
+        let path = store.dir.join(model_file::file_name(v));
+        let good = std::fs::read(&path).unwrap();
+        let floats: usize = m.iter().map(|(_, a)| a.len()).sum();
+        assert!(good.len() > floats * 4, "{} bytes", good.len());
+        let mut chunks_named = 0;
+        for at in 0..good.len() {
+            let mut bad = good.clone();
+            bad[at] ^= 0x10;
+            std::fs::write(&path, &bad).unwrap();
+            match store.load(v) {
+                Err(StoreError::Corruption { what, .. }) => {
+                    assert!(what.starts_with(&format!("model v{v} ")), "{what}");
+                    assert!(what.contains(&path.display().to_string()), "{what}");
+                    chunks_named += usize::from(what.contains(" chunk "));
+                }
+                other => panic!("file byte {at}: {other:?}"),
+            }
+        }
+        assert!(
+            chunks_named >= floats * 4,
+            "{chunks_named} flips named a chunk"
+        );
+        // Cut short or grown, the file is damaged too.
+        for len in [0, 10, good.len() - 1] {
+            std::fs::write(&path, &good[..len]).unwrap();
+            assert!(
+                matches!(store.load(v), Err(StoreError::Corruption { .. })),
+                "{len} bytes"
+            );
+        }
+        std::fs::write(&path, [&good[..], &[0]].concat()).unwrap();
+        assert!(matches!(store.load(v), Err(StoreError::Corruption { .. })));
+        // Another version's (whole, valid) file in its place.
+        let (h, m3) = factors(3.0, true);
+        let other = store.write(h, &m3, 3).unwrap();
+        std::fs::copy(store.dir.join(model_file::file_name(other)), &path).unwrap();
+        assert!(matches!(store.load(v), Err(StoreError::Corruption { .. })));
+        std::fs::write(&path, &good).unwrap();
         assert_eq!(store.load(v).unwrap().arrays, m);
+        assert_eq!(store.load(old).unwrap().arrays, factors(1.0, true).1);
+    }
+
+    /// Versions written before model files (arrays in sled) load beside new ones, and pruning
+    /// them removes their keys.
+    #[test]
+    fn versions_in_sled_still_load_and_are_pruned() {
+        let (_tmp, _db, store) = temp_store();
+        let (h, m1) = factors(1.0, true);
+        let old = write_in_sled(&store, h, &m1);
+        assert_eq!(store.load_current().unwrap().arrays, m1);
+        assert!(files(&store).is_empty(), "{:?}", files(&store));
+        let (h, m2) = factors(2.0, false);
+        let new = store.write(h, &m2, 2).unwrap();
+        assert_eq!(store.versions().unwrap(), [old, new]);
+        assert_eq!(store.load(old).unwrap().arrays, m1);
+        assert_eq!(store.load_current().unwrap().arrays, m2);
+        let (h, m3) = factors(3.0, false);
+        let newest = store.write(h, &m3, 1).unwrap();
+        assert_eq!(store.versions().unwrap(), [newest]);
+        assert_eq!(store.tree.scan_prefix(version_prefix(old)).count(), 0);
+        assert_eq!(files(&store), [model_file::file_name(newest)]);
     }
 
     /// Headers and chunks written before checksums (plain bincode, bare floats) still load.
     #[test]
     fn records_written_before_checksums_still_load() {
-        let db = sled::Config::new().temporary(true).open().unwrap();
-        let store = ModelStore::open(&db).unwrap();
+        let (_tmp, _db, store) = temp_store();
         let (h, m) = factors(2.0, true);
-        let v = store.write(h, &m, 3).unwrap();
+        let v = write_in_sled(&store, h, &m);
         for entry in store.tree.scan_prefix(version_prefix(v)) {
             let (key, value) = entry.unwrap();
             let old = if key.last() == Some(&HEADER) && key.len() == 10 {
@@ -823,12 +1030,47 @@ mod tests {
         assert_eq!(loaded.header.version, v);
     }
 
+    /// What a killed `train` leaves in `models/` (a torn temporary file; a whole file whose
+    /// header never reached sled) is never read, is not reused as a number, and goes at the
+    /// next write; a file removed under a reader is `ModelGone`, not `Corruption`.
+    #[test]
+    fn leftover_files_are_ignored_and_removed_and_a_pruned_file_is_gone() {
+        let (_tmp, _db, store) = temp_store();
+        let (h, m1) = factors(1.0, true);
+        let v1 = store.write(h, &m1, 5).unwrap();
+        let torn = store
+            .dir
+            .join(format!(".{}.999.0.kgrec-tmp", model_file::file_name(2)));
+        std::fs::write(&torn, b"KGRECMDL\x01").unwrap();
+        let (h, m2) = factors(2.0, true);
+        model_file::write(&store.dir, 7, &m2, FLOATS_PER_CHUNK).unwrap();
+        std::fs::write(store.dir.join("notes.txt"), b"mine").unwrap();
+        assert_eq!(store.versions().unwrap(), [v1]);
+        assert_eq!(store.load_current().unwrap().arrays, m1);
+        let v = store.write(h, &m2, 5).unwrap();
+        assert_eq!(v, 8, "the number of a file without header is not reused");
+        assert_eq!(
+            files(&store),
+            [
+                "notes.txt".to_owned(),
+                model_file::file_name(v1),
+                model_file::file_name(v)
+            ],
+        );
+        std::fs::remove_file(store.dir.join(model_file::file_name(v))).unwrap();
+        let err = store.load_current().unwrap_err();
+        assert!(
+            matches!(err, StoreError::ModelGone { version, .. } if version == v),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("run the command again"), "{err}");
+    }
+
     #[test]
     fn undecodable_bytes_are_corruption() {
-        let db = sled::Config::new().temporary(true).open().unwrap();
-        let store = ModelStore::open(&db).unwrap();
+        let (_tmp, _db, store) = temp_store();
         let (h, m) = factors(1.0, true);
-        let v = store.write(h, &m, 3).unwrap();
+        let v = write_in_sled(&store, h, &m);
         store
             .tree
             .insert(array_key(v, 1, 0), &[0u8; 6][..])

@@ -65,10 +65,18 @@ pub struct TunedLearner {
     /// new); records stored before there were any hold 0.
     #[serde(default)]
     pub whole_items: usize,
+    /// What the validation scored: `auto` (the catalogue as it is) or `cold` (`--target cold`:
+    /// the rows of items held out whole alone). Records stored before it were `auto`.
+    #[serde(default = "auto_target")]
+    pub target: String,
     /// Seconds since the Unix epoch when the tuning ended.
     pub created_unix: u64,
     /// Wall time spent on this learner.
     pub seconds: f64,
+}
+
+fn auto_target() -> String {
+    "auto".to_owned()
 }
 
 impl TunedLearner {
@@ -81,6 +89,7 @@ impl TunedLearner {
             && self.metric == other.metric
             && self.validation_users == other.validation_users
             && self.whole_items == other.whole_items
+            && self.target == other.target
     }
 }
 
@@ -142,6 +151,7 @@ impl TuningStore {
             batch.insert(learner_key(&t.learner), bytes);
         }
         batch.insert(BEST, best.as_bytes());
+        let _watch = kgrec_kg::watchdog::watch("write of the tuning results");
         self.tree.apply_batch(batch)?;
         self.tree.flush()?;
         Ok(())
@@ -214,6 +224,7 @@ mod tests {
             search: "halving".to_owned(),
             validation_users: 10,
             whole_items: 0,
+            target: "auto".to_owned(),
             created_unix: 1,
             seconds: 2.0,
         }

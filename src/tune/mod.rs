@@ -51,6 +51,33 @@ const REFINE_PARENTS: usize = 5;
 /// `refine`: the step of a draw near a parent, as a share of each range's (log) width.
 const REFINE_STEP: f64 = 0.08;
 
+/// `refine` on a learner whose graph can be switched off ([`Plan::graph_off`]): the share of
+/// its budget (and of `--trials`, when given) spent with the graph off, on the other knobs,
+/// before the whole space.
+pub const GRAPH_OFF_SHARE: f64 = 0.25;
+
+/// What a search knows besides the learner's space.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Plan {
+    /// Draws fitted in full right after the defaults, before any other (another learner's best,
+    /// the graph off at the defaults): the search starts from the points known to be good.
+    pub seeds: Vec<Overrides>,
+    /// The overrides that switch the learner's graph off (`Learner::graph_off`) and the knobs
+    /// that change nothing then (`Learner::graph_knobs`). `refine` then searches the other
+    /// knobs with the graph off for [`GRAPH_OFF_SHARE`] of the budget, and afterwards draws
+    /// the graph's knobs afresh near the best graph-off trial, besides refining the best ones.
+    pub graph_off: Option<(Overrides, Vec<Knob>)>,
+}
+
+impl Plan {
+    /// Whether `draw` has the graph off.
+    pub fn is_graph_off(&self, draw: &Overrides) -> bool {
+        self.graph_off
+            .as_ref()
+            .is_some_and(|(off, _)| draw.over(off) == *draw)
+    }
+}
+
 /// How the tuner searches a learner's space.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -187,6 +214,34 @@ pub struct TuneRequest {
     pub holdout: f64,
     /// How each space is searched.
     pub search: Search,
+    /// What the choice aims at: the catalogue as it is, or new items.
+    pub target: Target,
+}
+
+/// What a tuning's validation scores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Target {
+    /// The catalogue as it is: a share of every user's items, and linked items held out whole
+    /// in the share the catalogue's items without interactions are estimated new.
+    #[default]
+    Auto,
+    /// New items (`--target cold`): linked items held out whole (as many as the catalogue has
+    /// linked items without interactions, at least [`COLD_TARGET_SHARE`] of the linked ones),
+    /// and only their rows scored, each ranked among all items.
+    Cold,
+}
+
+/// `--target cold`: the least share of the linked items with interactions held out whole.
+pub const COLD_TARGET_SHARE: f64 = 0.1;
+
+impl Target {
+    /// The `--target` spelling.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Auto => "auto",
+            Self::Cold => "cold",
+        }
+    }
 }
 
 impl Default for TuneRequest {
@@ -200,6 +255,7 @@ impl Default for TuneRequest {
             split: SplitKind::Random,
             holdout: 0.2,
             search: Search::Refine,
+            target: Target::Auto,
         }
     }
 }
@@ -252,6 +308,53 @@ pub fn search_space(
     report: &mut dyn FnMut(&TrialReport<'_>),
     cancel: &AtomicBool,
 ) -> Result<SearchResult> {
+    let limits = Limits {
+        search,
+        budget,
+        trials,
+        seed,
+    };
+    search_planned(
+        learner,
+        space,
+        &limits,
+        &Plan::default(),
+        evaluate,
+        report,
+        cancel,
+    )
+}
+
+/// How long and how a search runs.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// How the space is searched.
+    pub search: Search,
+    /// Wall time (the defaults' trial runs in full whatever it is).
+    pub budget: Duration,
+    /// At most this many draws besides the defaults.
+    pub trials: Option<usize>,
+    /// Seed of the draws.
+    pub seed: u64,
+}
+
+/// [`search_space`] with a [`Plan`]: its seeds are fitted right after the defaults, and a
+/// learner whose graph can be switched off is searched with it off first (`refine`).
+pub fn search_planned(
+    learner: &str,
+    space: &[Param],
+    limits: &Limits,
+    plan: &Plan,
+    evaluate: &mut Evaluate<'_>,
+    report: &mut dyn FnMut(&TrialReport<'_>),
+    cancel: &AtomicBool,
+) -> Result<SearchResult> {
+    let Limits {
+        search,
+        budget,
+        trials,
+        seed,
+    } = *limits;
     let start = Instant::now();
     let deadline = start + budget;
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ name_hash(learner));
@@ -280,41 +383,111 @@ pub fn search_space(
     };
     let halving = search == Search::Halving && space.iter().any(|p| p.knob == RESOURCE);
     let mut drawn = 0usize;
+    // The seeds, in full, each once (a seed equal to the defaults or to an earlier seed is
+    // not fitted again).
+    for draw in &plan.seeds {
+        if drawn >= max_draws || Instant::now() >= deadline {
+            break;
+        }
+        if cancel.load(Ordering::Relaxed) {
+            return Err(Error::Cancelled);
+        }
+        if draw.is_empty() || state.trials.iter().any(|t| t.params == *draw) {
+            continue;
+        }
+        drawn += 1;
+        if !run_full(&mut state, evaluate, draw, cancel, report)? {
+            break;
+        }
+    }
+    // `refine` with a graph that switches off: the other knobs with the graph off first.
+    let graph_off = match search {
+        Search::Refine => plan.graph_off.as_ref(),
+        _ => None,
+    };
+    let off_until = start + budget.mul_f64(GRAPH_OFF_SHARE);
+    let interaction: Vec<Param> = match graph_off {
+        Some((_, knobs)) => space
+            .iter()
+            .filter(|p| !knobs.contains(&p.knob))
+            .copied()
+            .collect(),
+        None => space.to_vec(),
+    };
+    let graph_params: Vec<Param> = space
+        .iter()
+        .filter(|p| !interaction.contains(p))
+        .copied()
+        .collect();
+    let (mut drawn_off, mut drawn_on) = (0usize, 0usize);
     while drawn < max_draws && Instant::now() < deadline {
         if cancel.load(Ordering::Relaxed) {
             return Err(Error::Cancelled);
         }
         if !halving {
-            let explore = search != Search::Refine
-                || drawn < REFINE_AFTER.max(3 * space.len())
-                || rng.random::<f64>() < REFINE_EXPLORE;
-            let draw = match explore {
-                true => Overrides::draw(space, &mut rng),
-                false => {
-                    let mut full: Vec<&TrialRecord> =
-                        state.trials.iter().filter(|t| t.full).collect();
-                    full.sort_by(|a, b| b.value.total_cmp(&a.value));
-                    full.truncate(REFINE_PARENTS);
-                    match full.get(rng.random_range(0..full.len().max(1))) {
-                        Some(parent) => {
-                            Overrides::near(&parent.params, space, REFINE_STEP, &mut rng)
+            let best_full = |state: &SearchState<'_>, only_off: bool| -> Vec<TrialRecord> {
+                let mut full: Vec<TrialRecord> = state
+                    .trials
+                    .iter()
+                    .filter(|t| t.full && (!only_off || plan.is_graph_off(&t.params)))
+                    .cloned()
+                    .collect();
+                full.sort_by(|a, b| b.value.total_cmp(&a.value));
+                full.truncate(REFINE_PARENTS);
+                full
+            };
+            let near_one_of =
+                |full: &[TrialRecord], space: &[Param], rng: &mut ChaCha8Rng| match full
+                    .get(rng.random_range(0..full.len().max(1)))
+                {
+                    Some(parent) => Overrides::near(&parent.params, space, REFINE_STEP, rng),
+                    None => Overrides::draw(space, rng),
+                };
+            let draw = match graph_off {
+                // The graph off: the other knobs, refined among the graph-off trials.
+                Some((off, _))
+                    if Instant::now() < off_until
+                        && trials.is_none_or(|t| {
+                            drawn_off < (t as f64 * GRAPH_OFF_SHARE).ceil() as usize
+                        }) =>
+                {
+                    drawn_off += 1;
+                    let explore = drawn_off <= REFINE_AFTER.max(3 * interaction.len())
+                        || rng.random::<f64>() < REFINE_EXPLORE;
+                    let draw = match explore {
+                        true => Overrides::draw(&interaction, &mut rng),
+                        false => near_one_of(&best_full(&state, true), &interaction, &mut rng),
+                    };
+                    draw.over(off)
+                }
+                // Then the graph on: its knobs drawn afresh on the best graph-off trial's other
+                // knobs (a step away), besides draws near the best trials of either kind.
+                Some(_) => {
+                    drawn_on += 1;
+                    let explore = drawn_on <= REFINE_AFTER.max(3 * graph_params.len())
+                        || rng.random::<f64>() < REFINE_EXPLORE;
+                    match explore {
+                        true => {
+                            let mut best_off = best_full(&state, true);
+                            best_off.truncate(1);
+                            let base = near_one_of(&best_off, &interaction, &mut rng);
+                            base.over(&Overrides::draw(&graph_params, &mut rng))
                         }
-                        None => Overrides::draw(space, &mut rng),
+                        false => near_one_of(&best_full(&state, false), space, &mut rng),
+                    }
+                }
+                None => {
+                    let explore = search != Search::Refine
+                        || drawn < REFINE_AFTER.max(3 * space.len())
+                        || rng.random::<f64>() < REFINE_EXPLORE;
+                    match explore {
+                        true => Overrides::draw(space, &mut rng),
+                        false => near_one_of(&best_full(&state, false), space, &mut rng),
                     }
                 }
             };
             drawn += 1;
-            let done = run_trial(
-                &mut state,
-                evaluate,
-                &draw,
-                None,
-                (0, true),
-                Some(deadline),
-                cancel,
-                report,
-            )?;
-            if done.is_none() {
+            if !run_full(&mut state, evaluate, &draw, cancel, report)? {
                 break;
             }
             continue;
@@ -377,6 +550,28 @@ struct SearchState<'a> {
     first_failure: Option<String>,
 }
 
+/// One draw fitted in full, stopped at the search's deadline; `false` when the deadline ended it.
+fn run_full(
+    state: &mut SearchState<'_>,
+    evaluate: &mut Evaluate<'_>,
+    draw: &Overrides,
+    cancel: &AtomicBool,
+    report: &mut dyn FnMut(&TrialReport<'_>),
+) -> Result<bool> {
+    let deadline = Some(state.deadline);
+    let value = run_trial(
+        state,
+        evaluate,
+        draw,
+        None,
+        (0, true),
+        deadline,
+        cancel,
+        report,
+    )?;
+    Ok(value.is_some())
+}
+
 /// Runs one fit, stopped at `deadline` (none: never) or by `cancel`; `None` when the deadline
 /// ended it.
 #[allow(clippy::too_many_arguments)]
@@ -414,11 +609,19 @@ fn run_trial(
         Ok(None) => return Err(Error::Cancelled),
         // A draw the learner refuses (a combination of knobs it cannot fit) is a failed trial,
         // ranked last, not the end of the search; so are the defaults when their fit diverges
-        // (other learning rates may not). Any other failure of the defaults is the data's.
+        // (other learning rates may not) or collapse (a smaller regularisation may not).
+        // Any other failure of the defaults is the data's.
         Err(e)
             if e.exit_code() == 2
                 && (!draw.is_empty()
-                    || matches!(e, Error::Fit(crate::cf::FitError::Diverged { .. }))) =>
+                    || matches!(
+                        e,
+                        Error::Fit(
+                            crate::cf::FitError::Diverged { .. }
+                                | crate::cf::FitError::NotFinite { .. }
+                                | crate::cf::FitError::Collapsed(_)
+                        )
+                    )) =>
         {
             state.first_failure.get_or_insert_with(|| e.to_string());
             f64::NEG_INFINITY

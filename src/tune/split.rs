@@ -12,10 +12,10 @@ use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
 use crate::cf::InteractionMatrix;
-use crate::ease::{WholeItems, hold_out_whole};
+use crate::ease::{WholeItems, hold_out_share, hold_out_whole};
 use crate::error::{Error, Result};
 use crate::ids::{ItemId, UserId};
-use crate::store::Snapshot;
+use crate::store::{Record, Snapshot};
 
 /// Users with fewer items keep them all for training (as `kg-ease`'s own choice does).
 pub const MIN_USER_ITEMS: usize = crate::ease::MIN_USER_ITEMS;
@@ -52,6 +52,39 @@ pub struct Carved {
     pub validation: Vec<(UserId, Vec<ItemId>)>,
     /// How many items are held out whole.
     pub whole_items: usize,
+    /// Users with rows carved as a share of their own items (at least [`MIN_USER_ITEMS`] of
+    /// them): 0 when every validation row is an item held out whole's (a cold-only validation).
+    pub share_users: usize,
+}
+
+impl Carved {
+    /// `snapshot` keeping only `records` (the same users, items and links), its matrix, and the
+    /// validation rows carved from it with the items `whole` marks held out whole and
+    /// `share_users` users' shares of their own items.
+    fn new(
+        snapshot: &Snapshot,
+        records: Vec<Record>,
+        validation: Vec<(UserId, Vec<ItemId>)>,
+        whole: &[bool],
+        share_users: usize,
+    ) -> Result<Self> {
+        let snapshot = Snapshot {
+            users: snapshot.users.clone(),
+            items: snapshot.items.clone(),
+            links: snapshot.links.clone(),
+            records,
+            fingerprint: snapshot.fingerprint,
+            scale: snapshot.scale,
+        };
+        let matrix = snapshot.matrix()?;
+        Ok(Self {
+            snapshot,
+            matrix,
+            validation,
+            whole_items: whole.iter().filter(|w| **w).count(),
+            share_users,
+        })
+    }
 }
 
 /// The items [`carve`] holds out whole for a snapshot whose items `linked` (by item) are linked
@@ -60,6 +93,53 @@ pub struct Carved {
 pub fn whole_items(matrix: &InteractionMatrix, linked: &[bool], seed: u64) -> WholeItems {
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x7475_6e65_5f77_686f);
     hold_out_whole(matrix, linked, &mut rng)
+}
+
+/// `--target cold`: the items [`carve_whole`] holds out whole for a snapshot whose items
+/// `linked` marks: as large a share of the linked items with interactions as the linked items
+/// without any are of the linked items (every one of them taken for new), at least
+/// [`super::COLD_TARGET_SHARE`]; drawn as [`whole_items`] draws them. Seeded.
+pub fn cold_target_items(matrix: &InteractionMatrix, linked: &[bool], seed: u64) -> WholeItems {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x7475_6e65_5f77_686f);
+    let degrees = matrix.item_degrees();
+    let is_linked = |i: usize| linked.get(i).copied().unwrap_or(false);
+    let n_linked = (0..matrix.n_items()).filter(|&i| is_linked(i)).count();
+    let unplaced = (0..matrix.n_items())
+        .filter(|&i| is_linked(i) && degrees.get(i).is_none_or(|&d| d == 0))
+        .count();
+    let share = (unplaced as f64 / n_linked.max(1) as f64).max(super::COLD_TARGET_SHARE);
+    let (whole, count) = hold_out_share(matrix, linked, share, &mut rng);
+    WholeItems {
+        whole,
+        count,
+        unplaced,
+        new_items: unplaced as f64,
+    }
+}
+
+/// `--target cold`: every interaction of the items `whole` marks (by item) goes to
+/// validation, and nothing else: the validation rows are the whole items' alone.
+pub fn carve_whole(snapshot: &Snapshot, whole: &[bool]) -> Result<Carved> {
+    let is_whole = |item: ItemId| whole.get(item.index()).copied().unwrap_or(false);
+    let mut by_user: Vec<Vec<ItemId>> = vec![Vec::new(); snapshot.users.len()];
+    for r in snapshot.records.iter().filter(|r| is_whole(r.item)) {
+        if let Some(list) = by_user.get_mut(r.user.index()) {
+            list.push(r.item);
+        }
+    }
+    let validation = by_user
+        .into_iter()
+        .enumerate()
+        .filter(|(_, items)| !items.is_empty())
+        .map(|(u, items)| (UserId(u as u32), sorted(items)))
+        .collect();
+    let records = snapshot
+        .records
+        .iter()
+        .filter(|r| !is_whole(r.item))
+        .copied()
+        .collect();
+    Carved::new(snapshot, records, validation, whole, 0)
 }
 
 /// Carves every interaction of the items `whole` marks (by item; empty: none), then `share` of
@@ -109,6 +189,7 @@ pub fn carve(
     }
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut validation = Vec::new();
+    let mut share_users = 0;
     for (user, (rows, whole)) in by_user.iter_mut().zip(whole_by_user).enumerate() {
         if rows.len() < MIN_USER_ITEMS {
             if !whole.is_empty() {
@@ -117,6 +198,7 @@ pub fn carve(
             continue;
         }
         let n = ((rows.len() as f64 * share).round() as usize).clamp(1, rows.len() - 1);
+        share_users += 1;
         match kind {
             SplitKind::Random => rows.shuffle(&mut rng),
             // Latest last; ties in import order.
@@ -142,21 +224,7 @@ pub fn carve(
         .filter(|(_, held)| !**held)
         .map(|(r, _)| *r)
         .collect();
-    let snapshot = Snapshot {
-        users: snapshot.users.clone(),
-        items: snapshot.items.clone(),
-        links: snapshot.links.clone(),
-        records,
-        fingerprint: snapshot.fingerprint,
-        scale: snapshot.scale,
-    };
-    let matrix = snapshot.matrix()?;
-    Ok(Carved {
-        snapshot,
-        matrix,
-        validation,
-        whole_items: whole.iter().filter(|w| **w).count(),
-    })
+    Carved::new(snapshot, records, validation, whole, share_users)
 }
 
 /// `items` ascending, each once.
@@ -198,6 +266,37 @@ mod tests {
         }
     }
 
+    /// `--target cold`: the whole items' rows, and nothing else, are the validation; with
+    /// no linked item without interactions, a tenth of the linked ones are held out.
+    #[test]
+    fn the_cold_target_holds_out_only_whole_items() {
+        let s = snapshot(false);
+        let matrix = s.matrix().unwrap();
+        let linked = vec![true; 10];
+        let whole = cold_target_items(&matrix, &linked, 3);
+        assert_eq!((whole.count, whole.unplaced), (1, 0));
+        let carved = carve_whole(&s, &whole.whole).unwrap();
+        let item = ItemId(whole.whole.iter().position(|w| *w).unwrap() as u32);
+        assert_eq!(carved.whole_items, 1);
+        assert!(!carved.validation.is_empty());
+        for (_, held) in &carved.validation {
+            assert_eq!(held, &vec![item]);
+        }
+        let users = s.records.iter().filter(|r| r.item == item).count();
+        assert_eq!(carved.validation.len(), users);
+        assert_eq!(carved.snapshot.records.len(), s.records.len() - users);
+        assert!(carved.snapshot.records.iter().all(|r| r.item != item));
+        // Items 6-9 lose every interaction: 4 of 10 linked items are unplaced, so 4/10 of the
+        // 6 with interactions (2) are held out whole.
+        let warm = Snapshot {
+            records: s.records.iter().filter(|r| r.item.0 < 6).copied().collect(),
+            ..s.clone()
+        };
+        let whole = cold_target_items(&warm.matrix().unwrap(), &linked, 3);
+        assert_eq!((whole.count, whole.unplaced), (2, 4));
+        assert!(whole.whole[6..].iter().all(|w| !w));
+    }
+
     #[test]
     fn a_share_of_each_user_with_enough_items_is_held_out_and_nothing_is_lost() {
         let s = snapshot(false);
@@ -208,6 +307,7 @@ mod tests {
             .map(|(u, items)| (u.0, items.len()))
             .collect();
         assert_eq!(held, [(0, 2), (1, 1), (3, 1)]);
+        assert_eq!(carved.share_users, 3);
         let total: usize = carved.validation.iter().map(|(_, i)| i.len()).sum();
         assert_eq!(carved.snapshot.records.len() + total, s.records.len());
         // Held-out pairs are not in training.
@@ -260,6 +360,8 @@ mod tests {
         whole[1] = true;
         let carved = carve(&s, SplitKind::Random, 0.2, 5, &whole).unwrap();
         assert_eq!(carved.whole_items, 2);
+        // Only u0 keeps 5 items or more besides the whole ones: the others' rows are cold.
+        assert_eq!(carved.share_users, 1);
         assert!(carved.snapshot.records.iter().all(|r| r.item.index() > 1));
         // u2 (4 items, 2 left) holds only its whole items; u1 (5, 3 left) too; u0 (10, 8 left)
         // and u3 (6, 4 left): u0 also a share of the rest.

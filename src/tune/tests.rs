@@ -251,3 +251,63 @@ fn refine_draws_near_the_best_after_its_random_start() {
         random.value
     );
 }
+
+/// A plan's seeds run right after the defaults (once each, the defaults not again), and a
+/// learner whose graph switches off draws its first share of `--trials` with the graph off,
+/// on the other knobs only; the graph's knobs come after.
+#[test]
+fn seeds_run_first_and_the_graph_off_corner_is_searched_first() {
+    use crate::learners::space::CKE;
+    let off = Overrides {
+        kg_weight: Some(0.0),
+        neighbour_weight: Some(0.0),
+        attention: Some("none".to_owned()),
+        ..Overrides::default()
+    };
+    let als_best = Overrides {
+        dim: Some(40),
+        reg: Some(12.0),
+        ..Overrides::default()
+    };
+    let plan = Plan {
+        seeds: vec![
+            als_best.over(&off),
+            als_best.clone(),
+            Overrides::default(),
+            als_best.over(&off),
+        ],
+        graph_off: Some((
+            off.clone(),
+            vec![Knob::KgWeight, Knob::NeighbourWeight, Knob::Attention],
+        )),
+    };
+    let limits = Limits {
+        search: Search::Refine,
+        budget: Duration::from_secs(600),
+        trials: Some(20),
+        seed: 4,
+    };
+    let mut evaluate = |o: &Overrides, e: Option<usize>, _: &AtomicBool| Ok(Some(objective(o, e)));
+    let result = search_planned(
+        "cke",
+        CKE,
+        &limits,
+        &plan,
+        &mut evaluate,
+        &mut |_| {},
+        &AtomicBool::new(false),
+    )
+    .unwrap();
+    let params: Vec<&Overrides> = result.trials.iter().map(|t| &t.params).collect();
+    assert!(params[0].is_empty());
+    assert_eq!(params[1], &als_best.over(&off));
+    assert_eq!(params[2], &als_best);
+    // The seeds count among the draws: 2 of them, then 18 more.
+    assert_eq!(result.trials.len(), 1 + 20);
+    // A quarter of 20 draws (5) with the graph off, the graph's knobs not drawn.
+    for p in &params[3..8] {
+        assert!(plan.is_graph_off(p), "{p:?}");
+        assert_eq!(p.over(&off), **p);
+    }
+    assert!(params[8..].iter().any(|p| !plan.is_graph_off(p)));
+}

@@ -68,6 +68,22 @@ fn killing_train_leaves_the_previous_or_the_new_complete_model() {
     }
     eprintln!("train kill rounds: {killed} of 12 killed before finishing");
     assert!(killed > 0, "no kill landed during a train");
+    // What the kills left in `models/` (temporary files, files of versions never listed) goes
+    // at the next finished train: the folder then holds exactly the listed versions' files.
+    ok(kgrec(&data).args(train_args));
+    let mut want: Vec<String> = stats(&data)["model_versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| format!("v{}.arrays", v["version"].as_u64().unwrap()))
+        .collect();
+    want.sort();
+    let mut files: Vec<String> = std::fs::read_dir(data.join("models"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    assert_eq!(files, want);
 }
 
 #[cfg(unix)]

@@ -142,6 +142,60 @@ fn a_linked_item_without_interactions_is_recommended_from_the_graph() {
     }
 }
 
+/// With both graph weights 0, `cke` fits what ALS fits, and still places a linked item without
+/// interactions among its nearest items in the graph: `recommend` lists it (scoring as Jaws,
+/// whose entity it shares, with one neighbour). With `--cold-scale` there is no embedding to
+/// scale, so it stays unranked, and `train` says why.
+#[test]
+fn a_graph_off_cke_still_recommends_a_linked_item_without_interactions() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = imported_with_links(
+        tmp.path(),
+        "9001\thttp://dbpedia.org/resource/Jaws_(film)\n",
+    );
+    let off = [
+        "train",
+        "--model",
+        "cke",
+        "--kg-weight",
+        "0",
+        "--neighbour-weight",
+        "0",
+    ];
+    ok(kgrec(&data).args(off).args(["--cold-neighbours", "1"]));
+    let all_path = tmp.path().join("off.tsv");
+    ok(kgrec(&data)
+        .args(["recommend", "--all-users", "-k", "25", "--out"])
+        .arg(&all_path));
+    let all = std::fs::read_to_string(&all_path).unwrap();
+    let (new, jaws) = (rows_of(&all, "9001"), rows_of(&all, "234"));
+    assert!(new.iter().any(|r| r.score.abs() > 1e-3), "{all}");
+    let mut compared = 0;
+    for r in &new {
+        if let Some(j) = jaws.iter().find(|j| j.user == r.user) {
+            assert!(
+                (r.score - j.score).abs() < 1e-4,
+                "{}: {} vs {}",
+                r.user,
+                r.score,
+                j.score
+            );
+            compared += 1;
+        }
+    }
+    assert!(compared > 0, "{all}");
+    // One user's list names it too.
+    let user = &new[0].user;
+    let one = ok(kgrec(&data).args(["recommend", "--user", user, "-k", "25"]));
+    assert!(one.contains("9001"), "{one}");
+
+    let out = run(kgrec(&data).args(off).args(["--cold-scale", "1"]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("stay unranked"), "{}", stderr(&out));
+    let scaled = batch(&data, &tmp.path().join("scaled.tsv"));
+    assert!(rows_of(&scaled, "9001").is_empty(), "{scaled}");
+}
+
 struct Row {
     user: String,
     rank: usize,

@@ -275,11 +275,19 @@ pub struct Server {
 impl Server {
     /// Starts `kgrec --data DATA serve --addr 127.0.0.1:0 EXTRA...` and waits for its address.
     pub fn start(data: &Path, extra: &[&str]) -> Server {
+        let mut cmd = kgrec(data);
+        cmd.args(["serve", "--addr", "127.0.0.1:0"]).args(extra);
+        Server::spawn(
+            cmd,
+            data.with_extension(format!("serve-{}.log", std::process::id())),
+        )
+    }
+
+    /// Starts `cmd` (a `kgrec serve` on port 0, however it is run), its standard error into
+    /// `log`, and waits for its address.
+    pub fn spawn(mut cmd: Command, log: PathBuf) -> Server {
         use std::io::BufRead;
-        let log = data.with_extension(format!("serve-{}.log", std::process::id()));
-        let mut child = kgrec(data)
-            .args(["serve", "--addr", "127.0.0.1:0"])
-            .args(extra)
+        let mut child = cmd
             .stdout(std::process::Stdio::piped())
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()

@@ -87,7 +87,10 @@ fn rating_confidence_differs_from_binary_on_ratings_and_equals_it_without_them()
         als_lists(tmp.path(), &ones, "binary")
     );
     // The default is rating confidence, its range resolved from the data (1-5: r/5); on
-    // ratings of one value it resolves none.
+    // ratings of one value it resolves none. (The test file only has to be held out: a test
+    // file whose every row is a training row is refused.)
+    let held_out = tmp.path().join("held_out.tsv");
+    std::fs::write(&held_out, "user_id\titem_id\nsomeone-new\t50\n").unwrap();
     let params = |train: &Path| -> serde_json::Value {
         let out = ok(kgrec(tmp.path())
             .args([
@@ -95,7 +98,7 @@ fn rating_confidence_differs_from_binary_on_ratings_and_equals_it_without_them()
             ])
             .arg(train)
             .arg("--test")
-            .arg(&ones));
+            .arg(&held_out));
         serde_json::from_str::<serde_json::Value>(&out).unwrap()["params"].clone()
     };
     let rated_params = params(&rated);

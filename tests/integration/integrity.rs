@@ -1,6 +1,7 @@
 //! Integrity of stored data: a byte flipped anywhere in any file of a data directory gives a
 //! clear error naming the damage, or (in bytes nothing reads: sled's unused segment space) the
-//! very same answer — never a panic, never a different answer (`docs/reliability.md`).
+//! very same answer — never a panic, never a different answer (`docs/reliability.md`). The
+//! files walked include the model files (`models/vN.arrays`).
 //!
 //! Each file is flipped at `KGREC_FLIPS_PER_FILE` offsets (20 by default; seeded by
 //! `KGREC_FLIP_SEED`, 0 by default), each flip on a fresh copy of the directory, and every
@@ -173,5 +174,17 @@ fn a_flipped_byte_in_any_stored_file_is_an_error_or_changes_nothing() {
                 .map(|w| format!("unclear error: {w}")),
         );
     }
+    // The model arrays live in `models/vN.arrays` (one file per version): their flips are
+    // among the ones tried, and the current model's are caught.
+    let model_files: Vec<&Tally> = tallies
+        .iter()
+        .filter(|(name, _)| name.starts_with("models/") && name.ends_with(".arrays"))
+        .map(|(_, t)| t)
+        .collect();
+    assert!(model_files.len() >= 2, "{:?}", tallies.keys());
+    assert!(
+        model_files.iter().any(|t| t.clean_errors > 0),
+        "no flip in a model file was caught"
+    );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

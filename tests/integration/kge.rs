@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 /// 24 people in 4 groups: `has_member` (group → person) and `member_of` (person → group).
 /// Valid and test hold out `member_of` triples whose `has_member` twin stays in train, so they
 /// are learnable, and random ranking among the 28 entities would score far lower.
-fn groups_dataset(dir: &Path) -> PathBuf {
+pub(crate) fn groups_dataset(dir: &Path) -> PathBuf {
     let root = dir.join("groups");
     std::fs::create_dir_all(&root).unwrap();
     let (mut train, mut valid, mut test) = (String::new(), String::new(), String::new());
@@ -309,7 +309,7 @@ fn train_transe_on_the_fixture_graph_then_export_embeddings() {
         &[
             "no recommender trained yet: the stored versions are graph embeddings (v1 transe); \
              train a recommender (cke, als, bpr, pop, ease, kg-ease, itemknn, \
-             userknn, svd, svdpp, tfidf) first",
+             userknn, svd, svdpp, tfidf, ncf) first",
         ],
     );
     let refused = run(kgrec(&data).args(["recommend", "--user", "1", "--model-version", "1"]));

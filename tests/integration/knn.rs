@@ -125,6 +125,21 @@ fn similar_answers_for_itemknn_ease_and_kg_ease_and_userknn_says_why_not() {
         Path::new("similar"),
         &["userknn relates users to users"],
     );
+    // The message names every learner that answers (tfidf and ncf among them), and not pop.
+    let said = String::from_utf8_lossy(&out.stderr).into_owned();
+    let named = said
+        .rsplit("similar items need ")
+        .next()
+        .unwrap_or_default();
+    for model in [
+        "itemknn", "ease", "kg-ease", "als", "bpr", "cke", "svd", "tfidf", "ncf",
+    ] {
+        assert!(named.contains(model), "{model} not named: {said}");
+    }
+    assert!(
+        !named.contains("pop") && !named.contains("userknn"),
+        "{said}"
+    );
     // A user added since training is placed among the trained users.
     let extra = tmp.path().join("new.tsv");
     std::fs::write(&extra, "user_id\titem_id\nnewcomer\t1\nnewcomer\t50\n").unwrap();

@@ -594,8 +594,8 @@ fn eval_names_test_rows_that_are_also_training_rows() {
     assert!(err.contains("count as misses"), "{err}");
 }
 
-/// `eval` with the test file equal to the training file says why every figure is zero; a
-/// SPARQL query can come from standard input.
+/// `eval` with the test file equal to the training file is refused, saying why every figure
+/// would be zero; a SPARQL query can come from standard input.
 #[test]
 fn eval_of_the_training_file_itself_and_sparql_from_stdin() {
     let tmp = tempfile::tempdir().unwrap();
@@ -604,7 +604,7 @@ fn eval_of_the_training_file_itself_and_sparql_from_stdin() {
         .arg(fixture("interactions.tsv"))
         .arg("--test")
         .arg(fixture("interactions.tsv")));
-    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("also in the training file"),
         "{}",
@@ -1035,7 +1035,7 @@ fn third_pass_messages_say_what_happened() {
     // JSON given as a graph, and a link file without its header line.
     let json = file("facts.txt", b"{\"h\": \"a\"}\n");
     let out = run(kgrec(&data).args(["import", "kg"]).arg(&json));
-    expect_bad_input(&out, &json, &["looks like JSON"]);
+    expect_bad_input(&out, &json, &["JSON-LD (or JSON) is not read", "N-Triples"]);
     let links = file("links.tsv", b"A3\thttp://e/a\n");
     let out = run(kgrec(&data).args(["import", "links"]).arg(&links));
     expect_bad_input(
@@ -1234,6 +1234,98 @@ fn eleventh_look_messages_name_the_real_cause() {
     );
 
     // eval's remedy for a missing graph is its own --kg/--link.
+    let (train, test) = rated_split(dir);
+    let out = run(Command::new(binary())
+        .args(["eval", "--model", "cke", "--epochs", "4", "--train"])
+        .arg(&train)
+        .arg("--test")
+        .arg(&test));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--kg FILE"), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("import kg"), "{}", stderr(&out));
+}
+
+/// eval's messages are worded for eval from the start (the library is told who reads): they
+/// name `--input-format`, `--kg` and `--link`, never `import kg`, `import links` nor
+/// `--format`, for a reading error, the format flag of a header hint, and graph remedies.
+#[test]
+fn eval_messages_name_its_own_flags_and_no_import_command() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let eval = |train: &Path, test: &Path, model: &str| {
+        let epochs: &[&str] = match model {
+            "cke" => &["--epochs", "4"],
+            _ => &[],
+        };
+        run(Command::new(binary())
+            .args(["eval", "--model", model])
+            .args(epochs)
+            .arg("--train")
+            .arg(train)
+            .arg("--test")
+            .arg(test))
+    };
+    let refuses_import_words = |err: &str| {
+        for word in [
+            "import kg",
+            "import links",
+            "import interactions",
+            " --format",
+        ] {
+            assert!(!err.contains(word), "{word:?} in: {err}");
+        }
+    };
+    // Lists of one token each: no interaction, "pass --input-format csv".
+    let single = dir.join("single.txt");
+    std::fs::write(&single, "u1\nu2\nu3\n").unwrap();
+    let out = eval(&single, &single, "pop");
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("pass --input-format csv"),
+        "{}",
+        stderr(&out)
+    );
+    refuses_import_words(&stderr(&out));
+    // A .tsv whose first line is numbers: "... or --input-format movielens".
+    let numbers = dir.join("numbers.tsv");
+    std::fs::write(&numbers, "1\t2\t5\n1\t3\t4\n").unwrap();
+    let out = eval(&numbers, &numbers, "pop");
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("or --input-format movielens"),
+        "{}",
+        stderr(&out)
+    );
+    refuses_import_words(&stderr(&out));
+    // No graph: kg-ease's and cke's notes say how eval takes one.
+    let (train, test) = rated_split(dir);
+    for model in ["kg-ease", "cke"] {
+        let out = eval(&train, &test, model);
+        assert!(out.status.success(), "{model}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(
+            err.contains("eval --kg FILE") && err.contains("eval --link LINK.tsv"),
+            "{model}: {err}"
+        );
+        refuses_import_words(&err);
+    }
+    // The same notes from `train` name the data directory's commands.
+    let data = dir.join("data");
+    ok(kgrec(&data).args(["import", "interactions"]).arg(&train));
+    let out = run(kgrec(&data).args(["train", "--model", "kg-ease"]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(
+            "import a graph with `import kg` and links with `import interactions --link`"
+        ),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// A training and a test file of 12 users' ratings of 10 items (every fifth pair held out), in
+/// `dir`.
+fn rated_split(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
     let (train, test) = (dir.join("train.tsv"), dir.join("test.tsv"));
     let mut rows = String::from("user_id\titem_id\trating\n");
     let mut held = rows.clone();
@@ -1248,12 +1340,5 @@ fn eleventh_look_messages_name_the_real_cause() {
     }
     std::fs::write(&train, rows).unwrap();
     std::fs::write(&test, held).unwrap();
-    let out = run(Command::new(binary())
-        .args(["eval", "--model", "cke", "--epochs", "4", "--train"])
-        .arg(&train)
-        .arg("--test")
-        .arg(&test));
-    assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stderr(&out).contains("--kg FILE"), "{}", stderr(&out));
-    assert!(!stderr(&out).contains("import kg"), "{}", stderr(&out));
+    (train, test)
 }

@@ -222,14 +222,12 @@ fn eval_task_rating_prints_finite_rmse_and_mae() {
     expect_bad_input(&out, &train_file, &["does not predict ratings"]);
 }
 
-#[test]
-fn the_graph_variant_predicts_an_unrated_linked_item_from_its_look_alikes() {
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("data");
+/// The graph and the rated fixture, with item 9001 unrated and linked to Jaws' entity (a new
+/// edition, say), so it shares Jaws' (item 234's) whole neighbourhood in the graph.
+pub fn rated_with_unrated_jaws(tmp: &Path) -> std::path::PathBuf {
+    let data = tmp.join("data");
     import_movie_graph(&data);
-    // Item 9001 has no rating; it is linked to Jaws' entity (a new edition, say), so it shares
-    // Jaws' (item 234's) whole neighbourhood in the graph.
-    let links = tmp.path().join("links.tsv");
+    let links = tmp.join("links.tsv");
     let text = std::fs::read_to_string(fixture("links.tsv")).unwrap();
     write(
         &links,
@@ -240,6 +238,13 @@ fn the_graph_variant_predicts_an_unrated_linked_item_from_its_look_alikes() {
         .arg(fixture("interactions.tsv"))
         .args(["--rating-scale", "1:5", "--link"])
         .arg(&links));
+    data
+}
+
+#[test]
+fn the_graph_variant_predicts_an_unrated_linked_item_from_its_look_alikes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = rated_with_unrated_jaws(tmp.path());
     let predict = |item: &str| {
         let out =
             run(kgrec(&data).args(["predict", "--user", "1", "--item", item, "--format", "json"]));

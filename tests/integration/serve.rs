@@ -28,7 +28,7 @@ fn serving_trained() -> (tempfile::TempDir, PathBuf, Server) {
 }
 
 /// Polls a rebuild job until it is no longer running; returns its last status.
-fn wait_for_job(server: &Server, id: &str) -> serde_json::Value {
+pub fn wait_for_job(server: &Server, id: &str) -> serde_json::Value {
     let deadline = Instant::now() + Duration::from_secs(300);
     loop {
         let job = server.get(&format!("/v1/admin/jobs/{id}"));

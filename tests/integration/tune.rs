@@ -25,7 +25,9 @@ fn tune_stores_its_choice_and_train_uses_it() {
         // The defaults first, then at most 3 draws.
         assert!(trials[0]["full"].as_bool().unwrap(), "{l}");
         assert!(trials.len() >= 2, "{l}");
-        assert!(l["value"].as_f64().unwrap() >= l["default_value"].as_f64().unwrap());
+        // null: the defaults' model collapsed (als here), a failed trial the choice beat.
+        let defaults = l["default_value"].as_f64().unwrap_or(f64::NEG_INFINITY);
+        assert!(l["value"].as_f64().unwrap() >= defaults, "{l}");
     }
     let best = out["best"].as_str().unwrap().to_owned();
     assert!(["ease", "als"].contains(&best.as_str()), "{out}");
@@ -192,10 +194,15 @@ fn tune_holds_linked_items_out_whole_when_the_catalogue_has_new_ones() {
             .all(|t| !(given(t, "cold_scale") && given(t, "cold_neighbours"))),
         "{out}"
     );
-    // The text says what was held out whole.
+    // The text says what was held out whole, and which cold rule was chosen on those items'
+    // rows.
     let text = ok(kgrec(&cold).args(args));
     assert!(
         text.contains("every interaction of 2 linked items held out whole"),
+        "{text}"
+    );
+    assert!(
+        text.contains("cke: cold rule --cold-") && text.contains("chosen on the rows of the"),
         "{text}"
     );
 
@@ -207,10 +214,108 @@ fn tune_holds_linked_items_out_whole_when_the_catalogue_has_new_ones() {
         .args(["--format", "json"])));
     assert_eq!(out["whole_items"], 0, "{out}");
     let trials = out["learners"][0]["trials"].as_array().unwrap();
+    // (the graph-off corner holds --cold-scale 0: ALS exactly, items without interactions
+    // unplaced, as they look rare rather than new).
     assert!(
-        trials.iter().all(
-            |t| t["params"]["cold_scale"].is_null() && t["params"]["cold_neighbours"].is_null()
-        ),
+        trials.iter().all(|t| {
+            let p = &t["params"];
+            p["cold_neighbours"].is_null()
+                && (p["cold_scale"].is_null()
+                    || (p["cold_scale"] == 0.0
+                        && p["kg_weight"] == 0.0
+                        && p["neighbour_weight"] == 0.0))
+        }),
         "{out}"
+    );
+}
+
+/// Tuned together, ALS goes first and `cke` starts from ALS's choice: with the graph off (its
+/// corner that is ALS: the same validation figure) and with the graph's default weights.
+#[test]
+fn cke_starts_from_als_choice_with_the_graph_off() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = imported(tmp.path());
+    let out = json(&ok(kgrec(&data).args([
+        "tune",
+        "--models",
+        "cke,als",
+        "--trials",
+        "6",
+        "--budget",
+        "120s",
+        "--no-train",
+        "--format",
+        "json",
+    ])));
+    let learners = out["learners"].as_array().unwrap();
+    assert_eq!(learners[0]["learner"], "als", "{out}");
+    assert_eq!(learners[1]["learner"], "cke", "{out}");
+    let als = &learners[0]["overrides"];
+    let trials = learners[1]["trials"].as_array().unwrap();
+    let params = |t: &serde_json::Value| t["params"].clone();
+    let mut off = als.clone();
+    off["kg_weight"] = 0.0.into();
+    off["neighbour_weight"] = 0.0.into();
+    off["attention"] = "none".into();
+    // Nothing is held out whole here: the corner leaves items without interactions unplaced.
+    off["cold_scale"] = 0.0.into();
+    assert_eq!(params(&trials[1]), off, "{out}");
+    // The graph off at ALS's choice scores what ALS's choice scored.
+    assert_eq!(trials[1]["value"], learners[0]["value"], "{out}");
+    if als.as_object().unwrap().values().any(|v| !v.is_null()) {
+        assert_eq!(params(&trials[2]), *als, "{out}");
+    }
+    assert_eq!(out["target"], "auto", "{out}");
+}
+
+/// `--target cold`: linked items held out whole (a tenth of them here: none is without
+/// interactions) and only their rows scored, so ALS, which places no item it has no
+/// interaction of, scores 0 and `cke` more.
+#[test]
+fn tune_for_new_items_scores_only_items_held_out_whole() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = imported(tmp.path());
+    let out = json(&ok(kgrec(&data).args([
+        "tune",
+        "--models",
+        "als,cke",
+        "--trials",
+        "3",
+        "--budget",
+        "120s",
+        "--no-train",
+        "--target",
+        "cold",
+        "--format",
+        "json",
+    ])));
+    assert_eq!(out["target"], "cold", "{out}");
+    // 24 linked items with interactions, a tenth of them held out whole.
+    assert_eq!(out["whole_items"], 2, "{out}");
+    let learners = out["learners"].as_array().unwrap();
+    let value = |name: &str| {
+        learners
+            .iter()
+            .find(|l| l["learner"] == name)
+            .map(|l| l["value"].as_f64().unwrap())
+            .unwrap()
+    };
+    assert_eq!(value("als"), 0.0, "{out}");
+    assert!(value("cke") > 0.0, "{out}");
+    assert_eq!(out["best"], "cke", "{out}");
+    // Without a graph there is nothing to place a new item with.
+    let bare = tmp.path().join("bare");
+    ok(kgrec(&bare)
+        .args(["import", "interactions"])
+        .arg(fixture("interactions.tsv")));
+    let refused = kgrec(&bare)
+        .args(["tune", "--models", "cke", "--target", "cold", "--no-train"])
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
+    assert!(
+        stderr(&refused).contains("--target cold"),
+        "{}",
+        stderr(&refused)
     );
 }

@@ -1,5 +1,6 @@
 //! Link-prediction data sets: the token dictionaries and the train/valid/test triples of a
-//! benchmark folder (`train.txt`, `valid.txt`, `test.txt`, `head<TAB>relation<TAB>tail`), or the
+//! benchmark folder (`train.txt`, `valid.txt`, `test.txt`, `head<TAB>relation<TAB>tail`, or in
+//! a line without tabs three blank-separated tokens), or the
 //! same shape built from in-memory triples.
 
 use std::collections::HashMap;
@@ -19,11 +20,21 @@ pub enum DatasetError {
         #[source]
         source: std::io::Error,
     },
-    #[error("{}:{line}: expected 3 tab-separated fields, found {found}", path.display())]
+    #[error(
+        "{}:{line}:{column}: expected 3 tab-separated fields (head, relation, tail), or in a \
+         line without tabs 3 tokens separated by blanks; found {found} {}{hint}",
+        path.display(),
+        if *found == 1 { "field" } else { "fields" }
+    )]
     BadLine {
         path: PathBuf,
         line: usize,
+        /// Where the line goes wrong: its end when it has too few fields, else the 4th field.
+        column: usize,
         found: usize,
+        /// What the line is split by, when it is neither tabs nor blanks (`; it is split by
+        /// commas ...`), else nothing.
+        hint: String,
     },
     #[error("{}:{line}: empty token in field {field}", path.display())]
     EmptyToken {
@@ -228,13 +239,14 @@ fn read_split(
         if line.trim().is_empty() {
             continue;
         }
-        let fields: Vec<&str> = line.split('\t').collect();
+        // Tab-separated, or (as KGAT's and some OpenKE files) a line without tabs whose tokens
+        // are split by blanks, as `import kg` reads them.
+        let fields: Vec<&str> = match line.contains('\t') {
+            true => line.split('\t').collect(),
+            false => line.split_whitespace().collect(),
+        };
         if fields.len() != 3 {
-            return Err(DatasetError::BadLine {
-                path: path.to_owned(),
-                line: n + 1,
-                found: fields.len(),
-            });
+            return Err(bad_line(path, n + 1, line, &fields));
         }
         if let Some(field) = fields.iter().position(|f| f.is_empty()) {
             return Err(DatasetError::EmptyToken {
@@ -253,6 +265,41 @@ fn read_split(
         ));
     }
     Ok(out)
+}
+
+/// The error of a line of `fields` that is not three: located at its end (too few fields) or
+/// at its 4th field, naming the delimiter it seems split by when that is neither tabs nor blanks.
+fn bad_line(path: &Path, line: usize, text: &str, fields: &[&str]) -> DatasetError {
+    let column = match fields.get(3) {
+        // The 4th field's first character: fields are slices of `text`.
+        Some(fourth) => {
+            let at = fourth.as_ptr() as usize - text.as_ptr() as usize;
+            text[..at].chars().count() + 1
+        }
+        None => text.chars().count() + 1,
+    };
+    let delimiter = [
+        (',', "commas (`,`)"),
+        (';', "semicolons (`;`)"),
+        ('|', "bars (`|`)"),
+    ]
+    .into_iter()
+    .find(|(c, _)| fields.len() < 3 && text.matches(*c).count() >= 2);
+    let hint = match delimiter {
+        Some((c, name)) => format!(
+            "; the line is split by {name}, which a data set's triples are not: write \
+             `head<TAB>relation<TAB>tail` lines (when no token holds a {c:?}, `tr '{c}' '\\t' \
+             < IN > OUT` does it)"
+        ),
+        None => String::new(),
+    };
+    DatasetError::BadLine {
+        path: path.to_owned(),
+        line,
+        column,
+        found: fields.len(),
+        hint,
+    }
 }
 
 #[cfg(test)]
@@ -288,9 +335,15 @@ mod tests {
         write(dir.path(), "valid.txt", "a\tr\tb\nx\ty\n");
         write(dir.path(), "test.txt", "");
         match Dataset::load(dir.path()) {
-            Err(DatasetError::BadLine { path, line, found }) => {
+            Err(DatasetError::BadLine {
+                path,
+                line,
+                column,
+                found,
+                ..
+            }) => {
                 assert!(path.ends_with("valid.txt"));
-                assert_eq!((line, found), (2, 2));
+                assert_eq!((line, column, found), (2, 4, 2));
             }
             other => panic!("unexpected {other:?}"),
         }
@@ -298,6 +351,29 @@ mod tests {
             Dataset::load(&dir.path().join("missing")),
             Err(DatasetError::Io { .. })
         ));
+    }
+
+    #[test]
+    fn blank_separated_lines_are_triples_and_commas_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "train.txt", "a r b\nb  r\tc\n");
+        write(dir.path(), "valid.txt", "a r  c\n");
+        write(dir.path(), "test.txt", "");
+        // Line 2 has a tab, so it is split by tabs only: 2 fields.
+        let err = Dataset::load(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("train.txt:2:7:"), "{err}");
+        write(dir.path(), "train.txt", "a r b\nb\tr\tc\n");
+        let d = Dataset::load(dir.path()).unwrap();
+        assert_eq!((d.train.len(), d.valid.len(), d.entities.len()), (2, 1, 3));
+        write(dir.path(), "train.txt", "a,r,b\n");
+        let err = Dataset::load(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("train.txt:1:6:"), "{err}");
+        assert!(err.contains("found 1 field;"), "{err}");
+        assert!(err.contains("split by commas"), "{err}");
+        write(dir.path(), "train.txt", "a r b c\n");
+        let err = Dataset::load(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("train.txt:1:7:"), "{err}");
+        assert!(err.contains("found 4 fields"), "{err}");
     }
 
     #[test]

@@ -90,13 +90,7 @@ pub fn check_export_dir(dir: &Path, force: bool) -> Result<Vec<&'static str>, Ex
         }
         present.push(name);
     }
-    let earlier_export = || {
-        fs::read_to_string(dir.join("meta.json"))
-            .ok()
-            .and_then(|text| serde_json::from_str::<Meta>(&text).ok())
-            .is_some_and(|meta| meta.kind().is_some())
-    };
-    if !present.is_empty() && !force && !earlier_export() {
+    if !present.is_empty() && !force && !is_export_dir(dir) {
         return Err(ExportError::Refused {
             path: dir.to_owned(),
             reason: format!(
@@ -107,6 +101,14 @@ pub fn check_export_dir(dir: &Path, force: bool) -> Result<Vec<&'static str>, Ex
         });
     }
     Ok(present)
+}
+
+/// Whether `dir` holds the `meta.json` of an earlier embedding export (a model kgrec knows).
+pub fn is_export_dir(dir: &Path) -> bool {
+    fs::read_to_string(dir.join("meta.json"))
+        .ok()
+        .and_then(|text| serde_json::from_str::<Meta>(&text).ok())
+        .is_some_and(|meta| meta.kind().is_some())
 }
 
 /// `meta.json`.
@@ -346,11 +348,19 @@ pub fn read_export(dir: &Path) -> Result<(KgeModel, Vocab, Vocab), ExportError> 
         .kind()
         .ok_or_else(|| meta_err(format!("unsupported model/norm/rel_dim in {text:?}")))?;
     let d = meta.dim;
-    let (ent_w, rel_w, proj_w) = match kind {
-        ModelKind::TransE { .. } => (d, d, 0),
-        ModelKind::RotatE => (2 * d, d, 0),
-        ModelKind::TransR { rel_dim, .. } => (d, rel_dim, rel_dim * d),
+    // Checked: a damaged `meta.json` may hold any number (found while writing the export fuzzing: `dim`
+    // 0 panicked on zero-width rows, a huge one overflowed).
+    let widths = match kind {
+        ModelKind::TransE { .. } => Some((d, d, 0)),
+        ModelKind::RotatE => d.checked_mul(2).map(|w| (w, d, 0)),
+        ModelKind::TransR { rel_dim, .. } => rel_dim
+            .checked_mul(d)
+            .filter(|p| p.checked_add(rel_dim).is_some())
+            .map(|p| (d, rel_dim, p)),
     };
+    let (ent_w, rel_w, proj_w) = widths
+        .filter(|&(ent_w, rel_w, _)| ent_w > 0 && rel_w > 0)
+        .ok_or_else(|| meta_err(format!("dimensions out of range in {text:?}")))?;
     let ent_path = dir.join("entities.tsv");
     let rel_path = dir.join("relations.tsv");
     let (ent_tokens, ent_data) = read_table(&ent_path, ent_w)?;
@@ -502,5 +512,30 @@ mod tests {
             read_export(out.path()),
             Err(ExportError::Meta { .. })
         ));
+    }
+
+    /// Regression (found while writing the export fuzzing): `dim` 0 made rows of no values, and the
+    /// relation rows were cut into chunks of width 0, a panic; a huge `dim` or `rel_dim`
+    /// overflowed the widths. Each is now an error naming `meta.json`.
+    #[test]
+    fn dimensions_out_of_range_in_meta_are_an_error() {
+        let out = tempfile::tempdir().unwrap();
+        std::fs::write(out.path().join("entities.tsv"), "a\nb\n").unwrap();
+        std::fs::write(out.path().join("relations.tsv"), "r\n").unwrap();
+        let huge = usize::MAX / 2 + 1;
+        for meta in [
+            r#"{"model":"transe","dim":0,"norm":1}"#.to_owned(),
+            r#"{"model":"transr","dim":0,"norm":1,"rel_dim":0}"#.to_owned(),
+            format!(r#"{{"model":"rotate","dim":{huge}}}"#),
+            format!(r#"{{"model":"transr","dim":4,"norm":1,"rel_dim":{huge}}}"#),
+        ] {
+            std::fs::write(out.path().join("meta.json"), &meta).unwrap();
+            match read_export(out.path()) {
+                Err(e @ ExportError::Meta { .. }) => {
+                    assert!(e.to_string().contains("meta.json"), "{e}")
+                }
+                other => panic!("{meta}: {other:?}"),
+            }
+        }
     }
 }

@@ -17,7 +17,9 @@ pub mod train;
 
 pub use dataset::{Dataset, DatasetError, Vocab};
 pub use eval::{FilterIndex, LinkPredictionReport, RankMetrics, evaluate};
-pub use export::{EXPORT_FILES, ExportError, Meta, check_export_dir, read_export, write_export};
+pub use export::{
+    EXPORT_FILES, ExportError, Meta, check_export_dir, is_export_dir, read_export, write_export,
+};
 pub use model::{KgeModel, Matrix, ModelKind, Norm, Side};
 pub use run::{
     ExportEvaluation, RunError, TrainOptions, TrainReport, evaluate_export,

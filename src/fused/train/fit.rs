@@ -122,6 +122,14 @@ impl FusedParams {
             && graph.n_linked() > 0
             && !graph.triples().is_empty();
         let mut prior = vec![0.0f32; m * d];
+        // With both graph weights 0 the fit is ALS's, and the nearest-items rule still places
+        // a linked item without interactions afterwards: it needs only the graph and the
+        // fitted vectors.
+        let place_without_graph = !use_graph
+            && self.cold_without_graph
+            && self.cold_scale.is_none()
+            && graph.n_linked() > 0
+            && !graph.triples().is_empty();
         let nearest = if use_graph {
             let k = if self.neighbour_weight > 0.0 {
                 self.neighbours.max(self.cold_neighbours)
@@ -129,6 +137,13 @@ impl FusedParams {
                 self.cold_neighbours
             };
             NearestItems::build(graph, &has_positives, &linked, k)
+        } else if place_without_graph {
+            let new: Vec<bool> = linked
+                .iter()
+                .zip(&has_positives)
+                .map(|(&l, &seen)| l && !seen)
+                .collect();
+            NearestItems::build(graph, &has_positives, &new, self.cold_neighbours)
         } else {
             NearestItems::default()
         };
@@ -171,14 +186,20 @@ impl FusedParams {
                     }
                 }
             }
-            // Items nobody interacted with are not implicit negatives of anyone.
-            let mut y_seen = y.clone();
-            for (row, &seen) in y_seen.chunks_exact_mut(d).zip(&has_positives) {
-                if !seen {
-                    row.iter_mut().for_each(|v| *v = 0.0);
+            // Items nobody interacted with are not implicit negatives of anyone (with the graph,
+            // a cold linked row holds its prior's mean, not ALS's near-zero residue). Without
+            // the graph the sweep is ALS's own, so that graph-off `cke` fits what `als` fits.
+            if use_graph {
+                let mut y_seen = y.clone();
+                for (row, &seen) in y_seen.chunks_exact_mut(d).zip(&has_positives) {
+                    if !seen {
+                        row.iter_mut().for_each(|v| *v = 0.0);
+                    }
                 }
+                als.half_step_with_prior(&mut x, &y_seen, d, matrix.user_csr(), None);
+            } else {
+                als.half_step_with_prior(&mut x, &y, d, matrix.user_csr(), None);
             }
-            als.half_step_with_prior(&mut x, &y_seen, d, matrix.user_csr(), None);
             if graph_on {
                 self.step_prior(
                     &prior,
@@ -210,11 +231,25 @@ impl FusedParams {
         // A linked item nobody interacted with: y_i from its nearest warm items, or s·η.
         let placed: Vec<Option<Vec<f32>>> = (0..m)
             .map(|i| {
-                (use_graph && linked[i] && !has_positives[i] && self.cold_scale.is_none())
-                    .then(|| nearest.place(i, self.cold_neighbours, &y, d))
-                    .flatten()
+                ((use_graph || place_without_graph)
+                    && linked[i]
+                    && !has_positives[i]
+                    && self.cold_scale.is_none())
+                .then(|| nearest.place(i, self.cold_neighbours, &y, d))
+                .flatten()
             })
             .collect();
+        // Without the graph's terms (η = 0): y_i is the place, or 0 when nothing in the graph
+        // relates the item to one with interactions; every other row stays ALS's.
+        if place_without_graph {
+            for i in (0..m).filter(|&i| linked[i] && !has_positives[i]) {
+                let row = &mut y[i * d..(i + 1) * d];
+                match placed.get(i).and_then(Option::as_ref) {
+                    Some(v) => row.copy_from_slice(v),
+                    None => row.iter_mut().for_each(|v| *v = 0.0),
+                }
+            }
+        }
         // o_i = y_i − η_{e(i)}; an unlinked item never interacted with keeps o_i = 0.
         let mut offsets = y;
         for i in 0..m {

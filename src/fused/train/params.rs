@@ -72,6 +72,12 @@ pub struct FusedParams {
     /// neighbours) place a cold item.
     #[serde(default = "default_cold_neighbours")]
     pub cold_neighbours: usize,
+    /// Whether a fit with both graph weights 0 still places a linked item nobody has
+    /// interacted with among its nearest items (the rule needs only the graph and the fitted
+    /// item vectors, not the graph's training terms). True for every fit since 2026-12-01;
+    /// models stored before it left such rows as ALS leaves them and read as false.
+    #[serde(default)]
+    pub cold_without_graph: bool,
     /// Weight `v` of the prior `v|y_i − n_i|²` on linked item rows, `n_i` the place the item's
     /// `neighbours` nearest items in the graph mark (see `nearest.rs`; 0: no such prior).
     /// Models stored before it existed had none.
@@ -125,6 +131,7 @@ impl Default for FusedParams {
             negatives: 2,
             cold_scale: None,
             cold_neighbours: default_cold_neighbours(),
+            cold_without_graph: true,
             neighbour_weight: 10.0,
             neighbours: default_neighbours(),
             coupling: 0.2,
@@ -241,6 +248,21 @@ impl FusedParams {
             "strictly between 0 and 1",
         )?;
         non_negative("attention_reg", self.attention_reg)
+    }
+
+    /// Whether the graph enters the fit at all: some prior weight above 0 (both 0: the fit is
+    /// `als`'s for every item with interactions).
+    pub fn uses_graph(&self) -> bool {
+        self.kg_weight > 0.0 || self.neighbour_weight > 0.0
+    }
+
+    /// Whether the fitted model gives a linked item without interactions a vector of its own
+    /// (the cold rule), given a graph its items are linked into: always with the graph's terms
+    /// on; with both weights 0, by the nearest-items rule (no `--cold-scale`: the embedding it
+    /// scales is trained only by the graph's terms), in models fitted since that rule applies
+    /// there ([`FusedParams::cold_without_graph`]).
+    pub fn places_new_items(&self) -> bool {
+        self.uses_graph() || (self.cold_without_graph && self.cold_scale.is_none())
     }
 
     /// The ALS half's hyper-parameters.
