@@ -20,12 +20,18 @@
 use std::time::Instant;
 
 use clap::{Parser, ValueEnum};
-use kgrec::cf::ann::{AnnIndex, AnnParams, Calibration};
-use kgrec::cf::{FactorModel, Recommender, top_k, user_scores};
+use kgrec::cf::ann::{AnnIndex, AnnMetric, AnnParams, Calibration};
+use kgrec::cf::{FactorModel, FactorView, Recommender, top_k, user_scores};
 use kgrec::ids::UserId;
 use ndarray::{Array1, Array2};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum Metric {
+    Ip,
+    Augmented,
+}
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 enum Data {
@@ -58,6 +64,14 @@ struct Args {
     m: usize,
     #[arg(long, value_enum, default_value_t = Data::Clustered)]
     data: Data,
+    /// The spaces to build an index in, one after another on the same data.
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "ip,augmented"
+    )]
+    metric: Vec<Metric>,
     #[arg(long, default_value_t = 1)]
     seed: u64,
 }
@@ -155,12 +169,33 @@ fn main() {
     println!("exact: {exact_ms:.3} ms per request");
 
     let f = model.factors().expect("a factor model");
+    for &metric in &args.metric {
+        let metric = match metric {
+            Metric::Ip => AnnMetric::Ip,
+            Metric::Augmented => AnnMetric::Augmented,
+        };
+        measure(&args, &f, &exact, exact_ms, metric);
+    }
+    println!("peak RSS {:.0} MiB", peak_mib());
+}
+
+/// Builds the index of `f` in `metric`'s space, stores and reloads it, and measures recall and
+/// latency at each `--ef`, then the calibration `train` runs.
+fn measure(args: &Args, f: &FactorView<'_>, exact: &[Vec<u32>], exact_ms: f64, metric: AnnMetric) {
     let params = AnnParams {
         connections: args.m,
         ef_construction: args.ef_construction,
+        metric,
     };
     let t = Instant::now();
-    let index = AnnIndex::build(&f, &params).expect("index");
+    let index = AnnIndex::build_observed(f, &params, &mut |n| {
+        println!(
+            "  {n} items inserted in {:.1} s (peak RSS {:.0} MiB)",
+            t.elapsed().as_secs_f64(),
+            peak_mib()
+        )
+    })
+    .expect("index");
     let build_s = t.elapsed().as_secs_f64();
     let peak_build = peak_mib();
     let t = Instant::now();
@@ -174,9 +209,11 @@ fn main() {
     let size_mib = bytes.len() as f64 / (1 << 20) as f64;
     drop(bytes);
     println!(
-        "index (M {}, efConstruction {}): build {build_s:.1} s (peak RSS {peak_build:.0} MiB), \
+        "index ({}, M {}, efConstruction {}): build {build_s:.1} s (peak RSS {peak_build:.0} MiB), \
          stored {size_mib:.0} MiB (encode {save_s:.1} s, decode+check {load_s:.1} s)",
-        args.m, args.ef_construction,
+        metric.name(),
+        args.m,
+        args.ef_construction,
     );
     for &ef in &args.ef {
         loaded.set_ef(ef);
@@ -184,7 +221,7 @@ fn main() {
         let mut hits = 0usize;
         let mut fallbacks = 0usize;
         for (u, want) in exact.iter().enumerate() {
-            match loaded.top_k(&f, u, args.k, &[], None) {
+            match loaded.top_k(f, u, args.k, &[], None) {
                 Some(list) => hits += list.iter().filter(|s| want.contains(&s.item.0)).count(),
                 None => fallbacks += 1,
             }
@@ -205,7 +242,7 @@ fn main() {
         ..Calibration::default()
     };
     let t = Instant::now();
-    let got = loaded.calibrate(&f, &cal);
+    let got = loaded.calibrate(f, &cal);
     println!(
         "calibration (target {}, ef {}..{}, {} sampled users): ef {} recall@{} {:.4} reached {} \
          in {:.1} s",
@@ -219,5 +256,4 @@ fn main() {
         got.reached,
         t.elapsed().as_secs_f64()
     );
-    println!("peak RSS {:.0} MiB", peak_mib());
 }

@@ -2673,7 +2673,8 @@ fn build_ann(
         what: e.to_string(),
     })?;
     let note = format!(
-        "approximate top-K index (HNSW, M {}, efConstruction {}) over {} items built in {:.1} s,          {} MiB; ef {} chosen: recall@{} against exact {:.3} on {} users ({:.1} s in all)",
+        "approximate top-K index (HNSW {}, M {}, efConstruction {}) over {} items built in {:.1} s,          {} MiB; ef {} chosen: recall@{} against exact {:.3} on {} users ({:.1} s in all)",
+        settings.metric.name(),
         settings.connections,
         settings.ef_construction,
         index.n_items(),

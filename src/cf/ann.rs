@@ -2,16 +2,24 @@
 //! item vectors, built at train time, checked against exact scoring, and stored beside the
 //! model version.
 //!
-//! Maximum inner product becomes nearest neighbour by cosine through norm augmentation: an item
-//! vector `v` (with its bias `b` appended, when the model has item biases) gets one more
-//! coordinate `sqrt(R² − |v|²)`, `R` the largest such norm, and is divided by `R`, so every item
-//! is a unit vector; a user vector (with `1` appended for the bias) is divided by its norm and
-//! gets `0`. The cosine between the two is then the model's score divided by `R·|u|`: the same
-//! order, so the exact nearest neighbours are the exact best items. The price is the geometry:
-//! items of small norm all sit near the extra axis, close to one another whatever their
-//! direction, and every query is far from every item (cosine at most `|v|/R`). A graph search
-//! then needs many more candidates (`ef`) than on the raw vectors, more the larger the
-//! catalogue; a fixed `ef` loses recall as the catalogue grows.
+//! Maximum inner product becomes nearest neighbour by cosine through norm augmentation
+//! ([`AnnMetric::Augmented`], the default): an item vector `v` (with its bias `b` appended, when
+//! the model has item biases) is divided by `R`, the largest such norm, and gets one more
+//! coordinate `sqrt(1 − |v/R|²)`, so every item is a unit vector; a user vector (with `1`
+//! appended for the bias) is divided by its norm and gets `0`. The cosine between the two is
+//! then the model's score divided by `R·|u|`: the same order, so the exact nearest neighbours are
+//! the exact best items. The price is the geometry: items of small norm all sit near the extra
+//! axis, close to one another whatever their direction, and every query is far from every item.
+//! A graph search then needs many more candidates (`ef`) than on the raw vectors, more the
+//! larger the catalogue; a fixed `ef` loses recall as the catalogue grows.
+//!
+//! The alternative, [`AnnMetric::Ip`] (ip-NSW, Morozov & Babenko 2018), builds the graph on inner
+//! product directly: the same scaled vectors without the extra coordinate, the distance
+//! `1 − ⟨u, v⟩` (never negative, as `hnsw_rs` asserts; the same order as the score). It is no
+//! metric (an item is not its own nearest point; large-norm items are near everything), so link
+//! selection keeps the candidates HNSW's diversity heuristic prunes. Measured, it needed no
+//! fewer candidates than augmented for the same recall, its graph is twice the size, and some
+//! items are never reached (docs/scale.md).
 //!
 //! So the index is calibrated when it is built ([`AnnIndex::calibrate`]): on a seeded sample of
 //! the model's users, the index's top-`k` is compared with exact scoring, and `ef` is doubled
@@ -24,10 +32,10 @@
 //! `None`), so exclusions and filters never shorten a list.
 //!
 //! Determinism: `hnsw_rs` draws each point's layer from its own generator with a fixed seed (no
-//! seed can be passed), in insertion order. Insertion runs on rayon's threads: with one thread
-//! the graph is the same on every build; with more, the order in which concurrent insertions
-//! see each other changes a few edges (and so possibly the calibrated `ef` and the measured
-//! recall) between runs.
+//! seed can be passed) as each insertion starts; concurrent insertions (its `parallel_insert`)
+//! would draw layers and see each other in a different order on every run. So points are
+//! inserted one after another in item order: the same model gives the same index, byte for
+//! byte, whatever the thread count (calibration, which only reads the graph, runs in parallel).
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
@@ -58,6 +66,33 @@ pub enum AnnMode {
     Off,
 }
 
+/// The space the graph is built in (both give the model's order exactly; they differ in how
+/// many candidates a search needs for the same recall).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AnnMetric {
+    /// Cosine after norm augmentation (one more coordinate makes every item a unit vector).
+    #[default]
+    Augmented,
+    /// Inner product directly (ip-NSW, Morozov & Babenko 2018): item vectors (bias appended)
+    /// divided by the largest norm, the user vector (1 appended) by its own; the distance is
+    /// `1 − ⟨u, v⟩`, which orders items as the model's score does and is never negative. Link
+    /// selection keeps the pruned candidates (HNSW's diversity heuristic assumes a metric).
+    /// Measured no better than augmented (docs/scale.md), and on small catalogues some items
+    /// are never reached even with `ef` the whole catalogue.
+    Ip,
+}
+
+impl AnnMetric {
+    /// Its name in notes and flags.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Ip => "ip",
+            Self::Augmented => "augmented",
+        }
+    }
+}
+
 /// How the graph is built.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct AnnParams {
@@ -65,6 +100,8 @@ pub struct AnnParams {
     pub connections: usize,
     /// Candidates kept per insertion (HNSW's `efConstruction`).
     pub ef_construction: usize,
+    /// The space searched.
+    pub metric: AnnMetric,
 }
 
 impl Default for AnnParams {
@@ -72,6 +109,7 @@ impl Default for AnnParams {
         Self {
             connections: 24,
             ef_construction: 200,
+            metric: AnnMetric::default(),
         }
     }
 }
@@ -116,6 +154,8 @@ pub const DEFAULT_EF_START: usize = 32;
 pub const DEFAULT_EF_MAX: usize = 2048;
 /// The recall@10 an index must reach to be used.
 pub const DEFAULT_TARGET_RECALL: f64 = 0.95;
+/// Insertions between two calls of [`AnnIndex::build_observed`]'s progress.
+pub const PROGRESS_EVERY: usize = 50_000;
 /// Users whose lists calibration compares.
 pub const DEFAULT_SAMPLE_USERS: usize = 200;
 
@@ -138,6 +178,8 @@ pub struct AnnSettings {
     pub ef_construction: usize,
     /// Links per point and layer (HNSW's `M`).
     pub connections: usize,
+    /// The space the graph is built in.
+    pub metric: AnnMetric,
 }
 
 impl Default for AnnSettings {
@@ -151,6 +193,7 @@ impl Default for AnnSettings {
             target_recall: DEFAULT_TARGET_RECALL,
             ef_construction: p.ef_construction,
             connections: p.connections,
+            metric: p.metric,
         }
     }
 }
@@ -170,6 +213,7 @@ impl AnnSettings {
         AnnParams {
             connections: self.connections,
             ef_construction: self.ef_construction,
+            metric: self.metric,
         }
     }
 
@@ -210,8 +254,8 @@ pub enum AnnError {
     },
 }
 
-/// `1 − cos` between unit vectors, never below zero (`hnsw_rs`' own dot distance asserts that
-/// rounding never makes it negative, which unit vectors in `f32` do not guarantee).
+/// `1 − ⟨a, b⟩` between vectors of norm at most 1, never below zero (`hnsw_rs` asserts that
+/// no distance is negative, which rounding in `f32` does not guarantee).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct UnitDot;
 
@@ -247,6 +291,8 @@ pub struct AnnSummary {
     pub connections: u64,
     /// HNSW's `efConstruction`.
     pub ef_construction: u64,
+    /// The space the graph was built in.
+    pub metric: AnnMetric,
 }
 
 /// The head of the stored form.
@@ -258,7 +304,7 @@ struct Head {
     data_len: u64,
 }
 
-const FORMAT: u32 = 2;
+const FORMAT: u32 = 3;
 const DIGEST: usize = 32;
 const BASENAME: &str = "index";
 
@@ -293,6 +339,16 @@ impl AnnIndex {
     /// Builds the index of `factors`' items (uncalibrated: `ef` is 64 until
     /// [`AnnIndex::calibrate`] or [`AnnIndex::set_ef`]).
     pub fn build(factors: &FactorView<'_>, params: &AnnParams) -> Result<Self, AnnError> {
+        Self::build_observed(factors, params, &mut |_| {})
+    }
+
+    /// [`AnnIndex::build`], calling `progress` with the number of items inserted so far after
+    /// every [`PROGRESS_EVERY`] insertions.
+    pub fn build_observed(
+        factors: &FactorView<'_>,
+        params: &AnnParams,
+        progress: &mut dyn FnMut(usize),
+    ) -> Result<Self, AnnError> {
         let unsuitable = |reason: String| AnnError::Unsuitable { reason };
         let items = factors.items;
         let n = items.nrows();
@@ -327,17 +383,24 @@ impl AnnIndex {
         }
         for v in &mut augmented {
             v.iter_mut().for_each(|x| *x /= radius);
-            let norm2 = dot(v, v);
-            v.push((1.0 - norm2).max(0.0).sqrt());
+            if params.metric == AnnMetric::Augmented {
+                let norm2 = dot(v, v);
+                v.push((1.0 - norm2).max(0.0).sqrt());
+            }
         }
-        let hnsw = Hnsw::new(params.connections, n, 16, params.ef_construction, UnitDot);
-        let data: Vec<(&[f32], usize)> = augmented
-            .iter()
-            .enumerate()
-            .map(|(i, v)| (v.as_slice(), i))
-            .collect();
-        hnsw.parallel_insert_slice(&data);
-        let mut hnsw = hnsw;
+        let mut hnsw = Hnsw::new(params.connections, n, 16, params.ef_construction, UnitDot);
+        if params.metric == AnnMetric::Ip {
+            hnsw.set_keeping_pruned(true);
+        }
+        // One insertion after another, in item order: `hnsw_rs` draws each point's layer
+        // from one generator as insertions start, and concurrent insertions would see each
+        // other in a different order on every run.
+        for (i, v) in augmented.iter().enumerate() {
+            hnsw.insert_slice((v.as_slice(), i));
+            if (i + 1) % PROGRESS_EVERY == 0 {
+                progress(i + 1);
+            }
+        }
         hnsw.set_searching_mode(true);
         Ok(Self {
             hnsw,
@@ -351,6 +414,7 @@ impl AnnIndex {
                 recall_users: 0,
                 connections: params.connections as u64,
                 ef_construction: params.ef_construction as u64,
+                metric: params.metric,
             },
         })
     }
@@ -388,7 +452,9 @@ impl AnnIndex {
             return None;
         }
         q.iter_mut().for_each(|x| *x /= norm);
-        q.push(0.0);
+        if self.summary.metric == AnnMetric::Augmented {
+            q.push(0.0);
+        }
         Some(
             self.hnsw
                 .search(&q, ef, ef)
@@ -604,7 +670,7 @@ impl AnnIndex {
         }))
         .map_err(|_| bad("the graph does not decode".to_owned()))?
         .map_err(|e| bad(format!("the graph does not decode: {e}")))?;
-        let width = dim + usize::from(bias) + 1;
+        let width = dim + usize::from(bias) + usize::from(s.metric == AnnMetric::Augmented);
         let mut seen = vec![false; n_items];
         let mut points = 0usize;
         for p in hnsw.get_point_indexation() {
@@ -718,9 +784,14 @@ mod tests {
     }
 
     fn build(m: &FactorModel, ef: usize) -> AnnIndex {
+        build_in(m, ef, AnnMetric::default())
+    }
+
+    fn build_in(m: &FactorModel, ef: usize, metric: AnnMetric) -> AnnIndex {
         let params = AnnParams {
             connections: 16,
             ef_construction: 100,
+            metric,
         };
         let mut index = AnnIndex::build(&m.factors().unwrap(), &params).unwrap();
         index.set_ef(ef);
@@ -750,8 +821,20 @@ mod tests {
         hits as f64 / (10 * users) as f64
     }
 
+    /// Both spaces order items as the model does: either graph finds the exact lists.
     #[test]
-    fn recall_at_10_against_exact_is_high() {
+    fn recall_at_10_against_exact_is_high_in_either_space() {
+        let m = model(200, 3000, 16, 1);
+        for metric in [AnnMetric::Ip, AnnMetric::Augmented] {
+            let index = build_in(&m, 64, metric);
+            assert_eq!(index.summary().metric, metric);
+            let recall = recall_over(&m, &index, 200);
+            assert!(recall >= 0.95, "{metric:?}: recall@10 {recall}");
+        }
+    }
+
+    #[test]
+    fn rescored_lists_have_exact_scores() {
         let m = model(200, 3000, 16, 1);
         let index = build(&m, 64);
         let f = m.factors().unwrap();
@@ -820,21 +903,35 @@ mod tests {
         );
     }
 
+    /// The same model gives the same bytes whatever the thread count (insertions run in item
+    /// order); another model gives other bytes, so the comparison can fail.
     #[test]
-    fn stored_bytes_round_trip_are_deterministic_single_threaded_and_checked() {
+    fn the_same_model_gives_the_same_index_on_any_thread_count() {
+        let m = model(20, 2000, 8, 3);
+        let built_on = |m: &FactorModel, threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| build(m, 32).to_bytes().unwrap())
+        };
+        let bytes = built_on(&m, 1);
+        for threads in [1, 2, 2, 4] {
+            assert!(
+                built_on(&m, threads) == bytes,
+                "{threads} threads: another graph"
+            );
+        }
+        assert!(built_on(&model(20, 2000, 8, 4), 2) != bytes);
+    }
+
+    /// Stored bytes read back as written; every damage is caught.
+    #[test]
+    fn stored_bytes_round_trip_and_are_checked() {
         let m = model(20, 400, 8, 3);
         let f = m.factors().unwrap();
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(1)
-            .build()
-            .unwrap();
-        let (a, b) = pool.install(|| (build(&m, 32), build(&m, 32)));
+        let a = build(&m, 32);
         let bytes = a.to_bytes().unwrap();
-        assert_eq!(
-            bytes,
-            b.to_bytes().unwrap(),
-            "same seed, one thread: same graph"
-        );
         let back = AnnIndex::from_bytes(&bytes, 400, 8, true).unwrap();
         assert_eq!(back.summary(), a.summary());
         assert_eq!(AnnIndex::read_summary(&bytes[..200]).unwrap(), *a.summary());
@@ -871,7 +968,7 @@ mod tests {
     fn calibration_raises_ef_to_the_target_or_reports_a_miss() {
         let m = model(300, 4000, 16, 6);
         let f = m.factors().unwrap();
-        let mut index = build(&m, 1);
+        let mut index = build_in(&m, 1, AnnMetric::Augmented);
         let cal = Calibration {
             ef_start: 10,
             ef_max: 4000,
@@ -891,7 +988,7 @@ mod tests {
         let all = recall_over(&m, &index, 300);
         assert!(all >= 0.95, "recall {all}");
         // A target no index can reach: every doubling tried, a miss at the cap.
-        let mut index = build(&m, 1);
+        let mut index = build_in(&m, 1, AnnMetric::Augmented);
         let miss = index.calibrate(
             &f,
             &Calibration {

@@ -883,6 +883,10 @@ pub struct AnnArgs {
     /// Links per point and layer (HNSW's M, 2 to 256).
     #[arg(long, default_value_t = kgrec::cf::ann::AnnParams::default().connections, value_name = "M")]
     pub ann_m: usize,
+    /// The space the graph is built in: `augmented`, cosine after norm augmentation, or `ip`,
+    /// inner product directly (ip-NSW; measured no better, see docs/scale.md).
+    #[arg(long, value_enum, default_value_t = AnnMetricArg::Augmented)]
+    pub ann_metric: AnnMetricArg,
 }
 
 impl AnnArgs {
@@ -899,8 +903,18 @@ impl AnnArgs {
             target_recall: self.ann_recall,
             ef_construction: self.ann_ef_construction,
             connections: self.ann_m,
+            metric: match self.ann_metric {
+                AnnMetricArg::Ip => kgrec::cf::ann::AnnMetric::Ip,
+                AnnMetricArg::Augmented => kgrec::cf::ann::AnnMetric::Augmented,
+            },
         }
     }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum AnnMetricArg {
+    Augmented,
+    Ip,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -539,7 +539,7 @@ fn train_with_an_approximate_index_recommends_what_exact_scoring_does() {
     let out = run(kgrec(&data).args(["train", "--model", "als", "--seed", "3", "--ann", "on"]));
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
-        stderr(&out).contains("approximate top-K index (HNSW, M 24")
+        stderr(&out).contains("approximate top-K index (HNSW augmented, M 24")
             && stderr(&out).contains("recall@10 against exact 1.000"),
         "{}",
         stderr(&out)
