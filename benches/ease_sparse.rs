@@ -106,7 +106,7 @@ fn score(
     for (u, relevant) in held {
         let history = train.user_row(UserId(*u)).0;
         weights.score(history, &mut scores);
-        let top = kgrec::cf::top_k(&scores, 20, history, &mut Vec::new());
+        let top = kgrec::cf::top_k(&scores, 20, history);
         let list: Vec<u32> = top.iter().map(|s| s.item.0).collect();
         ndcg += user_scores(&list, relevant, 10).ndcg;
         recall += user_scores(&list, relevant, 20).recall;

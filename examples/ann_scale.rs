@@ -151,18 +151,12 @@ fn main() {
 
     // Exact: the served path, every item scored.
     let t = Instant::now();
-    let mut buf = Vec::new();
     let exact: Vec<Vec<u32>> = (0..args.queries)
         .map(|u| {
-            top_k(
-                &user_scores(&model, UserId(u as u32)),
-                args.k,
-                &[],
-                &mut buf,
-            )
-            .iter()
-            .map(|s| s.item.0)
-            .collect()
+            top_k(&user_scores(&model, UserId(u as u32)), args.k, &[])
+                .iter()
+                .map(|s| s.item.0)
+                .collect()
         })
         .collect();
     let exact_ms = t.elapsed().as_secs_f64() * 1e3 / args.queries as f64;

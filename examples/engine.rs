@@ -90,6 +90,7 @@ fn main() -> anyhow::Result<()> {
             rating: None,
             timestamp: None,
             count: 1,
+            stamps: Vec::new(),
         })
         .collect();
     engine.add_interactions(rows, Vec::new())?;

@@ -481,7 +481,7 @@ fn in_use(dir: &Path, lock: &mut File) -> Error {
     // The holder wrote its id after locking; an empty file means it is just starting.
     let _ = lock.read_to_string(&mut holder);
     let pid = match holder.trim() {
-        "" => "unknown".to_owned(),
+        "" => flock_holder(lock).unwrap_or_else(|| "unknown".to_owned()),
         pid => pid.to_owned(),
     };
     Error::InUse {
@@ -489,6 +489,31 @@ fn in_use(dir: &Path, lock: &mut File) -> Error {
         pid,
         waited: None,
     }
+}
+
+/// The process holding `lock`'s file lock, from the kernel's table (Linux: `/proc/locks`,
+/// `1: FLOCK ADVISORY WRITE PID MAJ:MIN:INODE 0 EOF`): what an empty lock file (a holder that
+/// has locked it but not yet written its id) cannot say. `None` elsewhere.
+#[cfg(target_os = "linux")]
+fn flock_holder(lock: &File) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let inode = lock.metadata().ok()?.ino().to_string();
+    let table = std::fs::read_to_string("/proc/locks").ok()?;
+    table.lines().find_map(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        // A blocked request reads `1: -> FLOCK ...`: not a holder.
+        match fields.as_slice() {
+            [_, "FLOCK", _, _, pid, file, ..] if file.rsplit(':').next() == Some(&inode) => {
+                Some((*pid).to_owned())
+            }
+            _ => None,
+        }
+    })
+}
+
+#[cfg(not(target_os = "linux"))]
+fn flock_holder(_lock: &File) -> Option<String> {
+    None
 }
 
 /// A shared lock on the lock file of a directory the process may not write: readers together,
@@ -830,6 +855,20 @@ mod tests {
         if free > 2 * FREE_SPACE_RESERVE {
             data.check_free_space(FREE_SPACE_RESERVE / 2).unwrap();
         }
+    }
+
+    /// An empty lock file (a holder that has locked it but not written its id yet) still
+    /// names its holder: the kernel's lock table says who holds it.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn the_holder_of_an_empty_lock_file_is_found_in_the_lock_table() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("lock");
+        let file = File::create(&path).unwrap();
+        assert_eq!(flock_holder(&file), None, "nobody holds it yet");
+        file.try_lock().unwrap();
+        let other = File::open(&path).unwrap();
+        assert_eq!(flock_holder(&other), Some(std::process::id().to_string()));
     }
 
     #[test]

@@ -45,15 +45,21 @@ use crate::store::{
     StoredModel,
 };
 
+mod availability;
 pub mod collapse;
 mod ingest;
 mod remove;
+pub mod tsv_graph;
 mod tune;
 
+pub use availability::AvailabilityChanged;
 pub use remove::InteractionsRemoved;
 
 use ingest::GroupCommit;
-pub use tune::{EarlierKept, MIN_TUNING_USERS, NoisyGain, TuneOutcome, TuningData, noisy_gain};
+pub use tune::{
+    EarlierKept, MIN_TUNING_USERS, NoisyGain, SizedDim, TrainSpec, TuneOutcome, TuningData,
+    noisy_gain,
+};
 
 /// Whether an engine may write.
 pub use crate::datadir::Access;
@@ -100,6 +106,8 @@ struct Inner {
     binding: Mutex<()>,
     /// The explanation graph, built on first use and dropped when the graph changes.
     paths: Mutex<Option<Arc<PathIndex>>>,
+    /// The retired items (`store::retired`), read on first use and dropped on every change.
+    retired: Mutex<Option<Arc<Vec<String>>>>,
 }
 
 impl Drop for Inner {
@@ -206,6 +214,8 @@ pub struct InteractionFile {
     pub delimiter: Option<Delimiter>,
     /// The declared rating scale (`--rating-scale`): checked line by line, then stored.
     pub rating_scale: Option<RatingScale>,
+    /// The unit of numeric timestamps (`--time-unit`); stored as seconds.
+    pub time_unit: crate::interactions::TimeUnit,
 }
 
 /// What an interaction import did.
@@ -438,6 +448,27 @@ fn flat_similarities_note(
     })
 }
 
+/// [`SimilarItems::note`]: items of the list as similar as the one above, by the rule a
+/// user's list notes ties ([`crate::cf::scores_tie`]: they would print alike), so that the order
+/// within a tie is not read as meaning. `None` without ties.
+fn similar_ties_note(top: &[Scored]) -> Option<String> {
+    let ties = top
+        .windows(2)
+        .filter(|w| crate::cf::scores_tie(w[0].score, w[1].score))
+        .count();
+    (ties > 0).then(|| {
+        format!(
+            "{ties} item(s) of this list are as similar as the one above (to one part in a \
+             million){}; tied items are not ranked by the model: exact ties in the order they \
+             were first imported, the others by rounding noise",
+            match ties + 1 == top.len() {
+                true => " (every item of the list ties)",
+                false => "",
+            }
+        )
+    })
+}
+
 fn is_zero(n: &usize) -> bool {
     *n == 0
 }
@@ -463,6 +494,9 @@ pub struct Recommendations {
     pub filter: Option<FilterSummary>,
     /// Why the list is empty or shorter than asked (a filter that few items pass).
     pub note: Option<String>,
+    /// The store holds the user, but every interaction of theirs was removed: the list is the
+    /// popularity fallback.
+    pub emptied: bool,
 }
 
 impl Recommendations {
@@ -541,6 +575,8 @@ struct Candidates {
     items: Vec<u32>,
     /// Entities of the graph that satisfy the filter.
     entities: usize,
+    /// When none does: the subclasses of a class the filter names, which it does not follow.
+    subclasses: Option<String>,
 }
 
 impl Candidates {
@@ -556,7 +592,10 @@ impl Candidates {
             n => format!("{n} {many}"),
         };
         Some(if self.entities == 0 {
-            "no entity of the graph satisfies the filter".to_owned()
+            match &self.subclasses {
+                Some(hint) => format!("no entity of the graph satisfies the filter: {hint}"),
+                None => "no entity of the graph satisfies the filter".to_owned(),
+            }
         } else if matching == 0 {
             format!(
                 "no item is linked to the entities that satisfy the filter ({} of the graph)",
@@ -594,6 +633,48 @@ pub struct BatchRecommendations {
     pub stale: bool,
     /// Why the lists mean little, when the model collapsed ([`collapse_note`]).
     pub collapse: Option<String>,
+    /// How many of `users` have no interactions (all removed): their lists are the popularity
+    /// fallback (counted in `users`' `fallback` flags too).
+    pub emptied: usize,
+    /// Ids of the exclude list that name no item of the store (ignored).
+    pub unknown_excluded: Vec<String>,
+    /// With a filter: how many items of the data directory it lets through.
+    pub matching_items: Option<usize>,
+    /// Where the time went.
+    pub timings: BatchTimings,
+}
+
+/// The phases of [`Engine::recommend_all`], for the batch command's summary.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct BatchTimings {
+    /// Loading the model and the interactions it excludes.
+    pub load: std::time::Duration,
+    /// Scoring every user against every item, keeping each one's top K, naming them.
+    pub scoring: std::time::Duration,
+}
+
+/// Every user's top-K ([`Engine::recommend_batch`]).
+#[derive(Debug, Clone, Default)]
+pub struct BatchRequest {
+    /// Items per user.
+    pub k: usize,
+    /// A stored version instead of the current model.
+    pub model_version: Option<u64>,
+    /// Items never to recommend to anyone (external ids; unknown ones are reported, not fatal).
+    pub exclude: Vec<String>,
+    /// Graph facts every recommended item's entity must have.
+    pub filter: Filter,
+}
+
+/// What a batch leaves out ([`Engine::batch_scope`]).
+#[derive(Debug, Clone)]
+pub struct BatchScope {
+    /// Sorted dense item ids no list holds.
+    pub exclude: Vec<u32>,
+    /// Ids of the exclude list that name no item of the store (ignored).
+    pub unknown_excluded: Vec<String>,
+    /// With a filter: how many items it lets through.
+    pub matching_items: Option<usize>,
 }
 
 /// Counts of what a data directory holds; `stats --format json` prints it, key names are the
@@ -618,6 +699,9 @@ pub struct Stats {
     pub users: u64,
     /// Items of the interaction store.
     pub items: u64,
+    /// Items of `items` the catalogue no longer offers (`import links --retire`): never
+    /// recommended.
+    pub retired_items: u64,
     /// Interactions (distinct user-item pairs).
     pub interactions: u64,
     /// `v3 cke (current)`, ... (as the first data directories recorded it; for programs,
@@ -638,6 +722,18 @@ pub struct Stats {
     /// equal (so none can be inferred).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub single_rating: Option<f32>,
+    /// The fingerprint of the interactions the store holds now (hex, as `tuned[].fingerprint`
+    /// and `model_fingerprint`).
+    pub fingerprint: String,
+    /// The fingerprint of the interactions the current model was trained on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model_fingerprint: Option<String>,
+    /// The current model was trained on other interactions than the store holds now (imports,
+    /// removals or HTTP posts since): `kgrec train` (or a rebuild) brings it up to date.
+    pub stale: bool,
+    /// What changed, when `stale`: the interaction counts then and now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stale_note: Option<String>,
 }
 
 /// The rating scale as `stats` shows it.
@@ -728,6 +824,11 @@ pub struct EvalRequest {
     pub link: Option<PathBuf>,
     /// What to train.
     pub train_request: TrainRequest,
+    /// The flags `train_request.spec` was built from (`eval`'s): without `tune`, the spec is
+    /// built again from them once the training file is read, as `train` builds it without a
+    /// tuning ([`Engine::train_spec`]: the dimension follows the catalogue where `--dim` is not
+    /// given). `None`: the spec as given.
+    pub flags: Option<learners::Overrides>,
     /// Cut-offs.
     pub ks: Vec<usize>,
     /// Tune on the training file first (validation rows carved from it, never the test file);
@@ -776,6 +877,12 @@ pub struct EvalOutcome {
     /// The test users' lists at the largest cut-off, with their scores (for the tie note of a
     /// batch; empty for `EvalTask::Rating`).
     pub lists: Vec<UserRecs>,
+    /// Test users with no interaction in the training file (their lists are the popularity
+    /// fallback, scored under the model's name in `evaluation`).
+    pub unknown_users: usize,
+    /// The metrics over the test users the training file knows alone, when some are unknown
+    /// (and some known).
+    pub known: Option<Evaluation>,
 }
 
 /// An entity's neighbours in the graph, for a look at it.
@@ -852,6 +959,7 @@ impl Engine {
                 served_generation: Mutex::new(0),
                 binding: Mutex::new(()),
                 paths: Mutex::new(None),
+                retired: Mutex::new(None),
             }),
         })
     }
@@ -906,6 +1014,9 @@ impl Engine {
         options: &ImportOptions,
         progress: &mut dyn FnMut(ImportProgress<'_>),
     ) -> Result<kgrec_kg::ImportReport> {
+        for file in files {
+            tsv_graph::refuse_interactions(file, options.source.format)?;
+        }
         // The graph's index about doubles what the files hold, and the memory-snapshot backend
         // writes the whole graph again.
         let input: u64 = files
@@ -1464,6 +1575,8 @@ impl Engine {
         // Items the model learnt nothing about would be ranked by a score of nothing (0, ahead
         // of every negative score): left out, as `similar` leaves them out.
         exclude.extend_from_slice(unlearnt_items(&served));
+        // Items the catalogue no longer offers (`import links --retire`), read now.
+        exclude.extend(self.retired_ids(&served)?);
         exclude.sort_unstable();
         exclude.dedup();
         let candidates = match request.filter.is_empty() {
@@ -1490,6 +1603,9 @@ impl Engine {
         let unknown = list.source == ListSource::Popularity
             && served.matrix.user_id(&request.user).is_none()
             && served.user_id(&request.user).is_none();
+        // Stored, but every interaction of theirs was removed: as unknown as a new user.
+        let emptied = list.source == ListSource::Popularity
+            && history.as_ref().is_some_and(|h| h.row().items.is_empty());
         let notes: Vec<String> = filtered
             .into_iter()
             .chain(list_notes(&served, &list, request))
@@ -1503,8 +1619,14 @@ impl Engine {
                     )
                 )
             }))
+            .chain(emptied.then(|| emptied_user_note(&request.user)))
             .chain(topk_note(&served, path))
-            .chain(not_folded_in_note(&served, &list, request, unknown))
+            .chain(not_folded_in_note(
+                &served,
+                &list,
+                request,
+                unknown || emptied,
+            ))
             .collect();
         let note = (!notes.is_empty()).then(|| notes.join("; "));
         let filter = candidates.map(|c| FilterSummary {
@@ -1548,6 +1670,7 @@ impl Engine {
             unknown_excluded,
             filter,
             note,
+            emptied,
         })
     }
 
@@ -1555,32 +1678,55 @@ impl Engine {
     /// graph: an unknown predicate or value is an error naming it).
     fn filter_items(&self, served: &Served, filter: &Filter) -> Result<Candidates> {
         let paths = self.paths()?;
-        let entities = paths.facts().matching(filter)?.unwrap_or_default();
+        let facts = paths.facts();
+        let entities = facts.matching(filter)?.unwrap_or_default();
+        let subclasses = match entities.is_empty() {
+            true => facts.subclass_hint(filter)?,
+            false => None,
+        };
         Ok(Candidates {
             items: served.items_of(&entities),
             entities: entities.len(),
+            subclasses,
         })
     }
 
     /// Every user's top-K (the batch file's contents), users in store order.
     pub fn recommend_all(&self, k: usize, version: Option<u64>) -> Result<BatchRecommendations> {
+        self.recommend_batch(&BatchRequest {
+            k,
+            model_version: version,
+            ..BatchRequest::default()
+        })
+    }
+
+    /// Every user's top-K with the batch's exclude list and filter (as one user's request
+    /// takes them, the same for every user), users in store order.
+    pub fn recommend_batch(&self, request: &BatchRequest) -> Result<BatchRecommendations> {
+        let k = request.k;
         if k == 0 {
             return Err(Error::BadInput(
                 "-k 0: ask for at least one item".to_owned(),
             ));
         }
-        let served = self.served_version(version)?;
+        let started = std::time::Instant::now();
+        let served = self.served_version(request.model_version)?;
         let matrix = served.current_matrix()?;
+        let load = started.elapsed();
         let users: Vec<Option<UserId>> = (0..matrix.n_users())
             .map(|u| Some(UserId(u as u32)))
             .collect();
+        let scope = self.batch_scope(&served, &request.exclude, &request.filter)?;
         let lists = rank_users(
             served.model.recommender(),
             &matrix,
             &users,
             k,
-            unlearnt_items(&served),
+            &scope.exclude,
         );
+        let emptied = (0..matrix.n_users())
+            .filter(|&u| matrix.user_row(UserId(u as u32)).0.is_empty())
+            .count();
         let users = matrix
             .users()
             .names()
@@ -1604,6 +1750,49 @@ impl Engine {
             model: served.model.header.clone(),
             stale: served.stale(),
             collapse: collapse_note(&served),
+            emptied,
+            unknown_excluded: scope.unknown_excluded,
+            matching_items: scope.matching_items,
+            timings: BatchTimings {
+                load,
+                scoring: started.elapsed().saturating_sub(load),
+            },
+        })
+    }
+
+    /// What a batch leaves out for every user: the sorted dense ids of the items `exclude`
+    /// names, the items the model learnt nothing about, the retired items and, with a filter,
+    /// every item the filter does not let through (resolved once for the whole batch).
+    pub fn batch_scope(
+        &self,
+        served: &Served,
+        exclude: &[String],
+        filter: &Filter,
+    ) -> Result<BatchScope> {
+        let mut ids: Vec<u32> = Vec::with_capacity(exclude.len());
+        let mut unknown_excluded = Vec::new();
+        for id in exclude {
+            match served.matrix.item_id(id) {
+                Some(item) => ids.push(item.0),
+                None if served.is_new_item(id) => {}
+                None => unknown_excluded.push(id.clone()),
+            }
+        }
+        ids.extend_from_slice(unlearnt_items(served));
+        ids.extend(self.retired_ids(served)?);
+        let mut matching_items = None;
+        if !filter.is_empty() {
+            let candidates = self.filter_items(served, filter)?;
+            matching_items = Some(candidates.items.len());
+            let n = u32::try_from(served.matrix.n_items()).unwrap_or(u32::MAX);
+            ids.extend((0..n).filter(|i| candidates.items.binary_search(i).is_err()));
+        }
+        ids.sort_unstable();
+        ids.dedup();
+        Ok(BatchScope {
+            exclude: ids,
+            unknown_excluded,
+            matching_items,
         })
     }
 
@@ -1632,10 +1821,11 @@ impl Engine {
                 header.kind.name(),
             )));
         }
-        let note = collapsed_user_note(&served, user);
+        let mut notes: Vec<String> = collapsed_user_note(&served, user).into_iter().collect();
+        notes.extend(self.retired_note(item)?);
         let explainer = Explainer::new(self.paths()?, served);
         let mut explanation = explainer.explain_item(user, item, options)?;
-        explanation.note = note;
+        explanation.note = (!notes.is_empty()).then(|| notes.join("; "));
         Ok((explanation, header))
     }
 
@@ -1711,6 +1901,19 @@ impl Engine {
                 "train again to include it",
             )
         };
+        // An item without interactions under a model that ignores the graph: its links could
+        // not have placed it, and the models that do place such items are named.
+        let graph_blind = || {
+            learnt_nothing(
+                &format!(
+                    "had no interactions when the model was trained, and {} does not use the \
+                     graph, so the item's links could not place it",
+                    header.kind.name()
+                ),
+                "kg-ease or cke place an item without interactions from its links in the graph \
+                 (`kgrec train --model kg-ease`); or train again once it has interactions",
+            )
+        };
         let id = match served.matrix.item_id(item) {
             Some(id) => id,
             // Stored since binding: nothing learnt until the next training.
@@ -1726,19 +1929,28 @@ impl Engine {
         let mut weights = vec![0.0f32; model.n_items()];
         if id.index() < model.n_items() && model.item_similarities(id, &mut weights) {
             if weights.iter().all(|w| *w == 0.0) {
+                if !header.kind.reads_graph() {
+                    return Err(graph_blind());
+                }
                 return Err(learnt_nothing(
                     "had no interactions when the model was trained and nothing in the graph \
                      ties it to other items",
                     "train again once it has interactions",
                 ));
             }
-            let top = crate::cf::top_k(&weights, k, &[id.0], &mut Vec::new());
+            // Never a retired item (`import links --retire`): it is no longer offered.
+            let mut skip = self.retired_ids(&served)?;
+            skip.push(id.0);
+            skip.sort_unstable();
+            skip.dedup();
+            let top = crate::cf::top_k(&weights, k, &skip);
             return Ok(SimilarItems {
                 item: item.to_owned(),
                 graph_only: false,
                 similar: describe(&served, &top)?,
                 left_out: 0,
-                note: flat_similarities_note(&weights, &[id.0], header),
+                note: flat_similarities_note(&weights, &[id.0], header)
+                    .or_else(|| similar_ties_note(&top)),
                 model: header.clone(),
             });
         }
@@ -1774,6 +1986,8 @@ impl Engine {
                          in the graph",
                         "train again once it has interactions or a link to an entity of the graph",
                     )
+                } else if !header.kind.reads_graph() {
+                    graph_blind()
                 } else {
                     learnt_nothing(
                         "had no interactions when the model was trained",
@@ -1802,7 +2016,11 @@ impl Engine {
             .enumerate()
             .filter(|&(i, b)| i != id.index() && *b == Basis::Nothing)
             .count();
-        let top = crate::cf::top_k(&scores, k, &exclude, &mut Vec::new());
+        let mut skip = self.retired_ids(&served)?;
+        skip.extend_from_slice(&exclude);
+        skip.sort_unstable();
+        skip.dedup();
+        let top = crate::cf::top_k(&scores, k, &skip);
         let mut similar = describe(&served, &top)?;
         for (found, scored) in similar.iter_mut().zip(&top) {
             found.graph_only = bases[scored.item.index()] == Basis::Graph;
@@ -1813,7 +2031,8 @@ impl Engine {
             similar,
             left_out,
             note: collapse_note(&served)
-                .or_else(|| flat_similarities_note(&scores, &exclude, header)),
+                .or_else(|| flat_similarities_note(&scores, &exclude, header))
+                .or_else(|| similar_ties_note(&top)),
             model: header.clone(),
         })
     }
@@ -1824,10 +2043,14 @@ impl Engine {
             let c = dir.kg().counts()?;
             let interactions = InteractionStore::open(dir.db())?;
             let counts = interactions.counts()?;
+            // The fingerprint of the interactions now, against the current model's (the
+            // same hash the served model's staleness compares): a full read of the store,
+            // as training makes; `stats` is not on a hot path.
+            let snapshot = interactions.load()?;
+            let fingerprint = snapshot.fingerprint;
             let (rating_scale, single_rating) = match interactions.scale()? {
                 Some(s) => (Some((s, true)), None),
                 None if counts.interactions > 0 => {
-                    let snapshot = interactions.load()?;
                     (snapshot.rating_scale(), snapshot.single_rating())
                 }
                 None => (None, None),
@@ -1861,6 +2084,30 @@ impl Engine {
                     })
                 })
                 .collect::<Result<_>>()?;
+            let current_header = store
+                .list()?
+                .into_iter()
+                .find(|h| Some(h.version) == current);
+            let model_fingerprint = current_header.as_ref().map(|h| h.fingerprint);
+            let stale = current_header
+                .as_ref()
+                .is_some_and(|h| h.fingerprint != fingerprint);
+            let stale_note = current_header.as_ref().filter(|_| stale).map(|h| {
+                format!(
+                    "model v{} ({}) was trained on other interactions than the store holds now \
+                     ({} interactions, {} users, {} items then; {} interactions, {} users, {} \
+                     items now): imports, removals or HTTP posts since; run `kgrec train` (or \
+                     a rebuild) to learn them",
+                    h.version,
+                    h.kind.name(),
+                    h.interactions,
+                    h.users,
+                    h.items,
+                    counts.interactions,
+                    counts.users,
+                    counts.items
+                )
+            });
             let models = model_versions
                 .iter()
                 .map(|m| {
@@ -1916,6 +2163,7 @@ impl Engine {
                 named_graph_statements: c.named_graph_statements,
                 users: counts.users,
                 items: counts.items,
+                retired_items: crate::store::RetiredStore::open(dir.db())?.len() as u64,
                 interactions: counts.interactions,
                 models,
                 model_versions,
@@ -1923,6 +2171,10 @@ impl Engine {
                 backend: crate::datadir::BACKEND,
                 rating_scale,
                 single_rating,
+                fingerprint: format!("{fingerprint:016x}"),
+                model_fingerprint: model_fingerprint.map(|f| format!("{f:016x}")),
+                stale,
+                stale_note,
             })
         })
     }
@@ -2144,6 +2396,56 @@ impl Engine {
         })
     }
 
+    /// For each IRI of `iris` (linked IRIs the graph lacks), the graph's IRI that is the same
+    /// text percent-decoded (`…/%C3%A9t%C3%A9` for the graph's `…/été`, `a%20b` for `a b`) or
+    /// with its non-ASCII characters percent-encoded, when the graph holds that one: RDF
+    /// tells the two spellings apart, so the link misses, and the warning names the one there.
+    /// A link written as a prefixed name whose prefix is not one of the well-known ones
+    /// (`ex:a1`, stored as the IRI `<ex:a1>`) gets the graph's entity whose IRI ends in
+    /// `/a1` or `#a1`, if one does (the first in the graph's order).
+    pub fn graph_spellings<'a>(
+        &self,
+        iris: impl IntoIterator<Item = &'a str>,
+    ) -> Result<Vec<Option<String>>> {
+        self.read(|dir| {
+            let index = dir.kg().index();
+            let mut out = Vec::new();
+            // Read once, and only when a link looks like a prefixed name.
+            let mut all: Option<Vec<String>> = None;
+            for iri in iris {
+                if let Some((_, local)) = prefixed_name(iri) {
+                    if all.is_none() {
+                        all = Some(index.entity_iris()?);
+                    }
+                    let found = all.iter().flatten().find(|e| {
+                        e.strip_suffix(local)
+                            .is_some_and(|ns| ns.ends_with(['/', '#']))
+                    });
+                    if let Some(found) = found {
+                        out.push(Some(found.clone()));
+                        continue;
+                    }
+                }
+                let decoded = percent_encoding::percent_decode_str(iri)
+                    .decode_utf8()
+                    .map(|d| d.into_owned())
+                    .ok();
+                let encoded =
+                    percent_encoding::utf8_percent_encode(iri, percent_encoding::CONTROLS)
+                        .to_string();
+                let mut found = None;
+                for other in decoded.into_iter().chain([encoded]) {
+                    if other != iri && index.entity_id(&other)?.is_some() {
+                        found = Some(other);
+                        break;
+                    }
+                }
+                out.push(found);
+            }
+            Ok(out)
+        })
+    }
+
     /// An entity's label and its first `limit` neighbours (forward and inverse), by IRI.
     pub fn neighbourhood(&self, iri: &str, limit: usize) -> Result<Option<Neighbourhood>> {
         self.read(|dir| {
@@ -2252,13 +2554,20 @@ impl Engine {
         train_request.keep = 1;
         // The training's notes name eval's own flags (--kg, --link).
         train_request.caller = request.read.caller;
+        if request.tune.is_none()
+            && let Some(flags) = &request.flags
+        {
+            let built = engine.train_spec(Some(train_request.spec.kind().name()), flags, false)?;
+            notes.extend(built.sized.map(|s| s.note()));
+            train_request.spec = built.spec;
+        }
         if let Some(tune) = &request.tune {
             let outcome = engine.tune(tune, &mut |_| {}, &AtomicBool::new(false))?;
             if let Some(best) = outcome.best() {
                 train_request.spec = ModelSpec::new(&best.learner, &best.overrides)?;
                 notes.push(format!(
                     "tuned on the training file for {:.0} s: {} with {} ({} {} on validation \
-                     rows carved from it{}, {} with the defaults)",
+                     rows carved from it{}, {})",
                     outcome.seconds,
                     best.learner,
                     match best.overrides.flags() {
@@ -2268,7 +2577,7 @@ impl Engine {
                     best.metric,
                     crate::metrics::figure(best.value),
                     outcome.whole_items_clause(),
-                    crate::metrics::figure(best.default_value)
+                    crate::metrics::with_the_defaults(best.default_value)
                 ));
                 notes.extend(outcome.new_items_left_out(best));
                 notes.extend(outcome.cold_rules.iter().cloned());
@@ -2303,6 +2612,8 @@ impl Engine {
                 notes,
                 rating: Some(rating),
                 lists: Vec::new(),
+                unknown_users: 0,
+                known: None,
             });
         }
 
@@ -2355,6 +2666,26 @@ impl Engine {
         // (linked items in neither file among them), so coverage never exceeds 1.
         let rankable = rankable_names(&served);
         let evaluation = evaluate(&recs, &test, Some(&train), &rankable, &request.ks);
+        // Test users the training file does not know get the popularity fallback, scored under
+        // the model's name: say how many, and score the known ones alone as well.
+        let unknown_users = test.keys().filter(|u| !train.contains_key(*u)).count();
+        let known = (unknown_users > 0 && unknown_users < test.len()).then(|| {
+            let known_test: HashMap<String, HashSet<String>> = test
+                .iter()
+                .filter(|(u, _)| train.contains_key(*u))
+                .map(|(u, items)| (u.clone(), items.clone()))
+                .collect();
+            evaluate(&recs, &known_test, Some(&train), &rankable, &request.ks)
+        });
+        if unknown_users > 0 {
+            notes.push(unknown_test_users_note(
+                unknown_users,
+                test.len(),
+                train_request.spec.kind(),
+                known.as_ref(),
+                &request.ks,
+            ));
+        }
         notes.extend(whole_catalogue_note(
             &test_users,
             &train,
@@ -2384,8 +2715,39 @@ impl Engine {
             notes,
             rating: None,
             lists,
+            unknown_users,
+            known,
         })
     }
+}
+
+/// What eval says of `unknown` of the `users` test users that the training file does not
+/// know: the model cannot score them, their lists are the popularity fallback, and the figures
+/// under the model's name count them; `known` (the figures of the others) at the largest
+/// cut-off of `ks`, when there are known users.
+fn unknown_test_users_note(
+    unknown: usize,
+    users: usize,
+    kind: learners::ModelKind,
+    known: Option<&Evaluation>,
+    ks: &[usize],
+) -> String {
+    let k = ks.iter().copied().max().unwrap_or(10);
+    let known = match known.and_then(|e| e.at(k).map(|a| (e.users, a.mean.ndcg))) {
+        Some((n, ndcg)) => format!(
+            "; the {n} known users alone score nDCG@{k} {ndcg:.4} (all figures for them are \
+             reported as `known users`)"
+        ),
+        None => "; no test user is in the training file, so every list is the popularity \
+                 fallback and the figures are those of `--model pop`"
+            .to_owned(),
+    };
+    format!(
+        "{unknown} of {users} test users are not in the training file: the model cannot score \
+         them, so their lists are the popularity fallback, counted in the figures under {}'s \
+         name{known}",
+        kind.name()
+    )
 }
 
 /// The names of the items the served model can put in a list (those it learnt something of).
@@ -2587,10 +2949,9 @@ impl TrainingData {
         }
         let model = self.bound(&fitted)?;
         if let Some(model) = &model
-            && fitted.header.kind != learners::ModelKind::Popularity
-            && let Some(c) = collapse::check(fitted.header.kind, model.as_ref(), &self.matrix)
+            && let Some(note) = self.collapse_note(&fitted, model.as_ref())
         {
-            fitted.notes.push(collapse::describe(c, &fitted.header));
+            fitted.notes.push(note);
         }
         let ann = match &model {
             Some(model) if request.ann.wanted(model.n_items()) => {
@@ -2630,6 +2991,23 @@ impl TrainingData {
             learners::Loaded::Embeddings(_) => None,
         })
     }
+
+    /// A note when the fitted model's scores do not tell its users apart
+    /// ([`collapse::check`]): its lists would be in arbitrary order, or the popularity order;
+    /// or, collapsed or not, when a few far ratings stretched the scale its rating confidence
+    /// divides by ([`collapse::stretched_scale`]).
+    fn collapse_note(&self, fitted: &learners::Trained, model: &dyn Recommender) -> Option<String> {
+        if fitted.header.kind == learners::ModelKind::Popularity {
+            return None;
+        }
+        let stretch = collapse::stretched_scale(&fitted.header, &self.matrix, self.snapshot.scale)
+            .map(|s| collapse::stretch_text(&s, &self.matrix));
+        match collapse::check(fitted.header.kind, model, &self.matrix) {
+            Some(c) => Some(collapse::describe(c, &fitted.header, stretch)),
+            // Said even when the scores did not collapse: the ratings barely count.
+            None => stretch.map(|text| format!("{}: {text}", fitted.header.kind.name())),
+        }
+    }
 }
 
 /// The approximate top-K index of `model` (its bytes) and a note saying what was built, or why
@@ -2659,7 +3037,9 @@ fn build_ann(
         return Ok((
             None,
             Some(format!(
-                "approximate top-K index (HNSW) over {} items: recall@{} against exact {:.3} on                  {} users at ef {}, below the target {}; top-K stays exact (raise --ann-ef-max                  or lower --ann-recall)",
+                "approximate top-K index (HNSW) over {} items: recall@{} against exact {:.3} on \
+                 {} users at ef {}, below the target {}; top-K stays exact (raise \
+                 --ann-ef-max or lower --ann-recall)",
                 index.n_items(),
                 cal.k,
                 got.recall,
@@ -2673,7 +3053,8 @@ fn build_ann(
         what: e.to_string(),
     })?;
     let note = format!(
-        "approximate top-K index (HNSW {}, M {}, efConstruction {}) over {} items built in {:.1} s,          {} MiB; ef {} chosen: recall@{} against exact {:.3} on {} users ({:.1} s in all)",
+        "approximate top-K index (HNSW {}, M {}, efConstruction {}) over {} items built in {:.1} s, \
+         {} MiB; ef {} chosen: recall@{} against exact {:.3} on {} users ({:.1} s in all)",
         settings.metric.name(),
         settings.connections,
         settings.ef_construction,
@@ -2743,6 +3124,7 @@ fn apply_job(
     scale: Option<RatingScale>,
 ) -> Result<(ImportReport, Vec<ItemLink>)> {
     check_scale(state, scale, rows)?;
+    check_time_units(state, rows)?;
     let (links, missing) = resolve_links(index, links)?;
     // Judged before the rows join the store: against what it held.
     let stretched = match scale.or(state.scale()) {
@@ -2759,6 +3141,39 @@ fn apply_job(
         .relinked
         .retain(|r| !matches!(index.resolve_entity(&r.old), Ok(Some((iri, _))) if iri == r.new));
     Ok((report, missing))
+}
+
+/// Refuses rows whose timestamps are in another unit than every stored one: seconds into a
+/// store of milliseconds (kept as given by earlier versions, or under `--time-unit s`), or
+/// numbers of 10¹¹ or more (milliseconds read as seconds under `--time-unit s`) into a store of
+/// seconds, so that no import compares the two. A store that already mixes them is left be.
+fn check_time_units(state: &mut StoreState, rows: &[RawInteraction]) -> Result<()> {
+    use crate::interactions::MILLISECONDS;
+    let stamps = || {
+        rows.iter()
+            .flat_map(|r| r.timestamp.into_iter().chain(r.stamps.iter().map(|s| s.0)))
+    };
+    let first_seconds = stamps().find(|&t| t < MILLISECONDS);
+    let first_millis = stamps().find(|&t| t >= MILLISECONDS);
+    if first_seconds.is_none() && first_millis.is_none() {
+        return Ok(());
+    }
+    match (state.timestamp_units(), first_seconds, first_millis) {
+        ((true, false), Some(t), _) => Err(Error::BadInput(format!(
+            "timestamp {t} is in seconds, but this data directory's timestamps are all in \
+             milliseconds (10^11 or more: kept as given by an earlier kgrec, or imported with \
+             --time-unit s), and comparing the two would misjudge which row is newer: import \
+             files in milliseconds with --time-unit s to keep its unit, or import everything \
+             again into a new data directory (--data NEW), where milliseconds are stored as \
+             seconds"
+        ))),
+        ((false, true), _, Some(t)) => Err(Error::BadInput(format!(
+            "timestamp {t} looks like milliseconds (10^11 or more, after the year 5138 as \
+             seconds), but this data directory's timestamps are in seconds: import with \
+             --time-unit ms (or auto, the default) to convert them"
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// Refuses a declared scale other than the stored one, a declared scale that a stored rating
@@ -2941,7 +3356,15 @@ pub fn collapse_note(served: &Served) -> Option<String> {
                 &served.matrix,
             )
         })
-        .map(|c| collapse::describe(c, &served.model.header))
+        .map(|c| {
+            let stretch = collapse::stretched_scale(
+                &served.model.header,
+                &served.matrix,
+                served.snapshot.scale,
+            )
+            .map(|s| collapse::stretch_text(&s, &served.matrix));
+            collapse::describe(c, &served.model.header, stretch)
+        })
 }
 
 /// Why a list's order means little: the model collapsed ([`collapse_note`]), or, for a model
@@ -3038,6 +3461,15 @@ pub fn collapsed_user_note(served: &Served, user: &str) -> Option<String> {
             header.kind.name(),
         )
     })
+}
+
+/// Why a stored user gets the popularity fallback when every interaction of theirs was removed
+/// (`import interactions --remove`): the model has nothing of theirs to score from.
+pub fn emptied_user_note(user: &str) -> String {
+    format!(
+        "user {user} has no interactions (all were removed): the list is the popularity \
+         fallback, the most popular items scored by interaction count, not the model's"
+    )
 }
 
 /// Why a user the store knows gets the popularity fallback: they arrived after the served
@@ -3364,6 +3796,7 @@ pub fn parse_interaction_file(request: &InteractionFile) -> Result<ParsedInterac
         columns: request.columns.clone(),
         delimiter: request.delimiter,
         rating_scale: request.rating_scale,
+        time_unit: request.time_unit,
         caller: crate::interactions::Caller::Import,
     };
     let mut rows = read_rows(&request.file, &options, request.min_rating)?;
@@ -3469,6 +3902,9 @@ struct Rows {
     outliers_noted: bool,
 }
 
+/// Words of the far-ratings note ([`outlier_note`]), by which a removal leaves it out.
+const OUTLIER_WORDS: &str = "rating(s) far outside where nearly all ratings sit";
+
 /// Ratings far outside where nearly all of a file's (or request's) ratings sit (a 99 among
 /// 1 to 5), which stretch a scale inferred from the ratings: said, with `--rating-scale` as the
 /// way to have them refused. From 10 ratings on: "nearly all" leaves out the lowest and highest
@@ -3476,14 +3912,7 @@ struct Rows {
 /// range's own width (1 at least).
 fn outlier_note(source: &str, rows: &[RawInteraction]) -> Option<String> {
     let mut ratings: Vec<f32> = rows.iter().filter_map(|r| r.rating).collect();
-    if ratings.len() < 10 {
-        return None;
-    }
-    ratings.sort_by(f32::total_cmp);
-    let n = ratings.len();
-    let k = (n / 100).max(1);
-    let (lo, hi) = (ratings[k], ratings[n - 1 - k]);
-    let span = (hi - lo).max(1.0);
+    let (lo, hi, span) = crate::cf::usual_ratings(&mut ratings)?;
     let far: Vec<f32> = ratings
         .iter()
         .copied()
@@ -3493,12 +3922,45 @@ fn outlier_note(source: &str, rows: &[RawInteraction]) -> Option<String> {
     let shown: Vec<String> = far.iter().take(3).map(f32::to_string).collect();
     (!far.is_empty()).then(|| {
         format!(
-            "{source}: {} rating(s) far outside where nearly all ratings sit ({lo} to {hi}): {}; \
-             a scale inferred from the ratings now runs {first}:{last}. If the scale is \
-             narrower, declare it with --rating-scale MIN:MAX (a rating outside it is then an \
-             error naming its line), or fix those rows",
+            "{source}: {} {OUTLIER_WORDS} ({lo} to {hi}): {}; a scale inferred from the \
+             ratings now runs {first}:{last}. If the scale is narrower, declare it with \
+             --rating-scale MIN:MAX (a rating outside it is then an error naming its line), or \
+             fix those rows",
             far.len(),
             shown.join(", ")
+        )
+    })
+}
+
+/// Ids of `rows` that look like numbers a spreadsheet wrote in scientific notation
+/// ([`crate::interactions::lookalike::is_spreadsheet_number`]): how many user and item ids
+/// (distinct), the first few, and how many rows share the first such item id.
+fn spreadsheet_number_note(file: &Path, rows: &[RawInteraction]) -> Option<String> {
+    use crate::interactions::lookalike::is_spreadsheet_number;
+    let mut seen = HashSet::new();
+    let mut shown: Vec<String> = Vec::new();
+    for (what, id) in rows
+        .iter()
+        .flat_map(|r| [("user", &r.user), ("item", &r.item)])
+    {
+        if is_spreadsheet_number(id) && seen.insert((what, id.as_str())) && shown.len() < 3 {
+            shown.push(format!("{what} {id:?}"));
+        }
+    }
+    (!seen.is_empty()).then(|| {
+        format!(
+            "{}: {} id(s) look like numbers a spreadsheet wrote in scientific notation ({}{}): \
+             their digits past the sixth are lost, so different users or items may have become \
+             one; export the column as text (in the spreadsheet, format the cells as Text or as \
+             a number with no decimals) and import again, or remove these rows with `kgrec import \
+             interactions FILE --remove`",
+            file.display(),
+            seen.len(),
+            shown.join(", "),
+            match seen.len().saturating_sub(shown.len()) {
+                0 => String::new(),
+                n => format!(", and {n} more"),
+            }
         )
     })
 }
@@ -3548,9 +4010,10 @@ fn stretch_note(
     })
 }
 
-/// Timestamps that are not seconds since 1970 as kgrec reads them: milliseconds (from 10¹²,
-/// the year 33658 in seconds) or negative ones, kept as they are but said, since a store that
-/// mixes them with seconds orders its time split wrongly.
+/// Timestamps that are not plausible seconds since 1970 once read (`--time-unit` converted
+/// milliseconds already): values of 10¹² or more (the year 33658 in seconds, stored so only
+/// under `--time-unit s`) or negative ones, kept as they are but said, since the time split
+/// orders them among the store's seconds.
 fn timestamp_note(file: &Path, rows: &[RawInteraction]) -> Option<String> {
     let stamps = rows.iter().filter_map(|r| r.timestamp);
     let millis = stamps.clone().filter(|t| *t >= 1_000_000_000_000).count();
@@ -3564,8 +4027,8 @@ fn timestamp_note(file: &Path, rows: &[RawInteraction]) -> Option<String> {
         }
     };
     Some(format!(
-        "{}: {what}; kgrec keeps timestamps as given and reads them as seconds since 1970, so \
-         the time split orders them correctly only if every file of the store uses the same unit",
+        "{}: {what}; kgrec stores seconds since 1970 and keeps these as read, so the time split \
+         orders them among the store's seconds (--time-unit ms converts milliseconds)",
         file.display()
     ))
 }
@@ -3601,6 +4064,7 @@ fn read_rows(file: &Path, options: &ReadOptions, min_rating: Option<f32>) -> Res
         ));
     }
     notes.extend(timestamp_note(file, &rows));
+    notes.extend(spreadsheet_number_note(file, &rows));
     let outliers = match options.rating_scale {
         None => outlier_note(&file.display().to_string(), &rows),
         Some(_) => None,
@@ -3637,6 +4101,19 @@ fn read_rows(file: &Path, options: &ReadOptions, min_rating: Option<f32>) -> Res
     })
 }
 
+/// The note of an import (a file's or a request's) whose rows named stored pairs without a
+/// timestamp to judge them by ([`ImportReport::counted_by_the_larger`]), else `None`.
+pub fn counted_by_the_larger_note(report: &ImportReport) -> Option<String> {
+    let example = report.larger_example.as_ref()?;
+    Some(format!(
+        "{} stored pair(s) named by rows without a timestamp, or stored without one ({example}): \
+         a repeat cannot be told from the same row imported again, so each keeps the larger of \
+         its stored count and the rows' (rows timestamped after a pair's stored timestamp add \
+         to its count)",
+        report.counted_by_the_larger
+    ))
+}
+
 /// An id the data directory does not hold at all, for `recommend` and `predict` alike; `hint`
 /// names the stored id it looks like ([`lookalike_hint`]), or is empty.
 pub fn unknown_id_note(kind: &str, id: &str, hint: &str) -> String {
@@ -3646,24 +4123,33 @@ pub fn unknown_id_note(kind: &str, id: &str, hint: &str) -> String {
     }
 }
 
-/// `; did you mean "0123"? ...` when one of `names` differs from `id` only by leading zeros,
-/// Unicode normalisation or width (ids are compared exactly), else empty.
+/// `; did you mean "0123"? ...` when one of `names` differs from `id` only by letter case,
+/// leading zeros, Unicode normalisation or width (ids are compared exactly), else empty.
 pub fn lookalike_hint(id: &str, names: &[String]) -> String {
     crate::interactions::lookalike::lookalike(id, names).map_or_else(String::new, |other| {
         format!(
             "; did you mean {other:?}? (ids are compared exactly, and the two differ only by \
-             leading zeros, Unicode normalisation or character width)"
+             leading zeros, letter case, Unicode normalisation or character width)"
         )
     })
 }
 
+/// Words of the conflicting-duplicates note ([`conflict_note`]), by which a removal leaves it out.
+const CONFLICT_WORDS: &str =
+    "conflicting duplicate(s): the same user and item again with another rating";
+
 /// The note of duplicate rows whose ratings disagree (see [`rating_conflicts`]).
 fn conflict_note(source: &str, conflicts: usize, example: &str) -> String {
     format!(
-        "{source}: {conflicts} conflicting duplicate(s): the same user and item again with \
-         another rating ({example}); the row with the latest timestamp is kept, the later row on \
-         ties"
+        "{source}: {conflicts} {CONFLICT_WORDS} ({example}); the row with the latest timestamp \
+         is kept, the later row on ties"
     )
+}
+
+/// Whether an import note is about the rows' ratings (conflicting duplicates, ratings far from
+/// the rest), which a removal does not read.
+pub(crate) fn is_rating_note(note: &str) -> bool {
+    note.contains(CONFLICT_WORDS) || note.contains(OUTLIER_WORDS)
 }
 
 #[cfg(test)]
@@ -3717,3 +4203,29 @@ pub(crate) mod testutil {
 
 #[cfg(test)]
 mod tests;
+
+/// `(prefix, local)` when `iri` reads as a prefixed name (`ex:a1`) rather than an IRI: a
+/// prefix of letters, digits, `_` or `-` that is no common IRI scheme (`http`, `urn`, ...)
+/// nor one of the well-known prefixes a link may use (`dbr:`, expanded at import),
+/// and a local part that does not start with `//`. RDF takes `ex:a1` as an absolute IRI of
+/// scheme `ex`, so a link written so misses the graph's `<http://.../a1>`.
+pub fn prefixed_name(iri: &str) -> Option<(&str, &str)> {
+    const SCHEMES: [&str; 13] = [
+        "http", "https", "urn", "mailto", "file", "ftp", "tag", "data", "doi", "info", "isbn",
+        "tel", "geo",
+    ];
+    let (prefix, local) = iri.split_once(':')?;
+    let named = prefix
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic())
+        && prefix
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    (named
+        && !local.is_empty()
+        && !local.starts_with("//")
+        && !SCHEMES.contains(&prefix.to_ascii_lowercase().as_str())
+        && !kgrec_kg::filter::PREFIXES.iter().any(|(p, _)| *p == prefix))
+    .then_some((prefix, local))
+}

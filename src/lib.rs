@@ -32,10 +32,10 @@ pub mod store;
 pub mod tune;
 
 pub use engine::{
-    Access, BatchRecommendations, EmbeddingsExported, Engine, EvalOutcome, EvalRequest, EvalTask,
-    ExplainedJson, FilterSummary, IngestStats, InteractionFile, InteractionsImported, ListJson,
-    ModelVersion, Neighbourhood, OpenOptions, RecommendRequest, Recommendations, RecommendedItem,
-    SimilarItems, Stats, TrainRequest, Trained,
+    Access, BatchRecommendations, BatchTimings, EmbeddingsExported, Engine, EvalOutcome,
+    EvalRequest, EvalTask, ExplainedJson, FilterSummary, IngestStats, InteractionFile,
+    InteractionsImported, ListJson, ModelVersion, Neighbourhood, OpenOptions, RecommendRequest,
+    Recommendations, RecommendedItem, SimilarItems, Stats, TrainRequest, Trained,
 };
 pub use error::{Error, Result};
 pub use kgrec_kg as kg;

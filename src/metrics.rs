@@ -126,6 +126,16 @@ pub fn figure(value: f64) -> String {
     }
 }
 
+/// How a tuning's best compares with the defaults on the same validation rows:
+/// `0.3120 with the defaults`, or, when the defaults' own trial failed (`value` not finite),
+/// that it failed (never "failed with the defaults", which reads as the best one failing).
+pub fn with_the_defaults(value: f64) -> String {
+    match value.is_finite() {
+        true => format!("{} with the defaults", figure(value)),
+        false => "the defaults' own fit failed (it collapsed, diverged or was refused)".to_owned(),
+    }
+}
+
 /// Scores one user's ranked `list` against the `relevant` set at cut-off `k` (`k > 0`, relevant non-empty).
 pub fn user_scores<T: Eq + Hash>(list: &[T], relevant: &HashSet<T>, k: usize) -> RankScores {
     if k == 0 || relevant.is_empty() {
@@ -247,6 +257,19 @@ pub fn evaluate<T: Eq + Hash + Ord>(
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    /// The look read "against failed with the defaults": a failed default trial is said as
+    /// such, never as a figure named "failed".
+    #[test]
+    fn the_defaults_clause_says_a_failed_fit_in_words() {
+        assert_eq!(with_the_defaults(0.31204), "0.3120 with the defaults");
+        let failed = with_the_defaults(f64::NEG_INFINITY);
+        assert!(
+            failed.starts_with("the defaults' own fit failed"),
+            "{failed}"
+        );
+        assert!(!failed.contains("failed with the defaults"), "{failed}");
+    }
 
     /// A list without a hit scores +0.0 (an empty float sum is -0.0, which printed as
     /// "-0.0000" in tune's table), and `figure` never prints a negative zero.

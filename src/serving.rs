@@ -52,7 +52,7 @@ impl RankedList {
 /// in the given order. Users the model was trained on are scored by it (in blocks); users of
 /// `train` who arrived after training are folded in when the model can
 /// ([`Recommender::score_user`]), else they get `train`'s most popular items, as do unknown
-/// users (flagged as a fallback). Every list excludes the user's items in `train` and the
+/// users and users with no items in `train` (all removed; flagged as a fallback). Every list excludes the user's items in `train` and the
 /// sorted dense ids `exclude`.
 pub fn rank_users(
     model: &dyn Recommender,
@@ -61,18 +61,25 @@ pub fn rank_users(
     k: usize,
     exclude: &[u32],
 ) -> Vec<RankedList> {
+    // A user whose every interaction was removed has an empty row: the model's scores for them
+    // rest on nothing (all near zero), so they get the popular items as an unknown user does.
+    let emptied = |u: &UserId| UserRow::of(train, *u).items.is_empty();
     let known: Vec<UserId> = users
         .iter()
         .flatten()
         .copied()
-        .filter(|u| u.index() < model.n_users())
+        .filter(|u| u.index() < model.n_users() && !emptied(u))
         .collect();
     let mut scored = recommend_all(model, train, &known, k, exclude).into_iter();
     let popularity = Popularity::fit(train);
-    let cold = top_k(popularity.counts(), k, exclude, &mut Vec::new());
+    let cold = top_k(popularity.counts(), k, exclude);
     users
         .iter()
         .map(|user| match user {
+            Some(u) if emptied(u) => RankedList {
+                items: cold.clone(),
+                source: ListSource::Popularity,
+            },
             Some(u) if u.index() < model.n_users() => RankedList {
                 items: scored.next().unwrap_or_default(),
                 source: ListSource::Model,
@@ -96,8 +103,8 @@ pub fn rank_users(
 
 /// One user's top-`k`: `user` is the user's row as it is now (their dense id and their items,
 /// e.g. [`Served::history`]), `None` for a user the store does not know. Their items and the
-/// sorted dense ids `exclude` are never in the list. A user the model was trained with is scored
-/// by it; a user who arrived later is folded in where the model can; anyone else gets `train`'s
+/// sorted dense ids `exclude` are never in the list. A user with no items (all removed) gets
+/// the popular items. A user the model was trained with is scored by it; a user who arrived later is folded in where the model can; anyone else gets `train`'s
 /// most popular items.
 /// With `only`, the list is among those sorted dense ids alone (a filter's candidates).
 pub fn rank_user(
@@ -109,7 +116,9 @@ pub fn rank_user(
     only: Option<&[u32]>,
 ) -> RankedList {
     // The popularity counts (a pass over every interaction) only for the users who need them.
-    let Some(row) = user else {
+    // No user, or one whose every interaction was removed (an empty row: the model's scores
+    // for them would rest on nothing): the popular items.
+    let Some(row) = user.filter(|row| !row.items.is_empty()) else {
         return RankedList {
             items: best(Popularity::fit(train).counts(), k, only, exclude),
             source: ListSource::Popularity,
@@ -170,8 +179,8 @@ pub fn rank_user_with(
 /// The `k` best of `scores`, among `only` if given, never one of the sorted ids `exclude`.
 fn best(scores: &[f32], k: usize, only: Option<&[u32]>, exclude: &[u32]) -> Vec<Scored> {
     match only {
-        Some(among) => top_k_among(scores, k, among, exclude, &mut Vec::new()),
-        None => top_k(scores, k, exclude, &mut Vec::new()),
+        Some(among) => top_k_among(scores, k, among, exclude),
+        None => top_k(scores, k, exclude),
     }
 }
 

@@ -65,6 +65,12 @@ const SYNTAX: &str = "a condition is PREDICATE=VALUE[|VALUE...], each term an IR
 /// Names shown in a hint.
 const HINTS: usize = 8;
 
+/// Subclasses a [`Facts::subclass_hint`] names before "and N more".
+const SUBCLASSES_SHOWN: usize = 5;
+
+/// `rdfs:subClassOf`, which filters do not follow.
+const SUB_CLASS_OF: &str = "http://www.w3.org/2000/01/rdf-schema#subClassOf";
+
 /// Statements of one predicate read for a literal's hint, at most.
 const HINT_SCAN: usize = 100_000;
 
@@ -534,6 +540,67 @@ impl Facts<'_> {
         Ok(out)
     }
 
+    /// Why a filter that no entity satisfies may have been meant otherwise: for each condition
+    /// no entity satisfies on its own, each IRI value that has subclasses in the graph
+    /// (`rdfs:subClassOf` edges into it). Filters match the facts as stated and do not follow
+    /// `rdfs:subClassOf` (an entity typed `Band` is not also of type `Artist` because `Band`
+    /// is a subclass of it): the hint says so, names the subclasses (the first few, and a count)
+    /// and gives the condition on them. `None` when no value has a subclass.
+    pub fn subclass_hint(&self, filter: &Filter) -> Result<Option<String>, FilterError> {
+        let Some(sub_class_of) = self
+            .relations
+            .iter()
+            .position(|r| r == SUB_CLASS_OF)
+            .map(|i| RelationId(i as u32))
+        else {
+            return Ok(None);
+        };
+        let mut hints = Vec::new();
+        for condition in filter.conditions() {
+            if !self.subjects(condition)?.is_empty() {
+                continue;
+            }
+            for value in &condition.values {
+                let Term::NamedNode(iri) = &value.term else {
+                    continue;
+                };
+                let Some(class) = self.index.entity_id(iri.as_str())? else {
+                    continue;
+                };
+                let mut subclasses: Vec<EntityId> = self.graph.heads(sub_class_of, class).collect();
+                subclasses.sort_unstable();
+                subclasses.dedup();
+                if subclasses.is_empty() {
+                    continue;
+                }
+                let mut names: Vec<String> = self
+                    .index
+                    .entity_iris_of(&subclasses)?
+                    .iter()
+                    .map(|i| compact(i))
+                    .collect();
+                names.sort();
+                let total = names.len();
+                names.truncate(SUBCLASSES_SHOWN);
+                let more = match total - names.len() {
+                    0 => String::new(),
+                    n => format!(" and {n} more"),
+                };
+                hints.push(format!(
+                    "{} has {total} subclass(es) in the graph ({}{more}) and no entity of its \
+                     own for {}: filters match the facts as stated and do not follow \
+                     rdfs:subClassOf, so filter on the subclasses, e.g. `{}={}`",
+                    value.text,
+                    names.join(", "),
+                    condition.predicate.text,
+                    condition.predicate.text,
+                    names.join("|")
+                ));
+            }
+        }
+        Ok((!hints.is_empty()).then(|| hints.join("; ")))
+    }
+
     /// The entities with the condition's predicate and one of its values, ascending.
     pub fn subjects(&self, condition: &Condition) -> Result<Vec<EntityId>, FilterError> {
         let predicate = condition.predicate();
@@ -852,12 +919,23 @@ mod tests {
 
     impl Graph {
         fn fixtures() -> Self {
-            let tmp = tempfile::tempdir().unwrap();
-            let db = sled::open(tmp.path().join("sled")).unwrap();
-            let mut kg = crate::store::KgStore::open(&tmp.path().join("kg"), &db).unwrap();
             let movies =
                 std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/movies.ttl");
-            kg.import(&[movies], &crate::ImportOptions::default(), &mut |_| {})
+            Self::of(movies, tempfile::tempdir().unwrap())
+        }
+
+        /// A Turtle graph given as text.
+        fn turtle(text: &str) -> Self {
+            let tmp = tempfile::tempdir().unwrap();
+            let file = tmp.path().join("g.ttl");
+            std::fs::write(&file, text).unwrap();
+            Self::of(file, tmp)
+        }
+
+        fn of(file: std::path::PathBuf, tmp: tempfile::TempDir) -> Self {
+            let db = sled::open(tmp.path().join("sled")).unwrap();
+            let mut kg = crate::store::KgStore::open(&tmp.path().join("kg"), &db).unwrap();
+            kg.import(&[file], &crate::ImportOptions::default(), &mut |_| {})
                 .unwrap();
             let index = kg.index();
             Self {
@@ -885,6 +963,44 @@ mod tests {
             let iris = self.kg.index().entity_iris_of(&found).unwrap();
             Ok(iris.iter().map(|i| local_name(i).to_owned()).collect())
         }
+    }
+
+    /// Filters do not follow rdfs:subClassOf; a class with subclasses and no member of its own
+    /// gets a hint naming them (sorted, the first five and a count) and the condition on them.
+    #[test]
+    fn a_class_with_only_subclasses_gets_a_hint_naming_them() {
+        let mut ttl = String::from(
+            "@prefix ex: <http://e.org/> .\n\
+             @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .\n",
+        );
+        for k in 0..7 {
+            ttl.push_str(&format!(
+                "ex:C{k} rdfs:subClassOf ex:Top .\nex:x{k} a ex:C{k} .\n"
+            ));
+        }
+        let g = Graph::turtle(&ttl);
+        assert!(
+            g.matching(&["rdf:type=<http://e.org/Top>"])
+                .unwrap()
+                .is_empty()
+        );
+        let hint = |conditions: &[&str]| {
+            g.facts()
+                .subclass_hint(&Filter::parse(conditions).unwrap())
+                .unwrap()
+        };
+        let text = hint(&["rdf:type=<http://e.org/Top>"]).unwrap();
+        for needle in [
+            "<http://e.org/Top> has 7 subclass(es) in the graph (<http://e.org/C0>, ",
+            "<http://e.org/C4> and 2 more)",
+            "do not follow rdfs:subClassOf",
+            "`rdf:type=<http://e.org/C0>|<http://e.org/C1>|",
+        ] {
+            assert!(text.contains(needle), "{needle:?} in {text}");
+        }
+        // A class with members, or one without subclasses: no hint.
+        assert_eq!(hint(&["rdf:type=<http://e.org/C0>"]), None);
+        assert_eq!(hint(&["rdf:type=<http://e.org/x0>"]), None);
     }
 
     #[test]

@@ -659,6 +659,13 @@ fn location_of(reader: impl BufRead, offset: u64) -> Option<Location> {
     Some(Location { line, column })
 }
 
+/// What to do about a file that is not UTF-8 (every syntax, TSV included).
+const NOT_UTF8_ADVICE: &str = "the file must be UTF-8 (this may be Windows-1252, Latin-1 or \
+     another 8-bit encoding): convert it, e.g. `iconv -f cp1252 -t utf-8 FILE > FILE.utf8` \
+     (Windows-1252, what spreadsheets and editors on Windows write; it reads Latin-1 text too, \
+     where `-f latin1` would turn its € and curly quotes into control characters; if iconv \
+     refuses a byte, the file is Latin-1: `iconv -f latin1 -t utf-8`)";
+
 /// The parser's message, with the way out when it is about a relative IRI (oxiri says only "No
 /// scheme found in an absolute IRI").
 fn with_hint(message: &str, format: RdfFormat, base: bool) -> String {
@@ -671,20 +678,16 @@ fn with_hint(message: &str, format: RdfFormat, base: bool) -> String {
         );
     }
     if is_not_utf8(message) {
-        return format!(
-            "{message}: the file must be UTF-8 (this may be Windows-1252, Latin-1 or another \
-             8-bit encoding): convert it, e.g. `iconv -f cp1252 -t utf-8 FILE > FILE.utf8` \
-             (Windows-1252, what spreadsheets and editors on Windows write; it reads Latin-1 \
-             text too, where `-f latin1` would turn its € and curly quotes into control \
-             characters; if iconv refuses a byte, the file is Latin-1: `iconv -f latin1 -t \
-             utf-8`)"
-        );
+        return format!("{message}: {NOT_UTF8_ADVICE}");
     }
     if message.contains("Unexpected end of file") {
         return format!(
             "{message}: the parser read on to the end looking for the end of what starts here; \
              a string, IRI or bracket opened here may not be closed (--lenient names it)"
         );
+    }
+    if let Some(hint) = code_point_hint(message) {
+        return format!("{message}: {hint}");
     }
     if format == RdfFormat::Turtle && message.trim_start().starts_with('{') {
         return format!(
@@ -710,6 +713,28 @@ fn with_hint(message: &str, format: RdfFormat, base: bool) -> String {
         _ => return message.to_owned(),
     };
     format!("{message}: {hint}")
+}
+
+/// The way out of oxiri's "Invalid IRI code point ' '": an IRI cannot hold the character,
+/// not even written as a `\u0020` escape (which the parser reads as the character itself);
+/// its percent-encoded bytes (`%20`) can.
+fn code_point_hint(message: &str) -> Option<String> {
+    const SAID: &str = "Invalid IRI code point '";
+    let rest = &message[message.find(SAID)? + SAID.len()..];
+    let mut chars = rest.chars();
+    let (c, quote) = (chars.next()?, chars.next()?);
+    if quote != '\'' {
+        return None;
+    }
+    let encoded: String = c
+        .encode_utf8(&mut [0; 4])
+        .bytes()
+        .map(|b| format!("%{b:02X}"))
+        .collect();
+    Some(format!(
+        "an IRI cannot hold {c:?}, not even written as a \\u escape (the escape stands for the \
+         character itself): write it percent-encoded, {encoded}"
+    ))
 }
 
 /// oxttl's message without its own "Parser error at line L column C: " (the error is shown as
@@ -794,6 +819,9 @@ pub(crate) fn statements(
                 lines: RawLines::new(path, source.reader),
                 base,
                 split: None,
+                ahead: std::collections::VecDeque::new(),
+                looked: false,
+                at: 0,
             }))
         }
     }
@@ -950,12 +978,112 @@ struct TsvTriples {
     base: String,
     /// How the first data line split its fields; later lines must split the same way.
     split: Option<TsvSplit>,
+    /// The first lines, read ahead to tell a header ([`is_tsv_header_among`]): each its number
+    /// and text, or the error reading it (the last one read ahead).
+    ahead: std::collections::VecDeque<Result<(u64, String)>>,
+    /// Whether the start of the file was read ahead.
+    looked: bool,
+    /// The number of the line being read.
+    at: u64,
 }
 
-/// Whether `line`, the first of a TSV graph, is a header the reader skips (`head relation
+/// Lines of a TSV graph read ahead to tell whether its first line is a header.
+pub const TSV_LOOK_AHEAD: usize = 1000;
+
+/// Whether `line`, the first of a TSV graph, is a header by its names alone (`head relation
 /// tail`, `subject predicate object`, RecBole's typed `head_id:token ...`).
 pub fn is_tsv_header(line: &str) -> bool {
     TsvTriples::is_header_line(line)
+}
+
+/// A TSV line's fields: split by tabs, or by runs of blanks on a line without a tab.
+pub fn tsv_fields(line: &str) -> Vec<&str> {
+    match line.contains('\t') {
+        true => line.split('\t').map(str::trim).collect(),
+        false => line.split_whitespace().collect(),
+    }
+}
+
+/// Column names a header of a TSV graph (or of a table given as one) uses, compared in lower
+/// case without `_`, `-` and blanks.
+const COLUMN_NAMES: &[&str] = &[
+    "head",
+    "relation",
+    "tail",
+    "subject",
+    "predicate",
+    "object",
+    "source",
+    "target",
+    "from",
+    "to",
+    "property",
+    "attribute",
+    "value",
+    "entity",
+    "id",
+    "name",
+    "label",
+    "type",
+    "key",
+    "relationship",
+    "rel",
+    "edge",
+    "node",
+    "start",
+    "end",
+];
+
+/// Whether `first`, the first line of a TSV graph, is a header, given the data lines after it
+/// (`rest`, the first [`TSV_LOOK_AHEAD`] or so): its names say so ([`is_tsv_header`]), or it
+/// is three words (letters, `_`, `-`, blanks: no digit, IRI, prefix or quote) whose relation
+/// appears as no later line's relation and whose head as no later head or tail, and either
+/// one of them is a usual column name (`Subject`, `value`, ...) or the later lines' heads are
+/// of another kind (nine in ten hold a digit, `:`, `/`, `.` or the like: `P0001`, `m.0abc`,
+/// `ex:a`): `Artikel<TAB>Eigenschaft<TAB>Wert` over `P0001<TAB>kategorie<TAB>Werkzeug`. A
+/// graph whose heads are plain words (`Alice knows Bob`) keeps its first line unless that line
+/// uses column names. A line split otherwise than the lines after it (tabs against blanks) is
+/// not a header by these rules: the file mixes separators.
+pub fn is_tsv_header_among(first: &str, rest: &[&str]) -> bool {
+    if is_tsv_header(first) {
+        return true;
+    }
+    let word = |f: &str| {
+        !f.is_empty()
+            && f.chars()
+                .all(|c| c.is_alphabetic() || matches!(c, '_' | '-' | ' '))
+    };
+    let head = tsv_fields(first);
+    if head.len() != 3 || !head.iter().all(|f| word(f)) || rest.is_empty() {
+        return false;
+    }
+    // A header splits as its file does: a tabbed line over blank-separated ones (or the other
+    // way round) is a file of two separators, refused at its second line, not a header.
+    let tabbed = first.contains('\t');
+    if rest.iter().any(|l| l.contains('\t') != tabbed) {
+        return false;
+    }
+    let rows: Vec<Vec<&str>> = rest.iter().map(|l| tsv_fields(l)).collect();
+    let relation_again = rows.iter().any(|r| r.get(1) == Some(&head[1]));
+    let head_again = rows
+        .iter()
+        .any(|r| r.first() == Some(&head[0]) || r.get(2) == Some(&head[0]));
+    if relation_again || head_again {
+        return false;
+    }
+    let known = head.iter().any(|f| {
+        let name: String = f
+            .chars()
+            .filter(|c| c.is_alphanumeric())
+            .flat_map(char::to_lowercase)
+            .collect();
+        COLUMN_NAMES.contains(&name.as_str())
+    });
+    let other_kind = rows
+        .iter()
+        .filter(|r| r.first().is_some_and(|h| !word(h)))
+        .count();
+    known || other_kind * 10 >= rows.len() * 9
 }
 
 impl TsvTriples {
@@ -963,7 +1091,7 @@ impl TsvTriples {
         KgError::Syntax {
             file: self.lines.path.clone(),
             location: Location {
-                line: self.lines.line,
+                line: self.at,
                 column,
             },
             message: message.into(),
@@ -1040,7 +1168,7 @@ impl TsvTriples {
     fn parse_line(&mut self, text: &str) -> Result<Quad> {
         self.check_control_characters(text)?;
         let mut fields: Vec<&str> = text.split('\t').collect();
-        let line = self.lines.line;
+        let line = self.at;
         // No tab at all and three blank-separated tokens: KGAT's `kg_final.txt` (`0 1 5`).
         if fields.len() == 1 {
             let spaced: Vec<&str> = text.split_whitespace().collect();
@@ -1185,33 +1313,90 @@ impl TsvTriples {
     }
 }
 
+impl TsvTriples {
+    /// The next line's number and text (line break removed), `None` at the end.
+    fn read_text(&mut self) -> Option<Result<(u64, String)>> {
+        let bytes = match self.lines.next_line()? {
+            Ok(bytes) => bytes,
+            Err(e) => return Some(Err(e)),
+        };
+        let bytes = bytes.strip_suffix(b"\n").unwrap_or(bytes);
+        let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
+        let text = std::str::from_utf8(bytes).map(str::to_owned).map_err(|e| {
+            String::from_utf8_lossy(&bytes[..e.valid_up_to()])
+                .chars()
+                .count() as u64
+                + 1
+        });
+        let line = self.lines.line;
+        match text {
+            Ok(text) => Some(Ok((line, text))),
+            Err(column) => {
+                self.at = line;
+                Some(Err(
+                    self.error(column, format!("invalid UTF-8: {NOT_UTF8_ADVICE}"))
+                ))
+            }
+        }
+    }
+
+    /// Reads the first [`TSV_LOOK_AHEAD`] lines ahead and drops the first one when it is a
+    /// header ([`is_tsv_header_among`]).
+    fn look_ahead(&mut self) {
+        self.looked = true;
+        while self.ahead.len() < TSV_LOOK_AHEAD {
+            let Some(read) = self.read_text() else { break };
+            let failed = read.is_err();
+            self.ahead.push_back(read);
+            if failed {
+                break;
+            }
+        }
+        let data: Vec<(u64, &str)> = self
+            .ahead
+            .iter()
+            .filter_map(|r| r.as_ref().ok())
+            .filter(|(_, text)| !is_blank_or_comment(text))
+            .map(|(n, text)| (*n, text.as_str()))
+            .collect();
+        let header = match data.split_first() {
+            Some(((1, first), rest)) => {
+                let rest: Vec<&str> = rest.iter().map(|(_, t)| *t).collect();
+                is_tsv_header_among(first, &rest)
+            }
+            _ => false,
+        };
+        if header {
+            self.ahead.pop_front();
+        }
+    }
+}
+
+/// A line a TSV graph skips: blank, or a `#` comment.
+fn is_blank_or_comment(text: &str) -> bool {
+    text.trim().is_empty() || text.starts_with('#')
+}
+
 impl Iterator for TsvTriples {
     type Item = Result<Quad>;
 
     fn next(&mut self) -> Option<Self::Item> {
+        if !self.looked {
+            self.look_ahead();
+        }
         loop {
-            let bytes = match self.lines.next_line()? {
-                Ok(bytes) => bytes,
+            let read = match self.ahead.pop_front() {
+                Some(read) => read,
+                None => self.read_text()?,
+            };
+            let (line, text) = match read {
+                Ok(read) => read,
                 Err(e) => return Some(Err(e)),
             };
-            let bytes = bytes.strip_suffix(b"\n").unwrap_or(bytes);
-            let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
-            let text = match std::str::from_utf8(bytes) {
-                Ok(text) => text.to_owned(),
-                Err(e) => {
-                    let valid = String::from_utf8_lossy(&bytes[..e.valid_up_to()]);
-                    let column = valid.chars().count() as u64 + 1;
-                    return Some(Err(
-                        self.error(column, "invalid UTF-8 (TSV files must be UTF-8)")
-                    ));
-                }
-            };
-            if text.trim().is_empty() || text.starts_with('#') {
+            if is_blank_or_comment(&text) {
                 continue;
             }
-            if self.lines.line == 1 && Self::is_header_line(&text) {
-                continue;
-            }
+            self.at = line;
             return Some(self.parse_line(&text));
         }
     }
@@ -1262,6 +1447,15 @@ impl BlankScope {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn an_invalid_iri_code_point_is_answered_with_its_percent_encoding() {
+        let said = with_hint("Invalid IRI code point ' '", RdfFormat::NTriples, false);
+        assert!(said.ends_with("write it percent-encoded, %20"), "{said}");
+        let said = with_hint("Invalid IRI code point '\u{a0}'", RdfFormat::Turtle, false);
+        assert!(said.ends_with("%C2%A0"), "{said}");
+        assert_eq!(code_point_hint("No scheme found in an absolute IRI"), None);
+    }
 
     #[test]
     fn guesses_format_and_compression_from_the_name() {

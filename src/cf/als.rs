@@ -290,18 +290,22 @@ impl AlsParams {
             gram[k * d + k] += self.regularization;
         }
         let gram = &gram;
-        x.par_chunks_mut(d).enumerate().for_each_init(
-            || vec![0.0f32; 3 * d],
-            |scratch, (u, xu)| {
-                let (a, b) = (ptr[u], ptr[u + 1]);
-                let mean = prior.and_then(|p| {
-                    let w = p.weights.get(u).copied().unwrap_or(0.0);
-                    (w > 0.0).then(|| (&p.means[u * d..(u + 1) * d], w))
-                });
-                match mean {
-                    Some((mu, _)) if a == b => xu.copy_from_slice(mu),
-                    _ => self.cg_row_prior(xu, y, gram, &cols[a..b], &vals[a..b], mean, scratch),
-                }
+        // Rows are solved a block at a time (`YᵀY·p` of the whole block is one matrix
+        // product); a block's rows are fixed by their index, so the thread count changes
+        // nothing.
+        x.par_chunks_mut(d * CG_BLOCK).enumerate().for_each_init(
+            || BlockScratch::new(d),
+            |scratch, (b, xs)| {
+                let rows = CgBlock {
+                    first: b * CG_BLOCK,
+                    d,
+                    x: xs,
+                    y,
+                    gram,
+                    csr: (ptr, cols, vals),
+                    prior,
+                };
+                cg_block(self.alpha, self.cg_steps, rows, scratch);
             },
         );
     }
@@ -332,53 +336,19 @@ impl AlsParams {
         prior: Option<(&[f32], f32)>,
         scratch: &mut [f32],
     ) {
-        let d = x.len();
-        let (r, rest) = scratch.split_at_mut(d);
-        let (p, ap) = rest.split_at_mut(d);
-        // r = b − A x = Σ c_i y_i − (YᵀY + λI) x − Σ (c_i − 1)(y_i·x) y_i (+ w(μ − x))
-        matvec(gram, x, r);
-        r.iter_mut().for_each(|v| *v = -*v);
-        if let Some((mu, w)) = prior {
-            for ((rk, mk), xk) in r.iter_mut().zip(mu).zip(x.iter()) {
-                *rk += w * (mk - xk);
-            }
-        }
-        for (&i, &v) in cols.iter().zip(vals) {
-            let yi = &y[i as usize * d..(i as usize + 1) * d];
-            let c = 1.0 + self.alpha * v;
-            axpy(c - (c - 1.0) * dot(yi, x), yi, r);
-        }
-        p.copy_from_slice(r);
-        let mut rs_old = dot(r, r);
-        if rs_old < 1e-20 {
-            return;
-        }
-        for _ in 0..self.cg_steps {
-            matvec(gram, p, ap);
-            if let Some((_, w)) = prior {
-                axpy(w, p, ap);
-            }
-            for (&i, &v) in cols.iter().zip(vals) {
-                let yi = &y[i as usize * d..(i as usize + 1) * d];
-                axpy(self.alpha * v * dot(yi, p), yi, ap);
-            }
-            let pap = dot(p, ap);
-            if pap <= 0.0 {
-                break;
-            }
-            let step = rs_old / pap;
-            axpy(step, p, x);
-            axpy(-step, ap, r);
-            let rs_new = dot(r, r);
-            if rs_new < 1e-20 {
-                break;
-            }
-            let beta = rs_new / rs_old;
-            for (pk, rk) in p.iter_mut().zip(r.iter()) {
-                *pk = rk + beta * *pk;
-            }
-            rs_old = rs_new;
-        }
+        cg_solve(
+            self.alpha,
+            self.cg_steps,
+            CgRow {
+                x,
+                y,
+                gram,
+                cols,
+                vals,
+                prior,
+                scratch,
+            },
+        );
     }
 
     /// The objective divided by the total confidence `Σ_ui c_ui`, computed through `YᵀY` in
@@ -387,20 +357,24 @@ impl AlsParams {
         let gram = gram(y, d);
         let (ptr, cols, vals) = matrix.user_csr();
         let (err, conf) = x
-            .par_chunks(d)
+            .par_chunks(d * CG_BLOCK)
             .enumerate()
-            .map(|(u, xu)| {
-                let mut tmp = vec![0.0f32; d];
-                matvec(&gram, xu, &mut tmp);
-                let mut err = f64::from(dot(xu, &tmp));
+            .map(|(b, xs)| {
+                // xᵀ(YᵀY)x of every row of the block from one product X·YᵀY.
+                let xg = rows_times(xs, &gram, d);
+                let mut err = 0.0f64;
                 let mut conf = 0.0f64;
-                for k in ptr[u]..ptr[u + 1] {
-                    let i = cols[k] as usize;
-                    let c = f64::from(1.0 + self.alpha * vals[k]);
-                    let s = f64::from(dot(xu, &y[i * d..(i + 1) * d]));
-                    // The cell's c(1 − s)² replaces the 1·s² counted in xᵀYᵀYx.
-                    err += c * (1.0 - s) * (1.0 - s) - s * s;
-                    conf += c - 1.0;
+                for (j, (xu, gx)) in xs.chunks_exact(d).zip(xg.chunks_exact(d)).enumerate() {
+                    let u = b * CG_BLOCK + j;
+                    err += f64::from(dot(xu, gx));
+                    for k in ptr[u]..ptr[u + 1] {
+                        let i = cols[k] as usize;
+                        let c = f64::from(1.0 + self.alpha * vals[k]);
+                        let s = f64::from(dot(xu, &y[i * d..(i + 1) * d]));
+                        // The cell's c(1 − s)² replaces the 1·s² counted in xᵀYᵀYx.
+                        err += c * (1.0 - s) * (1.0 - s) - s * s;
+                        conf += c - 1.0;
+                    }
                 }
                 (err, conf)
             })
@@ -409,6 +383,297 @@ impl AlsParams {
         let cells = (matrix.n_users() * matrix.n_items()) as f64;
         (err + f64::from(self.regularization) * norms) / (cells + conf)
     }
+}
+
+/// One row's conjugate-gradient problem ([`AlsParams::cg_row_prior`]).
+struct CgRow<'a> {
+    x: &'a mut [f32],
+    y: &'a [f32],
+    gram: &'a [f32],
+    cols: &'a [u32],
+    vals: &'a [f32],
+    prior: Option<(&'a [f32], f32)>,
+    scratch: &'a mut [f32],
+}
+
+/// The CG steps of [`AlsParams::cg_row_prior`], compiled twice: for the baseline x86-64 and for
+/// AVX2, chosen at run time (the fit spends most of its time here, in `d × d` and `n_u × d`
+/// products). The kernels sum in the same fixed lanes on either, with no fused multiply-add,
+/// so both give the same bits.
+#[multiversion::multiversion(targets("x86_64+avx2"))]
+fn cg_solve<'a>(alpha: f32, cg_steps: usize, row: CgRow<'a>) {
+    let CgRow {
+        x,
+        y,
+        gram,
+        cols,
+        vals,
+        prior,
+        scratch,
+    } = row;
+    let d = x.len();
+    let (r, rest) = scratch.split_at_mut(d);
+    let (p, ap) = rest.split_at_mut(d);
+    // r = b − A x = Σ c_i y_i − (YᵀY + λI) x − Σ (c_i − 1)(y_i·x) y_i (+ w(μ − x))
+    matvec(gram, x, r);
+    let start = Residual {
+        x: &*x,
+        y,
+        cols,
+        vals,
+        prior,
+        r: &mut *r,
+        p: &mut *p,
+    };
+    let mut rs = residual(alpha, start);
+    if rs < 1e-20 {
+        return;
+    }
+    for _ in 0..cg_steps {
+        matvec(gram, p, ap);
+        let step = Step {
+            x: &mut *x,
+            y,
+            cols,
+            vals,
+            w: prior.map(|(_, w)| w),
+            r: &mut *r,
+            p: &mut *p,
+            ap: &mut *ap,
+        };
+        match cg_step(alpha, rs, step) {
+            Some(next) => rs = next,
+            None => break,
+        }
+    }
+}
+
+/// Rows solved together by [`cg_block`]: one `CG_BLOCK × d` by `d × d` matrix product per CG
+/// step instead of a matrix-vector product per row.
+const CG_BLOCK: usize = 64;
+
+/// `rows · m` for the row-major `n × d` block `rows` and the row-major `d × d` matrix `m`, as a
+/// row-major `n × d` buffer (`matrixmultiply`'s sgemm through ndarray).
+fn rows_times(rows: &[f32], m: &[f32], d: usize) -> Vec<f32> {
+    let mut out = vec![0.0f32; rows.len()];
+    rows_times_into(rows, m, d, &mut out);
+    out
+}
+
+/// [`rows_times`] into `out` (same length as `rows`).
+fn rows_times_into(rows: &[f32], m: &[f32], d: usize, out: &mut [f32]) {
+    let n = rows.len().checked_div(d).unwrap_or(0);
+    let views = (
+        ArrayView2::from_shape((n, d), rows),
+        ArrayView2::from_shape((d, d), m),
+        ndarray::ArrayViewMut2::from_shape((n, d), out),
+    );
+    if let (Ok(a), Ok(b), Ok(mut c)) = views {
+        ndarray::linalg::general_mat_mul(1.0, &a, &b, 0.0, &mut c);
+    }
+}
+
+/// A block of consecutive rows for [`cg_block`]: row `first + j` is `x[j·d..(j+1)·d]`.
+struct CgBlock<'a> {
+    first: usize,
+    d: usize,
+    x: &'a mut [f32],
+    y: &'a [f32],
+    gram: &'a [f32],
+    csr: (&'a [usize], &'a [u32], &'a [f32]),
+    prior: Option<&'a RowPrior<'a>>,
+}
+
+/// The buffers of [`cg_block`], kept per thread.
+struct BlockScratch {
+    r: Vec<f32>,
+    p: Vec<f32>,
+    ap: Vec<f32>,
+    rs: Vec<f32>,
+    active: Vec<bool>,
+}
+
+impl BlockScratch {
+    fn new(d: usize) -> Self {
+        Self {
+            r: vec![0.0; CG_BLOCK * d],
+            p: vec![0.0; CG_BLOCK * d],
+            ap: vec![0.0; CG_BLOCK * d],
+            rs: vec![0.0; CG_BLOCK],
+            active: vec![false; CG_BLOCK],
+        }
+    }
+}
+
+/// The CG steps of [`cg_solve`] for a block of rows in lockstep: `YᵀY·x` and every step's
+/// `YᵀY·p` of the whole block are one matrix product each; the rest (the rows' own positives,
+/// the prior, the step sizes) is per row, and each row stops at its own convergence as
+/// [`cg_solve`] does. A row with a prior and no positives takes the prior's mean.
+fn cg_block(alpha: f32, cg_steps: usize, block: CgBlock<'_>, s: &mut BlockScratch) {
+    let CgBlock {
+        first,
+        d,
+        x,
+        y,
+        gram,
+        csr: (ptr, cols, vals),
+        prior,
+    } = block;
+    let n = x.len().checked_div(d).unwrap_or(0);
+    let row = |j: usize| {
+        let u = first + j;
+        let (a, b) = (ptr[u], ptr[u + 1]);
+        let mean = prior.and_then(|p| {
+            let w = p.weights.get(u).copied().unwrap_or(0.0);
+            (w > 0.0).then(|| (&p.means[u * d..(u + 1) * d], w))
+        });
+        (&cols[a..b], &vals[a..b], mean, a == b)
+    };
+    let (r, p, ap) = (&mut s.r[..n * d], &mut s.p[..n * d], &mut s.ap[..n * d]);
+    // (YᵀY + λI) x for the whole block, then each row's own terms make r = b − A x.
+    rows_times_into(x, gram, d, r);
+    for j in 0..n {
+        let (cols, vals, mean, empty) = row(j);
+        let xj = &mut x[j * d..(j + 1) * d];
+        if let (Some((mu, _)), true) = (mean, empty) {
+            xj.copy_from_slice(mu);
+            s.active[j] = false;
+            continue;
+        }
+        let rs = residual(
+            alpha,
+            Residual {
+                x: xj,
+                y,
+                cols,
+                vals,
+                prior: mean,
+                r: &mut r[j * d..(j + 1) * d],
+                p: &mut p[j * d..(j + 1) * d],
+            },
+        );
+        s.rs[j] = rs;
+        s.active[j] = rs >= 1e-20;
+    }
+    for _ in 0..cg_steps {
+        if !s.active[..n].contains(&true) {
+            break;
+        }
+        rows_times_into(p, gram, d, ap);
+        for j in 0..n {
+            if !s.active[j] {
+                continue;
+            }
+            let (cols, vals, mean, _) = row(j);
+            let span = j * d..(j + 1) * d;
+            let step = Step {
+                x: &mut x[span.clone()],
+                y,
+                cols,
+                vals,
+                w: mean.map(|(_, w)| w),
+                r: &mut r[span.clone()],
+                p: &mut p[span.clone()],
+                ap: &mut ap[span],
+            };
+            match cg_step(alpha, s.rs[j], step) {
+                Some(rs) => s.rs[j] = rs,
+                None => s.active[j] = false,
+            }
+        }
+    }
+}
+
+/// One row's start of [`cg_block`]: `r` holds `(YᵀY + λI) x` on entry.
+struct Residual<'a> {
+    x: &'a [f32],
+    y: &'a [f32],
+    cols: &'a [u32],
+    vals: &'a [f32],
+    prior: Option<(&'a [f32], f32)>,
+    r: &'a mut [f32],
+    p: &'a mut [f32],
+}
+
+/// Completes a row's residual `r = b − A x` (its positives, its prior), sets `p = r` and
+/// returns `r·r`. AVX2 at run time, as [`cg_solve`].
+#[multiversion::multiversion(targets("x86_64+avx2"))]
+fn residual<'a>(alpha: f32, row: Residual<'a>) -> f32 {
+    let Residual {
+        x,
+        y,
+        cols,
+        vals,
+        prior,
+        r,
+        p,
+    } = row;
+    let d = x.len();
+    r.iter_mut().for_each(|v| *v = -*v);
+    if let Some((mu, w)) = prior {
+        for ((rk, mk), xk) in r.iter_mut().zip(mu).zip(x.iter()) {
+            *rk += w * (mk - xk);
+        }
+    }
+    for (&i, &v) in cols.iter().zip(vals) {
+        let yi = &y[i as usize * d..(i as usize + 1) * d];
+        let c = 1.0 + alpha * v;
+        axpy(c - (c - 1.0) * dot(yi, x), yi, r);
+    }
+    p.copy_from_slice(r);
+    dot(r, r)
+}
+
+/// One row's CG step of [`cg_block`]: `ap` holds `(YᵀY + λI) p` on entry.
+struct Step<'a> {
+    x: &'a mut [f32],
+    y: &'a [f32],
+    cols: &'a [u32],
+    vals: &'a [f32],
+    w: Option<f32>,
+    r: &'a mut [f32],
+    p: &'a mut [f32],
+    ap: &'a mut [f32],
+}
+
+/// Completes `A p` with the row's positives and prior, steps `x`, `r` and `p`, and returns the
+/// new `r·r`, or `None` where [`cg_solve`] would stop. AVX2 at run time, as [`cg_solve`].
+#[multiversion::multiversion(targets("x86_64+avx2"))]
+fn cg_step<'a>(alpha: f32, rs_old: f32, row: Step<'a>) -> Option<f32> {
+    let Step {
+        x,
+        y,
+        cols,
+        vals,
+        w,
+        r,
+        p,
+        ap,
+    } = row;
+    let d = x.len();
+    if let Some(w) = w {
+        axpy(w, p, ap);
+    }
+    for (&i, &v) in cols.iter().zip(vals) {
+        let yi = &y[i as usize * d..(i as usize + 1) * d];
+        axpy(alpha * v * dot(yi, p), yi, ap);
+    }
+    let pap = dot(p, ap);
+    if pap <= 0.0 {
+        return None;
+    }
+    let step = rs_old / pap;
+    axpy(step, p, x);
+    axpy(-step, ap, r);
+    let rs_new = dot(r, r);
+    if rs_new < 1e-20 {
+        return None;
+    }
+    let beta = rs_new / rs_old;
+    for (pk, rk) in p.iter_mut().zip(r.iter()) {
+        *pk = rk + beta * *pk;
+    }
+    Some(rs_new)
 }
 
 /// `YᵀY` of a row-major `rows×d` matrix, as a row-major `d×d` buffer.
@@ -483,6 +748,85 @@ mod tests {
             axpy(0.5, xu, &mut lhs);
             for (l, r) in lhs.iter().zip(&rhs) {
                 assert!((l - r).abs() < 1e-3, "user {u}: {lhs:?} vs {rhs:?}");
+            }
+        }
+    }
+
+    /// The blocked half-step (one matrix product per CG step for a block of rows, each row
+    /// stopping on its own) gives the per-row solver's rows, with and without a prior, over
+    /// full blocks, a partial one, and rows without positives.
+    #[test]
+    fn blocked_half_step_matches_the_per_row_solver() {
+        let (d, n_users, n_items) = (8, 2 * CG_BLOCK + 17, 40);
+        let names = |p: &str, n: usize| {
+            crate::cf::IdMap::from_names((0..n).map(|k| format!("{p}{k}")).collect()).unwrap()
+        };
+        let entries: Vec<(UserId, ItemId, f32)> = (0..n_users)
+            .flat_map(|u| {
+                (0..u % 6).map(move |t| {
+                    let i = (u * 7 + t * 13) % n_items;
+                    (UserId(u as u32), ItemId(i as u32), 1.0 + (t % 3) as f32)
+                })
+            })
+            .collect();
+        let m = InteractionMatrix::from_ids(names("u", n_users), names("i", n_items), &entries)
+            .unwrap();
+        let p = Als::params()
+            .factors(d)
+            .regularization(0.7)
+            .alpha(3.0)
+            .cg_steps(3);
+        let y: Vec<f32> = (0..n_items * d)
+            .map(|k| ((k * 7919) % 17) as f32 / 17.0 - 0.4)
+            .collect();
+        let x0: Vec<f32> = (0..n_users * d)
+            .map(|k| ((k * 104_729) % 23) as f32 / 230.0)
+            .collect();
+        let means: Vec<f32> = (0..n_users * d)
+            .map(|k| (k % 11) as f32 / 11.0 - 0.5)
+            .collect();
+        let weights: Vec<f32> = (0..n_users)
+            .map(|u| if u % 4 == 0 { 0.5 } else { 0.0 })
+            .collect();
+        let prior = RowPrior {
+            means: &means,
+            weights: &weights,
+        };
+        let mut gram = gram(&y, d);
+        for k in 0..d {
+            gram[k * d + k] += 0.7;
+        }
+        let (ptr, cols, vals) = m.user_csr();
+        for with_prior in [None, Some(&prior)] {
+            let mut blocked = x0.clone();
+            p.half_step_with_prior(&mut blocked, &y, d, m.user_csr(), with_prior);
+            assert_ne!(blocked, x0, "the half-step moved the rows");
+            for u in 0..n_users {
+                let (a, b) = (ptr[u], ptr[u + 1]);
+                let mean = with_prior
+                    .filter(|_| weights[u] > 0.0)
+                    .map(|p| (&p.means[u * d..(u + 1) * d], weights[u]));
+                let mut row = x0[u * d..(u + 1) * d].to_vec();
+                match mean {
+                    Some((mu, _)) if a == b => row.copy_from_slice(mu),
+                    _ => p.cg_row_prior(
+                        &mut row,
+                        &y,
+                        &gram,
+                        &cols[a..b],
+                        &vals[a..b],
+                        mean,
+                        &mut vec![0.0; 3 * d],
+                    ),
+                }
+                let got = &blocked[u * d..(u + 1) * d];
+                for (r, g) in row.iter().zip(got) {
+                    assert!(
+                        (r - g).abs() < 1e-4,
+                        "row {u} (prior {}): per-row {row:?} vs blocked {got:?}",
+                        with_prior.is_some()
+                    );
+                }
             }
         }
     }

@@ -805,12 +805,7 @@ mod tests {
         let f = m.factors().unwrap();
         let hits: usize = (0..users)
             .map(|u| {
-                let exact = top_k(
-                    &user_scores(m, crate::ids::UserId(u)),
-                    10,
-                    &[],
-                    &mut Vec::new(),
-                );
+                let exact = top_k(&user_scores(m, crate::ids::UserId(u)), 10, &[]);
                 let approx = index.top_k(&f, u as usize, 10, &[], None).unwrap();
                 approx
                     .iter()
@@ -840,12 +835,7 @@ mod tests {
         let f = m.factors().unwrap();
         let mut hits = 0usize;
         for u in 0..200 {
-            let exact = top_k(
-                &user_scores(&m, crate::ids::UserId(u)),
-                10,
-                &[],
-                &mut Vec::new(),
-            );
+            let exact = top_k(&user_scores(&m, crate::ids::UserId(u)), 10, &[]);
             let approx = index.top_k(&f, u as usize, 10, &[], None).unwrap();
             // Scores may differ in the last bits (a matrix product against one dot product).
             hits += approx
@@ -891,15 +881,10 @@ mod tests {
         let list = whole.top_k(&f, 0, 10, &exclude, None).unwrap();
         assert_eq!(
             list.iter().map(|s| s.item.0).collect::<Vec<_>>(),
-            top_k(
-                &user_scores(&small, crate::ids::UserId(0)),
-                10,
-                &exclude,
-                &mut Vec::new()
-            )
-            .iter()
-            .map(|s| s.item.0)
-            .collect::<Vec<_>>()
+            top_k(&user_scores(&small, crate::ids::UserId(0)), 10, &exclude)
+                .iter()
+                .map(|s| s.item.0)
+                .collect::<Vec<_>>()
         );
     }
 

@@ -9,7 +9,8 @@
 //! of user shard `t` whose item lies in item shard `(t + s) mod S`, drawing its negatives from that
 //! item shard. The shards of a sub-epoch touch disjoint rows, so they run on disjoint `&mut`
 //! slices in parallel, each with its own seeded generator: the same seed and shard count give the
-//! same model on any number of threads. Reshuffling the item shards every epoch keeps each
+//! same model on any number of threads. The shard count is fixed ([`DEFAULT_SHARDS`]) rather
+//! than the thread count, so the same seed gives the same model on any machine. Reshuffling the item shards every epoch keeps each
 //! positive's negatives uniform over the catalogue across epochs.
 
 use ndarray::{Array1, Array2};
@@ -17,6 +18,10 @@ use rand::Rng;
 use rand::seq::SliceRandom;
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicBool, Ordering};
+
+/// The shard count unless [`BprParams::shards`] sets one: fixed, not the thread count, so the
+/// same seed gives the same model on any number of threads (up to this many run at once).
+pub const DEFAULT_SHARDS: usize = 8;
 
 use super::{
     EpochClock, EpochReport, FactorModel, FitError, InteractionMatrix, ParamError, at_least_one,
@@ -49,8 +54,8 @@ delegate_recommender!(Bpr);
 
 impl Bpr {
     /// Default parameters (chosen on a validation split of ml-100k fold0's train, see
-    /// `docs/cf-notes.md`): 64 factors, learning rate 0.02, λ = 0.02, 300 epochs, one shard per
-    /// rayon thread, negatives the user already has are skipped.
+    /// `docs/cf-notes.md`): 64 factors, learning rate 0.02, λ = 0.02, 300 epochs,
+    /// [`DEFAULT_SHARDS`] shards whatever the thread count, negatives the user already has are skipped.
     pub fn params() -> BprParams {
         BprParams {
             factors: 64,
@@ -77,7 +82,8 @@ impl BprParams {
         verify_negatives: bool,
     }
 
-    /// Number of parallel shards (default: rayon's thread count). The model depends on it.
+    /// Number of parallel shards (default [`DEFAULT_SHARDS`], whatever the thread count). The
+    /// model depends on it; the thread count does not change the model.
     pub fn shards(mut self, s: usize) -> Self {
         self.shards = Some(s);
         self
@@ -120,7 +126,7 @@ impl BprParams {
         let stride = d + 1;
         let shards = self
             .shards
-            .unwrap_or_else(rayon::current_num_threads)
+            .unwrap_or(DEFAULT_SHARDS)
             .clamp(1, n.min(m).max(1));
         let (ptr, cols, _) = matrix.user_csr();
 

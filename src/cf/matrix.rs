@@ -287,6 +287,61 @@ impl Weighting {
         }
     }
 
+    /// The weighting a model's parameters JSON stored (`confidence`, `rating_range`: als, cke),
+    /// `None` when they name no confidence.
+    pub fn from_params(params: &str) -> Option<Self> {
+        #[derive(serde::Deserialize)]
+        struct Stored {
+            confidence: Value,
+            #[serde(default)]
+            rating_range: Option<(f32, f32)>,
+        }
+        let stored: Stored = serde_json::from_str(params).ok()?;
+        Some(Self {
+            value: stored.confidence,
+            range: stored.rating_range,
+        })
+    }
+
+    /// Whether a few ratings far above where nearly all of `matrix`'s ratings sit set this
+    /// rating weighting's top ([`Stretch`]): one 50 on a 1–3 store weighs every other
+    /// positive at 3/50 or less, so confidence barely tells them from the implicit zeros. Far,
+    /// as the import's outlier note judges it: above the 99th percentile by more than the
+    /// 1st–99th percentile width (1 at least). `None` for other weightings, fewer than 10
+    /// rated positives, or no such ratings.
+    pub fn stretch(&self, matrix: &InteractionMatrix) -> Option<Stretch> {
+        let (Value::Rating, Some((base, top))) = (self.value, self.range) else {
+            return None;
+        };
+        let fb = matrix.feedback.as_ref()?;
+        let mut ratings: Vec<f32> = fb
+            .user_ratings
+            .iter()
+            .copied()
+            .filter(|r| r.is_finite())
+            .collect();
+        let (lo, hi, width) = usual_ratings(&mut ratings)?;
+        let n = ratings.len();
+        let rows = ratings.iter().filter(|&&r| r > hi + width).count();
+        if rows == 0 || top <= hi + width {
+            return None;
+        }
+        let first = (0..matrix.n_users()).find_map(|u| {
+            let at = span(&matrix.by_user, u);
+            let (items, ratings) = (&matrix.by_user.cols[at.clone()], &fb.user_ratings[at]);
+            let k = ratings.iter().position(|&r| r > hi + width)?;
+            Some((u as u32, items[k]))
+        })?;
+        Some(Stretch {
+            base,
+            top,
+            rows,
+            rated: n,
+            usual: (lo, hi),
+            first,
+        })
+    }
+
     /// Whether every positive weighs 1 whatever its feedback.
     pub fn is_binary(&self) -> bool {
         match self.value {
@@ -294,6 +349,45 @@ impl Weighting {
             Value::Rating => self.range.is_none(),
             Value::Count => false,
         }
+    }
+}
+
+/// Where nearly all of `ratings` sit, sorting them in place: the values one percent in from
+/// each end (at least one rating in) and the spread beyond which a rating is far from them
+/// (their distance, at least 1): `(low, high, spread)`. `None` below 10 ratings, too few to tell.
+/// The import's outlier note and the stretched-scale note at training time share it.
+pub fn usual_ratings(ratings: &mut [f32]) -> Option<(f32, f32, f32)> {
+    if ratings.len() < 10 {
+        return None;
+    }
+    ratings.sort_by(f32::total_cmp);
+    let n = ratings.len();
+    let k = (n / 100).max(1);
+    let (lo, hi) = (ratings[k], ratings[n - 1 - k]);
+    Some((lo, hi, (hi - lo).max(1.0)))
+}
+
+/// A rating weighting's top set by a few far ratings ([`Weighting::stretch`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Stretch {
+    /// The weighting's bottom (0 unless ratings go below it).
+    pub base: f32,
+    /// The weighting's top: the highest rating.
+    pub top: f32,
+    /// Rated positives far above where nearly all ratings sit.
+    pub rows: usize,
+    /// Rated positives.
+    pub rated: usize,
+    /// Where nearly all ratings sit: the 1st and 99th percentile.
+    pub usual: (f32, f32),
+    /// The first far positive: dense (user, item) ids.
+    pub first: (u32, u32),
+}
+
+impl Stretch {
+    /// The weight of a rating at the usual top (`usual.1`), which the usual top would weigh 1.
+    pub fn usual_weight(&self) -> f32 {
+        ((self.usual.1 - self.base) / (self.top - self.base)).clamp(0.0, 1.0)
     }
 }
 
@@ -340,6 +434,7 @@ impl InteractionMatrix {
                 rating: None,
                 timestamp: None,
                 count: 1,
+                stamps: Vec::new(),
             })
             .collect();
         Self::from_rows(&rows, Confidence::Binary)
@@ -574,6 +669,7 @@ mod tests {
             rating: None,
             timestamp: None,
             count,
+            stamps: Vec::new(),
         }
     }
 

@@ -18,8 +18,8 @@ pub(crate) use als::RowPrior;
 pub use als::{Als, AlsParams, FoldIn};
 pub use bpr::{Bpr, BprParams};
 pub use matrix::{
-    Confidence, DictionaryError, IdMap, IdOutOfRange, InteractionMatrix, PairFeedback, TooManyIds,
-    Value, Weighting,
+    Confidence, DictionaryError, IdMap, IdOutOfRange, InteractionMatrix, PairFeedback, Stretch,
+    TooManyIds, Value, Weighting, usual_ratings,
 };
 pub use popularity::Popularity;
 pub use svd::{ItemBasis, Prediction, PredictionBasis, RatingModel, SvdParams};
@@ -407,11 +407,13 @@ pub enum FitError {
     /// of `engine::collapse`): the tuner discards such a trial.
     #[error("{0}")]
     Collapsed(String),
-    /// The fitted parameters hold values that are not finite numbers: the fit diverged
+    /// The fitted parameters hold values that are not finite numbers (or beyond
+    /// `learners::ABSURD_MAGNITUDE`): the fit diverged
     /// (whatever its loss printed). Nothing is stored.
     #[error(
         "the fit diverged: {bad} of the {len} values of its array `{array}` are not finite numbers \
-         (NaN or infinity), so nothing was stored and the current model is unchanged; {remedy}"
+         (NaN or infinity) or absurdly large, so nothing was stored and the current \
+         model is unchanged; {remedy}"
     )]
     NotFinite {
         /// The first array found with such values.

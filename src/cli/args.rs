@@ -44,8 +44,9 @@ pub struct Cli {
     #[arg(long, short, global = true)]
     pub quiet: bool,
     /// When another kgrec process holds the data directory, wait up to SECONDS for it (600
-    /// when no number is given) instead of failing at once. Without it, `train` alone waits
-    /// up to 60 s (saying so) for a holder that is not a `kgrec serve`.
+    /// when no number is given) instead of failing at once. Without it, `train` waits up to
+    /// 60 s (saying so), and readers (stats, sparql, recommend, explain, similar) up to 10 s,
+    /// for a holder that is not a `kgrec serve`.
     #[arg(
         long,
         global = true,
@@ -130,12 +131,19 @@ fn unknown_flag(e: &clap::Error, args: &[std::ffi::OsString]) -> Option<String> 
         cmd.get_arguments()
             .filter(|a| !a.is_hide_set() && a.is_global_set() == global)
             .filter(|a| !matches!(a.get_id().as_str(), "help" | "version"))
-            .filter_map(|a| a.get_long().map(|l| format!("--{l}")))
+            .filter_map(flag_name)
             .collect::<Vec<_>>()
     };
     let (own, global) = (flags(false), flags(true));
     let command = path.join(" ");
     let name = flag.split('=').next().unwrap_or(flag);
+    let meant = match meant_flag(&cmd, name) {
+        Some(meant) => format!(" (did you mean {meant}?)"),
+        None => match e.get(ContextKind::SuggestedArg) {
+            Some(ContextValue::String(meant)) => format!(" (did you mean {meant}?)"),
+            _ => String::new(),
+        },
+    };
     let takes = match own.is_empty() {
         true => "it takes no flag of its own".to_owned(),
         false => format!("its flags are {}", own.join(", ")),
@@ -145,9 +153,44 @@ fn unknown_flag(e: &clap::Error, args: &[std::ffi::OsString]) -> Option<String> 
         false => format!(" (and the global {})", global.join(", ")),
     };
     Some(format!(
-        "error: unexpected argument '{name}': `{command}` has no such flag; {takes}{globals}\n\n\
+        "error: unexpected argument '{name}': `{command}` has no such flag{meant}; \
+         {takes}{globals}\n\n\
          For more information, try '{command} --help'."
     ))
+}
+
+/// How a flag is written in the list of a command's flags: `--user`, `-k` (short only),
+/// `--quiet/-q` (both).
+fn flag_name(arg: &clap::Arg) -> Option<String> {
+    match (arg.get_long(), arg.get_short()) {
+        (Some(long), Some(short)) => Some(format!("--{long}/-{short}")),
+        (Some(long), None) => Some(format!("--{long}")),
+        (None, Some(short)) => Some(format!("-{short}")),
+        (None, None) => None,
+    }
+}
+
+/// The short flag an unknown flag most likely meant, which clap's suggestion (long names
+/// only) misses: `--k` for `-k`, and the usual names of a list's length (`--top`, `--limit`,
+/// `-n`...) for the command's `-k`.
+fn meant_flag(cmd: &clap::Command, name: &str) -> Option<String> {
+    const LENGTHS: [&str; 8] = ["top", "topk", "top-k", "limit", "n", "num", "count", "size"];
+    let bare = name.trim_start_matches('-');
+    let mut chars = bare.chars();
+    let short = match (chars.next(), chars.next()) {
+        (Some(c), None) if name.starts_with("--") => Some(c),
+        _ => None,
+    };
+    let shorts = || {
+        cmd.get_arguments()
+            .filter(|a| !a.is_hide_set())
+            .filter_map(|a| a.get_short())
+    };
+    if let Some(c) = short.filter(|&c| shorts().any(|s| s == c)) {
+        return Some(format!("-{c}"));
+    }
+    (LENGTHS.contains(&bare.to_ascii_lowercase().as_str()) && shorts().any(|s| s == 'k'))
+        .then(|| "-k".to_owned())
 }
 
 /// `--wait`'s value. A word there is most likely the command, taken as the value because
@@ -592,8 +635,8 @@ pub struct ReadArgs {
     /// tsv/csv/recbole: the rating column, by header name or 1-based position.
     #[arg(long, value_name = "NAME|N")]
     pub rating_col: Option<ColumnRef>,
-    /// tsv/csv/recbole: the time column (seconds since the epoch or ISO 8601), by header name or
-    /// 1-based position.
+    /// tsv/csv/recbole: the time column (seconds or milliseconds since the epoch, see
+    /// --time-unit, or ISO 8601), by header name or 1-based position.
     #[arg(long, value_name = "NAME|N")]
     pub time_col: Option<ColumnRef>,
     /// tsv/csv: the field delimiter (`,` `;` `|` `tab`, ...) [default: detected from the header].
@@ -614,6 +657,12 @@ pub struct ReadArgs {
     /// predicted ratings are clipped to it [default: inferred from the ratings, see `stats`].
     #[arg(long, value_name = "MIN:MAX")]
     pub rating_scale: Option<kgrec::interactions::RatingScale>,
+    /// The unit of numeric timestamps: s (seconds since 1970), ms (milliseconds, converted), or
+    /// auto: milliseconds when every timestamp is 10^11 or more (after the year 5138 as
+    /// seconds), and a file mixing both is refused. kgrec stores seconds, so a store never
+    /// compares milliseconds with seconds; ISO 8601 dates are dates whatever the unit.
+    #[arg(long, value_name = "auto|s|ms", default_value_t = kgrec::interactions::TimeUnit::Auto)]
+    pub time_unit: kgrec::interactions::TimeUnit,
 }
 
 impl ReadArgs {
@@ -633,7 +682,8 @@ impl ReadArgs {
 #[derive(Debug, Args)]
 pub struct ImportLinksArgs {
     /// The link file: `item_id<TAB>iri` with a header, or split by `,` `;` `|` (`-`: standard
-    /// input; gzip recognised).
+    /// input; gzip recognised). With --retire or --restore: a list of item ids, one per line
+    /// (a first line `item_id`, `sku`, ... is a header).
     pub file: PathBuf,
     /// The item column, by header name or 1-based position [default: found by its name, or
     /// the one column beside the IRI's].
@@ -643,6 +693,14 @@ pub struct ImportLinksArgs {
     /// uri, url, entity, ...].
     #[arg(long, value_name = "NAME|N")]
     pub iri_col: Option<ColumnRef>,
+    /// FILE lists items the catalogue no longer offers (sold, withdrawn): they are never
+    /// recommended nor listed as similar from now on, without retraining; their interactions
+    /// and links stay. All or nothing: an id the data directory does not hold refuses the list.
+    #[arg(long, conflicts_with_all = ["restore", "item_col", "iri_col"])]
+    pub retire: bool,
+    /// FILE lists retired items to offer again (the reverse of --retire).
+    #[arg(long, conflicts_with_all = ["item_col", "iri_col"])]
+    pub restore: bool,
 }
 
 /// `--model`'s values: the registry's learners with their help and aliases.
@@ -661,8 +719,9 @@ pub struct FitArgs {
     /// data directory was tuned].
     #[arg(long, value_parser = learner_names())]
     pub model: Option<String>,
-    /// Latent dimension [default: als and cke 16, bpr 64, svd 50, svdpp 20; transe, rotate,
-    /// transr as `kge train --help` says].
+    /// Latent dimension [default: als and cke 16, bpr and ncf 64, svd 50, svdpp 20 up to
+    /// MovieLens-100K's 1,682 items with interactions, above it that × (items / 1682)^0.75, at
+    /// most 128 (`train` says so); transe, rotate, transr as `kge train --help` says].
     #[arg(long)]
     pub dim: Option<usize>,
     /// Epochs (ALS iterations) [default: als and cke 15, bpr 300, svd 40, svdpp 20; transe,
@@ -681,8 +740,10 @@ pub struct FitArgs {
     pub alpha: Option<f32>,
     /// als, cke: what r in c = 1 + alpha·r is: binary (1 for every interaction), rating (the
     /// stored rating as a share of the rating scale's top, r/5 on 1-5; 1 where none is stored)
-    /// or count (log2(1 + times seen)). Data with one rating value or none weighs as binary
-    /// [default: rating].
+    /// or count (log2(1 + times seen): a pair's rows in a file add up, and a later import or
+    /// post adds its rows timestamped after the pair's stored timestamp; rows without a
+    /// timestamp raise it only to their own count). Data with one rating value or none weighs
+    /// as binary [default: rating].
     #[arg(long, value_name = "VALUES", value_parser = ["binary", "rating", "count"])]
     pub confidence: Option<String>,
     /// BPR learning rate [default: 0.02]; svd, svdpp: SGD step [default: svd 0.01, svdpp 0.007];
@@ -1013,10 +1074,18 @@ impl From<SearchArg> for kgrec::tune::Search {
 /// `90s`, `10m`, `1h`, `1h30m` or plain seconds.
 fn parse_budget(text: &str) -> Result<std::time::Duration, String> {
     let bad = || format!("{text:?}: expected a duration such as 90s, 10m, 1h or 1h30m");
+    let zero = || {
+        format!(
+            "{text:?}: the budget must be positive (a tuning needs time to try anything), such \
+             as 90s, 10m, 1h or 1h30m"
+        )
+    };
     if let Ok(seconds) = text.trim().parse::<f64>() {
-        return (seconds.is_finite() && seconds > 0.0)
-            .then(|| std::time::Duration::from_secs_f64(seconds))
-            .ok_or_else(bad);
+        return match seconds.is_finite() {
+            false => Err(bad()),
+            true if seconds <= 0.0 => Err(zero()),
+            true => Ok(std::time::Duration::from_secs_f64(seconds)),
+        };
     }
     let mut total = 0.0f64;
     let mut number = String::new();
@@ -1035,8 +1104,11 @@ fn parse_budget(text: &str) -> Result<std::time::Duration, String> {
         total += n * unit;
         number.clear();
     }
-    if !number.is_empty() || total <= 0.0 {
+    if !number.is_empty() || text.trim().is_empty() {
         return Err(bad());
+    }
+    if total <= 0.0 {
+        return Err(zero());
     }
     Ok(std::time::Duration::from_secs_f64(total))
 }
@@ -1075,15 +1147,19 @@ pub struct RecommendArgs {
     pub explain: bool,
     #[command(flatten)]
     pub paths: PathArgs,
-    /// Items never to recommend to this user (comma-separated ids).
-    #[arg(long, value_delimiter = ',', value_parser = parse_id)]
+    /// Items never to recommend to this user (with --all-users: to any user): comma-separated
+    /// ids (an id holding a comma in double quotes: 'a,"b,c"'), or @FILE with one id per line;
+    /// repeatable. Items the catalogue no longer offers are better retired once (`kgrec import
+    /// links --retire FILE`): every list skips them.
+    #[arg(long, value_name = "IDS|@FILE")]
     pub exclude: Vec<String>,
     /// Only items whose linked entity has this graph fact: PREDICATE=VALUE, any of several
     /// values as PREDICATE=VALUE|VALUE; repeat the flag for facts that must all hold. Terms are
     /// IRIs in <...>, prefixed names (rdf, rdfs, owl, xsd, skos, dct, dcterms, dc, foaf,
     /// schema, dbo, dbr, dbc, dbp, wd, wdt), literals in quotes ("1995"^^xsd:gYear,
     /// "Drama"@en) or tokens of a TSV graph. Example: --filter
-    /// 'dct:subject=dbc:1990s_comedy_films' --filter 'rdf:type=dbo:Film'.
+    /// 'dct:subject=dbc:1990s_comedy_films' --filter 'rdf:type=dbo:Film'. With --all-users
+    /// every user's list is filtered.
     #[arg(long, value_name = "PREDICATE=VALUE")]
     pub filter: Vec<String>,
     /// Serve this stored model version instead of the current one (see `stats`).
@@ -1357,7 +1433,7 @@ fn parse_rating_threshold(text: &str) -> std::result::Result<f32, String> {
 
 /// A user or item id given on the command line: never empty nor white space only, as no import
 /// stores such an id (HTTP answers 400 to one).
-fn parse_id(text: &str) -> std::result::Result<String, String> {
+pub(crate) fn parse_id(text: &str) -> std::result::Result<String, String> {
     if text.trim().is_empty() {
         let what = match text.is_empty() {
             true => "empty",

@@ -53,11 +53,15 @@ pub(super) fn recommend_explained(engine: &Engine, args: &RecommendArgs) -> Resu
         if served.stale() {
             stale_note(&served.model.header);
         }
+        let request = super::models::batch_request(args)?;
+        let scope = engine.batch_scope(&served, &request.exclude, &request.filter)?;
+        super::models::warn_unknown_excluded(&scope.unknown_excluded);
+        super::models::batch_filter_note(scope.matching_items, &args.filter);
         return explain_all_users(
             &engine.path()?,
             &explainer,
             &served,
-            args.k.unwrap_or(20),
+            (request.k, &scope.exclude),
             options,
             (out, args.force),
         );
@@ -72,7 +76,7 @@ pub(super) fn recommend_explained(engine: &Engine, args: &RecommendArgs) -> Resu
     }
     super::models::warn_unknown_excluded(&recs.unknown_excluded);
     super::models::filter_notes(&recs, &args.filter);
-    super::models::short_list_note(&recs, args);
+    super::models::short_list_note(&recs, args, engine.retired_items()?.len());
     let missing = || Error::Internal {
         what: "an explained recommendation came back without its explanation".to_owned(),
     };
@@ -97,17 +101,17 @@ fn explain_all_users(
     data: &Path,
     explainer: &Explainer,
     served: &kgrec::serving::Served,
-    k: usize,
+    (k, exclude): (usize, &[u32]),
     options: ExplainOptions,
     (out, force): (&Path, bool),
 ) -> Result<()> {
     let (users, model) = (&served.users(), &served.model.header);
     let collapse = kgrec::engine::collapse_note(served);
-    let (mut items, mut with_path) = (0usize, 0usize);
+    let (mut items, mut with_path, mut weak_only) = (0usize, 0usize, 0usize);
     let mut failure = None;
     let written = super::write_out((out, super::OutKind::Explained), force, data, |writer| {
         for user in users {
-            let e = match explainer.recommend(user, k, options) {
+            let e = match explainer.recommend_excluding(user, k, options, exclude) {
                 Ok(e) => e,
                 Err(e) => {
                     failure = Some(e);
@@ -115,7 +119,8 @@ fn explain_all_users(
                 }
             };
             items += e.items.len();
-            with_path += e.items.iter().filter(|i| !i.paths.is_empty()).count();
+            with_path += e.items.iter().filter(|i| i.has_strong_path()).count();
+            weak_only += e.items.iter().filter(|i| i.only_weak_paths()).count();
             let line = serde_json::to_string(&e).map_err(std::io::Error::other)?;
             writeln!(writer, "{line}")?;
         }
@@ -127,10 +132,15 @@ fn explain_all_users(
     let written = written?;
     super::models::collapsed_batch_note(collapse.as_deref());
     let shown = &written.shown;
+    // An item whose paths are all weak (`paths_note`) has no path worth giving as its reason.
+    let weak = match weak_only {
+        0 => String::new(),
+        n => format!(" and {n} only through weak links (see their paths_note)"),
+    };
     super::written_summary(
         &written,
         &format!(
-            "wrote {shown} ({} users, {items} items, {with_path} with a path, {})\n",
+            "wrote {shown} ({} users, {items} items, {with_path} with a path{weak}, {})\n",
             users.len(),
             model_name(model)
         ),
@@ -153,6 +163,9 @@ pub fn explain(data: &Path, args: &ExplainArgs) -> Result<()> {
         options(&args.paths),
         args.model_version,
     )?;
+    if let Some(note) = engine.retired_note(&args.item)? {
+        super::warn(&format!("note: {note}"));
+    }
     match args.format {
         ExplainFormat::Json => emit(&json(&explanation, true)?),
         ExplainFormat::Text => emit(&explanation_text(
@@ -229,7 +242,7 @@ pub(super) fn demo_explanations(engine: &Engine, users: usize) -> Result<()> {
             break;
         }
         let e = explainer.recommend(user, 5, options)?;
-        if e.items.iter().any(|i| !i.paths.is_empty()) {
+        if e.items.iter().any(|i| i.has_strong_path()) {
             emit(&format!(
                 "\n{}",
                 explanation_text(

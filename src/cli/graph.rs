@@ -253,7 +253,7 @@ fn import_kg_into(
         ));
     }
     for file in files {
-        if let Some(header) = tsv_header(file, options.source.format) {
+        if let Some(header) = kgrec::engine::tsv_graph::header(file, options.source.format) {
             super::warn(&format!(
                 "note: {}:1: read as a header ({}) and skipped, not as a triple",
                 file.display(),
@@ -362,7 +362,16 @@ fn stats_text(s: &Stats) -> String {
         ("literals", s.literals.to_string()),
         ("entity edges", s.edges.to_string()),
         ("users", s.users.to_string()),
-        ("items", s.items.to_string()),
+        (
+            "items",
+            match s.retired_items {
+                0 => s.items.to_string(),
+                r => format!(
+                    "{} ({r} retired: no longer offered, never recommended)",
+                    s.items
+                ),
+            },
+        ),
         ("interactions", s.interactions.to_string()),
         (
             "rating scale",
@@ -387,9 +396,22 @@ fn stats_text(s: &Stats) -> String {
     for model in &s.models {
         text.push_str(&format!("{:<16}{model}\n", ""));
     }
+    text.push_str(&format!(
+        "{:<16}{}{}\n",
+        "fingerprint",
+        s.fingerprint,
+        match (&s.model_fingerprint, s.stale) {
+            (Some(_), false) => " (interactions; the current model was trained on these)",
+            (Some(_), true) => " (interactions; the current model's is different: stale)",
+            (None, _) => " (interactions)",
+        }
+    ));
+    if let Some(note) = &s.stale_note {
+        text.push_str(&format!("{:<16}{note}\n", "stale model"));
+    }
     for (i, t) in s.tuned.iter().enumerate() {
         text.push_str(&format!(
-            "{:<16}{}{}: {} {} on validation ({} with the defaults), {} trial(s): {}\n",
+            "{:<16}{}{}{}: {} {} on validation ({}), {} trial(s): {}\n",
             if i == 0 { "tuned" } else { "" },
             t.learner,
             match (t.best, t.compared) {
@@ -400,9 +422,13 @@ fn stats_text(s: &Stats) -> String {
                      compared with the best)"
                 }
             },
+            match t.fingerprint == s.fingerprint {
+                true => "",
+                false => " (tuned on other interactions than the store holds now)",
+            },
             t.metric,
             kgrec::metrics::figure(t.value),
-            kgrec::metrics::figure(t.default_value),
+            kgrec::metrics::with_the_defaults(t.default_value),
             t.trials,
             if t.flags.is_empty() {
                 "the defaults"
@@ -416,19 +442,22 @@ fn stats_text(s: &Stats) -> String {
 
 /// `kgrec sparql QUERY`
 pub fn sparql(data: &Path, args: &SparqlArgs) -> Result<()> {
+    // A file's name where the query goes (`kgrec sparql q.rq`, or curl's `@q.rq`).
+    if let Some((q, (name, at))) = args
+        .query
+        .as_ref()
+        .and_then(|q| Some((q, query_file_name(q)?)))
+    {
+        return Err(Error::BadInput(format!(
+            "{q:?} is a file name, not a query{}: read a query from a file with --file {name}",
+            if at {
+                " (kgrec reads no `@FILE` as curl does)"
+            } else {
+                ""
+            }
+        )));
+    }
     let query = match (&args.query, &args.file) {
-        // A file's name where the query goes (`kgrec sparql q.rq`).
-        (Some(q), _)
-            if !q.trim().contains(char::is_whitespace)
-                && (Path::new(q.trim()).is_file()
-                    || [".rq", ".sparql", ".txt"]
-                        .iter()
-                        .any(|e| q.trim().ends_with(e))) =>
-        {
-            return Err(Error::BadInput(format!(
-                "{q:?} is a file name, not a query: read a query from a file with --file {q}"
-            )));
-        }
         (Some(q), _) => q.clone(),
         (None, Some(file)) if file == Path::new("-") => {
             let mut text = String::new();
@@ -438,7 +467,19 @@ pub fn sparql(data: &Path, args: &SparqlArgs) -> Result<()> {
             text
         }
         (None, Some(file)) => std::fs::read_to_string(file).map_err(|e| {
-            Error::BadInput(format!("{}: cannot read the query: {e}", file.display()))
+            // curl's `@FILE` under --file: the file is there without the `@`.
+            let unprefixed = file
+                .to_str()
+                .and_then(|f| f.strip_prefix('@'))
+                .filter(|f| Path::new(f).is_file());
+            Error::BadInput(match unprefixed {
+                Some(f) => format!(
+                    "{}: cannot read the query: {e}; --file takes the file's name without curl's \
+                     `@`: --file {f}",
+                    file.display()
+                ),
+                None => format!("{}: cannot read the query: {e}", file.display()),
+            })
         })?,
         (None, None) => return Err(Error::BadInput("give a QUERY or --file Q.rq".to_owned())),
     };
@@ -657,6 +698,23 @@ fn format_name(format: SparqlFormat) -> &'static str {
     }
 }
 
+/// The file a SPARQL `QUERY` argument names instead of holding a query (`q.rq`, an existing
+/// file, or either behind curl's `@`), and whether it came with the `@`.
+fn query_file_name(query: &str) -> Option<(String, bool)> {
+    let q = query.trim();
+    if q.is_empty() || q.contains(char::is_whitespace) {
+        return None;
+    }
+    let names_file = |name: &str| {
+        Path::new(name).is_file() || [".rq", ".sparql", ".txt"].iter().any(|e| name.ends_with(e))
+    };
+    match q.strip_prefix('@') {
+        Some(name) if !name.is_empty() && names_file(name) => Some((name.to_owned(), true)),
+        _ if names_file(q) => Some((q.to_owned(), false)),
+        _ => None,
+    }
+}
+
 /// A term as the table shows it: numbers and booleans bare (`10`, not
 /// `"10"^^<http://www.w3.org/2001/XMLSchema#integer>`), anything else as N-Triples writes it.
 fn table_cell(term: &kgrec::kg::oxigraph::model::Term) -> String {
@@ -809,6 +867,7 @@ fn fill_demo(engine: &Engine, fixtures: &Path) -> Result<kgrec::Trained> {
         &fixtures.join("interactions.tsv"),
         Some(&fixtures.join("links.tsv")),
         &imported,
+        &super::models::graph_spellings(engine, &imported)?,
     )?;
     // The default regularisation (30) was chosen on catalogues of ml-100k's size; on the
     // bundled 40 × 24 catalogue, 94 % dense, it squeezes cke into one order for every user (the
@@ -840,42 +899,16 @@ fn show_graph(engine: &Engine) -> Result<()> {
         let Some(n) = engine.neighbourhood(iri, 8)? else {
             continue;
         };
-        emit(&format!("\n{} is linked to:\n", n.name))?;
+        let printable = kgrec::explain::printable;
+        emit(&format!("\n{} is linked to:\n", printable(&n.name)))?;
         for (relation, forward, to) in n.steps {
             let arrow = if forward {
                 format!("-{relation}->")
             } else {
                 format!("<-{relation}-")
             };
-            emit(&format!("  {arrow} {to}\n"))?;
+            emit(&format!("  {arrow} {}\n", printable(&to)))?;
         }
     }
     Ok(())
-}
-
-/// The first line of a TSV graph `file` (by `--format tsv`, else by its extension) when the
-/// reader skipped it as a header.
-fn tsv_header(file: &Path, format: Option<InputFormat>) -> Option<String> {
-    use std::io::BufRead;
-    let name = file.to_string_lossy().to_ascii_lowercase();
-    let gz = name.ends_with(".gz");
-    let name = name.strip_suffix(".gz").unwrap_or(&name);
-    let tsv = match format {
-        Some(f) => f == InputFormat::Tsv,
-        None => [".tsv", ".txt", ".kg"].iter().any(|e| name.ends_with(e)),
-    };
-    if !tsv {
-        return None;
-    }
-    let opened = std::fs::File::open(file).ok()?;
-    let reader: Box<dyn std::io::Read> = match gz {
-        true => Box::new(flate2::read::GzDecoder::new(opened)),
-        false => Box::new(opened),
-    };
-    let mut line = String::new();
-    std::io::BufReader::new(std::io::Read::take(reader, 1 << 16))
-        .read_line(&mut line)
-        .ok()?;
-    let line = line.trim_end_matches(['\n', '\r']);
-    kgrec::kg::source::is_tsv_header(line).then(|| line.to_owned())
 }

@@ -99,7 +99,11 @@ fn training_entities(dataset: &Path) -> usize {
         return 0;
     };
     let mut seen = std::collections::HashSet::new();
-    for line in std::io::BufRead::lines(std::io::BufReader::new(file)).map_while(Result::ok) {
+    let lines = std::io::BufRead::lines(std::io::BufReader::new(file)).map_while(Result::ok);
+    for (n, line) in lines.enumerate() {
+        if n == 0 && kgrec::kg::source::is_tsv_header(&line) {
+            continue;
+        }
         let mut fields = line.split('\t');
         if let (Some(head), Some(_), Some(tail)) = (fields.next(), fields.next(), fields.next()) {
             seen.insert(head.to_owned());
@@ -107,6 +111,56 @@ fn training_entities(dataset: &Path) -> usize {
         }
     }
     seen.len()
+}
+
+/// Notes on what loading the benchmark folder `dir` does beyond reading triples: a split's
+/// first line skipped as a header (as `import kg` skips it), and, when `test` is scored, the
+/// test triples whose entity or relation never occurs in train.txt (ranked all the same, with
+/// the vectors they started with: the figures say so rather than leave them out).
+fn dataset_notes(dir: &Path, test: bool) {
+    for name in ["train.txt", "valid.txt", "test.txt"] {
+        let path = dir.join(name);
+        if let Some(header) = embed::dataset::header_line(&path) {
+            super::warn(&format!(
+                "note: {}:1: read as a header ({}) and skipped, not as a triple",
+                path.display(),
+                header.replace('\t', ", ")
+            ));
+        }
+    }
+    if !test {
+        return;
+    }
+    // A data set that does not load is reported by the command itself.
+    let Ok(dataset) = embed::Dataset::load(dir) else {
+        return;
+    };
+    let unseen = dataset.test_unseen_in_train();
+    if unseen.is_empty() {
+        return;
+    }
+    let token = |vocab: &embed::Vocab, id: u32| vocab.token(id).unwrap_or("?").to_owned();
+    let examples: Vec<String> = unseen
+        .iter()
+        .take(3)
+        .map(|t| {
+            format!(
+                "{} {} {}",
+                token(&dataset.entities, t.head.0),
+                token(&dataset.relations, t.relation.0),
+                token(&dataset.entities, t.tail.0)
+            )
+        })
+        .collect();
+    super::warn(&format!(
+        "note: {} of the {} test triples have an entity or relation that never occurs in \
+         {} (e.g. {}): they are ranked all the same, with vectors training never moved, so \
+         they score near chance; remove them from test.txt to score only what was learnt",
+        unseen.len(),
+        dataset.test.len(),
+        dir.join("train.txt").display(),
+        examples.join("; ")
+    ));
 }
 
 fn check_export_dir(dir: &Path) -> Result<()> {
@@ -243,6 +297,7 @@ pub fn kge_train(args: &KgeTrainArgs, quiet: bool) -> Result<()> {
                 .to_owned(),
         ));
     }
+    dataset_notes(&args.dataset, args.eval_test);
     let searched = match args.tune {
         Some(budget) => {
             let found = tune(args, budget, entities, quiet)?;
@@ -435,6 +490,7 @@ struct EvalJson<'a> {
 pub fn kge_eval(args: &KgeEvalArgs) -> Result<()> {
     check_dataset_dir(&args.dataset)?;
     check_export_dir(&args.model_dir)?;
+    dataset_notes(&args.dataset, true);
     let counted = embed::evaluate_export_counted(&args.dataset, &args.model_dir)?;
     let report = counted.report;
     if counted.ranked < counted.test {

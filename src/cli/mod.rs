@@ -94,19 +94,53 @@ pub(crate) fn open_replica(data: &Path) -> Result<Engine> {
     )
 }
 
+/// How long a reader without `--wait` waits for a holder that is not a `kgrec serve`
+/// ([`open_reader`]; the README says so).
+pub(crate) const READER_GRACE: Duration = Duration::from_secs(10);
+
+/// A reader's wait for the directory at least this long is said ([`open_reader`]).
+const READER_WAIT_SAID: Duration = Duration::from_secs(2);
+
 /// Opens an existing data directory for reading only (waiting as `--wait` says): a directory
 /// this process may not write (a read-only mount, `chmod -R a-w`) is read through a temporary
 /// copy of its database, and nothing is written to it.
+///
+/// Without `--wait`, a holder that is not a `kgrec serve` (a `train` reading its inputs or
+/// committing, an import, another reader) is waited for up to [`READER_GRACE`]: such holds
+/// are short, and a reader failing half the time beside a `train` helps nobody. A wait longer
+/// than [`READER_WAIT_SAID`] is said, naming the holder.
 pub(crate) fn open_reader(data: &Path) -> Result<Engine> {
     clean_up_reader_on_interrupt(data);
-    let engine = Engine::open_with(
-        data,
-        &OpenOptions {
-            read_only: true,
-            wait: wait(),
-            ..OpenOptions::default()
+    let open = |wait| {
+        Engine::open_with(
+            data,
+            &OpenOptions {
+                read_only: true,
+                wait,
+                ..OpenOptions::default()
+            },
+        )
+    };
+    let engine = match wait() {
+        Some(w) => open(Some(w))?,
+        None => match open(None) {
+            Err(Error::InUse { pid, .. }) if !held_by_serve(&pid) => {
+                let start = std::time::Instant::now();
+                let opened = open(Some(READER_GRACE))?;
+                let waited = start.elapsed();
+                if waited >= READER_WAIT_SAID {
+                    warn(&format!(
+                        "note: waited {:.1} s for {} to let {} go",
+                        waited.as_secs_f64(),
+                        holder_shown(&pid),
+                        data.display()
+                    ));
+                }
+                opened
+            }
+            other => other?,
         },
-    )?;
+    };
     if engine.reads_a_copy()? {
         warn(&format!(
             "note: {} is not writable by this process: reading a temporary copy of its database \
@@ -787,8 +821,16 @@ fn gzip_if(
 }
 
 /// `out` made absolute, symbolic links resolved as far as the path exists (the rest, not yet
-/// created, joined as given); `None` when no part of it resolves.
+/// created, joined as given); a dangling link is followed to where it points, through a chain
+/// of links, since writing through it creates its target there. `None` when no part of it
+/// resolves, or the links loop.
 fn resolve_partly(out: &Path) -> Option<PathBuf> {
+    /// As many links as the kernel follows before ELOOP.
+    const MAX_LINKS: usize = 40;
+    resolve_partly_within(out, MAX_LINKS)
+}
+
+fn resolve_partly_within(out: &Path, links_left: usize) -> Option<PathBuf> {
     let mut rest = Vec::new();
     let mut at = out;
     loop {
@@ -797,7 +839,19 @@ fn resolve_partly(out: &Path) -> Option<PathBuf> {
         } else {
             at
         };
-        if let Ok(found) = probe.canonicalize() {
+        let base = match probe.canonicalize() {
+            Ok(found) => Some(found),
+            Err(_) if std::fs::symlink_metadata(probe).is_ok_and(|m| m.is_symlink()) => {
+                // A dangling link: resolve where it points (relative to its own folder).
+                let link = std::fs::read_link(probe).ok()?;
+                let target = probe
+                    .parent()
+                    .map_or_else(|| link.clone(), |dir| dir.join(&link));
+                Some(resolve_partly_within(&target, links_left.checked_sub(1)?)?)
+            }
+            Err(_) => None,
+        };
+        if let Some(found) = base {
             return Some(rest.iter().rev().fold(found, |path, name| path.join(name)));
         }
         rest.push(at.file_name()?.to_owned());
@@ -861,10 +915,11 @@ fn refuse_inside_any_data_dir(out: &Path, resolved: &Path) -> Result<()> {
         )
     } else {
         format!(
-            "--out {}: that is inside {}, a kgrec data directory, whose files it would \
+            "--out {}: that is inside {}, a kgrec data directory ({}), whose files it would \
              overwrite (--force does not change this); write the output elsewhere",
             out.display(),
-            store.display()
+            store.display(),
+            resolved.display()
         )
     }))
 }
@@ -1009,8 +1064,8 @@ fn stale_note(model: &kgrec::store::ModelHeader) {
         return;
     }
     eprintln!(
-        "note: interactions or links were imported after model v{} was trained; it does not \
-         know them yet (run `kgrec train`)",
+        "note: interactions or links changed after model v{} was trained (imports, removals \
+         or HTTP posts); it does not know the changes yet (run `kgrec train`)",
         model.version
     );
 }
@@ -1035,6 +1090,16 @@ pub fn data_from_env_note(error: &Error) -> Option<String> {
 /// its command line in `/proc`), its HTTP API is the way in while it runs.
 pub fn in_use_hint(pid: &str, waited: Option<std::time::Duration>) -> String {
     match holder(pid) {
+        // A replica copies the directory under a shared lock, which a writable server never
+        // gives up while it runs (its database is open for writing: a copy taken beside it
+        // could be torn). docs/http.md, "Read-only servers".
+        Holder::Serve(_) if replica_asked() => format!(
+            "hint: process {pid} is a writable `kgrec serve`, which holds the directory until it \
+             stops, so a read-only replica cannot take its copy beside it: start replicas before \
+             the writable server (each lets the directory go once its copy is taken), or stop \
+             the writable server (SIGTERM: it finishes its writes), start the replica, then \
+             start the writable server again (docs/http.md, \"Read-only servers\")"
+        ),
         Holder::Serve(Some(addr)) => format!(
             "hint: process {pid} is `kgrec serve` on http://{addr}: while it runs, use its HTTP \
              API (docs/http.md; e.g. `curl http://{addr}/v1/models`), or stop it (SIGTERM) to \
@@ -1045,15 +1110,30 @@ pub fn in_use_hint(pid: &str, waited: Option<std::time::Duration>) -> String {
              the address is the one it printed when it started), or stop it (SIGTERM) to use \
              this command"
         ),
-        Holder::Other if waited.is_some() => {
+        Holder::Other(Some(command)) if waited.is_some() => format!(
+            "hint: process {pid} is `kgrec {command}`{}, and it did not let the directory go in \
+             time: wait longer (--wait SECONDS; a bare --wait is 600)",
+            short_hold(&command)
+        ),
+        Holder::Other(Some(command)) => format!(
+            "hint: process {pid} is `kgrec {command}`{}: wait for it (--wait SECONDS)",
+            short_hold(&command)
+        ),
+        Holder::Other(None) if waited.is_some() => {
             "hint: it did not finish in time: wait longer (--wait SECONDS; a bare --wait is 600)"
                 .to_owned()
         }
-        Holder::Other => "hint: wait for it to finish (--wait SECONDS)".to_owned(),
+        Holder::Other(None) => "hint: wait for it to finish (--wait SECONDS)".to_owned(),
         Holder::Unknown => "hint: if that process is a `kgrec serve`, use its HTTP API while it \
                             runs (docs/http.md); otherwise wait for it (--wait SECONDS)"
             .to_owned(),
     }
+}
+
+/// Whether this process was asked to be a read-only server (`serve --read-only`).
+fn replica_asked() -> bool {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    args.iter().any(|a| a == "serve") && args.iter().any(|a| a == "--read-only")
 }
 
 /// Whether process `pid` (the holder of a data directory) is a `kgrec serve`, which does not
@@ -1066,10 +1146,48 @@ pub(crate) fn held_by_serve(pid: &str) -> bool {
 enum Holder {
     /// `kgrec serve`, on this address (`None`: it chose its port itself).
     Serve(Option<String>),
-    /// Another command.
-    Other,
+    /// Another command: its (sub)command words, `train`, `import interactions` (`None`: not
+    /// a kgrec command line this can read).
+    Other(Option<String>),
     /// Nothing can tell (no `/proc`, or the process is gone).
     Unknown,
+}
+
+/// The kgrec (sub)command of a command line (`train`, `import kg`, `kge train`): the first
+/// argument that names a command, and the next one when it names one of its subcommands.
+fn command_of(args: &[String]) -> Option<String> {
+    use clap::CommandFactory;
+    let cli = args::Cli::command();
+    let mut rest = args.iter().skip(1);
+    let top = rest.find_map(|a| cli.find_subcommand(a))?;
+    let mut words = top.get_name().to_owned();
+    if let Some(sub) = rest.next().and_then(|a| top.find_subcommand(a)) {
+        words.push(' ');
+        words.push_str(sub.get_name());
+    }
+    Some(words)
+}
+
+/// What a command's hold of the data directory is like, for a hint: a `train` holds it only
+/// while it reads its inputs and while it commits.
+fn short_hold(command: &str) -> &'static str {
+    match command {
+        "train" => {
+            ", which holds the directory only while it reads its inputs and while it commits the \
+             new version (seconds on a large store)"
+        }
+        c if c.starts_with("import") => ", which holds the directory while it imports",
+        _ => "",
+    }
+}
+
+/// How a holder of a data directory shows in a note: `process 12 (`kgrec train`)`.
+fn holder_shown(pid: &str) -> String {
+    match holder(pid) {
+        Holder::Other(Some(command)) => format!("process {pid} (`kgrec {command}`)"),
+        Holder::Serve(_) => format!("process {pid} (`kgrec serve`)"),
+        _ => format!("process {pid}"),
+    }
 }
 
 fn holder(pid: &str) -> Holder {
@@ -1081,7 +1199,7 @@ fn holder(pid: &str) -> Holder {
         .map(|a| String::from_utf8_lossy(a).into_owned())
         .collect();
     let Some(serve) = args.iter().skip(1).position(|a| a == "serve") else {
-        return Holder::Other;
+        return Holder::Other(command_of(&args));
     };
     let after = args.get(serve + 2..).unwrap_or_default();
     let addr = after

@@ -52,17 +52,36 @@ pub fn import_interactions(data: &Path, args: &ImportInteractionsArgs, quiet: bo
         columns: args.read.columns(),
         delimiter: args.read.delimiter,
         rating_scale: args.read.rating_scale,
+        time_unit: args.read.time_unit,
     };
     // Every file is parsed to the end before the data directory is opened (or created), so a
     // bad file leaves nothing behind.
-    let imported = kgrec::engine::parse_interaction_file(&request)
-        .and_then(|parsed| super::with_new_engine(data, |engine| engine.import_parsed(parsed)));
+    let imported = kgrec::engine::parse_interaction_file(&request).and_then(|parsed| {
+        super::with_new_engine(data, |engine| {
+            let imported = engine.import_parsed(parsed)?;
+            let spellings = graph_spellings(engine, &imported)?;
+            Ok((imported, spellings))
+        })
+    });
     bar.finish_and_clear();
-    print_import(&args.file, args.link.as_deref(), &imported?)
+    let (imported, spellings) = imported?;
+    print_import(&args.file, args.link.as_deref(), &imported, &spellings)
+}
+
+/// The graph's own spelling of the missing links the warning names ([`Engine::graph_spellings`]).
+pub(super) fn graph_spellings(
+    engine: &Engine,
+    imported: &InteractionsImported,
+) -> Result<Vec<Option<String>>> {
+    let named = imported.missing.iter().take(NAMED).map(|l| l.iri.as_str());
+    engine.graph_spellings(named)
 }
 
 /// `kgrec import links LINK.tsv`: catalogue items and their links, no interactions.
 pub fn import_links(data: &Path, args: &ImportLinksArgs) -> Result<()> {
+    if args.retire || args.restore {
+        return change_availability(data, args);
+    }
     // Parsed to the end before the data directory is opened, as interactions are.
     let columns =
         kgrec::interactions::LinkColumns::of_link_file(args.item_col.clone(), args.iri_col.clone());
@@ -76,11 +95,13 @@ pub fn import_links(data: &Path, args: &ImportLinksArgs) -> Result<()> {
     let repeated = read.repeated.as_ref().map_or(0, |r| r.0);
     let links = read.links;
     // The notes once the data directory is open for writing: a read-only one is refused first.
-    let imported = super::with_new_engine(data, |engine| {
+    let (imported, spellings) = super::with_new_engine(data, |engine| {
         notes(&said);
-        engine.import_links(links)
+        let imported = engine.import_links(links)?;
+        let spellings = graph_spellings(engine, &imported)?;
+        Ok((imported, spellings))
     })?;
-    link_warnings(&name, &imported);
+    link_warnings(&name, &imported, &spellings);
     let report = &imported.report;
     let c = report.counts;
     super::summary(&format!(
@@ -103,6 +124,47 @@ pub fn import_links(data: &Path, args: &ImportLinksArgs) -> Result<()> {
     ))
 }
 
+/// `kgrec import links --retire FILE` / `--restore FILE`: the list is read to the end before the
+/// data directory is opened; the change is one write, or none when an id is unknown.
+fn change_availability(data: &Path, args: &ImportLinksArgs) -> Result<()> {
+    let list = kgrec::interactions::read_item_list(&args.file)?;
+    let name = list.name.display().to_string();
+    let done = match args.retire {
+        true => "retired",
+        false => "restored",
+    };
+    if let Some(header) = &list.header {
+        super::warn(&format!(
+            "note: {name}: first line {header:?} read as a header, not an item id"
+        ));
+    }
+    let engine = super::open_engine(data)?;
+    let changed = match args.retire {
+        true => engine.retire_items(&list.items),
+        false => engine.restore_items(&list.items),
+    }?;
+    let repeated = list.read - list.items.len();
+    super::summary(&format!(
+        "{done} items of {name}: {} item id(s) read{}; {} {done} now, {} already {}; {} of {} \
+         items retired \
+         ({:.2} s)\n",
+        list.read,
+        match repeated {
+            0 => String::new(),
+            n => format!(" ({n} repeated)"),
+        },
+        changed.changed,
+        changed.unchanged,
+        match args.retire {
+            true => "retired",
+            false => "offered",
+        },
+        changed.retired,
+        changed.items,
+        changed.seconds,
+    ))
+}
+
 /// How many IRIs or items a warning names before it says "and N more".
 const NAMED: usize = 5;
 
@@ -116,8 +178,10 @@ fn named_list(names: impl ExactSizeIterator<Item = String>) -> String {
     text
 }
 
-/// The warnings of a link file: IRIs the graph lacks (named), items whose IRI changed.
-fn link_warnings(link: &Path, imported: &InteractionsImported) {
+/// The warnings of a link file: IRIs the graph lacks (named, with the graph's own spelling
+/// of each when it holds the IRI percent-decoded or -encoded: `spellings`, in order), items
+/// whose IRI changed.
+fn link_warnings(link: &Path, imported: &InteractionsImported, spellings: &[Option<String>]) {
     if imported.not_in_graph > 0 {
         super::warn(&format!(
             "warning: {}: {} linked IRI(s) are not in the knowledge graph: {}. Until a graph \
@@ -129,12 +193,35 @@ fn link_warnings(link: &Path, imported: &InteractionsImported) {
              none)",
             link.display(),
             imported.not_in_graph,
-            named_list(
-                imported
-                    .missing
-                    .iter()
-                    .map(|l| format!("<{}> (item {})", l.iri, l.item))
-            )
+            named_list(imported.missing.iter().enumerate().map(|(k, l)| {
+                let prefixed = kgrec::engine::prefixed_name(&l.iri);
+                match (spellings.get(k).and_then(Option::as_ref), prefixed) {
+                    (Some(there), Some((prefix, _))) => format!(
+                        "<{}> (item {}; it looks like a prefixed name, but a link file holds \
+                         full IRIs and `{prefix}:` is not a prefix kgrec knows: the graph has \
+                         <{there}>: write that)",
+                        l.iri, l.item
+                    ),
+                    (None, Some((prefix, local))) => format!(
+                        "<{}> (item {}; it looks like a prefixed name, but a link file holds \
+                         full IRIs and `{prefix}:` is not a prefix kgrec knows: write the IRI \
+                         the prefix stands for in the graph file, <NAMESPACE{local}>)",
+                        l.iri, l.item
+                    ),
+                    (Some(there), None) => format!(
+                        "<{}> (item {}; the graph has <{there}>, the same IRI {}: write \
+                             that)",
+                        l.iri,
+                        l.item,
+                        if there.chars().count() < l.iri.chars().count() {
+                            "percent-decoded"
+                        } else {
+                            "percent-encoded"
+                        }
+                    ),
+                    (None, None) => format!("<{}> (item {})", l.iri, l.item),
+                }
+            }))
         ));
     }
     let relinked = &imported.report.relinked;
@@ -186,12 +273,13 @@ pub(super) fn print_import(
     file: &Path,
     link: Option<&Path>,
     imported: &InteractionsImported,
+    spellings: &[Option<String>],
 ) -> Result<()> {
     notes(&imported.notes);
     let report = &imported.report;
     if let Some(link) = link {
         let link = display_name(link);
-        link_warnings(&link, imported);
+        link_warnings(&link, imported, spellings);
         if report.new_linked_items > 0 {
             super::warn(&format!(
                 "note: {}: {} linked item(s) have no interactions yet; they join the catalogue, \
@@ -227,11 +315,14 @@ pub(super) fn print_import(
             report.unrated_kept
         ));
     }
+    if let Some(note) = kgrec::engine::counted_by_the_larger_note(report) {
+        super::warn(&format!("note: {}: {note}", display_name(file).display()));
+    }
     let c = report.counts;
     super::summary(&format!(
         "imported {}: {} rows read, {} below --min-rating, {} duplicates merged; {} new \
-         interactions, {} updated, {} already present; {} links set; store: {} users, {} items, \
-         {} interactions, {} linked items ({:.2} s)\n",
+         interactions, {} updated, {} already present, {} counts rose; {} links set; store: {} \
+         users, {} items, {} interactions, {} linked items ({:.2} s)\n",
         display_name(file).display(),
         imported.read,
         imported.below_min_rating,
@@ -239,6 +330,7 @@ pub(super) fn print_import(
         report.new_interactions,
         report.updated_interactions,
         report.unchanged_interactions,
+        report.counts_raised,
         report.links_set,
         c.users,
         c.items,
@@ -284,7 +376,7 @@ pub fn train(data: &Path, args: &TrainArgs, quiet: bool) -> Result<()> {
     }
     // One open reads the tuning and the inputs (waiting for short readers).
     let engine = open_for_inputs(data)?;
-    let (spec, tuned) = train_spec(&engine, args)?;
+    let kgrec::engine::TrainSpec { spec, tuned, sized } = train_spec(&engine, args)?;
     let request = TrainRequest {
         spec,
         seed: args.fit.seed(),
@@ -296,6 +388,7 @@ pub fn train(data: &Path, args: &TrainArgs, quiet: bool) -> Result<()> {
     drop(engine);
     let trained = fit_and_commit_inputs(data, &inputs, &request, quiet)?;
     notes(&trained.notes);
+    notes(&sized.iter().map(|s| s.note()).collect::<Vec<_>>());
     if let Some(tuned) = tuned {
         super::warn(&tuned_note(&tuned, &trained.header));
         let explicit = args.fit.overrides();
@@ -310,19 +403,17 @@ pub fn train(data: &Path, args: &TrainArgs, quiet: bool) -> Result<()> {
 }
 
 /// The spec `train` fits ([`Engine::train_spec`]: the flags over what `kgrec tune` chose, or
-/// over the defaults with `--untuned` or without a tuning), checked as the flags are; and the
-/// tuning record used, if any.
-fn train_spec(
-    engine: &Engine,
-    args: &TrainArgs,
-) -> Result<(kgrec::ModelSpec, Option<TunedLearner>)> {
-    let (spec, tuned) = engine.train_spec(
+/// over the defaults for this catalogue with `--untuned` or without a tuning), checked as the
+/// flags are; the tuning record used, if any; and the dimension grown with the catalogue, if
+/// it was.
+fn train_spec(engine: &Engine, args: &TrainArgs) -> Result<kgrec::engine::TrainSpec> {
+    let built = engine.train_spec(
         args.fit.model.as_deref(),
         &args.fit.overrides(),
         !args.untuned,
     )?;
-    args.fit.check_seed(spec.kind())?;
-    Ok((spec, tuned))
+    args.fit.check_seed(built.spec.kind())?;
+    Ok(built)
 }
 
 /// What `train` says when it used a tuning.
@@ -340,11 +431,17 @@ pub(super) fn tuned_note(t: &TunedLearner, trained: &ModelHeader) -> String {
     };
     format!(
         "note: {} with the hyper-parameters `kgrec tune` chose: {flags} ({} {} on validation \
-         rows, against {} with the defaults){stale}",
+         rows{}){stale}",
         t.learner,
         t.metric,
         super::figure(t.value),
-        super::figure(t.default_value)
+        match t.default_value.is_finite() {
+            true => format!(
+                ", against {}",
+                kgrec::metrics::with_the_defaults(t.default_value)
+            ),
+            false => format!("; {}", kgrec::metrics::with_the_defaults(t.default_value)),
+        }
     )
 }
 
@@ -504,7 +601,9 @@ pub fn recommend(data: &Path, args: &RecommendArgs) -> Result<()> {
         ));
     }
     check_recommend_flags(args)?;
+    let started = std::time::Instant::now();
     let engine = super::open_reader(data)?;
+    let opened = started.elapsed();
     if args.explain {
         return super::explain::recommend_explained(&engine, args);
     }
@@ -513,11 +612,13 @@ pub fn recommend(data: &Path, args: &RecommendArgs) -> Result<()> {
             .out
             .as_deref()
             .ok_or_else(|| Error::BadInput("--all-users needs --out RECS.tsv".to_owned()))?;
-        let batch = engine.recommend_all(args.k.unwrap_or(20), args.model_version)?;
+        let batch = engine.recommend_batch(&batch_request(args)?)?;
         if batch.stale {
             stale_note(&batch.model);
         }
-        return write_all_users(&batch, out, args.force, data);
+        warn_unknown_excluded(&batch.unknown_excluded);
+        batch_filter_note(batch.matching_items, &args.filter);
+        return write_all_users(&batch, out, args.force, data, opened);
     }
     let recs = engine.recommend(&one_user_request(args)?)?;
     if recs.stale {
@@ -525,7 +626,7 @@ pub fn recommend(data: &Path, args: &RecommendArgs) -> Result<()> {
     }
     warn_unknown_excluded(&recs.unknown_excluded);
     filter_notes(&recs, &args.filter);
-    short_list_note(&recs, args);
+    short_list_note(&recs, args, engine.retired_items()?.len());
     match args.format.unwrap_or_default() {
         TextOrJson::Json => emit(&json_text(&recs.list_json())?),
         TextOrJson::Text => emit(&list_text(&recs)),
@@ -539,11 +640,37 @@ pub(super) fn one_user_request(args: &RecommendArgs) -> Result<RecommendRequest>
         .as_deref()
         .ok_or_else(|| Error::BadInput("give --user ID or --all-users".to_owned()))?;
     Ok(RecommendRequest {
-        exclude: args.exclude.clone(),
+        exclude: excluded_ids(&args.exclude)?,
         filter: Filter::parse(&args.filter)?,
         model_version: args.model_version,
         ..RecommendRequest::new(user, args.k.unwrap_or(10))
     })
+}
+
+/// The request of `recommend --all-users` (k, the exclude list and filter every user's list
+/// honours, model version).
+pub(super) fn batch_request(args: &RecommendArgs) -> Result<kgrec::engine::BatchRequest> {
+    Ok(kgrec::engine::BatchRequest {
+        k: args.k.unwrap_or(20),
+        model_version: args.model_version,
+        exclude: excluded_ids(&args.exclude)?,
+        filter: Filter::parse(&args.filter)?,
+    })
+}
+
+/// A batch's filter (as given) and how many items pass it, on standard error.
+pub(super) fn batch_filter_note(matching: Option<usize>, given: &[String]) {
+    if let Some(n) = matching {
+        super::warn(&format!(
+            "note: every list filtered by {}: {}",
+            given.join(" and "),
+            match n {
+                0 => "no item of the data directory matches, so every list is empty".to_owned(),
+                1 => "1 item of the data directory matches".to_owned(),
+                n => format!("{n} items of the data directory match"),
+            }
+        ));
+    }
 }
 
 /// The filter (as given) and why the list is short, on standard error: the list itself stays
@@ -565,7 +692,8 @@ pub(super) fn filter_notes(recs: &Recommendations, given: &[String]) {
 }
 
 /// A list shorter than `-k` that no other note explains: the user has the rest (or excluded it).
-pub(super) fn short_list_note(recs: &Recommendations, args: &RecommendArgs) {
+/// `retired`: how many items of the data directory are retired (a reason a list runs short).
+pub(super) fn short_list_note(recs: &Recommendations, args: &RecommendArgs, retired: usize) {
     let k = args.k.unwrap_or(10);
     let shown = recs.items.len();
     // A note of the list's own (an empty list, a filter) says it already; the model's collapse
@@ -577,7 +705,7 @@ pub(super) fn short_list_note(recs: &Recommendations, args: &RecommendArgs) {
         return;
     }
     super::warn(&format!(
-        "note: {} of the {k} asked: every other item model v{} {} can rank is in {}'s history{}",
+        "note: {} of the {k} asked: every other item model v{} {} can rank is in {}'s history{}{}",
         match shown {
             1 => "1 item".to_owned(),
             n => format!("{n} items"),
@@ -588,15 +716,71 @@ pub(super) fn short_list_note(recs: &Recommendations, args: &RecommendArgs) {
         match args.exclude.is_empty() {
             true => "",
             false => " or excluded",
+        },
+        match retired {
+            0 => String::new(),
+            1 => " or retired (1 item is retired: `kgrec import links --restore FILE` offers it \
+                  again)"
+                .to_owned(),
+            n => format!(
+                " or retired ({n} items are retired: `kgrec import links --restore FILE` offers \
+                 them again)"
+            ),
         }
     ));
 }
 
-/// `--exclude` ids that name no item: probably a typo, said aloud.
+/// The ids of `recommend --exclude` (the one place its values are read): each value a
+/// comma-separated list with CSV quoting for an id that holds a comma (`--exclude
+/// 'a,"https://x.org/d?ids=1,2"'`; surrounding blanks trimmed), or `@FILE`, one id per line
+/// (blank lines and surrounding blanks ignored); the flag may be repeated. An empty or blank
+/// entry (a stray comma) is refused.
+pub(super) fn excluded_ids(values: &[String]) -> Result<Vec<String>> {
+    let mut ids = Vec::new();
+    for value in values {
+        match value.strip_prefix('@') {
+            Some(file) => {
+                let text = std::fs::read_to_string(file).map_err(|e| {
+                    Error::BadInput(format!(
+                        "--exclude @{file}: cannot read the file of ids ({e}; one id per line)"
+                    ))
+                })?;
+                ids.extend(
+                    text.lines()
+                        .map(str::trim)
+                        .filter(|l| !l.is_empty())
+                        .map(str::to_owned),
+                );
+            }
+            None => {
+                let mut listed = kgrec::interactions::split_id_list(value);
+                if listed.is_empty() {
+                    listed.push(String::new());
+                }
+                for id in listed {
+                    crate::cli::args::parse_id(&id)
+                        .map_err(|e| Error::BadInput(format!("--exclude {value:?}: {e}")))?;
+                    ids.push(id.trim().to_owned());
+                }
+            }
+        }
+    }
+    Ok(ids)
+}
+
+/// `--exclude` ids that name no item: probably a typo, said aloud; when one of them may be
+/// part of an id that holds a comma (several unknown ids), how to write such an id.
 pub(super) fn warn_unknown_excluded(ids: &[String]) {
     if !ids.is_empty() {
+        let comma = match ids.len() {
+            1 => "",
+            _ => {
+                "; an id that holds a comma is quoted (--exclude 'a,\"b,c\"') or listed in a \
+                 file, one id per line (--exclude @FILE)"
+            }
+        };
         super::warn(&format!(
-            "warning: --exclude: no item {} in the data directory (ignored)",
+            "warning: --exclude: no item {} in the data directory (ignored){comma}",
             ids.iter()
                 .map(|i| format!("{i:?}"))
                 .collect::<Vec<_>>()
@@ -614,12 +798,6 @@ fn check_recommend_flags(args: &RecommendArgs) -> Result<()> {
                 "--format sets how one user's list is printed; --all-users writes the batch file \
                  (TSV, or JSON lines with --explain)",
             );
-        }
-        if !args.exclude.is_empty() {
-            return refuse("--exclude applies to one user (--user ID), not to --all-users");
-        }
-        if !args.filter.is_empty() {
-            return refuse("--filter applies to one user (--user ID), not to --all-users");
         }
         if args.out.is_none() {
             return refuse("--all-users needs --out FILE (`--out -` for standard output)");
@@ -678,6 +856,16 @@ fn list_text(recs: &Recommendations) -> String {
     let mut out = String::new();
     let model = &recs.model;
     match recs.source {
+        ListSource::Popularity if recs.emptied => {
+            let _ = writeln!(
+                out,
+                "user {} has no interactions (all were removed), so model v{} {} has nothing \
+                 to score from: the most popular items",
+                recs.user,
+                model.version,
+                model.kind.name()
+            );
+        }
         ListSource::Popularity => {
             let _ = writeln!(
                 out,
@@ -722,27 +910,33 @@ fn list_text(recs: &Recommendations) -> String {
             i.rank,
             kgrec::explain::four_places(i.score),
             i.item,
-            i.label.as_deref().unwrap_or("")
+            kgrec::explain::printable(i.label.as_deref().unwrap_or(""))
         );
     }
     out
 }
 
+/// Writes the batch file and its summary, with where the time went: `opened` (the data
+/// directory), the engine's load and scoring ([`BatchRecommendations::timings`]), the writing.
 fn write_all_users(
     batch: &BatchRecommendations,
     out: &Path,
     force: bool,
     data: &Path,
+    opened: std::time::Duration,
 ) -> Result<()> {
+    let started = std::time::Instant::now();
     let written = super::write_out((out, super::OutKind::Batch), force, data, |w| {
         write_batch(w, &batch.users)
     })?;
+    let writing = started.elapsed();
     collapsed_batch_note(batch.collapse.as_deref());
     batch_ties_note(batch);
     let rows: usize = batch.users.iter().map(|r| r.items.len()).sum();
     let shown = &written.shown;
     let fallback = batch.users.iter().filter(|r| r.fallback).count();
-    let fallback = match fallback {
+    let emptied = batch.emptied.min(fallback);
+    let late = match fallback - emptied {
         0 => String::new(),
         n => format!(
             "; {n} of them arrived after the model was trained and could not be folded in: \
@@ -750,13 +944,27 @@ fn write_all_users(
              model"
         ),
     };
+    let emptied = match emptied {
+        0 => String::new(),
+        n => format!(
+            "; {n} of them have no interactions (all were removed): their lists are the \
+             popularity fallback, the most popular items scored by interaction count"
+        ),
+    };
+    let fallback = format!("{late}{emptied}");
     super::written_summary(
         &written,
         &format!(
-            "wrote {shown} ({} users, {rows} rows, model v{} {}{fallback})\n",
+            "wrote {shown} ({} users, {rows} rows, model v{} {}{fallback}) in {:.2} s: \
+             opening {:.2} s, loading {:.2} s, scoring {:.2} s, writing {:.2} s\n",
             batch.users.len(),
             batch.model.version,
-            batch.model.kind.name()
+            batch.model.kind.name(),
+            (opened + batch.timings.load + batch.timings.scoring + writing).as_secs_f64(),
+            opened.as_secs_f64(),
+            batch.timings.load.as_secs_f64(),
+            batch.timings.scoring.as_secs_f64(),
+            writing.as_secs_f64(),
         ),
     )
 }
@@ -810,6 +1018,12 @@ struct EvalJson {
     fit_seconds: f64,
     #[serde(flatten)]
     metrics: serde_json::Map<String, serde_json::Value>,
+    /// Test users the training file does not know (their lists: the popularity fallback).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    unknown_test_users: Option<usize>,
+    /// The metrics of the known test users alone, when some are unknown.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    known_users: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 fn metric_map(e: &Evaluation) -> serde_json::Map<String, serde_json::Value> {
@@ -880,6 +1094,7 @@ pub fn eval(args: &EvalArgs, quiet: bool) -> Result<()> {
             columns: args.read.columns(),
             delimiter: args.read.delimiter,
             rating_scale: args.read.rating_scale,
+            time_unit: args.read.time_unit,
             caller: kgrec::interactions::Caller::Eval,
         },
         min_rating: args.read.min_rating,
@@ -892,6 +1107,8 @@ pub fn eval(args: &EvalArgs, quiet: bool) -> Result<()> {
             ann: kgrec::cf::ann::AnnSettings::default(),
             caller: kgrec::interactions::Caller::Eval,
         },
+        // Built again once the training file is read: the dimension follows its catalogue.
+        flags: Some(args.fit.overrides()),
         // `-k 10,10` asks for one cut-off.
         ks: args.k.iter().fold(Vec::new(), |mut ks, &k| {
             if !ks.contains(&k) {
@@ -917,6 +1134,10 @@ pub fn eval(args: &EvalArgs, quiet: bool) -> Result<()> {
         model: outcome.model.clone(),
         stale: false,
         collapse: None,
+        emptied: 0,
+        unknown_excluded: Vec::new(),
+        matching_items: None,
+        timings: Default::default(),
     });
     let header: &ModelHeader = &outcome.model;
     let params = serde_json::from_str(&header.params).unwrap_or(serde_json::Value::Null);
@@ -934,6 +1155,8 @@ pub fn eval(args: &EvalArgs, quiet: bool) -> Result<()> {
         test: args.test.display().to_string(),
         fit_seconds: header.fit_seconds,
         metrics,
+        unknown_test_users: (outcome.unknown_users > 0).then_some(outcome.unknown_users),
+        known_users: outcome.known.as_ref().map(metric_map),
     };
     if let (Some(r), TextOrJson::Text) = (&outcome.rating, args.format) {
         return emit(&format!(
@@ -951,7 +1174,22 @@ pub fn eval(args: &EvalArgs, quiet: bool) -> Result<()> {
     }
     match args.format {
         TextOrJson::Json => emit(&json_text(&report)?),
-        TextOrJson::Text => emit(&eval_text(&report, &outcome.evaluation)),
+        TextOrJson::Text => {
+            let mut text = eval_text(&report, &outcome.evaluation);
+            if outcome.unknown_users > 0 {
+                let _ = writeln!(
+                    text,
+                    "{} of {} test users are not in the training file: their lists are the \
+                     popularity fallback",
+                    outcome.unknown_users, outcome.evaluation.users
+                );
+            }
+            if let Some(known) = &outcome.known {
+                let _ = writeln!(text, "known users only ({} users):", known.users);
+                text.push_str(&metric_rows(known));
+            }
+            emit(&text)
+        }
     }
 }
 
@@ -969,6 +1207,13 @@ fn eval_text(report: &EvalJson, e: &Evaluation) -> String {
         e.train_leaks,
         e.duplicates
     );
+    out.push_str(&metric_rows(e));
+    out
+}
+
+/// The metric table of `e`: a header line, then one line per cut-off.
+fn metric_rows(e: &Evaluation) -> String {
+    let mut out = String::new();
     let _ = writeln!(
         out,
         "{:>4}  {:>9}  {:>7}  {:>7}  {:>7}  {:>7}  {:>7}  {:>8}",
@@ -1108,7 +1353,7 @@ pub fn similar(data: &Path, args: &SimilarArgs) -> Result<()> {
                     i.rank,
                     kgrec::explain::four_places(i.score),
                     i.item,
-                    i.label.as_deref().unwrap_or(""),
+                    kgrec::explain::printable(i.label.as_deref().unwrap_or("")),
                     if i.graph_only {
                         "  (from the graph alone)"
                     } else {

@@ -30,6 +30,7 @@ pub fn remove_interactions(
         columns: args.read.columns(),
         delimiter: args.read.delimiter,
         rating_scale: None,
+        time_unit: args.read.time_unit,
     };
     let removed = kgrec::engine::parse_interaction_file(&request).and_then(|parsed| {
         let engine = super::open_engine(data)?;

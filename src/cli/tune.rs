@@ -33,6 +33,8 @@ struct TuneJson<'a> {
     learners: &'a [TunedLearner],
     /// Learners whose earlier record was kept, with what this run found.
     earlier_kept: &'a [EarlierKept],
+    /// Earlier records on other validation rows that this run's replaced.
+    replaced: &'a [TunedLearner],
     /// Learners whose gain over the defaults is within one standard error.
     within_noise: &'a [NoisyGain],
     /// Learners whose graph gained less than one standard error over their best draw with the
@@ -158,6 +160,7 @@ pub fn tune(data: &Path, args: &TuneArgs, quiet: bool) -> Result<()> {
             best: &outcome.best,
             learners: &outcome.learners,
             earlier_kept: &outcome.earlier_kept,
+            replaced: &outcome.replaced,
             within_noise: &outcome.within_noise,
             graph_within_noise: &outcome.graph_within_noise,
             cold_rules: &outcome.cold_rules,
@@ -226,6 +229,27 @@ fn tuning_text(
             super::figure(l.value),
             l.trials.len(),
             l.seconds
+        );
+    }
+    for r in &outcome.replaced {
+        let chosen = match r.overrides.flags() {
+            f if f.is_empty() => "the defaults".to_owned(),
+            f => f,
+        };
+        let _ = writeln!(
+            out,
+            "{}: this run's record replaces an earlier tuning's ({} {:.4} with {chosen}), made on \
+             other validation rows{}: `train` now uses this run's",
+            r.learner,
+            r.metric,
+            r.value,
+            match learners
+                .iter()
+                .any(|l| l.learner == r.learner && l.metric == r.metric)
+            {
+                true => " (another seed, split, holdout or store)",
+                false => " (another metric)",
+            }
         );
     }
     for e in &outcome.earlier_kept {

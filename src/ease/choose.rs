@@ -293,7 +293,6 @@ fn carve(
 /// of the fit's.
 fn validation_list(
     scores: &mut [f32],
-    buf: &mut Vec<crate::cf::Scored>,
     history: &[u32],
     known: &[u32],
     columns: &[ColdColumn],
@@ -308,7 +307,7 @@ fn validation_list(
             scores[column.item] = scale * sum;
         }
     }
-    top_k_among(scores, CUTOFF.max(COLD_CUTOFF), known, history, buf)
+    top_k_among(scores, CUTOFF.max(COLD_CUTOFF), known, history)
         .into_iter()
         .map(|s| s.item.0)
         .collect()
@@ -441,20 +440,14 @@ fn score_carving(
             .held
             .par_iter()
             .map_init(
-                || (vec![0.0f32; n], Vec::new()),
-                |(scores, buf), (user, warm, cold)| {
+                || vec![0.0f32; n],
+                |scores, (user, warm, cold)| {
                     let history = carved.train.user_row(*user).0;
                     fitted.score(history, scores);
                     let all: HashSet<u32> = warm.union(cold).copied().collect();
                     Placement::ALL.map(|placement| {
-                        let list = validation_list(
-                            scores,
-                            buf,
-                            history,
-                            &carved.known,
-                            &columns,
-                            placement,
-                        );
+                        let list =
+                            validation_list(scores, history, &carved.known, &columns, placement);
                         (
                             (!warm.is_empty()).then(|| user_scores(&list, warm, CUTOFF).ndcg),
                             (!cold.is_empty())

@@ -831,6 +831,9 @@ impl ItemWeights {
 pub struct ItemToItem {
     weights: ItemWeights,
     interaction: Option<ItemWeights>,
+    /// Whether the weights come from the graph alone (`tfidf`: the cosines of the items' text
+    /// literals and neighbours' labels), so the whole score is the `kg` part.
+    from_graph: bool,
     /// CSR of the items of users `0..n_users`.
     ptr: Vec<usize>,
     items: Vec<u32>,
@@ -858,6 +861,7 @@ impl ItemToItem {
         Self {
             weights,
             interaction,
+            from_graph: false,
             ptr,
             items,
             by_row: false,
@@ -870,6 +874,15 @@ impl ItemToItem {
         Self {
             by_row: true,
             ..Self::new(weights, None, matrix, n_users)
+        }
+    }
+
+    /// Marks the weights as the graph's alone (`tfidf`'s content cosines): a score's parts
+    /// are then `cf = 0`, `kg` the whole score.
+    pub fn from_graph(self) -> Self {
+        Self {
+            from_graph: true,
+            ..self
         }
     }
 
@@ -887,6 +900,7 @@ impl ItemToItem {
                 let cf = plain.score_one(history, item.index());
                 ScoreParts { cf, kg: total - cf }
             }
+            None if self.from_graph => ScoreParts { cf: 0.0, kg: total },
             None => ScoreParts { cf: total, kg: 0.0 },
         }
     }

@@ -2,7 +2,12 @@
 //! of users spread over the model's users, and one text ([`describe`]) that every place that
 //! reports it (training, a list, a batch, similar items, an explanation, the HTTP answers) uses.
 //!
-//! Three shapes are told apart, most degenerate first:
+//! First, a catalogue where no item has more than one interaction ([`Collapse::NoSharedItems`]):
+//! no two users share an item, so a model that learns from interactions alone has nothing to
+//! relate items by, whatever its settings (graph-reading models are not judged so: the graph
+//! may relate the items).
+//!
+//! Then three shapes are told apart, most degenerate first:
 //! - [`Collapse::Zero`]: every score of every sampled user lies within [`COLLAPSED`] of zero
 //!   (a regularisation far too strong for the catalogue shrank every factor to nothing; a
 //!   BM25-weighted neighbourhood whose similarities vanish);
@@ -21,11 +26,15 @@
 //!   least [`POPULARITY_MIN_CANDIDATES`] items left, the top [`POPULARITY_TOP`] of the items
 //!   they do not have are the most popular of those, in popularity order (interaction counts
 //!   compared, so ties in count are no mismatch): the model adds nothing to `--model pop`.
+//!   A user counts only when the counts say something about the order: when more than
+//!   [`POPULARITY_TIED`] of the items left are tied at or above the tenth most popular one's
+//!   count (every item once, or one popular item and the rest flat), nearly any list "is" the
+//!   popularity order, so such users are not looked at.
 //!
 //! All scores are looked at, the user's own items included: a user with one item left still
 //! shows whether the model's scores differ.
 
-use crate::cf::{InteractionMatrix, Recommender};
+use crate::cf::{InteractionMatrix, Recommender, Stretch};
 use crate::ids::UserId;
 use crate::learners::ModelKind;
 use crate::store::ModelHeader;
@@ -61,12 +70,19 @@ pub const POPULARITY_MIN_CANDIDATES: usize = POPULARITY_TOP;
 /// The share of the (eligible) sampled users whose list must be the popularity order.
 pub const POPULARITY_SHARE: f32 = 0.9;
 
+/// Users with more candidates than this tied at or above the [`POPULARITY_TOP`]-th count are
+/// not judged against the popularity order: their counts barely constrain the order.
+pub const POPULARITY_TIED: usize = 2 * POPULARITY_TOP;
+
 /// Eligible users needed before the popularity share is judged.
 const POPULARITY_MIN_USERS: usize = 5;
 
 /// How a model's scores fail to tell its users apart.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Collapse {
+    /// No item has more than one interaction: no two users share an item, so a model of
+    /// interactions alone scores every item a user does not have alike (or by noise).
+    NoSharedItems,
     /// Every score of every sampled user is within [`COLLAPSED`] of zero.
     Zero,
     /// Every sampled user's scores are one order up to scale; `popularity`: that order's top
@@ -101,6 +117,9 @@ pub fn check(
         return None;
     }
     let counts = item_counts(matrix, n_items);
+    if !kind.reads_graph() && counts.iter().all(|&c| c <= 1) {
+        return Some(Collapse::NoSharedItems);
+    }
     let step = n_users.div_ceil(SAMPLE).max(1);
     let mut scores = vec![0.0f32; n_items];
     let mut zero = true;
@@ -140,9 +159,11 @@ pub fn check(
             tops[top] += 1;
             ranked += 1;
         }
-        if n_items.saturating_sub(own.len()) >= POPULARITY_MIN_CANDIDATES {
+        if n_items.saturating_sub(own.len()) >= POPULARITY_MIN_CANDIDATES
+            && let Some(order) = popularity_order(&scores, own, &counts)
+        {
             looked += 1;
-            matched += usize::from(popularity_order(&scores, own, &counts));
+            matched += usize::from(order);
         }
     }
     if zero {
@@ -237,8 +258,10 @@ fn unit_centred(scores: &[f32]) -> Option<Vec<f32>> {
 }
 
 /// Whether the top [`POPULARITY_TOP`] of the items not in `own` (ascending) by `scores` have
-/// the interaction counts of the most popular such items, in that order.
-fn popularity_order(scores: &[f32], own: &[u32], counts: &[u32]) -> bool {
+/// the interaction counts of the most popular such items, in that order; `None` when the counts
+/// barely constrain that order (more than [`POPULARITY_TIED`] items tied at or above the
+/// [`POPULARITY_TOP`]-th count), so a match would say nothing.
+fn popularity_order(scores: &[f32], own: &[u32], counts: &[u32]) -> Option<bool> {
     let candidates: Vec<u32> = (0..scores.len() as u32)
         .filter(|i| own.binary_search(i).is_err())
         .collect();
@@ -251,11 +274,16 @@ fn popularity_order(scores: &[f32], own: &[u32], counts: &[u32]) -> bool {
     });
     let mut by_count: Vec<u32> = candidates.iter().map(|&i| counts[i as usize]).collect();
     by_count.sort_unstable_by(|a, b| b.cmp(a));
-    by_score
+    let boundary = *by_count.get(top.checked_sub(1)?)?;
+    if by_count.iter().take_while(|&&c| c >= boundary).count() > POPULARITY_TIED {
+        return None;
+    }
+    let matched = by_score
         .iter()
         .take(top)
         .map(|&i| counts[i as usize])
-        .eq(by_count.into_iter().take(top))
+        .eq(by_count.into_iter().take(top));
+    Some(matched)
 }
 
 /// What to train instead: a neighbourhood model's similarities vanish (BM25 weighs an item
@@ -285,38 +313,102 @@ pub fn advice(header: &ModelHeader) -> String {
         }
         // `kgrec tune` needs that many users with enough items: below it, only the flag helps.
         _ if header.users < crate::engine::MIN_TUNING_USERS as u64 => format!(
-            "its regularisation is too strong for this catalogue; train again with a smaller \
-             --reg (e.g. {})",
+            "its regularisation is too strong for this catalogue; train again with {}",
             suggested_reg(&header.params)
         ),
         _ => format!(
-            "its regularisation is too strong for this catalogue; train again with a smaller \
-             --reg (e.g. {}), or run `kgrec tune`",
+            "its regularisation is too strong for this catalogue; train again with {}, or run \
+             `kgrec tune`",
             suggested_reg(&header.params)
         ),
     }
 }
 
-/// A tenth of the `regularization` of a learner's parameters JSON (1 when absent).
+/// A smaller regularisation than the one in use, from the `regularization` of a learner's
+/// parameters JSON: a number (als, bpr, cke, svd) or ease's `{"absolute": λ}` (`--reg`) or
+/// `{"scaled": s}` (`--reg-scale`). A tenth of the value in use is suggested; when the value
+/// cannot be read, no number is (never the value already in use).
 fn suggested_reg(params: &str) -> String {
-    serde_json::from_str::<serde_json::Value>(params)
-        .ok()
-        .and_then(|v| v.get("regularization").and_then(serde_json::Value::as_f64))
-        .map_or_else(|| "1".to_owned(), |r| format!("{}", r / 10.0))
+    let value = serde_json::from_str::<serde_json::Value>(params).ok();
+    let reg = value.as_ref().and_then(|v| v.get("regularization"));
+    let (flag, current) = match reg {
+        Some(r) if r.is_number() => ("--reg", r.as_f64()),
+        Some(r) => match (r.get("absolute"), r.get("scaled")) {
+            (Some(a), _) => ("--reg", a.as_f64()),
+            (None, Some(s)) => ("--reg-scale", s.as_f64()),
+            (None, None) => ("--reg", None),
+        },
+        None => ("--reg", None),
+    };
+    match current {
+        Some(c) if c > 0.0 => format!("a smaller {flag} (e.g. {}) than the {c} in use", c / 10.0),
+        _ => format!("a smaller {flag}"),
+    }
 }
 
-/// The one sentence every report of a collapse uses.
-pub fn describe(collapse: Collapse, header: &ModelHeader) -> String {
+/// The stretched rating scale a model's `--confidence rating` weighting divides by
+/// ([`crate::cf::Weighting::stretch`]), when the scale was inferred (a declared scale is the
+/// user's word): `None` for other weightings, declared scales and unstretched ones.
+pub fn stretched_scale(
+    header: &ModelHeader,
+    matrix: &InteractionMatrix,
+    declared: Option<crate::interactions::RatingScale>,
+) -> Option<Stretch> {
+    if declared.is_some() {
+        return None;
+    }
+    crate::cf::Weighting::from_params(&header.params)?.stretch(matrix)
+}
+
+/// What a stretched rating scale does and what to do about it: the train-time note, and the
+/// cause a collapse note names instead of the regularisation.
+pub fn stretch_text(stretch: &Stretch, matrix: &InteractionMatrix) -> String {
+    let (lo, hi) = stretch.usual;
+    let (u, i) = stretch.first;
+    let pair = match (matrix.users().name(u), matrix.items().name(i)) {
+        (Some(u), Some(i)) => format!("; the first: user {u:?}, item {i:?}"),
+        _ => String::new(),
+    };
+    format!(
+        "the rating scale inferred from the stored ratings runs to {top}, stretched by {rows} of \
+         {rated} rated interactions far above where nearly all ratings sit ({lo} to {hi}{pair}): \
+         --confidence rating weighs a rating by its share of the scale's top, so a {hi} weighs \
+         {weight:.2} and the ratings barely weigh anything. If those rows are mistakes, take them \
+         back with `kgrec import interactions FILE --remove` (FILE naming their user and item) \
+         and declare the scale at the next import (--rating-scale {lo}:{hi}, which refuses such \
+         a rating naming its line); else train with --confidence binary",
+        top = stretch.top,
+        rows = stretch.rows,
+        rated = stretch.rated,
+        weight = stretch.usual_weight(),
+    )
+}
+
+/// The one sentence every report of a collapse uses; `stretch`: the model's rating weighting
+/// was stretched by a few far ratings ([`stretched_scale`]), named as the cause instead of the
+/// regularisation.
+pub fn describe(collapse: Collapse, header: &ModelHeader, stretch: Option<String>) -> String {
+    let why = |header: &ModelHeader| match &stretch {
+        Some(text) => format!("the likely cause: {text}"),
+        None => advice(header),
+    };
     // A model being trained has no version yet.
     let model = match header.version {
         0 => format!("the {} model", header.kind.name()),
         v => format!("model v{v} {}", header.kind.name()),
     };
     match collapse {
+        Collapse::NoSharedItems => format!(
+            "{model} has nothing to relate items by: no item has more than one interaction (no \
+             two users share an item), so it scores the items a user does not have alike and \
+             its lists are in arbitrary order; no setting changes that — it needs items that \
+             several users have, or a model that reads the graph (--model kg-ease or cke) with \
+             linked items"
+        ),
         Collapse::Zero => format!(
             "{model} collapsed: it scores every item within {COLLAPSED:.0e} of zero for its \
              users, so its lists are in near-arbitrary order ({})",
-            advice(header)
+            why(header)
         ),
         Collapse::OneOrder { popularity } => format!(
             "{model} collapsed to one direction: it ranks every item in one order for every \
@@ -327,7 +419,7 @@ pub fn describe(collapse: Collapse, header: &ModelHeader) -> String {
                 true => "; the order is the popularity order",
                 false => "",
             },
-            advice(header)
+            why(header)
         ),
         Collapse::NearOneOrder {
             median,
@@ -343,12 +435,12 @@ pub fn describe(collapse: Collapse, header: &ModelHeader) -> String {
                 true => "; the order is the popularity order",
                 false => "",
             },
-            advice(header)
+            why(header)
         ),
         Collapse::Popularity { matched, looked } => format!(
             "{model} lists the most popular items in popularity order for {matched} of {looked} \
              users looked at: its lists are what `--model pop` gives, not personal ({})",
-            advice(header)
+            why(header)
         ),
     }
 }
@@ -504,8 +596,46 @@ mod tests {
     fn popularity_order_compares_counts_not_items() {
         // Items 0..4 with counts 5, 3, 3, 1; the user has item 0.
         let counts = [5, 3, 3, 1];
-        assert!(popularity_order(&[9.0, 0.5, 0.6, 0.1], &[0], &counts));
-        assert!(!popularity_order(&[9.0, 0.5, 0.1, 0.6], &[0], &counts));
+        assert_eq!(
+            popularity_order(&[9.0, 0.5, 0.6, 0.1], &[0], &counts),
+            Some(true)
+        );
+        assert_eq!(
+            popularity_order(&[9.0, 0.5, 0.1, 0.6], &[0], &counts),
+            Some(false)
+        );
+    }
+
+    #[test]
+    fn flat_counts_say_nothing_about_the_popularity_order() {
+        // 40 items, every one once: any list would match.
+        let flat = vec![1u32; 40];
+        let scores: Vec<f32> = (0..40).map(|i| i as f32).collect();
+        assert_eq!(popularity_order(&scores, &[0], &flat), None);
+        // One popular item and the rest flat: still too many tied at the tenth count.
+        let mut one = flat.clone();
+        one[5] = 30;
+        assert_eq!(popularity_order(&scores, &[0], &one), None);
+        // Distinct counts: judged.
+        let distinct: Vec<u32> = (0..40).map(|i| 40 - i).collect();
+        assert_eq!(popularity_order(&scores, &[0], &distinct), Some(false));
+    }
+
+    #[test]
+    fn the_suggested_regularisation_is_never_the_one_in_use() {
+        assert_eq!(
+            suggested_reg(r#"{"regularization":{"absolute":1.0}}"#),
+            "a smaller --reg (e.g. 0.1) than the 1 in use"
+        );
+        assert_eq!(
+            suggested_reg(r#"{"regularization":{"scaled":0.5}}"#),
+            "a smaller --reg-scale (e.g. 0.05) than the 0.5 in use"
+        );
+        assert_eq!(
+            suggested_reg(r#"{"regularization":30.0}"#),
+            "a smaller --reg (e.g. 3) than the 30 in use"
+        );
+        assert_eq!(suggested_reg("{}"), "a smaller --reg");
     }
 
     #[test]

@@ -44,7 +44,12 @@ impl Engine {
             read: rows.read,
             merged: rows.merged,
             report,
-            notes: rows.notes,
+            // A removal reads no rating: notes about them would say nothing here.
+            notes: rows
+                .notes
+                .into_iter()
+                .filter(|n| !super::is_rating_note(n))
+                .collect(),
             seconds: start.elapsed().as_secs_f64(),
         })
     }

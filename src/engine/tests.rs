@@ -13,6 +13,7 @@ fn row(user: &str, item: &str) -> RawInteraction {
         rating: None,
         timestamp: None,
         count: 1,
+        stamps: Vec::new(),
     }
 }
 
@@ -884,6 +885,7 @@ fn millisecond_and_negative_timestamps_are_said() {
         rating: None,
         timestamp: Some(t),
         count: 1,
+        stamps: Vec::new(),
     };
     let file = Path::new("t.tsv");
     assert_eq!(timestamp_note(file, &[row(978_300_760)]), None);
@@ -894,4 +896,25 @@ fn millisecond_and_negative_timestamps_are_said() {
     );
     let note = timestamp_note(file, &[row(-5)]).unwrap();
     assert!(note.contains("1 timestamp(s) are negative"), "{note}");
+}
+
+/// A link written `ex:a1` reads as a prefixed name; IRIs of common schemes and the well-known
+/// prefixes (expanded at import) do not.
+#[test]
+fn prefixed_names_are_told_from_iris() {
+    assert_eq!(prefixed_name("ex:a1"), Some(("ex", "a1")));
+    assert_eq!(prefixed_name("my-ns:Band_1"), Some(("my-ns", "Band_1")));
+    for iri in [
+        "http://radio.example/a1",
+        "https://x.org/a",
+        "urn:kgrec:a1",
+        "mailto:a@b.org",
+        "dbr:Toy_Story",
+        "ex:",
+        "ex://host/a",
+        "1x:a",
+        "plain",
+    ] {
+        assert_eq!(prefixed_name(iri), None, "{iri}");
+    }
 }

@@ -19,7 +19,8 @@ use crate::serving::rank_users;
 use crate::store::{InteractionStore, ModelHeader, StoredModel, TunedLearner, TuningStore};
 use crate::tune::split::{carve_whole, cold_target_items, whole_items};
 use crate::tune::{
-    Carved, Limits, Metric, Plan, Target, TrialReport, TuneRequest, carve, search_planned,
+    Carved, Limits, Metric, MetricKind, Plan, Target, TrialReport, TuneRequest, carve,
+    search_planned,
 };
 
 /// What to do when there are too few users to tune on: train, but not blindly with the
@@ -68,6 +69,9 @@ pub struct TuneOutcome {
     pub cold_rules: Vec<String>,
     /// What the validation scored.
     pub target: Target,
+    /// Earlier records on other validation rows (another metric, seed, split or store) that
+    /// this run's replaced (set by [`Engine::store_tuning`]).
+    pub replaced: Vec<TunedLearner>,
 }
 
 /// An earlier record kept over this run's for one learner.
@@ -321,6 +325,12 @@ impl Engine {
                 TRAIN_INSTEAD
             )));
         }
+        whole_list_cut_off(
+            request.metric,
+            &carved,
+            data.matrix.n_items() - unseen.len(),
+        )?;
+        let items_with_interactions = items_with_interactions(&data.snapshot);
         Ok(TuningData {
             data,
             carved,
@@ -329,6 +339,7 @@ impl Engine {
             new_items: whole.new_items,
             unplaced: whole.unplaced,
             graph_linked,
+            items_with_interactions,
         })
     }
 
@@ -368,6 +379,16 @@ impl Engine {
             let name = best
                 .as_ref()
                 .map_or_else(|| outcome.best.clone(), |t| t.learner.clone());
+            // An earlier record of a tuned learner on other validation rows (another metric,
+            // seed, split or store) gives way to this run's: said, never silent.
+            outcome.replaced = earlier
+                .iter()
+                .filter(|old| {
+                    kept.iter()
+                        .any(|k| k.learner == old.learner && !old.same_rows(k))
+                })
+                .cloned()
+                .collect();
             store.put(&kept, &name)?;
             outcome.earlier_kept = outcome
                 .learners
@@ -408,29 +429,57 @@ impl Engine {
     }
 
     /// The spec a training fits: `explicit` laid over what `kgrec tune` chose for `learner` (for
-    /// the learner it found best when `None`), or over the learner's defaults when it was not
-    /// tuned or `use_tuning` is false (the default learner when none is named or tuned); and
-    /// the tuning record used, if any. The CLI's `train` and the HTTP rebuild both ask here, so
-    /// both lay a request's knobs over a tuning the same way.
+    /// the learner it found best when `None`), or over the learner's defaults for this
+    /// catalogue ([`Learner::catalogue_defaults`]: the dimension grown with the items with
+    /// interactions) when it was not tuned or `use_tuning` is false (the default learner when
+    /// none is named or tuned); the tuning record used, if any; and the grown dimension, if
+    /// it was. The CLI's `train` and `eval` and the HTTP rebuild all ask here, so all lay a
+    /// request's knobs over a tuning, and size an untuned dimension, the same way.
     pub fn train_spec(
         &self,
         learner: Option<&str>,
         explicit: &Overrides,
         use_tuning: bool,
-    ) -> Result<(ModelSpec, Option<TunedLearner>)> {
+    ) -> Result<TrainSpec> {
         let tuned = match use_tuning {
             true => self.tuned(learner)?,
             false => None,
         };
-        Ok(match tuned {
-            Some(t) => (
-                ModelSpec::new(&t.learner, &t.overrides.over(explicit))?,
-                Some(t),
-            ),
-            None => {
-                let name = learner.unwrap_or_else(|| ModelSpec::default().kind().name());
-                (ModelSpec::new(name, explicit)?, None)
+        if let Some(t) = tuned {
+            return Ok(TrainSpec {
+                spec: ModelSpec::new(&t.learner, &t.overrides.over(explicit))?,
+                tuned: Some(t),
+                sized: None,
+            });
+        }
+        let name = learner.unwrap_or_else(|| ModelSpec::default().kind().name());
+        // Refused as it is, before the catalogue is counted (an unknown learner, a foreign
+        // knob).
+        let spec = ModelSpec::new(name, explicit)?;
+        let default = match (explicit.dim, spec.kind().learner().default_dim()) {
+            (None, Some(default)) => default,
+            _ => {
+                return Ok(TrainSpec {
+                    spec,
+                    tuned: None,
+                    sized: None,
+                });
             }
+        };
+        let items = self.read(|dir| {
+            Ok(items_with_interactions(
+                &InteractionStore::open(dir.db())?.load()?,
+            ))
+        })?;
+        let defaults = spec.kind().learner().catalogue_defaults(items);
+        Ok(TrainSpec {
+            spec: ModelSpec::new(name, &defaults.over(explicit))?,
+            tuned: None,
+            sized: defaults.dim.map(|dim| SizedDim {
+                dim,
+                default,
+                items,
+            }),
         })
     }
 
@@ -441,6 +490,60 @@ impl Engine {
             None => Ok((Vec::new(), None)),
         })
     }
+}
+
+/// What a training fits, and why ([`Engine::train_spec`]).
+#[derive(Debug, Clone)]
+pub struct TrainSpec {
+    /// The learner and its knobs.
+    pub spec: ModelSpec,
+    /// The tuning record laid under the flags, if one was.
+    pub tuned: Option<TunedLearner>,
+    /// The learner's default dimension grown with the catalogue, when it was (no tuning, no
+    /// `--dim`, a catalogue above ml-100k's size).
+    pub sized: Option<SizedDim>,
+}
+
+/// A learner's default dimension grown with the catalogue
+/// ([`crate::learners::space::sized_dim`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SizedDim {
+    /// The dimension fitted.
+    pub dim: usize,
+    /// The learner's default, chosen on ml-100k.
+    pub default: usize,
+    /// The catalogue's items with interactions.
+    pub items: usize,
+}
+
+impl SizedDim {
+    /// What `train` and `eval` say of it.
+    pub fn note(&self) -> String {
+        use crate::learners::space::{DIM_CAP, DIM_EXPONENT, REFERENCE_ITEMS};
+        format!(
+            "dim {} sized to the catalogue: {} items with interactions, {:.1} times ml-100k's \
+             {REFERENCE_ITEMS}, so the default {} grows to {} × {:.1}^{DIM_EXPONENT} (at most \
+             {DIM_CAP}); --dim D to choose another",
+            self.dim,
+            self.items,
+            self.items as f64 / REFERENCE_ITEMS as f64,
+            self.default,
+            self.default,
+            self.items as f64 / REFERENCE_ITEMS as f64,
+        )
+    }
+}
+
+/// The items with at least one interaction: the catalogue's size the dimension follows (the
+/// tuner's and `train`'s alike).
+pub(crate) fn items_with_interactions(snapshot: &crate::store::Snapshot) -> usize {
+    let mut seen = vec![false; snapshot.items.len()];
+    for r in &snapshot.records {
+        if let Some(s) = seen.get_mut(r.item.0 as usize) {
+            *s = true;
+        }
+    }
+    seen.iter().filter(|s| **s).count()
 }
 
 /// A tuning's inputs, read out of the data directory and carved: the search needs nothing else.
@@ -458,6 +561,8 @@ pub struct TuningData {
     unplaced: usize,
     /// Some item is linked to an entity of the graph: the graph knobs can matter.
     graph_linked: bool,
+    /// Items with at least one interaction: the catalogue's size the dimension follows.
+    items_with_interactions: usize,
 }
 
 impl TuningData {
@@ -507,6 +612,11 @@ impl TuningData {
             if space.len() < learner.tuning_space(carved.whole_items > 0, true).len() {
                 without_graph.push(name.to_owned());
             }
+            // The dimension follows the catalogue: its range grows with the items, and every
+            // draw is laid over the learner's defaults for this catalogue, which `train` fits
+            // without a tuning (the first trial, the defaults, is exactly that).
+            let space = learner.sized_space(space, self.items_with_interactions);
+            let defaults = learner.catalogue_defaults(self.items_with_interactions);
             let plan = plan(learner, &space, als_best.as_ref());
             // Per-user figures of the defaults and of the best draw so far, for the noise check,
             // and of the best full draws with the graph off and on, for the graph's.
@@ -517,7 +627,7 @@ impl TuningData {
             let mut evaluate = |o: &Overrides, epochs: Option<usize>, stop: &AtomicBool| {
                 let full = Overrides {
                     epochs: epochs.or(o.epochs),
-                    ..o.clone()
+                    ..defaults.over(o)
                 };
                 let spec = ModelSpec::new(name, &full)?;
                 let ratings = explicit.then_some(&ratings);
@@ -588,6 +698,9 @@ impl TuningData {
             {
                 within_noise.extend(noisy_gain(name, users, defaults));
             }
+            // The choice as `train` fits it: laid over the catalogue's defaults (the defaults'
+            // own trial, drawn as no knob, becomes the size-aware dimension).
+            result.best = defaults.over(&result.best);
             // `cke`'s cold rule is judged on the items held out whole, whatever the graph's
             // terms: one fit of the choice, every rule laid on it.
             if learner.kind == learners::ModelKind::Cke
@@ -667,17 +780,57 @@ impl TuningData {
             graph_within_noise,
             cold_rules,
             target: request.target,
+            replaced: Vec::new(),
         })
     }
 }
 
+/// Refuses a metric blind to the order within a list (recall, precision, hit rate) whose
+/// cut-off reaches, for half the validation users or more, the number
+/// of items they can be recommended (the `rankable` items less their training items): their
+/// lists hold every candidate, so recall and hit rate are 1 for every setting, and the choice
+/// among them would be arbitrary (`eval -k` warns of the same).
+fn whole_list_cut_off(metric: Metric, carved: &Carved, rankable: usize) -> Result<()> {
+    // Rank-weighted metrics still tell orders apart when a list holds every candidate.
+    if matches!(
+        metric.kind,
+        MetricKind::Ndcg | MetricKind::Map | MetricKind::Mrr
+    ) {
+        return Ok(());
+    }
+    let mut candidates: Vec<usize> = carved
+        .validation
+        .iter()
+        .map(|(u, _)| rankable.saturating_sub(carved.matrix.user_row(*u).0.len()))
+        .collect();
+    if candidates.is_empty() {
+        return Ok(());
+    }
+    candidates.sort_unstable();
+    let whole = candidates.iter().filter(|&&c| c <= metric.k).count();
+    if whole * 2 < candidates.len() {
+        return Ok(());
+    }
+    let median = candidates[candidates.len() / 2];
+    Err(Error::BadInput(format!(
+        "--metric {metric}: the catalogue has {rankable} items a list can hold, and for {whole} \
+         of the {} validation users a list of {} holds every item they could be recommended \
+         (all but their training items), so every setting scores about alike there and the \
+         choice would be arbitrary; use a cut-off well below {median} (the median validation \
+         user's candidates), or a metric of the order, e.g. --metric ndcg@10",
+        candidates.len(),
+        metric.k
+    )))
+}
+
 /// How `learner`'s space is searched: a learner whose graph-off corner is ALS (`cke`) starts
 /// from ALS's choice (`als`, when tuned in the same run: with the graph off, and with the
-/// graph's default weights) and from ALS's defaults with the graph off, and is searched with
+/// graph's default weights) and from its defaults with the graph off, and is searched with
 /// the graph off first when `space` holds the graph's knobs.
 /// The knobs held there are those of the graph's training terms
 /// ([`Learner::graph_term_knobs`]): `cke`'s nearest-items cold rule is searched in that corner
-/// too, judged on the items held out whole.
+/// too, judged on the items held out whole. (The size-aware dimension needs no seed: every
+/// draw is laid over [`Learner::catalogue_defaults`], the first trial's.)
 fn plan(
     learner: &Learner,
     space: &[crate::learners::space::Param],
@@ -780,7 +933,7 @@ fn validate(
     {
         return Err(crate::cf::FitError::Collapsed(format!(
             "trial discarded: {}",
-            super::collapse::describe(c, &header)
+            super::collapse::describe(c, &header, None)
         ))
         .into());
     }
@@ -1062,7 +1215,186 @@ mod tests {
             graph_within_noise: Vec::new(),
             cold_rules: Vec::new(),
             target,
+            replaced: Vec::new(),
         }
+    }
+
+    /// A data directory of 200 users × 30 items each, over a catalogue of `items` items, every
+    /// one of them with interactions, and 100 linked items without any (which do not count).
+    fn catalogue(items: usize) -> (tempfile::TempDir, Engine) {
+        let tmp = tempfile::tempdir().unwrap();
+        let engine = Engine::create(&tmp.path().join("data")).unwrap();
+        let rows = (0..200)
+            .flat_map(|u| {
+                (0..30).map(move |j| crate::interactions::RawInteraction {
+                    user: format!("u{u}"),
+                    item: format!("i{}", (u * 30 + j) % items),
+                    rating: None,
+                    timestamp: None,
+                    count: 1,
+                    stamps: Vec::new(),
+                })
+            })
+            .collect();
+        let links = (0..100)
+            .map(|i| crate::interactions::ItemLink {
+                item: format!("new{i}"),
+                iri: format!("http://example.org/new{i}"),
+            })
+            .collect();
+        engine.write_interactions(rows, links, None, true).unwrap();
+        (tmp, engine)
+    }
+
+    fn untuned(engine: &Engine, learner: Option<&str>, explicit: &Overrides) -> TrainSpec {
+        engine.train_spec(learner, explicit, true).unwrap()
+    }
+
+    fn factors(spec: &ModelSpec) -> Option<u64> {
+        serde_json::to_value(spec).unwrap()["params"]["factors"].as_u64()
+    }
+
+    /// Without a tuning or `--dim`, `train` on a catalogue above ml-100k's size fits the
+    /// size-aware dimension (and says from what); `--dim` wins; learners without one are
+    /// untouched.
+    #[test]
+    fn an_untuned_train_on_a_big_catalogue_gets_the_sized_dimension() {
+        let (_tmp, engine) = catalogue(3_000);
+        let als = untuned(&engine, Some("als"), &Overrides::default());
+        let dim = learners::space::sized_dim(16, 3_000);
+        assert_eq!(dim, 25);
+        assert_eq!(factors(&als.spec), Some(25));
+        assert_eq!(
+            als.sized,
+            Some(SizedDim {
+                dim: 25,
+                default: 16,
+                items: 3_000
+            })
+        );
+        let note = als.sized.unwrap().note();
+        assert!(
+            note.contains("dim 25") && note.contains("3000 items"),
+            "{note}"
+        );
+        // The default learner too, and bpr from its own default.
+        assert_eq!(
+            factors(&untuned(&engine, None, &Overrides::default()).spec),
+            Some(25)
+        );
+        let bpr = untuned(&engine, Some("bpr"), &Overrides::default());
+        assert_eq!(
+            factors(&bpr.spec),
+            Some(learners::space::sized_dim(64, 3_000) as u64)
+        );
+        // Other flags keep the sized dimension; `--dim` replaces it, even the default's value.
+        let reg = Overrides {
+            reg: Some(5.0),
+            ..Overrides::default()
+        };
+        assert_eq!(factors(&untuned(&engine, Some("als"), &reg).spec), Some(25));
+        let given = Overrides {
+            dim: Some(16),
+            ..Overrides::default()
+        };
+        let als16 = untuned(&engine, Some("als"), &given);
+        assert_eq!((factors(&als16.spec), als16.sized), (Some(16), None));
+        assert_eq!(
+            untuned(&engine, Some("ease"), &Overrides::default()).sized,
+            None
+        );
+        // The stored model has it.
+        let trained = engine
+            .train(
+                &TrainRequest {
+                    spec: als.spec,
+                    ..TrainRequest::default()
+                },
+                &mut |_| {},
+                &AtomicBool::new(false),
+            )
+            .unwrap();
+        assert_eq!(trained.header.dim, 25);
+    }
+
+    /// Up to ml-100k's size the default dimension stays (the ml-100k figures stand).
+    #[test]
+    fn ml_100k_sized_catalogues_keep_the_default_dimension() {
+        let (_tmp, engine) = catalogue(1_650);
+        // The store holds more items than ml-100k, but the linked ones have no interaction.
+        assert_eq!(engine.stats().unwrap().items, 1_750);
+        for learner in ["als", "cke"] {
+            let built = untuned(&engine, Some(learner), &Overrides::default());
+            assert_eq!((factors(&built.spec), built.sized), (Some(16), None));
+        }
+        let bpr = untuned(&engine, Some("bpr"), &Overrides::default());
+        assert_eq!((factors(&bpr.spec), bpr.sized), (Some(64), None));
+    }
+
+    /// The tuner's first trial ("the defaults") is what an untuned `train` fits: with no
+    /// draw besides it, the choice stored is exactly the untuned spec.
+    #[test]
+    fn the_tuners_defaults_trial_is_what_train_fits_untuned() {
+        let (_tmp, engine) = catalogue(3_000);
+        let outcome = engine
+            .tune(
+                &TuneRequest {
+                    models: vec!["als".to_owned()],
+                    trials: Some(0),
+                    budget: std::time::Duration::from_secs(600),
+                    ..TuneRequest::default()
+                },
+                &mut |_| {},
+                &AtomicBool::new(false),
+            )
+            .unwrap();
+        let record = outcome.best().unwrap();
+        assert_eq!(record.trials.len(), 1);
+        assert!(record.trials[0].params.is_empty(), "the defaults' trial");
+        let train = engine
+            .train_spec(Some("als"), &Overrides::default(), false)
+            .unwrap();
+        assert_eq!(
+            ModelSpec::new("als", &record.overrides).unwrap(),
+            train.spec
+        );
+        assert_eq!(factors(&train.spec), Some(25));
+        // `train` with the tuning fits the same.
+        let tuned = engine
+            .train_spec(Some("als"), &Overrides::default(), true)
+            .unwrap();
+        assert!(tuned.tuned.is_some());
+        assert_eq!(tuned.spec, train.spec);
+    }
+
+    /// No seed for the size-aware dimension (every draw is laid over the catalogue's defaults,
+    /// the first trial's); `cke` starts from ALS's choice, with the graph off and on, then from
+    /// its defaults with the graph off.
+    #[test]
+    fn cke_starts_from_als_choice_and_its_defaults_with_the_graph_off() {
+        let als = learners::learner("als").unwrap();
+        let space = als.tuning_space(false, false);
+        assert_eq!(plan(als, &space, None), Plan::default());
+        let cke = learners::learner("cke").unwrap();
+        let space = cke.tuning_space(false, true);
+        let off = Overrides {
+            cold_scale: Some(0.0),
+            ..cke.graph_off().unwrap()
+        };
+        let chosen = Overrides {
+            dim: Some(90),
+            reg: Some(20.0),
+            ..Overrides::default()
+        };
+        let plan = plan(cke, &space, Some(&chosen));
+        assert_eq!(
+            plan.seeds,
+            vec![
+                chosen.over(&off),
+                chosen.clone(),
+                Overrides::default().over(&off)
+            ]
+        );
     }
 
     /// A choice that turns `cke`'s graph terms off and gives `--cold-scale` cannot rank new

@@ -14,7 +14,8 @@ mod scorer;
 
 pub use render::{
     Direction, ExplainedItem, ExplainedPath, Explanation, Node, PathStep, TextOptions,
-    explanation_dot, explanation_text, four_places, path_text, relation_words,
+    WEAK_PATH_SCORE, explanation_dot, explanation_text, four_places, path_text, printable,
+    relation_words, weak_paths_note,
 };
 pub use scorer::{FusedHops, MiddleIdf, distance_scale};
 
@@ -236,13 +237,25 @@ impl Explainer {
         k: usize,
         options: ExplainOptions,
     ) -> Result<Explanation, ExplainError> {
+        self.recommend_excluding(user, k, options, &[])
+    }
+
+    /// [`Self::recommend`] never listing the sorted dense ids `exclude` (a batch's exclude list,
+    /// retired items, a filter's complement).
+    pub fn recommend_excluding(
+        &self,
+        user: &str,
+        k: usize,
+        options: ExplainOptions,
+        exclude: &[u32],
+    ) -> Result<Explanation, ExplainError> {
         let history = self.served.user_id(user).map(|u| self.served.history(u));
         let list = rank_user(
             self.served.model.recommender(),
             &self.served.matrix,
             history.as_ref().map(History::row),
             k,
-            &[],
+            exclude,
             None,
         );
         self.explain_list(user, &list, options)
@@ -399,7 +412,7 @@ impl Explainer {
                     }
                 }
             }
-            items.push(ExplainedItem {
+            let mut explained = ExplainedItem {
                 item: self.item_name(item)?.to_owned(),
                 iri: details.iri,
                 label: details.label,
@@ -411,7 +424,10 @@ impl Explainer {
                 paths,
                 in_history: user_items.as_ref().is_some_and(|h| h.contains(item)),
                 not_in_model: item.index() >= model.n_items(),
-            });
+                paths_note: None,
+            };
+            explained.paths_note = render::weak_paths_note(&explained);
+            items.push(explained);
         }
         Ok(Explanation {
             user: user_name.to_owned(),
@@ -525,6 +541,7 @@ impl Explainer {
         }
         Ok(Some(ExplainedPath {
             score: path.score,
+            weak: path.score < WEAK_PATH_SCORE,
             text: path_text(&steps),
             steps,
         }))

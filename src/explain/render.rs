@@ -25,7 +25,7 @@ pub struct Explanation {
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub truncated: bool,
     /// Why the score means little, when it does (`Engine::explain` of one item: the model
-    /// collapsed, see `engine::collapse`).
+    /// collapsed, see `engine::collapse`), and whether the item is retired (no list shows it).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
 }
@@ -55,6 +55,11 @@ pub struct ExplainedItem {
     pub score_unit: Option<&'static str>,
     /// Best first; empty when no path of the allowed length exists.
     pub paths: Vec<ExplainedPath>,
+    /// The item has paths but every one is weak ([`WEAK_PATH_SCORE`]): why none of them is
+    /// given as the reason (the graph part is spread over many weak links, the best one through
+    /// a hub such as "painting" that nearly every item shares).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub paths_note: Option<String>,
     /// The user already has the item (`explain` of an item of their history): never
     /// recommended to them, explained as the model sees it.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
@@ -65,10 +70,65 @@ pub struct ExplainedItem {
     pub not_in_model: bool,
 }
 
+/// A path scoring below this is weak: on the scale of path scores (a product of hop scores in
+/// (0, 1], times the weight of its middle entities) a path this low goes through a hub that
+/// nearly every item shares (`MiddleIdf` near 0: "a painting, as is Water Lilies" among
+/// paintings) or through triples the model finds implausible. Specific paths score 0.002 and
+/// above on the graphs we measured (docs/model.md, "Reading an explanation").
+pub const WEAK_PATH_SCORE: f32 = 1e-3;
+
+impl ExplainedItem {
+    /// Whether the item has a path that is not weak (a reason worth giving).
+    pub fn has_strong_path(&self) -> bool {
+        self.paths.iter().any(|p| !p.weak)
+    }
+
+    /// Whether the item has paths, all of them weak.
+    pub fn only_weak_paths(&self) -> bool {
+        !self.paths.is_empty() && !self.has_strong_path()
+    }
+}
+
+impl ExplainedPath {
+    /// The names of the path's middle entities (every entity reached but the last), e.g.
+    /// `["painting"]` for "You liked X, instance of painting, as is Y".
+    pub fn middle_names(&self) -> Vec<&str> {
+        let hops = self.steps.get(1..).unwrap_or_default();
+        hops.iter()
+            .take(hops.len().saturating_sub(1))
+            .map(|s| s.to.name())
+            .collect()
+    }
+}
+
+/// The note of an item whose paths are all weak: the graph part is spread over many weak links,
+/// named by the best one's middle entities.
+pub fn weak_paths_note(item: &ExplainedItem) -> Option<String> {
+    if !item.only_weak_paths() {
+        return None;
+    }
+    let through = item
+        .paths
+        .first()
+        .map(|p| p.middle_names().join(", "))
+        .filter(|n| !n.is_empty())
+        .map_or(String::new(), |n| format!(" (the best through {n})"));
+    Some(format!(
+        "no path carries the graph part (kg {:.4}): it is spread over many weak links to the \
+         user's history{through}; the paths shown are those weak links, not the reason",
+        four_places(item.score_parts.kg)
+    ))
+}
+
 /// One relation path from the user's history to the item.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ExplainedPath {
     pub score: f32,
+    /// The path carries almost none of the graph part (`score` < [`WEAK_PATH_SCORE`]): it is
+    /// shown for what it is, a weak link (through a hub or an implausible triple), never as
+    /// the reason for the item, and an item with only weak paths is not counted "with a path".
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub weak: bool,
     pub text: String,
     pub steps: Vec<PathStep>,
 }
@@ -408,7 +468,7 @@ pub fn explanation_text(e: &Explanation, options: TextOptions<'_>) -> String {
     }
     for item in &e.items {
         let rank = item.rank.map_or("  -".to_owned(), |r| format!("{r:>2}."));
-        let name = item.label.as_deref().unwrap_or(&item.item);
+        let name = printable(item.label.as_deref().unwrap_or(&item.item));
         let _ = if e.fallback.is_some() {
             writeln!(
                 out,
@@ -461,12 +521,19 @@ pub fn explanation_text(e: &Explanation, options: TextOptions<'_>) -> String {
                 }
             );
         }
+        if let Some(note) = &item.paths_note {
+            let _ = writeln!(out, "     ({})", printable(note));
+        }
         for p in &item.paths {
-            let _ = writeln!(out, "     [{:.3}] {}", p.score, p.text);
+            match p.weak {
+                true => writeln!(out, "     [weak]  {}", printable(&p.text)),
+                false => writeln!(out, "     [{:.3}] {}", p.score, printable(&p.text)),
+            }
+            .ok();
         }
     }
     if let Some(line) = unlabelled_line(e) {
-        let _ = writeln!(out, "{line}");
+        let _ = writeln!(out, "{}", printable(&line));
     }
     if e.truncated {
         let _ = writeln!(
@@ -617,6 +684,30 @@ pub fn explanation_dot(e: &Explanation) -> String {
     out
 }
 
+/// `s` as one line of a text table: control characters (a label's newline, tab, escape
+/// code) and the Unicode line and paragraph separators are written as escapes (`\n`, `\t`,
+/// `\r`, `\u{1b}`), so a label can neither split a row nor drive the terminal. Anything else,
+/// a backslash included, is printed as it is; JSON output keeps the text unescaped.
+pub fn printable(s: &str) -> std::borrow::Cow<'_, str> {
+    let escaped = |c: char| c.is_control() || matches!(c, '\u{2028}' | '\u{2029}');
+    if !s.chars().any(escaped) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if escaped(c) => {
+                let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// `x` for printing with four decimals: a value that rounds to zero is printed `0.0000`, not
 /// `-0.0000`.
 pub fn four_places(x: f32) -> f32 {
@@ -692,16 +783,56 @@ mod tests {
                     .into_iter()
                     .map(|steps| ExplainedPath {
                         score: 0.5,
+                        weak: false,
                         text: path_text(&steps),
                         steps,
                     })
                     .collect(),
+                paths_note: None,
             }],
             fallback: None,
             folded_in: false,
             truncated: false,
             note: None,
         }
+    }
+
+    #[test]
+    fn weak_paths_are_no_reason() {
+        let mut e = one_item(
+            "Water Lilies",
+            vec![path(
+                "The Night Watch",
+                &[
+                    ("type", Direction::Forward, "painting"),
+                    ("type", Direction::Inverse, "Water Lilies"),
+                ],
+            )],
+        );
+        let item = &mut e.items[0];
+        assert!(item.has_strong_path() && weak_paths_note(item).is_none());
+        item.paths[0].score = 5.2e-6;
+        item.paths[0].weak = true;
+        assert!(item.only_weak_paths());
+        let note = weak_paths_note(item).unwrap_or_default();
+        assert!(note.contains("the best through painting"), "{note}");
+        assert!(note.contains("kg 0.5000"), "{note}");
+        item.paths_note = Some(note);
+        let header = crate::learners::new_header(crate::learners::ModelKind::Cke, String::new(), 1);
+        let text = explanation_text(
+            &e,
+            TextOptions {
+                model: &header,
+                single_item: false,
+                paths: 3,
+            },
+        );
+        assert!(text.contains("[weak]  You liked The Night Watch"), "{text}");
+        assert!(!text.contains("[0.000]"), "{text}");
+        assert!(text.contains("not the reason"), "{text}");
+        let json = serde_json::to_value(&e).unwrap_or_default();
+        assert_eq!(json["items"][0]["paths"][0]["weak"], true, "{json}");
+        assert!(json["items"][0]["paths_note"].is_string(), "{json}");
     }
 
     #[test]
@@ -860,6 +991,19 @@ mod tests {
             ],
         );
         assert_eq!(unlabelled_line(&explanation(vec![heat, dbpedia])), None);
+    }
+
+    #[test]
+    fn printable_escapes_control_characters_and_keeps_the_rest() {
+        assert!(matches!(
+            printable("Der Prozeß"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+        assert_eq!(printable("Title 0 \"q\"\nline2"), "Title 0 \"q\"\\nline2");
+        assert_eq!(printable("a\tb\rc"), "a\\tb\\rc");
+        assert_eq!(printable("\u{1b}[31mred\u{7f}"), "\\u{1b}[31mred\\u{7f}");
+        assert_eq!(printable("one\u{2028}two"), "one\\u{2028}two");
+        assert_eq!(printable("C:\\new"), "C:\\new");
     }
 
     #[test]

@@ -73,8 +73,18 @@ impl NearestItems {
                         (overlap as f32 / union as f32, j)
                     })
                     .collect();
-                nearest.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-                nearest.truncate(k);
+                // Most similar first, ties to the lower id: a total order, so selecting the k
+                // best before sorting them gives the same list as sorting every candidate. The
+                // list is kept for the whole fit: keep k entries, not the candidates' capacity
+                // (thousands per item in a big catalogue: gigabytes over all items).
+                let order =
+                    |a: &(f32, u32), b: &(f32, u32)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
+                if nearest.len() > k {
+                    nearest.select_nth_unstable_by(k, order);
+                    nearest.truncate(k);
+                }
+                nearest.sort_by(order);
+                nearest.shrink_to_fit();
                 nearest
             })
             .collect();

@@ -65,7 +65,8 @@ pub fn rating_conflicts(rows: &[RawInteraction]) -> Option<(usize, String)> {
 /// Folds rows with the same (user, item) into the first one; returns how many rows were merged away.
 ///
 /// The merged row keeps the first row's position, sums the counts (the confidence source for
-/// implicit feedback), and takes the timestamp of the most recent row (latest timestamp, later
+/// implicit feedback), keeps each row's timestamp in `stamps` (a store adds the rows later than
+/// a pair's stored timestamp to its count), and takes the timestamp of the most recent row (latest timestamp, later
 /// line on ties) and the rating of the most recent row that has one: a re-rating replaces the
 /// older opinion, a row without a rating never erases one.
 pub fn merge_duplicates(rows: &mut Vec<RawInteraction>) -> usize {
@@ -80,6 +81,9 @@ pub fn merge_duplicates(rows: &mut Vec<RawInteraction>) -> usize {
             }
             Entry::Occupied(o) => {
                 let kept = &mut out[*o.get()];
+                let mut stamps = kept.own_stamps();
+                stamps.extend(row.own_stamps());
+                kept.stamps = stamps;
                 kept.count = kept.count.saturating_add(row.count);
                 if row.timestamp >= kept.timestamp {
                     kept.timestamp = row.timestamp;

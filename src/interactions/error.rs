@@ -129,6 +129,27 @@ pub enum ParseError {
         /// The file.
         file: PathBuf,
     },
+    /// `--time-unit auto` found timestamps in both units: some 10¹¹ or more (milliseconds),
+    /// some below (seconds).
+    #[error(
+        "{}: {millis} timestamp(s) look like milliseconds (10^11 or more, e.g. {big}) and \
+         {seconds} like seconds (e.g. {small}): kgrec stores seconds and will not guess row by \
+         row; give --time-unit ms or --time-unit s to say the file's unit, or split the file by \
+         unit",
+        file.display()
+    )]
+    MixedTimeUnits {
+        /// The file.
+        file: PathBuf,
+        /// Timestamps of 10¹¹ or more.
+        millis: usize,
+        /// The others.
+        seconds: usize,
+        /// One of the first.
+        big: i64,
+        /// One of the others.
+        small: i64,
+    },
     /// The file holds a header and no data row.
     #[error("{}:{line}: the file has a header but no data rows", file.display())]
     HeaderOnly {
@@ -286,10 +307,14 @@ pub enum ParseError {
     },
     /// An id longer than the HTTP service can address ([`super::MAX_ID_BYTES`]).
     #[error(
-        "{}:{line}:{column}: `{field}` starting {start:?} is {bytes} bytes long; ids are at \
+        "{}:{line}:{column}: {} starting {start:?} is {bytes} bytes long; ids are at \
          most {} bytes (the limit of ids over HTTP, which could never ask for a longer one): \
          shorten it, e.g. to a hash or a number with a lookup table of your own",
         file.display(),
+        match header {
+            Some(name) => format!("`{name}` (read as the {field})"),
+            None => format!("`{field}`"),
+        },
         super::MAX_ID_BYTES
     )]
     IdTooLong {
@@ -299,8 +324,10 @@ pub enum ParseError {
         line: usize,
         /// The 1-based field number.
         column: usize,
-        /// The field's name.
+        /// The field's role (`user_id`, `item_id`).
         field: &'static str,
+        /// The column's own name in the header, when it is not the role's (`customer_id`).
+        header: Option<String>,
         /// The id's length in bytes.
         bytes: usize,
         /// The id's first characters.
@@ -367,6 +394,7 @@ impl ParseError {
             | Self::NotGzip { .. }
             | Self::Unsupported { .. }
             | Self::Empty { .. }
+            | Self::MixedTimeUnits { .. }
             | Self::NoInteractions { .. } => None,
         }
     }

@@ -279,7 +279,9 @@ fn parse_links<R: BufRead>(
         let fields: Vec<&str> = row.iter().map(String::as_str).collect();
         let get =
             |col: usize, field: &'static str| super::parse::required(&fields, col, field, file, n);
-        let item = super::parse::required_id(&fields, item_col, "item_id", file, n)?.to_owned();
+        let item = super::parse::required_id(&fields, item_col, "item_id", file, n)
+            .map_err(|e| super::parse::with_column_name(e, &header_fields))?
+            .to_owned();
         let iri = match strip_angle_brackets(get(iri_col, "iri")?.trim()) {
             None => {
                 return Err(ParseError::Malformed {

@@ -15,23 +15,29 @@ pub use datetime::parse_iso;
 mod error;
 mod format;
 pub mod guess;
+mod id_list;
+mod item_list;
 mod link;
 pub mod lookalike;
 pub mod parse;
 mod scale;
 pub mod source;
+mod unit;
 
 pub use clean::{filter_min_rating, merge_duplicates, rating_conflicts};
 pub use columns::{ColumnMap, ColumnRef, Delimiter};
 pub use error::{ParseError, decimal_comma_hint};
 pub use format::{Format, UnknownFormatName};
 pub use guess::{Guess, GuessBasis};
+pub use id_list::{quote_id, split_id_list};
+pub use item_list::{ItemList, read_item_lines, read_item_list};
 pub use link::{
     ItemLink, LinkColumns, LinkFile, parse_link_file, parse_link_reader, read_link_file,
     strip_angle_brackets,
 };
 pub use parse::{Caller, ReadOptions, parse_file, parse_reader, read_file, read_reader};
 pub use scale::{BadScale, RatingScale};
+pub use unit::{TimeUnit, UnknownTimeUnit, millis_to_seconds};
 
 use std::path::PathBuf;
 
@@ -52,6 +58,55 @@ pub struct RawInteraction {
     pub timestamp: Option<i64>,
     /// How many rows of the file this row stands for (1 until [`merge_duplicates`] folds repeats).
     pub count: u32,
+    /// When [`merge_duplicates`] folded rows with timestamps into this one: each timestamp and
+    /// how many of the rows had it (the rest of `count` had none). Empty for a row that stands
+    /// for itself (its `timestamp` and `count` say it). A store judges by them which rows are
+    /// purchases after the ones it holds ([`RawInteraction::split_at`]).
+    pub stamps: Vec<(i64, u32)>,
+}
+
+impl RawInteraction {
+    /// The rows this one stands for, split by a stored pair's latest timestamp `latest`: how
+    /// many have a later timestamp (events after the stored ones), and how many do not (a
+    /// timestamp at or before it, or none, or no `latest` to compare with).
+    pub fn split_at(&self, latest: Option<i64>) -> (u32, u32) {
+        let Some(latest) = latest else {
+            return (0, self.count);
+        };
+        let later: u32 = match self.stamps.as_slice() {
+            [] => match self.timestamp {
+                Some(t) if t > latest => self.count,
+                _ => 0,
+            },
+            stamps => stamps
+                .iter()
+                .filter(|(t, _)| *t > latest)
+                .fold(0u32, |n, (_, c)| n.saturating_add(*c)),
+        };
+        let later = later.min(self.count);
+        (later, self.count - later)
+    }
+
+    /// How many of the rows this one stands for had no timestamp.
+    pub fn untimed(&self) -> u32 {
+        match self.stamps.as_slice() {
+            [] if self.timestamp.is_some() => 0,
+            [] => self.count,
+            stamps => {
+                let timed = stamps.iter().fold(0u32, |n, (_, c)| n.saturating_add(*c));
+                self.count.saturating_sub(timed)
+            }
+        }
+    }
+
+    /// The timestamps of the rows this one stands for, with how many had each.
+    fn own_stamps(&self) -> Vec<(i64, u32)> {
+        match (self.stamps.is_empty(), self.timestamp) {
+            (false, _) => self.stamps.clone(),
+            (true, Some(t)) => vec![(t, self.count)],
+            (true, None) => Vec::new(),
+        }
+    }
 }
 
 /// The rows of one interaction file.
@@ -73,8 +128,14 @@ pub struct RawInteractions {
     pub header_line: Option<usize>,
     /// The delimiter, when it was detected from the header rather than the format's own.
     pub delimiter: Option<Delimiter>,
+    /// A spreadsheet's `sep=;` first line (Excel's): its line and the delimiter it names,
+    /// read as such (a `--delimiter` given wins) and not as the header.
+    pub excel_sep: Option<(usize, Delimiter)>,
     /// Header columns nothing reads (names, or `N (unnamed)`).
     pub ignored_columns: Vec<String>,
+    /// Of the ignored columns, those that hold numbers and nothing else: (name as shown, the
+    /// value of `--rating-col` that reads it).
+    pub numeric_ignored: Vec<(String, String)>,
     /// The header's fields, when the user and item columns were both given by position: the
     /// line may have been data (a file without a header wants `--no-header`).
     pub header_by_position: Option<String>,
@@ -86,6 +147,11 @@ pub struct RawInteractions {
     pub skipped_header: Option<String>,
     /// Rows whose rating cell was empty, read as unrated.
     pub empty_ratings: usize,
+    /// `--time-unit auto` found every timestamp in milliseconds: how many were converted to
+    /// seconds.
+    pub millis_converted: Option<usize>,
+    /// The unit the numeric timestamps were read in (`--time-unit`).
+    pub time_unit: TimeUnit,
 }
 
 impl RawInteractions {
@@ -119,6 +185,13 @@ impl RawInteractions {
             notes.push(format!(
                 "{at}: the {first} is split by {d}, not by {own}: the file is read with {d} \
                  (--delimiter overrides)"
+            ));
+        }
+        if let Some((line, d)) = self.excel_sep {
+            notes.push(format!(
+                "{file}:{line}: `sep={}` (a spreadsheet's delimiter line) read: the file is split \
+                 by {d} (--delimiter overrides), and the header is the line after it",
+                char::from(d.byte())
             ));
         }
         if let Some(fields) = &self.header_by_position {
@@ -156,12 +229,27 @@ impl RawInteractions {
             [one] => notes.push(format!("{at}: column {one} ignored")),
             many => notes.push(format!("{at}: columns {} ignored", many.join(", "))),
         }
+        // An ignored column of numbers (`play_seconds`, `quantity`), when no column was read
+        // as the rating: it may be the weight the user meant to keep.
+        let looks_like_time = |c: &str| {
+            let c = c.to_ascii_lowercase();
+            c.ends_with("_at") || ["time", "date", "when"].iter().any(|w| c.contains(w))
+        };
+        if self.rows.iter().all(|r| r.rating.is_none())
+            && let Some((name, flag)) = self
+                .numeric_ignored
+                .iter()
+                .find(|(name, _)| !looks_like_time(name))
+        {
+            notes.push(format!(
+                "{at}: column {name} holds numbers only; to keep them as each interaction's \
+                 rating (a weight such as stars, a count or seconds played), import with \
+                 --rating-col {flag} (--min-rating R then keeps the rows rated R or more)"
+            ));
+        }
         // An ignored column named like a time, when no column was read as the timestamp.
         if self.rows.iter().all(|r| r.timestamp.is_none())
-            && let Some(time) = self.ignored_columns.iter().find(|c| {
-                let c = c.to_ascii_lowercase();
-                c.ends_with("_at") || ["time", "date", "when"].iter().any(|w| c.contains(w))
-            })
+            && let Some(time) = self.ignored_columns.iter().find(|c| looks_like_time(c))
         {
             notes.push(format!(
                 "{at}: column {time} looks like a time; to keep it as the timestamp (seconds since \
@@ -178,13 +266,22 @@ impl RawInteractions {
                  timestamp really one? (--time-col names another)"
             ));
         }
-        if let Some(earliest) = self.rows.iter().filter_map(|r| r.timestamp).min()
-            && earliest > MILLISECONDS
+        if let Some(n) = self.millis_converted {
+            notes.push(format!(
+                "{file}: the timestamps are milliseconds (every one is {MILLISECONDS} or more, \
+                 after the year 5138 as seconds): {n} converted to the seconds kgrec stores \
+                 (--time-unit s reads them as seconds)"
+            ));
+        }
+        if self.time_unit == TimeUnit::Seconds
+            && let Some(earliest) = self.rows.iter().filter_map(|r| r.timestamp).min()
+            && earliest >= MILLISECONDS
         {
             notes.push(format!(
-                "{file}: every timestamp is above {MILLISECONDS} (the earliest is {earliest}, \
+                "{file}: every timestamp is {MILLISECONDS} or more (the earliest is {earliest}, \
                  which as seconds since 1970 is after the year 5138): they look like \
-                 milliseconds; they are stored as they are (kgrec only compares them)"
+                 milliseconds, but --time-unit s stores them as seconds; --time-unit ms (or \
+                 auto) converts them"
             ));
         }
         let ids = self.rows.iter().flat_map(|r| {
@@ -251,8 +348,9 @@ pub fn invisible_ids_note_in<'a>(
 /// holds something else (a quantity, a rating) in the column read as the timestamp.
 const PLAUSIBLE_TIMESTAMP: i64 = 100_000_000;
 
-/// Seconds since 1970 of the year 5138: timestamps beyond it are probably milliseconds (a file
-/// import notes them when all are; the HTTP service refuses a posted one).
+/// Seconds since 1970 of the year 5138: timestamps from it on are milliseconds (a file import
+/// with `--time-unit auto` converts them to seconds when all are, and refuses a file where only
+/// some are; the HTTP service refuses a posted one).
 pub const MILLISECONDS: i64 = 100_000_000_000;
 
 /// The largest rating magnitude kgrec accepts: 2^24, beyond which a 32-bit float no longer

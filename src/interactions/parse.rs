@@ -7,7 +7,10 @@ use std::path::Path;
 
 use super::columns::{self, ColumnMap, ColumnRef, Columns, Delimiter};
 use super::source::{self, Source};
-use super::{Format, ParseError, RatingScale, RawInteraction, RawInteractions, datetime, guess};
+use super::unit::{self, TimeUnit};
+use super::{
+    Format, MILLISECONDS, ParseError, RatingScale, RawInteraction, RawInteractions, datetime, guess,
+};
 
 /// Who reads the files, for the messages that say what to pass or run: the command line
 /// names its inputs differently in `kgrec import` (and the data directory's other commands)
@@ -67,6 +70,8 @@ pub struct ReadOptions {
     /// The data's rating scale (`--rating-scale`): a rating outside it is an error naming its
     /// line.
     pub rating_scale: Option<RatingScale>,
+    /// The unit of numeric timestamps (`--time-unit`); stored as seconds.
+    pub time_unit: TimeUnit,
     /// Who reads: the flags and commands messages name.
     pub caller: Caller,
 }
@@ -187,9 +192,27 @@ fn read_source_as(
                         caller: options.caller,
                     },
                 },
-                false => guess::Guess {
-                    caller: options.caller,
-                    ..guess::guess(&source.name, source.file_name.as_deref(), &sample)?
+                false => match guess::guess(&source.name, source.file_name.as_deref(), &sample) {
+                    // `--no-header` says the first line is data: lines split by a delimiter
+                    // are a table (stdin has no extension to tell it by).
+                    Err(ParseError::UnknownFormat { .. }) if columns.headerless && delimited => {
+                        let tab = sample.first().is_some_and(|l| l.contains('\t'));
+                        guess::Guess {
+                            format: match tab {
+                                true => Format::Tsv,
+                                false => Format::Csv,
+                            },
+                            basis: guess::GuessBasis::Content(match tab {
+                                true => "tab-separated lines, --no-header",
+                                false => "delimited lines, --no-header",
+                            }),
+                            caller: options.caller,
+                        }
+                    }
+                    g => guess::Guess {
+                        caller: options.caller,
+                        ..g?
+                    },
                 },
             };
             (g.format, Some(g))
@@ -206,12 +229,16 @@ fn read_source_as(
         gzip_unannounced: source.gzip_unannounced,
         header_line: None,
         delimiter: None,
+        excel_sep: None,
         ignored_columns: Vec::new(),
+        numeric_ignored: Vec::new(),
         header_by_position: None,
         longer_rows: None,
         headerless: false,
         skipped_header: None,
         empty_ratings: 0,
+        millis_converted: None,
+        time_unit: options.time_unit,
     };
     match format {
         Format::Tsv | Format::Csv | Format::RecBole => {
@@ -230,7 +257,9 @@ fn read_source_as(
             out.rows = headed.rows;
             out.header_line = Some(headed.header_line);
             out.delimiter = headed.detected;
+            out.excel_sep = headed.excel_sep;
             out.ignored_columns = headed.ignored;
+            out.numeric_ignored = headed.numeric_ignored;
             out.longer_rows = headed.longer.map(|(line, n)| (line, n, headed.names.len()));
             out.headerless = options.columns.headerless;
             if let Some((line, n, width)) = out.longer_rows
@@ -263,7 +292,7 @@ fn read_source_as(
             let read = parse_movielens(
                 Lines::new(source.reader, &file),
                 &file,
-                options.rating_scale,
+                RowRules::of(options),
             )?;
             out.rows = read.rows;
             out.empty_ratings = out.rows.iter().filter(|r| r.rating.is_none()).count();
@@ -274,7 +303,40 @@ fn read_source_as(
         }
         Format::Kgat => out.rows = parse_kgat(Lines::new(source.reader, &file), &file)?,
     }
+    if options.time_unit == TimeUnit::Auto {
+        out.millis_converted = auto_milliseconds(&mut out.rows, &file)?;
+    }
     Ok(out)
+}
+
+/// `--time-unit auto`: when every timestamp is 10¹¹ or more (after the year 5138 as seconds),
+/// they are milliseconds: converted to seconds, and how many is returned. A file where some are
+/// and some are not mixes the units: refused, naming one of each.
+fn auto_milliseconds(
+    rows: &mut [RawInteraction],
+    file: &Path,
+) -> Result<Option<usize>, ParseError> {
+    let stamps = || rows.iter().filter_map(|r| r.timestamp);
+    let Some(small) = stamps().find(|&t| t < MILLISECONDS) else {
+        let n = stamps().count();
+        if n == 0 {
+            return Ok(None);
+        }
+        for row in rows.iter_mut() {
+            row.timestamp = row.timestamp.map(unit::millis_to_seconds);
+        }
+        return Ok(Some(n));
+    };
+    match stamps().find(|&t| t >= MILLISECONDS) {
+        None => Ok(None),
+        Some(big) => Err(ParseError::MixedTimeUnits {
+            file: file.to_owned(),
+            millis: stamps().filter(|&t| t >= MILLISECONDS).count(),
+            seconds: stamps().filter(|&t| t < MILLISECONDS).count(),
+            big,
+            small,
+        }),
+    }
 }
 
 /// A JSON object's keys, in the order written (a `serde_json::Map` sorts them).
@@ -512,14 +574,32 @@ impl<'a, R: BufRead> Lines<'a, R> {
     }
 }
 
+/// What a row's values are checked and read against: the rating scale (`--rating-scale`), and
+/// whether numeric timestamps are milliseconds (`--time-unit ms`).
+#[derive(Debug, Clone, Copy)]
+struct RowRules {
+    scale: Option<RatingScale>,
+    millis: bool,
+}
+
+impl RowRules {
+    fn of(options: &ReadOptions) -> Self {
+        Self {
+            scale: options.rating_scale,
+            millis: options.time_unit == TimeUnit::Milliseconds,
+        }
+    }
+}
+
 /// Builds one row from a line's fields (`fields[i]` is 1-based column `i + 1`).
 fn row_from_fields(
     fields: &[&str],
     cols: Columns,
-    scale: Option<RatingScale>,
+    rules: RowRules,
     file: &Path,
     line: usize,
 ) -> Result<RawInteraction, ParseError> {
+    let scale = rules.scale;
     let user = required_id(fields, cols.user, "user_id", file, line)?;
     let item = required_id(fields, cols.item, "item_id", file, line)?;
     let rating = match cols.rating {
@@ -546,7 +626,7 @@ fn row_from_fields(
         // An empty timestamp means "unknown", which RecBole writes for some data sets.
         Some(c) => match fields.get(c).map(|s| s.trim()) {
             None | Some("") => None,
-            Some(text) => Some(parse_timestamp(text, c, file, line)?),
+            Some(text) => Some(parse_timestamp(text, c, file, line, rules.millis)?),
         },
         None => None,
     };
@@ -556,6 +636,7 @@ fn row_from_fields(
         rating,
         timestamp,
         count: 1,
+        stamps: Vec::new(),
     })
 }
 
@@ -624,6 +705,7 @@ pub(crate) fn check_id_length(
         line,
         column,
         field,
+        header: None,
         bytes: id.len(),
         start,
     })
@@ -643,18 +725,29 @@ fn parse_rating(text: &str, col: usize, file: &Path, line: usize) -> Result<f32,
     }
 }
 
-/// Seconds since the epoch; RecBole declares timestamps `:float`, so `881250949.0` is accepted
-/// too, and so are ISO 8601 dates and date-times (`2015-03-04`, `2015-03-04T12:30:00Z`).
-fn parse_timestamp(text: &str, col: usize, file: &Path, line: usize) -> Result<i64, ParseError> {
+/// Seconds since the epoch (milliseconds when `millis`, returned as seconds); RecBole declares
+/// timestamps `:float`, so `881250949.0` is accepted too, and so are ISO 8601 dates and
+/// date-times (`2015-03-04`, `2015-03-04T12:30:00Z`), whatever the unit.
+fn parse_timestamp(
+    text: &str,
+    col: usize,
+    file: &Path,
+    line: usize,
+    millis: bool,
+) -> Result<i64, ParseError> {
+    let unit = |t: i64| match millis {
+        true => unit::millis_to_seconds(t),
+        false => t,
+    };
     if let Ok(t) = text.parse::<i64>() {
-        return Ok(t);
+        return Ok(unit(t));
     }
     if let Some(t) = datetime::parse_iso(text) {
         return Ok(t);
     }
     match text.parse::<f64>() {
         // i64::MAX as f64 rounds up, so the bound is exclusive to keep the cast exact-or-saturating-free.
-        Ok(t) if t.is_finite() && t.abs() < i64::MAX as f64 => Ok(t.trunc() as i64),
+        Ok(t) if t.is_finite() && t.abs() < i64::MAX as f64 => Ok(unit(t.floor() as i64)),
         _ => Err(ParseError::NotANumber {
             file: file.to_owned(),
             line,
@@ -672,6 +765,8 @@ struct Headed {
     header_line: usize,
     /// The delimiter, when it was detected rather than the format's own.
     detected: Option<Delimiter>,
+    /// A spreadsheet's `sep=X` line: its line and delimiter.
+    excel_sep: Option<(usize, Delimiter)>,
     ignored: Vec<String>,
     /// The header's fields as written.
     names: Vec<String>,
@@ -679,6 +774,54 @@ struct Headed {
     longer: Option<(usize, usize)>,
     /// A column was read as the rating.
     rated: bool,
+    /// Ignored columns whose every value is a number: (name as shown, `--rating-col` value).
+    numeric_ignored: Vec<(String, String)>,
+}
+
+/// Per column, whether every non-blank value read is a number, and whether there was one.
+#[derive(Debug, Default)]
+struct NumericColumns(Vec<(bool, bool)>);
+
+impl NumericColumns {
+    fn observe(&mut self, fields: &[&str]) {
+        if self.0.len() < fields.len() {
+            self.0.resize(fields.len(), (true, false));
+        }
+        for (seen, field) in self.0.iter_mut().zip(fields) {
+            let field = field.trim();
+            if field.is_empty() {
+                continue;
+            }
+            seen.1 = true;
+            seen.0 &= field.parse::<f64>().is_ok_and(f64::is_finite);
+        }
+    }
+
+    /// The columns of `header` nothing reads that hold numbers and nothing else.
+    fn ignored(&self, header: &columns::Header) -> Vec<(String, String)> {
+        let c = header.columns;
+        let read = [Some(c.user), Some(c.item), c.rating, c.timestamp];
+        self.0
+            .iter()
+            .enumerate()
+            .filter(|&(k, &(numbers, any))| numbers && any && !read.contains(&Some(k)))
+            .map(|(k, _)| match header.names.get(k).map(|n| n.trim()) {
+                Some(name) if !name.is_empty() => (name.to_owned(), name.to_owned()),
+                _ => (format!("{} (unnamed)", k + 1), (k + 1).to_string()),
+            })
+            .collect()
+    }
+}
+
+/// The delimiter a spreadsheet's first line `sep=;` names (Excel writes and reads it; quoted
+/// as `"sep=;"` by some tools), else `None`.
+fn excel_sep_line(line: &str) -> Option<Delimiter> {
+    let line = line.trim().trim_matches('"');
+    let (key, value) = line.split_at_checked(4)?;
+    if !key.eq_ignore_ascii_case("sep=") || value.chars().count() != 1 {
+        return None;
+    }
+    value.parse().ok()
 }
 
 /// The bytes up to and including the first non-blank line, and that line (BOM removed).
@@ -718,7 +861,25 @@ fn parse_headed<R: BufRead>(
     format: Format,
     options: &ReadOptions,
 ) -> Result<Headed, ParseError> {
-    let (prefix, header) = first_line(&mut reader, file)?;
+    let (mut prefix, mut header) = first_line(&mut reader, file)?;
+    // A spreadsheet's `sep=;` line names the delimiter: read as such, and blanked (its line
+    // break kept, so that lines keep their numbers) before the header after it is read.
+    let mut excel_sep = None;
+    if format != Format::RecBole
+        && let Some(sep) = header.as_deref().and_then(excel_sep_line)
+    {
+        let line = prefix.iter().filter(|&&b| b == b'\n').count();
+        let start = prefix[..prefix.len().saturating_sub(1)]
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |at| at + 1);
+        prefix.truncate(start);
+        prefix.push(b'\n');
+        let (rest, next) = first_line(&mut reader, file)?;
+        prefix.extend(rest);
+        header = next;
+        excel_sep = Some((line.max(1), sep));
+    }
     let Some(header) = header else {
         return Err(ParseError::Empty {
             file: file.to_owned(),
@@ -728,16 +889,18 @@ fn parse_headed<R: BufRead>(
         Format::Csv => Delimiter::COMMA,
         _ => Delimiter::TAB,
     };
-    let (delimiter, detected) = match format {
-        Format::RecBole => (Delimiter::TAB, false),
+    let (delimiter, detected) = match (format, excel_sep) {
+        (Format::RecBole, _) => (Delimiter::TAB, false),
+        (_, Some((_, sep))) => (options.delimiter.unwrap_or(sep), false),
         _ => columns::delimiter(&header, options.delimiter, default),
     };
     let reader = Cursor::new(prefix).chain(reader);
+    let mut numeric = NumericColumns::default();
     let (header_line, header, rows, longer) =
         if format == Format::Csv || delimiter != Delimiter::TAB {
-            parse_quoted(reader, file, delimiter, options)?
+            parse_quoted(reader, file, delimiter, options, &mut numeric)?
         } else {
-            parse_tabbed(Lines::new(reader, file), file, options)?
+            parse_tabbed(Lines::new(reader, file), file, options, &mut numeric)?
         };
     if rows.is_empty() {
         return Err(ParseError::HeaderOnly {
@@ -749,7 +912,9 @@ fn parse_headed<R: BufRead>(
         rows,
         header_line,
         detected: detected.then_some(delimiter),
+        excel_sep,
         rated: header.columns.rating.is_some(),
+        numeric_ignored: numeric.ignored(&header),
         ignored: header.ignored,
         names: header.names,
         longer,
@@ -825,8 +990,9 @@ fn parse_tabbed<R: BufRead>(
     mut lines: Lines<'_, R>,
     file: &Path,
     options: &ReadOptions,
+    numeric: &mut NumericColumns,
 ) -> Result<HeadedRows, ParseError> {
-    let (map, scale) = (&options.columns, options.rating_scale);
+    let (map, scale) = (&options.columns, RowRules::of(options));
     let Some((header_line, text)) = lines.next_nonblank()? else {
         return Err(ParseError::Empty {
             file: file.to_owned(),
@@ -836,6 +1002,7 @@ fn parse_tabbed<R: BufRead>(
     let mut rows = Vec::new();
     let header = if map.headerless {
         let (header, first) = headerless_start(&fields, map, scale, file, header_line)?;
+        numeric.observe(&fields);
         rows.push(first);
         header
     } else {
@@ -846,9 +1013,10 @@ fn parse_tabbed<R: BufRead>(
         let fields: Vec<&str> = text.split('\t').collect();
         joined_file(&fields, &header, map.headerless, file, (header_line, n))?;
         count_longer(&mut longer, &header, fields.len(), n);
+        numeric.observe(&fields);
         rows.push(
             row_from_fields(&fields, header.columns, scale, file, n)
-                .map_err(|e| with_column_name(e, &header))?,
+                .map_err(|e| with_column_name(e, &header.names))?,
         );
     }
     Ok((header_line, header, rows, longer))
@@ -860,7 +1028,7 @@ fn parse_tabbed<R: BufRead>(
 fn headerless_start(
     first: &[&str],
     map: &ColumnMap,
-    scale: Option<RatingScale>,
+    scale: RowRules,
     file: &Path,
     line: usize,
 ) -> Result<(columns::Header, RawInteraction), ParseError> {
@@ -904,7 +1072,7 @@ fn headerless_start(
         });
     }
     let row = row_from_fields(first, header.columns, scale, file, line)
-        .map_err(|e| with_column_name(e, &header))?;
+        .map_err(|e| with_column_name(e, &header.names))?;
     Ok((header, row))
 }
 
@@ -914,8 +1082,9 @@ fn parse_quoted<R: Read>(
     file: &Path,
     delimiter: Delimiter,
     options: &ReadOptions,
+    numeric: &mut NumericColumns,
 ) -> Result<HeadedRows, ParseError> {
-    let (map, scale) = (&options.columns, options.rating_scale);
+    let (map, scale) = (&options.columns, RowRules::of(options));
     let mut csv = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -947,6 +1116,7 @@ fn parse_quoted<R: Read>(
         match &header {
             None if map.headerless => {
                 let (h, first) = headerless_start(&fields, map, scale, file, line)?;
+                numeric.observe(&fields);
                 rows.push(first);
                 header = Some((line, h));
             }
@@ -955,9 +1125,10 @@ fn parse_quoted<R: Read>(
                 joined_file(&fields, h, map.headerless, file, (*header_line, line))?;
                 unclosed_quote(&fields, &h.columns, file, line)?;
                 count_longer(&mut longer, h, fields.len(), line);
+                numeric.observe(&fields);
                 rows.push(
                     row_from_fields(&fields, h.columns, scale, file, line)
-                        .map_err(|e| with_column_name(e, h))?,
+                        .map_err(|e| with_column_name(e, &h.names))?,
                 );
             }
         }
@@ -1091,9 +1262,18 @@ fn unclosed_quote(
     })
 }
 
-/// A number that does not parse, named by its column's own header name too when that is not
-/// the role's (`date`, read as the timestamp).
-fn with_column_name(e: ParseError, header: &columns::Header) -> ParseError {
+/// A number that does not parse, or an id too long, named by its column's own header name too
+/// when that is not the role's (`date`, read as the timestamp; `customer_id`, read as the
+/// user_id). `names`: the header's column names as written.
+pub(crate) fn with_column_name(e: ParseError, names: &[String]) -> ParseError {
+    let own_name = |column: usize, field: &str| {
+        column
+            .checked_sub(1)
+            .and_then(|c| names.get(c))
+            .map(|n| n.trim())
+            .filter(|n| !n.is_empty() && columns::normalised(n) != columns::normalised(field))
+            .map(str::to_owned)
+    };
     match e {
         ParseError::NotANumber {
             file,
@@ -1102,21 +1282,31 @@ fn with_column_name(e: ParseError, header: &columns::Header) -> ParseError {
             field,
             header: None,
             value,
-        } => {
-            let name = column
-                .checked_sub(1)
-                .and_then(|c| header.names.get(c))
-                .filter(|n| !n.is_empty() && columns::normalised(n) != columns::normalised(field))
-                .cloned();
-            ParseError::NotANumber {
-                file,
-                line,
-                column,
-                field,
-                header: name,
-                value,
-            }
-        }
+        } => ParseError::NotANumber {
+            header: own_name(column, field),
+            file,
+            line,
+            column,
+            field,
+            value,
+        },
+        ParseError::IdTooLong {
+            file,
+            line,
+            column,
+            field,
+            header: None,
+            bytes,
+            start,
+        } => ParseError::IdTooLong {
+            header: own_name(column, field),
+            file,
+            line,
+            column,
+            field,
+            bytes,
+            start,
+        },
         other => other,
     }
 }
@@ -1172,7 +1362,7 @@ struct MovieLensRows {
 fn parse_movielens<R: BufRead>(
     mut lines: Lines<'_, R>,
     file: &Path,
-    scale: Option<RatingScale>,
+    scale: RowRules,
 ) -> Result<MovieLensRows, ParseError> {
     let cols = Columns {
         user: 0,
@@ -1302,6 +1492,7 @@ fn parse_kgat<R: BufRead>(
             rating: None,
             timestamp: None,
             count: 1,
+            stamps: Vec::new(),
         }));
     }
     if !any_line {

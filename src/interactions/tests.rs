@@ -335,6 +335,7 @@ fn row(u: &str, i: &str, rating: Option<f32>, ts: Option<i64>) -> RawInteraction
         rating,
         timestamp: ts,
         count: 1,
+        stamps: Vec::new(),
     }
 }
 
@@ -391,6 +392,106 @@ fn merging_duplicates_never_lets_a_row_without_a_rating_erase_one() {
     assert_eq!(merge_duplicates(&mut rows), 2);
     let kept: Vec<_> = rows.iter().map(|r| (r.rating, r.timestamp)).collect();
     assert_eq!(kept, [(Some(2.0), None), (Some(4.0), Some(3))]);
+}
+
+#[test]
+fn merged_rows_keep_their_timestamps_to_split_at_a_stored_one() {
+    let mut rows = vec![
+        row("a", "1", None, Some(5)),
+        row("a", "1", None, None),
+        row("a", "1", None, Some(9)),
+        row("a", "1", None, Some(7)),
+    ];
+    merge_duplicates(&mut rows);
+    let a = &rows[0];
+    assert_eq!((a.count, a.timestamp, a.untimed()), (4, Some(9), 1));
+    assert_eq!(a.split_at(Some(6)), (2, 2), "9 and 7 are later than 6");
+    assert_eq!(a.split_at(Some(9)), (0, 4), "at the stored time: seen");
+    assert_eq!(
+        a.split_at(Some(1)),
+        (3, 1),
+        "the untimed row is never later"
+    );
+    assert_eq!(a.split_at(None), (0, 4), "nothing stored to compare with");
+    let single = row("b", "1", None, Some(3));
+    assert_eq!(single.split_at(Some(2)), (1, 0));
+    assert_eq!(single.split_at(Some(3)), (0, 1));
+    assert_eq!(row("b", "1", None, None).untimed(), 1);
+}
+
+#[test]
+fn millisecond_timestamps_are_stored_as_seconds() {
+    let text = "user_id,item_id,timestamp\nu,a,1672563563000\nu,b,1672563564999\n";
+    let auto = read(text, "m.csv", &ReadOptions::default()).unwrap();
+    let stamps: Vec<_> = auto.rows.iter().map(|r| r.timestamp).collect();
+    assert_eq!(stamps, [Some(1_672_563_563), Some(1_672_563_564)]);
+    assert_eq!(auto.millis_converted, Some(2));
+    assert!(
+        auto.notes()
+            .iter()
+            .any(|n| n.contains("2 converted to the seconds kgrec stores")),
+        "{:?}",
+        auto.notes()
+    );
+    let as_given = ReadOptions {
+        time_unit: TimeUnit::Seconds,
+        ..ReadOptions::default()
+    };
+    let kept = read(text, "m.csv", &as_given).unwrap();
+    assert_eq!(kept.rows[0].timestamp, Some(1_672_563_563_000));
+    assert_eq!(kept.millis_converted, None);
+    assert!(
+        kept.notes()
+            .iter()
+            .any(|n| n.contains("--time-unit s stores them as seconds")),
+        "{:?}",
+        kept.notes()
+    );
+    // Declared milliseconds: small numbers too; an ISO date stays a date.
+    let millis = ReadOptions {
+        time_unit: TimeUnit::Milliseconds,
+        ..ReadOptions::default()
+    };
+    let text = "user_id,item_id,timestamp\nu,a,86400000\nu,b,1970-01-03\n";
+    let r = read(text, "m.csv", &millis).unwrap();
+    let stamps: Vec<_> = r.rows.iter().map(|r| r.timestamp).collect();
+    assert_eq!(stamps, [Some(86_400), Some(172_800)]);
+    // Seconds stay seconds.
+    let text = "user_id,item_id,timestamp\nu,a,1704067200\n";
+    let r = read(text, "s.csv", &ReadOptions::default()).unwrap();
+    assert_eq!(r.rows[0].timestamp, Some(1_704_067_200));
+    assert_eq!(r.millis_converted, None);
+}
+
+#[test]
+fn a_file_mixing_milliseconds_and_seconds_is_refused() {
+    let text = "user_id,item_id,timestamp\nu,a,1704067200\nu,b,1704067200000\nu,c,\n";
+    let err = read(text, "mix.csv", &ReadOptions::default()).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ParseError::MixedTimeUnits {
+                millis: 1,
+                seconds: 1,
+                big: 1_704_067_200_000,
+                small: 1_704_067_200,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let said = err.to_string();
+    assert!(
+        said.contains("mix.csv: 1 timestamp(s) look like milliseconds"),
+        "{said}"
+    );
+    assert!(said.contains("--time-unit ms or --time-unit s"), "{said}");
+    let declared = ReadOptions {
+        time_unit: TimeUnit::Milliseconds,
+        ..ReadOptions::default()
+    };
+    let r = read(text, "mix.csv", &declared).unwrap();
+    assert_eq!(r.rows[0].timestamp, Some(1_704_067));
 }
 
 #[test]
@@ -505,13 +606,19 @@ fn unused_columns_and_detected_delimiters_are_noted() {
     assert_eq!(r.delimiter.map(Delimiter::byte), Some(b';'));
     assert_eq!(r.ignored_columns, ["quantity"]);
     let notes = r.notes();
-    assert_eq!(notes.len(), 2, "{notes:?}");
+    assert_eq!(notes.len(), 3, "{notes:?}");
     assert_eq!(
         notes[0],
         "orders.csv:1: the header is split by `;`, not by `,`: the file is read with `;` \
          (--delimiter overrides)"
     );
     assert_eq!(notes[1], "orders.csv:1: column quantity ignored");
+    // A column of numbers and no rating read: the flag that would keep it.
+    assert!(
+        notes[2].starts_with("orders.csv:1: column quantity holds numbers only")
+            && notes[2].contains("import with --rating-col quantity"),
+        "{notes:?}"
+    );
     // A tsv that is really comma-separated, and a pipe given by --delimiter.
     let r = read("user,item,a,b\nu,i,1,2\n", "x.tsv", &ReadOptions::default()).unwrap();
     assert_eq!(pairs(&r), [("u", "i")]);
@@ -722,7 +829,12 @@ proptest! {
         for (u, i, r, t) in &rows {
             text.push_str(&format!("{u}\t{i}\t{}\t{t}\n", *r as f32 / 4.0));
         }
-        let parsed = parse(&text, Format::Tsv).unwrap();
+        // Any number, read as the seconds it says (`auto` refuses a file of both units).
+        let options = ReadOptions {
+            time_unit: TimeUnit::Seconds,
+            ..ReadOptions::format(Some(Format::Tsv))
+        };
+        let parsed = read(&text, "p.tsv", &options).unwrap();
         prop_assert_eq!(parsed.rows.len(), rows.len());
         for (p, (u, i, r, t)) in parsed.rows.iter().zip(&rows) {
             prop_assert_eq!(&p.user, u);

@@ -146,6 +146,16 @@ pub(super) fn load_items(stored: StoredModel, binding: &Binding<'_>) -> Result<L
     ))))
 }
 
+/// `tfidf`'s loader: stored as item-kNN is, its weights the graph text's cosines, so a score
+/// is all `kg` ([`ItemToItem::from_graph`]).
+pub(super) fn load_content(stored: StoredModel, binding: &Binding<'_>) -> Result<Loaded> {
+    let StoredModel { header, mut arrays } = stored;
+    let weights = neighbours(&header, &mut arrays, header.items)?;
+    Ok(Loaded::Recommender(Box::new(
+        ItemToItem::neighbourhood(weights, binding.matrix, header.users as usize).from_graph(),
+    )))
+}
+
 fn load_users(stored: StoredModel, binding: &Binding<'_>) -> Result<Loaded> {
     let StoredModel { header, mut arrays } = stored;
     let params = stored_params(&header)?;

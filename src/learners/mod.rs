@@ -517,18 +517,37 @@ impl ModelSpec {
     }
 }
 
+/// A parameter of a larger magnitude is no result of a fit that converged: no learner's
+/// weights, biases, similarities or counts come near it (a count of 10^12 interactions would
+/// not fit the store), while a learning rate far too large drives parameters past it long
+/// before they overflow.
+pub const ABSURD_MAGNITUDE: f32 = 1e12;
+
+/// The same for a learner fitted by gradient steps (`--lr`): its embeddings and weights, kept
+/// small by regularisation, sit within a few units; a million is a learning rate far too large
+/// (`ncf --lr 1e9`), not a fit.
+pub const ABSURD_GRADIENT_MAGNITUDE: f32 = 1e6;
+
 impl ModelSpec {
     /// A fit whose parameters are not all finite numbers diverged (a learning rate or a
     /// confidence weight too large): it is refused rather than stored and served as NaN scores.
+    /// Values beyond [`ABSURD_MAGNITUDE`] (beyond [`ABSURD_GRADIENT_MAGNITUDE`] for a learner
+    /// with a learning rate) count as diverged too (`ncf --lr 1e9` ended with finite
+    /// parameters scoring -6e19).
     fn check_finite(&self, trained: Trained) -> Result<Trained> {
+        let knobs = self.kind().learner().knobs;
+        let limit = match knobs.contains(&Knob::Lr) {
+            true => ABSURD_GRADIENT_MAGNITUDE,
+            false => ABSURD_MAGNITUDE,
+        };
+        let diverged = |v: &f32| !v.is_finite() || v.abs() > limit;
         let Some((array, values)) = trained
             .arrays
             .iter()
-            .find(|(_, values)| values.iter().any(|v| !v.is_finite()))
+            .find(|(_, values)| values.iter().any(diverged))
         else {
             return Ok(trained);
         };
-        let knobs = self.kind().learner().knobs;
         let remedy = match (knobs.contains(&Knob::Lr), knobs.contains(&Knob::Alpha)) {
             (true, true) => "train again with a smaller --lr or --alpha",
             (true, false) => "train again with a smaller --lr",
@@ -537,7 +556,7 @@ impl ModelSpec {
         };
         Err(Error::Fit(crate::cf::FitError::NotFinite {
             array: array.clone(),
-            bad: values.iter().filter(|v| !v.is_finite()).count(),
+            bad: values.iter().filter(|v| diverged(v)).count(),
             len: values.len(),
             remedy: remedy.to_owned(),
         }))
@@ -584,6 +603,43 @@ impl Learner {
             .filter(|p| graph || !self.graph_knobs().contains(&p.knob))
             .copied()
             .collect()
+    }
+
+    /// Its dimension when `--dim` is not given, for the learners that have one.
+    pub fn default_dim(&self) -> Option<usize> {
+        if !self.knobs.contains(&Knob::Dim) {
+            return None;
+        }
+        let spec = (self.spec)(&Overrides::default()).ok()?;
+        let value = serde_json::to_value(&spec).ok()?;
+        let dim = value.get("params")?.get("factors")?.as_u64()?;
+        usize::try_from(dim).ok()
+    }
+
+    /// Its defaults on a catalogue of `items` items with interactions: every knob at its
+    /// default but the dimension, which follows the catalogue ([`space::sized_dim`]: the
+    /// default up to ml-100k's size, then grown with the items). What `train` fits without a
+    /// tuning and without `--dim` (`Engine::train_spec`), and what the tuner's first trial,
+    /// "the defaults", fits (`TuningData::search`): one function for both.
+    pub fn catalogue_defaults(&self, items: usize) -> Overrides {
+        match self.default_dim() {
+            Some(default) => Overrides {
+                dim: Some(space::sized_dim(default, items)).filter(|&d| d != default),
+                ..Overrides::default()
+            },
+            None => Overrides::default(),
+        }
+    }
+
+    /// Its search space for a catalogue of `items` items with interactions:
+    /// [`Learner::tuning_space`] with the dimension's range grown with the catalogue
+    /// ([`space::sized_space`]) around the size-aware dimension of
+    /// [`Learner::catalogue_defaults`].
+    pub fn sized_space(&self, space: Vec<space::Param>, items: usize) -> Vec<space::Param> {
+        match self.default_dim() {
+            Some(default) => space::sized_space(space, default, items),
+            None => space,
+        }
     }
 
     /// The knobs that switch the graph off, where the learner with the graph off is another

@@ -649,6 +649,67 @@ pub const TFIDF: &[Param] = &[Param {
 /// Nothing to tune (popularity, and the graph embeddings until `kge train --tune`).
 pub const NONE: &[Param] = &[];
 
+/// The catalogue size the dimension rule was set at: ml-100k's items (1,682), where the
+/// learners' default dimensions and their ranges were chosen and the tuner chose 16 to 43
+/// dimensions for ALS on the 5 folds (`docs/tuning.md`).
+pub const REFERENCE_ITEMS: usize = 1682;
+
+/// How fast the dimension grows with the catalogue's items: `(items / REFERENCE_ITEMS)^0.75`.
+/// Set from two catalogues: ml-100k (1,682 items, ALS's default 16 within the tuned folds'
+/// range) and the sparse synthetic one (24,843 items, 60,000 users; on a validation carve of its
+/// training file ALS scored nDCG@10 0.0286 at 16 dimensions, 0.2074 at 95, 0.2133 at 128, 0.2146
+/// at 192): 16 · 14.8^0.75 ≈ 120. A square root would give 62, short of what it wants.
+pub const DIM_EXPONENT: f64 = 0.75;
+
+/// The largest size-aware dimension (a default or a first trial): an ALS fit costs about
+/// `(users + items) · d²` per sweep, and 128 was within 1 % of 192 on the synthetic catalogue's
+/// validation rows.
+pub const DIM_CAP: usize = 128;
+
+/// The largest upper end of a size-aware dimension range.
+pub const DIM_RANGE_CAP: usize = 256;
+
+/// How many times its reference dimension a catalogue of `items` items (with interactions)
+/// wants: 1 up to [`REFERENCE_ITEMS`], then `(items / REFERENCE_ITEMS)^`[`DIM_EXPONENT`].
+pub fn dim_scale(items: usize) -> f64 {
+    (items.max(1) as f64 / REFERENCE_ITEMS as f64)
+        .powf(DIM_EXPONENT)
+        .max(1.0)
+}
+
+/// A learner's dimension for a catalogue of `items` items: its `default` (chosen on ml-100k)
+/// times [`dim_scale`], at most [`DIM_CAP`] (or the default, when that is larger); the default
+/// itself up to ml-100k's size.
+pub fn sized_dim(default: usize, items: usize) -> usize {
+    let scaled = (default as f64 * dim_scale(items)).round() as usize;
+    scaled.clamp(default, DIM_CAP.max(default))
+}
+
+/// `space` for a catalogue of `items` items, for a learner whose default dimension is
+/// `default`: the dimension's range `[lo, hi]` becomes `[max(lo, min(lo·s, d/2)), max(hi,
+/// min(2d, DIM_RANGE_CAP))]` with `s` = [`dim_scale`] and `d` = [`sized_dim`], so that its
+/// log-centre is about `d`; unchanged up to ml-100k's size (`s` = 1). Other knobs are kept.
+pub fn sized_space(space: Vec<Param>, default: usize, items: usize) -> Vec<Param> {
+    let (s, d) = (dim_scale(items), sized_dim(default, items));
+    if d == default {
+        return space;
+    }
+    space
+        .into_iter()
+        .map(|p| match (p.knob, p.range) {
+            (Knob::Dim, Range::LogInt(lo, hi)) => {
+                let lo = lo.max(((lo as f64 * s).round() as usize).min(d / 2));
+                let hi = hi.max((2 * d).min(DIM_RANGE_CAP));
+                Param {
+                    knob: p.knob,
+                    range: Range::LogInt(lo, hi.max(lo)),
+                }
+            }
+            _ => p,
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::panic)]
@@ -706,6 +767,102 @@ mod tests {
                     .unwrap_or_else(|e| panic!("{}: {} -> {e}", learner.name, draw.flags()));
             }
         }
+    }
+
+    fn dim_range(space: &[Param]) -> (usize, usize) {
+        match space.iter().find(|p| p.knob == Knob::Dim).map(|p| p.range) {
+            Some(Range::LogInt(lo, hi)) => (lo, hi),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// The size-aware dimension is the default up to ml-100k's items, grows with the items
+    /// (never shrinks), and stops at the cap; the sparse synthetic catalogue's 24,843 items
+    /// give ALS about 120.
+    #[test]
+    fn the_sized_dimension_grows_with_the_items_from_the_default() {
+        for default in [16, 20, 50, 64] {
+            for items in [1, 498, 1000, 1650, REFERENCE_ITEMS] {
+                assert_eq!(sized_dim(default, items), default, "{items} items");
+            }
+            let mut last = default;
+            for items in (1..400).map(|k| k * 250) {
+                let d = sized_dim(default, items);
+                assert!(d >= last, "{default}: {items} items gave {d} after {last}");
+                assert!(d <= DIM_CAP.max(default));
+                last = d;
+            }
+            assert_eq!(last, DIM_CAP.max(default));
+        }
+        assert!((115..=125).contains(&sized_dim(16, 24_843)));
+        assert!(sized_dim(16, 3_000) > 16 && sized_dim(16, 3_000) < 32);
+        assert_eq!(dim_scale(REFERENCE_ITEMS), 1.0);
+        assert!(dim_scale(2 * REFERENCE_ITEMS) > 1.6 && dim_scale(2 * REFERENCE_ITEMS) < 1.7);
+    }
+
+    /// Up to ml-100k's size every learner keeps its dimension range; above it the range's
+    /// upper end grows with the items, holds the sized dimension, and its log-centre is near it.
+    #[test]
+    fn the_dimension_range_follows_the_catalogue() {
+        for learner in &LEARNERS {
+            let Some(default) = learner.default_dim() else {
+                continue;
+            };
+            let space = learner.tuning_space(true, true);
+            if !space.iter().any(|p| p.knob == Knob::Dim) {
+                continue;
+            }
+            for items in [100, 943, 1650, REFERENCE_ITEMS] {
+                assert_eq!(learner.sized_space(space.clone(), items), space);
+                assert_eq!(learner.catalogue_defaults(items), Overrides::default());
+            }
+            let (mut last_lo, mut last_hi) = dim_range(&space);
+            for items in [2_000, 5_000, 10_000, 24_843, 60_000, 1_000_000] {
+                let sized = learner.sized_space(space.clone(), items);
+                let (lo, hi) = dim_range(&sized);
+                let d = sized_dim(default, items);
+                assert_eq!(learner.catalogue_defaults(items).dim, Some(d));
+                assert!(
+                    lo <= d && d <= hi,
+                    "{}: {d} outside [{lo}, {hi}]",
+                    learner.name
+                );
+                assert!(lo >= last_lo && hi >= last_hi, "{}: {items}", learner.name);
+                assert!(hi <= DIM_RANGE_CAP.max(dim_range(&space).1));
+                // The other knobs are untouched.
+                for (p, q) in sized.iter().zip(&space) {
+                    assert!(p.knob == Knob::Dim || p == q);
+                }
+                (last_lo, last_hi) = (lo, hi);
+            }
+        }
+        let sized = als_learner().sized_space(ALS.to_vec(), 24_843);
+        let (lo, hi) = dim_range(&sized);
+        let centre = ((lo * hi) as f64).sqrt();
+        let d = als_learner().catalogue_defaults(24_843).dim.unwrap() as f64;
+        assert!(
+            (centre / d - 1.0).abs() < 0.1,
+            "[{lo}, {hi}] centre {centre}, dim {d}"
+        );
+    }
+
+    fn als_learner() -> &'static crate::learners::Learner {
+        crate::learners::learner("als").unwrap()
+    }
+
+    #[test]
+    fn the_learners_default_dimensions_are_read_from_their_specs() {
+        let dim = |name: &str| crate::learners::learner(name).unwrap().default_dim();
+        assert_eq!(dim("als"), Some(16));
+        assert_eq!(dim("cke"), Some(16));
+        assert_eq!(dim("bpr"), Some(64));
+        assert_eq!(dim("ncf"), Some(64));
+        assert_eq!(dim("svd"), Some(50));
+        assert_eq!(dim("svdpp"), Some(20));
+        // The graph embeddings size their dimension with the graph (`kge train`), not here.
+        assert_eq!(dim("transe"), None);
+        assert_eq!(dim("ease"), None);
+        assert_eq!(dim("itemknn"), None);
     }
 
     #[test]

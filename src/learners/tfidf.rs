@@ -33,8 +33,9 @@ pub(super) const TFIDF: Learner = Learner {
     space: super::space::TFIDF,
     cold_space: super::space::NONE,
     spec,
-    // Stored and served as item-kNN is: sparse neighbour rows of an item-to-item model.
-    load: super::knn::load_items,
+    // Stored and served as item-kNN is: sparse neighbour rows of an item-to-item model, whose
+    // score parts are all `kg` (the rows are the graph text's cosines).
+    load: super::knn::load_content,
 };
 
 fn spec(o: &Overrides) -> Result<ModelSpec> {

@@ -42,7 +42,11 @@ impl Role {
         match route {
             "/health/live" | "/health/ready" | "/openapi.json" => Role::Health,
             "/metrics" => Role::Metrics,
-            "/v1/interactions" if method == Method::POST || method == Method::DELETE => Role::Write,
+            "/v1/interactions" | "/v1/items/retired"
+                if method == Method::POST || method == Method::DELETE =>
+            {
+                Role::Write
+            }
             r if r.starts_with("/v1/admin/") => Role::Write,
             _ => Role::Read,
         }
@@ -245,6 +249,12 @@ pub fn load_key(
             key.len()
         )));
     }
+    if from_env {
+        // A variable left set in a shell keys a server nobody meant to key: say where it came from.
+        crate::cli::warn(&format!(
+            "note: the key of --{what} comes from the environment variable {env}"
+        ));
+    }
     Ok(Some(key))
 }
 
@@ -327,6 +337,9 @@ mod tests {
         assert_eq!(Role::of("/v1/interactions", &Method::POST), Role::Write);
         assert_eq!(Role::of("/v1/interactions", &Method::DELETE), Role::Write);
         assert_eq!(Role::of("/v1/admin/rebuild", &Method::POST), Role::Write);
+        assert_eq!(Role::of("/v1/items/retired", &Method::POST), Role::Write);
+        assert_eq!(Role::of("/v1/items/retired", &Method::DELETE), Role::Write);
+        assert_eq!(Role::of("/v1/items/retired", &Method::GET), Role::Read);
         assert_eq!(Role::of("/v1/admin/jobs/{id}", &Method::GET), Role::Write);
         assert_eq!(
             Role::of("/v1/users/{id}/recommendations", &Method::GET),

@@ -60,8 +60,26 @@ fn with_version(answer: &impl Serialize, version: u64) -> Result<Response, ApiEr
 
 /// Path segments, or a 400 that says what is wrong with them.
 fn segments<T>(path: Result<Path<T>, PathRejection>) -> Result<T, ApiError> {
-    path.map(|Path(p)| p)
-        .map_err(|e| ApiError::bad_parameter(format!("bad path: {}", e.body_text())))
+    path.map(|Path(p)| p).map_err(|e| {
+        // A raw `%` before two hex digits (`50%off` is kept, `sku%A1` is not) is read as an
+        // escape, and the bytes it makes need not be UTF-8.
+        let escape = match &e {
+            PathRejection::FailedToDeserializePathParams(f) => matches!(
+                f.kind(),
+                axum::extract::path::ErrorKind::InvalidUtf8InPathParam { .. }
+            ),
+            _ => false,
+        };
+        let hint = match escape {
+            true => {
+                ": a `%` in a path starts an escape (`%XX`, one byte in hex) and these bytes are \
+                 not UTF-8 text; write a `%` that is part of an id as `%25` (percent-encode \
+                 the id)"
+            }
+            false => "",
+        };
+        ApiError::bad_parameter(format!("bad path: {}{hint}", e.body_text()))
+    })
 }
 
 /// The route's one id (checked; `what` names it) and its query string (`allowed` parameters,
@@ -460,6 +478,7 @@ pub async fn interactions(
             rating,
             timestamp,
             count: 1,
+            stamps: Vec::new(),
         });
     }
     let received = raw_rows.len();
@@ -502,12 +521,14 @@ pub async fn interactions(
             r.unrated_kept
         )
     });
+    let larger = kgrec::engine::counted_by_the_larger_note(r);
     let notes: Vec<String> = imported
         .notes
         .iter()
         .cloned()
         .chain(older)
         .chain(unrated)
+        .chain(larger)
         .chain(spaced)
         .chain(invisible)
         .collect();
@@ -517,6 +538,7 @@ pub async fn interactions(
             "new_interactions": r.new_interactions,
             "updated_interactions": r.updated_interactions,
             "unchanged_interactions": r.unchanged_interactions,
+            "counts_raised": r.counts_raised,
             "older_ratings_kept_stored": r.older_ratings,
             "unrated_kept_stored_rating": r.unrated_kept,
             "notes": notes,
@@ -564,6 +586,7 @@ pub async fn remove_interactions(
             rating: None,
             timestamp: None,
             count: 1,
+            stamps: Vec::new(),
         })
         .collect();
     let removed = blocking(move || Ok(state.engine.remove_interactions(&pairs)?)).await?;
@@ -586,6 +609,73 @@ pub async fn remove_interactions(
         },
     });
     json(StatusCode::OK, &answer)
+}
+
+/// The body of `POST` and `DELETE /v1/items/retired`: a non-empty JSON array of item ids
+/// (strings or whole numbers; no query parameters).
+fn item_array(
+    state: &Shared,
+    raw: Option<&str>,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Vec<String>, ApiError> {
+    Query::parse(raw, &[], &[])?;
+    json_body(headers)?;
+    let body = body_bytes(state, body)?;
+    let ids: Vec<Id> = serde_json::from_slice(&body)
+        .map_err(|e| bad_json(&e, "a JSON array of item ids (\"item1\", ...)"))?;
+    if ids.is_empty() {
+        return Err(ApiError::bad_parameter(
+            "the array is empty: name at least one item",
+        ));
+    }
+    for (n, id) in ids.iter().enumerate() {
+        check_id(&format!("item {}", n + 1), &id.0)?;
+    }
+    Ok(ids.into_iter().map(|id| id.0).collect())
+}
+
+/// `POST /v1/items/retired`: a JSON array of item ids the catalogue no longer offers (sold,
+/// withdrawn); from the next request on they are neither recommended nor similar, without
+/// retraining. All or nothing: an unknown id refuses the array (400) and nothing changes.
+/// `DELETE /v1/items/retired`: the same array, offered again.
+pub async fn change_availability(
+    State(state): State<Shared>,
+    method: axum::http::Method,
+    RawQuery(raw): RawQuery,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let items = item_array(&state, raw.as_deref(), &headers, body)?;
+    let retire = method == axum::http::Method::POST;
+    let changed = blocking(move || match retire {
+        true => Ok(state.engine.retire_items(&items)?),
+        false => Ok(state.engine.restore_items(&items)?),
+    })
+    .await?;
+    json(
+        StatusCode::OK,
+        &serde_json::json!({
+            "received": changed.read,
+            "changed": changed.changed,
+            "unchanged": changed.unchanged,
+            "retired_items": changed.retired,
+            "items": changed.items,
+        }),
+    )
+}
+
+/// `GET /v1/items/retired`: the retired items' ids, sorted.
+pub async fn retired_items(
+    State(state): State<Shared>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    Query::parse(raw.as_deref(), &[], &[])?;
+    let items = blocking(move || Ok(state.engine.retired_items()?)).await?;
+    json(
+        StatusCode::OK,
+        &serde_json::json!({"count": items.len(), "items": items.as_slice()}),
+    )
 }
 
 /// The optional body of `POST /v1/admin/rebuild`.
@@ -638,6 +728,13 @@ fn strict<T: serde::de::DeserializeOwned + Serialize>(
 fn accepted_names(field: &str, accepted: &[String]) -> String {
     if accepted.is_empty() {
         return String::new();
+    }
+    // Keys of the rebuild's body itself, put inside "overrides" by mistake.
+    if matches!(field, "seed" | "keep" | "model" | "spec") {
+        return format!(
+            "; {field:?} is a key of the request body itself, beside \"overrides\" \
+             ({{\"model\": ..., \"{field}\": ..., \"overrides\": {{...}}}})"
+        );
     }
     let near = accepted
         .iter()
@@ -727,7 +824,7 @@ pub async fn rebuild(
                             }
                             other => other.into(),
                         })?
-                        .0
+                        .spec
                 }
                 // A refresh: the current model's learner and hyper-parameters again; when there
                 // is none yet, the learner `kgrec tune` found best with its choice, else the
@@ -738,7 +835,7 @@ pub async fn rebuild(
                         let (headers, current) = engine.models()?;
                         Ok(match headers.iter().find(|h| Some(h.version) == current) {
                             Some(header) => ModelSpec::of_header(header)?,
-                            None => engine.train_spec(None, &Overrides::default(), true)?.0,
+                            None => engine.train_spec(None, &Overrides::default(), true)?.spec,
                         })
                     })
                     .await?

@@ -78,7 +78,7 @@ pub struct AppState {
 type Shared = Arc<AppState>;
 
 /// The routes, in the order `openapi.json` lists them.
-pub const ROUTES: [&str; 12] = [
+pub const ROUTES: [&str; 13] = [
     "/health/live",
     "/health/ready",
     "/metrics",
@@ -87,6 +87,7 @@ pub const ROUTES: [&str; 12] = [
     "/v1/users/{id}/recommendations",
     "/v1/users/{id}/explanations/{item}",
     "/v1/items/{id}/similar",
+    "/v1/items/retired",
     "/v1/interactions",
     "/v1/admin/rebuild",
     "/v1/admin/jobs/{id}",
@@ -104,6 +105,7 @@ fn router(state: Shared) -> Router {
         recs,
         explain,
         similar,
+        retired,
         interactions,
         rebuild,
         job,
@@ -114,6 +116,12 @@ fn router(state: Shared) -> Router {
         .route(recs, get(api::recommendations))
         .route(explain, get(api::explanation))
         .route(similar, get(api::similar))
+        .route(
+            retired,
+            get(api::retired_items)
+                .post(api::change_availability)
+                .delete(api::change_availability),
+        )
         .route(
             interactions,
             post(api::interactions).delete(api::remove_interactions),

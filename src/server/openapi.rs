@@ -162,6 +162,22 @@ fn paths() -> Value {
             ("200", json_answer("The similar items.", json!({"type": "object", "properties": {
                 "item": {"type": "string"}, "similar": {"type": "array", "items": schema("Item")}}}))),
             &[bad, ("404", "Unknown item."), no_model])},
+        "/v1/items/retired": {
+            "get": {"summary": "The items the catalogue no longer offers (retired), sorted.",
+                "responses": json_merge(errors(&[bad]), "200", json_answer("The retired items.", json!({"type": "object", "properties": {
+                    "count": {"type": "integer"}, "items": {"type": "array", "items": {"type": "string"}}}})))},
+            "post": {
+            "summary": "Retire items (sold, withdrawn): from the next request on they are never recommended nor listed as similar, without retraining; their interactions and links stay. All or nothing: an unknown id refuses the array. On disk before the answer.",
+            "requestBody": {"required": true, "content": {"application/json": {"schema":
+                {"type": "array", "minItems": 1, "items": {"type": ["string", "integer"]}}}}},
+            "responses": json_merge(errors(&[bad, read_only, ("413", "The body is too large."), ("415", "Not JSON.")]),
+                "200", json_answer("What changed.", schema("AvailabilityChanged")))},
+            "delete": {
+            "summary": "Offer retired items again (the same array).",
+            "requestBody": {"required": true, "content": {"application/json": {"schema":
+                {"type": "array", "minItems": 1, "items": {"type": ["string", "integer"]}}}}},
+            "responses": json_merge(errors(&[bad, read_only, ("413", "The body is too large."), ("415", "Not JSON.")]),
+                "200", json_answer("What changed.", schema("AvailabilityChanged")))}},
         "/v1/interactions": {"post": {
             "summary": "Add interactions; on disk before the answer. The items leave the users' recommendations at once; new users are folded in on their next request.",
             "requestBody": {"required": true, "content": {"application/json": {"schema":
@@ -240,10 +256,17 @@ fn schemas() -> Value {
         "Interaction": {"type": "object", "required": ["user", "item"], "additionalProperties": false, "properties": {
             "user": {"type": ["string", "integer"]}, "item": {"type": ["string", "integer"]},
             "rating": {"type": "number"}, "timestamp": {"type": ["integer", "string"], "description": "Seconds since the Unix epoch, or an ISO 8601 date or date-time (2024-01-01, 2024-01-01T12:30:00Z; UTC without an offset)."}}},
+        "AvailabilityChanged": {"type": "object", "properties": {
+            "received": {"type": "integer", "description": "Ids in the array (repeats included)."},
+            "changed": {"type": "integer", "description": "Items retired (or restored) by this request."},
+            "unchanged": {"type": "integer", "description": "Items already in the asked state."},
+            "retired_items": {"type": "integer", "description": "Retired items after the change."},
+            "items": {"type": "integer", "description": "Items of the store."}}},
         "InteractionsWritten": {"type": "object", "properties": {
             "received": {"type": "integer"}, "merged": {"type": "integer"},
             "new_interactions": {"type": "integer"}, "updated_interactions": {"type": "integer"},
             "unchanged_interactions": {"type": "integer"}, "new_users": {"type": "integer"},
+            "counts_raised": {"type": "integer", "description": "Stored pairs whose count rose: rows timestamped after the pair's stored timestamp are repeat purchases and add to its count (a row at or before it, e.g. the same row sent again, adds nothing; a row without a timestamp raises the count only to its own)."},
             "older_ratings_kept_stored": {"type": "integer", "description": "Rows for a stored pair with another rating but an older timestamp: the stored, newer rating is kept (counted in unchanged_interactions)."},
             "unrated_kept_stored_rating": {"type": "integer", "description": "Rows without a rating for a stored pair that has one: a row without a rating never erases a stored rating (the pair counts as unchanged unless the row changed its timestamp)."},
             "notes": {"type": "array", "items": {"type": "string"}, "description": "Present when there is something to say: ids that start or end with white space (kept as sent), conflicting duplicates in the request and older rows."},

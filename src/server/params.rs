@@ -98,14 +98,17 @@ impl Query {
         }
     }
 
-    /// `true`/`false` (also `1`/`0`, `yes`/`no`), or `default` when absent.
+    /// `true`/`false` (also `1`/`0`, `yes`/`no`, `on`/`off`, in any letter case), or `default`
+    /// when absent.
     pub fn flag(&self, name: &str, default: bool) -> Result<bool, ApiError> {
-        match self.get(name).map(str::trim) {
-            None => Ok(default),
-            Some("true" | "1" | "yes" | "") => Ok(true),
-            Some("false" | "0" | "no") => Ok(false),
-            Some(other) => Err(ApiError::bad_parameter(format!(
-                "{name}={other}: expected true or false"
+        let Some(given) = self.get(name).map(str::trim) else {
+            return Ok(default);
+        };
+        match given.to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" | "on" | "" => Ok(true),
+            "false" | "0" | "no" | "off" => Ok(false),
+            _ => Err(ApiError::bad_parameter(format!(
+                "{name}={given}: expected true or false (or 1/0, yes/no, on/off)"
             ))),
         }
     }
@@ -119,13 +122,23 @@ impl Query {
             .collect()
     }
 
-    /// Every comma-separated value of every `name` parameter, empty ones dropped.
+    /// The ids of the `name` parameters: one parameter is a comma-separated list (an id that
+    /// holds a comma in double quotes, `exclude=a,"b,c"`:
+    /// [`kgrec::interactions::split_id_list`]); repeated, each names one id as it is
+    /// (`exclude=a&exclude=b,c`). Trimmed, empty ones dropped.
     pub fn list(&self, name: &str) -> Vec<String> {
-        self.pairs
+        let values: Vec<&str> = self
+            .pairs
             .iter()
             .filter(|(k, _)| k == name)
-            .flat_map(|(_, v)| v.split(','))
-            .map(str::trim)
+            .map(|(_, v)| v.as_str())
+            .collect();
+        let ids = match values.as_slice() {
+            [one] => kgrec::interactions::split_id_list(one),
+            many => many.iter().map(|v| (*v).to_owned()).collect(),
+        };
+        ids.iter()
+            .map(|v| v.trim())
             .filter(|v| !v.is_empty())
             .map(str::to_owned)
             .collect()
@@ -166,6 +179,32 @@ mod tests {
     use super::*;
 
     #[test]
+    fn flags_take_the_usual_spellings_in_any_case() {
+        for (given, want) in [
+            ("TRUE", true),
+            ("On", true),
+            ("yes", true),
+            ("1", true),
+            ("False", false),
+            ("OFF", false),
+            ("no", false),
+            ("0", false),
+        ] {
+            let text = format!("explain={given}");
+            let q = Query::parse(Some(&text), &["explain"], &[]).unwrap();
+            assert_eq!(q.flag("explain", !want).unwrap(), want, "{given}");
+        }
+        let q = Query::parse(Some("explain=maybe"), &["explain"], &[]).unwrap();
+        let err = q.flag("explain", false).unwrap_err();
+        assert!(
+            err.message
+                .contains("explain=maybe: expected true or false"),
+            "{}",
+            err.message
+        );
+    }
+
+    #[test]
     fn parameters_are_checked() {
         let q = Query::parse(
             Some("k=5&exclude=a,b&exclude=c&explain=true"),
@@ -176,7 +215,10 @@ mod tests {
         assert_eq!(q.number("k", 10, 1..=1000).unwrap(), 5);
         assert_eq!(q.number("offset", 0, 0..=10).unwrap(), 0);
         assert!(q.flag("explain", false).unwrap());
-        assert_eq!(q.list("exclude"), ["a", "b", "c"]);
+        // Repeated, each parameter is one id; alone, a list with CSV quoting.
+        assert_eq!(q.list("exclude"), ["a,b", "c"]);
+        let q = Query::parse(Some("exclude=a,%22b,c%22"), &["exclude"], &["exclude"]).unwrap();
+        assert_eq!(q.list("exclude"), ["a", "b,c"]);
 
         let err = Query::parse(Some("kk=5"), &["k"], &[]).unwrap_err();
         assert!(

@@ -56,7 +56,9 @@ pub struct Record {
     pub user: UserId,
     /// The item.
     pub item: ItemId,
-    /// How many rows named the pair (the largest count any one import saw).
+    /// How many rows named the pair: a pair's rows of one import summed; a later import adds
+    /// its rows timestamped after the stored timestamp, and otherwise keeps the larger count
+    /// (see [`Record::merged`]).
     pub count: u32,
     /// The most recent rating, if the rows had one.
     pub rating: Option<f32>,
@@ -90,11 +92,15 @@ impl Record {
 
     /// Folds a later row of the same pair in: the most recent timestamp and the most recent
     /// rating win (as [`crate::interactions::merge_duplicates`] does within a file), but a row
-    /// without a rating never erases a stored one; the count is the larger one, so importing the same file again
-    /// changes nothing.
+    /// without a rating never erases a stored one. The count: rows with a timestamp later than
+    /// the stored one are purchases after the stored ones and add to it; the other rows (at or
+    /// before it, or without a timestamp, or any row when the pair has none stored) may be the
+    /// stored ones read again, so the count is the larger of the stored one and theirs. So
+    /// importing the same file again changes nothing, and a later file's repeats add up.
     fn merged(&self, row: &RawInteraction) -> Self {
         let mut out = *self;
-        out.count = self.count.max(row.count);
+        let (later, rest) = row.split_at(self.timestamp);
+        out.count = self.count.max(rest).saturating_add(later);
         if row.timestamp >= self.timestamp {
             out.timestamp = row.timestamp;
             out.rating = row.rating.or(self.rating);
@@ -103,6 +109,21 @@ impl Record {
         }
         out
     }
+
+    /// Whether `row` names this stored pair with rows whose count can only be compared, not
+    /// added (rows without a timestamp, or timed rows when the pair has no stored timestamp):
+    /// a repeat cannot be told from the stored row read again.
+    fn count_by_the_larger(&self, row: &RawInteraction) -> bool {
+        row.untimed() > 0 || self.timestamp.is_none()
+    }
+}
+
+/// `(any of 10¹¹ or more, any below)` of `units` and the timestamps `stamps`.
+fn fold_units(units: (bool, bool), stamps: impl Iterator<Item = i64>) -> (bool, bool) {
+    stamps.fold(units, |(big, small), t| {
+        let millis = t >= crate::interactions::MILLISECONDS;
+        (big || millis, small || !millis)
+    })
 }
 
 /// An item's KG entity as stored.
@@ -242,6 +263,15 @@ pub struct ImportReport {
     pub updated_interactions: u64,
     /// Known pairs the rows left as they were.
     pub unchanged_interactions: u64,
+    /// Of the updated pairs, those whose count rose: rows timestamped after the pair's stored
+    /// timestamp (repeat purchases), or more rows than stored where they cannot be told apart.
+    pub counts_raised: u64,
+    /// Known pairs named by rows without a timestamp (or stored without one): their count is
+    /// the larger of the stored one and the rows', since a repeat cannot be told from the same
+    /// row imported again.
+    pub counted_by_the_larger: u64,
+    /// The first of them: `user, item`.
+    pub larger_example: Option<String>,
     /// Of those, rows whose rating differs from the stored one but which are older (an earlier
     /// timestamp, or none where one is stored): the stored, newer rating is kept.
     pub older_ratings: u64,
@@ -262,7 +292,7 @@ pub struct ImportReport {
     /// IRIs this import linked items to that other stored items (not in this import's links)
     /// had already: allowed (editions of one film), but all show the entity's label in lists.
     pub shared: Vec<SharedIri>,
-    /// Users new to the store whose id differs from another's only by leading zeros, Unicode
+    /// Users new to the store whose id differs from another's only by letter case, leading zeros, Unicode
     /// normalisation or width: how many, the first few as `(new, the one it looks like)`.
     pub lookalike_users: (u64, Vec<(String, String)>),
     /// The same for items.
@@ -401,6 +431,7 @@ impl InteractionStore {
             position,
             linked,
             by_iri: None,
+            units: None,
             scale: self.scale()?,
             unwritten,
         })
@@ -521,6 +552,10 @@ pub struct StoreState {
     /// (one scan) and kept up to date after, so a server's later writes with links do not scan
     /// every stored link.
     by_iri: Option<HashMap<String, Vec<u32>>>,
+    /// Whether the records hold timestamps of 10¹¹ or more (milliseconds, stored as given by
+    /// earlier versions or under `--time-unit s`) and below it (seconds): found by the first
+    /// [`StoreState::timestamp_units`] (one scan), kept up to date by imports after.
+    units: Option<(bool, bool)>,
     scale: Option<RatingScale>,
     unwritten: Unwritten,
 }
@@ -580,6 +615,16 @@ impl StoreState {
     /// Whether [`StoreState::apply`] changed anything not written yet.
     pub fn has_unwritten_changes(&self) -> bool {
         self.unwritten.changed
+    }
+
+    /// Whether the stored timestamps include milliseconds (10¹¹ or more, as kept by earlier
+    /// versions or under `--time-unit s`) and seconds (below it): `(milliseconds, seconds)`.
+    /// One scan the first time; imports keep it up to date after.
+    pub fn timestamp_units(&mut self) -> (bool, bool) {
+        let records = &self.records;
+        *self.units.get_or_insert_with(|| {
+            fold_units((false, false), records.iter().filter_map(|r| r.timestamp))
+        })
     }
 
     /// The interactions, in the order they were first imported (a new pair is always appended,
@@ -666,6 +711,15 @@ impl StoreState {
             match self.position.get(&(u, i)) {
                 Some(&k) => {
                     let merged = self.records[k].merged(row);
+                    if self.records[k].count_by_the_larger(row) {
+                        report.counted_by_the_larger += 1;
+                        report
+                            .larger_example
+                            .get_or_insert_with(|| format!("{}, {}", row.user, row.item));
+                    }
+                    if merged.count > self.records[k].count {
+                        report.counts_raised += 1;
+                    }
                     if row.rating.is_none()
                         && let Some(stored) = self.records[k].rating
                     {
@@ -765,6 +819,9 @@ impl StoreState {
                 });
         }
         report.counts = self.counts();
+        if let Some(units) = &mut self.units {
+            *units = fold_units(*units, rows.iter().filter_map(|r| r.timestamp));
+        }
         self.unwritten.changed |= report.new_users
             + report.new_items
             + report.new_interactions
@@ -781,6 +838,7 @@ impl StoreState {
     /// left is still known). Pairs the store does not hold are counted, the first few named; a
     /// pair given twice is removed once and counted once.
     pub fn remove(&mut self, pairs: &[(String, String)]) -> RemoveReport {
+        self.units = None;
         let mut report = RemoveReport::default();
         let mut gone: BTreeSet<usize> = BTreeSet::new();
         for (user, item) in pairs {
@@ -974,6 +1032,7 @@ mod tests {
             rating,
             timestamp: ts,
             count: 1,
+            stamps: Vec::new(),
         }
     }
 
@@ -981,6 +1040,77 @@ mod tests {
         let db = sled::Config::new().temporary(true).open().unwrap();
         let store = InteractionStore::open(&db).unwrap();
         (db, store)
+    }
+
+    /// Rows of `user, item` at each of `times` (`None`: without a timestamp), merged as an
+    /// import merges them.
+    fn purchases(user: &str, item: &str, times: &[Option<i64>]) -> Vec<RawInteraction> {
+        let mut rows: Vec<RawInteraction> =
+            times.iter().map(|&t| row(user, item, None, t)).collect();
+        crate::interactions::merge_duplicates(&mut rows);
+        rows
+    }
+
+    #[test]
+    fn later_purchases_add_to_the_count_and_a_reimport_changes_nothing() {
+        let (_db, store) = store();
+        let jan = purchases("c1", "p", &[Some(10), Some(11), Some(12)]);
+        let feb = purchases("c1", "p", &[Some(20), Some(21)]);
+        let both = purchases(
+            "c1",
+            "p",
+            &[Some(10), Some(11), Some(12), Some(20), Some(21)],
+        );
+        let count = || store.load().unwrap().records[0].count;
+        store.import(&jan, &[]).unwrap();
+        assert_eq!(count(), 3);
+        let r = store.import(&feb, &[]).unwrap();
+        assert_eq!((r.updated_interactions, r.counts_raised), (1, 1));
+        assert_eq!(r.counted_by_the_larger, 0);
+        assert_eq!(count(), 5, "3 in January, 2 more in February");
+        for again in [&feb, &jan, &both] {
+            let r = store.import(again, &[]).unwrap();
+            assert_eq!((r.unchanged_interactions, r.counts_raised), (1, 0));
+            assert_eq!(count(), 5, "rows at or before the stored time were seen");
+        }
+        // Rows without a timestamp: the larger count, said.
+        let untimed = purchases("c1", "p", &[None, None]);
+        let r = store.import(&untimed, &[]).unwrap();
+        assert_eq!((r.counts_raised, r.counted_by_the_larger), (0, 1));
+        assert_eq!(r.larger_example.as_deref(), Some("c1, p"));
+        assert_eq!(count(), 5);
+        let many = purchases("c1", "p", &[None; 7]);
+        let r = store.import(&many, &[]).unwrap();
+        assert_eq!(r.counts_raised, 1);
+        assert_eq!(
+            count(),
+            7,
+            "more rows than stored where none can be told apart"
+        );
+        // One later row (an online post) adds one; the same row again adds nothing.
+        let march = purchases("c1", "p", &[Some(30)]);
+        store.import(&march, &[]).unwrap();
+        assert_eq!(count(), 8);
+        store.import(&march, &[]).unwrap();
+        assert_eq!(count(), 8);
+    }
+
+    #[test]
+    fn a_pair_stored_without_a_time_keeps_the_larger_count() {
+        let (_db, store) = store();
+        store
+            .import(&purchases("c1", "p", &[None, None]), &[])
+            .unwrap();
+        let r = store
+            .import(&purchases("c1", "p", &[Some(5)]), &[])
+            .unwrap();
+        assert_eq!(r.counted_by_the_larger, 1);
+        assert_eq!(store.load().unwrap().records[0].count, 2);
+        // Stored with a time from now on: later rows add.
+        store
+            .import(&purchases("c1", "p", &[Some(6)]), &[])
+            .unwrap();
+        assert_eq!(store.load().unwrap().records[0].count, 3);
     }
 
     #[test]
@@ -1259,6 +1389,7 @@ mod tests {
                 rating: rating.map(f32::from),
                 timestamp,
                 count,
+                stamps: Vec::new(),
             });
         let link =
             (0u8..24, 0u8..3, proptest::option::of(0u32..5)).prop_map(|(i, iri, entity)| Link {

@@ -1,6 +1,7 @@
 //! What the engine keeps in the data directory's sled database beside the graph index: the
 //! interaction store ([`interactions`]: user and item dictionaries, interactions, item→entity
-//! links) and the model store ([`models`]: versioned trained models and the `current` pointer).
+//! links), the model store ([`models`]: versioned trained models and the `current` pointer) and
+//! the catalogue's retired items ([`retired`]: never recommended, read at query time).
 //!
 //! Both follow the graph index's rules (`kg/src/index.rs`): append-mostly data lives in a few large
 //! chunked values rather than millions of tiny keys, every change that readers can see is one
@@ -10,6 +11,7 @@
 pub mod interactions;
 mod model_file;
 pub mod models;
+pub mod retired;
 pub mod tuning;
 
 pub use interactions::{
@@ -17,6 +19,7 @@ pub use interactions::{
     SharedIri, Snapshot, StoreState, StoredLink,
 };
 pub use models::{ModelHeader, ModelKind, ModelStore, StoredModel};
+pub use retired::{RetiredChange, RetiredStore};
 pub use tuning::{TrialRecord, TunedLearner, TuningStore};
 
 /// Why the interaction or model store failed.

@@ -382,9 +382,23 @@ fn recommend_filter_keeps_items_with_the_graph_facts() {
             "relations in the graph include dbo:starring",
         ],
     );
+    // The batch takes the filter too (every user's list; issue #21).
+    let out = run(kgrec(&data).args([
+        "recommend",
+        "--all-users",
+        "--out",
+        "-",
+        "--filter",
+        animated,
+    ]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("every list filtered by"),
+        "{}",
+        stderr(&out)
+    );
     for bad in [
-        &["--all-users", "--out", "-", "--filter", animated][..],
-        &["--user", "653", "--filter", "dct:subject"],
+        &["--user", "653", "--filter", "dct:subject"][..],
         &["--user", "653", "--explain-timeout-ms", "5"],
     ] {
         let out = run(kgrec(&data).arg("recommend").args(bad));

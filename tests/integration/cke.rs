@@ -294,9 +294,11 @@ fn similar_leaves_out_items_the_model_never_learnt_and_flags_those_from_the_grap
         expect_bad_input(
             &out,
             &data,
-            &[&format!(
-                "item \"{item}\" had no interactions when the model was trained: model v1 als learnt nothing about it"
-            )],
+            &[
+                &format!("item \"{item}\" had no interactions when the model was trained"),
+                "als does not use the graph",
+                "model v1 als learnt nothing about it",
+            ],
         );
     }
     let out = similar("234");

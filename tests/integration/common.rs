@@ -78,6 +78,13 @@ pub fn ok(cmd: &mut Command) -> String {
     stdout(&out)
 }
 
+/// Writes `text` to the file `name` in `dir` and returns its path.
+pub fn write_file(dir: &Path, name: &str, text: impl AsRef<[u8]>) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
 /// Checks that a command failed as bad input: exit code 2 and every needle in its message.
 pub fn expect_bad_input(out: &Output, what: &Path, needles: &[&str]) {
     let err = stderr(out);

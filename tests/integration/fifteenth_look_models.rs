@@ -199,6 +199,19 @@ fn a_misspelt_rebuild_override_is_answered_with_the_names() {
             && text.contains("reg_scale"),
         "{text}"
     );
+    // A key of the body itself put among the overrides (the eighteenth look) is told where it goes.
+    let answer = server.post_json(
+        "/v1/admin/rebuild",
+        r#"{"model": "als", "overrides": {"seed": 3}}"#,
+    );
+    assert_eq!(answer.status, 400, "{}", answer.text());
+    assert!(
+        answer
+            .text()
+            .contains(r#"\"seed\" is a key of the request body itself, beside \"overrides\""#),
+        "{}",
+        answer.text()
+    );
 }
 
 /// Finding 6: an unusable TMPDIR gave "No such file or directory ... at path

@@ -24,7 +24,8 @@ fn a_second_process_is_refused_while_an_import_holds_the_directory() {
         assert!(Instant::now() < deadline, "the import never took the lock");
         std::thread::sleep(Duration::from_millis(5));
     }
-    let out = run(kgrec(&data).args(["stats", "--format", "json"]));
+    // `--wait 0`: without it a reader waits a few seconds for a holder that is not a server.
+    let out = run(kgrec(&data).args(["--wait", "0", "stats", "--format", "json"]));
     let still_running = holder.try_wait().unwrap().is_none();
     if still_running {
         assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));

@@ -86,7 +86,7 @@ fn train_does_not_wait_in_silence_for_a_server() {
     assert!(took < Duration::from_secs(30), "train took {took:?}");
     let help = ok(std::process::Command::new(binary()).args(["--help"]));
     assert!(
-        help.contains("`train` alone waits up to 60 s"),
+        help.contains("`train` waits up to 60 s"),
         "the --wait help: {help}"
     );
     let readme =
@@ -133,6 +133,33 @@ fn a_folder_with_a_kg_subfolder_is_not_taken_for_a_data_directory() {
     std::fs::create_dir_all(other.join("kg")).unwrap();
     let err = stderr(&run(kgrec(&other).args(["stats"])));
     assert!(!err.contains("put the marker back"), "{err}");
+}
+
+/// The eighteenth look: a KGREC_API_KEY left set in the shell keyed the server silently; the
+/// startup says where the key came from (here the server then stops: its data directory does
+/// not exist).
+#[test]
+fn a_server_keyed_from_the_environment_says_so() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = run(kgrec(&tmp.path().join("none"))
+        .args(["serve", "--addr", "127.0.0.1:0", "--read-only"])
+        .env("KGREC_API_KEY", "fedcba9876543210fedcba"));
+    let err = stderr(&out);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains("the key of --api-key comes from the environment variable KGREC_API_KEY"),
+        "{err}"
+    );
+    // Given as a flag, nothing is said.
+    let out = run(kgrec(&tmp.path().join("none"))
+        .args(["serve", "--addr", "127.0.0.1:0", "--read-only"])
+        .args(["--api-key", "fedcba9876543210fedcba"])
+        .env_remove("KGREC_API_KEY"));
+    assert!(
+        !stderr(&out).contains("environment variable"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 /// Finding 17: a key from KGREC_API_KEY beside --api-key-file names the environment variable,

@@ -319,3 +319,56 @@ fn tune_for_new_items_scores_only_items_held_out_whole() {
         stderr(&refused)
     );
 }
+
+/// A catalogue above ml-100k's size (3,000 items with interactions): `train` with no flag and
+/// no tuning fits the size-aware dimension (16 · (3000 / 1682)^0.75 ≈ 25) and says from what
+/// (its summary shows the dimension), `--dim` wins, and `eval` sizes the dimension to its training file the same
+/// way. ml-100k's own size keeps 16 (the engine's unit tests).
+#[test]
+fn an_untuned_train_sizes_the_dimension_to_the_catalogue() {
+    use std::fmt::Write as _;
+    let tmp = tempfile::tempdir().unwrap();
+    let mut train = "user_id\titem_id\n".to_owned();
+    let mut test = train.clone();
+    for u in 0..200 {
+        for j in 0..30 {
+            writeln!(train, "u{u}\ti{}", (u * 30 + j) % 3_000).unwrap();
+        }
+        // The next user's first item: never one of this user's own.
+        writeln!(test, "u{u}\ti{}", (u * 30 + 30) % 3_000).unwrap();
+    }
+    let train = write_file(tmp.path(), "train.tsv", train);
+    let test = write_file(tmp.path(), "test.tsv", test);
+    let data = tmp.path().join("data");
+    ok(kgrec(&data).args(["import", "interactions"]).arg(&train));
+    let out = run(kgrec(&data).args(["train", "--model", "als"]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("dim 25,"), "{}", stdout(&out));
+    let said = stderr(&out);
+    assert!(
+        said.contains("dim 25 sized to the catalogue: 3000 items with interactions"),
+        "{said}"
+    );
+    // `--dim` wins, even at the default's value, and nothing is said of sizing.
+    let out = run(kgrec(&data).args(["train", "--model", "als", "--dim", "16"]));
+    assert!(stdout(&out).contains("dim 16,"), "{}", stdout(&out));
+    assert!(!stderr(&out).contains("sized"), "{}", stderr(&out));
+    // `eval` builds its untuned spec once the training file is read.
+    let out = run(kgrec(&data)
+        .args(["eval", "--model", "als", "--format", "json", "--train"])
+        .arg(&train)
+        .arg("--test")
+        .arg(&test));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report = json(&stdout(&out));
+    assert_eq!(report["params"]["factors"].as_u64(), Some(25), "{report}");
+    assert!(stderr(&out).contains("dim 25 sized"), "{}", stderr(&out));
+    let out = run(kgrec(&data)
+        .args([
+            "eval", "--model", "als", "--dim", "12", "--format", "json", "--train",
+        ])
+        .arg(&train)
+        .arg("--test")
+        .arg(&test));
+    assert_eq!(json(&stdout(&out))["params"]["factors"].as_u64(), Some(12));
+}

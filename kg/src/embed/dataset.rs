@@ -218,6 +218,56 @@ impl Dataset {
     }
 }
 
+impl Dataset {
+    /// The test triples whose head, relation or tail never occurs in `train` (their vectors
+    /// were never trained: the OpenKE convention gives them ids and ranks them anyway), in
+    /// file order.
+    pub fn test_unseen_in_train(&self) -> Vec<&Triple> {
+        let mut entities = vec![false; self.entities.len()];
+        let mut relations = vec![false; self.relations.len()];
+        for t in &self.train {
+            for e in [t.head.0, t.tail.0] {
+                if let Some(seen) = entities.get_mut(e as usize) {
+                    *seen = true;
+                }
+            }
+            if let Some(seen) = relations.get_mut(t.relation.0 as usize) {
+                *seen = true;
+            }
+        }
+        let seen = |v: &[bool], id: u32| v.get(id as usize).copied().unwrap_or(false);
+        self.test
+            .iter()
+            .filter(|t| {
+                !(seen(&entities, t.head.0)
+                    && seen(&entities, t.tail.0)
+                    && seen(&relations, t.relation.0))
+            })
+            .collect()
+    }
+}
+
+/// The first line of the split file `path` when [`Dataset::load`] skips it as a header
+/// (`head relation tail`, `subject predicate object`, RecBole's typed names), its fields
+/// joined by tabs; `None` when it is a triple or the file cannot be read.
+pub fn header_line(path: &Path) -> Option<String> {
+    let file = File::open(path).ok()?;
+    let mut line = String::new();
+    BufReader::new(file).read_line(&mut line).ok()?;
+    let line = line.trim_end_matches(['\n', '\r']);
+    let joined = split_fields(line).join("\t");
+    crate::source::is_tsv_header(&joined).then_some(joined)
+}
+
+/// A split line's fields: tab-separated, or (as KGAT's and some OpenKE files) in a line
+/// without tabs, blank-separated tokens, as `import kg` reads them.
+fn split_fields(line: &str) -> Vec<&str> {
+    match line.contains('\t') {
+        true => line.split('\t').collect(),
+        false => line.split_whitespace().collect(),
+    }
+}
+
 fn count_u32(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
@@ -239,12 +289,12 @@ fn read_split(
         if line.trim().is_empty() {
             continue;
         }
-        // Tab-separated, or (as KGAT's and some OpenKE files) a line without tabs whose tokens
-        // are split by blanks, as `import kg` reads them.
-        let fields: Vec<&str> = match line.contains('\t') {
-            true => line.split('\t').collect(),
-            false => line.split_whitespace().collect(),
-        };
+        let fields = split_fields(line);
+        // A first line naming the columns (`head relation tail`, ...) is skipped as `import kg`
+        // skips it; [`header_line`] lets a caller say so.
+        if n == 0 && crate::source::is_tsv_header(&fields.join("\t")) {
+            continue;
+        }
         if fields.len() != 3 {
             return Err(bad_line(path, n + 1, line, &fields));
         }
