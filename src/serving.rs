@@ -159,8 +159,10 @@ pub fn rank_user_with(
     exclude: &[u32],
     only: Option<&[u32]>,
 ) -> (RankedList, TopKPath) {
+    // A user whose every interaction was removed gets the popular items, as `rank_user` gives.
     if let (Some(ann), Some(row), Some(f)) = (ann, user.as_ref(), model.factors())
         && row.user.index() < model.n_users()
+        && !row.items.is_empty()
     {
         if let Some(items) = ann.top_k(&f, row.user.index(), k, &merged(row.items, exclude), only) {
             let list = RankedList {

@@ -639,3 +639,91 @@ fn train_with_an_approximate_index_recommends_what_exact_scoring_does() {
         stderr(&out)
     );
 }
+
+/// The approximate path leaves out what the exact path leaves out: retired items, `--exclude`
+/// items and items outside `--filter`, with the same lists (the same seed gives the same
+/// factors), and a user whose every interaction was removed gets the popular items either way.
+#[test]
+fn the_approximate_path_leaves_out_retired_excluded_and_filtered_items_as_exact_does() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = imported(tmp.path());
+    let animated = "dct:subject=dbc:1990s_American_animated_films";
+    let list = |user: &str, extra: &[&str]| -> (Vec<String>, String) {
+        let v = json(&ok(kgrec(&data)
+            .args(["recommend", "--user", user, "-k", "6", "--format", "json"])
+            .args(extra)));
+        let items = v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["item"].as_str().unwrap().to_owned())
+            .collect();
+        (items, v["note"].as_str().unwrap_or_default().to_owned())
+    };
+    ok(kgrec(&data).args([
+        "-q", "train", "--model", "als", "--seed", "3", "--ann", "off",
+    ]));
+    // Retire the first item of user 1's list; exclude the second of user 653's.
+    let retired = list("1", &[]).0[0].clone();
+    let excluded = list("653", &[]).0[1].clone();
+    let file = write_file(tmp.path(), "sold.txt", format!("{retired}\n"));
+    ok(kgrec(&data)
+        .args(["-q", "import", "links", "--retire"])
+        .arg(&file));
+    let asks: Vec<(&str, Vec<&str>)> = vec![
+        ("1", vec![]),
+        ("653", vec!["--exclude", &excluded]),
+        ("653", vec!["--filter", animated]),
+        ("1", vec!["--filter", animated, "--exclude", &excluded]),
+    ];
+    let lists =
+        || -> Vec<(Vec<String>, String)> { asks.iter().map(|(u, extra)| list(u, extra)).collect() };
+    ok(kgrec(&data).args([
+        "-q", "train", "--model", "als", "--seed", "3", "--ann", "off",
+    ]));
+    let exact = lists();
+    ok(kgrec(&data).args([
+        "-q", "train", "--model", "als", "--seed", "3", "--ann", "on",
+    ]));
+    let approx = lists();
+    for ((ask, (e, _)), (a, note)) in asks.iter().zip(&exact).zip(&approx) {
+        assert_eq!(e, a, "{ask:?}: exact {e:?}, approximate {a:?}");
+        assert!(!a.contains(&retired), "{ask:?}: retired {retired} in {a:?}");
+        if !a.is_empty() {
+            assert!(note.contains("top-K: approximate"), "{ask:?}: {note}");
+        }
+    }
+    assert!(approx[..3].iter().all(|(a, _)| !a.is_empty()), "{approx:?}");
+    assert!(!approx[1].0.contains(&excluded), "{:?}", approx[1]);
+    assert!(!approx[3].0.contains(&excluded), "{:?}", approx[3]);
+    // The 1990s American animated films are items 1, 71 and 95.
+    for filtered in [&approx[2].0, &approx[3].0] {
+        assert!(
+            filtered
+                .iter()
+                .all(|i| ["1", "71", "95"].contains(&i.as_str())),
+            "{filtered:?}"
+        );
+    }
+    // User 109's every interaction removed after training: the popular items, as exact gives.
+    let rows: String = std::fs::read_to_string(fixture("interactions.tsv"))
+        .unwrap()
+        .lines()
+        .enumerate()
+        .filter(|(n, l)| *n == 0 || l.starts_with("109\t"))
+        .map(|(_, l)| format!("{l}\n"))
+        .collect();
+    let file = write_file(tmp.path(), "u109.tsv", rows);
+    ok(kgrec(&data)
+        .args(["-q", "import", "interactions", "--remove"])
+        .arg(&file));
+    let (items, note) = list("109", &[]);
+    assert!(
+        note.contains("has no interactions (all were removed)"),
+        "{note}"
+    );
+    assert!(!note.contains("top-K: approximate"), "{note}");
+    ok(kgrec(&data).args(["-q", "train", "--model", "pop"]));
+    let (popular, _) = list("109", &[]);
+    assert_eq!(items, popular);
+}
