@@ -23,7 +23,8 @@ use kgrec_kg::oxigraph::sparql::{CancellationToken, QueryResults};
 use kgrec_kg::{EntityId, Filter, GraphIndex, ImportOptions, ImportProgress, Projection, Walk};
 use serde::Serialize;
 
-use crate::cf::{EpochReport, Scored, UserRecs};
+use crate::cf::ann::{AnnIndex, AnnMode, AnnSettings};
+use crate::cf::{EpochReport, Recommender, Scored, UserRecs};
 use crate::datadir::{DataDir, OpenMode};
 use crate::error::{Error, Result};
 use crate::explain::{ExplainOptions, Explainer, Explanation, PathIndex};
@@ -36,8 +37,8 @@ use crate::interactions::{
 use crate::learners::{self, Binding, GraphData, ModelSpec, TrainInput};
 use crate::metrics::{Evaluation, by_user, evaluate};
 use crate::serving::{
-    History, ItemDetails, ListSource, Served, bind, item_details, item_entities, item_name,
-    local_name, rank_user, rank_users,
+    History, ItemDetails, ListSource, Served, TopKPath, bind, item_details, item_entities,
+    item_name, local_name, rank_user_with, rank_users,
 };
 use crate::store::{
     ImportReport, InteractionStore, Link, ModelHeader, ModelStore, StoreError, StoreState,
@@ -248,6 +249,9 @@ pub struct TrainRequest {
     pub seed: u64,
     /// Versions to keep, the new one included.
     pub keep: usize,
+    /// Whether (and how) to build the approximate top-K index of a dot-product model.
+    #[serde(default)]
+    pub ann: AnnSettings,
     /// Who asks: the commands the training's notes name for a missing graph or links (not
     /// kept: a stored request is the data directory's).
     #[serde(skip)]
@@ -260,6 +264,7 @@ impl Default for TrainRequest {
             spec: ModelSpec::default(),
             seed: 0,
             keep: 3,
+            ann: AnnSettings::default(),
             caller: crate::interactions::Caller::default(),
         }
     }
@@ -286,6 +291,8 @@ pub struct Fitted {
     pub trained: learners::Trained,
     /// The current version when the inputs were read.
     base_current: Option<u64>,
+    /// The bytes of the approximate top-K index built for it, if any.
+    ann: Option<Vec<u8>>,
 }
 
 /// One recommendation request.
@@ -779,6 +786,10 @@ pub struct ModelVersion {
     pub current: bool,
     /// Graph embeddings only: kept beside the recommenders, never served.
     pub graph_embedding: bool,
+    /// The approximate top-K index stored with the version: its `ef` and the recall against
+    /// exact scoring measured when it was built (absent: top-K is exact).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ann: Option<crate::cf::ann::AnnSummary>,
 }
 
 /// What an embedding export wrote.
@@ -1353,6 +1364,7 @@ impl Engine {
         let Fitted {
             trained,
             base_current,
+            ann,
         } = fitted;
         let mut notes = trained.notes;
         let (header, versions, current) = self.read(|dir| {
@@ -1364,6 +1376,7 @@ impl Engine {
             let version = store.write_version(
                 trained.header,
                 &trained.arrays,
+                ann.as_deref(),
                 keep.max(1),
                 recommender && !overtaken,
             )?;
@@ -1506,6 +1519,7 @@ impl Engine {
             let index = dir.kg().index().clone();
             let item_entity = item_entities(&snapshot, &index)?;
             let graph = GraphData::read(&index, stored.header.kind)?;
+            let ann = store.load_index(stored.header.version)?;
             let model = bind(
                 stored,
                 &Binding {
@@ -1514,7 +1528,8 @@ impl Engine {
                     graph: &graph,
                     item_entity: &item_entity,
                 },
-            )?;
+            )?
+            .with_index(ann)?;
             Ok(Served::new(snapshot, matrix, model, item_entity, index))
         })
     }
@@ -1560,8 +1575,9 @@ impl Engine {
         };
         let user = served.user_id(&request.user);
         let history = user.map(|u| served.history(u));
-        let mut list = rank_user(
+        let (mut list, path) = rank_user_with(
             served.model.recommender(),
+            served.model.ann(),
             &served.matrix,
             history.as_ref().map(History::row),
             request.k.saturating_add(request.offset),
@@ -1602,6 +1618,7 @@ impl Engine {
                 )
             }))
             .chain(emptied.then(|| emptied_user_note(&request.user)))
+            .chain(topk_note(&served, path))
             .chain(not_folded_in_note(
                 &served,
                 &list,
@@ -2080,13 +2097,25 @@ impl Engine {
             let model_versions: Vec<ModelVersion> = store
                 .list()?
                 .into_iter()
-                .map(|h| ModelVersion {
-                    version: h.version,
-                    model: h.kind.name(),
-                    current: Some(h.version) == current,
-                    graph_embedding: h.kind.is_graph_embedding(),
+                .map(|h| {
+                    let ann = match store.load_index_head(h.version)? {
+                        Some(head) => Some(AnnIndex::read_summary(&head).map_err(|e| {
+                            StoreError::corruption(
+                                format!("model v{} approximate index", h.version),
+                                e,
+                            )
+                        })?),
+                        None => None,
+                    };
+                    Ok(ModelVersion {
+                        version: h.version,
+                        model: h.kind.name(),
+                        current: Some(h.version) == current,
+                        graph_embedding: h.kind.is_graph_embedding(),
+                        ann,
+                    })
                 })
-                .collect();
+                .collect::<Result<_>>()?;
             let current_header = store
                 .list()?
                 .into_iter()
@@ -2115,7 +2144,17 @@ impl Engine {
                 .iter()
                 .map(|m| {
                     let mark = if m.current { " (current)" } else { "" };
-                    format!("v{} {}{mark}", m.version, m.model)
+                    let ann = m.ann.map_or(String::new(), |a| {
+                        format!(
+                            ", top-K approximate (HNSW, ef {}{})",
+                            a.ef,
+                            a.recall.map_or(String::new(), |r| format!(
+                                ", recall@{} {r:.3} on {} users",
+                                a.recall_k, a.recall_users
+                            ))
+                        )
+                    });
+                    format!("v{} {}{mark}{ann}", m.version, m.model)
                 })
                 .collect();
             let tuning = crate::store::TuningStore::open_existing(dir.db())?;
@@ -2942,23 +2981,33 @@ impl TrainingData {
         if cancel.load(Ordering::Relaxed) {
             return Err(Error::Cancelled);
         }
-        if let Some(note) = self.collapse_note(&fitted)? {
+        let model = self.bound(&fitted)?;
+        if let Some(model) = &model
+            && let Some(note) = self.collapse_note(&fitted, model.as_ref())
+        {
             fitted.notes.push(note);
+        }
+        let ann = match &model {
+            Some(model) if request.ann.wanted(model.n_items()) => {
+                let (ann, note) = build_ann(model.as_ref(), &request.ann, request.seed)?;
+                fitted.notes.extend(note);
+                ann
+            }
+            _ => None,
+        };
+        if cancel.load(Ordering::Relaxed) {
+            return Err(Error::Cancelled);
         }
         Ok(Fitted {
             trained: fitted,
             base_current: self.base_current,
+            ann,
         })
     }
 
-    /// A note when the fitted model's scores do not tell its users apart
-    /// ([`collapse::check`]): its lists would be in arbitrary order, or the popularity order;
-    /// or, collapsed or not, when a few far ratings stretched the scale its rating confidence
-    /// divides by ([`collapse::stretched_scale`]).
-    fn collapse_note(&self, fitted: &learners::Trained) -> Result<Option<String>> {
-        if fitted.header.kind.is_graph_embedding()
-            || fitted.header.kind == learners::ModelKind::Popularity
-        {
+    /// The fitted recommender, ready to score (`None` for a graph embedding).
+    fn bound(&self, fitted: &learners::Trained) -> Result<Option<Box<dyn Recommender>>> {
+        if fitted.header.kind.is_graph_embedding() {
             return Ok(None);
         }
         let stored = StoredModel {
@@ -2971,19 +3020,88 @@ impl TrainingData {
             graph: &self.graph,
             item_entity: &self.item_entity,
         };
-        let learners::Loaded::Recommender(model) = learners::load(stored, &binding)? else {
-            return Ok(None);
-        };
+        Ok(match learners::load(stored, &binding)? {
+            learners::Loaded::Recommender(model) => Some(model),
+            learners::Loaded::Embeddings(_) => None,
+        })
+    }
+
+    /// A note when the fitted model's scores do not tell its users apart
+    /// ([`collapse::check`]): its lists would be in arbitrary order, or the popularity order;
+    /// or, collapsed or not, when a few far ratings stretched the scale its rating confidence
+    /// divides by ([`collapse::stretched_scale`]).
+    fn collapse_note(&self, fitted: &learners::Trained, model: &dyn Recommender) -> Option<String> {
+        if fitted.header.kind == learners::ModelKind::Popularity {
+            return None;
+        }
         let stretch = collapse::stretched_scale(&fitted.header, &self.matrix, self.snapshot.scale)
             .map(|s| collapse::stretch_text(&s, &self.matrix));
-        Ok(
-            match collapse::check(fitted.header.kind, model.as_ref(), &self.matrix) {
-                Some(c) => Some(collapse::describe(c, &fitted.header, stretch)),
-                // Said even when the scores did not collapse: the ratings barely count.
-                None => stretch.map(|text| format!("{}: {text}", fitted.header.kind.name())),
-            },
-        )
+        match collapse::check(fitted.header.kind, model, &self.matrix) {
+            Some(c) => Some(collapse::describe(c, &fitted.header, stretch)),
+            // Said even when the scores did not collapse: the ratings barely count.
+            None => stretch.map(|text| format!("{}: {text}", fitted.header.kind.name())),
+        }
     }
+}
+
+/// The approximate top-K index of `model` (its bytes) and a note saying what was built, or why
+/// none was (a model that is not a dot product of factors, or whose factors cannot be indexed).
+fn build_ann(
+    model: &dyn Recommender,
+    settings: &AnnSettings,
+    seed: u64,
+) -> Result<(Option<Vec<u8>>, Option<String>)> {
+    let Some(factors) = model.factors() else {
+        let note = (settings.mode == AnnMode::On).then(|| {
+            "--ann on: this learner's scores are not a dot product of factors; top-K stays \
+             exact"
+                .to_owned()
+        });
+        return Ok((None, note));
+    };
+    let started = std::time::Instant::now();
+    let mut index = match AnnIndex::build(&factors, &settings.params()) {
+        Ok(index) => index,
+        Err(e) => return Ok((None, Some(format!("{e}; top-K stays exact")))),
+    };
+    let built = started.elapsed().as_secs_f64();
+    let cal = settings.calibration(seed);
+    let got = index.calibrate(&factors, &cal);
+    if !got.reached {
+        return Ok((
+            None,
+            Some(format!(
+                "approximate top-K index (HNSW) over {} items: recall@{} against exact {:.3} on \
+                 {} users at ef {}, below the target {}; top-K stays exact (raise \
+                 --ann-ef-max or lower --ann-recall)",
+                index.n_items(),
+                cal.k,
+                got.recall,
+                got.users,
+                got.ef,
+                cal.target
+            )),
+        ));
+    }
+    let bytes = index.to_bytes().map_err(|e| Error::Internal {
+        what: e.to_string(),
+    })?;
+    let note = format!(
+        "approximate top-K index (HNSW {}, M {}, efConstruction {}) over {} items built in {:.1} s, \
+         {} MiB; ef {} chosen: recall@{} against exact {:.3} on {} users ({:.1} s in all)",
+        settings.metric.name(),
+        settings.connections,
+        settings.ef_construction,
+        index.n_items(),
+        built,
+        bytes.len() / (1 << 20),
+        got.ef,
+        cal.k,
+        got.recall,
+        got.users,
+        started.elapsed().as_secs_f64(),
+    );
+    Ok((Some(bytes), Some(note)))
 }
 
 /// Below this spread of an item's similarities to every other (max − min), `similar`'s order
@@ -3587,6 +3705,27 @@ fn list_notes(
         ));
     }
     notes
+}
+
+/// Which way a list's top-K was found, when the model has an approximate index (without one,
+/// every list is exact and nothing is said).
+fn topk_note(served: &Served, path: TopKPath) -> Option<String> {
+    let ann = served.model.ann()?;
+    Some(match path {
+        TopKPath::Approximate => format!(
+            "top-K: approximate (HNSW index, {} candidates rescored exactly{})",
+            ann.ef(),
+            ann.summary().recall.map_or(String::new(), |r| format!(
+                "; recall@{} {r:.3} against exact when trained",
+                ann.summary().recall_k
+            ))
+        ),
+        TopKPath::ExactFallback => format!(
+            "top-K: exact (the HNSW index's {} candidates held too few items this list may show)",
+            ann.ef()
+        ),
+        TopKPath::Exact => "top-K: exact (the user was not trained with the model)".to_owned(),
+    })
 }
 
 /// The items the served model learnt nothing about: no interactions in its training data and,

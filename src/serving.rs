@@ -11,6 +11,7 @@ use std::sync::RwLock;
 
 use kgrec_kg::{EntityId, GraphIndex};
 
+use crate::cf::ann::AnnIndex;
 use crate::cf::{
     Basis, IdMap, InteractionMatrix, Popularity, Recommender, Scored, UserRow, recommend_all,
     top_k, top_k_among, user_scores,
@@ -133,6 +134,50 @@ pub fn rank_user(
     }
 }
 
+/// How a list's top-K was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TopKPath {
+    /// Every item scored.
+    Exact,
+    /// The approximate index's candidates, rescored exactly.
+    Approximate,
+    /// The index's candidates held fewer than `k` items the list may show (the user's items,
+    /// exclusions or a filter took the rest), or the user has no direction to search in:
+    /// every item scored.
+    ExactFallback,
+}
+
+/// [`rank_user`], through the approximate index `ann` (built from `model`'s factors) for a user
+/// the model was trained with; everyone else, and a user whose list the index's candidates
+/// cannot fill, is scored exactly. Also says which way the list was found.
+pub fn rank_user_with(
+    model: &dyn Recommender,
+    ann: Option<&AnnIndex>,
+    train: &InteractionMatrix,
+    user: Option<UserRow<'_>>,
+    k: usize,
+    exclude: &[u32],
+    only: Option<&[u32]>,
+) -> (RankedList, TopKPath) {
+    // A user whose every interaction was removed gets the popular items, as `rank_user` gives.
+    if let (Some(ann), Some(row), Some(f)) = (ann, user.as_ref(), model.factors())
+        && row.user.index() < model.n_users()
+        && !row.items.is_empty()
+    {
+        if let Some(items) = ann.top_k(&f, row.user.index(), k, &merged(row.items, exclude), only) {
+            let list = RankedList {
+                items,
+                source: ListSource::Model,
+            };
+            return (list, TopKPath::Approximate);
+        }
+        let list = rank_user(model, train, user, k, exclude, only);
+        return (list, TopKPath::ExactFallback);
+    }
+    let list = rank_user(model, train, user, k, exclude, only);
+    (list, TopKPath::Exact)
+}
+
 /// The `k` best of `scores`, among `only` if given, never one of the sorted ids `exclude`.
 fn best(scores: &[f32], k: usize, only: Option<&[u32]>, exclude: &[u32]) -> Vec<Scored> {
     match only {
@@ -197,9 +242,39 @@ pub struct Serving {
     /// What the store records about the model.
     pub header: ModelHeader,
     model: Box<dyn Recommender>,
+    /// The version's approximate top-K index, when it has one.
+    ann: Option<AnnIndex>,
 }
 
 impl Serving {
+    /// The approximate top-K index stored with the version.
+    pub fn ann(&self) -> Option<&AnnIndex> {
+        self.ann.as_ref()
+    }
+
+    /// Attaches the index bytes stored with the version (`None`: it has none); bytes that fail
+    /// their digest or do not fit the model are [`StoreError::Corruption`].
+    pub fn with_index(mut self, bytes: Option<Vec<u8>>) -> Result<Self, crate::Error> {
+        let Some(bytes) = bytes else {
+            return Ok(self);
+        };
+        let what = format!("model v{} approximate index", self.header.version);
+        let Some(f) = self.model.factors() else {
+            return Err(
+                StoreError::corruption(what, "stored with a model that has no factors").into(),
+            );
+        };
+        let index = AnnIndex::from_bytes(
+            &bytes,
+            f.items.nrows(),
+            f.items.ncols(),
+            f.item_bias.is_some(),
+        )
+        .map_err(|e| StoreError::corruption(what, e))?;
+        self.ann = Some(index);
+        Ok(self)
+    }
+
     /// The model as a recommender.
     pub fn recommender(&self) -> &dyn Recommender {
         self.model.as_ref()
@@ -545,7 +620,11 @@ pub fn entity_items(item_entity: &[Option<EntityId>]) -> Vec<(EntityId, ItemId)>
 pub fn bind(stored: StoredModel, binding: &Binding<'_>) -> Result<Serving, crate::Error> {
     let header = stored.header.clone();
     match learners::load(stored, binding)? {
-        Loaded::Recommender(model) => Ok(Serving { header, model }),
+        Loaded::Recommender(model) => Ok(Serving {
+            header,
+            model,
+            ann: None,
+        }),
         Loaded::Embeddings(_) => Err(crate::Error::BadInput(format!(
             "model v{} {} is a graph embedding, not a recommender; train a recommender (cke, \
              als, bpr, pop) first, or name one with --model-version",

@@ -6,6 +6,7 @@
 //! `Als::params().factors(16).regularization(10.0).alpha(4.0).iterations(15).fit(&matrix, seed, |r| ...)`.
 
 mod als;
+pub mod ann;
 mod bpr;
 mod matrix;
 mod popularity;

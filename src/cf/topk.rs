@@ -109,6 +109,20 @@ pub fn top_k_among(scores: &[f32], k: usize, among: &[u32], exclude: &[u32]) -> 
     best.into_sorted()
 }
 
+/// The `k` best of `buf` in any order of ids (the approximate index's candidates), best first,
+/// ranked as [`top_k`] ranks.
+pub(crate) fn select(buf: &mut Vec<Scored>, k: usize) -> Vec<Scored> {
+    if k == 0 {
+        return Vec::new();
+    }
+    if buf.len() > k {
+        buf.select_nth_unstable_by(k - 1, better);
+        buf.truncate(k);
+    }
+    buf.sort_unstable_by(better);
+    std::mem::take(buf)
+}
+
 /// A [`Scored`] ordered by [`better`] turned around, so a max-heap keeps the worst on top.
 #[derive(Debug, Clone, Copy)]
 struct Worst(Scored);

@@ -411,6 +411,7 @@ pub fn train(data: &Path, args: &TrainArgs, quiet: bool) -> Result<()> {
         spec,
         seed: args.fit.seed(),
         keep: args.keep,
+        ann: args.ann.settings(),
         ..TrainRequest::default()
     };
     let inputs = engine.training_data(&request)?;
@@ -713,11 +714,10 @@ pub(super) fn short_list_note(recs: &Recommendations, args: &RecommendArgs, reti
     let k = args.k.unwrap_or(10);
     let shown = recs.items.len();
     // A note of the list's own (an empty list, a filter) says it already; the model's collapse
-    // note does not.
-    let said = recs
-        .note
-        .as_deref()
-        .is_some_and(|n| !(n.starts_with("model v") && n.contains(" collapsed")));
+    // note and the top-K note do not.
+    let said = recs.note.as_deref().is_some_and(|n| {
+        !(n.starts_with("top-K: ") || n.starts_with("model v") && n.contains(" collapsed"))
+    });
     if said || shown == 0 || shown >= k || !args.filter.is_empty() {
         return;
     }
@@ -1123,6 +1123,7 @@ pub fn eval(args: &EvalArgs, quiet: bool) -> Result<()> {
             spec,
             seed: args.fit.seed(),
             keep: 1,
+            ann: kgrec::cf::ann::AnnSettings::default(),
             caller: kgrec::interactions::Caller::Eval,
         },
         // Built again once the training file is read: the dimension follows its catalogue.

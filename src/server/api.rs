@@ -885,6 +885,7 @@ pub async fn rebuild(
         spec,
         seed: given.seed.unwrap_or(default.seed),
         keep: given.keep.unwrap_or(default.keep),
+        ann: default.ann,
         ..TrainRequest::default()
     };
     if request.keep == 0 {

@@ -19,6 +19,9 @@
 //!   `f32`s of one of the model's arrays (user factors, item factors, item biases, popularity
 //!   counts) then, since checksums, their CRC-32 (u32 little-endian): a chunk of exactly the
 //!   floats' length was written before and is read unchecked
+//! - `v` version `i` → the length in bytes of the version's approximate top-K index (u64
+//!   little-endian), when it has one; `v` version `x` chunk (u32 big-endian) → its bytes
+//!   (`crate::cf::ann`, which checks their digest)
 //! - `m:current` → the version readers load (u64 little-endian)
 //! - `m:versions` → the complete versions, ascending (u64 little-endian each)
 //!
@@ -41,6 +44,8 @@ const VERSIONS: &[u8] = b"m:versions";
 const VERSION: u8 = b'v';
 const HEADER: u8 = b'h';
 const ARRAY: u8 = b'a';
+const INDEX_LEN: u8 = b'i';
+const INDEX: u8 = b'x';
 
 /// Floats per chunk (1 MiB); tests use tiny chunks so that every boundary is crossed.
 #[cfg(not(test))]
@@ -132,6 +137,22 @@ fn array_key(version: u64, array: usize, chunk: usize) -> Vec<u8> {
     k.extend_from_slice(&(chunk as u32).to_be_bytes());
     k
 }
+
+fn index_len_key(version: u64) -> Vec<u8> {
+    let mut k = version_prefix(version);
+    k.push(INDEX_LEN);
+    k
+}
+
+fn index_key(version: u64, chunk: usize) -> Vec<u8> {
+    let mut k = version_prefix(version);
+    k.push(INDEX);
+    k.extend_from_slice(&(chunk as u32).to_be_bytes());
+    k
+}
+
+/// Bytes per chunk of a stored index.
+const BYTES_PER_CHUNK: usize = FLOATS_PER_CHUNK * 4;
 
 fn bincode_config() -> impl bincode::config::Config {
     bincode::config::standard()
@@ -292,6 +313,49 @@ impl ModelStore {
         Ok(StoredModel { header, arrays })
     }
 
+    /// The approximate top-K index stored with a version, if it has one (its bytes as
+    /// written; `crate::cf::ann` checks their digest). Missing or mis-sized chunks are
+    /// [`StoreError::Corruption`].
+    pub fn load_index(&self, version: u64) -> Result<Option<Vec<u8>>> {
+        let what = || format!("model v{version} index");
+        let Some(len) = self.tree.get(index_len_key(version))? else {
+            return Ok(None);
+        };
+        let len: [u8; 8] = len.as_ref().try_into().map_err(|_| {
+            StoreError::corruption(what(), format!("length of {} bytes", len.len()))
+        })?;
+        let len = usize::try_from(u64::from_le_bytes(len))
+            .map_err(|e| StoreError::corruption(what(), e))?;
+        let mut bytes = Vec::new();
+        for c in 0..len.div_ceil(BYTES_PER_CHUNK) {
+            let chunk = self
+                .tree
+                .get(index_key(version, c))?
+                .ok_or_else(|| StoreError::corruption(what(), format!("chunk {c} missing")))?;
+            let want = (len - c * BYTES_PER_CHUNK).min(BYTES_PER_CHUNK);
+            if chunk.len() != want {
+                return Err(StoreError::corruption(
+                    what(),
+                    format!("chunk {c}: {} bytes, {want} expected", chunk.len()),
+                ));
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        Ok(Some(bytes))
+    }
+
+    /// The first stored chunk of a version's approximate top-K index (enough to hold its
+    /// head: `crate::cf::ann` reads the summary from it), if it has one.
+    pub fn load_index_head(&self, version: u64) -> Result<Option<Vec<u8>>> {
+        if self.tree.get(index_len_key(version))?.is_none() {
+            return Ok(None);
+        }
+        let chunk = self.tree.get(index_key(version, 0))?.ok_or_else(|| {
+            StoreError::corruption(format!("model v{version} index"), "chunk 0 missing")
+        })?;
+        Ok(Some(chunk.to_vec()))
+    }
+
     /// Writes a new version and keeps only the newest `keep` versions of its family (at least
     /// the new one). A recommender becomes current; a graph embedding (which cannot recommend)
     /// never displaces the current recommender, and the two families are pruned separately, so
@@ -303,22 +367,25 @@ impl ModelStore {
         keep: usize,
     ) -> Result<u64> {
         let recommender = !header.kind.is_graph_embedding();
-        self.write_version(header, arrays, keep, recommender)
+        self.write_version(header, arrays, None, keep, recommender)
     }
 
     /// [`ModelStore::write`] that makes the new version current only when `make_current` (a
     /// recommender that another, newer fit superseded while it trained is stored beside it).
     /// Pruning keeps the newest `keep` versions of the new version's family, and the current.
+    /// `index`: the bytes of the version's approximate top-K index, staged and published (and
+    /// pruned) with it.
     pub fn write_version(
         &self,
         header: ModelHeader,
         arrays: &[(String, Vec<f32>)],
+        index: Option<&[u8]>,
         keep: usize,
         make_current: bool,
     ) -> Result<u64> {
         let version = self.next_version()?;
         let family = header.kind.is_graph_embedding();
-        self.stage(version, header, arrays)?;
+        self.stage(version, header, arrays, index)?;
         self.publish(version, make_current)?;
         self.prune_family(keep, Some(family))?;
         Ok(version)
@@ -348,7 +415,15 @@ impl ModelStore {
         version: u64,
         mut header: ModelHeader,
         arrays: &[(String, Vec<f32>)],
+        index: Option<&[u8]>,
     ) -> Result<()> {
+        if let Some(bytes) = index {
+            for (c, chunk) in bytes.chunks(BYTES_PER_CHUNK).enumerate() {
+                self.tree.insert(index_key(version, c), chunk)?;
+            }
+            self.tree
+                .insert(index_len_key(version), &(bytes.len() as u64).to_le_bytes())?;
+        }
         header.version = version;
         header.arrays = arrays
             .iter()
@@ -693,7 +768,7 @@ mod tests {
         assert_eq!(store.versions().unwrap(), [next, 7, 8]);
         // A superseded fit is stored but not made current.
         let (h, m) = factors(4.0, false);
-        let beside = store.write_version(h, &m, 5, false).unwrap();
+        let beside = store.write_version(h, &m, None, 5, false).unwrap();
         assert_eq!(store.current().unwrap(), Some(7));
         assert_eq!(store.versions().unwrap(), [next, 7, 8, beside]);
     }
@@ -717,7 +792,7 @@ mod tests {
                 }
             }
             // And a writer killed after staging everything but before the switch.
-            store.stage(3, h2, &m2).unwrap();
+            store.stage(3, h2, &m2, Some(&[7u8; 95][..])).unwrap();
             db.flush().unwrap();
         }
         let db = sled::open(&path).unwrap();
@@ -784,6 +859,45 @@ mod tests {
                 bincode::serde::decode_from_slice(&want, bincode_config()).unwrap();
             assert_eq!(back.kind, kind);
         }
+    }
+
+    /// An index travels with its version: loaded as written, pruned with it, and missing or
+    /// mis-sized chunks are corruption.
+    #[test]
+    fn an_index_is_stored_loaded_and_pruned_with_its_version() {
+        let (_tmp, _db, store) = temp_store();
+        let bytes: Vec<u8> = (0..(BYTES_PER_CHUNK * 2 + 3))
+            .map(|i| (i * 7) as u8)
+            .collect();
+        let (h, m) = factors(1.0, true);
+        let v1 = store.write_version(h, &m, Some(&bytes), 1, true).unwrap();
+        assert_eq!(store.load_index(v1).unwrap(), Some(bytes.clone()));
+        let (h, m) = factors(2.0, true);
+        let v2 = store.write(h, &m, 1).unwrap();
+        assert_eq!(store.load_index(v2).unwrap(), None, "no index written");
+        assert_eq!(store.versions().unwrap(), [v2]);
+        assert_eq!(
+            store.tree.scan_prefix(version_prefix(v1)).count(),
+            0,
+            "the index is pruned with its version"
+        );
+        let (h, m) = factors(3.0, true);
+        let v3 = store.write_version(h, &m, Some(&bytes), 3, true).unwrap();
+        store.tree.insert(index_key(v3, 1), &[1u8; 5][..]).unwrap();
+        assert!(matches!(
+            store.load_index(v3),
+            Err(StoreError::Corruption { .. })
+        ));
+        store.tree.remove(index_key(v3, 1)).unwrap();
+        assert!(matches!(
+            store.load_index(v3),
+            Err(StoreError::Corruption { .. })
+        ));
+        store.tree.insert(index_len_key(v3), &[1u8; 3][..]).unwrap();
+        assert!(matches!(
+            store.load_index(v3),
+            Err(StoreError::Corruption { .. })
+        ));
     }
 
     /// Writes a version as kgrec did before model files (arrays in sled, checksummed) and

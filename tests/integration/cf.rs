@@ -502,3 +502,228 @@ fn eval_prints_the_scorers_keys() {
     let out = json(&stdout(&out));
     assert_eq!(out["train_leaks"], 0);
 }
+
+/// `train --ann on` stores an HNSW index with the version; `recommend` goes through it (and
+/// says so) and gives the lists exact scoring gives on the fixture's tiny catalogue; an index
+/// whose candidates cannot fill the list falls back to exact scoring.
+#[test]
+fn train_with_an_approximate_index_recommends_what_exact_scoring_does() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = imported(tmp.path());
+    let by_user = fixture_items_by_user();
+    let mut users: Vec<&String> = by_user.keys().collect();
+    users.sort();
+    let lists = |data: &Path| -> Vec<(Vec<String>, Vec<f64>, String)> {
+        users
+            .iter()
+            .map(|u| {
+                let out = run(kgrec(data).args([
+                    "recommend",
+                    "--user",
+                    u,
+                    "-k",
+                    "5",
+                    "--format",
+                    "json",
+                ]));
+                assert!(out.status.success(), "{}", stderr(&out));
+                let v = json(&stdout(&out));
+                let items = v["items"].as_array().unwrap();
+                (
+                    items
+                        .iter()
+                        .map(|i| i["item"].as_str().unwrap().to_owned())
+                        .collect(),
+                    items.iter().map(|i| i["score"].as_f64().unwrap()).collect(),
+                    v["note"].as_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect()
+    };
+    let out = run(kgrec(&data).args(["train", "--model", "als", "--seed", "3", "--ann", "off"]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        !stderr(&out).contains("approximate top-K index"),
+        "{}",
+        stderr(&out)
+    );
+    let exact = lists(&data);
+    assert!(exact.iter().all(|(_, _, note)| !note.contains("top-K")));
+
+    let out = run(kgrec(&data).args(["train", "--model", "als", "--seed", "3", "--ann", "on"]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("approximate top-K index (HNSW augmented, M 24")
+            && stderr(&out).contains("recall@10 against exact 1.000"),
+        "{}",
+        stderr(&out)
+    );
+    let approx = lists(&data);
+    for (u, (e, a)) in users.iter().zip(exact.iter().zip(&approx)) {
+        assert_eq!(e.0, a.0, "user {u}: approximate and exact lists differ");
+        for (x, y) in e.1.iter().zip(&a.1) {
+            assert!(
+                (x - y).abs() <= 1e-4 * x.abs().max(1.0),
+                "user {u}: {x} vs {y}"
+            );
+        }
+        if !a.0.is_empty() {
+            assert!(a.2.contains("top-K: approximate"), "user {u}: {}", a.2);
+        }
+    }
+
+    let stats = run(kgrec(&data).args(["stats", "--format", "json"]));
+    let stats = json(&stdout(&stats));
+    let current = stats["model_versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["current"] == true)
+        .unwrap();
+    assert_eq!(current["ann"]["recall"], 1.0, "{current}");
+    assert_eq!(current["ann"]["recall_k"], 10, "{current}");
+
+    // Two candidates cannot hold five items: every list falls back to exact scoring (a
+    // recall target of 0 keeps such an index).
+    let out = run(kgrec(&data).args([
+        "train",
+        "--model",
+        "als",
+        "--seed",
+        "3",
+        "--ann",
+        "on",
+        "--ann-ef",
+        "2",
+        "--ann-ef-max",
+        "2",
+        "--ann-recall",
+        "0",
+    ]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let fallback = lists(&data);
+    for (u, (e, f)) in users.iter().zip(exact.iter().zip(&fallback)) {
+        assert_eq!(e.0, f.0, "user {u}");
+        if !f.0.is_empty() {
+            assert!(f.2.contains("top-K: exact"), "user {u}: {}", f.2);
+        }
+    }
+    // A recall target no index reaches keeps exact top-K, and says so.
+    let out = run(kgrec(&data).args([
+        "train",
+        "--model",
+        "als",
+        "--seed",
+        "3",
+        "--ann",
+        "on",
+        "--ann-recall",
+        "1.01",
+    ]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("below the target 1.01; top-K stays exact"),
+        "{}",
+        stderr(&out)
+    );
+    let kept_exact = lists(&data);
+    for (u, (e, k)) in users.iter().zip(exact.iter().zip(&kept_exact)) {
+        assert_eq!(e.0, k.0, "user {u}");
+        assert!(!k.2.contains("top-K"), "user {u}: {}", k.2);
+    }
+    // `--ann auto` on 25 items builds nothing.
+    let out = run(kgrec(&data).args(["train", "--model", "als", "--seed", "3"]));
+    assert!(
+        !stderr(&out).contains("approximate top-K index"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// The approximate path leaves out what the exact path leaves out: retired items, `--exclude`
+/// items and items outside `--filter`, with the same lists (the same seed gives the same
+/// factors), and a user whose every interaction was removed gets the popular items either way.
+#[test]
+fn the_approximate_path_leaves_out_retired_excluded_and_filtered_items_as_exact_does() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = imported(tmp.path());
+    let animated = "dct:subject=dbc:1990s_American_animated_films";
+    let list = |user: &str, extra: &[&str]| -> (Vec<String>, String) {
+        let v = json(&ok(kgrec(&data)
+            .args(["recommend", "--user", user, "-k", "6", "--format", "json"])
+            .args(extra)));
+        let items = v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["item"].as_str().unwrap().to_owned())
+            .collect();
+        (items, v["note"].as_str().unwrap_or_default().to_owned())
+    };
+    ok(kgrec(&data).args([
+        "-q", "train", "--model", "als", "--seed", "3", "--ann", "off",
+    ]));
+    // Retire the first item of user 1's list; exclude the second of user 653's.
+    let retired = list("1", &[]).0[0].clone();
+    let excluded = list("653", &[]).0[1].clone();
+    let file = write_file(tmp.path(), "sold.txt", format!("{retired}\n"));
+    ok(kgrec(&data)
+        .args(["-q", "import", "links", "--retire"])
+        .arg(&file));
+    let asks: Vec<(&str, Vec<&str>)> = vec![
+        ("1", vec![]),
+        ("653", vec!["--exclude", &excluded]),
+        ("653", vec!["--filter", animated]),
+        ("1", vec!["--filter", animated, "--exclude", &excluded]),
+    ];
+    let lists =
+        || -> Vec<(Vec<String>, String)> { asks.iter().map(|(u, extra)| list(u, extra)).collect() };
+    ok(kgrec(&data).args([
+        "-q", "train", "--model", "als", "--seed", "3", "--ann", "off",
+    ]));
+    let exact = lists();
+    ok(kgrec(&data).args([
+        "-q", "train", "--model", "als", "--seed", "3", "--ann", "on",
+    ]));
+    let approx = lists();
+    for ((ask, (e, _)), (a, note)) in asks.iter().zip(&exact).zip(&approx) {
+        assert_eq!(e, a, "{ask:?}: exact {e:?}, approximate {a:?}");
+        assert!(!a.contains(&retired), "{ask:?}: retired {retired} in {a:?}");
+        if !a.is_empty() {
+            assert!(note.contains("top-K: approximate"), "{ask:?}: {note}");
+        }
+    }
+    assert!(approx[..3].iter().all(|(a, _)| !a.is_empty()), "{approx:?}");
+    assert!(!approx[1].0.contains(&excluded), "{:?}", approx[1]);
+    assert!(!approx[3].0.contains(&excluded), "{:?}", approx[3]);
+    // The 1990s American animated films are items 1, 71 and 95.
+    for filtered in [&approx[2].0, &approx[3].0] {
+        assert!(
+            filtered
+                .iter()
+                .all(|i| ["1", "71", "95"].contains(&i.as_str())),
+            "{filtered:?}"
+        );
+    }
+    // User 109's every interaction removed after training: the popular items, as exact gives.
+    let rows: String = std::fs::read_to_string(fixture("interactions.tsv"))
+        .unwrap()
+        .lines()
+        .enumerate()
+        .filter(|(n, l)| *n == 0 || l.starts_with("109\t"))
+        .map(|(_, l)| format!("{l}\n"))
+        .collect();
+    let file = write_file(tmp.path(), "u109.tsv", rows);
+    ok(kgrec(&data)
+        .args(["-q", "import", "interactions", "--remove"])
+        .arg(&file));
+    let (items, note) = list("109", &[]);
+    assert!(
+        note.contains("has no interactions (all were removed)"),
+        "{note}"
+    );
+    assert!(!note.contains("top-K: approximate"), "{note}");
+    ok(kgrec(&data).args(["-q", "train", "--model", "pop"]));
+    let (popular, _) = list("109", &[]);
+    assert_eq!(items, popular);
+}

@@ -1,0 +1,1005 @@
+//! Approximate top-K for large catalogues: an HNSW graph (`hnsw_rs`) over a dot-product model's
+//! item vectors, built at train time, checked against exact scoring, and stored beside the
+//! model version.
+//!
+//! Maximum inner product becomes nearest neighbour by cosine through norm augmentation
+//! ([`AnnMetric::Augmented`], the default): an item vector `v` (with its bias `b` appended, when
+//! the model has item biases) is divided by `R`, the largest such norm, and gets one more
+//! coordinate `sqrt(1 − |v/R|²)`, so every item is a unit vector; a user vector (with `1`
+//! appended for the bias) is divided by its norm and gets `0`. The cosine between the two is
+//! then the model's score divided by `R·|u|`: the same order, so the exact nearest neighbours are
+//! the exact best items. The price is the geometry: items of small norm all sit near the extra
+//! axis, close to one another whatever their direction, and every query is far from every item.
+//! A graph search then needs many more candidates (`ef`) than on the raw vectors, more the
+//! larger the catalogue; a fixed `ef` loses recall as the catalogue grows.
+//!
+//! The alternative, [`AnnMetric::Ip`] (ip-NSW, Morozov & Babenko 2018), builds the graph on inner
+//! product directly: the same scaled vectors without the extra coordinate, the distance
+//! `1 − ⟨u, v⟩` (never negative, as `hnsw_rs` asserts; the same order as the score). It is no
+//! metric (an item is not its own nearest point; large-norm items are near everything), so link
+//! selection keeps the candidates HNSW's diversity heuristic prunes. Measured, it needed no
+//! fewer candidates than augmented for the same recall, its graph is twice the size, and some
+//! items are never reached (docs/scale.md).
+//!
+//! So the index is calibrated when it is built ([`AnnIndex::calibrate`]): on a seeded sample of
+//! the model's users, the index's top-`k` is compared with exact scoring, and `ef` is doubled
+//! until recall@k reaches the target, up to a cap. The chosen `ef` and the measured recall are
+//! stored with the index; a training that cannot reach the target keeps exact top-K.
+//!
+//! A request takes the index's `ef` nearest items, rescores them exactly by the model, drops the
+//! user's own and excluded items (and items outside a filter), and returns the best `k`. When
+//! fewer than `k` survive, the caller falls back to exact scoring ([`AnnIndex::top_k`] returns
+//! `None`), so exclusions and filters never shorten a list.
+//!
+//! Determinism: `hnsw_rs` draws each point's layer from its own generator with a fixed seed (no
+//! seed can be passed) as each insertion starts; concurrent insertions (its `parallel_insert`)
+//! would draw layers and see each other in a different order on every run. So points are
+//! inserted one after another in item order: the same model gives the same index, byte for
+//! byte, whatever the thread count (calibration, which only reads the graph, runs in parallel).
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use hnsw_rs::api::AnnT;
+use hnsw_rs::hnsw::Hnsw;
+use hnsw_rs::hnswio::HnswIo;
+use ndarray::ArrayView1;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::FactorView;
+use super::topk::{Scored, select};
+use crate::ids::ItemId;
+
+/// Whether to build (and use) an approximate index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AnnMode {
+    /// Build one when the catalogue has more items than the threshold.
+    #[default]
+    Auto,
+    /// Always build one (for a dot-product model).
+    On,
+    /// Never: exact top-K.
+    Off,
+}
+
+/// The space the graph is built in (both give the model's order exactly; they differ in how
+/// many candidates a search needs for the same recall).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AnnMetric {
+    /// Cosine after norm augmentation (one more coordinate makes every item a unit vector).
+    #[default]
+    Augmented,
+    /// Inner product directly (ip-NSW, Morozov & Babenko 2018): item vectors (bias appended)
+    /// divided by the largest norm, the user vector (1 appended) by its own; the distance is
+    /// `1 − ⟨u, v⟩`, which orders items as the model's score does and is never negative. Link
+    /// selection keeps the pruned candidates (HNSW's diversity heuristic assumes a metric).
+    /// Measured no better than augmented (docs/scale.md), and on small catalogues some items
+    /// are never reached even with `ef` the whole catalogue.
+    Ip,
+}
+
+impl AnnMetric {
+    /// Its name in notes and flags.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Ip => "ip",
+            Self::Augmented => "augmented",
+        }
+    }
+}
+
+/// How the graph is built.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AnnParams {
+    /// Links kept per point and layer (HNSW's `M`; layer 0 keeps twice as many).
+    pub connections: usize,
+    /// Candidates kept per insertion (HNSW's `efConstruction`).
+    pub ef_construction: usize,
+    /// The space searched.
+    pub metric: AnnMetric,
+}
+
+impl Default for AnnParams {
+    fn default() -> Self {
+        Self {
+            connections: 24,
+            ef_construction: 200,
+            metric: AnnMetric::default(),
+        }
+    }
+}
+
+/// How the index's `ef` is chosen: the smallest of `ef_start`, `2·ef_start`, … (at most
+/// `ef_max`) whose recall@`k` against exact scoring, on `sample_users` users drawn with `seed`,
+/// is at least `target`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Calibration {
+    /// The first `ef` tried (below `k`, no list can be filled: recall 0).
+    pub ef_start: usize,
+    /// The largest `ef` tried.
+    pub ef_max: usize,
+    /// The recall@`k` wanted.
+    pub target: f64,
+    /// The list length whose recall is measured.
+    pub k: usize,
+    /// Users sampled (all of them when the model has fewer).
+    pub sample_users: usize,
+    /// Seed of the sample.
+    pub seed: u64,
+}
+
+impl Default for Calibration {
+    fn default() -> Self {
+        Self {
+            ef_start: DEFAULT_EF_START,
+            ef_max: DEFAULT_EF_MAX,
+            target: DEFAULT_TARGET_RECALL,
+            k: 10,
+            sample_users: DEFAULT_SAMPLE_USERS,
+            seed: 0,
+        }
+    }
+}
+
+/// Catalogues above this many items get an index under [`AnnMode::Auto`].
+pub const DEFAULT_THRESHOLD: usize = 100_000;
+/// The first `ef` calibration tries.
+pub const DEFAULT_EF_START: usize = 32;
+/// The largest `ef` calibration tries.
+pub const DEFAULT_EF_MAX: usize = 2048;
+/// The recall@10 an index must reach to be used.
+pub const DEFAULT_TARGET_RECALL: f64 = 0.95;
+/// Insertions between two calls of [`AnnIndex::build_observed`]'s progress.
+pub const PROGRESS_EVERY: usize = 50_000;
+/// Users whose lists calibration compares.
+pub const DEFAULT_SAMPLE_USERS: usize = 200;
+
+/// What a training asks of the approximate index.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AnnSettings {
+    /// Whether to build one.
+    pub mode: AnnMode,
+    /// [`AnnMode::Auto`] builds one for catalogues of more items than this.
+    pub threshold: usize,
+    /// The first `ef` calibration tries.
+    pub ef_search: usize,
+    /// The largest `ef` calibration tries.
+    pub ef_max: usize,
+    /// The recall@10 against exact scoring the index must reach on the sampled users, or
+    /// top-K stays exact.
+    pub target_recall: f64,
+    /// Candidates kept per insertion.
+    pub ef_construction: usize,
+    /// Links per point and layer (HNSW's `M`).
+    pub connections: usize,
+    /// The space the graph is built in.
+    pub metric: AnnMetric,
+}
+
+impl Default for AnnSettings {
+    fn default() -> Self {
+        let p = AnnParams::default();
+        Self {
+            mode: AnnMode::Auto,
+            threshold: DEFAULT_THRESHOLD,
+            ef_search: DEFAULT_EF_START,
+            ef_max: DEFAULT_EF_MAX,
+            target_recall: DEFAULT_TARGET_RECALL,
+            ef_construction: p.ef_construction,
+            connections: p.connections,
+            metric: p.metric,
+        }
+    }
+}
+
+impl AnnSettings {
+    /// Whether a catalogue of `n_items` gets an index.
+    pub fn wanted(&self, n_items: usize) -> bool {
+        match self.mode {
+            AnnMode::On => true,
+            AnnMode::Off => false,
+            AnnMode::Auto => n_items > self.threshold,
+        }
+    }
+
+    /// The build parameters.
+    pub fn params(&self) -> AnnParams {
+        AnnParams {
+            connections: self.connections,
+            ef_construction: self.ef_construction,
+            metric: self.metric,
+        }
+    }
+
+    /// The calibration, its sample drawn with the training's seed.
+    pub fn calibration(&self, seed: u64) -> Calibration {
+        Calibration {
+            ef_start: self.ef_search,
+            ef_max: self.ef_max,
+            target: self.target_recall,
+            seed,
+            ..Calibration::default()
+        }
+    }
+}
+
+/// Why an index could not be built or read.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AnnError {
+    /// The model cannot be indexed (no factors, non-finite numbers, all-zero item vectors), or
+    /// the parameters are out of range.
+    #[error("no approximate index: {reason}")]
+    Unsuitable {
+        /// Why.
+        reason: String,
+    },
+    /// Stored index bytes that do not decode, or that do not fit the model.
+    #[error("corrupted approximate index: {detail}")]
+    Corruption {
+        /// What is wrong.
+        detail: String,
+    },
+    /// The scratch files through which `hnsw_rs` writes and reads a graph.
+    #[error("approximate index: {detail}")]
+    Io {
+        /// What failed.
+        detail: String,
+    },
+}
+
+/// `1 − ⟨a, b⟩` between vectors of norm at most 1, never below zero (`hnsw_rs` asserts that
+/// no distance is negative, which rounding in `f32` does not guarantee).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct UnitDot;
+
+impl hnsw_rs::anndists::dist::Distance<f32> for UnitDot {
+    fn eval(&self, va: &[f32], vb: &[f32]) -> f32 {
+        (1.0 - dot(va, vb)).max(0.0)
+    }
+}
+
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+/// What the stored index was built for and how it was calibrated: the head of the stored
+/// bytes, readable without the graph ([`AnnIndex::summary`]).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct AnnSummary {
+    /// Items indexed.
+    pub n_items: u64,
+    /// Factors per item.
+    pub dim: u64,
+    /// Whether item biases are part of the vectors.
+    pub bias: bool,
+    /// Candidates taken per request.
+    pub ef: u64,
+    /// Recall@`recall_k` against exact scoring measured at `ef` (`None`: not calibrated).
+    pub recall: Option<f64>,
+    /// The list length of `recall`.
+    pub recall_k: u64,
+    /// Users the recall was measured on.
+    pub recall_users: u64,
+    /// HNSW's `M`.
+    pub connections: u64,
+    /// HNSW's `efConstruction`.
+    pub ef_construction: u64,
+    /// The space the graph was built in.
+    pub metric: AnnMetric,
+}
+
+/// The head of the stored form.
+#[derive(Serialize, Deserialize)]
+struct Head {
+    format: u32,
+    summary: AnnSummary,
+    graph_len: u64,
+    data_len: u64,
+}
+
+const FORMAT: u32 = 3;
+const DIGEST: usize = 32;
+const BASENAME: &str = "index";
+
+/// The approximate top-K index of one model version.
+pub struct AnnIndex {
+    hnsw: Hnsw<'static, f32, UnitDot>,
+    summary: AnnSummary,
+}
+
+impl std::fmt::Debug for AnnIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AnnIndex")
+            .field("summary", &self.summary)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What [`AnnIndex::calibrate`] found.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Calibrated {
+    /// The `ef` chosen (the last tried, when the target was not reached).
+    pub ef: usize,
+    /// Recall@k at that `ef`.
+    pub recall: f64,
+    /// Users measured.
+    pub users: usize,
+    /// Whether the recall reached the target.
+    pub reached: bool,
+}
+
+impl AnnIndex {
+    /// Builds the index of `factors`' items (uncalibrated: `ef` is 64 until
+    /// [`AnnIndex::calibrate`] or [`AnnIndex::set_ef`]).
+    pub fn build(factors: &FactorView<'_>, params: &AnnParams) -> Result<Self, AnnError> {
+        Self::build_observed(factors, params, &mut |_| {})
+    }
+
+    /// [`AnnIndex::build`], calling `progress` with the number of items inserted so far after
+    /// every [`PROGRESS_EVERY`] insertions.
+    pub fn build_observed(
+        factors: &FactorView<'_>,
+        params: &AnnParams,
+        progress: &mut dyn FnMut(usize),
+    ) -> Result<Self, AnnError> {
+        let unsuitable = |reason: String| AnnError::Unsuitable { reason };
+        let items = factors.items;
+        let n = items.nrows();
+        if n == 0 || n >= u32::MAX as usize {
+            return Err(unsuitable(format!("{n} items")));
+        }
+        if !(2..=256).contains(&params.connections) {
+            return Err(unsuitable(format!(
+                "{} links per point; 2 to 256 are possible",
+                params.connections
+            )));
+        }
+        if params.ef_construction == 0 {
+            return Err(unsuitable("efConstruction must be at least 1".to_owned()));
+        }
+        let bias = factors.item_bias;
+        let mut augmented: Vec<Vec<f32>> = Vec::with_capacity(n);
+        let mut radius = 0.0f32;
+        for (i, row) in items.outer_iter().enumerate() {
+            let mut v: Vec<f32> = row.to_vec();
+            if let Some(b) = bias {
+                v.push(b.get(i).copied().unwrap_or(0.0));
+            }
+            if v.iter().any(|x| !x.is_finite()) {
+                return Err(unsuitable(format!("item {i} has a non-finite factor")));
+            }
+            radius = radius.max(dot(&v, &v).sqrt());
+            augmented.push(v);
+        }
+        if radius == 0.0 || !radius.is_finite() {
+            return Err(unsuitable("every item vector is zero".to_owned()));
+        }
+        for v in &mut augmented {
+            v.iter_mut().for_each(|x| *x /= radius);
+            if params.metric == AnnMetric::Augmented {
+                let norm2 = dot(v, v);
+                v.push((1.0 - norm2).max(0.0).sqrt());
+            }
+        }
+        let mut hnsw = Hnsw::new(params.connections, n, 16, params.ef_construction, UnitDot);
+        if params.metric == AnnMetric::Ip {
+            hnsw.set_keeping_pruned(true);
+        }
+        // One insertion after another, in item order: `hnsw_rs` draws each point's layer
+        // from one generator as insertions start, and concurrent insertions would see each
+        // other in a different order on every run.
+        for (i, v) in augmented.iter().enumerate() {
+            hnsw.insert_slice((v.as_slice(), i));
+            if (i + 1) % PROGRESS_EVERY == 0 {
+                progress(i + 1);
+            }
+        }
+        hnsw.set_searching_mode(true);
+        Ok(Self {
+            hnsw,
+            summary: AnnSummary {
+                n_items: n as u64,
+                dim: items.ncols() as u64,
+                bias: bias.is_some(),
+                ef: 64,
+                recall: None,
+                recall_k: 0,
+                recall_users: 0,
+                connections: params.connections as u64,
+                ef_construction: params.ef_construction as u64,
+                metric: params.metric,
+            },
+        })
+    }
+
+    /// Candidates taken per request.
+    pub fn ef(&self) -> usize {
+        self.summary.ef as usize
+    }
+
+    /// Sets the candidates taken per request (at least 1), forgetting any measured recall.
+    pub fn set_ef(&mut self, ef: usize) {
+        self.summary.ef = ef.max(1) as u64;
+        self.summary.recall = None;
+    }
+
+    /// Items indexed.
+    pub fn n_items(&self) -> usize {
+        self.summary.n_items as usize
+    }
+
+    /// What the index was built for and how it was calibrated.
+    pub fn summary(&self) -> &AnnSummary {
+        &self.summary
+    }
+
+    /// The `ef` items nearest to `user` in the augmented space (best first), or `None` for a
+    /// user vector of zeros or non-finite numbers (no direction to search in).
+    fn candidates(&self, user: ArrayView1<'_, f32>, ef: usize) -> Option<Vec<u32>> {
+        let mut q: Vec<f32> = user.to_vec();
+        if self.summary.bias {
+            q.push(1.0);
+        }
+        let norm = dot(&q, &q).sqrt();
+        if norm == 0.0 || !norm.is_finite() {
+            return None;
+        }
+        q.iter_mut().for_each(|x| *x /= norm);
+        if self.summary.metric == AnnMetric::Augmented {
+            q.push(0.0);
+        }
+        Some(
+            self.hnsw
+                .search(&q, ef, ef)
+                .into_iter()
+                .filter_map(|n| u32::try_from(n.d_id).ok())
+                .collect(),
+        )
+    }
+
+    /// The `k` best items for user row `user` of `factors` (the model the index was built
+    /// from), rescored exactly, never one of the sorted ids `exclude`, and among the sorted ids
+    /// `only` when given. `None` when the candidates do not hold `k` such items and are not
+    /// the whole catalogue (or the user has no direction): the caller scores exactly.
+    pub fn top_k(
+        &self,
+        factors: &FactorView<'_>,
+        user: usize,
+        k: usize,
+        exclude: &[u32],
+        only: Option<&[u32]>,
+    ) -> Option<Vec<Scored>> {
+        self.top_k_at(factors, user, k, exclude, only, self.ef())
+    }
+
+    fn top_k_at(
+        &self,
+        factors: &FactorView<'_>,
+        user: usize,
+        k: usize,
+        exclude: &[u32],
+        only: Option<&[u32]>,
+        ef: usize,
+    ) -> Option<Vec<Scored>> {
+        if factors.items.nrows() != self.n_items() || user >= factors.users.nrows() {
+            return None;
+        }
+        let u = factors.users.row(user);
+        let candidates = self.candidates(u, ef)?;
+        // Candidates that are the whole catalogue leave exactly what exact scoring would.
+        let whole = candidates.len() >= self.n_items();
+        let mut buf: Vec<Scored> = candidates
+            .into_iter()
+            .filter(|i| exclude.binary_search(i).is_err())
+            .filter(|i| only.is_none_or(|o| o.binary_search(i).is_ok()))
+            .map(|i| Scored {
+                item: ItemId(i),
+                score: score(factors, u, i as usize),
+            })
+            .collect();
+        if buf.len() < k && !whole {
+            return None;
+        }
+        Some(select(&mut buf, k))
+    }
+
+    /// Chooses `ef` ([`Calibration`]): recall@k of the index's lists against exact scoring on
+    /// a seeded sample of `factors`' users (those with a non-zero vector), `ef` doubled from
+    /// `ef_start` until the recall reaches the target or `ef_max` is tried. Keeps the last
+    /// `ef` tried and its recall either way; the caller decides what a miss means.
+    pub fn calibrate(&mut self, factors: &FactorView<'_>, cal: &Calibration) -> Calibrated {
+        let n_users = factors.users.nrows();
+        let mut rng = ChaCha8Rng::seed_from_u64(cal.seed);
+        let mut sample: Vec<usize> = if n_users <= cal.sample_users {
+            (0..n_users).collect()
+        } else {
+            rand::seq::index::sample(&mut rng, n_users, cal.sample_users).into_vec()
+        };
+        sample.sort_unstable();
+        let k = cal.k.max(1);
+        let exact: Vec<(usize, Vec<u32>)> = sample
+            .par_iter()
+            .filter(|&&u| {
+                let row = factors.users.row(u);
+                row.iter().all(|x| x.is_finite()) && row.iter().any(|&x| x != 0.0)
+            })
+            .map(|&u| (u, exact_top_k(factors, u, k)))
+            .collect();
+        let mut ef = cal.ef_start.max(1);
+        loop {
+            let hits: usize = exact
+                .par_iter()
+                .map(|(u, want)| {
+                    self.top_k_at(factors, *u, k, &[], None, ef)
+                        .map_or(0, |got| {
+                            got.iter().filter(|s| want.contains(&s.item.0)).count()
+                        })
+                })
+                .sum();
+            let wanted: usize = exact.iter().map(|(_, w)| w.len()).sum();
+            let recall = if wanted == 0 {
+                1.0
+            } else {
+                hits as f64 / wanted as f64
+            };
+            let reached = recall >= cal.target;
+            if reached || ef >= cal.ef_max {
+                self.summary.ef = ef as u64;
+                self.summary.recall = Some(recall);
+                self.summary.recall_k = k as u64;
+                self.summary.recall_users = exact.len() as u64;
+                return Calibrated {
+                    ef,
+                    recall,
+                    users: exact.len(),
+                    reached,
+                };
+            }
+            ef = (ef * 2).min(cal.ef_max);
+        }
+    }
+
+    /// The stored form: the SHA-256 of the head, the head's length (u32 little-endian), the
+    /// head (bincode: [`AnnSummary`] and the lengths of the rest), the SHA-256 of the rest, and
+    /// the rest: `hnsw_rs`' graph dump, then its data dump.
+    pub fn to_bytes(&self) -> Result<Vec<u8>, AnnError> {
+        let io = |e: String| AnnError::Io { detail: e };
+        let dir = tempfile::tempdir().map_err(|e| io(format!("scratch directory: {e}")))?;
+        // `hnsw_rs` panics when it cannot create its files.
+        let dumped = catch_unwind(AssertUnwindSafe(|| {
+            self.hnsw.file_dump(dir.path(), BASENAME)
+        }))
+        .map_err(|_| io("writing the graph's scratch files failed".to_owned()))?
+        .map_err(|e| io(format!("writing the graph: {e}")))?;
+        let read = |ext: &str| {
+            std::fs::read(dir.path().join(format!("{dumped}.hnsw.{ext}")))
+                .map_err(|e| io(format!("reading the graph's {ext} dump: {e}")))
+        };
+        let graph = read("graph")?;
+        let data = read("data")?;
+        let head = Head {
+            format: FORMAT,
+            summary: self.summary,
+            graph_len: graph.len() as u64,
+            data_len: data.len() as u64,
+        };
+        let head = bincode::serde::encode_to_vec(&head, bincode::config::standard())
+            .map_err(|e| io(format!("encoding: {e}")))?;
+        let head_len = u32::try_from(head.len()).map_err(|e| io(e.to_string()))?;
+        let mut body = Sha256::new();
+        body.update(&graph);
+        body.update(&data);
+        let mut out = Vec::with_capacity(2 * DIGEST + 4 + head.len() + graph.len() + data.len());
+        out.extend_from_slice(&Sha256::digest(&head));
+        out.extend_from_slice(&head_len.to_le_bytes());
+        out.extend_from_slice(&head);
+        out.extend_from_slice(&body.finalize());
+        out.extend_from_slice(&graph);
+        out.extend_from_slice(&data);
+        Ok(out)
+    }
+
+    /// The summary at the start of [`AnnIndex::to_bytes`]' bytes (`prefix` needs to hold only
+    /// the head), its own digest checked.
+    pub fn read_summary(prefix: &[u8]) -> Result<AnnSummary, AnnError> {
+        Ok(split_head(prefix)?.0.summary)
+    }
+
+    /// Reads [`AnnIndex::to_bytes`]' bytes for a model of `n_items` items of `dim` factors
+    /// (`bias`: with item biases); bytes that fail their digests, do not decode or do not fit
+    /// the model are [`AnnError::Corruption`].
+    pub fn from_bytes(
+        bytes: &[u8],
+        n_items: usize,
+        dim: usize,
+        bias: bool,
+    ) -> Result<Self, AnnError> {
+        let bad = |detail: String| AnnError::Corruption { detail };
+        let (head, rest) = split_head(bytes)?;
+        let s = head.summary;
+        let (digest, body) = rest
+            .split_at_checked(DIGEST)
+            .ok_or_else(|| bad(format!("{} bytes after the head", rest.len())))?;
+        if Sha256::digest(body).as_slice() != digest {
+            return Err(bad("checksum mismatch".to_owned()));
+        }
+        let graph_len = usize::try_from(head.graph_len).map_err(|e| bad(e.to_string()))?;
+        let data_len = usize::try_from(head.data_len).map_err(|e| bad(e.to_string()))?;
+        if graph_len.checked_add(data_len) != Some(body.len()) {
+            return Err(bad(format!(
+                "{} bytes of graph and data, {graph_len} + {data_len} recorded",
+                body.len()
+            )));
+        }
+        let fits = s.n_items == n_items as u64
+            && s.dim == dim as u64
+            && s.bias == bias
+            && s.ef > 0
+            && (2..=256).contains(&s.connections);
+        if !fits {
+            return Err(bad(format!(
+                "built for {} items of {} factors{}, the model has {n_items} of {dim}{}",
+                s.n_items,
+                s.dim,
+                if s.bias { " with biases" } else { "" },
+                if bias { " with biases" } else { "" },
+            )));
+        }
+        let (graph, data) = body.split_at(graph_len);
+        let io = |e: String| AnnError::Io { detail: e };
+        let dir = tempfile::tempdir().map_err(|e| io(format!("scratch directory: {e}")))?;
+        for (ext, part) in [("graph", graph), ("data", data)] {
+            std::fs::write(dir.path().join(format!("{BASENAME}.hnsw.{ext}")), part)
+                .map_err(|e| io(format!("writing the graph's {ext} scratch file: {e}")))?;
+        }
+        // The graph borrows its reader for as long as it lives: the reader (a few hundred
+        // bytes; the points are copied out of the files, which are removed below) is kept for
+        // the life of the process, once per index loaded.
+        let reader: &'static mut HnswIo = Box::leak(Box::new(HnswIo::new(dir.path(), BASENAME)));
+        // `hnsw_rs` asserts on what it reads; the digest has already vouched for the bytes.
+        let hnsw: Hnsw<'static, f32, UnitDot> = catch_unwind(AssertUnwindSafe(move || {
+            let reader = reader;
+            reader.load_hnsw::<f32, UnitDot>()
+        }))
+        .map_err(|_| bad("the graph does not decode".to_owned()))?
+        .map_err(|e| bad(format!("the graph does not decode: {e}")))?;
+        let width = dim + usize::from(bias) + usize::from(s.metric == AnnMetric::Augmented);
+        let mut seen = vec![false; n_items];
+        let mut points = 0usize;
+        for p in hnsw.get_point_indexation() {
+            if p.get_v().len() != width {
+                return Err(bad(format!(
+                    "a point of {} numbers, {width} expected",
+                    p.get_v().len()
+                )));
+            }
+            match seen.get_mut(p.get_origin_id()) {
+                Some(s) if !*s => *s = true,
+                _ => {
+                    return Err(bad(format!(
+                        "item {} indexed twice or out of range",
+                        p.get_origin_id()
+                    )));
+                }
+            }
+            points += 1;
+        }
+        if points != n_items {
+            return Err(bad(format!("{points} points for {n_items} items")));
+        }
+        let mut hnsw = hnsw;
+        hnsw.set_searching_mode(true);
+        Ok(Self { hnsw, summary: s })
+    }
+}
+
+/// The head of stored index bytes (its digest checked) and the bytes after it.
+fn split_head(bytes: &[u8]) -> Result<(Head, &[u8]), AnnError> {
+    let bad = |detail: String| AnnError::Corruption { detail };
+    let short = || bad(format!("{} bytes", bytes.len()));
+    let (digest, rest) = bytes.split_at_checked(DIGEST).ok_or_else(short)?;
+    let (len, rest) = rest.split_at_checked(4).ok_or_else(short)?;
+    let len = u32::from_le_bytes([len[0], len[1], len[2], len[3]]) as usize;
+    let (head, rest) = rest.split_at_checked(len).ok_or_else(short)?;
+    if Sha256::digest(head).as_slice() != digest {
+        return Err(bad("checksum mismatch in the head".to_owned()));
+    }
+    let (head, used): (Head, usize) =
+        bincode::serde::decode_from_slice(head, bincode::config::standard())
+            .map_err(|e| bad(e.to_string()))?;
+    if used != len {
+        return Err(bad(format!("{} trailing bytes in the head", len - used)));
+    }
+    if head.format != FORMAT {
+        return Err(bad(format!("format {}, {FORMAT} expected", head.format)));
+    }
+    Ok((head, rest))
+}
+
+/// The model's score of item `i` for user vector `u`.
+fn score(factors: &FactorView<'_>, u: ArrayView1<'_, f32>, i: usize) -> f32 {
+    let mut s = u.dot(&factors.items.row(i));
+    if let Some(b) = factors.item_bias {
+        s += b[i];
+    }
+    s
+}
+
+/// The `k` best items of user row `user`, every item scored (by [`score`], as the index's
+/// candidates are, so that ties fall the same way).
+fn exact_top_k(factors: &FactorView<'_>, user: usize, k: usize) -> Vec<u32> {
+    let u = factors.users.row(user);
+    let mut buf: Vec<Scored> = (0..factors.items.nrows())
+        .map(|i| Scored {
+            item: ItemId(i as u32),
+            score: score(factors, u, i),
+        })
+        .collect();
+    select(&mut buf, k).iter().map(|s| s.item.0).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::cf::{FactorModel, top_k, user_scores};
+    use ndarray::{Array1, Array2};
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    /// Users and items around a few shared directions, items with uneven norms and biases.
+    fn model(users: usize, items: usize, dim: usize, seed: u64) -> FactorModel {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let centres: Vec<Vec<f32>> = (0..8)
+            .map(|_| (0..dim).map(|_| rng.random_range(-1.0..1.0)).collect())
+            .collect();
+        let mut draw = |n: usize| {
+            let mut a = Array2::<f32>::zeros((n, dim));
+            for mut row in a.outer_iter_mut() {
+                let c = &centres[rng.random_range(0..centres.len())];
+                let scale: f32 = rng.random_range(0.5..2.0);
+                for (x, &m) in row.iter_mut().zip(c) {
+                    *x = scale * (m + rng.random_range(-0.5..0.5));
+                }
+            }
+            a
+        };
+        let users = draw(users);
+        let items = draw(items);
+        let item_bias = Some(Array1::from_iter(
+            (0..items.nrows()).map(|i| (i % 7) as f32 * 0.1),
+        ));
+        FactorModel {
+            users,
+            items,
+            item_bias,
+        }
+    }
+
+    fn build(m: &FactorModel, ef: usize) -> AnnIndex {
+        build_in(m, ef, AnnMetric::default())
+    }
+
+    fn build_in(m: &FactorModel, ef: usize, metric: AnnMetric) -> AnnIndex {
+        let params = AnnParams {
+            connections: 16,
+            ef_construction: 100,
+            metric,
+        };
+        let mut index = AnnIndex::build(&m.factors().unwrap(), &params).unwrap();
+        index.set_ef(ef);
+        index
+    }
+
+    use crate::cf::Recommender;
+
+    /// Recall@10 of `index`'s lists against exact scoring over the first `users` users.
+    fn recall_over(m: &FactorModel, index: &AnnIndex, users: u32) -> f64 {
+        let f = m.factors().unwrap();
+        let hits: usize = (0..users)
+            .map(|u| {
+                let exact = top_k(&user_scores(m, crate::ids::UserId(u)), 10, &[]);
+                let approx = index.top_k(&f, u as usize, 10, &[], None).unwrap();
+                approx
+                    .iter()
+                    .filter(|s| exact.iter().any(|e| e.item == s.item))
+                    .count()
+            })
+            .sum();
+        hits as f64 / (10 * users) as f64
+    }
+
+    /// Both spaces order items as the model does: either graph finds the exact lists.
+    #[test]
+    fn recall_at_10_against_exact_is_high_in_either_space() {
+        let m = model(200, 3000, 16, 1);
+        for metric in [AnnMetric::Ip, AnnMetric::Augmented] {
+            let index = build_in(&m, 64, metric);
+            assert_eq!(index.summary().metric, metric);
+            let recall = recall_over(&m, &index, 200);
+            assert!(recall >= 0.95, "{metric:?}: recall@10 {recall}");
+        }
+    }
+
+    #[test]
+    fn rescored_lists_have_exact_scores() {
+        let m = model(200, 3000, 16, 1);
+        let index = build(&m, 64);
+        let f = m.factors().unwrap();
+        let mut hits = 0usize;
+        for u in 0..200 {
+            let exact = top_k(&user_scores(&m, crate::ids::UserId(u)), 10, &[]);
+            let approx = index.top_k(&f, u as usize, 10, &[], None).unwrap();
+            // Scores may differ in the last bits (a matrix product against one dot product).
+            hits += approx
+                .iter()
+                .filter(|s| exact.iter().any(|e| e.item == s.item))
+                .count();
+            // Rescored exactly: an item found has its exact score.
+            for s in &approx {
+                let want = exact.iter().find(|e| e.item == s.item);
+                if let Some(e) = want {
+                    assert!((e.score - s.score).abs() < 1e-4);
+                }
+            }
+        }
+        let recall = hits as f64 / 2000.0;
+        assert!(recall >= 0.95, "recall@10 {recall}");
+    }
+
+    #[test]
+    fn exclusions_and_filters_hold_and_too_few_survivors_fall_back() {
+        let m = model(10, 500, 8, 2);
+        let index = build(&m, 40);
+        let f = m.factors().unwrap();
+        let first = index.top_k(&f, 3, 5, &[], None).unwrap();
+        let mut exclude: Vec<u32> = first.iter().map(|s| s.item.0).collect();
+        exclude.sort_unstable();
+        let next = index.top_k(&f, 3, 5, &exclude, None).unwrap();
+        assert!(next.iter().all(|s| !exclude.contains(&s.item.0)));
+        let only: Vec<u32> = (0..500).filter(|i| i % 2 == 0).collect();
+        if let Some(list) = index.top_k(&f, 3, 5, &[], Some(&only)) {
+            assert!(list.iter().all(|s| s.item.0 % 2 == 0));
+        }
+        // Excluding every candidate leaves nothing: the caller must score exactly.
+        let all: Vec<u32> = (0..500).collect();
+        assert_eq!(index.top_k(&f, 3, 1, &all, None), None);
+        assert_eq!(index.top_k(&f, 3, 41, &[], None), None, "k above ef");
+        assert_eq!(index.top_k(&f, 99, 1, &[], None), None, "unknown user");
+        // Candidates that cover the catalogue give the short list exact scoring gives.
+        let small = model(2, 20, 4, 5);
+        let whole = build(&small, 64);
+        let f = small.factors().unwrap();
+        let exclude: Vec<u32> = (0..15).collect();
+        let list = whole.top_k(&f, 0, 10, &exclude, None).unwrap();
+        assert_eq!(
+            list.iter().map(|s| s.item.0).collect::<Vec<_>>(),
+            top_k(&user_scores(&small, crate::ids::UserId(0)), 10, &exclude)
+                .iter()
+                .map(|s| s.item.0)
+                .collect::<Vec<_>>()
+        );
+    }
+
+    /// The same model gives the same bytes whatever the thread count (insertions run in item
+    /// order); another model gives other bytes, so the comparison can fail.
+    #[test]
+    fn the_same_model_gives_the_same_index_on_any_thread_count() {
+        let m = model(20, 2000, 8, 3);
+        let built_on = |m: &FactorModel, threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| build(m, 32).to_bytes().unwrap())
+        };
+        let bytes = built_on(&m, 1);
+        for threads in [1, 2, 2, 4] {
+            assert!(
+                built_on(&m, threads) == bytes,
+                "{threads} threads: another graph"
+            );
+        }
+        assert!(built_on(&model(20, 2000, 8, 4), 2) != bytes);
+    }
+
+    /// Stored bytes read back as written; every damage is caught.
+    #[test]
+    fn stored_bytes_round_trip_and_are_checked() {
+        let m = model(20, 400, 8, 3);
+        let f = m.factors().unwrap();
+        let a = build(&m, 32);
+        let bytes = a.to_bytes().unwrap();
+        let back = AnnIndex::from_bytes(&bytes, 400, 8, true).unwrap();
+        assert_eq!(back.summary(), a.summary());
+        assert_eq!(AnnIndex::read_summary(&bytes[..200]).unwrap(), *a.summary());
+        for u in 0..20 {
+            assert_eq!(
+                back.top_k(&f, u, 10, &[], None),
+                a.top_k(&f, u, 10, &[], None)
+            );
+        }
+        // A flipped byte anywhere is caught by the digest; a model of another shape is refused.
+        for at in [0, 33, 40, 80, bytes.len() / 2, bytes.len() - 1] {
+            let mut bad = bytes.clone();
+            bad[at] ^= 0x10;
+            assert!(matches!(
+                AnnIndex::from_bytes(&bad, 400, 8, true),
+                Err(AnnError::Corruption { .. })
+            ));
+        }
+        assert!(matches!(
+            AnnIndex::from_bytes(&bytes[..20], 400, 8, true),
+            Err(AnnError::Corruption { .. })
+        ));
+        for (n, d, bias) in [(401, 8, true), (400, 9, true), (400, 8, false)] {
+            assert!(matches!(
+                AnnIndex::from_bytes(&bytes, n, d, bias),
+                Err(AnnError::Corruption { .. })
+            ));
+        }
+    }
+
+    /// Calibration raises `ef` until the sampled users' recall@10 reaches the target, and
+    /// records what it measured; a target the cap cannot reach is reported as missed.
+    #[test]
+    fn calibration_raises_ef_to_the_target_or_reports_a_miss() {
+        let m = model(300, 4000, 16, 6);
+        let f = m.factors().unwrap();
+        let mut index = build_in(&m, 1, AnnMetric::Augmented);
+        let cal = Calibration {
+            ef_start: 10,
+            ef_max: 4000,
+            target: 0.99,
+            k: 10,
+            sample_users: 100,
+            seed: 3,
+        };
+        let got = index.calibrate(&f, &cal);
+        assert!(got.reached, "{got:?}");
+        assert!(got.recall >= 0.99);
+        assert_eq!(got.users, 100);
+        assert_eq!(index.ef(), got.ef);
+        assert_eq!(index.summary().recall, Some(got.recall));
+        assert_eq!(index.summary().recall_users, 100);
+        // The recall claimed holds on users outside the sample too (all 300, within noise).
+        let all = recall_over(&m, &index, 300);
+        assert!(all >= 0.95, "recall {all}");
+        // A target no index can reach: every doubling tried, a miss at the cap.
+        let mut index = build_in(&m, 1, AnnMetric::Augmented);
+        let miss = index.calibrate(
+            &f,
+            &Calibration {
+                ef_start: 10,
+                ef_max: 40,
+                target: 1.01,
+                ..cal
+            },
+        );
+        assert!(!miss.reached && miss.ef == 40, "{miss:?}");
+        assert_eq!(index.summary().recall, Some(miss.recall));
+    }
+
+    #[test]
+    fn models_that_cannot_be_indexed_are_refused() {
+        let mut m = model(2, 10, 4, 4);
+        m.items.fill(0.0);
+        m.item_bias = None;
+        assert!(matches!(
+            AnnIndex::build(&m.factors().unwrap(), &AnnParams::default()),
+            Err(AnnError::Unsuitable { .. })
+        ));
+        m.items[[3, 1]] = f32::NAN;
+        assert!(matches!(
+            AnnIndex::build(&m.factors().unwrap(), &AnnParams::default()),
+            Err(AnnError::Unsuitable { .. })
+        ));
+    }
+}
