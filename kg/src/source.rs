@@ -1474,7 +1474,10 @@ impl TsvTriples {
                 .count() as u64
                 + 1
         });
-        let seen = text.is_err().then(|| bytes.to_vec()).unwrap_or_default();
+        let seen = match text {
+            Ok(_) => Vec::new(),
+            Err(_) => bytes.to_vec(),
+        };
         let line = self.lines.line;
         match text {
             Ok(text) => Some(Ok((line, text))),

@@ -11,8 +11,14 @@ fn tokens_are_lowercase_words_without_the_languages_stop_words() {
     let mut t = Tokenizer::default();
     assert_eq!(
         t.tokens("The Toy Story, of 1995: Pixar's FIRST film.", Some("en")),
-        words(&["toy", "story", "pixar's", "film"]),
-        "`the`, `of` and `first` are English stop words; a year has no letter"
+        words(&["toy", "story", "pixar's", "first", "film"]),
+        "`the` and `of` are English stop words (function words only: `first` stays); a year \
+         has no letter"
+    );
+    assert_eq!(
+        t.tokens("A Great New World: the Old Man's Home", Some("en")),
+        words(&["great", "new", "world", "old", "man's", "home"]),
+        "ordinary title words are not stop words"
     );
     assert_eq!(
         t.tokens("The Toy Story", None),

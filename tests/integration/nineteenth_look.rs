@@ -20,7 +20,7 @@ fn dates_are_never_milliseconds_and_a_no_end_date_is_refused_naming_its_line() {
     let end = write_file(
         tmp.path(),
         "end.csv",
-        "user_id,event_id,timestamp\nu3,E030,2025-06-01T10:00:00Z\nu3,E031,9999-12-31T23:59:59Z\n",
+        "user_id,item_id,timestamp\nu3,E030,2025-06-01T10:00:00Z\nu3,E031,9999-12-31T23:59:59Z\n",
     );
     for unit in ["auto", "s", "ms"] {
         let out = run(kgrec(&data)
@@ -40,7 +40,7 @@ fn dates_are_never_milliseconds_and_a_no_end_date_is_refused_naming_its_line() {
     let far = write_file(
         tmp.path(),
         "far.csv",
-        "user_id,event_id,timestamp\nu2,E030,2999-01-01T00:00:00Z\n",
+        "user_id,item_id,timestamp\nu2,E030,2999-01-01T00:00:00Z\n",
     );
     expect_bad_input(
         &run(kgrec(&data).args(["import", "interactions"]).arg(&far)),
@@ -50,7 +50,7 @@ fn dates_are_never_milliseconds_and_a_no_end_date_is_refused_naming_its_line() {
     let far = write_file(
         tmp.path(),
         "far2.csv",
-        "user_id,event_id,timestamp\nu2,E030,1700000000\nu2,E031,99999999999\n",
+        "user_id,item_id,timestamp\nu2,E030,1700000000\nu2,E031,99999999999\n",
     );
     expect_bad_input(
         &run(kgrec(&data).args(["import", "interactions"]).arg(&far)),
@@ -61,7 +61,7 @@ fn dates_are_never_milliseconds_and_a_no_end_date_is_refused_naming_its_line() {
     let ms = write_file(
         tmp.path(),
         "ms.csv",
-        "user_id,event_id,timestamp\nu1,E001,1704067200000\nu1,E002,2024-01-02\n",
+        "user_id,item_id,timestamp\nu1,E001,1704067200000\nu1,E002,2024-01-02\n",
     );
     let out = run(kgrec(&data).args(["import", "interactions"]).arg(&ms));
     assert!(out.status.success(), "{}", stderr(&out));
@@ -70,7 +70,7 @@ fn dates_are_never_milliseconds_and_a_no_end_date_is_refused_naming_its_line() {
     let mixed = write_file(
         tmp.path(),
         "mixed.csv",
-        "user_id,event_id,timestamp\nu1,E001,2024-01-03\nu1,E003,1704067200\nu1,E004,1704067200000\n",
+        "user_id,item_id,timestamp\nu1,E001,2024-01-03\nu1,E003,1704067200\nu1,E004,1704067200000\n",
     );
     expect_bad_input(
         &run(kgrec(&tmp.path().join("other"))
@@ -184,7 +184,12 @@ fn tfidf_keeps_ordinary_title_words_and_refuses_a_model_with_no_shared_word() {
     );
     assert!(err.contains("the current model stays"), "{err}");
     assert!(!err.contains("no item has text"), "{err}");
-    assert_eq!(stats(&data)["model"]["kind"], "pop", "{}", stats(&data));
+    assert_eq!(
+        stats(&data)["models"],
+        serde_json::json!(["v1 pop (current)"]),
+        "{}",
+        stats(&data)
+    );
 
     let dir = tmp.path().join("novel");
     std::fs::create_dir(&dir).unwrap();
@@ -336,7 +341,7 @@ fn empty_and_short_lists_name_retired_and_unlearnt_items_with_counts() {
     let err = stderr(&out);
     assert!(out.status.success(), "{err}");
     assert!(
-        err.contains("6 of the 6 lists hold fewer than the 10 asked (6 hold none)"),
+        err.contains("6 of the 6 lists hold fewer than the 20 asked (6 hold none)"),
         "{err}"
     );
     assert!(err.contains("8 retired"), "{err}");

@@ -222,8 +222,8 @@ fn milliseconds_are_stored_as_seconds_and_a_mixed_file_is_refused() {
         &mixed,
         &[
             "mixed.csv: 1 timestamp(s) look like milliseconds",
-            "e.g. 1704067200000",
-            "1 like seconds (e.g. 1704067200)",
+            "the first 1704067200000 on line 3",
+            "1 like seconds (the first 1704067200 on line 2)",
             "--time-unit ms or --time-unit s",
         ],
     );
