@@ -32,6 +32,14 @@ fn quiet() -> bool {
     QUIET.get().copied().unwrap_or(false)
 }
 
+/// Whether the data directory came from `KGREC_DATA` rather than `--data` (clap's value
+/// source, [`args::Cli::data_from_env`]).
+static DATA_FROM_ENV: OnceLock<bool> = OnceLock::new();
+
+fn data_from_env() -> bool {
+    DATA_FROM_ENV.get().copied().unwrap_or(false)
+}
+
 /// A summary of what a command did (not its result): stdout, unless `--quiet`.
 fn summary(text: &str) -> Result<()> {
     if quiet() { Ok(()) } else { emit(text) }
@@ -185,10 +193,7 @@ pub(crate) fn open_through_short_hold(
 fn with_new_engine<T>(data: &Path, run: impl FnOnce(&Engine) -> Result<T>) -> Result<T> {
     let existed = data.exists();
     let result = with_engine_made(data, run)?;
-    let from_env = std::env::var_os("KGREC_DATA").is_some_and(|v| !v.is_empty())
-        && !std::env::args_os()
-            .any(|a| a == "--data" || a.to_string_lossy().starts_with("--data="));
-    match (existed, from_env) {
+    match (existed, data_from_env()) {
         (false, true) => warn(&format!(
             "note: created the data directory {} (named by the environment variable KGREC_DATA)",
             data.display()
@@ -380,6 +385,7 @@ fn set_fetch_checkpoint(dir: Option<&Path>) {
 pub fn run(cli: Cli) -> Result<()> {
     let quiet = cli.quiet;
     let _ = QUIET.set(quiet);
+    let _ = DATA_FROM_ENV.set(cli.data_from_env);
     if let Some(seconds) = cli.wait {
         if !(seconds.is_finite() && seconds >= 0.0) {
             return Err(Error::BadInput(format!(
@@ -1142,11 +1148,9 @@ fn stale_note(model: &kgrec::store::ModelHeader) {
 /// When the data directory came from `KGREC_DATA` (no `--data` on the command line) and
 /// `error` names it: a note saying so, since the command line shows no path.
 pub fn data_from_env_note(error: &Error) -> Option<String> {
-    let from_env = std::env::var_os("KGREC_DATA").filter(|v| !v.is_empty())?;
-    let given =
-        std::env::args_os().any(|a| a == "--data" || a.to_string_lossy().starts_with("--data="));
+    let from_env = std::env::var_os("KGREC_DATA").filter(|_| data_from_env())?;
     let shown = Path::new(&from_env).display().to_string();
-    (!given && error_text(error).contains(&shown)).then(|| {
+    error_text(error).contains(&shown).then(|| {
         format!(
             "note: the data directory {shown} comes from the environment variable KGREC_DATA \
              (no --data was given): point KGREC_DATA at the right directory, unset it, or pass \
