@@ -120,7 +120,7 @@ impl DataDir {
                             .to_owned(),
                 });
             }
-            std::fs::create_dir_all(path).map_err(|e| Error::DataDir {
+            fsutil::create_dirs(path).map_err(|e| Error::DataDir {
                 dir: path.to_owned(),
                 message: format!(
                     "cannot create the data directory: {e} (check the path and the permissions \
@@ -274,11 +274,15 @@ fn open_sled(dir: &Path) -> Result<sled::Db> {
     remove_unfinished_snapshots(dir)?;
     let deadline = std::time::Instant::now() + SLED_LOCK_GRACE;
     loop {
-        match sled::Config::new()
-            .path(dir)
-            .mode(sled::Mode::HighThroughput)
-            .open()
-        {
+        // sled makes its folder (and the parents) if missing: under the folders' hold.
+        let opened = {
+            let _making = fsutil::making_dirs();
+            sled::Config::new()
+                .path(dir)
+                .mode(sled::Mode::HighThroughput)
+                .open()
+        };
+        match opened {
             Err(sled::Error::Io(e))
                 if e.to_string().contains("could not acquire lock")
                     && std::time::Instant::now() < deadline =>

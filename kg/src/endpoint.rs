@@ -351,7 +351,7 @@ impl Checkpoint {
             let path = path.to_owned();
             move |source| EndpointError::Io { path, source }
         };
-        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        crate::fsutil::create_dirs(dir).map_err(io(dir))?;
         let request_path = dir.join(REQUEST_FILE);
         let saved = serde_json::to_string_pretty(request).map_err(|e| EndpointError::Io {
             path: request_path.clone(),

@@ -145,21 +145,24 @@ impl Drop for ScratchDir {
     }
 }
 
-/// How many times [`remove_tree`] tries.
-const REMOVE_TRIES: usize = 20;
+/// How long [`remove_tree`] keeps trying.
+const REMOVE_FOR: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Removes a folder with everything under it, trying again while it fails: a thread of this
-/// process may still be adding a file to it (sled's flusher, a copy under way), which makes the
-/// last `rmdir` fail with "directory not empty". Gone already is done.
+/// process may still be adding a file to it (sled's flusher or its I/O pool finishing a write
+/// after the database closed, a copy under way), which makes the last `rmdir` fail with
+/// "directory not empty". On a loaded machine such a thread can be descheduled for longer
+/// than a few tries last, so the tries go on for up to [`REMOVE_FOR`]. Gone already is done.
 pub fn remove_tree(path: &Path) -> io::Result<()> {
-    let mut tries = 0;
+    let deadline = std::time::Instant::now() + REMOVE_FOR;
+    let mut pause = std::time::Duration::from_millis(2);
     loop {
         match fs::remove_dir_all(path) {
             Ok(()) => return Ok(()),
             Err(_) if fs::symlink_metadata(path).is_err() => return Ok(()),
-            Err(_) if tries + 1 < REMOVE_TRIES => {
-                tries += 1;
-                std::thread::sleep(std::time::Duration::from_millis(5));
+            Err(_) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(std::time::Duration::from_millis(50));
             }
             Err(e) => return Err(e),
         }
@@ -185,11 +188,41 @@ pub fn commit_section<T>(commit: impl FnOnce() -> T) -> T {
     commit()
 }
 
+/// Held while a folder tree is made ([`create_dirs`], a store's first open, which may make its
+/// parents) and by an interrupt handler from its clean-up until the exit
+/// ([`clean_up_for_exit`]). The handler runs on a thread of its own while the command goes on:
+/// without this, a training storing its model meanwhile made again, with `create_dir_all`, the
+/// temporary data directory the handler had just removed, and it was left behind.
+static MAKING_DIRS: Mutex<()> = Mutex::new(());
+
+/// Takes the hold of [`MAKING_DIRS`], for an open that may create folders (sled's, for one).
+pub fn making_dirs() -> MutexGuard<'static, ()> {
+    MAKING_DIRS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// `fs::create_dir_all` under the hold of [`making_dirs`]: once an interrupt handler has
+/// removed the temporary folders, nothing makes them again before the process exits.
+pub fn create_dirs(path: &Path) -> io::Result<()> {
+    let _held = making_dirs();
+    fs::create_dir_all(path)
+}
+
+/// What an interrupt handler holds from its clean-up until the exit ([`clean_up_for_exit`]):
+/// no folder is made, no commit starts and no temporary file is made meanwhile.
+#[derive(Debug)]
+pub struct ExitHold {
+    _list: MutexGuard<'static, Vec<PathBuf>>,
+    _dirs: MutexGuard<'static, ()>,
+}
+
 /// For an interrupt handler that is about to exit the process: removes every temporary file and
-/// folder still registered, and returns the lock on the list, to be held until the exit, so that
-/// no commit starts and no new temporary file is made meanwhile. Returns how many paths it
-/// removed.
-pub fn clean_up_for_exit() -> (usize, MutexGuard<'static, Vec<PathBuf>>) {
+/// folder still registered, and returns the holds to keep until the exit ([`ExitHold`]), so that
+/// nothing is made again meanwhile. Returns how many paths it removed.
+pub fn clean_up_for_exit() -> (usize, ExitHold) {
+    // First the folders' hold, then the list's: the order every other holder of both keeps.
+    let dirs = making_dirs();
     let mut list = pending();
     let mut removed = 0;
     for path in list.drain(..) {
@@ -200,7 +233,11 @@ pub fn clean_up_for_exit() -> (usize, MutexGuard<'static, Vec<PathBuf>>) {
         };
         removed += usize::from(gone);
     }
-    (removed, list)
+    let hold = ExitHold {
+        _list: list,
+        _dirs: dirs,
+    };
+    (removed, hold)
 }
 
 /// Creates an empty temporary folder beside `path` (`.{name}.{pid}.{n}.kgrec-tmp`, which

@@ -237,7 +237,7 @@ impl std::fmt::Debug for KgStore {
 impl KgStore {
     /// Opens the graph store kept in `dir` (created if missing) with its index in `db`.
     pub fn open(dir: &Path, db: &sled::Db) -> Result<Self> {
-        std::fs::create_dir_all(dir).map_err(|e| KgError::io(dir, e))?;
+        crate::fsutil::create_dirs(dir).map_err(|e| KgError::io(dir, e))?;
         Self::open_existing(dir, db, false)
     }
 

@@ -805,7 +805,7 @@ pub fn demo(data: Option<&Path>, args: &DemoArgs) -> Result<()> {
         }
         None => {
             let dir = temp.path().join("fixtures");
-            std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+            kgrec::kg::fsutil::create_dirs(&dir).map_err(|e| Error::io(&dir, e))?;
             for (name, text) in FIXTURES {
                 let path = dir.join(name);
                 std::fs::write(&path, text).map_err(|e| Error::io(&path, e))?;

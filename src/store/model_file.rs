@@ -93,7 +93,7 @@ pub(crate) fn write(
     per_chunk: usize,
 ) -> Result<FileSeal> {
     if !dir.is_dir() {
-        std::fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
+        fsutil::create_dirs(dir).map_err(|e| io_error(dir, e))?;
         fsutil::sync_parent(dir)?;
     }
     let path = dir.join(file_name(version));

@@ -181,7 +181,7 @@ pub fn write_export(
         _ => dir.to_owned(),
     };
     if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
-        fs::create_dir_all(parent).map_err(io(parent))?;
+        crate::fsutil::create_dirs(parent).map_err(io(parent))?;
     }
     let (stage, _registered) = crate::fsutil::temp_sibling_dir(&dir)?;
     let placed = write_files(&stage, model, entities, relations)
