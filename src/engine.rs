@@ -20,7 +20,10 @@ use std::time::Instant;
 
 use arc_swap::ArcSwapOption;
 use kgrec_kg::oxigraph::sparql::{CancellationToken, QueryResults};
-use kgrec_kg::{EntityId, Filter, GraphIndex, ImportOptions, ImportProgress, Projection, Walk};
+use kgrec_kg::oxigraph::store::Store;
+use kgrec_kg::{
+    EntityId, Filter, GraphIndex, ImportOptions, ImportProgress, LabelLangs, Projection, Walk,
+};
 use serde::Serialize;
 
 use crate::cf::ann::{AnnIndex, AnnMode, AnnSettings};
@@ -314,6 +317,9 @@ pub struct RecommendRequest {
     pub explain: Option<ExplainOptions>,
     /// Serve this stored version instead of the current one.
     pub model_version: Option<u64>,
+    /// The languages labels (of the items, and of the entities and relations of explanations)
+    /// are chosen in ([`LabelLangs`]; default English first).
+    pub labels: LabelLangs,
 }
 
 impl RecommendRequest {
@@ -327,6 +333,7 @@ impl RecommendRequest {
             filter: Filter::default(),
             explain: None,
             model_version: None,
+            labels: LabelLangs::default(),
         }
     }
 }
@@ -1548,6 +1555,16 @@ impl Engine {
         Ok(paths)
     }
 
+    /// The RDF store labels in `langs` are read from: none for the default preference, whose
+    /// labels the graph index holds (loaded from its snapshot in the default build, once per
+    /// graph generation).
+    fn label_store(&self, langs: &LabelLangs) -> Result<Option<Store>> {
+        match langs.is_default() {
+            true => Ok(None),
+            false => self.read(|dir| Ok(Some(dir.kg().rdf_store()?))),
+        }
+    }
+
     /// An explainer of the current model (or of `version`).
     pub fn explainer(&self, version: Option<u64>) -> Result<Explainer> {
         let served = self.served_version(version)?;
@@ -1636,7 +1653,8 @@ impl Engine {
                 .collect(),
             matching_items: c.items.len(),
         });
-        let mut items = describe(&served, &list.items)?;
+        let rdf = self.label_store(&request.labels)?;
+        let mut items = describe(&served, &list.items, (&request.labels, rdf.as_ref()))?;
         for item in &mut items {
             item.rank += skipped;
         }
@@ -1648,13 +1666,11 @@ impl Engine {
                     .zip(&items)
                     .map(|(s, i)| (*s, Some(i.rank)))
                     .collect();
-                Some(Explainer::new(self.paths()?, Arc::clone(&served)).explain(
-                    &request.user,
-                    user,
-                    &ranked,
-                    list.source,
-                    options,
-                )?)
+                Some(
+                    Explainer::new(self.paths()?, Arc::clone(&served))
+                        .with_labels(request.labels.clone())
+                        .explain(&request.user, user, &ranked, list.source, options)?,
+                )
             }
             None => None,
         };
@@ -1827,6 +1843,18 @@ impl Engine {
         options: ExplainOptions,
         version: Option<u64>,
     ) -> Result<(Explanation, ModelHeader)> {
+        self.explain_in(user, item, options, version, &LabelLangs::default())
+    }
+
+    /// [`Engine::explain`] with labels chosen in `langs`.
+    pub fn explain_in(
+        &self,
+        user: &str,
+        item: &str,
+        options: ExplainOptions,
+        version: Option<u64>,
+        langs: &LabelLangs,
+    ) -> Result<(Explanation, ModelHeader)> {
         let served = self.served_version(version)?;
         let header = served.model.header.clone();
         if let Some(id) = served.matrix.item_id(item)
@@ -1846,7 +1874,7 @@ impl Engine {
         }
         let mut notes: Vec<String> = collapsed_user_note(&served, user).into_iter().collect();
         notes.extend(self.retired_note(item)?);
-        let explainer = Explainer::new(self.paths()?, served);
+        let explainer = Explainer::new(self.paths()?, served).with_labels(langs.clone());
         let mut explanation = explainer.explain_item(user, item, options)?;
         explanation.note = (!notes.is_empty()).then(|| notes.join("; "));
         Ok((explanation, header))
@@ -1908,6 +1936,17 @@ impl Engine {
     }
 
     pub fn similar(&self, item: &str, k: usize, version: Option<u64>) -> Result<SimilarItems> {
+        self.similar_in(item, k, version, &LabelLangs::default())
+    }
+
+    /// [`Engine::similar`] with labels chosen in `langs`.
+    pub fn similar_in(
+        &self,
+        item: &str,
+        k: usize,
+        version: Option<u64>,
+        langs: &LabelLangs,
+    ) -> Result<SimilarItems> {
         let served = self.served_version(version)?;
         let header = &served.model.header;
         let learnt_nothing = |why: &str, advice: &str| {
@@ -1979,7 +2018,7 @@ impl Engine {
             return Ok(SimilarItems {
                 item: item.to_owned(),
                 graph_only: false,
-                similar: describe(&served, &top)?,
+                similar: describe(&served, &top, (langs, self.label_store(langs)?.as_ref()))?,
                 left_out: 0,
                 note: flat_similarities_note(&weights, &[id.0], header)
                     .or_else(|| similar_ties_note(&top)),
@@ -2053,7 +2092,7 @@ impl Engine {
         skip.sort_unstable();
         skip.dedup();
         let top = crate::cf::top_k(&scores, k, &skip);
-        let mut similar = describe(&served, &top)?;
+        let mut similar = describe(&served, &top, (langs, self.label_store(langs)?.as_ref()))?;
         for (found, scored) in similar.iter_mut().zip(&top) {
             found.graph_only = bases[scored.item.index()] == Basis::Graph;
         }
@@ -3253,13 +3292,18 @@ fn check_scale(
     }
 }
 
-/// Output fields of ranked items.
-fn describe(served: &Served, items: &[Scored]) -> Result<Vec<RecommendedItem>> {
+/// Output fields of ranked items, labelled in `labels` (a preference and, for one other than
+/// the default, the RDF store: [`Engine::label_store`]).
+fn describe(
+    served: &Served,
+    items: &[Scored],
+    labels: (&LabelLangs, Option<&Store>),
+) -> Result<Vec<RecommendedItem>> {
     let mut out = Vec::with_capacity(items.len());
     for (rank, s) in items.iter().enumerate() {
         let entity = served.item_entity.get(s.item.index()).copied().flatten();
         let ItemDetails { iri, label } =
-            item_details(&served.snapshot, &served.index, entity, s.item)?;
+            item_details(&served.snapshot, &served.index, entity, s.item, labels)?;
         out.push(RecommendedItem {
             item: item_name(&served.snapshot, s.item)?.to_owned(),
             rank: rank + 1,

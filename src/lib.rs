@@ -39,5 +39,5 @@ pub use engine::{
 };
 pub use error::{Error, Result};
 pub use kgrec_kg as kg;
-pub use kgrec_kg::{Filter, FilterError};
+pub use kgrec_kg::{Filter, FilterError, LabelLangs};
 pub use learners::{ModelKind, ModelSpec, Overrides};

@@ -9,7 +9,8 @@ use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::sync::RwLock;
 
-use kgrec_kg::{EntityId, GraphIndex};
+use kgrec_kg::oxigraph::store::Store;
+use kgrec_kg::{EntityId, GraphIndex, LabelLangs};
 
 use crate::cf::ann::AnnIndex;
 use crate::cf::{
@@ -665,18 +666,20 @@ pub struct ItemDetails {
 }
 
 /// The IRI and label of an item, from its stored link, its resolved entity
-/// ([`item_entities`]) and the graph index.
+/// ([`item_entities`]) and the graph index; the label in `langs`, read from `rdf` when that is
+/// not the default preference ([`kgrec_kg::labels::entity_label`]).
 pub fn item_details(
     snapshot: &Snapshot,
     index: &GraphIndex,
     entity: Option<EntityId>,
     item: ItemId,
+    (langs, rdf): (&LabelLangs, Option<&Store>),
 ) -> Result<ItemDetails, crate::Error> {
     let Some(Some(link)) = snapshot.links.get(item.index()) else {
         return Ok(ItemDetails::default());
     };
     let label = match entity {
-        Some(e) => index.label(e)?,
+        Some(e) => kgrec_kg::labels::entity_label(index, rdf, e, langs)?,
         None => None,
     }
     .unwrap_or_else(|| readable_name(&link.iri));

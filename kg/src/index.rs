@@ -83,7 +83,7 @@ pub(crate) mod meta {
 }
 
 /// Predicates whose literal objects name an entity, best first.
-const LABEL_PREDICATES: [&str; 6] = [
+pub(crate) const LABEL_PREDICATES: [&str; 6] = [
     "http://www.w3.org/2000/01/rdf-schema#label",
     "http://www.w3.org/2004/02/skos/core#prefLabel",
     "http://schema.org/name",

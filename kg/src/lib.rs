@@ -24,6 +24,7 @@ pub mod ids;
 pub mod import;
 pub mod index;
 pub mod integrity;
+pub mod labels;
 mod lenient;
 mod literals;
 pub mod numeric;
@@ -41,6 +42,7 @@ pub use filter::{Condition, Facts, Filter, FilterError};
 pub use ids::{EntityId, RelationId, Triple};
 pub use import::{ImportOptions, ImportProgress};
 pub use index::{GraphCounts, GraphIndex};
+pub use labels::LabelLangs;
 /// Re-exported so that callers use the same oxigraph as this crate.
 pub use oxigraph;
 pub use paths::{

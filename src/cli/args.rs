@@ -4,6 +4,7 @@
 
 use clap::builder::{PossibleValue, PossibleValuesParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use kgrec::LabelLangs;
 use kgrec::interactions::{ColumnRef, Delimiter};
 use kgrec::learners::{LEARNERS, Overrides};
 use std::path::PathBuf;
@@ -57,6 +58,20 @@ pub struct Cli {
         value_parser = seconds_to_wait
     )]
     pub wait: Option<f64>,
+    /// The languages labels are shown in (of items in recommend, similar and explain, of the
+    /// entities and relations of explanations, of `serve`'s answers by default): BCP 47 tags
+    /// separated by commas, best first (`ru,en`). A tag matches itself and its subtags (`en`:
+    /// en-GB; `zh-Hans`: zh-Hans-CN, not zh); after the list come untagged labels, then any
+    /// language (`*`, last, says so). [env: KGREC_LABEL_LANG; default: en]
+    #[arg(
+        long,
+        global = true,
+        env = "KGREC_LABEL_LANG",
+        hide_env = true,
+        value_name = "LANGS",
+        value_parser = label_langs
+    )]
+    pub label_lang: Option<LabelLangs>,
     #[command(subcommand)]
     pub command: Command,
     /// `data` came from the environment variable KGREC_DATA, not from `--data` (`demo` leaves
@@ -253,6 +268,14 @@ fn item_count(value: &str) -> Result<usize, String> {
 
 /// `--wait`'s value. A word there is most likely the command, taken as the value because
 /// `--wait` came first without a number: say how to write that.
+/// `--label-lang`: BCP 47 tags, best first.
+fn label_langs(value: &str) -> Result<LabelLangs, String> {
+    LabelLangs::parse(value).map_err(|e| match std::env::var("KGREC_LABEL_LANG") {
+        Ok(v) if v == value => format!("{e} (the value of KGREC_LABEL_LANG)"),
+        _ => e.to_string(),
+    })
+}
+
 fn seconds_to_wait(value: &str) -> Result<f64, String> {
     value.parse::<f64>().map_err(|_| {
         format!(

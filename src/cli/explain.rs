@@ -48,7 +48,9 @@ pub(super) fn recommend_explained(engine: &Engine, args: &RecommendArgs) -> Resu
             .out
             .as_deref()
             .ok_or_else(|| Error::BadInput("--all-users needs --out FILE.jsonl".to_owned()))?;
-        let explainer = engine.explainer(args.model_version)?;
+        let explainer = engine
+            .explainer(args.model_version)?
+            .with_labels(super::label_langs());
         let served = engine.served_version(args.model_version)?;
         if served.stale() {
             stale_note(&served.model.header);
@@ -157,11 +159,12 @@ pub fn explain(data: &Path, args: &ExplainArgs) -> Result<()> {
     if let Some(note) = kgrec::engine::collapsed_user_note(&served, &args.user) {
         super::warn(&format!("warning: {note}"));
     }
-    let (explanation, model) = engine.explain(
+    let (explanation, model) = engine.explain_in(
         &args.user,
         &args.item,
         options(&args.paths),
         args.model_version,
+        &super::label_langs(),
     )?;
     if let Some(note) = engine.retired_note(&args.item)? {
         super::warn(&format!("note: {note}"));

@@ -18,7 +18,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use kgrec::{Engine, Error, OpenOptions, Result};
+use kgrec::{Engine, Error, LabelLangs, OpenOptions, Result};
 
 use args::{Cli, Command, ExportCommand, ImportCommand, KgeCommand};
 
@@ -67,6 +67,14 @@ pub(crate) struct Written {
     /// Standard output's reader went away before the end (`--out - | head`): not a failure,
     /// and nothing to report.
     pub reader_left: bool,
+}
+
+/// `--label-lang` (or `KGREC_LABEL_LANG`): the languages labels are shown in.
+static LABEL_LANGS: OnceLock<LabelLangs> = OnceLock::new();
+
+/// The languages labels are shown in (`--label-lang`; default English first).
+pub(crate) fn label_langs() -> LabelLangs {
+    LABEL_LANGS.get().cloned().unwrap_or_default()
 }
 
 /// How long to wait for a data directory another process holds (`--wait`).
@@ -386,6 +394,9 @@ pub fn run(cli: Cli) -> Result<()> {
     let quiet = cli.quiet;
     let _ = QUIET.set(quiet);
     let _ = DATA_FROM_ENV.set(cli.data_from_env);
+    if let Some(langs) = &cli.label_lang {
+        let _ = LABEL_LANGS.set(langs.clone());
+    }
     if let Some(seconds) = cli.wait {
         if !(seconds.is_finite() && seconds >= 0.0) {
             return Err(Error::BadInput(format!(

@@ -660,6 +660,7 @@ pub(super) fn one_user_request(args: &RecommendArgs) -> Result<RecommendRequest>
         exclude: excluded_ids(&args.exclude)?,
         filter: Filter::parse(&args.filter)?,
         model_version: args.model_version,
+        labels: super::label_langs(),
         ..RecommendRequest::new(user, args.k.unwrap_or(10))
     })
 }
@@ -1332,7 +1333,12 @@ pub fn similar(data: &Path, args: &SimilarArgs) -> Result<()> {
         ));
     }
     let engine = super::open_reader(data)?;
-    let found = engine.similar(&args.item, args.k, args.model_version)?;
+    let found = engine.similar_in(
+        &args.item,
+        args.k,
+        args.model_version,
+        &super::label_langs(),
+    )?;
     let model = format!("model v{} {}", found.model.version, found.model.kind.name());
     if found.graph_only {
         super::warn(&format!(

@@ -23,11 +23,12 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use kgrec_kg::labels::{entity_label, iri_label};
 use kgrec_kg::oxigraph::model::{NamedNodeRef, Term};
 use kgrec_kg::oxigraph::store::Store;
 use kgrec_kg::{
-    EntityId, Facts, GraphIndex, GraphPath, HopScorer, KgError, PathError, PathGraph, PathOptions,
-    Projection, Specificity, Walk,
+    EntityId, Facts, GraphIndex, GraphPath, HopScorer, KgError, LabelLangs, PathError, PathGraph,
+    PathOptions, Projection, Specificity, Walk,
 };
 
 use crate::cf::{ScoreParts, Scored};
@@ -175,6 +176,8 @@ pub struct Explainer {
     served: Arc<Served>,
     /// TransE distance scale of a fused model.
     scale: f32,
+    /// The languages labels are chosen in (`kgrec_kg::labels`).
+    labels: LabelLangs,
 }
 
 impl std::fmt::Debug for Explainer {
@@ -197,7 +200,15 @@ impl Explainer {
             paths,
             served,
             scale,
+            labels: LabelLangs::default(),
         }
+    }
+
+    /// The same explainer with the labels of items, path entities and relations chosen in
+    /// `labels` (read from the RDF store unless it is the default preference).
+    pub fn with_labels(mut self, labels: LabelLangs) -> Self {
+        self.labels = labels;
+        self
     }
 
     /// The search graph.
@@ -461,7 +472,8 @@ impl Explainer {
             .ok_or_else(|| ExplainError::Corruption {
                 what: format!("entity {} is not in the dictionary", e.0),
             })?;
-        let (label, unlabelled) = match self.paths.index.label(e)? {
+        let label = entity_label(&self.paths.index, Some(&self.paths.rdf), e, &self.labels)?;
+        let (label, unlabelled) = match label {
             Some(l) => (l, false),
             None => (readable_name(&iri), true),
         };
@@ -513,12 +525,17 @@ impl Explainer {
                     what: format!("relation {} is not in the dictionary", hop.relation.0),
                 })?
                 .clone();
-            let relation_label = self
+            let indexed = self
                 .paths
                 .relation_labels
                 .get(hop.relation.index())
                 .cloned()
                 .flatten();
+            let relation_label = match self.labels.is_default() {
+                true => indexed,
+                false => iri_label(&self.paths.rdf, &relation, &self.labels, indexed.as_deref())?
+                    .or(indexed),
+            };
             let to = self.entity_node(Some(hop.to))?;
             let (head, tail) = match hop.walk {
                 Walk::Forward => (&from, &to),

@@ -6,13 +6,13 @@ use std::collections::HashSet;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{Path, RawQuery, State};
-use axum::http::header::CONTENT_TYPE;
+use axum::http::header::{ACCEPT_LANGUAGE, CONTENT_TYPE, VARY};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use kgrec::explain::ExplainOptions;
 use kgrec::interactions::RawInteraction;
 use kgrec::store::ModelHeader;
-use kgrec::{Filter, ModelSpec, Overrides, RecommendRequest, TrainRequest};
+use kgrec::{Filter, LabelLangs, ModelSpec, Overrides, RecommendRequest, TrainRequest};
 use serde::{Deserialize, Serialize};
 
 use super::error::ApiError;
@@ -197,6 +197,32 @@ fn explain_options(query: &Query, state: &AppState) -> Result<ExplainOptions, Ap
     })
 }
 
+/// The languages of an answer's labels: `lang=` (a tag that is not BCP 47 is a 400), else the
+/// `Accept-Language` header (what is not well-formed in it is ignored), else `--label-lang`.
+fn label_langs(
+    query: &Query,
+    headers: &HeaderMap,
+    state: &AppState,
+) -> Result<LabelLangs, ApiError> {
+    if let Some(list) = query.get("lang") {
+        return LabelLangs::parse(list).map_err(|e| ApiError::bad_parameter(format!("lang: {e}")));
+    }
+    Ok(headers
+        .get(ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(LabelLangs::from_accept_language)
+        .unwrap_or_else(|| state.label_langs.clone()))
+}
+
+/// `answer` marked as depending on `Accept-Language` (for caches).
+fn varies_by_language(answer: Result<Response, ApiError>) -> Result<Response, ApiError> {
+    let mut response = answer?;
+    response
+        .headers_mut()
+        .append(VARY, HeaderValue::from_static("accept-language"));
+    Ok(response)
+}
+
 /// The `filter=` conditions (one per parameter, all of which must hold), parsed and bounded.
 fn filter(query: &Query) -> Result<Filter, ApiError> {
     let texts = query.all("filter");
@@ -221,18 +247,19 @@ fn filter(query: &Query) -> Result<Filter, ApiError> {
     Ok(filter)
 }
 
-/// `GET /v1/users/{id}/recommendations?k=10&offset=0&explain=false&exclude=ID,ID&paths=3&hops=3&filter=P=V`
+/// `GET /v1/users/{id}/recommendations?k=10&offset=0&explain=false&exclude=ID,ID&paths=3&hops=3&filter=P=V&lang=ru,en`
 pub async fn recommendations(
     State(state): State<Shared>,
     path: Result<Path<String>, PathRejection>,
     RawQuery(raw): RawQuery,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let (user, query) = id_and_query(
         "user",
         path,
         raw.as_deref(),
         &[
-            "k", "offset", "explain", "exclude", "paths", "hops", "filter",
+            "k", "offset", "explain", "exclude", "paths", "hops", "filter", "lang",
         ],
         &["exclude", "filter"],
     )?;
@@ -256,51 +283,63 @@ pub async fn recommendations(
         explain: explain
             .then(|| explain_options(&query, &state))
             .transpose()?,
+        labels: label_langs(&query, &headers, &state)?,
         ..RecommendRequest::new(user, k)
     };
     // A plain request on a bound model reads memory only: answered in place, it saves two
     // thread hand-offs (which, with the CPUs busy, cost more than the answer); anything that
-    // may bind a model or search paths goes to the blocking pool.
-    let recs =
-        if request.explain.is_none() && request.model_version.is_none() && state.engine.is_served()
-        {
-            state.engine.recommend(&request)?
-        } else {
-            blocking(move || Ok(state.engine.recommend(&request)?)).await?
-        };
+    // may bind a model, search paths or read labels from the RDF store goes to the blocking
+    // pool.
+    let recs = if request.explain.is_none()
+        && request.model_version.is_none()
+        && request.labels.is_default()
+        && state.engine.is_served()
+    {
+        state.engine.recommend(&request)?
+    } else {
+        blocking(move || Ok(state.engine.recommend(&request)?)).await?
+    };
     let version = recs.model.version;
-    match recs.explained_json() {
+    varies_by_language(match recs.explained_json() {
         Some(explained) => with_version(&explained, version),
         None => with_version(&recs.list_json(), version),
-    }
+    })
 }
 
-/// `GET /v1/users/{id}/explanations/{item}?paths=3&hops=3`: `Engine::explain`.
+/// `GET /v1/users/{id}/explanations/{item}?paths=3&hops=3&lang=ru,en`: `Engine::explain_in`.
 pub async fn explanation(
     State(state): State<Shared>,
     path: Result<Path<(String, String)>, PathRejection>,
     RawQuery(raw): RawQuery,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let (user, item) = segments(path)?;
     check_id("user", &user)?;
     check_id("item", &item)?;
-    let query = Query::parse(raw.as_deref(), &["paths", "hops"], &[])?;
+    let query = Query::parse(raw.as_deref(), &["paths", "hops", "lang"], &[])?;
     let options = explain_options(&query, &state)?;
-    let (explanation, header) =
-        blocking(move || Ok(state.engine.explain(&user, &item, options, None)?)).await?;
-    with_version(&explanation, header.version)
+    let langs = label_langs(&query, &headers, &state)?;
+    let (explanation, header) = blocking(move || {
+        Ok(state
+            .engine
+            .explain_in(&user, &item, options, None, &langs)?)
+    })
+    .await?;
+    varies_by_language(with_version(&explanation, header.version))
 }
 
-/// `GET /v1/items/{id}/similar?k=10`: `Engine::similar`.
+/// `GET /v1/items/{id}/similar?k=10&lang=ru,en`: `Engine::similar_in`.
 pub async fn similar(
     State(state): State<Shared>,
     path: Result<Path<String>, PathRejection>,
     RawQuery(raw): RawQuery,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let (item, query) = id_and_query("item", path, raw.as_deref(), &["k"], &[])?;
+    let (item, query) = id_and_query("item", path, raw.as_deref(), &["k", "lang"], &[])?;
     let k = query.number("k", 10, 1..=MAX_K)?;
-    let similar = blocking(move || Ok(state.engine.similar(&item, k, None)?)).await?;
-    json(StatusCode::OK, &similar)
+    let langs = label_langs(&query, &headers, &state)?;
+    let similar = blocking(move || Ok(state.engine.similar_in(&item, k, None, &langs)?)).await?;
+    varies_by_language(json(StatusCode::OK, &similar))
 }
 
 /// An id given as a JSON string or a whole number.

@@ -73,6 +73,8 @@ pub struct AppState {
     sparql: worker::Pool,
     /// Writes are refused (`--read-only`, or a data directory this process may not write).
     read_only: bool,
+    /// The languages of labels when a request names none (`--label-lang`).
+    label_langs: kgrec::LabelLangs,
 }
 
 type Shared = Arc<AppState>;
@@ -410,6 +412,7 @@ pub fn serve(data: &Path, args: &ServeArgs) -> Result<()> {
             args.sparql_memory_mb,
         ),
         read_only,
+        label_langs: crate::cli::label_langs(),
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

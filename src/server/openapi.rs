@@ -52,6 +52,23 @@ fn operation(
     json!({"summary": summary, "parameters": parameters, "responses": responses})
 }
 
+/// `lang=` and `Accept-Language`: the languages of the answer's labels.
+fn label_parameters() -> Vec<Value> {
+    vec![
+        query(
+            "lang",
+            "The languages labels are chosen in: BCP 47 tags, comma-separated, best first (ru,en; \
+             a tag matches itself and its subtags; then untagged labels, then any). A tag that \
+             is not BCP 47 is a 400. Without it: the Accept-Language header, else the server's \
+             --label-lang (default en).",
+            json!({"type": "string", "example": "ru,en"}),
+        ),
+        json!({"name": "Accept-Language", "in": "header", "required": false,
+               "description": "Used when lang= is absent: ranges by q-value (q=0 left out), up to *; entries that are not well-formed are ignored.",
+               "schema": {"type": "string"}, "example": "ru-RU, ru;q=0.9, en;q=0.5"}),
+    ]
+}
+
 fn explain_parameters() -> Vec<Value> {
     vec![
         query(
@@ -111,11 +128,22 @@ fn paths() -> Value {
                "example": ["dct:subject=dbc:1990s_comedy_films|dbc:1990s_drama_films", "rdf:type=dbo:Film"]}),
     ];
     recommendation_parameters.extend(explain_parameters());
+    recommendation_parameters.extend(label_parameters());
     let mut explanation_parameters = vec![
         path_id("id", "The user's id."),
         path_id("item", "The item's id."),
     ];
     explanation_parameters.extend(explain_parameters());
+    explanation_parameters.extend(label_parameters());
+    let mut similar_parameters = vec![
+        path_id("id", "The item's id."),
+        query(
+            "k",
+            "How many items.",
+            json!({"type": "integer", "minimum": 1, "maximum": MAX_K, "default": 10}),
+        ),
+    ];
+    similar_parameters.extend(label_parameters());
     let sparql_answer = json!({
         "description": "SELECT/ASK results (JSON, XML, CSV, TSV) or CONSTRUCT/DESCRIBE triples (N-Triples, Turtle), by Accept.",
         "content": {
@@ -157,8 +185,7 @@ fn paths() -> Value {
             &[bad, ("404", "Unknown user or item."), no_model])},
         "/v1/items/{id}/similar": {"get": operation(
             "Items most like an item by the cosine of the model's item vectors.",
-            vec![path_id("id", "The item's id."),
-                 query("k", "How many items.", json!({"type": "integer", "minimum": 1, "maximum": MAX_K, "default": 10}))],
+            similar_parameters,
             ("200", json_answer("The similar items.", json!({"type": "object", "properties": {
                 "item": {"type": "string"}, "similar": {"type": "array", "items": schema("Item")}}}))),
             &[bad, ("404", "Unknown item."), no_model])},

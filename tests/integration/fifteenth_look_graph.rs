@@ -7,9 +7,9 @@ use crate::common::*;
 use std::fmt::Write as _;
 use std::path::Path;
 
-const WD: &str = "http://www.wikidata.org/entity/";
-const WDT: &str = "http://www.wikidata.org/prop/direct/";
-const LABEL: &str = "http://www.w3.org/2000/01/rdf-schema#label";
+pub(crate) const WD: &str = "http://www.wikidata.org/entity/";
+pub(crate) const WDT: &str = "http://www.wikidata.org/prop/direct/";
+pub(crate) const LABEL: &str = "http://www.w3.org/2000/01/rdf-schema#label";
 
 /// A Wikidata-shaped graph: ten films, every one an instance (P31) of "film"; Heat (F0) and
 /// Collateral (F1) directed (P57) by Michael Mann, who also has twenty awards (P166), so that
@@ -51,7 +51,7 @@ fn graph() -> String {
 
 /// Imports the graph, links film i to item i, twenty users (u0 has Heat and Jaws, not
 /// Collateral, Thief or Ran), trains ALS.
-fn data_dir(dir: &Path) -> std::path::PathBuf {
+pub(crate) fn data_dir(dir: &Path) -> std::path::PathBuf {
     let nt = dir.join("films.nt");
     std::fs::write(&nt, graph()).unwrap();
     let mut links = String::from("item_id\tiri\n");

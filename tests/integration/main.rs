@@ -37,6 +37,7 @@ mod interrupt_cleanup;
 mod kge;
 mod kill_loop;
 mod knn;
+mod lang21;
 mod lock;
 mod messages;
 mod model_files;
