@@ -33,9 +33,9 @@ use crate::error::{Error, Result};
 use crate::explain::{ExplainOptions, Explainer, Explanation, PathIndex};
 use crate::ids::{ItemId, UserId};
 use crate::interactions::{
-    ColumnMap, Delimiter, Format, ItemLink, LinkColumns, RatingScale, RawInteraction, ReadOptions,
-    filter_min_rating, merge_duplicates, parse_link_file, rating_conflicts, read_file,
-    read_link_file, source,
+    ColumnMap, Delimiter, EventWeights, Format, ItemLink, LinkColumns, RatingScale, RawInteraction,
+    ReadOptions, filter_min_rating, merge_duplicates, merge_strongest, parse_link_file,
+    rating_conflicts, read_file, read_link_file, source,
 };
 use crate::learners::{self, Binding, GraphData, ModelSpec, TrainInput};
 use crate::metrics::{Evaluation, by_user, evaluate};
@@ -158,6 +158,9 @@ struct WriteJob {
     /// Drop the served state after it (bulk imports and links), rather than adding the rows to
     /// its overlay.
     rebind: bool,
+    /// The event weights the rows' ratings come from (`--event-weights`, or the stored ones for
+    /// posted events): checked against the stored ones, then stored.
+    events: Option<EventWeights>,
 }
 
 /// Counters of the interaction writes ([`Engine::ingest_stats`]).
@@ -219,6 +222,9 @@ pub struct InteractionFile {
     pub rating_scale: Option<RatingScale>,
     /// The unit of numeric timestamps (`--time-unit`); stored as seconds.
     pub time_unit: crate::interactions::TimeUnit,
+    /// The weight of each event kind (`--event-weights`): each row's strength is its event's
+    /// weight, and a pair's the largest among its events.
+    pub events: Option<EventWeights>,
 }
 
 /// What an interaction import did.
@@ -731,6 +737,10 @@ pub struct Stats {
     /// equal (so none can be inferred).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub single_rating: Option<f32>,
+    /// The event weights in use (`import interactions --event-weights`): the stored ratings
+    /// are event strengths, each pair's the largest weight among its events.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event_weights: Option<std::collections::BTreeMap<String, f32>>,
     /// The fingerprint of the interactions the store holds now (hex, as `tuned[].fingerprint`
     /// and `model_fingerprint`).
     pub fingerprint: String,
@@ -1081,8 +1091,12 @@ impl Engine {
             options.rating_scale = Some(scale);
             read_file(&file, &options)?;
         }
-        let (report, missing) =
-            self.write_interactions(rows.rows, links, options.rating_scale, true)?;
+        let (report, missing) = self.write_interactions(
+            rows.rows,
+            links,
+            (options.rating_scale, options.events.clone()),
+            true,
+        )?;
         let mut notes = rows.notes;
         // The file's own outliers are said already (by the file's spread); else the store's.
         if !rows.outliers_noted
@@ -1134,7 +1148,7 @@ impl Engine {
         self.check_writable()?;
         let start = Instant::now();
         let read = links.len();
-        let (report, missing) = self.write_interactions(Vec::new(), links, None, true)?;
+        let (report, missing) = self.write_interactions(Vec::new(), links, (None, None), true)?;
         Ok(InteractionsImported {
             read,
             below_min_rating: 0,
@@ -1165,19 +1179,37 @@ impl Engine {
         rows: Vec<RawInteraction>,
         links: Vec<ItemLink>,
     ) -> Result<InteractionsImported> {
+        self.add_weighed_interactions(rows, links, None)
+    }
+
+    /// [`Engine::add_interactions`] of rows whose ratings are the weights of their events
+    /// under `events` (the stored weights, [`Engine::event_weights`], when `Some`): a pair's
+    /// strength is the largest weight among its events, as a file import with
+    /// `--event-weights` keeps it.
+    pub fn add_weighed_interactions(
+        &self,
+        rows: Vec<RawInteraction>,
+        links: Vec<ItemLink>,
+        events: Option<EventWeights>,
+    ) -> Result<InteractionsImported> {
         self.check_writable()?;
         check_rows(&rows)?;
         let start = Instant::now();
         let read = rows.len();
         let mut rows = rows;
-        let outliers = outlier_note("the request", &rows);
-        let mut notes: Vec<String> = rating_conflicts(&rows)
-            .map(|(n, example)| conflict_note("the request", n, &example))
-            .into_iter()
-            .collect();
-        let merged = merge_duplicates(&mut rows);
+        let (outliers, mut notes, merged) = match events {
+            Some(_) => (None, Vec::new(), merge_strongest(&mut rows)),
+            None => {
+                let outliers = outlier_note("the request", &rows);
+                let notes: Vec<String> = rating_conflicts(&rows)
+                    .map(|(n, example)| conflict_note("the request", n, &example))
+                    .into_iter()
+                    .collect();
+                (outliers, notes, merge_duplicates(&mut rows))
+            }
+        };
         let rebind = !links.is_empty();
-        let (report, missing) = self.write_interactions(rows, links, None, rebind)?;
+        let (report, missing) = self.write_interactions(rows, links, (None, events), rebind)?;
         // The request's own outliers by its spread; else those of the store's range.
         match outliers {
             Some(note) => notes.push(note),
@@ -1217,7 +1249,7 @@ impl Engine {
         &self,
         rows: Vec<RawInteraction>,
         links: Vec<ItemLink>,
-        scale: Option<RatingScale>,
+        (scale, events): (Option<RatingScale>, Option<EventWeights>),
         rebind: bool,
     ) -> Result<(ImportReport, Vec<ItemLink>)> {
         let n_rows = rows.len() as u64;
@@ -1226,6 +1258,7 @@ impl Engine {
             links,
             scale,
             rebind,
+            events,
         };
         let result = self
             .inner
@@ -1264,7 +1297,13 @@ impl Engine {
             let results: Vec<_> = jobs
                 .into_iter()
                 .map(|job| {
-                    let result = apply_job(index, &mut state, &job.rows, job.links, job.scale);
+                    let result = apply_job(
+                        index,
+                        &mut state,
+                        &job.rows,
+                        job.links,
+                        (job.scale, job.events),
+                    );
                     rebind |= job.rebind && result.is_ok();
                     result
                 })
@@ -2108,6 +2147,12 @@ impl Engine {
         })
     }
 
+    /// The event weights stored by `import interactions --event-weights` (posted rows name
+    /// their `event` by them), `None` when the ratings are no event weights.
+    pub fn event_weights(&self) -> Result<Option<EventWeights>> {
+        self.read(|dir| Ok(InteractionStore::open(dir.db())?.events()?))
+    }
+
     /// Counts of the graph, the interactions and the models.
     pub fn stats(&self) -> Result<Stats> {
         self.read(|dir| {
@@ -2242,6 +2287,9 @@ impl Engine {
                 backend: crate::datadir::BACKEND,
                 rating_scale,
                 single_rating,
+                event_weights: interactions
+                    .events()?
+                    .map(|w| w.iter().map(|(k, w)| (k.to_owned(), w)).collect()),
                 fingerprint: format!("{fingerprint:016x}"),
                 model_fingerprint: model_fingerprint.map(|f| format!("{f:016x}")),
                 stale,
@@ -2622,7 +2670,12 @@ impl Engine {
                 )));
             }
         }
-        engine.write_interactions(train_rows.rows, links, request.read.rating_scale, true)?;
+        engine.write_interactions(
+            train_rows.rows,
+            links,
+            (request.read.rating_scale, None),
+            true,
+        )?;
         let mut train_request = request.train_request.clone();
         train_request.keep = 1;
         // The training's notes name eval's own flags (--kg, --link).
@@ -3194,19 +3247,37 @@ fn apply_job(
     state: &mut StoreState,
     rows: &[RawInteraction],
     links: Vec<ItemLink>,
-    scale: Option<RatingScale>,
+    (scale, events): (Option<RatingScale>, Option<EventWeights>),
 ) -> Result<(ImportReport, Vec<ItemLink>)> {
-    check_scale(state, scale, rows)?;
+    let events = check_events(state, events.as_ref(), rows)?;
+    // Event strengths are checked against their weights, and set the scale below.
+    if events.is_none() {
+        check_scale(state, scale, rows)?;
+    }
     check_time_units(state, rows)?;
     let (links, missing) = resolve_links(index, links)?;
-    // Judged before the rows join the store: against what it held.
+    // Judged before the rows join the store: against what it held (event weights are chosen,
+    // not stretched).
     let stretched = match scale.or(state.scale()) {
         Some(_) => None,
+        None if events.is_some() || state.events().is_some() => None,
         None => stretch_note(state.records(), rows),
     };
-    let mut report = state.apply(rows, &links)?;
+    // Set before the rows join, so that they merge by the largest weight; put back if they fail.
+    let before = state.events().cloned();
+    let events_scale = events.as_ref().and_then(EventWeights::scale);
+    if let Some(events) = events {
+        state.declare_events(events);
+    }
+    let mut report = match state.apply(rows, &links) {
+        Ok(report) => report,
+        Err(e) => {
+            state.reset_events(before);
+            return Err(e.into());
+        }
+    };
     report.stretched_scale = stretched;
-    if let Some(scale) = scale {
+    if let Some(scale) = scale.or(events_scale) {
         state.declare_scale(scale);
     }
     // A bare token stored before the graph minted its IRI is the same link, not a new one.
@@ -3214,6 +3285,56 @@ fn apply_job(
         .relinked
         .retain(|r| !matches!(index.resolve_entity(&r.old), Ok(Some((iri, _))) if iri == r.new));
     Ok((report, missing))
+}
+
+/// The event weights to store after a job with `events` (the stored ones extended by the
+/// kinds `events` adds), or `None` when the job brings none. Refused: a weight that differs
+/// from the stored one for the same kind (stored strengths were weighed by it and cannot be
+/// weighed again), event weights into a store of explicit ratings, and rated rows (ratings,
+/// not events) into a store of event weights: a careful tool does not compare a 5-star rating
+/// with a purchase's weight, and the largest-weight rule would let either override the other.
+fn check_events(
+    state: &StoreState,
+    events: Option<&EventWeights>,
+    rows: &[RawInteraction],
+) -> Result<Option<EventWeights>> {
+    let name = |names: &[String], k: usize| names.get(k).cloned().unwrap_or_default();
+    match (events, state.events()) {
+        (Some(given), Some(stored)) => match stored.extended(given) {
+            Ok(all) => Ok(Some(all)),
+            Err((kind, old, new)) => Err(Error::BadInput(format!(
+                "--event-weights {kind}={new}: this data directory's strengths were weighed with \
+                 {kind}={old} (its event weights: {stored}), and a stored strength cannot be \
+                 weighed again; import with the stored weights (new kinds may be added), or \
+                 import every file into a new data directory (--data NEW) with the new ones"
+            ))),
+        },
+        (Some(given), None) => match state.records().iter().find(|r| r.rating.is_some()) {
+            Some(r) => Err(Error::BadInput(format!(
+                "--event-weights: this data directory holds explicit ratings (user {:?}, \
+                     item {:?}: rating {}), and event weights ({given}) would be mixed with \
+                     them, each pair keeping the larger; import the events into a new data \
+                     directory (--data NEW)",
+                name(state.users(), r.user.index()),
+                name(state.items(), r.item.index()),
+                r.rating.unwrap_or_default()
+            ))),
+            None => Ok(Some(given.clone())),
+        },
+        (None, Some(stored)) => match rows.iter().find(|r| r.rating.is_some()) {
+            Some(r) => Err(Error::BadInput(format!(
+                "rating {} (user {:?}, item {:?}): this data directory's strengths are event \
+                 weights ({stored}), and ratings would be mixed with them; import the file \
+                 with --event-col and --event-weights (posted rows: an \"event\" instead of a \
+                 \"rating\"), or without its rating column",
+                r.rating.unwrap_or_default(),
+                r.user,
+                r.item
+            ))),
+            None => Ok(None),
+        },
+        (None, None) => Ok(None),
+    }
 }
 
 /// Refuses rows whose timestamps are in another unit than every stored one: seconds into a
@@ -3977,12 +4098,15 @@ pub fn parse_interaction_file(request: &InteractionFile) -> Result<ParsedInterac
             "FILE and --link cannot both be `-`: standard input holds one file".to_owned(),
         ));
     }
+    let mut columns = request.columns.clone();
+    columns.events |= request.events.is_some();
     let options = ReadOptions {
         format: request.format,
-        columns: request.columns.clone(),
+        columns,
         delimiter: request.delimiter,
         rating_scale: request.rating_scale,
         time_unit: request.time_unit,
+        events: request.events.clone(),
         caller: crate::interactions::Caller::Import,
     };
     let mut rows = read_rows(&request.file, &options, request.min_rating)?;
@@ -4232,6 +4356,9 @@ fn read_rows(file: &Path, options: &ReadOptions, min_rating: Option<f32>) -> Res
     let file = parsed.file.as_path();
     let mut rows = parsed.rows;
     let read = rows.len();
+    if let Some(events) = &options.events {
+        return read_events(file, rows, events, notes, min_rating);
+    }
     if let Some(r) = min_rating
         && rows.iter().all(|row| row.rating.is_none())
     {
@@ -4263,15 +4390,7 @@ fn read_rows(file: &Path, options: &ReadOptions, min_rating: Option<f32>) -> Res
     };
     let outliers_noted = outliers.is_some();
     notes.extend(outliers);
-    let below_min_rating = match min_rating {
-        Some(r) if !r.is_finite() => {
-            return Err(Error::BadInput(format!(
-                "--min-rating {r}: expected a finite number"
-            )));
-        }
-        Some(r) => filter_min_rating(&mut rows, r),
-        None => 0,
-    };
+    let below_min_rating = min_rating_filter(&mut rows, min_rating)?;
     if rows.is_empty() {
         return Err(Error::BadInput(format!(
             "{}: no row has a rating of at least {} ({read} rows read)",
@@ -4290,6 +4409,62 @@ fn read_rows(file: &Path, options: &ReadOptions, min_rating: Option<f32>) -> Res
         merged,
         notes,
         outliers_noted,
+    })
+}
+
+/// Keeps the rows rated at least `min_rating` (`--min-rating`), if given; how many were dropped.
+fn min_rating_filter(rows: &mut Vec<RawInteraction>, min_rating: Option<f32>) -> Result<usize> {
+    match min_rating {
+        Some(r) if !r.is_finite() => Err(Error::BadInput(format!(
+            "--min-rating {r}: expected a finite number"
+        ))),
+        Some(r) => Ok(filter_min_rating(rows, r)),
+        None => Ok(0),
+    }
+}
+
+/// [`read_rows`] of a file read with `--event-weights`: rows of kinds weighted 0 dropped (a
+/// note counts them), `--min-rating` applied to the weights, and each pair's rows merged by
+/// the largest weight.
+fn read_events(
+    file: &Path,
+    mut rows: Vec<RawInteraction>,
+    events: &EventWeights,
+    mut notes: Vec<String>,
+    min_rating: Option<f32>,
+) -> Result<Rows> {
+    let read = rows.len();
+    rows.retain(|r| r.rating != Some(0.0));
+    let dropped = read - rows.len();
+    if dropped > 0 {
+        notes.push(format!(
+            "{}: {dropped} row(s) of the kinds weighted 0 ({}) dropped",
+            file.display(),
+            events.dropped().join(", ")
+        ));
+    }
+    let below_min_rating = min_rating_filter(&mut rows, min_rating)?;
+    if rows.is_empty() {
+        return Err(Error::BadInput(format!(
+            "{}: no row left to import ({read} rows read: {dropped} of kinds weighted 0, \
+             {below_min_rating} below --min-rating)",
+            file.display()
+        )));
+    }
+    notes.extend(timestamp_note(file, &rows));
+    let merged = merge_strongest(&mut rows);
+    notes.push(format!(
+        "{}: events weighed {events}: each pair's strength is the largest weight among its \
+         events (what `train --confidence rating` weighs; --confidence count counts its rows)",
+        file.display()
+    ));
+    Ok(Rows {
+        rows,
+        read,
+        below_min_rating,
+        merged,
+        notes,
+        outliers_noted: true,
     })
 }
 

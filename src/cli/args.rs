@@ -695,8 +695,24 @@ pub struct ImportInteractionsArgs {
     /// latest rating wins): svd/svdpp learn it as disliked, als and cke (default `--confidence
     /// rating`) weigh it least, but every ranking learner still counts it as a positive, and it
     /// is never recommended back to the user; only removal takes it out.
-    #[arg(long, conflicts_with_all = ["link", "min_rating", "rating_scale"])]
+    #[arg(long, conflicts_with_all = ["link", "min_rating", "rating_scale", "event_weights"])]
     pub remove: bool,
+    /// tsv/csv/recbole, with --event-weights: the column of each row's event kind (view,
+    /// addtocart, purchase...), by header name or 1-based position [default: the column named
+    /// event, event_type, action, behavior, behaviour or interaction_type].
+    #[arg(long, value_name = "NAME|N", requires = "event_weights")]
+    pub event_col: Option<ColumnRef>,
+    /// Weigh each row by its kind of event, e.g. view=1,addtocart=3,transaction=5 (kinds
+    /// matched exactly as written): the weight is the row's rating-like strength (what `train
+    /// --confidence rating` weighs), and a pair's strength is the LARGEST weight among its
+    /// events, in one file, across imports and over HTTP (a purchase is never lowered by a
+    /// later view; --confidence count still counts rows). An event without a weight is an
+    /// error naming its line; a weight of 0 drops the kind's rows (counted in a note). The
+    /// weights are stored: a later import may add kinds but not change a weight, and `POST
+    /// /v1/interactions` takes an "event" per row. Refused with --rating-col, and into a data
+    /// directory of explicit ratings.
+    #[arg(long, value_name = "KIND=W,...", conflicts_with = "rating_scale")]
+    pub event_weights: Option<kgrec::interactions::EventWeights>,
     #[command(flatten)]
     pub read: ReadArgs,
 }
@@ -756,6 +772,8 @@ impl ReadArgs {
             time: self.time_col.clone(),
             headerless: self.no_header,
             extra_fields_ignored: self.ignore_extra_fields,
+            event: None,
+            events: false,
         }
     }
 }

@@ -388,6 +388,19 @@ fn stats_text(s: &Stats) -> String {
                 },
             },
         ),
+        (
+            "event weights",
+            match &s.event_weights {
+                Some(w) => {
+                    let pairs: Vec<String> = w.iter().map(|(k, w)| format!("{k}={w}")).collect();
+                    format!(
+                        "{} (a pair's strength: the largest weight among its events)",
+                        pairs.join(",")
+                    )
+                }
+                None => "none (import interactions --event-weights)".to_owned(),
+            },
+        ),
         ("models", s.models.len().to_string()),
     ];
     let mut text: String = rows

@@ -34,9 +34,22 @@ pub(super) fn interaction_format(name: Option<&str>, flag: &str) -> Result<Optio
 }
 
 /// `kgrec import interactions FILE [--format F] [--link LINK.tsv] [--min-rating R]
-/// [--user-col C] [--item-col C] [--rating-col C] [--time-col C] [--delimiter D]`
+/// [--user-col C] [--item-col C] [--rating-col C] [--time-col C] [--event-col C]
+/// [--event-weights KIND=W,...] [--delimiter D]`
 pub fn import_interactions(data: &Path, args: &ImportInteractionsArgs, quiet: bool) -> Result<()> {
     let format = interaction_format(args.format.as_deref(), "--format")?;
+    if args.event_weights.is_some()
+        && let Some(rating) = &args.read.rating_col
+    {
+        return Err(Error::BadInput(format!(
+            "--rating-col {rating} and --event-weights: a pair's strength comes either from a \
+             rating column or from the weights of its events, not both; drop --rating-col to \
+             weigh the events, or --event-col/--event-weights to keep the ratings"
+        )));
+    }
+    let mut columns = args.read.columns();
+    columns.event = args.event_col.clone();
+    columns.events = args.event_weights.is_some();
     let bar = progress_bar(quiet, 0, "{spinner} {wide_msg}");
     bar.enable_steady_tick(std::time::Duration::from_millis(120));
     bar.set_message(format!("importing {}", args.file.display()));
@@ -49,10 +62,11 @@ pub fn import_interactions(data: &Path, args: &ImportInteractionsArgs, quiet: bo
             args.link_iri_col.clone(),
         ),
         min_rating: args.read.min_rating,
-        columns: args.read.columns(),
+        columns,
         delimiter: args.read.delimiter,
         rating_scale: args.read.rating_scale,
         time_unit: args.read.time_unit,
+        events: args.event_weights.clone(),
     };
     // Every file is parsed to the end before the data directory is opened (or created), so a
     // bad file leaves nothing behind.
@@ -1115,6 +1129,7 @@ pub fn eval(args: &EvalArgs, quiet: bool) -> Result<()> {
             delimiter: args.read.delimiter,
             rating_scale: args.read.rating_scale,
             time_unit: args.read.time_unit,
+            events: None,
             caller: kgrec::interactions::Caller::Eval,
         },
         min_rating: args.read.min_rating,

@@ -31,6 +31,7 @@ pub fn remove_interactions(
         delimiter: args.read.delimiter,
         rating_scale: None,
         time_unit: args.read.time_unit,
+        events: None,
     };
     let removed = kgrec::engine::parse_interaction_file(&request).and_then(|parsed| {
         let engine = super::open_engine(data)?;

@@ -1242,7 +1242,9 @@ mod tests {
                 iri: format!("http://example.org/new{i}"),
             })
             .collect();
-        engine.write_interactions(rows, links, None, true).unwrap();
+        engine
+            .write_interactions(rows, links, (None, None), true)
+            .unwrap();
         (tmp, engine)
     }
 

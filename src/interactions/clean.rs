@@ -70,6 +70,26 @@ pub fn rating_conflicts(rows: &[RawInteraction]) -> Option<(usize, String)> {
 /// line on ties) and the rating of the most recent row that has one: a re-rating replaces the
 /// older opinion, a row without a rating never erases one.
 pub fn merge_duplicates(rows: &mut Vec<RawInteraction>) -> usize {
+    merge(rows, false)
+}
+
+/// [`merge_duplicates`] for rows whose ratings are event weights (`--event-weights`): the
+/// merged row's rating is the largest of its rows' (a save then a view keeps the save's
+/// weight; a purchase is never lowered by a later view); counts and timestamps as there.
+pub fn merge_strongest(rows: &mut Vec<RawInteraction>) -> usize {
+    merge(rows, true)
+}
+
+/// The rating of a pair whose stored or kept `kept` meets a row's `row` under the event
+/// rule: the larger, a missing one never winning.
+pub fn strongest(kept: Option<f32>, row: Option<f32>) -> Option<f32> {
+    match (kept, row) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+fn merge(rows: &mut Vec<RawInteraction>, strongest_wins: bool) -> usize {
     let before = rows.len();
     let mut first: HashMap<(String, String), usize> = HashMap::with_capacity(rows.len());
     let mut out: Vec<RawInteraction> = Vec::with_capacity(rows.len());
@@ -85,7 +105,10 @@ pub fn merge_duplicates(rows: &mut Vec<RawInteraction>) -> usize {
                 stamps.extend(row.own_stamps());
                 kept.stamps = stamps;
                 kept.count = kept.count.saturating_add(row.count);
-                if row.timestamp >= kept.timestamp {
+                if strongest_wins {
+                    kept.rating = strongest(kept.rating, row.rating);
+                    kept.timestamp = kept.timestamp.max(row.timestamp);
+                } else if row.timestamp >= kept.timestamp {
                     kept.timestamp = row.timestamp;
                     kept.rating = row.rating.or(kept.rating);
                 } else {

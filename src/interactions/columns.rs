@@ -64,6 +64,12 @@ pub struct ColumnMap {
     pub rating: Option<ColumnRef>,
     /// `--time-col`.
     pub time: Option<ColumnRef>,
+    /// `--event-col`: the column of each row's event kind (`view`, `purchase`), read when
+    /// `events` is set.
+    pub event: Option<ColumnRef>,
+    /// `--event-weights` given: the event column is read (found by its name when `event` does
+    /// not name it), and the rating column is not looked for by its name.
+    pub events: bool,
     /// `--no-header`: the first line is data; columns go by position (user 1 and item 2
     /// unless given).
     pub headerless: bool,
@@ -75,7 +81,11 @@ pub struct ColumnMap {
 impl ColumnMap {
     /// Whether any column is given.
     pub fn is_empty(&self) -> bool {
-        self.user.is_none() && self.item.is_none() && self.rating.is_none() && self.time.is_none()
+        self.user.is_none()
+            && self.item.is_none()
+            && self.rating.is_none()
+            && self.time.is_none()
+            && self.event.is_none()
     }
 
     /// The flags given, for messages.
@@ -85,6 +95,7 @@ impl ColumnMap {
             (self.item.is_some(), ITEM.flag),
             (self.rating.is_some(), RATING.flag),
             (self.time.is_some(), TIME.flag),
+            (self.event.is_some(), EVENT.flag),
         ]
         .into_iter()
         .filter_map(|(given, flag)| flag.filter(|_| given))
@@ -274,6 +285,22 @@ pub const TIME: Role = Role {
     link: false,
 };
 
+/// The event column of an interaction file (each row's kind: `view`, `addtocart`, ...), read
+/// with `--event-weights`.
+pub const EVENT: Role = Role {
+    field: "event",
+    flag: Some("--event-col"),
+    aliases: &[
+        "event",
+        "event_type",
+        "action",
+        "behavior",
+        "behaviour",
+        "interaction_type",
+    ],
+    link: false,
+};
+
 /// The item column of a link file.
 pub const LINK_ITEM: Role = Role {
     flag: None,
@@ -355,6 +382,8 @@ pub(crate) struct Columns {
     pub item: usize,
     pub rating: Option<usize>,
     pub timestamp: Option<usize>,
+    /// The event column, read with `--event-weights`.
+    pub event: Option<usize>,
 }
 
 /// A header read: its columns, and the names of the columns nothing reads.
@@ -364,6 +393,9 @@ pub(crate) struct Header {
     pub ignored: Vec<String>,
     /// Every column's name as the header writes it.
     pub names: Vec<String>,
+    /// A column named as the event column (`event`, `action`, ...) that is not read, since no
+    /// `--event-weights` was given: an import says how to use it.
+    pub unread_event: Option<usize>,
 }
 
 /// Finds a role's column among `names` (normalised), skipping `taken` columns: the best alias
@@ -425,6 +457,7 @@ pub(crate) fn header(
         (&ITEM, &map.item),
         (&RATING, &map.rating),
         (&TIME, &map.time),
+        (&EVENT, &map.event),
     ] {
         let (Some(r), Some(flag)) = (r, role.flag) else {
             continue;
@@ -453,8 +486,28 @@ pub(crate) fn header(
     };
     let user = find(&USER);
     let item = find(&ITEM);
-    let rating = find(&RATING);
+    // Event strengths are the rows' ratings: a column named like a rating is not read then.
+    let rating = match map.events {
+        true => None,
+        false => find(&RATING),
+    };
     let timestamp = find(&TIME);
+    let event = match map.events {
+        true => find(&EVENT),
+        false => None,
+    };
+    if map.events && event.is_none() {
+        return Err(ParseError::Malformed {
+            file: file.to_owned(),
+            line,
+            message: format!(
+                "--event-weights, but no column holds the event kinds (none is named {}; the \
+                 columns: {}): name it with --event-col NAME|N",
+                EVENT.aliases.join(", "),
+                fields.join(", ")
+            ),
+        });
+    }
     let (Some(user), Some(item)) = (user, item) else {
         let role = if user.is_none() { &USER } else { &ITEM };
         // The column the names would give the role, taken by another role's flag
@@ -487,6 +540,7 @@ pub(crate) fn header(
         (&ITEM, Some(item)),
         (&RATING, rating),
         (&TIME, timestamp),
+        (&EVENT, event),
     ] {
         let Some(col) = col else { continue };
         if given.iter().any(|(r, _)| r.field == role.field) {
@@ -516,15 +570,21 @@ pub(crate) fn header(
             name => name.to_owned(),
         })
         .collect();
+    let unread_event = match map.events {
+        true => None,
+        false => by_alias(&names, &EVENT, &taken),
+    };
     Ok(Header {
         columns: Columns {
             user,
             item,
             rating,
             timestamp,
+            event,
         },
         ignored,
         names: fields.iter().map(|f| f.trim().to_owned()).collect(),
+        unread_event,
     })
 }
 
@@ -676,7 +736,8 @@ mod tests {
                 user: 0,
                 item: 1,
                 rating: None,
-                timestamp: None
+                timestamp: None,
+                event: None
             }
         );
         assert_eq!(h.ignored, ["quantity"]);
@@ -691,7 +752,8 @@ mod tests {
                 user: 3,
                 item: 1,
                 rating: Some(2),
-                timestamp: Some(0)
+                timestamp: Some(0),
+                event: None
             }
         );
         assert_eq!(h.ignored, ["5 (unnamed)"]);
@@ -712,6 +774,7 @@ mod tests {
             time: None,
             headerless: false,
             extra_fields_ignored: false,
+            ..ColumnMap::default()
         };
         let h = read(&["who", "what", "qty", "when"], &map).unwrap();
         assert_eq!(
@@ -720,7 +783,8 @@ mod tests {
                 user: 0,
                 item: 1,
                 rating: Some(2),
-                timestamp: None
+                timestamp: None,
+                event: None
             }
         );
         assert_eq!(h.ignored, ["when"]);

@@ -13,6 +13,7 @@ pub mod columns;
 mod datetime;
 pub use datetime::parse_iso;
 mod error;
+mod events;
 mod format;
 pub mod guess;
 mod id_list;
@@ -24,9 +25,12 @@ mod scale;
 pub mod source;
 mod unit;
 
-pub use clean::{filter_min_rating, merge_duplicates, rating_conflicts};
+pub use clean::{
+    filter_min_rating, merge_duplicates, merge_strongest, rating_conflicts, strongest,
+};
 pub use columns::{ColumnMap, ColumnRef, Delimiter};
 pub use error::{ParseError, decimal_comma_hint};
+pub use events::{BadEventWeights, EventWeights};
 pub use format::{Format, UnknownFormatName};
 pub use guess::{Guess, GuessBasis};
 pub use id_list::{quote_id, split_id_list};
@@ -152,6 +156,11 @@ pub struct RawInteractions {
     pub millis_converted: Option<usize>,
     /// The unit the numeric timestamps were read in (`--time-unit`).
     pub time_unit: TimeUnit,
+    /// A column named as an event column (`event`, `action`, ...) left unread, since no
+    /// `--event-weights` was given: its name and first distinct values.
+    pub unread_event: Option<(String, Vec<String>)>,
+    /// The rows' ratings are the weights of their events (`--event-weights`).
+    pub events: bool,
 }
 
 impl RawInteractions {
@@ -222,6 +231,34 @@ impl RawInteractions {
                 "{file}: {} row(s) have an empty rating cell: read as unrated, as the rows of a \
                  file without a rating column (a stored rating is kept)",
                 self.empty_ratings
+            ));
+        }
+        if let Some((column, kinds)) = &self.unread_event {
+            let (values, weights) = match kinds.as_slice() {
+                [] => (String::new(), "KIND=W,...".to_owned()),
+                kinds => (
+                    format!(
+                        " (values {}{})",
+                        kinds.join(", "),
+                        if kinds.len() >= EVENT_KINDS_SHOWN {
+                            ", ..."
+                        } else {
+                            ""
+                        }
+                    ),
+                    kinds
+                        .iter()
+                        .map(|k| format!("{k}=W"))
+                        .collect::<Vec<_>>()
+                        .join(","),
+                ),
+            };
+            notes.push(format!(
+                "{at}: column {column}{values} looks like each row's kind of event and is not \
+                 read: every row counts as a plain interaction. To weigh the kinds, import with \
+                 --event-weights {weights}, W each kind's weight (e.g. view=1,addtocart=3,\
+                 transaction=5): a pair's strength is then the largest weight among its events \
+                 (a weight of 0 drops a kind)"
             ));
         }
         match self.ignored_columns.as_slice() {
@@ -343,6 +380,9 @@ pub fn invisible_ids_note_in<'a>(
         kind.name(),
     ))
 }
+
+/// How many distinct values of an unread event column its note names.
+const EVENT_KINDS_SHOWN: usize = 8;
 
 /// Seconds since 1970 of 3 March 1973: a file whose timestamps all fall before it probably
 /// holds something else (a quantity, a rating) in the column read as the timestamp.

@@ -73,6 +73,10 @@ pub struct ReadOptions {
     pub rating_scale: Option<RatingScale>,
     /// The unit of numeric timestamps (`--time-unit`); stored as seconds.
     pub time_unit: TimeUnit,
+    /// The weight of each event kind (`--event-weights`): each row's weight, found by its
+    /// event column's value, is its rating; an event without a weight is an error naming its
+    /// line. Set `columns.events` with it.
+    pub events: Option<super::EventWeights>,
     /// Who reads: the flags and commands messages name.
     pub caller: Caller,
 }
@@ -241,6 +245,8 @@ fn read_source_as(
         empty_ratings: 0,
         millis_converted: None,
         time_unit: options.time_unit,
+        unread_event: None,
+        events: false,
     };
     match format {
         Format::Tsv | Format::Csv | Format::RecBole => {
@@ -262,6 +268,8 @@ fn read_source_as(
             out.excel_sep = headed.excel_sep;
             out.ignored_columns = headed.ignored;
             out.numeric_ignored = headed.numeric_ignored;
+            out.unread_event = headed.unread_event;
+            out.events = options.events.is_some();
             out.longer_rows = headed.longer.map(|(line, n)| (line, n, headed.names.len()));
             out.headerless = options.columns.headerless;
             if let Some((line, n, width)) = out.longer_rows
@@ -533,6 +541,13 @@ fn check_options(
                 flags.join(", "),
                 if flags.len() == 1 { "applies" } else { "apply" }
             )
+        } else if options.events.is_some()
+            && !matches!(format, Format::Tsv | Format::Csv | Format::RecBole)
+        {
+            format!(
+                "--event-weights applies to files with a header (tsv, csv, recbole) or read \
+                 with --no-header and --event-col N, not to {format}"
+            )
         } else if options.delimiter.is_some() && !matches!(format, Format::Tsv | Format::Csv) {
             format!("--delimiter applies to tsv and csv files, not to {format}")
         } else if options.columns.headerless && !matches!(format, Format::Tsv | Format::Csv) {
@@ -622,16 +637,19 @@ impl<'a, R: BufRead> Lines<'a, R> {
 /// What a row's values are checked and read against: the rating scale (`--rating-scale`), and
 /// the unit of numeric timestamps (`--time-unit`).
 #[derive(Debug, Clone, Copy)]
-struct RowRules {
+struct RowRules<'a> {
     scale: Option<RatingScale>,
     unit: TimeUnit,
+    /// `--event-weights`: each row's rating is its event's weight.
+    events: Option<&'a super::EventWeights>,
 }
 
-impl RowRules {
-    fn of(options: &ReadOptions) -> Self {
+impl<'a> RowRules<'a> {
+    fn of(options: &'a ReadOptions) -> Self {
         Self {
             scale: options.rating_scale,
             unit: options.time_unit,
+            events: options.events.as_ref(),
         }
     }
 }
@@ -640,7 +658,7 @@ impl RowRules {
 fn row_from_fields(
     fields: &[&str],
     cols: Columns,
-    rules: RowRules,
+    rules: RowRules<'_>,
     file: &Path,
     line: usize,
 ) -> Result<RawInteraction, ParseError> {
@@ -665,7 +683,23 @@ fn row_from_fields(
             }
             Some(r)
         }
-        None => None,
+        None => match (cols.event, rules.events) {
+            // The event's weight is the row's strength.
+            (Some(c), Some(weights)) => {
+                let event = required(fields, c, "event", file, line)?;
+                match weights.get(event) {
+                    Some(w) => Some(w),
+                    None => {
+                        return Err(ParseError::Malformed {
+                            file: file.to_owned(),
+                            line,
+                            message: format!("field {}: {}", c + 1, weights.unknown(event)),
+                        });
+                    }
+                }
+            }
+            _ => None,
+        },
     };
     let timestamp = match cols.timestamp {
         // An empty timestamp means "unknown", which RecBole writes for some data sets.
@@ -858,16 +892,28 @@ struct Headed {
     rated: bool,
     /// Ignored columns whose every value is a number: (name as shown, `--rating-col` value).
     numeric_ignored: Vec<(String, String)>,
+    /// A column named as the event column, not read (no `--event-weights`): its name and
+    /// first distinct values.
+    unread_event: Option<(String, Vec<String>)>,
 }
 
-/// Per column, whether every non-blank value read is a number, and whether there was one.
+/// Per column, whether every non-blank value read is a number, and whether there was one;
+/// and the first distinct values of an unread event column (`kinds.0`, once the header is read).
 #[derive(Debug, Default)]
-struct NumericColumns(Vec<(bool, bool)>);
+struct NumericColumns(Vec<(bool, bool)>, (Option<usize>, Vec<String>));
 
 impl NumericColumns {
     fn observe(&mut self, fields: &[&str]) {
         if self.0.len() < fields.len() {
             self.0.resize(fields.len(), (true, false));
+        }
+        if let (Some(c), kinds) = &mut self.1
+            && kinds.len() < super::EVENT_KINDS_SHOWN
+            && let Some(kind) = fields.get(*c).map(|f| f.trim())
+            && !kind.is_empty()
+            && !kinds.iter().any(|k| k == kind)
+        {
+            kinds.push(kind.to_owned());
         }
         for (seen, field) in self.0.iter_mut().zip(fields) {
             let field = field.trim();
@@ -999,6 +1045,10 @@ fn parse_headed<R: BufRead>(
         excel_sep,
         rated: header.columns.rating.is_some(),
         numeric_ignored: numeric.ignored(&header),
+        unread_event: header
+            .unread_event
+            .and_then(|c| header.names.get(c))
+            .map(|name| (name.clone(), numeric.1.1.clone())),
         ignored: header.ignored,
         names: header.names,
         longer,
@@ -1137,6 +1187,7 @@ fn parse_tabbed<R: BufRead>(
     } else {
         columns::header(&fields, map, file, header_line)?
     };
+    numeric.1.0 = header.unread_event;
     let mut longer = None;
     while let Some((n, text)) = lines.next_nonblank()? {
         let fields: Vec<&str> = text.split('\t').collect();
@@ -1157,7 +1208,7 @@ fn parse_tabbed<R: BufRead>(
 fn headerless_start(
     first: &[&str],
     map: &ColumnMap,
-    scale: RowRules,
+    scale: RowRules<'_>,
     file: &Path,
     line: usize,
 ) -> Result<(columns::Header, RawInteraction), ParseError> {
@@ -1249,7 +1300,11 @@ fn parse_quoted<R: Read>(
                 rows.push(first);
                 header = Some((line, h));
             }
-            None => header = Some((line, columns::header(&fields, map, file, line)?)),
+            None => {
+                let h = columns::header(&fields, map, file, line)?;
+                numeric.1.0 = h.unread_event;
+                header = Some((line, h));
+            }
             Some((header_line, h)) => {
                 joined_file(&fields, h, map.headerless, file, (*header_line, line))?;
                 unclosed_quote(&fields, &h.columns, file, line)?;
@@ -1492,13 +1547,14 @@ struct MovieLensRows {
 fn parse_movielens<R: BufRead>(
     mut lines: Lines<'_, R>,
     file: &Path,
-    scale: RowRules,
+    scale: RowRules<'_>,
 ) -> Result<MovieLensRows, ParseError> {
     let cols = Columns {
         user: 0,
         item: 1,
         rating: Some(2),
         timestamp: Some(3),
+        event: None,
     };
     let mut rows = Vec::new();
     let mut header = None;

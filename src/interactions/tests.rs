@@ -652,6 +652,7 @@ fn columns_are_mapped_by_name_or_position() {
             time: Some("4".parse().unwrap()),
             headerless: false,
             extra_fields_ignored: false,
+            ..ColumnMap::default()
         },
         ..ReadOptions::default()
     };

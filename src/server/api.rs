@@ -378,6 +378,9 @@ struct InteractionJson {
     rating: Option<f64>,
     /// Seconds since the Unix epoch, or an ISO 8601 date or date-time (as the CLI reads them).
     timestamp: Option<Timestamp>,
+    /// The kind of event (`view`, `purchase`), weighed by the data directory's event weights
+    /// (`import interactions --event-weights`) instead of a rating.
+    event: Option<String>,
 }
 
 /// A timestamp given as seconds since 1970 or as an ISO 8601 string (`2024-01-01`,
@@ -449,7 +452,7 @@ fn interaction_array(
     Query::parse(raw, &[], &[])?;
     json_body(headers)?;
     let body = body_bytes(state, body)?;
-    let expected = "a JSON array of {\"user\", \"item\", \"rating\"?, \"timestamp\"?}";
+    let expected = "a JSON array of {\"user\", \"item\", \"rating\"?, \"timestamp\"?, \"event\"?}";
     let rows: Vec<InteractionJson> =
         serde_json::from_slice(&body).map_err(|e| bad_json(&e, expected))?;
     if rows.is_empty() {
@@ -480,6 +483,22 @@ pub async fn interactions(
         body,
         "post at least one interaction",
     )?;
+    // Rows naming their event are weighed by the stored weights, a pair keeping the largest.
+    let weights = match rows.iter().any(|r| r.event.is_some()) {
+        true => {
+            let shared = state.clone();
+            let stored = blocking(move || Ok(shared.engine.event_weights()?)).await?;
+            Some(stored.ok_or_else(|| {
+                ApiError::bad_parameter(
+                    "an interaction names an \"event\", but this data directory has no event \
+                     weights: import an event file with `kgrec import interactions FILE \
+                     --event-weights KIND=W,...` first, or send a \"rating\"",
+                )
+            })?)
+        }
+        false => None,
+    };
+    let mut dropped = 0usize;
     let mut raw_rows = Vec::with_capacity(rows.len());
     for (n, row) in rows.into_iter().enumerate() {
         // Seconds since 1970 is the contract; milliseconds would be read as dates after the
@@ -525,6 +544,37 @@ pub async fn interactions(
             }
             r => r.map(|r| r as f32),
         };
+        let rating = match (&weights, row.event.as_deref(), rating) {
+            (_, Some(_), Some(_)) => {
+                return Err(ApiError::bad_parameter(format!(
+                    "interaction {}: both an \"event\" and a \"rating\": a pair's strength \
+                     comes from the weight of its events here; send one",
+                    n + 1
+                )));
+            }
+            (Some(_), None, Some(r)) => {
+                return Err(ApiError::bad_parameter(format!(
+                    "interaction {}: rating {r} among events: this data directory's strengths \
+                     are event weights; send an \"event\" instead",
+                    n + 1
+                )));
+            }
+            (Some(w), Some(event), None) => match w.get(event) {
+                Some(0.0) => {
+                    dropped += 1;
+                    continue;
+                }
+                Some(weight) => Some(weight),
+                None => {
+                    return Err(ApiError::bad_parameter(format!(
+                        "interaction {}: {}",
+                        n + 1,
+                        w.unknown(event)
+                    )));
+                }
+            },
+            (_, _, rating) => rating,
+        };
         raw_rows.push(RawInteraction {
             user: row.user.0,
             item: row.item.0,
@@ -556,8 +606,14 @@ pub async fn interactions(
     );
     let negative = kgrec::engine::timestamp_note_in("POST /v1/interactions", &raw_rows);
     let metrics = std::sync::Arc::clone(&state.metrics);
-    let imported =
-        blocking(move || Ok(state.engine.add_interactions(raw_rows, Vec::new())?)).await?;
+    let dropped = (dropped > 0)
+        .then(|| format!("{dropped} row(s) of event kinds weighted 0 dropped (not stored)"));
+    let imported = blocking(move || {
+        Ok(state
+            .engine
+            .add_weighed_interactions(raw_rows, Vec::new(), weights)?)
+    })
+    .await?;
     metrics.interactions(received as u64);
     let r = &imported.report;
     // What the engine noticed, the older rows it kept stored, then the spaced ids.
@@ -604,6 +660,7 @@ pub async fn interactions(
         .chain(unrated)
         .chain(larger)
         .chain(unlinked)
+        .chain(dropped)
         .chain(negative)
         .chain(spaced)
         .chain(invisible)

@@ -10,6 +10,9 @@
 //! - `X` chunk → interactions `chunk * RECORDS_PER_CHUNK ..`, fixed 24-byte records (raw bytes)
 //! - `m:users`, `m:items`, `m:interactions`, `m:linked` → `u64` little-endian counts
 //! - `m:scale` → the declared rating scale, two `f32` little-endian (absent: none declared)
+//! - `m:events` → the event weights (`--event-weights`), a JSON object of kind → weight (absent:
+//!   the ratings are no event weights): with them, a pair's rating is the largest weight among
+//!   its events
 //!
 //! An import merges in memory ([`StoreState`]: read whole by [`InteractionStore::state`], or kept
 //! by the writer between imports) and writes only the touched chunks and the new counts in one
@@ -23,7 +26,7 @@ use kgrec_kg::EntityId;
 use super::{Fnv, Result, StoreError, read_run, utf8, write_chunk, write_run};
 use crate::cf::{IdMap, InteractionMatrix, PairFeedback};
 use crate::ids::{ItemId, UserId};
-use crate::interactions::{RatingScale, RawInteraction, lookalike};
+use crate::interactions::{EventWeights, RatingScale, RawInteraction, lookalike};
 
 const TREE: &str = "interactions";
 const USERS: &[u8] = b"U";
@@ -35,6 +38,7 @@ const META_ITEMS: &[u8] = b"m:items";
 const META_INTERACTIONS: &[u8] = b"m:interactions";
 const META_LINKED: &[u8] = b"m:linked";
 const META_SCALE: &[u8] = b"m:scale";
+const META_EVENTS: &[u8] = b"m:events";
 
 /// Names (and links) per chunk. Tests use tiny chunks so that every boundary is crossed.
 #[cfg(not(test))]
@@ -97,11 +101,16 @@ impl Record {
     /// before it, or without a timestamp, or any row when the pair has none stored) may be the
     /// stored ones read again, so the count is the larger of the stored one and theirs. So
     /// importing the same file again changes nothing, and a later file's repeats add up.
-    fn merged(&self, row: &RawInteraction) -> Self {
+    /// `strongest`: the ratings are event weights, and the larger one is kept whatever the
+    /// timestamps (the latest timestamp is kept all the same).
+    fn merged(&self, row: &RawInteraction, strongest: bool) -> Self {
         let mut out = *self;
         let (later, rest) = row.split_at(self.timestamp);
         out.count = self.count.max(rest).saturating_add(later);
-        if row.timestamp >= self.timestamp {
+        if strongest {
+            out.rating = crate::interactions::strongest(self.rating, row.rating);
+            out.timestamp = self.timestamp.max(row.timestamp);
+        } else if row.timestamp >= self.timestamp {
             out.timestamp = row.timestamp;
             out.rating = row.rating.or(self.rating);
         } else {
@@ -382,6 +391,16 @@ impl InteractionStore {
         })
     }
 
+    /// The event weights stored by an import with `--event-weights`, if any.
+    pub fn events(&self) -> Result<Option<EventWeights>> {
+        let Some(bytes) = self.tree.get(META_EVENTS)? else {
+            return Ok(None);
+        };
+        EventWeights::from_json(&bytes)
+            .map(Some)
+            .ok_or_else(|| StoreError::corruption("event weights", "not a JSON object of weights"))
+    }
+
     /// The declared rating scale, if any.
     pub fn scale(&self) -> Result<Option<RatingScale>> {
         let Some(bytes) = self.tree.get(META_SCALE)? else {
@@ -435,6 +454,7 @@ impl InteractionStore {
             by_iri: None,
             units: None,
             scale: self.scale()?,
+            events: self.events()?,
             unwritten,
         })
     }
@@ -559,6 +579,8 @@ pub struct StoreState {
     /// [`StoreState::timestamp_units`] (one scan), kept up to date by imports after.
     units: Option<(bool, bool)>,
     scale: Option<RatingScale>,
+    /// The event weights (`m:events`): ratings are merged by the largest.
+    events: Option<EventWeights>,
     unwritten: Unwritten,
 }
 
@@ -574,6 +596,8 @@ struct Unwritten {
     record_chunks: BTreeSet<usize>,
     /// The rating scale was declared.
     scale: bool,
+    /// The event weights were set or extended.
+    events: bool,
     /// Whether anything changed at all.
     changed: bool,
 }
@@ -612,6 +636,27 @@ impl StoreState {
             self.unwritten.scale = true;
             self.unwritten.changed = true;
         }
+    }
+
+    /// The event weights, if the store's ratings are event weights.
+    pub fn events(&self) -> Option<&EventWeights> {
+        self.events.as_ref()
+    }
+
+    /// Sets the event weights (written with the next batch): from then on a pair's rating is
+    /// the largest weight among its events. The caller has checked them against the stored ones.
+    pub fn declare_events(&mut self, events: EventWeights) {
+        if self.events.as_ref() != Some(&events) {
+            self.events = Some(events);
+            self.unwritten.events = true;
+            self.unwritten.changed = true;
+        }
+    }
+
+    /// Puts back the event weights held before a [`StoreState::declare_events`] whose rows
+    /// then failed to apply.
+    pub fn reset_events(&mut self, events: Option<EventWeights>) {
+        self.events = events;
     }
 
     /// Whether [`StoreState::apply`] changed anything not written yet.
@@ -707,12 +752,13 @@ impl StoreState {
         let (old_users, old_items, old_records) =
             (self.users.len(), self.items.len(), self.records.len());
         let mut report = ImportReport::default();
+        let strongest = self.events.is_some();
         for row in rows {
             let u = intern(&mut self.users, &row.user, "users")?;
             let i = intern(&mut self.items, &row.item, "items")?;
             match self.position.get(&(u, i)) {
                 Some(&k) => {
-                    let merged = self.records[k].merged(row);
+                    let merged = self.records[k].merged(row, strongest);
                     if self.records[k].count_by_the_larger(row) {
                         report.counted_by_the_larger += 1;
                         report
@@ -732,7 +778,7 @@ impl StoreState {
                     }
                     if merged == self.records[k] {
                         report.unchanged_interactions += 1;
-                        if row.rating.is_some() && row.rating != merged.rating {
+                        if !strongest && row.rating.is_some() && row.rating != merged.rating {
                             report.older_ratings += 1;
                             let shown = |r: Option<f32>| {
                                 r.map_or_else(|| "none".to_owned(), |r| r.to_string())
@@ -991,6 +1037,9 @@ impl StoreState {
             let mut bytes = scale.min().to_le_bytes().to_vec();
             bytes.extend_from_slice(&scale.max().to_le_bytes());
             batch.insert(META_SCALE, bytes);
+        }
+        if let Some(events) = self.events.as_ref().filter(|_| unwritten.events) {
+            batch.insert(META_EVENTS, events.to_json().as_bytes());
         }
         Ok(Some(batch))
     }

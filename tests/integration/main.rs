@@ -17,6 +17,7 @@ mod eighteenth_look_hints;
 mod eighteenth_look_inputs;
 mod eleventh_look;
 mod endpoint;
+mod events21;
 mod explain;
 mod fifteenth_look_graph;
 mod fifteenth_look_imports;
