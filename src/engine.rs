@@ -690,6 +690,9 @@ pub struct BatchScope {
     pub unknown_excluded: Vec<String>,
     /// With a filter: how many items it lets through.
     pub matching_items: Option<usize>,
+    /// The retired items (dense ids, ascending), read once for the batch: part of `exclude`,
+    /// and what the notes on short lists count.
+    pub retired: Vec<u32>,
 }
 
 /// Counts of what a data directory holds; `stats --format json` prints it, key names are the
@@ -1802,7 +1805,7 @@ impl Engine {
             &served,
             &users,
             k,
-            &self.retired_ids(&served)?,
+            &scope.retired,
             !request.exclude.is_empty() || !request.filter.is_empty(),
         );
         Ok(BatchRecommendations {
@@ -1856,8 +1859,8 @@ impl Engine {
         exclude: &[String],
         filter: &Filter,
     ) -> Result<BatchScope> {
-        let (mut ids, unknown_excluded) =
-            self.left_out(served, exclude, &self.retired_ids(served)?);
+        let retired = self.retired_ids(served)?;
+        let (mut ids, unknown_excluded) = self.left_out(served, exclude, &retired);
         let mut matching_items = None;
         if !filter.is_empty() {
             let candidates = self.filter_items(served, filter)?;
@@ -1871,6 +1874,7 @@ impl Engine {
             exclude: ids,
             unknown_excluded,
             matching_items,
+            retired,
         })
     }
 

@@ -265,21 +265,25 @@ static NEXT_TEMP: AtomicU64 = AtomicU64::new(0);
 
 /// The next temporary sibling name of `path`: `.{name}.{pid}.{n}.kgrec-tmp`.
 fn next_temp_name(path: &Path) -> Result<PathBuf, FsError> {
-    let name = path
-        .file_name()
-        .ok_or_else(|| FsError::NotAFileName {
-            path: path.to_owned(),
-        })?
-        .to_string_lossy();
-    let mut keep = name.len().min(TEMP_NAME_KEEP);
-    while !name.is_char_boundary(keep) {
-        keep -= 1;
-    }
+    let name = path.file_name().ok_or_else(|| FsError::NotAFileName {
+        path: path.to_owned(),
+    })?;
     let (pid, n) = (
         std::process::id(),
         NEXT_TEMP.fetch_add(1, Ordering::Relaxed),
     );
-    Ok(path.with_file_name(format!(".{}.{pid}.{n}{TEMP_SUFFIX}", &name[..keep])))
+    Ok(path.with_file_name(format!("{}{pid}.{n}{TEMP_SUFFIX}", temp_stem(name))))
+}
+
+/// The start every temporary sibling of a file named `name` has: `.{name}.`, the name cut to
+/// [`TEMP_NAME_KEEP`] bytes (on a character boundary) so that the whole stays a valid file name.
+fn temp_stem(name: &OsStr) -> String {
+    let name = name.to_string_lossy();
+    let mut keep = name.len().min(TEMP_NAME_KEEP);
+    while !name.is_char_boundary(keep) {
+        keep -= 1;
+    }
+    format!(".{}.", &name[..keep])
 }
 
 /// Whether process `pid` is gone, by `/proc` (Linux). Where `/proc` does not show this process
@@ -300,12 +304,7 @@ pub fn remove_stale_siblings(path: &Path) {
         true => Path::new("."),
         false => dir,
     };
-    let name = name.to_string_lossy();
-    let mut keep = name.len().min(TEMP_NAME_KEEP);
-    while !name.is_char_boundary(keep) {
-        keep -= 1;
-    }
-    let start = format!(".{}.", &name[..keep]);
+    let start = temp_stem(name);
     let Ok(entries) = fs::read_dir(dir) else {
         return;
     };
