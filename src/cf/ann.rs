@@ -533,7 +533,7 @@ impl AnnIndex {
                     }
                     hnsw.insert_slice((v.as_slice(), i as usize));
                     let done = inserted.fetch_add(1, Ordering::Relaxed) + 1;
-                    if done % PROGRESS_EVERY == 0 {
+                    if done.is_multiple_of(PROGRESS_EVERY) {
                         progress(done);
                     }
                 }
