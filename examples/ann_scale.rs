@@ -5,6 +5,7 @@
 //! ```text
 //! cargo run --release --example ann_scale -- --items 1000000 --dim 64 --queries 1000
 //! /usr/bin/time -v target/release/examples/ann_scale --items 1000000 --dim 64 --ef 64,256,1024
+//! target/release/examples/ann_scale --items 100000 --metric augmented --bands 1,auto
 //! ```
 //!
 //! Vectors (seeded): `--data clustered` (default) draws users and items around 256 random
@@ -13,14 +14,15 @@
 //! from N(0, 1) with no bias, the hard case. Exact top-K is the served path
 //! (`user_scores` + `top_k` over every item); approximate is [`AnnIndex::top_k`] (the index's
 //! `ef` candidates rescored exactly), at each `--ef` on the one index built (ef is chosen per
-//! request in `hnsw_rs`); then the calibration `train` runs picks its ef. Requests run one after
-//! another on one thread.
+//! request in `hnsw_rs`); then the calibration `train` runs picks its ef. `--bands` sets the norm
+//! bands (one graph each; `auto` is what `train` builds). Requests run one after another on one
+//! thread; the bands' graphs are built in parallel.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::Instant;
 
 use clap::{Parser, ValueEnum};
-use kgrec::cf::ann::{AnnIndex, AnnMetric, AnnParams, Calibration};
+use kgrec::cf::ann::{AnnBands, AnnIndex, AnnMetric, AnnParams, Calibration};
 use kgrec::cf::{FactorModel, FactorView, Recommender, top_k, user_scores};
 use kgrec::ids::UserId;
 use ndarray::{Array1, Array2};
@@ -74,6 +76,10 @@ struct Args {
     metric: Vec<Metric>,
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Norm bands (one graph each), `auto` or a count; several (comma-separated) build one
+    /// index each, one after another on the same data.
+    #[arg(long, value_delimiter = ',', default_value = "auto")]
+    bands: Vec<AnnBands>,
 }
 
 /// A standard normal draw (Box–Muller).
@@ -168,21 +174,31 @@ fn main() {
             Metric::Ip => AnnMetric::Ip,
             Metric::Augmented => AnnMetric::Augmented,
         };
-        measure(&args, &f, &exact, exact_ms, metric);
+        for &bands in &args.bands {
+            measure(&args, &f, &exact, exact_ms, metric, bands);
+        }
     }
     println!("peak RSS {:.0} MiB", peak_mib());
 }
 
 /// Builds the index of `f` in `metric`'s space, stores and reloads it, and measures recall and
 /// latency at each `--ef`, then the calibration `train` runs.
-fn measure(args: &Args, f: &FactorView<'_>, exact: &[Vec<u32>], exact_ms: f64, metric: AnnMetric) {
+fn measure(
+    args: &Args,
+    f: &FactorView<'_>,
+    exact: &[Vec<u32>],
+    exact_ms: f64,
+    metric: AnnMetric,
+    bands: AnnBands,
+) {
     let params = AnnParams {
         connections: args.m,
         ef_construction: args.ef_construction,
         metric,
+        bands,
     };
     let t = Instant::now();
-    let index = AnnIndex::build_observed(f, &params, &mut |n| {
+    let index = AnnIndex::build_observed(f, &params, &|n| {
         println!(
             "  {n} items inserted in {:.1} s (peak RSS {:.0} MiB)",
             t.elapsed().as_secs_f64(),
@@ -203,9 +219,11 @@ fn measure(args: &Args, f: &FactorView<'_>, exact: &[Vec<u32>], exact_ms: f64, m
     let size_mib = bytes.len() as f64 / (1 << 20) as f64;
     drop(bytes);
     println!(
-        "index ({}, M {}, efConstruction {}): build {build_s:.1} s (peak RSS {peak_build:.0} MiB), \
-         stored {size_mib:.0} MiB (encode {save_s:.1} s, decode+check {load_s:.1} s)",
+        "index ({}, {} bands ({bands}), M {}, efConstruction {}): build {build_s:.1} s (peak RSS \
+         {peak_build:.0} MiB), stored {size_mib:.0} MiB (encode {save_s:.1} s, decode+check \
+         {load_s:.1} s)",
         metric.name(),
+        loaded.n_bands(),
         args.m,
         args.ef_construction,
     );

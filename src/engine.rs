@@ -3167,9 +3167,11 @@ fn build_ann(
         return Ok((
             None,
             Some(format!(
-                "approximate top-K index (HNSW) over {} items: recall@{} against exact {:.3} on \
-                 {} users at ef {}, below the target {}; top-K stays exact (raise \
-                 --ann-ef-max or lower --ann-recall)",
+                "approximate top-K index (HNSW, {} norm band{}) over {} items: recall@{} \
+                 against exact {:.3} on {} users at ef {}, below the target {}; top-K stays \
+                 exact (raise --ann-ef-max or --ann-bands, or lower --ann-recall)",
+                index.n_bands(),
+                if index.n_bands() == 1 { "" } else { "s" },
                 index.n_items(),
                 cal.k,
                 got.recall,
@@ -3183,11 +3185,14 @@ fn build_ann(
         what: e.to_string(),
     })?;
     let note = format!(
-        "approximate top-K index (HNSW {}, M {}, efConstruction {}) over {} items built in {:.1} s, \
-         {} MiB; ef {} chosen: recall@{} against exact {:.3} on {} users ({:.1} s in all)",
+        "approximate top-K index (HNSW {}, M {}, efConstruction {}, {} norm band{}) over {} \
+         items built in {:.1} s, {} MiB; ef {} chosen: recall@{} against exact {:.3} on {} users \
+         ({:.1} s in all)",
         settings.metric.name(),
         settings.connections,
         settings.ef_construction,
+        index.n_bands(),
+        if index.n_bands() == 1 { "" } else { "s" },
         index.n_items(),
         built,
         bytes.len() / (1 << 20),
@@ -3882,8 +3887,13 @@ fn topk_note(served: &Served, path: TopKPath) -> Option<String> {
     let ann = served.model.ann()?;
     Some(match path {
         TopKPath::Approximate => format!(
-            "top-K: approximate (HNSW index, {} candidates rescored exactly{})",
+            "top-K: approximate (HNSW index, {} candidates{} rescored exactly{})",
             ann.ef(),
+            if ann.n_bands() > 1 {
+                format!(" per norm band, {} bands", ann.n_bands())
+            } else {
+                String::new()
+            },
             ann.summary().recall.map_or(String::new(), |r| format!(
                 "; recall@{} {r:.3} against exact when trained",
                 ann.summary().recall_k

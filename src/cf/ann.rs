@@ -13,6 +13,15 @@
 //! A graph search then needs many more candidates (`ef`) than on the raw vectors, more the
 //! larger the catalogue; a fixed `ef` loses recall as the catalogue grows.
 //!
+//! Norm-range partitioning (Yan et al., "Norm-Ranging LSH for Maximum Inner Product Search",
+//! NeurIPS 2018, here on HNSW graphs) removes most of that crowding: the items, sorted by the
+//! norm of `[v, b]`, are split into [`AnnBands`] bands of equal size, and each band gets its own
+//! graph and its own augmentation, `R_b` its largest norm. Inside a band the norms are close to
+//! `R_b`, so the added coordinate is small and items spread by direction. A request visits the
+//! bands by descending `R_b`, takes `ef` candidates from each, rescores them exactly and keeps the
+//! best `k`; a band whose bound `R_b·|u, 1|` (Cauchy–Schwarz: no item in it can score more)
+//! cannot beat the current `k`-th best is skipped with every later one.
+//!
 //! The alternative, [`AnnMetric::Ip`] (ip-NSW, Morozov & Babenko 2018), builds the graph on inner
 //! product directly: the same scaled vectors without the extra coordinate, the distance
 //! `1 − ⟨u, v⟩` (never negative, as `hnsw_rs` asserts; the same order as the score). It is no
@@ -26,18 +35,22 @@
 //! until recall@k reaches the target, up to a cap. The chosen `ef` and the measured recall are
 //! stored with the index; a training that cannot reach the target keeps exact top-K.
 //!
-//! A request takes the index's `ef` nearest items, rescores them exactly by the model, drops the
+//! A request takes the `ef` nearest items of each band it visits, rescores them exactly by the
+//! model, drops the
 //! user's own and excluded items (and items outside a filter), and returns the best `k`. When
 //! fewer than `k` survive, the caller falls back to exact scoring ([`AnnIndex::top_k`] returns
 //! `None`), so exclusions and filters never shorten a list.
 //!
-//! Determinism: `hnsw_rs` draws each point's layer from its own generator with a fixed seed (no
-//! seed can be passed) as each insertion starts; concurrent insertions (its `parallel_insert`)
-//! would draw layers and see each other in a different order on every run. So points are
-//! inserted one after another in item order: the same model gives the same index, byte for
-//! byte, whatever the thread count (calibration, which only reads the graph, runs in parallel).
+//! Determinism: `hnsw_rs` draws each point's layer from its graph's own generator with a fixed
+//! seed (no seed can be passed) as each insertion starts; concurrent insertions into one graph
+//! (its `parallel_insert`) would draw layers and see each other in a different order on every
+//! run. So each band's points are inserted one after another in item order, and only the bands
+//! are built in parallel (each graph has its own generator): the same model gives the same
+//! index, byte for byte, whatever the thread count (calibration, which only reads the graphs,
+//! runs in parallel too).
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use hnsw_rs::api::AnnT;
 use hnsw_rs::hnsw::Hnsw;
@@ -93,6 +106,55 @@ impl AnnMetric {
     }
 }
 
+/// How many norm bands (each its own graph) the items are split into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AnnBands {
+    /// From the catalogue's size ([`AnnBands::resolve`]): one graph up to
+    /// [`AUTO_ONE_GRAPH_ITEMS`] items, above that bands of about [`AUTO_BAND_ITEMS`] items.
+    #[default]
+    Auto,
+    /// This many (at least 1; at most one per item).
+    Count(usize),
+}
+
+impl AnnBands {
+    /// The band count for a catalogue of `n_items` (at least 1, at most `n_items`).
+    pub fn resolve(self, n_items: usize) -> usize {
+        let wanted = match self {
+            Self::Auto if n_items <= AUTO_ONE_GRAPH_ITEMS => 1,
+            Self::Auto => n_items.div_ceil(AUTO_BAND_ITEMS),
+            Self::Count(b) => b,
+        };
+        wanted.clamp(1, n_items.max(1))
+    }
+}
+
+impl std::fmt::Display for AnnBands {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Auto => f.write_str("auto"),
+            Self::Count(b) => write!(f, "{b}"),
+        }
+    }
+}
+
+impl std::str::FromStr for AnnBands {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.eq_ignore_ascii_case("auto") {
+            return Ok(Self::Auto);
+        }
+        match s.parse::<usize>() {
+            Ok(b) if b >= 1 => Ok(Self::Count(b)),
+            _ => Err(format!(
+                "`{s}`: a band count of at least 1, or `auto`, is expected"
+            )),
+        }
+    }
+}
+
 /// How the graph is built.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct AnnParams {
@@ -102,6 +164,8 @@ pub struct AnnParams {
     pub ef_construction: usize,
     /// The space searched.
     pub metric: AnnMetric,
+    /// The norm bands, one graph each.
+    pub bands: AnnBands,
 }
 
 impl Default for AnnParams {
@@ -110,6 +174,7 @@ impl Default for AnnParams {
             connections: 24,
             ef_construction: 200,
             metric: AnnMetric::default(),
+            bands: AnnBands::default(),
         }
     }
 }
@@ -158,6 +223,10 @@ pub const DEFAULT_TARGET_RECALL: f64 = 0.95;
 pub const PROGRESS_EVERY: usize = 50_000;
 /// Users whose lists calibration compares.
 pub const DEFAULT_SAMPLE_USERS: usize = 200;
+/// [`AnnBands::Auto`] builds one graph for catalogues of at most this many items.
+pub const AUTO_ONE_GRAPH_ITEMS: usize = 50_000;
+/// [`AnnBands::Auto`]'s band size above [`AUTO_ONE_GRAPH_ITEMS`]: `ceil(items / this)` bands.
+pub const AUTO_BAND_ITEMS: usize = 25_000;
 
 /// What a training asks of the approximate index.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -180,6 +249,8 @@ pub struct AnnSettings {
     pub connections: usize,
     /// The space the graph is built in.
     pub metric: AnnMetric,
+    /// The norm bands, one graph each.
+    pub bands: AnnBands,
 }
 
 impl Default for AnnSettings {
@@ -194,6 +265,7 @@ impl Default for AnnSettings {
             ef_construction: p.ef_construction,
             connections: p.connections,
             metric: p.metric,
+            bands: p.bands,
         }
     }
 }
@@ -214,6 +286,7 @@ impl AnnSettings {
             connections: self.connections,
             ef_construction: self.ef_construction,
             metric: self.metric,
+            bands: self.bands,
         }
     }
 
@@ -279,7 +352,7 @@ pub struct AnnSummary {
     pub dim: u64,
     /// Whether item biases are part of the vectors.
     pub bias: bool,
-    /// Candidates taken per request.
+    /// Candidates taken per band (of those visited) and request.
     pub ef: u64,
     /// Recall@`recall_k` against exact scoring measured at `ef` (`None`: not calibrated).
     pub recall: Option<f64>,
@@ -293,6 +366,8 @@ pub struct AnnSummary {
     pub ef_construction: u64,
     /// The space the graph was built in.
     pub metric: AnnMetric,
+    /// Norm bands (one graph each).
+    pub bands: u64,
 }
 
 /// The head of the stored form.
@@ -300,18 +375,40 @@ pub struct AnnSummary {
 struct Head {
     format: u32,
     summary: AnnSummary,
+    /// One per band, by descending radius: its graph and data dumps follow in this order.
+    bands: Vec<BandHead>,
+}
+
+/// One band in the stored head (its item ids are the graph's points' ids).
+#[derive(Serialize, Deserialize)]
+struct BandHead {
+    /// The largest norm of its items' `[v, b]` (`R_b`).
+    radius: f32,
+    /// Items in it.
+    items: u64,
     graph_len: u64,
     data_len: u64,
 }
 
-const FORMAT: u32 = 3;
+const FORMAT: u32 = 4;
 const DIGEST: usize = 32;
 const BASENAME: &str = "index";
 
 /// The approximate top-K index of one model version.
 pub struct AnnIndex {
-    hnsw: Hnsw<'static, f32, UnitDot>,
+    /// By descending radius.
+    bands: Vec<Band>,
     summary: AnnSummary,
+}
+
+/// One norm band: the graph of its items, augmented with its own radius.
+struct Band {
+    hnsw: Hnsw<'static, f32, UnitDot>,
+    /// The largest norm of its items' `[v, b]` (`R_b`): no item in it scores more than
+    /// `R_b·|u, 1|` for user vector `u`.
+    radius: f32,
+    /// Items in it.
+    items: usize,
 }
 
 impl std::fmt::Debug for AnnIndex {
@@ -339,15 +436,15 @@ impl AnnIndex {
     /// Builds the index of `factors`' items (uncalibrated: `ef` is 64 until
     /// [`AnnIndex::calibrate`] or [`AnnIndex::set_ef`]).
     pub fn build(factors: &FactorView<'_>, params: &AnnParams) -> Result<Self, AnnError> {
-        Self::build_observed(factors, params, &mut |_| {})
+        Self::build_observed(factors, params, &|_| {})
     }
 
-    /// [`AnnIndex::build`], calling `progress` with the number of items inserted so far after
-    /// every [`PROGRESS_EVERY`] insertions.
+    /// [`AnnIndex::build`], calling `progress` with the number of items inserted so far (over
+    /// all bands, which are built in parallel) after every [`PROGRESS_EVERY`] insertions.
     pub fn build_observed(
         factors: &FactorView<'_>,
         params: &AnnParams,
-        progress: &mut dyn FnMut(usize),
+        progress: &(dyn Fn(usize) + Sync),
     ) -> Result<Self, AnnError> {
         let unsuitable = |reason: String| AnnError::Unsuitable { reason };
         let items = factors.items;
@@ -364,46 +461,92 @@ impl AnnIndex {
         if params.ef_construction == 0 {
             return Err(unsuitable("efConstruction must be at least 1".to_owned()));
         }
+        if params.bands == AnnBands::Count(0) {
+            return Err(unsuitable("0 bands; at least 1 is needed".to_owned()));
+        }
         let bias = factors.item_bias;
-        let mut augmented: Vec<Vec<f32>> = Vec::with_capacity(n);
-        let mut radius = 0.0f32;
-        for (i, row) in items.outer_iter().enumerate() {
-            let mut v: Vec<f32> = row.to_vec();
+        // `[v, b]` of item `i`.
+        let vector = |i: usize| -> Vec<f32> {
+            let mut v: Vec<f32> = items.row(i).to_vec();
             if let Some(b) = bias {
                 v.push(b.get(i).copied().unwrap_or(0.0));
             }
+            v
+        };
+        let mut norms: Vec<f32> = Vec::with_capacity(n);
+        for i in 0..n {
+            let v = vector(i);
             if v.iter().any(|x| !x.is_finite()) {
                 return Err(unsuitable(format!("item {i} has a non-finite factor")));
             }
-            radius = radius.max(dot(&v, &v).sqrt());
-            augmented.push(v);
+            let norm = dot(&v, &v).sqrt();
+            if !norm.is_finite() {
+                return Err(unsuitable(format!("item {i}'s norm overflows")));
+            }
+            norms.push(norm);
         }
-        if radius == 0.0 || !radius.is_finite() {
+        if norms.iter().all(|&r| r == 0.0) {
             return Err(unsuitable("every item vector is zero".to_owned()));
         }
-        for v in &mut augmented {
-            v.iter_mut().for_each(|x| *x /= radius);
-            if params.metric == AnnMetric::Augmented {
-                let norm2 = dot(v, v);
-                v.push((1.0 - norm2).max(0.0).sqrt());
-            }
-        }
-        let mut hnsw = Hnsw::new(params.connections, n, 16, params.ef_construction, UnitDot);
-        if params.metric == AnnMetric::Ip {
-            hnsw.set_keeping_pruned(true);
-        }
-        // One insertion after another, in item order: `hnsw_rs` draws each point's layer
-        // from one generator as insertions start, and concurrent insertions would see each
-        // other in a different order on every run.
-        for (i, v) in augmented.iter().enumerate() {
-            hnsw.insert_slice((v.as_slice(), i));
-            if (i + 1) % PROGRESS_EVERY == 0 {
-                progress(i + 1);
-            }
-        }
-        hnsw.set_searching_mode(true);
+        // Items by descending norm (ties by id), cut into bands of equal size.
+        let n_bands = params.bands.resolve(n);
+        let mut order: Vec<u32> = (0..n as u32).collect();
+        order.sort_unstable_by(|&a, &b| {
+            norms[b as usize]
+                .total_cmp(&norms[a as usize])
+                .then(a.cmp(&b))
+        });
+        let slices: Vec<&[u32]> = (0..n_bands)
+            .map(|j| &order[j * n / n_bands..(j + 1) * n / n_bands])
+            .collect();
+        let inserted = AtomicUsize::new(0);
+        let bands: Vec<Band> = slices
+            .par_iter()
+            .map(|ids| {
+                let radius = ids
+                    .iter()
+                    .map(|&i| norms[i as usize])
+                    .fold(0.0f32, f32::max);
+                // A band of zero vectors: every point the same, `[0, …, 0, 1]`.
+                let scale = if radius > 0.0 { radius } else { 1.0 };
+                let mut ids = ids.to_vec();
+                ids.sort_unstable();
+                let mut hnsw = Hnsw::new(
+                    params.connections,
+                    ids.len(),
+                    16,
+                    params.ef_construction,
+                    UnitDot,
+                );
+                if params.metric == AnnMetric::Ip {
+                    hnsw.set_keeping_pruned(true);
+                }
+                // One insertion after another, in item order: `hnsw_rs` draws each point's
+                // layer from the graph's generator as insertions start, and concurrent
+                // insertions would see each other in a different order on every run.
+                for &i in &ids {
+                    let mut v = vector(i as usize);
+                    v.iter_mut().for_each(|x| *x /= scale);
+                    if params.metric == AnnMetric::Augmented {
+                        let norm2 = dot(&v, &v);
+                        v.push((1.0 - norm2).max(0.0).sqrt());
+                    }
+                    hnsw.insert_slice((v.as_slice(), i as usize));
+                    let done = inserted.fetch_add(1, Ordering::Relaxed) + 1;
+                    if done.is_multiple_of(PROGRESS_EVERY) {
+                        progress(done);
+                    }
+                }
+                hnsw.set_searching_mode(true);
+                Band {
+                    hnsw,
+                    radius,
+                    items: ids.len(),
+                }
+            })
+            .collect();
         Ok(Self {
-            hnsw,
+            bands,
             summary: AnnSummary {
                 n_items: n as u64,
                 dim: items.ncols() as u64,
@@ -415,11 +558,12 @@ impl AnnIndex {
                 connections: params.connections as u64,
                 ef_construction: params.ef_construction as u64,
                 metric: params.metric,
+                bands: n_bands as u64,
             },
         })
     }
 
-    /// Candidates taken per request.
+    /// Candidates taken per band (of those visited) and request.
     pub fn ef(&self) -> usize {
         self.summary.ef as usize
     }
@@ -440,9 +584,15 @@ impl AnnIndex {
         &self.summary
     }
 
-    /// The `ef` items nearest to `user` in the augmented space (best first), or `None` for a
-    /// user vector of zeros or non-finite numbers (no direction to search in).
-    fn candidates(&self, user: ArrayView1<'_, f32>, ef: usize) -> Option<Vec<u32>> {
+    /// Norm bands (one graph each).
+    pub fn n_bands(&self) -> usize {
+        self.bands.len()
+    }
+
+    /// The query for `user`: `[u, 1]` (the `1` when the model has item biases) divided by its
+    /// norm, then `0` in the augmented space; and that norm. `None` for a user vector of zeros
+    /// or non-finite numbers (no direction to search in).
+    fn query(&self, user: ArrayView1<'_, f32>) -> Option<(Vec<f32>, f32)> {
         let mut q: Vec<f32> = user.to_vec();
         if self.summary.bias {
             q.push(1.0);
@@ -455,13 +605,7 @@ impl AnnIndex {
         if self.summary.metric == AnnMetric::Augmented {
             q.push(0.0);
         }
-        Some(
-            self.hnsw
-                .search(&q, ef, ef)
-                .into_iter()
-                .filter_map(|n| u32::try_from(n.d_id).ok())
-                .collect(),
-        )
+        Some((q, norm))
     }
 
     /// The `k` best items for user row `user` of `factors` (the model the index was built
@@ -492,22 +636,38 @@ impl AnnIndex {
             return None;
         }
         let u = factors.users.row(user);
-        let candidates = self.candidates(u, ef)?;
-        // Candidates that are the whole catalogue leave exactly what exact scoring would.
-        let whole = candidates.len() >= self.n_items();
-        let mut buf: Vec<Scored> = candidates
-            .into_iter()
-            .filter(|i| exclude.binary_search(i).is_err())
-            .filter(|i| only.is_none_or(|o| o.binary_search(i).is_ok()))
-            .map(|i| Scored {
-                item: ItemId(i),
-                score: score(factors, u, i as usize),
-            })
-            .collect();
-        if buf.len() < k && !whole {
+        let (q, norm) = self.query(u)?;
+        let mut best: Vec<Scored> = Vec::new();
+        // Every band's candidates were its whole band: exactly what exact scoring leaves.
+        let mut whole = true;
+        for band in &self.bands {
+            // No item of this band (nor of a later one, of smaller radius) scores more than
+            // `R_b·|u, 1|`; the margin covers rounding in the radius and the scores.
+            if k > 0 && best.len() >= k {
+                let bound = f64::from(band.radius) * f64::from(norm) * (1.0 + 1e-5);
+                if bound < f64::from(best[k - 1].score) {
+                    break;
+                }
+            }
+            let found = band.hnsw.search(&q, ef, ef);
+            whole &= found.len() >= band.items;
+            best.extend(
+                found
+                    .into_iter()
+                    .filter_map(|n| u32::try_from(n.d_id).ok())
+                    .filter(|i| exclude.binary_search(i).is_err())
+                    .filter(|i| only.is_none_or(|o| o.binary_search(i).is_ok()))
+                    .map(|i| Scored {
+                        item: ItemId(i),
+                        score: score(factors, u, i as usize),
+                    }),
+            );
+            best = select(&mut best, k);
+        }
+        if best.len() < k && !whole {
             return None;
         }
-        Some(select(&mut buf, k))
+        Some(best)
     }
 
     /// Chooses `ef` ([`Calibration`]): recall@k of the index's lists against exact scoring on
@@ -567,42 +727,54 @@ impl AnnIndex {
     }
 
     /// The stored form: the SHA-256 of the head, the head's length (u32 little-endian), the
-    /// head (bincode: [`AnnSummary`] and the lengths of the rest), the SHA-256 of the rest, and
-    /// the rest: `hnsw_rs`' graph dump, then its data dump.
+    /// head (bincode: [`AnnSummary`], then per band its radius, item count and the lengths of
+    /// its dumps), the SHA-256 of the rest, and the rest: each band's `hnsw_rs` graph dump, then
+    /// its data dump (which holds the band's item ids), band after band.
     pub fn to_bytes(&self) -> Result<Vec<u8>, AnnError> {
         let io = |e: String| AnnError::Io { detail: e };
         let dir = tempfile::tempdir().map_err(|e| io(format!("scratch directory: {e}")))?;
-        // `hnsw_rs` panics when it cannot create its files.
-        let dumped = catch_unwind(AssertUnwindSafe(|| {
-            self.hnsw.file_dump(dir.path(), BASENAME)
-        }))
-        .map_err(|_| io("writing the graph's scratch files failed".to_owned()))?
-        .map_err(|e| io(format!("writing the graph: {e}")))?;
-        let read = |ext: &str| {
-            std::fs::read(dir.path().join(format!("{dumped}.hnsw.{ext}")))
-                .map_err(|e| io(format!("reading the graph's {ext} dump: {e}")))
-        };
-        let graph = read("graph")?;
-        let data = read("data")?;
+        let mut heads = Vec::with_capacity(self.bands.len());
+        let mut dumps: Vec<Vec<u8>> = Vec::with_capacity(2 * self.bands.len());
+        for (j, band) in self.bands.iter().enumerate() {
+            let name = format!("{BASENAME}{j}");
+            // `hnsw_rs` panics when it cannot create its files.
+            let dumped = catch_unwind(AssertUnwindSafe(|| band.hnsw.file_dump(dir.path(), &name)))
+                .map_err(|_| io("writing the graph's scratch files failed".to_owned()))?
+                .map_err(|e| io(format!("writing the graph: {e}")))?;
+            let read = |ext: &str| {
+                std::fs::read(dir.path().join(format!("{dumped}.hnsw.{ext}")))
+                    .map_err(|e| io(format!("reading the graph's {ext} dump: {e}")))
+            };
+            let graph = read("graph")?;
+            let data = read("data")?;
+            heads.push(BandHead {
+                radius: band.radius,
+                items: band.items as u64,
+                graph_len: graph.len() as u64,
+                data_len: data.len() as u64,
+            });
+            dumps.push(graph);
+            dumps.push(data);
+        }
         let head = Head {
             format: FORMAT,
             summary: self.summary,
-            graph_len: graph.len() as u64,
-            data_len: data.len() as u64,
+            bands: heads,
         };
         let head = bincode::serde::encode_to_vec(&head, bincode::config::standard())
             .map_err(|e| io(format!("encoding: {e}")))?;
         let head_len = u32::try_from(head.len()).map_err(|e| io(e.to_string()))?;
         let mut body = Sha256::new();
-        body.update(&graph);
-        body.update(&data);
-        let mut out = Vec::with_capacity(2 * DIGEST + 4 + head.len() + graph.len() + data.len());
+        dumps.iter().for_each(|d| body.update(d));
+        let body_len: usize = dumps.iter().map(Vec::len).sum();
+        let mut out = Vec::with_capacity(2 * DIGEST + 4 + head.len() + body_len);
         out.extend_from_slice(&Sha256::digest(&head));
         out.extend_from_slice(&head_len.to_le_bytes());
         out.extend_from_slice(&head);
         out.extend_from_slice(&body.finalize());
-        out.extend_from_slice(&graph);
-        out.extend_from_slice(&data);
+        for d in dumps {
+            out.extend_from_slice(&d);
+        }
         Ok(out)
     }
 
@@ -630,14 +802,6 @@ impl AnnIndex {
         if Sha256::digest(body).as_slice() != digest {
             return Err(bad("checksum mismatch".to_owned()));
         }
-        let graph_len = usize::try_from(head.graph_len).map_err(|e| bad(e.to_string()))?;
-        let data_len = usize::try_from(head.data_len).map_err(|e| bad(e.to_string()))?;
-        if graph_len.checked_add(data_len) != Some(body.len()) {
-            return Err(bad(format!(
-                "{} bytes of graph and data, {graph_len} + {data_len} recorded",
-                body.len()
-            )));
-        }
         let fits = s.n_items == n_items as u64
             && s.dim == dim as u64
             && s.bias == bias
@@ -652,51 +816,101 @@ impl AnnIndex {
                 if bias { " with biases" } else { "" },
             )));
         }
-        let (graph, data) = body.split_at(graph_len);
+        let n_bands = head.bands.len();
+        if n_bands == 0 || s.bands != n_bands as u64 {
+            return Err(bad(format!(
+                "{} bands recorded, {n_bands} described",
+                s.bands
+            )));
+        }
+        let ordered = head.bands.windows(2).all(|w| w[0].radius >= w[1].radius);
+        if !ordered
+            || head
+                .bands
+                .iter()
+                .any(|b| !(b.radius >= 0.0 && b.radius.is_finite()))
+        {
+            return Err(bad("band radii not finite and descending".to_owned()));
+        }
+        let mut lens = Vec::with_capacity(2 * n_bands);
+        for b in &head.bands {
+            for len in [b.graph_len, b.data_len] {
+                lens.push(usize::try_from(len).map_err(|e| bad(e.to_string()))?);
+            }
+        }
+        let total = lens.iter().try_fold(0usize, |acc, &l| acc.checked_add(l));
+        if total != Some(body.len()) {
+            return Err(bad(format!(
+                "{} bytes of graphs and data, {} recorded",
+                body.len(),
+                total.map_or("more than can be addressed".to_owned(), |t| t.to_string())
+            )));
+        }
         let io = |e: String| AnnError::Io { detail: e };
         let dir = tempfile::tempdir().map_err(|e| io(format!("scratch directory: {e}")))?;
-        for (ext, part) in [("graph", graph), ("data", data)] {
-            std::fs::write(dir.path().join(format!("{BASENAME}.hnsw.{ext}")), part)
-                .map_err(|e| io(format!("writing the graph's {ext} scratch file: {e}")))?;
-        }
-        // The graph borrows its reader for as long as it lives: the reader (a few hundred
-        // bytes; the points are copied out of the files, which are removed below) is kept for
-        // the life of the process, once per index loaded.
-        let reader: &'static mut HnswIo = Box::leak(Box::new(HnswIo::new(dir.path(), BASENAME)));
-        // `hnsw_rs` asserts on what it reads; the digest has already vouched for the bytes.
-        let hnsw: Hnsw<'static, f32, UnitDot> = catch_unwind(AssertUnwindSafe(move || {
-            let reader = reader;
-            reader.load_hnsw::<f32, UnitDot>()
-        }))
-        .map_err(|_| bad("the graph does not decode".to_owned()))?
-        .map_err(|e| bad(format!("the graph does not decode: {e}")))?;
         let width = dim + usize::from(bias) + usize::from(s.metric == AnnMetric::Augmented);
         let mut seen = vec![false; n_items];
         let mut points = 0usize;
-        for p in hnsw.get_point_indexation() {
-            if p.get_v().len() != width {
-                return Err(bad(format!(
-                    "a point of {} numbers, {width} expected",
-                    p.get_v().len()
-                )));
+        let mut rest = body;
+        let mut bands = Vec::with_capacity(n_bands);
+        for (j, (b, len)) in head.bands.iter().zip(lens.chunks_exact(2)).enumerate() {
+            let (graph, after) = rest.split_at(len[0]);
+            let (data, after) = after.split_at(len[1]);
+            rest = after;
+            let name = format!("{BASENAME}{j}");
+            for (ext, part) in [("graph", graph), ("data", data)] {
+                std::fs::write(dir.path().join(format!("{name}.hnsw.{ext}")), part)
+                    .map_err(|e| io(format!("writing the graph's {ext} scratch file: {e}")))?;
             }
-            match seen.get_mut(p.get_origin_id()) {
-                Some(s) if !*s => *s = true,
-                _ => {
+            // The graph borrows its reader for as long as it lives: the reader (a few hundred
+            // bytes; the points are copied out of the files, which are removed below) is kept
+            // for the life of the process, once per band of each index loaded.
+            let reader: &'static mut HnswIo = Box::leak(Box::new(HnswIo::new(dir.path(), &name)));
+            // `hnsw_rs` asserts on what it reads; the digest has already vouched for the bytes.
+            let hnsw: Hnsw<'static, f32, UnitDot> = catch_unwind(AssertUnwindSafe(move || {
+                let reader = reader;
+                reader.load_hnsw::<f32, UnitDot>()
+            }))
+            .map_err(|_| bad(format!("band {j}'s graph does not decode")))?
+            .map_err(|e| bad(format!("band {j}'s graph does not decode: {e}")))?;
+            let mut in_band = 0usize;
+            for p in hnsw.get_point_indexation() {
+                if p.get_v().len() != width {
                     return Err(bad(format!(
-                        "item {} indexed twice or out of range",
-                        p.get_origin_id()
+                        "a point of {} numbers, {width} expected",
+                        p.get_v().len()
                     )));
                 }
+                match seen.get_mut(p.get_origin_id()) {
+                    Some(s) if !*s => *s = true,
+                    _ => {
+                        return Err(bad(format!(
+                            "item {} indexed twice or out of range",
+                            p.get_origin_id()
+                        )));
+                    }
+                }
+                in_band += 1;
             }
-            points += 1;
+            if in_band as u64 != b.items {
+                return Err(bad(format!(
+                    "band {j}: {in_band} points, {} recorded",
+                    b.items
+                )));
+            }
+            points += in_band;
+            let mut hnsw = hnsw;
+            hnsw.set_searching_mode(true);
+            bands.push(Band {
+                hnsw,
+                radius: b.radius,
+                items: in_band,
+            });
         }
         if points != n_items {
             return Err(bad(format!("{points} points for {n_items} items")));
         }
-        let mut hnsw = hnsw;
-        hnsw.set_searching_mode(true);
-        Ok(Self { hnsw, summary: s })
+        Ok(Self { bands, summary: s })
     }
 }
 
@@ -788,10 +1002,15 @@ mod tests {
     }
 
     fn build_in(m: &FactorModel, ef: usize, metric: AnnMetric) -> AnnIndex {
+        build_banded(m, ef, metric, AnnBands::Auto)
+    }
+
+    fn build_banded(m: &FactorModel, ef: usize, metric: AnnMetric, bands: AnnBands) -> AnnIndex {
         let params = AnnParams {
             connections: 16,
             ef_construction: 100,
             metric,
+            bands,
         };
         let mut index = AnnIndex::build(&m.factors().unwrap(), &params).unwrap();
         index.set_ef(ef);
@@ -816,16 +1035,67 @@ mod tests {
         hits as f64 / (10 * users) as f64
     }
 
-    /// Both spaces order items as the model does: either graph finds the exact lists.
+    /// Both spaces order items as the model does: either graph finds the exact lists, in one
+    /// band or in several.
     #[test]
     fn recall_at_10_against_exact_is_high_in_either_space() {
         let m = model(200, 3000, 16, 1);
         for metric in [AnnMetric::Ip, AnnMetric::Augmented] {
-            let index = build_in(&m, 64, metric);
-            assert_eq!(index.summary().metric, metric);
-            let recall = recall_over(&m, &index, 200);
-            assert!(recall >= 0.95, "{metric:?}: recall@10 {recall}");
+            for bands in [1, 4] {
+                let index = build_banded(&m, 64, metric, AnnBands::Count(bands));
+                assert_eq!(index.summary().metric, metric);
+                assert_eq!(index.n_bands(), bands);
+                assert_eq!(index.summary().bands, bands as u64);
+                let recall = recall_over(&m, &index, 200);
+                assert!(
+                    recall >= 0.95,
+                    "{metric:?}, {bands} bands: recall@10 {recall}"
+                );
+            }
         }
+    }
+
+    /// Bands of equal size by descending norm; the bound skips bands that cannot hold a better
+    /// item, so a band count of one per item still gives the exact list at `ef` 1.
+    #[test]
+    fn bands_split_by_norm_and_the_bound_keeps_lists_exact() {
+        assert_eq!(AnnBands::Auto.resolve(10), 1);
+        assert_eq!(AnnBands::Auto.resolve(AUTO_ONE_GRAPH_ITEMS), 1);
+        assert_eq!(
+            AnnBands::Auto.resolve(1_000_000),
+            1_000_000usize.div_ceil(AUTO_BAND_ITEMS)
+        );
+        assert_eq!(AnnBands::Count(8).resolve(5), 5);
+        assert_eq!("auto".parse::<AnnBands>(), Ok(AnnBands::Auto));
+        assert_eq!("12".parse::<AnnBands>(), Ok(AnnBands::Count(12)));
+        assert!("0".parse::<AnnBands>().is_err() && "x".parse::<AnnBands>().is_err());
+        let m = model(20, 60, 4, 7);
+        let f = m.factors().unwrap();
+        let index = build_banded(&m, 1, AnnMetric::Augmented, AnnBands::Count(60));
+        assert_eq!(index.n_bands(), 60);
+        let radii: Vec<f32> = index.bands.iter().map(|b| b.radius).collect();
+        assert!(radii.windows(2).all(|w| w[0] >= w[1]), "{radii:?}");
+        for u in 0..20 {
+            let exact: Vec<u32> = top_k(&user_scores(&m, crate::ids::UserId(u)), 5, &[])
+                .iter()
+                .map(|s| s.item.0)
+                .collect();
+            let got: Vec<u32> = index
+                .top_k(&f, u as usize, 5, &[], None)
+                .unwrap()
+                .iter()
+                .map(|s| s.item.0)
+                .collect();
+            assert_eq!(got, exact, "user {u}");
+        }
+        let params = AnnParams {
+            bands: AnnBands::Count(0),
+            ..AnnParams::default()
+        };
+        assert!(matches!(
+            AnnIndex::build(&f, &params),
+            Err(AnnError::Unsuitable { .. })
+        ));
     }
 
     #[test]
@@ -889,25 +1159,32 @@ mod tests {
     }
 
     /// The same model gives the same bytes whatever the thread count (insertions run in item
-    /// order); another model gives other bytes, so the comparison can fail.
+    /// order within a band, the bands in parallel); another model gives other bytes, so the
+    /// comparison can fail.
     #[test]
     fn the_same_model_gives_the_same_index_on_any_thread_count() {
         let m = model(20, 2000, 8, 3);
-        let built_on = |m: &FactorModel, threads: usize| {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .unwrap();
-            pool.install(|| build(m, 32).to_bytes().unwrap())
-        };
-        let bytes = built_on(&m, 1);
-        for threads in [1, 2, 2, 4] {
-            assert!(
-                built_on(&m, threads) == bytes,
-                "{threads} threads: another graph"
-            );
+        for bands in [1, 5] {
+            let built_on = |m: &FactorModel, threads: usize| {
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .unwrap();
+                pool.install(|| {
+                    build_banded(m, 32, AnnMetric::Augmented, AnnBands::Count(bands))
+                        .to_bytes()
+                        .unwrap()
+                })
+            };
+            let bytes = built_on(&m, 1);
+            for threads in [1, 2, 2, 4] {
+                assert!(
+                    built_on(&m, threads) == bytes,
+                    "{bands} bands, {threads} threads: another graph"
+                );
+            }
+            assert!(built_on(&model(20, 2000, 8, 4), 2) != bytes);
         }
-        assert!(built_on(&model(20, 2000, 8, 4), 2) != bytes);
     }
 
     /// Stored bytes read back as written; every damage is caught.
@@ -915,10 +1192,14 @@ mod tests {
     fn stored_bytes_round_trip_and_are_checked() {
         let m = model(20, 400, 8, 3);
         let f = m.factors().unwrap();
-        let a = build(&m, 32);
+        let a = build_banded(&m, 32, AnnMetric::Augmented, AnnBands::Count(3));
         let bytes = a.to_bytes().unwrap();
         let back = AnnIndex::from_bytes(&bytes, 400, 8, true).unwrap();
         assert_eq!(back.summary(), a.summary());
+        assert_eq!(back.n_bands(), 3);
+        for (x, y) in back.bands.iter().zip(&a.bands) {
+            assert_eq!((x.radius, x.items), (y.radius, y.items));
+        }
         assert_eq!(AnnIndex::read_summary(&bytes[..200]).unwrap(), *a.summary());
         for u in 0..20 {
             assert_eq!(
@@ -927,7 +1208,15 @@ mod tests {
             );
         }
         // A flipped byte anywhere is caught by the digest; a model of another shape is refused.
-        for at in [0, 33, 40, 80, bytes.len() / 2, bytes.len() - 1] {
+        for at in [
+            0,
+            33,
+            40,
+            80,
+            bytes.len() / 3,
+            bytes.len() / 2,
+            bytes.len() - 1,
+        ] {
             let mut bad = bytes.clone();
             bad[at] ^= 0x10;
             assert!(matches!(

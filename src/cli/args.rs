@@ -1047,6 +1047,13 @@ pub struct AnnArgs {
     /// inner product directly (ip-NSW; measured no better, see docs/scale.md).
     #[arg(long, value_enum, default_value_t = AnnMetricArg::Augmented)]
     pub ann_metric: AnnMetricArg,
+    /// Norm bands, one graph each (norm-range partitioning): the items, sorted by the norm of
+    /// their factors and bias, are cut into N bands of equal size, each augmented with its own
+    /// largest norm, built in parallel and searched by descending norm (a band that cannot
+    /// beat the k-th best so far is skipped). `auto`: 1 up to 50,000 items, else one band per
+    /// 25,000 items (docs/scale.md).
+    #[arg(long, default_value_t = kgrec::cf::ann::AnnBands::Auto, value_name = "N|auto")]
+    pub ann_bands: kgrec::cf::ann::AnnBands,
 }
 
 impl AnnArgs {
@@ -1067,6 +1074,7 @@ impl AnnArgs {
                 AnnMetricArg::Ip => kgrec::cf::ann::AnnMetric::Ip,
                 AnnMetricArg::Augmented => kgrec::cf::ann::AnnMetric::Augmented,
             },
+            bands: self.ann_bands,
         }
     }
 }
