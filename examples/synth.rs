@@ -13,7 +13,7 @@
 //! `test.tsv`: every user with at least 5 items gives a share F of them (rounded, at least one,
 //! never all; chosen at random, seeded) to `test.tsv`, the rest to `train.tsv`. Writes stream:
 //! memory is O(items), not O(interactions). Ratings: 3-5 for an item of the user's own topics,
-//! 1-5 otherwise; timestamps increase along each user's draws.
+//! 1-5 otherwise; timestamps increase along each user's draws, all before June 2026.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "../benches/common/synth.rs"]
@@ -129,7 +129,9 @@ fn main() -> Result<()> {
                     true => rng.random_range(3..=5),
                     false => rng.random_range(1..=5),
                 };
-                time += rng.random_range(60..2_592_000);
+                // Up to 30 days apart, closer for a user of more than 30 items, so that every
+                // timestamp stays in the past (kgrec refuses one more than a year ahead).
+                time += rng.random_range(60..2_592_000) * 30 / n.max(30) as u64;
                 let line = format!("u{}\ti{item}\t{rating}\t{time}\n", d.user);
                 all.write_all(line.as_bytes())?;
                 if let Some((train, test)) = split.as_mut() {

@@ -510,6 +510,9 @@ pub struct Recommendations {
     /// The store holds the user, but every interaction of theirs was removed: the list is the
     /// popularity fallback.
     pub emptied: bool,
+    /// Items of the served model that are retired (`import links --retire`): no list holds
+    /// them, a reason a list runs short.
+    pub retired: usize,
 }
 
 impl Recommendations {
@@ -1727,6 +1730,7 @@ impl Engine {
             filter,
             note,
             emptied,
+            retired: retired.len(),
         })
     }
 
@@ -2234,7 +2238,11 @@ impl Engine {
                     let mark = if m.current { " (current)" } else { "" };
                     let ann = m.ann.map_or(String::new(), |a| {
                         format!(
-                            ", top-K approximate (HNSW, ef {}{})",
+                            ", top-K approximate (HNSW{}, ef {}{})",
+                            match a.bands {
+                                0 | 1 => String::new(),
+                                n => format!(", {n} norm bands"),
+                            },
                             a.ef,
                             a.recall.map_or(String::new(), |r| format!(
                                 ", recall@{} {r:.3} on {} users",
@@ -4448,6 +4456,11 @@ fn read_events(
     min_rating: Option<f32>,
 ) -> Result<Rows> {
     let read = rows.len();
+    notes.push(format!(
+        "{}: {read} rows by kind: {}",
+        file.display(),
+        events.rows_by_kind(rows.iter().map(|r| r.rating))
+    ));
     rows.retain(|r| r.rating != Some(0.0));
     let dropped = read - rows.len();
     if dropped > 0 {

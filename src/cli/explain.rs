@@ -78,7 +78,7 @@ pub(super) fn recommend_explained(engine: &Engine, args: &RecommendArgs) -> Resu
     }
     super::models::warn_unknown_excluded(&recs.unknown_excluded);
     super::models::filter_notes(&recs, &args.filter);
-    super::models::short_list_note(&recs, args, engine.retired_items()?.len());
+    super::models::short_list_note(&recs, args);
     let missing = || Error::Internal {
         what: "an explained recommendation came back without its explanation".to_owned(),
     };

@@ -657,7 +657,7 @@ pub fn recommend(data: &Path, args: &RecommendArgs) -> Result<()> {
     }
     warn_unknown_excluded(&recs.unknown_excluded);
     filter_notes(&recs, &args.filter);
-    short_list_note(&recs, args, engine.retired_items()?.len());
+    short_list_note(&recs, args);
     match args.format.unwrap_or_default() {
         TextOrJson::Json => emit(&json_text(&recs.list_json())?),
         TextOrJson::Text => emit(&list_text(&recs)),
@@ -724,8 +724,7 @@ pub(super) fn filter_notes(recs: &Recommendations, given: &[String]) {
 }
 
 /// A list shorter than `-k` that no other note explains: the user has the rest (or excluded it).
-/// `retired`: how many items of the data directory are retired (a reason a list runs short).
-pub(super) fn short_list_note(recs: &Recommendations, args: &RecommendArgs, retired: usize) {
+pub(super) fn short_list_note(recs: &Recommendations, args: &RecommendArgs) {
     let k = args.k.unwrap_or(10);
     let shown = recs.items.len();
     // A note of the list's own (an empty list, a filter) says it already; the model's collapse
@@ -749,7 +748,7 @@ pub(super) fn short_list_note(recs: &Recommendations, args: &RecommendArgs, reti
             true => "",
             false => " or excluded",
         },
-        match retired {
+        match recs.retired {
             0 => String::new(),
             1 => " or retired (1 item is retired: `kgrec import links --restore FILE` offers it \
                   again)"

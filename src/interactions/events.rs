@@ -105,6 +105,31 @@ impl EventWeights {
         Ok(out)
     }
 
+    /// How many rows of each kind `weights` (each row's weight, as read) holds, for the import's
+    /// note: `view 300, addtocart 40, transaction 12, remove 0`, by descending count, ties in
+    /// name order. A row carries its kind's weight only, so kinds of one weight are counted
+    /// together (`click or view 300`).
+    pub fn rows_by_kind(&self, weights: impl IntoIterator<Item = Option<f32>>) -> String {
+        let mut counts: Vec<(Vec<&str>, f32, usize)> = Vec::new();
+        for (kind, w) in self.iter() {
+            match counts.iter_mut().find(|(_, cw, _)| *cw == w) {
+                Some(entry) => entry.0.push(kind),
+                None => counts.push((vec![kind], w, 0)),
+            }
+        }
+        for w in weights.into_iter().flatten() {
+            if let Some(entry) = counts.iter_mut().find(|(_, cw, _)| *cw == w) {
+                entry.2 += 1;
+            }
+        }
+        counts.sort_by_key(|c| std::cmp::Reverse(c.2));
+        counts
+            .iter()
+            .map(|(kinds, _, n)| format!("{} {n}", kinds.join(" or ")))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
     /// The stored form (JSON object of kind → weight).
     pub fn to_json(&self) -> String {
         serde_json::to_string(&self.0).unwrap_or_default()
@@ -193,8 +218,18 @@ mod tests {
         assert_eq!(w.extended(&more).unwrap().get("save"), Some(2.0));
         let other: EventWeights = "view=2".parse().unwrap();
         assert_eq!(w.extended(&other), Err(("view".to_owned(), 1.0, 2.0)));
-        assert_eq!(EventWeights::from_json(w.to_json().as_bytes()), Some(w));
+        assert_eq!(
+            EventWeights::from_json(w.to_json().as_bytes()),
+            Some(w.clone())
+        );
         let dropping: EventWeights = "view=1,remove=0".parse().unwrap();
         assert_eq!(dropping.dropped(), vec!["remove"]);
+        let rows = [Some(1.0), Some(5.0), Some(1.0), Some(3.0), None, Some(1.0)];
+        assert_eq!(w.rows_by_kind(rows), "view 3, addtocart 1, transaction 1");
+        let shared: EventWeights = "view=1,click=1,buy=5,remove=0".parse().unwrap();
+        assert_eq!(
+            shared.rows_by_kind([Some(1.0), Some(5.0), Some(1.0)]),
+            "click or view 2, buy 1, remove 0"
+        );
     }
 }

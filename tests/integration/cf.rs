@@ -582,6 +582,31 @@ fn train_with_an_approximate_index_recommends_what_exact_scoring_does() {
         .unwrap();
     assert_eq!(current["ann"]["recall"], 1.0, "{current}");
     assert_eq!(current["ann"]["recall_k"], 10, "{current}");
+    assert_eq!(current["ann"]["bands"], 1, "{current}");
+    let text = stdout(&run(kgrec(&data).arg("stats")));
+    assert!(text.contains("top-K approximate (HNSW, ef "), "{text}");
+
+    // Norm bands: the text says how many; lists stay those of exact scoring.
+    let out = run(kgrec(&data).args([
+        "train",
+        "--model",
+        "als",
+        "--seed",
+        "3",
+        "--ann",
+        "on",
+        "--ann-bands",
+        "2",
+    ]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&run(kgrec(&data).arg("stats")));
+    assert!(
+        text.contains("top-K approximate (HNSW, 2 norm bands, ef "),
+        "{text}"
+    );
+    for (u, (e, b)) in users.iter().zip(exact.iter().zip(&lists(&data))) {
+        assert_eq!(e.0, b.0, "user {u}: banded and exact lists differ");
+    }
 
     // Two candidates cannot hold five items: every list falls back to exact scoring (a
     // recall target of 0 keeps such an index).

@@ -90,7 +90,8 @@ fn a_pairs_strength_is_the_largest_weight_among_its_events() {
     let said = stderr(&out);
     assert!(
         said.contains("events weighed purchase=5,save=3,view=1")
-            && said.contains("largest weight among its events"),
+            && said.contains("largest weight among its events")
+            && said.contains("8 rows by kind: view 4, purchase 2, save 2"),
         "{said}"
     );
     let largest = tmp.path().join("largest");
