@@ -2241,7 +2241,7 @@ impl Engine {
                             ", top-K approximate (HNSW{}, ef {}{})",
                             match a.bands {
                                 0 | 1 => String::new(),
-                                n => format!(", {n} norm bands"),
+                                n => format!(", {}", norm_bands(n as usize)),
                             },
                             a.ef,
                             a.recall.map_or(String::new(), |r| format!(
@@ -3175,11 +3175,10 @@ fn build_ann(
         return Ok((
             None,
             Some(format!(
-                "approximate top-K index (HNSW, {} norm band{}) over {} items: recall@{} \
-                 against exact {:.3} on {} users at ef {}, below the target {}; top-K stays \
-                 exact (raise --ann-ef-max or --ann-bands, or lower --ann-recall)",
-                index.n_bands(),
-                if index.n_bands() == 1 { "" } else { "s" },
+                "approximate top-K index (HNSW, {}) over {} items: recall@{} against exact \
+                 {:.3} on {} users at ef {}, below the target {}; top-K stays exact (raise \
+                 --ann-ef-max or --ann-bands, or lower --ann-recall)",
+                norm_bands(index.n_bands()),
                 index.n_items(),
                 cal.k,
                 got.recall,
@@ -3193,14 +3192,13 @@ fn build_ann(
         what: e.to_string(),
     })?;
     let note = format!(
-        "approximate top-K index (HNSW {}, M {}, efConstruction {}, {} norm band{}) over {} \
-         items built in {:.1} s, {} MiB; ef {} chosen: recall@{} against exact {:.3} on {} users \
-         ({:.1} s in all)",
+        "approximate top-K index (HNSW {}, M {}, efConstruction {}, {}) over {} items built \
+         in {:.1} s, {} MiB; ef {} chosen: recall@{} against exact {:.3} on {} users ({:.1} s \
+         in all)",
         settings.metric.name(),
         settings.connections,
         settings.ef_construction,
-        index.n_bands(),
-        if index.n_bands() == 1 { "" } else { "s" },
+        norm_bands(index.n_bands()),
         index.n_items(),
         built,
         bytes.len() / (1 << 20),
@@ -3887,6 +3885,14 @@ fn list_notes(
         ));
     }
     notes
+}
+
+/// `1 norm band`, `44 norm bands`: an index's band count in notes and `stats`.
+fn norm_bands(n: usize) -> String {
+    match n {
+        1 => "1 norm band".to_owned(),
+        n => format!("{n} norm bands"),
+    }
 }
 
 /// Which way a list's top-K was found, when the model has an approximate index (without one,
