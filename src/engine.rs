@@ -265,7 +265,17 @@ pub struct TrainRequest {
     /// kept: a stored request is the data directory's).
     #[serde(skip)]
     pub caller: crate::interactions::Caller,
+    /// The regularisation is the learner's default ([`TrainSpec::default_reg`]): when the fit
+    /// collapses at it (every score within [`collapse::COLLAPSED`] of zero: far too strong
+    /// for a small catalogue), it is refitted at a tenth, at most [`REG_SHRINKS`] times, and
+    /// a note says so. An explicit `--reg` or a tuned one is fitted as given.
+    #[serde(default)]
+    pub shrink_collapsed_reg: bool,
 }
+
+/// How many times a fit that collapsed at its default regularisation is refitted at a tenth
+/// of it ([`TrainRequest::shrink_collapsed_reg`]): the default 30 down to 0.3.
+pub const REG_SHRINKS: usize = 2;
 
 impl Default for TrainRequest {
     fn default() -> Self {
@@ -275,6 +285,7 @@ impl Default for TrainRequest {
             keep: 3,
             ann: AnnSettings::default(),
             caller: crate::interactions::Caller::default(),
+            shrink_collapsed_reg: false,
         }
     }
 }
@@ -718,6 +729,9 @@ pub struct Stats {
     pub named_graph_statements: u64,
     /// Users of the interaction store.
     pub users: u64,
+    /// Users of `users` with no interaction left (every one was removed): they stay known,
+    /// and get the popularity fallback.
+    pub users_without_interactions: u64,
     /// Items of the interaction store.
     pub items: u64,
     /// Items of `items` the catalogue no longer offers (`import links --retire`): never
@@ -1920,6 +1934,7 @@ impl Engine {
             )));
         }
         let mut notes: Vec<String> = collapsed_user_note(&served, user).into_iter().collect();
+        notes.extend(emptied_user(&served, user).then(|| emptied_explain_note(user)));
         notes.extend(self.retired_note(item)?);
         let explainer = Explainer::new(self.paths()?, served).with_labels(langs.clone());
         let mut explanation = explainer.explain_item(user, item, options)?;
@@ -2290,6 +2305,9 @@ impl Engine {
                 edges: c.edges,
                 named_graph_statements: c.named_graph_statements,
                 users: counts.users,
+                users_without_interactions: counts
+                    .users
+                    .saturating_sub(tune::users_with_interactions(&snapshot) as u64),
                 items: counts.items,
                 retired_items: crate::store::RetiredStore::open(dir.db())?.len() as u64,
                 interactions: counts.interactions,
@@ -2698,6 +2716,7 @@ impl Engine {
             let built = engine.train_spec(Some(train_request.spec.kind().name()), flags, false)?;
             notes.extend(built.sized.map(|s| s.note()));
             train_request.spec = built.spec;
+            train_request.shrink_collapsed_reg = built.default_reg;
         }
         if let Some(tune) = &request.tune {
             let outcome = engine.tune(tune, &mut |_| {}, &AtomicBool::new(false))?;
@@ -3081,11 +3100,53 @@ impl TrainingData {
             item_entity: &self.item_entity,
             caller: request.caller,
         };
-        let mut fitted = request.spec.fit(&input, request.seed, progress, cancel)?;
-        if cancel.load(Ordering::Relaxed) {
-            return Err(Error::Cancelled);
+        let mut spec = request.spec.clone();
+        let mut shrunk = Vec::new();
+        let (mut fitted, model) = loop {
+            let fitted = spec.fit(&input, request.seed, progress, cancel)?;
+            if cancel.load(Ordering::Relaxed) {
+                return Err(Error::Cancelled);
+            }
+            let model = self.bound(&fitted)?;
+            // The shapes a too strong regularisation gives (not a catalogue whose items no two
+            // users share, nor the popularity order, which a smaller one does not mend).
+            let collapsed = model
+                .as_ref()
+                .and_then(|m| collapse::check(fitted.header.kind, m.as_ref(), &self.matrix))
+                .filter(|c| {
+                    matches!(
+                        c,
+                        collapse::Collapse::Zero
+                            | collapse::Collapse::OneOrder { .. }
+                            | collapse::Collapse::NearOneOrder { .. }
+                    )
+                });
+            let smaller = match (
+                request.shrink_collapsed_reg,
+                spec.regularization(),
+                collapsed,
+            ) {
+                (true, Some(reg), Some(c)) if shrunk.len() < REG_SHRINKS && reg > 0.0 => {
+                    spec.with_regularization(reg / 10.0).map(|s| (s, reg, c))
+                }
+                _ => None,
+            };
+            match smaller {
+                Some((smaller, reg, collapse)) => {
+                    shrunk.push((reg, collapse));
+                    spec = smaller;
+                }
+                None => break (fitted, model),
+            }
+        };
+        if let (Some(&(first, collapse)), Some(last)) = (shrunk.first(), spec.regularization()) {
+            fitted.notes.push(shrunk_reg_note(
+                fitted.header.kind.name(),
+                (first, collapse),
+                last,
+                &self.matrix,
+            ));
         }
-        let model = self.bound(&fitted)?;
         if let Some(model) = &model
             && let Some(note) = self.collapse_note(&fitted, model.as_ref())
         {
@@ -3146,6 +3207,31 @@ impl TrainingData {
             None => stretch.map(|text| format!("{}: {text}", fitted.header.kind.name())),
         }
     }
+}
+
+/// What `train` says when the default regularisation `first` collapsed the fit and it was
+/// refitted at `last` ([`TrainRequest::shrink_collapsed_reg`]).
+fn shrunk_reg_note(
+    learner: &str,
+    (first, collapse): (f32, collapse::Collapse),
+    last: f32,
+    matrix: &crate::cf::InteractionMatrix,
+) -> String {
+    let shape = match collapse {
+        collapse::Collapse::Zero => format!(
+            "it scored every item within {:.0e} of zero",
+            collapse::COLLAPSED
+        ),
+        _ => "it ranked the items in about one order for every user".to_owned(),
+    };
+    format!(
+        "{learner}: the default --reg {first} is too strong for this catalogue ({} users, {} \
+         items, {} interactions): {shape}, so the fit was done again at --reg {last} (a tenth \
+         at a time, at most {REG_SHRINKS} times); --reg R to choose another",
+        matrix.n_users(),
+        matrix.n_items(),
+        matrix.nnz(),
+    )
 }
 
 /// The approximate top-K index of `model` (its bytes) and a note saying what was built, or why
@@ -3657,6 +3743,10 @@ pub fn collapsed_user_note(served: &Served, user: &str) -> Option<String> {
     let u = served
         .user_id(user)
         .filter(|u| u.index() < model.n_users())?;
+    // Their scores are the popularity fallback's ([`emptied_explain_note`]), not the model's.
+    if emptied_user(served, user) {
+        return None;
+    }
     if let Some(note) = collapse_note(served) {
         return Some(format!(
             "{note}; so this item's score and rank are near-arbitrary"
@@ -3683,6 +3773,23 @@ pub fn emptied_user_note(user: &str) -> String {
     format!(
         "user {user} has no interactions (all were removed): the list is the popularity \
          fallback, the most popular items scored by interaction count, not the model's"
+    )
+}
+
+/// Whether `user` is stored but has no interactions left (all were removed with `import
+/// interactions --remove` or `DELETE /v1/interactions`).
+pub fn emptied_user(served: &Served, user: &str) -> bool {
+    served
+        .user_id(user)
+        .is_some_and(|u| served.history(u).row().items.is_empty())
+}
+
+/// [`emptied_user_note`] for one item's explanation.
+pub fn emptied_explain_note(user: &str) -> String {
+    format!(
+        "user {user} has no interactions (all were removed): the score is the popularity \
+         fallback's, the item's interaction count, not the model's, and no path can start from \
+         a history"
     )
 }
 
@@ -3746,7 +3853,8 @@ fn short_lists_note(
     }
     if retired > 0 {
         causes.push(format!(
-            "{retired} retired (`kgrec import links --restore FILE` offers them again)"
+            "{retired} retired ({} offers them again)",
+            availability::RESTORE
         ));
     }
     if scoped {
@@ -3796,7 +3904,8 @@ impl EmptyListCauses<'_> {
         }
         if retired > 0 {
             parts.push(format!(
-                "{retired} retired (`kgrec import links --restore FILE` offers them again)"
+                "{retired} retired ({} offers them again)",
+                availability::RESTORE
             ));
         }
         if !request.exclude.is_empty() {

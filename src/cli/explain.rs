@@ -159,6 +159,12 @@ pub fn explain(data: &Path, args: &ExplainArgs) -> Result<()> {
     if let Some(note) = kgrec::engine::collapsed_user_note(&served, &args.user) {
         super::warn(&format!("warning: {note}"));
     }
+    if kgrec::engine::emptied_user(&served, &args.user) {
+        super::warn(&format!(
+            "note: {}",
+            kgrec::engine::emptied_explain_note(&args.user)
+        ));
+    }
     let (explanation, model) = engine.explain_in(
         &args.user,
         &args.item,

@@ -362,7 +362,17 @@ fn stats_text(s: &Stats) -> String {
         ("relations", s.relations.to_string()),
         ("literals", s.literals.to_string()),
         ("entity edges", s.edges.to_string()),
-        ("users", s.users.to_string()),
+        (
+            "users",
+            match s.users_without_interactions {
+                0 => s.users.to_string(),
+                n => format!(
+                    "{} ({n} with no interactions left: all were removed; they stay known and \
+                     get the most popular items)",
+                    s.users
+                ),
+            },
+        ),
         (
             "items",
             match s.retired_items {

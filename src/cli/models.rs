@@ -420,12 +420,18 @@ pub fn train(data: &Path, args: &TrainArgs, quiet: bool) -> Result<()> {
     }
     // One open reads the tuning and the inputs (waiting for short readers).
     let engine = open_for_inputs(data)?;
-    let kgrec::engine::TrainSpec { spec, tuned, sized } = train_spec(&engine, args)?;
+    let kgrec::engine::TrainSpec {
+        spec,
+        tuned,
+        sized,
+        default_reg,
+    } = train_spec(&engine, args)?;
     let request = TrainRequest {
         spec,
         seed: args.fit.seed(),
         keep: args.keep,
         ann: args.ann.settings(),
+        shrink_collapsed_reg: default_reg,
         ..TrainRequest::default()
     };
     let inputs = engine.training_data(&request)?;
@@ -1140,6 +1146,8 @@ pub fn eval(args: &EvalArgs, quiet: bool) -> Result<()> {
             keep: 1,
             ann: kgrec::cf::ann::AnnSettings::default(),
             caller: kgrec::interactions::Caller::Eval,
+            // Set when the spec is built again on the training file (`flags`).
+            shrink_collapsed_reg: false,
         },
         // Built again once the training file is read: the dimension follows its catalogue.
         flags: Some(args.fit.overrides()),

@@ -6,6 +6,11 @@
 //! time (cached by the engine, dropped on every change), so the lists of a model trained before
 //! a retirement skip the item at once and fill up to `k` from the next items.
 
+/// What offers a retired item again, in every message that names it: the CLI command, and the
+/// HTTP route for a directory `kgrec serve` holds (where the command is refused).
+pub const RESTORE: &str =
+    "`kgrec import links --restore FILE` (over HTTP: `DELETE /v1/items/retired`)";
+
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -58,7 +63,7 @@ impl Engine {
             .then(|| {
                 format!(
                     "item {item:?} is retired (no longer offered): no list and no `similar` \
-                     answer shows it; `kgrec import links --restore FILE` offers it again"
+                     answer shows it; {RESTORE} offers it again"
                 )
             }))
     }

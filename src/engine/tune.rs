@@ -450,12 +450,14 @@ impl Engine {
                 spec: ModelSpec::new(&t.learner, &t.overrides.over(explicit))?,
                 tuned: Some(t),
                 sized: None,
+                default_reg: false,
             });
         }
         let name = learner.unwrap_or_else(|| ModelSpec::default().kind().name());
         // Refused as it is, before the catalogue is counted (an unknown learner, a foreign
         // knob).
         let spec = ModelSpec::new(name, explicit)?;
+        let default_reg = explicit.reg.is_none() && spec.regularization().is_some();
         let default = match (explicit.dim, spec.kind().learner().default_dim()) {
             (None, Some(default)) => default,
             _ => {
@@ -463,6 +465,7 @@ impl Engine {
                     spec,
                     tuned: None,
                     sized: None,
+                    default_reg,
                 });
             }
         };
@@ -480,6 +483,7 @@ impl Engine {
                 default,
                 items,
             }),
+            default_reg,
         })
     }
 
@@ -502,6 +506,10 @@ pub struct TrainSpec {
     /// The learner's default dimension grown with the catalogue, when it was (no tuning, no
     /// `--dim`, a catalogue above ml-100k's size).
     pub sized: Option<SizedDim>,
+    /// Whether the regularisation is the learner's default (no tuning, no `--reg`): a fit
+    /// that collapses at it may be refitted at a smaller one
+    /// ([`crate::engine::TrainRequest::shrink_collapsed_reg`]).
+    pub default_reg: bool,
 }
 
 /// A learner's default dimension grown with the catalogue
@@ -537,9 +545,26 @@ impl SizedDim {
 /// The items with at least one interaction: the catalogue's size the dimension follows (the
 /// tuner's and `train`'s alike).
 pub(crate) fn items_with_interactions(snapshot: &crate::store::Snapshot) -> usize {
-    let mut seen = vec![false; snapshot.items.len()];
-    for r in &snapshot.records {
-        if let Some(s) = seen.get_mut(r.item.0 as usize) {
+    with_interactions(
+        snapshot.items.len(),
+        snapshot.records.iter().map(|r| r.item.0),
+    )
+}
+
+/// The users with at least one interaction (`stats` counts the others: every interaction of
+/// theirs was removed).
+pub(crate) fn users_with_interactions(snapshot: &crate::store::Snapshot) -> usize {
+    with_interactions(
+        snapshot.users.len(),
+        snapshot.records.iter().map(|r| r.user.0),
+    )
+}
+
+/// How many of `n` dense ids occur in `ids`.
+fn with_interactions(n: usize, ids: impl Iterator<Item = u32>) -> usize {
+    let mut seen = vec![false; n];
+    for id in ids {
+        if let Some(s) = seen.get_mut(id as usize) {
             *s = true;
         }
     }

@@ -335,6 +335,37 @@ impl Explainer {
         self.explain(user, Some(user_id), &[entry], list.source, options)
     }
 
+    /// Why no path can exist for `item`, when none can whatever the hop limit: no graph, an
+    /// item not linked to it, a user with no interactions (unknown, or all removed) or none
+    /// linked (`history`: the user's linked items by entity). `None` when a path could exist
+    /// further than the hops searched.
+    fn pathless_note(
+        &self,
+        user_items: &Option<History<'_>>,
+        history: &HashMap<EntityId, ItemId>,
+        item: ItemId,
+    ) -> Option<String> {
+        if self.paths.graph.n_entities() == 0 {
+            return Some(
+                "no path: the data directory holds no knowledge graph, so the score is the \
+                 interactions' alone"
+                    .to_owned(),
+            );
+        }
+        if self.entity_of(item).is_none() {
+            return Some("no path: the item has no link to the graph".to_owned());
+        }
+        if user_items.as_ref().is_none_or(|h| h.row().items.is_empty()) {
+            return Some(
+                "no path: the user has no interactions for a path to start from".to_owned(),
+            );
+        }
+        if history.is_empty() {
+            return Some("no path: none of the user's items has a link to the graph".to_owned());
+        }
+        None
+    }
+
     /// Explains `list` (best first, as ranked for `user`; `ranks[i]` is the rank shown for
     /// `list[i]`, `None` for an item of the user's history). `user` is `None` for a user the
     /// store does not know (no history, so no paths). `source`: what the list rests on (the
@@ -438,6 +469,9 @@ impl Explainer {
                 paths_note: None,
             };
             explained.paths_note = render::weak_paths_note(&explained);
+            if explained.paths.is_empty() && options.paths > 0 && !side.truncated() {
+                explained.paths_note = self.pathless_note(&user_items, &history, item);
+            }
             items.push(explained);
         }
         Ok(Explanation {

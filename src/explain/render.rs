@@ -443,10 +443,17 @@ pub fn explanation_text(e: &Explanation, options: TextOptions<'_>) -> String {
     let mut out = String::new();
     match e.fallback {
         Some(_) => {
+            // Paths only where some were found: a user with no history has none.
+            let paths = match e.items.iter().any(|i| !i.paths.is_empty()) {
+                true => {
+                    "; the paths show how they connect to the user's history, they did not \
+                         rank them"
+                }
+                false => "",
+            };
             let _ = writeln!(
                 out,
-                "user {} is not in the model ({model}): the most popular items; the paths show \
-                 how they connect to the user's history, they did not rank them",
+                "user {} is not in the model ({model}): the most popular items{paths}",
                 e.user
             );
         }
@@ -517,7 +524,8 @@ pub fn explanation_text(e: &Explanation, options: TextOptions<'_>) -> String {
                 )
             }
         };
-        if item.paths.is_empty() && options.paths > 0 {
+        // A `paths_note` says why no path can exist (no graph, no link, no history).
+        if item.paths.is_empty() && options.paths > 0 && item.paths_note.is_none() {
             let _ = writeln!(
                 out,
                 "     {}",

@@ -450,6 +450,27 @@ impl ModelSpec {
         (learner.spec)(overrides)
     }
 
+    /// Its L2 regularisation `--reg`, for the learners whose parameters hold it as one number
+    /// (`als`, `cke`, `bpr`, `svd`, ...); `None` for the others (ease's λ is absolute or
+    /// scaled, pop has none).
+    pub fn regularization(&self) -> Option<f32> {
+        let value = serde_json::to_value(self).ok()?;
+        let reg = value.get("params")?.get("regularization")?.as_f64()?;
+        Some(reg as f32)
+    }
+
+    /// This spec with its regularisation ([`Self::regularization`]) set to `reg`; `None` for a
+    /// learner without one.
+    pub fn with_regularization(&self, reg: f32) -> Option<Self> {
+        let mut value = serde_json::to_value(self).ok()?;
+        let slot = value.get_mut("params")?.get_mut("regularization")?;
+        if !slot.is_number() {
+            return None;
+        }
+        *slot = serde_json::json!(reg);
+        serde_json::from_value(value).ok()
+    }
+
     /// Whether the fit reads the graph's text ([`GraphData::read_texts`]): `tfidf`, and
     /// `kg-ease` with text rows.
     pub fn reads_texts(&self) -> bool {

@@ -918,7 +918,9 @@ pub async fn rebuild(
         json_body(&headers)?;
         serde_json::from_slice(&body).map_err(|e| bad_json(&e, expected))?
     };
-    let spec = match (given.model, given.overrides, given.spec) {
+    // The second: the regularisation is the learner's default, so a fit that collapses at it
+    // is refitted smaller (as `kgrec train` does).
+    let (spec, shrink_collapsed_reg) = match (given.model, given.overrides, given.spec) {
         (Some(_), _, Some(_)) | (None, Some(_), Some(_)) => {
             return Err(ApiError::bad_parameter(
                 "give \"model\" (with \"overrides\") or \"spec\", not both",
@@ -929,7 +931,7 @@ pub async fn rebuild(
                 "\"overrides\" applies to a \"model\": name the learner",
             ));
         }
-        (None, None, Some(spec)) => strict::<ModelSpec>(spec, "spec", &[])?,
+        (None, None, Some(spec)) => (strict::<ModelSpec>(spec, "spec", &[])?, false),
         (model, overrides, None) => {
             let overrides = match overrides {
                 Some(o) => strict::<Overrides>(o, "overrides", &override_keys())?,
@@ -950,14 +952,13 @@ pub async fn rebuild(
                     let built =
                         blocking(move || Ok(engine.train_spec(Some(&model), &overrides, true)))
                             .await?;
-                    built
-                        .map_err(|e| match e {
-                            kgrec::Error::BadInput(message) => {
-                                ApiError::bad_parameter(in_request_words(&message))
-                            }
-                            other => other.into(),
-                        })?
-                        .spec
+                    let built = built.map_err(|e| match e {
+                        kgrec::Error::BadInput(message) => {
+                            ApiError::bad_parameter(in_request_words(&message))
+                        }
+                        other => other.into(),
+                    })?;
+                    (built.spec, built.default_reg)
                 }
                 // A refresh: the current model's learner and hyper-parameters again; when there
                 // is none yet, the learner `kgrec tune` found best with its choice, else the
@@ -967,8 +968,11 @@ pub async fn rebuild(
                     blocking(move || {
                         let (headers, current) = engine.models()?;
                         Ok(match headers.iter().find(|h| Some(h.version) == current) {
-                            Some(header) => ModelSpec::of_header(header)?,
-                            None => engine.train_spec(None, &Overrides::default(), true)?.spec,
+                            Some(header) => (ModelSpec::of_header(header)?, false),
+                            None => {
+                                let built = engine.train_spec(None, &Overrides::default(), true)?;
+                                (built.spec, built.default_reg)
+                            }
                         })
                     })
                     .await?
@@ -982,6 +986,7 @@ pub async fn rebuild(
         seed: given.seed.unwrap_or(default.seed),
         keep: given.keep.unwrap_or(default.keep),
         ann: default.ann,
+        shrink_collapsed_reg,
         ..TrainRequest::default()
     };
     if request.keep == 0 {

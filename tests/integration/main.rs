@@ -65,3 +65,4 @@ mod thirteenth_look_cli;
 mod thirteenth_look_models;
 mod tune;
 mod twelfth_look;
+mod twentieth_look;

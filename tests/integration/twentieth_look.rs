@@ -1,0 +1,145 @@
+//! The twentieth fresh look (issue #21): `explain` of a user whose interactions were all
+//! removed (no collapse warning, no promise of paths from a history), why an item has no path
+//! when none can exist (no graph, no link, no history), `stats` counting such users apart, and
+//! the retired-item note naming the HTTP route beside the command.
+
+use std::path::{Path, PathBuf};
+
+use crate::common::*;
+
+/// The fixture graph, interactions and links in `tmp/data`, plus item `999` (no link) for
+/// users 2 and 3.
+fn shop(tmp: &Path) -> PathBuf {
+    let data = tmp.join("data");
+    import_movie_graph(&data);
+    ok(kgrec(&data)
+        .args(["import", "interactions", "-q"])
+        .arg(fixture("interactions.tsv"))
+        .arg("--link")
+        .arg(fixture("links.tsv")));
+    let extra = write_file(tmp, "extra.tsv", "user_id\titem_id\n2\t999\n3\t999\n");
+    ok(kgrec(&data)
+        .args(["import", "interactions", "-q"])
+        .arg(extra));
+    data
+}
+
+/// The rows of `user` in the fixture interactions, as a removal file.
+fn rows_of(tmp: &Path, user: &str) -> PathBuf {
+    let text = std::fs::read_to_string(fixture("interactions.tsv")).unwrap();
+    let mut rows = String::from("user_id\titem_id\n");
+    for line in text.lines().skip(1) {
+        let mut fields = line.split('\t');
+        if fields.next() == Some(user) {
+            rows.push_str(&format!("{user}\t{}\n", fields.next().unwrap()));
+        }
+    }
+    write_file(tmp, "removed.tsv", rows)
+}
+
+#[test]
+fn explain_of_a_user_with_every_interaction_removed_says_so_and_promises_no_path() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = shop(tmp.path());
+    let removed = rows_of(tmp.path(), "109");
+    ok(kgrec(&data)
+        .args(["import", "interactions", "--remove", "-q"])
+        .arg(&removed));
+    ok(kgrec(&data).args(["train", "-q", "--model", "als", "--seed", "1"]));
+    let out = run(kgrec(&data).args(["explain", "--user", "109", "--item", "1"]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let (said, text) = (stderr(&out), stdout(&out));
+    assert!(
+        said.contains("user 109 has no interactions (all were removed)"),
+        "{said}"
+    );
+    // Look 20 item 3: the collapse warning ("their own items too") was false here.
+    assert!(!said.contains("within 1e-3 of zero"), "{said}");
+    assert!(!text.contains("connect to the user's history"), "{text}");
+    assert!(
+        text.contains("(no path: the user has no interactions for a path to start from)"),
+        "{text}"
+    );
+    assert!(!text.contains("no path within the hop limit"), "{text}");
+    let json: serde_json::Value = serde_json::from_str(&ok(kgrec(&data).args([
+        "explain", "--user", "109", "--item", "1", "--format", "json",
+    ])))
+    .unwrap();
+    assert!(
+        json["note"]
+            .as_str()
+            .unwrap()
+            .contains("has no interactions (all were removed)"),
+        "{json}"
+    );
+    assert_eq!(json["fallback"], "popularity", "{json}");
+    let stats = stats(&data);
+    assert_eq!(stats["users_without_interactions"], 1, "{stats}");
+    let text = ok(kgrec(&data).arg("stats"));
+    assert!(
+        text.contains("(1 with no interactions left: all were removed"),
+        "{text}"
+    );
+}
+
+#[test]
+fn an_item_without_a_link_or_a_directory_without_a_graph_says_why_no_path_exists() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = shop(tmp.path());
+    ok(kgrec(&data).args(["train", "-q", "--model", "als", "--seed", "1"]));
+    let text = ok(kgrec(&data).args(["explain", "--user", "1", "--item", "999"]));
+    assert!(
+        text.contains("(no path: the item has no link to the graph)"),
+        "{text}"
+    );
+    assert!(!text.contains("hop limit"), "{text}");
+    // A linked item the user's history reaches still gets its paths.
+    let text = ok(kgrec(&data).args(["explain", "--user", "1", "--item", "423"]));
+    assert!(!text.contains("(no path:"), "{text}");
+
+    // No graph at all.
+    let bare = tmp.path().join("bare");
+    ok(kgrec(&bare)
+        .args(["import", "interactions", "-q"])
+        .arg(fixture("interactions.tsv")));
+    ok(kgrec(&bare).args(["train", "-q", "--model", "als", "--seed", "1"]));
+    let text = ok(kgrec(&bare).args(["explain", "--user", "1", "--item", "423"]));
+    assert!(
+        text.contains("(no path: the data directory holds no knowledge graph"),
+        "{text}"
+    );
+    let json: serde_json::Value = serde_json::from_str(&ok(kgrec(&bare).args([
+        "explain", "--user", "1", "--item", "423", "--format", "json",
+    ])))
+    .unwrap();
+    assert!(
+        json["items"][0]["paths_note"]
+            .as_str()
+            .unwrap()
+            .contains("no knowledge graph"),
+        "{json}"
+    );
+}
+
+/// Look 20 item 10: over HTTP the CLI's `--restore` is refused while the server holds the
+/// directory, so the note names the route too (one text for both).
+#[test]
+fn the_retired_item_note_names_the_http_route_too() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = shop(tmp.path());
+    ok(kgrec(&data).args(["train", "-q", "--model", "als", "--seed", "1"]));
+    let retire = write_file(tmp.path(), "retire.txt", "423\n");
+    ok(kgrec(&data)
+        .args(["import", "links", "--retire", "-q"])
+        .arg(retire));
+    let json: serde_json::Value = serde_json::from_str(&ok(kgrec(&data).args([
+        "explain", "--user", "1", "--item", "423", "--format", "json",
+    ])))
+    .unwrap();
+    let note = json["note"].as_str().unwrap();
+    assert!(
+        note.contains("`kgrec import links --restore FILE`")
+            && note.contains("`DELETE /v1/items/retired`"),
+        "{note}"
+    );
+}
