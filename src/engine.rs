@@ -1097,6 +1097,7 @@ impl Engine {
             file,
             options,
         } = parsed;
+        let (rows, options) = self.weigh_by_stored_events(rows, options, &file, min_rating)?;
         // A rating outside the scale an earlier import declared: the file is read again with
         // that scale, so that the error names its line (standard input cannot be).
         let stored = self.read(|dir| Ok(InteractionStore::open(dir.db())?.scale()?))?;
@@ -1137,6 +1138,54 @@ impl Engine {
             notes,
             seconds: start.elapsed().as_secs_f64(),
         })
+    }
+
+    /// Rows read without `--event-weights`, for a data directory whose strengths are event
+    /// weights: a file with an event column is read again with the stored weights (a note
+    /// names them; a kind they do not name is refused); a file without one is refused
+    /// ([`Error::NoEvents`]), as its rows would weigh as the top kind. Rows with ratings are
+    /// left to [`check_events`], which refuses them too. Other rows pass unchanged.
+    fn weigh_by_stored_events(
+        &self,
+        rows: Rows,
+        options: ReadOptions,
+        file: &Path,
+        min_rating: Option<f32>,
+    ) -> Result<(Rows, ReadOptions)> {
+        if options.events.is_some() || rows.rows.iter().any(|r| r.rating.is_some()) {
+            return Ok((rows, options));
+        }
+        let Some(stored) = self.event_weights()? else {
+            return Ok((rows, options));
+        };
+        if !rows.unread_event {
+            return Err(Error::NoEvents {
+                input: file.display().to_string(),
+                stored,
+                posted: false,
+            });
+        }
+        let note = format!(
+            "{}: no --event-weights: weighed with the directory's stored event weights {}",
+            file.display(),
+            stored.by_weight()
+        );
+        if source::is_stdin(file) {
+            return Err(Error::BadInput(format!(
+                "{}: the file's events would be weighed with this data directory's stored event \
+                 weights ({}), but standard input cannot be read a second time to weigh them: \
+                 import it with --event-weights {stored}",
+                file.display(),
+                stored.by_weight()
+            )));
+        }
+        let mut options = options;
+        options.columns.events = true;
+        options.events = Some(stored);
+        options.stored_events = true;
+        let mut rows = read_rows(file, &options, min_rating)?;
+        rows.notes.insert(0, note);
+        Ok((rows, options))
     }
 
     /// The warning that the store still holds interactions rated below `min` (`--min-rating`
@@ -3432,6 +3481,13 @@ fn check_events(
                 r.user,
                 r.item
             ))),
+            // Unweighed rows would weigh as the top kind (rows without a rating weigh 1 under
+            // `--confidence rating`, a stored event its share of the top weight).
+            None if !rows.is_empty() => Err(Error::NoEvents {
+                input: "the interactions".to_owned(),
+                stored: stored.clone(),
+                posted: true,
+            }),
             None => Ok(None),
         },
         (None, None) => Ok(None),
@@ -4244,6 +4300,7 @@ pub fn parse_interaction_file(request: &InteractionFile) -> Result<ParsedInterac
         rating_scale: request.rating_scale,
         time_unit: request.time_unit,
         events: request.events.clone(),
+        stored_events: false,
         caller: crate::interactions::Caller::Import,
     };
     let mut rows = read_rows(&request.file, &options, request.min_rating)?;
@@ -4347,6 +4404,9 @@ struct Rows {
     /// Whether they name ratings far outside the file's own (then the store's range is not
     /// noted again).
     outliers_noted: bool,
+    /// The file has a column of each row's kind of event, left unread (no `--event-weights`):
+    /// a data directory that stores event weights reads the file again with them.
+    unread_event: bool,
 }
 
 /// Words of the far-ratings note ([`outlier_note`]), by which a removal leaves it out.
@@ -4490,6 +4550,7 @@ pub fn timestamp_note_in(source: &str, rows: &[RawInteraction]) -> Option<String
 fn read_rows(file: &Path, options: &ReadOptions, min_rating: Option<f32>) -> Result<Rows> {
     let parsed = read_file(file, options)?;
     let mut notes = parsed.notes();
+    let unread_event = parsed.unread_event.is_some();
     let file = parsed.file.as_path();
     let mut rows = parsed.rows;
     let read = rows.len();
@@ -4546,6 +4607,7 @@ fn read_rows(file: &Path, options: &ReadOptions, min_rating: Option<f32>) -> Res
         merged,
         notes,
         outliers_noted,
+        unread_event,
     })
 }
 
@@ -4607,6 +4669,7 @@ fn read_events(
         merged,
         notes,
         outliers_noted: true,
+        unread_event: false,
     })
 }
 
@@ -4658,9 +4721,11 @@ fn conflict_note(source: &str, conflicts: usize, example: &str) -> String {
 }
 
 /// Whether an import note is about the rows' ratings (conflicting duplicates, ratings far from
-/// the rest), which a removal does not read.
+/// the rest) or their unread events, which a removal does not read.
 pub(crate) fn is_rating_note(note: &str) -> bool {
-    note.contains(CONFLICT_WORDS) || note.contains(OUTLIER_WORDS)
+    note.contains(CONFLICT_WORDS)
+        || note.contains(OUTLIER_WORDS)
+        || note.contains(crate::interactions::UNREAD_EVENT_WORDS)
 }
 
 #[cfg(test)]

@@ -35,6 +35,19 @@ pub enum Error {
         /// `; did you mean "0123"? ...` when a stored id looks like it, else empty.
         hint: String,
     },
+    /// Rows without their kind of event (a file without an event column, posted rows without
+    /// an `"event"`) into a data directory whose strengths are event weights: stored unweighed,
+    /// they would weigh as much as the top kind under `train --confidence rating`. Nothing is
+    /// written.
+    #[error("{}", no_events_text(input, stored, *posted))]
+    NoEvents {
+        /// The file (or `POST /v1/interactions: interaction N`).
+        input: String,
+        /// The data directory's stored event weights.
+        stored: crate::interactions::EventWeights,
+        /// The rows were posted (`POST /v1/interactions`), not imported from a file.
+        posted: bool,
+    },
     /// Models are stored, but none of them can recommend (graph embeddings only).
     #[error("{0}")]
     NoRecommender(String),
@@ -101,6 +114,36 @@ pub enum Error {
     Shared(std::sync::Arc<Error>),
 }
 
+/// The message of [`Error::NoEvents`]: what lacks the kind, the stored weights, and how to
+/// proceed (a file: add its event column; posted rows: send each one's `"event"`).
+fn no_events_text(input: &str, stored: &crate::interactions::EventWeights, posted: bool) -> String {
+    let (lacks, remedy) = match posted {
+        true => (
+            "no \"event\" given",
+            format!(
+                "send each interaction's \"event\" (one of {}); a new kind is added by an \
+                 import with --event-weights {stored},KIND=W",
+                stored.known()
+            ),
+        ),
+        false => (
+            "no column holds each row's kind of event",
+            format!(
+                "add that column (named {}, or any name with --event-col NAME --event-weights \
+                 {stored}; e.g. a column event holding view on every row of a file of views), \
+                 or import the file into a new data directory (--data NEW)",
+                crate::interactions::columns::EVENT.aliases.join(", ")
+            ),
+        ),
+    };
+    format!(
+        "{input}: {lacks}, but this data directory's strengths are event weights ({}): a row \
+         without its kind would be stored unweighed, which `train --confidence rating` weighs as \
+         much as the top kind; nothing was written. To proceed, {remedy}",
+        stored.by_weight()
+    )
+}
+
 impl Error {
     /// 2 for the user's input or usage, 1 for any other failure (PRODUCT.md).
     pub fn exit_code(&self) -> i32 {
@@ -116,6 +159,7 @@ impl Error {
             ) => 2,
             Self::Fit(crate::cf::FitError::Internal(_)) => 1,
             Self::BadInput(_)
+            | Self::NoEvents { .. }
             | Self::UnknownItem { .. }
             | Self::NoRecommender(_)
             | Self::DataDir { .. }

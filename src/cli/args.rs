@@ -708,9 +708,10 @@ pub struct ImportInteractionsArgs {
     /// events, in one file, across imports and over HTTP (a purchase is never lowered by a
     /// later view; --confidence count still counts rows). An event without a weight is an
     /// error naming its line; a weight of 0 drops the kind's rows (counted in a note). The
-    /// weights are stored: a later import may add kinds but not change a weight, and `POST
-    /// /v1/interactions` takes an "event" per row. Refused with --rating-col, and into a data
-    /// directory of explicit ratings.
+    /// weights are stored: a later import may add kinds but not change a weight, one without
+    /// --event-weights is weighed with the stored ones (a file without an event column is
+    /// refused), and `POST /v1/interactions` takes an "event" per row. Refused with
+    /// --rating-col, and into a data directory of explicit ratings.
     #[arg(long, value_name = "KIND=W,...", conflicts_with = "rating_scale")]
     pub event_weights: Option<kgrec::interactions::EventWeights>,
     #[command(flatten)]

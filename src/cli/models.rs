@@ -1135,6 +1135,7 @@ pub fn eval(args: &EvalArgs, quiet: bool) -> Result<()> {
             rating_scale: args.read.rating_scale,
             time_unit: args.read.time_unit,
             events: None,
+            stored_events: false,
             caller: kgrec::interactions::Caller::Eval,
         },
         min_rating: args.read.min_rating,

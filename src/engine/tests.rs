@@ -918,3 +918,77 @@ fn prefixed_names_are_told_from_iris() {
         assert_eq!(prefixed_name(iri), None, "{iri}");
     }
 }
+
+/// #21: into a data directory that stores event weights, a file read without them is weighed
+/// with the stored ones when it has an event column, and refused when it has none; rows given
+/// in memory without an event are refused too. Refusals write nothing.
+#[test]
+fn imports_without_event_weights_into_weighted_stores_use_or_refuse() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = |name: &str, text: &str| {
+        let path = tmp.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    let weights: EventWeights = "view=1,buy=5".parse().unwrap();
+    let first = file("a.csv", "user,item,event\nu1,i1,buy\n");
+    let later = file(
+        "b.csv",
+        "user,item,event\nu2,i1,view\nu2,i1,buy\nu3,i2,view\n",
+    );
+    let request = |path: &Path, events: Option<EventWeights>| InteractionFile {
+        file: path.to_owned(),
+        events,
+        ..InteractionFile::default()
+    };
+    let (flagged, unflagged) = (tmp.path().join("flagged"), tmp.path().join("unflagged"));
+    let fingerprint = |engine: &Engine| engine.stats().unwrap().fingerprint;
+    let twin = Engine::create(&flagged).unwrap();
+    twin.import_interactions(&request(&first, Some(weights.clone())))
+        .unwrap();
+    twin.import_interactions(&request(&later, Some(weights.clone())))
+        .unwrap();
+    let engine = Engine::create(&unflagged).unwrap();
+    engine
+        .import_interactions(&request(&first, Some(weights.clone())))
+        .unwrap();
+    let imported = engine.import_interactions(&request(&later, None)).unwrap();
+    assert!(
+        imported.notes[0].ends_with(
+            "b.csv: no --event-weights: weighed with the directory's stored event weights \
+             view=1, buy=5"
+        ),
+        "{:?}",
+        imported.notes
+    );
+    assert_eq!(fingerprint(&engine), fingerprint(&twin));
+    let before = fingerprint(&engine);
+    let plain = file("c.csv", "user,item\nu4,i1\n");
+    let err = engine
+        .import_interactions(&request(&plain, None))
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::NoEvents { input, stored, posted: false }
+            if input.ends_with("c.csv") && *stored == weights),
+        "{err}"
+    );
+    assert_eq!(err.exit_code(), 2);
+    let err = engine
+        .add_interactions(vec![row("u4", "i1")], Vec::new())
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::NoEvents { posted: true, .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("(view=1, buy=5)"), "{err}");
+    let unknown = file("d.csv", "user,item,event\nu4,i1,click\n");
+    let err = engine
+        .import_interactions(&request(&unknown, None))
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("stored event weights name buy, view"),
+        "{err}"
+    );
+    assert_eq!(fingerprint(&engine), before, "refusals write nothing");
+}

@@ -71,21 +71,50 @@ impl EventWeights {
             .join(", ")
     }
 
+    /// The weights by ascending weight (ties in name order), for messages:
+    /// `view=1, addtocart=3, transaction=5`.
+    pub fn by_weight(&self) -> String {
+        let mut pairs: Vec<(&str, f32)> = self.iter().collect();
+        pairs.sort_by(|a, b| a.1.total_cmp(&b.1));
+        pairs
+            .iter()
+            .map(|(k, w)| format!("{k}={w}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
     /// The message of an event the weights do not name: the known ones, and the one it looks
     /// like when it differs only by letter case or surrounding blanks.
     pub fn unknown(&self, event: &str) -> String {
+        format!(
+            "event {event:?} has no weight (--event-weights names {}){}; give it one, or a \
+             weight of 0 to drop its rows",
+            self.known(),
+            self.lookalike(event)
+        )
+    }
+
+    /// [`EventWeights::unknown`] of the weights a data directory stores, which the import (or
+    /// the posted row) did not give: how to add the kind.
+    pub fn unknown_stored(&self, event: &str) -> String {
+        format!(
+            "event {event:?} has no weight (this data directory's stored event weights name {}){}; \
+             a kind is added by an import with --event-weights {self},{event}=W (W its weight, \
+             0 to drop its rows; the stored kinds keep theirs)",
+            self.known(),
+            self.lookalike(event)
+        )
+    }
+
+    /// `; did you mean "view"?` when `event` differs from a known kind only by letter case or
+    /// surrounding blanks, else nothing.
+    fn lookalike(&self, event: &str) -> String {
         let folded = event.trim().to_lowercase();
-        let lookalike = self
-            .0
+        self.0
             .keys()
             .find(|k| k.trim().to_lowercase() == folded)
             .map(|k| format!("; did you mean {k:?}? (event kinds are compared exactly)"))
-            .unwrap_or_default();
-        format!(
-            "event {event:?} has no weight (--event-weights names {}){lookalike}; give it one, \
-             or a weight of 0 to drop its rows",
-            self.known()
-        )
+            .unwrap_or_default()
     }
 
     /// This mapping with `other`'s kinds added: `Err` names the first kind both name with
@@ -203,6 +232,17 @@ mod tests {
         assert_eq!(w.to_string(), "addtocart=3,transaction=5,view=1");
         assert!(w.unknown("View").contains("did you mean \"view\""));
         assert!(w.unknown("click").contains("addtocart, transaction, view"));
+        assert_eq!(w.by_weight(), "view=1, addtocart=3, transaction=5");
+        let stored = w.unknown_stored("click");
+        assert!(
+            stored.contains("stored event weights name addtocart, transaction, view"),
+            "{stored}"
+        );
+        assert!(
+            stored.contains("--event-weights addtocart=3,transaction=5,view=1,click=W"),
+            "{stored}"
+        );
+        assert!(w.unknown_stored("View ").contains("did you mean \"view\""));
         for bad in [
             "view",
             "view=x",

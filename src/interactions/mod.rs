@@ -140,6 +140,9 @@ pub struct RawInteractions {
     /// Of the ignored columns, those that hold numbers and nothing else: (name as shown, the
     /// value of `--rating-col` that reads it).
     pub numeric_ignored: Vec<(String, String)>,
+    /// Of the ignored columns, those whose every value reads as a time (`--time-col` would read
+    /// them): (name as shown, the value of `--time-col` that reads it).
+    pub time_ignored: Vec<(String, String)>,
     /// The header's fields, when the user and item columns were both given by position: the
     /// line may have been data (a file without a header wants `--no-header`).
     pub header_by_position: Option<String>,
@@ -254,8 +257,8 @@ impl RawInteractions {
                 ),
             };
             notes.push(format!(
-                "{at}: column {column}{values} looks like each row's kind of event and is not \
-                 read: every row counts as a plain interaction. To weigh the kinds, import with \
+                "{at}: column {column}{values} {UNREAD_EVENT_WORDS}: every row counts as a plain \
+                 interaction. To weigh the kinds, import with \
                  --event-weights {weights}, W each kind's weight (e.g. view=1,addtocart=3,\
                  transaction=5): a pair's strength is then the largest weight among its events \
                  (a weight of 0 drops a kind)"
@@ -284,15 +287,21 @@ impl RawInteractions {
                  --rating-col {flag} (--min-rating R then keeps the rows rated R or more)"
             ));
         }
-        // An ignored column named like a time, when no column was read as the timestamp.
-        if self.rows.iter().all(|r| r.timestamp.is_none())
-            && let Some(time) = self.ignored_columns.iter().find(|c| looks_like_time(c))
-        {
-            notes.push(format!(
-                "{at}: column {time} looks like a time; to keep it as the timestamp (seconds since \
-                 1970 or ISO 8601 dates, which `tune --split time` orders by), import with \
-                 --time-col {time}"
-            ));
+        // An ignored column whose every value reads as a time (an ISO 8601 date, seconds or
+        // milliseconds since 1970), whatever its name (`дата`).
+        if let Some((time, flag)) = self.time_ignored.first() {
+            match self.rows.iter().all(|r| r.timestamp.is_none()) {
+                true => notes.push(format!(
+                    "{at}: column {time} looks like a time; to keep it as the timestamp (seconds \
+                     since 1970 or ISO 8601 dates, which `tune --split time` orders by), import \
+                     with --time-col {flag}"
+                )),
+                false => notes.push(format!(
+                    "{at}: column {time} holds times too (every value reads as one), but another \
+                     column is read as the timestamp; to read this one instead, import with \
+                     --time-col {flag}"
+                )),
+            }
         }
         if let Some(latest) = self.rows.iter().filter_map(|r| r.timestamp).max()
             && latest < PLAUSIBLE_TIMESTAMP
@@ -380,6 +389,10 @@ pub fn invisible_ids_note_in<'a>(
         kind.name(),
     ))
 }
+
+/// Words of the note on an unread event column, by which a removal (which weighs nothing)
+/// leaves it out.
+pub const UNREAD_EVENT_WORDS: &str = "looks like each row's kind of event and is not read";
 
 /// How many distinct values of an unread event column its note names.
 const EVENT_KINDS_SHOWN: usize = 8;

@@ -77,6 +77,9 @@ pub struct ReadOptions {
     /// event column's value, is its rating; an event without a weight is an error naming its
     /// line. Set `columns.events` with it.
     pub events: Option<super::EventWeights>,
+    /// `events` are the weights the data directory stores, not given by `--event-weights`: an
+    /// event without a weight is refused naming them so ([`super::EventWeights::unknown_stored`]).
+    pub stored_events: bool,
     /// Who reads: the flags and commands messages name.
     pub caller: Caller,
 }
@@ -238,6 +241,7 @@ fn read_source_as(
         excel_sep: None,
         ignored_columns: Vec::new(),
         numeric_ignored: Vec::new(),
+        time_ignored: Vec::new(),
         header_by_position: None,
         longer_rows: None,
         headerless: false,
@@ -268,6 +272,7 @@ fn read_source_as(
             out.excel_sep = headed.excel_sep;
             out.ignored_columns = headed.ignored;
             out.numeric_ignored = headed.numeric_ignored;
+            out.time_ignored = headed.time_ignored;
             out.unread_event = headed.unread_event;
             out.events = options.events.is_some();
             out.longer_rows = headed.longer.map(|(line, n)| (line, n, headed.names.len()));
@@ -642,6 +647,8 @@ struct RowRules<'a> {
     unit: TimeUnit,
     /// `--event-weights`: each row's rating is its event's weight.
     events: Option<&'a super::EventWeights>,
+    /// `events` are the data directory's stored weights ([`ReadOptions::stored_events`]).
+    stored_events: bool,
 }
 
 impl<'a> RowRules<'a> {
@@ -650,6 +657,7 @@ impl<'a> RowRules<'a> {
             scale: options.rating_scale,
             unit: options.time_unit,
             events: options.events.as_ref(),
+            stored_events: options.stored_events,
         }
     }
 }
@@ -690,10 +698,14 @@ fn row_from_fields(
                 match weights.get(event) {
                     Some(w) => Some(w),
                     None => {
+                        let why = match rules.stored_events {
+                            true => weights.unknown_stored(event),
+                            false => weights.unknown(event),
+                        };
                         return Err(ParseError::Malformed {
                             file: file.to_owned(),
                             line,
-                            message: format!("field {}: {}", c + 1, weights.unknown(event)),
+                            message: format!("field {}: {why}", c + 1),
                         });
                     }
                 }
@@ -892,20 +904,70 @@ struct Headed {
     rated: bool,
     /// Ignored columns whose every value is a number: (name as shown, `--rating-col` value).
     numeric_ignored: Vec<(String, String)>,
+    /// Ignored columns whose every value is a time: (name as shown, `--time-col` value).
+    time_ignored: Vec<(String, String)>,
     /// A column named as the event column, not read (no `--event-weights`): its name and
     /// first distinct values.
     unread_event: Option<(String, Vec<String>)>,
 }
 
-/// Per column, whether every non-blank value read is a number, and whether there was one;
-/// and the first distinct values of an unread event column (`kinds.0`, once the header is read).
+/// Per column, what its non-blank values are ([`ColumnValues`]); the first distinct values of an
+/// unread event column (`kinds.0`, once the header is read); and how many rows were observed.
 #[derive(Debug, Default)]
-struct NumericColumns(Vec<(bool, bool)>, (Option<usize>, Vec<String>));
+struct NumericColumns(Vec<ColumnValues>, (Option<usize>, Vec<String>), usize);
+
+/// What one column's non-blank values are.
+#[derive(Debug, Clone, Copy)]
+struct ColumnValues {
+    /// Every one is a number.
+    numbers: bool,
+    /// Every one reads as a timestamp `--time-col` accepts ([`time_value`]).
+    times: bool,
+    /// How many there are (the rest of the rows leave the column blank).
+    filled: usize,
+    /// The latest of the times, in seconds.
+    latest: i64,
+}
+
+impl Default for ColumnValues {
+    fn default() -> Self {
+        Self {
+            numbers: true,
+            times: true,
+            filled: 0,
+            latest: i64::MIN,
+        }
+    }
+}
+
+/// The seconds since 1970 of a value `--time-col` would read as a plausible time: an ISO 8601
+/// date or date-time, or a number of seconds (or milliseconds, 10^11 or more) from March 1973
+/// on; smaller numbers are counts or ids more likely than times.
+fn time_value(text: &str) -> Option<i64> {
+    match text.parse::<f64>() {
+        Ok(t) if t.is_finite() && t >= super::PLAUSIBLE_TIMESTAMP as f64 => {
+            let seconds = match t >= MILLISECONDS as f64 {
+                true => t / 1000.0,
+                false => t,
+            };
+            (seconds < i64::MAX as f64).then_some(seconds as i64)
+        }
+        Ok(_) => None,
+        Err(_) => datetime::parse_iso(text),
+    }
+}
+
+/// Whether a column's name says it holds identifiers (`transactionid`, `order_id`,
+/// `sessionId`, `Order ID`): its numbers are no rating, nor times.
+fn id_like(name: &str) -> bool {
+    name.trim().to_lowercase().ends_with("id")
+}
 
 impl NumericColumns {
     fn observe(&mut self, fields: &[&str]) {
+        self.2 += 1;
         if self.0.len() < fields.len() {
-            self.0.resize(fields.len(), (true, false));
+            self.0.resize(fields.len(), ColumnValues::default());
         }
         if let (Some(c), kinds) = &mut self.1
             && kinds.len() < super::EVENT_KINDS_SHOWN
@@ -920,24 +982,51 @@ impl NumericColumns {
             if field.is_empty() {
                 continue;
             }
-            seen.1 = true;
-            seen.0 &= field.parse::<f64>().is_ok_and(f64::is_finite);
+            seen.filled += 1;
+            seen.numbers &= field.parse::<f64>().is_ok_and(f64::is_finite);
+            if seen.times {
+                match time_value(field) {
+                    Some(t) => seen.latest = seen.latest.max(t),
+                    None => seen.times = false,
+                }
+            }
         }
     }
 
-    /// The columns of `header` nothing reads that hold numbers and nothing else.
-    fn ignored(&self, header: &columns::Header) -> Vec<(String, String)> {
+    /// The columns of `header` nothing reads, not named like identifiers, with a value on at
+    /// least half of the rows, whose values `keep` keeps: (name as shown, the value of a column
+    /// flag that names it).
+    fn unread(
+        &self,
+        header: &columns::Header,
+        keep: impl Fn(&ColumnValues) -> bool,
+    ) -> Vec<(String, String)> {
         let c = header.columns;
-        let read = [Some(c.user), Some(c.item), c.rating, c.timestamp];
+        let read = [Some(c.user), Some(c.item), c.rating, c.timestamp, c.event];
         self.0
             .iter()
             .enumerate()
-            .filter(|&(k, &(numbers, any))| numbers && any && !read.contains(&Some(k)))
-            .map(|(k, _)| match header.names.get(k).map(|n| n.trim()) {
-                Some(name) if !name.is_empty() => (name.to_owned(), name.to_owned()),
-                _ => (format!("{} (unnamed)", k + 1), (k + 1).to_string()),
+            .filter(|&(k, v)| {
+                v.filled > 0 && v.filled * 2 >= self.2 && keep(v) && !read.contains(&Some(k))
+            })
+            .filter_map(|(k, _)| match header.names.get(k).map(|n| n.trim()) {
+                Some(name) if id_like(name) => None,
+                Some(name) if !name.is_empty() => Some((name.to_owned(), name.to_owned())),
+                _ => Some((format!("{} (unnamed)", k + 1), (k + 1).to_string())),
             })
             .collect()
+    }
+
+    /// The unread columns that hold numbers and nothing else, times aside: each may be the
+    /// rating the user meant to keep.
+    fn ignored(&self, header: &columns::Header) -> Vec<(String, String)> {
+        self.unread(header, |v| v.numbers && !v.times)
+    }
+
+    /// The unread columns whose every value reads as a time (no later than [`far_future`]
+    /// allows): each may be the timestamp the user meant to keep.
+    fn times(&self, header: &columns::Header) -> Vec<(String, String)> {
+        self.unread(header, |v| v.times && !far_future(v.latest))
     }
 }
 
@@ -1045,6 +1134,7 @@ fn parse_headed<R: BufRead>(
         excel_sep,
         rated: header.columns.rating.is_some(),
         numeric_ignored: numeric.ignored(&header),
+        time_ignored: numeric.times(&header),
         unread_event: header
             .unread_event
             .and_then(|c| header.names.get(c))

@@ -596,6 +596,81 @@ fn rating_tables_named_txt_are_refused_and_read_with_format() {
     );
 }
 
+/// #21: an ignored column is proposed as the rating only when it could be one: not a column
+/// named like an identifier (`transactionid`, `order_id`, `sessionId`), nor one empty on most
+/// rows; a column of times (whatever its name) is proposed as the timestamp instead, and only
+/// when `--time-col` would read its values.
+#[test]
+fn ids_and_sparse_columns_are_not_proposed_as_ratings_and_times_are_named_as_times() {
+    let notes = |text: &str, name: &str| read(text, name, &ReadOptions::default()).unwrap().notes();
+    // RetailRocket: transactionid holds numbers, but is an id and empty on most rows.
+    let rr = notes(
+        "timestamp,visitorid,event,itemid,transactionid
+         1433221332,21,view,130,
+1433221392,4,addtocart,102,
+1433221400,4,transaction,102,77
+",
+        "rr.csv",
+    );
+    assert!(rr.iter().all(|n| !n.contains("--rating-col")), "{rr:?}");
+    assert!(
+        rr.iter().any(|n| n.contains("transactionid ignored")),
+        "{rr:?}"
+    );
+    for id in ["order_id", "sessionId", "Order ID", "basket-id"] {
+        let n = notes(&format!("user,item,{id}\nu,i,17\nu,j,18\n"), "o.csv");
+        assert!(n.iter().all(|n| !n.contains("--rating-col")), "{id}: {n:?}");
+    }
+    // Filled on half the rows: still proposed; on fewer: not.
+    let half = notes("user,item,qty\nu,i,2\nu,j,\n", "h.csv");
+    assert!(
+        half.iter().any(|n| n.contains("--rating-col qty")),
+        "{half:?}"
+    );
+    let sparse = notes("user,item,qty\nu,i,2\nu,j,\nu,k,\n", "s.csv");
+    assert!(
+        sparse.iter().all(|n| !n.contains("--rating-col")),
+        "{sparse:?}"
+    );
+    // Dates under any name, ISO date-times and seconds (or milliseconds) since 1970:
+    // --time-col NAME, and never --rating-col; values --time-col would not read (a day-first
+    // date, small numbers, a far future): no time hint, whatever the name.
+    for (column, values, hinted) in [
+        ("дата", ["2024-05-01", "2024-05-02"], true),
+        ("seen", ["2024-05-01T10:00:00Z", "2024-05-02 11:30"], true),
+        ("epoch", ["1714550400", "1714636800"], true),
+        ("millis", ["1714550400000", "1714636800000"], true),
+        ("datum", ["01/05/2024", "02/05/2024"], false),
+        ("day", ["3", "4"], false),
+        ("until", ["9999-12-31", "9999-12-31"], false),
+    ] {
+        let n = notes(
+            &format!("user,item,{column}\nu,i,{}\nu,j,{}\n", values[0], values[1]),
+            "t.csv",
+        );
+        let hint = n.iter().any(|n| {
+            n.contains(&format!("column {column} looks like a time"))
+                && n.contains(&format!("--time-col {column}"))
+        });
+        assert_eq!(hint, hinted, "{column}: {n:?}");
+        assert!(
+            !hinted || n.iter().all(|n| !n.contains("--rating-col")),
+            "{column}: {n:?}"
+        );
+    }
+    // A second column of times beside the one read: named, as the other choice.
+    let two = notes(
+        "user,item,timestamp,updated\nu,i,1714550400,2024-06-01\n",
+        "two.csv",
+    );
+    assert!(
+        two.iter()
+            .any(|n| n.contains("column updated holds times too")
+                && n.contains("--time-col updated")),
+        "{two:?}"
+    );
+}
+
 #[test]
 fn unused_columns_and_detected_delimiters_are_noted() {
     let r = read(

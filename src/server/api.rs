@@ -569,10 +569,18 @@ pub async fn interactions(
                     return Err(ApiError::bad_parameter(format!(
                         "interaction {}: {}",
                         n + 1,
-                        w.unknown(event)
+                        w.unknown_stored(event)
                     )));
                 }
             },
+            // Stored without a weight, the row would weigh as the top kind.
+            (Some(w), None, None) => {
+                return Err(ApiError::from(kgrec::Error::NoEvents {
+                    input: format!("POST /v1/interactions: interaction {}", n + 1),
+                    stored: w.clone(),
+                    posted: true,
+                }));
+            }
             (_, _, rating) => rating,
         };
         raw_rows.push(RawInteraction {
@@ -609,9 +617,19 @@ pub async fn interactions(
     let dropped = (dropped > 0)
         .then(|| format!("{dropped} row(s) of event kinds weighted 0 dropped (not stored)"));
     let imported = blocking(move || {
+        // No row names an event: into a directory of event weights, the first one is refused
+        // by name.
         Ok(state
             .engine
-            .add_weighed_interactions(raw_rows, Vec::new(), weights)?)
+            .add_weighed_interactions(raw_rows, Vec::new(), weights)
+            .map_err(|e| match e {
+                kgrec::Error::NoEvents { stored, posted, .. } => kgrec::Error::NoEvents {
+                    input: "POST /v1/interactions: interaction 1".to_owned(),
+                    stored,
+                    posted,
+                },
+                e => e,
+            })?)
     })
     .await?;
     metrics.interactions(received as u64);

@@ -283,7 +283,7 @@ fn schemas() -> Value {
         "Interaction": {"type": "object", "required": ["user", "item"], "additionalProperties": false, "properties": {
             "user": {"type": ["string", "integer"]}, "item": {"type": ["string", "integer"]},
             "rating": {"type": "number"}, "timestamp": {"type": ["integer", "string"], "description": "Seconds since the Unix epoch, or an ISO 8601 date or date-time (2024-01-01, 2024-01-01T12:30:00Z; UTC without an offset)."},
-            "event": {"type": "string", "description": "The kind of event (view, purchase...), instead of a rating, in a data directory imported with --event-weights: weighed by the stored weights, a pair keeping the largest weight among its events; an unknown kind is a 400 naming the known ones, a kind weighted 0 is dropped."}}},
+            "event": {"type": "string", "description": "The kind of event (view, purchase...), instead of a rating, in a data directory imported with --event-weights: weighed by the stored weights, a pair keeping the largest weight among its events; an unknown kind is a 400 naming the known ones, a kind weighted 0 is dropped. Required there: a row without one is a 400 naming the stored weights."}}},
         "AvailabilityChanged": {"type": "object", "properties": {
             "received": {"type": "integer", "description": "Ids in the array (repeats included)."},
             "changed": {"type": "integer", "description": "Items retired (or restored) by this request."},

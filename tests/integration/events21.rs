@@ -55,6 +55,14 @@ fn import(data: &Path, file: &Path, extra: &[&str]) -> std::process::Output {
         .args(extra))
 }
 
+/// Imports `file` into `data` with `extra`, expecting a refusal (exit 2) saying every one of
+/// `needles`, and nothing written.
+fn refused(data: &Path, file: &Path, extra: &[&str], needles: &[&str]) {
+    let before = fingerprint(data);
+    expect_bad_input(&import(data, file, extra), file, needles);
+    assert_eq!(fingerprint(data), before, "{file:?}: nothing written");
+}
+
 /// `train --model als --confidence rating`, then every user's list with scores.
 fn als_rating_lists(data: &Path) -> String {
     ok(kgrec(data).args([
@@ -187,23 +195,17 @@ fn save_then_view_across_two_imports_keeps_the_save() {
     assert_eq!(fingerprint(&data), fingerprint(&twin));
 
     // Other weights for a stored kind: refused, nothing written.
-    let before = fingerprint(&data);
     let later = write_file(
         tmp.path(),
         "c.csv",
         "user,item,event,timestamp\nu2,i1,view,300\n",
     );
-    let out = import(
+    refused(
         &data,
         &later,
         &["--event-weights", "view=2,save=3,purchase=5"],
-    );
-    expect_bad_input(
-        &out,
-        &later,
         &["--event-weights view=2", "view=1", "--data NEW"],
     );
-    assert_eq!(fingerprint(&data), before);
     // A new kind may be added.
     let shared = write_file(
         tmp.path(),
@@ -387,4 +389,126 @@ fn posted_events_are_weighed_by_the_stored_weights() {
         posted.text()
     );
     server.terminate(10);
+}
+
+/// #21, a later import without --event-weights into a data directory that stores them: a file
+/// with an event column is weighed with the stored weights (as though the flag were given
+/// again), a kind they lack is refused naming them, and a file without an event column is
+/// refused (its rows would weigh as the top kind), nothing written. --remove still reads any.
+#[test]
+fn a_later_import_without_the_flag_is_weighed_with_the_stored_weights() {
+    let tmp = tempfile::tempdir().unwrap();
+    let first = write_file(tmp.path(), "events.csv", EVENTS);
+    let day2 = write_file(
+        tmp.path(),
+        "day2.csv",
+        "user,item,action,timestamp\nu4,i1,view,400\nu4,i2,purchase,410\nu1,i3,view,420\n",
+    );
+    let (data, twin) = (tmp.path().join("d"), tmp.path().join("twin"));
+    for d in [&data, &twin] {
+        let out = import(d, &first, &["--event-weights", WEIGHTS]);
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let out = import(&data, &day2, &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains(
+            "day2.csv: no --event-weights: weighed with the directory's stored event weights \
+             view=1, save=3, purchase=5"
+        ),
+        "{err}"
+    );
+    assert!(!err.contains("plain interaction"), "{err}");
+    let out = import(&twin, &day2, &["--event-weights", WEIGHTS]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(fingerprint(&data), fingerprint(&twin));
+
+    // A kind the stored weights lack: refused, naming them and how to add it.
+    let click = write_file(
+        tmp.path(),
+        "click.csv",
+        "user,item,action\nu5,i1,view\nu5,i2,click\n",
+    );
+    refused(
+        &data,
+        &click,
+        &[],
+        &[
+            "click.csv:3",
+            "event \"click\" has no weight (this data directory's stored event weights name \
+             purchase, save, view)",
+            "--event-weights purchase=5,save=3,view=1,click=W",
+        ],
+    );
+
+    // No event column: refused, naming the stored weights and how to proceed.
+    let plain = write_file(tmp.path(), "plain.csv", "user,item\nu5,i1\nu1,i3\n");
+    refused(
+        &data,
+        &plain,
+        &[],
+        &[
+            "plain.csv: no column holds each row's kind of event",
+            "event weights (view=1, save=3, purchase=5)",
+            "weighs as much as the top kind; nothing was written",
+            "--event-col NAME --event-weights purchase=5,save=3,view=1",
+        ],
+    );
+    // A changed weight given again is refused as before.
+    refused(
+        &data,
+        &day2,
+        &["--event-weights", "view=2,save=3,purchase=5"],
+        &["--event-weights view=2", "view=1"],
+    );
+    // --remove takes pairs back whatever the file's columns, and says nothing of events.
+    let out = import(&data, &plain, &["--remove"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("1 interactions removed"),
+        "{}",
+        stdout(&out)
+    );
+    let out = import(&data, &day2, &["--remove"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("kind of event"), "{}", stderr(&out));
+}
+
+/// #21, over HTTP: posted rows without an "event" into a data directory of event weights are
+/// refused (400), naming the stored weights, whether no row or only some name an event;
+/// nothing is written.
+#[test]
+fn posted_rows_without_an_event_are_refused_by_an_event_weighted_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("events");
+    let file = write_file(tmp.path(), "e.csv", "user,item,event\nu1,i1,view\n");
+    ok(kgrec(&data)
+        .args(["import", "interactions", "--event-weights", WEIGHTS])
+        .arg(&file));
+    let before = fingerprint(&data);
+    let server = Server::start(&data, &[]);
+    let plain = server.post_json("/v1/interactions", r#"[{"user": "u2", "item": "i1"}]"#);
+    assert_eq!(plain.status, 400, "{}", plain.text());
+    for needle in [
+        "POST /v1/interactions: interaction 1: no \\\"event\\\" given",
+        "event weights (view=1, save=3, purchase=5)",
+        "one of purchase, save, view",
+    ] {
+        assert!(plain.text().contains(needle), "{needle}: {}", plain.text());
+    }
+    let mixed = server.post_json(
+        "/v1/interactions",
+        r#"[{"user": "u2", "item": "i1", "event": "save"}, {"user": "u2", "item": "i2"}]"#,
+    );
+    assert_eq!(mixed.status, 400, "{}", mixed.text());
+    assert!(
+        mixed
+            .text()
+            .contains("interaction 2: no \\\"event\\\" given"),
+        "{}",
+        mixed.text()
+    );
+    server.terminate(10);
+    assert_eq!(fingerprint(&data), before, "nothing written");
 }
