@@ -16,19 +16,21 @@ use crate::index::{GraphIndex, LABEL_PREDICATES};
 /// Language ranges a reader prefers labels in, best first. A range matches a language tag
 /// equal to it or starting with it followed by `-` (RFC 4647 basic filtering, ASCII case
 /// ignored): `en` matches `en`, `en-GB` and `en-Latn-US`; `zh-Hans` matches `zh-Hans` and
-/// `zh-Hans-CN` but not `zh` nor `zh-Hant`. After the ranges come untagged literals, then any
-/// other language. The default is `en`.
+/// `zh-Hans-CN` but not `zh` nor `zh-Hant`. A range no label matches falls back to its
+/// truncations before the next range (RFC 4647 Lookup): `zh-Hans-CN`, then `zh-Hans`, then
+/// `zh` (which matches `zh-Hant` too); `ru-RU`, then `ru`. After the ranges come untagged
+/// literals, then any other language. The default is `en`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LabelLangs {
-    /// Lower-cased, without repeats; empty for `*` alone (untagged first, then any).
+    /// As given: lower-cased, without repeats; empty for `*` alone (untagged first, then any).
     ranges: Vec<String>,
+    /// The order literals are ranked in: each range, then its truncations not already listed.
+    lookup: Vec<String>,
 }
 
 impl Default for LabelLangs {
     fn default() -> Self {
-        Self {
-            ranges: vec!["en".to_owned()],
-        }
+        Self::from_ranges(vec!["en".to_owned()])
     }
 }
 
@@ -84,7 +86,20 @@ impl LabelLangs {
                 ranges.push(range);
             }
         }
-        Ok(Self { ranges })
+        Ok(Self::from_ranges(ranges))
+    }
+
+    /// The preference for `ranges` (lower-cased, without repeats), with their lookup order.
+    fn from_ranges(ranges: Vec<String>) -> Self {
+        let mut lookup: Vec<String> = Vec::new();
+        for range in &ranges {
+            for candidate in std::iter::once(range.as_str()).chain(truncations(range)) {
+                if !lookup.iter().any(|r| r == candidate) {
+                    lookup.push(candidate.to_owned());
+                }
+            }
+        }
+        Self { ranges, lookup }
     }
 
     /// The preference an HTTP `Accept-Language` header states (RFC 9110 §12.5.4): ranges by
@@ -126,7 +141,7 @@ impl LabelLangs {
                 ranges.push(range);
             }
         }
-        (wildcard || !ranges.is_empty()).then_some(Self { ranges })
+        (wildcard || !ranges.is_empty()).then(|| Self::from_ranges(ranges))
     }
 
     /// Whether this is the default preference, the one the graph index's labels were chosen by.
@@ -135,18 +150,35 @@ impl LabelLangs {
     }
 
     /// Where a literal in `language` (`None`: untagged) stands, lower first: the first range it
-    /// matches, then untagged, then any other language.
+    /// matches, a range's truncations right after it, then untagged, then any other language.
     pub fn rank(&self, language: Option<&str>) -> usize {
-        let n = self.ranges.len();
+        let n = self.lookup.len();
         match language {
             None => n,
             Some(tag) => self
-                .ranges
+                .lookup
                 .iter()
                 .position(|range| range_matches(range, tag))
                 .unwrap_or(n + 1),
         }
     }
+}
+
+/// The ranges RFC 4647 Lookup falls back to from `range` (§3.4), longest first: a subtag at a
+/// time off the end, a singleton left last going with it (`zh-Hant-CN-x-a` → `zh-Hant-CN` →
+/// `zh-Hant` → `zh`; `ru-RU` → `ru`). A range that would be a singleton alone (`x-private` →
+/// `x`) is not one.
+fn truncations(range: &str) -> impl Iterator<Item = &str> {
+    std::iter::successors(Some(range), |rest| {
+        let mut shorter = &rest[..rest.rfind('-')?];
+        if let Some(cut) = shorter.rfind('-')
+            && shorter.len() - cut == 2
+        {
+            shorter = &shorter[..cut];
+        }
+        (shorter.len() > 1).then_some(shorter)
+    })
+    .skip(1)
 }
 
 /// Whether the (lower-case) `range` matches `tag`: equal, or a prefix of it ending at a `-`.
@@ -260,11 +292,14 @@ mod tests {
         let l = langs("zh-Hans,ru");
         assert_eq!(l.rank(Some("zh-Hans")), 0);
         assert_eq!(l.rank(Some("ZH-hans-CN")), 0);
-        assert_eq!(l.rank(Some("zh")), 3, "zh-Hans does not match plain zh");
-        assert_eq!(l.rank(Some("zh-Hant")), 3);
-        assert_eq!(l.rank(Some("zh-Hansx")), 3, "a prefix ends at a hyphen");
-        assert_eq!(l.rank(Some("ru-RU")), 1);
-        assert_eq!(l.rank(None), 2);
+        // Its truncation `zh` comes next, before `ru` (RFC 4647 Lookup).
+        assert_eq!(l.rank(Some("zh")), 1, "zh-Hans falls back to plain zh");
+        assert_eq!(l.rank(Some("zh-Hant")), 1);
+        assert_eq!(l.rank(Some("zh-Hansx")), 1, "a prefix ends at a hyphen");
+        assert_eq!(l.rank(Some("ru-RU")), 2);
+        assert_eq!(l.rank(None), 3);
+        assert_eq!(l.rank(Some("ja")), 4);
+        assert_eq!(l.to_string(), "zh-hans,ru", "shown as given");
         let zh = langs("zh");
         assert_eq!(zh.rank(Some("zh-Hans")), 0);
         assert_eq!(zh.rank(Some("zh-Hant-TW")), 0);
@@ -276,6 +311,87 @@ mod tests {
         );
         assert_eq!(langs("*").rank(None), 0);
         assert_eq!(langs("*").rank(Some("en")), 1);
+    }
+
+    #[test]
+    fn a_range_falls_back_to_its_truncations_before_the_next_range() {
+        fn t(r: &str) -> Vec<&str> {
+            truncations(r).collect()
+        }
+        assert_eq!(t("zh-hans-cn"), ["zh-hans", "zh"]);
+        assert_eq!(t("ru-ru"), ["ru"]);
+        assert_eq!(t("ru"), [] as [&str; 0]);
+        // A singleton left last goes with the subtag after it (RFC 4647 §3.4).
+        assert_eq!(t("zh-hant-cn-x-a"), ["zh-hant-cn", "zh-hant", "zh"]);
+        assert_eq!(t("x-private"), [] as [&str; 0]);
+        assert_eq!(t("i-klingon"), [] as [&str; 0]);
+        // zh-CN: the @zh label, not English nor any other.
+        let l = langs("zh-CN");
+        assert_eq!(l.rank(Some("zh-CN")), 0);
+        assert_eq!(l.rank(Some("zh")), 1);
+        assert_eq!(l.rank(Some("zh-Hans")), 1);
+        assert_eq!(l.rank(None), 2);
+        assert_eq!(l.rank(Some("en")), 3);
+        // Each range's truncations come before the next range (`fr-FR, zh-Hant`: fr-FR, fr,
+        // zh-Hant, zh); one already listed keeps its earlier place.
+        let l = langs("fr-FR,zh-Hant,ru-RU,ru,fr");
+        let order = ["fr-FR", "fr", "zh-Hant", "zh", "ru-RU", "ru"];
+        assert_eq!(order.map(|t| l.rank(Some(t))), [0, 1, 2, 3, 4, 5]);
+        assert_eq!(l.rank(None), 6);
+        // An exact or subtag match keeps its place: `zh` still matches zh-Hans first.
+        let zh = langs("zh,en");
+        assert_eq!(zh.rank(Some("zh-Hans")), 0);
+        assert_eq!(zh.rank(Some("en-GB")), 1);
+        // The header's ranges too, by quality, each with its truncations.
+        let h = LabelLangs::from_accept_language("en;q=0.5, ru-RU, zh-Hans-CN;q=0.8").unwrap();
+        let order = ["ru-RU", "ru", "zh-Hans-CN", "zh-Hans", "zh", "en"];
+        assert_eq!(order.map(|t| h.rank(Some(t))), [0, 1, 2, 3, 4, 5]);
+        assert_eq!(h.to_string(), "ru-ru,zh-hans-cn,en");
+        assert!(!langs("en-US").is_default());
+    }
+
+    fn tag() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        (
+            "[a-z]{2,3}",
+            proptest::option::of("[A-Z][a-z]{3}"),
+            proptest::option::of("[A-Z]{2}|[0-9]{3}"),
+            proptest::option::of("[a-z]{5,8}"),
+        )
+            .prop_map(|(language, script, region, variant)| {
+                [Some(language), script, region, variant]
+                    .into_iter()
+                    .flatten()
+                    .collect::<Vec<_>>()
+                    .join("-")
+            })
+    }
+
+    proptest::proptest! {
+        /// Every truncation is a shorter range the tag's own range matches (so a label in it
+        /// would have matched by subtag), and a label tagged with a truncation of the one
+        /// range asked for ranks above untagged and other languages.
+        #[test]
+        fn truncations_are_ever_shorter_prefixes_ranked_before_the_fallback(
+            asked in tag(),
+            other in tag(),
+        ) {
+            let l = langs(&asked);
+            let asked = asked.to_ascii_lowercase();
+            let mut longer = asked.as_str();
+            for (i, shorter) in truncations(&asked).enumerate() {
+                proptest::prop_assert!(shorter.len() < longer.len());
+                proptest::prop_assert!(range_matches(shorter, &asked));
+                proptest::prop_assert_eq!(l.rank(Some(shorter)), i + 1);
+                longer = shorter;
+            }
+            proptest::prop_assert_eq!(l.rank(Some(&asked)), 0);
+            let primary = asked.split('-').next().unwrap_or_default();
+            proptest::prop_assert!(l.rank(Some(primary)) < l.rank(None));
+            // Another tag ranks before untagged exactly when it shares the primary subtag.
+            let shares = other.to_ascii_lowercase().split('-').next() == Some(primary);
+            proptest::prop_assert_eq!(l.rank(Some(&other)) < l.rank(None), shares);
+        }
     }
 
     #[test]
@@ -344,6 +460,16 @@ mod tests {
         assert_eq!(get("http://e/a", "zh", None).as_deref(), Some("飞向太空"));
         assert_eq!(
             get("http://e/a", "zh-Hant,en", None).as_deref(),
+            Some("飞向太空"),
+            "zh-Hant falls back to zh, which matches zh-Hans"
+        );
+        assert_eq!(
+            get("http://e/a", "zh-Hans-CN", None).as_deref(),
+            Some("飞向太空")
+        );
+        assert_eq!(get("http://e/a", "ru-RU", None).as_deref(), Some("Солярис"));
+        assert_eq!(
+            get("http://e/a", "ja-JP,en", None).as_deref(),
             Some("Solaris")
         );
         assert_eq!(

@@ -61,8 +61,10 @@ pub struct Cli {
     /// The languages labels are shown in (of items in recommend, similar and explain, of the
     /// entities and relations of explanations, of `serve`'s answers by default): BCP 47 tags
     /// separated by commas, best first (`ru,en`). A tag matches itself and its subtags (`en`:
-    /// en-GB; `zh-Hans`: zh-Hans-CN, not zh); after the list come untagged labels, then any
-    /// language (`*`, last, says so). [env: KGREC_LABEL_LANG; default: en]
+    /// en-GB; `zh-Hans`: zh-Hans-CN) and, if no label does, falls back to its shorter forms
+    /// (`zh-CN`: zh; `zh-Hans-CN`: zh-Hans, zh); after the list come untagged labels, then any
+    /// language (`*`, last, says so). Explanation sentences stay English, with these labels.
+    /// [env: KGREC_LABEL_LANG; default: en]
     #[arg(
         long,
         global = true,

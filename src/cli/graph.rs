@@ -767,17 +767,18 @@ fn write_table(
     rows: &[Vec<String>],
     out: &mut impl Write,
 ) -> std::io::Result<()> {
-    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    use kgrec::explain::{display_width, pad_right};
+    let mut widths: Vec<usize> = header.iter().map(|h| display_width(h)).collect();
     for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
+            *w = (*w).max(display_width(cell));
         }
     }
     let line = |cells: &[String], out: &mut dyn Write| -> std::io::Result<()> {
         let padded: Vec<String> = cells
             .iter()
             .zip(&widths)
-            .map(|(c, w)| format!("{c:<w$}"))
+            .map(|(c, &w)| pad_right(c, w))
             .collect();
         writeln!(out, "{}", padded.join(" | ").trim_end())
     };

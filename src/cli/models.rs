@@ -8,6 +8,7 @@ use std::sync::atomic::AtomicBool;
 use kgrec::cf::PredictionBasis;
 use kgrec::cf::{EpochReport, write_batch};
 use kgrec::engine::BatchRecommendations;
+use kgrec::explain::{display_width, pad_right};
 use kgrec::interactions::source::display_name;
 use kgrec::interactions::{Format, read_link_file};
 use kgrec::metrics::Evaluation;
@@ -934,18 +935,23 @@ fn list_text(recs: &Recommendations) -> String {
     let width = recs
         .items
         .iter()
-        .map(|i| i.item.chars().count())
+        .map(|i| display_width(&i.item))
         .max()
         .unwrap_or(4)
         .max(4);
-    let _ = writeln!(out, "rank  {:>9}  {:<width$}  label", "score", "item");
+    let _ = writeln!(
+        out,
+        "rank  {:>9}  {}  label",
+        "score",
+        pad_right("item", width)
+    );
     for i in &recs.items {
         let _ = writeln!(
             out,
-            "{:>4}  {:>9.4}  {:<width$}  {}",
+            "{:>4}  {:>9.4}  {}  {}",
             i.rank,
             kgrec::explain::four_places(i.score),
-            i.item,
+            pad_right(&i.item, width),
             kgrec::explain::printable(i.label.as_deref().unwrap_or(""))
         );
     }
@@ -1392,16 +1398,16 @@ pub fn similar(data: &Path, args: &SimilarArgs) -> Result<()> {
             let width = found
                 .similar
                 .iter()
-                .map(|i| i.item.len())
+                .map(|i| display_width(&i.item))
                 .max()
                 .unwrap_or(0);
             for i in &found.similar {
                 let _ = writeln!(
                     out,
-                    "{:>4}  {:>7.4}  {:<width$}  {}{}",
+                    "{:>4}  {:>7.4}  {}  {}{}",
                     i.rank,
                     kgrec::explain::four_places(i.score),
-                    i.item,
+                    pad_right(&i.item, width),
                     kgrec::explain::printable(i.label.as_deref().unwrap_or("")),
                     if i.graph_only {
                         "  (from the graph alone)"

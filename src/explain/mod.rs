@@ -14,8 +14,8 @@ mod scorer;
 
 pub use render::{
     Direction, ExplainedItem, ExplainedPath, Explanation, Node, PathStep, TextOptions,
-    WEAK_PATH_SCORE, explanation_dot, explanation_text, four_places, path_text, printable,
-    relation_words, weak_paths_note,
+    WEAK_PATH_SCORE, display_width, explanation_dot, explanation_text, four_places, pad_right,
+    path_text, printable, relation_words, weak_paths_note,
 };
 pub use scorer::{FusedHops, MiddleIdf, distance_scale};
 

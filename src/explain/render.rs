@@ -723,6 +723,23 @@ pub fn printable(s: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
+/// The columns `s` takes on a terminal: an East Asian wide character (`书`, `王`) two, a
+/// combining mark none, anything else one. Text tables pad by this, not by characters.
+pub fn display_width(s: &str) -> usize {
+    unicode_width::UnicodeWidthStr::width(s)
+}
+
+/// `s` followed by spaces up to `width` display columns ([`display_width`]); `s` alone when it
+/// is that wide already. What `{:<width$}` does, counting columns rather than characters, so a
+/// column after a CJK id or label starts where the other rows' does.
+pub fn pad_right(s: &str, width: usize) -> String {
+    let pad = width.saturating_sub(display_width(s));
+    let mut out = String::with_capacity(s.len() + pad);
+    out.push_str(s);
+    out.extend(std::iter::repeat_n(' ', pad));
+    out
+}
+
 /// `x` for printing with four decimals: a value that rounds to zero is printed `0.0000`, not
 /// `-0.0000`.
 pub fn four_places(x: f32) -> f32 {
@@ -1011,6 +1028,29 @@ mod tests {
             ],
         );
         assert_eq!(unlabelled_line(&explanation(vec![heat, dbpedia])), None);
+    }
+
+    #[test]
+    fn pad_right_pads_to_display_columns_cjk_wide_cyrillic_and_ascii_narrow() {
+        assert_eq!(display_width("书-012"), 6);
+        assert_eq!(display_width("книга-011"), 9);
+        assert_eq!(display_width("item-1"), 6);
+        assert_eq!(
+            display_width("e\u{301}"),
+            1,
+            "a combining mark takes no column"
+        );
+        assert_eq!(pad_right("书-012", 9), "书-012   ");
+        assert_eq!(pad_right("книга-011", 9), "книга-011");
+        assert_eq!(pad_right("item-1", 9), "item-1   ");
+        assert_eq!(pad_right("王芳", 3), "王芳", "never cut, never negative");
+        assert_eq!(pad_right("", 2), "  ");
+        // Rows padded to the widest id start their next column at the same display column.
+        let ids = ["书-012", "книга-011", "b", "王芳的书"];
+        let width = ids.iter().map(|s| display_width(s)).max().unwrap_or(0);
+        for id in ids {
+            assert_eq!(display_width(&pad_right(id, width)), width, "{id}");
+        }
     }
 
     #[test]

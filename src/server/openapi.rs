@@ -58,13 +58,14 @@ fn label_parameters() -> Vec<Value> {
         query(
             "lang",
             "The languages labels are chosen in: BCP 47 tags, comma-separated, best first (ru,en; \
-             a tag matches itself and its subtags; then untagged labels, then any). A tag that \
-             is not BCP 47 is a 400. Without it: the Accept-Language header, else the server's \
+             a tag matches itself and its subtags, else falls back to its shorter forms, zh-CN \
+             to zh, as RFC 4647 Lookup; then untagged labels, then any). Explanation text stays \
+             English; build other languages from the steps. A tag that is not BCP 47 is a 400. Without it: the Accept-Language header, else the server's \
              --label-lang (default en).",
             json!({"type": "string", "example": "ru,en"}),
         ),
         json!({"name": "Accept-Language", "in": "header", "required": false,
-               "description": "Used when lang= is absent: ranges by q-value (q=0 left out), up to *; entries that are not well-formed are ignored.",
+               "description": "Used when lang= is absent: ranges by q-value (q=0 left out), up to *, each followed by its shorter forms (ru-RU, then ru); entries that are not well-formed are ignored.",
                "schema": {"type": "string"}, "example": "ru-RU, ru;q=0.9, en;q=0.5"}),
     ]
 }

@@ -127,11 +127,26 @@ fn label_lang_chooses_the_labels_of_items_paths_and_relations() {
     assert_eq!(zh["1"], "借刀杀人");
     let hans = similar_labels(&data, "--label-lang zh-Hans");
     assert_eq!(hans["0"], "盗火线");
-    // zh-Hans does not match plain zh: among other languages, the default's choice.
-    assert_eq!(hans["1"], "Collateral");
+    // zh-Hans does not match plain zh, but falls back to it (RFC 4647 Lookup) before untagged
+    // and other languages.
+    assert_eq!(hans["1"], "借刀杀人");
     assert_eq!(
         similar_labels(&data, "--label-lang zh-Hans,zh")["1"],
         "借刀杀人"
+    );
+    // A regional tag with no labels of its own: zh-CN falls back to zh (which matches
+    // zh-Hans), ru-RU to ru, before untagged and English.
+    let zh_cn = similar_labels(&data, "--label-lang zh-CN");
+    assert_eq!(zh_cn["1"], "借刀杀人", "the @zh label: {zh_cn:?}");
+    assert_eq!(zh_cn["0"], "盗火线", "zh, matching zh-Hans: {zh_cn:?}");
+    assert_eq!(zh_cn["3"], "Ran (1985)", "then untagged: {zh_cn:?}");
+    let ru_ru = similar_labels(&data, "--label-lang ru-RU,en");
+    assert_eq!(ru_ru["0"], "Схватка", "{ru_ru:?}");
+    assert_eq!(ru_ru["3"], "Ran", "ru-RU, ru, then en: {ru_ru:?}");
+    let text = kgrec_ok(&data, "zh-Hans-CN", "similar --item 9 -k 9");
+    assert!(
+        text.contains("借刀杀人") && text.contains("盗火线") && !text.contains("Heat"),
+        "{text}"
     );
 
     // The variable, and the option over it.
@@ -268,6 +283,14 @@ fn the_service_takes_lang_then_accept_language_then_its_default() {
             label_of(&accept("ru-RU, ru;q=0.9, en;q=0.5"), "0"),
             "Схватка"
         );
+        // A regional tag falls back to its language (RFC 4647 Lookup), in q order.
+        assert_eq!(label_of(&accept("ru-RU"), "0"), "Схватка");
+        assert_eq!(label_of(&accept("zh-CN"), "1"), "借刀杀人");
+        assert_eq!(label_of(&accept("zh-Hans-CN"), "1"), "借刀杀人");
+        assert_eq!(label_of(&accept("en-US;q=0.5, ru-RU"), "0"), "Схватка");
+        assert_eq!(label_of(&accept("en-US, ru-RU;q=0.5"), "0"), "Heat");
+        let r = server.get(&format!("{similar}&lang=ru-RU"));
+        assert_eq!(label_of(&r.json(), "0"), "Схватка");
         // q-values, not the order written, decide.
         assert_eq!(label_of(&accept("en;q=0.2, zh;q=0.8"), "1"), "借刀杀人");
         assert_eq!(label_of(&accept("zh;q=0.2, en;q=0.8"), "1"), "Collateral");
@@ -316,4 +339,100 @@ fn the_service_takes_lang_then_accept_language_then_its_default() {
         "Heat"
     );
     server.terminate(30);
+}
+
+/// Display columns of `s` on a terminal, counted here independently of kgrec: a CJK ideograph
+/// takes two, the rest (ASCII, Cyrillic) one.
+fn columns(s: &str) -> usize {
+    s.chars()
+        .map(|c| match c {
+            '\u{3400}'..='\u{9fff}' => 2,
+            _ => 1,
+        })
+        .sum()
+}
+
+/// Text tables pad by display width: with CJK and Cyrillic item ids (`recommend`, `similar`)
+/// and CJK values (`sparql`), every row's next column starts at the same display column.
+#[test]
+fn text_tables_align_cjk_ids_and_labels_by_display_width() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let items = [
+        ("书-012", "狂人日记"),
+        ("книга-011", "Крыжовник"),
+        ("b", "B"),
+        ("书书", "孔乙己"),
+    ];
+    let mut nt = String::new();
+    let mut links = String::from("item_id\tiri\n");
+    for (i, (id, label)) in items.iter().enumerate() {
+        writeln!(nt, "<http://e.org/b{i}> <{LABEL}> \"{label}\"@zh .").unwrap();
+        writeln!(
+            nt,
+            "<http://e.org/b{i}> <http://e.org/by> <http://e.org/a> ."
+        )
+        .unwrap();
+        writeln!(links, "{id}\thttp://e.org/b{i}").unwrap();
+    }
+    let mut rows = String::from("user_id\titem_id\n");
+    for u in 0..4 {
+        for (id, _) in &items[..=u] {
+            writeln!(rows, "u{u}\t{id}").unwrap();
+        }
+    }
+    writeln!(rows, "王芳\tb").unwrap();
+    let data = dir.join("data");
+    let nt = write_file(dir, "books.nt", nt);
+    let rows = write_file(dir, "rows.tsv", rows);
+    let links = write_file(dir, "links.tsv", links);
+    ok(kgrec(&data).args(["import", "kg"]).arg(&nt));
+    ok(kgrec(&data)
+        .args(["import", "interactions"])
+        .arg(&rows)
+        .arg("--link")
+        .arg(&links));
+    ok(kgrec(&data).args(["train", "--model", "pop"]));
+    let label_columns = |text: &str, rows: usize| {
+        let starts: Vec<usize> = text
+            .lines()
+            .filter_map(|line| {
+                let (_, label) = items.iter().find(|(_, l)| line.ends_with(l))?;
+                Some(columns(&line[..line.len() - label.len()]))
+            })
+            .collect();
+        assert_eq!(starts.len(), rows, "{text}");
+        assert!(
+            starts.windows(2).all(|w| w[0] == w[1]),
+            "{starts:?}\n{text}"
+        );
+    };
+    let recs = ok(kgrec(&data).args([
+        "--label-lang",
+        "zh",
+        "recommend",
+        "--user",
+        "王芳",
+        "-k",
+        "3",
+    ]));
+    label_columns(&recs, 3);
+    // The header's `label` starts where the labels do.
+    let header = recs.lines().find(|l| l.starts_with("rank")).unwrap();
+    let first = recs.lines().find(|l| l.ends_with("狂人日记")).unwrap();
+    assert_eq!(
+        columns(header) - "label".len(),
+        columns(first) - columns("狂人日记"),
+        "{recs}"
+    );
+    let table = ok(kgrec(&data).args([
+        "sparql",
+        &format!("SELECT ?l ?s WHERE {{ ?s <{LABEL}> ?l }} ORDER BY ?s"),
+    ]));
+    let bars: Vec<usize> = table
+        .lines()
+        .filter_map(|line| Some(columns(&line[..line.find(" | ")?])))
+        .collect();
+    assert_eq!(bars.len(), items.len() + 1, "{table}");
+    assert!(bars.windows(2).all(|w| w[0] == w[1]), "{bars:?}\n{table}");
 }
