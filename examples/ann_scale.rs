@@ -6,6 +6,7 @@
 //! cargo run --release --example ann_scale -- --items 1000000 --dim 64 --queries 1000
 //! /usr/bin/time -v target/release/examples/ann_scale --items 1000000 --dim 64 --ef 64,256,1024
 //! target/release/examples/ann_scale --items 100000 --metric augmented --bands 1,auto
+//! target/release/examples/ann_scale --data-dir DIR --metric augmented --bands auto,80   # a trained model
 //! ```
 //!
 //! Vectors (seeded): `--data clustered` (default) draws users and items around 256 random
@@ -80,6 +81,86 @@ struct Args {
     /// index each, one after another on the same data.
     #[arg(long, value_delimiter = ',', default_value = "auto")]
     bands: Vec<AnnBands>,
+    /// Instead of drawn vectors, the current model of this kgrec data directory (a dot-product
+    /// model: als, bpr, ...): its item vectors, and `--queries` of its users spread evenly.
+    #[arg(long)]
+    data_dir: Option<std::path::PathBuf>,
+}
+
+/// The current model of `dir`: its item vectors and `queries` of its users, evenly spread.
+fn stored_model(dir: &std::path::Path, queries: usize) -> FactorModel {
+    let engine = kgrec::Engine::open(dir).expect("open the data directory");
+    let served = engine.served_version(None).expect("a current model");
+    let f = served
+        .model
+        .recommender()
+        .factors()
+        .expect("a dot-product model");
+    let n = f.users.nrows();
+    let picked: Vec<usize> = (0..queries.min(n))
+        .map(|q| q * n / queries.min(n))
+        .collect();
+    FactorModel {
+        users: f.users.select(ndarray::Axis(0), &picked),
+        items: f.items.to_owned(),
+        item_bias: f.item_bias.map(|b| b.to_owned()),
+    }
+}
+
+/// The item norms (bias appended) at a few percentiles, and for the first of the index's norm
+/// bands (largest first; [`kgrec::cf::ann::norm_bands`]) its size and its largest norm over its
+/// smallest: the spread the augmentation has to absorb inside one graph.
+fn norm_profile(f: &FactorView<'_>, bands: AnnBands) {
+    let mut norms: Vec<f32> = (0..f.items.nrows())
+        .map(|i| {
+            let b = f.item_bias.map_or(0.0, |b| b[i]);
+            (f.items.row(i).dot(&f.items.row(i)) + b * b).sqrt()
+        })
+        .collect();
+    // Items whose vector (bias included) is bit for bit another's: ALS gives every item of
+    // one and the same single user the same vector.
+    let mut seen = std::collections::HashMap::<Vec<u32>, usize>::new();
+    for i in 0..f.items.nrows() {
+        let mut key: Vec<u32> = f.items.row(i).iter().map(|x| x.to_bits()).collect();
+        key.push(f.item_bias.map_or(0, |b| b[i].to_bits()));
+        *seen.entry(key).or_default() += 1;
+    }
+    let largest = seen.values().copied().max().unwrap_or(0);
+    println!(
+        "distinct item vectors: {} of {} (the largest group of identical ones: {largest})",
+        seen.len(),
+        f.items.nrows()
+    );
+    norms.sort_unstable_by(|a, b| b.total_cmp(a));
+    let at = |q: f64| norms[((norms.len() - 1) as f64 * q) as usize];
+    println!(
+        "item norms: max {:.4}, p0.1 {:.4}, p1 {:.4}, p10 {:.4}, p50 {:.4}, p90 {:.4}, min {:.6}",
+        at(0.0),
+        at(0.001),
+        at(0.01),
+        at(0.1),
+        at(0.5),
+        at(0.9),
+        at(1.0)
+    );
+    let cut = kgrec::cf::ann::norm_bands(&norms, bands);
+    let ratios: Vec<String> = cut
+        .iter()
+        .take(16)
+        .map(|r| {
+            format!(
+                "{} items {:.2}",
+                r.len(),
+                norms[r.start] / norms[r.end - 1].max(f32::MIN_POSITIVE)
+            )
+        })
+        .collect();
+    println!(
+        "bands ({bands}): {}; the first {} (items, largest norm / smallest): {}",
+        cut.len(),
+        ratios.len(),
+        ratios.join(", ")
+    );
 }
 
 /// A standard normal draw (Box–Muller).
@@ -125,7 +206,27 @@ fn peak_mib() -> f64 {
 }
 
 fn main() {
-    let args = Args::parse();
+    let mut args = Args::parse();
+    if let Some(dir) = args.data_dir.clone() {
+        let started = Instant::now();
+        let model = stored_model(&dir, args.queries);
+        args.items = model.items.nrows();
+        args.dim = model.items.ncols();
+        args.queries = model.users.nrows();
+        println!(
+            "data: the current model of {}, {} items x {} dims, {} queries, k {} (read in {:.1} \
+             s; peak RSS {:.0} MiB)",
+            dir.display(),
+            args.items,
+            args.dim,
+            args.queries,
+            args.k,
+            started.elapsed().as_secs_f64(),
+            peak_mib()
+        );
+        run(&args, &model);
+        return;
+    }
     let mut rng = ChaCha8Rng::seed_from_u64(args.seed);
     let centres: Vec<Vec<f32>> = (0..256)
         .map(|_| (0..args.dim).map(|_| normal(&mut rng)).collect())
@@ -154,12 +255,16 @@ fn main() {
         started.elapsed().as_secs_f64(),
         peak_mib()
     );
+    run(&args, &model);
+}
 
+/// Exact top-K of every query, then each index asked for.
+fn run(args: &Args, model: &FactorModel) {
     // Exact: the served path, every item scored.
     let t = Instant::now();
     let exact: Vec<Vec<u32>> = (0..args.queries)
         .map(|u| {
-            top_k(&user_scores(&model, UserId(u as u32)), args.k, &[])
+            top_k(&user_scores(model, UserId(u as u32)), args.k, &[])
                 .iter()
                 .map(|s| s.item.0)
                 .collect()
@@ -169,13 +274,16 @@ fn main() {
     println!("exact: {exact_ms:.3} ms per request");
 
     let f = model.factors().expect("a factor model");
+    for &bands in &args.bands {
+        norm_profile(&f, bands);
+    }
     for &metric in &args.metric {
         let metric = match metric {
             Metric::Ip => AnnMetric::Ip,
             Metric::Augmented => AnnMetric::Augmented,
         };
         for &bands in &args.bands {
-            measure(&args, &f, &exact, exact_ms, metric, bands);
+            measure(args, &f, &exact, exact_ms, metric, bands);
         }
     }
     println!("peak RSS {:.0} MiB", peak_mib());

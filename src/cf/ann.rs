@@ -228,6 +228,44 @@ pub const AUTO_ONE_GRAPH_ITEMS: usize = 50_000;
 /// [`AnnBands::Auto`]'s band size above [`AUTO_ONE_GRAPH_ITEMS`]: `ceil(items / this)` bands.
 pub const AUTO_BAND_ITEMS: usize = 25_000;
 
+/// [`AnnBands::Auto`], above [`AUTO_ONE_GRAPH_ITEMS`]: a band holds items whose norms span at
+/// most this ratio (largest over smallest), or [`AUTO_MIN_BAND_ITEMS`] items. Inside one band the
+/// augmentation divides every item by the band's largest norm, so items far below it crowd near
+/// the added axis whatever their direction, and the graph search loses them: on an ALS model of
+/// 1,085,347 items (a power-law synthetic catalogue, 64 factors) the top one of 44 equal-count
+/// bands spanned a ratio of 70 (norms 8.6 down to 0.12), and calibration reached only recall@10
+/// 0.919 at ef 2048 (docs/scale.md).
+pub const AUTO_BAND_NORM_RATIO: f32 = 2.0;
+/// The fewest items a band cut by [`AUTO_BAND_NORM_RATIO`] holds (a smaller graph is searched
+/// whole at any `ef` above its size).
+pub const AUTO_MIN_BAND_ITEMS: usize = 64;
+
+/// The bands of items sorted by descending norm (`sorted`: their norms), as index ranges, first
+/// the largest norms: `bands.resolve(n)` bands of equal size, and under [`AnnBands::Auto`] with
+/// more than one of them, every band also cut where its norms would span more than
+/// [`AUTO_BAND_NORM_RATIO`] (once it holds [`AUTO_MIN_BAND_ITEMS`]).
+pub fn norm_bands(sorted: &[f32], bands: AnnBands) -> Vec<std::ops::Range<usize>> {
+    let n = sorted.len();
+    let count = bands.resolve(n);
+    let equal = (0..count).map(|j| j * n / count..(j + 1) * n / count);
+    if bands != AnnBands::Auto || count == 1 {
+        return equal.collect();
+    }
+    let mut out = Vec::with_capacity(count);
+    for range in equal {
+        let mut start = range.start;
+        for i in range.clone() {
+            if i - start >= AUTO_MIN_BAND_ITEMS && sorted[i] * AUTO_BAND_NORM_RATIO < sorted[start]
+            {
+                out.push(start..i);
+                start = i;
+            }
+        }
+        out.push(start..range.end);
+    }
+    out
+}
+
 /// What a training asks of the approximate index.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -488,17 +526,21 @@ impl AnnIndex {
         if norms.iter().all(|&r| r == 0.0) {
             return Err(unsuitable("every item vector is zero".to_owned()));
         }
-        // Items by descending norm (ties by id), cut into bands of equal size.
-        let n_bands = params.bands.resolve(n);
+        // Items by descending norm (ties by id), cut into bands of equal size; under
+        // `AnnBands::Auto` with several bands, also wherever a band's norms would span more
+        // than `AUTO_BAND_NORM_RATIO` ([`norm_bands`]).
         let mut order: Vec<u32> = (0..n as u32).collect();
         order.sort_unstable_by(|&a, &b| {
             norms[b as usize]
                 .total_cmp(&norms[a as usize])
                 .then(a.cmp(&b))
         });
-        let slices: Vec<&[u32]> = (0..n_bands)
-            .map(|j| &order[j * n / n_bands..(j + 1) * n / n_bands])
+        let sorted: Vec<f32> = order.iter().map(|&i| norms[i as usize]).collect();
+        let slices: Vec<&[u32]> = norm_bands(&sorted, params.bands)
+            .into_iter()
+            .map(|r| &order[r])
             .collect();
+        let n_bands = slices.len();
         let inserted = AtomicUsize::new(0);
         let bands: Vec<Band> = slices
             .par_iter()
@@ -1057,6 +1099,39 @@ mod tests {
 
     /// Bands of equal size by descending norm; the bound skips bands that cannot hold a better
     /// item, so a band count of one per item still gives the exact list at `ef` 1.
+    /// Auto bands above one graph's size are also cut where the norms would span more than
+    /// the ratio (once a band holds the minimum), never below the equal-count cuts; a given
+    /// count is that count.
+    #[test]
+    fn auto_bands_are_cut_where_the_norms_spread() {
+        let n = AUTO_ONE_GRAPH_ITEMS * 2 + 10;
+        // Norms falling from 1000 (fast at the top, as a power law's) to 1, sorted descending.
+        let sorted: Vec<f32> = (0..n)
+            .map(|i| 1000.0 * (1.0 + i as f32 / 10.0).powf(-0.9))
+            .collect();
+        let bands = norm_bands(&sorted, AnnBands::Auto);
+        assert!(bands.len() > AnnBands::Auto.resolve(n), "{}", bands.len());
+        assert_eq!(bands.first().map(|r| r.start), Some(0));
+        assert_eq!(bands.last().map(|r| r.end), Some(n));
+        assert!(bands.windows(2).all(|w| w[0].end == w[1].start));
+        for r in &bands {
+            let (top, low) = (sorted[r.start], sorted[r.end - 1]);
+            assert!(
+                r.len() <= AUTO_MIN_BAND_ITEMS + 1 || top <= AUTO_BAND_NORM_RATIO * low,
+                "{r:?}: {top} / {low}"
+            );
+        }
+        // Equal norms: only the equal-count cuts.
+        let flat = vec![1.0f32; n];
+        assert_eq!(
+            norm_bands(&flat, AnnBands::Auto).len(),
+            AnnBands::Auto.resolve(n)
+        );
+        assert_eq!(norm_bands(&sorted, AnnBands::Count(3)).len(), 3);
+        // One graph: no cut.
+        assert_eq!(norm_bands(&sorted[..1000], AnnBands::Auto).len(), 1);
+    }
+
     #[test]
     fn bands_split_by_norm_and_the_bound_keeps_lists_exact() {
         assert_eq!(AnnBands::Auto.resolve(10), 1);

@@ -53,7 +53,8 @@ fn nearly_one_list_for_every_user_is_a_collapse_and_tune_names_the_remedy() {
     let data = tmp.path().join("travel");
     import_travel(&data);
     for model in ["cke", "als"] {
-        let out = run(kgrec(&data).args(["train", "--model", model]));
+        // The default 30, given: fitted as given, and called collapsed.
+        let out = run(kgrec(&data).args(["train", "--model", model, "--reg", "30"]));
         assert!(out.status.success(), "{}", stderr(&out));
         let err = stderr(&out);
         assert!(
@@ -61,6 +62,16 @@ fn nearly_one_list_for_every_user_is_a_collapse_and_tune_names_the_remedy() {
                 "the {model} model collapsed to nearly one direction"
             )) && err.contains("of the 60 users' lists")
                 && err.contains("smaller --reg"),
+            "{model}: {err}"
+        );
+        // Left to the default (look 20 item 5): refitted smaller, with a note.
+        let out = run(kgrec(&data).args(["train", "--model", model]));
+        let err = stderr(&out);
+        assert!(
+            out.status.success()
+                && err.contains("the default --reg 30 is too strong for this catalogue")
+                && err.contains("done again at --reg 3 ")
+                && !err.contains("collapsed"),
             "{model}: {err}"
         );
     }
