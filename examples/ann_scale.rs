@@ -213,18 +213,8 @@ fn main() {
         args.items = model.items.nrows();
         args.dim = model.items.ncols();
         args.queries = model.users.nrows();
-        println!(
-            "data: the current model of {}, {} items x {} dims, {} queries, k {} (read in {:.1} \
-             s; peak RSS {:.0} MiB)",
-            dir.display(),
-            args.items,
-            args.dim,
-            args.queries,
-            args.k,
-            started.elapsed().as_secs_f64(),
-            peak_mib()
-        );
-        run(&args, &model);
+        let source = format!("the current model of {}", dir.display());
+        run(&args, &model, (&source, "read", started));
         return;
     }
     let mut rng = ChaCha8Rng::seed_from_u64(args.seed);
@@ -245,9 +235,16 @@ fn main() {
         items,
         item_bias,
     };
+    let source = format!("{:?}", args.data);
+    run(&args, &model, (&source, "drawn", started));
+}
+
+/// Exact top-K of every query, then each index asked for; `source`: what the vectors are, how
+/// they were had, and since when.
+fn run(args: &Args, model: &FactorModel, (source, how, started): (&str, &str, Instant)) {
     println!(
-        "data: {:?}, {} items x {} dims, {} queries, k {} (drawn in {:.1} s; peak RSS {:.0} MiB)",
-        args.data,
+        "data: {source}, {} items x {} dims, {} queries, k {} ({how} in {:.1} s; peak RSS {:.0} \
+         MiB)",
         args.items,
         args.dim,
         args.queries,
@@ -255,11 +252,6 @@ fn main() {
         started.elapsed().as_secs_f64(),
         peak_mib()
     );
-    run(&args, &model);
-}
-
-/// Exact top-K of every query, then each index asked for.
-fn run(args: &Args, model: &FactorModel) {
     // Exact: the served path, every item scored.
     let t = Instant::now();
     let exact: Vec<Vec<u32>> = (0..args.queries)
