@@ -1054,7 +1054,7 @@ pub struct AnnArgs {
     /// their factors and bias, are cut into N bands of equal size, each augmented with its own
     /// largest norm, built in parallel and searched by descending norm (a band that cannot
     /// beat the k-th best so far is skipped). `auto`: 1 up to 50,000 items, else one band per
-    /// 25,000 items (docs/scale.md).
+    /// 25,000 items, each also cut where its norms would span more than 2x (docs/scale.md).
     #[arg(long, default_value_t = kgrec::cf::ann::AnnBands::Auto, value_name = "N|auto")]
     pub ann_bands: kgrec::cf::ann::AnnBands,
 }
