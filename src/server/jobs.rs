@@ -254,6 +254,7 @@ impl Jobs {
         match outcome {
             Ok(trained) => {
                 job.status = Status::Done;
+                fitted_regularization(&mut job.spec, &trained.header.params);
                 job.version = Some(trained.header.version);
                 job.versions = trained.versions;
                 job.notes = trained.notes;
@@ -309,5 +310,25 @@ impl Jobs {
                 _ => return Some((id.to_string(), stage)),
             }
         }
+    }
+}
+
+/// A default `--reg` that collapsed the fit was refitted smaller
+/// (`kgrec::engine::TrainRequest::shrink_collapsed_reg`): the job's `spec` then records the
+/// value fitted (read from the stored model's parameters), so that sending it back trains the
+/// same model, as docs/http.md says.
+fn fitted_regularization(spec: &mut serde_json::Value, fitted_params: &str) {
+    let Ok(fitted) = serde_json::from_str::<serde_json::Value>(fitted_params) else {
+        return;
+    };
+    let Some(reg) = fitted.get("regularization").filter(|r| r.is_number()) else {
+        return;
+    };
+    if let Some(slot) = spec
+        .get_mut("params")
+        .and_then(|p| p.get_mut("regularization"))
+        .filter(|r| r.is_number())
+    {
+        *slot = reg.clone();
     }
 }

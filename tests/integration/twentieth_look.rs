@@ -143,3 +143,41 @@ fn the_retired_item_note_names_the_http_route_too() {
         "{note}"
     );
 }
+
+/// Look 21 finding 1: a rebuild whose default `--reg` collapsed was refitted smaller, but the job
+/// recorded the spec at 30, and sending that spec back trained the collapsed model. The job's
+/// `spec` now holds the value fitted.
+#[test]
+fn a_rebuild_refitted_at_a_smaller_reg_records_the_value_fitted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("tiny");
+    let mut rows = String::from("user_id\titem_id\n");
+    for u in 0..5 {
+        for k in 0..3 {
+            rows.push_str(&format!("u{u}\ti{}\n", (u * 2 + k) % 8));
+        }
+    }
+    let file = write_file(tmp.path(), "tiny.tsv", rows);
+    ok(kgrec(&data)
+        .args(["import", "interactions", "-q"])
+        .arg(file));
+    let server = Server::start(&data, &[]);
+    let started = server.post_json("/v1/admin/rebuild", r#"{"model": "als"}"#);
+    assert_eq!(started.status, 202, "{}", started.text());
+    let id = started.json()["id"].as_str().unwrap().to_owned();
+    let job = crate::serve::wait_for_job(&server, &id);
+    assert_eq!(job["status"], "done", "{job}");
+    assert!(
+        job["notes"].to_string().contains("done again at --reg 3 "),
+        "{job}"
+    );
+    assert_eq!(job["spec"]["params"]["regularization"], 3.0, "{job}");
+    // Sent back, the spec trains the same model: no collapse.
+    let body = serde_json::json!({"spec": job["spec"], "seed": 0}).to_string();
+    let again = server.post_json("/v1/admin/rebuild", &body);
+    assert_eq!(again.status, 202, "{}", again.text());
+    let id = again.json()["id"].as_str().unwrap().to_owned();
+    let job = crate::serve::wait_for_job(&server, &id);
+    assert_eq!(job["status"], "done", "{job}");
+    assert!(!job["notes"].to_string().contains("collapsed"), "{job}");
+}
