@@ -3151,29 +3151,30 @@ impl TrainingData {
         };
         let mut spec = request.spec.clone();
         let mut shrunk = Vec::new();
-        let (mut fitted, model) = loop {
+        // The fitted model, and its collapse (checked once: the note below says it too).
+        let (mut fitted, model, collapsed) = loop {
             let fitted = spec.fit(&input, request.seed, progress, cancel)?;
             if cancel.load(Ordering::Relaxed) {
                 return Err(Error::Cancelled);
             }
             let model = self.bound(&fitted)?;
-            // The shapes a too strong regularisation gives (not a catalogue whose items no two
-            // users share, nor the popularity order, which a smaller one does not mend).
             let collapsed = model
                 .as_ref()
-                .and_then(|m| collapse::check(fitted.header.kind, m.as_ref(), &self.matrix))
-                .filter(|c| {
-                    matches!(
-                        c,
-                        collapse::Collapse::Zero
-                            | collapse::Collapse::OneOrder { .. }
-                            | collapse::Collapse::NearOneOrder { .. }
-                    )
-                });
+                .and_then(|m| collapse::check(fitted.header.kind, m.as_ref(), &self.matrix));
+            // The shapes a too strong regularisation gives (not a catalogue whose items no two
+            // users share, nor the popularity order, which a smaller one does not mend).
+            let mendable = collapsed.filter(|c| {
+                matches!(
+                    c,
+                    collapse::Collapse::Zero
+                        | collapse::Collapse::OneOrder { .. }
+                        | collapse::Collapse::NearOneOrder { .. }
+                )
+            });
             let smaller = match (
                 request.shrink_collapsed_reg,
                 spec.regularization(),
-                collapsed,
+                mendable,
             ) {
                 (true, Some(reg), Some(c)) if shrunk.len() < REG_SHRINKS && reg > 0.0 => {
                     spec.with_regularization(reg / 10.0).map(|s| (s, reg, c))
@@ -3185,7 +3186,7 @@ impl TrainingData {
                     shrunk.push((reg, collapse));
                     spec = smaller;
                 }
-                None => break (fitted, model),
+                None => break (fitted, model, collapsed),
             }
         };
         if let (Some(&(first, collapse)), Some(last)) = (shrunk.first(), spec.regularization()) {
@@ -3196,8 +3197,8 @@ impl TrainingData {
                 &self.matrix,
             ));
         }
-        if let Some(model) = &model
-            && let Some(note) = self.collapse_note(&fitted, model.as_ref())
+        if model.is_some()
+            && let Some(note) = self.collapse_note(&fitted, collapsed)
         {
             fitted.notes.push(note);
         }
@@ -3240,17 +3241,21 @@ impl TrainingData {
         })
     }
 
-    /// A note when the fitted model's scores do not tell its users apart
-    /// ([`collapse::check`]): its lists would be in arbitrary order, or the popularity order;
-    /// or, collapsed or not, when a few far ratings stretched the scale its rating confidence
-    /// divides by ([`collapse::stretched_scale`]).
-    fn collapse_note(&self, fitted: &learners::Trained, model: &dyn Recommender) -> Option<String> {
+    /// A note when the fitted model's scores do not tell its users apart (`collapsed`, what
+    /// [`collapse::check`] found): its lists would be in arbitrary order, or the popularity
+    /// order; or, collapsed or not, when a few far ratings stretched the scale its rating
+    /// confidence divides by ([`collapse::stretched_scale`]).
+    fn collapse_note(
+        &self,
+        fitted: &learners::Trained,
+        collapsed: Option<collapse::Collapse>,
+    ) -> Option<String> {
         if fitted.header.kind == learners::ModelKind::Popularity {
             return None;
         }
         let stretch = collapse::stretched_scale(&fitted.header, &self.matrix, self.snapshot.scale)
             .map(|s| collapse::stretch_text(&s, &self.matrix));
-        match collapse::check(fitted.header.kind, model, &self.matrix) {
+        match collapsed {
             Some(c) => Some(collapse::describe(c, &fitted.header, stretch)),
             // Said even when the scores did not collapse: the ratings barely count.
             None => stretch.map(|text| format!("{}: {text}", fitted.header.kind.name())),
