@@ -1970,14 +1970,23 @@ impl Engine {
         if let Some(id) = served.matrix.item_id(item)
             && unlearnt_items(&served).binary_search(&id.0).is_ok()
         {
-            let graph = match header.kind.reads_graph() {
-                true => " and no entity in the graph",
-                false => "",
+            let linked = is_linked(&served, id);
+            let (graph, facts) = match (header.kind.reads_graph(), linked) {
+                (true, true) if header.kind == learners::ModelKind::Tfidf => (
+                    " and its entity's text in the graph shares no word with another item's",
+                    ", or once its entity has a label or abstract that shares words with others",
+                ),
+                (true, true) => (
+                    " and its entity has no edge in the graph to place it by",
+                    ", or once the graph holds facts about its entity (`kgrec import kg`)",
+                ),
+                (true, false) => (" and no entity in the graph", ""),
+                (false, _) => ("", ""),
             };
             return Err(Error::BadInput(format!(
                 "item {item:?} had no interactions when model v{} {} was trained{graph}: the \
                  model learnt nothing about it, so it is never recommended and has no score to \
-                 explain; train again once it has interactions",
+                 explain; train again once it has interactions{facts}",
                 header.version,
                 header.kind.name(),
             )));
@@ -2162,7 +2171,15 @@ impl Engine {
         match bases.get(id.index()) {
             Some(Basis::Interactions | Basis::Graph) => {}
             Some(Basis::Nothing) if id.index() < vectors.nrows() => {
-                return Err(if cke {
+                let linked = is_linked(&served, id);
+                return Err(if cke && linked {
+                    learnt_nothing(
+                        "had no interactions when the model was trained and its entity has no \
+                         edge in the graph to place it by",
+                        "train again once it has interactions, or import facts about its entity \
+                         (`kgrec import kg`)",
+                    )
+                } else if cke {
                     learnt_nothing(
                         "had no interactions when the model was trained and no linked entity \
                          in the graph",
@@ -4091,8 +4108,19 @@ fn topk_note(served: &Served, path: TopKPath) -> Option<String> {
     })
 }
 
+/// Whether `item` is linked to an entity of the graph.
+fn is_linked(served: &Served, item: ItemId) -> bool {
+    served
+        .item_entity
+        .get(item.index())
+        .copied()
+        .flatten()
+        .is_some()
+}
+
 /// The items the served model learnt nothing about: no interactions in its training data and,
-/// for the models that read the graph (cke, kg-ease), no linked entity.
+/// for the models that read the graph (cke, kg-ease), no linked entity, or one the model holds
+/// nothing of ([`crate::cf::Recommender::item_blank`]: the entity has no edge in the graph).
 fn unlearnt_items(served: &Served) -> &[u32] {
     served.unlearnt.get_or_init(|| {
         let rows = served.model.recommender().n_items();
@@ -4105,13 +4133,18 @@ fn unlearnt_items(served: &Served) -> &[u32] {
                 .recommender()
                 .fused()
                 .is_none_or(|f| f.params.places_new_items());
+        let model = served.model.recommender();
         item_bases(served, rows)
             .iter()
             .enumerate()
             .filter(|&(i, b)| {
-                *b == Basis::Nothing
-                    && i < rows
-                    && !(reads_graph && served.item_entity.get(i).copied().flatten().is_some())
+                // A linked item counts as placed by the graph unless the model holds nothing of
+                // it (its entity has no edge, so every user scores it 0).
+                let placed = || {
+                    served.item_entity.get(i).copied().flatten().is_some()
+                        && !model.item_blank(ItemId(i as u32))
+                };
+                *b == Basis::Nothing && i < rows && !(reads_graph && placed())
             })
             .map(|(i, _)| i as u32)
             .collect()
@@ -4147,6 +4180,7 @@ fn item_bases(served: &Served, rows: usize) -> Vec<Basis> {
         .rating_model()
         .map(|r| r.item_basis.as_slice());
     let cke = header.kind == learners::ModelKind::Cke;
+    let model = served.model.recommender();
     had.iter()
         .enumerate()
         .map(|(i, &had)| {
@@ -4157,7 +4191,8 @@ fn item_bases(served: &Served, rows: usize) -> Vec<Basis> {
                 Basis::Nothing
             } else if had {
                 Basis::Interactions
-            } else if (cke && places_new && linked) || placed {
+            } else if (cke && places_new && linked && !model.item_blank(ItemId(i as u32))) || placed
+            {
                 Basis::Graph
             } else {
                 Basis::Nothing

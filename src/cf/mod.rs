@@ -179,6 +179,15 @@ pub trait Recommender: Send + Sync + std::fmt::Debug {
         None
     }
 
+    /// Whether the model holds nothing of `item`: it scores the item 0 for every user whatever
+    /// their history (a linked item without interactions whose entity has no edge in the graph,
+    /// so neither the interactions nor the graph placed it). Asked only of items without
+    /// interactions; the default, `false`, is for models that place no such item.
+    fn item_blank(&self, item: ItemId) -> bool {
+        let _ = item;
+        false
+    }
+
     /// Writes how much the model relates every item to `item` into `out` (one value per item,
     /// higher is closer) and returns `true`, when the model has its own notion of that (an
     /// item-to-item model's weights); `false` leaves `out` alone, and similar items are then

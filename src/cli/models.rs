@@ -1385,7 +1385,7 @@ pub fn similar(data: &Path, args: &SimilarArgs) -> Result<()> {
              it was trained{}, or added since)",
             found.left_out,
             if found.model.kind == kgrec::ModelKind::Cke {
-                " and no linked entity in the graph"
+                " and no linked entity with an edge in the graph"
             } else {
                 ""
             }

@@ -42,6 +42,8 @@ struct TuneJson<'a> {
     graph_within_noise: &'a [NoisyGain],
     /// Learners whose cold rule was chosen on the items held out whole, one line each.
     cold_rules: &'a [String],
+    /// Learners whose defaults collapsed and were fitted again at a smaller --reg, one line each.
+    refitted_defaults: &'a [String],
     /// What the validation scored: `auto` or `cold` (`--target`).
     target: &'static str,
     /// Graph-reading learners tuned without their graph knobs (no linked item in a graph).
@@ -164,6 +166,7 @@ pub fn tune(data: &Path, args: &TuneArgs, quiet: bool) -> Result<()> {
             within_noise: &outcome.within_noise,
             graph_within_noise: &outcome.graph_within_noise,
             cold_rules: &outcome.cold_rules,
+            refitted_defaults: &outcome.refitted_defaults,
             target: outcome.target.name(),
             without_graph: &outcome.without_graph,
             trained_version: trained.as_ref().map(|t| t.header.version),
@@ -278,7 +281,7 @@ fn tuning_text(
             n.learner, n.gain, n.standard_error, n.users
         );
     }
-    for line in &outcome.cold_rules {
+    for line in outcome.cold_rules.iter().chain(&outcome.refitted_defaults) {
         let _ = writeln!(out, "{line}");
     }
     for record in &outcome.learners {

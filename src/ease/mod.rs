@@ -962,6 +962,13 @@ impl Recommender for ItemToItem {
     fn item_to_item(&self) -> Option<&ItemWeights> {
         Some(&self.weights)
     }
+
+    /// No item of any history weighs for it: `B`'s column of the item is zero.
+    fn item_blank(&self, item: ItemId) -> bool {
+        let i = item.index();
+        i >= self.weights.n_items()
+            || (0..self.weights.n_items()).all(|j| self.weights.weight(j, i) == 0.0)
+    }
 }
 
 #[cfg(test)]

@@ -67,6 +67,9 @@ pub struct TuneOutcome {
     /// Learners whose cold rule was chosen again on the items held out whole (`auto` target),
     /// one line each: which rule, and its figure on those rows against the search's.
     pub cold_rules: Vec<String>,
+    /// Learners whose defaults collapsed at the default --reg and were fitted again at a
+    /// smaller one, as `train` refits them, one line each.
+    pub refitted_defaults: Vec<String>,
     /// What the validation scored.
     pub target: Target,
     /// Earlier records on other validation rows (another metric, seed, split or store) that
@@ -617,6 +620,7 @@ impl TuningData {
         let (mut within_noise, mut without_graph) = (Vec::new(), Vec::new());
         let mut graph_within_noise = Vec::new();
         let mut cold_rules = Vec::new();
+        let mut refitted_defaults = Vec::new();
         // ALS's choice, once tuned: where a learner's graph-off corner is ALS, its start.
         let mut als_best: Option<Overrides> = None;
         // The held-out rows' ratings, for the learners that predict ratings.
@@ -649,24 +653,47 @@ impl TuningData {
             let mut best_users: Option<(f64, Overrides, Vec<f64>)> = None;
             let mut best_off: Option<(f64, Overrides, Vec<f64>)> = None;
             let mut best_on: Option<(f64, Overrides, Vec<f64>)> = None;
+            // Draws fitted again at a smaller --reg because the default one collapsed (the
+            // draw, its epochs, the --reg fitted), as `train` refits its defaults.
+            let mut refitted: Vec<(Overrides, Option<usize>, f32)> = Vec::new();
             let mut evaluate = |o: &Overrides, epochs: Option<usize>, stop: &AtomicBool| {
-                let full = Overrides {
+                let mut full = Overrides {
                     epochs: epochs.or(o.epochs),
                     ..defaults.over(o)
                 };
-                let spec = ModelSpec::new(name, &full)?;
+                let mut spec = ModelSpec::new(name, &full)?;
                 let ratings = explicit.then_some(&ratings);
-                let validated = validate(
-                    &spec,
-                    (carved, data),
-                    Scoring {
-                        unseen,
-                        metric: request.metric,
-                        ratings,
-                    },
-                    request.seed,
-                    stop,
-                )?;
+                // A draw at the learner's default --reg (the defaults' trial) that collapses is
+                // fitted again at a tenth, at most `REG_SHRINKS` times: the model `train`
+                // would fit without a tuning (`TrainRequest::shrink_collapsed_reg`).
+                let default_reg = full.reg.is_none().then(|| spec.regularization()).flatten();
+                let mut shrunk = 0;
+                let validated = loop {
+                    let outcome = validate(
+                        &spec,
+                        (carved, data),
+                        Scoring {
+                            unseen,
+                            metric: request.metric,
+                            ratings,
+                        },
+                        request.seed,
+                        stop,
+                    );
+                    match (outcome, default_reg) {
+                        (Err(Error::Fit(crate::cf::FitError::Collapsed(_))), Some(reg))
+                            if shrunk < super::REG_SHRINKS && reg > 0.0 =>
+                        {
+                            shrunk += 1;
+                            full.reg = Some(reg / 10f32.powi(shrunk as i32));
+                            spec = ModelSpec::new(name, &full)?;
+                        }
+                        (outcome, _) => break outcome?,
+                    }
+                };
+                if let (true, Some(reg)) = (shrunk > 0 && validated.is_some(), full.reg) {
+                    refitted.push((o.clone(), epochs, reg));
+                }
                 Ok(validated.map(|(value, users)| {
                     if let Some(users) = users {
                         if defaults_users.is_none() && *o == Overrides::default() {
@@ -722,6 +749,11 @@ impl TuningData {
                 && *value == result.value
             {
                 within_noise.extend(noisy_gain(name, users, defaults));
+            }
+            // A draw fitted again at a smaller --reg is recorded with the --reg fitted, so that
+            // `train` with the tuned choice fits what was measured.
+            if let Some(note) = refitted_defaults_note(name, &defaults, &refitted, &mut result) {
+                refitted_defaults.push(note);
             }
             // The choice as `train` fits it: laid over the catalogue's defaults (the defaults'
             // own trial, drawn as no knob, becomes the size-aware dimension).
@@ -804,10 +836,45 @@ impl TuningData {
             earlier_kept: Vec::new(),
             graph_within_noise,
             cold_rules,
+            refitted_defaults,
             target: request.target,
             replaced: Vec::new(),
         })
     }
+}
+
+/// Records the draws of `refitted` (fitted again at a smaller --reg after the default one
+/// collapsed: draw, epochs, --reg fitted) in `result`'s trials and choice with the --reg
+/// fitted, and says so: `None` when no draw was refitted.
+fn refitted_defaults_note(
+    learner: &str,
+    defaults: &Overrides,
+    refitted: &[(Overrides, Option<usize>, f32)],
+    result: &mut crate::tune::SearchResult,
+) -> Option<String> {
+    let refit_of = |params: &Overrides, epochs: Option<usize>| {
+        refitted
+            .iter()
+            .find(|(draw, e, _)| draw == params && *e == epochs)
+            .map(|&(_, _, reg)| reg)
+    };
+    for trial in &mut result.trials {
+        if let Some(reg) = refit_of(&trial.params, trial.epochs) {
+            trial.params.reg = Some(reg);
+        }
+    }
+    if let Some(reg) = refit_of(&result.best, None) {
+        result.best.reg = Some(reg);
+    }
+    let &(_, _, last) = refitted.iter().find(|(_, e, _)| e.is_none())?;
+    let first = ModelSpec::new(learner, defaults)
+        .ok()
+        .and_then(|s| s.regularization())?;
+    Some(format!(
+        "{learner}: the default --reg {first} collapsed on the validation rows (every score \
+         near zero, or one order for every user), so the defaults' trial was fitted again at \
+         --reg {last}, as `train` does without a tuning"
+    ))
 }
 
 /// Refuses a metric blind to the order within a list (recall, precision, hit rate) whose
@@ -1239,6 +1306,7 @@ mod tests {
             earlier_kept: Vec::new(),
             graph_within_noise: Vec::new(),
             cold_rules: Vec::new(),
+            refitted_defaults: Vec::new(),
             target,
             replaced: Vec::new(),
         }

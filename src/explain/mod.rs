@@ -363,6 +363,19 @@ impl Explainer {
         if history.is_empty() {
             return Some("no path: none of the user's items has a link to the graph".to_owned());
         }
+        // An item-to-item model's paths start only at history items that add to this one
+        // (`B[j, item] > 0`): with none, no path is searched for, whatever the hops.
+        if let Some(weights) = self.served.model.recommender().item_to_item()
+            && !history
+                .values()
+                .any(|j| weights.weight(j.index(), item.index()) > 0.0)
+        {
+            return Some(format!(
+                "no path: under {} none of the user's linked items adds to this one's score, so \
+                 no path from them is a reason for it",
+                self.served.model.header.kind.name()
+            ));
+        }
         None
     }
 
@@ -390,6 +403,9 @@ impl Explainer {
         let counts =
             fallback || self.served.model.header.kind == crate::learners::ModelKind::Popularity;
         let model = self.served.model.recommender();
+        // Models that never read the graph (als, ease, ...): no graph part for a path to carry.
+        let kind = self.served.model.header.kind;
+        let no_graph_part = (!kind.reads_graph()).then(|| kind.name());
         let graph = &self.paths.graph;
         let user_items = user.map(|u| self.served.history(u));
         // Each source entity speaks for the first item of the user's history linked to it.
@@ -468,7 +484,7 @@ impl Explainer {
                 not_in_model: item.index() >= model.n_items(),
                 paths_note: None,
             };
-            explained.paths_note = render::weak_paths_note(&explained);
+            explained.paths_note = render::weak_paths_note(&explained, no_graph_part);
             if explained.paths.is_empty() && options.paths > 0 && !side.truncated() {
                 explained.paths_note = self.pathless_note(&user_items, &history, item);
             }
@@ -478,6 +494,10 @@ impl Explainer {
             user: user_name.to_owned(),
             items,
             fallback: fallback.then_some("popularity"),
+            emptied: fallback
+                && user_items
+                    .as_ref()
+                    .is_some_and(|h| h.row().items.is_empty()),
             folded_in: source == ListSource::FoldedIn,
             truncated: side.truncated(),
             note: None,

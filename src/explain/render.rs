@@ -17,6 +17,11 @@ pub struct Explanation {
     /// `"popularity"` when the model does not know the user and the list is the popular items.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fallback: Option<&'static str>,
+    /// The store knows the user but every interaction of theirs was removed (`import
+    /// interactions --remove`): the list is the popularity fallback's although the model may
+    /// hold the user.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub emptied: bool,
     /// The user arrived after the model was trained and was folded in from their interactions.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub folded_in: bool,
@@ -102,8 +107,9 @@ impl ExplainedPath {
 }
 
 /// The note of an item whose paths are all weak: the graph part is spread over many weak links,
-/// named by the best one's middle entities.
-pub fn weak_paths_note(item: &ExplainedItem) -> Option<String> {
+/// named by the best one's middle entities. `no_graph_part` names a model whose scores have no
+/// graph part (`als`, `ease`, ...): its note says the score comes from the interactions instead.
+pub fn weak_paths_note(item: &ExplainedItem, no_graph_part: Option<&str>) -> Option<String> {
     if !item.only_weak_paths() {
         return None;
     }
@@ -113,11 +119,18 @@ pub fn weak_paths_note(item: &ExplainedItem) -> Option<String> {
         .map(|p| p.middle_names().join(", "))
         .filter(|n| !n.is_empty())
         .map_or(String::new(), |n| format!(" (the best through {n})"));
-    Some(format!(
-        "no path carries the graph part (kg {:.4}): it is spread over many weak links to the \
-         user's history{through}; the paths shown are those weak links, not the reason",
-        four_places(item.score_parts.kg)
-    ))
+    Some(match no_graph_part {
+        Some(model) => format!(
+            "no path is a reason for this item: {model} scores from the interactions alone (its \
+             scores have no graph part), and the paths shown are weak links to the user's \
+             history{through}"
+        ),
+        None => format!(
+            "no path carries the graph part (kg {:.4}): it is spread over many weak links to the \
+             user's history{through}; the paths shown are those weak links, not the reason",
+            four_places(item.score_parts.kg)
+        ),
+    })
 }
 
 /// One relation path from the user's history to the item.
@@ -451,11 +464,23 @@ pub fn explanation_text(e: &Explanation, options: TextOptions<'_>) -> String {
                 }
                 false => "",
             };
-            let _ = writeln!(
-                out,
-                "user {} is not in the model ({model}): the most popular items{paths}",
-                e.user
-            );
+            match e.emptied {
+                true => {
+                    let _ = writeln!(
+                        out,
+                        "user {} has no interactions (all were removed), so {model} has nothing \
+                         to score from: the most popular items{paths}",
+                        e.user
+                    );
+                }
+                false => {
+                    let _ = writeln!(
+                        out,
+                        "user {} is not in the model ({model}): the most popular items{paths}",
+                        e.user
+                    );
+                }
+            }
         }
         None if e.folded_in => {
             let _ = writeln!(
@@ -823,6 +848,7 @@ mod tests {
                 paths_note: None,
             }],
             fallback: None,
+            emptied: false,
             folded_in: false,
             truncated: false,
             note: None,
@@ -842,11 +868,18 @@ mod tests {
             )],
         );
         let item = &mut e.items[0];
-        assert!(item.has_strong_path() && weak_paths_note(item).is_none());
+        assert!(item.has_strong_path() && weak_paths_note(item, None).is_none());
         item.paths[0].score = 5.2e-6;
         item.paths[0].weak = true;
         assert!(item.only_weak_paths());
-        let note = weak_paths_note(item).unwrap_or_default();
+        let plain = weak_paths_note(item, Some("ease")).unwrap_or_default();
+        assert!(!plain.contains("graph part (kg"), "{plain}");
+        assert!(
+            plain.contains("ease scores from the interactions alone"),
+            "{plain}"
+        );
+        assert!(plain.contains("the best through painting"), "{plain}");
+        let note = weak_paths_note(item, None).unwrap_or_default();
         assert!(note.contains("the best through painting"), "{note}");
         assert!(note.contains("kg 0.5000"), "{note}");
         item.paths_note = Some(note);

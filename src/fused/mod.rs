@@ -344,6 +344,21 @@ impl Fused {
         crate::cf::FoldIn::new(&params, &y)
     }
 
+    /// Whether every user scores `item` 0: its vector `o_i + η_{e(i)}` is zero (a linked item
+    /// without interactions that the cold rule could not place) and no neighbourhood term adds
+    /// to it (its entity has no edge in the graph, or the model has no neighbourhood term).
+    pub fn item_blank(&self, item: usize) -> bool {
+        let zero = self
+            .items
+            .outer_iter()
+            .nth(item)
+            .is_none_or(|row| row.iter().all(|v| *v == 0.0));
+        let neighbours = self.beta != 0.0
+            && self.params.attention != Attention::None
+            && !self.graph.neighbourhood(item).is_empty();
+        zero && !neighbours
+    }
+
     /// The item vectors `o_i + η_{e(i)}` (without the neighbourhood term).
     pub fn item_vectors(&self) -> &Array2<f32> {
         &self.items
@@ -424,6 +439,10 @@ impl Recommender for Fused {
 
     fn fused(&self) -> Option<&Fused> {
         Some(self)
+    }
+
+    fn item_blank(&self, item: ItemId) -> bool {
+        Fused::item_blank(self, item.index())
     }
 }
 

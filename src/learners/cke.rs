@@ -262,6 +262,10 @@ impl Recommender for ServedCke {
     fn fused(&self) -> Option<&Fused> {
         Some(&self.fused)
     }
+
+    fn item_blank(&self, item: ItemId) -> bool {
+        self.fused.item_blank(item.index())
+    }
 }
 
 /// Why cke has no graph to learn from, and what would give it one: `linked` items carry a

@@ -66,3 +66,4 @@ mod thirteenth_look_models;
 mod tune;
 mod twelfth_look;
 mod twentieth_look;
+mod twenty_first_look;

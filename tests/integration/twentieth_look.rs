@@ -56,6 +56,12 @@ fn explain_of_a_user_with_every_interaction_removed_says_so_and_promises_no_path
     // Look 20 item 3: the collapse warning ("their own items too") was false here.
     assert!(!said.contains("within 1e-3 of zero"), "{said}");
     assert!(!text.contains("connect to the user's history"), "{text}");
+    // Look 21: the header said "user 109 is not in the model".
+    assert!(!text.contains("is not in the model"), "{text}");
+    assert!(
+        text.contains("user 109 has no interactions (all were removed), so model v"),
+        "{text}"
+    );
     assert!(
         text.contains("(no path: the user has no interactions for a path to start from)"),
         "{text}"
@@ -73,6 +79,7 @@ fn explain_of_a_user_with_every_interaction_removed_says_so_and_promises_no_path
         "{json}"
     );
     assert_eq!(json["fallback"], "popularity", "{json}");
+    assert_eq!(json["emptied"], true, "{json}");
     let stats = stats(&data);
     assert_eq!(stats["users_without_interactions"], 1, "{stats}");
     let text = ok(kgrec(&data).arg("stats"));
