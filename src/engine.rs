@@ -40,8 +40,8 @@ use crate::interactions::{
 use crate::learners::{self, Binding, GraphData, ModelSpec, TrainInput};
 use crate::metrics::{Evaluation, by_user, evaluate};
 use crate::serving::{
-    History, ItemDetails, ListSource, Served, TopKPath, bind, item_details, item_entities,
-    item_name, local_name, rank_user_with, rank_users,
+    History, ItemDetails, ItemLearnt as Basis, ListSource, Served, TopKPath, bind, item_details,
+    item_entities, item_name, local_name, rank_user_with, rank_users,
 };
 use crate::store::{
     ImportReport, InteractionStore, Link, ModelHeader, ModelStore, StoreError, StoreState,
@@ -518,6 +518,9 @@ pub struct Recommendations {
     pub filter: Option<FilterSummary>,
     /// Why the list is empty or shorter than asked (a filter that few items pass).
     pub note: Option<String>,
+    /// The list's order is near-arbitrary (the model collapsed, or every score of the list is
+    /// within [`collapse::COLLAPSED`] of zero): `note` says why.
+    pub arbitrary: bool,
     /// The store holds the user, but every interaction of theirs was removed: the list is the
     /// popularity fallback.
     pub emptied: bool,
@@ -1721,6 +1724,8 @@ impl Engine {
         // Stored, but every interaction of theirs was removed: as unknown as a new user.
         let emptied = list.source == ListSource::Popularity
             && history.as_ref().is_some_and(|h| h.row().items.is_empty());
+        // Said in the note; the CLI says it even with --quiet (it qualifies the list itself).
+        let arbitrary = collapsed_note(&served, &list, &request.user).is_some();
         let notes: Vec<String> = filtered
             .into_iter()
             .chain(list_notes(
@@ -1792,6 +1797,7 @@ impl Engine {
             unknown_excluded,
             filter,
             note,
+            arbitrary,
             emptied,
             retired: retired.len(),
         })
@@ -2166,7 +2172,7 @@ impl Engine {
                 )));
             }
         };
-        let bases = item_bases(&served, vectors.nrows());
+        let bases = served.item_bases(vectors.nrows());
         let cke = header.kind == learners::ModelKind::Cke;
         match bases.get(id.index()) {
             Some(Basis::Interactions | Basis::Graph) => {}
@@ -2465,9 +2471,30 @@ impl Engine {
                         None => {}
                     }
                 }
+                // A named graph's name (`GRAPH <g>`, `FROM NAMED <g>`) is held too.
+                if let Ok(node) = NamedNodeRef::new(iri) {
+                    return store
+                        .contains_named_graph(node)
+                        .map_err(|e| kgrec_kg::KgError::from(e).into());
+                }
                 Ok(false)
             };
             let index = dir.kg().index();
+            // The store's named graphs, sorted, and how many: a query that names a graph the
+            // store lacks is told which it has (the first [`NAMED_GRAPHS_LISTED`]).
+            let graphs = || -> Result<Vec<String>> {
+                let mut names = Vec::new();
+                for name in store.named_graphs() {
+                    let name = name.map_err(kgrec_kg::KgError::from)?;
+                    if let kgrec_kg::oxigraph::model::NamedOrBlankNode::NamedNode(n) = name {
+                        names.push(n.into_string());
+                    }
+                }
+                names.sort_unstable();
+                Ok(names)
+            };
+            let mut graph_names: Option<Vec<String>> = None;
+            let names_graphs = crate::sparql_hints::names_graphs(query);
             let mut candidates: Option<(Vec<String>, Vec<String>)> = None;
             let mut absent = Vec::new();
             for iri in named {
@@ -2496,13 +2523,31 @@ impl Engine {
                     absent.push(AbsentIri {
                         iri,
                         nearest: Some(encoded),
+                        named_graphs: None,
                     });
                     continue;
                 }
-                let nearest = crate::sparql_hints::nearest_iri(&iri, predicates.iter())
+                let in_store: &[String] = match (names_graphs, &mut graph_names) {
+                    (false, _) => &[],
+                    (true, Some(known)) => known,
+                    (true, empty) => empty.insert(graphs()?),
+                };
+                let nearest = crate::sparql_hints::nearest_iri(&iri, in_store.iter())
+                    .or_else(|| crate::sparql_hints::nearest_iri(&iri, predicates.iter()))
                     .or_else(|| crate::sparql_hints::nearest_iri(&iri, entities.iter()))
                     .map(|(_, near)| near.clone());
-                absent.push(AbsentIri { iri, nearest });
+                let named_graphs = (names_graphs && nearest.is_none()).then(|| {
+                    let total = in_store.len();
+                    (
+                        in_store.iter().take(NAMED_GRAPHS_LISTED).cloned().collect(),
+                        total,
+                    )
+                });
+                absent.push(AbsentIri {
+                    iri,
+                    nearest,
+                    named_graphs,
+                });
             }
             Ok(absent)
         })
@@ -2624,40 +2669,10 @@ impl Engine {
     ) -> Result<Vec<Option<String>>> {
         self.read(|dir| {
             let index = dir.kg().index();
-            let mut out = Vec::new();
-            // Read once, and only when a link looks like a prefixed name.
-            let mut all: Option<Vec<String>> = None;
-            for iri in iris {
-                if let Some((_, local)) = prefixed_name(iri) {
-                    if all.is_none() {
-                        all = Some(index.entity_iris()?);
-                    }
-                    let found = all.iter().flatten().find(|e| {
-                        e.strip_suffix(local)
-                            .is_some_and(|ns| ns.ends_with(['/', '#']))
-                    });
-                    if let Some(found) = found {
-                        out.push(Some(found.clone()));
-                        continue;
-                    }
-                }
-                let decoded = percent_encoding::percent_decode_str(iri)
-                    .decode_utf8()
-                    .map(|d| d.into_owned())
-                    .ok();
-                let encoded =
-                    percent_encoding::utf8_percent_encode(iri, percent_encoding::CONTROLS)
-                        .to_string();
-                let mut found = None;
-                for other in decoded.into_iter().chain([encoded]) {
-                    if other != iri && index.entity_id(&other)?.is_some() {
-                        found = Some(other);
-                        break;
-                    }
-                }
-                out.push(found);
-            }
-            Ok(out)
+            let mut all = None;
+            iris.into_iter()
+                .map(|iri| graph_spelling(index, iri, &mut all))
+                .collect()
         })
     }
 
@@ -3428,6 +3443,7 @@ fn apply_job(
     }
     check_time_units(state, rows)?;
     let (links, missing) = resolve_links(index, links)?;
+    refuse_lost_links(index, state, &missing)?;
     // Judged before the rows join the store: against what it held (event weights are chosen,
     // not stretched).
     let stretched = match scale.or(state.scale()) {
@@ -3457,6 +3473,98 @@ fn apply_job(
         .relinked
         .retain(|r| !matches!(index.resolve_entity(&r.old), Ok(Some((iri, _))) if iri == r.new));
     Ok((report, missing))
+}
+
+/// The graph's own spelling of `iri` when the graph lacks it as written: the IRI a prefixed
+/// name (`dbr:Alien`) stands for there, the IRI percent-decoded or -encoded, or the one IRI
+/// that differs from it in letter case alone (or by `http`/`https`, or a trailing `/`). `all`
+/// caches the graph's entity IRIs, read only when needed.
+fn graph_spelling(
+    index: &GraphIndex,
+    iri: &str,
+    all: &mut Option<Vec<String>>,
+) -> Result<Option<String>> {
+    let entities = |all: &mut Option<Vec<String>>| -> Result<()> {
+        if all.is_none() {
+            *all = Some(index.entity_iris()?);
+        }
+        Ok(())
+    };
+    if let Some((_, local)) = prefixed_name(iri) {
+        entities(all)?;
+        let found = all.iter().flatten().find(|e| {
+            e.strip_suffix(local)
+                .is_some_and(|ns| ns.ends_with(['/', '#']))
+        });
+        if let Some(found) = found {
+            return Ok(Some(found.clone()));
+        }
+    }
+    let decoded = percent_encoding::percent_decode_str(iri)
+        .decode_utf8()
+        .map(|d| d.into_owned())
+        .ok();
+    let encoded =
+        percent_encoding::utf8_percent_encode(iri, percent_encoding::CONTROLS).to_string();
+    for other in decoded.into_iter().chain([encoded]) {
+        if other != iri && index.entity_id(&other)?.is_some() {
+            return Ok(Some(other));
+        }
+    }
+    // Case, scheme and a trailing slash: one IRI of the graph alike under all three.
+    let loose = |s: &str| {
+        let s = s
+            .strip_prefix("https://")
+            .map_or(s.to_owned(), |r| format!("http://{r}"));
+        s.trim_end_matches('/').to_lowercase()
+    };
+    let wanted = loose(iri);
+    entities(all)?;
+    let mut alike = all.iter().flatten().filter(|e| loose(e) == wanted);
+    Ok(match (alike.next(), alike.next()) {
+        (Some(one), None) => Some(one.clone()),
+        _ => None,
+    })
+}
+
+/// Refuses links that would replace an item's link to an entity of the graph by an IRI the
+/// graph lacks (`missing`, as [`resolve_links`] found them): a typo (`Alien` written `alien`)
+/// would silently take the item's graph part, paths and cold-start placement away. Each is
+/// named with the graph's spelling when it has a near one.
+fn refuse_lost_links(index: &GraphIndex, state: &StoreState, missing: &[ItemLink]) -> Result<()> {
+    let lost: Vec<(&ItemLink, &str)> = missing
+        .iter()
+        .filter_map(|l| {
+            let stored = state.link_of(&l.item)?;
+            (stored.entity.is_some() && stored.iri != l.iri).then_some((l, stored.iri.as_str()))
+        })
+        .collect();
+    let Some(&(first, _)) = lost.first() else {
+        return Ok(());
+    };
+    let mut all = None;
+    let mut named = Vec::new();
+    for (link, stored) in lost.iter().take(5) {
+        let near = graph_spelling(index, &link.iri, &mut all)?
+            .map_or(String::new(), |n| format!("; did you mean <{n}>?"));
+        named.push(format!(
+            "item {:?} is linked to <{stored}>, in the graph, and would be relinked to <{}>, \
+             which the graph lacks{near}",
+            link.item, link.iri
+        ));
+    }
+    let more = match lost.len() {
+        n if n > 5 => format!(" (and {} more)", n - 5),
+        _ => String::new(),
+    };
+    Err(Error::BadInput(format!(
+        "{}{more}: a link to an IRI the graph lacks does not replace one to an entity it holds, \
+         which would take the item's graph part and paths away; nothing was written. Correct \
+         the IRI, or import the graph file that holds <{}> first (`kgrec import kg FILE`) and \
+         then the links",
+        named.join("; "),
+        first.iri
+    )))
 }
 
 /// The event weights to store after a job with `events` (the stored ones extended by the
@@ -3622,7 +3730,14 @@ pub struct AbsentIri {
     pub iri: String,
     /// The graph's nearest IRI, when it is a typo or two away.
     pub nearest: Option<String>,
+    /// For a query that names graphs (`GRAPH`, `FROM`) and an IRI with no near one: the
+    /// store's named graphs (the first [`NAMED_GRAPHS_LISTED`]) and how many it has, so that a
+    /// mistyped or guessed graph name is answered with the names there are.
+    pub named_graphs: Option<(Vec<String>, usize)>,
 }
+
+/// How many of the store's named graphs [`AbsentIri::named_graphs`] lists.
+pub const NAMED_GRAPHS_LISTED: usize = 5;
 
 /// The statements [`Engine::sparql_tagged_twins`] looks through at most.
 const MAX_STATEMENTS_FOR_LITERAL_HINTS: usize = 5_000_000;
@@ -3708,18 +3823,6 @@ fn in_query_order(
             })
         }),
     )
-}
-
-/// What a model learnt an item's vector from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Basis {
-    /// The item had interactions when the model was trained.
-    Interactions,
-    /// None, but a `cke` model placed it from its linked entity in the graph (or an `svd` or
-    /// `svdpp` model at its nearest rated items there).
-    Graph,
-    /// Nothing: no interactions at training (and, for `cke`, no entity), or added since.
-    Nothing,
 }
 
 /// Why the served model's lists mean little, when they do ([`collapse::check`], computed once
@@ -4134,7 +4237,8 @@ fn unlearnt_items(served: &Served) -> &[u32] {
                 .fused()
                 .is_none_or(|f| f.params.places_new_items());
         let model = served.model.recommender();
-        item_bases(served, rows)
+        served
+            .item_bases(rows)
             .iter()
             .enumerate()
             .filter(|&(i, b)| {
@@ -4149,56 +4253,6 @@ fn unlearnt_items(served: &Served) -> &[u32] {
             .map(|(i, _)| i as u32)
             .collect()
     })
-}
-
-/// Every item's [`Basis`] under the served model, whose item vectors have `rows` rows. The
-/// interaction records are kept in the order they were first imported, so the model's
-/// training data is the first `header.interactions` of them (after a removal,
-/// `import interactions --remove`, those are its data less the pairs removed plus as many
-/// added since: near enough to tell items learnt from items never seen).
-fn item_bases(served: &Served, rows: usize) -> Vec<Basis> {
-    let header = &served.model.header;
-    let trained = usize::try_from(header.interactions).unwrap_or(usize::MAX);
-    // A graph-off `cke` with --cold-scale (or stored before the cold rule applied there)
-    // learnt nothing of a linked item without interactions.
-    let places_new = served
-        .model
-        .recommender()
-        .fused()
-        .is_none_or(|f| f.params.places_new_items());
-    let mut had = vec![false; served.snapshot.items.len()];
-    for record in served.snapshot.records.iter().take(trained) {
-        if let Some(h) = had.get_mut(record.item.index()) {
-            *h = true;
-        }
-    }
-    // `svd` and `svdpp` keep per item whether they placed it at its nearest rated items in the
-    // graph (`--kg-weight` above 0): such an item has a vector as cke's linked items do.
-    let rating_basis = served
-        .model
-        .recommender()
-        .rating_model()
-        .map(|r| r.item_basis.as_slice());
-    let cke = header.kind == learners::ModelKind::Cke;
-    let model = served.model.recommender();
-    had.iter()
-        .enumerate()
-        .map(|(i, &had)| {
-            let linked = served.item_entity.get(i).copied().flatten().is_some();
-            let placed =
-                rating_basis.is_some_and(|b| b.get(i) == Some(&crate::cf::ItemBasis::Graph));
-            if i >= rows {
-                Basis::Nothing
-            } else if had {
-                Basis::Interactions
-            } else if (cke && places_new && linked && !model.item_blank(ItemId(i as u32))) || placed
-            {
-                Basis::Graph
-            } else {
-                Basis::Nothing
-            }
-        })
-        .collect()
 }
 
 /// Why nothing can be served: no version at all, or only graph embeddings.

@@ -319,6 +319,8 @@ pub struct Served {
     /// The items the model learnt nothing about (sorted dense ids), computed on first use:
     /// recommendations leave them out, as similar items do.
     pub(crate) unlearnt: std::sync::OnceLock<Vec<u32>>,
+    /// [`Served::graph_placed`], computed on first use.
+    graph_placed: std::sync::OnceLock<Vec<u32>>,
     /// Whether the model's scores tell its users apart ([`crate::engine::collapse::check`]),
     /// computed on first use.
     pub(crate) collapse: std::sync::OnceLock<Option<crate::engine::collapse::Collapse>>,
@@ -381,7 +383,86 @@ impl History<'_> {
     }
 }
 
+/// What the served model learnt an item's vector from ([`Served::item_bases`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ItemLearnt {
+    /// The item had interactions when the model was trained.
+    Interactions,
+    /// None, but a `cke` model placed it from its linked entity in the graph (or an `svd` or
+    /// `svdpp` model at its nearest rated items there).
+    Graph,
+    /// Nothing: no interactions at training (and, for `cke`, no entity), or added since.
+    Nothing,
+}
+
 impl Served {
+    /// Every item's [`ItemLearnt`] under the served model, whose item vectors have `rows` rows. The
+    /// interaction records are kept in the order they were first imported, so the model's
+    /// training data is the first `header.interactions` of them (after a removal,
+    /// `import interactions --remove`, those are its data less the pairs removed plus as many
+    /// added since: near enough to tell items learnt from items never seen).
+    pub(crate) fn item_bases(&self, rows: usize) -> Vec<ItemLearnt> {
+        let served = self;
+        let header = &served.model.header;
+        let trained = usize::try_from(header.interactions).unwrap_or(usize::MAX);
+        // A graph-off `cke` with --cold-scale (or stored before the cold rule applied there)
+        // learnt nothing of a linked item without interactions.
+        let places_new = served
+            .model
+            .recommender()
+            .fused()
+            .is_none_or(|f| f.params.places_new_items());
+        let mut had = vec![false; served.snapshot.items.len()];
+        for record in served.snapshot.records.iter().take(trained) {
+            if let Some(h) = had.get_mut(record.item.index()) {
+                *h = true;
+            }
+        }
+        // `svd` and `svdpp` keep per item whether they placed it at its nearest rated items in the
+        // graph (`--kg-weight` above 0): such an item has a vector as cke's linked items do.
+        let rating_basis = served
+            .model
+            .recommender()
+            .rating_model()
+            .map(|r| r.item_basis.as_slice());
+        let cke = header.kind == learners::ModelKind::Cke;
+        let model = served.model.recommender();
+        had.iter()
+            .enumerate()
+            .map(|(i, &had)| {
+                let linked = served.item_entity.get(i).copied().flatten().is_some();
+                let placed =
+                    rating_basis.is_some_and(|b| b.get(i) == Some(&crate::cf::ItemBasis::Graph));
+                if i >= rows {
+                    ItemLearnt::Nothing
+                } else if had {
+                    ItemLearnt::Interactions
+                } else if (cke && places_new && linked && !model.item_blank(ItemId(i as u32)))
+                    || placed
+                {
+                    ItemLearnt::Graph
+                } else {
+                    ItemLearnt::Nothing
+                }
+            })
+            .collect()
+    }
+
+    /// The items without interactions at training that the model placed from the graph alone
+    /// ([`ItemLearnt::Graph`]: a `cke` model's linked new items, an `svd`/`svdpp` model's items
+    /// placed at their nearest rated items there), sorted; computed on first use.
+    pub fn graph_placed(&self) -> &[u32] {
+        self.graph_placed.get_or_init(|| {
+            let rows = self.model.recommender().n_items();
+            self.item_bases(rows)
+                .iter()
+                .enumerate()
+                .filter(|&(_, b)| *b == ItemLearnt::Graph)
+                .map(|(i, _)| i as u32)
+                .collect()
+        })
+    }
+
     /// A state bound from `snapshot` and its `matrix`, with nothing written since.
     pub fn new(
         snapshot: Snapshot,
@@ -408,6 +489,7 @@ impl Served {
             overlay: RwLock::new(overlay),
             explain_scale: std::sync::OnceLock::new(),
             unlearnt: std::sync::OnceLock::new(),
+            graph_placed: std::sync::OnceLock::new(),
             collapse: std::sync::OnceLock::new(),
         }
     }

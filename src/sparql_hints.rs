@@ -40,6 +40,50 @@ pub(crate) fn named_iris(query: &str) -> Vec<String> {
     iris
 }
 
+/// Whether a query names graphs (`GRAPH`, `FROM`, `FROM NAMED`): an IRI of it that the store
+/// lacks may be a graph's name. False for a query that does not parse.
+pub(crate) fn names_graphs(query: &str) -> bool {
+    let Ok(parsed) = spargebra::SparqlParser::new().parse_query(query) else {
+        return false;
+    };
+    // Written back, keywords are upper case; IRIs (`<...>`) and strings are skipped.
+    let text = parsed.to_string();
+    let mut word = String::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '<' if chars.peek().is_some_and(|n| !n.is_whitespace()) => {
+                for c in chars.by_ref() {
+                    if c == '>' {
+                        break;
+                    }
+                }
+            }
+            '"' => {
+                while let Some(c) = chars.next() {
+                    match c {
+                        '\\' => {
+                            chars.next();
+                        }
+                        '"' => break,
+                        _ => {}
+                    }
+                }
+            }
+            c if c.is_ascii_alphabetic() => {
+                word.push(c);
+                continue;
+            }
+            _ => {}
+        }
+        if word == "GRAPH" || word == "FROM" {
+            return true;
+        }
+        word.clear();
+    }
+    word == "GRAPH" || word == "FROM"
+}
+
 /// The plain string literals a query compares with (no language tag, no datatype), each once
 /// in order of first use: a graph that holds them only with a language tag (`"Toy Story"@en`)
 /// matches none of them. Empty for a query that does not parse.
@@ -1848,6 +1892,24 @@ mod tests {
         let valid = "PREFIX ex: <http://e/> select ?s where { ?s a ex:a.b ; ex:p \"x\"@en-GB . \
                      filter(!bound(?s) && strStarts(str(?s), 'a')) } order by desc(?s) limit 1";
         assert_eq!(explain(valid, "X"), "X");
+    }
+
+    #[test]
+    fn a_query_names_graphs_by_its_keywords_not_its_strings_or_iris() {
+        assert!(names_graphs(
+            "SELECT * WHERE { GRAPH <http://e/g> { ?s ?p ?o } }"
+        ));
+        assert!(names_graphs(
+            "SELECT * FROM NAMED <http://e/g> WHERE { ?s ?p ?o }"
+        ));
+        assert!(names_graphs(
+            "select * from <http://e/g> where { ?s ?p ?o }"
+        ));
+        assert!(!names_graphs(
+            "SELECT * WHERE { ?s <http://e/GRAPH> \"FROM GRAPH\" }"
+        ));
+        assert!(!names_graphs("SELECT * WHERE { ?s ?p ?o }"));
+        assert!(!names_graphs("SELEC * WHERE { GRAPH ?g { ?s ?p ?o } }"));
     }
 
     #[test]

@@ -179,6 +179,14 @@ pub trait Recommender: Send + Sync + std::fmt::Debug {
         None
     }
 
+    /// Whether the model's scores have a graph part (`score_parts.kg` can be other than 0):
+    /// `cke` and `ncf` with their graph terms on, `kg-ease`. The default, `false`, is for
+    /// models that score from the interactions alone, whose explanation paths are found after
+    /// ranking and weigh nothing in the score.
+    fn has_graph_part(&self) -> bool {
+        false
+    }
+
     /// Whether the model holds nothing of `item`: it scores the item 0 for every user whatever
     /// their history (a linked item without interactions whose entity has no edge in the graph,
     /// so neither the interactions nor the graph placed it). Asked only of items without

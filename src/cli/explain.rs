@@ -109,7 +109,7 @@ fn explain_all_users(
 ) -> Result<()> {
     let (users, model) = (&served.users(), &served.model.header);
     let collapse = kgrec::engine::collapse_note(served);
-    let (mut items, mut with_path, mut weak_only) = (0usize, 0usize, 0usize);
+    let (mut items, mut with_path, mut weak_only, mut post_hoc) = (0usize, 0usize, 0usize, 0usize);
     let mut failure = None;
     let written = super::write_out((out, super::OutKind::Explained), force, data, |writer| {
         for user in users {
@@ -121,8 +121,13 @@ fn explain_all_users(
                 }
             };
             items += e.items.len();
-            with_path += e.items.iter().filter(|i| i.has_strong_path()).count();
+            with_path += e.items.iter().filter(|i| i.has_reason_path()).count();
             weak_only += e.items.iter().filter(|i| i.only_weak_paths()).count();
+            post_hoc += e
+                .items
+                .iter()
+                .filter(|i| i.post_hoc && i.has_strong_path())
+                .count();
             let line = serde_json::to_string(&e).map_err(std::io::Error::other)?;
             writeln!(writer, "{line}")?;
         }
@@ -139,10 +144,19 @@ fn explain_all_users(
         0 => String::new(),
         n => format!(" and {n} only through weak links (see their paths_note)"),
     };
+    // Under a model with no graph part, paths are found after ranking, never its reasons.
+    let found_after = match post_hoc {
+        0 => String::new(),
+        n => format!(
+            ", {n} with paths found after ranking ({} scores from the interactions alone: see \
+             their paths_note)",
+            model.kind.name()
+        ),
+    };
     super::written_summary(
         &written,
         &format!(
-            "wrote {shown} ({} users, {items} items, {with_path} with a path{weak}, {})\n",
+            "wrote {shown} ({} users, {items} items, {with_path} with a path{weak}{found_after}, {})\n",
             users.len(),
             model_name(model)
         ),
@@ -157,7 +171,7 @@ pub fn explain(data: &Path, args: &ExplainArgs) -> Result<()> {
         stale_note(&served.model.header);
     }
     if let Some(note) = kgrec::engine::collapsed_user_note(&served, &args.user) {
-        super::warn(&format!("warning: {note}"));
+        super::caveat(&format!("warning: {note}"));
     }
     if kgrec::engine::emptied_user(&served, &args.user) {
         super::warn(&format!(
@@ -251,7 +265,7 @@ pub(super) fn demo_explanations(engine: &Engine, users: usize) -> Result<()> {
             break;
         }
         let e = explainer.recommend(user, 5, options)?;
-        if e.items.iter().any(|i| i.has_strong_path()) {
+        if e.items.iter().any(|i| i.has_reason_path()) {
             emit(&format!(
                 "\n{}",
                 explanation_text(

@@ -519,13 +519,7 @@ pub fn sparql(data: &Path, args: &SparqlArgs) -> Result<()> {
         Ok(false) => {
             // Nothing found: say which of the query's IRIs the graph does not hold.
             for absent in engine.sparql_absent_iris(&query)? {
-                super::warn(&match absent.nearest {
-                    Some(near) => format!(
-                        "note: the graph has no <{}>: did you mean <{near}>?",
-                        absent.iri
-                    ),
-                    None => format!("note: the graph has no <{}>", absent.iri),
-                });
+                super::warn(&absent_iri_note(&absent));
             }
             // A plain string compared with literals the graph holds only language-tagged.
             for (plain, tagged) in engine.sparql_tagged_twins(&query)? {
@@ -936,4 +930,33 @@ fn show_graph(engine: &Engine) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The note for an IRI of a query that found nothing which the store holds nowhere: with the
+/// nearest IRI it holds, or, for a query that names graphs, the store's named graphs.
+fn absent_iri_note(absent: &kgrec::engine::AbsentIri) -> String {
+    let iri = &absent.iri;
+    if let Some(near) = &absent.nearest {
+        return format!("note: the graph has no <{iri}>: did you mean <{near}>?");
+    }
+    match &absent.named_graphs {
+        Some((_, 0)) => format!(
+            "note: the graph has no <{iri}>, and the store has no named graph: every statement \
+             is in the default graph (query it without GRAPH or FROM)"
+        ),
+        Some((names, total)) => format!(
+            "note: the graph has no <{iri}>, nor a named graph of that name; the store's named \
+             graphs: {}{}",
+            names
+                .iter()
+                .map(|n| format!("<{n}>"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            match total.saturating_sub(names.len()) {
+                0 => String::new(),
+                more => format!(" and {more} more"),
+            }
+        ),
+        None => format!("note: the graph has no <{iri}>"),
+    }
 }

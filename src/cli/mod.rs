@@ -730,6 +730,13 @@ pub(crate) fn warn(text: &str) {
     }
 }
 
+/// A warning that qualifies the result itself (its order is near-arbitrary), on stderr even
+/// with `--quiet`, as errors are: a quiet run's results must not read as meaningful when
+/// they are not.
+pub(crate) fn caveat(text: &str) {
+    eprintln!("{text}");
+}
+
 /// Writes command output to stdout; a reader that went away (`kgrec ... | head`) is not an error.
 fn emit(text: &str) -> Result<()> {
     let mut out = std::io::stdout().lock();

@@ -223,6 +223,26 @@ fn named_list(names: impl ExactSizeIterator<Item = String>) -> String {
     text
 }
 
+/// How the graph's spelling `there` of a link's IRI differs from the one `given`
+/// ([`kgrec::engine::Engine::graph_spellings`]).
+fn spelling_difference(given: &str, there: &str) -> &'static str {
+    let decoded = |s: &str| {
+        percent_encoding::percent_decode_str(s)
+            .decode_utf8_lossy()
+            .into_owned()
+    };
+    if decoded(given) == decoded(there) {
+        match there.chars().count() < given.chars().count() {
+            true => "percent-decoded",
+            false => "percent-encoded",
+        }
+    } else if given.to_lowercase() == there.to_lowercase() {
+        "in other letter case"
+    } else {
+        "written otherwise (http or https, a trailing /, or letter case)"
+    }
+}
+
 /// The warnings of a link file: IRIs the graph lacks (named, with the graph's own spelling
 /// of each when it holds the IRI percent-decoded or -encoded: `spellings`, in order), items
 /// whose IRI changed.
@@ -258,11 +278,7 @@ fn link_warnings(link: &Path, imported: &InteractionsImported, spellings: &[Opti
                              that)",
                         l.iri,
                         l.item,
-                        if there.chars().count() < l.iri.chars().count() {
-                            "percent-decoded"
-                        } else {
-                            "percent-encoded"
-                        }
+                        spelling_difference(&l.iri, there)
                     ),
                     (None, None) => format!("<{}> (item {})", l.iri, l.item),
                 }
@@ -726,7 +742,10 @@ pub(super) fn filter_notes(recs: &Recommendations, given: &[String]) {
         ));
     }
     if let Some(note) = &recs.note {
-        super::warn(&format!("note: {note}"));
+        match recs.arbitrary {
+            true => super::caveat(&format!("warning: {note}")),
+            false => super::warn(&format!("note: {note}")),
+        }
     }
 }
 
@@ -1049,7 +1068,7 @@ fn batch_ties_note(batch: &BatchRecommendations) {
 /// list does.
 pub(super) fn collapsed_batch_note(note: Option<&str>) {
     if let Some(note) = note {
-        super::warn(&format!("warning: {note}"));
+        super::caveat(&format!("warning: {note}"));
     }
 }
 
@@ -1376,8 +1395,9 @@ pub fn similar(data: &Path, args: &SimilarArgs) -> Result<()> {
             found.item
         ));
     }
+    // Why the order means little: said even with --quiet.
     if let Some(note) = &found.note {
-        super::warn(&format!("note: {note}"));
+        super::caveat(&format!("note: {note}"));
     }
     if found.left_out > 0 {
         super::warn(&format!(

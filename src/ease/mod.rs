@@ -945,6 +945,10 @@ impl Recommender for ItemToItem {
         }
     }
 
+    fn has_graph_part(&self) -> bool {
+        self.interaction.is_some() || self.from_graph
+    }
+
     fn item_similarities(&self, item: ItemId, out: &mut [f32]) -> bool {
         if self.by_row {
             out.iter_mut().for_each(|o| *o = 0.0);

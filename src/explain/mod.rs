@@ -405,7 +405,8 @@ impl Explainer {
         let model = self.served.model.recommender();
         // Models that never read the graph (als, ease, ...): no graph part for a path to carry.
         let kind = self.served.model.header.kind;
-        let no_graph_part = (!kind.reads_graph()).then(|| kind.name());
+        let no_graph_part = (!model.has_graph_part()).then(|| kind.name());
+        let graph_placed = self.served.graph_placed();
         let graph = &self.paths.graph;
         let user_items = user.map(|u| self.served.history(u));
         // Each source entity speaks for the first item of the user's history linked to it.
@@ -434,7 +435,16 @@ impl Explainer {
         for (scored, rank) in list {
             let item = scored.item;
             let details = self.entity_node(self.entity_of(item))?;
+            let graph_only = !fallback && graph_placed.binary_search(&item.0).is_ok();
             let score_parts = match &user_items {
+                // Placed from the graph alone: the whole score is the graph's.
+                Some(items) if graph_only => {
+                    let parts = model.score_parts_user(items.row(), item);
+                    ScoreParts {
+                        cf: 0.0,
+                        kg: parts.cf + parts.kg,
+                    }
+                }
                 Some(items) if !fallback => model.score_parts_user(items.row(), item),
                 _ => ScoreParts {
                     cf: scored.score,
@@ -470,6 +480,7 @@ impl Explainer {
                     }
                 }
             }
+            let post_hoc = no_graph_part.is_some() && !paths.is_empty();
             let mut explained = ExplainedItem {
                 item: self.item_name(item)?.to_owned(),
                 iri: details.iri,
@@ -482,9 +493,19 @@ impl Explainer {
                 paths,
                 in_history: user_items.as_ref().is_some_and(|h| h.contains(item)),
                 not_in_model: item.index() >= model.n_items(),
+                graph_only,
+                post_hoc,
                 paths_note: None,
             };
-            explained.paths_note = render::weak_paths_note(&explained, no_graph_part);
+            explained.paths_note =
+                render::weak_paths_note(&explained, no_graph_part).or_else(|| {
+                    match (explained.post_hoc, no_graph_part) {
+                        (true, Some(name)) => {
+                            Some(render::post_hoc_note(name, model.item_to_item().is_some()))
+                        }
+                        _ => None,
+                    }
+                });
             if explained.paths.is_empty() && options.paths > 0 && !side.truncated() {
                 explained.paths_note = self.pathless_note(&user_items, &history, item);
             }

@@ -73,6 +73,17 @@ pub struct ExplainedItem {
     /// (its paths still show how it connects to the user's history).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub not_in_model: bool,
+    /// Nobody had interacted with the item when the model was trained: the model placed it
+    /// from the graph alone (a `cke` model where the items most like it in the graph sit; an
+    /// `svd`/`svdpp` model at its nearest rated items there), so its whole score is the
+    /// graph's (`score_parts.kg`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub graph_only: bool,
+    /// The model scores from the interactions alone (`als`, `bpr`, `ease`, ... : no graph
+    /// part), so the item's paths were found after ranking: links in the graph between the
+    /// user's history and the item that the model did not weigh (`paths_note` says so).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub post_hoc: bool,
 }
 
 /// A path scoring below this is weak: on the scale of path scores (a product of hop scores in
@@ -92,6 +103,40 @@ impl ExplainedItem {
     pub fn only_weak_paths(&self) -> bool {
         !self.paths.is_empty() && !self.has_strong_path()
     }
+
+    /// Whether the item has a path that is a reason for its score: one that is not weak,
+    /// under a model whose score has a graph part (not found after ranking, [`Self::post_hoc`]).
+    pub fn has_reason_path(&self) -> bool {
+        self.has_strong_path() && !self.post_hoc
+    }
+}
+
+/// The note of an item with paths that are not weak under a model whose scores have no graph
+/// part (`model`, e.g. `als`): the paths were found after ranking. `item_to_item`: the model's
+/// score is a sum over the user's items (`ease`, `itemknn`), and the paths start only at those
+/// that add to this one.
+pub fn post_hoc_note(model: &str, item_to_item: bool) -> String {
+    match item_to_item {
+        true => format!(
+            "found after ranking: {model} scores from the interactions alone, as a sum over the \
+             user's items; each path starts at one of them that adds to this item's score, and \
+             the graph link it shows played no part in the score"
+        ),
+        false => format!(
+            "found after ranking: {model} scores from the interactions alone (its scores have \
+             no graph part), so these paths are links in the graph between the user's history \
+             and this item, not what the model weighed"
+        ),
+    }
+}
+
+/// The note of an item the model placed from the graph alone ([`ExplainedItem::graph_only`]).
+pub fn graph_only_note(model: &str) -> String {
+    format!(
+        "new item: nobody had interacted with it when {model} was trained, so the model \
+         placed it from the graph alone (where the items most like it in the graph sit): its \
+         whole score is the graph's"
+    )
 }
 
 impl ExplainedPath {
@@ -549,6 +594,9 @@ pub fn explanation_text(e: &Explanation, options: TextOptions<'_>) -> String {
                 )
             }
         };
+        if item.graph_only {
+            let _ = writeln!(out, "     ({})", graph_only_note(&model));
+        }
         // A `paths_note` says why no path can exist (no graph, no link, no history).
         if item.paths.is_empty() && options.paths > 0 && item.paths_note.is_none() {
             let _ = writeln!(
@@ -835,6 +883,8 @@ mod tests {
                 score_unit: None,
                 in_history: false,
                 not_in_model: false,
+                graph_only: false,
+                post_hoc: false,
                 unlabelled: false,
                 paths: paths
                     .into_iter()

@@ -444,6 +444,10 @@ impl Recommender for Fused {
     fn item_blank(&self, item: ItemId) -> bool {
         Fused::item_blank(self, item.index())
     }
+
+    fn has_graph_part(&self) -> bool {
+        self.params.uses_graph()
+    }
 }
 
 #[cfg(test)]

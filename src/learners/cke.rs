@@ -266,6 +266,10 @@ impl Recommender for ServedCke {
     fn item_blank(&self, item: ItemId) -> bool {
         self.fused.item_blank(item.index())
     }
+
+    fn has_graph_part(&self) -> bool {
+        self.fused.params.uses_graph()
+    }
 }
 
 /// Why cke has no graph to learn from, and what would give it one: `linked` items carry a

@@ -268,7 +268,10 @@ fn schemas() -> Value {
                 "steps": {"type": "array", "items": {"type": "object", "properties": {
                     "from": node.clone(), "relation": {"type": "string"},
                     "direction": {"type": "string", "enum": ["forward", "inverse"]}, "to": node}}}}}},
-            "in_history": {"type": "boolean"}}},
+            "in_history": {"type": "boolean"},
+            "paths_note": {"type": "string", "description": "Why the paths shown are not the reason for the score (all weak, or found after ranking), or why none can exist."},
+            "post_hoc": {"type": "boolean", "description": "The model scores from the interactions alone: the paths were found after ranking and weigh nothing in the score."},
+            "graph_only": {"type": "boolean", "description": "Nobody had interacted with the item when the model was trained: the model placed it from the graph alone, and score_parts.kg holds the whole score."}}},
         "Recommendations": {"type": "object", "required": ["user", "items", "model_version"], "properties": {
             "user": {"type": "string"},
             "items": {"type": "array", "items": {"$ref": "#/components/schemas/Item"}},

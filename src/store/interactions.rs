@@ -623,6 +623,12 @@ impl StoreState {
         self.items.names()
     }
 
+    /// The stored link of the item named `item`, if it is stored and linked.
+    pub fn link_of(&self, item: &str) -> Option<&StoredLink> {
+        let i = self.items.get(item)? as usize;
+        self.links.get(i)?.as_ref()
+    }
+
     /// The declared rating scale, if any.
     pub fn scale(&self) -> Option<RatingScale> {
         self.scale

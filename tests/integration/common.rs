@@ -415,3 +415,13 @@ pub fn form_encode(value: &str) -> String {
         })
         .collect()
 }
+
+/// Imports `graph`, then the interactions `rows` with their `links`, into `data`, quietly.
+pub fn import_linked(data: &Path, graph: &Path, rows: &Path, links: &Path) {
+    ok(kgrec(data).args(["import", "kg", "-q"]).arg(graph));
+    ok(kgrec(data)
+        .args(["import", "interactions", "-q"])
+        .arg(rows)
+        .arg("--link")
+        .arg(links));
+}

@@ -67,3 +67,4 @@ mod tune;
 mod twelfth_look;
 mod twentieth_look;
 mod twenty_first_look;
+mod twenty_second_look;

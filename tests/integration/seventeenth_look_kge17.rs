@@ -356,17 +356,28 @@ fn an_ignored_column_of_numbers_suggests_rating_col() {
 fn a_link_written_as_a_prefixed_name_gets_the_full_iri() {
     let tmp = tempfile::tempdir().unwrap();
     let data = radio(tmp.path());
+    // a1 is linked to the graph's <http://radio.example/a1>: `ex:a1` does not replace that.
+    let relink = write_file(tmp.path(), "relink.tsv", "artist\tiri\na1\tex:a1\n");
+    let out = run(kgrec(&data).args(["import", "links"]).arg(&relink));
+    expect_bad_input(
+        &out,
+        &relink,
+        &[
+            "would be relinked to <ex:a1>",
+            "did you mean <http://radio.example/a1>?",
+        ],
+    );
     let links = write_file(
         tmp.path(),
         "lpref.tsv",
-        "artist\tiri\na1\tex:a1\na9\tzz:nothing\n",
+        "artist\tiri\na1-live\tex:a1\na9\tzz:nothing\n",
     );
     let out = run(kgrec(&data).args(["import", "links"]).arg(&links));
     assert!(out.status.success(), "{}", stderr(&out));
     let err = stderr(&out);
     for needle in [
         "2 linked IRI(s) are not in the knowledge graph",
-        "<ex:a1> (item a1; it looks like a prefixed name",
+        "<ex:a1> (item a1-live; it looks like a prefixed name",
         "the graph has <http://radio.example/a1>: write that",
         "<zz:nothing> (item a9; it looks like a prefixed name",
         "<NAMESPACEnothing>",

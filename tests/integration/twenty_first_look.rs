@@ -34,12 +34,7 @@ fn paintings(tmp: &Path) -> PathBuf {
     let graph = write_file(tmp, "paintings.ttl", graph);
     let links = write_file(tmp, "paintings-links.tsv", links);
     let rows = write_file(tmp, "paintings.tsv", rows);
-    ok(kgrec(&data).args(["import", "kg", "-q"]).arg(graph));
-    ok(kgrec(&data)
-        .args(["import", "interactions", "-q"])
-        .arg(rows)
-        .arg("--link")
-        .arg(links));
+    import_linked(&data, &graph, &rows, &links);
     data
 }
 

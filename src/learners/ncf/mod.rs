@@ -305,6 +305,10 @@ impl Recommender for ServedNcf {
         let cf = self.score_one(p.view(), i, false);
         ScoreParts { cf, kg: whole - cf }
     }
+
+    fn has_graph_part(&self) -> bool {
+        self.fitted.net.shape.head.has_mlp() && self.fitted.graph.ncols() > 0
+    }
 }
 
 #[cfg(test)]
