@@ -382,7 +382,8 @@ pub struct RecommendedItem {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
     /// The item had no interactions when the model was trained: its vector comes from the
-    /// graph alone (`cke`, and `svd`/`svdpp` with a graph prior; set by [`Engine::similar`]).
+    /// graph alone (`cke`, and `svd`/`svdpp` with a graph prior): a new item, ranked by where
+    /// the graph placed it.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub graph_only: bool,
 }
@@ -2143,7 +2144,7 @@ impl Engine {
             let top = crate::cf::top_k(&weights, k, &skip);
             return Ok(SimilarItems {
                 item: item.to_owned(),
-                graph_only: false,
+                graph_only: served.graph_placed().binary_search(&id.0).is_ok(),
                 similar: describe(&served, &top, (langs, self.label_store(langs)?.as_ref()))?,
                 left_out: 0,
                 note: flat_similarities_note(&weights, &[id.0], header)
@@ -3288,7 +3289,11 @@ impl TrainingData {
         let stretch = collapse::stretched_scale(&fitted.header, &self.matrix, self.snapshot.scale)
             .map(|s| collapse::stretch_text(&s, &self.matrix));
         match collapsed {
-            Some(c) => Some(collapse::describe(c, &fitted.header, stretch)),
+            // A warning, not a note: the model's lists mean little (kept under --quiet).
+            Some(c) => Some(format!(
+                "warning: {}",
+                collapse::describe(c, &fitted.header, stretch)
+            )),
             // Said even when the scores did not collapse: the ratings barely count.
             None => stretch.map(|text| format!("{}: {text}", fitted.header.kind.name())),
         }
@@ -3718,7 +3723,7 @@ fn describe(
             score: s.score,
             iri,
             label,
-            graph_only: false,
+            graph_only: served.graph_placed().binary_search(&s.item.0).is_ok(),
         });
     }
     Ok(out)

@@ -426,6 +426,8 @@ impl Served {
             .rating_model()
             .map(|r| r.item_basis.as_slice());
         let cke = header.kind == learners::ModelKind::Cke;
+        // kg-ease scores a linked item without interactions through its graph rows.
+        let kg_ease = header.kind == learners::ModelKind::KgEase;
         let model = served.model.recommender();
         had.iter()
             .enumerate()
@@ -437,7 +439,9 @@ impl Served {
                     ItemLearnt::Nothing
                 } else if had {
                     ItemLearnt::Interactions
-                } else if (cke && places_new && linked && !model.item_blank(ItemId(i as u32)))
+                } else if (((cke && places_new) || kg_ease)
+                    && linked
+                    && !model.item_blank(ItemId(i as u32)))
                     || placed
                 {
                     ItemLearnt::Graph

@@ -1139,13 +1139,13 @@ fn json_text(value: &impl serde::Serialize) -> Result<String> {
 /// Notes of the library for the user, on stderr (not with `--quiet`); one that starts
 /// `warning: ` is printed as a warning.
 fn notes(notes: &[String]) {
-    if quiet() {
-        return;
-    }
     let mut stderr = std::io::stderr().lock();
     for note in notes {
+        // A warning says the result means little (a collapsed model, a model below
+        // popularity): kept under --quiet, as errors are; notes are not.
         let _ = match note.starts_with("warning: ") {
             true => writeln!(stderr, "{note}"),
+            false if quiet() => Ok(()),
             false => writeln!(stderr, "note: {note}"),
         };
     }

@@ -967,11 +967,16 @@ fn list_text(recs: &Recommendations) -> String {
     for i in &recs.items {
         let _ = writeln!(
             out,
-            "{:>4}  {:>9.4}  {}  {}",
+            "{:>4}  {:>9.4}  {}  {}{}",
             i.rank,
             kgrec::explain::four_places(i.score),
             pad_right(&i.item, width),
-            kgrec::explain::printable(i.label.as_deref().unwrap_or(""))
+            kgrec::explain::printable(i.label.as_deref().unwrap_or("")),
+            if i.graph_only {
+                "  (new: placed from the graph alone)"
+            } else {
+                ""
+            }
         );
     }
     out

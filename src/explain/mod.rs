@@ -480,6 +480,14 @@ impl Explainer {
                     }
                 }
             }
+            // An item placed from the graph alone was placed by the facts it shares with
+            // items like the user's: its paths are those facts, the reason for its place,
+            // however little each scores beside the paths of an item with its own vector.
+            if graph_only {
+                paths
+                    .iter_mut()
+                    .for_each(|p: &mut ExplainedPath| p.weak = false);
+            }
             let post_hoc = no_graph_part.is_some() && !paths.is_empty();
             let mut explained = ExplainedItem {
                 item: self.item_name(item)?.to_owned(),

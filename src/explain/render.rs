@@ -134,8 +134,8 @@ pub fn post_hoc_note(model: &str, item_to_item: bool) -> String {
 pub fn graph_only_note(model: &str) -> String {
     format!(
         "new item: nobody had interacted with it when {model} was trained, so the model \
-         placed it from the graph alone (where the items most like it in the graph sit): its \
-         whole score is the graph's"
+         placed it from the graph alone (by the items most like it there): its whole score is \
+         the graph's, and its paths are the facts it shares with the user's items"
     )
 }
 

@@ -142,11 +142,50 @@ fn a_new_item_placed_from_the_graph_alone_says_so_with_its_whole_score_the_graph
         "{text}"
     );
     assert!(text.contains("cf 0.0000 + kg"), "{text}");
+    // Lists flag it too.
+    let list = json(&ok(kgrec(&data).args([
+        "recommend",
+        "--user",
+        "r0",
+        "-k",
+        "9",
+        "--format",
+        "json",
+    ])));
+    let flagged: Vec<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["graph_only"] == true)
+        .map(|i| i["item"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(flagged, ["hyperion"], "{list}");
+    let text = ok(kgrec(&data).args(["recommend", "--user", "r0", "-k", "9"]));
+    assert!(
+        text.lines()
+            .any(|l| l.contains("hyperion") && l.contains("(new: placed from the graph alone)")),
+        "{text}"
+    );
     // An item with purchases is not flagged.
     let e = json(&ok(kgrec(&data).args([
         "explain", "--user", "r0", "--item", "b2", "--format", "json",
     ])));
     assert!(e["items"][0].get("graph_only").is_none(), "{e}");
+    // kg-ease scores it through its graph rows: the same flag, and its paths (the facts it
+    // shares with r0's books, which placed it) are not called weak.
+    ok(kgrec(&data).args(["train", "-q", "--model", "kg-ease"]));
+    let e = json(&ok(kgrec(&data).args([
+        "explain", "--user", "r0", "--item", "hyperion", "--format", "json",
+    ])));
+    let item = &e["items"][0];
+    assert_eq!(item["graph_only"], true, "{e}");
+    let paths = item["paths"].as_array().unwrap();
+    assert!(!paths.is_empty(), "{e}");
+    assert!(paths.iter().all(|p| p.get("weak").is_none()), "{e}");
+    let similar = json(&ok(
+        kgrec(&data).args(["similar", "--item", "hyperion", "--format", "json"])
+    ));
+    assert_eq!(similar["graph_only"], true, "{similar}");
 }
 
 #[test]
@@ -168,6 +207,14 @@ fn quiet_keeps_the_warning_that_a_list_s_order_is_near_arbitrary() {
         );
         assert!(!stdout(&out).is_empty(), "{args:?}");
     }
+    // The training that collapsed says so under -q too.
+    let out = run(kgrec(&data).args(["train", "-q", "--model", "als", "--reg", "1000"]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("warning: the als model collapsed"),
+        "{}",
+        stderr(&out)
+    );
     // What is not about the results stays quiet.
     let out = run(kgrec(&data).args(["stats", "-q"]));
     assert!(stderr(&out).is_empty(), "{}", stderr(&out));
