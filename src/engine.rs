@@ -2677,6 +2677,37 @@ impl Engine {
         })
     }
 
+    /// Stored items whose id, read as a TSV graph's token (`CS101` → `<urn:kgrec:CS101>`),
+    /// names an entity of the graph that is not the one the item is linked to: facts a TSV
+    /// graph gives about such a token reach no item (a link file ties items to entities).
+    /// The first `limit` as `(item, the token's IRI, the item's linked IRI)`, and how many.
+    pub fn items_beside_their_tokens(
+        &self,
+        limit: usize,
+    ) -> Result<(Vec<(String, String, Option<String>)>, usize)> {
+        self.read(|dir| {
+            let index = dir.kg().index();
+            let snapshot = InteractionStore::open(dir.db())?.load()?;
+            let mut found = Vec::new();
+            let mut total = 0;
+            for (i, item) in snapshot.items.iter().enumerate() {
+                if kgrec_kg::source::is_absolute_iri(item) {
+                    continue;
+                }
+                let iri = kgrec_kg::source::tsv_token_iri(kgrec_kg::source::DEFAULT_TSV_BASE, item);
+                let link = snapshot.links.get(i).cloned().flatten().map(|l| l.iri);
+                if link.as_deref() == Some(iri.as_str()) || index.entity_id(&iri)?.is_none() {
+                    continue;
+                }
+                total += 1;
+                if found.len() < limit {
+                    found.push((item.clone(), iri, link));
+                }
+            }
+            Ok((found, total))
+        })
+    }
+
     /// An entity's label and its first `limit` neighbours (forward and inverse), by IRI.
     pub fn neighbourhood(&self, iri: &str, limit: usize) -> Result<Option<Neighbourhood>> {
         self.read(|dir| {

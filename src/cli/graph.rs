@@ -253,6 +253,34 @@ fn import_kg_into(
             kgrec::kg::source::N3_SUBSET
         ));
     }
+    // A TSV graph whose tokens are the catalogue's item ids: its facts reach no item unless
+    // the items are linked to those tokens' entities.
+    let tsv = files
+        .iter()
+        .any(|f| options.source.format.or(InputFormat::guess(f).0) == Some(InputFormat::Tsv));
+    if tsv && options.source.base.is_none() {
+        let (items, total) = engine.items_beside_their_tokens(5)?;
+        if total > 0 {
+            super::warn(&format!(
+                "warning: {total} of the catalogue's item ids are tokens of the TSV graph, whose \
+                 entities are not the items' linked ones: {}. Facts about those tokens reach no \
+                 item; to tie them, link the items to those IRIs (`kgrec import links`, a \
+                 link file may give the bare token), or write the graph with the items' IRIs",
+                items
+                    .iter()
+                    .map(|(item, iri, link)| match link {
+                        Some(l) => format!("{item} (graph <{iri}>; linked to <{l}>)"),
+                        None => format!("{item} (graph <{iri}>; not linked)"),
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ")
+                    + &match total.saturating_sub(items.len()) {
+                        0 => String::new(),
+                        more => format!(" and {more} more"),
+                    }
+            ));
+        }
+    }
     for file in files {
         if let Some(header) = kgrec::engine::tsv_graph::header(file, options.source.format) {
             super::warn(&format!(

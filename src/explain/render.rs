@@ -337,6 +337,7 @@ fn phrase(words: &str) -> Option<Phrase> {
         "designer" => ("designed by", Some("designed")),
         "founder" | "founded by" => ("founded by", Some("founded")),
         "subject" | "category" => ("filed under", None),
+        "about" | "topic" | "main subject" | "keywords" | "keyword" => ("about", None),
         "genre" => ("in the genre", None),
         "type" => ("a", None),
         "country" | "country of origin" => ("from", None),
@@ -953,7 +954,7 @@ mod tests {
     #[test]
     fn sentences_read_like_the_contract() {
         use Direction::{Forward, Inverse};
-        let cases: [(&str, &[TestHop<'_>], &str); 14] = [
+        let cases: [(&str, &[TestHop<'_>], &str); 15] = [
             (
                 "Tosca night",
                 &[("type", Forward, "Event"), ("type", Inverse, "Jazz brunch")],
@@ -990,6 +991,14 @@ mod tests {
                     ("subject", Inverse, "The Mask"),
                 ],
                 "You liked Aladdin, filed under 1990s comedy films, as is The Mask",
+            ),
+            (
+                "History Hour",
+                &[
+                    ("about", Forward, "history"),
+                    ("about", Inverse, "Unheard Tales"),
+                ],
+                "You liked History Hour, about history, as is Unheard Tales",
             ),
             (
                 "Toy Story",

@@ -311,3 +311,38 @@ fn a_query_naming_a_graph_the_store_lacks_is_told_which_graphs_it_has() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(!stderr(&out).contains("graphs/books>"), "{}", stderr(&out));
 }
+
+#[test]
+fn a_tsv_graph_whose_tokens_are_item_ids_is_told_its_facts_reach_no_item() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = bookshop(tmp.path());
+    // The shop's items are linked to <http://shop.example/BookN>; this graph names them b0, b1.
+    let rooms = write_file(
+        tmp.path(),
+        "shelves.tsv",
+        "b0\tshelved_in\tshelf_A\nb1\tshelved_in\tshelf_A\nb4\tshelved_in\tshelf_B\n",
+    );
+    let out = run(kgrec(&data).args(["import", "kg"]).arg(&rooms));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let said = stderr(&out);
+    assert!(
+        said.contains("warning: 3 of the catalogue's item ids are tokens of the TSV graph"),
+        "{said}"
+    );
+    assert!(
+        said.contains("b0 (graph <urn:kgrec:b0>; linked to <http://shop.example/Book0>)"),
+        "{said}"
+    );
+    // Linked to those tokens, they are the items' entities: no warning.
+    let fresh = tmp.path().join("fresh");
+    let links = write_file(tmp.path(), "tokens.tsv", "item_id\tiri\nb0\tb0\nb1\tb1\n");
+    ok(kgrec(&fresh).args(["import", "kg", "-q"]).arg(&rooms));
+    ok(kgrec(&fresh).args(["import", "links", "-q"]).arg(&links));
+    let out = run(kgrec(&fresh).args(["import", "kg"]).arg(&rooms));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        !stderr(&out).contains("tokens of the TSV graph"),
+        "{}",
+        stderr(&out)
+    );
+}
