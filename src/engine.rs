@@ -2680,11 +2680,8 @@ impl Engine {
     /// Stored items whose id, read as a TSV graph's token (`CS101` → `<urn:kgrec:CS101>`),
     /// names an entity of the graph that is not the one the item is linked to: facts a TSV
     /// graph gives about such a token reach no item (a link file ties items to entities).
-    /// The first `limit` as `(item, the token's IRI, the item's linked IRI)`, and how many.
-    pub fn items_beside_their_tokens(
-        &self,
-        limit: usize,
-    ) -> Result<(Vec<(String, String, Option<String>)>, usize)> {
+    /// The first `limit`, and how many.
+    pub fn items_beside_their_tokens(&self, limit: usize) -> Result<(Vec<TokenTwin>, usize)> {
         self.read(|dir| {
             let index = dir.kg().index();
             let snapshot = InteractionStore::open(dir.db())?.load()?;
@@ -2701,7 +2698,11 @@ impl Engine {
                 }
                 total += 1;
                 if found.len() < limit {
-                    found.push((item.clone(), iri, link));
+                    found.push(TokenTwin {
+                        item: item.clone(),
+                        token_iri: iri,
+                        linked: link,
+                    });
                 }
             }
             Ok((found, total))
@@ -3758,6 +3759,18 @@ fn describe(
         });
     }
     Ok(out)
+}
+
+/// A stored item whose id is a TSV graph's token naming another entity than the item's own
+/// ([`Engine::items_beside_their_tokens`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenTwin {
+    /// The item id.
+    pub item: String,
+    /// The IRI the graph minted for the id as a token (`urn:kgrec:CS101`).
+    pub token_iri: String,
+    /// The IRI the item is linked to, if any.
+    pub linked: Option<String>,
 }
 
 /// An IRI a SPARQL query names that the graph does not hold ([`Engine::sparql_absent_iris`]).

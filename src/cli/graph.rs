@@ -268,9 +268,9 @@ fn import_kg_into(
                  link file may give the bare token), or write the graph with the items' IRIs",
                 items
                     .iter()
-                    .map(|(item, iri, link)| match link {
-                        Some(l) => format!("{item} (graph <{iri}>; linked to <{l}>)"),
-                        None => format!("{item} (graph <{iri}>; not linked)"),
+                    .map(|t| match &t.linked {
+                        Some(l) => format!("{} (graph <{}>; linked to <{l}>)", t.item, t.token_iri),
+                        None => format!("{} (graph <{}>; not linked)", t.item, t.token_iri),
                     })
                     .collect::<Vec<_>>()
                     .join(", ")
