@@ -3267,6 +3267,20 @@ impl TrainingData {
         {
             fitted.notes.push(note);
         }
+        if let Some(model) = &model {
+            fitted.notes.extend(new_item_exposure_note(
+                fitted.header.kind,
+                model.as_ref(),
+                &self.matrix,
+                &self.item_entity,
+            ));
+        }
+        if model.is_some() {
+            fitted.notes.extend(tiny_catalogue_note(
+                tune::users_with_interactions(&self.snapshot),
+                self.snapshot.records.len(),
+            ));
+        }
         let ann = match &model {
             Some(model) if request.ann.wanted(model.n_items()) => {
                 let (ann, note) = build_ann(model.as_ref(), &request.ann, request.seed)?;
@@ -4163,6 +4177,114 @@ impl EmptyListCauses<'_> {
     }
 }
 
+/// Users whose lists [`new_item_exposure_note`] looks at, at most (evenly spread over the ids).
+const EXPOSURE_USERS: usize = 2_000;
+
+/// The longest list [`new_item_exposure_note`] looks at.
+const EXPOSURE_K: usize = 10;
+
+/// How often the linked items nobody has interacted with, which a model places from the graph
+/// alone (`cke`, `kg-ease`), are in the users' top lists, against the items with interactions;
+/// said when a new item is recommended more than twice as often as the average item with
+/// interactions, so that new items crowding the lists (a placement the validation favoured on
+/// few rows, say) are seen, with the flag that holds them back. The lists are a top 10, or a
+/// third of a typical user's candidates when that is fewer (a list holding every candidate
+/// says nothing of the order).
+fn new_item_exposure_note(
+    kind: learners::ModelKind,
+    model: &dyn Recommender,
+    matrix: &crate::cf::InteractionMatrix,
+    item_entity: &[Option<EntityId>],
+) -> Option<String> {
+    let remedy = match kind {
+        learners::ModelKind::Cke if model.fused().is_some_and(|f| f.params.places_new_items()) => {
+            "--cold-scale 0 keeps them out of the lists until their first interactions"
+        }
+        learners::ModelKind::KgEase => {
+            "--cold-placement off scores them through their graph rows alone, below the items \
+             they resemble"
+        }
+        _ => return None,
+    };
+    let n = matrix.n_items().min(model.n_items());
+    let degrees = matrix.item_degrees();
+    let (mut placed, mut unlearnt) = (Vec::new(), Vec::new());
+    for i in 0..matrix.n_items() {
+        let warm = degrees.get(i).is_some_and(|&d| d > 0);
+        if warm && i < n {
+            continue;
+        }
+        let linked = item_entity.get(i).copied().flatten().is_some();
+        match i < n && linked && !model.item_blank(ItemId(i as u32)) {
+            true => placed.push(i as u32),
+            false => unlearnt.push(i as u32),
+        }
+    }
+    let warm =
+        n.saturating_sub(placed.len() + unlearnt.iter().filter(|&&i| (i as usize) < n).count());
+    if placed.is_empty() || warm == 0 {
+        return None;
+    }
+    let users: Vec<crate::ids::UserId> = {
+        let all: Vec<_> = (0..matrix.n_users().min(model.n_users()))
+            .map(|u| crate::ids::UserId(u as u32))
+            .filter(|&u| !matrix.user_row(u).0.is_empty())
+            .collect();
+        let step = all.len().div_ceil(EXPOSURE_USERS).max(1);
+        all.into_iter().step_by(step).collect()
+    };
+    let mut candidates: Vec<usize> = users
+        .iter()
+        .map(|&u| (warm + placed.len()).saturating_sub(matrix.user_row(u).0.len()))
+        .collect();
+    candidates.sort_unstable();
+    let typical = candidates.get(candidates.len() / 2).copied().unwrap_or(0);
+    let k = EXPOSURE_K.min(typical / 3);
+    if k == 0 {
+        return None;
+    }
+    let lists = crate::cf::recommend_all(model, matrix, &users, k, &unlearnt);
+    let slots: usize = lists.iter().map(Vec::len).sum();
+    let taken = lists
+        .iter()
+        .flatten()
+        .filter(|s| placed.binary_search(&s.item.0).is_ok())
+        .count();
+    let per_new = taken as f64 / placed.len() as f64;
+    let per_warm = (slots - taken) as f64 / warm as f64;
+    if slots == 0 || per_new <= 2.0 * per_warm {
+        return None;
+    }
+    Some(format!(
+        "new items crowd the lists: the {} linked item(s) nobody has interacted with, which the \
+         model placed from the graph alone, take {taken} of the {slots} top-{k} slots of {} \
+         user(s)' lists ({:.0}%; they are {:.0}% of the items), {} as often as the average item \
+         with interactions; {remedy}",
+        placed.len(),
+        users.len(),
+        100.0 * taken as f64 / slots as f64,
+        100.0 * placed.len() as f64 / (warm + placed.len()) as f64,
+        match per_warm > 0.0 {
+            true => format!("each {:.1}x", per_new / per_warm),
+            false => "while no item with interactions is".to_owned(),
+        },
+    ))
+}
+
+/// A catalogue too small for any measure of its scores: fewer users with interactions than
+/// tuning needs to hold rows out ([`MIN_TUNING_USERS`]). Said when a model is trained on it and
+/// with each of its lists, so that a confident-looking order is not read as a prediction.
+fn tiny_catalogue_note(users: usize, interactions: usize) -> Option<String> {
+    (users < MIN_TUNING_USERS).then(|| {
+        format!(
+            "a tiny catalogue ({users} user(s) with interactions, {interactions} \
+             interaction(s)): below {MIN_TUNING_USERS} users no rows can be held out to \
+             measure a model (tuning refuses it), so nothing says these scores rank better \
+             than chance; read the lists as what the data's links suggest, not as predictions"
+        )
+    })
+}
+
 /// What a list's order rests on, when it is worth saying: every score near zero
 /// ([`collapsed_note`]), an empty list no filter or offset explains, and how ties were ranked.
 fn list_notes(
@@ -4175,6 +4297,13 @@ fn list_notes(
     let collapsed = collapsed_note(served, list, &request.user);
     let said_collapsed = collapsed.is_some();
     let mut notes: Vec<String> = collapsed.into_iter().collect();
+    let popular_model = header.kind == learners::ModelKind::Popularity;
+    if !popular_model && !list.items.is_empty() {
+        notes.extend(tiny_catalogue_note(
+            header.users as usize,
+            header.interactions as usize,
+        ));
+    }
     if list.items.is_empty() && request.filter.is_empty() && request.offset == 0 {
         notes.push(format!(
             "nothing to recommend to {}: {}",

@@ -476,14 +476,32 @@ fn located(path: &Path, format: RdfFormat, base: Option<&str>, error: RdfParseEr
     let base_given = base.is_some();
     match error {
         RdfParseError::Syntax(e) => match e.location() {
-            Some(range) => KgError::Syntax {
-                file: path.to_owned(),
-                location: Location {
+            Some(range) => {
+                let at = Location {
                     line: range.start.line + 1,
                     column: range.start.column + 1,
-                },
-                message: with_hint(path, without_location(&e.to_string()), format, base_given),
-            },
+                };
+                let message = without_location(&e.to_string()).to_owned();
+                // A statement without its final dot is noticed where the next one starts: the
+                // error is placed where the dot is missing, and the message says so.
+                let (location, message) = match missing_dot_location(path, &message, at) {
+                    Some(end) => (
+                        end,
+                        format!(
+                            "{message}: the statement that ends here lacks its final `.` (the \
+                             parser noticed at line {}, column {}, where the next statement \
+                             starts)",
+                            at.line, at.column
+                        ),
+                    ),
+                    None => (at, message),
+                };
+                KgError::Syntax {
+                    file: path.to_owned(),
+                    location,
+                    message: with_hint(path, &message, format, base_given),
+                }
+            }
             None => match (
                 format,
                 encoding_error_location(path, format, &e.to_string())
@@ -505,6 +523,39 @@ fn located(path: &Path, format: RdfFormat, base: Option<&str>, error: RdfParseEr
         // Invalid UTF-8 and truncated gzip streams surface as I/O errors of the decoded stream.
         RdfParseError::Io(e) => read_error(path, e),
     }
+}
+
+/// For a Turtle-family "dot expected" error at `at` (1-based) where a new statement starts:
+/// the place right after the last token before it (blank lines and comment lines skipped),
+/// where the dot is missing. `None` for other errors, standard input, and an error placed
+/// after text on its own line.
+fn missing_dot_location(path: &Path, message: &str, at: Location) -> Option<Location> {
+    if !message.contains("dot is expected") || path == Path::new(STDIN_NAME) {
+        return None;
+    }
+    let line = usize::try_from(at.line).ok()?;
+    let column = usize::try_from(at.column).ok()?;
+    let lines: Vec<String> = decoded(path)?
+        .lines()
+        .take(line)
+        .collect::<std::io::Result<_>>()
+        .ok()?;
+    let current: String = lines
+        .get(line.checked_sub(1)?)?
+        .chars()
+        .take(column.saturating_sub(1))
+        .collect();
+    if !current.trim().is_empty() {
+        return None;
+    }
+    (0..line - 1).rev().find_map(|l| {
+        let text = lines[l].trim_end();
+        let blank = text.trim_start().is_empty() || text.trim_start().starts_with('#');
+        (!blank).then(|| Location {
+            line: l as u64 + 1,
+            column: text.chars().count() as u64 + 1,
+        })
+    })
 }
 
 /// Where an RDF/XML file stops being well-formed XML. oxigraph's RDF/XML parser reports no

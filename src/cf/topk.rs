@@ -269,7 +269,7 @@ pub fn recommend_all(
     k: usize,
     exclude: &[u32],
 ) -> Vec<Vec<Scored>> {
-    if let Some(f) = model.factors() {
+    if let Some(f) = dot_product(model) {
         return users
             .par_chunks(FACTOR_BLOCK)
             .flat_map_iter(|block| factor_block(f, train, block, k, exclude))
@@ -378,9 +378,18 @@ pub fn user_scores(model: &dyn Recommender, user: UserId) -> Vec<f32> {
 }
 
 /// Scores of every item for a block of users, one row per user.
+/// The model's scores as a dot product of factors, when they are one: its factors, or a `cke`
+/// model's without attention ([`crate::fused::Fused::dot_factors`]), so a block of users is one
+/// matrix product.
+fn dot_product(model: &dyn Recommender) -> Option<super::FactorView<'_>> {
+    model
+        .factors()
+        .or_else(|| model.fused().and_then(crate::fused::Fused::dot_factors))
+}
+
 fn block_scores(model: &dyn Recommender, block: &[UserId]) -> Array2<f32> {
     let n_items = model.n_items();
-    if let Some(f) = model.factors() {
+    if let Some(f) = dot_product(model) {
         let mut scores = user_rows(f, block).dot(&f.items.t());
         if let Some(bias) = f.item_bias {
             scores += &bias;

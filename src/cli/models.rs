@@ -756,7 +756,9 @@ pub(super) fn short_list_note(recs: &Recommendations, args: &RecommendArgs) {
     // A note of the list's own (an empty list, a filter) says it already; the model's collapse
     // note and the top-K note do not.
     let said = recs.note.as_deref().is_some_and(|n| {
-        !(n.starts_with("top-K: ") || n.starts_with("model v") && n.contains(" collapsed"))
+        !(n.starts_with("top-K: ")
+            || n.starts_with("a tiny catalogue")
+            || n.starts_with("model v") && n.contains(" collapsed"))
     });
     if said || shown == 0 || shown >= k || !args.filter.is_empty() {
         return;

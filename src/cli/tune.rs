@@ -124,6 +124,8 @@ pub fn tune(data: &Path, args: &TuneArgs, quiet: bool) -> Result<()> {
     let engine = reopen_to_store(data)?;
     // The best stored record: this run's, or an earlier one on the same validation rows.
     let mut outcome = outcome;
+    // This run's fits, for the overrun note (storing may keep an earlier run's records instead).
+    let this_run = outcome.learners.clone();
     let best = super::writing(|| engine.store_tuning(&mut outcome))?;
     drop(engine);
     if let Some(best) = &best {
@@ -148,7 +150,7 @@ pub fn tune(data: &Path, args: &TuneArgs, quiet: bool) -> Result<()> {
         }
         _ => None,
     };
-    if let Some(note) = overrun_note(request.budget, searched, begun.elapsed(), &outcome) {
+    if let Some(note) = overrun_note(request.budget, searched, begun.elapsed(), &this_run) {
         super::warn(&note);
     }
     match args.format {
@@ -330,7 +332,7 @@ fn overrun_note(
     budget: std::time::Duration,
     searched: std::time::Duration,
     total: std::time::Duration,
-    outcome: &TuneOutcome,
+    this_run: &[kgrec::store::TunedLearner],
 ) -> Option<String> {
     let slack = |d: std::time::Duration| d.as_secs_f64() > budget.as_secs_f64() * 1.05 + 1.0;
     if !slack(total) {
@@ -339,8 +341,7 @@ fn overrun_note(
     let mut why = Vec::new();
     if slack(searched) {
         // The longest fit: the one that ran on most past its share.
-        let longest = outcome
-            .learners
+        let longest = this_run
             .iter()
             .flat_map(|l| l.trials.iter().map(move |t| (l.learner.as_str(), t)))
             .max_by(|a, b| a.1.fit_seconds.total_cmp(&b.1.fit_seconds));

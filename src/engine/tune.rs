@@ -715,9 +715,18 @@ impl TuningData {
                     value
                 }))
             };
+            // `cke`'s cold rule is chosen after the search, on one more fit of the choice: a
+            // part of the learner's share is kept for it.
+            let chooses_cold_rule = learner.kind == learners::ModelKind::Cke
+                && request.target == Target::Auto
+                && carved.whole_items > 0
+                && self.graph_linked;
             let limits = Limits {
                 search: request.search,
-                budget: share,
+                budget: match chooses_cold_rule {
+                    true => share.mul_f64(1.0 - COLD_RULE_SHARE),
+                    false => share,
+                },
                 trials: request.trials,
                 seed: request.seed,
             };
@@ -760,17 +769,14 @@ impl TuningData {
             result.best = defaults.over(&result.best);
             // `cke`'s cold rule is judged on the items held out whole, whatever the graph's
             // terms: one fit of the choice, every rule laid on it.
-            if learner.kind == learners::ModelKind::Cke
-                && request.target == Target::Auto
-                && carved.whole_items > 0
-                && self.graph_linked
+            if chooses_cold_rule
                 && result.value.is_finite()
                 && let Some(cold) = choose_cold_rule(
                     &result.best,
                     (carved, data),
                     unseen,
                     request.metric,
-                    request.seed,
+                    (request.seed, learner_started + share),
                     cancel,
                 )?
             {
@@ -993,8 +999,11 @@ struct Scoring<'a> {
     ratings: Option<&'a HashMap<(u32, u32), f32>>,
 }
 
+/// Validation users ranked between two looks at the deadline.
+const VALIDATION_BLOCK: usize = 4_096;
+
 /// Fits `spec` on the carved training rows and scores it on the validation rows; `None` when
-/// `stop` ended the fit.
+/// `stop` ended the fit or its scoring.
 fn validate(
     spec: &ModelSpec,
     (carved, data): (&Carved, &TrainingData),
@@ -1055,7 +1064,21 @@ fn validate(
     unlearnt.sort_unstable();
     unlearnt.dedup();
     let users: Vec<_> = carved.validation.iter().map(|(u, _)| Some(*u)).collect();
-    let lists = rank_users(model.as_ref(), &carved.matrix, &users, metric.k, &unlearnt);
+    // Ranked a block of users at a time, so that the deadline also stops a slow scoring (a
+    // learner without a matrix-product path, such as cke with attention, on a big catalogue).
+    let mut lists = Vec::with_capacity(users.len());
+    for block in users.chunks(VALIDATION_BLOCK) {
+        if stop.load(std::sync::atomic::Ordering::Relaxed) {
+            return Ok(None);
+        }
+        lists.extend(rank_users(
+            model.as_ref(),
+            &carved.matrix,
+            block,
+            metric.k,
+            &unlearnt,
+        ));
+    }
     let per_user: Vec<f64> = carved
         .validation
         .iter()
@@ -1077,6 +1100,10 @@ fn validate(
 /// many neighbours, and (with the graph's terms on) the entity embedding at these scales.
 const COLD_NEIGHBOURS: [usize; 8] = [1, 2, 3, 5, 8, 13, 20, 30];
 const COLD_SCALES: [f32; 4] = [0.25, 0.5, 1.0, 2.0];
+
+/// The part of `cke`'s share of the budget kept for choosing its cold rule after the search
+/// (one fit of the choice, then a ranking of the validation users per rule).
+const COLD_RULE_SHARE: f64 = 0.25;
 
 /// A cold rule (`--cold-scale`, `--cold-neighbours`), its figure on the whole items' rows, on
 /// every row, and per user on every row.
@@ -1141,7 +1168,7 @@ fn choose_cold_rule(
     (carved, data): (&Carved, &TrainingData),
     unseen: &[u32],
     metric: Metric,
-    seed: u64,
+    (seed, deadline): (u64, Instant),
     cancel: &AtomicBool,
 ) -> Result<Option<ColdChoice>> {
     let started = Instant::now();
@@ -1182,9 +1209,18 @@ fn choose_cold_rule(
     let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
     // (rule, figure on the whole items' rows, figure on every row, per user on every row)
     let mut scored: Vec<ScoredRule> = Vec::new();
+    let distinct = rules
+        .iter()
+        .enumerate()
+        .filter(|(n, r)| !rules[..*n].contains(r))
+        .count();
     for rule in rules {
         if scored.iter().any(|(r, ..)| *r == rule) {
             continue;
+        }
+        // The search's own rule is always scored; the others while the share lasts.
+        if !scored.is_empty() && Instant::now() >= deadline {
+            break;
         }
         if cancel.load(std::sync::atomic::Ordering::Relaxed) {
             return Err(Error::Cancelled);
@@ -1254,6 +1290,13 @@ fn choose_cold_rule(
         (Some(scale), _) => format!("--cold-scale {scale}"),
         (None, k) => format!("--cold-neighbours {k}"),
     };
+    let tried = match scored.len() < distinct {
+        true => format!(
+            " ({} of the {distinct} rules scored before cke's share of the budget ran out)",
+            scored.len()
+        ),
+        false => String::new(),
+    };
     Ok(Some(ColdChoice {
         overrides,
         value,
@@ -1262,7 +1305,7 @@ fn choose_cold_rule(
             "cke: cold rule {name} chosen on the rows of the {} items with none left in training \
              (those held out whole, and those whose every row was held out): {metric} \
              {whole_value:.4} on them, the search's rule {own_whole:.4}; {value:.4} on every row, \
-             where no rule may cost more than one standard error",
+             where no rule may cost more than one standard error{tried}",
             whole.len()
         ),
     }))

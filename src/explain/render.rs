@@ -621,6 +621,12 @@ pub fn explanation_text(e: &Explanation, options: TextOptions<'_>) -> String {
             .ok();
         }
     }
+    if header.kind == crate::learners::ModelKind::Cke
+        && e.fallback.is_none()
+        && e.items.iter().any(|i| i.score_parts.kg != 0.0)
+    {
+        let _ = writeln!(out, "{CKE_SPLIT_LEGEND}");
+    }
     if let Some(line) = unlabelled_line(e) {
         let _ = writeln!(out, "{}", printable(&line));
     }
@@ -632,6 +638,15 @@ pub fn explanation_text(e: &Explanation, options: TextOptions<'_>) -> String {
     }
     out
 }
+
+/// What `cke`'s split means, under its explanations: both parts are the user's one learnt
+/// vector against the two halves of the item's vector, so a large kg part says where the item
+/// sits (near its graph neighbours), not that the graph alone chose it.
+const CKE_SPLIT_LEGEND: &str = "(cke's split: cf is the user's taste vector against the item's \
+     own offset, kg the same vector against the item's graph embedding; the taste vector is \
+     learnt from the interactions, and the offset is kept small so that items sit near their \
+     graph neighbours, so kg carrying most of a score says where the item sits, not that the \
+     graph alone chose it)";
 
 /// How many unlabelled names [`unlabelled_line`] shows before it says "and N more".
 const UNLABELLED_NAMED: usize = 4;

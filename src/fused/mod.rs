@@ -291,15 +291,52 @@ impl Fused {
         neighbourhood_term(x, weights, self.graph.neighbourhood(item), &self.entities)
     }
 
+    /// The model as a plain dot product of factors (`x_u · (o_i + η_{e(i)})`), when it is one:
+    /// no user-specific neighbourhood term (no attention, or `β = 0`). Batch scoring then runs
+    /// as a matrix product ([`crate::cf::recommend_all`]); the scores are those of
+    /// [`Fused::score_vector`] up to the order of the float sums.
+    pub fn dot_factors(&self) -> Option<crate::cf::FactorView<'_>> {
+        let use_neighbours = self.beta != 0.0 && self.params.attention != Attention::None;
+        (!use_neighbours).then(|| crate::cf::FactorView {
+            users: self.users.view(),
+            items: self.items.view(),
+            item_bias: None,
+        })
+    }
+
     /// Scores of every item for factor vector `x` (a user's row, or a folded-in user's vector).
     pub fn score_vector(&self, x: &[f32], out: &mut [f32]) {
         let weights = self.attention(x);
         let x_view = ArrayView1::from(x);
         let use_neighbours = self.beta != 0.0 && self.params.attention != Attention::None;
+        // `x·η_n` of each entity once, however many items' neighbourhoods hold it (NaN: not
+        // yet computed); the same sums as `neighbourhood_term`, in the same order.
+        let mut entity_dots = match use_neighbours {
+            true => vec![f32::NAN; self.entities.nrows()],
+            false => Vec::new(),
+        };
         for (i, (o, item)) in out.iter_mut().zip(self.items.outer_iter()).enumerate() {
             let mut s = item.dot(&x_view);
             if use_neighbours {
-                s += self.beta * self.neighbourhood_term(x, &weights, i);
+                let (mut num, mut den) = (0.0f32, 0.0f32);
+                for &(g, n) in self.graph.neighbourhood(i) {
+                    let w = weights.get(g as usize).copied().unwrap_or(0.0);
+                    let z = match entity_dots.get_mut(n as usize) {
+                        Some(z) if z.is_nan() => {
+                            let row = self.entities.row(n as usize);
+                            *z = match row.as_slice() {
+                                Some(r) => dot(x, r),
+                                None => dot(x, &row.to_vec()),
+                            };
+                            *z
+                        }
+                        Some(z) => *z,
+                        None => 0.0,
+                    };
+                    num += w * z;
+                    den += w;
+                }
+                s += self.beta * if den > 0.0 { num / den } else { 0.0 };
             }
             *o = s;
         }

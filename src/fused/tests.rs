@@ -409,3 +409,40 @@ fn a_cold_rule_laid_on_a_fit_is_the_fit_with_that_rule() {
     let scaled = params().cold_scale(1.0).fit(&m, &g, 7, |_| {}).unwrap();
     close(&on.with_cold_rule(Some(1.0), 5, &warm).unwrap(), &scaled);
 }
+
+/// Batch scoring (a matrix product without attention, per user with it) gives each user the
+/// list their own scores give, and a score is its two parts' sum, with attention too.
+#[test]
+fn batch_lists_are_the_users_own_scores_with_and_without_attention() {
+    let (m, g) = world();
+    for attention in [Attention::None, Attention::Uniform] {
+        let model = params()
+            .attention(attention)
+            .fit(&m, &g, 7, |_| {})
+            .unwrap();
+        assert_eq!(
+            model.dot_factors().is_some(),
+            attention == Attention::None || model.beta == 0.0
+        );
+        let users: Vec<_> = (0..m.n_users())
+            .map(|u| crate::ids::UserId(u as u32))
+            .collect();
+        let batch = crate::cf::recommend_all(&model, &m, &users, 4, &[]);
+        let mut s = vec![0.0; m.n_items()];
+        for (&u, list) in users.iter().zip(&batch) {
+            model.score_items(u, &mut s);
+            let own = crate::cf::top_k(&s, 4, m.user_row(u).0);
+            assert_eq!(list.len(), own.len());
+            for (a, b) in list.iter().zip(&own) {
+                assert!(
+                    (a.score - b.score).abs() < 1e-5,
+                    "{attention:?}: {a:?} {b:?}"
+                );
+            }
+            for (i, score) in s.iter().enumerate() {
+                let split = model.split(u, crate::ids::ItemId(i as u32));
+                assert!((split.cf + split.kg - score).abs() < 1e-5, "{attention:?}");
+            }
+        }
+    }
+}

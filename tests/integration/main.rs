@@ -68,3 +68,4 @@ mod twelfth_look;
 mod twentieth_look;
 mod twenty_first_look;
 mod twenty_second_look;
+mod twenty_third_look;
