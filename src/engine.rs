@@ -1060,6 +1060,24 @@ impl Engine {
         for file in files {
             tsv_graph::refuse_interactions(file, options.source.format)?;
         }
+        // A TSV graph's columns that hold the catalogue's own ids (a header-less interactions
+        // table): read the catalogue only when a TSV file is given.
+        if files.iter().any(|f| {
+            options
+                .source
+                .format
+                .or(kgrec_kg::source::InputFormat::guess(f).0)
+                == Some(kgrec_kg::source::InputFormat::Tsv)
+        }) {
+            let snapshot = self.read(|dir| Ok(InteractionStore::open(dir.db())?.load()?))?;
+            let users: std::collections::HashSet<&str> =
+                snapshot.users.iter().map(String::as_str).collect();
+            let items: std::collections::HashSet<&str> =
+                snapshot.items.iter().map(String::as_str).collect();
+            for file in files {
+                tsv_graph::refuse_catalogue_columns(file, options.source.format, &users, &items)?;
+            }
+        }
         // The graph's index about doubles what the files hold, and the memory-snapshot backend
         // writes the whole graph again.
         let input: u64 = files
@@ -3495,6 +3513,7 @@ fn apply_job(
     check_time_units(state, rows)?;
     let (links, missing) = resolve_links(index, links)?;
     refuse_lost_links(index, state, &missing)?;
+    refuse_foreign_links(index, state, (&links, &missing), rows)?;
     // Judged before the rows join the store: against what it held (event weights are chosen,
     // not stretched).
     let stretched = match scale.or(state.scale()) {
@@ -3615,6 +3634,50 @@ fn refuse_lost_links(index: &GraphIndex, state: &StoreState, missing: &[ItemLink
          then the links",
         named.join("; "),
         first.iri
+    )))
+}
+
+/// Fewest links of a file [`refuse_foreign_links`] judges: fewer are a few new items.
+const FOREIGN_LINKS_MIN: usize = 5;
+
+/// Refuses links that look like another catalogue's: a graph is imported, yet none of their
+/// IRIs is in it, none of their items is in the catalogue, and no row of the job names a known
+/// user or item (a link file given to the wrong `--data`). Stored, they would add items no
+/// model can rank, and items are never deleted (only retired).
+fn refuse_foreign_links(
+    index: &GraphIndex,
+    state: &StoreState,
+    (links, missing): (&[Link], &[ItemLink]),
+    rows: &[RawInteraction],
+) -> Result<()> {
+    if links.len() < FOREIGN_LINKS_MIN || missing.len() < links.len() || state.items().is_empty() {
+        return Ok(());
+    }
+    let triples = index.counts()?.triples;
+    if triples == 0 {
+        return Ok(());
+    }
+    let items: HashSet<&str> = state.items().iter().map(String::as_str).collect();
+    let users: HashSet<&str> = state.users().iter().map(String::as_str).collect();
+    if links.iter().any(|l| items.contains(l.item.as_str()))
+        || rows
+            .iter()
+            .any(|r| items.contains(r.item.as_str()) || users.contains(r.user.as_str()))
+    {
+        return Ok(());
+    }
+    Err(Error::BadInput(format!(
+        "none of the {} links' IRIs is in the graph ({triples} triples; the first: <{}>) and none \
+         of their items ({:?}, ...) is in the catalogue ({} items): these links look like another \
+         catalogue's, or meant for another --data directory; nothing was written (stored, they \
+         would add {} items no model can rank, and items are never deleted). If they are new \
+         items, import the graph file that holds their IRIs first (`kgrec import kg FILE`), then \
+         the links",
+        links.len(),
+        missing[0].iri,
+        links[0].item,
+        items.len(),
+        links.len()
     )))
 }
 

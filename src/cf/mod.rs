@@ -402,6 +402,21 @@ pub enum FitError {
          column, or name it with --rating-col)"
     )]
     NoRatings,
+    /// So few interactions have a rating that a rating model would rest on a handful of them.
+    #[error(
+        "only {rated} of the {interactions} interactions have a rating: too few for a model of \
+         ratings (at least {needed} are needed to learn a scale, a mean and item offsets); import \
+         more rated rows (--rating-col), or train a model of likes, which learns from every \
+         interaction (als, cke, ease, ...)"
+    )]
+    TooFewRatings {
+        /// Interactions with a rating.
+        rated: usize,
+        /// Every interaction.
+        interactions: usize,
+        /// The fewest rated interactions a rating learner fits on.
+        needed: usize,
+    },
     /// Every stored rating has one value and no scale is declared.
     #[error(
         "every stored rating is {value}: with one distinct value no rating scale can be inferred \

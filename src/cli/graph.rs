@@ -289,6 +289,11 @@ fn import_kg_into(
                 header.replace('\t', ", ")
             ));
         }
+        if let Some(note) =
+            kgrec::engine::tsv_graph::numeric_tails_note(file, options.source.format)
+        {
+            super::warn(&format!("note: {note}"));
+        }
     }
     for file in report.files.iter().filter(|f| f.skipped > 0) {
         let mut text = format!(

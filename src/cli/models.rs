@@ -1215,6 +1215,22 @@ pub fn eval(args: &EvalArgs, quiet: bool) -> Result<()> {
         matching_items: None,
         timings: Default::default(),
     });
+    // Figures over a handful of test users are anecdotes: said even under -q, as they qualify
+    // the result itself.
+    let measured = match &outcome.rating {
+        Some(r) => (r.rated, "rated test rows"),
+        None => (outcome.evaluation.users, "test users"),
+    };
+    if measured.0 < FEW_TEST_USERS {
+        super::caveat(&format!(
+            "warning: only {} {}: each is {:.0}% of every figure below, so one more or one fewer \
+             can move a metric by that much; read them as anecdotes, not measurements (at least \
+             {FEW_TEST_USERS} give a figure a standard error worth the name)",
+            measured.0,
+            measured.1,
+            100.0 / measured.0.max(1) as f64
+        ));
+    }
     let header: &ModelHeader = &outcome.model;
     let params = serde_json::from_str(&header.params).unwrap_or(serde_json::Value::Null);
     let metrics = match &outcome.rating {
@@ -1268,6 +1284,10 @@ pub fn eval(args: &EvalArgs, quiet: bool) -> Result<()> {
         }
     }
 }
+
+/// Below this many test users (or rated test rows) `eval` warns that its figures are
+/// anecdotes.
+const FEW_TEST_USERS: usize = 30;
 
 fn eval_text(report: &EvalJson, e: &Evaluation) -> String {
     let mut out = String::new();

@@ -50,6 +50,18 @@ struct TuneJson<'a> {
     without_graph: &'a [String],
     /// The version trained with the best learner's choice (absent with --no-train).
     trained_version: Option<u64>,
+    /// The best learner's lead over the runner-up when within one standard error.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    choice_within_noise: Option<ChoiceMargin<'a>>,
+}
+
+/// The best learner's lead over the runner-up, within noise.
+#[derive(Debug, serde::Serialize)]
+struct ChoiceMargin<'a> {
+    runner_up: &'a str,
+    gain: f64,
+    standard_error: f64,
+    users: usize,
 }
 
 /// `kgrec tune [--models M,...] [--budget 10m] [--trials N] [--metric ndcg@10] ...`
@@ -172,6 +184,12 @@ pub fn tune(data: &Path, args: &TuneArgs, quiet: bool) -> Result<()> {
             target: outcome.target.name(),
             without_graph: &outcome.without_graph,
             trained_version: trained.as_ref().map(|t| t.header.version),
+            choice_within_noise: choice_margin(&outcome).map(|(g, runner)| ChoiceMargin {
+                runner_up: runner,
+                gain: g.gain,
+                standard_error: g.standard_error,
+                users: g.users,
+            }),
         })?),
         TextOrJson::Text => {
             emit(&tuning_text(&outcome, best.as_ref(), &request))?;
@@ -321,7 +339,23 @@ fn tuning_text(
         "best: {best}{earlier}; `kgrec train` now trains it with these (train --model M: that \
          learner's choice; --untuned: the defaults)"
     );
+    if let Some((g, runner)) = choice_margin(outcome) {
+        let _ = writeln!(
+            out,
+            "{best}'s lead over {runner} ({:+.4}) is within one standard error ({:.4}, per-user \
+             differences over {} validation users): the two are alike on these rows, and \
+             `kgrec train --model {runner}` would do about as well",
+            g.gain, g.standard_error, g.users
+        );
+    }
     out
+}
+
+/// The best learner's lead over the runner-up when within noise, and only when the best is
+/// this run's (an earlier record kept as the best has no per-user figures here).
+fn choice_margin(outcome: &TuneOutcome) -> Option<(&NoisyGain, &str)> {
+    let (g, runner) = outcome.choice_within_noise.as_ref()?;
+    (g.learner == outcome.best && outcome.earlier_kept.is_empty()).then_some((g, runner.as_str()))
 }
 
 /// Why tuning took longer than `--budget`, when it did by more than a few seconds: the search

@@ -76,6 +76,109 @@ pub fn refuse_interactions(file: &Path, format: Option<InputFormat>) -> Result<(
     Ok(())
 }
 
+/// Refuses a TSV graph file whose columns hold the data directory's own ids where a graph's
+/// would not: relations that are its item ids (`c0<TAB>g15<TAB>1`, a header-less interactions
+/// table, would make every item a predicate), or heads that are its user ids with tails that
+/// are its item ids. Judged on the distinct tokens of the first lines: at least three, and
+/// half of them the directory's ids.
+pub fn refuse_catalogue_columns(
+    file: &Path,
+    format: Option<InputFormat>,
+    users: &HashSet<&str>,
+    items: &HashSet<&str>,
+) -> Result<()> {
+    let Some(lines) = start(file, format) else {
+        return Ok(());
+    };
+    let Some((first, rest)) = data_lines(&lines) else {
+        return Ok(());
+    };
+    let rows: Vec<Vec<&str>> = match is_tsv_header_among(first, &rest) {
+        true => rest.iter().map(|l| tsv_fields(l)).collect(),
+        false => std::iter::once(first)
+            .chain(rest.iter().copied())
+            .map(tsv_fields)
+            .collect(),
+    };
+    let column =
+        |k: usize| -> HashSet<&str> { rows.iter().filter_map(|r| r.get(k)).copied().collect() };
+    // The distinct tokens of a column and the first few of them that are ids of `ids`, when
+    // at least three and half are.
+    let mostly = |tokens: &HashSet<&str>, ids: &HashSet<&str>| -> Option<Vec<String>> {
+        let mut hits: Vec<&str> = tokens.iter().copied().filter(|t| ids.contains(t)).collect();
+        hits.sort_unstable();
+        (hits.len() >= 3 && hits.len() * 2 >= tokens.len())
+            .then(|| hits.iter().take(4).map(|h| (*h).to_owned()).collect())
+    };
+    let advice = format!(
+        "if it is an interactions table (user, item, value), import it with `kgrec import \
+         interactions {}`; nothing was imported",
+        file.display()
+    );
+    let relations = column(1);
+    if let Some(named) = mostly(&relations, items) {
+        return Err(Error::BadInput(format!(
+            "{}: the second column, a TSV graph's relation, holds this data directory's item ids \
+             ({}, ...: {} of its {} different values in the first {} lines), so every item \
+             would become a predicate: {advice}",
+            file.display(),
+            named.join(", "),
+            relations.iter().filter(|t| items.contains(*t)).count(),
+            relations.len(),
+            lines.len()
+        )));
+    }
+    let (heads, tails) = (column(0), column(2));
+    if let (Some(users_named), Some(_)) = (mostly(&heads, users), mostly(&tails, items)) {
+        return Err(Error::BadInput(format!(
+            "{}: its heads are this data directory's user ids ({}, ...) and its tails its item \
+             ids: a graph holds facts about items, not who chose them: {advice}",
+            file.display(),
+            users_named.join(", ")
+        )));
+    }
+    Ok(())
+}
+
+/// What a TSV graph's numeric tails became: every token of a TSV graph is an entity
+/// (`2012` → `<urn:kgrec:2012>`), so a year or a count is a node items share, not a value.
+/// `None` for a file without numeric tails in its first lines, and for other formats.
+pub fn numeric_tails_note(file: &Path, format: Option<InputFormat>) -> Option<String> {
+    let lines = start(file, format)?;
+    let (first, rest) = data_lines(&lines)?;
+    let rows: Vec<Vec<&str>> = match is_tsv_header_among(first, &rest) {
+        true => rest.iter().map(|l| tsv_fields(l)).collect(),
+        false => std::iter::once(first)
+            .chain(rest.iter().copied())
+            .map(tsv_fields)
+            .collect(),
+    };
+    let numeric: Vec<&str> = rows
+        .iter()
+        .filter_map(|r| r.get(2).copied())
+        .filter(|t| t.parse::<f64>().is_ok_and(f64::is_finite))
+        .collect();
+    let mut examples: Vec<&str> = numeric.clone();
+    examples.sort_unstable();
+    examples.dedup();
+    examples.truncate(3);
+    (!numeric.is_empty()).then(|| {
+        format!(
+            "{}: {} of the first {} triples have a number as their tail ({}, ...): a TSV \
+             graph makes every token an entity (`{}` is <{}>), so items with the same number \
+             share it as a neighbour (and explanations read it as one); to keep numbers as \
+             values, give those facts in N-Triples or Turtle as literals (\"{}\"^^xsd:integer)",
+            file.display(),
+            numeric.len(),
+            rows.len(),
+            examples.join(", "),
+            examples[0],
+            kgrec_kg::source::tsv_token_iri(kgrec_kg::source::DEFAULT_TSV_BASE, examples[0]),
+            examples[0]
+        )
+    })
+}
+
 /// Up to [`TSV_LOOK_AHEAD`] lines of `file`, when it is read as a TSV graph and can be opened
 /// here (gzip undone; bytes that are not UTF-8 replaced: the import names them).
 fn start(file: &Path, format: Option<InputFormat>) -> Option<Vec<String>> {

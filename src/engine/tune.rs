@@ -75,6 +75,22 @@ pub struct TuneOutcome {
     /// Earlier records on other validation rows (another metric, seed, split or store) that
     /// this run's replaced (set by [`Engine::store_tuning`]).
     pub replaced: Vec<TunedLearner>,
+    /// The best learner's lead over the runner-up when it is within one standard error of the
+    /// per-user differences (`gain` is the lead; the runner-up's name beside it): the two are
+    /// alike on these rows, and the choice between them is a coin's.
+    pub choice_within_noise: Option<(NoisyGain, String)>,
+}
+
+/// [`TuneOutcome::choice_within_noise`] from each learner's per-user figures.
+fn choice_margin(best: &str, chosen: &[(String, f64, Vec<f64>)]) -> Option<(NoisyGain, String)> {
+    let (_, _, best_users) = chosen.iter().find(|(name, ..)| name == best)?;
+    let (runner, _, runner_users) = chosen
+        .iter()
+        .filter(|(name, ..)| name != best)
+        .max_by(|a, b| a.1.total_cmp(&b.1))?;
+    paired_gain(best, best_users, runner_users)
+        .filter(|g| g.gain <= g.standard_error)
+        .map(|g| (g, runner.clone()))
 }
 
 /// An earlier record kept over this run's for one learner.
@@ -621,6 +637,8 @@ impl TuningData {
         let mut graph_within_noise = Vec::new();
         let mut cold_rules = Vec::new();
         let mut refitted_defaults = Vec::new();
+        // Per learner its choice's figure per validation user (learner, figure, per user).
+        let mut chosen_users: Vec<(String, f64, Vec<f64>)> = Vec::new();
         // ALS's choice, once tuned: where a learner's graph-off corner is ALS, its start.
         let mut als_best: Option<Overrides> = None;
         // The held-out rows' ratings, for the learners that predict ratings.
@@ -797,6 +815,14 @@ impl TuningData {
             if learner.kind == learners::ModelKind::Als {
                 als_best = Some(result.best.clone());
             }
+            // The choice's per-user figures, for the margin between learners (a ranking
+            // figure, and only when they are the choice's: the cold rule may have moved it).
+            if let Some((value, _, users)) = best_users.take()
+                && value == result.value
+                && !explicit
+            {
+                chosen_users.push((name.to_owned(), value, users));
+            }
             tuned.push(TunedLearner {
                 learner: name.to_owned(),
                 overrides: result.best,
@@ -830,7 +856,9 @@ impl TuningData {
         let best = best_of(&tuned)
             .map(|t| t.learner.clone())
             .unwrap_or_default();
+        let choice_within_noise = choice_margin(&best, &chosen_users);
         Ok(TuneOutcome {
+            choice_within_noise,
             learners: tuned,
             best,
             validation_users: carved.validation.len(),
@@ -1352,6 +1380,7 @@ mod tests {
             refitted_defaults: Vec::new(),
             target,
             replaced: Vec::new(),
+            choice_within_noise: None,
         }
     }
 

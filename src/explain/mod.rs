@@ -406,6 +406,16 @@ impl Explainer {
         // Models that never read the graph (als, ease, ...): no graph part for a path to carry.
         let kind = self.served.model.header.kind;
         let no_graph_part = (!model.has_graph_part()).then(|| kind.name());
+        // `svd`/`svdpp` with the graph prior: the graph shaped the item vectors in training,
+        // though no part of a score can be split off as the graph's.
+        let prior_shaped =
+            matches!(
+                kind,
+                crate::learners::ModelKind::Svd | crate::learners::ModelKind::SvdPp
+            ) && serde_json::from_str::<serde_json::Value>(&self.served.model.header.params)
+                .ok()
+                .and_then(|v| v.get("kg_weight")?.as_f64())
+                .is_some_and(|w| w > 0.0);
         let graph_placed = self.served.graph_placed();
         let graph = &self.paths.graph;
         let user_items = user.map(|u| self.served.history(u));
@@ -505,15 +515,17 @@ impl Explainer {
                 post_hoc,
                 paths_note: None,
             };
-            explained.paths_note =
-                render::weak_paths_note(&explained, no_graph_part).or_else(|| {
-                    match (explained.post_hoc, no_graph_part) {
-                        (true, Some(name)) => {
-                            Some(render::post_hoc_note(name, model.item_to_item().is_some()))
-                        }
-                        _ => None,
-                    }
-                });
+            explained.paths_note = match (explained.post_hoc, no_graph_part) {
+                (true, Some(name)) if prior_shaped => Some(render::prior_post_hoc_note(name)),
+                _ => None,
+            }
+            .or_else(|| render::weak_paths_note(&explained, no_graph_part))
+            .or_else(|| match (explained.post_hoc, no_graph_part) {
+                (true, Some(name)) => {
+                    Some(render::post_hoc_note(name, model.item_to_item().is_some()))
+                }
+                _ => None,
+            });
             if explained.paths.is_empty() && options.paths > 0 && !side.truncated() {
                 explained.paths_note = self.pathless_note(&user_items, &history, item);
             }

@@ -130,6 +130,19 @@ pub fn post_hoc_note(model: &str, item_to_item: bool) -> String {
     }
 }
 
+/// [`post_hoc_note`] for `svd`/`svdpp` trained with the graph prior: the graph pulled every
+/// linked item's vector towards its nearest rated items there, so it shaped the score, but no
+/// share of it can be split off; the paths are still found after ranking.
+pub fn prior_post_hoc_note(model: &str) -> String {
+    format!(
+        "found after ranking: {model}'s graph prior pulled each linked item's vector towards \
+         its nearest rated items in the graph during training, so the graph shaped this score, \
+         but no share of it can be told apart from the ratings' (the kg part shows 0); these \
+         paths are links in the graph between the user's history and this item, not terms of \
+         the score"
+    )
+}
+
 /// The note of an item the model placed from the graph alone ([`ExplainedItem::graph_only`]).
 pub fn graph_only_note(model: &str) -> String {
     format!(

@@ -97,6 +97,17 @@ pub(super) fn fit(
         true => ModelKind::SvdPp,
         false => ModelKind::Svd,
     };
+    let rated = input.matrix.rated();
+    // A handful of ratings among many rows: a tiny catalogue all rated is fitted (its notes
+    // say it is tiny).
+    if (1..MIN_RATED).contains(&rated) && rated * 2 < input.matrix.nnz() {
+        return Err(FitError::TooFewRatings {
+            rated,
+            interactions: input.matrix.nnz(),
+            needed: MIN_RATED,
+        }
+        .into());
+    }
     let Some((scale, declared)) = input.snapshot.rating_scale() else {
         if let Some(value) = input.snapshot.single_rating() {
             return Err(FitError::OneRating { value }.into());
@@ -152,10 +163,25 @@ pub(super) fn fit(
     }
     let unrated = input.matrix.nnz() - input.matrix.rated();
     if unrated > 0 {
+        // Most rows unrated: the model's lists rest on a small part of the data, a warning
+        // that stays under --quiet.
+        let few = (input.matrix.rated() as f64) < FEW_RATED_SHARE * input.matrix.nnz() as f64;
         notes.push(format!(
-            "{unrated} interaction(s) without a rating: {} learns from the {} rated ones",
+            "{}{unrated} interaction(s) without a rating: {} learns from the {} rated ones{}",
+            match few {
+                true => "warning: ",
+                false => "",
+            },
             kind.name(),
-            input.matrix.rated()
+            input.matrix.rated(),
+            match few {
+                true => format!(
+                    " ({:.1}% of the interactions; a model of likes learns from all of them: \
+                     als, cke, ease, ...)",
+                    100.0 * input.matrix.rated() as f64 / input.matrix.nnz().max(1) as f64
+                ),
+                false => String::new(),
+            }
         ));
     }
     Ok(Trained {
@@ -176,6 +202,15 @@ pub(super) fn fit(
         notes,
     })
 }
+
+/// The fewest rated interactions a rating learner fits on when most rows are unrated: fewer
+/// give no scale, mean or item offsets worth serving (three ratings among 1,255 rows inferred
+/// a scale of 7:10 and tied every list).
+const MIN_RATED: usize = 20;
+
+/// Below this share of rated interactions the note that the learner ignores the rest is a
+/// warning.
+const FEW_RATED_SHARE: f64 = 0.1;
 
 fn load(stored: StoredModel, _: &Binding<'_>) -> Result<Loaded> {
     let header = &stored.header;

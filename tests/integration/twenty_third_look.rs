@@ -172,3 +172,199 @@ fn cke_explanations_say_what_the_score_split_means() {
     let text = ok(kgrec(&data).args(["recommend", "--user", "u1", "-k", "3", "--explain"]));
     assert!(!text.contains("cke's split"), "{text}");
 }
+
+/// The bundled movies: graph, rated interactions and links.
+fn movies(tmp: &Path) -> PathBuf {
+    let data = tmp.join("movies");
+    import_linked(
+        &data,
+        &crate::common::fixture("movies.ttl"),
+        &crate::common::fixture("interactions.tsv"),
+        &crate::common::fixture("links.tsv"),
+    );
+    data
+}
+
+#[test]
+fn a_rating_learner_refuses_a_handful_of_ratings_among_many_rows() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut rows = String::from("user\titem\n");
+    for u in 0..30 {
+        for i in 0..5 {
+            rows.push_str(&format!("u{u}\ti{}\n", (u + i) % 12));
+        }
+    }
+    let unrated = write_file(tmp.path(), "clicks.tsv", rows);
+    let rated = write_file(
+        tmp.path(),
+        "stars.tsv",
+        "user\titem\trating\nu0\ti0\t9\nu0\ti1\t7\nu1\ti1\t10\n",
+    );
+    let data = tmp.path().join("d");
+    ok(kgrec(&data)
+        .args(["import", "interactions", "-q"])
+        .arg(&unrated));
+    ok(kgrec(&data)
+        .args(["import", "interactions", "-q"])
+        .arg(&rated));
+    ok(kgrec(&data).args(["train", "-q", "--model", "als"]));
+    for model in ["svd", "svdpp"] {
+        let out = run(kgrec(&data).args(["train", "--model", model]));
+        expect_bad_input(
+            &out,
+            &data,
+            &["only 3 of the 150 interactions have a rating"],
+        );
+    }
+    // The model trained on every interaction stays current.
+    let s = stats(&data);
+    let current = s["model_versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["current"] == true)
+        .unwrap();
+    assert_eq!(current["model"], "als", "{s}");
+}
+
+#[test]
+fn a_header_less_interactions_table_given_to_import_kg_is_refused_by_its_ids() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = movies(tmp.path());
+    let before = triples(&data);
+    // user, item, rating: the middle column holds the catalogue's item ids.
+    let table: String = std::fs::read_to_string(crate::common::fixture("interactions.tsv"))
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| l.split('\t').take(3).collect::<Vec<_>>().join("\t") + "\n")
+        .collect();
+    let file = write_file(tmp.path(), "purchases-no-header.tsv", table);
+    let out = run(kgrec(&data).args(["import", "kg"]).arg(&file));
+    expect_bad_input(
+        &out,
+        &file,
+        &[
+            "the second column, a TSV graph's relation, holds this data directory's item ids",
+            "kgrec import interactions",
+            "nothing was imported",
+        ],
+    );
+    assert_eq!(triples(&data), before);
+}
+
+#[test]
+fn a_tsv_graph_with_numbers_as_tails_says_what_they_became() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = write_file(
+        tmp.path(),
+        "games.tsv",
+        "g1\tpublished\t2012\ng2\tpublished\t2012\ng1\tdesigner\tknizia\n",
+    );
+    let data = tmp.path().join("d");
+    let out = run(kgrec(&data).args(["import", "kg"]).arg(&file));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("2 of the first 3 triples have a number as their tail (2012, ...)")
+            && stderr(&out).contains("<urn:kgrec:2012>"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn eval_on_a_handful_of_test_users_warns_even_when_quiet() {
+    let tmp = tempfile::tempdir().unwrap();
+    let all = std::fs::read_to_string(crate::common::fixture("interactions.tsv")).unwrap();
+    let (header, rows) = all.split_once('\n').unwrap();
+    let (test, train): (Vec<&str>, Vec<&str>) = rows
+        .lines()
+        .partition(|l| l.starts_with("1\t") && l.contains("\t5\t") || l.starts_with("13\t"));
+    let train = write_file(
+        tmp.path(),
+        "train.tsv",
+        format!("{header}\n{}\n", train.join("\n")),
+    );
+    let test = write_file(
+        tmp.path(),
+        "test.tsv",
+        format!("{header}\n{}\n", test.join("\n")),
+    );
+    let out = run(kgrec(tmp.path())
+        .args(["eval", "--model", "als", "-q", "--train"])
+        .arg(&train)
+        .arg("--test")
+        .arg(&test));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("warning: only 2 test users: each is 50% of every figure"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn svd_with_its_graph_prior_does_not_say_it_scores_from_the_interactions_alone() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = movies(tmp.path());
+    ok(kgrec(&data).args(["train", "-q", "--model", "svd", "--seed", "1"]));
+    let e: serde_json::Value = serde_json::from_str(&ok(kgrec(&data).args([
+        "recommend",
+        "--user",
+        "1",
+        "-k",
+        "10",
+        "--explain",
+        "--format",
+        "json",
+    ])))
+    .unwrap();
+    let notes: Vec<&str> = e["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|i| i["paths_note"].as_str())
+        .collect();
+    assert!(!notes.is_empty(), "{e}");
+    assert!(
+        notes
+            .iter()
+            .all(|n| n.contains("graph prior pulled") && !n.contains("interactions alone")),
+        "{notes:?}"
+    );
+    // Without the prior the model does score from the ratings alone, and says so.
+    ok(kgrec(&data).args(["train", "-q", "--model", "svd", "--kg-weight", "0"]));
+    let text = ok(kgrec(&data).args(["recommend", "--user", "1", "-k", "10", "--explain"]));
+    assert!(
+        text.contains("scores from the interactions alone"),
+        "{text}"
+    );
+}
+
+#[test]
+fn links_that_look_like_another_catalogues_are_refused_whole() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = movies(tmp.path());
+    let items = stats(&data)["items"].clone();
+    let mut links = String::from("item_id\tiri\n");
+    for t in 0..6 {
+        links.push_str(&format!("T{t:03}\thttp://label.example/track/T{t:03}\n"));
+    }
+    let file = write_file(tmp.path(), "tracks-links.tsv", links);
+    let out = run(kgrec(&data).args(["import", "links"]).arg(&file));
+    expect_bad_input(
+        &out,
+        &file,
+        &[
+            "none of the 6 links' IRIs is in the graph",
+            "look like another catalogue's",
+            "nothing was written",
+        ],
+    );
+    assert_eq!(stats(&data)["items"], items);
+    // One item the catalogue knows among them: new items beside it, taken (with the warning).
+    let mut links = std::fs::read_to_string(&file).unwrap();
+    links.push_str("1\thttp://dbpedia.org/resource/Toy_Story\n");
+    let file = write_file(tmp.path(), "more-links.tsv", links);
+    ok(kgrec(&data).args(["import", "links", "-q"]).arg(&file));
+}
