@@ -304,6 +304,17 @@ pub struct Trained {
     pub notes: Vec<String>,
 }
 
+/// What [`Engine::use_version`] did.
+#[derive(Debug, Clone)]
+pub struct CurrentSet {
+    /// The header of the version that is current now.
+    pub header: ModelHeader,
+    /// The version that was current before (the same when it already was).
+    pub previous: Option<u64>,
+    /// The header of the previous current version, when there was one.
+    pub previous_header: Option<ModelHeader>,
+}
+
 /// A fitted model not yet stored, with the current version its inputs were read under.
 #[derive(Debug, Clone)]
 pub struct Fitted {
@@ -1520,8 +1531,9 @@ impl Engine {
             if overtaken && let Some(now) = now {
                 notes.push(format!(
                     "model v{now} was trained while this one was (on interactions as new or \
-                     newer) and stays current; v{version} is stored beside it (serve it with \
-                     --model-version {version})"
+                     newer) and stays current; v{version} is stored beside it (read it with \
+                     --model-version {version} on recommend, explain, similar or predict; make \
+                     it current with `kgrec use --model-version {version}`)"
                 ));
             }
             Ok((
@@ -1537,6 +1549,59 @@ impl Engine {
             current,
             notes,
         })
+    }
+
+    /// Makes a stored recommender version the current one (what `recommend`, `explain`,
+    /// `similar`, `predict` and `serve` use without `--model-version`): a rollback, or the
+    /// version a newer training overtook. A graph embedding (it cannot recommend) and a version
+    /// the store does not hold are refused ([`Error::BadInput`]), naming the stored
+    /// recommenders. The version's arrays are read whole first, so that a damaged version is
+    /// refused rather than made current.
+    pub fn use_version(&self, version: u64) -> Result<CurrentSet> {
+        self.check_writable()?;
+        let set = self.read(|dir| {
+            let store = ModelStore::open(dir.db(), &dir.models_dir())?;
+            let headers = store.list()?;
+            let recommenders: Vec<String> = headers
+                .iter()
+                .filter(|h| !h.kind.is_graph_embedding())
+                .map(|h| format!("v{} {}", h.version, h.kind.name()))
+                .collect();
+            let stored = match recommenders.is_empty() {
+                true => format!(
+                    "no recommender is stored; train one ({})",
+                    learners::recommender_names().join(", ")
+                ),
+                false => format!("the stored recommenders: {}", recommenders.join(", ")),
+            };
+            let Some(header) = headers.iter().find(|h| h.version == version) else {
+                return Err(Error::BadInput(format!(
+                    "--model-version {version}: no such model version ({stored})"
+                )));
+            };
+            if header.kind.is_graph_embedding() {
+                return Err(Error::BadInput(format!(
+                    "--model-version {version}: v{version} {} is a graph embedding, not a \
+                     recommender, so it cannot be the current model ({stored})",
+                    header.kind.name()
+                )));
+            }
+            let previous = store.current()?;
+            let previous_header = previous
+                .and_then(|p| headers.iter().find(|h| h.version == p))
+                .cloned();
+            if previous != Some(version) {
+                store.load(version)?;
+                store.set_current(version)?;
+            }
+            Ok(CurrentSet {
+                header: header.clone(),
+                previous,
+                previous_header,
+            })
+        })?;
+        self.invalidate_served()?;
+        Ok(set)
     }
 
     /// The served state of the current model (bound on first use after a change). Once a

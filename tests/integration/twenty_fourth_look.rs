@@ -1,0 +1,129 @@
+//! The twenty-fourth fresh look: a training another one overtook is named with the commands
+//! that read it, and `kgrec use` makes a stored recommender current (a rollback); an RDF data
+//! file given to `sparql --file` is said to be data; a flag the tuned learner does not take
+//! names the remedies; a suggested column name is quoted for the shell, and `--time-unit` on a
+//! file without times says it did nothing; `eval` names its link file's columns.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::common::*;
+
+/// The fixture graph, interactions and links, with two recommenders stored: v1 als, then v2
+/// pop (current).
+fn two_models(tmp: &Path) -> PathBuf {
+    let data = crate::cf::imported(tmp);
+    ok(kgrec(&data).args(["train", "-q", "--model", "als"]));
+    ok(kgrec(&data).args(["train", "-q", "--model", "pop"]));
+    data
+}
+
+/// The stored models as `stats --format json` lists them.
+fn models(data: &Path) -> serde_json::Value {
+    stats(data)["models"].clone()
+}
+
+/// The overtaken training's note names what reads its version (no `serve --model-version`,
+/// which does not exist) and `kgrec use`, which then makes it current.
+#[test]
+fn an_overtaken_training_names_use_and_use_makes_it_current() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = crate::cf::imported(tmp.path());
+    let slow = kgrec(&data)
+        .args(["train", "--model", "bpr", "--epochs", "20000"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    ok(kgrec(&data).args(["--wait", "30", "train", "-q", "--model", "als"]));
+    let out = slow.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let note = stderr(&out);
+    assert!(note.contains("stays current"), "{note}");
+    assert!(
+        note.contains("--model-version 2 on recommend, explain, similar or predict")
+            && note.contains("`kgrec use --model-version 2`")
+            && !note.contains("serve it"),
+        "{note}"
+    );
+    assert_eq!(
+        models(&data),
+        serde_json::json!(["v1 als (current)", "v2 bpr"])
+    );
+    // The command the note names works, and the readers then use v2 without a flag.
+    let used = ok(kgrec(&data).args(["use", "--model-version", "2"]));
+    assert!(
+        used.contains("bpr v2 is now the current model (was als v1"),
+        "{used}"
+    );
+    assert_eq!(
+        models(&data),
+        serde_json::json!(["v1 als", "v2 bpr (current)"])
+    );
+    let list = ok(kgrec(&data).args(["recommend", "--user", "1", "-k", "3"]));
+    assert!(list.contains("model v2 bpr"), "{list}");
+    // And back (a rollback).
+    ok(kgrec(&data).args(["use", "--model-version", "1"]));
+    let list = ok(kgrec(&data).args(["recommend", "--user", "1", "-k", "3"]));
+    assert!(list.contains("model v1 als"), "{list}");
+}
+
+/// `use` refuses an unknown version and a graph embedding (exit 2), naming the stored
+/// recommenders, and leaves the current model as it was.
+#[test]
+fn use_refuses_unknown_versions_and_graph_embeddings() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = two_models(tmp.path());
+    ok(kgrec(&data).args(["train", "-q", "--model", "transe", "--epochs", "2"]));
+    let before = models(&data);
+    assert_eq!(
+        before,
+        serde_json::json!(["v1 als", "v2 pop (current)", "v3 transe"])
+    );
+    let out = run(kgrec(&data).args(["use", "--model-version", "9"]));
+    expect_bad_input(
+        &out,
+        &data,
+        &["--model-version 9: no such model version", "v1 als, v2 pop"],
+    );
+    let out = run(kgrec(&data).args(["use", "--model-version", "3"]));
+    expect_bad_input(
+        &out,
+        &data,
+        &[
+            "v3 transe is a graph embedding, not a recommender",
+            "the stored recommenders: v1 als, v2 pop",
+        ],
+    );
+    assert_eq!(models(&data), before);
+    // The current version again: said, nothing changed.
+    let same = ok(kgrec(&data).args(["use", "--model-version", "2"]));
+    assert!(same.contains("already the current model"), "{same}");
+}
+
+/// `use` writes the data directory: it waits for (or is refused by) the process holding it,
+/// as every writer is, and changes nothing meanwhile.
+#[test]
+fn use_takes_the_writer_lock() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = two_models(tmp.path());
+    let server = Server::start(&data, &[]);
+    let out = run(kgrec(&data).args(["use", "--model-version", "1"]));
+    assert!(!out.status.success(), "{}", stdout(&out));
+    assert!(
+        stderr(&out).contains("is in use by process"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(server.terminate(30).success());
+    assert_eq!(
+        models(&data),
+        serde_json::json!(["v1 als", "v2 pop (current)"])
+    );
+    ok(kgrec(&data).args(["use", "--model-version", "1"]));
+    assert_eq!(
+        models(&data),
+        serde_json::json!(["v1 als (current)", "v2 pop"])
+    );
+}
