@@ -4891,6 +4891,17 @@ fn read_rows(file: &Path, options: &ReadOptions, min_rating: Option<f32>) -> Res
     let file = parsed.file.as_path();
     let mut rows = parsed.rows;
     let read = rows.len();
+    // A unit given for timestamps the file does not have (as --min-rating without ratings).
+    if options.time_unit != crate::interactions::TimeUnit::Auto
+        && rows.iter().all(|row| row.timestamp.is_none())
+    {
+        notes.push(format!(
+            "{}: no row has a timestamp, so --time-unit {} did nothing (a time column is found \
+             by its name, or named with --time-col)",
+            file.display(),
+            options.time_unit.name()
+        ));
+    }
     if let Some(events) = &options.events {
         return read_events(file, rows, events, notes, min_rating);
     }

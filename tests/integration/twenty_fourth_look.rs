@@ -127,3 +127,62 @@ fn use_takes_the_writer_lock() {
         serde_json::json!(["v1 als (current)", "v2 pop"])
     );
 }
+
+/// A suggested column name with characters a shell reads is quoted, and the pasted flag
+/// works; `--time-unit` on a file without times says it did nothing.
+#[test]
+fn suggested_column_names_paste_and_an_idle_time_unit_is_said() {
+    let tmp = tempfile::tempdir().unwrap();
+    let rows = write_file(
+        tmp.path(),
+        "bom.csv",
+        "Kunde;Spiel;Bewertung (1-10)\nc0;g1;9\nc0;g2;7\nc1;g1;3\nc1;g3;8\n",
+    );
+    let data = tmp.path().join("data");
+    let out = run(kgrec(&data)
+        .args(["import", "interactions"])
+        .arg(&rows)
+        .args(["--user-col", "Kunde", "--item-col", "Spiel"]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("--rating-col 'Bewertung (1-10)'"),
+        "{}",
+        stderr(&out)
+    );
+    // The hint pasted into a shell.
+    let pasted = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(
+            "\"$0\" --data \"$1\" import interactions \"$2\" --user-col Kunde --item-col Spiel \
+             --rating-col 'Bewertung (1-10)'",
+        )
+        .arg(binary())
+        .arg(tmp.path().join("rated"))
+        .arg(&rows)
+        .env_remove("KGREC_DATA")
+        .output()
+        .unwrap();
+    assert!(pasted.status.success(), "{}", stderr(&pasted));
+    assert!(
+        !stderr(&pasted).contains("holds numbers only"),
+        "{}",
+        stderr(&pasted)
+    );
+    let out = run(kgrec(&tmp.path().join("units"))
+        .args(["import", "interactions"])
+        .arg(&rows)
+        .args([
+            "--user-col",
+            "Kunde",
+            "--item-col",
+            "Spiel",
+            "--time-unit",
+            "ms",
+        ]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no row has a timestamp, so --time-unit ms did nothing"),
+        "{}",
+        stderr(&out)
+    );
+}
