@@ -2490,6 +2490,13 @@ impl Engine {
         self.read(|dir| worded(query, |query| dir.kg().query_cancellable(query, cancel)))
     }
 
+    /// The RDF syntax a text that is no SPARQL query seems to be written in (`Turtle`,
+    /// `RDF/XML`, `N-Triples or Turtle`): a data file given where a query goes. Meant for a
+    /// text [`Engine::sparql`] refused; its error says the same without the file's name.
+    pub fn sparql_rdf_data(text: &str) -> Option<&'static str> {
+        crate::sparql_hints::rdf_data_kind(text)
+    }
+
     /// Notes on a query that ran: variables it selects that nothing binds (their columns come
     /// back empty), each with the nearest variable it does bind.
     pub fn sparql_notes(query: &str) -> Vec<String> {

@@ -128,6 +128,48 @@ fn use_takes_the_writer_lock() {
     );
 }
 
+/// `sparql --file` given a Turtle or RDF/XML data file says it is data and names the import.
+#[test]
+fn sparql_file_of_rdf_data_is_said_to_be_data() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    import_movie_graph(&data);
+    let turtle = write_file(
+        tmp.path(),
+        "tiny.ttl",
+        "@prefix ex: <http://x/> .\nex:a ex:b ex:c .\n",
+    );
+    let out = run(kgrec(&data).args(["sparql", "--file"]).arg(&turtle));
+    expect_bad_input(
+        &out,
+        &turtle,
+        &[
+            "this looks like RDF data (Turtle), not a SPARQL query",
+            "`kgrec import kg ",
+        ],
+    );
+    assert!(
+        !stderr(&out).contains("undeclared prefix"),
+        "{}",
+        stderr(&out)
+    );
+    let xml = write_file(
+        tmp.path(),
+        "tiny.rdf",
+        "<?xml version=\"1.0\"?>\n<rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\">\n</rdf:RDF>\n",
+    );
+    let out = run(kgrec(&data).args(["sparql", "--file"]).arg(&xml));
+    expect_bad_input(
+        &out,
+        &xml,
+        &["looks like RDF data (RDF/XML)", "kgrec import kg"],
+    );
+    // A query in a file still runs.
+    let query = write_file(tmp.path(), "q.rq", "ASK { ?s ?p ?o }\n");
+    let answer = ok(kgrec(&data).args(["sparql", "--file"]).arg(&query));
+    assert!(answer.contains("true"), "{answer}");
+}
+
 /// A suggested column name with characters a shell reads is quoted, and the pasted flag
 /// works; `--time-unit` on a file without times says it did nothing.
 #[test]
