@@ -350,6 +350,22 @@ impl Overrides {
         }
     }
 
+    /// The first given knob the learner named `name` does not take, as its flag, with the
+    /// recommenders that do take it (`None` for an unknown name, or when every given knob
+    /// applies).
+    pub fn foreign_to(&self, name: &str) -> Option<(&'static str, Vec<&'static str>)> {
+        let learner = learner(name)?;
+        let knob = Knob::ALL
+            .iter()
+            .find(|k| self.given(**k) && !learner.knobs.contains(k))?;
+        let takers = LEARNERS
+            .iter()
+            .filter(|l| l.recommender && l.knobs.contains(knob))
+            .map(|l| l.name)
+            .collect();
+        Some((knob.flag(), takers))
+    }
+
     /// Refuses the first given knob that `learner` does not list.
     fn only(&self, learner: &Learner) -> Result<()> {
         match Knob::ALL

@@ -170,6 +170,35 @@ fn sparql_file_of_rdf_data_is_said_to_be_data() {
     assert!(answer.contains("true"), "{answer}");
 }
 
+/// A flag the tuned learner does not take, without --model, names the tuning and the remedies.
+#[test]
+fn a_flag_foreign_to_the_tuned_learner_names_the_remedies() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = crate::cf::imported(tmp.path());
+    ok(kgrec(&data).args([
+        "-q",
+        "tune",
+        "--models",
+        "kg-ease",
+        "--budget",
+        "2s",
+        "--no-train",
+    ]));
+    let out = run(kgrec(&data).args(["train", "--dim", "8"]));
+    expect_bad_input(
+        &out,
+        &data,
+        &[
+            "--dim does not apply to kg-ease, the learner `kgrec tune` chose",
+            "with --model M (cke, als,",
+            "--untuned",
+        ],
+    );
+    // Both remedies work.
+    ok(kgrec(&data).args(["train", "-q", "--dim", "8", "--model", "als"]));
+    ok(kgrec(&data).args(["train", "-q", "--dim", "8", "--untuned", "--epochs", "5"]));
+}
+
 /// A suggested column name with characters a shell reads is quoted, and the pasted flag
 /// works; `--time-unit` on a file without times says it did nothing.
 #[test]
