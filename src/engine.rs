@@ -34,8 +34,8 @@ use crate::explain::{ExplainOptions, Explainer, Explanation, PathIndex};
 use crate::ids::{ItemId, UserId};
 use crate::interactions::{
     ColumnMap, Delimiter, EventWeights, Format, ItemLink, LinkColumns, RatingScale, RawInteraction,
-    ReadOptions, filter_min_rating, merge_duplicates, merge_strongest, parse_link_file,
-    rating_conflicts, read_file, read_link_file, source,
+    ReadOptions, filter_min_rating, merge_duplicates, merge_strongest, rating_conflicts, read_file,
+    read_link_file, source,
 };
 use crate::learners::{self, Binding, GraphData, ModelSpec, TrainInput};
 use crate::metrics::{Evaluation, by_user, evaluate};
@@ -876,6 +876,9 @@ pub struct EvalRequest {
     pub kg: Vec<PathBuf>,
     /// Links of the training items.
     pub link: Option<PathBuf>,
+    /// The link file's columns (`--link-item-col`, `--link-iri-col`), as `import
+    /// interactions --link` reads them.
+    pub link_columns: crate::interactions::LinkColumns,
     /// What to train.
     pub train_request: TrainRequest,
     /// The flags `train_request.spec` was built from (`eval`'s): without `tune`, the spec is
@@ -2845,12 +2848,15 @@ impl Engine {
         if let Some(r) = request.min_rating {
             filter_min_rating(&mut test_rows, r);
         }
-        let links = request
-            .link
-            .as_deref()
-            .map(parse_link_file)
-            .transpose()?
-            .unwrap_or_default();
+        let links = match request.link.as_deref() {
+            Some(file) => {
+                let read = read_link_file(file, &request.link_columns)?;
+                notes.extend(read.notes(&source::display_name(file)));
+                notes.extend(link_notes(file, &read.links));
+                read.links
+            }
+            None => Vec::new(),
+        };
         // Removed by a Ctrl-C too (the binary's handler), not only when this returns.
         // Named `kgrec-eval.PID.` so that a later `eval` removes one a `kill -9` left.
         kgrec_kg::fsutil::remove_stale_scratch("kgrec-eval");

@@ -1363,6 +1363,14 @@ pub struct EvalArgs {
     /// A link file tying the training items to entities of `--kg`.
     #[arg(long)]
     pub link: Option<PathBuf>,
+    /// --link: the link file's item column, by header name or 1-based position [default: found
+    /// by its name, or the one column beside the IRI's] (as `import interactions`).
+    #[arg(long, value_name = "NAME|N", requires = "link")]
+    pub link_item_col: Option<ColumnRef>,
+    /// --link: the link file's IRI column, by header name or 1-based position [default: found by
+    /// its name: iri, uri, url, entity, ...] (as `import interactions`).
+    #[arg(long, value_name = "NAME|N", requires = "link")]
+    pub link_iri_col: Option<ColumnRef>,
     /// Tune for this long on validation rows carved from the training file (as `kgrec tune`;
     /// --model: that learner only, else the learners `tune` tries), then train the choice on
     /// the whole training file and score it on the test file: `90s`, `10m`, `1h`.

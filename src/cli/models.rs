@@ -1178,12 +1178,13 @@ pub fn eval(args: &EvalArgs, quiet: bool) -> Result<()> {
         target: args.target.into(),
         ..kgrec::tune::TuneRequest::default()
     });
-    // Accepted with every model (the contract's command line passes them to any), but only cke
-    // and kg-ease read a graph: said rather than ignored in silence.
+    // Accepted with every model (the contract's command line passes them to any), but only
+    // the graph-aware learners read a graph: said rather than ignored in silence.
     if !spec.kind().reads_graph() && (!args.kg.is_empty() || args.link.is_some()) {
         super::warn(&format!(
-            "note: --kg and --link give cke its knowledge graph; --model {} uses neither \
-             (ignored)",
+            "note: --kg and --link give the graph-aware learners ({}) their knowledge graph; \
+             --model {} uses neither (ignored)",
+            kgrec::learners::graph_reader_names().join(", "),
             spec.kind().name()
         ));
     }
@@ -1203,6 +1204,10 @@ pub fn eval(args: &EvalArgs, quiet: bool) -> Result<()> {
         min_rating: args.read.min_rating,
         kg: args.kg.clone(),
         link: args.link.clone(),
+        link_columns: kgrec::interactions::LinkColumns::beside_interactions(
+            args.link_item_col.clone(),
+            args.link_iri_col.clone(),
+        ),
         train_request: TrainRequest {
             spec,
             seed: args.fit.seed(),

@@ -806,6 +806,15 @@ pub fn similar_names() -> Vec<&'static str> {
         .collect()
 }
 
+/// The `--model` names of the recommenders that read the knowledge graph.
+pub fn graph_reader_names() -> Vec<&'static str> {
+    LEARNERS
+        .iter()
+        .filter(|l| l.recommender && l.kind.reads_graph())
+        .map(|l| l.name)
+        .collect()
+}
+
 /// The `--model` names of the learners that predict ratings.
 pub fn rating_names() -> Vec<&'static str> {
     LEARNERS

@@ -257,3 +257,69 @@ fn suggested_column_names_paste_and_an_idle_time_unit_is_said() {
         stderr(&out)
     );
 }
+
+/// `eval` names its link file's columns as `import interactions` does, and its note on a
+/// learner that reads no graph names the learners that do.
+#[test]
+fn eval_names_link_columns() {
+    let tmp = tempfile::tempdir().unwrap();
+    let rows = std::fs::read_to_string(fixture("interactions.tsv")).unwrap();
+    let mut lines = rows.lines();
+    let header = lines.next().unwrap();
+    let (mut train, mut test) = (format!("{header}\n"), format!("{header}\n"));
+    for (n, line) in lines.enumerate() {
+        match n % 5 {
+            0 => test.push_str(&format!("{line}\n")),
+            _ => train.push_str(&format!("{line}\n")),
+        }
+    }
+    let train = write_file(tmp.path(), "train.tsv", train);
+    let test = write_file(tmp.path(), "test.tsv", test);
+    let links = std::fs::read_to_string(fixture("links.tsv")).unwrap();
+    let links = write_file(
+        tmp.path(),
+        "links.tsv",
+        links.replacen("item_id\tiri", "Artikel-ID\tKG_Eintrag", 1),
+    );
+    let eval = |extra: &[&str]| {
+        let mut cmd = std::process::Command::new(binary());
+        cmd.env_remove("KGREC_DATA")
+            .args(["eval", "--train"])
+            .arg(&train)
+            .arg("--test")
+            .arg(&test)
+            .arg("--kg")
+            .arg(fixture("movies.ttl"))
+            .arg("--link")
+            .arg(&links)
+            .args(extra);
+        run(&mut cmd)
+    };
+    let out = eval(&["--model", "kg-ease"]);
+    expect_bad_input(&out, &links, &["--link-iri-col"]);
+    let out = eval(&[
+        "--model",
+        "kg-ease",
+        "--link-item-col",
+        "Artikel-ID",
+        "--link-iri-col",
+        "KG_Eintrag",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("ndcg"), "{}", stdout(&out));
+    let out = eval(&[
+        "--model",
+        "pop",
+        "--link-item-col",
+        "1",
+        "--link-iri-col",
+        "2",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("the graph-aware learners (cke, kg-ease,")
+            && !stderr(&out).contains("give cke its"),
+        "{}",
+        stderr(&out)
+    );
+}
