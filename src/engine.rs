@@ -34,8 +34,8 @@ use crate::explain::{ExplainOptions, Explainer, Explanation, PathIndex};
 use crate::ids::{ItemId, UserId};
 use crate::interactions::{
     ColumnMap, Delimiter, EventWeights, Format, ItemLink, LinkColumns, RatingScale, RawInteraction,
-    ReadOptions, filter_min_rating, merge_duplicates, merge_strongest, parse_link_file,
-    rating_conflicts, read_file, read_link_file, source,
+    ReadOptions, filter_min_rating, merge_duplicates, merge_strongest, rating_conflicts, read_file,
+    read_link_file, source,
 };
 use crate::learners::{self, Binding, GraphData, ModelSpec, TrainInput};
 use crate::metrics::{Evaluation, by_user, evaluate};
@@ -302,6 +302,17 @@ pub struct Trained {
     pub current: bool,
     /// Remarks of the fit for the user.
     pub notes: Vec<String>,
+}
+
+/// What [`Engine::use_version`] did.
+#[derive(Debug, Clone)]
+pub struct CurrentSet {
+    /// The header of the version that is current now.
+    pub header: ModelHeader,
+    /// The version that was current before (the same when it already was).
+    pub previous: Option<u64>,
+    /// The header of the previous current version, when there was one.
+    pub previous_header: Option<ModelHeader>,
 }
 
 /// A fitted model not yet stored, with the current version its inputs were read under.
@@ -865,6 +876,9 @@ pub struct EvalRequest {
     pub kg: Vec<PathBuf>,
     /// Links of the training items.
     pub link: Option<PathBuf>,
+    /// The link file's columns (`--link-item-col`, `--link-iri-col`), as `import
+    /// interactions --link` reads them.
+    pub link_columns: crate::interactions::LinkColumns,
     /// What to train.
     pub train_request: TrainRequest,
     /// The flags `train_request.spec` was built from (`eval`'s): without `tune`, the spec is
@@ -1538,8 +1552,9 @@ impl Engine {
             if overtaken && let Some(now) = now {
                 notes.push(format!(
                     "model v{now} was trained while this one was (on interactions as new or \
-                     newer) and stays current; v{version} is stored beside it (serve it with \
-                     --model-version {version})"
+                     newer) and stays current; v{version} is stored beside it (read it with \
+                     --model-version {version} on recommend, explain, similar or predict; make \
+                     it current with `kgrec use --model-version {version}`)"
                 ));
             }
             Ok((
@@ -1555,6 +1570,59 @@ impl Engine {
             current,
             notes,
         })
+    }
+
+    /// Makes a stored recommender version the current one (what `recommend`, `explain`,
+    /// `similar`, `predict` and `serve` use without `--model-version`): a rollback, or the
+    /// version a newer training overtook. A graph embedding (it cannot recommend) and a version
+    /// the store does not hold are refused ([`Error::BadInput`]), naming the stored
+    /// recommenders. The version's arrays are read whole first, so that a damaged version is
+    /// refused rather than made current.
+    pub fn use_version(&self, version: u64) -> Result<CurrentSet> {
+        self.check_writable()?;
+        let set = self.read(|dir| {
+            let store = ModelStore::open(dir.db(), &dir.models_dir())?;
+            let headers = store.list()?;
+            let recommenders: Vec<String> = headers
+                .iter()
+                .filter(|h| !h.kind.is_graph_embedding())
+                .map(|h| format!("v{} {}", h.version, h.kind.name()))
+                .collect();
+            let stored = match recommenders.is_empty() {
+                true => format!(
+                    "no recommender is stored; train one ({})",
+                    learners::recommender_names().join(", ")
+                ),
+                false => format!("the stored recommenders: {}", recommenders.join(", ")),
+            };
+            let Some(header) = headers.iter().find(|h| h.version == version) else {
+                return Err(Error::BadInput(format!(
+                    "--model-version {version}: no such model version ({stored})"
+                )));
+            };
+            if header.kind.is_graph_embedding() {
+                return Err(Error::BadInput(format!(
+                    "--model-version {version}: v{version} {} is a graph embedding, not a \
+                     recommender, so it cannot be the current model ({stored})",
+                    header.kind.name()
+                )));
+            }
+            let previous = store.current()?;
+            let previous_header = previous
+                .and_then(|p| headers.iter().find(|h| h.version == p))
+                .cloned();
+            if previous != Some(version) {
+                store.load(version)?;
+                store.set_current(version)?;
+            }
+            Ok(CurrentSet {
+                header: header.clone(),
+                previous,
+                previous_header,
+            })
+        })?;
+        self.invalidate_served()?;
+        Ok(set)
     }
 
     /// The served state of the current model (bound on first use after a change). Once a
@@ -2443,6 +2511,13 @@ impl Engine {
         self.read(|dir| worded(query, |query| dir.kg().query_cancellable(query, cancel)))
     }
 
+    /// The RDF syntax a text that is no SPARQL query seems to be written in (`Turtle`,
+    /// `RDF/XML`, `N-Triples or Turtle`): a data file given where a query goes. Meant for a
+    /// text [`Engine::sparql`] refused; its error says the same without the file's name.
+    pub fn sparql_rdf_data(text: &str) -> Option<&'static str> {
+        crate::sparql_hints::rdf_data_kind(text)
+    }
+
     /// Notes on a query that ran: variables it selects that nothing binds (their columns come
     /// back empty), each with the nearest variable it does bind.
     pub fn sparql_notes(query: &str) -> Vec<String> {
@@ -2791,12 +2866,15 @@ impl Engine {
         if let Some(r) = request.min_rating {
             filter_min_rating(&mut test_rows, r);
         }
-        let links = request
-            .link
-            .as_deref()
-            .map(parse_link_file)
-            .transpose()?
-            .unwrap_or_default();
+        let links = match request.link.as_deref() {
+            Some(file) => {
+                let read = read_link_file(file, &request.link_columns)?;
+                notes.extend(read.notes(&source::display_name(file)));
+                notes.extend(link_notes(file, &read.links));
+                read.links
+            }
+            None => Vec::new(),
+        };
         // Removed by a Ctrl-C too (the binary's handler), not only when this returns.
         // Named `kgrec-eval.PID.` so that a later `eval` removes one a `kill -9` left.
         kgrec_kg::fsutil::remove_stale_scratch("kgrec-eval");
@@ -4889,6 +4967,17 @@ fn read_rows(file: &Path, options: &ReadOptions, min_rating: Option<f32>) -> Res
     let file = parsed.file.as_path();
     let mut rows = parsed.rows;
     let read = rows.len();
+    // A unit given for timestamps the file does not have (as --min-rating without ratings).
+    if options.time_unit != crate::interactions::TimeUnit::Auto
+        && rows.iter().all(|row| row.timestamp.is_none())
+    {
+        notes.push(format!(
+            "{}: no row has a timestamp, so --time-unit {} did nothing (a time column is found \
+             by its name, or named with --time-col)",
+            file.display(),
+            options.time_unit.name()
+        ));
+    }
     if let Some(events) = &options.events {
         return read_events(file, rows, events, notes, min_rating);
     }

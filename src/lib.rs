@@ -32,8 +32,8 @@ pub mod store;
 pub mod tune;
 
 pub use engine::{
-    Access, BatchRecommendations, BatchTimings, EmbeddingsExported, Engine, EvalOutcome,
-    EvalRequest, EvalTask, ExplainedJson, FilterSummary, IngestStats, InteractionFile,
+    Access, BatchRecommendations, BatchTimings, CurrentSet, EmbeddingsExported, Engine,
+    EvalOutcome, EvalRequest, EvalTask, ExplainedJson, FilterSummary, IngestStats, InteractionFile,
     InteractionsImported, ListJson, ModelVersion, Neighbourhood, OpenOptions, RecommendRequest,
     Recommendations, RecommendedItem, SimilarItems, Stats, TrainRequest, Trained,
 };

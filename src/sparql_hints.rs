@@ -148,6 +148,54 @@ pub(crate) fn is_blank(query: &str) -> bool {
         .all(|l| l.is_empty() || l.starts_with('#'))
 }
 
+/// What RDF syntax a text that did not parse as a query seems to be written in: a data file
+/// given where a query goes (`sparql --file news.ttl`). RDF/XML by its `<?xml` or `<rdf:RDF`
+/// start, Turtle by an `@prefix`/`@base` line, N-Triples (or Turtle) by a first statement
+/// that starts with an IRI or a blank node, which no query does, and Turtle by a first
+/// statement (after `PREFIX` lines, which Turtle also allows) that is a prefixed name ending
+/// in `.`, `;` or `,`.
+pub(crate) fn rdf_data_kind(text: &str) -> Option<&'static str> {
+    let lines: Vec<&str> = text
+        .trim_start_matches('\u{feff}')
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .take(1000)
+        .collect();
+    let first = lines.first()?;
+    if first.starts_with("<?xml") || first.starts_with("<rdf:RDF") {
+        return Some("RDF/XML");
+    }
+    let declaration = |l: &str, word: &str| {
+        l.get(..word.len())
+            .is_some_and(|w| w.eq_ignore_ascii_case(word))
+            && l[word.len()..].starts_with(char::is_whitespace)
+    };
+    if lines
+        .iter()
+        .any(|l| declaration(l, "@prefix") || declaration(l, "@base"))
+    {
+        return Some("Turtle");
+    }
+    let statement = lines
+        .iter()
+        .find(|l| !declaration(l, "PREFIX") && !declaration(l, "BASE"))?;
+    let word = statement.split_whitespace().next()?;
+    if statement.starts_with('<') || statement.starts_with("_:") {
+        return Some(match lines.len() > 1 && declaration(first, "PREFIX") {
+            true => "Turtle",
+            false => "N-Triples or Turtle",
+        });
+    }
+    let prefixed = word
+        .split_once(':')
+        .is_some_and(|(p, _)| p.chars().all(|c| c.is_alphanumeric() || "_-.".contains(c)));
+    if prefixed && statement.ends_with(['.', ';', ',']) {
+        return Some("Turtle");
+    }
+    None
+}
+
 /// Every word SPARQL spells out (spargebra's grammar, any case), for telling a misspelt
 /// keyword from one the query may use.
 const KEYWORDS: &[&str] = &[
@@ -294,6 +342,12 @@ fn position(query: &str, offset: usize) -> String {
 /// its own offset. The earliest mistake in the text wins, as it is the one that stopped the
 /// parser.
 pub(crate) fn explain(query: &str, message: &str) -> String {
+    if let Some(kind) = rdf_data_kind(query) {
+        return format!(
+            "this looks like RDF data ({kind}), not a SPARQL query: `kgrec import kg FILE` \
+             imports such a file"
+        );
+    }
     let words = words(query);
     let declared: Vec<&str> = words
         .windows(2)
@@ -1461,6 +1515,33 @@ fn first_form_word<'a>(words: &[(usize, &'a str)]) -> Option<(usize, &'a str)> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn rdf_data_is_told_from_a_query() {
+        assert_eq!(
+            rdf_data_kind("@prefix ex: <http://x/> .\nex:a ex:b ex:c .\n"),
+            Some("Turtle")
+        );
+        assert_eq!(
+            rdf_data_kind("<?xml version=\"1.0\"?>\n<rdf:RDF>\n</rdf:RDF>"),
+            Some("RDF/XML")
+        );
+        assert_eq!(
+            rdf_data_kind("<http://x/a> <http://x/b> <http://x/c> .\n"),
+            Some("N-Triples or Turtle")
+        );
+        assert_eq!(
+            rdf_data_kind("PREFIX ex: <http://x/>\nex:a ex:b ex:c .\n"),
+            Some("Turtle")
+        );
+        for query in [
+            "SELECT * WHERE { ?s ?p ?o }",
+            "PREFIX ex: <http://x/>\nSELEC ?s WHERE { ?s ex:b ?o }",
+            "# a comment\nASK { <http://x/a> ?p ?o }",
+        ] {
+            assert_eq!(rdf_data_kind(query), None, "{query}");
+        }
+    }
     use super::*;
 
     /// The parser's own message for `query`, as the CLI receives it.

@@ -305,6 +305,9 @@ pub enum Command {
     /// Choose hyper-parameters (and the learner) on validation rows carved from the imported
     /// interactions; `train` uses them from then on.
     Tune(TuneArgs),
+    /// Make a stored recommender version the current model (a rollback, or a version a newer
+    /// training overtook): recommend, explain, similar, predict and serve use it from then on.
+    Use(UseArgs),
     /// Recommend items for one user, or for every user into a batch file.
     Recommend(RecommendArgs),
     /// Why an item is recommended to a user: score parts and relation paths from their history.
@@ -329,6 +332,13 @@ pub enum Command {
     /// Runs the SPARQL queries of `kgrec serve` in a process of their own (started by serve).
     #[command(hide = true)]
     SparqlWorker(crate::server::worker::WorkerArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct UseArgs {
+    /// The stored recommender version to make current (`kgrec stats` lists the versions).
+    #[arg(long, value_name = "V", value_parser = parse_version)]
+    pub model_version: u64,
 }
 
 #[derive(Debug, Args)]
@@ -1353,6 +1363,14 @@ pub struct EvalArgs {
     /// A link file tying the training items to entities of `--kg`.
     #[arg(long)]
     pub link: Option<PathBuf>,
+    /// --link: the link file's item column, by header name or 1-based position [default: found
+    /// by its name, or the one column beside the IRI's] (as `import interactions`).
+    #[arg(long, value_name = "NAME|N", requires = "link")]
+    pub link_item_col: Option<ColumnRef>,
+    /// --link: the link file's IRI column, by header name or 1-based position [default: found by
+    /// its name: iri, uri, url, entity, ...] (as `import interactions`).
+    #[arg(long, value_name = "NAME|N", requires = "link")]
+    pub link_iri_col: Option<ColumnRef>,
     /// Tune for this long on validation rows carved from the training file (as `kgrec tune`;
     /// --model: that learner only, else the learners `tune` tries), then train the choice on
     /// the whole training file and score it on the test file: `90s`, `10m`, `1h`.

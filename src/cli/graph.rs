@@ -541,7 +541,26 @@ pub fn sparql(data: &Path, args: &SparqlArgs) -> Result<()> {
         (None, None) => return Err(Error::BadInput("give a QUERY or --file Q.rq".to_owned())),
     };
     let engine = super::open_reader(data)?;
-    let results = engine.sparql(&query)?;
+    let results = match engine.sparql(&query) {
+        // A data file where the query goes: its name in the command that imports it.
+        Err(Error::BadInput(message)) => {
+            let file = args.file.as_deref().filter(|f| *f != Path::new("-"));
+            return Err(Error::BadInput(
+                match (file, Engine::sparql_rdf_data(&query)) {
+                    (Some(file), Some(kind)) => {
+                        let name = file.display().to_string();
+                        format!(
+                            "{name}: this looks like RDF data ({kind}), not a SPARQL query: \
+                             `kgrec import kg {}` imports it",
+                            kgrec::interactions::shell_word(&name)
+                        )
+                    }
+                    _ => message,
+                },
+            ));
+        }
+        results => results?,
+    };
     for note in Engine::sparql_notes(&query) {
         super::warn(&format!("note: {note}"));
     }

@@ -459,6 +459,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Import(ImportCommand::Links(args)) => models::import_links(&data, &args),
         Command::Train(args) => models::train(&data, &args, quiet).map_err(in_flag_words),
         Command::Tune(args) => tune::tune(&data, &args, quiet).map_err(in_flag_words),
+        Command::Use(args) => models::use_version(&data, &args),
         Command::Recommend(args) => models::recommend(&data, &args),
         Command::Explain(args) => explain::explain(&data, &args),
         Command::Eval(args) => models::eval(&args, quiet).map_err(in_flag_words),
@@ -486,6 +487,7 @@ fn data_writer(command: &Command) -> Option<&'static str> {
         Command::Import(ImportCommand::Links(_)) => Some("import links"),
         Command::Train(_) => Some("train"),
         Command::Tune(_) => Some("tune"),
+        Command::Use(_) => Some("use"),
         _ => None,
     }
 }

@@ -22,7 +22,7 @@ use serde::Serialize;
 
 use super::args::{
     EvalArgs, ExportEmbeddingsArgs, ImportInteractionsArgs, ImportLinksArgs, PredictArgs,
-    RecommendArgs, SimilarArgs, TaskName, TextOrJson, TrainArgs,
+    RecommendArgs, SimilarArgs, TaskName, TextOrJson, TrainArgs, UseArgs,
 };
 use super::{emit, json_text, notes, progress_bar, stale_note};
 
@@ -581,6 +581,34 @@ pub(super) fn reopen_to_store(data: &Path) -> Result<Engine> {
     }
 }
 
+/// `kgrec use --model-version V`: makes a stored recommender version current.
+pub fn use_version(data: &Path, args: &UseArgs) -> Result<()> {
+    let engine = super::open_engine(data)?;
+    let set = super::writing(|| engine.use_version(args.model_version))?;
+    let h = &set.header;
+    let was = match (&set.previous, &set.previous_header) {
+        (Some(p), _) if *p == h.version => {
+            return super::summary(&format!(
+                "{} v{} is already the current model; nothing changed\n",
+                h.kind.name(),
+                h.version
+            ));
+        }
+        (Some(_), Some(p)) => format!("was {} v{}", p.kind.name(), p.version),
+        (Some(p), None) => format!("was v{p}"),
+        (None, _) => "there was none".to_owned(),
+    };
+    super::summary(&format!(
+        "{} v{} is now the current model ({was}; trained on {} users × {} items, {} \
+         interactions): recommend, explain, similar, predict and serve use it\n",
+        h.kind.name(),
+        h.version,
+        h.users,
+        h.items,
+        h.interactions
+    ))
+}
+
 /// The summary line of a training.
 pub(super) fn print_trained(t: &Trained) -> Result<()> {
     let h = &t.header;
@@ -593,8 +621,10 @@ pub(super) fn print_trained(t: &Trained) -> Result<()> {
     if !t.current && !h.kind.is_graph_embedding() && super::quiet() {
         eprintln!(
             "warning: {} v{} is stored but not current: a model trained meanwhile stays \
-             current (serve this one with --model-version {})",
+             current (read this one with --model-version {} on recommend, explain, similar or \
+             predict; make it current with `kgrec use --model-version {}`)",
             h.kind.name(),
+            h.version,
             h.version,
             h.version
         );
@@ -1148,12 +1178,13 @@ pub fn eval(args: &EvalArgs, quiet: bool) -> Result<()> {
         target: args.target.into(),
         ..kgrec::tune::TuneRequest::default()
     });
-    // Accepted with every model (the contract's command line passes them to any), but only cke
-    // and kg-ease read a graph: said rather than ignored in silence.
+    // Accepted with every model (the contract's command line passes them to any), but only
+    // the graph-aware learners read a graph: said rather than ignored in silence.
     if !spec.kind().reads_graph() && (!args.kg.is_empty() || args.link.is_some()) {
         super::warn(&format!(
-            "note: --kg and --link give cke its knowledge graph; --model {} uses neither \
-             (ignored)",
+            "note: --kg and --link give the graph-aware learners ({}) their knowledge graph; \
+             --model {} uses neither (ignored)",
+            kgrec::learners::graph_reader_names().join(", "),
             spec.kind().name()
         ));
     }
@@ -1173,6 +1204,10 @@ pub fn eval(args: &EvalArgs, quiet: bool) -> Result<()> {
         min_rating: args.read.min_rating,
         kg: args.kg.clone(),
         link: args.link.clone(),
+        link_columns: kgrec::interactions::LinkColumns::beside_interactions(
+            args.link_item_col.clone(),
+            args.link_iri_col.clone(),
+        ),
         train_request: TrainRequest {
             spec,
             seed: args.fit.seed(),

@@ -465,6 +465,23 @@ impl Engine {
             false => None,
         };
         if let Some(t) = tuned {
+            // A flag for another learner than the tuned choice, which the user did not name.
+            if learner.is_none()
+                && let Some((flag, takers)) = explicit.foreign_to(&t.learner)
+            {
+                let untuned = ModelSpec::default().kind().name();
+                return Err(Error::BadInput(format!(
+                    "{flag} does not apply to {learner}, the learner `kgrec tune` chose (train \
+                     trains it when --model is not given): name a learner that takes {flag} \
+                     with --model M ({}){}",
+                    takers.join(", "),
+                    match takers.contains(&untuned) {
+                        true => format!(", or add --untuned to train the defaults ({untuned})"),
+                        false => String::new(),
+                    },
+                    learner = t.learner,
+                )));
+            }
             return Ok(TrainSpec {
                 spec: ModelSpec::new(&t.learner, &t.overrides.over(explicit))?,
                 tuned: Some(t),

@@ -33,11 +33,31 @@ pub fn quote_id(id: &str) -> String {
     }
 }
 
+/// `word` as one word a POSIX shell reads back unchanged, for a hint's command to paste: as
+/// it is when it holds only letters, digits and `_ - . / : , + = @ %`, else in single quotes
+/// (a `'` inside written `'\''`): `Bewertung (1-10)` → `'Bewertung (1-10)'`.
+pub fn shell_word(word: &str) -> String {
+    let plain = |c: char| c.is_alphanumeric() || "_-./:,+=@%".contains(c);
+    match !word.is_empty() && word.chars().all(plain) && !word.starts_with('-') {
+        true => word.to_owned(),
+        false => format!("'{}'", word.replace('\'', "'\\''")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn shell_words_are_quoted_when_a_shell_would_read_them() {
+        assert_eq!(shell_word("play_seconds"), "play_seconds");
+        assert_eq!(shell_word("дата"), "дата");
+        assert_eq!(shell_word("Bewertung (1-10)"), "'Bewertung (1-10)'");
+        assert_eq!(shell_word("it's $x"), "'it'\\''s $x'");
+        assert_eq!(shell_word(""), "''");
+    }
 
     #[test]
     fn commas_split_and_quotes_keep_an_id_whole() {

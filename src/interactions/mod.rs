@@ -33,7 +33,7 @@ pub use error::{ParseError, decimal_comma_hint};
 pub use events::{BadEventWeights, EventWeights};
 pub use format::{Format, UnknownFormatName};
 pub use guess::{Guess, GuessBasis};
-pub use id_list::{quote_id, split_id_list};
+pub use id_list::{quote_id, shell_word, split_id_list};
 pub use item_list::{ItemList, read_item_lines, read_item_list};
 pub use link::{
     ItemLink, LinkColumns, LinkFile, parse_link_file, parse_link_reader, read_link_file,

@@ -1011,7 +1011,7 @@ impl NumericColumns {
             })
             .filter_map(|(k, _)| match header.names.get(k).map(|n| n.trim()) {
                 Some(name) if id_like(name) => None,
-                Some(name) if !name.is_empty() => Some((name.to_owned(), name.to_owned())),
+                Some(name) if !name.is_empty() => Some((name.to_owned(), super::shell_word(name))),
                 _ => Some((format!("{} (unnamed)", k + 1), (k + 1).to_string())),
             })
             .collect()

@@ -350,6 +350,22 @@ impl Overrides {
         }
     }
 
+    /// The first given knob the learner named `name` does not take, as its flag, with the
+    /// recommenders that do take it (`None` for an unknown name, or when every given knob
+    /// applies).
+    pub fn foreign_to(&self, name: &str) -> Option<(&'static str, Vec<&'static str>)> {
+        let learner = learner(name)?;
+        let knob = Knob::ALL
+            .iter()
+            .find(|k| self.given(**k) && !learner.knobs.contains(k))?;
+        let takers = LEARNERS
+            .iter()
+            .filter(|l| l.recommender && l.knobs.contains(knob))
+            .map(|l| l.name)
+            .collect();
+        Some((knob.flag(), takers))
+    }
+
     /// Refuses the first given knob that `learner` does not list.
     fn only(&self, learner: &Learner) -> Result<()> {
         match Knob::ALL
@@ -786,6 +802,15 @@ pub fn similar_names() -> Vec<&'static str> {
     LEARNERS
         .iter()
         .filter(|l| l.recommender && !matches!(l.kind, ModelKind::Popularity | ModelKind::UserKnn))
+        .map(|l| l.name)
+        .collect()
+}
+
+/// The `--model` names of the recommenders that read the knowledge graph.
+pub fn graph_reader_names() -> Vec<&'static str> {
+    LEARNERS
+        .iter()
+        .filter(|l| l.recommender && l.kind.reads_graph())
         .map(|l| l.name)
         .collect()
 }

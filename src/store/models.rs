@@ -502,6 +502,22 @@ impl ModelStore {
         Ok(())
     }
 
+    /// Makes a listed version the one readers load (a rollback to a stored version, or a
+    /// version a newer training overtook), flushed before it returns. The caller checks that
+    /// the version is a recommender; a version the store does not list is refused.
+    pub(crate) fn set_current(&self, version: u64) -> Result<()> {
+        if !self.versions()?.contains(&version) {
+            return Err(StoreError::corruption(
+                format!("model v{version}"),
+                "not a stored version",
+            ));
+        }
+        let _watch = kgrec_kg::watchdog::watch("write of the current model version");
+        self.tree.insert(CURRENT, &version.to_le_bytes())?;
+        self.tree.flush()?;
+        Ok(())
+    }
+
     /// Removes from `models/` what a killed writer left there: the files of versions the
     /// store does not list (a `train` killed after its file, before its publish) and temporary
     /// files (one killed while it wrote its file). Listed versions' files are never touched.

@@ -67,5 +67,6 @@ mod tune;
 mod twelfth_look;
 mod twentieth_look;
 mod twenty_first_look;
+mod twenty_fourth_look;
 mod twenty_second_look;
 mod twenty_third_look;
