@@ -684,6 +684,9 @@ pub struct BatchRecommendations {
     pub matching_items: Option<usize>,
     /// Lists shorter than `k` (none, or all rows missing), how many and why, with counts.
     pub short_lists: Option<String>,
+    /// Rows whose item the model placed from the graph alone (nobody had interacted with it
+    /// when it was trained), and how many such items they name: `(rows, items)`.
+    pub graph_only: (usize, usize),
     /// Where the time went.
     pub timings: BatchTimings,
 }
@@ -1943,6 +1946,15 @@ impl Engine {
         let emptied = (0..matrix.n_users())
             .filter(|&u| matrix.user_row(UserId(u as u32)).0.is_empty())
             .count();
+        let placed = served.graph_placed();
+        let mut named: Vec<u32> = lists
+            .iter()
+            .flat_map(|l| l.items.iter().map(|s| s.item.0))
+            .filter(|i| placed.binary_search(i).is_ok())
+            .collect();
+        let graph_only_rows = named.len();
+        named.sort_unstable();
+        named.dedup();
         let users = matrix
             .users()
             .names()
@@ -1977,6 +1989,7 @@ impl Engine {
             emptied,
             unknown_excluded: scope.unknown_excluded,
             matching_items: scope.matching_items,
+            graph_only: (graph_only_rows, named.len()),
             timings: BatchTimings {
                 load,
                 scoring: started.elapsed().saturating_sub(load),
@@ -2910,12 +2923,25 @@ impl Engine {
                 )));
             }
         }
-        engine.write_interactions(
+        let (_, missing) = engine.write_interactions(
             train_rows.rows,
             links,
             (request.read.rating_scale, None),
             true,
         )?;
+        // As `import interactions --link` warns: linked IRIs the graph lacks leave those
+        // items without a graph part in the figures.
+        if let (Some(file), Some(first)) = (request.link.as_deref(), missing.first()) {
+            notes.push(format!(
+                "warning: {}: {} linked IRI(s) are not in the --kg graph (the first: <{}>, item \
+                 {}): those items are scored from who interacted with them alone, so the \
+                 graph-aware figures count them without a graph part",
+                source::display_name(file).display(),
+                missing.len(),
+                first.iri,
+                first.item
+            ));
+        }
         let mut train_request = request.train_request.clone();
         train_request.keep = 1;
         // The training's notes name eval's own flags (--kg, --link).

@@ -110,6 +110,7 @@ fn explain_all_users(
     let (users, model) = (&served.users(), &served.model.header);
     let collapse = kgrec::engine::collapse_note(served);
     let (mut items, mut with_path, mut weak_only, mut post_hoc) = (0usize, 0usize, 0usize, 0usize);
+    let mut prior_shaped = false;
     let mut failure = None;
     let written = super::write_out((out, super::OutKind::Explained), force, data, |writer| {
         for user in users {
@@ -128,6 +129,12 @@ fn explain_all_users(
                 .iter()
                 .filter(|i| i.post_hoc && i.has_strong_path())
                 .count();
+            prior_shaped |= e.items.iter().any(|i| {
+                i.post_hoc
+                    && i.paths_note
+                        .as_deref()
+                        .is_some_and(|n| n.contains("graph prior"))
+            });
             let line = serde_json::to_string(&e).map_err(std::io::Error::other)?;
             writeln!(writer, "{line}")?;
         }
@@ -148,9 +155,15 @@ fn explain_all_users(
     let found_after = match post_hoc {
         0 => String::new(),
         n => format!(
-            ", {n} with paths found after ranking ({} scores from the interactions alone: see \
-             their paths_note)",
-            model.kind.name()
+            ", {n} with paths found after ranking ({}: see their paths_note)",
+            match prior_shaped {
+                // svd/svdpp with the graph prior: as their items' notes say it.
+                true => format!(
+                    "{}'s graph prior shaped its scores, but no share of them can be split off",
+                    model.kind.name()
+                ),
+                false => format!("{} scores from the interactions alone", model.kind.name()),
+            }
         ),
     };
     super::written_summary(

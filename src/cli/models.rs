@@ -1034,6 +1034,17 @@ fn write_all_users(
         super::warn(&format!("note: {note}"));
     }
     let rows: usize = batch.users.iter().map(|r| r.items.len()).sum();
+    // The file's columns are the contract's: new items placed from the graph are said here
+    // (one user's list marks them, and `--explain` flags them graph_only).
+    if let (n @ 1.., items) = batch.graph_only {
+        super::warn(&format!(
+            "note: {n} of the {rows} rows name {items} new item(s) that model v{} {} placed from \
+             the graph alone (nobody had interacted with them when it was trained); \
+             `recommend --all-users --explain` flags them graph_only",
+            batch.model.version,
+            batch.model.kind.name()
+        ));
+    }
     let shown = &written.shown;
     let fallback = batch.users.iter().filter(|r| r.fallback).count();
     let emptied = batch.emptied.min(fallback);
@@ -1240,6 +1251,7 @@ pub fn eval(args: &EvalArgs, quiet: bool) -> Result<()> {
     notes(&outcome.notes);
     // The test users' lists tie as a batch's do: the same note (`recommend --all-users`).
     batch_ties_note(&BatchRecommendations {
+        graph_only: (0, 0),
         users: outcome.lists.clone(),
         model: outcome.model.clone(),
         stale: false,

@@ -164,6 +164,8 @@ pub struct RawInteractions {
     pub unread_event: Option<(String, Vec<String>)>,
     /// The rows' ratings are the weights of their events (`--event-weights`).
     pub events: bool,
+    /// The command that read the file, whose flags the notes name.
+    pub caller: Caller,
 }
 
 impl RawInteractions {
@@ -256,13 +258,22 @@ impl RawInteractions {
                         .join(","),
                 ),
             };
-            notes.push(format!(
-                "{at}: column {column}{values} {UNREAD_EVENT_WORDS}: every row counts as a plain \
-                 interaction. To weigh the kinds, import with \
-                 --event-weights {weights}, W each kind's weight (e.g. view=1,addtocart=3,\
-                 transaction=5): a pair's strength is then the largest weight among its events \
-                 (a weight of 0 drops a kind)"
-            ));
+            notes.push(match self.caller {
+                Caller::Import => format!(
+                    "{at}: column {column}{values} {UNREAD_EVENT_WORDS}: every row counts as a \
+                     plain interaction. To weigh the kinds, import with \
+                     --event-weights {weights}, W each kind's weight (e.g. view=1,addtocart=3,\
+                     transaction=5): a pair's strength is then the largest weight among its \
+                     events (a weight of 0 drops a kind)"
+                ),
+                // eval reads files whole, without event weights.
+                Caller::Eval => format!(
+                    "{at}: column {column}{values} {UNREAD_EVENT_WORDS}: every row counts as a \
+                     plain interaction (eval does not weigh event kinds); to score one kind \
+                     alone, give eval files holding only its rows, or import into a data \
+                     directory with --event-weights {weights} and train there"
+                ),
+            });
         }
         match self.ignored_columns.as_slice() {
             [] => {}

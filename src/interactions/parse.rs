@@ -251,6 +251,7 @@ fn read_source_as(
         time_unit: options.time_unit,
         unread_event: None,
         events: false,
+        caller: options.caller,
     };
     match format {
         Format::Tsv | Format::Csv | Format::RecBole => {

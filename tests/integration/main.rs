@@ -66,6 +66,7 @@ mod thirteenth_look_models;
 mod tune;
 mod twelfth_look;
 mod twentieth_look;
+mod twenty_fifth_look;
 mod twenty_first_look;
 mod twenty_fourth_look;
 mod twenty_second_look;

@@ -9,7 +9,7 @@ use crate::common::*;
 
 /// A podcast catalogue: 60 listeners, 8 shows in 4 topics with 3 hosts, each listener playing
 /// 3 shows; `new0` and `new1` share a topic and a host with played shows and have no play.
-fn podcasts(tmp: &Path) -> PathBuf {
+pub(crate) fn podcasts(tmp: &Path) -> PathBuf {
     let topics = ["tech", "history", "food", "science"];
     let mut graph = String::from(
         "@prefix ex: <http://pod.example/> .\n\
@@ -174,7 +174,7 @@ fn cke_explanations_say_what_the_score_split_means() {
 }
 
 /// The bundled movies: graph, rated interactions and links.
-fn movies(tmp: &Path) -> PathBuf {
+pub(crate) fn movies(tmp: &Path) -> PathBuf {
     let data = tmp.join("movies");
     import_linked(
         &data,
