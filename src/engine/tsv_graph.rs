@@ -90,15 +90,8 @@ pub fn refuse_catalogue_columns(
     let Some(lines) = start(file, format) else {
         return Ok(());
     };
-    let Some((first, rest)) = data_lines(&lines) else {
+    let Some(rows) = triple_rows(&lines) else {
         return Ok(());
-    };
-    let rows: Vec<Vec<&str>> = match is_tsv_header_among(first, &rest) {
-        true => rest.iter().map(|l| tsv_fields(l)).collect(),
-        false => std::iter::once(first)
-            .chain(rest.iter().copied())
-            .map(tsv_fields)
-            .collect(),
     };
     let column =
         |k: usize| -> HashSet<&str> { rows.iter().filter_map(|r| r.get(k)).copied().collect() };
@@ -145,14 +138,7 @@ pub fn refuse_catalogue_columns(
 /// `None` for a file without numeric tails in its first lines, and for other formats.
 pub fn numeric_tails_note(file: &Path, format: Option<InputFormat>) -> Option<String> {
     let lines = start(file, format)?;
-    let (first, rest) = data_lines(&lines)?;
-    let rows: Vec<Vec<&str>> = match is_tsv_header_among(first, &rest) {
-        true => rest.iter().map(|l| tsv_fields(l)).collect(),
-        false => std::iter::once(first)
-            .chain(rest.iter().copied())
-            .map(tsv_fields)
-            .collect(),
-    };
+    let rows = triple_rows(&lines)?;
     let numeric: Vec<&str> = rows
         .iter()
         .filter_map(|r| r.get(2).copied())
@@ -177,6 +163,19 @@ pub fn numeric_tails_note(file: &Path, format: Option<InputFormat>) -> Option<St
             examples[0]
         )
     })
+}
+
+/// The fields of `lines`' data lines, a first line the reader skips as a header left out.
+fn triple_rows(lines: &[String]) -> Option<Vec<Vec<&str>>> {
+    let (first, rest) = data_lines(lines)?;
+    let skip = usize::from(is_tsv_header_among(first, &rest));
+    Some(
+        std::iter::once(first)
+            .chain(rest)
+            .skip(skip)
+            .map(tsv_fields)
+            .collect(),
+    )
 }
 
 /// Up to [`TSV_LOOK_AHEAD`] lines of `file`, when it is read as a TSV graph and can be opened

@@ -291,13 +291,17 @@ impl Fused {
         neighbourhood_term(x, weights, self.graph.neighbourhood(item), &self.entities)
     }
 
+    /// Whether a score has the user-specific neighbourhood term (attention on, `β ≠ 0`).
+    fn uses_neighbours(&self) -> bool {
+        self.beta != 0.0 && self.params.attention != Attention::None
+    }
+
     /// The model as a plain dot product of factors (`x_u · (o_i + η_{e(i)})`), when it is one:
     /// no user-specific neighbourhood term (no attention, or `β = 0`). Batch scoring then runs
     /// as a matrix product ([`crate::cf::recommend_all`]); the scores are those of
     /// [`Fused::score_vector`] up to the order of the float sums.
     pub fn dot_factors(&self) -> Option<crate::cf::FactorView<'_>> {
-        let use_neighbours = self.beta != 0.0 && self.params.attention != Attention::None;
-        (!use_neighbours).then(|| crate::cf::FactorView {
+        (!self.uses_neighbours()).then(|| crate::cf::FactorView {
             users: self.users.view(),
             items: self.items.view(),
             item_bias: None,
@@ -308,7 +312,7 @@ impl Fused {
     pub fn score_vector(&self, x: &[f32], out: &mut [f32]) {
         let weights = self.attention(x);
         let x_view = ArrayView1::from(x);
-        let use_neighbours = self.beta != 0.0 && self.params.attention != Attention::None;
+        let use_neighbours = self.uses_neighbours();
         // `x·η_n` of each entity once, however many items' neighbourhoods hold it (NaN: not
         // yet computed); the same sums as `neighbourhood_term`, in the same order.
         let mut entity_dots = match use_neighbours {
@@ -318,25 +322,18 @@ impl Fused {
         for (i, (o, item)) in out.iter_mut().zip(self.items.outer_iter()).enumerate() {
             let mut s = item.dot(&x_view);
             if use_neighbours {
-                let (mut num, mut den) = (0.0f32, 0.0f32);
-                for &(g, n) in self.graph.neighbourhood(i) {
-                    let w = weights.get(g as usize).copied().unwrap_or(0.0);
-                    let z = match entity_dots.get_mut(n as usize) {
+                let term =
+                    weighted_mean(&weights, self.graph.neighbourhood(i), |n| match entity_dots
+                        .get_mut(n as usize)
+                    {
                         Some(z) if z.is_nan() => {
-                            let row = self.entities.row(n as usize);
-                            *z = match row.as_slice() {
-                                Some(r) => dot(x, r),
-                                None => dot(x, &row.to_vec()),
-                            };
+                            *z = entity_dot(x, &self.entities, n);
                             *z
                         }
                         Some(z) => *z,
                         None => 0.0,
-                    };
-                    num += w * z;
-                    den += w;
-                }
-                s += self.beta * if den > 0.0 { num / den } else { 0.0 };
+                    });
+                s += self.beta * term;
             }
             *o = s;
         }
@@ -356,7 +353,7 @@ impl Fused {
         }
         let cf = dot(x, &self.offsets.row(i).to_vec());
         let mut kg = dot(x, &self.item_kg.row(i).to_vec());
-        if self.beta != 0.0 && self.params.attention != Attention::None {
+        if self.uses_neighbours() {
             let weights = self.attention(x);
             kg += self.beta * self.neighbourhood_term(x, &weights, i);
         }
@@ -442,18 +439,32 @@ pub(crate) fn neighbourhood_term(
     neighbourhood: &[(u32, u32)],
     entities: &Array2<f32>,
 ) -> f32 {
+    weighted_mean(weights, neighbourhood, |n| entity_dot(x, entities, n))
+}
+
+/// `Σ_n w(g_n) z(n) / Σ_n w(g_n)` over one neighbourhood (0 when it is empty): the one sum of
+/// [`neighbourhood_term`] and of [`Fused::score_vector`], which gives `z` from a per-user cache.
+fn weighted_mean(
+    weights: &[f32],
+    neighbourhood: &[(u32, u32)],
+    mut z: impl FnMut(u32) -> f32,
+) -> f32 {
     let (mut num, mut den) = (0.0f32, 0.0f32);
     for &(g, n) in neighbourhood {
         let w = weights.get(g as usize).copied().unwrap_or(0.0);
-        let row = entities.row(n as usize);
-        let z = match row.as_slice() {
-            Some(r) => dot(x, r),
-            None => dot(x, &row.to_vec()),
-        };
-        num += w * z;
+        num += w * z(n);
         den += w;
     }
     if den > 0.0 { num / den } else { 0.0 }
+}
+
+/// `x·η_n`.
+fn entity_dot(x: &[f32], entities: &Array2<f32>, n: u32) -> f32 {
+    let row = entities.row(n as usize);
+    match row.as_slice() {
+        Some(r) => dot(x, r),
+        None => dot(x, &row.to_vec()),
+    }
 }
 
 impl Recommender for Fused {
